@@ -1,0 +1,1 @@
+"""C code generation from `qnn` ops (kernel specs and Jinja2 templates)."""

@@ -1,0 +1,1 @@
+"""qdialect: the `quant` and `qnn` dialects, their types and quantization-parameter math."""

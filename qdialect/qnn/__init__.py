@@ -1,0 +1,47 @@
+"""The `qnn` dialect: the quantized ops qdialect executes (DESIGN §1)."""
+
+from xdsl.ir import Dialect
+
+from qdialect.qnn.compute import AvgPool2DOp, ConcatOp, Conv2DOp, DotOp, MaxPool2DOp
+from qdialect.qnn.elementwise import (
+    AddOp,
+    ClampOp,
+    DequantizeOp,
+    FakeQuantOp,
+    QuantizeOp,
+    ReluOp,
+    RequantizeOp,
+)
+from qdialect.qnn.scaled import (
+    ScaledConcatOp,
+    ScaledConv2DOp,
+    ScaledDequantizeOp,
+    ScaledDotOp,
+    ScaledQuantizeOp,
+)
+
+QNN = Dialect(
+    "qnn",
+    [
+        QuantizeOp,
+        DequantizeOp,
+        RequantizeOp,
+        AddOp,
+        ClampOp,
+        ReluOp,
+        FakeQuantOp,
+        Conv2DOp,
+        DotOp,
+        ConcatOp,
+        MaxPool2DOp,
+        AvgPool2DOp,
+        ScaledQuantizeOp,
+        ScaledDequantizeOp,
+        ScaledConv2DOp,
+        ScaledDotOp,
+        ScaledConcatOp,
+    ],
+    [],
+)
+
+__all__ = [op.__name__ for op in QNN.operations] + ["QNN"]

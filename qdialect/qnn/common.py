@@ -1,0 +1,214 @@
+"""Vocabulary and checks shared by the `qnn` op families.
+
+Values are either all-float tensors or quantized ones (`!quant.uniform` elements); a few ops
+may also produce raw `i32` accumulators (ONNX ConvInteger / MatMulInteger). These helpers
+classify operands and check what every kernel later relies on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum
+
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    FloatAttr,
+    IntegerType,
+    Signedness,
+    StringAttr,
+    TensorType,
+    i64,
+)
+from xdsl.ir import Attribute, SSAValue
+from xdsl.utils.exceptions import VerifyException
+
+from qdialect.floats import is_float_type
+from qdialect.tensors import element_type, is_dynamic
+from qdialect.types import AnyQuantizedType, Granularity, UniformQuantizedType
+
+
+class RoundMode(Enum):
+    """nGraph's nine rounding modes for `qnn.quantize`; `half_to_even` is the default."""
+
+    HALF_TO_EVEN = "half_to_even"
+    HALF_AWAY_FROM_ZERO = "half_away_from_zero"
+    HALF_TOWARD_ZERO = "half_toward_zero"
+    HALF_UP = "half_up"  # ties toward +inf
+    HALF_DOWN = "half_down"  # ties toward -inf
+    AWAY_FROM_ZERO = "away_from_zero"
+    TOWARD_ZERO = "toward_zero"
+    UP = "up"  # ceil
+    DOWN = "down"  # floor
+
+
+class Activation(Enum):
+    NONE = "none"
+    RELU = "relu"
+    CLAMP = "clamp"
+
+
+class Layout(Enum):
+    """`nchw` pairs with OIHW weights, `nhwc` with OHWI weights."""
+
+    NCHW = "nchw"
+    NHWC = "nhwc"
+
+
+class Scheme(Enum):
+    """How a scaled builder turns min/max into scale/zero point (DESIGN §2)."""
+
+    ASYMMETRIC = "asymmetric"
+    SYMMETRIC = "symmetric"
+    SYMMETRIC_PYTORCH = "symmetric_pytorch"
+    SYMMETRIC_UINT8 = "symmetric_uint8"
+    SYMMETRIC_POWER2 = "symmetric_power2"
+
+
+class Kind(Enum):
+    FLOAT = "float"
+    QUANTIZED = "quantized"
+    INTEGER = "integer"
+    PENDING = "pending"  # `!quant.any`: storage chosen, parameters not yet
+
+
+def enum_value(enum: type[Enum], attr: StringAttr, prop: str) -> Enum:
+    try:
+        return enum(attr.data)
+    except ValueError:
+        choices = ", ".join(repr(m.value) for m in enum)  # type: ignore[attr-defined]
+        raise VerifyException(f"{prop} must be one of {choices}, got {attr.data!r}") from None
+
+
+def kind_of(value: SSAValue | Attribute) -> Kind:
+    container = value.type if isinstance(value, SSAValue) else value
+    elem = element_type(container)
+    if is_float_type(elem):
+        return Kind.FLOAT
+    if isinstance(elem, UniformQuantizedType):
+        return Kind.QUANTIZED
+    if isinstance(elem, AnyQuantizedType):
+        return Kind.PENDING
+    if isinstance(elem, IntegerType):
+        return Kind.INTEGER
+    raise VerifyException(f"unsupported element type {elem}")
+
+
+def ranked_shape(value: SSAValue, role: str, rank: int | None = None) -> tuple[int, ...]:
+    """Static shape of a ranked tensor operand, checking its rank."""
+    if not isinstance(value.type, TensorType):
+        raise VerifyException(f"{role} must be a ranked tensor, got {value.type}")
+    shape = tuple(value.type.get_shape())
+    if any(is_dynamic(d) for d in shape):
+        raise VerifyException(f"{role} must have a static shape, got {value.type}")
+    if rank is not None and len(shape) != rank:
+        raise VerifyException(f"{role} must have rank {rank}, got {value.type}")
+    return shape
+
+
+def quantized_element(value: SSAValue) -> UniformQuantizedType:
+    elem = element_type(value.type)
+    assert isinstance(elem, UniformQuantizedType)
+    return elem
+
+
+def check_zero_points(elem: UniformQuantizedType, role: str) -> None:
+    """Every zero point must be a storable value (upstream types allow any integer)."""
+    for zp in elem.zero_points:
+        if not elem.qmin <= zp <= elem.qmax:
+            raise VerifyException(
+                f"{role} zero point {zp} is outside the storage range [{elem.qmin}, {elem.qmax}]"
+            )
+
+
+def check_per_tensor(value: SSAValue, role: str) -> None:
+    elem = quantized_element(value)
+    if elem.granularity is not Granularity.PER_TENSOR:
+        raise VerifyException(f"{role} must be quantized per tensor, got {elem}")
+
+
+def check_quantized_operand(value: SSAValue, role: str) -> UniformQuantizedType:
+    """A quantized operand: zero points storable, per-axis axis inside the shape."""
+    elem = quantized_element(value)
+    check_zero_points(elem, role)
+    if elem.granularity is Granularity.SUB_CHANNEL:
+        raise VerifyException(f"{role}: sub-channel quantization is not supported by qnn ops")
+    if elem.granularity is Granularity.PER_AXIS:
+        shape = value.type.get_shape() if isinstance(value.type, TensorType) else ()
+        if elem.axis >= len(shape):
+            raise VerifyException(f"{role} quantized dimension must be less than tensor rank")
+        if not is_dynamic(shape[elem.axis]) and shape[elem.axis] != len(elem.scales):
+            raise VerifyException(
+                f"{role} quantized dimension size does not match number of scales"
+            )
+    return elem
+
+
+def check_same_expressed(values: Sequence[tuple[SSAValue, str]]) -> None:
+    expressed = {
+        role: quantized_element(v).expressed_type
+        for v, role in values
+        if kind_of(v) is Kind.QUANTIZED
+    }
+    if len(set(expressed.values())) > 1:
+        listing = ", ".join(f"{role}: {t}" for role, t in expressed.items())
+        raise VerifyException(f"expressed types must agree ({listing})")
+
+
+def is_i32(value: SSAValue) -> bool:
+    elem = element_type(value.type)
+    return (
+        isinstance(elem, IntegerType)
+        and elem.width.data == 32
+        and elem.signedness.data is not Signedness.UNSIGNED
+    )
+
+
+def int_array(values: Sequence[int]) -> DenseArrayBase:
+    return DenseArrayBase.from_list(i64, values)
+
+
+def array_values(attr: DenseArrayBase, prop: str, length: int) -> tuple[int, ...]:
+    values = attr.get_values()
+    if len(values) != length:
+        raise VerifyException(f"{prop} must have {length} entries, got {len(values)}")
+    return tuple(int(v) for v in values)
+
+
+def float_value(attr: FloatAttr | None) -> float | None:
+    return None if attr is None else attr.value.data
+
+
+def check_activation(activation: StringAttr, lo: FloatAttr | None, hi: FloatAttr | None) -> None:
+    """`clamp` needs real-valued bounds with min < max; other activations take none."""
+    act = enum_value(Activation, activation, "activation")
+    if act is Activation.CLAMP:
+        if lo is None or hi is None:
+            raise VerifyException("activation 'clamp' needs clamp_min and clamp_max")
+        if not float_value(lo) < float_value(hi):  # type: ignore[operator]
+            raise VerifyException(
+                f"clamp_min ({float_value(lo)}) must be less than clamp_max ({float_value(hi)})"
+            )
+    elif lo is not None or hi is not None:
+        raise VerifyException(f"clamp_min/clamp_max are only valid with activation 'clamp'")
+
+
+def window_output_size(
+    size: int, kernel: int, stride: int, pad_lo: int, pad_hi: int, dilation: int, what: str
+) -> int:
+    """floor((size + pads - dilation*(kernel-1) - 1) / stride) + 1, checked positive."""
+    span = dilation * (kernel - 1) + 1
+    padded = size + pad_lo + pad_hi
+    if padded < span:
+        raise VerifyException(
+            f"{what}: window of extent {span} does not fit the padded input of size {padded}"
+        )
+    return (padded - span) // stride + 1
+
+
+def check_window(strides: Sequence[int], dilations: Sequence[int], pads: Sequence[int]) -> None:
+    if any(s <= 0 for s in strides):
+        raise VerifyException(f"strides must be positive, got {list(strides)}")
+    if any(d <= 0 for d in dilations):
+        raise VerifyException(f"dilations must be positive, got {list(dilations)}")
+    if any(p < 0 for p in pads):
+        raise VerifyException(f"pads must be non-negative, got {list(pads)}")

@@ -1,0 +1,383 @@
+"""Compute `qnn` ops: conv2d, dot, concat, max_pool2d, avg_pool2d.
+
+conv2d and dot carry the fused forms (DESIGN §1): an optional int32 `bias` on the accumulator,
+an optional quantized `addend` (the residual) added after the conv result is requantized to
+the recorded `intermediate` type, and an `activation`.
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import (
+    BoolAttr,
+    DenseArrayBase,
+    FloatAttr,
+    IntegerAttr,
+    StringAttr,
+    TensorType,
+    TypeAttribute,
+    i64,
+)
+from xdsl.ir import SSAValue
+from xdsl.irdl import (
+    AttrSizedOperandSegments,
+    IRDLOperation,
+    ParsePropInAttrDict,
+    irdl_op_definition,
+    operand_def,
+    opt_operand_def,
+    opt_prop_def,
+    prop_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+)
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+
+from qdialect.qnn.common import (
+    Activation,
+    Kind,
+    Layout,
+    array_values,
+    check_activation,
+    check_per_tensor,
+    check_quantized_operand,
+    check_same_expressed,
+    check_window,
+    enum_value,
+    int_array,
+    is_i32,
+    kind_of,
+    quantized_element,
+    ranked_shape,
+    window_output_size,
+)
+from qdialect.tensors import element_type
+from qdialect.types import Granularity, UniformQuantizedType
+
+_DEFAULT_PAIR = int_array([1, 1])
+_DEFAULT_PADS = int_array([0, 0, 0, 0])
+
+
+def verify_fused_epilogue(op: IRDLOperation, out_channels: int, channel_role: str) -> None:
+    """Kinds, bias, addend and activation of a conv2d/dot (`op` has the shared fields)."""
+    x, w, y = op.operands[0], op.operands[1], op.results[0]
+    bias: SSAValue | None = op.bias  # type: ignore[attr-defined]
+    addend: SSAValue | None = op.addend  # type: ignore[attr-defined]
+    intermediate = op.intermediate  # type: ignore[attr-defined]
+    activation = enum_value(Activation, op.activation, "activation")  # type: ignore[attr-defined]
+    check_activation(op.activation, op.clamp_min, op.clamp_max)  # type: ignore[attr-defined]
+    in_kinds = (kind_of(x), kind_of(w))
+    out_kind = kind_of(y)
+    if in_kinds == (Kind.FLOAT, Kind.FLOAT):
+        if out_kind is not Kind.FLOAT:
+            raise VerifyException("float inputs need a float result")
+        if len({element_type(v.type) for v in (x, w, y)}) != 1:
+            raise VerifyException("float input, weight and result must share one element type")
+        if bias is not None and element_type(bias.type) != element_type(y.type):
+            raise VerifyException("a float op's bias must have the result's element type")
+        if intermediate is not None:
+            raise VerifyException("intermediate applies only to quantized results")
+    elif in_kinds == (Kind.QUANTIZED, Kind.QUANTIZED):
+        check_quantized_operand(x, "input")
+        check_per_tensor(x, "input")
+        wq = check_quantized_operand(w, "weight")
+        if wq.granularity is Granularity.PER_AXIS and len(wq.scales) != out_channels:
+            raise VerifyException(
+                f"per-axis weight must be quantized along the {channel_role} "
+                f"({out_channels} scales), got axis {wq.axis} with {len(wq.scales)}"
+            )
+        if out_kind is Kind.INTEGER:
+            if not is_i32(y):
+                raise VerifyException("a raw accumulator result must be i32")
+            if addend is not None or activation is not Activation.NONE:
+                raise VerifyException("a raw i32 result takes no addend and no activation")
+        elif out_kind is Kind.QUANTIZED:
+            check_quantized_operand(y, "result")
+            check_per_tensor(y, "result")
+        else:
+            raise VerifyException("quantized inputs need a quantized or i32 result")
+        check_same_expressed([(x, "input"), (w, "weight"), (y, "result")])
+        if bias is not None and not is_i32(bias):
+            raise VerifyException("bias of a quantized op must be an i32 tensor")
+    else:
+        raise VerifyException("input and weight must be both float or both quantized")
+    if bias is not None and ranked_shape(bias, "bias") != (out_channels,):
+        raise VerifyException(
+            f"bias must have shape [{out_channels}] (the {channel_role}), got {bias.type}"
+        )
+    if addend is not None:
+        if addend.type != y.type and kind_of(addend) is not kind_of(y):
+            raise VerifyException("addend must be of the result's kind")
+        if ranked_shape(addend, "addend") != ranked_shape(y, "result"):
+            raise VerifyException("addend must have the result's shape")
+        if out_kind is Kind.QUANTIZED:
+            check_quantized_operand(addend, "addend")
+            check_per_tensor(addend, "addend")
+            check_same_expressed([(y, "result"), (addend, "addend")])
+            if not isinstance(intermediate, UniformQuantizedType):
+                raise VerifyException(
+                    "a quantized addend needs the intermediate type the conv result is "
+                    "requantized to before the add"
+                )
+            if intermediate.granularity is not Granularity.PER_TENSOR:
+                raise VerifyException("intermediate type must be quantized per tensor")
+    elif intermediate is not None:
+        raise VerifyException("intermediate is only meaningful with an addend")
+
+
+def verify_conv_shapes(op: IRDLOperation) -> int:
+    """Shapes, window and groups of a (scaled) conv2d; returns the output channel count."""
+    layout = enum_value(Layout, op.layout, "layout")  # type: ignore[attr-defined]
+    x = ranked_shape(op.operands[0], "input", 4)
+    w = ranked_shape(op.operands[1], "weight", 4)
+    y = ranked_shape(op.results[0], "result", 4)
+    strides = array_values(op.strides, "strides", 2)  # type: ignore[attr-defined]
+    dilations = array_values(op.dilations, "dilations", 2)  # type: ignore[attr-defined]
+    pads = array_values(op.pads, "pads [top, left, bottom, right]", 4)  # type: ignore[attr-defined]
+    check_window(strides, dilations, pads)
+    groups = op.groups.value.data  # type: ignore[attr-defined]
+    if layout is Layout.NCHW:
+        (n, c, h, wd), (o, ci, kh, kw) = x, w
+    else:
+        (n, h, wd, c), (o, kh, kw, ci) = x, w
+    if groups <= 0 or c % groups or o % groups:
+        raise VerifyException(
+            f"groups ({groups}) must divide input channels ({c}) and output channels ({o})"
+        )
+    if ci * groups != c:
+        raise VerifyException(
+            f"weight has {ci} input channels per group; input has {c} channels in {groups} groups"
+        )
+    oh = window_output_size(h, kh, strides[0], pads[0], pads[2], dilations[0], "height")
+    ow = window_output_size(wd, kw, strides[1], pads[1], pads[3], dilations[1], "width")
+    expected = (n, o, oh, ow) if layout is Layout.NCHW else (n, oh, ow, o)
+    if y != expected:
+        raise VerifyException(f"result shape must be {list(expected)}, got {list(y)}")
+    return o
+
+
+def verify_dot_shapes(op: IRDLOperation) -> int:
+    """Shapes of a (scaled) dot `[..., M, K] x [K, N]`; returns N."""
+    a = ranked_shape(op.operands[0], "lhs")
+    b = ranked_shape(op.operands[1], "rhs", 2)
+    y = ranked_shape(op.results[0], "result")
+    if len(a) < 2:
+        raise VerifyException(f"lhs must have rank >= 2 ([..., M, K]), got {op.operands[0].type}")
+    if a[-1] != b[0]:
+        raise VerifyException(f"contraction sizes differ: lhs K = {a[-1]}, rhs K = {b[0]}")
+    expected = (*a[:-1], b[1])
+    if y != expected:
+        raise VerifyException(f"result shape must be {list(expected)}, got {list(y)}")
+    return b[1]
+
+
+class ConvProperties(IRDLOperation):
+    """Window properties shared by conv2d and scaled_conv2d."""
+
+    strides = opt_prop_def(DenseArrayBase, _DEFAULT_PAIR)
+    pads = opt_prop_def(DenseArrayBase, _DEFAULT_PADS)
+    dilations = opt_prop_def(DenseArrayBase, _DEFAULT_PAIR)
+    groups = opt_prop_def(IntegerAttr, IntegerAttr(1, i64))
+    layout = opt_prop_def(StringAttr, StringAttr(Layout.NCHW.value))
+
+
+class FusedComputeOp(IRDLOperation):
+    """Fields shared by conv2d and dot; the operands are declared by each op, in order."""
+
+    result = result_def(TensorType)
+    activation = opt_prop_def(StringAttr, StringAttr(Activation.NONE.value))
+    clamp_min = opt_prop_def(FloatAttr)
+    clamp_max = opt_prop_def(FloatAttr)
+    intermediate = opt_prop_def(TypeAttribute)
+    traits = traits_def(Pure())
+    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
+
+
+@irdl_op_definition
+class Conv2DOp(FusedComputeOp, ConvProperties):
+    """2-D convolution, grouped and dilated, NCHW/OIHW or NHWC/OHWI.
+
+    Reals: `y[n,o,i,j] = act(Σ_{c,r,s} x[n, g*C/G + c, i*sh + r*dh - pt, j*sw + s*dw - pl]
+    * w[o,c,r,s] + bias[o] + addend[n,o,i,j])`; padded taps are real 0 (the input zero point).
+
+        %y = qnn.conv2d %x, %w bias %b {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, activation = "relu"} : (tensor<1x3x8x8x!quant.uniform<i8:f32, 0.05>>, tensor<4x3x3x3x!quant.uniform<i8:f32:0, {0.01,0.02,0.01,0.03}>>, tensor<4xi32>) -> tensor<1x4x8x8x!quant.uniform<i8:f32, 0.1:-128>>
+    """
+
+    name = "qnn.conv2d"
+    input = operand_def(TensorType)
+    weight = operand_def(TensorType)
+    bias = opt_operand_def(TensorType)
+    addend = opt_operand_def(TensorType)
+    assembly_format = (
+        "$input `,` $weight (`bias` `(` $bias^ `:` type($bias) `)`)? "
+        "(`addend` `(` $addend^ `:` type($addend) `)`)? attr-dict "
+        "`:` type($input) `,` type($weight) `->` type($result)"
+    )
+
+    def verify_(self) -> None:
+        out_channels = verify_conv_shapes(self)
+        wq = quantized_element(self.weight) if kind_of(self.weight) is Kind.QUANTIZED else None
+        if wq is not None and wq.granularity is Granularity.PER_AXIS and wq.axis != 0:
+            raise VerifyException(
+                f"per-axis weight must be quantized along the output channel (axis 0), "
+                f"got axis {wq.axis}"
+            )
+        verify_fused_epilogue(self, out_channels, "output channel")
+
+
+@irdl_op_definition
+class DotOp(FusedComputeOp):
+    """Matrix product `y[..., m, n] = act(Σ_k lhs[..., m, k] * rhs[k, n] + bias[n] + addend)`.
+
+        %y = qnn.dot %a, %b bias %c : (tensor<2x16x!quant.uniform<i8:f32, 0.1>>, tensor<16x8x!quant.uniform<i8:f32:1, {...}>>, tensor<8xi32>) -> tensor<2x8x!quant.uniform<i8:f32, 0.2>>
+    """
+
+    name = "qnn.dot"
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    bias = opt_operand_def(TensorType)
+    addend = opt_operand_def(TensorType)
+    assembly_format = (
+        "$lhs `,` $rhs (`bias` `(` $bias^ `:` type($bias) `)`)? "
+        "(`addend` `(` $addend^ `:` type($addend) `)`)? attr-dict "
+        "`:` type($lhs) `,` type($rhs) `->` type($result)"
+    )
+
+    def verify_(self) -> None:
+        out_columns = verify_dot_shapes(self)
+        wq = quantized_element(self.rhs) if kind_of(self.rhs) is Kind.QUANTIZED else None
+        if wq is not None and wq.granularity is Granularity.PER_AXIS and wq.axis != 1:
+            raise VerifyException(
+                f"per-axis rhs must be quantized along N (axis 1), got axis {wq.axis}"
+            )
+        verify_fused_epilogue(self, out_columns, "output column")
+
+
+@irdl_op_definition
+class ConcatOp(IRDLOperation):
+    """Join tensors along `axis`; inputs whose type differs from the result's are requantized.
+
+        %y = qnn.concat %a, %b {axis = 1 : i64} : (tensor<1x2xf32>, tensor<1x3xf32>) -> tensor<1x5xf32>
+    """
+
+    name = "qnn.concat"
+    inputs = var_operand_def(TensorType)
+    result = result_def(TensorType)
+    axis = prop_def(IntegerAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$inputs attr-dict `:` functional-type($inputs, $result)"
+
+    def verify_(self) -> None:
+        if not self.inputs:
+            raise VerifyException("qnn.concat needs at least one input")
+        y = ranked_shape(self.result, "result")
+        axis = self.axis.value.data
+        if not 0 <= axis < len(y):
+            raise VerifyException(f"axis {axis} is out of range for rank {len(y)}")
+        total = 0
+        for i, v in enumerate(self.inputs):
+            s = ranked_shape(v, f"input #{i}", len(y))
+            if s[:axis] + s[axis + 1 :] != y[:axis] + y[axis + 1 :]:
+                raise VerifyException(
+                    f"input #{i} shape {list(s)} differs from the result's off axis {axis}"
+                )
+            total += s[axis]
+        if total != y[axis]:
+            raise VerifyException(f"result size along axis {axis} must be {total}, got {y[axis]}")
+        kinds = {kind_of(v) for v in (*self.inputs, self.result)}
+        if kinds == {Kind.FLOAT}:
+            if len({element_type(v.type) for v in (*self.inputs, self.result)}) != 1:
+                raise VerifyException("float inputs and result must share one element type")
+        elif kinds == {Kind.QUANTIZED}:
+            roles = [(v, f"input #{i}") for i, v in enumerate(self.inputs)]
+            roles.append((self.result, "result"))
+            for v, role in roles:
+                check_quantized_operand(v, role)
+                check_per_tensor(v, role)
+            check_same_expressed(roles)
+        else:
+            raise VerifyException("qnn.concat takes all-float or all-quantized tensors")
+
+
+class Pool2DOp(IRDLOperation):
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    kernel = prop_def(DenseArrayBase)
+    strides = opt_prop_def(DenseArrayBase, _DEFAULT_PAIR)
+    pads = opt_prop_def(DenseArrayBase, _DEFAULT_PADS)
+    dilations = opt_prop_def(DenseArrayBase, _DEFAULT_PAIR)
+    layout = opt_prop_def(StringAttr, StringAttr(Layout.NCHW.value))
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def verify_window(self) -> None:
+        layout = enum_value(Layout, self.layout, "layout")
+        x = ranked_shape(self.input, "input", 4)
+        y = ranked_shape(self.result, "result", 4)
+        kernel = array_values(self.kernel, "kernel", 2)
+        strides = array_values(self.strides, "strides", 2)
+        dilations = array_values(self.dilations, "dilations", 2)
+        pads = array_values(self.pads, "pads [top, left, bottom, right]", 4)
+        check_window(strides, dilations, pads)
+        if any(k <= 0 for k in kernel):
+            raise VerifyException(f"kernel must be positive, got {list(kernel)}")
+        if pads[0] >= kernel[0] or pads[2] >= kernel[0] or pads[1] >= kernel[1] or pads[3] >= kernel[1]:
+            raise VerifyException("pads must be smaller than the kernel (no all-padding window)")
+        n, c, h, w = x if layout is Layout.NCHW else (x[0], x[3], x[1], x[2])
+        oh = window_output_size(h, kernel[0], strides[0], pads[0], pads[2], dilations[0], "height")
+        ow = window_output_size(w, kernel[1], strides[1], pads[1], pads[3], dilations[1], "width")
+        expected = (n, c, oh, ow) if layout is Layout.NCHW else (n, oh, ow, c)
+        if y != expected:
+            raise VerifyException(f"result shape must be {list(expected)}, got {list(y)}")
+
+
+@irdl_op_definition
+class MaxPool2DOp(Pool2DOp):
+    """Window maximum on the stored values (input and result types are equal).
+
+        %y = qnn.max_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x4x8x8xf32> -> tensor<1x4x4x4xf32>
+    """
+
+    name = "qnn.max_pool2d"
+
+    def verify_(self) -> None:
+        self.verify_window()
+        if element_type(self.input.type) != element_type(self.result.type):
+            raise VerifyException("qnn.max_pool2d input and result element types must be equal")
+        if kind_of(self.input) is Kind.QUANTIZED:
+            check_quantized_operand(self.input, "input")
+            check_per_tensor(self.input, "input")
+        elif kind_of(self.input) is not Kind.FLOAT:
+            raise VerifyException("qnn.max_pool2d takes a float or quantized tensor")
+
+
+@irdl_op_definition
+class AvgPool2DOp(Pool2DOp):
+    """Window mean (ONNX Runtime's QLinearAveragePool arithmetic on quantized data).
+
+    `count_include_pad` divides by kh*kw; otherwise by the number of in-image taps.
+
+        %y = qnn.avg_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x4x8x8x!quant.uniform<u8:f32, 0.1:128>> -> tensor<1x4x4x4x!quant.uniform<u8:f32, 0.1:128>>
+    """
+
+    name = "qnn.avg_pool2d"
+    count_include_pad = opt_prop_def(BoolAttr, BoolAttr.from_bool(False))
+
+    def verify_(self) -> None:
+        self.verify_window()
+        if array_values(self.dilations, "dilations", 2) != (1, 1):
+            raise VerifyException("qnn.avg_pool2d takes no dilation")
+        kinds = {kind_of(self.input), kind_of(self.result)}
+        if kinds == {Kind.FLOAT}:
+            if element_type(self.input.type) != element_type(self.result.type):
+                raise VerifyException("float input and result element types must be equal")
+        elif kinds == {Kind.QUANTIZED}:
+            for v, role in ((self.input, "input"), (self.result, "result")):
+                check_quantized_operand(v, role)
+                check_per_tensor(v, role)
+            check_same_expressed([(self.input, "input"), (self.result, "result")])
+        else:
+            raise VerifyException("qnn.avg_pool2d takes all-float or all-quantized tensors")

@@ -1,0 +1,213 @@
+"""The upstream `quant` dialect: its three cast ops and the `Quant` dialect object.
+
+Assembly formats and verification follow llvm-project's `QuantOps.td` / `QuantOps.cpp`:
+
+    %q = quant.qcast %x : tensor<4xf32> to tensor<4x!quant.uniform<i8:f32, 0.5>>
+    %x = quant.dcast %q : tensor<4x!quant.uniform<i8:f32, 0.5>> to tensor<4xf32>
+    %i = quant.scast %q : tensor<4x!quant.uniform<i8:f32, 0.5>> to tensor<4xi8>
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import IntegerType, Signedness, TensorType, UnrankedTensorType
+from xdsl.ir import Attribute, Dialect, Operation
+from xdsl.irdl import IRDLOperation, irdl_op_definition, operand_def, result_def, traits_def
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+
+from qdialect.floats import is_float_type
+from qdialect.tensors import element_type, is_dynamic
+from qdialect.types import (
+    AnyQuantizedType,
+    CalibratedQuantizedType,
+    Granularity,
+    QuantizedType,
+    UniformQuantizedType,
+)
+
+
+def verify_quantized_container(quantized: QuantizedType, container: Attribute) -> None:
+    """Per-axis and sub-channel parameters must fit the tensor that holds them.
+
+    Upstream's `verifyPerAxisQuantization` / `verifySubChannelQuantization`, same messages.
+    """
+    if not isinstance(quantized, UniformQuantizedType):
+        return
+    granularity = quantized.granularity
+    if granularity is Granularity.PER_TENSOR:
+        return
+    kind = "per-axis" if granularity is Granularity.PER_AXIS else "sub-channel"
+    if not isinstance(container, TensorType | UnrankedTensorType):
+        raise VerifyException(f"scalar types may not use {kind} quantization")
+    if isinstance(container, UnrankedTensorType):
+        if granularity is Granularity.SUB_CHANNEL:
+            raise VerifyException(
+                "tensor containing the sub-channel quantized type must be ranked"
+            )
+        return
+    shape = container.get_shape()
+    if granularity is Granularity.PER_AXIS:
+        axis = quantized.axis
+        if axis >= len(shape):
+            raise VerifyException("quantized dimension must be less than tensor rank")
+        if not is_dynamic(shape[axis]) and shape[axis] != len(quantized.scales):
+            raise VerifyException("quantized dimension size does not match number of scales")
+        return
+    expected: list[int | None] = [1] * len(shape)
+    for dim, block in quantized.block_size_info:
+        if dim >= len(shape):
+            raise VerifyException(
+                f"quantized dimension {dim} must be less than tensor rank {len(shape)}"
+            )
+        if is_dynamic(shape[dim]):
+            expected[dim] = None
+            continue
+        if shape[dim] % block:
+            raise VerifyException(
+                f"tensor dimension size {shape[dim]} at axis {dim} must be divisible by the "
+                f"corresponding block size {block}"
+            )
+        expected[dim] = shape[dim] // block
+    if 0 in shape:
+        raise VerifyException(
+            "tensor dimension size of zero is not allowed with sub-channel quantization"
+        )
+    params = quantized.shape_of_params
+    if len(params) != len(shape):
+        raise VerifyException(
+            f"Rank of scales {len(params)} must match the rank of the tensor {len(shape)}"
+        )
+    for index, (want, have) in enumerate(zip(expected, params, strict=True)):
+        if want is not None and want != have:
+            raise VerifyException(
+                f"dimension size {have} of scales tensor at axis {index} should match "
+                f"(tensor dimension at axis / block sizes at axis) = {want}"
+            )
+
+
+def _verify_same_shape(op: Operation, a: Attribute, b: Attribute) -> None:
+    """Upstream's SameOperandsAndResultShape for the cast ops."""
+    ranked = [t for t in (a, b) if isinstance(t, TensorType)]
+    scalar = [t for t in (a, b) if not isinstance(t, TensorType | UnrankedTensorType)]
+    if len(scalar) == 1:
+        raise VerifyException(f"'{op.name}' op requires the same shape for all operands and results")
+    if len(ranked) == 2:
+        for x, y in zip(a.get_shape(), b.get_shape()):  # type: ignore[union-attr]
+            if x != y and not is_dynamic(x) and not is_dynamic(y):
+                raise VerifyException(
+                    f"'{op.name}' op requires the same shape for all operands and results"
+                )
+        if len(a.get_shape()) != len(b.get_shape()):  # type: ignore[union-attr]
+            raise VerifyException(
+                f"'{op.name}' op requires the same shape for all operands and results"
+            )
+
+
+class _CastOp(IRDLOperation):
+    input = operand_def()
+    result = result_def()
+    traits = traits_def(Pure())
+    assembly_format = "$input attr-dict `:` type($input) `to` type($result)"
+
+    def __init__(self, value: Operation | object, result_type: Attribute):
+        super().__init__(operands=[value], result_types=[result_type])
+
+
+def _quantized_of(op: Operation, container: Attribute, role: str) -> UniformQuantizedType:
+    elem = element_type(container)
+    if not isinstance(elem, UniformQuantizedType | AnyQuantizedType):
+        raise VerifyException(
+            f"'{op.name}' op {role} must be scalar or tensor of quantized type, but got {container}"
+        )
+    return elem  # type: ignore[return-value]
+
+
+def _float_of(op: Operation, container: Attribute, role: str) -> Attribute:
+    elem = element_type(container)
+    if not is_float_type(elem):
+        raise VerifyException(
+            f"'{op.name}' op {role} must be scalar or tensor of floating-point, but got "
+            f"{container}"
+        )
+    return elem
+
+
+def _verify_quantization(quantized: QuantizedType, float_type: Attribute, container: Attribute):
+    if quantized.expressed != float_type:
+        raise VerifyException("expressed type in quantized type expected to match float type")
+    verify_quantized_container(quantized, container)
+
+
+@irdl_op_definition
+class QuantizeCastOp(_CastOp):
+    """Float to quantized: `q = clamp(rint(x / scale) + zero_point)` (DESIGN §2 quantize).
+
+        %q = quant.qcast %x : tensor<4xf32> to tensor<4x!quant.uniform<i8:f32, 0.5>>
+    """
+
+    name = "quant.qcast"
+
+    def verify_(self) -> None:
+        float_type = _float_of(self, self.input.type, "operand #0")
+        quantized = _quantized_of(self, self.result.type, "result #0")
+        _verify_same_shape(self, self.input.type, self.result.type)
+        _verify_quantization(quantized, float_type, self.input.type)
+
+
+@irdl_op_definition
+class DequantizeCastOp(_CastOp):
+    """Quantized to float: `x = float(q - zero_point) * scale`.
+
+        %x = quant.dcast %q : tensor<4x!quant.uniform<i8:f32, 0.5>> to tensor<4xf32>
+    """
+
+    name = "quant.dcast"
+
+    def verify_(self) -> None:
+        quantized = _quantized_of(self, self.input.type, "operand #0")
+        float_type = _float_of(self, self.result.type, "result #0")
+        _verify_same_shape(self, self.input.type, self.result.type)
+        _verify_quantization(quantized, float_type, self.input.type)
+
+
+@irdl_op_definition
+class StorageCastOp(_CastOp):
+    """Reinterpret between a quantized type and its storage integers; no value changes.
+
+        %i = quant.scast %q : tensor<4x!quant.uniform<i8:f32, 0.5>> to tensor<4xi8>
+    """
+
+    name = "quant.scast"
+
+    def verify_(self) -> None:
+        in_elem = element_type(self.input.type)
+        out_elem = element_type(self.result.type)
+        for role, elem, container in (
+            ("operand #0", in_elem, self.input.type),
+            ("result #0", out_elem, self.result.type),
+        ):
+            signless = isinstance(elem, IntegerType) and elem.signedness.data is Signedness.SIGNLESS
+            if not (signless or isinstance(elem, UniformQuantizedType | AnyQuantizedType)):
+                raise VerifyException(
+                    f"'{self.name}' op {role} must be scalar or tensor of signless integer or "
+                    f"quantized type, but got {container}"
+                )
+        _verify_same_shape(self, self.input.type, self.result.type)
+        if isinstance(in_elem, IntegerType) == isinstance(out_elem, IntegerType):
+            raise VerifyException(
+                f"'{self.name}' op one of the operand and result must be a quantized type and "
+                "the other its storage integer type"
+            )
+        quantized, integer = (
+            (out_elem, in_elem) if isinstance(in_elem, IntegerType) else (in_elem, out_elem)
+        )
+        if quantized.storage_type != integer:  # type: ignore[union-attr]
+            raise VerifyException("storage type in quantized type expected to match integer type")
+        verify_quantized_container(quantized, self.input.type)  # type: ignore[arg-type]
+
+
+Quant = Dialect(
+    "quant",
+    [QuantizeCastOp, DequantizeCastOp, StorageCastOp],
+    [UniformQuantizedType, AnyQuantizedType, CalibratedQuantizedType],
+)

@@ -1,0 +1,1 @@
+"""Rewrite passes over the `quant`/`qnn` dialects (see rewrites.registry for the names)."""

@@ -1,0 +1,1 @@
+"""Runtime: the `qopt` driver, and (to come) the reference interpreter and the JIT."""

@@ -1,0 +1,228 @@
+"""`qopt`: parse, verify, rewrite and print quant/qnn IR, in the manner of `mlir-opt`.
+
+    qopt model.mlir                          # parse, verify, print
+    qopt model.mlir --print-op-generic       # generic form (readable by mlir-opt)
+    qopt model.mlir -p 'pass-a,pass-b{opt=v}' -o out.mlir
+    qopt invalid.mlir --split-input-file --verify-diagnostics
+
+Bad input of any kind ends with `file:line:col: error: message` on stderr and exit status 1.
+Set QOPT_DEBUG=1 to see the Python traceback of an internal error instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from qdialect.textio import IRError, make_context, parse_module, print_module
+
+SPLIT_MARKER = re.compile(r"^// -----", re.MULTILINE)
+EXPECTED = re.compile(
+    r"//\s*expected-(error|warning|remark|note)\s*(@(?:[+-]\d+|above|below))?\s*\{\{(.*?)\}\}"
+)
+
+
+@dataclass
+class Chunk:
+    text: str
+    line_offset: int
+
+
+@dataclass
+class Expectation:
+    line: int
+    message: str
+    annotation_line: int
+    seen: bool = False
+
+
+def split_chunks(text: str, split: bool) -> list[Chunk]:
+    """The input, or its `// -----`-separated pieces with their starting line offsets."""
+    if not split:
+        return [Chunk(text, 0)]
+    chunks, start, offset = [], 0, 0
+    for match in SPLIT_MARKER.finditer(text):
+        piece = text[start : match.start()]
+        chunks.append(Chunk(piece, offset))
+        offset += piece.count("\n")
+        end = text.find("\n", match.end())
+        end = len(text) if end < 0 else end + 1
+        offset += text[match.start() : end].count("\n")
+        start = end
+    chunks.append(Chunk(text[start:], offset))
+    return chunks
+
+
+def expectations(chunk: Chunk) -> list[Expectation]:
+    """`// expected-error@+1 {{...}}` annotations of a chunk, MLIR's -verify-diagnostics syntax."""
+    found = []
+    for index, line in enumerate(chunk.text.split("\n")):
+        for match in EXPECTED.finditer(line):
+            if match.group(1) != "error":
+                continue
+            annotation_line = index + 1 + chunk.line_offset
+            where = match.group(2)
+            target = annotation_line
+            if where in ("@above", "@below"):
+                target += -1 if where == "@above" else 1
+            elif where:
+                target += int(where[1:])
+            found.append(Expectation(target, match.group(3).strip(), annotation_line))
+    return found
+
+
+class QoptError(Exception):
+    """A command-line level failure (bad pass name or option, unreadable input)."""
+
+
+def build_arg_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qopt", description="Parse, verify, rewrite and print quant/qnn IR."
+    )
+    parser.add_argument("input_file", nargs="?", help="input .mlir file (default: stdin)")
+    parser.add_argument("-o", "--output", help="write the result here instead of stdout")
+    parser.add_argument(
+        "-p", "--passes", default="", help="pass pipeline, e.g. 'a,b{opt=value}'"
+    )
+    parser.add_argument("--print-op-generic", action="store_true", help="print generic form")
+    parser.add_argument(
+        "--split-input-file", action="store_true", help="treat '// -----' pieces separately"
+    )
+    parser.add_argument(
+        "--verify-diagnostics",
+        action="store_true",
+        help="check errors against '// expected-error' annotations",
+    )
+    parser.add_argument(
+        "--allow-unregistered-dialect", action="store_true", help="accept unknown ops"
+    )
+    parser.add_argument("--list-passes", action="store_true", help="print pass names and exit")
+    return parser
+
+
+def read_input(path: str | None) -> tuple[str, str]:
+    """(text, display name) of the input; undecodable bytes raise a located IRError."""
+    name = path or "<stdin>"
+    try:
+        if path is None:
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read()
+    except OSError as err:
+        raise IRError(name, 1, 1, f"could not open input file: {err.strerror}") from None
+    try:
+        return data.decode("utf-8"), name
+    except UnicodeDecodeError as err:
+        prefix = data[: err.start]
+        line = prefix.count(b"\n") + 1
+        column = err.start - (prefix.rfind(b"\n") + 1) + 1
+        raise IRError(
+            name, line, column, "input is not UTF-8 text (is this a binary file?)"
+        ) from None
+
+
+def build_pipeline(spec: str):
+    """The pass pipeline for `-p`; unknown passes or options raise QoptError."""
+    from xdsl.passes import PassPipeline
+
+    from rewrites.registry import PASSES
+
+    if not spec:
+        return None
+    try:
+        return PassPipeline.parse_spec(PASSES, spec)
+    except Exception as err:  # xDSL raises ValueError/Exception subclasses for bad specs
+        known = ", ".join(sorted(PASSES)) or "none registered yet"
+        raise QoptError(f"invalid pass pipeline '{spec}': {err} (known passes: {known})") from None
+
+
+def process_chunk(chunk: Chunk, name: str, args: argparse.Namespace, pipeline) -> str:
+    ctx = make_context(args.allow_unregistered_dialect)
+    module = parse_module(chunk.text, name, ctx=ctx, line_offset=chunk.line_offset)
+    if pipeline is not None:
+        pipeline.apply(ctx, module)
+        from qdialect.textio import verify_module
+
+        verify_module(module)
+    return print_module(module, generic=args.print_op_generic)
+
+
+def check_diagnostics(chunk: Chunk, name: str, error: IRError | None) -> list[str]:
+    """MLIR -verify-diagnostics: the produced error must be the one annotated, and vice versa."""
+    wanted = expectations(chunk)
+    problems = []
+    if error is not None:
+        match = next(
+            (e for e in wanted if e.line == error.line and e.message in error.message), None
+        )
+        if match is None:
+            problems.append(f"{error.file}:{error.line}:{error.column}: error: unexpected error: "
+                            f"{error.message}")
+        else:
+            match.seen = True
+    for expected in wanted:
+        if not expected.seen:
+            problems.append(
+                f"{name}:{expected.annotation_line}:1: error: expected error "
+                f"\"{expected.message}\" was not produced"
+            )
+    return problems
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = build_arg_parser().parse_args(argv)
+    if args.list_passes:
+        from rewrites.registry import PASSES
+
+        print("\n".join(sorted(PASSES)))
+        return 0
+    try:
+        pipeline = build_pipeline(args.passes)
+        text, name = read_input(args.input_file)
+    except QoptError as err:
+        print(f"qopt: error: {err}", file=sys.stderr)
+        return 1
+    except IRError as err:
+        print(err, file=sys.stderr)
+        return 1
+    outputs: list[str] = []
+    status = 0
+    for chunk in split_chunks(text, args.split_input_file):
+        error: IRError | None = None
+        try:
+            outputs.append(process_chunk(chunk, name, args, pipeline))
+        except IRError as err:
+            error = err
+        except Exception as err:  # noqa: BLE001 - last resort: no traceback for users
+            if os.environ.get("QOPT_DEBUG"):
+                raise
+            error = IRError(name, chunk.line_offset + 1, 1,
+                            f"internal error: {type(err).__name__}: {err}")
+        if args.verify_diagnostics:
+            problems = check_diagnostics(chunk, name, error)
+            for problem in problems:
+                print(problem, file=sys.stderr)
+            status |= bool(problems)
+        elif error is not None:
+            print(error, file=sys.stderr)
+            return 1
+    result = "// -----\n".join(outputs)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as handle:
+                handle.write(result)
+        except OSError as err:
+            print(f"qopt: error: cannot write '{args.output}': {err.strerror}", file=sys.stderr)
+            return 1
+    elif not (args.verify_diagnostics and status):
+        sys.stdout.write(result)
+    return status
+
+
+def main() -> None:
+    sys.exit(run())
