@@ -13,6 +13,7 @@ failing op at that location. Every failure becomes an `IRError` carrying
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass
 from io import StringIO
 
@@ -71,6 +72,10 @@ class SourceText:
         return IRError(self.name, line, column, message, self.line_text(line))
 
 
+_RESULT = r"%[\w$.-]+(?:\s*:\s*\d+)?"
+_RESULT_LIST = re.compile(rf"{_RESULT}(?:\s*,\s*{_RESULT})*\s*=\s*")
+
+
 class LocatingParser(Parser):
     """An xDSL parser that records where each operation starts."""
 
@@ -81,6 +86,9 @@ class LocatingParser(Parser):
 
     def parse_operation(self) -> Operation:
         start = self.pos
+        results = _RESULT_LIST.match(self._source.text, start)
+        if results is not None:
+            start = results.end()  # like MLIR, locate the op at its name
         op = super().parse_operation()
         if not isinstance(op.location, FileLineColLoc):
             line, column = self._source.line_col(start)

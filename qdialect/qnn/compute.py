@@ -271,7 +271,7 @@ class ConcatOp(IRDLOperation):
 
     def verify_(self) -> None:
         if not self.inputs:
-            raise VerifyException("qnn.concat needs at least one input")
+            raise VerifyException("needs at least one input")
         y = ranked_shape(self.result, "result")
         axis = self.axis.value.data
         if not 0 <= axis < len(y):
@@ -298,7 +298,7 @@ class ConcatOp(IRDLOperation):
                 check_per_tensor(v, role)
             check_same_expressed(roles)
         else:
-            raise VerifyException("qnn.concat takes all-float or all-quantized tensors")
+            raise VerifyException("takes all-float or all-quantized tensors")
 
 
 class Pool2DOp(IRDLOperation):
@@ -346,12 +346,12 @@ class MaxPool2DOp(Pool2DOp):
     def verify_(self) -> None:
         self.verify_window()
         if element_type(self.input.type) != element_type(self.result.type):
-            raise VerifyException("qnn.max_pool2d input and result element types must be equal")
+            raise VerifyException("input and result element types must be equal")
         if kind_of(self.input) is Kind.QUANTIZED:
             check_quantized_operand(self.input, "input")
             check_per_tensor(self.input, "input")
         elif kind_of(self.input) is not Kind.FLOAT:
-            raise VerifyException("qnn.max_pool2d takes a float or quantized tensor")
+            raise VerifyException("takes a float or quantized tensor")
 
 
 @irdl_op_definition
@@ -369,7 +369,7 @@ class AvgPool2DOp(Pool2DOp):
     def verify_(self) -> None:
         self.verify_window()
         if array_values(self.dilations, "dilations", 2) != (1, 1):
-            raise VerifyException("qnn.avg_pool2d takes no dilation")
+            raise VerifyException("takes no dilation")
         kinds = {kind_of(self.input), kind_of(self.result)}
         if kinds == {Kind.FLOAT}:
             if element_type(self.input.type) != element_type(self.result.type):
@@ -380,4 +380,4 @@ class AvgPool2DOp(Pool2DOp):
                 check_per_tensor(v, role)
             check_same_expressed([(self.input, "input"), (self.result, "result")])
         else:
-            raise VerifyException("qnn.avg_pool2d takes all-float or all-quantized tensors")
+            raise VerifyException("takes all-float or all-quantized tensors")

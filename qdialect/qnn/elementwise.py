@@ -31,12 +31,12 @@ from qdialect.quant_ops import verify_quantized_container
 from qdialect.tensors import element_type
 
 
-def _same_shape(a: SSAValue, b: SSAValue, what: str) -> None:
+def _same_shape(a: SSAValue, b: SSAValue) -> None:
     if not (isinstance(a.type, TensorType) and isinstance(b.type, TensorType)):
-        raise VerifyException(f"{what} operates on ranked tensors")
+        raise VerifyException("operates on ranked tensors")
     if a.type.get_shape() != b.type.get_shape():
         raise VerifyException(
-            f"{what}: input shape {list(a.type.get_shape())} and result shape "
+            f"input shape {list(a.type.get_shape())} and result shape "
             f"{list(b.type.get_shape())} differ"
         )
 
@@ -66,9 +66,9 @@ class QuantizeOp(UnaryOp):
 
     def verify_(self) -> None:
         enum_value(RoundMode, self.round_mode, "round_mode")
-        _same_shape(self.input, self.result, self.name)
+        _same_shape(self.input, self.result)
         if kind_of(self.input) is not Kind.FLOAT or kind_of(self.result) is not Kind.QUANTIZED:
-            raise VerifyException("qnn.quantize maps a float tensor to a quantized tensor")
+            raise VerifyException("maps a float tensor to a quantized tensor")
         out = check_quantized_operand(self.result, "result")
         verify_quantized_container(out, self.result.type)
         if out.expressed_type != element_type(self.input.type):
@@ -85,9 +85,9 @@ class DequantizeOp(UnaryOp):
     name = "qnn.dequantize"
 
     def verify_(self) -> None:
-        _same_shape(self.input, self.result, self.name)
+        _same_shape(self.input, self.result)
         if kind_of(self.input) is not Kind.QUANTIZED or kind_of(self.result) is not Kind.FLOAT:
-            raise VerifyException("qnn.dequantize maps a quantized tensor to a float tensor")
+            raise VerifyException("maps a quantized tensor to a float tensor")
         elem = check_quantized_operand(self.input, "input")
         if elem.expressed_type != element_type(self.result.type):
             raise VerifyException("expressed type in quantized type expected to match float type")
@@ -103,9 +103,9 @@ class RequantizeOp(UnaryOp):
     name = "qnn.requantize"
 
     def verify_(self) -> None:
-        _same_shape(self.input, self.result, self.name)
+        _same_shape(self.input, self.result)
         if kind_of(self.input) is not Kind.QUANTIZED or kind_of(self.result) is not Kind.QUANTIZED:
-            raise VerifyException("qnn.requantize maps a quantized tensor to a quantized tensor")
+            raise VerifyException("maps a quantized tensor to a quantized tensor")
         check_quantized_operand(self.input, "input")
         check_quantized_operand(self.result, "result")
         check_same_expressed([(self.input, "input"), (self.result, "result")])
@@ -145,12 +145,12 @@ class ClampOp(UnaryOp):
 
 def _verify_same_type_unary(op: UnaryOp) -> None:
     if op.input.type != op.result.type:
-        raise VerifyException(f"{op.name}: input and result types must be equal")
+        raise VerifyException("input and result types must be equal")
     kind = kind_of(op.input)
     if kind is Kind.QUANTIZED:
         check_quantized_operand(op.input, "input")
     elif kind is not Kind.FLOAT:
-        raise VerifyException(f"{op.name} takes a float or quantized tensor")
+        raise VerifyException("takes a float or quantized tensor")
 
 
 @irdl_op_definition
@@ -173,7 +173,7 @@ class FakeQuantOp(UnaryOp):
 
     def verify_(self) -> None:
         if self.input.type != self.result.type or kind_of(self.input) is not Kind.FLOAT:
-            raise VerifyException("qnn.fake_quant maps a float tensor to the same float type")
+            raise VerifyException("maps a float tensor to the same float type")
         if self.levels.value.data < 2:
             raise VerifyException(f"levels must be at least 2, got {self.levels.value.data}")
         if not float_value(self.input_low) < float_value(self.input_high):  # type: ignore[operator]
@@ -213,11 +213,11 @@ class AddOp(IRDLOperation):
     def verify_(self) -> None:
         kinds = {kind_of(v) for v in (self.lhs, self.rhs, self.result)}
         if kinds not in ({Kind.FLOAT}, {Kind.QUANTIZED}):
-            raise VerifyException("qnn.add takes all-float or all-quantized tensors")
+            raise VerifyException("takes all-float or all-quantized tensors")
         if kinds == {Kind.FLOAT} and len({str(element_type(v.type)) for v in self.operands}) != 1:
-            raise VerifyException("qnn.add float operands must share one element type")
+            raise VerifyException("float operands must share one element type")
         if kinds == {Kind.FLOAT} and element_type(self.lhs.type) != element_type(self.result.type):
-            raise VerifyException("qnn.add result element type must match the operands'")
+            raise VerifyException("result element type must match the operands'")
         if kinds == {Kind.QUANTIZED}:
             for v, role in ((self.lhs, "lhs"), (self.rhs, "rhs"), (self.result, "result")):
                 check_quantized_operand(v, role)
@@ -239,5 +239,3 @@ class AddOp(IRDLOperation):
                 f"shape {list(shape)}"
             )
 
-
-LEVELS_TYPE = i64

@@ -257,7 +257,7 @@ class ScaledConcatOp(ScaledOp):
         self.verify_scheme()
         n = len(self.inputs)
         if n == 0:
-            raise VerifyException("qnn.scaled_concat needs at least one input")
+            raise VerifyException("needs at least one input")
         if len(self.input_mins.data) != n or len(self.input_maxs.data) != n:
             raise VerifyException(f"input_mins and input_maxs need one entry per input ({n})")
         for i, (lo, hi) in enumerate(zip(self.input_mins.data, self.input_maxs.data)):
