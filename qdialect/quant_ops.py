@@ -85,22 +85,18 @@ def verify_quantized_container(quantized: QuantizedType, container: Attribute) -
             )
 
 
-def _verify_same_shape(op: Operation, a: Attribute, b: Attribute) -> None:
-    """Upstream's SameOperandsAndResultShape for the cast ops."""
-    ranked = [t for t in (a, b) if isinstance(t, TensorType)]
-    scalar = [t for t in (a, b) if not isinstance(t, TensorType | UnrankedTensorType)]
-    if len(scalar) == 1:
-        raise VerifyException(f"'{op.name}' op requires the same shape for all operands and results")
-    if len(ranked) == 2:
-        for x, y in zip(a.get_shape(), b.get_shape()):  # type: ignore[union-attr]
-            if x != y and not is_dynamic(x) and not is_dynamic(y):
-                raise VerifyException(
-                    f"'{op.name}' op requires the same shape for all operands and results"
-                )
-        if len(a.get_shape()) != len(b.get_shape()):  # type: ignore[union-attr]
-            raise VerifyException(
-                f"'{op.name}' op requires the same shape for all operands and results"
-            )
+_SHAPE_MISMATCH = "input and result are both scalars or both tensors with matching shape"
+
+
+def _verify_same_shape(a: Attribute, b: Attribute) -> None:
+    """Both scalars, or both tensors of identical shape (upstream's cast-op rule)."""
+    tensors = (TensorType, UnrankedTensorType)
+    if isinstance(a, tensors) != isinstance(b, tensors):
+        raise VerifyException(_SHAPE_MISMATCH)
+    if isinstance(a, UnrankedTensorType) != isinstance(b, UnrankedTensorType):
+        raise VerifyException(_SHAPE_MISMATCH)
+    if isinstance(a, TensorType) and a.get_shape() != b.get_shape():  # type: ignore[union-attr]
+        raise VerifyException(_SHAPE_MISMATCH)
 
 
 class _CastOp(IRDLOperation):
@@ -150,7 +146,7 @@ class QuantizeCastOp(_CastOp):
     def verify_(self) -> None:
         float_type = _float_of(self, self.input.type, "operand #0")
         quantized = _quantized_of(self, self.result.type, "result #0")
-        _verify_same_shape(self, self.input.type, self.result.type)
+        _verify_same_shape(self.input.type, self.result.type)
         _verify_quantization(quantized, float_type, self.input.type)
 
 
@@ -166,7 +162,7 @@ class DequantizeCastOp(_CastOp):
     def verify_(self) -> None:
         quantized = _quantized_of(self, self.input.type, "operand #0")
         float_type = _float_of(self, self.result.type, "result #0")
-        _verify_same_shape(self, self.input.type, self.result.type)
+        _verify_same_shape(self.input.type, self.result.type)
         _verify_quantization(quantized, float_type, self.input.type)
 
 
@@ -192,11 +188,10 @@ class StorageCastOp(_CastOp):
                     f"'{self.name}' op {role} must be scalar or tensor of signless integer or "
                     f"quantized type, but got {container}"
                 )
-        _verify_same_shape(self, self.input.type, self.result.type)
+        _verify_same_shape(self.input.type, self.result.type)
         if isinstance(in_elem, IntegerType) == isinstance(out_elem, IntegerType):
             raise VerifyException(
-                f"'{self.name}' op one of the operand and result must be a quantized type and "
-                "the other its storage integer type"
+                "input must be integer and result must be quantized, or vice versa"
             )
         quantized, integer = (
             (out_elem, in_elem) if isinstance(in_elem, IntegerType) else (in_elem, out_elem)

@@ -108,8 +108,19 @@ def make_context(allow_unregistered: bool = False) -> Context:
     return ctx
 
 
+_COMMENT = re.compile(r"//[^\n]*")
+_UNREGISTERED_QUANT = re.compile(r"'quant\.(.*)' is not registered")
+
+
 def _parse_error(source: SourceText, err: ParseError) -> IRError:
-    return source.error(err.span.start, err.msg)
+    message = err.msg
+    unknown = _UNREGISTERED_QUANT.fullmatch(message)
+    offset = err.span.start
+    if unknown is not None:  # upstream's wording and place for a misspelled quant type
+        message = f"unknown quantized type {unknown.group(1)}"
+        spelled = source.text.rfind(f"!quant.{unknown.group(1)}", 0, offset + 1)
+        offset = spelled if spelled >= 0 else offset
+    return source.error(offset, message)
 
 
 def op_location(op: Operation, fallback: SourceText) -> tuple[str, int, int]:
@@ -142,25 +153,41 @@ def _strip_op_prefix(message: str, name: str) -> str:
     return message[len(prefix) :] if message.startswith(prefix) else message
 
 
+def _parse(ctx: Context, source: SourceText, raise_errors: bool = False) -> ModuleOp | None:
+    """Parse `source`; None if the only problem is a module without ops."""
+    parser = LocatingParser(ctx, source)
+    try:
+        return parser.parse_module()
+    except ParseError as err:
+        at_end = not _COMMENT.sub("", source.text[err.span.start :]).strip()
+        if err.msg == "Could not parse entire input!" and at_end and not raise_errors:
+            return None
+        raise _parse_error(source, err) from None
+    except VerifyException as err:
+        # Attribute and type invariants are checked while parsing; point at the parser.
+        raise source.error(parser.pos, str(err).splitlines()[0]) from None
+
+
 def parse_module(
     text: str, name: str = "<input>", *, ctx: Context | None = None, line_offset: int = 0,
-    verify: bool = True,
+    verify: bool = True, allow_empty: bool = False,
 ) -> ModuleOp:
     """Parse (and verify) IR text into a module; bad input raises `IRError`."""
     source = SourceText(text, name, line_offset)
     nul = text.find("\0")
     if nul >= 0:
         raise source.error(nul, "unexpected NUL character: is this a binary file?")
-    if not text.strip():
-        raise source.error(0, "empty input: expected an MLIR module")
-    parser = LocatingParser(ctx or make_context(), source)
-    try:
-        module = parser.parse_module()
-    except ParseError as err:
-        raise _parse_error(source, err) from None
-    except VerifyException as err:
-        # Attribute and type invariants are checked while parsing; point at the parser.
-        raise source.error(parser.pos, str(err).splitlines()[0]) from None
+    if not _COMMENT.sub("", text).strip():  # xDSL's parser rejects input without tokens
+        if not allow_empty:
+            raise source.error(0, "empty input: expected an MLIR module")
+        return ModuleOp([])
+    ctx = ctx or make_context()
+    module = _parse(ctx, source)
+    if module is None:
+        # xDSL needs at least one op; MLIR also accepts a file of alias definitions only.
+        module = _parse(ctx, SourceText(text + "\nbuiltin.module {}\n", name, line_offset))
+        if module is None:
+            module = _parse(ctx, source, raise_errors=True)
     if verify:
         verify_module(module, source)
     return module

@@ -152,10 +152,10 @@ def _parse_storage(parser: AttrParser) -> tuple[IntegerType, bool, int, int]:
     if parser.parse_optional_punctuation("<") is not None:
         min_pos = parser.pos
         qmin = parser.parse_integer(allow_boolean=False)
-        parser.parse_punctuation(":")
+        _expect_punct(parser, ":")
         max_pos = parser.pos
         qmax = parser.parse_integer(allow_boolean=False)
-        parser.parse_punctuation(">")
+        _expect_punct(parser, ">")
         if qmin < lo:
             parser.raise_error(f"illegal storage type minimum: {qmin}", min_pos)
         if qmax > hi:
@@ -244,8 +244,48 @@ def _parse_param_tensor(
             )
         if parser.parse_optional_punctuation(",") is None:
             break
-    parser.parse_punctuation("}")
+    _expect_punct(parser, "}")
     return [size, *inner]
+
+
+_CLOSERS = {">": "<", "]": "[", ")": "(", "}": "{"}
+
+
+def _check_balanced(parser: AttrParser) -> None:
+    """MLIR's lexer-level check of a dialect type body: brackets must nest and close.
+
+    Upstream reports this before parsing the body, at the body's start, so a missing brace
+    is diagnosed as such rather than as whatever token comes next.
+    """
+    text = parser.lexer.input.content
+    start = parser.pos
+    stack: list[str] = []
+    index = start
+    while index < len(text):
+        char = text[index]
+        index += 1
+        if char in "<[({":
+            stack.append(char)
+        elif char == "-" and text.startswith(">", index):
+            index += 1
+        elif char in _CLOSERS:
+            if not stack or stack[-1] != _CLOSERS[char]:
+                opener = stack[-1] if stack else char
+                parser.raise_error(f"unbalanced '{opener}' character in pretty dialect name", start)
+            stack.pop()
+        elif char == '"':
+            end = text.find('"', index)
+            index = len(text) if end < 0 else end + 1
+        if not stack:
+            return
+    if stack:
+        parser.raise_error(f"unbalanced '{stack[-1]}' character in pretty dialect name", start)
+
+
+def _expect_punct(parser: AttrParser, punctuation: str) -> None:
+    """Like `parse_punctuation`, with MLIR's wording ("expected ':'")."""
+    if parser.parse_optional_punctuation(punctuation) is None:  # type: ignore[arg-type]
+        parser.raise_error(f"expected '{punctuation}'")
 
 
 def _expect_integer(parser: AttrParser) -> int:
@@ -462,9 +502,10 @@ class UniformQuantizedType(ParametrizedAttribute, QuantizedType):
     # ---- text
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
-        parser.parse_punctuation("<")
+        _check_balanced(parser)
+        _expect_punct(parser, "<")
         storage, signed, qmin, qmax = _parse_storage(parser)
-        parser.parse_punctuation(":")
+        _expect_punct(parser, ":")
         expressed = _parse_float_type(parser, "expressed type must be floating point")
         granularity = Granularity.PER_TENSOR
         dims: list[int] = []
@@ -478,34 +519,34 @@ class UniformQuantizedType(ParametrizedAttribute, QuantizedType):
                         dims.append(_expect_integer(parser))
                         if dims[-1] < 0:
                             parser.raise_error(f"illegal quantized dimension: {dims[-1]}", dim_pos)
-                        parser.parse_punctuation(":")
+                        _expect_punct(parser, ":")
                         block_pos = parser.pos
                         blocks.append(_expect_integer(parser))
                         if blocks[-1] <= 0:
                             parser.raise_error(f"illegal block size: {blocks[-1]}", block_pos)
                         if parser.parse_optional_punctuation(",") is None:
                             break
-                    parser.parse_punctuation("}")
+                    _expect_punct(parser, "}")
             else:
                 granularity = Granularity.PER_AXIS
                 dim_pos = parser.pos
                 dims.append(_expect_integer(parser))
                 if dims[0] < 0:
                     parser.raise_error(f"illegal quantized dimension: {dims[0]}", dim_pos)
-        parser.parse_punctuation(",")
+        _expect_punct(parser, ",")
         scales: list[float] = []
         zeros: list[int] = []
         if granularity is Granularity.PER_TENSOR:
             scale, zero = _parse_scale_zero(parser, expressed)
             scales, zeros, shape = [scale], [zero], []
         else:
-            parser.parse_punctuation("{")
+            _expect_punct(parser, "{")
             shape = _parse_param_tensor(parser, expressed, scales, zeros)
             if granularity is Granularity.PER_AXIS and len(shape) != 1:
                 parser.raise_error("per-axis quantization parameters must be a flat list")
             if granularity is Granularity.SUB_CHANNEL:
                 scales = [round_to(expressed, s) for s in scales]
-        parser.parse_punctuation(">")
+        _expect_punct(parser, ">")
         return (
             storage,
             IntAttr(int(signed)),
@@ -592,12 +633,13 @@ class AnyQuantizedType(ParametrizedAttribute, QuantizedType):
 
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
-        parser.parse_punctuation("<")
+        _check_balanced(parser)
+        _expect_punct(parser, "<")
         storage, signed, qmin, qmax = _parse_storage(parser)
         expressed: Attribute = NoneAttr()
         if parser.parse_optional_punctuation(":") is not None:
             expressed = _parse_float_type(parser, "expressed type must be floating point")
-        parser.parse_punctuation(">")
+        _expect_punct(parser, ">")
         return (storage, IntAttr(int(signed)), IntAttr(qmin), IntAttr(qmax), expressed)
 
     def print_parameters(self, printer: Printer) -> None:
@@ -639,18 +681,21 @@ class CalibratedQuantizedType(ParametrizedAttribute, TypeAttribute):
 
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
-        parser.parse_punctuation("<")
+        _check_balanced(parser)
+        _expect_punct(parser, "<")
         type_pos = parser.pos
-        expressed = _parse_float_type(parser, "expecting float expressed type")
+        expressed = _parse_float_type(
+            parser, "expecting float expressed type (invalid kind of type specified)"
+        )
         try:
-            parser.parse_punctuation("<")
+            _expect_punct(parser, "<")
             lo = parse_float_literal(parser)
-            parser.parse_punctuation(":")
+            _expect_punct(parser, ":")
             hi = parse_float_literal(parser)
-            parser.parse_punctuation(">")
+            _expect_punct(parser, ">")
         except ParseError as err:  # re-located like upstream's diagnostic
             parser.raise_error(f"calibrated values must be present ({err.msg})", type_pos)
-        parser.parse_punctuation(">")
+        _expect_punct(parser, ">")
         if not hi > lo:
             parser.raise_error(f"illegal min and max: ({lo:e}:{hi:e})", type_pos)
         return (expressed, FloatData(lo), FloatData(hi))
