@@ -110,6 +110,7 @@ def make_context(allow_unregistered: bool = False) -> Context:
 
 _COMMENT = re.compile(r"//[^\n]*")
 _UNREGISTERED_QUANT = re.compile(r"'quant\.(.*)' is not registered")
+_UNREGISTERED_OP = re.compile(r"Operation (\S+) is not registered")
 
 
 def _parse_error(source: SourceText, err: ParseError) -> IRError:
@@ -119,6 +120,16 @@ def _parse_error(source: SourceText, err: ParseError) -> IRError:
     if unknown is not None:  # upstream's wording and place for a misspelled quant type
         message = f"unknown quantized type {unknown.group(1)}"
         spelled = source.text.rfind(f"!quant.{unknown.group(1)}", 0, offset + 1)
+        offset = spelled if spelled >= 0 else offset
+    unknown_op = _UNREGISTERED_OP.fullmatch(message)
+    if unknown_op is not None:  # MLIR's wording, at the op name
+        op_name = unknown_op.group(1)
+        dialect = op_name.split(".")[0]
+        message = (
+            f"unregistered operation '{op_name}' found in dialect ('{dialect}') that does not "
+            "allow unknown operations"
+        )
+        spelled = source.text.rfind(op_name, 0, offset + 1)
         offset = spelled if spelled >= 0 else offset
     return source.error(offset, message)
 

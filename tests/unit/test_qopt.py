@@ -1,0 +1,130 @@
+"""The qopt command line: input handling, outputs, passes, diagnostics, exit status."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runtime.qopt import run
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "examples").glob("*.mlir"))
+GOOD = """func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = qnn.relu %a : tensor<4xf32> -> tensor<4xf32>
+  func.return %0 : tensor<4xf32>
+}
+"""
+
+
+def qopt(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[str]:
+    """Run the installed console script, as a user would."""
+    return subprocess.run(["qopt", *args], input=stdin, capture_output=True, timeout=60)
+
+
+def test_examples_exist() -> None:
+    assert {p.name for p in EXAMPLES} >= {"conv_block.mlir", "mlp.mlir", "upstream_quant.mlir"}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_print_text_that_reparses_identically(path: Path, tmp_path: Path, capsys) -> None:
+    assert run([str(path)]) == 0
+    first = capsys.readouterr().out
+    printed = tmp_path / "printed.mlir"
+    printed.write_text(first)
+    assert run([str(printed)]) == 0
+    assert capsys.readouterr().out == first
+    assert run([str(path), "--print-op-generic", "-o", str(printed)]) == 0
+    assert run([str(printed)]) == 0
+    assert capsys.readouterr().out == first
+
+
+def test_reads_stdin_and_writes_output_file(tmp_path: Path) -> None:
+    out = tmp_path / "out.mlir"
+    result = qopt("-o", str(out), stdin=GOOD.encode())
+    assert result.returncode == 0 and result.stdout == b""
+    assert "qnn.relu %a : tensor<4xf32> -> tensor<4xf32>" in out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("stdin", "expected"),
+    [
+        (b"", "<stdin>:1:1: error: empty input: expected an MLIR module"),
+        (b"\x7fELF\x02\x01\x01\x00\xff\xfe", "<stdin>:1:9: error: input is not UTF-8 text"),
+        (b"func.func @f() {\x00}", "<stdin>:1:17: error: unexpected NUL character"),
+        (b"%0 = qnn.bogus() : () -> ()", "<stdin>:1:6: error: unregistered operation 'qnn.bogus'"),
+        (b'func.func @f(%a: tensor<4xf32>) {\n  %0 = qnn.relu %a : tensor<4xf32> -> tensor<4xf16>\n'
+         b"  func.return\n}", "<stdin>:2:8: error: 'qnn.relu' op input and result types must be equal"),
+        (b"!q = !quant.uniform<i8:f32, 1.0", "<stdin>:1:20: error: unbalanced '<'"),
+        (b"func.func @f( {", "<stdin>:1:15: error:"),
+    ],
+)
+def test_bad_input_gives_located_error_without_traceback(stdin: bytes, expected: str) -> None:
+    result = qopt(stdin=stdin)
+    err = result.stderr.decode()
+    assert result.returncode == 1
+    assert err.startswith(expected), err
+    assert "Traceback" not in err
+
+
+def test_missing_file() -> None:
+    result = qopt("does/not/exist.mlir")
+    assert result.returncode == 1
+    assert result.stderr.decode().startswith(
+        "does/not/exist.mlir:1:1: error: could not open input file: No such file or directory"
+    )
+
+
+def test_split_input_file_keeps_line_numbers(capsys) -> None:
+    text = GOOD + "// -----\n" + GOOD.replace("tensor<4xf32>", "tensor<5xf32>").replace(
+        "%a : tensor<5xf32>", "%a : tensor<4xf32>"
+    ).replace("%a: tensor<5xf32>", "%a: tensor<4xf32>")
+    path_result = qopt("--split-input-file", stdin=text.encode())
+    assert path_result.returncode == 1
+    assert path_result.stderr.decode().startswith("<stdin>:7:8: error: 'qnn.relu' op")
+
+
+def test_verify_diagnostics_checks_annotations(tmp_path: Path, capsys) -> None:
+    case = tmp_path / "case.mlir"
+    case.write_text(
+        "func.func @f(%a: tensor<4xf32>) -> tensor<4xf16> {\n"
+        "  // expected-error@+1 {{input and result types must be equal}}\n"
+        "  %0 = qnn.relu %a : tensor<4xf32> -> tensor<4xf16>\n"
+        "  func.return %0 : tensor<4xf16>\n}\n// -----\n"
+        "// expected-error@+1 {{illegal storage type size: 33}}\n"
+        "!q = !quant.uniform<i33:f32, 1.0>\n"
+    )
+    assert run([str(case), "--split-input-file", "--verify-diagnostics"]) == 0
+    case.write_text(case.read_text().replace("size: 33", "size: 34"))
+    assert run([str(case), "--split-input-file", "--verify-diagnostics"]) == 1
+    err = capsys.readouterr().err
+    assert f"{case}:8:21: error: unexpected error: illegal storage type size: 33" in err
+    assert f'{case}:7:1: error: expected error "illegal storage type size: 34" was not produced' in err
+
+
+def test_unknown_pass_is_a_clear_error() -> None:
+    result = qopt("-p", "no-such-pass", stdin=GOOD.encode())
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert err.startswith("qopt: error: invalid pass pipeline 'no-such-pass'")
+    assert "no-such-pass" in err and "Traceback" not in err
+
+
+def test_xdsl_opt_sees_our_dialects() -> None:
+    result = subprocess.run(
+        ["xdsl-opt", str(ROOT / "examples" / "mlp.mlir")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "qnn.dot %xq, %w1 bias(%b1 : tensor<8xi32>)" in result.stdout
+
+
+def test_printing_ir_does_not_import_numeric_stacks() -> None:
+    code = (
+        "import sys; from runtime.qopt import run; "
+        f"run([{str(EXAMPLES[0])!r}]); "
+        "assert not {'numpy', 'cffi', 'onnx'} & set(sys.modules), sorted(sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

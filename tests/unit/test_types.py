@@ -1,0 +1,133 @@
+"""quant types: Python construction, invariants, exact text."""
+
+from __future__ import annotations
+
+import pytest
+from xdsl.dialects.builtin import Float16Type, Float32Type, IntegerType, Signedness
+from xdsl.utils.exceptions import VerifyException
+
+from qdialect.numbers import format_float, storage_bounds
+from qdialect.textio import IRError, make_context, parse_module
+from qdialect.types import (
+    AnyQuantizedType,
+    CalibratedQuantizedType,
+    Granularity,
+    UniformQuantizedType,
+)
+from xdsl.parser import Parser
+
+F32 = Float32Type()
+
+
+def parse_type(text: str):
+    return Parser(make_context(), text).parse_type()
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.5, "0.5"), (1e-05, "1.0e-05"), (3.0, "3.0"), (2.5e20, "2.5e+20"), (1 / 3, "0.3333333333333333"),
+     (5e-324, "5.0e-324"), (1e16, "1.0e+16")],
+)
+def test_format_float_is_shortest_and_has_a_dot(value: float, text: str) -> None:
+    assert format_float(value) == text
+    assert float(text) == value
+
+
+def test_storage_bounds() -> None:
+    assert storage_bounds(8, True) == (-128, 127)
+    assert storage_bounds(8, False) == (0, 255)
+    assert storage_bounds(1, True) == (-1, 0)
+    assert storage_bounds(32, False) == (0, 4294967295)
+
+
+def test_per_tensor_constructor_prints_upstream_text() -> None:
+    q = UniformQuantizedType.per_tensor("i8", F32, 0.5, -3)
+    assert str(q) == "!quant.uniform<i8:f32, 0.5:-3>"
+    assert (q.scale, q.zero_point, q.qmin, q.qmax, q.signed) == (0.5, -3, -128, 127, True)
+    assert q.granularity is Granularity.PER_TENSOR
+    assert parse_type(str(q)) == q
+
+
+def test_per_axis_constructor_and_accessors() -> None:
+    q = UniformQuantizedType.per_axis("i8", F32, 0, [0.1, 0.2], [0, 3], qmin=-127, qmax=127)
+    assert str(q) == "!quant.uniform<i8<-127:127>:f32:0, {0.1,0.2:3}>"
+    assert q.axis == 0 and q.scales == (0.1, 0.2) and q.zero_points == (0, 3)
+    assert parse_type(str(q)) == q
+
+
+def test_sub_channel_scales_are_rounded_to_the_expressed_type() -> None:
+    q = UniformQuantizedType.sub_channel("u8", F32, [(0, 1), (1, 2)], [1, 2], [0.1, 2.0], [120, 0])
+    assert str(q) == "!quant.uniform<u8:f32:{0:1, 1:2}, {{0.10000000149011612:120, 2.0}}>"
+    assert q.block_size_info == ((0, 1), (1, 2))
+    assert parse_type(str(q)) == q
+
+
+def test_storage_spellings() -> None:
+    assert str(UniformQuantizedType.per_tensor("u8", F32, 1.0)) == "!quant.uniform<u8:f32, 1.0>"
+    # Upstream: `u8` storage is the signless i8 integer type; `ui8`/`si8` keep their signedness
+    # but print as u8/i8.
+    u8 = parse_type("!quant.uniform<u8:f32, 1.0>")
+    ui8 = parse_type("!quant.uniform<ui8:f32, 1.0>")
+    si8 = parse_type("!quant.uniform<si8:f32, 1.0>")
+    assert u8.storage_type == IntegerType(8)
+    assert ui8.storage_type == IntegerType(8, Signedness.UNSIGNED)
+    assert si8.storage_type == IntegerType(8, Signedness.SIGNED)
+    assert str(ui8) == "!quant.uniform<u8:f32, 1.0>" and str(si8) == "!quant.uniform<i8:f32, 1.0>"
+    assert (ui8.qmin, ui8.qmax) == (0, 255)
+
+
+def test_default_bounds_are_omitted_and_others_kept() -> None:
+    assert str(parse_type("!quant.uniform<i8<-128:127>:f32, 1.0>")) == "!quant.uniform<i8:f32, 1.0>"
+    assert str(parse_type("!quant.uniform<i4<-7:7>:f16, 1.0>")) == "!quant.uniform<i4<-7:7>:f16, 1.0>"
+
+
+def test_any_and_calibrated() -> None:
+    a = AnyQuantizedType.get("i8", F32, qmin=-8, qmax=7)
+    assert str(a) == "!quant.any<i8<-8:7>:f32>"
+    assert str(AnyQuantizedType.get("u8")) == "!quant.any<u8>"
+    c = CalibratedQuantizedType.get(F32, -0.998, 1.2321)
+    assert str(c) == "!quant.calibrated<f32<-0.998:1.2321>>"
+    assert parse_type(str(c)) == c and parse_type(str(a)) == a
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: UniformQuantizedType.per_tensor("i8", F32, -1.0), "scale out of expressed type range"),
+        (lambda: UniformQuantizedType.per_tensor("i8", Float16Type(), 7e4), "scale out of expressed type range"),
+        (lambda: UniformQuantizedType.per_tensor("i8", F32, 1.0, qmin=5, qmax=5), "illegal storage min and storage max: (5:5)"),
+        (lambda: UniformQuantizedType.per_tensor("i33", F32, 1.0), "illegal storage type size: 33"),
+        (lambda: UniformQuantizedType.per_tensor("i8", IntegerType(8), 1.0), "expressed type must be floating point"),
+        (lambda: UniformQuantizedType.per_axis("i8", F32, -1, [1.0]), "illegal quantized dimension: -1"),
+        (lambda: UniformQuantizedType.per_axis("i8", F32, 0, [1.0], [0, 0]), "illegal number of scales and zeroPoints: 1, 2"),
+        (lambda: UniformQuantizedType.sub_channel("i8", F32, [(0, 0)], [1], [1.0]), "illegal block size: 0"),
+        (lambda: CalibratedQuantizedType.get(F32, 1.0, -1.0), "illegal min and max"),
+        (lambda: AnyQuantizedType.get("u8", qmin=0, qmax=256), "illegal storage min and storage max: (0:256)"),
+    ],
+)
+def test_python_construction_checks_invariants(build, message: str) -> None:
+    with pytest.raises(VerifyException, match=message.replace("(", r"\(").replace(")", r"\)")):
+        build()
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "message"),
+    [
+        ("!quant.uniform<i8:f32, 2>", 28, "unexpected decimal integer literal for a floating point value"),
+        ("!quant.uniform<int8:f32, 2.0>", 20, "illegal storage type prefix"),
+        ("!quant.uniform<u:f32, 2.0>", 20, "expected storage type width"),
+        ("!quant.uniform<i0:f32, 2.0>", 20, "illegal storage type size: 0"),
+        ("!quant.uniform<i8<-200:0>:f32, 2.0>", 23, "illegal storage type minimum: -200"),
+        ("!quant.uniform<i8:i8, 2.0>", 23, "expressed type must be floating point"),
+        ("!quant.uniform<i8:f32, 0.5:>", 32, "expected integer value"),
+        ("!quant.calibrated<i8<-4:3>>", 23, "expecting float expressed type"),
+        ("!quant.any<i8:f32", 15, "unbalanced '<' character in pretty dialect name"),
+    ],
+)
+def test_type_errors_are_located(text: str, column: int, message: str) -> None:
+    with pytest.raises(IRError) as caught:
+        parse_module(f"func.func private @f(\n    {text})", "t.mlir")
+    err = caught.value
+    assert (err.file, err.line) == ("t.mlir", 2)
+    assert message in err.message
+    assert err.column == column, str(err)
