@@ -26,12 +26,14 @@ from qdialect.types import (
 )
 
 
-def verify_quantized_container(quantized: QuantizedType, container: Attribute) -> None:
+def verify_quantized_container(
+    quantized: QuantizedType | CalibratedQuantizedType, container: Attribute
+) -> None:
     """Per-axis and sub-channel parameters must fit the tensor that holds them.
 
     Upstream's `verifyPerAxisQuantization` / `verifySubChannelQuantization`, same messages.
     """
-    if not isinstance(quantized, UniformQuantizedType):
+    if not isinstance(quantized, UniformQuantizedType):  # any/calibrated carry no parameters
         return
     granularity = quantized.granularity
     if granularity is Granularity.PER_TENSOR:
@@ -41,9 +43,7 @@ def verify_quantized_container(quantized: QuantizedType, container: Attribute) -
         raise VerifyException(f"scalar types may not use {kind} quantization")
     if isinstance(container, UnrankedTensorType):
         if granularity is Granularity.SUB_CHANNEL:
-            raise VerifyException(
-                "tensor containing the sub-channel quantized type must be ranked"
-            )
+            raise VerifyException("tensor containing the sub-channel quantized type must be ranked")
         return
     shape = container.get_shape()
     if granularity is Granularity.PER_AXIS:
@@ -109,9 +109,10 @@ class _CastOp(IRDLOperation):
         super().__init__(operands=[value], result_types=[result_type])
 
 
-def _quantized_of(op: Operation, container: Attribute, role: str) -> UniformQuantizedType:
+def _quantized_of(op: Operation, container: Attribute, role: str) -> QuantizedType:
+    """The element of a qcast/dcast's quantized side; upstream admits every quant type."""
     elem = element_type(container)
-    if not isinstance(elem, UniformQuantizedType | AnyQuantizedType):
+    if not isinstance(elem, UniformQuantizedType | AnyQuantizedType | CalibratedQuantizedType):
         raise VerifyException(
             f"'{op.name}' op {role} must be scalar or tensor of quantized type, but got {container}"
         )
@@ -122,13 +123,14 @@ def _float_of(op: Operation, container: Attribute, role: str) -> Attribute:
     elem = element_type(container)
     if not is_float_type(elem):
         raise VerifyException(
-            f"'{op.name}' op {role} must be scalar or tensor of floating-point, but got "
-            f"{container}"
+            f"'{op.name}' op {role} must be scalar or tensor of floating-point, but got {container}"
         )
     return elem
 
 
-def _verify_quantization(quantized: QuantizedType, float_type: Attribute, container: Attribute):
+def _verify_quantization(
+    quantized: QuantizedType | CalibratedQuantizedType, float_type: Attribute, container: Attribute
+) -> None:
     if quantized.expressed != float_type:
         raise VerifyException("expressed type in quantized type expected to match float type")
     verify_quantized_container(quantized, container)
@@ -138,7 +140,7 @@ def _verify_quantization(quantized: QuantizedType, float_type: Attribute, contai
 class QuantizeCastOp(_CastOp):
     """Float to quantized: `q = clamp(rint(x / scale) + zero_point)` (DESIGN §2 quantize).
 
-        %q = quant.qcast %x : tensor<4xf32> to tensor<4x!quant.uniform<i8:f32, 0.5>>
+    %q = quant.qcast %x : tensor<4xf32> to tensor<4x!quant.uniform<i8:f32, 0.5>>
     """
 
     name = "quant.qcast"
@@ -154,7 +156,7 @@ class QuantizeCastOp(_CastOp):
 class DequantizeCastOp(_CastOp):
     """Quantized to float: `x = float(q - zero_point) * scale`.
 
-        %x = quant.dcast %q : tensor<4x!quant.uniform<i8:f32, 0.5>> to tensor<4xf32>
+    %x = quant.dcast %q : tensor<4x!quant.uniform<i8:f32, 0.5>> to tensor<4xf32>
     """
 
     name = "quant.dcast"
@@ -170,7 +172,7 @@ class DequantizeCastOp(_CastOp):
 class StorageCastOp(_CastOp):
     """Reinterpret between a quantized type and its storage integers; no value changes.
 
-        %i = quant.scast %q : tensor<4x!quant.uniform<i8:f32, 0.5>> to tensor<4xi8>
+    %i = quant.scast %q : tensor<4x!quant.uniform<i8:f32, 0.5>> to tensor<4xi8>
     """
 
     name = "quant.scast"

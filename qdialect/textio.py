@@ -155,7 +155,9 @@ def verify_module(module: ModuleOp, source: SourceText | None = None) -> None:
             file, line, column = op_location(op, fallback)
             message = str(err).splitlines()[0] if str(err) else type(err).__name__
             text = fallback.line_text(line) if file == fallback.name else None
-            raise IRError(file, line, column, f"'{op.name}' op {_strip_op_prefix(message, op.name)}", text) from None
+            raise IRError(
+                file, line, column, f"'{op.name}' op {_strip_op_prefix(message, op.name)}", text
+            ) from None
 
 
 def _strip_op_prefix(message: str, name: str) -> str:
@@ -180,8 +182,13 @@ def _parse(ctx: Context, source: SourceText, raise_errors: bool = False) -> Modu
 
 
 def parse_module(
-    text: str, name: str = "<input>", *, ctx: Context | None = None, line_offset: int = 0,
-    verify: bool = True, allow_empty: bool = False,
+    text: str,
+    name: str = "<input>",
+    *,
+    ctx: Context | None = None,
+    line_offset: int = 0,
+    verify: bool = True,
+    allow_empty: bool = False,
 ) -> ModuleOp:
     """Parse (and verify) IR text into a module; bad input raises `IRError`."""
     source = SourceText(text, name, line_offset)

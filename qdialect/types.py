@@ -39,6 +39,7 @@ from qdialect.floats import is_float_type, round_to, scale_range
 from qdialect.numbers import format_float, storage_bounds
 
 MAX_STORAGE_BITS = 32
+_NOT_FLOAT = "invalid kind of type specified: expressed type must be floating point"
 _MAX_INTEGER_WIDTH = (1 << 24) - 1  # MLIR's IntegerType::kMaxWidth
 _STORAGE_SPELLING = re.compile(r"(si|ui|i)(\d+)$")
 
@@ -107,9 +108,7 @@ class QuantizedType(TypeAttribute):
             raise VerifyException(f"illegal storage type size: {width}")
         lo, hi = storage_bounds(width, self.signed)
         if self.qmax - self.qmin <= 0 or self.qmin < lo or self.qmax > hi:
-            raise VerifyException(
-                f"illegal storage min and storage max: ({self.qmin}:{self.qmax})"
-            )
+            raise VerifyException(f"illegal storage min and storage max: ({self.qmin}:{self.qmax})")
 
     def _verify_expressed_float(self) -> None:
         if self.expressed is None:
@@ -366,8 +365,14 @@ class UniformQuantizedType(ParametrizedAttribute, QuantizedType):
         """`UniformQuantizedType.per_tensor("i8", f32, 0.5, -3)` is `<i8:f32, 0.5:-3>`."""
         itype, signed = storage_spec(storage)
         return UniformQuantizedType._make(
-            itype, signed, expressed, Granularity.PER_TENSOR, [scale], [zero_point],
-            qmin=qmin, qmax=qmax,
+            itype,
+            signed,
+            expressed,
+            Granularity.PER_TENSOR,
+            [scale],
+            [zero_point],
+            qmin=qmin,
+            qmax=qmax,
         )
 
     @staticmethod
@@ -385,8 +390,16 @@ class UniformQuantizedType(ParametrizedAttribute, QuantizedType):
         itype, signed = storage_spec(storage)
         zps = [0] * len(scales) if zero_points is None else list(zero_points)
         return UniformQuantizedType._make(
-            itype, signed, expressed, Granularity.PER_AXIS, scales, zps,
-            qmin=qmin, qmax=qmax, dims=[axis], shape=[len(scales)],
+            itype,
+            signed,
+            expressed,
+            Granularity.PER_AXIS,
+            scales,
+            zps,
+            qmin=qmin,
+            qmax=qmax,
+            dims=[axis],
+            shape=[len(scales)],
         )
 
     @staticmethod
@@ -404,11 +417,19 @@ class UniformQuantizedType(ParametrizedAttribute, QuantizedType):
         """Sub-channel type; `block_sizes` are (axis, size) pairs, parameters row-major."""
         itype, signed = storage_spec(storage)
         zps = [0] * len(scales) if zero_points is None else list(zero_points)
+        zps = [wrap_to_storage(z, itype.width.data, signed) for z in zps]
         return UniformQuantizedType._make(
-            itype, signed, expressed, Granularity.SUB_CHANNEL,
-            [round_to(expressed, s) for s in scales], zps,
-            qmin=qmin, qmax=qmax,
-            dims=[a for a, _ in block_sizes], blocks=[b for _, b in block_sizes], shape=shape,
+            itype,
+            signed,
+            expressed,
+            Granularity.SUB_CHANNEL,
+            [round_to(expressed, s) for s in scales],
+            zps,
+            qmin=qmin,
+            qmax=qmax,
+            dims=[a for a, _ in block_sizes],
+            blocks=[b for _, b in block_sizes],
+            shape=shape,
         )
 
     # ---- accessors
@@ -459,9 +480,17 @@ class UniformQuantizedType(ParametrizedAttribute, QuantizedType):
         itype, signed = storage_spec(storage)
         lo, hi = storage_bounds(itype.width.data, signed)
         return UniformQuantizedType._make(
-            itype, signed, self.expressed_type, self.granularity, self.scales, zero_points,
-            qmin=qmin, qmax=qmax, dims=[d.data for d in self.quantized_dimensions.data],
-            blocks=[b.data for b in self.block_sizes.data], shape=self.shape_of_params,
+            itype,
+            signed,
+            self.expressed_type,
+            self.granularity,
+            self.scales,
+            zero_points,
+            qmin=qmin,
+            qmax=qmax,
+            dims=[d.data for d in self.quantized_dimensions.data],
+            blocks=[b.data for b in self.block_sizes.data],
+            shape=self.shape_of_params,
         )
 
     # ---- invariants
@@ -506,7 +535,7 @@ class UniformQuantizedType(ParametrizedAttribute, QuantizedType):
         _expect_punct(parser, "<")
         storage, signed, qmin, qmax = _parse_storage(parser)
         _expect_punct(parser, ":")
-        expressed = _parse_float_type(parser, "expressed type must be floating point")
+        expressed = _parse_float_type(parser, _NOT_FLOAT)
         granularity = Granularity.PER_TENSOR
         dims: list[int] = []
         blocks: list[int] = []
@@ -542,10 +571,10 @@ class UniformQuantizedType(ParametrizedAttribute, QuantizedType):
         else:
             _expect_punct(parser, "{")
             shape = _parse_param_tensor(parser, expressed, scales, zeros)
-            if granularity is Granularity.PER_AXIS and len(shape) != 1:
-                parser.raise_error("per-axis quantization parameters must be a flat list")
             if granularity is Granularity.SUB_CHANNEL:
+                # Upstream stores these as dense tensors of the expressed and storage types.
                 scales = [round_to(expressed, s) for s in scales]
+                zeros = [wrap_to_storage(z, storage.width.data, signed) for z in zeros]
         _expect_punct(parser, ">")
         return (
             storage,
@@ -573,7 +602,9 @@ class UniformQuantizedType(ParametrizedAttribute, QuantizedType):
             pairs = ", ".join(f"{d}:{b}" for d, b in self.block_size_info)
             printer.print_string(f":{{{pairs}}}")
         printer.print_string(", ")
-        params = [_format_scale_zero(s, z) for s, z in zip(self.scales, self.zero_points)]
+        params = [
+            _format_scale_zero(s, z) for s, z in zip(self.scales, self.zero_points, strict=True)
+        ]
         if granularity is Granularity.PER_TENSOR:
             printer.print_string(params[0])
         elif granularity is Granularity.PER_AXIS:
@@ -581,6 +612,14 @@ class UniformQuantizedType(ParametrizedAttribute, QuantizedType):
         else:
             printer.print_string(_nest(params, self.shape_of_params))
         printer.print_string(">")
+
+
+def wrap_to_storage(value: int, width: int, signed: bool) -> int:
+    """`value` as a `width`-bit integer (what upstream's APInt zero points hold)."""
+    value &= (1 << width) - 1
+    if signed and value >= 1 << (width - 1):
+        value -= 1 << width
+    return value
 
 
 def _format_scale_zero(scale: float, zero_point: int) -> str:
@@ -593,7 +632,11 @@ def _nest(items: Sequence[str], shape: Sequence[int]) -> str:
     if len(shape) <= 1:
         return "{" + ", ".join(items) + "}"
     step = len(items) // shape[0]
-    return "{" + ", ".join(_nest(items[i : i + step], shape[1:]) for i in range(0, len(items), step)) + "}"
+    return (
+        "{"
+        + ", ".join(_nest(items[i : i + step], shape[1:]) for i in range(0, len(items), step))
+        + "}"
+    )
 
 
 @irdl_attr_definition
@@ -638,7 +681,7 @@ class AnyQuantizedType(ParametrizedAttribute, QuantizedType):
         storage, signed, qmin, qmax = _parse_storage(parser)
         expressed: Attribute = NoneAttr()
         if parser.parse_optional_punctuation(":") is not None:
-            expressed = _parse_float_type(parser, "expressed type must be floating point")
+            expressed = _parse_float_type(parser, _NOT_FLOAT)
         _expect_punct(parser, ">")
         return (storage, IntAttr(int(signed)), IntAttr(qmin), IntAttr(qmax), expressed)
 
@@ -664,6 +707,10 @@ class CalibratedQuantizedType(ParametrizedAttribute, TypeAttribute):
     @staticmethod
     def get(expressed: Attribute, lo: float, hi: float) -> CalibratedQuantizedType:
         return CalibratedQuantizedType(expressed, FloatData(lo), FloatData(hi))
+
+    @property
+    def expressed(self) -> Attribute:
+        return self.expressed_type
 
     @property
     def min(self) -> float:

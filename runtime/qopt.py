@@ -85,9 +85,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("input_file", nargs="?", help="input .mlir file (default: stdin)")
     parser.add_argument("-o", "--output", help="write the result here instead of stdout")
-    parser.add_argument(
-        "-p", "--passes", default="", help="pass pipeline, e.g. 'a,b{opt=value}'"
-    )
+    parser.add_argument("-p", "--passes", default="", help="pass pipeline, e.g. 'a,b{opt=value}'")
     parser.add_argument("--print-op-generic", action="store_true", help="print generic form")
     parser.add_argument(
         "--split-input-file", action="store_true", help="treat '// -----' pieces separately"
@@ -163,15 +161,17 @@ def check_diagnostics(chunk: Chunk, name: str, error: IRError | None) -> list[st
         # One of our errors may carry what MLIR reports as an error plus its cause.
         matches = [e for e in wanted if e.line == error.line and e.message in error.message]
         if not matches:
-            problems.append(f"{error.file}:{error.line}:{error.column}: error: unexpected error: "
-                            f"{error.message}")
+            problems.append(
+                f"{error.file}:{error.line}:{error.column}: error: unexpected error: "
+                f"{error.message}"
+            )
         for match in matches:
             match.seen = True
     for expected in wanted:
         if not expected.seen:
             problems.append(
                 f"{name}:{expected.annotation_line}:1: error: expected error "
-                f"\"{expected.message}\" was not produced"
+                f'"{expected.message}" was not produced'
             )
     return problems
 
@@ -203,8 +203,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         except Exception as err:  # noqa: BLE001 - last resort: no traceback for users
             if os.environ.get("QOPT_DEBUG"):
                 raise
-            error = IRError(name, chunk.line_offset + 1, 1,
-                            f"internal error: {type(err).__name__}: {err}")
+            error = IRError(
+                name, chunk.line_offset + 1, 1, f"internal error: {type(err).__name__}: {err}"
+            )
         if args.verify_diagnostics:
             problems = check_diagnostics(chunk, name, error)
             for problem in problems:

@@ -189,7 +189,7 @@ def check_activation(activation: StringAttr, lo: FloatAttr | None, hi: FloatAttr
                 f"clamp_min ({float_value(lo)}) must be less than clamp_max ({float_value(hi)})"
             )
     elif lo is not None or hi is not None:
-        raise VerifyException(f"clamp_min/clamp_max are only valid with activation 'clamp'")
+        raise VerifyException("clamp_min/clamp_max are only valid with activation 'clamp'")
 
 
 def window_output_size(

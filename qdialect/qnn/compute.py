@@ -44,6 +44,7 @@ from qdialect.qnn.common import (
     check_quantized_operand,
     check_same_expressed,
     check_window,
+    check_zero_points,
     enum_value,
     int_array,
     is_i32,
@@ -107,8 +108,10 @@ def verify_fused_epilogue(op: IRDLOperation, out_channels: int, channel_role: st
             f"bias must have shape [{out_channels}] (the {channel_role}), got {bias.type}"
         )
     if addend is not None:
-        if addend.type != y.type and kind_of(addend) is not kind_of(y):
-            raise VerifyException("addend must be of the result's kind")
+        if kind_of(addend) is not kind_of(y) or (
+            out_kind is Kind.FLOAT and element_type(addend.type) != element_type(y.type)
+        ):
+            raise VerifyException("addend must be of the result's kind and float type")
         if ranked_shape(addend, "addend") != ranked_shape(y, "result"):
             raise VerifyException("addend must have the result's shape")
         if out_kind is Kind.QUANTIZED:
@@ -122,6 +125,9 @@ def verify_fused_epilogue(op: IRDLOperation, out_channels: int, channel_role: st
                 )
             if intermediate.granularity is not Granularity.PER_TENSOR:
                 raise VerifyException("intermediate type must be quantized per tensor")
+            check_zero_points(intermediate, "intermediate")
+            if intermediate.expressed_type != quantized_element(y).expressed_type:
+                raise VerifyException("intermediate expressed type differs from the result's")
     elif intermediate is not None:
         raise VerifyException("intermediate is only meaningful with an addend")
 
@@ -230,7 +236,7 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
 class DotOp(FusedComputeOp):
     """Matrix product `y[..., m, n] = act(Σ_k lhs[..., m, k] * rhs[k, n] + bias[n] + addend)`.
 
-        %y = qnn.dot %a, %b bias %c : (tensor<2x16x!quant.uniform<i8:f32, 0.1>>, tensor<16x8x!quant.uniform<i8:f32:1, {...}>>, tensor<8xi32>) -> tensor<2x8x!quant.uniform<i8:f32, 0.2>>
+    %y = qnn.dot %a, %b bias %c : (tensor<2x16x!quant.uniform<i8:f32, 0.1>>, tensor<16x8x!quant.uniform<i8:f32:1, {...}>>, tensor<8xi32>) -> tensor<2x8x!quant.uniform<i8:f32, 0.2>>
     """
 
     name = "qnn.dot"
@@ -258,7 +264,7 @@ class DotOp(FusedComputeOp):
 class ConcatOp(IRDLOperation):
     """Join tensors along `axis`; inputs whose type differs from the result's are requantized.
 
-        %y = qnn.concat %a, %b {axis = 1 : i64} : (tensor<1x2xf32>, tensor<1x3xf32>) -> tensor<1x5xf32>
+    %y = qnn.concat %a, %b {axis = 1 : i64} : (tensor<1x2xf32>, tensor<1x3xf32>) -> tensor<1x5xf32>
     """
 
     name = "qnn.concat"
@@ -324,7 +330,12 @@ class Pool2DOp(IRDLOperation):
         check_window(strides, dilations, pads)
         if any(k <= 0 for k in kernel):
             raise VerifyException(f"kernel must be positive, got {list(kernel)}")
-        if pads[0] >= kernel[0] or pads[2] >= kernel[0] or pads[1] >= kernel[1] or pads[3] >= kernel[1]:
+        if (
+            pads[0] >= kernel[0]
+            or pads[2] >= kernel[0]
+            or pads[1] >= kernel[1]
+            or pads[3] >= kernel[1]
+        ):
             raise VerifyException("pads must be smaller than the kernel (no all-padding window)")
         n, c, h, w = x if layout is Layout.NCHW else (x[0], x[3], x[1], x[2])
         oh = window_output_size(h, kernel[0], strides[0], pads[0], pads[2], dilations[0], "height")
@@ -338,7 +349,7 @@ class Pool2DOp(IRDLOperation):
 class MaxPool2DOp(Pool2DOp):
     """Window maximum on the stored values (input and result types are equal).
 
-        %y = qnn.max_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x4x8x8xf32> -> tensor<1x4x4x4xf32>
+    %y = qnn.max_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x4x8x8xf32> -> tensor<1x4x4x4xf32>
     """
 
     name = "qnn.max_pool2d"

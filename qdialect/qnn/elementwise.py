@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, StringAttr, TensorType, i64
+import math
+
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, StringAttr, TensorType
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
@@ -58,7 +60,7 @@ class UnaryOp(IRDLOperation):
 class QuantizeOp(UnaryOp):
     """`q = sat(round(x / scale) + zero_point)`, rounding by `round_mode` (default half to even).
 
-        %q = qnn.quantize %x {round_mode = "half_away_from_zero"} : tensor<4xf32> -> tensor<4x!quant.uniform<i8:f32, 0.5>>
+    %q = qnn.quantize %x {round_mode = "half_away_from_zero"} : tensor<4xf32> -> tensor<4x!quant.uniform<i8:f32, 0.5>>
     """
 
     name = "qnn.quantize"
@@ -79,7 +81,7 @@ class QuantizeOp(UnaryOp):
 class DequantizeOp(UnaryOp):
     """`x = float(q - zero_point) * scale`.
 
-        %x = qnn.dequantize %q : tensor<4x!quant.uniform<i8:f32, 0.5>> -> tensor<4xf32>
+    %x = qnn.dequantize %q : tensor<4x!quant.uniform<i8:f32, 0.5>> -> tensor<4xf32>
     """
 
     name = "qnn.dequantize"
@@ -97,7 +99,7 @@ class DequantizeOp(UnaryOp):
 class RequantizeOp(UnaryOp):
     """`y = quantize_out(dequantize_in(x))` with DESIGN §2's float32 steps.
 
-        %y = qnn.requantize %x : tensor<4x!quant.uniform<u8:f32, 0.5:128>> -> tensor<4x!quant.uniform<i8:f32, 0.5>>
+    %y = qnn.requantize %x : tensor<4x!quant.uniform<u8:f32, 0.5:128>> -> tensor<4x!quant.uniform<i8:f32, 0.5>>
     """
 
     name = "qnn.requantize"
@@ -115,7 +117,7 @@ class RequantizeOp(UnaryOp):
 class ReluOp(UnaryOp):
     """`y = max(x, 0)`; on quantized data `max(q, zero_point)`. Input and result types match.
 
-        %y = qnn.relu %x : tensor<4x!quant.uniform<i8:f32, 0.5>> -> tensor<4x!quant.uniform<i8:f32, 0.5>>
+    %y = qnn.relu %x : tensor<4x!quant.uniform<i8:f32, 0.5>> -> tensor<4x!quant.uniform<i8:f32, 0.5>>
     """
 
     name = "qnn.relu"
@@ -128,7 +130,7 @@ class ReluOp(UnaryOp):
 class ClampOp(UnaryOp):
     """`y = min(max(x, min), max)` with real-valued bounds; quantized bounds are `quantize(min)`.
 
-        %y = qnn.clamp %x {min = 0.0 : f32, max = 6.0 : f32} : tensor<4xf32> -> tensor<4xf32>
+    %y = qnn.clamp %x {min = 0.0 : f32, max = 6.0 : f32} : tensor<4xf32> -> tensor<4xf32>
     """
 
     name = "qnn.clamp"
@@ -176,7 +178,13 @@ class FakeQuantOp(UnaryOp):
             raise VerifyException("maps a float tensor to the same float type")
         if self.levels.value.data < 2:
             raise VerifyException(f"levels must be at least 2, got {self.levels.value.data}")
-        if not float_value(self.input_low) < float_value(self.input_high):  # type: ignore[operator]
+        bounds = [
+            float_value(b)
+            for b in (self.input_low, self.input_high, self.output_low, self.output_high)
+        ]
+        if not all(math.isfinite(b) for b in bounds):  # type: ignore[arg-type]
+            raise VerifyException(f"range bounds must be finite, got {bounds}")
+        if not bounds[0] < bounds[1]:  # type: ignore[operator]
             raise VerifyException("input_low must be less than input_high")
 
 
@@ -194,7 +202,7 @@ def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] |
 class AddOp(IRDLOperation):
     """`y = lhs + rhs` in reals with numpy broadcasting; quantized: ONNX Runtime's QLinearAdd.
 
-        %y = qnn.add %a, %b : tensor<4x!quant.uniform<i8:f32, 0.5>>, tensor<4x!quant.uniform<i8:f32, 0.25:3>> -> tensor<4x!quant.uniform<i8:f32, 1.0>>
+    %y = qnn.add %a, %b : tensor<4x!quant.uniform<i8:f32, 0.5>>, tensor<4x!quant.uniform<i8:f32, 0.25:3>> -> tensor<4x!quant.uniform<i8:f32, 1.0>>
     """
 
     name = "qnn.add"
@@ -203,9 +211,7 @@ class AddOp(IRDLOperation):
     result = result_def(TensorType)
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = (
-        "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
-    )
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
 
     def __init__(self, lhs: SSAValue, rhs: SSAValue, result_type: Attribute):
         super().__init__(operands=[lhs, rhs], result_types=[result_type])
@@ -222,9 +228,7 @@ class AddOp(IRDLOperation):
             for v, role in ((self.lhs, "lhs"), (self.rhs, "rhs"), (self.result, "result")):
                 check_quantized_operand(v, role)
                 check_per_tensor(v, role)
-            check_same_expressed(
-                [(self.lhs, "lhs"), (self.rhs, "rhs"), (self.result, "result")]
-            )
+            check_same_expressed([(self.lhs, "lhs"), (self.rhs, "rhs"), (self.result, "result")])
         assert isinstance(self.lhs.type, TensorType) and isinstance(self.rhs.type, TensorType)
         shape = broadcast_shape(tuple(self.lhs.type.get_shape()), tuple(self.rhs.type.get_shape()))
         if shape is None:
@@ -238,4 +242,3 @@ class AddOp(IRDLOperation):
                 f"result shape {list(self.result.type.get_shape())} must be the broadcast "
                 f"shape {list(shape)}"
             )
-

@@ -9,6 +9,8 @@ ranges with the named `scheme` and replaces each builder by the core op.
 
 from __future__ import annotations
 
+import math
+
 from xdsl.dialects.builtin import (
     ArrayAttr,
     FloatAttr,
@@ -52,10 +54,16 @@ from qdialect.types import AnyQuantizedType
 
 
 def check_range(lo: FloatAttr, hi: FloatAttr, what: str) -> None:
-    """A real range must be ordered; it may exclude 0 (the schemes widen it to include 0)."""
+    """A finite, ordered real range. It may exclude 0 (every scheme widens it to include 0),
+    but widened it must not be the single point 0, which has no scale."""
     low, high = float_value(lo), float_value(hi)
-    if not low <= high:  # type: ignore[operator]
+    assert low is not None and high is not None
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise VerifyException(f"{what}: min ({low}) and max ({high}) must be finite")
+    if not low <= high:
         raise VerifyException(f"{what}: min ({low}) must not exceed max ({high})")
+    if low == high == 0.0:
+        raise VerifyException(f"{what}: [0, 0] gives no scale")
 
 
 def pending(value: SSAValue, role: str) -> AnyQuantizedType:
@@ -83,7 +91,7 @@ class ScaledOp(IRDLOperation):
 class ScaledQuantizeOp(ScaledOp):
     """Quantize with parameters chosen from the real range [min, max] by `scheme`.
 
-        %q = qnn.scaled_quantize %x {min = -1.0 : f32, max = 1.0 : f32} : tensor<4xf32> -> tensor<4x!quant.any<i8:f32>>
+    %q = qnn.scaled_quantize %x {min = -1.0 : f32, max = 1.0 : f32} : tensor<4xf32> -> tensor<4x!quant.any<i8:f32>>
     """
 
     name = "qnn.scaled_quantize"
@@ -110,7 +118,7 @@ class ScaledQuantizeOp(ScaledOp):
 class ScaledDequantizeOp(ScaledOp):
     """Dequantize values whose parameters come from the real range [min, max].
 
-        %x = qnn.scaled_dequantize %q {min = -1.0 : f32, max = 1.0 : f32} : tensor<4x!quant.any<i8:f32>> -> tensor<4xf32>
+    %x = qnn.scaled_dequantize %q {min = -1.0 : f32, max = 1.0 : f32} : tensor<4x!quant.any<i8:f32>> -> tensor<4xf32>
     """
 
     name = "qnn.scaled_dequantize"
@@ -167,7 +175,10 @@ class ScaledComputeOp(ScaledOp):
         if is_i32(self.result):
             if self.output_min is not None or self.output_max is not None:
                 raise VerifyException("an i32 result takes no output range")
-            if addend is not None or enum_value(Activation, self.activation, "activation") != Activation.NONE:
+            if (
+                addend is not None
+                or enum_value(Activation, self.activation, "activation") != Activation.NONE
+            ):
                 raise VerifyException("an i32 result takes no addend and no activation")
         else:
             if pending(self.result, "result").expressed != expressed:
@@ -181,7 +192,8 @@ class ScaledComputeOp(ScaledOp):
             if not (is_i32(bias) or element_type(bias.type) == expressed):
                 raise VerifyException(f"bias must be i32 or {expressed}, got {bias.type}")
         if addend is not None:
-            pending(addend, "addend")
+            if pending(addend, "addend").expressed != expressed:
+                raise VerifyException("addend expressed type differs from the input's")
             if ranked_shape(addend, "addend") != ranked_shape(self.result, "result"):
                 raise VerifyException("addend must have the result's shape")
             if self.addend_min is None or self.addend_max is None:
@@ -195,7 +207,7 @@ class ScaledComputeOp(ScaledOp):
 class ScaledConv2DOp(ScaledComputeOp, ConvProperties):
     """nGraph's ScaledQuantizedConvolution{,Bias,BiasAdd,BiasSignedAdd} in one op.
 
-        %y = qnn.scaled_conv2d %x, %w bias %b {input_min = 0.0 : f32, input_max = 1.0 : f32, weight_min = -1.0 : f32, weight_max = 1.0 : f32, output_min = 0.0 : f32, output_max = 4.0 : f32, activation = "relu"} : (tensor<1x3x8x8x!quant.any<u8:f32>>, tensor<4x3x3x3x!quant.any<i8:f32>>, tensor<4xf32>) -> tensor<1x4x6x6x!quant.any<u8:f32>>
+    %y = qnn.scaled_conv2d %x, %w bias %b {input_min = 0.0 : f32, input_max = 1.0 : f32, weight_min = -1.0 : f32, weight_max = 1.0 : f32, output_min = 0.0 : f32, output_max = 4.0 : f32, activation = "relu"} : (tensor<1x3x8x8x!quant.any<u8:f32>>, tensor<4x3x3x3x!quant.any<i8:f32>>, tensor<4xf32>) -> tensor<1x4x6x6x!quant.any<u8:f32>>
     """
 
     name = "qnn.scaled_conv2d"
@@ -217,7 +229,7 @@ class ScaledConv2DOp(ScaledComputeOp, ConvProperties):
 class ScaledDotOp(ScaledComputeOp):
     """nGraph's ScaledQuantizedDot{,Bias}: `[..., M, K] x [K, N]` with ranges.
 
-        %y = qnn.scaled_dot %a, %b {input_min = -1.0 : f32, input_max = 1.0 : f32, weight_min = -1.0 : f32, weight_max = 1.0 : f32, output_min = -8.0 : f32, output_max = 8.0 : f32} : (tensor<2x16x!quant.any<i8:f32>>, tensor<16x4x!quant.any<i8:f32>>) -> tensor<2x4x!quant.any<i8:f32>>
+    %y = qnn.scaled_dot %a, %b {input_min = -1.0 : f32, input_max = 1.0 : f32, weight_min = -1.0 : f32, weight_max = 1.0 : f32, output_min = -8.0 : f32, output_max = 8.0 : f32} : (tensor<2x16x!quant.any<i8:f32>>, tensor<16x4x!quant.any<i8:f32>>) -> tensor<2x4x!quant.any<i8:f32>>
     """
 
     name = "qnn.scaled_dot"
@@ -260,7 +272,7 @@ class ScaledConcatOp(ScaledOp):
             raise VerifyException("needs at least one input")
         if len(self.input_mins.data) != n or len(self.input_maxs.data) != n:
             raise VerifyException(f"input_mins and input_maxs need one entry per input ({n})")
-        for i, (lo, hi) in enumerate(zip(self.input_mins.data, self.input_maxs.data)):
+        for i, (lo, hi) in enumerate(zip(self.input_mins.data, self.input_maxs.data, strict=True)):
             check_range(lo, hi, f"input #{i} range")
         if (self.output_min is None) != (self.output_max is None):
             raise VerifyException("give both output_min and output_max, or neither")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
 import shutil
+import subprocess
 from pathlib import Path
 
 FILECHECK_DIR = Path(__file__).resolve().parent.parent / "filecheck"

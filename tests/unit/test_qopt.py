@@ -54,9 +54,16 @@ def test_reads_stdin_and_writes_output_file(tmp_path: Path) -> None:
         (b"", "<stdin>:1:1: error: empty input: expected an MLIR module"),
         (b"\x7fELF\x02\x01\x01\x00\xff\xfe", "<stdin>:1:9: error: input is not UTF-8 text"),
         (b"func.func @f() {\x00}", "<stdin>:1:17: error: unexpected NUL character"),
-        (b"%0 = qnn.bogus() : () -> ()", "<stdin>:1:6: error: unregistered operation 'qnn.bogus'"),
-        (b'func.func @f(%a: tensor<4xf32>) {\n  %0 = qnn.relu %a : tensor<4xf32> -> tensor<4xf16>\n'
-         b"  func.return\n}", "<stdin>:2:8: error: 'qnn.relu' op input and result types must be equal"),
+        (
+            b"%0 = qnn.bogus() : () -> ()",
+            "<stdin>:1:6: error: unregistered operation 'qnn.bogus'",
+        ),
+        (
+            b"func.func @f(%a: tensor<4xf32>) {\n"
+            b"  %0 = qnn.relu %a : tensor<4xf32> -> tensor<4xf16>\n"
+            b"  func.return\n}",
+            "<stdin>:2:8: error: 'qnn.relu' op input and result types must be equal",
+        ),
         (b"!q = !quant.uniform<i8:f32, 1.0", "<stdin>:1:20: error: unbalanced '<'"),
         (b"func.func @f( {", "<stdin>:1:15: error:"),
     ],
@@ -78,9 +85,13 @@ def test_missing_file() -> None:
 
 
 def test_split_input_file_keeps_line_numbers(capsys) -> None:
-    text = GOOD + "// -----\n" + GOOD.replace("tensor<4xf32>", "tensor<5xf32>").replace(
-        "%a : tensor<5xf32>", "%a : tensor<4xf32>"
-    ).replace("%a: tensor<5xf32>", "%a: tensor<4xf32>")
+    text = (
+        GOOD
+        + "// -----\n"
+        + GOOD.replace("tensor<4xf32>", "tensor<5xf32>")
+        .replace("%a : tensor<5xf32>", "%a : tensor<4xf32>")
+        .replace("%a: tensor<5xf32>", "%a: tensor<4xf32>")
+    )
     path_result = qopt("--split-input-file", stdin=text.encode())
     assert path_result.returncode == 1
     assert path_result.stderr.decode().startswith("<stdin>:7:8: error: 'qnn.relu' op")
@@ -101,7 +112,9 @@ def test_verify_diagnostics_checks_annotations(tmp_path: Path, capsys) -> None:
     assert run([str(case), "--split-input-file", "--verify-diagnostics"]) == 1
     err = capsys.readouterr().err
     assert f"{case}:8:21: error: unexpected error: illegal storage type size: 33" in err
-    assert f'{case}:7:1: error: expected error "illegal storage type size: 34" was not produced' in err
+    assert (
+        f'{case}:7:1: error: expected error "illegal storage type size: 34" was not produced' in err
+    )
 
 
 def test_unknown_pass_is_a_clear_error() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from xdsl.dialects.builtin import Float16Type, Float32Type, IntegerType, Signedness
+from xdsl.parser import Parser
 from xdsl.utils.exceptions import VerifyException
 
 from qdialect.numbers import format_float, storage_bounds
@@ -14,7 +15,6 @@ from qdialect.types import (
     Granularity,
     UniformQuantizedType,
 )
-from xdsl.parser import Parser
 
 F32 = Float32Type()
 
@@ -25,8 +25,15 @@ def parse_type(text: str):
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0.5, "0.5"), (1e-05, "1.0e-05"), (3.0, "3.0"), (2.5e20, "2.5e+20"), (1 / 3, "0.3333333333333333"),
-     (5e-324, "5.0e-324"), (1e16, "1.0e+16")],
+    [
+        (0.5, "0.5"),
+        (1e-05, "1.0e-05"),
+        (3.0, "3.0"),
+        (2.5e20, "2.5e+20"),
+        (1 / 3, "0.3333333333333333"),
+        (5e-324, "5.0e-324"),
+        (1e16, "1.0e+16"),
+    ],
 )
 def test_format_float_is_shortest_and_has_a_dot(value: float, text: str) -> None:
     assert format_float(value) == text
@@ -78,7 +85,9 @@ def test_storage_spellings() -> None:
 
 def test_default_bounds_are_omitted_and_others_kept() -> None:
     assert str(parse_type("!quant.uniform<i8<-128:127>:f32, 1.0>")) == "!quant.uniform<i8:f32, 1.0>"
-    assert str(parse_type("!quant.uniform<i4<-7:7>:f16, 1.0>")) == "!quant.uniform<i4<-7:7>:f16, 1.0>"
+    assert (
+        str(parse_type("!quant.uniform<i4<-7:7>:f16, 1.0>")) == "!quant.uniform<i4<-7:7>:f16, 1.0>"
+    )
 
 
 def test_any_and_calibrated() -> None:
@@ -93,16 +102,40 @@ def test_any_and_calibrated() -> None:
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: UniformQuantizedType.per_tensor("i8", F32, -1.0), "scale out of expressed type range"),
-        (lambda: UniformQuantizedType.per_tensor("i8", Float16Type(), 7e4), "scale out of expressed type range"),
-        (lambda: UniformQuantizedType.per_tensor("i8", F32, 1.0, qmin=5, qmax=5), "illegal storage min and storage max: (5:5)"),
+        (
+            lambda: UniformQuantizedType.per_tensor("i8", F32, -1.0),
+            "scale out of expressed type range",
+        ),
+        (
+            lambda: UniformQuantizedType.per_tensor("i8", Float16Type(), 7e4),
+            "scale out of expressed type range",
+        ),
+        (
+            lambda: UniformQuantizedType.per_tensor("i8", F32, 1.0, qmin=5, qmax=5),
+            "illegal storage min and storage max: (5:5)",
+        ),
         (lambda: UniformQuantizedType.per_tensor("i33", F32, 1.0), "illegal storage type size: 33"),
-        (lambda: UniformQuantizedType.per_tensor("i8", IntegerType(8), 1.0), "expressed type must be floating point"),
-        (lambda: UniformQuantizedType.per_axis("i8", F32, -1, [1.0]), "illegal quantized dimension: -1"),
-        (lambda: UniformQuantizedType.per_axis("i8", F32, 0, [1.0], [0, 0]), "illegal number of scales and zeroPoints: 1, 2"),
-        (lambda: UniformQuantizedType.sub_channel("i8", F32, [(0, 0)], [1], [1.0]), "illegal block size: 0"),
+        (
+            lambda: UniformQuantizedType.per_tensor("i8", IntegerType(8), 1.0),
+            "expressed type must be floating point",
+        ),
+        (
+            lambda: UniformQuantizedType.per_axis("i8", F32, -1, [1.0]),
+            "illegal quantized dimension: -1",
+        ),
+        (
+            lambda: UniformQuantizedType.per_axis("i8", F32, 0, [1.0], [0, 0]),
+            "illegal number of scales and zeroPoints: 1, 2",
+        ),
+        (
+            lambda: UniformQuantizedType.sub_channel("i8", F32, [(0, 0)], [1], [1.0]),
+            "illegal block size: 0",
+        ),
         (lambda: CalibratedQuantizedType.get(F32, 1.0, -1.0), "illegal min and max"),
-        (lambda: AnyQuantizedType.get("u8", qmin=0, qmax=256), "illegal storage min and storage max: (0:256)"),
+        (
+            lambda: AnyQuantizedType.get("u8", qmin=0, qmax=256),
+            "illegal storage min and storage max: (0:256)",
+        ),
     ],
 )
 def test_python_construction_checks_invariants(build, message: str) -> None:
@@ -113,7 +146,11 @@ def test_python_construction_checks_invariants(build, message: str) -> None:
 @pytest.mark.parametrize(
     ("text", "column", "message"),
     [
-        ("!quant.uniform<i8:f32, 2>", 28, "unexpected decimal integer literal for a floating point value"),
+        (
+            "!quant.uniform<i8:f32, 2>",
+            28,
+            "unexpected decimal integer literal for a floating point value",
+        ),
         ("!quant.uniform<int8:f32, 2.0>", 20, "illegal storage type prefix"),
         ("!quant.uniform<u:f32, 2.0>", 20, "expected storage type width"),
         ("!quant.uniform<i0:f32, 2.0>", 20, "illegal storage type size: 0"),

@@ -22,14 +22,20 @@ ALIAS = re.compile(r"^!qalias = (.*?)\s*$", re.MULTILINE)
 
 
 def chunks_of(name: str) -> list[Chunk]:
-    return [c for c in split_chunks((UPSTREAM / name).read_text(), True) if "expected-" in c.text
-            or "!qalias" in c.text or "func.func" in c.text]
+    return [
+        c
+        for c in split_chunks((UPSTREAM / name).read_text(), True)
+        if "expected-" in c.text or "!qalias" in c.text or "func.func" in c.text
+    ]
 
 
 def parse_chunk(chunk: Chunk, name: str, allow_unregistered: bool = False):
     return parse_module(
-        chunk.text, name, ctx=make_context(allow_unregistered),
-        line_offset=chunk.line_offset, allow_empty=True,
+        chunk.text,
+        name,
+        ctx=make_context(allow_unregistered),
+        line_offset=chunk.line_offset,
+        allow_empty=True,
     )
 
 

@@ -1,0 +1,99 @@
+"""Interoperability with upstream MLIR 22: what we print, `mlir-opt` reads, and vice versa."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from xdsl.parser import Parser
+
+from qdialect.textio import make_context, parse_module, print_module
+from runtime.qopt import split_chunks
+
+from .mlir_tools import run_mlir_opt
+from .type_strategies import quant_types
+
+ROOT = Path(__file__).resolve().parents[2]
+VALID_IR = [
+    *sorted((ROOT / "examples").glob("*.mlir")),
+    *[p for p in sorted((ROOT / "tests" / "filecheck").glob("*.mlir")) if "invalid" not in p.name],
+    ROOT / "tests" / "upstream" / "ops.mlir",
+]
+TYPE_IN_OUTPUT = re.compile(r"!quant\.(?:uniform|any|calibrated)<")
+
+
+def generic_text(path: Path) -> str:
+    """Generic form of every piece of a file, `// -----`-separated like the input."""
+    pieces = []
+    for chunk in split_chunks(path.read_text(), split=True):
+        module = parse_module(
+            chunk.text,
+            str(path),
+            ctx=make_context(allow_unregistered=True),
+            line_offset=chunk.line_offset,
+            allow_empty=True,
+        )
+        pieces.append(print_module(module, generic=True))
+    return "// -----\n".join(pieces)
+
+
+def test_generic_output_of_all_valid_ir_is_accepted_by_mlir_opt(mlir_opt: str) -> None:
+    assert len(VALID_IR) >= 5
+    for path in VALID_IR:
+        result = run_mlir_opt(mlir_opt, generic_text(path), "--split-input-file")
+        assert result.returncode == 0, f"{path}:\n{result.stderr}"
+
+
+def extract_types(text: str) -> list[str]:
+    """Every quant type spelled in `text` (balanced `<...>`)."""
+    found = []
+    for match in TYPE_IN_OUTPUT.finditer(text):
+        depth, index = 0, match.end() - 1
+        while True:
+            depth += {"<": 1, ">": -1}.get(text[index], 0)
+            index += 1
+            if depth == 0:
+                break
+        found.append(text[match.start() : index])
+    return found
+
+
+# Each example is one mlir-opt run over 100 types; shrinking would re-run it hundreds of times.
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=(Phase.explicit, Phase.generate),
+)
+@given(st.lists(quant_types, min_size=100, max_size=100))
+def test_mlir_opt_reads_our_types_and_prints_the_same_numbers(mlir_opt: str, types) -> None:
+    """Our text of random types goes through mlir-opt; its print parses back to our type."""
+    args = ", ".join(f"tensor<1x1x1x1x1x{t}>" for t in types)
+    module = parse_module(f"func.func private @f({args})")
+    result = run_mlir_opt(mlir_opt, print_module(module))
+    assert result.returncode == 0, result.stderr
+    ctx = make_context()
+    theirs = extract_types(result.stdout)
+    assert len(theirs) == len(types)
+    for ours, text in zip(types, theirs, strict=True):
+        reparsed = Parser(ctx, text).parse_type()
+        assert str(reparsed) == str(ours), (str(ours), text)
+
+
+def test_upstream_parse_uniform_through_mlir_opt(mlir_opt: str) -> None:
+    """Each spelling of upstream's parse-uniform.mlir: mlir-opt's print and ours agree."""
+    path = ROOT / "tests" / "upstream" / "parse-uniform.mlir"
+    ctx = make_context(allow_unregistered=True)
+    checked = 0
+    for chunk in split_chunks(path.read_text(), split=True):
+        if "!qalias" not in chunk.text:
+            continue
+        result = run_mlir_opt(mlir_opt, chunk.text)
+        assert result.returncode == 0, result.stderr
+        theirs = extract_types(result.stdout)[0]
+        ours = print_module(parse_module(chunk.text, ctx=ctx, allow_empty=True))
+        assert str(Parser(ctx, theirs).parse_type()) == extract_types(ours)[0]
+        checked += 1
+    assert checked >= 18
