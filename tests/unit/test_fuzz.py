@@ -1,0 +1,114 @@
+"""Fuzz: mutated IR text never escapes as anything but a located `IRError`.
+
+Seeds are the examples and the filecheck inputs; mutations delete, duplicate, insert and
+replace text (including IR tokens likely to reach deep parser and verifier states).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qdialect.textio import IRError, make_context, parse_module
+from runtime.qopt import split_chunks
+
+ROOT = Path(__file__).resolve().parents[2]
+FUZZ_EXAMPLES = int(os.environ.get("QDIALECT_FUZZ_EXAMPLES", "10000"))
+SEEDS = [
+    chunk.text
+    for path in [
+        *sorted((ROOT / "examples").glob("*.mlir")),
+        *sorted((ROOT / "tests" / "filecheck").glob("*.mlir")),
+    ]
+    for chunk in split_chunks(path.read_text(), split=True)
+    if chunk.text.strip()
+]
+TOKENS = [
+    "<",
+    ">",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ":",
+    ",",
+    "=",
+    "-",
+    "!",
+    "%",
+    "@",
+    "#",
+    "^",
+    '"',
+    "0",
+    "-1",
+    "128",
+    "0x7FC00000",
+    "1.0e-45",
+    "1e400",
+    "nan",
+    "inf",
+    "i0",
+    "u33",
+    "f8E5M2",
+    "!quant.uniform<i8:f32, 0.5>",
+    "!quant.any<u8:f32>",
+    "tensor<*xf32>",
+    "tensor<?x4xf32>",
+    "tensor<0x4xf32>",
+    "array<i64: 1>",
+    "qnn.conv2d",
+    "qnn.dot",
+    "quant.scast",
+    "func.return",
+    "\x00",
+    "\xff",
+    "\n",
+    " ",
+    "// -----",
+    "{{",
+    "}}",
+]
+
+mutation = st.one_of(
+    st.tuples(st.just("delete"), st.integers(0, 10**6), st.integers(1, 40)),
+    st.tuples(st.just("insert"), st.integers(0, 10**6), st.sampled_from(TOKENS)),
+    st.tuples(st.just("insert"), st.integers(0, 10**6), st.text(max_size=5)),
+    st.tuples(st.just("duplicate"), st.integers(0, 10**6), st.integers(1, 60)),
+    st.tuples(st.just("replace"), st.integers(0, 10**6), st.sampled_from(TOKENS)),
+)
+
+
+def mutate(text: str, mutations) -> str:
+    for kind, where, what in mutations:
+        at = where % (len(text) + 1)
+        if kind == "delete":
+            text = text[:at] + text[at + what :]
+        elif kind == "insert":
+            text = text[:at] + what + text[at:]
+        elif kind == "duplicate":
+            text = text[:at] + text[at : at + what] + text[at:]
+        else:
+            text = text[:at] + what + text[at + len(what) :]
+    return text
+
+
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(st.sampled_from(SEEDS), st.lists(mutation, min_size=1, max_size=4))
+def test_mutated_ir_gives_located_errors_only(seed: str, mutations) -> None:
+    text = mutate(seed, mutations)
+    try:
+        parse_module(text, "fuzz.mlir", ctx=make_context())
+    except IRError as err:
+        assert err.file == "fuzz.mlir" and err.line >= 1 and err.column >= 1
+        assert err.message
