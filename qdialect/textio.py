@@ -36,7 +36,16 @@ MLIRLexer._unescaped_characters_regex = re.compile(
 
 
 # What xDSL's parser and verifiers raise besides ParseError/VerifyException on malformed input.
-_LIBRARY_ERRORS = (ValueError, TypeError, AssertionError, IndexError, KeyError, OverflowError)
+_LIBRARY_ERRORS = (
+    ArithmeticError,
+    AssertionError,
+    AttributeError,
+    LookupError,
+    NotImplementedError,
+    RecursionError,
+    TypeError,
+    ValueError,
+)
 
 
 @dataclass
