@@ -54,16 +54,6 @@ class Layout(Enum):
     NHWC = "nhwc"
 
 
-class Scheme(Enum):
-    """How a scaled builder turns min/max into scale/zero point (DESIGN §2)."""
-
-    ASYMMETRIC = "asymmetric"
-    SYMMETRIC = "symmetric"
-    SYMMETRIC_PYTORCH = "symmetric_pytorch"
-    SYMMETRIC_UINT8 = "symmetric_uint8"
-    SYMMETRIC_POWER2 = "symmetric_power2"
-
-
 class Kind(Enum):
     FLOAT = "float"
     QUANTIZED = "quantized"

@@ -207,7 +207,7 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
     Reals: `y[n,o,i,j] = act(Σ_{c,r,s} x[n, g*C/G + c, i*sh + r*dh - pt, j*sw + s*dw - pl]
     * w[o,c,r,s] + bias[o] + addend[n,o,i,j])`; padded taps are real 0 (the input zero point).
 
-        %y = qnn.conv2d %x, %w bias %b {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, activation = "relu"} : (tensor<1x3x8x8x!quant.uniform<i8:f32, 0.05>>, tensor<4x3x3x3x!quant.uniform<i8:f32:0, {0.01,0.02,0.01,0.03}>>, tensor<4xi32>) -> tensor<1x4x8x8x!quant.uniform<i8:f32, 0.1:-128>>
+        %y = qnn.conv2d %x, %w bias(%b : tensor<4xi32>) {pads = array<i64: 1, 1, 1, 1>, activation = "relu"} : tensor<1x3x8x8x!quant.uniform<i8:f32, 0.05>>, tensor<4x3x3x3x!quant.uniform<i8:f32:0, {0.01,0.02,0.01,0.03}>> -> tensor<1x4x8x8x!quant.uniform<i8:f32, 0.1:-128>>
     """
 
     name = "qnn.conv2d"
@@ -236,7 +236,7 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
 class DotOp(FusedComputeOp):
     """Matrix product `y[..., m, n] = act(Σ_k lhs[..., m, k] * rhs[k, n] + bias[n] + addend)`.
 
-    %y = qnn.dot %a, %b bias %c : (tensor<2x16x!quant.uniform<i8:f32, 0.1>>, tensor<16x8x!quant.uniform<i8:f32:1, {...}>>, tensor<8xi32>) -> tensor<2x8x!quant.uniform<i8:f32, 0.2>>
+    %y = qnn.dot %a, %b bias(%c : tensor<2xi32>) : tensor<3x16x!quant.uniform<i8:f32, 0.1>>, tensor<16x2x!quant.uniform<i8:f32:1, {0.01,0.02}>> -> tensor<3x2x!quant.uniform<i8:f32, 0.2>>
     """
 
     name = "qnn.dot"

@@ -207,7 +207,7 @@ class ScaledComputeOp(ScaledOp):
 class ScaledConv2DOp(ScaledComputeOp, ConvProperties):
     """nGraph's ScaledQuantizedConvolution{,Bias,BiasAdd,BiasSignedAdd} in one op.
 
-    %y = qnn.scaled_conv2d %x, %w bias %b {input_min = 0.0 : f32, input_max = 1.0 : f32, weight_min = -1.0 : f32, weight_max = 1.0 : f32, output_min = 0.0 : f32, output_max = 4.0 : f32, activation = "relu"} : (tensor<1x3x8x8x!quant.any<u8:f32>>, tensor<4x3x3x3x!quant.any<i8:f32>>, tensor<4xf32>) -> tensor<1x4x6x6x!quant.any<u8:f32>>
+    %y = qnn.scaled_conv2d %x, %w bias(%b : tensor<4xf32>) {input_min = 0.0 : f32, input_max = 1.0 : f32, weight_min = -1.0 : f32, weight_max = 1.0 : f32, output_min = 0.0 : f32, output_max = 4.0 : f32, activation = "relu"} : tensor<1x3x8x8x!quant.any<u8:f32>>, tensor<4x3x3x3x!quant.any<i8:f32>> -> tensor<1x4x6x6x!quant.any<u8:f32>>
     """
 
     name = "qnn.scaled_conv2d"
@@ -229,7 +229,7 @@ class ScaledConv2DOp(ScaledComputeOp, ConvProperties):
 class ScaledDotOp(ScaledComputeOp):
     """nGraph's ScaledQuantizedDot{,Bias}: `[..., M, K] x [K, N]` with ranges.
 
-    %y = qnn.scaled_dot %a, %b {input_min = -1.0 : f32, input_max = 1.0 : f32, weight_min = -1.0 : f32, weight_max = 1.0 : f32, output_min = -8.0 : f32, output_max = 8.0 : f32} : (tensor<2x16x!quant.any<i8:f32>>, tensor<16x4x!quant.any<i8:f32>>) -> tensor<2x4x!quant.any<i8:f32>>
+    %y = qnn.scaled_dot %a, %b {input_min = -1.0 : f32, input_max = 1.0 : f32, weight_min = -1.0 : f32, weight_max = 1.0 : f32, output_min = -8.0 : f32, output_max = 8.0 : f32} : tensor<2x16x!quant.any<i8:f32>>, tensor<16x4x!quant.any<i8:f32>> -> tensor<2x4x!quant.any<i8:f32>>
     """
 
     name = "qnn.scaled_dot"
