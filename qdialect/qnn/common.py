@@ -41,6 +41,20 @@ class RoundMode(Enum):
     DOWN = "down"  # floor
 
 
+class RequantMode(Enum):
+    """How conv2d/dot scale the int32 accumulator into the output type (DESIGN §2).
+
+    `float`: `fl(float(acc) * fl(fl(sx*sw)/sy))` then rint (the default, ONNX Runtime's).
+    `tflite`: gemmlowp/TFLite Q31 multiplier and shift. `tosa_single` / `tosa_double`:
+    TOSA's apply_scale_32 with single or double rounding.
+    """
+
+    FLOAT = "float"
+    TFLITE = "tflite"
+    TOSA_SINGLE = "tosa_single"
+    TOSA_DOUBLE = "tosa_double"
+
+
 class Activation(Enum):
     NONE = "none"
     RELU = "relu"

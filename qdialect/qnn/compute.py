@@ -38,6 +38,7 @@ from qdialect.qnn.common import (
     Activation,
     Kind,
     Layout,
+    RequantMode,
     array_values,
     check_activation,
     check_per_tensor,
@@ -67,10 +68,13 @@ def verify_fused_epilogue(op: IRDLOperation, out_channels: int, channel_role: st
     addend: SSAValue | None = op.addend  # type: ignore[attr-defined]
     intermediate = op.intermediate  # type: ignore[attr-defined]
     activation = enum_value(Activation, op.activation, "activation")  # type: ignore[attr-defined]
+    requant = enum_value(RequantMode, op.requant_mode, "requant_mode")  # type: ignore[attr-defined]
     check_activation(op.activation, op.clamp_min, op.clamp_max)  # type: ignore[attr-defined]
     in_kinds = (kind_of(x), kind_of(w))
     out_kind = kind_of(y)
     if in_kinds == (Kind.FLOAT, Kind.FLOAT):
+        if requant is not RequantMode.FLOAT:
+            raise VerifyException("requant_mode applies only to quantized results")
         if out_kind is not Kind.FLOAT:
             raise VerifyException("float inputs need a float result")
         if len({element_type(v.type) for v in (x, w, y)}) != 1:
@@ -88,6 +92,8 @@ def verify_fused_epilogue(op: IRDLOperation, out_channels: int, channel_role: st
                 f"per-axis weight must be quantized along the {channel_role} "
                 f"({out_channels} scales), got axis {wq.axis} with {len(wq.scales)}"
             )
+        if out_kind is not Kind.QUANTIZED and requant is not RequantMode.FLOAT:
+            raise VerifyException("requant_mode applies only to quantized results")
         if out_kind is Kind.INTEGER:
             if not is_i32(y):
                 raise VerifyException("a raw accumulator result must be i32")
@@ -196,6 +202,7 @@ class FusedComputeOp(IRDLOperation):
     clamp_min = opt_prop_def(FloatAttr)
     clamp_max = opt_prop_def(FloatAttr)
     intermediate = opt_prop_def(TypeAttribute)
+    requant_mode = opt_prop_def(StringAttr, StringAttr(RequantMode.FLOAT.value))
     traits = traits_def(Pure())
     irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
 

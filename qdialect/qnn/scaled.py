@@ -36,11 +36,11 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
+from qdialect.params import Scheme
 from qdialect.qnn.common import (
     Activation,
     Kind,
     RoundMode,
-    Scheme,
     check_activation,
     enum_value,
     float_value,
