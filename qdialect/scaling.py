@@ -7,7 +7,7 @@ fold rewrite and the reference interpreter both use, so they cannot disagree.
 
 from __future__ import annotations
 
-from qdialect.params import Scheme, Storage, choose_qparams
+from qdialect.params import INT32_MAX, INT32_MIN, Scheme, Storage, choose_qparams, f32
 from qdialect.types import AnyQuantizedType, UniformQuantizedType
 
 
@@ -24,10 +24,16 @@ def range_type(
         qmin, qmax = qmin // 2, qmax // 2
     scale, zero_point = choose_qparams(rmin, rmax, Storage(qmin, qmax, pending.signed), scheme)
     return UniformQuantizedType.per_tensor(
-        pending.storage_type,
+        pending.storage_spelling,
         pending.expressed_type,
         scale,
         zero_point,
         qmin=pending.qmin,
         qmax=pending.qmax,
     )
+
+
+def quantize_bias(values: list[float], input_scale: float, weight_scale: float) -> list[int]:
+    """A float bias as the int32 the accumulator adds: `rint(b / fl(sx * sw))`, saturated."""
+    scale = f32(f32(input_scale) * f32(weight_scale))
+    return [min(max(round(f32(f32(b) / scale)), INT32_MIN), INT32_MAX) for b in values]

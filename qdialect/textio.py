@@ -154,7 +154,7 @@ def _parse_error(source: SourceText, err: ParseError) -> IRError:
     return source.error(offset, message)
 
 
-def op_location(op: Operation, fallback: SourceText) -> tuple[str, int, int]:
+def op_location(op: Operation, fallback: SourceText | None = None) -> tuple[str, int, int]:
     """(file, line, column) of `op`, or of its nearest located ancestor."""
     current: Operation | None = op
     while current is not None:
@@ -162,7 +162,7 @@ def op_location(op: Operation, fallback: SourceText) -> tuple[str, int, int]:
         if isinstance(loc, FileLineColLoc):
             return loc.filename.data, loc.line.data, loc.column.data
         current = current.parent_op()
-    return fallback.name, 1, 1
+    return (fallback.name if fallback else "<unknown>"), 1, 1
 
 
 def verify_module(module: ModuleOp, source: SourceText | None = None) -> None:

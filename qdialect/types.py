@@ -94,6 +94,11 @@ class QuantizedType(TypeAttribute):
         return self.storage_max.data
 
     @property
+    def storage_spelling(self) -> str:
+        """`i8`, `u8`, ...: how the storage prints (and a valid constructor argument)."""
+        return ("i" if self.signed else "u") + str(self.storage_width)
+
+    @property
     def has_storage_bounds(self) -> bool:
         """True when the bounds differ from the storage type's full range."""
         return (self.qmin, self.qmax) != storage_bounds(self.storage_width, self.signed)
@@ -117,7 +122,7 @@ class QuantizedType(TypeAttribute):
             raise VerifyException("expressed type must be floating point")
 
     def _print_storage(self, printer: Printer) -> None:
-        printer.print_string(("i" if self.signed else "u") + str(self.storage_width))
+        printer.print_string(self.storage_spelling)
         if self.has_storage_bounds:
             printer.print_string(f"<{self.qmin}:{self.qmax}>")
 

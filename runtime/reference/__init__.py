@@ -1,0 +1,11 @@
+"""The reference interpreter (numpy): what a function of quant/qnn ops computes."""
+
+from runtime.reference.interpreter import (
+    ExecutionError,
+    argument_names,
+    find_function,
+    result_names,
+    run_function,
+)
+
+__all__ = ["ExecutionError", "argument_names", "find_function", "result_names", "run_function"]

@@ -1,0 +1,75 @@
+"""float32 arithmetic the way C computes it, on numpy arrays.
+
+numpy's float32 operators already round once per operation (like C with -ffp-contract=off).
+What numpy lacks is `fmaf`, a fused multiply-add with a single rounding, which ONNX Runtime's
+QLinearAdd uses; `fmaf` below computes it exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qdialect.params import Storage
+
+F32 = np.float32
+
+
+def fmaf(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """float32 `a * b + c` rounded once (C's fmaf), elementwise with broadcasting.
+
+    The product of two float32 values is exact in float64; the float64 sum `s` may round, but
+    float32 rounding boundaries (midpoints) are float64 numbers, so rounding `s` to float32 is
+    already correct unless `s` lands exactly on a midpoint; then the exact remainder of the sum
+    (TwoSum) decides the direction.
+    """
+    a64, b64, c64 = (np.asarray(v, dtype=np.float64) for v in (a, b, c))
+    p = a64 * b64
+    s = p + c64
+    z = s - p
+    err = (p - (s - z)) + (c64 - z)  # exact: p + c = s + err
+    r = s.astype(F32)
+    r64 = r.astype(np.float64)
+    toward = np.where(s > r64, np.inf, -np.inf).astype(F32)
+    other = np.nextafter(r, toward)
+    midpoint = (r64 + other.astype(np.float64)) / 2
+    on_mid = (s == midpoint) & (err != 0) & np.isfinite(s)
+    # At a midpoint r is the even neighbour; move to `other` iff err points past the midpoint.
+    move = on_mid & (np.sign(err) == np.sign(other.astype(np.float64) - r64))
+    return np.where(move, other, r).astype(F32)
+
+
+ROUNDERS = {
+    "half_to_even": np.rint,
+    "toward_zero": np.trunc,
+    "up": np.ceil,
+    "down": np.floor,
+    "away_from_zero": lambda v: np.where(v >= 0, np.ceil(v), np.floor(v)),
+}
+
+
+def round_values(v: np.ndarray, mode: str) -> np.ndarray:
+    """Round float64 values to integers (still float64) by one of nGraph's nine modes."""
+    if mode in ROUNDERS:
+        return ROUNDERS[mode](v)
+    low = np.floor(v)
+    frac = v - low  # exact for doubles
+    tie_up = {
+        "half_away_from_zero": v > 0,
+        "half_toward_zero": v < 0,
+        "half_up": np.ones_like(v, dtype=bool),
+        "half_down": np.zeros_like(v, dtype=bool),
+    }[mode]
+    return low + ((frac > 0.5) | ((frac == 0.5) & tie_up))
+
+
+def saturate_round(v: np.ndarray, zero: np.ndarray, storage: Storage, mode: str) -> np.ndarray:
+    """DESIGN §2's tail of quantize: clamp v to [qmin - zp, qmax - zp] in float, round, add zp.
+
+    Clamping happens in float64, where every int32 bound is exact, before any integer
+    conversion, so ±inf and 1e30 saturate. NaN becomes qmin.
+    """
+    v64 = np.asarray(v, dtype=np.float64)
+    zero64 = np.asarray(zero, dtype=np.float64)
+    clamped = np.clip(v64, storage.qmin - zero64, storage.qmax - zero64)
+    rounded = round_values(np.nan_to_num(clamped, nan=0.0), mode) + zero64
+    return np.where(np.isnan(v64), storage.qmin, rounded.astype(np.int64))

@@ -1,0 +1,486 @@
+"""The reference interpreter: runs a `func.func` of quant/qnn ops on numpy arrays.
+
+It is the oracle every rewrite and every compiled kernel is checked against, so it favours
+being obviously DESIGN §2 over being fast.
+
+    outputs = run_function(text_or_module, {"x": x}, entry="main")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    IntegerType,
+    ModuleOp,
+    Signedness,
+    StringAttr,
+    TensorType,
+)
+from xdsl.ir import Attribute, Operation, SSAValue
+
+from qdialect import qnn, quant_ops
+from qdialect.floats import is_float_type
+from qdialect.qnn.common import Kind, kind_of
+from qdialect.scaling import quantize_bias, range_type
+from qdialect.tensors import element_type
+from qdialect.textio import IRError, op_location, parse_module
+from qdialect.types import AnyQuantizedType, UniformQuantizedType
+from runtime.reference import kernels as K
+
+NAME_ATTR = "qnn.name"  # argument/result attribute recording an external (e.g. ONNX) name
+
+
+class ExecutionError(Exception):
+    """The IR cannot be run here (unsupported op or type), or inputs do not fit it."""
+
+
+def numpy_dtype(element: Attribute) -> np.dtype:
+    """The numpy dtype a tensor of `element` crosses the Python boundary as."""
+    if isinstance(element, UniformQuantizedType):
+        return K.dtype_of(element)
+    if isinstance(element, AnyQuantizedType):
+        return K.storage_dtype(element.storage_width, element.signed)
+    if isinstance(element, IntegerType):
+        signed = element.signedness.data is not Signedness.UNSIGNED
+        return K.storage_dtype(element.width.data, signed)
+    if is_float_type(element) and element.name in ("f16", "f32", "f64"):
+        return np.dtype({"f16": "float16", "f32": "float32", "f64": "float64"}[element.name])
+    raise ExecutionError(f"no numpy representation for element type {element}")
+
+
+def expected_array(value_type: Attribute) -> tuple[np.dtype, tuple[int, ...]]:
+    if not isinstance(value_type, TensorType):
+        raise ExecutionError(f"only ranked tensors cross the boundary, got {value_type}")
+    shape = tuple(value_type.get_shape())
+    if any(d < 0 for d in shape):
+        raise ExecutionError(f"dynamic shapes are not executed, got {value_type}")
+    return numpy_dtype(value_type.element_type), shape
+
+
+def _names(function: func.FuncOp, attrs, prefix: str, count: int) -> list[str]:
+    names = []
+    for index in range(count):
+        name = f"{prefix}{index}"
+        if attrs is not None and index < len(attrs.data):
+            recorded = attrs.data[index].data.get(NAME_ATTR)
+            if isinstance(recorded, StringAttr):
+                name = recorded.data
+        names.append(name)
+    return names
+
+
+def argument_names(function: func.FuncOp) -> list[str]:
+    return _names(function, function.arg_attrs, "arg", len(function.function_type.inputs))
+
+
+def result_names(function: func.FuncOp) -> list[str]:
+    return _names(function, function.res_attrs, "out", len(function.function_type.outputs))
+
+
+def find_function(module: ModuleOp, entry: str | None) -> func.FuncOp:
+    """`entry`, else the only public function, else `main`."""
+    functions = [op for op in module.ops if isinstance(op, func.FuncOp) and op.body.blocks]
+    if entry is not None:
+        for function in functions:
+            if function.sym_name.data == entry:
+                return function
+        known = ", ".join(f.sym_name.data for f in functions) or "none"
+        raise ExecutionError(f"no function named '{entry}' (functions: {known})")
+    public = [f for f in functions if f.sym_visibility is None or f.sym_visibility.data == "public"]
+    if len(public) == 1:
+        return public[0]
+    for function in functions:
+        if function.sym_name.data == "main":
+            return function
+    raise ExecutionError(
+        "several functions and none named 'main': choose one with --entry / entry="
+    )
+
+
+def check_inputs(
+    function: func.FuncOp, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray]
+) -> list[np.ndarray]:
+    """Inputs in argument order, each checked for dtype and shape against its type."""
+    names = argument_names(function)
+    types = function.function_type.inputs.data
+    if isinstance(inputs, Mapping):
+        missing = [n for n in names if n not in inputs]
+        extra = [n for n in inputs if n not in names]
+        if missing or extra:
+            raise ExecutionError(
+                f"inputs must be named {names}; missing {missing}, unexpected {extra}"
+            )
+        arrays = [inputs[n] for n in names]
+    else:
+        arrays = list(inputs)
+        if len(arrays) != len(names):
+            raise ExecutionError(f"expected {len(names)} inputs {names}, got {len(arrays)}")
+    checked = []
+    for name, value_type, array in zip(names, types, arrays, strict=True):
+        dtype, shape = expected_array(value_type)
+        array = np.asarray(array)
+        if array.dtype != dtype:
+            raise ExecutionError(f"argument '{name}' must have dtype {dtype}, got {array.dtype}")
+        if array.shape != shape:
+            raise ExecutionError(
+                f"argument '{name}' must have shape {list(shape)}, got {list(array.shape)}"
+            )
+        checked.append(array)
+    return checked
+
+
+@dataclass
+class Frame:
+    """SSA value -> numpy array for one function execution."""
+
+    values: dict[SSAValue, np.ndarray]
+
+    def __getitem__(self, value: SSAValue) -> np.ndarray:
+        return self.values[value]
+
+
+Handler = Callable[[Operation, Frame], list[np.ndarray]]
+HANDLERS: dict[type[Operation], Handler] = {}
+
+
+def handles(*op_types: type[Operation]):
+    def register(fn: Handler) -> Handler:
+        for op_type in op_types:
+            HANDLERS[op_type] = fn
+        return fn
+
+    return register
+
+
+def run_function(
+    module: ModuleOp | str,
+    inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray],
+    entry: str | None = None,
+) -> list[np.ndarray]:
+    """Run `entry` of `module` (IR text or a parsed module) on numpy inputs."""
+    if isinstance(module, str):
+        module = parse_module(module)
+    function = find_function(module, entry)
+    arrays = check_inputs(function, inputs)
+    frame = Frame(dict(zip(function.body.block.args, arrays, strict=True)))
+    for op in function.body.block.ops:
+        if isinstance(op, func.ReturnOp):
+            return [frame[v].copy() for v in op.arguments]
+        handler = HANDLERS.get(type(op))
+        if handler is None:
+            file, line, column = op_location(op)
+            raise IRError(file, line, column, f"'{op.name}' is not supported by the interpreter")
+        try:
+            results = handler(op, frame)
+        except (NotImplementedError, ExecutionError) as err:
+            file, line, column = op_location(op)
+            raise IRError(file, line, column, f"'{op.name}': {err}") from None
+        for result, array in zip(op.results, results, strict=True):
+            frame.values[result] = array
+    raise ExecutionError("function has no func.return")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def qtype(value: SSAValue) -> UniformQuantizedType | None:
+    elem = element_type(value.type)
+    return elem if isinstance(elem, UniformQuantizedType) else None
+
+
+def attr_float(attr) -> float:
+    return float(attr.value.data)
+
+
+def window_of(op) -> K.Window:
+    return K.Window(
+        tuple(op.strides.get_values()),
+        tuple(op.pads.get_values()),
+        tuple(op.dilations.get_values()),
+    )
+
+
+def nchw(array: np.ndarray, layout: str) -> np.ndarray:
+    return array.transpose(0, 3, 1, 2) if layout == "nhwc" else array
+
+
+def from_nchw(array: np.ndarray, layout: str) -> np.ndarray:
+    return array.transpose(0, 2, 3, 1) if layout == "nhwc" else array
+
+
+# ----------------------------------------------------------------------------- basic ops
+
+
+@handles(arith.ConstantOp)
+def _constant(op: arith.ConstantOp, frame: Frame) -> list[np.ndarray]:
+    value = op.value
+    if not isinstance(value, DenseIntOrFPElementsAttr):
+        raise ExecutionError(f"only dense tensor constants are executed, got {value}")
+    dtype, shape = expected_array(op.result.type)
+    data = np.array(value.get_values(), dtype=np.float64 if dtype.kind == "f" else np.int64)
+    if data.size == 1 and np.prod(shape) != 1:
+        data = np.full(shape, data.reshape(()))
+    return [data.reshape(shape).astype(dtype)]
+
+
+@handles(quant_ops.QuantizeCastOp, qnn.QuantizeOp)
+def _quantize(op, frame: Frame) -> list[np.ndarray]:
+    mode = op.round_mode.data if isinstance(op, qnn.QuantizeOp) else "half_to_even"
+    target = _uniform(op.result, "result")
+    return [K.quantize(frame[op.input], target, mode)]
+
+
+@handles(quant_ops.DequantizeCastOp, qnn.DequantizeOp)
+def _dequantize(op, frame: Frame) -> list[np.ndarray]:
+    return [K.dequantize(frame[op.input], _uniform(op.input, "input"))]
+
+
+@handles(quant_ops.StorageCastOp)
+def _storage_cast(op, frame: Frame) -> list[np.ndarray]:
+    dtype, _ = expected_array(op.result.type)
+    return [frame[op.input].astype(dtype)]  # same bits, reinterpreted (wraps like a cast)
+
+
+@handles(qnn.RequantizeOp)
+def _requantize(op, frame: Frame) -> list[np.ndarray]:
+    return [K.requantize(frame[op.input], qtype(op.input), qtype(op.result))]
+
+
+@handles(qnn.ReluOp)
+def _relu(op, frame: Frame) -> list[np.ndarray]:
+    return [K.relu(frame[op.input], qtype(op.input))]
+
+
+@handles(qnn.ClampOp)
+def _clamp(op, frame: Frame) -> list[np.ndarray]:
+    return [K.clamp(frame[op.input], attr_float(op.min), attr_float(op.max), qtype(op.input))]
+
+
+@handles(qnn.FakeQuantOp)
+def _fake_quant(op, frame: Frame) -> list[np.ndarray]:
+    bounds = [attr_float(b) for b in (op.input_low, op.input_high, op.output_low, op.output_high)]
+    return [K.fake_quant(frame[op.input], op.levels.value.data, *bounds)]
+
+
+@handles(qnn.AddOp)
+def _add(op, frame: Frame) -> list[np.ndarray]:
+    types = None
+    if kind_of(op.result) is Kind.QUANTIZED:
+        types = (qtype(op.lhs), qtype(op.rhs), qtype(op.result))
+    return [K.add(frame[op.lhs], frame[op.rhs], types)]
+
+
+@handles(qnn.ConcatOp)
+def _concat(op, frame: Frame) -> list[np.ndarray]:
+    parts = [frame[v] for v in op.inputs]
+    if kind_of(op.result) is not Kind.QUANTIZED:
+        return [K.concat(parts, None, None, op.axis.value.data)]
+    types = [qtype(v) for v in op.inputs]
+    return [K.concat(parts, types, qtype(op.result), op.axis.value.data)]
+
+
+@handles(qnn.MaxPool2DOp)
+def _max_pool(op, frame: Frame) -> list[np.ndarray]:
+    layout = op.layout.data
+    x = nchw(frame[op.input], layout)
+    return [from_nchw(K.max_pool(x, op.kernel.get_values(), window_of(op)), layout)]
+
+
+@handles(qnn.AvgPool2DOp)
+def _avg_pool(op, frame: Frame) -> list[np.ndarray]:
+    layout = op.layout.data
+    x = nchw(frame[op.input], layout)
+    types = None if kind_of(op.result) is Kind.FLOAT else (qtype(op.input), qtype(op.result))
+    y = K.avg_pool(
+        x, op.kernel.get_values(), window_of(op), op.count_include_pad.value.data != 0, types
+    )
+    return [from_nchw(y, layout)]
+
+
+def _uniform(value: SSAValue, role: str) -> UniformQuantizedType:
+    t = qtype(value)
+    if t is None:
+        raise ExecutionError(f"{role} type {value.type} has no scale to execute with")
+    return t
+
+
+# ----------------------------------------------------------------------------- conv / dot
+
+
+@dataclass(frozen=True)
+class Epilogue:
+    """Everything after the accumulator: types, fused bias/addend and activation."""
+
+    x_type: UniformQuantizedType | None
+    w_type: UniformQuantizedType | None
+    out_type: UniformQuantizedType | None  # None: float result, or raw i32 when quantized
+    intermediate: UniformQuantizedType | None
+    addend_type: UniformQuantizedType | None
+    activation: str
+    clamp: tuple[float, float] | None
+    requant_mode: str
+
+
+def _epilogue_of(op, x_type, w_type, out_type, addend_type, intermediate) -> Epilogue:
+    clamp = None
+    if op.activation.data == "clamp":
+        clamp = (attr_float(op.clamp_min), attr_float(op.clamp_max))
+    mode = op.requant_mode.data if hasattr(op, "requant_mode") else "float"
+    return Epilogue(
+        x_type, w_type, out_type, intermediate, addend_type, op.activation.data, clamp, mode
+    )
+
+
+def finish(
+    acc: np.ndarray, bias, addend, ep: Epilogue, channel_axis: int, quantized: bool
+) -> np.ndarray:
+    """Bias, requantization, fused addend and activation on an accumulator."""
+    if not quantized:
+        y = acc
+        if bias is not None:
+            shape = [1] * acc.ndim
+            shape[channel_axis] = -1
+            y = (y + bias.reshape(shape)).astype(acc.dtype)
+        if addend is not None:
+            y = (y + addend).astype(acc.dtype)
+        if ep.activation == "relu":
+            y = K.relu(y, None)
+        elif ep.clamp is not None:
+            y = K.clamp(y, *ep.clamp, None)
+        return y
+    if bias is not None:
+        shape = [1] * acc.ndim
+        shape[channel_axis] = -1
+        acc = acc + bias.astype(np.int64).reshape(shape)
+    if ep.out_type is None:  # raw i32 (ConvInteger / MatMulInteger)
+        return acc.astype(np.int32)
+    weight_scales = np.array(ep.w_type.scales, dtype=np.float64)
+    if len(weight_scales) == 1:
+        weight_scales = np.repeat(weight_scales, acc.shape[channel_axis])
+    target = ep.intermediate if addend is not None else ep.out_type
+    y = K.requantize_accumulator(
+        acc, ep.x_type.scale, weight_scales, target, channel_axis, ep.requant_mode
+    )
+    if addend is not None:
+        y = K.add(y, addend, (ep.intermediate, ep.addend_type, ep.out_type)).astype(np.int64)
+    if ep.activation == "relu":
+        y = np.maximum(y, ep.out_type.zero_point)
+    elif ep.clamp is not None:
+        lo, hi = K.clamp_bounds(*ep.clamp, ep.out_type, y.ndim)
+        y = np.clip(y, lo, hi)
+    return K.to_storage(y, ep.out_type)
+
+
+def run_conv(op, frame: Frame, x, w, bias, addend, ep: Epilogue) -> np.ndarray:
+    layout = op.layout.data
+    x, w = nchw(x, layout), nchw(w, layout)
+    groups = op.groups.value.data
+    window = window_of(op)
+    if addend is not None:
+        addend = nchw(addend, layout)
+    if ep.x_type is None:
+        acc = K.conv_float(x, w, groups, window)
+        return from_nchw(finish(acc, bias, addend, ep, 1, quantized=False), layout)
+    w_zero = np.array(ep.w_type.zero_points, dtype=np.int64)
+    acc = K.conv_accumulate(x, w, groups, window, ep.x_type.zero_point, w_zero)
+    return from_nchw(finish(acc, bias, addend, ep, 1, quantized=True), layout)
+
+
+def run_dot(x, w, bias, addend, ep: Epilogue) -> np.ndarray:
+    if ep.x_type is None:
+        return finish(K.dot_float(x, w), bias, addend, ep, -1, quantized=False)
+    w_zero = np.array(ep.w_type.zero_points, dtype=np.int64)
+    acc = (x.astype(np.int64) - ep.x_type.zero_point) @ (w.astype(np.int64) - w_zero)
+    return finish(acc, bias, addend, ep, -1, quantized=True)
+
+
+def _operands(op, frame: Frame):
+    bias = None if op.bias is None else frame[op.bias]
+    addend = None if op.addend is None else frame[op.addend]
+    return bias, addend
+
+
+@handles(qnn.Conv2DOp, qnn.DotOp)
+def _conv_or_dot(op, frame: Frame) -> list[np.ndarray]:
+    x_value, w_value = op.operands[0], op.operands[1]
+    bias, addend = _operands(op, frame)
+    intermediate = op.intermediate if isinstance(op.intermediate, UniformQuantizedType) else None
+    ep = _epilogue_of(
+        op,
+        qtype(x_value),
+        qtype(w_value),
+        qtype(op.result),
+        None if op.addend is None else qtype(op.addend),
+        intermediate,
+    )
+    x, w = frame[x_value], frame[w_value]
+    if isinstance(op, qnn.Conv2DOp):
+        return [run_conv(op, frame, x, w, bias, addend, ep)]
+    return [run_dot(x, w, bias, addend, ep)]
+
+
+# ----------------------------------------------------------------------------- scaled builders
+
+
+def _range_type(value: SSAValue, lo, hi, op) -> UniformQuantizedType:
+    pending = element_type(value.type)
+    assert isinstance(pending, AnyQuantizedType)
+    return range_type(
+        pending, attr_float(lo), attr_float(hi), op.scheme.data, op.reduce_range is not None
+    )
+
+
+@handles(qnn.ScaledQuantizeOp)
+def _scaled_quantize(op, frame: Frame) -> list[np.ndarray]:
+    target = _range_type(op.result, op.min, op.max, op)
+    return [K.quantize(frame[op.input], target, op.round_mode.data)]
+
+
+@handles(qnn.ScaledDequantizeOp)
+def _scaled_dequantize(op, frame: Frame) -> list[np.ndarray]:
+    return [K.dequantize(frame[op.input], _range_type(op.input, op.min, op.max, op))]
+
+
+@handles(qnn.ScaledConv2DOp, qnn.ScaledDotOp)
+def _scaled_conv_or_dot(op, frame: Frame) -> list[np.ndarray]:
+    x_value, w_value = op.operands[0], op.operands[1]
+    x_type = _range_type(x_value, op.input_min, op.input_max, op)
+    w_type = _range_type(w_value, op.weight_min, op.weight_max, op)
+    out_type = None
+    if kind_of(op.result) is Kind.PENDING:
+        out_type = _range_type(op.result, op.output_min, op.output_max, op)
+    bias, addend = _operands(op, frame)
+    if bias is not None and kind_of(op.bias) is Kind.FLOAT:
+        bias = quantize_bias(bias.tolist(), x_type.scale, w_type.scale)
+        bias = np.array(bias, dtype=np.int32)
+    addend_type = None
+    if op.addend is not None:
+        addend_type = _range_type(op.addend, op.addend_min, op.addend_max, op)
+    ep = _epilogue_of(
+        op, x_type, w_type, out_type, addend_type, out_type if addend is not None else None
+    )
+    x, w = frame[x_value], frame[w_value]
+    if isinstance(op, qnn.ScaledConv2DOp):
+        return [run_conv(op, frame, x, w, bias, addend, ep)]
+    return [run_dot(x, w, bias, addend, ep)]
+
+
+@handles(qnn.ScaledConcatOp)
+def _scaled_concat(op, frame: Frame) -> list[np.ndarray]:
+    mins = [attr_float(a) for a in op.input_mins.data]
+    maxs = [attr_float(a) for a in op.input_maxs.data]
+    types = [
+        range_type(element_type(v.type), lo, hi, op.scheme.data, op.reduce_range is not None)
+        for v, lo, hi in zip(op.inputs, mins, maxs, strict=True)
+    ]
+    lo = attr_float(op.output_min) if op.output_min is not None else min(mins)
+    hi = attr_float(op.output_max) if op.output_max is not None else max(maxs)
+    out = range_type(
+        element_type(op.result.type), lo, hi, op.scheme.data, op.reduce_range is not None
+    )
+    return [K.concat([frame[v] for v in op.inputs], types, out, op.axis.value.data)]

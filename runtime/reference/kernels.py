@@ -1,0 +1,346 @@
+"""numpy implementations of DESIGN §2's arithmetic, one function per op family.
+
+Quantized tensors are integer arrays of their storage values; the `!quant.uniform` type
+says what they mean. Accumulators are int64 (exact); float math is float32, rounded once per
+operation in the order DESIGN writes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qdialect.params import (
+    Storage,
+    quantize_multiplier,
+    requant_multiplier,
+    tosa_multiplier_shift,
+)
+from qdialect.types import Granularity, UniformQuantizedType
+from runtime.reference.f32math import F32, fmaf, saturate_round
+
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+
+
+# ----------------------------------------------------------------------------- types
+
+
+def storage_of(qtype: UniformQuantizedType) -> Storage:
+    return Storage(qtype.qmin, qtype.qmax, qtype.signed)
+
+
+def storage_dtype(width: int, signed: bool) -> np.dtype:
+    """numpy dtype holding a storage integer (sub-byte types unpacked, one per byte)."""
+    for bits in (8, 16, 32, 64):
+        if width <= bits:
+            return np.dtype(f"{'int' if signed else 'uint'}{bits}")
+    raise ValueError(f"no numpy dtype for {width}-bit storage")
+
+
+def dtype_of(qtype: UniformQuantizedType) -> np.dtype:
+    return storage_dtype(qtype.storage_width, qtype.signed)
+
+
+@dataclass(frozen=True)
+class Params:
+    """A type's scales (float32) and zero points (int64), shaped to broadcast over a tensor."""
+
+    scale: np.ndarray
+    zero: np.ndarray
+
+
+def params_of(qtype: UniformQuantizedType, rank: int) -> Params:
+    scales = np.array(qtype.scales, dtype=np.float64).astype(F32)
+    zeros = np.array(qtype.zero_points, dtype=np.int64)
+    if qtype.granularity is Granularity.PER_TENSOR:
+        return Params(scales.reshape(()), zeros.reshape(()))
+    if qtype.granularity is Granularity.PER_AXIS:
+        shape = [1] * rank
+        shape[qtype.axis] = -1
+        return Params(scales.reshape(shape), zeros.reshape(shape))
+    raise NotImplementedError("sub-channel quantization is not executed")
+
+
+def to_storage(values: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
+    return np.asarray(values).astype(dtype_of(qtype))
+
+
+# ----------------------------------------------------------------------------- elementwise
+
+
+def quantize(
+    x: np.ndarray, qtype: UniformQuantizedType, round_mode: str = "half_to_even"
+) -> np.ndarray:
+    """`q = rint(x / s)` clamped in float to [qmin - zp, qmax - zp], plus zp; NaN → qmin."""
+    p = params_of(qtype, x.ndim)
+    v = np.asarray(x, dtype=F32) / p.scale  # a true float32 division
+    return to_storage(saturate_round(v, p.zero, storage_of(qtype), round_mode), qtype)
+
+
+def dequantize(q: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
+    """`x = float32(q - zp) * s`."""
+    p = params_of(qtype, q.ndim)
+    return (q.astype(np.int64) - p.zero).astype(F32) * p.scale
+
+
+def requantize(
+    q: np.ndarray, source: UniformQuantizedType, target: UniformQuantizedType
+) -> np.ndarray:
+    """`quantize(dequantize(q))` with the float32 steps, as DESIGN §2 defines requantize."""
+    return quantize(dequantize(q, source), target)
+
+
+def relu(x: np.ndarray, qtype: UniformQuantizedType | None) -> np.ndarray:
+    if qtype is None:
+        return np.where(x > 0, x, F32(0)).astype(x.dtype)
+    zero = params_of(qtype, x.ndim).zero
+    return to_storage(np.maximum(x.astype(np.int64), zero), qtype)
+
+
+def clamp(x: np.ndarray, lo: float, hi: float, qtype: UniformQuantizedType | None) -> np.ndarray:
+    """Real-valued bounds; on quantized data the bounds are quantize(lo), quantize(hi)."""
+    if qtype is None:
+        lo32, hi32 = F32(lo), F32(hi)
+        return np.where(x < lo32, lo32, np.where(x > hi32, hi32, x)).astype(x.dtype)
+    qlo, qhi = clamp_bounds(lo, hi, qtype, x.ndim)
+    return to_storage(np.clip(x.astype(np.int64), qlo, qhi), qtype)
+
+
+def clamp_bounds(
+    lo: float, hi: float, qtype: UniformQuantizedType, rank: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stored-value bounds of a real clamp: its ends quantized into `qtype`."""
+    shape = (1,) * rank
+    ends = [quantize(np.full(shape, v, dtype=F32), qtype).astype(np.int64) for v in (lo, hi)]
+    return ends[0], ends[1]
+
+
+def fake_quant(
+    x: np.ndarray, levels: int, in_lo: float, in_hi: float, out_lo: float, out_hi: float
+) -> np.ndarray:
+    """nGraph FakeQuantize in float32 steps (rint for the rounding)."""
+    il, ih, ol, oh = (F32(v) for v in (in_lo, in_hi, out_lo, out_hi))
+    steps = F32(levels - 1)
+    q = np.rint((x - il) / (ih - il) * steps)
+    mid = q / steps * (oh - ol) + ol
+    return np.where(x <= il, ol, np.where(x > ih, oh, mid)).astype(F32)
+
+
+def add(
+    a: np.ndarray,
+    b: np.ndarray,
+    types: tuple[UniformQuantizedType, UniformQuantizedType, UniformQuantizedType] | None,
+) -> np.ndarray:
+    """Float: `a + b`. Quantized: ONNX Runtime's QLinearAdd, bit for bit (DESIGN §2)."""
+    if types is None:
+        return (a + b).astype(a.dtype)
+    ta, tb, ty = types
+    sa, sb, sy = (F32(t.scale) for t in types)
+    za, zb, zy = (F32(t.zero_point) for t in types)
+    ra, rb = F32(sa / sy), F32(sb / sy)
+    k = F32(zy - fmaf(ra, za, F32(rb * zb)))
+    r = fmaf(a.astype(F32), ra, fmaf(b.astype(F32), rb, k))
+    y = np.clip(np.rint(r.astype(np.float64)), ty.qmin, ty.qmax)
+    return to_storage(y, ty)
+
+
+def concat(
+    parts: list[np.ndarray],
+    types: list[UniformQuantizedType] | None,
+    out: UniformQuantizedType | None,
+    axis: int,
+) -> np.ndarray:
+    """Join along `axis`; quantized inputs of another type are requantized to `out` first."""
+    if types is None or out is None:
+        return np.concatenate(parts, axis=axis)
+    converted = [
+        p if t == out else requantize(p, t, out) for p, t in zip(parts, types, strict=True)
+    ]
+    return to_storage(np.concatenate(converted, axis=axis), out)
+
+
+# ----------------------------------------------------------------------------- conv / dot
+
+
+@dataclass(frozen=True)
+class Window:
+    strides: tuple[int, int]
+    pads: tuple[int, int, int, int]  # top, left, bottom, right
+    dilations: tuple[int, int]
+
+
+def _windows(x: np.ndarray, kh: int, kw: int, window: Window, fill) -> np.ndarray:
+    """NCHW input -> [N, C, OH, OW, KH, KW] view of every window (padded with `fill`)."""
+    t, left, b, r = window.pads
+    padded = np.pad(x, ((0, 0), (0, 0), (t, b), (left, r)), constant_values=fill)
+    (sh, sw), (dh, dw) = window.strides, window.dilations
+    oh = (padded.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    ow = (padded.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    taps = np.empty((*x.shape[:2], oh, ow, kh, kw), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            taps[..., i, j] = padded[
+                :,
+                :,
+                i * dh : i * dh + sh * (oh - 1) + 1 : sh,
+                j * dw : j * dw + sw * (ow - 1) + 1 : sw,
+            ]
+    return taps
+
+
+def conv_accumulate(x: np.ndarray, w: np.ndarray, groups: int, window: Window, x_zero, w_zero):
+    """Exact int64 `Σ (x - zx)(w - zw)` for NCHW x and OIHW w; padded taps are real 0."""
+    kh, kw = w.shape[2:]
+    taps = _windows(x.astype(np.int64), kh, kw, window, int(x_zero)) - int(x_zero)
+    wz = w.astype(np.int64) - np.asarray(w_zero, dtype=np.int64).reshape(-1, 1, 1, 1)
+    return _grouped(taps, wz, groups, lambda t, k: np.einsum("nchwij,ocij->nohw", t, k))
+
+
+def _grouped(taps, weights, groups: int, contract):
+    cin = taps.shape[1] // groups
+    cout = weights.shape[0] // groups
+    return np.concatenate(
+        [
+            contract(taps[:, g * cin : (g + 1) * cin], weights[g * cout : (g + 1) * cout])
+            for g in range(groups)
+        ],
+        axis=1,
+    )
+
+
+def conv_float(x: np.ndarray, w: np.ndarray, groups: int, window: Window) -> np.ndarray:
+    """float32 conv summed tap by tap in (c, kh, kw) order, each step rounded to float32."""
+    kh, kw = w.shape[2:]
+    taps = _windows(x.astype(F32), kh, kw, window, F32(0))
+
+    def contract(t, k):
+        acc = np.zeros((t.shape[0], k.shape[0], *t.shape[2:4]), dtype=F32)
+        for c in range(k.shape[1]):
+            for i in range(kh):
+                for j in range(kw):
+                    acc = acc + t[:, c, None, :, :, i, j] * k[None, :, c, i, j, None, None]
+        return acc
+
+    return _grouped(taps, w.astype(F32), groups, contract)
+
+
+def dot_float(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """float32 `a @ b` summed over k in order, each step rounded to float32."""
+    acc = np.zeros((*a.shape[:-1], b.shape[1]), dtype=F32)
+    for k in range(a.shape[-1]):
+        acc = acc + a[..., k, None].astype(F32) * b[k].astype(F32)
+    return acc
+
+
+def requantize_accumulator(
+    acc: np.ndarray,
+    input_scale: float,
+    weight_scales: np.ndarray,
+    out: UniformQuantizedType,
+    channel_axis: int,
+    mode: str,
+) -> np.ndarray:
+    """int32 accumulator -> `out` storage values (before activation), by `mode` (RequantMode)."""
+    shape = [1] * acc.ndim
+    shape[channel_axis] = -1
+    zero = np.int64(out.zero_point)
+    st = storage_of(out)
+    if mode == "float":
+        m = np.array(
+            [requant_multiplier(input_scale, s, out.scale) for s in weight_scales], dtype=F32
+        ).reshape(shape)
+        v = acc.astype(F32) * m
+        return saturate_round(v, zero, st, "half_to_even")
+    # Fixed point: the real multiplier from the float32 scales, in double, as TFLite does.
+    reals = [float(F32(input_scale)) * float(F32(s)) / float(F32(out.scale)) for s in weight_scales]
+    if mode == "tflite":
+        pairs = [quantize_multiplier(r) for r in reals]
+        q = np.array([p[0] for p in pairs], dtype=np.int64).reshape(shape)
+        shift = np.array([p[1] for p in pairs], dtype=np.int64).reshape(shape)
+        scaled = _multiply_by_quantized_multiplier(acc.astype(np.int64), q, shift)
+    else:
+        pairs = [tosa_multiplier_shift(r) for r in reals]
+        m = np.array([p[0] for p in pairs], dtype=np.int64).reshape(shape)
+        shift = np.array([p[1] for p in pairs], dtype=np.int64).reshape(shape)
+        value = acc.astype(np.int64)
+        rounding = np.left_shift(np.int64(1), shift - 1)
+        if mode == "tosa_double":
+            rounding = rounding + np.where(shift > 31, np.where(value >= 0, 1 << 30, -(1 << 30)), 0)
+        scaled = (value * m + rounding) >> shift
+    return np.clip(scaled + zero, st.qmin, st.qmax)
+
+
+def _multiply_by_quantized_multiplier(x, q, shift):
+    """Vectorized TFLite MultiplyByQuantizedMultiplier (see qdialect.params)."""
+    left = np.maximum(shift, 0)
+    right = np.maximum(-shift, 0)
+    shifted = _wrap32(x << left)
+    ab = shifted * q
+    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    total = ab + nudge
+    high = np.where(total >= 0, total >> 31, -((-total) >> 31))
+    high = np.where((shifted == INT32_MIN) & (q == INT32_MIN), INT32_MAX, high)
+    mask = (np.int64(1) << right) - 1
+    remainder = high & mask
+    threshold = (mask >> 1) + (high < 0)
+    return (high >> right) + (remainder > threshold)
+
+
+def _wrap32(v):
+    return ((v + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+# ----------------------------------------------------------------------------- pooling
+
+
+def max_pool(x: np.ndarray, kernel, window: Window) -> np.ndarray:
+    """Window maximum on stored values (NCHW); padding never wins."""
+    if np.issubdtype(x.dtype, np.floating):
+        fill = -np.inf
+    else:
+        fill = np.iinfo(x.dtype).min
+    taps = _windows(x, *kernel, window, fill)
+    return taps.max(axis=(4, 5)).astype(x.dtype)
+
+
+def avg_pool(
+    x: np.ndarray,
+    kernel,
+    window: Window,
+    count_include_pad: bool,
+    types: tuple[UniformQuantizedType, UniformQuantizedType] | None,
+) -> np.ndarray:
+    """ONNX Runtime's (QLinear)AveragePool arithmetic (DESIGN §2), NCHW."""
+    kh, kw = kernel
+    h, w = x.shape[2:]
+    global_pool = (kh, kw) == (h, w) and window.pads == (0, 0, 0, 0)
+    if types is not None and global_pool:
+        tx, ty = types
+        n = kh * kw
+        acc = x.astype(np.int64).sum(axis=(2, 3), keepdims=True) - n * tx.zero_point
+        scale = F32(F32(tx.scale) / F32(F32(ty.scale) * F32(n)))
+        v = acc.astype(F32) * scale
+        return to_storage(
+            saturate_round(v, np.int64(ty.zero_point), storage_of(ty), "half_to_even"), ty
+        )
+    inside = _windows(np.ones(x.shape, dtype=np.int64), kh, kw, window, 0)
+    if types is None:
+        taps = _windows(x.astype(F32), kh, kw, window, F32(0))
+    else:
+        tx, _ = types
+        taps = F32(tx.scale) * (
+            _windows(x.astype(np.int64), kh, kw, window, tx.zero_point) - tx.zero_point
+        ).astype(F32)
+    total = np.zeros(taps.shape[:4], dtype=F32)
+    for i in range(kh):
+        for j in range(kw):
+            total = total + np.where(inside[..., i, j] > 0, taps[..., i, j], F32(0))
+    count = np.full(total.shape, kh * kw) if count_include_pad else inside.sum(axis=(4, 5))
+    avg = (total / count.astype(F32)).astype(F32)
+    if types is None:
+        return avg
+    _, ty = types
+    v = (avg / F32(ty.scale)).astype(F32) + F32(ty.zero_point)
+    st = storage_of(ty)
+    return to_storage(np.clip(np.rint(v.astype(np.float64)), st.qmin, st.qmax), ty)
