@@ -84,7 +84,7 @@ def choose_qparams(
     - symmetric_pytorch: `scale = max|r| / ((qmax - qmin) / 2)` (/127.5); zp 0, or the middle
       of an unsigned range (128 for uint8).
     - symmetric_uint8 (Glow): unsigned storage centered at zp 128, `scale = 2·max|r| / 255`;
-      a range without negatives uses the whole storage from zp 0.
+      a range without negatives uses the whole storage from zp 0; signed storage is symmetric.
     - symmetric_power2 (Glow): the symmetric scale rounded up to a power of two, zp 0.
     - ngraph_scaled (nGraph's builders): `scale = max|r| / qmax`, zp 0.
     """
@@ -105,8 +105,8 @@ def choose_qparams(
         zero = 0 if st.signed else (st.qmin + st.qmax + 1) // 2
         return _nonzero(f32(absmax / f32(span / 2.0))), zero
     if scheme is Scheme.SYMMETRIC_UINT8:
-        if st.signed:
-            raise ValueError("symmetric_uint8 needs unsigned storage")
+        if st.signed:  # Glow's schema: signed values stay plain symmetric
+            return _nonzero(f32(f32(2.0 * absmax) / (span - 1))), 0
         if lo >= 0.0:
             return _nonzero(f32(hi / span)), st.qmin
         return _nonzero(f32(f32(2.0 * absmax) / span)), (st.qmin + st.qmax + 1) // 2

@@ -99,6 +99,13 @@ def build_arg_parser() -> argparse.ArgumentParser:
         "--allow-unregistered-dialect", action="store_true", help="accept unknown ops"
     )
     parser.add_argument("--list-passes", action="store_true", help="print pass names and exit")
+    run = parser.add_argument_group("execution (reference interpreter)")
+    run.add_argument("--run", action="store_true", help="run a function instead of printing IR")
+    run.add_argument(
+        "--inputs", help=".npz of inputs keyed by argument name (arg0, ... by default)"
+    )
+    run.add_argument("--outputs", help="write results here (.npz keyed by result name)")
+    run.add_argument("--entry", help="function to run (default: the only public one, or main)")
     return parser
 
 
@@ -139,6 +146,36 @@ def build_pipeline(spec: str):
         raise QoptError(f"invalid pass pipeline '{spec}': {err} (known passes: {known})") from None
 
 
+def run_module(module, args: argparse.Namespace) -> str:
+    """Execute `--entry` on `--inputs`; write `--outputs` or return a summary per result."""
+    import numpy as np
+
+    from runtime.reference import ExecutionError, find_function, result_names, run_function
+
+    try:
+        function = find_function(module, args.entry)
+        inputs = {}
+        if args.inputs:
+            with np.load(args.inputs) as archive:
+                inputs = {key: archive[key] for key in archive.files}
+        outputs = run_function(module, inputs, function.sym_name.data)
+    except (ExecutionError, OSError, ValueError) as err:
+        raise QoptError(str(err)) from None
+    named = dict(zip(result_names(function), outputs, strict=True))
+    if args.outputs:
+        np.savez(args.outputs, **named)
+        return ""
+    lines = []
+    for key, value in named.items():
+        summary = f"{key}: {value.dtype}{list(value.shape)}"
+        if value.size:
+            summary += (
+                f" min {value.min()} max {value.max()} mean {value.astype(np.float64).mean():.6g}"
+            )
+        lines.append(summary + f"\n  {np.array2string(value.ravel()[:8], separator=', ')}")
+    return "\n".join(lines) + "\n"
+
+
 def process_chunk(chunk: Chunk, name: str, args: argparse.Namespace, pipeline) -> str:
     ctx = make_context(args.allow_unregistered_dialect)
     # A whole input must hold something; a `// -----` piece may be empty, as in mlir-opt.
@@ -150,6 +187,8 @@ def process_chunk(chunk: Chunk, name: str, args: argparse.Namespace, pipeline) -
         from qdialect.textio import verify_module
 
         verify_module(module)
+    if args.run:
+        return run_module(module, args)
     return print_module(module, generic=args.print_op_generic)
 
 
@@ -200,6 +239,9 @@ def run(argv: Sequence[str] | None = None) -> int:
             outputs.append(process_chunk(chunk, name, args, pipeline))
         except IRError as err:
             error = err
+        except QoptError as err:
+            print(f"qopt: error: {err}", file=sys.stderr)
+            return 1
         except Exception as err:  # noqa: BLE001 - last resort: no traceback for users
             if os.environ.get("QOPT_DEBUG"):
                 raise

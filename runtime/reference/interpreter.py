@@ -177,7 +177,7 @@ def run_function(
             raise IRError(file, line, column, f"'{op.name}' is not supported by the interpreter")
         try:
             results = handler(op, frame)
-        except (NotImplementedError, ExecutionError) as err:
+        except (NotImplementedError, ExecutionError, ValueError) as err:
             file, line, column = op_location(op)
             raise IRError(file, line, column, f"'{op.name}': {err}") from None
         for result, array in zip(op.results, results, strict=True):

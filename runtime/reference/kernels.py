@@ -296,10 +296,7 @@ def _wrap32(v):
 
 def max_pool(x: np.ndarray, kernel, window: Window) -> np.ndarray:
     """Window maximum on stored values (NCHW); padding never wins."""
-    if np.issubdtype(x.dtype, np.floating):
-        fill = -np.inf
-    else:
-        fill = np.iinfo(x.dtype).min
+    fill = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
     taps = _windows(x, *kernel, window, fill)
     return taps.max(axis=(4, 5)).astype(x.dtype)
 

@@ -68,6 +68,7 @@ def test_symmetric_variants() -> None:
     assert choose_qparams(-1.0, 0.5, "u8", "symmetric_pytorch") == (f32(1 / 127.5), 128)
     assert choose_qparams(-1.0, 0.5, "u8", "symmetric_uint8") == (f32(2 / 255), 128)
     assert choose_qparams(0.0, 3.0, "u8", "symmetric_uint8") == (f32(3 / 255), 0)
+    assert choose_qparams(-1.0, 0.5, "i8", "symmetric_uint8") == (f32(1 / 127), 0)
     assert choose_qparams(-3.0, 1.0, "i8", "symmetric_power2") == (2.0**-5, 0)
     assert choose_qparams(-3.0, 1.0, "i8", "ngraph_scaled") == (f32(3 / 127), 0)
     assert choose_qparams(0.0, 3.0, "u8", "ngraph_scaled") == (f32(3 / 255), 0)
