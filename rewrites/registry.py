@@ -7,7 +7,24 @@ Factories import lazily so that listing passes costs nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 
 from xdsl.passes import ModulePass
 
-PASSES: dict[str, Callable[[], type[ModulePass]]] = {}
+_LOCATIONS = {
+    "fold-scaled-builders": ("rewrites.fold_scaled", "FoldScaledBuildersPass"),
+    "quant-to-qnn": ("rewrites.quant_to_qnn", "QuantToQnnPass"),
+    "fold-qdq": ("rewrites.fold_qdq", "FoldQdqPass"),
+    "fuse-conv-dot": ("rewrites.fuse", "FuseConvDotPass"),
+    "lower-requant-fixed-point": ("rewrites.fixed_point", "LowerRequantFixedPointPass"),
+    "qnn-default": ("rewrites.pipeline", "QnnDefaultPass"),
+}
+
+
+def _factory(module: str, name: str) -> Callable[[], type[ModulePass]]:
+    return lambda: getattr(import_module(module), name)
+
+
+PASSES: dict[str, Callable[[], type[ModulePass]]] = {
+    pass_name: _factory(*where) for pass_name, where in _LOCATIONS.items()
+}

@@ -1,0 +1,68 @@
+"""Helpers shared by the rewrite patterns: retyping tensors, constants, scast chains."""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType, TensorType
+from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+
+from qdialect.quant_ops import StorageCastOp
+from qdialect.tensors import element_type
+from qdialect.types import AnyQuantizedType, UniformQuantizedType
+
+
+def single_use(value: SSAValue) -> bool:
+    return sum(1 for _ in value.uses) == 1
+
+
+def with_element(container: Attribute, element: Attribute) -> TensorType:
+    """`container`'s shape with another element type."""
+    assert isinstance(container, TensorType)
+    return TensorType(element, container.get_shape())
+
+
+def storage_integer(qtype: UniformQuantizedType | AnyQuantizedType) -> IntegerType:
+    return qtype.storage_type
+
+
+def reinterpret(value: SSAValue, target: Attribute) -> list[Operation]:
+    """scast `value` to its storage integers and on to `target`: same bits, new meaning.
+
+    Used where nGraph semantics reinterpret raw integers with another range; pairs that
+    cancel are removed by `FoldInverseStorageCasts`.
+    """
+    elem = element_type(value.type)
+    to_int = StorageCastOp(value, with_element(value.type, storage_integer(elem)))
+    to_target = StorageCastOp(to_int.result, target)
+    return [to_int, to_target]
+
+
+def constant_values(value: SSAValue) -> np.ndarray | None:
+    """The array of an `arith.constant` dense tensor, or None if `value` is not one."""
+    op = value.owner
+    if not isinstance(op, arith.ConstantOp) or not isinstance(op.value, DenseIntOrFPElementsAttr):
+        return None
+    shape = tuple(value.type.get_shape())  # type: ignore[union-attr]
+    data = np.array(op.value.get_values())
+    return np.broadcast_to(data.reshape(()) if data.size == 1 else data.reshape(shape), shape)
+
+
+def dense_constant(values: np.ndarray, tensor_type: TensorType) -> arith.ConstantOp:
+    flat = (
+        [int(v) for v in np.asarray(values).ravel()]
+        if values.dtype.kind in "iu"
+        else [float(v) for v in np.asarray(values).ravel()]
+    )
+    return arith.ConstantOp(DenseIntOrFPElementsAttr.from_list(tensor_type, flat), tensor_type)
+
+
+class FoldInverseStorageCasts(RewritePattern):
+    """`scast(scast(x))` whose result type is x's type is x (upstream's StorageCastOp fold)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: StorageCastOp, rewriter: PatternRewriter) -> None:
+        inner = op.input.owner
+        if isinstance(inner, StorageCastOp) and inner.input.type == op.result.type:
+            rewriter.replace(op, [], [inner.input])

@@ -1,0 +1,145 @@
+"""`fold-qdq`: quantize∘dequantize pairs and the ONNX QDQ format.
+
+- `quantize(dequantize(x))` (default rounding) is `requantize(x)`, or `x` itself when the
+  types are equal. DESIGN §2 defines requantize this way, so this part is exact.
+- `dequantize → float conv2d/dot/add/relu/max_pool2d/avg_pool2d/concat → quantize`, the
+  pattern ONNX's QDQ format uses to *simulate* an integer kernel, becomes that integer kernel,
+  as ONNX Runtime does when it runs such a model. This is **not** bit-preserving with respect
+  to the float simulation: the quantized op rounds once where the simulation rounds the float
+  result; it reproduces what ONNX Runtime's QLinear kernels compute instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp, i32
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+
+from qdialect import qnn
+from qdialect.scaling import quantize_bias
+from qdialect.tensors import element_type
+from qdialect.types import Granularity, UniformQuantizedType
+from rewrites.common import constant_values, dense_constant, single_use, with_element
+
+
+def _dequantized(value: SSAValue) -> SSAValue | None:
+    """x if `value` is `qnn.dequantize(x)`."""
+    op = value.owner
+    return op.input if isinstance(op, qnn.DequantizeOp) else None
+
+
+class QuantizeOfDequantize(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.QuantizeOp, rewriter: PatternRewriter) -> None:
+        source = _dequantized(op.input)
+        if source is None or op.round_mode.data != "half_to_even":
+            return
+        if source.type == op.result.type:
+            rewriter.replace(op, [], [source])
+        else:
+            rewriter.replace(op, qnn.RequantizeOp(source, op.result.type))
+
+
+def _float_producer(op: qnn.QuantizeOp) -> Operation | None:
+    """The float op a default-rounding quantize consumes, if the quantize is its only user."""
+    producer = op.input.owner
+    if op.round_mode.data != "half_to_even" or not single_use(op.input):
+        return None
+    return producer if isinstance(producer, Operation) else None
+
+
+def _per_channel_bias(bias: SSAValue, x_type: UniformQuantizedType, w_type) -> list[int] | None:
+    values = constant_values(bias)
+    if values is None:
+        return None
+    scales = list(w_type.scales)
+    if w_type.granularity is Granularity.PER_TENSOR:
+        scales = scales * values.size
+    return [
+        quantize_bias([float(v)], x_type.scale, s)[0]
+        for v, s in zip(values.ravel(), scales, strict=True)
+    ]
+
+
+class FuseQdqConvDot(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.QuantizeOp, rewriter: PatternRewriter) -> None:
+        producer = _float_producer(op)
+        if not isinstance(producer, qnn.Conv2DOp | qnn.DotOp) or producer.addend is not None:
+            return
+        x = _dequantized(producer.operands[0])
+        w = _dequantized(producer.operands[1])
+        if x is None or w is None:
+            return
+        x_type, w_type = element_type(x.type), element_type(w.type)
+        new_ops: list[Operation] = []
+        bias = None
+        if producer.bias is not None:
+            ints = _per_channel_bias(producer.bias, x_type, w_type)
+            if ints is None:
+                return
+            constant = dense_constant(np.array(ints), with_element(producer.bias.type, i32))
+            new_ops.append(constant)
+            bias = constant.result
+        properties = dict(producer.properties)
+        properties.pop("operandSegmentSizes", None)
+        fused = type(producer).build(
+            operands=[x, w, [bias] if bias is not None else [], []],
+            result_types=[op.result.type],
+            properties=properties,
+        )
+        rewriter.replace(op, [*new_ops, fused])
+        rewriter.erase(producer)
+
+
+class FuseQdqElementwise(RewritePattern):
+    """add / relu / max_pool2d / avg_pool2d / concat between dequantize and quantize."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.QuantizeOp, rewriter: PatternRewriter) -> None:
+        producer = _float_producer(op)
+        if not isinstance(
+            producer, qnn.AddOp | qnn.ReluOp | qnn.MaxPool2DOp | qnn.AvgPool2DOp | qnn.ConcatOp
+        ):
+            return
+        sources = [_dequantized(v) for v in producer.operands]
+        if any(s is None for s in sources):
+            return
+        same_type = isinstance(producer, qnn.ReluOp | qnn.MaxPool2DOp)
+        if same_type and sources[0].type != op.result.type:  # type: ignore[union-attr]
+            return
+        if isinstance(producer, qnn.AddOp | qnn.ConcatOp | qnn.AvgPool2DOp) and any(
+            element_type(s.type).granularity is not Granularity.PER_TENSOR  # type: ignore[union-attr]
+            for s in sources
+        ):
+            return
+        fused = type(producer).build(
+            operands=[sources] if isinstance(producer, qnn.ConcatOp) else sources,
+            result_types=[op.result.type],
+            properties=dict(producer.properties),
+        )
+        rewriter.replace(op, fused)
+        rewriter.erase(producer)
+
+
+@dataclass(frozen=True)
+class FoldQdqPass(ModulePass):
+    name = "fold-qdq"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        PatternRewriteWalker(
+            GreedyRewritePatternApplier(
+                [QuantizeOfDequantize(), FuseQdqConvDot(), FuseQdqElementwise()]
+            )
+        ).rewrite_module(op)

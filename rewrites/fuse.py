@@ -1,0 +1,147 @@
+"""`fuse-conv-dot`: conv2d/dot absorb the add, relu and clamp that follow them.
+
+Each pattern fires only when the conv/dot result has a single user, and each fusion is
+exact by DESIGN §1: a fused addend means add(conv result requantized to `intermediate`,
+addend); a fused relu/clamp is the same clamp on the same stored values. A float bias added
+after a float conv folds into its bias operand (the kernel adds it after the sum, too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.rewriter import InsertPoint
+
+from qdialect import qnn
+from qdialect.qnn.common import Kind, kind_of
+from qdialect.tensors import element_type
+from rewrites.common import constant_values, dense_constant, single_use
+
+FUSABLE = (qnn.Conv2DOp, qnn.DotOp)
+
+
+def _sole_producer(value: SSAValue) -> Operation | None:
+    """The conv/dot defining `value` if `value` has no other user and no epilogue yet."""
+    op = value.owner
+    if not isinstance(op, FUSABLE) or not single_use(value):
+        return None
+    if op.activation.data != "none":
+        return None
+    return op
+
+
+def _with(op: Operation, result_type=None, operands=None, **properties) -> Operation:
+    """A copy of conv/dot `op` with other operands/result type/properties."""
+    new_properties = dict(op.properties) | properties
+    new_properties.pop("operandSegmentSizes", None)
+    x, w, bias, addend = operands or (op.operands[0], op.operands[1], op.bias, op.addend)
+    return type(op).build(
+        operands=[x, w, [bias] if bias is not None else [], [addend] if addend is not None else []],
+        result_types=[result_type or op.results[0].type],
+        properties=new_properties,
+    )
+
+
+class FuseActivation(RewritePattern):
+    """conv → relu / clamp becomes conv{activation}."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
+        if not isinstance(op, qnn.ReluOp | qnn.ClampOp):
+            return
+        producer = _sole_producer(op.input)
+        if producer is None:
+            return
+        if isinstance(op, qnn.ReluOp):
+            fused = _with(producer, activation=StringAttr("relu"))
+        else:
+            fused = _with(
+                producer, activation=StringAttr("clamp"), clamp_min=op.min, clamp_max=op.max
+            )
+        rewriter.replace(producer, fused)
+        rewriter.replace(op, [], [fused.results[0]])
+
+
+class FuseAddend(RewritePattern):
+    """add(conv, r) with r of the result's shape becomes conv{addend = r} (conv first:
+    QLinearAdd is not symmetric in its operands' rounding)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.AddOp, rewriter: PatternRewriter) -> None:
+        producer = _sole_producer(op.lhs)
+        if producer is None or producer.addend is not None:
+            return
+        if op.rhs.type.get_shape() != op.result.type.get_shape():  # type: ignore[union-attr]
+            return
+        extra = {}
+        if kind_of(op.result) is Kind.QUANTIZED:
+            if kind_of(producer.results[0]) is not Kind.QUANTIZED:
+                return
+            extra["intermediate"] = element_type(producer.results[0].type)
+        fused = _with(
+            producer,
+            result_type=op.result.type,
+            operands=(producer.operands[0], producer.operands[1], producer.bias, op.rhs),
+            **extra,
+        )
+        rewriter.replace(op, fused)
+        rewriter.erase(producer)
+
+
+class FoldFloatBias(RewritePattern):
+    """add(float conv/dot, constant broadcast along the channel) → conv{bias}."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.AddOp, rewriter: PatternRewriter) -> None:
+        producer = _sole_producer(op.lhs)
+        if producer is None or producer.bias is not None or producer.addend is not None:
+            return
+        if kind_of(op.result) is not Kind.FLOAT or op.rhs.type == op.result.type:
+            return
+        values = constant_values(op.rhs)
+        channels = None if values is None else _channel_vector(producer, values)
+        if channels is None:
+            return
+        bias = dense_constant(channels, TensorType(element_type(op.result.type), [channels.size]))
+        fused = _with(
+            producer, operands=(producer.operands[0], producer.operands[1], bias.result, None)
+        )
+        rewriter.insert_op(bias, InsertPoint.before(producer))
+        rewriter.replace(producer, fused)
+        rewriter.replace(op, [], [fused.results[0]])
+
+
+def _channel_vector(producer: Operation, values: np.ndarray) -> np.ndarray | None:
+    """The per-channel vector a broadcast constant adds, if it is one."""
+    shape = tuple(producer.results[0].type.get_shape())
+    nchw = isinstance(producer, qnn.Conv2DOp) and producer.layout.data == "nchw"
+    axis = 1 if nchw else len(shape) - 1
+    try:
+        full = np.broadcast_to(values, shape)
+    except ValueError:
+        return None
+    moved = np.moveaxis(full, axis, -1).reshape(-1, shape[axis])
+    if not (moved == moved[0]).all():
+        return None
+    return moved[0]
+
+
+@dataclass(frozen=True)
+class FuseConvDotPass(ModulePass):
+    name = "fuse-conv-dot"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        PatternRewriteWalker(
+            GreedyRewritePatternApplier([FoldFloatBias(), FuseAddend(), FuseActivation()])
+        ).rewrite_module(op)

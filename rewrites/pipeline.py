@@ -1,0 +1,40 @@
+"""`qnn-default`: any valid input (scaled builders, upstream casts, QDQ patterns) to the form
+codegen consumes.
+
+Order, and why:
+1. `quant-to-qnn`: upstream qcast/dcast become qnn ops, so the later patterns see one spelling.
+2. `fold-scaled-builders`: ranges become types; scaled ops become core ops that can fuse.
+3. `fold-qdq`: quantize∘dequantize pairs and QDQ-simulated ops become integer ops
+   (ONNX Runtime's interpretation; not bit-preserving, see `rewrites.fold_qdq`).
+4. `fuse-conv-dot`: conv/dot absorb the add/relu/clamp the previous steps exposed.
+5. `dce`: dequantize ops orphaned by the fusions go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+from xdsl.transforms.dead_code_elimination import DeadCodeElimination
+
+from rewrites.fold_qdq import FoldQdqPass
+from rewrites.fold_scaled import FoldScaledBuildersPass
+from rewrites.fuse import FuseConvDotPass
+from rewrites.quant_to_qnn import QuantToQnnPass
+
+
+@dataclass(frozen=True)
+class QnnDefaultPass(ModulePass):
+    name = "qnn-default"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for step in (
+            QuantToQnnPass(),
+            FoldScaledBuildersPass(),
+            FoldQdqPass(),
+            FuseConvDotPass(),
+            DeadCodeElimination(),
+        ):
+            step.apply(ctx, op)
