@@ -1,0 +1,284 @@
+"""Random valid quant/qnn programs, as IR text, for the pass-semantics property tests."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from qdialect.numbers import format_float
+
+
+def nested(values: list[int | float], shape: list[int]) -> str:
+    if len(shape) <= 1:
+        return "[" + ", ".join(str(v) for v in values) + "]"
+    step = len(values) // shape[0]
+    return (
+        "["
+        + ", ".join(nested(values[i : i + step], shape[1:]) for i in range(0, len(values), step))
+        + "]"
+    )
+
+
+@dataclass
+class Program:
+    rng: random.Random
+    lines: list[str] = field(default_factory=list)
+    counter: int = 0
+    values: list[tuple[str, str, list[int]]] = field(default_factory=list)  # name, elem, shape
+
+    def fresh(self) -> str:
+        self.counter += 1
+        return f"%v{self.counter}"
+
+    def qtype(self) -> str:
+        unsigned = self.rng.random() < 0.5
+        scale = format_float(self.rng.choice([0.5, 0.25, 0.125, 0.1, 0.05, 0.03, 0.02, 0.0078125]))
+        lo, hi = (0, 255) if unsigned else (-128, 127)
+        zp = self.rng.choice([lo, hi, 0 if not unsigned else 128, self.rng.randint(lo, hi)])
+        return f"!quant.uniform<{'u8' if unsigned else 'i8'}:f32, {scale}:{zp}>"
+
+    def emit(self, text: str, elem: str, shape: list[int]) -> str:
+        name = self.fresh()
+        self.lines.append(f"  {name} = {text}")
+        self.values.append((name, elem, shape))
+        return name
+
+
+def tensor(shape: list[int], elem: str) -> str:
+    return "tensor<" + "x".join(str(d) for d in shape) + f"x{elem}>"
+
+
+def core_program(seed: int) -> str:
+    """float input → quantize → random chain of quantized ops → dequantize."""
+    rng = random.Random(seed)
+    p = Program(rng)
+    shape = [1, rng.randint(1, 4), rng.randint(3, 6), rng.randint(3, 6)]
+    in_type = tensor(shape, "f32")
+    elem = p.qtype()
+    cast = rng.choice(["qnn.quantize %x : {a} -> {b}", "quant.qcast %x : {a} to {b}"])
+    cur = p.emit(cast.format(a=in_type, b=tensor(shape, elem)), elem, shape)
+    for _ in range(rng.randint(1, 6)):
+        kind = rng.choice(
+            ["conv", "conv", "relu", "clamp", "add", "requant", "qdq", "pool", "concat"]
+        )
+        t = tensor(shape, elem)
+        if kind == "conv":
+            cout = rng.randint(1, 4)
+            k = rng.choice([1, 3])
+            pad = k // 2
+            weights = [rng.randint(-127, 127) for _ in range(cout * shape[1] * k * k)]
+            wshape = [cout, shape[1], k, k]
+            scales = ",".join(
+                format_float(rng.choice([0.01, 0.02, 0.005, 0.03])) for _ in range(cout)
+            )
+            wq = f"!quant.uniform<i8<-127:127>:f32:0, {{{scales}}}>"
+            wi = p.emit(
+                f"arith.constant dense<{nested(weights, wshape)}> : {tensor(wshape, 'i8')}",
+                "i8",
+                wshape,
+            )
+            w = p.emit(
+                f"quant.scast {wi} : {tensor(wshape, 'i8')} to {tensor(wshape, wq)}", wq, wshape
+            )
+            bias = ""
+            if rng.random() < 0.6:
+                b = p.emit(
+                    f"arith.constant dense<{nested([rng.randint(-3000, 3000) for _ in range(cout)], [cout])}> : tensor<{cout}xi32>",
+                    "i32",
+                    [cout],
+                )
+                bias = f" bias({b} : tensor<{cout}xi32>)"
+            out_shape = [1, cout, shape[2], shape[3]]
+            out_elem = p.qtype()
+            cur = p.emit(
+                f"qnn.conv2d {cur}, {w}{bias} {{pads = array<i64: {pad}, {pad}, {pad}, {pad}>}} : {t}, {tensor(wshape, wq)} -> {tensor(out_shape, out_elem)}",
+                out_elem,
+                out_shape,
+            )
+            shape, elem = out_shape, out_elem
+            t = tensor(shape, elem)
+            follow = rng.choice(["relu", "clamp", "add", None])  # give fuse-conv-dot work
+            if follow == "relu":
+                cur = p.emit(f"qnn.relu {cur} : {t} -> {t}", elem, shape)
+            elif follow == "clamp":
+                cur = p.emit(
+                    f"qnn.clamp {cur} {{min = 0.0 : f32, max = 6.0 : f32}} : {t} -> {t}",
+                    elem,
+                    shape,
+                )
+            elif follow == "add":
+                earlier = [
+                    v
+                    for v in p.values[:-1]
+                    if v[2] == shape and v[1].startswith("!quant.uniform") and ":f32:" not in v[1]
+                ]
+                if earlier:
+                    residual = rng.choice(earlier)
+                    out_elem = p.qtype()
+                    cur = p.emit(
+                        f"qnn.add {cur}, {residual[0]} : {t}, {tensor(shape, residual[1])} -> {tensor(shape, out_elem)}",
+                        out_elem,
+                        shape,
+                    )
+                    elem = out_elem
+        elif kind == "relu":
+            cur = p.emit(f"qnn.relu {cur} : {t} -> {t}", elem, shape)
+        elif kind == "clamp":
+            lo = rng.choice([-1.0, 0.0, 0.5])
+            cur = p.emit(
+                f"qnn.clamp {cur} {{min = {lo} : f32, max = {lo + rng.choice([1.0, 6.0])} : f32}} : {t} -> {t}",
+                elem,
+                shape,
+            )
+        elif kind == "add":
+            same = [
+                v
+                for v in p.values
+                if v[2] == shape
+                and v[1].startswith("!quant.uniform")
+                and ":0," not in v[1].split(">")[0][-4:]
+            ]
+            other = rng.choice(same)
+            out_elem = p.qtype()
+            cur = p.emit(
+                f"qnn.add {cur}, {other[0]} : {t}, {tensor(shape, other[1])} -> {tensor(shape, out_elem)}",
+                out_elem,
+                shape,
+            )
+            elem = out_elem
+        elif kind == "requant":
+            out_elem = p.qtype()
+            cur = p.emit(
+                f"qnn.requantize {cur} : {t} -> {tensor(shape, out_elem)}", out_elem, shape
+            )
+            elem = out_elem
+        elif kind == "qdq":
+            f = p.emit(f"qnn.dequantize {cur} : {t} -> {tensor(shape, 'f32')}", "f32", shape)
+            out_elem = rng.choice([elem, p.qtype()])
+            cur = p.emit(
+                f"qnn.quantize {f} : {tensor(shape, 'f32')} -> {tensor(shape, out_elem)}",
+                out_elem,
+                shape,
+            )
+            elem = out_elem
+        elif kind == "pool" and shape[2] >= 2 and shape[3] >= 2:
+            op = rng.choice(["qnn.max_pool2d", "qnn.avg_pool2d"])
+            out_shape = [1, shape[1], shape[2] - 1, shape[3] - 1]
+            out_elem = elem if op == "qnn.max_pool2d" else p.qtype()
+            cur = p.emit(
+                f"{op} {cur} {{kernel = array<i64: 2, 2>}} : {t} -> {tensor(out_shape, out_elem)}",
+                out_elem,
+                out_shape,
+            )
+            shape, elem = out_shape, out_elem
+        elif kind == "concat":
+            out_shape = [1, shape[1] * 2, shape[2], shape[3]]
+            out_elem = p.qtype()
+            cur = p.emit(
+                f"qnn.concat {cur}, {cur} {{axis = 1 : i64}} : ({t}, {t}) -> {tensor(out_shape, out_elem)}",
+                out_elem,
+                out_shape,
+            )
+            shape, elem = out_shape, out_elem
+    out = tensor(shape, "f32")
+    last = rng.choice(["qnn.dequantize {c} : {a} -> {b}", "quant.dcast {c} : {a} to {b}"])
+    y = p.emit(last.format(c=cur, a=tensor(shape, elem), b=out), "f32", shape)
+    body = "\n".join(p.lines)
+    return f"func.func @main(%x: {in_type}) -> {out} {{\n{body}\n  func.return {y} : {out}\n}}\n"
+
+
+def scaled_program(seed: int) -> str:
+    """nGraph-style: scaled_quantize → scaled_conv2d / scaled_dot / scaled_concat → dequantize."""
+    rng = random.Random(seed)
+    p = Program(rng)
+    scheme = rng.choice(
+        [
+            "asymmetric",
+            "symmetric",
+            "symmetric_pytorch",
+            "symmetric_uint8",
+            "symmetric_power2",
+            "ngraph_scaled",
+        ]
+    )
+    act = rng.choice(["u8", "i8"])
+    if scheme == "ngraph_scaled":
+        act = "i8"
+    any_act, any_w = f"!quant.any<{act}:f32>", "!quant.any<i8:f32>"
+    kind = rng.choice(["conv", "dot", "concat"])
+    attrs = f'scheme = "{scheme}"'
+    if kind in ("conv", "concat"):
+        shape = [1, rng.randint(1, 3), rng.randint(3, 5), rng.randint(3, 5)]
+    else:
+        shape = [rng.randint(1, 3), rng.randint(2, 6)]
+    x_lo, x_hi = rng.choice([(0.0, 1.0), (-1.0, 1.0), (-0.5, 2.0)])
+    xq = p.emit(
+        f"qnn.scaled_quantize %x {{min = {x_lo} : f32, max = {x_hi} : f32, {attrs}}} : {tensor(shape, 'f32')} -> {tensor(shape, any_act)}",
+        any_act,
+        shape,
+    )
+    if kind == "concat":
+        second = p.emit(
+            f"qnn.scaled_quantize %x {{min = -2.0 : f32, max = 2.0 : f32, {attrs}}} : {tensor(shape, 'f32')} -> {tensor(shape, any_act)}",
+            any_act,
+            shape,
+        )
+        out_shape = [1, shape[1] * 2, shape[2], shape[3]]
+        y = p.emit(
+            f"qnn.scaled_concat {xq}, {second} {{axis = 1 : i64, input_mins = [{x_lo} : f32, -2.0 : f32], input_maxs = [{x_hi} : f32, 2.0 : f32], {attrs}}} : ({tensor(shape, any_act)}, {tensor(shape, any_act)}) -> {tensor(out_shape, any_act)}",
+            any_act,
+            out_shape,
+        )
+        o_lo, o_hi = min(x_lo, -2.0), max(x_hi, 2.0)
+    else:
+        if kind == "conv":
+            cout = rng.randint(1, 3)
+            wshape = [cout, shape[1], 3, 3]
+            out_shape = [1, cout, shape[2], shape[3]]
+            props = "pads = array<i64: 1, 1, 1, 1>, "
+        else:
+            cout = rng.randint(1, 4)
+            wshape = [shape[1], cout]
+            out_shape = [shape[0], cout]
+            props = ""
+        n = 1
+        for d in wshape:
+            n *= d
+        wi = p.emit(
+            f"arith.constant dense<{nested([rng.randint(-127, 127) for _ in range(n)], wshape)}> : {tensor(wshape, 'i8')}",
+            "i8",
+            wshape,
+        )
+        w = p.emit(
+            f"quant.scast {wi} : {tensor(wshape, 'i8')} to {tensor(wshape, any_w)}", any_w, wshape
+        )
+        bias = ""
+        if rng.random() < 0.7:
+            b = p.emit(
+                f"arith.constant dense<{nested([round(rng.uniform(-1, 1), 3) for _ in range(cout)], [cout])}> : tensor<{cout}xf32>",
+                "f32",
+                [cout],
+            )
+            bias = f" bias({b} : tensor<{cout}xf32>)"
+        o_lo, o_hi = rng.choice([(0.0, 4.0), (-4.0, 4.0), (-1.0, 8.0)])
+        act_prop = rng.choice(
+            [
+                "",
+                'activation = "relu", ',
+                'activation = "clamp", clamp_min = -1.0 : f32, clamp_max = 1.0 : f32, ',
+            ]
+        )
+        op = "qnn.scaled_conv2d" if kind == "conv" else "qnn.scaled_dot"
+        y = p.emit(
+            f"{op} {xq}, {w}{bias} {{{props}{act_prop}input_min = {x_lo} : f32, input_max = {x_hi} : f32, weight_min = -1.0 : f32, weight_max = 1.0 : f32, output_min = {o_lo} : f32, output_max = {o_hi} : f32, {attrs}}} : {tensor(shape, any_act)}, {tensor(wshape, any_w)} -> {tensor(out_shape, any_act)}",
+            any_act,
+            out_shape,
+        )
+    out = tensor(out_shape, "f32")
+    r = p.emit(
+        f"qnn.scaled_dequantize {y} {{min = {o_lo} : f32, max = {o_hi} : f32, {attrs}}} : {tensor(out_shape, any_act)} -> {out}",
+        "f32",
+        out_shape,
+    )
+    body = "\n".join(p.lines)
+    return f"func.func @main(%x: {tensor(shape, 'f32')}) -> {out} {{\n{body}\n  func.return {r} : {out}\n}}\n"
