@@ -17,6 +17,7 @@ _LOCATIONS = {
     "fold-qdq": ("rewrites.fold_qdq", "FoldQdqPass"),
     "fuse-conv-dot": ("rewrites.fuse", "FuseConvDotPass"),
     "lower-requant-fixed-point": ("rewrites.fixed_point", "LowerRequantFixedPointPass"),
+    "u8-to-i8": ("rewrites.u8_to_i8", "U8ToI8Pass"),
     "qnn-default": ("rewrites.pipeline", "QnnDefaultPass"),
 }
 

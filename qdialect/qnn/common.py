@@ -178,6 +178,17 @@ def array_values(attr: DenseArrayBase, prop: str, length: int) -> tuple[int, ...
     return tuple(int(v) for v in values)
 
 
+def raw_offsets(attr: DenseArrayBase | None, count: int) -> tuple[int, ...]:
+    """Offsets added to stored values (and zero points) before raw-value arithmetic.
+
+    QLinearAdd and QLinearAveragePool round on raw stored values, so moving their data from
+    u8 to i8 (`u8-to-i8`) must hand the kernel the u8 values back: offset 128. Default: none.
+    """
+    if attr is None:
+        return (0,) * count
+    return array_values(attr, "raw_offsets", count)
+
+
 def float_value(attr: FloatAttr | None) -> float | None:
     return None if attr is None else attr.value.data
 

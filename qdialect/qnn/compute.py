@@ -52,6 +52,7 @@ from qdialect.qnn.common import (
     kind_of,
     quantized_element,
     ranked_shape,
+    raw_offsets,
     window_output_size,
 )
 from qdialect.tensors import element_type
@@ -136,6 +137,9 @@ def verify_fused_epilogue(op: IRDLOperation, out_channels: int, channel_role: st
                 raise VerifyException("intermediate expressed type differs from the result's")
     elif intermediate is not None:
         raise VerifyException("intermediate is only meaningful with an addend")
+    if op.raw_offsets is not None and intermediate is None:  # type: ignore[attr-defined]
+        raise VerifyException("raw_offsets apply to the fused addend only")
+    raw_offsets(op.raw_offsets, 3)  # type: ignore[attr-defined]
 
 
 def verify_conv_shapes(op: IRDLOperation) -> int:
@@ -203,6 +207,7 @@ class FusedComputeOp(IRDLOperation):
     clamp_max = opt_prop_def(FloatAttr)
     intermediate = opt_prop_def(TypeAttribute)
     requant_mode = opt_prop_def(StringAttr, StringAttr(RequantMode.FLOAT.value))
+    raw_offsets = opt_prop_def(DenseArrayBase)  # intermediate, addend, result (fused add)
     traits = traits_def(Pure())
     irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
 
@@ -377,17 +382,20 @@ class AvgPool2DOp(Pool2DOp):
     """Window mean (ONNX Runtime's QLinearAveragePool arithmetic on quantized data).
 
     `count_include_pad` divides by kh*kw; otherwise by the number of in-image taps.
+    `raw_offsets = array<i64: x, y>` shifts the stored values the rounding sees (`u8-to-i8`).
 
         %y = qnn.avg_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x4x8x8x!quant.uniform<u8:f32, 0.1:128>> -> tensor<1x4x4x4x!quant.uniform<u8:f32, 0.1:128>>
     """
 
     name = "qnn.avg_pool2d"
     count_include_pad = opt_prop_def(BoolAttr, BoolAttr.from_bool(False))
+    raw_offsets = opt_prop_def(DenseArrayBase)
 
     def verify_(self) -> None:
         self.verify_window()
         if array_values(self.dilations, "dilations", 2) != (1, 1):
             raise VerifyException("takes no dilation")
+        raw_offsets(self.raw_offsets, 2)
         kinds = {kind_of(self.input), kind_of(self.result)}
         if kinds == {Kind.FLOAT}:
             if element_type(self.input.type) != element_type(self.result.type):

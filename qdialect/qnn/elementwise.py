@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, StringAttr, TensorType
+from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, IntegerAttr, StringAttr, TensorType
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
@@ -28,6 +28,7 @@ from qdialect.qnn.common import (
     enum_value,
     float_value,
     kind_of,
+    raw_offsets,
 )
 from qdialect.quant_ops import verify_quantized_container
 from qdialect.tensors import element_type
@@ -202,6 +203,9 @@ def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] |
 class AddOp(IRDLOperation):
     """`y = lhs + rhs` in reals with numpy broadcasting; quantized: ONNX Runtime's QLinearAdd.
 
+    `raw_offsets = array<i64: a, b, y>` (quantized only) shifts stored values and zero points
+    before the raw-value formula and back after it (see `u8-to-i8`).
+
     %y = qnn.add %a, %b : tensor<4x!quant.uniform<i8:f32, 0.5>>, tensor<4x!quant.uniform<i8:f32, 0.25:3>> -> tensor<4x!quant.uniform<i8:f32, 1.0>>
     """
 
@@ -209,6 +213,7 @@ class AddOp(IRDLOperation):
     lhs = operand_def(TensorType)
     rhs = operand_def(TensorType)
     result = result_def(TensorType)
+    raw_offsets = opt_prop_def(DenseArrayBase)
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
@@ -224,6 +229,9 @@ class AddOp(IRDLOperation):
             raise VerifyException("float operands must share one element type")
         if kinds == {Kind.FLOAT} and element_type(self.lhs.type) != element_type(self.result.type):
             raise VerifyException("result element type must match the operands'")
+        raw_offsets(self.raw_offsets, 3)
+        if kinds == {Kind.FLOAT} and self.raw_offsets is not None:
+            raise VerifyException("raw_offsets apply to quantized operands only")
         if kinds == {Kind.QUANTIZED}:
             for v, role in ((self.lhs, "lhs"), (self.rhs, "rhs"), (self.result, "result")):
                 check_quantized_operand(v, role)

@@ -25,7 +25,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 
 from qdialect import qnn, quant_ops
 from qdialect.floats import is_float_type
-from qdialect.qnn.common import Kind, kind_of
+from qdialect.qnn.common import Kind, kind_of, raw_offsets
 from qdialect.scaling import quantize_bias, range_type
 from qdialect.tensors import element_type
 from qdialect.textio import IRError, op_location, parse_module
@@ -269,10 +269,10 @@ def _fake_quant(op, frame: Frame) -> list[np.ndarray]:
 
 @handles(qnn.AddOp)
 def _add(op, frame: Frame) -> list[np.ndarray]:
-    types = None
-    if kind_of(op.result) is Kind.QUANTIZED:
-        types = (qtype(op.lhs), qtype(op.rhs), qtype(op.result))
-    return [K.add(frame[op.lhs], frame[op.rhs], types)]
+    if kind_of(op.result) is not Kind.QUANTIZED:
+        return [K.add(frame[op.lhs], frame[op.rhs], None)]
+    types = (qtype(op.lhs), qtype(op.rhs), qtype(op.result))
+    return [K.add(frame[op.lhs], frame[op.rhs], types, raw_offsets(op.raw_offsets, 3))]
 
 
 @handles(qnn.ConcatOp)
@@ -296,9 +296,9 @@ def _avg_pool(op, frame: Frame) -> list[np.ndarray]:
     layout = op.layout.data
     x = nchw(frame[op.input], layout)
     types = None if kind_of(op.result) is Kind.FLOAT else (qtype(op.input), qtype(op.result))
-    y = K.avg_pool(
-        x, op.kernel.get_values(), window_of(op), op.count_include_pad.value.data != 0, types
-    )
+    offset = raw_offsets(op.raw_offsets, 2)[1]
+    include_pad = op.count_include_pad.value.data != 0
+    y = K.avg_pool(x, op.kernel.get_values(), window_of(op), include_pad, types, offset)
     return [from_nchw(y, layout)]
 
 
@@ -324,6 +324,7 @@ class Epilogue:
     activation: str
     clamp: tuple[float, float] | None
     requant_mode: str
+    offsets: tuple[int, int, int] = (0, 0, 0)  # raw offsets of the fused add
 
 
 def _epilogue_of(op, x_type, w_type, out_type, addend_type, intermediate) -> Epilogue:
@@ -331,8 +332,17 @@ def _epilogue_of(op, x_type, w_type, out_type, addend_type, intermediate) -> Epi
     if op.activation.data == "clamp":
         clamp = (attr_float(op.clamp_min), attr_float(op.clamp_max))
     mode = op.requant_mode.data if hasattr(op, "requant_mode") else "float"
+    offsets = raw_offsets(getattr(op, "raw_offsets", None), 3)
     return Epilogue(
-        x_type, w_type, out_type, intermediate, addend_type, op.activation.data, clamp, mode
+        x_type,
+        w_type,
+        out_type,
+        intermediate,
+        addend_type,
+        op.activation.data,
+        clamp,
+        mode,
+        offsets,
     )
 
 
@@ -367,7 +377,8 @@ def finish(
         acc, ep.x_type.scale, weight_scales, target, channel_axis, ep.requant_mode
     )
     if addend is not None:
-        y = K.add(y, addend, (ep.intermediate, ep.addend_type, ep.out_type)).astype(np.int64)
+        types = (ep.intermediate, ep.addend_type, ep.out_type)
+        y = K.add(y, addend, types, ep.offsets).astype(np.int64)
     if ep.activation == "relu":
         y = np.maximum(y, ep.out_type.zero_point)
     elif ep.clamp is not None:

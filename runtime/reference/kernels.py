@@ -131,17 +131,25 @@ def add(
     a: np.ndarray,
     b: np.ndarray,
     types: tuple[UniformQuantizedType, UniformQuantizedType, UniformQuantizedType] | None,
+    offsets: tuple[int, int, int] = (0, 0, 0),
 ) -> np.ndarray:
-    """Float: `a + b`. Quantized: ONNX Runtime's QLinearAdd, bit for bit (DESIGN §2)."""
+    """Float: `a + b`. Quantized: ONNX Runtime's QLinearAdd, bit for bit (DESIGN §2).
+
+    The formula works on raw stored values; `offsets` are added to values and zero points
+    first (and taken off the result) so data moved from u8 to i8 still rounds as u8 did.
+    """
     if types is None:
         return (a + b).astype(a.dtype)
     ta, tb, ty = types
+    oa, ob, oy = offsets
     sa, sb, sy = (F32(t.scale) for t in types)
-    za, zb, zy = (F32(t.zero_point) for t in types)
+    za, zb, zy = F32(ta.zero_point + oa), F32(tb.zero_point + ob), F32(ty.zero_point + oy)
     ra, rb = F32(sa / sy), F32(sb / sy)
     k = F32(zy - fmaf(ra, za, F32(rb * zb)))
-    r = fmaf(a.astype(F32), ra, fmaf(b.astype(F32), rb, k))
-    y = np.clip(np.rint(r.astype(np.float64)), ty.qmin, ty.qmax)
+    raw_a = (a.astype(np.int64) + oa).astype(F32)
+    raw_b = (b.astype(np.int64) + ob).astype(F32)
+    r = fmaf(raw_a, ra, fmaf(raw_b, rb, k))
+    y = np.clip(np.rint(r.astype(np.float64)), ty.qmin + oy, ty.qmax + oy) - oy
     return to_storage(y, ty)
 
 
@@ -307,8 +315,13 @@ def avg_pool(
     window: Window,
     count_include_pad: bool,
     types: tuple[UniformQuantizedType, UniformQuantizedType] | None,
+    output_offset: int = 0,
 ) -> np.ndarray:
-    """ONNX Runtime's (QLinear)AveragePool arithmetic (DESIGN §2), NCHW."""
+    """ONNX Runtime's (QLinear)AveragePool arithmetic (DESIGN §2), NCHW.
+
+    `output_offset` shifts the result's raw values during the final rounding (`u8-to-i8`);
+    the input side only ever sees `x - zx`, which no shift changes.
+    """
     kh, kw = kernel
     h, w = x.shape[2:]
     global_pool = (kh, kw) == (h, w) and window.pads == (0, 0, 0, 0)
@@ -338,6 +351,6 @@ def avg_pool(
     if types is None:
         return avg
     _, ty = types
-    v = (avg / F32(ty.scale)).astype(F32) + F32(ty.zero_point)
-    st = storage_of(ty)
-    return to_storage(np.clip(np.rint(v.astype(np.float64)), st.qmin, st.qmax), ty)
+    v = (avg / F32(ty.scale)).astype(F32) + F32(ty.zero_point + output_offset)
+    y = np.clip(np.rint(v.astype(np.float64)), ty.qmin + output_offset, ty.qmax + output_offset)
+    return to_storage(y - output_offset, ty)

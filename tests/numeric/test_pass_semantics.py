@@ -14,10 +14,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from xdsl.dialects import func
 from xdsl.passes import PassPipeline
 
+from qdialect.tensors import element_type
 from qdialect.textio import make_context, parse_module, print_module
 from rewrites.registry import PASSES
+from rewrites.u8_to_i8 import is_u8
 from runtime.reference import run_function
 
 from .program_gen import core_program, scaled_program
@@ -28,6 +31,7 @@ CASES = {
     "quant-to-qnn": [core_program],
     "fuse-conv-dot": [core_program],
     "fold-qdq": [core_program],
+    "u8-to-i8": [core_program],
     "qnn-default": [core_program, scaled_program],
 }
 
@@ -61,6 +65,20 @@ def test_pass_is_exact_and_idempotent(pass_name: str, seed: int, which: int) -> 
         assert b.dtype == a.dtype and np.array_equal(b, a, equal_nan=True), text
     printed = print_module(once)
     assert print_module(apply(pass_name, printed)) == printed
+
+
+def test_u8_to_i8_leaves_no_u8_value_in_the_body() -> None:
+    for seed in range(30):
+        module = apply("u8-to-i8", core_program(seed))
+        function = module.ops.first
+        converted = set()
+        for op in function.body.block.ops:
+            for result in op.results:
+                if is_u8(element_type(result.type)):
+                    # only the conversions back to the u8 signature, right before return
+                    assert all(isinstance(u.operation, func.ReturnOp) for u in result.uses)
+                    converted.add(result)
+        assert len(converted) <= len(function.function_type.outputs.data)
 
 
 def test_passes_fire_on_generated_programs() -> None:
