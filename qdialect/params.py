@@ -270,3 +270,19 @@ def tosa_apply_scale_32(value: int, multiplier: int, shift: int, double_round: b
     if not INT32_MIN <= result <= INT32_MAX:
         raise OverflowError(f"apply_scale_32 result {result} does not fit int32")
     return result
+
+
+def requantize_value(
+    q: int, source: tuple[float, int], target: tuple[float, int], qmin: int, qmax: int
+) -> int:
+    """One stored value moved between (scale, zero point) pairs with DESIGN §2's float32
+    steps: `x = fl(float(q - zs) * ss)`, then `sat(rint(fl(x / st)) + zt)`."""
+    real = f32(f32(q - source[1]) * f32(source[0]))
+    v = f32(real / f32(target[0]))
+    return min(max(round_half_even(v) + target[1], qmin), qmax)
+
+
+def symmetric_scale(scale: float, zero_point: int, qmin: int, qmax: int) -> float:
+    """Scale of the zero-point-0 type covering the reals a (scale, zp) type represents."""
+    absmax = max(abs(scale * (qmin - zero_point)), abs(scale * (qmax - zero_point)))
+    return choose_qparams(-absmax, absmax, Storage(qmin, qmax, True), Scheme.SYMMETRIC)[0]

@@ -83,6 +83,11 @@ class FuseQdqConvDot(RewritePattern):
         if x is None or w is None:
             return
         x_type, w_type = element_type(x.type), element_type(w.type)
+        weight_axis = 0 if isinstance(producer, qnn.Conv2DOp) else 1
+        if x_type.granularity is not Granularity.PER_TENSOR or (
+            w_type.granularity is Granularity.PER_AXIS and w_type.axis != weight_axis
+        ):
+            return  # the integer kernel has no such quantization
         new_ops: list[Operation] = []
         bias = None
         if producer.bias is not None:
@@ -117,8 +122,8 @@ class FuseQdqElementwise(RewritePattern):
         if any(s is None for s in sources):
             return
         same_type = isinstance(producer, qnn.ReluOp | qnn.MaxPool2DOp)
-        if same_type and sources[0].type != op.result.type:  # type: ignore[union-attr]
-            return
+        if same_type and element_type(sources[0].type) != element_type(op.result.type):
+            return  # these ops keep their input's quantization
         if isinstance(producer, qnn.AddOp | qnn.ConcatOp | qnn.AvgPool2DOp) and any(
             element_type(s.type).granularity is not Granularity.PER_TENSOR  # type: ignore[union-attr]
             for s in sources

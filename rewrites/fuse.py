@@ -82,8 +82,9 @@ class FuseAddend(RewritePattern):
         producer = _sole_producer(op.lhs)
         if producer is None or producer.addend is not None:
             return
-        if op.rhs.type.get_shape() != op.result.type.get_shape():  # type: ignore[union-attr]
-            return
+        shape = op.result.type.get_shape()  # type: ignore[union-attr]
+        if op.rhs.type.get_shape() != shape or op.lhs.type.get_shape() != shape:  # type: ignore[union-attr]
+            return  # a broadcasting add is not an addend of the conv's own shape
         extra = {}
         if kind_of(op.result) is Kind.QUANTIZED:
             if kind_of(producer.results[0]) is not Kind.QUANTIZED:

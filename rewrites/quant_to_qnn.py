@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
@@ -28,9 +28,12 @@ from rewrites.common import FoldInverseStorageCasts
 
 
 def _executable(container) -> bool:
+    """qnn ops take ranked tensors of per-tensor or per-axis uniform types."""
     elem = element_type(container)
     return (
-        isinstance(elem, UniformQuantizedType) and elem.granularity is not Granularity.SUB_CHANNEL
+        isinstance(container, TensorType)
+        and isinstance(elem, UniformQuantizedType)
+        and elem.granularity is not Granularity.SUB_CHANNEL
     )
 
 

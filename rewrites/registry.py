@@ -18,6 +18,7 @@ _LOCATIONS = {
     "fuse-conv-dot": ("rewrites.fuse", "FuseConvDotPass"),
     "lower-requant-fixed-point": ("rewrites.fixed_point", "LowerRequantFixedPointPass"),
     "u8-to-i8": ("rewrites.u8_to_i8", "U8ToI8Pass"),
+    "symmetric-schema": ("rewrites.symmetric", "SymmetricSchemaPass"),
     "qnn-default": ("rewrites.pipeline", "QnnDefaultPass"),
 }
 

@@ -9,6 +9,7 @@ Each pass is also idempotent: a second application changes nothing.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,3 +116,35 @@ def test_fixed_point_lowering_moves_results_by_at_most_one_step(rounding: str) -
         )
         diff = np.abs(ref.astype(np.int64) - low.astype(np.int64))
         assert diff.max() <= 1
+
+
+def test_u8_to_i8_on_constants_raw_casts_add_and_pool() -> None:
+    """u8 constants are re-stored (q ^ 0x80), raw u8 bits requantized, raw-value rounding
+    of add/avg_pool kept; with keep-signature=false the caller passes i8 data."""
+    text = (Path(__file__).parent / "u8_program.mlir").read_text()
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        x = rng.integers(0, 256, (1, 2, 4, 4), dtype=np.uint8)
+        w = rng.integers(-128, 128, (2, 2, 1, 1), dtype=np.int8)
+        (before,) = run_function(text, [x, w])
+        (kept,) = run_function(apply("u8-to-i8", text), [x, w])
+        flipped = (x ^ 0x80).view(np.int8)
+        (changed,) = run_function(apply("u8-to-i8{keep-signature=false}", text), [flipped, w])
+        assert np.array_equal(kept, before)
+        assert np.array_equal(changed.view(np.uint8) ^ 0x80, before)
+
+
+def test_symmetric_schema_zeroes_zero_points_and_stays_close() -> None:
+    text = (Path(__file__).parents[2] / "examples" / "mlp.mlir").read_text()
+    x = np.random.default_rng(1).standard_normal((2, 16)).astype(np.float32)
+    (before,) = run_function(text, [x])
+    for values in ("weights", "activations", "all"):
+        module = apply(f"symmetric-schema{{values={values}}}", text)
+        printed = print_module(module)
+        body = printed.split("{", 2)[2]
+        if values != "weights":
+            assert "0.03125:-8" not in body and "0.0625:-128" not in body
+        (after,) = run_function(module, [x])
+        # Symmetric types halve the resolution of one-sided (relu) data: by design the
+        # results move, but only by a few output quanta (0.125 here) on values up to ~4.
+        assert np.abs(after - before).max() <= 1.5

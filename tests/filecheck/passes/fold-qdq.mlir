@@ -1,0 +1,291 @@
+// RUN: qopt %s -p fold-qdq --split-input-file | filecheck %s
+// RUN: qopt %s -p fold-qdq,fold-qdq --split-input-file | filecheck %s
+
+// fold-qdq: quantize(dequantize(x)) with default rounding is x (same type) or
+// qnn.requantize; dequantize -> float op -> quantize (ONNX QDQ) becomes the integer op, with a
+// float constant bias quantized to i32 per output channel. The float op must have the
+// quantize as its only user. The second RUN line checks that a second application changes
+// nothing.
+
+// quantize(dequantize(x)) to x's own type is x.
+// CHECK-LABEL: func.func @qdq_same_type(
+// CHECK-SAME: %q: tensor<4x!quant.uniform<i8:f32, 0.5:-3>>) -> tensor<4x!quant.uniform<i8:f32, 0.5:-3>> {
+// CHECK-NEXT: func.return %q : tensor<4x!quant.uniform<i8:f32, 0.5:-3>>
+// CHECK-NOT: qnn.quantize
+// CHECK-NOT: qnn.dequantize
+!a = !quant.uniform<i8:f32, 0.5:-3>
+func.func @qdq_same_type(%q: tensor<4x!a>) -> tensor<4x!a> {
+  %f = qnn.dequantize %q : tensor<4x!a> -> tensor<4xf32>
+  %r = qnn.quantize %f : tensor<4xf32> -> tensor<4x!a>
+  func.return %r : tensor<4x!a>
+}
+
+// -----
+
+// quantize(dequantize(x)) to another type is qnn.requantize.
+// CHECK-LABEL: func.func @qdq_requantize(
+// CHECK-SAME: %q: tensor<4x!quant.uniform<i8:f32, 0.5:-3>>) -> tensor<4x!quant.uniform<u8:f32, 0.25:128>> {
+// CHECK-NEXT: %[[R:[^ ,]+]] = qnn.requantize %q : tensor<4x!quant.uniform<i8:f32, 0.5:-3>> -> tensor<4x!quant.uniform<u8:f32, 0.25:128>>
+// CHECK-NEXT: func.return %[[R]] : tensor<4x!quant.uniform<u8:f32, 0.25:128>>
+// CHECK-NOT: qnn.quantize
+!a = !quant.uniform<i8:f32, 0.5:-3>
+!b = !quant.uniform<u8:f32, 0.25:128>
+func.func @qdq_requantize(%q: tensor<4x!a>) -> tensor<4x!b> {
+  %f = qnn.dequantize %q : tensor<4x!a> -> tensor<4xf32>
+  %r = qnn.quantize %f : tensor<4xf32> -> tensor<4x!b>
+  func.return %r : tensor<4x!b>
+}
+
+// -----
+
+// Must not fire: a non-default round_mode is not what requantize computes.
+// CHECK-LABEL: func.func @qdq_round_mode_kept(
+// CHECK-SAME: %q: tensor<4x!quant.uniform<i8:f32, 0.5:-3>>) -> tensor<4x!quant.uniform<i8:f32, 0.5:-3>> {
+// CHECK-NEXT: %[[F:[^ ,]+]] = qnn.dequantize %q : tensor<4x!quant.uniform<i8:f32, 0.5:-3>> -> tensor<4xf32>
+// CHECK-NEXT: %[[R:[^ ,]+]] = qnn.quantize %[[F]] {round_mode = "half_away_from_zero"} : tensor<4xf32> -> tensor<4x!quant.uniform<i8:f32, 0.5:-3>>
+// CHECK-NEXT: func.return %[[R]] : tensor<4x!quant.uniform<i8:f32, 0.5:-3>>
+// CHECK-NOT: qnn.requantize
+!a = !quant.uniform<i8:f32, 0.5:-3>
+func.func @qdq_round_mode_kept(%q: tensor<4x!a>) -> tensor<4x!a> {
+  %f = qnn.dequantize %q : tensor<4x!a> -> tensor<4xf32>
+  %r = qnn.quantize %f {round_mode = "half_away_from_zero"} : tensor<4xf32> -> tensor<4x!a>
+  func.return %r : tensor<4x!a>
+}
+
+// -----
+
+// QDQ conv2d, per-axis weights: the float constant bias becomes
+// rint(b[o] / (sx * sw[o])) = [0.5/0.0005, -0.25/0.001, 1.0/0.002]; window properties are kept.
+// CHECK-LABEL: func.func @qdq_conv_bias(
+// CHECK-SAME: %xq: tensor<1x2x4x4x!quant.uniform<i8:f32, 0.05:-10>>, %wq: tensor<3x2x3x3x!quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>>) -> tensor<1x3x2x2x!quant.uniform<i8:f32, 0.1:-128>> {
+// CHECK-NEXT: %[[Y:[^ ,]+]] = arith.constant dense<[1000, -250, 500]> : tensor<3xi32>
+// CHECK-NEXT: %[[Y_1:[^ ,]+]] = qnn.conv2d %xq, %wq bias(%[[Y]] : tensor<3xi32>) {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : tensor<1x2x4x4x!quant.uniform<i8:f32, 0.05:-10>>, tensor<3x2x3x3x!quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>> -> tensor<1x3x2x2x!quant.uniform<i8:f32, 0.1:-128>>
+// CHECK-NEXT: func.return %[[Y_1]] : tensor<1x3x2x2x!quant.uniform<i8:f32, 0.1:-128>>
+// CHECK-NOT: qnn.dequantize
+// CHECK-NOT: qnn.quantize
+// CHECK-NOT: tensor<3xf32>
+!x = !quant.uniform<i8:f32, 0.05:-10>
+!w = !quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>
+!y = !quant.uniform<i8:f32, 0.1:-128>
+func.func @qdq_conv_bias(%xq: tensor<1x2x4x4x!x>, %wq: tensor<3x2x3x3x!w>) -> tensor<1x3x2x2x!y> {
+  %b = arith.constant dense<[0.5, -0.25, 1.0]> : tensor<3xf32>
+  %x = qnn.dequantize %xq : tensor<1x2x4x4x!x> -> tensor<1x2x4x4xf32>
+  %w = qnn.dequantize %wq : tensor<3x2x3x3x!w> -> tensor<3x2x3x3xf32>
+  %c = qnn.conv2d %x, %w bias(%b : tensor<3xf32>) {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : tensor<1x2x4x4xf32>, tensor<3x2x3x3xf32> -> tensor<1x3x2x2xf32>
+  %y = qnn.quantize %c : tensor<1x3x2x2xf32> -> tensor<1x3x2x2x!y>
+  func.return %y : tensor<1x3x2x2x!y>
+}
+
+// -----
+
+// QDQ dot with per-axis rhs, no bias.
+// CHECK-LABEL: func.func @qdq_dot(
+// CHECK-SAME: %aq: tensor<2x16x!quant.uniform<i8:f32, 0.05:-10>>, %wq: tensor<16x3x!quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.04}>>) -> tensor<2x3x!quant.uniform<u8:f32, 0.2:120>> {
+// CHECK-NEXT: %[[Y:[^ ,]+]] = qnn.dot %aq, %wq : tensor<2x16x!quant.uniform<i8:f32, 0.05:-10>>, tensor<16x3x!quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.04}>> -> tensor<2x3x!quant.uniform<u8:f32, 0.2:120>>
+// CHECK-NEXT: func.return %[[Y]] : tensor<2x3x!quant.uniform<u8:f32, 0.2:120>>
+// CHECK-NOT: qnn.dequantize
+// CHECK-NOT: qnn.quantize
+!x = !quant.uniform<i8:f32, 0.05:-10>
+!w = !quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.04}>
+!y = !quant.uniform<u8:f32, 0.2:120>
+func.func @qdq_dot(%aq: tensor<2x16x!x>, %wq: tensor<16x3x!w>) -> tensor<2x3x!y> {
+  %a = qnn.dequantize %aq : tensor<2x16x!x> -> tensor<2x16xf32>
+  %w = qnn.dequantize %wq : tensor<16x3x!w> -> tensor<16x3xf32>
+  %d = qnn.dot %a, %w : tensor<2x16xf32>, tensor<16x3xf32> -> tensor<2x3xf32>
+  %y = qnn.quantize %d : tensor<2x3xf32> -> tensor<2x3x!y>
+  func.return %y : tensor<2x3x!y>
+}
+
+// -----
+
+// QDQ dot, per-tensor rhs: the bias splat is quantized with the one weight scale; the float
+// op's relu is kept.
+// CHECK-LABEL: func.func @dot_bias_per_tensor(
+// CHECK-SAME: %aq: tensor<2x16x!quant.uniform<i8:f32, 0.05:-10>>, %wq: tensor<16x3x!quant.uniform<i8:f32, 0.02>>) -> tensor<2x3x!quant.uniform<i8:f32, 0.1:-128>> {
+// CHECK-NEXT: %[[Y:[^ ,]+]] = arith.constant dense<100> : tensor<3xi32>
+// CHECK-NEXT: %[[Y_1:[^ ,]+]] = qnn.dot %aq, %wq bias(%[[Y]] : tensor<3xi32>) {activation = "relu"} : tensor<2x16x!quant.uniform<i8:f32, 0.05:-10>>, tensor<16x3x!quant.uniform<i8:f32, 0.02>> -> tensor<2x3x!quant.uniform<i8:f32, 0.1:-128>>
+// CHECK-NEXT: func.return %[[Y_1]] : tensor<2x3x!quant.uniform<i8:f32, 0.1:-128>>
+// CHECK-NOT: qnn.dequantize
+// CHECK-NOT: tensor<3xf32>
+!x = !quant.uniform<i8:f32, 0.05:-10>
+!y = !quant.uniform<i8:f32, 0.1:-128>
+func.func @dot_bias_per_tensor(%aq: tensor<2x16x!x>, %wq: tensor<16x3x!quant.uniform<i8:f32, 0.02>>) -> tensor<2x3x!y> {
+  %b = arith.constant dense<0.1> : tensor<3xf32>
+  %a = qnn.dequantize %aq : tensor<2x16x!x> -> tensor<2x16xf32>
+  %w = qnn.dequantize %wq : tensor<16x3x!quant.uniform<i8:f32, 0.02>> -> tensor<16x3xf32>
+  %d = qnn.dot %a, %w bias(%b : tensor<3xf32>) {activation = "relu"} : tensor<2x16xf32>, tensor<16x3xf32> -> tensor<2x3xf32>
+  %y = qnn.quantize %d : tensor<2x3xf32> -> tensor<2x3x!y>
+  func.return %y : tensor<2x3x!y>
+}
+
+// -----
+
+// QDQ add -> quantized add (QLinearAdd).
+// CHECK-LABEL: func.func @qdq_add(
+// CHECK-SAME: %aq: tensor<2x4x!quant.uniform<i8:f32, 0.5:-3>>, %bq: tensor<2x4x!quant.uniform<i8:f32, 0.125:5>>) -> tensor<2x4x!quant.uniform<i8:f32, 1.0:-2>> {
+// CHECK-NEXT: %[[R:[^ ,]+]] = qnn.add %aq, %bq : tensor<2x4x!quant.uniform<i8:f32, 0.5:-3>>, tensor<2x4x!quant.uniform<i8:f32, 0.125:5>> -> tensor<2x4x!quant.uniform<i8:f32, 1.0:-2>>
+// CHECK-NEXT: func.return %[[R]] : tensor<2x4x!quant.uniform<i8:f32, 1.0:-2>>
+// CHECK-NOT: qnn.dequantize
+// CHECK-NOT: qnn.quantize
+!a = !quant.uniform<i8:f32, 0.5:-3>
+!b = !quant.uniform<i8:f32, 0.125:5>
+!r = !quant.uniform<i8:f32, 1.0:-2>
+func.func @qdq_add(%aq: tensor<2x4x!a>, %bq: tensor<2x4x!b>) -> tensor<2x4x!r> {
+  %a = qnn.dequantize %aq : tensor<2x4x!a> -> tensor<2x4xf32>
+  %b = qnn.dequantize %bq : tensor<2x4x!b> -> tensor<2x4xf32>
+  %s = qnn.add %a, %b : tensor<2x4xf32>, tensor<2x4xf32> -> tensor<2x4xf32>
+  %r = qnn.quantize %s : tensor<2x4xf32> -> tensor<2x4x!r>
+  func.return %r : tensor<2x4x!r>
+}
+
+// -----
+
+// QDQ relu whose output type equals its input type.
+// CHECK-LABEL: func.func @qdq_relu(
+// CHECK-SAME: %aq: tensor<8x!quant.uniform<i8:f32, 0.5:-3>>) -> tensor<8x!quant.uniform<i8:f32, 0.5:-3>> {
+// CHECK-NEXT: %[[Q:[^ ,]+]] = qnn.relu %aq : tensor<8x!quant.uniform<i8:f32, 0.5:-3>> -> tensor<8x!quant.uniform<i8:f32, 0.5:-3>>
+// CHECK-NEXT: func.return %[[Q]] : tensor<8x!quant.uniform<i8:f32, 0.5:-3>>
+// CHECK-NOT: qnn.dequantize
+// CHECK-NOT: qnn.quantize
+!a = !quant.uniform<i8:f32, 0.5:-3>
+func.func @qdq_relu(%aq: tensor<8x!a>) -> tensor<8x!a> {
+  %a = qnn.dequantize %aq : tensor<8x!a> -> tensor<8xf32>
+  %r = qnn.relu %a : tensor<8xf32> -> tensor<8xf32>
+  %q = qnn.quantize %r : tensor<8xf32> -> tensor<8x!a>
+  func.return %q : tensor<8x!a>
+}
+
+// -----
+
+// QDQ max_pool2d (same type in and out; a shape-preserving window).
+// CHECK-LABEL: func.func @maxpool_same_shape(
+// CHECK-SAME: %xq: tensor<1x4x8x8x!quant.uniform<u8:f32, 0.25:128>>) -> tensor<1x4x8x8x!quant.uniform<u8:f32, 0.25:128>> {
+// CHECK-NEXT: %[[MQ:[^ ,]+]] = qnn.max_pool2d %xq {kernel = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>} : tensor<1x4x8x8x!quant.uniform<u8:f32, 0.25:128>> -> tensor<1x4x8x8x!quant.uniform<u8:f32, 0.25:128>>
+// CHECK-NEXT: func.return %[[MQ]] : tensor<1x4x8x8x!quant.uniform<u8:f32, 0.25:128>>
+// CHECK-NOT: qnn.dequantize
+// CHECK-NOT: qnn.quantize
+!u = !quant.uniform<u8:f32, 0.25:128>
+func.func @maxpool_same_shape(%xq: tensor<1x4x8x8x!u>) -> tensor<1x4x8x8x!u> {
+  %x = qnn.dequantize %xq : tensor<1x4x8x8x!u> -> tensor<1x4x8x8xf32>
+  %m = qnn.max_pool2d %x {kernel = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>} : tensor<1x4x8x8xf32> -> tensor<1x4x8x8xf32>
+  %mq = qnn.quantize %m : tensor<1x4x8x8xf32> -> tensor<1x4x8x8x!u>
+  func.return %mq : tensor<1x4x8x8x!u>
+}
+
+// -----
+
+// QDQ avg_pool2d may change the type.
+// CHECK-LABEL: func.func @qdq_avg_pool(
+// CHECK-SAME: %xq: tensor<1x4x8x8x!quant.uniform<u8:f32, 0.25:128>>) -> tensor<1x4x4x4x!quant.uniform<u8:f32, 0.125:120>> {
+// CHECK-NEXT: %[[VQ:[^ ,]+]] = qnn.avg_pool2d %xq {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x4x8x8x!quant.uniform<u8:f32, 0.25:128>> -> tensor<1x4x4x4x!quant.uniform<u8:f32, 0.125:120>>
+// CHECK-NEXT: func.return %[[VQ]] : tensor<1x4x4x4x!quant.uniform<u8:f32, 0.125:120>>
+// CHECK-NOT: qnn.dequantize
+// CHECK-NOT: qnn.quantize
+!u = !quant.uniform<u8:f32, 0.25:128>
+!v = !quant.uniform<u8:f32, 0.125:120>
+func.func @qdq_avg_pool(%xq: tensor<1x4x8x8x!u>) -> tensor<1x4x4x4x!v> {
+  %x = qnn.dequantize %xq : tensor<1x4x8x8x!u> -> tensor<1x4x8x8xf32>
+  %v = qnn.avg_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x4x8x8xf32> -> tensor<1x4x4x4xf32>
+  %vq = qnn.quantize %v : tensor<1x4x4x4xf32> -> tensor<1x4x4x4x!v>
+  func.return %vq : tensor<1x4x4x4x!v>
+}
+
+// -----
+
+// QDQ concat of differently quantized inputs.
+// CHECK-LABEL: func.func @qdq_concat(
+// CHECK-SAME: %aq: tensor<2x4x!quant.uniform<i8:f32, 0.5:-3>>, %bq: tensor<3x4x!quant.uniform<i8:f32, 0.125:5>>) -> tensor<5x4x!quant.uniform<i8:f32, 0.25>> {
+// CHECK-NEXT: %[[Q:[^ ,]+]] = qnn.concat %aq, %bq {axis = 0 : i64} : (tensor<2x4x!quant.uniform<i8:f32, 0.5:-3>>, tensor<3x4x!quant.uniform<i8:f32, 0.125:5>>) -> tensor<5x4x!quant.uniform<i8:f32, 0.25>>
+// CHECK-NEXT: func.return %[[Q]] : tensor<5x4x!quant.uniform<i8:f32, 0.25>>
+// CHECK-NOT: qnn.dequantize
+// CHECK-NOT: qnn.quantize
+!a = !quant.uniform<i8:f32, 0.5:-3>
+!b = !quant.uniform<i8:f32, 0.125:5>
+!c = !quant.uniform<i8:f32, 0.25>
+func.func @qdq_concat(%aq: tensor<2x4x!a>, %bq: tensor<3x4x!b>) -> tensor<5x4x!c> {
+  %a = qnn.dequantize %aq : tensor<2x4x!a> -> tensor<2x4xf32>
+  %b = qnn.dequantize %bq : tensor<3x4x!b> -> tensor<3x4xf32>
+  %c = qnn.concat %a, %b {axis = 0 : i64} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<5x4xf32>
+  %q = qnn.quantize %c : tensor<5x4xf32> -> tensor<5x4x!c>
+  func.return %q : tensor<5x4x!c>
+}
+
+// -----
+
+// Must not fire: the float dot has a second user.
+// CHECK-LABEL: func.func @no_fold_two_users(
+// CHECK-SAME: %aq: tensor<2x16x!quant.uniform<i8:f32, 0.05:-10>>, %wq: tensor<16x3x!quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.04}>>) -> (tensor<2x3x!quant.uniform<i8:f32, 0.1:-128>>, tensor<2x3xf32>) {
+// CHECK-NEXT: %[[A:[^ ,]+]] = qnn.dequantize %aq : tensor<2x16x!quant.uniform<i8:f32, 0.05:-10>> -> tensor<2x16xf32>
+// CHECK-NEXT: %[[W:[^ ,]+]] = qnn.dequantize %wq : tensor<16x3x!quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.04}>> -> tensor<16x3xf32>
+// CHECK-NEXT: %[[D:[^ ,]+]] = qnn.dot %[[A]], %[[W]] : tensor<2x16xf32>, tensor<16x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %[[Y:[^ ,]+]] = qnn.quantize %[[D]] : tensor<2x3xf32> -> tensor<2x3x!quant.uniform<i8:f32, 0.1:-128>>
+// CHECK-NEXT: func.return %[[Y]], %[[D]] : tensor<2x3x!quant.uniform<i8:f32, 0.1:-128>>, tensor<2x3xf32>
+!x = !quant.uniform<i8:f32, 0.05:-10>
+!w = !quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.04}>
+!y = !quant.uniform<i8:f32, 0.1:-128>
+func.func @no_fold_two_users(%aq: tensor<2x16x!x>, %wq: tensor<16x3x!w>) -> (tensor<2x3x!y>, tensor<2x3xf32>) {
+  %a = qnn.dequantize %aq : tensor<2x16x!x> -> tensor<2x16xf32>
+  %w = qnn.dequantize %wq : tensor<16x3x!w> -> tensor<16x3xf32>
+  %d = qnn.dot %a, %w : tensor<2x16xf32>, tensor<16x3xf32> -> tensor<2x3xf32>
+  %y = qnn.quantize %d : tensor<2x3xf32> -> tensor<2x3x!y>
+  func.return %y, %d : tensor<2x3x!y>, tensor<2x3xf32>
+}
+
+// -----
+
+// Must not fire: a float bias that is not a constant.
+// CHECK-LABEL: func.func @no_fold_bias_argument(
+// CHECK-SAME: %xq: tensor<1x2x4x4x!quant.uniform<i8:f32, 0.05:-10>>, %wq: tensor<3x2x3x3x!quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>>, %b: tensor<3xf32>) -> tensor<1x3x2x2x!quant.uniform<i8:f32, 0.1:-128>> {
+// CHECK-NEXT: %[[X:[^ ,]+]] = qnn.dequantize %xq : tensor<1x2x4x4x!quant.uniform<i8:f32, 0.05:-10>> -> tensor<1x2x4x4xf32>
+// CHECK-NEXT: %[[W:[^ ,]+]] = qnn.dequantize %wq : tensor<3x2x3x3x!quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>> -> tensor<3x2x3x3xf32>
+// CHECK-NEXT: %[[C:[^ ,]+]] = qnn.conv2d %[[X]], %[[W]] bias(%b : tensor<3xf32>) : tensor<1x2x4x4xf32>, tensor<3x2x3x3xf32> -> tensor<1x3x2x2xf32>
+// CHECK-NEXT: %[[Y:[^ ,]+]] = qnn.quantize %[[C]] : tensor<1x3x2x2xf32> -> tensor<1x3x2x2x!quant.uniform<i8:f32, 0.1:-128>>
+// CHECK-NEXT: func.return %[[Y]] : tensor<1x3x2x2x!quant.uniform<i8:f32, 0.1:-128>>
+!x = !quant.uniform<i8:f32, 0.05:-10>
+!w = !quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>
+!y = !quant.uniform<i8:f32, 0.1:-128>
+func.func @no_fold_bias_argument(%xq: tensor<1x2x4x4x!x>, %wq: tensor<3x2x3x3x!w>, %b: tensor<3xf32>) -> tensor<1x3x2x2x!y> {
+  %x = qnn.dequantize %xq : tensor<1x2x4x4x!x> -> tensor<1x2x4x4xf32>
+  %w = qnn.dequantize %wq : tensor<3x2x3x3x!w> -> tensor<3x2x3x3xf32>
+  %c = qnn.conv2d %x, %w bias(%b : tensor<3xf32>) : tensor<1x2x4x4xf32>, tensor<3x2x3x3xf32> -> tensor<1x3x2x2xf32>
+  %y = qnn.quantize %c : tensor<1x3x2x2xf32> -> tensor<1x3x2x2x!y>
+  func.return %y : tensor<1x3x2x2x!y>
+}
+
+// -----
+
+// Must not fire: relu whose quantize type differs from its input's.
+// CHECK-LABEL: func.func @no_fold_relu_type_change(
+// CHECK-SAME: %aq: tensor<8x!quant.uniform<i8:f32, 0.5:-3>>) -> tensor<8x!quant.uniform<i8:f32, 0.25:-3>> {
+// CHECK-NEXT: %[[A:[^ ,]+]] = qnn.dequantize %aq : tensor<8x!quant.uniform<i8:f32, 0.5:-3>> -> tensor<8xf32>
+// CHECK-NEXT: %[[R:[^ ,]+]] = qnn.relu %[[A]] : tensor<8xf32> -> tensor<8xf32>
+// CHECK-NEXT: %[[Q:[^ ,]+]] = qnn.quantize %[[R]] : tensor<8xf32> -> tensor<8x!quant.uniform<i8:f32, 0.25:-3>>
+// CHECK-NEXT: func.return %[[Q]] : tensor<8x!quant.uniform<i8:f32, 0.25:-3>>
+!a = !quant.uniform<i8:f32, 0.5:-3>
+!b = !quant.uniform<i8:f32, 0.25:-3>
+func.func @no_fold_relu_type_change(%aq: tensor<8x!a>) -> tensor<8x!b> {
+  %a = qnn.dequantize %aq : tensor<8x!a> -> tensor<8xf32>
+  %r = qnn.relu %a : tensor<8xf32> -> tensor<8xf32>
+  %q = qnn.quantize %r : tensor<8xf32> -> tensor<8x!b>
+  func.return %q : tensor<8x!b>
+}
+
+// -----
+
+// Must not fire: a float op with an addend.
+// CHECK-LABEL: func.func @no_fold_float_addend(
+// CHECK-SAME: %aq: tensor<2x16x!quant.uniform<i8:f32, 0.05:-10>>, %wq: tensor<16x3x!quant.uniform<i8:f32, 0.02>>, %r: tensor<2x3xf32>) -> tensor<2x3x!quant.uniform<i8:f32, 0.1:-128>> {
+// CHECK-NEXT: %[[A:[^ ,]+]] = qnn.dequantize %aq : tensor<2x16x!quant.uniform<i8:f32, 0.05:-10>> -> tensor<2x16xf32>
+// CHECK-NEXT: %[[W:[^ ,]+]] = qnn.dequantize %wq : tensor<16x3x!quant.uniform<i8:f32, 0.02>> -> tensor<16x3xf32>
+// CHECK-NEXT: %[[D:[^ ,]+]] = qnn.dot %[[A]], %[[W]] addend(%r : tensor<2x3xf32>) : tensor<2x16xf32>, tensor<16x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %[[Y:[^ ,]+]] = qnn.quantize %[[D]] : tensor<2x3xf32> -> tensor<2x3x!quant.uniform<i8:f32, 0.1:-128>>
+// CHECK-NEXT: func.return %[[Y]] : tensor<2x3x!quant.uniform<i8:f32, 0.1:-128>>
+!x = !quant.uniform<i8:f32, 0.05:-10>
+!y = !quant.uniform<i8:f32, 0.1:-128>
+func.func @no_fold_float_addend(%aq: tensor<2x16x!x>, %wq: tensor<16x3x!quant.uniform<i8:f32, 0.02>>, %r: tensor<2x3xf32>) -> tensor<2x3x!y> {
+  %a = qnn.dequantize %aq : tensor<2x16x!x> -> tensor<2x16xf32>
+  %w = qnn.dequantize %wq : tensor<16x3x!quant.uniform<i8:f32, 0.02>> -> tensor<16x3xf32>
+  %d = qnn.dot %a, %w addend(%r : tensor<2x3xf32>) : tensor<2x16xf32>, tensor<16x3xf32> -> tensor<2x3xf32>
+  %y = qnn.quantize %d : tensor<2x3xf32> -> tensor<2x3x!y>
+  func.return %y : tensor<2x3x!y>
+}
