@@ -141,3 +141,15 @@ def test_printing_ir_does_not_import_numeric_stacks() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_readme_main_job_runs_end_to_end() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "run_conv_block.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "identical before and after the rewrites: True" in result.stdout
+    assert "qnn.conv2d" in result.stdout and "qnn.scaled_conv2d" not in result.stdout
