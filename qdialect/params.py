@@ -13,6 +13,7 @@ import math
 import struct
 from dataclasses import dataclass
 from enum import Enum
+from fractions import Fraction
 
 from qdialect.numbers import storage_bounds
 
@@ -286,3 +287,30 @@ def symmetric_scale(scale: float, zero_point: int, qmin: int, qmax: int) -> floa
     """Scale of the zero-point-0 type covering the reals a (scale, zp) type represents."""
     absmax = max(abs(scale * (qmin - zero_point)), abs(scale * (qmax - zero_point)))
     return choose_qparams(-absmax, absmax, Storage(qmin, qmax, True), Scheme.SYMMETRIC)[0]
+
+
+def fmaf(a: float, b: float, c: float) -> float:
+    """C's fmaf on float32 values: `a * b + c` computed exactly, rounded to float32 once."""
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    nearest = f32(float(exact))  # may be off by double rounding only at an exact midpoint
+    if math.isinf(nearest) or Fraction(nearest) == exact:
+        return nearest
+    below = nearest if Fraction(nearest) < exact else math.nextafter(nearest, -math.inf)
+    below = f32(below) if f32(below) <= below else _f32_down(below)
+    above = _f32_up(below)
+    low_gap, high_gap = exact - Fraction(below), Fraction(above) - exact
+    if low_gap != high_gap:
+        return below if low_gap < high_gap else above
+    return below if struct.unpack("<I", struct.pack("<f", below))[0] % 2 == 0 else above
+
+
+def _f32_up(value: float) -> float:
+    bits = struct.unpack("<i", struct.pack("<f", value))[0]
+    step = 1 if value >= 0 else -1
+    if value == 0:
+        return struct.unpack("<f", struct.pack("<i", 1))[0]
+    return struct.unpack("<f", struct.pack("<i", bits + step))[0]
+
+
+def _f32_down(value: float) -> float:
+    return -_f32_up(-value)

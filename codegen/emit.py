@@ -1,0 +1,592 @@
+"""C emission: one translation unit per function, one Jinja2 template per op family.
+
+Python decides every number here (multipliers from `qdialect.params`, strides, zero points,
+bounds); the templates in `codegen/templates/` only substitute them. Every value gets a
+buffer: arguments and results are pointers passed by the caller, constants are pointers
+handed in at load time, intermediates live in one arena whose offsets are planned here
+(buffers whose lifetimes do not overlap share space).
+
+The generated function is `int qd_entry(const void *const *inputs, void *const *outputs,
+const void *const *constants, void *arena)`: the Python side (runtime.compiled) has checked
+every dtype and shape before it is called.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import IntegerType, Signedness, TensorType
+from xdsl.ir import Attribute, Operation, SSAValue
+
+from qdialect import qnn, quant_ops
+from qdialect.floats import is_float_type
+from qdialect.params import f32, fmaf, requant_multiplier
+from qdialect.tensors import element_type
+from qdialect.textio import op_location
+from qdialect.types import AnyQuantizedType, Granularity, UniformQuantizedType
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).with_name("templates")),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+class CodegenError(Exception):
+    """An op or type this code generator does not compile, with its source location."""
+
+
+def c_float(value: float) -> str:
+    """An exact C float literal (hex), e.g. 0x1.99999ap-4f."""
+    value = f32(value)
+    if math.isinf(value):
+        return "INFINITY" if value > 0 else "-INFINITY"
+    return float(value).hex() + "f"
+
+
+def ctype_of(elem: Attribute) -> str:
+    if isinstance(elem, UniformQuantizedType | AnyQuantizedType):
+        width, signed = elem.storage_width, elem.signed
+    elif isinstance(elem, IntegerType):
+        width, signed = elem.width.data, elem.signedness.data is not Signedness.UNSIGNED
+    elif is_float_type(elem) and elem.name == "f32":
+        return "float"
+    else:
+        raise CodegenError(f"no C type for element type {elem}")
+    for bits in (8, 16, 32, 64):
+        if width <= bits:
+            return f"{'' if signed else 'u'}int{bits}_t"
+    raise CodegenError(f"no C type for {width}-bit storage")
+
+
+def shape_of(value: SSAValue) -> tuple[int, ...]:
+    assert isinstance(value.type, TensorType)
+    return tuple(value.type.get_shape())
+
+
+def strides_of(shape: tuple[int, ...]) -> list[int]:
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= size
+    return strides[::-1]
+
+
+@dataclass
+class Plan:
+    """Buffers of one function: where each value lives and the arena size."""
+
+    inputs: list[SSAValue]
+    outputs: list[SSAValue]
+    constants: list[tuple[SSAValue, np.ndarray]] = field(default_factory=list)
+    arena_offsets: dict[SSAValue, int] = field(default_factory=dict)
+    arena_size: int = 0
+
+    def expr(self, value: SSAValue) -> str:
+        """The C expression of a value's buffer."""
+        ctype = ctype_of(element_type(value.type))
+        if value in self.inputs:
+            return f"(({ctype} *)inputs[{self.inputs.index(value)}])"
+        for index, (constant, _) in enumerate(self.constants):
+            if constant is value:
+                return f"(({ctype} *)constants[{index}])"
+        return f"(({ctype} *)((char *)arena + {self.arena_offsets[value]}))"
+
+
+@dataclass
+class EmittedFunction:
+    source: str
+    plan: Plan
+    kernel_count: int
+
+
+def _nbytes(value: SSAValue) -> int:
+    ctype = ctype_of(element_type(value.type))
+    size = {"float": 4}.get(ctype) or int("".join(ch for ch in ctype if ch.isdigit())) // 8
+    return math.prod(shape_of(value)) * size
+
+
+def plan_buffers(function: func.FuncOp, ops: list[Operation]) -> Plan:
+    """Arena offsets by a linear scan: a buffer is free after its last use."""
+    block = function.body.block
+    plan = Plan(list(block.args), list(block.last_op.operands))  # type: ignore[union-attr]
+    last_use: dict[SSAValue, int] = {}
+    for index, op in enumerate(ops):
+        for operand in op.operands:
+            last_use[operand] = index
+    free: list[tuple[int, int]] = []  # (offset, size)
+    live: list[tuple[int, SSAValue]] = []
+    for index, op in enumerate(ops):
+        for end, value in list(live):
+            if end < index:
+                live.remove((end, value))
+                free.append((plan.arena_offsets[value], _nbytes(value)))
+        for result in op.results:
+            size = (_nbytes(result) + 63) // 64 * 64
+            slot = next((f for f in sorted(free) if f[1] >= size), None)
+            if slot is not None:
+                free.remove(slot)
+                plan.arena_offsets[result] = slot[0]
+            else:
+                plan.arena_offsets[result] = plan.arena_size
+                plan.arena_size += size
+            live.append((max(last_use.get(result, index), index), result))
+    return plan
+
+
+def _params(qtype: UniformQuantizedType, rank: int, shape) -> tuple[list[str], list[int], int]:
+    """(scales as C literals, zero points, inner size) for per-tensor or per-axis types."""
+    if qtype.granularity is Granularity.PER_AXIS:
+        inner = math.prod(shape[qtype.axis + 1 :])
+        return [c_float(s) for s in qtype.scales], list(qtype.zero_points), inner
+    if qtype.granularity is Granularity.SUB_CHANNEL:
+        raise CodegenError("sub-channel quantization is not compiled")
+    return [c_float(qtype.scale)], [qtype.zero_point], 1
+
+
+class FunctionEmitter:
+    def __init__(self, function: func.FuncOp):
+        self.function = function
+        self.kernels: list[str] = []
+        self.calls: list[str] = []
+
+    def fail(self, op: Operation, message: str) -> CodegenError:
+        file, line, column = op_location(op)
+        return CodegenError(f"{file}:{line}:{column}: error: '{op.name}': {message}")
+
+    def render(self, template: str, spec: dict, args: list[str]) -> None:
+        name = f"qd_kernel{len(self.kernels)}"
+        text = TEMPLATES.get_template(template).render(name=name, spec=SimpleNamespace(**spec))
+        self.kernels.append(text)
+        self.calls.append(f"    {name}({', '.join(args)});")
+
+    def emit(self) -> EmittedFunction:
+        block = self.function.body.block
+        ops = [op for op in block.ops if not isinstance(op, func.ReturnOp)]
+        plan = plan_buffers(self.function, ops)
+        self.plan = plan
+        for op in ops:
+            self.emit_op(op)
+        for index, value in enumerate(block.last_op.operands):  # type: ignore[union-attr]
+            ctype = ctype_of(element_type(value.type))
+            self.calls.append(
+                f"    memcpy(outputs[{index}], {plan.expr(value)}, {_nbytes(value)} /* {ctype} */);"
+            )
+        prelude = TEMPLATES.get_template("_common.c.j2").module.prelude()  # type: ignore[attr-defined]
+        body = "\n".join(self.calls)
+        source = (
+            f"{prelude}\n\n{''.join(self.kernels)}\n"
+            "int qd_entry(const void *const *inputs, void *const *outputs,\n"
+            "             const void *const *constants, void *arena) {\n"
+            "    (void)inputs; (void)constants; (void)arena;\n"
+            f"{body}\n    return 0;\n}}\n"
+        )
+        return EmittedFunction(source, plan, len(self.kernels))
+
+    # ------------------------------------------------------------------ ops
+    def emit_op(self, op: Operation) -> None:
+        p = self.plan
+        if isinstance(op, arith.ConstantOp):
+            values = np.array(op.value.get_values())  # type: ignore[union-attr]
+            shape = shape_of(op.result)
+            data = np.broadcast_to(
+                values.reshape(()) if values.size == 1 else values.reshape(shape), shape
+            )
+            p.constants.append((op.result, np.ascontiguousarray(data)))
+            del p.arena_offsets[op.result]
+            return
+        if isinstance(op, quant_ops.StorageCastOp):
+            self.unary(op, "copy", {})
+            return
+        if isinstance(op, qnn.QuantizeOp | quant_ops.QuantizeCastOp):
+            mode = op.round_mode.data if isinstance(op, qnn.QuantizeOp) else "half_to_even"
+            self.unary(op, "quantize", {"mode": mode})
+            return
+        if isinstance(op, qnn.DequantizeOp | quant_ops.DequantizeCastOp):
+            self.unary(op, "dequantize", {})
+            return
+        if isinstance(op, qnn.RequantizeOp):
+            self.unary(op, "requantize", {})
+            return
+        if isinstance(op, qnn.ReluOp | qnn.ClampOp):
+            self.activation(op)
+            return
+        if isinstance(op, qnn.AddOp):
+            self.add(op)
+            return
+        if isinstance(op, qnn.Conv2DOp | qnn.DotOp):
+            self.conv_or_dot(op)
+            return
+        if isinstance(op, qnn.MaxPool2DOp | qnn.AvgPool2DOp):
+            self.pool(op)
+            return
+        if isinstance(op, qnn.ConcatOp):
+            self.concat(op)
+            return
+        raise self.fail(op, "is not compiled yet (run qnn-default first for scaled builders)")
+
+    def unary(self, op: Operation, kind: str, extra: dict) -> None:
+        x, y = op.operands[0], op.results[0]
+        shape = shape_of(x)
+        spec = {
+            "kind": kind,
+            "comment": op.name,
+            "size": math.prod(shape),
+            "in_ctype": ctype_of(element_type(x.type)),
+            "out_ctype": ctype_of(element_type(y.type)),
+            "scale_in": ["1.0f"],
+            "zp_in": [0],
+            "inner_in": 1,
+            "scale_out": ["1.0f"],
+            "zp_out": [0],
+            "inner_out": 1,
+            "qmin": 0,
+            "qmax": 0,
+        } | extra
+        if isinstance(element_type(x.type), UniformQuantizedType) and kind != "copy":
+            spec["scale_in"], spec["zp_in"], spec["inner_in"] = _params(
+                element_type(x.type), len(shape), shape
+            )
+        out = element_type(y.type)
+        if isinstance(out, UniformQuantizedType) and kind != "copy":
+            spec["scale_out"], spec["zp_out"], spec["inner_out"] = _params(out, len(shape), shape)
+            spec["qmin"], spec["qmax"] = out.qmin, out.qmax
+        self.render("elementwise.c.j2", spec, [self.plan.expr(x), self.plan.expr(y)])
+
+    def activation(self, op: Operation) -> None:
+        x, y = op.operands[0], op.results[0]
+        elem = element_type(x.type)
+        size = math.prod(shape_of(x))
+        base = {
+            "comment": op.name,
+            "size": size,
+            "in_ctype": ctype_of(elem),
+            "out_ctype": ctype_of(elem),
+            "scale_in": ["1.0f"],
+            "zp_in": [0],
+            "inner_in": 1,
+            "scale_out": ["1.0f"],
+            "zp_out": [0],
+            "inner_out": 1,
+            "qmin": 0,
+            "qmax": 0,
+        }
+        if isinstance(elem, UniformQuantizedType):
+            if elem.granularity is not Granularity.PER_TENSOR:
+                raise self.fail(op, "per-axis activations are not compiled yet")
+            if isinstance(op, qnn.ReluOp):
+                lo, hi = elem.zero_point, elem.qmax
+            else:
+                lo, hi = (quantize_scalar(v.value.data, elem) for v in (op.min, op.max))
+            spec = base | {"kind": "clamp_q", "lo": max(lo, elem.qmin), "hi": hi}
+        elif isinstance(op, qnn.ReluOp):
+            spec = base | {"kind": "relu_f"}
+        else:
+            spec = base | {
+                "kind": "clamp_f",
+                "lo": c_float(op.min.value.data),
+                "hi": c_float(op.max.value.data),
+            }
+        self.render("elementwise.c.j2", spec, [self.plan.expr(x), self.plan.expr(y)])
+
+    def add(self, op: qnn.AddOp) -> None:
+        out_shape = shape_of(op.result)
+
+        def broadcast_strides(value: SSAValue) -> list[int]:
+            shape = shape_of(value)
+            padded = (1,) * (len(out_shape) - len(shape)) + shape
+            own = strides_of(padded)
+            return [
+                0 if d == 1 and o != 1 else s
+                for d, o, s in zip(padded, out_shape, own, strict=True)
+            ]
+
+        spec = {
+            "comment": op.name,
+            "shape": list(out_shape),
+            "size": math.prod(out_shape),
+            "a_strides": broadcast_strides(op.lhs),
+            "b_strides": broadcast_strides(op.rhs),
+            "a_ctype": ctype_of(element_type(op.lhs.type)),
+            "b_ctype": ctype_of(element_type(op.rhs.type)),
+            "out_ctype": ctype_of(element_type(op.result.type)),
+            "quantized": False,
+        }
+        if isinstance(element_type(op.result.type), UniformQuantizedType):
+            types = [element_type(v.type) for v in (op.lhs, op.rhs, op.result)]
+            offsets = tuple(op.raw_offsets.get_values()) if op.raw_offsets else (0, 0, 0)
+            spec |= qlinear_add_constants(*types, offsets)
+        self.render(
+            "add.c.j2",
+            spec,
+            [self.plan.expr(op.lhs), self.plan.expr(op.rhs), self.plan.expr(op.result)],
+        )
+
+    def conv_or_dot(self, op) -> None:
+        x, w, y = op.operands[0], op.operands[1], op.results[0]
+        quantized = isinstance(element_type(x.type), UniformQuantizedType)
+        out = element_type(y.type)
+        requantized = isinstance(out, UniformQuantizedType)
+        if requantized and op.requant_mode.data != "float":
+            raise self.fail(op, f"requant_mode '{op.requant_mode.data}' is not compiled yet")
+        channels = shape_of(y)[
+            1 if isinstance(op, qnn.Conv2DOp) and op.layout.data == "nchw" else -1
+        ]
+        spec: dict = {
+            "comment": op.name,
+            "quantized": quantized,
+            "requantized": requantized,
+            "x_ctype": ctype_of(element_type(x.type)),
+            "w_ctype": ctype_of(element_type(w.type)),
+            "y_ctype": ctype_of(out),
+            "has_bias": op.bias is not None,
+            "has_addend": op.addend is not None,
+            "bias_ctype": ctype_of(element_type(op.bias.type)) if op.bias else "int32_t",
+            "addend_ctype": ctype_of(element_type(op.addend.type)) if op.addend else "int32_t",
+            "activation": op.activation.data,
+        }
+        if not quantized and op.activation.data == "clamp":
+            spec |= {
+                "clamp_lo": c_float(op.clamp_min.value.data),
+                "clamp_hi": c_float(op.clamp_max.value.data),
+            }
+        if quantized:
+            xq, wq = element_type(x.type), element_type(w.type)
+            spec |= {"x_zp": xq.zero_point, "w_zp": list(wq.zero_points)}
+            if requantized:
+                target = op.intermediate if op.addend is not None else out
+                scales = list(wq.scales)
+                spec |= {
+                    "multiplier": [
+                        c_float(requant_multiplier(xq.scale, s, target.scale)) for s in scales
+                    ],
+                    "t_qmin": target.qmin,
+                    "t_qmax": target.qmax,
+                    "t_zp": target.zero_point,
+                    "qmin": out.qmin,
+                    "qmax": out.qmax,
+                }
+                lo, hi = out.qmin, out.qmax
+                if op.activation.data == "relu":
+                    lo = max(lo, out.zero_point)
+                elif op.activation.data == "clamp":
+                    lo = max(lo, quantize_scalar(op.clamp_min.value.data, out))
+                    hi = min(hi, quantize_scalar(op.clamp_max.value.data, out))
+                spec |= {"act_lo": lo, "act_hi": hi}
+                if op.addend is not None:
+                    offsets = tuple(op.raw_offsets.get_values()) if op.raw_offsets else (0, 0, 0)
+                    add = qlinear_add_constants(target, element_type(op.addend.type), out, offsets)
+                    spec |= {
+                        "ra": add["ra"],
+                        "rb": add["rb"],
+                        "k": add["k"],
+                        "off_t": offsets[0],
+                        "off_a": offsets[1],
+                        "off_y": offsets[2],
+                    }
+        null = "(const int32_t *)0"
+        args = [
+            self.plan.expr(x),
+            self.plan.expr(w),
+            self.plan.expr(op.bias) if op.bias else null,
+            self.plan.expr(op.addend) if op.addend else null,
+            self.plan.expr(y),
+        ]
+        if isinstance(op, qnn.DotOp):
+            xs = shape_of(x)
+            spec |= {"M": math.prod(xs[:-1]), "K": xs[-1], "O": channels}
+            self.render("dot.c.j2", spec, args)
+            return
+        nchw = op.layout.data == "nchw"
+        xs, ws, ys = shape_of(x), shape_of(w), shape_of(y)
+        xst, wst, yst = strides_of(xs), strides_of(ws), strides_of(ys)
+        # index order in the template: x[n, c, h, w], w[o, c, r, s], y[n, o, i, j]
+        if nchw:
+            x_strides, w_strides, y_strides = xst, wst, yst
+            n, c, h, wd = xs
+            _, _, kh, kw = ws
+            _, o, oh, ow = ys
+        else:
+            x_strides = [xst[0], xst[3], xst[1], xst[2]]
+            w_strides = [wst[0], wst[3], wst[1], wst[2]]
+            y_strides = [yst[0], yst[3], yst[1], yst[2]]
+            n, h, wd, c = xs
+            _, kh, kw, _ = ws
+            _, oh, ow, o = ys
+        groups = op.groups.value.data
+        (sh, sw), (dh, dw) = op.strides.get_values(), op.dilations.get_values()
+        pt, pl, _, _ = op.pads.get_values()
+        spec |= {
+            "N": n,
+            "O": o,
+            "OH": oh,
+            "OW": ow,
+            "H": h,
+            "W": wd,
+            "KH": kh,
+            "KW": kw,
+            "C_per_group": c // groups,
+            "O_per_group": o // groups,
+            "SH": sh,
+            "SW": sw,
+            "DH": dh,
+            "DW": dw,
+            "PT": pt,
+            "PL": pl,
+            "xs": x_strides,
+            "ws": w_strides,
+            "ys": y_strides,
+        }
+        self.render("conv.c.j2", spec, args)
+
+    def pool(self, op) -> None:
+        x, y = op.input, op.result
+        nchw = op.layout.data == "nchw"
+        xs, ys = shape_of(x), shape_of(y)
+        xst, yst = strides_of(xs), strides_of(ys)
+        if nchw:
+            n, c, h, w = xs
+            _, _, oh, ow = ys
+            x_strides, y_strides = xst, yst
+        else:
+            n, h, w, c = xs
+            _, oh, ow, _ = ys
+            x_strides = [xst[0], xst[3], xst[1], xst[2]]
+            y_strides = [yst[0], yst[3], yst[1], yst[2]]
+        kh, kw = op.kernel.get_values()
+        (sh, sw), (dh, dw) = op.strides.get_values(), op.dilations.get_values()
+        pads = tuple(op.pads.get_values())
+        elem_x, elem_y = element_type(x.type), element_type(y.type)
+        spec: dict = {
+            "comment": op.name,
+            "N": n,
+            "C": c,
+            "H": h,
+            "W": w,
+            "OH": oh,
+            "OW": ow,
+            "KH": kh,
+            "KW": kw,
+            "SH": sh,
+            "SW": sw,
+            "DH": dh,
+            "DW": dw,
+            "PT": pads[0],
+            "PL": pads[1],
+            "xs": x_strides,
+            "ys": y_strides,
+            "x_ctype": ctype_of(elem_x),
+            "y_ctype": ctype_of(elem_y),
+            "quantized": isinstance(elem_y, UniformQuantizedType),
+        }
+        if isinstance(op, qnn.MaxPool2DOp):
+            lowest = (
+                "-INFINITY"
+                if spec["x_ctype"] == "float"
+                else str(np.iinfo(np.dtype(spec["x_ctype"][:-2])).min)
+            )
+            spec |= {"kind": "max", "lowest": lowest}
+        elif spec["quantized"] and (kh, kw) == (h, w) and pads == (0, 0, 0, 0):
+            taps = kh * kw
+            scale = f32(f32(elem_x.scale) / f32(f32(elem_y.scale) * f32(taps)))
+            spec |= {
+                "kind": "global",
+                "N_taps": taps,
+                "zx": elem_x.zero_point,
+                "zy": elem_y.zero_point,
+                "global_scale": c_float(scale),
+                "qmin": elem_y.qmin,
+                "qmax": elem_y.qmax,
+            }
+        else:
+            include_pad = op.count_include_pad.value.data != 0
+            spec |= {"kind": "avg", "fixed_count": kh * kw if include_pad else 0}
+            if spec["quantized"]:
+                off = tuple(op.raw_offsets.get_values())[1] if op.raw_offsets else 0
+                spec |= {
+                    "sx": c_float(elem_x.scale),
+                    "zx": elem_x.zero_point,
+                    "sy": c_float(elem_y.scale),
+                    "zy_raw": c_float(elem_y.zero_point + off),
+                    "qmin_raw": elem_y.qmin + off,
+                    "qmax_raw": elem_y.qmax + off,
+                    "off_y": off,
+                }
+        self.render("pool.c.j2", spec, [self.plan.expr(x), self.plan.expr(y)])
+
+    def concat(self, op: qnn.ConcatOp) -> None:
+        axis = op.axis.value.data
+        out_shape = shape_of(op.result)
+        out_elem = element_type(op.result.type)
+        outer = math.prod(out_shape[:axis])
+        inner = math.prod(out_shape[axis + 1 :])
+        parts, args, offset = [], [], 0
+        quantized = isinstance(out_elem, UniformQuantizedType)
+        for value in op.inputs:
+            elem = element_type(value.type)
+            slab = shape_of(value)[axis] * inner
+            part = {"offset": offset, "slab": slab, "ctype": ctype_of(elem), "requantize": False}
+            if quantized and elem != out_elem:
+                part |= {
+                    "requantize": True,
+                    "scale_in": c_float(elem.scale),
+                    "zp_in": elem.zero_point,
+                }
+            parts.append(part)
+            args.append(self.plan.expr(value))
+            offset += slab
+        spec = {
+            "comment": op.name,
+            "ctype": ctype_of(out_elem),
+            "outer": outer,
+            "out_slab": out_shape[axis] * inner,
+            "parts": parts,
+        }
+        if quantized:
+            spec |= {
+                "scale_out": c_float(out_elem.scale),
+                "zp_out": out_elem.zero_point,
+                "qmin": out_elem.qmin,
+                "qmax": out_elem.qmax,
+            }
+        self.render("concat.c.j2", spec, [*args, self.plan.expr(op.result)])
+
+
+def quantize_scalar(value: float, qtype: UniformQuantizedType) -> int:
+    """`quantize` of one real into a per-tensor type (DESIGN §2, default rounding)."""
+    v = f32(f32(value) / f32(qtype.scale))
+    if v != v:
+        return qtype.qmin
+    v = min(max(v, qtype.qmin - qtype.zero_point), qtype.qmax - qtype.zero_point)
+    return round(v) + qtype.zero_point
+
+
+def qlinear_add_constants(ta, tb, ty, offsets) -> dict:
+    """ONNX Runtime's QLinearAdd constants: ra, rb and k, decided here, as C literals."""
+    sa, sb, sy = f32(ta.scale), f32(tb.scale), f32(ty.scale)
+    za, zb, zy = (f32(t.zero_point + o) for t, o in zip((ta, tb, ty), offsets, strict=True))
+    ra, rb = f32(sa / sy), f32(sb / sy)
+    k = f32(zy - fmaf(ra, za, f32(rb * zb)))
+    return {
+        "quantized": True,
+        "ra": c_float(ra),
+        "rb": c_float(rb),
+        "k": c_float(k),
+        "off_a": offsets[0],
+        "off_b": offsets[1],
+        "off_y": offsets[2],
+        "qmin": ty.qmin + offsets[2],
+        "qmax": ty.qmax + offsets[2],
+    }
+
+
+def emit_function(function: func.FuncOp) -> EmittedFunction:
+    return FunctionEmitter(function).emit()
