@@ -1,0 +1,398 @@
+"""Compile one C translation unit with cffi (API mode), load it, and cache the result on disk.
+
+    lib = compile_c(c_source, "int32_t qd_add(int32_t a, int32_t b);",
+                    origin="function @main of model.mlir").lib
+    lib.qd_add(2, 3)  # -> 5
+
+Why it is built this way:
+
+- cffi writes the C glue (`ffi.emit_c_code`) and we run the compiler ourselves, in one
+  compile-and-link step. Going through `ffi.compile` (setuptools) would send the compiler's
+  diagnostics to the process's stderr where no caller can see them, and Python 3.12 has no
+  distutils; a `CompileError` here carries the compiler's own words and where the C came from.
+  Because compiling and linking are one command, every flag (a `-fsanitize=...` included) is a
+  link flag too.
+- The cache key is a sha256 over everything that changes the bytes of the object: the source,
+  the cdef, the effective flags, the compiler (first line of `--version`, plus what
+  `-march=native` expands to on this host, so a cache shared between machines never hands a
+  kernel to a CPU it was not built for), cffi's version and the interpreter's EXT_SUFFIX.
+- A cache hit runs no compilation: a cached object is trusted only if it is ours (owned by the
+  current user, not group- or world-writable) and its bytes match the sha256 sidecar written
+  with it, so a truncated or tampered file is rebuilt instead of loaded. (Computing the key
+  still asks the compiler for `--version`, once per process.)
+- Concurrent processes: each build happens in a private temporary directory and is published
+  with `os.replace`, so no reader ever sees half a file; a per-entry `flock` makes a second
+  process wait for the first build instead of repeating it, and keeps the object and its sidecar
+  consistent with each other.
+
+Flags: `-O3 -march=native -ffp-contract=off -fno-math-errno` by default; the `flags` argument,
+else `$QDIALECT_CFLAGS` (shlex-split), replaces them. `-ffp-contract=off` is appended unless the
+flags say otherwise, because DESIGN §2's formulas fix every float rounding and GCC would
+otherwise fuse `a*b+c` into an FMA. Compiler: `$CC`, else `cc`. Cache: `$QDIALECT_CACHE_DIR`,
+else `$XDG_CACHE_HOME/qdialect`, else `~/.cache/qdialect`.
+
+Sanitizers: `QDIALECT_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer"`;
+an ASan-instrumented object loaded into an uninstrumented Python needs the runtime preloaded,
+e.g. `LD_PRELOAD=$(cc -print-file-name=libasan.so)`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import hashlib
+import importlib.machinery
+import importlib.util
+import io
+import json
+import os
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+__all__ = [
+    "DEFAULT_FLAGS",
+    "CacheDirError",
+    "CompileError",
+    "CompiledLibrary",
+    "cache_dir",
+    "compile_c",
+    "compiler_invocations",
+]
+
+DEFAULT_FLAGS: tuple[str, ...] = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno")
+
+# Part of the build recipe rather than of the user's flags. An undeclared function (a cdef that
+# names a function the source lacks) would otherwise only warn and then fail at load time with
+# "undefined symbol"; as an error it is reported with its line by the compiler.
+_RECIPE_FLAGS: tuple[str, ...] = ("-shared", "-fPIC", "-Werror=implicit-function-declaration")
+if sys.platform == "darwin":
+    _RECIPE_FLAGS += ("-undefined", "dynamic_lookup")
+
+# Bump when the way an object is built changes, so objects built the old way are not reused.
+_RECIPE_VERSION = 1
+
+_EXT_SUFFIX: str = (
+    sysconfig.get_config_var("EXT_SUFFIX") or importlib.machinery.EXTENSION_SUFFIXES[0]
+)
+_KERNEL_FILE = "kernel.c"  # the name diagnostics show for the caller's source
+_MAX_DIAGNOSTIC_LINES = 40
+
+_invocations = 0
+_invocations_lock = threading.Lock()
+
+
+class CompileError(Exception):
+    """The C could not be turned into a loadable module (compiler missing, failed, or the
+    object would not load). The message names the origin and quotes the compiler."""
+
+
+class CacheDirError(PermissionError):
+    """The cache directory is not private to the current user, so objects in it could have been
+    planted by someone else and must not be loaded."""
+
+
+@dataclass(frozen=True)
+class CompiledLibrary:
+    """A loaded module: `lib` holds the functions declared in the cdef, `ffi` the helpers to
+    build arguments for them (`ffi.cast`, `ffi.from_buffer`). `path` is the cached object."""
+
+    ffi: Any  # a compiled module's FFI (_cffi_backend.FFI), not cffi.FFI
+    lib: Any
+    path: Path
+    from_cache: bool
+
+
+def compiler_invocations() -> int:
+    """How many times this process has run the compiler on a translation unit (cache misses)."""
+    return _invocations
+
+
+def cache_dir() -> Path:
+    """The cache directory, created with mode 0700 if missing.
+
+    Raises CacheDirError if it exists but belongs to another user or is group/world-writable:
+    loading a shared object executes its code, so only a directory nobody else can write to is
+    a safe place to load from.
+    """
+    configured = os.environ.get("QDIALECT_CACHE_DIR")
+    if configured:
+        directory = Path(configured).expanduser()
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME", "")
+        # The XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored.
+        base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+        directory = base / "qdialect"
+    directory = Path(os.path.abspath(directory))
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = directory.stat()
+    except OSError as exc:
+        raise CacheDirError(f"cannot use JIT cache directory {directory}: {exc}") from exc
+    problem = None
+    if not stat.S_ISDIR(info.st_mode):
+        problem = "it is not a directory"
+    elif info.st_uid != os.getuid():
+        problem = f"it is owned by uid {info.st_uid}, not by the current user ({os.getuid()})"
+    elif info.st_mode & 0o022:
+        problem = f"it is group- or world-writable (mode {stat.S_IMODE(info.st_mode):04o})"
+    if problem:
+        raise CacheDirError(
+            f"refusing to use JIT cache directory {directory}: {problem}; "
+            f"fix it (chmod 700) or point QDIALECT_CACHE_DIR at a private directory"
+        )
+    return directory
+
+
+def compile_c(
+    source: str, cdef: str, *, origin: str, flags: Sequence[str] | None = None
+) -> CompiledLibrary:
+    """Compile `source` into a Python extension exposing the functions `cdef` declares.
+
+    `origin` says where the C came from (e.g. "function @main of model.mlir") and is quoted in
+    every error. `flags` replaces the default compiler flags (and `$QDIALECT_CFLAGS`). An
+    identical earlier build, in this or any process, is loaded from the cache instead.
+    """
+    compiler = _compiler_command(origin)
+    effective = _effective_flags(flags)
+    native = tuple(flag for flag in effective if flag.endswith("=native"))
+    identity = _compiler_identity(compiler, native, origin)
+    key = _cache_key(source, cdef, effective, identity)
+    name = f"_qd_{key[:16]}"
+    directory = cache_dir()
+    so_path = directory / (name + _EXT_SUFFIX)
+    sidecar = directory / (name + ".sha256")
+
+    # The fast path takes no lock: a valid entry is immutable once published.
+    load_failed = False
+    if _entry_is_valid(so_path, sidecar):
+        try:
+            return _as_library(_load(name, so_path), so_path, from_cache=True)
+        except (ImportError, OSError):
+            load_failed = True  # e.g. built against another libc; rebuild once
+
+    with _locked(directory / f"{name}.lock"):
+        # Another process may have built it while we waited for the lock.
+        if not load_failed and _entry_is_valid(so_path, sidecar):
+            try:
+                return _as_library(_load(name, so_path), so_path, from_cache=True)
+            except (ImportError, OSError):
+                pass
+        _build(name, source, cdef, effective, compiler, directory, so_path, sidecar, origin)
+
+    try:
+        module = _load(name, so_path)
+    except (ImportError, OSError) as exc:
+        raise CompileError(f"{origin}: the compiled object {so_path} does not load: {exc}") from exc
+    return _as_library(module, so_path, from_cache=False)
+
+
+def _as_library(module: ModuleType, path: Path, *, from_cache: bool) -> CompiledLibrary:
+    return CompiledLibrary(ffi=module.ffi, lib=module.lib, path=path, from_cache=from_cache)
+
+
+def _effective_flags(flags: Sequence[str] | None) -> tuple[str, ...]:
+    """Explicit argument, else $QDIALECT_CFLAGS, else the defaults; -ffp-contract=off kept."""
+    if flags is not None:
+        chosen = tuple(flags)
+    elif os.environ.get("QDIALECT_CFLAGS", "").strip():
+        chosen = tuple(shlex.split(os.environ["QDIALECT_CFLAGS"]))
+    else:
+        chosen = DEFAULT_FLAGS
+    if not any(flag.startswith("-ffp-contract=") for flag in chosen):
+        chosen += ("-ffp-contract=off",)
+    return chosen
+
+
+def _compiler_command(origin: str) -> tuple[str, ...]:
+    """$CC (which may carry arguments, e.g. "ccache gcc") or `cc`, with the program resolved to
+    an absolute path so the build can run in another working directory."""
+    from_env = os.environ.get("CC", "").strip()
+    argv = shlex.split(from_env) if from_env else ["cc"]
+    program = shutil.which(argv[0])
+    if program is None:
+        where = "$CC" if from_env else "the default; no CC is set"
+        raise CompileError(
+            f"cannot compile {origin}: C compiler {argv[0]!r} not found ({where}); "
+            f"install gcc or clang, or set CC to a C compiler (e.g. CC=gcc)"
+        )
+    return (program, *argv[1:])
+
+
+def _compiler_identity(compiler: tuple[str, ...], native: tuple[str, ...], origin: str) -> str:
+    try:
+        return _probe_identity(compiler, native)
+    except CompileError as exc:
+        raise CompileError(f"cannot compile {origin}: {exc}") from exc
+
+
+@functools.cache
+def _probe_identity(compiler: tuple[str, ...], native: tuple[str, ...]) -> str:
+    """First line of `cc --version`, plus what `-march=native` (etc.) expands to on this host.
+
+    Computed once per process and compiler: a few milliseconds, paid by the first cache hit too.
+    """
+    version = _run_probe([*compiler, "--version"])
+    identity = version.stdout.strip().splitlines()[0] if version.stdout.strip() else ""
+    if native:
+        # `-###` prints the driver's cc1 command line without running it; for native flags it
+        # holds the concrete CPU and feature list.
+        expanded = _run_probe([*compiler, *native, "-###", "-E", "-x", "c", os.devnull])
+        identity += "\n" + "\n".join(
+            line.strip() for line in expanded.stderr.splitlines() if "cc1" in line
+        )
+    return identity
+
+
+def _run_probe(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, errors="replace", check=False)
+    except OSError as exc:
+        raise CompileError(f"running {argv[0]!r} failed: {exc}") from exc
+    if result.returncode != 0:
+        raise CompileError(
+            f"{shlex.join(argv)} exited with status {result.returncode}\n{_trim(result.stderr)}"
+        )
+    return result
+
+
+def _cache_key(source: str, cdef: str, flags: tuple[str, ...], identity: str) -> str:
+    import cffi
+
+    # JSON of a list keeps the fields apart: no concatenation of two fields equals another pair.
+    material = json.dumps(
+        [_RECIPE_VERSION, source, cdef, list(flags), identity, cffi.__version__, _EXT_SUFFIX]
+    )
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _is_private_file(info: os.stat_result) -> bool:
+    return stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022
+
+
+def _entry_is_valid(so_path: Path, sidecar: Path) -> bool:
+    """True if the object is a regular file of ours whose bytes match the sidecar's digest."""
+    try:
+        if not (_is_private_file(so_path.lstat()) and _is_private_file(sidecar.lstat())):
+            return False
+        recorded = sidecar.read_text(encoding="ascii").split()
+        return bool(recorded) and recorded[0] == _file_digest(so_path)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Exclusive advisory lock on `path` (flock), so one process builds an entry at a time."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    """Import the extension at `path` without touching sys.modules.
+
+    Within one process CPython (and the dynamic loader) hand back the module already loaded from
+    the same path; that is harmless here because the path is a function of the whole key.
+    """
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no extension loader for {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _build(
+    name: str,
+    source: str,
+    cdef: str,
+    flags: tuple[str, ...],
+    compiler: tuple[str, ...],
+    directory: Path,
+    so_path: Path,
+    sidecar: Path,
+    origin: str,
+) -> None:
+    """Compile in a private temporary directory, then publish object and sidecar by rename."""
+    global _invocations
+    import cffi
+
+    with tempfile.TemporaryDirectory(prefix=".build-", dir=directory) as scratch:
+        work = Path(scratch)
+        ffi = cffi.FFI()
+        try:
+            ffi.cdef(cdef)
+        except (cffi.CDefError, cffi.FFIError) as exc:
+            raise CompileError(f"{origin}: the cdef does not parse: {exc}") from exc
+        # The caller's source is its own file so diagnostics read "kernel.c:LINE:COL: error: ..."
+        # with the caller's line numbers, not those of cffi's generated glue.
+        (work / _KERNEL_FILE).write_text(source, encoding="utf-8")
+        ffi.set_source(name, f'#include "{_KERNEL_FILE}"\n')
+        glue = f"{name}.c"
+        # emit_c_code announces "generating <file>" on stdout; that is not ours to print.
+        with contextlib.redirect_stdout(io.StringIO()):
+            ffi.emit_c_code(str(work / glue))
+        built = name + _EXT_SUFFIX
+        include = {sysconfig.get_paths()["include"], sysconfig.get_paths()["platinclude"]}
+        argv = [
+            *compiler,
+            *flags,
+            *_RECIPE_FLAGS,
+            *(f"-I{path}" for path in sorted(include)),
+            "-o",
+            built,
+            glue,
+        ]
+        with _invocations_lock:
+            _invocations += 1
+        try:
+            result = subprocess.run(
+                argv, cwd=work, capture_output=True, text=True, errors="replace", check=False
+            )
+        except OSError as exc:
+            raise CompileError(f"{origin}: running {compiler[0]!r} failed: {exc}") from exc
+        if result.returncode != 0:
+            raise CompileError(
+                f"C compilation of {origin} failed (exit status {result.returncode})\n"
+                f"  command: {shlex.join(argv)}\n"
+                f"{_trim(result.stderr or result.stdout)}"
+            )
+        # The umask may have left the object group-writable, which _entry_is_valid rejects.
+        os.chmod(work / built, 0o755)
+        digest = _file_digest(work / built)
+        (work / "sidecar").write_text(f"{digest}  {so_path.name}\n", encoding="ascii")
+        os.chmod(work / "sidecar", 0o644)
+        os.replace(work / built, so_path)
+        os.replace(work / "sidecar", sidecar)
+
+
+def _trim(text: str) -> str:
+    """The first lines of a diagnostic, which name the first error; the rest is usually noise."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    if len(lines) > _MAX_DIAGNOSTIC_LINES:
+        omitted = len(lines) - _MAX_DIAGNOSTIC_LINES
+        lines = [*lines[:_MAX_DIAGNOSTIC_LINES], f"[... {omitted} more lines]"]
+    return "\n".join(lines)
