@@ -106,6 +106,10 @@ def build_arg_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--outputs", help="write results here (.npz keyed by result name)")
     run.add_argument("--entry", help="function to run (default: the only public one, or main)")
+    run.add_argument(
+        "--reference", action="store_true", help="run the numpy reference instead of compiled C"
+    )
+    parser.add_argument("--emit-c", action="store_true", help="print the C a function compiles to")
     return parser
 
 
@@ -158,7 +162,19 @@ def run_module(module, args: argparse.Namespace) -> str:
         if args.inputs:
             with np.load(args.inputs) as archive:
                 inputs = {key: archive[key] for key in archive.files}
-        outputs = run_function(module, inputs, function.sym_name.data)
+        if args.reference:
+            outputs = run_function(module, inputs, function.sym_name.data)
+        else:
+            from codegen.emit import CodegenError
+            from runtime.compiled import compile_module
+            from runtime.jit import CompileError
+
+            try:
+                source_name = args.input_file or "<stdin>"
+                compiled = compile_module(module, function.sym_name.data, name=source_name)
+            except (CodegenError, CompileError) as err:
+                raise QoptError(f"{err} (--reference runs the interpreter instead)") from None
+            outputs = compiled(**inputs) if inputs else compiled()
     except (ExecutionError, OSError, ValueError) as err:
         raise QoptError(str(err)) from None
     named = dict(zip(result_names(function), outputs, strict=True))
@@ -176,6 +192,21 @@ def run_module(module, args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
+def emit_c(module, args: argparse.Namespace) -> str:
+    """The C translation unit `--entry` compiles to (after qnn-default)."""
+    from xdsl.passes import PassPipeline
+
+    from codegen.emit import CodegenError, emit_function
+    from rewrites.registry import PASSES
+    from runtime.reference import ExecutionError, find_function
+
+    try:
+        PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), module)
+        return emit_function(find_function(module, args.entry)).source
+    except (CodegenError, ExecutionError) as err:
+        raise QoptError(str(err)) from None
+
+
 def process_chunk(chunk: Chunk, name: str, args: argparse.Namespace, pipeline) -> str:
     ctx = make_context(args.allow_unregistered_dialect)
     # A whole input must hold something; a `// -----` piece may be empty, as in mlir-opt.
@@ -189,6 +220,8 @@ def process_chunk(chunk: Chunk, name: str, args: argparse.Namespace, pipeline) -
         verify_module(module)
     if args.run:
         return run_module(module, args)
+    if args.emit_c:
+        return emit_c(module, args)
     return print_module(module, generic=args.print_op_generic)
 
 
