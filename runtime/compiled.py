@@ -71,7 +71,7 @@ class CompiledFunction:
         return argument_names(self.function)
 
     def __call__(self, *inputs: np.ndarray, **named: np.ndarray) -> list[np.ndarray]:
-        arrays = check_inputs(self.function, named if named else list(inputs))
+        arrays = check_inputs(self.function, named if named or not inputs else list(inputs))
         arrays = [np.ascontiguousarray(a) for a in arrays]  # C reads dense row-major buffers
         outputs = [np.empty(shape, dtype=dtype) for dtype, shape in self._outputs]
         ffi = self.library.ffi

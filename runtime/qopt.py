@@ -174,7 +174,7 @@ def run_module(module, args: argparse.Namespace) -> str:
                 compiled = compile_module(module, function.sym_name.data, name=source_name)
             except (CodegenError, CompileError) as err:
                 raise QoptError(f"{err} (--reference runs the interpreter instead)") from None
-            outputs = compiled(**inputs) if inputs else compiled()
+            outputs = compiled(**inputs)
     except (ExecutionError, OSError, ValueError) as err:
         raise QoptError(str(err)) from None
     named = dict(zip(result_names(function), outputs, strict=True))

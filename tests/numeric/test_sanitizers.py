@@ -1,0 +1,45 @@
+"""The compiled-kernel suite again, with kernels built under AddressSanitizer and UBSan.
+
+Runs tests/numeric/test_compiled.py in a child pytest whose kernels are compiled with
+`-fsanitize=address,undefined` (QDIALECT_CFLAGS) and the ASan runtime preloaded: any
+out-of-bounds access or undefined behaviour in generated C aborts the child.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SANITIZE = "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+
+
+def test_compiled_suite_under_asan_and_ubsan(tmp_path: Path) -> None:
+    libasan = subprocess.run(
+        ["cc", "-print-file-name=libasan.so"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    env = os.environ | {
+        "QDIALECT_CFLAGS": SANITIZE,
+        "QDIALECT_CACHE_DIR": str(tmp_path / "cache"),
+        "QDIALECT_COMPILED_PROGRAMS": "12",
+        "LD_PRELOAD": libasan,
+        "ASAN_OPTIONS": "detect_leaks=0",  # CPython itself "leaks" at exit
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(Path(__file__).with_name("test_compiled.py")),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    assert " passed" in result.stdout
