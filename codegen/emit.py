@@ -26,7 +26,13 @@ from xdsl.ir import Attribute, Operation, SSAValue
 
 from qdialect import qnn, quant_ops
 from qdialect.floats import is_float_type
-from qdialect.params import f32, fmaf, requant_multiplier
+from qdialect.params import (
+    f32,
+    fmaf,
+    quantize_multiplier,
+    requant_multiplier,
+    tosa_multiplier_shift,
+)
 from qdialect.tensors import element_type
 from qdialect.textio import op_location
 from qdialect.types import AnyQuantizedType, Granularity, UniformQuantizedType
@@ -335,8 +341,6 @@ class FunctionEmitter:
         quantized = isinstance(element_type(x.type), UniformQuantizedType)
         out = element_type(y.type)
         requantized = isinstance(out, UniformQuantizedType)
-        if requantized and op.requant_mode.data != "float":
-            raise self.fail(op, f"requant_mode '{op.requant_mode.data}' is not compiled yet")
         channels = shape_of(y)[
             1 if isinstance(op, qnn.Conv2DOp) and op.layout.data == "nchw" else -1
         ]
@@ -364,7 +368,9 @@ class FunctionEmitter:
             if requantized:
                 target = op.intermediate if op.addend is not None else out
                 scales = list(wq.scales)
+                spec |= fixed_point_constants(op.requant_mode.data, xq.scale, scales, target.scale)
                 spec |= {
+                    "requant_mode": op.requant_mode.data,
                     "multiplier": [
                         c_float(requant_multiplier(xq.scale, s, target.scale)) for s in scales
                     ],
@@ -558,6 +564,20 @@ class FunctionEmitter:
                 "qmax": out_elem.qmax,
             }
         self.render("concat.c.j2", spec, [*args, self.plan.expr(op.result)])
+
+
+def fixed_point_constants(mode: str, sx: float, weight_scales, sy: float) -> dict:
+    """Per-channel (multiplier, shift) of the fixed-point requantization modes.
+
+    The real multiplier is taken in double from the float32 scales, as TFLite does.
+    """
+    if mode == "float":
+        return {"fixed_m": [0], "fixed_shift": [0]}
+    reals = [float(f32(sx)) * float(f32(s)) / float(f32(sy)) for s in weight_scales]
+    pairs = [
+        quantize_multiplier(r) if mode == "tflite" else tosa_multiplier_shift(r) for r in reals
+    ]
+    return {"fixed_m": [p[0] for p in pairs], "fixed_shift": [p[1] for p in pairs]}
 
 
 def quantize_scalar(value: float, qtype: UniformQuantizedType) -> int:

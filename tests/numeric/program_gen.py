@@ -282,3 +282,103 @@ def scaled_program(seed: int) -> str:
     )
     body = "\n".join(p.lines)
     return f"func.func @main(%x: {tensor(shape, 'f32')}) -> {out} {{\n{body}\n  func.return {r} : {out}\n}}\n"
+
+
+def _qtype(rng: random.Random, storage: str, per_axis: tuple[int, int] | None = None) -> str:
+    """A random uniform type; per_axis = (axis, channels) gives per-channel scales."""
+    bits = {"i8": (-128, 127), "u8": (0, 255), "i16": (-32768, 32767)}[storage]
+    lo, hi = bits
+    if per_axis is not None:
+        axis, n = per_axis
+        pairs = ",".join(
+            f"{format_float(rng.choice([0.01, 0.02, 0.004, 0.03]))}:{rng.randint(lo, hi) // 8}"
+            for _ in range(n)
+        )
+        return f"!quant.uniform<{storage}:f32:{axis}, {{{pairs}}}>"
+    scale = format_float(rng.choice([0.5, 0.1, 0.05, 0.02, 0.0078125, 0.25]))
+    return f"!quant.uniform<{storage}:f32, {scale}:{rng.randint(lo, hi)}>"
+
+
+def conv_program(seed: int) -> str:
+    """One conv2d or dot in a random configuration: layout, groups (depthwise), dilation,
+    strides, padding, storage, per-axis weights, bias, activation, fused residual add,
+    float or raw i32 variants, odd sizes."""
+    rng = random.Random(seed)
+    kind = rng.choice(["conv", "conv", "dot"])
+    flavour = rng.choice(["quantized", "quantized", "quantized", "float", "raw"])
+    act_storage = rng.choice(["i8", "u8", "i16"] if flavour != "float" else ["f32"])
+    attrs: list[str] = []
+    if kind == "conv":
+        layout = rng.choice(["nchw", "nhwc"])
+        groups = rng.choice([1, 1, 2, 3])
+        cin = groups * rng.choice([1, 2, 3])
+        cout = groups * rng.choice([1, 2, 3])
+        if rng.random() < 0.3:  # depthwise
+            cin = cout = groups
+        kh, kw = rng.choice([1, 3, 5]), rng.choice([1, 3])
+        sh, sw = rng.choice([1, 2]), rng.choice([1, 2])
+        dh, dw = rng.choice([1, 2]), 1
+        h, w = rng.choice([1, 3, 7, 13]), rng.choice([3, 7, 8])
+        pads = [
+            rng.randint(0, kh // 2 * dh),
+            rng.randint(0, kw // 2),
+            rng.randint(0, kh // 2 * dh),
+            rng.randint(0, kw // 2),
+        ]
+        eff_h, eff_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+        h = max(h, eff_h - pads[0] - pads[2])
+        w = max(w, eff_w - pads[1] - pads[3])
+        oh = (h + pads[0] + pads[2] - eff_h) // sh + 1
+        ow = (w + pads[1] + pads[3] - eff_w) // sw + 1
+        x_shape = [1, cin, h, w] if layout == "nchw" else [1, h, w, cin]
+        w_shape = (
+            [cout, cin // groups, kh, kw] if layout == "nchw" else [cout, kh, kw, cin // groups]
+        )
+        y_shape = [1, cout, oh, ow] if layout == "nchw" else [1, oh, ow, cout]
+        attrs += [
+            f"strides = array<i64: {sh}, {sw}>",
+            f"dilations = array<i64: {dh}, {dw}>",
+            f"pads = array<i64: {', '.join(map(str, pads))}>",
+            f"groups = {groups} : i64",
+            f'layout = "{layout}"',
+        ]
+        op, channels, w_axis = "qnn.conv2d", cout, 0
+    else:
+        m, k, n = rng.choice([1, 3, 7]), rng.choice([1, 5, 16]), rng.choice([1, 3, 13])
+        batch = [rng.choice([1, 2])] if rng.random() < 0.4 else []
+        x_shape, w_shape, y_shape = [*batch, m, k], [k, n], [*batch, m, n]
+        op, channels, w_axis = "qnn.dot", n, 1
+    if flavour == "float":
+        xt = wt = yt = "f32"
+    else:
+        xt = _qtype(rng, act_storage)
+        wt = _qtype(rng, "i8", (w_axis, channels) if rng.random() < 0.5 else None)
+        yt = "i32" if flavour == "raw" else _qtype(rng, rng.choice(["i8", "u8"]))
+    args = [("x", tensor(x_shape, xt)), ("w", tensor(w_shape, wt))]
+    operands = ""
+    if rng.random() < 0.6:
+        bt = "f32" if flavour == "float" else "i32"
+        args.append(("b", f"tensor<{channels}x{bt}>"))
+        operands += f" bias(%b : tensor<{channels}x{bt}>)"
+    if flavour == "quantized" and rng.random() < 0.3:
+        attrs.append(f'requant_mode = "{rng.choice(["tflite", "tosa_single", "tosa_double"])}"')
+    if flavour != "raw":
+        act = rng.choice(["none", "relu", "clamp"])
+        if act != "none":
+            attrs.append(f'activation = "{act}"')
+        if act == "clamp":
+            attrs += ["clamp_min = -1.5 : f32", "clamp_max = 3.0 : f32"]
+        if rng.random() < 0.3:
+            rt = "f32" if flavour == "float" else _qtype(rng, rng.choice(["i8", "u8"]))
+            args.append(("r", tensor(y_shape, rt)))
+            operands += f" addend(%r : {tensor(y_shape, rt)})"
+            if flavour != "float":
+                attrs.append(f"intermediate = {_qtype(rng, rng.choice(['i8', 'u8']))}")
+    signature = ", ".join(f"%{n}: {t}" for n, t in args)
+    out = tensor(y_shape, yt)
+    props = f" {{{', '.join(attrs)}}}" if attrs else ""
+    return (
+        f"func.func @main({signature}) -> {out} {{\n"
+        f"  %y = {op} %x, %w{operands}{props} : {tensor(x_shape, xt)}, {tensor(w_shape, wt)} -> {out}\n"
+        f"  func.return %y : {out}\n}}\n"
+    )

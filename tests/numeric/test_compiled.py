@@ -21,10 +21,11 @@ from runtime.compiled import compile_module
 from runtime.reference import run_function
 from runtime.reference.interpreter import expected_array
 
-from .program_gen import core_program, scaled_program
+from .program_gen import conv_program, core_program, scaled_program
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = int(os.environ.get("QDIALECT_COMPILED_PROGRAMS", "40"))
+CONFIGS = int(os.environ.get("QDIALECT_COMPILED_CONFIGS", "120"))
 STRICT = ["-O1", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror"]
 
 
@@ -57,6 +58,12 @@ def check(text: str, seed: int, flags=None, entry: str | None = None) -> None:
 def test_random_programs_bit_exact(seed: int) -> None:
     check(core_program(seed), seed)
     check(scaled_program(seed), seed)
+
+
+@pytest.mark.parametrize("seed", range(CONFIGS))
+def test_conv_and_dot_configurations_bit_exact(seed: int) -> None:
+    """Layouts, groups, dilation, strides, padding, i8/u8/i16, per-axis, fused epilogues."""
+    check(conv_program(seed), seed)
 
 
 def test_round_trip_suite_functions_bit_exact_and_warning_free() -> None:

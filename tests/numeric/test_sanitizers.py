@@ -23,6 +23,7 @@ def test_compiled_suite_under_asan_and_ubsan(tmp_path: Path) -> None:
         "QDIALECT_CFLAGS": SANITIZE,
         "QDIALECT_CACHE_DIR": str(tmp_path / "cache"),
         "QDIALECT_COMPILED_PROGRAMS": "12",
+        "QDIALECT_COMPILED_CONFIGS": "40",
         "LD_PRELOAD": libasan,
         "ASAN_OPTIONS": "detect_leaks=0",  # CPython itself "leaks" at exit
     }
