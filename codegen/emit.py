@@ -128,6 +128,8 @@ def plan_buffers(function: func.FuncOp, ops: list[Operation]) -> Plan:
     for index, op in enumerate(ops):
         for operand in op.operands:
             last_use[operand] = index
+    for value in plan.outputs:  # copied out after the last kernel
+        last_use[value] = len(ops)
     free: list[tuple[int, int]] = []  # (offset, size)
     live: list[tuple[int, SSAValue]] = []
     for index, op in enumerate(ops):
@@ -227,6 +229,14 @@ class FunctionEmitter:
             return
         if isinstance(op, qnn.AddOp):
             self.add(op)
+            return
+        if isinstance(op, qnn.FakeQuantOp):
+            bounds = [
+                c_float(b.value.data)
+                for b in (op.input_low, op.input_high, op.output_low, op.output_high)
+            ]
+            extra = dict(zip(("in_lo", "in_hi", "out_lo", "out_hi"), bounds, strict=True))
+            self.unary(op, "fake_quant", extra | {"steps": c_float(op.levels.value.data - 1)})
             return
         if isinstance(op, qnn.Conv2DOp | qnn.DotOp):
             self.conv_or_dot(op)

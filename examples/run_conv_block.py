@@ -1,6 +1,6 @@
 """End to end on examples/conv_block.mlir: parse, rewrite to core ops, run, compare.
 
-    python examples/run_conv_block.py
+python examples/run_conv_block.py
 """
 
 from pathlib import Path

@@ -107,3 +107,83 @@ def test_compile_module_user_api(tmp_path) -> None:
     strided = np.asfortranarray(x)
     (again,) = fn(strided)  # non-contiguous input: copied, never passed as a wrong buffer
     assert np.array_equal(again, y)
+
+
+ROUND_MODES = [
+    "half_to_even",
+    "half_away_from_zero",
+    "half_toward_zero",
+    "half_up",
+    "half_down",
+    "away_from_zero",
+    "toward_zero",
+    "up",
+    "down",
+]
+
+
+@pytest.mark.parametrize("storage", ["i8", "u8", "i16", "u16", "i32", "i4", "u4"])
+@pytest.mark.parametrize("mode", ROUND_MODES)
+def test_quantize_round_modes_and_storage(storage: str, mode: str) -> None:
+    q = f"!quant.uniform<{storage}:f32, 0.25:1>"
+    text = f"""func.func @main(%x: tensor<3x7xf32>) -> (tensor<3x7x{q}>, tensor<3x7xf32>) {{
+  %q = qnn.quantize %x {{round_mode = "{mode}"}} : tensor<3x7xf32> -> tensor<3x7x{q}>
+  %d = qnn.dequantize %q : tensor<3x7x{q}> -> tensor<3x7xf32>
+  func.return %q, %d : tensor<3x7x{q}>, tensor<3x7xf32>
+}}"""
+    x = np.array(
+        [0.125, -0.125, 0.375, -0.375, 1e30, -np.inf, np.nan] * 3, dtype=np.float32
+    ).reshape(3, 7)
+    x[1] *= np.float32(37.0)
+    got, expected = compile_module(text, flags=STRICT)(x), run_function(text, [x])
+    for g, e in zip(got, expected, strict=True):
+        assert np.array_equal(g, e, equal_nan=True)
+
+
+def test_per_axis_and_elementwise_kernels() -> None:
+    w = "!quant.uniform<i8:f32:1, {0.5:3,0.25,0.125:-7}>"
+    t = "!quant.uniform<u8:f32, 0.1:128>"
+    text = f"""func.func @main(%x: tensor<2x3x4xf32>, %u: tensor<2x3x4x{t}>) -> (tensor<2x3x4xf32>, tensor<2x3x4x{t}>, tensor<2x3x4x{t}>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) {{
+  %q = qnn.quantize %x : tensor<2x3x4xf32> -> tensor<2x3x4x{w}>
+  %d = qnn.dequantize %q : tensor<2x3x4x{w}> -> tensor<2x3x4xf32>
+  %r = qnn.relu %u : tensor<2x3x4x{t}> -> tensor<2x3x4x{t}>
+  %c = qnn.clamp %u {{min = -2.0 : f32, max = 1.0 : f32}} : tensor<2x3x4x{t}> -> tensor<2x3x4x{t}>
+  %f = qnn.fake_quant %x {{levels = 5 : i64, input_low = -1.0 : f32, input_high = 1.0 : f32, output_low = -2.0 : f32, output_high = 2.0 : f32}} : tensor<2x3x4xf32> -> tensor<2x3x4xf32>
+  %g = qnn.clamp %x {{min = -0.5 : f32, max = 0.5 : f32}} : tensor<2x3x4xf32> -> tensor<2x3x4xf32>
+  func.return %d, %r, %c, %f, %g : tensor<2x3x4xf32>, tensor<2x3x4x{t}>, tensor<2x3x4x{t}>, tensor<2x3x4xf32>, tensor<2x3x4xf32>
+}}"""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32) * np.float32(3)
+    u = rng.integers(0, 256, (2, 3, 4), dtype=np.uint8)
+    got, expected = compile_module(text, flags=STRICT)(x, u), run_function(text, [x, u])
+    for g, e in zip(got, expected, strict=True):
+        assert np.array_equal(g, e, equal_nan=True)
+
+
+def test_hostile_function_name_never_reaches_c() -> None:
+    name = "x*/ int system(const char*); /*"
+    text = f"""func.func @"{name}"(%x: tensor<4xf32>) -> tensor<4xf32> {{
+  %y = qnn.relu %x : tensor<4xf32> -> tensor<4xf32>
+  func.return %y : tensor<4xf32>
+}}"""
+    compiled = compile_module(text, flags=STRICT)
+    assert "system" not in compiled.c_source
+    x = np.array([-1.0, 0.0, 2.0, -0.0], dtype=np.float32)
+    assert compiled(x)[0].tolist() == [0.0, 0.0, 2.0, 0.0]
+
+
+def test_second_process_loads_from_cache(tmp_path) -> None:
+    """compile_module in a new process: a cache hit, no compiler run."""
+    import subprocess
+    import sys
+
+    code = (
+        "from runtime.compiled import compile_module; from runtime.jit import compiler_invocations;"
+        f"fn = compile_module(open({str(ROOT / 'examples' / 'mlp.mlir')!r}).read());"
+        "print(fn.library.from_cache, compiler_invocations())"
+    )
+    env = os.environ | {"QDIALECT_CACHE_DIR": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert first.stdout.split() == ["False", "1"], first.stderr
+    assert second.stdout.split() == ["True", "0"], second.stderr
