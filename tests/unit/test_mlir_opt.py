@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from xdsl.parser import Parser
@@ -82,9 +83,13 @@ def test_mlir_opt_reads_our_types_and_prints_the_same_numbers(mlir_opt: str, typ
         assert str(reparsed) == str(ours), (str(ours), text)
 
 
-def test_upstream_parse_uniform_through_mlir_opt(mlir_opt: str) -> None:
-    """Each spelling of upstream's parse-uniform.mlir: mlir-opt's print and ours agree."""
-    path = ROOT / "tests" / "upstream" / "parse-uniform.mlir"
+@pytest.mark.parametrize(
+    ("name", "cases"),
+    [("parse-uniform.mlir", 18), ("parse-any.mlir", 3), ("parse-calibrated.mlir", 1)],
+)
+def test_upstream_parse_files_through_mlir_opt(mlir_opt: str, name: str, cases: int) -> None:
+    """Each spelling of upstream's parse-*.mlir: mlir-opt's print and ours agree."""
+    path = ROOT / "tests" / "upstream" / name
     ctx = make_context(allow_unregistered=True)
     checked = 0
     for chunk in split_chunks(path.read_text(), split=True):
@@ -96,4 +101,4 @@ def test_upstream_parse_uniform_through_mlir_opt(mlir_opt: str) -> None:
         ours = print_module(parse_module(chunk.text, ctx=ctx, allow_empty=True))
         assert str(Parser(ctx, theirs).parse_type()) == extract_types(ours)[0]
         checked += 1
-    assert checked >= 18
+    assert checked >= cases

@@ -17,7 +17,7 @@ INVALID_FILES = [
     "parse-calibrated-invalid.mlir",
     "invalid.mlir",
 ]
-CHECK = re.compile(r"// CHECK: (!quant\..*)$", re.MULTILINE)
+CHECK = re.compile(r"// CHECK: (!quant\.[a-z]+<.*>)$", re.MULTILINE)
 ALIAS = re.compile(r"^!qalias = (.*?)\s*$", re.MULTILINE)
 
 
@@ -57,12 +57,18 @@ def test_every_invalid_case_is_rejected_on_its_line(name: str) -> None:
 
 
 def unescape_filecheck(text: str) -> str:
-    return text.replace("{{\\{}}", "{")
+    """A CHECK pattern as the type text it matches (CHECK lines may stop short of a '>')."""
+    text = text.replace("{{\\{}}", "{")
+    return text + ">" * (text.count("<") - text.count(">"))
 
 
-def test_parse_uniform_matches_upstream_check_lines() -> None:
-    chunks = [c for c in chunks_of("parse-uniform.mlir") if CHECK.search(c.text)]
-    assert len(chunks) >= 18
+@pytest.mark.parametrize(
+    ("name", "cases"),
+    [("parse-uniform.mlir", 18), ("parse-any.mlir", 3), ("parse-calibrated.mlir", 1)],
+)
+def test_parse_files_match_upstream_check_lines(name: str, cases: int) -> None:
+    chunks = [c for c in chunks_of(name) if CHECK.search(c.text)]
+    assert len(chunks) >= cases
     ctx = make_context(allow_unregistered=True)
     for chunk in chunks:
         written = ALIAS.search(chunk.text).group(1)
