@@ -296,13 +296,19 @@ class FunctionEmitter:
             "qmax": 0,
         }
         if isinstance(elem, UniformQuantizedType):
-            if elem.granularity is not Granularity.PER_TENSOR:
-                raise self.fail(op, "per-axis activations are not compiled yet")
+            shape = shape_of(x)
+            _, zeros, inner = _params(elem, len(shape), shape)
             if isinstance(op, qnn.ReluOp):
-                lo, hi = elem.zero_point, elem.qmax
+                lo, hi = [max(z, elem.qmin) for z in zeros], [elem.qmax] * len(zeros)
             else:
-                lo, hi = (quantize_scalar(v.value.data, elem) for v in (op.min, op.max))
-            spec = base | {"kind": "clamp_q", "lo": max(lo, elem.qmin), "hi": hi}
+                lo, hi = clamp_bounds(op.min.value.data, op.max.value.data, elem)
+            spec = base | {
+                "kind": "clamp_q",
+                "lo": lo,
+                "hi": hi,
+                "inner_in": inner,
+                "scale_in": ["1.0f"] * len(zeros),
+            }
         elif isinstance(op, qnn.ReluOp):
             spec = base | {"kind": "relu_f"}
         else:
@@ -590,13 +596,27 @@ def fixed_point_constants(mode: str, sx: float, weight_scales, sy: float) -> dic
     return {"fixed_m": [p[0] for p in pairs], "fixed_shift": [p[1] for p in pairs]}
 
 
+def clamp_bounds(lo: float, hi: float, qtype: UniformQuantizedType) -> tuple[list[int], list[int]]:
+    """Per-channel stored bounds of a real clamp (its ends quantized, DESIGN §2)."""
+    scales = qtype.scales
+    pairs = [
+        tuple(quantize_real(v, s, z, qtype.qmin, qtype.qmax) for v in (lo, hi))
+        for s, z in zip(scales, qtype.zero_points, strict=True)
+    ]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def quantize_real(value: float, scale: float, zero: int, qmin: int, qmax: int) -> int:
+    """DESIGN §2's quantize of one real: true float32 division, clamp, rint, + zero point."""
+    v = f32(f32(value) / f32(scale))
+    if v != v:
+        return qmin
+    return round(min(max(v, qmin - zero), qmax - zero)) + zero
+
+
 def quantize_scalar(value: float, qtype: UniformQuantizedType) -> int:
     """`quantize` of one real into a per-tensor type (DESIGN §2, default rounding)."""
-    v = f32(f32(value) / f32(qtype.scale))
-    if v != v:
-        return qtype.qmin
-    v = min(max(v, qtype.qmin - qtype.zero_point), qtype.qmax - qtype.zero_point)
-    return round(v) + qtype.zero_point
+    return quantize_real(value, qtype.scale, qtype.zero_point, qtype.qmin, qtype.qmax)
 
 
 def qlinear_add_constants(ta, tb, ty, offsets) -> dict:

@@ -187,3 +187,16 @@ def test_second_process_loads_from_cache(tmp_path) -> None:
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert first.stdout.split() == ["False", "1"], first.stderr
     assert second.stdout.split() == ["True", "0"], second.stderr
+
+
+def test_per_axis_relu_and_clamp() -> None:
+    t = "!quant.uniform<i8:f32:1, {0.5:3,0.25:-100,0.125:-7}>"
+    text = f"""func.func @main(%x: tensor<2x3x5x{t}>) -> (tensor<2x3x5x{t}>, tensor<2x3x5x{t}>) {{
+  %r = qnn.relu %x : tensor<2x3x5x{t}> -> tensor<2x3x5x{t}>
+  %c = qnn.clamp %x {{min = -3.0 : f32, max = 2.0 : f32}} : tensor<2x3x5x{t}> -> tensor<2x3x5x{t}>
+  func.return %r, %c : tensor<2x3x5x{t}>, tensor<2x3x5x{t}>
+}}"""
+    x = np.random.default_rng(4).integers(-128, 128, (2, 3, 5), dtype=np.int8)
+    got, expected = compile_module(text, flags=STRICT)(x), run_function(text, [x])
+    for g, e in zip(got, expected, strict=True):
+        assert np.array_equal(g, e)
