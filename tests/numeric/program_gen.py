@@ -382,3 +382,76 @@ def conv_program(seed: int) -> str:
         f"  %y = {op} %x, %w{operands}{props} : {tensor(x_shape, xt)}, {tensor(w_shape, wt)} -> {out}\n"
         f"  func.return %y : {out}\n}}\n"
     )
+
+
+def misc_program(seed: int) -> str:
+    """One pooling, add or concat op in a random configuration (layouts, windows, padding,
+    count_include_pad, broadcasting, storage i8/u8/i16 or float, mixed input types)."""
+    rng = random.Random(seed)
+    kind = rng.choice(["max", "avg", "add", "concat"])
+    storage = rng.choice(["i8", "u8", "i16", "f32"])
+
+    def elem() -> str:
+        return "f32" if storage == "f32" else _qtype(rng, storage)
+
+    if kind in ("max", "avg"):
+        layout = rng.choice(["nchw", "nhwc"])
+        c, h, w = rng.choice([1, 3]), rng.choice([1, 4, 7]), rng.choice([3, 5, 8])
+        kh, kw = rng.randint(1, min(3, h)), rng.randint(1, 3)
+        if rng.random() < 0.2:
+            kh, kw = h, w  # a global pool
+        pads = [
+            rng.randint(0, kh - 1),
+            rng.randint(0, kw - 1),
+            rng.randint(0, kh - 1),
+            rng.randint(0, kw - 1),
+        ]
+        if (kh, kw) == (h, w):
+            pads = [0, 0, 0, 0]
+        sh, sw = rng.choice([1, 2]), rng.choice([1, 2])
+        dh = rng.choice([1, 2]) if kind == "max" and h >= 2 * kh else 1
+        oh = (h + pads[0] + pads[2] - dh * (kh - 1) - 1) // sh + 1
+        ow = (w + pads[1] + pads[3] - kw) // sw + 1
+        x_shape = [1, c, h, w] if layout == "nchw" else [1, h, w, c]
+        y_shape = [1, c, oh, ow] if layout == "nchw" else [1, oh, ow, c]
+        xt = elem()
+        yt = xt if kind == "max" or storage == "f32" else elem()
+        attrs = [
+            f"kernel = array<i64: {kh}, {kw}>",
+            f"strides = array<i64: {sh}, {sw}>",
+            f"pads = array<i64: {', '.join(map(str, pads))}>",
+            f'layout = "{layout}"',
+        ]
+        if kind == "max":
+            attrs.append(f"dilations = array<i64: {dh}, 1>")
+        elif rng.random() < 0.5:
+            attrs.append("count_include_pad = true")
+        op = f"qnn.{kind}_pool2d %x {{{', '.join(attrs)}}} : {tensor(x_shape, xt)} -> {tensor(y_shape, yt)}"
+        args, out = [("x", tensor(x_shape, xt))], tensor(y_shape, yt)
+    elif kind == "add":
+        shape = [rng.choice([1, 2]), rng.choice([1, 3, 7]), rng.choice([1, 5])]
+        other = [d if rng.random() < 0.6 else 1 for d in shape][rng.randint(0, 2) :]
+        at, bt, yt = elem(), elem(), elem()
+        if storage == "f32":
+            at = bt = yt = "f32"
+        args = [("x", tensor(shape, at)), ("z", tensor(other, bt))]
+        out = tensor(shape, yt)
+        op = f"qnn.add %x, %z : {tensor(shape, at)}, {tensor(other, bt)} -> {out}"
+    else:
+        axis = rng.randint(0, 2)
+        base = [rng.choice([1, 2]), rng.choice([2, 3]), rng.choice([1, 4])]
+        parts = []
+        for _ in range(rng.randint(1, 3)):
+            s = list(base)
+            s[axis] = rng.randint(1, 3)
+            parts.append((s, "f32" if storage == "f32" else elem()))
+        total = list(base)
+        total[axis] = sum(s[axis] for s, _ in parts)
+        yt = "f32" if storage == "f32" else rng.choice([parts[0][1], elem()])
+        args = [(f"p{i}", tensor(s, t)) for i, (s, t) in enumerate(parts)]
+        names = ", ".join(f"%p{i}" for i in range(len(parts)))
+        types = ", ".join(tensor(s, t) for s, t in parts)
+        out = tensor(total, yt)
+        op = f"qnn.concat {names} {{axis = {axis} : i64}} : ({types}) -> {out}"
+    signature = ", ".join(f"%{n}: {t}" for n, t in args)
+    return f"func.func @main({signature}) -> {out} {{\n  %y = {op}\n  func.return %y : {out}\n}}\n"

@@ -21,7 +21,7 @@ from runtime.compiled import compile_module
 from runtime.reference import run_function
 from runtime.reference.interpreter import expected_array
 
-from .program_gen import conv_program, core_program, scaled_program
+from .program_gen import conv_program, core_program, misc_program, scaled_program
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = int(os.environ.get("QDIALECT_COMPILED_PROGRAMS", "40"))
@@ -64,6 +64,12 @@ def test_random_programs_bit_exact(seed: int) -> None:
 def test_conv_and_dot_configurations_bit_exact(seed: int) -> None:
     """Layouts, groups, dilation, strides, padding, i8/u8/i16, per-axis, fused epilogues."""
     check(conv_program(seed), seed)
+
+
+@pytest.mark.parametrize("seed", range(CONFIGS))
+def test_pool_add_concat_configurations_bit_exact(seed: int) -> None:
+    """Pooling windows/padding/layouts, broadcasting adds, concats of mixed types."""
+    check(misc_program(seed), seed)
 
 
 def test_round_trip_suite_functions_bit_exact_and_warning_free() -> None:
