@@ -155,12 +155,16 @@ def _parse_error(source: SourceText, err: ParseError) -> IRError:
 
 
 def op_location(op: Operation, fallback: SourceText | None = None) -> tuple[str, int, int]:
-    """(file, line, column) of `op`, or of its nearest located ancestor."""
+    """(file, line, column) of `op`; an op a rewrite created has none, so take the op before
+    it in its block (what it replaced sits there), else its nearest located ancestor."""
     current: Operation | None = op
     while current is not None:
-        loc = current.location
-        if isinstance(loc, FileLineColLoc):
-            return loc.filename.data, loc.line.data, loc.column.data
+        sibling: Operation | None = current
+        while sibling is not None:
+            loc = sibling.location
+            if isinstance(loc, FileLineColLoc):
+                return loc.filename.data, loc.line.data, loc.column.data
+            sibling = sibling.prev_op
         current = current.parent_op()
     return (fallback.name if fallback else "<unknown>"), 1, 1
 
