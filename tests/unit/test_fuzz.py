@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qdialect.textio import IRError, make_context, parse_module
+from qdialect.textio import IRError, make_context, parse_module, print_module
 from runtime.qopt import split_chunks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,7 +108,12 @@ def mutate(text: str, mutations) -> str:
 def test_mutated_ir_gives_located_errors_only(seed: str, mutations) -> None:
     text = mutate(seed, mutations)
     try:
-        parse_module(text, "fuzz.mlir", ctx=make_context())
+        module = parse_module(text, "fuzz.mlir", ctx=make_context())
     except IRError as err:
         assert err.file == "fuzz.mlir" and err.line >= 1 and err.column >= 1
         assert err.message
+        return
+    # What qopt does next: print, in both forms, and the text must parse back.
+    for generic in (False, True):
+        printed = print_module(module, generic=generic)
+        parse_module(printed, "printed.mlir", ctx=make_context())
