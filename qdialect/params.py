@@ -291,26 +291,34 @@ def symmetric_scale(scale: float, zero_point: int, qmin: int, qmax: int) -> floa
 
 def fmaf(a: float, b: float, c: float) -> float:
     """C's fmaf on float32 values: `a * b + c` computed exactly, rounded to float32 once."""
-    exact = Fraction(a) * Fraction(b) + Fraction(c)
-    nearest = f32(float(exact))  # may be off by double rounding only at an exact midpoint
+    return f32_nearest(Fraction(a) * Fraction(b) + Fraction(c))
+
+
+def f32_nearest(exact: Fraction) -> float:
+    """The float32 nearest to an exact rational (ties to even), as a double.
+
+    Rounding to double first and then to float32 can only go wrong when the double lands
+    exactly on a float32 midpoint; the neighbour on the other side settles that case.
+    """
+    nearest = f32(float(exact))
     if math.isinf(nearest) or Fraction(nearest) == exact:
         return nearest
-    below = nearest if Fraction(nearest) < exact else math.nextafter(nearest, -math.inf)
-    below = f32(below) if f32(below) <= below else _f32_down(below)
-    above = _f32_up(below)
-    low_gap, high_gap = exact - Fraction(below), Fraction(above) - exact
-    if low_gap != high_gap:
-        return below if low_gap < high_gap else above
-    return below if struct.unpack("<I", struct.pack("<f", below))[0] % 2 == 0 else above
+    other = _f32_adjacent(nearest, up=Fraction(nearest) < exact)
+    gap, other_gap = abs(exact - Fraction(nearest)), abs(Fraction(other) - exact)
+    if other_gap < gap or (other_gap == gap and _f32_bits(other) % 2 == 0):
+        return other
+    return nearest
 
 
-def _f32_up(value: float) -> float:
-    bits = struct.unpack("<i", struct.pack("<f", value))[0]
-    step = 1 if value >= 0 else -1
-    if value == 0:
-        return struct.unpack("<f", struct.pack("<i", 1))[0]
-    return struct.unpack("<f", struct.pack("<i", bits + step))[0]
+def _f32_bits(value: float) -> int:
+    return struct.unpack("<I", struct.pack("<f", value))[0]
 
 
-def _f32_down(value: float) -> float:
-    return -_f32_up(-value)
+def _f32_adjacent(value: float, up: bool) -> float:
+    """The neighbouring float32 above (up) or below `value`."""
+    bits = _f32_bits(value)
+    if value == 0.0:
+        return struct.unpack("<f", struct.pack("<I", 1 if up else 0x80000001))[0]
+    moving_away = (value > 0) == up
+    bits = bits + 1 if moving_away else bits - 1
+    return struct.unpack("<f", struct.pack("<I", bits))[0]

@@ -16,6 +16,7 @@ from qdialect.params import (
     choose_qparams,
     choose_qparams_per_channel,
     f32,
+    fmaf,
     framework_qparams,
     multiply_by_quantized_multiplier,
     quantize_multiplier,
@@ -176,3 +177,18 @@ def test_tosa_single_and_double_round() -> None:
     with pytest.raises(ValueError):
         tosa_apply_scale_32(1, m, 63, False)
     assert math.isclose(tosa_multiplier_shift(0.3)[0] * 2.0 ** -tosa_multiplier_shift(0.3)[1], 0.3)
+
+
+@given(
+    st.floats(-1e6, 1e6, width=32), st.floats(-1e6, 1e6, width=32), st.floats(-1e6, 1e6, width=32)
+)
+def test_scalar_fmaf_is_the_nearest_float32(a: float, b: float, c: float) -> None:
+    from fractions import Fraction
+
+    import numpy as np
+
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    result = np.float32(fmaf(a, b, c))
+    for direction in (-np.inf, np.inf):  # both float32 neighbours are at least as far
+        neighbour = np.nextafter(result, np.float32(direction))
+        assert abs(Fraction(float(result)) - exact) <= abs(Fraction(float(neighbour)) - exact)
