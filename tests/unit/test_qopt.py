@@ -131,6 +131,13 @@ def test_xdsl_opt_sees_our_dialects() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "qnn.dot %xq, %w1 bias(%b1 : tensor<8xi32>)" in result.stdout
+    with_pass = subprocess.run(
+        ["xdsl-opt", str(ROOT / "examples" / "conv_block.mlir"), "-p", "fold-scaled-builders"],
+        capture_output=True,
+        text=True,
+    )
+    assert with_pass.returncode == 0, with_pass.stderr
+    assert "qnn.conv2d" in with_pass.stdout and "scaled_conv2d" not in with_pass.stdout
 
 
 def test_printing_ir_does_not_import_numeric_stacks() -> None:
