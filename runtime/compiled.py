@@ -49,6 +49,7 @@ class CompiledFunction:
 
     def __post_init__(self) -> None:
         ffi = self.library.ffi
+        self._inputs = [expected_array(t) for t in self.function.function_type.inputs.data]
         self._outputs = [expected_array(t) for t in self.function.function_type.outputs.data]
         # Constants are packed once, at load, in the dtype the kernels read.
         self._constants = [
@@ -56,11 +57,13 @@ class CompiledFunction:
             for value, array in self.emitted.plan.constants
         ]
         self._arena = np.zeros(max(self.emitted.plan.arena_size, 1), dtype=np.uint8)
-        self._constant_ptrs = ffi.new(
-            "void *[]", [ffi.cast("void *", a.ctypes.data) for a in self._constants] or [ffi.NULL]
-        )
-        self._arena_ptr = ffi.cast("void *", self._arena.ctypes.data)
+        # Pointer tables and the entry point are looked up once; a call only fills them in.
+        self._constant_ptrs = ffi.new("void *[]", [_address(ffi, a) for a in self._constants] or 1)
+        self._in_ptrs = ffi.new("void *[]", max(len(self._inputs), 1))
+        self._out_ptrs = ffi.new("void *[]", max(len(self._outputs), 1))
+        self._arena_ptr = _address(ffi, self._arena)
         self._entry = self.library.lib.qd_entry
+        self._cast = ffi.cast
 
     @property
     def arena_bytes(self) -> int:
@@ -71,18 +74,31 @@ class CompiledFunction:
         return argument_names(self.function)
 
     def __call__(self, *inputs: np.ndarray, **named: np.ndarray) -> list[np.ndarray]:
-        arrays = check_inputs(self.function, named if named or not inputs else list(inputs))
-        arrays = [np.ascontiguousarray(a) for a in arrays]  # C reads dense row-major buffers
+        if (
+            named
+            or len(inputs) != len(self._inputs)
+            or not all(
+                isinstance(a, np.ndarray) and a.dtype == dtype and a.shape == shape
+                for a, (dtype, shape) in zip(inputs, self._inputs, strict=False)
+            )
+        ):
+            # The slow path names what is wrong (or maps names to positions).
+            inputs = tuple(check_inputs(self.function, named if named or not inputs else inputs))
+        cast, in_ptrs, out_ptrs = self._cast, self._in_ptrs, self._out_ptrs
+        for index, array in enumerate(inputs):
+            if not array.flags.c_contiguous:  # C reads dense row-major buffers
+                array = np.ascontiguousarray(array)
+                inputs = (*inputs[:index], array, *inputs[index + 1 :])
+            in_ptrs[index] = cast("void *", array.__array_interface__["data"][0])
         outputs = [np.empty(shape, dtype=dtype) for dtype, shape in self._outputs]
-        ffi = self.library.ffi
-        in_ptrs = ffi.new(
-            "void *[]", [ffi.cast("void *", a.ctypes.data) for a in arrays] or [ffi.NULL]
-        )
-        out_ptrs = ffi.new(
-            "void *[]", [ffi.cast("void *", a.ctypes.data) for a in outputs] or [ffi.NULL]
-        )
+        for index, array in enumerate(outputs):
+            out_ptrs[index] = cast("void *", array.__array_interface__["data"][0])
         self._entry(in_ptrs, out_ptrs, self._constant_ptrs, self._arena_ptr)
         return outputs
+
+
+def _address(ffi, array: np.ndarray):
+    return ffi.cast("void *", array.__array_interface__["data"][0])
 
 
 def compile_module(
