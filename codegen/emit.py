@@ -252,21 +252,7 @@ class FunctionEmitter:
     def unary(self, op: Operation, kind: str, extra: dict) -> None:
         x, y = op.operands[0], op.results[0]
         shape = shape_of(x)
-        spec = {
-            "kind": kind,
-            "comment": op.name,
-            "size": math.prod(shape),
-            "in_ctype": ctype_of(element_type(x.type)),
-            "out_ctype": ctype_of(element_type(y.type)),
-            "scale_in": ["1.0f"],
-            "zp_in": [0],
-            "inner_in": 1,
-            "scale_out": ["1.0f"],
-            "zp_out": [0],
-            "inner_out": 1,
-            "qmin": 0,
-            "qmax": 0,
-        } | extra
+        spec = _elementwise_base(op, x, y) | {"kind": kind} | extra
         if isinstance(element_type(x.type), UniformQuantizedType) and kind != "copy":
             spec["scale_in"], spec["zp_in"], spec["inner_in"] = _params(
                 element_type(x.type), len(shape), shape
@@ -280,21 +266,7 @@ class FunctionEmitter:
     def activation(self, op: Operation) -> None:
         x, y = op.operands[0], op.results[0]
         elem = element_type(x.type)
-        size = math.prod(shape_of(x))
-        base = {
-            "comment": op.name,
-            "size": size,
-            "in_ctype": ctype_of(elem),
-            "out_ctype": ctype_of(elem),
-            "scale_in": ["1.0f"],
-            "zp_in": [0],
-            "inner_in": 1,
-            "scale_out": ["1.0f"],
-            "zp_out": [0],
-            "inner_out": 1,
-            "qmin": 0,
-            "qmax": 0,
-        }
+        base = _elementwise_base(op, x, y)
         if isinstance(elem, UniformQuantizedType):
             shape = shape_of(x)
             _, zeros, inner = _params(elem, len(shape), shape)
@@ -594,6 +566,24 @@ def fixed_point_constants(mode: str, sx: float, weight_scales, sy: float) -> dic
         quantize_multiplier(r) if mode == "tflite" else tosa_multiplier_shift(r) for r in reals
     ]
     return {"fixed_m": [p[0] for p in pairs], "fixed_shift": [p[1] for p in pairs]}
+
+
+def _elementwise_base(op: Operation, x: SSAValue, y: SSAValue) -> dict:
+    """The fields every elementwise kernel spec has; per-type parameters are filled in after."""
+    return {
+        "comment": op.name,
+        "size": math.prod(shape_of(x)),
+        "in_ctype": ctype_of(element_type(x.type)),
+        "out_ctype": ctype_of(element_type(y.type)),
+        "scale_in": ["1.0f"],
+        "zp_in": [0],
+        "inner_in": 1,
+        "scale_out": ["1.0f"],
+        "zp_out": [0],
+        "inner_out": 1,
+        "qmin": 0,
+        "qmax": 0,
+    }
 
 
 def clamp_bounds(lo: float, hi: float, qtype: UniformQuantizedType) -> tuple[list[int], list[int]]:
