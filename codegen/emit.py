@@ -30,6 +30,7 @@ from qdialect.params import (
     f32,
     fmaf,
     quantize_multiplier,
+    quantize_value,
     requant_multiplier,
     tosa_multiplier_shift,
 )
@@ -590,23 +591,15 @@ def clamp_bounds(lo: float, hi: float, qtype: UniformQuantizedType) -> tuple[lis
     """Per-channel stored bounds of a real clamp (its ends quantized, DESIGN §2)."""
     scales = qtype.scales
     pairs = [
-        tuple(quantize_real(v, s, z, qtype.qmin, qtype.qmax) for v in (lo, hi))
+        tuple(quantize_value(v, s, z, qtype.qmin, qtype.qmax) for v in (lo, hi))
         for s, z in zip(scales, qtype.zero_points, strict=True)
     ]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def quantize_real(value: float, scale: float, zero: int, qmin: int, qmax: int) -> int:
-    """DESIGN §2's quantize of one real: true float32 division, clamp, rint, + zero point."""
-    v = f32(f32(value) / f32(scale))
-    if v != v:
-        return qmin
-    return round(min(max(v, qmin - zero), qmax - zero)) + zero
-
-
 def quantize_scalar(value: float, qtype: UniformQuantizedType) -> int:
     """`quantize` of one real into a per-tensor type (DESIGN §2, default rounding)."""
-    return quantize_real(value, qtype.scale, qtype.zero_point, qtype.qmin, qtype.qmax)
+    return quantize_value(value, qtype.scale, qtype.zero_point, qtype.qmin, qtype.qmax)
 
 
 def qlinear_add_constants(ta, tb, ty, offsets) -> dict:

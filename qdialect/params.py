@@ -273,14 +273,22 @@ def tosa_apply_scale_32(value: int, multiplier: int, shift: int, double_round: b
     return result
 
 
+def quantize_value(value: float, scale: float, zero: int, qmin: int, qmax: int) -> int:
+    """DESIGN §2's quantize of one real: `v = fl(x / s)` (a true division), clamped to
+    [qmin - zp, qmax - zp] before rounding, `rint(v) + zp`; NaN gives qmin."""
+    v = f32(f32(value) / f32(scale))
+    if v != v:
+        return qmin
+    return round_half_even(min(max(v, qmin - zero), qmax - zero)) + zero
+
+
 def requantize_value(
     q: int, source: tuple[float, int], target: tuple[float, int], qmin: int, qmax: int
 ) -> int:
-    """One stored value moved between (scale, zero point) pairs with DESIGN §2's float32
-    steps: `x = fl(float(q - zs) * ss)`, then `sat(rint(fl(x / st)) + zt)`."""
+    """One stored value moved between (scale, zero point) pairs: quantize(dequantize(q)) with
+    DESIGN §2's float32 steps, `x = fl(float(q - zs) * ss)` first."""
     real = f32(f32(q - source[1]) * f32(source[0]))
-    v = f32(real / f32(target[0]))
-    return min(max(round_half_even(v) + target[1], qmin), qmax)
+    return quantize_value(real, target[0], target[1], qmin, qmax)
 
 
 def symmetric_scale(scale: float, zero_point: int, qmin: int, qmax: int) -> float:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType, TensorType
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
 from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
-from qdialect.types import AnyQuantizedType, UniformQuantizedType
 
 
 def single_use(value: SSAValue) -> bool:
@@ -23,10 +22,6 @@ def with_element(container: Attribute, element: Attribute) -> TensorType:
     return TensorType(element, container.get_shape())
 
 
-def storage_integer(qtype: UniformQuantizedType | AnyQuantizedType) -> IntegerType:
-    return qtype.storage_type
-
-
 def reinterpret(value: SSAValue, target: Attribute) -> list[Operation]:
     """scast `value` to its storage integers and on to `target`: same bits, new meaning.
 
@@ -34,7 +29,7 @@ def reinterpret(value: SSAValue, target: Attribute) -> list[Operation]:
     cancel are removed by `FoldInverseStorageCasts`.
     """
     elem = element_type(value.type)
-    to_int = StorageCastOp(value, with_element(value.type, storage_integer(elem)))
+    to_int = StorageCastOp(value, with_element(value.type, elem.storage_type))
     to_target = StorageCastOp(to_int.result, target)
     return [to_int, to_target]
 

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qdialect.textio import IRError, make_context, parse_module, print_module
+from qdialect.textio import IRError, make_context, parse_module, print_module, verify_module
 
 SPLIT_MARKER = re.compile(r"^// -----", re.MULTILINE)
 EXPECTED = re.compile(
@@ -215,8 +215,6 @@ def process_chunk(chunk: Chunk, name: str, args: argparse.Namespace, pipeline) -
     )
     if pipeline is not None:
         pipeline.apply(ctx, module)
-        from qdialect.textio import verify_module
-
         verify_module(module)
     if args.run:
         return run_module(module, args)

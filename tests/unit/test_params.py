@@ -192,3 +192,18 @@ def test_scalar_fmaf_is_the_nearest_float32(a: float, b: float, c: float) -> Non
     for direction in (-np.inf, np.inf):  # both float32 neighbours are at least as far
         neighbour = np.nextafter(result, np.float32(direction))
         assert abs(Fraction(float(result)) - exact) <= abs(Fraction(float(neighbour)) - exact)
+
+
+def test_quantize_value_follows_design() -> None:
+    from qdialect.params import quantize_value, requantize_value
+
+    assert [quantize_value(v, 0.5, 0, -128, 127) for v in (0.25, 0.75, -0.25, -0.75)] == [
+        0,
+        2,
+        0,
+        -2,
+    ]
+    assert quantize_value(math.inf, 0.5, 3, -128, 127) == 127
+    assert quantize_value(-1e30, 0.5, 3, -128, 127) == -128
+    assert quantize_value(math.nan, 0.5, 3, -128, 127) == -128
+    assert requantize_value(200, (0.5, 128), (0.5, 0), -128, 127) == 72  # u8 -> i8: q ^ 0x80
