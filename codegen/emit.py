@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from xdsl.dialects import arith, func
+from xdsl.dialects import arith, func, tensor
 from xdsl.dialects.builtin import IntegerType, Signedness, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
@@ -247,6 +247,12 @@ class FunctionEmitter:
             return
         if isinstance(op, qnn.ConcatOp):
             self.concat(op)
+            return
+        if isinstance(op, tensor.ReshapeOp):
+            self.unary(op, "copy", {})
+            return
+        if isinstance(op, qnn.TransposeOp | qnn.PadOp):
+            self.movement(op)
             return
         raise self.fail(op, "is not compiled yet (run qnn-default first for scaled builders)")
 
@@ -516,6 +522,39 @@ class FunctionEmitter:
                     "off_y": off,
                 }
         self.render("pool.c.j2", spec, [self.plan.expr(x), self.plan.expr(y)])
+
+    def movement(self, op: qnn.TransposeOp | qnn.PadOp) -> None:
+        """transpose and pad: index arithmetic only, in the stored type."""
+        x, y = op.input, op.result
+        in_shape, out_shape = shape_of(x), shape_of(y)
+        elem = element_type(x.type)
+        spec: dict = {
+            "comment": op.name,
+            "ctype": ctype_of(elem),
+            "rank": len(out_shape),
+            "in_shape": list(in_shape),
+            "out_shape": list(out_shape),
+        }
+        in_strides = strides_of(in_shape)
+        if isinstance(op, qnn.TransposeOp):
+            perm = op.permutation.get_values()
+            spec |= {"kind": "transpose", "src_strides": [in_strides[p] for p in perm]}
+        else:
+            value = op.value.value.data
+            if isinstance(elem, UniformQuantizedType):
+                fill = str(quantize_scalar(value, elem))
+            elif isinstance(elem, IntegerType):
+                fill = str(int(value))
+            else:
+                fill = c_float(value)
+            spec |= {
+                "kind": "pad",
+                "mode": op.mode.data,
+                "low": list(op.low.get_values()),
+                "src_strides": in_strides,
+                "fill": fill,
+            }
+        self.render("movement.c.j2", spec, [self.plan.expr(x), self.plan.expr(y)])
 
     def concat(self, op: qnn.ConcatOp) -> None:
         axis = op.axis.value.data

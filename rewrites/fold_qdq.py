@@ -2,6 +2,9 @@
 
 - `quantize(dequantize(x))` (default rounding) is `requantize(x)`, or `x` itself when the
   types are equal. DESIGN §2 defines requantize this way, so this part is exact.
+- `dequantize` sinks below data movement (`tensor.reshape`, `qnn.transpose`, `qnn.pad`), which
+  then moves the stored values instead: exact, because these ops only copy values (a constant pad
+  value sinks only when the quantized type represents it exactly).
 - `dequantize → float conv2d/dot/add/relu/max_pool2d/avg_pool2d/concat → quantize`, the
   pattern ONNX's QDQ format uses to *simulate* an integer kernel, becomes that integer kernel,
   as ONNX Runtime does when it runs such a model. This is **not** bit-preserving with respect
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
+from xdsl.dialects import tensor
 from xdsl.dialects.builtin import ModuleOp, i32
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
@@ -27,6 +31,9 @@ from xdsl.pattern_rewriter import (
 )
 
 from qdialect import qnn
+from qdialect.params import f32, quantize_value
+from qdialect.qnn.movement import permuted_element
+from qdialect.quant_ops import StorageCastOp
 from qdialect.scaling import quantize_bias
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
@@ -37,6 +44,57 @@ def _dequantized(value: SSAValue) -> SSAValue | None:
     """x if `value` is `qnn.dequantize(x)`."""
     op = value.owner
     return op.input if isinstance(op, qnn.DequantizeOp) else None
+
+
+def _stored_constant(value: SSAValue) -> tuple[np.ndarray, UniformQuantizedType] | None:
+    """(stored ints, type) if `value` is `dequantize(scast(arith.constant))`."""
+    source = _dequantized(value)
+    cast = source.owner if source is not None else None
+    if not isinstance(cast, StorageCastOp):
+        return None
+    values = constant_values(cast.input)
+    return None if values is None else (values, element_type(source.type))
+
+
+class SinkDequantize(RewritePattern):
+    """`move(dequantize(x))` is `dequantize(move(x))` for reshape, transpose and pad."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(
+        self, op: tensor.ReshapeOp | qnn.TransposeOp | qnn.PadOp, rewriter: PatternRewriter
+    ) -> None:
+        if not isinstance(op, tensor.ReshapeOp | qnn.TransposeOp | qnn.PadOp):
+            return
+        source = _dequantized(op.operands[0])
+        if source is None:
+            return
+        q_type = element_type(source.type)
+        per_tensor = q_type.granularity is Granularity.PER_TENSOR
+        if isinstance(op, qnn.TransposeOp):
+            moved_elem = permuted_element(q_type, tuple(op.permutation.get_values()))
+        elif isinstance(op, tensor.ReshapeOp) and not per_tensor:
+            return  # the quantized axis has no place in the new shape in general
+        elif (
+            isinstance(op, qnn.PadOp)
+            and op.mode.data == "constant"
+            and (not per_tensor or not _represents(q_type, op.value.value.data))
+        ):
+            return
+        else:
+            moved_elem = q_type
+        moved_type = with_element(op.result.type, moved_elem)
+        new = type(op).create(
+            operands=[source, *op.operands[1:]],
+            result_types=[moved_type],
+            properties=dict(op.properties),
+            attributes=dict(op.attributes),
+        )
+        rewriter.replace(op, [new, qnn.DequantizeOp(new.results[0], op.result.type)])
+
+
+def _represents(q_type: UniformQuantizedType, value: float) -> bool:
+    stored = quantize_value(value, q_type.scale, q_type.zero_point, q_type.qmin, q_type.qmax)
+    return f32(f32(stored - q_type.zero_point) * f32(q_type.scale)) == f32(value)
 
 
 class QuantizeOfDequantize(RewritePattern):
@@ -60,7 +118,21 @@ def _float_producer(op: qnn.QuantizeOp) -> Operation | None:
 
 
 def _per_channel_bias(bias: SSAValue, x_type: UniformQuantizedType, w_type) -> list[int] | None:
-    values = constant_values(bias)
+    """The i32 bias of the integer kernel: the stored values when the float bias is the
+    dequantized i32 constant ONNX's QDQ format writes (scale x·w), else the constant requantized."""
+    stored = _stored_constant(bias)
+    if stored is not None:
+        ints, b_type = stored
+        n = ints.size
+        b_scales = np.broadcast_to(np.array(b_type.scales, np.float32), n)
+        w_scales = np.broadcast_to(np.array(w_type.scales, np.float32), n)
+        exact = np.float32(x_type.scale) * w_scales
+        if set(b_type.zero_points) == {0} and np.array_equal(b_scales, exact):
+            return [int(v) for v in ints.ravel()]
+        zeros = np.broadcast_to(np.array(b_type.zero_points), n)
+        values = (ints.ravel() - zeros).astype(np.float32) * b_scales
+    else:
+        values = constant_values(bias)
     if values is None:
         return None
     scales = list(w_type.scales)
@@ -115,13 +187,14 @@ class FuseQdqElementwise(RewritePattern):
     def match_and_rewrite(self, op: qnn.QuantizeOp, rewriter: PatternRewriter) -> None:
         producer = _float_producer(op)
         if not isinstance(
-            producer, qnn.AddOp | qnn.ReluOp | qnn.MaxPool2DOp | qnn.AvgPool2DOp | qnn.ConcatOp
+            producer,
+            qnn.AddOp | qnn.ReluOp | qnn.ClampOp | qnn.MaxPool2DOp | qnn.AvgPool2DOp | qnn.ConcatOp,
         ):
             return
         sources = [_dequantized(v) for v in producer.operands]
         if any(s is None for s in sources):
             return
-        same_type = isinstance(producer, qnn.ReluOp | qnn.MaxPool2DOp)
+        same_type = isinstance(producer, qnn.ReluOp | qnn.ClampOp | qnn.MaxPool2DOp)
         if same_type and element_type(sources[0].type) != element_type(op.result.type):
             return  # these ops keep their input's quantization
         if isinstance(producer, qnn.AddOp | qnn.ConcatOp | qnn.AvgPool2DOp) and any(
@@ -145,6 +218,11 @@ class FoldQdqPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         PatternRewriteWalker(
             GreedyRewritePatternApplier(
-                [QuantizeOfDequantize(), FuseQdqConvDot(), FuseQdqElementwise()]
+                [
+                    SinkDequantize(),
+                    QuantizeOfDequantize(),
+                    FuseQdqConvDot(),
+                    FuseQdqElementwise(),
+                ]
             )
         ).rewrite_module(op)

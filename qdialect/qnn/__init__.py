@@ -12,6 +12,7 @@ from qdialect.qnn.elementwise import (
     ReluOp,
     RequantizeOp,
 )
+from qdialect.qnn.movement import PadOp, TransposeOp
 from qdialect.qnn.scaled import (
     ScaledConcatOp,
     ScaledConv2DOp,
@@ -35,6 +36,8 @@ QNN = Dialect(
         ConcatOp,
         MaxPool2DOp,
         AvgPool2DOp,
+        TransposeOp,
+        PadOp,
         ScaledQuantizeOp,
         ScaledDequantizeOp,
         ScaledConv2DOp,

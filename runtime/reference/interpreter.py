@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from xdsl.dialects import arith, func
+from xdsl.dialects import arith, func, tensor
 from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
     IntegerType,
@@ -282,6 +282,29 @@ def _concat(op, frame: Frame) -> list[np.ndarray]:
         return [K.concat(parts, None, None, op.axis.value.data)]
     types = [qtype(v) for v in op.inputs]
     return [K.concat(parts, types, qtype(op.result), op.axis.value.data)]
+
+
+@handles(tensor.ReshapeOp)
+def _reshape(op, frame: Frame) -> list[np.ndarray]:
+    return [frame[op.source].reshape(op.result.type.get_shape())]
+
+
+@handles(qnn.TransposeOp)
+def _transpose(op, frame: Frame) -> list[np.ndarray]:
+    return [np.ascontiguousarray(frame[op.input].transpose(op.permutation.get_values()))]
+
+
+@handles(qnn.PadOp)
+def _pad(op, frame: Frame) -> list[np.ndarray]:
+    x = frame[op.input]
+    widths = list(zip(op.low.get_values(), op.high.get_values(), strict=True))
+    mode = op.mode.data
+    if mode != "constant":
+        return [np.pad(x, widths, mode=mode)]
+    value = attr_float(op.value)
+    q = qtype(op.input)
+    fill = K.quantize(np.array(value, np.float32), q) if q is not None else np.array(value, x.dtype)
+    return [np.pad(x, widths, mode="constant", constant_values=fill)]
 
 
 @handles(qnn.MaxPool2DOp)

@@ -1,0 +1,140 @@
+"""Data-movement `qnn` ops: transpose and pad.
+
+They move stored values without arithmetic, so a quantized tensor keeps its type (a per-axis
+type's axis follows the permutation). Reshapes use upstream's `tensor.reshape`, which already
+accepts quantized element types; these two have no upstream `tensor` counterpart that could
+carry a quantized pad value or a permutation.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, StringAttr, TensorType, f64
+from xdsl.ir import Attribute
+from xdsl.irdl import (
+    IRDLOperation,
+    ParsePropInAttrDict,
+    irdl_op_definition,
+    operand_def,
+    opt_prop_def,
+    prop_def,
+    result_def,
+    traits_def,
+)
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+
+from qdialect.qnn.common import Kind, check_per_tensor, enum_value, kind_of, ranked_shape
+from qdialect.tensors import element_type
+from qdialect.types import Granularity, UniformQuantizedType
+
+
+class PadMode(Enum):
+    CONSTANT = "constant"
+    EDGE = "edge"
+    REFLECT = "reflect"
+
+
+def permuted_element(elem: Attribute, permutation: tuple[int, ...]) -> Attribute:
+    """`elem` after a transpose: a per-axis type's axis moves with its dimension."""
+    if isinstance(elem, UniformQuantizedType) and elem.granularity is Granularity.PER_AXIS:
+        return UniformQuantizedType.per_axis(
+            f"{'i' if elem.signed else 'u'}{elem.storage_width}",
+            elem.expressed_type,
+            permutation.index(elem.axis),
+            elem.scales,
+            elem.zero_points,
+            qmin=elem.qmin,
+            qmax=elem.qmax,
+        )
+    return elem
+
+
+def _check_movable(elem: Attribute, value_kind: Kind) -> None:
+    if value_kind is Kind.PENDING:
+        raise VerifyException("moves float, integer or quantized tensors, not `!quant.any`")
+    if isinstance(elem, UniformQuantizedType) and elem.granularity is Granularity.SUB_CHANNEL:
+        raise VerifyException("sub-channel quantized tensors are not moved")
+
+
+@irdl_op_definition
+class TransposeOp(IRDLOperation):
+    """`y[i_0, …] = x[i_perm⁻¹…]`: result dimension d is input dimension `permutation[d]`.
+
+    %y = qnn.transpose %x {permutation = array<i64: 0, 2, 3, 1>} : tensor<1x3x4x5x!quant.uniform<u8:f32, 0.1:128>> -> tensor<1x4x5x3x!quant.uniform<u8:f32, 0.1:128>>
+    """
+
+    name = "qnn.transpose"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    permutation = prop_def(DenseArrayBase)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def verify_(self) -> None:
+        x = ranked_shape(self.input, "input")
+        y = ranked_shape(self.result, "result", len(x))
+        perm = tuple(self.permutation.get_values())
+        if sorted(perm) != list(range(len(x))):
+            raise VerifyException(
+                f"permutation {list(perm)} is not a permutation of 0..{len(x) - 1}"
+            )
+        elem = element_type(self.input.type)
+        _check_movable(elem, kind_of(self.input))
+        expected = tuple(x[p] for p in perm)
+        if y != expected:
+            raise VerifyException(f"result shape must be {list(expected)}, got {list(y)}")
+        want = permuted_element(elem, perm)
+        if element_type(self.result.type) != want:
+            raise VerifyException(f"result element type must be {want}")
+
+
+@irdl_op_definition
+class PadOp(IRDLOperation):
+    """Pad each dimension by `low[d]` before and `high[d]` after (ONNX Pad, non-negative pads).
+
+    `constant` fills with the real `value` (quantized per DESIGN §2 for a quantized tensor);
+    `edge` repeats the border element; `reflect` mirrors without repeating it.
+
+        %y = qnn.pad %x {low = array<i64: 0, 0, 1, 1>, high = array<i64: 0, 0, 1, 1>} : tensor<1x2x3x3xf32> -> tensor<1x2x5x5xf32>
+    """
+
+    name = "qnn.pad"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    low = prop_def(DenseArrayBase)
+    high = prop_def(DenseArrayBase)
+    mode = opt_prop_def(StringAttr, StringAttr(PadMode.CONSTANT.value))
+    value = opt_prop_def(FloatAttr, FloatAttr(0.0, f64))
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def verify_(self) -> None:
+        x = ranked_shape(self.input, "input")
+        y = ranked_shape(self.result, "result", len(x))
+        low, high = tuple(self.low.get_values()), tuple(self.high.get_values())
+        if len(low) != len(x) or len(high) != len(x):
+            raise VerifyException(f"low and high need {len(x)} entries (the rank)")
+        if any(p < 0 for p in low + high):
+            raise VerifyException("pads must be non-negative")
+        mode = enum_value(PadMode, self.mode, "mode")
+        if mode is not PadMode.CONSTANT and any(
+            p and not d for p, d in zip(low + high, x + x, strict=True)
+        ):
+            raise VerifyException(f"'{mode.value}' padding of an empty dimension")
+        if mode is PadMode.REFLECT and any(
+            p >= d for p, d in zip(low + high, x + x, strict=True) if p
+        ):
+            raise VerifyException("'reflect' pads must be smaller than the dimension")
+        elem = element_type(self.input.type)
+        _check_movable(elem, kind_of(self.input))
+        if element_type(self.result.type) != elem:
+            raise VerifyException("input and result element types must be equal")
+        if kind_of(self.input) is Kind.QUANTIZED and mode is PadMode.CONSTANT:
+            check_per_tensor(self.input, "input")
+        expected = tuple(d + lo + hi for d, lo, hi in zip(x, low, high, strict=True))
+        if y != expected:
+            raise VerifyException(f"result shape must be {list(expected)}, got {list(y)}")
