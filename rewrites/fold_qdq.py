@@ -92,6 +92,31 @@ class SinkDequantize(RewritePattern):
         rewriter.replace(op, [new, qnn.DequantizeOp(new.results[0], op.result.type)])
 
 
+class FoldConstantTranspose(RewritePattern):
+    """A transposed constant (stored integers behind a `quant.scast`, or floats) is a constant:
+    Gemm's `transB` weights are packed once at compile time, not moved on every call."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.TransposeOp, rewriter: PatternRewriter) -> None:
+        perm = tuple(op.permutation.get_values())
+        cast = op.input.owner
+        if isinstance(cast, StorageCastOp):
+            values = constant_values(cast.input)
+            if values is None:
+                return
+            ints = dense_constant(
+                np.ascontiguousarray(values.transpose(perm)),
+                with_element(op.result.type, element_type(cast.input.type)),
+            )
+            rewriter.replace(op, [ints, StorageCastOp(ints.result, op.result.type)])
+            return
+        values = constant_values(op.input)
+        if values is not None:
+            rewriter.replace(
+                op, dense_constant(np.ascontiguousarray(values.transpose(perm)), op.result.type)
+            )
+
+
 def _represents(q_type: UniformQuantizedType, value: float) -> bool:
     stored = quantize_value(value, q_type.scale, q_type.zero_point, q_type.qmin, q_type.qmax)
     return f32(f32(stored - q_type.zero_point) * f32(q_type.scale)) == f32(value)
@@ -220,6 +245,7 @@ class FoldQdqPass(ModulePass):
             GreedyRewritePatternApplier(
                 [
                     SinkDequantize(),
+                    FoldConstantTranspose(),
                     QuantizeOfDequantize(),
                     FuseQdqConvDot(),
                     FuseQdqElementwise(),

@@ -1,0 +1,56 @@
+"""Import quantized ONNX models (QOperator or QDQ format) as quant/qnn IR.
+
+    from qdialect.onnx_import import import_onnx
+    module = import_onnx("model_int8.onnx")      # or an onnx.ModelProto
+    # then: runtime.compiled.compile_module(module)(x=...)
+
+The `onnx` package is needed only here, and imported only when a model is. The function keeps
+the graph's input and output names (`qnn.name` argument/result attributes), so the runtime
+and `qopt --run --inputs x.npz` use the ONNX names as keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xdsl.dialects.builtin import ModuleOp
+
+from qdialect.onnx_import.graph import OnnxImportError
+
+__all__ = ["OnnxImportError", "import_onnx", "load_model"]
+
+
+def load_model(source) -> object:
+    """An `onnx.ModelProto` from a ModelProto, a path, or the bytes of a model file."""
+    try:
+        import onnx
+    except ImportError:
+        raise OnnxImportError(
+            "importing ONNX models needs the 'onnx' package (pip install 'qdialect[onnx]')"
+        ) from None
+    if isinstance(source, onnx.ModelProto):
+        return source
+    try:
+        if isinstance(source, bytes):
+            return onnx.load_from_string(source)
+        return onnx.load(str(Path(source)))
+    except OSError as err:
+        raise OnnxImportError(f"cannot read '{source}': {err.strerror or err}") from None
+    except Exception as err:  # protobuf's DecodeError and friends: not a model file
+        raise OnnxImportError(f"not an ONNX model: {type(err).__name__}: {err}") from None
+
+
+def import_onnx(source, function_name: str = "main") -> ModuleOp:
+    """The model's graph as one `func.func` of quant/qnn/tensor ops (not yet rewritten).
+
+    Unsupported ops are reported all at once; a node whose scales or zero points are not
+    constant initializers, or whose attributes have no qnn equivalent, is named in the error.
+    """
+    from qdialect.onnx_import.graph import GraphImporter
+    from qdialect.onnx_import.ops import HANDLERS, unsupported_nodes
+
+    model = load_model(source)
+    unsupported = unsupported_nodes(model.graph)
+    if unsupported:
+        raise OnnxImportError(f"{len(unsupported)} unsupported node(s): " + "; ".join(unsupported))
+    return GraphImporter(model.graph, HANDLERS).run(function_name)

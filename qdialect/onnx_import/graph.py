@@ -1,0 +1,301 @@
+"""The graph walk of the ONNX importer: values, constants, quantized types, the function.
+
+An ONNX tensor becomes one SSA value. Quantized tensors (the uint8/int8 tensors of the
+QOperator format, and the inputs of DequantizeLinear) carry `!quant.uniform` types built from
+the scale and zero-point initializers next to them; where two nodes read the same stored
+values with different parameters, the importer reinterprets them with a pair of `quant.scast`
+ops, which is what ONNX means.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DenseIntOrFPElementsAttr,
+    DictionaryAttr,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+    f32,
+)
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.utils.exceptions import VerifyException
+
+from qdialect.quant_ops import StorageCastOp
+from qdialect.tensors import element_type
+from qdialect.types import UniformQuantizedType
+
+NAME_ATTR = "qnn.name"  # the argument/result attribute the runtime reads names from
+
+STORAGE_OF_DTYPE = {
+    np.dtype(np.uint8): "u8",
+    np.dtype(np.int8): "i8",
+    np.dtype(np.uint16): "u16",
+    np.dtype(np.int16): "i16",
+    np.dtype(np.int32): "i32",
+}
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.float64))
+
+
+class OnnxImportError(Exception):
+    """The model cannot be imported; the message names the node(s) at fault."""
+
+
+class NodeError(Exception):
+    """Raised inside an op handler; the importer adds the node's name and type."""
+
+
+def tensor_type(shape, elem: Attribute) -> TensorType:
+    return TensorType(elem, [int(d) for d in shape])
+
+
+def shape_of(value: SSAValue) -> tuple[int, ...]:
+    return tuple(value.type.get_shape())  # type: ignore[union-attr]
+
+
+def storage_view(values: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
+    """Stored integers as the signless integers `quant.scast` reads (u8 200 is i8 -56)."""
+    width = qtype.storage_width
+    return np.asarray(values).astype(np.int64).astype(f"u{width // 8}").view(f"i{width // 8}")
+
+
+def _name_hint(name: str) -> str | None:
+    hint = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if not hint:
+        return None
+    return hint if not hint[0].isdigit() else f"v{hint}"
+
+
+class GraphImporter:
+    """Builds one `func.func` from an ONNX graph, node by node (ONNX graphs are sorted)."""
+
+    def __init__(self, graph, handlers: dict[str, Callable]) -> None:
+        from onnx import numpy_helper
+
+        self.graph = graph
+        self.handlers = handlers
+        self.initializers: dict[str, np.ndarray] = {
+            t.name: numpy_helper.to_array(t) for t in graph.initializer
+        }
+        self.values: dict[str, SSAValue] = {}
+        self.block = Block()
+        self.node = None
+
+    # ---- building
+    def add(self, op: Operation, name: str | None = None) -> SSAValue | None:
+        """Verify and append `op`; name its first result after the ONNX tensor `name`."""
+        try:
+            op.verify()
+        except VerifyException as err:
+            raise NodeError(f"'{op.name}' does not verify: {err}") from None
+        self.block.add_op(op)
+        if op.results and name:
+            op.results[0].name_hint = _name_hint(name)
+        return op.results[0] if op.results else None
+
+    def define(self, name: str, value: SSAValue) -> None:
+        self.values[name] = value
+
+    # ---- constants
+    def constant_array(self, name: str, role: str) -> np.ndarray:
+        """An initializer's data; anything computed at run time is an error naming `role`."""
+        if name not in self.initializers:
+            raise NodeError(f"{role} '{name}' must be a constant initializer")
+        return self.initializers[name]
+
+    def optional_constant(self, index: int, role: str) -> np.ndarray | None:
+        inputs = self.node.input
+        if index >= len(inputs) or not inputs[index]:
+            return None
+        return self.constant_array(inputs[index], role)
+
+    def float_constant(self, values: np.ndarray, name: str | None = None) -> SSAValue:
+        data = np.asarray(values, dtype=np.float32)
+        ttype = tensor_type(data.shape, f32)
+        attr = DenseIntOrFPElementsAttr.from_list(ttype, [float(v) for v in data.ravel()])
+        return self.add(arith.ConstantOp(attr, ttype), name)
+
+    def integer_constant(self, values: np.ndarray, elem: Attribute, name=None) -> SSAValue:
+        data = np.asarray(values)
+        ttype = tensor_type(data.shape, elem)
+        attr = DenseIntOrFPElementsAttr.from_list(ttype, [int(v) for v in data.ravel()])
+        return self.add(arith.ConstantOp(attr, ttype), name)
+
+    def quantized_constant(self, values: np.ndarray, qtype: UniformQuantizedType, name=None):
+        stored = self.integer_constant(storage_view(values, qtype), qtype.storage_type)
+        return self.add(StorageCastOp(stored, tensor_type(np.shape(values), qtype)), name)
+
+    # ---- values
+    def value(self, name: str) -> SSAValue:
+        """The SSA value of tensor `name`; float initializers become constants on first use."""
+        if name in self.values:
+            return self.values[name]
+        if name in self.initializers:
+            data = self.initializers[name]
+            if data.dtype not in FLOAT_DTYPES:
+                raise NodeError(
+                    f"integer initializer '{name}' is used where a float tensor is expected"
+                )
+            value = self.float_constant(data, name)
+            self.values[name] = value
+            return value
+        raise NodeError(f"tensor '{name}' is not produced by any earlier node")
+
+    def quant_type(self, scale_name: str, zp_name: str | None, axis: int, rank: int, role: str):
+        """The `!quant.uniform` type of (scale, zero point) initializers (1-D: per axis)."""
+        scale = self.constant_array(scale_name, f"{role} scale")
+        if scale.dtype not in FLOAT_DTYPES:
+            raise NodeError(f"{role} scale '{scale_name}' must be a float tensor")
+        zp = (
+            self.constant_array(zp_name, f"{role} zero point")
+            if zp_name
+            else np.zeros(scale.shape, np.uint8)
+        )
+        storage = STORAGE_OF_DTYPE.get(zp.dtype)
+        if storage is None:
+            raise NodeError(f"{role} zero point '{zp_name}' has unsupported type {zp.dtype}")
+        scales = [float(np.float32(s)) for s in scale.ravel()]
+        zps = [int(z) for z in np.broadcast_to(zp, scale.shape).ravel()]
+        if scale.ndim > 1:
+            raise NodeError(f"{role} scale '{scale_name}' must be a scalar or 1-D (blocked scales)")
+        try:
+            if scale.size == 1:
+                return UniformQuantizedType.per_tensor(storage, f32, scales[0], zps[0])
+            axis = axis + rank if axis < 0 else axis
+            if not 0 <= axis < rank:
+                raise NodeError(f"{role} axis {axis} is out of range for rank {rank}")
+            return UniformQuantizedType.per_axis(storage, f32, axis, scales, zps)
+        except VerifyException as err:
+            raise NodeError(f"{role} quantization parameters are invalid: {err}") from None
+
+    def quantized(self, name: str, qtype: UniformQuantizedType) -> SSAValue:
+        """Tensor `name` read as `qtype`: a constant, the value itself, or a reinterpretation."""
+        if name in self.initializers and name not in self.values:
+            data = self.initializers[name]
+            if STORAGE_OF_DTYPE.get(data.dtype) is None:
+                raise NodeError(f"quantized initializer '{name}' has type {data.dtype}")
+            return self.quantized_constant(data, qtype, name)
+        value = self.value(name)
+        elem = element_type(value.type)
+        if elem == qtype:
+            return value
+        if not isinstance(elem, UniformQuantizedType):
+            raise NodeError(f"tensor '{name}' is {elem}, not a quantized tensor")
+        if elem.storage_type != qtype.storage_type or elem.signed != qtype.signed:
+            raise NodeError(
+                f"tensor '{name}' is stored as {elem.storage_spelling}, "
+                f"not as {qtype.storage_spelling}"
+            )
+        raw = self.add(StorageCastOp(value, tensor_type(shape_of(value), elem.storage_type)))
+        return self.add(StorageCastOp(raw, tensor_type(shape_of(value), qtype)))
+
+    # ---- the walk
+    def run(self, function_name: str) -> ModuleOp:
+        from onnx import TensorProto
+
+        inputs = [i for i in self.graph.input if i.name not in self.initializers]
+        arg_types = []
+        for info in inputs:
+            arg_types.append(self._input_type(info, TensorProto))
+        self.block = Block(arg_types=arg_types)
+        for arg, info in zip(self.block.args, inputs, strict=True):
+            arg.name_hint = _name_hint(info.name)
+            self.values[info.name] = arg
+        for node in self.graph.node:
+            self.node = node
+            try:
+                self.handlers[node.op_type](self, node)
+            except NodeError as err:
+                label = f"node '{node.name}'" if node.name else f"node #{self._index(node)}"
+                raise OnnxImportError(f"{label} ({node.op_type}): {err}") from None
+        results = []
+        for out in self.graph.output:
+            if out.name not in self.values:
+                raise OnnxImportError(f"graph output '{out.name}' is not produced by any node")
+            results.append(self.values[out.name])
+        self.block.add_op(func.ReturnOp(*results))
+        function = func.FuncOp(
+            function_name,
+            ([a.type for a in self.block.args], [r.type for r in results]),
+            Region(self.block),
+            arg_attrs=_name_attrs(i.name for i in inputs),
+            res_attrs=_name_attrs(o.name for o in self.graph.output),
+        )
+        return ModuleOp([function])
+
+    def _index(self, node) -> int:
+        return list(self.graph.node).index(node)
+
+    def _input_type(self, info, tensor_proto) -> TensorType:
+        ttype = info.type.tensor_type
+        dims = []
+        for d in ttype.shape.dim:
+            if not d.HasField("dim_value") or d.dim_value <= 0:
+                label = d.dim_param or "?"
+                raise OnnxImportError(
+                    f"graph input '{info.name}' has a dynamic dimension '{label}'; "
+                    "give it a fixed size (e.g. onnx.tools.update_model_dims) before importing"
+                )
+            dims.append(d.dim_value)
+        if ttype.elem_type == tensor_proto.FLOAT:
+            return tensor_type(dims, f32)
+        qtype = self._consumer_type(info.name, len(dims))
+        if qtype is None:
+            raise OnnxImportError(
+                f"graph input '{info.name}' is neither float nor read by a node that gives "
+                "its quantization (DequantizeLinear or a QLinear op)"
+            )
+        return tensor_type(dims, qtype)
+
+    def _consumer_type(self, name: str, rank: int) -> UniformQuantizedType | None:
+        """The type the first node reading `name` with quantization parameters gives it."""
+        from qdialect.onnx_import.ops import quant_param_positions
+
+        for node in self.graph.node:
+            for index, scale, zp in quant_param_positions(node):
+                if index < len(node.input) and node.input[index] == name:
+                    self.node = node
+                    zp_name = node.input[zp] if zp is not None and zp < len(node.input) else None
+                    axis = _axis_attr(node)
+                    try:
+                        if scale is None:  # ConvInteger / MatMulInteger: raw integers
+                            return self.integer_input_type(zp_name, rank, name)
+                        return self.quant_type(node.input[scale], zp_name, axis, rank, "input")
+                    except NodeError as err:
+                        raise OnnxImportError(
+                            f"node '{node.name}' ({node.op_type}): {err}"
+                        ) from None
+        return None
+
+    def integer_input_type(self, zp_name: str | None, rank: int, name: str):
+        """ConvInteger/MatMulInteger operands: scale 1, the zero point given (or 0)."""
+        data = self.initializers.get(name)
+        dtype = data.dtype if data is not None else None
+        if zp_name:
+            zp = self.constant_array(zp_name, "zero point")
+            dtype = zp.dtype
+            zps = [int(z) for z in zp.ravel()]
+        else:
+            zps = [0]
+        storage = STORAGE_OF_DTYPE.get(np.dtype(dtype) if dtype is not None else np.dtype(np.uint8))
+        if storage is None or storage == "i32":
+            raise NodeError(f"integer operand '{name}' must be 8- or 16-bit, got {dtype}")
+        if len(zps) == 1:
+            return UniformQuantizedType.per_tensor(storage, f32, 1.0, zps[0])
+        return UniformQuantizedType.per_axis(storage, f32, rank - 1, [1.0] * len(zps), zps)
+
+
+def _axis_attr(node) -> int:
+    for attr in node.attribute:
+        if attr.name == "axis":
+            return attr.i
+    return 1
+
+
+def _name_attrs(names) -> ArrayAttr[DictionaryAttr]:
+    return ArrayAttr([DictionaryAttr({NAME_ATTR: StringAttr(n)}) for n in names])
