@@ -4,6 +4,10 @@
     qopt model.mlir --print-op-generic       # generic form (readable by mlir-opt)
     qopt model.mlir -p 'pass-a,pass-b{opt=v}' -o out.mlir
     qopt invalid.mlir --split-input-file --verify-diagnostics
+    qopt model_int8.onnx -p qnn-default --run --inputs x.npz --bench
+
+Inputs are read by a frontend chosen by file extension (`.mlir` text, `.onnx` models through
+`qdialect.onnx_import`) or by `--frontend`, as xDSL's `available_frontends` does.
 
 Bad input of any kind ends with `file:line:col: error: message` on stderr and exit status 1.
 Set QOPT_DEBUG=1 to see the Python traceback of an internal error instead.
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 
 from qdialect.textio import IRError, make_context, parse_module, print_module, verify_module
 
+BENCH_REPEATS = 20
 SPLIT_MARKER = re.compile(r"^// -----", re.MULTILINE)
 EXPECTED = re.compile(
     r"//\s*expected-(error|warning|remark|note)\s*(@(?:[+-]\d+|above|below))?\s*\{\{(.*?)\}\}"
@@ -79,11 +84,30 @@ class QoptError(Exception):
     """A command-line level failure (bad pass name or option, unreadable input)."""
 
 
+def _import_onnx(data: bytes, name: str):
+    """The `.onnx` frontend: a model file to a module (the `onnx` package is loaded only here)."""
+    from qdialect.onnx_import import OnnxImportError, import_onnx
+
+    try:
+        return import_onnx(data)
+    except OnnxImportError as err:
+        raise IRError(name, 1, 1, str(err)) from None
+
+
+# Frontends for binary inputs, by file extension; text (`mlir`) goes through the parser.
+AVAILABLE_FRONTENDS = {"onnx": _import_onnx}
+
+
 def build_arg_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qopt", description="Parse, verify, rewrite and print quant/qnn IR."
     )
-    parser.add_argument("input_file", nargs="?", help="input .mlir file (default: stdin)")
+    parser.add_argument("input_file", nargs="?", help="input .mlir or .onnx file (default: stdin)")
+    parser.add_argument(
+        "--frontend",
+        choices=["mlir", *AVAILABLE_FRONTENDS],
+        help="how to read the input (default: by file extension, else mlir)",
+    )
     parser.add_argument("-o", "--output", help="write the result here instead of stdout")
     parser.add_argument("-p", "--passes", default="", help="pass pipeline, e.g. 'a,b{opt=value}'")
     parser.add_argument("--print-op-generic", action="store_true", help="print generic form")
@@ -109,23 +133,35 @@ def build_arg_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--reference", action="store_true", help="run the numpy reference instead of compiled C"
     )
+    run.add_argument(
+        "--bench",
+        nargs="?",
+        const=BENCH_REPEATS,
+        type=int,
+        metavar="N",
+        help=f"after one warm-up, time N runs (default {BENCH_REPEATS}) and print "
+        "'bench: <median> ms' (compilation excluded)",
+    )
     parser.add_argument("--emit-c", action="store_true", help="print the C a function compiles to")
     return parser
 
 
-def read_input(path: str | None) -> tuple[str, str]:
-    """(text, display name) of the input; undecodable bytes raise a located IRError."""
+def read_bytes(path: str | None) -> tuple[bytes, str]:
+    """(contents, display name) of the input file or stdin."""
     name = path or "<stdin>"
     try:
         if path is None:
-            data = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as handle:
-                data = handle.read()
+            return sys.stdin.buffer.read(), name
+        with open(path, "rb") as handle:
+            return handle.read(), name
     except OSError as err:
         raise IRError(name, 1, 1, f"could not open input file: {err.strerror}") from None
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """The input as text; undecodable bytes raise a located IRError."""
     try:
-        return data.decode("utf-8"), name
+        return data.decode("utf-8")
     except UnicodeDecodeError as err:
         prefix = data[: err.start]
         line = prefix.count(b"\n") + 1
@@ -133,6 +169,13 @@ def read_input(path: str | None) -> tuple[str, str]:
         raise IRError(
             name, line, column, "input is not UTF-8 text (is this a binary file?)"
         ) from None
+
+
+def frontend_of(args: argparse.Namespace) -> str:
+    if args.frontend:
+        return args.frontend
+    extension = os.path.splitext(args.input_file or "")[1].lstrip(".")
+    return extension if extension in AVAILABLE_FRONTENDS else "mlir"
 
 
 def build_pipeline(spec: str):
@@ -175,12 +218,20 @@ def run_module(module, args: argparse.Namespace) -> str:
             except (CodegenError, CompileError) as err:
                 raise QoptError(f"{err} (--reference runs the interpreter instead)") from None
             outputs = compiled(**inputs)
+        bench = ""
+        if args.bench:
+            run_once = (
+                (lambda: run_function(module, inputs, function.sym_name.data))
+                if args.reference
+                else (lambda: compiled(**inputs))
+            )
+            bench = f"bench: {median_ms(run_once, args.bench):.4f} ms\n"
     except (ExecutionError, OSError, ValueError) as err:
         raise QoptError(str(err)) from None
     named = dict(zip(result_names(function), outputs, strict=True))
     if args.outputs:
         np.savez(args.outputs, **named)
-        return ""
+        return bench
     lines = []
     for key, value in named.items():
         summary = f"{key}: {value.dtype}{list(value.shape)}"
@@ -189,7 +240,23 @@ def run_module(module, args: argparse.Namespace) -> str:
                 f" min {value.min()} max {value.max()} mean {value.astype(np.float64).mean():.6g}"
             )
         lines.append(summary + f"\n  {np.array2string(value.ravel()[:8], separator=', ')}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + bench
+
+
+def median_ms(run_once, repeats: int) -> float:
+    """Median wall time of `repeats` calls after one warm-up call, in milliseconds."""
+    import statistics
+    import time
+
+    if repeats < 1:
+        raise QoptError(f"--bench needs a positive repeat count, got {repeats}")
+    run_once()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run_once()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
 
 
 def emit_c(module, args: argparse.Namespace) -> str:
@@ -213,6 +280,11 @@ def process_chunk(chunk: Chunk, name: str, args: argparse.Namespace, pipeline) -
     module = parse_module(
         chunk.text, name, ctx=ctx, line_offset=chunk.line_offset, allow_empty=args.split_input_file
     )
+    return process_module(module, ctx, args, pipeline)
+
+
+def process_module(module, ctx, args: argparse.Namespace, pipeline) -> str:
+    """Rewrite, then run, emit C for, or print `module`."""
     if pipeline is not None:
         pipeline.apply(ctx, module)
         verify_module(module)
@@ -255,7 +327,12 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         pipeline = build_pipeline(args.passes)
-        text, name = read_input(args.input_file)
+        data, name = read_bytes(args.input_file)
+        frontend = frontend_of(args)
+        if frontend == "mlir":
+            chunks = split_chunks(decode_text(data, name), args.split_input_file)
+        else:
+            chunks = [Chunk("", 0)]  # a binary model is one unit
     except QoptError as err:
         print(f"qopt: error: {err}", file=sys.stderr)
         return 1
@@ -264,10 +341,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 1
     outputs: list[str] = []
     status = 0
-    for chunk in split_chunks(text, args.split_input_file):
+    for chunk in chunks:
         error: IRError | None = None
         try:
-            outputs.append(process_chunk(chunk, name, args, pipeline))
+            if frontend == "mlir":
+                outputs.append(process_chunk(chunk, name, args, pipeline))
+            else:
+                module = AVAILABLE_FRONTENDS[frontend](data, name)
+                outputs.append(process_module(module, make_context(), args, pipeline))
         except IRError as err:
             error = err
         except QoptError as err:

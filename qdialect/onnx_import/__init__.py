@@ -50,6 +50,8 @@ def import_onnx(source, function_name: str = "main") -> ModuleOp:
     from qdialect.onnx_import.ops import HANDLERS, unsupported_nodes
 
     model = load_model(source)
+    if not model.HasField("graph"):
+        raise OnnxImportError("not an ONNX model: it has no graph")
     unsupported = unsupported_nodes(model.graph)
     if unsupported:
         raise OnnxImportError(f"{len(unsupported)} unsupported node(s): " + "; ".join(unsupported))

@@ -324,13 +324,11 @@ def qgemm(g: GraphImporter, node) -> None:
     b_name = node.input[3]
     b_data = g.constant_array(b_name, "B")
     trans_b = a_attrs.get("transB", 0)
-    b_scale = g.constant_array(node.input[4], "B scale")
     b_type = g.quant_type(node.input[4], _input(node, 5), 0 if trans_b else 1, 2, "B")
     if trans_b:
         b_data = b_data.T
         if b_type.granularity is Granularity.PER_AXIS:
             b_type = permuted_element(b_type, (1, 0))
-    del b_scale
     b = g.quantized_constant(np.ascontiguousarray(b_data), b_type, b_name)
     a = _operand(g, node, 0, 1, 2)
     if a_attrs.get("transA", 0):
