@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -160,3 +161,71 @@ def test_readme_main_job_runs_end_to_end() -> None:
     assert result.returncode == 0, result.stderr
     assert "identical before and after the rewrites: True" in result.stdout
     assert "qnn.conv2d" in result.stdout and "qnn.scaled_conv2d" not in result.stdout
+
+
+def _onnx_model(path: Path) -> None:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [
+        numpy_helper.from_array(np.float32(0.1), "s"),
+        numpy_helper.from_array(np.uint8(128), "z"),
+    ]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["image", "s", "z"], ["q"]),
+        helper.make_node("Relu", ["q"], ["r"]),
+        helper.make_node("DequantizeLinear", ["r", "s", "z"], ["logits"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [2, 3])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    onnx.save(model, path)
+
+
+def test_onnx_frontend_runs_with_onnx_names_and_benchmarks(tmp_path: Path) -> None:
+    import numpy as np
+
+    model = tmp_path / "model.onnx"
+    _onnx_model(model)
+    printed = qopt(str(model))
+    assert printed.returncode == 0, printed.stderr.decode()
+    assert 'func.func @main(%image: tensor<2x3xf32> {qnn.name = "image"})' in printed.stdout.decode()
+    assert "qnn.relu %q" in printed.stdout.decode()
+    emitted = qopt(str(model), "-p", "qnn-default", "--emit-c")
+    assert emitted.returncode == 0 and "int qd_entry(" in emitted.stdout.decode()
+    image = np.array([[-1.0, 0.26, 0.34], [3.0, -0.05, 20.0]], np.float32)
+    np.savez(tmp_path / "in.npz", image=image)
+    ran = qopt(
+        str(model),
+        "--run",
+        "--inputs",
+        str(tmp_path / "in.npz"),
+        "--outputs",
+        str(tmp_path / "out.npz"),
+        "--bench",
+        "3",
+    )
+    assert ran.returncode == 0, ran.stderr.decode()
+    assert re.fullmatch(r"bench: \d+\.\d{4} ms\n", ran.stdout.decode())
+    with np.load(tmp_path / "out.npz") as out:
+        assert list(out.files) == ["logits"]
+        expected = np.array([[0.0, 0.3, 0.3], [3.0, 0.0, 12.7]], np.float32)
+        assert np.array_equal(out["logits"], expected)
+
+
+def test_onnx_frontend_errors_are_located_and_tracebackless(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07 not a model \xff")
+    result = qopt(str(bad))
+    assert result.returncode == 1
+    assert result.stderr.decode().startswith(f"{bad}:1:1: error: not an ONNX model")
+    assert b"Traceback" not in result.stderr
+    text = tmp_path / "model.txt"
+    _onnx_model(text)
+    assert qopt(str(text), "--frontend", "onnx").returncode == 0

@@ -1,0 +1,230 @@
+"""The ONNX importer: exact IR for a small QOperator graph, every data-movement op and the
+integer ops against ONNX Runtime bit for bit, and the errors a user meets."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from qdialect.onnx_import import OnnxImportError, import_onnx
+from qdialect.textio import print_module
+from runtime.compiled import compile_module
+from runtime.reference import run_function
+
+
+def make_model(nodes, inputs, outputs, inits=(), opset: int = 17) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs],
+        [helper.make_tensor_value_info(n, t, None) for n, t in outputs],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in dict(inits).items()],
+    )
+    opsets = [helper.make_opsetid("", opset), helper.make_opsetid("com.microsoft", 1)]
+    return helper.make_model(graph, opset_imports=opsets, ir_version=8)
+
+
+def ort_run(model: onnx.ModelProto, feeds: dict) -> list[np.ndarray]:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+    return session.run(None, feeds)
+
+
+def check_against_ort(model: onnx.ModelProto, feeds: dict) -> None:
+    expected = ort_run(model, feeds)
+    module = import_onnx(model)
+    assert all(np.array_equal(a, b) for a, b in zip(run_function(module, feeds), expected))
+    compiled = compile_module(module)
+    assert all(np.array_equal(a, b) for a, b in zip(compiled(**feeds), expected, strict=True))
+
+
+F, U8 = TensorProto.FLOAT, TensorProto.UINT8
+SCALES = {"s": np.float32(0.05), "z": np.uint8(120)}
+
+
+def test_qoperator_matmul_imports_as_this_ir() -> None:
+    model = make_model(
+        [
+            helper.make_node("QuantizeLinear", ["in", "s", "z"], ["q"]),
+            helper.make_node(
+                "QLinearMatMul", ["q", "s", "z", "w", "ws", "wz", "ys", "yz"], ["m"], name="mm"
+            ),
+            helper.make_node("DequantizeLinear", ["m", "ys", "yz"], ["out"]),
+        ],
+        [("in", F, [2, 3])],
+        [("out", F)],
+        SCALES
+        | {
+            "w": np.array([[1, 200], [3, 4], [5, 6]], np.uint8),
+            "ws": np.float32(0.5),
+            "wz": np.uint8(128),
+            "ys": np.float32(0.25),
+            "yz": np.uint8(10),
+        },
+    )
+    assert print_module(import_onnx(model)) == (
+        "builtin.module {\n"
+        '  func.func @main(%in: tensor<2x3xf32> {qnn.name = "in"}) -> (tensor<2x2xf32> {qnn.name = "out"}) {\n'
+        "    %q = qnn.quantize %in : tensor<2x3xf32> -> tensor<2x3x!quant.uniform<u8:f32, 0.05000000074505806:120>>\n"
+        "    %0 = arith.constant dense<[[1, -56], [3, 4], [5, 6]]> : tensor<3x2xi8>\n"
+        "    %w = quant.scast %0 : tensor<3x2xi8> to tensor<3x2x!quant.uniform<u8:f32, 0.5:128>>\n"
+        "    %m = qnn.dot %q, %w : tensor<2x3x!quant.uniform<u8:f32, 0.05000000074505806:120>>, tensor<3x2x!quant.uniform<u8:f32, 0.5:128>> -> tensor<2x2x!quant.uniform<u8:f32, 0.25:10>>\n"
+        "    %out = qnn.dequantize %m : tensor<2x2x!quant.uniform<u8:f32, 0.25:10>> -> tensor<2x2xf32>\n"
+        "    func.return %out : tensor<2x2xf32>\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def _movement_nodes(pad_mode: str) -> list:
+    pad_inputs = ["t", "pads", "zq"] if pad_mode == "constant" else ["t", "pads"]
+    return [
+        helper.make_node("Reshape", ["a", "shape"], ["r"]),
+        helper.make_node("Transpose", ["r"], ["t"], perm=[2, 0, 1]),
+        helper.make_node("Pad", pad_inputs, ["p"], mode=pad_mode),
+        helper.make_node("Unsqueeze", ["p", "ax0"], ["u"]),
+        helper.make_node("Squeeze", ["u", "ax0"], ["sq"]),
+        helper.make_node("Flatten", ["sq"], ["f"], axis=2),
+    ]
+
+
+MOVEMENT_INITS = {
+    "shape": np.array([0, -1, 5], np.int64),
+    "pads": np.array([1, 0, 2, 0, 1, 1], np.int64),
+    "ax0": np.array([0], np.int64),
+}
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect"])
+def test_data_movement_on_quantized_tensors_matches_onnxruntime(mode: str) -> None:
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["a"]),
+        *_movement_nodes(mode),
+        helper.make_node("DequantizeLinear", ["f", "s", "z"], ["y"]),
+    ]
+    inits = SCALES | MOVEMENT_INITS | {"zq": np.uint8(7)}
+    model = make_model(nodes, [("x", F, [2, 3, 4, 5])], [("y", F), ("f", U8)], inits)
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5)).astype(np.float32) * 4
+    check_against_ort(model, {"x": x})
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect"])
+def test_data_movement_on_float_tensors_matches_onnxruntime(mode: str) -> None:
+    nodes = [helper.make_node("Identity", ["x"], ["a"]), *_movement_nodes(mode)]
+    inits = MOVEMENT_INITS | {"zq": np.float32(-2.5)}
+    model = make_model(nodes, [("x", F, [2, 3, 4, 5])], [("f", F)], inits)
+    x = np.random.default_rng(1).standard_normal((2, 3, 4, 5)).astype(np.float32)
+    check_against_ort(model, {"x": x})
+
+
+def test_qdq_data_movement_folds_to_integer_moves() -> None:
+    """DQ → Transpose → Q (QDQ format) moves the stored values: no float left."""
+    nodes = [
+        helper.make_node("DequantizeLinear", ["x", "s", "z"], ["d"]),
+        helper.make_node("Transpose", ["d"], ["t"], perm=[1, 0]),
+        helper.make_node("QuantizeLinear", ["t", "s", "z"], ["y"]),
+    ]
+    model = make_model(nodes, [("x", U8, [3, 4])], [("y", U8)], SCALES)
+    x = np.random.default_rng(2).integers(0, 256, (3, 4), dtype=np.uint8)
+    check_against_ort(model, {"x": x})
+    text = str(compile_module(import_onnx(model)).function)
+    assert "qnn.transpose" in text and "xf32>" not in text and "dequantize" not in text
+
+
+def test_integer_and_qlinear_contrib_ops_match_onnxruntime() -> None:
+    rng = np.random.default_rng(3)
+    inits = SCALES | {
+        "w": rng.integers(0, 256, (4, 2, 3, 3), dtype=np.uint8),
+        "wz": np.uint8(131),
+        "m": rng.integers(0, 256, (48, 5), dtype=np.uint8),
+        "ys": np.float32(0.1),
+        "yz": np.uint8(100),
+        "zs": np.float32(0.2),
+        "zz": np.uint8(90),
+        "k": rng.integers(0, 256, (1, 4, 1, 1), dtype=np.uint8),
+    }
+    nodes = [
+        helper.make_node("ConvInteger", ["x", "w", "z", "wz"], ["ci"], pads=[1, 1, 1, 1]),
+        helper.make_node("Reshape", ["x", "flat"], ["xf"]),
+        helper.make_node("MatMulInteger", ["xf", "m", "z"], ["mi"]),
+        helper.make_node(
+            "QLinearConcat",
+            ["ys", "yz", "x", "s", "z", "x", "zs", "zz"],
+            ["cat"],
+            axis=1,
+            domain="com.microsoft",
+        ),
+        helper.make_node(
+            "QLinearAveragePool",
+            ["cat", "ys", "yz", "zs", "zz"],
+            ["pool"],
+            kernel_shape=[2, 2],
+            strides=[2, 2],
+            pads=[1, 1, 0, 0],
+            domain="com.microsoft",
+        ),
+        helper.make_node(
+            "QLinearAdd",
+            ["pool", "zs", "zz", "k", "s", "z", "ys", "yz"],
+            ["sum"],
+            domain="com.microsoft",
+        ),
+        helper.make_node(
+            "QLinearGlobalAveragePool",
+            ["sum", "ys", "yz", "zs", "zz"],
+            ["gap"],
+            channels_last=0,
+            domain="com.microsoft",
+        ),
+    ]
+    inits["flat"] = np.array([1, 48], np.int64)
+    outputs = [("ci", TensorProto.INT32), ("mi", TensorProto.INT32), ("sum", U8), ("gap", U8)]
+    model = make_model(nodes, [("x", U8, [1, 2, 4, 6])], outputs, inits)
+    x = rng.integers(0, 256, (1, 2, 4, 6), dtype=np.uint8)
+    check_against_ort(model, {"x": x})
+
+
+def test_unsupported_ops_are_listed_together() -> None:
+    nodes = [
+        helper.make_node("Softmax", ["x"], ["a"], name="soft"),
+        helper.make_node(
+            "QLinearSigmoid", ["a", "s", "z", "s", "z"], ["b"], name="sig", domain="com.microsoft"
+        ),
+        helper.make_node("LSTM", ["b"], ["y"], name="rnn"),
+    ]
+    model = make_model(nodes, [("x", F, [2, 2])], [("y", F)], SCALES)
+    with pytest.raises(OnnxImportError) as err:
+        import_onnx(model)
+    assert str(err.value) == (
+        "3 unsupported node(s): Softmax (node 'soft'); QLinearSigmoid (node 'sig': qnn has no "
+        "lookup-table op to run it exactly); LSTM (node 'rnn')"
+    )
+
+
+def test_scales_must_be_constant_initializers() -> None:
+    nodes = [helper.make_node("QuantizeLinear", ["x", "sx", "z"], ["y"], name="quant_x")]
+    model = make_model(nodes, [("x", F, [2]), ("sx", F, [])], [("y", U8)], {"z": np.uint8(0)})
+    with pytest.raises(
+        OnnxImportError,
+        match=r"^node 'quant_x' \(QuantizeLinear\): output scale 'sx' must be a constant initializer$",
+    ):
+        import_onnx(model)
+
+
+def test_dynamic_input_dimensions_are_refused_with_advice() -> None:
+    model = make_model([helper.make_node("Relu", ["x"], ["y"])], [("x", F, ["N", 3])], [("y", F)])
+    with pytest.raises(OnnxImportError, match="graph input 'x' has a dynamic dimension 'N'"):
+        import_onnx(model)
+
+
+def test_not_a_model() -> None:
+    with pytest.raises(OnnxImportError, match="^not an ONNX model"):
+        import_onnx(b"\x08\x07garbage that is not protobuf \xff\xff")
+    with pytest.raises(OnnxImportError, match="cannot read 'missing.onnx'"):
+        import_onnx("missing.onnx")
