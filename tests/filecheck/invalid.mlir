@@ -967,3 +967,71 @@ func.func @scaled_concat_size_mismatch(%a: tensor<2x4x!a>, %b: tensor<2x3x!a>) {
   %y = qnn.scaled_concat %a, %b {axis = 1 : i64, input_mins = [-1.0 : f32, -2.0 : f32], input_maxs = [1.0 : f32, 2.0 : f32]} : (tensor<2x4x!a>, tensor<2x3x!a>) -> tensor<2x8x!a>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// qnn.transpose and qnn.pad
+//===----------------------------------------------------------------------===//
+
+func.func @transpose_not_a_permutation(%a: tensor<2x3xf32>) {
+  // expected-error@+1 {{permutation [0, 0] is not a permutation of 0..1}}
+  %y = qnn.transpose %a {permutation = array<i64: 0, 0>} : tensor<2x3xf32> -> tensor<2x2xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_shape(%a: tensor<2x3xf32>) {
+  // expected-error@+1 {{result shape must be [3, 2], got [2, 3]}}
+  %y = qnn.transpose %a {permutation = array<i64: 1, 0>} : tensor<2x3xf32> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_axis_must_move(%a: tensor<2x3x!quant.uniform<i8:f32:1, {0.1,0.2,0.3}>>) {
+  // expected-error@+1 {{result element type must be !quant.uniform<i8:f32:0, {0.1,0.2,0.3}>}}
+  %y = qnn.transpose %a {permutation = array<i64: 1, 0>} : tensor<2x3x!quant.uniform<i8:f32:1, {0.1,0.2,0.3}>> -> tensor<3x2x!quant.uniform<i8:f32:1, {0.1,0.2,0.3}>>
+  return
+}
+
+// -----
+
+func.func @pad_negative(%a: tensor<2x3xf32>) {
+  // expected-error@+1 {{pads must be non-negative}}
+  %y = qnn.pad %a {low = array<i64: -1, 0>, high = array<i64: 0, 0>} : tensor<2x3xf32> -> tensor<1x3xf32>
+  return
+}
+
+// -----
+
+func.func @pad_reflect_too_wide(%a: tensor<2x3xf32>) {
+  // expected-error@+1 {{'reflect' pads must be smaller than the dimension}}
+  %y = qnn.pad %a {low = array<i64: 2, 0>, high = array<i64: 0, 0>, mode = "reflect"} : tensor<2x3xf32> -> tensor<4x3xf32>
+  return
+}
+
+// -----
+
+func.func @pad_mode(%a: tensor<2x3xf32>) {
+  // expected-error@+1 {{mode must be one of 'constant', 'edge', 'reflect', got 'wrap'}}
+  %y = qnn.pad %a {low = array<i64: 0, 0>, high = array<i64: 0, 0>, mode = "wrap"} : tensor<2x3xf32> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @pad_shape(%a: tensor<2x3xf32>) {
+  // expected-error@+1 {{result shape must be [3, 5], got [3, 4]}}
+  %y = qnn.pad %a {low = array<i64: 1, 1>, high = array<i64: 0, 1>} : tensor<2x3xf32> -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @pad_constant_per_axis(%a: tensor<2x3x!quant.uniform<i8:f32:1, {0.1,0.2,0.3}>>) {
+  // expected-error@+1 {{input must be quantized per tensor}}
+  %y = qnn.pad %a {low = array<i64: 1, 0>, high = array<i64: 0, 0>} : tensor<2x3x!quant.uniform<i8:f32:1, {0.1,0.2,0.3}>> -> tensor<3x3x!quant.uniform<i8:f32:1, {0.1,0.2,0.3}>>
+  return
+}

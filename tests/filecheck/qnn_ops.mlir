@@ -221,3 +221,16 @@ func.func @scaled(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3x!quant.any<i8:f32>
   %cd = qnn.scaled_concat %c1, %c2 {axis = 0 : i64, input_mins = [-1.0 : f32, -2.0 : f32], input_maxs = [1.0 : f32, 2.0 : f32], output_min = -4.0 : f32, output_max = 4.0 : f32, scheme = "symmetric"} : (tensor<2x4x!quant.any<i8:f32>>, tensor<3x4x!quant.any<i8:f32>>) -> tensor<5x4x!quant.any<i8:f32>>
   func.return
 }
+
+// Data movement: transpose moves a per-axis type's axis with its dimension; pad keeps the type.
+// CHECK-LABEL: func.func @movement(
+// CHECK-NEXT: %t = qnn.transpose %w {permutation = array<i64: 1, 0>} : tensor<4x2x!quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.015,0.03}>> -> tensor<2x4x!quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.015,0.03}>>
+// CHECK-NEXT: %p = qnn.pad %x {low = array<i64: 0, 1>, high = array<i64: 2, 0>, value = 2.500000e-01 : f64} : tensor<2x3x!quant.uniform<u8:f32, 0.25:128>> -> tensor<4x4x!quant.uniform<u8:f32, 0.25:128>>
+// CHECK-NEXT: %e = qnn.pad %f {low = array<i64: 1, 1>, high = array<i64: 1, 1>, mode = "reflect"} : tensor<2x3xf32> -> tensor<4x5xf32>
+// CHECK-NEXT: func.return
+func.func @movement(%w: tensor<4x2x!wax0>, %x: tensor<2x3x!u8>, %f: tensor<2x3xf32>) {
+  %t = qnn.transpose %w {permutation = array<i64: 1, 0>} : tensor<4x2x!wax0> -> tensor<2x4x!quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.015,0.03}>>
+  %p = qnn.pad %x {low = array<i64: 0, 1>, high = array<i64: 2, 0>, value = 0.25} : tensor<2x3x!u8> -> tensor<4x4x!u8>
+  %e = qnn.pad %f {low = array<i64: 1, 1>, high = array<i64: 1, 1>, mode = "reflect"} : tensor<2x3xf32> -> tensor<4x5xf32>
+  func.return
+}

@@ -206,3 +206,34 @@ def test_per_axis_relu_and_clamp() -> None:
     got, expected = compile_module(text, flags=STRICT)(x), run_function(text, [x])
     for g, e in zip(got, expected, strict=True):
         assert np.array_equal(g, e)
+
+
+ELEMENTS = ["f32", "!quant.uniform<u8:f32, 0.5:7>", "!quant.uniform<i8:f32, 0.25:-3>", "i16"]
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_transpose_pad_reshape_bit_exact(seed: int) -> None:
+    """Random ranks, permutations, pads and modes; warning-free C; moves never read outside."""
+    rng = np.random.default_rng(seed)
+    elem = ELEMENTS[seed % len(ELEMENTS)]
+    rank = int(rng.integers(1, 5))
+    shape = [int(d) for d in rng.integers(1, 5, rank)]
+    perm = [int(p) for p in rng.permutation(rank)]
+    mode = ["constant", "edge", "reflect"][seed % 3]
+    limit = [d - 1 if mode == "reflect" else 3 for d in shape]
+    low = [int(rng.integers(0, m + 1)) for m in limit]
+    high = [int(rng.integers(0, m + 1)) for m in limit]
+    t = lambda dims: "tensor<" + "".join(f"{d}x" for d in dims) + f"{elem}>"  # noqa: E731
+    moved = [shape[p] for p in perm]
+    padded = [d + a + b for d, a, b in zip(shape, low, high, strict=True)]
+    arr = lambda v: ", ".join(map(str, v))  # noqa: E731
+    value = "" if mode != "constant" else ", value = 1.5"
+    text = f"""func.func @main(%x: {t(shape)}) -> ({t(moved)}, {t(padded)}, {t([int(np.prod(shape))])}) {{
+  %t = qnn.transpose %x {{permutation = array<i64: {arr(perm)}>}} : {t(shape)} -> {t(moved)}
+  %p = qnn.pad %x {{low = array<i64: {arr(low)}>, high = array<i64: {arr(high)}>, mode = "{mode}"{value}}} : {t(shape)} -> {t(padded)}
+  %s = arith.constant dense<[{int(np.prod(shape))}]> : tensor<1xi64>
+  %r = tensor.reshape %x(%s) : ({t(shape)}, tensor<1xi64>) -> {t([int(np.prod(shape))])}
+  func.return %t, %p, %r : {t(moved)}, {t(padded)}, {t([int(np.prod(shape))])}
+}}
+"""
+    check(text, seed, flags=STRICT)

@@ -39,7 +39,7 @@ def ort_run(model: onnx.ModelProto, feeds: dict) -> list[np.ndarray]:
 def check_against_ort(model: onnx.ModelProto, feeds: dict) -> None:
     expected = ort_run(model, feeds)
     module = import_onnx(model)
-    assert all(np.array_equal(a, b) for a, b in zip(run_function(module, feeds), expected))
+    assert all(np.array_equal(a, b) for a, b in zip(run_function(module, feeds), expected, strict=True))
     compiled = compile_module(module)
     assert all(np.array_equal(a, b) for a, b in zip(compiled(**feeds), expected, strict=True))
 

@@ -289,3 +289,35 @@ func.func @no_fold_float_addend(%aq: tensor<2x16x!x>, %wq: tensor<16x3x!quant.un
   %y = qnn.quantize %d : tensor<2x3xf32> -> tensor<2x3x!y>
   func.return %y : tensor<2x3x!y>
 }
+
+// -----
+
+// Data movement between dequantize and quantize moves the stored values; a transposed
+// constant weight (Gemm's transB) is folded, and the QDQ i32 bias (scale x·w) is taken as is.
+// CHECK-LABEL: func.func @qdq_gemm_trans_b(
+// CHECK-NEXT: %[[W:[^ ]+]] = arith.constant dense<{{\[}}[1, 3], [2, 4]]> : tensor<2x2xi8>
+// CHECK-NEXT: %[[WQ:[^ ]+]] = quant.scast %[[W]] : tensor<2x2xi8> to tensor<2x2x!quant.uniform<i8:f32:1, {0.5,0.25}>>
+// CHECK-NEXT: %[[B:[^ ]+]] = arith.constant dense<[7, -9]> : tensor<2xi32>
+// CHECK-NEXT: %[[D:[^ ]+]] = qnn.dot %x, %[[WQ]] bias(%[[B]] : tensor<2xi32>)
+// CHECK-NEXT: %[[F:[^ ]+]] = qnn.transpose %[[D]] {permutation = array<i64: 1, 0>}
+// CHECK-NEXT: func.return %[[F]] : tensor<2x3x!quant.uniform<u8:f32, 0.5:128>>
+!x = !quant.uniform<u8:f32, 0.25:128>
+!w = !quant.uniform<i8:f32:0, {0.5,0.25}>
+!b = !quant.uniform<i32:f32:0, {0.125,0.0625}>
+!y = !quant.uniform<u8:f32, 0.5:128>
+func.func @qdq_gemm_trans_b(%x: tensor<3x2x!x>) -> tensor<2x3x!y> {
+  %wi = arith.constant dense<[[1, 2], [3, 4]]> : tensor<2x2xi8>
+  %wq = quant.scast %wi : tensor<2x2xi8> to tensor<2x2x!w>
+  %wf = qnn.dequantize %wq : tensor<2x2x!w> -> tensor<2x2xf32>
+  %wt = qnn.transpose %wf {permutation = array<i64: 1, 0>} : tensor<2x2xf32> -> tensor<2x2xf32>
+  %bi = arith.constant dense<[7, -9]> : tensor<2xi32>
+  %bq = quant.scast %bi : tensor<2xi32> to tensor<2x!b>
+  %bf = qnn.dequantize %bq : tensor<2x!b> -> tensor<2xf32>
+  %xf = qnn.dequantize %x : tensor<3x2x!x> -> tensor<3x2xf32>
+  %d = qnn.dot %xf, %wt bias(%bf : tensor<2xf32>) : tensor<3x2xf32>, tensor<2x2xf32> -> tensor<3x2xf32>
+  %q = qnn.quantize %d : tensor<3x2xf32> -> tensor<3x2x!y>
+  %df = qnn.dequantize %q : tensor<3x2x!y> -> tensor<3x2xf32>
+  %t = qnn.transpose %df {permutation = array<i64: 1, 0>} : tensor<3x2xf32> -> tensor<2x3xf32>
+  %r = qnn.quantize %t : tensor<2x3xf32> -> tensor<2x3x!y>
+  func.return %r : tensor<2x3x!y>
+}
