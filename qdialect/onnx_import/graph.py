@@ -198,6 +198,8 @@ class GraphImporter:
     def run(self, function_name: str) -> ModuleOp:
         from onnx import TensorProto
 
+        from qdialect.onnx_import.folding import fold
+
         inputs = [i for i in self.graph.input if i.name not in self.initializers]
         arg_types = []
         for info in inputs:
@@ -209,7 +211,8 @@ class GraphImporter:
         for node in self.graph.node:
             self.node = node
             try:
-                self.handlers[node.op_type](self, node)
+                if not fold(self, node):
+                    self.handlers[node.op_type](self, node)
             except NodeError as err:
                 label = f"node '{node.name}'" if node.name else f"node #{self._index(node)}"
                 raise OnnxImportError(f"{label} ({node.op_type}): {err}") from None
@@ -254,7 +257,7 @@ class GraphImporter:
 
     def _consumer_type(self, name: str, rank: int) -> UniformQuantizedType | None:
         """The type the first node reading `name` with quantization parameters gives it."""
-        from qdialect.onnx_import.ops import quant_param_positions
+        from qdialect.onnx_import.ops import integer_operand_type, quant_param_positions
 
         for node in self.graph.node:
             for index, scale, zp in quant_param_positions(node):
@@ -264,7 +267,7 @@ class GraphImporter:
                     axis = _axis_attr(node)
                     try:
                         if scale is None:  # ConvInteger / MatMulInteger: raw integers
-                            return self.integer_input_type(zp_name, rank, name)
+                            return integer_operand_type(self, node, index, zp, rank)
                         return self.quant_type(node.input[scale], zp_name, axis, rank, "input")
                     except NodeError as err:
                         raise OnnxImportError(
@@ -272,22 +275,16 @@ class GraphImporter:
                         ) from None
         return None
 
-    def integer_input_type(self, zp_name: str | None, rank: int, name: str):
-        """ConvInteger/MatMulInteger operands: scale 1, the zero point given (or 0)."""
-        data = self.initializers.get(name)
-        dtype = data.dtype if data is not None else None
-        if zp_name:
-            zp = self.constant_array(zp_name, "zero point")
-            dtype = zp.dtype
-            zps = [int(z) for z in zp.ravel()]
-        else:
-            zps = [0]
-        storage = STORAGE_OF_DTYPE.get(np.dtype(dtype) if dtype is not None else np.dtype(np.uint8))
-        if storage is None or storage == "i32":
-            raise NodeError(f"integer operand '{name}' must be 8- or 16-bit, got {dtype}")
-        if len(zps) == 1:
-            return UniformQuantizedType.per_tensor(storage, f32, 1.0, zps[0])
-        return UniformQuantizedType.per_axis(storage, f32, rank - 1, [1.0] * len(zps), zps)
+    def input_dtype(self, name: str) -> np.dtype:
+        """The numpy dtype of an initializer or graph input `name` (uint8 if unknown)."""
+        if name in self.initializers:
+            return self.initializers[name].dtype
+        from onnx import helper
+
+        for info in self.graph.input:
+            if info.name == name:
+                return np.dtype(helper.tensor_dtype_to_np_dtype(info.type.tensor_type.elem_type))
+        return np.dtype(np.uint8)
 
 
 def _axis_attr(node) -> int:

@@ -187,9 +187,7 @@ def quantize_linear(g: GraphImporter, node) -> None:
 @handles("DequantizeLinear")
 def dequantize_linear(g: GraphImporter, node) -> None:
     name = node.input[0]
-    rank = (
-        len(g.initializers[name].shape) if name in g.initializers else len(shape_of(g.value(name)))
-    )
+    rank = _rank(g, name)
     if attrs(node).get("block_size", 0):
         raise NodeError("blocked DequantizeLinear is not imported")
     qtype = g.quant_type(node.input[1], _input(node, 2), attrs(node).get("axis", 1), rank, "input")
@@ -203,9 +201,7 @@ def dequantize_linear(g: GraphImporter, node) -> None:
 
 def _operand(g: GraphImporter, node, index: int, scale: int, zp: int, axis: int = 1) -> SSAValue:
     name = node.input[index]
-    rank = (
-        len(g.initializers[name].shape) if name in g.initializers else len(shape_of(g.value(name)))
-    )
+    rank = _rank(g, name)
     qtype = g.quant_type(node.input[scale], _input(node, zp), axis, rank, f"input #{index}")
     return g.quantized(name, qtype)
 
@@ -241,17 +237,19 @@ def qlinear_conv(g: GraphImporter, node) -> None:
 
 @handles("ConvInteger")
 def conv_integer(g: GraphImporter, node) -> None:
-    x = g.quantized(node.input[0], _integer_type(g, node, 0, 2, len(g_shape(g, node.input[0]))))
-    w = g.quantized(node.input[1], _integer_type(g, node, 1, 3, 4, axis=0))
+    x = g.quantized(node.input[0], integer_operand_type(g, node, 0, 2, _rank(g, node.input[0])))
+    w = g.quantized(node.input[1], integer_operand_type(g, node, 1, 3, 4))
     _conv(g, node, x, w, [], lambda shape: tensor_type(shape, i32))
 
 
-def g_shape(g: GraphImporter, name: str) -> tuple[int, ...]:
-    return g.initializers[name].shape if name in g.initializers else shape_of(g.value(name))
+def _rank(g: GraphImporter, name: str) -> int:
+    """The rank of tensor `name`, an initializer or an earlier value."""
+    return g.initializers[name].ndim if name in g.initializers else len(shape_of(g.value(name)))
 
 
-def _integer_type(g: GraphImporter, node, index: int, zp: int, rank: int, axis: int | None = None):
-    """Scale-1 type of a ConvInteger/MatMulInteger operand (the zero point may be per row)."""
+def integer_operand_type(g: GraphImporter, node, index: int, zp: int, rank: int):
+    """Scale-1 type of a ConvInteger/MatMulInteger operand; a weight's zero point may be per
+    output channel (ConvInteger: axis 0, MatMulInteger: axis 1)."""
     name = node.input[index]
     zp_name = _input(node, zp)
     if zp_name:
@@ -259,19 +257,17 @@ def _integer_type(g: GraphImporter, node, index: int, zp: int, rank: int, axis: 
         dtype = zps.dtype
     else:
         zps = np.zeros((), np.uint8)
-        dtype = g.initializers[name].dtype if name in g.initializers else np.dtype(np.uint8)
+        dtype = g.input_dtype(name)
     storage = {np.dtype(np.uint8): "u8", np.dtype(np.int8): "i8"}.get(np.dtype(dtype))
     if storage is None:
         raise NodeError(f"operand '{name}' must be uint8 or int8, got {dtype}")
     if zps.size == 1:
         return UniformQuantizedType.per_tensor(storage, f32, 1.0, int(zps.ravel()[0]))
-    return UniformQuantizedType.per_axis(
-        storage,
-        f32,
-        rank - 1 if axis is None else axis,
-        [1.0] * zps.size,
-        [int(z) for z in zps.ravel()],
-    )
+    if index == 0:
+        raise NodeError("a per-row zero point of the data operand is not imported")
+    axis = 0 if node.op_type == "ConvInteger" else 1
+    zeros = [int(z) for z in zps.ravel()]
+    return UniformQuantizedType.per_axis(storage, f32, axis, [1.0] * zps.size, zeros)
 
 
 def _conv(
@@ -300,8 +296,8 @@ def qlinear_matmul(g: GraphImporter, node) -> None:
 
 @handles("MatMulInteger")
 def matmul_integer(g: GraphImporter, node) -> None:
-    a = g.quantized(node.input[0], _integer_type(g, node, 0, 2, len(g_shape(g, node.input[0]))))
-    b = g.quantized(node.input[1], _integer_type(g, node, 1, 3, 2, axis=1))
+    a = g.quantized(node.input[0], integer_operand_type(g, node, 0, 2, _rank(g, node.input[0])))
+    b = g.quantized(node.input[1], integer_operand_type(g, node, 1, 3, 2))
     _dot(g, node, a, b, [], lambda shape: tensor_type(shape, i32))
 
 
@@ -483,13 +479,15 @@ def clip(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.add(op, node.output[0]))
 
 
-@handles("MaxPool")
+@handles("MaxPool", "GlobalMaxPool")
 def max_pool(g: GraphImporter, node) -> None:
     if len([o for o in node.output if o]) > 1 or attrs(node).get("storage_order", 0):
         raise NodeError("the Indices output and storage_order are not imported")
     x = g.value(node.input[0])
     xs = shape_of(x)
-    win = window(node, xs)
+    win = window(node, xs, kernel=xs[2:])
+    if node.op_type == "GlobalMaxPool":
+        win |= {"kernel": list(xs[2:]), "strides": [1, 1], "pads": [0, 0, 0, 0], "out": [1, 1]}
     op = qnn.MaxPool2DOp.create(
         operands=[x],
         result_types=[tensor_type([xs[0], xs[1], *win["out"]], element_type(x.type))],
@@ -660,9 +658,16 @@ def _stored_to_real(stored: int, elem: UniformQuantizedType) -> float:
     return real
 
 
-@handles("Identity")
+@handles("Identity", "Dropout")
 def identity(g: GraphImporter, node) -> None:
+    if len([o for o in node.output if o]) > 1:
+        raise NodeError("Dropout's mask output is not imported")
     g.define(node.output[0], g.value(node.input[0]))
+
+
+@handles("Shape", "Gather", "Slice", "Cast", "Sub", "Mul")
+def shape_arithmetic(g: GraphImporter, node) -> None:
+    raise NodeError("imported only as constant shape arithmetic (its inputs must be constant)")
 
 
 @handles("Constant")

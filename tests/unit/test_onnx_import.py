@@ -39,7 +39,9 @@ def ort_run(model: onnx.ModelProto, feeds: dict) -> list[np.ndarray]:
 def check_against_ort(model: onnx.ModelProto, feeds: dict) -> None:
     expected = ort_run(model, feeds)
     module = import_onnx(model)
-    assert all(np.array_equal(a, b) for a, b in zip(run_function(module, feeds), expected, strict=True))
+    assert all(
+        np.array_equal(a, b) for a, b in zip(run_function(module, feeds), expected, strict=True)
+    )
     compiled = compile_module(module)
     assert all(np.array_equal(a, b) for a, b in zip(compiled(**feeds), expected, strict=True))
 
@@ -228,3 +230,36 @@ def test_not_a_model() -> None:
         import_onnx(b"\x08\x07garbage that is not protobuf \xff\xff")
     with pytest.raises(OnnxImportError, match="cannot read 'missing.onnx'"):
         import_onnx("missing.onnx")
+
+
+def test_exported_shape_arithmetic_is_folded() -> None:
+    """PyTorch's flatten (Shape → Gather → Unsqueeze → Concat → Reshape) on a static shape."""
+    nodes = [
+        helper.make_node("GlobalMaxPool", ["x"], ["g"]),
+        helper.make_node("Dropout", ["g"], ["d"]),
+        helper.make_node("Shape", ["d"], ["shape"]),
+        helper.make_node("Gather", ["shape", "zero"], ["batch"], axis=0),
+        helper.make_node("Unsqueeze", ["batch", "zero_axis"], ["batch1"]),
+        helper.make_node("Concat", ["batch1", "minus_one"], ["target"], axis=0),
+        helper.make_node("Reshape", ["d", "target"], ["flat"]),
+        helper.make_node("QuantizeLinear", ["flat", "s", "z"], ["q"]),
+        helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"]),
+    ]
+    inits = SCALES | {
+        "zero": np.int64(0),
+        "zero_axis": np.array([0], np.int64),
+        "minus_one": np.array([-1], np.int64),
+    }
+    model = make_model(nodes, [("x", F, [2, 3, 4, 5])], [("y", F)], inits)
+    x = np.random.default_rng(4).standard_normal((2, 3, 4, 5)).astype(np.float32) * 3
+    check_against_ort(model, {"x": x})
+    assert "-> tensor<2x3xf32>" in print_module(import_onnx(model)).split("tensor.reshape")[1]
+
+
+def test_run_time_shape_arithmetic_is_refused_by_name() -> None:
+    nodes = [helper.make_node("Gather", ["x", "i"], ["y"], name="pick")]
+    model = make_model(nodes, [("x", F, [4])], [("y", F)], {"i": np.array([1], np.int64)})
+    with pytest.raises(
+        OnnxImportError, match=r"^node 'pick' \(Gather\): imported only as constant"
+    ):
+        import_onnx(model)

@@ -195,7 +195,9 @@ def test_onnx_frontend_runs_with_onnx_names_and_benchmarks(tmp_path: Path) -> No
     _onnx_model(model)
     printed = qopt(str(model))
     assert printed.returncode == 0, printed.stderr.decode()
-    assert 'func.func @main(%image: tensor<2x3xf32> {qnn.name = "image"})' in printed.stdout.decode()
+    assert (
+        'func.func @main(%image: tensor<2x3xf32> {qnn.name = "image"})' in printed.stdout.decode()
+    )
     assert "qnn.relu %q" in printed.stdout.decode()
     emitted = qopt(str(model), "-p", "qnn-default", "--emit-c")
     assert emitted.returncode == 0 and "int qd_entry(" in emitted.stdout.decode()

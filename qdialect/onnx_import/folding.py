@@ -1,0 +1,103 @@
+"""Constant folding of the shape arithmetic exported graphs carry.
+
+PyTorch's exporter writes `Flatten` as Shape → Gather → Unsqueeze → Concat → Reshape; with
+static input shapes every one of those is a constant, so the importer evaluates them with numpy
+and the Reshape sees a constant shape. Such ops on run-time tensors are not imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from qdialect.onnx_import.graph import GraphImporter, shape_of
+
+
+def _attrs(node) -> dict:
+    from onnx import helper
+
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _shape(g: GraphImporter, node, inputs) -> np.ndarray:
+    del inputs
+    name = node.input[0]
+    dims = g.initializers[name].shape if name in g.initializers else shape_of(g.value(name))
+    a = _attrs(node)
+    return np.array(dims[a.get("start", 0) : a.get("end", len(dims))], np.int64)
+
+
+def _axes(node, inputs) -> list[int] | None:
+    if len(inputs) > 1 and inputs[1] is not None:
+        return [int(v) for v in inputs[1].ravel()]
+    axes = _attrs(node).get("axes")
+    return list(axes) if axes is not None else None
+
+
+def _unsqueeze(g, node, inputs) -> np.ndarray:
+    data, axes = inputs[0], _axes(node, inputs)
+    rank = data.ndim + len(axes)
+    return np.expand_dims(data, tuple(a % rank for a in axes))
+
+
+def _squeeze(g, node, inputs) -> np.ndarray:
+    axes = _axes(node, inputs)
+    return np.squeeze(inputs[0], None if axes is None else tuple(axes))
+
+
+def _slice(g, node, inputs) -> np.ndarray:
+    data, starts, ends = inputs[0], inputs[1], inputs[2]
+    axes = inputs[3] if len(inputs) > 3 and inputs[3] is not None else range(len(starts))
+    steps = inputs[4] if len(inputs) > 4 and inputs[4] is not None else [1] * len(starts)
+    index = [slice(None)] * data.ndim
+    for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
+        index[int(axis)] = slice(int(start), int(end), int(step))
+    return data[tuple(index)]
+
+
+def _reshape(g, node, inputs) -> np.ndarray:
+    data, spec = inputs
+    shape = [data.shape[i] if d == 0 else int(d) for i, d in enumerate(spec)]
+    return data.reshape(shape)
+
+
+def _cast(g, node, inputs) -> np.ndarray:
+    from onnx import helper
+
+    return inputs[0].astype(helper.tensor_dtype_to_np_dtype(_attrs(node)["to"]))
+
+
+FOLDERS: dict[str, Callable] = {
+    "Shape": _shape,
+    "Gather": lambda g, n, i: np.take(i[0], i[1], axis=_attrs(n).get("axis", 0)),
+    "Concat": lambda g, n, i: np.concatenate(i, axis=_attrs(n)["axis"]),
+    "Unsqueeze": _unsqueeze,
+    "Squeeze": _squeeze,
+    "Slice": _slice,
+    "Reshape": _reshape,
+    "Cast": _cast,
+    "Identity": lambda g, n, i: i[0],
+    "Add": lambda g, n, i: i[0] + i[1],
+    "Sub": lambda g, n, i: i[0] - i[1],
+    "Mul": lambda g, n, i: i[0] * i[1],
+}
+
+
+def fold(g: GraphImporter, node) -> bool:
+    """Evaluate `node` if it is shape arithmetic on constants; True if it was."""
+    folder = FOLDERS.get(node.op_type)
+    if folder is None:
+        return False
+    if node.op_type != "Shape":
+        names = list(node.input)
+        if not all(not n or (n in g.initializers and n not in g.values) for n in names):
+            return False
+        integer = all(not n or g.initializers[n].dtype.kind in "iu" for n in names)
+        if node.op_type in ("Add", "Sub", "Mul") and not integer:
+            return False  # float arithmetic is the model's, not shape bookkeeping
+        inputs = [g.initializers[n] if n else None for n in node.input]
+    else:
+        inputs = []
+    g.initializers[node.output[0]] = np.asarray(folder(g, node, inputs))
+    return True
