@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,16 +24,7 @@ from onnx_models import MODELS, input_shape, quantize  # noqa: E402
 
 from qdialect.onnx_import import import_onnx  # noqa: E402
 from runtime.compiled import compile_module  # noqa: E402
-
-
-def median_ms(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+from runtime.qopt import median_ms  # noqa: E402
 
 
 def run_one(name: str, args: argparse.Namespace) -> tuple[float, float]:
