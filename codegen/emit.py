@@ -47,6 +47,10 @@ TEMPLATES = Environment(
 )
 
 
+# How quantize's vector code breaks ties in the half_* round modes (see quantize.c.j2).
+TIE_RULES = {"half_up": 0, "half_down": 1, "half_away_from_zero": 2, "half_toward_zero": 3}
+
+
 class CodegenError(Exception):
     """An op or type this code generator does not compile, with its source location."""
 
@@ -217,13 +221,13 @@ class FunctionEmitter:
             return
         if isinstance(op, qnn.QuantizeOp | quant_ops.QuantizeCastOp):
             mode = op.round_mode.data if isinstance(op, qnn.QuantizeOp) else "half_to_even"
-            self.unary(op, "quantize", {"mode": mode})
+            self.convert(op, "quantize", mode)
             return
         if isinstance(op, qnn.DequantizeOp | quant_ops.DequantizeCastOp):
-            self.unary(op, "dequantize", {})
+            self.convert(op, "dequantize", "half_to_even")
             return
         if isinstance(op, qnn.RequantizeOp):
-            self.unary(op, "requantize", {})
+            self.convert(op, "requantize", "half_to_even")
             return
         if isinstance(op, qnn.ReluOp | qnn.ClampOp):
             self.activation(op)
@@ -263,6 +267,42 @@ class FunctionEmitter:
             spec["scale_out"], spec["zp_out"], spec["inner_out"] = _params(out, len(shape), shape)
             spec["qmin"], spec["qmax"] = out.qmin, out.qmax
         self.render("elementwise.c.j2", spec, [self.plan.expr(x), self.plan.expr(y)])
+
+    def convert(self, op: Operation, kind: str, mode: str) -> None:
+        """quantize / dequantize / requantize, looping over (outer, channel, inner) blocks so a
+        per-axis scale is fetched once per run; AVX2 where it computes the same bits."""
+        x, y = op.operands[0], op.results[0]
+        shape = shape_of(x)
+        spec = _elementwise_base(op, x, y) | {"kind": kind, "mode": mode}
+        qtypes = {}
+        for value, side in ((x, "in"), (y, "out")):
+            qtype = element_type(value.type)
+            if isinstance(qtype, UniformQuantizedType):
+                qtypes[side] = qtype
+                params = _params(qtype, len(shape), shape)
+                spec[f"scale_{side}"], spec[f"zp_{side}"], spec[f"inner_{side}"] = params
+        if "out" in qtypes:
+            spec["qmin"], spec["qmax"] = qtypes["out"].qmin, qtypes["out"].qmax
+        axes = {side: (len(spec[f"scale_{side}"]), spec[f"inner_{side}"]) for side in qtypes}
+        per_axis = {pair for pair in axes.values() if pair[0] > 1}
+        if len(per_axis) > 1:  # two different axes: blocks of one element, indices computed
+            channels, inner = 1, 1
+            index = {side: f"(o / {i}) % {n}" for side, (n, i) in axes.items()}
+        else:
+            channels, inner = per_axis.pop() if per_axis else (1, spec["size"])
+            index = {side: "c" if n > 1 else "0" for side, (n, _) in axes.items()}
+        spec |= {
+            "channels": channels,
+            "inner": inner,
+            "outer": spec["size"] // (channels * inner),
+            "c_in": index.get("in", "0"),
+            "c_out": index.get("out", "0"),
+            "tie_rule": TIE_RULES.get(mode),
+            # The vector code keeps q - zp and the clamp bounds in int32, exact in float32.
+            "simd": all(t.storage_width <= 16 for t in qtypes.values())
+            and all(abs(z) <= 2**16 for z in (*spec["zp_in"], *spec["zp_out"])),
+        }
+        self.render("quantize.c.j2", spec, [self.plan.expr(x), self.plan.expr(y)])
 
     def activation(self, op: Operation) -> None:
         x, y = op.operands[0], op.results[0]
