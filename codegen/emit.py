@@ -100,12 +100,16 @@ class Plan:
     constants: list[tuple[SSAValue, np.ndarray]] = field(default_factory=list)
     arena_offsets: dict[SSAValue, int] = field(default_factory=dict)
     arena_size: int = 0
+    # Results a kernel writes straight into the caller's output buffer (index), never copied.
+    direct: dict[SSAValue, int] = field(default_factory=dict)
 
     def expr(self, value: SSAValue) -> str:
         """The C expression of a value's buffer."""
         ctype = ctype_of(element_type(value.type))
         if value in self.inputs:
             return f"(({ctype} *)inputs[{self.inputs.index(value)}])"
+        if value in self.direct:
+            return f"(({ctype} *)outputs[{self.direct[value]}])"
         for index, (constant, _) in enumerate(self.constants):
             if constant is value:
                 return f"(({ctype} *)constants[{index}])"
@@ -126,9 +130,13 @@ def _nbytes(value: SSAValue) -> int:
 
 
 def plan_buffers(function: func.FuncOp, ops: list[Operation]) -> Plan:
-    """Arena offsets by a linear scan: a buffer is free after its last use."""
+    """Arena offsets by a linear scan: a buffer is free after its last use. A result that is
+    returned is computed in its output buffer instead (the first, if returned twice)."""
     block = function.body.block
     plan = Plan(list(block.args), list(block.last_op.operands))  # type: ignore[union-attr]
+    for index, value in reversed(list(enumerate(plan.outputs))):
+        if not isinstance(value.owner, arith.ConstantOp) and value not in plan.inputs:
+            plan.direct[value] = index
     last_use: dict[SSAValue, int] = {}
     for index, op in enumerate(ops):
         for operand in op.operands:
@@ -143,6 +151,8 @@ def plan_buffers(function: func.FuncOp, ops: list[Operation]) -> Plan:
                 live.remove((end, value))
                 free.append((plan.arena_offsets[value], _nbytes(value)))
         for result in op.results:
+            if result in plan.direct:
+                continue
             size = (_nbytes(result) + 63) // 64 * 64
             slot = next((f for f in sorted(free) if f[1] >= size), None)
             if slot is not None:
@@ -189,6 +199,8 @@ class FunctionEmitter:
         for op in ops:
             self.emit_op(op)
         for index, value in enumerate(block.last_op.operands):  # type: ignore[union-attr]
+            if plan.direct.get(value) == index:
+                continue
             ctype = ctype_of(element_type(value.type))
             self.calls.append(
                 f"    memcpy(outputs[{index}], {plan.expr(value)}, {_nbytes(value)} /* {ctype} */);"

@@ -121,15 +121,17 @@ class CompiledFunction:
         if out is None:
             outputs = [np.empty(shape, dtype) for dtype, shape in self._outputs]
         else:
-            outputs = self._checked_out(out)
+            outputs = self._checked_out(out, inputs)
         out_ptrs = self._out_ptrs
         for index, array in enumerate(outputs):
             out_ptrs[index] = address(array)
         self._entry(in_ptrs, out_ptrs, self._constant_ptrs, self._arena_ptr)
         return outputs
 
-    def _checked_out(self, out: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """The arrays of `out=`, checked like inputs (C writes every byte of each)."""
+    def _checked_out(self, out: Sequence[np.ndarray], inputs) -> list[np.ndarray]:
+        """The arrays of `out=`, checked like inputs (C writes every byte of each). Kernels
+        write results straight into them while still reading inputs, so none may overlap an
+        input or another output."""
         out = list(out)
         if len(out) != len(self._outputs):
             raise ExecutionError(f"expected {len(self._outputs)} arrays in out=, got {len(out)}")
@@ -144,6 +146,11 @@ class CompiledFunction:
                 )
             if not (array.flags.c_contiguous and array.flags.writeable):
                 raise ExecutionError(f"{what} must be a writeable C-contiguous array")
+            named = zip(self.argument_names, inputs, strict=True)
+            earlier = ((f"out[{j}]", o) for j, o in enumerate(out[:index]))
+            for name, other in [*named, *earlier]:
+                if np.may_share_memory(array, other):
+                    raise ExecutionError(f"{what} overlaps {name!r}; results need their own memory")
         return out
 
 

@@ -148,6 +148,9 @@ def test_call_checks_every_argument_and_fills_out() -> None:
         r"out\[0\] must have shape \[2, 8\], got \[8, 2\]": [np.empty((8, 2), np.uint8)],
         r"out\[0\] must be a writeable C-contiguous array": [np.empty((8, 2), np.uint8).T],
         r"expected 1 arrays in out=, got 2": [out, out],
+        r"out\[0\] overlaps 'arg0'; results need their own memory": [
+            a.reshape(-1)[:16].reshape(2, 8)
+        ],
     }
     for message, arrays in bad.items():
         with pytest.raises(Exception, match=message):
@@ -156,6 +159,23 @@ def test_call_checks_every_argument_and_fills_out() -> None:
     frozen.flags.writeable = False
     with pytest.raises(Exception, match="writeable C-contiguous"):
         fn(a, b, out=[frozen])
+
+
+def test_results_written_in_place_and_copied_where_needed() -> None:
+    """Returned results are computed in the output buffers; a result returned twice, one also
+    read by a later kernel, an argument and a constant returned as they are still come out."""
+    q = "!quant.uniform<i8:f32, 0.5:3>"
+    text = f"""func.func @main(%x: tensor<40xf32>) -> (tensor<40x{q}>, tensor<40xf32>, tensor<40x{q}>, tensor<40xf32>, tensor<2xi8>) {{
+  %q = qnn.quantize %x : tensor<40xf32> -> tensor<40x{q}>
+  %d = qnn.dequantize %q : tensor<40x{q}> -> tensor<40xf32>
+  %c = arith.constant dense<[4, -5]> : tensor<2xi8>
+  func.return %q, %d, %q, %x, %c : tensor<40x{q}>, tensor<40xf32>, tensor<40x{q}>, tensor<40xf32>, tensor<2xi8>
+}}"""
+    fn = compile_module(text, flags=STRICT)
+    x = np.linspace(-30, 30, 40, dtype=np.float32)
+    for got, expected in zip(fn(x), run_function(text, [x]), strict=True):
+        assert np.array_equal(got, expected)
+    assert "memcpy(outputs[0]" not in fn.c_source and "memcpy(outputs[2]" in fn.c_source
 
 
 def test_thread_count_is_settable(monkeypatch: pytest.MonkeyPatch) -> None:
