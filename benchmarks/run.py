@@ -86,17 +86,16 @@ def rate(workload: Workload, seconds: float) -> float:
     return seconds * 1e6 if workload.unit == "us" else workload.work / seconds / 1e9
 
 
-def best_peer(workload: Workload, ours: np.ndarray, candidates: list[Candidate], budget: float):
-    """(rate, label, agreement) of the fastest candidate, or None."""
-    best = None
+def measure_peer(workload: Workload, ours: np.ndarray, candidates: list[Candidate], budget: float):
+    """[(rate, label, agreement with ours)] for every candidate, fastest first."""
+    results = []
     for candidate in candidates:
         output = candidate.call()
         note = agreement(ours, candidate.to_ours(output)) if candidate.to_ours else "not compared"
-        r = rate(workload, seconds_per_call(candidate.call, budget))
-        better = best is None or (r < best[0] if workload.unit == "us" else r > best[0])
-        if better:
-            best = (r, candidate.label, note)
-    return best
+        results.append(
+            (rate(workload, seconds_per_call(candidate.call, budget)), candidate.label, note)
+        )
+    return sorted(results, key=lambda r: r[0], reverse=workload.unit != "us")
 
 
 def fmt(value: float | None, unit: str) -> str:
@@ -109,18 +108,23 @@ def run_row(p: Prepared, threads: int, budget: float) -> str:
     w = p.workload
     p.fn.set_threads(threads)
     ours = rate(w, seconds_per_call(our_call(p), budget))
-    peers = {}
-    for name, offer in (("ORT", ort_candidates), ("PyTorch", torch_candidates)):
-        peers[name] = best_peer(w, p.expected[0], offer(w, p.inputs, p.weights, threads), budget)
-    found = [b[0] for b in peers.values() if b is not None]
+    peers = {
+        name: measure_peer(w, p.expected[0], offer(w, p.inputs, p.weights, threads), budget)
+        for name, offer in (("ORT", ort_candidates), ("PyTorch", torch_candidates))
+    }
+    found = [results[0][0] for results in peers.values() if results]
     if found:
         best = min(found) if w.unit == "us" else max(found)
         ratio = f"{(best / ours if w.unit == 'us' else ours / best):.2f}"
     else:
         ratio = "—"
-    notes = "; ".join(f"{name}: {b[1]}, {b[2]}" for name, b in peers.items() if b is not None)
+    notes = "; ".join(
+        f"{name} {label} {fmt(r, w.unit)}: {note}"
+        for name, results in peers.items()
+        for r, label, note in results
+    )
     cells = [w.name, w.unit, fmt(ours, w.unit)]
-    cells += [fmt(b[0] if b else None, w.unit) for b in peers.values()]
+    cells += [fmt(results[0][0] if results else None, w.unit) for results in peers.values()]
     return "| " + " | ".join([*cells, ratio, notes or "—"]) + " |"
 
 
@@ -156,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     for threads in dict.fromkeys(counts):
         print(f"\n### {threads} thread{'s' if threads > 1 else ''}\n")
         print(
-            "| workload | unit | ours | ONNX Runtime | PyTorch | ours / best peer | best peer kernels, vs ours |"
+            "| workload | unit | ours | ONNX Runtime | PyTorch | ours / best peer | peer kernels: rate, output vs ours |"
         )
         print("| --- | --- | --- | --- | --- | --- | --- |")
         for p in prepared:

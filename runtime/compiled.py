@@ -107,17 +107,19 @@ class CompiledFunction:
             inputs = tuple(check_inputs(self.function, named if named or not inputs else inputs))
         # One plain loop: checking an array and taking its address is ≈ 0.5 µs, most of a call.
         address, in_ptrs, expected = self._address, self._in_ptrs, self._inputs
-        try:
-            for index, array in enumerate(inputs):
-                dtype, shape = expected[index]
-                if array.dtype != dtype or array.shape != shape:
-                    raise AttributeError
-                in_ptrs[index] = address(array)  # ValueError unless C-contiguous
-        except (AttributeError, TypeError):
-            # check_inputs raises the error naming the argument, or converts (e.g. a list).
-            return self(*check_inputs(self.function, inputs), out=out)
-        except ValueError:  # C reads dense row-major buffers
-            return self(*[np.ascontiguousarray(a) for a in inputs], out=out)
+        for index, array in enumerate(inputs):
+            dtype, shape = expected[index]
+            try:
+                matches = array.dtype == dtype and array.shape == shape
+            except (AttributeError, TypeError):  # not a numpy array
+                matches = False
+            if not matches:
+                # check_inputs raises the error naming the argument, or converts (e.g. a list).
+                return self(*check_inputs(self.function, inputs), out=out)
+            try:
+                in_ptrs[index] = address(array)
+            except (ValueError, TypeError):  # not one C-contiguous buffer, which C needs
+                return self(*[np.ascontiguousarray(a) for a in inputs], out=out)
         if out is None:
             outputs = [np.empty(shape, dtype) for dtype, shape in self._outputs]
         else:
