@@ -47,6 +47,10 @@ TEMPLATES = Environment(
 )
 
 
+# How quantize's vector code breaks ties in the half_* round modes (see quantize.c.j2).
+TIE_RULES = {"half_up": 0, "half_down": 1, "half_away_from_zero": 2, "half_toward_zero": 3}
+
+
 class CodegenError(Exception):
     """An op or type this code generator does not compile, with its source location."""
 
@@ -96,12 +100,16 @@ class Plan:
     constants: list[tuple[SSAValue, np.ndarray]] = field(default_factory=list)
     arena_offsets: dict[SSAValue, int] = field(default_factory=dict)
     arena_size: int = 0
+    # Results a kernel writes straight into the caller's output buffer (index), never copied.
+    direct: dict[SSAValue, int] = field(default_factory=dict)
 
     def expr(self, value: SSAValue) -> str:
         """The C expression of a value's buffer."""
         ctype = ctype_of(element_type(value.type))
         if value in self.inputs:
             return f"(({ctype} *)inputs[{self.inputs.index(value)}])"
+        if value in self.direct:
+            return f"(({ctype} *)outputs[{self.direct[value]}])"
         for index, (constant, _) in enumerate(self.constants):
             if constant is value:
                 return f"(({ctype} *)constants[{index}])"
@@ -122,9 +130,13 @@ def _nbytes(value: SSAValue) -> int:
 
 
 def plan_buffers(function: func.FuncOp, ops: list[Operation]) -> Plan:
-    """Arena offsets by a linear scan: a buffer is free after its last use."""
+    """Arena offsets by a linear scan: a buffer is free after its last use. A result that is
+    returned is computed in its output buffer instead (the first, if returned twice)."""
     block = function.body.block
     plan = Plan(list(block.args), list(block.last_op.operands))  # type: ignore[union-attr]
+    for index, value in reversed(list(enumerate(plan.outputs))):
+        if not isinstance(value.owner, arith.ConstantOp) and value not in plan.inputs:
+            plan.direct[value] = index
     last_use: dict[SSAValue, int] = {}
     for index, op in enumerate(ops):
         for operand in op.operands:
@@ -139,6 +151,8 @@ def plan_buffers(function: func.FuncOp, ops: list[Operation]) -> Plan:
                 live.remove((end, value))
                 free.append((plan.arena_offsets[value], _nbytes(value)))
         for result in op.results:
+            if result in plan.direct:
+                continue
             size = (_nbytes(result) + 63) // 64 * 64
             slot = next((f for f in sorted(free) if f[1] >= size), None)
             if slot is not None:
@@ -185,6 +199,8 @@ class FunctionEmitter:
         for op in ops:
             self.emit_op(op)
         for index, value in enumerate(block.last_op.operands):  # type: ignore[union-attr]
+            if plan.direct.get(value) == index:
+                continue
             ctype = ctype_of(element_type(value.type))
             self.calls.append(
                 f"    memcpy(outputs[{index}], {plan.expr(value)}, {_nbytes(value)} /* {ctype} */);"
@@ -217,13 +233,13 @@ class FunctionEmitter:
             return
         if isinstance(op, qnn.QuantizeOp | quant_ops.QuantizeCastOp):
             mode = op.round_mode.data if isinstance(op, qnn.QuantizeOp) else "half_to_even"
-            self.unary(op, "quantize", {"mode": mode})
+            self.convert(op, "quantize", mode)
             return
         if isinstance(op, qnn.DequantizeOp | quant_ops.DequantizeCastOp):
-            self.unary(op, "dequantize", {})
+            self.convert(op, "dequantize", "half_to_even")
             return
         if isinstance(op, qnn.RequantizeOp):
-            self.unary(op, "requantize", {})
+            self.convert(op, "requantize", "half_to_even")
             return
         if isinstance(op, qnn.ReluOp | qnn.ClampOp):
             self.activation(op)
@@ -269,6 +285,42 @@ class FunctionEmitter:
             spec["scale_out"], spec["zp_out"], spec["inner_out"] = _params(out, len(shape), shape)
             spec["qmin"], spec["qmax"] = out.qmin, out.qmax
         self.render("elementwise.c.j2", spec, [self.plan.expr(x), self.plan.expr(y)])
+
+    def convert(self, op: Operation, kind: str, mode: str) -> None:
+        """quantize / dequantize / requantize, looping over (outer, channel, inner) blocks so a
+        per-axis scale is fetched once per run; AVX2 where it computes the same bits."""
+        x, y = op.operands[0], op.results[0]
+        shape = shape_of(x)
+        spec = _elementwise_base(op, x, y) | {"kind": kind, "mode": mode}
+        qtypes = {}
+        for value, side in ((x, "in"), (y, "out")):
+            qtype = element_type(value.type)
+            if isinstance(qtype, UniformQuantizedType):
+                qtypes[side] = qtype
+                params = _params(qtype, len(shape), shape)
+                spec[f"scale_{side}"], spec[f"zp_{side}"], spec[f"inner_{side}"] = params
+        if "out" in qtypes:
+            spec["qmin"], spec["qmax"] = qtypes["out"].qmin, qtypes["out"].qmax
+        axes = {side: (len(spec[f"scale_{side}"]), spec[f"inner_{side}"]) for side in qtypes}
+        per_axis = {pair for pair in axes.values() if pair[0] > 1}
+        if len(per_axis) > 1:  # two different axes: blocks of one element, indices computed
+            channels, inner = 1, 1
+            index = {side: f"(o / {i}) % {n}" for side, (n, i) in axes.items()}
+        else:
+            channels, inner = per_axis.pop() if per_axis else (1, spec["size"])
+            index = {side: "c" if n > 1 else "0" for side, (n, _) in axes.items()}
+        spec |= {
+            "channels": channels,
+            "inner": inner,
+            "outer": spec["size"] // (channels * inner),
+            "c_in": index.get("in", "0"),
+            "c_out": index.get("out", "0"),
+            "tie_rule": TIE_RULES.get(mode),
+            # The vector code keeps q - zp and the clamp bounds in int32, exact in float32.
+            "simd": all(t.storage_width <= 16 for t in qtypes.values())
+            and all(abs(z) <= 2**16 for z in (*spec["zp_in"], *spec["zp_out"])),
+        }
+        self.render("quantize.c.j2", spec, [self.plan.expr(x), self.plan.expr(y)])
 
     def activation(self, op: Operation) -> None:
         x, y = op.operands[0], op.results[0]

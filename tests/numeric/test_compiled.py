@@ -115,6 +115,88 @@ def test_compile_module_user_api(tmp_path) -> None:
     assert np.array_equal(again, y)
 
 
+DOT = """func.func @main(%a: tensor<2x16x!quant.uniform<u8:f32, 0.02:128>>, %b: tensor<16x8x!quant.uniform<i8:f32, 0.01>>) -> tensor<2x8x!quant.uniform<u8:f32, 0.5:128>> {
+  %y = qnn.dot %a, %b : tensor<2x16x!quant.uniform<u8:f32, 0.02:128>>, tensor<16x8x!quant.uniform<i8:f32, 0.01>> -> tensor<2x8x!quant.uniform<u8:f32, 0.5:128>>
+  func.return %y : tensor<2x8x!quant.uniform<u8:f32, 0.5:128>>
+}"""
+
+
+def test_call_checks_every_argument_and_fills_out() -> None:
+    fn = compile_module(DOT)
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 256, (2, 16), dtype=np.uint8)
+    b = rng.integers(-128, 128, (16, 8), dtype=np.int8)
+    (y,) = fn(a, b)
+    assert np.array_equal(y, run_function(DOT, [a, b])[0])
+    with pytest.raises(Exception, match="argument 'arg1' must have dtype int8, got uint8"):
+        fn(a, b.view(np.uint8))
+    with pytest.raises(
+        Exception, match=r"argument 'arg1' must have shape \[16, 8\], got \[8, 16\]"
+    ):
+        fn(a, np.ascontiguousarray(b.T))
+    with pytest.raises(Exception, match="argument 'arg0' must have dtype uint8, got int64"):
+        fn(a.tolist(), b)
+    with pytest.raises(Exception, match=r"expected 2 inputs \['arg0', 'arg1'\], got 1"):
+        fn(a)
+    (strided,) = fn(a, np.asfortranarray(b))  # copied to C order, never read in the wrong order
+    assert np.array_equal(strided, y)
+    out = np.full_like(y, 7)
+    (same,) = fn(a, b, out=[out])
+    assert same is out and np.array_equal(out, y)
+    bad = {
+        r"out\[0\] must be a numpy array of dtype uint8, got int8": [out.view(np.int8)],
+        r"out\[0\] must have shape \[2, 8\], got \[8, 2\]": [np.empty((8, 2), np.uint8)],
+        r"out\[0\] must be a writeable C-contiguous array": [np.empty((8, 2), np.uint8).T],
+        r"expected 1 arrays in out=, got 2": [out, out],
+        r"out\[0\] overlaps 'arg0'; results need their own memory": [
+            a.reshape(-1)[:16].reshape(2, 8)
+        ],
+    }
+    for message, arrays in bad.items():
+        with pytest.raises(Exception, match=message):
+            fn(a, b, out=arrays)
+    frozen = out.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(Exception, match="writeable C-contiguous"):
+        fn(a, b, out=[frozen])
+
+
+def test_results_written_in_place_and_copied_where_needed() -> None:
+    """Returned results are computed in the output buffers; a result returned twice, one also
+    read by a later kernel, an argument and a constant returned as they are still come out."""
+    q = "!quant.uniform<i8:f32, 0.5:3>"
+    text = f"""func.func @main(%x: tensor<40xf32>) -> (tensor<40x{q}>, tensor<40xf32>, tensor<40x{q}>, tensor<40xf32>, tensor<2xi8>) {{
+  %q = qnn.quantize %x : tensor<40xf32> -> tensor<40x{q}>
+  %d = qnn.dequantize %q : tensor<40x{q}> -> tensor<40xf32>
+  %c = arith.constant dense<[4, -5]> : tensor<2xi8>
+  func.return %q, %d, %q, %x, %c : tensor<40x{q}>, tensor<40xf32>, tensor<40x{q}>, tensor<40xf32>, tensor<2xi8>
+}}"""
+    fn = compile_module(text, flags=STRICT)
+    x = np.linspace(-30, 30, 40, dtype=np.float32)
+    for got, expected in zip(fn(x), run_function(text, [x]), strict=True):
+        assert np.array_equal(got, expected)
+    assert "memcpy(outputs[0]" not in fn.c_source and "memcpy(outputs[2]" in fn.c_source
+
+
+def test_thread_count_is_settable(monkeypatch: pytest.MonkeyPatch) -> None:
+    fn = compile_module(DOT, threads=1)
+    assert "void qd_set_threads(int n)" in fn.c_source
+    a = np.zeros((2, 16), np.uint8)
+    b = np.ones((16, 8), np.int8)
+    fn.set_threads(2)
+    (y,) = fn(a, b)
+    assert np.array_equal(y, run_function(DOT, [a, b])[0])
+    with pytest.raises(ValueError, match="thread count must be a positive integer, got 0"):
+        fn.set_threads(0)
+    monkeypatch.setenv("QDIALECT_NUM_THREADS", "two")
+    with pytest.raises(
+        ValueError, match="QDIALECT_NUM_THREADS must be a positive integer, got 'two'"
+    ):
+        compile_module(DOT)
+    monkeypatch.setenv("QDIALECT_NUM_THREADS", "1")
+    assert compile_module(DOT).name == "main"
+
+
 ROUND_MODES = [
     "half_to_even",
     "half_away_from_zero",

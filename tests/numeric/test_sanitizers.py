@@ -1,7 +1,8 @@
 """The compiled-kernel suite again, with kernels built under AddressSanitizer and UBSan.
 
-Runs tests/numeric/test_compiled.py in a child pytest whose kernels are compiled with
-`-fsanitize=address,undefined` (QDIALECT_CFLAGS) and the ASan runtime preloaded: any
+Runs tests/numeric/test_compiled.py and test_quantize_kernels.py in a child pytest whose
+kernels are compiled with `-fsanitize=address,undefined -march=native` (QDIALECT_CFLAGS, so the
+AVX2 paths and their tails are the ones checked) and the ASan runtime preloaded: any
 out-of-bounds access or undefined behaviour in generated C aborts the child.
 """
 
@@ -12,7 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-SANITIZE = "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+SANITIZE = (
+    "-O1 -g -march=native -fsanitize=address,undefined -fno-sanitize-recover=all"
+    " -fno-omit-frame-pointer"
+)
+SUITES = ["test_compiled.py", "test_quantize_kernels.py"]
 
 
 def test_compiled_suite_under_asan_and_ubsan(tmp_path: Path) -> None:
@@ -35,7 +40,7 @@ def test_compiled_suite_under_asan_and_ubsan(tmp_path: Path) -> None:
             "-q",
             "-p",
             "no:cacheprovider",
-            str(Path(__file__).with_name("test_compiled.py")),
+            *(str(Path(__file__).with_name(suite)) for suite in SUITES),
         ],
         env=env,
         capture_output=True,

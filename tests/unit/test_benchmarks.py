@@ -1,0 +1,56 @@
+"""The benchmark suite's correctness check, on tiny workloads (nothing is timed here).
+
+Keeps benchmarks/ from rotting: every workload kind builds, compiles and matches the reference
+interpreter bit for bit; peers, when installed, run and are compared without crashing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.peers import ort_candidates, torch_candidates
+from benchmarks.run import agreement, main, prepare
+from benchmarks.workloads import Conv, Convert, Dot, per_channel_scales, workloads
+
+TINY = [
+    Dot("dot", m=3, k=37, n=9),
+    Dot("dot s8s8", m=2, k=19, n=5, signed=True),
+    Conv("conv", c=4, hw=7, o=6, r=3, pad=1),
+    Conv("conv s2", c=3, hw=9, o=5, r=3, stride=2, pad=1, signed=True),
+    Conv("depthwise", c=8, hw=6, o=8, r=3, pad=1, groups=8),
+    Convert("quantize", kind="quantize", shape=(203,)),
+    Convert("dequantize", kind="dequantize", shape=(203,)),
+    Convert(
+        "per-channel",
+        kind="quantize_per_channel",
+        shape=(4, 37),
+        scales=per_channel_scales(4),
+        zero=0,
+    ),
+]
+
+
+@pytest.mark.parametrize("workload", TINY, ids=[w.name for w in TINY])
+def test_tiny_workload_matches_reference_and_peers_run(workload) -> None:
+    prepared = prepare(workload)
+    assert prepared.expected[0].size > 0
+    for offer in (ort_candidates, torch_candidates):
+        for candidate in offer(workload, prepared.inputs, prepared.weights, 1):
+            output = candidate.call()
+            if candidate.to_ours is not None:
+                assert agreement(prepared.expected[0], candidate.to_ours(output))
+
+
+def test_agreement_reports_differences() -> None:
+    ours = np.array([1, 2, 3, 4], np.uint8)
+    assert agreement(ours, ours.copy()) == "exact"
+    assert agreement(ours, np.array([1, 2, 5, 4], np.uint8)) == "25.0% differ (max 2 LSB)"
+
+
+def test_workload_table_is_issue_six(capsys) -> None:
+    names = [w.name for w in workloads()]
+    assert len(names) == len(set(names))
+    assert {"GEMV 1x768x768", "per-call overhead 1x16x16", "conv 3x3 c64@56 s8s8"} <= set(names)
+    assert main(["--threads", "1", "--only", "no such workload"]) == 0
+    assert "| workload | unit | ours | ONNX Runtime | PyTorch |" in capsys.readouterr().out
