@@ -506,16 +506,12 @@ class FunctionEmitter:
             return False
         self.fast = True
         spec |= geometry
-        spec["vector_epilogue"] = (
-            spec["o_stride"] == 1
-            and not spec["has_addend"]
-            and (
-                spec["y_ctype"] == "int32_t"
-                if not spec["requantized"]
-                else spec["requant_mode"] == "float"
-                and spec["y_ctype"] in _INT8_RANGE
-                and not any("INFINITY" in m for m in spec["multiplier"])
-            )
+        spec["vector_epilogue"] = not spec["has_addend"] and (
+            spec["y_ctype"] == "int32_t"
+            if not spec["requantized"]
+            else spec["requant_mode"] == "float"
+            and spec["y_ctype"] in _INT8_RANGE
+            and not any("INFINITY" in m for m in spec["multiplier"])
         )
         weights = self.plan.constant_data(w)
         spec["packed_w"] = weights is not None
@@ -524,6 +520,13 @@ class FunctionEmitter:
         if depthwise:
             template = "depthwise.c.j2"
             spec |= {"O": spec["G"] * spec["N"], "MULT": spec["N"]}
+            # where tap (r, s) of an output's window starts, relative to its first tap
+            step = spec["C"] if spec["layout"] == "nhwc" else 1
+            spec["taps"] = [
+                (r * spec["DH"] * spec["WP"] + s * spec["DW"]) * step
+                for r in range(spec["KH"])
+                for s in range(spec["KW"])
+            ]
             scratch = (spec["HP"] * spec["WP"] * spec["C"] + 31) // 32 * 32
             spec["wpack_at"] = scratch
             if weights is None:

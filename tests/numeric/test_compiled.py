@@ -217,6 +217,7 @@ FAST_SHAPES = [
     ("dot", "-", (7, 5), 13, None, None, None, None, 1),
     ("dot", "-", (13, 33), 35, None, None, None, None, 1),
     ("dot", "-", (12, 64), 32, None, None, None, None, 1),
+    ("dot", "-", (64, 1537), 20, None, None, None, None, 1),  # several row chunks, tail 4
     ("conv", "nchw", (1, 3, 9, 11), 5, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),
     ("conv", "nhwc", (1, 3, 9, 11), 5, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),
     ("conv", "nhwc", (2, 4, 8, 7), 6, (3, 2), (2, 1), (2, 1), (2, 0, 1, 1), 2),
@@ -227,6 +228,9 @@ FAST_SHAPES = [
     ("conv", "nhwc", (1, 8, 5, 5), 19, (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),
     ("conv", "nchw", (1, 3, 12, 12), 4, (7, 7), (2, 2), (1, 1), (3, 3, 3, 3), 1),
     ("conv", "nchw", (1, 1, 6, 5), 3, (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),
+    ("conv", "nhwc", (1, 20, 6, 5), 20, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 20),
+    ("conv", "nchw", (1, 3, 5, 21), 3, (3, 3), (1, 1), (2, 1), (2, 1, 1, 1), 3),
+    ("conv", "nchw", (1, 2, 4, 35), 2, (1, 5), (1, 1), (1, 2), (0, 1, 0, 3), 2),
 ]
 # (x storage, weights constant, per-axis weights, output, requant mode, bias, addend, activation)
 FAST_EPILOGUES = [
