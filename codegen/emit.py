@@ -558,18 +558,25 @@ class FunctionEmitter:
                 spec["slots_at"] = (spec["HP"] * spec["WP"] * spec["C"] + 31) // 32 * 32
                 scratch = spec["slots_at"] + SCRATCH_SLOTS * mc * kpad
             spec["bpack_at"] = scratch = (scratch + 31) // 32 * 32
+            # int8 weight blocks halve the traffic where it bounds the speed (few rows, e.g.
+            # GEMV); with many rows the widening costs more than it saves.
+            lo, hi = _INT8_RANGE[spec["w_ctype"]]
+            small = m <= 4 * mr
+            b8 = small and all(lo - z >= -128 and hi - z <= 127 for z in spec["w_zp"])
             if weights is None:
                 scratch += spec["G"] * nb * kpad * packing.NR
             else:
                 layout = "dot" if is_dot else spec["layout"]
                 mats = packing.gemm_weights(weights, spec["w_zp"], layout, spec["G"])
-                packed = packing.pack_gemm(mats)
+                b8 = b8 or small and mats.min(initial=0) >= -128 and mats.max(initial=0) <= 127
+                packed = packing.pack_gemm(mats, np.int8 if b8 else np.int16)
+            spec["b_ctype"] = "int8_t" if b8 else "int16_t"
         self.scratch_bytes = max(self.scratch_bytes, 2 * scratch)
         p = self.plan
         w_expr = p.expr(w)
         if weights is not None:
             table = p.add_constant(w, packed.view(dtype).ravel())
-            w_expr = f"((const int16_t *){table})"
+            w_expr = f"((const {spec.get('b_ctype', 'int16_t')} *){table})"
         null = "(const int32_t *)0"
         args = [
             p.expr(x),

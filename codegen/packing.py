@@ -44,11 +44,12 @@ def gemm_weights(w: np.ndarray, w_zp: list[int], layout: str, groups: int) -> np
     return (mats - zero).transpose(0, 2, 1)
 
 
-def pack_gemm(mats: np.ndarray) -> np.ndarray:
-    """(G, K, N) → int16 blocks (G, ceil(N/NR), ceil(K/2), NR, 2), zero-padded."""
+def pack_gemm(mats: np.ndarray, dtype: type = np.int16) -> np.ndarray:
+    """(G, K, N) → blocks (G, ceil(N/NR), ceil(K/2), NR, 2) of `dtype` (int16, or int8 when
+    every value fits), zero-padded."""
     groups, k, n = mats.shape
     kpad, npad = k + k % 2, -(-n // NR) * NR
-    padded = np.zeros((groups, kpad, npad), dtype=np.int16)
+    padded = np.zeros((groups, kpad, npad), dtype=dtype)
     padded[:, :k, :n] = mats
     blocks = padded.reshape(groups, kpad // 2, 2, npad // NR, NR)
     return np.ascontiguousarray(blocks.transpose(0, 3, 1, 4, 2))

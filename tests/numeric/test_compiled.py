@@ -266,7 +266,7 @@ def _fast_program(shape_index: int, epilogue_index: int, rng: np.random.Generato
         pairs = ",".join(f"{0.01 + 0.003 * (i % 5)}:{(-1) ** i * (i * 37 % 128)}" for i in range(o))
         wt = f"!quant.uniform<i8:f32:{axis}, {{{pairs}}}>"
     else:
-        wt = "!quant.uniform<i8:f32, 0.02:-128>"
+        wt = f"!quant.uniform<i8:f32, 0.02:{0 if epilogue_index in (0, 5) else -128}>"
     yt = "i32" if yq == "i32" else f"!quant.uniform<{yq}:f32, 0.25:{7 if yq == 'u8' else -5}>"
     info = np.iinfo(np.uint8 if xq == "u8" else np.int8)
     x = rng.integers(info.min, info.max, x_shape, endpoint=True).astype(info.dtype)
