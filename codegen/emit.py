@@ -552,8 +552,16 @@ class FunctionEmitter:
                 "NSPLIT": min(nb, -(-16 // chunks)),
                 "TAIL": m % mr,
             }
+            # a 1×1 stride-1 unpadded conv reads its GEMM rows straight from the HWC copy
+            spec["direct"] = not is_dot and (
+                spec["K"] == spec["C"] == kpad
+                and spec["HP"] * spec["WP"] == m
+                and (spec["KH"], spec["KW"], spec["SH"], spec["SW"]) == (1, 1, 1, 1)
+            )
             if is_dot:
                 scratch = m * kpad
+            elif spec["direct"]:
+                scratch = spec["HP"] * spec["WP"] * spec["C"]
             else:
                 spec["slots_at"] = (spec["HP"] * spec["WP"] * spec["C"] + 31) // 32 * 32
                 scratch = spec["slots_at"] + SCRATCH_SLOTS * mc * kpad
