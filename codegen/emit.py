@@ -176,6 +176,8 @@ def _params(qtype: UniformQuantizedType, rank: int, shape) -> tuple[list[str], l
 # Scratch slots of the fast kernels (one per thread): the generated C runs at most this many
 # OpenMP threads.
 SCRATCH_SLOTS = 8
+PARALLEL_MACS = 1 << 21
+PARALLEL_ELEMENTS = 1 << 18
 
 _INT8_RANGE = {"int8_t": (-128, 127), "uint8_t": (0, 255)}
 _STORAGE_DTYPE = {"int8_t": np.int8, "uint8_t": np.uint8}
@@ -506,6 +508,13 @@ class FunctionEmitter:
             return False
         self.fast = True
         spec |= geometry
+        # Below these sizes a parallel region costs more than it saves (a fork and a barrier,
+        # worse when the cores are shared), so the loop stays serial.
+        macs = spec["M"] * spec["K"] * spec["N"] * spec["G"] * spec.get("NI", 1)
+        spec["parallel"] = macs >= PARALLEL_MACS
+        spec["parallel_pad"] = (
+            spec["M"] * spec["K"] if is_dot else spec["HP"] * spec["WP"] * spec["C"]
+        ) >= PARALLEL_ELEMENTS
         spec["vector_epilogue"] = not spec["has_addend"] and (
             spec["y_ctype"] == "int32_t"
             if not spec["requantized"]

@@ -322,9 +322,15 @@ def _locked(path: Path) -> Iterator[None]:
 def _load(name: str, path: Path) -> ModuleType:
     """Import the extension at `path` without touching sys.modules.
 
+    Before the first object loads libgomp, OMP_WAIT_POLICY defaults to PASSIVE (a value the
+    user set is kept): the kernels open one coarse parallel loop per op, so a sleeping waiter
+    costs microseconds, while spinning waiters on cores shared with other processes made
+    2-thread runs up to 30x slower than 1 thread.
+
     Within one process CPython (and the dynamic loader) hand back the module already loaded from
     the same path; that is harmless here because the path is a function of the whole key.
     """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"no extension loader for {path}")

@@ -328,9 +328,12 @@ def _fast_program(shape_index: int, epilogue_index: int, rng: np.random.Generato
 
 
 @pytest.mark.parametrize("shape_index", range(len(FAST_SHAPES)))
-def test_fast_integer_kernels_bit_exact(shape_index: int) -> None:
+def test_fast_integer_kernels_bit_exact(shape_index: int, monkeypatch) -> None:
     """The int16-pair GEMM / depthwise kernels on every edge shape and epilogue, full-range data,
-    with -march=native (AVX2 where the host has it) and with the portable C path (-Werror)."""
+    with -march=native (AVX2 where the host has it) and with the portable C path (-Werror);
+    every loop that may run in parallel does (the small random programs cover serial ones)."""
+    monkeypatch.setattr("codegen.emit.PARALLEL_MACS", 0)
+    monkeypatch.setattr("codegen.emit.PARALLEL_ELEMENTS", 0)
     rng = np.random.default_rng(shape_index)
     for epilogue_index in range(len(FAST_EPILOGUES)):
         text, inputs = _fast_program(shape_index, epilogue_index, rng)
