@@ -235,7 +235,7 @@ FAST_SHAPES = [
 ]
 # (x storage, weights constant, per-axis weights, output, requant mode, bias, addend, activation)
 FAST_EPILOGUES = [
-    ("u8", True, False, "u8", "float", False, False, "none"),
+    ("u8", True, False, "u8", "float", False, False, "clamp"),
     ("i8", True, True, "i8", "float", True, False, "relu"),
     ("u8", False, True, "i8", "tflite", True, False, "clamp"),
     ("i8", True, False, "i32", None, True, False, "none"),
