@@ -8,7 +8,13 @@ handed in at load time, intermediates live in one arena whose offsets are planne
 
 The generated function is `int qd_entry(const void *const *inputs, void *const *outputs,
 const void *const *constants, void *arena)`: the Python side (runtime.compiled) has checked
-every dtype and shape before it is called.
+every dtype and shape before it is called. Every unit also exports `void qd_set_threads(int n)`,
+the thread count of its OpenMP loops (a no-op in a build without OpenMP).
+
+8-bit qnn.dot / qnn.conv2d take the fast kernels (gemm.c.j2, depthwise.c.j2; see
+`integer_kernel`): their constant weights are packed here, once, into extra entries of the
+constant table (codegen/packing.py), and their scratch (padded input, per-thread row panels,
+weights packed per call when they are an argument) is one region after the planned arena.
 """
 
 from __future__ import annotations
