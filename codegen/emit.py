@@ -8,7 +8,13 @@ handed in at load time, intermediates live in one arena whose offsets are planne
 
 The generated function is `int qd_entry(const void *const *inputs, void *const *outputs,
 const void *const *constants, void *arena)`: the Python side (runtime.compiled) has checked
-every dtype and shape before it is called.
+every dtype and shape before it is called. Every unit also exports `void qd_set_threads(int n)`,
+the thread count of its OpenMP loops (a no-op in a build without OpenMP).
+
+8-bit qnn.dot / qnn.conv2d take the fast kernels (gemm.c.j2, depthwise.c.j2; see
+`integer_kernel`): their constant weights are packed here, once, into extra entries of the
+constant table (codegen/packing.py), and their scratch (padded input, per-thread row panels,
+weights packed per call when they are an argument) is one region after the planned arena.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from xdsl.dialects import arith, func, tensor
 from xdsl.dialects.builtin import IntegerType, Signedness, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
+from codegen import packing
 from qdialect import qnn, quant_ops
 from qdialect.floats import is_float_type
 from qdialect.params import (
@@ -103,6 +110,17 @@ class Plan:
     # Results a kernel writes straight into the caller's output buffer (index), never copied.
     direct: dict[SSAValue, int] = field(default_factory=dict)
 
+    def constant_data(self, value: SSAValue) -> np.ndarray | None:
+        """The stored values of a constant (or of a storage cast of one), else None."""
+        return next((array for constant, array in self.constants if constant is value), None)
+
+    def add_constant(self, value: SSAValue, array: np.ndarray) -> str:
+        """One more entry of the constant table, e.g. weights packed for a kernel, under the
+        value it derives from; `array` must already have that value's storage dtype (the
+        runtime converts each constant to it). Returns the entry's C expression."""
+        self.constants.append((value, array))
+        return f"constants[{len(self.constants) - 1}]"
+
     def expr(self, value: SSAValue) -> str:
         """The C expression of a value's buffer."""
         ctype = ctype_of(element_type(value.type))
@@ -175,11 +193,34 @@ def _params(qtype: UniformQuantizedType, rank: int, shape) -> tuple[list[str], l
     return [c_float(qtype.scale)], [qtype.zero_point], 1
 
 
+# Scratch slots of the fast kernels (one per thread): the generated C runs at most this many
+# OpenMP threads.
+SCRATCH_SLOTS = 8
+PARALLEL_MACS = 1 << 21
+PARALLEL_ELEMENTS = 1 << 18
+
+_INT8_RANGE = {"int8_t": (-128, 127), "uint8_t": (0, 255)}
+_STORAGE_DTYPE = {"int8_t": np.int8, "uint8_t": np.uint8}
+
+# `void qd_set_threads(int n)`: the thread count of the OpenMP loops of every kernel of the unit
+# (a no-op when the C was compiled without OpenMP).
+SET_THREADS = """void qd_set_threads(int n) {
+#ifdef _OPENMP
+    omp_set_num_threads(n > 0 ? n : 1);
+#else
+    (void)n;
+#endif
+}
+"""
+
+
 class FunctionEmitter:
     def __init__(self, function: func.FuncOp):
         self.function = function
         self.kernels: list[str] = []
         self.calls: list[str] = []
+        self.fast = False  # a fast kernel needs the SIMD/OpenMP prelude
+        self.scratch_bytes = 0  # scratch shared by the fast kernels, after the planned arena
 
     def fail(self, op: Operation, message: str) -> CodegenError:
         file, line, column = op_location(op)
@@ -196,8 +237,10 @@ class FunctionEmitter:
         ops = [op for op in block.ops if not isinstance(op, func.ReturnOp)]
         plan = plan_buffers(self.function, ops)
         self.plan = plan
+        self.scratch_at = plan.arena_size
         for op in ops:
             self.emit_op(op)
+        plan.arena_size += (self.scratch_bytes + 63) // 64 * 64
         for index, value in enumerate(block.last_op.operands):  # type: ignore[union-attr]
             if plan.direct.get(value) == index:
                 continue
@@ -205,10 +248,11 @@ class FunctionEmitter:
             self.calls.append(
                 f"    memcpy(outputs[{index}], {plan.expr(value)}, {_nbytes(value)} /* {ctype} */);"
             )
-        prelude = TEMPLATES.get_template("_common.c.j2").module.prelude()  # type: ignore[attr-defined]
+        common = TEMPLATES.get_template("_common.c.j2").module
+        prelude = common.prelude(self.fast, SCRATCH_SLOTS)  # type: ignore[attr-defined]
         body = "\n".join(self.calls)
         source = (
-            f"{prelude}\n\n{''.join(self.kernels)}\n"
+            f"{prelude}\n\n{''.join(self.kernels)}\n{SET_THREADS}\n"
             "int qd_entry(const void *const *inputs, void *const *outputs,\n"
             "             const void *const *constants, void *arena) {\n"
             "    (void)inputs; (void)constants; (void)arena;\n"
@@ -229,7 +273,14 @@ class FunctionEmitter:
             del p.arena_offsets[op.result]
             return
         if isinstance(op, quant_ops.StorageCastOp):
-            self.unary(op, "copy", {})
+            data = p.constant_data(op.operands[0])
+            if data is None:
+                self.unary(op, "copy", {})
+            else:  # the same stored bits: a second name for the constant, no copy per call
+                # (in the result's storage dtype: a u8 weight's i8 constant -56 is 200)
+                stored = np.dtype(ctype_of(element_type(op.results[0].type)).removesuffix("_t"))
+                p.constants.append((op.results[0], data.astype(stored)))
+                del p.arena_offsets[op.results[0]]
             return
         if isinstance(op, qnn.QuantizeOp | quant_ops.QuantizeCastOp):
             mode = op.round_mode.data if isinstance(op, qnn.QuantizeOp) else "half_to_even"
@@ -445,6 +496,8 @@ class FunctionEmitter:
                         "off_a": offsets[1],
                         "off_y": offsets[2],
                     }
+        if quantized and self.integer_kernel(op, spec):
+            return
         null = "(const int32_t *)0"
         args = [
             self.plan.expr(x),
@@ -499,6 +552,173 @@ class FunctionEmitter:
             "ys": y_strides,
         }
         self.render("conv.c.j2", spec, args)
+
+    def integer_kernel(self, op, spec: dict) -> bool:
+        """Emit 8-bit qnn.dot / qnn.conv2d through the fast kernels (gemm.c.j2, depthwise.c.j2)
+        when their int16-pair arithmetic is exact for this op; False leaves it to the generic
+        int64 kernel (16-bit storage, reductions long enough to leave int32)."""
+        x, w, y = op.operands[0], op.operands[1], op.results[0]
+        if spec["x_ctype"] not in _INT8_RANGE or spec["w_ctype"] not in _INT8_RANGE:
+            return False
+        x_range = max(abs(b - spec["x_zp"]) for b in _INT8_RANGE[spec["x_ctype"]])
+        w_range = max(abs(b - z) for b in _INT8_RANGE[spec["w_ctype"]] for z in spec["w_zp"])
+        is_dot = isinstance(op, qnn.DotOp)
+        if is_dot:
+            xs = shape_of(x)
+            o = shape_of(y)[-1]
+            geometry = {"kind": "dot", "M": math.prod(xs[:-1]), "K": xs[-1], "O": o, "G": 1}
+            geometry |= {"N": o, "ys": [0], "row_stride": o, "o_stride": 1}
+        else:
+            geometry = self.conv_geometry(op)
+        if not packing.exact_in_int16_pairs(x_range, w_range, geometry["K"]):
+            return False
+        self.fast = True
+        spec |= geometry
+        # Below these sizes a parallel region costs more than it saves (a fork and a barrier,
+        # worse when the cores are shared), so the loop stays serial.
+        macs = spec["M"] * spec["K"] * spec["N"] * spec["G"] * spec.get("NI", 1)
+        spec["parallel"] = macs >= PARALLEL_MACS
+        spec["parallel_pad"] = (
+            spec["M"] * spec["K"] if is_dot else spec["HP"] * spec["WP"] * spec["C"]
+        ) >= PARALLEL_ELEMENTS
+        spec["vector_epilogue"] = not spec["has_addend"] and (
+            spec["y_ctype"] == "int32_t"
+            if not spec["requantized"]
+            else spec["requant_mode"] == "float"
+            and spec["y_ctype"] in _INT8_RANGE
+            and not any("INFINITY" in m for m in spec["multiplier"])
+        )
+        weights = self.plan.constant_data(w)
+        spec["packed_w"] = weights is not None
+        dtype = _STORAGE_DTYPE[spec["w_ctype"]]
+        depthwise = not is_dot and spec["Cg"] == 1 and spec["G"] > 1
+        if depthwise:
+            template = "depthwise.c.j2"
+            spec |= {"O": spec["G"] * spec["N"], "MULT": spec["N"]}
+            # where tap (r, s) of an output's window starts, relative to its first tap
+            step = spec["C"] if spec["layout"] == "nhwc" else 1
+            spec["taps"] = [
+                (r * spec["DH"] * spec["WP"] + s * spec["DW"]) * step
+                for r in range(spec["KH"])
+                for s in range(spec["KW"])
+            ]
+            scratch = (spec["HP"] * spec["WP"] * spec["C"] + 31) // 32 * 32
+            spec["wpack_at"] = scratch
+            if weights is None:
+                scratch += spec["KH"] * spec["KW"] * spec["O"]
+            else:
+                packed = packing.pack_depthwise(weights, spec["w_zp"], spec["layout"])
+        else:
+            template = "gemm.c.j2"
+            m, k, n = spec["M"], spec["K"], spec["N"]
+            kpad = k + k % 2
+            nb = -(-n // packing.NR)
+            mr = packing.MR
+            mc = min(-(-m // mr) * mr, max(mr, 96 * 1024 // (2 * kpad) // mr * mr))
+            chunks = -(-m // mc)
+            spec |= {
+                "MR": mr,
+                "NR": packing.NR,
+                "KPAD": kpad,
+                "KP": kpad // 2,
+                "NB": nb,
+                "MC": mc,
+                "CHUNKS": chunks,
+                "NSPLIT": min(nb, -(-16 // chunks)),
+                "TAIL": m % mr,
+            }
+            # a 1×1 stride-1 unpadded conv reads its GEMM rows straight from the HWC copy
+            spec["direct"] = not is_dot and (
+                spec["K"] == spec["C"] == kpad
+                and spec["HP"] * spec["WP"] == m
+                and (spec["KH"], spec["KW"], spec["SH"], spec["SW"]) == (1, 1, 1, 1)
+            )
+            if is_dot:
+                scratch = m * kpad
+            elif spec["direct"]:
+                scratch = spec["HP"] * spec["WP"] * spec["C"]
+            else:
+                spec["slots_at"] = (spec["HP"] * spec["WP"] * spec["C"] + 31) // 32 * 32
+                scratch = spec["slots_at"] + SCRATCH_SLOTS * mc * kpad
+            spec["bpack_at"] = scratch = (scratch + 31) // 32 * 32
+            # int8 weight blocks halve the traffic where it bounds the speed (few rows, e.g.
+            # GEMV); with many rows the widening costs more than it saves.
+            lo, hi = _INT8_RANGE[spec["w_ctype"]]
+            small = m <= 4 * mr
+            b8 = small and all(lo - z >= -128 and hi - z <= 127 for z in spec["w_zp"])
+            if weights is None:
+                scratch += spec["G"] * nb * kpad * packing.NR
+            else:
+                layout = "dot" if is_dot else spec["layout"]
+                mats = packing.gemm_weights(weights, spec["w_zp"], layout, spec["G"])
+                b8 = b8 or small and mats.min(initial=0) >= -128 and mats.max(initial=0) <= 127
+                packed = packing.pack_gemm(mats, np.int8 if b8 else np.int16)
+            spec["b_ctype"] = "int8_t" if b8 else "int16_t"
+        self.scratch_bytes = max(self.scratch_bytes, 2 * scratch)
+        p = self.plan
+        w_expr = p.expr(w)
+        if weights is not None:
+            table = p.add_constant(w, packed.view(dtype).ravel())
+            w_expr = f"((const {spec.get('b_ctype', 'int16_t')} *){table})"
+        null = "(const int32_t *)0"
+        args = [
+            p.expr(x),
+            w_expr,
+            p.expr(op.bias) if op.bias else null,
+            p.expr(op.addend) if op.addend else null,
+            p.expr(y),
+            f"((int16_t *)((char *)arena + {self.scratch_at}))",
+        ]
+        self.render(template, spec, args)
+        return True
+
+    def conv_geometry(self, op: qnn.Conv2DOp) -> dict:
+        """Sizes and strides of a conv for the fast kernels: the implicit GEMM of each group
+        (M output pixels × K = kh·kw·c taps × N channels) and the zero-padded HWC input."""
+        layout = op.layout.data
+        xs, ws, ys = shape_of(op.operands[0]), shape_of(op.operands[1]), shape_of(op.results[0])
+        xst, wst, yst = strides_of(xs), strides_of(ws), strides_of(ys)
+        if layout == "nchw":
+            (n, c, h, wd), (_, _, kh, kw), (_, o, oh, ow) = xs, ws, ys
+        else:
+            (n, h, wd, c), (_, kh, kw, _), (_, oh, ow, o) = xs, ws, ys
+            xst, wst, yst = ([s[0], s[3], s[1], s[2]] for s in (xst, wst, yst))
+        groups = op.groups.value.data
+        (sh, sw), (dh, dw) = op.strides.get_values(), op.dilations.get_values()
+        pt, pl, _, _ = op.pads.get_values()
+        cg = c // groups
+        return {
+            "kind": "conv",
+            "layout": layout,
+            "NI": n,
+            "C": c,
+            "H": h,
+            "W": wd,
+            "OH": oh,
+            "OW": ow,
+            "KH": kh,
+            "KW": kw,
+            "SH": sh,
+            "SW": sw,
+            "DH": dh,
+            "DW": dw,
+            "PT": pt,
+            "PL": pl,
+            "HP": max(h + pt, (oh - 1) * sh + (kh - 1) * dh + 1),
+            "WP": max(wd + pl, (ow - 1) * sw + (kw - 1) * dw + 1),
+            "G": groups,
+            "Cg": cg,
+            "N": o // groups,
+            "O": o,
+            "M": oh * ow,
+            "K": kh * kw * cg,
+            "run": kw * cg if dw == 1 and groups == 1 else cg,
+            "xs": xst,
+            "ws": wst,
+            "ys": yst,
+            "row_stride": yst[3],
+            "o_stride": yst[1],
+        }
 
     def pool(self, op) -> None:
         x, y = op.input, op.result

@@ -25,10 +25,12 @@ Why it is built this way:
   process wait for the first build instead of repeating it, and keeps the object and its sidecar
   consistent with each other.
 
-Flags: `-O3 -march=native -ffp-contract=off -fno-math-errno` by default; the `flags` argument,
-else `$QDIALECT_CFLAGS` (shlex-split), replaces them. `-ffp-contract=off` is appended unless the
-flags say otherwise, because DESIGN §2's formulas fix every float rounding and GCC would
-otherwise fuse `a*b+c` into an FMA. Compiler: `$CC`, else `cc`. Cache: `$QDIALECT_CACHE_DIR`,
+Flags: `-O3 -march=native -fopenmp -ffp-contract=off -fno-math-errno` by default; the `flags`
+argument, else `$QDIALECT_CFLAGS` (shlex-split), replaces them. `-ffp-contract=off` is appended
+unless the flags say otherwise, because DESIGN §2's formulas fix every float rounding and GCC
+would otherwise fuse `a*b+c` into an FMA. `-fopenmp` is dropped when the compiler cannot build
+and link an OpenMP object (the generated loops then run on one thread). Compiler: `$CC`, else
+`cc`. Cache: `$QDIALECT_CACHE_DIR`,
 else `$XDG_CACHE_HOME/qdialect`, else `~/.cache/qdialect`.
 
 Sanitizers: `QDIALECT_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer"`;
@@ -71,7 +73,13 @@ __all__ = [
     "compiler_invocations",
 ]
 
-DEFAULT_FLAGS: tuple[str, ...] = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno")
+DEFAULT_FLAGS: tuple[str, ...] = (
+    "-O3",
+    "-march=native",
+    "-fopenmp",
+    "-ffp-contract=off",
+    "-fno-math-errno",
+)
 
 # Part of the build recipe rather than of the user's flags. An undeclared function (a cdef that
 # names a function the source lacks) would otherwise only warn and then fail at load time with
@@ -314,9 +322,15 @@ def _locked(path: Path) -> Iterator[None]:
 def _load(name: str, path: Path) -> ModuleType:
     """Import the extension at `path` without touching sys.modules.
 
+    Before the first object loads libgomp, OMP_WAIT_POLICY defaults to PASSIVE (a value the
+    user set is kept): the kernels open one coarse parallel loop per op, so a sleeping waiter
+    costs microseconds, while spinning waiters on cores shared with other processes made
+    2-thread runs up to 30x slower than 1 thread.
+
     Within one process CPython (and the dynamic loader) hand back the module already loaded from
     the same path; that is harmless here because the path is a function of the whole key.
     """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"no extension loader for {path}")
@@ -340,6 +354,8 @@ def _build(
     global _invocations
     import cffi
 
+    if "-fopenmp" in flags and not _openmp_links(compiler):
+        flags = tuple(flag for flag in flags if flag != "-fopenmp")
     with tempfile.TemporaryDirectory(prefix=".build-", dir=directory) as scratch:
         work = Path(scratch)
         ffi = cffi.FFI()
@@ -387,6 +403,21 @@ def _build(
         os.chmod(work / "sidecar", 0o644)
         os.replace(work / built, so_path)
         os.replace(work / "sidecar", sidecar)
+
+
+@functools.cache
+def _openmp_links(compiler: tuple[str, ...]) -> bool:
+    """True if `compiler -fopenmp` builds a shared object that uses omp.h (e.g. clang without
+    libomp does not). Asked once per process, and only when something is compiled."""
+    with tempfile.TemporaryDirectory() as scratch:
+        probe = Path(scratch) / "omp.c"
+        probe.write_text("#include <omp.h>\nint qd_probe(void) { return omp_get_max_threads(); }\n")
+        argv = [*compiler, "-fopenmp", "-shared", "-fPIC", "-o", str(probe.with_suffix(".so"))]
+        try:
+            result = subprocess.run([*argv, str(probe)], capture_output=True, check=False)
+        except OSError:
+            return False
+        return result.returncode == 0
 
 
 def _trim(text: str) -> str:

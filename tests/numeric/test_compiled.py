@@ -319,3 +319,189 @@ def test_transpose_pad_reshape_bit_exact(seed: int) -> None:
 }}
 """
     check(text, seed, flags=STRICT)
+
+
+# ------------------------------------------------------------- fast integer kernels
+# Shapes that hit every edge of gemm.c.j2 / depthwise.c.j2: M, N, K off the 6 × 16 × 2 blocks,
+# K = 1, groups, depthwise with a channel multiplier, strides, dilations, asymmetric pads, batch.
+# (kind, layout, x shape as N,C,H,W or M,K, out channels, kernel, strides, dilations, pads, groups)
+FAST_SHAPES = [
+    ("dot", "-", (1, 1), 1, None, None, None, None, 1),
+    ("dot", "-", (7, 5), 13, None, None, None, None, 1),
+    ("dot", "-", (13, 33), 35, None, None, None, None, 1),
+    ("dot", "-", (12, 64), 32, None, None, None, None, 1),
+    ("dot", "-", (64, 1537), 20, None, None, None, None, 1),  # several row chunks, tail 4
+    ("conv", "nchw", (1, 3, 9, 11), 5, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),
+    ("conv", "nhwc", (1, 3, 9, 11), 5, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),
+    ("conv", "nhwc", (2, 4, 8, 7), 6, (3, 2), (2, 1), (2, 1), (2, 0, 1, 1), 2),
+    ("conv", "nchw", (1, 6, 7, 9), 12, (3, 3), (1, 2), (1, 1), (0, 1, 2, 1), 6),
+    ("conv", "nhwc", (1, 6, 7, 9), 12, (3, 3), (1, 2), (1, 1), (0, 1, 2, 1), 6),
+    ("conv", "nhwc", (1, 5, 6, 6), 5, (3, 3), (2, 2), (1, 2), (1, 2, 1, 2), 5),
+    ("conv", "nchw", (2, 16, 5, 5), 16, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 16),
+    ("conv", "nhwc", (1, 8, 5, 5), 19, (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),
+    ("conv", "nchw", (2, 8, 5, 5), 19, (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),
+    ("conv", "nchw", (1, 3, 12, 12), 4, (7, 7), (2, 2), (1, 1), (3, 3, 3, 3), 1),
+    ("conv", "nchw", (1, 1, 6, 5), 3, (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),
+    ("conv", "nhwc", (1, 20, 6, 5), 20, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 20),
+    ("conv", "nchw", (1, 3, 5, 21), 3, (3, 3), (1, 1), (2, 1), (2, 1, 1, 1), 3),
+    ("conv", "nchw", (1, 2, 4, 35), 2, (1, 5), (1, 1), (1, 2), (0, 1, 0, 3), 2),
+]
+# (x storage, weights constant, per-axis weights, output, requant mode, bias, addend, activation)
+FAST_EPILOGUES = [
+    ("u8", True, False, "u8", "float", False, False, "clamp"),
+    ("i8", True, True, "i8", "float", True, False, "relu"),
+    ("u8", False, True, "i8", "tflite", True, False, "clamp"),
+    ("i8", True, False, "i32", None, True, False, "none"),
+    ("u8", True, True, "u8", "float", True, True, "relu"),
+    ("i8", False, False, "u8", "tosa_double", False, True, "none"),
+]
+
+
+def _fast_program(shape_index: int, epilogue_index: int, rng: np.random.Generator):
+    """A qnn.dot / qnn.conv2d (weights a constant or an argument) and full-range inputs."""
+    kind, layout, xs, o, kernel, strides, dilations, pads, groups = FAST_SHAPES[shape_index]
+    xq, const_w, per_axis, yq, mode, bias, addend, act = FAST_EPILOGUES[epilogue_index]
+    x_zp = {"u8": 255, "i8": -128}[xq] if shape_index % 2 else {"u8": 3, "i8": 100}[xq]
+    xt = f"!quant.uniform<{xq}:f32, 0.05:{x_zp}>"
+    if kind == "dot":
+        m, k = xs
+        x_shape, w_shape, y_shape, axis = [m, k], [k, o], [m, o], 1
+    else:
+        n, c, h, w = xs
+        kh, kw = kernel
+        oh = (h + pads[0] + pads[2] - dilations[0] * (kh - 1) - 1) // strides[0] + 1
+        ow = (w + pads[1] + pads[3] - dilations[1] * (kw - 1) - 1) // strides[1] + 1
+        nchw = layout == "nchw"
+        x_shape = [n, c, h, w] if nchw else [n, h, w, c]
+        w_shape = [o, c // groups, kh, kw] if nchw else [o, kh, kw, c // groups]
+        y_shape = [n, o, oh, ow] if nchw else [n, oh, ow, o]
+        axis = 0
+    if per_axis:
+        pairs = ",".join(f"{0.01 + 0.003 * (i % 5)}:{(-1) ** i * (i * 37 % 128)}" for i in range(o))
+        wt = f"!quant.uniform<i8:f32:{axis}, {{{pairs}}}>"
+    else:
+        wt = f"!quant.uniform<i8:f32, 0.02:{0 if epilogue_index in (0, 5) else -128}>"
+    yt = "i32" if yq == "i32" else f"!quant.uniform<{yq}:f32, 0.25:{7 if yq == 'u8' else -5}>"
+    info = np.iinfo(np.uint8 if xq == "u8" else np.int8)
+    x = rng.integers(info.min, info.max, x_shape, endpoint=True).astype(info.dtype)
+    x.flat[::5] = info.min
+    x.flat[1::7] = info.max
+    w = rng.integers(-128, 127, w_shape, endpoint=True).astype(np.int8)
+    w.flat[::3] = -128
+    w.flat[1::4] = 127
+    ty = lambda shape, elem: "tensor<" + "x".join(map(str, shape)) + f"x{elem}>"  # noqa: E731
+    args = [f"%x: {ty(x_shape, xt)}"]
+    inputs = [x]
+    body = []
+    if const_w:
+        dense = str(w.tolist())
+        body += [
+            f"  %wi = arith.constant dense<{dense}> : {ty(w_shape, 'i8')}",
+            f"  %w = quant.scast %wi : {ty(w_shape, 'i8')} to {ty(w_shape, wt)}",
+        ]
+    else:
+        args.append(f"%w: {ty(w_shape, wt)}")
+        inputs.append(w)
+    operands, attrs = "", []
+    if bias:
+        args.append(f"%b: tensor<{o}xi32>")
+        b = rng.integers(-(2**31), 2**31 - 1, o, endpoint=True).astype(np.int32)
+        b[: o // 2] //= 2**14  # most biases ordinary; the rest overflow int32 with the sum
+        inputs.append(b)
+        operands += f" bias(%b : tensor<{o}xi32>)"
+    if addend:
+        rt = "!quant.uniform<u8:f32, 0.1:200>"
+        args.append(f"%r: {ty(y_shape, rt)}")
+        inputs.append(rng.integers(0, 255, y_shape, endpoint=True).astype(np.uint8))
+        operands += f" addend(%r : {ty(y_shape, rt)})"
+        attrs.append("intermediate = !quant.uniform<i8:f32, 0.3:2>")
+    if mode not in (None, "float"):
+        attrs.append(f'requant_mode = "{mode}"')
+    if act != "none":
+        attrs.append(f'activation = "{act}"')
+    if act == "clamp":
+        attrs += ["clamp_min = -1.5 : f32", "clamp_max = 3.0 : f32"]
+    if kind == "conv":
+        attrs += [
+            f"strides = array<i64: {strides[0]}, {strides[1]}>",
+            f"dilations = array<i64: {dilations[0]}, {dilations[1]}>",
+            f"pads = array<i64: {', '.join(map(str, pads))}>",
+            f"groups = {groups} : i64",
+            f'layout = "{layout}"',
+        ]
+    op = "qnn.dot" if kind == "dot" else "qnn.conv2d"
+    props = f" {{{', '.join(attrs)}}}" if attrs else ""
+    out = ty(y_shape, yt)
+    body += [
+        f"  %y = {op} %x, %w{operands}{props} : {ty(x_shape, xt)}, {ty(w_shape, wt)} -> {out}",
+        f"  func.return %y : {out}",
+    ]
+    text = f"func.func @main({', '.join(args)}) -> {out} {{\n" + "\n".join(body) + "\n}\n"
+    return text, inputs
+
+
+@pytest.mark.parametrize("shape_index", range(len(FAST_SHAPES)))
+def test_fast_integer_kernels_bit_exact(shape_index: int, monkeypatch) -> None:
+    """The int16-pair GEMM / depthwise kernels on every edge shape and epilogue, full-range data,
+    with -march=native (AVX2 where the host has it) and with the portable C path (-Werror);
+    every loop that may run in parallel does (the small random programs cover serial ones)."""
+    monkeypatch.setattr("codegen.emit.PARALLEL_MACS", 0)
+    monkeypatch.setattr("codegen.emit.PARALLEL_ELEMENTS", 0)
+    rng = np.random.default_rng(shape_index)
+    for epilogue_index in range(len(FAST_EPILOGUES)):
+        text, inputs = _fast_program(shape_index, epilogue_index, rng)
+        expected = run_function(text, inputs)
+        for flags in (None, STRICT):
+            compiled = compile_module(text, flags=flags)
+            assert "_tile(" in compiled.c_source or "depthwise" in compiled.c_source
+            (got,) = compiled(*inputs)
+            assert got.dtype == expected[0].dtype and np.array_equal(got, expected[0]), text
+            (again,) = compiled(*inputs)  # scratch reused by a second call
+            assert np.array_equal(again, got)
+
+
+def test_qd_set_threads_is_exported() -> None:
+    """`void qd_set_threads(int n)` sets the OpenMP thread count; results do not depend on it."""
+    import cffi
+
+    text, inputs = _fast_program(2, 1, np.random.default_rng(5))
+    compiled = compile_module(text)
+    ffi = cffi.FFI()
+    ffi.cdef("void qd_set_threads(int n);")
+    lib = ffi.dlopen(str(compiled.library.path))
+    results = []
+    for threads in (1, 2, 3, 0):
+        lib.qd_set_threads(threads)
+        results.append(compiled(*inputs)[0])
+    assert all(np.array_equal(r, results[0]) for r in results)
+
+
+@pytest.mark.parametrize("op", ["dot", "conv"])
+def test_constant_u8_weights_keep_their_stored_values(op: str) -> None:
+    """A u8 weight is written as the i8 view of its stored bytes (`quant.scast` of an i8
+    constant: 200 is -56); packing must see 200, as the reference does."""
+    rng = np.random.default_rng(7)
+    u8x = "!quant.uniform<u8:f32, 0.5:120>"
+    u8w = "!quant.uniform<u8:f32, 0.25:131>"
+    u8y = "!quant.uniform<u8:f32, 4.0:100>"
+    if op == "dot":
+        w = rng.integers(-128, 128, (48, 20))
+        x_t, w_t, y_t = f"tensor<5x48x{u8x}>", f"tensor<48x20x{u8w}>", f"tensor<5x20x{u8y}>"
+        body = f"%y = qnn.dot %x, %w : {x_t}, {w_t} -> {y_t}"
+    else:
+        w = rng.integers(-128, 128, (8, 4, 3, 3))
+        x_t, w_t, y_t = (
+            f"tensor<1x4x9x9x{u8x}>",
+            f"tensor<8x4x3x3x{u8w}>",
+            f"tensor<1x8x9x9x{u8y}>",
+        )
+        body = f"%y = qnn.conv2d %x, %w {{pads = array<i64: 1, 1, 1, 1>}} : {x_t}, {w_t} -> {y_t}"
+    shape = "x".join(map(str, w.shape))
+    text = f"""func.func @main(%x: {x_t}) -> {y_t} {{
+  %c = arith.constant dense<{w.tolist()}> : tensor<{shape}xi8>
+  %w = quant.scast %c : tensor<{shape}xi8> to {w_t}
+  {body}
+  func.return %y : {y_t}
+}}
+"""
+    check(text, 7)

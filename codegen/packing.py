@@ -1,0 +1,65 @@
+"""Weight layouts of the fast integer kernels, and the bounds that make them exact.
+
+The GEMM micro-kernel (templates/gemm.c.j2) multiplies int16 pairs with `vpmaddwd`: a packed
+weight block holds, for a pair of reduction steps `k = 2p, 2p + 1` and 16 output channels, the
+values `w - zw` interleaved as `[p][n][2]`. Both operands are already zero-point corrected, so a
+padded tap or a padded channel is a real zero and no correction term is needed; int16 holds
+every difference of two 8-bit values, and `vpmaddwd` never saturates (it sums two products into
+int32). Weights that are constants are packed here, once, when the function is emitted; weights
+passed as arguments are packed by C code that writes exactly the same layout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MR = 6  # rows of the micro-kernel (output pixels / GEMM rows)
+NR = 16  # columns of the micro-kernel (output channels): two AVX2 vectors of int32
+INT32_MAX = 2**31 - 1
+
+
+def exact_in_int16_pairs(x_range: int, w_range: int, k: int) -> bool:
+    """True if `Σ_k (x - zx)(w - zw)` cannot leave int32 and both factors fit int16.
+
+    `x_range`, `w_range` bound |x - zx| and |w - zw|; the int16-pair kernels are used only then
+    (16-bit storage and enormous reductions take the generic int64 kernel).
+    """
+    return x_range <= 2**15 - 1 and w_range <= 2**15 - 1 and k * x_range * w_range <= INT32_MAX
+
+
+def gemm_weights(w: np.ndarray, w_zp: list[int], layout: str, groups: int) -> np.ndarray:
+    """Weights as the (K, N) matrices of each group, reduction order (kh, kw, c) for convs.
+
+    `layout` is "dot" (w is K×O), "nchw" (O×C×KH×KW) or "nhwc" (O×KH×KW×C). Returns int64 of
+    shape (groups, K, O / groups) holding `w - zw[o]`.
+    """
+    w = w.astype(np.int64)
+    if layout == "dot":
+        mats = w.T[None]  # (1, O, K)
+    else:
+        if layout == "nchw":
+            w = w.transpose(0, 2, 3, 1)
+        mats = w.reshape(groups, w.shape[0] // groups, -1)  # (G, Og, K)
+    zero = np.asarray(w_zp, dtype=np.int64).reshape(groups, -1, 1) if len(w_zp) > 1 else w_zp[0]
+    return (mats - zero).transpose(0, 2, 1)
+
+
+def pack_gemm(mats: np.ndarray, dtype: type = np.int16) -> np.ndarray:
+    """(G, K, N) → blocks (G, ceil(N/NR), ceil(K/2), NR, 2) of `dtype` (int16, or int8 when
+    every value fits), zero-padded."""
+    groups, k, n = mats.shape
+    kpad, npad = k + k % 2, -(-n // NR) * NR
+    padded = np.zeros((groups, kpad, npad), dtype=dtype)
+    padded[:, :k, :n] = mats
+    blocks = padded.reshape(groups, kpad // 2, 2, npad // NR, NR)
+    return np.ascontiguousarray(blocks.transpose(0, 3, 1, 4, 2))
+
+
+def pack_depthwise(w: np.ndarray, w_zp: list[int], layout: str) -> np.ndarray:
+    """Depthwise weights as int16 `[kh][kw][o]` (`w - zw[o]`): one tap is a contiguous vector
+    over output channels."""
+    w = w.astype(np.int64)
+    if layout == "nchw":  # (O, 1, KH, KW)
+        w = w.transpose(0, 2, 3, 1)
+    zero = np.asarray(w_zp, dtype=np.int64).reshape(-1, 1, 1, 1) if len(w_zp) > 1 else w_zp[0]
+    return np.ascontiguousarray((w - zero)[..., 0].transpose(1, 2, 0).astype(np.int16))
