@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -117,3 +118,66 @@ def test_mutated_ir_gives_located_errors_only(seed: str, mutations) -> None:
     for generic in (False, True):
         printed = print_module(module, generic=generic)
         parse_module(printed, "printed.mlir", ctx=make_context())
+
+
+# Found by the fuzz test: a non-ASCII symbol name printed generically as `sym_name = "\C3\BF"`
+# (xDSL lexed escaped non-ASCII text as bytes, not a string) and did not parse back.
+NON_ASCII_ROUND_TRIPS = [
+    (
+        'func.func @"\xff"() {\n  func.return\n}\n',
+        'builtin.module {\n  func.func @"\\C3\\BF"() {\n    func.return\n  }\n}\n',
+        '"builtin.module"() ({\n'
+        '  "func.func"() <{sym_name = "\\C3\\BF", function_type = () -> ()}> ({\n'
+        '    "func.return"() : () -> ()\n'
+        "  }) : () -> ()\n"
+        "}) : () -> ()\n",
+    ),
+    (
+        'func.func @f() attributes {"\\C3\\BF" = "\\E2\\80\\A8"} {\n  func.return\n}\n',
+        'builtin.module {\n  func.func @f() attributes {"\\C3\\BF" = "\\E2\\80\\A8"} {\n'
+        "    func.return\n  }\n}\n",
+        '"builtin.module"() ({\n'
+        '  "func.func"() <{sym_name = "f", function_type = () -> ()}> ({\n'
+        '    "func.return"() : () -> ()\n'
+        '  }) {"\\C3\\BF" = "\\E2\\80\\A8"} : () -> ()\n'
+        "}) : () -> ()\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "text, custom, generic", NON_ASCII_ROUND_TRIPS, ids=["symbol-name", "attribute-name"]
+)
+def test_non_ascii_strings_print_text_that_parses_back(text, custom, generic) -> None:
+    module = parse_module(text, "fuzz.mlir", ctx=make_context())
+    assert print_module(module) == custom
+    assert print_module(module, generic=True) == generic
+    for printed in (custom, generic):
+        again = parse_module(printed, "printed.mlir", ctx=make_context())
+        assert print_module(again) == custom
+
+
+# Like MLIR, a bare identifier is ASCII only: a non-ASCII letter is a located lexer error
+# (xDSL used `str.isalpha`, so `@\xff` parsed and was printed as a string literal).
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "func.func @\xff() {\n  func.return\n}\n",
+            "fuzz.mlir:1:12: error: @ identifier expected to start with letter, '_', or '\"'",
+        ),
+        (
+            "func.func @f\xff() {\n  func.return\n}\n",
+            "fuzz.mlir:1:13: error: unexpected character",
+        ),
+        (
+            "func.func @f() attributes {\xff = 1 : i32} {\n  func.return\n}\n",
+            "fuzz.mlir:1:28: error: unexpected character",
+        ),
+    ],
+    ids=["symbol-name", "in-symbol-name", "attribute-name"],
+)
+def test_non_ascii_bare_identifiers_are_located_errors(text: str, expected: str) -> None:
+    with pytest.raises(IRError) as err:
+        parse_module(text, "fuzz.mlir", ctx=make_context())
+    assert str(err.value).splitlines()[0] == expected
