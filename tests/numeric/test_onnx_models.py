@@ -21,12 +21,13 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 
 from qdialect.onnx_import import import_onnx
 from runtime.compiled import compile_module
 from runtime.reference import run_function
+
+from .onnxruntime_session import run_ort
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 _spec = importlib.util.spec_from_file_location("onnx_models", EXAMPLES / "onnx_models.py")
@@ -34,15 +35,6 @@ models = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(models)
 
 ORT_POOL_ROUNDING = {("small_cnn", "qdq", "s8")}
-
-
-def run_ort(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
-    return session.run(None, {"x": x})[0]
 
 
 def output_scale(model: onnx.ModelProto) -> float:
@@ -67,7 +59,7 @@ def test_quantized_model_matches_onnxruntime(name, fmt, per_channel, activations
     ops = {n.op_type for n in quantized.graph.node}
     assert ("QLinearConv" in ops or "QGemm" in ops) == (fmt == "qoperator")
     x = (rng.standard_normal(models.input_shape(float_model)) * 1.5).astype(np.float32)
-    expected = run_ort(quantized, x)
+    expected = run_ort(quantized, {"x": x})[0]
 
     module = import_onnx(quantized)
     compiled = compile_module(module)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 from xdsl.passes import PassPipeline
@@ -22,6 +21,8 @@ from qdialect.textio import make_context, parse_module
 from rewrites.registry import PASSES
 from runtime.reference import run_function
 
+from .onnxruntime_session import run_ort
+
 F32 = np.float32
 
 
@@ -29,15 +30,6 @@ def dense(values: np.ndarray) -> str:
     return np.array2string(values, separator=", ", threshold=10**9, max_line_width=10**9).replace(
         "\n", ""
     )
-
-
-def run_ort(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
-    return session.run(None, {"x": x})[0]
 
 
 def case(seed: int, kind: str):
@@ -126,7 +118,7 @@ def test_fused_qdq_matches_onnxruntime(kind: str) -> None:
     for seed in range(20):
         sx, sy, zx, zy, sw, x, w, bq, y_shape = case(seed, kind)
         args = (kind, sx, sy, zx, zy, sw, w, bq, list(x.shape), y_shape)
-        expected = run_ort(onnx_model(*args), x)
+        expected = run_ort(onnx_model(*args), {"x": x})[0]
         text = qnn_text(*args)
         module = parse_module(text)
         PassPipeline.parse_spec(PASSES, "fold-qdq").apply(make_context(), module)

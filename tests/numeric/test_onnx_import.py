@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
@@ -13,6 +12,8 @@ from qdialect.onnx_import import OnnxImportError, import_onnx
 from qdialect.textio import print_module
 from runtime.compiled import compile_module
 from runtime.reference import run_function
+
+from .onnxruntime_session import run_ort
 
 
 def make_model(nodes, inputs, outputs, inits=(), opset: int = 17) -> onnx.ModelProto:
@@ -27,17 +28,8 @@ def make_model(nodes, inputs, outputs, inits=(), opset: int = 17) -> onnx.ModelP
     return helper.make_model(graph, opset_imports=opsets, ir_version=8)
 
 
-def ort_run(model: onnx.ModelProto, feeds: dict) -> list[np.ndarray]:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
-    return session.run(None, feeds)
-
-
 def check_against_ort(model: onnx.ModelProto, feeds: dict) -> None:
-    expected = ort_run(model, feeds)
+    expected = run_ort(model, feeds)
     module = import_onnx(model)
     assert all(
         np.array_equal(a, b) for a, b in zip(run_function(module, feeds), expected, strict=True)
