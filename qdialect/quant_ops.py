@@ -10,7 +10,7 @@ Assembly formats and verification follow llvm-project's `QuantOps.td` / `QuantOp
 from __future__ import annotations
 
 from xdsl.dialects.builtin import IntegerType, Signedness, TensorType, UnrankedTensorType
-from xdsl.ir import Attribute, Dialect, Operation
+from xdsl.ir import Attribute, Dialect, Operation, SSAValue
 from xdsl.irdl import IRDLOperation, irdl_op_definition, operand_def, result_def, traits_def
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
@@ -201,6 +201,18 @@ class StorageCastOp(_CastOp):
         if quantized.storage_type != integer:  # type: ignore[union-attr]
             raise VerifyException("storage type in quantized type expected to match integer type")
         verify_quantized_container(quantized, self.input.type)  # type: ignore[arg-type]
+
+
+def reinterpret(value: SSAValue, target: Attribute) -> list[Operation]:
+    """scast `value` to its storage integers and on to `target`: same bits, new meaning.
+
+    nGraph semantics and ONNX graphs (two nodes reading one stored tensor with different
+    parameters) both need it; pairs that cancel are removed by `FoldInverseStorageCasts`.
+    """
+    elem = element_type(value.type)
+    shape = value.type.get_shape()  # type: ignore[union-attr]
+    to_int = StorageCastOp(value, TensorType(elem.storage_type, shape))  # type: ignore[union-attr]
+    return [to_int, StorageCastOp(to_int.result, target)]
 
 
 Quant = Dialect(

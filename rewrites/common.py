@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Attribute, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
 from qdialect.quant_ops import StorageCastOp
-from qdialect.tensors import element_type
 
 
 def single_use(value: SSAValue) -> bool:
@@ -20,18 +19,6 @@ def with_element(container: Attribute, element: Attribute) -> TensorType:
     """`container`'s shape with another element type."""
     assert isinstance(container, TensorType)
     return TensorType(element, container.get_shape())
-
-
-def reinterpret(value: SSAValue, target: Attribute) -> list[Operation]:
-    """scast `value` to its storage integers and on to `target`: same bits, new meaning.
-
-    Used where nGraph semantics reinterpret raw integers with another range; pairs that
-    cancel are removed by `FoldInverseStorageCasts`.
-    """
-    elem = element_type(value.type)
-    to_int = StorageCastOp(value, with_element(value.type, elem.storage_type))
-    to_target = StorageCastOp(to_int.result, target)
-    return [to_int, to_target]
 
 
 def constant_values(value: SSAValue) -> np.ndarray | None:

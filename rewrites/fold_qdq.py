@@ -63,8 +63,6 @@ class SinkDequantize(RewritePattern):
     def match_and_rewrite(
         self, op: tensor.ReshapeOp | qnn.TransposeOp | qnn.PadOp, rewriter: PatternRewriter
     ) -> None:
-        if not isinstance(op, tensor.ReshapeOp | qnn.TransposeOp | qnn.PadOp):
-            return
         source = _dequantized(op.operands[0])
         if source is None:
             return

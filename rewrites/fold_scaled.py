@@ -27,6 +27,7 @@ from xdsl.pattern_rewriter import (
 
 from qdialect import qnn
 from qdialect.qnn.common import Kind, kind_of
+from qdialect.quant_ops import reinterpret
 from qdialect.scaling import quantize_bias, range_type
 from qdialect.tensors import element_type
 from qdialect.types import AnyQuantizedType, UniformQuantizedType
@@ -34,7 +35,6 @@ from rewrites.common import (
     FoldInverseStorageCasts,
     constant_values,
     dense_constant,
-    reinterpret,
     with_element,
 )
 

@@ -12,26 +12,21 @@ from collections.abc import Callable
 import numpy as np
 
 from qdialect.onnx_import.graph import GraphImporter, shape_of
-
-
-def _attrs(node) -> dict:
-    from onnx import helper
-
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+from qdialect.onnx_import.ops import attrs
 
 
 def _shape(g: GraphImporter, node, inputs) -> np.ndarray:
     del inputs
     name = node.input[0]
     dims = g.initializers[name].shape if name in g.initializers else shape_of(g.value(name))
-    a = _attrs(node)
+    a = attrs(node)
     return np.array(dims[a.get("start", 0) : a.get("end", len(dims))], np.int64)
 
 
 def _axes(node, inputs) -> list[int] | None:
     if len(inputs) > 1 and inputs[1] is not None:
         return [int(v) for v in inputs[1].ravel()]
-    axes = _attrs(node).get("axes")
+    axes = attrs(node).get("axes")
     return list(axes) if axes is not None else None
 
 
@@ -65,13 +60,13 @@ def _reshape(g, node, inputs) -> np.ndarray:
 def _cast(g, node, inputs) -> np.ndarray:
     from onnx import helper
 
-    return inputs[0].astype(helper.tensor_dtype_to_np_dtype(_attrs(node)["to"]))
+    return inputs[0].astype(helper.tensor_dtype_to_np_dtype(attrs(node)["to"]))
 
 
 FOLDERS: dict[str, Callable] = {
     "Shape": _shape,
-    "Gather": lambda g, n, i: np.take(i[0], i[1], axis=_attrs(n).get("axis", 0)),
-    "Concat": lambda g, n, i: np.concatenate(i, axis=_attrs(n)["axis"]),
+    "Gather": lambda g, n, i: np.take(i[0], i[1], axis=attrs(n).get("axis", 0)),
+    "Concat": lambda g, n, i: np.concatenate(i, axis=attrs(n)["axis"]),
     "Unsqueeze": _unsqueeze,
     "Squeeze": _squeeze,
     "Slice": _slice,

@@ -26,7 +26,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.quant_ops import StorageCastOp
+from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
@@ -191,8 +191,9 @@ class GraphImporter:
                 f"tensor '{name}' is stored as {elem.storage_spelling}, "
                 f"not as {qtype.storage_spelling}"
             )
-        raw = self.add(StorageCastOp(value, tensor_type(shape_of(value), elem.storage_type)))
-        return self.add(StorageCastOp(raw, tensor_type(shape_of(value), qtype)))
+        to_int, to_q = reinterpret(value, tensor_type(shape_of(value), qtype))
+        self.add(to_int)
+        return self.add(to_q)
 
     # ---- the walk
     def run(self, function_name: str) -> ModuleOp:

@@ -332,16 +332,17 @@ def qgemm(g: GraphImporter, node) -> None:
     _dot(g, node, a, b, _bias(g, node, 6, shape_of(b)[1]), lambda s: _result_type(g, node, 7, 8, s))
 
 
-def _transposed(g: GraphImporter, value: SSAValue) -> SSAValue:
-    perm = (1, 0)
+def _transposed(
+    g: GraphImporter, value: SSAValue, perm=(1, 0), name: str | None = None
+) -> SSAValue:
     shape = [shape_of(value)[p] for p in perm]
-    elem = permuted_element(element_type(value.type), perm)
+    elem = permuted_element(element_type(value.type), tuple(perm))
     op = qnn.TransposeOp.create(
         operands=[value],
         result_types=[tensor_type(shape, elem)],
         properties={"permutation": int_array(perm)},
     )
-    return g.add(op)
+    return g.add(op, name)
 
 
 @handles("QLinearAdd")
@@ -356,13 +357,16 @@ def qlinear_add(g: GraphImporter, node) -> None:
 @handles("QLinearConcat")
 def qlinear_concat(g: GraphImporter, node) -> None:
     parts = [_operand(g, node, i, i + 1, i + 2) for i in range(2, len(node.input), 3)]
-    rank = len(shape_of(parts[0]))
-    axis = _axis(attrs(node).get("axis", 0), rank)
+    _concat(g, node, parts, attrs(node).get("axis", 0), lambda s: _result_type(g, node, 0, 1, s))
+
+
+def _concat(g: GraphImporter, node, parts: list[SSAValue], axis: int, result_type) -> None:
+    axis = _axis(axis, len(shape_of(parts[0])))
     shape = list(shape_of(parts[0]))
     shape[axis] = sum(shape_of(p)[axis] for p in parts)
     op = qnn.ConcatOp.create(
         operands=parts,
-        result_types=[_result_type(g, node, 0, 1, shape)],
+        result_types=[result_type(shape)],
         properties={"axis": IntegerAttr(axis, i64)},
     )
     g.define(node.output[0], g.add(op, node.output[0]))
@@ -471,10 +475,7 @@ def clip(g: GraphImporter, node) -> None:
         bounds.append(float(data) if data is not None else float(a.get(key, default)))
     elem = element_type(x.type)
     if isinstance(elem, UniformQuantizedType):  # bounds are stored values on a quantized tensor
-        bounds = [
-            b if math.isinf(b) else float(to_f32(to_f32(b - elem.zero_point) * to_f32(elem.scale)))
-            for b in bounds
-        ]
+        bounds = [b if math.isinf(b) else _stored_to_real(int(b), elem, "Clip") for b in bounds]
     op = qnn.ClampOp(x, x.type, min=FloatAttr(bounds[0], f64), max=FloatAttr(bounds[1], f64))
     g.define(node.output[0], g.add(op, node.output[0]))
 
@@ -505,16 +506,8 @@ def avg_pool(g: GraphImporter, node) -> None:
 @handles("Concat")
 def concat(g: GraphImporter, node) -> None:
     parts = [g.value(n) for n in node.input]
-    rank = len(shape_of(parts[0]))
-    axis = _axis(attrs(node)["axis"], rank)
-    shape = list(shape_of(parts[0]))
-    shape[axis] = sum(shape_of(p)[axis] for p in parts)
-    op = qnn.ConcatOp.create(
-        operands=parts,
-        result_types=[tensor_type(shape, element_type(parts[0].type))],
-        properties={"axis": IntegerAttr(axis, i64)},
-    )
-    g.define(node.output[0], g.add(op, node.output[0]))
+    elem = element_type(parts[0].type)
+    _concat(g, node, parts, attrs(node)["axis"], lambda shape: tensor_type(shape, elem))
 
 
 # ----------------------------------------------------------------------------- data movement
@@ -598,15 +591,8 @@ def unsqueeze(g: GraphImporter, node) -> None:
 @handles("Transpose")
 def transpose(g: GraphImporter, node) -> None:
     x = g.value(node.input[0])
-    rank = len(shape_of(x))
-    perm = list(attrs(node).get("perm", list(range(rank))[::-1]))
-    shape = [shape_of(x)[p] for p in perm]
-    op = qnn.TransposeOp.create(
-        operands=[x],
-        result_types=[tensor_type(shape, permuted_element(element_type(x.type), tuple(perm)))],
-        properties={"permutation": int_array(perm)},
-    )
-    g.define(node.output[0], g.add(op, node.output[0]))
+    perm = list(attrs(node).get("perm", range(len(shape_of(x)))[::-1]))
+    g.define(node.output[0], _transposed(g, x, perm, node.output[0]))
 
 
 @handles("Pad")
@@ -633,7 +619,7 @@ def pad(g: GraphImporter, node) -> None:
     value = float(fill) if fill is not None else float(a.get("value", 0.0))
     elem = element_type(x.type)
     if isinstance(elem, UniformQuantizedType) and mode == "constant":
-        value = _stored_to_real(int(value), elem)
+        value = _stored_to_real(int(value), elem, "constant Pad")
     shape = [d + lo + hi for d, lo, hi in zip(xs, low, high, strict=True)]
     op = qnn.PadOp.create(
         operands=[x],
@@ -648,13 +634,14 @@ def pad(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.add(op, node.output[0]))
 
 
-def _stored_to_real(stored: int, elem: UniformQuantizedType) -> float:
-    """The real a stored pad value stands for; it must quantize back to itself."""
+def _stored_to_real(stored: int, elem: UniformQuantizedType, what: str) -> float:
+    """The real a stored value (a Pad or Clip constant on a quantized tensor) stands for; qnn
+    ops take reals, and this one must quantize back to `stored`."""
     if elem.granularity is not Granularity.PER_TENSOR:
-        raise NodeError("constant padding of a per-axis quantized tensor is not imported")
+        raise NodeError(f"{what} on a per-axis quantized tensor is not imported")
     real = float(to_f32(to_f32(stored - elem.zero_point) * to_f32(elem.scale)))
     if quantize_value(real, elem.scale, elem.zero_point, elem.qmin, elem.qmax) != stored:
-        raise NodeError(f"pad value {stored} is outside the tensor's storage range")
+        raise NodeError(f"{what} value {stored} is outside the tensor's storage range")
     return real
 
 
