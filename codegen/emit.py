@@ -198,6 +198,7 @@ def _params(qtype: UniformQuantizedType, rank: int, shape) -> tuple[list[str], l
 SCRATCH_SLOTS = 8
 PARALLEL_MACS = 1 << 21
 PARALLEL_ELEMENTS = 1 << 18
+CONVERT_CHUNK = 1 << 15  # elements per task of a parallel quantize / dequantize
 
 _INT8_RANGE = {"int8_t": (-128, 127), "uint8_t": (0, 255)}
 _STORAGE_DTYPE = {"int8_t": np.int8, "uint8_t": np.uint8}
@@ -371,6 +372,10 @@ class FunctionEmitter:
             "simd": all(t.storage_width <= 16 for t in qtypes.values())
             and all(abs(z) <= 2**16 for z in (*spec["zp_in"], *spec["zp_out"])),
         }
+        # Large conversions run in chunks across the threads (a multiple of the 32-element step).
+        spec["parallel"] = spec["size"] >= PARALLEL_ELEMENTS
+        spec["chunk"] = min(spec["inner"], CONVERT_CHUNK) if spec["parallel"] else spec["inner"]
+        self.fast |= spec["parallel"]
         self.render("quantize.c.j2", spec, [self.plan.expr(x), self.plan.expr(y)])
 
     def activation(self, op: Operation) -> None:

@@ -109,3 +109,22 @@ def test_per_axis_quantize_blocks(shape: tuple[int, ...], axis: int, variant: st
 }}"""
     size = int(np.prod(shape))
     check(text, [special_floats(size, 11).reshape(shape)], FLAGS[variant])
+
+
+@pytest.mark.parametrize("variant", FLAGS)
+def test_chunked_parallel_conversions(variant: str, monkeypatch) -> None:
+    """Large conversions split into chunks across threads: chunks of 40 elements (a tail in
+    every chunk, blocks cut mid-run) give the same bits as the serial kernels."""
+    monkeypatch.setattr("codegen.emit.PARALLEL_ELEMENTS", 0)
+    monkeypatch.setattr("codegen.emit.CONVERT_CHUNK", 40)
+    q = "!quant.uniform<u8:f32, 0.25:255>"
+    text = f"""func.func @main(%x: tensor<3x171xf32>) -> (tensor<3x171x{q}>, tensor<3x171xf32>) {{
+  %q = qnn.quantize %x : tensor<3x171xf32> -> tensor<3x171x{q}>
+  %d = qnn.dequantize %q : tensor<3x171x{q}> -> tensor<3x171xf32>
+  func.return %q, %d : tensor<3x171x{q}>, tensor<3x171xf32>
+}}"""
+    compiled = compile_module(text, flags=FLAGS[variant])
+    assert compiled.c_source.count("QD_PARALLEL_FOR\n    for (int64_t task") == 2
+    check(text, [special_floats(3 * 171, 5).reshape(3, 171)], FLAGS[variant])
+    test_dequantize_and_requantize_full_range(variant)
+    test_per_axis_quantize_blocks((2, 3, 40), 1, variant)
