@@ -60,6 +60,7 @@ class CompiledFunction:
         ffi = self.library.ffi
         self._inputs = [expected_array(t) for t in self.function.function_type.inputs.data]
         self._arity = len(self._inputs)
+        self._names = argument_names(self.function)
         self._outputs = [expected_array(t) for t in self.function.function_type.outputs.data]
         # Constants are packed once, at load, in the dtype the kernels read.
         self._constants = [
@@ -86,7 +87,7 @@ class CompiledFunction:
 
     @property
     def argument_names(self) -> list[str]:
-        return argument_names(self.function)
+        return list(self._names)
 
     def set_threads(self, n: int) -> None:
         """Threads the kernels use from now on (OpenMP's `omp_set_num_threads`, which holds for
@@ -120,21 +121,41 @@ class CompiledFunction:
                 in_ptrs[index] = address(array)
             except (ValueError, TypeError):  # not one C-contiguous buffer, which C needs
                 return self(*[np.ascontiguousarray(a) for a in inputs], out=out)
+        out_ptrs = self._out_ptrs
         if out is None:
             outputs = [np.empty(shape, dtype) for dtype, shape in self._outputs]
+            for index, array in enumerate(outputs):
+                out_ptrs[index] = address(array)
         else:
-            outputs = self._checked_out(out, inputs)
-        out_ptrs = self._out_ptrs
-        for index, array in enumerate(outputs):
-            out_ptrs[index] = address(array)
+            outputs = self._bind_out(out, inputs)
         self._entry(in_ptrs, out_ptrs, self._constant_ptrs, self._arena_ptr)
         return outputs
 
-    def _checked_out(self, out: Sequence[np.ndarray], inputs) -> list[np.ndarray]:
-        """The arrays of `out=`, checked like inputs (C writes every byte of each). Kernels
-        write results straight into them while still reading inputs, so none may overlap an
-        input or another output."""
+    def _bind_out(self, out: Sequence[np.ndarray], inputs) -> list[np.ndarray]:
+        """Point the output table at the arrays of `out=`: the common case in one cheap loop
+        (from_buffer with require_writable refuses read-only and non-C-contiguous arrays); any
+        doubt goes to `_reject_out`, which raises the error that names what is wrong."""
         out = list(out)
+        address, out_ptrs, share = self._address, self._out_ptrs, np.may_share_memory
+        if len(out) != len(self._outputs):
+            self._reject_out(out, inputs)
+        for index, array in enumerate(out):
+            dtype, shape = self._outputs[index]
+            try:
+                if array.dtype != dtype or array.shape != shape:
+                    self._reject_out(out, inputs)
+                out_ptrs[index] = address(array, require_writable=True)
+            except (AttributeError, TypeError, ValueError):
+                self._reject_out(out, inputs)
+            for other in (*inputs, *out[:index]):
+                if share(array, other):
+                    self._reject_out(out, inputs)
+        return out
+
+    def _reject_out(self, out: list[np.ndarray], inputs) -> None:
+        """Raise the error naming the first problem of `out=`: each array must be C-contiguous,
+        writeable, of its result's dtype and shape (C writes every byte of it), and, as kernels
+        write results while still reading inputs, overlap no input and no other output."""
         if len(out) != len(self._outputs):
             raise ExecutionError(f"expected {len(self._outputs)} arrays in out=, got {len(out)}")
         for index, (array, (dtype, shape)) in enumerate(zip(out, self._outputs, strict=True)):
@@ -148,12 +169,12 @@ class CompiledFunction:
                 )
             if not (array.flags.c_contiguous and array.flags.writeable):
                 raise ExecutionError(f"{what} must be a writeable C-contiguous array")
-            named = zip(self.argument_names, inputs, strict=True)
+            named = zip(self._names, inputs, strict=True)
             earlier = ((f"out[{j}]", o) for j, o in enumerate(out[:index]))
             for name, other in [*named, *earlier]:
                 if np.may_share_memory(array, other):
                     raise ExecutionError(f"{what} overlaps {name!r}; results need their own memory")
-        return out
+        raise ExecutionError("out= was refused for a reason the checks do not name")
 
 
 def compile_module(
