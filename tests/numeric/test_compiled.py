@@ -9,6 +9,7 @@ NHWC, groups, dilation, strides, dot, float kernels and round modes.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -458,6 +459,30 @@ def test_fast_integer_kernels_bit_exact(shape_index: int, monkeypatch) -> None:
             assert got.dtype == expected[0].dtype and np.array_equal(got, expected[0]), text
             (again,) = compiled(*inputs)  # scratch reused by a second call
             assert np.array_equal(again, got)
+
+
+@pytest.mark.parametrize(
+    "isa",
+    [["-mavxvnni"], ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vnni"]],
+    ids=["avx-vnni", "avx512-vnni"],
+)
+def test_vnni_is_selected_from_the_compiler_target(isa: list[str], tmp_path: Path) -> None:
+    """Where the target has VNNI, the int16-pair kernels accumulate with vpdpwssd instead of
+    vpmaddwd + vpaddd. This machine may lack VNNI, so the kernels are only compiled (not
+    run) and their object code inspected; the AVX2 path runs in every other test."""
+    text, _ = _fast_program(2, 1, np.random.default_rng(5))  # a conv (GEMM) ...
+    dw_text, _ = _fast_program(15, 0, np.random.default_rng(5))  # ... and an NHWC depthwise
+    for program, name in ((text, "gemm"), (dw_text, "depthwise")):
+        source = tmp_path / f"{name}.c"
+        source.write_text(compile_module(program).c_source)
+        obj = tmp_path / f"{name}.o"
+        subprocess.run(
+            ["cc", "-O2", "-mavx2", "-mfma", *isa, "-c", str(source), "-o", str(obj)], check=True
+        )
+        code = subprocess.run(
+            ["objdump", "-d", str(obj)], capture_output=True, text=True, check=True
+        ).stdout
+        assert "vpdpwssd" in code and "vpmaddwd" not in code, name
 
 
 def test_qd_set_threads_is_exported() -> None:
