@@ -42,6 +42,20 @@ CDEF = (
 THREADS_ENV = "QDIALECT_NUM_THREADS"
 
 
+CACHE_LINE = 64
+
+
+def cache_line_aligned(array: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of `array` starting on a cache line. The kernels' packed weight
+    blocks and scratch rows are whole lines apart, so their 32-byte vector loads then never
+    straddle two lines (numpy aligns to 16 bytes only; a split load costs an extra cycle)."""
+    buffer = np.empty(array.nbytes + CACHE_LINE, dtype=np.uint8)
+    start = -buffer.ctypes.data % CACHE_LINE
+    aligned = buffer[start : start + array.nbytes].view(array.dtype).reshape(array.shape)
+    aligned[...] = array
+    return aligned
+
+
 @dataclass
 class CompiledFunction:
     """A compiled function: call it with numpy arrays in argument order (or by name).
@@ -64,10 +78,10 @@ class CompiledFunction:
         self._outputs = [expected_array(t) for t in self.function.function_type.outputs.data]
         # Constants are packed once, at load, in the dtype the kernels read.
         self._constants = [
-            np.ascontiguousarray(array.astype(expected_array(value.type)[0]))
+            cache_line_aligned(array.astype(expected_array(value.type)[0]))
             for value, array in self.emitted.plan.constants
         ]
-        self._arena = np.zeros(max(self.emitted.plan.arena_size, 1), dtype=np.uint8)
+        self._arena = cache_line_aligned(np.zeros(max(self.emitted.plan.arena_size, 1), np.uint8))
         # Pointer tables and the entry point are looked up once; a call only fills them in.
         # `ffi.from_buffer` is the cheapest way to a numpy array's address (≈ 0.3 µs, against
         # ≈ 1.5 µs for `__array_interface__` or `.ctypes.data`, which build Python objects).
