@@ -131,7 +131,33 @@ def _ort_dot(w: Dot, x: np.ndarray, wt: np.ndarray, threads: int) -> list[Candid
     )
     acc = np.empty((w.m, w.n), np.int32)
     candidates.append(Candidate("MatMulInteger (int32 out)", _bound_call(raw, {"x": x}, acc)))
+    if not w.signed:  # the same product through ORT's exact u8u8 kernel: w + 128, zero point 128
+        wu, zu = _as_u8_weights(wt)
+        u8u8 = _session(
+            [
+                helper.make_node(
+                    "QLinearMatMul", ["x", "sx", "zx", "w", "sw", "zw", "sy", "zy"], ["y"]
+                )
+            ],
+            [xin],
+            [helper.make_tensor_value_info("y", _onnx_type(ydtype), [w.m, w.n])],
+            [numpy_helper.from_array(wu, "w"), *scalars[:3], zu, *scalars[4:]],
+            threads,
+        )
+        out_u8 = np.empty((w.m, w.n), ydtype)
+        candidates.append(
+            Candidate("QLinearMatMul u8u8", _bound_call(u8u8, {"x": x}, out_u8), _same)
+        )
     return candidates
+
+
+def _as_u8_weights(wt: np.ndarray):
+    """Symmetric int8 weights as uint8 `w + 128` with zero point 128: the same products, which
+    ORT then runs through its u8u8 kernels (int16 widening, exact) instead of u8s8."""
+    from onnx import numpy_helper
+
+    wu = (wt.astype(np.int16) + 128).astype(np.uint8)
+    return wu, numpy_helper.from_array(np.array(128, np.uint8), "zw")
 
 
 def _ort_conv(w: Conv, x: np.ndarray, wt: np.ndarray, threads: int) -> list[Candidate]:
@@ -177,6 +203,28 @@ def _ort_conv(w: Conv, x: np.ndarray, wt: np.ndarray, threads: int) -> list[Cand
     )
     out2 = np.empty((1, oh, oh, w.o), ydtype)
     candidates.append(Candidate("QLinearConv NHWC", _bound_call(nhwc, {"x": x}, out2), _same))
+    if not w.signed:  # ORT's exact u8u8 kernels, as for the GEMMs
+        wu, zu = _as_u8_weights(wt.transpose(0, 3, 1, 2))
+        u8u8 = _session(
+            [
+                helper.make_node("Transpose", ["x"], ["xc"], perm=[0, 3, 1, 2]),
+                helper.make_node("QLinearConv", qconv, ["yc"], **conv),
+                helper.make_node("Transpose", ["yc"], ["y"], perm=[0, 2, 3, 1]),
+            ],
+            [helper.make_tensor_value_info("x", _onnx_type(x.dtype), list(x.shape))],
+            [helper.make_tensor_value_info("y", _onnx_type(ydtype), [1, oh, oh, w.o])],
+            [
+                numpy_helper.from_array(np.ascontiguousarray(wu), "w"),
+                *scalars[:3],
+                zu,
+                *scalars[4:],
+            ],
+            threads,
+        )
+        out3 = np.empty((1, oh, oh, w.o), ydtype)
+        candidates.append(
+            Candidate("QLinearConv NHWC u8u8", _bound_call(u8u8, {"x": x}, out3), _same)
+        )
     return candidates
 
 

@@ -622,6 +622,7 @@ class FunctionEmitter:
             mc = min(-(-m // mr) * mr, max(mr, 96 * 1024 // (2 * kpad) // mr * mr))
             chunks = -(-m // mc)
             spec |= {
+                "gemv": None,
                 "MR": mr,
                 "NR": packing.NR,
                 "KPAD": kpad,
@@ -658,6 +659,13 @@ class FunctionEmitter:
                 mats = packing.gemm_weights(weights, spec["w_zp"], layout, spec["G"])
                 b8 = b8 or small and mats.min(initial=0) >= -128 and mats.max(initial=0) <= 127
                 packed = packing.pack_gemm(mats, np.int8 if b8 else np.int16)
+                # one row against constant int8 blocks: the exact vpmaddubsw GEMV of gemm.c.j2
+                if is_dot and m == 1 and b8 and k <= packing.GEMV_MAX_K:
+                    offset = 128 if spec["x_ctype"] == "int8_t" else 0
+                    spec["gemv"] = {
+                        "offset": offset,
+                        "corr": packing.gemv_corrections(mats[0], spec["x_zp"] + offset),
+                    }
             spec["b_ctype"] = "int8_t" if b8 else "int16_t"
         self.scratch_bytes = max(self.scratch_bytes, 2 * scratch)
         p = self.plan

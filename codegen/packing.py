@@ -16,6 +16,9 @@ import numpy as np
 MR = 6  # rows of the micro-kernel (output pixels / GEMM rows)
 NR = 16  # columns of the micro-kernel (output channels): two AVX2 vectors of int32
 INT32_MAX = 2**31 - 1
+# The GEMV kernel sums u·v with u = x + offset in [0, 255] and v in [-128, 127] in int32:
+# K·255·128 plus the zero-point correction stay below 2^31 up to this K.
+GEMV_MAX_K = 1 << 15
 
 
 def exact_in_int16_pairs(x_range: int, w_range: int, k: int) -> bool:
@@ -63,3 +66,13 @@ def pack_depthwise(w: np.ndarray, w_zp: list[int], layout: str) -> np.ndarray:
         w = w.transpose(0, 2, 3, 1)
     zero = np.asarray(w_zp, dtype=np.int64).reshape(-1, 1, 1, 1) if len(w_zp) > 1 else w_zp[0]
     return np.ascontiguousarray((w - zero)[..., 0].transpose(1, 2, 0).astype(np.int16))
+
+
+def gemv_corrections(mats: np.ndarray, zero: int) -> list[int]:
+    """`zero · Σ_k v[k, n]` per output channel, padded to whole NR blocks: the GEMV kernel
+    multiplies `u = x + offset` instead of `x - zx`, and `Σ (x - zx) v = Σ u v - zero Σ v`
+    with `zero = zx + offset`."""
+    k, n = mats.shape
+    sums = np.zeros(-(-n // NR) * NR, dtype=np.int64)
+    sums[:n] = mats.sum(axis=0)
+    return [int(v) for v in sums * zero]

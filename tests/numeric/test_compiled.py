@@ -332,6 +332,8 @@ FAST_SHAPES = [
     ("dot", "-", (13, 33), 35, None, None, None, None, 1),
     ("dot", "-", (12, 64), 32, None, None, None, None, 1),
     ("dot", "-", (64, 1537), 20, None, None, None, None, 1),  # several row chunks, tail 4
+    ("dot", "-", (1, 301), 50, None, None, None, None, 1),  # GEMV: block pairs, K and N tails
+    ("dot", "-", (1, 34), 35, None, None, None, None, 1),  # GEMV: a pair and a single block
     ("conv", "nchw", (1, 3, 9, 11), 5, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),
     ("conv", "nhwc", (1, 3, 9, 11), 5, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),
     ("conv", "nhwc", (2, 4, 8, 7), 6, (3, 2), (2, 1), (2, 1), (2, 0, 1, 1), 2),
@@ -470,8 +472,8 @@ def test_vnni_is_selected_from_the_compiler_target(isa: list[str], tmp_path: Pat
     """Where the target has VNNI, the int16-pair kernels accumulate with vpdpwssd instead of
     vpmaddwd + vpaddd. This machine may lack VNNI, so the kernels are only compiled (not
     run) and their object code inspected; the AVX2 path runs in every other test."""
-    text, _ = _fast_program(2, 1, np.random.default_rng(5))  # a conv (GEMM) ...
-    dw_text, _ = _fast_program(15, 0, np.random.default_rng(5))  # ... and an NHWC depthwise
+    text, _ = _fast_program(2, 1, np.random.default_rng(5))  # a GEMM ...
+    dw_text, _ = _fast_program(17, 0, np.random.default_rng(5))  # ... and an NHWC depthwise
     for program, name in ((text, "gemm"), (dw_text, "depthwise")):
         source = tmp_path / f"{name}.c"
         source.write_text(compile_module(program).c_source)
@@ -483,6 +485,38 @@ def test_vnni_is_selected_from_the_compiler_target(isa: list[str], tmp_path: Pat
             ["objdump", "-d", str(obj)], capture_output=True, text=True, check=True
         ).stdout
         assert "vpdpwssd" in code and "vpmaddwd" not in code, name
+
+
+@pytest.mark.parametrize(("x_storage", "x_zp"), [("u8", 0), ("u8", 255), ("i8", -128), ("i8", 77)])
+@pytest.mark.parametrize(("k", "n"), [(1, 1), (63, 33), (301, 50), (2048, 16)])
+def test_gemv_kernel_bit_exact(x_storage: str, x_zp: int, k: int, n: int) -> None:
+    """One row against constant int8 weights takes the vpmaddubsw nibble kernel: full-range
+    activations and weights (every -128 and 127), per-axis scales, bias and relu, exactly;
+    also through the portable C path."""
+    rng = np.random.default_rng(k * n)
+    info = np.iinfo(np.uint8 if x_storage == "u8" else np.int8)
+    x = rng.integers(info.min, info.max, (1, k), endpoint=True).astype(info.dtype)
+    x.flat[::3] = info.max
+    x.flat[1::5] = info.min
+    w = rng.integers(-128, 127, (k, n), endpoint=True).astype(np.int8)
+    w.flat[::4] = -128
+    w.flat[1::3] = 127
+    b = rng.integers(-(2**20), 2**20, n).astype(np.int32)
+    scales = ",".join(f"{0.002 + 0.0001 * (i % 7)}:0" for i in range(n))
+    xt = f"tensor<1x{k}x!quant.uniform<{x_storage}:f32, 0.05:{x_zp}>>"
+    wt = f"tensor<{k}x{n}x!quant.uniform<i8:f32:1, {{{scales}}}>>"
+    yt = f"tensor<1x{n}x!quant.uniform<i8:f32, 0.5:-3>>"
+    text = f"""func.func @main(%x: {xt}, %b: tensor<{n}xi32>) -> {yt} {{
+  %wi = arith.constant dense<{w.tolist()}> : tensor<{k}x{n}xi8>
+  %w = quant.scast %wi : tensor<{k}x{n}xi8> to {wt}
+  %y = qnn.dot %x, %w bias(%b : tensor<{n}xi32>) {{activation = "relu"}} : {xt}, {wt} -> {yt}
+  func.return %y : {yt}
+}}"""
+    expected = run_function(text, [x, b])[0]
+    for flags in (None, STRICT):
+        compiled = compile_module(text, flags=flags)
+        assert "_gemv(" in compiled.c_source
+        assert np.array_equal(compiled(x, b)[0], expected)
 
 
 def test_qd_set_threads_is_exported() -> None:
