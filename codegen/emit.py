@@ -602,12 +602,21 @@ class FunctionEmitter:
                 for r in range(spec["KH"])
                 for s in range(spec["KW"])
             ]
-            scratch = (spec["HP"] * spec["WP"] * spec["C"] + 31) // 32 * 32
-            spec["wpack_at"] = scratch
+            scratch = spec["HP"] * spec["WP"] * spec["C"]
+            pairs = self.depthwise_pairs(spec, x_range, w_range)
+            if pairs:
+                scratch = max(scratch, SCRATCH_SLOTS * spec["RING"] * spec["PSIZE"])
+            spec["wpack_at"] = scratch = (scratch + 31) // 32 * 32
+            taps = spec["KH"] * spec["KW"] * spec["O"]
+            spec["wpairs_off"] = (taps + 15) // 16 * 16
             if weights is None:
-                scratch += spec["KH"] * spec["KW"] * spec["O"]
+                scratch += spec["wpairs_off"] + (spec["WPSIZE"] if pairs else 0)
             else:
                 packed = packing.pack_depthwise(weights, spec["w_zp"], spec["layout"])
+                if pairs:
+                    wp = packing.depthwise_pairs(packed, spec["ROWS"], spec["NP"], spec["c0s"])
+                    gap = np.zeros(spec["wpairs_off"] - taps, dtype=np.int16)
+                    packed = np.concatenate([packed.ravel(), gap, wp.ravel()])
         else:
             template = "gemm.c.j2"
             m, k, n = spec["M"], spec["K"], spec["N"]
@@ -670,6 +679,51 @@ class FunctionEmitter:
             f"((int16_t *)((char *)arena + {self.scratch_at}))",
         ]
         self.render(template, spec, args)
+        return True
+
+    def depthwise_pairs(self, spec: dict, x_range: int, w_range: int) -> bool:
+        """Choose (and size) the NHWC row-pair path of depthwise.c.j2 where it applies: one
+        output per channel, 16+ channels, the in-register float requantization to 8 bits.
+
+        The kernel pairs vertically adjacent taps: a ring of row-pair buffers P_a holds, per
+        padded column and block of 16 channels, the int16 pairs (x[a] - zx, x[a + DH] - zx)
+        interleaved in vpunpck*wd order; weights are interleaved the same way once. With stride
+        and dilation 1, two output rows share the pairs (row i + 1 sees them shifted by one)."""
+        ok = (
+            spec["layout"] == "nhwc"
+            and spec["MULT"] == 1
+            and spec["O"] >= 16
+            and spec["vector_epilogue"]
+            and spec["requantized"]
+            and spec["o_stride"] == 1
+            and _INT8_RANGE[spec["x_ctype"]][0] <= spec["x_zp"] <= _INT8_RANGE[spec["x_ctype"]][1]
+        )
+        spec["pairs"] = ok
+        if not ok:
+            return False
+        c, kh, dh = spec["C"], spec["KH"], spec["DH"]
+        rows = 2 if spec["SH"] == 1 and dh == 1 else 1
+        np_ = -(-(kh + rows - 1) // 2)
+        nb = -(-c // 16)
+        psize = (spec["WP"] * nb * 32 + 31) // 32 * 32
+        spec |= {
+            "ROWS": rows,
+            "PX": 4 // rows,
+            "NP": np_,
+            "NB": nb,
+            "c0s": [min(16 * b, c - 16) for b in range(nb)],
+            "RING": 2 * (np_ - 1) * dh + 1,
+            "PSIZE": psize,
+            "WPSIZE": np_ * spec["KW"] * nb * rows * 32,
+            # |Σ (x - zx)(w - zw)| never exceeds this: a bias within INT32 of it cannot overflow
+            "acc_bound": spec["KH"] * spec["KW"] * x_range * w_range,
+        }
+        m = spec["multiplier"]
+        lanes = packing.PAIR_LANES
+        spec["lanes"] = lanes
+        spec["m_lanes"] = (
+            [m[c0 + lane] for c0 in spec["c0s"] for lane in lanes] if len(m) > 1 else m
+        )
         return True
 
     def conv_geometry(self, op: qnn.Conv2DOp) -> dict:
