@@ -603,7 +603,7 @@ class FunctionEmitter:
                 for s in range(spec["KW"])
             ]
             scratch = spec["HP"] * spec["WP"] * spec["C"]
-            pairs = self.depthwise_pairs(spec, x_range, w_range)
+            pairs = self.depthwise_pairs(spec, w_range)
             if pairs:
                 scratch = max(scratch, SCRATCH_SLOTS * spec["RING"] * spec["PSIZE"])
             spec["wpack_at"] = scratch = (scratch + 31) // 32 * 32
@@ -681,7 +681,7 @@ class FunctionEmitter:
         self.render(template, spec, args)
         return True
 
-    def depthwise_pairs(self, spec: dict, x_range: int, w_range: int) -> bool:
+    def depthwise_pairs(self, spec: dict, w_range: int) -> bool:
         """Choose (and size) the NHWC row-pair path of depthwise.c.j2 where it applies: one
         output per channel, 16+ channels, the in-register float requantization to 8 bits.
 
@@ -702,6 +702,7 @@ class FunctionEmitter:
         if not ok:
             return False
         c, kh, dh = spec["C"], spec["KH"], spec["DH"]
+        x_max = max(map(abs, _INT8_RANGE[spec["x_ctype"]]))
         rows = 2 if spec["SH"] == 1 and dh == 1 else 1
         np_ = -(-(kh + rows - 1) // 2)
         nb = -(-c // 16)
@@ -715,15 +716,19 @@ class FunctionEmitter:
             "RING": 2 * (np_ - 1) * dh + 1,
             "PSIZE": psize,
             "WPSIZE": np_ * spec["KW"] * nb * rows * 32,
-            # |Σ (x - zx)(w - zw)| never exceeds this: a bias within INT32 of it cannot overflow
-            "acc_bound": spec["KH"] * spec["KW"] * x_range * w_range,
+            # the row pairs hold raw x (padding holds zx, and -zx·Σw starts the sums): no
+            # partial sum Σ x (w - zw) exceeds this, so a start within INT32 of it is safe
+            "acc_bound": spec["KH"] * spec["KW"] * x_max * w_range,
         }
-        m = spec["multiplier"]
-        lanes = packing.PAIR_LANES
+        m, lanes = spec["multiplier"], packing.PAIR_LANES
         spec["lanes"] = lanes
-        spec["m_lanes"] = (
-            [m[c0 + lane] for c0 in spec["c0s"] for lane in lanes] if len(m) > 1 else m
-        )
+        per_axis = len(m) > 1
+        spec["m_lanes"] = [m[c0 + lane] for c0 in spec["c0s"] for lane in lanes] if per_axis else m
+        # With every |m| < 1, |fl(fl(acc) * m)| < 2^31: vcvtps2dq rounds it exactly and the
+        # saturating packs clamp to the storage range (rint commutes with integer bounds).
+        spec["sat_pack"] = all(abs(float.fromhex(v.rstrip("f"))) < 1.0 for v in m)
+        lo, hi = _INT8_RANGE[spec["y_ctype"]]
+        spec["act_clamp"] = [spec["act_lo"] > lo, spec["act_hi"] < hi]
         return True
 
     def conv_geometry(self, op: qnn.Conv2DOp) -> dict:
