@@ -65,23 +65,17 @@ def pack_depthwise(w: np.ndarray, w_zp: list[int], layout: str) -> np.ndarray:
     return np.ascontiguousarray((w - zero)[..., 0].transpose(1, 2, 0).astype(np.int16))
 
 
-# vpunpcklwd / vpunpckhwd of two rows of 16 channels: lane l of pair vector v holds channel
-# PAIR_LANES[8 * v + l] (and vpackssdw of the two int32 results restores the natural order)
-PAIR_LANES = [0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15]
-
-
 def depthwise_pairs(packed: np.ndarray, rows: int, pairs: int, c0s: list[int]) -> np.ndarray:
     """Weights of the NHWC row-pair depthwise kernel from `pack_depthwise`'s `[kh][kw][o]`:
-    `[k][s][block][q][v][l][h]` int16, the weight of tap row `2k + h - q` (zero outside the
-    kernel) for output row offset `q`, channel `c0s[block] + PAIR_LANES[8v + l]`."""
+    `[k][s][block][q][c][h]` int16, the weight of tap row `2k + h - q` (zero outside the
+    kernel) for output row offset `q` and channel `c0s[block] + c` (8 channels a block)."""
     kh, kw, _ = packed.shape
-    lanes = np.asarray(PAIR_LANES)
-    out = np.zeros((pairs, kw, len(c0s), rows, 16, 2), dtype=np.int16)
+    out = np.zeros((pairs, kw, len(c0s), rows, 8, 2), dtype=np.int16)
     for k in range(pairs):
         for q in range(rows):
             for h in range(2):
                 r = 2 * k + h - q
                 if 0 <= r < kh:
                     for b, c0 in enumerate(c0s):
-                        out[k, :, b, q, :, h] = packed[r][:, c0 + lanes]
+                        out[k, :, b, q, :, h] = packed[r][:, c0 : c0 + 8]
     return out
