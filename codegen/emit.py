@@ -603,7 +603,7 @@ class FunctionEmitter:
                 for s in range(spec["KW"])
             ]
             scratch = spec["HP"] * spec["WP"] * spec["C"]
-            pairs = self.depthwise_pairs(spec, w_range)
+            pairs = self.depthwise_pairs(spec, x_range * w_range)
             if pairs:
                 scratch = max(scratch, SCRATCH_SLOTS * spec["RING"] * spec["PSIZE"])
             spec["wpack_at"] = scratch = (scratch + 31) // 32 * 32
@@ -681,7 +681,7 @@ class FunctionEmitter:
         self.render(template, spec, args)
         return True
 
-    def depthwise_pairs(self, spec: dict, w_range: int) -> bool:
+    def depthwise_pairs(self, spec: dict, product_range: int) -> bool:
         """Choose (and plan) the NHWC row-pair path of depthwise.c.j2 where it applies: one
         output per channel, 8+ channels, the in-register float requantization to 8 bits.
 
@@ -702,7 +702,6 @@ class FunctionEmitter:
         if not ok:
             return False
         c, kh, kw, dh = spec["C"], spec["KH"], spec["KW"], spec["DH"]
-        x_max = max(map(abs, _INT8_RANGE[spec["x_ctype"]]))
         rows = 2 if spec["SH"] == 1 and dh == 1 else 1
         pairs = -(-(kh + rows - 1) // 2)
         nb = -(-c // 8)
@@ -714,9 +713,8 @@ class FunctionEmitter:
             "RING": 2 * (pairs - 1) * dh + 1,
             "PSIZE": (spec["WP"] * nb * 16 + 31) // 32 * 32,
             "WPSIZE": pairs * kw * nb * rows * 16,
-            # the row pairs hold raw x (padding holds zx, and -zx·Σw starts the sums): no
-            # partial sum Σ x (w - zw) exceeds this, so a start within INT32 of it is safe
-            "acc_bound": kh * kw * x_max * w_range,
+            # |Σ (x - zx)(w - zw)| never exceeds this: a bias within INT32 of it cannot overflow
+            "acc_bound": kh * kw * product_range,
         }
         px = 4 if rows == 2 else 8
         spec["variants"] = [self.depthwise_schedule(spec, n) for n in (px, px // 2, 1) if n]
@@ -763,6 +761,13 @@ class FunctionEmitter:
                         "accs": sorted({acc for uses in cols.values() for _, acc in uses}),
                     }
                 )
+        # without a bias the sums start at zero: the first product of each is written, not added
+        seen: set[str] = set()
+        for step in steps:
+            for _, uses in step["cols"]:
+                for u, (w, acc) in enumerate(uses):
+                    uses[u] = (w, acc, acc not in seen)
+                    seen.add(acc)
         return {"npx": npx, "steps": steps}
 
     def conv_geometry(self, op: qnn.Conv2DOp) -> dict:
