@@ -607,12 +607,21 @@ class FunctionEmitter:
                 for r in range(spec["KH"])
                 for s in range(spec["KW"])
             ]
-            scratch = (spec["HP"] * spec["WP"] * spec["C"] + 31) // 32 * 32
-            spec["wpack_at"] = scratch
+            scratch = spec["HP"] * spec["WP"] * spec["C"]
+            pairs = self.depthwise_pairs(spec, x_range * w_range)
+            if pairs:
+                scratch = max(scratch, SCRATCH_SLOTS * spec["RING"] * spec["PSIZE"])
+            spec["wpack_at"] = scratch = (scratch + 31) // 32 * 32
+            taps = spec["KH"] * spec["KW"] * spec["O"]
+            spec["wpairs_off"] = (taps + 15) // 16 * 16
             if weights is None:
-                scratch += spec["KH"] * spec["KW"] * spec["O"]
+                scratch += spec["wpairs_off"] + (spec["WPSIZE"] if pairs else 0)
             else:
                 packed = packing.pack_depthwise(weights, spec["w_zp"], spec["layout"])
+                if pairs:
+                    wp = packing.depthwise_pairs(packed, spec["ROWS"], spec["NP"], spec["c0s"])
+                    gap = np.zeros(spec["wpairs_off"] - taps, dtype=np.int16)
+                    packed = np.concatenate([packed.ravel(), gap, wp.ravel()])
         else:
             template = "gemm.c.j2"
             m, k, n = spec["M"], spec["K"], spec["N"]
@@ -684,6 +693,95 @@ class FunctionEmitter:
         ]
         self.render(template, spec, args)
         return True
+
+    def depthwise_pairs(self, spec: dict, product_range: int) -> bool:
+        """Choose (and plan) the NHWC row-pair path of depthwise.c.j2 where it applies: one
+        output per channel, 8+ channels, the in-register float requantization to 8 bits.
+
+        The kernel pairs vertically adjacent taps: a ring of row-pair buffers P_a holds, per
+        padded column and block of 8 channels, the int16 pairs (x[a], x[a + DH]) interleaved;
+        weights are interleaved the same way once (packing.depthwise_pairs). With stride and
+        dilation 1, two output rows share the pairs (row i + 1 sees them shifted by one row)."""
+        ok = (
+            spec["layout"] == "nhwc"
+            and spec["MULT"] == 1
+            and spec["O"] >= 8
+            and spec["vector_epilogue"]
+            and spec["requantized"]
+            and spec["o_stride"] == 1
+            and _INT8_RANGE[spec["x_ctype"]][0] <= spec["x_zp"] <= _INT8_RANGE[spec["x_ctype"]][1]
+        )
+        spec["pairs"] = ok
+        if not ok:
+            return False
+        c, kh, kw, dh = spec["C"], spec["KH"], spec["KW"], spec["DH"]
+        rows = 2 if spec["SH"] == 1 and dh == 1 else 1
+        pairs = -(-(kh + rows - 1) // 2)
+        nb = -(-c // 8)
+        spec |= {
+            "ROWS": rows,
+            "NP": pairs,
+            "NB": nb,
+            "c0s": [min(8 * b, c - 8) for b in range(nb)],
+            "RING": 2 * (pairs - 1) * dh + 1,
+            "PSIZE": (spec["WP"] * nb * 16 + 31) // 32 * 32,
+            "WPSIZE": pairs * kw * nb * rows * 16,
+            # |Σ (x - zx)(w - zw)| never exceeds this: a bias within INT32 of it cannot overflow
+            "acc_bound": kh * kw * product_range,
+        }
+        px = 4 if rows == 2 else 8
+        spec["variants"] = [self.depthwise_schedule(spec, n) for n in (px, px // 2, 1) if n]
+        m = spec["multiplier"]
+        # With every |m| < 1, |fl(fl(acc) * m)| < 2^31: vcvtps2dq rounds it exactly and the
+        # saturating packs clamp to the storage range (rint commutes with integer bounds).
+        spec["sat_pack"] = all(abs(float.fromhex(v.rstrip("f"))) < 1.0 for v in m)
+        lo, hi = _INT8_RANGE[spec["y_ctype"]]
+        spec["act_clamp"] = [spec["act_lo"] > lo, spec["act_hi"] < hi]
+        return True
+
+    @staticmethod
+    def depthwise_schedule(spec: dict, npx: int) -> dict:
+        """The asm steps of the row-pair kernel for `npx` output pixels of ROWS output rows and
+        one block of 8 channels: accumulator a{q}_{px} of row i + q, pixel j + px. A step loads
+        the weight pairs of pair k and a group of taps s into registers, then each P_k column
+        once, and multiplies it into every accumulator that reads it (15 vector registers at
+        most: accumulators, weights, one column and one product)."""
+        rows, kw, nb = spec["ROWS"], spec["KW"], spec["NB"]
+        accs = rows * npx
+        steps = []
+        for k in range(spec["NP"]):
+            live = [q for q in range(rows) if any(0 <= 2 * k + h - q < spec["KH"] for h in (0, 1))]
+            group = max(1, min(kw, (15 - 2 - accs) // len(live)))
+            for s0 in range(0, kw, group):
+                taps = range(s0, min(kw, s0 + group))
+                weights = {}
+                for s in taps:
+                    for q in live:
+                        # weight block [k][s][b][q] (16 int16), relative to block b of pair 0, tap 0
+                        weights[s, q] = (len(weights), 2 * 16 * ((k * kw + s) * nb * rows + q))
+                cols: dict[int, list] = {}
+                for p in range(npx):
+                    for s in taps:
+                        col = p * spec["SW"] + s * spec["DW"]
+                        cols.setdefault(col, []).extend(
+                            (weights[s, q][0], f"a{q}_{p}") for q in live
+                        )
+                steps.append(
+                    {
+                        "k": k,
+                        "weights": [off for _, off in weights.values()],
+                        "cols": [(2 * 16 * nb * col, uses) for col, uses in sorted(cols.items())],
+                        "accs": sorted({acc for uses in cols.values() for _, acc in uses}),
+                    }
+                )
+        # without a bias the sums start at zero: the first product of each is written, not added
+        seen: set[str] = set()
+        for step in steps:
+            for _, uses in step["cols"]:
+                for u, (w, acc) in enumerate(uses):
+                    uses[u] = (w, acc, acc not in seen)
+                    seen.add(acc)
+        return {"npx": npx, "steps": steps}
 
     def conv_geometry(self, op: qnn.Conv2DOp) -> dict:
         """Sizes and strides of a conv for the fast kernels: the implicit GEMM of each group

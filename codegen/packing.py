@@ -76,3 +76,19 @@ def gemv_corrections(mats: np.ndarray, zero: int) -> list[int]:
     sums = np.zeros(-(-n // NR) * NR, dtype=np.int64)
     sums[:n] = mats.sum(axis=0)
     return [int(v) for v in sums * zero]
+
+
+def depthwise_pairs(packed: np.ndarray, rows: int, pairs: int, c0s: list[int]) -> np.ndarray:
+    """Weights of the NHWC row-pair depthwise kernel from `pack_depthwise`'s `[kh][kw][o]`:
+    `[k][s][block][q][c][h]` int16, the weight of tap row `2k + h - q` (zero outside the
+    kernel) for output row offset `q` and channel `c0s[block] + c` (8 channels a block)."""
+    kh, kw, _ = packed.shape
+    out = np.zeros((pairs, kw, len(c0s), rows, 8, 2), dtype=np.int16)
+    for k in range(pairs):
+        for q in range(rows):
+            for h in range(2):
+                r = 2 * k + h - q
+                if 0 <= r < kh:
+                    for b, c0 in enumerate(c0s):
+                        out[k, :, b, q, :, h] = packed[r][:, c0 : c0 + 8]
+    return out

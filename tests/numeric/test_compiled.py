@@ -348,6 +348,12 @@ FAST_SHAPES = [
     ("conv", "nhwc", (1, 20, 6, 5), 20, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 20),
     ("conv", "nchw", (1, 3, 5, 21), 3, (3, 3), (1, 1), (2, 1), (2, 1, 1, 1), 3),
     ("conv", "nchw", (1, 2, 4, 35), 2, (1, 5), (1, 1), (1, 2), (0, 1, 0, 3), 2),
+    # NHWC depthwise with 8+ channels (the row-pair kernel): stride 2 and odd sizes, 5x5,
+    # dilated rows, an even kernel height and a last channel block overlapping the one before
+    ("conv", "nhwc", (2, 40, 9, 11), 40, (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 40),
+    ("conv", "nhwc", (1, 24, 8, 13), 24, (5, 5), (1, 1), (1, 1), (2, 2, 2, 2), 24),
+    ("conv", "nhwc", (1, 16, 9, 10), 16, (3, 3), (1, 2), (2, 1), (0, 2, 1, 1), 16),
+    ("conv", "nhwc", (1, 9, 5, 7), 9, (2, 3), (1, 1), (1, 1), (1, 0, 0, 1), 9),
 ]
 # (x storage, weights constant, per-axis weights, output, requant mode, bias, addend, activation)
 FAST_EPILOGUES = [
@@ -357,10 +363,13 @@ FAST_EPILOGUES = [
     ("i8", True, False, "i32", None, True, False, "none"),
     ("u8", True, True, "u8", "float", True, True, "relu"),
     ("i8", False, False, "u8", "tosa_double", False, True, "none"),
+    ("u8", False, True, "u8", "float", True, False, "clamp"),  # weights an argument, float
 ]
 
 
-def _fast_program(shape_index: int, epilogue_index: int, rng: np.random.Generator):
+def _fast_program(
+    shape_index: int, epilogue_index: int, rng: np.random.Generator, y_scale: float = 0.25
+):
     """A qnn.dot / qnn.conv2d (weights a constant or an argument) and full-range inputs."""
     kind, layout, xs, o, kernel, strides, dilations, pads, groups = FAST_SHAPES[shape_index]
     xq, const_w, per_axis, yq, mode, bias, addend, act = FAST_EPILOGUES[epilogue_index]
@@ -384,7 +393,7 @@ def _fast_program(shape_index: int, epilogue_index: int, rng: np.random.Generato
         wt = f"!quant.uniform<i8:f32:{axis}, {{{pairs}}}>"
     else:
         wt = f"!quant.uniform<i8:f32, 0.02:{0 if epilogue_index in (0, 5) else -128}>"
-    yt = "i32" if yq == "i32" else f"!quant.uniform<{yq}:f32, 0.25:{7 if yq == 'u8' else -5}>"
+    yt = "i32" if yq == "i32" else f"!quant.uniform<{yq}:f32, {y_scale}:{7 if yq == 'u8' else -5}>"
     info = np.iinfo(np.uint8 if xq == "u8" else np.int8)
     x = rng.integers(info.min, info.max, x_shape, endpoint=True).astype(info.dtype)
     x.flat[::5] = info.min
@@ -473,7 +482,7 @@ def test_vnni_is_selected_from_the_compiler_target(isa: list[str], tmp_path: Pat
     vpmaddwd + vpaddd. This machine may lack VNNI, so the kernels are only compiled (not
     run) and their object code inspected; the AVX2 path runs in every other test."""
     text, _ = _fast_program(2, 1, np.random.default_rng(5))  # a GEMM ...
-    dw_text, _ = _fast_program(17, 0, np.random.default_rng(5))  # ... and an NHWC depthwise
+    dw_text, _ = _fast_program(18, 0, np.random.default_rng(5))  # ... and an NHWC depthwise
     for program, name in ((text, "gemm"), (dw_text, "depthwise")):
         source = tmp_path / f"{name}.c"
         source.write_text(compile_module(program).c_source)
@@ -484,7 +493,8 @@ def test_vnni_is_selected_from_the_compiler_target(isa: list[str], tmp_path: Pat
         code = subprocess.run(
             ["objdump", "-d", str(obj)], capture_output=True, text=True, check=True
         ).stdout
-        assert "vpdpwssd" in code and "vpmaddwd" not in code, name
+        # (the depthwise kernel still starts a sum without bias with a plain vpmaddwd)
+        assert "vpdpwssd" in code and (name == "depthwise" or "vpmaddwd" not in code), name
 
 
 @pytest.mark.parametrize(("x_storage", "x_zp"), [("u8", 0), ("u8", 255), ("i8", -128), ("i8", 77)])
@@ -517,6 +527,29 @@ def test_gemv_kernel_bit_exact(x_storage: str, x_zp: int, k: int, n: int) -> Non
         compiled = compile_module(text, flags=flags)
         assert "_gemv(" in compiled.c_source
         assert np.array_equal(compiled(x, b)[0], expected)
+
+
+# NHWC depthwise convs with 8+ channels: the shapes the row-pair kernel takes
+ROW_PAIR_SHAPES = [
+    i
+    for i, (kind, layout, xs, o, *_, groups) in enumerate(FAST_SHAPES)
+    if kind == "conv" and layout == "nhwc" and groups == o == xs[1] >= 8
+]
+
+
+@pytest.mark.parametrize("shape_index", ROW_PAIR_SHAPES)
+def test_depthwise_row_pairs_bit_exact(shape_index: int, monkeypatch) -> None:
+    """The NHWC row-pair depthwise kernel (8+ channels, float requantization to 8 bits) also
+    with multipliers above 1, where it clamps in float instead of relying on saturating packs."""
+    monkeypatch.setattr("codegen.emit.PARALLEL_MACS", 0)
+    rng = np.random.default_rng(100 + shape_index)
+    for epilogue_index in (0, 1, 6):
+        text, inputs = _fast_program(shape_index, epilogue_index, rng, y_scale=0.0004)
+        expected = run_function(text, inputs)
+        compiled = compile_module(text)
+        assert "_pairs(" in compiled.c_source
+        (got,) = compiled(*inputs)
+        assert np.array_equal(got, expected[0]), text
 
 
 def test_qd_set_threads_is_exported() -> None:
