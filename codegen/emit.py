@@ -628,7 +628,10 @@ class FunctionEmitter:
             kpad = k + k % 2
             nb = -(-n // packing.NR)
             mr = packing.MR
-            mc = min(-(-m // mr) * mr, max(mr, 96 * 1024 // (2 * kpad) // mr * mr))
+            # row chunks of at most 96 KiB of int16 rows (they stay in L2), of near-equal size
+            chunks = -(-m // max(mr, 96 * 1024 // (2 * kpad) // mr * mr))
+            per_chunk = -(-m // chunks)
+            mc = -(-per_chunk // mr) * mr
             chunks = -(-m // mc)
             spec |= {
                 "gemv": None,
@@ -639,7 +642,7 @@ class FunctionEmitter:
                 "NB": nb,
                 "MC": mc,
                 "CHUNKS": chunks,
-                "NSPLIT": min(nb, -(-16 // chunks)),
+                "NSPLIT": min(nb, -(-32 // chunks)),  # at least 32 tasks where N allows
                 "TAIL": m % mr,
             }
             # a 1×1 stride-1 unpadded conv reads its GEMM rows straight from the HWC copy
