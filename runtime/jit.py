@@ -322,15 +322,20 @@ def _locked(path: Path) -> Iterator[None]:
 def _load(name: str, path: Path) -> ModuleType:
     """Import the extension at `path` without touching sys.modules.
 
-    Before the first object loads libgomp, OMP_WAIT_POLICY defaults to PASSIVE (a value the
-    user set is kept): the kernels open one coarse parallel loop per op, so a sleeping waiter
-    costs microseconds, while spinning waiters on cores shared with other processes made
-    2-thread runs up to 30x slower than 1 thread.
+    Before the first object loads the OpenMP runtime, waiting threads are told to spin only
+    briefly (values the user set are kept): GOMP_SPINCOUNT=1000 for GCC's libgomp, about tens
+    of microseconds, enough to bridge the Python between two kernel calls (a worker that has
+    gone to sleep costs a wake-up per call: 2-thread depthwise and quantize ran 15-20 % slower
+    with OMP_WAIT_POLICY=PASSIVE), and KMP_BLOCKTIME=0 for LLVM's libomp. libgomp's default
+    spin of 300000 rounds, or an active policy, kept cores busy long after a call and made
+    2-thread runs on cores shared with other processes up to 30x slower than 1 thread.
 
     Within one process CPython (and the dynamic loader) hand back the module already loaded from
     the same path; that is harmless here because the path is a function of the whole key.
     """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+        os.environ.setdefault("KMP_BLOCKTIME", "0")
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"no extension loader for {path}")
