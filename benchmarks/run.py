@@ -13,8 +13,10 @@ print "—". See docs/performance.md for what the columns mean.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,6 +109,10 @@ def fmt(value: float | None, unit: str) -> str:
 def run_row(p: Prepared, threads: int, budget: float) -> str:
     w = p.workload
     p.fn.set_threads(threads)
+    # the previous row's peer sessions go now, and their pools' spinning threads stop, before
+    # ours is timed (with 2 threads a spinning leftover halved some of our rows)
+    gc.collect()
+    time.sleep(0.2)
     ours = rate(w, seconds_per_call(our_call(p), budget))
     peers = {
         name: measure_peer(w, p.expected[0], offer(w, p.inputs, p.weights, threads), budget)

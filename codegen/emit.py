@@ -197,6 +197,7 @@ def _params(qtype: UniformQuantizedType, rank: int, shape) -> tuple[list[str], l
 # OpenMP threads.
 SCRATCH_SLOTS = 8
 PARALLEL_MACS = 1 << 21
+PARALLEL_GEMV_MACS = 1 << 18
 PARALLEL_ELEMENTS = 1 << 18
 CONVERT_CHUNK = 1 << 15  # elements per task of a parallel quantize / dequantize
 
@@ -678,6 +679,8 @@ class FunctionEmitter:
                         "offset": offset,
                         "corr": packing.gemv_corrections(mats[0], spec["x_zp"] + offset),
                     }
+                    # streaming the weights bounds it: a second core's bandwidth pays sooner
+                    spec["parallel"] = k * n >= PARALLEL_GEMV_MACS
             spec["b_ctype"] = "int8_t" if b8 else "int16_t"
         self.scratch_bytes = max(self.scratch_bytes, 2 * scratch)
         p = self.plan

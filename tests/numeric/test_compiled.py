@@ -458,6 +458,7 @@ def test_fast_integer_kernels_bit_exact(shape_index: int, monkeypatch) -> None:
     with -march=native (AVX2 where the host has it) and with the portable C path (-Werror);
     every loop that may run in parallel does (the small random programs cover serial ones)."""
     monkeypatch.setattr("codegen.emit.PARALLEL_MACS", 0)
+    monkeypatch.setattr("codegen.emit.PARALLEL_GEMV_MACS", 0)
     monkeypatch.setattr("codegen.emit.PARALLEL_ELEMENTS", 0)
     rng = np.random.default_rng(shape_index)
     for epilogue_index in range(len(FAST_EPILOGUES)):
@@ -499,10 +500,11 @@ def test_vnni_is_selected_from_the_compiler_target(isa: list[str], tmp_path: Pat
 
 @pytest.mark.parametrize(("x_storage", "x_zp"), [("u8", 0), ("u8", 255), ("i8", -128), ("i8", 77)])
 @pytest.mark.parametrize(("k", "n"), [(1, 1), (63, 33), (301, 50), (2048, 16)])
-def test_gemv_kernel_bit_exact(x_storage: str, x_zp: int, k: int, n: int) -> None:
+def test_gemv_kernel_bit_exact(x_storage: str, x_zp: int, k: int, n: int, monkeypatch) -> None:
     """One row against constant int8 weights takes the vpmaddubsw nibble kernel: full-range
     activations and weights (every -128 and 127), per-axis scales, bias and relu, exactly;
-    also through the portable C path."""
+    also through the portable C path, and split across threads (any size, on odd N)."""
+    monkeypatch.setattr("codegen.emit.PARALLEL_GEMV_MACS", 0 if n % 2 else 1 << 40)
     rng = np.random.default_rng(k * n)
     info = np.iinfo(np.uint8 if x_storage == "u8" else np.int8)
     x = rng.integers(info.min, info.max, (1, k), endpoint=True).astype(info.dtype)
