@@ -113,15 +113,26 @@ def _ort_dot(w: Dot, x: np.ndarray, wt: np.ndarray, threads: int) -> list[Candid
     ydtype = np.int8 if w.signed else np.uint8
     scalars = _scalars({"x": (sx, zx, x.dtype), "w": (SW, 0, np.int8), "y": (sy, zy, ydtype)})
     xin = helper.make_tensor_value_info("x", _onnx_type(x.dtype), list(x.shape))
-    session = _session(
-        [helper.make_node("QLinearMatMul", ["x", "sx", "zx", "w", "sw", "zw", "sy", "zy"], ["y"])],
-        [xin],
-        [helper.make_tensor_value_info("y", _onnx_type(ydtype), [w.m, w.n])],
-        [numpy_helper.from_array(wt, "w"), *scalars],
-        threads,
-    )
-    out = np.empty((w.m, w.n), ydtype)
-    candidates = [Candidate("QLinearMatMul", _bound_call(session, {"x": x}, out), _same)]
+
+    def qlinear_call(initializers: list) -> Callable[[], object]:
+        session = _session(
+            [
+                helper.make_node(
+                    "QLinearMatMul", ["x", "sx", "zx", "w", "sw", "zw", "sy", "zy"], ["y"]
+                )
+            ],
+            [xin],
+            [helper.make_tensor_value_info("y", _onnx_type(ydtype), [w.m, w.n])],
+            initializers,
+            threads,
+        )
+        return _bound_call(session, {"x": x}, np.empty((w.m, w.n), ydtype))
+
+    candidates = [
+        Candidate(
+            "QLinearMatMul", qlinear_call([numpy_helper.from_array(wt, "w"), *scalars]), _same
+        )
+    ]
     raw = _session(
         [helper.make_node("MatMulInteger", ["x", "w", "zx", "zw"], ["y"])],
         [xin],
@@ -133,21 +144,8 @@ def _ort_dot(w: Dot, x: np.ndarray, wt: np.ndarray, threads: int) -> list[Candid
     candidates.append(Candidate("MatMulInteger (int32 out)", _bound_call(raw, {"x": x}, acc)))
     if not w.signed:  # the same product through ORT's exact u8u8 kernel: w + 128, zero point 128
         wu, zu = _as_u8_weights(wt)
-        u8u8 = _session(
-            [
-                helper.make_node(
-                    "QLinearMatMul", ["x", "sx", "zx", "w", "sw", "zw", "sy", "zy"], ["y"]
-                )
-            ],
-            [xin],
-            [helper.make_tensor_value_info("y", _onnx_type(ydtype), [w.m, w.n])],
-            [numpy_helper.from_array(wu, "w"), *scalars[:3], zu, *scalars[4:]],
-            threads,
-        )
-        out_u8 = np.empty((w.m, w.n), ydtype)
-        candidates.append(
-            Candidate("QLinearMatMul u8u8", _bound_call(u8u8, {"x": x}, out_u8), _same)
-        )
+        u8u8 = [numpy_helper.from_array(wu, "w"), *scalars[:3], zu, *scalars[4:]]
+        candidates.append(Candidate("QLinearMatMul u8u8", qlinear_call(u8u8), _same))
     return candidates
 
 
@@ -188,24 +186,11 @@ def _ort_conv(w: Conv, x: np.ndarray, wt: np.ndarray, threads: int) -> list[Cand
     candidates = [
         Candidate("QLinearConv NCHW", _bound_call(session, {"x": nchw}, out), _nchw_to_nhwc)
     ]
+
     # NHWC in and out: ORT's NHWC transformer turns the QLinearConv between these transposes
     # into its NhwcQLinearConv and cancels the transposes.
-    nhwc = _session(
-        [
-            helper.make_node("Transpose", ["x"], ["xc"], perm=[0, 3, 1, 2]),
-            helper.make_node("QLinearConv", qconv, ["yc"], **conv),
-            helper.make_node("Transpose", ["yc"], ["y"], perm=[0, 2, 3, 1]),
-        ],
-        [helper.make_tensor_value_info("x", _onnx_type(x.dtype), list(x.shape))],
-        [helper.make_tensor_value_info("y", _onnx_type(ydtype), [1, oh, oh, w.o])],
-        [weights, *scalars],
-        threads,
-    )
-    out2 = np.empty((1, oh, oh, w.o), ydtype)
-    candidates.append(Candidate("QLinearConv NHWC", _bound_call(nhwc, {"x": x}, out2), _same))
-    if not w.signed:  # ORT's exact u8u8 kernels, as for the GEMMs
-        wu, zu = _as_u8_weights(wt.transpose(0, 3, 1, 2))
-        u8u8 = _session(
+    def nhwc_call(initializers: list) -> Callable[[], object]:
+        session = _session(
             [
                 helper.make_node("Transpose", ["x"], ["xc"], perm=[0, 3, 1, 2]),
                 helper.make_node("QLinearConv", qconv, ["yc"], **conv),
@@ -213,18 +198,16 @@ def _ort_conv(w: Conv, x: np.ndarray, wt: np.ndarray, threads: int) -> list[Cand
             ],
             [helper.make_tensor_value_info("x", _onnx_type(x.dtype), list(x.shape))],
             [helper.make_tensor_value_info("y", _onnx_type(ydtype), [1, oh, oh, w.o])],
-            [
-                numpy_helper.from_array(np.ascontiguousarray(wu), "w"),
-                *scalars[:3],
-                zu,
-                *scalars[4:],
-            ],
+            initializers,
             threads,
         )
-        out3 = np.empty((1, oh, oh, w.o), ydtype)
-        candidates.append(
-            Candidate("QLinearConv NHWC u8u8", _bound_call(u8u8, {"x": x}, out3), _same)
-        )
+        return _bound_call(session, {"x": x}, np.empty((1, oh, oh, w.o), ydtype))
+
+    candidates.append(Candidate("QLinearConv NHWC", nhwc_call([weights, *scalars]), _same))
+    if not w.signed:  # ORT's exact u8u8 kernels, as for the GEMMs
+        wu, zu = _as_u8_weights(np.ascontiguousarray(wt.transpose(0, 3, 1, 2)))
+        u8u8 = [numpy_helper.from_array(wu, "w"), *scalars[:3], zu, *scalars[4:]]
+        candidates.append(Candidate("QLinearConv NHWC u8u8", nhwc_call(u8u8), _same))
     return candidates
 
 
