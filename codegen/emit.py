@@ -221,7 +221,7 @@ class FunctionEmitter:
         self.function = function
         self.kernels: list[str] = []
         self.calls: list[str] = []
-        self.fast = False  # a fast kernel needs the SIMD/OpenMP prelude
+        self.fast = False  # an int16-pair kernel needs the SIMD part of the prelude
         self.scratch_bytes = 0  # scratch shared by the fast kernels, after the planned arena
 
     def fail(self, op: Operation, message: str) -> CodegenError:
@@ -376,7 +376,6 @@ class FunctionEmitter:
         # Large conversions run in chunks across the threads (a multiple of the 32-element step).
         spec["parallel"] = spec["size"] >= PARALLEL_ELEMENTS
         spec["chunk"] = min(spec["inner"], CONVERT_CHUNK) if spec["parallel"] else spec["inner"]
-        self.fast |= spec["parallel"]
         self.render("quantize.c.j2", spec, [self.plan.expr(x), self.plan.expr(y)])
 
     def activation(self, op: Operation) -> None:
@@ -793,86 +792,46 @@ class FunctionEmitter:
         """Sizes and strides of a conv for the fast kernels: the implicit GEMM of each group
         (M output pixels × K = kh·kw·c taps × N channels) and the zero-padded HWC input."""
         layout = op.layout.data
-        xs, ws, ys = shape_of(op.operands[0]), shape_of(op.operands[1]), shape_of(op.results[0])
-        xst, wst, yst = strides_of(xs), strides_of(ws), strides_of(ys)
+        ws = shape_of(op.operands[1])
+        wst = strides_of(ws)
         if layout == "nchw":
-            (n, c, h, wd), (_, _, kh, kw), (_, o, oh, ow) = xs, ws, ys
+            kh, kw = ws[2], ws[3]
         else:
-            (n, h, wd, c), (_, kh, kw, _), (_, oh, ow, o) = xs, ws, ys
-            xst, wst, yst = ([s[0], s[3], s[1], s[2]] for s in (xst, wst, yst))
+            kh, kw = ws[1], ws[2]
+            wst = [wst[0], wst[3], wst[1], wst[2]]
+        g = window_geometry(
+            op.operands[0], op.results[0], layout, (kh, kw), op.strides, op.dilations, op.pads
+        )
+        c, h, wd, oh, ow = g["C"], g["H"], g["W"], g["OH"], g["OW"]
+        sh, sw, dh, dw, pt, pl = g["SH"], g["SW"], g["DH"], g["DW"], g["PT"], g["PL"]
         groups = op.groups.value.data
-        (sh, sw), (dh, dw) = op.strides.get_values(), op.dilations.get_values()
-        pt, pl, _, _ = op.pads.get_values()
         cg = c // groups
-        return {
+        return g | {
             "kind": "conv",
             "layout": layout,
-            "NI": n,
-            "C": c,
-            "H": h,
-            "W": wd,
-            "OH": oh,
-            "OW": ow,
-            "KH": kh,
-            "KW": kw,
-            "SH": sh,
-            "SW": sw,
-            "DH": dh,
-            "DW": dw,
-            "PT": pt,
-            "PL": pl,
+            "NI": g["N"],  # N is the GEMM's columns below
             "HP": max(h + pt, (oh - 1) * sh + (kh - 1) * dh + 1),
             "WP": max(wd + pl, (ow - 1) * sw + (kw - 1) * dw + 1),
             "G": groups,
             "Cg": cg,
-            "N": o // groups,
-            "O": o,
+            "N": g["O"] // groups,
             "M": oh * ow,
             "K": kh * kw * cg,
             "run": kw * cg if dw == 1 and groups == 1 else cg,
-            "xs": xst,
             "ws": wst,
-            "ys": yst,
-            "row_stride": yst[3],
-            "o_stride": yst[1],
+            "row_stride": g["ys"][3],
+            "o_stride": g["ys"][1],
         }
 
     def pool(self, op) -> None:
         x, y = op.input, op.result
-        nchw = op.layout.data == "nchw"
-        xs, ys = shape_of(x), shape_of(y)
-        xst, yst = strides_of(xs), strides_of(ys)
-        if nchw:
-            n, c, h, w = xs
-            _, _, oh, ow = ys
-            x_strides, y_strides = xst, yst
-        else:
-            n, h, w, c = xs
-            _, oh, ow, _ = ys
-            x_strides = [xst[0], xst[3], xst[1], xst[2]]
-            y_strides = [yst[0], yst[3], yst[1], yst[2]]
         kh, kw = op.kernel.get_values()
-        (sh, sw), (dh, dw) = op.strides.get_values(), op.dilations.get_values()
         pads = tuple(op.pads.get_values())
         elem_x, elem_y = element_type(x.type), element_type(y.type)
-        spec: dict = {
+        spec = window_geometry(x, y, op.layout.data, (kh, kw), op.strides, op.dilations, op.pads)
+        h, w = spec["H"], spec["W"]
+        spec |= {
             "comment": op.name,
-            "N": n,
-            "C": c,
-            "H": h,
-            "W": w,
-            "OH": oh,
-            "OW": ow,
-            "KH": kh,
-            "KW": kw,
-            "SH": sh,
-            "SW": sw,
-            "DH": dh,
-            "DW": dw,
-            "PT": pads[0],
-            "PL": pads[1],
-            "xs": x_strides,
-            "ys": y_strides,
             "x_ctype": ctype_of(elem_x),
             "y_ctype": ctype_of(elem_y),
             "quantized": isinstance(elem_y, UniformQuantizedType),
@@ -981,6 +940,42 @@ class FunctionEmitter:
                 "qmax": out_elem.qmax,
             }
         self.render("concat.c.j2", spec, [*args, self.plan.expr(op.result)])
+
+
+def window_geometry(
+    x: SSAValue, y: SSAValue, layout: str, kernel: tuple[int, int], strides, dilations, pads
+) -> dict:
+    """The sliding window of a conv or pool: batch N, channels C (in) and O (out), sizes, kernel,
+    strides, dilations, top/left pads, and element strides of x and y in NCHW order whatever the
+    layout."""
+    xs, ys = shape_of(x), shape_of(y)
+    xst, yst = strides_of(xs), strides_of(ys)
+    if layout == "nchw":
+        (n, c, h, w), (_, o, oh, ow) = xs, ys
+    else:
+        (n, h, w, c), (_, oh, ow, o) = xs, ys
+        xst, yst = ([st[0], st[3], st[1], st[2]] for st in (xst, yst))
+    (sh, sw), (dh, dw) = strides.get_values(), dilations.get_values()
+    pt, pl, _, _ = pads.get_values()
+    return {
+        "N": n,
+        "C": c,
+        "O": o,
+        "H": h,
+        "W": w,
+        "OH": oh,
+        "OW": ow,
+        "KH": kernel[0],
+        "KW": kernel[1],
+        "SH": sh,
+        "SW": sw,
+        "DH": dh,
+        "DW": dw,
+        "PT": pt,
+        "PL": pl,
+        "xs": xst,
+        "ys": yst,
+    }
 
 
 def fixed_point_constants(mode: str, sx: float, weight_scales, sy: float) -> dict:
