@@ -516,46 +516,9 @@ class FunctionEmitter:
             spec |= {"M": math.prod(xs[:-1]), "K": xs[-1], "O": channels}
             self.render("dot.c.j2", spec, args)
             return
-        nchw = op.layout.data == "nchw"
-        xs, ws, ys = shape_of(x), shape_of(w), shape_of(y)
-        xst, wst, yst = strides_of(xs), strides_of(ws), strides_of(ys)
-        # index order in the template: x[n, c, h, w], w[o, c, r, s], y[n, o, i, j]
-        if nchw:
-            x_strides, w_strides, y_strides = xst, wst, yst
-            n, c, h, wd = xs
-            _, _, kh, kw = ws
-            _, o, oh, ow = ys
-        else:
-            x_strides = [xst[0], xst[3], xst[1], xst[2]]
-            w_strides = [wst[0], wst[3], wst[1], wst[2]]
-            y_strides = [yst[0], yst[3], yst[1], yst[2]]
-            n, h, wd, c = xs
-            _, kh, kw, _ = ws
-            _, oh, ow, o = ys
+        spec |= conv_window(op)
         groups = op.groups.value.data
-        (sh, sw), (dh, dw) = op.strides.get_values(), op.dilations.get_values()
-        pt, pl, _, _ = op.pads.get_values()
-        spec |= {
-            "N": n,
-            "O": o,
-            "OH": oh,
-            "OW": ow,
-            "H": h,
-            "W": wd,
-            "KH": kh,
-            "KW": kw,
-            "C_per_group": c // groups,
-            "O_per_group": o // groups,
-            "SH": sh,
-            "SW": sw,
-            "DH": dh,
-            "DW": dw,
-            "PT": pt,
-            "PL": pl,
-            "xs": x_strides,
-            "ws": w_strides,
-            "ys": y_strides,
-        }
+        spec |= {"C_per_group": spec["C"] // groups, "O_per_group": spec["O"] // groups}
         self.render("conv.c.j2", spec, args)
 
     def integer_kernel(self, op, spec: dict) -> bool:
@@ -792,16 +755,8 @@ class FunctionEmitter:
         """Sizes and strides of a conv for the fast kernels: the implicit GEMM of each group
         (M output pixels × K = kh·kw·c taps × N channels) and the zero-padded HWC input."""
         layout = op.layout.data
-        ws = shape_of(op.operands[1])
-        wst = strides_of(ws)
-        if layout == "nchw":
-            kh, kw = ws[2], ws[3]
-        else:
-            kh, kw = ws[1], ws[2]
-            wst = [wst[0], wst[3], wst[1], wst[2]]
-        g = window_geometry(
-            op.operands[0], op.results[0], layout, (kh, kw), op.strides, op.dilations, op.pads
-        )
+        g = conv_window(op)
+        kh, kw = g["KH"], g["KW"]
         c, h, wd, oh, ow = g["C"], g["H"], g["W"], g["OH"], g["OW"]
         sh, sw, dh, dw, pt, pl = g["SH"], g["SW"], g["DH"], g["DW"], g["PT"], g["PL"]
         groups = op.groups.value.data
@@ -818,7 +773,6 @@ class FunctionEmitter:
             "M": oh * ow,
             "K": kh * kw * cg,
             "run": kw * cg if dw == 1 and groups == 1 else cg,
-            "ws": wst,
             "row_stride": g["ys"][3],
             "o_stride": g["ys"][1],
         }
@@ -940,6 +894,21 @@ class FunctionEmitter:
                 "qmax": out_elem.qmax,
             }
         self.render("concat.c.j2", spec, [*args, self.plan.expr(op.result)])
+
+
+def conv_window(op: qnn.Conv2DOp) -> dict:
+    """`window_geometry` of a conv, its kernel read from the weights, plus the weights'
+    element strides `ws` in OCHW order whatever the layout."""
+    ws = shape_of(op.operands[1])
+    wst = strides_of(ws)
+    if op.layout.data == "nchw":
+        kernel = (ws[2], ws[3])
+    else:
+        kernel = (ws[1], ws[2])
+        wst = [wst[0], wst[3], wst[1], wst[2]]
+    x, y = op.operands[0], op.results[0]
+    window = window_geometry(x, y, op.layout.data, kernel, op.strides, op.dilations, op.pads)
+    return window | {"ws": wst}
 
 
 def window_geometry(
