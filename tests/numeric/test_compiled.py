@@ -179,6 +179,36 @@ def test_results_written_in_place_and_copied_where_needed() -> None:
     assert "memcpy(outputs[0]" not in fn.c_source and "memcpy(outputs[2]" in fn.c_source
 
 
+def test_out_of_several_results_views_and_read_only_inputs() -> None:
+    """The unrolled common call and the general path agree: views (which may overlap and so
+    take np.may_share_memory), tuples, read-only inputs and several results."""
+    q = "!quant.uniform<i8:f32, 0.5:3>"
+    text = f"""func.func @main(%x: tensor<40xf32>) -> (tensor<40x{q}>, tensor<40xf32>) {{
+  %q = qnn.quantize %x : tensor<40xf32> -> tensor<40x{q}>
+  %d = qnn.dequantize %q : tensor<40x{q}> -> tensor<40xf32>
+  func.return %q, %d : tensor<40x{q}>, tensor<40xf32>
+}}"""
+    fn = compile_module(text, flags=STRICT)
+    x = np.linspace(-30, 30, 40, dtype=np.float32)
+    x.flags.writeable = False
+    expected = run_function(text, [x])
+    q_out, d_out = np.zeros(40, np.int8), np.zeros(40, np.float32)
+    results = fn(x, out=(q_out, d_out))
+    assert results[0] is q_out and results[1] is d_out
+    assert all(np.array_equal(r, e) for r, e in zip(results, expected, strict=True))
+    backing = np.zeros(100, np.float32)  # views of one array that do not overlap: accepted
+    xs, ds = backing[:40], backing[50:90]
+    xs[...] = x
+    (q_view, d_view) = fn(xs, out=[np.zeros(40, np.int8), ds])
+    assert np.array_equal(d_view, expected[1]) and np.shares_memory(d_view, backing)
+    with pytest.raises(Exception, match=r"out\[1\] overlaps 'arg0'"):
+        fn(xs, out=[q_out, backing[30:70]])
+    with pytest.raises(Exception, match=r"out\[1\] overlaps 'arg0'"):
+        fn(d_out, out=[q_out, d_out])
+    with pytest.raises(Exception, match=r"out\[0\] must be a numpy array of dtype int8, got list"):
+        fn(x, out=[[0] * 40, d_out])
+
+
 def test_thread_count_is_settable(monkeypatch: pytest.MonkeyPatch) -> None:
     fn = compile_module(DOT, threads=1)
     assert "void qd_set_threads(int n)" in fn.c_source
