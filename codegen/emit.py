@@ -193,6 +193,37 @@ def _params(qtype: UniformQuantizedType, rank: int, shape) -> tuple[list[str], l
     return [c_float(qtype.scale)], [qtype.zero_point], 1
 
 
+# Markstein's division stays exact (and its residual representable) for these scales.
+MARKSTEIN_SCALES = (2.0**-60, 2.0**60)
+
+
+def markstein_constants(qtype: UniformQuantizedType, y_ctype: str) -> dict | None:
+    """Constants of quantize.c.j2's division-free path, or None where it does not apply.
+
+    `rint(x / s)` (DESIGN §2: the float32 quotient, rounded half to even) needs no division:
+    with r = RN(1/s), p = RN(x r) is within an ulp of x / s, e = x - p s is exact with an FMA,
+    and RN(p + e r) is the correctly rounded x / s (Markstein's theorem; Muller et al.,
+    Handbook of Floating-Point Arithmetic, §4.7), barring overflow and underflow. x is first
+    raised to at least -2^20 s, which turns NaN and -inf into values below every bound (both
+    give qmin). The kernel rounds -(p + e r), so +inf, overflow and every quotient beyond int32
+    come out of the conversion as INT_MIN, i.e. -q far below the bounds, q at qmax. The bounds
+    are then the 8-bit saturation of the packs, so the type must span its whole storage range.
+    """
+    if _INT8_RANGE.get(y_ctype) != (qtype.qmin, qtype.qmax):
+        return None
+    scales = [
+        f32(s)
+        for s in (qtype.scales if qtype.granularity is Granularity.PER_AXIS else [qtype.scale])
+    ]
+    low, high = MARKSTEIN_SCALES
+    if not all(low <= s <= high for s in scales):
+        return None
+    return {
+        "reciprocal": [c_float(f32(1) / s) for s in scales],
+        "floor": [c_float(-f32(2.0**20) * s) for s in scales],
+    }
+
+
 # Scratch slots of the fast kernels (one per thread): the generated C runs at most this many
 # OpenMP threads.
 SCRATCH_SLOTS = 8
@@ -373,6 +404,11 @@ class FunctionEmitter:
             "simd": all(t.storage_width <= 16 for t in qtypes.values())
             and all(abs(z) <= 2**16 for z in (*spec["zp_in"], *spec["zp_out"])),
         }
+        spec["markstein"] = (
+            markstein_constants(qtypes["out"], spec["out_ctype"])
+            if "out" in qtypes and mode == "half_to_even" and spec["simd"]
+            else None
+        )
         # Large conversions run in chunks across the threads (a multiple of the 32-element step).
         spec["parallel"] = spec["size"] >= PARALLEL_ELEMENTS
         spec["chunk"] = min(spec["inner"], CONVERT_CHUNK) if spec["parallel"] else spec["inner"]

@@ -128,3 +128,41 @@ def test_chunked_parallel_conversions(variant: str, monkeypatch) -> None:
     check(text, [special_floats(3 * 171, 5).reshape(3, 171)], FLAGS[variant])
     test_dequantize_and_requantize_full_range(variant)
     test_per_axis_quantize_blocks((2, 3, 40), 1, variant)
+
+
+@pytest.mark.parametrize(("storage", "zp_range"), [("i8", (-128, 127)), ("u8", (0, 255))])
+def test_division_free_quantize_near_ties_of_arbitrary_scales(
+    storage: str, zp_range: tuple[int, int]
+) -> None:
+    """The 8-bit half-to-even path replaces x / s by Markstein's reciprocal correction: 48
+    channels of log-uniform scales (2^-30 .. 2^30, none a power of two), values on the ties
+    (k + 1/2) s of each channel and one or two ulps either side, where an inexact quotient
+    would round the other way, plus the special values; and requantize the same way."""
+    rng = np.random.default_rng(17)
+    channels, run = 48, 232  # 7 vector steps of 32 and a tail of 8 per channel
+    scales = (2.0 ** rng.uniform(-30, 30, channels)).astype(np.float32)
+    zps = rng.integers(zp_range[0], zp_range[1] + 1, channels)
+    params = ",".join(f"{float(s)!r}:{z}" for s, z in zip(scales, zps, strict=True))
+    q = f"!quant.uniform<{storage}:f32:0, {{{params}}}>"
+    narrow = f"!quant.uniform<{storage}<{zp_range[0] + 1}:{zp_range[1]}>:f32, 0.3:{zps[0]}>"
+    out = f"!quant.uniform<{storage}:f32, 0.7:{zps[1]}>"
+    t = f"tensor<{channels}x{run}xf32>"
+    text = f"""func.func @main(%x: {t}) -> (tensor<{channels}x{run}x{q}>, tensor<{channels}x{run}x{out}>, tensor<{channels}x{run}x{narrow}>) {{
+  %q = qnn.quantize %x : {t} -> tensor<{channels}x{run}x{q}>
+  %r = qnn.requantize %q : tensor<{channels}x{run}x{q}> -> tensor<{channels}x{run}x{out}>
+  %n = qnn.quantize %x : {t} -> tensor<{channels}x{run}x{narrow}>
+  func.return %q, %r, %n : tensor<{channels}x{run}x{q}>, tensor<{channels}x{run}x{out}>, tensor<{channels}x{run}x{narrow}>
+}}"""
+    k = rng.integers(-300, 300, (channels, run)).astype(np.float32) + np.float32(0.5)
+    x = k * scales[:, None]
+    steps = rng.integers(-2, 3, (channels, run))
+    for _ in range(2):
+        x = np.where(steps > 0, np.nextafter(x, np.float32(np.inf)), x)
+        x = np.where(steps < 0, np.nextafter(x, np.float32(-np.inf)), x)
+        steps -= np.sign(steps)
+    x[:, :12] = special_floats(12 * channels, 3).reshape(channels, 12)
+    x[:, 12] = np.inf
+    compiled = compile_module(text)
+    # the quantize and the requantize take the path, the narrow storage range does not
+    assert compiled.c_source.count("static const float reciprocal[]") == 2
+    check(text, [x.astype(np.float32)], None)
