@@ -211,10 +211,7 @@ def markstein_constants(qtype: UniformQuantizedType, y_ctype: str) -> dict | Non
     """
     if _INT8_RANGE.get(y_ctype) != (qtype.qmin, qtype.qmax):
         return None
-    scales = [
-        f32(s)
-        for s in (qtype.scales if qtype.granularity is Granularity.PER_AXIS else [qtype.scale])
-    ]
+    scales = [f32(s) for s in qtype.scales]  # one per tensor, or one per channel
     low, high = MARKSTEIN_SCALES
     if not all(low <= s <= high for s in scales):
         return None

@@ -91,16 +91,21 @@ class CompiledFunction:
         self._in_ptrs = ffi.new("void *[]", max(len(self._inputs), 1))
         self._out_ptrs = ffi.new("void *[]", max(len(self._outputs), 1))
         self._arena_ptr = ffi.from_buffer(self._arena)
-        self._entry = self.library.lib.qd_entry
+        # the entry point with its tables: a call only fills the tables in, then runs this
+        self._run = functools.partial(
+            self.library.lib.qd_entry,
+            self._in_ptrs,
+            self._out_ptrs,
+            self._constant_ptrs,
+            self._arena_ptr,
+        )
         self._address = ffi.from_buffer
         # Objects built before the entry point existed lack it; threads are then left alone.
         self._set_threads = getattr(self.library.lib, "qd_set_threads", None)
         self._fast = unrolled_call(
             self._inputs,
             self._outputs,
-            run=functools.partial(
-                self._entry, self._in_ptrs, self._out_ptrs, self._constant_ptrs, self._arena_ptr
-            ),
+            run=self._run,
             address=ffi.from_buffer,
             in_ptrs=self._in_ptrs,
             out_ptrs=self._out_ptrs,
@@ -166,7 +171,7 @@ class CompiledFunction:
                 out_ptrs[index] = address(array)
         else:
             outputs = self._bind_out(out, inputs)
-        self._entry(in_ptrs, out_ptrs, self._constant_ptrs, self._arena_ptr)
+        self._run()
         return outputs
 
     def _bind_out(self, out: Sequence[np.ndarray], inputs) -> list[np.ndarray]:
