@@ -487,9 +487,9 @@ def test_fast_integer_kernels_bit_exact(shape_index: int, monkeypatch) -> None:
     """The int16-pair GEMM / depthwise kernels on every edge shape and epilogue, full-range data,
     with -march=native (AVX2 where the host has it) and with the portable C path (-Werror);
     every loop that may run in parallel does (the small random programs cover serial ones)."""
-    monkeypatch.setattr("codegen.emit.PARALLEL_MACS", 0)
-    monkeypatch.setattr("codegen.emit.PARALLEL_GEMV_MACS", 0)
-    monkeypatch.setattr("codegen.emit.PARALLEL_ELEMENTS", 0)
+    monkeypatch.setattr("codegen.threads.PARALLEL_MACS", 0)
+    monkeypatch.setattr("codegen.threads.PARALLEL_GEMV_MACS", 0)
+    monkeypatch.setattr("codegen.threads.PARALLEL_ELEMENTS", 0)
     rng = np.random.default_rng(shape_index)
     for epilogue_index in range(len(FAST_EPILOGUES)):
         text, inputs = _fast_program(shape_index, epilogue_index, rng)
@@ -534,7 +534,7 @@ def test_gemv_kernel_bit_exact(x_storage: str, x_zp: int, k: int, n: int, monkey
     """One row against constant int8 weights takes the vpmaddubsw nibble kernel: full-range
     activations and weights (every -128 and 127), per-axis scales, bias and relu, exactly;
     also through the portable C path, and split across threads (any size, on odd N)."""
-    monkeypatch.setattr("codegen.emit.PARALLEL_GEMV_MACS", 0 if n % 2 else 1 << 40)
+    monkeypatch.setattr("codegen.threads.PARALLEL_GEMV_MACS", 0 if n % 2 else 1 << 40)
     rng = np.random.default_rng(k * n)
     info = np.iinfo(np.uint8 if x_storage == "u8" else np.int8)
     x = rng.integers(info.min, info.max, (1, k), endpoint=True).astype(info.dtype)
@@ -573,7 +573,7 @@ ROW_PAIR_SHAPES = [
 def test_depthwise_row_pairs_bit_exact(shape_index: int, monkeypatch) -> None:
     """The NHWC row-pair depthwise kernel (8+ channels, float requantization to 8 bits) also
     with multipliers above 1, where it clamps in float instead of relying on saturating packs."""
-    monkeypatch.setattr("codegen.emit.PARALLEL_MACS", 0)
+    monkeypatch.setattr("codegen.threads.PARALLEL_MACS", 0)
     rng = np.random.default_rng(100 + shape_index)
     for epilogue_index in (0, 1, 6):
         text, inputs = _fast_program(shape_index, epilogue_index, rng, y_scale=0.0004)

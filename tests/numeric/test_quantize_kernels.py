@@ -115,8 +115,8 @@ def test_per_axis_quantize_blocks(shape: tuple[int, ...], axis: int, variant: st
 def test_chunked_parallel_conversions(variant: str, monkeypatch) -> None:
     """Large conversions split into chunks across threads: chunks of 40 elements (a tail in
     every chunk, blocks cut mid-run) give the same bits as the serial kernels."""
-    monkeypatch.setattr("codegen.emit.PARALLEL_ELEMENTS", 0)
-    monkeypatch.setattr("codegen.emit.CONVERT_CHUNK", 40)
+    monkeypatch.setattr("codegen.threads.PARALLEL_ELEMENTS", 0)
+    monkeypatch.setattr("codegen.threads.CONVERT_CHUNK", 40)
     q = "!quant.uniform<u8:f32, 0.25:255>"
     text = f"""func.func @main(%x: tensor<3x171xf32>) -> (tensor<3x171x{q}>, tensor<3x171xf32>) {{
   %q = qnn.quantize %x : tensor<3x171xf32> -> tensor<3x171x{q}>

@@ -1,0 +1,65 @@
+"""How numbers and types are spelled in C: the only place numbers become C text.
+
+Kernel specs hold numbers (floats already rounded to float32, ints); templates turn them into
+literals through the `c_float` and `c_int` filters registered on `TEMPLATES`, so no code ever
+parses C text back to decide something.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from xdsl.ir import Attribute
+
+from qdialect.params import f32
+from qdialect.storage import element_name
+
+
+class CodegenError(Exception):
+    """An op or type this code generator does not compile, with its source location."""
+
+
+def c_float(value: float) -> str:
+    """An exact C float literal (hex), e.g. 0x1.99999ap-4f; infinities as INFINITY."""
+    value = f32(value)
+    if math.isinf(value):
+        return "INFINITY" if value > 0 else "-INFINITY"
+    return float(value).hex() + "f"
+
+
+def c_int(value: int) -> str:
+    """A C integer literal (decimal)."""
+    return str(int(value))
+
+
+def ctype_of(elem: Attribute) -> str:
+    """The C type a buffer of `elem` is (`int8_t`, `uint16_t`, `float`, ...)."""
+    try:
+        name = element_name(elem)
+    except ValueError as error:
+        raise CodegenError(str(error).replace("machine integer holds", "C type for")) from None
+    if name is None or name in ("float16", "float64"):
+        raise CodegenError(f"no C type for element type {elem}")
+    return "float" if name == "float32" else f"{name}_t"
+
+
+# The 8-bit C types and their storage ranges (what the fast kernels and packs take).
+INT8_RANGES = {"int8_t": (-128, 127), "uint8_t": (0, 255)}
+
+
+def c_sizeof(ctype: str) -> int:
+    """Bytes of one element of a C type `ctype_of` returns."""
+    return 4 if ctype == "float" else int(ctype.removeprefix("u").removeprefix("int")[:-2]) // 8
+
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).with_name("templates")),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+TEMPLATES.filters["c_float"] = c_float
+TEMPLATES.filters["c_int"] = c_int

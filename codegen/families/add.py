@@ -1,0 +1,92 @@
+"""add.c.j2: elementwise add with numpy broadcasting; quantized, ONNX Runtime's QLinearAdd."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from xdsl.ir import SSAValue
+
+from codegen.c_text import ctype_of
+from codegen.geometry import strides_of
+from codegen.kernel import EmitContext, Kernel
+from codegen.plan import shape_of
+from qdialect import qnn
+from qdialect.arithmetic import AddConstants, add_constants
+from qdialect.tensors import element_type
+from qdialect.types import UniformQuantizedType
+
+
+@dataclass(frozen=True)
+class RawOffsets:
+    """What u8-to-i8 adds back to the stored values of (a, b, y) so the add sees the original
+    unsigned values (DESIGN §2, uint8 → int8)."""
+
+    off_a: int = 0
+    off_b: int = 0
+    off_y: int = 0
+
+
+def raw_offsets(op) -> tuple[int, int, int]:
+    return tuple(op.raw_offsets.get_values()) if op.raw_offsets else (0, 0, 0)
+
+
+def qlinear_add(ta, tb, ty, offsets: tuple[int, int, int]) -> AddConstants:
+    """The QLinearAdd constants of types a, b, y whose stored values carry `offsets`."""
+    pairs = [(t.scale, t.zero_point + o) for t, o in zip((ta, tb, ty), offsets, strict=True)]
+    return add_constants(*pairs)
+
+
+@dataclass(frozen=True)
+class AddSpec:
+    comment: str
+    shape: tuple[int, ...]
+    size: int
+    a_strides: tuple[int, ...]  # 0 along broadcast dimensions
+    b_strides: tuple[int, ...]
+    a_ctype: str
+    b_ctype: str
+    out_ctype: str
+    quantized: bool
+    constants: AddConstants | None
+    offsets: RawOffsets
+    qmin: int  # the result's bounds, raw
+    qmax: int
+
+
+def broadcast_strides(value: SSAValue, out_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Element strides of `value` read at every index of `out_shape` (numpy broadcasting)."""
+    shape = shape_of(value)
+    padded = (1,) * (len(out_shape) - len(shape)) + shape
+    own = strides_of(padded)
+    return tuple(
+        0 if d == 1 and o != 1 else s for d, o, s in zip(padded, out_shape, own, strict=True)
+    )
+
+
+def add(op: qnn.AddOp, ctx: EmitContext) -> Kernel:
+    out_shape = shape_of(op.result)
+    out = element_type(op.result.type)
+    quantized = isinstance(out, UniformQuantizedType)
+    offsets = raw_offsets(op)
+    constants = None
+    if quantized:
+        types = [element_type(v.type) for v in (op.lhs, op.rhs)]
+        constants = qlinear_add(*types, out, offsets)
+    spec = AddSpec(
+        op.name,
+        out_shape,
+        math.prod(out_shape),
+        broadcast_strides(op.lhs, out_shape),
+        broadcast_strides(op.rhs, out_shape),
+        ctype_of(element_type(op.lhs.type)),
+        ctype_of(element_type(op.rhs.type)),
+        ctype_of(out),
+        quantized,
+        constants,
+        RawOffsets(*offsets),
+        out.qmin + offsets[2] if quantized else 0,
+        out.qmax + offsets[2] if quantized else 0,
+    )
+    args = [ctx.plan.expr(op.lhs), ctx.plan.expr(op.rhs), ctx.plan.expr(op.result)]
+    return Kernel("add.c.j2", spec, args)

@@ -1,0 +1,144 @@
+"""gemm.c.j2: 8-bit dot and conv as an int16-pair GEMM (implicit GEMM for conv), weights packed
+once at load when they are constant; one row against constant int8 weights is the exact
+`vpmaddubsw` GEMV."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from codegen import packing, threads
+from codegen.c_text import INT8_RANGES
+from codegen.families.epilogue import EpilogueSpec, operand_args, vector_epilogue
+from codegen.geometry import Window
+from codegen.kernel import EmitContext, Kernel
+from codegen.spec import SpecView
+
+L2_ROWS_BYTES = 96 * 1024  # a chunk of int16 GEMM rows stays in L2
+MIN_TASKS = 32
+
+
+@dataclass(frozen=True)
+class Gemv:
+    """The GEMV of one row: x + offset is unsigned, and `corr` (per column) removes what the
+    offset and the zero points add."""
+
+    offset: int
+    corr: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class GemmPlan:
+    """Tiling, threading and scratch layout of one GEMM (int16 elements of scratch)."""
+
+    parallel: bool
+    parallel_pad: bool  # the padded input copy runs in parallel
+    vector_epilogue: bool
+    packed_w: bool  # weights packed at load (constant), else per call into scratch
+    MR: int  # micro-kernel rows
+    NR: int  # ... and columns
+    KPAD: int  # K rounded up to pairs
+    KP: int  # pairs
+    COL_BLOCKS: int  # blocks of NR columns
+    MC: int  # rows per chunk (a task)
+    CHUNKS: int
+    NSPLIT: int  # column-block splits per chunk
+    TAIL: int  # M % MR
+    direct: bool  # a 1x1 stride-1 unpadded conv reads its rows straight from the HWC copy
+    slots_at: int  # per-thread row panels (conv, not direct)
+    bpack_at: int  # weights packed per call
+    b_ctype: str  # int8_t blocks halve the traffic where it bounds the speed (few rows)
+    gemv: Gemv | None
+
+
+def _chunks(m: int, kpad: int) -> tuple[int, int]:
+    """(rows per chunk, chunks): chunks of near-equal size, each at most L2_ROWS_BYTES."""
+    mr = packing.MR
+    chunks = -(-m // max(mr, L2_ROWS_BYTES // (2 * kpad) // mr * mr))
+    per_chunk = -(-m // chunks)
+    mc = -(-per_chunk // mr) * mr
+    return mc, -(-m // mc)
+
+
+def _scratch_layout(geometry, window: Window | None, mc: int, kpad: int) -> tuple[bool, int, int]:
+    """(direct, slots_at, bpack_at) in int16 elements of scratch."""
+    if window is None:
+        return False, 0, (geometry.M * kpad + 31) // 32 * 32
+    padded = geometry.HP * geometry.WP * window.C
+    direct = (
+        geometry.K == window.C == kpad
+        and geometry.HP * geometry.WP == geometry.M
+        and (window.KH, window.KW, window.SH, window.SW) == (1, 1, 1, 1)
+    )
+    if direct:
+        return True, 0, (padded + 31) // 32 * 32
+    slots_at = (padded + 31) // 32 * 32
+    return False, slots_at, (slots_at + threads.SCRATCH_SLOTS * mc * kpad + 31) // 32 * 32
+
+
+def _int8_blocks(ep: EpilogueSpec, m: int, mats: np.ndarray | None) -> bool:
+    """int8 weight blocks for few rows (e.g. GEMV) when every w - zw fits int8; with many
+    rows the widening costs more than it saves."""
+    if m > 4 * packing.MR:
+        return False
+    lo, hi = INT8_RANGES[ep.w_ctype]
+    if all(lo - z >= -128 and hi - z <= 127 for z in ep.w_zp):
+        return True
+    return mats is not None and mats.min(initial=0) >= -128 and mats.max(initial=0) <= 127
+
+
+def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: EmitContext):
+    m, k, n, groups = geometry.M, geometry.K, geometry.COLS, geometry.G
+    kpad = k + k % 2
+    col_blocks = -(-n // packing.NR)
+    mc, chunks = _chunks(m, kpad)
+    direct, slots_at, bpack_at = _scratch_layout(geometry, window, mc, kpad)
+    batch = window.N if window is not None else 1
+    parallel = m * k * n * groups * batch >= threads.PARALLEL_MACS
+    pad_elements = m * k if window is None else geometry.HP * geometry.WP * window.C
+    w = op.operands[1]
+    weights = ctx.plan.constant_data(w)
+    scratch, gemv, mats = bpack_at, None, None
+    if weights is None:
+        scratch += groups * col_blocks * kpad * packing.NR
+    else:
+        layout = "dot" if window is None else geometry.layout
+        mats = packing.gemm_weights(weights, list(ep.w_zp), layout, groups)
+    int8_blocks = _int8_blocks(ep, m, mats)
+    args = operand_args(ctx, op)
+    if mats is not None:
+        packed = packing.pack_gemm(mats, np.int8 if int8_blocks else np.int16)
+        # one row against constant int8 blocks: the exact vpmaddubsw GEMV of gemm.c.j2
+        if window is None and m == 1 and int8_blocks and k <= packing.GEMV_MAX_K:
+            offset = 128 if ep.x_ctype == "int8_t" else 0
+            corr = packing.gemv_corrections(mats[0], ep.x_zp + offset)
+            gemv = Gemv(offset, tuple(corr))
+            # streaming the weights bounds it: a second core's bandwidth pays sooner
+            parallel = k * n >= threads.PARALLEL_GEMV_MACS
+        b_ctype = "int8_t" if int8_blocks else "int16_t"
+        table = ctx.plan.add_constant(w, packed.view(ep.w_ctype.removesuffix("_t")).ravel())
+        args[1] = f"((const {b_ctype} *){table})"
+    plan = GemmPlan(
+        parallel,
+        pad_elements >= threads.PARALLEL_ELEMENTS,
+        vector_epilogue(ep),
+        weights is not None,
+        packing.MR,
+        packing.NR,
+        kpad,
+        kpad // 2,
+        col_blocks,
+        mc,
+        chunks,
+        min(col_blocks, -(-MIN_TASKS // chunks)),  # at least MIN_TASKS tasks where N allows
+        m % packing.MR,
+        direct,
+        slots_at,
+        bpack_at,
+        "int8_t" if int8_blocks else "int16_t",
+        gemv,
+    )
+    args.append(ctx.scratch(2 * scratch))
+    parts = (ep, geometry, plan) if window is None else (ep, window, geometry, plan)
+    return Kernel("gemm.c.j2", SpecView(*parts), args)

@@ -1,0 +1,65 @@
+"""movement.c.j2: transpose and pad, index arithmetic only, in the stored type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.dialects.builtin import IntegerType
+
+from codegen.c_text import ctype_of
+from codegen.geometry import strides_of
+from codegen.kernel import EmitContext, Kernel
+from codegen.plan import shape_of
+from qdialect import qnn
+from qdialect.arithmetic import quantize_value
+from qdialect.tensors import element_type
+from qdialect.types import UniformQuantizedType
+
+
+@dataclass(frozen=True)
+class MovementSpec:
+    comment: str
+    kind: str  # transpose or pad
+    ctype: str
+    rank: int
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    src_strides: tuple[int, ...]  # the source stride of each result dimension
+    mode: str = ""  # pad: constant, edge or reflect
+    low: tuple[int, ...] = ()  # pad: elements added before each dimension
+    fill: float | int = 0  # pad, constant: the stored value of the padding
+
+
+def movement(op: qnn.TransposeOp | qnn.PadOp, ctx: EmitContext) -> Kernel:
+    x, y = op.input, op.result
+    in_shape, out_shape = shape_of(x), shape_of(y)
+    elem = element_type(x.type)
+    in_strides = strides_of(in_shape)
+    common = (op.name,)
+    if isinstance(op, qnn.TransposeOp):
+        strides = tuple(in_strides[p] for p in op.permutation.get_values())
+        fields = {"kind": "transpose", "src_strides": strides}
+    else:
+        value = op.value.value.data
+        if isinstance(elem, UniformQuantizedType):
+            fill = quantize_value(value, elem.scale, elem.zero_point, elem.qmin, elem.qmax)
+        elif isinstance(elem, IntegerType):
+            fill = int(value)
+        else:
+            fill = float(value)
+        fields = {
+            "kind": "pad",
+            "mode": op.mode.data,
+            "low": tuple(op.low.get_values()),
+            "src_strides": tuple(in_strides),
+            "fill": fill,
+        }
+    spec = MovementSpec(
+        *common,
+        ctype=ctype_of(elem),
+        rank=len(out_shape),
+        in_shape=in_shape,
+        out_shape=out_shape,
+        **fields,
+    )
+    return Kernel("movement.c.j2", spec, [ctx.plan.expr(x), ctx.plan.expr(y)])

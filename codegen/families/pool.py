@@ -1,0 +1,89 @@
+"""pool.c.j2: max pool on stored values, average pool as ONNX Runtime's
+QLinear(Global)AveragePool (DESIGN §2), float pools."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from codegen.c_text import ctype_of
+from codegen.geometry import window_geometry
+from codegen.kernel import EmitContext, Kernel
+from codegen.spec import SpecView
+from qdialect import qnn
+from qdialect.arithmetic import global_pool_scale
+from qdialect.qnn.common import Layout
+from qdialect.tensors import element_type
+from qdialect.types import UniformQuantizedType
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    comment: str
+    kind: str  # max, global (quantized, the whole image) or avg
+    x_ctype: str
+    y_ctype: str
+    quantized: bool
+    lowest: float | int = 0  # max: the identity of max in the stored type
+    N_taps: int = 0  # global: window size, the int32 sum's multiplier and zero points
+    global_scale: float = 0.0
+    zx: int = 0
+    zy: int = 0
+    qmin: int = 0
+    qmax: int = 0
+    fixed_count: int = 0  # avg: kh*kw with count_include_pad, else 0 (count the taps)
+    sx: float = 0.0  # avg, quantized: scales and the raw (u8-to-i8 offset) output bounds
+    sy: float = 0.0
+    zy_raw: float = 0.0
+    qmin_raw: int = 0
+    qmax_raw: int = 0
+    off_y: int = 0
+
+
+def _average(op, elem_x, elem_y, window, quantized: bool) -> dict:
+    kh, kw = window.KH, window.KW
+    pads = tuple(op.pads.get_values())
+    if quantized and (kh, kw) == (window.H, window.W) and pads == (0, 0, 0, 0):
+        return {
+            "kind": "global",
+            "N_taps": kh * kw,
+            "zx": elem_x.zero_point,
+            "zy": elem_y.zero_point,
+            "global_scale": global_pool_scale(elem_x.scale, elem_y.scale, kh * kw),
+            "qmin": elem_y.qmin,
+            "qmax": elem_y.qmax,
+        }
+    include_pad = op.count_include_pad.value.data != 0
+    fields = {"kind": "avg", "fixed_count": kh * kw if include_pad else 0}
+    if quantized:
+        off = tuple(op.raw_offsets.get_values())[1] if op.raw_offsets else 0
+        fields |= {
+            "sx": elem_x.scale,
+            "zx": elem_x.zero_point,
+            "sy": elem_y.scale,
+            "zy_raw": float(elem_y.zero_point + off),
+            "qmin_raw": elem_y.qmin + off,
+            "qmax_raw": elem_y.qmax + off,
+            "off_y": off,
+        }
+    return fields
+
+
+def pool(op: qnn.MaxPool2DOp | qnn.AvgPool2DOp, ctx: EmitContext) -> Kernel:
+    x, y = op.input, op.result
+    kernel = tuple(op.kernel.get_values())
+    elem_x, elem_y = element_type(x.type), element_type(y.type)
+    layout = Layout(op.layout.data)
+    window = window_geometry(x, y, layout, kernel, op.strides, op.dilations, op.pads)
+    x_ctype = ctype_of(elem_x)
+    quantized = isinstance(elem_y, UniformQuantizedType)
+    if isinstance(op, qnn.MaxPool2DOp):
+        lowest = float("-inf") if x_ctype == "float" else int(np.iinfo(x_ctype[:-2]).min)
+        fields = {"kind": "max", "lowest": lowest}
+    else:
+        fields = _average(op, elem_x, elem_y, window, quantized)
+    spec = PoolSpec(
+        op.name, x_ctype=x_ctype, y_ctype=ctype_of(elem_y), quantized=quantized, **fields
+    )
+    return Kernel("pool.c.j2", SpecView(window, spec), [ctx.plan.expr(x), ctx.plan.expr(y)])

@@ -1,0 +1,133 @@
+"""Where each value of a function lives: the buffer plan.
+
+Arguments and results are pointers the caller passes, constants are pointers handed in at load
+time (the constant table), and intermediates live in one arena whose offsets are planned here by
+a linear scan (buffers whose lifetimes do not overlap share space). A result that is returned
+is computed straight into the caller's output buffer.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Operation, SSAValue
+
+from codegen.c_text import c_sizeof, ctype_of
+from qdialect.quant_ops import StorageCastOp
+from qdialect.tensors import element_type
+
+ALIGNMENT = 64  # arena buffers start on a cache line
+
+
+def shape_of(value: SSAValue) -> tuple[int, ...]:
+    assert isinstance(value.type, TensorType)
+    return tuple(value.type.get_shape())
+
+
+def nbytes(value: SSAValue) -> int:
+    return math.prod(shape_of(value)) * c_sizeof(ctype_of(element_type(value.type)))
+
+
+def aligned(size: int, alignment: int = ALIGNMENT) -> int:
+    return (size + alignment - 1) // alignment * alignment
+
+
+@dataclass
+class Plan:
+    """Buffers of one function: where each value lives and the arena size."""
+
+    inputs: list[SSAValue]
+    outputs: list[SSAValue]
+    constants: list[tuple[SSAValue, np.ndarray]] = field(default_factory=list)
+    arena_offsets: dict[SSAValue, int] = field(default_factory=dict)
+    arena_size: int = 0
+    # Results a kernel writes straight into the caller's output buffer (index), never copied.
+    direct: dict[SSAValue, int] = field(default_factory=dict)
+
+    def constant_data(self, value: SSAValue) -> np.ndarray | None:
+        """The stored values of a constant (or of a storage cast of one), else None."""
+        return next((array for constant, array in self.constants if constant is value), None)
+
+    def add_constant(self, value: SSAValue, array: np.ndarray) -> str:
+        """One more entry of the constant table, e.g. weights packed for a kernel, under the
+        value it derives from; `array` must already have that value's storage dtype (the
+        runtime converts each constant to it). Returns the entry's C expression."""
+        self.constants.append((value, array))
+        return f"constants[{len(self.constants) - 1}]"
+
+    def expr(self, value: SSAValue) -> str:
+        """The C expression of a value's buffer."""
+        ctype = ctype_of(element_type(value.type))
+        if value in self.inputs:
+            return f"(({ctype} *)inputs[{self.inputs.index(value)}])"
+        if value in self.direct:
+            return f"(({ctype} *)outputs[{self.direct[value]}])"
+        for index, (constant, _) in enumerate(self.constants):
+            if constant is value:
+                return f"(({ctype} *)constants[{index}])"
+        return f"(({ctype} *)((char *)arena + {self.arena_offsets[value]}))"
+
+
+def dense_array(op: arith.ConstantOp) -> np.ndarray:
+    """An `arith.constant`'s values in its shape (a splat broadcast)."""
+    values = np.array(op.value.get_values())  # type: ignore[union-attr]
+    shape = shape_of(op.result)
+    data = values.reshape(()) if values.size == 1 else values.reshape(shape)
+    return np.ascontiguousarray(np.broadcast_to(data, shape))
+
+
+def constant_table(ops: list[Operation]) -> list[tuple[SSAValue, np.ndarray]]:
+    """The values handed in at load time: constants, and storage casts of them (the same
+    stored bits under a second name, in the result's storage dtype: a u8 weight's i8
+    constant -56 is 200), in op order."""
+    table: dict[SSAValue, np.ndarray] = {}
+    for op in ops:
+        if isinstance(op, arith.ConstantOp):
+            table[op.result] = dense_array(op)
+        elif isinstance(op, StorageCastOp) and op.input in table:
+            stored = np.dtype(ctype_of(element_type(op.result.type)).removesuffix("_t"))
+            table[op.result] = table[op.input].astype(stored)
+    return list(table.items())
+
+
+def plan_buffers(function: func.FuncOp, ops: list[Operation]) -> Plan:
+    """Arena offsets by a linear scan: a buffer is free after its last use. Constants take no
+    arena space; a result that is returned is computed in its output buffer instead (the first,
+    if returned twice)."""
+    block = function.body.block
+    plan = Plan(list(block.args), list(block.last_op.operands))  # type: ignore[union-attr]
+    plan.constants = constant_table(ops)
+    constants = {value for value, _ in plan.constants}
+    for index, value in reversed(list(enumerate(plan.outputs))):
+        if value not in constants and value not in plan.inputs:
+            plan.direct[value] = index
+    last_use: dict[SSAValue, int] = {}
+    for index, op in enumerate(ops):
+        for operand in op.operands:
+            last_use[operand] = index
+    for value in plan.outputs:  # copied out after the last kernel
+        last_use[value] = len(ops)
+    free: list[tuple[int, int]] = []  # (offset, size)
+    live: list[tuple[int, SSAValue]] = []
+    for index, op in enumerate(ops):
+        for end, value in list(live):
+            if end < index:
+                live.remove((end, value))
+                free.append((plan.arena_offsets[value], nbytes(value)))
+        for result in op.results:
+            if result in plan.direct or result in constants:
+                continue
+            size = aligned(nbytes(result))
+            slot = next((f for f in sorted(free) if f[1] >= size), None)
+            if slot is not None:
+                free.remove(slot)
+                plan.arena_offsets[result] = slot[0]
+            else:
+                plan.arena_offsets[result] = plan.arena_size
+                plan.arena_size += size
+            live.append((max(last_use.get(result, index), index), result))
+    return plan
