@@ -2,7 +2,8 @@
 
 conv2d and dot carry the fused forms (DESIGN §1): an optional int32 `bias` on the accumulator,
 an optional quantized `addend` (the residual) added after the conv result is requantized to
-the recorded `intermediate` type, and an `activation`.
+the recorded `intermediate` type, and an `activation`. They and their scaled builders share
+one base, `ComputeOp`, so every member's operands are `input`, `weight`, `bias`, `addend`.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class ComputeOp(IRDLOperation):
 
 
 class ConvProperties(ComputeOp):
-    """Window properties shared by conv2d and scaled_conv2d."""
+    """Window properties shared by conv2d and scaled_conv2d, and the shape check they imply."""
 
     strides = opt_prop_def(DenseArrayBase, _DEFAULT_PAIR)
     pads = opt_prop_def(DenseArrayBase, _DEFAULT_PADS)
