@@ -17,20 +17,21 @@ from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern
 
 from qdialect import qnn
-from qdialect.qnn.common import Kind, RequantMode, kind_of
+from qdialect.qnn.common import Kind, kind_of
+from qdialect.qnn.modes import RequantMode
 
 
 @dataclass(frozen=True)
 class _SetRequantMode(RewritePattern):
-    mode: str
+    mode: RequantMode
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
         if not isinstance(op, qnn.Conv2DOp | qnn.DotOp) or kind_of(op.result) is not Kind.QUANTIZED:
             return
-        if op.requant_mode.data == self.mode:
+        if op.requant_mode_kind is self.mode:
             return
         new = op.clone()
-        new.properties["requant_mode"] = StringAttr(self.mode)
+        new.properties["requant_mode"] = StringAttr(self.mode.value)
         rewriter.replace(op, new)
 
 
@@ -46,4 +47,4 @@ class LowerRequantFixedPointPass(ModulePass):
             raise ValueError(f"rounding must be one of {choices}, got '{self.rounding}'")
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PatternRewriteWalker(_SetRequantMode(self.rounding)).rewrite_module(op)
+        PatternRewriteWalker(_SetRequantMode(RequantMode(self.rounding))).rewrite_module(op)

@@ -32,6 +32,7 @@ from xdsl.pattern_rewriter import (
 
 from qdialect import qnn
 from qdialect.params import f32, quantize_value
+from qdialect.qnn.modes import PadMode, RoundMode
 from qdialect.qnn.movement import permuted_element
 from qdialect.quant_ops import StorageCastOp
 from qdialect.scaling import quantize_bias
@@ -74,7 +75,7 @@ class SinkDequantize(RewritePattern):
             return  # the quantized axis has no place in the new shape in general
         elif (
             isinstance(op, qnn.PadOp)
-            and op.mode.data == "constant"
+            and op.mode_kind is PadMode.CONSTANT
             and (not per_tensor or not _represents(q_type, op.value.value.data))
         ):
             return
@@ -124,7 +125,7 @@ class QuantizeOfDequantize(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: qnn.QuantizeOp, rewriter: PatternRewriter) -> None:
         source = _dequantized(op.input)
-        if source is None or op.round_mode.data != "half_to_even":
+        if source is None or op.round_mode_kind is not RoundMode.HALF_TO_EVEN:
             return
         if source.type == op.result.type:
             rewriter.replace(op, [], [source])
@@ -135,7 +136,7 @@ class QuantizeOfDequantize(RewritePattern):
 def _float_producer(op: qnn.QuantizeOp) -> Operation | None:
     """The float op a default-rounding quantize consumes, if the quantize is its only user."""
     producer = op.input.owner
-    if op.round_mode.data != "half_to_even" or not single_use(op.input):
+    if op.round_mode_kind is not RoundMode.HALF_TO_EVEN or not single_use(op.input):
         return None
     return producer if isinstance(producer, Operation) else None
 
@@ -173,8 +174,8 @@ class FuseQdqConvDot(RewritePattern):
         producer = _float_producer(op)
         if not isinstance(producer, qnn.Conv2DOp | qnn.DotOp) or producer.addend is not None:
             return
-        x = _dequantized(producer.operands[0])
-        w = _dequantized(producer.operands[1])
+        x = _dequantized(producer.input)
+        w = _dequantized(producer.weight)
         if x is None or w is None:
             return
         x_type, w_type = element_type(x.type), element_type(w.type)

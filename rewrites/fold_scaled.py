@@ -101,8 +101,8 @@ class FoldScaledComputeOp(RewritePattern):
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
         if not isinstance(op, qnn.ScaledConv2DOp | qnn.ScaledDotOp):
             return
-        x_type = _type_for(op, op.operands[0].type, op.input_min, op.input_max)
-        w_type = _type_for(op, op.operands[1].type, op.weight_min, op.weight_max)
+        x_type = _type_for(op, op.input.type, op.input_min, op.input_max)
+        w_type = _type_for(op, op.weight.type, op.weight_min, op.weight_max)
         b = _Builder()
         bias = op.bias
         if bias is not None and kind_of(bias) is Kind.FLOAT:
@@ -124,8 +124,8 @@ class FoldScaledComputeOp(RewritePattern):
             addend_type = _type_for(op, op.addend.type, op.addend_min, op.addend_max)
             addend = b.as_type(op.addend, addend_type)
             props["intermediate"] = out_type  # the conv result requantized to the output range
-        x = b.as_type(op.operands[0], x_type)
-        w = b.as_type(op.operands[1], w_type)
+        x = b.as_type(op.input, x_type)
+        w = b.as_type(op.weight, w_type)
         if isinstance(op, qnn.ScaledConv2DOp):
             core_type, props = qnn.Conv2DOp, props | _props(op, _CONV_PROPS)
         else:

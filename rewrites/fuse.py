@@ -26,6 +26,7 @@ from xdsl.rewriter import InsertPoint
 
 from qdialect import qnn
 from qdialect.qnn.common import Kind, kind_of
+from qdialect.qnn.modes import Activation, Layout
 from qdialect.tensors import element_type
 from rewrites.common import constant_values, dense_constant, single_use
 
@@ -37,7 +38,7 @@ def _sole_producer(value: SSAValue) -> Operation | None:
     op = value.owner
     if not isinstance(op, FUSABLE) or not single_use(value):
         return None
-    if op.activation.data != "none":
+    if op.activation_kind is not Activation.NONE:
         return None
     return op
 
@@ -46,7 +47,7 @@ def _with(op: Operation, result_type=None, operands=None, **properties) -> Opera
     """A copy of conv/dot `op` with other operands/result type/properties."""
     new_properties = dict(op.properties) | properties
     new_properties.pop("operandSegmentSizes", None)
-    x, w, bias, addend = operands or (op.operands[0], op.operands[1], op.bias, op.addend)
+    x, w, bias, addend = operands or (op.input, op.weight, op.bias, op.addend)
     return type(op).build(
         operands=[x, w, [bias] if bias is not None else [], [addend] if addend is not None else []],
         result_types=[result_type or op.results[0].type],
@@ -64,10 +65,13 @@ class FuseActivation(RewritePattern):
         if producer is None:
             return
         if isinstance(op, qnn.ReluOp):
-            fused = _with(producer, activation=StringAttr("relu"))
+            fused = _with(producer, activation=StringAttr(Activation.RELU.value))
         else:
             fused = _with(
-                producer, activation=StringAttr("clamp"), clamp_min=op.min, clamp_max=op.max
+                producer,
+                activation=StringAttr(Activation.CLAMP.value),
+                clamp_min=op.min,
+                clamp_max=op.max,
             )
         rewriter.replace(producer, fused)
         rewriter.replace(op, [], [fused.results[0]])
@@ -93,7 +97,7 @@ class FuseAddend(RewritePattern):
         fused = _with(
             producer,
             result_type=op.result.type,
-            operands=(producer.operands[0], producer.operands[1], producer.bias, op.rhs),
+            operands=(producer.input, producer.weight, producer.bias, op.rhs),
             **extra,
         )
         rewriter.replace(op, fused)
@@ -115,9 +119,7 @@ class FoldFloatBias(RewritePattern):
         if channels is None:
             return
         bias = dense_constant(channels, TensorType(element_type(op.result.type), [channels.size]))
-        fused = _with(
-            producer, operands=(producer.operands[0], producer.operands[1], bias.result, None)
-        )
+        fused = _with(producer, operands=(producer.input, producer.weight, bias.result, None))
         rewriter.insert_op(bias, InsertPoint.before(producer))
         rewriter.replace(producer, fused)
         rewriter.replace(op, [], [fused.results[0]])
@@ -126,7 +128,7 @@ class FoldFloatBias(RewritePattern):
 def _channel_vector(producer: Operation, values: np.ndarray) -> np.ndarray | None:
     """The per-channel vector a broadcast constant adds, if it is one."""
     shape = tuple(producer.results[0].type.get_shape())
-    nchw = isinstance(producer, qnn.Conv2DOp) and producer.layout.data == "nchw"
+    nchw = isinstance(producer, qnn.Conv2DOp) and producer.layout_kind is Layout.NCHW
     axis = 1 if nchw else len(shape) - 1
     try:
         full = np.broadcast_to(values, shape)

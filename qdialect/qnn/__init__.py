@@ -12,6 +12,7 @@ from qdialect.qnn.elementwise import (
     ReluOp,
     RequantizeOp,
 )
+from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.qnn.movement import PadOp, TransposeOp
 from qdialect.qnn.scaled import (
     ScaledConcatOp,
@@ -47,4 +48,11 @@ QNN = Dialect(
     [],
 )
 
-__all__ = [op.__name__ for op in QNN.operations] + ["QNN"]
+__all__ = [op.__name__ for op in QNN.operations] + [
+    "QNN",
+    "Activation",
+    "Layout",
+    "PadMode",
+    "RequantMode",
+    "RoundMode",
+]

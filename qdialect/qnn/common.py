@@ -15,7 +15,6 @@ from xdsl.dialects.builtin import (
     FloatAttr,
     IntegerType,
     Signedness,
-    StringAttr,
     TensorType,
     i64,
 )
@@ -27,60 +26,11 @@ from qdialect.tensors import element_type, is_dynamic
 from qdialect.types import AnyQuantizedType, Granularity, UniformQuantizedType
 
 
-class RoundMode(Enum):
-    """nGraph's nine rounding modes for `qnn.quantize`; `half_to_even` is the default."""
-
-    HALF_TO_EVEN = "half_to_even"
-    HALF_AWAY_FROM_ZERO = "half_away_from_zero"
-    HALF_TOWARD_ZERO = "half_toward_zero"
-    HALF_UP = "half_up"  # ties toward +inf
-    HALF_DOWN = "half_down"  # ties toward -inf
-    AWAY_FROM_ZERO = "away_from_zero"
-    TOWARD_ZERO = "toward_zero"
-    UP = "up"  # ceil
-    DOWN = "down"  # floor
-
-
-class RequantMode(Enum):
-    """How conv2d/dot scale the int32 accumulator into the output type (DESIGN §2).
-
-    `float`: `fl(float(acc) * fl(fl(sx*sw)/sy))` then rint (the default, ONNX Runtime's).
-    `tflite`: gemmlowp/TFLite Q31 multiplier and shift. `tosa_single` / `tosa_double`:
-    TOSA's apply_scale_32 with single or double rounding.
-    """
-
-    FLOAT = "float"
-    TFLITE = "tflite"
-    TOSA_SINGLE = "tosa_single"
-    TOSA_DOUBLE = "tosa_double"
-
-
-class Activation(Enum):
-    NONE = "none"
-    RELU = "relu"
-    CLAMP = "clamp"
-
-
-class Layout(Enum):
-    """`nchw` pairs with OIHW weights, `nhwc` with OHWI weights."""
-
-    NCHW = "nchw"
-    NHWC = "nhwc"
-
-
 class Kind(Enum):
     FLOAT = "float"
     QUANTIZED = "quantized"
     INTEGER = "integer"
     PENDING = "pending"  # `!quant.any`: storage chosen, parameters not yet
-
-
-def enum_value(enum: type[Enum], attr: StringAttr, prop: str) -> Enum:
-    try:
-        return enum(attr.data)
-    except ValueError:
-        choices = ", ".join(repr(m.value) for m in enum)  # type: ignore[attr-defined]
-        raise VerifyException(f"{prop} must be one of {choices}, got {attr.data!r}") from None
 
 
 def kind_of(value: SSAValue | Attribute) -> Kind:
@@ -191,20 +141,6 @@ def raw_offsets(attr: DenseArrayBase | None, count: int) -> tuple[int, ...]:
 
 def float_value(attr: FloatAttr | None) -> float | None:
     return None if attr is None else attr.value.data
-
-
-def check_activation(activation: StringAttr, lo: FloatAttr | None, hi: FloatAttr | None) -> None:
-    """`clamp` needs real-valued bounds with min < max; other activations take none."""
-    act = enum_value(Activation, activation, "activation")
-    if act is Activation.CLAMP:
-        if lo is None or hi is None:
-            raise VerifyException("activation 'clamp' needs clamp_min and clamp_max")
-        if not float_value(lo) < float_value(hi):  # type: ignore[operator]
-            raise VerifyException(
-                f"clamp_min ({float_value(lo)}) must be less than clamp_max ({float_value(hi)})"
-            )
-    elif lo is not None or hi is not None:
-        raise VerifyException("clamp_min/clamp_max are only valid with activation 'clamp'")
 
 
 def window_output_size(

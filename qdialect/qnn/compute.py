@@ -2,7 +2,8 @@
 
 conv2d and dot carry the fused forms (DESIGN §1): an optional int32 `bias` on the accumulator,
 an optional quantized `addend` (the residual) added after the conv result is requantized to
-the recorded `intermediate` type, and an `activation`.
+the recorded `intermediate` type, and an `activation`. They and their scaled builders share
+one base, `ComputeOp`, so every member's operands are `input`, `weight`, `bias`, `addend`.
 """
 
 from __future__ import annotations
@@ -35,18 +36,13 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from qdialect.qnn.common import (
-    Activation,
     Kind,
-    Layout,
-    RequantMode,
     array_values,
-    check_activation,
     check_per_tensor,
     check_quantized_operand,
     check_same_expressed,
     check_window,
     check_zero_points,
-    enum_value,
     int_array,
     is_i32,
     kind_of,
@@ -55,6 +51,7 @@ from qdialect.qnn.common import (
     raw_offsets,
     window_output_size,
 )
+from qdialect.qnn.modes import Activation, Layout, RequantMode, enum_value
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 
@@ -62,29 +59,160 @@ _DEFAULT_PAIR = int_array([1, 1])
 _DEFAULT_PADS = int_array([0, 0, 0, 0])
 
 
-def verify_fused_epilogue(op: IRDLOperation, out_channels: int, channel_role: str) -> None:
-    """Kinds, bias, addend and activation of a conv2d/dot (`op` has the shared fields)."""
-    x, w, y = op.operands[0], op.operands[1], op.results[0]
-    bias: SSAValue | None = op.bias  # type: ignore[attr-defined]
-    addend: SSAValue | None = op.addend  # type: ignore[attr-defined]
-    intermediate = op.intermediate  # type: ignore[attr-defined]
-    activation = enum_value(Activation, op.activation, "activation")  # type: ignore[attr-defined]
-    requant = enum_value(RequantMode, op.requant_mode, "requant_mode")  # type: ignore[attr-defined]
-    check_activation(op.activation, op.clamp_min, op.clamp_max)  # type: ignore[attr-defined]
-    in_kinds = (kind_of(x), kind_of(w))
-    out_kind = kind_of(y)
-    if in_kinds == (Kind.FLOAT, Kind.FLOAT):
+class ComputeOp(IRDLOperation):
+    """The fused compute family: conv2d, dot and their scaled builders.
+
+    Operands `input`, `weight`, an optional `bias` and an optional `addend` (the residual),
+    one result, and the fused `activation` (`none`, `relu`, or `clamp` with real bounds).
+    """
+
+    input = operand_def(TensorType)
+    weight = operand_def(TensorType)
+    bias = opt_operand_def(TensorType)
+    addend = opt_operand_def(TensorType)
+    result = result_def(TensorType)
+    activation = opt_prop_def(StringAttr, StringAttr(Activation.NONE.value))
+    clamp_min = opt_prop_def(FloatAttr)
+    clamp_max = opt_prop_def(FloatAttr)
+    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
+    assembly_format = (
+        "$input `,` $weight (`bias` `(` $bias^ `:` type($bias) `)`)? "
+        "(`addend` `(` $addend^ `:` type($addend) `)`)? attr-dict "
+        "`:` type($input) `,` type($weight) `->` type($result)"
+    )
+
+    @property
+    def activation_kind(self) -> Activation:
+        return enum_value(Activation, self.activation, "activation")
+
+    def verify_activation(self) -> None:
+        """`clamp` needs real-valued bounds with min < max; other activations take none."""
+        lo, hi = self.clamp_min, self.clamp_max
+        if self.activation_kind is Activation.CLAMP:
+            if lo is None or hi is None:
+                raise VerifyException("activation 'clamp' needs clamp_min and clamp_max")
+            if not lo.value.data < hi.value.data:
+                raise VerifyException(
+                    f"clamp_min ({lo.value.data}) must be less than clamp_max ({hi.value.data})"
+                )
+        elif lo is not None or hi is not None:
+            raise VerifyException("clamp_min/clamp_max are only valid with activation 'clamp'")
+
+
+class ConvProperties(ComputeOp):
+    """Window properties shared by conv2d and scaled_conv2d, and the shape check they imply."""
+
+    strides = opt_prop_def(DenseArrayBase, _DEFAULT_PAIR)
+    pads = opt_prop_def(DenseArrayBase, _DEFAULT_PADS)
+    dilations = opt_prop_def(DenseArrayBase, _DEFAULT_PAIR)
+    groups = opt_prop_def(IntegerAttr, IntegerAttr(1, i64))
+    layout = opt_prop_def(StringAttr, StringAttr(Layout.NCHW.value))
+
+    @property
+    def layout_kind(self) -> Layout:
+        return enum_value(Layout, self.layout, "layout")
+
+    def verify_conv_shapes(self) -> int:
+        """Shapes, window and groups of a (scaled) conv2d; returns the output channel count."""
+        layout = self.layout_kind
+        x = ranked_shape(self.input, "input", 4)
+        w = ranked_shape(self.weight, "weight", 4)
+        y = ranked_shape(self.result, "result", 4)
+        strides = array_values(self.strides, "strides", 2)
+        dilations = array_values(self.dilations, "dilations", 2)
+        pads = array_values(self.pads, "pads [top, left, bottom, right]", 4)
+        check_window(strides, dilations, pads)
+        groups = self.groups.value.data
+        if layout is Layout.NCHW:
+            (n, c, h, wd), (o, ci, kh, kw) = x, w
+        else:
+            (n, h, wd, c), (o, kh, kw, ci) = x, w
+        if groups <= 0 or c % groups or o % groups:
+            raise VerifyException(
+                f"groups ({groups}) must divide input channels ({c}) and output channels ({o})"
+            )
+        if ci * groups != c:
+            raise VerifyException(
+                f"weight has {ci} input channels per group; input has {c} channels in {groups} groups"
+            )
+        oh = window_output_size(h, kh, strides[0], pads[0], pads[2], dilations[0], "height")
+        ow = window_output_size(wd, kw, strides[1], pads[1], pads[3], dilations[1], "width")
+        expected = (n, o, oh, ow) if layout is Layout.NCHW else (n, oh, ow, o)
+        if y != expected:
+            raise VerifyException(f"result shape must be {list(expected)}, got {list(y)}")
+        return o
+
+
+def verify_dot_shapes(op: ComputeOp) -> int:
+    """Shapes of a (scaled) dot `[..., M, K] x [K, N]`; returns N."""
+    a = ranked_shape(op.input, "lhs")
+    b = ranked_shape(op.weight, "rhs", 2)
+    y = ranked_shape(op.result, "result")
+    if len(a) < 2:
+        raise VerifyException(f"lhs must have rank >= 2 ([..., M, K]), got {op.input.type}")
+    if a[-1] != b[0]:
+        raise VerifyException(f"contraction sizes differ: lhs K = {a[-1]}, rhs K = {b[0]}")
+    expected = (*a[:-1], b[1])
+    if y != expected:
+        raise VerifyException(f"result shape must be {list(expected)}, got {list(y)}")
+    return b[1]
+
+
+class FusedComputeOp(ComputeOp):
+    """conv2d and dot: the fused epilogue of DESIGN §1 on float or quantized tensors."""
+
+    intermediate = opt_prop_def(TypeAttribute)
+    requant_mode = opt_prop_def(StringAttr, StringAttr(RequantMode.FLOAT.value))
+    raw_offsets = opt_prop_def(DenseArrayBase)  # intermediate, addend, result (fused add)
+    traits = traits_def(Pure())
+
+    @property
+    def requant_mode_kind(self) -> RequantMode:
+        return enum_value(RequantMode, self.requant_mode, "requant_mode")
+
+    def verify_epilogue(self, out_channels: int, channel_role: str) -> None:
+        """Kinds, bias, addend and activation."""
+        activation = self.activation_kind
+        requant = self.requant_mode_kind
+        self.verify_activation()
+        in_kinds = (kind_of(self.input), kind_of(self.weight))
+        if in_kinds == (Kind.FLOAT, Kind.FLOAT):
+            self._verify_float(requant)
+        elif in_kinds == (Kind.QUANTIZED, Kind.QUANTIZED):
+            self._verify_quantized(activation, requant, out_channels, channel_role)
+        else:
+            raise VerifyException("input and weight must be both float or both quantized")
+        bias = self.bias
+        if bias is not None and ranked_shape(bias, "bias") != (out_channels,):
+            raise VerifyException(
+                f"bias must have shape [{out_channels}] (the {channel_role}), got {bias.type}"
+            )
+        if self.addend is not None:
+            self._verify_addend(self.addend)
+        elif self.intermediate is not None:
+            raise VerifyException("intermediate is only meaningful with an addend")
+        if self.raw_offsets is not None and self.intermediate is None:
+            raise VerifyException("raw_offsets apply to the fused addend only")
+        raw_offsets(self.raw_offsets, 3)
+
+    def _verify_float(self, requant: RequantMode) -> None:
+        x, w, y = self.input, self.weight, self.result
         if requant is not RequantMode.FLOAT:
             raise VerifyException("requant_mode applies only to quantized results")
-        if out_kind is not Kind.FLOAT:
+        if kind_of(y) is not Kind.FLOAT:
             raise VerifyException("float inputs need a float result")
         if len({element_type(v.type) for v in (x, w, y)}) != 1:
             raise VerifyException("float input, weight and result must share one element type")
-        if bias is not None and element_type(bias.type) != element_type(y.type):
+        if self.bias is not None and element_type(self.bias.type) != element_type(y.type):
             raise VerifyException("a float op's bias must have the result's element type")
-        if intermediate is not None:
+        if self.intermediate is not None:
             raise VerifyException("intermediate applies only to quantized results")
-    elif in_kinds == (Kind.QUANTIZED, Kind.QUANTIZED):
+
+    def _verify_quantized(
+        self, activation: Activation, requant: RequantMode, out_channels: int, channel_role: str
+    ) -> None:
+        x, w, y = self.input, self.weight, self.result
+        out_kind = kind_of(y)
         check_quantized_operand(x, "input")
         check_per_tensor(x, "input")
         wq = check_quantized_operand(w, "weight")
@@ -98,7 +226,7 @@ def verify_fused_epilogue(op: IRDLOperation, out_channels: int, channel_role: st
         if out_kind is Kind.INTEGER:
             if not is_i32(y):
                 raise VerifyException("a raw accumulator result must be i32")
-            if addend is not None or activation is not Activation.NONE:
+            if self.addend is not None or activation is not Activation.NONE:
                 raise VerifyException("a raw i32 result takes no addend and no activation")
         elif out_kind is Kind.QUANTIZED:
             check_quantized_operand(y, "result")
@@ -106,110 +234,33 @@ def verify_fused_epilogue(op: IRDLOperation, out_channels: int, channel_role: st
         else:
             raise VerifyException("quantized inputs need a quantized or i32 result")
         check_same_expressed([(x, "input"), (w, "weight"), (y, "result")])
-        if bias is not None and not is_i32(bias):
+        if self.bias is not None and not is_i32(self.bias):
             raise VerifyException("bias of a quantized op must be an i32 tensor")
-    else:
-        raise VerifyException("input and weight must be both float or both quantized")
-    if bias is not None and ranked_shape(bias, "bias") != (out_channels,):
-        raise VerifyException(
-            f"bias must have shape [{out_channels}] (the {channel_role}), got {bias.type}"
-        )
-    if addend is not None:
-        if kind_of(addend) is not kind_of(y) or (
+
+    def _verify_addend(self, addend: SSAValue) -> None:
+        y, intermediate = self.result, self.intermediate
+        out_kind = kind_of(y)
+        if kind_of(addend) is not out_kind or (
             out_kind is Kind.FLOAT and element_type(addend.type) != element_type(y.type)
         ):
             raise VerifyException("addend must be of the result's kind and float type")
         if ranked_shape(addend, "addend") != ranked_shape(y, "result"):
             raise VerifyException("addend must have the result's shape")
-        if out_kind is Kind.QUANTIZED:
-            check_quantized_operand(addend, "addend")
-            check_per_tensor(addend, "addend")
-            check_same_expressed([(y, "result"), (addend, "addend")])
-            if not isinstance(intermediate, UniformQuantizedType):
-                raise VerifyException(
-                    "a quantized addend needs the intermediate type the conv result is "
-                    "requantized to before the add"
-                )
-            if intermediate.granularity is not Granularity.PER_TENSOR:
-                raise VerifyException("intermediate type must be quantized per tensor")
-            check_zero_points(intermediate, "intermediate")
-            if intermediate.expressed_type != quantized_element(y).expressed_type:
-                raise VerifyException("intermediate expressed type differs from the result's")
-    elif intermediate is not None:
-        raise VerifyException("intermediate is only meaningful with an addend")
-    if op.raw_offsets is not None and intermediate is None:  # type: ignore[attr-defined]
-        raise VerifyException("raw_offsets apply to the fused addend only")
-    raw_offsets(op.raw_offsets, 3)  # type: ignore[attr-defined]
-
-
-def verify_conv_shapes(op: IRDLOperation) -> int:
-    """Shapes, window and groups of a (scaled) conv2d; returns the output channel count."""
-    layout = enum_value(Layout, op.layout, "layout")  # type: ignore[attr-defined]
-    x = ranked_shape(op.operands[0], "input", 4)
-    w = ranked_shape(op.operands[1], "weight", 4)
-    y = ranked_shape(op.results[0], "result", 4)
-    strides = array_values(op.strides, "strides", 2)  # type: ignore[attr-defined]
-    dilations = array_values(op.dilations, "dilations", 2)  # type: ignore[attr-defined]
-    pads = array_values(op.pads, "pads [top, left, bottom, right]", 4)  # type: ignore[attr-defined]
-    check_window(strides, dilations, pads)
-    groups = op.groups.value.data  # type: ignore[attr-defined]
-    if layout is Layout.NCHW:
-        (n, c, h, wd), (o, ci, kh, kw) = x, w
-    else:
-        (n, h, wd, c), (o, kh, kw, ci) = x, w
-    if groups <= 0 or c % groups or o % groups:
-        raise VerifyException(
-            f"groups ({groups}) must divide input channels ({c}) and output channels ({o})"
-        )
-    if ci * groups != c:
-        raise VerifyException(
-            f"weight has {ci} input channels per group; input has {c} channels in {groups} groups"
-        )
-    oh = window_output_size(h, kh, strides[0], pads[0], pads[2], dilations[0], "height")
-    ow = window_output_size(wd, kw, strides[1], pads[1], pads[3], dilations[1], "width")
-    expected = (n, o, oh, ow) if layout is Layout.NCHW else (n, oh, ow, o)
-    if y != expected:
-        raise VerifyException(f"result shape must be {list(expected)}, got {list(y)}")
-    return o
-
-
-def verify_dot_shapes(op: IRDLOperation) -> int:
-    """Shapes of a (scaled) dot `[..., M, K] x [K, N]`; returns N."""
-    a = ranked_shape(op.operands[0], "lhs")
-    b = ranked_shape(op.operands[1], "rhs", 2)
-    y = ranked_shape(op.results[0], "result")
-    if len(a) < 2:
-        raise VerifyException(f"lhs must have rank >= 2 ([..., M, K]), got {op.operands[0].type}")
-    if a[-1] != b[0]:
-        raise VerifyException(f"contraction sizes differ: lhs K = {a[-1]}, rhs K = {b[0]}")
-    expected = (*a[:-1], b[1])
-    if y != expected:
-        raise VerifyException(f"result shape must be {list(expected)}, got {list(y)}")
-    return b[1]
-
-
-class ConvProperties(IRDLOperation):
-    """Window properties shared by conv2d and scaled_conv2d."""
-
-    strides = opt_prop_def(DenseArrayBase, _DEFAULT_PAIR)
-    pads = opt_prop_def(DenseArrayBase, _DEFAULT_PADS)
-    dilations = opt_prop_def(DenseArrayBase, _DEFAULT_PAIR)
-    groups = opt_prop_def(IntegerAttr, IntegerAttr(1, i64))
-    layout = opt_prop_def(StringAttr, StringAttr(Layout.NCHW.value))
-
-
-class FusedComputeOp(IRDLOperation):
-    """Fields shared by conv2d and dot; the operands are declared by each op, in order."""
-
-    result = result_def(TensorType)
-    activation = opt_prop_def(StringAttr, StringAttr(Activation.NONE.value))
-    clamp_min = opt_prop_def(FloatAttr)
-    clamp_max = opt_prop_def(FloatAttr)
-    intermediate = opt_prop_def(TypeAttribute)
-    requant_mode = opt_prop_def(StringAttr, StringAttr(RequantMode.FLOAT.value))
-    raw_offsets = opt_prop_def(DenseArrayBase)  # intermediate, addend, result (fused add)
-    traits = traits_def(Pure())
-    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
+        if out_kind is not Kind.QUANTIZED:
+            return
+        check_quantized_operand(addend, "addend")
+        check_per_tensor(addend, "addend")
+        check_same_expressed([(y, "result"), (addend, "addend")])
+        if not isinstance(intermediate, UniformQuantizedType):
+            raise VerifyException(
+                "a quantized addend needs the intermediate type the conv result is "
+                "requantized to before the add"
+            )
+        if intermediate.granularity is not Granularity.PER_TENSOR:
+            raise VerifyException("intermediate type must be quantized per tensor")
+        check_zero_points(intermediate, "intermediate")
+        if intermediate.expressed_type != quantized_element(y).expressed_type:
+            raise VerifyException("intermediate expressed type differs from the result's")
 
 
 @irdl_op_definition
@@ -223,25 +274,16 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
     """
 
     name = "qnn.conv2d"
-    input = operand_def(TensorType)
-    weight = operand_def(TensorType)
-    bias = opt_operand_def(TensorType)
-    addend = opt_operand_def(TensorType)
-    assembly_format = (
-        "$input `,` $weight (`bias` `(` $bias^ `:` type($bias) `)`)? "
-        "(`addend` `(` $addend^ `:` type($addend) `)`)? attr-dict "
-        "`:` type($input) `,` type($weight) `->` type($result)"
-    )
 
     def verify_(self) -> None:
-        out_channels = verify_conv_shapes(self)
+        out_channels = self.verify_conv_shapes()
         wq = quantized_element(self.weight) if kind_of(self.weight) is Kind.QUANTIZED else None
         if wq is not None and wq.granularity is Granularity.PER_AXIS and wq.axis != 0:
             raise VerifyException(
                 f"per-axis weight must be quantized along the output channel (axis 0), "
                 f"got axis {wq.axis}"
             )
-        verify_fused_epilogue(self, out_channels, "output channel")
+        self.verify_epilogue(out_channels, "output channel")
 
 
 @irdl_op_definition
@@ -252,24 +294,15 @@ class DotOp(FusedComputeOp):
     """
 
     name = "qnn.dot"
-    lhs = operand_def(TensorType)
-    rhs = operand_def(TensorType)
-    bias = opt_operand_def(TensorType)
-    addend = opt_operand_def(TensorType)
-    assembly_format = (
-        "$lhs `,` $rhs (`bias` `(` $bias^ `:` type($bias) `)`)? "
-        "(`addend` `(` $addend^ `:` type($addend) `)`)? attr-dict "
-        "`:` type($lhs) `,` type($rhs) `->` type($result)"
-    )
 
     def verify_(self) -> None:
         out_columns = verify_dot_shapes(self)
-        wq = quantized_element(self.rhs) if kind_of(self.rhs) is Kind.QUANTIZED else None
+        wq = quantized_element(self.weight) if kind_of(self.weight) is Kind.QUANTIZED else None
         if wq is not None and wq.granularity is Granularity.PER_AXIS and wq.axis != 1:
             raise VerifyException(
                 f"per-axis rhs must be quantized along N (axis 1), got axis {wq.axis}"
             )
-        verify_fused_epilogue(self, out_columns, "output column")
+        self.verify_epilogue(out_columns, "output column")
 
 
 @irdl_op_definition
@@ -331,8 +364,12 @@ class Pool2DOp(IRDLOperation):
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
+    @property
+    def layout_kind(self) -> Layout:
+        return enum_value(Layout, self.layout, "layout")
+
     def verify_window(self) -> None:
-        layout = enum_value(Layout, self.layout, "layout")
+        layout = self.layout_kind
         x = ranked_shape(self.input, "input", 4)
         y = ranked_shape(self.result, "result", 4)
         kernel = array_values(self.kernel, "kernel", 2)

@@ -21,15 +21,14 @@ from xdsl.utils.exceptions import VerifyException
 
 from qdialect.qnn.common import (
     Kind,
-    RoundMode,
     check_per_tensor,
     check_quantized_operand,
     check_same_expressed,
-    enum_value,
     float_value,
     kind_of,
     raw_offsets,
 )
+from qdialect.qnn.modes import RoundMode, enum_value
 from qdialect.quant_ops import verify_quantized_container
 from qdialect.tensors import element_type
 
@@ -66,6 +65,10 @@ class QuantizeOp(UnaryOp):
 
     name = "qnn.quantize"
     round_mode = opt_prop_def(StringAttr, StringAttr(RoundMode.HALF_TO_EVEN.value))
+
+    @property
+    def round_mode_kind(self) -> RoundMode:
+        return enum_value(RoundMode, self.round_mode, "round_mode")
 
     def verify_(self) -> None:
         enum_value(RoundMode, self.round_mode, "round_mode")

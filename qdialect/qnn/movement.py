@@ -8,8 +8,6 @@ carry a quantized pad value or a permutation.
 
 from __future__ import annotations
 
-from enum import Enum
-
 from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, StringAttr, TensorType, f64
 from xdsl.ir import Attribute
 from xdsl.irdl import (
@@ -25,15 +23,10 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.qnn.common import Kind, check_per_tensor, enum_value, kind_of, ranked_shape
+from qdialect.qnn.common import Kind, check_per_tensor, kind_of, ranked_shape
+from qdialect.qnn.modes import PadMode, enum_value
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
-
-
-class PadMode(Enum):
-    CONSTANT = "constant"
-    EDGE = "edge"
-    REFLECT = "reflect"
 
 
 def permuted_element(elem: Attribute, permutation: tuple[int, ...]) -> Attribute:
@@ -112,6 +105,10 @@ class PadOp(IRDLOperation):
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
+    @property
+    def mode_kind(self) -> PadMode:
+        return enum_value(PadMode, self.mode, "mode")
+
     def verify_(self) -> None:
         x = ranked_shape(self.input, "input")
         y = ranked_shape(self.result, "result", len(x))
@@ -120,7 +117,7 @@ class PadOp(IRDLOperation):
             raise VerifyException(f"low and high need {len(x)} entries (the rank)")
         if any(p < 0 for p in low + high):
             raise VerifyException("pads must be non-negative")
-        mode = enum_value(PadMode, self.mode, "mode")
+        mode = self.mode_kind
         if mode is not PadMode.CONSTANT and any(
             p and not d for p, d in zip(low + high, x + x, strict=True)
         ):

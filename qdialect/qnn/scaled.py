@@ -21,12 +21,10 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import SSAValue
 from xdsl.irdl import (
-    AttrSizedOperandSegments,
     IRDLOperation,
     ParsePropInAttrDict,
     irdl_op_definition,
     operand_def,
-    opt_operand_def,
     opt_prop_def,
     prop_def,
     result_def,
@@ -37,18 +35,9 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from qdialect.params import Scheme
-from qdialect.qnn.common import (
-    Activation,
-    Kind,
-    RoundMode,
-    check_activation,
-    enum_value,
-    float_value,
-    is_i32,
-    kind_of,
-    ranked_shape,
-)
-from qdialect.qnn.compute import ConvProperties, verify_conv_shapes, verify_dot_shapes
+from qdialect.qnn.common import Kind, float_value, is_i32, kind_of, ranked_shape
+from qdialect.qnn.compute import ComputeOp, ConvProperties, verify_dot_shapes
+from qdialect.qnn.modes import Activation, RoundMode, enum_value
 from qdialect.tensors import element_type
 from qdialect.types import AnyQuantizedType
 
@@ -102,6 +91,10 @@ class ScaledQuantizeOp(ScaledOp):
     round_mode = opt_prop_def(StringAttr, StringAttr(RoundMode.HALF_TO_EVEN.value))
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
+    @property
+    def round_mode_kind(self) -> RoundMode:
+        return enum_value(RoundMode, self.round_mode, "round_mode")
+
     def verify_(self) -> None:
         self.verify_scheme()
         enum_value(RoundMode, self.round_mode, "round_mode")
@@ -139,7 +132,7 @@ class ScaledDequantizeOp(ScaledOp):
             raise VerifyException("input and result shapes differ")
 
 
-class ScaledComputeOp(ScaledOp):
+class ScaledComputeOp(ScaledOp, ComputeOp):
     """Ranges and epilogue shared by scaled_conv2d and scaled_dot (nGraph's builders).
 
     `bias` is float (quantized by the fold with scale input_scale * weight_scale) or i32.
@@ -155,30 +148,21 @@ class ScaledComputeOp(ScaledOp):
     output_max = opt_prop_def(FloatAttr)
     addend_min = opt_prop_def(FloatAttr)
     addend_max = opt_prop_def(FloatAttr)
-    activation = opt_prop_def(StringAttr, StringAttr(Activation.NONE.value))
-    clamp_min = opt_prop_def(FloatAttr)
-    clamp_max = opt_prop_def(FloatAttr)
-    result = result_def(TensorType)
-    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
 
     def verify_epilogue(self, out_channels: int) -> None:
         self.verify_scheme()
-        check_activation(self.activation, self.clamp_min, self.clamp_max)
+        self.verify_activation()
         check_range(self.input_min, self.input_max, "input range")
         check_range(self.weight_min, self.weight_max, "weight range")
-        x, w = self.operands[0], self.operands[1]
-        bias: SSAValue | None = self.bias  # type: ignore[attr-defined]
-        addend: SSAValue | None = self.addend  # type: ignore[attr-defined]
+        x, w = self.input, self.weight
+        bias, addend = self.bias, self.addend
         expressed = pending(x, "input").expressed
         if pending(w, "weight").expressed != expressed:
             raise VerifyException("input and weight expressed types differ")
         if is_i32(self.result):
             if self.output_min is not None or self.output_max is not None:
                 raise VerifyException("an i32 result takes no output range")
-            if (
-                addend is not None
-                or enum_value(Activation, self.activation, "activation") != Activation.NONE
-            ):
+            if addend is not None or self.activation_kind is not Activation.NONE:
                 raise VerifyException("an i32 result takes no addend and no activation")
         else:
             if pending(self.result, "result").expressed != expressed:
@@ -211,18 +195,9 @@ class ScaledConv2DOp(ScaledComputeOp, ConvProperties):
     """
 
     name = "qnn.scaled_conv2d"
-    input = operand_def(TensorType)
-    weight = operand_def(TensorType)
-    bias = opt_operand_def(TensorType)
-    addend = opt_operand_def(TensorType)
-    assembly_format = (
-        "$input `,` $weight (`bias` `(` $bias^ `:` type($bias) `)`)? "
-        "(`addend` `(` $addend^ `:` type($addend) `)`)? attr-dict "
-        "`:` type($input) `,` type($weight) `->` type($result)"
-    )
 
     def verify_(self) -> None:
-        self.verify_epilogue(verify_conv_shapes(self))
+        self.verify_epilogue(self.verify_conv_shapes())
 
 
 @irdl_op_definition
@@ -233,15 +208,6 @@ class ScaledDotOp(ScaledComputeOp):
     """
 
     name = "qnn.scaled_dot"
-    lhs = operand_def(TensorType)
-    rhs = operand_def(TensorType)
-    bias = opt_operand_def(TensorType)
-    addend = opt_operand_def(TensorType)
-    assembly_format = (
-        "$lhs `,` $rhs (`bias` `(` $bias^ `:` type($bias) `)`)? "
-        "(`addend` `(` $addend^ `:` type($addend) `)`)? attr-dict "
-        "`:` type($lhs) `,` type($rhs) `->` type($result)"
-    )
 
     def verify_(self) -> None:
         self.verify_epilogue(verify_dot_shapes(self))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from qdialect.params import Storage
+from qdialect.qnn.modes import RoundMode
 
 F32 = np.float32
 
@@ -39,30 +40,32 @@ def fmaf(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 ROUNDERS = {
-    "half_to_even": np.rint,
-    "toward_zero": np.trunc,
-    "up": np.ceil,
-    "down": np.floor,
-    "away_from_zero": lambda v: np.where(v >= 0, np.ceil(v), np.floor(v)),
+    RoundMode.HALF_TO_EVEN: np.rint,
+    RoundMode.TOWARD_ZERO: np.trunc,
+    RoundMode.UP: np.ceil,
+    RoundMode.DOWN: np.floor,
+    RoundMode.AWAY_FROM_ZERO: lambda v: np.where(v >= 0, np.ceil(v), np.floor(v)),
 }
 
 
-def round_values(v: np.ndarray, mode: str) -> np.ndarray:
+def round_values(v: np.ndarray, mode: RoundMode) -> np.ndarray:
     """Round float64 values to integers (still float64) by one of nGraph's nine modes."""
     if mode in ROUNDERS:
         return ROUNDERS[mode](v)
     low = np.floor(v)
     frac = v - low  # exact for doubles
     tie_up = {
-        "half_away_from_zero": v > 0,
-        "half_toward_zero": v < 0,
-        "half_up": np.ones_like(v, dtype=bool),
-        "half_down": np.zeros_like(v, dtype=bool),
+        RoundMode.HALF_AWAY_FROM_ZERO: v > 0,
+        RoundMode.HALF_TOWARD_ZERO: v < 0,
+        RoundMode.HALF_UP: np.ones_like(v, dtype=bool),
+        RoundMode.HALF_DOWN: np.zeros_like(v, dtype=bool),
     }[mode]
     return low + ((frac > 0.5) | ((frac == 0.5) & tie_up))
 
 
-def saturate_round(v: np.ndarray, zero: np.ndarray, storage: Storage, mode: str) -> np.ndarray:
+def saturate_round(
+    v: np.ndarray, zero: np.ndarray, storage: Storage, mode: RoundMode
+) -> np.ndarray:
     """DESIGN §2's tail of quantize: clamp v to [qmin - zp, qmax - zp] in float, round, add zp.
 
     Clamping happens in float64, where every int32 bound is exact, before any integer

@@ -26,6 +26,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from qdialect import qnn, quant_ops
 from qdialect.floats import is_float_type
 from qdialect.qnn.common import Kind, kind_of, raw_offsets
+from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.scaling import quantize_bias, range_type
 from qdialect.tensors import element_type
 from qdialect.textio import IRError, op_location, parse_module
@@ -205,12 +206,12 @@ def window_of(op) -> K.Window:
     )
 
 
-def nchw(array: np.ndarray, layout: str) -> np.ndarray:
-    return array.transpose(0, 3, 1, 2) if layout == "nhwc" else array
+def nchw(array: np.ndarray, layout: Layout) -> np.ndarray:
+    return array.transpose(0, 3, 1, 2) if layout is Layout.NHWC else array
 
 
-def from_nchw(array: np.ndarray, layout: str) -> np.ndarray:
-    return array.transpose(0, 2, 3, 1) if layout == "nhwc" else array
+def from_nchw(array: np.ndarray, layout: Layout) -> np.ndarray:
+    return array.transpose(0, 2, 3, 1) if layout is Layout.NHWC else array
 
 
 # ----------------------------------------------------------------------------- basic ops
@@ -230,7 +231,7 @@ def _constant(op: arith.ConstantOp, frame: Frame) -> list[np.ndarray]:
 
 @handles(quant_ops.QuantizeCastOp, qnn.QuantizeOp)
 def _quantize(op, frame: Frame) -> list[np.ndarray]:
-    mode = op.round_mode.data if isinstance(op, qnn.QuantizeOp) else "half_to_even"
+    mode = op.round_mode_kind if isinstance(op, qnn.QuantizeOp) else RoundMode.HALF_TO_EVEN
     target = _uniform(op.result, "result")
     return [K.quantize(frame[op.input], target, mode)]
 
@@ -298,9 +299,9 @@ def _transpose(op, frame: Frame) -> list[np.ndarray]:
 def _pad(op, frame: Frame) -> list[np.ndarray]:
     x = frame[op.input]
     widths = list(zip(op.low.get_values(), op.high.get_values(), strict=True))
-    mode = op.mode.data
-    if mode != "constant":
-        return [np.pad(x, widths, mode=mode)]
+    mode = op.mode_kind
+    if mode is not PadMode.CONSTANT:
+        return [np.pad(x, widths, mode=mode.value)]
     value = attr_float(op.value)
     q = qtype(op.input)
     fill = K.quantize(np.array(value, np.float32), q) if q is not None else np.array(value, x.dtype)
@@ -309,14 +310,14 @@ def _pad(op, frame: Frame) -> list[np.ndarray]:
 
 @handles(qnn.MaxPool2DOp)
 def _max_pool(op, frame: Frame) -> list[np.ndarray]:
-    layout = op.layout.data
+    layout = op.layout_kind
     x = nchw(frame[op.input], layout)
     return [from_nchw(K.max_pool(x, op.kernel.get_values(), window_of(op)), layout)]
 
 
 @handles(qnn.AvgPool2DOp)
 def _avg_pool(op, frame: Frame) -> list[np.ndarray]:
-    layout = op.layout.data
+    layout = op.layout_kind
     x = nchw(frame[op.input], layout)
     types = None if kind_of(op.result) is Kind.FLOAT else (qtype(op.input), qtype(op.result))
     offset = raw_offsets(op.raw_offsets, 2)[1]
@@ -344,17 +345,18 @@ class Epilogue:
     out_type: UniformQuantizedType | None  # None: float result, or raw i32 when quantized
     intermediate: UniformQuantizedType | None
     addend_type: UniformQuantizedType | None
-    activation: str
+    activation: Activation
     clamp: tuple[float, float] | None
-    requant_mode: str
+    requant_mode: RequantMode
     offsets: tuple[int, int, int] = (0, 0, 0)  # raw offsets of the fused add
 
 
 def _epilogue_of(op, x_type, w_type, out_type, addend_type, intermediate) -> Epilogue:
     clamp = None
-    if op.activation.data == "clamp":
+    if op.activation_kind is Activation.CLAMP:
         clamp = (attr_float(op.clamp_min), attr_float(op.clamp_max))
-    mode = op.requant_mode.data if hasattr(op, "requant_mode") else "float"
+    fused = isinstance(op, qnn.Conv2DOp | qnn.DotOp)
+    mode = op.requant_mode_kind if fused else RequantMode.FLOAT
     offsets = raw_offsets(getattr(op, "raw_offsets", None), 3)
     return Epilogue(
         x_type,
@@ -362,7 +364,7 @@ def _epilogue_of(op, x_type, w_type, out_type, addend_type, intermediate) -> Epi
         out_type,
         intermediate,
         addend_type,
-        op.activation.data,
+        op.activation_kind,
         clamp,
         mode,
         offsets,
@@ -381,7 +383,7 @@ def finish(
             y = (y + bias.reshape(shape)).astype(acc.dtype)
         if addend is not None:
             y = (y + addend).astype(acc.dtype)
-        if ep.activation == "relu":
+        if ep.activation is Activation.RELU:
             y = K.relu(y, None)
         elif ep.clamp is not None:
             y = K.clamp(y, *ep.clamp, None)
@@ -402,7 +404,7 @@ def finish(
     if addend is not None:
         types = (ep.intermediate, ep.addend_type, ep.out_type)
         y = K.add(y, addend, types, ep.offsets).astype(np.int64)
-    if ep.activation == "relu":
+    if ep.activation is Activation.RELU:
         y = np.maximum(y, ep.out_type.zero_point)
     elif ep.clamp is not None:
         lo, hi = K.clamp_bounds(*ep.clamp, ep.out_type, y.ndim)
@@ -411,7 +413,7 @@ def finish(
 
 
 def run_conv(op, frame: Frame, x, w, bias, addend, ep: Epilogue) -> np.ndarray:
-    layout = op.layout.data
+    layout = op.layout_kind
     x, w = nchw(x, layout), nchw(w, layout)
     groups = op.groups.value.data
     window = window_of(op)
@@ -441,7 +443,7 @@ def _operands(op, frame: Frame):
 
 @handles(qnn.Conv2DOp, qnn.DotOp)
 def _conv_or_dot(op, frame: Frame) -> list[np.ndarray]:
-    x_value, w_value = op.operands[0], op.operands[1]
+    x_value, w_value = op.input, op.weight
     bias, addend = _operands(op, frame)
     intermediate = op.intermediate if isinstance(op.intermediate, UniformQuantizedType) else None
     ep = _epilogue_of(
@@ -472,7 +474,7 @@ def _range_type(value: SSAValue, lo, hi, op) -> UniformQuantizedType:
 @handles(qnn.ScaledQuantizeOp)
 def _scaled_quantize(op, frame: Frame) -> list[np.ndarray]:
     target = _range_type(op.result, op.min, op.max, op)
-    return [K.quantize(frame[op.input], target, op.round_mode.data)]
+    return [K.quantize(frame[op.input], target, op.round_mode_kind)]
 
 
 @handles(qnn.ScaledDequantizeOp)
@@ -482,7 +484,7 @@ def _scaled_dequantize(op, frame: Frame) -> list[np.ndarray]:
 
 @handles(qnn.ScaledConv2DOp, qnn.ScaledDotOp)
 def _scaled_conv_or_dot(op, frame: Frame) -> list[np.ndarray]:
-    x_value, w_value = op.operands[0], op.operands[1]
+    x_value, w_value = op.input, op.weight
     x_type = _range_type(x_value, op.input_min, op.input_max, op)
     w_type = _range_type(w_value, op.weight_min, op.weight_max, op)
     out_type = None

@@ -17,6 +17,7 @@ from qdialect.params import (
     requant_multiplier,
     tosa_multiplier_shift,
 )
+from qdialect.qnn.modes import RequantMode, RoundMode
 from qdialect.types import Granularity, UniformQuantizedType
 from runtime.reference.f32math import F32, fmaf, saturate_round
 
@@ -70,7 +71,7 @@ def to_storage(values: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
 
 
 def quantize(
-    x: np.ndarray, qtype: UniformQuantizedType, round_mode: str = "half_to_even"
+    x: np.ndarray, qtype: UniformQuantizedType, round_mode: RoundMode = RoundMode.HALF_TO_EVEN
 ) -> np.ndarray:
     """`q = rint(x / s)` clamped in float to [qmin - zp, qmax - zp], plus zp; NaN → qmin."""
     p = params_of(qtype, x.ndim)
@@ -247,22 +248,22 @@ def requantize_accumulator(
     weight_scales: np.ndarray,
     out: UniformQuantizedType,
     channel_axis: int,
-    mode: str,
+    mode: RequantMode,
 ) -> np.ndarray:
-    """int32 accumulator -> `out` storage values (before activation), by `mode` (RequantMode)."""
+    """int32 accumulator -> `out` storage values (before activation), by `mode`."""
     shape = [1] * acc.ndim
     shape[channel_axis] = -1
     zero = np.int64(out.zero_point)
     st = storage_of(out)
-    if mode == "float":
+    if mode is RequantMode.FLOAT:
         m = np.array(
             [requant_multiplier(input_scale, s, out.scale) for s in weight_scales], dtype=F32
         ).reshape(shape)
         v = acc.astype(F32) * m
-        return saturate_round(v, zero, st, "half_to_even")
+        return saturate_round(v, zero, st, RoundMode.HALF_TO_EVEN)
     # Fixed point: the real multiplier from the float32 scales, in double, as TFLite does.
     reals = [float(F32(input_scale)) * float(F32(s)) / float(F32(out.scale)) for s in weight_scales]
-    if mode == "tflite":
+    if mode is RequantMode.TFLITE:
         pairs = [quantize_multiplier(r) for r in reals]
         q = np.array([p[0] for p in pairs], dtype=np.int64).reshape(shape)
         shift = np.array([p[1] for p in pairs], dtype=np.int64).reshape(shape)
@@ -273,7 +274,7 @@ def requantize_accumulator(
         shift = np.array([p[1] for p in pairs], dtype=np.int64).reshape(shape)
         value = acc.astype(np.int64)
         rounding = np.left_shift(np.int64(1), shift - 1)
-        if mode == "tosa_double":
+        if mode is RequantMode.TOSA_DOUBLE:
             rounding = rounding + np.where(shift > 31, np.where(value >= 0, 1 << 30, -(1 << 30)), 0)
         scaled = (value * m + rounding) >> shift
     return np.clip(scaled + zero, st.qmin, st.qmax)
@@ -332,7 +333,7 @@ def avg_pool(
         scale = F32(F32(tx.scale) / F32(F32(ty.scale) * F32(n)))
         v = acc.astype(F32) * scale
         return to_storage(
-            saturate_round(v, np.int64(ty.zero_point), storage_of(ty), "half_to_even"), ty
+            saturate_round(v, np.int64(ty.zero_point), storage_of(ty), RoundMode.HALF_TO_EVEN), ty
         )
     inside = _windows(np.ones(x.shape, dtype=np.int64), kh, kw, window, 0)
     if types is None:
