@@ -12,7 +12,7 @@ from xdsl.ir import SSAValue
 
 from codegen.plan import shape_of
 from qdialect import qnn
-from qdialect.qnn.common import Layout
+from qdialect.qnn import Layout
 
 
 def strides_of(shape: tuple[int, ...]) -> list[int]:
@@ -79,7 +79,7 @@ class ConvWindow:
 
 def conv_window(op: qnn.Conv2DOp) -> ConvWindow:
     """The window of a conv, its kernel read from the weights' shape."""
-    layout = Layout(op.layout.data)
+    layout = op.layout_kind
     ws = shape_of(op.weight)
     wst = strides_of(ws)
     if layout is Layout.NCHW:

@@ -41,8 +41,8 @@ def conv_or_dot(op: qnn.Conv2DOp | qnn.DotOp, ctx: EmitContext) -> Kernel:
             return kernel
     args = operand_args(ctx, op)
     if isinstance(op, qnn.DotOp):
-        xs = shape_of(op.operands[0])
-        channels = shape_of(op.results[0])[-1]
+        xs = shape_of(op.input)
+        channels = shape_of(op.result)[-1]
         return Kernel(
             "dot.c.j2", SpecView(ep, DotShape(math.prod(xs[:-1]), xs[-1], channels)), args
         )

@@ -165,7 +165,7 @@ def depthwise_kernel(
     wpack_at = scratch = (scratch + 31) // 32 * 32
     tap_count = window.KH * window.KW * window.O
     wpairs_off = (tap_count + 15) // 16 * 16
-    w = op.operands[1]
+    w = op.weight
     weights = ctx.plan.constant_data(w)
     args = operand_args(ctx, op)
     if weights is None:

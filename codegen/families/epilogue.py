@@ -11,7 +11,7 @@ from codegen.families.add import qlinear_add, raw_offsets
 from codegen.kernel import EmitContext
 from qdialect import qnn
 from qdialect.arithmetic import fixed_point_multipliers, quantize_value, requant_multiplier
-from qdialect.qnn.common import Activation, RequantMode
+from qdialect.qnn import Activation, RequantMode
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
@@ -58,7 +58,7 @@ class EpilogueSpec:
 def _requantization(op, xq, wq, out) -> dict:
     target = op.intermediate if op.addend is not None else out
     scales = list(wq.scales)
-    mode = RequantMode(op.requant_mode.data)
+    mode = op.requant_mode_kind
     fields = {
         "requant_mode": mode.value,
         "multiplier": tuple(requant_multiplier(xq.scale, s, target.scale) for s in scales),
@@ -72,7 +72,7 @@ def _requantization(op, xq, wq, out) -> dict:
         pairs = fixed_point_multipliers(mode.value, xq.scale, scales, target.scale)
         fields |= {"fixed_m": tuple(p[0] for p in pairs), "fixed_shift": tuple(p[1] for p in pairs)}
     lo, hi = out.qmin, out.qmax
-    activation = Activation(op.activation.data)
+    activation = op.activation_kind
     if activation is Activation.RELU:
         lo = max(lo, out.zero_point)
     elif activation is Activation.CLAMP:
@@ -89,12 +89,12 @@ def _requantization(op, xq, wq, out) -> dict:
 
 
 def epilogue(op: qnn.Conv2DOp | qnn.DotOp) -> EpilogueSpec:
-    x, w, y = op.operands[0], op.operands[1], op.results[0]
+    x, w, y = op.input, op.weight, op.result
     xq, wq, out = element_type(x.type), element_type(w.type), element_type(y.type)
     quantized = isinstance(xq, UniformQuantizedType)
     requantized = isinstance(out, UniformQuantizedType)
     fields: dict = {}
-    if not quantized and Activation(op.activation.data) is Activation.CLAMP:
+    if not quantized and op.activation_kind is Activation.CLAMP:
         fields = {"clamp_lo": op.clamp_min.value.data, "clamp_hi": op.clamp_max.value.data}
     if quantized:
         fields = {"x_zp": xq.zero_point, "w_zp": tuple(wq.zero_points)}
@@ -121,11 +121,11 @@ def operand_args(ctx: EmitContext, op) -> list[str]:
     null = "(const int32_t *)0"
     plan = ctx.plan
     return [
-        plan.expr(op.operands[0]),
-        plan.expr(op.operands[1]),
+        plan.expr(op.input),
+        plan.expr(op.weight),
         plan.expr(op.bias) if op.bias else null,
         plan.expr(op.addend) if op.addend else null,
-        plan.expr(op.results[0]),
+        plan.expr(op.result),
     ]
 
 

@@ -97,7 +97,7 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
     batch = window.N if window is not None else 1
     parallel = m * k * n * groups * batch >= threads.PARALLEL_MACS
     pad_elements = m * k if window is None else geometry.HP * geometry.WP * window.C
-    w = op.operands[1]
+    w = op.weight
     weights = ctx.plan.constant_data(w)
     scratch, gemv, mats = bpack_at, None, None
     if weights is None:

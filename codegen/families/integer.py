@@ -15,7 +15,6 @@ from codegen.geometry import Window, conv_window
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
-from qdialect.qnn.common import Layout
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ class ConvGeometry(GemmGeometry):
 
 
 def dot_geometry(op: qnn.DotOp) -> DotGeometry:
-    xs, o = shape_of(op.operands[0]), shape_of(op.results[0])[-1]
+    xs, o = shape_of(op.input), shape_of(op.result)[-1]
     return DotGeometry("dot", math.prod(xs[:-1]), xs[-1], o, 1, o, 1, O=o, ys=(0,))
 
 
@@ -70,7 +69,7 @@ def conv_geometry(op: qnn.Conv2DOp) -> tuple[Window, ConvGeometry]:
         conv.groups,
         g.ys[3],
         g.ys[1],
-        Layout(op.layout.data).value,
+        op.layout_kind.value,
         max(g.H + g.PT, (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1),
         max(g.W + g.PL, (g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1),
         cg,

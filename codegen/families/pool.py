@@ -13,7 +13,6 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.spec import SpecView
 from qdialect import qnn
 from qdialect.arithmetic import global_pool_scale
-from qdialect.qnn.common import Layout
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
@@ -74,7 +73,7 @@ def pool(op: qnn.MaxPool2DOp | qnn.AvgPool2DOp, ctx: EmitContext) -> Kernel:
     x, y = op.input, op.result
     kernel = tuple(op.kernel.get_values())
     elem_x, elem_y = element_type(x.type), element_type(y.type)
-    layout = Layout(op.layout.data)
+    layout = op.layout_kind
     window = window_geometry(x, y, layout, kernel, op.strides, op.dilations, op.pads)
     x_ctype = ctype_of(elem_x)
     quantized = isinstance(elem_y, UniformQuantizedType)

@@ -18,7 +18,7 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn, quant_ops
 from qdialect.params import f32
-from qdialect.qnn.common import RoundMode
+from qdialect.qnn import RoundMode
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
@@ -105,9 +105,7 @@ def convert(op: Operation, ctx: EmitContext) -> Kernel:
     x, y = op.operands[0], op.results[0]
     shape = shape_of(x)
     size = math.prod(shape)
-    mode = (
-        RoundMode(op.round_mode.data) if isinstance(op, qnn.QuantizeOp) else RoundMode.HALF_TO_EVEN
-    )
+    mode = op.round_mode_kind if isinstance(op, qnn.QuantizeOp) else RoundMode.HALF_TO_EVEN
     kind = {
         qnn.QuantizeOp: "quantize",
         quant_ops.QuantizeCastOp: "quantize",
