@@ -36,7 +36,6 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.params import Scheme
 from qdialect.qnn.common import (
     Activation,
     Kind,
@@ -49,6 +48,7 @@ from qdialect.qnn.common import (
     ranked_shape,
 )
 from qdialect.qnn.compute import ConvProperties, verify_conv_shapes, verify_dot_shapes
+from qdialect.qparams import Scheme
 from qdialect.tensors import element_type
 from qdialect.types import AnyQuantizedType
 

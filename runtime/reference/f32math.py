@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qdialect.params import Storage
+from qdialect.qparams import Storage
 
 F32 = np.float32
 

@@ -1,4 +1,6 @@
-"""Quantization-parameter math (qdialect.params): schemes, multipliers, fixed point."""
+"""The pure number modules: qdialect.qparams (schemes), qdialect.fixed_point (multipliers),
+qdialect.float32 (fmaf), qdialect.arithmetic (DESIGN §2's formulas), qdialect.storage
+(containers) and qdialect.constants (dense constant values)."""
 
 from __future__ import annotations
 
@@ -8,23 +10,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qdialect.params import (
-    FRAMEWORK_SCHEMES,
-    INT32_MAX,
-    INT32_MIN,
-    Storage,
-    choose_qparams,
-    choose_qparams_per_channel,
-    f32,
-    fmaf,
-    framework_qparams,
+from qdialect.arithmetic import INT32_MAX, INT32_MIN, requant_multiplier
+from qdialect.fixed_point import (
     multiply_by_quantized_multiplier,
     quantize_multiplier,
-    requant_multiplier,
     rounding_divide_by_pot,
     saturating_rounding_doubling_high_mul,
     tosa_apply_scale_32,
     tosa_multiplier_shift,
+)
+from qdialect.float32 import f32, fmaf
+from qdialect.qparams import (
+    FRAMEWORK_SCHEMES,
+    Storage,
+    choose_qparams,
+    choose_qparams_per_channel,
+    framework_qparams,
 )
 
 RANGES = [(-1.0, 1.0), (-0.3, 2.7), (0.0, 6.0), (-5.5, -0.25), (0.1, 0.2), (-1e-3, 3e-3)]
@@ -195,7 +196,7 @@ def test_scalar_fmaf_is_the_nearest_float32(a: float, b: float, c: float) -> Non
 
 
 def test_quantize_value_follows_design() -> None:
-    from qdialect.params import quantize_value, requantize_value
+    from qdialect.arithmetic import quantize_value, requantize_value
 
     assert [quantize_value(v, 0.5, 0, -128, 127) for v in (0.25, 0.75, -0.25, -0.75)] == [
         0,
