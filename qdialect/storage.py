@@ -3,7 +3,9 @@
 A `width`-bit storage integer (sub-byte types unpacked, one per byte) lives in the smallest of
 int8/16/32/64 that holds it. `integer_name` is that container's name; codegen spells it as a C
 type (`int8_t`) and the runtimes as a numpy dtype (`np.dtype("int8")`), so the two agree by
-construction. Element types map through `element_integer_name` (float32 is `float32`).
+construction. Element types map through `element_name` (float32 is `float32`). The storage
+ranges are here too: a width's default bounds, the int32 accumulator's (INT32_MIN/INT32_MAX),
+and the wrap of a value into a width (what upstream's APInt zero points hold).
 """
 
 from __future__ import annotations
