@@ -13,7 +13,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from xdsl.ir import Attribute
 
-from qdialect.params import f32
+from qdialect.float32 import f32
 from qdialect.storage import element_name
 
 

@@ -3,22 +3,18 @@
 Codegen spells these numbers into C and the reference interpreter applies them to numpy
 arrays; both take them from here, so the compiled kernels and the oracle cannot drift apart.
 Everything is pure Python on float32-rounded values (`f32`), tested in tests/unit/test_params.py.
+The scalar formulas (quantize, requantize, the requantization multiplier) are here too; the
+parts they are built from live in `float32` (IEEE float32 emulation), `fixed_point` (Q31 and
+TOSA multipliers) and `storage` (integer ranges, INT32_MIN/INT32_MAX).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qdialect.params import (
-    INT32_MAX,
-    INT32_MIN,
-    f32,
-    fmaf,
-    quantize_multiplier,
-    quantize_value,
-    requant_multiplier,
-    tosa_multiplier_shift,
-)
+from qdialect.fixed_point import quantize_multiplier, tosa_multiplier_shift
+from qdialect.float32 import f32, fmaf, round_half_even
+from qdialect.storage import INT32_MAX, INT32_MIN
 
 __all__ = [
     "INT32_MAX",
@@ -30,7 +26,36 @@ __all__ = [
     "global_pool_scale",
     "quantize_value",
     "requant_multiplier",
+    "requantize_value",
 ]
+
+
+def quantize_value(value: float, scale: float, zero: int, qmin: int, qmax: int) -> int:
+    """DESIGN §2's quantize of one real: `v = fl(x / s)` (a true division), clamped to
+    [qmin - zp, qmax - zp] before rounding, `rint(v) + zp`; NaN gives qmin."""
+    v = f32(f32(value) / f32(scale))
+    if v != v:
+        return qmin
+    return round_half_even(min(max(v, qmin - zero), qmax - zero)) + zero
+
+
+def requantize_value(
+    q: int, source: tuple[float, int], target: tuple[float, int], qmin: int, qmax: int
+) -> int:
+    """One stored value moved between (scale, zero point) pairs: quantize(dequantize(q)) with
+    DESIGN §2's float32 steps, `x = fl(float(q - zs) * ss)` first."""
+    real = f32(f32(q - source[1]) * f32(source[0]))
+    return quantize_value(real, target[0], target[1], qmin, qmax)
+
+
+def requant_multiplier(
+    input_scale: float, weight_scale: float, output_scale: float, alpha: float | None = None
+) -> float:
+    """`m = fl(fl(sx * sw) / sy)`; with a Gemm alpha `fl(fl(fl(alpha * sx) * sw) / sy)`."""
+    sx, sw, sy = f32(input_scale), f32(weight_scale), f32(output_scale)
+    if alpha is not None:
+        sx = f32(f32(alpha) * sx)
+    return f32(f32(sx * sw) / sy)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from xdsl.irdl import IRDLOperation, irdl_op_definition, operand_def, result_def
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.floats import is_float_type
+from qdialect.float_types import is_float_type
 from qdialect.tensors import element_type, is_dynamic
 from qdialect.types import (
     AnyQuantizedType,

@@ -3,7 +3,9 @@
 A `width`-bit storage integer (sub-byte types unpacked, one per byte) lives in the smallest of
 int8/16/32/64 that holds it. `integer_name` is that container's name; codegen spells it as a C
 type (`int8_t`) and the runtimes as a numpy dtype (`np.dtype("int8")`), so the two agree by
-construction. Element types map through `element_integer_name` (float32 is `float32`).
+construction. Element types map through `element_name` (float32 is `float32`). The storage
+ranges are here too: a width's default bounds, the int32 accumulator's (INT32_MIN/INT32_MAX),
+and the wrap of a value into a width (what upstream's APInt zero points hold).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 from xdsl.dialects.builtin import IntegerType, Signedness
 from xdsl.ir import Attribute
 
-from qdialect.floats import is_float_type
+from qdialect.float_types import is_float_type
 
+MAX_STORAGE_BITS = 32  # the widest storage a quantized type may have (upstream's limit)
 CONTAINER_BITS = (8, 16, 32, 64)
 FLOAT_NAMES = {"f16": "float16", "f32": "float32", "f64": "float64"}
 
@@ -22,6 +25,17 @@ def storage_bounds(width: int, signed: bool) -> tuple[int, int]:
     if signed:
         return -(1 << (width - 1)), (1 << (width - 1)) - 1
     return 0, (1 << width) - 1
+
+
+INT32_MIN, INT32_MAX = storage_bounds(32, signed=True)  # the accumulator's range
+
+
+def wrap_to_storage(value: int, width: int, signed: bool) -> int:
+    """`value` as a `width`-bit integer (what upstream's APInt zero points hold)."""
+    value &= (1 << width) - 1
+    if signed and value >= 1 << (width - 1):
+        value -= 1 << width
+    return value
 
 
 def integer_name(width: int, signed: bool) -> str:

@@ -13,12 +13,5 @@ def element_type(container: Attribute) -> Attribute:
     return container
 
 
-def static_shape(container: Attribute) -> tuple[int, ...] | None:
-    """Shape of a ranked tensor (dynamic dimensions as -1), None if unranked or scalar."""
-    if isinstance(container, TensorType):
-        return tuple(container.get_shape())
-    return None
-
-
 def is_dynamic(size: int) -> bool:
     return size == DYNAMIC_INDEX

@@ -21,16 +21,6 @@ def with_element(container: Attribute, element: Attribute) -> TensorType:
     return TensorType(element, container.get_shape())
 
 
-def constant_values(value: SSAValue) -> np.ndarray | None:
-    """The array of an `arith.constant` dense tensor, or None if `value` is not one."""
-    op = value.owner
-    if not isinstance(op, arith.ConstantOp) or not isinstance(op.value, DenseIntOrFPElementsAttr):
-        return None
-    shape = tuple(value.type.get_shape())  # type: ignore[union-attr]
-    data = np.array(op.value.get_values())
-    return np.broadcast_to(data.reshape(()) if data.size == 1 else data.reshape(shape), shape)
-
-
 def dense_constant(values: np.ndarray, tensor_type: TensorType) -> arith.ConstantOp:
     flat = (
         [int(v) for v in np.asarray(values).ravel()]

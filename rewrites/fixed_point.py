@@ -2,7 +2,7 @@
 
 Sets `requant_mode` on every quantized conv2d/dot to TFLite's Q31 multiplier + shift
 (`rounding=tflite`, default) or TOSA's apply_scale_32 (`rounding=tosa_single` /
-`tosa_double`). The numbers come from `qdialect.params`; this changes results where float
+`tosa_double`). The numbers come from `qdialect.fixed_point`; this changes results where float
 and fixed-point rounding differ, which is the point of asking for it.
 """
 

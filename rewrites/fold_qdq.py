@@ -31,14 +31,16 @@ from xdsl.pattern_rewriter import (
 )
 
 from qdialect import qnn
-from qdialect.params import f32, quantize_value
+from qdialect.arithmetic import quantize_value
+from qdialect.constants import dense_array
+from qdialect.float32 import f32
 from qdialect.qnn.modes import PadMode, RoundMode
 from qdialect.qnn.movement import permuted_element
+from qdialect.qparams import quantize_bias
 from qdialect.quant_ops import StorageCastOp
-from qdialect.scaling import quantize_bias
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
-from rewrites.common import constant_values, dense_constant, single_use, with_element
+from rewrites.common import dense_constant, single_use, with_element
 
 
 def _dequantized(value: SSAValue) -> SSAValue | None:
@@ -53,7 +55,7 @@ def _stored_constant(value: SSAValue) -> tuple[np.ndarray, UniformQuantizedType]
     cast = source.owner if source is not None else None
     if not isinstance(cast, StorageCastOp):
         return None
-    values = constant_values(cast.input)
+    values = dense_array(cast.input)
     return None if values is None else (values, element_type(source.type))
 
 
@@ -100,7 +102,7 @@ class FoldConstantTranspose(RewritePattern):
         perm = tuple(op.permutation.get_values())
         cast = op.input.owner
         if isinstance(cast, StorageCastOp):
-            values = constant_values(cast.input)
+            values = dense_array(cast.input)
             if values is None:
                 return
             ints = dense_constant(
@@ -109,7 +111,7 @@ class FoldConstantTranspose(RewritePattern):
             )
             rewriter.replace(op, [ints, StorageCastOp(ints.result, op.result.type)])
             return
-        values = constant_values(op.input)
+        values = dense_array(op.input)
         if values is not None:
             rewriter.replace(
                 op, dense_constant(np.ascontiguousarray(values.transpose(perm)), op.result.type)
@@ -156,7 +158,7 @@ def _per_channel_bias(bias: SSAValue, x_type: UniformQuantizedType, w_type) -> l
         zeros = np.broadcast_to(np.array(b_type.zero_points), n)
         values = (ints.ravel() - zeros).astype(np.float32) * b_scales
     else:
-        values = constant_values(bias)
+        values = dense_array(bias)
     if values is None:
         return None
     scales = list(w_type.scales)

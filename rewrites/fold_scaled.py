@@ -1,6 +1,6 @@
 """`fold-scaled-builders`: every `qnn.scaled_*` op becomes its core op.
 
-Types come from the recorded ranges through `qdialect.scaling.range_type` (the interpreter
+Types come from the recorded ranges through `qdialect.qparams.range_type` (the interpreter
 uses the same function, so the fold is exact). A scaled op's `!quant.any` operands are
 reinterpreted to the concrete type its range gives (scast to storage and back: nGraph reads
 raw integers with the consumer's range) and its result is cast back to `!quant.any` for
@@ -26,14 +26,14 @@ from xdsl.pattern_rewriter import (
 )
 
 from qdialect import qnn
+from qdialect.constants import dense_array
 from qdialect.qnn.common import Kind, kind_of
+from qdialect.qparams import quantize_bias, range_type
 from qdialect.quant_ops import reinterpret
-from qdialect.scaling import quantize_bias, range_type
 from qdialect.tensors import element_type
 from qdialect.types import AnyQuantizedType, UniformQuantizedType
 from rewrites.common import (
     FoldInverseStorageCasts,
-    constant_values,
     dense_constant,
     with_element,
 )
@@ -106,7 +106,7 @@ class FoldScaledComputeOp(RewritePattern):
         b = _Builder()
         bias = op.bias
         if bias is not None and kind_of(bias) is Kind.FLOAT:
-            values = constant_values(bias)
+            values = dense_array(bias)
             if values is None:
                 return  # a computed float bias cannot be quantized here
             ints = quantize_bias([float(v) for v in values.ravel()], x_type.scale, w_type.scale)

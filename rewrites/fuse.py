@@ -25,10 +25,11 @@ from xdsl.pattern_rewriter import (
 from xdsl.rewriter import InsertPoint
 
 from qdialect import qnn
+from qdialect.constants import dense_array
 from qdialect.qnn.common import Kind, kind_of
 from qdialect.qnn.modes import Activation, Layout
 from qdialect.tensors import element_type
-from rewrites.common import constant_values, dense_constant, single_use
+from rewrites.common import dense_constant, single_use
 
 FUSABLE = (qnn.Conv2DOp, qnn.DotOp)
 
@@ -114,7 +115,7 @@ class FoldFloatBias(RewritePattern):
             return
         if kind_of(op.result) is not Kind.FLOAT or op.rhs.type == op.result.type:
             return
-        values = constant_values(op.rhs)
+        values = dense_array(op.rhs)
         channels = None if values is None else _channel_vector(producer, values)
         if channels is None:
             return

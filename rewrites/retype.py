@@ -18,12 +18,13 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
-from qdialect.numbers import storage_bounds
-from qdialect.params import requantize_value
+from qdialect.arithmetic import requantize_value
+from qdialect.constants import dense_array
 from qdialect.quant_ops import StorageCastOp
+from qdialect.storage import storage_bounds, wrap_to_storage
 from qdialect.tensors import element_type
-from qdialect.types import Granularity, UniformQuantizedType, wrap_to_storage
-from rewrites.common import constant_values, dense_constant
+from qdialect.types import Granularity, UniformQuantizedType
+from rewrites.common import dense_constant
 
 ElementMap = Callable[[SSAValue], Attribute]  # value -> its new element type
 
@@ -126,7 +127,7 @@ class FunctionRetyper:
             if targets[old.result] != old.result.type:
                 if self._converted_already(old.result, targets[old.result]):
                     return
-                values = constant_values(operands[0])
+                values = dense_array(operands[0])
                 if values is None:
                     # Raw bits from outside: keep the cast, requantize its result at once.
                     after = qnn.RequantizeOp(old.result, targets[old.result])

@@ -19,7 +19,7 @@ from xdsl.ir import Attribute, SSAValue
 from xdsl.passes import ModulePass
 
 from qdialect import qnn
-from qdialect.params import symmetric_scale
+from qdialect.qparams import symmetric_scale
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 from rewrites.retype import FunctionRetyper

@@ -26,9 +26,9 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
+from qdialect.arithmetic import quantize_value
+from qdialect.float32 import f32 as to_f32
 from qdialect.onnx_import.graph import GraphImporter, NodeError, shape_of, tensor_type
-from qdialect.params import f32 as to_f32
-from qdialect.params import quantize_value
 from qdialect.qnn.common import int_array
 from qdialect.qnn.movement import permuted_element
 from qdialect.tensors import element_type

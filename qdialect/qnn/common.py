@@ -21,7 +21,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.floats import is_float_type
+from qdialect.float_types import is_float_type
 from qdialect.tensors import element_type, is_dynamic
 from qdialect.types import AnyQuantizedType, Granularity, UniformQuantizedType
 

@@ -34,10 +34,10 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.params import Scheme
 from qdialect.qnn.common import Kind, float_value, is_i32, kind_of, ranked_shape
 from qdialect.qnn.compute import ComputeOp, ConvProperties, verify_dot_shapes
 from qdialect.qnn.modes import Activation, RoundMode, enum_value
+from qdialect.qparams import Scheme
 from qdialect.tensors import element_type
 from qdialect.types import AnyQuantizedType
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from qdialect.params import Storage
 from qdialect.qnn.modes import RoundMode
+from qdialect.qparams import Storage
 
 F32 = np.float32
 

@@ -15,19 +15,18 @@ import numpy as np
 from xdsl.dialects import arith, func, tensor
 from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
-    IntegerType,
     ModuleOp,
-    Signedness,
     StringAttr,
     TensorType,
 )
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from qdialect import qnn, quant_ops
-from qdialect.floats import is_float_type
+from qdialect.constants import dense_array
 from qdialect.qnn.common import Kind, kind_of, raw_offsets
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
-from qdialect.scaling import quantize_bias, range_type
+from qdialect.qparams import quantize_bias, range_type
+from qdialect.storage import element_name
 from qdialect.tensors import element_type
 from qdialect.textio import IRError, op_location, parse_module
 from qdialect.types import AnyQuantizedType, UniformQuantizedType
@@ -42,16 +41,10 @@ class ExecutionError(Exception):
 
 def numpy_dtype(element: Attribute) -> np.dtype:
     """The numpy dtype a tensor of `element` crosses the Python boundary as."""
-    if isinstance(element, UniformQuantizedType):
-        return K.dtype_of(element)
-    if isinstance(element, AnyQuantizedType):
-        return K.storage_dtype(element.storage_width, element.signed)
-    if isinstance(element, IntegerType):
-        signed = element.signedness.data is not Signedness.UNSIGNED
-        return K.storage_dtype(element.width.data, signed)
-    if is_float_type(element) and element.name in ("f16", "f32", "f64"):
-        return np.dtype({"f16": "float16", "f32": "float32", "f64": "float64"}[element.name])
-    raise ExecutionError(f"no numpy representation for element type {element}")
+    name = element_name(element)
+    if name is None:
+        raise ExecutionError(f"no numpy representation for element type {element}")
+    return np.dtype(name)
 
 
 def expected_array(value_type: Attribute) -> tuple[np.dtype, tuple[int, ...]]:
@@ -222,11 +215,8 @@ def _constant(op: arith.ConstantOp, frame: Frame) -> list[np.ndarray]:
     value = op.value
     if not isinstance(value, DenseIntOrFPElementsAttr):
         raise ExecutionError(f"only dense tensor constants are executed, got {value}")
-    dtype, shape = expected_array(op.result.type)
-    data = np.array(value.get_values(), dtype=np.float64 if dtype.kind == "f" else np.int64)
-    if data.size == 1 and np.prod(shape) != 1:
-        data = np.full(shape, data.reshape(()))
-    return [data.reshape(shape).astype(dtype)]
+    dtype, _ = expected_array(op.result.type)
+    return [dense_array(op).astype(dtype)]  # type: ignore[union-attr]
 
 
 @handles(quant_ops.QuantizeCastOp, qnn.QuantizeOp)

@@ -11,18 +11,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qdialect.params import (
-    Storage,
-    quantize_multiplier,
+from qdialect import arithmetic
+from qdialect.arithmetic import (
+    INT32_MAX,
+    INT32_MIN,
+    add_constants,
+    fixed_point_multipliers,
+    global_pool_scale,
     requant_multiplier,
-    tosa_multiplier_shift,
 )
 from qdialect.qnn.modes import RequantMode, RoundMode
+from qdialect.qparams import Storage
+from qdialect.storage import integer_name
 from qdialect.types import Granularity, UniformQuantizedType
 from runtime.reference.f32math import F32, fmaf, saturate_round
-
-INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
-
 
 # ----------------------------------------------------------------------------- types
 
@@ -31,16 +33,9 @@ def storage_of(qtype: UniformQuantizedType) -> Storage:
     return Storage(qtype.qmin, qtype.qmax, qtype.signed)
 
 
-def storage_dtype(width: int, signed: bool) -> np.dtype:
-    """numpy dtype holding a storage integer (sub-byte types unpacked, one per byte)."""
-    for bits in (8, 16, 32, 64):
-        if width <= bits:
-            return np.dtype(f"{'int' if signed else 'uint'}{bits}")
-    raise ValueError(f"no numpy dtype for {width}-bit storage")
-
-
 def dtype_of(qtype: UniformQuantizedType) -> np.dtype:
-    return storage_dtype(qtype.storage_width, qtype.signed)
+    """numpy dtype holding the storage integers (sub-byte types unpacked, one per byte)."""
+    return np.dtype(integer_name(qtype.storage_width, qtype.signed))
 
 
 @dataclass(frozen=True)
@@ -51,16 +46,23 @@ class Params:
     zero: np.ndarray
 
 
-def params_of(qtype: UniformQuantizedType, rank: int) -> Params:
-    scales = np.array(qtype.scales, dtype=np.float64).astype(F32)
-    zeros = np.array(qtype.zero_points, dtype=np.int64)
+def params_shape(qtype: UniformQuantizedType, rank: int) -> list[int]:
+    """How one value per (scale, zero point) pair reshapes to broadcast over a rank-`rank`
+    tensor of `qtype`: a scalar per tensor, a vector along the axis per axis."""
     if qtype.granularity is Granularity.PER_TENSOR:
-        return Params(scales.reshape(()), zeros.reshape(()))
+        return []
     if qtype.granularity is Granularity.PER_AXIS:
         shape = [1] * rank
         shape[qtype.axis] = -1
-        return Params(scales.reshape(shape), zeros.reshape(shape))
+        return shape
     raise NotImplementedError("sub-channel quantization is not executed")
+
+
+def params_of(qtype: UniformQuantizedType, rank: int) -> Params:
+    shape = params_shape(qtype, rank)
+    scales = np.array(qtype.scales, dtype=np.float64).astype(F32)
+    zeros = np.array(qtype.zero_points, dtype=np.int64)
+    return Params(scales.reshape(shape), zeros.reshape(shape))
 
 
 def to_storage(values: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
@@ -111,10 +113,11 @@ def clamp(x: np.ndarray, lo: float, hi: float, qtype: UniformQuantizedType | Non
 def clamp_bounds(
     lo: float, hi: float, qtype: UniformQuantizedType, rank: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Stored-value bounds of a real clamp: its ends quantized into `qtype`."""
-    shape = (1,) * rank
-    ends = [quantize(np.full(shape, v, dtype=F32), qtype).astype(np.int64) for v in (lo, hi)]
-    return ends[0], ends[1]
+    """Stored-value bounds of a real clamp (`qdialect.arithmetic.clamp_bounds`: its ends
+    quantized into `qtype`), shaped to broadcast over a rank-`rank` tensor."""
+    shape = params_shape(qtype, rank)
+    ends = arithmetic.clamp_bounds(lo, hi, qtype.scales, qtype.zero_points, qtype.qmin, qtype.qmax)
+    return tuple(np.array(e, dtype=np.int64).reshape(shape) for e in ends)
 
 
 def fake_quant(
@@ -143,10 +146,12 @@ def add(
         return (a + b).astype(a.dtype)
     ta, tb, ty = types
     oa, ob, oy = offsets
-    sa, sb, sy = (F32(t.scale) for t in types)
-    za, zb, zy = F32(ta.zero_point + oa), F32(tb.zero_point + ob), F32(ty.zero_point + oy)
-    ra, rb = F32(sa / sy), F32(sb / sy)
-    k = F32(zy - fmaf(ra, za, F32(rb * zb)))
+    c = add_constants(
+        (ta.scale, ta.zero_point + oa),
+        (tb.scale, tb.zero_point + ob),
+        (ty.scale, ty.zero_point + oy),
+    )
+    ra, rb, k = F32(c.ra), F32(c.rb), F32(c.k)
     raw_a = (a.astype(np.int64) + oa).astype(F32)
     raw_b = (b.astype(np.int64) + ob).astype(F32)
     r = fmaf(raw_a, ra, fmaf(raw_b, rb, k))
@@ -261,17 +266,12 @@ def requantize_accumulator(
         ).reshape(shape)
         v = acc.astype(F32) * m
         return saturate_round(v, zero, st, RoundMode.HALF_TO_EVEN)
-    # Fixed point: the real multiplier from the float32 scales, in double, as TFLite does.
-    reals = [float(F32(input_scale)) * float(F32(s)) / float(F32(out.scale)) for s in weight_scales]
+    pairs = fixed_point_multipliers(mode.value, input_scale, weight_scales, out.scale)
+    m = np.array([p[0] for p in pairs], dtype=np.int64).reshape(shape)
+    shift = np.array([p[1] for p in pairs], dtype=np.int64).reshape(shape)
     if mode is RequantMode.TFLITE:
-        pairs = [quantize_multiplier(r) for r in reals]
-        q = np.array([p[0] for p in pairs], dtype=np.int64).reshape(shape)
-        shift = np.array([p[1] for p in pairs], dtype=np.int64).reshape(shape)
-        scaled = _multiply_by_quantized_multiplier(acc.astype(np.int64), q, shift)
+        scaled = _multiply_by_quantized_multiplier(acc.astype(np.int64), m, shift)
     else:
-        pairs = [tosa_multiplier_shift(r) for r in reals]
-        m = np.array([p[0] for p in pairs], dtype=np.int64).reshape(shape)
-        shift = np.array([p[1] for p in pairs], dtype=np.int64).reshape(shape)
         value = acc.astype(np.int64)
         rounding = np.left_shift(np.int64(1), shift - 1)
         if mode is RequantMode.TOSA_DOUBLE:
@@ -281,7 +281,7 @@ def requantize_accumulator(
 
 
 def _multiply_by_quantized_multiplier(x, q, shift):
-    """Vectorized TFLite MultiplyByQuantizedMultiplier (see qdialect.params)."""
+    """Vectorized TFLite MultiplyByQuantizedMultiplier (see qdialect.fixed_point)."""
     left = np.maximum(shift, 0)
     right = np.maximum(-shift, 0)
     shifted = _wrap32(x << left)
@@ -330,7 +330,7 @@ def avg_pool(
         tx, ty = types
         n = kh * kw
         acc = x.astype(np.int64).sum(axis=(2, 3), keepdims=True) - n * tx.zero_point
-        scale = F32(F32(tx.scale) / F32(F32(ty.scale) * F32(n)))
+        scale = F32(global_pool_scale(tx.scale, ty.scale, n))
         v = acc.astype(F32) * scale
         return to_storage(
             saturate_round(v, np.int64(ty.zero_point), storage_of(ty), RoundMode.HALF_TO_EVEN), ty

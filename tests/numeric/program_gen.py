@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from qdialect.numbers import format_float
+from qdialect.type_syntax import format_float
 
 
 def nested(values: list[int | float], shape: list[int]) -> str:

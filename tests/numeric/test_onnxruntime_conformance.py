@@ -37,7 +37,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from qdialect.numbers import format_float  # noqa: E402
+from qdialect.type_syntax import format_float  # noqa: E402
 from runtime.reference import run_function  # noqa: E402
 
 # float32 x / s overflowing to ±inf (3.4e38 / 1e-3) is the point of some quantize cases

@@ -16,8 +16,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from xdsl.passes import PassPipeline
 
-from qdialect.numbers import format_float
 from qdialect.textio import make_context, parse_module
+from qdialect.type_syntax import format_float
 from rewrites.registry import PASSES
 from runtime.reference import run_function
 

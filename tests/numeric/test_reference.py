@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qdialect.params import choose_qparams, f32
+from qdialect.float32 import f32
 from qdialect.qnn import QNN
+from qdialect.qparams import choose_qparams
 from qdialect.quant_ops import Quant
 from qdialect.textio import IRError, parse_module
 from runtime.reference import ExecutionError, run_function

@@ -7,8 +7,9 @@ from xdsl.dialects.builtin import Float16Type, Float32Type, IntegerType, Signedn
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.numbers import format_float, storage_bounds
+from qdialect.storage import storage_bounds
 from qdialect.textio import IRError, make_context, parse_module
+from qdialect.type_syntax import format_float
 from qdialect.types import (
     AnyQuantizedType,
     CalibratedQuantizedType,

@@ -7,8 +7,8 @@ import math
 from hypothesis import strategies as st
 from xdsl.dialects.builtin import BFloat16Type, Float16Type, Float32Type, Float64Type
 
-from qdialect.floats import scale_range
-from qdialect.numbers import storage_bounds
+from qdialect.float_types import scale_range
+from qdialect.storage import storage_bounds
 from qdialect.types import AnyQuantizedType, CalibratedQuantizedType, UniformQuantizedType
 
 EXPRESSED = [Float16Type(), BFloat16Type(), Float32Type(), Float64Type()]
