@@ -197,7 +197,8 @@ def run_module(module, args: argparse.Namespace) -> str:
     """Execute `--entry` on `--inputs`; write `--outputs` or return a summary per result."""
     import numpy as np
 
-    from runtime.reference import ExecutionError, find_function, result_names, run_function
+    from runtime.reference import run_function
+    from runtime.signature import ExecutionError, find_function, result_names
 
     try:
         function = find_function(module, args.entry)
@@ -265,7 +266,7 @@ def emit_c(module, args: argparse.Namespace) -> str:
 
     from codegen.emit import CodegenError, emit_function
     from rewrites.registry import PASSES
-    from runtime.reference import ExecutionError, find_function
+    from runtime.signature import ExecutionError, find_function
 
     try:
         PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), module)
