@@ -7,6 +7,8 @@ still a dependency). rewrites and codegen sit side by side and must not import e
 """
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,59 @@ def test_the_walk_sees_every_package():
     # A typo in RANK or ROOT would make every check above pass vacuously.
     for package in RANK:
         assert _imports(package), package
+
+
+def _package_graph(package: str) -> dict[str, set[str]]:
+    """Module -> the modules of the same package it imports (at any level of the code)."""
+    graph: dict[str, set[str]] = {}
+    prefix = package.replace("/", ".")
+    for path in sorted((ROOT / package).glob("*.py")):
+        module = f"{prefix}.{path.stem}" if path.name != "__init__.py" else prefix
+        targets = graph.setdefault(module, set())
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                for name in _imported_modules(node, module, path.name == "__init__.py"):
+                    if name.startswith(prefix + "."):
+                        targets.add(".".join(name.split(".")[: prefix.count(".") + 2]))
+                    elif name == prefix and isinstance(node, ast.ImportFrom):
+                        targets |= {f"{prefix}.{a.name}" for a in node.names}
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> list[str] | None:
+        if module in path:
+            return [*path[path.index(module) :], module]
+        if module in done:
+            return None
+        for target in sorted(graph.get(module, ())):
+            found = visit(target, [*path, module])
+            if found:
+                return found
+        done.add(module)
+        return None
+
+    return next((c for m in sorted(graph) if (c := visit(m, []))), None)
+
+
+def test_onnx_importer_modules_import_each_other_without_a_cycle():
+    graph = _package_graph("qdialect/onnx_import")
+    assert len(graph) > 3
+    # The package itself imports its submodules (lazily); they must not import it back.
+    graph.pop("qdialect.onnx_import")
+    cycle = _cycle(graph)
+    assert cycle is None, " -> ".join(cycle)
+
+
+def test_importing_the_onnx_importer_loads_neither_numpy_nor_onnx():
+    code = (
+        "import sys; import qdialect.onnx_import; "
+        "from qdialect.onnx_import import OnnxImportError, import_onnx; "
+        "print(sorted({'numpy', 'onnx'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip() == "[]"
