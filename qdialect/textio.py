@@ -5,6 +5,8 @@ location, so its verifier cannot say where a bad op is. `LocatingParser` stamps 
 op with `loc("file":line:col)` (unless the text gave one); `verify_module` reports the
 failing op at that location. Every failure becomes an `IRError` carrying
 `file:line:col: error: message` and the source line, never a bare Python exception.
+The tokens come from xDSL's lexer with our fixes (`qdialect.lexer`, installed by importing
+`qdialect`), the same lexer `xdsl-opt` uses once it has loaded our universe.
 
     module = parse_module(text, "model.mlir")   # parses and verifies
     print(print_module(module))
