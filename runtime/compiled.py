@@ -26,7 +26,7 @@ from codegen.emit import EmittedFunction, emit_function
 from qdialect.textio import make_context, parse_module
 from rewrites.registry import PASSES
 from runtime.jit import CompiledLibrary, compile_c
-from runtime.reference.interpreter import (
+from runtime.signature import (
     ExecutionError,
     argument_names,
     check_inputs,

@@ -356,26 +356,11 @@ def _build(
     origin: str,
 ) -> None:
     """Compile in a private temporary directory, then publish object and sidecar by rename."""
-    global _invocations
-    import cffi
-
     if "-fopenmp" in flags and not _openmp_links(compiler):
         flags = tuple(flag for flag in flags if flag != "-fopenmp")
     with tempfile.TemporaryDirectory(prefix=".build-", dir=directory) as scratch:
         work = Path(scratch)
-        ffi = cffi.FFI()
-        try:
-            ffi.cdef(cdef)
-        except (cffi.CDefError, cffi.FFIError) as exc:
-            raise CompileError(f"{origin}: the cdef does not parse: {exc}") from exc
-        # The caller's source is its own file so diagnostics read "kernel.c:LINE:COL: error: ..."
-        # with the caller's line numbers, not those of cffi's generated glue.
-        (work / _KERNEL_FILE).write_text(source, encoding="utf-8")
-        ffi.set_source(name, f'#include "{_KERNEL_FILE}"\n')
-        glue = f"{name}.c"
-        # emit_c_code announces "generating <file>" on stdout; that is not ours to print.
-        with contextlib.redirect_stdout(io.StringIO()):
-            ffi.emit_c_code(str(work / glue))
+        glue = _write_sources(work, name, source, cdef, origin)
         built = name + _EXT_SUFFIX
         include = {sysconfig.get_paths()["include"], sysconfig.get_paths()["platinclude"]}
         argv = [
@@ -387,27 +372,59 @@ def _build(
             built,
             glue,
         ]
-        with _invocations_lock:
-            _invocations += 1
-        try:
-            result = subprocess.run(
-                argv, cwd=work, capture_output=True, text=True, errors="replace", check=False
-            )
-        except OSError as exc:
-            raise CompileError(f"{origin}: running {compiler[0]!r} failed: {exc}") from exc
-        if result.returncode != 0:
-            raise CompileError(
-                f"C compilation of {origin} failed (exit status {result.returncode})\n"
-                f"  command: {shlex.join(argv)}\n"
-                f"{_trim(result.stderr or result.stdout)}"
-            )
-        # The umask may have left the object group-writable, which _entry_is_valid rejects.
-        os.chmod(work / built, 0o755)
-        digest = _file_digest(work / built)
-        (work / "sidecar").write_text(f"{digest}  {so_path.name}\n", encoding="ascii")
-        os.chmod(work / "sidecar", 0o644)
-        os.replace(work / built, so_path)
-        os.replace(work / "sidecar", sidecar)
+        _run_compiler(argv, work, origin)
+        _publish(work / built, so_path, sidecar)
+
+
+def _write_sources(work: Path, name: str, source: str, cdef: str, origin: str) -> str:
+    """Write the caller's source and cffi's glue for it into `work`; the glue's file name."""
+    import cffi
+
+    ffi = cffi.FFI()
+    try:
+        ffi.cdef(cdef)
+    except (cffi.CDefError, cffi.FFIError) as exc:
+        raise CompileError(f"{origin}: the cdef does not parse: {exc}") from exc
+    # The caller's source is its own file so diagnostics read "kernel.c:LINE:COL: error: ..."
+    # with the caller's line numbers, not those of cffi's generated glue.
+    (work / _KERNEL_FILE).write_text(source, encoding="utf-8")
+    ffi.set_source(name, f'#include "{_KERNEL_FILE}"\n')
+    glue = f"{name}.c"
+    # emit_c_code announces "generating <file>" on stdout; that is not ours to print.
+    with contextlib.redirect_stdout(io.StringIO()):
+        ffi.emit_c_code(str(work / glue))
+    return glue
+
+
+def _run_compiler(argv: list[str], work: Path, origin: str) -> None:
+    """Run one compiler command in `work` (counted); a failure is a `CompileError`."""
+    global _invocations
+    with _invocations_lock:
+        _invocations += 1
+    try:
+        result = subprocess.run(
+            argv, cwd=work, capture_output=True, text=True, errors="replace", check=False
+        )
+    except OSError as exc:
+        raise CompileError(f"{origin}: running {argv[0]!r} failed: {exc}") from exc
+    if result.returncode != 0:
+        raise CompileError(
+            f"C compilation of {origin} failed (exit status {result.returncode})\n"
+            f"  command: {shlex.join(argv)}\n"
+            f"{_trim(result.stderr or result.stdout)}"
+        )
+
+
+def _publish(built: Path, so_path: Path, sidecar: Path) -> None:
+    """Move a built object and its digest sidecar into the cache, each by one rename."""
+    # The umask may have left the object group-writable, which _entry_is_valid rejects.
+    os.chmod(built, 0o755)
+    digest = _file_digest(built)
+    staged = built.parent / "sidecar"
+    staged.write_text(f"{digest}  {so_path.name}\n", encoding="ascii")
+    os.chmod(staged, 0o644)
+    os.replace(built, so_path)
+    os.replace(staged, sidecar)
 
 
 @functools.cache

@@ -197,7 +197,8 @@ def run_module(module, args: argparse.Namespace) -> str:
     """Execute `--entry` on `--inputs`; write `--outputs` or return a summary per result."""
     import numpy as np
 
-    from runtime.reference import ExecutionError, find_function, result_names, run_function
+    from runtime.reference import run_function
+    from runtime.signature import ExecutionError, find_function, result_names
 
     try:
         function = find_function(module, args.entry)
@@ -265,7 +266,7 @@ def emit_c(module, args: argparse.Namespace) -> str:
 
     from codegen.emit import CodegenError, emit_function
     from rewrites.registry import PASSES
-    from runtime.reference import ExecutionError, find_function
+    from runtime.signature import ExecutionError, find_function
 
     try:
         PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), module)
@@ -342,24 +343,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     outputs: list[str] = []
     status = 0
     for chunk in chunks:
-        error: IRError | None = None
         try:
-            if frontend == "mlir":
-                outputs.append(process_chunk(chunk, name, args, pipeline))
-            else:
-                module = AVAILABLE_FRONTENDS[frontend](data, name)
-                outputs.append(process_module(module, make_context(), args, pipeline))
-        except IRError as err:
-            error = err
+            output, error = _process(chunk, frontend, data, name, args, pipeline)
         except QoptError as err:
             print(f"qopt: error: {err}", file=sys.stderr)
             return 1
-        except Exception as err:  # noqa: BLE001 - last resort: no traceback for users
-            if os.environ.get("QOPT_DEBUG"):
-                raise
-            error = IRError(
-                name, chunk.line_offset + 1, 1, f"internal error: {type(err).__name__}: {err}"
-            )
+        if output is not None:
+            outputs.append(output)
         if args.verify_diagnostics:
             problems = check_diagnostics(chunk, name, error)
             for problem in problems:
@@ -368,7 +358,31 @@ def run(argv: Sequence[str] | None = None) -> int:
         elif error is not None:
             print(error, file=sys.stderr)
             return 1
-    result = "// -----\n".join(outputs)
+    return _write_output("// -----\n".join(outputs), args, status)
+
+
+def _process(
+    chunk: Chunk, frontend: str, data: bytes, name: str, args: argparse.Namespace, pipeline
+) -> tuple[str | None, IRError | None]:
+    """One chunk's output, or the diagnostic it gave instead (a `QoptError` propagates)."""
+    try:
+        if frontend == "mlir":
+            return process_chunk(chunk, name, args, pipeline), None
+        module = AVAILABLE_FRONTENDS[frontend](data, name)
+        return process_module(module, make_context(), args, pipeline), None
+    except IRError as err:
+        return None, err
+    except QoptError:
+        raise
+    except Exception as err:  # noqa: BLE001 - last resort: no traceback for users
+        if os.environ.get("QOPT_DEBUG"):
+            raise
+        message = f"internal error: {type(err).__name__}: {err}"
+        return None, IRError(name, chunk.line_offset + 1, 1, message)
+
+
+def _write_output(result: str, args: argparse.Namespace, status: int) -> int:
+    """Write the printed chunks to `-o` or stdout (not when diagnostics failed); exit status."""
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as handle:

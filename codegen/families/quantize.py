@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from qdialect.float32 import f32
 from xdsl.ir import Operation
 
 from codegen import threads
@@ -18,6 +17,7 @@ from codegen.families.quant_params import QuantParams, quant_params
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn, quant_ops
+from qdialect.float32 import f32
 from qdialect.qnn import RoundMode
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType

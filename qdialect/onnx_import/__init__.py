@@ -15,7 +15,7 @@ from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
 
-from qdialect.onnx_import.graph import OnnxImportError
+from qdialect.onnx_import.errors import OnnxImportError
 
 __all__ = ["OnnxImportError", "import_onnx", "load_model"]
 

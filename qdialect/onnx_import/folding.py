@@ -11,11 +11,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from qdialect.onnx_import.graph import GraphImporter, shape_of
-from qdialect.onnx_import.ops import attrs
+from qdialect.onnx_import.common import attrs, shape_of
 
 
-def _shape(g: GraphImporter, node, inputs) -> np.ndarray:
+def _shape(g, node, inputs) -> np.ndarray:
     del inputs
     name = node.input[0]
     dims = g.initializers[name].shape if name in g.initializers else shape_of(g.value(name))
@@ -79,8 +78,9 @@ FOLDERS: dict[str, Callable] = {
 }
 
 
-def fold(g: GraphImporter, node) -> bool:
-    """Evaluate `node` if it is shape arithmetic on constants; True if it was."""
+def fold(g, node) -> bool:
+    """Evaluate `node` if it is shape arithmetic on constants; True if it was (`g` is the
+    `GraphImporter`, which calls this for every node before its handler)."""
     folder = FOLDERS.get(node.op_type)
     if folder is None:
         return False

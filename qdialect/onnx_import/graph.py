@@ -26,6 +26,15 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
+from qdialect.onnx_import.common import (
+    axis_attr,
+    optional_input,
+    quant_param_positions,
+    shape_of,
+    tensor_type,
+)
+from qdialect.onnx_import.errors import NodeError, OnnxImportError
+from qdialect.onnx_import.folding import fold
 from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
@@ -40,22 +49,6 @@ STORAGE_OF_DTYPE = {
     np.dtype(np.int32): "i32",
 }
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.float64))
-
-
-class OnnxImportError(Exception):
-    """The model cannot be imported; the message names the node(s) at fault."""
-
-
-class NodeError(Exception):
-    """Raised inside an op handler; the importer adds the node's name and type."""
-
-
-def tensor_type(shape, elem: Attribute) -> TensorType:
-    return TensorType(elem, [int(d) for d in shape])
-
-
-def shape_of(value: SSAValue) -> tuple[int, ...]:
-    return tuple(value.type.get_shape())  # type: ignore[union-attr]
 
 
 def storage_view(values: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
@@ -173,6 +166,28 @@ class GraphImporter:
         except VerifyException as err:
             raise NodeError(f"{role} quantization parameters are invalid: {err}") from None
 
+    def integer_operand_type(self, node, index: int, zp: int, rank: int):
+        """Scale-1 type of a ConvInteger/MatMulInteger operand; a weight's zero point may be per
+        output channel (ConvInteger: axis 0, MatMulInteger: axis 1)."""
+        name = node.input[index]
+        zp_name = optional_input(node, zp)
+        if zp_name:
+            zps = self.constant_array(zp_name, "zero point")
+            dtype = zps.dtype
+        else:
+            zps = np.zeros((), np.uint8)
+            dtype = self.input_dtype(name)
+        storage = {np.dtype(np.uint8): "u8", np.dtype(np.int8): "i8"}.get(np.dtype(dtype))
+        if storage is None:
+            raise NodeError(f"operand '{name}' must be uint8 or int8, got {dtype}")
+        if zps.size == 1:
+            return UniformQuantizedType.per_tensor(storage, f32, 1.0, int(zps.ravel()[0]))
+        if index == 0:
+            raise NodeError("a per-row zero point of the data operand is not imported")
+        axis = 0 if node.op_type == "ConvInteger" else 1
+        zeros = [int(z) for z in zps.ravel()]
+        return UniformQuantizedType.per_axis(storage, f32, axis, [1.0] * zps.size, zeros)
+
     def quantized(self, name: str, qtype: UniformQuantizedType) -> SSAValue:
         """Tensor `name` read as `qtype`: a constant, the value itself, or a reinterpretation."""
         if name in self.initializers and name not in self.values:
@@ -198,8 +213,6 @@ class GraphImporter:
     # ---- the walk
     def run(self, function_name: str) -> ModuleOp:
         from onnx import TensorProto
-
-        from qdialect.onnx_import.folding import fold
 
         inputs = [i for i in self.graph.input if i.name not in self.initializers]
         arg_types = []
@@ -258,17 +271,15 @@ class GraphImporter:
 
     def _consumer_type(self, name: str, rank: int) -> UniformQuantizedType | None:
         """The type the first node reading `name` with quantization parameters gives it."""
-        from qdialect.onnx_import.ops import integer_operand_type, quant_param_positions
-
         for node in self.graph.node:
             for index, scale, zp in quant_param_positions(node):
                 if index < len(node.input) and node.input[index] == name:
                     self.node = node
                     zp_name = node.input[zp] if zp is not None and zp < len(node.input) else None
-                    axis = _axis_attr(node)
+                    axis = axis_attr(node)
                     try:
                         if scale is None:  # ConvInteger / MatMulInteger: raw integers
-                            return integer_operand_type(self, node, index, zp, rank)
+                            return self.integer_operand_type(node, index, zp, rank)
                         return self.quant_type(node.input[scale], zp_name, axis, rank, "input")
                     except NodeError as err:
                         raise OnnxImportError(
@@ -286,13 +297,6 @@ class GraphImporter:
             if info.name == name:
                 return np.dtype(helper.tensor_dtype_to_np_dtype(info.type.tensor_type.elem_type))
         return np.dtype(np.uint8)
-
-
-def _axis_attr(node) -> int:
-    for attr in node.attribute:
-        if attr.name == "axis":
-            return attr.i
-    return 1
 
 
 def _name_attrs(names) -> ArrayAttr[DictionaryAttr]:

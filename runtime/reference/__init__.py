@@ -1,11 +1,6 @@
 """The reference interpreter (numpy): what a function of quant/qnn ops computes."""
 
-from runtime.reference.interpreter import (
-    ExecutionError,
-    argument_names,
-    find_function,
-    result_names,
-    run_function,
-)
+from runtime.reference.interpreter import run_function
+from runtime.signature import ExecutionError, argument_names, find_function, result_names
 
 __all__ = ["ExecutionError", "argument_names", "find_function", "result_names", "run_function"]

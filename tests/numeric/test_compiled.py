@@ -20,7 +20,7 @@ from codegen.emit import CodegenError
 from qdialect.textio import parse_module, print_module
 from runtime.compiled import compile_module
 from runtime.reference import run_function
-from runtime.reference.interpreter import expected_array
+from runtime.signature import expected_array
 
 from .program_gen import conv_program, core_program, misc_program, scaled_program
 

@@ -19,7 +19,7 @@ from qdialect.quant_ops import Quant
 from qdialect.textio import IRError, parse_module
 from runtime.reference import ExecutionError, run_function
 from runtime.reference.f32math import fmaf
-from runtime.reference.interpreter import expected_array
+from runtime.signature import expected_array
 
 ROOT = Path(__file__).resolve().parents[2]
 Q = "!quant.uniform"

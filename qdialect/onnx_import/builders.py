@@ -1,0 +1,205 @@
+"""Builders the op handlers share: conv/pool windows, and one qnn/tensor op per helper.
+
+QOperator and float (QDQ) nodes of one family build the same op with different element types,
+so each builder takes the result type as a function of the result shape.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from xdsl.dialects import tensor
+from xdsl.dialects.builtin import BoolAttr, IntegerAttr, StringAttr, f32, i64
+from xdsl.ir import SSAValue
+
+from qdialect import qnn
+from qdialect.arithmetic import quantize_value
+from qdialect.float32 import f32 as to_f32
+from qdialect.onnx_import.common import (
+    attrs,
+    decode,
+    normalize_axis,
+    shape_of,
+    tensor_type,
+)
+from qdialect.onnx_import.errors import NodeError
+from qdialect.onnx_import.graph import GraphImporter
+from qdialect.qnn.common import int_array
+from qdialect.qnn.movement import permuted_element
+from qdialect.tensors import element_type
+from qdialect.types import Granularity, UniformQuantizedType
+
+# ----------------------------------------------------------------------------- windows
+
+
+def window_pads(node, spatial, kernel, strides, dilations) -> list[int]:
+    """[top, left, bottom, right] from `pads` or `auto_pad` (SAME_UPPER/LOWER, VALID)."""
+    a = attrs(node)
+    auto = decode(a.get("auto_pad", "NOTSET"))
+    if auto in ("NOTSET", "VALID"):
+        pads = list(a.get("pads", [0, 0, 0, 0])) if auto == "NOTSET" else [0, 0, 0, 0]
+        if len(pads) != 4:
+            raise NodeError(f"pads {pads} are not 2-D [top, left, bottom, right]")
+        return pads
+    begin, end = [], []
+    for size, k, s, d in zip(spatial, kernel, strides, dilations, strict=True):
+        out = -(-size // s)
+        total = max(0, (out - 1) * s + (k - 1) * d + 1 - size)
+        small, large = total // 2, total - total // 2
+        begin.append(small if auto == "SAME_UPPER" else large)
+        end.append(large if auto == "SAME_UPPER" else small)
+    return [begin[0], begin[1], end[0], end[1]]
+
+
+def _out_size(size, k, s, lo, hi, d, ceil_mode: bool) -> int:
+    span = d * (k - 1) + 1
+    if size + lo + hi < span:
+        raise NodeError(f"window of extent {span} does not fit the padded input ({size + lo + hi})")
+    floor = (size + lo + hi - span) // s + 1
+    if ceil_mode and -(-(size + lo + hi - span) // s) + 1 != floor:
+        raise NodeError("ceil_mode=1 with a partial last window is not supported")
+    return floor
+
+
+def window(node, x_shape, kernel=None, nhwc: bool = False) -> dict:
+    """Kernel, strides, pads, dilations and result spatial size of a conv/pool node."""
+    a = attrs(node)
+    spatial = x_shape[1:3] if nhwc else x_shape[2:]
+    if len(x_shape) != 4:
+        raise NodeError(f"only 2-D windows (rank-4 tensors) are imported, got rank {len(x_shape)}")
+    kernel = list(a.get("kernel_shape", kernel))
+    strides = list(a.get("strides", [1, 1]))
+    dilations = list(a.get("dilations", [1, 1]))
+    pads = window_pads(node, spatial, kernel, strides, dilations)
+    ceil = bool(a.get("ceil_mode", 0))
+    out = [
+        _out_size(spatial[i], kernel[i], strides[i], pads[i], pads[i + 2], dilations[i], ceil)
+        for i in range(2)
+    ]
+    return {"kernel": kernel, "strides": strides, "pads": pads, "dilations": dilations, "out": out}
+
+
+def conv_props(w: dict, groups: int, layout: str = "nchw") -> dict:
+    return {
+        "strides": int_array(w["strides"]),
+        "pads": int_array(w["pads"]),
+        "dilations": int_array(w["dilations"]),
+        "groups": IntegerAttr(groups, i64),
+        "layout": StringAttr(layout),
+    }
+
+
+def pool_props(win: dict, nhwc: bool) -> dict:
+    return {
+        "kernel": int_array(win["kernel"]),
+        "strides": int_array(win["strides"]),
+        "pads": int_array(win["pads"]),
+        "dilations": int_array(win["dilations"]),
+        "layout": StringAttr("nhwc" if nhwc else "nchw"),
+    }
+
+
+# ----------------------------------------------------------------------------- values
+
+
+def rank_of(g: GraphImporter, name: str) -> int:
+    """The rank of tensor `name`, an initializer or an earlier value."""
+    return g.initializers[name].ndim if name in g.initializers else len(shape_of(g.value(name)))
+
+
+def float_value(g: GraphImporter, name: str) -> SSAValue:
+    value = g.value(name)
+    if element_type(value.type) != f32:
+        raise NodeError(f"input '{name}' must be float32 here, got {element_type(value.type)}")
+    return value
+
+
+def transposed(g: GraphImporter, value: SSAValue, perm=(1, 0), name: str | None = None) -> SSAValue:
+    shape = [shape_of(value)[p] for p in perm]
+    elem = permuted_element(element_type(value.type), tuple(perm))
+    op = qnn.TransposeOp.create(
+        operands=[value],
+        result_types=[tensor_type(shape, elem)],
+        properties={"permutation": int_array(perm)},
+    )
+    return g.add(op, name)
+
+
+def reshaped(g: GraphImporter, value: SSAValue, shape, name: str | None = None) -> SSAValue:
+    if math.prod(shape) != math.prod(shape_of(value)):
+        raise NodeError(f"cannot reshape {list(shape_of(value))} to {list(shape)}")
+    elem = element_type(value.type)
+    if isinstance(elem, UniformQuantizedType) and elem.granularity is not Granularity.PER_TENSOR:
+        raise NodeError("reshaping a per-axis quantized tensor is not imported")
+    target = g.integer_constant(np.array(shape, np.int64), i64)
+    op = tensor.ReshapeOp(value, target, tensor_type(shape, elem))
+    return g.add(op, name)
+
+
+def stored_to_real(stored: int, elem: UniformQuantizedType, what: str) -> float:
+    """The real a stored value (a Pad or Clip constant on a quantized tensor) stands for; qnn
+    ops take reals, and this one must quantize back to `stored`."""
+    if elem.granularity is not Granularity.PER_TENSOR:
+        raise NodeError(f"{what} on a per-axis quantized tensor is not imported")
+    real = float(to_f32(to_f32(stored - elem.zero_point) * to_f32(elem.scale)))
+    if quantize_value(real, elem.scale, elem.zero_point, elem.qmin, elem.qmax) != stored:
+        raise NodeError(f"{what} value {stored} is outside the tensor's storage range")
+    return real
+
+
+# ----------------------------------------------------------------------------- compute ops
+
+
+def build_conv(
+    g: GraphImporter, node, x: SSAValue, w: SSAValue, bias, result_type, bias_float=None
+) -> None:
+    xs, ws = shape_of(x), shape_of(w)
+    if len(ws) != 4:
+        raise NodeError(f"only 2-D convolutions are imported, weight has rank {len(ws)}")
+    groups = attrs(node).get("group", 1)
+    win = window(node, xs, kernel=ws[2:])
+    shape = [xs[0], ws[0], *win["out"]]
+    op = qnn.Conv2DOp.build(
+        operands=[x, w, bias, []],
+        result_types=[result_type(shape)],
+        properties=conv_props(win, groups),
+    )
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+def build_dot(g: GraphImporter, node, a: SSAValue, b: SSAValue, bias, result_type) -> None:
+    sa, sb = shape_of(a), shape_of(b)
+    if len(sb) != 2 or len(sa) < 2:
+        raise NodeError(f"imported as [..., M, K] x [K, N]; got shapes {list(sa)} and {list(sb)}")
+    shape = [*sa[:-1], sb[1]]
+    op = qnn.DotOp.build(operands=[a, b, bias, []], result_types=[result_type(shape)])
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+def build_concat(g: GraphImporter, node, parts: list[SSAValue], axis: int, result_type) -> None:
+    axis = normalize_axis(axis, len(shape_of(parts[0])))
+    shape = list(shape_of(parts[0]))
+    shape[axis] = sum(shape_of(p)[axis] for p in parts)
+    op = qnn.ConcatOp.create(
+        operands=parts,
+        result_types=[result_type(shape)],
+        properties={"axis": IntegerAttr(axis, i64)},
+    )
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type) -> None:
+    xs = shape_of(x)
+    if len(xs) != 4:
+        raise NodeError(f"only 2-D pooling (rank-4 tensors) is imported, got rank {len(xs)}")
+    spatial = list(xs[1:3] if nhwc else xs[2:])
+    win = window(node, xs, kernel=spatial, nhwc=nhwc)
+    if "GlobalAveragePool" in node.op_type:
+        win |= {"kernel": spatial, "strides": [1, 1], "pads": [0, 0, 0, 0], "out": [1, 1]}
+    shape = [xs[0], *win["out"], xs[3]] if nhwc else [xs[0], xs[1], *win["out"]]
+    props = pool_props(win, nhwc) | {
+        "count_include_pad": BoolAttr.from_bool(bool(attrs(node).get("count_include_pad", 0)))
+    }
+    op = qnn.AvgPool2DOp.create(operands=[x], result_types=[result_type(shape)], properties=props)
+    g.define(node.output[0], g.add(op, node.output[0]))

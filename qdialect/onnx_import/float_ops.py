@@ -1,0 +1,128 @@
+"""Float ops of QDQ graphs, imported literally between DequantizeLinear and QuantizeLinear.
+
+The `fold-qdq` rewrite turns them into integer ops the way ONNX Runtime does. Relu, Clip,
+MaxPool and Concat work on quantized tensors too.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from xdsl.dialects.builtin import FloatAttr, f32, f64
+from xdsl.ir import SSAValue
+
+from qdialect import qnn
+from qdialect.onnx_import.builders import (
+    build_avg_pool,
+    build_concat,
+    build_conv,
+    build_dot,
+    float_value,
+    pool_props,
+    reshaped,
+    stored_to_real,
+    transposed,
+    window,
+)
+from qdialect.onnx_import.common import attrs, optional_input, shape_of, tensor_type
+from qdialect.onnx_import.errors import NodeError
+from qdialect.onnx_import.graph import GraphImporter
+from qdialect.onnx_import.registry import handles
+from qdialect.tensors import element_type
+from qdialect.types import UniformQuantizedType
+
+
+@handles("Conv")
+def conv(g: GraphImporter, node) -> None:
+    x, w = float_value(g, node.input[0]), float_value(g, node.input[1])
+    bias = [float_value(g, node.input[2])] if optional_input(node, 2) else []
+    build_conv(g, node, x, w, bias, lambda shape: tensor_type(shape, f32))
+
+
+@handles("MatMul")
+def matmul(g: GraphImporter, node) -> None:
+    a, b = g.value(node.input[0]), g.value(node.input[1])
+    if element_type(a.type) != f32:  # MatMul on quantized tensors is not ONNX
+        raise NodeError("MatMul inputs must be float32")
+    build_dot(g, node, a, b, [], lambda shape: tensor_type(shape, f32))
+
+
+@handles("Gemm")
+def gemm(g: GraphImporter, node) -> None:
+    a_attrs = attrs(node)
+    if a_attrs.get("alpha", 1.0) != 1.0 or a_attrs.get("beta", 1.0) != 1.0:
+        raise NodeError("alpha or beta other than 1 is not imported")
+    a, b = float_value(g, node.input[0]), float_value(g, node.input[1])
+    if a_attrs.get("transA", 0):
+        a = transposed(g, a)
+    if a_attrs.get("transB", 0):
+        b = transposed(g, b)
+    bias: list[SSAValue] = []
+    if optional_input(node, 2):
+        c = float_value(g, node.input[2])
+        n = shape_of(b)[1]
+        if shape_of(c) not in ((n,), (1, n)):
+            raise NodeError(
+                f"C must have shape [{n}] or [1, {n}] to be a bias, got {list(shape_of(c))}"
+            )
+        bias = [reshaped(g, c, (n,)) if shape_of(c) != (n,) else c]
+    build_dot(g, node, a, b, bias, lambda shape: tensor_type(shape, f32))
+
+
+@handles("Add")
+def add(g: GraphImporter, node) -> None:
+    a, b = float_value(g, node.input[0]), float_value(g, node.input[1])
+    shape = np.broadcast_shapes(shape_of(a), shape_of(b))
+    g.define(node.output[0], g.add(qnn.AddOp(a, b, tensor_type(shape, f32)), node.output[0]))
+
+
+@handles("Relu")
+def relu(g: GraphImporter, node) -> None:
+    x = g.value(node.input[0])
+    g.define(node.output[0], g.add(qnn.ReluOp(x, x.type), node.output[0]))
+
+
+@handles("Clip")
+def clip(g: GraphImporter, node) -> None:
+    x = g.value(node.input[0])
+    a = attrs(node)
+    bounds = []
+    for index, key, default in ((1, "min", -math.inf), (2, "max", math.inf)):
+        data = g.optional_constant(index, key)
+        bounds.append(float(data) if data is not None else float(a.get(key, default)))
+    elem = element_type(x.type)
+    if isinstance(elem, UniformQuantizedType):  # bounds are stored values on a quantized tensor
+        bounds = [b if math.isinf(b) else stored_to_real(int(b), elem, "Clip") for b in bounds]
+    op = qnn.ClampOp(x, x.type, min=FloatAttr(bounds[0], f64), max=FloatAttr(bounds[1], f64))
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+@handles("MaxPool", "GlobalMaxPool")
+def max_pool(g: GraphImporter, node) -> None:
+    if len([o for o in node.output if o]) > 1 or attrs(node).get("storage_order", 0):
+        raise NodeError("the Indices output and storage_order are not imported")
+    x = g.value(node.input[0])
+    xs = shape_of(x)
+    win = window(node, xs, kernel=xs[2:])
+    if node.op_type == "GlobalMaxPool":
+        win |= {"kernel": list(xs[2:]), "strides": [1, 1], "pads": [0, 0, 0, 0], "out": [1, 1]}
+    op = qnn.MaxPool2DOp.create(
+        operands=[x],
+        result_types=[tensor_type([xs[0], xs[1], *win["out"]], element_type(x.type))],
+        properties=pool_props(win, False),
+    )
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+@handles("AveragePool", "GlobalAveragePool")
+def avg_pool(g: GraphImporter, node) -> None:
+    x = float_value(g, node.input[0])
+    build_avg_pool(g, node, x, False, lambda shape: tensor_type(shape, f32))
+
+
+@handles("Concat")
+def concat(g: GraphImporter, node) -> None:
+    parts = [g.value(n) for n in node.input]
+    elem = element_type(parts[0].type)
+    build_concat(g, node, parts, attrs(node)["axis"], lambda shape: tensor_type(shape, elem))

@@ -1,0 +1,157 @@
+"""Data movement (Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Pad), Identity, Constant.
+
+They work on float and quantized tensors alike. Shape arithmetic on constants is folded before
+any handler sees it (`folding`); reaching its handler here means an input was not constant.
+"""
+
+from __future__ import annotations
+
+import math
+
+from xdsl.dialects.builtin import FloatAttr, StringAttr, f64
+
+from qdialect import qnn
+from qdialect.onnx_import.builders import reshaped, stored_to_real, transposed
+from qdialect.onnx_import.common import attrs, decode, normalize_axis, shape_of, tensor_type
+from qdialect.onnx_import.errors import NodeError
+from qdialect.onnx_import.graph import GraphImporter
+from qdialect.onnx_import.registry import handles
+from qdialect.qnn.common import int_array
+from qdialect.tensors import element_type
+from qdialect.types import UniformQuantizedType
+
+
+@handles("Reshape")
+def reshape(g: GraphImporter, node) -> None:
+    x = g.value(node.input[0])
+    spec = [int(v) for v in g.constant_array(node.input[1], "shape")]
+    allow_zero = attrs(node).get("allowzero", 0)
+    shape = [shape_of(x)[i] if d == 0 and not allow_zero else d for i, d in enumerate(spec)]
+    if shape.count(-1) > 1:
+        raise NodeError(f"shape {spec} has more than one -1")
+    if -1 in shape:
+        known = math.prod(d for d in shape if d != -1)
+        shape[shape.index(-1)] = math.prod(shape_of(x)) // known if known else 0
+    g.define(node.output[0], reshaped(g, x, shape, node.output[0]))
+
+
+@handles("Flatten")
+def flatten(g: GraphImporter, node) -> None:
+    x = g.value(node.input[0])
+    xs = shape_of(x)
+    axis = attrs(node).get("axis", 1)
+    axis = axis + len(xs) if axis < 0 else axis
+    shape = [math.prod(xs[:axis]), math.prod(xs[axis:])]
+    g.define(node.output[0], reshaped(g, x, shape, node.output[0]))
+
+
+def _axes(g: GraphImporter, node) -> list[int] | None:
+    data = g.optional_constant(1, "axes")
+    if data is not None:
+        return [int(v) for v in data.ravel()]
+    axes = attrs(node).get("axes")
+    return list(axes) if axes is not None else None
+
+
+@handles("Squeeze")
+def squeeze(g: GraphImporter, node) -> None:
+    x = g.value(node.input[0])
+    xs = shape_of(x)
+    axes = _axes(g, node)
+    drop = (
+        {normalize_axis(a, len(xs)) for a in axes}
+        if axes is not None
+        else {i for i, d in enumerate(xs) if d == 1}
+    )
+    if any(xs[a] != 1 for a in drop):
+        raise NodeError(f"cannot squeeze axes {sorted(drop)} of shape {list(xs)}")
+    shape = [d for i, d in enumerate(xs) if i not in drop]
+    g.define(node.output[0], reshaped(g, x, shape, node.output[0]))
+
+
+@handles("Unsqueeze")
+def unsqueeze(g: GraphImporter, node) -> None:
+    x = g.value(node.input[0])
+    xs = list(shape_of(x))
+    axes = _axes(g, node)
+    if axes is None:
+        raise NodeError("axes are required")
+    rank = len(xs) + len(axes)
+    shape = []
+    inserted = {normalize_axis(a, rank) for a in axes}
+    it = iter(xs)
+    for i in range(rank):
+        shape.append(1 if i in inserted else next(it))
+    g.define(node.output[0], reshaped(g, x, shape, node.output[0]))
+
+
+@handles("Transpose")
+def transpose(g: GraphImporter, node) -> None:
+    x = g.value(node.input[0])
+    perm = list(attrs(node).get("perm", range(len(shape_of(x)))[::-1]))
+    g.define(node.output[0], transposed(g, x, perm, node.output[0]))
+
+
+@handles("Pad")
+def pad(g: GraphImporter, node) -> None:
+    x = g.value(node.input[0])
+    xs = shape_of(x)
+    a = attrs(node)
+    mode = decode(a.get("mode", "constant"))
+    if mode not in ("constant", "edge", "reflect"):
+        raise NodeError(f"mode '{mode}' is not imported (constant, edge, reflect are)")
+    pads_data = g.optional_constant(1, "pads")
+    pads = [int(p) for p in pads_data.ravel()] if pads_data is not None else list(a.get("pads", []))
+    axes = g.optional_constant(3, "axes")
+    rank = len(xs)
+    low, high = [0] * rank, [0] * rank
+    chosen = (
+        [normalize_axis(int(v), rank) for v in axes.ravel()]
+        if axes is not None
+        else list(range(rank))
+    )
+    if len(pads) != 2 * len(chosen):
+        raise NodeError(f"pads {pads} need {2 * len(chosen)} entries")
+    for i, axis in enumerate(chosen):
+        low[axis], high[axis] = pads[i], pads[i + len(chosen)]
+    if any(p < 0 for p in low + high):
+        raise NodeError("negative pads (cropping) are not imported")
+    fill = g.optional_constant(2, "constant_value")
+    value = float(fill) if fill is not None else float(a.get("value", 0.0))
+    elem = element_type(x.type)
+    if isinstance(elem, UniformQuantizedType) and mode == "constant":
+        value = stored_to_real(int(value), elem, "constant Pad")
+    shape = [d + lo + hi for d, lo, hi in zip(xs, low, high, strict=True)]
+    op = qnn.PadOp.create(
+        operands=[x],
+        result_types=[tensor_type(shape, elem)],
+        properties={
+            "low": int_array(low),
+            "high": int_array(high),
+            "mode": StringAttr(mode),
+            "value": FloatAttr(value, f64),
+        },
+    )
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+@handles("Identity", "Dropout")
+def identity(g: GraphImporter, node) -> None:
+    if len([o for o in node.output if o]) > 1:
+        raise NodeError("Dropout's mask output is not imported")
+    g.define(node.output[0], g.value(node.input[0]))
+
+
+@handles("Shape", "Gather", "Slice", "Cast", "Sub", "Mul")
+def shape_arithmetic(g: GraphImporter, node) -> None:
+    raise NodeError("imported only as constant shape arithmetic (its inputs must be constant)")
+
+
+@handles("Constant")
+def constant(g: GraphImporter, node) -> None:
+    from onnx import numpy_helper
+
+    a = node.attribute[0]
+    if a.name != "value":
+        raise NodeError(f"Constant with '{a.name}' is not imported")
+    g.initializers[node.output[0]] = numpy_helper.to_array(a.t)

@@ -1,0 +1,170 @@
+"""QuantizeLinear, DequantizeLinear and the QOperator nodes (QLinearConv, QGemm, ...).
+
+QOperator nodes become quantized qnn ops directly: their scale and zero-point inputs give the
+`!quant.uniform` types of their operands and result. ConvInteger and MatMulInteger read their
+operands with scale 1 and give raw int32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects.builtin import f32, i32
+from xdsl.ir import SSAValue
+
+from qdialect import qnn
+from qdialect.onnx_import.builders import (
+    build_avg_pool,
+    build_concat,
+    build_conv,
+    build_dot,
+    rank_of,
+    transposed,
+)
+from qdialect.onnx_import.common import attrs, optional_input, shape_of, tensor_type
+from qdialect.onnx_import.errors import NodeError
+from qdialect.onnx_import.graph import GraphImporter
+from qdialect.onnx_import.registry import handles
+from qdialect.qnn.movement import permuted_element
+from qdialect.tensors import element_type
+from qdialect.types import Granularity
+
+# ----------------------------------------------------------------------------- Q / DQ
+
+
+@handles("QuantizeLinear")
+def quantize_linear(g: GraphImporter, node) -> None:
+    x = g.value(node.input[0])
+    if element_type(x.type) != f32:
+        raise NodeError(f"input must be float32, got {element_type(x.type)}")
+    a = attrs(node)
+    if a.get("saturate", 1) != 1 or a.get("block_size", 0):
+        raise NodeError("only saturating, per-tensor or per-axis QuantizeLinear is imported")
+    qtype = g.quant_type(
+        node.input[1], optional_input(node, 2), a.get("axis", 1), len(shape_of(x)), "output"
+    )
+    y = qnn.QuantizeOp(x, tensor_type(shape_of(x), qtype))
+    g.define(node.output[0], g.add(y, node.output[0]))
+
+
+@handles("DequantizeLinear")
+def dequantize_linear(g: GraphImporter, node) -> None:
+    name = node.input[0]
+    rank = rank_of(g, name)
+    if attrs(node).get("block_size", 0):
+        raise NodeError("blocked DequantizeLinear is not imported")
+    qtype = g.quant_type(
+        node.input[1], optional_input(node, 2), attrs(node).get("axis", 1), rank, "input"
+    )
+    x = g.quantized(name, qtype)
+    y = qnn.DequantizeOp(x, tensor_type(shape_of(x), f32))
+    g.define(node.output[0], g.add(y, node.output[0]))
+
+
+# ----------------------------------------------------------------------------- QOperator
+
+
+def _operand(g: GraphImporter, node, index: int, scale: int, zp: int, axis: int = 1) -> SSAValue:
+    name = node.input[index]
+    rank = rank_of(g, name)
+    qtype = g.quant_type(node.input[scale], optional_input(node, zp), axis, rank, f"input #{index}")
+    return g.quantized(name, qtype)
+
+
+def _result_type(g: GraphImporter, node, scale: int, zp: int, shape) -> object:
+    return tensor_type(
+        shape, g.quant_type(node.input[scale], optional_input(node, zp), 1, 0, "output")
+    )
+
+
+def _bias(g: GraphImporter, node, index: int, channels: int) -> list[SSAValue]:
+    data = g.optional_constant(index, "bias")
+    if data is None:
+        return []
+    if data.shape != (channels,) or data.dtype != np.int32:
+        raise NodeError(
+            f"bias must be int32 of shape [{channels}], got {data.dtype}{list(data.shape)}"
+        )
+    return [g.integer_constant(data, i32)]
+
+
+@handles("QLinearConv")
+def qlinear_conv(g: GraphImporter, node) -> None:
+    x = _operand(g, node, 0, 1, 2)
+    w = _operand(g, node, 3, 4, 5, axis=0)
+    build_conv(
+        g,
+        node,
+        x,
+        w,
+        _bias(g, node, 8, shape_of(w)[0]),
+        lambda shape: _result_type(g, node, 6, 7, shape),
+    )
+
+
+@handles("ConvInteger")
+def conv_integer(g: GraphImporter, node) -> None:
+    x = g.quantized(node.input[0], g.integer_operand_type(node, 0, 2, rank_of(g, node.input[0])))
+    w = g.quantized(node.input[1], g.integer_operand_type(node, 1, 3, 4))
+    build_conv(g, node, x, w, [], lambda shape: tensor_type(shape, i32))
+
+
+@handles("QLinearMatMul")
+def qlinear_matmul(g: GraphImporter, node) -> None:
+    a = _operand(g, node, 0, 1, 2)
+    b = _operand(g, node, 3, 4, 5, axis=1)
+    build_dot(g, node, a, b, [], lambda shape: _result_type(g, node, 6, 7, shape))
+
+
+@handles("MatMulInteger")
+def matmul_integer(g: GraphImporter, node) -> None:
+    a = g.quantized(node.input[0], g.integer_operand_type(node, 0, 2, rank_of(g, node.input[0])))
+    b = g.quantized(node.input[1], g.integer_operand_type(node, 1, 3, 2))
+    build_dot(g, node, a, b, [], lambda shape: tensor_type(shape, i32))
+
+
+@handles("QGemm")
+def qgemm(g: GraphImporter, node) -> None:
+    a_attrs = attrs(node)
+    if a_attrs.get("alpha", 1.0) != 1.0:
+        raise NodeError("alpha other than 1 is not imported")
+    if len(node.input) < 8 or not node.input[7]:
+        raise NodeError("QGemm with a float output (no y_scale) is not imported")
+    b_name = node.input[3]
+    b_data = g.constant_array(b_name, "B")
+    trans_b = a_attrs.get("transB", 0)
+    b_type = g.quant_type(node.input[4], optional_input(node, 5), 0 if trans_b else 1, 2, "B")
+    if trans_b:
+        b_data = b_data.T
+        if b_type.granularity is Granularity.PER_AXIS:
+            b_type = permuted_element(b_type, (1, 0))
+    b = g.quantized_constant(np.ascontiguousarray(b_data), b_type, b_name)
+    a = _operand(g, node, 0, 1, 2)
+    if a_attrs.get("transA", 0):
+        a = transposed(g, a)
+    build_dot(
+        g, node, a, b, _bias(g, node, 6, shape_of(b)[1]), lambda s: _result_type(g, node, 7, 8, s)
+    )
+
+
+@handles("QLinearAdd")
+def qlinear_add(g: GraphImporter, node) -> None:
+    a = _operand(g, node, 0, 1, 2)
+    b = _operand(g, node, 3, 4, 5)
+    shape = np.broadcast_shapes(shape_of(a), shape_of(b))
+    op = qnn.AddOp(a, b, _result_type(g, node, 6, 7, shape))
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+@handles("QLinearConcat")
+def qlinear_concat(g: GraphImporter, node) -> None:
+    parts = [_operand(g, node, i, i + 1, i + 2) for i in range(2, len(node.input), 3)]
+    build_concat(
+        g, node, parts, attrs(node).get("axis", 0), lambda s: _result_type(g, node, 0, 1, s)
+    )
+
+
+@handles("QLinearAveragePool", "QLinearGlobalAveragePool")
+def qlinear_avg_pool(g: GraphImporter, node) -> None:
+    x = _operand(g, node, 0, 1, 2)
+    nhwc = bool(attrs(node).get("channels_last", 0))
+    build_avg_pool(g, node, x, nhwc, lambda shape: _result_type(g, node, 3, 4, shape))

@@ -1,0 +1,43 @@
+"""The handler table: ONNX op type -> the function that imports a node of it.
+
+Handler modules (`qoperator`, `float_ops`, `movement`) register with `@handles`; `ops` imports
+them all, so the table is complete once `qdialect.onnx_import.ops` is imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from qdialect.onnx_import.graph import GraphImporter
+
+Handler = Callable[[GraphImporter, object], None]
+HANDLERS: dict[str, Handler] = {}
+
+# Ops with a reason they are not imported (named in the one error listing all of them).
+UNSUPPORTED_REASONS = {
+    "QLinearLeakyRelu": "qnn has no lookup-table op to run it exactly",
+    "QLinearSigmoid": "qnn has no lookup-table op to run it exactly",
+    "QLinearSoftmax": "qnn has no lookup-table op to run it exactly",
+    "QLinearMul": "qnn has no quantized multiply",
+}
+
+
+def handles(*op_types: str):
+    def register(fn: Handler) -> Handler:
+        for op_type in op_types:
+            HANDLERS[op_type] = fn
+        return fn
+
+    return register
+
+
+def unsupported_nodes(graph) -> list[str]:
+    """'OpType (node 'name'[: why])' for every node no handler imports."""
+    found = []
+    for node in graph.node:
+        if node.op_type in HANDLERS and node.domain in ("", "ai.onnx", "com.microsoft"):
+            continue
+        label = f"{node.op_type} (node '{node.name}'"
+        reason = UNSUPPORTED_REASONS.get(node.op_type)
+        found.append(label + (f": {reason})" if reason else ")"))
+    return found
