@@ -305,6 +305,23 @@ class DotOp(FusedComputeOp):
         self.verify_epilogue(out_columns, "output column")
 
 
+def verify_concat_shapes(inputs, result: SSAValue, axis: int) -> None:
+    """Every input matches the result off `axis`, and their sizes along it add up."""
+    y = ranked_shape(result, "result")
+    if not 0 <= axis < len(y):
+        raise VerifyException(f"axis {axis} is out of range for rank {len(y)}")
+    total = 0
+    for i, v in enumerate(inputs):
+        s = ranked_shape(v, f"input #{i}", len(y))
+        if s[:axis] + s[axis + 1 :] != y[:axis] + y[axis + 1 :]:
+            raise VerifyException(
+                f"input #{i} shape {list(s)} differs from the result's off axis {axis}"
+            )
+        total += s[axis]
+    if total != y[axis]:
+        raise VerifyException(f"result size along axis {axis} must be {total}, got {y[axis]}")
+
+
 @irdl_op_definition
 class ConcatOp(IRDLOperation):
     """Join tensors along `axis`; inputs whose type differs from the result's are requantized.
@@ -323,20 +340,7 @@ class ConcatOp(IRDLOperation):
     def verify_(self) -> None:
         if not self.inputs:
             raise VerifyException("needs at least one input")
-        y = ranked_shape(self.result, "result")
-        axis = self.axis.value.data
-        if not 0 <= axis < len(y):
-            raise VerifyException(f"axis {axis} is out of range for rank {len(y)}")
-        total = 0
-        for i, v in enumerate(self.inputs):
-            s = ranked_shape(v, f"input #{i}", len(y))
-            if s[:axis] + s[axis + 1 :] != y[:axis] + y[axis + 1 :]:
-                raise VerifyException(
-                    f"input #{i} shape {list(s)} differs from the result's off axis {axis}"
-                )
-            total += s[axis]
-        if total != y[axis]:
-            raise VerifyException(f"result size along axis {axis} must be {total}, got {y[axis]}")
+        verify_concat_shapes(self.inputs, self.result, self.axis.value.data)
         kinds = {kind_of(v) for v in (*self.inputs, self.result)}
         if kinds == {Kind.FLOAT}:
             if len({element_type(v.type) for v in (*self.inputs, self.result)}) != 1:

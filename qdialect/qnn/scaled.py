@@ -35,7 +35,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from qdialect.qnn.common import Kind, float_value, is_i32, kind_of, ranked_shape
-from qdialect.qnn.compute import ComputeOp, ConvProperties, verify_dot_shapes
+from qdialect.qnn.compute import ComputeOp, ConvProperties, verify_concat_shapes, verify_dot_shapes
 from qdialect.qnn.modes import Activation, RoundMode, enum_value
 from qdialect.qparams import Scheme
 from qdialect.tensors import element_type
@@ -248,17 +248,4 @@ class ScaledConcatOp(ScaledOp):
         for i, v in enumerate(self.inputs):
             if pending(v, f"input #{i}").expressed != expressed:
                 raise VerifyException(f"input #{i} expressed type differs from the result's")
-        y = ranked_shape(self.result, "result")
-        axis = self.axis.value.data
-        if not 0 <= axis < len(y):
-            raise VerifyException(f"axis {axis} is out of range for rank {len(y)}")
-        total = 0
-        for i, v in enumerate(self.inputs):
-            s = ranked_shape(v, f"input #{i}", len(y))
-            if s[:axis] + s[axis + 1 :] != y[:axis] + y[axis + 1 :]:
-                raise VerifyException(
-                    f"input #{i} shape {list(s)} differs from the result's off axis {axis}"
-                )
-            total += s[axis]
-        if total != y[axis]:
-            raise VerifyException(f"result size along axis {axis} must be {total}, got {y[axis]}")
+        verify_concat_shapes(self.inputs, self.result, self.axis.value.data)
