@@ -34,6 +34,12 @@ def c_int(value: int) -> str:
     return str(int(value))
 
 
+def c_literal(value: float | int) -> str:
+    """A float as `c_float` spells it, an integer as `c_int` does (pad fills, max-pool
+    identities: a float or a stored integer, by the element type)."""
+    return c_float(value) if isinstance(value, float) else c_int(value)
+
+
 def ctype_of(elem: Attribute) -> str:
     """The C type a buffer of `elem` is (`int8_t`, `uint16_t`, `float`, ...)."""
     try:
@@ -63,3 +69,4 @@ TEMPLATES = Environment(
 )
 TEMPLATES.filters["c_float"] = c_float
 TEMPLATES.filters["c_int"] = c_int
+TEMPLATES.filters["c_literal"] = c_literal

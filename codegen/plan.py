@@ -16,7 +16,8 @@ from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
-from codegen.c_text import c_sizeof, ctype_of
+from codegen.c_text import CodegenError, c_sizeof, ctype_of
+from qdialect.constants import dense_array
 from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
 
@@ -72,14 +73,6 @@ class Plan:
         return f"(({ctype} *)((char *)arena + {self.arena_offsets[value]}))"
 
 
-def dense_array(op: arith.ConstantOp) -> np.ndarray:
-    """An `arith.constant`'s values in its shape (a splat broadcast)."""
-    values = np.array(op.value.get_values())  # type: ignore[union-attr]
-    shape = shape_of(op.result)
-    data = values.reshape(()) if values.size == 1 else values.reshape(shape)
-    return np.ascontiguousarray(np.broadcast_to(data, shape))
-
-
 def constant_table(ops: list[Operation]) -> list[tuple[SSAValue, np.ndarray]]:
     """The values handed in at load time: constants, and storage casts of them (the same
     stored bits under a second name, in the result's storage dtype: a u8 weight's i8
@@ -87,7 +80,10 @@ def constant_table(ops: list[Operation]) -> list[tuple[SSAValue, np.ndarray]]:
     table: dict[SSAValue, np.ndarray] = {}
     for op in ops:
         if isinstance(op, arith.ConstantOp):
-            table[op.result] = dense_array(op)
+            values = dense_array(op)
+            if values is None:
+                raise CodegenError(f"only dense tensor constants are compiled, got {op.value}")
+            table[op.result] = values
         elif isinstance(op, StorageCastOp) and op.input in table:
             stored = np.dtype(ctype_of(element_type(op.result.type)).removesuffix("_t"))
             table[op.result] = table[op.input].astype(stored)
