@@ -36,10 +36,21 @@ STRICT = ["-O1", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror"]
 # Tests that compile with flags of their own (not $QDIALECT_CFLAGS) are marked `pins_flags`:
 # test_sanitizers.py's child, which sets $QDIALECT_CFLAGS, leaves them out.
 pins_flags = pytest.mark.pins_flags
-FLAG_VARIANTS = [
-    pytest.param(None, id="default-flags"),
-    pytest.param(STRICT, id="strict", marks=pins_flags),
-]
+FLAG_VARIANTS = {"default-flags": None, "strict": STRICT}
+
+
+def flag_params(cases: list[tuple], ids: list[str], default_tier) -> list:
+    """Each case (a tuple of arguments) with the default flags and with STRICT (`pins_flags`);
+    `default_tier(case_index, flags_id)` picks the ones of the default tier, the others are
+    `slow`."""
+    params = []
+    for index, (case, case_id) in enumerate(zip(cases, ids, strict=True)):
+        for flags_id, flags in FLAG_VARIANTS.items():
+            marks = [] if default_tier(index, flags_id) else [pytest.mark.slow]
+            if flags is not None:
+                marks.append(pins_flags)
+            params.append(pytest.param(*case, flags, marks=marks, id=f"{case_id}-{flags_id}"))
+    return params
 
 
 def random_inputs(function: func.FuncOp, seed: int) -> list[np.ndarray]:
@@ -515,9 +526,21 @@ def _fast_case(seed: int, shape_index: int, epilogues: tuple[int, ...], at: int,
     return text, inputs, run_function(text, inputs)
 
 
-@pytest.mark.parametrize("flags", FLAG_VARIANTS)
-@pytest.mark.parametrize("epilogue_index", range(len(FAST_EPILOGUES)))
-@pytest.mark.parametrize("shape_index", range(len(FAST_SHAPES)))
+FAST_CASES = [(s, e) for s in range(len(FAST_SHAPES)) for e in range(len(FAST_EPILOGUES))]
+
+
+def _fast_default_tier(index: int, flags_id: str) -> bool:
+    """Each shape with two epilogues under the default flags and a third under STRICT (so every
+    epilogue meets several shapes, both flag sets); the rest of the cross product is slow."""
+    shape_index, epilogue_index = FAST_CASES[index]
+    offsets = (0, 3) if flags_id == "default-flags" else (5,)
+    return any(epilogue_index == (shape_index + k) % len(FAST_EPILOGUES) for k in offsets)
+
+
+@pytest.mark.parametrize(
+    ("shape_index", "epilogue_index", "flags"),
+    flag_params(FAST_CASES, [f"{s}-{e}" for s, e in FAST_CASES], _fast_default_tier),
+)
 def test_fast_integer_kernels_bit_exact(
     shape_index: int, epilogue_index: int, flags, monkeypatch
 ) -> None:
@@ -563,9 +586,23 @@ def test_vnni_is_selected_from_the_compiler_target(isa: list[str], tmp_path: Pat
         assert "vpdpwssd" in code and (name == "depthwise" or "vpmaddwd" not in code), name
 
 
-@pytest.mark.parametrize("flags", FLAG_VARIANTS)
-@pytest.mark.parametrize(("x_storage", "x_zp"), [("u8", 0), ("u8", 255), ("i8", -128), ("i8", 77)])
-@pytest.mark.parametrize(("k", "n"), [(1, 1), (63, 33), (301, 50), (2048, 16)])
+GEMV_SIZES = [(1, 1), (63, 33), (301, 50), (2048, 16)]
+GEMV_INPUTS = [("u8", 0), ("u8", 255), ("i8", -128), ("i8", 77)]
+GEMV_CASES = [(k, n, x, zp) for k, n in GEMV_SIZES for x, zp in GEMV_INPUTS]
+
+
+def _gemv_default_tier(index: int, flags_id: str) -> bool:
+    """Each size with a u8 and an i8 input under the default flags and a third input under
+    STRICT; the rest is slow."""
+    size, inputs = divmod(index, len(GEMV_INPUTS))
+    offsets = (0, 2) if flags_id == "default-flags" else (1,)
+    return any(inputs == (size + k) % len(GEMV_INPUTS) for k in offsets)
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "x_storage", "x_zp", "flags"),
+    flag_params(GEMV_CASES, ["-".join(map(str, case)) for case in GEMV_CASES], _gemv_default_tier),
+)
 def test_gemv_kernel_bit_exact(
     x_storage: str, x_zp: int, k: int, n: int, flags, monkeypatch
 ) -> None:
