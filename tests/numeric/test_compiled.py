@@ -8,6 +8,7 @@ NHWC, groups, dilation, strides, dot, float kernels and round modes.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from pathlib import Path
@@ -23,11 +24,33 @@ from runtime.reference import run_function
 from runtime.signature import expected_array
 
 from .program_gen import conv_program, core_program, misc_program, scaled_program
+from .tiers import tiered_range
 
 ROOT = Path(__file__).resolve().parents[2]
+# Random programs and configurations: the first DEFAULT_* in the default tier, the rest of the
+# full counts (which the environment may change) under -m slow.
 PROGRAMS = int(os.environ.get("QDIALECT_COMPILED_PROGRAMS", "40"))
 CONFIGS = int(os.environ.get("QDIALECT_COMPILED_CONFIGS", "120"))
+DEFAULT_PROGRAMS, DEFAULT_CONFIGS = 10, 30
 STRICT = ["-O1", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror"]
+# Tests that compile with flags of their own (not $QDIALECT_CFLAGS) are marked `pins_flags`:
+# test_sanitizers.py's child, which sets $QDIALECT_CFLAGS, leaves them out.
+pins_flags = pytest.mark.pins_flags
+FLAG_VARIANTS = {"default-flags": None, "strict": STRICT}
+
+
+def flag_params(cases: list[tuple], ids: list[str], default_tier) -> list:
+    """Each case (a tuple of arguments) with the default flags and with STRICT (`pins_flags`);
+    `default_tier(case_index, flags_id)` picks the ones of the default tier, the others are
+    `slow`."""
+    params = []
+    for index, (case, case_id) in enumerate(zip(cases, ids, strict=True)):
+        for flags_id, flags in FLAG_VARIANTS.items():
+            marks = [] if default_tier(index, flags_id) else [pytest.mark.slow]
+            if flags is not None:
+                marks.append(pins_flags)
+            params.append(pytest.param(*case, flags, marks=marks, id=f"{case_id}-{flags_id}"))
+    return params
 
 
 def random_inputs(function: func.FuncOp, seed: int) -> list[np.ndarray]:
@@ -55,24 +78,25 @@ def check(text: str, seed: int, flags=None, entry: str | None = None) -> None:
         assert e.dtype == g.dtype and np.array_equal(e, g, equal_nan=True), compiled.c_source
 
 
-@pytest.mark.parametrize("seed", range(PROGRAMS))
+@pytest.mark.parametrize("seed", tiered_range(PROGRAMS, DEFAULT_PROGRAMS))
 def test_random_programs_bit_exact(seed: int) -> None:
     check(core_program(seed), seed)
     check(scaled_program(seed), seed)
 
 
-@pytest.mark.parametrize("seed", range(CONFIGS))
+@pytest.mark.parametrize("seed", tiered_range(CONFIGS, DEFAULT_CONFIGS))
 def test_conv_and_dot_configurations_bit_exact(seed: int) -> None:
     """Layouts, groups, dilation, strides, padding, i8/u8/i16, per-axis, fused epilogues."""
     check(conv_program(seed), seed)
 
 
-@pytest.mark.parametrize("seed", range(CONFIGS))
+@pytest.mark.parametrize("seed", tiered_range(CONFIGS, DEFAULT_CONFIGS))
 def test_pool_add_concat_configurations_bit_exact(seed: int) -> None:
     """Pooling windows/padding/layouts, broadcasting adds, concats of mixed types."""
     check(misc_program(seed), seed)
 
 
+@pins_flags
 def test_round_trip_suite_functions_bit_exact_and_warning_free() -> None:
     """Every function of qnn_ops.mlir the code generator takes, compiled with -Werror."""
     module = parse_module((ROOT / "tests" / "filecheck" / "qnn_ops.mlir").read_text())
@@ -91,10 +115,11 @@ def test_round_trip_suite_functions_bit_exact_and_warning_free() -> None:
     assert compiled_count >= 1
 
 
-def test_generated_c_is_warning_free_for_every_template() -> None:
-    for seed in range(12):
-        for program in (core_program(seed), scaled_program(seed)):
-            compile_module(program, flags=STRICT)
+@pins_flags
+@pytest.mark.parametrize("generator", [core_program, scaled_program], ids=["core", "scaled"])
+@pytest.mark.parametrize("seed", range(12))
+def test_generated_c_is_warning_free_for_every_template(seed: int, generator) -> None:
+    compile_module(generator(seed), flags=STRICT)
 
 
 def test_compile_module_user_api(tmp_path) -> None:
@@ -162,6 +187,7 @@ def test_call_checks_every_argument_and_fills_out() -> None:
         fn(a, b, out=[frozen])
 
 
+@pins_flags
 def test_results_written_in_place_and_copied_where_needed() -> None:
     """Returned results are computed in the output buffers; a result returned twice, one also
     read by a later kernel, an argument and a constant returned as they are still come out."""
@@ -179,6 +205,7 @@ def test_results_written_in_place_and_copied_where_needed() -> None:
     assert "memcpy(outputs[0]" not in fn.c_source and "memcpy(outputs[2]" in fn.c_source
 
 
+@pins_flags
 def test_out_of_several_results_views_and_read_only_inputs() -> None:
     """The unrolled common call and the general path agree: views (which may overlap and so
     take np.may_share_memory), tuples, read-only inputs and several results."""
@@ -241,6 +268,7 @@ ROUND_MODES = [
 ]
 
 
+@pins_flags
 @pytest.mark.parametrize("storage", ["i8", "u8", "i16", "u16", "i32", "i4", "u4"])
 @pytest.mark.parametrize("mode", ROUND_MODES)
 def test_quantize_round_modes_and_storage(storage: str, mode: str) -> None:
@@ -259,6 +287,7 @@ def test_quantize_round_modes_and_storage(storage: str, mode: str) -> None:
         assert np.array_equal(g, e, equal_nan=True)
 
 
+@pins_flags
 def test_per_axis_and_elementwise_kernels() -> None:
     w = "!quant.uniform<i8:f32:1, {0.5:3,0.25,0.125:-7}>"
     t = "!quant.uniform<u8:f32, 0.1:128>"
@@ -279,6 +308,7 @@ def test_per_axis_and_elementwise_kernels() -> None:
         assert np.array_equal(g, e, equal_nan=True)
 
 
+@pins_flags
 def test_hostile_function_name_never_reaches_c() -> None:
     name = "x*/ int system(const char*); /*"
     text = f"""func.func @"{name}"(%x: tensor<4xf32>) -> tensor<4xf32> {{
@@ -308,6 +338,7 @@ def test_second_process_loads_from_cache(tmp_path) -> None:
     assert second.stdout.split() == ["True", "0"], second.stderr
 
 
+@pins_flags
 def test_per_axis_relu_and_clamp() -> None:
     t = "!quant.uniform<i8:f32:1, {0.5:3,0.25:-100,0.125:-7}>"
     text = f"""func.func @main(%x: tensor<2x3x5x{t}>) -> (tensor<2x3x5x{t}>, tensor<2x3x5x{t}>) {{
@@ -324,6 +355,7 @@ def test_per_axis_relu_and_clamp() -> None:
 ELEMENTS = ["f32", "!quant.uniform<u8:f32, 0.5:7>", "!quant.uniform<i8:f32, 0.25:-3>", "i16"]
 
 
+@pins_flags
 @pytest.mark.parametrize("seed", range(24))
 def test_transpose_pad_reshape_bit_exact(seed: int) -> None:
     """Random ranks, permutations, pads and modes; warning-free C; moves never read outside."""
@@ -482,27 +514,53 @@ def _fast_program(
     return text, inputs
 
 
-@pytest.mark.parametrize("shape_index", range(len(FAST_SHAPES)))
-def test_fast_integer_kernels_bit_exact(shape_index: int, monkeypatch) -> None:
+@functools.cache
+def _fast_case(seed: int, shape_index: int, epilogues: tuple[int, ...], at: int, y_scale: float):
+    """The program for `epilogues[at]` and its reference result, made from one generator that
+    also made the programs of the epilogues before it (so every case keeps its data when run
+    alone); cached, as the flag variants of a case share it."""
+    rng = np.random.default_rng(seed)
+    for epilogue_index in epilogues[:at]:
+        _fast_program(shape_index, epilogue_index, rng, y_scale)
+    text, inputs = _fast_program(shape_index, epilogues[at], rng, y_scale)
+    return text, inputs, run_function(text, inputs)
+
+
+FAST_CASES = [(s, e) for s in range(len(FAST_SHAPES)) for e in range(len(FAST_EPILOGUES))]
+
+
+def _fast_default_tier(index: int, flags_id: str) -> bool:
+    """Each shape with two epilogues under the default flags and a third under STRICT (so every
+    epilogue meets several shapes, both flag sets); the rest of the cross product is slow."""
+    shape_index, epilogue_index = FAST_CASES[index]
+    offsets = (0, 3) if flags_id == "default-flags" else (5,)
+    return any(epilogue_index == (shape_index + k) % len(FAST_EPILOGUES) for k in offsets)
+
+
+@pytest.mark.parametrize(
+    ("shape_index", "epilogue_index", "flags"),
+    flag_params(FAST_CASES, [f"{s}-{e}" for s, e in FAST_CASES], _fast_default_tier),
+)
+def test_fast_integer_kernels_bit_exact(
+    shape_index: int, epilogue_index: int, flags, monkeypatch
+) -> None:
     """The int16-pair GEMM / depthwise kernels on every edge shape and epilogue, full-range data,
     with -march=native (AVX2 where the host has it) and with the portable C path (-Werror);
     every loop that may run in parallel does (the small random programs cover serial ones)."""
     monkeypatch.setattr("codegen.threads.PARALLEL_MACS", 0)
     monkeypatch.setattr("codegen.threads.PARALLEL_GEMV_MACS", 0)
     monkeypatch.setattr("codegen.threads.PARALLEL_ELEMENTS", 0)
-    rng = np.random.default_rng(shape_index)
-    for epilogue_index in range(len(FAST_EPILOGUES)):
-        text, inputs = _fast_program(shape_index, epilogue_index, rng)
-        expected = run_function(text, inputs)
-        for flags in (None, STRICT):
-            compiled = compile_module(text, flags=flags)
-            assert "_tile(" in compiled.c_source or "depthwise" in compiled.c_source
-            (got,) = compiled(*inputs)
-            assert got.dtype == expected[0].dtype and np.array_equal(got, expected[0]), text
-            (again,) = compiled(*inputs)  # scratch reused by a second call
-            assert np.array_equal(again, got)
+    epilogues = tuple(range(len(FAST_EPILOGUES)))
+    text, inputs, expected = _fast_case(shape_index, shape_index, epilogues, epilogue_index, 0.25)
+    compiled = compile_module(text, flags=flags)
+    assert "_tile(" in compiled.c_source or "depthwise" in compiled.c_source
+    (got,) = compiled(*inputs)
+    assert got.dtype == expected[0].dtype and np.array_equal(got, expected[0]), text
+    (again,) = compiled(*inputs)  # scratch reused by a second call
+    assert np.array_equal(again, got)
 
 
+@pins_flags  # the object code inspected is built with flags of its own
 @pytest.mark.parametrize(
     "isa",
     [["-mavxvnni"], ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vnni"]],
@@ -528,9 +586,26 @@ def test_vnni_is_selected_from_the_compiler_target(isa: list[str], tmp_path: Pat
         assert "vpdpwssd" in code and (name == "depthwise" or "vpmaddwd" not in code), name
 
 
-@pytest.mark.parametrize(("x_storage", "x_zp"), [("u8", 0), ("u8", 255), ("i8", -128), ("i8", 77)])
-@pytest.mark.parametrize(("k", "n"), [(1, 1), (63, 33), (301, 50), (2048, 16)])
-def test_gemv_kernel_bit_exact(x_storage: str, x_zp: int, k: int, n: int, monkeypatch) -> None:
+GEMV_SIZES = [(1, 1), (63, 33), (301, 50), (2048, 16)]
+GEMV_INPUTS = [("u8", 0), ("u8", 255), ("i8", -128), ("i8", 77)]
+GEMV_CASES = [(k, n, x, zp) for k, n in GEMV_SIZES for x, zp in GEMV_INPUTS]
+
+
+def _gemv_default_tier(index: int, flags_id: str) -> bool:
+    """Each size with a u8 and an i8 input under the default flags and a third input under
+    STRICT; the rest is slow."""
+    size, inputs = divmod(index, len(GEMV_INPUTS))
+    offsets = (0, 2) if flags_id == "default-flags" else (1,)
+    return any(inputs == (size + k) % len(GEMV_INPUTS) for k in offsets)
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "x_storage", "x_zp", "flags"),
+    flag_params(GEMV_CASES, ["-".join(map(str, case)) for case in GEMV_CASES], _gemv_default_tier),
+)
+def test_gemv_kernel_bit_exact(
+    x_storage: str, x_zp: int, k: int, n: int, flags, monkeypatch
+) -> None:
     """One row against constant int8 weights takes the vpmaddubsw nibble kernel: full-range
     activations and weights (every -128 and 127), per-axis scales, bias and relu, exactly;
     also through the portable C path, and split across threads (any size, on odd N)."""
@@ -555,10 +630,9 @@ def test_gemv_kernel_bit_exact(x_storage: str, x_zp: int, k: int, n: int, monkey
   func.return %y : {yt}
 }}"""
     expected = run_function(text, [x, b])[0]
-    for flags in (None, STRICT):
-        compiled = compile_module(text, flags=flags)
-        assert "_gemv(" in compiled.c_source
-        assert np.array_equal(compiled(x, b)[0], expected)
+    compiled = compile_module(text, flags=flags)
+    assert "_gemv(" in compiled.c_source
+    assert np.array_equal(compiled(x, b)[0], expected)
 
 
 # NHWC depthwise convs with 8+ channels: the shapes the row-pair kernel takes
@@ -569,19 +643,24 @@ ROW_PAIR_SHAPES = [
 ]
 
 
+ROW_PAIR_EPILOGUES = (0, 1, 6)
+
+
+@pytest.mark.parametrize(
+    "at", range(len(ROW_PAIR_EPILOGUES)), ids=[f"epilogue{e}" for e in ROW_PAIR_EPILOGUES]
+)
 @pytest.mark.parametrize("shape_index", ROW_PAIR_SHAPES)
-def test_depthwise_row_pairs_bit_exact(shape_index: int, monkeypatch) -> None:
+def test_depthwise_row_pairs_bit_exact(shape_index: int, at: int, monkeypatch) -> None:
     """The NHWC row-pair depthwise kernel (8+ channels, float requantization to 8 bits) also
     with multipliers above 1, where it clamps in float instead of relying on saturating packs."""
     monkeypatch.setattr("codegen.threads.PARALLEL_MACS", 0)
-    rng = np.random.default_rng(100 + shape_index)
-    for epilogue_index in (0, 1, 6):
-        text, inputs = _fast_program(shape_index, epilogue_index, rng, y_scale=0.0004)
-        expected = run_function(text, inputs)
-        compiled = compile_module(text)
-        assert "_pairs(" in compiled.c_source
-        (got,) = compiled(*inputs)
-        assert np.array_equal(got, expected[0]), text
+    text, inputs, expected = _fast_case(
+        100 + shape_index, shape_index, ROW_PAIR_EPILOGUES, at, 0.0004
+    )
+    compiled = compile_module(text)
+    assert "_pairs(" in compiled.c_source
+    (got,) = compiled(*inputs)
+    assert np.array_equal(got, expected[0]), text
 
 
 def test_qd_set_threads_is_exported() -> None:

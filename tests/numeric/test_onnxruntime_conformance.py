@@ -21,13 +21,14 @@ Traps this file steps around:
 * `onnx.reference.ReferenceEvaluator` requantizes in float64 and wraps ±inf in QuantizeLinear,
   so it is not used as an oracle here.
 
-Run with `-s` to see the per-op counts printed by the last test.
+The default tier runs the named edge cases and the first DEFAULT_RANDOM random cases of each op;
+the slow tier (`-m slow`) runs the rest of the random cases.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -39,6 +40,8 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from qdialect.type_syntax import format_float  # noqa: E402
 from runtime.reference import run_function  # noqa: E402
+
+from .tiers import tiered_range  # noqa: E402
 
 # float32 x / s overflowing to ±inf (3.4e38 / 1e-3) is the point of some quantize cases
 pytestmark = pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
@@ -62,28 +65,10 @@ N_QLINEARCONV = 200
 N_CONVINTEGER = 150
 N_QLINEARMATMUL = 150
 N_MATMULINTEGER = 150
+DEFAULT_RANDOM = 25  # of each op's random cases, in the default tier
 
 
-# ----------------------------------------------------------------------------- tallies
-
-
-@dataclass
-class Tally:
-    cases: int = 0
-    exact: int = 0
-    elements: int = 0
-    failures: list[str] = field(default_factory=list)
-
-
-OPS = (
-    "QuantizeLinear",
-    "DequantizeLinear",
-    "QLinearConv",
-    "ConvInteger",
-    "QLinearMatMul",
-    "MatMulInteger",
-)
-TALLY: dict[str, Tally] = {op: Tally() for op in OPS}
+# ----------------------------------------------------------------------------- comparison
 
 
 def same_bits(got: np.ndarray, want: np.ndarray) -> bool:
@@ -95,12 +80,8 @@ def same_bits(got: np.ndarray, want: np.ndarray) -> bool:
 
 
 def compare(op: str, got: np.ndarray, want: np.ndarray, context: str) -> None:
-    """Count one case of `op`; fail with the differing elements unless the bits are equal."""
-    tally = TALLY[op]
-    tally.cases += 1
-    tally.elements += want.size
+    """Fail with the differing elements unless the bits are equal."""
     if same_bits(got, want):
-        tally.exact += 1
         return
     message = f"{op}: interpreter != ONNX Runtime\n{context}\n"
     if got.shape != want.shape or got.dtype != want.dtype:
@@ -113,7 +94,6 @@ def compare(op: str, got: np.ndarray, want: np.ndarray, context: str) -> None:
         for index in bad[:12]:
             index = tuple(int(i) for i in index)
             message += f"  {index}: interpreter {got[index]!r}, ORT {want[index]!r}\n"
-    tally.failures.append(message)
     raise AssertionError(message)
 
 
@@ -324,7 +304,7 @@ def random_quantize_case(rng: np.random.Generator) -> QuantizeCase:
     return QuantizeCase(x, dtype, scales, zeros, axis, use_qcast=bool(rng.random() < 0.25))
 
 
-@pytest.mark.parametrize("case", range(N_QUANTIZE))
+@pytest.mark.parametrize("case", tiered_range(N_QUANTIZE, DEFAULT_RANDOM))
 def test_quantize_random(case):
     check_quantize(random_quantize_case(rng_for("QuantizeLinear", case)), str(case))
 
@@ -384,7 +364,7 @@ def check_dequantize(q, dtype, scales, zeros, axis, label: str, use_dcast=False)
     compare("DequantizeLinear", got, want, f"case {label}\n{ir}q = {q!r}")
 
 
-@pytest.mark.parametrize("case", range(N_DEQUANTIZE))
+@pytest.mark.parametrize("case", tiered_range(N_DEQUANTIZE, DEFAULT_RANDOM))
 def test_dequantize_random(case):
     rng = rng_for("DequantizeLinear", case)
     dtype = U8 if rng.random() < 0.5 else I8
@@ -707,7 +687,7 @@ def edge_conv(name: str, signs: str, raw: bool) -> Conv:
     return make_conv(rng, raw, xdt=xdt, wdt=wdt, **fixed)
 
 
-@pytest.mark.parametrize("case", range(N_QLINEARCONV))
+@pytest.mark.parametrize("case", tiered_range(N_QLINEARCONV, DEFAULT_RANDOM))
 def test_qlinearconv_random(case):
     check_conv(make_conv(rng_for("QLinearConv", case), raw=False), raw=False, label=str(case))
 
@@ -718,7 +698,7 @@ def test_qlinearconv_edges(name, signs):
     check_conv(edge_conv(name, signs, raw=False), raw=False, label=f"{name} {signs}")
 
 
-@pytest.mark.parametrize("case", range(N_CONVINTEGER))
+@pytest.mark.parametrize("case", tiered_range(N_CONVINTEGER, DEFAULT_RANDOM))
 def test_convinteger_random(case):
     check_conv(make_conv(rng_for("ConvInteger", case), raw=True), raw=True, label=str(case))
 
@@ -919,7 +899,7 @@ def edge_matmul(name: str, signs: str, raw: bool) -> MatMul:
     return make_matmul(rng, raw, **fixed)
 
 
-@pytest.mark.parametrize("case", range(N_QLINEARMATMUL))
+@pytest.mark.parametrize("case", tiered_range(N_QLINEARMATMUL, DEFAULT_RANDOM))
 def test_qlinearmatmul_random(case):
     m = make_matmul(rng_for("QLinearMatMul", case), raw=False)
     check_matmul(m, raw=False, label=str(case))
@@ -931,7 +911,7 @@ def test_qlinearmatmul_edges(name, signs):
     check_matmul(edge_matmul(name, signs, raw=False), raw=False, label=f"{name} {signs}")
 
 
-@pytest.mark.parametrize("case", range(N_MATMULINTEGER))
+@pytest.mark.parametrize("case", tiered_range(N_MATMULINTEGER, DEFAULT_RANDOM))
 def test_matmulinteger_random(case):
     m = make_matmul(rng_for("MatMulInteger", case), raw=True)
     check_matmul(m, raw=True, label=str(case))
@@ -941,14 +921,3 @@ def test_matmulinteger_random(case):
 @pytest.mark.parametrize("name", MATMUL_EDGES)
 def test_matmulinteger_edges(name, signs):
     check_matmul(edge_matmul(name, signs, raw=True), raw=True, label=f"{name} {signs}")
-
-
-# ----------------------------------------------------------------------------- summary
-
-
-def test_zz_summary():
-    """Print the per-op counts (run with -s); every compared case above had to match exactly."""
-    print()
-    for op, tally in TALLY.items():
-        print(f"{op}: {tally.cases} cases, {tally.exact} exact ({tally.elements} elements)")
-    assert all(t.exact == t.cases for t in TALLY.values())

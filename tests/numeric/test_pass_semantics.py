@@ -3,7 +3,8 @@
 Random valid programs (tests/numeric/program_gen.py) run on random inputs through the
 reference interpreter before and after each pass. fold-qdq is included because the generated
 programs contain only quantize∘dequantize pairs (its exact part), not QDQ-simulated float ops.
-Each pass is also idempotent: a second application changes nothing.
+Each pass is also idempotent: a second application changes nothing. The default tier tries
+DEFAULT_PROGRAMS programs per pass, the slow tier (`-m slow`) PROGRAMS.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from runtime.reference import run_function
 from .program_gen import core_program, scaled_program
 
 PROGRAMS = int(os.environ.get("QDIALECT_PASS_PROGRAMS", "150"))
+DEFAULT_PROGRAMS = 25
 CASES = {
     "fold-scaled-builders": [scaled_program],
     "quant-to-qnn": [core_program],
@@ -52,10 +54,7 @@ def random_input(text: str, seed: int) -> np.ndarray:
     return x
 
 
-@pytest.mark.parametrize("pass_name", sorted(CASES))
-@settings(max_examples=PROGRAMS, deadline=None, suppress_health_check=list(HealthCheck))
-@given(seed=st.integers(0, 2**31 - 1), which=st.integers(0, 1))
-def test_pass_is_exact_and_idempotent(pass_name: str, seed: int, which: int) -> None:
+def check_pass(pass_name: str, seed: int, which: int) -> None:
     generators = CASES[pass_name]
     text = generators[which % len(generators)](seed)
     x = random_input(text, seed)
@@ -66,6 +65,23 @@ def test_pass_is_exact_and_idempotent(pass_name: str, seed: int, which: int) -> 
         assert b.dtype == a.dtype and np.array_equal(b, a, equal_nan=True), text
     printed = print_module(once)
     assert print_module(apply(pass_name, printed)) == printed
+
+
+@pytest.mark.parametrize("pass_name", sorted(CASES))
+@settings(max_examples=DEFAULT_PROGRAMS, deadline=None, suppress_health_check=list(HealthCheck))
+@given(seed=st.integers(0, 2**31 - 1), which=st.integers(0, 1))
+def test_pass_is_exact_and_idempotent(pass_name: str, seed: int, which: int) -> None:
+    check_pass(pass_name, seed, which)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pass_name", sorted(CASES))
+@settings(max_examples=PROGRAMS, deadline=None, suppress_health_check=list(HealthCheck))
+@given(seed=st.integers(0, 2**31 - 1), which=st.integers(0, 1))
+def test_pass_is_exact_and_idempotent_on_many_programs(
+    pass_name: str, seed: int, which: int
+) -> None:
+    check_pass(pass_name, seed, which)
 
 
 def test_u8_to_i8_leaves_no_u8_value_in_the_body() -> None:
@@ -82,15 +98,16 @@ def test_u8_to_i8_leaves_no_u8_value_in_the_body() -> None:
         assert len(converted) <= len(function.function_type.outputs.data)
 
 
-def test_passes_fire_on_generated_programs() -> None:
+@pytest.mark.parametrize("pass_name", sorted(CASES))
+def test_passes_fire_on_generated_programs(pass_name: str) -> None:
     """The property above is not vacuous: each pass changes most generated programs."""
-    for pass_name, generators in CASES.items():
-        changed = 0
-        for seed in range(20):
-            text = generators[seed % len(generators)](seed)
-            if print_module(apply(pass_name, text)) != print_module(parse_module(text)):
-                changed += 1
-        assert changed >= 5, pass_name
+    generators = CASES[pass_name]
+    changed = 0
+    for seed in range(20):
+        text = generators[seed % len(generators)](seed)
+        if print_module(apply(pass_name, text)) != print_module(parse_module(text)):
+            changed += 1
+    assert changed >= 5, pass_name
 
 
 @pytest.mark.parametrize("rounding", ["tflite", "tosa_single", "tosa_double"])

@@ -1,7 +1,8 @@
 """Fuzz: mutated IR text never escapes as anything but a located `IRError`.
 
 Seeds are the examples and the filecheck inputs; mutations delete, duplicate, insert and
-replace text (including IR tokens likely to reach deep parser and verifier states).
+replace text (including IR tokens likely to reach deep parser and verifier states). The default
+tier tries DEFAULT_FUZZ_EXAMPLES mutations, the slow tier (`-m slow`) FUZZ_EXAMPLES.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from runtime.qopt import split_chunks
 
 ROOT = Path(__file__).resolve().parents[2]
 FUZZ_EXAMPLES = int(os.environ.get("QDIALECT_FUZZ_EXAMPLES", "10000"))
+DEFAULT_FUZZ_EXAMPLES = 1000
 SEEDS = [
     chunk.text
     for path in [
@@ -99,14 +101,7 @@ def mutate(text: str, mutations) -> str:
     return text
 
 
-@settings(
-    max_examples=FUZZ_EXAMPLES,
-    deadline=None,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
-@given(st.sampled_from(SEEDS), st.lists(mutation, min_size=1, max_size=4))
-def test_mutated_ir_gives_located_errors_only(seed: str, mutations) -> None:
+def check_mutated(seed: str, mutations) -> None:
     text = mutate(seed, mutations)
     try:
         module = parse_module(text, "fuzz.mlir", ctx=make_context())
@@ -118,6 +113,23 @@ def test_mutated_ir_gives_located_errors_only(seed: str, mutations) -> None:
     for generic in (False, True):
         printed = print_module(module, generic=generic)
         parse_module(printed, "printed.mlir", ctx=make_context())
+
+
+FUZZ_SETTINGS = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck))
+MUTANTS = (st.sampled_from(SEEDS), st.lists(mutation, min_size=1, max_size=4))
+
+
+@settings(max_examples=DEFAULT_FUZZ_EXAMPLES, **FUZZ_SETTINGS)
+@given(*MUTANTS)
+def test_mutated_ir_gives_located_errors_only(seed: str, mutations) -> None:
+    check_mutated(seed, mutations)
+
+
+@pytest.mark.slow
+@settings(max_examples=FUZZ_EXAMPLES, **FUZZ_SETTINGS)
+@given(*MUTANTS)
+def test_mutated_ir_gives_located_errors_only_many_times(seed: str, mutations) -> None:
+    check_mutated(seed, mutations)
 
 
 # Found by the fuzz test: a non-ASCII symbol name printed generically as `sym_name = "\C3\BF"`

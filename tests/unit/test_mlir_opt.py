@@ -17,6 +17,8 @@ from runtime.qopt import split_chunks
 from .mlir_tools import run_mlir_opt
 from .type_strategies import quant_types
 
+pytestmark = pytest.mark.mlir_opt  # every test here runs upstream mlir-opt 22
+
 ROOT = Path(__file__).resolve().parents[2]
 VALID_IR = [
     *sorted((ROOT / "examples").glob("*.mlir")),
