@@ -35,7 +35,6 @@ def movement(op: qnn.TransposeOp | qnn.PadOp, ctx: EmitContext) -> Kernel:
     in_shape, out_shape = shape_of(x), shape_of(y)
     elem = element_type(x.type)
     in_strides = strides_of(in_shape)
-    common = (op.name,)
     if isinstance(op, qnn.TransposeOp):
         strides = tuple(in_strides[p] for p in op.permutation.get_values())
         fields = {"kind": "transpose", "src_strides": strides}
@@ -55,7 +54,7 @@ def movement(op: qnn.TransposeOp | qnn.PadOp, ctx: EmitContext) -> Kernel:
             "fill": fill,
         }
     spec = MovementSpec(
-        *common,
+        op.name,
         ctype=ctype_of(elem),
         rank=len(out_shape),
         in_shape=in_shape,
