@@ -24,6 +24,12 @@ Why it is built this way:
   with `os.replace`, so no reader ever sees half a file; a per-entry `flock` makes a second
   process wait for the first build instead of repeating it, and keeps the object and its sidecar
   consistent with each other.
+- Bad states of the cache heal rather than fail: anything other than a regular file where an
+  object, its sidecar or its lock goes (a directory, say) is moved aside and the entry rebuilt;
+  `.build-*` folders left by a killed build are removed by the next build once they are older
+  than a few minutes and no process holds their entry's lock. A cache that cannot be written
+  (read-only, full disk, a path through a file) costs a `JITCacheWarning` naming it, and the
+  process builds into a private temporary directory instead, removed at exit.
 
 Flags: `-O3 -march=native -fopenmp -ffp-contract=off -fno-math-errno` by default; the `flags`
 argument, else `$QDIALECT_CFLAGS` (shlex-split), replaces them. `-ffp-contract=off` is appended
@@ -40,7 +46,9 @@ e.g. `LD_PRELOAD=$(cc -print-file-name=libasan.so)`.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import errno
 import fcntl
 import functools
 import hashlib
@@ -49,6 +57,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import shlex
 import shutil
 import stat
@@ -57,6 +66,8 @@ import sys
 import sysconfig
 import tempfile
 import threading
+import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +79,7 @@ __all__ = [
     "CacheDirError",
     "CompileError",
     "CompiledLibrary",
+    "JITCacheWarning",
     "cache_dir",
     "compile_c",
     "compiler_invocations",
@@ -97,8 +109,17 @@ _EXT_SUFFIX: str = (
 _KERNEL_FILE = "kernel.c"  # the name diagnostics show for the caller's source
 _MAX_DIAGNOSTIC_LINES = 40
 
+_BUILD_PREFIX = ".build-"
+# A build folder is named `.build-<entry>-<random>` and lives exactly as long as its builder holds
+# `<entry>.lock`; one older than this whose lock is free was left by a killed build.
+_STALE_BUILD_SECONDS = 300.0
+_BUILD_OWNER = re.compile(r"\.build-(_qd_[0-9a-f]{16})-")
+
 _invocations = 0
 _invocations_lock = threading.Lock()
+
+_fallback_lock = threading.Lock()
+_fallback: Path | None = None  # this process's private stand-in for an unwritable cache
 
 
 class CompileError(Exception):
@@ -108,7 +129,15 @@ class CompileError(Exception):
 
 class CacheDirError(PermissionError):
     """The cache directory is not private to the current user, so objects in it could have been
-    planted by someone else and must not be loaded."""
+    planted by someone else and must not be loaded; or (from `cache_dir`) it cannot be created."""
+
+
+class _CacheDirUnavailable(CacheDirError):
+    """The cache directory cannot be created or examined: `compile_c` falls back, not refuses."""
+
+
+class JITCacheWarning(UserWarning):
+    """The cache directory cannot be written; objects are built in a temporary directory."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +176,7 @@ def cache_dir() -> Path:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = directory.stat()
     except OSError as exc:
-        raise CacheDirError(f"cannot use JIT cache directory {directory}: {exc}") from exc
+        raise _CacheDirUnavailable(f"cannot use JIT cache directory {directory}: {exc}") from exc
     problem = None
     if not stat.S_ISDIR(info.st_mode):
         problem = "it is not a directory"
@@ -170,15 +199,68 @@ def compile_c(
 
     `origin` says where the C came from (e.g. "function @main of model.mlir") and is quoted in
     every error. `flags` replaces the default compiler flags (and `$QDIALECT_CFLAGS`). An
-    identical earlier build, in this or any process, is loaded from the cache instead.
+    identical earlier build, in this or any process, is loaded from the cache instead. If the
+    cache cannot be written, a `JITCacheWarning` names it and the object is built in a private
+    temporary directory instead; a cache directory others could write to is refused
+    (`CacheDirError`).
     """
     compiler = _compiler_command(origin)
     effective = _effective_flags(flags)
     native = tuple(flag for flag in effective if flag.endswith("=native"))
     identity = _compiler_identity(compiler, native, origin)
     key = _cache_key(source, cdef, effective, identity)
-    name = f"_qd_{key[:16]}"
-    directory = cache_dir()
+    job = _Job(f"_qd_{key[:16]}", source, cdef, effective, compiler, origin)
+
+    try:
+        return _compile_in(cache_dir(), job)
+    except (_CacheDirUnavailable, _CacheUnwritable) as exc:
+        problem = str(exc)
+    where = tempfile.gettempdir()
+    try:
+        fallback = _fallback_dir(where)
+    except OSError as exc:
+        raise CompileError(
+            f"cannot compile {origin}: {problem}; nor can a temporary directory be created "
+            f"in {where}: {exc}. Set QDIALECT_CACHE_DIR to a writable directory"
+        ) from exc
+    # No origin in the text, so the default warning filter says this once per cache and problem.
+    warnings.warn(
+        f"{problem}; building in the private temporary directory {fallback} for this process "
+        f"instead (set QDIALECT_CACHE_DIR to a writable directory to keep compiled objects)",
+        JITCacheWarning,
+        stacklevel=2,
+    )
+    try:
+        return _compile_in(fallback, job)
+    except _CacheUnwritable as exc:
+        raise CompileError(
+            f"cannot compile {origin}: {problem}; and in the fallback: {exc}. "
+            f"Set QDIALECT_CACHE_DIR to a writable directory"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What to build: the entry name (from the cache key) and everything the build needs."""
+
+    name: str
+    source: str
+    cdef: str
+    flags: tuple[str, ...]
+    compiler: tuple[str, ...]
+    origin: str
+
+
+class _CacheUnwritable(Exception):
+    """A file system operation in the cache directory failed; the message names the directory."""
+
+
+def _compile_in(directory: Path, job: _Job) -> CompiledLibrary:
+    """Load the entry from `directory`, building and publishing it there first if needed.
+
+    Raises _CacheUnwritable if `directory` cannot be written (read-only, full, ...).
+    """
+    name = job.name
     so_path = directory / (name + _EXT_SUFFIX)
     sidecar = directory / (name + ".sha256")
 
@@ -190,20 +272,91 @@ def compile_c(
         except (ImportError, OSError):
             load_failed = True  # e.g. built against another libc; rebuild once
 
-    with _locked(directory / f"{name}.lock"):
-        # Another process may have built it while we waited for the lock.
-        if not load_failed and _entry_is_valid(so_path, sidecar):
-            try:
-                return _as_library(_load(name, so_path), so_path, from_cache=True)
-            except (ImportError, OSError):
-                pass
-        _build(name, source, cdef, effective, compiler, directory, so_path, sidecar, origin)
+    try:
+        _remove_stale_builds(directory)
+        with _locked(directory / f"{name}.lock"):
+            # Another process may have built it while we waited for the lock.
+            if not load_failed and _entry_is_valid(so_path, sidecar):
+                try:
+                    return _as_library(_load(name, so_path), so_path, from_cache=True)
+                except (ImportError, OSError):
+                    pass
+            _build(job, directory, so_path, sidecar)
+    except OSError as exc:  # every OSError above is a file operation in `directory`
+        raise _CacheUnwritable(f"cannot write to JIT cache directory {directory}: {exc}") from exc
 
     try:
         module = _load(name, so_path)
     except (ImportError, OSError) as exc:
-        raise CompileError(f"{origin}: the compiled object {so_path} does not load: {exc}") from exc
+        raise CompileError(
+            f"{job.origin}: the compiled object {so_path} does not load: {exc}"
+        ) from exc
     return _as_library(module, so_path, from_cache=False)
+
+
+def _fallback_dir(parent: str) -> Path:
+    """This process's private directory (0700, from mkdtemp) for objects the cache cannot hold;
+    created on first use (again if it vanished) and removed at exit."""
+    global _fallback
+    with _fallback_lock:
+        if _fallback is None or not _fallback.is_dir():
+            _fallback = Path(tempfile.mkdtemp(prefix="qdialect-jit-", dir=parent))
+            atexit.register(shutil.rmtree, _fallback, ignore_errors=True)
+        return _fallback
+
+
+def _remove_stale_builds(directory: Path) -> None:
+    """Remove `.build-*` folders that a killed build left behind: older than
+    _STALE_BUILD_SECONDS and, when the folder names its entry, with that entry's lock free (a
+    live build holds it for as long as its folder exists, however long the compiler takes)."""
+    cutoff = time.time() - _STALE_BUILD_SECONDS
+    try:
+        entries = [entry for entry in os.scandir(directory) if entry.name.startswith(_BUILD_PREFIX)]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime > cutoff:
+                continue
+        except OSError:
+            continue
+        owner = _BUILD_OWNER.match(entry.name)
+        lock = directory / f"{owner.group(1)}.lock" if owner else None
+        with _unless_locked(lock) as free:
+            if free:
+                _remove(Path(entry.path))
+
+
+@contextlib.contextmanager
+def _unless_locked(path: Path | None) -> Iterator[bool]:
+    """Holds the lock at `path` (never creating it) and yields True, or yields False if another
+    process (or another descriptor in this one) holds it."""
+    if path is None:
+        yield True
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        yield True  # no lock file: nothing is building this entry
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+        else:
+            yield True
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    """Remove a file, link or directory tree, as far as possible; errors are ignored."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def _as_library(module: ModuleType, path: Path, *, from_cache: bool) -> CompiledLibrary:
@@ -310,8 +463,15 @@ def _file_digest(path: Path) -> str:
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """Exclusive advisory lock on `path` (flock), so one process builds an entry at a time."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    """Exclusive advisory lock on `path` (flock), so one process builds an entry at a time.
+
+    A directory where the lock file goes is removed first: nobody can hold a lock on it.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except IsADirectoryError:
+        shutil.rmtree(path, ignore_errors=True)  # a racing process may remove it first
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -344,23 +504,20 @@ def _load(name: str, path: Path) -> ModuleType:
     return module
 
 
-def _build(
-    name: str,
-    source: str,
-    cdef: str,
-    flags: tuple[str, ...],
-    compiler: tuple[str, ...],
-    directory: Path,
-    so_path: Path,
-    sidecar: Path,
-    origin: str,
-) -> None:
-    """Compile in a private temporary directory, then publish object and sidecar by rename."""
+def _build(job: _Job, directory: Path, so_path: Path, sidecar: Path) -> None:
+    """Compile in a private temporary directory, then publish object and sidecar by rename.
+
+    The folder is named after the entry, whose lock the caller holds for as long as it exists,
+    so that _remove_stale_builds can tell a live build's folder from a killed one's.
+    """
+    name, compiler, flags, origin = job.name, job.compiler, job.flags, job.origin
     if "-fopenmp" in flags and not _openmp_links(compiler):
         flags = tuple(flag for flag in flags if flag != "-fopenmp")
-    with tempfile.TemporaryDirectory(prefix=".build-", dir=directory) as scratch:
+    with tempfile.TemporaryDirectory(
+        prefix=f"{_BUILD_PREFIX}{name}-", dir=directory, ignore_cleanup_errors=True
+    ) as scratch:
         work = Path(scratch)
-        glue = _write_sources(work, name, source, cdef, origin)
+        glue = _write_sources(work, name, job.source, job.cdef, origin)
         built = name + _EXT_SUFFIX
         include = {sysconfig.get_paths()["include"], sysconfig.get_paths()["platinclude"]}
         argv = [
@@ -407,6 +564,11 @@ def _run_compiler(argv: list[str], work: Path, origin: str) -> None:
         )
     except OSError as exc:
         raise CompileError(f"{origin}: running {argv[0]!r} failed: {exc}") from exc
+    enospc = os.strerror(errno.ENOSPC)
+    if result.returncode != 0 and enospc in result.stderr:
+        # Not the C's fault: the output could not be written (cache or $TMPDIR full).
+        said = next(line for line in result.stderr.splitlines() if enospc in line)
+        raise OSError(errno.ENOSPC, f"{enospc} (the compiler says: {said.strip()})", str(work))
     if result.returncode != 0:
         raise CompileError(
             f"C compilation of {origin} failed (exit status {result.returncode})\n"
@@ -416,13 +578,21 @@ def _run_compiler(argv: list[str], work: Path, origin: str) -> None:
 
 
 def _publish(built: Path, so_path: Path, sidecar: Path) -> None:
-    """Move a built object and its digest sidecar into the cache, each by one rename."""
+    """Move a built object and its digest sidecar into the cache, each by one rename.
+
+    A directory where either goes (which no rename can replace) is first moved into the build
+    folder, to be removed with it.
+    """
     # The umask may have left the object group-writable, which _entry_is_valid rejects.
     os.chmod(built, 0o755)
     digest = _file_digest(built)
     staged = built.parent / "sidecar"
     staged.write_text(f"{digest}  {so_path.name}\n", encoding="ascii")
     os.chmod(staged, 0o644)
+    for target in (so_path, sidecar):
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_ISDIR(target.lstat().st_mode):
+                os.rename(target, built.parent / f"displaced-{target.name}")
     os.replace(built, so_path)
     os.replace(staged, sidecar)
 
