@@ -31,17 +31,8 @@ Why it is built this way:
   (read-only, full disk, a path through a file) costs a `JITCacheWarning` naming it, and the
   process builds into a private temporary directory instead, removed at exit.
 
-Flags: `-O3 -march=native -fopenmp -ffp-contract=off -fno-math-errno` by default; the `flags`
-argument, else `$QDIALECT_CFLAGS` (shlex-split), replaces them. `-ffp-contract=off` is appended
-unless the flags say otherwise, because DESIGN §2's formulas fix every float rounding and GCC
-would otherwise fuse `a*b+c` into an FMA. `-fopenmp` is dropped when the compiler cannot build
-and link an OpenMP object (the generated loops then run on one thread). Compiler: `$CC`, else
-`cc`. Cache: `$QDIALECT_CACHE_DIR`,
-else `$XDG_CACHE_HOME/qdialect`, else `~/.cache/qdialect`.
-
-Sanitizers: `QDIALECT_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer"`;
-an ASan-instrumented object loaded into an uninstrumented Python needs the runtime preloaded,
-e.g. `LD_PRELOAD=$(cc -print-file-name=libasan.so)`.
+Compiler, flags and sanitizers: see runtime/cc.py. Cache: `$QDIALECT_CACHE_DIR`, else
+`$XDG_CACHE_HOME/qdialect`, else `~/.cache/qdialect`.
 """
 
 from __future__ import annotations
@@ -50,7 +41,6 @@ import atexit
 import contextlib
 import errno
 import fcntl
-import functools
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -74,6 +64,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from runtime.cc import (
+    DEFAULT_FLAGS,
+    CompileError,
+    compiler_command,
+    compiler_identity,
+    effective_flags,
+    openmp_links,
+    trim_diagnostic,
+)
+
 __all__ = [
     "DEFAULT_FLAGS",
     "CacheDirError",
@@ -84,14 +84,6 @@ __all__ = [
     "compile_c",
     "compiler_invocations",
 ]
-
-DEFAULT_FLAGS: tuple[str, ...] = (
-    "-O3",
-    "-march=native",
-    "-fopenmp",
-    "-ffp-contract=off",
-    "-fno-math-errno",
-)
 
 # Part of the build recipe rather than of the user's flags. An undeclared function (a cdef that
 # names a function the source lacks) would otherwise only warn and then fail at load time with
@@ -107,7 +99,6 @@ _EXT_SUFFIX: str = (
     sysconfig.get_config_var("EXT_SUFFIX") or importlib.machinery.EXTENSION_SUFFIXES[0]
 )
 _KERNEL_FILE = "kernel.c"  # the name diagnostics show for the caller's source
-_MAX_DIAGNOSTIC_LINES = 40
 
 _BUILD_PREFIX = ".build-"
 # A build folder is named `.build-<entry>-<random>` and lives exactly as long as its builder holds
@@ -120,11 +111,6 @@ _invocations_lock = threading.Lock()
 
 _fallback_lock = threading.Lock()
 _fallback: Path | None = None  # this process's private stand-in for an unwritable cache
-
-
-class CompileError(Exception):
-    """The C could not be turned into a loadable module (compiler missing, failed, or the
-    object would not load). The message names the origin and quotes the compiler."""
 
 
 class CacheDirError(PermissionError):
@@ -204,10 +190,10 @@ def compile_c(
     temporary directory instead; a cache directory others could write to is refused
     (`CacheDirError`).
     """
-    compiler = _compiler_command(origin)
-    effective = _effective_flags(flags)
+    compiler = compiler_command(origin)
+    effective = effective_flags(flags)
     native = tuple(flag for flag in effective if flag.endswith("=native"))
-    identity = _compiler_identity(compiler, native, origin)
+    identity = compiler_identity(compiler, native, origin)
     key = _cache_key(source, cdef, effective, identity)
     job = _Job(f"_qd_{key[:16]}", source, cdef, effective, compiler, origin)
 
@@ -363,71 +349,6 @@ def _as_library(module: ModuleType, path: Path, *, from_cache: bool) -> Compiled
     return CompiledLibrary(ffi=module.ffi, lib=module.lib, path=path, from_cache=from_cache)
 
 
-def _effective_flags(flags: Sequence[str] | None) -> tuple[str, ...]:
-    """Explicit argument, else $QDIALECT_CFLAGS, else the defaults; -ffp-contract=off kept."""
-    if flags is not None:
-        chosen = tuple(flags)
-    elif os.environ.get("QDIALECT_CFLAGS", "").strip():
-        chosen = tuple(shlex.split(os.environ["QDIALECT_CFLAGS"]))
-    else:
-        chosen = DEFAULT_FLAGS
-    if not any(flag.startswith("-ffp-contract=") for flag in chosen):
-        chosen += ("-ffp-contract=off",)
-    return chosen
-
-
-def _compiler_command(origin: str) -> tuple[str, ...]:
-    """$CC (which may carry arguments, e.g. "ccache gcc") or `cc`, with the program resolved to
-    an absolute path so the build can run in another working directory."""
-    from_env = os.environ.get("CC", "").strip()
-    argv = shlex.split(from_env) if from_env else ["cc"]
-    program = shutil.which(argv[0])
-    if program is None:
-        where = "$CC" if from_env else "the default; no CC is set"
-        raise CompileError(
-            f"cannot compile {origin}: C compiler {argv[0]!r} not found ({where}); "
-            f"install gcc or clang, or set CC to a C compiler (e.g. CC=gcc)"
-        )
-    return (program, *argv[1:])
-
-
-def _compiler_identity(compiler: tuple[str, ...], native: tuple[str, ...], origin: str) -> str:
-    try:
-        return _probe_identity(compiler, native)
-    except CompileError as exc:
-        raise CompileError(f"cannot compile {origin}: {exc}") from exc
-
-
-@functools.cache
-def _probe_identity(compiler: tuple[str, ...], native: tuple[str, ...]) -> str:
-    """First line of `cc --version`, plus what `-march=native` (etc.) expands to on this host.
-
-    Computed once per process and compiler: a few milliseconds, paid by the first cache hit too.
-    """
-    version = _run_probe([*compiler, "--version"])
-    identity = version.stdout.strip().splitlines()[0] if version.stdout.strip() else ""
-    if native:
-        # `-###` prints the driver's cc1 command line without running it; for native flags it
-        # holds the concrete CPU and feature list.
-        expanded = _run_probe([*compiler, *native, "-###", "-E", "-x", "c", os.devnull])
-        identity += "\n" + "\n".join(
-            line.strip() for line in expanded.stderr.splitlines() if "cc1" in line
-        )
-    return identity
-
-
-def _run_probe(argv: list[str]) -> subprocess.CompletedProcess[str]:
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, errors="replace", check=False)
-    except OSError as exc:
-        raise CompileError(f"running {argv[0]!r} failed: {exc}") from exc
-    if result.returncode != 0:
-        raise CompileError(
-            f"{shlex.join(argv)} exited with status {result.returncode}\n{_trim(result.stderr)}"
-        )
-    return result
-
-
 def _cache_key(source: str, cdef: str, flags: tuple[str, ...], identity: str) -> str:
     import cffi
 
@@ -511,7 +432,7 @@ def _build(job: _Job, directory: Path, so_path: Path, sidecar: Path) -> None:
     so that _remove_stale_builds can tell a live build's folder from a killed one's.
     """
     name, compiler, flags, origin = job.name, job.compiler, job.flags, job.origin
-    if "-fopenmp" in flags and not _openmp_links(compiler):
+    if "-fopenmp" in flags and not openmp_links(compiler):
         flags = tuple(flag for flag in flags if flag != "-fopenmp")
     with tempfile.TemporaryDirectory(
         prefix=f"{_BUILD_PREFIX}{name}-", dir=directory, ignore_cleanup_errors=True
@@ -573,7 +494,7 @@ def _run_compiler(argv: list[str], work: Path, origin: str) -> None:
         raise CompileError(
             f"C compilation of {origin} failed (exit status {result.returncode})\n"
             f"  command: {shlex.join(argv)}\n"
-            f"{_trim(result.stderr or result.stdout)}"
+            f"{trim_diagnostic(result.stderr or result.stdout)}"
         )
 
 
@@ -595,27 +516,3 @@ def _publish(built: Path, so_path: Path, sidecar: Path) -> None:
                 os.rename(target, built.parent / f"displaced-{target.name}")
     os.replace(built, so_path)
     os.replace(staged, sidecar)
-
-
-@functools.cache
-def _openmp_links(compiler: tuple[str, ...]) -> bool:
-    """True if `compiler -fopenmp` builds a shared object that uses omp.h (e.g. clang without
-    libomp does not). Asked once per process, and only when something is compiled."""
-    with tempfile.TemporaryDirectory() as scratch:
-        probe = Path(scratch) / "omp.c"
-        probe.write_text("#include <omp.h>\nint qd_probe(void) { return omp_get_max_threads(); }\n")
-        argv = [*compiler, "-fopenmp", "-shared", "-fPIC", "-o", str(probe.with_suffix(".so"))]
-        try:
-            result = subprocess.run([*argv, str(probe)], capture_output=True, check=False)
-        except OSError:
-            return False
-        return result.returncode == 0
-
-
-def _trim(text: str) -> str:
-    """The first lines of a diagnostic, which name the first error; the rest is usually noise."""
-    lines = [line.rstrip() for line in text.strip().splitlines()]
-    if len(lines) > _MAX_DIAGNOSTIC_LINES:
-        omitted = len(lines) - _MAX_DIAGNOSTIC_LINES
-        lines = [*lines[:_MAX_DIAGNOSTIC_LINES], f"[... {omitted} more lines]"]
-    return "\n".join(lines)
