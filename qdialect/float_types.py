@@ -129,12 +129,6 @@ def round_to(float_type: Attribute, value: float) -> float:
     return _round_to_format(value, exponent_bits, mantissa_bits)
 
 
-def nan_hex(value: float, float_type: Attribute | None = None) -> str:
-    """A non-finite value as MLIR prints it: the hexadecimal bits of `float_type` (of a
-    double when None or wider than f32), e.g. `0x7FC00000` for an f32 NaN."""
-    fmt = next((f for cls, f in _NARROW_FORMATS.items() if isinstance(float_type, cls)), None)
-    if fmt is None or not math.isnan(value):
-        return f"0x{_double_bits(value):016X}"
-    exponent_bits, mantissa_bits = fmt
-    digits = (1 + exponent_bits + mantissa_bits) // 4
-    return f"0x{_narrow_nan_bits(value, exponent_bits, mantissa_bits):0{digits}X}"
+def nan_hex(value: float) -> str:
+    """A non-finite double as MLIR prints it: its hexadecimal bits, e.g. `0x7FF8000000000000`."""
+    return f"0x{_double_bits(value):016X}"

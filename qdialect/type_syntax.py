@@ -36,11 +36,13 @@ INT32_BITS = 32
 # --------------------------------------------------------------------------- printing
 
 
-def format_float(value: float, float_type: Attribute | None = None) -> str:
+def format_float(value: float) -> str:
     """Shortest round-tripping decimal spelling of `value` that MLIR lexes as a float.
 
-    NaN and infinity have no decimal literal: like MLIR, they print as the hexadecimal bits
-    of a double, or of `float_type` when the value is stored in it (sub-channel scales).
+    NaN and infinity have no decimal literal: like MLIR, they print as a double's hexadecimal
+    bits. (A sub-channel NaN scale, held in the expressed type, prints as the double it widens
+    to, not as upstream's expressed-type bits such as `0x7FC00000`, which upstream's own parser
+    reads as a double and rejects; the double reads back to the same NaN in both.)
 
     >>> format_float(0.5), format_float(1e-05), format_float(3.0), format_float(2.5e+20)
     ('0.5', '1.0e-05', '3.0', '2.5e+20')
@@ -48,7 +50,7 @@ def format_float(value: float, float_type: Attribute | None = None) -> str:
     '0x7FF8000000000000'
     """
     if not math.isfinite(value):
-        return nan_hex(value, float_type)
+        return nan_hex(value)
     text = repr(float(value))
     mantissa, sep, exponent = text.partition("e")
     if "." not in mantissa:
@@ -56,9 +58,9 @@ def format_float(value: float, float_type: Attribute | None = None) -> str:
     return mantissa + sep + exponent
 
 
-def format_scale_zero(scale: float, zero_point: int, float_type: Attribute | None = None) -> str:
+def format_scale_zero(scale: float, zero_point: int) -> str:
     """`scale:zp`, or just `scale` when the zero point is 0."""
-    text = format_float(scale, float_type)
+    text = format_float(scale)
     return f"{text}:{zero_point}" if zero_point else text
 
 

@@ -3,7 +3,10 @@
 Grammar and rules follow llvm-project's `mlir/lib/Dialect/Quant/IR/TypeParser.cpp` and
 `QuantTypes.cpp`; diagnostics reuse upstream's wording so MLIR-style `expected-error` tests
 carry over. The one deliberate difference: scales print as the shortest decimal that re-parses
-to the same double (upstream prints 6 significant digits where they round-trip).
+to the same double (upstream prints 6 significant digits where they round-trip), and a NaN
+sub-channel scale as the double it widens to (upstream prints the expressed type's bits, which
+its own parser then rejects). Like upstream, other NaN scales print as a double's hexadecimal
+bits, and sub-channel zero points as the storage bits read signed (u8 255 prints as -1).
 
 Import every type from here. `!quant.uniform` lives in `qdialect.uniform_type`, the grammar
 pieces the types share in `qdialect.type_syntax`.

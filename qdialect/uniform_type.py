@@ -397,14 +397,10 @@ class UniformQuantizedType(ParametrizedAttribute, QuantizedType):
         elif granularity is Granularity.PER_AXIS:
             printer.print_string("{" + ",".join(format_scale_zero(s, z) for s, z in pairs) + "}")
         else:
-            # Upstream holds these as dense tensors of the expressed type and of the signless
-            # storage integer: a NaN prints as the expressed type's bits, a zero point as the
-            # storage bits read signed (u8 255 prints -1, which reads back as 255).
+            # Upstream holds the zero points as a dense tensor of the signless storage integer
+            # and prints them as those bits read signed (u8 255 prints -1, -1 reads back as 255).
             width = self.storage_width
-            params = [
-                format_scale_zero(s, wrap_to_storage(z, width, True), self.expressed_type)
-                for s, z in pairs
-            ]
+            params = [format_scale_zero(s, wrap_to_storage(z, width, True)) for s, z in pairs]
             printer.print_string(nest_braces(params, self.shape_of_params))
         printer.print_string(">")
 
