@@ -63,17 +63,72 @@ def scale_range(float_type: Attribute) -> tuple[float, float]:
     return smallest, largest
 
 
+# (exponent bits, mantissa bits) of the expressed types whose sub-channel scales upstream
+# stores narrower than a double (DenseElementsAttr of the expressed type).
+_NARROW_FORMATS: dict[type[Attribute], tuple[int, int]] = {
+    Float16Type: (5, 10),
+    BFloat16Type: (8, 7),
+    Float32Type: (8, 23),
+}
+_F64_MANTISSA = 52
+
+
+def _double_bits(value: float) -> int:
+    return struct.unpack("<Q", struct.pack("<d", value))[0]
+
+
+def _double_from_bits(bits: int) -> float:
+    return struct.unpack("<d", struct.pack("<Q", bits))[0]
+
+
+def _narrow_nan_bits(value: float, exponent_bits: int, mantissa_bits: int) -> int:
+    """APFloat's conversion of a double NaN: sign kept, payload truncated, made quiet."""
+    bits = _double_bits(value)
+    sign = bits >> 63
+    payload = (bits & ((1 << _F64_MANTISSA) - 1)) >> (_F64_MANTISSA - mantissa_bits)
+    payload |= 1 << (mantissa_bits - 1)  # the quiet bit
+    width = 1 + exponent_bits + mantissa_bits
+    return (sign << (width - 1)) | (((1 << exponent_bits) - 1) << mantissa_bits) | payload
+
+
+def _round_to_format(value: float, exponent_bits: int, mantissa_bits: int) -> float:
+    """Round a finite double to an IEEE format directly (nearest, ties to even): no
+    intermediate f32, which would round twice."""
+    if value == 0:
+        return value
+    bias = (1 << (exponent_bits - 1)) - 1
+    exponent = max(math.frexp(value)[1] - 1, 1 - bias)  # subnormals share the lowest step
+    quantum = math.ldexp(1.0, exponent - mantissa_bits)
+    rounded = round(value / quantum) * quantum  # both steps exact; round() ties to even
+    largest = math.ldexp(2.0 - math.ldexp(1.0, -mantissa_bits), bias)
+    if abs(rounded) > largest:
+        return math.copysign(math.inf, value)
+    return math.copysign(rounded, value)
+
+
 def round_to(float_type: Attribute, value: float) -> float:
-    """`value` rounded (nearest, ties to even) to `float_type`, returned as a double."""
+    """`value` rounded (nearest, ties to even) to `float_type`, returned as a double.
+
+    A NaN becomes what APFloat makes of it (quiet, payload truncated to the narrower
+    mantissa), widened back to a double exactly, so `nan_hex` recovers the narrow bits.
+    """
+    fmt = next((f for cls, f in _NARROW_FORMATS.items() if isinstance(float_type, cls)), None)
+    if fmt is None:
+        return value
+    exponent_bits, mantissa_bits = fmt
+    if math.isnan(value):
+        narrow = _narrow_nan_bits(value, exponent_bits, mantissa_bits)
+        width = 1 + exponent_bits + mantissa_bits
+        sign = narrow >> (width - 1)
+        payload = narrow & ((1 << mantissa_bits) - 1)
+        return _double_from_bits(
+            (sign << 63) | (0x7FF << _F64_MANTISSA) | (payload << (_F64_MANTISSA - mantissa_bits))
+        )
     if isinstance(float_type, Float32Type):
         return struct.unpack("<f", struct.pack("<f", value))[0]
-    if isinstance(float_type, Float16Type):
-        try:
-            return struct.unpack("<e", struct.pack("<e", value))[0]
-        except OverflowError:
-            return math.copysign(math.inf, value)
-    if isinstance(float_type, BFloat16Type):
-        bits = struct.unpack("<I", struct.pack("<f", value))[0]
-        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
-        return struct.unpack("<f", struct.pack("<I", bits))[0]
-    return value
+    return _round_to_format(value, exponent_bits, mantissa_bits)
+
+
+def nan_hex(value: float) -> str:
+    """A non-finite double as MLIR prints it: its hexadecimal bits, e.g. `0x7FF8000000000000`."""
+    return f"0x{_double_bits(value):016X}"

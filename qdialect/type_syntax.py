@@ -20,13 +20,17 @@ from xdsl.dialects.builtin import IntegerType, Signedness
 from xdsl.ir import Attribute
 from xdsl.parser import AttrParser
 
-from qdialect.float_types import is_float_type, scale_range
+from qdialect.float_types import is_float_type, nan_hex, scale_range
 from qdialect.storage import MAX_STORAGE_BITS, storage_bounds
 
 NOT_FLOAT = "invalid kind of type specified: expressed type must be floating point"
 _MAX_INTEGER_WIDTH = (1 << 24) - 1  # MLIR's IntegerType::kMaxWidth
 _STORAGE_SPELLING = re.compile(r"(si|ui|i)(\d+)$")
 _CLOSERS = {">": "<", "]": "[", ")": "(", "}": "{"}
+# Upstream's TypeParser.cpp reads zero points, storage bounds and block sizes as int64_t and
+# quantized dimensions as int32_t (`parser.parseInteger`).
+INT64_BITS = 64
+INT32_BITS = 32
 
 
 # --------------------------------------------------------------------------- printing
@@ -35,11 +39,18 @@ _CLOSERS = {">": "<", "]": "[", ")": "(", "}": "{"}
 def format_float(value: float) -> str:
     """Shortest round-tripping decimal spelling of `value` that MLIR lexes as a float.
 
+    NaN and infinity have no decimal literal: like MLIR, they print as a double's hexadecimal
+    bits. (A sub-channel NaN scale, held in the expressed type, prints as the double it widens
+    to, not as upstream's expressed-type bits such as `0x7FC00000`, which upstream's own parser
+    reads as a double and rejects; the double reads back to the same NaN in both.)
+
     >>> format_float(0.5), format_float(1e-05), format_float(3.0), format_float(2.5e+20)
     ('0.5', '1.0e-05', '3.0', '2.5e+20')
+    >>> format_float(float("nan"))
+    '0x7FF8000000000000'
     """
     if not math.isfinite(value):
-        raise ValueError(f"{value} has no MLIR float literal spelling")
+        return nan_hex(value)
     text = repr(float(value))
     mantissa, sep, exponent = text.partition("e")
     if "." not in mantissa:
@@ -51,6 +62,15 @@ def format_scale_zero(scale: float, zero_point: int) -> str:
     """`scale:zp`, or just `scale` when the zero point is 0."""
     text = format_float(scale)
     return f"{text}:{zero_point}" if zero_point else text
+
+
+def format_e(value: float) -> str:
+    """A double as MLIR's diagnostics print it (`%e`; `INF`, `-INF`, `nan`)."""
+    if math.isinf(value):
+        return "-INF" if value < 0 else "INF"
+    if math.isnan(value):
+        return "nan"
+    return f"{value:e}"
 
 
 def nest_braces(items: Sequence[str], shape: Sequence[int]) -> str:
@@ -119,10 +139,10 @@ def _parse_storage_bounds(parser: AttrParser, start: int, lo: int, hi: int) -> t
     if parser.parse_optional_punctuation("<") is None:
         return lo, hi
     min_pos = parser.pos
-    qmin = parser.parse_integer(allow_boolean=False)
+    qmin = expect_integer(parser, INT64_BITS)
     expect_punct(parser, ":")
     max_pos = parser.pos
-    qmax = parser.parse_integer(allow_boolean=False)
+    qmax = expect_integer(parser, INT64_BITS)
     expect_punct(parser, ">")
     if qmin < lo:
         parser.raise_error(f"illegal storage type minimum: {qmin}", min_pos)
@@ -167,6 +187,8 @@ def parse_float_literal(parser: AttrParser) -> float:
                 "(add a trailing dot to make the literal a float)",
                 int_pos,
             )
+        if negative:
+            parser.raise_error("hexadecimal float literal should not have a leading minus", int_pos)
         if integer >= 1 << 64:
             parser.raise_error("hexadecimal float constant out of range for type", int_pos)
         value = struct.unpack("<d", struct.pack("<Q", integer))[0]
@@ -175,9 +197,9 @@ def parse_float_literal(parser: AttrParser) -> float:
 
 def _check_scale(parser: AttrParser, expressed: Attribute, scale: float) -> None:
     lo, hi = scale_range(expressed)
-    if not (lo <= scale <= hi):  # NaN fails both comparisons
+    if scale < lo or scale > hi:  # upstream's test: a NaN scale passes
         parser.raise_error(
-            f"scale {scale:e} out of expressed type range [{lo:e}, {hi:e}]", parser.pos
+            f"scale {format_e(scale)} out of expressed type range [{lo:e}, {hi:e}]", parser.pos
         )
 
 
@@ -187,9 +209,7 @@ def parse_scale_zero(parser: AttrParser, expressed: Attribute) -> tuple[float, i
     _check_scale(parser, expressed, scale)
     zero_point = 0
     if parser.parse_optional_punctuation(":") is not None:
-        zero_point = parser.expect(
-            lambda: parser.parse_optional_integer(allow_boolean=False), "expected integer value"
-        )
+        zero_point = expect_integer(parser, INT64_BITS)
     return scale, zero_point
 
 
@@ -224,9 +244,9 @@ def parse_param_tensor(
 
 
 def parse_quantized_dimension(parser: AttrParser) -> int:
-    """A non-negative axis number."""
+    """A non-negative axis number (an int32 upstream)."""
     pos = parser.pos
-    dim = expect_integer(parser)
+    dim = expect_integer(parser, INT32_BITS)
     if dim < 0:
         parser.raise_error(f"illegal quantized dimension: {dim}", pos)
     return dim
@@ -242,7 +262,7 @@ def parse_block_sizes(parser: AttrParser) -> tuple[list[int], list[int]]:
         dims.append(parse_quantized_dimension(parser))
         expect_punct(parser, ":")
         block_pos = parser.pos
-        blocks.append(expect_integer(parser))
+        blocks.append(expect_integer(parser, INT64_BITS))
         if blocks[-1] <= 0:
             parser.raise_error(f"illegal block size: {blocks[-1]}", block_pos)
         if parser.parse_optional_punctuation(",") is None:
@@ -291,7 +311,13 @@ def expect_punct(parser: AttrParser, punctuation: str) -> None:
         parser.raise_error(f"expected '{punctuation}'")
 
 
-def expect_integer(parser: AttrParser) -> int:
-    return parser.expect(
+def expect_integer(parser: AttrParser, bits: int) -> int:
+    """An integer literal that fits a signed `bits`-bit integer (MLIR's `parseInteger<intN_t>`:
+    "integer value too large" at the literal, its `-` included)."""
+    pos = parser.pos
+    value = parser.expect(
         lambda: parser.parse_optional_integer(allow_boolean=False), "expected integer value"
     )
+    if not -(1 << (bits - 1)) <= value < 1 << (bits - 1):
+        parser.raise_error("integer value too large", pos)
+    return value

@@ -3,7 +3,10 @@
 Grammar and rules follow llvm-project's `mlir/lib/Dialect/Quant/IR/TypeParser.cpp` and
 `QuantTypes.cpp`; diagnostics reuse upstream's wording so MLIR-style `expected-error` tests
 carry over. The one deliberate difference: scales print as the shortest decimal that re-parses
-to the same double (upstream prints 6 significant digits where they round-trip).
+to the same double (upstream prints 6 significant digits where they round-trip), and a NaN
+sub-channel scale as the double it widens to (upstream prints the expressed type's bits, which
+its own parser then rejects). Like upstream, other NaN scales print as a double's hexadecimal
+bits, and sub-channel zero points as the storage bits read signed (u8 255 prints as -1).
 
 Import every type from here. `!quant.uniform` lives in `qdialect.uniform_type`, the grammar
 pieces the types share in `qdialect.type_syntax`.
@@ -36,6 +39,7 @@ from qdialect.storage import storage_bounds
 from qdialect.type_syntax import (
     check_balanced,
     expect_punct,
+    format_e,
     format_float,
     parse_float_literal,
     parse_float_type,
@@ -129,8 +133,10 @@ class CalibratedQuantizedType(ParametrizedAttribute, TypeAttribute):
     def verify(self) -> None:
         if not is_float_type(self.expressed_type):
             raise VerifyException("expressed type must be floating point")
-        if not self.max > self.min:
-            raise VerifyException(f"illegal min and max: ({self.min:e}:{self.max:e})")
+        if self.max <= self.min:  # as upstream: NaN bounds pass
+            raise VerifyException(
+                f"illegal min and max: ({format_e(self.min)}:{format_e(self.max)})"
+            )
 
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
@@ -149,8 +155,8 @@ class CalibratedQuantizedType(ParametrizedAttribute, TypeAttribute):
         except ParseError as err:  # re-located like upstream's diagnostic
             parser.raise_error(f"calibrated values must be present ({err.msg})", type_pos)
         expect_punct(parser, ">")
-        if not hi > lo:
-            parser.raise_error(f"illegal min and max: ({lo:e}:{hi:e})", type_pos)
+        if hi <= lo:  # as upstream: NaN bounds pass
+            parser.raise_error(f"illegal min and max: ({format_e(lo)}:{format_e(hi)})", type_pos)
         return (expressed, FloatData(lo), FloatData(hi))
 
     def print_parameters(self, printer: Printer) -> None:

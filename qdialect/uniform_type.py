@@ -334,7 +334,7 @@ class UniformQuantizedType(ParametrizedAttribute, QuantizedType):
             )
         lo, hi = scale_range(self.expressed_type)
         for scale in scales:
-            if not (lo <= scale <= hi):
+            if scale < lo or scale > hi:  # as upstream: a NaN scale passes
                 raise VerifyException(f"scale out of expressed type range [{lo:e}, {hi:e}]")
         granularity = self.granularity
         dims = [d.data for d in self.quantized_dimensions.data]
@@ -391,14 +391,16 @@ class UniformQuantizedType(ParametrizedAttribute, QuantizedType):
             pairs = ", ".join(f"{d}:{b}" for d, b in self.block_size_info)
             printer.print_string(f":{{{pairs}}}")
         printer.print_string(", ")
-        params = [
-            format_scale_zero(s, z) for s, z in zip(self.scales, self.zero_points, strict=True)
-        ]
+        pairs = zip(self.scales, self.zero_points, strict=True)
         if granularity is Granularity.PER_TENSOR:
-            printer.print_string(params[0])
+            printer.print_string(format_scale_zero(*next(pairs)))
         elif granularity is Granularity.PER_AXIS:
-            printer.print_string("{" + ",".join(params) + "}")
+            printer.print_string("{" + ",".join(format_scale_zero(s, z) for s, z in pairs) + "}")
         else:
+            # Upstream holds the zero points as a dense tensor of the signless storage integer
+            # and prints them as those bits read signed (u8 255 prints -1, -1 reads back as 255).
+            width = self.storage_width
+            params = [format_scale_zero(s, wrap_to_storage(z, width, True)) for s, z in pairs]
             printer.print_string(nest_braces(params, self.shape_of_params))
         printer.print_string(">")
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import struct
+
 import pytest
-from xdsl.dialects.builtin import Float16Type, Float32Type, IntegerType, Signedness
+from xdsl.dialects.builtin import BFloat16Type, Float16Type, Float32Type, IntegerType, Signedness
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import VerifyException
 
+from qdialect.float_types import round_to
 from qdialect.storage import storage_bounds
-from qdialect.textio import IRError, make_context, parse_module
+from qdialect.textio import IRError, make_context, parse_module, print_module
 from qdialect.type_syntax import format_float
 from qdialect.types import (
     AnyQuantizedType,
@@ -16,6 +19,8 @@ from qdialect.types import (
     Granularity,
     UniformQuantizedType,
 )
+
+from . import type_edges
 
 F32 = Float32Type()
 
@@ -169,3 +174,49 @@ def test_type_errors_are_located(text: str, column: int, message: str) -> None:
     assert (err.file, err.line) == ("t.mlir", 2)
     assert message in err.message
     assert err.column == column, str(err)
+
+
+# ---- upstream edges (issue 18): expected text recorded from mlir-opt 22, see type_edges.py
+
+
+@pytest.mark.parametrize("case", type_edges.ACCEPTED, ids=lambda c: c.text)
+def test_upstream_edge_spellings_print_as_recorded(case: type_edges.Accepted) -> None:
+    module = parse_module(type_edges.OP_PREFIX + case.text, ctx=make_context(True))
+    printed = print_module(module)
+    assert case.ours in printed
+    again = parse_module(printed, ctx=make_context(True))
+    assert print_module(again) == printed
+
+
+@pytest.mark.parametrize("case", type_edges.REJECTED, ids=lambda c: c.text)
+def test_upstream_edge_spellings_are_rejected_where_recorded(case: type_edges.Rejected) -> None:
+    with pytest.raises(IRError) as err:
+        parse_module(type_edges.OP_PREFIX + case.text, ctx=make_context(True))
+    assert (err.value.line, err.value.column, err.value.message) == (1, case.column, case.message)
+
+
+def test_sub_channel_zero_points_keep_their_unsigned_value() -> None:
+    q = parse_type("!quant.uniform<u8:f32:{0:1}, {1.0:-1, 2.0:255, 3.0:128}>")
+    assert q.zero_points == (255, 255, 128)
+    assert str(q) == "!quant.uniform<u8:f32:{0:1}, {1.0:-1, 2.0:-1, 3.0:-128}>"
+    built = UniformQuantizedType.sub_channel("u4", F32, [(0, 1)], [2], [1.0, 1.0], [15, 8])
+    assert tuple(built.zero_points) == (15, 8)
+    assert parse_type(str(built)) == built
+
+
+def test_nan_scales_keep_their_bits() -> None:
+    q = parse_type("!quant.uniform<i8:f32, 0xFFF8000000000001:3>")
+    assert struct.pack(">d", q.scale).hex() == "fff8000000000001"
+    q.verify()
+    sub = parse_type("!quant.uniform<i8:f16:{0:1}, {0x7FF4000000000000}>")
+    # f16 NaN 0x7F00 (quiet, payload truncated), widened back to a double.
+    assert struct.pack(">d", sub.scales[0]).hex() == "7ffc000000000000"
+    assert str(sub) == "!quant.uniform<i8:f16:{0:1}, {0x7FFC000000000000}>"
+
+
+def test_bf16_rounding_is_direct_from_the_double() -> None:
+    assert round_to(BFloat16Type(), 1 + 2**-8 + 2**-40) == 1 + 2**-7  # above the midpoint
+    assert round_to(BFloat16Type(), 1 + 2**-8) == 1.0  # on it: ties to even
+    assert round_to(BFloat16Type(), 1 + 3 * 2**-8) == 1 + 2**-6  # on it: ties to even
+    assert round_to(BFloat16Type(), 2.0**-134 + 2.0**-160) == 2.0**-133  # denormal
+    assert round_to(BFloat16Type(), -0.1) == -0.10009765625
