@@ -18,11 +18,13 @@ argument) is one region after the planned arena.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from xdsl.dialects import arith, func, tensor
-from xdsl.ir import Operation
+from xdsl.dialects.builtin import TensorType, UnrankedTensorType
+from xdsl.ir import Attribute, Operation, SSAValue
 
 from codegen import threads
 from codegen.c_text import TEMPLATES, CodegenError, ctype_of
@@ -78,6 +80,26 @@ SET_THREADS = """void qd_set_threads(int n) {
 """
 
 
+STATIC_ONLY = "only tensors of static shape are compiled as arguments and results"
+LOCATED = re.compile(r"^.+:\d+:\d+: error: ")
+
+
+def boundary_problem(value_type: Attribute) -> str | None:
+    """Why a value of this type cannot be an argument or result of the C entry point (a
+    buffer of a statically shaped tensor of a C type), or None."""
+    if isinstance(value_type, UnrankedTensorType):
+        return f"an unranked tensor; {STATIC_ONLY}"
+    if not isinstance(value_type, TensorType):
+        return f"not a tensor; {STATIC_ONLY}"
+    if any(d < 0 for d in value_type.get_shape()):
+        return f"a tensor of dynamic shape; {STATIC_ONLY}"
+    try:
+        ctype_of(value_type.element_type)
+    except CodegenError as err:
+        return str(err)
+    return None
+
+
 @dataclass
 class EmittedFunction:
     source: str
@@ -119,10 +141,37 @@ class FunctionEmitter:
             return  # in the constant table, handed in at load time
         family = FAMILIES.get(type(op))
         if family is None:
-            raise self.fail(op, "is not compiled yet (run qnn-default first for scaled builders)")
-        self.render(family(op, self))
+            raise self.fail(
+                op,
+                "has no C kernel (compiled are qnn ops, quant casts, tensor.reshape and "
+                "dense constants, after the qnn-default rewrites)",
+            )
+        try:
+            kernel = family(op, self)
+        except CodegenError as err:  # a family's refusal, located at its op
+            if LOCATED.match(str(err)):
+                raise
+            raise self.fail(op, str(err)) from None
+        self.render(kernel)
+
+    def check_boundary(self) -> None:
+        """Each argument and result crosses as a buffer of a statically shaped tensor: any other
+        type is refused here, located, before the planner (which assumes one) sees it."""
+        block = self.function.body.block
+        values: list[tuple[Operation, str, SSAValue]] = [
+            (self.function, f"argument {index}", arg) for index, arg in enumerate(block.args)
+        ]
+        if isinstance(block.last_op, func.ReturnOp):
+            ret = block.last_op
+            values += [(ret, f"result {index}", v) for index, v in enumerate(ret.arguments)]
+        for op, what, value in values:
+            problem = boundary_problem(value.type)
+            if problem is not None:
+                name = f" %{value.name_hint}" if value.name_hint else ""
+                raise self.fail(op, f"{what}{name} of type {value.type}: {problem}")
 
     def emit(self) -> EmittedFunction:
+        self.check_boundary()
         block = self.function.body.block
         ops = [op for op in block.ops if not isinstance(op, func.ReturnOp)]
         self.plan = plan = plan_buffers(self.function, ops)

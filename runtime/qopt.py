@@ -16,6 +16,7 @@ Set QOPT_DEBUG=1 to see the Python traceback of an internal error instead.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import sys
@@ -84,6 +85,15 @@ class QoptError(Exception):
     """A command-line level failure (bad pass name or option, unreadable input)."""
 
 
+LOCATED = re.compile(r"^.+:\d+:\d+: error: ")
+
+
+def report(err: QoptError) -> None:
+    """`qopt: error: message` on stderr; a message located in the input as it is."""
+    message = str(err)
+    print(message if LOCATED.match(message) else f"qopt: error: {message}", file=sys.stderr)
+
+
 def _import_onnx(data: bytes, name: str):
     """The `.onnx` frontend: a model file to a module (the `onnx` package is loaded only here)."""
     from qdialect.onnx_import import OnnxImportError, import_onnx
@@ -123,15 +133,26 @@ def build_arg_parser() -> argparse.ArgumentParser:
         "--allow-unregistered-dialect", action="store_true", help="accept unknown ops"
     )
     parser.add_argument("--list-passes", action="store_true", help="print pass names and exit")
-    run = parser.add_argument_group("execution (reference interpreter)")
-    run.add_argument("--run", action="store_true", help="run a function instead of printing IR")
+    run = parser.add_argument_group(
+        "compilation and execution",
+        "--emit-c and --run rewrite with qnn-default and compile the function to C (cached); "
+        "--run --reference runs it in the numpy reference interpreter instead",
+    )
+    run.add_argument("--emit-c", action="store_true", help="print the C a function compiles to")
     run.add_argument(
-        "--inputs", help=".npz of inputs keyed by argument name (arg0, ... by default)"
+        "--run", action="store_true", help="compile and run a function instead of printing IR"
+    )
+    run.add_argument(
+        "--inputs",
+        metavar="FILE.npz",
+        help="inputs keyed by argument name (arg0, ... by default), as numpy.savez writes them",
     )
     run.add_argument("--outputs", help="write results here (.npz keyed by result name)")
     run.add_argument("--entry", help="function to run (default: the only public one, or main)")
     run.add_argument(
-        "--reference", action="store_true", help="run the numpy reference instead of compiled C"
+        "--reference",
+        action="store_true",
+        help="with --run: run the numpy reference interpreter instead of compiled C",
     )
     run.add_argument(
         "--bench",
@@ -142,7 +163,6 @@ def build_arg_parser() -> argparse.ArgumentParser:
         help=f"after one warm-up, time N runs (default {BENCH_REPEATS}) and print "
         "'bench: <median> ms' (compilation excluded)",
     )
-    parser.add_argument("--emit-c", action="store_true", help="print the C a function compiles to")
     return parser
 
 
@@ -202,31 +222,14 @@ def run_module(module, args: argparse.Namespace) -> str:
 
     try:
         function = find_function(module, args.entry)
-        inputs = {}
-        if args.inputs:
-            with np.load(args.inputs) as archive:
-                inputs = {key: archive[key] for key in archive.files}
+        entry = function.sym_name.data
         if args.reference:
-            outputs = run_function(module, inputs, function.sym_name.data)
-        else:
-            from codegen.emit import CodegenError
-            from runtime.compiled import compile_module
-            from runtime.jit import CompileError
-
-            try:
-                source_name = args.input_file or "<stdin>"
-                compiled = compile_module(module, function.sym_name.data, name=source_name)
-            except (CodegenError, CompileError) as err:
-                raise QoptError(f"{err} (--reference runs the interpreter instead)") from None
-            outputs = compiled(**inputs)
-        bench = ""
-        if args.bench:
-            run_once = (
-                (lambda: run_function(module, inputs, function.sym_name.data))
-                if args.reference
-                else (lambda: compiled(**inputs))
-            )
-            bench = f"bench: {median_ms(run_once, args.bench):.4f} ms\n"
+            run_once = functools.partial(run_function, module, load_inputs(function, args), entry)
+        else:  # compiled first: a function that cannot compile needs no inputs
+            compiled = compile_for_run(module, function, args)
+            run_once = functools.partial(compiled, **load_inputs(function, args))
+        outputs = run_once()
+        bench = f"bench: {median_ms(run_once, args.bench):.4f} ms\n" if args.bench else ""
     except (ExecutionError, OSError, ValueError) as err:
         raise QoptError(str(err)) from None
     named = dict(zip(result_names(function), outputs, strict=True))
@@ -242,6 +245,78 @@ def run_module(module, args: argparse.Namespace) -> str:
             )
         lines.append(summary + f"\n  {np.array2string(value.ravel()[:8], separator=', ')}")
     return "\n".join(lines) + "\n" + bench
+
+
+def compile_for_run(module, function, args: argparse.Namespace):
+    """The compiled function of `--run`; a refusal suggests --reference only where the
+    interpreter would run the function."""
+    from codegen.emit import CodegenError
+    from runtime.compiled import compile_module
+    from runtime.jit import CompileError
+    from runtime.reference.interpreter import refusal
+
+    refused = refusal(function)  # looked at before qnn-default rewrites the module in place
+    try:
+        return compile_module(module, function.sym_name.data, name=args.input_file or "<stdin>")
+    except (CodegenError, CompileError) as err:
+        hint = "" if refused else " (--run --reference runs the reference interpreter instead)"
+        raise QoptError(f"{err}{hint}") from None
+
+
+def load_inputs(function, args: argparse.Namespace) -> dict:
+    """The arrays of `--inputs`, which must hold exactly the function's arguments by name; a
+    missing file or key explains how to write one."""
+    import numpy as np
+
+    from runtime.signature import argument_names
+
+    names, inputs = argument_names(function), {}
+    if args.inputs:
+        with np.load(args.inputs) as archive:
+            inputs = {key: archive[key] for key in archive.files}
+    missing = [n for n in names if n not in inputs]
+    unexpected = [n for n in inputs if n not in names]
+    if not (missing or unexpected):
+        return inputs
+    if args.inputs:
+        problem = (
+            f"{args.inputs} holds {sorted(inputs)}: missing {missing}, unexpected {unexpected}"
+        )
+    else:
+        problem = "no --inputs given"
+    raise QoptError(
+        f"@{function.sym_name.data} takes inputs {names}; {problem}. Pass them as --inputs "
+        "FILE.npz, each array saved under its argument's name, e.g.\n"
+        + inputs_example(function, args)
+    )
+
+
+def inputs_example(function, args: argparse.Namespace) -> str:
+    """Two command lines: numpy writing zeros of the right dtypes and shapes, and this qopt
+    run reading them."""
+    import shlex
+
+    from runtime.signature import ExecutionError, argument_names, expected_array
+
+    names = argument_names(function)
+    arrays = []
+    for value_type in function.function_type.inputs.data:
+        try:
+            dtype, shape = expected_array(value_type)
+            arrays.append(f"np.zeros({shape!r}, np.{dtype})")
+        except ExecutionError:
+            arrays.append("...")
+    if all(n.isidentifier() for n in names):
+        keys = ", ".join(f"{n}={a}" for n, a in zip(names, arrays, strict=True))
+    else:  # e.g. ONNX names such as 'input.1'
+        keys = "**{" + ", ".join(f"{n!r}: {a}" for n, a in zip(names, arrays, strict=True)) + "}"
+    savez = f"np.savez('inputs.npz', {keys})"
+    command = ["qopt", *([args.input_file] if args.input_file else [])]
+    command += ["-p", args.passes] if args.passes else []
+    command += ["--entry", args.entry] if args.entry else []
+    command += ["--run", *(["--reference"] if args.reference else []), "--inputs", "inputs.npz"]
+    stdin = "" if args.input_file else " < model.mlir"
+    return f'  python -c "import numpy as np; {savez}"\n  {shlex.join(command)}{stdin}'
 
 
 def median_ms(run_once, repeats: int) -> float:
@@ -335,7 +410,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         else:
             chunks = [Chunk("", 0)]  # a binary model is one unit
     except QoptError as err:
-        print(f"qopt: error: {err}", file=sys.stderr)
+        report(err)
         return 1
     except IRError as err:
         print(err, file=sys.stderr)
@@ -346,7 +421,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         try:
             output, error = _process(chunk, frontend, data, name, args, pipeline)
         except QoptError as err:
-            print(f"qopt: error: {err}", file=sys.stderr)
+            report(err)
             return 1
         if output is not None:
             outputs.append(output)

@@ -2,9 +2,10 @@
 
 Which function of a module runs (`find_function`), what its arguments and results are called
 (`argument_names`, `result_names`: a recorded `qnn.name`, else `arg0`/`out0`), what numpy array
-each crosses as (`numpy_dtype`, `expected_array`), and the check of the inputs before any
-computation (`check_inputs`). The reference interpreter and the compiled runtime share them, so
-both accept the same inputs and refuse bad ones with the same `ExecutionError`.
+each crosses as (`numpy_dtype`, `expected_array`), how inputs given by position and by name bind
+(`bind_inputs`), and the check of the inputs before any computation (`check_inputs`). The
+reference interpreter and the compiled runtime share them, so both accept the same inputs and
+refuse bad ones with the same `ExecutionError`.
 """
 
 from __future__ import annotations
@@ -80,6 +81,29 @@ def find_function(module: ModuleOp, entry: str | None) -> func.FuncOp:
     raise ExecutionError(
         "several functions and none named 'main': choose one with --entry / entry="
     )
+
+
+def bind_inputs(
+    function: func.FuncOp, positional: Sequence[object], named: Mapping[str, object]
+) -> dict[str, object]:
+    """Inputs given by position and by name, as one mapping by argument name: bound as Python
+    binds a call, each argument once (never by position and by name), no unknown names."""
+    names = argument_names(function)
+    if len(positional) > len(names):
+        raise ExecutionError(
+            f"expected {len(names)} inputs {names}, got {len(positional)} by position"
+        )
+    bound = dict(zip(names, positional, strict=False))
+    for name, value in named.items():
+        if name not in names:
+            raise ExecutionError(f"unknown argument {name!r}; the arguments are {names}")
+        if name in bound:
+            raise ExecutionError(
+                f"argument {name!r} given twice: by position (input {names.index(name)}) "
+                "and by name"
+            )
+        bound[name] = value
+    return bound
 
 
 def check_inputs(

@@ -23,7 +23,7 @@ from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMo
 from qdialect.qparams import quantize_bias, range_type
 from qdialect.tensors import element_type
 from qdialect.textio import IRError, op_location, parse_module
-from qdialect.types import AnyQuantizedType, UniformQuantizedType
+from qdialect.types import AnyQuantizedType, Granularity, UniformQuantizedType
 from runtime.reference import kernels as K
 from runtime.signature import ExecutionError, check_inputs, expected_array, find_function
 
@@ -77,6 +77,26 @@ def run_function(
         for result, array in zip(op.results, results, strict=True):
             frame.values[result] = array
     raise ExecutionError("function has no func.return")
+
+
+def refusal(function: func.FuncOp) -> str | None:
+    """Why `run_function` would refuse `function` whatever the inputs (an op it has no handler
+    for, a value with no numpy array to hold it, sub-channel parameters), or None. A look at
+    the IR only: a handler may still refuse an attribute it meets."""
+    values: list[SSAValue] = list(function.body.block.args)
+    for op in function.body.block.ops:
+        if not isinstance(op, func.ReturnOp) and type(op) not in HANDLERS:
+            return f"'{op.name}' is not supported by the interpreter"
+        values += op.results
+    for value in values:
+        try:
+            expected_array(value.type)
+        except ExecutionError as err:
+            return str(err)
+        elem = element_type(value.type)
+        if isinstance(elem, UniformQuantizedType) and elem.granularity is Granularity.SUB_CHANNEL:
+            return "sub-channel quantization is not executed"
+    return None
 
 
 # ----------------------------------------------------------------------------- helpers

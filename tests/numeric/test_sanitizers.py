@@ -1,9 +1,10 @@
 """The compiled-kernel suite again, with kernels built under AddressSanitizer and UBSan.
 
-Runs tests/numeric/test_compiled.py and test_quantize_kernels.py in a child pytest whose
-kernels are compiled with `-fsanitize=address,undefined -march=native` (QDIALECT_CFLAGS, so the
-AVX2 paths and their tails are the ones checked) and the ASan runtime preloaded: any
-out-of-bounds access or undefined behaviour in generated C aborts the child. Tests marked
+Runs tests/numeric/test_compiled.py, test_quantize_kernels.py and test_call_api.py (misaligned
+inputs) in a child pytest whose kernels are compiled with `-fsanitize=address,undefined
+-march=native` (QDIALECT_CFLAGS, so the AVX2 paths and their tails are the ones checked) and the
+ASan runtime preloaded: any out-of-bounds access or undefined behaviour in generated C aborts
+the child. Tests marked
 `pins_flags` compile with flags of their own, not the sanitizer ones, so the child leaves them
 out rather than repeat the parent's work; it runs both tiers of the rest, with counts of its own.
 In the slow tier (`python -m pytest -q -m slow`): it rebuilds several hundred kernels.
@@ -24,7 +25,7 @@ SANITIZE = (
     "-O1 -g -march=native -fopenmp -fsanitize=address,undefined -fno-sanitize-recover=all "
     "-fno-omit-frame-pointer"
 )
-SUITES = ["test_compiled.py", "test_quantize_kernels.py"]
+SUITES = ["test_compiled.py", "test_quantize_kernels.py", "test_call_api.py"]
 
 
 @pytest.mark.slow

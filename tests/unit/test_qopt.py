@@ -231,3 +231,137 @@ def test_onnx_frontend_errors_are_located_and_tracebackless(tmp_path: Path) -> N
     text = tmp_path / "model.txt"
     _onnx_model(text)
     assert qopt(str(text), "--frontend", "onnx").returncode == 0
+
+
+def _write(tmp_path: Path, text: str, name: str = "case.mlir") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_run_without_inputs_says_how_to_give_them(tmp_path: Path, capsys) -> None:
+    import numpy as np
+
+    path = _write(tmp_path, GOOD)
+    for extra in ([], ["--reference"]):
+        assert run([str(path), "--run", *extra]) == 1
+        err = capsys.readouterr().err
+        assert "@f takes inputs ['arg0']; no --inputs given. Pass them as --inputs FILE.npz" in err
+        assert "np.savez('inputs.npz', arg0=np.zeros((4,), np.float32))" in err
+        assert f"qopt {path} --run {' '.join(extra + [''])}--inputs inputs.npz" in err
+    wrong = tmp_path / "wrong.npz"
+    np.savez(wrong, x=np.zeros(4, np.float32))
+    assert run([str(path), "--run", "--inputs", str(wrong)]) == 1
+    err = capsys.readouterr().err
+    assert f"{wrong} holds ['x']: missing ['arg0'], unexpected ['x']" in err
+    assert "np.savez('inputs.npz', arg0=" in err
+
+
+def test_help_groups_run_with_compilation(capsys) -> None:
+    with pytest.raises(SystemExit):
+        run(["--help"])
+    out = capsys.readouterr().out
+    assert "reference interpreter)" not in out  # the old group title
+    group = out[out.index("compilation and execution:") :]
+    assert "compile the function to C" in group and "--reference" in group
+    assert "--run " in group and "--emit-c " in group and "compile and run a function" in group
+
+
+SUB_CHANNEL = """func.func @f(%a: tensor<2x4x!quant.uniform<i8:f32:{0:1, 1:2}, {{1.0, 2.0}, {3.0, 4.0}}>>) -> tensor<2x4xf32> {
+  %0 = quant.dcast %a : tensor<2x4x!quant.uniform<i8:f32:{0:1, 1:2}, {{1.0, 2.0}, {3.0, 4.0}}>> to tensor<2x4xf32>
+  func.return %0 : tensor<2x4xf32>
+}
+"""
+CALIBRATED = """func.func @f(%a: tensor<4x!quant.calibrated<f32<-1.0:1.0>>>) -> tensor<4x!quant.calibrated<f32<-1.0:1.0>>> {
+  func.return %a : tensor<4x!quant.calibrated<f32<-1.0:1.0>>>
+}
+"""
+NO_KERNEL = GOOD.replace(
+    "qnn.relu %a : tensor<4xf32> -> tensor<4xf32>", "arith.addf %a, %a : tensor<4xf32>"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (SUB_CHANNEL, ":2:8: error: 'quant.dcast': sub-channel quantization is not compiled"),
+        (CALIBRATED, ":1:1: error: 'func.func': argument 0 %a of type tensor<4x!quant.calibrated"),
+        (NO_KERNEL, ":2:8: error: 'arith.addf': has no C kernel"),
+    ],
+    ids=["sub-channel", "calibrated", "no-kernel"],
+)
+def test_compile_refusals_suggest_reference_only_where_it_runs(
+    text: str, message: str, tmp_path: Path, capsys
+) -> None:
+    path = _write(tmp_path, text)
+    assert run([str(path), "--run"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}{message}"), err  # located, without a 'qopt: error:' prefix
+    assert "--reference" not in err
+    assert "qnn-default first" not in err
+
+
+def test_compile_failure_suggests_reference_when_it_runs(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runtime.compiled
+    from runtime.jit import CompileError
+
+    def fail(*args, **kwargs):
+        raise CompileError("cc: not found")
+
+    monkeypatch.setattr(runtime.compiled, "compile_c", fail)
+    assert run([str(_write(tmp_path, GOOD)), "--run"]) == 1
+    err = capsys.readouterr().err
+    assert "cc: not found (--run --reference runs the reference interpreter instead)" in err
+
+
+def test_emit_c_does_not_ask_for_the_pipeline_it_ran(tmp_path: Path, capsys) -> None:
+    assert run([str(_write(tmp_path, NO_KERNEL)), "--emit-c"]) == 1
+    err = capsys.readouterr().err
+    assert "'arith.addf': has no C kernel" in err and "run qnn-default first" not in err
+
+
+@pytest.mark.parametrize(
+    ("signature", "body", "message"),
+    [
+        ("%a: f32", "func.return %a : f32", "argument 0 %a of type f32: not a tensor"),
+        (
+            "%a: tensor<*xf32>",
+            "func.return %a : tensor<*xf32>",
+            "argument 0 %a of type tensor<*xf32>: an unranked tensor",
+        ),
+        (
+            "%a: !quant.any<i8:f32>",
+            "func.return %a : !quant.any<i8:f32>",
+            "argument 0 %a of type !quant.any<i8:f32>: not a tensor",
+        ),
+        (
+            "%a: tensor<?xf32>",
+            "func.return %a : tensor<?xf32>",
+            "argument 0 %a of type tensor<?xf32>: a tensor of dynamic shape",
+        ),
+    ],
+    ids=["scalar", "unranked", "quant-any", "dynamic"],
+)
+def test_unsupported_boundary_types_are_located_errors(
+    signature: str, body: str, message: str, tmp_path: Path, capsys
+) -> None:
+    result_type = body.rsplit(" : ", 1)[1]
+    text = f"func.func @f({signature}) -> {result_type} {{\n  {body}\n}}\n"
+    path = _write(tmp_path, text)
+    for mode in ("--emit-c", "--run"):
+        assert run([str(path), mode]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"{path}:1:1: error: 'func.func': {message}; only tensors"), err
+        assert "internal error" not in err and "AssertionError" not in err
+
+
+def test_scalar_result_is_located_at_the_return(tmp_path: Path, capsys) -> None:
+    text = GOOD.replace("-> tensor<4xf32> {", "-> f32 {").replace(
+        "func.return %0 : tensor<4xf32>", "%c = arith.constant 1.0 : f32\n  func.return %c : f32"
+    )
+    path = _write(tmp_path, text)
+    assert run([str(path), "--emit-c"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}:4:3: error: 'func.return': result 0 %c of type f32"), err
