@@ -75,9 +75,14 @@ class GraphImporter:
 
         self.graph = graph
         self.handlers = handlers
-        self.initializers: dict[str, np.ndarray] = {
-            t.name: numpy_helper.to_array(t) for t in graph.initializer
-        }
+        self.initializers: dict[str, np.ndarray] = {}
+        for t in graph.initializer:
+            try:
+                self.initializers[t.name] = numpy_helper.to_array(t)
+            except Exception as err:  # data that does not fit its dims or type
+                raise OnnxImportError(
+                    f"initializer '{t.name}' cannot be read: {type(err).__name__}: {err}"
+                ) from None
         self.values: dict[str, SSAValue] = {}
         self.block = Block()
         self.node = None

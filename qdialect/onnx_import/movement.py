@@ -160,7 +160,12 @@ def shape_arithmetic(g: GraphImporter, node) -> None:
 def constant(g: GraphImporter, node) -> None:
     from onnx import numpy_helper
 
+    if len(node.attribute) != 1:
+        raise NodeError("a Constant must have exactly one attribute ('value')")
     a = node.attribute[0]
     if a.name != "value":
         raise NodeError(f"Constant with '{a.name}' is not imported")
-    g.initializers[node.output[0]] = numpy_helper.to_array(a.t)
+    try:
+        g.initializers[node.output[0]] = numpy_helper.to_array(a.t)
+    except Exception as err:  # data that does not fit its dims or type
+        raise NodeError(f"its value cannot be read: {type(err).__name__}: {err}") from None

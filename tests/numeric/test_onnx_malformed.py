@@ -266,6 +266,13 @@ def test_onnx_checker_message_is_reported_with_the_file(tmp_path) -> None:
     assert err.startswith(f"{tmp_path / 'model.onnx'}:1:1: error: the model fails onnx.checker: ")
 
 
+def test_initializer_data_that_does_not_fit_its_dims() -> None:
+    model = quantized("cnn_qop")
+    (tensor,) = [t for t in model.graph.initializer if t.name == "c1_w_scale"]
+    tensor.dims[:] = []  # 8 floats of raw data, declared a scalar
+    assert import_error(model).startswith("initializer 'c1_w_scale' cannot be read: ValueError: ")
+
+
 # ----------------------------------------------------------------------------- fuzz
 
 ODD_INTS = [0, -1, 1, 2, 3, 5, 7, 1 << 31, -(1 << 40)]
