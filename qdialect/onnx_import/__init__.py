@@ -17,7 +17,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from qdialect.onnx_import.errors import OnnxImportError
 
-__all__ = ["OnnxImportError", "import_onnx", "load_model"]
+__all__ = ["OnnxImportError", "check_model", "import_onnx", "load_model"]
 
 
 def load_model(source) -> object:
@@ -40,6 +40,40 @@ def load_model(source) -> object:
         raise OnnxImportError(f"not an ONNX model: {type(err).__name__}: {err}") from None
 
 
+def check_model(model) -> None:
+    """`onnx.checker.check_model`, after a check of the graph inputs with a clearer message."""
+    import onnx
+
+    constant = {t.name for t in model.graph.initializer}
+    for info in model.graph.input:
+        if info.name in constant:
+            continue
+        if not info.type.HasField("tensor_type"):
+            raise OnnxImportError(f"graph input '{info.name}' is not a tensor")
+        if not info.type.tensor_type.HasField("shape"):
+            raise OnnxImportError(
+                f"graph input '{info.name}' has no shape; give it a fixed shape "
+                "(e.g. onnx.tools.update_model_dims) before importing"
+            )
+    # The checker wants a shape on every graph output, which ONNX Runtime does not (and the
+    # importer computes them): give the ones without one an empty shape while it runs.
+    shapeless = [
+        info.type.tensor_type
+        for info in [*model.graph.output, *model.graph.value_info]
+        if info.type.HasField("tensor_type") and not info.type.tensor_type.HasField("shape")
+    ]
+    for ttype in shapeless:
+        ttype.shape.SetInParent()
+    try:
+        onnx.checker.check_model(model)
+    except Exception as err:  # ValidationError, and protobuf errors on a malformed model
+        message = " ".join(str(err).split())
+        raise OnnxImportError(f"the model fails onnx.checker: {message}") from None
+    finally:
+        for ttype in shapeless:
+            ttype.ClearField("shape")
+
+
 def import_onnx(source, function_name: str = "main") -> ModuleOp:
     """The model's graph as one `func.func` of quant/qnn/tensor ops (not yet rewritten).
 
@@ -55,4 +89,5 @@ def import_onnx(source, function_name: str = "main") -> ModuleOp:
     unsupported = unsupported_nodes(model.graph)
     if unsupported:
         raise OnnxImportError(f"{len(unsupported)} unsupported node(s): " + "; ".join(unsupported))
+    check_model(model)
     return GraphImporter(model.graph, HANDLERS).run(function_name)

@@ -18,7 +18,9 @@ from qdialect.arithmetic import quantize_value
 from qdialect.float32 import f32 as to_f32
 from qdialect.onnx_import.common import (
     attrs,
+    check_permutation,
     decode,
+    int_list_attr,
     normalize_axis,
     shape_of,
     tensor_type,
@@ -37,10 +39,18 @@ def window_pads(node, spatial, kernel, strides, dilations) -> list[int]:
     """[top, left, bottom, right] from `pads` or `auto_pad` (SAME_UPPER/LOWER, VALID)."""
     a = attrs(node)
     auto = decode(a.get("auto_pad", "NOTSET"))
+    if auto not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
+        raise NodeError(
+            f"attribute 'auto_pad' must be NOTSET, VALID, SAME_UPPER or SAME_LOWER, got {auto!r}"
+        )
+    if auto != "NOTSET" and "pads" in a:
+        raise NodeError(f"attribute 'pads' must not be given with auto_pad={auto}")
     if auto in ("NOTSET", "VALID"):
         pads = list(a.get("pads", [0, 0, 0, 0])) if auto == "NOTSET" else [0, 0, 0, 0]
         if len(pads) != 4:
             raise NodeError(f"pads {pads} are not 2-D [top, left, bottom, right]")
+        if any(p < 0 for p in pads):
+            raise NodeError(f"attribute 'pads' must be 4 non-negative integers, got {pads}")
         return pads
     begin, end = [], []
     for size, k, s, d in zip(spatial, kernel, strides, dilations, strict=True):
@@ -62,15 +72,29 @@ def _out_size(size, k, s, lo, hi, d, ceil_mode: bool) -> int:
     return floor
 
 
-def window(node, x_shape, kernel=None, nhwc: bool = False) -> dict:
-    """Kernel, strides, pads, dilations and result spatial size of a conv/pool node."""
+def window(node, x_shape, kernel=None, nhwc: bool = False, fixed_kernel=None) -> dict:
+    """Kernel, strides, pads, dilations and result spatial size of a conv/pool node (a conv's
+    `kernel_shape`, if given, must be its weight's `fixed_kernel`)."""
     a = attrs(node)
     spatial = x_shape[1:3] if nhwc else x_shape[2:]
     if len(x_shape) != 4:
         raise NodeError(f"only 2-D windows (rank-4 tensors) are imported, got rank {len(x_shape)}")
-    kernel = list(a.get("kernel_shape", kernel))
-    strides = list(a.get("strides", [1, 1]))
-    dilations = list(a.get("dilations", [1, 1]))
+    if kernel is None and "kernel_shape" not in a:
+        raise NodeError("attribute 'kernel_shape' is required: 2 positive integers [kh, kw]")
+    kernel = int_list_attr(
+        node, "kernel_shape", kernel, length=2, minimum=1, form="2 positive integers [kh, kw]"
+    )
+    if fixed_kernel is not None and kernel != list(fixed_kernel):
+        raise NodeError(
+            f"attribute 'kernel_shape' must be the weight's spatial shape {list(fixed_kernel)}, "
+            f"got {kernel}"
+        )
+    strides = int_list_attr(
+        node, "strides", [1, 1], length=2, minimum=1, form="2 positive integers [sh, sw]"
+    )
+    dilations = int_list_attr(
+        node, "dilations", [1, 1], length=2, minimum=1, form="2 positive integers [dh, dw]"
+    )
     pads = window_pads(node, spatial, kernel, strides, dilations)
     ceil = bool(a.get("ceil_mode", 0))
     out = [
@@ -116,6 +140,7 @@ def float_value(g: GraphImporter, name: str) -> SSAValue:
 
 
 def transposed(g: GraphImporter, value: SSAValue, perm=(1, 0), name: str | None = None) -> SSAValue:
+    perm = check_permutation(perm, len(shape_of(value)))
     shape = [shape_of(value)[p] for p in perm]
     elem = permuted_element(element_type(value.type), tuple(perm))
     op = qnn.TransposeOp.create(
@@ -124,6 +149,15 @@ def transposed(g: GraphImporter, value: SSAValue, perm=(1, 0), name: str | None 
         properties={"permutation": int_array(perm)},
     )
     return g.add(op, name)
+
+
+def check_matrices(a: SSAValue, b: SSAValue) -> None:
+    """Gemm's A and B must be 2-D (before `transA`/`transB`)."""
+    for label, value in (("A", a), ("B", b)):
+        if len(shape_of(value)) != 2:
+            raise NodeError(
+                f"input {label} must be a 2-D matrix, got shape {list(shape_of(value))}"
+            )
 
 
 def reshaped(g: GraphImporter, value: SSAValue, shape, name: str | None = None) -> SSAValue:
@@ -158,7 +192,15 @@ def build_conv(
     if len(ws) != 4:
         raise NodeError(f"only 2-D convolutions are imported, weight has rank {len(ws)}")
     groups = attrs(node).get("group", 1)
-    win = window(node, xs, kernel=ws[2:])
+    if not isinstance(groups, int) or groups < 1:
+        raise NodeError(f"attribute 'group' must be a positive integer, got {groups!r}")
+    if len(xs) == 4 and (xs[1] % groups or xs[1] // groups != ws[1] or ws[0] % groups):
+        raise NodeError(
+            f"attribute 'group' ({groups}) does not fit the input's {xs[1]} channels and the "
+            f"weight's shape {list(ws)} (input channels / group must be the weight's dim 1, "
+            "output channels a multiple of group)"
+        )
+    win = window(node, xs, kernel=ws[2:], fixed_kernel=ws[2:])
     shape = [xs[0], ws[0], *win["out"]]
     op = qnn.Conv2DOp.build(
         operands=[x, w, bias, []],

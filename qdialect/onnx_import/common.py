@@ -37,6 +37,40 @@ def normalize_axis(axis: int, rank: int) -> int:
     return normalized
 
 
+def int_list_attr(node, key: str, default, *, length: int, minimum: int, form: str) -> list[int]:
+    """Attribute `key` of `node` (or `default`): `length` integers, each at least `minimum`;
+    otherwise a `NodeError` naming the attribute and its expected `form`."""
+    values = attrs(node).get(key, default)
+    if not isinstance(values, (list, tuple)) or not all(isinstance(v, int) for v in values):
+        raise NodeError(f"attribute '{key}' must be {form}, got {values!r}")
+    values = [int(v) for v in values]
+    if len(values) != length or any(v < minimum for v in values):
+        raise NodeError(f"attribute '{key}' must be {form}, got {values}")
+    return values
+
+
+def check_permutation(perm, rank: int, what: str = "attribute 'perm'") -> list[int]:
+    """`perm` if it permutes 0 .. rank-1, else a `NodeError` saying so."""
+    perm = [int(p) for p in perm]
+    if sorted(perm) != list(range(rank)):
+        raise NodeError(
+            f"{what} must be a permutation of 0..{rank - 1} (the input has rank {rank}), got {perm}"
+        )
+    return perm
+
+
+def broadcast_shape(a, b) -> tuple[int, ...]:
+    """NumPy/ONNX multidirectional broadcasting of shapes `a` and `b`, or a `NodeError`."""
+    rank = max(len(a), len(b))
+    padded_a, padded_b = (1,) * (rank - len(a)) + tuple(a), (1,) * (rank - len(b)) + tuple(b)
+    result = []
+    for x, y in zip(padded_a, padded_b, strict=True):
+        if x != y and 1 not in (x, y):
+            raise NodeError(f"input shapes {list(a)} and {list(b)} do not broadcast")
+        result.append(y if x == 1 else x)
+    return tuple(result)
+
+
 def optional_input(node, index: int) -> str | None:
     return node.input[index] if index < len(node.input) and node.input[index] else None
 

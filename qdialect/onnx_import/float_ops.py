@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from xdsl.dialects.builtin import FloatAttr, f32, f64
 from xdsl.ir import SSAValue
 
@@ -18,6 +17,7 @@ from qdialect.onnx_import.builders import (
     build_concat,
     build_conv,
     build_dot,
+    check_matrices,
     float_value,
     pool_props,
     reshaped,
@@ -25,7 +25,13 @@ from qdialect.onnx_import.builders import (
     transposed,
     window,
 )
-from qdialect.onnx_import.common import attrs, optional_input, shape_of, tensor_type
+from qdialect.onnx_import.common import (
+    attrs,
+    broadcast_shape,
+    optional_input,
+    shape_of,
+    tensor_type,
+)
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
@@ -54,6 +60,7 @@ def gemm(g: GraphImporter, node) -> None:
     if a_attrs.get("alpha", 1.0) != 1.0 or a_attrs.get("beta", 1.0) != 1.0:
         raise NodeError("alpha or beta other than 1 is not imported")
     a, b = float_value(g, node.input[0]), float_value(g, node.input[1])
+    check_matrices(a, b)
     if a_attrs.get("transA", 0):
         a = transposed(g, a)
     if a_attrs.get("transB", 0):
@@ -73,7 +80,7 @@ def gemm(g: GraphImporter, node) -> None:
 @handles("Add")
 def add(g: GraphImporter, node) -> None:
     a, b = float_value(g, node.input[0]), float_value(g, node.input[1])
-    shape = np.broadcast_shapes(shape_of(a), shape_of(b))
+    shape = broadcast_shape(shape_of(a), shape_of(b))
     g.define(node.output[0], g.add(qnn.AddOp(a, b, tensor_type(shape, f32)), node.output[0]))
 
 

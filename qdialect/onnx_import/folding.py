@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from qdialect.onnx_import.common import attrs, shape_of
+from qdialect.onnx_import.errors import NodeError
 
 
 def _shape(g, node, inputs) -> np.ndarray:
@@ -94,5 +95,11 @@ def fold(g, node) -> bool:
         inputs = [g.initializers[n] if n else None for n in node.input]
     else:
         inputs = []
-    g.initializers[node.output[0]] = np.asarray(folder(g, node, inputs))
+    try:
+        result = np.asarray(folder(g, node, inputs))
+    except (ValueError, IndexError, TypeError, KeyError, AttributeError) as err:
+        raise NodeError(
+            f"constant shape arithmetic cannot be evaluated: {type(err).__name__}: {err}"
+        ) from None
+    g.initializers[node.output[0]] = result
     return True

@@ -27,7 +27,9 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from qdialect.onnx_import.common import (
+    attrs,
     axis_attr,
+    decode,
     optional_input,
     quant_param_positions,
     shape_of,
@@ -39,6 +41,7 @@ from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
+SCALE_RANGE = (2.0**-40, 2.0**40)  # scales the importer accepts (see `check_scales`)
 NAME_ATTR = "qnn.name"  # the argument/result attribute the runtime reads names from
 
 STORAGE_OF_DTYPE = {
@@ -72,9 +75,14 @@ class GraphImporter:
 
         self.graph = graph
         self.handlers = handlers
-        self.initializers: dict[str, np.ndarray] = {
-            t.name: numpy_helper.to_array(t) for t in graph.initializer
-        }
+        self.initializers: dict[str, np.ndarray] = {}
+        for t in graph.initializer:
+            try:
+                self.initializers[t.name] = numpy_helper.to_array(t)
+            except Exception as err:  # data that does not fit its dims or type
+                raise OnnxImportError(
+                    f"initializer '{t.name}' cannot be read: {type(err).__name__}: {err}"
+                ) from None
         self.values: dict[str, SSAValue] = {}
         self.block = Block()
         self.node = None
@@ -152,10 +160,22 @@ class GraphImporter:
         storage = STORAGE_OF_DTYPE.get(zp.dtype)
         if storage is None:
             raise NodeError(f"{role} zero point '{zp_name}' has unsupported type {zp.dtype}")
-        scales = [float(np.float32(s)) for s in scale.ravel()]
-        zps = [int(z) for z in np.broadcast_to(zp, scale.shape).ravel()]
         if scale.ndim > 1:
-            raise NodeError(f"{role} scale '{scale_name}' must be a scalar or 1-D (blocked scales)")
+            raise NodeError(
+                f"{role} scale '{scale_name}' must be a scalar (per tensor) or 1-D (per axis), "
+                f"got shape {list(scale.shape)}"
+            )
+        one_each = scale.size == 1 and zp.size == 1 and zp.ndim <= 1  # [] and [1] alike
+        if zp_name and zp.shape != scale.shape and not one_each:
+            raise NodeError(
+                f"{role} zero point '{zp_name}' must have the shape of scale '{scale_name}', "
+                f"{_shape_words(scale.shape)}, got shape {list(zp.shape)}"
+            )
+        if scale.size == 0:
+            raise NodeError(f"{role} scale '{scale_name}' is empty")
+        check_scales(scale, f"{role} scale '{scale_name}'")
+        scales = [float(np.float32(s)) for s in scale.ravel()]
+        zps = [int(z) for z in zp.ravel()]  # the scale's shape, or one value for one scale
         try:
             if scale.size == 1:
                 return UniformQuantizedType.per_tensor(storage, f32, scales[0], zps[0])
@@ -180,13 +200,26 @@ class GraphImporter:
         storage = {np.dtype(np.uint8): "u8", np.dtype(np.int8): "i8"}.get(np.dtype(dtype))
         if storage is None:
             raise NodeError(f"operand '{name}' must be uint8 or int8, got {dtype}")
-        if zps.size == 1:
+        if zps.size == 1 and zps.ndim <= 1:
             return UniformQuantizedType.per_tensor(storage, f32, 1.0, int(zps.ravel()[0]))
         if index == 0:
             raise NodeError("a per-row zero point of the data operand is not imported")
         axis = 0 if node.op_type == "ConvInteger" else 1
+        shape = self.shape_of_input(name)
+        channels = shape[axis] if axis < len(shape) else None
+        if zps.ndim != 1 or zps.size != channels:
+            raise NodeError(
+                f"zero point '{zp_name}' must be a scalar or 1-D with one value per output "
+                f"channel ({channels}), got shape {list(zps.shape)}"
+            )
         zeros = [int(z) for z in zps.ravel()]
         return UniformQuantizedType.per_axis(storage, f32, axis, [1.0] * zps.size, zeros)
+
+    def shape_of_input(self, name: str) -> tuple[int, ...]:
+        """The shape of an initializer or an earlier value `name`."""
+        if name in self.initializers:
+            return tuple(self.initializers[name].shape)
+        return shape_of(self.value(name))
 
     def quantized(self, name: str, qtype: UniformQuantizedType) -> SSAValue:
         """Tensor `name` read as `qtype`: a constant, the value itself, or a reinterpretation."""
@@ -222,11 +255,13 @@ class GraphImporter:
         for arg, info in zip(self.block.args, inputs, strict=True):
             arg.name_hint = _name_hint(info.name)
             self.values[info.name] = arg
+        declared = _declared_shapes(self.graph)
         for node in self.graph.node:
             self.node = node
             try:
                 if not fold(self, node):
                     self.handlers[node.op_type](self, node)
+                self._check_declared_shapes(node, declared)
             except NodeError as err:
                 label = f"node '{node.name}'" if node.name else f"node #{self._index(node)}"
                 raise OnnxImportError(f"{label} ({node.op_type}): {err}") from None
@@ -245,11 +280,44 @@ class GraphImporter:
         )
         return ModuleOp([function])
 
+    def _check_declared_shapes(self, node, declared: dict[str, list[int]]) -> None:
+        """The shapes computed for `node`'s outputs must be those the graph declares for them
+        (`value_info`, graph outputs), e.g. after `auto_pad` or `pads` that do not fit."""
+        for name in node.output:
+            if name not in declared or not name:
+                continue
+            if name in self.values:
+                shape = list(shape_of(self.values[name]))
+            elif name in self.initializers:
+                shape = list(np.shape(self.initializers[name]))
+            else:
+                continue
+            if shape != declared[name]:
+                given = attrs(node)
+                window = [
+                    f"{k}={decode(given[k])}"
+                    for k in ("auto_pad", "pads", "strides", "dilations", "kernel_shape")
+                    if k in given
+                ]
+                hint = f" ({', '.join(window)})" if window else ""
+                raise NodeError(
+                    f"output '{name}' has shape {shape} here, but the graph declares "
+                    f"{declared[name]} for it: the node's attributes{hint} or input shapes "
+                    "do not fit the graph's shapes"
+                )
+
     def _index(self, node) -> int:
         return list(self.graph.node).index(node)
 
     def _input_type(self, info, tensor_proto) -> TensorType:
+        if not info.type.HasField("tensor_type"):
+            raise OnnxImportError(f"graph input '{info.name}' is not a tensor")
         ttype = info.type.tensor_type
+        if not ttype.HasField("shape"):
+            raise OnnxImportError(
+                f"graph input '{info.name}' has no shape; give it a fixed shape "
+                "(e.g. onnx.tools.update_model_dims) before importing"
+            )
         dims = []
         for d in ttype.shape.dim:
             if not d.HasField("dim_value") or d.dim_value <= 0:
@@ -297,6 +365,40 @@ class GraphImporter:
             if info.name == name:
                 return np.dtype(helper.tensor_dtype_to_np_dtype(info.type.tensor_type.elem_type))
         return np.dtype(np.uint8)
+
+
+def _declared_shapes(graph) -> dict[str, list[int]]:
+    """Tensor name -> the fixed shape `value_info` or the graph outputs give it (names with
+    an unknown or symbolic dimension are left out)."""
+    shapes = {}
+    for info in [*graph.value_info, *graph.output]:
+        ttype = info.type.tensor_type
+        if not info.type.HasField("tensor_type") or not ttype.HasField("shape"):
+            continue
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in ttype.shape.dim]
+        if all(d is not None and d > 0 for d in dims):
+            shapes[info.name] = dims
+    return shapes
+
+
+def _shape_words(shape) -> str:
+    return "[] (a scalar)" if not shape else str(list(shape))
+
+
+def check_scales(scale: np.ndarray, what: str) -> None:
+    """Scales must be positive normal finite float32 values, and within 2^-40 .. 2^40 so that
+    the products and ratios of three of them (requantization multipliers, bias scales) are
+    normal float32 numbers too; `what` names them in the error."""
+    values = np.asarray(scale, np.float64).ravel()
+    with np.errstate(over="ignore", invalid="ignore"):
+        as_f32 = values.astype(np.float32).astype(np.float64)
+        bad = ~(np.isfinite(as_f32) & (as_f32 >= SCALE_RANGE[0]) & (as_f32 <= SCALE_RANGE[1]))
+    if bad.any():
+        low, high = SCALE_RANGE
+        raise NodeError(
+            f"{what} must hold positive normal finite float32 values from 2^-40 to 2^40 "
+            f"({low:.6g} to {high:.6g}), got {float(as_f32[np.argmax(bad)]):.6g}"
+        )
 
 
 def _name_attrs(names) -> ArrayAttr[DictionaryAttr]:

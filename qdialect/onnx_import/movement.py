@@ -12,7 +12,14 @@ from xdsl.dialects.builtin import FloatAttr, StringAttr, f64
 
 from qdialect import qnn
 from qdialect.onnx_import.builders import reshaped, stored_to_real, transposed
-from qdialect.onnx_import.common import attrs, decode, normalize_axis, shape_of, tensor_type
+from qdialect.onnx_import.common import (
+    attrs,
+    check_permutation,
+    decode,
+    normalize_axis,
+    shape_of,
+    tensor_type,
+)
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
@@ -88,7 +95,9 @@ def unsqueeze(g: GraphImporter, node) -> None:
 @handles("Transpose")
 def transpose(g: GraphImporter, node) -> None:
     x = g.value(node.input[0])
-    perm = list(attrs(node).get("perm", range(len(shape_of(x)))[::-1]))
+    perm = check_permutation(
+        attrs(node).get("perm", range(len(shape_of(x)))[::-1]), len(shape_of(x))
+    )
     g.define(node.output[0], transposed(g, x, perm, node.output[0]))
 
 
@@ -151,7 +160,12 @@ def shape_arithmetic(g: GraphImporter, node) -> None:
 def constant(g: GraphImporter, node) -> None:
     from onnx import numpy_helper
 
+    if len(node.attribute) != 1:
+        raise NodeError("a Constant must have exactly one attribute ('value')")
     a = node.attribute[0]
     if a.name != "value":
         raise NodeError(f"Constant with '{a.name}' is not imported")
-    g.initializers[node.output[0]] = numpy_helper.to_array(a.t)
+    try:
+        g.initializers[node.output[0]] = numpy_helper.to_array(a.t)
+    except Exception as err:  # data that does not fit its dims or type
+        raise NodeError(f"its value cannot be read: {type(err).__name__}: {err}") from None

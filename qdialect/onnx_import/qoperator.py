@@ -20,7 +20,13 @@ from qdialect.onnx_import.builders import (
     rank_of,
     transposed,
 )
-from qdialect.onnx_import.common import attrs, optional_input, shape_of, tensor_type
+from qdialect.onnx_import.common import (
+    attrs,
+    broadcast_shape,
+    optional_input,
+    shape_of,
+    tensor_type,
+)
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
@@ -131,6 +137,8 @@ def qgemm(g: GraphImporter, node) -> None:
         raise NodeError("QGemm with a float output (no y_scale) is not imported")
     b_name = node.input[3]
     b_data = g.constant_array(b_name, "B")
+    if b_data.ndim != 2:
+        raise NodeError(f"input B '{b_name}' must be a 2-D matrix, got shape {list(b_data.shape)}")
     trans_b = a_attrs.get("transB", 0)
     b_type = g.quant_type(node.input[4], optional_input(node, 5), 0 if trans_b else 1, 2, "B")
     if trans_b:
@@ -139,6 +147,8 @@ def qgemm(g: GraphImporter, node) -> None:
             b_type = permuted_element(b_type, (1, 0))
     b = g.quantized_constant(np.ascontiguousarray(b_data), b_type, b_name)
     a = _operand(g, node, 0, 1, 2)
+    if len(shape_of(a)) != 2:
+        raise NodeError(f"input A must be a 2-D matrix, got shape {list(shape_of(a))}")
     if a_attrs.get("transA", 0):
         a = transposed(g, a)
     build_dot(
@@ -150,7 +160,7 @@ def qgemm(g: GraphImporter, node) -> None:
 def qlinear_add(g: GraphImporter, node) -> None:
     a = _operand(g, node, 0, 1, 2)
     b = _operand(g, node, 3, 4, 5)
-    shape = np.broadcast_shapes(shape_of(a), shape_of(b))
+    shape = broadcast_shape(shape_of(a), shape_of(b))
     op = qnn.AddOp(a, b, _result_type(g, node, 6, 7, shape))
     g.define(node.output[0], g.add(op, node.output[0]))
 
