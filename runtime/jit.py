@@ -40,14 +40,12 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
-import fcntl
 import hashlib
 import importlib.machinery
 import importlib.util
 import io
 import json
 import os
-import re
 import shlex
 import shutil
 import stat
@@ -56,14 +54,20 @@ import sys
 import sysconfig
 import tempfile
 import threading
-import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from runtime.cache_files import (
+    BUILD_PREFIX,
+    entry_is_valid,
+    file_digest,
+    locked,
+    remove_stale_builds,
+)
 from runtime.cc import (
     DEFAULT_FLAGS,
     CompileError,
@@ -100,11 +104,6 @@ _EXT_SUFFIX: str = (
 )
 _KERNEL_FILE = "kernel.c"  # the name diagnostics show for the caller's source
 
-_BUILD_PREFIX = ".build-"
-# A build folder is named `.build-<entry>-<random>` and lives exactly as long as its builder holds
-# `<entry>.lock`; one older than this whose lock is free was left by a killed build.
-_STALE_BUILD_SECONDS = 300.0
-_BUILD_OWNER = re.compile(r"\.build-(_qd_[0-9a-f]{16})-")
 
 _invocations = 0
 _invocations_lock = threading.Lock()
@@ -252,17 +251,17 @@ def _compile_in(directory: Path, job: _Job) -> CompiledLibrary:
 
     # The fast path takes no lock: a valid entry is immutable once published.
     load_failed = False
-    if _entry_is_valid(so_path, sidecar):
+    if entry_is_valid(so_path, sidecar):
         try:
             return _as_library(_load(name, so_path), so_path, from_cache=True)
         except (ImportError, OSError):
             load_failed = True  # e.g. built against another libc; rebuild once
 
     try:
-        _remove_stale_builds(directory)
-        with _locked(directory / f"{name}.lock"):
+        remove_stale_builds(directory)
+        with locked(directory / f"{name}.lock"):
             # Another process may have built it while we waited for the lock.
-            if not load_failed and _entry_is_valid(so_path, sidecar):
+            if not load_failed and entry_is_valid(so_path, sidecar):
                 try:
                     return _as_library(_load(name, so_path), so_path, from_cache=True)
                 except (ImportError, OSError):
@@ -291,60 +290,6 @@ def _fallback_dir(parent: str) -> Path:
         return _fallback
 
 
-def _remove_stale_builds(directory: Path) -> None:
-    """Remove `.build-*` folders that a killed build left behind: older than
-    _STALE_BUILD_SECONDS and, when the folder names its entry, with that entry's lock free (a
-    live build holds it for as long as its folder exists, however long the compiler takes)."""
-    cutoff = time.time() - _STALE_BUILD_SECONDS
-    try:
-        entries = [entry for entry in os.scandir(directory) if entry.name.startswith(_BUILD_PREFIX)]
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            if entry.stat(follow_symlinks=False).st_mtime > cutoff:
-                continue
-        except OSError:
-            continue
-        owner = _BUILD_OWNER.match(entry.name)
-        lock = directory / f"{owner.group(1)}.lock" if owner else None
-        with _unless_locked(lock) as free:
-            if free:
-                _remove(Path(entry.path))
-
-
-@contextlib.contextmanager
-def _unless_locked(path: Path | None) -> Iterator[bool]:
-    """Holds the lock at `path` (never creating it) and yields True, or yields False if another
-    process (or another descriptor in this one) holds it."""
-    if path is None:
-        yield True
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        yield True  # no lock file: nothing is building this entry
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            yield False
-        else:
-            yield True
-    finally:
-        os.close(fd)
-
-
-def _remove(path: Path) -> None:
-    """Remove a file, link or directory tree, as far as possible; errors are ignored."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(OSError):
-            path.unlink()
-
-
 def _as_library(module: ModuleType, path: Path, *, from_cache: bool) -> CompiledLibrary:
     return CompiledLibrary(ffi=module.ffi, lib=module.lib, path=path, from_cache=from_cache)
 
@@ -357,47 +302,6 @@ def _cache_key(source: str, cdef: str, flags: tuple[str, ...], identity: str) ->
         [_RECIPE_VERSION, source, cdef, list(flags), identity, cffi.__version__, _EXT_SUFFIX]
     )
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _is_private_file(info: os.stat_result) -> bool:
-    return stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022
-
-
-def _entry_is_valid(so_path: Path, sidecar: Path) -> bool:
-    """True if the object is a regular file of ours whose bytes match the sidecar's digest."""
-    try:
-        if not (_is_private_file(so_path.lstat()) and _is_private_file(sidecar.lstat())):
-            return False
-        recorded = sidecar.read_text(encoding="ascii").split()
-        return bool(recorded) and recorded[0] == _file_digest(so_path)
-    except (OSError, UnicodeDecodeError):
-        return False
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Exclusive advisory lock on `path` (flock), so one process builds an entry at a time.
-
-    A directory where the lock file goes is removed first: nobody can hold a lock on it.
-    """
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except IsADirectoryError:
-        shutil.rmtree(path, ignore_errors=True)  # a racing process may remove it first
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def _load(name: str, path: Path) -> ModuleType:
@@ -429,13 +333,13 @@ def _build(job: _Job, directory: Path, so_path: Path, sidecar: Path) -> None:
     """Compile in a private temporary directory, then publish object and sidecar by rename.
 
     The folder is named after the entry, whose lock the caller holds for as long as it exists,
-    so that _remove_stale_builds can tell a live build's folder from a killed one's.
+    so that remove_stale_builds can tell a live build's folder from a killed one's.
     """
     name, compiler, flags, origin = job.name, job.compiler, job.flags, job.origin
     if "-fopenmp" in flags and not openmp_links(compiler):
         flags = tuple(flag for flag in flags if flag != "-fopenmp")
     with tempfile.TemporaryDirectory(
-        prefix=f"{_BUILD_PREFIX}{name}-", dir=directory, ignore_cleanup_errors=True
+        prefix=f"{BUILD_PREFIX}{name}-", dir=directory, ignore_cleanup_errors=True
     ) as scratch:
         work = Path(scratch)
         glue = _write_sources(work, name, job.source, job.cdef, origin)
@@ -504,9 +408,9 @@ def _publish(built: Path, so_path: Path, sidecar: Path) -> None:
     A directory where either goes (which no rename can replace) is first moved into the build
     folder, to be removed with it.
     """
-    # The umask may have left the object group-writable, which _entry_is_valid rejects.
+    # The umask may have left the object group-writable, which entry_is_valid rejects.
     os.chmod(built, 0o755)
-    digest = _file_digest(built)
+    digest = file_digest(built)
     staged = built.parent / "sidecar"
     staged.write_text(f"{digest}  {so_path.name}\n", encoding="ascii")
     os.chmod(staged, 0o644)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+import runtime.cache_files as cache_files
 import runtime.jit as jit
 from runtime.jit import CompileError, JITCacheWarning, compile_c, compiler_invocations
 
@@ -99,7 +100,7 @@ def test_directory_in_place_of_an_entry_file_is_rebuilt(damage, private_cache: P
 
 def test_stale_build_folders_are_removed_and_live_ones_kept(private_cache: Path) -> None:
     private_cache.mkdir(mode=0o700)
-    old = time.time() - jit._STALE_BUILD_SECONDS - 60
+    old = time.time() - cache_files.STALE_BUILD_SECONDS - 60
 
     def build_folder(name: str, age: float | None) -> Path:
         folder = private_cache / name
