@@ -12,6 +12,7 @@ are allocated in Python (the arena once, at load).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Callable, Sequence
@@ -163,12 +164,12 @@ class CompiledFunction:
             if not matches:
                 # check_inputs raises the error naming the argument, or converts (e.g. a list).
                 return self(*check_inputs(self.function, inputs), out=out)
-            try:
-                if not array.flags.aligned:  # C loads elements as their type: UB when misaligned
-                    raise ValueError("misaligned")
-                in_ptrs[index] = address(array)
-            except (ValueError, TypeError):  # not one aligned C-contiguous buffer, as C needs
-                return self(*[np.require(a, requirements=["C", "A"]) for a in inputs], out=out)
+            # C loads elements as their type: one aligned C-contiguous buffer, else a copy
+            with contextlib.suppress(ValueError, TypeError):  # address(): not one buffer
+                if array.flags.aligned:
+                    in_ptrs[index] = address(array)
+                    continue
+            return self(*[np.require(a, requirements=["C", "A"]) for a in inputs], out=out)
         out_ptrs = self._out_ptrs
         if out is None:
             outputs = [np.empty(shape, dtype) for dtype, shape in self._outputs]
