@@ -17,7 +17,7 @@ from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
 from codegen.c_text import CodegenError, c_sizeof, ctype_of
-from qdialect.constants import dense_array
+from qdialect.constants import as_dtype, dense_array
 from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
 
@@ -76,7 +76,9 @@ class Plan:
 def constant_table(ops: list[Operation]) -> list[tuple[SSAValue, np.ndarray]]:
     """The values handed in at load time: constants, and storage casts of them (the same
     stored bits under a second name, in the result's storage dtype: a u8 weight's i8
-    constant -56 is 200), in op order."""
+    constant -56 is 200), in op order. A splat stays the broadcast view `dense_array` reads
+    (its one value, whatever its size; no C literal holds constant data): the runtime fills
+    its buffer when it loads the unit (runtime.compiled), as for any other entry."""
     table: dict[SSAValue, np.ndarray] = {}
     for op in ops:
         if isinstance(op, arith.ConstantOp):
@@ -86,7 +88,7 @@ def constant_table(ops: list[Operation]) -> list[tuple[SSAValue, np.ndarray]]:
             table[op.result] = values
         elif isinstance(op, StorageCastOp) and op.input in table:
             stored = np.dtype(ctype_of(element_type(op.result.type)).removesuffix("_t"))
-            table[op.result] = table[op.input].astype(stored)
+            table[op.result] = as_dtype(table[op.input], stored)
     return list(table.items())
 
 

@@ -1,8 +1,12 @@
-"""Reading the values of dense constants (`arith.constant dense<...>`), once for every user.
+"""Reading and building the values of dense constants (`arith.constant dense<...>`), once for
+every user.
 
 The rewrites fold constants, the reference interpreter runs them and codegen stores them in
-the compiled unit's constant table; all three read them through `dense_array`. numpy is
-imported on first use, so importing this module (and printing IR) does not pay for it.
+the compiled unit's constant table; all three read them through `dense_array`, and the rewrites
+build new ones through `dense_attr`. A splat (`dense<-3> : tensor<10000000xi8>`) stays one value
+on both sides (`qdialect.splat`): it is read as a broadcast view and built back as a splat, so no
+step between parsing and the constant table pays for its element count. numpy is imported on
+first use, so importing this module (and printing IR) does not pay for it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from xdsl.dialects.builtin import DenseIntOrFPElementsAttr
 from xdsl.ir import Operation, SSAValue
 
 from qdialect.float_types import is_float_type
+from qdialect.splat import splat_attr
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,10 +29,12 @@ def dense_array(source: Operation | SSAValue) -> np.ndarray | None:
     """The values of an `arith.constant` holding a dense int/float tensor, None for anything
     else (another op, a block argument, a scalar or a resource constant).
 
-    The array has the tensor's shape (a splat is broadcast to it), is C-contiguous and
-    writable (a fresh copy), and its dtype is float64 for a float element type and int64 for
-    an integer or index one: the values exactly as the attribute holds them, before any
-    conversion to the storage dtype (`qdialect.storage.element_name`).
+    The array has the tensor's shape, and its dtype is float64 for a float element type and
+    int64 for an integer or index one: the values exactly as the attribute holds them, before
+    any conversion to the storage dtype (`qdialect.storage.element_name`). A splat is a
+    read-only broadcast view of its one value (every stride 0: `splat_value` finds it at no
+    cost, and a 2^32-element splat takes 8 bytes); any other constant is a fresh C-contiguous,
+    writable array. Copy a splat before writing to it (`.astype`, `np.array`).
     """
     import numpy as np
 
@@ -39,5 +46,49 @@ def dense_array(source: Operation | SSAValue) -> np.ndarray | None:
     dtype = np.float64 if is_float_type(attr.get_element_type()) else np.int64
     data = np.array(attr.get_values(), dtype=dtype)
     if data.size == 1 and math.prod(shape) != 1:
-        return np.full(shape, data.reshape(()), dtype=dtype)
+        return np.broadcast_to(data.reshape(()), shape)
     return data.reshape(shape)
+
+
+def splat_value(values: np.ndarray) -> int | float | None:
+    """The one value of an array whose elements all hold it, bit for bit (-0.0 is not 0.0, a
+    NaN is itself), as a Python number; None for an empty array or one of several values.
+    Axes an array repeats along (stride 0) are looked at once, so on the broadcast view
+    `dense_array` gives for a splat this costs nothing."""
+    import numpy as np
+
+    if values.size == 0:
+        return None
+    distinct = np.asarray(values[tuple(0 if s == 0 else slice(None) for s in values.strides)])
+    flat = distinct.reshape(-1)
+    value = flat[0].item()
+    if flat.dtype.kind == "f":
+        flat = flat.view(f"u{flat.itemsize}")
+    return value if bool((flat == flat[0]).all()) else None
+
+
+def as_dtype(values: np.ndarray, dtype) -> np.ndarray:
+    """`values.astype(dtype)`, except that a broadcast view (a splat from `dense_array`) stays
+    one: only its distinct values are converted (astype would write out every element)."""
+    import numpy as np
+
+    if values.size and 0 in values.strides:
+        distinct = values[tuple(slice(0, 1) if s == 0 else slice(None) for s in values.strides)]
+        return np.broadcast_to(distinct.astype(dtype), values.shape)
+    return values.astype(dtype)
+
+
+def dense_attr(values: np.ndarray, tensor_type) -> DenseIntOrFPElementsAttr:
+    """The dense attribute of `values` (any dtype, already in the element type's range) under
+    `tensor_type`, which holds as many elements. Values that are all one value make a splat
+    (`qdialect.splat.splat_attr`), as MLIR builds one, whatever the element count."""
+    import numpy as np
+
+    values = np.asarray(values)
+    if values.size != 1 and (value := splat_value(values)) is not None:
+        return splat_attr(tensor_type, value)
+    flat = values.ravel().tolist()
+    integers = values.dtype.kind in "iu"
+    return DenseIntOrFPElementsAttr.from_list(
+        tensor_type, [int(v) for v in flat] if integers else [float(v) for v in flat]
+    )

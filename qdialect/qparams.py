@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 
+from qdialect.arithmetic import ScaleRangeError, bias_scale, check_scales, quantize_value
 from qdialect.float32 import f32, round_half_even
 from qdialect.storage import INT32_MAX, INT32_MIN, storage_bounds
 from qdialect.types import AnyQuantizedType, UniformQuantizedType
@@ -56,7 +57,10 @@ def _widen(rmin: float, rmax: float) -> tuple[float, float]:
 
 
 def _nonzero(scale: float) -> float:
-    """A range of width 0 (all zeros) gets scale 1.0, as PyTorch and ONNX Runtime do."""
+    """A range of width 0 (all zeros) gets scale 1.0, as PyTorch and ONNX Runtime do; a scale
+    that overflows float32 raises `ScaleRangeError` (`choose_qparams` names the range)."""
+    if scale == math.inf:
+        raise ScaleRangeError("overflow")
     return scale if scale > 0.0 else 1.0
 
 
@@ -78,10 +82,22 @@ def choose_qparams(
       a range without negatives uses the whole storage from zp 0; signed storage is symmetric.
     - symmetric_power2 (Glow): the symmetric scale rounded up to a power of two, zp 0.
     - ngraph_scaled (nGraph's builders): `scale = max|r| / qmax`, zp 0.
+
+    A range so wide that its scale overflows float32 raises `ScaleRangeError`.
     """
     scheme = Scheme(scheme)
     st = storage if isinstance(storage, Storage) else Storage.parse(storage, reduce_range)
     lo, hi = _widen(f32(rmin), f32(rmax))
+    try:
+        return _choose(scheme, st, lo, hi)
+    except ScaleRangeError:
+        raise ScaleRangeError(
+            f"the {scheme.value} scale of the range [{rmin:.6g}, {rmax:.6g}] on "
+            f"[{st.qmin}, {st.qmax}] overflows float32"
+        ) from None
+
+
+def _choose(scheme: Scheme, st: Storage, lo: float, hi: float) -> tuple[float, int]:
     absmax = max(-lo, hi)
     span = st.qmax - st.qmin
     if scheme is Scheme.ASYMMETRIC:
@@ -145,7 +161,12 @@ def framework_qparams(framework: str, dtype: str, rmin: float, rmax: float) -> t
 
 
 def symmetric_scale(scale: float, zero_point: int, qmin: int, qmax: int) -> float:
-    """Scale of the zero-point-0 type covering the reals a (scale, zp) type represents."""
+    """Scale of the zero-point-0 type covering the reals a (scale, zp) type represents; a
+    scale outside `arithmetic.SCALE_RANGE` raises `arithmetic.ScaleRangeError`."""
+    check_scales(
+        f"symmetric scale of {scale:.6g}:{zero_point} on [{qmin}, {qmax}]",
+        (("scale s", float(scale)),),
+    )
     absmax = max(abs(scale * (qmin - zero_point)), abs(scale * (qmax - zero_point)))
     return choose_qparams(-absmax, absmax, Storage(qmin, qmax, True), Scheme.SYMMETRIC)[0]
 
@@ -173,6 +194,8 @@ def range_type(
 
 
 def quantize_bias(values: list[float], input_scale: float, weight_scale: float) -> list[int]:
-    """A float bias as the int32 the accumulator adds: `rint(b / fl(sx * sw))`, saturated."""
-    scale = f32(f32(input_scale) * f32(weight_scale))
-    return [min(max(round(f32(f32(b) / scale)), INT32_MIN), INT32_MAX) for b in values]
+    """A float bias as the int32 the accumulator adds: `rint(b / fl(sx * sw))`, saturated
+    (DESIGN §2's quantize with zero point 0 into int32: ±inf saturate, NaN gives INT32_MIN).
+    Scales outside `arithmetic.SCALE_RANGE` raise `arithmetic.ScaleRangeError`."""
+    scale = bias_scale(input_scale, weight_scale)
+    return [quantize_value(b, scale, 0, INT32_MIN, INT32_MAX) for b in values]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
+from qdialect.constants import dense_attr
 from qdialect.quant_ops import StorageCastOp
 
 
@@ -22,12 +23,8 @@ def with_element(container: Attribute, element: Attribute) -> TensorType:
 
 
 def dense_constant(values: np.ndarray, tensor_type: TensorType) -> arith.ConstantOp:
-    flat = (
-        [int(v) for v in np.asarray(values).ravel()]
-        if values.dtype.kind in "iu"
-        else [float(v) for v in np.asarray(values).ravel()]
-    )
-    return arith.ConstantOp(DenseIntOrFPElementsAttr.from_list(tensor_type, flat), tensor_type)
+    """`arith.constant` of `values` (any layout; one value everywhere makes a splat)."""
+    return arith.ConstantOp(dense_attr(values, tensor_type), tensor_type)
 
 
 class FoldInverseStorageCasts(RewritePattern):

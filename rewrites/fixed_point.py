@@ -3,7 +3,8 @@
 Sets `requant_mode` on every quantized conv2d/dot to TFLite's Q31 multiplier + shift
 (`rounding=tflite`, default) or TOSA's apply_scale_32 (`rounding=tosa_single` /
 `tosa_double`). The numbers come from `qdialect.fixed_point`; this changes results where float
-and fixed-point rounding differ, which is the point of asking for it.
+and fixed-point rounding differ, which is the point of asking for it. A multiplier the mode
+cannot hold (or scales out of range, `rewrites.scale_limits`) is refused at the op.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, Rewrite
 from qdialect import qnn
 from qdialect.qnn.common import Kind, kind_of
 from qdialect.qnn.modes import RequantMode
+from rewrites.scale_limits import ScaleRangeError, check_op, located
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ class _SetRequantMode(RewritePattern):
             return
         new = op.clone()
         new.properties["requant_mode"] = StringAttr(self.mode.value)
+        try:
+            check_op(new)
+        except ScaleRangeError as err:
+            raise located(op, err) from None
         rewriter.replace(op, new)
 
 

@@ -9,7 +9,9 @@
   pattern ONNX's QDQ format uses to *simulate* an integer kernel, becomes that integer kernel,
   as ONNX Runtime does when it runs such a model. This is **not** bit-preserving with respect
   to the float simulation: the quantized op rounds once where the simulation rounds the float
-  result; it reproduces what ONNX Runtime's QLinear kernels compute instead.
+  result; it reproduces what ONNX Runtime's QLinear kernels compute instead. The integer op
+  takes the float op's location; scales its kernel cannot compute with (`rewrites.scale_limits`)
+  are refused there, as the code generator and the reference interpreter refuse that op.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 from rewrites.common import dense_constant, single_use, with_element
+from rewrites.scale_limits import ScaleRangeError, check_op, check_requantization, located
 
 
 def _dequantized(value: SSAValue) -> SSAValue | None:
@@ -105,17 +108,14 @@ class FoldConstantTranspose(RewritePattern):
             values = dense_array(cast.input)
             if values is None:
                 return
-            ints = dense_constant(
-                np.ascontiguousarray(values.transpose(perm)),
-                with_element(op.result.type, element_type(cast.input.type)),
+            ints = dense_constant(  # a transposed view: a splat stays one
+                values.transpose(perm), with_element(op.result.type, element_type(cast.input.type))
             )
             rewriter.replace(op, [ints, StorageCastOp(ints.result, op.result.type)])
             return
         values = dense_array(op.input)
         if values is not None:
-            rewriter.replace(
-                op, dense_constant(np.ascontiguousarray(values.transpose(perm)), op.result.type)
-            )
+            rewriter.replace(op, dense_constant(values.transpose(perm), op.result.type))
 
 
 def _represents(q_type: UniformQuantizedType, value: float) -> bool:
@@ -186,10 +186,18 @@ class FuseQdqConvDot(RewritePattern):
             w_type.granularity is Granularity.PER_AXIS and w_type.axis != weight_axis
         ):
             return  # the integer kernel has no such quantization
+        bias = producer.bias
+        if bias is not None and _stored_constant(bias) is None and dense_array(bias) is None:
+            return  # a computed float bias cannot be quantized here
+        out_type = element_type(op.result.type)
+        try:  # the multipliers first, as for an integer op; then the bias scale sx*sw
+            if out_type.granularity is Granularity.PER_TENSOR:  # else the verifier refuses it
+                check_requantization(x_type, w_type, out_type)
+            ints = None if bias is None else _per_channel_bias(bias, x_type, w_type)
+        except ScaleRangeError as err:
+            raise located(producer, err) from None
         new_ops: list[Operation] = []
-        bias = None
-        if producer.bias is not None:
-            ints = _per_channel_bias(producer.bias, x_type, w_type)
+        if bias is not None:
             if ints is None:
                 return
             constant = dense_constant(np.array(ints), with_element(producer.bias.type, i32))
@@ -202,6 +210,7 @@ class FuseQdqConvDot(RewritePattern):
             result_types=[op.result.type],
             properties=properties,
         )
+        fused.location = producer.location
         rewriter.replace(op, [*new_ops, fused])
         rewriter.erase(producer)
 
@@ -233,6 +242,11 @@ class FuseQdqElementwise(RewritePattern):
             result_types=[op.result.type],
             properties=dict(producer.properties),
         )
+        fused.location = producer.location
+        try:
+            check_op(fused)
+        except ScaleRangeError as err:
+            raise located(producer, err) from None
         rewriter.replace(op, fused)
         rewriter.erase(producer)
 

@@ -6,6 +6,9 @@ reinterpreted to the concrete type its range gives (scast to storage and back: n
 raw integers with the consumer's range) and its result is cast back to `!quant.any` for
 remaining scaled users; `FoldInverseStorageCasts` then removes the pairs that cancel.
 A float bias is quantized to int32 only when it is a constant; otherwise the op is left alone.
+The core op takes the scaled op's location; scales its kernel cannot compute with
+(`rewrites.scale_limits`) are refused there, named as the scaled op, as the reference
+interpreter refuses that op.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from rewrites.common import (
     dense_constant,
     with_element,
 )
+from rewrites.scale_limits import ScaleRangeError, check_op, located
 
 _CONV_PROPS = ("strides", "pads", "dilations", "groups", "layout")
 _EPILOGUE_PROPS = ("activation", "clamp_min", "clamp_max")
@@ -45,9 +49,12 @@ _EPILOGUE_PROPS = ("activation", "clamp_min", "clamp_max")
 def _type_for(op, value_type: Attribute, lo, hi) -> UniformQuantizedType:
     pending = element_type(value_type)
     assert isinstance(pending, AnyQuantizedType)
-    return range_type(
-        pending, lo.value.data, hi.value.data, op.scheme.data, op.reduce_range is not None
-    )
+    try:  # a range whose scale overflows float32 is refused at the op, as the interpreter does
+        return range_type(
+            pending, lo.value.data, hi.value.data, op.scheme.data, op.reduce_range is not None
+        )
+    except ScaleRangeError as err:
+        raise located(op, err) from None
 
 
 class _Builder:
@@ -103,20 +110,23 @@ class FoldScaledComputeOp(RewritePattern):
             return
         x_type = _type_for(op, op.input.type, op.input_min, op.input_max)
         w_type = _type_for(op, op.weight.type, op.weight_min, op.weight_max)
+        pending_result = kind_of(op.result) is Kind.PENDING
+        out_type = (
+            _type_for(op, op.result.type, op.output_min, op.output_max) if pending_result else None
+        )
         b = _Builder()
         bias = op.bias
         if bias is not None and kind_of(bias) is Kind.FLOAT:
             values = dense_array(bias)
             if values is None:
                 return  # a computed float bias cannot be quantized here
-            ints = quantize_bias([float(v) for v in values.ravel()], x_type.scale, w_type.scale)
+            try:
+                ints = quantize_bias([float(v) for v in values.ravel()], x_type.scale, w_type.scale)
+            except ScaleRangeError as err:
+                raise located(op, err) from None
             constant = dense_constant(np.array(ints), with_element(bias.type, i32))
             b.ops.append(constant)
             bias = constant.result
-        pending_result = kind_of(op.result) is Kind.PENDING
-        out_type = (
-            _type_for(op, op.result.type, op.output_min, op.output_max) if pending_result else None
-        )
         result_type = with_element(op.result.type, out_type) if out_type else op.result.type
         props = _props(op, _EPILOGUE_PROPS)
         addend = None
@@ -135,6 +145,11 @@ class FoldScaledComputeOp(RewritePattern):
             result_types=[result_type],
             properties=props,
         )
+        core.location = op.location
+        try:  # the requantization and the fused add, in the interpreter's order
+            check_op(core)
+        except ScaleRangeError as err:
+            raise located(op, err) from None
         b.ops.append(core)
         result = b.back_to(core.results[0], op.result.type) if pending_result else core.results[0]
         rewriter.replace(op, b.ops, [result])
@@ -149,11 +164,14 @@ class FoldScaledConcat(RewritePattern):
         hi = op.output_max.value.data if op.output_max is not None else max(maxs)
         reduce = op.reduce_range is not None
         b = _Builder()
-        inputs = [
-            b.as_type(v, range_type(element_type(v.type), vlo, vhi, op.scheme.data, reduce))
-            for v, vlo, vhi in zip(op.inputs, mins, maxs, strict=True)
-        ]
-        out = range_type(element_type(op.result.type), lo, hi, op.scheme.data, reduce)
+        try:
+            inputs = [
+                b.as_type(v, range_type(element_type(v.type), vlo, vhi, op.scheme.data, reduce))
+                for v, vlo, vhi in zip(op.inputs, mins, maxs, strict=True)
+            ]
+            out = range_type(element_type(op.result.type), lo, hi, op.scheme.data, reduce)
+        except ScaleRangeError as err:
+            raise located(op, err) from None
         core = qnn.ConcatOp.build(
             operands=[inputs],
             result_types=[with_element(op.result.type, out)],

@@ -25,7 +25,7 @@ from xdsl.pattern_rewriter import (
 from xdsl.rewriter import InsertPoint
 
 from qdialect import qnn
-from qdialect.constants import dense_array
+from qdialect.constants import dense_array, splat_value
 from qdialect.qnn.common import Kind, kind_of
 from qdialect.qnn.modes import Activation, Layout
 from qdialect.tensors import element_type
@@ -135,6 +135,9 @@ def _channel_vector(producer: Operation, values: np.ndarray) -> np.ndarray | Non
         full = np.broadcast_to(values, shape)
     except ValueError:
         return None
+    splat = splat_value(values)  # a splat's view is never expanded to the conv's shape
+    if splat is not None:
+        return np.full(shape[axis], splat, values.dtype)
     moved = np.moveaxis(full, axis, -1).reshape(-1, shape[axis])
     if not (moved == moved[0]).all():
         return None

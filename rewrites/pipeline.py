@@ -2,6 +2,10 @@
 codegen consumes.
 
 Order, and why:
+0. the scale limits (`rewrites.scale_limits`: products and ratios of scales out of range, a
+   scale with no float32 value) of the ops it is given, before any rewrite moves or fuses
+   them: refused located at the op as written, the way the code generator and the reference
+   interpreter refuse it (the folds check the ops they build).
 1. `quant-to-qnn`: upstream qcast/dcast become qnn ops, so the later patterns see one spelling.
 2. `fold-scaled-builders`: ranges become types; scaled ops become core ops that can fuse.
 3. `fold-qdq`: quantize∘dequantize pairs and QDQ-simulated ops become integer ops
@@ -23,6 +27,7 @@ from rewrites.fold_qdq import FoldQdqPass
 from rewrites.fold_scaled import FoldScaledBuildersPass
 from rewrites.fuse import FuseConvDotPass
 from rewrites.quant_to_qnn import QuantToQnnPass
+from rewrites.scale_limits import check_module
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class QnnDefaultPass(ModulePass):
     name = "qnn-default"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        check_module(op)
         for step in (
             QuantToQnnPass(),
             FoldScaledBuildersPass(),

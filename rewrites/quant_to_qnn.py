@@ -41,14 +41,18 @@ class QcastToQuantize(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: QuantizeCastOp, rewriter: PatternRewriter) -> None:
         if _executable(op.result.type):
-            rewriter.replace(op, qnn.QuantizeOp(op.input, op.result.type))
+            new = qnn.QuantizeOp(op.input, op.result.type)
+            new.location = op.location  # errors about it point at the qcast
+            rewriter.replace(op, new)
 
 
 class DcastToDequantize(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: DequantizeCastOp, rewriter: PatternRewriter) -> None:
         if _executable(op.input.type):
-            rewriter.replace(op, qnn.DequantizeOp(op.input, op.result.type))
+            new = qnn.DequantizeOp(op.input, op.result.type)
+            new.location = op.location
+            rewriter.replace(op, new)
 
 
 @dataclass(frozen=True)

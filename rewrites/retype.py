@@ -40,11 +40,21 @@ def requantize_constant(values: np.ndarray, source: Attribute, target: Attribute
 
     Saturation is to the full storage range, not the declared bounds, so that a constant
     holding values outside its bounds keeps them (u8→i8 must move every bit pattern).
+    An axis `values` repeats along (stride 0, as in the broadcast view of a splat that
+    `dense_array` gives) is requantized once and broadcast back, unless it is the quantized
+    axis: a per-tensor splat stays a splat (`dense_constant` builds it back as one) at any
+    size, and costs one requantization.
     """
     assert isinstance(source, UniformQuantizedType) and isinstance(target, UniformQuantizedType)
-    out = np.empty(values.shape, dtype=np.int64)
     axis = source.axis if source.granularity is Granularity.PER_AXIS else None
-    for index, q in np.ndenumerate(values):
+    distinct = values[
+        tuple(
+            slice(0, 1) if stride == 0 and dim != axis else slice(None)
+            for dim, stride in enumerate(values.strides)
+        )
+    ]
+    out = np.empty(distinct.shape, dtype=np.int64)
+    for index, q in np.ndenumerate(distinct):
         c = 0 if axis is None else index[axis]
         stored = wrap_to_storage(int(q), source.storage_width, source.signed)  # scast: same bits
         out[index] = requantize_value(
@@ -53,7 +63,7 @@ def requantize_constant(values: np.ndarray, source: Attribute, target: Attribute
             (target.scales[c], target.zero_points[c]),
             *storage_bounds(target.storage_width, target.signed),
         )
-    return out
+    return out if out.shape == values.shape else np.broadcast_to(out, values.shape)
 
 
 @dataclass

@@ -6,6 +6,8 @@ the new scale is the symmetric one for max(|lo|, |hi|) of that range, per channe
 per-axis weights. Constant weights are re-quantized; the signature is kept with
 `qnn.requantize` at entry and exit. Only signed storage is changed (run `u8-to-i8` first for
 unsigned data). This changes results by design: it is what a symmetric-only backend runs.
+A scale to re-derive outside `qdialect.arithmetic.SCALE_RANGE` is refused, located at the op
+that defines the value (the function, for an argument), before anything is rewritten.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from xdsl.ir import Attribute, SSAValue
 from xdsl.passes import ModulePass
 
 from qdialect import qnn
+from qdialect.arithmetic import ScaleRangeError
 from qdialect.qparams import symmetric_scale
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 from rewrites.retype import FunctionRetyper
+from rewrites.scale_limits import located
 
 CHOICES = ("weights", "activations", "all")
 
@@ -73,7 +77,21 @@ class SymmetricSchemaPass(ModulePass):
         chosen = self.values == "all" or (self.values == "weights") == weight
         return symmetric(elem) if chosen else elem
 
+    def _check(self, module: ModuleOp) -> None:
+        """Every new scale computable, or a located refusal (the retyper cannot locate one)."""
+        for op in module.walk():
+            values = [*op.results, *(a for r in op.regions for b in r.blocks for a in b.args)]
+            intermediate = op.properties.get("intermediate")
+            try:
+                for value in values:
+                    self._new_element(value)
+                if self.values != "weights" and isinstance(intermediate, UniformQuantizedType):
+                    symmetric(intermediate)
+            except ScaleRangeError as err:
+                raise located(op, err) from None
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        self._check(op)
         intermediate = symmetric if self.values != "weights" else (lambda t: t)
         retyper = FunctionRetyper(self._new_element, new_intermediate=intermediate)
         for function in op.ops:

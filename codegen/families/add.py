@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from xdsl.ir import SSAValue
 
 from codegen.c_text import ctype_of
+from codegen.families.quant_params import scale_limits
 from codegen.geometry import strides_of
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
@@ -32,9 +33,11 @@ def raw_offsets(op) -> tuple[int, int, int]:
 
 
 def qlinear_add(ta, tb, ty, offsets: tuple[int, int, int]) -> AddConstants:
-    """The QLinearAdd constants of types a, b, y whose stored values carry `offsets`."""
+    """The QLinearAdd constants of types a, b, y whose stored values carry `offsets` (scales
+    out of range are refused, see `scale_limits`)."""
     pairs = [(t.scale, t.zero_point + o) for t, o in zip((ta, tb, ty), offsets, strict=True)]
-    return add_constants(*pairs)
+    with scale_limits():
+        return add_constants(*pairs)
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,11 @@ import math
 from dataclasses import dataclass
 
 from codegen.c_text import ctype_of
+from codegen.families.quant_params import scale_limits
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
+from qdialect.arithmetic import float32_scale
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
@@ -48,7 +50,11 @@ def concat(op: qnn.ConcatOp, ctx: EmitContext) -> Kernel:
         elem = element_type(value.type)
         slab = shape_of(value)[axis] * inner
         requantize = quantized and elem != out_elem
-        params = {"scale_in": elem.scale, "zp_in": elem.zero_point} if requantize else {}
+        params = {}
+        if requantize:  # the reference's order: this input's scale, then the result's
+            with scale_limits():
+                scale_in, _ = float32_scale(elem.scale), float32_scale(out_elem.scale)
+            params = {"scale_in": scale_in, "zp_in": elem.zero_point}
         parts.append(ConcatPart(offset, slab, ctype_of(elem), requantize, **params))
         offset += slab
     quantization = (

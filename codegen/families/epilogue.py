@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from codegen.c_text import INT8_RANGES, ctype_of
 from codegen.families.add import qlinear_add, raw_offsets
+from codegen.families.quant_params import scale_limits
 from codegen.kernel import EmitContext
 from qdialect import qnn
 from qdialect.arithmetic import fixed_point_multipliers, quantize_value, requant_multiplier
@@ -59,9 +60,11 @@ def _requantization(op, xq, wq, out) -> dict:
     target = op.intermediate if op.addend is not None else out
     scales = list(wq.scales)
     mode = op.requant_mode_kind
+    with scale_limits():
+        multipliers = tuple(requant_multiplier(xq.scale, s, target.scale) for s in scales)
     fields = {
         "requant_mode": mode.value,
-        "multiplier": tuple(requant_multiplier(xq.scale, s, target.scale) for s in scales),
+        "multiplier": multipliers,
         "t_qmin": target.qmin,
         "t_qmax": target.qmax,
         "t_zp": target.zero_point,
@@ -69,7 +72,8 @@ def _requantization(op, xq, wq, out) -> dict:
         "qmax": out.qmax,
     }
     if mode is not RequantMode.FLOAT:
-        pairs = fixed_point_multipliers(mode.value, xq.scale, scales, target.scale)
+        with scale_limits():
+            pairs = fixed_point_multipliers(mode.value, xq.scale, scales, target.scale)
         fields |= {"fixed_m": tuple(p[0] for p in pairs), "fixed_shift": tuple(p[1] for p in pairs)}
     lo, hi = out.qmin, out.qmax
     activation = op.activation_kind

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from codegen.c_text import ctype_of
+from codegen.families.quant_params import scale_limits
 from codegen.geometry import window_geometry
 from codegen.kernel import EmitContext, Kernel
 from codegen.spec import SpecView
 from qdialect import qnn
-from qdialect.arithmetic import global_pool_scale
+from qdialect.arithmetic import average_pool_scales, global_pool_scale
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
@@ -44,12 +45,14 @@ def _average(op, elem_x, elem_y, window, quantized: bool) -> dict:
     kh, kw = window.KH, window.KW
     pads = tuple(op.pads.get_values())
     if quantized and (kh, kw) == (window.H, window.W) and pads == (0, 0, 0, 0):
+        with scale_limits():
+            global_scale = global_pool_scale(elem_x.scale, elem_y.scale, kh * kw)
         return {
             "kind": "global",
             "N_taps": kh * kw,
             "zx": elem_x.zero_point,
             "zy": elem_y.zero_point,
-            "global_scale": global_pool_scale(elem_x.scale, elem_y.scale, kh * kw),
+            "global_scale": global_scale,
             "qmin": elem_y.qmin,
             "qmax": elem_y.qmax,
         }
@@ -57,10 +60,12 @@ def _average(op, elem_x, elem_y, window, quantized: bool) -> dict:
     fields = {"kind": "avg", "fixed_count": kh * kw if include_pad else 0}
     if quantized:
         off = tuple(op.raw_offsets.get_values())[1] if op.raw_offsets else 0
+        with scale_limits():
+            sx, sy = average_pool_scales(elem_x.scale, elem_y.scale)
         fields |= {
-            "sx": elem_x.scale,
+            "sx": sx,
             "zx": elem_x.zero_point,
-            "sy": elem_y.scale,
+            "sy": sy,
             "zy_raw": float(elem_y.zero_point + off),
             "qmin_raw": elem_y.qmin + off,
             "qmax_raw": elem_y.qmax + off,

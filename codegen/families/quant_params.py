@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from codegen.c_text import CodegenError
+from qdialect.arithmetic import ScaleRangeError
 from qdialect.types import Granularity, UniformQuantizedType
 
 
@@ -17,6 +20,17 @@ class QuantParams:
     scales: tuple[float, ...] = (1.0,)
     zero_points: tuple[int, ...] = (0,)
     inner: int = 1
+
+
+@contextmanager
+def scale_limits() -> Iterator[None]:
+    """A product or ratio of scales out of `qdialect.arithmetic.SCALE_RANGE`, or a scale with
+    no float32 value (`ScaleRangeError`), is the family's refusal (a `CodegenError` `emit_op`
+    locates at the op), with the message the rewrites and the reference interpreter give."""
+    try:
+        yield
+    except ScaleRangeError as err:
+        raise CodegenError(str(err)) from None
 
 
 def quant_params(qtype: UniformQuantizedType, shape: tuple[int, ...]) -> QuantParams:

@@ -13,10 +13,11 @@ from xdsl.ir import Operation
 
 from codegen import threads
 from codegen.c_text import INT8_RANGES, ctype_of
-from codegen.families.quant_params import QuantParams, quant_params
+from codegen.families.quant_params import QuantParams, quant_params, scale_limits
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn, quant_ops
+from qdialect.arithmetic import float32_scale
 from qdialect.float32 import f32
 from qdialect.qnn import RoundMode
 from qdialect.tensors import element_type
@@ -112,6 +113,10 @@ def convert(op: Operation, ctx: EmitContext) -> Kernel:
         qnn.RequantizeOp: "requantize",
     }.get(type(op), "dequantize")
     x_type, y_type = element_type(x.type), element_type(y.type)
+    with scale_limits():  # NaN, or a wider type's scale beyond float32, is no C literal
+        for t in (x_type, y_type):
+            for s in t.scales if isinstance(t, UniformQuantizedType) else ():
+                float32_scale(s)
     source = quant_params(x_type, shape) if isinstance(x_type, UniformQuantizedType) else None
     target = quant_params(y_type, shape) if isinstance(y_type, UniformQuantizedType) else None
     channels, inner, c_in, c_out = _blocks(size, source, target)

@@ -26,6 +26,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
+from qdialect.arithmetic import SCALE_RANGE, SCALE_RANGE_TEXT
 from qdialect.onnx_import.common import (
     attrs,
     axis_attr,
@@ -41,7 +42,6 @@ from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
-SCALE_RANGE = (2.0**-40, 2.0**40)  # scales the importer accepts (see `check_scales`)
 NAME_ATTR = "qnn.name"  # the argument/result attribute the runtime reads names from
 
 STORAGE_OF_DTYPE = {
@@ -386,18 +386,18 @@ def _shape_words(shape) -> str:
 
 
 def check_scales(scale: np.ndarray, what: str) -> None:
-    """Scales must be positive normal finite float32 values, and within 2^-40 .. 2^40 so that
-    the products and ratios of three of them (requantization multipliers, bias scales) are
-    normal float32 numbers too; `what` names them in the error."""
+    """Scales must be positive normal finite float32 values, and within `SCALE_RANGE`
+    (2^-40 .. 2^40, the range `qdialect.arithmetic` computes products and ratios of scales
+    from, so a .mlir module with other scales is refused there with the same range); `what`
+    names them in the error."""
     values = np.asarray(scale, np.float64).ravel()
     with np.errstate(over="ignore", invalid="ignore"):
         as_f32 = values.astype(np.float32).astype(np.float64)
         bad = ~(np.isfinite(as_f32) & (as_f32 >= SCALE_RANGE[0]) & (as_f32 <= SCALE_RANGE[1]))
     if bad.any():
-        low, high = SCALE_RANGE
         raise NodeError(
-            f"{what} must hold positive normal finite float32 values from 2^-40 to 2^40 "
-            f"({low:.6g} to {high:.6g}), got {float(as_f32[np.argmax(bad)]):.6g}"
+            f"{what} must hold positive normal finite float32 values from {SCALE_RANGE_TEXT}, "
+            f"got {float(as_f32[np.argmax(bad)]):.6g}"
         )
 
 

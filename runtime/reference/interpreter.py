@@ -136,6 +136,7 @@ def _constant(op: arith.ConstantOp, frame: Frame) -> list[np.ndarray]:
     if not isinstance(value, DenseIntOrFPElementsAttr):
         raise ExecutionError(f"only dense tensor constants are executed, got {value}")
     dtype, _ = expected_array(op.result.type)
+    # A splat's broadcast view becomes an ordinary array here, at np.full's cost.
     return [dense_array(op).astype(dtype)]  # type: ignore[union-attr]
 
 

@@ -16,7 +16,9 @@ from qdialect.arithmetic import (
     INT32_MAX,
     INT32_MIN,
     add_constants,
+    average_pool_scales,
     fixed_point_multipliers,
+    float32_scale,
     global_pool_scale,
     requant_multiplier,
 )
@@ -76,6 +78,8 @@ def quantize(
     x: np.ndarray, qtype: UniformQuantizedType, round_mode: RoundMode = RoundMode.HALF_TO_EVEN
 ) -> np.ndarray:
     """`q = rint(x / s)` clamped in float to [qmin - zp, qmax - zp], plus zp; NaN → qmin."""
+    for s in qtype.scales:  # a scale with no float32 value is refused
+        float32_scale(s)
     p = params_of(qtype, x.ndim)
     v = np.asarray(x, dtype=F32) / p.scale  # a true float32 division
     return to_storage(saturate_round(v, p.zero, storage_of(qtype), round_mode), qtype)
@@ -83,6 +87,8 @@ def quantize(
 
 def dequantize(q: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
     """`x = float32(q - zp) * s`."""
+    for s in qtype.scales:  # a scale with no float32 value is refused
+        float32_scale(s)
     p = params_of(qtype, q.ndim)
     return (q.astype(np.int64) - p.zero).astype(F32) * p.scale
 
@@ -339,8 +345,9 @@ def avg_pool(
     if types is None:
         taps = _windows(x.astype(F32), kh, kw, window, F32(0))
     else:
-        tx, _ = types
-        taps = F32(tx.scale) * (
+        tx, ty = types
+        sx, sy = average_pool_scales(tx.scale, ty.scale)
+        taps = F32(sx) * (
             _windows(x.astype(np.int64), kh, kw, window, tx.zero_point) - tx.zero_point
         ).astype(F32)
     total = np.zeros(taps.shape[:4], dtype=F32)
@@ -351,7 +358,6 @@ def avg_pool(
     avg = (total / count.astype(F32)).astype(F32)
     if types is None:
         return avg
-    _, ty = types
-    v = (avg / F32(ty.scale)).astype(F32) + F32(ty.zero_point + output_offset)
+    v = (avg / F32(sy)).astype(F32) + F32(ty.zero_point + output_offset)
     y = np.clip(np.rint(v.astype(np.float64)), ty.qmin + output_offset, ty.qmax + output_offset)
     return to_storage(y - output_offset, ty)

@@ -174,3 +174,31 @@ def test_upstream_edge_spellings_are_rejected_as_recorded(
     assert result.returncode != 0
     first = result.stderr.splitlines()[0]
     assert first == f"<stdin>:1:{case.column}: error: {case.message}"
+
+
+def test_mlir_opt_prints_huge_splats_as_we_do(mlir_opt: str) -> None:
+    """A splat is one value at any size (issue 18; tests/numeric/test_splat_constants.py):
+    2^32 elements read and print back alike in both tools."""
+    constants = [
+        "dense<-3> : tensor<4294967296xi8>",
+        'dense<"0xFD"> : tensor<65536x65536xi8>',
+        "dense<1.5> : tensor<65536x65536xf32>",
+        "dense<true> : tensor<4294967296xi1>",
+        "dense<3> : tensor<4294967296xindex>",
+        "dense<[1, 1]> : tensor<2xi8>",
+    ]
+    types = [c.rpartition(" : ")[2] for c in constants]
+    lines = [f"  %{i} = arith.constant {c}" for i, c in enumerate(constants)]
+    text = (
+        f"func.func @f() -> ({', '.join(types)}) {{\n" + "\n".join(lines) + "\n"
+        f"  func.return {', '.join(f'%{i}' for i in range(len(types)))} : {', '.join(types)}\n}}\n"
+    )
+    result = run_mlir_opt(mlir_opt, text)
+    assert result.returncode == 0, result.stderr
+
+    def printed(output: str) -> list[str]:
+        return re.findall(r"= arith\.constant (.*)", output)
+
+    ours = printed(print_module(parse_module(text)))
+    assert ours == printed(result.stdout)
+    assert ours[0] == constants[0] and ours[1] == "dense<-3> : tensor<65536x65536xi8>"

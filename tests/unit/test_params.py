@@ -30,7 +30,7 @@ from qdialect.arithmetic import (
     global_pool_scale,
     requant_multiplier,
 )
-from qdialect.constants import dense_array
+from qdialect.constants import dense_array, splat_value
 from qdialect.fixed_point import (
     multiply_by_quantized_multiplier,
     quantize_multiplier,
@@ -366,8 +366,20 @@ def test_dense_array_splat_is_broadcast() -> None:
     values = dense_array(op)
     assert values.dtype == np.int64 and values.shape == (2, 3)
     assert (values == -3).all()
-    values[0, 0] = 1  # a fresh, writable array
+    # a read-only view of the one value (qdialect.splat): its size costs nothing
+    assert values.strides == (0, 0) and not values.flags.writeable
+    assert splat_value(values) == -3
+    copy = values.astype(np.int8)  # what a writer takes: an ordinary array
+    copy[0, 0] = 1
     assert dense_array(op.results[0])[0, 0] == -3
+
+
+def test_dense_array_of_a_list_is_fresh_and_writable() -> None:
+    op = _constant_op("arith.constant dense<[1, 2]> : tensor<2xi8>")
+    values = dense_array(op)
+    assert values.flags.c_contiguous and values.flags.writeable
+    values[0] = 5
+    assert dense_array(op)[0] == 1
 
 
 def test_dense_array_values_and_dtypes() -> None:
