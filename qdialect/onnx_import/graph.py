@@ -36,6 +36,7 @@ from qdialect.onnx_import.common import (
     tensor_type,
 )
 from qdialect.onnx_import.errors import NodeError, OnnxImportError
+from qdialect.names import NODE_ATTR
 from qdialect.onnx_import.folding import fold
 from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type
@@ -70,10 +71,11 @@ def _name_hint(name: str) -> str | None:
 class GraphImporter:
     """Builds one `func.func` from an ONNX graph, node by node (ONNX graphs are sorted)."""
 
-    def __init__(self, graph, handlers: dict[str, Callable]) -> None:
+    def __init__(self, graph, handlers: dict[str, Callable], node_names: bool = False) -> None:
         from onnx import numpy_helper
 
         self.graph = graph
+        self.node_names = node_names  # record each op's ONNX node in `qnn.node` (quantizer rules)
         self.handlers = handlers
         self.initializers: dict[str, np.ndarray] = {}
         for t in graph.initializer:
@@ -95,6 +97,8 @@ class GraphImporter:
         except VerifyException as err:
             raise NodeError(f"'{op.name}' does not verify: {err}") from None
         self.block.add_op(op)
+        if self.node_names and self.node is not None and self.node.name and op.operands:
+            op.attributes[NODE_ATTR] = StringAttr(self.node.name)
         if op.results and name:
             op.results[0].name_hint = _name_hint(name)
         return op.results[0] if op.results else None
