@@ -183,7 +183,7 @@ class StaticQuantizer:
             self.mark_matmul(op)  # type: ignore[arg-type]
         elif kind in REMOVABLE:
             self.mark_removable(op, kind)
-        elif kind in DIRECT_8BIT:
+        elif kind in DIRECT_8BIT and not self.own_output_params(kind):
             self.mark_direct(op, kind)
         elif kind == "Pad":
             self.mark_pad(op)  # type: ignore[arg-type]
@@ -192,6 +192,11 @@ class StaticQuantizer:
                 self.mark(value)
             if not self.output_excluded(kind):
                 self.mark(op.results[0])
+
+    def own_output_params(self, kind: str) -> bool:
+        """QOperator's QLinearAveragePool (`QLinearPool.quantize`) quantizes its output with
+        the output's own range; the QDQ rule shares the input's."""
+        return kind == "AveragePool" and self.config.quant_format is QuantFormat.QOperator
 
     def per_channel_axis(self, weight: SSAValue, default_axis: int, kind: str) -> int | None:
         """`QDQQuantizer.is_tensor_per_channel` (no tensor overrides)."""
@@ -293,15 +298,21 @@ class StaticQuantizer:
         for value, mark in self.marks.items():
             if float_constant(value) is None or mark.shared_from is not None:
                 continue
-            data = dense_array(value)
+            reduce_range = config.reduce_range
             if mark.weight:
                 qtype = config.weight_type
                 symmetric = mark.axis is not None or config.weight_symmetric(qtype)
             else:
                 qtype = config.activation_type
                 symmetric = mark.axis is not None or config.activation_symmetric
+                if config.quant_format is QuantFormat.QOperator:
+                    # ONNXQuantizer.quantize_activation on an initializer: never reduced, and
+                    # symmetric as a weight when the activation type is the weight type
+                    reduce_range = False
+                    if qtype is config.weight_type:
+                        symmetric = config.weight_symmetric(qtype)
             self.init_params[value] = weight_qparams(
-                data, qtype, symmetric, config.reduce_range, mark.axis, config.min_real_range
+                dense_array(value), qtype, symmetric, reduce_range, mark.axis, config.min_real_range
             )
 
     def adjust_weight_scales(self) -> None:
