@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qdialect.textio import IRError, make_context, parse_module, print_module, verify_module
+from runtime import qopt_quantize
 
 BENCH_REPEATS = 20
 SPLIT_MARKER = re.compile(r"^// -----", re.MULTILINE)
@@ -94,12 +95,12 @@ def report(err: QoptError) -> None:
     print(message if LOCATED.match(message) else f"qopt: error: {message}", file=sys.stderr)
 
 
-def _import_onnx(data: bytes, name: str):
+def _import_onnx(data: bytes, name: str, node_names: bool = False):
     """The `.onnx` frontend: a model file to a module (the `onnx` package is loaded only here)."""
     from qdialect.onnx_import import OnnxImportError, import_onnx
 
     try:
-        return import_onnx(data)
+        return import_onnx(data, node_names=node_names)
     except OnnxImportError as err:
         raise IRError(name, 1, 1, str(err)) from None
 
@@ -163,6 +164,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
         help=f"after one warm-up, time N runs (default {BENCH_REPEATS}) and print "
         "'bench: <median> ms' (compilation excluded)",
     )
+    qopt_quantize.add_arguments(parser)
     return parser
 
 
@@ -360,7 +362,9 @@ def process_chunk(chunk: Chunk, name: str, args: argparse.Namespace, pipeline) -
 
 
 def process_module(module, ctx, args: argparse.Namespace, pipeline) -> str:
-    """Rewrite, then run, emit C for, or print `module`."""
+    """Calibrate/quantize, rewrite, then run, emit C for, or print `module`."""
+    if qopt_quantize.requested(args):
+        module = qopt_quantize.apply(module, args)
     if pipeline is not None:
         pipeline.apply(ctx, module)
         verify_module(module)
@@ -443,7 +447,7 @@ def _process(
     try:
         if frontend == "mlir":
             return process_chunk(chunk, name, args, pipeline), None
-        module = AVAILABLE_FRONTENDS[frontend](data, name)
+        module = AVAILABLE_FRONTENDS[frontend](data, name, qopt_quantize.requested(args))
         return process_module(module, make_context(), args, pipeline), None
     except IRError as err:
         return None, err
