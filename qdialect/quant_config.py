@@ -14,6 +14,8 @@ from enum import Enum
 from typing import Any
 
 from qdialect.ort_qparams import QType
+from qdialect.qparams import FRAMEWORK_SCHEMES, Scheme
+from qdialect.quant_rules import NodeRule, RuleError, RuleSet
 
 
 class QuantFormat(Enum):
@@ -52,10 +54,42 @@ CALIBRATE_METHODS = ("MinMax", "Entropy", "Percentile", "Distribution")
 
 # quantize_static's default `op_types_to_quantize`: the union of its two registries
 DEFAULT_OP_TYPES = frozenset(
-    "ArgMax Conv ConvTranspose Gemm MatMul Add Mul Relu Clip LeakyRelu Sigmoid MaxPool "
-    "GlobalAveragePool Split Pad Reshape Squeeze Unsqueeze Flatten Resize AveragePool Concat "
-    "Softmax Where Gather GatherElements Transpose EmbedLayerNormalization Slice "
-    "InstanceNormalization LayerNormalization BatchNormalization TopK CumSum".split()
+    [
+        "ArgMax",
+        "Conv",
+        "ConvTranspose",
+        "Gemm",
+        "MatMul",
+        "Add",
+        "Mul",
+        "Relu",
+        "Clip",
+        "LeakyRelu",
+        "Sigmoid",
+        "MaxPool",
+        "GlobalAveragePool",
+        "Split",
+        "Pad",
+        "Reshape",
+        "Squeeze",
+        "Unsqueeze",
+        "Flatten",
+        "Resize",
+        "AveragePool",
+        "Concat",
+        "Softmax",
+        "Where",
+        "Gather",
+        "GatherElements",
+        "Transpose",
+        "EmbedLayerNormalization",
+        "Slice",
+        "InstanceNormalization",
+        "LayerNormalization",
+        "BatchNormalization",
+        "TopK",
+        "CumSum",
+    ]
 )
 
 
@@ -73,6 +107,21 @@ class QuantizeConfig:
     nodes_to_exclude: frozenset[str] = frozenset()
     calibrate_method: str = "MinMax"
     extra_options: dict[str, Any] = field(default_factory=dict)
+    # beyond quantize_static: a scheme table by name, and per-op rules (INC, NNI)
+    preset: str | None = None
+    rules: RuleSet = RuleSet()
+
+    def scheme(self, qtype: QType) -> Scheme | None:
+        """The preset's scheme for a storage type (None: ONNX Runtime's compute_scale_zp)."""
+        if self.preset is None:
+            return None
+        if self.preset in PRESET_SCHEMES:
+            return Scheme(self.preset)
+        dtype = "int8" if qtype.signed else "uint8"
+        return FRAMEWORK_SCHEMES[(self.preset, dtype)][0]
+
+    def rule(self, op_type: str, node_name: str | None) -> NodeRule:
+        return self.rules.for_node(op_type, node_name) or NodeRule()
 
     @property
     def activation_symmetric(self) -> bool:
@@ -98,23 +147,42 @@ class QuantizeConfig:
             return False
         if op_type not in self.op_types_to_quantize:
             return False
-        return not (node_name is not None and node_name in self.nodes_to_exclude)
+        if node_name is not None and node_name in self.nodes_to_exclude:
+            return False
+        return self.rule(op_type, node_name).quantize
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> QuantizeConfig:
         """Read `quantize_static`'s keyword arguments; unknown keys and values are errors."""
         if not isinstance(data, dict):
             raise ConfigError(f"a quantization config is a JSON object, got {type(data).__name__}")
-        valid = {f for f in QuantizeConfig.__dataclass_fields__}
+        valid = ({f for f in QuantizeConfig.__dataclass_fields__} - {"rules"}) | set(OUR_KEYS)
         unknown = sorted(set(data) - valid)
         if unknown:
             raise ConfigError(
                 f"unknown config key '{unknown[0]}' (valid: {', '.join(sorted(valid))})"
             )
+        mode = data.get("mode", "static")
+        if mode != "static":
+            raise ConfigError(f"'mode' {mode!r} is not supported yet (only \"static\")")
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
-            kwargs[key] = _read_value(key, value)
+            if key not in OUR_KEYS:
+                kwargs[key] = _read_value(key, value)
+        try:
+            kwargs["rules"] = RuleSet.read(
+                data.get("op_type_dict"), data.get("op_name_dict"), data.get("config_list")
+            )
+        except RuleError as err:
+            raise ConfigError(str(err)) from None
         return QuantizeConfig(**kwargs)
+
+
+# our keys beyond quantize_static's (rules are read into `rules`)
+OUR_KEYS = ("mode", "op_type_dict", "op_name_dict", "config_list")
+# Glow's schemas by name; the framework names of the seed's table are the other presets
+PRESET_SCHEMES = ("asymmetric", "symmetric", "symmetric_uint8", "symmetric_power2")
+PRESETS = PRESET_SCHEMES + tuple(sorted({fw for fw, _ in FRAMEWORK_SCHEMES}))
 
 
 def _names(key: str, value: Any) -> frozenset[str]:
@@ -131,7 +199,9 @@ def _read_value(key: str, value: Any) -> Any:
         try:
             return QuantFormat[name]
         except KeyError:
-            raise ConfigError(f"'quant_format' must be \"QDQ\" or \"QOperator\", got {value!r}") from None
+            raise ConfigError(
+                f'\'quant_format\' must be "QDQ" or "QOperator", got {value!r}'
+            ) from None
     if key in ("activation_type", "weight_type"):
         try:
             return QType.parse(str(value))
@@ -152,6 +222,10 @@ def _read_value(key: str, value: Any) -> Any:
                 f"'calibrate_method' must be one of {', '.join(CALIBRATE_METHODS)}, got {value!r}"
             )
         return name
+    if key == "preset":
+        if value not in PRESETS:
+            raise ConfigError(f"'preset' must be one of {', '.join(PRESETS)}, got {value!r}")
+        return value
     return _extra_options(value)
 
 

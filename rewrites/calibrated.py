@@ -30,9 +30,7 @@ def _calibrated_values(function: func.FuncOp) -> list[SSAValue]:
     values: list[SSAValue] = list(function.body.block.args)
     for op in function.body.block.ops:
         values.extend(op.results)
-    return [
-        v for v in values if isinstance(v.type, TensorType) and element_type(v.type) == f32
-    ]
+    return [v for v in values if isinstance(v.type, TensorType) and element_type(v.type) == f32]
 
 
 def annotate_ranges(function: func.FuncOp, ranges: Mapping[str, tuple[float, float]]) -> int:

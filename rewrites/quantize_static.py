@@ -17,7 +17,7 @@ then insert the pairs (`_quantize_normal_tensors`, `_quantize_sharing_param_tens
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from xdsl.dialects import arith, func
@@ -38,10 +38,18 @@ from qdialect.ort_qparams import (
     quantize_bias,
     weight_qparams,
 )
+from qdialect.qparams import Scheme, Storage, choose_qparams
 from qdialect.quant_config import QuantFormat, QuantizeConfig
 from qdialect.quant_ops import StorageCastOp
+from qdialect.quant_rules import NodeRule
 from qdialect.types import UniformQuantizedType
-from rewrites.onnx_nodes import float_constant, is_float_tensor, node_inputs, node_kind, weight_source
+from rewrites.onnx_nodes import (
+    float_constant,
+    is_float_tensor,
+    node_inputs,
+    node_kind,
+    weight_source,
+)
 
 Ranges = Mapping[str, tuple[float, float]]
 
@@ -60,6 +68,7 @@ class Mark:
     weight: bool = False
     axis: int | None = None
     shared_from: SSAValue | None = None  # quantize_output_same_as_input
+    rule: NodeRule = NodeRule()  # of the node that marked it (per-op rules)
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,28 @@ class QuantizeSummary:
     left_float: list[str] = field(default_factory=list)
 
 
+def _either(rule_value: bool | None, default: bool) -> bool:
+    return default if rule_value is None else rule_value
+
+
+def scheme_qparams(
+    extremes: list[tuple[float, float]],
+    qtype: QType,
+    scheme: Scheme,
+    reduce_range: bool,
+    axis: int | None,
+) -> QParams:
+    """A preset's (scale, zero point) per range (`qparams.choose_qparams`, the frameworks'
+    float32 recipes) instead of ONNX Runtime's `compute_scale_zp`."""
+    storage = Storage.parse(qtype.value, reduce_range)
+    pairs = [choose_qparams(float(lo), float(hi), storage, scheme) for lo, hi in extremes]
+    scales = np.array([s for s, _ in pairs], np.float32)
+    zps = np.array([z for _, z in pairs], np.int64)
+    if axis is None:
+        return QParams(zps.reshape(()), scales.reshape(()), qtype)
+    return QParams(zps, scales, qtype, axis)
+
+
 def _label(op: Operation, kind: str) -> str:
     name = node_name(op)
     return f"{kind} '{name}'" if name else f"{kind} ({tensor_name(op.results[0]) or op.name})"
@@ -98,6 +129,7 @@ class StaticQuantizer:
         self.biases: list[BiasMark] = []
         self.init_params: dict[SSAValue, QParams] = {}
         self.done: dict[SSAValue, QParams] = {}
+        self.rule = NodeRule()  # of the node being marked
         self.summary = QuantizeSummary()
 
     # ---- names and ranges
@@ -116,12 +148,14 @@ class StaticQuantizer:
                 "for every input and output of the nodes it quantizes"
             )
         lo, hi = self.ranges[name]
+        rule = self.marks[value].rule if value in self.marks else NodeRule()
+        qtype = rule.activation_type or self.config.activation_type
+        scheme = self.config.scheme(qtype)
+        if scheme is not None:
+            return scheme_qparams([(lo, hi)], qtype, scheme, False, None)
+        symmetric = _either(rule.activation_symmetric, self.config.activation_symmetric)
         return activation_qparams(
-            np.float32(lo),
-            np.float32(hi),
-            self.config.activation_type,
-            self.config.activation_symmetric,
-            self.config.min_real_range,
+            np.float32(lo), np.float32(hi), qtype, symmetric, self.config.min_real_range
         )
 
     # ---- phase 1: marking (QDQQuantizer.quantize_model and the per-op quantizers)
@@ -135,6 +169,12 @@ class StaticQuantizer:
                 self.summary.left_float.append(_label(op, kind))
                 continue
             self.summary.quantized.append(_label(op, kind))
+            self.rule = self.config.rule(kind, node_name(op))
+            if self.rule.algorithm is not None:
+                raise QuantizeError(
+                    f"{_label(op, kind)}: a per-op calibration 'algorithm' is not supported; "
+                    "choose the method for the whole model (calibrate_method)"
+                )
             self.mark_node(op, kind)
         self.compute_initializer_params()
         if self.config.quant_format is QuantFormat.QDQ and not self.config.option(
@@ -167,7 +207,7 @@ class StaticQuantizer:
         if not self.quantizable(value):
             return
         if mark.shared_from is not None or value not in self.marks:
-            self.marks[value] = mark
+            self.marks[value] = replace(mark, rule=self.rule)
 
     def is_marked(self, value: SSAValue) -> bool:
         """`is_tensor_quantized`."""
@@ -200,7 +240,8 @@ class StaticQuantizer:
 
     def per_channel_axis(self, weight: SSAValue, default_axis: int, kind: str) -> int | None:
         """`QDQQuantizer.is_tensor_per_channel` (no tensor overrides)."""
-        if not self.config.per_channel or float_constant(weight) is None:
+        per_channel = _either(self.rule.per_channel, self.config.per_channel)
+        if not per_channel or float_constant(weight) is None:
             return None
         axis = default_axis
         if kind == "MatMul":
@@ -213,7 +254,7 @@ class StaticQuantizer:
     def mark_weight(self, weight: SSAValue, default_axis: int, kind: str) -> None:
         axis = self.per_channel_axis(weight, default_axis, kind)
         if axis is not None:
-            self.marks[weight] = Mark(weight=True, axis=axis)
+            self.marks[weight] = Mark(weight=True, axis=axis, rule=self.rule)
         else:
             self.mark(weight, Mark(weight=True))
 
@@ -298,21 +339,34 @@ class StaticQuantizer:
         for value, mark in self.marks.items():
             if float_constant(value) is None or mark.shared_from is not None:
                 continue
-            reduce_range = config.reduce_range
+            reduce_range, rule = config.reduce_range, mark.rule
             if mark.weight:
-                qtype = config.weight_type
-                symmetric = mark.axis is not None or config.weight_symmetric(qtype)
+                qtype = rule.weight_type or config.weight_type
+                symmetric = mark.axis is not None or _either(
+                    rule.weight_symmetric, config.weight_symmetric(qtype)
+                )
             else:
-                qtype = config.activation_type
-                symmetric = mark.axis is not None or config.activation_symmetric
+                qtype = rule.activation_type or config.activation_type
+                symmetric = mark.axis is not None or _either(
+                    rule.activation_symmetric, config.activation_symmetric
+                )
                 if config.quant_format is QuantFormat.QOperator:
                     # ONNXQuantizer.quantize_activation on an initializer: never reduced, and
                     # symmetric as a weight when the activation type is the weight type
                     reduce_range = False
                     if qtype is config.weight_type:
                         symmetric = config.weight_symmetric(qtype)
+            data = dense_array(value)
+            scheme = config.scheme(qtype)
+            if scheme is not None:
+                slices = [data] if mark.axis is None else list(np.moveaxis(data, mark.axis, 0))
+                extremes = [(s.min(), s.max()) for s in slices]
+                self.init_params[value] = scheme_qparams(
+                    extremes, qtype, scheme, reduce_range, mark.axis
+                )
+                continue
             self.init_params[value] = weight_qparams(
-                dense_array(value), qtype, symmetric, reduce_range, mark.axis, config.min_real_range
+                data, qtype, symmetric, reduce_range, mark.axis, config.min_real_range
             )
 
     def adjust_weight_scales(self) -> None:

@@ -144,6 +144,7 @@ def calibrate(
         histogram_edges,
         histogram_plan,
     )
+
     from qdialect.calibration.table import CalibrationTable
     from runtime.calibration_run import collect_statistics
 

@@ -78,8 +78,9 @@ def import_onnx(source, function_name: str = "main", node_names: bool = False) -
     """The model's graph as one `func.func` of quant/qnn/tensor ops (not yet rewritten).
 
     `node_names` records each op's ONNX node name in a `qnn.node` attribute (the quantizer's
-    `nodes_to_quantize`/`nodes_to_exclude` rules read it). Unsupported ops are reported all at once; a node whose scales or zero points are not
-    constant initializers, or whose attributes have no qnn equivalent, is named in the error.
+    `nodes_to_quantize`/`nodes_to_exclude` rules read it). Unsupported ops are reported all at
+    once; a node whose scales or zero points are not constant initializers, or whose attributes
+    have no qnn equivalent, is named in the error.
     """
     from qdialect.onnx_import.graph import GraphImporter
     from qdialect.onnx_import.ops import HANDLERS, unsupported_nodes

@@ -63,9 +63,13 @@ def movement(rng: np.random.Generator, size: int = 12) -> onnx.ModelProto:
         helper.make_node("Reshape", ["t1", "shape"], ["s1"], name="reshape"),
         helper.make_node("Conv", ["s1", "w2"], ["c2"], name="conv2"),
         helper.make_node("Concat", ["c2", "r1"], ["cat"], axis=1, name="concat"),
-        helper.make_node("MaxPool", ["cat"], ["mp"], kernel_shape=[2, 2], strides=[2, 2], name="maxpool"),
+        helper.make_node(
+            "MaxPool", ["cat"], ["mp"], kernel_shape=[2, 2], strides=[2, 2], name="maxpool"
+        ),
         helper.make_node("Pad", ["mp", "pads"], ["pd"], mode="constant", name="pad"),
-        helper.make_node("AveragePool", ["pd"], ["ap"], kernel_shape=[2, 2], strides=[2, 2], name="avgpool"),
+        helper.make_node(
+            "AveragePool", ["pd"], ["ap"], kernel_shape=[2, 2], strides=[2, 2], name="avgpool"
+        ),
         helper.make_node("Squeeze", ["ap", "axes"], ["sq"], name="squeeze"),
         helper.make_node("Unsqueeze", ["sq", "axes"], ["us"], name="unsqueeze"),
         helper.make_node("Flatten", ["us"], ["fl"], name="flatten"),

@@ -45,7 +45,9 @@ MODELS = {
     "movement": float_models.movement,
 }
 FAST_MODELS = ("resnet_block", "transformer_ffn", "movement")
-COMBOS = list(itertools.product(["QDQ", "QOperator"], [False, True], ["QUInt8", "QInt8"], [False, True]))
+COMBOS = list(
+    itertools.product(["QDQ", "QOperator"], [False, True], ["QUInt8", "QInt8"], [False, True])
+)
 # ONNX Runtime's int8 QLinearAveragePool rounds differently from its own QDQ float simulation
 # (tests/numeric/test_onnx_models.py); there ORT itself is within one output step.
 ORT_POOL_ROUNDING = {("small_cnn", "QDQ", "QInt8"), ("movement", "QDQ", "QInt8")}
@@ -70,7 +72,12 @@ def input_shape(model) -> list[int]:
 
 def ort_quantized(model, samples, config: dict, tmp: Path):
     """quantize_static's model and the calibration cache it wrote."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
