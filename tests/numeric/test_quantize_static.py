@@ -98,6 +98,10 @@ def ort_quantized(model, samples, config: dict, tmp: Path):
         activation_type=getattr(QuantType, config["activation_type"]),
         weight_type=QuantType.QInt8,
         calibration_cache_path=str(cache),
+        op_types_to_quantize=config.get("op_types_to_quantize"),
+        nodes_to_quantize=config.get("nodes_to_quantize"),
+        nodes_to_exclude=config.get("nodes_to_exclude"),
+        extra_options=config.get("extra_options"),
     )
     return onnx.load(target), cache
 
