@@ -480,7 +480,9 @@ class StaticQuantizer:
         """arith.constant (signless storage) -> quant.scast -> qnn.dequantize, before `before`."""
         qtype = self.uniform_type(params, storage)
         width = qtype.storage_width
-        stored = np.asarray(values, np.int64).astype(f"u{width // 8}").view(f"i{width // 8}")
+        stored = np.asarray(values, np.int64)
+        if not qtype.signed:  # signless storage holds the same bits: u8 200 is i8 -56
+            stored = np.where(stored >= 2 ** (width - 1), stored - 2**width, stored)
         shape = values.shape
         int_type = TensorType(IntegerType(width), shape)
         constant = arith.ConstantOp(

@@ -215,3 +215,38 @@ def test_missing_range_names_the_tensor(movement) -> None:
     model, _, _ = movement
     with pytest.raises(ValueError, match="no calibration range for tensor 'x'"):
         quantize(model, {}, BASE)
+
+
+@pytest.mark.parametrize(
+    ("activation_type", "weight_type"), [("QInt16", "QInt8"), ("QUInt16", "QInt16")]
+)
+def test_sixteen_bit_types_match_onnxruntime(movement, activation_type, weight_type) -> None:
+    options = {"activation_type": activation_type, "weight_type": weight_type}
+    model, samples, x = movement
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, {**BASE, **options}, Path(tmp))
+        ours = quantize(model, cache, {**BASE, **options})
+    (expected,) = run_function(import_onnx(theirs), {"x": x})
+    (got,) = run_function(ours.module, {"x": x})
+    assert np.array_equal(got, expected)
+
+
+def test_int4_weights_are_onnxruntimes(movement) -> None:
+    """4-bit weights: the stored integers and scales ONNX Runtime writes (its QDQ model with
+    int4 initializers does not import; the weights are compared directly)."""
+    model, samples, _ = movement
+    options = {**BASE, "weight_type": "QInt4", "per_channel": True}
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, options, Path(tmp))
+        ours = quantize(model, cache, options)
+    initializers = {t.name: onnx.numpy_helper.to_array(t) for t in theirs.graph.initializer}
+    w_type = element_named(ours.module, "w1_quantized")
+    assert w_type.storage_spelling == "i4"
+    assert list(w_type.scales) == [float(s) for s in initializers["w1_scale"]]
+    (stored,) = [
+        op.input.owner.value
+        for op in ours.module.walk()
+        if op.results and op.results[0].name_hint == "w1_quantized"
+    ]
+    ints = np.array([v.value.data for v in stored.get_attrs()]).reshape(8, 3, 3, 3)
+    assert np.array_equal(ints, initializers["w1_quantized"].astype(np.int64))

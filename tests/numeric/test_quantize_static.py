@@ -96,7 +96,7 @@ def ort_quantized(model, samples, config: dict, tmp: Path):
         per_channel=config["per_channel"],
         reduce_range=config["reduce_range"],
         activation_type=getattr(QuantType, config["activation_type"]),
-        weight_type=QuantType.QInt8,
+        weight_type=getattr(QuantType, config.get("weight_type", "QInt8")),
         calibration_cache_path=str(cache),
         op_types_to_quantize=config.get("op_types_to_quantize"),
         nodes_to_quantize=config.get("nodes_to_quantize"),
