@@ -1,4 +1,5 @@
-"""C emission: one translation unit per function, one Jinja2 template per op family.
+"""C emission: one translation unit per function (or per module), one Jinja2 template per op
+family.
 
 `emit_function` plans the buffers (codegen.plan), dispatches each op through `FAMILIES` to the
 module of its family (codegen/families/), which turns it into a `Kernel`: a template and a
@@ -9,6 +10,12 @@ The generated function is `int qd_entry(const void *const *inputs, void *const *
 const void *const *constants, void *arena)`: the Python side (runtime.compiled) has checked
 every dtype and shape before it is called. Every unit also exports `void qd_set_threads(int n)`,
 the thread count of its OpenMP loops (a no-op in a build without OpenMP).
+
+`emit_module` puts several functions into one unit, as `mlir-translate` translates a module:
+one prelude and one `qd_set_threads`, each function's kernels under its own prefix
+(`qd_f<i>_kernel<k>`, i its position), and one entry point per function, `qd_entry_<name>` (the
+symbol name spelled as a C identifier), with the signature of `qd_entry`; each takes its own
+constant table and arena.
 
 8-bit qnn.dot / qnn.conv2d take the fast kernels (families/integer.py): their constant weights
 are packed once into extra entries of the constant table (codegen/packing.py), and their
@@ -43,7 +50,14 @@ from qdialect import qnn, quant_ops
 from qdialect.tensors import element_type
 from qdialect.textio import op_location
 
-__all__ = ["CodegenError", "EmittedFunction", "emit_function"]
+__all__ = [
+    "CodegenError",
+    "EmittedEntry",
+    "EmittedFunction",
+    "EmittedModule",
+    "emit_function",
+    "emit_module",
+]
 
 Family = Callable[[Operation, EmitContext], Kernel]
 
@@ -102,16 +116,57 @@ def boundary_problem(value_type: Attribute) -> str | None:
 
 @dataclass
 class EmittedFunction:
+    """One function's C: `source` is its own unit (entry point `qd_entry`); `kernels` and
+    `body` are the parts `emit_module` puts into a unit of several functions."""
+
     source: str
     plan: Plan
     kernel_count: int
+    kernels: str = ""  # the definitions of the function's kernels (static)
+    body: str = ""  # the statements of its entry point
+    fast: bool = False  # a kernel needs the SIMD part of the prelude
+
+
+@dataclass
+class EmittedEntry:
+    """A function of an emitted module: its symbol name and its C entry point."""
+
+    function: str
+    c_name: str
+    emitted: EmittedFunction
+
+
+@dataclass
+class EmittedModule:
+    source: str
+    entries: list[EmittedEntry]
+
+
+def entry_point(c_name: str, body: str) -> str:
+    """The exported function that runs a function's kernels in order."""
+    indent = " " * len(f"int {c_name}(")
+    return (
+        f"int {c_name}(const void *const *inputs, void *const *outputs,\n"
+        f"{indent}const void *const *constants, void *arena) {{\n"
+        "    (void)inputs; (void)constants; (void)arena;\n"
+        f"{body}\n    return 0;\n}}\n"
+    )
+
+
+def translation_unit(fast: bool, kernels: str, entries: str) -> str:
+    """The prelude, the kernels, `qd_set_threads` and the entry points."""
+    common = TEMPLATES.get_template("_common.c.j2").module
+    prelude = common.prelude(fast, threads.SCRATCH_SLOTS)  # type: ignore[attr-defined]
+    return f"{prelude}\n\n{kernels}\n{SET_THREADS}\n{entries}"
 
 
 class FunctionEmitter:
-    """Renders one function's kernels and the entry point that calls them in order."""
+    """Renders one function's kernels and the entry point that calls them in order; kernel
+    names start with `prefix`, which keeps the functions of one unit apart."""
 
-    def __init__(self, function: func.FuncOp):
+    def __init__(self, function: func.FuncOp, prefix: str = "qd_"):
         self.function = function
+        self.prefix = prefix
         self.kernels: list[str] = []
         self.calls: list[str] = []
         self.fast = False  # an int16-pair kernel needs the SIMD part of the prelude
@@ -127,7 +182,7 @@ class FunctionEmitter:
         return f"((int16_t *)((char *)arena + {self.scratch_at}))"
 
     def render(self, kernel: Kernel) -> None:
-        name = f"qd_kernel{len(self.kernels)}"
+        name = f"{self.prefix}kernel{len(self.kernels)}"
         template = TEMPLATES.get_template(kernel.template)
         self.kernels.append(template.render(name=name, spec=kernel.spec))
         self.calls.append(f"    {name}({', '.join(kernel.args)});")
@@ -186,19 +241,61 @@ class FunctionEmitter:
             self.calls.append(
                 f"    memcpy(outputs[{index}], {plan.expr(value)}, {nbytes(value)} /* {ctype} */);"
             )
-        common = TEMPLATES.get_template("_common.c.j2").module
-        prelude = common.prelude(self.fast, threads.SCRATCH_SLOTS)  # type: ignore[attr-defined]
-        body = "\n".join(self.calls)
-        source = (
-            f"{prelude}\n\n{''.join(self.kernels)}\n{SET_THREADS}\n"
-            "int qd_entry(const void *const *inputs, void *const *outputs,\n"
-            "             const void *const *constants, void *arena) {\n"
-            "    (void)inputs; (void)constants; (void)arena;\n"
-            f"{body}\n    return 0;\n}}\n"
-        )
-        return EmittedFunction(source, plan, len(self.kernels))
+        kernels, body = "".join(self.kernels), "\n".join(self.calls)
+        source = translation_unit(self.fast, kernels, entry_point("qd_entry", body))
+        return EmittedFunction(source, plan, len(self.kernels), kernels, body, self.fast)
 
 
 def emit_function(function: func.FuncOp) -> EmittedFunction:
     """The C translation unit of one function of quant/qnn ops (after qnn-default)."""
     return FunctionEmitter(function).emit()
+
+
+def c_names(symbols: list[str]) -> list[str]:
+    """`qd_entry_<symbol>` for each symbol, characters C does not allow in a name spelled `_`;
+    a name already taken gets `_2`, `_3`, ... appended."""
+    taken: set[str] = set()
+    names = []
+    for symbol in symbols:
+        base = "qd_entry_" + re.sub(r"[^A-Za-z0-9_]", "_", symbol)
+        name, count = base, 1
+        while name in taken:
+            count += 1
+            name = f"{base}_{count}"
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+def emit_module(functions: list[func.FuncOp]) -> EmittedModule:
+    """One C translation unit holding the given functions (after qnn-default): their kernels,
+    prefixed per function, and an entry point `qd_entry_<name>` each. A function that cannot be
+    compiled raises its located CodegenError, naming the function."""
+    names = [f.sym_name.data for f in functions]
+    entries, kernels, points = [], [], []
+    for index, (function, symbol, c_name) in enumerate(
+        zip(functions, names, c_names(names), strict=True)
+    ):
+        try:
+            emitted = FunctionEmitter(function, prefix=f"qd_f{index}_").emit()
+        except CodegenError as err:
+            raise in_function(err, symbol) from None
+        entries.append(EmittedEntry(symbol, c_name, emitted))
+        kernels.append(emitted.kernels)
+        plan = emitted.plan
+        about = (
+            f"@{symbol} {function.function_type}: {len(plan.constants)} constants, "
+            f"an arena of {plan.arena_size} bytes"
+        ).replace("*/", "* /")
+        points.append(f"/* {about} */\n{entry_point(c_name, emitted.body)}")
+    fast = any(e.emitted.fast for e in entries)
+    return EmittedModule(translation_unit(fast, "".join(kernels), "\n".join(points)), entries)
+
+
+def in_function(err: CodegenError, symbol: str) -> CodegenError:
+    """`err` with the function it happened in: `file:line:col: error: in function @f: ...`."""
+    message = str(err)
+    match = re.match(r"^.+?:\d+:\d+: error: ", message)  # the first location only
+    if match is None:
+        return CodegenError(f"in function @{symbol}: {message}")
+    return CodegenError(f"{match.group(0)}in function @{symbol}: {message[match.end() :]}")

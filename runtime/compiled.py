@@ -1,13 +1,16 @@
 """Compile a function of quant/qnn ops to native code and call it on numpy arrays.
 
     fn = compile_module(open("examples/conv_block.mlir").read(), entry="main")
-    (y,) = fn(x)            # bit-exact with runtime.reference.run_function
+    (y,) = fn(x)            # bit-exact with runtime.reference.run_function, after qnn-default
     print(fn.c_source)
 
-The module goes through the `qnn-default` pipeline, `codegen.emit` writes one C translation
-unit, `runtime.jit` compiles (or loads it from the cache). Every input is checked for dtype,
-shape, contiguity and alignment here, before any pointer reaches C; outputs and the scratch arena
-are allocated in Python (the arena once, at load).
+The module goes through the `qnn-default` pipeline (in place, when given as a ModuleOp),
+`codegen.emit` writes one C translation unit, `runtime.jit` compiles (or loads it from the
+cache). The C computes what the interpreter computes on the rewritten module; on the module as
+written too, except where `fold-qdq` fused a QDQ group into an integer op (ONNX Runtime's
+reading, not an exact rewrite). Every input is checked for dtype, shape, contiguity and
+alignment here, before any pointer reaches C; outputs and the scratch arena are allocated in
+Python (the arena once, at load).
 """
 
 from __future__ import annotations

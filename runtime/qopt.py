@@ -5,6 +5,14 @@
     qopt model.mlir -p 'pass-a,pass-b{opt=v}' -o out.mlir
     qopt invalid.mlir --split-input-file --verify-diagnostics
     qopt model_int8.onnx -p qnn-default --run --inputs x.npz --bench
+    qopt model.mlir --emit-c                 # C of every public function, one unit
+    qopt model.mlir --run --reference --inputs x.npz   # the interpreter, on what --run compiles
+
+`--emit-c` and `--run` rewrite the module with `qnn-default` first, and so does `--run
+--reference`: the interpreter then runs the module the C was compiled from, and the two agree
+bit for bit. `fold-qdq` (part of qnn-default) reads QDQ groups as ONNX Runtime's integer kernels
+do, which is not an exact rewrite of the float ops between them; `--no-qnn-default` makes
+`--run --reference` interpret the module as given (after `-p`), the literal reading.
 
 Inputs are read by a frontend chosen by file extension (`.mlir` text, `.onnx` models through
 `qdialect.onnx_import`) or by `--frontend`, as xDSL's `available_frontends` does.
@@ -137,9 +145,18 @@ def build_arg_parser() -> argparse.ArgumentParser:
     run = parser.add_argument_group(
         "compilation and execution",
         "--emit-c and --run rewrite with qnn-default and compile the function to C (cached); "
-        "--run --reference runs it in the numpy reference interpreter instead",
+        "--run --reference runs the same rewritten module in the numpy reference interpreter "
+        "instead (bit for bit what the C computes). fold-qdq, part of qnn-default, fuses QDQ "
+        "groups into integer ops as ONNX Runtime does, which is not an exact rewrite: "
+        "--no-qnn-default interprets the module as given",
     )
-    run.add_argument("--emit-c", action="store_true", help="print the C a function compiles to")
+    run.add_argument(
+        "--emit-c",
+        action="store_true",
+        help="print the C the module compiles to: one unit with an entry point qd_entry_<name> "
+        "per public function (a single public function, or --entry: the unit --run compiles, "
+        "entry point qd_entry)",
+    )
     run.add_argument(
         "--run", action="store_true", help="compile and run a function instead of printing IR"
     )
@@ -149,11 +166,22 @@ def build_arg_parser() -> argparse.ArgumentParser:
         help="inputs keyed by argument name (arg0, ... by default), as numpy.savez writes them",
     )
     run.add_argument("--outputs", help="write results here (.npz keyed by result name)")
-    run.add_argument("--entry", help="function to run (default: the only public one, or main)")
+    run.add_argument(
+        "--entry",
+        help="function to run or emit (default for --run: the only public one, or main; "
+        "for --emit-c: every public one)",
+    )
     run.add_argument(
         "--reference",
         action="store_true",
-        help="with --run: run the numpy reference interpreter instead of compiled C",
+        help="with --run: run the numpy reference interpreter instead of compiled C, on the "
+        "module after qnn-default",
+    )
+    run.add_argument(
+        "--no-qnn-default",
+        action="store_true",
+        help="with --run --reference: interpret the module as given (after -p), without the "
+        "qnn-default rewrites the compiled run applies (QDQ groups then compute in float)",
     )
     run.add_argument(
         "--bench",
@@ -215,8 +243,20 @@ def build_pipeline(spec: str):
         raise QoptError(f"invalid pass pipeline '{spec}': {err} (known passes: {known})") from None
 
 
+def apply_qnn_default(module) -> None:
+    """The rewrites every compilation starts with (`runtime.compiled.compile_module` applies
+    them too; a second application changes nothing)."""
+    from xdsl.passes import PassPipeline
+
+    from rewrites.registry import PASSES
+
+    PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), module)
+
+
 def run_module(module, args: argparse.Namespace) -> str:
-    """Execute `--entry` on `--inputs`; write `--outputs` or return a summary per result."""
+    """Execute `--entry` on `--inputs`; write `--outputs` or return a summary per result.
+    Compiled or interpreted, the module is the one qnn-default rewrote (interpreted: as given
+    with --no-qnn-default)."""
     import numpy as np
 
     from runtime.reference import run_function
@@ -226,6 +266,9 @@ def run_module(module, args: argparse.Namespace) -> str:
         function = find_function(module, args.entry)
         entry = function.sym_name.data
         if args.reference:
+            if not args.no_qnn_default:
+                apply_qnn_default(module)
+                function = find_function(module, entry)
             run_once = functools.partial(run_function, module, load_inputs(function, args), entry)
         else:  # compiled first: a function that cannot compile needs no inputs
             compiled = compile_for_run(module, function, args)
@@ -251,16 +294,17 @@ def run_module(module, args: argparse.Namespace) -> str:
 
 def compile_for_run(module, function, args: argparse.Namespace):
     """The compiled function of `--run`; a refusal suggests --reference only where the
-    interpreter would run the function."""
+    interpreter would run the function (as --reference runs it: after qnn-default, which
+    compile_module has applied in place by the time the C is refused)."""
     from codegen.emit import CodegenError
     from runtime.compiled import compile_module
     from runtime.jit import CompileError
     from runtime.reference.interpreter import refusal
 
-    refused = refusal(function)  # looked at before qnn-default rewrites the module in place
     try:
         return compile_module(module, function.sym_name.data, name=args.input_file or "<stdin>")
     except (CodegenError, CompileError) as err:
+        refused = refusal(function)
         hint = "" if refused else " (--run --reference runs the reference interpreter instead)"
         raise QoptError(f"{err}{hint}") from None
 
@@ -316,7 +360,9 @@ def inputs_example(function, args: argparse.Namespace) -> str:
     command = ["qopt", *([args.input_file] if args.input_file else [])]
     command += ["-p", args.passes] if args.passes else []
     command += ["--entry", args.entry] if args.entry else []
-    command += ["--run", *(["--reference"] if args.reference else []), "--inputs", "inputs.npz"]
+    command += ["--run", *(["--reference"] if args.reference else [])]
+    command += ["--no-qnn-default"] if args.reference and args.no_qnn_default else []
+    command += ["--inputs", "inputs.npz"]
     stdin = "" if args.input_file else " < model.mlir"
     return f'  python -c "import numpy as np; {savez}"\n  {shlex.join(command)}{stdin}'
 
@@ -338,16 +384,26 @@ def median_ms(run_once, repeats: int) -> float:
 
 
 def emit_c(module, args: argparse.Namespace) -> str:
-    """The C translation unit `--entry` compiles to (after qnn-default)."""
-    from xdsl.passes import PassPipeline
-
-    from codegen.emit import CodegenError, emit_function
-    from rewrites.registry import PASSES
-    from runtime.signature import ExecutionError, find_function
+    """The C of the module after qnn-default, as `mlir-translate` translates a module: one
+    unit with an entry point `qd_entry_<name>` per public function (private ones are left out;
+    one that cannot be compiled is a located error naming it). `--entry`, or a module with a
+    single public function: that function's own unit, entry point `qd_entry`, the C `--run`
+    compiles."""
+    from codegen.emit import CodegenError, emit_function, emit_module
+    from runtime.signature import ExecutionError, find_function, public_functions
 
     try:
-        PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), module)
-        return emit_function(find_function(module, args.entry)).source
+        apply_qnn_default(module)
+        if args.entry is not None:
+            return emit_function(find_function(module, args.entry)).source
+        public = public_functions(module)
+        if len(public) == 1:
+            return emit_function(public[0]).source
+        if not public:
+            raise ExecutionError(
+                "the module has no public function to emit (--entry NAME emits a private one)"
+            )
+        return emit_module(public).source
     except (CodegenError, ExecutionError) as err:
         raise QoptError(str(err)) from None
 
@@ -400,6 +456,14 @@ def check_diagnostics(chunk: Chunk, name: str, error: IRError | None) -> list[st
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_arg_parser().parse_args(argv)
+    if args.no_qnn_default and not (args.run and args.reference):
+        report(
+            QoptError(
+                "--no-qnn-default applies to --run --reference only (the C of --run and "
+                "--emit-c is compiled from the module qnn-default rewrote)"
+            )
+        )
+        return 1
     if args.list_passes:
         from rewrites.registry import PASSES
 

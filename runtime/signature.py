@@ -1,11 +1,12 @@
 """A function's signature at the Python boundary, for both runtimes.
 
-Which function of a module runs (`find_function`), what its arguments and results are called
-(`argument_names`, `result_names`: a recorded `qnn.name`, else `arg0`/`out0`), what numpy array
-each crosses as (`numpy_dtype`, `expected_array`), how inputs given by position and by name bind
-(`bind_inputs`), and the check of the inputs before any computation (`check_inputs`). The
-reference interpreter and the compiled runtime share them, so both accept the same inputs and
-refuse bad ones with the same `ExecutionError`.
+Which function of a module runs (`find_function`; `public_functions`, what `qopt --emit-c`
+translates), what its arguments and results are called (`argument_names`, `result_names`: a
+recorded `qnn.name`, else `arg0`/`out0`), what numpy array each crosses as (`numpy_dtype`,
+`expected_array`), how inputs given by position and by name bind (`bind_inputs`), and the check
+of the inputs before any computation (`check_inputs`). The reference interpreter and the
+compiled runtime share them, so both accept the same inputs and refuse bad ones with the same
+`ExecutionError`.
 """
 
 from __future__ import annotations
@@ -63,16 +64,30 @@ def result_names(function: func.FuncOp) -> list[str]:
     return _names(function, function.res_attrs, "out", len(function.function_type.outputs))
 
 
+def defined_functions(module: ModuleOp) -> list[func.FuncOp]:
+    """The functions of `module` that have a body, in order."""
+    return [op for op in module.ops if isinstance(op, func.FuncOp) and op.body.blocks]
+
+
+def is_public(function: func.FuncOp) -> bool:
+    return function.sym_visibility is None or function.sym_visibility.data == "public"
+
+
+def public_functions(module: ModuleOp) -> list[func.FuncOp]:
+    """The defined functions that are not `private` (or `nested`), in order."""
+    return [f for f in defined_functions(module) if is_public(f)]
+
+
 def find_function(module: ModuleOp, entry: str | None) -> func.FuncOp:
     """`entry`, else the only public function, else `main`."""
-    functions = [op for op in module.ops if isinstance(op, func.FuncOp) and op.body.blocks]
+    functions = defined_functions(module)
     if entry is not None:
         for function in functions:
             if function.sym_name.data == entry:
                 return function
         known = ", ".join(f.sym_name.data for f in functions) or "none"
         raise ExecutionError(f"no function named '{entry}' (functions: {known})")
-    public = [f for f in functions if f.sym_visibility is None or f.sym_visibility.data == "public"]
+    public = [f for f in functions if is_public(f)]
     if len(public) == 1:
         return public[0]
     for function in functions:
