@@ -93,7 +93,7 @@ def apply(module: ModuleOp, args: argparse.Namespace) -> ModuleOp:
     """The calibrated or quantized module the flags ask for."""
     from qdialect.quant_config import ConfigError
     from rewrites.quantize_static import QuantizeError
-    from runtime.qopt import QoptError
+    from runtime.qopt_errors import QoptError
     from runtime.quantization import calibrated_module, quantize, read_config
 
     try:
