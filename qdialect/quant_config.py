@@ -13,6 +13,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from qdialect.calibration.options import (
+    CALIBRATION_EXTRA_OPTIONS,
+    METHODS,
+    ORT_METHODS,
+    QUANTIZER_EXTRA_OPTIONS,
+)
 from qdialect.ort_qparams import QType
 from qdialect.qparams import FRAMEWORK_SCHEMES, Scheme
 from qdialect.quant_rules import NodeRule, RuleError, RuleSet
@@ -29,7 +35,8 @@ class ConfigError(ValueError):
     """A configuration key or value that does not exist; the message names it."""
 
 
-# extra_options keys the quantizer reads (ONNX Runtime's names)
+# ONNX Runtime's quantizer extra_options this quantizer implements (the calibration keys are
+# `qdialect.calibration.options.CALIBRATION_EXTRA_OPTIONS`)
 QUANTIZER_OPTIONS = (
     "ActivationSymmetric",
     "WeightSymmetric",
@@ -39,18 +46,8 @@ QUANTIZER_OPTIONS = (
     "OpTypesToExcludeOutputQuantization",
     "QDQOpTypePerChannelSupportToAxis",
     "ForceQuantizeNoInputCheck",
-    "DedicatedQDQPair",
+    "DedicatedQDQPair",  # one Q/DQ pair per consumer: the same numbers
 )
-# extra_options keys calibration reads (forwarded by quantize_static to the calibrator)
-CALIBRATION_OPTIONS = (
-    "CalibTensorRangeSymmetric",
-    "CalibMovingAverage",
-    "CalibMovingAverageConstant",
-    "CalibPercentile",
-    "CalibMaxIntermediateOutputs",
-    "CalibStridedMinMax",
-)
-CALIBRATE_METHODS = ("MinMax", "Entropy", "Percentile", "Distribution")
 
 # quantize_static's default `op_types_to_quantize`: the union of its two registries
 DEFAULT_OP_TYPES = frozenset(
@@ -105,7 +102,7 @@ class QuantizeConfig:
     op_types_to_quantize: frozenset[str] = DEFAULT_OP_TYPES
     nodes_to_quantize: frozenset[str] = frozenset()
     nodes_to_exclude: frozenset[str] = frozenset()
-    calibrate_method: str = "MinMax"
+    calibrate_method: str = "minmax"  # ours or ONNX Runtime's name ("MinMax", ...)
     extra_options: dict[str, Any] = field(default_factory=dict)
     # beyond quantize_static: a scheme table by name, and per-op rules (INC, NNI)
     preset: str | None = None
@@ -217,10 +214,10 @@ def _read_value(key: str, value: Any) -> Any:
         return _names(key, value)
     if key == "calibrate_method":
         name = str(value).rsplit(".", 1)[-1]
-        if name not in CALIBRATE_METHODS:
-            raise ConfigError(
-                f"'calibrate_method' must be one of {', '.join(CALIBRATE_METHODS)}, got {value!r}"
-            )
+        name = ORT_METHODS.get(name, name)
+        if name not in METHODS:
+            valid = ", ".join([*ORT_METHODS, *METHODS])
+            raise ConfigError(f"'calibrate_method' must be one of {valid}, got {value!r}")
         return name
     if key == "preset":
         if value not in PRESETS:
@@ -232,8 +229,12 @@ def _read_value(key: str, value: Any) -> Any:
 def _extra_options(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError("'extra_options' must be a JSON object")
-    valid = QUANTIZER_OPTIONS + CALIBRATION_OPTIONS
+    valid = QUANTIZER_OPTIONS + tuple(CALIBRATION_EXTRA_OPTIONS)
     for key in value:
+        if key in QUANTIZER_EXTRA_OPTIONS and key not in valid:
+            raise ConfigError(
+                f"extra_options key '{key}' (ONNX Runtime's) is not supported by this quantizer"
+            )
         if key not in valid:
             raise ConfigError(
                 f"unknown extra_options key '{key}' (valid: {', '.join(sorted(valid))})"

@@ -17,9 +17,6 @@ from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
 
-ORT_METHODS = {"MinMax": "minmax", "Entropy": "entropy", "Percentile": "percentile",
-               "Distribution": "distribution"}  # fmt: skip
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
@@ -60,8 +57,8 @@ def requested(args: argparse.Namespace) -> bool:
 
 def _method(args: argparse.Namespace, config) -> str:
     if args.calibrate_method:
-        return ORT_METHODS.get(args.calibrate_method, args.calibrate_method)
-    return ORT_METHODS[config.calibrate_method] if config is not None else "minmax"
+        return args.calibrate_method
+    return config.calibrate_method if config is not None else "minmax"
 
 
 def _table(module: ModuleOp, args: argparse.Namespace, config):

@@ -138,18 +138,12 @@ def calibrate(
     `concurrent.futures.Executor`, e.g. a dask.distributed client's) runs shards of the samples
     in workers; their statistics merge in shard order, so the table equals the serial one.
     """
-    from qdialect.calibration.methods import (
-        CalibrationOptions,
-        choose_range,
-        histogram_edges,
-        histogram_plan,
-    )
-
-    from qdialect.calibration.table import CalibrationTable
+    from qdialect.calibration.methods import choose_ranges, histogram_edges, histogram_plan
+    from qdialect.calibration.options import CalibrationOptions
     from runtime.calibration_run import collect_statistics
 
     module = load_float_model(model)
-    options = CalibrationOptions.create(method, dict(extra_options or {}))
+    options = CalibrationOptions.from_extra_options(method, extra_options)
     plan = histogram_plan(options)
     stats = collect_statistics(
         module,
@@ -159,5 +153,4 @@ def calibrate(
         executor=executor,
         progress=progress,
     )
-    ranges = {name: choose_range(s, options) for name, s in stats.items()}
-    return CalibrationTable(ranges=ranges, method=options.method)
+    return choose_ranges(stats.values(), options)
