@@ -36,13 +36,13 @@ from qdialect.onnx_import.common import (
     tensor_type,
 )
 from qdialect.onnx_import.errors import NodeError, OnnxImportError
+from qdialect.names import NAME_ATTR, record_name
 from qdialect.onnx_import.folding import fold
 from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
 SCALE_RANGE = (2.0**-40, 2.0**40)  # scales the importer accepts (see `check_scales`)
-NAME_ATTR = "qnn.name"  # the argument/result attribute the runtime reads names from
 
 STORAGE_OF_DTYPE = {
     np.dtype(np.uint8): "u8",
@@ -89,7 +89,8 @@ class GraphImporter:
 
     # ---- building
     def add(self, op: Operation, name: str | None = None) -> SSAValue | None:
-        """Verify and append `op`; name its first result after the ONNX tensor `name`."""
+        """Verify and append `op`; name its first result after the ONNX tensor `name` (the
+        exact name as a `qnn.name` attribute where the SSA name hint cannot hold it)."""
         try:
             op.verify()
         except VerifyException as err:
@@ -97,6 +98,7 @@ class GraphImporter:
         self.block.add_op(op)
         if op.results and name:
             op.results[0].name_hint = _name_hint(name)
+            record_name(op.results[0], name)
         return op.results[0] if op.results else None
 
     def define(self, name: str, value: SSAValue) -> None:
