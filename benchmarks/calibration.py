@@ -1,14 +1,15 @@
 """Calibration speed and memory: our pass 1 (min/max) against ONNX Runtime's MinMaxCalibrater.
 
-    python benchmarks/calibration.py --samples 16 64          # both tools, every sample count
-    python benchmarks/calibration.py --tool ours --samples 16 --width 16 --size 112
+    python benchmarks/calibration.py --samples 16 64          # ours and ORT, each sample count
+    python benchmarks/calibration.py --tools ours plain --samples 16 --width 16 --size 112
 
 The model is ResNet-18 (torchvision's layout: 7x7/2 stem conv, max pool, 4 stages of two basic
 blocks, global average pool, Gemm), batch-norm folded into the convolutions, random He-scaled
 weights, built with onnx.helper; `--width` and `--size` shrink it. Each measurement runs in a
 fresh process, one thread (our kernels: threads=1; ORT: intra/inter-op threads 1), reads the
 samples from one `.npz` and reports samples/s of the calibration (the model is compiled, or
-the session created, before the clock starts) and the process's peak RSS.
+the session created, before the clock starts), wall and CPU, and the process's peak RSS.
+`plain` runs the same compiled model without observation (what observing costs).
 """
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ def resnet18(width: int = 64, size: int = 224, classes: int = 1000, seed: int = 
     def conv(x: str, cin: int, cout: int, k: int, stride: int, name: str) -> str:
         w = (rng.standard_normal((cout, cin, k, k)) * np.sqrt(2 / (cin * k * k))).astype(np.float32)
         inits.append(numpy_helper.from_array(w, f"{name}.weight"))
-        inits.append(numpy_helper.from_array(rng.standard_normal(cout).astype(np.float32) * 0.1, f"{name}.bias"))
+        inits.append(
+            numpy_helper.from_array(
+                rng.standard_normal(cout).astype(np.float32) * 0.1, f"{name}.bias"
+            )
+        )
         nodes.append(
             helper.make_node(
                 "Conv", [x, f"{name}.weight", f"{name}.bias"], [f"{name}/out"],
@@ -53,7 +58,9 @@ def resnet18(width: int = 64, size: int = 224, classes: int = 1000, seed: int = 
 
     x = relu(conv("input", 3, width, 7, 2, "conv1"), "conv1")
     nodes.append(
-        helper.make_node("MaxPool", [x], ["pool1"], kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4)
+        helper.make_node(
+            "MaxPool", [x], ["pool1"], kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4
+        )
     )
     x, cin = "pool1", width
     for stage, cout in enumerate([width, 2 * width, 4 * width, 8 * width], start=1):
@@ -62,13 +69,20 @@ def resnet18(width: int = 64, size: int = 224, classes: int = 1000, seed: int = 
             stride = 2 if stage > 1 and block == 0 else 1
             y = relu(conv(x, cin, cout, 3, stride, f"{name}.conv1"), f"{name}.conv1")
             y = conv(y, cout, cout, 3, 1, f"{name}.conv2")
-            skip = x if stride == 1 and cin == cout else conv(x, cin, cout, 1, stride, f"{name}.downsample")
+            skip = (
+                x
+                if stride == 1 and cin == cout
+                else conv(x, cin, cout, 1, stride, f"{name}.downsample")
+            )
             nodes.append(helper.make_node("Add", [y, skip], [f"{name}/add"]))
             x, cin = relu(f"{name}/add", name), cout
     nodes.append(helper.make_node("GlobalAveragePool", [x], ["gap"]))
     nodes.append(helper.make_node("Flatten", ["gap"], ["flat"]))
     fc = (rng.standard_normal((cin, classes)) / np.sqrt(cin)).astype(np.float32)
-    inits += [numpy_helper.from_array(fc, "fc.weight"), numpy_helper.from_array(np.zeros(classes, np.float32), "fc.bias")]
+    inits += [
+        numpy_helper.from_array(fc, "fc.weight"),
+        numpy_helper.from_array(np.zeros(classes, np.float32), "fc.bias"),
+    ]
     nodes.append(helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["logits"]))
     graph = helper.make_graph(
         nodes, "resnet18",
@@ -83,7 +97,20 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_ours(model_path: str, data: str, count: int) -> dict:
+class Clock:
+    """Wall and CPU seconds of a block (CPU time is what a busy machine distorts least)."""
+
+    def __enter__(self) -> Clock:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
+def run_ours(model_path: str, data: str, count: int, observed: bool = True) -> dict:
+    """Pass 1 as collect_statistics runs it serially (observed=False: the plain model)."""
     from qdialect.onnx_import import import_onnx
     from rewrites.instrument import observe
     from runtime.calibration_run import run_samples
@@ -91,14 +118,15 @@ def run_ours(model_path: str, data: str, count: int) -> dict:
     from runtime.samples import NpzSamples
 
     module = import_onnx(model_path)
-    names = observe(module)
-    start = time.perf_counter()
+    names = observe(module) if observed else []
     fn = compile_module(module, threads=1)
-    compiled = time.perf_counter() - start
-    start = time.perf_counter()
-    result = run_samples(fn, NpzSamples(data, 0, count), len(names), histogram=False)
-    seconds = time.perf_counter() - start
-    return {"compile_s": compiled, "seconds": seconds, "observers": len(names), "samples": result.samples}
+    with Clock() as clock:
+        result = run_samples(fn, NpzSamples(data, 0, count), len(names), histogram=False)
+    return {"wall": clock.wall, "cpu": clock.cpu, "samples": result.samples}
+
+
+def run_plain(model_path: str, data: str, count: int) -> dict:
+    return run_ours(model_path, data, count, observed=False)
 
 
 def run_ort(model_path: str, data: str, count: int) -> dict:
@@ -126,19 +154,20 @@ def run_ort(model_path: str, data: str, count: int) -> dict:
         calibrator.infer_session = onnxruntime.InferenceSession(
             augmented, sess_options=options, providers=["CPUExecutionProvider"]
         )
-        start = time.perf_counter()
-        calibrator.collect_data(Reader())
-        calibrator.compute_data()
-        seconds = time.perf_counter() - start
-    return {"seconds": seconds, "samples": count}
+        with Clock() as clock:
+            calibrator.collect_data(Reader())
+            calibrator.compute_data()
+    return {"wall": clock.wall, "cpu": clock.cpu, "samples": count}
 
 
 def child(tool: str, model_path: str, data: str, count: int) -> dict:
     """Measure in a fresh process (peak RSS is per process)."""
     code = (
-        "import json, sys; sys.path.insert(0, %r); from benchmarks.calibration import *; "
-        "r = run_%s(%r, %r, %d); r['peak_rss_mib'] = peak_rss_mib(); print(json.dumps(r))"
-    ) % (str(ROOT), tool, model_path, data, count)
+        f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); "
+        "from benchmarks.calibration import *; "
+        f"r = run_{tool}({model_path!r}, {data!r}, {count}); "
+        "r['peak_rss_mib'] = peak_rss_mib(); print(json.dumps(r))"
+    )
     env = os.environ | {"OMP_NUM_THREADS": "1", "QDIALECT_NUM_THREADS": "1"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if out.returncode != 0:
@@ -151,7 +180,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, nargs="+", default=[16, 64])
-    parser.add_argument("--tool", choices=["ours", "ort", "both"], default="both")
+    parser.add_argument(
+        "--tools", nargs="+", choices=["ours", "plain", "ort"], default=["ours", "ort"]
+    )
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--size", type=int, default=224)
     args = parser.parse_args()
@@ -162,14 +193,16 @@ def main() -> None:
         rng = np.random.default_rng(1)
         shape = (max(args.samples), 1, 3, args.size, args.size)
         np.savez(data, input=rng.standard_normal(shape).astype(np.float32))
-        tools = ["ours", "ort"] if args.tool == "both" else [args.tool]
         print(f"ResNet-18 width {args.width}, {args.size}x{args.size}, 1 thread")
-        print("tool  samples  samples/s  peak RSS MiB")
+        print("tool   samples  samples/s (wall)  samples/s (CPU)  peak RSS MiB")
         for count in args.samples:
-            for tool in tools:
+            for tool in args.tools:
                 r = child(tool, model_path, data, count)
-                rate = r["samples"] / r["seconds"]
-                print(f"{tool:5} {count:7d} {rate:10.3f} {r['peak_rss_mib']:13.0f}", flush=True)
+                wall, cpu = r["samples"] / r["wall"], r["samples"] / r["cpu"]
+                print(
+                    f"{tool:6} {count:7d} {wall:17.3f} {cpu:16.3f} {r['peak_rss_mib']:13.0f}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

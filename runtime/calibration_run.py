@@ -170,7 +170,7 @@ def _progress(total: int | None, description: str, progress: bool | None):
         return contextlib.nullcontext(None)
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=description, file=sys.stderr, unit="sample", leave=False)
+    return tqdm(total=total, desc=description, file=sys.stderr, unit="sample")
 
 
 @dataclass(frozen=True)
