@@ -54,6 +54,7 @@ RULES = {
     HistogramKind.HISTC: (HistogramRule.LINEAR, False),
 }
 EdgesFor = Callable[[HistogramKind, int, TensorStats], np.ndarray]
+Tick = Callable[[int], object]  # told how many more samples ran (a progress bar's update)
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def run_samples(
     samples: Samples | StreamSamples,
     observers: int,
     histogram: bool,
-    tick: Callable[[int], object] = lambda n: None,
+    tick: Tick = lambda n: None,
 ) -> ShardResult:
     """Run `fn` on each sample (checked first) and keep its observations."""
     specs = input_specs(fn.function)
@@ -127,21 +128,18 @@ def run_shard(shard: Shard) -> ShardResult:
     return run_samples(fn, shard.samples, shard.observers, shard.histogram)
 
 
-def _merge(results: Sequence[ShardResult], observers: int) -> ShardResult:
+def _merge(results: Sequence[ShardResult], observers: int, histogram: bool) -> ShardResult:
     """Shards in order: per-sample extremes concatenated, counts added (exact in int64)."""
-    extremes = np.concatenate([r.extremes for r in results]) if results else None
+    extremes = np.concatenate([r.extremes for r in results])
     counts = tuple(
         np.sum([r.counts[j] for r in results], axis=0, dtype=np.int64)
-        for j in range(observers if results and results[0].counts else 0)
+        for j in range(observers if histogram else 0)
     )
-    runs = sum(r.samples for r in results)
-    if extremes is None:
-        extremes = np.empty((0, observers, 3), np.float32)
-    return ShardResult(extremes, counts, runs)
+    return ShardResult(extremes, counts, sum(r.samples for r in results))
 
 
 def _sharded(
-    executor: Executor, template: Shard, data: Samples, shards: int | None, tick
+    executor: Executor, template: Shard, data: Samples, shards: int | None, tick: Tick
 ) -> ShardResult:
     """Run `template`'s module on `data` split into contiguous shards; merge in order."""
     total = len(data)
@@ -160,7 +158,7 @@ def _sharded(
     for future in futures:  # the first failure in shard order, as a serial run meets it
         if future.done() and not future.cancelled() and future.exception() is not None:
             raise future.exception()  # type: ignore[misc]
-    return _merge([f.result() for f in futures], template.observers)
+    return _merge([f.result() for f in futures], template.observers, template.histogram)
 
 
 def _progress(total: int | None, description: str, progress: bool | None):
@@ -185,7 +183,11 @@ class _Run:
     threads: int | None
     progress: bool | None
 
-    def run(self, instrument: Callable[[ModuleOp], list[str]], histogram: bool, label: str):
+    def run(
+        self, instrument: Callable[[ModuleOp], list[str]], histogram: bool, label: str
+    ) -> tuple[list[str], ShardResult]:
+        """Instrument a copy of the module, run it on every sample: the observed names and
+        the merged statistics."""
         module = self.module.clone()
         names = instrument(module)
         total = None if isinstance(self.data, StreamSamples) else len(self.data)

@@ -362,3 +362,23 @@ def test_progress_bar_goes_to_stderr_only_when_asked(module, capsys) -> None:
     assert not sys.stderr.isatty()  # the default: no bar when stderr is not a terminal
     collect_statistics(module, SAMPLES, tensors=["logits"])
     assert capsys.readouterr() == ("", "")
+
+
+# ----------------------------------------------------------------------------- benchmark
+
+
+def test_calibration_benchmark_runs_on_a_tiny_resnet(tmp_path: Path) -> None:
+    """benchmarks/calibration.py stays runnable; its ResNet computes what ORT computes."""
+    ort = pytest.importorskip("onnxruntime", reason="the benchmark's peer")
+    from benchmarks.calibration import resnet18, run_ort, run_ours
+
+    model = tmp_path / "r.onnx"
+    onnx.save(resnet18(width=4, size=32, classes=10), model)
+    x = np.random.default_rng(0).standard_normal((3, 1, 3, 32, 32)).astype(np.float32)
+    np.savez(tmp_path / "x.npz", input=x)
+    (expected,) = ort.InferenceSession(str(model)).run(None, {"input": x[0]})
+    (got,) = run_function(import_onnx(str(model)), {"input": x[0]})
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)  # sums in other orders
+    for run in (run_ours, run_ort):
+        result = run(str(model), str(tmp_path / "x.npz"), 3)
+        assert result["samples"] == 3 and result["wall"] > 0
