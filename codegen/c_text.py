@@ -1,8 +1,8 @@
 """How numbers and types are spelled in C: the only place numbers become C text.
 
 Kernel specs hold numbers (floats already rounded to float32, ints); templates turn them into
-literals through the `c_float`, `c_double` and `c_int` filters registered on `TEMPLATES`, so no code ever
-parses C text back to decide something.
+literals through the `c_float`, `c_double` and `c_int` filters registered on `TEMPLATES`, so no
+code ever parses C text back to decide something.
 """
 
 from __future__ import annotations

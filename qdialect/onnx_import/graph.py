@@ -26,6 +26,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
+from qdialect.names import NAME_ATTR, record_name
 from qdialect.onnx_import.common import (
     attrs,
     axis_attr,
@@ -36,7 +37,6 @@ from qdialect.onnx_import.common import (
     tensor_type,
 )
 from qdialect.onnx_import.errors import NodeError, OnnxImportError
-from qdialect.names import NAME_ATTR, record_name
 from qdialect.onnx_import.folding import fold
 from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type

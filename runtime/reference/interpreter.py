@@ -19,8 +19,8 @@ from xdsl.ir import Operation, SSAValue
 from qdialect import qnn, quant_ops
 from qdialect.calibration.histogram import count_edges, count_linear
 from qdialect.constants import dense_array
-from qdialect.qnn.common import Kind, kind_of, raw_offsets
 from qdialect.qnn import HistogramRule
+from qdialect.qnn.common import Kind, kind_of, raw_offsets
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.qparams import quantize_bias, range_type
 from qdialect.tensors import element_type
