@@ -247,7 +247,8 @@ def collect_statistics(
     shards: int | None = None,
     threads: int | None = None,
 ) -> dict[str, TensorStats]:
-    """Statistics of the observed tensors of `entry` of a float module (not changed).
+    """Statistics of the observed tensors of `entry` of a float module (a ModuleOp, left
+    unchanged, or IR text), keyed by tensor name (qdialect.names.tensor_name).
 
     `samples`: an iterable of dicts of arrays keyed by input name, an `.npz` of arrays with a
     leading axis of samples, or a directory of one-sample `.npz` files (runtime.samples).
