@@ -29,66 +29,67 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
+class _Graph:
+    """Nodes and initializers of a float ONNX graph under construction (random weights)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.nodes: list = []
+        self.inits: list = []
+
+    def node(self, op: str, inputs: list[str], output: str, **attrs) -> str:
+        from onnx import helper
+
+        self.nodes.append(helper.make_node(op, inputs, [output], **attrs))
+        return output
+
+    def constant(self, name: str, values: np.ndarray) -> str:
+        from onnx import numpy_helper
+
+        self.inits.append(numpy_helper.from_array(values.astype(np.float32), name))
+        return name
+
+    def conv(self, x: str, cin: int, cout: int, k: int, stride: int, name: str) -> str:
+        """A conv with He-scaled weights and a bias (a folded batch norm)."""
+        w = self.rng.standard_normal((cout, cin, k, k)) * np.sqrt(2 / (cin * k * k))
+        weight = self.constant(f"{name}.weight", w)
+        bias = self.constant(f"{name}.bias", self.rng.standard_normal(cout) * 0.1)
+        return self.node(
+            "Conv", [x, weight, bias], f"{name}/out",
+            kernel_shape=[k, k], strides=[stride, stride], pads=[k // 2] * 4,
+        )  # fmt: skip
+
+    def basic_block(self, x: str, cin: int, cout: int, stride: int, name: str) -> str:
+        y = self.node(
+            "Relu", [self.conv(x, cin, cout, 3, stride, f"{name}.conv1")], f"{name}.conv1/relu"
+        )
+        y = self.conv(y, cout, cout, 3, 1, f"{name}.conv2")
+        if stride != 1 or cin != cout:
+            x = self.conv(x, cin, cout, 1, stride, f"{name}.downsample")
+        return self.node("Relu", [self.node("Add", [y, x], f"{name}/add")], f"{name}/relu")
+
+
 def resnet18(width: int = 64, size: int = 224, classes: int = 1000, seed: int = 0):
     """ResNet-18 as a float ONNX model (BN folded: each conv has a bias)."""
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper
 
-    rng = np.random.default_rng(seed)
-    nodes, inits = [], []
-
-    def conv(x: str, cin: int, cout: int, k: int, stride: int, name: str) -> str:
-        w = (rng.standard_normal((cout, cin, k, k)) * np.sqrt(2 / (cin * k * k))).astype(np.float32)
-        inits.append(numpy_helper.from_array(w, f"{name}.weight"))
-        inits.append(
-            numpy_helper.from_array(
-                rng.standard_normal(cout).astype(np.float32) * 0.1, f"{name}.bias"
-            )
-        )
-        nodes.append(
-            helper.make_node(
-                "Conv", [x, f"{name}.weight", f"{name}.bias"], [f"{name}/out"],
-                kernel_shape=[k, k], strides=[stride, stride], pads=[k // 2] * 4,
-            )
-        )  # fmt: skip
-        return f"{name}/out"
-
-    def relu(x: str, name: str) -> str:
-        nodes.append(helper.make_node("Relu", [x], [f"{name}/relu"]))
-        return f"{name}/relu"
-
-    x = relu(conv("input", 3, width, 7, 2, "conv1"), "conv1")
-    nodes.append(
-        helper.make_node(
-            "MaxPool", [x], ["pool1"], kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4
-        )
-    )
-    x, cin = "pool1", width
+    g = _Graph(seed)
+    x = g.node("Relu", [g.conv("input", 3, width, 7, 2, "conv1")], "conv1/relu")
+    x = g.node("MaxPool", [x], "pool1", kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4)
+    cin = width
     for stage, cout in enumerate([width, 2 * width, 4 * width, 8 * width], start=1):
         for block in range(2):
-            name = f"layer{stage}.{block}"
             stride = 2 if stage > 1 and block == 0 else 1
-            y = relu(conv(x, cin, cout, 3, stride, f"{name}.conv1"), f"{name}.conv1")
-            y = conv(y, cout, cout, 3, 1, f"{name}.conv2")
-            skip = (
-                x
-                if stride == 1 and cin == cout
-                else conv(x, cin, cout, 1, stride, f"{name}.downsample")
-            )
-            nodes.append(helper.make_node("Add", [y, skip], [f"{name}/add"]))
-            x, cin = relu(f"{name}/add", name), cout
-    nodes.append(helper.make_node("GlobalAveragePool", [x], ["gap"]))
-    nodes.append(helper.make_node("Flatten", ["gap"], ["flat"]))
-    fc = (rng.standard_normal((cin, classes)) / np.sqrt(cin)).astype(np.float32)
-    inits += [
-        numpy_helper.from_array(fc, "fc.weight"),
-        numpy_helper.from_array(np.zeros(classes, np.float32), "fc.bias"),
-    ]
-    nodes.append(helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["logits"]))
+            x, cin = g.basic_block(x, cin, cout, stride, f"layer{stage}.{block}"), cout
+    x = g.node("Flatten", [g.node("GlobalAveragePool", [x], "gap")], "flat")
+    fc = g.constant("fc.weight", g.rng.standard_normal((cin, classes)) / np.sqrt(cin))
+    bias = g.constant("fc.bias", np.zeros(classes))
+    g.node("Gemm", [x, fc, bias], "logits")
     graph = helper.make_graph(
-        nodes, "resnet18",
+        g.nodes, "resnet18",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, classes])],
-        inits,
+        g.inits,
     )  # fmt: skip
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
 
