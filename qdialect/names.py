@@ -1,16 +1,19 @@
-"""The ONNX name of a value: what calibration tables and quantizer rules are keyed by.
+"""The external (e.g. ONNX) name of a tensor, read one way by every consumer.
 
-The importer names SSA values after ONNX tensors, but an SSA name must be an identifier, so a
-tensor like `/conv1/Conv_output_0` is printed as `%_conv1_Conv_output_0`; where the two
-differ the exact name is kept in a `qnn.name` attribute on the defining op (function arguments
-keep theirs in `qnn.name` argument attributes). `node_name` is the ONNX node an op came from
-(`qnn.node`, set when the importer is asked to keep node names).
+Calibration tables are keyed by the float model's tensor names (ONNX Runtime's JSON cache), so
+the name must survive import exactly. An SSA name hint cannot always hold it: the importer
+sanitizes it to `[A-Za-z0-9_]` and xDSL drops a trailing `_<digits>` (`relu_1` becomes `relu`).
+So a name travels as a `qnn.name` string attribute: on the function for arguments and results
+(`arg_attrs` / `res_attrs`), and, as a discardable attribute, on the op defining a value whose
+name hint differs from its name. `tensor_name` reads the attribute where there is one and the
+name hint otherwise. `node_name` is the ONNX node an op came from (`qnn.node`, recorded when the
+importer is asked to keep node names for the quantizer's node rules).
 """
 
 from __future__ import annotations
 
 from xdsl.dialects import func
-from xdsl.dialects.builtin import DictionaryAttr, StringAttr
+from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import BlockArgument, Operation, OpResult, SSAValue
 
 NAME_ATTR = "qnn.name"
@@ -18,20 +21,27 @@ NODE_ATTR = "qnn.node"
 
 
 def tensor_name(value: SSAValue) -> str | None:
-    """The exact ONNX tensor name of `value`, else its SSA name hint."""
+    """The recorded name of `value`, else its SSA name hint, else None (an unnamed value)."""
+    recorded = None
     if isinstance(value, BlockArgument):
-        parent = value.block.parent_op()
-        if isinstance(parent, func.FuncOp) and parent.arg_attrs is not None:
-            attrs = parent.arg_attrs.data[value.index]
-            if isinstance(attrs, DictionaryAttr) and NAME_ATTR in attrs.data:
-                name = attrs.data[NAME_ATTR]
-                if isinstance(name, StringAttr):
-                    return name.data
+        function = value.block.parent_op()
+        attrs = function.arg_attrs if isinstance(function, func.FuncOp) else None
+        if attrs is not None and value.index < len(attrs.data):
+            recorded = attrs.data[value.index].data.get(NAME_ATTR)
     elif isinstance(value, OpResult) and value.index == 0:
-        name = value.op.attributes.get(NAME_ATTR)
-        if isinstance(name, StringAttr):
-            return name.data
+        recorded = value.op.attributes.get(NAME_ATTR)
+    if isinstance(recorded, StringAttr):
+        return recorded.data
     return value.name_hint
+
+
+def record_name(value: SSAValue, name: str) -> None:
+    """Name `value` (the first result of an op) `name`: the attribute is added only when the
+    name hint the value can carry is not the name itself, so most printed IR is unchanged."""
+    if value.name_hint == name:
+        return
+    assert isinstance(value, OpResult) and value.index == 0, "names the first result of an op"
+    value.op.attributes[NAME_ATTR] = StringAttr(name)
 
 
 def node_name(op: Operation) -> str | None:

@@ -26,7 +26,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.names import NODE_ATTR
+from qdialect.names import NAME_ATTR, NODE_ATTR, record_name
 from qdialect.onnx_import.common import (
     attrs,
     axis_attr,
@@ -43,7 +43,6 @@ from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
 SCALE_RANGE = (2.0**-40, 2.0**40)  # scales the importer accepts (see `check_scales`)
-NAME_ATTR = "qnn.name"  # the argument/result attribute the runtime reads names from
 
 STORAGE_OF_DTYPE = {
     np.dtype(np.uint8): "u8",
@@ -91,7 +90,8 @@ class GraphImporter:
 
     # ---- building
     def add(self, op: Operation, name: str | None = None) -> SSAValue | None:
-        """Verify and append `op`; name its first result after the ONNX tensor `name`."""
+        """Verify and append `op`; name its first result after the ONNX tensor `name` (the
+        exact name as a `qnn.name` attribute where the SSA name hint cannot hold it)."""
         try:
             op.verify()
         except VerifyException as err:
@@ -101,6 +101,7 @@ class GraphImporter:
             op.attributes[NODE_ATTR] = StringAttr(self.node.name)
         if op.results and name:
             op.results[0].name_hint = _name_hint(name)
+            record_name(op.results[0], name)
         return op.results[0] if op.results else None
 
     def define(self, name: str, value: SSAValue) -> None:
