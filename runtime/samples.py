@@ -230,11 +230,33 @@ def _npz_samples(path: str, specs: tuple[InputSpec, ...]) -> NpzSamples:
     return NpzSamples(path, 0, count)
 
 
+def _stacked_samples(arrays: Mapping) -> ArraySamples:
+    """A dict of arrays with a leading axis of samples (what an `.npz` file holds in memory)."""
+    counts = {}
+    for name, array in arrays.items():
+        shape = np.shape(array)
+        if not shape:
+            raise CalibrationDataError(
+                f"calibration array '{name}' has no leading axis of samples (a scalar)"
+            )
+        counts[name] = shape[0]
+    if len(set(counts.values())) > 1:
+        listing = ", ".join(f"'{k}': {v}" for k, v in counts.items())
+        raise CalibrationDataError(f"arrays hold different numbers of samples ({listing})")
+    count = next(iter(counts.values()), 0)
+    if count == 0:
+        raise CalibrationDataError("calibration data is empty: no samples")
+    return ArraySamples(
+        tuple({k: np.asarray(v)[i] for k, v in arrays.items()} for i in range(count))
+    )
+
+
 def open_samples(
     source: str | os.PathLike | Iterable[object], specs: tuple[InputSpec, ...]
 ) -> Samples | StreamSamples:
-    """The samples of a path (an `.npz`, or a directory of `.npz` files), a sequence of dicts of
-    arrays, or any other iterable of them (a `StreamSamples`)."""
+    """The samples of a path (an `.npz`, or a directory of `.npz` files), a dict of arrays with a
+    leading axis of samples, a sequence of dicts of arrays, or any other iterable of them (a
+    `StreamSamples`)."""
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if path.is_dir():
@@ -246,10 +268,7 @@ def open_samples(
             raise CalibrationDataError(f"cannot read calibration data '{path}': no such file")
         return _npz_samples(str(path), specs)
     if isinstance(source, Mapping):
-        raise CalibrationDataError(
-            "calibration data is one dict: give an iterable of dicts (one per sample), an "
-            ".npz path or a directory"
-        )
+        return _stacked_samples(source)
     if not isinstance(source, Sequence):
         return StreamSamples(iter(source))
     if not source:
