@@ -70,8 +70,8 @@ def input_shape(model) -> list[int]:
     return [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
 
 
-def ort_quantized(model, samples, config: dict, tmp: Path):
-    """quantize_static's model and the calibration cache it wrote."""
+def ort_quantized(model, samples, config: dict, tmp: Path, cache: Path | None = None):
+    """quantize_static's model and the calibration cache it wrote (or read: `cache`)."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -86,12 +86,13 @@ def ort_quantized(model, samples, config: dict, tmp: Path):
         def get_next(self):
             return next(self.samples, None)
 
-    source, target, cache = tmp / "float.onnx", tmp / "quant.onnx", tmp / "cache.json"
+    source, target = tmp / "float.onnx", tmp / "quant.onnx"
+    cache = cache or tmp / "cache.json"
     onnx.save(model, source)
     quantize_static(
         str(source),
         str(target),
-        Reader(),
+        Reader() if samples else None,
         quant_format=getattr(QuantFormat, config["quant_format"]),
         per_channel=config["per_channel"],
         reduce_range=config["reduce_range"],
