@@ -29,7 +29,11 @@ import onnx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from xdsl.passes import PassPipeline  # noqa: E402
+
 from qdialect.onnx_import import import_onnx  # noqa: E402
+from qdialect.textio import make_context  # noqa: E402
+from rewrites.registry import PASSES  # noqa: E402
 from runtime.compiled import compile_module  # noqa: E402
 from runtime.quantization import calibrate, quantize  # noqa: E402
 from runtime.reference import run_function  # noqa: E402
@@ -115,8 +119,10 @@ def main() -> None:
         table = calibrate(float_path, samples, args.method, progress=False)
         seconds = time.perf_counter() - start
         table.write(cache)
-        print(f"calibrated {len(table.ranges)} tensors on {args.samples} samples "
-              f"({args.method}) in {seconds:.2f} s")
+        print(
+            f"calibrated {len(table.ranges)} tensors on {args.samples} samples "
+            f"({args.method}) in {seconds:.2f} s"
+        )
         result = quantize(float_path, table, CONFIG)
         theirs = ort_quantize(float_path, cache, Path(tmp, "ort_int8.onnx"))
 
@@ -124,18 +130,26 @@ def main() -> None:
     print(scales_table(result.module))
     compiled = compile_module(result.module, threads=1)
     (ours,) = compiled(x=x)
-    (exact,) = run_function(compile_module(import_onnx(theirs)).function.parent.parent, {"x": x})
+    reference = import_onnx(theirs)
+    PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), reference)
+    (exact,) = run_function(reference, {"x": x})
     (float_out,) = ort_session(float_model).run(None, {"x": x})
     error = np.abs(ours - float_out)
-    print(f"output error vs the float model: max {error.max():.4g}, mean {error.mean():.4g} "
-          f"(output range {np.ptp(float_out):.3g})")
-    print(f"equal to the reference interpreter on ONNX Runtime's quantized model: "
-          f"{np.array_equal(ours, exact)}")
+    print(
+        f"output error vs the float model: max {error.max():.4g}, mean {error.mean():.4g} "
+        f"(output range {np.ptp(float_out):.3g})"
+    )
+    print(
+        f"equal to the reference interpreter on ONNX Runtime's quantized model: "
+        f"{np.array_equal(ours, exact)}"
+    )
     session = ort_session(theirs)
     ort_ms = median_ms(lambda: session.run(None, {"x": x}))
     our_ms = median_ms(lambda: compiled(x=x))
-    print(f"latency, 1 thread: qdialect {our_ms:.3f} ms, ONNX Runtime {ort_ms:.3f} ms "
-          f"(ours/ORT {our_ms / ort_ms:.2f})")
+    print(
+        f"latency, 1 thread: qdialect {our_ms:.3f} ms, ONNX Runtime {ort_ms:.3f} ms "
+        f"(ours/ORT {our_ms / ort_ms:.2f})"
+    )
 
 
 if __name__ == "__main__":

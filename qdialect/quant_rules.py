@@ -194,6 +194,22 @@ class RuleSet:
         """Every rule's key, for the warning about rules that match no node."""
         keys = [f"op_type_dict['{t}']" for t, _ in self.by_type]
         keys += [f"op_name_dict['{p}']" for p, _ in self.by_name]
+        keys += [f"config_list[{i}]" for i in range(len(self.nni))]
+        return keys
+
+    def matching(self, op_type: str, name: str | None) -> list[str]:
+        """The keys of the rules that match a node (whether or not they win)."""
+        keys = [f"op_type_dict['{t}']" for t, _ in self.by_type if t == op_type]
+        keys += [
+            f"op_name_dict['{p}']"
+            for p, _ in self.by_name
+            if name is not None and re.fullmatch(p, name)
+        ]
+        keys += [
+            f"config_list[{i}]"
+            for i, (types, names, _) in enumerate(self.nni)
+            if op_type in types or (name is not None and name in names)
+        ]
         return keys
 
     @staticmethod

@@ -87,6 +87,7 @@ class QuantizeSummary:
 
     quantized: list[str] = field(default_factory=list)
     left_float: list[str] = field(default_factory=list)
+    unmatched_rules: list[str] = field(default_factory=list)  # per-op rules that matched no node
 
 
 def _either(rule_value: bool | None, default: bool) -> bool:
@@ -161,10 +162,12 @@ class StaticQuantizer:
     # ---- phase 1: marking (QDQQuantizer.quantize_model and the per-op quantizers)
     def run(self) -> QuantizeSummary:
         self.adjust_ranges()
+        matched: set[str] = set()
         for op in list(self.block.ops):
             kind = node_kind(op)
             if kind is None:
                 continue
+            matched.update(self.config.rules.matching(kind, node_name(op)))
             if not self.config.should_quantize(kind, node_name(op)):
                 self.summary.left_float.append(_label(op, kind))
                 continue
@@ -184,6 +187,9 @@ class StaticQuantizer:
         self.insert_normal()
         self.insert_shared()
         self.insert_biases()
+        self.summary.unmatched_rules = [
+            key for key in self.config.rules.patterns() if key not in matched
+        ]
         return self.summary
 
     def adjust_ranges(self) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
@@ -91,18 +92,22 @@ def apply(module: ModuleOp, args: argparse.Namespace) -> ModuleOp:
     from qdialect.quant_config import ConfigError
     from rewrites.quantize_static import QuantizeError
     from runtime.qopt_errors import QoptError
-    from runtime.quantization import calibrated_module, quantize, read_config
+    from runtime.quantization import QuantizeWarning, calibrated_module, quantize, read_config
 
     try:
         config = read_config(args.quantize) if args.quantize else None
         table = _table(module, args, config)
         if config is None:
             return calibrated_module(module, table)
-        result = quantize(module, table, config)
+        with warnings.catch_warnings():  # printed below, once, in qopt's words
+            warnings.simplefilter("ignore", QuantizeWarning)
+            result = quantize(module, table, config)
     except (ConfigError, QuantizeError, ValueError, OSError) as err:
         raise QoptError(str(err)) from None
     summary = result.summary
     print(f"qopt: quantized {len(summary.quantized)} node(s)", file=sys.stderr)
     if summary.left_float:
         print(f"qopt: left float: {', '.join(summary.left_float)}", file=sys.stderr)
+    for key in dict.fromkeys(summary.unmatched_rules):
+        print(f"qopt: warning: rule {key} matches no node", file=sys.stderr)
     return result.module

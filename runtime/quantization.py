@@ -13,6 +13,7 @@ arguments, or a path to such a JSON file.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ from rewrites.calibrated import annotate_ranges, take_ranges
 from rewrites.quantize_static import QuantizeSummary, quantize_function
 
 Ranges = dict[str, tuple[float, float]]
+
+
+class QuantizeWarning(UserWarning):
+    """Something in a quantization config that had no effect (a rule matching no node)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,9 @@ def quantize(model: Any, table: Any = None, config: Any = None) -> QuantizeResul
         result = quantize_function(function, ranges, settings)
         summary.quantized.extend(result.quantized)
         summary.left_float.extend(result.left_float)
+        summary.unmatched_rules.extend(result.unmatched_rules)
+    for key in dict.fromkeys(summary.unmatched_rules):
+        warnings.warn(f"rule {key} matches no node", QuantizeWarning, stacklevel=2)
     module.verify()
     return QuantizeResult(module, summary)
 

@@ -19,7 +19,7 @@ from qdialect.qparams import Scheme, choose_qparams  # noqa: E402
 from qdialect.quant_config import ConfigError, QuantizeConfig  # noqa: E402
 from qdialect.textio import parse_module, print_module  # noqa: E402
 from qdialect.types import UniformQuantizedType  # noqa: E402
-from runtime.quantization import calibrated_module, quantize, read_ranges  # noqa: E402
+from runtime.quantization import QuantizeWarning, calibrated_module, quantize, read_ranges  # noqa: E402
 from runtime.reference import run_function  # noqa: E402
 
 from . import float_models  # noqa: E402
@@ -250,3 +250,14 @@ def test_int4_weights_are_onnxruntimes(movement) -> None:
     ]
     ints = np.array([v.value.data for v in stored.get_attrs()]).reshape(8, 3, 3, 3)
     assert np.array_equal(ints, initializers["w1_quantized"].astype(np.int64))
+
+
+def test_a_rule_matching_no_node_is_a_warning(movement) -> None:
+    model, samples, _ = movement
+    config = {**BASE, "op_name_dict": {"conv9": {"weight": {"dtype": "fp32"}}},
+              "op_type_dict": {"Conv": {"weight": {"scheme": "sym"}}}}  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        _, cache = ort_quantized(model, samples, BASE, Path(tmp))
+        with pytest.warns(QuantizeWarning, match=r"rule op_name_dict\['conv9'\] matches no node"):
+            result = quantize(model, cache, config)
+    assert result.summary.unmatched_rules == ["op_name_dict['conv9']"]
