@@ -212,3 +212,19 @@ def test_qopt_errors_are_one_line(tmp_path: Path, capsys, args, message) -> None
     status, _, err = qopt(capsys, str(path), *argv)
     assert status == 1
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_quantize_example_runs_end_to_end() -> None:
+    """examples/quantize_onnx_model.py, the README's runnable example of this section."""
+    import subprocess
+    import sys
+
+    example = Path(__file__).parents[2] / "examples" / "quantize_onnx_model.py"
+    result = subprocess.run(
+        [sys.executable, str(example), "--samples", "4"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "calibrated 6 tensors on 4 samples (minmax)" in result.stdout
+    assert "equal to the reference interpreter on ONNX Runtime's quantized model: True" in (
+        result.stdout
+    )
