@@ -1,6 +1,6 @@
-"""Calibration speed and memory: our pass 1 (min/max) against ONNX Runtime's MinMaxCalibrater.
+"""Calibration speed and memory: ours against ONNX Runtime's calibrators (minmax, percentile).
 
-    python benchmarks/calibration.py --samples 16 64          # ours and ORT, each sample count
+    python benchmarks/calibration.py --samples 16 64 256      # ours and ORT, each sample count
     python benchmarks/calibration.py --tools ours plain --samples 16 --width 16 --size 112
 
 The model is ResNet-18 (torchvision's layout: 7x7/2 stem conv, max pool, 4 stages of two basic
@@ -110,29 +110,41 @@ class Clock:
         self.cpu = time.process_time() - self.cpu
 
 
-def run_ours(model_path: str, data: str, count: int, observed: bool = True) -> dict:
-    """Pass 1 as collect_statistics runs it serially (observed=False: the plain model)."""
+def run_ours(model_path: str, data: str, count: int, method: str = "minmax") -> dict:
+    """`runtime.quantization.calibrate` on `count` samples, serial. The first call compiles
+    (pass 1, and pass 2 for histogram methods, whose edges depend on the data); the second,
+    timed, finds both in the JIT cache."""
+    from runtime.quantization import calibrate
+    from runtime.samples import NpzSamples
+
+    samples = NpzSamples(data, 0, count)
+    calibrate(model_path, samples, method, progress=False)
+    with Clock() as clock:
+        calibrate(model_path, samples, method, progress=False)
+    return {"wall": clock.wall, "cpu": clock.cpu, "samples": count}
+
+
+def run_plain(model_path: str, data: str, count: int, method: str = "minmax") -> dict:
+    """The compiled float model without observation, one run per sample (what observing and
+    the second pass cost on top)."""
     from qdialect.onnx_import import import_onnx
-    from rewrites.instrument import observe
     from runtime.calibration_run import run_samples
     from runtime.compiled import compile_module
     from runtime.samples import NpzSamples
 
-    module = import_onnx(model_path)
-    names = observe(module) if observed else []
-    fn = compile_module(module, threads=1)
+    fn = compile_module(import_onnx(model_path), threads=1)
     with Clock() as clock:
-        result = run_samples(fn, NpzSamples(data, 0, count), len(names), histogram=False)
+        result = run_samples(fn, NpzSamples(data, 0, count), 0, histogram=False)
     return {"wall": clock.wall, "cpu": clock.cpu, "samples": result.samples}
 
 
-def run_plain(model_path: str, data: str, count: int) -> dict:
-    return run_ours(model_path, data, count, observed=False)
-
-
-def run_ort(model_path: str, data: str, count: int) -> dict:
+def run_ort(model_path: str, data: str, count: int, method: str = "minmax") -> dict:
     import onnxruntime
-    from onnxruntime.quantization.calibrate import CalibrationDataReader, create_calibrator
+    from onnxruntime.quantization.calibrate import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        create_calibrator,
+    )
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
@@ -149,9 +161,15 @@ def run_ort(model_path: str, data: str, count: int) -> dict:
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
+    ort_method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile}
     with tempfile.TemporaryDirectory() as folder:
         augmented = str(Path(folder) / "augmented.onnx")
-        calibrator = create_calibrator(model_path, augmented_model_path=augmented)
+        calibrator = create_calibrator(
+            model_path,
+            augmented_model_path=augmented,
+            calibrate_method=ort_method[method],
+            extra_options={"symmetric": True} if method == "percentile" else {},
+        )
         calibrator.infer_session = onnxruntime.InferenceSession(
             augmented, sess_options=options, providers=["CPUExecutionProvider"]
         )
@@ -161,12 +179,12 @@ def run_ort(model_path: str, data: str, count: int) -> dict:
     return {"wall": clock.wall, "cpu": clock.cpu, "samples": count}
 
 
-def child(tool: str, model_path: str, data: str, count: int) -> dict:
+def child(tool: str, model_path: str, data: str, count: int, method: str) -> dict:
     """Measure in a fresh process (peak RSS is per process)."""
     code = (
         f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); "
         "from benchmarks.calibration import *; "
-        f"r = run_{tool}({model_path!r}, {data!r}, {count}); "
+        f"r = run_{tool}({model_path!r}, {data!r}, {count}, {method!r}); "
         "r['peak_rss_mib'] = peak_rss_mib(); print(json.dumps(r))"
     )
     env = os.environ | {"OMP_NUM_THREADS": "1", "QDIALECT_NUM_THREADS": "1"}
@@ -184,6 +202,9 @@ def main() -> None:
     parser.add_argument(
         "--tools", nargs="+", choices=["ours", "plain", "ort"], default=["ours", "ort"]
     )
+    parser.add_argument(
+        "--methods", nargs="+", choices=["minmax", "percentile"], default=["minmax", "percentile"]
+    )
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--size", type=int, default=224)
     args = parser.parse_args()
@@ -195,15 +216,19 @@ def main() -> None:
         shape = (max(args.samples), 1, 3, args.size, args.size)
         np.savez(data, input=rng.standard_normal(shape).astype(np.float32))
         print(f"ResNet-18 width {args.width}, {args.size}x{args.size}, 1 thread")
-        print("tool   samples  samples/s (wall)  samples/s (CPU)  peak RSS MiB")
-        for count in args.samples:
-            for tool in args.tools:
-                r = child(tool, model_path, data, count)
-                wall, cpu = r["samples"] / r["wall"], r["samples"] / r["cpu"]
-                print(
-                    f"{tool:6} {count:7d} {wall:17.3f} {cpu:16.3f} {r['peak_rss_mib']:13.0f}",
-                    flush=True,
-                )
+        print("method      tool   samples  samples/s (wall)  samples/s (CPU)  peak RSS MiB")
+        for method in args.methods:
+            for count in args.samples:
+                for tool in args.tools:
+                    if tool == "plain" and method != args.methods[0]:
+                        continue
+                    r = child(tool, model_path, data, count, method)
+                    wall, cpu = r["samples"] / r["wall"], r["samples"] / r["cpu"]
+                    print(
+                        f"{method:11} {tool:6} {count:7d} {wall:17.3f} {cpu:16.3f} "
+                        f"{r['peak_rss_mib']:13.0f}",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

@@ -257,6 +257,8 @@ def open_samples(
     """The samples of a path (an `.npz`, or a directory of `.npz` files), a dict of arrays with a
     leading axis of samples, a sequence of dicts of arrays, or any other iterable of them (a
     `StreamSamples`)."""
+    if isinstance(source, ArraySamples | FileSamples | NpzSamples | StreamSamples):
+        return source  # already opened (e.g. a slice of an .npz: NpzSamples(path, 0, count))
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if path.is_dir():
