@@ -265,8 +265,7 @@ X = np.zeros(SHAPE, np.float32)
         ([X], "sample 0 is a ndarray, not a dict of arrays keyed by input name"),
         ([], "calibration data is empty: no samples"),
         (iter([]), "calibration data is empty: no samples"),
-        ({INPUT: X}, "calibration data is one dict: give an iterable of dicts (one per sample), "
-         "an .npz path or a directory"),
+        ({INPUT: np.float32(1.0)}, f"calibration array '{INPUT}' has no leading axis of samples (a scalar)"),
     ],
 )  # fmt: skip
 def test_bad_samples(module, samples, message: str) -> None:
