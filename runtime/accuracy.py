@@ -20,12 +20,18 @@ the reference interpreter; its quantized tensors are returned raw and dequantize
   `10·log10(Σx² / Σ(x−y)²)` in float64, x the float model's tensor, y the quantized model's
   dequantized tensor on the same inputs: all error accumulated up to this tensor. `inf` when
   y equals x exactly (no error), `-inf` when x is all zeros and y is not.
-- `local_sqnr_db` (torch's shadow mode): the same, with y the producing op run quantized on
-  the float model's own inputs. Done for all ops in one run: every quantized tensor's consumers
-  read a fresh `quantize` of the float model's tensor of that name (a new function argument),
-  with the quantized model's own type, while the op producing it still runs as the quantized
-  model runs it (same weights, bias, requantization, fusion). So each op's error is its own:
-  input quantization, weight quantization, output rounding and clipping.
+- `local_sqnr_db` (torch's shadow mode, made to isolate one op): the producing op run as the
+  quantized model runs it (same weights, bias, requantization, fusion) against the float op,
+  both fed the float model's own inputs quantized with the quantized model's types for them.
+  Every op at once, in two runs: in the quantized model the consumers of every quantized
+  tensor read a fresh `quantize` of the float model's tensor of that name (a new function
+  argument); in the float model every such tensor is replaced, for its consumers, by its
+  `dequantize(quantize(.))` with that type. An input's own quantization error (clipping by a
+  too small scale, say) so stays in its producer's row: the consumer's local SQNR measures
+  weight quantization, integer arithmetic and output rounding/clipping only. The signal is
+  the float model's tensor: `10·log10(Σx² / Σ(r−y)²)`, r the float op's result on the
+  quantized inputs, y the quantized op's (a clipped input shrinking r would otherwise move
+  the consumer's SQNR without any error of its own).
 - `clipped`: the share of the float tensor's values outside the real range the type can hold,
   `[float32(qmin − zp)·s, float32(qmax − zp)·s]`.
 - `hazard_outputs`, `hazard_max_lsb`: for a conv/dot with u8 input and s8 weights, what a
@@ -41,7 +47,13 @@ from typing import Any
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+)
 from xdsl.ir import BlockArgument, Operation, SSAValue
 
 from qdialect import qnn
@@ -215,10 +227,35 @@ def local_tensors(module: ModuleOp, matches: list[Match], floats, inputs) -> lis
     return _run(module, feeds, len(chosen))
 
 
-def sqnr_db(x: np.ndarray, y: np.ndarray) -> float:
-    """`10·log10(Σx² / Σ(x−y)²)` in float64; inf without error, -inf for a zero signal."""
+def shadow_floats(module: ModuleOp, matches: list[Match], floats, inputs) -> dict:
+    """Each matched tensor's float op fed `dequantize(quantize(float tensor))` of its inputs
+    (new function arguments carry the float tensors), float weights: the local reference."""
+    module = module.clone()
+    function = main_function(module)
+    values = named_values(function)
+    feeds, wanted = dict(inputs), []
+    for match in matches:
+        value = values[match.reference][0]
+        name = LOCAL_PREFIX + match.reference
+        arg = _add_argument(function, value.type, name)
+        shape = value.type.get_shape()  # type: ignore[union-attr]
+        q = qnn.QuantizeOp.create(operands=[arg], result_types=[TensorType(match.qtype, shape)])
+        dq = qnn.DequantizeOp.create(operands=[q.results[0]], result_types=[value.type])
+        function.body.block.insert_ops_before([q, dq], function.body.block.first_op)
+        value.replace_all_uses_with(dq.results[0])
+        feeds[name] = floats[match.reference]
+        wanted.append(value)
+    _return_extra(function, wanted)
+    references = [m.reference for m in matches]
+    return dict(zip(references, _run(module, feeds, len(wanted)), strict=True))
+
+
+def sqnr_db(x: np.ndarray, y: np.ndarray, reference: np.ndarray | None = None) -> float:
+    """`10·log10(Σx² / Σ(r−y)²)` in float64, r = `reference` or x; inf without error, -inf
+    for a zero signal."""
     x64, y64 = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    signal, noise = float(np.sum(x64 * x64)), float(np.sum((x64 - y64) ** 2))
+    r64 = x64 if reference is None else np.asarray(reference, np.float64)
+    signal, noise = float(np.sum(x64 * x64)), float(np.sum((r64 - y64) ** 2))
     if noise == 0.0:
         return float("inf")
     if signal == 0.0:
@@ -342,6 +379,7 @@ def compare(quantized: Any, float_model: Any, inputs: Any) -> Report:
     floats = float_tensors(fmodule, sorted({m.reference for m in matches}), feeds)
     raw = quantized_tensors(qmodule, feeds)
     local = local_tensors(qmodule, matches, floats, feeds)
+    shadow = shadow_floats(fmodule, matches, floats, feeds)
     ops, float_values = quantize_ops(qfn), named_values(ffn)
     records = []
     for match, local_raw in zip(matches, local, strict=True):
@@ -355,7 +393,9 @@ def compare(quantized: Any, float_model: Any, inputs: Any) -> Report:
                 op=kind,
                 node=node,
                 sqnr_db=sqnr_db(x, dequantize(raw[match.index], match.qtype)),
-                local_sqnr_db=sqnr_db(x, dequantize(local_raw, match.qtype)),
+                local_sqnr_db=sqnr_db(
+                    x, dequantize(local_raw, match.qtype), shadow[match.reference]
+                ),
                 clipped=clipped_share(x, match.qtype),
                 hazard_outputs=None if found is None else found.outputs,
                 hazard_max_lsb=None if found is None else found.max_lsb,
