@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qdialect.textio import IRError, make_context, parse_module, print_module, verify_module
-from runtime import qopt_quantize
+from runtime import qopt_compare, qopt_quantize
 from runtime.qopt_errors import QoptError
 from runtime.qopt_run import BENCH_REPEATS, emit_c, run_module
 
@@ -189,6 +189,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
         "'bench: <median> ms' (compilation excluded)",
     )
     qopt_quantize.add_arguments(parser)
+    qopt_compare.add_arguments(parser)
     return parser
 
 
@@ -255,6 +256,8 @@ def process_module(module, ctx, args: argparse.Namespace, pipeline) -> str:
     if pipeline is not None:
         pipeline.apply(ctx, module)
         verify_module(module)
+    if qopt_compare.requested(args):
+        return qopt_compare.apply(module, args)
     if args.run:
         return run_module(module, args)
     if args.emit_c:
@@ -342,7 +345,8 @@ def _process(
     try:
         if frontend == "mlir":
             return process_chunk(chunk, name, args, pipeline), None
-        module = AVAILABLE_FRONTENDS[frontend](data, name, qopt_quantize.requested(args))
+        names = qopt_quantize.requested(args) or qopt_compare.requested(args)
+        module = AVAILABLE_FRONTENDS[frontend](data, name, names)
         return process_module(module, make_context(), args, pipeline), None
     except IRError as err:
         return None, err
