@@ -1,8 +1,8 @@
 """How numbers and types are spelled in C: the only place numbers become C text.
 
 Kernel specs hold numbers (floats already rounded to float32, ints); templates turn them into
-literals through the `c_float` and `c_int` filters registered on `TEMPLATES`, so no code ever
-parses C text back to decide something.
+literals through the `c_float`, `c_double` and `c_int` filters registered on `TEMPLATES`, so no
+code ever parses C text back to decide something.
 """
 
 from __future__ import annotations
@@ -27,6 +27,13 @@ def c_float(value: float) -> str:
     if math.isinf(value):
         return "INFINITY" if value > 0 else "-INFINITY"
     return float(value).hex() + "f"
+
+
+def c_double(value: float) -> str:
+    """An exact C double literal (hex), e.g. 0x1.999999999999ap-4; finite values only."""
+    if not math.isfinite(value):
+        raise CodegenError(f"no finite C double for {value}")
+    return float(value).hex()
 
 
 def c_int(value: int) -> str:
@@ -68,5 +75,6 @@ TEMPLATES = Environment(
     keep_trailing_newline=True,
 )
 TEMPLATES.filters["c_float"] = c_float
+TEMPLATES.filters["c_double"] = c_double
 TEMPLATES.filters["c_int"] = c_int
 TEMPLATES.filters["c_literal"] = c_literal

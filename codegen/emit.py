@@ -41,6 +41,7 @@ from codegen.families import (
     concat,
     elementwise,
     movement,
+    observe,
     pool,
     quantize,
 )
@@ -80,6 +81,8 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.ConcatOp: concat.concat,
     qnn.TransposeOp: movement.movement,
     qnn.PadOp: movement.movement,
+    qnn.ObserveOp: observe.observation,
+    qnn.HistogramOp: observe.observation,
 }
 
 # `void qd_set_threads(int n)`: the thread count of the OpenMP loops of every kernel of the unit

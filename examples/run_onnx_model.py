@@ -24,7 +24,7 @@ from onnx_models import MODELS, input_shape, quantize  # noqa: E402
 
 from qdialect.onnx_import import import_onnx  # noqa: E402
 from runtime.compiled import compile_module  # noqa: E402
-from runtime.qopt import median_ms  # noqa: E402
+from runtime.qopt_run import median_ms  # noqa: E402
 
 
 def run_one(name: str, args: argparse.Namespace) -> tuple[float, float]:

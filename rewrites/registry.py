@@ -20,6 +20,7 @@ _LOCATIONS = {
     "u8-to-i8": ("rewrites.u8_to_i8", "U8ToI8Pass"),
     "symmetric-schema": ("rewrites.symmetric", "SymmetricSchemaPass"),
     "qnn-default": ("rewrites.pipeline", "QnnDefaultPass"),
+    "instrument": ("rewrites.instrument", "InstrumentPass"),
 }
 
 

@@ -24,7 +24,6 @@ Set QOPT_DEBUG=1 to see the Python traceback of an internal error instead.
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import re
 import sys
@@ -32,8 +31,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qdialect.textio import IRError, make_context, parse_module, print_module, verify_module
+from runtime import qopt_compare, qopt_quantize
+from runtime.qopt_errors import QoptError
+from runtime.qopt_run import BENCH_REPEATS, emit_c, run_module
 
-BENCH_REPEATS = 20
 SPLIT_MARKER = re.compile(r"^// -----", re.MULTILINE)
 EXPECTED = re.compile(
     r"//\s*expected-(error|warning|remark|note)\s*(@(?:[+-]\d+|above|below))?\s*\{\{(.*?)\}\}"
@@ -89,10 +90,6 @@ def expectations(chunk: Chunk) -> list[Expectation]:
     return found
 
 
-class QoptError(Exception):
-    """A command-line level failure (bad pass name or option, unreadable input)."""
-
-
 LOCATED = re.compile(r"^.+:\d+:\d+: error: ")
 
 
@@ -102,12 +99,12 @@ def report(err: QoptError) -> None:
     print(message if LOCATED.match(message) else f"qopt: error: {message}", file=sys.stderr)
 
 
-def _import_onnx(data: bytes, name: str):
+def _import_onnx(data: bytes, name: str, node_names: bool = False):
     """The `.onnx` frontend: a model file to a module (the `onnx` package is loaded only here)."""
     from qdialect.onnx_import import OnnxImportError, import_onnx
 
     try:
-        return import_onnx(data)
+        return import_onnx(data, node_names=node_names)
     except OnnxImportError as err:
         raise IRError(name, 1, 1, str(err)) from None
 
@@ -191,6 +188,8 @@ def build_arg_parser() -> argparse.ArgumentParser:
         help=f"after one warm-up, time N runs (default {BENCH_REPEATS}) and print "
         "'bench: <median> ms' (compilation excluded)",
     )
+    qopt_quantize.add_arguments(parser)
+    qopt_compare.add_arguments(parser)
     return parser
 
 
@@ -241,171 +240,6 @@ def build_pipeline(spec: str):
         raise QoptError(f"invalid pass pipeline '{spec}': {err} (known passes: {known})") from None
 
 
-def apply_qnn_default(module) -> None:
-    """The rewrites every compilation starts with (`runtime.compiled.compile_module` applies
-    them too; a second application changes nothing)."""
-    from xdsl.passes import PassPipeline
-
-    from rewrites.registry import PASSES
-
-    PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), module)
-
-
-def run_module(module, args: argparse.Namespace) -> str:
-    """Execute `--entry` on `--inputs`; write `--outputs` or return a summary per result.
-    Compiled or interpreted, the module is the one qnn-default rewrote (interpreted: as given
-    with --no-qnn-default)."""
-    import numpy as np
-
-    from runtime.reference import run_function
-    from runtime.signature import ExecutionError, find_function, result_names
-
-    try:
-        function = find_function(module, args.entry)
-        entry = function.sym_name.data
-        if args.reference:
-            if not args.no_qnn_default:
-                apply_qnn_default(module)
-                function = find_function(module, entry)
-            run_once = functools.partial(run_function, module, load_inputs(function, args), entry)
-        else:  # compiled first: a function that cannot compile needs no inputs
-            compiled = compile_for_run(module, function, args)
-            run_once = functools.partial(compiled, **load_inputs(function, args))
-        outputs = run_once()
-        bench = f"bench: {median_ms(run_once, args.bench):.4f} ms\n" if args.bench else ""
-    except (ExecutionError, OSError, ValueError) as err:
-        raise QoptError(str(err)) from None
-    named = dict(zip(result_names(function), outputs, strict=True))
-    if args.outputs:
-        np.savez(args.outputs, **named)
-        return bench
-    lines = []
-    for key, value in named.items():
-        summary = f"{key}: {value.dtype}{list(value.shape)}"
-        if value.size:
-            summary += (
-                f" min {value.min()} max {value.max()} mean {value.astype(np.float64).mean():.6g}"
-            )
-        lines.append(summary + f"\n  {np.array2string(value.ravel()[:8], separator=', ')}")
-    return "\n".join(lines) + "\n" + bench
-
-
-def compile_for_run(module, function, args: argparse.Namespace):
-    """The compiled function of `--run`; a refusal suggests --reference only where the
-    interpreter would run the function (as --reference runs it: after qnn-default, which
-    compile_module has applied in place by the time the C is refused)."""
-    from codegen.emit import CodegenError
-    from runtime.compiled import compile_module
-    from runtime.jit import CompileError
-    from runtime.reference.interpreter import refusal
-
-    try:
-        return compile_module(module, function.sym_name.data, name=args.input_file or "<stdin>")
-    except (CodegenError, CompileError) as err:
-        refused = refusal(function)
-        hint = "" if refused else " (--run --reference runs the reference interpreter instead)"
-        raise QoptError(f"{err}{hint}") from None
-
-
-def load_inputs(function, args: argparse.Namespace) -> dict:
-    """The arrays of `--inputs`, which must hold exactly the function's arguments by name; a
-    missing file or key explains how to write one."""
-    import numpy as np
-
-    from runtime.signature import argument_names
-
-    names, inputs = argument_names(function), {}
-    if args.inputs:
-        with np.load(args.inputs) as archive:
-            inputs = {key: archive[key] for key in archive.files}
-    missing = [n for n in names if n not in inputs]
-    unexpected = [n for n in inputs if n not in names]
-    if not (missing or unexpected):
-        return inputs
-    if args.inputs:
-        problem = (
-            f"{args.inputs} holds {sorted(inputs)}: missing {missing}, unexpected {unexpected}"
-        )
-    else:
-        problem = "no --inputs given"
-    raise QoptError(
-        f"@{function.sym_name.data} takes inputs {names}; {problem}. Pass them as --inputs "
-        "FILE.npz, each array saved under its argument's name, e.g.\n"
-        + inputs_example(function, args)
-    )
-
-
-def inputs_example(function, args: argparse.Namespace) -> str:
-    """Two command lines: numpy writing zeros of the right dtypes and shapes, and this qopt
-    run reading them."""
-    import shlex
-
-    from runtime.signature import ExecutionError, argument_names, expected_array
-
-    names = argument_names(function)
-    arrays = []
-    for value_type in function.function_type.inputs.data:
-        try:
-            dtype, shape = expected_array(value_type)
-            arrays.append(f"np.zeros({shape!r}, np.{dtype})")
-        except ExecutionError:
-            arrays.append("...")
-    if all(n.isidentifier() for n in names):
-        keys = ", ".join(f"{n}={a}" for n, a in zip(names, arrays, strict=True))
-    else:  # e.g. ONNX names such as 'input.1'
-        keys = "**{" + ", ".join(f"{n!r}: {a}" for n, a in zip(names, arrays, strict=True)) + "}"
-    savez = f"np.savez('inputs.npz', {keys})"
-    command = ["qopt", *([args.input_file] if args.input_file else [])]
-    command += ["-p", args.passes] if args.passes else []
-    command += ["--entry", args.entry] if args.entry else []
-    command += ["--run", *(["--reference"] if args.reference else [])]
-    command += ["--no-qnn-default"] if args.reference and args.no_qnn_default else []
-    command += ["--inputs", "inputs.npz"]
-    stdin = "" if args.input_file else " < model.mlir"
-    return f'  python -c "import numpy as np; {savez}"\n  {shlex.join(command)}{stdin}'
-
-
-def median_ms(run_once, repeats: int) -> float:
-    """Median wall time of `repeats` calls after one warm-up call, in milliseconds."""
-    import statistics
-    import time
-
-    if repeats < 1:
-        raise QoptError(f"--bench needs a positive repeat count, got {repeats}")
-    run_once()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run_once()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
-
-
-def emit_c(module, args: argparse.Namespace) -> str:
-    """The C of the module after qnn-default, as `mlir-translate` translates a module: one
-    unit with an entry point `qd_entry_<name>` per public function (private ones are left out;
-    one that cannot be compiled is a located error naming it). `--entry`, or a module with a
-    single public function: that function's own unit, entry point `qd_entry`, the C `--run`
-    compiles."""
-    from codegen.emit import CodegenError, emit_function, emit_module
-    from runtime.signature import ExecutionError, find_function, public_functions
-
-    try:
-        apply_qnn_default(module)
-        if args.entry is not None:
-            return emit_function(find_function(module, args.entry)).source
-        public = public_functions(module)
-        if len(public) == 1:
-            return emit_function(public[0]).source
-        if not public:
-            raise ExecutionError(
-                "the module has no public function to emit (--entry NAME emits a private one)"
-            )
-        return emit_module(public).source
-    except (CodegenError, ExecutionError) as err:
-        raise QoptError(str(err)) from None
-
-
 def process_chunk(chunk: Chunk, name: str, args: argparse.Namespace, pipeline) -> str:
     ctx = make_context(args.allow_unregistered_dialect)
     # A whole input must hold something; a `// -----` piece may be empty, as in mlir-opt.
@@ -416,10 +250,14 @@ def process_chunk(chunk: Chunk, name: str, args: argparse.Namespace, pipeline) -
 
 
 def process_module(module, ctx, args: argparse.Namespace, pipeline) -> str:
-    """Rewrite, then run, emit C for, or print `module`."""
+    """Calibrate/quantize, rewrite, then run, emit C for, or print `module`."""
+    if qopt_quantize.requested(args):
+        module = qopt_quantize.apply(module, args)
     if pipeline is not None:
         pipeline.apply(ctx, module)
         verify_module(module)
+    if qopt_compare.requested(args):
+        return qopt_compare.apply(module, args)
     if args.run:
         return run_module(module, args)
     if args.emit_c:
@@ -507,7 +345,8 @@ def _process(
     try:
         if frontend == "mlir":
             return process_chunk(chunk, name, args, pipeline), None
-        module = AVAILABLE_FRONTENDS[frontend](data, name)
+        names = qopt_quantize.requested(args) or qopt_compare.requested(args)
+        module = AVAILABLE_FRONTENDS[frontend](data, name, names)
         return process_module(module, make_context(), args, pipeline), None
     except IRError as err:
         return None, err

@@ -74,11 +74,13 @@ def check_model(model) -> None:
             ttype.ClearField("shape")
 
 
-def import_onnx(source, function_name: str = "main") -> ModuleOp:
+def import_onnx(source, function_name: str = "main", node_names: bool = False) -> ModuleOp:
     """The model's graph as one `func.func` of quant/qnn/tensor ops (not yet rewritten).
 
-    Unsupported ops are reported all at once; a node whose scales or zero points are not
-    constant initializers, or whose attributes have no qnn equivalent, is named in the error.
+    `node_names` records each op's ONNX node name in a `qnn.node` attribute (the quantizer's
+    `nodes_to_quantize`/`nodes_to_exclude` rules read it). Unsupported ops are reported all at
+    once; a node whose scales or zero points are not constant initializers, or whose attributes
+    have no qnn equivalent, is named in the error.
     """
     from qdialect.onnx_import.graph import GraphImporter
     from qdialect.onnx_import.ops import HANDLERS, unsupported_nodes
@@ -90,4 +92,4 @@ def import_onnx(source, function_name: str = "main") -> ModuleOp:
     if unsupported:
         raise OnnxImportError(f"{len(unsupported)} unsupported node(s): " + "; ".join(unsupported))
     check_model(model)
-    return GraphImporter(model.graph, HANDLERS).run(function_name)
+    return GraphImporter(model.graph, HANDLERS, node_names).run(function_name)

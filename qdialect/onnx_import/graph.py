@@ -27,6 +27,7 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from qdialect.arithmetic import SCALE_RANGE, SCALE_RANGE_TEXT
+from qdialect.names import NAME_ATTR, NODE_ATTR, record_name
 from qdialect.onnx_import.common import (
     attrs,
     axis_attr,
@@ -41,8 +42,6 @@ from qdialect.onnx_import.folding import fold
 from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
-
-NAME_ATTR = "qnn.name"  # the argument/result attribute the runtime reads names from
 
 STORAGE_OF_DTYPE = {
     np.dtype(np.uint8): "u8",
@@ -70,10 +69,11 @@ def _name_hint(name: str) -> str | None:
 class GraphImporter:
     """Builds one `func.func` from an ONNX graph, node by node (ONNX graphs are sorted)."""
 
-    def __init__(self, graph, handlers: dict[str, Callable]) -> None:
+    def __init__(self, graph, handlers: dict[str, Callable], node_names: bool = False) -> None:
         from onnx import numpy_helper
 
         self.graph = graph
+        self.node_names = node_names  # record each op's ONNX node in `qnn.node` (quantizer rules)
         self.handlers = handlers
         self.initializers: dict[str, np.ndarray] = {}
         for t in graph.initializer:
@@ -89,14 +89,18 @@ class GraphImporter:
 
     # ---- building
     def add(self, op: Operation, name: str | None = None) -> SSAValue | None:
-        """Verify and append `op`; name its first result after the ONNX tensor `name`."""
+        """Verify and append `op`; name its first result after the ONNX tensor `name` (the
+        exact name as a `qnn.name` attribute where the SSA name hint cannot hold it)."""
         try:
             op.verify()
         except VerifyException as err:
             raise NodeError(f"'{op.name}' does not verify: {err}") from None
         self.block.add_op(op)
+        if self.node_names and self.node is not None and self.node.name and op.operands:
+            op.attributes[NODE_ATTR] = StringAttr(self.node.name)
         if op.results and name:
             op.results[0].name_hint = _name_hint(name)
+            record_name(op.results[0], name)
         return op.results[0] if op.results else None
 
     def define(self, name: str, value: SSAValue) -> None:

@@ -14,6 +14,7 @@ from qdialect.qnn.elementwise import (
 )
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.qnn.movement import PadOp, TransposeOp
+from qdialect.qnn.observe import HistogramOp, HistogramRule, ObserveOp
 from qdialect.qnn.scaled import (
     ScaledConcatOp,
     ScaledConv2DOp,
@@ -39,6 +40,8 @@ QNN = Dialect(
         AvgPool2DOp,
         TransposeOp,
         PadOp,
+        ObserveOp,
+        HistogramOp,
         ScaledQuantizeOp,
         ScaledDequantizeOp,
         ScaledConv2DOp,
@@ -51,6 +54,7 @@ QNN = Dialect(
 __all__ = [op.__name__ for op in QNN.operations] + [
     "QNN",
     "Activation",
+    "HistogramRule",
     "Layout",
     "PadMode",
     "RequantMode",

@@ -17,7 +17,9 @@ from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp
 from xdsl.ir import Operation, SSAValue
 
 from qdialect import qnn, quant_ops
+from qdialect.calibration.histogram import count_edges, count_linear
 from qdialect.constants import dense_array
+from qdialect.qnn import HistogramRule
 from qdialect.qnn.common import Kind, kind_of, raw_offsets
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.qparams import quantize_bias, range_type
@@ -235,6 +237,19 @@ def _avg_pool(op, frame: Frame) -> list[np.ndarray]:
     include_pad = op.count_include_pad.value.data != 0
     y = K.avg_pool(x, op.kernel.get_values(), window_of(op), include_pad, types, offset)
     return [from_nchw(y, layout)]
+
+
+@handles(qnn.ObserveOp)
+def _observe(op, frame: Frame) -> list[np.ndarray]:
+    return [K.extremes(frame[op.input])]
+
+
+@handles(qnn.HistogramOp)
+def _histogram(op, frame: Frame) -> list[np.ndarray]:
+    edges, absolute = op.edge_values, op.absolute is not None
+    if op.rule_kind is HistogramRule.LINEAR:
+        return [count_linear(frame[op.input], edges[0], edges[-1], op.bins, absolute)]
+    return [count_edges(frame[op.input], np.array(edges, np.float32), absolute)]
 
 
 def _uniform(value: SSAValue, role: str) -> UniformQuantizedType:

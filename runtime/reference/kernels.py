@@ -361,3 +361,20 @@ def avg_pool(
     v = (avg / F32(sy)).astype(F32) + F32(ty.zero_point + output_offset)
     y = np.clip(np.rint(v.astype(np.float64)), ty.qmin + output_offset, ty.qmax + output_offset)
     return to_storage(y - output_offset, ty)
+
+
+# ----------------------------------------------------------------------------- observation
+
+
+def extremes(x: np.ndarray) -> np.ndarray:
+    """`qnn.observe`: [nanmin(x), nanmax(x), nanmin(|x|)] as float32; NaN when every value is
+    NaN, zeros for an empty tensor; a zero extreme is +0.0 (the kernel keeps whichever zero its
+    lanes meet first, so the sign of a zero is not part of the result)."""
+    v = np.asarray(x, dtype=np.float32).ravel()
+    if v.size == 0:
+        return np.zeros(3, np.float32)
+    numbers = v[~np.isnan(v)]
+    if numbers.size == 0:
+        return np.full(3, np.nan, np.float32)
+    result = [numbers.min(), numbers.max(), np.abs(numbers).min()]
+    return np.array(result, np.float32) + np.float32(0.0)

@@ -1,0 +1,50 @@
+"""The external (e.g. ONNX) name of a tensor, read one way by every consumer.
+
+Calibration tables are keyed by the float model's tensor names (ONNX Runtime's JSON cache), so
+the name must survive import exactly. An SSA name hint cannot always hold it: the importer
+sanitizes it to `[A-Za-z0-9_]` and xDSL drops a trailing `_<digits>` (`relu_1` becomes `relu`).
+So a name travels as a `qnn.name` string attribute: on the function for arguments and results
+(`arg_attrs` / `res_attrs`), and, as a discardable attribute, on the op defining a value whose
+name hint differs from its name. `tensor_name` reads the attribute where there is one and the
+name hint otherwise. `node_name` is the ONNX node an op came from (`qnn.node`, recorded when the
+importer is asked to keep node names for the quantizer's node rules).
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import StringAttr
+from xdsl.ir import BlockArgument, Operation, OpResult, SSAValue
+
+NAME_ATTR = "qnn.name"
+NODE_ATTR = "qnn.node"
+
+
+def tensor_name(value: SSAValue) -> str | None:
+    """The recorded name of `value`, else its SSA name hint, else None (an unnamed value)."""
+    recorded = None
+    if isinstance(value, BlockArgument):
+        function = value.block.parent_op()
+        attrs = function.arg_attrs if isinstance(function, func.FuncOp) else None
+        if attrs is not None and value.index < len(attrs.data):
+            recorded = attrs.data[value.index].data.get(NAME_ATTR)
+    elif isinstance(value, OpResult) and value.index == 0:
+        recorded = value.op.attributes.get(NAME_ATTR)
+    if isinstance(recorded, StringAttr):
+        return recorded.data
+    return value.name_hint
+
+
+def record_name(value: SSAValue, name: str) -> None:
+    """Name `value` (the first result of an op) `name`: the attribute is added only when the
+    name hint the value can carry is not the name itself, so most printed IR is unchanged."""
+    if value.name_hint == name:
+        return
+    assert isinstance(value, OpResult) and value.index == 0, "names the first result of an op"
+    value.op.attributes[NAME_ATTR] = StringAttr(name)
+
+
+def node_name(op: Operation) -> str | None:
+    """The ONNX node `op` was imported from, if the importer recorded it."""
+    name = op.attributes.get(NODE_ATTR)
+    return name.data if isinstance(name, StringAttr) else None

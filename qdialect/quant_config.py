@@ -1,0 +1,242 @@
+"""The quantizer's configuration, spelled as ONNX Runtime's `quantize_static` spells it.
+
+`QuantizeConfig.from_dict` reads the keyword arguments of `quantize_static` (a `config.json`
+holds them as JSON): `quant_format`, `per_channel`, `reduce_range`, `activation_type`,
+`weight_type`, `op_types_to_quantize`, `nodes_to_quantize`, `nodes_to_exclude`,
+`calibrate_method` and `extra_options`, with ONNX Runtime's defaults. Unknown keys are errors
+that list the valid ones, so a misspelt option never silently does nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from qdialect.calibration.options import (
+    CALIBRATION_EXTRA_OPTIONS,
+    METHODS,
+    ORT_METHODS,
+    QUANTIZER_EXTRA_OPTIONS,
+)
+from qdialect.ort_qparams import QType
+from qdialect.qparams import FRAMEWORK_SCHEMES, Scheme
+from qdialect.quant_rules import NodeRule, RuleError, RuleSet
+
+
+class QuantFormat(Enum):
+    """`QuantFormat.QDQ` (the default since ORT 1.11) or `QuantFormat.QOperator`."""
+
+    QDQ = "QDQ"
+    QOperator = "QOperator"
+
+
+class ConfigError(ValueError):
+    """A configuration key or value that does not exist; the message names it."""
+
+
+# ONNX Runtime's quantizer extra_options this quantizer implements (the calibration keys are
+# `qdialect.calibration.options.CALIBRATION_EXTRA_OPTIONS`)
+QUANTIZER_OPTIONS = (
+    "ActivationSymmetric",
+    "WeightSymmetric",
+    "MinimumRealRange",
+    "QDQDisableWeightAdjustForInt32Bias",
+    "QDQKeepRemovableActivations",
+    "OpTypesToExcludeOutputQuantization",
+    "QDQOpTypePerChannelSupportToAxis",
+    "ForceQuantizeNoInputCheck",
+    "DedicatedQDQPair",  # one Q/DQ pair per consumer: the same numbers
+)
+
+# quantize_static's default `op_types_to_quantize`: the union of its two registries
+DEFAULT_OP_TYPES = frozenset(
+    [
+        "ArgMax",
+        "Conv",
+        "ConvTranspose",
+        "Gemm",
+        "MatMul",
+        "Add",
+        "Mul",
+        "Relu",
+        "Clip",
+        "LeakyRelu",
+        "Sigmoid",
+        "MaxPool",
+        "GlobalAveragePool",
+        "Split",
+        "Pad",
+        "Reshape",
+        "Squeeze",
+        "Unsqueeze",
+        "Flatten",
+        "Resize",
+        "AveragePool",
+        "Concat",
+        "Softmax",
+        "Where",
+        "Gather",
+        "GatherElements",
+        "Transpose",
+        "EmbedLayerNormalization",
+        "Slice",
+        "InstanceNormalization",
+        "LayerNormalization",
+        "BatchNormalization",
+        "TopK",
+        "CumSum",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class QuantizeConfig:
+    """What `quantize_static` would be called with; field names are its keyword arguments."""
+
+    quant_format: QuantFormat = QuantFormat.QDQ
+    per_channel: bool = False
+    reduce_range: bool = False
+    activation_type: QType = QType.QInt8
+    weight_type: QType = QType.QInt8
+    op_types_to_quantize: frozenset[str] = DEFAULT_OP_TYPES
+    nodes_to_quantize: frozenset[str] = frozenset()
+    nodes_to_exclude: frozenset[str] = frozenset()
+    calibrate_method: str = "minmax"  # ours or ONNX Runtime's name ("MinMax", ...)
+    extra_options: dict[str, Any] = field(default_factory=dict)
+    # beyond quantize_static: a scheme table by name, and per-op rules (INC, NNI)
+    preset: str | None = None
+    rules: RuleSet = RuleSet()
+
+    def scheme(self, qtype: QType) -> Scheme | None:
+        """The preset's scheme for a storage type (None: ONNX Runtime's compute_scale_zp)."""
+        if self.preset is None:
+            return None
+        if self.preset in PRESET_SCHEMES:
+            return Scheme(self.preset)
+        dtype = "int8" if qtype.signed else "uint8"
+        return FRAMEWORK_SCHEMES[(self.preset, dtype)][0]
+
+    def rule(self, op_type: str, node_name: str | None) -> NodeRule:
+        return self.rules.for_node(op_type, node_name) or NodeRule()
+
+    @property
+    def activation_symmetric(self) -> bool:
+        return bool(self.extra_options.get("ActivationSymmetric", False))
+
+    def weight_symmetric(self, qtype: QType) -> bool:
+        """`BaseQuantizer.is_weight_symmetric`: as set, else signed types are symmetric."""
+        given = self.extra_options.get("WeightSymmetric")
+        if given is not None:
+            return bool(given)
+        return qtype in (QType.QInt4, QType.QInt8, QType.QInt16)
+
+    @property
+    def min_real_range(self) -> float | None:
+        return self.extra_options.get("MinimumRealRange")
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return self.extra_options.get(key, default)
+
+    def should_quantize(self, op_type: str, node_name: str | None) -> bool:
+        """`BaseQuantizer.should_quantize_node`."""
+        if self.nodes_to_quantize and node_name not in self.nodes_to_quantize:
+            return False
+        if op_type not in self.op_types_to_quantize:
+            return False
+        if node_name is not None and node_name in self.nodes_to_exclude:
+            return False
+        return self.rule(op_type, node_name).quantize
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> QuantizeConfig:
+        """Read `quantize_static`'s keyword arguments; unknown keys and values are errors."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"a quantization config is a JSON object, got {type(data).__name__}")
+        valid = ({f for f in QuantizeConfig.__dataclass_fields__} - {"rules"}) | set(OUR_KEYS)
+        unknown = sorted(set(data) - valid)
+        if unknown:
+            raise ConfigError(
+                f"unknown config key '{unknown[0]}' (valid: {', '.join(sorted(valid))})"
+            )
+        mode = data.get("mode", "static")
+        if mode != "static":
+            raise ConfigError(f"'mode' {mode!r} is not supported yet (only \"static\")")
+        kwargs: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in OUR_KEYS:
+                kwargs[key] = _read_value(key, value)
+        try:
+            kwargs["rules"] = RuleSet.read(
+                data.get("op_type_dict"), data.get("op_name_dict"), data.get("config_list")
+            )
+        except RuleError as err:
+            raise ConfigError(str(err)) from None
+        return QuantizeConfig(**kwargs)
+
+
+# our keys beyond quantize_static's (rules are read into `rules`)
+OUR_KEYS = ("mode", "op_type_dict", "op_name_dict", "config_list")
+# Glow's schemas by name; the framework names of the seed's table are the other presets
+PRESET_SCHEMES = ("asymmetric", "symmetric", "symmetric_uint8", "symmetric_power2")
+PRESETS = PRESET_SCHEMES + tuple(sorted({fw for fw, _ in FRAMEWORK_SCHEMES}))
+
+
+def _names(key: str, value: Any) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"'{key}' must be a list of names")
+    return frozenset(value)
+
+
+def _read_value(key: str, value: Any) -> Any:
+    if key == "quant_format":
+        name = str(value).rsplit(".", 1)[-1]
+        try:
+            return QuantFormat[name]
+        except KeyError:
+            raise ConfigError(
+                f'\'quant_format\' must be "QDQ" or "QOperator", got {value!r}'
+            ) from None
+    if key in ("activation_type", "weight_type"):
+        try:
+            return QType.parse(str(value))
+        except ValueError as err:
+            raise ConfigError(f"'{key}': {err}") from None
+    if key in ("per_channel", "reduce_range"):
+        if not isinstance(value, bool):
+            raise ConfigError(f"'{key}' must be true or false, got {value!r}")
+        return value
+    if key == "op_types_to_quantize":
+        return _names(key, value) or DEFAULT_OP_TYPES
+    if key in ("nodes_to_quantize", "nodes_to_exclude"):
+        return _names(key, value)
+    if key == "calibrate_method":
+        name = str(value).rsplit(".", 1)[-1]
+        name = ORT_METHODS.get(name, name)
+        if name not in METHODS:
+            valid = ", ".join([*ORT_METHODS, *METHODS])
+            raise ConfigError(f"'calibrate_method' must be one of {valid}, got {value!r}")
+        return name
+    if key == "preset":
+        if value not in PRESETS:
+            raise ConfigError(f"'preset' must be one of {', '.join(PRESETS)}, got {value!r}")
+        return value
+    return _extra_options(value)
+
+
+def _extra_options(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError("'extra_options' must be a JSON object")
+    valid = QUANTIZER_OPTIONS + tuple(CALIBRATION_EXTRA_OPTIONS)
+    for key in value:
+        if key in QUANTIZER_EXTRA_OPTIONS and key not in valid:
+            raise ConfigError(
+                f"extra_options key '{key}' (ONNX Runtime's) is not supported by this quantizer"
+            )
+        if key not in valid:
+            raise ConfigError(
+                f"unknown extra_options key '{key}' (valid: {', '.join(sorted(valid))})"
+            )
+    return dict(value)

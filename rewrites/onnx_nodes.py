@@ -1,0 +1,98 @@
+"""Float qnn ops seen as the ONNX nodes they were imported from (for ONNX Runtime's rules).
+
+ONNX Runtime's quantizer decides per ONNX node type (Conv, Gemm, MatMul, Relu, ...). A float
+module imported from ONNX (or written by hand) holds qnn ops instead; `node_kind` names the
+ONNX node type each op stands for, so the quantizer can apply ONNX Runtime's rule for it.
+Transposes of constants are not nodes: the importer writes Gemm's `transB` as one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.dialects import arith, tensor
+from xdsl.dialects.builtin import TensorType, f32
+from xdsl.ir import Operation, SSAValue
+
+from qdialect import qnn
+from qdialect.tensors import element_type
+
+
+def is_float_tensor(value: SSAValue) -> bool:
+    return isinstance(value.type, TensorType) and element_type(value.type) == f32
+
+
+def float_constant(value: SSAValue) -> arith.ConstantOp | None:
+    """The `arith.constant` defining `value` if it is a float tensor constant (an initializer)."""
+    owner = value.owner
+    if isinstance(owner, arith.ConstantOp) and is_float_tensor(value):
+        return owner
+    return None
+
+
+@dataclass(frozen=True)
+class WeightSource:
+    """The initializer behind a weight operand: the constant itself, or the constant a
+    Gemm `transB` transpose reads (`transposed`)."""
+
+    value: SSAValue
+    transposed: bool
+
+
+def weight_source(value: SSAValue) -> WeightSource | None:
+    if float_constant(value) is not None:
+        return WeightSource(value, False)
+    owner = value.owner
+    if isinstance(owner, qnn.TransposeOp) and float_constant(owner.input) is not None:
+        return WeightSource(owner.input, True)
+    return None
+
+
+def _is_global(op: qnn.MaxPool2DOp | qnn.AvgPool2DOp) -> bool:
+    in_shape = op.input.type.get_shape()  # type: ignore[union-attr]
+    out_shape = op.results[0].type.get_shape()  # type: ignore[union-attr]
+    kernel = tuple(op.properties["kernel"].get_values())  # type: ignore[union-attr]
+    pads = op.properties.get("pads")
+    no_pads = pads is None or not any(pads.get_values())  # type: ignore[union-attr]
+    return out_shape[2:] == (1, 1) and kernel == tuple(in_shape[2:]) and no_pads
+
+
+def node_kind(op: Operation) -> str | None:
+    """The ONNX op type `op` stands for, or None for ops that are no ONNX node of a float
+    graph (constants, transposes of constants, quantized ops)."""
+    if not op.results or not is_float_tensor(op.results[0]):
+        return None
+    if isinstance(op, qnn.Conv2DOp):
+        return "Conv" if op.addend is None else None
+    if isinstance(op, qnn.DotOp):
+        if op.addend is not None:
+            return None
+        transposed = isinstance(op.weight.owner, qnn.TransposeOp)
+        return "Gemm" if op.bias is not None or transposed else "MatMul"
+    if isinstance(op, qnn.TransposeOp):
+        return None if float_constant(op.input) is not None else "Transpose"
+    if isinstance(op, qnn.MaxPool2DOp):
+        return "GlobalMaxPool" if _is_global(op) else "MaxPool"
+    if isinstance(op, qnn.AvgPool2DOp):
+        return "GlobalAveragePool" if _is_global(op) else "AveragePool"
+    simple = {
+        qnn.AddOp: "Add",
+        qnn.ReluOp: "Relu",
+        qnn.ClampOp: "Clip",
+        qnn.ConcatOp: "Concat",
+        qnn.PadOp: "Pad",
+        tensor.ReshapeOp: "Reshape",
+    }
+    return simple.get(type(op))
+
+
+def node_inputs(op: Operation) -> list[SSAValue]:
+    """ONNX's `node.input` of `op`: its float tensor operands, in order (a weight read through
+    a Gemm transpose is the constant itself)."""
+    inputs = []
+    for operand in op.operands:
+        source = weight_source(operand) if isinstance(op, qnn.DotOp) else None
+        value = source.value if source is not None else operand
+        if is_float_tensor(value):
+            inputs.append(value)
+    return inputs

@@ -1,0 +1,510 @@
+"""Static quantization of a float function: ONNX Runtime's `quantize_static`, as a rewrite.
+
+Given calibrated ranges (keyed by ONNX tensor name) and a `QuantizeConfig`, the function gets
+the quantize/dequantize pairs ONNX Runtime's QDQ quantizer (`qdq_quantizer.py`, 1.31.1) would
+write, with its numbers (`qdialect.ort_qparams`): the same tensors marked by the same per-node
+rules, Relu/Clip folded into their producer's range, data movement sharing its input's
+parameters, weights quantized per tensor or per channel, int32 biases, and the weight-scale
+adjustment that keeps those biases in range. The result is what importing ONNX Runtime's own
+QDQ model gives; `qnn-default` then fuses it into integer ops exactly as it fuses theirs.
+
+The three phases are ONNX Runtime's: mark tensors node by node (`quantize_model`), compute
+parameters (`_calc_initializer_quant_params`, `_adjust_weight_quant_params_for_bias_tensors`),
+then insert the pairs (`_quantize_normal_tensors`, `_quantize_sharing_param_tensors`,
+`_quantize_bias_tensors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType, TensorType, f32
+from xdsl.ir import Block, BlockArgument, Operation, SSAValue
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from qdialect import qnn
+from qdialect.constants import dense_array
+from qdialect.names import node_name, tensor_name
+from qdialect.ort_qparams import (
+    QParams,
+    QType,
+    activation_qparams,
+    adjust_weight_scale_for_int32_bias,
+    bias_qparams,
+    quantize_array,
+    quantize_bias,
+    weight_qparams,
+)
+from qdialect.qparams import Scheme, Storage, choose_qparams
+from qdialect.quant_config import QuantFormat, QuantizeConfig
+from qdialect.quant_ops import StorageCastOp
+from qdialect.quant_rules import NodeRule
+from qdialect.types import UniformQuantizedType
+from rewrites.onnx_nodes import (
+    float_constant,
+    is_float_tensor,
+    node_inputs,
+    node_kind,
+    weight_source,
+)
+
+Ranges = Mapping[str, tuple[float, float]]
+
+DIRECT_8BIT = {"Reshape", "Transpose", "AveragePool", "MaxPool", "Squeeze", "Unsqueeze", "Flatten"}
+REMOVABLE = {"Relu", "Clip"}
+
+
+class QuantizeError(ValueError):
+    """The quantizer cannot proceed; the message names the tensor or node."""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A tensor marked for quantization (ONNX Runtime's `QDQTensorQuantInfo`)."""
+
+    weight: bool = False
+    axis: int | None = None
+    shared_from: SSAValue | None = None  # quantize_output_same_as_input
+    rule: NodeRule = NodeRule()  # of the node that marked it (per-op rules)
+
+
+@dataclass(frozen=True)
+class BiasMark:
+    """A bias to quantize to int32 with scale input_scale * weight_scale (`QDQBiasQuantInfo`)."""
+
+    op: qnn.Conv2DOp | qnn.DotOp
+    bias: SSAValue
+    input: SSAValue
+    weight: SSAValue
+
+
+@dataclass
+class QuantizeSummary:
+    """What the quantizer did, for `qopt` to print: nodes quantized and nodes left float."""
+
+    quantized: list[str] = field(default_factory=list)
+    left_float: list[str] = field(default_factory=list)
+    unmatched_rules: list[str] = field(default_factory=list)  # per-op rules that matched no node
+
+
+def _either(rule_value: bool | None, default: bool) -> bool:
+    return default if rule_value is None else rule_value
+
+
+def scheme_qparams(
+    extremes: list[tuple[float, float]],
+    qtype: QType,
+    scheme: Scheme,
+    reduce_range: bool,
+    axis: int | None,
+) -> QParams:
+    """A preset's (scale, zero point) per range (`qparams.choose_qparams`, the frameworks'
+    float32 recipes) instead of ONNX Runtime's `compute_scale_zp`."""
+    storage = Storage.parse(qtype.value, reduce_range)
+    pairs = [choose_qparams(float(lo), float(hi), storage, scheme) for lo, hi in extremes]
+    scales = np.array([s for s, _ in pairs], np.float32)
+    zps = np.array([z for _, z in pairs], np.int64)
+    if axis is None:
+        return QParams(zps.reshape(()), scales.reshape(()), qtype)
+    return QParams(zps, scales, qtype, axis)
+
+
+def _label(op: Operation, kind: str) -> str:
+    name = node_name(op)
+    return f"{kind} '{name}'" if name else f"{kind} ({tensor_name(op.results[0]) or op.name})"
+
+
+class StaticQuantizer:
+    """One function's quantization; `run` does the three phases."""
+
+    def __init__(self, function: func.FuncOp, ranges: Ranges, config: QuantizeConfig) -> None:
+        self.function = function
+        self.block: Block = function.body.block
+        self.config = config
+        self.ranges = dict(ranges)
+        self.names: dict[SSAValue, str] = {}  # tensors renamed by a removed Relu/Clip
+        self.marks: dict[SSAValue, Mark] = {}
+        self.biases: list[BiasMark] = []
+        self.init_params: dict[SSAValue, QParams] = {}
+        self.done: dict[SSAValue, QParams] = {}
+        self.rule = NodeRule()  # of the node being marked
+        self.summary = QuantizeSummary()
+
+    # ---- names and ranges
+    def name(self, value: SSAValue) -> str | None:
+        return self.names.get(value) or tensor_name(value)
+
+    def has_range(self, value: SSAValue) -> bool:
+        return self.name(value) in self.ranges
+
+    def act_params(self, value: SSAValue) -> QParams:
+        """`calc_quant_params` of a calibrated tensor."""
+        name = self.name(value)
+        if name not in self.ranges:
+            raise QuantizeError(
+                f"no calibration range for tensor '{name}': static quantization needs a range "
+                "for every input and output of the nodes it quantizes"
+            )
+        lo, hi = self.ranges[name]
+        rule = self.marks[value].rule if value in self.marks else NodeRule()
+        qtype = rule.activation_type or self.config.activation_type
+        scheme = self.config.scheme(qtype)
+        if scheme is not None:
+            return scheme_qparams([(lo, hi)], qtype, scheme, False, None)
+        symmetric = _either(rule.activation_symmetric, self.config.activation_symmetric)
+        return activation_qparams(
+            np.float32(lo), np.float32(hi), qtype, symmetric, self.config.min_real_range
+        )
+
+    # ---- phase 1: marking (QDQQuantizer.quantize_model and the per-op quantizers)
+    def run(self) -> QuantizeSummary:
+        self.adjust_ranges()
+        matched: set[str] = set()
+        for op in list(self.block.ops):
+            kind = node_kind(op)
+            if kind is None:
+                continue
+            matched.update(self.config.rules.matching(kind, node_name(op)))
+            if not self.config.should_quantize(kind, node_name(op)):
+                self.summary.left_float.append(_label(op, kind))
+                continue
+            self.summary.quantized.append(_label(op, kind))
+            self.rule = self.config.rule(kind, node_name(op))
+            if self.rule.algorithm is not None:
+                raise QuantizeError(
+                    f"{_label(op, kind)}: a per-op calibration 'algorithm' is not supported; "
+                    "choose the method for the whole model (calibrate_method)"
+                )
+            self.mark_node(op, kind)
+        self.compute_initializer_params()
+        if self.config.quant_format is QuantFormat.QDQ and not self.config.option(
+            "QDQDisableWeightAdjustForInt32Bias", False
+        ):
+            self.adjust_weight_scales()
+        self.insert_normal()
+        self.insert_shared()
+        self.insert_biases()
+        self.summary.unmatched_rules = [
+            key for key in self.config.rules.patterns() if key not in matched
+        ]
+        return self.summary
+
+    def adjust_ranges(self) -> None:
+        """`BaseQuantizer.adjust_tensor_ranges`: a Relu/Clip's single-use input takes the
+        activation's output range."""
+        for op in self.block.ops:
+            kind = node_kind(op)
+            if kind not in REMOVABLE or not self.config.should_quantize(kind, node_name(op)):
+                continue
+            source = op.operands[0]
+            if len(list(source.uses)) != 1:
+                continue
+            if self.has_range(source) and self.has_range(op.results[0]):
+                self.ranges[self.name(source)] = self.ranges[self.name(op.results[0])]
+
+    def quantizable(self, value: SSAValue) -> bool:
+        return is_float_tensor(value)
+
+    def mark(self, value: SSAValue, mark: Mark = Mark()) -> None:
+        """`QDQQuantizer.__quantize_tensor`: a shared mark overwrites, others are kept."""
+        if not self.quantizable(value):
+            return
+        if mark.shared_from is not None or value not in self.marks:
+            self.marks[value] = replace(mark, rule=self.rule)
+
+    def is_marked(self, value: SSAValue) -> bool:
+        """`is_tensor_quantized`."""
+        return value in self.marks or any(b.bias is value for b in self.biases)
+
+    def output_excluded(self, kind: str) -> bool:
+        return kind in self.config.option("OpTypesToExcludeOutputQuantization", [])
+
+    def mark_node(self, op: Operation, kind: str) -> None:
+        if kind in ("Conv", "Gemm"):
+            self.mark_conv_or_gemm(op, kind)  # type: ignore[arg-type]
+        elif kind == "MatMul":
+            self.mark_matmul(op)  # type: ignore[arg-type]
+        elif kind in REMOVABLE:
+            self.mark_removable(op, kind)
+        elif kind in DIRECT_8BIT and not self.own_output_params(kind):
+            self.mark_direct(op, kind)
+        elif kind == "Pad":
+            self.mark_pad(op)  # type: ignore[arg-type]
+        else:  # QDQOperatorBase: every input and output
+            for value in node_inputs(op):
+                self.mark(value)
+            if not self.output_excluded(kind):
+                self.mark(op.results[0])
+
+    def own_output_params(self, kind: str) -> bool:
+        """QOperator's QLinearAveragePool (`QLinearPool.quantize`) quantizes its output with
+        the output's own range; the QDQ rule shares the input's."""
+        return kind == "AveragePool" and self.config.quant_format is QuantFormat.QOperator
+
+    def per_channel_axis(self, weight: SSAValue, default_axis: int, kind: str) -> int | None:
+        """`QDQQuantizer.is_tensor_per_channel` (no tensor overrides)."""
+        per_channel = _either(self.rule.per_channel, self.config.per_channel)
+        if not per_channel or float_constant(weight) is None:
+            return None
+        axis = default_axis
+        if kind == "MatMul":
+            axis = self.config.option("QDQOpTypePerChannelSupportToAxis", {}).get(kind, axis)
+        rank = len(weight.type.get_shape())  # type: ignore[union-attr]
+        if not -rank <= axis < rank:
+            return None
+        return axis % rank
+
+    def mark_weight(self, weight: SSAValue, default_axis: int, kind: str) -> None:
+        axis = self.per_channel_axis(weight, default_axis, kind)
+        if axis is not None:
+            self.marks[weight] = Mark(weight=True, axis=axis, rule=self.rule)
+        else:
+            self.mark(weight, Mark(weight=True))
+
+    def mark_conv_or_gemm(self, op: qnn.Conv2DOp | qnn.DotOp, kind: str) -> None:
+        """`QDQConv.quantize` / `QDQGemm.quantize`."""
+        self.mark(op.input)
+        if not self.output_excluded(kind):
+            self.mark(op.results[0])
+        source = weight_source(op.weight) if kind == "Gemm" else None
+        weight = source.value if source is not None else op.weight
+        default_axis = 0 if kind == "Conv" or (source is not None and source.transposed) else 1
+        self.mark_weight(weight, default_axis, kind)
+        if op.bias is not None and float_constant(op.bias) is not None:
+            self.biases.append(BiasMark(op, op.bias, op.input, weight))
+
+    def mark_matmul(self, op: qnn.DotOp) -> None:
+        """`QDQMatMul.quantize`: constant inputs are weights (axis 1), others activations."""
+        values = node_inputs(op)
+        if not self.output_excluded("MatMul"):
+            values.append(op.results[0])
+        for value in values:
+            if float_constant(value) is not None:
+                self.mark_weight(value, 1, "MatMul")
+            else:
+                self.mark(value)
+
+    def mark_removable(self, op: Operation, kind: str) -> None:
+        """`QDQRemovableActivation.quantize`: fold into the producer when ranges allow."""
+        source, result = op.operands[0], op.results[0]
+        if not self.is_marked(source):
+            return
+        if (
+            not self.config.activation_symmetric
+            and not self.config.option("QDQKeepRemovableActivations", False)
+            and self.replace_upstream(source, op)
+        ):
+            result = source
+        else:
+            self.mark(source)
+        if not self.output_excluded(kind):
+            self.mark(result)
+
+    def replace_upstream(self, source: SSAValue, op: Operation) -> bool:
+        """`try_replacing_upstream_output`: the producer takes the activation's output name
+        and the activation disappears."""
+        result = op.results[0]
+        if not (self.has_range(result) and self.has_range(source)):
+            return False
+        if len(list(source.uses)) != 1 or isinstance(source, BlockArgument):
+            return False
+        if any(isinstance(use.operation, func.ReturnOp) for use in source.uses):
+            return False
+        self.names[source] = self.name(result) or ""
+        result.replace_all_uses_with(source)
+        Rewriter.erase_op(op)
+        self.marks.pop(source, None)
+        return True
+
+    def mark_direct(self, op: Operation, kind: str) -> None:
+        """`QDQDirect8BitOp.quantize`: the output shares the input's parameters."""
+        source = op.operands[0]
+        if self.config.option("ForceQuantizeNoInputCheck", False):
+            self.mark(source)
+            if not self.output_excluded(kind):
+                self.mark(op.results[0], Mark(shared_from=source))
+        elif self.is_marked(source) and not self.output_excluded(kind):
+            self.mark(op.results[0], Mark(shared_from=source))
+
+    def mark_pad(self, op: qnn.PadOp) -> None:
+        """`QDQPad.quantize`: zero constant padding (or edge/reflect) shares parameters."""
+        self.mark(op.input)
+        if self.output_excluded("Pad"):
+            return
+        shares = op.mode_kind.value != "constant" or op.value.value.data == 0.0
+        self.mark(op.results[0], Mark(shared_from=op.input) if shares else Mark())
+
+    # ---- phase 2: parameters
+    def compute_initializer_params(self) -> None:
+        """`_calc_initializer_quant_params`: weights with the weight type (symmetric when
+        per channel or signed), constant activations with the activation type."""
+        config = self.config
+        for value, mark in self.marks.items():
+            if float_constant(value) is None or mark.shared_from is not None:
+                continue
+            reduce_range, rule = config.reduce_range, mark.rule
+            if mark.weight:
+                qtype = rule.weight_type or config.weight_type
+                symmetric = mark.axis is not None or _either(
+                    rule.weight_symmetric, config.weight_symmetric(qtype)
+                )
+            else:
+                qtype = rule.activation_type or config.activation_type
+                symmetric = mark.axis is not None or _either(
+                    rule.activation_symmetric, config.activation_symmetric
+                )
+                if config.quant_format is QuantFormat.QOperator:
+                    # ONNXQuantizer.quantize_activation on an initializer: never reduced, and
+                    # symmetric as a weight when the activation type is the weight type
+                    reduce_range = False
+                    if qtype is config.weight_type:
+                        symmetric = config.weight_symmetric(qtype)
+            data = dense_array(value)
+            scheme = config.scheme(qtype)
+            if scheme is not None:
+                slices = [data] if mark.axis is None else list(np.moveaxis(data, mark.axis, 0))
+                extremes = [(s.min(), s.max()) for s in slices]
+                self.init_params[value] = scheme_qparams(
+                    extremes, qtype, scheme, reduce_range, mark.axis
+                )
+                continue
+            self.init_params[value] = weight_qparams(
+                data, qtype, symmetric, reduce_range, mark.axis, config.min_real_range
+            )
+
+    def adjust_weight_scales(self) -> None:
+        """`_adjust_weight_quant_params_for_bias_tensors`."""
+        for bias in self.biases:
+            if bias.input not in self.marks or not self.has_range(bias.input):
+                continue
+            params = self.init_params.get(bias.weight)
+            if params is None or params.qtype not in (QType.QInt8, QType.QInt16):
+                continue
+            if params.zero_point.any():
+                continue
+            input_scale = self.act_params(bias.input).scale
+            scale = adjust_weight_scale_for_int32_bias(
+                input_scale, params.scale, dense_array(bias.bias), params.axis is not None
+            )
+            self.init_params[bias.weight] = QParams(
+                params.zero_point, scale, params.qtype, params.axis
+            )
+
+    # ---- phase 3: the IR
+    def insert_normal(self) -> None:
+        """`_quantize_normal_tensors`."""
+        for value, mark in list(self.marks.items()):
+            if mark.shared_from is not None or value in self.done:
+                continue
+            if value in self.init_params:
+                self.quantize_constant(value, self.init_params[value])
+            elif not isinstance(value.owner, qnn.DequantizeOp):
+                self.insert_pair(value, self.act_params(value))
+
+    def insert_shared(self) -> None:
+        """`_quantize_sharing_param_tensors`: in rounds, as sources get parameters."""
+        pending = {v: m for v, m in self.marks.items() if m.shared_from is not None}
+        while pending:
+            ready = [v for v, m in pending.items() if m.shared_from in self.done]
+            if not ready:
+                names = ", ".join(f"'{self.name(v)}'" for v in pending)
+                raise QuantizeError(f"tensors {names} share parameters of unquantized tensors")
+            for value in ready:
+                source = pending.pop(value).shared_from
+                self.insert_pair(value, self.done[source])  # type: ignore[index]
+
+    def insert_biases(self) -> None:
+        """`_quantize_bias_tensors` / `quantize_bias_static`."""
+        for bias in self.biases:
+            if bias.weight not in self.done or bias.input not in self.done:
+                raise QuantizeError(
+                    f"bias '{self.name(bias.bias)}' needs quantized input and weight scales"
+                )
+            scale = bias_qparams(self.done[bias.input].scale, self.done[bias.weight].scale)
+            values = quantize_bias(dense_array(bias.bias), scale)
+            axis = 0 if scale.size > 1 else None
+            scale = scale if axis is not None else scale.reshape(())
+            params = QParams(np.zeros(scale.shape, np.int64), scale, QType.QInt8, axis)
+            dequantized = self.constant_chain(values, params, "i32", bias.op, self.name(bias.bias))
+            old = bias.op.operands[2]
+            bias.op.operands[2] = dequantized
+            if not any(True for _ in old.uses):
+                Rewriter.erase_op(old.owner)  # type: ignore[arg-type]
+
+    # ---- IR building
+    def uniform_type(self, params: QParams, storage: str | None = None) -> UniformQuantizedType:
+        spelling = storage or params.qtype.value
+        if params.axis is None:
+            return UniformQuantizedType.per_tensor(
+                spelling, f32, float(params.scale), int(params.zero_point)
+            )
+        return UniformQuantizedType.per_axis(
+            spelling,
+            f32,
+            params.axis,
+            [float(s) for s in params.scale],
+            [int(z) for z in params.zero_point],
+        )
+
+    def insert_pair(self, value: SSAValue, params: QParams) -> None:
+        """`_add_qdq_pair_for_activation`: producer -> Q -> DQ -> every consumer."""
+        shape = value.type.get_shape()  # type: ignore[union-attr]
+        quantize = qnn.QuantizeOp(value, TensorType(self.uniform_type(params), shape))
+        dequantize = qnn.DequantizeOp(quantize.results[0], TensorType(f32, shape))
+        if isinstance(value, BlockArgument):
+            point = InsertPoint.at_start(self.block)
+        else:
+            point = InsertPoint.after(value.owner)  # type: ignore[arg-type]
+        Rewriter.insert_op([quantize, dequantize], point)
+        hint = value.name_hint
+        if hint:
+            quantize.results[0].name_hint = f"{hint}_QuantizeLinear_Output"
+            dequantize.results[0].name_hint = f"{hint}_DequantizeLinear_Output"
+        value.replace_uses_with_if(dequantize.results[0], lambda use: use.operation is not quantize)
+        self.done[value] = params
+
+    def quantize_constant(self, value: SSAValue, params: QParams) -> None:
+        """`_add_qdq_nodes_for_initializer`: stored integers -> DQ -> every consumer."""
+        values = quantize_array(dense_array(value), params)
+        owner = value.owner
+        dequantized = self.constant_chain(values, params, None, owner, self.name(value))  # type: ignore[arg-type]
+        value.replace_all_uses_with(dequantized)
+        Rewriter.erase_op(owner)  # type: ignore[arg-type]
+        self.done[value] = params  # biases look their weight up by the float constant
+
+    def constant_chain(
+        self,
+        values: np.ndarray,
+        params: QParams,
+        storage: str | None,
+        before: Operation,
+        name: str | None,
+    ) -> SSAValue:
+        """arith.constant (signless storage) -> quant.scast -> qnn.dequantize, before `before`."""
+        qtype = self.uniform_type(params, storage)
+        width = qtype.storage_width
+        stored = np.asarray(values, np.int64)
+        if not qtype.signed:  # signless storage holds the same bits: u8 200 is i8 -56
+            stored = np.where(stored >= 2 ** (width - 1), stored - 2**width, stored)
+        shape = values.shape
+        int_type = TensorType(IntegerType(width), shape)
+        constant = arith.ConstantOp(
+            DenseIntOrFPElementsAttr.from_list(int_type, [int(v) for v in stored.ravel()]), int_type
+        )
+        cast = StorageCastOp(constant.results[0], TensorType(qtype, shape))
+        dequantize = qnn.DequantizeOp(cast.results[0], TensorType(f32, shape))
+        Rewriter.insert_op([constant, cast, dequantize], InsertPoint.before(before))
+        if name:
+            cast.results[0].name_hint = f"{name}_quantized"
+            dequantize.results[0].name_hint = f"{name}_DequantizeLinear_Output"
+        return dequantize.results[0]
+
+
+def quantize_function(
+    function: func.FuncOp, ranges: Ranges, config: QuantizeConfig
+) -> QuantizeSummary:
+    """Quantize `function` in place as `quantize_static` would quantize its ONNX graph."""
+    return StaticQuantizer(function, ranges, config).run()

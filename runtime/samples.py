@@ -1,0 +1,278 @@
+"""Calibration samples: where they come from, how they split into shards, and the check every
+sample gets before it runs.
+
+Three sources, each a picklable description of a contiguous run of samples, so a shard can be
+handed to another process (or a dask worker) as a few strings and numbers where the data is
+on disk:
+
+- `ArraySamples`: dicts of arrays keyed by input name (from any iterable);
+- `NpzSamples`: one `.npz` whose arrays, keyed by input name, carry a leading axis of samples
+  (members stored uncompressed, as `np.savez` writes them, are memory-mapped: a shard reads
+  its own samples only);
+- `FileSamples`: a directory of `.npz` files holding one sample each, in file-name order.
+
+Every problem is a `CalibrationDataError` whose one line names the sample and the input.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from xdsl.dialects import func
+
+from runtime.signature import argument_names, expected_array
+
+LOCAL_HEADER = struct.Struct("<4s22xHH")  # zip local file header: signature ... name, extra
+
+
+class CalibrationDataError(ValueError):
+    """Calibration data that cannot be used, in one line naming the sample and the input."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What one argument of the calibrated function takes."""
+
+    name: str
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+
+def input_specs(function: func.FuncOp) -> tuple[InputSpec, ...]:
+    types = function.function_type.inputs.data
+    return tuple(
+        InputSpec(name, *expected_array(t))
+        for name, t in zip(argument_names(function), types, strict=True)
+    )
+
+
+def _words(names: Iterable[str]) -> str:
+    return ", ".join(repr(n) for n in names) or "nothing"
+
+
+def check_sample(label: str, sample: object, specs: tuple[InputSpec, ...]) -> list[np.ndarray]:
+    """The sample's arrays in argument order, each of the expected dtype and shape."""
+    if not isinstance(sample, Mapping):
+        raise CalibrationDataError(
+            f"{label} is a {type(sample).__name__}, not a dict of arrays keyed by input name"
+        )
+    names = [spec.name for spec in specs]
+    unknown = [k for k in sample if k not in names]
+    if unknown:
+        raise CalibrationDataError(
+            f"{label}: unknown input {_words(unknown)} (the model's inputs: {_words(names)})"
+        )
+    arrays = []
+    for spec in specs:
+        if spec.name not in sample:
+            raise CalibrationDataError(
+                f"{label}: no input '{spec.name}' (it holds {_words(sample)})"
+            )
+        array = np.asarray(sample[spec.name])
+        if array.dtype != spec.dtype:
+            raise CalibrationDataError(
+                f"{label}: input '{spec.name}' has dtype {array.dtype}, expected {spec.dtype}"
+            )
+        if array.shape != spec.shape:
+            raise CalibrationDataError(
+                f"{label}: input '{spec.name}' has shape {list(array.shape)}, "
+                f"expected {list(spec.shape)}"
+            )
+        arrays.append(array)
+    return arrays
+
+
+@dataclass(frozen=True)
+class ArraySamples:
+    """Samples held in memory; `first` is the index of the first one (for labels)."""
+
+    samples: tuple[object, ...]
+    first: int = 0
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def shard(self, start: int, stop: int) -> ArraySamples:
+        return ArraySamples(self.samples[start:stop], self.first + start)
+
+    def labelled(self) -> Iterator[tuple[str, object]]:
+        for index, sample in enumerate(self.samples, self.first):
+            yield f"sample {index}", sample
+
+
+@dataclass(frozen=True)
+class FileSamples:
+    """One sample per `.npz` file."""
+
+    paths: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def shard(self, start: int, stop: int) -> FileSamples:
+        return FileSamples(self.paths[start:stop])
+
+    def labelled(self) -> Iterator[tuple[str, object]]:
+        for path in self.paths:
+            yield f"sample '{path}'", dict(_read_npz(path))
+
+
+@dataclass(frozen=True)
+class NpzSamples:
+    """Samples `start` to `stop` along the leading axis of every array of one `.npz`."""
+
+    path: str
+    start: int
+    stop: int
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def shard(self, start: int, stop: int) -> NpzSamples:
+        return NpzSamples(self.path, self.start + start, self.start + stop)
+
+    def labelled(self) -> Iterator[tuple[str, object]]:
+        arrays = _read_npz(self.path)
+        for index in range(self.start, self.stop):
+            yield (
+                f"sample {index} of '{self.path}'",
+                {k: np.ascontiguousarray(v[index]) for k, v in arrays.items()},
+            )
+
+
+@dataclass(frozen=True)
+class StreamSamples:
+    """Samples from an iterator, read once as they come (a serial pass 1 keeps no sample
+    longer than its run); `materialized` holds them for shards or a second pass."""
+
+    stream: Iterator[object]
+
+    def labelled(self) -> Iterator[tuple[str, object]]:
+        for index, sample in enumerate(self.stream):
+            yield f"sample {index}", sample
+
+    def materialized(self) -> ArraySamples:
+        samples = ArraySamples(tuple(self.stream))
+        if not samples.samples:
+            raise CalibrationDataError("calibration data is empty: no samples")
+        return samples
+
+
+Samples = ArraySamples | FileSamples | NpzSamples
+
+
+def _mapped(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray | None:
+    """A stored member's array mapped from the file (None: compressed, or not mappable)."""
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version not in ((1, 0), (2, 0)):
+            return None
+        reader = getattr(np.lib.format, f"read_array_header_{version[0]}_0")
+        shape, fortran, dtype = reader(member)
+        header = member.tell()
+    if dtype.hasobject:
+        return None
+    with open(path, "rb") as handle:
+        handle.seek(info.header_offset)
+        signature, name_length, extra_length = LOCAL_HEADER.unpack(handle.read(30))
+    if signature != b"PK\x03\x04":
+        return None
+    offset = info.header_offset + 30 + name_length + extra_length + header
+    if 0 in shape:
+        return np.empty(shape, dtype)
+    return np.memmap(path, dtype, "r", offset, shape, "F" if fortran else "C")
+
+
+def _read_npz(path: str) -> dict[str, np.ndarray]:
+    """The arrays of an `.npz` by name: stored members memory-mapped, others read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            arrays = {}
+            for info in archive.infolist():
+                name = info.filename.removesuffix(".npy")
+                array = _mapped(path, archive, info)
+                if array is None:
+                    with archive.open(info) as member:
+                        array = np.lib.format.read_array(member, allow_pickle=False)
+                arrays[name] = array
+            return arrays
+    except (OSError, zipfile.BadZipFile, ValueError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else err
+        raise CalibrationDataError(f"cannot read calibration data '{path}': {reason}") from None
+
+
+def _npz_samples(path: str, specs: tuple[InputSpec, ...]) -> NpzSamples:
+    arrays = _read_npz(path)
+    counts = {name: (a.shape[0] if a.ndim else None) for name, a in arrays.items()}
+    for spec in specs:
+        array = arrays.get(spec.name)
+        if array is not None and (array.ndim == 0 or tuple(array.shape[1:]) != spec.shape):
+            raise CalibrationDataError(
+                f"'{path}': array '{spec.name}' has shape {list(array.shape)}, expected "
+                f"[samples, {', '.join(map(str, spec.shape))}] (a leading axis of samples)"
+            )
+    if len(set(counts.values())) > 1:
+        listing = ", ".join(f"'{n}' {c}" for n, c in counts.items())
+        raise CalibrationDataError(
+            f"'{path}': arrays hold different numbers of samples ({listing})"
+        )
+    count = next(iter(counts.values()), 0) or 0
+    if count == 0:
+        raise CalibrationDataError(f"calibration data '{path}' holds no samples")
+    return NpzSamples(path, 0, count)
+
+
+def _stacked_samples(arrays: Mapping) -> ArraySamples:
+    """A dict of arrays with a leading axis of samples (what an `.npz` file holds in memory)."""
+    counts = {}
+    for name, array in arrays.items():
+        shape = np.shape(array)
+        if not shape:
+            raise CalibrationDataError(
+                f"calibration array '{name}' has no leading axis of samples (a scalar)"
+            )
+        counts[name] = shape[0]
+    if len(set(counts.values())) > 1:
+        listing = ", ".join(f"'{k}': {v}" for k, v in counts.items())
+        raise CalibrationDataError(f"arrays hold different numbers of samples ({listing})")
+    count = next(iter(counts.values()), 0)
+    if count == 0:
+        raise CalibrationDataError("calibration data is empty: no samples")
+    return ArraySamples(
+        tuple({k: np.asarray(v)[i] for k, v in arrays.items()} for i in range(count))
+    )
+
+
+def open_samples(
+    source: str | os.PathLike | Iterable[object], specs: tuple[InputSpec, ...]
+) -> Samples | StreamSamples:
+    """The samples of a path (an `.npz`, or a directory of `.npz` files), a dict of arrays with a
+    leading axis of samples, a sequence of dicts of arrays, or any other iterable of them (a
+    `StreamSamples`)."""
+    if isinstance(source, ArraySamples | FileSamples | NpzSamples | StreamSamples):
+        return source  # already opened (e.g. a slice of an .npz: NpzSamples(path, 0, count))
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        if path.is_dir():
+            files = tuple(str(p) for p in sorted(path.glob("*.npz")))
+            if not files:
+                raise CalibrationDataError(f"calibration data '{path}' holds no .npz files")
+            return FileSamples(files)
+        if not path.exists():
+            raise CalibrationDataError(f"cannot read calibration data '{path}': no such file")
+        return _npz_samples(str(path), specs)
+    if isinstance(source, Mapping):
+        return _stacked_samples(source)
+    if not isinstance(source, Sequence):
+        return StreamSamples(iter(source))
+    if not source:
+        raise CalibrationDataError("calibration data is empty: no samples")
+    return ArraySamples(tuple(source))

@@ -1,0 +1,78 @@
+"""Float ONNX models for the quantizer tests, beyond examples/onnx_models.py's four.
+
+`transformer_ffn`: MatMul+Add, Relu, MatMul+Add and a residual Add (what ORT's quantizer sees
+in a BERT layer's feed-forward part). `movement`: data-movement ops around convolutions
+(Transpose, Reshape, Flatten, Squeeze/Unsqueeze, Concat, MaxPool, Pad, AveragePool) so the
+shared-parameter rules are exercised.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def _model(nodes, x_shape, y_shape, weights: dict[str, np.ndarray]) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)],
+        [numpy_helper.from_array(v, k) for k, v in weights.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+def transformer_ffn(rng: np.random.Generator, tokens: int = 16, width: int = 32) -> onnx.ModelProto:
+    weights = {
+        "w1": (rng.standard_normal((width, 4 * width)) * 0.2).astype(np.float32),
+        "b1": (rng.standard_normal(4 * width) * 0.1).astype(np.float32),
+        "w2": (rng.standard_normal((4 * width, width)) * 0.1).astype(np.float32),
+        "b2": (rng.standard_normal(width) * 0.1).astype(np.float32),
+    }
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["h0"], name="fc1"),
+        helper.make_node("Add", ["h0", "b1"], ["h1"], name="fc1_bias"),
+        helper.make_node("Relu", ["h1"], ["h2"], name="act"),
+        helper.make_node("MatMul", ["h2", "w2"], ["h3"], name="fc2"),
+        helper.make_node("Add", ["h3", "b2"], ["h4"], name="fc2_bias"),
+        helper.make_node("Add", ["h4", "x"], ["y"], name="residual"),
+    ]
+    return _model(nodes, [tokens, width], [tokens, width], weights)
+
+
+def movement(rng: np.random.Generator, size: int = 12) -> onnx.ModelProto:
+    weights = {
+        "w1": (rng.standard_normal((8, 3, 3, 3)) * 0.3).astype(np.float32),
+        "b1": (rng.standard_normal(8) * 0.1).astype(np.float32),
+        "w2": (rng.standard_normal((8, 8, 1, 1)) * 0.3).astype(np.float32),
+        "lo": np.array(0.0, np.float32),
+        "hi": np.array(6.0, np.float32),
+        "shape": np.array([1, 8, size, size], np.int64),
+        "pads": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64),
+        "axes": np.array([0], np.int64),
+        "wf": (rng.standard_normal((16 * ((size // 2 + 2) // 2) ** 2, 10)) * 0.05).astype(
+            np.float32
+        ),
+    }
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        helper.make_node("Clip", ["c1", "lo", "hi"], ["r1"], name="clip1"),
+        helper.make_node("Transpose", ["r1"], ["t1"], perm=[0, 1, 3, 2], name="transpose"),
+        helper.make_node("Reshape", ["t1", "shape"], ["s1"], name="reshape"),
+        helper.make_node("Conv", ["s1", "w2"], ["c2"], name="conv2"),
+        helper.make_node("Concat", ["c2", "r1"], ["cat"], axis=1, name="concat"),
+        helper.make_node(
+            "MaxPool", ["cat"], ["mp"], kernel_shape=[2, 2], strides=[2, 2], name="maxpool"
+        ),
+        helper.make_node("Pad", ["mp", "pads"], ["pd"], mode="constant", name="pad"),
+        helper.make_node(
+            "AveragePool", ["pd"], ["ap"], kernel_shape=[2, 2], strides=[2, 2], name="avgpool"
+        ),
+        helper.make_node("Squeeze", ["ap", "axes"], ["sq"], name="squeeze"),
+        helper.make_node("Unsqueeze", ["sq", "axes"], ["us"], name="unsqueeze"),
+        helper.make_node("Flatten", ["us"], ["fl"], name="flatten"),
+        helper.make_node("MatMul", ["fl", "wf"], ["y"], name="head"),
+    ]
+    return _model(nodes, [1, 3, size, size], [1, 10], weights)

@@ -1,0 +1,230 @@
+"""Our calibration end to end against ONNX Runtime's calibrators, and through `qopt`.
+
+Same float model, same samples: ONNX Runtime's `create_calibrator` (what `quantize_static` runs)
+and our `calibrate` (compiled observers) must give the same tensors, equal ranges on the graph
+input, and ranges within 2 float32 ulps elsewhere (our float kernels sum in another order than
+ONNX Runtime's). Our table must drive `quantize_static` (as its calibration cache) to the module
+our quantizer writes from it, and `qopt`'s flags must give what the Python API gives.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+from qdialect.calibration.table import CalibrationTable  # noqa: E402
+from qdialect.onnx_import import import_onnx  # noqa: E402
+from runtime.compiled import compile_module  # noqa: E402
+from runtime.qopt import run  # noqa: E402
+from runtime.quantization import calibrate, quantize  # noqa: E402
+from runtime.reference import run_function  # noqa: E402
+
+from . import float_models  # noqa: E402
+from .test_quantize_static import MODELS, input_shape, ort_quantized, qnn_default  # noqa: E402
+
+# Our float kernels add in another order than ONNX Runtime's (MLAS blocks its sums and uses
+# FMA): most ranges agree to 1 ulp, but a long dot product near cancellation moves further
+# (largest seen: 5 ulps on a 256-term MatMul output). Graph inputs agree exactly.
+TYPICAL_ULPS, WORST_ULPS = 2, 8
+CASES = [
+    ("minmax", {}),
+    ("minmax", {"CalibMovingAverage": True}),
+    ("minmax", {"CalibTensorRangeSymmetric": True}),
+    ("percentile", {}),
+    ("entropy", {}),
+]
+ORT_METHOD = {"minmax": "MinMax", "percentile": "Percentile", "entropy": "Entropy"}
+ORT_CALIBRATOR_KEYS = {
+    "CalibMovingAverage": "moving_average",
+    "CalibTensorRangeSymmetric": "symmetric",
+}
+
+
+def bits(value) -> int:
+    return int(np.asarray(value, np.float32).reshape(()).view(np.int32))
+
+
+def ort_ranges(path: Path, samples: np.ndarray, method: str, extra: dict) -> dict:
+    """ONNX Runtime's ranges as `quantize_static` would calibrate them (its extra_options
+    forwarded to `create_calibrator`, as quantize.py does)."""
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, create_calibrator
+
+    options = {ORT_CALIBRATOR_KEYS[k]: v for k, v in extra.items()}
+    if method == "percentile":
+        options.setdefault("symmetric", True)
+    calibrator = create_calibrator(
+        str(path),
+        augmented_model_path=str(path.with_suffix(".augmented.onnx")),
+        calibrate_method=getattr(CalibrationMethod, ORT_METHOD[method]),
+        extra_options=options,
+    )
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.samples = iter({"x": x} for x in samples)
+
+        def get_next(self):
+            return next(self.samples, None)
+
+    calibrator.collect_data(Reader())
+    return {
+        name: tuple(np.float32(np.ravel(v)[0]) for v in data.range_value)
+        for name, data in calibrator.compute_data().items()
+    }
+
+
+@pytest.fixture(scope="module", params=["movement", "transformer_ffn", "resnet_block"])
+def float_model(request, tmp_path_factory):
+    logging.getLogger().setLevel(logging.ERROR)
+    rng = np.random.default_rng(11)
+    model = MODELS[request.param](rng)
+    path = tmp_path_factory.mktemp(request.param) / "float.onnx"
+    onnx.save(model, path)
+    samples = rng.standard_normal((6, *input_shape(model))).astype(np.float32)
+    return request.param, path, samples
+
+
+@pytest.mark.parametrize(("method", "extra"), CASES, ids=lambda c: str(c))
+def test_ranges_match_onnxruntime(float_model, method, extra) -> None:
+    _, path, samples = float_model
+    ours = calibrate(path, {"x": samples}, method, extra_options=extra, progress=False)
+    theirs = ort_ranges(path, samples, method, extra)
+    assert set(ours) == set(theirs)
+    assert (ours["x"].lowest, ours["x"].highest) == theirs["x"]
+    gaps = {
+        name: max(abs(bits(lo) - bits(ours[name].lowest)), abs(bits(hi) - bits(ours[name].highest)))
+        for name, (lo, hi) in theirs.items()
+    }
+    assert max(gaps.values()) <= WORST_ULPS, gaps
+    assert sum(g <= TYPICAL_ULPS for g in gaps.values()) >= 0.9 * len(gaps), gaps
+
+
+def test_our_table_drives_quantize_static(float_model, tmp_path: Path) -> None:
+    name, path, samples = float_model
+    table = calibrate(path, {"x": samples}, "minmax", progress=False)
+    cache = tmp_path / "table.json"
+    table.write(cache)
+    config = {"quant_format": "QDQ", "per_channel": True, "reduce_range": True,
+              "activation_type": "QUInt8", "weight_type": "QInt8"}  # fmt: skip
+    theirs, _ = ort_quantized(onnx.load(path), [], config, tmp_path, cache=cache)
+    ours = quantize(path, CalibrationTable.read(cache), config)
+    x = samples[0] * 1.5
+    (expected,) = run_function(qnn_default(import_onnx(theirs)), {"x": x})
+    (got,) = compile_module(ours.module)(x=x)
+    assert np.array_equal(got, expected)
+
+
+def test_a_dask_cluster_gives_the_serial_table(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed")
+    model = float_models.transformer_ffn(np.random.default_rng(2))
+    path = tmp_path / "ffn.onnx"
+    onnx.save(model, path)
+    samples = {"x": np.random.default_rng(3).standard_normal((8, 16, 32)).astype(np.float32)}
+    serial = {m: calibrate(path, samples, m, progress=False) for m in ("minmax", "percentile")}
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        executor = client.get_executor()
+        for method, table in serial.items():
+            assert calibrate(path, samples, method, executor=executor, progress=False) == table
+
+
+def qopt(capsys, *argv: str) -> tuple[int, str, str]:
+    status = run(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_qopt_calibrate_then_quantize_and_run(tmp_path: Path, capsys) -> None:
+    rng = np.random.default_rng(5)
+    model = float_models.transformer_ffn(rng)
+    path, calib, table = tmp_path / "ffn.onnx", tmp_path / "calib.npz", tmp_path / "table.json"
+    onnx.save(model, path)
+    samples = rng.standard_normal((5, 16, 32)).astype(np.float32)
+    np.savez(calib, x=samples)
+    status, out, err = qopt(capsys, str(path), "--calibrate", str(calib),
+                            "--calibrate-method", "percentile", "--calibration-table", str(table))  # fmt: skip
+    assert status == 0, err
+    assert "!quant.calibrated<f32<" in out and "quant.qcast %x" in out
+    assert CalibrationTable.read(table) == calibrate(path, {"x": samples}, "percentile")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"activation_type": "QUInt8", "nodes_to_exclude": ["fc2"]}))
+    x = tmp_path / "x.npz"
+    np.savez(x, x=samples[0])
+    y = tmp_path / "y.npz"
+    status, _, err = qopt(capsys, str(path), "--quantize", str(config), "--calibration-table",
+                          str(table), "--run", "--inputs", str(x), "--outputs", str(y))  # fmt: skip
+    assert status == 0, err
+    assert "qopt: quantized 5 node(s)" in err and "qopt: left float: MatMul 'fc2'" in err
+    expected = compile_module(quantize(path, table, json.loads(config.read_text())).module)
+    with np.load(y) as result:
+        assert np.array_equal(result["y"], expected(x=samples[0])[0])
+
+
+def test_qopt_quantizes_our_own_float_ir(tmp_path: Path, capsys) -> None:
+    rng = np.random.default_rng(6)
+    path, ir, calib = tmp_path / "ffn.onnx", tmp_path / "ffn.mlir", tmp_path / "calib.npz"
+    onnx.save(float_models.transformer_ffn(rng), path)
+    status, out, _ = qopt(capsys, str(path))
+    ir.write_text(out)
+    np.savez(calib, x=rng.standard_normal((3, 16, 32)).astype(np.float32))
+    config = tmp_path / "config.json"
+    config.write_text("{}")
+    status, from_ir, err = qopt(
+        capsys, str(ir), "--quantize", str(config), "--calibration-data", str(calib)
+    )
+    assert status == 0, err
+    status, from_onnx, err = qopt(
+        capsys, str(path), "--quantize", str(config), "--calibration-data", str(calib)
+    )
+    assert status == 0, err
+    assert "qnn.quantize" in from_ir
+    node_attr = re.compile(r'qnn\.node = "[^"]*"(, )?| \{qnn\.node = "[^"]*"\}')
+    assert node_attr.sub("", from_ir) == node_attr.sub("", from_onnx)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--quantize", "{config}"], "qopt: error: unknown config key 'per_chanel'"),
+        (["--calibrate", "{missing}"], "cannot read calibration data"),
+        (["--calibrate", "{wrong}"], "'x'"),
+    ],
+)
+def test_qopt_errors_are_one_line(tmp_path: Path, capsys, args, message) -> None:
+    path = tmp_path / "ffn.onnx"
+    onnx.save(float_models.transformer_ffn(np.random.default_rng(1)), path)
+    config = tmp_path / "config.json"
+    config.write_text('{"per_chanel": true}')
+    wrong = tmp_path / "wrong.npz"
+    np.savez(wrong, y=np.zeros((2, 16, 32), np.float32))
+    values = {"config": config, "missing": tmp_path / "nope.npz", "wrong": wrong}
+    argv = [a.format(**values) for a in args]
+    status, _, err = qopt(capsys, str(path), *argv)
+    assert status == 1
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_quantize_example_runs_end_to_end() -> None:
+    """examples/quantize_onnx_model.py, the README's runnable example of this section."""
+    import subprocess
+    import sys
+
+    example = Path(__file__).parents[2] / "examples" / "quantize_onnx_model.py"
+    result = subprocess.run(
+        [sys.executable, str(example), "--samples", "4"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "calibrated 6 tensors on 4 samples (minmax)" in result.stdout
+    assert "equal to the reference interpreter on ONNX Runtime's quantized model: True" in (
+        result.stdout
+    )

@@ -1,0 +1,263 @@
+"""The quantizer's node selection and rules: ONNX Runtime's own options against ONNX Runtime,
+Intel Neural Compressor's and NNI's rule forms against the ORT option they amount to, presets
+against `qparams.choose_qparams`, the calibrated IR round trip, and config errors."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+from qdialect.onnx_import import import_onnx  # noqa: E402
+from qdialect.qparams import Scheme, choose_qparams  # noqa: E402
+from qdialect.quant_config import ConfigError, QuantizeConfig  # noqa: E402
+from qdialect.textio import parse_module, print_module  # noqa: E402
+from qdialect.types import UniformQuantizedType  # noqa: E402
+from runtime.quantization import QuantizeWarning, calibrated_module, quantize, read_ranges  # noqa: E402
+from runtime.reference import run_function  # noqa: E402
+
+from . import float_models  # noqa: E402
+from .test_quantize_static import ort_quantized  # noqa: E402
+
+BASE = {
+    "quant_format": "QDQ",
+    "per_channel": False,
+    "reduce_range": True,
+    "activation_type": "QUInt8",
+}
+
+
+@pytest.fixture(scope="module")
+def movement():
+    logging.getLogger().setLevel(logging.ERROR)
+    rng = np.random.default_rng(3)
+    model = float_models.movement(rng)
+    samples = [{"x": rng.standard_normal((1, 3, 12, 12)).astype(np.float32)} for _ in range(3)]
+    x = rng.standard_normal((1, 3, 12, 12)).astype(np.float32)
+    return model, samples, x
+
+
+def ort_and_ours(movement, ort_options: dict, our_config: dict):
+    model, samples, x = movement
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, {**BASE, **ort_options}, Path(tmp))
+        ours = quantize(model, cache, {**BASE, **our_config})
+    (expected,) = run_function(import_onnx(theirs), {"x": x})
+    (got,) = run_function(ours.module, {"x": x})
+    return expected, got, ours
+
+
+@pytest.mark.parametrize(
+    ("ort_options", "our_config"),
+    [
+        ({"nodes_to_exclude": ["conv2"]}, {"nodes_to_exclude": ["conv2"]}),
+        ({"nodes_to_quantize": ["conv1", "head"]}, {"nodes_to_quantize": ["conv1", "head"]}),
+        ({"op_types_to_quantize": ["Conv"]}, {"op_types_to_quantize": ["Conv"]}),
+        # INC's fp32 rule and NNI's exclude are nodes_to_exclude in their users' words
+        (
+            {"nodes_to_exclude": ["conv2"]},
+            {"op_name_dict": {"conv2": {"weight": {"dtype": ["fp32"]}}}},
+        ),
+        (
+            {"nodes_to_exclude": ["conv1", "conv2"]},
+            {"op_name_dict": {"conv[12]": {"activation": {"dtype": "fp32"}}}},
+        ),
+        (
+            {"nodes_to_exclude": ["concat"]},
+            {"op_type_dict": {"Concat": {"activation": {"dtype": "fp32"}}}},
+        ),
+        (
+            {"nodes_to_exclude": ["conv1", "conv2"]},
+            {"config_list": [{"op_types": ["Conv2d"], "exclude": True}]},
+        ),
+        # INC per-channel granularity on every Conv is per_channel for the weighted ops here
+        (
+            {"per_channel": True, "nodes_to_exclude": ["head"]},
+            {
+                "op_type_dict": {
+                    "Conv": {"weight": {"granularity": "per_channel"}},
+                    "MatMul": {"weight": {"dtype": "fp32"}},
+                }
+            },
+        ),
+    ],
+)
+def test_node_selection_matches_onnxruntime(movement, ort_options, our_config) -> None:
+    expected, got, _ = ort_and_ours(movement, ort_options, our_config)
+    assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    "extra_options",
+    [
+        {"ActivationSymmetric": True},
+        {"WeightSymmetric": False},
+        {"MinimumRealRange": 0.5},
+        {"QDQDisableWeightAdjustForInt32Bias": True},
+        {"QDQKeepRemovableActivations": True},
+        {"OpTypesToExcludeOutputQuantization": ["Conv"]},
+        {"ForceQuantizeNoInputCheck": True},
+    ],
+    ids=lambda options: next(iter(options)),
+)
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_extra_options_match_onnxruntime(movement, extra_options, per_channel) -> None:
+    options = {"extra_options": extra_options, "per_channel": per_channel}
+    expected, got, _ = ort_and_ours(movement, options, options)
+    assert np.array_equal(got, expected)
+
+
+def test_summary_names_the_nodes_left_float(movement) -> None:
+    _, _, ours = ort_and_ours(
+        movement, {"nodes_to_exclude": ["conv2"]}, {"nodes_to_exclude": ["conv2"]}
+    )
+    assert ours.summary.left_float == ["Conv 'conv2'"]
+    assert "Conv 'conv1'" in ours.summary.quantized
+
+
+def test_nni_last_matching_entry_wins(movement) -> None:
+    config = {
+        "config_list": [
+            {"op_types": ["default"], "exclude": True},
+            {"op_names": ["conv1"], "quant_types": ["weight"], "quant_bits": 8},
+        ]
+    }
+    _, _, ours = ort_and_ours(movement, {}, config)
+    assert "Conv 'conv1'" in ours.summary.quantized
+    assert ours.summary.left_float == ["Conv 'conv2'", "MatMul 'head'"]
+
+
+def element_named(module, hint: str) -> UniformQuantizedType:
+    """The quantized element type of the value the quantizer named `hint`."""
+    (result,) = [r for op in module.walk() for r in op.results if r.name_hint == hint]
+    return result.type.element_type
+
+
+@pytest.mark.parametrize("preset", ["pytorch", "symmetric_power2", "tensorflow"])
+def test_preset_scales_are_the_schemes(movement, preset) -> None:
+    model, samples, _ = movement
+    with tempfile.TemporaryDirectory() as tmp:
+        _, cache = ort_quantized(model, samples, BASE, Path(tmp))
+        ours = quantize(model, cache, {**BASE, "reduce_range": False, "preset": preset})
+        ranges = read_ranges(cache)
+    config = QuantizeConfig.from_dict({"preset": preset})
+    weights = onnx.numpy_helper.to_array(next(t for t in model.graph.initializer if t.name == "w1"))
+    w_type = element_named(ours.module, "w1_quantized")
+    w_scheme = config.scheme(config.weight_type)
+    expected = choose_qparams(float(weights.min()), float(weights.max()), "i8", w_scheme)
+    assert (w_type.scale, w_type.zero_point) == expected
+    lo, hi = ranges["x"]
+    x_type = element_named(ours.module, "x_QuantizeLinear_Output")
+    x_scheme = config.scheme(config.activation_type)
+    assert (x_type.scale, x_type.zero_point) == choose_qparams(float(lo), float(hi), "u8", x_scheme)
+    assert {w_scheme, x_scheme} <= set(Scheme)
+
+
+def test_calibrated_ir_round_trips_into_the_same_quantized_module(movement) -> None:
+    model, samples, x = movement
+    with tempfile.TemporaryDirectory() as tmp:
+        _, cache = ort_quantized(model, samples, BASE, Path(tmp))
+        direct = quantize(model, cache, BASE)
+        calibrated = calibrated_module(model, cache)
+    text = print_module(calibrated)
+    assert (
+        "quant.qcast %x : tensor<1x3x12x12xf32> to tensor<1x3x12x12x!quant.calibrated<f32<" in text
+    )
+    via_text = quantize(parse_module(text), None, BASE)
+    assert print_module(via_text.module) == print_module(direct.module)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"per_chanel": True},
+            "unknown config key 'per_chanel' (valid: activation_type, calibrate_method, config_list, extra_options, mode, nodes_to_exclude, nodes_to_quantize, op_name_dict, op_type_dict, op_types_to_quantize, per_channel, preset, quant_format, reduce_range, weight_type)",
+        ),
+        ({"quant_format": "QDQQ"}, "'quant_format' must be \"QDQ\" or \"QOperator\", got 'QDQQ'"),
+        (
+            {"activation_type": "QUint8"},
+            "'activation_type': unknown quantization type 'QUint8' (valid: QInt8, QUInt8, QInt16, QUInt16, QInt4, QUInt4)",
+        ),
+        (
+            {"extra_options": {"ActivationSymetric": True}},
+            "unknown extra_options key 'ActivationSymetric'",
+        ),
+        ({"mode": "dynamic"}, "'mode' 'dynamic' is not supported yet"),
+        (
+            {"preset": "caffe"},
+            "'preset' must be one of asymmetric, symmetric, symmetric_uint8, symmetric_power2, ipex, mxnet, onnxruntime, pytorch, pytorch_asymmetric, tensorflow, got 'caffe'",
+        ),
+        (
+            {"op_type_dict": {"Conv": {"weights": {}}}},
+            "unknown key 'weights' in op_type_dict['Conv'] (valid: weight, activation)",
+        ),
+        ({"config_list": [{"op_type": ["Conv2d"]}]}, "unknown key 'op_type' in config_list[0]"),
+        (
+            {"config_list": [{"quant_types": ["weight"], "quant_bits": 3}]},
+            "config_list[0]: no 3-bit storage (4, 8 and 16 exist)",
+        ),
+    ],
+)
+def test_config_errors_name_the_key(config, message) -> None:
+    with pytest.raises(ConfigError) as info:
+        QuantizeConfig.from_dict(config)
+    assert message in str(info.value)
+
+
+def test_missing_range_names_the_tensor(movement) -> None:
+    model, _, _ = movement
+    with pytest.raises(ValueError, match="no calibration range for tensor 'x'"):
+        quantize(model, {}, BASE)
+
+
+@pytest.mark.parametrize(
+    ("activation_type", "weight_type"), [("QInt16", "QInt8"), ("QUInt16", "QInt16")]
+)
+def test_sixteen_bit_types_match_onnxruntime(movement, activation_type, weight_type) -> None:
+    options = {"activation_type": activation_type, "weight_type": weight_type}
+    model, samples, x = movement
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, {**BASE, **options}, Path(tmp))
+        ours = quantize(model, cache, {**BASE, **options})
+    (expected,) = run_function(import_onnx(theirs), {"x": x})
+    (got,) = run_function(ours.module, {"x": x})
+    assert np.array_equal(got, expected)
+
+
+def test_int4_weights_are_onnxruntimes(movement) -> None:
+    """4-bit weights: the stored integers and scales ONNX Runtime writes (its QDQ model with
+    int4 initializers does not import; the weights are compared directly)."""
+    model, samples, _ = movement
+    options = {**BASE, "weight_type": "QInt4", "per_channel": True}
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, options, Path(tmp))
+        ours = quantize(model, cache, options)
+    initializers = {t.name: onnx.numpy_helper.to_array(t) for t in theirs.graph.initializer}
+    w_type = element_named(ours.module, "w1_quantized")
+    assert w_type.storage_spelling == "i4"
+    assert list(w_type.scales) == [float(s) for s in initializers["w1_scale"]]
+    (stored,) = [
+        op.input.owner.value
+        for op in ours.module.walk()
+        if op.results and op.results[0].name_hint == "w1_quantized"
+    ]
+    ints = np.array([v.value.data for v in stored.get_attrs()]).reshape(8, 3, 3, 3)
+    assert np.array_equal(ints, initializers["w1_quantized"].astype(np.int64))
+
+
+def test_a_rule_matching_no_node_is_a_warning(movement) -> None:
+    model, samples, _ = movement
+    config = {**BASE, "op_name_dict": {"conv9": {"weight": {"dtype": "fp32"}}},
+              "op_type_dict": {"Conv": {"weight": {"scheme": "sym"}}}}  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        _, cache = ort_quantized(model, samples, BASE, Path(tmp))
+        with pytest.warns(QuantizeWarning, match=r"rule op_name_dict\['conv9'\] matches no node"):
+            result = quantize(model, cache, config)
+    assert result.summary.unmatched_rules == ["op_name_dict['conv9']"]

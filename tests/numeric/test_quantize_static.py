@@ -1,0 +1,160 @@
+"""Our quantizer against ONNX Runtime's `quantize_static`, bit for bit.
+
+For every float model (conv nets with residual adds and pools, an MLP, a transformer FFN, a
+data-movement net) and every combination of QDQ/QOperator x per-channel x u8/s8 activations x
+reduce_range, ONNX Runtime quantizes the model and saves its calibration cache; our quantizer
+quantizes the same float model from that cache. Our module must compute exactly what the
+reference interpreter computes on ONNX Runtime's quantized model (compiled and interpreted), and
+where ONNX Runtime is exact (7-bit weights) what ONNX Runtime itself computes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+from xdsl.passes import PassPipeline  # noqa: E402
+
+from qdialect.onnx_import import import_onnx  # noqa: E402
+from qdialect.textio import make_context  # noqa: E402
+from rewrites.registry import PASSES  # noqa: E402
+from runtime.compiled import compile_module  # noqa: E402
+from runtime.quantization import quantize  # noqa: E402
+from runtime.reference import run_function  # noqa: E402
+
+from . import float_models  # noqa: E402
+from .onnxruntime_session import run_ort  # noqa: E402
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+_spec = importlib.util.spec_from_file_location("onnx_models", EXAMPLES / "onnx_models.py")
+examples = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(examples)
+
+MODELS = {
+    **examples.MODELS,
+    "transformer_ffn": float_models.transformer_ffn,
+    "movement": float_models.movement,
+}
+FAST_MODELS = ("resnet_block", "transformer_ffn", "movement")
+COMBOS = list(
+    itertools.product(["QDQ", "QOperator"], [False, True], ["QUInt8", "QInt8"], [False, True])
+)
+# ONNX Runtime's int8 QLinearAveragePool rounds differently from its own QDQ float simulation
+# (tests/numeric/test_onnx_models.py); there ORT itself is within one output step.
+ORT_POOL_ROUNDING = {("small_cnn", "QDQ", "QInt8"), ("movement", "QDQ", "QInt8")}
+
+
+def qnn_default(module):
+    module = module.clone()
+    PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), module)
+    return module
+
+
+def output_scale(model) -> float:
+    """The scale of the DequantizeLinear that produces the float output `y`."""
+    (node,) = [n for n in model.graph.node if "y" in n.output]
+    (scale,) = [t for t in model.graph.initializer if t.name == node.input[1]]
+    return float(onnx.numpy_helper.to_array(scale))
+
+
+def input_shape(model) -> list[int]:
+    return [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+
+
+def ort_quantized(model, samples, config: dict, tmp: Path, cache: Path | None = None):
+    """quantize_static's model and the calibration cache it wrote (or read: `cache`)."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.samples = iter(samples)
+
+        def get_next(self):
+            return next(self.samples, None)
+
+    source, target = tmp / "float.onnx", tmp / "quant.onnx"
+    cache = cache or tmp / "cache.json"
+    onnx.save(model, source)
+    quantize_static(
+        str(source),
+        str(target),
+        Reader() if samples else None,
+        quant_format=getattr(QuantFormat, config["quant_format"]),
+        per_channel=config["per_channel"],
+        reduce_range=config["reduce_range"],
+        activation_type=getattr(QuantType, config["activation_type"]),
+        weight_type=getattr(QuantType, config.get("weight_type", "QInt8")),
+        calibration_cache_path=str(cache),
+        op_types_to_quantize=config.get("op_types_to_quantize"),
+        nodes_to_quantize=config.get("nodes_to_quantize"),
+        nodes_to_exclude=config.get("nodes_to_exclude"),
+        extra_options=config.get("extra_options"),
+    )
+    return onnx.load(target), cache
+
+
+def case_ids(combo) -> str:
+    fmt, per_channel, act, reduce_range = combo
+    return f"{fmt}-{'pc' if per_channel else 'pt'}-{act}-{'rr' if reduce_range else 'full'}"
+
+
+def check_model(name: str, combo, compiled: bool) -> None:
+    logging.getLogger().setLevel(logging.ERROR)  # quantize_static's pre-processing advice
+    fmt, per_channel, act, reduce_range = combo
+    config = {
+        "quant_format": fmt,
+        "per_channel": per_channel,
+        "activation_type": act,
+        "weight_type": "QInt8",
+        "reduce_range": reduce_range,
+    }
+    rng = np.random.default_rng(sum(map(ord, name)))
+    model = MODELS[name](rng)
+    shape = input_shape(model)
+    samples = [{"x": rng.standard_normal(shape).astype(np.float32)} for _ in range(4)]
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, config, Path(tmp))
+        ours = quantize(model, cache, config)
+    x = (rng.standard_normal(shape) * 1.5).astype(np.float32)
+    # the QDQ modules as written (float simulation), then both fused by qnn-default
+    (literal,) = run_function(import_onnx(theirs), {"x": x})
+    (interpreted,) = run_function(ours.module, {"x": x})
+    assert np.array_equal(interpreted, literal), np.abs(interpreted - literal).max()
+    (expected,) = run_function(qnn_default(import_onnx(theirs)), {"x": x})
+    (fused,) = run_function(qnn_default(ours.module), {"x": x})
+    assert np.array_equal(fused, expected), np.abs(fused - expected).max()
+    if compiled:
+        (result,) = compile_module(ours.module)(x=x)
+        assert np.array_equal(result, expected), np.abs(result - expected).max()
+    if reduce_range:  # 7-bit weights: ONNX Runtime's u8xs8 kernels do not saturate
+        (ort,) = run_ort(theirs, {"x": x})
+        steps = np.abs(ort - expected) / output_scale(theirs)
+        bound = 1.0 + 1e-5 if (name, fmt, act) in ORT_POOL_ROUNDING else 0.0
+        assert steps.max() <= bound, steps.max()
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=case_ids)
+@pytest.mark.parametrize("name", FAST_MODELS)
+def test_quantizer_is_quantize_static(name: str, combo) -> None:
+    check_model(name, combo, compiled=combo in COMBOS[::5])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("combo", COMBOS, ids=case_ids)
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_quantizer_is_quantize_static_compiled(name: str, combo) -> None:
+    check_model(name, combo, compiled=True)
