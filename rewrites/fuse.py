@@ -121,7 +121,7 @@ class FoldFloatBias(RewritePattern):
             return
         bias = dense_constant(channels, TensorType(element_type(op.result.type), [channels.size]))
         fused = _with(producer, operands=(producer.input, producer.weight, bias.result, None))
-        rewriter.insert_op(bias, InsertPoint.before(producer))
+        rewriter.insert(bias, InsertPoint.before(producer))
         rewriter.replace(producer, fused)
         rewriter.replace(op, [], [fused.results[0]])
 

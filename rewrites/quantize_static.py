@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType, TensorType, f32
+from xdsl.dialects import func
+from xdsl.dialects.builtin import TensorType, f32
 from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -38,11 +38,8 @@ from qdialect.ort_qparams import (
     quantize_bias,
     weight_qparams,
 )
-from qdialect.qparams import Scheme, Storage, choose_qparams
 from qdialect.quant_config import QuantFormat, QuantizeConfig
-from qdialect.quant_ops import StorageCastOp
 from qdialect.quant_rules import NodeRule
-from qdialect.types import UniformQuantizedType
 from rewrites.onnx_nodes import (
     float_constant,
     is_float_tensor,
@@ -50,6 +47,7 @@ from rewrites.onnx_nodes import (
     node_kind,
     weight_source,
 )
+from rewrites.qdq_ir import constant_chain, scheme_qparams, uniform_type
 
 Ranges = Mapping[str, tuple[float, float]]
 
@@ -92,24 +90,6 @@ class QuantizeSummary:
 
 def _either(rule_value: bool | None, default: bool) -> bool:
     return default if rule_value is None else rule_value
-
-
-def scheme_qparams(
-    extremes: list[tuple[float, float]],
-    qtype: QType,
-    scheme: Scheme,
-    reduce_range: bool,
-    axis: int | None,
-) -> QParams:
-    """A preset's (scale, zero point) per range (`qparams.choose_qparams`, the frameworks'
-    float32 recipes) instead of ONNX Runtime's `compute_scale_zp`."""
-    storage = Storage.parse(qtype.value, reduce_range)
-    pairs = [choose_qparams(float(lo), float(hi), storage, scheme) for lo, hi in extremes]
-    scales = np.array([s for s, _ in pairs], np.float32)
-    zps = np.array([z for _, z in pairs], np.int64)
-    if axis is None:
-        return QParams(zps.reshape(()), scales.reshape(()), qtype)
-    return QParams(zps, scales, qtype, axis)
 
 
 def _label(op: Operation, kind: str) -> str:
@@ -428,31 +408,17 @@ class StaticQuantizer:
             axis = 0 if scale.size > 1 else None
             scale = scale if axis is not None else scale.reshape(())
             params = QParams(np.zeros(scale.shape, np.int64), scale, QType.QInt8, axis)
-            dequantized = self.constant_chain(values, params, "i32", bias.op, self.name(bias.bias))
+            dequantized = constant_chain(values, params, "i32", bias.op, self.name(bias.bias))
             old = bias.op.operands[2]
             bias.op.operands[2] = dequantized
             if not any(True for _ in old.uses):
                 Rewriter.erase_op(old.owner)  # type: ignore[arg-type]
 
     # ---- IR building
-    def uniform_type(self, params: QParams, storage: str | None = None) -> UniformQuantizedType:
-        spelling = storage or params.qtype.value
-        if params.axis is None:
-            return UniformQuantizedType.per_tensor(
-                spelling, f32, float(params.scale), int(params.zero_point)
-            )
-        return UniformQuantizedType.per_axis(
-            spelling,
-            f32,
-            params.axis,
-            [float(s) for s in params.scale],
-            [int(z) for z in params.zero_point],
-        )
-
     def insert_pair(self, value: SSAValue, params: QParams) -> None:
         """`_add_qdq_pair_for_activation`: producer -> Q -> DQ -> every consumer."""
         shape = value.type.get_shape()  # type: ignore[union-attr]
-        quantize = qnn.QuantizeOp(value, TensorType(self.uniform_type(params), shape))
+        quantize = qnn.QuantizeOp(value, TensorType(uniform_type(params), shape))
         dequantize = qnn.DequantizeOp(quantize.results[0], TensorType(f32, shape))
         if isinstance(value, BlockArgument):
             point = InsertPoint.at_start(self.block)
@@ -470,37 +436,10 @@ class StaticQuantizer:
         """`_add_qdq_nodes_for_initializer`: stored integers -> DQ -> every consumer."""
         values = quantize_array(dense_array(value), params)
         owner = value.owner
-        dequantized = self.constant_chain(values, params, None, owner, self.name(value))  # type: ignore[arg-type]
+        dequantized = constant_chain(values, params, None, owner, self.name(value))  # type: ignore[arg-type]
         value.replace_all_uses_with(dequantized)
         Rewriter.erase_op(owner)  # type: ignore[arg-type]
         self.done[value] = params  # biases look their weight up by the float constant
-
-    def constant_chain(
-        self,
-        values: np.ndarray,
-        params: QParams,
-        storage: str | None,
-        before: Operation,
-        name: str | None,
-    ) -> SSAValue:
-        """arith.constant (signless storage) -> quant.scast -> qnn.dequantize, before `before`."""
-        qtype = self.uniform_type(params, storage)
-        width = qtype.storage_width
-        stored = np.asarray(values, np.int64)
-        if not qtype.signed:  # signless storage holds the same bits: u8 200 is i8 -56
-            stored = np.where(stored >= 2 ** (width - 1), stored - 2**width, stored)
-        shape = values.shape
-        int_type = TensorType(IntegerType(width), shape)
-        constant = arith.ConstantOp(
-            DenseIntOrFPElementsAttr.from_list(int_type, [int(v) for v in stored.ravel()]), int_type
-        )
-        cast = StorageCastOp(constant.results[0], TensorType(qtype, shape))
-        dequantize = qnn.DequantizeOp(cast.results[0], TensorType(f32, shape))
-        Rewriter.insert_op([constant, cast, dequantize], InsertPoint.before(before))
-        if name:
-            cast.results[0].name_hint = f"{name}_quantized"
-            dequantize.results[0].name_hint = f"{name}_DequantizeLinear_Output"
-        return dequantize.results[0]
 
 
 def quantize_function(

@@ -31,9 +31,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qdialect.textio import IRError, make_context, parse_module, print_module, verify_module
-from runtime import qopt_compare, qopt_quantize
+from runtime import qopt_compare, qopt_quantize, qopt_run
 from runtime.qopt_errors import QoptError
-from runtime.qopt_run import BENCH_REPEATS, emit_c, run_module
+from runtime.qopt_run import emit_c, run_module
 
 SPLIT_MARKER = re.compile(r"^// -----", re.MULTILINE)
 EXPECTED = re.compile(
@@ -138,56 +138,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
         "--allow-unregistered-dialect", action="store_true", help="accept unknown ops"
     )
     parser.add_argument("--list-passes", action="store_true", help="print pass names and exit")
-    run = parser.add_argument_group(
-        "compilation and execution",
-        "--emit-c and --run rewrite with qnn-default and compile the function to C (cached); "
-        "--run --reference runs the same rewritten module in the numpy reference interpreter "
-        "instead (bit for bit what the C computes). fold-qdq, part of qnn-default, fuses QDQ "
-        "groups into integer ops as ONNX Runtime does, which is not an exact rewrite: "
-        "--no-qnn-default interprets the module as given",
-    )
-    run.add_argument(
-        "--emit-c",
-        action="store_true",
-        help="print the C the module compiles to: one unit with an entry point qd_entry_<name> "
-        "per public function (a single public function, or --entry: the unit --run compiles, "
-        "entry point qd_entry)",
-    )
-    run.add_argument(
-        "--run", action="store_true", help="compile and run a function instead of printing IR"
-    )
-    run.add_argument(
-        "--inputs",
-        metavar="FILE.npz",
-        help="inputs keyed by argument name (arg0, ... by default), as numpy.savez writes them",
-    )
-    run.add_argument("--outputs", help="write results here (.npz keyed by result name)")
-    run.add_argument(
-        "--entry",
-        help="function to run or emit (default for --run: the only public one, or main; "
-        "for --emit-c: every public one)",
-    )
-    run.add_argument(
-        "--reference",
-        action="store_true",
-        help="with --run: run the numpy reference interpreter instead of compiled C, on the "
-        "module after qnn-default",
-    )
-    run.add_argument(
-        "--no-qnn-default",
-        action="store_true",
-        help="with --run --reference: interpret the module as given (after -p), without the "
-        "qnn-default rewrites the compiled run applies (QDQ groups then compute in float)",
-    )
-    run.add_argument(
-        "--bench",
-        nargs="?",
-        const=BENCH_REPEATS,
-        type=int,
-        metavar="N",
-        help=f"after one warm-up, time N runs (default {BENCH_REPEATS}) and print "
-        "'bench: <median> ms' (compilation excluded)",
-    )
+    qopt_run.add_arguments(parser)
     qopt_quantize.add_arguments(parser)
     qopt_compare.add_arguments(parser)
     return parser

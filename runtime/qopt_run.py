@@ -14,6 +14,60 @@ from runtime.qopt_errors import QoptError
 BENCH_REPEATS = 20
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The "compilation and execution" flags."""
+    run = parser.add_argument_group(
+        "compilation and execution",
+        "--emit-c and --run rewrite with qnn-default and compile the function to C (cached); "
+        "--run --reference runs the same rewritten module in the numpy reference interpreter "
+        "instead (bit for bit what the C computes). fold-qdq, part of qnn-default, fuses QDQ "
+        "groups into integer ops as ONNX Runtime does, which is not an exact rewrite: "
+        "--no-qnn-default interprets the module as given",
+    )
+    run.add_argument(
+        "--emit-c",
+        action="store_true",
+        help="print the C the module compiles to: one unit with an entry point qd_entry_<name> "
+        "per public function (a single public function, or --entry: the unit --run compiles, "
+        "entry point qd_entry)",
+    )
+    run.add_argument(
+        "--run", action="store_true", help="compile and run a function instead of printing IR"
+    )
+    run.add_argument(
+        "--inputs",
+        metavar="FILE.npz",
+        help="inputs keyed by argument name (arg0, ... by default), as numpy.savez writes them",
+    )
+    run.add_argument("--outputs", help="write results here (.npz keyed by result name)")
+    run.add_argument(
+        "--entry",
+        help="function to run or emit (default for --run: the only public one, or main; "
+        "for --emit-c: every public one)",
+    )
+    run.add_argument(
+        "--reference",
+        action="store_true",
+        help="with --run: run the numpy reference interpreter instead of compiled C, on the "
+        "module after qnn-default",
+    )
+    run.add_argument(
+        "--no-qnn-default",
+        action="store_true",
+        help="with --run --reference: interpret the module as given (after -p), without the "
+        "qnn-default rewrites the compiled run applies (QDQ groups then compute in float)",
+    )
+    run.add_argument(
+        "--bench",
+        nargs="?",
+        const=BENCH_REPEATS,
+        type=int,
+        metavar="N",
+        help=f"after one warm-up, time N runs (default {BENCH_REPEATS}) and print "
+        "'bench: <median> ms' (compilation excluded)",
+    )
+
+
 def apply_qnn_default(module) -> None:
     """The rewrites every compilation starts with (`runtime.compiled.compile_module` applies
     them too; a second application changes nothing)."""

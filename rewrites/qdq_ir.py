@@ -1,0 +1,82 @@
+"""Quantized values as IR: `!quant.uniform` types of parameters, and quantized constants.
+
+Shared by the static quantizer's phases; the spelling is what importing ONNX Runtime's own QDQ
+model gives (a stored-integer `arith.constant`, `quant.scast` to the quantized type, then
+`qnn.dequantize`), so the two modules fuse identically under `qnn-default`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType, TensorType, f32
+from xdsl.ir import Operation, SSAValue
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from qdialect import qnn
+from qdialect.ort_qparams import QParams, QType
+from qdialect.qparams import Scheme, Storage, choose_qparams
+from qdialect.quant_ops import StorageCastOp
+from qdialect.types import UniformQuantizedType
+
+
+def uniform_type(params: QParams, storage: str | None = None) -> UniformQuantizedType:
+    """The per-tensor or per-axis `!quant.uniform` of `params` (storage spelling overridable:
+    an int32 bias)."""
+    spelling = storage or params.qtype.value
+    if params.axis is None:
+        return UniformQuantizedType.per_tensor(
+            spelling, f32, float(params.scale), int(params.zero_point)
+        )
+    return UniformQuantizedType.per_axis(
+        spelling,
+        f32,
+        params.axis,
+        [float(s) for s in params.scale],
+        [int(z) for z in params.zero_point],
+    )
+
+
+def scheme_qparams(
+    extremes: list[tuple[float, float]],
+    qtype: QType,
+    scheme: Scheme,
+    reduce_range: bool,
+    axis: int | None,
+) -> QParams:
+    """A preset's (scale, zero point) per range (`qparams.choose_qparams`, the frameworks'
+    float32 recipes) instead of ONNX Runtime's `compute_scale_zp`."""
+    storage = Storage.parse(qtype.value, reduce_range)
+    pairs = [choose_qparams(float(lo), float(hi), storage, scheme) for lo, hi in extremes]
+    scales = np.array([s for s, _ in pairs], np.float32)
+    zps = np.array([z for _, z in pairs], np.int64)
+    if axis is None:
+        return QParams(zps.reshape(()), scales.reshape(()), qtype)
+    return QParams(zps, scales, qtype, axis)
+
+
+def constant_chain(
+    values: np.ndarray,
+    params: QParams,
+    storage: str | None,
+    before: Operation,
+    name: str | None,
+) -> SSAValue:
+    """arith.constant (signless storage) -> quant.scast -> qnn.dequantize, before `before`."""
+    qtype = uniform_type(params, storage)
+    width = qtype.storage_width
+    stored = np.asarray(values, np.int64)
+    if not qtype.signed:  # signless storage holds the same bits: u8 200 is i8 -56
+        stored = np.where(stored >= 2 ** (width - 1), stored - 2**width, stored)
+    shape = values.shape
+    int_type = TensorType(IntegerType(width), shape)
+    constant = arith.ConstantOp(
+        DenseIntOrFPElementsAttr.from_list(int_type, [int(v) for v in stored.ravel()]), int_type
+    )
+    cast = StorageCastOp(constant.results[0], TensorType(qtype, shape))
+    dequantize = qnn.DequantizeOp(cast.results[0], TensorType(f32, shape))
+    Rewriter.insert_op([constant, cast, dequantize], InsertPoint.before(before))
+    if name:
+        cast.results[0].name_hint = f"{name}_quantized"
+        dequantize.results[0].name_hint = f"{name}_DequantizeLinear_Output"
+    return dequantize.results[0]
