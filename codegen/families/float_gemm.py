@@ -1,0 +1,188 @@
+"""fgemm.c.j2: float32 qnn.dot / qnn.conv2d as a blocked GEMM, bit-exact with the reference.
+
+The reference (runtime/reference/kernels.py: conv_float, dot_float) computes every output as
+`acc = +0; acc = fl(acc + fl(x * w))` over its taps k in order ((c, kh, kw) for a conv, padded
+taps included as 0), then adds the bias and the addend. Reassociating that sum would change
+bits, so the kernel keeps each output's sequence of float32 operations as it is and vectorises
+across outputs instead: a tile is MR output pixels (GEMM rows) x NR = 16 output channels, two
+AVX vectors per row, every tap one multiply and one add per vector (never an FMA: the unit is
+compiled with -ffp-contract=off). Taps are read where they lie, in the input or in its
+zero-padded planar copy (an implicit GEMM: no im2col), at a pixel's offset plus a tap's; the
+weights are packed `[group][channel block][k][NR]` (codegen/packing.py), once at load when they
+are a constant. K is cut into blocks of KC taps, in order: a tile's partial sums wait in the
+thread's slot of the scratch between blocks, as float32 values, which changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from codegen import packing, threads
+from codegen.families.epilogue import EpilogueSpec, operand_args
+from codegen.geometry import Window, conv_window
+from codegen.kernel import EmitContext, Kernel
+from codegen.plan import shape_of
+from codegen.spec import SpecView
+from qdialect import qnn
+
+MR = 6  # output pixels (rows) per tile: 12 accumulators, two weight vectors, a tap, a product
+NR = 16  # output channels per tile: two vectors of 8 floats
+KC_TARGET = 256  # taps per K block: one block of weights (KC x NR floats) stays in L1
+REGION_BYTES = 192 * 1024  # the input a chunk of rows reads stays in L2 while its channels go by
+MAX_MC = 1020  # rows per chunk at most (their offsets live on the stack)
+HWC_CHANNELS = 16  # a padded copy keeps channels last up to this many per group
+MIN_TASKS = 8  # with several threads, split the channel blocks until there are this many tasks
+
+
+@dataclass(frozen=True)
+class TapSource:
+    """Where the taps are read: tap k of output pixel (i, j) of group g is
+    `xa[g * A_G + base(i, j) + off(k)]`, base = i·SH·A_H + j·SW·A_W and
+    off = c·A_C + r·DH·A_H + s·DW·A_W for k = (c, r, s). `xa` is the input itself or, when the
+    window reaches padding, its zero-padded planar copy (C planes of HP x WP)."""
+
+    N: int  # images (a dot: 1)
+    C: int
+    H: int
+    W: int
+    OW: int  # output pixels per row (a dot: all M rows are one output row)
+    KH: int
+    KW: int
+    SH: int
+    SW: int
+    DH: int
+    DW: int
+    PT: int
+    PL: int
+    xs: tuple[int, ...]  # x's element strides, NCHW order
+    copy: bool
+    HP: int
+    WP: int
+    A_C: int
+    A_H: int
+    A_W: int
+    A_G: int
+
+
+@dataclass(frozen=True)
+class FloatGemm:
+    """The GEMM of each image and group: M rows x K taps x COLS channels, and where its
+    results go: y index of output pixel p, channel o = p·Y_P + o·Y_O (+ n·Y_N)."""
+
+    M: int
+    K: int
+    COLS: int
+    G: int
+    Y_N: int
+    Y_P: int
+    Y_O: int
+    ws: tuple[int, ...]  # the weights' element strides in (o, c, kh, kw) order
+
+
+@dataclass(frozen=True)
+class FloatGemmPlan:
+    """Tiles, blocks, tasks and the scratch layout (in floats)."""
+
+    MR: int
+    NR: int
+    KC: int
+    KB: int  # K blocks
+    MC: int  # rows per chunk
+    CHUNKS: int
+    NSPLIT: int  # channel-block splits per chunk, when several threads run
+    COL_BLOCKS: int
+    TAIL: int  # M % MR
+    packed_w: bool
+    parallel: bool
+    parallel_pad: bool
+    bpack_at: int  # weights packed per call (an argument)
+    off_at: int  # the taps' offsets (K int64)
+    slots_at: int  # per-thread partial sums (MC x NR floats each)
+
+
+def _conv_parts(op: qnn.Conv2DOp) -> tuple[TapSource, FloatGemm]:
+    conv = conv_window(op)
+    g: Window = conv.window
+    cg = g.C // conv.groups
+    hp = max(g.H + g.PT, (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1)
+    wp = max(g.W + g.PL, (g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1)
+    copy = (hp, wp) != (g.H, g.W) or g.PT > 0 or g.PL > 0
+    # the copy's layout: taps (c, r, s) in order step along s, so planes (CHW) keep a pixel's
+    # taps of one kernel row adjacent; channels last (HWC) when the channels are few, or the
+    # kernel is 1x1
+    hwc = g.KH * g.KW == 1 or cg <= HWC_CHANNELS
+    a_c, a_h, a_w = (g.xs[1], g.xs[2], g.xs[3])
+    if copy:
+        a_c, a_h, a_w = (1, wp * g.C, g.C) if hwc else (hp * wp, wp, 1)
+    assert g.ys[2] == g.OW * g.ys[3], "output pixels are row-major in either layout"
+    source = TapSource(
+        g.N, g.C, g.H, g.W, g.OW, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.xs,
+        copy, hp, wp, a_c, a_h, a_w, cg * a_c,
+    )  # fmt: skip
+    gemm = FloatGemm(
+        g.OH * g.OW, cg * g.KH * g.KW, g.O // conv.groups, conv.groups, g.ys[0], g.ys[3],
+        g.ys[1], conv.ws,
+    )  # fmt: skip
+    return source, gemm
+
+
+def _dot_parts(op: qnn.DotOp) -> tuple[TapSource, FloatGemm]:
+    """[M, K] x [K, O] as a 1x1 conv over one output row of M pixels with K channels."""
+    xs, o = shape_of(op.input), shape_of(op.result)[-1]
+    m, k = math.prod(xs[:-1]), xs[-1]
+    source = TapSource(
+        1, k, 1, m, m, 1, 1, 1, 1, 1, 1, 0, 0, (0, 1, 0, k), False, 1, m, 1, 0, k, 0
+    )
+    return source, FloatGemm(m, k, o, 1, 0, o, 1, (1, o, 0, 0))
+
+
+def _region_bytes(source: TapSource, gemm: FloatGemm, rows: int) -> int:
+    """Bytes of input the taps of `rows` consecutive output pixels (of one group) read."""
+    if source.KH * source.KW == 1 and source.A_C == 1:  # a dot, or a 1x1 conv on NHWC
+        return 4 * rows * gemm.K
+    lines = min(source.HP, -(-rows // source.OW) * source.SH + (source.KH - 1) * source.DH)
+    return 4 * (gemm.K // (source.KH * source.KW)) * lines * source.WP
+
+
+def _rows_per_chunk(source: TapSource, gemm: FloatGemm) -> tuple[int, int]:
+    """(MC, chunks): near-equal chunks of whole tiles whose input stays in L2."""
+    m = gemm.M
+    mc = MR
+    while mc < min(m, MAX_MC) and _region_bytes(source, gemm, mc + MR) <= REGION_BYTES:
+        mc += MR
+    chunks = -(-m // mc)
+    mc = -(-(-(-m // chunks)) // MR) * MR
+    return mc, -(-m // mc)
+
+
+def _plan(source: TapSource, gemm: FloatGemm, packed_w: bool) -> FloatGemmPlan:
+    k = gemm.K
+    kb = -(-k // KC_TARGET)
+    mc, chunks = _rows_per_chunk(source, gemm)
+    col_blocks = -(-gemm.COLS // NR)
+    parallel = source.N * gemm.G * gemm.M * k * gemm.COLS >= threads.PARALLEL_MACS
+    copy = source.C * source.HP * source.WP if source.copy else 0
+    bpack_at = (copy + 15) // 16 * 16
+    off_at = bpack_at + (0 if packed_w else gemm.G * col_blocks * k * NR)
+    return FloatGemmPlan(
+        MR, NR, -(-k // kb), kb, mc, chunks,
+        min(col_blocks, -(-MIN_TASKS // chunks)) if parallel else 1,
+        col_blocks, gemm.M % MR, packed_w, parallel, copy >= threads.PARALLEL_ELEMENTS,
+        bpack_at, off_at, (off_at + 2 * k + 15) // 16 * 16,
+    )  # fmt: skip
+
+
+def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContext) -> Kernel:
+    """The float32 conv / dot: weights packed at load when constant, else per call."""
+    source, gemm = _dot_parts(op) if isinstance(op, qnn.DotOp) else _conv_parts(op)
+    weights = ctx.plan.constant_data(op.weight)
+    plan = _plan(source, gemm, weights is not None)
+    args = operand_args(ctx, op)
+    if weights is not None:
+        layout = "dot" if isinstance(op, qnn.DotOp) else op.layout_kind.value
+        panels = packing.float_panels(weights, layout, gemm.G, NR)
+        args[1] = f"((const float *){ctx.plan.add_constant(op.weight, panels)})"
+    scratch = plan.slots_at + (threads.SCRATCH_SLOTS if plan.parallel else 1) * plan.MC * NR
+    args.append(ctx.scratch(4 * scratch))
+    return Kernel("fgemm.c.j2", SpecView(ep, source, gemm, plan), args)
