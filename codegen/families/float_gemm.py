@@ -28,7 +28,7 @@ from qdialect import qnn
 
 MR = 6  # output pixels (rows) per tile: 12 accumulators, two weight vectors, a tap, a product
 NR = 16  # output channels per tile: two vectors of 8 floats
-KC_TARGET = 256  # taps per K block: one block of weights (KC x NR floats) stays in L1
+KC_TARGET = 128  # taps per K block: one block of weights (KC x NR floats) stays in L1
 REGION_BYTES = 192 * 1024  # the input a chunk of rows reads stays in L2 while its channels go by
 MAX_MC = 1020  # rows per chunk at most (their offsets live on the stack)
 HWC_CHANNELS = 16  # a padded copy keeps channels last up to this many per group
@@ -63,6 +63,7 @@ class TapSource:
     A_H: int
     A_W: int
     A_G: int
+    dw: bool  # depthwise: the lanes are channels, each reading its own (HWC copy)
 
 
 @dataclass(frozen=True)
@@ -105,25 +106,28 @@ def _conv_parts(op: qnn.Conv2DOp) -> tuple[TapSource, FloatGemm]:
     conv = conv_window(op)
     g: Window = conv.window
     cg = g.C // conv.groups
+    # depthwise (one input channel per group, one output each): one GEMM whose 16 lanes are 16
+    # channels, each tap of a lane read from its own channel of a channels-last copy
+    dw = conv.groups > 1 and cg == 1 and g.O == conv.groups
     hp = max(g.H + g.PT, (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1)
     wp = max(g.W + g.PL, (g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1)
-    copy = (hp, wp) != (g.H, g.W) or g.PT > 0 or g.PL > 0
+    copy = dw or (hp, wp) != (g.H, g.W) or g.PT > 0 or g.PL > 0
     # the copy's layout: taps (c, r, s) in order step along s, so planes (CHW) keep a pixel's
     # taps of one kernel row adjacent; channels last (HWC) when the channels are few, or the
     # kernel is 1x1
-    hwc = g.KH * g.KW == 1 or cg <= HWC_CHANNELS
+    hwc = dw or g.KH * g.KW == 1 or cg <= HWC_CHANNELS
     a_c, a_h, a_w = (g.xs[1], g.xs[2], g.xs[3])
     if copy:
         a_c, a_h, a_w = (1, wp * g.C, g.C) if hwc else (hp * wp, wp, 1)
     assert g.ys[2] == g.OW * g.ys[3], "output pixels are row-major in either layout"
+    groups = 1 if dw else conv.groups
     source = TapSource(
         g.N, g.C, g.H, g.W, g.OW, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.xs,
-        copy, hp, wp, a_c, a_h, a_w, cg * a_c,
+        copy, hp, wp, a_c, a_h, a_w, 0 if dw else cg * a_c, dw,
     )  # fmt: skip
     gemm = FloatGemm(
-        g.OH * g.OW, cg * g.KH * g.KW, g.O // conv.groups, conv.groups, g.ys[0], g.ys[3],
-        g.ys[1], conv.ws,
-    )  # fmt: skip
+        g.OH * g.OW, cg * g.KH * g.KW, g.O // groups, groups, g.ys[0], g.ys[3], g.ys[1], conv.ws
+    )
     return source, gemm
 
 
@@ -132,7 +136,7 @@ def _dot_parts(op: qnn.DotOp) -> tuple[TapSource, FloatGemm]:
     xs, o = shape_of(op.input), shape_of(op.result)[-1]
     m, k = math.prod(xs[:-1]), xs[-1]
     source = TapSource(
-        1, k, 1, m, m, 1, 1, 1, 1, 1, 1, 0, 0, (0, 1, 0, k), False, 1, m, 1, 0, k, 0
+        1, k, 1, m, m, 1, 1, 1, 1, 1, 1, 0, 0, (0, 1, 0, k), False, 1, m, 1, 0, k, 0, False
     )
     return source, FloatGemm(m, k, o, 1, 0, o, 1, (1, o, 0, 0))
 
@@ -142,7 +146,8 @@ def _region_bytes(source: TapSource, gemm: FloatGemm, rows: int) -> int:
     if source.KH * source.KW == 1 and source.A_C == 1:  # a dot, or a 1x1 conv on NHWC
         return 4 * rows * gemm.K
     lines = min(source.HP, -(-rows // source.OW) * source.SH + (source.KH - 1) * source.DH)
-    return 4 * (gemm.K // (source.KH * source.KW)) * lines * source.WP
+    channels = gemm.COLS if source.dw else gemm.K // (source.KH * source.KW)
+    return 4 * channels * lines * source.WP
 
 
 def _rows_per_chunk(source: TapSource, gemm: FloatGemm) -> tuple[int, int]:
@@ -162,7 +167,8 @@ def _plan(source: TapSource, gemm: FloatGemm, packed_w: bool) -> FloatGemmPlan:
     mc, chunks = _rows_per_chunk(source, gemm)
     col_blocks = -(-gemm.COLS // NR)
     parallel = source.N * gemm.G * gemm.M * k * gemm.COLS >= threads.PARALLEL_MACS
-    copy = source.C * source.HP * source.WP if source.copy else 0
+    # (+ NR: a depthwise tile's last channel block reads up to NR - 1 floats past the last)
+    copy = source.C * source.HP * source.WP + NR if source.copy else 0
     bpack_at = (copy + 15) // 16 * 16
     off_at = bpack_at + (0 if packed_w else gemm.G * col_blocks * k * NR)
     return FloatGemmPlan(
@@ -181,7 +187,7 @@ def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContex
     args = operand_args(ctx, op)
     if weights is not None:
         layout = "dot" if isinstance(op, qnn.DotOp) else op.layout_kind.value
-        panels = packing.float_panels(weights, layout, gemm.G, NR)
+        panels = packing.float_panels(weights, layout, gemm.G, NR)  # depthwise: G = 1
         args[1] = f"((const float *){ctx.plan.add_constant(op.weight, panels)})"
     scratch = plan.slots_at + (threads.SCRATCH_SLOTS if plan.parallel else 1) * plan.MC * NR
     args.append(ctx.scratch(4 * scratch))
