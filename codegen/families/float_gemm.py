@@ -108,7 +108,7 @@ def _conv_parts(op: qnn.Conv2DOp) -> tuple[TapSource, FloatGemm]:
     cg = g.C // conv.groups
     # depthwise (one input channel per group, one output each): one GEMM whose 16 lanes are 16
     # channels, each tap of a lane read from its own channel of a channels-last copy
-    dw = conv.groups > 1 and cg == 1 and g.O == conv.groups
+    dw = conv.groups > 1 and cg == 1 and conv.groups == g.O
     hp = max(g.H + g.PT, (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1)
     wp = max(g.W + g.PL, (g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1)
     copy = dw or (hp, wp) != (g.H, g.W) or g.PT > 0 or g.PL > 0
@@ -157,7 +157,8 @@ def _rows_per_chunk(source: TapSource, gemm: FloatGemm) -> tuple[int, int]:
     while mc < min(m, MAX_MC) and _region_bytes(source, gemm, mc + MR) <= REGION_BYTES:
         mc += MR
     chunks = -(-m // mc)
-    mc = -(-(-(-m // chunks)) // MR) * MR
+    per_chunk = -(-m // chunks)
+    mc = -(-per_chunk // MR) * MR
     return mc, -(-m // mc)
 
 
