@@ -120,6 +120,7 @@ def _conv_parts(op: qnn.Conv2DOp) -> tuple[TapSource, FloatGemm]:
     if copy:
         a_c, a_h, a_w = (1, wp * g.C, g.C) if hwc else (hp * wp, wp, 1)
     assert g.ys[2] == g.OW * g.ys[3], "output pixels are row-major in either layout"
+    assert 1 in (g.ys[1], g.ys[3]), "channels or pixels adjacent in y (the vector stores)"
     groups = 1 if dw else conv.groups
     source = TapSource(
         g.N, g.C, g.H, g.W, g.OW, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.xs,
