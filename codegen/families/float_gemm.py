@@ -32,6 +32,8 @@ KC_TARGET = 128  # taps per K block: one block of weights (KC x NR floats) stays
 REGION_BYTES = 192 * 1024  # the input a chunk of rows reads stays in L2 while its channels go by
 MAX_MC = 1020  # rows per chunk at most (their offsets live on the stack)
 HWC_CHANNELS = 16  # a padded copy keeps channels last up to this many per group
+PX_TASKS = 32  # chunks of pixel blocks (PX)
+PX_WASTE = 1.1  # PX when the pixel blocks hold at most 10% more lanes than pixels
 MIN_TASKS = 8  # with several threads, split the channel blocks until there are this many tasks
 
 
@@ -64,6 +66,7 @@ class TapSource:
     A_W: int
     A_G: int
     dw: bool  # depthwise: the lanes are channels, each reading its own (HWC copy)
+    PX: bool  # NCHW, pixels reading consecutive inputs: the lanes are pixels, the rows channels
 
 
 @dataclass(frozen=True)
@@ -92,14 +95,17 @@ class FloatGemmPlan:
     MC: int  # rows per chunk
     CHUNKS: int
     NSPLIT: int  # channel-block splits per chunk, when several threads run
-    COL_BLOCKS: int
+    W_BLOCKS: int  # blocks of weights: NR channels (MR with PX)
     TAIL: int  # M % MR
     packed_w: bool
     parallel: bool
     parallel_pad: bool
     bpack_at: int  # weights packed per call (an argument)
     off_at: int  # the taps' offsets (K int64)
-    slots_at: int  # per-thread partial sums (MC x NR floats each)
+    slots_at: int  # per-thread partial sums
+    SLOT: int  # ... floats each
+    PB: int  # PX: blocks of NR pixels
+    PBC: int  # ... per chunk
 
 
 def _conv_parts(op: qnn.Conv2DOp) -> tuple[TapSource, FloatGemm]:
@@ -122,9 +128,17 @@ def _conv_parts(op: qnn.Conv2DOp) -> tuple[TapSource, FloatGemm]:
     assert g.ys[2] == g.OW * g.ys[3], "output pixels are row-major in either layout"
     assert 1 in (g.ys[1], g.ys[3]), "channels or pixels adjacent in y (the vector stores)"
     groups = 1 if dw else conv.groups
+    # pixels as lanes (NCHW, e.g. a 1x1 stride-1 conv): consecutive output pixels read
+    # consecutive inputs at every tap (rows included) and land side by side, and blocks of NR
+    # pixels waste little
+    m = g.OH * g.OW
+    px = (
+        conv.groups == 1 and a_w * g.SW == 1 and a_h * g.SH == g.OW and g.ys[3] == 1
+        and m * PX_WASTE >= -(-m // NR) * NR
+    )  # fmt: skip
     source = TapSource(
         g.N, g.C, g.H, g.W, g.OW, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.xs,
-        copy, hp, wp, a_c, a_h, a_w, 0 if dw else cg * a_c, dw,
+        copy, hp, wp, a_c, a_h, a_w, 0 if dw else cg * a_c, dw, px,
     )  # fmt: skip
     gemm = FloatGemm(
         g.OH * g.OW, cg * g.KH * g.KW, g.O // groups, groups, g.ys[0], g.ys[3], g.ys[1], conv.ws
@@ -137,7 +151,7 @@ def _dot_parts(op: qnn.DotOp) -> tuple[TapSource, FloatGemm]:
     xs, o = shape_of(op.input), shape_of(op.result)[-1]
     m, k = math.prod(xs[:-1]), xs[-1]
     source = TapSource(
-        1, k, 1, m, m, 1, 1, 1, 1, 1, 1, 0, 0, (0, 1, 0, k), False, 1, m, 1, 0, k, 0, False
+        1, k, 1, m, m, 1, 1, 1, 1, 1, 1, 0, 0, (0, 1, 0, k), False, 1, m, 1, 0, k, 0, False, False
     )
     return source, FloatGemm(m, k, o, 1, 0, o, 1, (1, o, 0, 0))
 
@@ -167,17 +181,25 @@ def _plan(source: TapSource, gemm: FloatGemm, packed_w: bool) -> FloatGemmPlan:
     k = gemm.K
     kb = -(-k // KC_TARGET)
     mc, chunks = _rows_per_chunk(source, gemm)
-    col_blocks = -(-gemm.COLS // NR)
+    width = MR if source.PX else NR  # of a block of packed weights
+    w_blocks = -(-gemm.COLS // width)
+    slot = mc * NR
+    pb = pbc = 0
+    if source.PX:  # chunks of pixel blocks; a block's taps, then its channels' partial sums
+        pb = -(-gemm.M // NR)
+        pbc = -(-pb // PX_TASKS)
+        chunks = -(-pb // pbc)
+        slot = -(-k // kb) * NR + (w_blocks * MR * NR if kb > 1 else MR * NR)
     parallel = source.N * gemm.G * gemm.M * k * gemm.COLS >= threads.PARALLEL_MACS
     # (+ NR: a depthwise tile's last channel block reads up to NR - 1 floats past the last)
     copy = source.C * source.HP * source.WP + NR if source.copy else 0
     bpack_at = (copy + 15) // 16 * 16
-    off_at = bpack_at + (0 if packed_w else gemm.G * col_blocks * k * NR)
+    off_at = bpack_at + (0 if packed_w else gemm.G * w_blocks * k * width)
     return FloatGemmPlan(
         MR, NR, -(-k // kb), kb, mc, chunks,
-        min(col_blocks, -(-MIN_TASKS // chunks)) if parallel else 1,
-        col_blocks, gemm.M % MR, packed_w, parallel, copy >= threads.PARALLEL_ELEMENTS,
-        bpack_at, off_at, (off_at + 2 * k + 15) // 16 * 16,
+        min(w_blocks, -(-MIN_TASKS // chunks)) if parallel else 1,
+        w_blocks, gemm.M % MR, packed_w, parallel, copy >= threads.PARALLEL_ELEMENTS,
+        bpack_at, off_at, (off_at + 2 * k + 15) // 16 * 16, slot, pb, pbc,
     )  # fmt: skip
 
 
@@ -189,8 +211,9 @@ def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContex
     args = operand_args(ctx, op)
     if weights is not None:
         layout = "dot" if isinstance(op, qnn.DotOp) else op.layout_kind.value
-        panels = packing.float_panels(weights, layout, gemm.G, NR)  # depthwise: G = 1
+        width = MR if source.PX else NR
+        panels = packing.float_panels(weights, layout, gemm.G, width)  # depthwise: G = 1
         args[1] = f"((const float *){ctx.plan.add_constant(op.weight, panels)})"
-    scratch = plan.slots_at + (threads.SCRATCH_SLOTS if plan.parallel else 1) * plan.MC * NR
+    scratch = plan.slots_at + (threads.SCRATCH_SLOTS if plan.parallel else 1) * plan.SLOT
     args.append(ctx.scratch(4 * scratch))
     return Kernel("fgemm.c.j2", SpecView(ep, source, gemm, plan), args)

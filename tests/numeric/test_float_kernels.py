@@ -2,9 +2,9 @@
 
 Every output must be the reference's float32 sum, step by step: the shapes below reach every
 path of the kernel (M, K, N off the 6 x 128 x 16 blocks and K blocks, K = 1, GEMV, layouts,
-direct reads, the planar and the channels-last padded copy, strides, dilations, asymmetric and
-cut-off pads, groups, depthwise with and without a channel multiplier, batch, weights as an
-argument), with the epilogues (bias, addend, relu, clamp), and on data with NaN, infinities,
+direct reads, the planar and the channels-last padded copy, pixels as lanes, strides,
+dilations, asymmetric and cut-off pads, groups, depthwise with and without a channel
+multiplier, batch, weights as an argument), with the epilogues (bias, addend, relu, clamp), and on data with NaN, infinities,
 signed zeros, subnormals and overflowing products, so padded taps (0 x inf is NaN) and the
 order of every addition show. Results are compared as bits (NaN only as NaN).
 """
@@ -32,8 +32,9 @@ SHAPES = [
     ("conv", "nchw", (1, 20, 7, 9), 20, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),  # planar copy
     ("conv", "nchw", (1, 3, 11, 12), 5, (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 1),  # HWC copy
     ("conv", "nhwc", (2, 8, 9, 7), 6, (3, 2), (2, 1), (1, 2), (2, 0, 1, 1), 2),
-    ("conv", "nchw", (2, 24, 5, 6), 33, (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),  # direct, planar
+    ("conv", "nchw", (2, 24, 5, 6), 33, (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),  # pixel lanes
     ("conv", "nhwc", (1, 8, 7, 7), 16, (1, 1), (2, 2), (1, 1), (0, 0, 0, 0), 1),  # direct, HWC
+    ("conv", "nchw", (1, 24, 9, 9), 20, (1, 1), (2, 2), (1, 1), (0, 0, 0, 0), 1),  # direct, planar
     ("conv", "nchw", (1, 5, 4, 6), 7, (1, 1), (1, 1), (1, 1), (1, 0, 1, 2), 1),  # 1x1, padded
     ("conv", "nchw", (1, 20, 8, 7), 20, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 20),  # depthwise
     ("conv", "nhwc", (1, 16, 9, 10), 16, (3, 3), (2, 2), (2, 1), (0, 1, 1, 0), 16),  # depthwise
@@ -43,6 +44,7 @@ SHAPES = [
     ("conv", "nchw", (1, 4, 7, 7), 9, (3, 3), (2, 2), (1, 1), (0, 0, 2, 2), 1),  # pads cut off
     ("conv", "nhwc", (1, 64, 36, 30), 17, (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),  # row chunks
     ("conv", "nchw", (1, 1, 5, 5), 1, (2, 2), (1, 1), (1, 1), (0, 0, 0, 0), 1),  # K = 4, N = 1
+    ("conv", "nchw", (1, 300, 4, 8), 7, (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),  # PX, K blocks
     ("dot", "-", (1, 300), 40, None, None, None, None, 1),  # GEMV, 3 K blocks, channel tail
     ("dot", "-", (13, 7), 16, None, None, None, None, 1),
     ("dot", "-", (2, 5, 33), 17, None, None, None, None, 1),  # batch dimensions
