@@ -105,7 +105,8 @@ def float_panels(w: np.ndarray, layout: str, groups: int, nr: int) -> np.ndarray
     else:
         if layout == "nhwc":
             w = w.transpose(0, 3, 1, 2)
-        mats = w.reshape(groups, w.shape[0] // groups, -1).transpose(0, 2, 1)  # (G, K, Og)
+        k = int(np.prod(w.shape[1:]))
+        mats = w.reshape(groups, w.shape[0] // groups, k).transpose(0, 2, 1)  # (G, K, Og)
     g, k, n = mats.shape
     blocks = -(-n // nr)
     padded = np.zeros((g, k, blocks * nr), dtype=np.float32)

@@ -137,7 +137,7 @@ def _conv_parts(op: qnn.Conv2DOp) -> tuple[TapSource, FloatGemm]:
         and m * PX_WASTE >= -(-m // NR) * NR
     )  # fmt: skip
     source = TapSource(
-        g.N, g.C, g.H, g.W, g.OW, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.xs,
+        g.N, g.C, g.H, g.W, max(g.OW, 1), g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.xs,
         copy, hp, wp, a_c, a_h, a_w, 0 if dw else cg * a_c, dw, px,
     )  # fmt: skip
     gemm = FloatGemm(
@@ -151,7 +151,29 @@ def _dot_parts(op: qnn.DotOp) -> tuple[TapSource, FloatGemm]:
     xs, o = shape_of(op.input), shape_of(op.result)[-1]
     m, k = math.prod(xs[:-1]), xs[-1]
     source = TapSource(
-        1, k, 1, m, m, 1, 1, 1, 1, 1, 1, 0, 0, (0, 1, 0, k), False, 1, m, 1, 0, k, 0, False, False
+        1,
+        k,
+        1,
+        m,
+        max(m, 1),
+        1,
+        1,
+        1,
+        1,
+        1,
+        1,
+        0,
+        0,
+        (0, 1, 0, k),
+        False,
+        1,
+        m,
+        1,
+        0,
+        k,
+        0,
+        False,
+        False,
     )
     return source, FloatGemm(m, k, o, 1, 0, o, 1, (1, o, 0, 0))
 
@@ -172,6 +194,8 @@ def _rows_per_chunk(source: TapSource, gemm: FloatGemm) -> tuple[int, int]:
     while mc < min(m, MAX_MC) and _region_bytes(source, gemm, mc + MR) <= REGION_BYTES:
         mc += MR
     chunks = -(-m // mc)
+    if chunks == 0:  # no output pixels: nothing to do
+        return mc, 0
     per_chunk = -(-m // chunks)
     mc = -(-per_chunk // MR) * MR
     return mc, -(-m // mc)
@@ -179,7 +203,7 @@ def _rows_per_chunk(source: TapSource, gemm: FloatGemm) -> tuple[int, int]:
 
 def _plan(source: TapSource, gemm: FloatGemm, packed_w: bool) -> FloatGemmPlan:
     k = gemm.K
-    kb = -(-k // KC_TARGET)
+    kb = max(1, -(-k // KC_TARGET))  # K = 0: one empty block, the outputs are +0 (and the epilogue)
     mc, chunks = _rows_per_chunk(source, gemm)
     width = MR if source.PX else NR  # of a block of packed weights
     w_blocks = -(-gemm.COLS // width)
@@ -187,7 +211,7 @@ def _plan(source: TapSource, gemm: FloatGemm, packed_w: bool) -> FloatGemmPlan:
     pb = pbc = 0
     if source.PX:  # chunks of pixel blocks; a block's taps, then its channels' partial sums
         pb = -(-gemm.M // NR)
-        pbc = -(-pb // PX_TASKS)
+        pbc = max(1, -(-pb // PX_TASKS))
         chunks = -(-pb // pbc)
         slot = -(-k // kb) * NR + (w_blocks * MR * NR if kb > 1 else MR * NR)
     parallel = source.N * gemm.G * gemm.M * k * gemm.COLS >= threads.PARALLEL_MACS
@@ -197,7 +221,7 @@ def _plan(source: TapSource, gemm: FloatGemm, packed_w: bool) -> FloatGemmPlan:
     off_at = bpack_at + (0 if packed_w else gemm.G * w_blocks * k * width)
     return FloatGemmPlan(
         MR, NR, -(-k // kb), kb, mc, chunks,
-        min(w_blocks, -(-MIN_TASKS // chunks)) if parallel else 1,
+        min(w_blocks, -(-MIN_TASKS // max(1, chunks))) if parallel else 1,
         w_blocks, gemm.M % MR, packed_w, parallel, copy >= threads.PARALLEL_ELEMENTS,
         bpack_at, off_at, (off_at + 2 * k + 15) // 16 * 16, slot, pb, pbc,
     )  # fmt: skip

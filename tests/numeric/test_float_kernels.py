@@ -4,7 +4,7 @@ Every output must be the reference's float32 sum, step by step: the shapes below
 path of the kernel (M, K, N off the 6 x 128 x 16 blocks and K blocks, K = 1, GEMV, layouts,
 direct reads, the planar and the channels-last padded copy, pixels as lanes, strides,
 dilations, asymmetric and cut-off pads, groups, depthwise with and without a channel
-multiplier, batch, weights as an argument), with the epilogues (bias, addend, relu, clamp), and on data with NaN, infinities,
+multiplier, batch, weights as an argument, empty tensors), with the epilogues (bias, addend, relu, clamp), and on data with NaN, infinities,
 signed zeros, subnormals and overflowing products, so padded taps (0 x inf is NaN) and the
 order of every addition show. Results are compared as bits (NaN only as NaN).
 """
@@ -49,6 +49,11 @@ SHAPES = [
     ("dot", "-", (13, 7), 16, None, None, None, None, 1),
     ("dot", "-", (2, 5, 33), 17, None, None, None, None, 1),  # batch dimensions
     ("dot", "-", (6, 1), 1, None, None, None, None, 1),  # K = 1, one channel
+    # empty: no taps (outputs are +0 through the epilogue), no pixels, no channels, no rows
+    ("dot", "-", (3, 0), 5, None, None, None, None, 1),
+    ("conv", "nchw", (0, 3, 5, 5), 4, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),
+    ("conv", "nhwc", (1, 3, 5, 5), 0, (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),
+    ("dot", "-", (0, 4), 3, None, None, None, None, 1),
 ]
 # (weights constant, bias, addend, activation)
 EPILOGUES = [
