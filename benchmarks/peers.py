@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.workloads import SW, Conv, Convert, Dot, Workload
+from benchmarks.workloads import SW, Conv, Convert, Dot, FloatConv, FloatDot, Workload
 
 
 @dataclass
@@ -47,6 +47,8 @@ def ort_candidates(w: Workload, inputs, weights, threads: int) -> list[Candidate
         return _ort_conv(w, inputs[0], weights[0], threads)
     if isinstance(w, Convert):
         return _ort_convert(w, inputs[0], threads)
+    if isinstance(w, FloatDot | FloatConv):
+        return _ort_float(w, inputs[0], weights, threads)
     return []
 
 
@@ -237,6 +239,28 @@ def _ort_convert(w: Convert, x: np.ndarray, threads: int) -> list[Candidate]:
     return [Candidate(op, _bound_call(session, {"x": x}, out), _same)]
 
 
+def _ort_float(w: FloatDot | FloatConv, x: np.ndarray, weights, threads: int) -> list[Candidate]:
+    """MatMul / Conv on float32 (MLAS: FMA, its own order of additions, so not exact)."""
+    from onnx import helper, numpy_helper
+
+    if isinstance(w, FloatDot):
+        node = helper.make_node("MatMul", ["x", "w"], ["y"])
+        y_shape, names = [w.m, w.n], ["w"]
+    else:
+        attrs = dict(kernel_shape=[w.r] * 2, pads=[w.pad] * 4, strides=[w.stride] * 2)
+        node = helper.make_node("Conv", ["x", "w", "b"], ["y"], **attrs)
+        y_shape, names = [1, w.o, w.out_hw, w.out_hw], ["w", "b"]
+    session = _session(
+        [node],
+        [helper.make_tensor_value_info("x", _onnx_type(x.dtype), list(x.shape))],
+        [helper.make_tensor_value_info("y", _onnx_type(np.float32), y_shape)],
+        [numpy_helper.from_array(a, n) for a, n in zip(weights, names, strict=True)],
+        threads,
+    )
+    out = np.empty(y_shape, np.float32)
+    return [Candidate(node.op_type, _bound_call(session, {"x": x}, out), _same)]
+
+
 # ----------------------------------------------------------------------------- PyTorch
 
 
@@ -250,6 +274,8 @@ def torch_candidates(w: Workload, inputs, weights, threads: int) -> list[Candida
     torch.set_num_threads(threads)
     if isinstance(w, Convert):
         return _torch_convert(torch, w, inputs[0])
+    if isinstance(w, FloatDot | FloatConv):
+        return [_torch_float(torch, w, inputs[0], weights)]
     if w.signed or not isinstance(w, Dot | Conv):
         return []  # fbgemm / x86 take only quint8 activations
     candidates = []
@@ -317,6 +343,18 @@ def _torch_conv(torch, engine: str, w: Conv, x: np.ndarray, wt: np.ndarray) -> C
 
     label = f"quantized.conv2d ({engine})"
     return Candidate(label, _engine_call(torch, engine, call), _int_repr_nhwc)
+
+
+def _torch_float(torch, w: FloatDot | FloatConv, x: np.ndarray, weights) -> Candidate:
+    xt, ws = torch.from_numpy(x), [torch.from_numpy(a) for a in weights]
+    if isinstance(w, FloatDot):
+        return Candidate("matmul", lambda: torch.matmul(xt, ws[0]), lambda y: y.numpy())
+    conv = torch.nn.functional.conv2d
+
+    def call():
+        return conv(xt, ws[0], ws[1], stride=w.stride, padding=w.pad)
+
+    return Candidate("conv2d", call, lambda y: y.numpy())
 
 
 def _torch_convert(torch, w: Convert, x: np.ndarray) -> list[Candidate]:

@@ -177,6 +177,84 @@ class Conv(Workload):
         return [self.activations(rng, (1, self.hw, self.hw, self.c))]
 
 
+def f32_tensor(shape) -> str:
+    return tensor(shape, "f32")
+
+
+@dataclass(frozen=True)
+class FloatDot(Workload):
+    """float32 [M, K] × [K, N] (a float model's MatMul, as calibration runs it)."""
+
+    m: int = 1
+    k: int = 1
+    n: int = 1
+    unit: str = "GOP/s"
+
+    @property
+    def work(self) -> float:
+        return 2.0 * self.m * self.k * self.n
+
+    def text(self) -> str:
+        xt, wt = f32_tensor((self.m, self.k)), f32_tensor((self.k, self.n))
+        yt = f32_tensor((self.m, self.n))
+        return f"""func.func @main(%x: {xt}) -> {yt} {{
+  %w = arith.constant dense<0.0> : {wt}
+  %y = qnn.dot %x, %w : {xt}, {wt} -> {yt}
+  func.return %y : {yt}
+}}"""
+
+    def weights(self, rng: np.random.Generator) -> list[np.ndarray]:
+        w = rng.standard_normal((self.k, self.n)) / math.sqrt(self.k)
+        return [w.astype(np.float32)]
+
+    def inputs(self, rng: np.random.Generator) -> list[np.ndarray]:
+        return [rng.standard_normal((self.m, self.k)).astype(np.float32)]
+
+
+@dataclass(frozen=True)
+class FloatConv(Workload):
+    """NCHW float32 conv2d with a bias (a folded batch norm), as a float ONNX model imports."""
+
+    c: int = 1
+    hw: int = 1
+    o: int = 1
+    r: int = 1
+    stride: int = 1
+    pad: int = 0
+    unit: str = "GOP/s"
+
+    @property
+    def out_hw(self) -> int:
+        return (self.hw + 2 * self.pad - self.r) // self.stride + 1
+
+    @property
+    def work(self) -> float:
+        return 2.0 * self.o * self.out_hw**2 * self.c * self.r * self.r
+
+    def text(self) -> str:
+        xt, yt = (
+            f32_tensor((1, self.c, self.hw, self.hw)),
+            f32_tensor((1, self.o) + (self.out_hw,) * 2),
+        )
+        wt, bt = f32_tensor((self.o, self.c, self.r, self.r)), f32_tensor((self.o,))
+        p, s = self.pad, self.stride
+        attrs = f"strides = array<i64: {s}, {s}>, pads = array<i64: {p}, {p}, {p}, {p}>"
+        return f"""func.func @main(%x: {xt}) -> {yt} {{
+  %w = arith.constant dense<0.0> : {wt}
+  %b = arith.constant dense<0.0> : {bt}
+  %y = qnn.conv2d %x, %w bias(%b : {bt}) {{{attrs}}} : {xt}, {wt} -> {yt}
+  func.return %y : {yt}
+}}"""
+
+    def weights(self, rng: np.random.Generator) -> list[np.ndarray]:
+        fan_in = self.c * self.r * self.r
+        w = rng.standard_normal((self.o, self.c, self.r, self.r)) * math.sqrt(2 / fan_in)
+        return [w.astype(np.float32), (rng.standard_normal(self.o) * 0.1).astype(np.float32)]
+
+    def inputs(self, rng: np.random.Generator) -> list[np.ndarray]:
+        return [rng.standard_normal((1, self.c, self.hw, self.hw)).astype(np.float32)]
+
+
 @dataclass(frozen=True)
 class Convert(Workload):
     """quantize (f32 → u8, or i8 per channel along axis 0) or dequantize (u8 → f32)."""
@@ -228,7 +306,7 @@ def per_channel_scales(channels: int) -> tuple[float, ...]:
 
 
 def workloads() -> list[Workload]:
-    """Issue 6's table, in its order, then the int8×int8 variants."""
+    """Issue 6's table, in its order, the float32 rows, then the int8×int8 variants."""
     rows: list[Workload] = [
         Dot("GEMV 1x768x768", m=1, k=768, n=768),
         Dot("GEMM 128x768x768", m=128, k=768, n=768),
@@ -251,6 +329,13 @@ def workloads() -> list[Workload]:
             zero=0,
         ),
         Dot("per-call overhead 1x16x16", m=1, k=16, n=16, unit="us"),
+        # the float model calibration runs (float32 kernels, exact with the reference)
+        FloatDot("float GEMM 128x768x768", m=128, k=768, n=768),
+        FloatConv("float conv 3x3 c64@56", c=64, hw=56, o=64, r=3, pad=1),
+        FloatConv("float conv 1x1 c256@56->64", c=256, hw=56, o=64, r=1),
+        FloatConv("float conv 3x3 s2 c64@56->128", c=64, hw=56, o=128, r=3, stride=2, pad=1),
+        FloatConv("float conv 3x3 c512@7", c=512, hw=7, o=512, r=3, pad=1),
+        FloatConv("float first layer 7x7 s2 c3@224->64", c=3, hw=224, o=64, r=7, stride=2, pad=3),
     ]
     signed = [
         dataclasses.replace(w, name=w.name + " s8s8", signed=True)

@@ -92,3 +92,23 @@ def depthwise_pairs(packed: np.ndarray, rows: int, pairs: int, c0s: list[int]) -
                     for b, c0 in enumerate(c0s):
                         out[k, :, b, q, :, h] = packed[r][:, c0 : c0 + 8]
     return out
+
+
+def float_panels(w: np.ndarray, layout: str, groups: int, nr: int) -> np.ndarray:
+    """float32 weights as the panels of fgemm.c.j2: `[group][channel block][k][nr]`, the taps k
+    in the reference's order (c, kh, kw), channels past the last zero-padded.
+
+    `layout` is "dot" (w is K×O), "nchw" (O×C×KH×KW) or "nhwc" (O×KH×KW×C)."""
+    w = np.asarray(w, dtype=np.float32)
+    if layout == "dot":
+        mats = w[None]  # (1, K, O)
+    else:
+        if layout == "nhwc":
+            w = w.transpose(0, 3, 1, 2)
+        k = int(np.prod(w.shape[1:]))
+        mats = w.reshape(groups, w.shape[0] // groups, k).transpose(0, 2, 1)  # (G, K, Og)
+    g, k, n = mats.shape
+    blocks = -(-n // nr)
+    padded = np.zeros((g, k, blocks * nr), dtype=np.float32)
+    padded[:, :, :n] = mats
+    return np.ascontiguousarray(padded.reshape(g, k, blocks, nr).transpose(0, 2, 1, 3)).ravel()

@@ -1,5 +1,5 @@
-"""qnn.conv2d and qnn.dot: the fast 8-bit kernels where they are exact (families.integer),
-else the generic int64 / float kernels (conv.c.j2, dot.c.j2)."""
+"""qnn.conv2d and qnn.dot: the float32 GEMM (families.float_gemm), the fast 8-bit kernels where
+they are exact (families.integer), else the generic int64 kernels (conv.c.j2, dot.c.j2)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from codegen.families.epilogue import epilogue, operand_args
+from codegen.families.float_gemm import float_kernel
 from codegen.families.integer import integer_kernel
 from codegen.geometry import conv_window
 from codegen.kernel import EmitContext, Kernel
@@ -35,10 +36,11 @@ class GroupedConv:
 
 def conv_or_dot(op: qnn.Conv2DOp | qnn.DotOp, ctx: EmitContext) -> Kernel:
     ep = epilogue(op)
-    if ep.quantized:
-        kernel = integer_kernel(op, ep, ctx)
-        if kernel is not None:
-            return kernel
+    if not ep.quantized:
+        return float_kernel(op, ep, ctx)
+    kernel = integer_kernel(op, ep, ctx)
+    if kernel is not None:
+        return kernel
     args = operand_args(ctx, op)
     if isinstance(op, qnn.DotOp):
         xs = shape_of(op.input)

@@ -14,7 +14,15 @@ import pytest
 from benchmarks import ceiling
 from benchmarks.peers import ort_candidates, torch_candidates
 from benchmarks.run import agreement, main, prepare
-from benchmarks.workloads import Conv, Convert, Dot, per_channel_scales, workloads
+from benchmarks.workloads import (
+    Conv,
+    Convert,
+    Dot,
+    FloatConv,
+    FloatDot,
+    per_channel_scales,
+    workloads,
+)
 
 TINY = [
     Dot("dot", m=3, k=37, n=9),
@@ -31,6 +39,8 @@ TINY = [
         scales=per_channel_scales(4),
         zero=0,
     ),
+    FloatDot("float dot", m=7, k=29, n=19),
+    FloatConv("float conv", c=5, hw=9, o=18, r=3, stride=2, pad=1),
 ]
 
 
@@ -57,6 +67,9 @@ def test_workload_table_is_issue_six(capsys) -> None:
     names = [w.name for w in workloads()]
     assert len(names) == len(set(names))
     assert {"GEMV 1x768x768", "per-call overhead 1x16x16", "conv 3x3 c64@56 s8s8"} <= set(names)
+    assert {"float GEMM 128x768x768", "float conv 3x3 c64@56", "float conv 1x1 c256@56->64"} <= set(
+        names
+    )
     assert main(["--threads", "1", "--only", "no such workload"]) == 0
     assert "| workload | unit | ours | ONNX Runtime | PyTorch |" in capsys.readouterr().out
 

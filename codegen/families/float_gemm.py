@@ -1,0 +1,243 @@
+"""fgemm.c.j2: float32 qnn.dot / qnn.conv2d as a blocked GEMM, bit-exact with the reference.
+
+The reference (runtime/reference/kernels.py: conv_float, dot_float) computes every output as
+`acc = +0; acc = fl(acc + fl(x * w))` over its taps k in order ((c, kh, kw) for a conv, padded
+taps included as 0), then adds the bias and the addend. Reassociating that sum would change
+bits, so the kernel keeps each output's sequence of float32 operations as it is and vectorises
+across outputs instead: a tile is MR output pixels (GEMM rows) x NR = 16 output channels, two
+AVX vectors per row, every tap one multiply and one add per vector (never an FMA: the unit is
+compiled with -ffp-contract=off). Taps are read where they lie, in the input or in its
+zero-padded planar copy (an implicit GEMM: no im2col), at a pixel's offset plus a tap's; the
+weights are packed `[group][channel block][k][NR]` (codegen/packing.py), once at load when they
+are a constant. K is cut into blocks of KC taps, in order: a tile's partial sums wait in the
+thread's slot of the scratch between blocks, as float32 values, which changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from codegen import packing, threads
+from codegen.families.epilogue import EpilogueSpec, operand_args
+from codegen.geometry import Window, conv_window
+from codegen.kernel import EmitContext, Kernel
+from codegen.plan import shape_of
+from codegen.spec import SpecView
+from qdialect import qnn
+
+MR = 6  # output pixels (rows) per tile: 12 accumulators, two weight vectors, a tap, a product
+NR = 16  # output channels per tile: two vectors of 8 floats
+KC_TARGET = 128  # taps per K block: one block of weights (KC x NR floats) stays in L1
+REGION_BYTES = 192 * 1024  # the input a chunk of rows reads stays in L2 while its channels go by
+MAX_MC = 1020  # rows per chunk at most (their offsets live on the stack)
+HWC_CHANNELS = 16  # a padded copy keeps channels last up to this many per group
+PX_TASKS = 32  # chunks of pixel blocks (PX)
+PX_WASTE = 1.1  # PX when the pixel blocks hold at most 10% more lanes than pixels
+MIN_TASKS = 8  # with several threads, split the channel blocks until there are this many tasks
+
+
+@dataclass(frozen=True)
+class TapSource:
+    """Where the taps are read: tap k of output pixel (i, j) of group g is
+    `xa[g * A_G + base(i, j) + off(k)]`, base = i·SH·A_H + j·SW·A_W and
+    off = c·A_C + r·DH·A_H + s·DW·A_W for k = (c, r, s). `xa` is the input itself or, when the
+    window reaches padding, its zero-padded planar copy (C planes of HP x WP)."""
+
+    N: int  # images (a dot: 1)
+    C: int
+    H: int
+    W: int
+    OW: int  # output pixels per row (a dot: all M rows are one output row)
+    KH: int
+    KW: int
+    SH: int
+    SW: int
+    DH: int
+    DW: int
+    PT: int
+    PL: int
+    xs: tuple[int, ...]  # x's element strides, NCHW order
+    copy: bool
+    HP: int
+    WP: int
+    A_C: int
+    A_H: int
+    A_W: int
+    A_G: int
+    dw: bool  # depthwise: the lanes are channels, each reading its own (HWC copy)
+    PX: bool  # NCHW, pixels reading consecutive inputs: the lanes are pixels, the rows channels
+
+
+@dataclass(frozen=True)
+class FloatGemm:
+    """The GEMM of each image and group: M rows x K taps x COLS channels, and where its
+    results go: y index of output pixel p, channel o = p·Y_P + o·Y_O (+ n·Y_N)."""
+
+    M: int
+    K: int
+    COLS: int
+    G: int
+    Y_N: int
+    Y_P: int
+    Y_O: int
+    ws: tuple[int, ...]  # the weights' element strides in (o, c, kh, kw) order
+
+
+@dataclass(frozen=True)
+class FloatGemmPlan:
+    """Tiles, blocks, tasks and the scratch layout (in floats)."""
+
+    MR: int
+    NR: int
+    KC: int
+    KB: int  # K blocks
+    MC: int  # rows per chunk
+    CHUNKS: int
+    NSPLIT: int  # channel-block splits per chunk, when several threads run
+    W_BLOCKS: int  # blocks of weights: NR channels (MR with PX)
+    TAIL: int  # M % MR
+    packed_w: bool
+    parallel: bool
+    parallel_pad: bool
+    bpack_at: int  # weights packed per call (an argument)
+    off_at: int  # the taps' offsets (K int64)
+    slots_at: int  # per-thread partial sums
+    SLOT: int  # ... floats each
+    PB: int  # PX: blocks of NR pixels
+    PBC: int  # ... per chunk
+
+
+def _conv_parts(op: qnn.Conv2DOp) -> tuple[TapSource, FloatGemm]:
+    conv = conv_window(op)
+    g: Window = conv.window
+    cg = g.C // conv.groups
+    # depthwise (one input channel per group, one output each): one GEMM whose 16 lanes are 16
+    # channels, each tap of a lane read from its own channel of a channels-last copy
+    dw = conv.groups > 1 and cg == 1 and conv.groups == g.O
+    hp = max(g.H + g.PT, (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1)
+    wp = max(g.W + g.PL, (g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1)
+    copy = dw or (hp, wp) != (g.H, g.W) or g.PT > 0 or g.PL > 0
+    # the copy's layout: taps (c, r, s) in order step along s, so planes (CHW) keep a pixel's
+    # taps of one kernel row adjacent; channels last (HWC) when the channels are few, or the
+    # kernel is 1x1
+    hwc = dw or g.KH * g.KW == 1 or cg <= HWC_CHANNELS
+    a_c, a_h, a_w = (g.xs[1], g.xs[2], g.xs[3])
+    if copy:
+        a_c, a_h, a_w = (1, wp * g.C, g.C) if hwc else (hp * wp, wp, 1)
+    assert g.ys[2] == g.OW * g.ys[3], "output pixels are row-major in either layout"
+    assert 1 in (g.ys[1], g.ys[3]), "channels or pixels adjacent in y (the vector stores)"
+    groups = 1 if dw else conv.groups
+    # pixels as lanes (NCHW, e.g. a 1x1 stride-1 conv): consecutive output pixels read
+    # consecutive inputs at every tap (rows included) and land side by side, and blocks of NR
+    # pixels waste little
+    m = g.OH * g.OW
+    px = (
+        conv.groups == 1 and a_w * g.SW == 1 and a_h * g.SH == g.OW and g.ys[3] == 1
+        and m * PX_WASTE >= -(-m // NR) * NR
+    )  # fmt: skip
+    source = TapSource(
+        g.N, g.C, g.H, g.W, max(g.OW, 1), g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.xs,
+        copy, hp, wp, a_c, a_h, a_w, 0 if dw else cg * a_c, dw, px,
+    )  # fmt: skip
+    gemm = FloatGemm(
+        g.OH * g.OW, cg * g.KH * g.KW, g.O // groups, groups, g.ys[0], g.ys[3], g.ys[1], conv.ws
+    )
+    return source, gemm
+
+
+def _dot_parts(op: qnn.DotOp) -> tuple[TapSource, FloatGemm]:
+    """[M, K] x [K, O] as a 1x1 conv over one output row of M pixels with K channels."""
+    xs, o = shape_of(op.input), shape_of(op.result)[-1]
+    m, k = math.prod(xs[:-1]), xs[-1]
+    source = TapSource(
+        1,
+        k,
+        1,
+        m,
+        max(m, 1),
+        1,
+        1,
+        1,
+        1,
+        1,
+        1,
+        0,
+        0,
+        (0, 1, 0, k),
+        False,
+        1,
+        m,
+        1,
+        0,
+        k,
+        0,
+        False,
+        False,
+    )
+    return source, FloatGemm(m, k, o, 1, 0, o, 1, (1, o, 0, 0))
+
+
+def _region_bytes(source: TapSource, gemm: FloatGemm, rows: int) -> int:
+    """Bytes of input the taps of `rows` consecutive output pixels (of one group) read."""
+    if source.KH * source.KW == 1 and source.A_C == 1:  # a dot, or a 1x1 conv on NHWC
+        return 4 * rows * gemm.K
+    lines = min(source.HP, -(-rows // source.OW) * source.SH + (source.KH - 1) * source.DH)
+    channels = gemm.COLS if source.dw else gemm.K // (source.KH * source.KW)
+    return 4 * channels * lines * source.WP
+
+
+def _rows_per_chunk(source: TapSource, gemm: FloatGemm) -> tuple[int, int]:
+    """(MC, chunks): near-equal chunks of whole tiles whose input stays in L2."""
+    m = gemm.M
+    mc = MR
+    while mc < min(m, MAX_MC) and _region_bytes(source, gemm, mc + MR) <= REGION_BYTES:
+        mc += MR
+    chunks = -(-m // mc)
+    if chunks == 0:  # no output pixels: nothing to do
+        return mc, 0
+    per_chunk = -(-m // chunks)
+    mc = -(-per_chunk // MR) * MR
+    return mc, -(-m // mc)
+
+
+def _plan(source: TapSource, gemm: FloatGemm, packed_w: bool) -> FloatGemmPlan:
+    k = gemm.K
+    kb = max(1, -(-k // KC_TARGET))  # K = 0: one empty block, the outputs are +0 (and the epilogue)
+    mc, chunks = _rows_per_chunk(source, gemm)
+    width = MR if source.PX else NR  # of a block of packed weights
+    w_blocks = -(-gemm.COLS // width)
+    slot = mc * NR
+    pb = pbc = 0
+    if source.PX:  # chunks of pixel blocks; a block's taps, then its channels' partial sums
+        pb = -(-gemm.M // NR)
+        pbc = max(1, -(-pb // PX_TASKS))
+        chunks = -(-pb // pbc)
+        slot = -(-k // kb) * NR + (w_blocks * MR * NR if kb > 1 else MR * NR)
+    parallel = source.N * gemm.G * gemm.M * k * gemm.COLS >= threads.PARALLEL_MACS
+    # (+ NR: a depthwise tile's last channel block reads up to NR - 1 floats past the last)
+    copy = source.C * source.HP * source.WP + NR if source.copy else 0
+    bpack_at = (copy + 15) // 16 * 16
+    off_at = bpack_at + (0 if packed_w else gemm.G * w_blocks * k * width)
+    return FloatGemmPlan(
+        MR, NR, -(-k // kb), kb, mc, chunks,
+        min(w_blocks, -(-MIN_TASKS // max(1, chunks))) if parallel else 1,
+        w_blocks, gemm.M % MR, packed_w, parallel, copy >= threads.PARALLEL_ELEMENTS,
+        bpack_at, off_at, (off_at + 2 * k + 15) // 16 * 16, slot, pb, pbc,
+    )  # fmt: skip
+
+
+def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContext) -> Kernel:
+    """The float32 conv / dot: weights packed at load when constant, else per call."""
+    source, gemm = _dot_parts(op) if isinstance(op, qnn.DotOp) else _conv_parts(op)
+    weights = ctx.plan.constant_data(op.weight)
+    plan = _plan(source, gemm, weights is not None)
+    args = operand_args(ctx, op)
+    if weights is not None:
+        layout = "dot" if isinstance(op, qnn.DotOp) else op.layout_kind.value
+        width = MR if source.PX else NR
+        panels = packing.float_panels(weights, layout, gemm.G, width)  # depthwise: G = 1
+        args[1] = f"((const float *){ctx.plan.add_constant(op.weight, panels)})"
+    scratch = plan.slots_at + (threads.SCRATCH_SLOTS if plan.parallel else 1) * plan.SLOT
+    args.append(ctx.scratch(4 * scratch))
+    return Kernel("fgemm.c.j2", SpecView(ep, source, gemm, plan), args)
