@@ -179,6 +179,7 @@ def frontend_of(args: argparse.Namespace) -> str:
 def build_pipeline(spec: str):
     """The pass pipeline for `-p`; unknown passes or options raise QoptError."""
     from xdsl.passes import PassPipeline
+    from xdsl.utils.exceptions import ArgSpecParseError
 
     from rewrites.registry import PASSES
 
@@ -186,7 +187,9 @@ def build_pipeline(spec: str):
         return None
     try:
         return PassPipeline.parse_spec(PASSES, spec)
-    except Exception as err:  # xDSL raises ValueError/Exception subclasses for bad specs
+    # xDSL raises Exception subclasses for bad specs, and ArgSpecParseError (a BaseException)
+    # for an option value it cannot read
+    except (Exception, ArgSpecParseError) as err:
         known = ", ".join(sorted(PASSES)) or "none registered yet"
         raise QoptError(f"invalid pass pipeline '{spec}': {err} (known passes: {known})") from None
 

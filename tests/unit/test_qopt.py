@@ -365,3 +365,12 @@ def test_scalar_result_is_located_at_the_return(tmp_path: Path, capsys) -> None:
     assert run([str(path), "--emit-c"]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"{path}:4:3: error: 'func.return': result 0 %c of type f32"), err
+
+
+def test_unreadable_pass_option_is_a_clear_error() -> None:
+    """xDSL raises ArgSpecParseError, a BaseException, for an option value it cannot read."""
+    result = qopt("-p", "x{a=b.c}", stdin=GOOD.encode())
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert err.startswith("qopt: error: invalid pass pipeline 'x{a=b.c}'")
+    assert "Traceback" not in err
