@@ -24,13 +24,14 @@ from qdialect.names import tensor_name
 from qdialect.quant_ops import DequantizeCastOp, QuantizeCastOp
 from qdialect.tensors import element_type
 from qdialect.types import CalibratedQuantizedType
+from rewrites.onnx_nodes import is_float_tensor
 
 
 def _calibrated_values(function: func.FuncOp) -> list[SSAValue]:
     values: list[SSAValue] = list(function.body.block.args)
     for op in function.body.block.ops:
         values.extend(op.results)
-    return [v for v in values if isinstance(v.type, TensorType) and element_type(v.type) == f32]
+    return [v for v in values if is_float_tensor(v)]
 
 
 def annotate_ranges(function: func.FuncOp, ranges: Mapping[str, tuple[float, float]]) -> int:

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 
 from qdialect.quant_config import ConfigError, QuantizeConfig
 from rewrites.calibrated import annotate_ranges, take_ranges
 from rewrites.quantize_static import QuantizeSummary, quantize_function
+from runtime.signature import defined_functions
 
 Ranges = dict[str, tuple[float, float]]
 
@@ -94,10 +94,6 @@ def read_ranges(table: Any) -> Ranges:
     return out
 
 
-def functions(module: ModuleOp) -> list[func.FuncOp]:
-    return [op for op in module.ops if isinstance(op, func.FuncOp) and op.body.blocks]
-
-
 def quantize(model: Any, table: Any = None, config: Any = None) -> QuantizeResult:
     """`quantize_static` on our IR: the float model's QDQ form under `config`, with ranges
     from `table` and from calibrated pairs already in the IR (the table wins)."""
@@ -105,7 +101,7 @@ def quantize(model: Any, table: Any = None, config: Any = None) -> QuantizeResul
     settings = read_config(config)
     given = read_ranges(table)
     summary = QuantizeSummary()
-    for function in functions(module):
+    for function in defined_functions(module):
         ranges = take_ranges(function)
         ranges.update(given)
         result = quantize_function(function, ranges, settings)
@@ -122,7 +118,7 @@ def calibrated_module(model: Any, table: Any) -> ModuleOp:
     """The float model with its ranges written in the IR as calibrated qcast/dcast pairs."""
     module = load_float_model(model)
     ranges = read_ranges(table)
-    for function in functions(module):
+    for function in defined_functions(module):
         annotate_ranges(function, ranges)
     module.verify()
     return module
