@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from xdsl.dialects import arith, func, tensor
 from xdsl.dialects.builtin import TensorType, UnrankedTensorType
@@ -97,6 +97,21 @@ SET_THREADS = """void qd_set_threads(int n) {
 """
 
 
+# A profiled unit (emit_function(..., profile=True)) brackets every kernel call with two
+# CLOCK_MONOTONIC readings; `qd_profile_read` copies the last run's pairs out. An unprofiled
+# unit has none of this: the timing costs nothing unless asked for.
+PROFILE_SUPPORT = """
+#include <time.h>
+static int64_t qd_profile_ns[SLOTS];
+static inline int64_t qd_now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+void qd_profile_read(int64_t *out) { memcpy(out, qd_profile_ns, sizeof qd_profile_ns); }
+"""
+
+
 STATIC_ONLY = "only tensors of static shape are compiled as arguments and results"
 LOCATED = re.compile(r"^.+:\d+:\d+: error: ")
 
@@ -128,6 +143,8 @@ class EmittedFunction:
     kernels: str = ""  # the definitions of the function's kernels (static)
     body: str = ""  # the statements of its entry point
     fast: bool = False  # a kernel needs the SIMD part of the prelude
+    kernel_ops: list[Operation] = field(default_factory=list)  # the op of each kernel, in order
+    profiled: bool = False  # the unit exports qd_profile_read (see PROFILE_SUPPORT)
 
 
 @dataclass
@@ -156,10 +173,13 @@ def entry_point(c_name: str, body: str) -> str:
     )
 
 
-def translation_unit(fast: bool, kernels: str, entries: str) -> str:
-    """The prelude, the kernels, `qd_set_threads` and the entry points."""
+def translation_unit(fast: bool, kernels: str, entries: str, profile_slots: int = 0) -> str:
+    """The prelude, the kernels, `qd_set_threads` and the entry points; with `profile_slots`,
+    the timestamps the profiled entry point records (PROFILE_SUPPORT)."""
     common = TEMPLATES.get_template("_common.c.j2").module
     prelude = common.prelude(fast, threads.SCRATCH_SLOTS)  # type: ignore[attr-defined]
+    if profile_slots:
+        prelude += PROFILE_SUPPORT.replace("SLOTS", str(2 * profile_slots))
     return f"{prelude}\n\n{kernels}\n{SET_THREADS}\n{entries}"
 
 
@@ -167,10 +187,12 @@ class FunctionEmitter:
     """Renders one function's kernels and the entry point that calls them in order; kernel
     names start with `prefix`, which keeps the functions of one unit apart."""
 
-    def __init__(self, function: func.FuncOp, prefix: str = "qd_"):
+    def __init__(self, function: func.FuncOp, prefix: str = "qd_", profile: bool = False):
         self.function = function
         self.prefix = prefix
+        self.profile = profile
         self.kernels: list[str] = []
+        self.kernel_ops: list[Operation] = []
         self.calls: list[str] = []
         self.fast = False  # an int16-pair kernel needs the SIMD part of the prelude
         self.scratch_bytes = 0  # scratch shared by the fast kernels, after the planned arena
@@ -184,11 +206,19 @@ class FunctionEmitter:
         self.scratch_bytes = max(self.scratch_bytes, nbytes)
         return f"((int16_t *)((char *)arena + {self.scratch_at}))"
 
-    def render(self, kernel: Kernel) -> None:
-        name = f"{self.prefix}kernel{len(self.kernels)}"
+    def render(self, kernel: Kernel, op: Operation) -> None:
+        index = len(self.kernels)
+        name = f"{self.prefix}kernel{index}"
         template = TEMPLATES.get_template(kernel.template)
         self.kernels.append(template.render(name=name, spec=kernel.spec))
-        self.calls.append(f"    {name}({', '.join(kernel.args)});")
+        self.kernel_ops.append(op)
+        call = f"{name}({', '.join(kernel.args)});"
+        if self.profile:
+            call = (
+                f"qd_profile_ns[{2 * index}] = qd_now_ns(); {call} "
+                f"qd_profile_ns[{2 * index + 1}] = qd_now_ns();"
+            )
+        self.calls.append(f"    {call}")
 
     def emit_op(self, op: Operation) -> None:
         if (
@@ -210,7 +240,7 @@ class FunctionEmitter:
             if LOCATED.match(str(err)):
                 raise
             raise self.fail(op, str(err)) from None
-        self.render(kernel)
+        self.render(kernel, op)
 
     def check_boundary(self) -> None:
         """Each argument and result crosses as a buffer of a statically shaped tensor: any other
@@ -245,13 +275,17 @@ class FunctionEmitter:
                 f"    memcpy(outputs[{index}], {plan.expr(value)}, {nbytes(value)} /* {ctype} */);"
             )
         kernels, body = "".join(self.kernels), "\n".join(self.calls)
-        source = translation_unit(self.fast, kernels, entry_point("qd_entry", body))
-        return EmittedFunction(source, plan, len(self.kernels), kernels, body, self.fast)
+        slots = len(self.kernels) if self.profile else 0
+        source = translation_unit(self.fast, kernels, entry_point("qd_entry", body), slots)
+        return EmittedFunction(
+            source, plan, len(self.kernels), kernels, body, self.fast, self.kernel_ops, bool(slots)
+        )
 
 
-def emit_function(function: func.FuncOp) -> EmittedFunction:
-    """The C translation unit of one function of quant/qnn ops (after qnn-default)."""
-    return FunctionEmitter(function).emit()
+def emit_function(function: func.FuncOp, *, profile: bool = False) -> EmittedFunction:
+    """The C translation unit of one function of quant/qnn ops (after qnn-default); with
+    `profile`, every kernel call is timed (runtime.profile reads the times)."""
+    return FunctionEmitter(function, profile=profile).emit()
 
 
 def c_names(symbols: list[str]) -> list[str]:

@@ -48,3 +48,10 @@ def node_name(op: Operation) -> str | None:
     """The ONNX node `op` was imported from, if the importer recorded it."""
     name = op.attributes.get(NODE_ATTR)
     return name.data if isinstance(name, StringAttr) else None
+
+
+def carry_node(source: Operation, target: Operation) -> None:
+    """`target` replaces `source` (a fusion): it keeps the ONNX node name, if recorded."""
+    name = source.attributes.get(NODE_ATTR)
+    if name is not None:
+        target.attributes[NODE_ATTR] = name

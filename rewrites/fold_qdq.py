@@ -36,6 +36,7 @@ from qdialect import qnn
 from qdialect.arithmetic import quantize_value
 from qdialect.constants import dense_array
 from qdialect.float32 import f32
+from qdialect.names import carry_node
 from qdialect.qnn.modes import PadMode, RoundMode
 from qdialect.qnn.movement import permuted_element
 from qdialect.qparams import quantize_bias
@@ -211,6 +212,7 @@ class FuseQdqConvDot(RewritePattern):
             properties=properties,
         )
         fused.location = producer.location
+        carry_node(producer, fused)
         rewriter.replace(op, [*new_ops, fused])
         rewriter.erase(producer)
 
@@ -243,6 +245,7 @@ class FuseQdqElementwise(RewritePattern):
             properties=dict(producer.properties),
         )
         fused.location = producer.location
+        carry_node(producer, fused)
         try:
             check_op(fused)
         except ScaleRangeError as err:

@@ -26,6 +26,7 @@ from xdsl.rewriter import InsertPoint
 
 from qdialect import qnn
 from qdialect.constants import dense_array, splat_value
+from qdialect.names import carry_node
 from qdialect.qnn.common import Kind, kind_of
 from qdialect.qnn.modes import Activation, Layout
 from qdialect.tensors import element_type
@@ -49,11 +50,13 @@ def _with(op: Operation, result_type=None, operands=None, **properties) -> Opera
     new_properties = dict(op.properties) | properties
     new_properties.pop("operandSegmentSizes", None)
     x, w, bias, addend = operands or (op.input, op.weight, op.bias, op.addend)
-    return type(op).build(
+    new = type(op).build(
         operands=[x, w, [bias] if bias is not None else [], [addend] if addend is not None else []],
         result_types=[result_type or op.results[0].type],
         properties=new_properties,
     )
+    carry_node(op, new)
+    return new
 
 
 class FuseActivation(RewritePattern):

@@ -45,6 +45,9 @@ CDEF = (
     "void qd_set_threads(int n);"
 )
 
+# what a profiled unit exports besides (codegen.emit.PROFILE_SUPPORT)
+PROFILE_CDEF = "void qd_profile_read(int64_t *out);"
+
 THREADS_ENV = "QDIALECT_NUM_THREADS"
 
 
@@ -298,19 +301,23 @@ def compile_module(
     flags: Sequence[str] | None = None,
     name: str = "<input>",
     threads: int | None = None,
+    profile: bool = False,
 ) -> CompiledFunction:
     """Rewrite with qnn-default, emit C for `entry`, compile (cached) and load it.
 
     `threads` sets the kernels' thread count (see CompiledFunction.set_threads); None takes
     $QDIALECT_NUM_THREADS, and without it OpenMP's default (OMP_NUM_THREADS, else all cores).
+    `profile` times every kernel call in C (`runtime.profile` reads the times); a separate
+    object, so the unprofiled one stays free of timing.
     """
     if isinstance(module, str):
         module = parse_module(module, name)
     PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), module)
     function = find_function(module, entry)
-    emitted = emit_function(function)
+    emitted = emit_function(function, profile=profile)
+    cdef = f"{CDEF}\n{PROFILE_CDEF}" if emitted.profiled else CDEF
     library = compile_c(
-        emitted.source, CDEF, origin=f"function @{function.sym_name.data} of {name}", flags=flags
+        emitted.source, cdef, origin=f"function @{function.sym_name.data} of {name}", flags=flags
     )
     compiled = CompiledFunction(function.sym_name.data, emitted.source, library, emitted, function)
     if threads is None and os.environ.get(THREADS_ENV, "").strip():

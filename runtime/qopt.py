@@ -252,6 +252,9 @@ def run(argv: Sequence[str] | None = None) -> int:
             )
         )
         return 1
+    if (args.profile or args.profile_json) and (args.reference or not args.run):
+        report(QoptError("--profile and --profile-json time the compiled C of --run"))
+        return 1
     if args.list_passes:
         from rewrites.registry import PASSES
 
@@ -299,7 +302,11 @@ def _process(
     try:
         if frontend == "mlir":
             return process_chunk(chunk, name, args, pipeline), None
-        names = qopt_quantize.requested(args) or qopt_compare.requested(args)
+        names = (
+            qopt_quantize.requested(args)
+            or qopt_compare.requested(args)
+            or bool(args.profile or args.profile_json)  # ops named by ONNX node in the table
+        )
         module = AVAILABLE_FRONTENDS[frontend](data, name, names)
         return process_module(module, make_context(), args, pipeline), None
     except IRError as err:

@@ -12,6 +12,7 @@ from qdialect.textio import make_context
 from runtime.qopt_errors import QoptError
 
 BENCH_REPEATS = 20
+PROFILE_RUNS = 10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +67,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"after one warm-up, time N runs (default {BENCH_REPEATS}) and print "
         "'bench: <median> ms' (compilation excluded)",
     )
+    run.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="threads of the compiled kernels (default: $QDIALECT_NUM_THREADS, else OpenMP's)",
+    )
+    run.add_argument(
+        "--profile",
+        action="store_true",
+        help="with --run: time every op in C (a separately compiled object) over the --bench "
+        f"runs (default {PROFILE_RUNS}) and print a table, slowest op first",
+    )
+    run.add_argument(
+        "--profile-json",
+        metavar="TRACE.json",
+        help="with --run: also write the per-op times in Chrome's trace-event format (as ONNX "
+        "Runtime's enable_profiling does); implies --profile",
+    )
 
 
 def apply_qnn_default(module) -> None:
@@ -100,6 +119,8 @@ def run_module(module, args: argparse.Namespace) -> str:
             run_once = functools.partial(compiled, **load_inputs(function, args))
         outputs = run_once()
         bench = f"bench: {median_ms(run_once, args.bench):.4f} ms\n" if args.bench else ""
+        if profiling(args):
+            bench += profile_run(compiled, load_inputs(function, args), args)
     except (ExecutionError, OSError, ValueError) as err:
         raise QoptError(str(err)) from None
     named = dict(zip(result_names(function), outputs, strict=True))
@@ -126,12 +147,34 @@ def compile_for_run(module, function, args: argparse.Namespace):
     from runtime.jit import CompileError
     from runtime.reference.interpreter import refusal
 
+    if args.threads is not None and args.threads < 1:
+        raise QoptError(f"--threads needs a positive count, got {args.threads}")
     try:
-        return compile_module(module, function.sym_name.data, name=args.input_file or "<stdin>")
+        return compile_module(
+            module,
+            function.sym_name.data,
+            name=args.input_file or "<stdin>",
+            threads=args.threads,
+            profile=profiling(args),
+        )
     except (CodegenError, CompileError) as err:
         refused = refusal(function)
         hint = "" if refused else " (--run --reference runs the reference interpreter instead)"
         raise QoptError(f"{err}{hint}") from None
+
+
+def profiling(args: argparse.Namespace) -> bool:
+    return bool(args.profile or args.profile_json)
+
+
+def profile_run(compiled, inputs: dict, args: argparse.Namespace) -> str:
+    """The per-op table of `--profile` over the --bench runs; `--profile-json` written."""
+    from runtime.profile import profile_function
+
+    profile = profile_function(compiled, inputs, runs=args.bench or PROFILE_RUNS)
+    if args.profile_json:
+        profile.write_chrome_trace(args.profile_json)
+    return profile.table()
 
 
 def load_inputs(function, args: argparse.Namespace) -> dict:
