@@ -3,9 +3,9 @@
     python benchmarks/calibration.py --samples 16 64 256      # ours and ORT, each sample count
     python benchmarks/calibration.py --tools ours plain --samples 16 --width 16 --size 112
 
-The model is ResNet-18 (torchvision's layout: 7x7/2 stem conv, max pool, 4 stages of two basic
-blocks, global average pool, Gemm), batch-norm folded into the convolutions, random He-scaled
-weights, built with onnx.helper; `--width` and `--size` shrink it. Each measurement runs in a
+The model is `benchmarks.model_zoo.resnet18` (torchvision's layout, batch-norm folded into the
+convolutions, random He-scaled weights, built with onnx.helper); `--width` and `--size` shrink
+it. Each measurement runs in a
 fresh process, one thread (our kernels: threads=1; ORT: intra/inter-op threads 1), reads the
 samples from one `.npz` and reports samples/s of the calibration (the model is compiled, or
 the session created, before the clock starts), wall and CPU, and the process's peak RSS.
@@ -27,71 +27,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class _Graph:
-    """Nodes and initializers of a float ONNX graph under construction (random weights)."""
-
-    def __init__(self, seed: int) -> None:
-        self.rng = np.random.default_rng(seed)
-        self.nodes: list = []
-        self.inits: list = []
-
-    def node(self, op: str, inputs: list[str], output: str, **attrs) -> str:
-        from onnx import helper
-
-        self.nodes.append(helper.make_node(op, inputs, [output], **attrs))
-        return output
-
-    def constant(self, name: str, values: np.ndarray) -> str:
-        from onnx import numpy_helper
-
-        self.inits.append(numpy_helper.from_array(values.astype(np.float32), name))
-        return name
-
-    def conv(self, x: str, cin: int, cout: int, k: int, stride: int, name: str) -> str:
-        """A conv with He-scaled weights and a bias (a folded batch norm)."""
-        w = self.rng.standard_normal((cout, cin, k, k)) * np.sqrt(2 / (cin * k * k))
-        weight = self.constant(f"{name}.weight", w)
-        bias = self.constant(f"{name}.bias", self.rng.standard_normal(cout) * 0.1)
-        return self.node(
-            "Conv", [x, weight, bias], f"{name}/out",
-            kernel_shape=[k, k], strides=[stride, stride], pads=[k // 2] * 4,
-        )  # fmt: skip
-
-    def basic_block(self, x: str, cin: int, cout: int, stride: int, name: str) -> str:
-        y = self.node(
-            "Relu", [self.conv(x, cin, cout, 3, stride, f"{name}.conv1")], f"{name}.conv1/relu"
-        )
-        y = self.conv(y, cout, cout, 3, 1, f"{name}.conv2")
-        if stride != 1 or cin != cout:
-            x = self.conv(x, cin, cout, 1, stride, f"{name}.downsample")
-        return self.node("Relu", [self.node("Add", [y, x], f"{name}/add")], f"{name}/relu")
-
-
-def resnet18(width: int = 64, size: int = 224, classes: int = 1000, seed: int = 0):
-    """ResNet-18 as a float ONNX model (BN folded: each conv has a bias)."""
-    from onnx import TensorProto, helper
-
-    g = _Graph(seed)
-    x = g.node("Relu", [g.conv("input", 3, width, 7, 2, "conv1")], "conv1/relu")
-    x = g.node("MaxPool", [x], "pool1", kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4)
-    cin = width
-    for stage, cout in enumerate([width, 2 * width, 4 * width, 8 * width], start=1):
-        for block in range(2):
-            stride = 2 if stage > 1 and block == 0 else 1
-            x, cin = g.basic_block(x, cin, cout, stride, f"layer{stage}.{block}"), cout
-    x = g.node("Flatten", [g.node("GlobalAveragePool", [x], "gap")], "flat")
-    fc = g.constant("fc.weight", g.rng.standard_normal((cin, classes)) / np.sqrt(cin))
-    bias = g.constant("fc.bias", np.zeros(classes))
-    g.node("Gemm", [x, fc, bias], "logits")
-    graph = helper.make_graph(
-        g.nodes, "resnet18",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, classes])],
-        g.inits,
-    )  # fmt: skip
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+sys.path.insert(0, str(ROOT))  # `python benchmarks/calibration.py` imports benchmarks.model_zoo
 
 
 def peak_rss_mib() -> float:
@@ -155,7 +91,7 @@ def run_ort(model_path: str, data: str, count: int, method: str = "minmax") -> d
             if self.index == count:
                 return None
             self.index += 1
-            return {"input": self.arrays["input"][self.index - 1]}
+            return {"x": self.arrays["x"][self.index - 1]}
 
     options = onnxruntime.SessionOptions()  # the calibrator's own, on one thread
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
@@ -210,11 +146,14 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         model_path = str(Path(folder) / "resnet18.onnx")
-        onnx.save(resnet18(args.width, args.size), model_path)
+        from benchmarks.model_zoo import resnet18
+
+        model = resnet18(np.random.default_rng(0), size=args.size, width=args.width)
+        onnx.save(model, model_path)
         data = str(Path(folder) / "calib.npz")
         rng = np.random.default_rng(1)
         shape = (max(args.samples), 1, 3, args.size, args.size)
-        np.savez(data, input=rng.standard_normal(shape).astype(np.float32))
+        np.savez(data, x=rng.standard_normal(shape).astype(np.float32))
         print(f"ResNet-18 width {args.width}, {args.size}x{args.size}, 1 thread")
         print("method      tool   samples  samples/s (wall)  samples/s (CPU)  peak RSS MiB")
         for method in args.methods:
