@@ -16,7 +16,6 @@ import numpy as np
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import (
     ArrayAttr,
-    DenseIntOrFPElementsAttr,
     DictionaryAttr,
     ModuleOp,
     StringAttr,
@@ -27,6 +26,7 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from qdialect.arithmetic import SCALE_RANGE, SCALE_RANGE_TEXT
+from qdialect.constants import packed_attr
 from qdialect.names import NAME_ATTR, NODE_ATTR, record_name
 from qdialect.onnx_import.common import (
     attrs,
@@ -122,14 +122,12 @@ class GraphImporter:
     def float_constant(self, values: np.ndarray, name: str | None = None) -> SSAValue:
         data = np.asarray(values, dtype=np.float32)
         ttype = tensor_type(data.shape, f32)
-        attr = DenseIntOrFPElementsAttr.from_list(ttype, [float(v) for v in data.ravel()])
-        return self.add(arith.ConstantOp(attr, ttype), name)
+        return self.add(arith.ConstantOp(packed_attr(data, ttype), ttype), name)
 
     def integer_constant(self, values: np.ndarray, elem: Attribute, name=None) -> SSAValue:
         data = np.asarray(values)
         ttype = tensor_type(data.shape, elem)
-        attr = DenseIntOrFPElementsAttr.from_list(ttype, [int(v) for v in data.ravel()])
-        return self.add(arith.ConstantOp(attr, ttype), name)
+        return self.add(arith.ConstantOp(packed_attr(data, ttype), ttype), name)
 
     def quantized_constant(self, values: np.ndarray, qtype: UniformQuantizedType, name=None):
         stored = self.integer_constant(storage_view(values, qtype), qtype.storage_type)
