@@ -10,8 +10,10 @@ quantizing fc2 breaks the output while quantizing fc1 or fc3 does not. The score
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +24,7 @@ pytest.importorskip("onnxruntime")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from runtime.accuracy import compare  # noqa: E402
+from runtime.qopt import run  # noqa: E402
 from runtime.quantization import calibrate, quantize  # noqa: E402
 from runtime.tuning import AccuracyCriterion, TuneError, model_runner, tune  # noqa: E402
 
@@ -206,6 +209,16 @@ def test_timeout_stops_after_the_first_trial(case, capsys) -> None:
     assert "tune: timeout after 1 trial(s)" in capsys.readouterr().err.splitlines()
 
 
+def test_progress_bar_counts_trials(case, capsys) -> None:
+    """progress=True: a tqdm bar on stderr counting trials, its total cut to the ranking's
+    length + 1 once the ranking is known; the log lines stay whole above it."""
+    model, _, table, x, _ = case
+    tune(model, table, CONFIG, scripted([1.0, 0.0, 1.0], x), backend="reference", progress=True)
+    err = capsys.readouterr().err
+    assert "tuning:" in err and "2/4 [" in err
+    assert "\rtune: trial 2: float fc2: score 1 pass (" in err  # tqdm.write clears the bar
+
+
 def test_samples_are_calibrated_with_the_config_method(case) -> None:
     """Samples instead of a table: the same ranges as `calibrate`, so the same trials."""
     model, samples, table, x, reference = case
@@ -268,3 +281,128 @@ def test_bad_options(case, options: dict, message: str) -> None:
     with pytest.raises(TuneError) as err:
         tune(model, table, CONFIG, scripted([1.0], x), backend="reference", **options)
     assert str(err.value) == message
+
+
+EVALUATE = """from pathlib import Path
+
+import numpy as np
+
+data = np.load(Path(__file__).with_name("eval.npz"))
+
+
+def score(model):
+    y = model({"x": data["x"]})["y"]
+    return float(1 - np.linalg.norm(y - data["y"]) / np.linalg.norm(data["y"]))
+
+
+def loss(model):
+    return 1 - score(model)
+
+
+def crash(model):
+    return 1 / 0
+
+
+def text(model):
+    return "high"
+"""
+
+
+def qopt_files(case, tmp_path: Path) -> list[str]:
+    """model_fp32.onnx, cfg.json, calib.npz (the fixture's samples), evaluate.py, eval.npz."""
+    model, samples, _, x, reference = case
+    onnx.save(model, tmp_path / "model_fp32.onnx")
+    (tmp_path / "cfg.json").write_text(json.dumps(CONFIG))
+    np.savez(tmp_path / "calib.npz", x=np.stack([s["x"] for s in samples]))
+    np.savez(tmp_path / "eval.npz", x=x, y=reference)
+    (tmp_path / "evaluate.py").write_text(EVALUATE)
+    return [str(tmp_path / "model_fp32.onnx"), "--quantize", str(tmp_path / "cfg.json")] + [
+        "--calibration-data",
+        str(tmp_path / "calib.npz"),
+    ]
+
+
+def test_qopt_tune_writes_the_best_module(case, tmp_path: Path, capsys) -> None:
+    """The README's command (compiled C): the output is the model quantized with exactly fc2
+    kept float, the trial log on stderr."""
+    from qdialect.textio import print_module
+
+    model, _, table, _, _ = case
+    argv = qopt_files(case, tmp_path) + ["--tune", f"{tmp_path / 'evaluate.py'}:score"]
+    out = tmp_path / "out.mlir"
+    assert run([*argv, "--tolerance", "0.1", "-o", str(out), "--quiet"]) == 0
+    expected = quantize(model, table, {**CONFIG, "nodes_to_exclude": ["fc2"]}).module
+    assert out.read_text() == print_module(expected)
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(": ")[1] for line in err if line.startswith("tune: trial")] == [
+        "trial 1",
+        "trial 2",
+    ]
+    assert err[-1] == "qopt: kept float: fc2"
+
+
+def test_qopt_criterion_flags(case, tmp_path: Path, capsys) -> None:
+    """A loss, absolute tolerance, one trial: not met, the fully quantized module is written."""
+    from qdialect.textio import print_module
+
+    model, _, table, _, _ = case
+    argv = qopt_files(case, tmp_path) + ["--tune", f"{tmp_path / 'evaluate.py'}:loss"]
+    argv += ["--lower-is-better", "--tolerance-mode", "absolute", "--tolerance", "0.01"]
+    out = tmp_path / "out.mlir"
+    argv += ["--max-trials", "1", "--timeout", "100", "--reference", "-o", str(out), "--quiet"]
+    assert run(argv) == 0
+    assert out.read_text() == print_module(quantize(model, table, CONFIG).module)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("tune: float model: score ")
+    assert err[0].endswith(" (absolute loss 0.01)") and ", target < " in err[0]
+    assert err[-2:] == [
+        "qopt: kept float: none",
+        "qopt: warning: no trial met the target; writing the best score (trial 1)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--tune", "{tmp}/nope.py:score"], "--tune: no such file: '{tmp}/nope.py'"),
+        (
+            ["--tune", "{tmp}/evaluate.py:nope"],
+            "--tune: '{tmp}/evaluate.py' has no function 'nope'",
+        ),
+        (
+            ["--tune", "{tmp}/evaluate.py"],
+            "--tune expects FILE.py:FUNCTION, got '{tmp}/evaluate.py'",
+        ),
+        (
+            ["--tune", "{tmp}/bad.py:score"],
+            "--tune: loading '{tmp}/bad.py' raised RuntimeError: no data",
+        ),
+        (
+            ["--tune", "{tmp}/evaluate.py:crash"],
+            "the evaluation function 'crash' raised ZeroDivisionError: division by zero",
+        ),
+        (
+            ["--tune", "{tmp}/evaluate.py:text"],
+            "the evaluation function 'text' returned str 'high', not a number",
+        ),
+        (["--tolerance", "0.1"], "--tolerance needs --tune FILE.py:FUNCTION"),
+        (
+            ["--tune", "{tmp}/evaluate.py:score", "--tolerance", "2"],
+            "a relative tolerance must be below 1, got 2.0",
+        ),
+    ],
+)
+def test_qopt_tune_errors(case, tmp_path: Path, capsys, extra: list[str], message: str) -> None:
+    argv = qopt_files(case, tmp_path) + [arg.format(tmp=tmp_path) for arg in extra]
+    (tmp_path / "bad.py").write_text('raise RuntimeError("no data")\n')
+    assert run([*argv, "--reference", "--quiet"]) == 1
+    assert capsys.readouterr().err == f"qopt: error: {message.format(tmp=tmp_path)}\n"
+
+
+def test_qopt_tune_needs_quantize(case, tmp_path: Path, capsys) -> None:
+    qopt_files(case, tmp_path)
+    argv = [str(tmp_path / "model_fp32.onnx"), "--tune", f"{tmp_path / 'evaluate.py'}:score"]
+    assert run(argv) == 1
+    assert capsys.readouterr().err == (
+        "qopt: error: --tune needs --quantize CONFIG.json (the configuration to tune)\n"
+    )
