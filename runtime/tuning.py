@@ -342,7 +342,8 @@ def _candidates(search: _Search, first: QuantizeResult, seen, bar) -> Iterator[s
         raise TuneError(
             "the evaluation function never ran the model: give inputs= for the per-layer report"
         )
-    order = fallback_order(first.module, search.float_module, seen[0])
+    ranked = fallback_order(first.module, search.float_module, seen[0])
+    order = [(node, db) for node, db in ranked if node not in search.config.nodes_to_exclude]
     shown = ", ".join(f"{node} ({db:.2f} dB)" for node, db in order[:5])
     more = f", ... ({len(order)} nodes)" if len(order) > 5 else ""
     _say(bar, f"fallback order, worst local SQNR first: {shown or 'none'}{more}")

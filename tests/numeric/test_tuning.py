@@ -198,6 +198,10 @@ def test_max_trials_and_exhausted_order(case, capsys) -> None:
     assert capsys.readouterr().err.splitlines()[-2] == (
         "tune: every ranked node is float and the target is still missed"
     )
+    kept = {**CONFIG, "nodes_to_exclude": ["fc3"]}  # the config's own: never a trial's
+    given = tune(model, table, kept, scripted([1.0] + [0.0] * 9, x), backend="reference")
+    assert [t.float_nodes for t in given.trials] == [(), ("fc2",), ("fc2", "fc1")]
+    assert given.config.nodes_to_exclude == frozenset({"fc3"})
 
 
 def test_timeout_stops_after_the_first_trial(case, capsys) -> None:
