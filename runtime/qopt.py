@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qdialect.textio import IRError, make_context, parse_module, print_module, verify_module
-from runtime import qopt_compare, qopt_quantize, qopt_run
+from runtime import qopt_compare, qopt_quantize, qopt_run, qopt_tune
 from runtime.qopt_errors import QoptError
 from runtime.qopt_run import emit_c, run_module
 
@@ -141,6 +141,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
     qopt_run.add_arguments(parser)
     qopt_quantize.add_arguments(parser)
     qopt_compare.add_arguments(parser)
+    qopt_tune.add_arguments(parser)
     return parser
 
 
@@ -205,7 +206,9 @@ def process_chunk(chunk: Chunk, name: str, args: argparse.Namespace, pipeline) -
 
 def process_module(module, ctx, args: argparse.Namespace, pipeline) -> str:
     """Calibrate/quantize, rewrite, then run, emit C for, or print `module`."""
-    if qopt_quantize.requested(args):
+    if qopt_tune.requested(args):
+        module = qopt_tune.apply(module, args)
+    elif qopt_quantize.requested(args):
         module = qopt_quantize.apply(module, args)
     if pipeline is not None:
         pipeline.apply(ctx, module)
