@@ -3,7 +3,8 @@
 `QuantizeConfig.from_dict` reads the keyword arguments of `quantize_static` (a `config.json`
 holds them as JSON): `quant_format`, `per_channel`, `reduce_range`, `activation_type`,
 `weight_type`, `op_types_to_quantize`, `nodes_to_quantize`, `nodes_to_exclude`,
-`calibrate_method` and `extra_options`, with ONNX Runtime's defaults. Unknown keys are errors
+`calibrate_method` and `extra_options`, with ONNX Runtime's defaults, and Intel Neural
+Compressor's `recipes` (`qdialect.recipes`: SmoothQuant). Unknown keys are errors
 that list the valid ones, so a misspelt option never silently does nothing.
 """
 
@@ -22,6 +23,7 @@ from qdialect.calibration.options import (
 from qdialect.ort_qparams import QType
 from qdialect.qparams import FRAMEWORK_SCHEMES, Scheme
 from qdialect.quant_rules import NodeRule, RuleError, RuleSet
+from qdialect.recipes import RecipeError, SmoothQuantRecipe, read_recipes
 
 
 class QuantFormat(Enum):
@@ -107,6 +109,8 @@ class QuantizeConfig:
     # beyond quantize_static: a scheme table by name, and per-op rules (INC, NNI)
     preset: str | None = None
     rules: RuleSet = RuleSet()
+    # INC's `recipes` (qdialect.recipes): SmoothQuant, None when off
+    smooth_quant: SmoothQuantRecipe | None = None
 
     def scheme(self, qtype: QType) -> Scheme | None:
         """The preset's scheme for a storage type (None: ONNX Runtime's compute_scale_zp)."""
@@ -153,7 +157,8 @@ class QuantizeConfig:
         """Read `quantize_static`'s keyword arguments; unknown keys and values are errors."""
         if not isinstance(data, dict):
             raise ConfigError(f"a quantization config is a JSON object, got {type(data).__name__}")
-        valid = ({f for f in QuantizeConfig.__dataclass_fields__} - {"rules"}) | set(OUR_KEYS)
+        fields = set(QuantizeConfig.__dataclass_fields__) - {"rules", "smooth_quant"}
+        valid = fields | set(OUR_KEYS)
         unknown = sorted(set(data) - valid)
         if unknown:
             raise ConfigError(
@@ -170,13 +175,14 @@ class QuantizeConfig:
             kwargs["rules"] = RuleSet.read(
                 data.get("op_type_dict"), data.get("op_name_dict"), data.get("config_list")
             )
-        except RuleError as err:
+            kwargs["smooth_quant"] = read_recipes(data.get("recipes", {}))
+        except (RuleError, RecipeError) as err:
             raise ConfigError(str(err)) from None
         return QuantizeConfig(**kwargs)
 
 
 # our keys beyond quantize_static's (rules are read into `rules`)
-OUR_KEYS = ("mode", "op_type_dict", "op_name_dict", "config_list")
+OUR_KEYS = ("mode", "op_type_dict", "op_name_dict", "config_list", "recipes")
 # Glow's schemas by name; the framework names of the seed's table are the other presets
 PRESET_SCHEMES = ("asymmetric", "symmetric", "symmetric_uint8", "symmetric_power2")
 PRESETS = PRESET_SCHEMES + tuple(sorted({fw for fw, _ in FRAMEWORK_SCHEMES}))

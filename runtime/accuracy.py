@@ -63,6 +63,7 @@ from rewrites.instrument import named_values
 from rewrites.onnx_nodes import is_float_tensor, node_kind
 from runtime.accuracy_report import Report, TensorRecord
 from runtime.reference.kernels import dequantize
+from runtime.signature import return_extra as _return_extra
 
 LOCAL_PREFIX = "qnn.local."  # names of the arguments feeding float tensors to the local run
 FUSED_ACTIVATIONS = (qnn.ReluOp, qnn.ClampOp)
@@ -141,18 +142,6 @@ def match_tensors(quantized: func.FuncOp, float_fn: func.FuncOp) -> list[Match]:
         reference = _fused_reference(float_values[name], quantized_names)
         matches.append(Match(index, name, tensor_name(reference) or name, qtype))
     return matches
-
-
-def _return_extra(function: func.FuncOp, values: list[SSAValue]) -> None:
-    ret = function.body.block.last_op
-    assert isinstance(ret, func.ReturnOp)
-    count = len(ret.arguments)
-    function.body.block.insert_op_before(func.ReturnOp(*ret.arguments, *values), ret)
-    function.body.block.erase_op(ret)
-    if function.res_attrs is not None:
-        old = list(function.res_attrs.data) + [DictionaryAttr({})] * count
-        function.res_attrs = ArrayAttr(old[:count] + [DictionaryAttr({})] * len(values))
-    function.update_function_type()
 
 
 def _run(module: ModuleOp, inputs: Mapping[str, np.ndarray], extra: int) -> list[np.ndarray]:

@@ -5,7 +5,9 @@
     qopt m.onnx --quantize config.json --calibration-table t.json --run --inputs x.npz
 
 `--calibration-table` behaves as `quantize_static`'s `calibration_cache_path`: an existing
-file is read (no calibration runs), otherwise calibration runs and writes it. The quantized
+file is read (no calibration runs), otherwise calibration runs and writes it. A config with
+INC's `smooth_quant` recipe smooths the model on `--calibration-data` first (required), so the
+table is the smoothed model's. The quantized
 module then goes on like any other: passes, `--run`, `--emit-c` or printing.
 """
 
@@ -87,6 +89,28 @@ def _table(module: ModuleOp, args: argparse.Namespace, config):
     return table
 
 
+def _smoothed(module: ModuleOp, args: argparse.Namespace, config):
+    """The module smoothed by the config's smooth_quant recipe (on --calibration-data), and
+    the config without the recipe (what is left to do is calibrate and quantize)."""
+    from dataclasses import replace
+
+    from runtime.qopt_errors import QoptError
+    from runtime.quantization import smooth
+
+    if args.calibration_data is None:
+        raise QoptError(
+            "the smooth_quant recipe needs --calibration-data: its scales come from the "
+            "activations, which a calibration table does not hold"
+        )
+    module = module.clone()
+    summary = smooth(module, args.calibration_data, config.smooth_quant)
+    done = ", ".join(summary.smoothed) or "no op"
+    print(f"qopt: smooth_quant: smoothed {done}", file=sys.stderr)
+    for left in summary.skipped:
+        print(f"qopt: smooth_quant: left {left.node}: {left.reason}", file=sys.stderr)
+    return module, replace(config, smooth_quant=None)
+
+
 def apply(module: ModuleOp, args: argparse.Namespace) -> ModuleOp:
     """The calibrated or quantized module the flags ask for."""
     from qdialect.quant_config import ConfigError
@@ -96,6 +120,8 @@ def apply(module: ModuleOp, args: argparse.Namespace) -> ModuleOp:
 
     try:
         config = read_config(args.quantize) if args.quantize else None
+        if config is not None and config.smooth_quant is not None:
+            module, config = _smoothed(module, args, config)
         table = _table(module, args, config)
         if config is None:
             return calibrated_module(module, table)

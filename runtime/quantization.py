@@ -14,18 +14,22 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xdsl.dialects.builtin import ModuleOp
 
 from qdialect.quant_config import ConfigError, QuantizeConfig
+from qdialect.recipes import SmoothQuantRecipe
 from rewrites.calibrated import annotate_ranges, take_ranges
 from rewrites.quantize_static import QuantizeSummary, quantize_function
 from runtime.signature import defined_functions
+
+if TYPE_CHECKING:
+    from runtime.smooth_quant import SmoothSummary
 
 Ranges = dict[str, tuple[float, float]]
 
@@ -40,6 +44,7 @@ class QuantizeResult:
 
     module: ModuleOp
     summary: QuantizeSummary
+    smoothing: SmoothSummary | None = None  # what the smooth_quant recipe did, if on
 
 
 def load_float_model(model: Any) -> ModuleOp:
@@ -94,11 +99,29 @@ def read_ranges(table: Any) -> Ranges:
     return out
 
 
-def quantize(model: Any, table: Any = None, config: Any = None) -> QuantizeResult:
+def quantize(
+    model: Any, table: Any = None, config: Any = None, *, samples: Any = None
+) -> QuantizeResult:
     """`quantize_static` on our IR: the float model's QDQ form under `config`, with ranges
-    from `table` and from calibrated pairs already in the IR (the table wins)."""
+    from `table` and from calibrated pairs already in the IR (the table wins).
+
+    With the config's `smooth_quant` recipe the model is first smoothed with statistics of
+    `samples` (required), then calibrated on them by the config's `calibrate_method` unless
+    `table` is given (it must then hold the *smoothed* model's ranges: one written by such a
+    run; the float model's ranges no longer fit its rescaled activations)."""
     module = load_float_model(model)
     settings = read_config(config)
+    smoothing = None
+    if settings.smooth_quant is not None:
+        samples = _replayable(samples)
+        smoothing = smooth(module, samples, settings.smooth_quant)
+        if table is None:
+            table = calibrate(
+                module,
+                samples,
+                settings.calibrate_method,
+                extra_options=calibration_options(settings),
+            )
     given = read_ranges(table)
     summary = QuantizeSummary()
     for function in defined_functions(module):
@@ -111,7 +134,35 @@ def quantize(model: Any, table: Any = None, config: Any = None) -> QuantizeResul
     for key in dict.fromkeys(summary.unmatched_rules):
         warnings.warn(f"rule {key} matches no node", QuantizeWarning, stacklevel=2)
     module.verify()
-    return QuantizeResult(module, summary)
+    return QuantizeResult(module, summary, smoothing)
+
+
+def smooth(module: ModuleOp, samples: Any, recipe: SmoothQuantRecipe) -> SmoothSummary:
+    """INC's SmoothQuant on a float module, in place (`runtime.smooth_quant`); its summary."""
+    from runtime.smooth_quant import smooth_module
+
+    if samples is None:
+        raise ConfigError(
+            "the smooth_quant recipe needs calibration samples (its scales come from the "
+            "activations): give samples (qopt: --calibration-data)"
+        )
+    return smooth_module(module, samples, recipe)
+
+
+def _replayable(samples: Any) -> Any:
+    """Samples that can be read twice (smoothing, then calibration): an iterator is listed."""
+    if samples is None or isinstance(samples, (str, Path, Mapping, Sequence)):
+        return samples
+    from runtime.samples import ArraySamples, FileSamples, NpzSamples
+
+    if isinstance(samples, (ArraySamples, FileSamples, NpzSamples)):
+        return samples
+    return list(samples)
+
+
+def calibration_options(config: QuantizeConfig) -> dict[str, Any]:
+    """The config's extra_options that steer calibration (ONNX Runtime's `Calib*` keys)."""
+    return {k: v for k, v in config.extra_options.items() if k.startswith("Calib")}
 
 
 def calibrated_module(model: Any, table: Any) -> ModuleOp:

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
-from xdsl.ir import Attribute
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr, TensorType
+from xdsl.ir import Attribute, SSAValue
 
 from qdialect.storage import element_name
 
@@ -151,3 +151,17 @@ def check_inputs(
             )
         checked.append(array)
     return checked
+
+
+def return_extra(function: func.FuncOp, values: list[SSAValue]) -> None:
+    """`values` appended to `function`'s results, unnamed: how a caller reads intermediate
+    tensors of a run (the per-layer report, SmoothQuant's statistic)."""
+    ret = function.body.block.last_op
+    assert isinstance(ret, func.ReturnOp)
+    count = len(ret.arguments)
+    function.body.block.insert_op_before(func.ReturnOp(*ret.arguments, *values), ret)
+    function.body.block.erase_op(ret)
+    if function.res_attrs is not None:
+        old = list(function.res_attrs.data) + [DictionaryAttr({})] * count
+        function.res_attrs = ArrayAttr(old[:count] + [DictionaryAttr({})] * len(values))
+    function.update_function_type()

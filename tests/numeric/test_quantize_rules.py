@@ -178,7 +178,7 @@ def test_calibrated_ir_round_trips_into_the_same_quantized_module(movement) -> N
     [
         (
             {"per_chanel": True},
-            "unknown config key 'per_chanel' (valid: activation_type, calibrate_method, config_list, extra_options, mode, nodes_to_exclude, nodes_to_quantize, op_name_dict, op_type_dict, op_types_to_quantize, per_channel, preset, quant_format, reduce_range, weight_type)",
+            "unknown config key 'per_chanel' (valid: activation_type, calibrate_method, config_list, extra_options, mode, nodes_to_exclude, nodes_to_quantize, op_name_dict, op_type_dict, op_types_to_quantize, per_channel, preset, quant_format, recipes, reduce_range, weight_type)",
         ),
         ({"quant_format": "QDQQ"}, "'quant_format' must be \"QDQ\" or \"QOperator\", got 'QDQQ'"),
         (
