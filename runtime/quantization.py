@@ -7,8 +7,9 @@
 A model is a path (`.onnx` or `.mlir`), an `onnx.ModelProto` or a float `ModuleOp`; a table is
 a `CalibrationTable`, a path to ONNX Runtime's JSON calibration cache, a mapping of tensor
 name to (min, max), or NNI's calibration config (an `NniCalibration`, or its file: JSON or
-torch.save; its weight parameters are used as given, see `rewrites.nni_params`); a config is a `QuantizeConfig`, a dict of `quantize_static`'s keyword
-arguments, or a path to such a JSON file.
+torch.save; its weight parameters are used as given, see `rewrites.nni_params`); a config
+is a `QuantizeConfig`, a dict of `quantize_static`'s keyword arguments, or a path to such a
+JSON file.
 """
 
 from __future__ import annotations

@@ -169,7 +169,7 @@ def _bits(entry: Mapping, key: str, fail) -> int | None:
 def _numbers(value: Any, key: str, fail) -> np.ndarray:
     """A number, nested list or tensor as a flat float64 array (NNI's float32 values are
     exact in float64)."""
-    if isinstance(value, bool) or isinstance(value, str | bytes | Mapping):
+    if isinstance(value, bool | str | bytes | Mapping):
         raise CalibrationTableError(fail(f"{key!r} is not a number ({_short(value)})"))
     try:
         array = np.asarray(value, dtype=np.float64).reshape(-1)
