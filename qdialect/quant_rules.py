@@ -14,7 +14,10 @@ Both read into one `NodeRule` per node, which the quantizer applies on top of th
   Conv2d/Linear/ReLU, ONNX op types, or "default" for the weighted ops), `op_names`, `exclude`
   and `quant_scheme` ("per_tensor_affine", "per_tensor_symmetric", "per_channel_affine",
   "per_channel_symmetric"). The last matching entry wins, as in NNI; an entry with `exclude`
-  keeps the op float.
+  keeps the op float. NNI chooses DoReFa by quantizer class, not by a config_list key, so an
+  entry names the class: `"quantizer": "DoReFaQuantizer"` gives the matched ops DoReFa's
+  weights (`qdialect.dorefa`) at the entry's weight `quant_bits` ("QAT_Quantizer", the
+  default, changes nothing).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ class NodeRule:
     weight_type: QType | None = None
     activation_type: QType | None = None
     algorithm: str | None = None
+    weight_scheme: str | None = None  # "dorefa": NNI's DoReFaQuantizer weights
+    weight_bits: int | None = None  # the DoReFa bit width k
 
 
 # torch module names NNI configs use, as the ONNX op types they export to
@@ -59,7 +64,8 @@ INC_DTYPES = {"int8": QType.QInt8, "uint8": QType.QUInt8, "fp32": None, "float32
 INC_SECTIONS = ("weight", "activation")
 INC_KEYS = ("dtype", "scheme", "granularity", "algorithm")
 NNI_KEYS = ("quant_types", "quant_bits", "op_types", "op_names", "exclude", "quant_scheme",
-            "quant_dtype", "quant_start_step")  # fmt: skip
+            "quant_dtype", "quant_start_step", "quantizer")  # fmt: skip
+NNI_QUANTIZERS = {"QAT_Quantizer": None, "DoReFaQuantizer": "dorefa"}
 NNI_SCHEMES = ("per_tensor_affine", "per_tensor_symmetric", "per_channel_affine",
                "per_channel_symmetric")  # fmt: skip
 
@@ -160,6 +166,13 @@ def nni_rule(entry: dict, where: str) -> NodeRule:
     signed = entry.get("quant_dtype", "int") == "int"
     types = entry.get("quant_types", ["weight"])
     weight_bits = _nni_bits(entry, "weight")
+    quantizer = entry.get("quantizer", "QAT_Quantizer")
+    if quantizer not in NNI_QUANTIZERS:
+        raise RuleError(f"{where}: quantizer must be one of {', '.join(NNI_QUANTIZERS)}")
+    if NNI_QUANTIZERS[quantizer] is not None:
+        if not isinstance(weight_bits, int) or isinstance(weight_bits, bool):
+            raise RuleError(f"{where}: {quantizer} needs an integer weight quant_bits")
+        return replace(rule, weight_scheme=NNI_QUANTIZERS[quantizer], weight_bits=weight_bits)
     if "weight" in types and weight_bits is not None:
         rule = replace(rule, weight_type=_bits_type(int(weight_bits), True, where))
     act_bits = _nni_bits(entry, "output") or _nni_bits(entry, "input")

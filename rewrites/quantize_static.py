@@ -40,6 +40,7 @@ from qdialect.ort_qparams import (
 )
 from qdialect.quant_config import QuantFormat, QuantizeConfig
 from qdialect.quant_rules import NodeRule
+from rewrites.nni_params import FixedParams, FixedWeight, special_weight
 from rewrites.onnx_nodes import (
     float_constant,
     is_float_tensor,
@@ -100,8 +101,16 @@ def _label(op: Operation, kind: str) -> str:
 class StaticQuantizer:
     """One function's quantization; `run` does the three phases."""
 
-    def __init__(self, function: func.FuncOp, ranges: Ranges, config: QuantizeConfig) -> None:
+    def __init__(
+        self,
+        function: func.FuncOp,
+        ranges: Ranges,
+        config: QuantizeConfig,
+        fixed: FixedParams | None = None,
+    ) -> None:
         self.function = function
+        self.fixed = fixed or FixedParams()  # NNI's calibration config, as given
+        self.stored: dict[SSAValue, FixedWeight] = {}  # weights not quantized from a range
         self.block: Block = function.body.block
         self.config = config
         self.ranges = dict(ranges)
@@ -130,7 +139,9 @@ class StaticQuantizer:
             )
         lo, hi = self.ranges[name]
         rule = self.marks[value].rule if value in self.marks else NodeRule()
-        qtype = rule.activation_type or self.config.activation_type
+        qtype = self.fixed.activation_type(
+            name, rule.activation_type or self.config.activation_type
+        )
         scheme = self.config.scheme(qtype)
         if scheme is not None:
             return scheme_qparams([(lo, hi)], qtype, scheme, False, None)
@@ -239,6 +250,8 @@ class StaticQuantizer:
 
     def mark_weight(self, weight: SSAValue, default_axis: int, kind: str) -> None:
         axis = self.per_channel_axis(weight, default_axis, kind)
+        if weight in self.fixed.weights:
+            axis = self.fixed.weights[weight].params.axis
         if axis is not None:
             self.marks[weight] = Mark(weight=True, axis=axis, rule=self.rule)
         else:
@@ -325,6 +338,11 @@ class StaticQuantizer:
         for value, mark in self.marks.items():
             if float_constant(value) is None or mark.shared_from is not None:
                 continue
+            special = special_weight(value, mark.rule, self.fixed) if mark.weight else None
+            if special is not None:
+                self.stored[value] = special
+                self.init_params[value] = special.params
+                continue
             reduce_range, rule = config.reduce_range, mark.rule
             if mark.weight:
                 qtype = rule.weight_type or config.weight_type
@@ -361,6 +379,8 @@ class StaticQuantizer:
             if bias.input not in self.marks or not self.has_range(bias.input):
                 continue
             params = self.init_params.get(bias.weight)
+            if bias.weight in self.stored:  # given parameters are kept as given
+                continue
             if params is None or params.qtype not in (QType.QInt8, QType.QInt16):
                 continue
             if params.zero_point.any():
@@ -434,7 +454,8 @@ class StaticQuantizer:
 
     def quantize_constant(self, value: SSAValue, params: QParams) -> None:
         """`_add_qdq_nodes_for_initializer`: stored integers -> DQ -> every consumer."""
-        values = quantize_array(dense_array(value), params)
+        special = self.stored.get(value)
+        values = special.stored if special else quantize_array(dense_array(value), params)
         owner = value.owner
         dequantized = constant_chain(values, params, None, owner, self.name(value))  # type: ignore[arg-type]
         value.replace_all_uses_with(dequantized)
@@ -443,7 +464,11 @@ class StaticQuantizer:
 
 
 def quantize_function(
-    function: func.FuncOp, ranges: Ranges, config: QuantizeConfig
+    function: func.FuncOp,
+    ranges: Ranges,
+    config: QuantizeConfig,
+    fixed: FixedParams | None = None,
 ) -> QuantizeSummary:
-    """Quantize `function` in place as `quantize_static` would quantize its ONNX graph."""
-    return StaticQuantizer(function, ranges, config).run()
+    """Quantize `function` in place as `quantize_static` would quantize its ONNX graph;
+    `fixed` parameters (NNI's calibration config) are used as given."""
+    return StaticQuantizer(function, ranges, config, fixed).run()

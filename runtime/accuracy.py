@@ -371,7 +371,7 @@ def compare(quantized: Any, float_model: Any, inputs: Any) -> Report:
     shadow = shadow_floats(fmodule, matches, floats, feeds)
     ops, float_values = quantize_ops(qfn), named_values(ffn)
     records = []
-    for match, local_raw in zip(matches, local, strict=True):
+    for position, (match, local_raw) in enumerate(zip(matches, local, strict=True)):
         x = floats[match.reference]
         op = ops[match.index]
         kind, node = _describe(op, float_values[match.reference][0])
@@ -389,6 +389,7 @@ def compare(quantized: Any, float_model: Any, inputs: Any) -> Report:
                 hazard_outputs=None if found is None else found.outputs,
                 hazard_max_lsb=None if found is None else found.max_lsb,
                 per_channel=_per_channel(op),
+                position=position,
             )
         )
     return Report.sorted(records)

@@ -42,6 +42,7 @@ class TensorRecord:
     hazard_outputs: int | None
     hazard_max_lsb: int | None
     per_channel: bool | None = None
+    position: int = 0  # in graph order (not in the JSON), for the plot
 
     @property
     def advice(self) -> str:

@@ -1,7 +1,7 @@
 """`qopt`'s flags for the per-tensor accuracy report: --compare, --report, --plot.
 
     qopt model_int8.onnx --compare model_fp32.onnx --inputs x.npz
-    qopt model_int8.onnx --compare model_fp32.onnx --inputs x.npz --report r.json
+    qopt model_int8.onnx --compare model_fp32.onnx --inputs x.npz --report r.json --plot r.png
     qopt model_fp32.onnx --quantize cfg.json --calibration-table t.json \\
         --compare model_fp32.onnx --inputs x.npz
 
@@ -43,10 +43,16 @@ def apply(module: ModuleOp, args: argparse.Namespace) -> str:
         raise QoptError("--plot needs matplotlib, which is not installed (pip install matplotlib)")
     try:
         report = compare(module, args.compare, args.inputs)
+        target = args.report
         if args.report:
             report.write_json(args.report)
+        if args.plot:
+            from runtime.accuracy_plot import plot_report
+
+            target = args.plot
+            plot_report(report, args.plot)
     except AccuracyError as err:
         raise QoptError(str(err)) from None
     except OSError as err:
-        raise QoptError(f"cannot write '{args.report}': {err.strerror}") from None
+        raise QoptError(f"cannot write '{target}': {err.strerror}") from None
     return report.table()

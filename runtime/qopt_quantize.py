@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--calibration-table",
         metavar="TABLE.json",
-        help="ONNX Runtime's JSON calibration cache: read if it exists, else written",
+        help="ONNX Runtime's JSON calibration cache: read if it exists, else written; "
+        "an existing file may be NNI's calibration config (JSON, or torch.save with torch)",
     )
     group.add_argument(
         "--calibrate",
@@ -71,9 +72,9 @@ def _table(module: ModuleOp, args: argparse.Namespace, config):
     data = args.calibrate or args.calibration_data
     table_path = Path(args.calibration_table) if args.calibration_table else None
     if table_path is not None and table_path.is_file() and not args.calibrate:
-        from qdialect.calibration.table import CalibrationTable
+        from qdialect.calibration.nni_config import read_calibration
 
-        return CalibrationTable.read(table_path)
+        return read_calibration(table_path)
     if data is None:
         return None
     extra = config.extra_options if config is not None else {}

@@ -5,9 +5,11 @@
     compiled = compile_module(result.module)
 
 A model is a path (`.onnx` or `.mlir`), an `onnx.ModelProto` or a float `ModuleOp`; a table is
-a `CalibrationTable`, a path to ONNX Runtime's JSON calibration cache, or a mapping of tensor
-name to (min, max); a config is a `QuantizeConfig`, a dict of `quantize_static`'s keyword
-arguments, or a path to such a JSON file.
+a `CalibrationTable`, a path to ONNX Runtime's JSON calibration cache, a mapping of tensor
+name to (min, max), or NNI's calibration config (an `NniCalibration`, or its file: JSON or
+torch.save; its weight parameters are used as given, see `rewrites.nni_params`); a config
+is a `QuantizeConfig`, a dict of `quantize_static`'s keyword arguments, or a path to such a
+JSON file.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import json
 import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,8 @@ from rewrites.quantize_static import QuantizeSummary, quantize_function
 from runtime.signature import defined_functions
 
 if TYPE_CHECKING:
+    from qdialect.calibration.nni_config import NniCalibration
+    from rewrites.nni_params import FixedParams
     from runtime.smooth_quant import SmoothSummary
 
 Ranges = dict[str, tuple[float, float]]
@@ -81,14 +85,37 @@ def read_config(config: Any) -> QuantizeConfig:
     return QuantizeConfig.from_dict(config)
 
 
-def read_ranges(table: Any) -> Ranges:
-    """(min, max) per tensor name from a table, a cache file path or a mapping."""
+def read_table(table: Any) -> Any:
+    """A table path read (ONNX Runtime's cache or NNI's config, told apart by content);
+    anything else as given."""
+    if isinstance(table, (str, Path)):
+        from qdialect.calibration.nni_config import read_calibration
+
+        return read_calibration(table)
+    return table
+
+
+def _nni(table: Any) -> NniCalibration | None:
+    from qdialect.calibration.nni_config import NniCalibration
+
+    return table if isinstance(table, NniCalibration) else None
+
+
+def read_ranges(table: Any, model: Any = None) -> Ranges:
+    """(min, max) per tensor name from a table, a cache file path or a mapping; NNI's config
+    is keyed by node, so it needs the float `model` to name the tensors."""
     if table is None:
         return {}
-    if isinstance(table, (str, Path)):
-        from qdialect.calibration.table import CalibrationTable
-
-        table = CalibrationTable.read(table)
+    table = read_table(table)
+    if _nni(table) is not None:
+        if model is None:
+            raise ValueError(
+                "NNI's calibration config is keyed by node: read_ranges needs the model"
+            )
+        out: Ranges = {}
+        for function in defined_functions(load_float_model(model)):
+            out.update(_fixed(function, table).ranges)
+        return out
     ranges = getattr(table, "ranges", table)
     if not isinstance(ranges, Mapping):
         raise TypeError(f"a calibration table or a mapping is needed, got {type(table).__name__}")
@@ -103,7 +130,8 @@ def quantize(
     model: Any, table: Any = None, config: Any = None, *, samples: Any = None
 ) -> QuantizeResult:
     """`quantize_static` on our IR: the float model's QDQ form under `config`, with ranges
-    from `table` and from calibrated pairs already in the IR (the table wins).
+    from `table` and from calibrated pairs already in the IR (the table wins). With NNI's
+    calibration config the nodes quantized are its layers (unless `nodes_to_quantize` says).
 
     With the config's `smooth_quant` recipe the model is first smoothed with statistics of
     `samples` (required), then calibrated on them by the config's `calibrate_method` unless
@@ -122,15 +150,25 @@ def quantize(
                 settings.calibrate_method,
                 extra_options=calibration_options(settings),
             )
-    given = read_ranges(table)
+    table = read_table(table)
+    nni = _nni(table)
+    given = read_ranges(table) if nni is None else {}
+    if nni is not None and not settings.nodes_to_quantize:  # NNI quantizes the layers it lists
+        settings = replace(settings, nodes_to_quantize=frozenset(nni))
     summary = QuantizeSummary()
+    found: set[str] = set()
     for function in defined_functions(module):
         ranges = take_ranges(function)
-        ranges.update(given)
-        result = quantize_function(function, ranges, settings)
+        fixed = _fixed(function, nni) if nni is not None else None
+        ranges.update(fixed.ranges if fixed is not None else given)
+        found |= fixed.layers if fixed is not None else set()
+        result = quantize_function(function, ranges, settings, fixed)
         summary.quantized.extend(result.quantized)
         summary.left_float.extend(result.left_float)
         summary.unmatched_rules.extend(result.unmatched_rules)
+    missing = [name for name in nni or {} if name not in found]
+    if missing:
+        raise ValueError(f"{nni.source}: layer {missing[0]!r} is no node of the model")  # type: ignore[union-attr]
     for key in dict.fromkeys(summary.unmatched_rules):
         warnings.warn(f"rule {key} matches no node", QuantizeWarning, stacklevel=2)
     module.verify()
@@ -165,10 +203,16 @@ def calibration_options(config: QuantizeConfig) -> dict[str, Any]:
     return {k: v for k, v in config.extra_options.items() if k.startswith("Calib")}
 
 
+def _fixed(function, nni: NniCalibration) -> FixedParams:
+    from rewrites.nni_params import resolve
+
+    return resolve(function, nni)
+
+
 def calibrated_module(model: Any, table: Any) -> ModuleOp:
     """The float model with its ranges written in the IR as calibrated qcast/dcast pairs."""
     module = load_float_model(model)
-    ranges = read_ranges(table)
+    ranges = read_ranges(table, module)
     for function in defined_functions(module):
         annotate_ranges(function, ranges)
     module.verify()

@@ -76,3 +76,27 @@ def movement(rng: np.random.Generator, size: int = 12) -> onnx.ModelProto:
         helper.make_node("MatMul", ["fl", "wf"], ["y"], name="head"),
     ]
     return _model(nodes, [1, 3, size, size], [1, 10], weights)
+
+
+def named_cnn(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
+    """conv1-relu1-conv2-relu2-pool-flatten-fc, nodes named as torch names the modules (what
+    NNI's calibration config is keyed by once its speedup re-keys it to ONNX nodes)."""
+    weights = {
+        "conv1.weight": (rng.standard_normal((8, 3, 3, 3)) * 0.3).astype(np.float32),
+        "conv1.bias": (rng.standard_normal(8) * 0.1).astype(np.float32),
+        "conv2.weight": (rng.standard_normal((8, 8, 3, 3)) * 0.15).astype(np.float32),
+        "conv2.bias": (rng.standard_normal(8) * 0.1).astype(np.float32),
+        "fc.weight": (rng.standard_normal((4, 8)) * 0.3).astype(np.float32),
+        "fc.bias": (rng.standard_normal(4) * 0.1).astype(np.float32),
+    }
+    conv = {"pads": [1, 1, 1, 1], "kernel_shape": [3, 3]}
+    nodes = [
+        helper.make_node("Conv", ["x", "conv1.weight", "conv1.bias"], ["c1"], "conv1", **conv),
+        helper.make_node("Relu", ["c1"], ["r1"], "relu1"),
+        helper.make_node("Conv", ["r1", "conv2.weight", "conv2.bias"], ["c2"], "conv2", **conv),
+        helper.make_node("Relu", ["c2"], ["r2"], "relu2"),
+        helper.make_node("GlobalAveragePool", ["r2"], ["g"], "pool"),
+        helper.make_node("Flatten", ["g"], ["f"], "flatten"),
+        helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["y"], "fc", transB=1),
+    ]
+    return _model(nodes, [1, 3, size, size], [1, 4], weights)
