@@ -43,6 +43,7 @@ from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 from rewrites.common import dense_constant, single_use, with_element
+from rewrites.fold_tables import FuseQdqTable, TableStyle
 from rewrites.scale_limits import ScaleRangeError, check_op, check_requantization, located
 
 
@@ -253,9 +254,18 @@ class FuseQdqElementwise(RewritePattern):
 
 @dataclass(frozen=True)
 class FoldQdqPass(ModulePass):
+    """`tables`: `exact` (default) or `glow` (rewrites.fold_tables)."""
+
     name = "fold-qdq"
+    tables: str = TableStyle.EXACT.value
+
+    def __post_init__(self) -> None:
+        choices = [s.value for s in TableStyle]
+        if self.tables not in choices:
+            raise ValueError(f"tables must be one of {choices}, got '{self.tables}'")
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        style = TableStyle(self.tables)
         PatternRewriteWalker(
             GreedyRewritePatternApplier(
                 [
@@ -264,6 +274,7 @@ class FoldQdqPass(ModulePass):
                     QuantizeOfDequantize(),
                     FuseQdqConvDot(),
                     FuseQdqElementwise(),
+                    FuseQdqTable(style),
                 ]
             )
         ).rewrite_module(op)

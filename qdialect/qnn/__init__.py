@@ -22,6 +22,7 @@ from qdialect.qnn.scaled import (
     ScaledDotOp,
     ScaledQuantizeOp,
 )
+from qdialect.qnn.table import ActivationOp, TableOp, UnaryFunction
 
 QNN = Dialect(
     "qnn",
@@ -33,6 +34,8 @@ QNN = Dialect(
         ClampOp,
         ReluOp,
         FakeQuantOp,
+        TableOp,
+        ActivationOp,
         Conv2DOp,
         DotOp,
         ConcatOp,
@@ -59,4 +62,5 @@ __all__ = [op.__name__ for op in QNN.operations] + [
     "PadMode",
     "RequantMode",
     "RoundMode",
+    "UnaryFunction",
 ]

@@ -17,6 +17,7 @@ from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp
 from xdsl.ir import Operation, SSAValue
 
 from qdialect import qnn, quant_ops
+from qdialect.activations import evaluate
 from qdialect.calibration.histogram import count_edges, count_linear
 from qdialect.constants import dense_array
 from qdialect.qnn import HistogramRule
@@ -179,6 +180,17 @@ def _clamp(op, frame: Frame) -> list[np.ndarray]:
 def _fake_quant(op, frame: Frame) -> list[np.ndarray]:
     bounds = [attr_float(b) for b in (op.input_low, op.input_high, op.output_low, op.output_high)]
     return [K.fake_quant(frame[op.input], op.levels.value.data, *bounds)]
+
+
+@handles(qnn.TableOp)
+def _table(op, frame: Frame) -> list[np.ndarray]:
+    x = frame[op.input]  # entry 0 belongs to the smallest stored value (TOSA's x + 128 for i8)
+    return [frame[op.table][x.astype(np.int64) - np.iinfo(x.dtype).min]]
+
+
+@handles(qnn.ActivationOp)
+def _activation(op, frame: Frame) -> list[np.ndarray]:
+    return [evaluate(op.function_kind, frame[op.input], *op.parameters())]
 
 
 @handles(qnn.AddOp)
