@@ -77,6 +77,7 @@ FAMILIES: dict[type[Operation], Family] = {
     quant_ops.StorageCastOp: elementwise.copy,
     tensor.ReshapeOp: elementwise.copy,
     qnn.AddOp: add.add,
+    qnn.MulOp: add.add,
     qnn.Conv2DOp: compute.conv_or_dot,
     qnn.DotOp: compute.conv_or_dot,
     qnn.MaxPool2DOp: pool.pool,

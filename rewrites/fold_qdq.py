@@ -217,14 +217,20 @@ class FuseQdqConvDot(RewritePattern):
 
 
 class FuseQdqElementwise(RewritePattern):
-    """add / relu / max_pool2d / avg_pool2d / concat between dequantize and quantize."""
+    """add / mul / relu / max_pool2d / avg_pool2d / concat between dequantize and quantize."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: qnn.QuantizeOp, rewriter: PatternRewriter) -> None:
         producer = _float_producer(op)
         if not isinstance(
             producer,
-            qnn.AddOp | qnn.ReluOp | qnn.ClampOp | qnn.MaxPool2DOp | qnn.AvgPool2DOp | qnn.ConcatOp,
+            qnn.AddOp
+            | qnn.MulOp
+            | qnn.ReluOp
+            | qnn.ClampOp
+            | qnn.MaxPool2DOp
+            | qnn.AvgPool2DOp
+            | qnn.ConcatOp,
         ):
             return
         sources = [_dequantized(v) for v in producer.operands]
@@ -233,7 +239,7 @@ class FuseQdqElementwise(RewritePattern):
         same_type = isinstance(producer, qnn.ReluOp | qnn.ClampOp | qnn.MaxPool2DOp)
         if same_type and element_type(sources[0].type) != element_type(op.result.type):
             return  # these ops keep their input's quantization
-        if isinstance(producer, qnn.AddOp | qnn.ConcatOp | qnn.AvgPool2DOp) and any(
+        if isinstance(producer, qnn.AddOp | qnn.MulOp | qnn.ConcatOp | qnn.AvgPool2DOp) and any(
             element_type(s.type).granularity is not Granularity.PER_TENSOR  # type: ignore[union-attr]
             for s in sources
         ):

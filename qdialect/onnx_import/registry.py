@@ -16,7 +16,6 @@ HANDLERS: dict[str, Handler] = {}
 # Ops with a reason they are not imported (named in the one error listing all of them).
 UNSUPPORTED_REASONS = {
     "QLinearSoftmax": "ONNX Runtime's per-row exp-table arithmetic is not implemented",
-    "QLinearMul": "qnn has no quantized multiply",
 }
 
 

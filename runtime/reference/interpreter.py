@@ -193,12 +193,13 @@ def _activation(op, frame: Frame) -> list[np.ndarray]:
     return [evaluate(op.function_kind, frame[op.input], *op.parameters())]
 
 
-@handles(qnn.AddOp)
-def _add(op, frame: Frame) -> list[np.ndarray]:
+@handles(qnn.AddOp, qnn.MulOp)
+def _binary(op, frame: Frame) -> list[np.ndarray]:
+    kernel = K.add if isinstance(op, qnn.AddOp) else K.mul
     if kind_of(op.result) is not Kind.QUANTIZED:
-        return [K.add(frame[op.lhs], frame[op.rhs], None)]
+        return [kernel(frame[op.lhs], frame[op.rhs], None)]
     types = (qtype(op.lhs), qtype(op.rhs), qtype(op.result))
-    return [K.add(frame[op.lhs], frame[op.rhs], types, raw_offsets(op.raw_offsets, 3))]
+    return [kernel(frame[op.lhs], frame[op.rhs], types, raw_offsets(op.raw_offsets, 3))]
 
 
 @handles(qnn.ConcatOp)
