@@ -44,6 +44,7 @@ from codegen.families import (
     observe,
     pool,
     quantize,
+    table,
 )
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import Plan, aligned, nbytes, plan_buffers
@@ -71,9 +72,12 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.ReluOp: elementwise.activation,
     qnn.ClampOp: elementwise.activation,
     qnn.FakeQuantOp: elementwise.fake_quant,
+    qnn.TableOp: table.table,
+    qnn.ActivationOp: table.activation,
     quant_ops.StorageCastOp: elementwise.copy,
     tensor.ReshapeOp: elementwise.copy,
     qnn.AddOp: add.add,
+    qnn.MulOp: add.add,
     qnn.Conv2DOp: compute.conv_or_dot,
     qnn.DotOp: compute.conv_or_dot,
     qnn.MaxPool2DOp: pool.pool,

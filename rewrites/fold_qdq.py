@@ -44,6 +44,7 @@ from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 from rewrites.common import dense_constant, single_use, with_element
+from rewrites.fold_tables import FuseQdqTable, TableStyle
 from rewrites.scale_limits import ScaleRangeError, check_op, check_requantization, located
 
 
@@ -218,14 +219,20 @@ class FuseQdqConvDot(RewritePattern):
 
 
 class FuseQdqElementwise(RewritePattern):
-    """add / relu / max_pool2d / avg_pool2d / concat between dequantize and quantize."""
+    """add / mul / relu / max_pool2d / avg_pool2d / concat between dequantize and quantize."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: qnn.QuantizeOp, rewriter: PatternRewriter) -> None:
         producer = _float_producer(op)
         if not isinstance(
             producer,
-            qnn.AddOp | qnn.ReluOp | qnn.ClampOp | qnn.MaxPool2DOp | qnn.AvgPool2DOp | qnn.ConcatOp,
+            qnn.AddOp
+            | qnn.MulOp
+            | qnn.ReluOp
+            | qnn.ClampOp
+            | qnn.MaxPool2DOp
+            | qnn.AvgPool2DOp
+            | qnn.ConcatOp,
         ):
             return
         sources = [_dequantized(v) for v in producer.operands]
@@ -234,7 +241,7 @@ class FuseQdqElementwise(RewritePattern):
         same_type = isinstance(producer, qnn.ReluOp | qnn.ClampOp | qnn.MaxPool2DOp)
         if same_type and element_type(sources[0].type) != element_type(op.result.type):
             return  # these ops keep their input's quantization
-        if isinstance(producer, qnn.AddOp | qnn.ConcatOp | qnn.AvgPool2DOp) and any(
+        if isinstance(producer, qnn.AddOp | qnn.MulOp | qnn.ConcatOp | qnn.AvgPool2DOp) and any(
             element_type(s.type).granularity is not Granularity.PER_TENSOR  # type: ignore[union-attr]
             for s in sources
         ):
@@ -256,9 +263,18 @@ class FuseQdqElementwise(RewritePattern):
 
 @dataclass(frozen=True)
 class FoldQdqPass(ModulePass):
+    """`tables`: `exact` (default) or `glow` (rewrites.fold_tables)."""
+
     name = "fold-qdq"
+    tables: str = TableStyle.EXACT.value
+
+    def __post_init__(self) -> None:
+        choices = [s.value for s in TableStyle]
+        if self.tables not in choices:
+            raise ValueError(f"tables must be one of {choices}, got '{self.tables}'")
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        style = TableStyle(self.tables)
         PatternRewriteWalker(
             GreedyRewritePatternApplier(
                 [
@@ -267,6 +283,7 @@ class FoldQdqPass(ModulePass):
                     QuantizeOfDequantize(),
                     FuseQdqConvDot(),
                     FuseQdqElementwise(),
+                    FuseQdqTable(style),
                 ]
             )
         ).rewrite_module(op)

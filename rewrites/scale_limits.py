@@ -94,6 +94,10 @@ def check_op(op: Operation) -> None:
         types = [_uniform(v.type) for v in (op.lhs, op.rhs, op.result)]
         if all(t is not None for t in types):
             _add(types, raw_offsets(op.raw_offsets, 3))
+    elif isinstance(op, qnn.MulOp):  # QLinearMul's multiplier fl(fl(sa*sb)/sy)
+        types = [_uniform(v.type) for v in (op.lhs, op.rhs, op.result)]
+        if all(t is not None for t in types):
+            check_requantization(*types)
     elif isinstance(op, qnn.AvgPool2DOp):
         x_type, y_type = _uniform(op.input.type), _uniform(op.result.type)
         if x_type is None or y_type is None:

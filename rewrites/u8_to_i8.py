@@ -50,7 +50,7 @@ def _offset(value_type: Attribute) -> int:
 
 def raw_offsets(op: Operation) -> DenseArrayBase | None:
     """The raw offsets an op needs once its u8 operands become i8 (None: not needed)."""
-    if isinstance(op, qnn.AddOp):
+    if isinstance(op, qnn.AddOp | qnn.MulOp):
         types = [op.lhs.type, op.rhs.type, op.result.type]
     elif isinstance(op, qnn.AvgPool2DOp):
         types = [op.input.type, op.result.type]

@@ -1,4 +1,5 @@
-"""add.c.j2: elementwise add with numpy broadcasting; quantized, ONNX Runtime's QLinearAdd."""
+"""add.c.j2: elementwise add and mul with numpy broadcasting; quantized, ONNX Runtime's
+QLinearAdd and QLinearMul."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from codegen.geometry import strides_of
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
-from qdialect.arithmetic import AddConstants, add_constants
+from qdialect.arithmetic import AddConstants, add_constants, requant_multiplier
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
@@ -55,6 +56,11 @@ class AddSpec:
     offsets: RawOffsets
     qmin: int  # the result's bounds, raw
     qmax: int
+    mul: bool = False  # qnn.mul: QLinearMul's multiplier and raw output zero point
+    multiplier: float = 0.0
+    zero_out: int = 0
+    zero_a: int = 0  # the operands' zero points ((a - za) does not depend on raw offsets)
+    zero_b: int = 0
 
 
 def broadcast_strides(value: SSAValue, out_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -67,15 +73,19 @@ def broadcast_strides(value: SSAValue, out_shape: tuple[int, ...]) -> tuple[int,
     )
 
 
-def add(op: qnn.AddOp, ctx: EmitContext) -> Kernel:
+def add(op: qnn.AddOp | qnn.MulOp, ctx: EmitContext) -> Kernel:
     out_shape = shape_of(op.result)
     out = element_type(op.result.type)
     quantized = isinstance(out, UniformQuantizedType)
     offsets = raw_offsets(op)
-    constants = None
-    if quantized:
-        types = [element_type(v.type) for v in (op.lhs, op.rhs)]
+    constants, mul = None, isinstance(op, qnn.MulOp)
+    types = [element_type(v.type) for v in (op.lhs, op.rhs)]
+    if quantized and not mul:
         constants = qlinear_add(*types, out, offsets)
+    multiplier = 0.0
+    if quantized and mul:
+        with scale_limits():
+            multiplier = requant_multiplier(types[0].scale, types[1].scale, out.scale)
     spec = AddSpec(
         op.name,
         out_shape,
@@ -90,6 +100,10 @@ def add(op: qnn.AddOp, ctx: EmitContext) -> Kernel:
         RawOffsets(*offsets),
         out.qmin + offsets[2] if quantized else 0,
         out.qmax + offsets[2] if quantized else 0,
+        mul,
+        multiplier,
+        out.zero_point + offsets[2] if quantized else 0,
+        *((t.zero_point for t in types) if quantized else (0, 0)),
     )
     args = [ctx.plan.expr(op.lhs), ctx.plan.expr(op.rhs), ctx.plan.expr(op.result)]
     return Kernel("add.c.j2", spec, args)

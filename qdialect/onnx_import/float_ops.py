@@ -77,11 +77,12 @@ def gemm(g: GraphImporter, node) -> None:
     build_dot(g, node, a, b, bias, lambda shape: tensor_type(shape, f32))
 
 
-@handles("Add")
+@handles("Add", "Mul")
 def add(g: GraphImporter, node) -> None:
     a, b = float_value(g, node.input[0]), float_value(g, node.input[1])
     shape = broadcast_shape(shape_of(a), shape_of(b))
-    g.define(node.output[0], g.add(qnn.AddOp(a, b, tensor_type(shape, f32)), node.output[0]))
+    kind = qnn.AddOp if node.op_type == "Add" else qnn.MulOp
+    g.define(node.output[0], g.add(kind(a, b, tensor_type(shape, f32)), node.output[0]))
 
 
 @handles("Relu")

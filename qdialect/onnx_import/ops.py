@@ -6,16 +6,17 @@ imported literally — float ops between DequantizeLinear and QuantizeLinear —
 work on float and quantized tensors alike.
 
 Where the handlers live: `qoperator` (QuantizeLinear, DequantizeLinear, the QOperator ops),
-`float_ops` (the float ops of QDQ graphs), `movement` (data movement, Identity, Constant); the
-ops they build come from `builders`, the table from `registry`. Importing this module imports
-them all, so `HANDLERS` is complete.
+`float_ops` (the float ops of QDQ graphs), `movement` (data movement, Identity, Constant),
+`activations` (ORT's table ops and the float activation functions); the ops they build come
+from `builders`, the table from `registry`. Importing this module imports them all, so
+`HANDLERS` is complete.
 """
 
 from __future__ import annotations
 
-from qdialect.onnx_import import float_ops, movement, qoperator
+from qdialect.onnx_import import activations, float_ops, movement, qoperator
 from qdialect.onnx_import.registry import HANDLERS, UNSUPPORTED_REASONS, unsupported_nodes
 
-HANDLER_MODULES = (qoperator, float_ops, movement)
+HANDLER_MODULES = (qoperator, float_ops, movement, activations)
 
 __all__ = ["HANDLERS", "HANDLER_MODULES", "UNSUPPORTED_REASONS", "unsupported_nodes"]

@@ -156,12 +156,13 @@ def qgemm(g: GraphImporter, node) -> None:
     )
 
 
-@handles("QLinearAdd")
+@handles("QLinearAdd", "QLinearMul")
 def qlinear_add(g: GraphImporter, node) -> None:
     a = _operand(g, node, 0, 1, 2)
     b = _operand(g, node, 3, 4, 5)
     shape = broadcast_shape(shape_of(a), shape_of(b))
-    op = qnn.AddOp(a, b, _result_type(g, node, 6, 7, shape))
+    kind = qnn.AddOp if node.op_type == "QLinearAdd" else qnn.MulOp
+    op = kind(a, b, _result_type(g, node, 6, 7, shape))
     g.define(node.output[0], g.add(op, node.output[0]))
 
 

@@ -8,6 +8,7 @@ from qdialect.qnn.elementwise import (
     ClampOp,
     DequantizeOp,
     FakeQuantOp,
+    MulOp,
     QuantizeOp,
     ReluOp,
     RequantizeOp,
@@ -22,6 +23,7 @@ from qdialect.qnn.scaled import (
     ScaledDotOp,
     ScaledQuantizeOp,
 )
+from qdialect.qnn.table import ActivationOp, TableOp, UnaryFunction
 
 QNN = Dialect(
     "qnn",
@@ -30,9 +32,12 @@ QNN = Dialect(
         DequantizeOp,
         RequantizeOp,
         AddOp,
+        MulOp,
         ClampOp,
         ReluOp,
         FakeQuantOp,
+        TableOp,
+        ActivationOp,
         Conv2DOp,
         DotOp,
         ConcatOp,
@@ -59,4 +64,5 @@ __all__ = [op.__name__ for op in QNN.operations] + [
     "PadMode",
     "RequantMode",
     "RoundMode",
+    "UnaryFunction",
 ]

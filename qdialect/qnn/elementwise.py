@@ -1,4 +1,4 @@
-"""Elementwise `qnn` ops: quantize, dequantize, requantize, add, clamp, relu, fake_quant."""
+"""Elementwise `qnn` ops: quantize, dequantize, requantize, add, mul, clamp, relu, fake_quant."""
 
 from __future__ import annotations
 
@@ -202,17 +202,13 @@ def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] |
     return tuple(out)
 
 
-@irdl_op_definition
-class AddOp(IRDLOperation):
-    """`y = lhs + rhs` in reals with numpy broadcasting; quantized: ONNX Runtime's QLinearAdd.
+class BinaryOp(IRDLOperation):
+    """Two tensors in (numpy broadcasting), one out: all float or all quantized per tensor.
 
     `raw_offsets = array<i64: a, b, y>` (quantized only) shifts stored values and zero points
     before the raw-value formula and back after it (see `u8-to-i8`).
-
-    %y = qnn.add %a, %b : tensor<4x!quant.uniform<i8:f32, 0.5>>, tensor<4x!quant.uniform<i8:f32, 0.25:3>> -> tensor<4x!quant.uniform<i8:f32, 1.0>>
     """
 
-    name = "qnn.add"
     lhs = operand_def(TensorType)
     rhs = operand_def(TensorType)
     result = result_def(TensorType)
@@ -253,3 +249,25 @@ class AddOp(IRDLOperation):
                 f"result shape {list(self.result.type.get_shape())} must be the broadcast "
                 f"shape {list(shape)}"
             )
+
+
+@irdl_op_definition
+class AddOp(BinaryOp):
+    """`y = lhs + rhs` in reals with numpy broadcasting; quantized: ONNX Runtime's QLinearAdd.
+
+    %y = qnn.add %a, %b : tensor<4x!quant.uniform<i8:f32, 0.5>>, tensor<4x!quant.uniform<i8:f32, 0.25:3>> -> tensor<4x!quant.uniform<i8:f32, 1.0>>
+    """
+
+    name = "qnn.add"
+
+
+@irdl_op_definition
+class MulOp(BinaryOp):
+    """`y = lhs * rhs` in reals with numpy broadcasting; quantized: ONNX Runtime's QLinearMul,
+    `y = sat(rint(fl(fl(float((a - za)(b - zb)) * m) + zy)))`, `m = fl(fl(sa*sb)/sy)` (the zero
+    point added before rounding, on the raw value: `raw_offsets` matter for y only).
+
+    %y = qnn.mul %a, %b : tensor<4x!quant.uniform<i8:f32, 0.5>>, tensor<4x!quant.uniform<i8:f32, 0.25:3>> -> tensor<4x!quant.uniform<i8:f32, 1.0>>
+    """
+
+    name = "qnn.mul"

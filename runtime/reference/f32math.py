@@ -2,41 +2,18 @@
 
 numpy's float32 operators already round once per operation (like C with -ffp-contract=off).
 What numpy lacks is `fmaf`, a fused multiply-add with a single rounding, which ONNX Runtime's
-QLinearAdd uses; `fmaf` below computes it exactly.
+QLinearAdd uses; `qdialect.float32_arrays.fmaf` computes it exactly (re-exported here).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from qdialect.float32_arrays import F32, fmaf
 from qdialect.qnn.modes import RoundMode
 from qdialect.qparams import Storage
 
-F32 = np.float32
-
-
-def fmaf(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """float32 `a * b + c` rounded once (C's fmaf), elementwise with broadcasting.
-
-    The product of two float32 values is exact in float64; the float64 sum `s` may round, but
-    float32 rounding boundaries (midpoints) are float64 numbers, so rounding `s` to float32 is
-    already correct unless `s` lands exactly on a midpoint; then the exact remainder of the sum
-    (TwoSum) decides the direction.
-    """
-    a64, b64, c64 = (np.asarray(v, dtype=np.float64) for v in (a, b, c))
-    p = a64 * b64
-    s = p + c64
-    z = s - p
-    err = (p - (s - z)) + (c64 - z)  # exact: p + c = s + err
-    r = s.astype(F32)
-    r64 = r.astype(np.float64)
-    toward = np.where(s > r64, np.inf, -np.inf).astype(F32)
-    other = np.nextafter(r, toward)
-    midpoint = (r64 + other.astype(np.float64)) / 2
-    on_mid = (s == midpoint) & (err != 0) & np.isfinite(s)
-    # At a midpoint r is the even neighbour; move to `other` iff err points past the midpoint.
-    move = on_mid & (np.sign(err) == np.sign(other.astype(np.float64) - r64))
-    return np.where(move, other, r).astype(F32)
+__all__ = ["F32", "fmaf", "round_values", "saturate_round"]
 
 
 ROUNDERS = {

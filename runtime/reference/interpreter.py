@@ -17,6 +17,7 @@ from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp
 from xdsl.ir import Operation, SSAValue
 
 from qdialect import qnn, quant_ops
+from qdialect.activations import evaluate
 from qdialect.calibration.histogram import count_edges, count_linear
 from qdialect.constants import dense_array
 from qdialect.qnn import HistogramRule
@@ -181,12 +182,24 @@ def _fake_quant(op, frame: Frame) -> list[np.ndarray]:
     return [K.fake_quant(frame[op.input], op.levels.value.data, *bounds)]
 
 
-@handles(qnn.AddOp)
-def _add(op, frame: Frame) -> list[np.ndarray]:
+@handles(qnn.TableOp)
+def _table(op, frame: Frame) -> list[np.ndarray]:
+    x = frame[op.input]  # entry 0 belongs to the smallest stored value (TOSA's x + 128 for i8)
+    return [frame[op.table][x.astype(np.int64) - np.iinfo(x.dtype).min]]
+
+
+@handles(qnn.ActivationOp)
+def _activation(op, frame: Frame) -> list[np.ndarray]:
+    return [evaluate(op.function_kind, frame[op.input], *op.parameters())]
+
+
+@handles(qnn.AddOp, qnn.MulOp)
+def _binary(op, frame: Frame) -> list[np.ndarray]:
+    kernel = K.add if isinstance(op, qnn.AddOp) else K.mul
     if kind_of(op.result) is not Kind.QUANTIZED:
-        return [K.add(frame[op.lhs], frame[op.rhs], None)]
+        return [kernel(frame[op.lhs], frame[op.rhs], None)]
     types = (qtype(op.lhs), qtype(op.rhs), qtype(op.result))
-    return [K.add(frame[op.lhs], frame[op.rhs], types, raw_offsets(op.raw_offsets, 3))]
+    return [kernel(frame[op.lhs], frame[op.rhs], types, raw_offsets(op.raw_offsets, 3))]
 
 
 @handles(qnn.ConcatOp)

@@ -165,6 +165,27 @@ def add(
     return to_storage(y, ty)
 
 
+def mul(
+    a: np.ndarray,
+    b: np.ndarray,
+    types: tuple[UniformQuantizedType, UniformQuantizedType, UniformQuantizedType] | None,
+    offsets: tuple[int, int, int] = (0, 0, 0),
+) -> np.ndarray:
+    """Float: `a * b`. Quantized: ONNX Runtime's QLinearMul (MLAS's SSE2/AVX kernel): the
+    exact product `(a - za)(b - zb)` as float32, times `m = fl(fl(sa*sb)/sy)`, plus the raw
+    output zero point, rint, saturate. (ORT's `cvtps2dq` makes a value beyond ±2^31 the
+    integer minimum, so its result is qmin there; we saturate: multipliers ≥ 2^31/65025 only.)
+    """
+    if types is None:
+        return (a * b).astype(a.dtype)
+    ta, tb, ty = types
+    m = F32(requant_multiplier(ta.scale, tb.scale, ty.scale))
+    product = (a.astype(np.int64) - ta.zero_point) * (b.astype(np.int64) - tb.zero_point)
+    r = product.astype(F32) * m + F32(ty.zero_point + offsets[2])
+    y = np.clip(np.rint(r.astype(np.float64)), ty.qmin + offsets[2], ty.qmax + offsets[2])
+    return to_storage(y - offsets[2], ty)
+
+
 def concat(
     parts: list[np.ndarray],
     types: list[UniformQuantizedType] | None,

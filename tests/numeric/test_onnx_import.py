@@ -188,7 +188,7 @@ def test_unsupported_ops_are_listed_together() -> None:
     nodes = [
         helper.make_node("Softmax", ["x"], ["a"], name="soft"),
         helper.make_node(
-            "QLinearSigmoid", ["a", "s", "z", "s", "z"], ["b"], name="sig", domain="com.microsoft"
+            "QLinearSoftmax", ["a", "s", "z", "s", "z"], ["b"], name="sm", domain="com.microsoft"
         ),
         helper.make_node("LSTM", ["b"], ["y"], name="rnn"),
     ]
@@ -196,8 +196,8 @@ def test_unsupported_ops_are_listed_together() -> None:
     with pytest.raises(OnnxImportError) as err:
         import_onnx(model)
     assert str(err.value) == (
-        "3 unsupported node(s): Softmax (node 'soft'); QLinearSigmoid (node 'sig': qnn has no "
-        "lookup-table op to run it exactly); LSTM (node 'rnn')"
+        "3 unsupported node(s): Softmax (node 'soft'); QLinearSoftmax (node 'sm': ONNX "
+        "Runtime's per-row exp-table arithmetic is not implemented); LSTM (node 'rnn')"
     )
 
 

@@ -321,3 +321,35 @@ func.func @qdq_gemm_trans_b(%x: tensor<3x2x!x>) -> tensor<2x3x!y> {
   %r = qnn.quantize %t : tensor<2x3xf32> -> tensor<2x3x!y>
   func.return %r : tensor<2x3x!y>
 }
+
+// -----
+
+// dequantize -> qnn.activation -> quantize (per tensor, 8-bit) is a qnn.table whose entries
+// are those three ops on every stored input (tests/numeric/test_tables.py checks the entries).
+// CHECK-LABEL: func.func @qdq_sigmoid_table(
+// CHECK-NEXT: %{{.*}} = arith.constant dense<"0x00{{[0-9A-F]*}}FF"> : tensor<256xi8>
+// CHECK-NEXT: %[[T:.*]] = quant.scast %{{.*}} : tensor<256xi8> to tensor<256x!quant.uniform<u8:f32, 0.00390625>>
+// CHECK-NEXT: %[[Y:.*]] = qnn.table %x, %[[T]] : tensor<2x3x!quant.uniform<i8:f32, 0.1:-3>>, tensor<256x!quant.uniform<u8:f32, 0.00390625>> -> tensor<2x3x!quant.uniform<u8:f32, 0.00390625>>
+// CHECK-NEXT: func.return %[[Y]]
+!x = !quant.uniform<i8:f32, 0.1:-3>
+!y = !quant.uniform<u8:f32, 0.00390625>
+func.func @qdq_sigmoid_table(%x: tensor<2x3x!x>) -> tensor<2x3x!y> {
+  %d = qnn.dequantize %x : tensor<2x3x!x> -> tensor<2x3xf32>
+  %s = qnn.activation %d {function = "sigmoid"} : tensor<2x3xf32> -> tensor<2x3xf32>
+  %q = qnn.quantize %s : tensor<2x3xf32> -> tensor<2x3x!y>
+  func.return %q : tensor<2x3x!y>
+}
+
+// -----
+
+// Per-axis types have no single table: the ops stay.
+// CHECK-LABEL: func.func @qdq_per_axis_not_tabulated(
+// CHECK: qnn.activation
+!p = !quant.uniform<i8:f32:0, {0.1,0.2}>
+!y = !quant.uniform<u8:f32, 0.00390625>
+func.func @qdq_per_axis_not_tabulated(%x: tensor<2x3x!p>) -> tensor<2x3x!y> {
+  %d = qnn.dequantize %x : tensor<2x3x!p> -> tensor<2x3xf32>
+  %s = qnn.activation %d {function = "tanh"} : tensor<2x3xf32> -> tensor<2x3xf32>
+  %q = qnn.quantize %s : tensor<2x3xf32> -> tensor<2x3x!y>
+  func.return %q : tensor<2x3x!y>
+}

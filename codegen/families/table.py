@@ -1,0 +1,78 @@
+"""table.c.j2: `qnn.table` (a 256-entry lookup) and `qnn.activation` (float32 functions).
+
+The table is a constant operand, so it arrives through the constant table at load time; the
+kernel indexes it with the stored input value minus the storage minimum. The float functions
+are spelled with the coefficients and steps `qdialect.activations` evaluates, one rounding per
+C operation (`-ffp-contract=off`) and `fmaf` where MLAS fuses, so they match the reference bit
+for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from codegen.c_text import ctype_of
+from codegen.kernel import EmitContext, Kernel
+from codegen.plan import shape_of
+from qdialect import activations, qnn
+from qdialect.qnn.table import UnaryFunction
+from qdialect.tensors import element_type
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """`kind` is `lookup` or the function's name; `offset` = minus the input's storage
+    minimum (128 for i8); `bound`, `numerator`, `denominator`: a rational function's clamp and
+    coefficients (highest power of x² first)."""
+
+    kind: str
+    comment: str
+    size: int
+    in_ctype: str
+    out_ctype: str
+    offset: int = 0
+    alpha: float = 0.0
+    beta: float = 0.0
+    bound: float = 0.0
+    numerator: tuple[float, ...] = ()
+    denominator: tuple[float, ...] = ()
+
+
+def table(op: qnn.TableOp, ctx: EmitContext) -> Kernel:
+    in_ctype = ctype_of(element_type(op.input.type))
+    spec = TableSpec(
+        "lookup",
+        op.name,
+        math.prod(shape_of(op.input)),
+        in_ctype,
+        ctype_of(element_type(op.result.type)),
+        offset=128 if in_ctype == "int8_t" else 0,
+    )
+    args = [ctx.plan.expr(v) for v in (op.input, op.table, op.result)]
+    return Kernel("table.c.j2", spec, args)
+
+
+RATIONAL = {UnaryFunction.SIGMOID: activations.LOGISTIC, UnaryFunction.TANH: activations.TANH}
+
+
+def activation(op: qnn.ActivationOp, ctx: EmitContext) -> Kernel:
+    function = op.function_kind
+    alpha, beta = op.parameters()
+    if function is UnaryFunction.HARD_SWISH:
+        alpha, beta = 1 / 6, 0.5
+    bound, numerator, denominator = RATIONAL.get(function, (0.0, (), ()))
+    spec = TableSpec(
+        function.value,
+        f"{op.name} {function.value}",
+        math.prod(shape_of(op.input)),
+        "float",
+        "float",
+        alpha=alpha,
+        beta=beta,
+        bound=bound,
+        numerator=numerator,
+        denominator=denominator,
+    )
+    args = [ctx.plan.expr(op.input), "NULL", ctx.plan.expr(op.result)]
+    return Kernel("table.c.j2", spec, args)

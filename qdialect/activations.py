@@ -1,0 +1,144 @@
+"""The float functions of `qnn.activation` in float32, and the 256-entry tables of `qnn.table`.
+
+Each function is ONNX Runtime's CPU kernel step by step (checked bit for bit against ORT's
+float Sigmoid/Tanh/LeakyRelu/HardSigmoid/HardSwish in tests/numeric/test_tables.py):
+
+- sigmoid: MLAS's logistic (`MlasLogisticKernelFma3`, Eigen's rational approximation, not
+  `1/(1+exp(-x))`): clamp to [-18, 18], p and q by fused multiply-adds in x², `p·x / q + 0.5`,
+  then `max(0, ·)`.
+- tanh: MLAS's Eigen rational approximation with fused multiply-adds, x clamped to [-9, 9].
+- leaky_relu: `x >= 0 ? x : alpha·x`. hard_sigmoid: `max(0, min(1, alpha·x + beta))`, one
+  rounding per operation. hard_swish: `x · hard_sigmoid(x)` with alpha = 1/6, beta = 0.5.
+
+A table is the function as `fold-qdq` sees it: dequantize each stored input value (float32),
+apply the function, quantize with the output type (DESIGN §2), which is also what ONNX
+Runtime's QLinearSigmoid/QLinearLeakyRelu build (`QlinearBuildLookupTable`: dequantize,
+transform, `MlasQuantizeLinear`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from qdialect.arithmetic import float32_scale, quantize_value
+from qdialect.float32_arrays import F32, fmaf
+from qdialect.qnn.table import TABLE_SIZE, UnaryFunction
+from qdialect.qparams import choose_qparams
+from qdialect.types import Granularity, UniformQuantizedType
+
+# MLAS's MlasLogisticConstants and MlasTanhConstants (onnxruntime/core/mlas/lib/logistic.cpp,
+# tanh.cpp): the clamp bound, then the numerator's and the denominator's coefficients from the
+# highest power of x² down.
+LOGISTIC = (
+    18.0,
+    (4.37031012579801e-11, 1.15627324459942e-07, 6.08574864600143e-05, 8.51377133304701e-03,
+     2.48287947061529e-01),
+    (6.10247389755681e-13, 5.76102136993427e-09, 6.29106785017040e-06, 1.70198817374094e-03,
+     1.16817656904453e-01, 9.93151921023180e-01),
+)  # fmt: skip
+TANH = (
+    9.0,
+    (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11, 5.12229709037114e-08,
+     1.48572235717979e-05, 6.37261928875436e-04, 4.89352455891786e-03),
+    (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03, 4.89352518554385e-03),
+)  # fmt: skip
+
+
+def horner(x2: np.ndarray, coefficients: tuple[float, ...]) -> np.ndarray:
+    """c0·x2ⁿ + … + cₙ by fused multiply-adds, as MLAS's FMA3 kernels evaluate it."""
+    value = fmaf(x2, F32(coefficients[0]), F32(coefficients[1]))
+    for c in coefficients[2:]:
+        value = fmaf(x2, value, F32(c))
+    return value
+
+
+def rational(x: np.ndarray, constants) -> np.ndarray:
+    """x·P(x²)/Q(x²) with x clamped to ±bound (NaN stays NaN), in float32."""
+    bound, numerator, denominator = constants
+    x = np.minimum(F32(bound), np.maximum(F32(-bound), x))
+    x2 = x * x
+    return (x * horner(x2, numerator)) / horner(x2, denominator)
+
+
+def hard_sigmoid(x: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    return np.maximum(F32(0), np.minimum(F32(1), F32(alpha) * x + F32(beta)))
+
+
+def evaluate(function: UnaryFunction, x: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    """`function` on a float32 array, ONNX Runtime's float32 steps (module docstring)."""
+    x = np.asarray(x, F32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if function is UnaryFunction.SIGMOID:
+            return np.maximum(F32(0), rational(x, LOGISTIC) + F32(0.5))
+        if function is UnaryFunction.TANH:
+            return rational(x, TANH)
+        if function is UnaryFunction.LEAKY_RELU:
+            return np.where(x >= 0, x, F32(alpha) * x)
+        if function is UnaryFunction.HARD_SIGMOID:
+            return hard_sigmoid(x, alpha, beta)
+        return x * hard_sigmoid(x, 1 / 6, 0.5)
+
+
+def table_inputs(in_type: UniformQuantizedType) -> np.ndarray:
+    """The stored input values in table order: -128..127 (signed) or 0..255."""
+    low = -(TABLE_SIZE // 2) if in_type.signed else 0
+    return np.arange(low, low + TABLE_SIZE, dtype=np.int64)
+
+
+def lookup_table(
+    transform: Callable[[np.ndarray], np.ndarray],
+    in_type: UniformQuantizedType,
+    out_type: UniformQuantizedType,
+) -> np.ndarray:
+    """The result's stored values for every 8-bit input: quantize(transform(dequantize(x)))
+    with DESIGN §2's float32 dequantize and quantize (int64, in table order)."""
+    for t in (in_type, out_type):
+        if t.granularity is not Granularity.PER_TENSOR or t.storage_width != 8:
+            raise ValueError(f"a table maps per-tensor 8-bit types, got {t}")
+    scale = F32(float32_scale(in_type.scale))
+    real = (table_inputs(in_type) - in_type.zero_point).astype(F32) * scale
+    values = np.asarray(transform(real), F32)
+    out = (out_type.scale, out_type.zero_point, out_type.qmin, out_type.qmax)
+    return np.array([quantize_value(float(v), *out) for v in values], np.int64)
+
+
+def function_table(
+    function: UnaryFunction,
+    alpha: float,
+    beta: float,
+    in_type: UniformQuantizedType,
+    out_type: UniformQuantizedType,
+) -> np.ndarray:
+    """The table of `qnn.activation` between a dequantize from `in_type` and a quantize to
+    `out_type` (what fold-qdq fuses them into)."""
+    return lookup_table(lambda x: evaluate(function, x, alpha, beta), in_type, out_type)
+
+
+# Glow's lowering of quantized sigmoid/tanh (lib/Quantization/Quantization.cpp,
+# replaceQuantized{Sigmoid,Tanh}WithLookupTable): the input rescaled to an int8 type for this
+# range, the table between it and an int8 type for the output range, the result rescaled.
+GLOW_RANGES = {
+    UnaryFunction.SIGMOID: ((-6.0, 6.0), (0.0, 1.0)),
+    UnaryFunction.TANH: ((-3.0, 3.0), (-1.0, 1.0)),
+}
+
+
+def glow_table(
+    function: UnaryFunction, in_type: UniformQuantizedType, out_type: UniformQuantizedType
+) -> np.ndarray:
+    """Glow's three steps (rescale, table, rescale) composed into one 8-bit → 8-bit table:
+    the rescales are DESIGN §2's requantize, the middle types Glow's asymmetric int8 types
+    of `GLOW_RANGES`, the function `evaluate`'s (ONNX Runtime's) float32 steps. Not the
+    function as the QDQ model describes it: inputs beyond ±6 (±3) are clipped first."""
+    (in_lo, in_hi), (out_lo, out_hi) = GLOW_RANGES[function]
+    middle = [
+        UniformQuantizedType.per_tensor("i8", in_type.expressed_type, *choose_qparams(lo, hi))
+        for lo, hi in ((in_lo, in_hi), (out_lo, out_hi))
+    ]
+    rescale_in = lookup_table(lambda x: x, in_type, middle[0])
+    inner = function_table(function, 0.0, 0.0, middle[0], middle[1])
+    rescale_out = lookup_table(lambda x: x, middle[1], out_type)
+    low = TABLE_SIZE // 2  # the int8 middle types index entry v + 128
+    return rescale_out[inner[rescale_in + low] + low]

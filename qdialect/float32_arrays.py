@@ -1,0 +1,37 @@
+"""float32 arithmetic on numpy arrays: C's `fmaf`, elementwise.
+
+numpy's float32 operators round once per operation, as C does with -ffp-contract=off; what
+numpy lacks is a fused multiply-add. ONNX Runtime's QLinearAdd and MLAS's FMA3 logistic and
+tanh kernels use one, and both the reference interpreter and the compile-time tables
+(`qdialect.activations`) need it, so it lives below both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+F32 = np.float32
+
+
+def fmaf(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """float32 `a * b + c` rounded once (C's fmaf), elementwise with broadcasting.
+
+    The product of two float32 values is exact in float64; the float64 sum `s` may round, but
+    float32 rounding boundaries (midpoints) are float64 numbers, so rounding `s` to float32 is
+    already correct unless `s` lands exactly on a midpoint; then the exact remainder of the sum
+    (TwoSum) decides the direction.
+    """
+    a64, b64, c64 = (np.asarray(v, dtype=np.float64) for v in (a, b, c))
+    p = a64 * b64
+    s = p + c64
+    z = s - p
+    err = (p - (s - z)) + (c64 - z)  # exact: p + c = s + err
+    r = s.astype(F32)
+    r64 = r.astype(np.float64)
+    toward = np.where(s > r64, np.inf, -np.inf).astype(F32)
+    other = np.nextafter(r, toward)
+    midpoint = (r64 + other.astype(np.float64)) / 2
+    on_mid = (s == midpoint) & (err != 0) & np.isfinite(s)
+    # At a midpoint r is the even neighbour; move to `other` iff err points past the midpoint.
+    move = on_mid & (np.sign(err) == np.sign(other.astype(np.float64) - r64))
+    return np.where(move, other, r).astype(F32)

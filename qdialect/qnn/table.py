@@ -1,0 +1,148 @@
+"""Lookup tables: `qnn.table` (8-bit → 8-bit through 256 constants) and the float functions
+that QDQ models wrap between DequantizeLinear and QuantizeLinear (`qnn.activation`).
+
+`qnn.table` follows TOSA's `tosa.table` for 8-bit inputs: an i8 input reads `table[x + 128]`,
+a u8 input `table[x]`, so entry i belongs to the i-th stored value in increasing order. The
+table is an operand (a constant the compiler computes in Python), typed like the result: its
+entries are the result's stored values, which keeps `u8-to-i8` exact (it retypes and shifts the
+table as it shifts any u8 constant, and an input moved from u8 to i8 reads the same entry).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from xdsl.dialects.builtin import FloatAttr, IntegerType, StringAttr, TensorType
+from xdsl.ir import Attribute, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    ParsePropInAttrDict,
+    irdl_op_definition,
+    operand_def,
+    opt_prop_def,
+    prop_def,
+    result_def,
+    traits_def,
+)
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+
+from qdialect.qnn.common import Kind, float_value, kind_of
+from qdialect.qnn.modes import enum_value
+from qdialect.tensors import element_type
+from qdialect.types import UniformQuantizedType
+
+TABLE_SIZE = 256
+
+
+class UnaryFunction(Enum):
+    """The float functions of `qnn.activation`, each as ONNX Runtime's CPU kernel computes it
+    (`qdialect.activations` gives the float32 steps)."""
+
+    SIGMOID = "sigmoid"
+    TANH = "tanh"
+    LEAKY_RELU = "leaky_relu"  # alpha
+    HARD_SIGMOID = "hard_sigmoid"  # alpha, beta
+    HARD_SWISH = "hard_swish"
+
+
+def storage_width(value: SSAValue, role: str) -> int:
+    """The bit width of a quantized or integer tensor's stored values."""
+    elem = element_type(value.type)
+    if isinstance(elem, UniformQuantizedType):
+        return elem.storage_width
+    if isinstance(elem, IntegerType):
+        return elem.width.data
+    raise VerifyException(f"{role} must be a quantized or integer tensor, got {elem}")
+
+
+@irdl_op_definition
+class TableOp(IRDLOperation):
+    """`y[i] = table[x[i] - min]`, min = -128 for a signed input, 0 for an unsigned one.
+
+    Only 8-bit inputs: 256 entries cover every stored value (TOSA's 16-bit form with a
+    513-entry interpolated table is not implemented).
+
+    %y = qnn.table %x, %t : tensor<4x!quant.uniform<i8:f32, 0.1>>, tensor<256x!quant.uniform<u8:f32, 0.00390625>> -> tensor<4x!quant.uniform<u8:f32, 0.00390625>>
+    """
+
+    name = "qnn.table"
+    input = operand_def(TensorType)
+    table = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = (
+        "$input `,` $table attr-dict `:` type($input) `,` type($table) `->` type($result)"
+    )
+
+    def __init__(self, value: SSAValue, table: SSAValue, result_type: Attribute):
+        super().__init__(operands=[value, table], result_types=[result_type])
+
+    def verify_(self) -> None:
+        for value, role in ((self.input, "input"), (self.result, "result")):
+            if kind_of(value) not in (Kind.QUANTIZED, Kind.INTEGER):
+                raise VerifyException(f"{role} must be a quantized or integer tensor")
+            width = storage_width(value, role)
+            if width != 8:
+                raise VerifyException(
+                    f"{role} has {width}-bit storage; qnn.table maps 8-bit values to 8-bit "
+                    f"values through {TABLE_SIZE} entries"
+                )
+        assert isinstance(self.input.type, TensorType) and isinstance(self.result.type, TensorType)
+        if self.input.type.get_shape() != self.result.type.get_shape():
+            raise VerifyException(
+                f"input shape {list(self.input.type.get_shape())} and result shape "
+                f"{list(self.result.type.get_shape())} differ"
+            )
+        assert isinstance(self.table.type, TensorType)
+        if tuple(self.table.type.get_shape()) != (TABLE_SIZE,):
+            raise VerifyException(
+                f"table must have shape [{TABLE_SIZE}], got {list(self.table.type.get_shape())}"
+            )
+        if element_type(self.table.type) != element_type(self.result.type):
+            raise VerifyException(
+                f"table element type {element_type(self.table.type)} must be the result's, "
+                f"{element_type(self.result.type)}"
+            )
+
+
+@irdl_op_definition
+class ActivationOp(IRDLOperation):
+    """`y = f(x)` on float32, f one of `UnaryFunction` with ONNX's `alpha`/`beta` where the
+    function has them (leaky_relu: alpha; hard_sigmoid: alpha, beta).
+
+    %y = qnn.activation %x {function = "leaky_relu", alpha = 0.1 : f32} : tensor<4xf32> -> tensor<4xf32>
+    """
+
+    name = "qnn.activation"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    function = prop_def(StringAttr)
+    alpha = opt_prop_def(FloatAttr)
+    beta = opt_prop_def(FloatAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    @property
+    def function_kind(self) -> UnaryFunction:
+        return enum_value(UnaryFunction, self.function, "function")
+
+    def parameters(self) -> tuple[float, float]:
+        """(alpha, beta): what the function reads of them (0.0 where it reads nothing)."""
+        alpha, beta = float_value(self.alpha), float_value(self.beta)
+        return (0.0 if alpha is None else alpha), (0.0 if beta is None else beta)
+
+    def verify_(self) -> None:
+        function = self.function_kind
+        if self.input.type != self.result.type or str(element_type(self.input.type)) != "f32":
+            raise VerifyException("maps a float32 tensor to the same type")
+        wanted = {
+            UnaryFunction.LEAKY_RELU: {"alpha"},
+            UnaryFunction.HARD_SIGMOID: {"alpha", "beta"},
+        }.get(function, set())
+        given = {name for name in ("alpha", "beta") if getattr(self, name) is not None}
+        if given != wanted:
+            names = ", ".join(sorted(wanted)) or "neither alpha nor beta"
+            raise VerifyException(f"function {function.value!r} takes {names}")
