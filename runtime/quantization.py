@@ -96,12 +96,20 @@ def read_ranges(table: Any) -> Ranges:
 
 def quantize(model: Any, table: Any = None, config: Any = None) -> QuantizeResult:
     """`quantize_static` on our IR: the float model's QDQ form under `config`, with ranges
-    from `table` and from calibrated pairs already in the IR (the table wins)."""
+    from `table` and from calibrated pairs already in the IR (the table wins); with
+    `"mode": "dynamic"`, `quantize_dynamic` (no table needed)."""
     module = load_float_model(model)
     settings = read_config(config)
     given = read_ranges(table)
     summary = QuantizeSummary()
     for function in defined_functions(module):
+        if settings.mode == "dynamic":  # quantize_dynamic: no ranges
+            from rewrites.quantize_dynamic import quantize_dynamic_function
+
+            result = quantize_dynamic_function(function, settings)
+            summary.quantized.extend(result.quantized)
+            summary.left_float.extend(result.left_float)
+            continue
         ranges = take_ranges(function)
         ranges.update(given)
         result = quantize_function(function, ranges, settings)
