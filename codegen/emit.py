@@ -39,6 +39,7 @@ from codegen.families import (
     add,
     compute,
     concat,
+    dynamic,
     elementwise,
     movement,
     observe,
@@ -87,6 +88,9 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.PadOp: movement.movement,
     qnn.ObserveOp: observe.observation,
     qnn.HistogramOp: observe.observation,
+    qnn.DynamicQuantizeOp: dynamic.dynamic_quantize,
+    qnn.DynamicDotOp: dynamic.dynamic_compute,
+    qnn.DynamicConv2DOp: dynamic.dynamic_compute,
 }
 
 # `void qd_set_threads(int n)`: the thread count of the OpenMP loops of every kernel of the unit

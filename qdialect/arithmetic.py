@@ -43,6 +43,7 @@ __all__ = [
     "bias_scale",
     "check_scales",
     "clamp_bounds",
+    "dynamic_qparams",
     "fixed_point_multipliers",
     "float32_scale",
     "global_pool_scale",
@@ -243,3 +244,23 @@ def clamp_bounds(
         for s, z in zip(scales, zero_points, strict=True)
     ]
     return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def dynamic_qparams(lo: float, hi: float) -> tuple[float, int]:
+    """(scale, zero point) of DESIGN §2's dynamic quantize from the float32 extremes of the data
+    (ONNX Runtime's DynamicQuantizeLinear, u8, all float32): the range widened to include 0,
+    `s = fl(fl(hi - lo) / 255)`, 1 when `hi == lo`; `zp = rint(max(0, min(255, -fl(lo / s))))`
+    with C++'s `std::min`/`std::max`, so a NaN `lo / s` (infinite data) gives 255."""
+    lo, hi = min(f32(lo), 0.0), max(f32(hi), 0.0)
+    scale = 1.0 if hi == lo else f32(f32(hi - lo) / 255.0)
+    initial = -_ieee_divide(lo, scale)
+    bounded = initial if initial < 255.0 else 255.0  # std::min(qmax, initial)
+    bounded = bounded if bounded > 0.0 else 0.0  # std::max(qmin, ...)
+    return scale, round_half_even(bounded)
+
+
+def _ieee_divide(a: float, b: float) -> float:
+    """`fl(a / b)` as C computes it: a zero divisor (a subnormal range / 255) gives ±inf or NaN."""
+    if b == 0.0:
+        return math.nan if a == 0.0 or a != a else math.copysign(math.inf, a) * math.copysign(1, b)
+    return f32(a / b)

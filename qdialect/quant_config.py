@@ -111,6 +111,7 @@ class QuantizeConfig:
     rules: RuleSet = RuleSet()
     # INC's `recipes` (qdialect.recipes): SmoothQuant, None when off
     smooth_quant: SmoothQuantRecipe | None = None
+    mode: str = "static"  # or "dynamic": quantize_dynamic's decisions (rewrites.quantize_dynamic)
 
     def scheme(self, qtype: QType) -> Scheme | None:
         """The preset's scheme for a storage type (None: ONNX Runtime's compute_scale_zp)."""
@@ -165,9 +166,11 @@ class QuantizeConfig:
                 f"unknown config key '{unknown[0]}' (valid: {', '.join(sorted(valid))})"
             )
         mode = data.get("mode", "static")
-        if mode != "static":
-            raise ConfigError(f"'mode' {mode!r} is not supported yet (only \"static\")")
-        kwargs: dict[str, Any] = {}
+        if mode not in MODES:
+            raise ConfigError(f"'mode' must be one of {', '.join(MODES)}, got {mode!r}")
+        kwargs: dict[str, Any] = {"mode": mode}
+        if mode == "dynamic":  # quantize_dynamic's defaults
+            kwargs |= {"activation_type": QType.QUInt8, "op_types_to_quantize": DYNAMIC_OP_TYPES}
         for key, value in data.items():
             if key not in OUR_KEYS:
                 kwargs[key] = _read_value(key, value)
@@ -181,6 +184,11 @@ class QuantizeConfig:
         return QuantizeConfig(**kwargs)
 
 
+MODES = ("static", "dynamic")
+# quantize_dynamic's default `op_types_to_quantize` (IntegerOpsRegistry)
+DYNAMIC_OP_TYPES = frozenset(
+    ["Conv", "MatMul", "Attention", "LSTM", "Gather", "Transpose", "EmbedLayerNormalization"]
+)
 # our keys beyond quantize_static's (rules are read into `rules`)
 OUR_KEYS = ("mode", "op_type_dict", "op_name_dict", "config_list", "recipes")
 # Glow's schemas by name; the framework names of the seed's table are the other presets

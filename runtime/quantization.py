@@ -136,7 +136,9 @@ def quantize(
     With the config's `smooth_quant` recipe the model is first smoothed with statistics of
     `samples` (required), then calibrated on them by the config's `calibrate_method` unless
     `table` is given (it must then hold the *smoothed* model's ranges: one written by such a
-    run; the float model's ranges no longer fit its rescaled activations)."""
+    run; the float model's ranges no longer fit its rescaled activations).
+
+    With `"mode": "dynamic"`, `quantize_dynamic` (no table needed)."""
     module = load_float_model(model)
     settings = read_config(config)
     smoothing = None
@@ -158,6 +160,13 @@ def quantize(
     summary = QuantizeSummary()
     found: set[str] = set()
     for function in defined_functions(module):
+        if settings.mode == "dynamic":  # quantize_dynamic: no ranges
+            from rewrites.quantize_dynamic import quantize_dynamic_function
+
+            result = quantize_dynamic_function(function, settings)
+            summary.quantized.extend(result.quantized)
+            summary.left_float.extend(result.left_float)
+            continue
         ranges = take_ranges(function)
         fixed = _fixed(function, nni) if nni is not None else None
         ranges.update(fixed.ranges if fixed is not None else given)

@@ -86,7 +86,7 @@ def integer_kernel(op, ep: EpilogueSpec, ctx: EmitContext) -> Kernel | None:
         return None
     x_range = max(abs(b - ep.x_zp) for b in INT8_RANGES[ep.x_ctype])
     w_range = max(abs(b - z) for b in INT8_RANGES[ep.w_ctype] for z in ep.w_zp)
-    if isinstance(op, qnn.DotOp):
+    if op.name in ("qnn.dot", "qnn.dynamic_dot"):  # or a view of one (families.dynamic)
         window, geometry = None, dot_geometry(op)
     else:
         window, geometry = conv_geometry(op)

@@ -3,6 +3,7 @@
 from xdsl.ir import Dialect
 
 from qdialect.qnn.compute import AvgPool2DOp, ConcatOp, Conv2DOp, DotOp, MaxPool2DOp
+from qdialect.qnn.dynamic import DynamicConv2DOp, DynamicDotOp, DynamicQuantizeOp
 from qdialect.qnn.elementwise import (
     AddOp,
     ClampOp,
@@ -47,6 +48,9 @@ QNN = Dialect(
         PadOp,
         ObserveOp,
         HistogramOp,
+        DynamicQuantizeOp,
+        DynamicDotOp,
+        DynamicConv2DOp,
         ScaledQuantizeOp,
         ScaledDequantizeOp,
         ScaledConv2DOp,

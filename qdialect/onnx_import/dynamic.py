@@ -1,0 +1,213 @@
+"""Dynamic quantization as ONNX Runtime writes it: DynamicQuantizeLinear, the chains
+`quantize_dynamic` builds around MatMulInteger / ConvInteger (`Cast` to float, `Mul` by the
+`Mul` of the two scales), and the contrib ops its optimizer fuses them into
+(`MatMulIntegerToFloat`, `DynamicQuantizeMatMul`), all as qnn.dynamic_* ops.
+
+A chain is recognised as a whole before any of its nodes is imported (`Chains`), so the Cast
+and Mul nodes inside it import as nothing and the chain's last Mul names the float result;
+a Cast or Mul anywhere else is refused by name. MatMulInteger / ConvInteger with constant zero
+points stay the raw-int32 ops of `qoperator`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.dialects.builtin import IntegerType, Signedness, f32
+
+from qdialect import qnn
+from qdialect.onnx_import import movement, qoperator  # registered first: handlers wrapped here
+from qdialect.onnx_import.builders import conv_props, rank_of, window
+from qdialect.onnx_import.common import attrs, optional_input, shape_of, tensor_type
+from qdialect.onnx_import.errors import NodeError
+from qdialect.onnx_import.graph import GraphImporter
+from qdialect.onnx_import.registry import handles
+
+FLOAT = 1  # onnx.TensorProto.FLOAT
+U8 = IntegerType(8, Signedness.UNSIGNED)
+
+
+@dataclass(frozen=True)
+class Chain:
+    """DynamicQuantizeLinear → MatMulInteger/ConvInteger → Cast → Mul(·, Mul(a_scale, w_scale))."""
+
+    dql: object
+    integer: object
+    cast: object
+    mul: object
+    scales_mul: object
+    w_scale: str
+
+
+class Chains:
+    """Every chain of a graph, by its integer node, and the nodes they absorb."""
+
+    def __init__(self, g: GraphImporter) -> None:
+        self.producer = {o: n for n in g.graph.node for o in n.output if o}
+        self.consumers: dict[str, list] = {}
+        for n in g.graph.node:
+            for i in n.input:
+                self.consumers.setdefault(i, []).append(n)
+        self.by_node: dict[int, Chain] = {}
+        for n in g.graph.node:
+            if n.op_type in ("MatMulInteger", "ConvInteger"):
+                chain = self._match(g, n)
+                if chain is not None:
+                    self.by_node[id(n)] = chain
+        muls = {id(c.mul) for c in self.by_node.values()}
+        self.absorbed = {id(c.cast) for c in self.by_node.values()} | muls
+        for c in self.by_node.values():
+            if all(id(m) in muls for m in self.consumers.get(c.scales_mul.output[0], [])):
+                self.absorbed.add(id(c.scales_mul))
+
+    def _sole_consumer(self, name: str, op_type: str):
+        users = self.consumers.get(name, [])
+        return users[0] if len(users) == 1 and users[0].op_type == op_type else None
+
+    def _match(self, g: GraphImporter, n) -> Chain | None:
+        dql = self.producer.get(n.input[0])
+        a_zp = optional_input(n, 2)
+        if dql is None or dql.op_type != "DynamicQuantizeLinear" or a_zp != dql.output[2]:
+            return None
+        cast = self._sole_consumer(n.output[0], "Cast")
+        if cast is None or attrs(cast).get("to") != FLOAT:
+            return None
+        mul = self._sole_consumer(cast.output[0], "Mul")
+        if mul is None:
+            return None
+        other = mul.input[1] if mul.input[0] == cast.output[0] else mul.input[0]
+        scales = self.producer.get(other)
+        if scales is None or scales.op_type != "Mul" or dql.output[1] not in scales.input:
+            return None
+        w_scale = scales.input[1] if scales.input[0] == dql.output[1] else scales.input[0]
+        if w_scale not in g.initializers:
+            return None
+        return Chain(dql, n, cast, mul, scales, w_scale)
+
+
+_CHAINS: weakref.WeakKeyDictionary[GraphImporter, Chains] = weakref.WeakKeyDictionary()
+
+
+def chains(g: GraphImporter) -> Chains:
+    if g not in _CHAINS:
+        _CHAINS[g] = Chains(g)
+    return _CHAINS[g]
+
+
+@handles("DynamicQuantizeLinear")
+def dynamic_quantize_linear(g: GraphImporter, node) -> None:
+    x = g.value(node.input[0])
+    if x.type.element_type != f32:
+        raise NodeError(f"input must be float32, got {x.type.element_type}")
+    op = qnn.DynamicQuantizeOp(x)
+    g.add(op, node.output[0])
+    for name, result in zip(node.output, op.results, strict=True):
+        if name:
+            g.define(name, result)
+
+
+def _weight(g: GraphImporter, node, index: int, scale: str, zp: str | None, axis: int, rank: int):
+    qtype = g.quant_type(scale, zp, axis, rank, "weight")
+    if qtype.storage_width != 8:
+        raise NodeError(f"weight must be 8-bit, got {qtype}")
+    return g.quantized(node.input[index], qtype)
+
+
+def _u8_input(g: GraphImporter, name: str, role: str):
+    value = g.value(name)
+    if value.type.element_type != U8:
+        raise NodeError(f"{role} '{name}' must be the uint8 data of a DynamicQuantizeLinear")
+    return value
+
+
+def _parameter(g: GraphImporter, name: str, role: str, elem):
+    """A run-time scale / zero point, or a constant initializer as a constant."""
+    if name in g.initializers and name not in g.values:
+        data = g.initializers[name]
+        if data.size != 1:
+            raise NodeError(f"{role} '{name}' must be a scalar")
+        data = data.reshape(())
+        return g.float_constant(data) if elem == f32 else g.integer_constant(data, elem)
+    value = g.value(name)
+    if value.type.element_type != elem or shape_of(value) not in ((), (1,)):
+        raise NodeError(f"{role} '{name}' must be a scalar of {elem}")
+    return value
+
+
+def _dot(g: GraphImporter, node, a, a_scale, a_zp, b, bias, out: str) -> None:
+    shape = (*shape_of(a)[:-1], shape_of(b)[1])
+    operands = [a, a_scale, a_zp, b] + ([bias] if bias is not None else [])
+    op = qnn.DynamicDotOp.create(operands=operands, result_types=[tensor_type(shape, f32)])
+    g.define(out, g.add(op, out))
+
+
+def _bias(g: GraphImporter, node, index: int):
+    name = optional_input(node, index)
+    return None if name is None else g.value(name)
+
+
+@handles("MatMulInteger", "ConvInteger")
+def integer_op(g: GraphImporter, node) -> None:
+    """A chain's integer node; with constant zero points, the raw op of `qoperator`."""
+    zp = optional_input(node, 2)
+    if zp is None or zp in g.initializers:
+        handler = (
+            qoperator.matmul_integer if node.op_type == "MatMulInteger" else qoperator.conv_integer
+        )
+        return handler(g, node)
+    chain = chains(g).by_node.get(id(node))
+    if chain is None:
+        raise NodeError(
+            "a run-time zero point is imported only in quantize_dynamic's chain "
+            "DynamicQuantizeLinear -> " + node.op_type + " -> Cast(to=FLOAT) -> Mul(·, Mul(scales))"
+        )
+    a = _u8_input(g, node.input[0], "input A")
+    a_scale, a_zp = g.value(chain.dql.output[1]), g.value(zp)
+    out = chain.mul.output[0]
+    if node.op_type == "MatMulInteger":
+        b = _weight(g, node, 1, chain.w_scale, optional_input(node, 3), 1, 2)
+        return _dot(g, node, a, a_scale, a_zp, b, None, out)
+    w = _weight(g, node, 1, chain.w_scale, optional_input(node, 3), 0, 4)
+    ws = shape_of(w)
+    win = window(node, shape_of(a), kernel=list(ws[2:]), fixed_kernel=ws[2:])
+    shape = (shape_of(a)[0], ws[0], *win["out"])
+    op = qnn.DynamicConv2DOp.create(
+        operands=[a, a_scale, a_zp, w],
+        result_types=[tensor_type(shape, f32)],
+        properties=conv_props(win, attrs(node).get("group", 1)),
+    )
+    g.define(out, g.add(op, out))
+
+
+@handles("Cast", "Mul")
+def chain_member(g: GraphImporter, node) -> None:
+    """Nothing for a node a chain absorbed; else what `movement` says about these ops."""
+    if id(node) not in chains(g).absorbed:
+        movement.shape_arithmetic(g, node)
+
+
+@handles("MatMulIntegerToFloat")
+def matmul_integer_to_float(g: GraphImporter, node) -> None:
+    a = _u8_input(g, node.input[0], "input A")
+    a_scale = _parameter(g, node.input[2], "a_scale", f32)
+    zp_name = optional_input(node, 4)
+    if zp_name:
+        a_zp = _parameter(g, zp_name, "a_zero_point", U8)
+    else:
+        a_zp = g.integer_constant(np.zeros((), np.uint8), U8)
+    b = _weight(g, node, 1, node.input[3], optional_input(node, 5), 1, rank_of(g, node.input[1]))
+    _dot(g, node, a, a_scale, a_zp, b, _bias(g, node, 6), node.output[0])
+
+
+@handles("DynamicQuantizeMatMul")
+def dynamic_quantize_matmul(g: GraphImporter, node) -> None:
+    x = g.value(node.input[0])
+    if x.type.element_type != f32:
+        raise NodeError(f"input A must be float32, got {x.type.element_type}")
+    quantize = qnn.DynamicQuantizeOp(x)
+    g.add(quantize)
+    b = _weight(g, node, 1, node.input[2], optional_input(node, 3), 1, rank_of(g, node.input[1]))
+    a, a_scale, a_zp = quantize.results
+    _dot(g, node, a, a_scale, a_zp, b, _bias(g, node, 4), node.output[0])

@@ -1,0 +1,187 @@
+"""Dynamic quantization: parameters chosen at run time (ONNX DynamicQuantizeLinear), and the
+integer dot / conv that consume them and produce float (ONNX Runtime's MatMulIntegerToFloat).
+
+The activation's scale and zero point depend on the data, so no `!quant.uniform` type can hold
+them: `qnn.dynamic_quantize` returns them as values (`tensor<f32>`, `tensor<ui8>`) next to the
+raw `ui8` data, and `qnn.dynamic_dot` / `qnn.dynamic_conv2d` take all three plus a weight whose
+(constant) parameters are in its type. The arithmetic is DESIGN §2's "dynamic quantize":
+`qdialect.arithmetic.dynamic_qparams` for the parameters, `float32(acc) * fl(sa * sw[c])`
+(then `+ bias[c]`, a second rounding) for the result.
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    Float32Type,
+    IntegerAttr,
+    IntegerType,
+    Signedness,
+    StringAttr,
+    TensorType,
+    i64,
+)
+from xdsl.ir import SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    ParsePropInAttrDict,
+    irdl_op_definition,
+    operand_def,
+    opt_operand_def,
+    opt_prop_def,
+    result_def,
+    traits_def,
+)
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+
+from qdialect.qnn.common import (
+    Kind,
+    check_quantized_operand,
+    int_array,
+    kind_of,
+    ranked_shape,
+)
+from qdialect.qnn.compute import ConvProperties, verify_dot_shapes
+from qdialect.qnn.modes import Layout
+from qdialect.tensors import element_type
+from qdialect.types import Granularity
+
+
+def is_u8(value: SSAValue) -> bool:
+    elem = element_type(value.type)
+    return (
+        isinstance(elem, IntegerType)
+        and elem.width.data == 8
+        and elem.signedness.data is Signedness.UNSIGNED
+    )
+
+
+def _check_f32(value: SSAValue, role: str) -> None:
+    if not isinstance(element_type(value.type), Float32Type):
+        raise VerifyException(f"{role} must be a float32 tensor, got {value.type}")
+
+
+def _check_scalar(value: SSAValue, role: str, u8: bool) -> None:
+    ranked_shape(value, role, 0)
+    if u8 and not is_u8(value):
+        raise VerifyException(f"{role} must be tensor<ui8>, got {value.type}")
+    if not u8:
+        _check_f32(value, role)
+
+
+@irdl_op_definition
+class DynamicQuantizeOp(IRDLOperation):
+    """u8 data, scale and zero point of a float32 tensor, chosen from its own range (ONNX
+    DynamicQuantizeLinear as ONNX Runtime's CPU kernel computes it; NaN is left out of the
+    range): `lo = min(0, min x)`, `hi = max(0, max x)`, `s = fl(fl(hi - lo) / 255)` (1 when
+    `hi == lo`), `zp = rint(clamp(-fl(lo / s), 0, 255))`, `q = quantize(x, s, zp)`.
+
+        %q, %s, %z = qnn.dynamic_quantize %x : tensor<4x16xf32> -> tensor<4x16xui8>, tensor<f32>, tensor<ui8>
+    """
+
+    name = "qnn.dynamic_quantize"
+    input = operand_def(TensorType)
+    data = result_def(TensorType)
+    scale = result_def(TensorType)
+    zero_point = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = (
+        "$input attr-dict `:` type($input) `->` type($data) `,` type($scale) `,` type($zero_point)"
+    )
+
+    def __init__(self, x: SSAValue) -> None:
+        shape = ranked_shape(x, "input")
+        super().__init__(
+            operands=[x],
+            result_types=[
+                TensorType(IntegerType(8, Signedness.UNSIGNED), shape),
+                TensorType(Float32Type(), []),
+                TensorType(IntegerType(8, Signedness.UNSIGNED), []),
+            ],
+        )
+
+    def verify_(self) -> None:
+        _check_f32(self.input, "input")
+        if ranked_shape(self.data, "data") != ranked_shape(self.input, "input"):
+            raise VerifyException("data must have the input's shape")
+        if not is_u8(self.data):
+            raise VerifyException(f"data must be a ui8 tensor, got {self.data.type}")
+        _check_scalar(self.scale, "scale", u8=False)
+        _check_scalar(self.zero_point, "zero point", u8=True)
+
+
+class DynamicComputeOp(IRDLOperation):
+    """The shared operands of dynamic_dot and dynamic_conv2d: u8 `input` with its run-time
+    `input_scale` / `input_zero_point`, a quantized 8-bit `weight`, an optional float32 `bias`
+    (one per output channel); a float32 result
+    `y = fl(fl(float32(acc) * fl(sa * sw[c])) + bias[c])`, `acc = Σ (x - za)(w - zw[c])`."""
+
+    input = operand_def(TensorType)
+    input_scale = operand_def(TensorType)
+    input_zero_point = operand_def(TensorType)
+    weight = operand_def(TensorType)
+    bias = opt_operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = (
+        "$input `,` $input_scale `,` $input_zero_point `,` $weight "
+        "(`bias` `(` $bias^ `:` type($bias) `)`)? attr-dict `:` type($input) `,` "
+        "type($input_scale) `,` type($input_zero_point) `,` type($weight) `->` type($result)"
+    )
+
+    def verify_operands(self, channels: int, axis: int, role: str) -> None:
+        if not is_u8(self.input):
+            raise VerifyException(f"input must be a ui8 tensor, got {self.input.type}")
+        _check_scalar(self.input_scale, "input scale", u8=False)
+        _check_scalar(self.input_zero_point, "input zero point", u8=True)
+        if kind_of(self.weight) is not Kind.QUANTIZED:
+            raise VerifyException(f"weight must be quantized, got {self.weight.type}")
+        wq = check_quantized_operand(self.weight, "weight")
+        if wq.storage_width != 8 or not isinstance(wq.expressed_type, Float32Type):
+            raise VerifyException(f"weight must be 8-bit quantized f32, got {wq}")
+        if wq.granularity is Granularity.PER_AXIS and wq.axis != axis:
+            raise VerifyException(f"per-axis weight must be quantized along the {role} ({axis})")
+        _check_f32(self.result, "result")
+        if self.bias is not None:
+            _check_f32(self.bias, "bias")
+            if ranked_shape(self.bias, "bias") != (channels,):
+                raise VerifyException(f"bias must have shape [{channels}] (the {role})")
+
+
+@irdl_op_definition
+class DynamicDotOp(DynamicComputeOp):
+    """`[..., M, K] x [K, N]` of dynamically quantized data and a quantized weight, in float
+    (ONNX Runtime's MatMulIntegerToFloat / DynamicQuantizeMatMul).
+
+        %y = qnn.dynamic_dot %q, %s, %z, %w : tensor<4x16xui8>, tensor<f32>, tensor<ui8>, tensor<16x8x!quant.uniform<i8:f32, 0.01>> -> tensor<4x8xf32>
+    """
+
+    name = "qnn.dynamic_dot"
+
+    def verify_(self) -> None:
+        self.verify_operands(verify_dot_shapes(self), 1, "output column")
+
+
+@irdl_op_definition
+class DynamicConv2DOp(DynamicComputeOp):
+    """2-D convolution of dynamically quantized data (ONNX ConvInteger with its Cast/Mul
+    chain); windows as `qnn.conv2d`'s, padded taps are real 0 (the run-time zero point).
+
+        %y = qnn.dynamic_conv2d %q, %s, %z, %w {pads = array<i64: 1, 1, 1, 1>} : tensor<1x3x8x8xui8>, tensor<f32>, tensor<ui8>, tensor<4x3x3x3x!quant.uniform<u8:f32, 0.02:128>> -> tensor<1x4x8x8xf32>
+    """
+
+    name = "qnn.dynamic_conv2d"
+    strides = opt_prop_def(DenseArrayBase, int_array([1, 1]))
+    pads = opt_prop_def(DenseArrayBase, int_array([0, 0, 0, 0]))
+    dilations = opt_prop_def(DenseArrayBase, int_array([1, 1]))
+    groups = opt_prop_def(IntegerAttr, IntegerAttr(1, i64))
+    layout = opt_prop_def(StringAttr, StringAttr(Layout.NCHW.value))
+
+    layout_kind = ConvProperties.layout_kind
+
+    def verify_(self) -> None:
+        channels = ConvProperties.verify_conv_shapes(self)  # type: ignore[arg-type]
+        self.verify_operands(channels, 0, "output channel")

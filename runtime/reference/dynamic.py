@@ -1,0 +1,74 @@
+"""The reference of the dynamic-quantization ops (qdialect/qnn/dynamic.py): the parameters from
+`qdialect.arithmetic.dynamic_qparams`, the quantize tail of every quantize (`saturate_round`),
+exact int64 accumulation, and the float32 epilogue `fl(fl(float32(acc) * fl(sa * sw[c])) + b[c])`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qdialect import qnn
+from qdialect.arithmetic import dynamic_qparams
+from qdialect.qnn.modes import RoundMode
+from qdialect.qparams import Storage
+from runtime.reference import kernels as K
+from runtime.reference.f32math import F32, saturate_round
+from runtime.reference.interpreter import Frame, from_nchw, handles, nchw, qtype, window_of
+
+U8 = Storage.parse("u8")
+
+
+def extremes(x: np.ndarray) -> tuple[float, float]:
+    """min and max of the data with NaN left out (0, 0 when nothing is left)."""
+    finite = x[~np.isnan(x)]
+    if not finite.size:
+        return 0.0, 0.0
+    return float(finite.min()), float(finite.max())
+
+
+def dynamic_quantize(x: np.ndarray) -> tuple[np.ndarray, np.float32, np.uint8]:
+    """DESIGN §2's dynamic quantize of a float32 array: (u8 data, scale, zero point)."""
+    x = np.asarray(x, dtype=F32)
+    scale, zero = dynamic_qparams(*extremes(x))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = x / F32(scale)  # a true float32 division
+    q = saturate_round(v, np.int64(zero), U8, RoundMode.HALF_TO_EVEN)
+    return q.astype(np.uint8), F32(scale), np.uint8(zero)
+
+
+def to_float(acc: np.ndarray, x_scale, w_scales, bias, channel_axis: int) -> np.ndarray:
+    """`fl(float32(acc) * fl(sa * sw[c]))`, then `fl(· + bias[c])`; acc is int32 in the peer."""
+    channels = acc.shape[channel_axis]
+    scales = np.asarray(w_scales, dtype=np.float64).astype(F32)
+    if scales.size == 1:
+        scales = np.repeat(scales, channels)
+    shape = [1] * acc.ndim
+    shape[channel_axis] = channels
+    multiplier = (F32(x_scale) * scales).astype(F32).reshape(shape)
+    acc32 = acc.astype(np.int32)  # wraps as the int32 accumulator of the peers
+    y = (acc32.astype(F32) * multiplier).astype(F32)
+    if bias is not None:
+        y = (y + np.asarray(bias, F32).reshape(shape)).astype(F32)
+    return y
+
+
+@handles(qnn.DynamicQuantizeOp)
+def _dynamic_quantize(op, frame: Frame) -> list[np.ndarray]:
+    q, scale, zero = dynamic_quantize(frame[op.input])
+    return [q, np.array(scale, F32), np.array(zero, np.uint8)]
+
+
+@handles(qnn.DynamicDotOp, qnn.DynamicConv2DOp)
+def _dynamic_compute(op, frame: Frame) -> list[np.ndarray]:
+    x, w = frame[op.input].astype(np.int64), frame[op.weight]
+    x_scale, x_zero = frame[op.input_scale], int(frame[op.input_zero_point])
+    wq = qtype(op.weight)
+    w_zero = np.array(wq.zero_points, dtype=np.int64)
+    bias = None if op.bias is None else frame[op.bias]
+    if isinstance(op, qnn.DynamicDotOp):
+        acc = (x - x_zero) @ (w.astype(np.int64) - w_zero)
+        return [to_float(acc, x_scale, wq.scales, bias, -1)]
+    layout = op.layout_kind
+    groups = op.groups.value.data
+    acc = K.conv_accumulate(nchw(x, layout), nchw(w, layout), groups, window_of(op), x_zero, w_zero)
+    return [from_nchw(to_float(acc, x_scale, wq.scales, bias, 1), layout)]
