@@ -13,9 +13,9 @@ them all, so `HANDLERS` is complete.
 
 from __future__ import annotations
 
-from qdialect.onnx_import import float_ops, movement, qoperator
+from qdialect.onnx_import import float_ops, movement, nbits, qoperator
 from qdialect.onnx_import.registry import HANDLERS, UNSUPPORTED_REASONS, unsupported_nodes
 
-HANDLER_MODULES = (qoperator, float_ops, movement)
+HANDLER_MODULES = (qoperator, float_ops, movement, nbits)
 
 __all__ = ["HANDLERS", "HANDLER_MODULES", "UNSUPPORTED_REASONS", "unsupported_nodes"]

@@ -22,6 +22,7 @@ from qdialect.qnn.scaled import (
     ScaledDotOp,
     ScaledQuantizeOp,
 )
+from qdialect.qnn.weight_only import WeightOnlyDotOp
 
 QNN = Dialect(
     "qnn",
@@ -47,6 +48,7 @@ QNN = Dialect(
         ScaledConv2DOp,
         ScaledDotOp,
         ScaledConcatOp,
+        WeightOnlyDotOp,
     ],
     [],
 )
