@@ -44,6 +44,7 @@ from codegen.families import (
     observe,
     pool,
     quantize,
+    weight_only,
 )
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import Plan, aligned, nbytes, plan_buffers
@@ -83,6 +84,7 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.PadOp: movement.movement,
     qnn.ObserveOp: observe.observation,
     qnn.HistogramOp: observe.observation,
+    qnn.WeightOnlyDotOp: weight_only.weight_only_dot,
 }
 
 # `void qd_set_threads(int n)`: the thread count of the OpenMP loops of every kernel of the unit

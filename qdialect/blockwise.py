@@ -147,3 +147,26 @@ def from_matmul_nbits(
     else:
         zps = unpack_values(np.asarray(zero_points).reshape(n, -1), bits, blocks).T
     return np.ascontiguousarray(q), np.ascontiguousarray(s), zps.astype(np.int64)
+
+
+def positive_scales(
+    q: np.ndarray, scales: np.ndarray, zero_points: np.ndarray, bits: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The same weights with every scale positive, as `!quant.uniform` requires (upstream
+    refuses scales ≤ 0; ORT's symmetric recipe gives `-max / 2^(bits-1)`, negative for a block
+    whose largest magnitude is positive, and an all-zero block gets scale 0).
+
+    A block with s < 0 is stored as `q' = qmax - q`, `zp' = qmax - zp`, `s' = -s`: every
+    `q' - zp'` is `-(q - zp)`, so each block sum is negated exactly and `s'·(-t) = s·t` bit for
+    bit. A block with s = 0 (it dequantizes to zeros) becomes `q = zp` with scale 1.
+    q is [K, N], scales and zero points [K / block, N]."""
+    qmax = (1 << bits) - 1
+    block = q.shape[0] // scales.shape[0]
+    negative = np.repeat(scales < 0, block, axis=0)
+    zero = np.repeat(scales == 0, block, axis=0)
+    zp_rows = np.repeat(zero_points, block, axis=0)
+    q = np.where(negative, qmax - q.astype(np.int64), q.astype(np.int64))
+    q = np.where(zero, zp_rows, q)
+    zps = np.where(scales < 0, qmax - zero_points, zero_points)
+    s = np.where(scales < 0, -scales, np.where(scales == 0, np.float32(1), scales))
+    return q, s.astype(F32), zps

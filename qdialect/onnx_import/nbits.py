@@ -4,6 +4,8 @@ B (uint8 [N, k_blocks, blob]), scales and zero points become one constant `[K, N
 `u4`/`u8` storage with the sub-channel type `{0:block_size, 1:1}` (scales [K / block, N]); A of any
 rank ≥ 2 is flattened to rows and the result reshaped back. Zero points may be packed uint8
 (absent: the midpoint 2^(bits-1), ORT's symmetric form) or float with integer values.
+Negative and zero scales (ORT's symmetric recipe) are re-encoded exactly by
+`blockwise.positive_scales`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from xdsl.dialects.builtin import BytesAttr, DenseIntOrFPElementsAttr, IntegerTy
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
-from qdialect.blockwise import from_matmul_nbits
+from qdialect.blockwise import from_matmul_nbits, positive_scales
 from qdialect.onnx_import.builders import float_value, reshaped
 from qdialect.onnx_import.common import attrs, optional_input, shape_of, tensor_type
 from qdialect.onnx_import.errors import NodeError
@@ -87,7 +89,7 @@ def matmul_nbits(g: GraphImporter, node) -> None:
     if scales.dtype != np.float32 or scales.size != n * blocks:
         raise NodeError(f"scales must be float32 with {n * blocks} values")
     zps = _zero_points(g, node, n, blocks, bits)
-    q, s, z = from_matmul_nbits(b, scales, zps, k, n, bits, block)
+    q, s, z = positive_scales(*from_matmul_nbits(b, scales, zps, k, n, bits, block), bits)
     qtype = UniformQuantizedType.sub_channel(
         f"u{bits}", f32, [(0, block), (1, 1)], [blocks, n], s.ravel().tolist(), z.ravel().tolist()
     )
