@@ -64,8 +64,10 @@ def load_float_model(model: Any) -> ModuleOp:
 def read_config(config: Any) -> QuantizeConfig:
     if config is None:
         return QuantizeConfig()
-    if isinstance(config, QuantizeConfig):
-        return config
+    from runtime.weight_only import WeightOnlyConfig
+
+    if isinstance(config, QuantizeConfig | WeightOnlyConfig):
+        return config  # type: ignore[return-value]
     if isinstance(config, (str, Path)):
         try:
             config = json.loads(Path(config).read_text(encoding="utf-8"))
@@ -73,6 +75,8 @@ def read_config(config: Any) -> QuantizeConfig:
             raise ConfigError(f"cannot read config '{config}': {err.strerror}") from None
         except json.JSONDecodeError as err:
             raise ConfigError(f"config '{config}' is not JSON: {err}") from None
+    if isinstance(config, dict) and config.get("mode") == "weight_only":
+        return WeightOnlyConfig.from_dict(config)  # type: ignore[return-value]
     return QuantizeConfig.from_dict(config)
 
 
@@ -99,8 +103,14 @@ def quantize(model: Any, table: Any = None, config: Any = None) -> QuantizeResul
     from `table` and from calibrated pairs already in the IR (the table wins)."""
     module = load_float_model(model)
     settings = read_config(config)
-    given = read_ranges(table)
     summary = QuantizeSummary()
+    if not isinstance(settings, QuantizeConfig):  # mode "weight_only": no ranges needed
+        from runtime.weight_only import quantize_weight_only
+
+        summary.quantized[:], summary.left_float[:] = quantize_weight_only(module, settings)
+        module.verify()
+        return QuantizeResult(module, summary)
+    given = read_ranges(table)
     for function in defined_functions(module):
         ranges = take_ranges(function)
         ranges.update(given)

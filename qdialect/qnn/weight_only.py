@@ -53,6 +53,8 @@ def check_weight_type(wq: UniformQuantizedType, shape: tuple[int, ...]) -> None:
     check_zero_points(wq, "weight")
     if wq.granularity is Granularity.PER_AXIS and wq.axis != 1:
         raise VerifyException(f"per-axis weights must be quantized along N (axis 1), got {wq.axis}")
+
+
 @irdl_op_definition
 class WeightOnlyDotOp(IRDLOperation):
     """`y[m, n] = Σ_b s[b, n] · Σ_{k ∈ b} x[m, k] · (q[k, n] - zp[b, n]) (+ bias[n])`, in the
@@ -87,6 +89,7 @@ class WeightOnlyDotOp(IRDLOperation):
         check_weight_type(quantized_element(self.weight), (wk, n))
         if ranked_shape(self.result, "result", 2) != (m, n):
             raise VerifyException(f"result must have shape [{m}, {n}]")
-        if self.bias is not None:
-            if element_type(self.bias.type) != f32 or ranked_shape(self.bias, "bias", 1) != (n,):
-                raise VerifyException(f"bias must be tensor<{n}xf32>")
+        if self.bias is not None and (
+            element_type(self.bias.type) != f32 or ranked_shape(self.bias, "bias", 1) != (n,)
+        ):
+            raise VerifyException(f"bias must be tensor<{n}xf32>")

@@ -25,7 +25,7 @@ from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMo
 from qdialect.qparams import quantize_bias, range_type
 from qdialect.tensors import element_type
 from qdialect.textio import IRError, op_location, parse_module
-from qdialect.types import AnyQuantizedType, Granularity, UniformQuantizedType
+from qdialect.types import AnyQuantizedType, UniformQuantizedType
 from runtime.reference import kernels as K
 from runtime.signature import ExecutionError, check_inputs, expected_array, find_function
 
