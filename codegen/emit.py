@@ -46,6 +46,7 @@ from codegen.families import (
     pool,
     quantize,
     table,
+    weight_only,
 )
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import Plan, aligned, nbytes, plan_buffers
@@ -91,6 +92,7 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.DynamicQuantizeOp: dynamic.dynamic_quantize,
     qnn.DynamicDotOp: dynamic.dynamic_compute,
     qnn.DynamicConv2DOp: dynamic.dynamic_compute,
+    qnn.WeightOnlyDotOp: weight_only.weight_only_dot,
 }
 
 # `void qd_set_threads(int n)`: the thread count of the OpenMP loops of every kernel of the unit

@@ -166,8 +166,9 @@ class QuantizeConfig:
                 f"unknown config key '{unknown[0]}' (valid: {', '.join(sorted(valid))})"
             )
         mode = data.get("mode", "static")
-        if mode not in MODES:
-            raise ConfigError(f"'mode' must be one of {', '.join(MODES)}, got {mode!r}")
+        if mode not in MODES:  # "weight_only" is read by runtime.weight_only.WeightOnlyConfig
+            known = ", ".join((*MODES, "weight_only"))
+            raise ConfigError(f"'mode' must be one of {known}, got {mode!r}")
         kwargs: dict[str, Any] = {"mode": mode}
         if mode == "dynamic":  # quantize_dynamic's defaults
             kwargs |= {"activation_type": QType.QUInt8, "op_types_to_quantize": DYNAMIC_OP_TYPES}

@@ -73,8 +73,10 @@ def load_float_model(model: Any) -> ModuleOp:
 def read_config(config: Any) -> QuantizeConfig:
     if config is None:
         return QuantizeConfig()
-    if isinstance(config, QuantizeConfig):
-        return config
+    from runtime.weight_only import WeightOnlyConfig
+
+    if isinstance(config, QuantizeConfig | WeightOnlyConfig):
+        return config  # type: ignore[return-value]
     if isinstance(config, (str, Path)):
         try:
             config = json.loads(Path(config).read_text(encoding="utf-8"))
@@ -82,6 +84,8 @@ def read_config(config: Any) -> QuantizeConfig:
             raise ConfigError(f"cannot read config '{config}': {err.strerror}") from None
         except json.JSONDecodeError as err:
             raise ConfigError(f"config '{config}' is not JSON: {err}") from None
+    if isinstance(config, dict) and config.get("mode") == "weight_only":
+        return WeightOnlyConfig.from_dict(config)  # type: ignore[return-value]
     return QuantizeConfig.from_dict(config)
 
 
@@ -138,9 +142,17 @@ def quantize(
     `table` is given (it must then hold the *smoothed* model's ranges: one written by such a
     run; the float model's ranges no longer fit its rescaled activations).
 
-    With `"mode": "dynamic"`, `quantize_dynamic` (no table needed)."""
+    With `"mode": "dynamic"`, `quantize_dynamic`; with `"mode": "weight_only"`, ONNX Runtime's
+    MatMulNBits recipe (neither needs a table)."""
     module = load_float_model(model)
     settings = read_config(config)
+    if not isinstance(settings, QuantizeConfig):  # mode "weight_only": no ranges needed
+        from runtime.weight_only import quantize_weight_only
+
+        summary = QuantizeSummary()
+        summary.quantized[:], summary.left_float[:] = quantize_weight_only(module, settings)
+        module.verify()
+        return QuantizeResult(module, summary)
     smoothing = None
     if settings.smooth_quant is not None:
         samples = _replayable(samples)

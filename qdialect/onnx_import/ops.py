@@ -14,9 +14,9 @@ from `builders`, the table from `registry`. Importing this module imports them a
 
 from __future__ import annotations
 
-from qdialect.onnx_import import activations, dynamic, float_ops, movement, qoperator
+from qdialect.onnx_import import activations, dynamic, float_ops, movement, nbits, qoperator
 from qdialect.onnx_import.registry import HANDLERS, UNSUPPORTED_REASONS, unsupported_nodes
 
-HANDLER_MODULES = (qoperator, float_ops, movement, activations, dynamic)
+HANDLER_MODULES = (qoperator, float_ops, movement, activations, dynamic, nbits)
 
 __all__ = ["HANDLERS", "HANDLER_MODULES", "UNSUPPORTED_REASONS", "unsupported_nodes"]

@@ -25,6 +25,7 @@ from qdialect.qnn.scaled import (
     ScaledQuantizeOp,
 )
 from qdialect.qnn.table import ActivationOp, TableOp, UnaryFunction
+from qdialect.qnn.weight_only import WeightOnlyDotOp
 
 QNN = Dialect(
     "qnn",
@@ -56,6 +57,7 @@ QNN = Dialect(
         ScaledConv2DOp,
         ScaledDotOp,
         ScaledConcatOp,
+        WeightOnlyDotOp,
     ],
     [],
 )

@@ -26,7 +26,7 @@ from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMo
 from qdialect.qparams import quantize_bias, range_type
 from qdialect.tensors import element_type
 from qdialect.textio import IRError, op_location, parse_module
-from qdialect.types import AnyQuantizedType, Granularity, UniformQuantizedType
+from qdialect.types import AnyQuantizedType, UniformQuantizedType
 from runtime.reference import kernels as K
 from runtime.signature import ExecutionError, check_inputs, expected_array, find_function
 
@@ -84,7 +84,7 @@ def run_function(
 
 def refusal(function: func.FuncOp) -> str | None:
     """Why `run_function` would refuse `function` whatever the inputs (an op it has no handler
-    for, a value with no numpy array to hold it, sub-channel parameters), or None. A look at
+    for, a value with no numpy array to hold it), or None. A look at
     the IR only: a handler may still refuse an attribute it meets."""
     values: list[SSAValue] = list(function.body.block.args)
     for op in function.body.block.ops:
@@ -96,9 +96,6 @@ def refusal(function: func.FuncOp) -> str | None:
             expected_array(value.type)
         except ExecutionError as err:
             return str(err)
-        elem = element_type(value.type)
-        if isinstance(elem, UniformQuantizedType) and elem.granularity is Granularity.SUB_CHANNEL:
-            return "sub-channel quantization is not executed"
     return None
 
 
@@ -158,7 +155,17 @@ def _dequantize(op, frame: Frame) -> list[np.ndarray]:
 @handles(quant_ops.StorageCastOp)
 def _storage_cast(op, frame: Frame) -> list[np.ndarray]:
     dtype, _ = expected_array(op.result.type)
-    return [frame[op.input].astype(dtype)]  # same bits, reinterpreted (wraps like a cast)
+    elem = element_type(op.result.type)
+    width = getattr(elem, "storage_width", None) or getattr(elem, "width", None)
+    values = frame[op.input]
+    if hasattr(width, "data"):
+        width = width.data
+    if isinstance(width, int) and width < 8 * np.dtype(dtype).itemsize:
+        # a sub-byte storage (i4 -8 is u4 8): the same `width` bits read the other way
+        values = values.astype(np.int64) & ((1 << width) - 1)
+        if np.issubdtype(dtype, np.signedinteger):
+            values = np.where(values >= 1 << (width - 1), values - (1 << width), values)
+    return [values.astype(dtype)]  # same bits, reinterpreted (wraps like a cast)
 
 
 @handles(qnn.RequantizeOp)

@@ -53,18 +53,28 @@ def params_shape(qtype: UniformQuantizedType, rank: int) -> list[int]:
     tensor of `qtype`: a scalar per tensor, a vector along the axis per axis."""
     if qtype.granularity is Granularity.PER_TENSOR:
         return []
-    if qtype.granularity is Granularity.PER_AXIS:
-        shape = [1] * rank
-        shape[qtype.axis] = -1
-        return shape
-    raise NotImplementedError("sub-channel quantization is not executed")
+    assert qtype.granularity is Granularity.PER_AXIS, "sub-channel: expand_blocks"
+    shape = [1] * rank
+    shape[qtype.axis] = -1
+    return shape
 
 
 def params_of(qtype: UniformQuantizedType, rank: int) -> Params:
-    shape = params_shape(qtype, rank)
     scales = np.array(qtype.scales, dtype=np.float64).astype(F32)
     zeros = np.array(qtype.zero_points, dtype=np.int64)
+    if qtype.granularity is Granularity.SUB_CHANNEL:
+        return Params(*(expand_blocks(v, qtype) for v in (scales, zeros)))
+    shape = params_shape(qtype, rank)
     return Params(scales.reshape(shape), zeros.reshape(shape))
+
+
+def expand_blocks(values: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
+    """Sub-channel parameters (row-major, `params_shape`) repeated over their blocks: one per
+    element of the tensor (element (i, j, ...) uses parameter (i // b0, j // b1, ...))."""
+    out = values.reshape(qtype.shape_of_params)
+    for axis, block in qtype.block_size_info:
+        out = np.repeat(out, block, axis=axis)
+    return out
 
 
 def to_storage(values: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:

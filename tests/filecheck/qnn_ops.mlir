@@ -248,3 +248,11 @@ func.func @observation(%x: tensor<2x3xf32>) -> (tensor<3xf32>, tensor<3xi64>, te
   %l = qnn.histogram %x {edges = dense<[0.0, 2.0]> : tensor<2xf32>, rule = "linear", absolute} : tensor<2x3xf32> -> tensor<8xi64>
   func.return %s, %h, %l : tensor<3xf32>, tensor<3xi64>, tensor<8xi64>
 }
+
+// Weight-only dot: a float input, u4 weights in blocks of 2 rows along K.
+// CHECK-LABEL: func.func @weight_only(
+// CHECK-NEXT: %y = qnn.weight_only_dot %x, %w bias(%b : tensor<2xf32>) : tensor<1x4xf32>, tensor<4x2x!quant.uniform<u4:f32:{0:2, 1:1}, {{[{][{]}}0.5:-8, 0.25:7}, {1.0, 0.125:-1{{[}][}]}}>> -> tensor<1x2xf32>
+func.func @weight_only(%x: tensor<1x4xf32>, %w: tensor<4x2x!quant.uniform<u4:f32:{0:2, 1:1}, {{0.5:8, 0.25:7}, {1.0:0, 0.125:15}}>>, %b: tensor<2xf32>) -> tensor<1x2xf32> {
+  %y = qnn.weight_only_dot %x, %w bias(%b : tensor<2xf32>) : tensor<1x4xf32>, tensor<4x2x!quant.uniform<u4:f32:{0:2, 1:1}, {{0.5:8, 0.25:7}, {1.0:0, 0.125:15}}>> -> tensor<1x2xf32>
+  func.return %y : tensor<1x2xf32>
+}

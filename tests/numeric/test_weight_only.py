@@ -1,0 +1,126 @@
+"""Weight-only quantization: ORT's MatMulNBits quantizer reproduced byte for byte, MatMulNBits
+models imported and run (reference == compiled bit for bit; both within the documented bound
+of a float64 evaluation), and `mode: weight_only` in the quantizer.
+
+The bound (qdialect/qnn/weight_only.py's order): a block sum of B fused steps has error at
+most γ_B·Σ|x||q-zp| (γ_n = n·u/(1-n·u), u = 2^-24), its scaling and the sum over blocks add
+at most γ_{nb+1} relative, so |y - y64| ≤ γ_{B+nb+1}·Σ_k |x_k|·|w_k| with w the dequantized
+weight (exact reals): what `bound` computes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnx_ir")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from onnxruntime.quantization.matmul_nbits_quantizer import (  # noqa: E402
+    DefaultWeightOnlyQuantConfig,
+    DefaultWeightOnlyQuantizer,
+    MatMulNBitsQuantizer,
+)
+
+from qdialect.blockwise import from_matmul_nbits, quantize_blockwise, to_matmul_nbits  # noqa: E402
+from qdialect.onnx_import import import_onnx  # noqa: E402
+from runtime.compiled import compile_module  # noqa: E402
+from runtime.reference import run_function  # noqa: E402
+from runtime.weight_only import WeightOnlyConfig, quantize_weight_only  # noqa: E402
+
+U = 2.0**-24
+
+
+def matmul_model(w: np.ndarray, m: int) -> onnx.ModelProto:
+    k, n = w.shape
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])],
+        [numpy_helper.from_array(w, "w")],
+    )  # fmt: skip
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
+
+
+def ort_quantized(model, block: int, symmetric: bool, bits: int = 4) -> onnx.ModelProto:
+    config = DefaultWeightOnlyQuantConfig(block_size=block, is_symmetric=symmetric, bits=bits)
+    quantizer = MatMulNBitsQuantizer(model, algo_config=config)
+    quantizer.process()
+    return quantizer.model.model
+
+
+def weights(rng, k: int, n: int) -> np.ndarray:
+    w = (rng.standard_normal((k, n)) * rng.uniform(0.05, 2.0, n)).astype(np.float32)
+    w[:, 1] = np.abs(w[:, 1])  # all positive: the zero point clamps at 0
+    w[:, 2] = 0.0  # an all-zero column: scale 0
+    w[:, 3] = -np.abs(w[:, 3])
+    return w
+
+
+@pytest.mark.parametrize("bits", [4, 8])
+@pytest.mark.parametrize("symmetric", [False, True])
+@pytest.mark.parametrize("block", [16, 32, 128])
+def test_blockwise_bytes_equal_ort(bits, symmetric, block):
+    rng = np.random.default_rng(block + bits + symmetric)
+    for k in (256, 129):  # whole blocks; a padded odd K
+        w = weights(rng, k, 24)
+        config = DefaultWeightOnlyQuantConfig(block_size=block, is_symmetric=symmetric, bits=bits)
+        packed, scales, zps = DefaultWeightOnlyQuantizer(config).qbits_block_quant(w)
+        ours = to_matmul_nbits(quantize_blockwise(w, bits, block, symmetric))
+        assert ours.b.tobytes() == packed.tobytes()
+        assert ours.scales.tobytes() == scales.tobytes()
+        if not symmetric:
+            assert ours.zero_points.tobytes() == zps.tobytes()
+
+
+def bound(x: np.ndarray, wdq: np.ndarray, block: int) -> np.ndarray:
+    n = block + x.shape[1] // block + 1
+    gamma = n * U / (1 - n * U)
+    return gamma * (np.abs(x.astype(np.float64)) @ np.abs(wdq))
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+@pytest.mark.parametrize("block", [32, 128])
+def test_matmul_nbits_models_run_within_bound(block, symmetric):
+    rng = np.random.default_rng(7 * block + symmetric)
+    k, n, m = 256, 72, 3
+    model = ort_quantized(matmul_model(weights(rng, k, n), m), block, symmetric)
+    assert [node.op_type for node in model.graph.node] == ["MatMulNBits"]
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    (ref,) = run_function(import_onnx(model), [x])
+    (compiled,) = compile_module(import_onnx(model))(x)
+    assert compiled.tobytes() == ref.tobytes()
+    init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    b, s = (init[name] for name in model.graph.node[0].input[1:3])
+    z = init[model.graph.node[0].input[3]] if len(model.graph.node[0].input) > 3 else None
+    q, scales, zps = from_matmul_nbits(b, s, z, k, n, 4, block)
+    wdq = (q - np.repeat(zps, block, 0)) * np.repeat(scales.astype(np.float64), block, 0)
+    exact = x.astype(np.float64) @ wdq
+    assert np.all(np.abs(ref - exact) <= bound(x, wdq, block))
+
+
+@pytest.mark.parametrize(("bits", "per_channel"), [(4, False), (8, False), (8, True)])
+def test_weight_only_quantizer_matches_ort(bits, per_channel):
+    rng = np.random.default_rng(bits)
+    k, n = 256, 40
+    w = weights(rng, k, n)
+    model = matmul_model(w, 2)
+    module = import_onnx(model, node_names=True)
+    config = WeightOnlyConfig(bits=bits, block_size=32, per_channel=per_channel)
+    assert quantize_weight_only(module, config) == (["mm"], [])
+    block = k if per_channel else 32
+    ort = ort_quantized(model, block, False, bits)
+    x = rng.standard_normal((2, k)).astype(np.float32)
+    (ours,) = run_function(module, [x])
+    (theirs,) = run_function(import_onnx(ort), [x])
+    assert ours.tobytes() == theirs.tobytes()  # the same weights, scales and zero points
+    (compiled,) = compile_module(module)(x)
+    assert compiled.tobytes() == ours.tobytes()
+
+
+def test_matmul_nbits_refusals():
+    model = ort_quantized(matmul_model(weights(np.random.default_rng(0), 64, 8), 1), 32, False)
+    (bits,) = [a for a in model.graph.node[0].attribute if a.name == "bits"]
+    bits.i = 3
+    with pytest.raises(Exception, match=r"\(MatMulNBits\): bits = 3 is not imported"):
+        import_onnx(model)
