@@ -18,7 +18,11 @@ import numpy as np
 from xdsl.dialects.builtin import IntegerType, Signedness, f32
 
 from qdialect import qnn
-from qdialect.onnx_import import movement, qoperator  # registered first: handlers wrapped here
+from qdialect.onnx_import import (  # registered first: handlers wrapped here
+    float_ops,
+    movement,
+    qoperator,
+)
 from qdialect.onnx_import.builders import conv_props, rank_of, window
 from qdialect.onnx_import.common import attrs, optional_input, shape_of, tensor_type
 from qdialect.onnx_import.errors import NodeError
@@ -183,8 +187,14 @@ def integer_op(g: GraphImporter, node) -> None:
 
 @handles("Cast", "Mul")
 def chain_member(g: GraphImporter, node) -> None:
-    """Nothing for a node a chain absorbed; else what `movement` says about these ops."""
-    if id(node) not in chains(g).absorbed:
+    """Nothing for a node a chain absorbed; else a float Mul (`float_ops`), or what
+    `movement` says about a Cast. (This module imports `float_ops` first, so these handlers
+    are the ones registered.)"""
+    if id(node) in chains(g).absorbed:
+        return
+    if node.op_type == "Mul":
+        float_ops.add(g, node)
+    else:
         movement.shape_arithmetic(g, node)
 
 

@@ -189,7 +189,7 @@ def test_calibrated_ir_round_trips_into_the_same_quantized_module(movement) -> N
             {"extra_options": {"ActivationSymetric": True}},
             "unknown extra_options key 'ActivationSymetric'",
         ),
-        ({"mode": "dynamic"}, "'mode' 'dynamic' is not supported yet"),
+        ({"mode": "qat"}, "'mode' must be one of static, dynamic, weight_only, got 'qat'"),
         (
             {"preset": "caffe"},
             "'preset' must be one of asymmetric, symmetric, symmetric_uint8, symmetric_power2, ipex, mxnet, onnxruntime, pytorch, pytorch_asymmetric, tensorflow, got 'caffe'",

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from runtime.qopt import run
@@ -284,11 +285,10 @@ NO_KERNEL = GOOD.replace(
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (SUB_CHANNEL, ":2:8: error: 'quant.dcast': sub-channel quantization is not compiled"),
         (CALIBRATED, ":1:1: error: 'func.func': argument 0 %a of type tensor<4x!quant.calibrated"),
         (NO_KERNEL, ":2:8: error: 'arith.addf': has no C kernel"),
     ],
-    ids=["sub-channel", "calibrated", "no-kernel"],
+    ids=["calibrated", "no-kernel"],
 )
 def test_compile_refusals_suggest_reference_only_where_it_runs(
     text: str, message: str, tmp_path: Path, capsys
@@ -299,6 +299,21 @@ def test_compile_refusals_suggest_reference_only_where_it_runs(
     assert err.startswith(f"{path}{message}"), err  # located, without a 'qopt: error:' prefix
     assert "--reference" not in err
     assert "qnn-default first" not in err
+
+
+def test_sub_channel_runs_in_the_reference_only(tmp_path: Path, capsys) -> None:
+    """A sub-channel dequantize outside a weight-only dot is interpreted, not compiled: the
+    refusal says so, and --reference runs it (block (0, 1) of scale 2.0: -3 → -6.0)."""
+    path = _write(tmp_path, SUB_CHANNEL)
+    assert run([str(path), "--run"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}:2:8: error: 'quant.dcast': sub-channel quantization is not ")
+    assert err.endswith("(--run --reference runs the reference interpreter instead)\n")
+    inputs = tmp_path / "a.npz"
+    np.savez(inputs, arg0=np.array([[1, 2, -3, 4], [5, 6, 7, 8]], np.int8))
+    assert run([str(path), "--run", "--reference", "--inputs", str(inputs)]) == 0
+    out = capsys.readouterr().out
+    assert "[ 1.,  2., -6.,  8., 15., 18., 28., 32.]" in out.replace("\n", " "), out
 
 
 def test_compile_failure_suggests_reference_when_it_runs(
