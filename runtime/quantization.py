@@ -24,6 +24,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from qdialect.quant_config import ConfigError, QuantizeConfig
 from rewrites.calibrated import annotate_ranges, take_ranges
+from rewrites.quantize_fake import quantize_fake_function
 from rewrites.quantize_static import QuantizeSummary, quantize_function
 from runtime.signature import defined_functions
 
@@ -94,9 +95,20 @@ def read_ranges(table: Any) -> Ranges:
     return out
 
 
-def quantize(model: Any, table: Any = None, config: Any = None) -> QuantizeResult:
+FORMS = {"qdq": quantize_function, "fake": quantize_fake_function}
+
+
+def quantize(
+    model: Any, table: Any = None, config: Any = None, *, form: str = "qdq"
+) -> QuantizeResult:
     """`quantize_static` on our IR: the float model's QDQ form under `config`, with ranges
-    from `table` and from calibrated pairs already in the IR (the table wins)."""
+    from `table` and from calibrated pairs already in the IR (the table wins).
+
+    `form="fake"` writes the same quantization as a float QAT graph instead: a typed
+    `qnn.fake_quant` wherever the QDQ form has a quantize/dequantize pair
+    (`rewrites.quantize_fake`); `fake-to-qdq` turns it into exactly the QDQ form."""
+    if form not in FORMS:
+        raise ValueError(f"unknown form '{form}': expected one of {', '.join(FORMS)}")
     module = load_float_model(model)
     settings = read_config(config)
     given = read_ranges(table)
@@ -104,7 +116,7 @@ def quantize(model: Any, table: Any = None, config: Any = None) -> QuantizeResul
     for function in defined_functions(module):
         ranges = take_ranges(function)
         ranges.update(given)
-        result = quantize_function(function, ranges, settings)
+        result = FORMS[form](function, ranges, settings)
         summary.quantized.extend(result.quantized)
         summary.left_float.extend(result.left_float)
         summary.unmatched_rules.extend(result.unmatched_rules)
