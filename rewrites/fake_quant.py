@@ -70,7 +70,7 @@ class FakeQuantToQdq(RewritePattern):
             for new in ops:
                 new.location = op.location
             _replace(rewriter, op, ops)
-            rewriter.erase_op(constant)  # type: ignore[arg-type]
+            rewriter.erase(constant)  # type: ignore[arg-type]
             return
         quantize = qnn.QuantizeOp(op.input, TensorType(qtype, shape))
         dequantize = qnn.DequantizeOp(quantize.result, op.result.type)
@@ -85,8 +85,8 @@ class FakeQuantToQdq(RewritePattern):
 def _replace(rewriter: PatternRewriter, op: qnn.FakeQuantOp, ops: list[Operation]) -> None:
     """`op` by the last of `ops`, leaving their names as given (xDSL would hand the
     replaced op's name to every unnamed new result)."""
-    rewriter.insert_op(ops, InsertPoint.before(op))
-    rewriter.replace_matched_op([], [ops[-1].results[0]])
+    rewriter.insert(ops, InsertPoint.before(op))
+    rewriter.replace(op, [], [ops[-1].results[0]])
 
 
 @dataclass(frozen=True)
