@@ -11,7 +11,9 @@ Order, and why:
 3. `fold-qdq`: quantize∘dequantize pairs and QDQ-simulated ops become integer ops
    (ONNX Runtime's interpretation; not bit-preserving, see `rewrites.fold_qdq`).
 4. `fuse-conv-dot`: conv/dot absorb the add/relu/clamp the previous steps exposed.
-5. `dce`: dequantize ops orphaned by the fusions go.
+5. `fake-to-qdq`: a QAT graph's typed fake_quant ops become quantize/dequantize pairs only
+   now, after the folds, so the fake graph runs as the float simulation it writes.
+6. `dce`: dequantize ops orphaned by the fusions go.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
+from rewrites.fake_quant import FakeToQdqPass
 from rewrites.fold_qdq import FoldQdqPass
 from rewrites.fold_scaled import FoldScaledBuildersPass
 from rewrites.fuse import FuseConvDotPass
@@ -41,6 +44,7 @@ class QnnDefaultPass(ModulePass):
             FoldScaledBuildersPass(),
             FoldQdqPass(),
             FuseConvDotPass(),
+            FakeToQdqPass(),
             DeadCodeElimination(),
         ):
             step.apply(ctx, op)

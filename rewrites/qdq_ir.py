@@ -63,7 +63,15 @@ def constant_chain(
     name: str | None,
 ) -> SSAValue:
     """arith.constant (signless storage) -> quant.scast -> qnn.dequantize, before `before`."""
-    qtype = uniform_type(params, storage)
+    ops = stored_constant_ops(values, uniform_type(params, storage), name)
+    Rewriter.insert_op(ops, InsertPoint.before(before))
+    return ops[-1].results[0]
+
+
+def stored_constant_ops(
+    values: np.ndarray, qtype: UniformQuantizedType, name: str | None
+) -> list[Operation]:
+    """The ops of `constant_chain` (not inserted), the last one giving the float tensor."""
     width = qtype.storage_width
     stored = np.asarray(values, np.int64)
     if not qtype.signed:  # signless storage holds the same bits: u8 200 is i8 -56
@@ -75,8 +83,7 @@ def constant_chain(
     )
     cast = StorageCastOp(constant.results[0], TensorType(qtype, shape))
     dequantize = qnn.DequantizeOp(cast.results[0], TensorType(f32, shape))
-    Rewriter.insert_op([constant, cast, dequantize], InsertPoint.before(before))
     if name:
         cast.results[0].name_hint = f"{name}_quantized"
         dequantize.results[0].name_hint = f"{name}_DequantizeLinear_Output"
-    return dequantize.results[0]
+    return [constant, cast, dequantize]

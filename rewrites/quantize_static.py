@@ -40,6 +40,7 @@ from qdialect.ort_qparams import (
 )
 from qdialect.quant_config import QuantFormat, QuantizeConfig
 from qdialect.quant_rules import NodeRule
+from qdialect.types import UniformQuantizedType
 from rewrites.nni_params import FixedParams, FixedWeight, special_weight
 from rewrites.onnx_nodes import (
     float_constant,
@@ -428,29 +429,33 @@ class StaticQuantizer:
             axis = 0 if scale.size > 1 else None
             scale = scale if axis is not None else scale.reshape(())
             params = QParams(np.zeros(scale.shape, np.int64), scale, QType.QInt8, axis)
-            dequantized = constant_chain(values, params, "i32", bias.op, self.name(bias.bias))
             old = bias.op.operands[2]
-            bias.op.operands[2] = dequantized
+            bias.op.operands[2] = self.bias_value(bias, values, params)
             if not any(True for _ in old.uses):
                 Rewriter.erase_op(old.owner)  # type: ignore[arg-type]
 
-    # ---- IR building
+    # ---- IR building (the fake-quantization form overrides the three builders)
     def insert_pair(self, value: SSAValue, params: QParams) -> None:
         """`_add_qdq_pair_for_activation`: producer -> Q -> DQ -> every consumer."""
-        shape = value.type.get_shape()  # type: ignore[union-attr]
-        quantize = qnn.QuantizeOp(value, TensorType(uniform_type(params), shape))
-        dequantize = qnn.DequantizeOp(quantize.results[0], TensorType(f32, shape))
+        ops = self.pair_ops(value, uniform_type(params))
         if isinstance(value, BlockArgument):
             point = InsertPoint.at_start(self.block)
         else:
             point = InsertPoint.after(value.owner)  # type: ignore[arg-type]
-        Rewriter.insert_op([quantize, dequantize], point)
+        Rewriter.insert_op(ops, point)
+        value.replace_uses_with_if(ops[-1].results[0], lambda use: use.operation is not ops[0])
+        self.done[value] = params
+
+    def pair_ops(self, value: SSAValue, qtype: UniformQuantizedType) -> list[Operation]:
+        """The quantize and dequantize an activation goes through."""
+        shape = value.type.get_shape()  # type: ignore[union-attr]
+        quantize = qnn.QuantizeOp(value, TensorType(qtype, shape))
+        dequantize = qnn.DequantizeOp(quantize.results[0], TensorType(f32, shape))
         hint = value.name_hint
         if hint:
             quantize.results[0].name_hint = f"{hint}_QuantizeLinear_Output"
             dequantize.results[0].name_hint = f"{hint}_DequantizeLinear_Output"
-        value.replace_uses_with_if(dequantize.results[0], lambda use: use.operation is not quantize)
-        self.done[value] = params
+        return [quantize, dequantize]
 
     def quantize_constant(self, value: SSAValue, params: QParams) -> None:
         """`_add_qdq_nodes_for_initializer`: stored integers -> DQ -> every consumer."""
@@ -461,6 +466,10 @@ class StaticQuantizer:
         value.replace_all_uses_with(dequantized)
         Rewriter.erase_op(owner)  # type: ignore[arg-type]
         self.done[value] = params  # biases look their weight up by the float constant
+
+    def bias_value(self, bias: BiasMark, values: np.ndarray, params: QParams) -> SSAValue:
+        """The int32 bias `values` as stored integers -> DQ, before the conv/dot."""
+        return constant_chain(values, params, "i32", bias.op, self.name(bias.bias))
 
 
 def quantize_function(

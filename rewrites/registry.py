@@ -15,6 +15,7 @@ _LOCATIONS = {
     "fold-scaled-builders": ("rewrites.fold_scaled", "FoldScaledBuildersPass"),
     "quant-to-qnn": ("rewrites.quant_to_qnn", "QuantToQnnPass"),
     "fold-qdq": ("rewrites.fold_qdq", "FoldQdqPass"),
+    "fake-to-qdq": ("rewrites.fake_quant", "FakeToQdqPass"),
     "fuse-conv-dot": ("rewrites.fuse", "FuseConvDotPass"),
     "lower-requant-fixed-point": ("rewrites.fixed_point", "LowerRequantFixedPointPass"),
     "u8-to-i8": ("rewrites.u8_to_i8", "U8ToI8Pass"),

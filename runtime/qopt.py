@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qdialect.textio import IRError, make_context, parse_module, print_module, verify_module
-from runtime import qopt_compare, qopt_quantize, qopt_run, qopt_tune
+from runtime import qopt_compare, qopt_fake, qopt_quantize, qopt_run, qopt_tune
 from runtime.qopt_errors import QoptError
 from runtime.qopt_run import emit_c, run_module
 
@@ -140,6 +140,7 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser.add_argument("--list-passes", action="store_true", help="print pass names and exit")
     qopt_run.add_arguments(parser)
     qopt_quantize.add_arguments(parser)
+    qopt_fake.add_arguments(parser)
     qopt_compare.add_arguments(parser)
     qopt_tune.add_arguments(parser)
     return parser

@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def requested(args: argparse.Namespace) -> bool:
-    return bool(args.quantize or args.calibrate)
+    return bool(args.quantize or args.calibrate or args.fake)
 
 
 def _method(args: argparse.Namespace, config) -> str:
@@ -117,8 +117,10 @@ def apply(module: ModuleOp, args: argparse.Namespace) -> ModuleOp:
     from qdialect.quant_config import ConfigError
     from rewrites.quantize_static import QuantizeError
     from runtime.qopt_errors import QoptError
+    from runtime.qopt_fake import form
     from runtime.quantization import QuantizeWarning, calibrated_module, quantize, read_config
 
+    output_form = form(args)
     try:
         config = read_config(args.quantize) if args.quantize else None
         if config is not None and config.smooth_quant is not None:
@@ -128,7 +130,7 @@ def apply(module: ModuleOp, args: argparse.Namespace) -> ModuleOp:
             return calibrated_module(module, table)
         with warnings.catch_warnings():  # printed below, once, in qopt's words
             warnings.simplefilter("ignore", QuantizeWarning)
-            result = quantize(module, table, config)
+            result = quantize(module, table, config, form=output_form)
     except (ConfigError, QuantizeError, ValueError, OSError) as err:
         raise QoptError(str(err)) from None
     summary = result.summary

@@ -27,6 +27,7 @@ from xdsl.dialects.builtin import ModuleOp
 from qdialect.quant_config import ConfigError, QuantizeConfig
 from qdialect.recipes import SmoothQuantRecipe
 from rewrites.calibrated import annotate_ranges, take_ranges
+from rewrites.quantize_fake import quantize_fake_function
 from rewrites.quantize_static import QuantizeSummary, quantize_function
 from runtime.signature import defined_functions
 
@@ -130,8 +131,16 @@ def read_ranges(table: Any, model: Any = None) -> Ranges:
     return out
 
 
+FORMS = {"qdq": quantize_function, "fake": quantize_fake_function}
+
+
 def quantize(
-    model: Any, table: Any = None, config: Any = None, *, samples: Any = None
+    model: Any,
+    table: Any = None,
+    config: Any = None,
+    *,
+    samples: Any = None,
+    form: str = "qdq",
 ) -> QuantizeResult:
     """`quantize_static` on our IR: the float model's QDQ form under `config`, with ranges
     from `table` and from calibrated pairs already in the IR (the table wins). With NNI's
@@ -143,7 +152,13 @@ def quantize(
     run; the float model's ranges no longer fit its rescaled activations).
 
     With `"mode": "dynamic"`, `quantize_dynamic`; with `"mode": "weight_only"`, ONNX Runtime's
-    MatMulNBits recipe (neither needs a table)."""
+    MatMulNBits recipe (neither needs a table).
+
+    `form="fake"` writes the same (static) quantization as a float QAT graph instead: a typed
+    `qnn.fake_quant` wherever the QDQ form has a quantize/dequantize pair
+    (`rewrites.quantize_fake`); `fake-to-qdq` turns it into exactly the QDQ form."""
+    if form not in FORMS:
+        raise ValueError(f"unknown form '{form}': expected one of {', '.join(FORMS)}")
     module = load_float_model(model)
     settings = read_config(config)
     if not isinstance(settings, QuantizeConfig):  # mode "weight_only": no ranges needed
@@ -183,7 +198,7 @@ def quantize(
         fixed = _fixed(function, nni) if nni is not None else None
         ranges.update(fixed.ranges if fixed is not None else given)
         found |= fixed.layers if fixed is not None else set()
-        result = quantize_function(function, ranges, settings, fixed)
+        result = FORMS[form](function, ranges, settings, fixed)
         summary.quantized.extend(result.quantized)
         summary.left_float.extend(result.left_float)
         summary.unmatched_rules.extend(result.unmatched_rules)

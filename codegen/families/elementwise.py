@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from xdsl.ir import Operation
 
-from codegen.c_text import ctype_of
+from codegen.c_text import CodegenError, ctype_of
 from codegen.families.quant_params import QuantParams, quant_params
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
@@ -63,7 +63,10 @@ def copy(op: Operation, ctx: EmitContext) -> Kernel:
 
 
 def fake_quant(op: qnn.FakeQuantOp, ctx: EmitContext) -> Kernel:
-    bounds = [b.value.data for b in (op.input_low, op.input_high, op.output_low, op.output_high)]
+    """nGraph's form; the typed form has become a quantize/dequantize pair in `qnn-default`."""
+    if op.quant_type is not None:
+        raise CodegenError("the typed form is compiled after qnn-default (fake-to-qdq)")
+    bounds = [b.value.data for b in op.ngraph_bounds]
     x, y = element_type(op.input.type), element_type(op.result.type)
     shape = shape_of(op.input)
     quantized = {

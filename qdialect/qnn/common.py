@@ -82,12 +82,18 @@ def check_per_tensor(value: SSAValue, role: str) -> None:
 
 def check_quantized_operand(value: SSAValue, role: str) -> UniformQuantizedType:
     """A quantized operand: zero points storable, per-axis axis inside the shape."""
-    elem = quantized_element(value)
+    return check_quantized_container(value.type, role)
+
+
+def check_quantized_container(container: Attribute, role: str) -> UniformQuantizedType:
+    """`check_quantized_operand` of a tensor type (an operand's, or one an op implies)."""
+    elem = element_type(container)
+    assert isinstance(elem, UniformQuantizedType)
     check_zero_points(elem, role)
     if elem.granularity is Granularity.SUB_CHANNEL:
         raise VerifyException(f"{role}: sub-channel quantization is not supported by qnn ops")
     if elem.granularity is Granularity.PER_AXIS:
-        shape = value.type.get_shape() if isinstance(value.type, TensorType) else ()
+        shape = container.get_shape() if isinstance(container, TensorType) else ()
         if elem.axis >= len(shape):
             raise VerifyException(f"{role} quantized dimension must be less than tensor rank")
         if not is_dynamic(shape[elem.axis]) and shape[elem.axis] != len(elem.scales):

@@ -22,6 +22,7 @@ from xdsl.utils.exceptions import VerifyException
 from qdialect.qnn.common import (
     Kind,
     check_per_tensor,
+    check_quantized_container,
     check_quantized_operand,
     check_same_expressed,
     float_value,
@@ -31,6 +32,7 @@ from qdialect.qnn.common import (
 from qdialect.qnn.modes import RoundMode, enum_value
 from qdialect.quant_ops import verify_quantized_container
 from qdialect.tensors import element_type
+from qdialect.types import UniformQuantizedType
 
 
 def _same_shape(a: SSAValue, b: SSAValue) -> None:
@@ -161,9 +163,16 @@ def _verify_same_type_unary(op: UnaryOp) -> None:
 
 @irdl_op_definition
 class FakeQuantOp(UnaryOp):
-    """nGraph FakeQuantize on float data with `levels` steps.
+    """Quantize and dequantize again, in float: a QAT graph's fake quantization, two forms.
 
-    x <= input_low -> output_low; x > input_high -> output_high; otherwise
+    Typed (`as` a per-tensor or per-axis `!quant.uniform`): exactly
+    `dequantize(quantize(x))` as `qnn.quantize` / `qnn.dequantize` compute them, so replacing
+    it by that pair (`fake-to-qdq`) changes no bit; what the quantizer's `--fake` form writes.
+
+        %y = qnn.fake_quant %x as !quant.uniform<i8:f32, 0.5> : tensor<4xf32> -> tensor<4xf32>
+
+    nGraph FakeQuantize with `levels` steps: x <= input_low -> output_low;
+    x > input_high -> output_high; otherwise
     `rint((x - input_low) / (input_high - input_low) * (levels - 1)) / (levels - 1)
      * (output_high - output_low) + output_low`.
 
@@ -171,21 +180,56 @@ class FakeQuantOp(UnaryOp):
     """
 
     name = "qnn.fake_quant"
-    levels = prop_def(IntegerAttr)
-    input_low = prop_def(FloatAttr)
-    input_high = prop_def(FloatAttr)
-    output_low = prop_def(FloatAttr)
-    output_high = prop_def(FloatAttr)
+    quant_type = opt_prop_def(UniformQuantizedType)
+    levels = opt_prop_def(IntegerAttr)
+    input_low = opt_prop_def(FloatAttr)
+    input_high = opt_prop_def(FloatAttr)
+    output_low = opt_prop_def(FloatAttr)
+    output_high = opt_prop_def(FloatAttr)
+    assembly_format = (
+        "$input (`as` qualified($quant_type)^)? attr-dict `:` type($input) `->` type($result)"
+    )
+
+    def __init__(self, value: SSAValue, quant_type: UniformQuantizedType):
+        """The typed form: `value` (a float tensor) through `quant_type`."""
+        super().__init__(value, value.type, quant_type=quant_type)
+
+    @property
+    def ngraph_bounds(self) -> tuple[FloatAttr, ...]:
+        return tuple(
+            b  # type: ignore[misc]
+            for b in (self.input_low, self.input_high, self.output_low, self.output_high)
+        )
 
     def verify_(self) -> None:
         if self.input.type != self.result.type or kind_of(self.input) is not Kind.FLOAT:
             raise VerifyException("maps a float tensor to the same float type")
+        given = [a is not None for a in (self.levels, *self.ngraph_bounds)]
+        if self.quant_type is not None:
+            if any(given):
+                raise VerifyException(
+                    "takes a quantized type or nGraph's levels and ranges, not both"
+                )
+            self._verify_typed(self.quant_type)
+        elif not all(given):
+            raise VerifyException(
+                "needs a quantized type (`as !quant.uniform<...>`) or all of levels, "
+                "input_low, input_high, output_low, output_high"
+            )
+        else:
+            self._verify_ngraph()
+
+    def _verify_typed(self, qtype: UniformQuantizedType) -> None:
+        assert isinstance(self.input.type, TensorType)
+        check_quantized_container(TensorType(qtype, self.input.type.get_shape()), "type")
+        if qtype.expressed_type != element_type(self.input.type):
+            raise VerifyException("expressed type in quantized type expected to match float type")
+
+    def _verify_ngraph(self) -> None:
+        assert self.levels is not None
         if self.levels.value.data < 2:
             raise VerifyException(f"levels must be at least 2, got {self.levels.value.data}")
-        bounds = [
-            float_value(b)
-            for b in (self.input_low, self.input_high, self.output_low, self.output_high)
-        ]
+        bounds = [float_value(b) for b in self.ngraph_bounds]
         if not all(math.isfinite(b) for b in bounds):  # type: ignore[arg-type]
             raise VerifyException(f"range bounds must be finite, got {bounds}")
         if not bounds[0] < bounds[1]:  # type: ignore[operator]

@@ -185,7 +185,9 @@ def _clamp(op, frame: Frame) -> list[np.ndarray]:
 
 @handles(qnn.FakeQuantOp)
 def _fake_quant(op, frame: Frame) -> list[np.ndarray]:
-    bounds = [attr_float(b) for b in (op.input_low, op.input_high, op.output_low, op.output_high)]
+    if op.quant_type is not None:  # exactly the quantize/dequantize pair fake-to-qdq writes
+        return [K.dequantize(K.quantize(frame[op.input], op.quant_type), op.quant_type)]
+    bounds = [attr_float(b) for b in op.ngraph_bounds]
     return [K.fake_quant(frame[op.input], op.levels.value.data, *bounds)]
 
 
