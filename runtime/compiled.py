@@ -15,10 +15,10 @@ Python (the arena once, at load).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import PassPipeline
@@ -27,7 +27,7 @@ from codegen.emit import EmittedFunction, emit_function
 from qdialect.textio import make_context, parse_module
 from rewrites.registry import PASSES
 from runtime.jit import CompiledLibrary, compile_c
-from runtime.native import NativeFunction, Signature, cache_line_aligned
+from runtime.native import THREADS_ENV, NativeFunction, Signature, apply_threads, cache_line_aligned
 from runtime.signature import argument_names, expected_array, find_function, result_names
 
 CDEF = (
@@ -39,9 +39,15 @@ CDEF = (
 # what a profiled unit exports besides (codegen.emit.PROFILE_SUPPORT)
 PROFILE_CDEF = "void qd_profile_read(int64_t *out);"
 
-THREADS_ENV = "QDIALECT_NUM_THREADS"
 
-__all__ = ["CompiledFunction", "cache_line_aligned", "compile_module", "function_signature"]
+__all__ = [
+    "THREADS_ENV",
+    "CompiledFunction",
+    "cache_line_aligned",
+    "compile_module",
+    "function_signature",
+    "import_model",
+]
 
 
 @dataclass(eq=False)
@@ -58,10 +64,15 @@ class CompiledFunction(NativeFunction):
     function: func.FuncOp
 
     def __post_init__(self) -> None:
-        # Constants are packed once, at load, in the dtype the kernels read.
+        # Constants are packed once, at load, in the dtype the kernels read; an entry the C
+        # never reads (weights a kernel reads from their packed copy) is handed in empty.
+        plan = self.emitted.plan
         constants = [
-            cache_line_aligned(array.astype(expected_array(value.type)[0]))
-            for value, array in self.emitted.plan.constants
+            cache_line_aligned(
+                array.astype(dtype) if index in plan.referenced else np.empty(0, dtype)
+            )
+            for index, (value, array) in enumerate(plan.constants)
+            for dtype in [expected_array(value.type)[0]]
         ]
         NativeFunction.__init__(
             self,
@@ -110,13 +121,19 @@ def compile_module(
         emitted.source, cdef, origin=f"function @{function.sym_name.data} of {name}", flags=flags
     )
     compiled = CompiledFunction(function.sym_name.data, emitted.source, library, emitted, function)
-    if threads is None and os.environ.get(THREADS_ENV, "").strip():
-        try:
-            threads = int(os.environ[THREADS_ENV])
-        except ValueError:
-            raise ValueError(
-                f"{THREADS_ENV} must be a positive integer, got {os.environ[THREADS_ENV]!r}"
-            ) from None
-    if threads is not None:
-        compiled.set_threads(threads)
+    apply_threads(compiled, threads)
     return compiled
+
+
+def import_model(data: bytes, name: str, frontend: str, passes: str = "") -> ModuleOp:
+    """The module of a model's bytes (`frontend` "onnx" or "mlir" text) after the `passes`
+    pipeline: what runtime.model_cache compiles on a miss (qopt reads models its own way)."""
+    if frontend == "onnx":
+        from qdialect.onnx_import import import_onnx
+
+        module = import_onnx(data)
+    else:
+        module = parse_module(data.decode("utf-8"), name)
+    if passes:
+        PassPipeline.parse_spec(PASSES, passes).apply(make_context(), module)
+    return module

@@ -87,6 +87,8 @@ __all__ = [
     "cache_dir",
     "compile_c",
     "compiler_invocations",
+    "load_cached",
+    "recipe_identity",
 ]
 
 # Part of the build recipe rather than of the user's flags. An undeclared function (a cdef that
@@ -277,6 +279,43 @@ def _compile_in(directory: Path, job: _Job) -> CompiledLibrary:
             f"{job.origin}: the compiled object {so_path} does not load: {exc}"
         ) from exc
     return _as_library(module, so_path, from_cache=False)
+
+
+def load_cached(name: str) -> CompiledLibrary | None:
+    """The cache entry `name` (a `CompiledLibrary.path` stem), loaded if it is there and valid,
+    else None: how runtime.model_cache reaches an object without the source that keyed it."""
+    try:
+        directory = cache_dir()
+    except CacheDirError:
+        return None
+    so_path = directory / (name + _EXT_SUFFIX)
+    if not (name.isidentifier() and entry_is_valid(so_path, directory / (name + ".sha256"))):
+        return None
+    try:
+        return _as_library(_load(name, so_path), so_path, from_cache=True)
+    except (ImportError, OSError):
+        return None
+
+
+def entry_name(library: CompiledLibrary) -> str | None:
+    """The name `load_cached` takes for `library`, or None if it lives outside the cache
+    (the private fallback directory of an unwritable cache)."""
+    try:
+        directory = cache_dir()
+    except CacheDirError:
+        return None
+    if library.path.parent != directory or not library.path.name.endswith(_EXT_SUFFIX):
+        return None
+    return library.path.name.removesuffix(_EXT_SUFFIX)
+
+
+def recipe_identity() -> list[str]:
+    """What besides source, flags and compiler keys an object: the build recipe's version, the
+    extension suffix (Python's ABI) and cffi's version, read without importing cffi."""
+    spec = importlib.util.find_spec("cffi")
+    origin = Path(spec.origin) if spec and spec.origin else None
+    stamp = f"{origin}:{origin.stat().st_mtime_ns}" if origin else "no cffi"
+    return [str(_RECIPE_VERSION), _EXT_SUFFIX, stamp]
 
 
 def _fallback_dir(parent: str) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from runtime.jit import CompiledLibrary
 
 ArraySpec = tuple[np.dtype, tuple[int, ...]]
+
+THREADS_ENV = "QDIALECT_NUM_THREADS"
 
 
 class ExecutionError(Exception):
@@ -341,3 +344,16 @@ def unrolled_call(
     lines += ["    run()", f"    return [{', '.join(ys)}]"]
     exec("\n".join(lines), namespace)  # noqa: S102 - our own text, built above
     return namespace["fast"]  # type: ignore[return-value]
+
+
+def apply_threads(function: NativeFunction, threads: int | None) -> None:
+    """`threads`, else $QDIALECT_NUM_THREADS, else OpenMP's default (left alone)."""
+    if threads is None and os.environ.get(THREADS_ENV, "").strip():
+        try:
+            threads = int(os.environ[THREADS_ENV])
+        except ValueError:
+            raise ValueError(
+                f"{THREADS_ENV} must be a positive integer, got {os.environ[THREADS_ENV]!r}"
+            ) from None
+    if threads is not None:
+        function.set_threads(threads)
