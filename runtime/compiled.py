@@ -15,18 +15,22 @@ Python (the arena once, at load).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from jinja2 import FileSystemBytecodeCache
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import PassPipeline
 
+from codegen.c_text import TEMPLATES
 from codegen.emit import EmittedFunction, emit_function
+from codegen.units import split_units
 from qdialect.textio import make_context, parse_module
 from rewrites.registry import PASSES
-from runtime.jit import CompiledLibrary, compile_c
+from runtime.jit import CompiledLibrary, compile_c, private_subdirectory
 from runtime.native import THREADS_ENV, NativeFunction, Signature, apply_threads, cache_line_aligned
 from runtime.signature import argument_names, expected_array, find_function, result_names
 
@@ -39,6 +43,9 @@ CDEF = (
 # what a profiled unit exports besides (codegen.emit.PROFILE_SUPPORT)
 PROFILE_CDEF = "void qd_profile_read(int64_t *out);"
 
+
+# Below this much kernel C (about four conv kernels) a function compiles as one unit.
+PART_MIN_CHARS = 50_000
 
 __all__ = [
     "THREADS_ENV",
@@ -83,6 +90,28 @@ class CompiledFunction(NativeFunction):
         )
 
 
+def part_count(emitted: EmittedFunction) -> int:
+    """How many kernel units to compile in parallel (codegen.units): one per core this process
+    may run on, at most one per PART_MIN_CHARS of kernel C; 0 (one unit, as emitted) for a
+    function too small to gain from more compiler processes."""
+    size = sum(len(text) for text in emitted.kernel_texts)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return min(cores, len(emitted.kernel_texts), size // PART_MIN_CHARS)
+
+
+def cache_templates() -> None:
+    """Keep the templates' compiled Python in the cache directory (Jinja2's bytecode cache,
+    checked against each template's source): compiling them costs a first compile in a new
+    process about half a second. Without a private cache directory they compile as before."""
+    if TEMPLATES.bytecode_cache is None:
+        directory = private_subdirectory("templates")
+        if directory is not None:
+            TEMPLATES.bytecode_cache = FileSystemBytecodeCache(str(directory))
+
+
 def function_signature(function: func.FuncOp) -> Signature:
     """The boundary of a function, read off its types and recorded names."""
     types = function.function_type
@@ -113,13 +142,18 @@ def compile_module(
     """
     if isinstance(module, str):
         module = parse_module(module, name)
+    cache_templates()
     PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), module)
     function = find_function(module, entry)
     emitted = emit_function(function, profile=profile)
     cdef = f"{CDEF}\n{PROFILE_CDEF}" if emitted.profiled else CDEF
-    library = compile_c(
-        emitted.source, cdef, origin=f"function @{function.sym_name.data} of {name}", flags=flags
-    )
+    origin = f"function @{function.sym_name.data} of {name}"
+    count = part_count(emitted)
+    if count:
+        units = split_units(emitted, count)
+        library = compile_c(units.main, cdef, origin=origin, flags=flags, parts=units.parts)
+    else:
+        library = compile_c(emitted.source, cdef, origin=origin, flags=flags)
     compiled = CompiledFunction(function.sym_name.data, emitted.source, library, emitted, function)
     apply_threads(compiled, threads)
     return compiled

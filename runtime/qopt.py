@@ -107,6 +107,7 @@ def report(err: QoptError) -> None:
 def _import_onnx(data: bytes, name: str, node_names: bool = False):
     """The `.onnx` frontend: a model file to a module (the `onnx` package is loaded only here)."""
     from qdialect.onnx_import import OnnxImportError, import_onnx
+    from qdialect.textio import IRError
 
     try:
         return import_onnx(data, node_names=node_names)
