@@ -200,7 +200,7 @@ def compile_c(
     cache cannot be written, a `JITCacheWarning` names it and the object is built in a private
     temporary directory instead; a cache directory others could write to is refused
     (`CacheDirError`). `parts` are further units linked into the same object, compiled in
-    parallel with `source` (which cffi's glue includes, compiled at -O1: codegen.units).
+    parallel with `source` (the unit cffi's glue includes: codegen.units).
     """
     compiler = compiler_command(origin)
     effective = effective_flags(flags)
@@ -417,24 +417,17 @@ def _build(job: _Job, directory: Path, so_path: Path, sidecar: Path) -> None:
             argv = [*compiler, *flags, *_RECIPE_FLAGS, *headers, "-o", built, glue]
             _run_compiler(argv, work, origin)
         else:
-            objects = _compile_parts(job, work, flags, [*_glue_flags(flags), *headers], glue)
+            objects = _compile_parts(job, work, flags, headers, glue)
             _run_compiler([*compiler, *flags, *_RECIPE_FLAGS, "-o", built, *objects], work, origin)
         _publish(work / built, so_path, sidecar)
 
 
-def _glue_flags(flags: tuple[str, ...]) -> list[str]:
-    """The flags of the unit cffi's glue includes when the kernels are in parts of their own:
-    it holds no numerics (argument passing, the entry point's calls), so -O1 instead of a
-    higher level compiles it faster and runs it no slower."""
-    return ["-O1" if flag in ("-O2", "-O3", "-Ofast") else flag for flag in flags]
-
-
 def _compile_parts(
-    job: _Job, work: Path, flags: tuple[str, ...], glue_flags: list[str], glue: str
+    job: _Job, work: Path, flags: tuple[str, ...], headers: list[str], glue: str
 ) -> list[str]:
     """Compile the glue and each part to an object, all at once (one compiler process each;
     the threads only wait); the objects' file names, for the link."""
-    commands = [[*job.compiler, *glue_flags, *_PART_FLAGS, "-o", "glue.o", glue]]
+    commands = [[*job.compiler, *flags, *headers, *_PART_FLAGS, "-o", "glue.o", glue]]
     for index, part in enumerate(job.parts):
         (work / f"part{index}.c").write_text(part, encoding="utf-8")
         commands.append(
