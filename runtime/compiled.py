@@ -30,7 +30,8 @@ from codegen.emit import EmittedFunction, emit_function
 from codegen.units import split_units
 from qdialect.textio import make_context, parse_module
 from rewrites.registry import PASSES
-from runtime.jit import CompiledLibrary, compile_c, private_subdirectory
+from runtime.cache_files import private_subdirectory
+from runtime.jit import CacheDirError, CompiledLibrary, cache_dir, compile_c
 from runtime.native import THREADS_ENV, NativeFunction, Signature, apply_threads, cache_line_aligned
 from runtime.signature import argument_names, expected_array, find_function, result_names
 
@@ -107,7 +108,10 @@ def cache_templates() -> None:
     checked against each template's source): compiling them costs a first compile in a new
     process about half a second. Without a private cache directory they compile as before."""
     if TEMPLATES.bytecode_cache is None:
-        directory = private_subdirectory("templates")
+        try:
+            directory = private_subdirectory(cache_dir() / "templates")
+        except CacheDirError:
+            return
         if directory is not None:
             TEMPLATES.bytecode_cache = FileSystemBytecodeCache(str(directory))
 

@@ -89,7 +89,6 @@ __all__ = [
     "compile_c",
     "compiler_invocations",
     "load_cached",
-    "private_subdirectory",
     "recipe_identity",
 ]
 
@@ -307,19 +306,6 @@ def load_cached(name: str) -> CompiledLibrary | None:
         return _as_library(_load(name, so_path), so_path, from_cache=True)
     except (ImportError, OSError):
         return None
-
-
-def private_subdirectory(name: str) -> Path | None:
-    """`name` inside the cache directory, created 0700, if it is a directory of ours nobody else
-    can write to (what it holds is loaded as code, as the objects are); else None."""
-    try:
-        directory = cache_dir() / name
-        directory.mkdir(mode=0o700, exist_ok=True)
-        info = directory.lstat()
-    except (CacheDirError, OSError):
-        return None
-    mine = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
-    return directory if mine and not info.st_mode & 0o022 else None
 
 
 def entry_name(library: CompiledLibrary) -> str | None:
