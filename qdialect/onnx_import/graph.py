@@ -37,26 +37,22 @@ from qdialect.onnx_import.common import (
     shape_of,
     tensor_type,
 )
+from qdialect.onnx_import.element_types import STORAGE_OF_DTYPE, storage_of
 from qdialect.onnx_import.errors import NodeError, OnnxImportError
 from qdialect.onnx_import.folding import fold
 from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
-STORAGE_OF_DTYPE = {
-    np.dtype(np.uint8): "u8",
-    np.dtype(np.int8): "i8",
-    np.dtype(np.uint16): "u16",
-    np.dtype(np.int16): "i16",
-    np.dtype(np.int32): "i32",
-}
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.float64))
 
 
 def storage_view(values: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
-    """Stored integers as the signless integers `quant.scast` reads (u8 200 is i8 -56)."""
+    """Stored integers as the signless integers `quant.scast` reads (u8 200 is i8 -56, u4 15
+    is i4 -1)."""
     width = qtype.storage_width
-    return np.asarray(values).astype(np.int64).astype(f"u{width // 8}").view(f"i{width // 8}")
+    wide = np.asarray(values).astype(np.int64) & ((1 << width) - 1)
+    return wide - ((wide >> (width - 1)) << width)
 
 
 def _name_hint(name: str) -> str | None:
@@ -151,19 +147,34 @@ class GraphImporter:
             return value
         raise NodeError(f"tensor '{name}' is not produced by any earlier node")
 
-    def quant_type(self, scale_name: str, zp_name: str | None, axis: int, rank: int, role: str):
-        """The `!quant.uniform` type of (scale, zero point) initializers (1-D: per axis)."""
+    def quant_type(
+        self,
+        scale_name: str,
+        zp_name: str | None,
+        axis: int,
+        rank: int,
+        role: str,
+        storage_dtype: np.dtype | None = None,
+    ):
+        """The `!quant.uniform` type of (scale, zero point) initializers (1-D: per axis).
+
+        `storage_dtype` is the data type the node declares (QuantizeLinear's `output_dtype`):
+        the storage without a zero point (uint8 if neither is given), and it must be the zero
+        point's type when both are."""
         scale = self.constant_array(scale_name, f"{role} scale")
         if scale.dtype not in FLOAT_DTYPES:
             raise NodeError(f"{role} scale '{scale_name}' must be a float tensor")
         zp = (
             self.constant_array(zp_name, f"{role} zero point")
             if zp_name
-            else np.zeros(scale.shape, np.uint8)
+            else np.zeros(scale.shape, storage_dtype or np.uint8)
         )
-        storage = STORAGE_OF_DTYPE.get(zp.dtype)
-        if storage is None:
-            raise NodeError(f"{role} zero point '{zp_name}' has unsupported type {zp.dtype}")
+        if zp_name and storage_dtype is not None and zp.dtype != storage_dtype:
+            raise NodeError(
+                f"{role} zero point '{zp_name}' is {zp.dtype}, but the node declares "
+                f"output_dtype {np.dtype(storage_dtype)}"
+            )
+        storage = storage_of(zp.dtype, f"{role} zero point '{zp_name or '(default)'}'")
         if scale.ndim > 1:
             raise NodeError(
                 f"{role} scale '{scale_name}' must be a scalar (per tensor) or 1-D (per axis), "

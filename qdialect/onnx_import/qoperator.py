@@ -27,6 +27,7 @@ from qdialect.onnx_import.common import (
     shape_of,
     tensor_type,
 )
+from qdialect.onnx_import.element_types import onnx_dtype
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
@@ -45,8 +46,14 @@ def quantize_linear(g: GraphImporter, node) -> None:
     a = attrs(node)
     if a.get("saturate", 1) != 1 or a.get("block_size", 0):
         raise NodeError("only saturating, per-tensor or per-axis QuantizeLinear is imported")
+    declared = onnx_dtype(a["output_dtype"]) if a.get("output_dtype", 0) else None
     qtype = g.quant_type(
-        node.input[1], optional_input(node, 2), a.get("axis", 1), len(shape_of(x)), "output"
+        node.input[1],
+        optional_input(node, 2),
+        a.get("axis", 1),
+        len(shape_of(x)),
+        "output",
+        storage_dtype=declared,
     )
     y = qnn.QuantizeOp(x, tensor_type(shape_of(x), qtype))
     g.define(node.output[0], g.add(y, node.output[0]))

@@ -1,0 +1,63 @@
+"""QuantizeLinear / DequantizeLinear spellings beyond opset 13's: `output_dtype` without a zero
+point, 4- and 2-bit storage, float16 data and scales; compiled code and the reference
+interpreter against ONNX Runtime (or ONNX's reference evaluator where ONNX Runtime has no
+kernel), value for value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+
+from qdialect.onnx_import import OnnxImportError, import_onnx
+from runtime.compiled import compile_module
+from runtime.reference import run_function
+
+from .onnxruntime_session import run_ort
+from .test_onnx_import import make_model
+
+F = TensorProto.FLOAT
+
+
+def run_both(model, feeds: dict) -> list[np.ndarray]:
+    """The model's outputs from the reference interpreter, checked equal to compiled code's."""
+    module = import_onnx(model)
+    reference = run_function(module, feeds)
+    compiled = compile_module(module)(**feeds)
+    for ref, got in zip(reference, compiled, strict=True):
+        assert ref.dtype == got.dtype and np.array_equal(ref, got)
+    return reference
+
+
+@pytest.mark.parametrize(
+    ("dtype", "np_dtype"),
+    [(TensorProto.INT8, np.int8), (TensorProto.INT16, np.int16), (TensorProto.UINT16, np.uint16)],
+)
+def test_output_dtype_without_zero_point_sets_the_storage(dtype: int, np_dtype) -> None:
+    """Opset 21: no zero point, `output_dtype` = INT8 is signed int8 arithmetic (zero point 0),
+    not uint8's (which got 77 of these 132 values wrong by up to 128)."""
+    node = helper.make_node("QuantizeLinear", ["x", "s"], ["y"], output_dtype=dtype)
+    model = make_model([node], [("x", F, [11, 12])], [("y", dtype)], {"s": np.float32(0.5)}, 21)
+    x = np.linspace(-100, 100, 132, dtype=np.float32).reshape(11, 12)
+    x[0, :4] = [0.25, 0.75, -0.25, -0.75]  # ties to even
+    (expected,) = run_ort(model, {"x": x})
+    (got,) = run_both(model, {"x": x})
+    assert expected.dtype == np_dtype and got.dtype == np_dtype
+    assert np.array_equal(got, expected)
+    info = np.iinfo(np_dtype)  # the signed types reach below zero, down to their minimum
+    assert got.min() == np.clip(np.rint(x.min() / 0.5), info.min, info.max)
+
+
+def test_output_dtype_must_be_the_zero_points_type() -> None:
+    node = helper.make_node(
+        "QuantizeLinear", ["x", "s", "z"], ["y"], name="q", output_dtype=TensorProto.INT8
+    )
+    inits = {"s": np.float32(0.5), "z": np.uint8(3)}
+    model = make_model([node], [("x", F, [4])], [("y", TensorProto.INT8)], inits, 21)
+    model.graph.output[0].type.tensor_type.elem_type = TensorProto.UINT8
+    with pytest.raises(
+        OnnxImportError,
+        match=r"^node 'q' \(QuantizeLinear\): output zero point 'z' is uint8, but the node "
+        r"declares output_dtype int8",
+    ):
+        import_onnx(model)
