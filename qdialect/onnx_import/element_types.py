@@ -24,6 +24,7 @@ STORAGE_OF_DTYPE = {
     np.dtype(ml_dtypes.uint2): "u2",
     np.dtype(ml_dtypes.int2): "i2",
 }
+DTYPE_OF_STORAGE = {storage: dtype for dtype, storage in STORAGE_OF_DTYPE.items()}
 
 # numpy (ml_dtypes) names of the float storage types ONNX has and quant.uniform has not.
 FLOAT_STORAGE = {

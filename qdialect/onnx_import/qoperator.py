@@ -12,6 +12,7 @@ from xdsl.dialects.builtin import f32, i32
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
+from qdialect.onnx_import.batched import build_matmul
 from qdialect.onnx_import.builders import (
     build_avg_pool,
     build_concat,
@@ -66,7 +67,13 @@ def dequantize_linear(g: GraphImporter, node) -> None:
     if attrs(node).get("block_size", 0):
         raise NodeError("blocked DequantizeLinear is not imported")
     qtype = g.quant_type(
-        node.input[1], optional_input(node, 2), attrs(node).get("axis", 1), rank, "input"
+        node.input[1],
+        optional_input(node, 2),
+        attrs(node).get("axis", 1),
+        rank,
+        "input",
+        g.stored_dtype(name),
+        f"input '{name}'",
     )
     x = g.quantized(name, qtype)
     y = qnn.DequantizeOp(x, tensor_type(shape_of(x), f32))
@@ -79,7 +86,10 @@ def dequantize_linear(g: GraphImporter, node) -> None:
 def _operand(g: GraphImporter, node, index: int, scale: int, zp: int, axis: int = 1) -> SSAValue:
     name = node.input[index]
     rank = rank_of(g, name)
-    qtype = g.quant_type(node.input[scale], optional_input(node, zp), axis, rank, f"input #{index}")
+    role = f"input #{index}"
+    qtype = g.quant_type(
+        node.input[scale], optional_input(node, zp), axis, rank, role, g.stored_dtype(name), role
+    )
     return g.quantized(name, qtype)
 
 
@@ -124,15 +134,15 @@ def conv_integer(g: GraphImporter, node) -> None:
 @handles("QLinearMatMul")
 def qlinear_matmul(g: GraphImporter, node) -> None:
     a = _operand(g, node, 0, 1, 2)
-    b = _operand(g, node, 3, 4, 5, axis=1)
-    build_dot(g, node, a, b, [], lambda shape: _result_type(g, node, 6, 7, shape))
+    b = _operand(g, node, 3, 4, 5, axis=-1)  # per column
+    build_matmul(g, node, a, b, lambda shape: _result_type(g, node, 6, 7, shape))
 
 
 @handles("MatMulInteger")
 def matmul_integer(g: GraphImporter, node) -> None:
     a = g.quantized(node.input[0], g.integer_operand_type(node, 0, 2, rank_of(g, node.input[0])))
-    b = g.quantized(node.input[1], g.integer_operand_type(node, 1, 3, 2))
-    build_dot(g, node, a, b, [], lambda shape: tensor_type(shape, i32))
+    b = g.quantized(node.input[1], g.integer_operand_type(node, 1, 3, rank_of(g, node.input[1])))
+    build_matmul(g, node, a, b, lambda shape: tensor_type(shape, i32))
 
 
 @handles("QGemm")
