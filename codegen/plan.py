@@ -16,7 +16,7 @@ from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
-from codegen.c_text import CodegenError, c_sizeof, ctype_of
+from codegen.c_text import CodegenError, buffer_ctype, c_sizeof, ctype_of
 from qdialect.constants import as_dtype, dense_array
 from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
@@ -30,7 +30,7 @@ def shape_of(value: SSAValue) -> tuple[int, ...]:
 
 
 def nbytes(value: SSAValue) -> int:
-    return math.prod(shape_of(value)) * c_sizeof(ctype_of(element_type(value.type)))
+    return math.prod(shape_of(value)) * c_sizeof(buffer_ctype(element_type(value.type)))
 
 
 def aligned(size: int, alignment: int = ALIGNMENT) -> int:
@@ -62,7 +62,7 @@ class Plan:
 
     def expr(self, value: SSAValue) -> str:
         """The C expression of a value's buffer."""
-        ctype = ctype_of(element_type(value.type))
+        ctype = buffer_ctype(element_type(value.type))
         if value in self.inputs:
             return f"(({ctype} *)inputs[{self.inputs.index(value)}])"
         if value in self.direct:

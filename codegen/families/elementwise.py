@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from xdsl.ir import Operation
 
-from codegen.c_text import ctype_of
+from codegen.c_text import buffer_ctype, ctype_of
 from codegen.families.quant_params import QuantParams, quant_params
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
@@ -40,14 +40,14 @@ class ElementwiseSpec:
     steps: float = 0.0
 
 
-def _spec(op: Operation, kind: str, **fields) -> ElementwiseSpec:
+def _spec(op: Operation, kind: str, ctype=ctype_of, **fields) -> ElementwiseSpec:
     x, y = op.operands[0], op.results[0]
     return ElementwiseSpec(
         kind,
         op.name,
         math.prod(shape_of(x)),
-        ctype_of(element_type(x.type)),
-        ctype_of(element_type(y.type)),
+        ctype(element_type(x.type)),
+        ctype(element_type(y.type)),
         **fields,
     )
 
@@ -58,8 +58,10 @@ def _kernel(ctx: EmitContext, op: Operation, spec: ElementwiseSpec) -> Kernel:
 
 
 def copy(op: Operation, ctx: EmitContext) -> Kernel:
-    """reshape, and a storage cast of a value that is not a constant: the same bits."""
-    return _kernel(ctx, op, _spec(op, "copy"))
+    """reshape, and a storage cast of a value that is not a constant: the same bits; and
+    arith.extf / arith.truncf between f16 and f32: C's conversions (exact, and round to
+    nearest even, as numpy's astype in the reference)."""
+    return _kernel(ctx, op, _spec(op, "copy", buffer_ctype))
 
 
 def fake_quant(op: qnn.FakeQuantOp, ctx: EmitContext) -> Kernel:

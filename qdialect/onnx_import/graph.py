@@ -21,6 +21,7 @@ from xdsl.dialects.builtin import (
     ModuleOp,
     StringAttr,
     TensorType,
+    f16,
     f32,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
@@ -370,6 +371,8 @@ class GraphImporter:
             dims.append(d.dim_value)
         if ttype.elem_type == tensor_proto.FLOAT:
             return tensor_type(dims, f32)
+        if ttype.elem_type == tensor_proto.FLOAT16:
+            return tensor_type(dims, f16)
         qtype = self._consumer_type(info.name, len(dims))
         if qtype is None:
             raise OnnxImportError(

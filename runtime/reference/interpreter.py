@@ -27,7 +27,13 @@ from qdialect.tensors import element_type
 from qdialect.textio import IRError, op_location, parse_module
 from qdialect.types import AnyQuantizedType, Granularity, UniformQuantizedType
 from runtime.reference import kernels as K
-from runtime.signature import ExecutionError, check_inputs, expected_array, find_function
+from runtime.signature import (
+    ExecutionError,
+    check_inputs,
+    expected_array,
+    find_function,
+    numpy_dtype,
+)
 
 
 @dataclass
@@ -201,6 +207,12 @@ def _concat(op, frame: Frame) -> list[np.ndarray]:
 @handles(tensor.ReshapeOp)
 def _reshape(op, frame: Frame) -> list[np.ndarray]:
     return [frame[op.source].reshape(op.result.type.get_shape())]
+
+
+@handles(arith.ExtFOp, arith.TruncFOp)
+def _convert_float(op, frame: Frame) -> list[np.ndarray]:
+    """f16 <-> f32: exact one way, round to nearest even the other (C's conversions)."""
+    return [frame[op.input].astype(numpy_dtype(element_type(op.result.type)))]
 
 
 @handles(qnn.TransposeOp)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from onnx import TensorProto, helper
+from onnx.reference import ReferenceEvaluator
 
 from qdialect.onnx_import import OnnxImportError, import_onnx
 from runtime.compiled import compile_module
@@ -61,3 +62,24 @@ def test_output_dtype_must_be_the_zero_points_type() -> None:
         r"output_dtype is int8$",
     ):
         import_onnx(model)
+
+
+@pytest.mark.parametrize("opset", [19, 21])
+def test_float16_data_and_scales_match_onnxruntime(opset: int) -> None:
+    """float16 x and scales: quantize divides in float32 (ONNX Runtime; ONNX's reference
+    evaluator rounds the quotient to float16 first, and the data below hits the values where
+    that changes the result), dequantize rounds its float32 result to float16."""
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], axis=0),
+        helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], axis=0),
+    ]
+    inits = {"s": np.array([0.37, 0.0123], np.float16), "z": np.array([128, 3], np.uint8)}
+    outputs = [("q", TensorProto.UINT8), ("y", TensorProto.FLOAT16)]
+    model = make_model(nodes, [("x", TensorProto.FLOAT16, [2, 500])], outputs, inits, opset)
+    x = (np.random.default_rng(5).standard_normal((2, 500)) * [[40], [1.5]]).astype(np.float16)
+    expected = run_ort(model, {"x": x})
+    got = run_both(model, {"x": x})
+    for want, have in zip(expected, got, strict=True):
+        assert have.dtype == want.dtype and have.tobytes() == want.tobytes()
+    (onnx_reference,) = ReferenceEvaluator(model).run(["q"], {"x": x})
+    assert (onnx_reference != got[0]).any()
