@@ -33,23 +33,25 @@ FLOAT_STORAGE = {
     "float8_e5m2": "FLOAT8E5M2",
     "float8_e5m2fnuz": "FLOAT8E5M2FNUZ",
     "float8_e8m0fnu": "FLOAT8E8M0",
+    "float6_e2m3fn": "FLOAT6E2M3",
+    "float6_e3m2fn": "FLOAT6E3M2",
     "float4_e2m1fn": "FLOAT4E2M1",
 }
 
 
 def refuse_float_storage(dtype: np.dtype) -> None:
-    """A `NodeError` naming float8/float4 storage (`dtype`), which quant.uniform cannot hold."""
+    """A `NodeError` naming float8/6/4 storage (`dtype`), which quant.uniform cannot hold."""
     onnx_name = FLOAT_STORAGE.get(np.dtype(dtype).name)
     if onnx_name is not None:
-        family = "float8" if onnx_name.startswith("FLOAT8") else "float4"
+        family = onnx_name[:6].lower()  # float8, float6, float4
         raise NodeError(
             f"{family} storage ({onnx_name}) is not representable in MLIR 22's quant.uniform"
         )
 
 
 def storage_of(dtype: np.dtype, what: str) -> str:
-    """The storage spelling (`u8`, `i4`, ...) of quantized data of numpy type `dtype`; float8 /
-    float4 and anything else is a `NodeError` that names `what`."""
+    """The storage spelling (`u8`, `i4`, ...) of quantized data of numpy type `dtype`; float
+    storage and anything else is a `NodeError` that names `what`."""
     refuse_float_storage(dtype)
     storage = STORAGE_OF_DTYPE.get(np.dtype(dtype))
     if storage is None:

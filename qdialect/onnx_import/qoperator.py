@@ -8,6 +8,7 @@ operands with scale 1 and give raw int32.
 from __future__ import annotations
 
 import numpy as np
+from onnx import TensorProto
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import f16, f32, i32
 from xdsl.ir import SSAValue
@@ -51,8 +52,13 @@ def quantize_linear(g: GraphImporter, node) -> None:
     if element_type(x.type) != f32:
         raise NodeError(f"input must be float32 or float16, got {element_type(x.type)}")
     a = attrs(node)
-    if a.get("saturate", 1) != 1 or a.get("block_size", 0):
-        raise NodeError("only saturating, per-tensor or per-axis QuantizeLinear is imported")
+    if a.get("block_size", 0):  # `saturate` applies to float8 only, which is refused
+        raise NodeError("only per-tensor or per-axis QuantizeLinear is imported")
+    if a.get("precision", TensorProto.FLOAT) != TensorProto.FLOAT:
+        raise NodeError(
+            f"attribute 'precision' = {TensorProto.DataType.Name(a['precision'])} is not "
+            "imported: the division is float32 (FLOAT), as ONNX Runtime computes it"
+        )
     declared = onnx_dtype(a["output_dtype"]) if a.get("output_dtype", 0) else None
     qtype = g.quant_type(
         node.input[1],
@@ -83,10 +89,24 @@ def dequantize_linear(g: GraphImporter, node) -> None:
     )
     x = g.quantized(name, qtype)
     y = qnn.DequantizeOp(x, tensor_type(shape_of(x), f32))
-    if g.constant_array(node.input[1], "input scale").dtype == np.float16:
-        # float16 output: the float32 result rounded to float16 (ONNX and ONNX Runtime alike)
+    if _dequantized_type(g, node) == TensorProto.FLOAT16:
+        # the float32 result rounded to float16 (ONNX and ONNX Runtime alike)
         y = arith.TruncFOp(g.add(y), tensor_type(shape_of(x), f16))
     g.define(node.output[0], g.add(y, node.output[0]))
+
+
+def _dequantized_type(g: GraphImporter, node) -> int:
+    """DequantizeLinear's output type: `output_dtype`, else the scale's (FLOAT or FLOAT16)."""
+    declared = attrs(node).get("output_dtype", 0)
+    if not declared:
+        scale = g.constant_array(node.input[1], "input scale").dtype
+        declared = TensorProto.FLOAT16 if scale == np.float16 else TensorProto.FLOAT
+    if declared not in (TensorProto.FLOAT, TensorProto.FLOAT16):
+        raise NodeError(
+            f"output type {TensorProto.DataType.Name(declared)} is not imported "
+            "(FLOAT and FLOAT16 are)"
+        )
+    return declared
 
 
 # ----------------------------------------------------------------------------- QOperator

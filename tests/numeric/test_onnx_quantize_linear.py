@@ -83,3 +83,57 @@ def test_float16_data_and_scales_match_onnxruntime(opset: int) -> None:
         assert have.dtype == want.dtype and have.tobytes() == want.tobytes()
     (onnx_reference,) = ReferenceEvaluator(model).run(["q"], {"x": x})
     assert (onnx_reference != got[0]).any()
+
+
+def test_dequantize_output_dtype_overrides_the_scales_type() -> None:
+    """Opset 25: `output_dtype` FLOAT with a float16 scale gives float32, unrounded."""
+    node = helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], output_dtype=F)
+    inits = {"s": np.float16(0.0123), "z": np.int8(-3)}
+    model = make_model([node], [("q", TensorProto.INT8, [256])], [("y", F)], inits, 25)
+    q = np.arange(-128, 128, dtype=np.int8)
+    (expected,) = ReferenceEvaluator(model).run(None, {"q": q})
+    (got,) = run_both(model, {"q": q})
+    assert got.dtype == np.float32 and got.tobytes() == expected.tobytes()
+    assert (got.astype(np.float16).astype(np.float32) != got).any()  # not float16 values
+
+
+def test_saturate_is_ignored_for_integer_storage() -> None:
+    """`saturate` applies to float8 only: an int8 QuantizeLinear with saturate=0 saturates."""
+    node = helper.make_node("QuantizeLinear", ["x", "s", "z"], ["y"], saturate=0)
+    inits = {"s": np.float32(0.5), "z": np.int8(0)}
+    model = make_model([node], [("x", F, [3])], [("y", TensorProto.INT8)], inits, 21)
+    x = np.array([-1000, 3.25, 1000], np.float32)
+    (got,) = run_both(model, {"x": x})
+    assert got.tolist() == np.clip(np.rint(x / 0.5), -128, 127).tolist()
+
+
+@pytest.mark.parametrize(
+    ("precision", "why"),
+    [(TensorProto.FLOAT16, "FLOAT16"), (TensorProto.BFLOAT16, "BFLOAT16")],
+)
+def test_division_precision_other_than_float32_is_refused(precision: int, why: str) -> None:
+    node = helper.make_node("QuantizeLinear", ["x", "s"], ["y"], name="q", precision=precision)
+    model = make_model(
+        [node], [("x", F, [3])], [("y", TensorProto.UINT8)], {"s": np.float32(1)}, 23
+    )
+    with pytest.raises(
+        OnnxImportError,
+        match=rf"^node 'q' \(QuantizeLinear\): attribute 'precision' = {why} is not imported: "
+        r"the division is float32 \(FLOAT\), as ONNX Runtime computes it$",
+    ):
+        import_onnx(model)
+
+
+def test_float6_storage_is_refused_by_name() -> None:
+    node = helper.make_node(
+        "QuantizeLinear", ["x", "s"], ["y"], name="q6", output_dtype=TensorProto.FLOAT6E2M3
+    )
+    model = make_model(
+        [node], [("x", F, [3])], [("y", TensorProto.FLOAT6E2M3)], {"s": np.float32(1)}, 25
+    )
+    with pytest.raises(
+        OnnxImportError,
+        match=r"^node 'q6' \(QuantizeLinear\): float6 storage \(FLOAT6E2M3\) is not "
+        r"representable in MLIR 22's quant.uniform$",
+    ):
+        import_onnx(model)
