@@ -13,13 +13,15 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
 from qdialect.arithmetic import clamp_bounds
+from qdialect.quant_ops import StorageCastOp
+from qdialect.storage import integer_signature
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
 
 @dataclass(frozen=True)
 class ElementwiseSpec:
-    """One pass over `size` elements; `kind` is copy, relu_f, clamp_f, clamp_q or
+    """One pass over `size` elements; `kind` is copy, wrap, relu_f, clamp_f, clamp_q or
     fake_quant. `source`/`target` are the parameters of quantized in/out types."""
 
     kind: str
@@ -38,6 +40,9 @@ class ElementwiseSpec:
     out_lo: float = 0.0
     out_hi: float = 0.0
     steps: float = 0.0
+    bits: int = 0  # wrap: the storage width a storage cast reinterprets (below its container's)
+    mask: int = 0  # wrap: 2^bits - 1
+    signed: bool = False
 
 
 def _spec(op: Operation, kind: str, ctype=ctype_of, **fields) -> ElementwiseSpec:
@@ -58,9 +63,13 @@ def _kernel(ctx: EmitContext, op: Operation, spec: ElementwiseSpec) -> Kernel:
 
 
 def copy(op: Operation, ctx: EmitContext) -> Kernel:
-    """reshape, and a storage cast of a value that is not a constant: the same bits; and
-    arith.extf / arith.truncf between f16 and f32: C's conversions (exact, and round to
-    nearest even, as numpy's astype in the reference)."""
+    """reshape, and a storage cast of a value that is not a constant: the same bits (of a
+    sub-byte storage, re-extended: u4 9 is i4 -7); and arith.extf / arith.truncf between f16
+    and f32: C's conversions (exact, and round to nearest even, as numpy's astype)."""
+    signature = integer_signature(element_type(op.results[0].type))
+    if isinstance(op, StorageCastOp) and signature is not None and signature[0] % 8:
+        bits, signed = signature
+        return _kernel(ctx, op, _spec(op, "wrap", bits=bits, mask=(1 << bits) - 1, signed=signed))
     return _kernel(ctx, op, _spec(op, "copy", buffer_ctype))
 
 

@@ -18,11 +18,12 @@ from xdsl.ir import Operation, SSAValue
 
 from qdialect import qnn, quant_ops
 from qdialect.calibration.histogram import count_edges, count_linear
-from qdialect.constants import dense_array
+from qdialect.constants import dense_array, reinterpret_bits
 from qdialect.qnn import HistogramRule
 from qdialect.qnn.common import Kind, kind_of, raw_offsets
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.qparams import quantize_bias, range_type
+from qdialect.storage import integer_signature
 from qdialect.tensors import element_type
 from qdialect.textio import IRError, op_location, parse_module
 from qdialect.types import AnyQuantizedType, Granularity, UniformQuantizedType
@@ -163,7 +164,8 @@ def _dequantize(op, frame: Frame) -> list[np.ndarray]:
 @handles(quant_ops.StorageCastOp)
 def _storage_cast(op, frame: Frame) -> list[np.ndarray]:
     dtype, _ = expected_array(op.result.type)
-    return [frame[op.input].astype(dtype)]  # same bits, reinterpreted (wraps like a cast)
+    width, signed = integer_signature(element_type(op.result.type))
+    return [reinterpret_bits(frame[op.input], width, signed, dtype)]  # same bits
 
 
 @handles(qnn.RequantizeOp)
