@@ -32,7 +32,11 @@ def run_both(model, feeds: dict) -> list[np.ndarray]:
 
 @pytest.mark.parametrize(
     ("dtype", "np_dtype"),
-    [(TensorProto.INT8, np.int8), (TensorProto.INT16, np.int16), (TensorProto.UINT16, np.uint16)],
+    [
+        (TensorProto.INT8, np.int8),
+        pytest.param(TensorProto.INT16, np.int16, marks=pytest.mark.slow),
+        pytest.param(TensorProto.UINT16, np.uint16, marks=pytest.mark.slow),
+    ],
 )
 def test_output_dtype_without_zero_point_sets_the_storage(dtype: int, np_dtype) -> None:
     """Opset 21: no zero point, `output_dtype` = INT8 is signed int8 arithmetic (zero point 0),
@@ -64,7 +68,7 @@ def test_output_dtype_must_be_the_zero_points_type() -> None:
         import_onnx(model)
 
 
-@pytest.mark.parametrize("opset", [19, 21])
+@pytest.mark.parametrize("opset", [pytest.param(19, marks=pytest.mark.slow), 21])
 def test_float16_data_and_scales_match_onnxruntime(opset: int) -> None:
     """float16 x and scales: quantize divides in float32 (ONNX Runtime; ONNX's reference
     evaluator rounds the quotient to float16 first, and the data below hits the values where
