@@ -34,7 +34,7 @@ from xdsl.dialects.builtin import TensorType, UnrankedTensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from codegen import threads
-from codegen.c_text import TEMPLATES, CodegenError, ctype_of
+from codegen.c_text import TEMPLATES, CodegenError, buffer_ctype
 from codegen.families import (
     add,
     compute,
@@ -78,6 +78,8 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.ActivationOp: table.activation,
     quant_ops.StorageCastOp: elementwise.copy,
     tensor.ReshapeOp: elementwise.copy,
+    arith.ExtFOp: elementwise.copy,
+    arith.TruncFOp: elementwise.copy,
     qnn.AddOp: add.add,
     qnn.MulOp: add.add,
     qnn.Conv2DOp: compute.conv_or_dot,
@@ -136,7 +138,7 @@ def boundary_problem(value_type: Attribute) -> str | None:
     if any(d < 0 for d in value_type.get_shape()):
         return f"a tensor of dynamic shape; {STATIC_ONLY}"
     try:
-        ctype_of(value_type.element_type)
+        buffer_ctype(value_type.element_type)
     except CodegenError as err:
         return str(err)
     return None
@@ -280,7 +282,7 @@ class FunctionEmitter:
         for index, value in enumerate(plan.outputs):
             if plan.direct.get(value) == index:
                 continue
-            ctype = ctype_of(element_type(value.type))
+            ctype = buffer_ctype(element_type(value.type))
             self.calls.append(
                 f"    memcpy(outputs[{index}], {plan.expr(value)}, {nbytes(value)} /* {ctype} */);"
             )
