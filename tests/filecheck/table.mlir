@@ -35,3 +35,13 @@ func.func @activation(%f: tensor<4xf32>) -> tensor<4xf32> {
   %w = qnn.activation %h {function = "hard_swish"} : tensor<4xf32> -> tensor<4xf32>
   func.return %w : tensor<4xf32>
 }
+
+// qnn.mul: ONNX Runtime's QLinearMul (quantized) and a float Mul.
+// CHECK-LABEL: func.func @mul(
+// CHECK-NEXT: %y = qnn.mul %a, %b : tensor<4x!quant.uniform<i8:f32, 0.5>>, tensor<4x!quant.uniform<i8:f32, 0.25:3>> -> tensor<4x!quant.uniform<i8:f32, 1.0>>
+// CHECK-NEXT: %z = qnn.mul %f, %f : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+func.func @mul(%a: tensor<4x!quant.uniform<i8:f32, 0.5>>, %b: tensor<4x!quant.uniform<i8:f32, 0.25:3>>, %f: tensor<4xf32>) -> (tensor<4x!quant.uniform<i8:f32, 1.0>>, tensor<4xf32>) {
+  %y = qnn.mul %a, %b : tensor<4x!quant.uniform<i8:f32, 0.5>>, tensor<4x!quant.uniform<i8:f32, 0.25:3>> -> tensor<4x!quant.uniform<i8:f32, 1.0>>
+  %z = qnn.mul %f, %f : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  func.return %y, %z : tensor<4x!quant.uniform<i8:f32, 1.0>>, tensor<4xf32>
+}
