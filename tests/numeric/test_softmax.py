@@ -88,9 +88,7 @@ def float_rows(shape: tuple[int, ...], rng) -> np.ndarray:
 def test_float_softmax_equals_onnxruntime(opset):
     """Every layout's shape with every axis, one Softmax node each, bit for bit."""
     shape = (3, 5, 19)
-    nodes = [
-        helper.make_node("Softmax", ["x"], [f"y{axis}"], axis=axis) for axis in (-1, 0, 1, 2)
-    ]
+    nodes = [helper.make_node("Softmax", ["x"], [f"y{axis}"], axis=axis) for axis in (-1, 0, 1, 2)]
     outputs = [(f"y{axis}", TensorProto.FLOAT) for axis in (-1, 0, 1, 2)]
     model = make_model(nodes, [("x", TensorProto.FLOAT, list(shape))], outputs, {})
     model.opset_import[0].version = opset
