@@ -45,6 +45,7 @@ from codegen.families import (
     observe,
     pool,
     quantize,
+    softmax,
     table,
     weight_only,
 )
@@ -76,6 +77,7 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.FakeQuantOp: elementwise.fake_quant,
     qnn.TableOp: table.table,
     qnn.ActivationOp: table.activation,
+    qnn.SoftmaxOp: softmax.softmax_kernel,
     quant_ops.StorageCastOp: elementwise.copy,
     tensor.ReshapeOp: elementwise.copy,
     arith.ExtFOp: elementwise.copy,

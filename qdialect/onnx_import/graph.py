@@ -88,6 +88,7 @@ class GraphImporter:
         self.values: dict[str, SSAValue] = {}
         self.block = Block()
         self.node = None
+        self.opset = 13  # the default domain's version (import_onnx sets the model's)
 
     # ---- building
     def add(self, op: Operation, name: str | None = None) -> SSAValue | None:

@@ -24,7 +24,7 @@ from qdialect.qnn.scaled import (
     ScaledDotOp,
     ScaledQuantizeOp,
 )
-from qdialect.qnn.table import ActivationOp, TableOp, UnaryFunction
+from qdialect.qnn.table import ActivationOp, SoftmaxOp, TableOp, UnaryFunction
 from qdialect.qnn.weight_only import WeightOnlyDotOp
 
 QNN = Dialect(
@@ -40,6 +40,7 @@ QNN = Dialect(
         FakeQuantOp,
         TableOp,
         ActivationOp,
+        SoftmaxOp,
         Conv2DOp,
         DotOp,
         ConcatOp,

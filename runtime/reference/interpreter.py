@@ -24,6 +24,7 @@ from qdialect.qnn import HistogramRule
 from qdialect.qnn.common import Kind, kind_of, raw_offsets
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.qparams import quantize_bias, range_type
+from qdialect.softmax import float_softmax, quantized_parameters, quantized_softmax, row_layout
 from qdialect.storage import integer_signature
 from qdialect.tensors import element_type
 from qdialect.textio import IRError, op_location, parse_module
@@ -198,6 +199,16 @@ def _table(op, frame: Frame) -> list[np.ndarray]:
 @handles(qnn.ActivationOp)
 def _activation(op, frame: Frame) -> list[np.ndarray]:
     return [evaluate(op.function_kind, frame[op.input], *op.parameters())]
+
+
+@handles(qnn.SoftmaxOp)
+def _softmax(op, frame: Frame) -> list[np.ndarray]:
+    x, axis, flatten = frame[op.input], op.axis_value, op.flatten is not None
+    if kind_of(op.result) is Kind.FLOAT:
+        return [float_softmax(x, axis, flatten)]
+    length = row_layout(x.shape, axis, flatten).length
+    params = quantized_parameters(qtype(op.input), qtype(op.result), length)
+    return [K.to_storage(quantized_softmax(x, params, axis, flatten), qtype(op.result))]
 
 
 @handles(qnn.AddOp, qnn.MulOp)

@@ -186,18 +186,16 @@ def test_integer_and_qlinear_contrib_ops_match_onnxruntime() -> None:
 
 def test_unsupported_ops_are_listed_together() -> None:
     nodes = [
-        helper.make_node("Softmax", ["x"], ["a"], name="soft"),
-        helper.make_node(
-            "QLinearSoftmax", ["a", "s", "z", "s", "z"], ["b"], name="sm", domain="com.microsoft"
-        ),
+        helper.make_node("Hardmax", ["x"], ["a"], name="hard"),
+        helper.make_node("LpNormalization", ["a"], ["b"], name="norm"),
         helper.make_node("LSTM", ["b"], ["y"], name="rnn"),
     ]
     model = make_model(nodes, [("x", F, [2, 2])], [("y", F)], SCALES)
     with pytest.raises(OnnxImportError) as err:
         import_onnx(model)
     assert str(err.value) == (
-        "3 unsupported node(s): Softmax (node 'soft'); QLinearSoftmax (node 'sm': ONNX "
-        "Runtime's per-row exp-table arithmetic is not implemented); LSTM (node 'rnn')"
+        "3 unsupported node(s): Hardmax (node 'hard'); LpNormalization (node 'norm'); "
+        "LSTM (node 'rnn')"
     )
 
 
