@@ -32,7 +32,6 @@ BINARY = {
     "Max": FloatBinary.MAX,
 }
 REDUCE = {"ReduceMin": Reduction.MIN, "ReduceMax": Reduction.MAX}
-REDUCE_ATTRIBUTES = ("axes", "keepdims", "noop_with_empty_axes")
 # Cast's integer targets: ONNX data type -> (width, signedness) of the result.
 CAST_TARGETS = {
     TensorProto.INT8: (8, Signedness.SIGNLESS),
@@ -61,9 +60,6 @@ def binary(g: GraphImporter, node) -> None:
 def _reduced_axes(g: GraphImporter, node, rank: int) -> list[int]:
     """The axes of a ReduceMin/ReduceMax node (attribute before opset 18, input from it)."""
     a = attrs(node)
-    unknown = sorted(set(a) - set(REDUCE_ATTRIBUTES))
-    if unknown:
-        raise NodeError(f"attribute {unknown[0]!r} is not imported")
     data = g.optional_constant(1, "axes")
     axes = [int(v) for v in data.ravel()] if data is not None else list(a.get("axes", []))
     if not axes and a.get("noop_with_empty_axes", 0):
