@@ -165,6 +165,42 @@ def test_runtime_quantize_zero_scale() -> None:
         assert got.tobytes() == ref.tobytes(), storage
 
 
+def test_quantize_linear_with_graph_input_parameters() -> None:
+    """QuantizeLinear whose scale (0-d or [1]) is a graph input, with a constant zero point or
+    none (uint8, or `output_dtype`), equals ONNX's reference on finite data with ties and
+    saturation. (A zero point computed in the graph: ONNX's DynamicQuantizeLinear expansion,
+    tests/numeric/test_onnx_backend_nodes.py.)"""
+    rng = np.random.default_rng(5)
+    i8, u8, f = TensorProto.INT8, TensorProto.UINT8, TensorProto.FLOAT
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["y_u8"]),
+        helper.make_node("QuantizeLinear", ["x", "s1"], ["y_default"]),
+        helper.make_node("QuantizeLinear", ["x", "s"], ["y_i8"], output_dtype=i8),
+    ]
+    inputs = [
+        helper.make_tensor_value_info("x", f, [40]),
+        helper.make_tensor_value_info("s", f, []),
+        helper.make_tensor_value_info("s1", f, [1]),
+    ]
+    outputs = [
+        helper.make_tensor_value_info(n, t, None)
+        for n, t in (("y_u8", u8), ("y_default", u8), ("y_i8", i8))
+    ]
+    zero = numpy_helper.from_array(np.array(rng.integers(0, 256), np.uint8), "z")
+    graph = helper.make_graph(nodes, "g", inputs, outputs, [zero])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
+    scale = np.float32(0.125)
+    x = np.concatenate([(np.arange(-10, 10) + 0.5) * scale, rng.standard_normal(20) * 30])
+    feeds = {"x": x.astype(np.float32), "s": np.array(scale), "s1": np.array([scale * 3])}
+    expected = ReferenceEvaluator(model).run(None, feeds)
+    module = import_onnx(model)
+    reference = run_function(module, feeds)
+    compiled = compile_module(module)(**feeds)
+    for want, ref, got in zip(expected, reference, compiled, strict=True):
+        assert ref.dtype == want.dtype and ref.tobytes() == want.tobytes()
+        assert got.tobytes() == ref.tobytes()
+
+
 def _refused(nodes, opset: int = 13, inputs=(("a", SHAPE),)) -> str:
     model = _model(nodes, [("y", TensorProto.FLOAT)], opset, inputs)
     with pytest.raises(OnnxImportError) as err:
