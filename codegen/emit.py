@@ -41,6 +41,7 @@ from codegen.families import (
     concat,
     dynamic,
     elementwise,
+    float_math,
     movement,
     observe,
     pool,
@@ -97,6 +98,11 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.DynamicDotOp: dynamic.dynamic_compute,
     qnn.DynamicConv2DOp: dynamic.dynamic_compute,
     qnn.WeightOnlyDotOp: weight_only.weight_only_dot,
+    qnn.RuntimeQuantizeOp: dynamic.runtime_quantize,
+    qnn.FloatBinaryOp: float_math.binary,
+    qnn.ReduceOp: float_math.reduce,
+    qnn.RoundOp: float_math.unary,
+    qnn.CastOp: float_math.unary,
 }
 
 # `void qd_set_threads(int n)`: the thread count of the OpenMP loops of every kernel of the unit

@@ -7,4 +7,5 @@ ROUND_TRIP_SUITE = (
     "table.mlir",
     "dynamic.mlir",
     "fake_quant.mlir",
+    "float_math.mlir",
 )

@@ -31,14 +31,13 @@ DEFAULT_TIER = {
     "test_dequantizelinear_uint2",  # 2-bit storage
     "test_qlinearmatmul_3D_int8_float16",  # batched, float16 scales
     "test_convinteger_with_padding",  # per-channel weight zero points, raw int32
+    "test_dynamicquantizelinear_min_adjusted_expanded",  # float ops, run-time quantize params
 }
 
 
 def owned_elsewhere(case: BackendCase) -> str | None:
     """Why a case waits for another part of issue 16 (None: it is ours)."""
     nodes = case.model.graph.node
-    if case.name.startswith("test_dynamicquantizelinear") and case.name.endswith("_expanded"):
-        return "issue 16: DynamicQuantizeLinear's float expansion (ReduceMin, Div, Round, ...)"
     if any(a.name == "block_size" and a.i for n in nodes for a in n.attribute):
         return "issue 16: block-wise QuantizeLinear/DequantizeLinear (opset 21 block_size)"
     return None

@@ -200,11 +200,12 @@ def test_unsupported_ops_are_listed_together() -> None:
 
 
 def test_scales_must_be_constant_initializers() -> None:
-    nodes = [helper.make_node("QuantizeLinear", ["x", "sx", "z"], ["y"], name="quant_x")]
-    model = make_model(nodes, [("x", F, [2]), ("sx", F, [])], [("y", U8)], {"z": np.uint8(0)})
+    """(QuantizeLinear alone takes a run-time scale: tests/numeric/test_float_math.py.)"""
+    nodes = [helper.make_node("DequantizeLinear", ["q", "sx", "z"], ["y"], name="dequant_q")]
+    model = make_model(nodes, [("q", U8, [2]), ("sx", F, [])], [("y", F)], {"z": np.uint8(0)})
     with pytest.raises(
         OnnxImportError,
-        match=r"^node 'quant_x' \(QuantizeLinear\): output scale 'sx' must be a constant initializer$",
+        match=r"^node 'dequant_q' \(DequantizeLinear\): input scale 'sx' must be a constant initializer$",
     ):
         import_onnx(model)
 
