@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import Signedness, TensorType
 from xdsl.ir import Operation, SSAValue
 
 from codegen.c_text import CodegenError, c_sizeof, ctype_of
 from qdialect.constants import as_dtype, dense_array
 from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
+from qdialect.types import UniformQuantizedType
 
 ALIGNMENT = 64  # arena buffers start on a cache line
 
@@ -87,9 +88,23 @@ def constant_table(ops: list[Operation]) -> list[tuple[SSAValue, np.ndarray]]:
                 raise CodegenError(f"only dense tensor constants are compiled, got {op.value}")
             table[op.result] = values
         elif isinstance(op, StorageCastOp) and op.input in table:
-            stored = np.dtype(ctype_of(element_type(op.result.type)).removesuffix("_t"))
-            table[op.result] = as_dtype(table[op.input], stored)
+            elem = element_type(op.result.type)
+            stored = np.dtype(ctype_of(elem).removesuffix("_t"))
+            table[op.result] = as_dtype(_sub_byte(table[op.input], elem), stored)
     return list(table.items())
+
+
+def _sub_byte(values: np.ndarray, elem) -> np.ndarray:
+    """Values of a storage narrower than its C byte read in `elem`'s signedness (the i4
+    constant -3 is the u4 value 13); the dtype conversion wraps 8 bits and wider itself."""
+    if isinstance(elem, UniformQuantizedType):
+        width, signed = elem.storage_width, elem.signed
+    else:
+        width, signed = elem.width.data, elem.signedness.data != Signedness.UNSIGNED
+    if width >= 8:
+        return values
+    low = np.asarray(values, dtype=np.int64) & ((1 << width) - 1)
+    return low - ((low >> (width - 1)) << width) if signed else low
 
 
 def plan_buffers(function: func.FuncOp, ops: list[Operation]) -> Plan:

@@ -31,27 +31,8 @@ from xdsl.pattern_rewriter import (
     op_type_rewrite_pattern,
 )
 
-from qdialect.types import Granularity, UniformQuantizedType
-
-
-def normalized_element(elem: UniformQuantizedType) -> UniformQuantizedType:
-    """`elem` per tensor or per axis where that means the same, else `elem` itself."""
-    if elem.granularity is not Granularity.SUB_CHANNEL:
-        return elem
-    shape = elem.shape_of_params
-    bounds = {"qmin": elem.qmin, "qmax": elem.qmax}
-    storage, expressed = elem.storage_type, elem.expressed_type
-    spelling = ("i" if elem.signed else "u") + str(storage.width.data)
-    if len(elem.scales) == 1:
-        return UniformQuantizedType.per_tensor(
-            spelling, expressed, elem.scales[0], elem.zero_points[0], **bounds
-        )
-    varying = [d for d, n in enumerate(shape) if n != 1]
-    if len(varying) != 1 or dict(elem.block_size_info).get(varying[0]) != 1:
-        return elem
-    return UniformQuantizedType.per_axis(
-        spelling, expressed, varying[0], elem.scales, elem.zero_points, **bounds
-    )
+from qdialect.sub_channel import normalized_element
+from qdialect.types import UniformQuantizedType
 
 
 def normalized_type(container: Attribute) -> Attribute:

@@ -331,7 +331,7 @@ class GraphImporter:
             dims.append(d.dim_value)
         if ttype.elem_type == tensor_proto.FLOAT:
             return tensor_type(dims, f32)
-        qtype = self._consumer_type(info.name, len(dims))
+        qtype = self._consumer_type(info.name, dims)
         if qtype is None:
             raise OnnxImportError(
                 f"graph input '{info.name}' is neither float nor read by a node that gives "
@@ -339,8 +339,11 @@ class GraphImporter:
             )
         return tensor_type(dims, qtype)
 
-    def _consumer_type(self, name: str, rank: int) -> UniformQuantizedType | None:
+    def _consumer_type(self, name: str, dims: list[int]) -> UniformQuantizedType | None:
         """The type the first node reading `name` with quantization parameters gives it."""
+        from qdialect.onnx_import.blockwise_qdq import blocked, blocked_type
+
+        rank = len(dims)
         for node in self.graph.node:
             for index, scale, zp in quant_param_positions(node):
                 if index < len(node.input) and node.input[index] == name:
@@ -348,6 +351,8 @@ class GraphImporter:
                     zp_name = node.input[zp] if zp is not None and zp < len(node.input) else None
                     axis = axis_attr(node)
                     try:
+                        if blocked(node):
+                            return blocked_type(self, node, tuple(dims), None)
                         if scale is None:  # ConvInteger / MatMulInteger: raw integers
                             return self.integer_operand_type(node, index, zp, rank)
                         return self.quant_type(node.input[scale], zp_name, axis, rank, "input")

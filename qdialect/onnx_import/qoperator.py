@@ -12,6 +12,7 @@ from xdsl.dialects.builtin import f32, i32
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
+from qdialect.onnx_import import blockwise_qdq
 from qdialect.onnx_import.builders import (
     build_avg_pool,
     build_concat,
@@ -43,8 +44,11 @@ def quantize_linear(g: GraphImporter, node) -> None:
     if element_type(x.type) != f32:
         raise NodeError(f"input must be float32, got {element_type(x.type)}")
     a = attrs(node)
-    if a.get("saturate", 1) != 1 or a.get("block_size", 0):
-        raise NodeError("only saturating, per-tensor or per-axis QuantizeLinear is imported")
+    if a.get("saturate", 1) != 1:
+        raise NodeError("only saturating QuantizeLinear is imported")
+    if blockwise_qdq.blocked(node):
+        blockwise_qdq.quantize(g, node, x)
+        return
     qtype = g.quant_type(
         node.input[1], optional_input(node, 2), a.get("axis", 1), len(shape_of(x)), "output"
     )
@@ -56,8 +60,9 @@ def quantize_linear(g: GraphImporter, node) -> None:
 def dequantize_linear(g: GraphImporter, node) -> None:
     name = node.input[0]
     rank = rank_of(g, name)
-    if attrs(node).get("block_size", 0):
-        raise NodeError("blocked DequantizeLinear is not imported")
+    if blockwise_qdq.blocked(node):
+        blockwise_qdq.dequantize(g, node)
+        return
     qtype = g.quant_type(
         node.input[1], optional_input(node, 2), attrs(node).get("axis", 1), rank, "input"
     )
