@@ -27,8 +27,8 @@ from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter, check_scales
 from qdialect.onnx_import.nbits import weight_constant
 from qdialect.quant_ops import DequantizeCastOp, QuantizeCastOp
-from qdialect.types import Granularity, UniformQuantizedType
 from qdialect.sub_channel import normalized_element
+from qdialect.types import Granularity, UniformQuantizedType
 
 # numpy dtype name of zero points / stored data -> storage spelling (int4: ml_dtypes via onnx)
 STORAGE = {
@@ -73,8 +73,7 @@ def blocked_type(g: GraphImporter, node, shape: tuple[int, ...], storage_dtype: 
     zp = g.constant_array(zp_name, "zero point") if zp_name else None
     if zp is not None and zp.shape != scale.shape:
         raise NodeError(
-            f"zero point '{zp_name}' must have the shape of the scale, {want}, "
-            f"got {list(zp.shape)}"
+            f"zero point '{zp_name}' must have the shape of the scale, {want}, got {list(zp.shape)}"
         )
     dtype = zp.dtype.name if zp is not None else storage_dtype or "uint8"
     if dtype not in STORAGE:
