@@ -25,7 +25,6 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.arithmetic import SCALE_RANGE, SCALE_RANGE_TEXT
 from qdialect.constants import packed_attr
 from qdialect.names import NAME_ATTR, NODE_ATTR, record_name
 from qdialect.onnx_import.common import (
@@ -39,6 +38,7 @@ from qdialect.onnx_import.common import (
 )
 from qdialect.onnx_import.errors import NodeError, OnnxImportError
 from qdialect.onnx_import.folding import fold
+from qdialect.onnx_import.scales import check_scales
 from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
@@ -341,7 +341,7 @@ class GraphImporter:
 
     def _consumer_type(self, name: str, dims: list[int]) -> UniformQuantizedType | None:
         """The type the first node reading `name` with quantization parameters gives it."""
-        from qdialect.onnx_import.blockwise_qdq import blocked, blocked_type
+        from qdialect.onnx_import.blockwise_types import blocked, blocked_type
 
         rank = len(dims)
         for node in self.graph.node:
@@ -390,22 +390,6 @@ def _declared_shapes(graph) -> dict[str, list[int]]:
 
 def _shape_words(shape) -> str:
     return "[] (a scalar)" if not shape else str(list(shape))
-
-
-def check_scales(scale: np.ndarray, what: str) -> None:
-    """Scales must be positive normal finite float32 values, and within `SCALE_RANGE`
-    (2^-40 .. 2^40, the range `qdialect.arithmetic` computes products and ratios of scales
-    from, so a .mlir module with other scales is refused there with the same range); `what`
-    names them in the error."""
-    values = np.asarray(scale, np.float64).ravel()
-    with np.errstate(over="ignore", invalid="ignore"):
-        as_f32 = values.astype(np.float32).astype(np.float64)
-        bad = ~(np.isfinite(as_f32) & (as_f32 >= SCALE_RANGE[0]) & (as_f32 <= SCALE_RANGE[1]))
-    if bad.any():
-        raise NodeError(
-            f"{what} must hold positive normal finite float32 values from {SCALE_RANGE_TEXT}, "
-            f"got {float(as_f32[np.argmax(bad)]):.6g}"
-        )
 
 
 def _name_attrs(names) -> ArrayAttr[DictionaryAttr]:

@@ -13,6 +13,7 @@ from xdsl.ir import SSAValue
 
 from qdialect import qnn
 from qdialect.onnx_import import blockwise_qdq
+from qdialect.onnx_import.blockwise_types import blocked
 from qdialect.onnx_import.builders import (
     build_avg_pool,
     build_concat,
@@ -46,7 +47,7 @@ def quantize_linear(g: GraphImporter, node) -> None:
     a = attrs(node)
     if a.get("saturate", 1) != 1:
         raise NodeError("only saturating QuantizeLinear is imported")
-    if blockwise_qdq.blocked(node):
+    if blocked(node):
         blockwise_qdq.quantize(g, node, x)
         return
     qtype = g.quant_type(
@@ -60,7 +61,7 @@ def quantize_linear(g: GraphImporter, node) -> None:
 def dequantize_linear(g: GraphImporter, node) -> None:
     name = node.input[0]
     rank = rank_of(g, name)
-    if blockwise_qdq.blocked(node):
+    if blocked(node):
         blockwise_qdq.dequantize(g, node)
         return
     qtype = g.quant_type(
