@@ -26,7 +26,6 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.arithmetic import SCALE_RANGE, SCALE_RANGE_TEXT
 from qdialect.constants import packed_attr
 from qdialect.names import NAME_ATTR, NODE_ATTR, record_name
 from qdialect.onnx_import.common import (
@@ -46,6 +45,7 @@ from qdialect.onnx_import.element_types import (
 )
 from qdialect.onnx_import.errors import NodeError, OnnxImportError
 from qdialect.onnx_import.folding import fold
+from qdialect.onnx_import.scales import check_scales
 from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
@@ -372,7 +372,7 @@ class GraphImporter:
             return tensor_type(dims, f32)
         if ttype.elem_type == tensor_proto.FLOAT16:
             return tensor_type(dims, f16)
-        qtype = self._consumer_type(info.name, len(dims))
+        qtype = self._consumer_type(info.name, dims)
         if qtype is None:
             raise OnnxImportError(
                 f"graph input '{info.name}' is neither float nor read by a node that gives "
@@ -380,8 +380,11 @@ class GraphImporter:
             )
         return tensor_type(dims, qtype)
 
-    def _consumer_type(self, name: str, rank: int) -> UniformQuantizedType | None:
+    def _consumer_type(self, name: str, dims: list[int]) -> UniformQuantizedType | None:
         """The type the first node reading `name` with quantization parameters gives it."""
+        from qdialect.onnx_import.blockwise_types import blocked, blocked_type
+
+        rank = len(dims)
         for node in self.graph.node:
             for index, scale, zp in quant_param_positions(node):
                 if index < len(node.input) and node.input[index] == name:
@@ -389,6 +392,8 @@ class GraphImporter:
                     zp_name = node.input[zp] if zp is not None and zp < len(node.input) else None
                     axis = axis_attr(node)
                     try:
+                        if blocked(node):
+                            return blocked_type(self, node, tuple(dims), None)
                         if scale is None:  # ConvInteger / MatMulInteger: raw integers
                             return self.integer_operand_type(node, index, zp, rank)
                         return self.quant_type(
@@ -432,22 +437,6 @@ def _declared_shapes(graph) -> dict[str, list[int]]:
 
 def _shape_words(shape) -> str:
     return "[] (a scalar)" if not shape else str(list(shape))
-
-
-def check_scales(scale: np.ndarray, what: str) -> None:
-    """Scales must be positive normal finite float32 values, and within `SCALE_RANGE`
-    (2^-40 .. 2^40, the range `qdialect.arithmetic` computes products and ratios of scales
-    from, so a .mlir module with other scales is refused there with the same range); `what`
-    names them in the error."""
-    values = np.asarray(scale, np.float64).ravel()
-    with np.errstate(over="ignore", invalid="ignore"):
-        as_f32 = values.astype(np.float32).astype(np.float64)
-        bad = ~(np.isfinite(as_f32) & (as_f32 >= SCALE_RANGE[0]) & (as_f32 <= SCALE_RANGE[1]))
-    if bad.any():
-        raise NodeError(
-            f"{what} must hold positive normal finite float32 values from {SCALE_RANGE_TEXT}, "
-            f"got {float(as_f32[np.argmax(bad)]):.6g}"
-        )
 
 
 def _name_attrs(names) -> ArrayAttr[DictionaryAttr]:

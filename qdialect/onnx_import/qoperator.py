@@ -14,7 +14,9 @@ from xdsl.dialects.builtin import f16, f32, i32
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
+from qdialect.onnx_import import blockwise_qdq
 from qdialect.onnx_import.batched import build_matmul
+from qdialect.onnx_import.blockwise_types import blocked
 from qdialect.onnx_import.builders import (
     build_avg_pool,
     build_concat,
@@ -52,13 +54,14 @@ def quantize_linear(g: GraphImporter, node) -> None:
     if element_type(x.type) != f32:
         raise NodeError(f"input must be float32 or float16, got {element_type(x.type)}")
     a = attrs(node)
-    if a.get("block_size", 0):  # `saturate` applies to float8 only, which is refused
-        raise NodeError("only per-tensor or per-axis QuantizeLinear is imported")
     if a.get("precision", TensorProto.FLOAT) != TensorProto.FLOAT:
         raise NodeError(
             f"attribute 'precision' = {TensorProto.DataType.Name(a['precision'])} is not "
             "imported: the division is float32 (FLOAT), as ONNX Runtime computes it"
         )
+    if blocked(node):  # `saturate` applies to float8 only, which is refused
+        blockwise_qdq.quantize(g, node, x)
+        return
     declared = onnx_dtype(a["output_dtype"]) if a.get("output_dtype", 0) else None
     qtype = g.quant_type(
         node.input[1],
@@ -76,8 +79,9 @@ def quantize_linear(g: GraphImporter, node) -> None:
 def dequantize_linear(g: GraphImporter, node) -> None:
     name = node.input[0]
     rank = rank_of(g, name)
-    if attrs(node).get("block_size", 0):
-        raise NodeError("blocked DequantizeLinear is not imported")
+    if blocked(node):
+        blockwise_qdq.dequantize(g, node)
+        return
     qtype = g.quant_type(
         node.input[1],
         optional_input(node, 2),
