@@ -358,6 +358,6 @@ def workloads() -> list[Workload]:
     signed = [
         dataclasses.replace(w, name=w.name + " s8s8", signed=True)
         for w in rows
-        if isinstance(w, Dot | Conv) and w.unit != "us"
+        if isinstance(w, Dot | Conv) and w.unit != "us" and w.w_bits == 8
     ]
     return rows + signed

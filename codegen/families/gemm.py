@@ -31,13 +31,16 @@ class Gemv:
 
 @dataclass(frozen=True)
 class Quads:
-    """The u8 x s8 tile: rows hold u = x + offset in [0, 255] (the conv's padded copy pads with
-    `zero` = zx + offset), and `corr` (per group, then column, in whole NR blocks) =
-    `zero · Σ_k v` removes what the offset and the zero point add."""
+    """The u8 x s8 tile: rows hold the stored bytes of x (a conv's padded copy pads with the
+    zero point's byte), the tile multiplies u = x + offset in [0, 255] (x ^ 0x80 for int8), and
+    `corr` (per group, then column, in whole NR blocks) = `zero · Σ_k v` with zero = zx + offset
+    removes what the offset and the zero point add. `in_place`: the rows are x itself (a dot with
+    K a whole number of quads, a 1×1 stride-1 unpadded NHWC conv), so nothing is copied."""
 
     offset: int
     zero: int
     corr: tuple[int, ...]
+    in_place: bool
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,10 @@ class GemmPlan:
     quads: Quads | None
 
 
-def _chunks(m: int, kpad: int) -> tuple[int, int]:
+def _chunks(m: int, row_bytes: int) -> tuple[int, int]:
     """(rows per chunk, chunks): chunks of near-equal size, each at most L2_ROWS_BYTES."""
     mr = packing.MR
-    chunks = -(-m // max(mr, L2_ROWS_BYTES // (2 * kpad) // mr * mr))
+    chunks = -(-m // max(mr, L2_ROWS_BYTES // row_bytes // mr * mr))
     per_chunk = -(-m // chunks)
     mc = -(-per_chunk // mr) * mr
     return mc, -(-m // mc)
@@ -101,19 +104,34 @@ def _int8_blocks(ep: EpilogueSpec, m: int, mats: np.ndarray | None) -> bool:
     return mats is not None and mats.min(initial=0) >= -128 and mats.max(initial=0) <= 127
 
 
-def _fast_paths(ep: EpilogueSpec, geometry, dot: bool, mats, int8_blocks: bool):
+def _fast_paths(ep: EpilogueSpec, window: Window | None, geometry, mats, int8_blocks: bool):
     """(Gemv, None), (None, Quads) or (None, None): the `vpmaddubsw` kernels these constant
     weights allow. GEMV for one row of a dot, else the u8 x s8 tile when it is proven exact."""
     if mats is None:
         return None, None
     offset = 128 if ep.x_ctype == "int8_t" else 0
     zero = ep.x_zp + offset
-    if dot and geometry.M == 1 and int8_blocks and geometry.K <= packing.GEMV_MAX_K:
+    if window is None and geometry.M == 1 and int8_blocks and geometry.K <= packing.GEMV_MAX_K:
         return Gemv(offset, tuple(packing.gemv_corrections(mats[0], zero))), None
     if 0 <= zero <= 255 and packing.maddubs_exact(mats):
         corr = [c for mat in mats for c in packing.gemv_corrections(mat, zero)]
-        return None, Quads(offset, zero, tuple(corr))
+        return None, Quads(offset, zero, tuple(corr), _rows_in_place(window, geometry))
     return None, None
+
+
+def _rows_in_place(window: Window | None, geometry) -> bool:
+    """The GEMM rows of whole quads are the input's own bytes: a dot with K % 4 == 0, or a 1×1
+    stride-1 NHWC conv without padding whose C (= K) is a multiple of 4."""
+    if geometry.K % 4:
+        return False
+    if window is None:
+        return True
+    return (
+        geometry.layout == "nhwc"
+        and geometry.G == 1
+        and (window.KH, window.KW, window.SH, window.SW, window.PT, window.PL) == (1, 1, 1, 1, 0, 0)
+        and (geometry.HP, geometry.WP) == (window.H, window.W) == (window.OH, window.OW)
+    )
 
 
 def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: EmitContext):
@@ -124,11 +142,11 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
         layout = "dot" if window is None else geometry.layout
         mats = packing.gemm_weights(weights, list(ep.w_zp), layout, groups)
     int8_blocks = _int8_blocks(ep, m, mats)
-    gemv, quads = _fast_paths(ep, geometry, window is None, mats, int8_blocks)
+    gemv, quads = _fast_paths(ep, window, geometry, mats, int8_blocks)
     depth = 2 if quads is None else 4
     kpad = -(-k // depth) * depth
     col_blocks = -(-n // packing.NR)
-    mc, chunks = _chunks(m, kpad)
+    mc, chunks = _chunks(m, kpad * (2 if quads is None else 1))  # int16 or byte rows
     direct, slots_at, bpack_at = _scratch_layout(geometry, window, mc, kpad)
     batch = window.N if window is not None else 1
     parallel = m * k * n * groups * batch >= threads.PARALLEL_MACS
