@@ -343,7 +343,7 @@ def workloads() -> list[Workload]:
         Dot("per-call overhead 1x16x16", m=1, k=16, n=16, unit="us"),
         # reduce_range (7-bit) weights: the u8 x s8 vpmaddubsw kernels, proven exact
         Dot("GEMM 128x768x3072 w7", m=128, k=768, n=3072, w_bits=7),
-        Dot("GEMM 128x768x768 w7", m=128, k=768, n=768, w_bits=7),
+        Dot("GEMM 128x3072x768 w7", m=128, k=3072, n=768, w_bits=7),
         Conv("conv 3x3 c64@56 w7", c=64, hw=56, o=64, r=3, pad=1, w_bits=7),
         Conv("conv 1x1 c256@56->64 w7", c=256, hw=56, o=64, r=1, w_bits=7),
         Conv("conv 3x3 s2 c64@56->128 w7", c=64, hw=56, o=128, r=3, stride=2, pad=1, w_bits=7),

@@ -14,6 +14,7 @@ from runtime.reference import run_function
 
 from .test_compiled import STRICT, pins_flags
 
+SLOW = pytest.mark.slow
 FAST = "u8 x s8 vpmaddubsw tile"
 EXACT = "exact int16-pair vpmaddwd tile"
 
@@ -131,7 +132,9 @@ def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         (13, 37, 19, "u8", 255, [0]),
         (7, 64, 33, "i8", -128, [5]),
-        (6, 9, 16, "i8", 100, [(-1) ** i * (i * 11 % 60) for i in range(16)]),
+        pytest.param(
+            6, 9, 16, "i8", 100, [(-1) ** i * (i * 11 % 60) for i in range(16)], marks=SLOW
+        ),
     ],
 )
 def test_dot_with_seven_bit_weights_takes_the_u8_s8_tile(
@@ -142,7 +145,9 @@ def test_dot_with_seven_bit_weights_takes_the_u8_s8_tile(
     _check(_program(x, x_zp, w, zps, None), [x], FAST)
 
 
-@pytest.mark.parametrize("index", range(len(CONVS)))
+@pytest.mark.parametrize(
+    "index", [0, 1, 2, *(pytest.param(i, marks=SLOW) for i in range(3, len(CONVS)))]
+)
 def test_conv_with_seven_bit_weights_takes_the_u8_s8_tile(index: int, parallel) -> None:
     xs, ws, attrs = CONVS[index]
     rng = np.random.default_rng(index)
