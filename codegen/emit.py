@@ -165,6 +165,11 @@ class EmittedFunction:
     fast: bool = False  # a kernel needs the SIMD part of the prelude
     kernel_ops: list[Operation] = field(default_factory=list)  # the op of each kernel, in order
     profiled: bool = False  # the unit exports qd_profile_read (see PROFILE_SUPPORT)
+    # The same C in pieces, for codegen.units to spread over several units: each kernel's
+    # definitions, the call of each (untimed), and the copies to outputs after the last.
+    kernel_texts: list[str] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+    copies: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -193,14 +198,25 @@ def entry_point(c_name: str, body: str) -> str:
     )
 
 
-def translation_unit(fast: bool, kernels: str, entries: str, profile_slots: int = 0) -> str:
+def timed(call: str, index: int) -> str:
+    """A kernel call bracketed by the two readings of a profiled unit (PROFILE_SUPPORT)."""
+    return (
+        f"qd_profile_ns[{2 * index}] = qd_now_ns(); {call} "
+        f"qd_profile_ns[{2 * index + 1}] = qd_now_ns();"
+    )
+
+
+def translation_unit(
+    fast: bool, kernels: str, entries: str, profile_slots: int = 0, exports: bool = True
+) -> str:
     """The prelude, the kernels, `qd_set_threads` and the entry points; with `profile_slots`,
-    the timestamps the profiled entry point records (PROFILE_SUPPORT)."""
+    the timestamps the profiled entry point records (PROFILE_SUPPORT). A unit linked into
+    another's object (codegen.units) leaves `qd_set_threads` to that one (`exports=False`)."""
     common = TEMPLATES.get_template("_common.c.j2").module
     prelude = common.prelude(fast, threads.SCRATCH_SLOTS)  # type: ignore[attr-defined]
     if profile_slots:
         prelude += PROFILE_SUPPORT.replace("SLOTS", str(2 * profile_slots))
-    return f"{prelude}\n\n{kernels}\n{SET_THREADS}\n{entries}"
+    return f"{prelude}\n\n{kernels}\n{SET_THREADS if exports else ''}\n{entries}"
 
 
 class FunctionEmitter:
@@ -214,6 +230,7 @@ class FunctionEmitter:
         self.kernels: list[str] = []
         self.kernel_ops: list[Operation] = []
         self.calls: list[str] = []
+        self.steps: list[str] = []
         self.fast = False  # an int16-pair kernel needs the SIMD part of the prelude
         self.scratch_bytes = 0  # scratch shared by the fast kernels, after the planned arena
 
@@ -233,12 +250,8 @@ class FunctionEmitter:
         self.kernels.append(template.render(name=name, spec=kernel.spec))
         self.kernel_ops.append(op)
         call = f"{name}({', '.join(kernel.args)});"
-        if self.profile:
-            call = (
-                f"qd_profile_ns[{2 * index}] = qd_now_ns(); {call} "
-                f"qd_profile_ns[{2 * index + 1}] = qd_now_ns();"
-            )
-        self.calls.append(f"    {call}")
+        self.steps.append(call)
+        self.calls.append(f"    {timed(call, index) if self.profile else call}")
 
     def emit_op(self, op: Operation) -> None:
         if (
@@ -287,18 +300,29 @@ class FunctionEmitter:
         for op in ops:
             self.emit_op(op)
         plan.arena_size += aligned(self.scratch_bytes)
+        copies: list[str] = []
         for index, value in enumerate(plan.outputs):
             if plan.direct.get(value) == index:
                 continue
             ctype = buffer_ctype(element_type(value.type))
-            self.calls.append(
+            copies.append(
                 f"    memcpy(outputs[{index}], {plan.expr(value)}, {nbytes(value)} /* {ctype} */);"
             )
-        kernels, body = "".join(self.kernels), "\n".join(self.calls)
+        kernels, body = "".join(self.kernels), "\n".join(self.calls + copies)
         slots = len(self.kernels) if self.profile else 0
         source = translation_unit(self.fast, kernels, entry_point("qd_entry", body), slots)
         return EmittedFunction(
-            source, plan, len(self.kernels), kernels, body, self.fast, self.kernel_ops, bool(slots)
+            source,
+            plan,
+            len(self.kernels),
+            kernels,
+            body,
+            self.fast,
+            self.kernel_ops,
+            bool(slots),
+            self.kernels,
+            self.steps,
+            copies,
         )
 
 

@@ -49,6 +49,9 @@ class Plan:
     arena_size: int = 0
     # Results a kernel writes straight into the caller's output buffer (index), never copied.
     direct: dict[SSAValue, int] = field(default_factory=dict)
+    # Indices of the constant table the C reads (through `expr`/`add_constant`); the others
+    # (e.g. weights a kernel reads packed) need not be handed in at all.
+    referenced: set[int] = field(default_factory=set)
 
     def constant_data(self, value: SSAValue) -> np.ndarray | None:
         """The stored values of a constant (or of a storage cast of one), else None."""
@@ -59,6 +62,7 @@ class Plan:
         value it derives from; `array` must already have that value's storage dtype (the
         runtime converts each constant to it). Returns the entry's C expression."""
         self.constants.append((value, array))
+        self.referenced.add(len(self.constants) - 1)
         return f"constants[{len(self.constants) - 1}]"
 
     def expr(self, value: SSAValue) -> str:
@@ -70,6 +74,7 @@ class Plan:
             return f"(({ctype} *)outputs[{self.direct[value]}])"
         for index, (constant, _) in enumerate(self.constants):
             if constant is value:
+                self.referenced.add(index)
                 return f"(({ctype} *)constants[{index}])"
         return f"(({ctype} *)((char *)arena + {self.arena_offsets[value]}))"
 

@@ -118,3 +118,15 @@ def locked(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def private_subdirectory(directory: Path) -> Path | None:
+    """`directory` (inside the cache), created 0700, if it is a directory of ours nobody else
+    can write to (what it holds is loaded as code, as the objects are); else None."""
+    try:
+        directory.mkdir(mode=0o700, exist_ok=True)
+        info = directory.lstat()
+    except OSError:
+        return None
+    mine = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+    return directory if mine and not info.st_mode & 0o022 else None

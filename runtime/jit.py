@@ -38,6 +38,7 @@ Compiler, flags and sanitizers: see runtime/cc.py. Cache: `$QDIALECT_CACHE_DIR`,
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import contextlib
 import errno
 import hashlib
@@ -87,6 +88,8 @@ __all__ = [
     "cache_dir",
     "compile_c",
     "compiler_invocations",
+    "load_cached",
+    "recipe_identity",
 ]
 
 # Part of the build recipe rather than of the user's flags. An undeclared function (a cdef that
@@ -95,6 +98,9 @@ __all__ = [
 _RECIPE_FLAGS: tuple[str, ...] = ("-shared", "-fPIC", "-Werror=implicit-function-declaration")
 if sys.platform == "darwin":
     _RECIPE_FLAGS += ("-undefined", "dynamic_lookup")
+
+# An object of several units (compile_c's `parts`) compiles each to an object file first.
+_PART_FLAGS: tuple[str, ...] = ("-fPIC", "-Werror=implicit-function-declaration", "-c")
 
 # Bump when the way an object is built changes, so objects built the old way are not reused.
 _RECIPE_VERSION = 1
@@ -137,7 +143,7 @@ class CompiledLibrary:
 
 
 def compiler_invocations() -> int:
-    """How many times this process has run the compiler on a translation unit (cache misses)."""
+    """How many objects this process has built (cache misses), of one or more units each."""
     return _invocations
 
 
@@ -178,7 +184,12 @@ def cache_dir() -> Path:
 
 
 def compile_c(
-    source: str, cdef: str, *, origin: str, flags: Sequence[str] | None = None
+    source: str,
+    cdef: str,
+    *,
+    origin: str,
+    flags: Sequence[str] | None = None,
+    parts: Sequence[str] = (),
 ) -> CompiledLibrary:
     """Compile `source` into a Python extension exposing the functions `cdef` declares.
 
@@ -187,14 +198,15 @@ def compile_c(
     identical earlier build, in this or any process, is loaded from the cache instead. If the
     cache cannot be written, a `JITCacheWarning` names it and the object is built in a private
     temporary directory instead; a cache directory others could write to is refused
-    (`CacheDirError`).
+    (`CacheDirError`). `parts` are further units linked into the same object, compiled in
+    parallel with `source` (the unit cffi's glue includes: codegen.units).
     """
     compiler = compiler_command(origin)
     effective = effective_flags(flags)
     native = tuple(flag for flag in effective if flag.endswith("=native"))
     identity = compiler_identity(compiler, native, origin)
-    key = _cache_key(source, cdef, effective, identity)
-    job = _Job(f"_qd_{key[:16]}", source, cdef, effective, compiler, origin)
+    key = _cache_key([source, *parts], cdef, effective, identity)
+    job = _Job(f"_qd_{key[:16]}", source, cdef, effective, compiler, origin, tuple(parts))
 
     try:
         return _compile_in(cache_dir(), job)
@@ -234,6 +246,7 @@ class _Job:
     flags: tuple[str, ...]
     compiler: tuple[str, ...]
     origin: str
+    parts: tuple[str, ...] = ()
 
 
 class _CacheUnwritable(Exception):
@@ -279,6 +292,43 @@ def _compile_in(directory: Path, job: _Job) -> CompiledLibrary:
     return _as_library(module, so_path, from_cache=False)
 
 
+def load_cached(name: str) -> CompiledLibrary | None:
+    """The cache entry `name` (a `CompiledLibrary.path` stem), loaded if it is there and valid,
+    else None: how runtime.model_cache reaches an object without the source that keyed it."""
+    try:
+        directory = cache_dir()
+    except CacheDirError:
+        return None
+    so_path = directory / (name + _EXT_SUFFIX)
+    if not (name.isidentifier() and entry_is_valid(so_path, directory / (name + ".sha256"))):
+        return None
+    try:
+        return _as_library(_load(name, so_path), so_path, from_cache=True)
+    except (ImportError, OSError):
+        return None
+
+
+def entry_name(library: CompiledLibrary) -> str | None:
+    """The name `load_cached` takes for `library`, or None if it lives outside the cache
+    (the private fallback directory of an unwritable cache)."""
+    try:
+        directory = cache_dir()
+    except CacheDirError:
+        return None
+    if library.path.parent != directory or not library.path.name.endswith(_EXT_SUFFIX):
+        return None
+    return library.path.name.removesuffix(_EXT_SUFFIX)
+
+
+def recipe_identity() -> list[str]:
+    """What besides source, flags and compiler keys an object: the build recipe's version, the
+    extension suffix (Python's ABI) and cffi's version, read without importing cffi."""
+    spec = importlib.util.find_spec("cffi")
+    origin = Path(spec.origin) if spec and spec.origin else None
+    stamp = f"{origin}:{origin.stat().st_mtime_ns}" if origin else "no cffi"
+    return [str(_RECIPE_VERSION), _EXT_SUFFIX, stamp]
+
+
 def _fallback_dir(parent: str) -> Path:
     """This process's private directory (0700, from mkdtemp) for objects the cache cannot hold;
     created on first use (again if it vanished) and removed at exit."""
@@ -294,10 +344,12 @@ def _as_library(module: ModuleType, path: Path, *, from_cache: bool) -> Compiled
     return CompiledLibrary(ffi=module.ffi, lib=module.lib, path=path, from_cache=from_cache)
 
 
-def _cache_key(source: str, cdef: str, flags: tuple[str, ...], identity: str) -> str:
+def _cache_key(sources: list[str], cdef: str, flags: tuple[str, ...], identity: str) -> str:
     import cffi
 
     # JSON of a list keeps the fields apart: no concatenation of two fields equals another pair.
+    # A single unit keys as before (its source a string, not a list of one).
+    source: str | list[str] = sources[0] if len(sources) == 1 else sources
     material = json.dumps(
         [_RECIPE_VERSION, source, cdef, list(flags), identity, cffi.__version__, _EXT_SUFFIX]
     )
@@ -345,17 +397,33 @@ def _build(job: _Job, directory: Path, so_path: Path, sidecar: Path) -> None:
         glue = _write_sources(work, name, job.source, job.cdef, origin)
         built = name + _EXT_SUFFIX
         include = {sysconfig.get_paths()["include"], sysconfig.get_paths()["platinclude"]}
-        argv = [
-            *compiler,
-            *flags,
-            *_RECIPE_FLAGS,
-            *(f"-I{path}" for path in sorted(include)),
-            "-o",
-            built,
-            glue,
-        ]
-        _run_compiler(argv, work, origin)
+        headers = [f"-I{path}" for path in sorted(include)]
+        _count_build()
+        if not job.parts:
+            argv = [*compiler, *flags, *_RECIPE_FLAGS, *headers, "-o", built, glue]
+            _run_compiler(argv, work, origin)
+        else:
+            objects = _compile_parts(job, work, flags, headers, glue)
+            _run_compiler([*compiler, *flags, *_RECIPE_FLAGS, "-o", built, *objects], work, origin)
         _publish(work / built, so_path, sidecar)
+
+
+def _compile_parts(
+    job: _Job, work: Path, flags: tuple[str, ...], headers: list[str], glue: str
+) -> list[str]:
+    """Compile the glue and each part to an object, all at once (one compiler process each;
+    the threads only wait); the objects' file names, for the link."""
+    commands = [[*job.compiler, *flags, *headers, *_PART_FLAGS, "-o", "glue.o", glue]]
+    for index, part in enumerate(job.parts):
+        (work / f"part{index}.c").write_text(part, encoding="utf-8")
+        commands.append(
+            [*job.compiler, *flags, *_PART_FLAGS, "-o", f"part{index}.o", f"part{index}.c"]
+        )
+    with concurrent.futures.ThreadPoolExecutor(len(commands)) as pool:
+        runs = [pool.submit(_run_compiler, argv, work, job.origin) for argv in commands]
+        for run in runs:
+            run.result()  # the first failure, in command order
+    return [argv[argv.index("-o") + 1] for argv in commands]
 
 
 def _write_sources(work: Path, name: str, source: str, cdef: str, origin: str) -> str:
@@ -378,11 +446,14 @@ def _write_sources(work: Path, name: str, source: str, cdef: str, origin: str) -
     return glue
 
 
-def _run_compiler(argv: list[str], work: Path, origin: str) -> None:
-    """Run one compiler command in `work` (counted); a failure is a `CompileError`."""
+def _count_build() -> None:
     global _invocations
     with _invocations_lock:
         _invocations += 1
+
+
+def _run_compiler(argv: list[str], work: Path, origin: str) -> None:
+    """Run one compiler command in `work`; a failure is a `CompileError`."""
     try:
         result = subprocess.run(
             argv, cwd=work, capture_output=True, text=True, errors="replace", check=False

@@ -29,11 +29,16 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from qdialect.textio import IRError, make_context, parse_module, print_module, verify_module
-from runtime import qopt_compare, qopt_fake, qopt_quantize, qopt_run, qopt_tune
+from runtime import qopt_cached, qopt_compare, qopt_fake, qopt_quantize, qopt_run, qopt_tune
 from runtime.qopt_errors import QoptError
 from runtime.qopt_run import emit_c, run_module
+
+if TYPE_CHECKING:
+    from qdialect.textio import IRError
+# Everything that imports xDSL (qdialect.textio and up) is imported where it is used: a `--run`
+# served by the model cache (runtime.qopt_cached) never imports the compiler.
 
 SPLIT_MARKER = re.compile(r"^// -----", re.MULTILINE)
 EXPECTED = re.compile(
@@ -102,6 +107,7 @@ def report(err: QoptError) -> None:
 def _import_onnx(data: bytes, name: str, node_names: bool = False):
     """The `.onnx` frontend: a model file to a module (the `onnx` package is loaded only here)."""
     from qdialect.onnx_import import OnnxImportError, import_onnx
+    from qdialect.textio import IRError
 
     try:
         return import_onnx(data, node_names=node_names)
@@ -148,6 +154,8 @@ def build_arg_parser() -> argparse.ArgumentParser:
 
 def read_bytes(path: str | None) -> tuple[bytes, str]:
     """(contents, display name) of the input file or stdin."""
+    from qdialect.textio import IRError
+
     name = path or "<stdin>"
     try:
         if path is None:
@@ -160,6 +168,8 @@ def read_bytes(path: str | None) -> tuple[bytes, str]:
 
 def decode_text(data: bytes, name: str) -> str:
     """The input as text; undecodable bytes raise a located IRError."""
+    from qdialect.textio import IRError
+
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -197,6 +207,8 @@ def build_pipeline(spec: str):
 
 
 def process_chunk(chunk: Chunk, name: str, args: argparse.Namespace, pipeline) -> str:
+    from qdialect.textio import make_context, parse_module
+
     ctx = make_context(args.allow_unregistered_dialect)
     # A whole input must hold something; a `// -----` piece may be empty, as in mlir-opt.
     module = parse_module(
@@ -207,6 +219,8 @@ def process_chunk(chunk: Chunk, name: str, args: argparse.Namespace, pipeline) -
 
 def process_module(module, ctx, args: argparse.Namespace, pipeline) -> str:
     """Calibrate/quantize, rewrite, then run, emit C for, or print `module`."""
+    from qdialect.textio import print_module, verify_module
+
     if qopt_tune.requested(args):
         module = qopt_tune.apply(module, args)
     elif qopt_quantize.requested(args):
@@ -247,7 +261,17 @@ def check_diagnostics(chunk: Chunk, name: str, error: IRError | None) -> list[st
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    args = build_arg_parser().parse_args(argv)
+    parser = build_arg_parser()
+    args = parser.parse_args(argv)
+    try:
+        cached = qopt_cached.attempt(parser, args, frontend_of(args))
+    except QoptError as err:
+        report(err)
+        return 1
+    if cached is not None:
+        return _write_output(cached, args, 0)
+    from qdialect.textio import IRError
+
     if args.no_qnn_default and not (args.run and args.reference):
         report(
             QoptError(
@@ -303,6 +327,8 @@ def _process(
     chunk: Chunk, frontend: str, data: bytes, name: str, args: argparse.Namespace, pipeline
 ) -> tuple[str | None, IRError | None]:
     """One chunk's output, or the diagnostic it gave instead (a `QoptError` propagates)."""
+    from qdialect.textio import IRError, make_context
+
     try:
         if frontend == "mlir":
             return process_chunk(chunk, name, args, pipeline), None

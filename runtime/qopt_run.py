@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import functools
 
-from qdialect.textio import make_context
 from runtime.qopt_errors import QoptError
 
 BENCH_REPEATS = 20
@@ -97,6 +96,7 @@ def apply_qnn_default(module) -> None:
     them too; a second application changes nothing)."""
     from xdsl.passes import PassPipeline
 
+    from qdialect.textio import make_context
     from rewrites.registry import PASSES
 
     PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), module)
@@ -106,8 +106,6 @@ def run_module(module, args: argparse.Namespace) -> str:
     """Execute `--entry` on `--inputs`; write `--outputs` or return a summary per result.
     Compiled or interpreted, the module is the one qnn-default rewrote (interpreted: as given
     with --no-qnn-default)."""
-    import numpy as np
-
     from runtime.reference import run_function
     from runtime.signature import ExecutionError, find_function, result_names
 
@@ -128,7 +126,13 @@ def run_module(module, args: argparse.Namespace) -> str:
             bench += profile_run(compiled, load_inputs(function, args), args)
     except (ExecutionError, OSError, ValueError) as err:
         raise QoptError(str(err)) from None
-    named = dict(zip(result_names(function), outputs, strict=True))
+    return report(dict(zip(result_names(function), outputs, strict=True)), bench, args)
+
+
+def report(named: dict, bench: str, args: argparse.Namespace) -> str:
+    """`--outputs` written (then only the `--bench` line), else a summary of each result."""
+    import numpy as np
+
     if args.outputs:
         np.savez(args.outputs, **named)
         return bench
@@ -155,7 +159,7 @@ def compile_for_run(module, function, args: argparse.Namespace):
     if args.threads is not None and args.threads < 1:
         raise QoptError(f"--threads needs a positive count, got {args.threads}")
     try:
-        return compile_module(
+        compiled = compile_module(
             module,
             function.sym_name.data,
             name=args.input_file or "<stdin>",
@@ -166,6 +170,11 @@ def compile_for_run(module, function, args: argparse.Namespace):
         refused = refusal(function)
         hint = "" if refused else " (--run --reference runs the reference interpreter instead)"
         raise QoptError(f"{err}{hint}") from None
+    if getattr(args, "model_key", None):  # set by runtime.qopt_cached on a miss
+        from runtime.model_cache import store
+
+        store(args.model_key, compiled)
+    return compiled
 
 
 def profiling(args: argparse.Namespace) -> bool:

@@ -19,12 +19,11 @@ from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAtt
 from xdsl.ir import Attribute, SSAValue
 
 from qdialect.storage import element_name
+from runtime.native import ExecutionError, bind_by_name, check_arrays
+
+__all__ = ["ExecutionError"]  # defined with the checks in runtime.native, imported from here too
 
 NAME_ATTR = "qnn.name"  # argument/result attribute recording an external (e.g. ONNX) name
-
-
-class ExecutionError(Exception):
-    """The IR cannot be run here (unsupported op or type), or inputs do not fit it."""
 
 
 def numpy_dtype(element: Attribute) -> np.dtype:
@@ -101,56 +100,16 @@ def find_function(module: ModuleOp, entry: str | None) -> func.FuncOp:
 def bind_inputs(
     function: func.FuncOp, positional: Sequence[object], named: Mapping[str, object]
 ) -> dict[str, object]:
-    """Inputs given by position and by name, as one mapping by argument name: bound as Python
-    binds a call, each argument once (never by position and by name), no unknown names."""
-    names = argument_names(function)
-    if len(positional) > len(names):
-        raise ExecutionError(
-            f"expected {len(names)} inputs {names}, got {len(positional)} by position"
-        )
-    bound = dict(zip(names, positional, strict=False))
-    for name, value in named.items():
-        if name not in names:
-            raise ExecutionError(f"unknown argument {name!r}; the arguments are {names}")
-        if name in bound:
-            raise ExecutionError(
-                f"argument {name!r} given twice: by position (input {names.index(name)}) "
-                "and by name"
-            )
-        bound[name] = value
-    return bound
+    """Inputs given by position and by name, as one mapping by argument name (bind_by_name)."""
+    return bind_by_name(argument_names(function), positional, named)
 
 
 def check_inputs(
     function: func.FuncOp, inputs: Sequence[np.ndarray] | Mapping[str, np.ndarray]
 ) -> list[np.ndarray]:
     """Inputs in argument order, each checked for dtype and shape against its type."""
-    names = argument_names(function)
-    types = function.function_type.inputs.data
-    if isinstance(inputs, Mapping):
-        missing = [n for n in names if n not in inputs]
-        extra = [n for n in inputs if n not in names]
-        if missing or extra:
-            raise ExecutionError(
-                f"inputs must be named {names}; missing {missing}, unexpected {extra}"
-            )
-        arrays = [inputs[n] for n in names]
-    else:
-        arrays = list(inputs)
-        if len(arrays) != len(names):
-            raise ExecutionError(f"expected {len(names)} inputs {names}, got {len(arrays)}")
-    checked = []
-    for name, value_type, array in zip(names, types, arrays, strict=True):
-        dtype, shape = expected_array(value_type)
-        array = np.asarray(array)
-        if array.dtype != dtype:
-            raise ExecutionError(f"argument '{name}' must have dtype {dtype}, got {array.dtype}")
-        if array.shape != shape:
-            raise ExecutionError(
-                f"argument '{name}' must have shape {list(shape)}, got {list(array.shape)}"
-            )
-        checked.append(array)
-    return checked
+    specs = [expected_array(t) for t in function.function_type.inputs.data]
+    return check_arrays(argument_names(function), specs, inputs)
 
 
 def return_extra(function: func.FuncOp, values: list[SSAValue]) -> None:
