@@ -260,6 +260,18 @@ def check_diagnostics(chunk: Chunk, name: str, error: IRError | None) -> list[st
     return problems
 
 
+def flag_misuse(args: argparse.Namespace) -> str | None:
+    """Why the flags do not go together, or None."""
+    if args.no_qnn_default and not (args.run and args.reference):
+        return (
+            "--no-qnn-default applies to --run --reference only (the C of --run and "
+            "--emit-c is compiled from the module qnn-default rewrote)"
+        )
+    if (args.profile or args.profile_json) and (args.reference or not args.run):
+        return "--profile and --profile-json time the compiled C of --run"
+    return None
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     parser = build_arg_parser()
     args = parser.parse_args(argv)
@@ -272,16 +284,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _write_output(cached, args, 0)
     from qdialect.textio import IRError
 
-    if args.no_qnn_default and not (args.run and args.reference):
-        report(
-            QoptError(
-                "--no-qnn-default applies to --run --reference only (the C of --run and "
-                "--emit-c is compiled from the module qnn-default rewrote)"
-            )
-        )
-        return 1
-    if (args.profile or args.profile_json) and (args.reference or not args.run):
-        report(QoptError("--profile and --profile-json time the compiled C of --run"))
+    misuse = flag_misuse(args)
+    if misuse is not None:
+        report(QoptError(misuse))
         return 1
     if args.list_passes:
         from rewrites.registry import PASSES
