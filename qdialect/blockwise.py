@@ -136,11 +136,12 @@ def from_matmul_nbits(
     b: np.ndarray, scales: np.ndarray, zero_points: np.ndarray | None, k: int, n: int,
     bits: int, block_size: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """(q [K, N], scales [k_blocks, N] float32, zero points [k_blocks, N]) from `MatMulNBits`
-    initializers; absent zero points are the midpoint 2^(bits-1)."""
+    """(q [k_blocks * block_size, N] (K padded to whole blocks, the rows past K as stored),
+    scales [k_blocks, N] float32, zero points [k_blocks, N]) from `MatMulNBits` initializers;
+    absent zero points are the midpoint 2^(bits-1)."""
     blocks = -(-k // block_size)
     q = unpack_values(np.asarray(b).reshape(n, blocks, -1), bits, block_size)
-    q = q.reshape(n, blocks * block_size)[:, :k].T
+    q = q.reshape(n, blocks * block_size).T
     s = np.asarray(scales, dtype=F32).reshape(n, blocks).T
     if zero_points is None:
         zps = np.full((blocks, n), 1 << (bits - 1), dtype=np.int64)
