@@ -6,7 +6,9 @@ block): tiles of TN = 32 columns (four AVX2 vectors, four independent FMA chains
 by block. One row (GEMV, memory bound) unpacks the weights straight into the chains; several
 rows would re-unpack them per row, so a tile decodes KCH rows of K into floats `q - zp` (exact)
 in a stack buffer and runs its rows, MC at most, over them RT rows × 16 columns at a time
-(2·RT chains sharing two weight loads: 15 of the 16 vector registers at RT = 6). Constant weights are packed once, at load, still 4 or 8 bits a value:
+(2·RT chains sharing two weight loads: 15 of the 16 vector registers at RT = 6). A last
+block K stops inside runs its LAST rows only. Constant weights are packed once, at load,
+still 4 or 8 bits a value:
 
 - 4-bit: uint32 `[tile][k / 8][vector][lane]`, a lane holding the 8 consecutive k of its column
   (nibble j = row 8·(k/8) + j), so one 32-byte load feeds 8 steps of one vector by shift and mask;
