@@ -3,9 +3,9 @@
 B (uint8 [N, k_blocks, blob]), scales and zero points become one constant `[K_w, N]` tensor of
 `u4`/`u8` storage (K_w: K padded to whole blocks, the padding rows kept as B holds them) with
 the sub-channel type `{0:block_size, 1:1}` (scales [k_blocks, N]); A of any rank ≥ 2 is
-flattened to rows and the result reshaped back. Zero points may be packed uint8 (absent: the midpoint 2^(bits-1), ORT's symmetric form) or float with integer values.
-Negative and zero scales (ORT's symmetric recipe) are re-encoded exactly by
-`blockwise.positive_scales`.
+flattened to rows and the result reshaped back. Zero points may be packed uint8 (absent: the
+midpoint 2^(bits-1), ORT's symmetric form) or float with integer values. Negative and zero
+scales (ORT's symmetric recipe) are re-encoded exactly by `blockwise.positive_scales`.
 """
 
 from __future__ import annotations
