@@ -162,12 +162,11 @@ def positive_scales(
     bit. A block with s = 0 (it dequantizes to zeros) becomes `q = zp` with scale 1.
     q is [K, N], scales and zero points [K / block, N]."""
     qmax = (1 << bits) - 1
-    block = q.shape[0] // scales.shape[0]
-    negative = np.repeat(scales < 0, block, axis=0)
-    zero = np.repeat(scales == 0, block, axis=0)
-    zp_rows = np.repeat(zero_points, block, axis=0)
-    q = np.where(negative, qmax - q.astype(np.int64), q.astype(np.int64))
-    q = np.where(zero, zp_rows, q)
+    blocks, n = scales.shape
+    grouped = q.reshape(blocks, -1, n)  # broadcasting per block, not repeating: 4096 x 11008
+    negative, zero = (scales < 0)[:, None, :], (scales == 0)[:, None, :]
+    q = np.where(negative, qmax - grouped, grouped)
+    q = np.where(zero, zero_points[:, None, :].astype(q.dtype), q).reshape(-1, n)
     zps = np.where(scales < 0, qmax - zero_points, zero_points)
     s = np.where(scales < 0, -scales, np.where(scales == 0, np.float32(1), scales))
     return q, s.astype(F32), zps

@@ -33,7 +33,7 @@ def weight_constant(g: GraphImporter, q: np.ndarray, qtype: UniformQuantizedType
     width = qtype.storage_width
     signless = np.vectorize(lambda v: wrap_to_storage(int(v), width, True), otypes=[np.int64])
     table = signless(np.arange(256)) if width <= 8 else None
-    stored = table[q.astype(np.int64) & 0xFF].astype(np.int8) if table is not None else q
+    stored = table.astype(np.int8)[q.astype(np.uint8)] if table is not None else q
     ttype = tensor_type(q.shape, IntegerType(width))
     attr = DenseIntOrFPElementsAttr(ttype, BytesAttr(np.ascontiguousarray(stored).tobytes()))
     constant = g.add(arith.ConstantOp(attr, ttype))
