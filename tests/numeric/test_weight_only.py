@@ -141,6 +141,24 @@ def test_compiled_equals_reference(bits, block, k, m, bias):
     assert compiled.tobytes() == ref.tobytes()
 
 
+WARNINGS = ["-ffp-contract=off", "-Wall", "-Wextra", "-Werror"]
+
+
+@pytest.mark.pins_flags
+@pytest.mark.parametrize("native", [False, True])
+@pytest.mark.parametrize(("bits", "block", "k", "m"), [(4, 32, 200, 7), (8, 512, 300, 1)])
+def test_strict_and_portable_builds(bits, block, k, m, native):
+    """Warning-free with AVX2 (-march=native) and without it (the portable C path), and both
+    equal to the reference."""
+    rng = np.random.default_rng(k + m)
+    model = nbits_model(weights(rng, k, 40), m, bits, block, True)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    (ref,) = run_function(import_onnx(model), [x])
+    flags = ["-O2", *WARNINGS, *(["-march=native", "-fopenmp"] if native else [])]
+    (compiled,) = compile_module(import_onnx(model), flags=flags)(x)
+    assert compiled.tobytes() == ref.tobytes()
+
+
 def weight_constant_of(module) -> tuple[bytes, object]:
     """(stored bytes, quantized type) of the one weight-only dot's weight."""
     (dot,) = [op for op in module.walk() if op.name == "qnn.weight_only_dot"]
