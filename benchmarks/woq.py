@@ -52,8 +52,9 @@ class Row:
     shape: str
     bits: int
     load_s: tuple[float, float, float]  # ORT quantizer, our import, our compile
-    ours_ms: tuple[float, float]  # 1 and 2 threads
+    ours_ms: tuple[float, float]  # wall, 1 and 2 threads
     ort_ms: tuple[float, float]
+    cpu_ratio: float  # ours / ORT in CPU time at 1 thread
     within_bound: bool
     ort_distance: float  # max |ORT - ours| / bound
 
@@ -70,21 +71,26 @@ def float_model(m: int, k: int, n: int) -> onnx.ModelProto:
 
 
 def paired_ms(a: Callable[[], object], b: Callable[[], object], samples: int = 9):
-    """(median ms of a, median ms of b), samples alternating between the two."""
+    """((a, b) median wall ms, (a, b) median process CPU ms), samples alternating between the
+    two. At one thread the CPU time leaves out the time other processes of a shared machine
+    hold the core."""
     once = []
     for call in (a, b):
         start = time.perf_counter()
         call()
         once.append(max(time.perf_counter() - start, 1e-7))
     batches = [max(1, int(0.05 / t)) for t in once]
-    times: list[list[float]] = [[], []]
+    wall: list[list[float]] = [[], []]
+    cpu: list[list[float]] = [[], []]
     for _ in range(samples):
         for i, (call, batch) in enumerate(zip((a, b), batches, strict=True)):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             for _ in range(batch):
                 call()
-            times[i].append(1e3 * (time.perf_counter() - start) / batch)
-    return statistics.median(times[0]), statistics.median(times[1])
+            wall[i].append(1e3 * (time.perf_counter() - start) / batch)
+            cpu[i].append(1e3 * (time.process_time() - start_cpu) / batch)
+    medians = [statistics.median(t) for t in (*wall, *cpu)]
+    return (medians[0], medians[1]), (medians[2], medians[3])
 
 
 def check(model: onnx.ModelProto, x: np.ndarray, ours: np.ndarray, theirs: np.ndarray):
@@ -116,7 +122,7 @@ def measure(m: int, k: int, n: int, bits: int) -> Row:
     fn = compile_module(module, threads=1)
     compiled = time.perf_counter()
     x = np.random.default_rng(1).standard_normal((m, k)).astype(np.float32)
-    ours_ms, ort_ms = [], []
+    ours_ms, ort_ms, cpu_ratio = [], [], 0.0
     for threads in (1, 2):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -124,29 +130,34 @@ def measure(m: int, k: int, n: int, bits: int) -> Row:
             model.SerializeToString(), options, providers=["CPUExecutionProvider"]
         )
         fn.set_threads(threads)
-        a, b = paired_ms(lambda: fn(x=x), lambda s=session: s.run(None, {"x": x}))
+        (a, b), (a_cpu, b_cpu) = paired_ms(lambda: fn(x=x), lambda s=session: s.run(None, {"x": x}))
         ours_ms.append(a)
         ort_ms.append(b)
+        if threads == 1:
+            cpu_ratio = a_cpu / b_cpu
     fn.set_threads(1)
     within, distance = check(model, x, fn(x=x)[0], session.run(None, {"x": x})[0])
     load = (quantized - start, imported - quantized, compiled - imported)
-    return Row(f"{m} x {k} x {n}", bits, load, tuple(ours_ms), tuple(ort_ms), within, distance)
+    shape = f"{m} x {k} x {n}"
+    return Row(shape, bits, load, tuple(ours_ms), tuple(ort_ms), cpu_ratio, within, distance)
 
 
 def main() -> None:
     logging.getLogger().setLevel(logging.ERROR)
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     print(
-        "| M x K x N | bits | ours ms (1 thr) | ORT ms (1 thr) | ours / ORT | ours ms (2 thr) "
+        "| M x K x N | bits | ours ms (1 thr) | ORT ms (1 thr) | ours / ORT | ours / ORT CPU time "
+        "| ours ms (2 thr) "
         "| ORT ms (2 thr) | ours / ORT | within bound | ORT − ours (bounds) "
         "| ORT quantize / import / compile s |"
     )
-    print("| --- | ---: |" + " ---: |" * 6 + " --- | ---: | ---: |")
+    print("| --- | ---: |" + " ---: |" * 7 + " --- | ---: | ---: |")
     for case in CASES:
         r = measure(*case)
         print(
             f"| {r.shape} | {r.bits} | {r.ours_ms[0]:.3f} | {r.ort_ms[0]:.3f} "
-            f"| {r.ours_ms[0] / r.ort_ms[0]:.2f} | {r.ours_ms[1]:.3f} | {r.ort_ms[1]:.3f} "
+            f"| {r.ours_ms[0] / r.ort_ms[0]:.2f} | {r.cpu_ratio:.2f} "
+            f"| {r.ours_ms[1]:.3f} | {r.ort_ms[1]:.3f} "
             f"| {r.ours_ms[1] / r.ort_ms[1]:.2f} | {'yes' if r.within_bound else 'NO'} "
             f"| {r.ort_distance:.2g} | {' / '.join(f'{t:.1f}' for t in r.load_s)} |",
             flush=True,
