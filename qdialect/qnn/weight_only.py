@@ -25,7 +25,8 @@ bits, since `fma(0, w, t) = t` for every t the chain can hold: t starts at +0 an
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from xdsl.dialects.builtin import TensorType, f32
 from xdsl.irdl import (
     AttrSizedOperandSegments,
@@ -42,6 +43,9 @@ from xdsl.utils.exceptions import VerifyException
 from qdialect.qnn.common import Kind, check_zero_points, kind_of, quantized_element, ranked_shape
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
+
+if TYPE_CHECKING:
+    import numpy as np
 
 WEIGHT_BITS = (4, 8)
 
@@ -62,6 +66,8 @@ def block_params(wq: UniformQuantizedType, rows: int, n: int) -> tuple[np.ndarra
     """(scales float32, zero points int64), one row per block of the `rows` weight rows: [rows /
     block, N] (per-tensor and per-axis types are one block; a sub-channel type whose axis 1 is
     one block shares its parameters across columns)."""
+    import numpy as np  # lazily: qdialect imports only xDSL at load
+
     scales = np.array(wq.scales, dtype=np.float64).astype(np.float32)
     zeros = np.array(wq.zero_points, dtype=np.int64)
     shape = (rows // k_block(wq, rows), n)
