@@ -3,7 +3,7 @@
 asymmetric; per-block int8 for bits = 8), at one thread and at two.
 
 Each row checks our result against a float64 evaluation of the dequantized weights with the
-bound `tests/numeric/test_weight_only.py` documents (γ_(B + K/B + 1) · Σ_k |x_k||w_k|) and
+bound `tests/numeric/test_weight_only.py` documents (γ_(B + ⌈K/B⌉ + 1) · Σ_k |x_k||w_k|) and
 reports how far ORT's result is from ours in units of that bound. Times are medians of
 samples in which ours and ORT alternate (`paired_ms`), so a load change on the shared machine
 hits both. Load time is ORT's quantizer, our import and our compile (C compiler included
