@@ -136,11 +136,12 @@ def from_matmul_nbits(
     b: np.ndarray, scales: np.ndarray, zero_points: np.ndarray | None, k: int, n: int,
     bits: int, block_size: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    """(q [K, N], scales [k_blocks, N] float32, zero points [k_blocks, N]) from `MatMulNBits`
-    initializers; absent zero points are the midpoint 2^(bits-1)."""
+    """(q [k_blocks * block_size, N] (K padded to whole blocks, the rows past K as stored),
+    scales [k_blocks, N] float32, zero points [k_blocks, N]) from `MatMulNBits` initializers;
+    absent zero points are the midpoint 2^(bits-1)."""
     blocks = -(-k // block_size)
     q = unpack_values(np.asarray(b).reshape(n, blocks, -1), bits, block_size)
-    q = q.reshape(n, blocks * block_size)[:, :k].T
+    q = q.reshape(n, blocks * block_size).T
     s = np.asarray(scales, dtype=F32).reshape(n, blocks).T
     if zero_points is None:
         zps = np.full((blocks, n), 1 << (bits - 1), dtype=np.int64)
@@ -161,12 +162,11 @@ def positive_scales(
     bit. A block with s = 0 (it dequantizes to zeros) becomes `q = zp` with scale 1.
     q is [K, N], scales and zero points [K / block, N]."""
     qmax = (1 << bits) - 1
-    block = q.shape[0] // scales.shape[0]
-    negative = np.repeat(scales < 0, block, axis=0)
-    zero = np.repeat(scales == 0, block, axis=0)
-    zp_rows = np.repeat(zero_points, block, axis=0)
-    q = np.where(negative, qmax - q.astype(np.int64), q.astype(np.int64))
-    q = np.where(zero, zp_rows, q)
+    blocks, n = scales.shape
+    grouped = q.reshape(blocks, -1, n)  # broadcasting per block, not repeating: 4096 x 11008
+    negative, zero = (scales < 0)[:, None, :], (scales == 0)[:, None, :]
+    q = np.where(negative, qmax - grouped, grouped)
+    q = np.where(zero, zero_points[:, None, :].astype(q.dtype), q).reshape(-1, n)
     zps = np.where(scales < 0, qmax - zero_points, zero_points)
     s = np.where(scales < 0, -scales, np.where(scales == 0, np.float32(1), scales))
     return q, s.astype(F32), zps

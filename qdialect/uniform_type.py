@@ -26,7 +26,7 @@ from xdsl.parser import AttrParser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.float_types import is_float_type, round_to, scale_range
+from qdialect.float_types import is_float_type, round_all, round_to, scale_range
 from qdialect.storage import MAX_STORAGE_BITS, storage_bounds, wrap_to_storage
 from qdialect.type_syntax import (
     check_balanced,
@@ -242,13 +242,16 @@ class UniformQuantizedType(ParametrizedAttribute, QuantizedType):
         """Sub-channel type; `block_sizes` are (axis, size) pairs, parameters row-major."""
         itype, signed = storage_spec(storage)
         zps = [0] * len(scales) if zero_points is None else list(zero_points)
-        zps = [wrap_to_storage(z, itype.width.data, signed) for z in zps]
+        width = itype.width.data
+        lo, hi = storage_bounds(width, signed)
+        if any(z < lo or z > hi for z in zps):
+            zps = [wrap_to_storage(z, width, signed) for z in zps]
         return UniformQuantizedType._make(
             itype,
             signed,
             expressed,
             Granularity.SUB_CHANNEL,
-            [round_to(expressed, s) for s in scales],
+            round_all(expressed, scales),
             zps,
             qmin=qmin,
             qmax=qmax,

@@ -62,13 +62,15 @@ def is_weight_only(config: Any) -> bool:
 
 
 def weight_type(w: np.ndarray, config: WeightOnlyConfig) -> tuple[np.ndarray, UniformQuantizedType]:
-    """(stored values [K, N], their sub-channel type) for a float [K, N] weight."""
-    k, n = w.shape
-    block = k if config.per_channel else config.block_size
+    """(stored values [K_w, N], their sub-channel type) for a float [K, N] weight: K padded to
+    whole blocks as ORT's quantizer pads it (`MatMulNBits`'s layout; the padding rows take no
+    part in the product)."""
+    n = w.shape[1]
+    block = w.shape[0] if config.per_channel else config.block_size
     bq = quantize_blockwise(w, config.bits, block, config.is_symmetric)
-    q, s, z = positive_scales(bq.q[:k], bq.scales, bq.zero_points, config.bits)
+    q, s, z = positive_scales(bq.q, bq.scales, bq.zero_points, config.bits)
     qtype = UniformQuantizedType.sub_channel(
-        f"u{config.bits}", f32, [(0, block), (1, 1)], [k // block, n],
+        f"u{config.bits}", f32, [(0, block), (1, 1)], [len(s), n],
         s.ravel().tolist(), z.ravel().tolist(),
     )  # fmt: skip
     return q, qtype
@@ -86,9 +88,8 @@ def quantize_weight_only(module: ModuleOp, config: WeightOnlyConfig) -> tuple[li
         if node_kind(op) != "MatMul" or const is None or name in config.nodes_to_exclude:
             continue
         w = np.asarray(dense_array(const), dtype=np.float32)
-        block = w.shape[0] if config.per_channel else config.block_size
-        if w.ndim != 2 or len(op.input.type.get_shape()) != 2 or w.shape[0] % block:
-            left.append(f"{name} (K = {w.shape[0]} is not a multiple of {block})")
+        if w.ndim != 2 or len(op.input.type.get_shape()) != 2:
+            left.append(f"{name} (input and weight must be 2-D)")
             continue
         q, qtype = weight_type(w, config)
         builder = _Builder(op)

@@ -3,7 +3,12 @@
 The kernel vectorises across output columns, never along K, so every output keeps the exact
 sequence of roundings `qdialect.qnn.weight_only` defines (`fmaf` per step, one scale per
 block): tiles of TN = 32 columns (four AVX2 vectors, four independent FMA chains) walk K block
-by block. Constant weights are packed once, at load, still 4 or 8 bits a value:
+by block. One row (GEMV, memory bound) unpacks the weights straight into the chains; several
+rows would re-unpack them per row, so a tile decodes KCH rows of K into floats `q - zp` (exact)
+in a stack buffer and runs its rows, MC at most, over them RT rows × 16 columns at a time
+(2·RT chains sharing two weight loads: 15 of the 16 vector registers at RT = 6). A last
+block K stops inside runs its LAST rows only. Constant weights are packed once, at load,
+still 4 or 8 bits a value:
 
 - 4-bit: uint32 `[tile][k / 8][vector][lane]`, a lane holding the 8 consecutive k of its column
   (nibble j = row 8·(k/8) + j), so one 32-byte load feeds 8 steps of one vector by shift and mask;
@@ -24,10 +29,13 @@ from codegen.c_text import CodegenError
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
-from qdialect.qnn.weight_only import k_block
+from qdialect.qnn.weight_only import block_params, k_block
 
 TN = 32  # columns per tile
-VEC = 8  # floats per AVX2 vector
+MC = 128  # rows per task when M > 1 (their chains and outputs: 2 x 16 KB of stack)
+RT = 6  # rows per register tile when M > 1
+KCH = 128  # rows of K decoded at a time when M > 1 (16 KB of floats, in L1)
+PREFETCH = 512  # uint32s ahead (2 KB, 16 groups of 8 rows) in the 4-bit GEMV: a few % here
 
 
 @dataclass(frozen=True)
@@ -38,24 +46,15 @@ class WoqSpec:
     NT: int  # column tiles
     B: int  # rows per block
     BLOCKS: int
+    LAST: int  # rows of the last block (K may stop inside it)
     BITS: int
     KP: int  # K padded to whole groups of 8 rows (4-bit)
     bias: bool
-
-
-def block_params(wq, k: int, n: int, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """(scales float32, zero points int64) per block and column, [K / block, N]."""
-    scales = np.array(wq.scales, dtype=np.float64).astype(np.float32)
-    zeros = np.array(wq.zero_points, dtype=np.int64)
-    if wq.granularity.value == "sub_channel":
-        shape = wq.shape_of_params
-        reps = [k // shape[0] if shape[0] else 1, n // shape[1] if shape[1] else 1]
-        scales = np.repeat(np.repeat(scales.reshape(shape), reps[0], 0), reps[1], 1)
-        zeros = np.repeat(np.repeat(zeros.reshape(shape), reps[0], 0), reps[1], 1)
-        return scales[::block], zeros[::block]
-    if wq.granularity.value == "per_axis":
-        return scales[None, :], zeros[None, :]
-    return np.full((1, n), scales[0], np.float32), np.full((1, n), zeros[0], np.int64)
+    MC: int  # rows per task
+    RCHUNKS: int  # row tasks per tile
+    RT: int
+    KCH: int
+    PREFETCH: int
 
 
 def tiled(values: np.ndarray, nt: int) -> np.ndarray:
@@ -86,17 +85,35 @@ def weight_only_dot(op: qnn.WeightOnlyDotOp, ctx: EmitContext) -> Kernel:
     stored = ctx.plan.constant_data(op.weight)
     if stored is None:
         raise CodegenError("weight_only_dot compiles constant weights only")
-    bits, block = wq.storage_width, k_block(wq, k)
-    blocks = k // block
+    rows = shape_of(op.weight)[0]
+    bits, block = wq.storage_width, k_block(wq, rows)
+    blocks = rows // block
     if bits == 4 and blocks > 1 and block % 8:
         raise CodegenError(f"4-bit blocks of {block} rows are not compiled (multiples of 8 are)")
     nt = -(-n // TN)
     kp = -(-k // 8) * 8
     offset = 1 << (bits - 1) if wq.signed else 0
     mask = (1 << bits) - 1
-    q = ((np.asarray(stored).astype(np.int64) + offset) & mask).astype(np.uint32)
-    scales, zeros = block_params(wq, k, n, block)
-    spec = WoqSpec(m, k, n, nt, block, blocks, bits, kp, op.bias is not None)
+    q = ((np.asarray(stored)[:k].astype(np.int64) + offset) & mask).astype(np.uint32)
+    scales, zeros = block_params(wq, rows, n)
+    mc = min(m, MC)
+    spec = WoqSpec(
+        m,
+        k,
+        n,
+        nt,
+        block,
+        blocks,
+        k - (blocks - 1) * block,
+        bits,
+        kp,
+        op.bias is not None,
+        mc,
+        -(-m // mc),
+        min(RT, m),
+        KCH,
+        PREFETCH,
+    )
     plan = ctx.plan
 
     def table(array: np.ndarray, ctype: str) -> str:

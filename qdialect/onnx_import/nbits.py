@@ -1,11 +1,11 @@
 """ONNX Runtime's `MatMulNBits` (com.microsoft) as `qnn.weight_only_dot`.
 
-B (uint8 [N, k_blocks, blob]), scales and zero points become one constant `[K, N]` tensor of
-`u4`/`u8` storage with the sub-channel type `{0:block_size, 1:1}` (scales [K / block, N]); A of any
-rank ≥ 2 is flattened to rows and the result reshaped back. Zero points may be packed uint8
-(absent: the midpoint 2^(bits-1), ORT's symmetric form) or float with integer values.
-Negative and zero scales (ORT's symmetric recipe) are re-encoded exactly by
-`blockwise.positive_scales`.
+B (uint8 [N, k_blocks, blob]), scales and zero points become one constant `[K_w, N]` tensor of
+`u4`/`u8` storage (K_w: K padded to whole blocks, the padding rows kept as B holds them) with
+the sub-channel type `{0:block_size, 1:1}` (scales [k_blocks, N]); A of any rank ≥ 2 is
+flattened to rows and the result reshaped back. Zero points may be packed uint8 (absent: the
+midpoint 2^(bits-1), ORT's symmetric form) or float with integer values. Negative and zero
+scales (ORT's symmetric recipe) are re-encoded exactly by `blockwise.positive_scales`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def weight_constant(g: GraphImporter, q: np.ndarray, qtype: UniformQuantizedType
     width = qtype.storage_width
     signless = np.vectorize(lambda v: wrap_to_storage(int(v), width, True), otypes=[np.int64])
     table = signless(np.arange(256)) if width <= 8 else None
-    stored = table[q.astype(np.int64) & 0xFF].astype(np.int8) if table is not None else q
+    stored = table.astype(np.int8)[q.astype(np.uint8)] if table is not None else q
     ttype = tensor_type(q.shape, IntegerType(width))
     attr = DenseIntOrFPElementsAttr(ttype, BytesAttr(np.ascontiguousarray(stored).tobytes()))
     constant = g.add(arith.ConstantOp(attr, ttype))
@@ -67,8 +67,6 @@ def _attributes(node) -> tuple[int, int, int, int]:
         raise NodeError(f"bits = {bits} is not imported (4 and 8 are)")
     if block < 16 or block & (block - 1):
         raise NodeError(f"block_size must be a power of 2 of at least 16, got {block}")
-    if k % block:
-        raise NodeError(f"K = {k} is not a multiple of block_size {block}")
     return k, n, bits, block
 
 
@@ -81,7 +79,7 @@ def matmul_nbits(g: GraphImporter, node) -> None:
     a_shape = shape_of(a)
     if len(a_shape) < 2 or a_shape[-1] != k:
         raise NodeError(f"input A must have at least 2 dimensions and K = {k} columns")
-    blocks = k // block
+    blocks = -(-k // block)
     b = g.constant_array(node.input[1], "B")
     scales = g.constant_array(node.input[2], "scales")
     if b.dtype != np.uint8 or b.size != n * blocks * block * bits // 8:

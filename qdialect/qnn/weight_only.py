@@ -14,10 +14,18 @@ bit for bit: per row m and column n, over the blocks b of K in order,
 `q - zp` is an exact integer, so a block's sum is the float32 dot product of x with the
 integer weights, scaled once per block.
 
+K need not be a multiple of the block size: the weight then has the rows of the last block
+past K too (`K_w = ceil(K / B)·B` rows, as `MatMulNBits` and ORT's quantizer store them, so
+the sub-channel type's blocks divide the tensor as upstream requires), and those rows take no
+part: the last block's sum stops at K. (Running them against zero inputs would give the same
+bits, since `fma(0, w, t) = t` for every t the chain can hold: t starts at +0 and is never -0.)
+
     %y = qnn.weight_only_dot %x, %w : tensor<1x256xf32>, tensor<256x64x!quant.uniform<u4:f32:{0:128}, {...}>> -> tensor<1x64xf32>
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from xdsl.dialects.builtin import TensorType, f32
 from xdsl.irdl import (
@@ -36,6 +44,9 @@ from qdialect.qnn.common import Kind, check_zero_points, kind_of, quantized_elem
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 
+if TYPE_CHECKING:
+    import numpy as np
+
 WEIGHT_BITS = (4, 8)
 
 
@@ -44,6 +55,27 @@ def k_block(wq: UniformQuantizedType, k: int) -> int:
     if wq.granularity is Granularity.SUB_CHANNEL:
         return dict(wq.block_size_info).get(0, k)  # an axis not listed is one block
     return k
+
+
+def padded_rows(k: int, block: int) -> int:
+    """Rows of a weight for K inputs in blocks of `block`: K rounded up to whole blocks."""
+    return -(-k // block) * block
+
+
+def block_params(wq: UniformQuantizedType, rows: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scales float32, zero points int64), one row per block of the `rows` weight rows: [rows /
+    block, N] (per-tensor and per-axis types are one block; a sub-channel type whose axis 1 is
+    one block shares its parameters across columns)."""
+    import numpy as np  # lazily: qdialect imports only xDSL at load
+
+    scales = np.array(wq.scales, dtype=np.float64).astype(np.float32)
+    zeros = np.array(wq.zero_points, dtype=np.int64)
+    shape = (rows // k_block(wq, rows), n)
+    columns = wq.shape_of_params[1] if wq.granularity is Granularity.SUB_CHANNEL else scales.size
+    return (
+        np.broadcast_to(scales.reshape(-1, columns), shape),
+        np.broadcast_to(zeros.reshape(-1, columns), shape),
+    )
 
 
 def check_weight_type(wq: UniformQuantizedType, shape: tuple[int, ...]) -> None:
@@ -84,9 +116,13 @@ class WeightOnlyDotOp(IRDLOperation):
             raise VerifyException("input and result must be float32 tensors")
         if kind_of(self.weight) is not Kind.QUANTIZED:
             raise VerifyException("weight must be a quantized tensor")
-        if wk != k:
-            raise VerifyException(f"weight has {wk} rows, the input {k} columns")
-        check_weight_type(quantized_element(self.weight), (wk, n))
+        wq = quantized_element(self.weight)
+        check_weight_type(wq, (wk, n))
+        if wk != padded_rows(k, k_block(wq, k)):
+            raise VerifyException(
+                f"weight has {wk} rows, the input {k} columns (rows must be K, or K padded to "
+                "whole blocks)"
+            )
         if ranked_shape(self.result, "result", 2) != (m, n):
             raise VerifyException(f"result must have shape [{m}, {n}]")
         if self.bias is not None and (

@@ -5,7 +5,7 @@ of a float64 evaluation), and `mode: weight_only` in the quantizer.
 The bound (qdialect/qnn/weight_only.py's order): a block sum of B fused steps has error at
 most γ_B·Σ|x||q-zp| (γ_n = n·u/(1-n·u), u = 2^-24), its scaling and the sum over blocks add
 at most γ_{nb+1} relative, so |y - y64| ≤ γ_{B+nb+1}·Σ_k |x_k|·|w_k| with w the dequantized
-weight (exact reals): what `bound` computes.
+weight (exact reals) and nb = ⌈K/B⌉ blocks: what `bound` computes.
 """
 
 from __future__ import annotations
@@ -74,16 +74,17 @@ def test_blockwise_bytes_equal_ort(bits, symmetric, block):
 
 
 def bound(x: np.ndarray, wdq: np.ndarray, block: int) -> np.ndarray:
-    n = block + x.shape[1] // block + 1
+    n = block + -(-x.shape[1] // block) + 1
     gamma = n * U / (1 - n * U)
     return gamma * (np.abs(x.astype(np.float64)) @ np.abs(wdq))
 
 
 @pytest.mark.parametrize("symmetric", [False, True])
-@pytest.mark.parametrize("block", [32, 128])
-def test_matmul_nbits_models_run_within_bound(block, symmetric):
-    rng = np.random.default_rng(7 * block + symmetric)
-    k, n, m = 256, 72, 3
+@pytest.mark.parametrize(("block", "k"), [(32, 256), (128, 256), (32, 200)])
+def test_matmul_nbits_models_run_within_bound(block, k, symmetric):
+    """ORT's quantizer's models (K = 200: padded to whole blocks) run within the bound."""
+    rng = np.random.default_rng(7 * block + symmetric + k)
+    n, m = 72, 3
     model = ort_quantized(matmul_model(weights(rng, k, n), m), block, symmetric)
     assert [node.op_type for node in model.graph.node] == ["MatMulNBits"]
     x = rng.standard_normal((m, k)).astype(np.float32)
@@ -95,14 +96,87 @@ def test_matmul_nbits_models_run_within_bound(block, symmetric):
     z = init[model.graph.node[0].input[3]] if len(model.graph.node[0].input) > 3 else None
     q, scales, zps = from_matmul_nbits(b, s, z, k, n, 4, block)
     wdq = (q - np.repeat(zps, block, 0)) * np.repeat(scales.astype(np.float64), block, 0)
+    wdq = wdq[:k]  # the padding rows take no part
     exact = x.astype(np.float64) @ wdq
     assert np.all(np.abs(ref - exact) <= bound(x, wdq, block))
 
 
-@pytest.mark.parametrize(("bits", "per_channel"), [(4, False), (8, False), (8, True)])
-def test_weight_only_quantizer_matches_ort(bits, per_channel):
+def nbits_model(w: np.ndarray, m: int, bits: int, block: int, bias: bool) -> onnx.ModelProto:
+    """A `MatMulNBits` node written by hand from our block quantizer (asymmetric), with a bias
+    input when asked."""
+    k, n = w.shape
+    t = to_matmul_nbits(quantize_blockwise(w, bits, block, False))
+    values = {"B": t.b, "scales": t.scales.ravel(), "zp": t.zero_points.ravel()}
+    if bias:
+        values["bias"] = np.linspace(-1, 1, n, dtype=np.float32)
+    inputs = ["x", "B", "scales", "zp", *(["", "bias"] if bias else [])]
+    node = helper.make_node(
+        "MatMulNBits", inputs, ["y"], domain="com.microsoft", K=k, N=n, bits=bits, block_size=block
+    )
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])],
+        [numpy_helper.from_array(v, name) for name, v in values.items()],
+    )  # fmt: skip
+    opsets = [helper.make_opsetid("", 21), helper.make_opsetid("com.microsoft", 1)]
+    return helper.make_model(graph, opset_imports=opsets, ir_version=10)
+
+
+@pytest.mark.parametrize(
+    ("bits", "block", "k", "m", "bias"),
+    [
+        (4, 32, 200, 1, True),  # GEMV, K stopping inside the last block
+        (4, 32, 200, 130, False),  # two row chunks, a remainder of the 6-row register tile
+        (8, 16, 200, 7, True),
+        (4, 512, 300, 1, False),  # one block past K, longer than the decode chunk
+        (4, 512, 300, 13, True),
+        (8, 512, 300, 7, False),
+    ],
+)
+def test_compiled_equals_reference(bits, block, k, m, bias):
+    """Every path of woq.c.j2 (one row / several, partial blocks, tails) bit for bit."""
+    rng = np.random.default_rng(k + m + bits)
+    model = nbits_model(weights(rng, k, 40), m, bits, block, bias)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    (ref,) = run_function(import_onnx(model), [x])
+    (compiled,) = compile_module(import_onnx(model))(x)
+    assert compiled.tobytes() == ref.tobytes()
+
+
+WARNINGS = ["-ffp-contract=off", "-Wall", "-Wextra", "-Werror"]
+
+
+@pytest.mark.pins_flags
+@pytest.mark.parametrize("native", [False, True])
+@pytest.mark.parametrize(("bits", "block", "k", "m"), [(4, 32, 200, 7), (8, 512, 300, 1)])
+def test_strict_and_portable_builds(bits, block, k, m, native):
+    """Warning-free with AVX2 (-march=native) and without it (the portable C path), and both
+    equal to the reference."""
+    rng = np.random.default_rng(k + m)
+    model = nbits_model(weights(rng, k, 40), m, bits, block, True)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    (ref,) = run_function(import_onnx(model), [x])
+    flags = ["-O2", *WARNINGS, *(["-march=native", "-fopenmp"] if native else [])]
+    (compiled,) = compile_module(import_onnx(model), flags=flags)(x)
+    assert compiled.tobytes() == ref.tobytes()
+
+
+def weight_constant_of(module) -> tuple[bytes, object]:
+    """(stored bytes, quantized type) of the one weight-only dot's weight."""
+    (dot,) = [op for op in module.walk() if op.name == "qnn.weight_only_dot"]
+    scast = dot.weight.owner
+    return scast.input.owner.value.data.data, scast.result.type
+
+
+@pytest.mark.parametrize(
+    ("bits", "per_channel", "k"),
+    [(4, False, 256), (4, False, 200), (8, False, 200), (8, True, 256)],
+)
+def test_weight_only_quantizer_matches_ort(bits, per_channel, k):
+    """Our quantizer's weights equal ORT's quantizer's, byte for byte (K = 200 is padded to
+    whole blocks of 32, as ORT pads it), and so do the results."""
     rng = np.random.default_rng(bits)
-    k, n = 256, 40
+    n = 40
     w = weights(rng, k, n)
     model = matmul_model(w, 2)
     module = import_onnx(model, node_names=True)
@@ -110,6 +184,10 @@ def test_weight_only_quantizer_matches_ort(bits, per_channel):
     assert quantize_weight_only(module, config) == (["mm"], [])
     block = k if per_channel else 32
     ort = ort_quantized(model, block, False, bits)
+    init = {t.name: numpy_helper.to_array(t) for t in ort.graph.initializer}
+    ours_nbits = to_matmul_nbits(quantize_blockwise(w, bits, block, False))
+    assert init[ort.graph.node[0].input[1]].tobytes() == ours_nbits.b.tobytes()
+    assert weight_constant_of(module) == weight_constant_of(import_onnx(ort))
     x = rng.standard_normal((2, k)).astype(np.float32)
     (ours,) = run_function(module, [x])
     (theirs,) = run_function(import_onnx(ort), [x])
