@@ -102,3 +102,50 @@ def test_fused_add_is_the_unfused_add_bit_for_bit(case) -> None:
     (two,) = compiled(*inputs)
     assert np.array_equal(one, expected), compiled.c_source
     assert np.array_equal(two, expected)
+
+
+ADDS = [  # (a shape, b shape, a type, b type, result type)
+    ([3, 37], [3, 37], U8.format(s=0.05, z=3), U8.format(s=0.1, z=200), U8.format(s=0.12, z=7)),
+    ([5, 19], [19], I8.format(s=0.02, z=-9), U8.format(s=0.5, z=0), I8.format(s=0.3, z=4)),
+    (
+        [2, 3, 11],
+        [3, 1],
+        U8.format(s=0.07, z=255),
+        I8.format(s=0.01, z=100),
+        U8.format(s=0.04, z=0),
+    ),
+    (
+        [1, 6, 5, 7],
+        [1, 6, 5, 7],
+        I8.format(s=0.3, z=-128),
+        I8.format(s=0.3, z=127),
+        I8.format(s=0.5, z=0),
+    ),
+]
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("case", range(len(ADDS)))
+def test_vector_qlinear_add_is_the_reference(case: int, parallel: bool, monkeypatch) -> None:
+    """Tails of the AVX2 loop, rows broadcast along and across, chunks split over threads."""
+    from codegen import threads
+
+    if parallel:  # every add above 16 elements parallel, in chunks of 8 (one vector) or less
+        monkeypatch.setattr(threads, "PARALLEL_ELEMENTS", 16)
+        monkeypatch.setattr(threads, "CONVERT_CHUNK", 8 + case)
+    a_shape, b_shape, at, bt, yt = ADDS[case]
+    y_shape = list(np.broadcast_shapes(a_shape, b_shape))
+    ta, tb, ty = _ty(a_shape, at), _ty(b_shape, bt), _ty(y_shape, yt)
+    text = f"""func.func @main(%a: {ta}, %b: {tb}) -> {ty} {{
+  %y = qnn.add %a, %b : {ta}, {tb} -> {ty}
+  func.return %y : {ty}
+}}
+"""
+    inputs = _inputs(text, seed=case)
+    (expected,) = run_function(text, inputs)
+    compiled = compile_module(text, threads=1)
+    (one,) = compiled(*inputs)
+    compiled.set_threads(2)
+    (two,) = compiled(*inputs)
+    assert np.array_equal(one, expected), compiled.c_source
+    assert np.array_equal(two, expected)
