@@ -192,8 +192,10 @@ class FusedComputeOp(ComputeOp):
             )
         if self.addend is not None:
             self._verify_addend(self.addend, out_channels)
-        elif self.intermediate is not None or self.addend_first is not None:
-            raise VerifyException("intermediate and addend_first need an addend")
+        elif self.intermediate is not None:
+            raise VerifyException("intermediate is only meaningful with an addend")
+        elif self.addend_first is not None:
+            raise VerifyException("addend_first is only meaningful with an addend")
         if self.raw_offsets is not None and self.intermediate is None:
             raise VerifyException("raw_offsets apply to the fused addend only")
         raw_offsets(self.raw_offsets, 3)
