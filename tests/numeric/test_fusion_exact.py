@@ -149,3 +149,79 @@ def test_vector_qlinear_add_is_the_reference(case: int, parallel: bool, monkeypa
     (two,) = compiled(*inputs)
     assert np.array_equal(one, expected), compiled.c_source
     assert np.array_equal(two, expected)
+
+
+def _ort_ffn_block(folder) -> str:
+    """One BERT FFN block (MatMul, Add bias, Relu, MatMul, Add bias, residual Add) quantized by
+    ONNX Runtime's quantize_static without quant_pre_process, so the bias Adds stay separate
+    quantized Adds after the MatMuls (QDQ, u8 activations, per-channel s8 weights)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    rng = np.random.default_rng(0)
+    t, d, h = 5, 12, 20
+    inits = []
+
+    def const(name: str, a: np.ndarray) -> str:
+        inits.append(numpy_helper.from_array(a.astype(np.float32), name))
+        return name
+
+    steps = [
+        ("MatMul", ["x", const("w1", rng.standard_normal((d, h)) * 0.3)], "h1"),
+        ("Add", ["h1", const("b1", rng.standard_normal(h) * 0.1)], "h2"),
+        ("Relu", ["h2"], "h3"),
+        ("MatMul", ["h3", const("w2", rng.standard_normal((h, d)) * 0.3)], "h4"),
+        ("Add", ["h4", const("b2", rng.standard_normal(d) * 0.1)], "h5"),
+        ("Add", ["h5", "x"], "y"),
+    ]
+    nodes = [helper.make_node(op, ins, [out], name=out) for op, ins, out in steps]
+    io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [t, d]) for n in ("x", "y")]
+    model = helper.make_model(
+        helper.make_graph(nodes, "ffn", io[:1], io[1:], inits),
+        opset_imports=[helper.make_opsetid("", 17)],
+    )
+    model.ir_version = 8
+    onnx.save(model, folder / "ffn.onnx")
+    batches = iter([{"x": rng.standard_normal((t, d)).astype(np.float32)} for _ in range(4)])
+
+    class Reader(CalibrationDataReader):
+        def get_next(self):
+            return next(batches, None)
+
+    target = folder / "ffn_qdq.onnx"
+    quantize_static(
+        str(folder / "ffn.onnx"), str(target), Reader(), quant_format=QuantFormat.QDQ,
+        per_channel=True, reduce_range=True, activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )  # fmt: skip
+    return str(target)
+
+
+def test_ort_ffn_block_fuses_its_bias_adds_exactly(tmp_path) -> None:
+    """2 qnn.dot, each with its bias Add as a per-column addend, and the residual add (the
+    dot's single addend slot is taken) stays; the compiled module is the unfused one."""
+    pytest.importorskip("onnxruntime.quantization")
+    from xdsl.passes import PassPipeline
+
+    from qdialect.onnx_import import import_onnx
+
+    path = _ort_ffn_block(tmp_path)
+    fused = import_onnx(path)
+    PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), fused)
+    ops = [op.name for op in fused.body.block.first_op.body.block.ops]
+    assert (ops.count("qnn.dot"), ops.count("qnn.add")) == (2, 1)
+    unfused = import_onnx(path)
+    spec = "quant-to-qnn,fold-scaled-builders,fold-qdq"
+    PassPipeline.parse_spec(PASSES, spec).apply(make_context(), unfused)
+    ops = [op.name for op in unfused.body.block.first_op.body.block.ops]
+    assert (ops.count("qnn.dot"), ops.count("qnn.add")) == (2, 3)
+    x = np.random.default_rng(1).standard_normal((5, 12)).astype(np.float32) * 8  # saturates
+    (expected,) = run_function(unfused, [x])
+    (got,) = compile_module(fused, threads=1)(x)
+    assert np.array_equal(got, expected)
