@@ -225,3 +225,41 @@ def test_ort_ffn_block_fuses_its_bias_adds_exactly(tmp_path) -> None:
     (expected,) = run_function(unfused, [x])
     (got,) = compile_module(fused, threads=1)(x)
     assert np.array_equal(got, expected)
+
+
+POOLS = [  # (x shape NCHW, stored type, kernel, strides, pads, dilations)
+    ([1, 3, 9, 37], "u8", (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),
+    ([2, 2, 7, 70], "i8", (2, 3), (1, 2), (0, 2, 1, 0), (2, 1)),
+]
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("case", range(len(POOLS)))
+def test_vector_max_pool_is_the_reference(case: int, parallel: bool, monkeypatch) -> None:
+    """Rows longer than one vector with tails, padding, dilation; split over two threads."""
+    from codegen import threads
+
+    if parallel:
+        monkeypatch.setattr(threads, "PARALLEL_ELEMENTS", 16)
+    shape, storage, kernel, strides, pads, dilations = POOLS[case]
+    n, c, h, w = shape
+    oh = (h + pads[0] + pads[2] - dilations[0] * (kernel[0] - 1) - 1) // strides[0] + 1
+    ow = (w + pads[1] + pads[3] - dilations[1] * (kernel[1] - 1) - 1) // strides[1] + 1
+    elem = (U8 if storage == "u8" else I8).format(s=0.1, z=3)
+    tx, ty = _ty(shape, elem), _ty([n, c, oh, ow], elem)
+    pairs = {"kernel": kernel, "strides": strides, "pads": pads, "dilations": dilations}
+    attrs = ", ".join(f"{k} = array<i64: {', '.join(map(str, v))}>" for k, v in pairs.items())
+    text = f"""func.func @main(%x: {tx}) -> {ty} {{
+  %y = qnn.max_pool2d %x {{{attrs}}} : {tx} -> {ty}
+  func.return %y : {ty}
+}}
+"""
+    inputs = _inputs(text, seed=case)
+    (expected,) = run_function(text, inputs)
+    compiled = compile_module(text, threads=1)
+    (one,) = compiled(*inputs)
+    compiled.set_threads(2)
+    (two,) = compiled(*inputs)
+    assert "_mm256_max_ep" in compiled.c_source
+    assert np.array_equal(one, expected), compiled.c_source
+    assert np.array_equal(two, expected)
