@@ -30,9 +30,15 @@ def tensor(shape, elem: str) -> str:
     return f"tensor<{'x'.join(map(str, shape))}x{elem}>"
 
 
-def output_scale(k: int) -> float:
+def weight_range(bits: int) -> tuple[int, int]:
+    """Random weights: full-range int8, or ONNX Runtime's reduce_range [-64, 64] for 7 bits
+    (every pair within the `vpmaddubsw` bound |w0| + |w1| <= 128, see codegen/packing.py)."""
+    return (-128, 127) if bits == 8 else (-(2 ** (bits - 1)), 2 ** (bits - 1))
+
+
+def output_scale(k: int, w_bits: int = 8) -> float:
     """sy putting the std of full-range random results near 40 quanta (few saturate)."""
-    std = math.sqrt(k) * 74.0 * 74.0 * SX_U8 * SW
+    std = math.sqrt(k) * 74.0 * 74.0 * SX_U8 * SW / 2 ** (8 - w_bits)
     return float(f"{std / 40:.3g}")
 
 
@@ -87,6 +93,7 @@ class Dot(Workload):
     k: int = 1
     n: int = 1
     unit: str = "GOP/s"
+    w_bits: int = 8  # 7: reduce_range weights
 
     @property
     def work(self) -> float:
@@ -94,7 +101,8 @@ class Dot(Workload):
 
     @property
     def y_storage(self) -> tuple[str, float, int]:
-        return ("i8" if self.signed else "u8", output_scale(self.k), 0 if self.signed else 128)
+        sy = output_scale(self.k, self.w_bits)
+        return ("i8" if self.signed else "u8", sy, 0 if self.signed else 128)
 
     def text(self) -> str:
         xs, ys = qtype(*self.x_storage), qtype(*self.y_storage)
@@ -113,7 +121,8 @@ class Dot(Workload):
 }}"""
 
     def weights(self, rng: np.random.Generator) -> list[np.ndarray]:
-        return [rng.integers(-128, 127, (self.k, self.n), endpoint=True, dtype=np.int8)]
+        lo, hi = weight_range(self.w_bits)
+        return [rng.integers(lo, hi, (self.k, self.n), endpoint=True, dtype=np.int8)]
 
     def inputs(self, rng: np.random.Generator) -> list[np.ndarray]:
         return [self.activations(rng, (self.m, self.k))]
@@ -131,6 +140,7 @@ class Conv(Workload):
     pad: int = 0
     groups: int = 1
     unit: str = "GOP/s"
+    w_bits: int = 8  # 7: reduce_range weights
 
     @property
     def out_hw(self) -> int:
@@ -146,7 +156,8 @@ class Conv(Workload):
 
     @property
     def y_storage(self) -> tuple[str, float, int]:
-        return ("i8" if self.signed else "u8", output_scale(self.taps), 0 if self.signed else 128)
+        sy = output_scale(self.taps, self.w_bits)
+        return ("i8" if self.signed else "u8", sy, 0 if self.signed else 128)
 
     @property
     def w_shape(self) -> tuple[int, ...]:
@@ -171,7 +182,8 @@ class Conv(Workload):
 }}"""
 
     def weights(self, rng: np.random.Generator) -> list[np.ndarray]:
-        return [rng.integers(-128, 127, self.w_shape, endpoint=True, dtype=np.int8)]
+        lo, hi = weight_range(self.w_bits)
+        return [rng.integers(lo, hi, self.w_shape, endpoint=True, dtype=np.int8)]
 
     def inputs(self, rng: np.random.Generator) -> list[np.ndarray]:
         return [self.activations(rng, (1, self.hw, self.hw, self.c))]
@@ -329,6 +341,12 @@ def workloads() -> list[Workload]:
             zero=0,
         ),
         Dot("per-call overhead 1x16x16", m=1, k=16, n=16, unit="us"),
+        # reduce_range (7-bit) weights: the u8 x s8 vpmaddubsw kernels, proven exact
+        Dot("GEMM 128x768x3072 w7", m=128, k=768, n=3072, w_bits=7),
+        Dot("GEMM 128x3072x768 w7", m=128, k=3072, n=768, w_bits=7),
+        Conv("conv 3x3 c64@56 w7", c=64, hw=56, o=64, r=3, pad=1, w_bits=7),
+        Conv("conv 1x1 c256@56->64 w7", c=256, hw=56, o=64, r=1, w_bits=7),
+        Conv("conv 3x3 s2 c64@56->128 w7", c=64, hw=56, o=128, r=3, stride=2, pad=1, w_bits=7),
         # the float model calibration runs (float32 kernels, exact with the reference)
         FloatDot("float GEMM 128x768x768", m=128, k=768, n=768),
         FloatConv("float conv 3x3 c64@56", c=64, hw=56, o=64, r=3, pad=1),
@@ -340,6 +358,6 @@ def workloads() -> list[Workload]:
     signed = [
         dataclasses.replace(w, name=w.name + " s8s8", signed=True)
         for w in rows
-        if isinstance(w, Dot | Conv) and w.unit != "us"
+        if isinstance(w, Dot | Conv) and w.unit != "us" and w.w_bits == 8
     ]
     return rows + signed

@@ -48,7 +48,7 @@ def c_literal(value: float | int) -> str:
 
 
 def ctype_of(elem: Attribute) -> str:
-    """The C type a buffer of `elem` is (`int8_t`, `uint16_t`, `float`, ...)."""
+    """The C type a kernel computes on for `elem` (`int8_t`, `uint16_t`, `float`, ...)."""
     try:
         name = element_name(elem)
     except ValueError as error:
@@ -58,13 +58,27 @@ def ctype_of(elem: Attribute) -> str:
     return "float" if name == "float32" else f"{name}_t"
 
 
+def buffer_ctype(elem: Attribute) -> str:
+    """The C type of a buffer of `elem`: `ctype_of`'s, and `_Float16` for f16, which crosses
+    the boundary and is converted (arith.extf / arith.truncf) but no kernel computes on."""
+    try:
+        return "_Float16" if element_name(elem) == "float16" else ctype_of(elem)
+    except ValueError:
+        return ctype_of(elem)
+
+
 # The 8-bit C types and their storage ranges (what the fast kernels and packs take).
 INT8_RANGES = {"int8_t": (-128, 127), "uint8_t": (0, 255)}
 
 
 def c_sizeof(ctype: str) -> int:
     """Bytes of one element of a C type `ctype_of` returns."""
-    return 4 if ctype == "float" else int(ctype.removeprefix("u").removeprefix("int")[:-2]) // 8
+    if ctype in FLOAT_SIZES:
+        return FLOAT_SIZES[ctype]
+    return int(ctype.removeprefix("u").removeprefix("int")[:-2]) // 8
+
+
+FLOAT_SIZES = {"float": 4, "_Float16": 2}
 
 
 TEMPLATES = Environment(

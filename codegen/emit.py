@@ -34,17 +34,19 @@ from xdsl.dialects.builtin import TensorType, UnrankedTensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from codegen import threads
-from codegen.c_text import TEMPLATES, CodegenError, ctype_of
+from codegen.c_text import TEMPLATES, CodegenError, buffer_ctype
 from codegen.families import (
     add,
     compute,
     concat,
     dynamic,
     elementwise,
+    float_math,
     movement,
     observe,
     pool,
     quantize,
+    softmax,
     table,
     weight_only,
 )
@@ -76,8 +78,11 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.FakeQuantOp: elementwise.fake_quant,
     qnn.TableOp: table.table,
     qnn.ActivationOp: table.activation,
+    qnn.SoftmaxOp: softmax.softmax_kernel,
     quant_ops.StorageCastOp: elementwise.copy,
     tensor.ReshapeOp: elementwise.copy,
+    arith.ExtFOp: elementwise.copy,
+    arith.TruncFOp: elementwise.copy,
     qnn.AddOp: add.add,
     qnn.MulOp: add.add,
     qnn.Conv2DOp: compute.conv_or_dot,
@@ -93,6 +98,11 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.DynamicDotOp: dynamic.dynamic_compute,
     qnn.DynamicConv2DOp: dynamic.dynamic_compute,
     qnn.WeightOnlyDotOp: weight_only.weight_only_dot,
+    qnn.RuntimeQuantizeOp: dynamic.runtime_quantize,
+    qnn.FloatBinaryOp: float_math.binary,
+    qnn.ReduceOp: float_math.reduce,
+    qnn.RoundOp: float_math.unary,
+    qnn.CastOp: float_math.unary,
 }
 
 # `void qd_set_threads(int n)`: the thread count of the OpenMP loops of every kernel of the unit
@@ -136,7 +146,7 @@ def boundary_problem(value_type: Attribute) -> str | None:
     if any(d < 0 for d in value_type.get_shape()):
         return f"a tensor of dynamic shape; {STATIC_ONLY}"
     try:
-        ctype_of(value_type.element_type)
+        buffer_ctype(value_type.element_type)
     except CodegenError as err:
         return str(err)
     return None
@@ -280,7 +290,7 @@ class FunctionEmitter:
         for index, value in enumerate(plan.outputs):
             if plan.direct.get(value) == index:
                 continue
-            ctype = ctype_of(element_type(value.type))
+            ctype = buffer_ctype(element_type(value.type))
             self.calls.append(
                 f"    memcpy(outputs[{index}], {plan.expr(value)}, {nbytes(value)} /* {ctype} */);"
             )

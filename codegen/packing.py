@@ -19,6 +19,9 @@ INT32_MAX = 2**31 - 1
 # The GEMV kernel sums u·v with u = x + offset in [0, 255] and v in [-128, 127] in int32:
 # K·255·128 plus the zero-point correction stay below 2^31 up to this K.
 GEMV_MAX_K = 1 << 15
+# vpmaddubsw adds two products u·v (u in [0, 255], v int8) into a saturating int16: a pair
+# cannot saturate iff 255·(|v0| + |v1|) <= 32767, i.e. |v0| + |v1| <= 128 (255·128 = 32640).
+MADDUBS_PAIR_BOUND = (2**15 - 1) // 255
 
 
 def exact_in_int16_pairs(x_range: int, w_range: int, k: int) -> bool:
@@ -47,14 +50,29 @@ def gemm_weights(w: np.ndarray, w_zp: list[int], layout: str, groups: int) -> np
     return (mats - zero).transpose(0, 2, 1)
 
 
-def pack_gemm(mats: np.ndarray, dtype: type = np.int16) -> np.ndarray:
-    """(G, K, N) → blocks (G, ceil(N/NR), ceil(K/2), NR, 2) of `dtype` (int16, or int8 when
-    every value fits), zero-padded."""
+def maddubs_exact(mats: np.ndarray) -> bool:
+    """True if the u8 x s8 `vpmaddubsw` kernel of gemm.c.j2 is exact on these (G, K, N) weights
+    `w - zw`: every value is int8 and, for every column and every pair `k = 2p, 2p + 1` that
+    the kernel multiplies together (K zero-padded to whole quads), `|v0| + |v1| <=
+    MADDUBS_PAIR_BOUND`, so no int16 pair sum saturates whatever the activations are; and K is
+    short enough that `Σ u v` (u in [0, 255]) and its correction stay in int32."""
+    if mats.size == 0 or mats.min() < -128 or mats.max() > 127 or mats.shape[1] > GEMV_MAX_K:
+        return False
+    magnitude = np.abs(mats)
+    if mats.shape[1] % 2:
+        magnitude = np.concatenate([magnitude, np.zeros_like(magnitude[:, :1])], axis=1)
+    return int((magnitude[:, 0::2] + magnitude[:, 1::2]).max()) <= MADDUBS_PAIR_BOUND
+
+
+def pack_gemm(mats: np.ndarray, dtype: type = np.int16, depth: int = 2) -> np.ndarray:
+    """(G, K, N) → blocks (G, ceil(N/NR), ceil(K/depth), NR, depth) of `dtype` (int16, or int8
+    when every value fits), zero-padded: depth 2 for the `vpmaddwd` pairs, 4 for the
+    `vpmaddubsw` quads (whose pairs are again `k = 2p, 2p + 1`)."""
     groups, k, n = mats.shape
-    kpad, npad = k + k % 2, -(-n // NR) * NR
+    kpad, npad = -(-k // depth) * depth, -(-n // NR) * NR
     padded = np.zeros((groups, kpad, npad), dtype=dtype)
     padded[:, :k, :n] = mats
-    blocks = padded.reshape(groups, kpad // 2, 2, npad // NR, NR)
+    blocks = padded.reshape(groups, kpad // depth, depth, npad // NR, NR)
     return np.ascontiguousarray(blocks.transpose(0, 3, 1, 4, 2))
 
 

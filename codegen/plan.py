@@ -16,9 +16,10 @@ from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 
-from codegen.c_text import CodegenError, c_sizeof, ctype_of
-from qdialect.constants import as_dtype, dense_array
+from codegen.c_text import CodegenError, buffer_ctype, c_sizeof, ctype_of
+from qdialect.constants import dense_array, reinterpret_bits
 from qdialect.quant_ops import StorageCastOp
+from qdialect.storage import integer_signature
 from qdialect.tensors import element_type
 
 ALIGNMENT = 64  # arena buffers start on a cache line
@@ -30,7 +31,7 @@ def shape_of(value: SSAValue) -> tuple[int, ...]:
 
 
 def nbytes(value: SSAValue) -> int:
-    return math.prod(shape_of(value)) * c_sizeof(ctype_of(element_type(value.type)))
+    return math.prod(shape_of(value)) * c_sizeof(buffer_ctype(element_type(value.type)))
 
 
 def aligned(size: int, alignment: int = ALIGNMENT) -> int:
@@ -62,7 +63,7 @@ class Plan:
 
     def expr(self, value: SSAValue) -> str:
         """The C expression of a value's buffer."""
-        ctype = ctype_of(element_type(value.type))
+        ctype = buffer_ctype(element_type(value.type))
         if value in self.inputs:
             return f"(({ctype} *)inputs[{self.inputs.index(value)}])"
         if value in self.direct:
@@ -87,8 +88,10 @@ def constant_table(ops: list[Operation]) -> list[tuple[SSAValue, np.ndarray]]:
                 raise CodegenError(f"only dense tensor constants are compiled, got {op.value}")
             table[op.result] = values
         elif isinstance(op, StorageCastOp) and op.input in table:
-            stored = np.dtype(ctype_of(element_type(op.result.type)).removesuffix("_t"))
-            table[op.result] = as_dtype(table[op.input], stored)
+            elem = element_type(op.result.type)
+            stored = np.dtype(ctype_of(elem).removesuffix("_t"))
+            width, signed = integer_signature(elem)
+            table[op.result] = reinterpret_bits(table[op.input], width, signed, stored)
     return list(table.items())
 
 

@@ -85,15 +85,38 @@ def splat_value(values: np.ndarray) -> int | float | None:
     return value if bool((flat == flat[0]).all()) else None
 
 
-def as_dtype(values: np.ndarray, dtype) -> np.ndarray:
-    """`values.astype(dtype)`, except that a broadcast view (a splat from `dense_array`) stays
-    one: only its distinct values are converted (astype would write out every element)."""
+def _per_distinct(values: np.ndarray, convert) -> np.ndarray:
+    """`convert(values)`, except that a broadcast view (a splat from `dense_array`) stays one:
+    only its distinct values are converted (converting would write out every element)."""
     import numpy as np
 
     if values.size and 0 in values.strides:
         distinct = values[tuple(slice(0, 1) if s == 0 else slice(None) for s in values.strides)]
-        return np.broadcast_to(distinct.astype(dtype), values.shape)
-    return values.astype(dtype)
+        return np.broadcast_to(convert(distinct), values.shape)
+    return convert(values)
+
+
+def as_dtype(values: np.ndarray, dtype) -> np.ndarray:
+    """`values.astype(dtype)`, a splat staying a broadcast view."""
+    return _per_distinct(values, lambda v: v.astype(dtype))
+
+
+def reinterpret_bits(values: np.ndarray, width: int, signed: bool, dtype) -> np.ndarray:
+    """The `width`-bit patterns of `values` read as signed or unsigned `width`-bit integers, in
+    the container `dtype`: what a storage cast does (u8 200 is i8 -56, u4 9 is i4 -7). At a
+    container's own width this is numpy's wrapping `astype`."""
+    import numpy as np
+
+    if width == np.dtype(dtype).itemsize * 8:
+        return as_dtype(values, dtype)
+
+    def wrap(v: np.ndarray) -> np.ndarray:
+        bits = v.astype(np.int64) & ((1 << width) - 1)
+        if signed:
+            bits -= (bits >> (width - 1)) << width
+        return bits.astype(dtype)
+
+    return _per_distinct(values, wrap)
 
 
 def dense_attr(values: np.ndarray, tensor_type) -> DenseIntOrFPElementsAttr:

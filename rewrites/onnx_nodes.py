@@ -57,6 +57,15 @@ def _is_global(op: qnn.MaxPool2DOp | qnn.AvgPool2DOp) -> bool:
     return out_shape[2:] == (1, 1) and kernel == tuple(in_shape[2:]) and no_pads
 
 
+ACTIVATIONS = {
+    qnn.UnaryFunction.SIGMOID: "Sigmoid",
+    qnn.UnaryFunction.TANH: "Tanh",
+    qnn.UnaryFunction.LEAKY_RELU: "LeakyRelu",
+    qnn.UnaryFunction.HARD_SIGMOID: "HardSigmoid",
+    qnn.UnaryFunction.HARD_SWISH: "HardSwish",
+}
+
+
 def node_kind(op: Operation) -> str | None:
     """The ONNX op type `op` stands for, or None for ops that are no ONNX node of a float
     graph (constants, transposes of constants, quantized ops)."""
@@ -75,8 +84,12 @@ def node_kind(op: Operation) -> str | None:
         return "GlobalMaxPool" if _is_global(op) else "MaxPool"
     if isinstance(op, qnn.AvgPool2DOp):
         return "GlobalAveragePool" if _is_global(op) else "AveragePool"
+    if isinstance(op, qnn.ActivationOp):
+        return ACTIVATIONS[op.function_kind]
     simple = {
         qnn.AddOp: "Add",
+        qnn.MulOp: "Mul",
+        qnn.SoftmaxOp: "Softmax",
         qnn.ReluOp: "Relu",
         qnn.ClampOp: "Clip",
         qnn.ConcatOp: "Concat",

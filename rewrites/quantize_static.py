@@ -50,6 +50,8 @@ from rewrites.onnx_nodes import (
     weight_source,
 )
 from rewrites.qdq_ir import constant_chain, scheme_qparams, uniform_type
+from rewrites.qlinear_softmax import fuse_softmax
+from rewrites.qlinear_softmax import output_params as softmax_output_params
 
 Ranges = Mapping[str, tuple[float, float]]
 
@@ -69,6 +71,7 @@ class Mark:
     axis: int | None = None
     shared_from: SSAValue | None = None  # quantize_output_same_as_input
     rule: NodeRule = NodeRule()  # of the node that marked it (per-op rules)
+    params: QParams | None = None  # fixed by the node's rule (QOperator Softmax's output)
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,8 @@ class StaticQuantizer:
         self.insert_normal()
         self.insert_shared()
         self.insert_biases()
+        if self.config.quant_format is QuantFormat.QOperator:
+            fuse_softmax(self.block)
         self.summary.unmatched_rules = [
             key for key in self.config.rules.patterns() if key not in matched
         ]
@@ -186,9 +191,11 @@ class StaticQuantizer:
 
     def adjust_ranges(self) -> None:
         """`BaseQuantizer.adjust_tensor_ranges`: a Relu/Clip's single-use input takes the
-        activation's output range."""
+        activation's output range; a Softmax's output range is [0, 1]."""
         for op in self.block.ops:
             kind = node_kind(op)
+            if kind == "Softmax" and self.config.should_quantize(kind, node_name(op)):
+                self.ranges[self.name(op.results[0]) or ""] = (0.0, 1.0)
             if kind not in REMOVABLE or not self.config.should_quantize(kind, node_name(op)):
                 continue
             source = op.operands[0]
@@ -229,7 +236,14 @@ class StaticQuantizer:
             for value in node_inputs(op):
                 self.mark(value)
             if not self.output_excluded(kind):
-                self.mark(op.results[0])
+                self.mark(op.results[0], self.fixed_output(kind))
+
+    def fixed_output(self, kind: str) -> Mark:
+        """QOperator's QLinearSoftmax quantizes its output with fixed parameters."""
+        if kind != "Softmax" or self.config.quant_format is not QuantFormat.QOperator:
+            return Mark()
+        qtype = self.rule.activation_type or self.config.activation_type
+        return Mark(params=softmax_output_params(qtype))
 
     def own_output_params(self, kind: str) -> bool:
         """QOperator's QLinearAveragePool (`QLinearPool.quantize`) quantizes its output with
@@ -403,7 +417,8 @@ class StaticQuantizer:
             if value in self.init_params:
                 self.quantize_constant(value, self.init_params[value])
             elif not isinstance(value.owner, qnn.DequantizeOp):
-                self.insert_pair(value, self.act_params(value))
+                params = mark.params if mark.params is not None else self.act_params(value)
+                self.insert_pair(value, params)
 
     def insert_shared(self) -> None:
         """`_quantize_sharing_param_tensors`: in rounds, as sources get parameters."""

@@ -22,6 +22,7 @@ _LOCATIONS = {
     "symmetric-schema": ("rewrites.symmetric", "SymmetricSchemaPass"),
     "qnn-default": ("rewrites.pipeline", "QnnDefaultPass"),
     "instrument": ("rewrites.instrument", "InstrumentPass"),
+    "normalize-quant-types": ("rewrites.normalize_quant_types", "NormalizeQuantTypesPass"),
 }
 
 

@@ -58,6 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --run --reference: interpret the module as given (after -p), without the "
         "qnn-default rewrites the compiled run applies (QDQ groups then compute in float)",
     )
+    add_timing_arguments(run)
+
+
+def add_timing_arguments(run) -> None:
+    """--bench, --threads and the profiler's flags, in the same group."""
     run.add_argument(
         "--bench",
         nargs="?",

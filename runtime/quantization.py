@@ -161,25 +161,47 @@ def quantize(
         raise ValueError(f"unknown form '{form}': expected one of {', '.join(FORMS)}")
     module = load_float_model(model)
     settings = read_config(config)
+    is_static = isinstance(settings, QuantizeConfig) and settings.mode == "static"
+    if form != "qdq" and not is_static:
+        raise ValueError(f"form '{form}' applies to static quantization only")
     if not isinstance(settings, QuantizeConfig):  # mode "weight_only": no ranges needed
         from runtime.weight_only import quantize_weight_only
 
         summary = QuantizeSummary()
         summary.quantized[:], summary.left_float[:] = quantize_weight_only(module, settings)
+    elif settings.mode == "dynamic":  # quantize_dynamic: no ranges either
+        summary = quantize_dynamic_module(module, settings)
+    else:
+        smoothing = None
+        if settings.smooth_quant is not None:
+            samples = _replayable(samples)
+            smoothing = smooth(module, samples, settings.smooth_quant)
+            if table is None:
+                options = calibration_options(settings)
+                table = calibrate(module, samples, settings.calibrate_method, extra_options=options)
+        summary = quantize_static_module(module, read_table(table), settings, form)
         module.verify()
-        return QuantizeResult(module, summary)
-    smoothing = None
-    if settings.smooth_quant is not None:
-        samples = _replayable(samples)
-        smoothing = smooth(module, samples, settings.smooth_quant)
-        if table is None:
-            table = calibrate(
-                module,
-                samples,
-                settings.calibrate_method,
-                extra_options=calibration_options(settings),
-            )
-    table = read_table(table)
+        return QuantizeResult(module, summary, smoothing)
+    module.verify()
+    return QuantizeResult(module, summary)
+
+
+def quantize_dynamic_module(module: ModuleOp, settings: QuantizeConfig) -> QuantizeSummary:
+    from rewrites.quantize_dynamic import quantize_dynamic_function
+
+    summary = QuantizeSummary()
+    for function in defined_functions(module):
+        result = quantize_dynamic_function(function, settings)
+        summary.quantized.extend(result.quantized)
+        summary.left_float.extend(result.left_float)
+    return summary
+
+
+def quantize_static_module(
+    module: ModuleOp, table: Any, settings: QuantizeConfig, form: str
+) -> QuantizeSummary:
+    """Every function quantized in place by `form`'s quantizer, with the table's ranges (or
+    NNI's fixed parameters) over the calibrated pairs already in the IR."""
     nni = _nni(table)
     given = read_ranges(table) if nni is None else {}
     if nni is not None and not settings.nodes_to_quantize:  # NNI quantizes the layers it lists
@@ -187,13 +209,6 @@ def quantize(
     summary = QuantizeSummary()
     found: set[str] = set()
     for function in defined_functions(module):
-        if settings.mode == "dynamic":  # quantize_dynamic: no ranges
-            from rewrites.quantize_dynamic import quantize_dynamic_function
-
-            result = quantize_dynamic_function(function, settings)
-            summary.quantized.extend(result.quantized)
-            summary.left_float.extend(result.left_float)
-            continue
         ranges = take_ranges(function)
         fixed = _fixed(function, nni) if nni is not None else None
         ranges.update(fixed.ranges if fixed is not None else given)
@@ -206,9 +221,8 @@ def quantize(
     if missing:
         raise ValueError(f"{nni.source}: layer {missing[0]!r} is no node of the model")  # type: ignore[union-attr]
     for key in dict.fromkeys(summary.unmatched_rules):
-        warnings.warn(f"rule {key} matches no node", QuantizeWarning, stacklevel=2)
-    module.verify()
-    return QuantizeResult(module, summary, smoothing)
+        warnings.warn(f"rule {key} matches no node", QuantizeWarning, stacklevel=3)
+    return summary
 
 
 def smooth(module: ModuleOp, samples: Any, recipe: SmoothQuantRecipe) -> SmoothSummary:

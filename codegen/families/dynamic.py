@@ -1,4 +1,5 @@
-"""qnn.dynamic_quantize, and qnn.dynamic_dot / qnn.dynamic_conv2d on the exact 8-bit kernels.
+"""qnn.dynamic_quantize and qnn.runtime_quantize (one quantize loop: _quantize_runtime.c.j2),
+and qnn.dynamic_dot / qnn.dynamic_conv2d on the exact 8-bit kernels.
 
 A dynamic dot or conv is the integer kernel of `families.integer` (gemm.c.j2 / depthwise.c.j2,
 weights packed at load) run with input zero point 0, its raw int32 sums `Σ x (w - zw)` written
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codegen.c_text import CodegenError, ctype_of
+from codegen.c_text import INT8_RANGES, CodegenError, ctype_of
 from codegen.families.epilogue import EpilogueSpec
 from codegen.families.integer import integer_kernel
 from codegen.geometry import conv_window
@@ -24,6 +25,7 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.packing import gemm_weights
 from codegen.plan import shape_of
 from qdialect import qnn
+from qdialect.storage import integer_signature, storage_bounds
 from qdialect.tensors import element_type
 
 
@@ -31,6 +33,15 @@ from qdialect.tensors import element_type
 class DynamicQuantizeSpec:
     comment: str
     count: int
+
+
+@dataclass(frozen=True)
+class RuntimeQuantizeSpec:
+    comment: str
+    count: int
+    ctype: str  # the zero point's and the result's
+    qmin: int
+    qmax: int
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,17 @@ def dynamic_quantize(op: qnn.DynamicQuantizeOp, ctx: EmitContext) -> Kernel:
     args = [plan.expr(v) for v in (op.input, op.data, op.scale, op.zero_point)]
     spec = DynamicQuantizeSpec(op.name, math.prod(shape_of(op.input)))
     return Kernel("dynamic_quantize.c.j2", spec, args)
+
+
+def runtime_quantize(op: qnn.RuntimeQuantizeOp, ctx: EmitContext) -> Kernel:
+    elem = element_type(op.result.type)
+    ctype = ctype_of(elem)
+    if ctype in INT8_RANGES:
+        ctx.scratch(0)  # the SIMD part of the prelude
+    qmin, qmax = storage_bounds(*integer_signature(elem))
+    spec = RuntimeQuantizeSpec(op.name, math.prod(shape_of(op.input)), ctype, qmin, qmax)
+    args = [ctx.plan.expr(v) for v in (op.input, op.scale, op.zero_point, op.result)]
+    return Kernel("runtime_quantize.c.j2", spec, args)
 
 
 def _raw_epilogue(op, wq) -> EpilogueSpec:

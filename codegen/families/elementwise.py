@@ -7,19 +7,21 @@ from dataclasses import dataclass, field
 
 from xdsl.ir import Operation
 
-from codegen.c_text import CodegenError, ctype_of
+from codegen.c_text import CodegenError, buffer_ctype, ctype_of
 from codegen.families.quant_params import QuantParams, quant_params
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
 from qdialect.arithmetic import clamp_bounds
+from qdialect.quant_ops import StorageCastOp
+from qdialect.storage import integer_signature
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
 
 @dataclass(frozen=True)
 class ElementwiseSpec:
-    """One pass over `size` elements; `kind` is copy, relu_f, clamp_f, clamp_q or
+    """One pass over `size` elements; `kind` is copy, wrap, relu_f, clamp_f, clamp_q or
     fake_quant. `source`/`target` are the parameters of quantized in/out types."""
 
     kind: str
@@ -38,16 +40,19 @@ class ElementwiseSpec:
     out_lo: float = 0.0
     out_hi: float = 0.0
     steps: float = 0.0
+    bits: int = 0  # wrap: the storage width a storage cast reinterprets (below its container's)
+    mask: int = 0  # wrap: 2^bits - 1
+    signed: bool = False
 
 
-def _spec(op: Operation, kind: str, **fields) -> ElementwiseSpec:
+def _spec(op: Operation, kind: str, ctype=ctype_of, **fields) -> ElementwiseSpec:
     x, y = op.operands[0], op.results[0]
     return ElementwiseSpec(
         kind,
         op.name,
         math.prod(shape_of(x)),
-        ctype_of(element_type(x.type)),
-        ctype_of(element_type(y.type)),
+        ctype(element_type(x.type)),
+        ctype(element_type(y.type)),
         **fields,
     )
 
@@ -58,8 +63,14 @@ def _kernel(ctx: EmitContext, op: Operation, spec: ElementwiseSpec) -> Kernel:
 
 
 def copy(op: Operation, ctx: EmitContext) -> Kernel:
-    """reshape, and a storage cast of a value that is not a constant: the same bits."""
-    return _kernel(ctx, op, _spec(op, "copy"))
+    """reshape, and a storage cast of a value that is not a constant: the same bits (of a
+    sub-byte storage, re-extended: u4 9 is i4 -7); and arith.extf / arith.truncf between f16
+    and f32: C's conversions (exact, and round to nearest even, as numpy's astype)."""
+    signature = integer_signature(element_type(op.results[0].type))
+    if isinstance(op, StorageCastOp) and signature is not None and signature[0] % 8:
+        bits, signed = signature
+        return _kernel(ctx, op, _spec(op, "wrap", bits=bits, mask=(1 << bits) - 1, signed=signed))
+    return _kernel(ctx, op, _spec(op, "copy", buffer_ctype))
 
 
 def fake_quant(op: qnn.FakeQuantOp, ctx: EmitContext) -> Kernel:

@@ -1,6 +1,7 @@
 """gemm.c.j2: 8-bit dot and conv as an int16-pair GEMM (implicit GEMM for conv), weights packed
 once at load when they are constant; one row against constant int8 weights is the exact
-`vpmaddubsw` GEMV."""
+`vpmaddubsw` GEMV; and where the constant weights are proven small enough in every pair
+(packing.maddubs_exact, e.g. reduce_range weights) the tile is the u8 x s8 `vpmaddubsw` one."""
 
 from __future__ import annotations
 
@@ -29,6 +30,20 @@ class Gemv:
 
 
 @dataclass(frozen=True)
+class Quads:
+    """The u8 x s8 tile: rows hold the stored bytes of x (a conv's padded copy pads with the
+    zero point's byte), the tile multiplies u = x + offset in [0, 255] (x ^ 0x80 for int8), and
+    `corr` (per group, then column, in whole NR blocks) = `zero · Σ_k v` with zero = zx + offset
+    removes what the offset and the zero point add. `in_place`: the rows are x itself (a dot with
+    K a whole number of quads, a 1×1 stride-1 unpadded NHWC conv), so nothing is copied."""
+
+    offset: int
+    zero: int
+    corr: tuple[int, ...]
+    in_place: bool
+
+
+@dataclass(frozen=True)
 class GemmPlan:
     """Tiling, threading and scratch layout of one GEMM (int16 elements of scratch)."""
 
@@ -38,7 +53,7 @@ class GemmPlan:
     packed_w: bool  # weights packed at load (constant), else per call into scratch
     MR: int  # micro-kernel rows
     NR: int  # ... and columns
-    KPAD: int  # K rounded up to pairs
+    KPAD: int  # K rounded up to pairs (quads for the u8 x s8 tile)
     KP: int  # pairs
     COL_BLOCKS: int  # blocks of NR columns
     MC: int  # rows per chunk (a task)
@@ -50,12 +65,13 @@ class GemmPlan:
     bpack_at: int  # weights packed per call
     b_ctype: str  # int8_t blocks halve the traffic where it bounds the speed (few rows)
     gemv: Gemv | None
+    quads: Quads | None
 
 
-def _chunks(m: int, kpad: int) -> tuple[int, int]:
+def _chunks(m: int, row_bytes: int) -> tuple[int, int]:
     """(rows per chunk, chunks): chunks of near-equal size, each at most L2_ROWS_BYTES."""
     mr = packing.MR
-    chunks = -(-m // max(mr, L2_ROWS_BYTES // (2 * kpad) // mr * mr))
+    chunks = -(-m // max(mr, L2_ROWS_BYTES // row_bytes // mr * mr))
     per_chunk = -(-m // chunks)
     mc = -(-per_chunk // mr) * mr
     return mc, -(-m // mc)
@@ -88,36 +104,63 @@ def _int8_blocks(ep: EpilogueSpec, m: int, mats: np.ndarray | None) -> bool:
     return mats is not None and mats.min(initial=0) >= -128 and mats.max(initial=0) <= 127
 
 
+def _fast_paths(ep: EpilogueSpec, window: Window | None, geometry, mats, int8_blocks: bool):
+    """(Gemv, None), (None, Quads) or (None, None): the `vpmaddubsw` kernels these constant
+    weights allow. GEMV for one row of a dot, else the u8 x s8 tile when it is proven exact."""
+    if mats is None:
+        return None, None
+    offset = 128 if ep.x_ctype == "int8_t" else 0
+    zero = ep.x_zp + offset
+    if window is None and geometry.M == 1 and int8_blocks and geometry.K <= packing.GEMV_MAX_K:
+        return Gemv(offset, tuple(packing.gemv_corrections(mats[0], zero))), None
+    if 0 <= zero <= 255 and packing.maddubs_exact(mats):
+        corr = [c for mat in mats for c in packing.gemv_corrections(mat, zero)]
+        return None, Quads(offset, zero, tuple(corr), _rows_in_place(window, geometry))
+    return None, None
+
+
+def _rows_in_place(window: Window | None, geometry) -> bool:
+    """The GEMM rows of whole quads are the input's own bytes: a dot with K % 4 == 0, or a 1×1
+    stride-1 NHWC conv without padding whose C (= K) is a multiple of 4."""
+    if geometry.K % 4:
+        return False
+    if window is None:
+        return True
+    return (
+        geometry.layout == "nhwc"
+        and geometry.G == 1
+        and (window.KH, window.KW, window.SH, window.SW, window.PT, window.PL) == (1, 1, 1, 1, 0, 0)
+        and (geometry.HP, geometry.WP) == (window.H, window.W) == (window.OH, window.OW)
+    )
+
+
 def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: EmitContext):
     m, k, n, groups = geometry.M, geometry.K, geometry.COLS, geometry.G
-    kpad = k + k % 2
-    col_blocks = -(-n // packing.NR)
-    mc, chunks = _chunks(m, kpad)
-    direct, slots_at, bpack_at = _scratch_layout(geometry, window, mc, kpad)
-    batch = window.N if window is not None else 1
-    parallel = m * k * n * groups * batch >= threads.PARALLEL_MACS
-    pad_elements = m * k if window is None else geometry.HP * geometry.WP * window.C
-    w = op.weight
-    weights = ctx.plan.constant_data(w)
-    scratch, gemv, mats = bpack_at, None, None
-    if weights is None:
-        scratch += groups * col_blocks * kpad * packing.NR
-    else:
+    weights = ctx.plan.constant_data(op.weight)
+    mats = None
+    if weights is not None:
         layout = "dot" if window is None else geometry.layout
         mats = packing.gemm_weights(weights, list(ep.w_zp), layout, groups)
     int8_blocks = _int8_blocks(ep, m, mats)
+    gemv, quads = _fast_paths(ep, window, geometry, mats, int8_blocks)
+    depth = 2 if quads is None else 4
+    kpad = -(-k // depth) * depth
+    col_blocks = -(-n // packing.NR)
+    mc, chunks = _chunks(m, kpad * (2 if quads is None else 1))  # int16 or byte rows
+    direct, slots_at, bpack_at = _scratch_layout(geometry, window, mc, kpad)
+    batch = window.N if window is not None else 1
+    parallel = m * k * n * groups * batch >= threads.PARALLEL_MACS
+    if gemv is not None:  # streaming the weights bounds it: a second core's bandwidth pays sooner
+        parallel = k * n >= threads.PARALLEL_GEMV_MACS
+    pad_elements = m * k if window is None else geometry.HP * geometry.WP * window.C
+    b_ctype = "int8_t" if int8_blocks or quads is not None else "int16_t"
     args = operand_args(ctx, op)
-    if mats is not None:
-        packed = packing.pack_gemm(mats, np.int8 if int8_blocks else np.int16)
-        # one row against constant int8 blocks: the exact vpmaddubsw GEMV of gemm.c.j2
-        if window is None and m == 1 and int8_blocks and k <= packing.GEMV_MAX_K:
-            offset = 128 if ep.x_ctype == "int8_t" else 0
-            corr = packing.gemv_corrections(mats[0], ep.x_zp + offset)
-            gemv = Gemv(offset, tuple(corr))
-            # streaming the weights bounds it: a second core's bandwidth pays sooner
-            parallel = k * n >= threads.PARALLEL_GEMV_MACS
-        b_ctype = "int8_t" if int8_blocks else "int16_t"
-        table = ctx.plan.add_constant(w, packed.view(ep.w_ctype.removesuffix("_t")).ravel())
+    scratch = bpack_at
+    if mats is None:
+        scratch += groups * col_blocks * kpad * packing.NR
+    else:
+        packed = packing.pack_gemm(mats, np.int8 if b_ctype == "int8_t" else np.int16, depth)
+        table = ctx.plan.add_constant(op.weight, packed.view(ep.w_ctype.removesuffix("_t")).ravel())
         args[1] = f"((const {b_ctype} *){table})"
     plan = GemmPlan(
         parallel,
@@ -136,8 +179,9 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
         direct,
         slots_at,
         bpack_at,
-        "int8_t" if int8_blocks else "int16_t",
+        b_ctype,
         gemv,
+        quads,
     )
     args.append(ctx.scratch(2 * scratch))
     parts = (ep, geometry, plan) if window is None else (ep, window, geometry, plan)

@@ -21,7 +21,7 @@ from qdialect.arithmetic import float32_scale
 from qdialect.float32 import f32
 from qdialect.qnn import RoundMode
 from qdialect.tensors import element_type
-from qdialect.types import UniformQuantizedType
+from qdialect.types import Granularity, UniformQuantizedType
 
 # How the vector code breaks ties in the half_* round modes (see quantize.c.j2).
 TIE_RULES = {
@@ -102,6 +102,64 @@ def _blocks(size: int, source: QuantParams | None, target: QuantParams | None):
     return channels, inner, index.get("in", "0"), index.get("out", "0")
 
 
+@dataclass(frozen=True)
+class BlockLayout:
+    """A sub-channel type over a tensor as the (outer, 1, inner) loop sees it: every parameter
+    (row-major), the run of consecutive elements sharing one, and the C expression of the
+    parameter index of run `o`."""
+
+    params: QuantParams
+    runs: int
+    inner: int
+    index: str
+
+
+def block_layout(qtype: UniformQuantizedType, shape: tuple[int, ...]) -> BlockLayout:
+    """Element (i, j, ...) uses parameter (i // b0, j // b1, ...). The dimensions after the last
+    one whose parameters vary share a parameter, and so do `block` consecutive indices of that
+    one: that is a run. Run `o` is a row-major index over the dimensions before it and the
+    block index along it; each varying dimension adds `(its index / block) * stride` to the
+    parameter index."""
+    params = qtype.shape_of_params
+    blocks = dict(qtype.block_size_info)
+    varying = [d for d, n in enumerate(params) if n > 1]
+    pstride = [math.prod(params[d + 1 :]) for d in range(len(params))]
+    if not varying:
+        return BlockLayout(_all_params(qtype), 1, math.prod(shape), "0")
+    last = varying[-1]
+    inner = blocks[last] * math.prod(shape[last + 1 :])
+    run_dims = [(shape[d], blocks.get(d, shape[d])) for d in range(last)] + [(params[last], 1)]
+    terms, ostride = [], 1
+    for d in reversed(range(last + 1)):
+        size, block = run_dims[d]
+        if params[d] > 1:
+            index = f"o / {ostride} % {size}" + (f" / {block}" if block > 1 else "")
+            terms.append(f"({index}) * {pstride[d]}")
+        ostride *= size
+    return BlockLayout(_all_params(qtype), ostride, inner, " + ".join(reversed(terms)))
+
+
+def _all_params(qtype: UniformQuantizedType) -> QuantParams:
+    return QuantParams(tuple(qtype.scales), tuple(qtype.zero_points), 1)
+
+
+def _layout(size: int, shape, x_type, y_type):
+    """(source params, target params, channels, inner, C index of input's and output's)."""
+    sub = [t for t in (x_type, y_type) if _is_sub_channel(t)]
+    if sub:  # quant.qcast / quant.dcast: the other side is float
+        layout = block_layout(sub[0], shape)
+        source = layout.params if _is_sub_channel(x_type) else None
+        target = None if source else layout.params
+        return source, target, 1, layout.inner, layout.index, layout.index
+    source = quant_params(x_type, shape) if isinstance(x_type, UniformQuantizedType) else None
+    target = quant_params(y_type, shape) if isinstance(y_type, UniformQuantizedType) else None
+    return source, target, *_blocks(size, source, target)
+
+
+def _is_sub_channel(t) -> bool:
+    return isinstance(t, UniformQuantizedType) and t.granularity is Granularity.SUB_CHANNEL
+
+
 def convert(op: Operation, ctx: EmitContext) -> Kernel:
     x, y = op.operands[0], op.results[0]
     shape = shape_of(x)
@@ -117,9 +175,7 @@ def convert(op: Operation, ctx: EmitContext) -> Kernel:
         for t in (x_type, y_type):
             for s in t.scales if isinstance(t, UniformQuantizedType) else ():
                 float32_scale(s)
-    source = quant_params(x_type, shape) if isinstance(x_type, UniformQuantizedType) else None
-    target = quant_params(y_type, shape) if isinstance(y_type, UniformQuantizedType) else None
-    channels, inner, c_in, c_out = _blocks(size, source, target)
+    source, target, channels, inner, c_in, c_out = _layout(size, shape, x_type, y_type)
     qtypes = [t for t in (x_type, y_type) if isinstance(t, UniformQuantizedType)]
     zero_points = (*(source or QuantParams()).zero_points, *(target or QuantParams()).zero_points)
     simd = all(t.storage_width <= 16 for t in qtypes) and all(abs(z) <= 2**16 for z in zero_points)

@@ -92,4 +92,17 @@ def import_onnx(source, function_name: str = "main", node_names: bool = False) -
     if unsupported:
         raise OnnxImportError(f"{len(unsupported)} unsupported node(s): " + "; ".join(unsupported))
     check_model(model)
-    return GraphImporter(model.graph, HANDLERS, node_names).run(function_name)
+    importer = GraphImporter(model.graph, HANDLERS, node_names)
+    importer.opset = default_opset(model)
+    return importer.run(function_name)
+
+
+def default_opset(model) -> int:
+    """The model's version of the default ONNX domain (ops whose semantics changed, like
+    Softmax at 13, read it); the latest onnx knows when the model names none."""
+    for entry in model.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            return int(entry.version)
+    from onnx import defs
+
+    return int(defs.onnx_opset_version())

@@ -4,7 +4,10 @@ QLinearSigmoid and QLinearLeakyRelu (domain com.microsoft) become a `qnn.table` 
 entries are the table ORT builds (`qdialect.activations`): dequantize in float32, MLAS's
 logistic or `v >= 0 ? v : alpha·v`, quantize. Float Sigmoid, Tanh, LeakyRelu, HardSigmoid and
 HardSwish become `qnn.activation`; between DequantizeLinear and QuantizeLinear, `fold-qdq`
-turns them into tables.
+turns them into tables. Softmax and QLinearSoftmax become `qnn.softmax` (float32 or 8-bit, ONNX
+Runtime's arithmetic, `qdialect.softmax`); before opset 13 (the model's, or QLinearSoftmax's
+`opset` attribute) the row is every dim from the axis on, and Softmax's axis defaults to 1
+(QLinearSoftmax's to -1 at every opset, its schema's default).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
 from qdialect.qnn.table import UnaryFunction
-from qdialect.types import Granularity
+from qdialect.types import Granularity, UniformQuantizedType
 
 # ONNX op type -> (function, its attributes with ONNX's defaults)
 FLOAT_FUNCTIONS: dict[str, tuple[UnaryFunction, dict[str, float]]] = {
@@ -83,4 +86,50 @@ def qlinear_table(g: GraphImporter, node) -> None:
     )
     table = g.quantized_constant(entries, out_type)
     op = qnn.TableOp(x, table, tensor_type(shape_of(x), out_type))
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+def softmax_axis(node, opset: int, rank: int, default: int, allowed: set[str]):
+    """(axis in [0, rank), flatten) of a Softmax-like node under `opset`'s rules."""
+    given = attrs(node)
+    unknown = sorted(set(given) - allowed - {"axis"})
+    if unknown:
+        raise NodeError(f"attribute '{unknown[0]}' is not imported for {node.op_type}")
+    axis = int(given.get("axis", default))
+    if not -rank <= axis < rank:
+        raise NodeError(f"axis {axis} is out of range for rank {rank}")
+    return axis % rank, opset < 13
+
+
+@handles("Softmax")
+def float_softmax(g: GraphImporter, node) -> None:
+    x = float_value(g, node.input[0])
+    default = 1 if g.opset < 13 else -1
+    axis, flatten = softmax_axis(node, g.opset, rank_of(g, node.input[0]), default, set())
+    op = qnn.SoftmaxOp(x, x.type, axis, flatten)
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+@handles("QLinearSoftmax")
+def qlinear_softmax(g: GraphImporter, node) -> None:
+    opset = attrs(node).get("opset")
+    if not isinstance(opset, int):
+        raise NodeError("attribute 'opset' (an int) is required, as ONNX Runtime requires it")
+    if len(node.input) < 4 or not node.input[3]:
+        raise NodeError("inputs X, X_scale, X_zero_point, Y_scale are required")
+    name = node.input[0]
+    # the contrib schema's axis default is -1 whatever the opset
+    axis, flatten = softmax_axis(node, opset, rank_of(g, name), -1, {"opset"})
+    in_type = g.quant_type(node.input[1], optional_input(node, 2), 1, rank_of(g, name), "X")
+    out_type = g.quant_type(node.input[3], optional_input(node, 4), 1, 0, "Y")
+    if optional_input(node, 4) is None:  # ORT: zero point 0 of the input's type
+        storage = "i8" if in_type.signed else "u8"
+        out_type = UniformQuantizedType.per_tensor(storage, f32, out_type.scale, 0)
+    for qtype, role in ((in_type, "X"), (out_type, "Y")):
+        if qtype.granularity is not Granularity.PER_TENSOR:
+            raise NodeError(f"{role}_scale must be a scalar (ORT's exp table is per tensor)")
+        if qtype.storage_width != 8:
+            raise NodeError(f"{role} is {qtype.storage_spelling}; QLinearSoftmax is 8-bit")
+    x = g.quantized(name, in_type)
+    op = qnn.SoftmaxOp(x, tensor_type(shape_of(x), out_type), axis, flatten)
     g.define(node.output[0], g.add(op, node.output[0]))

@@ -91,7 +91,7 @@ def quant_param_positions(node) -> list[tuple[int, int | None, int | None]]:
         return [(0, 1, 2), (3, 4, 5)]
     if op in ("QLinearAveragePool", "QLinearGlobalAveragePool", "QLinearLeakyRelu"):
         return [(0, 1, 2)]
-    if op == "QLinearSigmoid":
+    if op in ("QLinearSigmoid", "QLinearSoftmax"):
         return [(0, 1, 2)]
     if op == "QLinearConcat":
         return [(i, i + 1, i + 2) for i in range(2, len(node.input), 3)]

@@ -1,7 +1,8 @@
 """Dynamic quantization as ONNX Runtime writes it: DynamicQuantizeLinear, the chains
 `quantize_dynamic` builds around MatMulInteger / ConvInteger (`Cast` to float, `Mul` by the
 `Mul` of the two scales), and the contrib ops its optimizer fuses them into
-(`MatMulIntegerToFloat`, `DynamicQuantizeMatMul`), all as qnn.dynamic_* ops.
+(`MatMulIntegerToFloat`, `DynamicQuantizeMatMul`), all as qnn.dynamic_* ops; and a
+QuantizeLinear whose scale the graph computes, as `qnn.runtime_quantize`.
 
 A chain is recognised as a whole before any of its nodes is imported (`Chains`), so the Cast
 and Mul nodes inside it import as nothing and the chain's last Mul names the float result;
@@ -11,6 +12,7 @@ points stay the raw-int32 ops of `qoperator`.
 
 from __future__ import annotations
 
+import math
 import weakref
 from dataclasses import dataclass
 
@@ -19,12 +21,13 @@ from xdsl.dialects.builtin import IntegerType, Signedness, f32
 
 from qdialect import qnn
 from qdialect.onnx_import import (  # registered first: handlers wrapped here
+    float_math,
     float_ops,
-    movement,
     qoperator,
 )
-from qdialect.onnx_import.builders import conv_props, rank_of, window
+from qdialect.onnx_import.builders import conv_props, rank_of, reshaped, window
 from qdialect.onnx_import.common import attrs, optional_input, shape_of, tensor_type
+from qdialect.onnx_import.element_types import onnx_dtype, storage_of
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
@@ -187,15 +190,61 @@ def integer_op(g: GraphImporter, node) -> None:
 
 @handles("Cast", "Mul")
 def chain_member(g: GraphImporter, node) -> None:
-    """Nothing for a node a chain absorbed; else a float Mul (`float_ops`), or what
-    `movement` says about a Cast. (This module imports `float_ops` first, so these handlers
-    are the ones registered.)"""
+    """Nothing for a node a chain absorbed; else a float Mul (`float_ops`) or a float Cast
+    (`float_math`). (This module imports both first, so these handlers are the ones
+    registered.)"""
     if id(node) in chains(g).absorbed:
         return
     if node.op_type == "Mul":
         float_ops.add(g, node)
     else:
-        movement.shape_arithmetic(g, node)
+        float_math.cast(g, node)
+
+
+@handles("QuantizeLinear")
+def quantize_linear(g: GraphImporter, node) -> None:
+    """With a scale the graph computes (ONNX's expansion of DynamicQuantizeLinear):
+    `qnn.runtime_quantize`; with constant parameters, `qoperator`'s."""
+    if node.input[1] in g.initializers and node.input[1] not in g.values:
+        return qoperator.quantize_linear(g, node)
+    a = attrs(node)
+    if a.get("block_size", 0) or a.get("precision", FLOAT) != FLOAT:
+        raise NodeError("a run-time scale is imported for per-tensor float32 QuantizeLinear only")
+    x = g.value(node.input[0])
+    if x.type.element_type != f32:
+        raise NodeError(f"input must be float32 with a run-time scale, got {x.type.element_type}")
+    scale = _parameter(g, node.input[1], "y_scale", f32)
+    zp = _zero_point(g, node, a.get("output_dtype", 0))
+    op = qnn.RuntimeQuantizeOp(x, _scalar(g, scale), _scalar(g, zp))
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+def _zero_point(g: GraphImporter, node, output_dtype: int):
+    """QuantizeLinear's zero point as a value: the input (constant or run-time), else a 0 of
+    `output_dtype` (default uint8)."""
+    name = optional_input(node, 2)
+    if name is None or name in g.initializers and name not in g.values:
+        dtype = onnx_dtype(output_dtype) if output_dtype else np.dtype(np.uint8)
+        data = g.initializers[name] if name else np.zeros((), dtype)
+        if data.size != 1:
+            raise NodeError("a run-time scale needs a scalar zero point (per tensor)")
+        return g.integer_constant(data.reshape(()), _integer_type(data.dtype))
+    value = g.value(name)
+    if not isinstance(value.type.element_type, IntegerType) or math.prod(shape_of(value)) != 1:
+        raise NodeError(f"y_zero_point '{name}' must be an integer scalar, got {value.type}")
+    return value
+
+
+def _integer_type(dtype: np.dtype) -> IntegerType:
+    storage = storage_of(dtype, "y_zero_point")
+    if storage not in ("u8", "i8", "u16", "i16", "i32"):
+        raise NodeError(f"a run-time scale is imported for 8-, 16- and 32-bit storage, not {dtype}")
+    signedness = Signedness.UNSIGNED if storage[0] == "u" else Signedness.SIGNLESS
+    return IntegerType(int(storage[1:]), signedness)
+
+
+def _scalar(g: GraphImporter, value):
+    return value if shape_of(value) == () else reshaped(g, value, ())
 
 
 @handles("MatMulIntegerToFloat")

@@ -20,12 +20,12 @@ from xdsl.dialects.builtin import (
     ModuleOp,
     StringAttr,
     TensorType,
+    f16,
     f32,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.arithmetic import SCALE_RANGE, SCALE_RANGE_TEXT
 from qdialect.constants import packed_attr
 from qdialect.names import NAME_ATTR, NODE_ATTR, record_name
 from qdialect.onnx_import.common import (
@@ -37,26 +37,28 @@ from qdialect.onnx_import.common import (
     shape_of,
     tensor_type,
 )
+from qdialect.onnx_import.element_types import (
+    DTYPE_OF_STORAGE,
+    STORAGE_OF_DTYPE,
+    onnx_dtype,
+    storage_of,
+)
 from qdialect.onnx_import.errors import NodeError, OnnxImportError
 from qdialect.onnx_import.folding import fold
+from qdialect.onnx_import.scales import check_scales
 from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
-STORAGE_OF_DTYPE = {
-    np.dtype(np.uint8): "u8",
-    np.dtype(np.int8): "i8",
-    np.dtype(np.uint16): "u16",
-    np.dtype(np.int16): "i16",
-    np.dtype(np.int32): "i32",
-}
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.float64))
 
 
 def storage_view(values: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
-    """Stored integers as the signless integers `quant.scast` reads (u8 200 is i8 -56)."""
+    """Stored integers as the signless integers `quant.scast` reads (u8 200 is i8 -56, u4 15
+    is i4 -1)."""
     width = qtype.storage_width
-    return np.asarray(values).astype(np.int64).astype(f"u{width // 8}").view(f"i{width // 8}")
+    wide = np.asarray(values).astype(np.int64) & ((1 << width) - 1)
+    return wide - ((wide >> (width - 1)) << width)
 
 
 def _name_hint(name: str) -> str | None:
@@ -86,6 +88,7 @@ class GraphImporter:
         self.values: dict[str, SSAValue] = {}
         self.block = Block()
         self.node = None
+        self.opset = 13  # the default domain's version (import_onnx sets the model's)
 
     # ---- building
     def add(self, op: Operation, name: str | None = None) -> SSAValue | None:
@@ -149,19 +152,35 @@ class GraphImporter:
             return value
         raise NodeError(f"tensor '{name}' is not produced by any earlier node")
 
-    def quant_type(self, scale_name: str, zp_name: str | None, axis: int, rank: int, role: str):
-        """The `!quant.uniform` type of (scale, zero point) initializers (1-D: per axis)."""
+    def quant_type(
+        self,
+        scale_name: str,
+        zp_name: str | None,
+        axis: int,
+        rank: int,
+        role: str,
+        storage_dtype: np.dtype | None = None,
+        declared_by: str = "output_dtype",
+    ):
+        """The `!quant.uniform` type of (scale, zero point) initializers (1-D: per axis).
+
+        `storage_dtype` is the data type the graph gives (QuantizeLinear's `output_dtype`, the
+        stored data's type; `declared_by` names it): the storage without a zero point (uint8 if
+        neither is given), and it must be the zero point's type when both are."""
         scale = self.constant_array(scale_name, f"{role} scale")
         if scale.dtype not in FLOAT_DTYPES:
             raise NodeError(f"{role} scale '{scale_name}' must be a float tensor")
         zp = (
             self.constant_array(zp_name, f"{role} zero point")
             if zp_name
-            else np.zeros(scale.shape, np.uint8)
+            else np.zeros(scale.shape, storage_dtype or np.uint8)
         )
-        storage = STORAGE_OF_DTYPE.get(zp.dtype)
-        if storage is None:
-            raise NodeError(f"{role} zero point '{zp_name}' has unsupported type {zp.dtype}")
+        if zp_name and storage_dtype is not None and zp.dtype != storage_dtype:
+            raise NodeError(
+                f"{role} zero point '{zp_name}' is {zp.dtype}, but {declared_by} is "
+                f"{np.dtype(storage_dtype)}"
+            )
+        storage = storage_of(zp.dtype, f"{role} zero point '{zp_name or '(default)'}'")
         if scale.ndim > 1:
             raise NodeError(
                 f"{role} scale '{scale_name}' must be a scalar (per tensor) or 1-D (per axis), "
@@ -206,8 +225,8 @@ class GraphImporter:
             return UniformQuantizedType.per_tensor(storage, f32, 1.0, int(zps.ravel()[0]))
         if index == 0:
             raise NodeError("a per-row zero point of the data operand is not imported")
-        axis = 0 if node.op_type == "ConvInteger" else 1
         shape = self.shape_of_input(name)
+        axis = 0 if node.op_type == "ConvInteger" else len(shape) - 1
         channels = shape[axis] if axis < len(shape) else None
         if zps.ndim != 1 or zps.size != channels:
             raise NodeError(
@@ -217,10 +236,29 @@ class GraphImporter:
         zeros = [int(z) for z in zps.ravel()]
         return UniformQuantizedType.per_axis(storage, f32, axis, [1.0] * zps.size, zeros)
 
+    def stored_dtype(self, name: str) -> np.dtype | None:
+        """The numpy type tensor `name` is stored as (an initializer's, a graph input's, a
+        quantized value's storage); None for a float value or a name not yet known."""
+        if name in self.initializers:
+            return self.initializers[name].dtype
+        if name in self.values:
+            elem = element_type(self.values[name].type)
+            if isinstance(elem, UniformQuantizedType):
+                return DTYPE_OF_STORAGE[elem.storage_spelling]
+            return None
+        for info in self.graph.input:
+            if info.name == name:
+                return onnx_dtype(info.type.tensor_type.elem_type)
+        return None
+
     def shape_of_input(self, name: str) -> tuple[int, ...]:
         """The shape of an initializer or an earlier value `name`."""
         if name in self.initializers:
             return tuple(self.initializers[name].shape)
+        if name not in self.values:  # a graph input, while the function's arguments are typed
+            for info in self.graph.input:
+                if info.name == name:
+                    return tuple(d.dim_value for d in info.type.tensor_type.shape.dim)
         return shape_of(self.value(name))
 
     def quantized(self, name: str, qtype: UniformQuantizedType) -> SSAValue:
@@ -265,8 +303,7 @@ class GraphImporter:
                     self.handlers[node.op_type](self, node)
                 self._check_declared_shapes(node, declared)
             except NodeError as err:
-                label = f"node '{node.name}'" if node.name else f"node #{self._index(node)}"
-                raise OnnxImportError(f"{label} ({node.op_type}): {err}") from None
+                raise OnnxImportError(f"{self._label(node)}: {err}") from None
         results = []
         for out in self.graph.output:
             if out.name not in self.values:
@@ -308,8 +345,10 @@ class GraphImporter:
                     "do not fit the graph's shapes"
                 )
 
-    def _index(self, node) -> int:
-        return list(self.graph.node).index(node)
+    def _label(self, node) -> str:
+        """How errors name `node`: "node 'name' (OpType)", or its index if it has no name."""
+        label = f"node '{node.name}'" if node.name else f"node #{list(self.graph.node).index(node)}"
+        return f"{label} ({node.op_type})"
 
     def _input_type(self, info, tensor_proto) -> TensorType:
         if not info.type.HasField("tensor_type"):
@@ -331,7 +370,9 @@ class GraphImporter:
             dims.append(d.dim_value)
         if ttype.elem_type == tensor_proto.FLOAT:
             return tensor_type(dims, f32)
-        qtype = self._consumer_type(info.name, len(dims))
+        if ttype.elem_type == tensor_proto.FLOAT16:
+            return tensor_type(dims, f16)
+        qtype = self._consumer_type(info.name, dims)
         if qtype is None:
             raise OnnxImportError(
                 f"graph input '{info.name}' is neither float nor read by a node that gives "
@@ -339,8 +380,11 @@ class GraphImporter:
             )
         return tensor_type(dims, qtype)
 
-    def _consumer_type(self, name: str, rank: int) -> UniformQuantizedType | None:
+    def _consumer_type(self, name: str, dims: list[int]) -> UniformQuantizedType | None:
         """The type the first node reading `name` with quantization parameters gives it."""
+        from qdialect.onnx_import.blockwise_types import blocked, blocked_type
+
+        rank = len(dims)
         for node in self.graph.node:
             for index, scale, zp in quant_param_positions(node):
                 if index < len(node.input) and node.input[index] == name:
@@ -348,13 +392,21 @@ class GraphImporter:
                     zp_name = node.input[zp] if zp is not None and zp < len(node.input) else None
                     axis = axis_attr(node)
                     try:
+                        if blocked(node):
+                            return blocked_type(self, node, tuple(dims), None)
                         if scale is None:  # ConvInteger / MatMulInteger: raw integers
                             return self.integer_operand_type(node, index, zp, rank)
-                        return self.quant_type(node.input[scale], zp_name, axis, rank, "input")
+                        return self.quant_type(
+                            node.input[scale],
+                            zp_name,
+                            axis,
+                            rank,
+                            "input",
+                            self.stored_dtype(name),
+                            f"input '{name}'",
+                        )
                     except NodeError as err:
-                        raise OnnxImportError(
-                            f"node '{node.name}' ({node.op_type}): {err}"
-                        ) from None
+                        raise OnnxImportError(f"{self._label(node)}: {err}") from None
         return None
 
     def input_dtype(self, name: str) -> np.dtype:
@@ -385,22 +437,6 @@ def _declared_shapes(graph) -> dict[str, list[int]]:
 
 def _shape_words(shape) -> str:
     return "[] (a scalar)" if not shape else str(list(shape))
-
-
-def check_scales(scale: np.ndarray, what: str) -> None:
-    """Scales must be positive normal finite float32 values, and within `SCALE_RANGE`
-    (2^-40 .. 2^40, the range `qdialect.arithmetic` computes products and ratios of scales
-    from, so a .mlir module with other scales is refused there with the same range); `what`
-    names them in the error."""
-    values = np.asarray(scale, np.float64).ravel()
-    with np.errstate(over="ignore", invalid="ignore"):
-        as_f32 = values.astype(np.float32).astype(np.float64)
-        bad = ~(np.isfinite(as_f32) & (as_f32 >= SCALE_RANGE[0]) & (as_f32 <= SCALE_RANGE[1]))
-    if bad.any():
-        raise NodeError(
-            f"{what} must hold positive normal finite float32 values from {SCALE_RANGE_TEXT}, "
-            f"got {float(as_f32[np.argmax(bad)]):.6g}"
-        )
 
 
 def _name_attrs(names) -> ArrayAttr[DictionaryAttr]:

@@ -151,7 +151,7 @@ def identity(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.value(node.input[0]))
 
 
-@handles("Shape", "Gather", "Slice", "Cast", "Sub")
+@handles("Shape", "Gather", "Slice")
 def shape_arithmetic(g: GraphImporter, node) -> None:
     raise NodeError("imported only as constant shape arithmetic (its inputs must be constant)")
 

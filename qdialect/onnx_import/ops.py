@@ -6,7 +6,9 @@ imported literally — float ops between DequantizeLinear and QuantizeLinear —
 work on float and quantized tensors alike.
 
 Where the handlers live: `qoperator` (QuantizeLinear, DequantizeLinear, the QOperator ops),
-`float_ops` (the float ops of QDQ graphs), `movement` (data movement, Identity, Constant),
+`float_ops` (the float ops of QDQ graphs), `float_math` (float arithmetic on run-time
+tensors: Sub, Div, Min, Max, ReduceMin/Max, Round, Cast), `movement` (data movement,
+Identity, Constant),
 `activations` (ORT's table ops and the float activation functions); the ops they build come
 from `builders`, the table from `registry`. Importing this module imports them all, so
 `HANDLERS` is complete.
@@ -14,9 +16,17 @@ from `builders`, the table from `registry`. Importing this module imports them a
 
 from __future__ import annotations
 
-from qdialect.onnx_import import activations, dynamic, float_ops, movement, nbits, qoperator
+from qdialect.onnx_import import (
+    activations,
+    dynamic,
+    float_math,
+    float_ops,
+    movement,
+    nbits,
+    qoperator,
+)
 from qdialect.onnx_import.registry import HANDLERS, UNSUPPORTED_REASONS, unsupported_nodes
 
-HANDLER_MODULES = (qoperator, float_ops, movement, activations, dynamic, nbits)
+HANDLER_MODULES = (qoperator, float_ops, float_math, movement, activations, dynamic, nbits)
 
 __all__ = ["HANDLERS", "HANDLER_MODULES", "UNSUPPORTED_REASONS", "unsupported_nodes"]

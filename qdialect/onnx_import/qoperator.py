@@ -8,10 +8,15 @@ operands with scale 1 and give raw int32.
 from __future__ import annotations
 
 import numpy as np
-from xdsl.dialects.builtin import f32, i32
+from onnx import TensorProto
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import f16, f32, i32
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
+from qdialect.onnx_import import blockwise_qdq
+from qdialect.onnx_import.batched import build_matmul
+from qdialect.onnx_import.blockwise_types import blocked
 from qdialect.onnx_import.builders import (
     build_avg_pool,
     build_concat,
@@ -27,6 +32,7 @@ from qdialect.onnx_import.common import (
     shape_of,
     tensor_type,
 )
+from qdialect.onnx_import.element_types import onnx_dtype
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
@@ -39,14 +45,31 @@ from qdialect.types import Granularity
 
 @handles("QuantizeLinear")
 def quantize_linear(g: GraphImporter, node) -> None:
+    """float16 data is widened to float32 first (exact) and divided by its float32 scale, as
+    ONNX Runtime does; ONNX's reference rounds the quotient to float16 before `rint`, which
+    ONNX Runtime does not (they differ on 1% of random inputs)."""
     x = g.value(node.input[0])
+    if element_type(x.type) == f16:
+        x = g.add(arith.ExtFOp(x, tensor_type(shape_of(x), f32)))
     if element_type(x.type) != f32:
-        raise NodeError(f"input must be float32, got {element_type(x.type)}")
+        raise NodeError(f"input must be float32 or float16, got {element_type(x.type)}")
     a = attrs(node)
-    if a.get("saturate", 1) != 1 or a.get("block_size", 0):
-        raise NodeError("only saturating, per-tensor or per-axis QuantizeLinear is imported")
+    if a.get("precision", TensorProto.FLOAT) != TensorProto.FLOAT:
+        raise NodeError(
+            f"attribute 'precision' = {TensorProto.DataType.Name(a['precision'])} is not "
+            "imported: the division is float32 (FLOAT), as ONNX Runtime computes it"
+        )
+    if blocked(node):  # `saturate` applies to float8 only, which is refused
+        blockwise_qdq.quantize(g, node, x)
+        return
+    declared = onnx_dtype(a["output_dtype"]) if a.get("output_dtype", 0) else None
     qtype = g.quant_type(
-        node.input[1], optional_input(node, 2), a.get("axis", 1), len(shape_of(x)), "output"
+        node.input[1],
+        optional_input(node, 2),
+        a.get("axis", 1),
+        len(shape_of(x)),
+        "output",
+        storage_dtype=declared,
     )
     y = qnn.QuantizeOp(x, tensor_type(shape_of(x), qtype))
     g.define(node.output[0], g.add(y, node.output[0]))
@@ -56,14 +79,38 @@ def quantize_linear(g: GraphImporter, node) -> None:
 def dequantize_linear(g: GraphImporter, node) -> None:
     name = node.input[0]
     rank = rank_of(g, name)
-    if attrs(node).get("block_size", 0):
-        raise NodeError("blocked DequantizeLinear is not imported")
+    if blocked(node):
+        blockwise_qdq.dequantize(g, node)
+        return
     qtype = g.quant_type(
-        node.input[1], optional_input(node, 2), attrs(node).get("axis", 1), rank, "input"
+        node.input[1],
+        optional_input(node, 2),
+        attrs(node).get("axis", 1),
+        rank,
+        "input",
+        g.stored_dtype(name),
+        f"input '{name}'",
     )
     x = g.quantized(name, qtype)
     y = qnn.DequantizeOp(x, tensor_type(shape_of(x), f32))
+    if _dequantized_type(g, node) == TensorProto.FLOAT16:
+        # the float32 result rounded to float16 (ONNX and ONNX Runtime alike)
+        y = arith.TruncFOp(g.add(y), tensor_type(shape_of(x), f16))
     g.define(node.output[0], g.add(y, node.output[0]))
+
+
+def _dequantized_type(g: GraphImporter, node) -> int:
+    """DequantizeLinear's output type: `output_dtype`, else the scale's (FLOAT or FLOAT16)."""
+    declared = attrs(node).get("output_dtype", 0)
+    if not declared:
+        scale = g.constant_array(node.input[1], "input scale").dtype
+        declared = TensorProto.FLOAT16 if scale == np.float16 else TensorProto.FLOAT
+    if declared not in (TensorProto.FLOAT, TensorProto.FLOAT16):
+        raise NodeError(
+            f"output type {TensorProto.DataType.Name(declared)} is not imported "
+            "(FLOAT and FLOAT16 are)"
+        )
+    return declared
 
 
 # ----------------------------------------------------------------------------- QOperator
@@ -72,7 +119,10 @@ def dequantize_linear(g: GraphImporter, node) -> None:
 def _operand(g: GraphImporter, node, index: int, scale: int, zp: int, axis: int = 1) -> SSAValue:
     name = node.input[index]
     rank = rank_of(g, name)
-    qtype = g.quant_type(node.input[scale], optional_input(node, zp), axis, rank, f"input #{index}")
+    role = f"input #{index}"
+    qtype = g.quant_type(
+        node.input[scale], optional_input(node, zp), axis, rank, role, g.stored_dtype(name), role
+    )
     return g.quantized(name, qtype)
 
 
@@ -117,15 +167,15 @@ def conv_integer(g: GraphImporter, node) -> None:
 @handles("QLinearMatMul")
 def qlinear_matmul(g: GraphImporter, node) -> None:
     a = _operand(g, node, 0, 1, 2)
-    b = _operand(g, node, 3, 4, 5, axis=1)
-    build_dot(g, node, a, b, [], lambda shape: _result_type(g, node, 6, 7, shape))
+    b = _operand(g, node, 3, 4, 5, axis=-1)  # per column
+    build_matmul(g, node, a, b, lambda shape: _result_type(g, node, 6, 7, shape))
 
 
 @handles("MatMulInteger")
 def matmul_integer(g: GraphImporter, node) -> None:
     a = g.quantized(node.input[0], g.integer_operand_type(node, 0, 2, rank_of(g, node.input[0])))
-    b = g.quantized(node.input[1], g.integer_operand_type(node, 1, 3, 2))
-    build_dot(g, node, a, b, [], lambda shape: tensor_type(shape, i32))
+    b = g.quantized(node.input[1], g.integer_operand_type(node, 1, 3, rank_of(g, node.input[1])))
+    build_matmul(g, node, a, b, lambda shape: tensor_type(shape, i32))
 
 
 @handles("QGemm")

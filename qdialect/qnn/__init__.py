@@ -3,7 +3,12 @@
 from xdsl.ir import Dialect
 
 from qdialect.qnn.compute import AvgPool2DOp, ConcatOp, Conv2DOp, DotOp, MaxPool2DOp
-from qdialect.qnn.dynamic import DynamicConv2DOp, DynamicDotOp, DynamicQuantizeOp
+from qdialect.qnn.dynamic import (
+    DynamicConv2DOp,
+    DynamicDotOp,
+    DynamicQuantizeOp,
+    RuntimeQuantizeOp,
+)
 from qdialect.qnn.elementwise import (
     AddOp,
     ClampOp,
@@ -13,6 +18,14 @@ from qdialect.qnn.elementwise import (
     QuantizeOp,
     ReluOp,
     RequantizeOp,
+)
+from qdialect.qnn.float_math import (
+    CastOp,
+    FloatBinary,
+    FloatBinaryOp,
+    ReduceOp,
+    Reduction,
+    RoundOp,
 )
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.qnn.movement import PadOp, TransposeOp
@@ -24,7 +37,7 @@ from qdialect.qnn.scaled import (
     ScaledDotOp,
     ScaledQuantizeOp,
 )
-from qdialect.qnn.table import ActivationOp, TableOp, UnaryFunction
+from qdialect.qnn.table import ActivationOp, SoftmaxOp, TableOp, UnaryFunction
 from qdialect.qnn.weight_only import WeightOnlyDotOp
 
 QNN = Dialect(
@@ -40,6 +53,7 @@ QNN = Dialect(
         FakeQuantOp,
         TableOp,
         ActivationOp,
+        SoftmaxOp,
         Conv2DOp,
         DotOp,
         ConcatOp,
@@ -52,6 +66,11 @@ QNN = Dialect(
         DynamicQuantizeOp,
         DynamicDotOp,
         DynamicConv2DOp,
+        RuntimeQuantizeOp,
+        FloatBinaryOp,
+        ReduceOp,
+        RoundOp,
+        CastOp,
         ScaledQuantizeOp,
         ScaledDequantizeOp,
         ScaledConv2DOp,
@@ -65,9 +84,11 @@ QNN = Dialect(
 __all__ = [op.__name__ for op in QNN.operations] + [
     "QNN",
     "Activation",
+    "FloatBinary",
     "HistogramRule",
     "Layout",
     "PadMode",
+    "Reduction",
     "RequantMode",
     "RoundMode",
     "UnaryFunction",

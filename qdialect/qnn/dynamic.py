@@ -112,6 +112,42 @@ class DynamicQuantizeOp(IRDLOperation):
         _check_scalar(self.zero_point, "zero point", u8=True)
 
 
+@irdl_op_definition
+class RuntimeQuantizeOp(IRDLOperation):
+    """`qnn.quantize` with its scale and zero point as run-time values (ONNX QuantizeLinear
+    whose parameters the graph computes): `q = sat(rint(fl(x / s)) + zp)`, clamped in float
+    first, NaN to qmin (DESIGN §2's quantize), stored as the zero point's integer type.
+
+        %q = qnn.runtime_quantize %x, %s, %z : tensor<6xf32>, tensor<f32>, tensor<ui8> -> tensor<6xui8>
+    """
+
+    name = "qnn.runtime_quantize"
+    input = operand_def(TensorType)
+    scale = operand_def(TensorType)
+    zero_point = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = (
+        "$input `,` $scale `,` $zero_point attr-dict `:` type($input) `,` type($scale) `,` "
+        "type($zero_point) `->` type($result)"
+    )
+
+    def __init__(self, x: SSAValue, scale: SSAValue, zero_point: SSAValue) -> None:
+        result = TensorType(element_type(zero_point.type), ranked_shape(x, "input"))
+        super().__init__(operands=[x, scale, zero_point], result_types=[result])
+
+    def verify_(self) -> None:
+        _check_f32(self.input, "input")
+        _check_scalar(self.scale, "scale", u8=False)
+        ranked_shape(self.zero_point, "zero point", 0)
+        elem = element_type(self.zero_point.type)
+        if not isinstance(elem, IntegerType) or elem.width.data not in (8, 16, 32):
+            raise VerifyException(f"zero point must be an 8-, 16- or 32-bit integer, got {elem}")
+        if self.result.type != TensorType(elem, ranked_shape(self.input, "input")):
+            raise VerifyException("result must have the input's shape and the zero point's type")
+
+
 class DynamicComputeOp(IRDLOperation):
     """The shared operands of dynamic_dot and dynamic_conv2d: u8 `input` with its run-time
     `input_scale` / `input_zero_point`, a quantized 8-bit `weight`, an optional float32 `bias`

@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from enum import Enum
 
-from xdsl.dialects.builtin import FloatAttr, IntegerType, StringAttr, TensorType
+from xdsl.dialects.builtin import (
+    FloatAttr,
+    IntegerAttr,
+    IntegerType,
+    StringAttr,
+    TensorType,
+    UnitAttr,
+    i64,
+)
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
@@ -27,10 +35,10 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.qnn.common import Kind, float_value, kind_of
+from qdialect.qnn.common import Kind, float_value, kind_of, ranked_shape
 from qdialect.qnn.modes import enum_value
 from qdialect.tensors import element_type
-from qdialect.types import UniformQuantizedType
+from qdialect.types import Granularity, UniformQuantizedType
 
 TABLE_SIZE = 256
 
@@ -146,3 +154,53 @@ class ActivationOp(IRDLOperation):
         if given != wanted:
             names = ", ".join(sorted(wanted)) or "neither alpha nor beta"
             raise VerifyException(f"function {function.value!r} takes {names}")
+
+
+@irdl_op_definition
+class SoftmaxOp(IRDLOperation):
+    """`y = exp(x) / Σ_row exp(x)` over the rows along `axis` (`flatten`: the row is every dim
+    from `axis` on, ONNX's Softmax before opset 13), as ONNX Runtime computes it: float32
+    Softmax, or 8-bit QLinearSoftmax with its exp table (`qdialect.softmax`).
+
+    %y = qnn.softmax %x {axis = 1 : i64} : tensor<2x8x!quant.uniform<u8:f32, 0.1>> -> tensor<2x8x!quant.uniform<u8:f32, 0.00390625>>
+    """
+
+    name = "qnn.softmax"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    axis = prop_def(IntegerAttr)
+    flatten = opt_prop_def(UnitAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(self, value: SSAValue, result_type: Attribute, axis: int, flatten: bool):
+        properties: dict[str, Attribute] = {"axis": IntegerAttr(axis, i64)}
+        if flatten:
+            properties["flatten"] = UnitAttr()
+        super().__init__(operands=[value], result_types=[result_type], properties=properties)
+
+    @property
+    def axis_value(self) -> int:
+        return self.axis.value.data
+
+    def verify_(self) -> None:
+        shape = ranked_shape(self.input, "input")
+        if ranked_shape(self.result, "result") != shape:
+            raise VerifyException(f"input shape {list(shape)} and result shape differ")
+        if not 0 <= self.axis_value < len(shape):
+            raise VerifyException(f"axis {self.axis_value} is out of range for rank {len(shape)}")
+        kinds = {kind_of(self.input), kind_of(self.result)}
+        if kinds == {Kind.FLOAT}:
+            if self.input.type != self.result.type or str(element_type(self.input.type)) != "f32":
+                raise VerifyException("a float softmax maps a float32 tensor to the same type")
+            return
+        for value, role in ((self.input, "input"), (self.result, "result")):
+            elem = element_type(value.type)
+            if not isinstance(elem, UniformQuantizedType):
+                raise VerifyException(f"{role} must be quantized when the other is, got {elem}")
+            if elem.storage_width != 8 or elem.granularity is not Granularity.PER_TENSOR:
+                raise VerifyException(
+                    f"{role} must be per-tensor 8-bit (QLinearSoftmax's exp table has "
+                    f"{TABLE_SIZE} entries), got {elem}"
+                )

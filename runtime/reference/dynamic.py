@@ -1,6 +1,7 @@
 """The reference of the dynamic-quantization ops (qdialect/qnn/dynamic.py): the parameters from
-`qdialect.arithmetic.dynamic_qparams`, the quantize tail of every quantize (`saturate_round`),
-exact int64 accumulation, and the float32 epilogue `fl(fl(float32(acc) * fl(sa * sw[c])) + b[c])`.
+`qdialect.arithmetic.dynamic_qparams`, the quantize with a run-time scale and zero point
+(`quantize_with`, also qnn.runtime_quantize's), exact int64 accumulation, and the float32
+epilogue `fl(fl(float32(acc) * fl(sa * sw[c])) + b[c])`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from qdialect import qnn
 from qdialect.arithmetic import dynamic_qparams
 from qdialect.qnn.modes import RoundMode
 from qdialect.qparams import Storage
+from qdialect.storage import integer_signature, storage_bounds
+from qdialect.tensors import element_type
 from runtime.reference import kernels as K
 from runtime.reference.f32math import F32, saturate_round
 from runtime.reference.interpreter import Frame, from_nchw, handles, nchw, qtype, window_of
@@ -30,10 +33,15 @@ def dynamic_quantize(x: np.ndarray) -> tuple[np.ndarray, np.float32, np.uint8]:
     """DESIGN §2's dynamic quantize of a float32 array: (u8 data, scale, zero point)."""
     x = np.asarray(x, dtype=F32)
     scale, zero = dynamic_qparams(*extremes(x))
+    return quantize_with(x, scale, zero, U8).astype(np.uint8), F32(scale), np.uint8(zero)
+
+
+def quantize_with(x: np.ndarray, scale, zero, storage: Storage) -> np.ndarray:
+    """DESIGN §2's quantize with a run-time scale and zero point, as int64 stored values:
+    `fl(x / s)` (a true float32 division), clamped in float, rint, `+ zp`; NaN to qmin."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        v = x / F32(scale)  # a true float32 division
-    q = saturate_round(v, np.int64(zero), U8, RoundMode.HALF_TO_EVEN)
-    return q.astype(np.uint8), F32(scale), np.uint8(zero)
+        v = np.asarray(x, dtype=F32) / F32(scale)
+    return saturate_round(v, np.int64(zero), storage, RoundMode.HALF_TO_EVEN)
 
 
 def to_float(acc: np.ndarray, x_scale, w_scales, bias, channel_axis: int) -> np.ndarray:
@@ -56,6 +64,14 @@ def to_float(acc: np.ndarray, x_scale, w_scales, bias, channel_axis: int) -> np.
 def _dynamic_quantize(op, frame: Frame) -> list[np.ndarray]:
     q, scale, zero = dynamic_quantize(frame[op.input])
     return [q, np.array(scale, F32), np.array(zero, np.uint8)]
+
+
+@handles(qnn.RuntimeQuantizeOp)
+def _runtime_quantize(op, frame: Frame) -> list[np.ndarray]:
+    zero = frame[op.zero_point]
+    width, signed = integer_signature(element_type(op.zero_point.type))
+    storage = Storage(*storage_bounds(width, signed), signed)
+    return [quantize_with(frame[op.input], frame[op.scale], int(zero), storage).astype(zero.dtype)]
 
 
 @handles(qnn.DynamicDotOp, qnn.DynamicConv2DOp)

@@ -19,16 +19,24 @@ from xdsl.ir import Operation, SSAValue
 from qdialect import qnn, quant_ops
 from qdialect.activations import evaluate
 from qdialect.calibration.histogram import count_edges, count_linear
-from qdialect.constants import dense_array
+from qdialect.constants import dense_array, reinterpret_bits
 from qdialect.qnn import HistogramRule
 from qdialect.qnn.common import Kind, kind_of, raw_offsets
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.qparams import quantize_bias, range_type
+from qdialect.softmax import float_softmax, quantized_parameters, quantized_softmax, row_layout
+from qdialect.storage import integer_signature
 from qdialect.tensors import element_type
 from qdialect.textio import IRError, op_location, parse_module
 from qdialect.types import AnyQuantizedType, UniformQuantizedType
 from runtime.reference import kernels as K
-from runtime.signature import ExecutionError, check_inputs, expected_array, find_function
+from runtime.signature import (
+    ExecutionError,
+    check_inputs,
+    expected_array,
+    find_function,
+    numpy_dtype,
+)
 
 
 @dataclass
@@ -155,17 +163,8 @@ def _dequantize(op, frame: Frame) -> list[np.ndarray]:
 @handles(quant_ops.StorageCastOp)
 def _storage_cast(op, frame: Frame) -> list[np.ndarray]:
     dtype, _ = expected_array(op.result.type)
-    elem = element_type(op.result.type)
-    width = getattr(elem, "storage_width", None) or getattr(elem, "width", None)
-    values = frame[op.input]
-    if hasattr(width, "data"):
-        width = width.data
-    if isinstance(width, int) and width < 8 * np.dtype(dtype).itemsize:
-        # a sub-byte storage (i4 -8 is u4 8): the same `width` bits read the other way
-        values = values.astype(np.int64) & ((1 << width) - 1)
-        if np.issubdtype(dtype, np.signedinteger):
-            values = np.where(values >= 1 << (width - 1), values - (1 << width), values)
-    return [values.astype(dtype)]  # same bits, reinterpreted (wraps like a cast)
+    width, signed = integer_signature(element_type(op.result.type))
+    return [reinterpret_bits(frame[op.input], width, signed, dtype)]  # same bits
 
 
 @handles(qnn.RequantizeOp)
@@ -202,6 +201,16 @@ def _activation(op, frame: Frame) -> list[np.ndarray]:
     return [evaluate(op.function_kind, frame[op.input], *op.parameters())]
 
 
+@handles(qnn.SoftmaxOp)
+def _softmax(op, frame: Frame) -> list[np.ndarray]:
+    x, axis, flatten = frame[op.input], op.axis_value, op.flatten is not None
+    if kind_of(op.result) is Kind.FLOAT:
+        return [float_softmax(x, axis, flatten)]
+    length = row_layout(x.shape, axis, flatten).length
+    params = quantized_parameters(qtype(op.input), qtype(op.result), length)
+    return [K.to_storage(quantized_softmax(x, params, axis, flatten), qtype(op.result))]
+
+
 @handles(qnn.AddOp, qnn.MulOp)
 def _binary(op, frame: Frame) -> list[np.ndarray]:
     kernel = K.add if isinstance(op, qnn.AddOp) else K.mul
@@ -223,6 +232,12 @@ def _concat(op, frame: Frame) -> list[np.ndarray]:
 @handles(tensor.ReshapeOp)
 def _reshape(op, frame: Frame) -> list[np.ndarray]:
     return [frame[op.source].reshape(op.result.type.get_shape())]
+
+
+@handles(arith.ExtFOp, arith.TruncFOp)
+def _convert_float(op, frame: Frame) -> list[np.ndarray]:
+    """f16 <-> f32: exact one way, round to nearest even the other (C's conversions)."""
+    return [frame[op.input].astype(numpy_dtype(element_type(op.result.type)))]
 
 
 @handles(qnn.TransposeOp)

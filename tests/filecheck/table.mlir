@@ -35,3 +35,23 @@ func.func @activation(%f: tensor<4xf32>) -> tensor<4xf32> {
   %w = qnn.activation %h {function = "hard_swish"} : tensor<4xf32> -> tensor<4xf32>
   func.return %w : tensor<4xf32>
 }
+
+// qnn.mul: ONNX Runtime's QLinearMul (quantized) and a float Mul.
+// CHECK-LABEL: func.func @mul(
+// CHECK-NEXT: %y = qnn.mul %a, %b : tensor<4x!quant.uniform<i8:f32, 0.5>>, tensor<4x!quant.uniform<i8:f32, 0.25:3>> -> tensor<4x!quant.uniform<i8:f32, 1.0>>
+// CHECK-NEXT: %z = qnn.mul %f, %f : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+func.func @mul(%a: tensor<4x!quant.uniform<i8:f32, 0.5>>, %b: tensor<4x!quant.uniform<i8:f32, 0.25:3>>, %f: tensor<4xf32>) -> (tensor<4x!quant.uniform<i8:f32, 1.0>>, tensor<4xf32>) {
+  %y = qnn.mul %a, %b : tensor<4x!quant.uniform<i8:f32, 0.5>>, tensor<4x!quant.uniform<i8:f32, 0.25:3>> -> tensor<4x!quant.uniform<i8:f32, 1.0>>
+  %z = qnn.mul %f, %f : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  func.return %y, %z : tensor<4x!quant.uniform<i8:f32, 1.0>>, tensor<4xf32>
+}
+
+// qnn.softmax: float32 or 8-bit (QLinearSoftmax), rows along `axis` or flattened from it.
+// CHECK-LABEL: func.func @softmax(
+// CHECK-NEXT: %q = qnn.softmax %x {axis = 1 : i64} : tensor<2x3x!quant.uniform<i8:f32, 0.1:-3>> -> tensor<2x3x!quant.uniform<u8:f32, 0.00390625>>
+// CHECK-NEXT: %f = qnn.softmax %g {axis = 0 : i64, flatten} : tensor<4x5xf32> -> tensor<4x5xf32>
+func.func @softmax(%x: tensor<2x3x!x>, %g: tensor<4x5xf32>) -> (tensor<2x3x!y>, tensor<4x5xf32>) {
+  %q = qnn.softmax %x {axis = 1 : i64} : tensor<2x3x!x> -> tensor<2x3x!y>
+  %f = qnn.softmax %g {axis = 0 : i64, flatten} : tensor<4x5xf32> -> tensor<4x5xf32>
+  func.return %q, %f : tensor<2x3x!y>, tensor<4x5xf32>
+}

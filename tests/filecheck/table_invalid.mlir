@@ -1,7 +1,8 @@
 // RUN: qopt %s --split-input-file --verify-diagnostics
 
-// qnn.table and qnn.activation refusals: a table maps 8-bit values only, has 256 entries
-// typed like the result; an activation takes exactly the parameters its function reads.
+// qnn.table, qnn.activation and qnn.softmax refusals: a table maps 8-bit values only, has 256 entries
+// typed like the result; an activation takes exactly the parameters its function reads; a
+// softmax is float32 or per-tensor 8-bit on both sides, its axis within the rank.
 
 !y = !quant.uniform<i8:f32, 0.01>
 func.func @table_16_bit_input(%x: tensor<4x!quant.uniform<i16:f32, 0.1>>) -> tensor<4x!y> {
@@ -88,4 +89,28 @@ func.func @activation_f16(%x: tensor<4xf16>) -> tensor<4xf16> {
   // expected-error@+1 {{maps a float32 tensor to the same type}}
   %y = qnn.activation %x {function = "tanh"} : tensor<4xf16> -> tensor<4xf16>
   func.return %y : tensor<4xf16>
+}
+
+// -----
+
+func.func @softmax_16_bit(%x: tensor<4x!quant.uniform<i16:f32, 0.1>>) -> tensor<4x!quant.uniform<u8:f32, 0.00390625>> {
+  // expected-error@+1 {{input must be per-tensor 8-bit (QLinearSoftmax's exp table has 256 entries), got !quant.uniform<i16:f32, 0.1>}}
+  %y = qnn.softmax %x {axis = 0 : i64} : tensor<4x!quant.uniform<i16:f32, 0.1>> -> tensor<4x!quant.uniform<u8:f32, 0.00390625>>
+  func.return %y : tensor<4x!quant.uniform<u8:f32, 0.00390625>>
+}
+
+// -----
+
+func.func @softmax_axis(%x: tensor<4x2xf32>) -> tensor<4x2xf32> {
+  // expected-error@+1 {{axis 2 is out of range for rank 2}}
+  %y = qnn.softmax %x {axis = 2 : i64} : tensor<4x2xf32> -> tensor<4x2xf32>
+  func.return %y : tensor<4x2xf32>
+}
+
+// -----
+
+func.func @softmax_float_to_quantized(%x: tensor<4xf32>) -> tensor<4x!quant.uniform<u8:f32, 0.00390625>> {
+  // expected-error@+1 {{input must be quantized when the other is, got f32}}
+  %y = qnn.softmax %x {axis = 0 : i64} : tensor<4xf32> -> tensor<4x!quant.uniform<u8:f32, 0.00390625>>
+  func.return %y : tensor<4x!quant.uniform<u8:f32, 0.00390625>>
 }

@@ -3,7 +3,9 @@
 `transformer_ffn`: MatMul+Add, Relu, MatMul+Add and a residual Add (what ORT's quantizer sees
 in a BERT layer's feed-forward part). `movement`: data-movement ops around convolutions
 (Transpose, Reshape, Flatten, Squeeze/Unsqueeze, Concat, MaxPool, Pad, AveragePool) so the
-shared-parameter rules are exercised.
+shared-parameter rules are exercised. `activations`: Sigmoid, LeakyRelu, Mul (of two
+activations and by a constant) and Softmax, which ORT quantizes as QLinearSigmoid /
+QLinearLeakyRelu / QLinearMul / QLinearSoftmax (QOperator) or between Q/DQ pairs (QDQ).
 """
 
 from __future__ import annotations
@@ -100,3 +102,21 @@ def named_cnn(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
         helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["y"], "fc", transB=1),
     ]
     return _model(nodes, [1, 3, size, size], [1, 4], weights)
+
+
+def activations(rng: np.random.Generator, tokens: int = 6, width: int = 16) -> onnx.ModelProto:
+    weights = {
+        "w1": (rng.standard_normal((width, width)) * 0.3).astype(np.float32),
+        "gain": (rng.standard_normal(width) * 0.5 + 1).astype(np.float32),
+        "w2": (rng.standard_normal((width, 10)) * 0.3).astype(np.float32),
+    }
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["h"], name="fc1"),
+        helper.make_node("Sigmoid", ["h"], ["gate"], name="sigmoid"),
+        helper.make_node("LeakyRelu", ["h"], ["leaky"], alpha=0.1, name="leaky"),
+        helper.make_node("Mul", ["gate", "leaky"], ["gated"], name="mul"),
+        helper.make_node("Mul", ["gated", "gain"], ["scaled"], name="gain"),
+        helper.make_node("MatMul", ["scaled", "w2"], ["logits"], name="fc2"),
+        helper.make_node("Softmax", ["logits"], ["y"], axis=-1, name="softmax"),
+    ]
+    return _model(nodes, [tokens, width], [tokens, 10], weights)

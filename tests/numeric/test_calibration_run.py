@@ -369,14 +369,15 @@ def test_progress_bar_goes_to_stderr_only_when_asked(module, capsys) -> None:
 def test_calibration_benchmark_runs_on_a_tiny_resnet(tmp_path: Path) -> None:
     """benchmarks/calibration.py stays runnable; its ResNet computes what ORT computes."""
     ort = pytest.importorskip("onnxruntime", reason="the benchmark's peer")
-    from benchmarks.calibration import resnet18, run_ort, run_ours
+    from benchmarks.calibration import run_ort, run_ours
+    from benchmarks.model_zoo import resnet18
 
     model = tmp_path / "r.onnx"
-    onnx.save(resnet18(width=4, size=32, classes=10), model)
+    onnx.save(resnet18(np.random.default_rng(0), size=32, width=4, classes=10), model)
     x = np.random.default_rng(0).standard_normal((3, 1, 3, 32, 32)).astype(np.float32)
-    np.savez(tmp_path / "x.npz", input=x)
-    (expected,) = ort.InferenceSession(str(model)).run(None, {"input": x[0]})
-    (got,) = run_function(import_onnx(str(model)), {"input": x[0]})
+    np.savez(tmp_path / "x.npz", x=x)
+    (expected,) = ort.InferenceSession(str(model)).run(None, {"x": x[0]})
+    (got,) = run_function(import_onnx(str(model)), {"x": x[0]})
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)  # sums in other orders
     for run in (run_ours, run_ort):
         result = run(str(model), str(tmp_path / "x.npz"), 3)

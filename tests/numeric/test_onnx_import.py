@@ -186,27 +186,26 @@ def test_integer_and_qlinear_contrib_ops_match_onnxruntime() -> None:
 
 def test_unsupported_ops_are_listed_together() -> None:
     nodes = [
-        helper.make_node("Softmax", ["x"], ["a"], name="soft"),
-        helper.make_node(
-            "QLinearSoftmax", ["a", "s", "z", "s", "z"], ["b"], name="sm", domain="com.microsoft"
-        ),
+        helper.make_node("Hardmax", ["x"], ["a"], name="hard"),
+        helper.make_node("LpNormalization", ["a"], ["b"], name="norm"),
         helper.make_node("LSTM", ["b"], ["y"], name="rnn"),
     ]
     model = make_model(nodes, [("x", F, [2, 2])], [("y", F)], SCALES)
     with pytest.raises(OnnxImportError) as err:
         import_onnx(model)
     assert str(err.value) == (
-        "3 unsupported node(s): Softmax (node 'soft'); QLinearSoftmax (node 'sm': ONNX "
-        "Runtime's per-row exp-table arithmetic is not implemented); LSTM (node 'rnn')"
+        "3 unsupported node(s): Hardmax (node 'hard'); LpNormalization (node 'norm'); "
+        "LSTM (node 'rnn')"
     )
 
 
 def test_scales_must_be_constant_initializers() -> None:
-    nodes = [helper.make_node("QuantizeLinear", ["x", "sx", "z"], ["y"], name="quant_x")]
-    model = make_model(nodes, [("x", F, [2]), ("sx", F, [])], [("y", U8)], {"z": np.uint8(0)})
+    """(QuantizeLinear alone takes a run-time scale: tests/numeric/test_float_math.py.)"""
+    nodes = [helper.make_node("DequantizeLinear", ["q", "sx", "z"], ["y"], name="dequant_q")]
+    model = make_model(nodes, [("q", U8, [2]), ("sx", F, [])], [("y", F)], {"z": np.uint8(0)})
     with pytest.raises(
         OnnxImportError,
-        match=r"^node 'quant_x' \(QuantizeLinear\): output scale 'sx' must be a constant initializer$",
+        match=r"^node 'dequant_q' \(DequantizeLinear\): input scale 'sx' must be a constant initializer$",
     ):
         import_onnx(model)
 

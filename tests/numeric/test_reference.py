@@ -21,6 +21,8 @@ from runtime.reference import ExecutionError, run_function
 from runtime.reference.f32math import fmaf
 from runtime.signature import expected_array
 
+from .round_trip_suite import ROUND_TRIP_SUITE
+
 ROOT = Path(__file__).resolve().parents[2]
 Q = "!quant.uniform"
 
@@ -385,10 +387,11 @@ def test_scaled_builders_use_the_scheme() -> None:
 
 
 def test_every_op_in_the_round_trip_suite_runs() -> None:
-    """Each function of tests/filecheck/qnn_ops.mlir and quant_ops.mlir runs on random data."""
+    """Each function of the op round-trip files of tests/filecheck runs on random data, and
+    together they hold every qnn and quant op."""
     rng = np.random.default_rng(5)
     executed: set[str] = set()
-    for name in ("qnn_ops.mlir", "quant_ops.mlir"):
+    for name in ROUND_TRIP_SUITE:
         module = parse_module((ROOT / "tests" / "filecheck" / name).read_text())
         for function in module.ops:
             try:

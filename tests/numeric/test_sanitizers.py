@@ -1,8 +1,9 @@
 """The compiled-kernel suite again, with kernels built under AddressSanitizer and UBSan.
 
 Runs tests/numeric/test_compiled.py, test_quantize_kernels.py, test_call_api.py (misaligned
-inputs), test_observe.py (observation kernels), test_float_kernels.py and test_fusion_exact.py in a child pytest whose
-kernels are compiled with `-fsanitize=address,undefined
+inputs), test_observe.py (observation kernels), test_float_kernels.py, test_maddubs.py (the
+vpmaddubsw tile) and test_fusion_exact.py (fused adds, qnn.add, max pool) in a child pytest
+whose kernels are compiled with `-fsanitize=address,undefined
 -march=native` (QDIALECT_CFLAGS, so the AVX2 paths and their tails are the ones checked) and the
 ASan runtime preloaded: any out-of-bounds access or undefined behaviour in generated C aborts
 the child. Tests marked
@@ -32,6 +33,7 @@ SUITES = [
     "test_call_api.py",
     "test_observe.py",
     "test_float_kernels.py",
+    "test_maddubs.py",
     "test_fusion_exact.py",
 ]
 

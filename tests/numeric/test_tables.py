@@ -278,6 +278,7 @@ def test_sixteen_bit_table_op_is_refused_by_name():
         next(t for t in model.graph.initializer if t.name == name).CopyFrom(
             numpy_helper.from_array(np.uint16(0), name)
         )
+    model.graph.input[0].type.tensor_type.elem_type = onnx.TensorProto.UINT16
     model.graph.node[0].name = "sig"
     with pytest.raises(OnnxImportError) as err:
         import_onnx(model)

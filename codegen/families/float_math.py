@@ -1,0 +1,83 @@
+"""float_math.c.j2: the float32 ops of qdialect/qnn/float_math.py (binary, reduce, round, cast).
+
+Scalar loops over the elements in row-major order; a multi-index steps through the input
+(reduce) or the result (binary) so that broadcast and reduced dimensions are strides of 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from codegen.c_text import ctype_of
+from codegen.families.add import broadcast_strides
+from codegen.geometry import strides_of
+from codegen.kernel import EmitContext, Kernel
+from codegen.plan import shape_of
+from qdialect import qnn
+from qdialect.storage import integer_signature, storage_bounds
+from qdialect.tensors import element_type
+
+
+@dataclass(frozen=True)
+class FloatMathSpec:
+    """`kind`: binary_<sub|div|min|max>, reduce_<min|max>, round or cast."""
+
+    kind: str
+    comment: str
+    size: int  # elements the loop visits: the result's (binary), the input's (reduce, ...)
+    shape: tuple[int, ...] = (1,)  # the visited shape (rank >= 1)
+    a_strides: tuple[int, ...] = (0,)  # binary: lhs, rhs; reduce: the result (0 on axes)
+    b_strides: tuple[int, ...] = (0,)
+    out_size: int = 0  # reduce
+    out_ctype: str = "float"  # cast
+    qmin: int = 0
+    qmax: int = 0
+
+
+def _at_least_1d(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return shape or (1,)
+
+
+def binary(op: qnn.FloatBinaryOp, ctx: EmitContext) -> Kernel:
+    shape = shape_of(op.result)
+    strides = [broadcast_strides(v, shape) or (0,) for v in (op.lhs, op.rhs)]
+    spec = FloatMathSpec(
+        f"binary_{op.kind_value.value}",
+        f"{op.name} {op.kind_value.value}",
+        math.prod(shape),
+        _at_least_1d(shape),
+        *strides,
+    )
+    args = [ctx.plan.expr(v) for v in (op.lhs, op.rhs, op.result)]
+    return Kernel("float_math.c.j2", spec, args)
+
+
+def reduce(op: qnn.ReduceOp, ctx: EmitContext) -> Kernel:
+    shape = shape_of(op.input)
+    axes = op.axis_list
+    kept = tuple(d for i, d in enumerate(shape) if i not in axes)
+    own = iter(strides_of(kept))
+    out_strides = tuple(0 if i in axes else next(own) for i in range(len(shape)))
+    spec = FloatMathSpec(
+        f"reduce_{op.kind_value.value}",
+        f"{op.name} {op.kind_value.value} over axes {list(axes)}",
+        math.prod(shape),
+        _at_least_1d(shape),
+        out_strides or (0,),
+        out_size=math.prod(kept),
+    )
+    args = [ctx.plan.expr(op.input), "NULL", ctx.plan.expr(op.result)]
+    return Kernel("float_math.c.j2", spec, args)
+
+
+def unary(op: qnn.RoundOp | qnn.CastOp, ctx: EmitContext) -> Kernel:
+    size = math.prod(shape_of(op.input))
+    elem = element_type(op.result.type)
+    if isinstance(op, qnn.RoundOp):
+        spec = FloatMathSpec("round", op.name, size)
+    else:
+        qmin, qmax = storage_bounds(*integer_signature(elem))
+        spec = FloatMathSpec("cast", op.name, size, out_ctype=ctype_of(elem), qmin=qmin, qmax=qmax)
+    args = [ctx.plan.expr(op.input), "NULL", ctx.plan.expr(op.result)]
+    return Kernel("float_math.c.j2", spec, args)

@@ -1,0 +1,86 @@
+"""Batched QLinearMatMul / MatMulInteger (`[..., M, K] x [..., K, N]`, ONNX MatMul broadcasting)
+in the ops we already run, so no kernel learns a new shape.
+
+`qnn.dot` multiplies `[..., M, K]` by one `[K, N]` matrix. A batched right-hand side becomes:
+- batch of ones: that one matrix (`dot`);
+- left-hand side without a batch: one `dot` against the matrices side by side, `[K, P·N]`;
+- equal batches: a grouped 1×1 `conv2d`, one group per batch element — input `[1, P·K, M, 1]`,
+  weight `[P·N, K, 1, 1]`, `groups = P` — whose sums are exactly the per-batch products.
+Every sum is the same exact int32 `Σ (a - za)(b - zb)` and the requantization is per tensor,
+so each form gives the bits `dot` would. Moving data costs transposes and reshapes only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import SSAValue
+
+from qdialect import qnn
+from qdialect.onnx_import.builders import build_dot, conv_props, reshaped, transposed
+from qdialect.onnx_import.common import broadcast_shape, shape_of
+from qdialect.onnx_import.errors import NodeError
+from qdialect.onnx_import.graph import GraphImporter
+
+ResultType = Callable[[list[int]], TensorType]
+
+
+def build_matmul(g: GraphImporter, node, a: SSAValue, b: SSAValue, result_type: ResultType) -> None:
+    """`node`'s output: `a @ b` with ONNX MatMul broadcasting over the batch dimensions."""
+    sa, sb = shape_of(a), shape_of(b)
+    if len(sa) < 2 or len(sb) < 2:
+        raise NodeError(f"imported for operands of rank >= 2; got shapes {list(sa)}, {list(sb)}")
+    if len(sb) == 2:
+        build_dot(g, node, a, b, [], result_type)
+        return
+    if sa[-1] != sb[-2]:
+        raise NodeError(f"contraction sizes differ: {list(sa)} x {list(sb)}")
+    batch = list(broadcast_shape(sa[:-2], sb[:-2]))
+    (m, k), n, count = sa[-2:], sb[-1], math.prod(batch)
+    if math.prod(sb[:-2]) == 1:
+        y = _dot(g, a, reshaped(g, b, [k, n]), result_type, [*sa[:-1], n])
+    elif math.prod(sa[:-2]) == 1:
+        y = _side_by_side(g, reshaped(g, a, [m, k]), b, result_type, count)
+    elif list(sa[:-2]) == list(sb[:-2]):
+        y = _grouped_conv(g, a, b, result_type, count)
+    else:
+        raise NodeError(
+            f"batch dimensions {list(sa[:-2])} and {list(sb[:-2])} are imported when equal or "
+            "when one side has none (or only ones)"
+        )
+    g.define(node.output[0], reshaped(g, y, [*batch, m, n], node.output[0]))
+
+
+def _dot(g: GraphImporter, a: SSAValue, b: SSAValue, result_type: ResultType, shape) -> SSAValue:
+    return g.add(qnn.DotOp.build(operands=[a, b, [], []], result_types=[result_type(shape)]))
+
+
+def _side_by_side(
+    g: GraphImporter, a: SSAValue, b: SSAValue, result_type: ResultType, count: int
+) -> SSAValue:
+    """`[M, K] x [P, K, N]` as `[M, K] x [K, P·N]`, back to `[P, M, N]`."""
+    (m, k), n = shape_of(a), shape_of(b)[-1]
+    columns = transposed(g, reshaped(g, b, [count, k, n]), (1, 0, 2))
+    y = _dot(g, a, reshaped(g, columns, [k, count * n]), result_type, [m, count * n])
+    return transposed(g, reshaped(g, y, [m, count, n]), (1, 0, 2))
+
+
+def _grouped_conv(
+    g: GraphImporter, a: SSAValue, b: SSAValue, result_type: ResultType, count: int
+) -> SSAValue:
+    """`[P, M, K] x [P, K, N]` as a 1×1 conv with `P` groups, back to `[P, M, N]`."""
+    (m, k), n = shape_of(a)[-2:], shape_of(b)[-1]
+    rows = transposed(g, reshaped(g, a, [count, m, k]), (0, 2, 1))
+    x = reshaped(g, rows, [1, count * k, m, 1])
+    cols = transposed(g, reshaped(g, b, [count, k, n]), (0, 2, 1))
+    w = reshaped(g, cols, [count * n, k, 1, 1])
+    window = {"strides": [1, 1], "pads": [0, 0, 0, 0], "dilations": [1, 1]}
+    conv = qnn.Conv2DOp.build(
+        operands=[x, w, [], []],
+        result_types=[result_type([1, count * n, m, 1])],
+        properties=conv_props(window, count),
+    )
+    y = reshaped(g, g.add(conv), [count, n, m])
+    return transposed(g, y, (0, 2, 1))

@@ -1,0 +1,101 @@
+"""Float32 arithmetic on run-time tensors: Sub, Div, Min, Max, ReduceMin, ReduceMax, Round and
+Cast from float32 to an integer type, as the qnn ops of qdialect/qnn/float_math.py.
+
+These are what ONNX's own expansion of DynamicQuantizeLinear computes its scale and zero point
+with, and what graphs that choose quantization parameters at run time carry. (Add and Mul are
+`float_ops`; Sub and Cast on constants are folded as shape arithmetic before they get here.)
+"""
+
+from __future__ import annotations
+
+from onnx import TensorProto
+from xdsl.dialects.builtin import IntegerType, Signedness, f32
+
+from qdialect import qnn
+from qdialect.onnx_import.builders import float_value
+from qdialect.onnx_import.common import (
+    attrs,
+    broadcast_shape,
+    normalize_axis,
+    shape_of,
+    tensor_type,
+)
+from qdialect.onnx_import.errors import NodeError
+from qdialect.onnx_import.graph import GraphImporter
+from qdialect.onnx_import.registry import handles
+from qdialect.qnn import FloatBinary, Reduction
+
+BINARY = {
+    "Sub": FloatBinary.SUB,
+    "Div": FloatBinary.DIV,
+    "Min": FloatBinary.MIN,
+    "Max": FloatBinary.MAX,
+}
+REDUCE = {"ReduceMin": Reduction.MIN, "ReduceMax": Reduction.MAX}
+# Cast's integer targets: ONNX data type -> (width, signedness) of the result.
+CAST_TARGETS = {
+    TensorProto.INT8: (8, Signedness.SIGNLESS),
+    TensorProto.UINT8: (8, Signedness.UNSIGNED),
+    TensorProto.INT16: (16, Signedness.SIGNLESS),
+    TensorProto.UINT16: (16, Signedness.UNSIGNED),
+    TensorProto.INT32: (32, Signedness.SIGNLESS),
+}
+
+
+@handles(*BINARY)
+def binary(g: GraphImporter, node) -> None:
+    """Sub and Div of two tensors; Min and Max of one or more, folded left as ONNX's reference
+    folds them (`np.minimum(np.minimum(a, b), c)`)."""
+    if node.op_type in ("Sub", "Div") and len(node.input) != 2:
+        raise NodeError(f"{node.op_type} takes 2 inputs, got {len(node.input)}")
+    result = float_value(g, node.input[0])
+    for name in node.input[1:]:
+        other = float_value(g, name)
+        shape = broadcast_shape(shape_of(result), shape_of(other))
+        op = qnn.FloatBinaryOp(BINARY[node.op_type], result, other, tensor_type(shape, f32))
+        result = g.add(op, node.output[0])
+    g.define(node.output[0], result)
+
+
+def _reduced_axes(g: GraphImporter, node, rank: int) -> list[int]:
+    """The axes of a ReduceMin/ReduceMax node (attribute before opset 18, input from it)."""
+    a = attrs(node)
+    data = g.optional_constant(1, "axes")
+    axes = [int(v) for v in data.ravel()] if data is not None else list(a.get("axes", []))
+    if not axes and a.get("noop_with_empty_axes", 0):
+        raise NodeError("noop_with_empty_axes = 1 without axes (an identity) is not imported")
+    return sorted({normalize_axis(v, rank) for v in axes}) if axes else list(range(rank))
+
+
+@handles(*REDUCE)
+def reduce(g: GraphImporter, node) -> None:
+    x = float_value(g, node.input[0])
+    xs = shape_of(x)
+    axes = _reduced_axes(g, node, len(xs))
+    if attrs(node).get("keepdims", 1):
+        shape = [1 if i in axes else d for i, d in enumerate(xs)]
+    else:
+        shape = [d for i, d in enumerate(xs) if i not in axes]
+    op = qnn.ReduceOp(REDUCE[node.op_type], x, axes, tensor_type(shape, f32))
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+@handles("Round")
+def round_half_to_even(g: GraphImporter, node) -> None:
+    x = float_value(g, node.input[0])
+    g.define(node.output[0], g.add(qnn.RoundOp(x, x.type), node.output[0]))
+
+
+def cast(g: GraphImporter, node) -> None:
+    """Cast of a run-time float32 tensor to an integer type (or to float32: nothing)."""
+    x = float_value(g, node.input[0])
+    to = attrs(node).get("to")
+    if to == TensorProto.FLOAT:
+        return g.define(node.output[0], x)
+    if to not in CAST_TARGETS:
+        name = TensorProto.DataType.Name(to) if to in TensorProto.DataType.values() else to
+        targets = ", ".join(TensorProto.DataType.Name(t) for t in CAST_TARGETS)
+        raise NodeError(f"Cast of float32 to {name} is not imported (to {targets}, FLOAT are)")
+    elem = IntegerType(*CAST_TARGETS[to])
+    op = qnn.CastOp(x, tensor_type(shape_of(x), elem))
+    g.define(node.output[0], g.add(op, node.output[0]))

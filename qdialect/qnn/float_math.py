@@ -1,0 +1,191 @@
+"""Float32 arithmetic that quantized graphs compute around their quantized ops: ONNX's own
+expansion of DynamicQuantizeLinear (ReduceMin/ReduceMax, Min/Max, Sub, Div, Round, Cast) and
+models that choose quantization parameters in the graph.
+
+Each op is float32 in, float32 out (`qnn.cast`: float32 to an integer tensor), one IEEE float32
+rounding per element where it rounds at all. Where IEEE leaves a choice (which NaN, which zero),
+the op fixes it as numpy does, so ONNX's reference evaluator (numpy) and our two executors agree
+to the bit: `min`/`max` are `np.minimum`/`np.maximum` (`a < b || isnan(a) ? a : b`: the second
+operand on ties, so `min(-0.0, 0.0)` is 0.0; a NaN operand's own bits propagate). `qnn.add` and
+`qnn.mul` (elementwise.py) are the float add and multiply.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from xdsl.dialects.builtin import DenseArrayBase, Float32Type, IntegerType, StringAttr, TensorType
+from xdsl.ir import Attribute, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    ParsePropInAttrDict,
+    irdl_op_definition,
+    operand_def,
+    prop_def,
+    result_def,
+    traits_def,
+)
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+
+from qdialect.qnn.common import int_array, ranked_shape
+from qdialect.qnn.elementwise import broadcast_shape
+from qdialect.qnn.modes import enum_value
+from qdialect.tensors import element_type
+
+
+class FloatBinary(Enum):
+    """The kinds of `qnn.binary` (ONNX Sub, Div, Min, Max on two float32 tensors)."""
+
+    SUB = "sub"
+    DIV = "div"
+    MIN = "min"
+    MAX = "max"
+
+
+class Reduction(Enum):
+    """The kinds of `qnn.reduce` (ONNX ReduceMin, ReduceMax)."""
+
+    MIN = "min"
+    MAX = "max"
+
+
+def _check_f32(value: SSAValue, role: str) -> tuple[int, ...]:
+    if not isinstance(element_type(value.type), Float32Type):
+        raise VerifyException(f"{role} must be a float32 tensor, got {value.type}")
+    return ranked_shape(value, role)
+
+
+@irdl_op_definition
+class FloatBinaryOp(IRDLOperation):
+    """`y = lhs (kind) rhs` on float32 with numpy broadcasting: `sub` and `div` one rounding,
+    `min`/`max` numpy's `np.minimum`/`np.maximum` (module docstring).
+
+        %y = qnn.binary %a, %b {kind = "div"} : tensor<4xf32>, tensor<f32> -> tensor<4xf32>
+    """
+
+    name = "qnn.binary"
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    result = result_def(TensorType)
+    kind = prop_def(StringAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
+
+    def __init__(self, kind: FloatBinary, lhs: SSAValue, rhs: SSAValue, result_type: Attribute):
+        super().__init__(
+            operands=[lhs, rhs],
+            result_types=[result_type],
+            properties={"kind": StringAttr(kind.value)},
+        )
+
+    @property
+    def kind_value(self) -> FloatBinary:
+        return enum_value(FloatBinary, self.kind, "kind")
+
+    def verify_(self) -> None:
+        enum_value(FloatBinary, self.kind, "kind")
+        a, b = _check_f32(self.lhs, "lhs"), _check_f32(self.rhs, "rhs")
+        shape = broadcast_shape(a, b)
+        if shape is None:
+            raise VerifyException(f"operand shapes {list(a)} and {list(b)} do not broadcast")
+        if _check_f32(self.result, "result") != shape:
+            raise VerifyException(f"result shape must be the broadcast shape {list(shape)}")
+
+
+@irdl_op_definition
+class ReduceOp(IRDLOperation):
+    """The minimum or maximum over `axes`, folded in row-major order with `qnn.binary`'s
+    min/max; any NaN in the reduced set gives the quiet NaN 0x7fc00000 (numpy's reduction gives
+    that or a NaN operand, by length). The result drops the axes or keeps them as 1 (ONNX
+    `keepdims`): the element order is the same.
+
+        %y = qnn.reduce %x {kind = "min", axes = array<i64: 0, 1>} : tensor<3x4xf32> -> tensor<f32>
+    """
+
+    name = "qnn.reduce"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    kind = prop_def(StringAttr)
+    axes = prop_def(DenseArrayBase)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(
+        self, kind: Reduction, value: SSAValue, axes: list[int], result_type: Attribute
+    ) -> None:
+        properties = {"kind": StringAttr(kind.value), "axes": int_array(axes)}
+        super().__init__(operands=[value], result_types=[result_type], properties=properties)
+
+    @property
+    def kind_value(self) -> Reduction:
+        return enum_value(Reduction, self.kind, "kind")
+
+    @property
+    def axis_list(self) -> tuple[int, ...]:
+        return tuple(int(a) for a in self.axes.get_values())
+
+    def verify_(self) -> None:
+        enum_value(Reduction, self.kind, "kind")
+        shape = _check_f32(self.input, "input")
+        axes = self.axis_list
+        if any(not 0 <= a < len(shape) for a in axes) or list(axes) != sorted(set(axes)):
+            raise VerifyException(
+                f"axes {list(axes)} must be increasing dimensions of the rank-{len(shape)} input"
+            )
+        kept = tuple(1 if i in axes else d for i, d in enumerate(shape))
+        dropped = tuple(d for i, d in enumerate(shape) if i not in axes)
+        if _check_f32(self.result, "result") not in (kept, dropped):
+            raise VerifyException(f"result shape must be {list(dropped)} or {list(kept)}")
+
+
+class FloatUnaryOp(IRDLOperation):
+    """One float32 tensor in, one tensor of the same shape out."""
+
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def __init__(self, value: SSAValue, result_type: Attribute) -> None:
+        super().__init__(operands=[value], result_types=[result_type])
+
+    def verify_shapes(self) -> None:
+        if _check_f32(self.input, "input") != ranked_shape(self.result, "result"):
+            raise VerifyException("result must have the input's shape")
+
+
+@irdl_op_definition
+class RoundOp(FloatUnaryOp):
+    """`y = rint(x)` in float32, half to even (ONNX Round; -0.5 gives -0.0, NaN and ±inf stay).
+
+    %y = qnn.round %x : tensor<4xf32> -> tensor<4xf32>
+    """
+
+    name = "qnn.round"
+
+    def verify_(self) -> None:
+        self.verify_shapes()
+        _check_f32(self.result, "result")
+
+
+@irdl_op_definition
+class CastOp(FloatUnaryOp):
+    """float32 to an integer tensor (ONNX Cast to INT8 ... INT32, UINT8, UINT16): truncation
+    toward zero, which ONNX defines for values in range; outside it ONNX leaves the result
+    undefined and we saturate to the type's bounds, NaN to 0 (as Cast's `saturate` does for
+    float8, with 0 standing for NaN).
+
+        %z = qnn.cast %x : tensor<4xf32> -> tensor<4xui8>
+    """
+
+    name = "qnn.cast"
+
+    def verify_(self) -> None:
+        self.verify_shapes()
+        elem = element_type(self.result.type)
+        if not isinstance(elem, IntegerType) or elem.width.data not in (8, 16, 32):
+            raise VerifyException(f"result must be an 8-, 16- or 32-bit integer tensor, got {elem}")

@@ -1,0 +1,165 @@
+"""Softmax as ONNX Runtime's CPU kernels compute it: float32 (`Softmax`) and 8-bit
+(`QLinearSoftmax`, domain com.microsoft), shared by `qnn.softmax`'s reference and C kernel.
+
+Rows. A row is D elements `outer·D·inner + j·inner + k` (j < D). ONNX's Softmax before opset 13
+(and QLinearSoftmax with `opset` < 13) flattens: D = the product of dims from `axis` on,
+inner = 1. From opset 13: D = dims[axis], inner = the product of the dims after it (ONNX
+Runtime transposes the axis last, computes, transposes back; rows are independent, so reading
+them with a stride changes no bit).
+
+Float (MLAS `MlasComputeSoftmax` with the AVX2 kernel `MlasComputeSumExpF32KernelFma3`,
+mlas/lib/x86_64/TransKernelFma3.S): m = max of the row; e_j = MLAS's exp of `x_j + (-m)` (a
+clamp at -88.376, range reduction by fused multiply-adds, a degree-6 polynomial, the exponent
+rebuilt from the rounding-biased integer); the sum accumulates in 8 lanes (element j into lane
+j mod 8, in order), reduced as `vhaddps` twice does: ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7));
+y_j = e_j · fl(1/sum).
+
+Quantized (ORT's qlinear_softmax.cc, EXP_OUT_DTYPE = float): a 256-entry float table built
+at compile time in double from the input scale and D: shift = max(0, ln(FLT_MAX / D) − 5) / s,
+`table[i] = (float) exp((i − 255 + shift) · s)`; per row, `t_j = table[255 − (xmax − x_j)]`
+(the zero point cancels), `sum = Σ t_j` in float32 in order, `c = floorf(1 / y_scale)`,
+`v = fl(fl(t_j · c) / sum)` clamped to [qmin − zy, qmax − zy] in float, `y_j = rint(v) + zy`
+(ONNX Runtime adds the zero point and saturates after rounding: the same integers).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from qdialect.arithmetic import float32_scale
+from qdialect.float32_arrays import F32, fmaf
+from qdialect.types import UniformQuantizedType
+
+TABLE_SIZE = 256
+FLT_MAX = float(np.finfo(np.float32).max)
+RESERVE = 5.0  # ORT's reserve_bit for a float table
+LANES = 8  # the AVX2 accumulator
+
+# MlasExpConstants (mlas/lib/compute.cpp) as the sum-exp kernel reads them
+EXP_LOWER = F32(-88.3762626647949)
+ROUNDING_BIAS = F32(12582912.0)  # MLAS_ROUNDING_BIAS_MAGIC, 1.5·2^23
+LOG2_RECIPROCAL = F32(1.44269504088896341)
+LOG2_HIGH = F32(-6.93145752e-1)
+LOG2_LOW = F32(-1.42860677e-6)
+POLY = tuple(F32(float.fromhex(h)) for h in ("0x1.694p-10", "0x1.125edcp-7", "0x1.555b5ap-5",
+             "0x1.55545p-3", "0x1.fffff6p-2", "0x1p+0"))  # fmt: skip
+ONE_BITS = 0x3F800000  # MaximumExponent: the exponent bias of 1.0f
+
+
+@dataclass(frozen=True)
+class RowLayout:
+    """A tensor seen as `outer` groups of rows of `length` elements `stride` apart."""
+
+    outer: int
+    length: int
+    stride: int
+
+
+def row_layout(shape: tuple[int, ...], axis: int, flatten: bool) -> RowLayout:
+    """The rows of a softmax over `axis` (non-negative) of `shape` (module docstring)."""
+    if flatten:
+        return RowLayout(math.prod(shape[:axis]), math.prod(shape[axis:]), 1)
+    return RowLayout(math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :]))
+
+
+def as_rows(x: np.ndarray, layout: RowLayout) -> np.ndarray:
+    """`x` as [rows, length] (a copy), rows in memory order of (outer, inner)."""
+    grouped = x.reshape(layout.outer, layout.length, layout.stride)
+    return np.ascontiguousarray(grouped.transpose(0, 2, 1)).reshape(-1, layout.length)
+
+
+def from_rows(rows: np.ndarray, layout: RowLayout, shape: tuple[int, ...]) -> np.ndarray:
+    grouped = rows.reshape(layout.outer, layout.stride, layout.length)
+    return np.ascontiguousarray(grouped.transpose(0, 2, 1)).reshape(shape)
+
+
+def mlas_exp(v: np.ndarray) -> np.ndarray:
+    """MLAS's sum-exp kernel's exp of float32 values already reduced by the row maximum."""
+    v = np.maximum(EXP_LOWER, v)
+    biased = fmaf(v, LOG2_RECIPROCAL, ROUNDING_BIAS)
+    m = biased - ROUNDING_BIAS
+    v = fmaf(m, LOG2_HIGH, v)
+    v = fmaf(m, LOG2_LOW, v)
+    p = fmaf(np.full_like(v, POLY[0]), v, POLY[1])
+    for c in (*POLY[2:], POLY[5]):
+        p = fmaf(p, v, c)
+    bits = (biased.view(np.int32).astype(np.int64) << 23) + ONE_BITS
+    scale = (bits & 0xFFFFFFFF).astype(np.uint32).view(F32)
+    return (p * scale).astype(F32)
+
+
+def lane_sum(e: np.ndarray) -> np.ndarray:
+    """Row sums of [rows, D] float32 as the AVX2 kernel adds: 8 lanes, then pairwise."""
+    rows, length = e.shape
+    padded = np.zeros((rows, -(-length // LANES) * LANES), F32)
+    padded[:, :length] = e
+    lanes = np.zeros((rows, LANES), F32)
+    for start in range(0, padded.shape[1], LANES):
+        lanes = lanes + padded[:, start : start + LANES]
+    pairs = [lanes[:, i] + lanes[:, i + 1] for i in range(0, LANES, 2)]
+    return (pairs[0] + pairs[1]) + (pairs[2] + pairs[3])
+
+
+def float_softmax(x: np.ndarray, axis: int, flatten: bool) -> np.ndarray:
+    """ONNX Runtime's float32 Softmax (module docstring)."""
+    x = np.asarray(x, F32)
+    layout = row_layout(x.shape, axis, flatten)
+    rows = as_rows(x, layout)
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = mlas_exp(rows + (-rows.max(axis=1, keepdims=True)))
+        scale = (F32(1) / lane_sum(e)).astype(F32)
+        y = (e * scale[:, None]).astype(F32)
+    return from_rows(y, layout, x.shape)
+
+
+def exp_table(scale: float, length: int) -> np.ndarray:
+    """ORT's `QlinearBuildLookupTableUint32` for a float table: entry i (0..255) holds
+    exp of the real distance of i − 255 steps from the row maximum, shifted up so a row of
+    `length` entries cannot overflow (computed in double, stored as float32)."""
+    s = float(np.float32(scale))
+    shift = max(0.0, math.log(float(np.float32(FLT_MAX / length))) - RESERVE) / s
+    return np.array([math.exp((i - 255 + shift) * s) for i in range(TABLE_SIZE)], F32)
+
+
+@dataclass(frozen=True)
+class QuantizedSoftmax:
+    """The numbers of one QLinearSoftmax: the exp table, ORT's output multiplier
+    `floorf(1.0f / y_scale)` (the output scale it really uses is 1/multiplier), and the
+    output's zero point and storage bounds."""
+
+    table: tuple[float, ...]
+    multiplier: float
+    zero: int
+    qmin: int
+    qmax: int
+
+
+def quantized_parameters(
+    in_type: UniformQuantizedType, out_type: UniformQuantizedType, length: int
+) -> QuantizedSoftmax:
+    """The numbers for rows of `length` from `in_type` to `out_type` (per-tensor types)."""
+    table = exp_table(float32_scale(in_type.scale), length)
+    multiplier = float(np.floor(F32(1) / F32(float32_scale(out_type.scale))))
+    out = (out_type.zero_point, out_type.qmin, out_type.qmax)
+    return QuantizedSoftmax(tuple(float(t) for t in table), multiplier, *out)
+
+
+def quantized_softmax(
+    x: np.ndarray, params: QuantizedSoftmax, axis: int, flatten: bool
+) -> np.ndarray:
+    """ORT's QLinearSoftmax on stored values (module docstring); int64 stored values."""
+    table, multiplier = np.array(params.table, F32), F32(params.multiplier)
+    zero, qmin, qmax = params.zero, params.qmin, params.qmax
+    x = np.asarray(x).astype(np.int64)
+    layout = row_layout(x.shape, axis, flatten)
+    rows = as_rows(x, layout)
+    t = table[255 - (rows.max(axis=1, keepdims=True) - rows)]
+    total = np.zeros(rows.shape[0], F32)
+    for j in range(rows.shape[1]):  # float32, in order
+        total = (total + t[:, j]).astype(F32)
+    v = ((t * multiplier).astype(F32) / total[:, None]).astype(F32)
+    y = np.rint(np.clip(v, F32(qmin - zero), F32(qmax - zero))).astype(np.int64) + zero
+    return from_rows(y, layout, x.shape)

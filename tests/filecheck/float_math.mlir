@@ -1,0 +1,29 @@
+// RUN: qopt %s | filecheck %s
+// RUN: qopt %s | qopt | filecheck %s
+// RUN: qopt %s --print-op-generic | qopt | filecheck %s
+
+// Round trips of the float32 ops (qnn.binary, qnn.reduce, qnn.round, qnn.cast) and of
+// qnn.runtime_quantize, custom and generic forms: ONNX's expansion of DynamicQuantizeLinear.
+
+// CHECK-LABEL: func.func @dynamic_quantize_expanded(
+// CHECK-NEXT: %lo = qnn.reduce %x {kind = "min", axes = array<i64: 0, 1>} : tensor<3x4xf32> -> tensor<f32>
+// CHECK-NEXT: %hi = qnn.reduce %x {kind = "max", axes = array<i64: 1>} : tensor<3x4xf32> -> tensor<3x1xf32>
+// CHECK-NEXT: %m = qnn.binary %lo, %zero {kind = "min"} : tensor<f32>, tensor<f32> -> tensor<f32>
+// CHECK-NEXT: %n = qnn.binary %hi, %zero {kind = "max"} : tensor<3x1xf32>, tensor<f32> -> tensor<3x1xf32>
+// CHECK-NEXT: %r = qnn.binary %n, %m {kind = "sub"} : tensor<3x1xf32>, tensor<f32> -> tensor<3x1xf32>
+// CHECK-NEXT: %s = qnn.binary %m, %zero {kind = "div"} : tensor<f32>, tensor<f32> -> tensor<f32>
+// CHECK-NEXT: %t = qnn.round %s : tensor<f32> -> tensor<f32>
+// CHECK-NEXT: %z = qnn.cast %t : tensor<f32> -> tensor<ui8>
+// CHECK-NEXT: %q = qnn.runtime_quantize %x, %s, %z : tensor<3x4xf32>, tensor<f32>, tensor<ui8> -> tensor<3x4xui8>
+func.func @dynamic_quantize_expanded(%x: tensor<3x4xf32>, %zero: tensor<f32>) -> (tensor<3x4xui8>, tensor<3x1xf32>) {
+  %lo = qnn.reduce %x {kind = "min", axes = array<i64: 0, 1>} : tensor<3x4xf32> -> tensor<f32>
+  %hi = qnn.reduce %x {kind = "max", axes = array<i64: 1>} : tensor<3x4xf32> -> tensor<3x1xf32>
+  %m = qnn.binary %lo, %zero {kind = "min"} : tensor<f32>, tensor<f32> -> tensor<f32>
+  %n = qnn.binary %hi, %zero {kind = "max"} : tensor<3x1xf32>, tensor<f32> -> tensor<3x1xf32>
+  %r = qnn.binary %n, %m {kind = "sub"} : tensor<3x1xf32>, tensor<f32> -> tensor<3x1xf32>
+  %s = qnn.binary %m, %zero {kind = "div"} : tensor<f32>, tensor<f32> -> tensor<f32>
+  %t = qnn.round %s : tensor<f32> -> tensor<f32>
+  %z = qnn.cast %t : tensor<f32> -> tensor<ui8>
+  %q = qnn.runtime_quantize %x, %s, %z : tensor<3x4xf32>, tensor<f32>, tensor<ui8> -> tensor<3x4xui8>
+  func.return %q, %r : tensor<3x4xui8>, tensor<3x1xf32>
+}

@@ -1,0 +1,91 @@
+// RUN: qopt %s --split-input-file --verify-diagnostics
+
+// Refusals of the float32 ops and of qnn.runtime_quantize: float32 operands only, a kind of
+// the op's list, shapes that broadcast or that drop or keep the reduced axes, an integer
+// result for cast, a scalar scale and integer zero point typing the result.
+
+func.func @binary_kind(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error@+1 {{kind must be one of 'sub', 'div', 'min', 'max', got 'pow'}}
+  %y = qnn.binary %a, %a {kind = "pow"} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  func.return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @binary_int(%a: tensor<4xi32>) -> tensor<4xi32> {
+  // expected-error@+1 {{lhs must be a float32 tensor, got tensor<4xi32>}}
+  %y = qnn.binary %a, %a {kind = "sub"} : tensor<4xi32>, tensor<4xi32> -> tensor<4xi32>
+  func.return %y : tensor<4xi32>
+}
+
+// -----
+
+func.func @binary_broadcast(%a: tensor<4xf32>, %b: tensor<3xf32>) -> tensor<4xf32> {
+  // expected-error@+1 {{operand shapes [4] and [3] do not broadcast}}
+  %y = qnn.binary %a, %b {kind = "div"} : tensor<4xf32>, tensor<3xf32> -> tensor<4xf32>
+  func.return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @reduce_axes(%x: tensor<3x4xf32>) -> tensor<3xf32> {
+  // expected-error@+1 {{axes [1, 1] must be increasing dimensions of the rank-2 input}}
+  %y = qnn.reduce %x {kind = "min", axes = array<i64: 1, 1>} : tensor<3x4xf32> -> tensor<3xf32>
+  func.return %y : tensor<3xf32>
+}
+
+// -----
+
+func.func @reduce_shape(%x: tensor<3x4xf32>) -> tensor<4xf32> {
+  // expected-error@+1 {{result shape must be [3] or [3, 1]}}
+  %y = qnn.reduce %x {kind = "max", axes = array<i64: 1>} : tensor<3x4xf32> -> tensor<4xf32>
+  func.return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @reduce_kind(%x: tensor<3x4xf32>) -> tensor<3xf32> {
+  // expected-error@+1 {{kind must be one of 'min', 'max', got 'sum'}}
+  %y = qnn.reduce %x {kind = "sum", axes = array<i64: 1>} : tensor<3x4xf32> -> tensor<3xf32>
+  func.return %y : tensor<3xf32>
+}
+
+// -----
+
+func.func @round_shape(%x: tensor<4xf32>) -> tensor<5xf32> {
+  // expected-error@+1 {{result must have the input's shape}}
+  %y = qnn.round %x : tensor<4xf32> -> tensor<5xf32>
+  func.return %y : tensor<5xf32>
+}
+
+// -----
+
+func.func @cast_to_float(%x: tensor<4xf32>) -> tensor<4xf16> {
+  // expected-error@+1 {{result must be an 8-, 16- or 32-bit integer tensor, got f16}}
+  %y = qnn.cast %x : tensor<4xf32> -> tensor<4xf16>
+  func.return %y : tensor<4xf16>
+}
+
+// -----
+
+func.func @runtime_quantize_scale(%x: tensor<4xf32>, %s: tensor<4xf32>, %z: tensor<ui8>) -> tensor<4xui8> {
+  // expected-error@+1 {{scale must have rank 0, got tensor<4xf32>}}
+  %q = qnn.runtime_quantize %x, %s, %z : tensor<4xf32>, tensor<4xf32>, tensor<ui8> -> tensor<4xui8>
+  func.return %q : tensor<4xui8>
+}
+
+// -----
+
+func.func @runtime_quantize_result(%x: tensor<4xf32>, %s: tensor<f32>, %z: tensor<ui8>) -> tensor<4xi8> {
+  // expected-error@+1 {{result must have the input's shape and the zero point's type}}
+  %q = qnn.runtime_quantize %x, %s, %z : tensor<4xf32>, tensor<f32>, tensor<ui8> -> tensor<4xi8>
+  func.return %q : tensor<4xi8>
+}
+
+// -----
+
+func.func @runtime_quantize_zero_point(%x: tensor<4xf32>, %s: tensor<f32>, %z: tensor<f32>) -> tensor<4xf32> {
+  // expected-error@+1 {{zero point must be an 8-, 16- or 32-bit integer, got f32}}
+  %q = qnn.runtime_quantize %x, %s, %z : tensor<4xf32>, tensor<f32>, tensor<f32> -> tensor<4xf32>
+  func.return %q : tensor<4xf32>
+}

@@ -1,0 +1,245 @@
+"""The float32 ops of qdialect/qnn/float_math.py and qnn.runtime_quantize, imported from ONNX
+(Sub, Div, Min, Max, ReduceMin, ReduceMax, Round, Cast, QuantizeLinear with a scale the graph
+computes): the reference interpreter equals ONNX's reference evaluator bit for bit on data
+full of NaN (with payloads), ±inf, -0.0 and .5 ties, and compiled code equals the reference.
+Where ONNX leaves the result open (a reduction's NaN payload, Cast out of range) the test
+checks our documented choice instead. One compile per model keeps the default tier short.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
+from xdsl.dialects.builtin import Float32Type
+
+from qdialect.onnx_import import OnnxImportError, import_onnx
+from qdialect.storage import storage_bounds
+from qdialect.types import UniformQuantizedType
+from runtime.compiled import compile_module
+from runtime.reference import kernels as K
+from runtime.reference import run_function
+
+SHAPE = (5, 9)
+CASTS = {"u8": TensorProto.UINT8, "i8": TensorProto.INT8, "i16": TensorProto.INT16}
+NAN_PAYLOAD = np.array(0xFFC00123, np.uint32).view(np.float32)
+
+
+def edge_data(rng, shape) -> np.ndarray:
+    """Random values at several magnitudes, then NaN (two payloads), ±inf, ±0.0, .5 ties and
+    values beyond the 8/16-bit ranges at random places."""
+    x = (rng.standard_normal(shape) * rng.choice([0.3, 3.0, 300.0], shape)).astype(np.float32)
+    edges = [np.float32(np.nan), NAN_PAYLOAD, np.inf, -np.inf, 0.0, -0.0, 0.5, -0.5, 1.5, 2.5, -2.5]
+    edges += [255.5, 1e6, -3e9, 127.5, -128.5]
+    edges = np.array(edges, np.float32)
+    flat = x.ravel()
+    count = min(len(edges), flat.size)
+    flat[rng.choice(flat.size, count, replace=False)] = rng.choice(edges, count, replace=False)
+    return flat.reshape(shape)
+
+
+def _model(nodes, outputs, opset: int, inputs=(("a", SHAPE), ("b", (9,)), ("c", (5, 1)))):
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(n, *(t or [TensorProto.FLOAT]), s) for n, s, *t in inputs],
+        [helper.make_tensor_value_info(n, t, None) for n, t in outputs],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=9)
+
+
+def _reduce(op: str, out: str, axes, keepdims: int, opset: int) -> list[onnx.NodeProto]:
+    if opset < 18:
+        kwargs = {"axes": axes} if axes is not None else {}
+        return [helper.make_node(op, ["a"], [out], keepdims=keepdims, **kwargs)]
+    const = helper.make_node(
+        "Constant", [], [out + "_axes"], value=numpy_helper.from_array(np.array(axes, np.int64))
+    )
+    return [const, helper.make_node(op, ["a", out + "_axes"], [out], keepdims=keepdims)]
+
+
+def float_ops_model(opset: int) -> onnx.ModelProto:
+    """Every float op once or twice, with broadcasting, several axes and keepdims both ways."""
+    f = TensorProto.FLOAT
+    nodes = [
+        helper.make_node("Sub", ["a", "b"], ["sub"]),
+        helper.make_node("Div", ["a", "c"], ["div"]),
+        helper.make_node("Min", ["a", "b", "c"], ["min3"]),
+        helper.make_node("Max", ["c", "a"], ["max2"]),
+        helper.make_node("Round", ["a"], ["round"]),
+        *_reduce("ReduceMin", "rmin_rows", [1], 1, opset),
+        *_reduce("ReduceMax", "rmax_cols", [0], 0, opset),
+        *_reduce("ReduceMin", "rmin_all", None if opset < 18 else [0, 1], 0, opset),
+        *_reduce("ReduceMax", "rmax_neg", [-1, 0], 1, opset),
+    ]
+    nodes += [helper.make_node("Cast", ["a"], [f"cast_{k}"], to=t) for k, t in CASTS.items()]
+    outputs = [(n, f) for n in ("sub", "div", "min3", "max2", "round")]
+    outputs += [(n, f) for n in ("rmin_rows", "rmax_cols", "rmin_all", "rmax_neg")]
+    outputs += [(f"cast_{k}", t) for k, t in CASTS.items()]
+    return _model(nodes, outputs, opset)
+
+
+def _check_cast(name: str, x: np.ndarray, got: np.ndarray, want: np.ndarray) -> None:
+    """In range: ONNX's truncation; outside (undefined in ONNX): saturated; NaN: 0."""
+    qmin, qmax = storage_bounds(8 if name[-1] == "8" else 16, name[-2] == "i" or name[-3] == "i")
+    inside = (np.trunc(x) >= qmin) & (np.trunc(x) <= qmax)
+    assert np.array_equal(got[inside], want[inside]), name
+    assert (got[x < qmin] == qmin).all() and (got[x > qmax] == qmax).all(), name
+    assert (got[np.isnan(x)] == 0).all(), name
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_float_ops_match_onnx_reference(opset: int) -> None:
+    rng = np.random.default_rng(opset)
+    model = float_ops_model(opset)
+    feeds = {"a": edge_data(rng, SHAPE), "b": edge_data(rng, (9,)), "c": edge_data(rng, (5, 1))}
+    feeds["c"][0, 0], feeds["c"][1, 0] = 0.0, -0.0  # divisions by ±0
+    names = [o.name for o in model.graph.output]
+    with np.errstate(all="ignore"):
+        expected = dict(zip(names, ReferenceEvaluator(model).run(None, feeds), strict=True))
+    module = import_onnx(model)
+    reference = run_function(module, feeds)
+    compiled = compile_module(module)(**feeds)
+    for name, ref, got in zip(names, reference, compiled, strict=True):
+        want = np.asarray(expected[name])
+        assert got.dtype == ref.dtype and got.tobytes() == ref.tobytes(), name
+        assert ref.dtype == want.dtype and ref.shape == want.shape, name
+        if name.startswith("cast_"):
+            _check_cast(name, feeds["a"], ref, want)
+        elif name.startswith("r") and name != "round":  # a NaN's payload is numpy's choice
+            assert np.array_equal(np.isnan(ref), np.isnan(want)), name
+            quiet = np.array(0x7FC00000, np.uint32)
+            assert (ref[np.isnan(ref)].view(np.uint32) == quiet).all(), name
+            assert ref[~np.isnan(ref)].tobytes() == want[~np.isnan(want)].tobytes(), name
+        else:
+            assert ref.tobytes() == want.tobytes(), f"{name}: {ref.ravel()} != {want.ravel()}"
+    assert any(np.isnan(feeds["a"]).any(axis=1)) and not np.isnan(reference[5]).all()
+
+
+RUNTIME_QUANTIZE = """
+func.func @main(%x: tensor<75xf32>, %s: tensor<f32>, %zu8: tensor<ui8>, %zi8: tensor<i8>,
+                %zu16: tensor<ui16>, %zi16: tensor<i16>)
+    -> (tensor<75xui8>, tensor<75xi8>, tensor<75xui16>, tensor<75xi16>) {
+  %a = qnn.runtime_quantize %x, %s, %zu8 : tensor<75xf32>, tensor<f32>, tensor<ui8> -> tensor<75xui8>
+  %b = qnn.runtime_quantize %x, %s, %zi8 : tensor<75xf32>, tensor<f32>, tensor<i8> -> tensor<75xi8>
+  %c = qnn.runtime_quantize %x, %s, %zu16 : tensor<75xf32>, tensor<f32>, tensor<ui16> -> tensor<75xui16>
+  %d = qnn.runtime_quantize %x, %s, %zi16 : tensor<75xf32>, tensor<f32>, tensor<i16> -> tensor<75xi16>
+  func.return %a, %b, %c, %d : tensor<75xui8>, tensor<75xi8>, tensor<75xui16>, tensor<75xi16>
+}
+"""
+STORAGES = (("u8", np.uint8), ("i8", np.int8), ("u16", np.uint16), ("i16", np.int16))
+
+
+@pytest.mark.parametrize("scale", [0.25, 0.1, 3.0e-3, 7.5])
+def test_runtime_quantize_is_the_static_quantize(scale: float) -> None:
+    """Same numbers, same bits as qnn.quantize with the scale and zero point in its type, on
+    the AVX2 blocks of 32 and the scalar tail alike (75 elements)."""
+    rng = np.random.default_rng(int(scale * 1000))
+    s = np.float32(scale)
+    ties = (np.arange(-6, 6) + np.float32(0.5)) * s  # exact ties when s is a power of 2
+    x = np.concatenate([edge_data(rng, (63,)) * s, ties]).astype(np.float32)
+    zeros = [int(rng.integers(*storage_bounds(int(k[1:]), k[0] == "i"))) for k, _ in STORAGES]
+    args = [x, np.array(s)] + [np.array(z, d) for z, (_, d) in zip(zeros, STORAGES, strict=True)]
+    reference = run_function(RUNTIME_QUANTIZE, args)
+    compiled = compile_module(RUNTIME_QUANTIZE)(*args)
+    for (storage, dtype), zp, ref, got in zip(STORAGES, zeros, reference, compiled, strict=True):
+        qtype = UniformQuantizedType.per_tensor(storage, Float32Type(), float(s), zp)
+        static = K.quantize(x, qtype)
+        assert ref.dtype == dtype and ref.tobytes() == static.astype(dtype).tobytes(), storage
+        assert got.tobytes() == ref.tobytes(), storage
+
+
+def test_runtime_quantize_zero_scale() -> None:
+    """A scale of 0 (an all-zero input in ONNX's expansion of DynamicQuantizeLinear): the
+    quotients are ±inf and NaN, which saturate and go to qmin as in every quantize."""
+    x = np.array([1.0, -1.0, 0.0, np.nan] * 18 + [2.0, -0.0, -3.0], np.float32)
+    args = [x, np.array(0.0, np.float32)] + [np.array(3, d) for _, d in STORAGES]
+    reference = run_function(RUNTIME_QUANTIZE, args)
+    compiled = compile_module(RUNTIME_QUANTIZE)(*args)
+    for (storage, _), ref, got in zip(STORAGES, reference, compiled, strict=True):
+        qmin, qmax = storage_bounds(int(storage[1:]), storage[0] == "i")
+        assert (ref[x > 0] == qmax).all() and (ref[x < 0] == qmin).all(), storage
+        assert (ref[(x == 0) | np.isnan(x)] == qmin).all(), storage  # 0 / 0 is NaN
+        assert got.tobytes() == ref.tobytes(), storage
+
+
+def test_quantize_linear_with_graph_input_parameters() -> None:
+    """QuantizeLinear whose scale (0-d or [1]) is a graph input, with a constant zero point or
+    none (uint8, or `output_dtype`), equals ONNX's reference on finite data with ties and
+    saturation. (A zero point computed in the graph: ONNX's DynamicQuantizeLinear expansion,
+    tests/numeric/test_onnx_backend_nodes.py.)"""
+    rng = np.random.default_rng(5)
+    i8, u8, f = TensorProto.INT8, TensorProto.UINT8, TensorProto.FLOAT
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["y_u8"]),
+        helper.make_node("QuantizeLinear", ["x", "s1"], ["y_default"]),
+        helper.make_node("QuantizeLinear", ["x", "s"], ["y_i8"], output_dtype=i8),
+    ]
+    inputs = [
+        helper.make_tensor_value_info("x", f, [40]),
+        helper.make_tensor_value_info("s", f, []),
+        helper.make_tensor_value_info("s1", f, [1]),
+    ]
+    outputs = [
+        helper.make_tensor_value_info(n, t, None)
+        for n, t in (("y_u8", u8), ("y_default", u8), ("y_i8", i8))
+    ]
+    zero = numpy_helper.from_array(np.array(rng.integers(0, 256), np.uint8), "z")
+    graph = helper.make_graph(nodes, "g", inputs, outputs, [zero])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
+    scale = np.float32(0.125)
+    x = np.concatenate([(np.arange(-10, 10) + 0.5) * scale, rng.standard_normal(20) * 30])
+    feeds = {"x": x.astype(np.float32), "s": np.array(scale), "s1": np.array([scale * 3])}
+    expected = ReferenceEvaluator(model).run(None, feeds)
+    module = import_onnx(model)
+    reference = run_function(module, feeds)
+    compiled = compile_module(module)(**feeds)
+    for want, ref, got in zip(expected, reference, compiled, strict=True):
+        assert ref.dtype == want.dtype and ref.tobytes() == want.tobytes()
+        assert got.tobytes() == ref.tobytes()
+
+
+def _refused(nodes, opset: int = 13, inputs=(("a", SHAPE),)) -> str:
+    model = _model(nodes, [("y", TensorProto.FLOAT)], opset, inputs)
+    with pytest.raises(OnnxImportError) as err:
+        import_onnx(model)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(("node '", "node #"))
+    return message
+
+
+@pytest.mark.parametrize(
+    ("node", "opset", "inputs", "reason"),
+    [
+        (
+            helper.make_node("ReduceMin", ["a"], ["y"], keepdims=0),
+            13,
+            (("a", SHAPE, TensorProto.FLOAT16),),
+            "input 'a' must be float32 here, got f16",
+        ),
+        (
+            helper.make_node("ReduceMax", ["a"], ["y"], noop_with_empty_axes=1),
+            18,
+            (("a", SHAPE),),
+            "noop_with_empty_axes = 1 without axes (an identity) is not imported",
+        ),
+        (
+            helper.make_node("Cast", ["a"], ["y"], to=TensorProto.FLOAT16),
+            13,
+            (("a", SHAPE),),
+            "Cast of float32 to FLOAT16 is not imported (to INT8, UINT8, INT16, UINT16, "
+            "INT32, FLOAT are)",
+        ),
+        (
+            helper.make_node("QuantizeLinear", ["a", "b"], ["y"], axis=0),
+            13,
+            (("a", SHAPE), ("b", (5,))),
+            "y_scale 'b' must be a scalar of f32",
+        ),
+    ],
+    ids=["reduce-float16", "reduce-noop", "cast-float16", "quantize-per-axis-scale"],
+)
+def test_refusals_name_the_reason(node, opset, inputs, reason) -> None:
+    assert _refused([node], opset, inputs).endswith(reason)

@@ -1,0 +1,212 @@
+"""The u8 x s8 `vpmaddubsw` tile of gemm.c.j2: taken only where `packing.maddubs_exact` proves
+from the constant weights that no int16 pair sum can saturate (every pair |v0| + |v1| <= 128,
+e.g. reduce_range weights), and then bit-exact with the reference interpreter; weights one
+step past the bound keep the exact int16-pair tile. The emitted C names its tile."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from codegen import packing
+from runtime.compiled import compile_module
+from runtime.reference import run_function
+
+from .test_compiled import STRICT, pins_flags
+
+SLOW = pytest.mark.slow
+FAST = "u8 x s8 vpmaddubsw tile"
+EXACT = "exact int16-pair vpmaddwd tile"
+
+
+def _ty(shape, elem: str) -> str:
+    return "tensor<" + "x".join(map(str, shape)) + f"x{elem}>"
+
+
+def _weight_type(zps: list[int], axis: int) -> str:
+    """Per-tensor (one zero point) or per-axis int8 weights."""
+    if len(zps) == 1:
+        return f"!quant.uniform<i8:f32, 0.02:{zps[0]}>"
+    pairs = ",".join(f"{0.01 + 0.002 * (i % 3)}:{z}" for i, z in enumerate(zps))
+    return f"!quant.uniform<i8:f32:{axis}, {{{pairs}}}>"
+
+
+def _program(x: np.ndarray, x_zp: int, w: np.ndarray, w_zps: list[int], conv: str | None) -> str:
+    """`qnn.dot` (conv None) or `qnn.conv2d` with `conv` its attributes (the output shape is
+    the reference's); constant weights, a bias and relu, u8 output."""
+    storage = "u8" if x.dtype == np.uint8 else "i8"
+    xt = _ty(x.shape, f"!quant.uniform<{storage}:f32, 0.05:{x_zp}>")
+    wt = _ty(w.shape, _weight_type(w_zps, 1 if conv is None else 0))
+    o = w.shape[1] if conv is None else w.shape[0]
+    if conv is None:
+        y_shape, op, attrs = (x.shape[0], o), "qnn.dot", ""
+    else:
+        y_shape, op, attrs = _conv_output(x.shape, w.shape, conv), "qnn.conv2d", f", {conv}"
+    yt = _ty(y_shape, "!quant.uniform<u8:f32, 0.5:7>")
+    wi = _ty(w.shape, "i8")
+    bias = ",".join(str((i * 7919) % 4001 - 2000) for i in range(o))
+    return f"""func.func @main(%x: {xt}) -> {yt} {{
+  %wi = arith.constant dense<{w.tolist()}> : {wi}
+  %w = quant.scast %wi : {wi} to {wt}
+  %b = arith.constant dense<[{bias}]> : tensor<{o}xi32>
+  %y = {op} %x, %w bias(%b : tensor<{o}xi32>) {{activation = "relu"{attrs}}} : {xt}, {wt} -> {yt}
+  func.return %y : {yt}
+}}"""
+
+
+# (x shape, w shape, attributes): NHWC / NCHW, padding, stride, dilation, groups, 1x1 direct
+# (C a multiple of 4) and not (C = 6: the rows are padded to whole quads), batch 2
+CONVS = [
+    ((1, 7, 9, 6), (12, 3, 3, 6), 'layout = "nhwc", pads = array<i64: 1, 1, 1, 1>'),
+    (
+        (2, 5, 9, 7),
+        (10, 5, 3, 2),
+        'layout = "nchw", strides = array<i64: 2, 1>, dilations = array<i64: 1, 2>, '
+        "pads = array<i64: 2, 0, 1, 1>",
+    ),
+    ((1, 6, 5, 8), (19, 1, 1, 8), 'layout = "nhwc"'),
+    ((2, 5, 4, 6), (17, 1, 1, 6), 'layout = "nhwc"'),
+    (
+        (1, 6, 6, 8),
+        (6, 3, 3, 4),
+        'layout = "nhwc", pads = array<i64: 1, 1, 1, 1>, groups = 2 : i64',
+    ),
+]
+
+
+def _conv_output(xs, ws, attrs: str) -> tuple[int, ...]:
+    """The output shape, from the same attributes the op gets."""
+
+    def pair(name: str, default: list[int]) -> list[int]:
+        key = f"{name} = array<i64: "
+        if key not in attrs:
+            return default
+        return [int(v) for v in attrs.split(key)[1].split(">")[0].split(",")]
+
+    (sh, sw), (dh, dw) = pair("strides", [1, 1]), pair("dilations", [1, 1])
+    pt, pl, pb, pr = pair("pads", [0, 0, 0, 0])
+    if '"nchw"' in attrs:
+        (n, _, h, w), (o, _, kh, kw) = xs, ws
+    else:
+        (n, h, w, _), (o, kh, kw, _) = xs, ws
+    oh = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + pl + pr - dw * (kw - 1) - 1) // sw + 1
+    return (n, o, oh, ow) if '"nchw"' in attrs else (n, oh, ow, o)
+
+
+def _activations(rng: np.random.Generator, shape, storage: str) -> np.ndarray:
+    """Full range, with runs of the extremes."""
+    info = np.iinfo(np.uint8 if storage == "u8" else np.int8)
+    x = rng.integers(info.min, info.max, shape, endpoint=True).astype(info.dtype)
+    x.flat[::5] = info.max
+    x.flat[1::7] = info.min
+    return x
+
+
+def _seven_bit(rng: np.random.Generator, shape, zps: list[int], axis: int) -> np.ndarray:
+    """reduce_range-style weights: w - zw in [-64, 64], both ends frequent."""
+    v = rng.integers(-64, 64, shape, endpoint=True)
+    v.flat[::3] = -64
+    v.flat[1::4] = 64
+    zero = np.asarray(zps).reshape([-1 if d == axis else 1 for d in range(len(shape))])
+    return (v + zero).astype(np.int8)
+
+
+def _check(text: str, inputs: list[np.ndarray], path: str, flags=None) -> None:
+    compiled = compile_module(text, flags=flags)
+    assert path in compiled.c_source
+    expected = run_function(text, inputs)[0]
+    got = compiled(*inputs)[0]
+    assert got.dtype == expected.dtype and np.array_equal(got, expected), text
+
+
+@pytest.fixture
+def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every loop that may run in parallel does."""
+    monkeypatch.setattr("codegen.threads.PARALLEL_MACS", 0)
+    monkeypatch.setattr("codegen.threads.PARALLEL_ELEMENTS", 0)
+
+
+@pytest.mark.parametrize(
+    ("m", "k", "n", "storage", "x_zp", "zps"),
+    [
+        (13, 37, 19, "u8", 255, [0]),
+        (7, 64, 33, "i8", -128, [5]),
+        pytest.param(
+            6, 9, 16, "i8", 100, [(-1) ** i * (i * 11 % 60) for i in range(16)], marks=SLOW
+        ),
+    ],
+)
+def test_dot_with_seven_bit_weights_takes_the_u8_s8_tile(
+    m, k, n, storage, x_zp, zps, parallel
+) -> None:
+    rng = np.random.default_rng(m * k * n)
+    x, w = _activations(rng, (m, k), storage), _seven_bit(rng, (k, n), zps, 1)
+    _check(_program(x, x_zp, w, zps, None), [x], FAST)
+
+
+@pytest.mark.parametrize(
+    "index", [0, 1, 2, *(pytest.param(i, marks=SLOW) for i in range(3, len(CONVS)))]
+)
+def test_conv_with_seven_bit_weights_takes_the_u8_s8_tile(index: int, parallel) -> None:
+    xs, ws, attrs = CONVS[index]
+    rng = np.random.default_rng(index)
+    storage, x_zp = ("u8", 3) if index % 2 else ("i8", -128)
+    zps = [0] if index % 2 else [(-1) ** i * (i * 13 % 50) for i in range(ws[0])]
+    x, w = _activations(rng, xs, storage), _seven_bit(rng, ws, zps, 0)
+    _check(_program(x, x_zp, w, zps, attrs), [x], FAST)
+
+
+def _pairs_at_the_bound(k: int, n: int) -> np.ndarray:
+    """Weights whose every pair (k = 2p, 2p + 1) has |w0| + |w1| = 128 exactly, with every sign
+    pattern and -128 among them."""
+    pairs = [(64, 64), (-64, -64), (127, 1), (-128, 0), (0, -128), (100, -28), (-1, -127)]
+    w = np.zeros((k, n), dtype=np.int8)
+    for p in range(k // 2):
+        for c in range(n):
+            w[2 * p : 2 * p + 2, c] = pairs[(p + c) % len(pairs)]
+    return w
+
+
+def _worst_activations(w: np.ndarray) -> np.ndarray:
+    """All 255, all 0, and rows at 255 exactly where the weights of a column are positive (or
+    negative), so pair sums reach +-255 * 128."""
+    rows = [np.full(w.shape[0], 255), np.zeros(w.shape[0])]
+    for c in range(3):
+        rows += [np.where(w[:, c] > 0, 255, 0), np.where(w[:, c] < 0, 255, 0)]
+    return np.stack(rows).astype(np.uint8)
+
+
+@pytest.mark.parametrize("flags", [None, pytest.param(STRICT, marks=pins_flags)])
+def test_weights_at_the_pair_bound_are_exact_on_worst_case_activations(flags) -> None:
+    w = _pairs_at_the_bound(40, 21)
+    x = _worst_activations(w)
+    _check(_program(x, 255, w, [0], None), [x], FAST, flags)
+    _check(_program(x, 0, w, [0], None), [x], FAST, flags)
+
+
+def test_conv_at_the_pair_bound_is_exact_on_worst_case_activations(parallel) -> None:
+    """+-64 everywhere: every pair sums to 128 whatever the tap order."""
+    w = np.where(np.random.default_rng(1).random((16, 3, 3, 8)) < 0.5, 64, -64).astype(np.int8)
+    x = np.full((2, 5, 5, 8), 255, dtype=np.uint8)
+    x[1] = 0
+    _check(_program(x, 0, w, [0], 'layout = "nhwc", pads = array<i64: 1, 1, 1, 1>'), [x], FAST)
+
+
+def test_one_pair_past_the_bound_keeps_the_exact_tile() -> None:
+    w = _pairs_at_the_bound(40, 21)
+    w[10:12, 7] = (65, 64)
+    x = _worst_activations(w)
+    _check(_program(x, 255, w, [0], None), [x], EXACT)
+
+
+def test_the_proof_checks_exactly_the_pairs_the_kernel_forms() -> None:
+    """Pairs are k = 2p, 2p + 1 (an odd K pads with zero); every value must be int8."""
+    assert packing.MADDUBS_PAIR_BOUND * 255 <= 2**15 - 1 < (packing.MADDUBS_PAIR_BOUND + 1) * 255
+    ok = np.array([[[64], [64], [-128], [0], [128 - 77], [-77], [-128]]])  # (1, K = 7, 1)
+    assert packing.maddubs_exact(ok)
+    assert not packing.maddubs_exact(np.concatenate([ok, [[[-1]]]], axis=1))  # -128, -1: 129
+    shifted = np.array([[[0], [64], [64], [0]]])  # 128 across two pairs: fine
+    assert packing.maddubs_exact(shifted)
+    assert not packing.maddubs_exact(np.array([[[65], [64]]]))
+    assert not packing.maddubs_exact(np.array([[[128], [0]]]))  # not int8

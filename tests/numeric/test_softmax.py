@@ -1,0 +1,135 @@
+"""qnn.softmax against ONNX Runtime: QLinearSoftmax (its exp table and per-row arithmetic) and
+float32 Softmax (MLAS's exp and its 8-lane sum), u8 and s8, opset < 13 (flattened rows) and
+>= 13 (one axis, strided rows); compiled == reference on every case (`ours`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+
+from qdialect.onnx_import import OnnxImportError, import_onnx
+
+from .onnxruntime_session import run_ort
+from .test_tables import ONNX_TYPE, make_model, ours, run_ort_unfused
+
+# (shape, axis attribute or None, opset): rows along the last axis (the default, -1, at every
+# opset), a middle axis (strided), the first axis, flattened before opset 13, long rows
+LAYOUTS = [
+    ((4, 3, 6), None, 13),
+    ((2, 5, 3), 1, 13),
+    ((6, 2, 2), 0, 13),
+    ((2, 3, 4), None, 12),
+    ((2, 3, 4), 1, 12),
+    ((3, 37), -1, 13),
+]
+# (x scale, y scale, y zero point for u8): ORT's quantizer writes 1/256 and zero point 0
+# (-128 for s8); the others round the output multiplier floor(1 / y_scale) down
+PARAMS = [(0.05, 1 / 256, 0), (0.3, 1 / 256, 0), (1.7, 0.01, 3), (0.0173, 1 / 100.5, 10)]
+
+
+def softmax_inputs(dtype, shape: tuple[int, ...], axis: int, rng) -> np.ndarray:
+    """Random stored values, and along the softmax axis: ties (a constant row), the extremes
+    side by side, and one dominant entry (probability ~1: the output saturates)."""
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, info.max + 1, shape).astype(dtype)
+    rows = np.moveaxis(x, axis, -1)  # a view: writes land in x
+    rows[(0,) * (x.ndim - 1)] = 7
+    if x.size // shape[axis] > 2:
+        rows[(1,) * (x.ndim - 1)][:2] = (info.min, info.max)
+        rows[(-1,) * (x.ndim - 1)] = info.min
+        rows[(-1,) * (x.ndim - 1)][0] = info.max
+    return x
+
+
+def layouts() -> list:
+    """The default tier: a strided middle axis and flattened rows; the slow tier all."""
+    cases = []
+    for i, layout in enumerate(LAYOUTS):
+        for dtype in (np.uint8, np.int8):
+            marks = () if i in (1, 4) else (pytest.mark.slow,)
+            cases.append(pytest.param(dtype, *layout, marks=marks))
+    return cases
+
+
+@pytest.mark.parametrize(("dtype", "shape", "axis", "opset"), layouts())
+def test_qlinear_softmax_equals_onnxruntime(dtype, shape, axis, opset):
+    """One model per layout: a QLinearSoftmax node for each of PARAMS."""
+    shift = 128 if dtype is np.int8 else 0
+    inits, nodes, outputs = {}, [], []
+    for i, (xs, ys, yz) in enumerate(PARAMS):
+        inits |= {f"xs{i}": np.float32(xs), f"xz{i}": dtype(40 - shift)}
+        inits |= {f"ys{i}": np.float32(ys), f"yz{i}": dtype(yz - shift)}
+        names = ["x", f"xs{i}", f"xz{i}", f"ys{i}", f"yz{i}"]
+        extra = {} if axis is None else {"axis": axis}
+        nodes.append(
+            helper.make_node(
+                "QLinearSoftmax", names, [f"y{i}"], domain="com.microsoft", opset=opset, **extra
+            )
+        )
+        outputs.append((f"y{i}", ONNX_TYPE[dtype]))
+    model = make_model(nodes, [("x", ONNX_TYPE[dtype], list(shape))], outputs, inits)
+    x = softmax_inputs(dtype, shape, -1 if axis is None else axis, np.random.default_rng(5))
+    expected = run_ort(model, {"x": x})
+    got = ours(model, {"x": x})
+    for e, g in zip(expected, got, strict=True):
+        assert g.dtype == e.dtype and np.array_equal(g, e), np.argwhere(g != e)
+
+
+def float_rows(shape: tuple[int, ...], rng) -> np.ndarray:
+    x = (rng.standard_normal(shape) * np.float32(8)).astype(np.float32)
+    flat = x.reshape(-1)
+    flat[:4] = (-100.0, -100.0, 88.0, -88.0)  # ties and the exp clamp bounds
+    flat[-3:] = (1e30, -1e30, 0.0)
+    return x
+
+
+@pytest.mark.parametrize("opset", [pytest.param(11, marks=pytest.mark.slow), 13])
+def test_float_softmax_equals_onnxruntime(opset):
+    """Every layout's shape with every axis, one Softmax node each, bit for bit."""
+    shape = (3, 5, 19)
+    nodes = [helper.make_node("Softmax", ["x"], [f"y{axis}"], axis=axis) for axis in (-1, 0, 1, 2)]
+    outputs = [(f"y{axis}", TensorProto.FLOAT) for axis in (-1, 0, 1, 2)]
+    model = make_model(nodes, [("x", TensorProto.FLOAT, list(shape))], outputs, {})
+    model.opset_import[0].version = opset
+    x = float_rows(shape, np.random.default_rng(opset))
+    expected = run_ort(model, {"x": x})
+    got = ours(model, {"x": x})
+    for e, g in zip(expected, got, strict=True):
+        assert np.array_equal(g.view(np.int32), e.view(np.int32))
+
+
+def test_qdq_softmax_is_float_softmax_between_qdq():
+    """DQ -> Softmax -> Q means the float simulation (ORT unfused). ORT's optimized session
+    fuses it into QLinearSoftmax, whose table arithmetic differs: that is what importing the
+    QLinearSoftmax with the same parameters gives, not the QDQ model."""
+    inits = {"xs": np.float32(0.1), "xz": np.uint8(128), "ys": np.float32(1 / 255)}
+    inits["yz"] = np.uint8(0)
+    nodes = [
+        helper.make_node("DequantizeLinear", ["x", "xs", "xz"], ["d"]),
+        helper.make_node("Softmax", ["d"], ["f"]),
+        helper.make_node("QuantizeLinear", ["f", "ys", "yz"], ["y"]),
+    ]
+    model = make_model(nodes, [("x", TensorProto.UINT8, [8, 32])], [("y", 2)], inits)
+    x = softmax_inputs(np.uint8, (8, 32), 1, np.random.default_rng(9))
+    (got,) = ours(model, {"x": x})
+    assert np.array_equal(got, run_ort_unfused(model, {"x": x})[0])
+    (fused,) = run_ort(model, {"x": x})
+    names = ["x", "xs", "xz", "ys", "yz"]
+    node = helper.make_node("QLinearSoftmax", names, ["y"], domain="com.microsoft", opset=17)
+    qlinear = make_model([node], [("x", TensorProto.UINT8, [8, 32])], [("y", 2)], inits)
+    (table,) = ours(qlinear, {"x": x})
+    assert np.array_equal(table, fused) and not np.array_equal(table, got)
+
+
+def test_qlinear_softmax_without_opset_is_refused():
+    names = ["x", "s", "z", "s", "z"]
+    node = helper.make_node("QLinearSoftmax", names, ["y"], name="sm", domain="com.microsoft")
+    inits = {"s": np.float32(0.1), "z": np.uint8(0)}
+    model = make_model([node], [("x", TensorProto.UINT8, [2, 4])], [("y", 2)], inits)
+    with pytest.raises(OnnxImportError) as err:
+        import_onnx(model)
+    assert str(err.value) == (
+        "node 'sm' (QLinearSoftmax): attribute 'opset' (an int) is required, as ONNX Runtime "
+        "requires it"
+    )
