@@ -1,4 +1,5 @@
-"""`fuse-conv-dot`: conv2d/dot absorb the add, relu and clamp that follow them.
+"""`fuse-conv-dot`: conv2d/dot absorb the add (residual or per-channel constant), relu and clamp
+that follow them.
 
 Each pattern fires only when the conv/dot result has a single user, and each fusion is
 exact by DESIGN §1: a fused addend means add(conv result requantized to `intermediate`,
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
+from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType, UnitAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -82,30 +83,48 @@ class FuseActivation(RewritePattern):
 
 
 class FuseAddend(RewritePattern):
-    """add(conv, r) with r of the result's shape becomes conv{addend = r} (conv first:
-    QLinearAdd is not symmetric in its operands' rounding)."""
+    """add(conv, r) becomes conv{addend = r}, and add(r, conv) conv{addend = r, addend_first}
+    (QLinearAdd is not symmetric in its operands' rounding, so the order is recorded; the conv
+    on the left is taken when both operands could fuse). r has the result's shape, or is one
+    value per channel on the result's last axis: the quantized bias Add that ONNX Runtime's
+    quantizer writes after a MatMul it did not fuse into a Gemm."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: qnn.AddOp, rewriter: PatternRewriter) -> None:
-        producer = _sole_producer(op.lhs)
-        if producer is None or producer.addend is not None:
+        for first, conv_value, other in ((False, op.lhs, op.rhs), (True, op.rhs, op.lhs)):
+            producer = _sole_producer(conv_value)
+            if producer is None or producer.addend is not None:
+                continue
+            if not _addend_shape_fits(producer, other, op):
+                continue
+            extra = {}
+            if kind_of(op.result) is Kind.QUANTIZED:
+                if kind_of(producer.results[0]) is not Kind.QUANTIZED:
+                    return
+                extra["intermediate"] = element_type(producer.results[0].type)
+                if first:
+                    extra["addend_first"] = UnitAttr()
+            fused = _with(
+                producer,
+                result_type=op.result.type,
+                operands=(producer.input, producer.weight, producer.bias, other),
+                **extra,
+            )
+            rewriter.replace(op, fused)
+            rewriter.erase(producer)
             return
-        shape = op.result.type.get_shape()  # type: ignore[union-attr]
-        if op.rhs.type.get_shape() != shape or op.lhs.type.get_shape() != shape:  # type: ignore[union-attr]
-            return  # a broadcasting add is not an addend of the conv's own shape
-        extra = {}
-        if kind_of(op.result) is Kind.QUANTIZED:
-            if kind_of(producer.results[0]) is not Kind.QUANTIZED:
-                return
-            extra["intermediate"] = element_type(producer.results[0].type)
-        fused = _with(
-            producer,
-            result_type=op.result.type,
-            operands=(producer.input, producer.weight, producer.bias, op.rhs),
-            **extra,
-        )
-        rewriter.replace(op, fused)
-        rewriter.erase(producer)
+
+
+def _addend_shape_fits(producer: Operation, addend: SSAValue, add: qnn.AddOp) -> bool:
+    """The add broadcasts neither the conv result nor, beyond one value per channel, r."""
+    shape = tuple(add.result.type.get_shape())  # type: ignore[union-attr]
+    if tuple(producer.results[0].type.get_shape()) != shape:
+        return False
+    other = tuple(addend.type.get_shape())  # type: ignore[union-attr]
+    if other == shape:
+        return True
+    channel_last = not (isinstance(producer, qnn.Conv2DOp) and producer.layout_kind is Layout.NCHW)
+    return channel_last and other == shape[-1:]
 
 
 class FoldFloatBias(RewritePattern):

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 
 from xdsl.ir import SSAValue
 
-from codegen.c_text import ctype_of
+from codegen import threads
+from codegen.c_text import INT8_RANGES, ctype_of
 from codegen.families.quant_params import scale_limits
 from codegen.geometry import strides_of
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
+from codegen.spec import SpecView
 from qdialect import qnn
 from qdialect.arithmetic import AddConstants, add_constants, requant_multiplier
 from qdialect.tensors import element_type
@@ -63,6 +65,69 @@ class AddSpec:
     zero_b: int = 0
 
 
+@dataclass(frozen=True)
+class AddLoops:
+    """The loop nest: rows of the collapsed shape's last axis, each in chunks (the parallel
+    tasks), eight lanes at a time where `vector` (an 8-bit QLinearAdd whose operands run
+    along the row with stride 0 or 1)."""
+
+    outer: tuple[int, ...]  # the collapsed shape without its last axis
+    outer_a: tuple[int, ...]  # element strides along `outer`
+    outer_b: tuple[int, ...]
+    row: int  # elements per row
+    row_a: int  # stride along the row
+    row_b: int
+    chunk: int  # elements per task
+    chunks: int  # tasks per row
+    parallel: bool
+    vector: bool
+
+
+def collapse(
+    shape: tuple[int, ...], a: tuple[int, ...], b: tuple[int, ...]
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """Merge each axis into the next where both operands step through it contiguously, so a
+    same-shape add is one row and a bias broadcast along rows keeps rows of full length."""
+    dims = [[n, sa, sb] for n, sa, sb in zip(shape, a, b, strict=True) if n != 1] or [[1, 0, 0]]
+    merged = [dims[-1]]
+    for n, sa, sb in reversed(dims[:-1]):
+        inner = merged[0]
+        if sa == inner[1] * inner[0] and sb == inner[2] * inner[0]:
+            inner[0] *= n
+        else:
+            merged.insert(0, [n, sa, sb])
+    return tuple(tuple(d[i] for d in merged) for i in range(3))  # type: ignore[return-value]
+
+
+def add_loops(spec: AddSpec) -> AddLoops:
+    shape, a, b = collapse(spec.shape, spec.a_strides, spec.b_strides)
+    row, row_a, row_b = shape[-1], a[-1], b[-1]
+    parallel = spec.size >= threads.PARALLEL_ELEMENTS
+    chunk = min(row, threads.CONVERT_CHUNK) if parallel else row
+    eight_bit = all(c in INT8_RANGES for c in (spec.a_ctype, spec.b_ctype, spec.out_ctype))
+    vector = (
+        spec.quantized
+        and not spec.mul
+        and eight_bit
+        and row_a in (0, 1)
+        and row_b in (0, 1)
+        and _lanes_stay_finite(spec.constants)
+    )
+    return AddLoops(
+        shape[:-1], a[:-1], b[:-1], row, row_a, row_b, chunk, -(-row // chunk), parallel, vector
+    )
+
+
+def _lanes_stay_finite(c: AddConstants | None) -> bool:
+    """|r| of QLinearAdd far inside float's range for every stored input plus offset (< 512),
+    so the AVX2 loop may clamp r before vcvtps2dq (which gives INT_MIN out of range) and
+    equal the scalar clamp after rint."""
+    if c is None:
+        return False
+    bound = 512.0 * (abs(c.ra) + abs(c.rb)) + abs(c.k)
+    return math.isfinite(bound) and bound < 2.0**30
+
+
 def broadcast_strides(value: SSAValue, out_shape: tuple[int, ...]) -> tuple[int, ...]:
     """Element strides of `value` read at every index of `out_shape` (numpy broadcasting)."""
     shape = shape_of(value)
@@ -106,4 +171,4 @@ def add(op: qnn.AddOp | qnn.MulOp, ctx: EmitContext) -> Kernel:
         *((t.zero_point for t in types) if quantized else (0, 0)),
     )
     args = [ctx.plan.expr(op.lhs), ctx.plan.expr(op.rhs), ctx.plan.expr(op.result)]
-    return Kernel("add.c.j2", spec, args)
+    return Kernel("add.c.j2", SpecView(spec, add_loops(spec)), args)

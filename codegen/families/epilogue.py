@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from xdsl.ir import SSAValue
+
 from codegen.c_text import INT8_RANGES, ctype_of
 from codegen.families.add import qlinear_add, raw_offsets
 from codegen.families.quant_params import scale_limits
@@ -54,6 +56,9 @@ class EpilogueSpec:
     off_t: int = 0
     off_a: int = 0
     off_y: int = 0
+    addend_first: bool = False  # the fused add is add(addend, conv result)
+    addend_per_channel: bool = False  # addend[o], a fused constant (bias) add
+    vector_addend: bool = False  # the fused add runs in _store.c.j2's AVX2 loop
 
 
 def _requantization(op, xq, wq, out) -> dict:
@@ -86,10 +91,33 @@ def _requantization(op, xq, wq, out) -> dict:
     fields |= {"act_lo": lo, "act_hi": hi}
     if op.addend is not None:
         offsets = raw_offsets(op)
-        add = qlinear_add(target, element_type(op.addend.type), out, offsets)
+        first = op.addend_first is not None
+        ta, tr = target, element_type(op.addend.type)
+        if first:
+            add = qlinear_add(tr, ta, out, (offsets[1], offsets[0], offsets[2]))
+        else:
+            add = qlinear_add(ta, tr, out, offsets)
+        fields["addend_first"] = first
+        fields["addend_per_channel"] = len(op.addend.type.get_shape()) == 1
         fields |= {"ra": add.ra, "rb": add.rb, "k": add.k}
         fields |= dict(zip(("off_t", "off_a", "off_y"), offsets, strict=True))
+        fields["vector_addend"] = _vector_addend(mode, multipliers, add, out, op.addend)
     return fields
+
+
+def _vector_addend(mode: RequantMode, multipliers, add, out, addend: SSAValue) -> bool:
+    """Whether the fused add can run eight lanes at a time and still be the scalar formula:
+    float requantization into 8-bit stored values, and |r| of the add far below float's range
+    for every stored input (so r is finite, and clamping it before vcvtps2dq, which returns
+    INT_MIN out of range, equals clamping the double after rint)."""
+    if mode is not RequantMode.FLOAT or ctype_of(out) not in INT8_RANGES:
+        return False
+    if ctype_of(element_type(addend.type)) not in INT8_RANGES:
+        return False
+    if any(math.isinf(m) for m in multipliers):
+        return False
+    bound = 512.0 * (abs(add.ra) + abs(add.rb)) + abs(add.k)  # stored values + offsets < 512
+    return math.isfinite(bound) and bound < 2.0**30
 
 
 def epilogue(op: qnn.Conv2DOp | qnn.DotOp) -> EpilogueSpec:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codegen.c_text import ctype_of
+from codegen import threads
+from codegen.c_text import INT8_RANGES, ctype_of
 from codegen.families.quant_params import scale_limits
 from codegen.geometry import window_geometry
 from codegen.kernel import EmitContext, Kernel
@@ -39,6 +40,11 @@ class PoolSpec:
     qmin_raw: int = 0
     qmax_raw: int = 0
     off_y: int = 0
+    max_rows: bool = False  # max: the vertical max of a row of 8-bit stored values in AVX2
+    parallel: bool = False  # the (n, c, output row) loop over the threads
+
+
+MAX_ROW = 4096  # the row buffer of max_rows, on the stack
 
 
 def _average(op, elem_x, elem_y, window, quantized: bool) -> dict:
@@ -74,6 +80,13 @@ def _average(op, elem_x, elem_y, window, quantized: bool) -> dict:
     return fields
 
 
+def _max_rows(window, x_ctype: str) -> bool:
+    """Rows of the image contiguous in memory (NCHW), 8-bit values, a row fitting the buffer:
+    the max over the window's rows is then a vertical max of whole rows, 32 lanes at a time
+    (max is exact and order-free, so this is the scalar loop's result)."""
+    return x_ctype in INT8_RANGES and window.xs[3] == 1 and window.W <= MAX_ROW
+
+
 def pool(op: qnn.MaxPool2DOp | qnn.AvgPool2DOp, ctx: EmitContext) -> Kernel:
     x, y = op.input, op.result
     kernel = tuple(op.kernel.get_values())
@@ -84,9 +97,11 @@ def pool(op: qnn.MaxPool2DOp | qnn.AvgPool2DOp, ctx: EmitContext) -> Kernel:
     quantized = isinstance(elem_y, UniformQuantizedType)
     if isinstance(op, qnn.MaxPool2DOp):
         lowest = float("-inf") if x_ctype == "float" else int(np.iinfo(x_ctype[:-2]).min)
-        fields = {"kind": "max", "lowest": lowest}
+        fields = {"kind": "max", "lowest": lowest, "max_rows": _max_rows(window, x_ctype)}
     else:
         fields = _average(op, elem_x, elem_y, window, quantized)
+    taps = window.N * window.C * window.OH * window.OW * window.KH * window.KW
+    fields["parallel"] = taps >= threads.PARALLEL_ELEMENTS
     spec = PoolSpec(
         op.name, x_ctype=x_ctype, y_ctype=ctype_of(elem_y), quantized=quantized, **fields
     )

@@ -16,6 +16,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
     TypeAttribute,
+    UnitAttr,
     i64,
 )
 from xdsl.ir import SSAValue
@@ -164,6 +165,8 @@ class FusedComputeOp(ComputeOp):
     intermediate = opt_prop_def(TypeAttribute)
     requant_mode = opt_prop_def(StringAttr, StringAttr(RequantMode.FLOAT.value))
     raw_offsets = opt_prop_def(DenseArrayBase)  # intermediate, addend, result (fused add)
+    # the fused add is add(addend, conv result): QLinearAdd is not symmetric in its rounding
+    addend_first = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
 
     @property
@@ -188,9 +191,11 @@ class FusedComputeOp(ComputeOp):
                 f"bias must have shape [{out_channels}] (the {channel_role}), got {bias.type}"
             )
         if self.addend is not None:
-            self._verify_addend(self.addend)
+            self._verify_addend(self.addend, out_channels)
         elif self.intermediate is not None:
             raise VerifyException("intermediate is only meaningful with an addend")
+        elif self.addend_first is not None:
+            raise VerifyException("addend_first is only meaningful with an addend")
         if self.raw_offsets is not None and self.intermediate is None:
             raise VerifyException("raw_offsets apply to the fused addend only")
         raw_offsets(self.raw_offsets, 3)
@@ -237,15 +242,19 @@ class FusedComputeOp(ComputeOp):
         if self.bias is not None and not is_i32(self.bias):
             raise VerifyException("bias of a quantized op must be an i32 tensor")
 
-    def _verify_addend(self, addend: SSAValue) -> None:
+    def _verify_addend(self, addend: SSAValue, out_channels: int) -> None:
+        """The addend has the result's shape, or is one value per output channel (a fused
+        constant add such as a quantized bias, broadcast along every other axis)."""
         y, intermediate = self.result, self.intermediate
         out_kind = kind_of(y)
         if kind_of(addend) is not out_kind or (
             out_kind is Kind.FLOAT and element_type(addend.type) != element_type(y.type)
         ):
             raise VerifyException("addend must be of the result's kind and float type")
-        if ranked_shape(addend, "addend") != ranked_shape(y, "result"):
-            raise VerifyException("addend must have the result's shape")
+        if ranked_shape(addend, "addend") not in (ranked_shape(y, "result"), (out_channels,)):
+            raise VerifyException(
+                f"addend must have the result's shape or [{out_channels}] (per channel)"
+            )
         if out_kind is not Kind.QUANTIZED:
             return
         check_quantized_operand(addend, "addend")

@@ -312,6 +312,7 @@ class Epilogue:
     clamp: tuple[float, float] | None
     requant_mode: RequantMode
     offsets: tuple[int, int, int] = (0, 0, 0)  # raw offsets of the fused add
+    addend_first: bool = False  # the fused add is add(addend, result)
 
 
 def _epilogue_of(op, x_type, w_type, out_type, addend_type, intermediate) -> Epilogue:
@@ -331,6 +332,7 @@ def _epilogue_of(op, x_type, w_type, out_type, addend_type, intermediate) -> Epi
         clamp,
         mode,
         offsets,
+        getattr(op, "addend_first", None) is not None,
     )
 
 
@@ -338,6 +340,10 @@ def finish(
     acc: np.ndarray, bias, addend, ep: Epilogue, channel_axis: int, quantized: bool
 ) -> np.ndarray:
     """Bias, requantization, fused addend and activation on an accumulator."""
+    if addend is not None and addend.ndim == 1 and acc.ndim > 1:  # one value per channel
+        shape = [1] * acc.ndim
+        shape[channel_axis] = -1
+        addend = addend.reshape(shape)
     if not quantized:
         y = acc
         if bias is not None:
@@ -364,7 +370,11 @@ def finish(
     y = K.requantize_accumulator(
         acc, ep.x_type.scale, weight_scales, target, channel_axis, ep.requant_mode
     )
-    if addend is not None:
+    if addend is not None and ep.addend_first:
+        o_t, o_a, o_y = ep.offsets
+        types = (ep.addend_type, ep.intermediate, ep.out_type)
+        y = K.add(addend, y, types, (o_a, o_t, o_y)).astype(np.int64)
+    elif addend is not None:
         types = (ep.intermediate, ep.addend_type, ep.out_type)
         y = K.add(y, addend, types, ep.offsets).astype(np.int64)
     if ep.activation is Activation.RELU:
@@ -380,7 +390,7 @@ def run_conv(op, frame: Frame, x, w, bias, addend, ep: Epilogue) -> np.ndarray:
     x, w = nchw(x, layout), nchw(w, layout)
     groups = op.groups.value.data
     window = window_of(op)
-    if addend is not None:
+    if addend is not None and addend.ndim > 1:
         addend = nchw(addend, layout)
     if ep.x_type is None:
         acc = K.conv_float(x, w, groups, window)

@@ -182,26 +182,6 @@ func.func @no_fuse_two_users(%x: tensor<1x2x4x4x!x>, %w: tensor<3x2x3x3x!w>) -> 
 
 // -----
 
-// Must not fire: the conv is the add's rhs (QLinearAdd is not symmetric in rounding).
-// CHECK-LABEL: func.func @no_fuse_conv_rhs(
-// CHECK-SAME: %x: tensor<1x2x4x4x!quant.uniform<i8:f32, 0.05:-10>>, %w: tensor<3x2x3x3x!quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>>, %r: tensor<1x3x2x2x!quant.uniform<u8:f32, 0.2:120>>) -> tensor<1x3x2x2x!quant.uniform<i8:f32, 0.25:3>> {
-// CHECK-NEXT: %[[C:[^ ,]+]] = qnn.conv2d %x, %w : tensor<1x2x4x4x!quant.uniform<i8:f32, 0.05:-10>>, tensor<3x2x3x3x!quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>> -> tensor<1x3x2x2x!quant.uniform<i8:f32, 0.1:-128>>
-// CHECK-NEXT: %[[S:[^ ,]+]] = qnn.add %r, %[[C]] : tensor<1x3x2x2x!quant.uniform<u8:f32, 0.2:120>>, tensor<1x3x2x2x!quant.uniform<i8:f32, 0.1:-128>> -> tensor<1x3x2x2x!quant.uniform<i8:f32, 0.25:3>>
-// CHECK-NEXT: func.return %[[S]] : tensor<1x3x2x2x!quant.uniform<i8:f32, 0.25:3>>
-// CHECK-NOT: addend(
-!x = !quant.uniform<i8:f32, 0.05:-10>
-!w = !quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>
-!y = !quant.uniform<i8:f32, 0.1:-128>
-!res = !quant.uniform<u8:f32, 0.2:120>
-!out = !quant.uniform<i8:f32, 0.25:3>
-func.func @no_fuse_conv_rhs(%x: tensor<1x2x4x4x!x>, %w: tensor<3x2x3x3x!w>, %r: tensor<1x3x2x2x!res>) -> tensor<1x3x2x2x!out> {
-  %c = qnn.conv2d %x, %w : tensor<1x2x4x4x!x>, tensor<3x2x3x3x!w> -> tensor<1x3x2x2x!y>
-  %s = qnn.add %r, %c : tensor<1x3x2x2x!res>, tensor<1x3x2x2x!y> -> tensor<1x3x2x2x!out>
-  func.return %s : tensor<1x3x2x2x!out>
-}
-
-// -----
-
 // Must not fire: the conv already has an activation; the add comes after it.
 // CHECK-LABEL: func.func @no_fuse_add_after_activation(
 // CHECK-SAME: %x: tensor<1x2x4x4x!quant.uniform<i8:f32, 0.05:-10>>, %w: tensor<3x2x3x3x!quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>>, %r: tensor<1x3x2x2x!quant.uniform<u8:f32, 0.2:120>>) -> tensor<1x3x2x2x!quant.uniform<i8:f32, 0.25:3>> {
@@ -255,4 +235,61 @@ func.func @no_fold_spatial_constant(%x: tensor<1x2x4x4xf32>, %w: tensor<3x2x3x3x
   %c = qnn.conv2d %x, %w : tensor<1x2x4x4xf32>, tensor<3x2x3x3xf32> -> tensor<1x3x2x2xf32>
   %s = qnn.add %c, %k : tensor<1x3x2x2xf32>, tensor<1x1x2x2xf32> -> tensor<1x3x2x2xf32>
   func.return %s : tensor<1x3x2x2xf32>
+}
+
+// -----
+
+// add(r, conv): the conv on the right fuses too; `addend_first` records that the addend is the
+// add's first operand (QLinearAdd rounds a*ra + (b*rb + k), not symmetric).
+// CHECK-LABEL: func.func @add_residual_conv(
+// CHECK-NEXT: %[[S:[^ ,]+]] = qnn.conv2d %x, %w addend(%r : tensor<1x3x2x2x!quant.uniform<u8:f32, 0.2:120>>) {intermediate = !quant.uniform<i8:f32, 0.1:-128>, addend_first} : tensor<1x2x4x4x!quant.uniform<i8:f32, 0.05:-10>>, tensor<3x2x3x3x!quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>> -> tensor<1x3x2x2x!quant.uniform<i8:f32, 0.25:3>>
+// CHECK-NEXT: func.return %[[S]]
+!x = !quant.uniform<i8:f32, 0.05:-10>
+!w = !quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>
+!y = !quant.uniform<i8:f32, 0.1:-128>
+!res = !quant.uniform<u8:f32, 0.2:120>
+!out = !quant.uniform<i8:f32, 0.25:3>
+func.func @add_residual_conv(%x: tensor<1x2x4x4x!x>, %w: tensor<3x2x3x3x!w>, %r: tensor<1x3x2x2x!res>) -> tensor<1x3x2x2x!out> {
+  %c = qnn.conv2d %x, %w : tensor<1x2x4x4x!x>, tensor<3x2x3x3x!w> -> tensor<1x3x2x2x!y>
+  %s = qnn.add %r, %c : tensor<1x3x2x2x!res>, tensor<1x3x2x2x!y> -> tensor<1x3x2x2x!out>
+  func.return %s : tensor<1x3x2x2x!out>
+}
+
+// -----
+
+// dot -> add of one quantized value per column (ONNX Runtime's quantized bias Add after a
+// MatMul): the [N] constant becomes a per-channel addend.
+// CHECK-LABEL: func.func @dot_bias_add(
+// CHECK: %[[B:[^ ,]+]] = quant.scast
+// CHECK-NEXT: %[[D:[^ ,]+]] = qnn.dot %a, %w addend(%[[B]] : tensor<3x!quant.uniform<u8:f32, 0.002:41>>) {intermediate = !quant.uniform<u8:f32, 0.1:125>} : tensor<2x16x!quant.uniform<u8:f32, 0.05:3>>, tensor<16x3x!quant.uniform<i8:f32:1, {0.005,0.006,0.007}>> -> tensor<2x3x!quant.uniform<u8:f32, 0.12:120>>
+// CHECK-NEXT: func.return %[[D]]
+!a = !quant.uniform<u8:f32, 0.05:3>
+!w = !quant.uniform<i8:f32:1, {0.005,0.006,0.007}>
+!y = !quant.uniform<u8:f32, 0.1:125>
+!bq = !quant.uniform<u8:f32, 0.002:41>
+!out = !quant.uniform<u8:f32, 0.12:120>
+func.func @dot_bias_add(%a: tensor<2x16x!a>, %w: tensor<16x3x!w>) -> tensor<2x3x!out> {
+  %bi = arith.constant dense<[0, 77, -1]> : tensor<3xi8>
+  %b = quant.scast %bi : tensor<3xi8> to tensor<3x!bq>
+  %d = qnn.dot %a, %w : tensor<2x16x!a>, tensor<16x3x!w> -> tensor<2x3x!y>
+  %s = qnn.add %d, %b : tensor<2x3x!y>, tensor<3x!bq> -> tensor<2x3x!out>
+  func.return %s : tensor<2x3x!out>
+}
+
+// -----
+
+// An NCHW conv's per-channel constant broadcasts from [C, 1, 1], not from the last axis: it
+// stays a separate add (as does any add that broadcasts the conv result).
+// CHECK-LABEL: func.func @nchw_channel_add_stays(
+// CHECK: qnn.conv2d
+// CHECK-NEXT: qnn.add
+!x = !quant.uniform<i8:f32, 0.05:-10>
+!w = !quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>
+!y = !quant.uniform<i8:f32, 0.1:-128>
+!res = !quant.uniform<u8:f32, 0.2:120>
+!out = !quant.uniform<i8:f32, 0.25:3>
+func.func @nchw_channel_add_stays(%x: tensor<1x2x4x4x!x>, %w: tensor<3x2x3x3x!w>, %r: tensor<3x1x1x!res>) -> tensor<1x3x2x2x!out> {
+  %c = qnn.conv2d %x, %w : tensor<1x2x4x4x!x>, tensor<3x2x3x3x!w> -> tensor<1x3x2x2x!y>
+  %s = qnn.add %c, %r : tensor<1x3x2x2x!y>, tensor<3x1x1x!res> -> tensor<1x3x2x2x!out>
+  func.return %s : tensor<1x3x2x2x!out>
 }

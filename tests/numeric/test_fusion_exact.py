@@ -1,0 +1,265 @@
+"""Graph-level fusion changes no bit: a conv/dot that absorbs the add after it (a per-channel
+constant such as ORT's quantized bias Add, a residual on either side of the add) and the relu
+after that computes, compiled, exactly what the reference interpreter computes on the unfused
+module; with 1 and 2 threads; on odd sizes, so the AVX2 epilogue's tails run too."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qdialect.textio import make_context, parse_module
+from rewrites.registry import PASSES
+from runtime.compiled import compile_module
+from runtime.reference import run_function
+
+U8 = "!quant.uniform<u8:f32, {s}:{z}>"
+I8 = "!quant.uniform<i8:f32, {s}:{z}>"
+
+
+def _ty(shape: list[int], elem: str) -> str:
+    return "tensor<" + "x".join(map(str, shape)) + f"x{elem}>"
+
+
+def _program(kind: str, layout: str, addend: str, first: bool, addend_elem: str) -> str:
+    """conv/dot (per-axis weights, bias) then add(conv, r) or add(r, conv), then relu.
+    addend: "full" (the result's shape) or "channel" (one value per output channel)."""
+    o = 21
+    xt, wt = U8.format(s=0.05, z=3), "!quant.uniform<i8:f32:{axis}, {{{pairs}}}>"
+    ct, yt = U8.format(s=0.3, z=131), U8.format(s=0.4, z=120)
+    if kind == "dot":
+        x_shape, w_shape, y_shape, axis, attrs = [13, 17], [17, o], [13, o], 1, ""
+    else:
+        nchw = layout == "nchw"
+        x_shape = [1, 5, 7, 9] if nchw else [1, 7, 9, 5]
+        w_shape = [o, 5, 3, 3] if nchw else [o, 3, 3, 5]
+        y_shape = [1, o, 7, 9] if nchw else [1, 7, 9, o]
+        axis, attrs = 0, f' {{pads = array<i64: 1, 1, 1, 1>, layout = "{layout}"}}'
+    pairs = ",".join(f"{0.01 + 0.003 * (i % 5)}:0" for i in range(o))
+    wt = wt.format(axis=axis, pairs=pairs)
+    r_shape = y_shape if addend == "full" else [o]
+    rt = _ty(r_shape, addend_elem)
+    op = "qnn.dot" if kind == "dot" else "qnn.conv2d"
+    xy, cy, yy = _ty(x_shape, xt), _ty(y_shape, ct), _ty(y_shape, yt)
+    operands = [("%c", cy), ("%r", rt)][:: -1 if first else 1]
+    names, types = ", ".join(n for n, _ in operands), ", ".join(t for _, t in operands)
+    return f"""func.func @main(%x: {xy}, %w: {_ty(w_shape, wt)}, %b: tensor<{o}xi32>, %r: {rt}) -> {yy} {{
+  %c = {op} %x, %w bias(%b : tensor<{o}xi32>){attrs} : {xy}, {_ty(w_shape, wt)} -> {cy}
+  %s = qnn.add {names} : {types} -> {yy}
+  %y = qnn.relu %s : {yy} -> {yy}
+  func.return %y : {yy}
+}}
+"""
+
+
+def _inputs(text: str, seed: int) -> list[np.ndarray]:
+    """Full-range stored values for every argument (bias: ordinary int32 values)."""
+    rng = np.random.default_rng(seed)
+    function = parse_module(text).body.block.first_op
+    arrays = []
+    for arg in function.args:
+        shape = list(arg.type.get_shape())
+        storage = str(arg.type.element_type)
+        if storage == "i32":
+            arrays.append(rng.integers(-20000, 20000, shape).astype(np.int32))
+            continue
+        dtype = np.uint8 if "<u8" in storage else np.int8
+        info = np.iinfo(dtype)
+        a = rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)
+        a.flat[::5], a.flat[1::7] = info.min, info.max
+        arrays.append(a)
+    return arrays
+
+
+def _fused_ops(text: str) -> list[str]:
+    from xdsl.passes import PassPipeline
+
+    module = parse_module(text)
+    PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), module)
+    return [op.name for op in module.body.block.first_op.body.block.ops]
+
+
+CASES = [
+    ("dot", "", "channel", False, U8.format(s=0.002, z=41)),
+    ("dot", "", "channel", False, I8.format(s=0.002, z=-7)),
+    ("dot", "", "full", True, U8.format(s=0.1, z=200)),
+    ("conv", "nhwc", "channel", False, U8.format(s=0.02, z=9)),
+    ("conv", "nhwc", "full", True, I8.format(s=0.1, z=-100)),
+    ("conv", "nchw", "full", True, U8.format(s=0.1, z=200)),
+    ("conv", "nchw", "full", False, U8.format(s=0.1, z=0)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=["-".join(map(str, c[:4])) for c in CASES])
+def test_fused_add_is_the_unfused_add_bit_for_bit(case) -> None:
+    text = _program(*case)
+    assert _fused_ops(text) == [{"dot": "qnn.dot", "conv": "qnn.conv2d"}[case[0]], "func.return"]
+    inputs = _inputs(text, seed=len(text))
+    (expected,) = run_function(text, inputs)  # the module as written: conv, add, relu
+    compiled = compile_module(text, threads=1)
+    (one,) = compiled(*inputs)
+    compiled.set_threads(2)
+    (two,) = compiled(*inputs)
+    assert np.array_equal(one, expected), compiled.c_source
+    assert np.array_equal(two, expected)
+
+
+ADDS = [  # (a shape, b shape, a type, b type, result type)
+    ([3, 37], [3, 37], U8.format(s=0.05, z=3), U8.format(s=0.1, z=200), U8.format(s=0.12, z=7)),
+    ([5, 19], [19], I8.format(s=0.02, z=-9), U8.format(s=0.5, z=0), I8.format(s=0.3, z=4)),
+    (
+        [2, 3, 11],
+        [3, 1],
+        U8.format(s=0.07, z=255),
+        I8.format(s=0.01, z=100),
+        U8.format(s=0.04, z=0),
+    ),
+    (
+        [1, 6, 5, 7],
+        [1, 6, 5, 7],
+        I8.format(s=0.3, z=-128),
+        I8.format(s=0.3, z=127),
+        I8.format(s=0.5, z=0),
+    ),
+]
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("case", range(len(ADDS)))
+def test_vector_qlinear_add_is_the_reference(case: int, parallel: bool, monkeypatch) -> None:
+    """Tails of the AVX2 loop, rows broadcast along and across, chunks split over threads."""
+    from codegen import threads
+
+    if parallel:  # every add above 16 elements parallel, in chunks of 8 (one vector) or less
+        monkeypatch.setattr(threads, "PARALLEL_ELEMENTS", 16)
+        monkeypatch.setattr(threads, "CONVERT_CHUNK", 8 + case)
+    a_shape, b_shape, at, bt, yt = ADDS[case]
+    y_shape = list(np.broadcast_shapes(a_shape, b_shape))
+    ta, tb, ty = _ty(a_shape, at), _ty(b_shape, bt), _ty(y_shape, yt)
+    text = f"""func.func @main(%a: {ta}, %b: {tb}) -> {ty} {{
+  %y = qnn.add %a, %b : {ta}, {tb} -> {ty}
+  func.return %y : {ty}
+}}
+"""
+    inputs = _inputs(text, seed=case)
+    (expected,) = run_function(text, inputs)
+    compiled = compile_module(text, threads=1)
+    (one,) = compiled(*inputs)
+    compiled.set_threads(2)
+    (two,) = compiled(*inputs)
+    assert np.array_equal(one, expected), compiled.c_source
+    assert np.array_equal(two, expected)
+
+
+def _ort_ffn_block(folder) -> str:
+    """One BERT FFN block (MatMul, Add bias, Relu, MatMul, Add bias, residual Add) quantized by
+    ONNX Runtime's quantize_static without quant_pre_process, so the bias Adds stay separate
+    quantized Adds after the MatMuls (QDQ, u8 activations, per-channel s8 weights)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    rng = np.random.default_rng(0)
+    t, d, h = 5, 12, 20
+    inits = []
+
+    def const(name: str, a: np.ndarray) -> str:
+        inits.append(numpy_helper.from_array(a.astype(np.float32), name))
+        return name
+
+    steps = [
+        ("MatMul", ["x", const("w1", rng.standard_normal((d, h)) * 0.3)], "h1"),
+        ("Add", ["h1", const("b1", rng.standard_normal(h) * 0.1)], "h2"),
+        ("Relu", ["h2"], "h3"),
+        ("MatMul", ["h3", const("w2", rng.standard_normal((h, d)) * 0.3)], "h4"),
+        ("Add", ["h4", const("b2", rng.standard_normal(d) * 0.1)], "h5"),
+        ("Add", ["h5", "x"], "y"),
+    ]
+    nodes = [helper.make_node(op, ins, [out], name=out) for op, ins, out in steps]
+    io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [t, d]) for n in ("x", "y")]
+    model = helper.make_model(
+        helper.make_graph(nodes, "ffn", io[:1], io[1:], inits),
+        opset_imports=[helper.make_opsetid("", 17)],
+    )
+    model.ir_version = 8
+    onnx.save(model, folder / "ffn.onnx")
+    batches = iter([{"x": rng.standard_normal((t, d)).astype(np.float32)} for _ in range(4)])
+
+    class Reader(CalibrationDataReader):
+        def get_next(self):
+            return next(batches, None)
+
+    target = folder / "ffn_qdq.onnx"
+    quantize_static(
+        str(folder / "ffn.onnx"), str(target), Reader(), quant_format=QuantFormat.QDQ,
+        per_channel=True, reduce_range=True, activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )  # fmt: skip
+    return str(target)
+
+
+def test_ort_ffn_block_fuses_its_bias_adds_exactly(tmp_path) -> None:
+    """2 qnn.dot, each with its bias Add as a per-column addend, and the residual add (the
+    dot's single addend slot is taken) stays; the compiled module is the unfused one."""
+    pytest.importorskip("onnxruntime.quantization")
+    from xdsl.passes import PassPipeline
+
+    from qdialect.onnx_import import import_onnx
+
+    path = _ort_ffn_block(tmp_path)
+    fused = import_onnx(path)
+    PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), fused)
+    ops = [op.name for op in fused.body.block.first_op.body.block.ops]
+    assert (ops.count("qnn.dot"), ops.count("qnn.add")) == (2, 1)
+    unfused = import_onnx(path)
+    spec = "quant-to-qnn,fold-scaled-builders,fold-qdq"
+    PassPipeline.parse_spec(PASSES, spec).apply(make_context(), unfused)
+    ops = [op.name for op in unfused.body.block.first_op.body.block.ops]
+    assert (ops.count("qnn.dot"), ops.count("qnn.add")) == (2, 3)
+    x = np.random.default_rng(1).standard_normal((5, 12)).astype(np.float32) * 8  # saturates
+    (expected,) = run_function(unfused, [x])
+    (got,) = compile_module(fused, threads=1)(x)
+    assert np.array_equal(got, expected)
+
+
+POOLS = [  # (x shape NCHW, stored type, kernel, strides, pads, dilations)
+    ([1, 3, 9, 37], "u8", (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),
+    ([2, 2, 7, 70], "i8", (2, 3), (1, 2), (0, 2, 1, 0), (2, 1)),
+]
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("case", range(len(POOLS)))
+def test_vector_max_pool_is_the_reference(case: int, parallel: bool, monkeypatch) -> None:
+    """Rows longer than one vector with tails, padding, dilation; split over two threads."""
+    from codegen import threads
+
+    if parallel:
+        monkeypatch.setattr(threads, "PARALLEL_ELEMENTS", 16)
+    shape, storage, kernel, strides, pads, dilations = POOLS[case]
+    n, c, h, w = shape
+    oh = (h + pads[0] + pads[2] - dilations[0] * (kernel[0] - 1) - 1) // strides[0] + 1
+    ow = (w + pads[1] + pads[3] - dilations[1] * (kernel[1] - 1) - 1) // strides[1] + 1
+    elem = (U8 if storage == "u8" else I8).format(s=0.1, z=3)
+    tx, ty = _ty(shape, elem), _ty([n, c, oh, ow], elem)
+    pairs = {"kernel": kernel, "strides": strides, "pads": pads, "dilations": dilations}
+    attrs = ", ".join(f"{k} = array<i64: {', '.join(map(str, v))}>" for k, v in pairs.items())
+    text = f"""func.func @main(%x: {tx}) -> {ty} {{
+  %y = qnn.max_pool2d %x {{{attrs}}} : {tx} -> {ty}
+  func.return %y : {ty}
+}}
+"""
+    inputs = _inputs(text, seed=case)
+    (expected,) = run_function(text, inputs)
+    compiled = compile_module(text, threads=1)
+    (one,) = compiled(*inputs)
+    compiled.set_threads(2)
+    (two,) = compiled(*inputs)
+    assert "_mm256_max_ep" in compiled.c_source
+    assert np.array_equal(one, expected), compiled.c_source
+    assert np.array_equal(two, expected)
