@@ -231,7 +231,7 @@ SHAPE_ERROR = "scale 's' must have shape [4, 3] (input [4, 6] with axis 1 in blo
         (
             "QuantizeLinear",
             {"scale_shape": [4, 3], "scale_input": True},
-            "scale 's' must be a constant initializer",
+            "a run-time scale is imported for per-tensor float32 QuantizeLinear only",
         ),
     ],
 )
