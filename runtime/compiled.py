@@ -15,6 +15,7 @@ Python (the arena once, at load).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,17 +104,32 @@ def part_count(emitted: EmittedFunction) -> int:
     return min(cores, len(emitted.kernel_texts), size // PART_MIN_CHARS)
 
 
+class TemplateCache(FileSystemBytecodeCache):
+    """Jinja2's file cache of compiled templates, where a directory that went away (a
+    temporary $QDIALECT_CACHE_DIR removed while the process runs) is a miss, not an error."""
+
+    def load_bytecode(self, bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
 def cache_templates() -> None:
     """Keep the templates' compiled Python in the cache directory (Jinja2's bytecode cache,
     checked against each template's source): compiling them costs a first compile in a new
-    process about half a second. Without a private cache directory they compile as before."""
-    if TEMPLATES.bytecode_cache is None:
-        try:
-            directory = private_subdirectory(cache_dir() / "templates")
-        except CacheDirError:
-            return
-        if directory is not None:
-            TEMPLATES.bytecode_cache = FileSystemBytecodeCache(str(directory))
+    process about half a second. Without a private cache directory they compile as before.
+    The directory follows $QDIALECT_CACHE_DIR as it is now."""
+    try:
+        directory = private_subdirectory(cache_dir() / "templates")
+    except CacheDirError:
+        directory = None
+    if directory is None:
+        TEMPLATES.bytecode_cache = None
+    elif getattr(TEMPLATES.bytecode_cache, "directory", None) != str(directory):
+        TEMPLATES.bytecode_cache = TemplateCache(str(directory))
 
 
 def function_signature(function: func.FuncOp) -> Signature:
