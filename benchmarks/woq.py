@@ -59,8 +59,9 @@ class Row:
     ort_distance: float  # max |ORT - ours| / bound
 
 
-def float_model(m: int, k: int, n: int) -> onnx.ModelProto:
-    w = (np.random.default_rng(k + n).standard_normal((k, n)) * 0.05).astype(np.float32)
+def matmul_model(w: np.ndarray, m: int) -> onnx.ModelProto:
+    """One float MatMul `[m, k] x w`, opset 21 (the test suite builds its models with it too)."""
+    k, n = w.shape
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])],
@@ -68,6 +69,11 @@ def float_model(m: int, k: int, n: int) -> onnx.ModelProto:
         [numpy_helper.from_array(w, "w")],
     )  # fmt: skip
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
+
+
+def float_model(m: int, k: int, n: int) -> onnx.ModelProto:
+    w = (np.random.default_rng(k + n).standard_normal((k, n)) * 0.05).astype(np.float32)
+    return matmul_model(w, m)
 
 
 def paired_ms(a: Callable[[], object], b: Callable[[], object], samples: int = 9):

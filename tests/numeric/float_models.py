@@ -15,7 +15,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 
-def _model(nodes, x_shape, y_shape, weights: dict[str, np.ndarray]) -> onnx.ModelProto:
+def onnx_model(nodes, x_shape, y_shape, weights: dict[str, np.ndarray]) -> onnx.ModelProto:
     graph = helper.make_graph(
         nodes,
         "g",
@@ -41,7 +41,7 @@ def transformer_ffn(rng: np.random.Generator, tokens: int = 16, width: int = 32)
         helper.make_node("Add", ["h3", "b2"], ["h4"], name="fc2_bias"),
         helper.make_node("Add", ["h4", "x"], ["y"], name="residual"),
     ]
-    return _model(nodes, [tokens, width], [tokens, width], weights)
+    return onnx_model(nodes, [tokens, width], [tokens, width], weights)
 
 
 def movement(rng: np.random.Generator, size: int = 12) -> onnx.ModelProto:
@@ -77,7 +77,7 @@ def movement(rng: np.random.Generator, size: int = 12) -> onnx.ModelProto:
         helper.make_node("Flatten", ["us"], ["fl"], name="flatten"),
         helper.make_node("MatMul", ["fl", "wf"], ["y"], name="head"),
     ]
-    return _model(nodes, [1, 3, size, size], [1, 10], weights)
+    return onnx_model(nodes, [1, 3, size, size], [1, 10], weights)
 
 
 def named_cnn(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
@@ -101,7 +101,7 @@ def named_cnn(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
         helper.make_node("Flatten", ["g"], ["f"], "flatten"),
         helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["y"], "fc", transB=1),
     ]
-    return _model(nodes, [1, 3, size, size], [1, 4], weights)
+    return onnx_model(nodes, [1, 3, size, size], [1, 4], weights)
 
 
 def activations(rng: np.random.Generator, tokens: int = 6, width: int = 16) -> onnx.ModelProto:
@@ -119,4 +119,4 @@ def activations(rng: np.random.Generator, tokens: int = 6, width: int = 16) -> o
         helper.make_node("MatMul", ["scaled", "w2"], ["logits"], name="fc2"),
         helper.make_node("Softmax", ["logits"], ["y"], axis=-1, name="softmax"),
     ]
-    return _model(nodes, [tokens, width], [tokens, 10], weights)
+    return onnx_model(nodes, [tokens, width], [tokens, 10], weights)

@@ -25,21 +25,10 @@ from qdialect.onnx_import import OnnxImportError, import_onnx
 from runtime.compiled import compile_module
 from runtime.quantization import quantize
 from runtime.reference import run_function
-from tests.numeric.float_models import transformer_ffn
+from tests.numeric.float_models import onnx_model, transformer_ffn
 from tests.numeric.onnxruntime_session import run_ort
 
 logging.getLogger().setLevel(logging.ERROR)
-
-
-def _model(nodes, x_shape, y_shape, weights) -> onnx.ModelProto:
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)],
-        [numpy_helper.from_array(v, k) for k, v in weights.items()],
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
 
 
 def mlp(rng) -> onnx.ModelProto:
@@ -54,7 +43,7 @@ def mlp(rng) -> onnx.ModelProto:
         helper.make_node("Relu", ["hb"], ["r"], name="relu"),
         helper.make_node("MatMul", ["r", "w2"], ["y"], name="fc2"),
     ]
-    return _model(nodes, [4, 24], [4, 10], w)
+    return onnx_model(nodes, [4, 24], [4, 10], w)
 
 
 def conv_net(rng) -> onnx.ModelProto:
@@ -71,7 +60,7 @@ def conv_net(rng) -> onnx.ModelProto:
         helper.make_node("Flatten", ["c2"], ["f"], name="flatten"),
         helper.make_node("MatMul", ["f", "wf"], ["y"], name="head"),
     ]
-    return _model(nodes, [2, 3, 11, 11], [2, 10], w)
+    return onnx_model(nodes, [2, 3, 11, 11], [2, 10], w)
 
 
 MODELS = {

@@ -22,6 +22,7 @@ from onnxruntime.quantization.matmul_nbits_quantizer import (  # noqa: E402
     MatMulNBitsQuantizer,
 )
 
+from benchmarks.woq import matmul_model  # noqa: E402
 from qdialect.blockwise import from_matmul_nbits, quantize_blockwise, to_matmul_nbits  # noqa: E402
 from qdialect.onnx_import import import_onnx  # noqa: E402
 from runtime.compiled import compile_module  # noqa: E402
@@ -29,17 +30,6 @@ from runtime.reference import run_function  # noqa: E402
 from runtime.weight_only import WeightOnlyConfig, quantize_weight_only  # noqa: E402
 
 U = 2.0**-24
-
-
-def matmul_model(w: np.ndarray, m: int) -> onnx.ModelProto:
-    k, n = w.shape
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])],
-        [numpy_helper.from_array(w, "w")],
-    )  # fmt: skip
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
 
 
 def ort_quantized(model, block: int, symmetric: bool, bits: int = 4) -> onnx.ModelProto:
