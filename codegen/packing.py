@@ -22,6 +22,10 @@ GEMV_MAX_K = 1 << 15
 # vpmaddubsw adds two products u·v (u in [0, 255], v int8) into a saturating int16: a pair
 # cannot saturate iff 255·(|v0| + |v1|) <= 32767, i.e. |v0| + |v1| <= 128 (255·128 = 32640).
 MADDUBS_PAIR_BOUND = (2**15 - 1) // 255
+# The sign-magnitude kernels multiply |s| (s = x + offset in [-128, 127], so |s| <= 128) by
+# v · sign(s) (`vpsignb`): exact for every |v| <= 127, since a pair sum is then at most
+# 2 · 128 · 127 = 32512 and negating v cannot wrap. Only v = -128 is out.
+SIGN_BOUND = 127
 
 
 def exact_in_int16_pairs(x_range: int, w_range: int, k: int) -> bool:
@@ -62,6 +66,17 @@ def maddubs_exact(mats: np.ndarray) -> bool:
     if mats.shape[1] % 2:
         magnitude = np.concatenate([magnitude, np.zeros_like(magnitude[:, :1])], axis=1)
     return int((magnitude[:, 0::2] + magnitude[:, 1::2]).max()) <= MADDUBS_PAIR_BOUND
+
+
+def sign_exact(mats: np.ndarray) -> bool:
+    """True if the sign-magnitude `vpmaddubsw` kernels of gemm.c.j2 are exact on these
+    (G, K, N) weights `w - zw`: every |v| <= SIGN_BOUND (symmetric int8 weights, as ONNX
+    Runtime quantizes them) and K short enough that `Σ s v` and its correction stay in int32."""
+    return (
+        mats.size > 0
+        and mats.shape[1] <= GEMV_MAX_K
+        and int(np.abs(mats).max()) <= SIGN_BOUND
+    )
 
 
 def pack_gemm(mats: np.ndarray, dtype: type = np.int16, depth: int = 2) -> np.ndarray:

@@ -1,7 +1,12 @@
 """gemm.c.j2: 8-bit dot and conv as an int16-pair GEMM (implicit GEMM for conv), weights packed
 once at load when they are constant; one row against constant int8 weights is the exact
 `vpmaddubsw` GEMV; and where the constant weights are proven small enough in every pair
-(packing.maddubs_exact, e.g. reduce_range weights) the tile is the u8 x s8 `vpmaddubsw` one."""
+(packing.maddubs_exact, e.g. reduce_range weights) the tile is the u8 x s8 `vpmaddubsw` one.
+One row against symmetric int8 weights (every |w - zw| <= 127, packing.sign_exact: what ONNX
+Runtime writes for full-range signed weights) takes the sign-magnitude GEMV, `|s| · (v ·
+sign(s))`, exact where ONNX Runtime's u8 x s8 kernel saturates. (A sign-magnitude tile for many
+rows measured slower than the int16-pair one: its vpabsb and two vpsignb per row and quad cost
+more than they save.)"""
 
 from __future__ import annotations
 
@@ -18,15 +23,20 @@ from codegen.spec import SpecView
 
 L2_ROWS_BYTES = 96 * 1024  # a chunk of int16 GEMM rows stays in L2
 MIN_TASKS = 32
+# the sign-magnitude tile keeps |s|, s, two weight vectors and a temporary in registers beside
+# the accumulators: 4 rows x 16 columns fill the 16 AVX2 registers
+SIGNED_MR = 5
 
 
 @dataclass(frozen=True)
 class Gemv:
-    """The GEMV of one row: x + offset is unsigned, and `corr` (per column) removes what the
-    offset and the zero points add."""
+    """The GEMV of one row: it multiplies x + offset, and `corr` (per column) removes what the
+    offset and the zero points add. `signed`: the sign-magnitude kernel over s = x + offset in
+    [-128, 127] (depth-4 blocks); else the nibble kernel over u = x + offset in [0, 255]."""
 
     offset: int
     corr: tuple[int, ...]
+    signed: bool
 
 
 @dataclass(frozen=True)
@@ -106,13 +116,20 @@ def _int8_blocks(ep: EpilogueSpec, m: int, mats: np.ndarray | None) -> bool:
 
 def _fast_paths(ep: EpilogueSpec, window: Window | None, geometry, mats, int8_blocks: bool):
     """(Gemv, None), (None, Quads) or (None, None): the `vpmaddubsw` kernels these constant
-    weights allow. GEMV for one row of a dot, else the u8 x s8 tile when it is proven exact."""
-    if mats is None:
+    weights allow. GEMV for one row of a dot (sign-magnitude where the weights allow, else
+    nibbles), else the u8 x s8 tile when it is proven exact."""
+    if mats is None or ep.x_ctype not in ("uint8_t", "int8_t"):
         return None, None
-    offset = 128 if ep.x_ctype == "int8_t" else 0
+    offset = 128 if ep.x_ctype == "int8_t" else 0  # u = x + offset in [0, 255]
+    if window is None and geometry.M == 1 and geometry.K <= packing.GEMV_MAX_K:
+        if packing.sign_exact(mats):
+            signed_offset = offset - 128  # s = x + offset in [-128, 127]
+            corr = packing.gemv_corrections(mats[0], ep.x_zp + signed_offset)
+            return Gemv(signed_offset, tuple(corr), True), None
+        if int8_blocks:
+            corr = packing.gemv_corrections(mats[0], ep.x_zp + offset)
+            return Gemv(offset, tuple(corr), False), None
     zero = ep.x_zp + offset
-    if window is None and geometry.M == 1 and int8_blocks and geometry.K <= packing.GEMV_MAX_K:
-        return Gemv(offset, tuple(packing.gemv_corrections(mats[0], zero))), None
     if 0 <= zero <= 255 and packing.maddubs_exact(mats):
         corr = [c for mat in mats for c in packing.gemv_corrections(mat, zero)]
         return None, Quads(offset, zero, tuple(corr), _rows_in_place(window, geometry))
@@ -143,7 +160,7 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
         mats = packing.gemm_weights(weights, list(ep.w_zp), layout, groups)
     int8_blocks = _int8_blocks(ep, m, mats)
     gemv, quads = _fast_paths(ep, window, geometry, mats, int8_blocks)
-    depth = 2 if quads is None else 4
+    depth = 4 if quads is not None or (gemv is not None and gemv.signed) else 2
     kpad = -(-k // depth) * depth
     col_blocks = -(-n // packing.NR)
     mc, chunks = _chunks(m, kpad * (2 if quads is None else 1))  # int16 or byte rows
@@ -153,7 +170,7 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
     if gemv is not None:  # streaming the weights bounds it: a second core's bandwidth pays sooner
         parallel = k * n >= threads.PARALLEL_GEMV_MACS
     pad_elements = m * k if window is None else geometry.HP * geometry.WP * window.C
-    b_ctype = "int8_t" if int8_blocks or quads is not None else "int16_t"
+    b_ctype = "int8_t" if int8_blocks or quads is not None or gemv is not None else "int16_t"
     args = operand_args(ctx, op)
     scratch = bpack_at
     if mats is None:

@@ -606,37 +606,44 @@ def test_vnni_is_selected_from_the_compiler_target(isa: list[str], tmp_path: Pat
         assert "vpdpwssd" in code and (name == "depthwise" or "vpmaddwd" not in code), name
 
 
-GEMV_SIZES = [(1, 1), (63, 33), (301, 50), (2048, 16)]
+GEMV_SIZES = [(1, 1), (63, 33), (301, 50), (2048, 16), (130, 70)]
 GEMV_INPUTS = [("u8", 0), ("u8", 255), ("i8", -128), ("i8", 77)]
-GEMV_CASES = [(k, n, x, zp) for k, n in GEMV_SIZES for x, zp in GEMV_INPUTS]
+# int8 weights with -128 take the nibble kernel; symmetric ones (|w| <= 127) the sign-magnitude one
+GEMV_WEIGHTS = {"nibble": -128, "sign-magnitude": -127}
+GEMV_CASES = [
+    (k, n, x, zp, kind) for k, n in GEMV_SIZES for x, zp in GEMV_INPUTS for kind in GEMV_WEIGHTS
+]
 
 
 def _gemv_default_tier(index: int, flags_id: str) -> bool:
-    """Each size with a u8 and an i8 input under the default flags and a third input under
-    STRICT; the rest is slow."""
-    size, inputs = divmod(index, len(GEMV_INPUTS))
+    """Each size and kernel with a u8 and an i8 input under the default flags and a third input
+    under STRICT; the rest is slow."""
+    size, rest = divmod(index, len(GEMV_INPUTS) * len(GEMV_WEIGHTS))
+    inputs, kind = divmod(rest, len(GEMV_WEIGHTS))
     offsets = (0, 2) if flags_id == "default-flags" else (1,)
-    return any(inputs == (size + k) % len(GEMV_INPUTS) for k in offsets)
+    return any(inputs == (size + kind + k) % len(GEMV_INPUTS) for k in offsets)
 
 
 @pytest.mark.parametrize(
-    ("k", "n", "x_storage", "x_zp", "flags"),
+    ("k", "n", "x_storage", "x_zp", "kernel", "flags"),
     flag_params(GEMV_CASES, ["-".join(map(str, case)) for case in GEMV_CASES], _gemv_default_tier),
 )
 def test_gemv_kernel_bit_exact(
-    x_storage: str, x_zp: int, k: int, n: int, flags, monkeypatch
+    x_storage: str, x_zp: int, k: int, n: int, kernel: str, flags, monkeypatch
 ) -> None:
-    """One row against constant int8 weights takes the vpmaddubsw nibble kernel: full-range
-    activations and weights (every -128 and 127), per-axis scales, bias and relu, exactly;
-    also through the portable C path, and split across threads (any size, on odd N)."""
+    """One row against constant int8 weights takes a vpmaddubsw GEMV: the nibble kernel with
+    full-range weights (every -128 and 127), the sign-magnitude one with symmetric weights
+    (every -127 and 127); full-range activations, per-axis scales, bias and relu, exactly; also
+    through the portable C path, and split across threads (any size, on odd N)."""
     monkeypatch.setattr("codegen.threads.PARALLEL_GEMV_MACS", 0 if n % 2 else 1 << 40)
     rng = np.random.default_rng(k * n)
     info = np.iinfo(np.uint8 if x_storage == "u8" else np.int8)
     x = rng.integers(info.min, info.max, (1, k), endpoint=True).astype(info.dtype)
     x.flat[::3] = info.max
     x.flat[1::5] = info.min
-    w = rng.integers(-128, 127, (k, n), endpoint=True).astype(np.int8)
-    w.flat[::4] = -128
+    low = GEMV_WEIGHTS[kernel]
+    w = rng.integers(low, 127, (k, n), endpoint=True).astype(np.int8)
+    w.flat[::4] = low
     w.flat[1::3] = 127
     b = rng.integers(-(2**20), 2**20, n).astype(np.int32)
     scales = ",".join(f"{0.002 + 0.0001 * (i % 7)}:0" for i in range(n))
@@ -651,7 +658,7 @@ def test_gemv_kernel_bit_exact(
 }}"""
     expected = run_function(text, [x, b])[0]
     compiled = compile_module(text, flags=flags)
-    assert "_gemv(" in compiled.c_source
+    assert f"exact vpmaddubsw {kernel} GEMV" in compiled.c_source
     assert np.array_equal(compiled(x, b)[0], expected)
 
 
