@@ -72,11 +72,7 @@ def sign_exact(mats: np.ndarray) -> bool:
     """True if the sign-magnitude `vpmaddubsw` kernels of gemm.c.j2 are exact on these
     (G, K, N) weights `w - zw`: every |v| <= SIGN_BOUND (symmetric int8 weights, as ONNX
     Runtime quantizes them) and K short enough that `Σ s v` and its correction stay in int32."""
-    return (
-        mats.size > 0
-        and mats.shape[1] <= GEMV_MAX_K
-        and int(np.abs(mats).max()) <= SIGN_BOUND
-    )
+    return mats.size > 0 and mats.shape[1] <= GEMV_MAX_K and int(np.abs(mats).max()) <= SIGN_BOUND
 
 
 def pack_gemm(mats: np.ndarray, dtype: type = np.int16, depth: int = 2) -> np.ndarray:
