@@ -14,6 +14,9 @@ Order, and why:
 5. `fake-to-qdq`: a QAT graph's typed fake_quant ops become quantize/dequantize pairs only
    now, after the folds, so the fake graph runs as the float simulation it writes.
 6. `dce`: dequantize ops orphaned by the fusions go.
+7. `nhwc-layout`: integer NCHW convs compute channels-last, the layout the fast kernels take,
+   with the transposes between them cancelled (exact: only integers move). Last, so that it
+   sees the fused convs and no fold above has to know two layouts.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from rewrites.fake_quant import FakeToQdqPass
 from rewrites.fold_qdq import FoldQdqPass
 from rewrites.fold_scaled import FoldScaledBuildersPass
 from rewrites.fuse import FuseConvDotPass
+from rewrites.nhwc_layout import NhwcLayoutPass
 from rewrites.quant_to_qnn import QuantToQnnPass
 from rewrites.scale_limits import check_module
 
@@ -46,5 +50,6 @@ class QnnDefaultPass(ModulePass):
             FuseConvDotPass(),
             FakeToQdqPass(),
             DeadCodeElimination(),
+            NhwcLayoutPass(),
         ):
             step.apply(ctx, op)

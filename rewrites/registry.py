@@ -21,6 +21,7 @@ _LOCATIONS = {
     "u8-to-i8": ("rewrites.u8_to_i8", "U8ToI8Pass"),
     "symmetric-schema": ("rewrites.symmetric", "SymmetricSchemaPass"),
     "qnn-default": ("rewrites.pipeline", "QnnDefaultPass"),
+    "nhwc-layout": ("rewrites.nhwc_layout", "NhwcLayoutPass"),
     "instrument": ("rewrites.instrument", "InstrumentPass"),
     "normalize-quant-types": ("rewrites.normalize_quant_types", "NormalizeQuantTypesPass"),
 }

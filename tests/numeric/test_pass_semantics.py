@@ -33,6 +33,7 @@ CASES = {
     "fold-scaled-builders": [scaled_program],
     "quant-to-qnn": [core_program],
     "fuse-conv-dot": [core_program],
+    "nhwc-layout": [core_program],
     "fold-qdq": [core_program],
     "u8-to-i8": [core_program],
     "qnn-default": [core_program, scaled_program],

@@ -22,12 +22,12 @@ sys.path.insert(0, str(Path(__file__).parents[2] / "examples"))
 import onnx_models  # noqa: E402
 
 CONV = """
-func.func @main(%x: tensor<1x3x8x8x!quant.uniform<u8:f32, 0.05:128>>) -> tensor<1x4x8x8x!quant.uniform<u8:f32, 0.1:0>> {
+func.func @main(%x: tensor<1x8x8x3x!quant.uniform<u8:f32, 0.05:128>>) -> tensor<1x8x8x4x!quant.uniform<u8:f32, 0.1:0>> {
   %w = arith.constant dense<[[[[1, -2, 3], [4, 5, -6], [7, 8, 9]], [[1, 1, 1], [1, 1, 1], [1, 1, 1]], [[2, 0, -2], [0, 2, 0], [-2, 0, 2]]], [[[1, -2, 3], [4, 5, -6], [7, 8, 9]], [[1, 1, 1], [1, 1, 1], [1, 1, 1]], [[2, 0, -2], [0, 2, 0], [-2, 0, 2]]], [[[1, -2, 3], [4, 5, -6], [7, 8, 9]], [[1, 1, 1], [1, 1, 1], [1, 1, 1]], [[2, 0, -2], [0, 2, 0], [-2, 0, 2]]], [[[1, -2, 3], [4, 5, -6], [7, 8, 9]], [[1, 1, 1], [1, 1, 1], [1, 1, 1]], [[2, 0, -2], [0, 2, 0], [-2, 0, 2]]]]> : tensor<4x3x3x3xi8>
   %wq = quant.scast %w : tensor<4x3x3x3xi8> to tensor<4x3x3x3x!quant.uniform<i8:f32, 0.01>>
-  %y = qnn.conv2d %x, %wq {pads = array<i64: 1, 1, 1, 1>} : tensor<1x3x8x8x!quant.uniform<u8:f32, 0.05:128>>, tensor<4x3x3x3x!quant.uniform<i8:f32, 0.01>> -> tensor<1x4x8x8x!quant.uniform<u8:f32, 0.1:0>>
-  %z = qnn.relu %y : tensor<1x4x8x8x!quant.uniform<u8:f32, 0.1:0>> -> tensor<1x4x8x8x!quant.uniform<u8:f32, 0.1:0>>
-  return %z : tensor<1x4x8x8x!quant.uniform<u8:f32, 0.1:0>>
+  %y = qnn.conv2d %x, %wq {pads = array<i64: 1, 1, 1, 1>, layout = "nhwc"} : tensor<1x8x8x3x!quant.uniform<u8:f32, 0.05:128>>, tensor<4x3x3x3x!quant.uniform<i8:f32, 0.01>> -> tensor<1x8x8x4x!quant.uniform<u8:f32, 0.1:0>>
+  %z = qnn.relu %y : tensor<1x8x8x4x!quant.uniform<u8:f32, 0.1:0>> -> tensor<1x8x8x4x!quant.uniform<u8:f32, 0.1:0>>
+  return %z : tensor<1x8x8x4x!quant.uniform<u8:f32, 0.1:0>>
 }
 """
 
@@ -46,14 +46,14 @@ def test_timers_only_when_asked() -> None:
     timed = compile_module(CONV, profile=True)
     assert "qd_now_ns" not in plain.c_source and "qd_profile_read" not in plain.c_source
     assert timed.c_source.count("= qd_now_ns();") == 2 * timed.emitted.kernel_count
-    x = np.random.default_rng(0).integers(0, 256, (1, 3, 8, 8), dtype=np.uint8)
+    x = np.random.default_rng(0).integers(0, 256, (1, 8, 8, 3), dtype=np.uint8)
     np.testing.assert_array_equal(plain(x)[0], timed(x)[0])
     with pytest.raises(ValueError, match="compiled without profiling"):
         profile_function(plain, {"arg0": x})
 
 
 def test_ops_work_and_trace() -> None:
-    x = np.random.default_rng(1).integers(0, 256, (1, 3, 8, 8), dtype=np.uint8)
+    x = np.random.default_rng(1).integers(0, 256, (1, 8, 8, 3), dtype=np.uint8)
     profile = profile_module(CONV, {"arg0": x}, runs=3)
     (conv,) = profile.ops  # relu fused into the conv: one kernel
     assert conv.op == "qnn.conv2d" and conv.name == "y"  # the relu fused into it

@@ -1,0 +1,59 @@
+// RUN: qopt %s -p nhwc-layout --split-input-file | filecheck %s
+// RUN: qopt %s -p nhwc-layout,nhwc-layout --split-input-file | filecheck %s
+
+// nhwc-layout: integer NCHW convs with constant weights compute channels-last. Each becomes
+// transpose -> conv{layout = "nhwc"} -> transpose back, its OIHW weights folded to OHWI; the
+// transposes back sink below relu/add/pools and cancel against the next conv's, so only the
+// input's and the result's remain. Float convs and weights that are arguments stay NCHW. The
+// second RUN line checks that a second application changes nothing.
+
+// A residual block: one transpose in, one out; both convs, the add and the pool are NHWC.
+// CHECK-LABEL: func.func @block(
+// CHECK-NEXT: %[[X:[^ ]+]] = qnn.transpose %x {permutation = array<i64: 0, 2, 3, 1>} : tensor<1x2x4x4x!quant.uniform<u8:f32, 0.05:3>> -> tensor<1x4x4x2x!quant.uniform<u8:f32, 0.05:3>>
+// CHECK-NEXT: %[[WI:[^ ]+]] = arith.constant dense<{{\[\[\[\[}}1, 5], [2, 6]], {{\[\[}}3, 7], [4, 8]]], {{\[\[\[}}-1, -5], [-2, -6]], {{\[\[}}-3, -7], [-4, -8]]]]> : tensor<2x2x2x2xi8>
+// CHECK-NEXT: %[[W:[^ ]+]] = quant.scast %[[WI]] : tensor<2x2x2x2xi8> to tensor<2x2x2x2x!quant.uniform<i8:f32:0, {0.01,0.02}>>
+// CHECK-NEXT: %[[C1:[^ ]+]] = qnn.conv2d %[[X]], %[[W]] {pads = array<i64: 1, 1, 0, 0>, activation = "relu", layout = "nhwc"} : tensor<1x4x4x2x!quant.uniform<u8:f32, 0.05:3>>, tensor<2x2x2x2x!quant.uniform<i8:f32:0, {0.01,0.02}>> -> tensor<1x4x4x2x!quant.uniform<u8:f32, 0.1:5>>
+// CHECK: %[[C2:[^ ]+]] = qnn.conv2d %[[C1]], %{{[^ ]+}} {pads = array<i64: 0, 0, 1, 1>, layout = "nhwc"} : tensor<1x4x4x2x!quant.uniform<u8:f32, 0.1:5>>, tensor<2x2x2x2x!quant.uniform<i8:f32:0, {0.01,0.02}>> -> tensor<1x4x4x2x!quant.uniform<u8:f32, 0.1:5>>
+// CHECK-NEXT: %[[S:[^ ]+]] = qnn.add %[[C1]], %[[C2]] : tensor<1x4x4x2x!quant.uniform<u8:f32, 0.1:5>>, tensor<1x4x4x2x!quant.uniform<u8:f32, 0.1:5>> -> tensor<1x4x4x2x!quant.uniform<u8:f32, 0.1:5>>
+// CHECK-NEXT: %[[P:[^ ]+]] = qnn.max_pool2d %[[S]] {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, layout = "nhwc"} : tensor<1x4x4x2x!quant.uniform<u8:f32, 0.1:5>> -> tensor<1x2x2x2x!quant.uniform<u8:f32, 0.1:5>>
+// CHECK-NEXT: %[[Y:[^ ]+]] = qnn.transpose %[[P]] {permutation = array<i64: 0, 3, 1, 2>} : tensor<1x2x2x2x!quant.uniform<u8:f32, 0.1:5>> -> tensor<1x2x2x2x!quant.uniform<u8:f32, 0.1:5>>
+// CHECK-NEXT: func.return %[[Y]]
+!x = !quant.uniform<u8:f32, 0.05:3>
+!w = !quant.uniform<i8:f32:0, {0.01,0.02}>
+!y = !quant.uniform<u8:f32, 0.1:5>
+func.func @block(%x: tensor<1x2x4x4x!x>) -> tensor<1x2x2x2x!y> {
+  %wi = arith.constant dense<[[[[1, 2], [3, 4]], [[5, 6], [7, 8]]], [[[-1, -2], [-3, -4]], [[-5, -6], [-7, -8]]]]> : tensor<2x2x2x2xi8>
+  %w = quant.scast %wi : tensor<2x2x2x2xi8> to tensor<2x2x2x2x!w>
+  %c1 = qnn.conv2d %x, %w {pads = array<i64: 1, 1, 0, 0>, activation = "relu"} : tensor<1x2x4x4x!x>, tensor<2x2x2x2x!w> -> tensor<1x2x4x4x!y>
+  %c2 = qnn.conv2d %c1, %w {pads = array<i64: 0, 0, 1, 1>} : tensor<1x2x4x4x!y>, tensor<2x2x2x2x!w> -> tensor<1x2x4x4x!y>
+  %s = qnn.add %c1, %c2 : tensor<1x2x4x4x!y>, tensor<1x2x4x4x!y> -> tensor<1x2x4x4x!y>
+  %p = qnn.max_pool2d %s {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x2x4x4x!y> -> tensor<1x2x2x2x!y>
+  func.return %p : tensor<1x2x2x2x!y>
+}
+
+
+// -----
+
+// A float conv keeps its layout (its summation order is the reference's).
+// CHECK-LABEL: func.func @float_conv(
+// CHECK-NEXT: qnn.conv2d %x, %w : tensor<1x2x3x3xf32>, tensor<2x2x1x1xf32> -> tensor<1x2x3x3xf32>
+// CHECK-NOT: qnn.transpose
+func.func @float_conv(%x: tensor<1x2x3x3xf32>, %w: tensor<2x2x1x1xf32>) -> tensor<1x2x3x3xf32> {
+  %c = qnn.conv2d %x, %w : tensor<1x2x3x3xf32>, tensor<2x2x1x1xf32> -> tensor<1x2x3x3xf32>
+  func.return %c : tensor<1x2x3x3xf32>
+}
+
+
+// -----
+
+// Weights that are an argument would be transposed on every call: the conv stays NCHW.
+// CHECK-LABEL: func.func @argument_weights(
+// CHECK-NEXT: qnn.conv2d %x, %w : tensor<1x2x3x3x!quant.uniform<u8:f32, 0.05:3>>, tensor<2x2x1x1x!quant.uniform<i8:f32, 0.01>> -> tensor<1x2x3x3x!quant.uniform<u8:f32, 0.1:5>>
+// CHECK-NOT: qnn.transpose
+!x = !quant.uniform<u8:f32, 0.05:3>
+!w = !quant.uniform<i8:f32, 0.01>
+!y = !quant.uniform<u8:f32, 0.1:5>
+func.func @argument_weights(%x: tensor<1x2x3x3x!x>, %w: tensor<2x2x1x1x!w>) -> tensor<1x2x3x3x!y> {
+  %c = qnn.conv2d %x, %w : tensor<1x2x3x3x!x>, tensor<2x2x1x1x!w> -> tensor<1x2x3x3x!y>
+  func.return %c : tensor<1x2x3x3x!y>
+}
