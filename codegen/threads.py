@@ -8,8 +8,11 @@ threshold to force the parallel code paths on small shapes.
 # OpenMP threads.
 SCRATCH_SLOTS = 8
 # Below these sizes a parallel region costs more than it saves (a fork and a barrier, worse
-# when the cores are shared), so the loop stays serial.
-PARALLEL_MACS = 1 << 21
+# when the cores are shared), so the loop stays serial. With the worker still spinning from the
+# kernel before (GOMP_SPINCOUNT, runtime/jit.py) a fork costs a few microseconds: MobileNetV2's
+# late depthwise layers (0.4-0.7 M MACs, ~50 us) paid off in parallel at 2 threads (3.59 ->
+# 3.36 ms whole model, best of 7; 1 << 21 and 1 << 18 before).
+PARALLEL_MACS = 1 << 18
 PARALLEL_GEMV_MACS = 1 << 18  # streaming the weights bounds a GEMV: a second core pays sooner
-PARALLEL_ELEMENTS = 1 << 18
+PARALLEL_ELEMENTS = 1 << 15
 CONVERT_CHUNK = 1 << 15  # elements per task of a parallel quantize / dequantize
