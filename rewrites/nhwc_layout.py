@@ -9,8 +9,8 @@ this pass does it in the IR, where it can be read:
    (transpose(x)), back)` with OHWI weights (constant: folded, packed once) and its fused
    addend transposed with x;
 2. the transposes back to NCHW sink below the ops that do not care about the layout — unary
-   elementwise ops, adds whose two operands come back the same way, and pools (which take a
-   layout of their own) — so that
+   elementwise ops on integers, adds and concats whose operands all come back the same way,
+   and pools (which take a layout of their own) — so that
 3. a transpose meeting its inverse cancels: between two convs no layout change is left, only at
    the graph's boundaries (the quantized input, and whatever reads an NCHW tensor).
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, StringAttr, TensorType
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, TensorType, i64
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -48,8 +48,10 @@ from rewrites.fold_qdq import FoldConstantTranspose
 
 TO_NHWC = (0, 2, 3, 1)
 TO_NCHW = (0, 3, 1, 2)
-# elementwise ops with one operand whose only layout-dependent part is a per-axis type's axis
-ELEMENTWISE = (qnn.QuantizeOp, qnn.DequantizeOp, qnn.RequantizeOp, qnn.ReluOp, qnn.ClampOp)
+# elementwise ops with one operand whose only layout-dependent part is a per-axis type's axis,
+# and whose result is no wider than their input (a transpose never sinks below a dequantize:
+# it would move four bytes an element instead of one)
+ELEMENTWISE = (qnn.QuantizeOp, qnn.RequantizeOp, qnn.ReluOp, qnn.ClampOp)
 
 
 def permuted_type(value_type: TensorType, perm: tuple[int, ...]) -> TensorType:
@@ -156,6 +158,26 @@ class SinkThroughAdd(RewritePattern):
         rewriter.replace(op, [moved, transpose(moved.results[0], TO_NCHW)])
 
 
+class SinkThroughConcat(RewritePattern):
+    """Step 2: concat(transpose(a, p), transpose(b, p), axis) is transpose(concat(a, b, axis'),
+    p) with axis' where p moved that axis."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.ConcatOp, rewriter: PatternRewriter) -> None:
+        sources = [_back_from_nhwc(v) for v in op.inputs]
+        if any(v is None for v in sources):
+            return
+        axis = op.axis.value.data % len(TO_NHWC)
+        moved = qnn.ConcatOp.create(
+            operands=sources,
+            result_types=[permuted_type(op.result.type, TO_NHWC)],  # type: ignore[arg-type]
+            properties=dict(op.properties) | {"axis": IntegerAttr(TO_NHWC.index(axis), i64)},
+            attributes=dict(op.attributes),
+        )
+        carry_node(op, moved)
+        rewriter.replace(op, [moved, transpose(moved.results[0], TO_NCHW)])
+
+
 class SinkThroughPool(RewritePattern):
     """Step 2: an NCHW pool of transpose(x, TO_NCHW) is the NHWC pool of x, transposed."""
 
@@ -203,6 +225,7 @@ class NhwcLayoutPass(ModulePass):
                     ConvToChannelsLast(),
                     SinkThroughElementwise(),
                     SinkThroughAdd(),
+                    SinkThroughConcat(),
                     SinkThroughPool(),
                     ComposeTransposes(),
                     FoldConstantTranspose(),
@@ -210,3 +233,19 @@ class NhwcLayoutPass(ModulePass):
             )
         ).rewrite_module(op)
         DeadCodeElimination().apply(ctx, op)  # the transposes every user moved past
+        _merge_equal_transposes(op)
+
+
+def _merge_equal_transposes(module: ModuleOp) -> None:
+    """One transpose per (value, permutation): convs reading the same tensor each asked for
+    their own (the full CSE would also merge constants the user wrote twice)."""
+    seen: dict[tuple[SSAValue, tuple[int, ...]], qnn.TransposeOp] = {}
+    for op in list(module.walk()):
+        if not isinstance(op, qnn.TransposeOp):
+            continue
+        key = (op.input, _permutation(op))
+        first = seen.setdefault(key, op)
+        if first is not op:
+            op.result.replace_all_uses_with(first.result)
+            op.detach()
+            op.erase()

@@ -57,3 +57,43 @@ func.func @argument_weights(%x: tensor<1x2x3x3x!x>, %w: tensor<2x2x1x1x!w>) -> t
   %c = qnn.conv2d %x, %w : tensor<1x2x3x3x!x>, tensor<2x2x1x1x!w> -> tensor<1x2x3x3x!y>
   func.return %c : tensor<1x2x3x3x!y>
 }
+
+// -----
+
+// The transpose back stays on the 8-bit values: below the dequantize it would move floats.
+// CHECK-LABEL: func.func @dequantized(
+// CHECK: %[[C:[^ ]+]] = qnn.conv2d %{{[^ ]+}}, %{{[^ ]+}} {layout = "nhwc"} : tensor<1x3x3x2x!quant.uniform<u8:f32, 0.05:3>>, tensor<2x1x1x2x!quant.uniform<i8:f32, 0.01>> -> tensor<1x3x3x2x!quant.uniform<u8:f32, 0.1:5>>
+// CHECK-NEXT: %[[T:[^ ]+]] = qnn.transpose %[[C]] {permutation = array<i64: 0, 3, 1, 2>} : tensor<1x3x3x2x!quant.uniform<u8:f32, 0.1:5>> -> tensor<1x2x3x3x!quant.uniform<u8:f32, 0.1:5>>
+// CHECK-NEXT: %[[F:[^ ]+]] = qnn.dequantize %[[T]] : tensor<1x2x3x3x!quant.uniform<u8:f32, 0.1:5>> -> tensor<1x2x3x3xf32>
+// CHECK-NEXT: func.return %[[F]] : tensor<1x2x3x3xf32>
+!x = !quant.uniform<u8:f32, 0.05:3>
+!w = !quant.uniform<i8:f32, 0.01>
+!y = !quant.uniform<u8:f32, 0.1:5>
+func.func @dequantized(%x: tensor<1x2x3x3x!x>) -> tensor<1x2x3x3xf32> {
+  %wi = arith.constant dense<[[[[1]], [[2]]], [[[3]], [[-4]]]]> : tensor<2x2x1x1xi8>
+  %w = quant.scast %wi : tensor<2x2x1x1xi8> to tensor<2x2x1x1x!w>
+  %c = qnn.conv2d %x, %w : tensor<1x2x3x3x!x>, tensor<2x2x1x1x!w> -> tensor<1x2x3x3x!y>
+  %f = qnn.dequantize %c : tensor<1x2x3x3x!y> -> tensor<1x2x3x3xf32>
+  func.return %f : tensor<1x2x3x3xf32>
+}
+
+// -----
+
+// Two convs joined along the channels: the concat moves to axis 3 and one transpose is left.
+// CHECK-LABEL: func.func @concat(
+// CHECK: %[[A:[^ ]+]] = qnn.conv2d %[[X:[^ ]+]], %{{[^ ]+}} {layout = "nhwc"}
+// CHECK: %[[B:[^ ]+]] = qnn.conv2d %[[X]], %{{[^ ]+}} {activation = "relu", layout = "nhwc"}
+// CHECK-NEXT: %[[J:[^ ]+]] = qnn.concat %[[A]], %[[B]] {axis = 3 : i64} : (tensor<1x3x3x2x!quant.uniform<u8:f32, 0.1:5>>, tensor<1x3x3x2x!quant.uniform<u8:f32, 0.1:5>>) -> tensor<1x3x3x4x!quant.uniform<u8:f32, 0.1:5>>
+// CHECK-NEXT: %[[T:[^ ]+]] = qnn.transpose %[[J]] {permutation = array<i64: 0, 3, 1, 2>} : tensor<1x3x3x4x!quant.uniform<u8:f32, 0.1:5>> -> tensor<1x4x3x3x!quant.uniform<u8:f32, 0.1:5>>
+// CHECK-NEXT: func.return %[[T]]
+!x = !quant.uniform<u8:f32, 0.05:3>
+!w = !quant.uniform<i8:f32, 0.01>
+!y = !quant.uniform<u8:f32, 0.1:5>
+func.func @concat(%x: tensor<1x2x3x3x!x>) -> tensor<1x4x3x3x!y> {
+  %wi = arith.constant dense<[[[[1]], [[2]]], [[[3]], [[-4]]]]> : tensor<2x2x1x1xi8>
+  %w = quant.scast %wi : tensor<2x2x1x1xi8> to tensor<2x2x1x1x!w>
+  %a = qnn.conv2d %x, %w : tensor<1x2x3x3x!x>, tensor<2x2x1x1x!w> -> tensor<1x2x3x3x!y>
+  %b = qnn.conv2d %x, %w {activation = "relu"} : tensor<1x2x3x3x!x>, tensor<2x2x1x1x!w> -> tensor<1x2x3x3x!y>
+  %j = qnn.concat %a, %b {axis = 1 : i64} : (tensor<1x2x3x3x!y>, tensor<1x2x3x3x!y>) -> tensor<1x4x3x3x!y>
+  func.return %j : tensor<1x4x3x3x!y>
+}
