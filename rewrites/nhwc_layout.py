@@ -10,7 +10,7 @@ this pass does it in the IR, where it can be read:
    addend transposed with x;
 2. the transposes back to NCHW sink below the ops that do not care about the layout — unary
    elementwise ops on integers, adds and concats whose operands all come back the same way,
-   and pools (which take a layout of their own) — so that
+   pads, and pools (which take a layout of their own) — so that
 3. a transpose meeting its inverse cancels: between two convs no layout change is left, only at
    the graph's boundaries (the quantized input, and whatever reads an NCHW tensor).
 
@@ -178,6 +178,30 @@ class SinkThroughConcat(RewritePattern):
         rewriter.replace(op, [moved, transpose(moved.results[0], TO_NCHW)])
 
 
+class SinkThroughPad(RewritePattern):
+    """Step 2: pad(transpose(x, TO_NCHW)) is transpose(pad(x), TO_NCHW) with the pads of each
+    dimension moved along."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.PadOp, rewriter: PatternRewriter) -> None:
+        source = _back_from_nhwc(op.input)
+        if source is None:
+            return
+        low, high = op.low.get_values(), op.high.get_values()
+        moved = qnn.PadOp.create(
+            operands=[source],
+            result_types=[permuted_type(op.result.type, TO_NHWC)],  # type: ignore[arg-type]
+            properties=dict(op.properties)
+            | {
+                "low": int_array([low[d] for d in TO_NHWC]),
+                "high": int_array([high[d] for d in TO_NHWC]),
+            },
+            attributes=dict(op.attributes),
+        )
+        carry_node(op, moved)
+        rewriter.replace(op, [moved, transpose(moved.results[0], TO_NCHW)])
+
+
 class SinkThroughPool(RewritePattern):
     """Step 2: an NCHW pool of transpose(x, TO_NCHW) is the NHWC pool of x, transposed."""
 
@@ -226,6 +250,7 @@ class NhwcLayoutPass(ModulePass):
                     SinkThroughElementwise(),
                     SinkThroughAdd(),
                     SinkThroughConcat(),
+                    SinkThroughPad(),
                     SinkThroughPool(),
                     ComposeTransposes(),
                     FoldConstantTranspose(),

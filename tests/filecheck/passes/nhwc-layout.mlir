@@ -97,3 +97,23 @@ func.func @concat(%x: tensor<1x2x3x3x!x>) -> tensor<1x4x3x3x!y> {
   %j = qnn.concat %a, %b {axis = 1 : i64} : (tensor<1x2x3x3x!y>, tensor<1x2x3x3x!y>) -> tensor<1x4x3x3x!y>
   func.return %j : tensor<1x4x3x3x!y>
 }
+
+// -----
+
+// A pad between two convs moves its pads with the dimensions (H, W from 2, 3 to 1, 2).
+// CHECK-LABEL: func.func @pad(
+// CHECK: qnn.conv2d
+// CHECK-NEXT: %[[P:[^ ]+]] = qnn.pad %{{[^ ]+}} {low = array<i64: 0, 1, 2, 0>, high = array<i64: 0, 3, 0, 0>} : tensor<1x3x3x2x!quant.uniform<u8:f32, 0.1:5>> -> tensor<1x7x5x2x!quant.uniform<u8:f32, 0.1:5>>
+// CHECK: qnn.conv2d %[[P]], %{{[^ ]+}} {layout = "nhwc"}
+// CHECK-NOT: qnn.pad
+!x = !quant.uniform<u8:f32, 0.05:3>
+!w = !quant.uniform<i8:f32, 0.01>
+!y = !quant.uniform<u8:f32, 0.1:5>
+func.func @pad(%x: tensor<1x2x3x3x!x>) -> tensor<1x2x7x5x!y> {
+  %wi = arith.constant dense<[[[[1]], [[2]]], [[[3]], [[-4]]]]> : tensor<2x2x1x1xi8>
+  %w = quant.scast %wi : tensor<2x2x1x1xi8> to tensor<2x2x1x1x!w>
+  %a = qnn.conv2d %x, %w : tensor<1x2x3x3x!x>, tensor<2x2x1x1x!w> -> tensor<1x2x3x3x!y>
+  %p = qnn.pad %a {low = array<i64: 0, 0, 1, 2>, high = array<i64: 0, 0, 3, 0>} : tensor<1x2x3x3x!y> -> tensor<1x2x7x5x!y>
+  %b = qnn.conv2d %p, %w : tensor<1x2x7x5x!y>, tensor<2x2x1x1x!w> -> tensor<1x2x7x5x!y>
+  func.return %b : tensor<1x2x7x5x!y>
+}
