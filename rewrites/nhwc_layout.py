@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, TensorType, i64
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
@@ -80,6 +80,21 @@ def _back_from_nhwc(value: SSAValue) -> SSAValue | None:
     return None
 
 
+def _sink(
+    op: Operation, operands: list[SSAValue], rewriter: PatternRewriter, **properties: Attribute
+) -> None:
+    """Replace `op` by itself on the NHWC `operands` (with `properties` changed), transposed
+    back to NCHW."""
+    moved = type(op).create(
+        operands=operands,
+        result_types=[permuted_type(op.results[0].type, TO_NHWC)],  # type: ignore[arg-type]
+        properties=dict(op.properties) | properties,
+        attributes=dict(op.attributes),
+    )
+    carry_node(op, moved)
+    rewriter.replace(op, [moved, transpose(moved.results[0], TO_NCHW)])
+
+
 class ConvToChannelsLast(RewritePattern):
     """Step 1: an integer NCHW conv with constant weights computes NHWC between transposes."""
 
@@ -128,16 +143,8 @@ class SinkThroughElementwise(RewritePattern):
         if not isinstance(op, ELEMENTWISE):
             return
         source = _back_from_nhwc(op.operands[0])
-        if source is None:
-            return
-        moved = type(op).create(
-            operands=[source],
-            result_types=[permuted_type(op.results[0].type, TO_NHWC)],  # type: ignore[arg-type]
-            properties=dict(op.properties),
-            attributes=dict(op.attributes),
-        )
-        carry_node(op, moved)
-        rewriter.replace(op, [moved, transpose(moved.results[0], TO_NCHW)])
+        if source is not None:
+            _sink(op, [source], rewriter)
 
 
 class SinkThroughAdd(RewritePattern):
@@ -148,14 +155,7 @@ class SinkThroughAdd(RewritePattern):
         lhs, rhs = _back_from_nhwc(op.lhs), _back_from_nhwc(op.rhs)
         if lhs is None or rhs is None or lhs.type.get_shape() != rhs.type.get_shape():  # type: ignore[union-attr]
             return
-        moved = qnn.AddOp.create(
-            operands=[lhs, rhs],
-            result_types=[permuted_type(op.result.type, TO_NHWC)],  # type: ignore[arg-type]
-            properties=dict(op.properties),
-            attributes=dict(op.attributes),
-        )
-        carry_node(op, moved)
-        rewriter.replace(op, [moved, transpose(moved.results[0], TO_NCHW)])
+        _sink(op, [lhs, rhs], rewriter)
 
 
 class SinkThroughConcat(RewritePattern):
@@ -168,14 +168,7 @@ class SinkThroughConcat(RewritePattern):
         if any(v is None for v in sources):
             return
         axis = op.axis.value.data % len(TO_NHWC)
-        moved = qnn.ConcatOp.create(
-            operands=sources,
-            result_types=[permuted_type(op.result.type, TO_NHWC)],  # type: ignore[arg-type]
-            properties=dict(op.properties) | {"axis": IntegerAttr(TO_NHWC.index(axis), i64)},
-            attributes=dict(op.attributes),
-        )
-        carry_node(op, moved)
-        rewriter.replace(op, [moved, transpose(moved.results[0], TO_NCHW)])
+        _sink(op, sources, rewriter, axis=IntegerAttr(TO_NHWC.index(axis), i64))  # type: ignore[arg-type]
 
 
 class SinkThroughPad(RewritePattern):
@@ -188,18 +181,13 @@ class SinkThroughPad(RewritePattern):
         if source is None:
             return
         low, high = op.low.get_values(), op.high.get_values()
-        moved = qnn.PadOp.create(
-            operands=[source],
-            result_types=[permuted_type(op.result.type, TO_NHWC)],  # type: ignore[arg-type]
-            properties=dict(op.properties)
-            | {
-                "low": int_array([low[d] for d in TO_NHWC]),
-                "high": int_array([high[d] for d in TO_NHWC]),
-            },
-            attributes=dict(op.attributes),
+        _sink(
+            op,
+            [source],
+            rewriter,
+            low=int_array([low[d] for d in TO_NHWC]),
+            high=int_array([high[d] for d in TO_NHWC]),
         )
-        carry_node(op, moved)
-        rewriter.replace(op, [moved, transpose(moved.results[0], TO_NCHW)])
 
 
 class SinkThroughPool(RewritePattern):
@@ -212,14 +200,7 @@ class SinkThroughPool(RewritePattern):
         source = _back_from_nhwc(op.input)
         if source is None or op.layout_kind is not Layout.NCHW:
             return
-        moved = type(op).create(
-            operands=[source],
-            result_types=[permuted_type(op.result.type, TO_NHWC)],  # type: ignore[arg-type]
-            properties=dict(op.properties) | {"layout": StringAttr(Layout.NHWC.value)},
-            attributes=dict(op.attributes),
-        )
-        carry_node(op, moved)
-        rewriter.replace(op, [moved, transpose(moved.results[0], TO_NCHW)])
+        _sink(op, [source], rewriter, layout=StringAttr(Layout.NHWC.value))
 
 
 class ComposeTransposes(RewritePattern):
