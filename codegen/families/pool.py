@@ -41,6 +41,7 @@ class PoolSpec:
     qmax_raw: int = 0
     off_y: int = 0
     max_rows: bool = False  # max: the vertical max of a row of 8-bit stored values in AVX2
+    max_channels: bool = False  # max: NHWC, the max of each tap's channel vectors in AVX2
     parallel: bool = False  # the (n, c, output row) loop over the threads
 
 
@@ -87,6 +88,12 @@ def _max_rows(window, x_ctype: str) -> bool:
     return x_ctype in INT8_RANGES and window.xs[3] == 1 and window.W <= MAX_ROW
 
 
+def _max_channels(window, x_ctype: str) -> bool:
+    """Channels contiguous in input and result (NHWC), 8-bit values: each output pixel is the
+    elementwise max of its in-image taps' channel vectors, 32 lanes at a time."""
+    return x_ctype in INT8_RANGES and window.xs[1] == 1 and window.ys[1] == 1
+
+
 def pool(op: qnn.MaxPool2DOp | qnn.AvgPool2DOp, ctx: EmitContext) -> Kernel:
     x, y = op.input, op.result
     kernel = tuple(op.kernel.get_values())
@@ -97,7 +104,13 @@ def pool(op: qnn.MaxPool2DOp | qnn.AvgPool2DOp, ctx: EmitContext) -> Kernel:
     quantized = isinstance(elem_y, UniformQuantizedType)
     if isinstance(op, qnn.MaxPool2DOp):
         lowest = float("-inf") if x_ctype == "float" else int(np.iinfo(x_ctype[:-2]).min)
-        fields = {"kind": "max", "lowest": lowest, "max_rows": _max_rows(window, x_ctype)}
+        channels = _max_channels(window, x_ctype)
+        fields = {
+            "kind": "max",
+            "lowest": lowest,
+            "max_channels": channels,
+            "max_rows": not channels and _max_rows(window, x_ctype),
+        }
     else:
         fields = _average(op, elem_x, elem_y, window, quantized)
     taps = window.N * window.C * window.OH * window.OW * window.KH * window.KW

@@ -227,30 +227,34 @@ def test_ort_ffn_block_fuses_its_bias_adds_exactly(tmp_path) -> None:
     assert np.array_equal(got, expected)
 
 
-POOLS = [  # (x shape NCHW, stored type, kernel, strides, pads, dilations)
-    ([1, 3, 9, 37], "u8", (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),
-    ([2, 2, 7, 70], "i8", (2, 3), (1, 2), (0, 2, 1, 0), (2, 1)),
+POOLS = [  # (layout, x shape in that layout, stored type, kernel, strides, pads, dilations)
+    ("nchw", [1, 3, 9, 37], "u8", (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),
+    ("nchw", [2, 2, 7, 70], "i8", (2, 3), (1, 2), (0, 2, 1, 0), (2, 1)),
+    ("nhwc", [1, 9, 7, 70], "u8", (3, 3), (2, 2), (1, 1, 1, 1), (1, 1)),  # two vectors + tail
+    ("nhwc", [2, 7, 9, 37], "i8", (2, 3), (1, 2), (0, 2, 1, 0), (2, 1)),
 ]
 
 
 @pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("case", range(len(POOLS)))
 def test_vector_max_pool_is_the_reference(case: int, parallel: bool, monkeypatch) -> None:
-    """Rows longer than one vector with tails, padding, dilation; split over two threads."""
+    """NCHW rows and NHWC channel vectors longer than one vector with tails, padding, dilation;
+    split over two threads."""
     from codegen import threads
 
     if parallel:
         monkeypatch.setattr(threads, "PARALLEL_ELEMENTS", 16)
-    shape, storage, kernel, strides, pads, dilations = POOLS[case]
-    n, c, h, w = shape
+    layout, shape, storage, kernel, strides, pads, dilations = POOLS[case]
+    n, c, h, w = shape if layout == "nchw" else (shape[0], shape[3], shape[1], shape[2])
     oh = (h + pads[0] + pads[2] - dilations[0] * (kernel[0] - 1) - 1) // strides[0] + 1
     ow = (w + pads[1] + pads[3] - dilations[1] * (kernel[1] - 1) - 1) // strides[1] + 1
     elem = (U8 if storage == "u8" else I8).format(s=0.1, z=3)
-    tx, ty = _ty(shape, elem), _ty([n, c, oh, ow], elem)
+    y_shape = [n, c, oh, ow] if layout == "nchw" else [n, oh, ow, c]
+    tx, ty = _ty(shape, elem), _ty(y_shape, elem)
     pairs = {"kernel": kernel, "strides": strides, "pads": pads, "dilations": dilations}
     attrs = ", ".join(f"{k} = array<i64: {', '.join(map(str, v))}>" for k, v in pairs.items())
     text = f"""func.func @main(%x: {tx}) -> {ty} {{
-  %y = qnn.max_pool2d %x {{{attrs}}} : {tx} -> {ty}
+  %y = qnn.max_pool2d %x {{{attrs}, layout = "{layout}"}} : {tx} -> {ty}
   func.return %y : {ty}
 }}
 """
