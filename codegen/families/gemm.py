@@ -28,9 +28,6 @@ MIN_TASKS = 32
 # cache lines (an 8-bit row of 96 channels is 1.5 lines, a column block 16 bytes of it), and
 # MobileNetV2's 112 x 112 1x1 convs ran 1.1x faster on 2 threads than on 1 that way.
 SMALL_WEIGHTS_BYTES = 256 * 1024
-# the sign-magnitude tile keeps |s|, s, two weight vectors and a temporary in registers beside
-# the accumulators: 4 rows x 16 columns fill the 16 AVX2 registers
-SIGNED_MR = 5
 
 
 @dataclass(frozen=True)
@@ -176,7 +173,8 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
     kpad = -(-k // depth) * depth
     col_blocks = -(-n // packing.NR)
     mc, chunks = _chunks(m, kpad * (2 if quads is None else 1))  # int16 or byte rows
-    weight_bytes = groups * col_blocks * kpad * packing.NR * (1 if quads is not None else 2)
+    b_ctype = "int8_t" if int8_blocks or quads is not None or gemv is not None else "int16_t"
+    weight_bytes = groups * col_blocks * kpad * packing.NR * (1 if b_ctype == "int8_t" else 2)
     parallel = m * k * n * groups * (window.N if window is not None else 1) >= threads.PARALLEL_MACS
     rows_only = parallel and weight_bytes <= SMALL_WEIGHTS_BYTES and chunks < MIN_TASKS
     if rows_only:
@@ -185,7 +183,6 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
     if gemv is not None:  # streaming the weights bounds it: a second core's bandwidth pays sooner
         parallel = k * n >= threads.PARALLEL_GEMV_MACS
     pad_elements = m * k if window is None else geometry.HP * geometry.WP * window.C
-    b_ctype = "int8_t" if int8_blocks or quads is not None or gemv is not None else "int16_t"
     args = operand_args(ctx, op)
     scratch = bpack_at
     if mats is None:
