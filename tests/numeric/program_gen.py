@@ -136,7 +136,7 @@ def core_program(seed: int) -> str:
                 for v in p.values
                 if v[2] == shape
                 and v[1].startswith("!quant.uniform")
-                and ":0," not in v[1].split(">")[0][-4:]
+                and ":f32:" not in v[1]  # per tensor (a per-axis weight type has ":f32:axis")
             ]
             other = rng.choice(same)
             out_elem = p.qtype()
