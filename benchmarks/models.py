@@ -9,7 +9,8 @@ activations, per-channel s8 weights, QDQ and QOperator, reduce_range on and off)
 quantized model: our first compile (cold cache) and cache hit, a check that our compiled output
 equals our reference interpreter bit for bit, how many outputs ONNX Runtime's differ from ours
 and by how many LSB (reduce_range: 0; full range: ORT's u8×s8 kernels saturate int16 pair sums),
-and the latency of both at each thread count (median of timed batches, `benchmarks.timing`).
+and the latency of both at each thread count (best of batches timed in turns,
+`benchmarks.timing.interleaved_best`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.model_zoo import MODELS
-from benchmarks.timing import seconds_per_call
+from benchmarks.timing import interleaved_best
 
 CALIBRATION_SAMPLES = 16
 
@@ -164,14 +165,13 @@ def measure(variant: Variant, folder: Path, threads: list[int]) -> Row:
         raise SystemExit(f"{variant.label}: compiled output differs from the reference")
     times = {}
     for n in threads:
-        # ours first, with no ORT session alive: its intra-op threads spin after each run and
-        # would take the cores our threads need
         compiled.set_threads(n)
-        ours_s = seconds_per_call(lambda: compiled(x))
         session = ort_session(path, n)
         feed = {session.get_inputs()[0].name: x}
         (theirs,) = session.run(None, feed)
-        ort_s = seconds_per_call(lambda s=session, f=feed: s.run(None, f))
+        ours_s, ort_s = interleaved_best(
+            [lambda: compiled(x), lambda s=session, f=feed: s.run(None, f)]
+        )
         del session
         times[n] = (ours_s, ort_s)
     differing, max_lsb = lsb_gap(ours, theirs, output_scale(path))
