@@ -26,7 +26,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.constants import packed_attr
+from qdialect.constants import packed_attr, reinterpret_bits
 from qdialect.names import NAME_ATTR, NODE_ATTR, record_name
 from qdialect.onnx_import.common import (
     attrs,
@@ -57,8 +57,8 @@ def storage_view(values: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
     """Stored integers as the signless integers `quant.scast` reads (u8 200 is i8 -56, u4 15
     is i4 -1)."""
     width = qtype.storage_width
-    wide = np.asarray(values).astype(np.int64) & ((1 << width) - 1)
-    return wide - ((wide >> (width - 1)) << width)
+    container = next(bits for bits in (8, 16, 32, 64) if bits >= width)
+    return reinterpret_bits(np.asarray(values), width, True, np.dtype(f"i{container // 8}"))
 
 
 def _name_hint(name: str) -> str | None:
