@@ -91,6 +91,7 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.AvgPool2DOp: pool.pool,
     qnn.ConcatOp: concat.concat,
     qnn.TransposeOp: movement.movement,
+    qnn.SliceOp: movement.movement,
     qnn.PadOp: movement.movement,
     qnn.ObserveOp: observe.observation,
     qnn.HistogramOp: observe.observation,

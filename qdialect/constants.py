@@ -163,12 +163,16 @@ def packed_attr(values, tensor_type) -> DenseIntOrFPElementsAttr:
         data = values.astype(f"<{'u' if unsigned else 'i'}{size}", copy=False).tobytes()
     elif isinstance(elem, IntegerType) and values.dtype.kind in "biu":
         lo, hi = elem.value_range()
-        ints = values.astype(np.int64)
-        if not ints.size or (int(ints.min()) >= lo and int(ints.max()) < hi):
+        ints = values.astype(np.int64, copy=False)
+        low, high = (int(ints.min()), int(ints.max())) if ints.size else (lo, lo)
+        if low >= lo and high < hi:
             width = elem.bitwidth
-            if elem.signedness.data == Signedness.SIGNLESS and width < 64:
-                ints = np.where(ints >= 1 << (width - 1), ints - (1 << width), ints)
             size = struct.calcsize(elem.format)
+            # a container wider than the element: the upper half moves down by hand (at equal
+            # widths the wrapping cast below writes those bytes anyway)
+            signless = elem.signedness.data == Signedness.SIGNLESS
+            if signless and width < 8 * size and high >= 1 << (width - 1):
+                ints = np.where(ints >= 1 << (width - 1), ints - (1 << width), ints)
             unsigned = elem.signedness.data == Signedness.UNSIGNED
             data = ints.astype(f"<{'u' if unsigned else 'i'}{size}").tobytes()
     elif type(elem) in FLOAT_LAYOUTS:

@@ -12,6 +12,8 @@ importer is asked to keep node names for the quantizer's node rules).
 
 from __future__ import annotations
 
+import re
+
 from xdsl.dialects import func
 from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import BlockArgument, Operation, OpResult, SSAValue
@@ -33,6 +35,26 @@ def tensor_name(value: SSAValue) -> str | None:
     if isinstance(recorded, StringAttr):
         return recorded.data
     return value.name_hint
+
+
+def ssa_name_hint(name: str) -> str | None:
+    """An SSA name hint for the external name `name` (xDSL accepts `[A-Za-z0-9_$.-]`, not
+    starting with a digit; ONNX names such as `onnx::Conv_51` or `/layer1/Relu_output_0` are
+    not): other characters become `_`, a leading digit gets a `v`. None for an empty name."""
+    hint = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if not hint:
+        return None
+    return hint if not hint[0].isdigit() else f"v{hint}"
+
+
+# what xDSL accepts as a name hint
+VALID_HINT = re.compile(r"[A-Za-z_$.\-][A-Za-z0-9_$.\-]*")
+
+
+def kept_name_hint(name: str) -> str | None:
+    """`name` itself where xDSL takes it as a name hint (`conv1.weight`), else `ssa_name_hint`
+    (`onnx::Conv_51` becomes `onnx__Conv_51`)."""
+    return name if VALID_HINT.fullmatch(name) else ssa_name_hint(name)
 
 
 def record_name(value: SSAValue, name: str) -> None:

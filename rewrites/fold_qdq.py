@@ -2,9 +2,10 @@
 
 - `quantize(dequantize(x))` (default rounding) is `requantize(x)`, or `x` itself when the
   types are equal. DESIGN §2 defines requantize this way, so this part is exact.
-- `dequantize` sinks below data movement (`tensor.reshape`, `qnn.transpose`, `qnn.pad`), which
-  then moves the stored values instead: exact, because these ops only copy values (a constant pad
-  value sinks only when the quantized type represents it exactly).
+- `dequantize` sinks below data movement (`tensor.reshape`, `qnn.transpose`, `qnn.slice`,
+  `qnn.pad`), which then moves the stored values instead: exact, because these ops only copy
+  values (a constant pad value sinks only when the quantized type represents it exactly). A
+  per-tensor `quantize` rises above a reshape, transpose or slice the same way.
 - `dequantize → float conv2d/dot/add/relu/max_pool2d/avg_pool2d/concat → quantize`, the
   pattern ONNX's QDQ format uses to *simulate* an integer kernel, becomes that integer kernel,
   as ONNX Runtime does when it runs such a model. This is **not** bit-preserving with respect
@@ -65,11 +66,13 @@ def _stored_constant(value: SSAValue) -> tuple[np.ndarray, UniformQuantizedType]
 
 
 class SinkDequantize(RewritePattern):
-    """`move(dequantize(x))` is `dequantize(move(x))` for reshape, transpose and pad."""
+    """`move(dequantize(x))` is `dequantize(move(x))` for reshape, transpose, slice and pad."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(
-        self, op: tensor.ReshapeOp | qnn.TransposeOp | qnn.PadOp, rewriter: PatternRewriter
+        self,
+        op: tensor.ReshapeOp | qnn.TransposeOp | qnn.SliceOp | qnn.PadOp,
+        rewriter: PatternRewriter,
     ) -> None:
         source = _dequantized(op.operands[0])
         if source is None:
@@ -78,7 +81,7 @@ class SinkDequantize(RewritePattern):
         per_tensor = q_type.granularity is Granularity.PER_TENSOR
         if isinstance(op, qnn.TransposeOp):
             moved_elem = permuted_element(q_type, tuple(op.permutation.get_values()))
-        elif isinstance(op, tensor.ReshapeOp) and not per_tensor:
+        elif isinstance(op, tensor.ReshapeOp | qnn.SliceOp) and not per_tensor:
             return  # the quantized axis has no place in the new shape in general
         elif (
             isinstance(op, qnn.PadOp)
@@ -96,6 +99,37 @@ class SinkDequantize(RewritePattern):
             attributes=dict(op.attributes),
         )
         rewriter.replace(op, [new, qnn.DequantizeOp(new.results[0], op.result.type)])
+
+
+class HoistQuantize(RewritePattern):
+    """`quantize(move(y))` is `move(quantize(y))` for reshape, transpose and slice with per-tensor
+    parameters (an elementwise map commutes with moving elements): the quantize then meets the
+    float op that computed `y`, as in a batched MatMul, which the importer writes as a float
+    conv between transposes and reshapes (`onnx_import.batched`)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.QuantizeOp, rewriter: PatternRewriter) -> None:
+        move = op.input.owner
+        movable = tensor.ReshapeOp | qnn.TransposeOp | qnn.SliceOp
+        if not isinstance(move, movable) or not single_use(op.input):
+            return
+        q_type = element_type(op.result.type)
+        if q_type.granularity is not Granularity.PER_TENSOR:
+            return
+        source = move.operands[0]
+        quantize = qnn.QuantizeOp.create(
+            operands=[source],
+            result_types=[with_element(source.type, q_type)],
+            properties=dict(op.properties),
+        )
+        moved = type(move).create(
+            operands=[quantize.results[0], *move.operands[1:]],
+            result_types=[op.result.type],
+            properties=dict(move.properties),
+            attributes=dict(move.attributes),
+        )
+        rewriter.replace(op, [quantize, moved])
+        rewriter.erase(move)
 
 
 class FoldConstantTranspose(RewritePattern):
@@ -279,6 +313,7 @@ class FoldQdqPass(ModulePass):
             GreedyRewritePatternApplier(
                 [
                     SinkDequantize(),
+                    HoistQuantize(),
                     FoldConstantTranspose(),
                     QuantizeOfDequantize(),
                     FuseQdqConvDot(),

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType, TensorType, f32
+from xdsl.dialects.builtin import IntegerType, TensorType, f32
 from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
+from qdialect.constants import packed_attr
+from qdialect.names import kept_name_hint
 from qdialect.ort_qparams import QParams, QType
 from qdialect.qparams import Scheme, Storage, choose_qparams
 from qdialect.quant_ops import StorageCastOp
@@ -72,18 +74,14 @@ def stored_constant_ops(
     values: np.ndarray, qtype: UniformQuantizedType, name: str | None
 ) -> list[Operation]:
     """The ops of `constant_chain` (not inserted), the last one giving the float tensor."""
-    width = qtype.storage_width
-    stored = np.asarray(values, np.int64)
-    if not qtype.signed:  # signless storage holds the same bits: u8 200 is i8 -56
-        stored = np.where(stored >= 2 ** (width - 1), stored - 2**width, stored)
     shape = values.shape
-    int_type = TensorType(IntegerType(width), shape)
-    constant = arith.ConstantOp(
-        DenseIntOrFPElementsAttr.from_list(int_type, [int(v) for v in stored.ravel()]), int_type
-    )
+    int_type = TensorType(IntegerType(qtype.storage_width), shape)
+    # signless storage holds the same bits (u8 200 is i8 -56): packed_attr stores it so
+    constant = arith.ConstantOp(packed_attr(np.asarray(values, np.int64), int_type), int_type)
     cast = StorageCastOp(constant.results[0], TensorType(qtype, shape))
     dequantize = qnn.DequantizeOp(cast.results[0], TensorType(f32, shape))
-    if name:
-        cast.results[0].name_hint = f"{name}_quantized"
-        dequantize.results[0].name_hint = f"{name}_DequantizeLinear_Output"
+    hint = kept_name_hint(name) if name else None
+    if hint:
+        cast.results[0].name_hint = f"{hint}_quantized"
+        dequantize.results[0].name_hint = f"{hint}_DequantizeLinear_Output"
     return [constant, cast, dequantize]

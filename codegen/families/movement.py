@@ -1,4 +1,4 @@
-"""movement.c.j2: transpose and pad, index arithmetic only, in the stored type."""
+"""movement.c.j2: transpose, slice and pad, index arithmetic only, in the stored type."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from qdialect.types import UniformQuantizedType
 @dataclass(frozen=True)
 class MovementSpec:
     comment: str
-    kind: str  # transpose or pad
+    kind: str  # transpose (a slice is one: strided reads from an offset) or pad
     ctype: str
     rank: int
     in_shape: tuple[int, ...]
@@ -28,9 +28,10 @@ class MovementSpec:
     mode: str = ""  # pad: constant, edge or reflect
     low: tuple[int, ...] = ()  # pad: elements added before each dimension
     fill: float | int = 0  # pad, constant: the stored value of the padding
+    offset: int = 0  # transpose: the source index of the first element
 
 
-def movement(op: qnn.TransposeOp | qnn.PadOp, ctx: EmitContext) -> Kernel:
+def movement(op: qnn.TransposeOp | qnn.SliceOp | qnn.PadOp, ctx: EmitContext) -> Kernel:
     x, y = op.input, op.result
     in_shape, out_shape = shape_of(x), shape_of(y)
     elem = element_type(x.type)
@@ -38,6 +39,13 @@ def movement(op: qnn.TransposeOp | qnn.PadOp, ctx: EmitContext) -> Kernel:
     if isinstance(op, qnn.TransposeOp):
         strides = tuple(in_strides[p] for p in op.permutation.get_values())
         fields = {"kind": "transpose", "src_strides": strides}
+    elif isinstance(op, qnn.SliceOp):
+        starts, steps = op.starts.get_values(), op.steps.get_values()
+        fields = {
+            "kind": "transpose",
+            "src_strides": tuple(s * t for s, t in zip(in_strides, steps, strict=True)),
+            "offset": sum(s * t for s, t in zip(in_strides, starts, strict=True)),
+        }
     else:
         value = op.value.value.data
         if isinstance(elem, UniformQuantizedType):

@@ -12,6 +12,7 @@ from xdsl.dialects.builtin import FloatAttr, f32, f64
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
+from qdialect.onnx_import.batched import build_matmul
 from qdialect.onnx_import.builders import (
     build_avg_pool,
     build_concat,
@@ -51,7 +52,9 @@ def matmul(g: GraphImporter, node) -> None:
     a, b = g.value(node.input[0]), g.value(node.input[1])
     if element_type(a.type) != f32:  # MatMul on quantized tensors is not ONNX
         raise NodeError("MatMul inputs must be float32")
-    build_dot(g, node, a, b, [], lambda shape: tensor_type(shape, f32))
+    # batched forms (attention's Q·Kᵀ, a [B, M, K] x [B, K, N] of two activations) as
+    # QLinearMatMul's: a float conv sums its taps in order, as the float dot does
+    build_matmul(g, node, a, b, lambda shape: tensor_type(shape, f32))
 
 
 @handles("Gemm")

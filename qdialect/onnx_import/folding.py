@@ -63,6 +63,18 @@ def _cast(g, node, inputs) -> np.ndarray:
     return inputs[0].astype(helper.tensor_dtype_to_np_dtype(attrs(node)["to"]))
 
 
+def _constant_of_shape(g, node, inputs) -> np.ndarray:
+    from onnx import numpy_helper
+
+    value = attrs(node).get("value")  # one element; float32 0 by default
+    fill = np.zeros(1, np.float32) if value is None else numpy_helper.to_array(value).reshape(-1)
+    return np.full([int(d) for d in inputs[0].ravel()], fill[0], fill.dtype)
+
+
+def _transpose(g, node, inputs) -> np.ndarray:
+    return np.transpose(inputs[0], attrs(node).get("perm"))
+
+
 FOLDERS: dict[str, Callable] = {
     "Shape": _shape,
     "Gather": lambda g, n, i: np.take(i[0], i[1], axis=attrs(n).get("axis", 0)),
@@ -72,6 +84,8 @@ FOLDERS: dict[str, Callable] = {
     "Slice": _slice,
     "Reshape": _reshape,
     "Cast": _cast,
+    "ConstantOfShape": _constant_of_shape,
+    "Transpose": _transpose,
     "Identity": lambda g, n, i: i[0],
     "Add": lambda g, n, i: i[0] + i[1],
     "Sub": lambda g, n, i: i[0] - i[1],

@@ -9,7 +9,6 @@ ops, which is what ONNX means.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import numpy as np
@@ -27,7 +26,7 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from qdialect.constants import packed_attr, reinterpret_bits
-from qdialect.names import NAME_ATTR, NODE_ATTR, record_name
+from qdialect.names import NAME_ATTR, NODE_ATTR, record_name, ssa_name_hint
 from qdialect.onnx_import.common import (
     attrs,
     axis_attr,
@@ -59,13 +58,6 @@ def storage_view(values: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
     width = qtype.storage_width
     container = next(bits for bits in (8, 16, 32, 64) if bits >= width)
     return reinterpret_bits(np.asarray(values), width, True, np.dtype(f"i{container // 8}"))
-
-
-def _name_hint(name: str) -> str | None:
-    hint = re.sub(r"[^A-Za-z0-9_]", "_", name)
-    if not hint:
-        return None
-    return hint if not hint[0].isdigit() else f"v{hint}"
 
 
 class GraphImporter:
@@ -102,7 +94,7 @@ class GraphImporter:
         if self.node_names and self.node is not None and self.node.name and op.operands:
             op.attributes[NODE_ATTR] = StringAttr(self.node.name)
         if op.results and name:
-            op.results[0].name_hint = _name_hint(name)
+            op.results[0].name_hint = ssa_name_hint(name)
             record_name(op.results[0], name)
         return op.results[0] if op.results else None
 
@@ -293,7 +285,7 @@ class GraphImporter:
             arg_types.append(self._input_type(info, TensorProto))
         self.block = Block(arg_types=arg_types)
         for arg, info in zip(self.block.args, inputs, strict=True):
-            arg.name_hint = _name_hint(info.name)
+            arg.name_hint = ssa_name_hint(info.name)
             self.values[info.name] = arg
         declared = _declared_shapes(self.graph)
         for node in self.graph.node:

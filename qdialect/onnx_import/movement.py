@@ -1,4 +1,5 @@
-"""Data movement (Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Pad), Identity, Constant.
+"""Data movement (Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Pad, Slice, Split), Identity,
+Constant.
 
 They work on float and quantized tensors alike. Shape arithmetic on constants is folded before
 any handler sees it (`folding`); reaching its handler here means an input was not constant.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from xdsl.dialects.builtin import FloatAttr, StringAttr, f64
 
 from qdialect import qnn
@@ -151,9 +153,87 @@ def identity(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.value(node.input[0]))
 
 
-@handles("Shape", "Gather", "Slice")
+@handles("Shape", "Gather", "ConstantOfShape")
 def shape_arithmetic(g: GraphImporter, node) -> None:
     raise NodeError("imported only as constant shape arithmetic (its inputs must be constant)")
+
+
+def sliced(g: GraphImporter, x, ranges: dict[int, range], name: str | None = None):
+    """`x` restricted to `ranges[axis]` (indices, any step) along some axes, all of the rest."""
+    shape = shape_of(x)
+    full = {d: range(size) for d, size in enumerate(shape)}
+    picks = [ranges.get(d, full[d]) for d in range(len(shape))]
+    op = qnn.SliceOp.create(
+        operands=[x],
+        result_types=[tensor_type([len(r) for r in picks], element_type(x.type))],
+        properties={
+            "starts": int_array([r.start if len(r) else 0 for r in picks]),
+            "steps": int_array([r.step for r in picks]),
+        },
+    )
+    return g.add(op, name)
+
+
+@handles("Slice")
+def slice_(g: GraphImporter, node) -> None:
+    """ONNX Slice of a run-time tensor with constant starts, ends, axes and steps (inputs from
+    opset 10, attributes before): numpy's slicing rules, which ONNX's are (negative indices
+    count from the end, ends clamp, a negative step runs backwards)."""
+    x = g.value(node.input[0])
+    rank = len(shape_of(x))
+    if len(node.input) > 1:
+        starts = g.constant_array(node.input[1], "starts")
+        ends = g.constant_array(node.input[2], "ends")
+        axes = g.optional_constant(3, "axes")
+        steps = g.optional_constant(4, "steps")
+    else:
+        a = attrs(node)
+        starts, ends, axes, steps = a.get("starts"), a.get("ends"), a.get("axes"), None
+        if starts is None or ends is None:
+            raise NodeError("attributes 'starts' and 'ends' are required")
+    starts, ends = [int(v) for v in np.ravel(starts)], [int(v) for v in np.ravel(ends)]
+    axes = list(range(len(starts))) if axes is None else [int(v) for v in np.ravel(axes)]
+    steps = [1] * len(starts) if steps is None else [int(v) for v in np.ravel(steps)]
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise NodeError("starts, ends, axes and steps must have one entry per sliced axis")
+    if 0 in steps:
+        raise NodeError("a step of 0")
+    ranges: dict[int, range] = {}
+    for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
+        axis = normalize_axis(axis, rank)
+        if axis in ranges:
+            raise NodeError(f"axis {axis} is sliced twice")
+        ranges[axis] = range(*slice(start, end, step).indices(shape_of(x)[axis]))
+    g.define(node.output[0], sliced(g, x, ranges, node.output[0]))
+
+
+@handles("Split")
+def split(g: GraphImporter, node) -> None:
+    """ONNX Split of a run-time tensor: one `qnn.slice` per output, sizes from the `split`
+    input (opset 13) or attribute, else `num_outputs` (opset 18) or the outputs' count: equal
+    parts, the last one smaller when the axis does not divide."""
+    x = g.value(node.input[0])
+    shape = shape_of(x)
+    a = attrs(node)
+    axis = normalize_axis(a.get("axis", 0), len(shape))
+    outputs = list(node.output)
+    given = g.optional_constant(1, "split") if len(node.input) > 1 else a.get("split")
+    if given is not None:
+        sizes = [int(v) for v in np.ravel(given)]
+    else:
+        count = a.get("num_outputs", len(outputs))
+        part = -(-shape[axis] // count)
+        sizes = [min(part, shape[axis] - i * part) for i in range(count)]
+    if len(sizes) != len(outputs) or sum(sizes) != shape[axis] or min(sizes) < 0:
+        raise NodeError(
+            f"split sizes {sizes} do not divide axis {axis} ({shape[axis]}) into "
+            f"{len(outputs)} outputs"
+        )
+    start = 0
+    for name, size in zip(outputs, sizes, strict=True):
+        if name:
+            g.define(name, sliced(g, x, {axis: range(start, start + size)}, name))
+        start += size
 
 
 @handles("Constant")

@@ -28,7 +28,7 @@ from qdialect.qnn.float_math import (
     RoundOp,
 )
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
-from qdialect.qnn.movement import PadOp, TransposeOp
+from qdialect.qnn.movement import PadOp, SliceOp, TransposeOp
 from qdialect.qnn.observe import HistogramOp, HistogramRule, ObserveOp
 from qdialect.qnn.scaled import (
     ScaledConcatOp,
@@ -61,6 +61,7 @@ QNN = Dialect(
         AvgPool2DOp,
         TransposeOp,
         PadOp,
+        SliceOp,
         ObserveOp,
         HistogramOp,
         DynamicQuantizeOp,

@@ -1,9 +1,10 @@
-"""Data-movement `qnn` ops: transpose and pad.
+"""Data-movement `qnn` ops: transpose, pad and slice.
 
 They move stored values without arithmetic, so a quantized tensor keeps its type (a per-axis
 type's axis follows the permutation). Reshapes use upstream's `tensor.reshape`, which already
 accepts quantized element types; these two have no upstream `tensor` counterpart that could
-carry a quantized pad value or a permutation.
+carry a quantized pad value or a permutation (and upstream's `tensor.extract_slice` takes no
+negative strides, which ONNX Slice has).
 """
 
 from __future__ import annotations
@@ -135,3 +136,48 @@ class PadOp(IRDLOperation):
         expected = tuple(d + lo + hi for d, lo, hi in zip(x, low, high, strict=True))
         if y != expected:
             raise VerifyException(f"result shape must be {list(expected)}, got {list(y)}")
+
+
+@irdl_op_definition
+class SliceOp(IRDLOperation):
+    """`y[o_0, …] = x[starts[0] + o_0·steps[0], …]` (ONNX Slice and Split on a run-time tensor,
+    with the ends already resolved into the result shape). A step may be negative (reversed);
+    every index read lies inside `x`. A per-axis quantized tensor keeps its type only where its
+    axis is taken whole.
+
+        %y = qnn.slice %x {starts = array<i64: 0, 2>, steps = array<i64: 1, 1>} : tensor<4x6xf32> -> tensor<4x3xf32>
+    """
+
+    name = "qnn.slice"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    starts = prop_def(DenseArrayBase)
+    steps = prop_def(DenseArrayBase)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def verify_(self) -> None:
+        x = ranked_shape(self.input, "input")
+        y = ranked_shape(self.result, "result", len(x))
+        starts, steps = tuple(self.starts.get_values()), tuple(self.steps.get_values())
+        if len(starts) != len(x) or len(steps) != len(x):
+            raise VerifyException(f"starts and steps need {len(x)} entries (the rank)")
+        for d, (size, count, start, step) in enumerate(zip(x, y, starts, steps, strict=True)):
+            if step == 0:
+                raise VerifyException(f"dimension {d}: step 0")
+            last = start + (count - 1) * step
+            if count and not (0 <= start < size and 0 <= last < size):
+                raise VerifyException(
+                    f"dimension {d}: {count} elements from {start} by {step} leave [0, {size})"
+                )
+        elem = element_type(self.input.type)
+        _check_movable(elem, kind_of(self.input))
+        if element_type(self.result.type) != elem:
+            raise VerifyException("input and result element types must be equal")
+        if (
+            isinstance(elem, UniformQuantizedType)
+            and elem.granularity is Granularity.PER_AXIS
+            and (starts[elem.axis], steps[elem.axis], y[elem.axis]) != (0, 1, x[elem.axis])
+        ):
+            raise VerifyException(f"slices the quantized axis {elem.axis} of {elem}")

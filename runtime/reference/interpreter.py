@@ -245,6 +245,14 @@ def _transpose(op, frame: Frame) -> list[np.ndarray]:
     return [np.ascontiguousarray(frame[op.input].transpose(op.permutation.get_values()))]
 
 
+@handles(qnn.SliceOp)
+def _slice(op, frame: Frame) -> list[np.ndarray]:
+    starts, steps = op.starts.get_values(), op.steps.get_values()
+    counts = op.result.type.get_shape()
+    index = np.ix_(*(s + t * np.arange(n) for s, t, n in zip(starts, steps, counts, strict=True)))
+    return [np.ascontiguousarray(frame[op.input][index])]
+
+
 @handles(qnn.PadOp)
 def _pad(op, frame: Frame) -> list[np.ndarray]:
     x = frame[op.input]

@@ -1006,6 +1006,22 @@ func.func @pad_negative(%a: tensor<2x3xf32>) {
 
 // -----
 
+func.func @slice_out_of_bounds(%a: tensor<2x5xf32>) {
+  // expected-error@+1 {{dimension 1: 3 elements from 1 by 2 leave [0, 5)}}
+  %y = qnn.slice %a {starts = array<i64: 0, 1>, steps = array<i64: 1, 2>} : tensor<2x5xf32> -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @slice_of_the_quantized_axis(%a: tensor<4x2x!quant.uniform<i8:f32:0, {0.1,0.2,0.3,0.4}>>) {
+  // expected-error@+1 {{slices the quantized axis 0}}
+  %y = qnn.slice %a {starts = array<i64: 1, 0>, steps = array<i64: 1, 1>} : tensor<4x2x!quant.uniform<i8:f32:0, {0.1,0.2,0.3,0.4}>> -> tensor<2x2x!quant.uniform<i8:f32:0, {0.1,0.2,0.3,0.4}>>
+  return
+}
+
+// -----
+
 func.func @pad_reflect_too_wide(%a: tensor<2x3xf32>) {
   // expected-error@+1 {{'reflect' pads must be smaller than the dimension}}
   %y = qnn.pad %a {low = array<i64: 2, 0>, high = array<i64: 0, 0>, mode = "reflect"} : tensor<2x3xf32> -> tensor<4x3xf32>

@@ -222,16 +222,19 @@ func.func @scaled(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3x!quant.any<i8:f32>
   func.return
 }
 
-// Data movement: transpose moves a per-axis type's axis with its dimension; pad keeps the type.
+// Data movement: transpose moves a per-axis type's axis with its dimension; pad keeps the type,
+// and so does a slice (which takes a per-axis type's quantized axis whole).
 // CHECK-LABEL: func.func @movement(
 // CHECK-NEXT: %t = qnn.transpose %w {permutation = array<i64: 1, 0>} : tensor<4x2x!quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.015,0.03}>> -> tensor<2x4x!quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.015,0.03}>>
 // CHECK-NEXT: %p = qnn.pad %x {low = array<i64: 0, 1>, high = array<i64: 2, 0>, value = 2.500000e-01 : f64} : tensor<2x3x!quant.uniform<u8:f32, 0.25:128>> -> tensor<4x4x!quant.uniform<u8:f32, 0.25:128>>
 // CHECK-NEXT: %e = qnn.pad %f {low = array<i64: 1, 1>, high = array<i64: 1, 1>, mode = "reflect"} : tensor<2x3xf32> -> tensor<4x5xf32>
+// CHECK-NEXT: %s = qnn.slice %w {starts = array<i64: 0, 1>, steps = array<i64: 1, -1>} : tensor<4x2x!quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.015,0.03}>> -> tensor<4x2x!quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.015,0.03}>>
 // CHECK-NEXT: func.return
 func.func @movement(%w: tensor<4x2x!wax0>, %x: tensor<2x3x!u8>, %f: tensor<2x3xf32>) {
   %t = qnn.transpose %w {permutation = array<i64: 1, 0>} : tensor<4x2x!wax0> -> tensor<2x4x!quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.015,0.03}>>
   %p = qnn.pad %x {low = array<i64: 0, 1>, high = array<i64: 2, 0>, value = 0.25} : tensor<2x3x!u8> -> tensor<4x4x!u8>
   %e = qnn.pad %f {low = array<i64: 1, 1>, high = array<i64: 1, 1>, mode = "reflect"} : tensor<2x3xf32> -> tensor<4x5xf32>
+  %s = qnn.slice %w {starts = array<i64: 0, 1>, steps = array<i64: 1, -1>} : tensor<4x2x!wax0> -> tensor<4x2x!wax0>
   func.return
 }
 

@@ -4,16 +4,23 @@ against ONNX Runtime, with compiled code and the reference interpreter, and the 
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
+import onnx
 import pytest
 from onnx import TensorProto, helper
 
 from qdialect.onnx_import import OnnxImportError, import_onnx
 from qdialect.textio import print_module
+from runtime.qopt_run import apply_qnn_default
 
+from . import float_models
 from .onnxruntime_session import run_ort
 from .test_onnx_import import make_model
 from .test_onnx_quantize_linear import run_both
+from .test_quantize_static import ort_quantized
 
 U8, I8, I32 = TensorProto.UINT8, TensorProto.INT8, TensorProto.INT32
 QLINEAR_PARAMS = {
@@ -80,3 +87,58 @@ def test_partially_broadcast_batches_are_refused_by_name() -> None:
         r"imported when equal or when one side has none \(or only ones\)$",
     ):
         import_onnx(model)
+
+
+def _attention_scores(rng: np.random.Generator) -> onnx.ModelProto:
+    """Q·Kᵀ of two heads: a float MatMul of two activations, [1, 2, 6, 4] x [1, 2, 4, 6]."""
+    weights = {
+        "wq": (rng.standard_normal((8, 8)) * 0.3).astype(np.float32),
+        "wk": (rng.standard_normal((8, 8)) * 0.3).astype(np.float32),
+        "heads": np.array([1, 6, 2, 4], np.int64),
+    }
+    nodes = [
+        helper.make_node("MatMul", ["x", "wq"], ["q0"], name="q"),
+        helper.make_node("MatMul", ["x", "wk"], ["k0"], name="k"),
+        helper.make_node("Reshape", ["q0", "heads"], ["q1"], name="q_heads"),
+        helper.make_node("Reshape", ["k0", "heads"], ["k1"], name="k_heads"),
+        helper.make_node("Transpose", ["q1"], ["q2"], perm=[0, 2, 1, 3], name="q_t"),
+        helper.make_node("Transpose", ["k1"], ["k2"], perm=[0, 2, 3, 1], name="k_t"),
+        helper.make_node("MatMul", ["q2", "k2"], ["y"], name="scores"),
+    ]
+    return float_models.onnx_model(nodes, [1, 6, 8], [1, 2, 6, 6], weights)
+
+
+def test_float_matmul_of_two_activations() -> None:
+    """A transformer's attention scores (float MatMul with a batched right-hand side that is an
+    activation) import as the grouped conv; compiled equals the reference, and both are the
+    product up to float32 rounding."""
+    model = _attention_scores(np.random.default_rng(11))
+    x = np.random.default_rng(12).standard_normal((1, 6, 8)).astype(np.float32)
+    (got,) = run_both(model, {"x": x})
+    (expected,) = run_ort(model, {"x": x})
+    assert got.shape == (1, 2, 6, 6)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_qdq_attention_scores_match_onnxruntime() -> None:
+    """The same graph quantized by `quantize_static` (QDQ): DQ -> batched MatMul -> Q folds
+    into the integer grouped conv, ONNX Runtime's QLinearMatMul bit for bit."""
+    rng = np.random.default_rng(13)
+    model = _attention_scores(rng)
+    samples = [{"x": rng.standard_normal((1, 6, 8)).astype(np.float32)} for _ in range(4)]
+    config = {
+        "quant_format": "QDQ",
+        "per_channel": False,
+        "reduce_range": True,
+        "activation_type": "QUInt8",
+    }
+    x = rng.standard_normal((1, 6, 8)).astype(np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        qmodel, _ = ort_quantized(model, samples, config, Path(tmp))
+    (expected,) = run_ort(qmodel, {"x": x})
+    (got,) = run_both(qmodel, {"x": x})
+    assert np.array_equal(got, expected)
+    module = import_onnx(qmodel)
+    apply_qnn_default(module)
+    convs = [line for line in print_module(module).splitlines() if "qnn.conv2d" in line]
+    assert convs and not any(line.rstrip().endswith("xf32>") for line in convs)  # integer

@@ -254,3 +254,102 @@ def test_run_time_shape_arithmetic_is_refused_by_name() -> None:
         OnnxImportError, match=r"^node 'pick' \(Gather\): imported only as constant"
     ):
         import_onnx(model)
+
+
+def _slice_and_split_model(opset: int) -> onnx.ModelProto:
+    """Slices (negative indices and steps, an end past the axis, an axes subset) and Splits
+    (given sizes; equal parts) of a run-time tensor, concatenated back so every piece counts."""
+    nodes = [
+        helper.make_node("Slice", ["a", "starts", "ends", "axes", "steps"], ["s1"]),
+        helper.make_node("Slice", ["a", "starts2", "ends2"], ["s2"]),
+        helper.make_node("Split", ["a", "sizes"], ["p1", "p2"], axis=1),
+    ]
+    if opset >= 18:
+        nodes.append(helper.make_node("Split", ["a"], ["e1", "e2", "e3"], axis=-1, num_outputs=3))
+    else:
+        nodes.append(helper.make_node("Split", ["a"], ["e1", "e2", "e3"], axis=-1))
+    flat = [n for n in ("s1", "s2", "p1", "p2", "e1", "e2", "e3")]
+    for name in flat:
+        nodes.append(helper.make_node("Flatten", [name], [f"{name}_f"], axis=0))
+    nodes.append(helper.make_node("Concat", [f"{n}_f" for n in flat], ["y0"], axis=1))
+    nodes.insert(0, helper.make_node("Relu", ["x"], ["a"]))
+    nodes.append(helper.make_node("Identity", ["y0"], ["y"]))
+    inits = {
+        "starts": np.array([-1, 4], np.int64),
+        "ends": np.array([-1000, 1], np.int64),
+        "axes": np.array([1, -1], np.int64),
+        "steps": np.array([-2, -1], np.int64),
+        "starts2": np.array([0, 1, 0, 2], np.int64),
+        "ends2": np.array([1, 1000, 3, 6], np.int64),
+        "sizes": np.array([1, 2], np.int64),
+    }
+    return make_model(nodes, [("x", F, [2, 3, 4, 6])], [("y", F)], inits, opset)
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_slice_and_split_of_run_time_tensors_match_onnxruntime(opset: int) -> None:
+    model = _slice_and_split_model(opset)
+    x = np.random.default_rng(8).standard_normal((2, 3, 4, 6)).astype(np.float32)
+    check_against_ort(model, {"x": x})
+    assert print_module(import_onnx(model)).count("qnn.slice") == 7
+
+
+def test_qdq_slice_folds_to_an_integer_slice() -> None:
+    nodes = [
+        helper.make_node("DequantizeLinear", ["x", "s", "z"], ["d"]),
+        helper.make_node("Slice", ["d", "starts", "ends", "axes", "steps"], ["t"]),
+        helper.make_node("QuantizeLinear", ["t", "s", "z"], ["y"]),
+    ]
+    inits = SCALES | {
+        "starts": np.array([3], np.int64),
+        "ends": np.array([0], np.int64),
+        "axes": np.array([1], np.int64),
+        "steps": np.array([-2], np.int64),
+    }
+    model = make_model(nodes, [("x", U8, [3, 4])], [("y", U8)], inits)
+    x = np.random.default_rng(9).integers(0, 256, (3, 4), dtype=np.uint8)
+    check_against_ort(model, {"x": x})
+    text = str(compile_module(import_onnx(model)).function)
+    assert "qnn.slice" in text and "xf32>" not in text and "dequantize" not in text
+
+
+def test_constant_of_shape_and_transposed_constants_fold() -> None:
+    """What torch's export of `F.pad` writes before `quant_pre_process` folds it."""
+    nodes = [
+        helper.make_node(
+            "ConstantOfShape",
+            ["count"],
+            ["zeros"],
+            value=helper.make_tensor("v", TensorProto.INT64, [1], [0]),
+        ),
+        helper.make_node("Concat", ["pads", "zeros"], ["pads8"], axis=0),
+        helper.make_node("Transpose", ["w"], ["wt"], perm=[1, 0]),
+        helper.make_node("Pad", ["x", "pads8"], ["p"]),
+        helper.make_node("MatMul", ["p", "wt"], ["y"]),
+    ]
+    inits = {
+        "count": np.array([2], np.int64),
+        "pads": np.array([0, 0], np.int64),
+        "w": np.arange(12, dtype=np.float32).reshape(4, 3) / 10,
+    }
+    model = make_model(nodes, [("x", F, [2, 3])], [("y", F)], inits)
+    x = np.random.default_rng(10).standard_normal((2, 3)).astype(np.float32)
+    module = import_onnx(model)
+    assert "ConstantOfShape" not in print_module(module)
+    (got,) = compile_module(module)(x)
+    (expected,) = run_function(module, {"x": x})
+    assert np.array_equal(got, expected)
+    np.testing.assert_allclose(got, x @ inits["w"].T, rtol=1e-6, atol=1e-6)
+
+
+def test_a_slice_with_a_bad_step_is_refused_by_name() -> None:
+    node = helper.make_node("Slice", ["x", "st", "en", "ax", "sp"], ["y"], name="cut")
+    inits = {
+        "st": np.array([0], np.int64),
+        "en": np.array([2], np.int64),
+        "ax": np.array([0], np.int64),
+        "sp": np.array([0], np.int64),
+    }
+    model = make_model([node], [("x", F, [4])], [("y", F)], inits)
+    with pytest.raises(OnnxImportError, match=r"^node 'cut' \(Slice\): a step of 0$"):
+        import_onnx(model)

@@ -261,3 +261,27 @@ def test_a_rule_matching_no_node_is_a_warning(movement) -> None:
         with pytest.warns(QuantizeWarning, match=r"rule op_name_dict\['conv9'\] matches no node"):
             result = quantize(model, cache, config)
     assert result.summary.unmatched_rules == ["op_name_dict['conv9']"]
+
+
+def test_torch_style_tensor_names_become_valid_ssa_names() -> None:
+    """torch names the weights it folds `onnx::Conv_51`: the quantized constants' SSA names are
+    sanitized as the importer's are (xDSL rejected `onnx::Conv_51_quantized` outright), and the
+    module still runs as ONNX Runtime's quantization of the same model."""
+    rng = np.random.default_rng(5)
+    model = float_models.named_cnn(rng)
+    renames = {"conv1.weight": "onnx::Conv_51", "conv2.bias": "onnx::Conv_52"}
+    for tensor in model.graph.initializer:
+        tensor.name = renames.get(tensor.name, tensor.name)
+    for node in model.graph.node:
+        node.input[:] = [renames.get(name, name) for name in node.input]
+    samples = [{"x": rng.standard_normal((1, 3, 8, 8)).astype(np.float32)} for _ in range(3)]
+    x = rng.standard_normal((1, 3, 8, 8)).astype(np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, BASE, Path(tmp))
+        ours = quantize(model, cache, BASE)
+    text = print_module(ours.module)
+    assert "%onnx__Conv_51_quantized = quant.scast" in text
+    assert "%onnx__Conv_52_quantized = quant.scast" in text
+    (expected,) = run_function(import_onnx(theirs), {"x": x})
+    (got,) = run_function(parse_module(text), {"x": x})
+    np.testing.assert_array_equal(got, expected)

@@ -353,3 +353,37 @@ func.func @qdq_per_axis_not_tabulated(%x: tensor<2x3x!p>) -> tensor<2x3x!y> {
   %q = qnn.quantize %s : tensor<2x3xf32> -> tensor<2x3x!y>
   func.return %q : tensor<2x3x!y>
 }
+
+// -----
+
+// A per-tensor quantize rises above a transpose (and a reshape) to the float op computing its
+// input, here a QDQ dot, which then folds: a batched MatMul's result reaches its quantize that way.
+// CHECK-LABEL: func.func @quantize_rises_above_movement(
+// CHECK-NEXT: %[[D:[^ ,]+]] = qnn.dot %x, %w : tensor<2x3x!quant.uniform<u8:f32, 0.5:128>>, tensor<3x4x!quant.uniform<u8:f32, 0.25:128>> -> tensor<2x4x!quant.uniform<u8:f32, 2.0:100>>
+// CHECK-NEXT: %[[T:[^ ,]+]] = qnn.transpose %[[D]] {permutation = array<i64: 1, 0>} : tensor<2x4x!quant.uniform<u8:f32, 2.0:100>> -> tensor<4x2x!quant.uniform<u8:f32, 2.0:100>>
+// CHECK-NEXT: func.return %[[T]]
+// CHECK-NOT: qnn.quantize
+!x = !quant.uniform<u8:f32, 0.5:128>
+!w = !quant.uniform<u8:f32, 0.25:128>
+!y = !quant.uniform<u8:f32, 2.0:100>
+func.func @quantize_rises_above_movement(%x: tensor<2x3x!x>, %w: tensor<3x4x!w>) -> tensor<4x2x!y> {
+  %xf = qnn.dequantize %x : tensor<2x3x!x> -> tensor<2x3xf32>
+  %wf = qnn.dequantize %w : tensor<3x4x!w> -> tensor<3x4xf32>
+  %d = qnn.dot %xf, %wf : tensor<2x3xf32>, tensor<3x4xf32> -> tensor<2x4xf32>
+  %t = qnn.transpose %d {permutation = array<i64: 1, 0>} : tensor<2x4xf32> -> tensor<4x2xf32>
+  %q = qnn.quantize %t : tensor<4x2xf32> -> tensor<4x2x!y>
+  func.return %q : tensor<4x2x!y>
+}
+
+// -----
+
+// Must not fire: a per-axis quantize's axis is not where a transpose leaves it.
+// CHECK-LABEL: func.func @per_axis_quantize_stays(
+// CHECK-NEXT: %[[T:[^ ,]+]] = qnn.transpose %f {permutation = array<i64: 1, 0>} : tensor<2x4xf32> -> tensor<4x2xf32>
+// CHECK-NEXT: %[[Q:[^ ,]+]] = qnn.quantize %[[T]] : tensor<4x2xf32> -> tensor<4x2x!quant.uniform<i8:f32:1, {0.5,0.25}>>
+!p = !quant.uniform<i8:f32:1, {0.5, 0.25}>
+func.func @per_axis_quantize_stays(%f: tensor<2x4xf32>) -> tensor<4x2x!p> {
+  %t = qnn.transpose %f {permutation = array<i64: 1, 0>} : tensor<2x4xf32> -> tensor<4x2xf32>
+  %q = qnn.quantize %t : tensor<4x2xf32> -> tensor<4x2x!p>
+  func.return %q : tensor<4x2x!p>
+}
