@@ -20,6 +20,9 @@ from xdsl.ir import BlockArgument, Operation, OpResult, SSAValue
 
 NAME_ATTR = "qnn.name"
 NODE_ATTR = "qnn.node"
+# the ONNX op type of an op that is one of several an ONNX node became (BatchNormalization's
+# multiply and add), so that the quantizer applies that node's rule, not `Mul`'s or `Add`'s
+OP_TYPE_ATTR = "qnn.op_type"
 
 
 def tensor_name(value: SSAValue) -> str | None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.dialects import arith, tensor
-from xdsl.dialects.builtin import TensorType, f32
+from xdsl.dialects.builtin import StringAttr, TensorType, f32
 from xdsl.ir import Operation, SSAValue
 
 from qdialect import qnn
+from qdialect.names import OP_TYPE_ATTR
 from qdialect.tensors import element_type
 
 
@@ -71,6 +72,9 @@ def node_kind(op: Operation) -> str | None:
     graph (constants, transposes of constants, quantized ops)."""
     if not op.results or not is_float_tensor(op.results[0]):
         return None
+    recorded = op.attributes.get(OP_TYPE_ATTR)
+    if isinstance(recorded, StringAttr):
+        return recorded.data
     if isinstance(op, qnn.Conv2DOp):
         return "Conv" if op.addend is None else None
     if isinstance(op, qnn.DotOp):

@@ -97,6 +97,12 @@ def _either(rule_value: bool | None, default: bool) -> bool:
     return default if rule_value is None else rule_value
 
 
+# Node types ONNX Runtime's QDQ quantizer quantizes that this one leaves float: the importer
+# writes a BatchNormalization as a multiply and an add (QDQNormalization's scale-as-weight
+# arithmetic has no such ops to land on); `quant_pre_process` folds it into the conv before it.
+KEPT_FLOAT = frozenset({"BatchNormalization"})
+
+
 def _label(op: Operation, kind: str) -> str:
     name = node_name(op)
     return f"{kind} '{name}'" if name else f"{kind} ({tensor_name(op.results[0]) or op.name})"
@@ -163,8 +169,9 @@ class StaticQuantizer:
             if kind is None:
                 continue
             matched.update(self.config.rules.matching(kind, node_name(op)))
-            if not self.config.should_quantize(kind, node_name(op)):
-                self.summary.left_float.append(_label(op, kind))
+            if kind in KEPT_FLOAT or not self.config.should_quantize(kind, node_name(op)):
+                if (label := _label(op, kind)) not in self.summary.left_float:  # one per node
+                    self.summary.left_float.append(label)
                 continue
             self.summary.quantized.append(_label(op, kind))
             self.rule = self.config.rule(kind, node_name(op))

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import math
 
-from xdsl.dialects.builtin import FloatAttr, f32, f64
+import numpy as np
+from xdsl.dialects.builtin import FloatAttr, StringAttr, f32, f64
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
+from qdialect.constants import dense_array
+from qdialect.names import OP_TYPE_ATTR
 from qdialect.onnx_import.batched import build_matmul
 from qdialect.onnx_import.builders import (
     build_avg_pool,
@@ -36,8 +39,9 @@ from qdialect.onnx_import.common import (
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
+from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
-from qdialect.types import UniformQuantizedType
+from qdialect.types import Granularity, UniformQuantizedType
 
 
 @handles("Conv")
@@ -86,6 +90,60 @@ def add(g: GraphImporter, node) -> None:
     shape = broadcast_shape(shape_of(a), shape_of(b))
     kind = qnn.AddOp if node.op_type == "Add" else qnn.MulOp
     g.define(node.output[0], g.add(kind(a, b, tensor_type(shape, f32)), node.output[0]))
+
+
+@handles("BatchNormalization")
+def batch_norm(g: GraphImporter, node) -> None:
+    """Inference BatchNormalization as `x · s + t` per channel (axis 1), with `s = scale /
+    sqrt(var + epsilon)` and `t = B - mean · s` computed in float64 and rounded to float32
+    once each: two roundings per element where ONNX Runtime's kernel rounds its own way, so the
+    result is ORT's to float32 rounding, not bit for bit (`quant_pre_process` folds a BN into
+    the conv before it anyway)."""
+    a = attrs(node)
+    if a.get("training_mode", 0) or len([o for o in node.output if o]) > 1:
+        raise NodeError("training mode (running statistics as outputs) is not imported")
+    x = float_value(g, node.input[0])
+    xs = shape_of(x)
+    if len(xs) < 2:
+        raise NodeError(f"the input needs a channel axis (rank >= 2), got shape {list(xs)}")
+    roles = ("scale", "B", "input_mean", "input_var")
+    scale, bias, mean, var = (
+        _constant_reals(g, node.input[i], role).reshape(-1) for i, role in enumerate(roles, 1)
+    )
+    if not scale.size == bias.size == mean.size == var.size == xs[1]:
+        raise NodeError(f"scale, B, mean and var must hold one value per channel ({xs[1]})")
+    s = scale / np.sqrt(var + float(a.get("epsilon", 1e-5)))
+    t = bias - mean * s
+    per_channel = [xs[1]] + [1] * (len(xs) - 2)
+    shape = list(xs)
+    s_value = g.float_constant(s.astype(np.float32).reshape(per_channel))
+    t_value = g.float_constant(t.astype(np.float32).reshape(per_channel))
+    multiply = qnn.MulOp(x, s_value, tensor_type(shape, f32))
+    add = qnn.AddOp(g.add(multiply), t_value, tensor_type(shape, f32))
+    for op in (multiply, add):  # the quantizer's rule is BatchNormalization's (left float)
+        op.attributes[OP_TYPE_ATTR] = StringAttr("BatchNormalization")
+    g.define(node.output[0], g.add(add, node.output[0]))
+
+
+def _constant_reals(g: GraphImporter, name: str, role: str) -> np.ndarray:
+    """A float initializer's values, or the reals of a DequantizeLinear of a stored constant
+    (`quantize_static` quantizes a BatchNormalization's parameters so): `fl((q - z) · s)` in
+    float32 as `qnn.dequantize` computes it, per tensor or along axis 0."""
+    value = g.values.get(name)
+    dequantize = value.owner if value is not None else None
+    if name in g.initializers or not isinstance(dequantize, qnn.DequantizeOp):
+        return g.constant_array(name, role).astype(np.float64)
+    cast = dequantize.input.owner
+    stored = dense_array(cast.input) if isinstance(cast, StorageCastOp) else None
+    qtype = element_type(dequantize.input.type)
+    if stored is None or (qtype.granularity is Granularity.PER_AXIS and qtype.axis != 0):
+        raise NodeError(f"{role} '{name}' must be a constant (or a dequantized constant)")
+    if not qtype.signed:  # the stored bits read as unsigned (signless storage)
+        stored = stored % (1 << qtype.storage_width)
+    shape = (-1,) + (1,) * (stored.ndim - 1)
+    zeros = np.array(qtype.zero_points, np.float32).reshape(shape)
+    scales = np.array(qtype.scales, np.float32).reshape(shape)
+    return ((stored.astype(np.float32) - zeros) * scales).astype(np.float64)
 
 
 @handles("Relu")

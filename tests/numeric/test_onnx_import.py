@@ -3,6 +3,9 @@ integer ops against ONNX Runtime bit for bit, and the errors a user meets."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import onnx
 import pytest
@@ -353,3 +356,62 @@ def test_a_slice_with_a_bad_step_is_refused_by_name() -> None:
     model = make_model([node], [("x", F, [4])], [("y", F)], inits)
     with pytest.raises(OnnxImportError, match=r"^node 'cut' \(Slice\): a step of 0$"):
         import_onnx(model)
+
+
+def _conv_bn_relu(rng: np.random.Generator) -> onnx.ModelProto:
+    """A BatchNormalization left in after a conv (what a torch export holds before
+    `quant_pre_process` folds it)."""
+    inits = {
+        "w": (rng.standard_normal((4, 3, 3, 3)) * 0.3).astype(np.float32),
+        "gamma": (rng.standard_normal(4) * 0.5 + 1).astype(np.float32),
+        "beta": (rng.standard_normal(4) * 0.1).astype(np.float32),
+        "mean": (rng.standard_normal(4) * 0.2).astype(np.float32),
+        "var": (rng.random(4) + 0.5).astype(np.float32),
+    }
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+        helper.make_node(
+            "BatchNormalization",
+            ["c", "gamma", "beta", "mean", "var"],
+            ["b"],
+            name="bn",
+            epsilon=1e-3,
+        ),
+        helper.make_node("Relu", ["b"], ["y"], name="relu"),
+    ]
+    return make_model(nodes, [("x", F, [1, 3, 6, 6])], [("y", F)], inits)
+
+
+def test_batch_normalization_is_onnxruntimes_to_float_rounding() -> None:
+    model = _conv_bn_relu(np.random.default_rng(20))
+    x = np.random.default_rng(21).standard_normal((1, 3, 6, 6)).astype(np.float32)
+    module = import_onnx(model)
+    (got,) = compile_module(module)(x)
+    (reference,) = run_function(module, {"x": x})
+    assert np.array_equal(got, reference)
+    (expected,) = run_ort(model, {"x": x})
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_qdq_batch_normalization_runs_as_onnxruntime_within_one_step() -> None:
+    """`quantize_static` (QDQ) quantizes a BatchNormalization's scale and bias too: the
+    importer reads them through their DequantizeLinear."""
+    from .test_quantize_static import ort_quantized
+
+    rng = np.random.default_rng(22)
+    model = _conv_bn_relu(rng)
+    samples = [{"x": rng.standard_normal((1, 3, 6, 6)).astype(np.float32)} for _ in range(4)]
+    config = {"quant_format": "QDQ", "per_channel": False, "reduce_range": True,
+              "activation_type": "QUInt8"}  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        qmodel, _ = ort_quantized(model, samples, config, Path(tmp))
+    assert any(n.op_type == "BatchNormalization" for n in qmodel.graph.node)
+    x = rng.standard_normal((1, 3, 6, 6)).astype(np.float32)
+    (expected,) = run_ort(qmodel, {"x": x})
+    module = import_onnx(qmodel)
+    (got,) = compile_module(module)(x)
+    (reference,) = run_function(module, {"x": x})
+    assert np.array_equal(got, reference)
+    step = float(numpy_helper.to_array(next(
+        t for t in qmodel.graph.initializer if t.name == "y_scale")))  # fmt: skip
+    assert np.abs(got - expected).max() <= step * 1.001
