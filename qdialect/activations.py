@@ -7,6 +7,10 @@ float Sigmoid/Tanh/LeakyRelu/HardSigmoid/HardSwish in tests/numeric/test_tables.
   `1/(1+exp(-x))`): clamp to [-18, 18], p and q by fused multiply-adds in x², `p·x / q + 0.5`,
   then `max(0, ·)`.
 - tanh: MLAS's Eigen rational approximation with fused multiply-adds, x clamped to [-9, 9].
+- erf: MLAS's `MlasErfKernelFma3` (the AVX2/FMA3 kernel ORT runs on this class of CPU): |x|
+  clamped to 3.925, below 0.921875 an odd polynomial in x², above it `1 - exp(-P(|x|))` with
+  MLAS's exp (range reduction by log 2, a degree-6 polynomial, 2^i from the exponent bits),
+  the sign copied back; every step a float32 FMA or one rounding.
 - leaky_relu: `x >= 0 ? x : alpha·x`. hard_sigmoid: `max(0, min(1, alpha·x + beta))`, one
   rounding per operation. hard_swish: `x · hard_sigmoid(x)` with alpha = 1/6, beta = 0.5.
 
@@ -46,6 +50,56 @@ TANH = (
 )  # fmt: skip
 
 
+# MlasErfConstants (onnxruntime/core/mlas/lib/erf.cpp): |x| bound, split point, the small and
+# big polynomials (highest power first), and the exp's lower clamp, 1/log 2, log 2 as hi + lo,
+# polynomial and rounding constant (1.5 · 2^23).
+ERF = {
+    "upper": 3.925,
+    "split": 0.921875,
+    "small": (-5.99104969e-4, 4.99339588e-3, -2.67667342e-2, 1.12818025e-1, -3.76124859e-1,
+              1.28379151e-1),
+    "big": (1.72948930e-5, -3.83208680e-4, 3.88393435e-3, -2.42545605e-2, 1.06777847e-1,
+            6.34846687e-1, 1.28717512e-1),
+    "exp_lower": -88.3762626647949,
+    "log2_reciprocal": 1.44269504088896341,
+    "log2_hi": -6.93145752e-1,
+    "log2_lo": -1.42860677e-6,
+    "exp": (1.38319808e-3, 8.37550033e-3, 4.16689515e-2, 1.66664466e-1, 4.99999851e-1, 1.0, 1.0),
+    "round": 1.25829120e7,
+}  # fmt: skip
+
+
+def _poly(value: np.ndarray, coefficients, x: np.ndarray) -> np.ndarray:
+    """`value` then, per coefficient c, `fmaf(value, x, c)`: MLAS's Horner steps."""
+    for c in coefficients:
+        value = fmaf(value, x, F32(c))
+    return value
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """`MlasErfKernelFma3` lane for lane (module docstring); min/max as vminps/vmaxps, whose
+    second operand wins on NaN (a NaN input stays NaN)."""
+    c = ERF
+    bits = np.asarray(x, F32).view(np.uint32)
+    sign = bits & np.uint32(0x80000000)
+    a = (bits & np.uint32(0x7FFFFFFF)).view(F32)
+    a = np.where(F32(c["upper"]) < a, F32(c["upper"]), a)
+    small = _poly(F32(c["small"][0]), c["small"][1:], a * a)
+    small = fmaf(small, a, a)
+    big = F32(c["split"]) <= a
+    small = np.where(big, F32(0), small)
+    a_big = np.where(big, a, F32(0))
+    r = fmaf(_poly(F32(c["big"][0]), c["big"][1:], a_big), a_big, a_big)
+    e = -r
+    e = np.where(e > F32(c["exp_lower"]), e, F32(c["exp_lower"]))
+    t = fmaf(F32(c["log2_reciprocal"]), e, F32(c["round"])) - F32(c["round"])
+    f = fmaf(F32(c["log2_lo"]), t, fmaf(F32(c["log2_hi"]), t, e))
+    p = _poly(F32(c["exp"][0]), c["exp"][1:], f)
+    power = ((t.astype(np.int32) + 127).astype(np.uint32) << np.uint32(23)).view(F32)
+    y = F32(1) - p * power
+    return (y.view(np.uint32) | small.view(np.uint32) | sign).view(F32)
+
+
 def horner(x2: np.ndarray, coefficients: tuple[float, ...]) -> np.ndarray:
     """c0·x2ⁿ + … + cₙ by fused multiply-adds, as MLAS's FMA3 kernels evaluate it."""
     value = fmaf(x2, F32(coefficients[0]), F32(coefficients[1]))
@@ -78,6 +132,8 @@ def evaluate(function: UnaryFunction, x: np.ndarray, alpha: float, beta: float) 
             return np.where(x >= 0, x, F32(alpha) * x)
         if function is UnaryFunction.HARD_SIGMOID:
             return hard_sigmoid(x, alpha, beta)
+        if function is UnaryFunction.ERF:
+            return erf(x)
         return x * hard_sigmoid(x, 1 / 6, 0.5)
 
 

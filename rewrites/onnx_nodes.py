@@ -64,6 +64,7 @@ ACTIVATIONS = {
     qnn.UnaryFunction.LEAKY_RELU: "LeakyRelu",
     qnn.UnaryFunction.HARD_SIGMOID: "HardSigmoid",
     qnn.UnaryFunction.HARD_SWISH: "HardSwish",
+    qnn.UnaryFunction.ERF: "Erf",
 }
 
 
@@ -94,6 +95,7 @@ def node_kind(op: Operation) -> str | None:
         qnn.AddOp: "Add",
         qnn.MulOp: "Mul",
         qnn.SoftmaxOp: "Softmax",
+        qnn.LayerNormOp: "LayerNormalization",
         qnn.ReluOp: "Relu",
         qnn.ClampOp: "Clip",
         qnn.ConcatOp: "Concat",

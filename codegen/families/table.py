@@ -37,6 +37,7 @@ class TableSpec:
     bound: float = 0.0
     numerator: tuple[float, ...] = ()
     denominator: tuple[float, ...] = ()
+    erf: tuple[tuple[str, float | tuple[float, ...]], ...] = ()  # activations.ERF's items
 
 
 def table(op: qnn.TableOp, ctx: EmitContext) -> Kernel:
@@ -73,6 +74,7 @@ def activation(op: qnn.ActivationOp, ctx: EmitContext) -> Kernel:
         bound=bound,
         numerator=numerator,
         denominator=denominator,
+        erf=tuple(activations.ERF.items()) if function is UnaryFunction.ERF else (),
     )
     args = [ctx.plan.expr(op.input), "NULL", ctx.plan.expr(op.result)]
     return Kernel("table.c.j2", spec, args)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from xdsl.dialects.builtin import FloatAttr, StringAttr, f32, f64
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, StringAttr, f32, f64, i64
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
@@ -32,6 +32,7 @@ from qdialect.onnx_import.builders import (
 from qdialect.onnx_import.common import (
     attrs,
     broadcast_shape,
+    normalize_axis,
     optional_input,
     shape_of,
     tensor_type,
@@ -58,7 +59,13 @@ def matmul(g: GraphImporter, node) -> None:
         raise NodeError("MatMul inputs must be float32")
     # batched forms (attention's Q·Kᵀ, a [B, M, K] x [B, K, N] of two activations) as
     # QLinearMatMul's: a float conv sums its taps in order, as the float dot does
+    last = g.block.last_op
     build_matmul(g, node, a, b, lambda shape: tensor_type(shape, f32))
+    if len(shape_of(b)) > 2:  # several ops stand for the node: the quantizer leaves them float
+        op = last.next_op if last is not None else g.block.first_op
+        while op is not None:
+            op.attributes[OP_TYPE_ATTR] = StringAttr("MatMul")
+            op = op.next_op
 
 
 @handles("Gemm")
@@ -144,6 +151,36 @@ def _constant_reals(g: GraphImporter, name: str, role: str) -> np.ndarray:
     zeros = np.array(qtype.zero_points, np.float32).reshape(shape)
     scales = np.array(qtype.scales, np.float32).reshape(shape)
     return ((stored.astype(np.float32) - zeros) * scales).astype(np.float64)
+
+
+@handles("LayerNormalization")
+def layer_norm(g: GraphImporter, node) -> None:
+    """LayerNormalization (opset 17) as `qnn.layer_norm` (the float32 steps of ONNX Runtime's
+    scalar kernel); the Mean and InvStdDev outputs (training) are not imported."""
+    if len([o for o in node.output if o]) > 1:
+        raise NodeError("the Mean and InvStdDev outputs are not imported")
+    a = attrs(node)
+    x = float_value(g, node.input[0])
+    axis = normalize_axis(a.get("axis", -1), len(shape_of(x)))
+    scale = float_value(g, node.input[1])
+    bias = [float_value(g, node.input[2])] if optional_input(node, 2) else []
+    normalized = list(shape_of(x)[axis:])
+    for role, value in (("Scale", scale), *(("B", b) for b in bias)):
+        if math.prod(shape_of(value)) != math.prod(normalized):
+            raise NodeError(
+                f"{role} has shape {list(shape_of(value))}, not the normalized {normalized}"
+            )
+    scale = reshaped(g, scale, normalized) if list(shape_of(scale)) != normalized else scale
+    bias = [reshaped(g, b, normalized) if list(shape_of(b)) != normalized else b for b in bias]
+    op = qnn.LayerNormOp.build(
+        operands=[x, scale, bias],
+        result_types=[x.type],
+        properties={
+            "axis": IntegerAttr(axis, i64),
+            "epsilon": FloatAttr(float(a.get("epsilon", 1e-5)), f32),
+        },
+    )
+    g.define(node.output[0], g.add(op, node.output[0]))
 
 
 @handles("Relu")

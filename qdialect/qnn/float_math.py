@@ -1,6 +1,7 @@
 """Float32 arithmetic that quantized graphs compute around their quantized ops: ONNX's own
 expansion of DynamicQuantizeLinear (ReduceMin/ReduceMax, Min/Max, Sub, Div, Round, Cast) and
-models that choose quantization parameters in the graph.
+models that choose quantization parameters in the graph; and LayerNormalization, which
+quantized transformers keep in float.
 
 Each op is float32 in, float32 out (`qnn.cast`: float32 to an integer tensor), one IEEE float32
 rounding per element where it rounds at all. Where IEEE leaves a choice (which NaN, which zero),
@@ -14,13 +15,22 @@ from __future__ import annotations
 
 from enum import Enum
 
-from xdsl.dialects.builtin import DenseArrayBase, Float32Type, IntegerType, StringAttr, TensorType
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    Float32Type,
+    FloatAttr,
+    IntegerAttr,
+    IntegerType,
+    StringAttr,
+    TensorType,
+)
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     ParsePropInAttrDict,
     irdl_op_definition,
     operand_def,
+    opt_operand_def,
     prop_def,
     result_def,
     traits_def,
@@ -189,3 +199,47 @@ class CastOp(FloatUnaryOp):
         elem = element_type(self.result.type)
         if not isinstance(elem, IntegerType) or elem.width.data not in (8, 16, 32):
             raise VerifyException(f"result must be an 8-, 16- or 32-bit integer tensor, got {elem}")
+
+
+@irdl_op_definition
+class LayerNormOp(IRDLOperation):
+    """ONNX LayerNormalization over the dimensions from `axis` on, in the float32 steps of ONNX
+    Runtime's scalar CPU kernel (`layer_norm_impl.cc`, `ComputeJob`): per row, in order,
+    `mean += x`, `mean_square += x·x`; `mean = mean / n`; `d = sqrt(mean_square / n - mean·mean
+    + epsilon)`; `y = (x - mean) / d · scale (+ bias)`, each step one float32 rounding (no FMA).
+    The ONNX Runtime 1.31 wheel sums in another order: its results differ by float32 rounding
+    (tests/numeric/test_float_math.py). `scale` and `bias` have the normalized dimensions'
+    shape.
+
+        %y = qnn.layer_norm %x, %g, %b {axis = 1 : i64, epsilon = 1.0e-05 : f32} : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32> -> tensor<4x8xf32>
+    """
+
+    name = "qnn.layer_norm"
+    input = operand_def(TensorType)
+    scale = operand_def(TensorType)
+    bias = opt_operand_def(TensorType)
+    result = result_def(TensorType)
+    axis = prop_def(IntegerAttr)
+    epsilon = prop_def(FloatAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = (
+        "$input `,` $scale (`,` $bias^)? attr-dict `:` type($input) `,` type($scale) "
+        "(`,` type($bias)^)? `->` type($result)"
+    )
+
+    @property
+    def axis_value(self) -> int:
+        return self.axis.value.data
+
+    def verify_(self) -> None:
+        shape = _check_f32(self.input, "input")
+        axis = self.axis_value
+        if not 0 <= axis < len(shape):
+            raise VerifyException(f"axis {axis} is not a dimension of the rank-{len(shape)} input")
+        normalized = shape[axis:]
+        for role, value in (("scale", self.scale), ("bias", self.bias)):
+            if value is not None and _check_f32(value, role) != normalized:
+                raise VerifyException(f"{role} must have the normalized shape {list(normalized)}")
+        if _check_f32(self.result, "result") != shape:
+            raise VerifyException("result must have the input's shape")

@@ -52,6 +52,7 @@ class UnaryFunction(Enum):
     LEAKY_RELU = "leaky_relu"  # alpha
     HARD_SIGMOID = "hard_sigmoid"  # alpha, beta
     HARD_SWISH = "hard_swish"
+    ERF = "erf"
 
 
 def storage_width(value: SSAValue, role: str) -> int:

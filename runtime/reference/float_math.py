@@ -84,3 +84,27 @@ def _cast(op, frame: Frame) -> list[np.ndarray]:
     width, signed = integer_signature(element_type(op.result.type))
     dtype = np.dtype(f"{'' if signed else 'u'}int{width}")
     return [cast(frame[op.input], width, signed).astype(dtype)]
+
+
+@handles(qnn.LayerNormOp)
+def _layer_norm(op, frame: Frame) -> list[np.ndarray]:
+    """The float32 steps of qnn.LayerNormOp, the row sums in element order."""
+    x = np.asarray(frame[op.input], F32)
+    axis = op.axis_value
+    n = int(np.prod(x.shape[axis:]))
+    rows = x.reshape(-1, n)
+    scale = np.asarray(frame[op.scale], F32).reshape(n)
+    mean = np.zeros(rows.shape[0], F32)
+    mean_square = np.zeros(rows.shape[0], F32)
+    with np.errstate(all="ignore"):
+        for h in range(n):
+            column = rows[:, h]
+            mean = mean + column
+            mean_square = mean_square + column * column
+        length, epsilon = F32(n), F32(op.epsilon.value.data)
+        mean = mean / length
+        d = np.sqrt(mean_square / length - mean * mean + epsilon)
+        y = (rows - mean[:, None]) / d[:, None] * scale
+        if op.bias is not None:
+            y = y + np.asarray(frame[op.bias], F32).reshape(n)
+    return [y.astype(F32).reshape(x.shape)]

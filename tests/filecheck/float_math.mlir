@@ -2,8 +2,9 @@
 // RUN: qopt %s | qopt | filecheck %s
 // RUN: qopt %s --print-op-generic | qopt | filecheck %s
 
-// Round trips of the float32 ops (qnn.binary, qnn.reduce, qnn.round, qnn.cast) and of
-// qnn.runtime_quantize, custom and generic forms: ONNX's expansion of DynamicQuantizeLinear.
+// Round trips of the float32 ops (qnn.binary, qnn.reduce, qnn.round, qnn.cast, qnn.layer_norm,
+// qnn.activation erf) and of qnn.runtime_quantize, custom and generic forms: ONNX's expansion
+// of DynamicQuantizeLinear.
 
 // CHECK-LABEL: func.func @dynamic_quantize_expanded(
 // CHECK-NEXT: %lo = qnn.reduce %x {kind = "min", axes = array<i64: 0, 1>} : tensor<3x4xf32> -> tensor<f32>
@@ -26,4 +27,17 @@ func.func @dynamic_quantize_expanded(%x: tensor<3x4xf32>, %zero: tensor<f32>) ->
   %z = qnn.cast %t : tensor<f32> -> tensor<ui8>
   %q = qnn.runtime_quantize %x, %s, %z : tensor<3x4xf32>, tensor<f32>, tensor<ui8> -> tensor<3x4xui8>
   func.return %q, %r : tensor<3x4xui8>, tensor<3x1xf32>
+}
+
+// LayerNormalization (with and without a bias) and Erf, as a transformer's float part.
+// CHECK-LABEL: func.func @encoder_float_part(
+// CHECK-NEXT: %n = qnn.layer_norm %x, %g, %b {axis = 1 : i64, epsilon = 1.000000e-05 : f32} : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32> -> tensor<4x8xf32>
+// CHECK-NEXT: %s = qnn.layer_norm %n, %g {axis = 1 : i64, epsilon = 1.000000e-12 : f32} : tensor<4x8xf32>, tensor<8xf32> -> tensor<4x8xf32>
+// CHECK-NEXT: %e = qnn.activation %s {function = "erf"} : tensor<4x8xf32> -> tensor<4x8xf32>
+// CHECK-NEXT: func.return %e : tensor<4x8xf32>
+func.func @encoder_float_part(%x: tensor<4x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
+  %n = qnn.layer_norm %x, %g, %b {axis = 1 : i64, epsilon = 1.0e-05 : f32} : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32> -> tensor<4x8xf32>
+  %s = qnn.layer_norm %n, %g {axis = 1 : i64, epsilon = 1.0e-12 : f32} : tensor<4x8xf32>, tensor<8xf32> -> tensor<4x8xf32>
+  %e = qnn.activation %s {function = "erf"} : tensor<4x8xf32> -> tensor<4x8xf32>
+  func.return %e : tensor<4x8xf32>
 }

@@ -89,3 +89,19 @@ func.func @runtime_quantize_zero_point(%x: tensor<4xf32>, %s: tensor<f32>, %z: t
   %q = qnn.runtime_quantize %x, %s, %z : tensor<4xf32>, tensor<f32>, tensor<f32> -> tensor<4xf32>
   func.return %q : tensor<4xf32>
 }
+
+// -----
+
+func.func @layer_norm_scale_shape(%x: tensor<4x8xf32>, %g: tensor<4xf32>) {
+  // expected-error@+1 {{scale must have the normalized shape [8]}}
+  %y = qnn.layer_norm %x, %g {axis = 1 : i64, epsilon = 1.0e-05 : f32} : tensor<4x8xf32>, tensor<4xf32> -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @layer_norm_axis(%x: tensor<4x8xf32>, %g: tensor<8xf32>) {
+  // expected-error@+1 {{axis 2 is not a dimension of the rank-2 input}}
+  %y = qnn.layer_norm %x, %g {axis = 2 : i64, epsilon = 1.0e-05 : f32} : tensor<4x8xf32>, tensor<8xf32> -> tensor<4x8xf32>
+  return
+}

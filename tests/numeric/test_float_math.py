@@ -243,3 +243,60 @@ def _refused(nodes, opset: int = 13, inputs=(("a", SHAPE),)) -> str:
 )
 def test_refusals_name_the_reason(node, opset, inputs, reason) -> None:
     assert _refused([node], opset, inputs).endswith(reason)
+
+
+def _single_node_model(node, shape, inits=()) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(shape))],
+        [numpy_helper.from_array(v, k) for k, v in dict(inits).items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+def _ort(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {"x": x})[0]
+
+
+def test_erf_is_onnxruntimes_bit_for_bit() -> None:
+    """Erf as MLAS's FMA3 kernel computes it (qdialect.activations.erf): every value, NaN, ±inf,
+    ±0, subnormals and both sides of the 0.921875 split, in compiled code and the reference."""
+    rng = np.random.default_rng(30)
+    special = [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, -1e-38, 0.921875, -0.921875]
+    x = np.concatenate(
+        [special, rng.standard_normal(20000) * 4, np.linspace(-10, 10, 10001)]
+    ).astype(np.float32)
+    model = _single_node_model(helper.make_node("Erf", ["x"], ["y"]), x.shape)
+    module = import_onnx(model)
+    (compiled,) = compile_module(module)(x)
+    (reference,) = run_function(module, {"x": x})
+    expected = _ort(model, x)
+    assert np.array_equal(compiled.view(np.uint32), reference.view(np.uint32))
+    assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
+
+
+@pytest.mark.parametrize(("shape", "axis"), [((2, 16, 128), -1), ((3, 4, 5, 6), 1), ((5, 768), 1)])
+def test_layer_normalization_is_onnxruntimes_to_float_rounding(shape, axis) -> None:
+    """Bit for bit between compiled code and the reference; ONNX Runtime sums in another
+    order, so its outputs differ by float32 rounding (|Δ| ≤ 3e-6 here, on outputs of size
+    1-10; near zero, where `+ bias` cancels, that is many ulps of the output itself)."""
+    rng = np.random.default_rng(31)
+    normalized = shape[axis:]
+    inits = {
+        "g": rng.standard_normal(normalized).astype(np.float32),
+        "b": rng.standard_normal(normalized).astype(np.float32),
+    }
+    node = helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"], axis=axis, epsilon=1e-5)
+    model = _single_node_model(node, shape, inits)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    module = import_onnx(model)
+    (compiled,) = compile_module(module)(x)
+    (reference,) = run_function(module, {"x": x})
+    assert np.array_equal(compiled, reference)
+    expected = _ort(model, x)
+    np.testing.assert_allclose(compiled, expected, rtol=1e-5, atol=1e-5)

@@ -1,0 +1,42 @@
+"""layer_norm.c.j2: `qnn.layer_norm`, the float32 steps of ONNX Runtime's CPU kernel.
+
+Rows are independent (parallel when the tensor is large); within a row the two sums run in
+element order (without -ffast-math GCC keeps that order), the rest is elementwise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from codegen import threads
+from codegen.kernel import EmitContext, Kernel
+from codegen.plan import shape_of
+from qdialect import qnn
+
+
+@dataclass(frozen=True)
+class LayerNormSpec:
+    comment: str
+    rows: int
+    length: int  # elements normalized together (the dimensions from `axis` on)
+    epsilon: float
+    has_bias: bool
+    parallel: bool
+
+
+def layer_norm(op: qnn.LayerNormOp, ctx: EmitContext) -> Kernel:
+    shape = shape_of(op.input)
+    axis = op.axis_value
+    rows, length = math.prod(shape[:axis]), math.prod(shape[axis:])
+    spec = LayerNormSpec(
+        f"{op.name} over the last {len(shape) - axis} dimension(s)",
+        rows,
+        length,
+        float(op.epsilon.value.data),
+        op.bias is not None,
+        rows > 1 and rows * length >= threads.PARALLEL_ELEMENTS,
+    )
+    bias = ctx.plan.expr(op.bias) if op.bias is not None else "NULL"
+    args = [ctx.plan.expr(op.input), ctx.plan.expr(op.scale), bias, ctx.plan.expr(op.result)]
+    return Kernel("layer_norm.c.j2", spec, args)
