@@ -9,12 +9,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, StringAttr, f32, f64, i64
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, f32, f64, i64
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
 from qdialect.constants import dense_array
-from qdialect.names import OP_TYPE_ATTR
 from qdialect.onnx_import.batched import build_matmul
 from qdialect.onnx_import.builders import (
     build_avg_pool,
@@ -61,11 +60,8 @@ def matmul(g: GraphImporter, node) -> None:
     # QLinearMatMul's: a float conv sums its taps in order, as the float dot does
     last = g.block.last_op
     build_matmul(g, node, a, b, lambda shape: tensor_type(shape, f32))
-    if len(shape_of(b)) > 2:  # several ops stand for the node: the quantizer leaves them float
-        op = last.next_op if last is not None else g.block.first_op
-        while op is not None:
-            op.attributes[OP_TYPE_ATTR] = StringAttr("MatMul")
-            op = op.next_op
+    if len(shape_of(b)) > 2:
+        g.mark_decomposed(last, "MatMul")
 
 
 @handles("Gemm")
@@ -125,11 +121,11 @@ def batch_norm(g: GraphImporter, node) -> None:
     shape = list(xs)
     s_value = g.float_constant(s.astype(np.float32).reshape(per_channel))
     t_value = g.float_constant(t.astype(np.float32).reshape(per_channel))
-    multiply = qnn.MulOp(x, s_value, tensor_type(shape, f32))
-    add = qnn.AddOp(g.add(multiply), t_value, tensor_type(shape, f32))
-    for op in (multiply, add):  # the quantizer's rule is BatchNormalization's (left float)
-        op.attributes[OP_TYPE_ATTR] = StringAttr("BatchNormalization")
-    g.define(node.output[0], g.add(add, node.output[0]))
+    last = g.block.last_op
+    scaled = g.add(qnn.MulOp(x, s_value, tensor_type(shape, f32)))
+    y = g.add(qnn.AddOp(scaled, t_value, tensor_type(shape, f32)), node.output[0])
+    g.mark_decomposed(last, "BatchNormalization")
+    g.define(node.output[0], y)
 
 
 def _constant_reals(g: GraphImporter, name: str, role: str) -> np.ndarray:

@@ -26,7 +26,7 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from qdialect.constants import packed_attr, reinterpret_bits
-from qdialect.names import NAME_ATTR, NODE_ATTR, record_name, ssa_name_hint
+from qdialect.names import NAME_ATTR, NODE_ATTR, OP_TYPE_ATTR, record_name, ssa_name_hint
 from qdialect.onnx_import.common import (
     attrs,
     axis_attr,
@@ -97,6 +97,14 @@ class GraphImporter:
             op.results[0].name_hint = ssa_name_hint(name)
             record_name(op.results[0], name)
         return op.results[0] if op.results else None
+
+    def mark_decomposed(self, since: Operation | None, op_type: str) -> None:
+        """The ops added after `since` (None: all) stand together for one `op_type` node: each
+        says so (`qnn.op_type`), and the quantizer leaves them float."""
+        op = since.next_op if since is not None else self.block.first_op
+        while op is not None:
+            op.attributes[OP_TYPE_ATTR] = StringAttr(op_type)
+            op = op.next_op
 
     def define(self, name: str, value: SSAValue) -> None:
         self.values[name] = value

@@ -1,5 +1,5 @@
-"""Data movement (Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Pad, Slice, Split), Identity,
-Constant.
+"""Data movement (Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Pad, Slice, Split,
+nearest-neighbour Resize), Identity, Constant.
 
 They work on float and quantized tensors alike. Shape arithmetic on constants is folded before
 any handler sees it (`folding`); reaching its handler here means an input was not constant.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from xdsl.dialects.builtin import FloatAttr, StringAttr, f64
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, StringAttr, f64, i64
 
 from qdialect import qnn
 from qdialect.onnx_import.builders import reshaped, stored_to_real, transposed
@@ -249,3 +249,93 @@ def constant(g: GraphImporter, node) -> None:
         g.initializers[node.output[0]] = numpy_helper.to_array(a.t)
     except Exception as err:  # data that does not fit its dims or type
         raise NodeError(f"its value cannot be read: {type(err).__name__}: {err}") from None
+
+
+def nearest_indices(
+    size: int, out: int, scale: float, transform: str, rounding: str
+) -> list[int] | None:
+    """The input index each output index of one axis reads in ONNX Resize's nearest mode
+    (its coordinate transformation and rounding formulas, clamped to the axis), or None for
+    a transformation this importer does not know."""
+
+    def original(i: int) -> float | None:
+        if transform == "asymmetric":
+            return i / scale
+        if transform == "half_pixel":
+            return (i + 0.5) / scale - 0.5
+        if transform == "pytorch_half_pixel":
+            return (i + 0.5) / scale - 0.5 if out > 1 else 0.0
+        if transform == "tf_half_pixel_for_nn":
+            return (i + 0.5) / scale
+        if transform == "align_corners":
+            return i * (size - 1) / (out - 1) if out > 1 else 0.0
+        return None
+
+    picks = []
+    for i in range(out):
+        x = original(i)
+        if x is None:
+            return None
+        if rounding == "floor":
+            j = math.floor(x)
+        elif rounding == "ceil":
+            j = math.ceil(x)
+        elif rounding == "round_prefer_ceil":
+            j = math.floor(x + 0.5)
+        else:  # round_prefer_floor
+            j = math.ceil(x - 0.5)
+        picks.append(min(max(j, 0), size - 1))
+    return picks
+
+
+@handles("Resize")
+def resize(g: GraphImporter, node) -> None:
+    """Nearest-neighbour Resize (opset 11 on) whose every axis repeats each input element a
+    whole number of times (2x upsampling as torch exports it, in any coordinate
+    mode that maps so): a concat of copies along a new axis, reshaped — moves only, so a
+    quantized tensor keeps its type. Other resizes are refused by name."""
+    a = attrs(node)
+    mode = decode(a.get("mode", "nearest"))
+    if mode != "nearest":
+        raise NodeError(f"mode '{mode}' is not imported (only 'nearest')")
+    x = g.value(node.input[0])
+    shape = list(shape_of(x))
+    scales = g.optional_constant(2, "scales") if len(node.input) > 2 else None
+    sizes = g.optional_constant(3, "sizes") if len(node.input) > 3 else None
+    if scales is not None and np.size(scales):
+        factors = [float(s) for s in np.ravel(scales)]
+        out = [math.floor(d * f) for d, f in zip(shape, factors, strict=True)]
+    elif sizes is not None and np.size(sizes):
+        out = [int(s) for s in np.ravel(sizes)]
+        factors = [o / d for o, d in zip(out, shape, strict=True)]
+    else:
+        raise NodeError("needs constant 'scales' or 'sizes'")
+    transform = decode(a.get("coordinate_transformation_mode", "half_pixel"))
+    rounding = decode(a.get("nearest_mode", "round_prefer_floor"))
+    y, last = x, g.block.last_op
+    for axis in reversed(range(len(shape))):
+        picks = nearest_indices(shape[axis], out[axis], factors[axis], transform, rounding)
+        repeat = out[axis] // shape[axis] if shape[axis] else 0
+        if picks != [i // max(repeat, 1) for i in range(out[axis])] or repeat < 1:
+            raise NodeError(
+                f"axis {axis} ({shape[axis]} -> {out[axis]}, '{transform}', '{rounding}') is not "
+                "a whole-number nearest upsampling; only those are imported"
+            )
+        if repeat > 1:
+            y = _repeat_each(g, y, axis, repeat)
+    y = reshaped(g, y, out, node.output[0])
+    g.mark_decomposed(last, "Resize")
+    g.define(node.output[0], y)
+
+
+def _repeat_each(g: GraphImporter, x, axis: int, repeat: int):
+    """`x` with every element along `axis` repeated `repeat` times in place."""
+    shape = list(shape_of(x))
+    column = reshaped(g, x, [*shape[: axis + 1], 1, *shape[axis + 1 :]])
+    wide = [*shape[: axis + 1], repeat, *shape[axis + 1 :]]
+    op = qnn.ConcatOp.create(
+        operands=[column] * repeat,
+        result_types=[tensor_type(wide, element_type(x.type))],
+        properties={"axis": IntegerAttr(axis + 1, i64)},
+    )
+    return reshaped(g, g.add(op), [*shape[:axis], shape[axis] * repeat, *shape[axis + 1 :]])

@@ -415,3 +415,44 @@ def test_qdq_batch_normalization_runs_as_onnxruntime_within_one_step() -> None:
     step = float(numpy_helper.to_array(next(
         t for t in qmodel.graph.initializer if t.name == "y_scale")))  # fmt: skip
     assert np.abs(got - expected).max() <= step * 1.001
+
+
+@pytest.mark.parametrize(
+    ("attributes", "scales", "sizes"),
+    [
+        ({}, [1, 1, 2, 2], None),  # ONNX's defaults: half_pixel, round_prefer_floor
+        ({"coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}, [1, 1, 2, 3],
+         None),  # torch's nearest upsampling
+        ({"coordinate_transformation_mode": "pytorch_half_pixel"}, None, [2, 3, 8, 5]),
+    ],
+)  # fmt: skip
+def test_nearest_upsampling_matches_onnxruntime(attributes, scales, sizes) -> None:
+    """On float and on quantized (uint8) tensors alike: moves only."""
+    inputs = ["q", "", "scales" if scales else "", *(["sizes"] if sizes else [])]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"]),
+        helper.make_node("Resize", inputs, ["r"], mode="nearest", **attributes),
+        helper.make_node("DequantizeLinear", ["r", "s", "z"], ["y"]),
+        helper.make_node("Resize", ["x", *inputs[1:]], ["f"], mode="nearest", **attributes),
+    ]
+    inits = SCALES | ({"scales": np.array(scales, np.float32)} if scales else {})
+    inits |= {"sizes": np.array(sizes, np.int64)} if sizes else {}
+    model = make_model(nodes, [("x", F, [2, 3, 4, 5])], [("y", F), ("f", F), ("r", U8)], inits)
+    x = np.random.default_rng(23).standard_normal((2, 3, 4, 5)).astype(np.float32)
+    check_against_ort(model, {"x": x})
+
+
+@pytest.mark.parametrize(
+    ("attributes", "scales", "reason"),
+    [
+        ({"mode": "linear"}, [1, 1, 2, 2], r"mode 'linear' is not imported \(only 'nearest'\)"),
+        ({"mode": "nearest"}, [1, 1, 1.5, 2], r"axis 2 \(4 -> 6, 'half_pixel', "
+         r"'round_prefer_floor'\) is not a whole-number nearest upsampling"),
+    ],
+)  # fmt: skip
+def test_other_resizes_are_refused_by_name(attributes, scales, reason) -> None:
+    node = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="up", **attributes)
+    inits = {"scales": np.array(scales, np.float32)}
+    model = make_model([node], [("x", F, [1, 2, 4, 4])], [("y", F)], inits)
+    with pytest.raises(OnnxImportError, match=rf"^node 'up' \(Resize\): {reason}"):
+        import_onnx(model)
