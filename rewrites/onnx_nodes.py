@@ -115,3 +115,16 @@ def node_inputs(op: Operation) -> list[SSAValue]:
         if is_float_tensor(value):
             inputs.append(value)
     return inputs
+
+
+# Node types ONNX Runtime's QDQ quantizer quantizes (QDQNormalization) that ours leaves float;
+# `quant_pre_process` folds a BatchNormalization into the conv before it anyway.
+KEPT_FLOAT = frozenset({"BatchNormalization", "LayerNormalization"})
+
+
+def kept_float(op: Operation, kind: str) -> bool:
+    """Whether the static quantizer leaves `op` (of node type `kind`) float: a KEPT_FLOAT kind,
+    or one of several ops the importer wrote for one node (`qnn.op_type`: a
+    BatchNormalization's multiply and add, a batched MatMul's grouped conv, a Resize's
+    concat), where no single op holds the node."""
+    return kind in KEPT_FLOAT or OP_TYPE_ATTR in op.attributes

@@ -27,7 +27,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
 from qdialect.constants import dense_array
-from qdialect.names import OP_TYPE_ATTR, node_name, tensor_name
+from qdialect.names import node_name, tensor_name
 from qdialect.ort_qparams import (
     QParams,
     QType,
@@ -45,6 +45,7 @@ from rewrites.nni_params import FixedParams, FixedWeight, special_weight
 from rewrites.onnx_nodes import (
     float_constant,
     is_float_tensor,
+    kept_float,
     node_inputs,
     node_kind,
     weight_source,
@@ -95,13 +96,6 @@ class QuantizeSummary:
 
 def _either(rule_value: bool | None, default: bool) -> bool:
     return default if rule_value is None else rule_value
-
-
-# Node types ONNX Runtime's QDQ quantizer quantizes (QDQNormalization) that this one leaves
-# float; `quant_pre_process` folds a BatchNormalization into the conv before it anyway. Nodes
-# the importer wrote as several ops (`qnn.op_type`: a BatchNormalization's multiply and add, a
-# batched MatMul's transposes and grouped conv) stay float too: no one op holds the node.
-KEPT_FLOAT = frozenset({"BatchNormalization", "LayerNormalization"})
 
 
 def _label(op: Operation, kind: str) -> str:
@@ -170,8 +164,7 @@ class StaticQuantizer:
             if kind is None:
                 continue
             matched.update(self.config.rules.matching(kind, node_name(op)))
-            kept = kind in KEPT_FLOAT or OP_TYPE_ATTR in op.attributes
-            if kept or not self.config.should_quantize(kind, node_name(op)):
+            if kept_float(op, kind) or not self.config.should_quantize(kind, node_name(op)):
                 if (label := _label(op, kind)) not in self.summary.left_float:  # one per node
                     self.summary.left_float.append(label)
                 continue
