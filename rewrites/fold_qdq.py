@@ -6,7 +6,7 @@
   `qnn.pad`), which then moves the stored values instead: exact, because these ops only copy
   values (a constant pad value sinks only when the quantized type represents it exactly). A
   per-tensor `quantize` rises above a reshape, transpose or slice the same way.
-- `dequantize → float conv2d/dot/add/relu/max_pool2d/avg_pool2d/concat → quantize`, the
+- `dequantize → float conv2d/dot/add/relu/max_pool2d/avg_pool2d/concat/softmax → quantize`, the
   pattern ONNX's QDQ format uses to *simulate* an integer kernel, becomes that integer kernel,
   as ONNX Runtime does when it runs such a model. This is **not** bit-preserving with respect
   to the float simulation: the quantized op rounds once where the simulation rounds the float
@@ -295,6 +295,37 @@ class FuseQdqElementwise(RewritePattern):
         rewriter.erase(producer)
 
 
+class FuseQdqSoftmax(RewritePattern):
+    """DQ → float softmax → Q on per-tensor 8-bit tensors of one signedness becomes the 8-bit
+    `qnn.softmax` (QLinearSoftmax's exp table), as ONNX Runtime's optimized session fuses it:
+    not the float simulation, which can differ by an output step."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.QuantizeOp, rewriter: PatternRewriter) -> None:
+        producer = _float_producer(op)
+        if not isinstance(producer, qnn.SoftmaxOp):
+            return
+        source = _dequantized(producer.input)
+        if source is None:
+            return
+        x_type, y_type = element_type(source.type), element_type(op.result.type)
+        if (
+            any(
+                t.granularity is not Granularity.PER_TENSOR or t.storage_width != 8
+                for t in (x_type, y_type)
+            )
+            or x_type.signed != y_type.signed
+        ):
+            return
+        fused = qnn.SoftmaxOp(
+            source, op.result.type, producer.axis_value, producer.flatten is not None
+        )
+        fused.location = producer.location
+        carry_node(producer, fused)
+        rewriter.replace(op, fused)
+        rewriter.erase(producer)
+
+
 @dataclass(frozen=True)
 class FoldQdqPass(ModulePass):
     """`tables`: `exact` (default) or `glow` (rewrites.fold_tables)."""
@@ -318,6 +349,7 @@ class FoldQdqPass(ModulePass):
                     QuantizeOfDequantize(),
                     FuseQdqConvDot(),
                     FuseQdqElementwise(),
+                    FuseQdqSoftmax(),
                     FuseQdqTable(style),
                 ]
             )

@@ -120,3 +120,59 @@ def activations(rng: np.random.Generator, tokens: int = 6, width: int = 16) -> o
         helper.make_node("Softmax", ["logits"], ["y"], axis=-1, name="softmax"),
     ]
     return onnx_model(nodes, [tokens, width], [tokens, 10], weights)
+
+
+def encoder_layer(
+    rng: np.random.Generator, tokens: int = 8, width: int = 16, heads: int = 2
+) -> onnx.ModelProto:
+    """A transformer encoder layer as torch exports it: Q/K/V projections, heads by Reshape and
+    Transpose, Q·Kᵀ (a MatMul of two activations), Div by √d, Softmax, ·V, the output
+    projection and residual, LayerNormalization, an Erf-GELU feed-forward block, residual and
+    LayerNormalization."""
+    d = width // heads
+
+    def w(*shape: int, scale: float = 0.3) -> np.ndarray:
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    weights = {
+        "wq": w(width, width), "wk": w(width, width), "wv": w(width, width),
+        "wo": w(width, width), "w1": w(width, 2 * width), "b1": w(2 * width, scale=0.1),
+        "w2": w(2 * width, width, scale=0.2), "g1": w(width, scale=0.2) + 1,
+        "be1": w(width, scale=0.1), "g2": w(width, scale=0.2) + 1, "be2": w(width, scale=0.1),
+        "heads": np.array([1, tokens, heads, d], np.int64),
+        "merged": np.array([1, tokens, width], np.int64),
+        "root_d": np.array(np.sqrt(d), np.float32), "root2": np.array(np.sqrt(2), np.float32),
+        "one": np.array(1, np.float32), "half": np.array(0.5, np.float32),
+    }  # fmt: skip
+    node = helper.make_node
+    nodes = [
+        node("MatMul", ["x", "wq"], ["q0"], name="q"),
+        node("MatMul", ["x", "wk"], ["k0"], name="k"),
+        node("MatMul", ["x", "wv"], ["v0"], name="v"),
+        node("Reshape", ["q0", "heads"], ["q1"], name="q_heads"),
+        node("Reshape", ["k0", "heads"], ["k1"], name="k_heads"),
+        node("Reshape", ["v0", "heads"], ["v1"], name="v_heads"),
+        node("Transpose", ["q1"], ["q2"], perm=[0, 2, 1, 3], name="q_t"),
+        node("Transpose", ["k1"], ["k2"], perm=[0, 2, 3, 1], name="k_t"),
+        node("Transpose", ["v1"], ["v2"], perm=[0, 2, 1, 3], name="v_t"),
+        node("MatMul", ["q2", "k2"], ["s0"], name="scores"),
+        node("Div", ["s0", "root_d"], ["s1"], name="scale"),
+        node("Softmax", ["s1"], ["p"], axis=-1, name="softmax"),
+        node("MatMul", ["p", "v2"], ["c0"], name="context"),
+        node("Transpose", ["c0"], ["c1"], perm=[0, 2, 1, 3], name="c_t"),
+        node("Reshape", ["c1", "merged"], ["c2"], name="c_merge"),
+        node("MatMul", ["c2", "wo"], ["o"], name="out"),
+        node("Add", ["x", "o"], ["r1"], name="residual1"),
+        node("LayerNormalization", ["r1", "g1", "be1"], ["n1"], axis=-1, name="ln1"),
+        node("MatMul", ["n1", "w1"], ["h0"], name="fc1"),
+        node("Add", ["h0", "b1"], ["h1"], name="fc1_bias"),
+        node("Div", ["h1", "root2"], ["e0"], name="gelu_scale"),
+        node("Erf", ["e0"], ["e1"], name="erf"),
+        node("Add", ["e1", "one"], ["e2"], name="gelu_one"),
+        node("Mul", ["h1", "e2"], ["e3"], name="gelu_mul"),
+        node("Mul", ["e3", "half"], ["h2"], name="gelu_half"),
+        node("MatMul", ["h2", "w2"], ["h3"], name="fc2"),
+        node("Add", ["n1", "h3"], ["r2"], name="residual2"),
+        node("LayerNormalization", ["r2", "g2", "be2"], ["y"], axis=-1, name="ln2"),
+    ]
+    return onnx_model(nodes, [1, tokens, width], [1, tokens, width], weights)

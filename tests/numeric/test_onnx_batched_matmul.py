@@ -14,7 +14,9 @@ from onnx import TensorProto, helper
 
 from qdialect.onnx_import import OnnxImportError, import_onnx
 from qdialect.textio import print_module
+from runtime.compiled import compile_module
 from runtime.qopt_run import apply_qnn_default
+from runtime.reference import run_function
 
 from . import float_models
 from .onnxruntime_session import run_ort
@@ -142,3 +144,30 @@ def test_qdq_attention_scores_match_onnxruntime() -> None:
     apply_qnn_default(module)
     convs = [line for line in print_module(module).splitlines() if "qnn.conv2d" in line]
     assert convs and not any(line.rstrip().endswith("xf32>") for line in convs)  # integer
+
+
+@pytest.mark.parametrize("quant_format", ["QDQ", "QOperator"])
+def test_quantized_encoder_layer_runs_as_onnxruntime(quant_format: str) -> None:
+    """A whole encoder layer (attention, softmax, LayerNormalization, Erf-GELU) quantized by
+    `quantize_static`: compiled equals the reference after `qnn-default`, and ONNX Runtime's
+    output (reduce_range, where ORT's integer kernels are exact) bit for bit in QDQ form, whose
+    output is quantized; to float rounding in QOperator form, whose last LayerNormalization
+    stays float (ORT sums it in another order, see qnn.LayerNormOp)."""
+    rng = np.random.default_rng(40)
+    model = float_models.encoder_layer(rng)
+    samples = [{"x": rng.standard_normal((1, 8, 16)).astype(np.float32)} for _ in range(4)]
+    config = {"quant_format": quant_format, "per_channel": False, "reduce_range": True,
+              "activation_type": "QUInt8"}  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        qmodel, _ = ort_quantized(model, samples, config, Path(tmp))
+    x = rng.standard_normal((1, 8, 16)).astype(np.float32)
+    module = import_onnx(qmodel)
+    apply_qnn_default(module)
+    (reference,) = run_function(module, {"x": x})
+    (got,) = compile_module(module)(x)
+    assert np.array_equal(got, reference)
+    (expected,) = run_ort(qmodel, {"x": x})
+    if quant_format == "QDQ":
+        assert np.array_equal(got, expected)
+    else:
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)

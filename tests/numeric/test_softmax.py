@@ -99,27 +99,25 @@ def test_float_softmax_equals_onnxruntime(opset):
         assert np.array_equal(g.view(np.int32), e.view(np.int32))
 
 
-def test_qdq_softmax_is_float_softmax_between_qdq():
-    """DQ -> Softmax -> Q means the float simulation (ORT unfused). ORT's optimized session
-    fuses it into QLinearSoftmax, whose table arithmetic differs: that is what importing the
-    QLinearSoftmax with the same parameters gives, not the QDQ model."""
-    inits = {"xs": np.float32(0.1), "xz": np.uint8(128), "ys": np.float32(1 / 255)}
-    inits["yz"] = np.uint8(0)
+@pytest.mark.parametrize("signed", [False, True])
+def test_qdq_softmax_folds_as_onnxruntime_fuses_it(signed: bool) -> None:
+    """DQ -> Softmax -> Q folds into the 8-bit softmax, as ONNX Runtime's optimized session
+    fuses it into QLinearSoftmax: its output bit for bit, which the float simulation (ORT
+    unfused) is not."""
+    dtype, onnx_type = (np.int8, TensorProto.INT8) if signed else (np.uint8, TensorProto.UINT8)
+    inits = {"xs": np.float32(0.1), "xz": dtype(-3 if signed else 128)}
+    inits |= {"ys": np.float32(1 / 255), "yz": dtype(-128 if signed else 0)}
     nodes = [
         helper.make_node("DequantizeLinear", ["x", "xs", "xz"], ["d"]),
         helper.make_node("Softmax", ["d"], ["f"]),
         helper.make_node("QuantizeLinear", ["f", "ys", "yz"], ["y"]),
     ]
-    model = make_model(nodes, [("x", TensorProto.UINT8, [8, 32])], [("y", 2)], inits)
-    x = softmax_inputs(np.uint8, (8, 32), 1, np.random.default_rng(9))
+    model = make_model(nodes, [("x", onnx_type, [8, 32])], [("y", onnx_type)], inits)
+    x = softmax_inputs(dtype, (8, 32), 1, np.random.default_rng(9))
     (got,) = ours(model, {"x": x})
-    assert np.array_equal(got, run_ort_unfused(model, {"x": x})[0])
     (fused,) = run_ort(model, {"x": x})
-    names = ["x", "xs", "xz", "ys", "yz"]
-    node = helper.make_node("QLinearSoftmax", names, ["y"], domain="com.microsoft", opset=17)
-    qlinear = make_model([node], [("x", TensorProto.UINT8, [8, 32])], [("y", 2)], inits)
-    (table,) = ours(qlinear, {"x": x})
-    assert np.array_equal(table, fused) and not np.array_equal(table, got)
+    assert np.array_equal(got, fused)
+    assert not np.array_equal(got, run_ort_unfused(model, {"x": x})[0])
 
 
 def test_qlinear_softmax_without_opset_is_refused():
