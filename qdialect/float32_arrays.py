@@ -1,4 +1,5 @@
-"""float32 arithmetic on numpy arrays: C's `fmaf`, elementwise.
+"""float32 arithmetic on numpy arrays: C's `fmaf`, elementwise, and `qnn.dequantize` of
+stored constants.
 
 numpy's float32 operators round once per operation, as C does with -ffp-contract=off; what
 numpy lacks is a fused multiply-add. ONNX Runtime's QLinearAdd and MLAS's FMA3 logistic and
@@ -35,3 +36,13 @@ def fmaf(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     # At a midpoint r is the even neighbour; move to `other` iff err points past the midpoint.
     move = on_mid & (np.sign(err) == np.sign(other.astype(np.float64) - r64))
     return np.where(move, other, r).astype(F32)
+
+
+def dequantized_values(values: np.ndarray, qtype) -> np.ndarray:
+    """`qnn.dequantize` of stored integers through a per-tensor or axis-0 `qtype`
+    (`UniformQuantizedType`): `float32(q - zp) * s` in float32."""
+    values = np.asarray(values)
+    shape = (-1,) + (1,) * max(values.ndim - 1, 0)
+    scales = np.array(qtype.scales, np.float64).astype(np.float32).reshape(shape)
+    zeros = np.array(qtype.zero_points, np.int64).reshape(shape)
+    return (values.astype(np.int64) - zeros).astype(np.float32) * scales

@@ -30,6 +30,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
 from qdialect.constants import dense_array
+from qdialect.float32_arrays import dequantized_values
 from qdialect.names import record_name
 from qdialect.ort_qparams import QParams, quantize_array
 from qdialect.quant_config import QuantizeConfig
@@ -45,14 +46,6 @@ from rewrites.quantize_static import (
     Ranges,
     StaticQuantizer,
 )
-
-
-def dequantized_values(values: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
-    """`dequantize` of stored integers through a per-tensor or axis-0 type:
-    `float32(q - zp) * s` in float32."""
-    scales = np.array(qtype.scales, np.float64).astype(np.float32)
-    zeros = np.array(qtype.zero_points, np.int64)
-    return (values.astype(np.int64) - zeros).astype(np.float32) * scales
 
 
 class FakeQuantizer(StaticQuantizer):

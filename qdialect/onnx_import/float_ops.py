@@ -14,6 +14,7 @@ from xdsl.ir import SSAValue
 
 from qdialect import qnn
 from qdialect.constants import dense_array
+from qdialect.float32_arrays import dequantized_values
 from qdialect.onnx_import.batched import build_matmul
 from qdialect.onnx_import.builders import (
     build_avg_pool,
@@ -143,10 +144,7 @@ def _constant_reals(g: GraphImporter, name: str, role: str) -> np.ndarray:
         raise NodeError(f"{role} '{name}' must be a constant (or a dequantized constant)")
     if not qtype.signed:  # the stored bits read as unsigned (signless storage)
         stored = stored % (1 << qtype.storage_width)
-    shape = (-1,) + (1,) * (stored.ndim - 1)
-    zeros = np.array(qtype.zero_points, np.float32).reshape(shape)
-    scales = np.array(qtype.scales, np.float32).reshape(shape)
-    return ((stored.astype(np.float32) - zeros) * scales).astype(np.float64)
+    return dequantized_values(stored, qtype).astype(np.float64)
 
 
 @handles("LayerNormalization")
