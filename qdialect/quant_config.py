@@ -90,6 +90,19 @@ DEFAULT_OP_TYPES = frozenset(
         "CumSum",
     ]
 )
+# Those only its QDQ registry holds: its QOperator quantizer (`ONNXQuantizer`) leaves them float
+QDQ_ONLY_OP_TYPES = frozenset(
+    [
+        "ConvTranspose",
+        "Slice",
+        "InstanceNormalization",
+        "LayerNormalization",
+        "BatchNormalization",
+        "TopK",
+        "CumSum",
+        "GatherElements",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -148,6 +161,8 @@ class QuantizeConfig:
         if self.nodes_to_quantize and node_name not in self.nodes_to_quantize:
             return False
         if op_type not in self.op_types_to_quantize:
+            return False
+        if self.quant_format is QuantFormat.QOperator and op_type in QDQ_ONLY_OP_TYPES:
             return False
         if node_name is not None and node_name in self.nodes_to_exclude:
             return False

@@ -15,7 +15,7 @@ from xdsl.dialects.builtin import StringAttr, TensorType, f32
 from xdsl.ir import Operation, SSAValue
 
 from qdialect import qnn
-from qdialect.names import OP_TYPE_ATTR
+from qdialect.names import OP_TYPE_ATTR, tensor_name
 from qdialect.tensors import element_type
 
 
@@ -101,30 +101,50 @@ def node_kind(op: Operation) -> str | None:
         qnn.ConcatOp: "Concat",
         qnn.PadOp: "Pad",
         tensor.ReshapeOp: "Reshape",
+        qnn.SliceOp: "Slice",
     }
     return simple.get(type(op))
 
 
+def inner_op(op: Operation) -> bool:
+    """Whether `op` is one of several ops the importer wrote for one node (`qnn.op_type`) but
+    not the last, which yields the node's named output."""
+    return OP_TYPE_ATTR in op.attributes and tensor_name(op.results[0]) is None
+
+
 def node_inputs(op: Operation) -> list[SSAValue]:
     """ONNX's `node.input` of `op`: its float tensor operands, in order (a weight read through
-    a Gemm transpose is the constant itself)."""
-    inputs = []
+    a Gemm transpose is the constant itself; for the last op of a node written as several,
+    the values its inner ops read from outside, in the node's input order)."""
+    inputs: list[SSAValue] = []
     for operand in op.operands:
         source = weight_source(operand) if isinstance(op, qnn.DotOp) else None
         value = source.value if source is not None else operand
-        if is_float_tensor(value):
+        inner = value.owner
+        if isinstance(inner, Operation) and OP_TYPE_ATTR in op.attributes and inner_op(inner):
+            inputs += [v for v in node_inputs(inner) if v not in inputs]
+        elif is_float_tensor(value) and value not in inputs:
             inputs.append(value)
     return inputs
 
 
 # Node types ONNX Runtime's QDQ quantizer quantizes (QDQNormalization) that ours leaves float;
 # `quant_pre_process` folds a BatchNormalization into the conv before it anyway.
-KEPT_FLOAT = frozenset({"BatchNormalization", "LayerNormalization"})
+KEPT_FLOAT = frozenset({"BatchNormalization"})
+
+# Node types the importer writes as several ops that only move values (a Split's slices, a
+# Resize's reshapes and concats): every one of them may take its input's parameters, as the
+# node's outputs do, and quantizing their intermediate results that way changes no value.
+MOVES = frozenset({"Split", "Resize"})
+# Node types written as several ops that are quantized as one node: their inputs (`node_inputs`
+# of the last op) and their output; the ops between compute in float (a batched MatMul of two
+# activations, whose Q/DQ pairs fold into the integer grouped conv).
+WHOLE = frozenset({"MatMul"})
 
 
 def kept_float(op: Operation, kind: str) -> bool:
     """Whether the static quantizer leaves `op` (of node type `kind`) float: a KEPT_FLOAT kind,
     or one of several ops the importer wrote for one node (`qnn.op_type`: a
-    BatchNormalization's multiply and add, a batched MatMul's grouped conv, a Resize's
-    concat), where no single op holds the node."""
-    return kind in KEPT_FLOAT or OP_TYPE_ATTR in op.attributes
+    BatchNormalization's multiply and add) that are neither MOVES nor WHOLE."""
+    decomposed = OP_TYPE_ATTR in op.attributes and kind not in MOVES | WHOLE
+    return kind in KEPT_FLOAT or decomposed

@@ -43,7 +43,9 @@ from qdialect.quant_rules import NodeRule
 from qdialect.types import UniformQuantizedType
 from rewrites.nni_params import FixedParams, FixedWeight, special_weight
 from rewrites.onnx_nodes import (
+    MOVES,
     float_constant,
+    inner_op,
     is_float_tensor,
     kept_float,
     node_inputs,
@@ -57,7 +59,9 @@ from rewrites.qlinear_softmax import output_params as softmax_output_params
 Ranges = Mapping[str, tuple[float, float]]
 
 DIRECT_8BIT = {"Reshape", "Transpose", "AveragePool", "MaxPool", "Squeeze", "Unsqueeze", "Flatten"}
+DIRECT_8BIT |= {"Slice", "Resize"}
 REMOVABLE = {"Relu", "Clip"}
+NORMALIZATIONS = {"LayerNormalization", "InstanceNormalization", "BatchNormalization"}
 
 
 class QuantizeError(ValueError):
@@ -79,7 +83,7 @@ class Mark:
 class BiasMark:
     """A bias to quantize to int32 with scale input_scale * weight_scale (`QDQBiasQuantInfo`)."""
 
-    op: qnn.Conv2DOp | qnn.DotOp
+    op: Operation  # whose operand 2 is the bias
     bias: SSAValue
     input: SSAValue
     weight: SSAValue
@@ -161,14 +165,16 @@ class StaticQuantizer:
         matched: set[str] = set()
         for op in list(self.block.ops):
             kind = node_kind(op)
-            if kind is None:
+            if kind is None or (inner_op(op) and kind not in MOVES):
                 continue
             matched.update(self.config.rules.matching(kind, node_name(op)))
-            if kept_float(op, kind) or not self.config.should_quantize(kind, node_name(op)):
-                if (label := _label(op, kind)) not in self.summary.left_float:  # one per node
-                    self.summary.left_float.append(label)
+            name = node_name(op)
+            quantized = not kept_float(op, kind) and self.config.should_quantize(kind, name)
+            listed = self.summary.quantized if quantized else self.summary.left_float
+            if (label := _label(op, kind)) not in listed:  # one line per node
+                listed.append(label)
+            if not quantized:
                 continue
-            self.summary.quantized.append(_label(op, kind))
             self.rule = self.config.rule(kind, node_name(op))
             if self.rule.algorithm is not None:
                 raise QuantizeError(
@@ -234,6 +240,10 @@ class StaticQuantizer:
             self.mark_direct(op, kind)
         elif kind == "Pad":
             self.mark_pad(op)  # type: ignore[arg-type]
+        elif kind == "Split":
+            self.mark_split(op)
+        elif kind in NORMALIZATIONS:
+            self.mark_normalization(op, kind)
         else:  # QDQOperatorBase: every input and output
             for value in node_inputs(op):
                 self.mark(value)
@@ -258,7 +268,7 @@ class StaticQuantizer:
         if not per_channel or float_constant(weight) is None:
             return None
         axis = default_axis
-        if kind == "MatMul":
+        if kind not in ("Conv", "Gemm"):  # the op types that pass theirs
             axis = self.config.option("QDQOpTypePerChannelSupportToAxis", {}).get(kind, axis)
         rank = len(weight.type.get_shape())  # type: ignore[union-attr]
         if not -rank <= axis < rank:
@@ -296,6 +306,20 @@ class StaticQuantizer:
                 self.mark_weight(value, 1, "MatMul")
             else:
                 self.mark(value)
+
+    def mark_normalization(self, op: Operation, kind: str) -> None:
+        """`QDQNormalization.quantize`: the input, the scale as a weight (an activation when
+        not constant), the bias as an int32 bias, the output."""
+        self.mark(op.operands[0])
+        scale = op.operands[1]
+        if float_constant(scale) is not None:
+            self.mark_weight(scale, 1, kind)
+        else:
+            self.mark(scale)
+        if len(op.operands) > 2 and float_constant(op.operands[2]) is not None:
+            self.biases.append(BiasMark(op, op.operands[2], op.operands[0], scale))
+        if not self.output_excluded(kind):
+            self.mark(op.results[0])
 
     def mark_removable(self, op: Operation, kind: str) -> None:
         """`QDQRemovableActivation.quantize`: fold into the producer when ranges allow."""
@@ -338,6 +362,13 @@ class StaticQuantizer:
                 self.mark(op.results[0], Mark(shared_from=source))
         elif self.is_marked(source) and not self.output_excluded(kind):
             self.mark(op.results[0], Mark(shared_from=source))
+
+    def mark_split(self, op: Operation) -> None:
+        """`QDQSplit.quantize` (and QOperator's `QSplit`) for one of the node's slices: the
+        input is quantized in any case, every output shares its parameters."""
+        self.mark(op.operands[0])
+        if not self.output_excluded("Split"):
+            self.mark(op.results[0], Mark(shared_from=op.operands[0]))
 
     def mark_pad(self, op: qnn.PadOp) -> None:
         """`QDQPad.quantize`: zero constant padding (or edge/reflect) shares parameters."""

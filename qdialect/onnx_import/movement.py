@@ -229,11 +229,12 @@ def split(g: GraphImporter, node) -> None:
             f"split sizes {sizes} do not divide axis {axis} ({shape[axis]}) into "
             f"{len(outputs)} outputs"
         )
-    start = 0
+    start, last = 0, g.block.last_op
     for name, size in zip(outputs, sizes, strict=True):
         if name:
             g.define(name, sliced(g, x, {axis: range(start, start + size)}, name))
         start += size
+    g.mark_decomposed(last, "Split")
 
 
 @handles("Constant")

@@ -6,6 +6,8 @@ in a BERT layer's feed-forward part). `movement`: data-movement ops around convo
 shared-parameter rules are exercised. `activations`: Sigmoid, LeakyRelu, Mul (of two
 activations and by a constant) and Softmax, which ORT quantizes as QLinearSigmoid /
 QLinearLeakyRelu / QLinearMul / QLinearSoftmax (QOperator) or between Q/DQ pairs (QDQ).
+`slicing`: Split, Slice and nearest Resize. `encoder_layer`: attention (MatMuls of two
+activations), Softmax, LayerNormalization and an Erf-GELU.
 """
 
 from __future__ import annotations
@@ -176,3 +178,38 @@ def encoder_layer(
         node("LayerNormalization", ["r2", "g2", "be2"], ["y"], axis=-1, name="ln2"),
     ]
     return onnx_model(nodes, [1, tokens, width], [1, tokens, width], weights)
+
+
+def slicing(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
+    """Split, Slice and nearest Resize between convolutions (a UNet's moves), which ORT's QDQ
+    quantizer quantizes as data movement sharing the input's parameters (QDQSplit,
+    QDQDirect8BitOp, QDQResize) and its QOperator quantizer as QSplit and QResize, leaving
+    Slice float."""
+    weights = {
+        "w1": (rng.standard_normal((8, 3, 3, 3)) * 0.3).astype(np.float32),
+        "b1": (rng.standard_normal(8) * 0.1).astype(np.float32),
+        "w2": (rng.standard_normal((6, 4, 1, 1)) * 0.3).astype(np.float32),
+        "w3": (rng.standard_normal((4, 10, 3, 3)) * 0.2).astype(np.float32),
+        "starts": np.array([1, 0], np.int64),
+        "ends": np.array([-1, 100], np.int64),
+        "axes": np.array([2, 3], np.int64),
+        "steps": np.array([1, 2], np.int64),
+        "sizes": np.array([4, 4], np.int64),
+        "scales": np.array([1, 1, 2, 2], np.float32),
+        "roi": np.array([], np.float32),
+    }
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        node("Relu", ["c1"], ["r1"], name="relu1"),
+        node("Split", ["r1", "sizes"], ["a", "b"], axis=1, name="split"),
+        node("Slice", ["b", "starts", "ends", "axes", "steps"], ["s"], name="slice"),
+        node("MaxPool", ["a"], ["p"], kernel_shape=[2, 2], strides=[2, 2], name="pool"),
+        node("Conv", ["p", "w2"], ["c2"], name="conv2"),
+        node("Resize", ["c2", "roi", "scales"], ["u"], mode="nearest", name="resize"),
+        node("Concat", ["u", "b"], ["cat"], axis=1, name="concat"),
+        node("Conv", ["cat", "w3"], ["c3"], pads=[1, 1, 1, 1], name="conv3"),
+        node("Slice", ["c3", "starts", "ends", "axes", "steps"], ["s3"], name="slice3"),
+        node("Add", ["s3", "s"], ["y"], name="add"),
+    ]
+    return onnx_model(nodes, [1, 3, size, size], [1, 4, size - 2, size // 2], weights)

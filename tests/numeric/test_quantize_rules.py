@@ -121,6 +121,29 @@ def test_summary_names_the_nodes_left_float(movement) -> None:
     assert "Conv 'conv1'" in ours.summary.quantized
 
 
+@pytest.mark.parametrize(
+    ("quant_format", "left_float"),
+    [
+        ("QDQ", ["Erf 'erf'"]),
+        ("QOperator", ["LayerNormalization 'ln1'", "Erf 'erf'", "LayerNormalization 'ln2'"]),
+    ],
+)
+def test_summary_lists_each_node_once_as_onnxruntime_quantizes_it(quant_format, left_float):
+    """Nodes the importer wrote as several ops (the attention MatMuls, Split, Resize) are one
+    line each; LayerNormalization is quantized in QDQ form only (QDQNormalization has no
+    QOperator counterpart), Erf in neither, as ONNX Runtime does."""
+    rng = np.random.default_rng(5)
+    model = float_models.encoder_layer(rng)
+    samples = [{"x": rng.standard_normal((1, 8, 16)).astype(np.float32)} for _ in range(2)]
+    config = {**BASE, "quant_format": quant_format}
+    with tempfile.TemporaryDirectory() as tmp:
+        _, cache = ort_quantized(model, samples, config, Path(tmp))
+        ours = quantize(model, cache, config)
+    assert ours.summary.left_float == left_float
+    assert ours.summary.quantized.count("MatMul 'scores'") == 1
+    assert "MatMul 'context'" in ours.summary.quantized
+
+
 def test_nni_last_matching_entry_wins(movement) -> None:
     config = {
         "config_list": [
