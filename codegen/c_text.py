@@ -8,8 +8,10 @@ code ever parses C text back to decide something.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from xdsl.ir import Attribute
 
@@ -23,10 +25,22 @@ class CodegenError(Exception):
 
 def c_float(value: float) -> str:
     """An exact C float literal (hex), e.g. 0x1.99999ap-4f; infinities as INFINITY."""
-    value = f32(value)
+    return _float_literal(float(f32(value)))
+
+
+def _float_literal(value: float) -> str:
+    """`c_float` of a value already rounded to float32."""
     if math.isinf(value):
         return "INFINITY" if value > 0 else "-INFINITY"
-    return float(value).hex() + "f"
+    return value.hex() + "f"
+
+
+def c_floats(values: Sequence[float]) -> str:
+    """`c_float` of each value, comma-separated: a table of thousands (a histogram's edges)
+    is rounded to float32 in one numpy step instead of one template call per value."""
+    with np.errstate(over="ignore"):  # beyond float32's range: ±inf, as `f32` rounds
+        rounded = np.asarray(values, dtype=np.float64).astype(np.float32).astype(np.float64)
+    return ", ".join(map(_float_literal, rounded.tolist()))
 
 
 def c_double(value: float) -> str:
@@ -89,6 +103,7 @@ TEMPLATES = Environment(
     keep_trailing_newline=True,
 )
 TEMPLATES.filters["c_float"] = c_float
+TEMPLATES.filters["c_floats"] = c_floats
 TEMPLATES.filters["c_double"] = c_double
 TEMPLATES.filters["c_int"] = c_int
 TEMPLATES.filters["c_literal"] = c_literal

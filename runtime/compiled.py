@@ -78,7 +78,7 @@ class CompiledFunction(NativeFunction):
         plan = self.emitted.plan
         constants = [
             cache_line_aligned(
-                array.astype(dtype) if index in plan.referenced else np.empty(0, dtype)
+                array.astype(dtype, copy=False) if index in plan.referenced else np.empty(0, dtype)
             )
             for index, (value, array) in enumerate(plan.constants)
             for dtype in [expected_array(value.type)[0]]
