@@ -37,6 +37,7 @@ from codegen import threads
 from codegen.c_text import TEMPLATES, CodegenError, buffer_ctype
 from codegen.families import (
     add,
+    batch_norm,
     compute,
     concat,
     dynamic,
@@ -103,6 +104,7 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.RuntimeQuantizeOp: dynamic.runtime_quantize,
     qnn.FloatBinaryOp: float_math.binary,
     qnn.LayerNormOp: layer_norm.layer_norm,
+    qnn.BatchNormOp: batch_norm.batch_norm,
     qnn.ReduceOp: float_math.reduce,
     qnn.RoundOp: float_math.unary,
     qnn.CastOp: float_math.unary,

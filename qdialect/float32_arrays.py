@@ -1,5 +1,5 @@
-"""float32 arithmetic on numpy arrays: C's `fmaf`, elementwise, and `qnn.dequantize` of
-stored constants.
+"""float32 arithmetic on numpy arrays: C's `fmaf`, elementwise, `qnn.dequantize` of stored
+constants, and BatchNormalization's per-channel affine map.
 
 numpy's float32 operators round once per operation, as C does with -ffp-contract=off; what
 numpy lacks is a fused multiply-add. ONNX Runtime's QLinearAdd and MLAS's FMA3 logistic and
@@ -46,3 +46,16 @@ def dequantized_values(values: np.ndarray, qtype) -> np.ndarray:
     scales = np.array(qtype.scales, np.float64).astype(np.float32).reshape(shape)
     zeros = np.array(qtype.zero_points, np.int64).reshape(shape)
     return (values.astype(np.int64) - zeros).astype(np.float32) * scales
+
+
+def batch_norm_affine(
+    scale: np.ndarray, bias: np.ndarray, mean: np.ndarray, var: np.ndarray, epsilon: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """ONNX Runtime's inference BatchNormalization (`batch_norm.h`) per channel, in its float32
+    steps: `inv_std = 1 / sqrt(var + epsilon)`, `s = inv_std · scale`, `t = bias - mean · s`;
+    the kernel then computes `x · s + t` (two roundings, no FMA)."""
+    with np.errstate(all="ignore"):
+        inv_std = F32(1) / np.sqrt(np.asarray(var, F32) + F32(epsilon))
+        s = (inv_std * np.asarray(scale, F32)).astype(F32)
+        t = (np.asarray(bias, F32) - np.asarray(mean, F32) * s).astype(F32)
+    return s, t

@@ -96,6 +96,7 @@ def node_kind(op: Operation) -> str | None:
         qnn.MulOp: "Mul",
         qnn.SoftmaxOp: "Softmax",
         qnn.LayerNormOp: "LayerNormalization",
+        qnn.BatchNormOp: "BatchNormalization",
         qnn.ReluOp: "Relu",
         qnn.ClampOp: "Clip",
         qnn.ConcatOp: "Concat",
@@ -128,10 +129,6 @@ def node_inputs(op: Operation) -> list[SSAValue]:
     return inputs
 
 
-# Node types ONNX Runtime's QDQ quantizer quantizes (QDQNormalization) that ours leaves float;
-# `quant_pre_process` folds a BatchNormalization into the conv before it anyway.
-KEPT_FLOAT = frozenset({"BatchNormalization"})
-
 # Node types the importer writes as several ops that only move values (a Split's slices, a
 # Resize's reshapes and concats): every one of them may take its input's parameters, as the
 # node's outputs do, and quantizing their intermediate results that way changes no value.
@@ -143,8 +140,7 @@ WHOLE = frozenset({"MatMul"})
 
 
 def kept_float(op: Operation, kind: str) -> bool:
-    """Whether the static quantizer leaves `op` (of node type `kind`) float: a KEPT_FLOAT kind,
-    or one of several ops the importer wrote for one node (`qnn.op_type`: a
-    BatchNormalization's multiply and add) that are neither MOVES nor WHOLE."""
-    decomposed = OP_TYPE_ATTR in op.attributes and kind not in MOVES | WHOLE
-    return kind in KEPT_FLOAT or decomposed
+    """Whether the static quantizer leaves `op` (of node type `kind`) float: one of several
+    ops the importer wrote for one node (`qnn.op_type`) that are neither MOVES nor WHOLE, where
+    no single op holds the node."""
+    return OP_TYPE_ATTR in op.attributes and kind not in MOVES | WHOLE

@@ -28,6 +28,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
+from rewrites.batch_norm import LowerBatchNormPass
 from rewrites.fake_quant import FakeToQdqPass
 from rewrites.fold_qdq import FoldQdqPass
 from rewrites.fold_scaled import FoldScaledBuildersPass
@@ -46,6 +47,7 @@ class QnnDefaultPass(ModulePass):
         for step in (
             QuantToQnnPass(),
             FoldScaledBuildersPass(),
+            LowerBatchNormPass(),
             FoldQdqPass(),
             FuseConvDotPass(),
             FakeToQdqPass(),

@@ -24,6 +24,7 @@ _LOCATIONS = {
     "nhwc-layout": ("rewrites.nhwc_layout", "NhwcLayoutPass"),
     "instrument": ("rewrites.instrument", "InstrumentPass"),
     "normalize-quant-types": ("rewrites.normalize_quant_types", "NormalizeQuantTypesPass"),
+    "lower-batch-norm": ("rewrites.batch_norm", "LowerBatchNormPass"),
 }
 
 

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr, f32, f64, i64
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
-from qdialect.constants import dense_array
-from qdialect.float32_arrays import dequantized_values
 from qdialect.onnx_import.batched import build_matmul
 from qdialect.onnx_import.builders import (
     build_avg_pool,
@@ -40,9 +37,8 @@ from qdialect.onnx_import.common import (
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
-from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
-from qdialect.types import Granularity, UniformQuantizedType
+from qdialect.types import UniformQuantizedType
 
 
 @handles("Conv")
@@ -98,11 +94,8 @@ def add(g: GraphImporter, node) -> None:
 
 @handles("BatchNormalization")
 def batch_norm(g: GraphImporter, node) -> None:
-    """Inference BatchNormalization as `x · s + t` per channel (axis 1), with `s = scale /
-    sqrt(var + epsilon)` and `t = B - mean · s` computed in float64 and rounded to float32
-    once each: two roundings per element where ONNX Runtime's kernel rounds its own way, so the
-    result is ORT's to float32 rounding, not bit for bit (`quant_pre_process` folds a BN into
-    the conv before it anyway)."""
+    """Inference BatchNormalization as `qnn.batch_norm` (ONNX Runtime's float32 steps); its
+    parameters may come through DequantizeLinear (`quantize_static` quantizes scale and B)."""
     a = attrs(node)
     if a.get("training_mode", 0) or len([o for o in node.output if o]) > 1:
         raise NodeError("training mode (running statistics as outputs) is not imported")
@@ -110,41 +103,20 @@ def batch_norm(g: GraphImporter, node) -> None:
     xs = shape_of(x)
     if len(xs) < 2:
         raise NodeError(f"the input needs a channel axis (rank >= 2), got shape {list(xs)}")
-    roles = ("scale", "B", "input_mean", "input_var")
-    scale, bias, mean, var = (
-        _constant_reals(g, node.input[i], role).reshape(-1) for i, role in enumerate(roles, 1)
+    params = []
+    for i, role in enumerate(("scale", "B", "input_mean", "input_var"), 1):
+        value = float_value(g, node.input[i])
+        if shape_of(value) != (xs[1],):
+            raise NodeError(
+                f"{role} must hold one value per channel ([{xs[1]}]), got {list(shape_of(value))}"
+            )
+        params.append(value)
+    op = qnn.BatchNormOp.build(
+        operands=[x, *params],
+        result_types=[tensor_type(list(xs), f32)],
+        properties={"epsilon": FloatAttr(float(a.get("epsilon", 1e-5)), f32)},
     )
-    if not scale.size == bias.size == mean.size == var.size == xs[1]:
-        raise NodeError(f"scale, B, mean and var must hold one value per channel ({xs[1]})")
-    s = scale / np.sqrt(var + float(a.get("epsilon", 1e-5)))
-    t = bias - mean * s
-    per_channel = [xs[1]] + [1] * (len(xs) - 2)
-    shape = list(xs)
-    s_value = g.float_constant(s.astype(np.float32).reshape(per_channel))
-    t_value = g.float_constant(t.astype(np.float32).reshape(per_channel))
-    last = g.block.last_op
-    scaled = g.add(qnn.MulOp(x, s_value, tensor_type(shape, f32)))
-    y = g.add(qnn.AddOp(scaled, t_value, tensor_type(shape, f32)), node.output[0])
-    g.mark_decomposed(last, "BatchNormalization")
-    g.define(node.output[0], y)
-
-
-def _constant_reals(g: GraphImporter, name: str, role: str) -> np.ndarray:
-    """A float initializer's values, or the reals of a DequantizeLinear of a stored constant
-    (`quantize_static` quantizes a BatchNormalization's parameters so): `fl((q - z) · s)` in
-    float32 as `qnn.dequantize` computes it, per tensor or along axis 0."""
-    value = g.values.get(name)
-    dequantize = value.owner if value is not None else None
-    if name in g.initializers or not isinstance(dequantize, qnn.DequantizeOp):
-        return g.constant_array(name, role).astype(np.float64)
-    cast = dequantize.input.owner
-    stored = dense_array(cast.input) if isinstance(cast, StorageCastOp) else None
-    qtype = element_type(dequantize.input.type)
-    if stored is None or (qtype.granularity is Granularity.PER_AXIS and qtype.axis != 0):
-        raise NodeError(f"{role} '{name}' must be a constant (or a dequantized constant)")
-    if not qtype.signed:  # the stored bits read as unsigned (signless storage)
-        stored = stored % (1 << qtype.storage_width)
-    return dequantized_values(stored, qtype).astype(np.float64)
+    g.define(node.output[0], g.add(op, node.output[0]))
 
 
 @handles("LayerNormalization")

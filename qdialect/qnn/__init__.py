@@ -20,6 +20,7 @@ from qdialect.qnn.elementwise import (
     RequantizeOp,
 )
 from qdialect.qnn.float_math import (
+    BatchNormOp,
     CastOp,
     FloatBinary,
     FloatBinaryOp,
@@ -71,6 +72,7 @@ QNN = Dialect(
         RuntimeQuantizeOp,
         FloatBinaryOp,
         LayerNormOp,
+        BatchNormOp,
         ReduceOp,
         RoundOp,
         CastOp,

@@ -243,3 +243,40 @@ class LayerNormOp(IRDLOperation):
                 raise VerifyException(f"{role} must have the normalized shape {list(normalized)}")
         if _check_f32(self.result, "result") != shape:
             raise VerifyException("result must have the input's shape")
+
+
+@irdl_op_definition
+class BatchNormOp(IRDLOperation):
+    """ONNX BatchNormalization (inference) over axis 1: per channel `x · s + t` with `s`, `t`
+    from `scale`, `bias`, `mean` and `var` in the float32 steps of ONNX Runtime's CPU kernel
+    (`qdialect.float32_arrays.batch_norm_affine`), each step one float32 rounding. The
+    parameters have one value per channel; compiled code needs them constant (`qnn-default`
+    lowers the op to `qnn.mul` and `qnn.add` by constants: rewrites.batch_norm).
+
+        %y = qnn.batch_norm %x, %g, %b, %m, %v {epsilon = 1.0e-05 : f32} : tensor<1x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32> -> tensor<1x4x8x8xf32>
+    """
+
+    name = "qnn.batch_norm"
+    input = operand_def(TensorType)
+    scale = operand_def(TensorType)
+    bias = operand_def(TensorType)
+    mean = operand_def(TensorType)
+    var = operand_def(TensorType)
+    result = result_def(TensorType)
+    epsilon = prop_def(FloatAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = (
+        "$input `,` $scale `,` $bias `,` $mean `,` $var attr-dict `:` type($input) `,` "
+        "type($scale) `,` type($bias) `,` type($mean) `,` type($var) `->` type($result)"
+    )
+
+    def verify_(self) -> None:
+        shape = _check_f32(self.input, "input")
+        if len(shape) < 2:
+            raise VerifyException(f"input needs a channel axis (rank >= 2), got {list(shape)}")
+        for role in ("scale", "bias", "mean", "var"):
+            if _check_f32(getattr(self, role), role) != (shape[1],):
+                raise VerifyException(f"{role} must have one value per channel ([{shape[1]}])")
+        if _check_f32(self.result, "result") != shape:
+            raise VerifyException("result must have the input's shape")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from qdialect import qnn
+from qdialect.float32_arrays import batch_norm_affine
 from qdialect.qnn import FloatBinary, Reduction
 from qdialect.storage import integer_signature, storage_bounds
 from qdialect.tensors import element_type
@@ -108,3 +109,16 @@ def _layer_norm(op, frame: Frame) -> list[np.ndarray]:
         if op.bias is not None:
             y = y + np.asarray(frame[op.bias], F32).reshape(n)
     return [y.astype(F32).reshape(x.shape)]
+
+
+@handles(qnn.BatchNormOp)
+def _batch_norm(op, frame: Frame) -> list[np.ndarray]:
+    """`x · s + t` per channel (axis 1), two float32 roundings."""
+    x = np.asarray(frame[op.input], F32)
+    s, t = batch_norm_affine(
+        *(frame[v] for v in (op.scale, op.bias, op.mean, op.var)), op.epsilon.value.data
+    )
+    channel = (1, -1) + (1,) * (x.ndim - 2)
+    with np.errstate(all="ignore"):
+        scaled = (x * s.reshape(channel)).astype(F32)
+        return [(scaled + t.reshape(channel)).astype(F32)]

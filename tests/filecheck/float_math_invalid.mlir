@@ -105,3 +105,19 @@ func.func @layer_norm_axis(%x: tensor<4x8xf32>, %g: tensor<8xf32>) {
   %y = qnn.layer_norm %x, %g {axis = 2 : i64, epsilon = 1.0e-05 : f32} : tensor<4x8xf32>, tensor<8xf32> -> tensor<4x8xf32>
   return
 }
+
+// -----
+
+func.func @batch_norm_parameter_shape(%x: tensor<1x4x3x3xf32>, %g: tensor<4xf32>, %m: tensor<3xf32>) {
+  // expected-error@+1 {{mean must have one value per channel ([4])}}
+  %y = qnn.batch_norm %x, %g, %g, %m, %g {epsilon = 1.0e-05 : f32} : tensor<1x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<3xf32>, tensor<4xf32> -> tensor<1x4x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @batch_norm_rank(%x: tensor<4xf32>, %g: tensor<4xf32>) {
+  // expected-error@+1 {{input needs a channel axis (rank >= 2), got [4]}}
+  %y = qnn.batch_norm %x, %g, %g, %g, %g {epsilon = 1.0e-05 : f32} : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return
+}

@@ -6,7 +6,7 @@ in a BERT layer's feed-forward part). `movement`: data-movement ops around convo
 shared-parameter rules are exercised. `activations`: Sigmoid, LeakyRelu, Mul (of two
 activations and by a constant) and Softmax, which ORT quantizes as QLinearSigmoid /
 QLinearLeakyRelu / QLinearMul / QLinearSoftmax (QOperator) or between Q/DQ pairs (QDQ).
-`slicing`: Split, Slice and nearest Resize. `encoder_layer`: attention (MatMuls of two
+`slicing`: Split, Slice, nearest Resize and a standalone BatchNormalization. `encoder_layer`: attention (MatMuls of two
 activations), Softmax, LayerNormalization and an Erf-GELU.
 """
 
@@ -184,7 +184,8 @@ def slicing(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
     """Split, Slice and nearest Resize between convolutions (a UNet's moves), which ORT's QDQ
     quantizer quantizes as data movement sharing the input's parameters (QDQSplit,
     QDQDirect8BitOp, QDQResize) and its QOperator quantizer as QSplit and QResize, leaving
-    Slice float."""
+    Slice float; and a BatchNormalization no conv precedes (QDQNormalization: int8 scale,
+    int32 bias; float in QOperator form)."""
     weights = {
         "w1": (rng.standard_normal((8, 3, 3, 3)) * 0.3).astype(np.float32),
         "b1": (rng.standard_normal(8) * 0.1).astype(np.float32),
@@ -197,6 +198,10 @@ def slicing(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
         "sizes": np.array([4, 4], np.int64),
         "scales": np.array([1, 1, 2, 2], np.float32),
         "roi": np.array([], np.float32),
+        "bn_gamma": (rng.standard_normal(10) * 0.3 + 1).astype(np.float32),
+        "bn_beta": (rng.standard_normal(10) * 0.2).astype(np.float32),
+        "bn_running_mean": (rng.standard_normal(10) * 0.2).astype(np.float32),
+        "bn_running_var": (rng.random(10) + 0.5).astype(np.float32),
     }
     node = helper.make_node
     nodes = [
@@ -208,7 +213,13 @@ def slicing(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
         node("Conv", ["p", "w2"], ["c2"], name="conv2"),
         node("Resize", ["c2", "roi", "scales"], ["u"], mode="nearest", name="resize"),
         node("Concat", ["u", "b"], ["cat"], axis=1, name="concat"),
-        node("Conv", ["cat", "w3"], ["c3"], pads=[1, 1, 1, 1], name="conv3"),
+        node(
+            "BatchNormalization",
+            ["cat", "bn_gamma", "bn_beta", "bn_running_mean", "bn_running_var"],
+            ["bn"],
+            name="bn",
+        ),
+        node("Conv", ["bn", "w3"], ["c3"], pads=[1, 1, 1, 1], name="conv3"),
         node("Slice", ["c3", "starts", "ends", "axes", "steps"], ["s3"], name="slice3"),
         node("Add", ["s3", "s"], ["y"], name="add"),
     ]

@@ -15,6 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 from xdsl.dialects.builtin import Float32Type
 
+from codegen.c_text import CodegenError
 from qdialect.onnx_import import OnnxImportError, import_onnx
 from qdialect.storage import storage_bounds
 from qdialect.types import UniformQuantizedType
@@ -300,3 +301,52 @@ def test_layer_normalization_is_onnxruntimes_to_float_rounding(shape, axis) -> N
     assert np.array_equal(compiled, reference)
     expected = _ort(model, x)
     np.testing.assert_allclose(compiled, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 5, 7), (2, 3, 4), (4, 16)])
+def test_batch_normalization_is_onnxruntimes_bit_for_bit(shape) -> None:
+    """`qnn.batch_norm` computes ONNX Runtime's float32 steps (1/sqrt(var + eps), s = inv·scale,
+    t = B - mean·s, x·s + t): the reference, the compiled (lowered) code and ONNX Runtime agree
+    to the bit."""
+    rng = np.random.default_rng(37)
+    channels = shape[1]
+    inits = {
+        "scale": (rng.standard_normal(channels) * 0.5 + 1).astype(np.float32),
+        "B": rng.standard_normal(channels).astype(np.float32),
+        "mean": rng.standard_normal(channels).astype(np.float32),
+        "var": (rng.random(channels) * 3 + 1e-3).astype(np.float32),
+    }
+    node = helper.make_node("BatchNormalization", ["x", *inits], ["y"], epsilon=1e-3)
+    model = _single_node_model(node, shape, inits)
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    module = import_onnx(model)
+    (compiled,) = compile_module(module)(x)
+    (reference,) = run_function(module, {"x": x})
+    expected = _ort(model, x)
+    assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))
+    assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
+
+
+def test_batch_normalization_with_run_time_parameters_is_refused_by_name() -> None:
+    """Interpreted, any parameters work; compiled code needs them constant and says so."""
+    shape, channels = (1, 4, 3, 3), 4
+    node = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)]
+        + [helper.make_tensor_value_info(n, TensorProto.FLOAT, [channels]) for n in "sbmv"],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)], ir_version=9)
+    module = import_onnx(model)
+    rng = np.random.default_rng(3)
+    feeds = {"x": rng.standard_normal(shape).astype(np.float32)}
+    feeds |= {n: (rng.random(channels) + 0.5).astype(np.float32) for n in "sbmv"}
+    import onnxruntime as ort
+
+    (expected,) = ort.InferenceSession(model.SerializeToString()).run(None, feeds)
+    (reference,) = run_function(module, feeds)
+    np.testing.assert_allclose(reference, expected, rtol=1e-6, atol=1e-6)
+    with pytest.raises(CodegenError, match=r"'qnn.batch_norm': scale, B, mean and var must be"):
+        compile_module(module)
