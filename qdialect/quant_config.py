@@ -51,58 +51,71 @@ QUANTIZER_OPTIONS = (
     "DedicatedQDQPair",  # one Q/DQ pair per consumer: the same numbers
 )
 
-# quantize_static's default `op_types_to_quantize`: the union of its two registries
-DEFAULT_OP_TYPES = frozenset(
+# ONNX Runtime 1.31's quantizer registries (`registry.py`): the node types its QOperator
+# quantizer (`QLinearOpsRegistry`) and its QDQ quantizer (`QDQRegistry`) quantize
+QLINEAR_OP_TYPES = frozenset(
     [
+        "Add",
         "ArgMax",
+        "AveragePool",
+        "Clip",
+        "Concat",
+        "Conv",
+        "EmbedLayerNormalization",
+        "Flatten",
+        "Gather",
+        "Gemm",
+        "GlobalAveragePool",
+        "LeakyRelu",
+        "MatMul",
+        "MaxPool",
+        "Mul",
+        "Pad",
+        "Relu",
+        "Reshape",
+        "Resize",
+        "Sigmoid",
+        "Softmax",
+        "Split",
+        "Squeeze",
+        "Transpose",
+        "Unsqueeze",
+        "Where",
+    ]
+)
+QDQ_OP_TYPES = frozenset(
+    [
+        "AveragePool",
+        "BatchNormalization",
+        "Clip",
         "Conv",
         "ConvTranspose",
-        "Gemm",
-        "MatMul",
-        "Add",
-        "Mul",
-        "Relu",
-        "Clip",
-        "LeakyRelu",
-        "Sigmoid",
-        "MaxPool",
-        "GlobalAveragePool",
-        "Split",
-        "Pad",
-        "Reshape",
-        "Squeeze",
-        "Unsqueeze",
+        "CumSum",
         "Flatten",
-        "Resize",
-        "AveragePool",
-        "Concat",
-        "Softmax",
-        "Where",
         "Gather",
         "GatherElements",
+        "Gemm",
+        "InstanceNormalization",
+        "LayerNormalization",
+        "MatMul",
+        "MaxPool",
+        "Pad",
+        "Relu",
+        "Reshape",
+        "Resize",
+        "Slice",
+        "Split",
+        "Squeeze",
+        "TopK",
         "Transpose",
-        "EmbedLayerNormalization",
-        "Slice",
-        "InstanceNormalization",
-        "LayerNormalization",
-        "BatchNormalization",
-        "TopK",
-        "CumSum",
+        "Unsqueeze",
+        "Where",
     ]
 )
-# Those only its QDQ registry holds: its QOperator quantizer (`ONNXQuantizer`) leaves them float
-QDQ_ONLY_OP_TYPES = frozenset(
-    [
-        "ConvTranspose",
-        "Slice",
-        "InstanceNormalization",
-        "LayerNormalization",
-        "BatchNormalization",
-        "TopK",
-        "CumSum",
-        "GatherElements",
-    ]
-)
+# quantize_static's default `op_types_to_quantize`: the union of the two
+DEFAULT_OP_TYPES = QLINEAR_OP_TYPES | QDQ_OP_TYPES
+# QDQ-only types: the QOperator quantizer leaves them float
+QDQ_ONLY_OP_TYPES = QDQ_OP_TYPES - QLINEAR_OP_TYPES
 
 
 @dataclass(frozen=True)

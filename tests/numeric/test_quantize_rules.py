@@ -308,3 +308,15 @@ def test_torch_style_tensor_names_become_valid_ssa_names() -> None:
     (expected,) = run_function(import_onnx(theirs), {"x": x})
     (got,) = run_function(parse_module(text), {"x": x})
     np.testing.assert_array_equal(got, expected)
+
+
+def test_node_types_are_onnxruntimes_registries() -> None:
+    """The node types each format quantizes are those of the installed ONNX Runtime's
+    registries, and the default `op_types_to_quantize` is their union, as quantize_static's."""
+    from onnxruntime.quantization import registry
+
+    from qdialect import quant_config
+
+    assert set(registry.QLinearOpsRegistry) == quant_config.QLINEAR_OP_TYPES
+    assert set(registry.QDQRegistry) == quant_config.QDQ_OP_TYPES
+    assert QuantizeConfig().op_types_to_quantize == quant_config.DEFAULT_OP_TYPES
