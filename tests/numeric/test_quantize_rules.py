@@ -320,3 +320,39 @@ def test_node_types_are_onnxruntimes_registries() -> None:
     assert set(registry.QLinearOpsRegistry) == quant_config.QLINEAR_OP_TYPES
     assert set(registry.QDQRegistry) == quant_config.QDQ_OP_TYPES
     assert QuantizeConfig().op_types_to_quantize == quant_config.DEFAULT_OP_TYPES
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("slicing", {"extra_options": {"ForceQuantizeNoInputCheck": True}}),
+        ("slicing", {"op_types_to_quantize": ["Conv", "Split", "Resize"]}),
+        ("slicing", {"nodes_to_exclude": ["split", "bn"]}),
+        ("slicing", {"quant_format": "QOperator", "op_types_to_quantize": ["Conv", "Split"]}),
+        ("encoder_layer", {"nodes_to_exclude": ["scores"]}),
+        ("encoder_layer", {"op_types_to_quantize": ["MatMul"]}),
+        (
+            "encoder_layer",
+            {
+                "per_channel": True,
+                "extra_options": {"QDQOpTypePerChannelSupportToAxis": {"LayerNormalization": 0}},
+            },
+        ),
+    ],
+)
+def test_options_on_nodes_written_as_several_ops(name: str, options: dict) -> None:
+    """Node selection and per-channel options reach Split, Resize, the attention MatMuls and
+    the normalizations as they reach them in ONNX Runtime's quantizer."""
+    logging.getLogger().setLevel(logging.ERROR)
+    rng = np.random.default_rng(11)
+    model = getattr(float_models, name)(rng)
+    shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    samples = [{"x": rng.standard_normal(shape).astype(np.float32)} for _ in range(3)]
+    config = {**BASE, **options}
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, config, Path(tmp))
+        ours = quantize(model, cache, config)
+    x = {"x": rng.standard_normal(shape).astype(np.float32)}
+    (expected,) = run_function(import_onnx(theirs), x)
+    (got,) = run_function(ours.module, x)
+    assert np.array_equal(got, expected), np.abs(got - expected).max()
