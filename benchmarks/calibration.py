@@ -87,14 +87,14 @@ def run_ort(model_path: str, data: str, count: int, method: str = "minmax") -> d
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self.arrays = np.load(data)
+            self.samples = np.load(data)["x"]  # once: indexing the NpzFile re-reads the array
             self.index = 0
 
         def get_next(self):
             if self.index == count:
                 return None
             self.index += 1
-            return {"x": self.arrays["x"][self.index - 1]}
+            return {"x": self.samples[self.index - 1]}
 
     options = onnxruntime.SessionOptions()  # the calibrator's own, on one thread
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
