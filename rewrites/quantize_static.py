@@ -58,10 +58,11 @@ from rewrites.qlinear_softmax import output_params as softmax_output_params
 
 Ranges = Mapping[str, tuple[float, float]]
 
-DIRECT_8BIT = {"Reshape", "Transpose", "AveragePool", "MaxPool", "Squeeze", "Unsqueeze", "Flatten"}
-DIRECT_8BIT |= {"Slice", "Resize"}
+# QDQDirect8BitOp's node types (and QDQResize, which is one): the output shares the input's
+DIRECT_8BIT = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Slice", "Resize"}
+DIRECT_8BIT |= {"AveragePool", "MaxPool"}  # MaxPool: QDQMaxPool, the same rule from opset 12
 REMOVABLE = {"Relu", "Clip"}
-NORMALIZATIONS = {"LayerNormalization", "InstanceNormalization", "BatchNormalization"}
+NORMALIZATIONS = {"LayerNormalization", "BatchNormalization"}
 
 
 class QuantizeError(ValueError):
@@ -175,7 +176,7 @@ class StaticQuantizer:
                 listed.append(label)
             if not quantized:
                 continue
-            self.rule = self.config.rule(kind, node_name(op))
+            self.rule = self.config.rule(kind, name)
             if self.rule.algorithm is not None:
                 raise QuantizeError(
                     f"{_label(op, kind)}: a per-op calibration 'algorithm' is not supported; "
