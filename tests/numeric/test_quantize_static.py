@@ -47,7 +47,7 @@ MODELS = {
     "slicing": float_models.slicing,
     "encoder_layer": float_models.encoder_layer,
 }
-FAST_MODELS = ("resnet_block", "transformer_ffn", "movement", "slicing", "encoder_layer")
+FAST_MODELS = ("resnet_block", "transformer_ffn", "movement", "slicing")
 COMBOS = list(
     itertools.product(["QDQ", "QOperator"], [False, True], ["QUInt8", "QInt8"], [False, True])
 )
