@@ -42,11 +42,15 @@ func.func @encoder_float_part(%x: tensor<4x8xf32>, %g: tensor<8xf32>, %b: tensor
   func.return %e : tensor<4x8xf32>
 }
 
-// BatchNormalization (inference), one parameter per channel.
+// BatchNormalization (inference), one parameter per channel (constant, so it compiles).
 // CHECK-LABEL: func.func @batch_norm(
-// CHECK-NEXT: %y = qnn.batch_norm %x, %g, %b, %m, %v {epsilon = 1.000000e-03 : f32} : tensor<1x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32> -> tensor<1x4x3x3xf32>
+// CHECK:      %y = qnn.batch_norm %x, %g, %b, %m, %v {epsilon = 1.000000e-03 : f32} : tensor<1x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32> -> tensor<1x4x3x3xf32>
 // CHECK-NEXT: func.return %y : tensor<1x4x3x3xf32>
-func.func @batch_norm(%x: tensor<1x4x3x3xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>, %m: tensor<4xf32>, %v: tensor<4xf32>) -> tensor<1x4x3x3xf32> {
+func.func @batch_norm(%x: tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32> {
+  %g = arith.constant dense<[1.5, 0.5, 2.0, 1.0]> : tensor<4xf32>
+  %b = arith.constant dense<[0.1, -0.2, 0.3, 0.0]> : tensor<4xf32>
+  %m = arith.constant dense<[0.0, 1.0, -1.0, 0.5]> : tensor<4xf32>
+  %v = arith.constant dense<[1.0, 2.0, 0.5, 3.0]> : tensor<4xf32>
   %y = qnn.batch_norm %x, %g, %b, %m, %v {epsilon = 1.0e-03 : f32} : tensor<1x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32> -> tensor<1x4x3x3xf32>
   func.return %y : tensor<1x4x3x3xf32>
 }
