@@ -28,25 +28,19 @@ from qdialect import qnn
 from qdialect.constants import dense_array
 from qdialect.float32_arrays import batch_norm_affine, dequantized_values
 from qdialect.names import NAME_ATTR, carry_node
-from qdialect.quant_ops import StorageCastOp
-from qdialect.tensors import element_type
 from qdialect.types import Granularity
-from rewrites.common import dense_constant
+from rewrites.common import dense_constant, stored_constant
 
 
 def constant_reals(value: SSAValue) -> np.ndarray | None:
     """The float32 values of a constant, or of `qnn.dequantize` of a stored constant (per
     tensor or along axis 0), else None."""
-    owner = value.owner
-    if isinstance(owner, qnn.DequantizeOp):
-        cast = owner.input.owner
-        stored = dense_array(cast.input) if isinstance(cast, StorageCastOp) else None
-        qtype = element_type(owner.input.type)
-        if stored is None or (qtype.granularity is Granularity.PER_AXIS and qtype.axis != 0):
+    stored = stored_constant(value)
+    if stored is not None:
+        ints, qtype = stored
+        if qtype.granularity is Granularity.PER_AXIS and qtype.axis != 0:
             return None
-        if not qtype.signed:  # the stored bits read as unsigned (signless storage)
-            stored = stored % (1 << qtype.storage_width)
-        return dequantized_values(stored, qtype)
+        return dequantized_values(ints, qtype)
     values = dense_array(value)
     return None if values is None else np.asarray(values, np.float32)
 

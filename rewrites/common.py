@@ -8,8 +8,27 @@ from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
-from qdialect.constants import dense_attr
+from qdialect import qnn
+from qdialect.constants import dense_array, dense_attr
 from qdialect.quant_ops import StorageCastOp
+from qdialect.tensors import element_type
+from qdialect.types import UniformQuantizedType
+
+
+def stored_constant(value: SSAValue) -> tuple[np.ndarray, UniformQuantizedType] | None:
+    """(stored integers, type) if `value` is `qnn.dequantize(quant.scast(arith.constant))`; the
+    integers read as the type's signedness (constants of unsigned types are stored signless)."""
+    dequantize = value.owner
+    if not isinstance(dequantize, qnn.DequantizeOp):
+        return None
+    cast = dequantize.input.owner
+    values = dense_array(cast.input) if isinstance(cast, StorageCastOp) else None
+    if values is None:
+        return None
+    qtype = element_type(dequantize.input.type)
+    if not qtype.signed:
+        values = values % (1 << qtype.storage_width)
+    return values, qtype
 
 
 def single_use(value: SSAValue) -> bool:

@@ -44,7 +44,7 @@ from qdialect.qparams import quantize_bias
 from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
-from rewrites.common import dense_constant, single_use, with_element
+from rewrites.common import dense_constant, single_use, stored_constant, with_element
 from rewrites.fold_tables import FuseQdqTable, TableStyle
 from rewrites.scale_limits import ScaleRangeError, check_op, check_requantization, located
 
@@ -53,16 +53,6 @@ def _dequantized(value: SSAValue) -> SSAValue | None:
     """x if `value` is `qnn.dequantize(x)`."""
     op = value.owner
     return op.input if isinstance(op, qnn.DequantizeOp) else None
-
-
-def _stored_constant(value: SSAValue) -> tuple[np.ndarray, UniformQuantizedType] | None:
-    """(stored ints, type) if `value` is `dequantize(scast(arith.constant))`."""
-    source = _dequantized(value)
-    cast = source.owner if source is not None else None
-    if not isinstance(cast, StorageCastOp):
-        return None
-    values = dense_array(cast.input)
-    return None if values is None else (values, element_type(source.type))
 
 
 class SinkDequantize(RewritePattern):
@@ -182,7 +172,7 @@ def _float_producer(op: qnn.QuantizeOp) -> Operation | None:
 def _per_channel_bias(bias: SSAValue, x_type: UniformQuantizedType, w_type) -> list[int] | None:
     """The i32 bias of the integer kernel: the stored values when the float bias is the
     dequantized i32 constant ONNX's QDQ format writes (scale x·w), else the constant requantized."""
-    stored = _stored_constant(bias)
+    stored = stored_constant(bias)
     if stored is not None:
         ints, b_type = stored
         n = ints.size
@@ -223,7 +213,7 @@ class FuseQdqConvDot(RewritePattern):
         ):
             return  # the integer kernel has no such quantization
         bias = producer.bias
-        if bias is not None and _stored_constant(bias) is None and dense_array(bias) is None:
+        if bias is not None and stored_constant(bias) is None and dense_array(bias) is None:
             return  # a computed float bias cannot be quantized here
         out_type = element_type(op.result.type)
         try:  # the multipliers first, as for an integer op; then the bias scale sx*sw

@@ -129,6 +129,7 @@ def node_inputs(op: Operation) -> list[SSAValue]:
     return inputs
 
 
+# Every node type the importer writes as several ops (`qnn.op_type`) is one of these two.
 # Node types the importer writes as several ops that only move values (a Split's slices, a
 # Resize's reshapes and concats): every one of them may take its input's parameters, as the
 # node's outputs do, and quantizing their intermediate results that way changes no value.
@@ -137,10 +138,3 @@ MOVES = frozenset({"Split", "Resize"})
 # of the last op) and their output; the ops between compute in float (a batched MatMul of two
 # activations, whose Q/DQ pairs fold into the integer grouped conv).
 WHOLE = frozenset({"MatMul"})
-
-
-def kept_float(op: Operation, kind: str) -> bool:
-    """Whether the static quantizer leaves `op` (of node type `kind`) float: one of several
-    ops the importer wrote for one node (`qnn.op_type`) that are neither MOVES nor WHOLE, where
-    no single op holds the node."""
-    return OP_TYPE_ATTR in op.attributes and kind not in MOVES | WHOLE

@@ -47,7 +47,6 @@ from rewrites.onnx_nodes import (
     float_constant,
     inner_op,
     is_float_tensor,
-    kept_float,
     node_inputs,
     node_kind,
     weight_source,
@@ -170,7 +169,7 @@ class StaticQuantizer:
                 continue
             matched.update(self.config.rules.matching(kind, node_name(op)))
             name = node_name(op)
-            quantized = not kept_float(op, kind) and self.config.should_quantize(kind, name)
+            quantized = self.config.should_quantize(kind, name)
             listed = self.summary.quantized if quantized else self.summary.left_float
             if (label := _label(op, kind)) not in listed:  # one line per node
                 listed.append(label)

@@ -100,7 +100,8 @@ class GraphImporter:
 
     def mark_decomposed(self, since: Operation | None, op_type: str) -> None:
         """The ops added after `since` (None: all) stand together for one `op_type` node: each
-        says so (`qnn.op_type`), and the quantizer leaves them float."""
+        says so (`qnn.op_type`), and the quantizer treats them as that node (its MOVES and
+        WHOLE kinds, rewrites/onnx_nodes.py)."""
         op = since.next_op if since is not None else self.block.first_op
         while op is not None:
             op.attributes[OP_TYPE_ATTR] = StringAttr(op_type)
