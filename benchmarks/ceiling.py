@@ -40,8 +40,13 @@ MIXES = {
         "__AVX2__",
     ),
     "vpdpwssd (AVX-VNNI, exact int16 pairs)": (
-        "{{vex}} vpdpwssd %%ymm14, %%ymm15, %%ymm{r}",
+        "%{{vex%}} vpdpwssd %%ymm14, %%ymm15, %%ymm{r}",
         16,
+        "__AVXVNNI__",
+    ),
+    "vpdpbusd (AVX-VNNI, u8 x s8 quads into int32, exact)": (
+        "%{{vex%}} vpdpbusd %%ymm14, %%ymm15, %%ymm{r}",
+        32,
         "__AVXVNNI__",
     ),
 }

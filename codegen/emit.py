@@ -54,6 +54,7 @@ from codegen.families import (
 )
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import Plan, aligned, nbytes, plan_buffers
+from codegen.target import GENERIC, Target
 from qdialect import qnn, quant_ops
 from qdialect.tensors import element_type
 from qdialect.textio import op_location
@@ -228,10 +229,17 @@ class FunctionEmitter:
     """Renders one function's kernels and the entry point that calls them in order; kernel
     names start with `prefix`, which keeps the functions of one unit apart."""
 
-    def __init__(self, function: func.FuncOp, prefix: str = "qd_", profile: bool = False):
+    def __init__(
+        self,
+        function: func.FuncOp,
+        prefix: str = "qd_",
+        profile: bool = False,
+        target: Target = GENERIC,
+    ):
         self.function = function
         self.prefix = prefix
         self.profile = profile
+        self.target = target
         self.kernels: list[str] = []
         self.kernel_ops: list[Operation] = []
         self.calls: list[str] = []
@@ -331,10 +339,13 @@ class FunctionEmitter:
         )
 
 
-def emit_function(function: func.FuncOp, *, profile: bool = False) -> EmittedFunction:
-    """The C translation unit of one function of quant/qnn ops (after qnn-default); with
-    `profile`, every kernel call is timed (runtime.profile reads the times)."""
-    return FunctionEmitter(function, profile=profile).emit()
+def emit_function(
+    function: func.FuncOp, *, profile: bool = False, target: Target = GENERIC
+) -> EmittedFunction:
+    """The C translation unit of one function of quant/qnn ops (after qnn-default), for
+    `target` (runtime.cc.target_of); with `profile`, every kernel call is timed
+    (runtime.profile reads the times)."""
+    return FunctionEmitter(function, profile=profile, target=target).emit()
 
 
 def c_names(symbols: list[str]) -> list[str]:
@@ -353,7 +364,7 @@ def c_names(symbols: list[str]) -> list[str]:
     return names
 
 
-def emit_module(functions: list[func.FuncOp]) -> EmittedModule:
+def emit_module(functions: list[func.FuncOp], target: Target = GENERIC) -> EmittedModule:
     """One C translation unit holding the given functions (after qnn-default): their kernels,
     prefixed per function, and an entry point `qd_entry_<name>` each. A function that cannot be
     compiled raises its located CodegenError, naming the function."""
@@ -363,7 +374,7 @@ def emit_module(functions: list[func.FuncOp]) -> EmittedModule:
         zip(functions, names, c_names(names), strict=True)
     ):
         try:
-            emitted = FunctionEmitter(function, prefix=f"qd_f{index}_").emit()
+            emitted = FunctionEmitter(function, prefix=f"qd_f{index}_", target=target).emit()
         except CodegenError as err:
             raise in_function(err, symbol) from None
         entries.append(EmittedEntry(symbol, c_name, emitted))

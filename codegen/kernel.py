@@ -9,6 +9,7 @@ from xdsl.ir import Operation
 
 from codegen.c_text import CodegenError
 from codegen.plan import Plan
+from codegen.target import Target
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class EmitContext(Protocol):
     """The function being emitted, as the op families see it."""
 
     plan: Plan
+    target: Target
 
     def fail(self, op: Operation, message: str) -> CodegenError:
         """A located error for `op`."""

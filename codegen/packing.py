@@ -57,13 +57,21 @@ def gemm_weights(w: np.ndarray, w_zp: list[int], layout: str, groups: int) -> np
     return (mats - zero).astype(w.dtype, copy=False).transpose(0, 2, 1)
 
 
+def quads_fit(mats: np.ndarray) -> bool:
+    """True if the u8 x s8 tile of gemm.c.j2 can hold these (G, K, N) weights `w - zw` with
+    `vpdpbusd` (no int16 step): every value is int8, and K is short enough that `Σ u v` (u in
+    [0, 255]) and its correction stay in int32."""
+    if mats.size == 0 or mats.shape[1] > GEMV_MAX_K:
+        return False
+    return bool(mats.min() >= -128 and mats.max() <= 127)
+
+
 def maddubs_exact(mats: np.ndarray) -> bool:
     """True if the u8 x s8 `vpmaddubsw` kernel of gemm.c.j2 is exact on these (G, K, N) weights
-    `w - zw`: every value is int8 and, for every column and every pair `k = 2p, 2p + 1` that
-    the kernel multiplies together (K zero-padded to whole quads), `|v0| + |v1| <=
-    MADDUBS_PAIR_BOUND`, so no int16 pair sum saturates whatever the activations are; and K is
-    short enough that `Σ u v` (u in [0, 255]) and its correction stay in int32."""
-    if mats.size == 0 or mats.min() < -128 or mats.max() > 127 or mats.shape[1] > GEMV_MAX_K:
+    `w - zw`: they fit the tile (quads_fit) and, for every column and every pair `k = 2p, 2p + 1`
+    that the kernel multiplies together (K zero-padded to whole quads), `|v0| + |v1| <=
+    MADDUBS_PAIR_BOUND`, so no int16 pair sum saturates whatever the activations are."""
+    if not quads_fit(mats):
         return False
     magnitude = np.abs(mats)
     even = mats.shape[1] // 2 * 2  # an odd K's last k pairs with a zero

@@ -26,6 +26,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from codegen.target import GENERIC, Target
+
 __all__ = [
     "DEFAULT_FLAGS",
     "CompileError",
@@ -33,6 +35,7 @@ __all__ = [
     "compiler_identity",
     "effective_flags",
     "openmp_links",
+    "target_of",
     "trim_diagnostic",
 ]
 
@@ -114,6 +117,26 @@ def _run_probe(argv: list[str]) -> subprocess.CompletedProcess[str]:
         details = trim_diagnostic(result.stderr)
         raise CompileError(f"{shlex.join(argv)} exited with status {result.returncode}\n{details}")
     return result
+
+
+def target_of(flags: Sequence[str] | None = None) -> Target:
+    """The target the JIT compiles for with these flags (see compile_c), from the compiler's
+    predefined macros; the generic target when no compiler can be asked (compiling will then
+    fail with its own located error)."""
+    try:
+        compiler = compiler_command("the target probe")
+        return Target.from_macros(_predefined_macros(compiler, effective_flags(flags)))
+    except CompileError:
+        return GENERIC
+
+
+@functools.cache
+def _predefined_macros(compiler: tuple[str, ...], flags: tuple[str, ...]) -> frozenset[str]:
+    """The names `compiler flags` predefines (`-dM -E`): once per process and flags."""
+    result = _run_probe([*compiler, *flags, "-dM", "-E", "-x", "c", os.devnull])
+    return frozenset(
+        line.split()[1] for line in result.stdout.splitlines() if line.startswith("#define ")
+    )
 
 
 @functools.cache

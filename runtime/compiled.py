@@ -32,6 +32,7 @@ from codegen.units import split_units
 from qdialect.textio import make_context, parse_module
 from rewrites.registry import PASSES
 from runtime.cache_files import private_subdirectory
+from runtime.cc import target_of
 from runtime.jit import CacheDirError, CompiledLibrary, cache_dir, compile_c
 from runtime.native import THREADS_ENV, NativeFunction, Signature, apply_threads, cache_line_aligned
 from runtime.signature import argument_names, expected_array, find_function, result_names
@@ -165,7 +166,7 @@ def compile_module(
     cache_templates()
     PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), module)
     function = find_function(module, entry)
-    emitted = emit_function(function, profile=profile)
+    emitted = emit_function(function, profile=profile, target=target_of(flags))
     cdef = f"{CDEF}\n{PROFILE_CDEF}" if emitted.profiled else CDEF
     origin = f"function @{function.sym_name.data} of {name}"
     count = part_count(emitted)

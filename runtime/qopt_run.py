@@ -272,19 +272,21 @@ def emit_c(module, args: argparse.Namespace) -> str:
     single public function: that function's own unit, entry point `qd_entry`, the C `--run`
     compiles."""
     from codegen.emit import CodegenError, emit_function, emit_module
+    from runtime.cc import target_of
     from runtime.signature import ExecutionError, find_function, public_functions
 
+    target = target_of()  # what compile_c's default flags compile for
     try:
         apply_qnn_default(module)
         if args.entry is not None:
-            return emit_function(find_function(module, args.entry)).source
+            return emit_function(find_function(module, args.entry), target=target).source
         public = public_functions(module)
         if len(public) == 1:
-            return emit_function(public[0]).source
+            return emit_function(public[0], target=target).source
         if not public:
             raise ExecutionError(
                 "the module has no public function to emit (--entry NAME emits a private one)"
             )
-        return emit_module(public).source
+        return emit_module(public, target).source
     except (CodegenError, ExecutionError) as err:
         raise QoptError(str(err)) from None

@@ -20,6 +20,7 @@ from codegen.families.epilogue import EpilogueSpec, operand_args, vector_epilogu
 from codegen.geometry import Window
 from codegen.kernel import EmitContext, Kernel
 from codegen.spec import SpecView
+from codegen.target import Target
 
 L2_ROWS_BYTES = 96 * 1024  # a chunk of int16 GEMM rows stays in L2
 MIN_TASKS = 32
@@ -47,12 +48,16 @@ class Quads:
     zero point's byte), the tile multiplies u = x + offset in [0, 255] (x ^ 0x80 for int8), and
     `corr` (per group, then column, in whole NR blocks) = `zero · Σ_k v` with zero = zx + offset
     removes what the offset and the zero point add. `in_place`: the rows are x itself (a dot with
-    K a whole number of quads, a 1×1 stride-1 unpadded NHWC conv), so nothing is copied."""
+    K a whole number of quads, a 1×1 stride-1 unpadded NHWC conv), so nothing is copied.
+    `bounded`: the weights are proven within the `vpmaddubsw` pair bound (packing.maddubs_exact),
+    so plain AVX2 runs the tile exactly; else only `vpdpbusd` (Target.dot_product) may, and
+    other targets take the tile's scalar loop."""
 
     offset: int
     zero: int
     corr: tuple[int, ...]
     in_place: bool
+    bounded: bool
 
 
 @dataclass(frozen=True)
@@ -123,10 +128,13 @@ def _int8_blocks(ep: EpilogueSpec, m: int, mats: np.ndarray | None) -> bool:
     return mats is not None and mats.min(initial=0) >= -128 and mats.max(initial=0) <= 127
 
 
-def _fast_paths(ep: EpilogueSpec, window: Window | None, geometry, mats, int8_blocks: bool):
+def _fast_paths(
+    ep: EpilogueSpec, window: Window | None, geometry, mats, int8_blocks: bool, target: Target
+):
     """(Gemv, None), (None, Quads) or (None, None): the `vpmaddubsw` kernels these constant
     weights allow. GEMV for one row of a dot (sign-magnitude where the weights allow, else
-    nibbles), else the u8 x s8 tile when it is proven exact."""
+    nibbles), else the u8 x s8 tile when it is exact: always with `vpdpbusd`, else where the
+    weights are proven within the pair bound."""
     if mats is None or ep.x_ctype not in ("uint8_t", "int8_t"):
         return None, None
     offset = 128 if ep.x_ctype == "int8_t" else 0  # u = x + offset in [0, 255]
@@ -139,9 +147,11 @@ def _fast_paths(ep: EpilogueSpec, window: Window | None, geometry, mats, int8_bl
             corr = packing.gemv_corrections(mats[0], ep.x_zp + offset)
             return Gemv(offset, tuple(corr), False), None
     zero = ep.x_zp + offset
-    if 0 <= zero <= 255 and packing.maddubs_exact(mats):
+    bounded = packing.maddubs_exact(mats)
+    if 0 <= zero <= 255 and (bounded or (target.dot_product and packing.quads_fit(mats))):
         corr = [c for mat in mats for c in packing.gemv_corrections(mat, zero)]
-        return None, Quads(offset, zero, tuple(corr), _rows_in_place(window, geometry))
+        in_place = _rows_in_place(window, geometry)
+        return None, Quads(offset, zero, tuple(corr), in_place, bounded)
     return None, None
 
 
@@ -168,7 +178,7 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
         layout = "dot" if window is None else geometry.layout
         mats = packing.gemm_weights(weights, list(ep.w_zp), layout, groups)
     int8_blocks = _int8_blocks(ep, m, mats)
-    gemv, quads = _fast_paths(ep, window, geometry, mats, int8_blocks)
+    gemv, quads = _fast_paths(ep, window, geometry, mats, int8_blocks, ctx.target)
     depth = 4 if quads is not None or (gemv is not None and gemv.signed) else 2
     kpad = -(-k // depth) * depth
     col_blocks = -(-n // packing.NR)

@@ -1,7 +1,8 @@
-"""The u8 x s8 `vpmaddubsw` tile of gemm.c.j2: taken only where `packing.maddubs_exact` proves
-from the constant weights that no int16 pair sum can saturate (every pair |v0| + |v1| <= 128,
-e.g. reduce_range weights), and then bit-exact with the reference interpreter; weights one
-step past the bound keep the exact int16-pair tile. The emitted C names its tile."""
+"""The u8 x s8 tile of gemm.c.j2: with `vpmaddubsw`, taken only where `packing.maddubs_exact`
+proves from the constant weights that no int16 pair sum can saturate (every pair |v0| + |v1| <=
+128, e.g. reduce_range weights), and then bit-exact with the reference interpreter; weights one
+step past the bound keep the exact int16-pair tile, unless the target has `vpdpbusd`, which
+makes the tile exact for any int8 weights. The emitted C names its tile."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import numpy as np
 import pytest
 
 from codegen import packing
+from codegen.target import GENERIC, Target
+from runtime.cc import target_of
 from runtime.compiled import compile_module
 from runtime.reference import run_function
 
@@ -17,6 +20,7 @@ from .test_compiled import STRICT, pins_flags
 SLOW = pytest.mark.slow
 FAST = "u8 x s8 vpmaddubsw tile"
 EXACT = "exact int16-pair vpmaddwd tile"
+DPBUSD = "u8 x s8 vpdpbusd tile"
 
 
 def _ty(shape, elem: str) -> str:
@@ -193,11 +197,51 @@ def test_conv_at_the_pair_bound_is_exact_on_worst_case_activations(parallel) -> 
     _check(_program(x, 0, w, [0], 'layout = "nhwc", pads = array<i64: 1, 1, 1, 1>'), [x], FAST)
 
 
-def test_one_pair_past_the_bound_keeps_the_exact_tile() -> None:
+def _target(monkeypatch: pytest.MonkeyPatch, target: Target) -> None:
+    """Plan the kernels for `target` whatever this host is (the C still selects its
+    instructions by the compiler's macros)."""
+    monkeypatch.setattr("runtime.compiled.target_of", lambda flags=None: target)
+
+
+def test_one_pair_past_the_bound_keeps_the_exact_tile(monkeypatch) -> None:
+    _target(monkeypatch, GENERIC)
     w = _pairs_at_the_bound(40, 21)
     w[10:12, 7] = (65, 64)
     x = _worst_activations(w)
     _check(_program(x, 255, w, [0], None), [x], EXACT)
+
+
+def _full_range(rng: np.random.Generator, shape) -> np.ndarray:
+    """int8 weights with both ends frequent, so pairs reach |w0| + |w1| = 255."""
+    w = rng.integers(-128, 127, shape, endpoint=True)
+    w.flat[::3], w.flat[1::5] = -128, 127
+    return w.astype(np.int8)
+
+
+@pytest.mark.parametrize("flags", [None, pytest.param(STRICT, marks=pins_flags)])
+def test_full_range_weights_take_the_dpbusd_tile_where_the_target_has_it(
+    flags, monkeypatch
+) -> None:
+    """With vpdpbusd (no int16 step) any int8 weights are exact in the u8 x s8 tile; the C
+    falls back to the tile's scalar loop under flags without it (STRICT), still exact."""
+    _target(monkeypatch, Target(dot_product=True))
+    rng = np.random.default_rng(7)
+    w = _full_range(rng, (40, 21))
+    x = _worst_activations(w)
+    _check(_program(x, 255, w, [0], None), [x], DPBUSD, flags)
+    xi = _activations(rng, (9, 40), "i8")
+    _check(_program(xi, -3, w, [0], None), [xi], DPBUSD, flags)
+    xs, ws, attrs = CONVS[1]
+    xc, wc = _activations(rng, xs, "u8"), _full_range(rng, ws)
+    _check(_program(xc, 3, wc, [0], attrs), [xc], DPBUSD, flags)
+
+
+def test_the_host_target_decides_the_tile() -> None:
+    """Unpatched: full-range weights take the vpdpbusd tile exactly when this host's compiler
+    has vpdpbusd, else the int16-pair tile."""
+    w = _full_range(np.random.default_rng(8), (40, 21))
+    x = _worst_activations(w)
+    _check(_program(x, 255, w, [0], None), [x], DPBUSD if target_of().dot_product else EXACT)
 
 
 def test_the_proof_checks_exactly_the_pairs_the_kernel_forms() -> None:

@@ -10,7 +10,7 @@ from onnx import TensorProto, helper
 
 from qdialect.onnx_import import OnnxImportError, import_onnx
 
-from .onnxruntime_session import run_ort
+from .onnxruntime_session import mlas_avx512, run_ort
 from .test_tables import ONNX_TYPE, make_model, ours, run_ort_unfused
 
 # (shape, axis attribute or None, opset): rows along the last axis (the default, -1, at every
@@ -86,7 +86,10 @@ def float_rows(shape: tuple[int, ...], rng) -> np.ndarray:
 
 @pytest.mark.parametrize("opset", [pytest.param(11, marks=pytest.mark.slow), 13])
 def test_float_softmax_equals_onnxruntime(opset):
-    """Every layout's shape with every axis, one Softmax node each, bit for bit."""
+    """Every layout's shape with every axis, one Softmax node each, bit for bit where ONNX
+    Runtime runs MLAS's FMA3 kernel (the one qdialect.softmax reproduces). On an AVX512F host
+    it runs another (16-lane sums; an exp that keeps the subnormals the FMA3 one flushes to 0):
+    there, within 4 float32 ulps, and 0 where ORT's result is subnormal."""
     shape = (3, 5, 19)
     nodes = [helper.make_node("Softmax", ["x"], [f"y{axis}"], axis=axis) for axis in (-1, 0, 1, 2)]
     outputs = [(f"y{axis}", TensorProto.FLOAT) for axis in (-1, 0, 1, 2)]
@@ -96,7 +99,13 @@ def test_float_softmax_equals_onnxruntime(opset):
     expected = run_ort(model, {"x": x})
     got = ours(model, {"x": x})
     for e, g in zip(expected, got, strict=True):
-        assert np.array_equal(g.view(np.int32), e.view(np.int32))
+        if not mlas_avx512():
+            assert np.array_equal(g.view(np.int32), e.view(np.int32))
+            continue
+        subnormal = e < np.finfo(np.float32).tiny
+        assert np.all(g[subnormal] == 0)
+        ulps = np.abs(e.view(np.int32).astype(np.int64) - g.view(np.int32))
+        assert ulps[~subnormal].max() <= 4
 
 
 @pytest.mark.parametrize("signed", [False, True])
