@@ -87,12 +87,16 @@ def sign_exact(mats: np.ndarray) -> bool:
     return mats.size > 0 and mats.shape[1] <= GEMV_MAX_K and int(np.abs(mats).max()) <= SIGN_BOUND
 
 
-def pack_gemm(mats: np.ndarray, dtype: type = np.int16, depth: int = 2) -> np.ndarray:
-    """(G, K, N) → blocks (G, ceil(N/NR), ceil(K/depth), NR, depth) of `dtype` (int16, or int8
+def pack_gemm(
+    mats: np.ndarray, dtype: type = np.int16, depth: int = 2, kpad: int | None = None
+) -> np.ndarray:
+    """(G, K, N) → blocks (G, ceil(N/NR), KPAD/depth, NR, depth) of `dtype` (int16, or int8
     when every value fits), zero-padded: depth 2 for the `vpmaddwd` pairs, 4 for the
-    `vpmaddubsw` quads (whose pairs are again `k = 2p, 2p + 1`)."""
+    `vpmaddubsw` quads (whose pairs are again `k = 2p, 2p + 1`). KPAD is K rounded up to
+    `depth` unless given (the AMX tiles take whole 64-byte rows of k). A block of quads is the
+    layout AMX reads as its B tile: a row per quad, 16 columns × 4 bytes."""
     groups, k, n = mats.shape
-    kpad, npad = -(-k // depth) * depth, -(-n // NR) * NR
+    kpad, npad = kpad or -(-k // depth) * depth, -(-n // NR) * NR
     padded = np.zeros((groups, kpad, npad), dtype=dtype)
     padded[:, :k, :n] = mats
     blocks = padded.reshape(groups, kpad // depth, depth, npad // NR, NR)

@@ -18,12 +18,17 @@ class Target:
     every int8 weight, not only those within the `vpmaddubsw` pair bound."""
 
     dot_product: bool = False
+    tiles: bool = False
+    """AMX-INT8 tile multiplies (`tdpbusd`: 16 × 64 u8 by 64 × 16 s8 into 16 × 16 int32,
+    exact), which the compiler targets and the operating system lets this process use."""
 
     @staticmethod
-    def from_macros(macros: frozenset[str]) -> Target:
-        """The target of a compiler that predefines `macros` (`cc -dM -E`)."""
+    def from_macros(macros: frozenset[str], tiles_permitted: bool = False) -> Target:
+        """The target of a compiler that predefines `macros` (`cc -dM -E`); `tiles_permitted`:
+        the OS granted this process the AMX tile state."""
         vnni = "__AVXVNNI__" in macros or {"__AVX512VNNI__", "__AVX512VL__"} <= macros
-        return Target(dot_product=vnni)
+        amx = {"__AMX_TILE__", "__AMX_INT8__"} <= macros and tiles_permitted
+        return Target(dot_product=vnni, tiles=vnni and amx)
 
 
 GENERIC = Target()

@@ -17,11 +17,14 @@ e.g. `LD_PRELOAD=$(cc -print-file-name=libasan.so)`.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
+import platform
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -125,9 +128,27 @@ def target_of(flags: Sequence[str] | None = None) -> Target:
     fail with its own located error)."""
     try:
         compiler = compiler_command("the target probe")
-        return Target.from_macros(_predefined_macros(compiler, effective_flags(flags)))
+        macros = _predefined_macros(compiler, effective_flags(flags))
     except CompileError:
         return GENERIC
+    return Target.from_macros(macros, "__AMX_TILE__" in macros and _tiles_permitted())
+
+
+# Linux x86-64: arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) asks for the AMX tile state;
+# the generated C asks again (qd_amx_ready) in whatever process loads it.
+_SYS_ARCH_PRCTL, _ARCH_REQ_XCOMP_PERM, _XFEATURE_XTILEDATA = 158, 0x1023, 18
+
+
+@functools.cache
+def _tiles_permitted() -> bool:
+    """True if the kernel lets this process use AMX tiles (asked once per process)."""
+    if sys.platform != "linux" or platform.machine() != "x86_64":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.syscall(_SYS_ARCH_PRCTL, _ARCH_REQ_XCOMP_PERM, _XFEATURE_XTILEDATA) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 @functools.cache

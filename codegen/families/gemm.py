@@ -29,6 +29,10 @@ MIN_TASKS = 32
 # cache lines (an 8-bit row of 96 channels is 1.5 lines, a column block 16 bytes of it), and
 # MobileNetV2's 112 x 112 1x1 convs ran 1.1x faster on 2 threads than on 1 that way.
 SMALL_WEIGHTS_BYTES = 256 * 1024
+# The AMX step: two 16-row A tiles of 64 bytes of k against two 16-column B tiles (one packed
+# block each). Fewer rows than TILE_MIN_ROWS leave most of a tile empty, so they keep the
+# vector tile; a tiles plan's vector fallback runs TILE_MR rows, which divides a step.
+TILE_ROWS, TILE_K, TILE_MIN_ROWS, TILE_MR = 32, 64, 16, 8
 
 
 @dataclass(frozen=True)
@@ -51,13 +55,18 @@ class Quads:
     K a whole number of quads, a 1×1 stride-1 unpadded NHWC conv), so nothing is copied.
     `bounded`: the weights are proven within the `vpmaddubsw` pair bound (packing.maddubs_exact),
     so plain AVX2 runs the tile exactly; else only `vpdpbusd` (Target.dot_product) may, and
-    other targets take the tile's scalar loop."""
+    other targets take the tile's scalar loop. `tiles`: AMX tile multiplies (Target.tiles) run
+    it, 32 rows × 32 columns a step over 64-byte rows of k, falling back to the vector tile
+    where the process may not use AMX; AMX reads the rows from memory, so they are copies that
+    hold u itself (`flipped`: the copy applied the offset, x ^ 0x80)."""
 
     offset: int
     zero: int
     corr: tuple[int, ...]
     in_place: bool
     bounded: bool
+    tiles: bool
+    flipped: bool
 
 
 @dataclass(frozen=True)
@@ -85,29 +94,33 @@ class GemmPlan:
     quads: Quads | None
 
 
-def _chunks(m: int, row_bytes: int) -> tuple[int, int]:
-    """(rows per chunk, chunks): chunks of near-equal size, each at most L2_ROWS_BYTES."""
-    mr = packing.MR
+def _chunks(m: int, row_bytes: int, mr: int = packing.MR) -> tuple[int, int]:
+    """(rows per chunk, chunks): chunks of near-equal size, each at most L2_ROWS_BYTES, of
+    whole steps of `mr` rows."""
     chunks = -(-m // max(mr, L2_ROWS_BYTES // row_bytes // mr * mr))
     per_chunk = -(-m // chunks)
     mc = -(-per_chunk // mr) * mr
     return mc, -(-m // mc)
 
 
-def _row_tasks(m: int, tasks: int) -> tuple[int, int]:
-    """(rows per chunk, chunks): about `tasks` chunks of whole micro-kernel rows."""
+def _row_tasks(m: int, tasks: int, mr: int = packing.MR) -> tuple[int, int]:
+    """(rows per chunk, chunks): about `tasks` chunks of whole steps of `mr` rows."""
     per_task = -(-m // tasks)
-    mc = -(-per_task // packing.MR) * packing.MR
+    mc = -(-per_task // mr) * mr
     return mc, -(-m // mc)
 
 
-def _scratch_layout(geometry, window: Window | None, mc: int, kpad: int) -> tuple[bool, int, int]:
-    """(direct, slots_at, bpack_at) in int16 elements of scratch."""
+def _scratch_layout(
+    geometry, window: Window | None, mc: int, kpad: int, step: int
+) -> tuple[bool, int, int]:
+    """(direct, slots_at, bpack_at) in int16 elements of scratch; a dot's row copy is M rows
+    rounded up to whole steps of `step` rows (the AMX step reads them whole)."""
     if window is None:
-        return False, 0, (geometry.M * kpad + 31) // 32 * 32
+        return False, 0, (-(-geometry.M // step) * step * kpad + 31) // 32 * 32
     padded = geometry.HP * geometry.WP * window.C
     direct = (
-        geometry.K == window.C == kpad
+        step == packing.MR
+        and geometry.K == window.C == kpad
         and geometry.HP * geometry.WP == geometry.M
         and (window.KH, window.KW, window.SH, window.SW) == (1, 1, 1, 1)
     )
@@ -149,10 +162,22 @@ def _fast_paths(
     zero = ep.x_zp + offset
     bounded = packing.maddubs_exact(mats)
     if 0 <= zero <= 255 and (bounded or (target.dot_product and packing.quads_fit(mats))):
-        corr = [c for mat in mats for c in packing.gemv_corrections(mat, zero)]
-        in_place = _rows_in_place(window, geometry)
-        return None, Quads(offset, zero, tuple(corr), in_place, bounded)
+        tiles = target.tiles and geometry.M >= TILE_MIN_ROWS
+        columns = _tile_columns(mats, tiles)
+        corr = [c for mat in columns for c in packing.gemv_corrections(mat, zero)]
+        in_place = not tiles and _rows_in_place(window, geometry)
+        flipped = tiles and offset != 0
+        return None, Quads(offset, zero, tuple(corr), in_place, bounded, tiles, flipped)
     return None, None
+
+
+def _tile_columns(mats: np.ndarray, tiles: bool) -> np.ndarray:
+    """The weights with their columns zero-padded to whole pairs of NR blocks where the AMX
+    step (two blocks wide) runs."""
+    if not tiles:
+        return mats
+    extra = -mats.shape[2] % (2 * packing.NR)
+    return np.pad(mats, ((0, 0), (0, 0), (0, extra)))
 
 
 def _rows_in_place(window: Window | None, geometry) -> bool:
@@ -179,17 +204,19 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
         mats = packing.gemm_weights(weights, list(ep.w_zp), layout, groups)
     int8_blocks = _int8_blocks(ep, m, mats)
     gemv, quads = _fast_paths(ep, window, geometry, mats, int8_blocks, ctx.target)
+    tiles = quads is not None and quads.tiles
     depth = 4 if quads is not None or (gemv is not None and gemv.signed) else 2
-    kpad = -(-k // depth) * depth
-    col_blocks = -(-n // packing.NR)
-    mc, chunks = _chunks(m, kpad * (2 if quads is None else 1))  # int16 or byte rows
+    kpad = -(-k // (TILE_K if tiles else depth)) * (TILE_K if tiles else depth)
+    col_blocks = -(-n // (2 * packing.NR)) * 2 if tiles else -(-n // packing.NR)
+    step, mr = (TILE_ROWS, TILE_MR) if tiles else (packing.MR, packing.MR)
+    mc, chunks = _chunks(m, kpad * (2 if quads is None else 1), step)  # int16 or byte rows
     b_ctype = "int8_t" if int8_blocks or quads is not None or gemv is not None else "int16_t"
     weight_bytes = groups * col_blocks * kpad * packing.NR * (1 if b_ctype == "int8_t" else 2)
     parallel = m * k * n * groups * (window.N if window is not None else 1) >= threads.PARALLEL_MACS
     rows_only = parallel and weight_bytes <= SMALL_WEIGHTS_BYTES and chunks < MIN_TASKS
     if rows_only:
-        mc, chunks = _row_tasks(m, MIN_TASKS)
-    direct, slots_at, bpack_at = _scratch_layout(geometry, window, mc, kpad)
+        mc, chunks = _row_tasks(m, MIN_TASKS, step)
+    direct, slots_at, bpack_at = _scratch_layout(geometry, window, mc, kpad, step)
     if gemv is not None:  # streaming the weights bounds it: a second core's bandwidth pays sooner
         parallel = k * n >= threads.PARALLEL_GEMV_MACS
     pad_elements = m * k if window is None else geometry.HP * geometry.WP * window.C
@@ -198,7 +225,8 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
     if mats is None:
         scratch += groups * col_blocks * kpad * packing.NR
     else:
-        packed = packing.pack_gemm(mats, np.int8 if b_ctype == "int8_t" else np.int16, depth)
+        dtype = np.int8 if b_ctype == "int8_t" else np.int16
+        packed = packing.pack_gemm(_tile_columns(mats, tiles), dtype, depth, kpad)
         table = ctx.plan.add_constant(op.weight, packed.view(ep.w_ctype.removesuffix("_t")).ravel())
         args[1] = f"((const {b_ctype} *){table})"
     plan = GemmPlan(
@@ -206,15 +234,15 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
         pad_elements >= threads.PARALLEL_ELEMENTS,
         vector_epilogue(ep),
         weights is not None,
-        packing.MR,
+        mr,
         packing.NR,
         kpad,
         kpad // 2,
         col_blocks,
         mc,
         chunks,
-        1 if rows_only else min(col_blocks, -(-MIN_TASKS // chunks)),  # MIN_TASKS tasks
-        m % packing.MR,
+        1 if rows_only else min(col_blocks // (2 if tiles else 1), -(-MIN_TASKS // chunks)),
+        m % mr,
         direct,
         slots_at,
         bpack_at,

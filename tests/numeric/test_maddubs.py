@@ -254,3 +254,41 @@ def test_the_proof_checks_exactly_the_pairs_the_kernel_forms() -> None:
     assert packing.maddubs_exact(shifted)
     assert not packing.maddubs_exact(np.array([[[65], [64]]]))
     assert not packing.maddubs_exact(np.array([[[128], [0]]]))  # not int8
+
+
+# The host's compiler without AMX: a tiles plan then runs its vector tile.
+NO_AMX = ["-O2", "-march=native", "-mno-amx-tile", "-mno-amx-int8", "-ffp-contract=off"]
+AMX = "AMX tdpbusd tiles"
+
+
+@pytest.mark.parametrize(
+    "flags", [None, pytest.param(NO_AMX, marks=pins_flags), pytest.param(STRICT, marks=pins_flags)]
+)
+def test_a_tiles_plan_is_exact_with_or_without_amx(flags, monkeypatch, parallel) -> None:
+    """A tiles plan (rows copied as u, K padded to 64 bytes, columns to pairs of 16-column
+    blocks) runs AMX where the compiler and the OS allow, else the vector tile (NO_AMX) or the
+    scalar loop (STRICT) over the same layout: exact each way, on row counts that are not whole
+    AMX steps nor whole fallback tiles, u8 and i8 activations, NHWC, NCHW and grouped convs."""
+    _target(monkeypatch, Target(dot_product=True, tiles=True))
+    rng = np.random.default_rng(11)
+    for m, k, n, storage, x_zp in ((37, 100, 50, "u8", 3), (70, 64, 16, "i8", -5)):
+        x, w = _activations(rng, (m, k), storage), _full_range(rng, (k, n))
+        _check(_program(x, x_zp, w, [0], None), [x], AMX, flags)
+    for index in (0, 1, 4):
+        xs, ws, attrs = CONVS[index]
+        storage = "u8" if index % 2 else "i8"
+        xc, wc = _activations(rng, xs, storage), _full_range(rng, ws)
+        _check(_program(xc, 3, wc, [0], attrs), [xc], AMX, flags)
+
+
+def test_the_host_decides_amx_tiles() -> None:
+    """Unpatched: 16 rows or more take the AMX step exactly when this host's compiler targets
+    AMX and the OS grants it; fewer rows never do."""
+    rng = np.random.default_rng(12)
+    w = _full_range(rng, (40, 21))
+    x = _activations(rng, (16, 40), "u8")
+    compiled = compile_module(_program(x, 255, w, [0], None))
+    assert (AMX in compiled.c_source) == target_of().tiles
+    few = _activations(rng, (15, 40), "u8")
+    _check(_program(few, 255, w, [0], None), [few], DPBUSD if target_of().dot_product else EXACT)
+    assert AMX not in compile_module(_program(few, 255, w, [0], None)).c_source
