@@ -28,8 +28,10 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from codegen.target import GENERIC, Target
+if TYPE_CHECKING:  # a model-cache hit loads objects without importing the code generator
+    from codegen.target import Target
 
 __all__ = [
     "DEFAULT_FLAGS",
@@ -126,6 +128,8 @@ def target_of(flags: Sequence[str] | None = None) -> Target:
     """The target the JIT compiles for with these flags (see compile_c), from the compiler's
     predefined macros; the generic target when no compiler can be asked (compiling will then
     fail with its own located error)."""
+    from codegen.target import GENERIC, Target
+
     try:
         compiler = compiler_command("the target probe")
         macros = _predefined_macros(compiler, effective_flags(flags))
