@@ -29,9 +29,11 @@ MIN_TASKS = 32
 # cache lines (an 8-bit row of 96 channels is 1.5 lines, a column block 16 bytes of it), and
 # MobileNetV2's 112 x 112 1x1 convs ran 1.1x faster on 2 threads than on 1 that way.
 SMALL_WEIGHTS_BYTES = 256 * 1024
-# The AMX step: two 16-row A tiles of 64 bytes of k against two 16-column B tiles (one packed
-# block each). Fewer rows than TILE_MIN_ROWS leave most of a tile empty, so they keep the
-# vector tile; a tiles plan's vector fallback runs TILE_MR rows, which divides a step.
+# The AMX step: two 16-row A tiles of up to 64 bytes of k against two 16-column B tiles (one
+# packed block each); a chunk's last rows take one step of shorter tiles (the rows may be the
+# input itself, which must not be read past its end). GEMMs of fewer than TILE_MIN_ROWS rows
+# keep the vector tile, which is also the fallback where AMX is refused: TILE_MR rows in a
+# tiles plan (it divides a step).
 TILE_ROWS, TILE_K, TILE_MIN_ROWS, TILE_MR = 32, 64, 16, 8
 
 
@@ -55,18 +57,22 @@ class Quads:
     K a whole number of quads, a 1×1 stride-1 unpadded NHWC conv), so nothing is copied.
     `bounded`: the weights are proven within the `vpmaddubsw` pair bound (packing.maddubs_exact),
     so plain AVX2 runs the tile exactly; else only `vpdpbusd` (Target.dot_product) may, and
-    other targets take the tile's scalar loop. `tiles`: AMX tile multiplies (Target.tiles) run
-    it, 32 rows × 32 columns a step over 64-byte rows of k, falling back to the vector tile
-    where the process may not use AMX; AMX reads the rows from memory, so they are copies that
-    hold u itself (`flipped`: the copy applied the offset, x ^ 0x80)."""
+    other targets take the tile's scalar loop. `kstep` > 0: AMX tile multiplies (Target.tiles)
+    run steps of 32 rows × 32 columns, `kstep` bytes of k a tile load (KPAD is a multiple of
+    it), on the stored bytes themselves (`tdpbssd` for int8 x, `tdpbusd` for uint8), less
+    `tile_corr` = zx · Σ_k v per column; where the process may not use AMX, the vector tile."""
 
     offset: int
     zero: int
     corr: tuple[int, ...]
     in_place: bool
     bounded: bool
-    tiles: bool
-    flipped: bool
+    kstep: int
+    tile_corr: tuple[int, ...]
+
+    @property
+    def tiles(self) -> bool:
+        return self.kstep > 0
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,7 @@ class GemmPlan:
     quads: Quads | None
 
 
-def _chunks(m: int, row_bytes: int, mr: int = packing.MR) -> tuple[int, int]:
+def _chunks(m: int, row_bytes: int, mr: int) -> tuple[int, int]:
     """(rows per chunk, chunks): chunks of near-equal size, each at most L2_ROWS_BYTES, of
     whole steps of `mr` rows."""
     chunks = -(-m // max(mr, L2_ROWS_BYTES // row_bytes // mr * mr))
@@ -103,24 +109,20 @@ def _chunks(m: int, row_bytes: int, mr: int = packing.MR) -> tuple[int, int]:
     return mc, -(-m // mc)
 
 
-def _row_tasks(m: int, tasks: int, mr: int = packing.MR) -> tuple[int, int]:
+def _row_tasks(m: int, tasks: int, mr: int) -> tuple[int, int]:
     """(rows per chunk, chunks): about `tasks` chunks of whole steps of `mr` rows."""
     per_task = -(-m // tasks)
     mc = -(-per_task // mr) * mr
     return mc, -(-m // mc)
 
 
-def _scratch_layout(
-    geometry, window: Window | None, mc: int, kpad: int, step: int
-) -> tuple[bool, int, int]:
-    """(direct, slots_at, bpack_at) in int16 elements of scratch; a dot's row copy is M rows
-    rounded up to whole steps of `step` rows (the AMX step reads them whole)."""
+def _scratch_layout(geometry, window: Window | None, mc: int, kpad: int) -> tuple[bool, int, int]:
+    """(direct, slots_at, bpack_at) in int16 elements of scratch."""
     if window is None:
-        return False, 0, (-(-geometry.M // step) * step * kpad + 31) // 32 * 32
+        return False, 0, (geometry.M * kpad + 31) // 32 * 32
     padded = geometry.HP * geometry.WP * window.C
     direct = (
-        step == packing.MR
-        and geometry.K == window.C == kpad
+        geometry.K == window.C == kpad
         and geometry.HP * geometry.WP == geometry.M
         and (window.KH, window.KW, window.SH, window.SW) == (1, 1, 1, 1)
     )
@@ -162,13 +164,27 @@ def _fast_paths(
     zero = ep.x_zp + offset
     bounded = packing.maddubs_exact(mats)
     if 0 <= zero <= 255 and (bounded or (target.dot_product and packing.quads_fit(mats))):
-        tiles = target.tiles and geometry.M >= TILE_MIN_ROWS
-        columns = _tile_columns(mats, tiles)
+        kstep = tile_k_step(geometry.K) if target.tiles and geometry.M >= TILE_MIN_ROWS else 0
+        columns = _tile_columns(mats, kstep > 0)
         corr = [c for mat in columns for c in packing.gemv_corrections(mat, zero)]
-        in_place = not tiles and _rows_in_place(window, geometry)
-        flipped = tiles and offset != 0
-        return None, Quads(offset, zero, tuple(corr), in_place, bounded, tiles, flipped)
+        tile_corr = [c for mat in columns for c in packing.gemv_corrections(mat, ep.x_zp)]
+        in_place = _rows_in_place(window, geometry) and _kpad(geometry.K, 4, kstep) == geometry.K
+        return None, Quads(offset, zero, tuple(corr), in_place, bounded, kstep, tuple(tile_corr))
     return None, None
+
+
+def tile_k_step(k: int) -> int:
+    """Bytes of k an AMX tile load takes (a multiple of 4, at most TILE_K): the largest that
+    divides K rounded up to quads, unless padding K to whole TILE_K steps needs fewer steps."""
+    quads = -(-k // 4) * 4
+    step = max(d for d in range(4, TILE_K + 1, 4) if quads % d == 0)
+    return step if quads // step <= -(-k // TILE_K) else TILE_K
+
+
+def _kpad(k: int, depth: int, kstep: int) -> int:
+    """K rounded up to whole `depth` (pairs, quads), and to whole AMX k-steps in a tiles plan."""
+    unit = kstep if kstep and (-(-k // depth) * depth) % kstep else depth
+    return -(-k // unit) * unit
 
 
 def _tile_columns(mats: np.ndarray, tiles: bool) -> np.ndarray:
@@ -206,7 +222,7 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
     gemv, quads = _fast_paths(ep, window, geometry, mats, int8_blocks, ctx.target)
     tiles = quads is not None and quads.tiles
     depth = 4 if quads is not None or (gemv is not None and gemv.signed) else 2
-    kpad = -(-k // (TILE_K if tiles else depth)) * (TILE_K if tiles else depth)
+    kpad = _kpad(k, depth, quads.kstep if tiles else 0)
     col_blocks = -(-n // (2 * packing.NR)) * 2 if tiles else -(-n // packing.NR)
     step, mr = (TILE_ROWS, TILE_MR) if tiles else (packing.MR, packing.MR)
     mc, chunks = _chunks(m, kpad * (2 if quads is None else 1), step)  # int16 or byte rows
@@ -216,7 +232,7 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
     rows_only = parallel and weight_bytes <= SMALL_WEIGHTS_BYTES and chunks < MIN_TASKS
     if rows_only:
         mc, chunks = _row_tasks(m, MIN_TASKS, step)
-    direct, slots_at, bpack_at = _scratch_layout(geometry, window, mc, kpad, step)
+    direct, slots_at, bpack_at = _scratch_layout(geometry, window, mc, kpad)
     if gemv is not None:  # streaming the weights bounds it: a second core's bandwidth pays sooner
         parallel = k * n >= threads.PARALLEL_GEMV_MACS
     pad_elements = m * k if window is None else geometry.HP * geometry.WP * window.C

@@ -265,17 +265,20 @@ AMX = "AMX tdpbusd tiles"
     "flags", [None, pytest.param(NO_AMX, marks=pins_flags), pytest.param(STRICT, marks=pins_flags)]
 )
 def test_a_tiles_plan_is_exact_with_or_without_amx(flags, monkeypatch, parallel) -> None:
-    """A tiles plan (rows copied as u, K padded to 64 bytes, columns to pairs of 16-column
-    blocks) runs AMX where the compiler and the OS allow, else the vector tile (NO_AMX) or the
-    scalar loop (STRICT) over the same layout: exact each way, on row counts that are not whole
-    AMX steps nor whole fallback tiles, u8 and i8 activations, NHWC, NCHW and grouped convs."""
+    """A tiles plan (K in whole k-steps, columns in pairs of 16-column blocks, rows in place
+    where they can be) runs whole 32-row steps on AMX where the compiler and the OS allow and
+    the other rows on the vector tile, else every row on the vector tile (NO_AMX) or the scalar
+    loop (STRICT) over the same layout: exact each way, on row counts that are not whole AMX
+    steps nor whole fallback tiles, K of one short step (36), of steps that divide it (96) and
+    padded to 64-byte steps (100), u8 and i8 activations, NHWC, NCHW and grouped convs."""
     _target(monkeypatch, Target(dot_product=True, tiles=True))
     rng = np.random.default_rng(11)
-    for m, k, n, storage, x_zp in ((37, 100, 50, "u8", 3), (70, 64, 16, "i8", -5)):
+    cases = ((37, 100, 50, "u8", 3), (70, 96, 16, "i8", -5), (64, 36, 40, "i8", 127))
+    for m, k, n, storage, x_zp in cases:
         x, w = _activations(rng, (m, k), storage), _full_range(rng, (k, n))
         _check(_program(x, x_zp, w, [0], None), [x], AMX, flags)
-    for index in (0, 1, 4):
-        xs, ws, attrs = CONVS[index]
+    nchw = ((1, 6, 9, 9), (20, 6, 3, 3), 'layout = "nchw", pads = array<i64: 1, 1, 1, 1>')
+    for index, (xs, ws, attrs) in enumerate((CONVS[0], nchw, CONVS[4])):  # 32+ output pixels
         storage = "u8" if index % 2 else "i8"
         xc, wc = _activations(rng, xs, storage), _full_range(rng, ws)
         _check(_program(xc, 3, wc, [0], attrs), [xc], AMX, flags)
@@ -292,3 +295,13 @@ def test_the_host_decides_amx_tiles() -> None:
     few = _activations(rng, (15, 40), "u8")
     _check(_program(few, 255, w, [0], None), [few], DPBUSD if target_of().dot_product else EXACT)
     assert AMX not in compile_module(_program(few, 255, w, [0], None)).c_source
+
+
+@pytest.mark.parametrize(
+    ("k", "step"),
+    [(16, 16), (24, 24), (27, 28), (96, 48), (144, 48), (68, 64), (100, 64), (768, 64)],
+)
+def test_the_amx_k_step_divides_k_unless_padding_needs_fewer_steps(k, step) -> None:
+    from codegen.families.gemm import tile_k_step
+
+    assert tile_k_step(k) == step
