@@ -4,7 +4,8 @@ that follow them.
 Each pattern fires only when the conv/dot result has a single user, and each fusion is
 exact by DESIGN §1: a fused addend means add(conv result requantized to `intermediate`,
 addend); a fused relu/clamp is the same clamp on the same stored values. A float bias added
-after a float conv folds into its bias operand (the kernel adds it after the sum, too).
+after a float conv, or after a dynamic dot / conv without one, folds into its bias operand
+(the kernel adds it after the sum, too).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from qdialect.tensors import element_type
 from rewrites.common import dense_constant, single_use
 
 FUSABLE = (qnn.Conv2DOp, qnn.DotOp)
+DYNAMIC = (qnn.DynamicDotOp, qnn.DynamicConv2DOp)
 
 
 def _sole_producer(value: SSAValue) -> Operation | None:
@@ -127,6 +129,37 @@ def _addend_shape_fits(producer: Operation, addend: SSAValue, add: qnn.AddOp) ->
     return channel_last and other == shape[-1:]
 
 
+class FoldDynamicBias(RewritePattern):
+    """add(dynamic_dot / dynamic_conv2d, constant broadcast along the channel) → the same op
+    with that bias: its result is fl(fl(acc · m) + bias[c]), the float add this replaces
+    (ONNX Runtime fuses the same Add into MatMulIntegerToFloat)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.AddOp, rewriter: PatternRewriter) -> None:
+        producer = op.lhs.owner
+        if not isinstance(producer, DYNAMIC) or producer.bias is not None:
+            return
+        if not single_use(op.lhs) or op.rhs.type == op.result.type:
+            return
+        if op.result.type != op.lhs.type:
+            return
+        values = dense_array(op.rhs)
+        channels = None if values is None else _channel_vector(producer, values)
+        if channels is None:
+            return
+        bias = dense_constant(channels, TensorType(element_type(op.result.type), [channels.size]))
+        fused = type(producer).build(
+            operands=[*producer.operands[:4], [bias.result]],
+            result_types=[producer.results[0].type],
+            properties=dict(producer.properties),
+            attributes=dict(producer.attributes),
+        )
+        carry_node(producer, fused)
+        rewriter.insert(bias, InsertPoint.before(producer))
+        rewriter.replace(producer, fused)
+        rewriter.replace(op, [], [fused.results[0]])
+
+
 class FoldFloatBias(RewritePattern):
     """add(float conv/dot, constant broadcast along the channel) → conv{bias}."""
 
@@ -151,7 +184,8 @@ class FoldFloatBias(RewritePattern):
 def _channel_vector(producer: Operation, values: np.ndarray) -> np.ndarray | None:
     """The per-channel vector a broadcast constant adds, if it is one."""
     shape = tuple(producer.results[0].type.get_shape())
-    nchw = isinstance(producer, qnn.Conv2DOp) and producer.layout_kind is Layout.NCHW
+    convs = (qnn.Conv2DOp, qnn.DynamicConv2DOp)
+    nchw = isinstance(producer, convs) and producer.layout_kind is Layout.NCHW
     axis = 1 if nchw else len(shape) - 1
     try:
         full = np.broadcast_to(values, shape)
@@ -172,5 +206,7 @@ class FuseConvDotPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         PatternRewriteWalker(
-            GreedyRewritePatternApplier([FoldFloatBias(), FuseAddend(), FuseActivation()])
+            GreedyRewritePatternApplier(
+                [FoldFloatBias(), FoldDynamicBias(), FuseAddend(), FuseActivation()]
+            )
         ).rewrite_module(op)

@@ -293,3 +293,20 @@ func.func @nchw_channel_add_stays(%x: tensor<1x2x4x4x!x>, %w: tensor<3x2x3x3x!w>
   %s = qnn.add %c, %r : tensor<1x3x2x2x!y>, tensor<3x1x1x!res> -> tensor<1x3x2x2x!out>
   func.return %s : tensor<1x3x2x2x!out>
 }
+
+// -----
+
+// dynamic_dot -> add of a constant per column: the constant becomes its bias operand (the op
+// adds it after the scaling, as the float add did); a second add stays.
+// CHECK-LABEL: func.func @dynamic_dot_bias(
+// CHECK-NEXT: %[[B:[^ ,]+]] = arith.constant dense<[5.000000e-01, -1.250000e+00]> : tensor<2xf32>
+// CHECK-NEXT: %[[Y:[^ ,]+]] = qnn.dynamic_dot %q, %s, %z, %w bias(%[[B]] : tensor<2xf32>) : tensor<3x4xui8>, tensor<f32>, tensor<ui8>, tensor<4x2x!quant.uniform<i8:f32, 0.01>> -> tensor<3x2xf32>
+// CHECK-NEXT: %[[A:[^ ,]+]] = qnn.add %[[Y]], %c : tensor<3x2xf32>, tensor<2xf32> -> tensor<3x2xf32>
+// CHECK-NEXT: func.return %[[A]] : tensor<3x2xf32>
+func.func @dynamic_dot_bias(%q: tensor<3x4xui8>, %s: tensor<f32>, %z: tensor<ui8>, %w: tensor<4x2x!quant.uniform<i8:f32, 0.01>>, %c: tensor<2xf32>) -> tensor<3x2xf32> {
+  %b = arith.constant dense<[0.5, -1.25]> : tensor<2xf32>
+  %y = qnn.dynamic_dot %q, %s, %z, %w : tensor<3x4xui8>, tensor<f32>, tensor<ui8>, tensor<4x2x!quant.uniform<i8:f32, 0.01>> -> tensor<3x2xf32>
+  %t = qnn.add %y, %b : tensor<3x2xf32>, tensor<2xf32> -> tensor<3x2xf32>
+  %u = qnn.add %t, %c : tensor<3x2xf32>, tensor<2xf32> -> tensor<3x2xf32>
+  func.return %u : tensor<3x2xf32>
+}
