@@ -98,6 +98,7 @@ class GemmPlan:
     b_ctype: str  # int8_t blocks halve the traffic where it bounds the speed (few rows)
     gemv: Gemv | None
     quads: Quads | None
+    bias_safe: bool  # |acc| + |bias| < 2^31 on every channel: no overflow test in the epilogue
 
 
 def _chunks(m: int, row_bytes: int, mr: int) -> tuple[int, int]:
@@ -196,6 +197,19 @@ def _tile_columns(mats: np.ndarray, tiles: bool) -> np.ndarray:
     return np.pad(mats, ((0, 0), (0, 0), (0, extra)))
 
 
+def _bias_safe(op, ep: EpilogueSpec, mats: np.ndarray | None, ctx: EmitContext) -> bool:
+    """True if `acc + bias` cannot leave int32 for any input: per output channel, Σ_k |w - zw|
+    times the largest |x - zx| plus |bias| stays below 2^31 (constant weights and bias)."""
+    if mats is None or op.bias is None or ep.x_ctype not in INT8_RANGES:
+        return False
+    bias = ctx.plan.constant_data(op.bias)
+    if bias is None:
+        return False
+    x_range = max(abs(b - ep.x_zp) for b in INT8_RANGES[ep.x_ctype])
+    bound = np.abs(mats.astype(np.int64)).sum(axis=1).ravel() * x_range
+    return bool((bound + np.abs(np.asarray(bias, dtype=np.int64)).ravel()).max() < 2**31)
+
+
 def _rows_in_place(window: Window | None, geometry) -> bool:
     """The GEMM rows of whole quads are the input's own bytes: a dot with K % 4 == 0, or a 1×1
     stride-1 NHWC conv without padding whose C (= K) is a multiple of 4."""
@@ -265,6 +279,7 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
         b_ctype,
         gemv,
         quads,
+        _bias_safe(op, ep, mats, ctx),
     )
     args.append(ctx.scratch(2 * scratch))
     parts = (ep, geometry, plan) if window is None else (ep, window, geometry, plan)
