@@ -141,13 +141,9 @@ class FoldDynamicBias(RewritePattern):
             return
         if not single_use(op.lhs) or op.rhs.type == op.result.type:
             return
-        if op.result.type != op.lhs.type:
+        bias = _bias_constant(op, producer)
+        if bias is None or op.result.type != op.lhs.type:
             return
-        values = dense_array(op.rhs)
-        channels = None if values is None else _channel_vector(producer, values)
-        if channels is None:
-            return
-        bias = dense_constant(channels, TensorType(element_type(op.result.type), [channels.size]))
         fused = type(producer).build(
             operands=[*producer.operands[:4], [bias.result]],
             result_types=[producer.results[0].type],
@@ -170,15 +166,23 @@ class FoldFloatBias(RewritePattern):
             return
         if kind_of(op.result) is not Kind.FLOAT or op.rhs.type == op.result.type:
             return
-        values = dense_array(op.rhs)
-        channels = None if values is None else _channel_vector(producer, values)
-        if channels is None:
+        bias = _bias_constant(op, producer)
+        if bias is None:
             return
-        bias = dense_constant(channels, TensorType(element_type(op.result.type), [channels.size]))
         fused = _with(producer, operands=(producer.input, producer.weight, bias.result, None))
         rewriter.insert(bias, InsertPoint.before(producer))
         rewriter.replace(producer, fused)
         rewriter.replace(op, [], [fused.results[0]])
+
+
+def _bias_constant(add: qnn.AddOp, producer: Operation) -> Operation | None:
+    """The bias operand (a new constant, not yet inserted) equal to what `add` adds to the
+    result of `producer`, if its other operand is a constant vector along the channel."""
+    values = dense_array(add.rhs)
+    channels = None if values is None else _channel_vector(producer, values)
+    if channels is None:
+        return None
+    return dense_constant(channels, TensorType(element_type(add.result.type), [channels.size]))
 
 
 def _channel_vector(producer: Operation, values: np.ndarray) -> np.ndarray | None:
