@@ -305,3 +305,35 @@ def test_the_amx_k_step_divides_k_unless_padding_needs_fewer_steps(k, step) -> N
     from codegen.families.gemm import tile_k_step
 
     assert tile_k_step(k) == step
+
+
+def _dot_with_bias(w: np.ndarray, bias: list[int]) -> str:
+    o = w.shape[1]
+    xt, yt = (
+        "tensor<4x8x!quant.uniform<u8:f32, 0.05>>",
+        f"tensor<4x{o}x!quant.uniform<i8:f32, 2.0e+07>>",
+    )
+    wt = f"tensor<8x{o}x!quant.uniform<i8:f32, 0.02>>"
+    return f"""func.func @main(%x: {xt}) -> {yt} {{
+  %wi = arith.constant dense<{w.tolist()}> : tensor<8x{o}xi8>
+  %w = quant.scast %wi : tensor<8x{o}xi8> to {wt}
+  %b = arith.constant dense<{bias}> : tensor<{o}xi32>
+  %y = qnn.dot %x, %w bias(%b : tensor<{o}xi32>) : {xt}, {wt} -> {yt}
+  func.return %y : {yt}
+}}"""
+
+
+OVERFLOW_TEST = ("const __m256i overflow", "_mm512_cmplt_epi32_mask")
+
+
+def test_the_bias_overflow_test_is_left_out_only_where_proven() -> None:
+    """|acc| <= 8 · 255 · 127 here: a bias that keeps |acc| + |bias| below 2^31 drops the
+    epilogue's overflow test, one more keeps it; both exact at acc + bias = 2^31 - 1 and past."""
+    w = np.full((8, 16), 127, dtype=np.int8)
+    x = np.full((4, 8), 255, dtype=np.uint8)
+    edge = 2**31 - 1 - 8 * 255 * 127
+    for bias, tested in ((edge, False), (edge + 1, True)):
+        text = _dot_with_bias(w, [bias] * 16)
+        source = compile_module(text).c_source
+        assert any(t in source for t in OVERFLOW_TEST) == tested
+        np.testing.assert_array_equal(compile_module(text)(x)[0], run_function(text, [x])[0])
