@@ -76,10 +76,15 @@ def float_model(m: int, k: int, n: int) -> onnx.ModelProto:
     return matmul_model(w, m)
 
 
+PAUSE = 0.05  # s after each batch, as benchmarks.timing.interleaved_best pauses
+
+
 def paired_ms(a: Callable[[], object], b: Callable[[], object], samples: int = 9):
     """((a, b) median wall ms, (a, b) median process CPU ms), samples alternating between the
-    two. At one thread the CPU time leaves out the time other processes of a shared machine
-    hold the core."""
+    two, with a pause after each batch: ONNX Runtime's intra-op threads spin after a run and
+    took the second core from our next batch (at 2 threads ours measured 1.13 ms in turns
+    without the pause, 0.54 alone). At one thread the CPU time leaves out the time other
+    processes of a shared machine hold the core."""
     once = []
     for call in (a, b):
         start = time.perf_counter()
@@ -95,6 +100,7 @@ def paired_ms(a: Callable[[], object], b: Callable[[], object], samples: int = 9
                 call()
             wall[i].append(1e3 * (time.perf_counter() - start) / batch)
             cpu[i].append(1e3 * (time.process_time() - start_cpu) / batch)
+            time.sleep(PAUSE)
     medians = [statistics.median(t) for t in (*wall, *cpu)]
     return (medians[0], medians[1]), (medians[2], medians[3])
 
