@@ -360,18 +360,20 @@ def _load(name: str, path: Path) -> ModuleType:
     """Import the extension at `path` without touching sys.modules.
 
     Before the first object loads the OpenMP runtime, waiting threads are told to spin only
-    briefly (values the user set are kept): GOMP_SPINCOUNT=1000 for GCC's libgomp, about tens
-    of microseconds, enough to bridge the Python between two kernel calls (a worker that has
-    gone to sleep costs a wake-up per call: 2-thread depthwise and quantize ran 15-20 % slower
-    with OMP_WAIT_POLICY=PASSIVE), and KMP_BLOCKTIME=0 for LLVM's libomp. libgomp's default
-    spin of 300000 rounds, or an active policy, kept cores busy long after a call and made
-    2-thread runs on cores shared with other processes up to 30x slower than 1 thread.
+    briefly (values the user set are kept): GOMP_SPINCOUNT=10000 for GCC's libgomp, enough to
+    bridge the Python between two kernel calls and a serial kernel between two parallel ones (a
+    worker that has gone to sleep costs a wake-up: 2-thread depthwise and quantize ran 15-20 %
+    slower with OMP_WAIT_POLICY=PASSIVE, and MobileNetV2 with AMX kernels at 2 threads took
+    1.57-1.61 ms a run with 1000 rounds, 1.29-1.33 with 10000, 1.40-1.53 with 300000), and
+    KMP_BLOCKTIME=0 for LLVM's libomp. libgomp's default spin of 300000 rounds, or an active
+    policy, kept cores busy long after a call and made 2-thread runs on cores shared with other
+    processes up to 30x slower than 1 thread.
 
     Within one process CPython (and the dynamic loader) hand back the module already loaded from
     the same path; that is harmless here because the path is a function of the whole key.
     """
     if "OMP_WAIT_POLICY" not in os.environ:
-        os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+        os.environ.setdefault("GOMP_SPINCOUNT", "10000")
         os.environ.setdefault("KMP_BLOCKTIME", "0")
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:

@@ -23,16 +23,6 @@ ArraySpec = tuple[np.dtype, tuple[int, ...]]
 
 THREADS_ENV = "QDIALECT_NUM_THREADS"
 
-# Between two parallel kernels a worker waits for the next one; once it has gone to sleep, waking
-# it costs more than a small kernel (MobileNetV2 at 2 threads: 1.67 ms a run as libgomp leaves it
-# here, 1.38 with workers that spin 300,000 turns first, libgomp's documented default, which
-# it does not apply on this VM). ONNX Runtime's intra-op threads spin between runs the same way
-# (`session.intra_op.allow_spinning`). Set before libgomp loads with the first compiled object;
-# OMP_WAIT_POLICY or GOMP_SPINCOUNT in the environment take precedence (OMP_WAIT_POLICY=passive
-# sleeps at once).
-if "OMP_WAIT_POLICY" not in os.environ:
-    os.environ.setdefault("GOMP_SPINCOUNT", "300000")
-
 
 class ExecutionError(Exception):
     """The IR cannot be run here (unsupported op or type), or inputs do not fit it."""
