@@ -99,6 +99,9 @@ class GemmPlan:
     gemv: Gemv | None
     quads: Quads | None
     bias_safe: bool  # |acc| + |bias| < 2^31 on every channel: no overflow test in the epilogue
+    # AMX stores whole blocks of raw int32 sums straight into y: nothing to correct (zx = 0),
+    # no epilogue, channels contiguous
+    tiles_to_output: bool
 
 
 def _chunks(m: int, row_bytes: int, mr: int) -> tuple[int, int]:
@@ -280,6 +283,13 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
         gemv,
         quads,
         _bias_safe(op, ep, mats, ctx),
+        tiles
+        and not any(quads.tile_corr)
+        and vector_epilogue(ep)
+        and not ep.requantized
+        and not ep.has_bias
+        and ep.activation not in ("relu", "clamp")
+        and geometry.o_stride == 1,
     )
     args.append(ctx.scratch(2 * scratch))
     parts = (ep, geometry, plan) if window is None else (ep, window, geometry, plan)
