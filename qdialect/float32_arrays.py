@@ -20,9 +20,29 @@ def fmaf(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     The product of two float32 values is exact in float64; the float64 sum `s` may round, but
     float32 rounding boundaries (midpoints) are float64 numbers, so rounding `s` to float32 is
     already correct unless `s` lands exactly on a midpoint; then the exact remainder of the sum
-    (TwoSum) decides the direction.
+    (TwoSum) decides the direction. Only those elements (a normal float32's midpoint has its 29
+    low float64 mantissa bits 1000...0; below 2^-125 every element is checked) take that path.
     """
     a64, b64, c64 = (np.asarray(v, dtype=np.float64) for v in (a, b, c))
+    s = a64 * b64 + c64
+    r = np.asarray(s.astype(F32))
+    low = np.asarray(s).view(np.int64) & _LOW_BITS
+    check = (low == _MIDPOINT_BITS) | (np.abs(s) < _SMALL)
+    if not check.any():
+        return r
+    a64, b64, c64 = (np.broadcast_to(v, s.shape)[check] for v in (a64, b64, c64))
+    r = r.copy()
+    r[check] = _fmaf_exact(a64, b64, c64)
+    return r
+
+
+_LOW_BITS = np.int64((1 << 29) - 1)
+_MIDPOINT_BITS = np.int64(1 << 28)
+_SMALL = 2.0**-125
+
+
+def _fmaf_exact(a64: np.ndarray, b64: np.ndarray, c64: np.ndarray) -> np.ndarray:
+    """`fmaf` by TwoSum on float64 operands, for every element."""
     p = a64 * b64
     s = p + c64
     z = s - p

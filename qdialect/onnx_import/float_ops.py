@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, f32, f64, i64
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, UnitAttr, f32, f64, i64
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
@@ -59,6 +59,10 @@ def matmul(g: GraphImporter, node) -> None:
     build_matmul(g, node, a, b, lambda shape: tensor_type(shape, f32))
     if len(shape_of(b)) > 2:
         g.mark_decomposed(last, "MatMul")
+    if node.input[1] not in g.initializers:  # ORT prepacks only a constant B (float_sum.py)
+        for op in ops_after(g, last):
+            if isinstance(op, qnn.DotOp):
+                op.properties["streamed_rhs"] = UnitAttr()
 
 
 @handles("Gemm")
@@ -81,7 +85,23 @@ def gemm(g: GraphImporter, node) -> None:
                 f"C must have shape [{n}] or [1, {n}] to be a bias, got {list(shape_of(c))}"
             )
         bias = [reshaped(g, c, (n,)) if shape_of(c) != (n,) else c]
+    last = g.block.last_op
     build_dot(g, node, a, b, bias, lambda shape: tensor_type(shape, f32))
+    (dot,) = (op for op in ops_after(g, last) if isinstance(op, qnn.DotOp))
+    if bias:  # ORT's Gemm copies C into Y, then adds the products to it (float_sum.py)
+        dot.properties["bias_first"] = UnitAttr()
+    if node.input[1] not in g.initializers:
+        dot.properties["streamed_rhs"] = UnitAttr()
+
+
+def ops_after(g: GraphImporter, last) -> list:
+    """The ops added to the block after `last` (None: all of them)."""
+    op = g.block.first_op if last is None else last.next_op
+    ops = []
+    while op is not None:
+        ops.append(op)
+        op = op.next_op
+    return ops
 
 
 @handles("Add", "Mul")

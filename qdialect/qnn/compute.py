@@ -8,6 +8,8 @@ one base, `ComputeOp`, so every member's operands are `input`, `weight`, `bias`,
 
 from __future__ import annotations
 
+import math
+
 from xdsl.dialects.builtin import (
     BoolAttr,
     DenseArrayBase,
@@ -52,6 +54,7 @@ from qdialect.qnn.common import (
     raw_offsets,
     window_output_size,
 )
+from qdialect.float_sum import SumOrder, conv_sum_order, dot_sum_order
 from qdialect.qnn.modes import Activation, Layout, RequantMode, enum_value
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
@@ -167,6 +170,8 @@ class FusedComputeOp(ComputeOp):
     raw_offsets = opt_prop_def(DenseArrayBase)  # intermediate, addend, result (fused add)
     # the fused add is add(addend, conv result): QLinearAdd is not symmetric in its rounding
     addend_first = opt_prop_def(UnitAttr)
+    # a float sum that starts from the bias (ONNX Gemm's C), not one that ends with it
+    bias_first = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
 
     @property
@@ -199,6 +204,8 @@ class FusedComputeOp(ComputeOp):
         if self.raw_offsets is not None and self.intermediate is None:
             raise VerifyException("raw_offsets apply to the fused addend only")
         raw_offsets(self.raw_offsets, 3)
+        if self.bias_first is not None and (bias is None or in_kinds != (Kind.FLOAT, Kind.FLOAT)):
+            raise VerifyException("bias_first is only meaningful for a float op with a bias")
 
     def _verify_float(self, requant: RequantMode) -> None:
         x, w, y = self.input, self.weight, self.result
@@ -294,6 +301,13 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
             )
         self.verify_epilogue(out_channels, "output channel")
 
+    def float_sum_order(self) -> SumOrder:
+        """How each float output sums its products (qdialect/float_sum.py)."""
+        w = ranked_shape(self.weight, "weight", 4)
+        y = ranked_shape(self.result, "result", 4)
+        pixels = y[2] * y[3] if self.layout_kind is Layout.NCHW else y[1] * y[2]
+        return conv_sum_order(w[0] // self.groups.value.data, pixels, math.prod(w[1:]))
+
 
 @irdl_op_definition
 class DotOp(FusedComputeOp):
@@ -303,6 +317,14 @@ class DotOp(FusedComputeOp):
     """
 
     name = "qnn.dot"
+    # the rhs is an activation, not a weight ONNX Runtime prepacks: another float sum order
+    streamed_rhs = opt_prop_def(UnitAttr)
+
+    def float_sum_order(self) -> SumOrder:
+        """How each float output sums its products (qdialect/float_sum.py)."""
+        a = ranked_shape(self.input, "lhs")
+        k, n = ranked_shape(self.weight, "rhs", 2)
+        return dot_sum_order(math.prod(a[:-1]), k, n, self.streamed_rhs is not None)
 
     def verify_(self) -> None:
         out_columns = verify_dot_shapes(self)
@@ -312,6 +334,8 @@ class DotOp(FusedComputeOp):
                 f"per-axis rhs must be quantized along N (axis 1), got axis {wq.axis}"
             )
         self.verify_epilogue(out_columns, "output column")
+        if self.streamed_rhs is not None and kind_of(self.weight) is not Kind.FLOAT:
+            raise VerifyException("streamed_rhs is only meaningful for a float dot")
 
 
 def verify_concat_shapes(inputs, result: SSAValue, axis: int) -> None:

@@ -401,16 +401,18 @@ def run_conv(op, frame: Frame, x, w, bias, addend, ep: Epilogue) -> np.ndarray:
     if addend is not None and addend.ndim > 1:
         addend = nchw(addend, layout)
     if ep.x_type is None:
-        acc = K.conv_float(x, w, groups, window)
+        acc = K.conv_float(x, w, groups, window, op.float_sum_order())
         return from_nchw(finish(acc, bias, addend, ep, 1, quantized=False), layout)
     w_zero = np.array(ep.w_type.zero_points, dtype=np.int64)
     acc = K.conv_accumulate(x, w, groups, window, ep.x_type.zero_point, w_zero)
     return from_nchw(finish(acc, bias, addend, ep, 1, quantized=True), layout)
 
 
-def run_dot(x, w, bias, addend, ep: Epilogue) -> np.ndarray:
+def run_dot(op, x, w, bias, addend, ep: Epilogue) -> np.ndarray:
     if ep.x_type is None:
-        return finish(K.dot_float(x, w), bias, addend, ep, -1, quantized=False)
+        if op.bias_first is not None:  # ONNX Gemm: the sum starts from the bias
+            return finish(K.dot_float(x, w, op.float_sum_order(), bias), None, addend, ep, -1, False)
+        return finish(K.dot_float(x, w, op.float_sum_order()), bias, addend, ep, -1, quantized=False)
     w_zero = np.array(ep.w_type.zero_points, dtype=np.int64)
     acc = (x.astype(np.int64) - ep.x_type.zero_point) @ (w.astype(np.int64) - w_zero)
     return finish(acc, bias, addend, ep, -1, quantized=True)
@@ -438,7 +440,7 @@ def _conv_or_dot(op, frame: Frame) -> list[np.ndarray]:
     x, w = frame[x_value], frame[w_value]
     if isinstance(op, qnn.Conv2DOp):
         return [run_conv(op, frame, x, w, bias, addend, ep)]
-    return [run_dot(x, w, bias, addend, ep)]
+    return [run_dot(op, x, w, bias, addend, ep)]
 
 
 # ----------------------------------------------------------------------------- scaled builders
@@ -484,7 +486,7 @@ def _scaled_conv_or_dot(op, frame: Frame) -> list[np.ndarray]:
     x, w = frame[x_value], frame[w_value]
     if isinstance(op, qnn.ScaledConv2DOp):
         return [run_conv(op, frame, x, w, bias, addend, ep)]
-    return [run_dot(x, w, bias, addend, ep)]
+    return [run_dot(op, x, w, bias, addend, ep)]
 
 
 @handles(qnn.ScaledConcatOp)

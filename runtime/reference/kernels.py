@@ -22,6 +22,7 @@ from qdialect.arithmetic import (
     global_pool_scale,
     requant_multiplier,
 )
+from qdialect.float_sum import SumOrder, group_sizes
 from qdialect.qnn.modes import RequantMode, RoundMode
 from qdialect.qparams import Storage
 from qdialect.storage import integer_name
@@ -260,28 +261,54 @@ def _grouped(taps, weights, groups: int, contract):
     )
 
 
-def conv_float(x: np.ndarray, w: np.ndarray, groups: int, window: Window) -> np.ndarray:
-    """float32 conv summed tap by tap in (c, kh, kw) order, each step rounded to float32."""
+def sum_in_order(product, k: int, shape, order: SumOrder, start=None) -> np.ndarray:
+    """float32 `Σ_k x_k · w_k` in ONNX Runtime's order (qdialect/float_sum.py), `product(k)`
+    giving the pair (x_k, w_k); from `start` (a Gemm's bias) when given, else from nothing."""
+    if order.grouped:
+        c = np.zeros(shape, F32) if start is None else np.broadcast_to(start, shape).astype(F32)
+        k0 = 0
+        for size in group_sizes(k):
+            x, w = product(k0)
+            t = x * w
+            for j in range(k0 + 1, k0 + size):
+                x, w = product(j)
+                t = t + x * w
+            c = (c + t).astype(F32)
+            k0 += size
+        return c
+    c = None if start is None else np.broadcast_to(start, shape).astype(F32)
+    for block in order.blocks(k):
+        acc = np.zeros(shape, F32)
+        for j in block:
+            acc = fmaf(*product(j), acc)
+        c = acc if c is None else (c + acc).astype(F32)
+    return c
+
+
+def conv_float(
+    x: np.ndarray, w: np.ndarray, groups: int, window: Window, order: SumOrder
+) -> np.ndarray:
+    """float32 conv, its taps in (c, kh, kw) order (padded taps included as 0) summed in
+    ONNX Runtime's `order`."""
     kh, kw = w.shape[2:]
     taps = _windows(x.astype(F32), kh, kw, window, F32(0))
 
     def contract(t, k):
-        acc = np.zeros((t.shape[0], k.shape[0], *t.shape[2:4]), dtype=F32)
-        for c in range(k.shape[1]):
-            for i in range(kh):
-                for j in range(kw):
-                    acc = acc + t[:, c, None, :, :, i, j] * k[None, :, c, i, j, None, None]
-        return acc
+        def product(j):
+            c, i, s = j // (kh * kw), j // kw % kh, j % kw
+            return t[:, c, None, :, :, i, s], k[None, :, c, i, s, None, None]
+
+        shape = (t.shape[0], k.shape[0], *t.shape[2:4])
+        return sum_in_order(product, k.shape[1] * kh * kw, shape, order)
 
     return _grouped(taps, w.astype(F32), groups, contract)
 
 
-def dot_float(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """float32 `a @ b` summed over k in order, each step rounded to float32."""
-    acc = np.zeros((*a.shape[:-1], b.shape[1]), dtype=F32)
-    for k in range(a.shape[-1]):
-        acc = acc + a[..., k, None].astype(F32) * b[k].astype(F32)
-    return acc
+def dot_float(a: np.ndarray, b: np.ndarray, order: SumOrder, start=None) -> np.ndarray:
+    """float32 `a @ b` summed over k in ONNX Runtime's `order`, from `start` when given."""
+    a, b = a.astype(F32), b.astype(F32)
+    shape = (*a.shape[:-1], b.shape[1])
+    return sum_in_order(lambda j: (a[..., j, None], b[j]), a.shape[-1], shape, order, start)
 
 
 def requantize_accumulator(

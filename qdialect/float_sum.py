@@ -1,0 +1,88 @@
+"""The order in which a float32 conv or dot sums its products: ONNX Runtime's (MLAS's).
+
+DESIGN §2 makes ONNX Runtime's CPU kernels the default arithmetic, and a float conv or dot is
+no exception: calibration runs the float model, and its ranges should be the ones ORT's
+calibrator sees, bit for bit. ORT's float Conv (`MlasConv`), MatMul and Gemm (`MlasGemm`) on
+x86-64 with FMA sum each output in one of two ways, which this module names and sizes
+(`onnxruntime/core/mlas/lib/convolve.cpp`, `sgemm.cpp`, `x86_64/SgemmKernelM1Avx.S`):
+
+- **blocked FMA** (the SGEMM kernels): K is cut into blocks of `block` taps in order; each block
+  is a chain `acc = +0; acc = fma(x, w, acc)`; the first block's sum is stored and every later
+  one added, `c = c + acc`. A Conv then adds its bias, `y = c + b`. A Gemm with a bias (its C)
+  starts from it instead: `c = b`, then `c = c + acc` for every block (`bias_first`).
+- **grouped** (`MlasSgemmKernelM1Avx`, the kernel of a GEMM with one row: a depthwise conv's
+  filter): taps in groups of 4 (then one of 2, then 1, for what is left), each group summed
+  without FMA, `t = fl(x0·w0)`, `t = fl(t + fl(x1·w1))`, ...; `c = +0`, then `c = c + t`.
+
+The block size is MLAS's: 256 (`MLAS_SGEMM_PACKED_STRIDEK`) for a dot whose right-hand side is
+a weight (ORT prepacks a constant MatMul/Gemm weight), else `MlasSgemmOperation`'s stride, which starts at 128 and doubles as the
+GEMM's N (output pixels of a conv) shrinks below K. These are ORT's sums with one intra-op
+thread (`intra_op_num_threads=1`), and with any number of threads once the batch or the groups
+number more than one; a single image on several threads splits the pixels between them, which
+changes the block size of small images. A GEMM with a single output column (a conv's 1 x 1
+output) runs another kernel still (`MlasSgemmKernelM1TransposeBAvx`, an eight-lane tree); it is
+summed by blocks here, so those outputs can differ from ORT's in the last bits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MLAS_SGEMM_STRIDEN = 128
+MLAS_SGEMM_STRIDEK = 128
+MLAS_SGEMM_PACKED_STRIDEK = 256
+M1_GROUP = 4  # taps per group of the one-row kernel
+
+
+@dataclass(frozen=True)
+class SumOrder:
+    """How each output sums its K products (see the module docstring).
+
+    `grouped`: the one-row kernel's groups of 4, without FMA; else blocks of `block` taps, each
+    an FMA chain from +0, added in order."""
+
+    grouped: bool
+    block: int
+
+    def blocks(self, k: int) -> list[range]:
+        """The taps of each block (grouped: one block of all K)."""
+        if self.grouped or k == 0:
+            return [range(k)]
+        return [range(k0, min(k, k0 + self.block)) for k0 in range(0, k, self.block)]
+
+
+def group_sizes(k: int) -> list[int]:
+    """The one-row kernel's groups over K taps: fours, then a two and a one as K needs."""
+    return [M1_GROUP] * (k // M1_GROUP) + [2] * (k % 4 >= 2) + [1] * (k % 2)
+
+
+def sgemm_stride_k(n: int, k: int) -> int:
+    """`MlasSgemmOperation`'s (and `MlasConvOperation`'s) K stride for a GEMM with N columns:
+    the N stride doubles while K is small, the K stride while N is small."""
+    stride_n, stride_k = MLAS_SGEMM_STRIDEN, MLAS_SGEMM_STRIDEK
+    if n >= k:
+        while stride_k // 2 >= k:
+            stride_n, stride_k = stride_n * 2, stride_k // 2
+    else:
+        while stride_n > 16 and stride_n // 2 >= n:
+            stride_n, stride_k = stride_n // 2, stride_k * 2
+    return stride_k
+
+
+def conv_sum_order(filters_per_group: int, pixels: int, k: int) -> SumOrder:
+    """A float conv's order: a group with one filter is a one-row GEMM (a depthwise conv);
+    otherwise blocks of the SGEMM stride for N = the output pixels of an image."""
+    if filters_per_group == 1:
+        return SumOrder(grouped=True, block=k)
+    return SumOrder(grouped=False, block=sgemm_stride_k(pixels, k))
+
+
+def dot_sum_order(rows: int, k: int, columns: int, streamed_rhs: bool) -> SumOrder:
+    """A float dot's order: a weight is prepacked (blocks of 256, any rows); a product of two
+    activations (`streamed_rhs`) runs `MlasSgemmOperation`, the one-row kernel for one row."""
+    if not streamed_rhs:
+        return SumOrder(grouped=False, block=MLAS_SGEMM_PACKED_STRIDEK)
+    if rows == 1:
+        return SumOrder(grouped=True, block=k)
+    return SumOrder(grouped=False, block=sgemm_stride_k(columns, k))
+

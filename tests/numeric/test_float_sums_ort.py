@@ -1,0 +1,114 @@
+"""Float Conv, MatMul and Gemm sum their products as ONNX Runtime does (qdialect/float_sum.py).
+
+ONNX Runtime runs each float model as its calibrator does (one intra-op thread, no graph
+optimizations, so MLAS's own Conv and GEMM kernels); the reference interpreter and the compiled
+kernel must both give its float32 outputs bit for bit: MLAS's FMA blocks of 128, 256 or more
+taps, the one-row kernel's groups of four for a depthwise filter, and Gemm's sum that starts
+from its bias.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from qdialect.onnx_import import import_onnx  # noqa: E402
+from runtime.compiled import compile_module  # noqa: E402
+from runtime.reference import run_function  # noqa: E402
+
+
+def model_of(nodes, inputs: dict[str, np.ndarray], weights: dict[str, np.ndarray]):
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(k, TensorProto.FLOAT, v.shape) for k, v in inputs.items()],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(v, k) for k, v in weights.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+
+
+def ort_float(model, feeds: dict[str, np.ndarray]) -> np.ndarray:
+    """ONNX Runtime's outputs as its calibrator computes them."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)[0]
+
+
+def check(model, feeds: dict[str, np.ndarray]) -> None:
+    expected = ort_float(model, feeds)
+    module = import_onnx(model)
+    (reference,) = run_function(module, feeds)
+    assert reference.view(np.int32).tolist() == expected.view(np.int32).tolist()
+    (compiled,) = compile_module(module)(**feeds)
+    assert compiled.view(np.int32).tolist() == expected.view(np.int32).tolist()
+
+
+# (batch, channels, filters, size, kernel, pad, stride, groups): blocks of 128 (N >= K and
+# 14 x 14 against K = 576), 256 and 512 (7 x 7 and 2 x 2 outputs), a 1 x 1 GEMM on the input,
+# more filters than pixels, a 7 x 7 stem, depthwise 3 x 3 and 5 x 5 (groups of four), two
+# filters per group, and a batch of two
+CONVS = [
+    (1, 64, 32, 14, 3, 1, 1, 1),
+    (1, 160, 16, 7, 3, 1, 1, 1),
+    (1, 96, 8, 4, 3, 0, 1, 1),
+    (1, 200, 24, 8, 1, 0, 1, 1),
+    (1, 48, 40, 3, 3, 1, 1, 1),
+    (1, 3, 16, 20, 7, 3, 2, 1),
+    (1, 24, 24, 10, 3, 1, 1, 24),
+    (1, 16, 16, 9, 5, 2, 2, 16),
+    (1, 16, 32, 6, 3, 1, 1, 16),
+    (2, 40, 16, 6, 3, 1, 1, 1),
+]
+
+
+@pytest.mark.parametrize("case", CONVS, ids=str)
+def test_conv_sums_as_onnxruntime(case) -> None:
+    n, c, m, size, k, pad, stride, groups = case
+    rng = np.random.default_rng(sum(case))
+    x = rng.standard_normal((n, c, size, size)).astype(np.float32)
+    w = (rng.standard_normal((m, c // groups, k, k)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    node = helper.make_node(
+        "Conv", ["x", "w", "b"], ["y"], pads=[pad] * 4, strides=[stride] * 2, group=groups
+    )
+    check(model_of([node], {"x": x}, {"w": w, "b": b}), {"x": x})
+
+
+# (rows, K, N): one block, two of 256 and a partial third, a single row, a batched lhs
+@pytest.mark.parametrize("shape", [(5, 200, 24), (16, 700, 40), (1, 300, 20), (2, 3, 260, 17)])
+def test_matmul_by_a_weight_sums_in_blocks_of_256(shape) -> None:
+    rng = np.random.default_rng(len(shape) + shape[-1])
+    *lhs, k, n = shape
+    x = rng.standard_normal((*lhs, k)).astype(np.float32)
+    w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
+    check(model_of([helper.make_node("MatMul", ["x", "w"], ["y"])], {"x": x}, {"w": w}), {"x": x})
+
+
+@pytest.mark.parametrize(("rows", "trans_b", "bias"), [(1, 1, True), (6, 0, True), (3, 1, False)])
+def test_gemm_starts_from_its_bias(rows: int, trans_b: int, bias: bool) -> None:
+    rng = np.random.default_rng(rows)
+    k, n = 600, 30
+    x = rng.standard_normal((rows, k)).astype(np.float32)
+    w = (rng.standard_normal((n, k) if trans_b else (k, n)) * 0.1).astype(np.float32)
+    weights = {"w": w} | ({"c": rng.standard_normal(n).astype(np.float32)} if bias else {})
+    node = helper.make_node("Gemm", ["x", "w", *(["c"] if bias else [])], ["y"], transB=trans_b)
+    check(model_of([node], {"x": x}, weights), {"x": x})
+
+
+# (rows, K, N) of a product of two activations: MlasSgemmOperation's stride for N (512 for 20
+# columns against K = 300), the one-row kernel for one row
+@pytest.mark.parametrize("shape", [(8, 300, 20), (1, 150, 24), (40, 130, 200)])
+def test_matmul_of_two_activations(shape) -> None:
+    m, k, n = shape
+    rng = np.random.default_rng(m + k + n)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    check(model_of([helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {}), {"a": a, "b": b})
