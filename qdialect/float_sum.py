@@ -15,8 +15,8 @@ x86-64 with FMA sum each output in one of two ways, which this module names and 
   without FMA, `t = fl(x0·w0)`, `t = fl(t + fl(x1·w1))`, ...; `c = +0`, then `c = c + t`.
 
 The block size is MLAS's: 256 (`MLAS_SGEMM_PACKED_STRIDEK`) for a dot whose right-hand side is
-a weight (ORT prepacks a constant MatMul/Gemm weight), else `MlasSgemmOperation`'s stride, which starts at 128 and doubles as the
-GEMM's N (output pixels of a conv) shrinks below K. These are ORT's sums with one intra-op
+a weight (ORT prepacks a constant MatMul/Gemm weight), else `MlasSgemmOperation`'s stride,
+which starts at 128 and doubles as the GEMM's N (output pixels of a conv) shrinks below K. These are ORT's sums with one intra-op
 thread (`intra_op_num_threads=1`), and with any number of threads once the batch or the groups
 number more than one; a single image on several threads splits the pixels between them, which
 changes the block size of small images. A GEMM with a single output column (a conv's 1 x 1

@@ -38,6 +38,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
+from qdialect.float_sum import SumOrder, conv_sum_order, dot_sum_order
 from qdialect.qnn.common import (
     Kind,
     array_values,
@@ -54,7 +55,6 @@ from qdialect.qnn.common import (
     raw_offsets,
     window_output_size,
 )
-from qdialect.float_sum import SumOrder, conv_sum_order, dot_sum_order
 from qdialect.qnn.modes import Activation, Layout, RequantMode, enum_value
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType

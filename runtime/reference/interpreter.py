@@ -410,9 +410,10 @@ def run_conv(op, frame: Frame, x, w, bias, addend, ep: Epilogue) -> np.ndarray:
 
 def run_dot(op, x, w, bias, addend, ep: Epilogue) -> np.ndarray:
     if ep.x_type is None:
+        order = op.float_sum_order()
         if op.bias_first is not None:  # ONNX Gemm: the sum starts from the bias
-            return finish(K.dot_float(x, w, op.float_sum_order(), bias), None, addend, ep, -1, False)
-        return finish(K.dot_float(x, w, op.float_sum_order()), bias, addend, ep, -1, quantized=False)
+            return finish(K.dot_float(x, w, order, bias), None, addend, ep, -1, quantized=False)
+        return finish(K.dot_float(x, w, order), bias, addend, ep, -1, quantized=False)
     w_zero = np.array(ep.w_type.zero_points, dtype=np.int64)
     acc = (x.astype(np.int64) - ep.x_type.zero_point) @ (w.astype(np.int64) - w_zero)
     return finish(acc, bias, addend, ep, -1, quantized=True)
