@@ -16,12 +16,13 @@ x86-64 with FMA sum each output in one of two ways, which this module names and 
 
 The block size is MLAS's: 256 (`MLAS_SGEMM_PACKED_STRIDEK`) for a dot whose right-hand side is
 a weight (ORT prepacks a constant MatMul/Gemm weight), else `MlasSgemmOperation`'s stride,
-which starts at 128 and doubles as the GEMM's N (output pixels of a conv) shrinks below K. These are ORT's sums with one intra-op
-thread (`intra_op_num_threads=1`), and with any number of threads once the batch or the groups
-number more than one; a single image on several threads splits the pixels between them, which
-changes the block size of small images. A GEMM with a single output column (a conv's 1 x 1
-output) runs another kernel still (`MlasSgemmKernelM1TransposeBAvx`, an eight-lane tree); it is
-summed by blocks here, so those outputs can differ from ORT's in the last bits.
+which starts at 128 and doubles as the GEMM's N (output pixels of a conv) shrinks below K.
+These are ORT's sums with one intra-op thread (`intra_op_num_threads=1`), and with any number
+of threads once the batch or the groups number more than one; a single image on several
+threads splits the pixels between them, which changes the block size of small images. A GEMM
+with a single output column (a conv's 1 x 1 output) runs another kernel still
+(`MlasSgemmKernelM1TransposeBAvx`, an eight-lane tree); it is summed by blocks here, so those
+outputs can differ from ORT's in the last bits.
 """
 
 from __future__ import annotations
@@ -85,4 +86,3 @@ def dot_sum_order(rows: int, k: int, columns: int, streamed_rhs: bool) -> SumOrd
     if rows == 1:
         return SumOrder(grouped=True, block=k)
     return SumOrder(grouped=False, block=sgemm_stride_k(columns, k))
-
