@@ -1,22 +1,22 @@
 """fgemm.c.j2: float32 qnn.dot / qnn.conv2d as a blocked GEMM, bit-exact with the reference.
 
-The reference (runtime/reference/kernels.py: conv_float, dot_float) computes every output as
-`acc = +0; acc = fl(acc + fl(x * w))` over its taps k in order ((c, kh, kw) for a conv, padded
-taps included as 0), then adds the bias and the addend. Reassociating that sum would change
-bits, so the kernel keeps each output's sequence of float32 operations as it is and vectorises
-across outputs instead: a tile is MR output pixels (GEMM rows) x NR = 16 output channels, two
-AVX vectors per row, every tap one multiply and one add per vector (never an FMA: the unit is
-compiled with -ffp-contract=off). Taps are read where they lie, in the input or in its
-zero-padded planar copy (an implicit GEMM: no im2col), at a pixel's offset plus a tap's; the
-weights are packed `[group][channel block][k][NR]` (codegen/packing.py), once at load when they
-are a constant. K is cut into blocks of KC taps, in order: a tile's partial sums wait in the
-thread's slot of the scratch between blocks, as float32 values, which changes nothing.
+Every output sums its taps ((c, kh, kw) for a conv, padded taps included as 0) in ONNX
+Runtime's order (qdialect/float_sum.py): blocks of KC taps, each an FMA chain from +0 whose sum
+is stored (the first block) or added to the sum so far, or groups of four taps summed by separate
+multiplies and adds (a depthwise filter, the one-row GEMM); then the bias and the addend. The
+kernel keeps each output's sequence of float32 operations and vectorises across outputs: a
+tile is MR output pixels (GEMM rows) x NR = 16 output channels, one AVX-512 or two AVX vectors
+per row. Taps are read where they lie, in the input or in its zero-padded planar copy (an
+implicit GEMM: no im2col), at a pixel's offset plus a tap's; the weights are packed
+`[group][channel block][k][NR]` (codegen/packing.py), once at load when they are a constant.
+The K blocks are the order's own, so a tile's sums wait in the thread's slot of the scratch
+between them exactly as MLAS keeps them in its output.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from codegen import packing, threads
 from codegen.families.epilogue import EpilogueSpec, operand_args
@@ -25,10 +25,11 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from codegen.spec import SpecView
 from qdialect import qnn
+from qdialect.float_sum import SumOrder
 
 MR = 6  # output pixels (rows) per tile: 12 accumulators, two weight vectors, a tap, a product
 NR = 16  # output channels per tile: two vectors of 8 floats
-KC_TARGET = 128  # taps per K block: one block of weights (KC x NR floats) stays in L1
+GROUPED_KC = 128  # taps per K block of the grouped order (a multiple of its groups of 4)
 REGION_BYTES = 192 * 1024  # the input a chunk of rows reads stays in L2 while its channels go by
 MAX_MC = 1020  # rows per chunk at most (their offsets live on the stack)
 HWC_CHANNELS = 16  # a padded copy keeps channels last up to this many per group
@@ -97,6 +98,8 @@ class FloatGemmPlan:
     NSPLIT: int  # channel-block splits per chunk, when several threads run
     W_BLOCKS: int  # blocks of weights: NR channels (MR with PX)
     TAIL: int  # M % MR
+    FMA: bool  # blocks of FMA chains (else groups of four, float_sum.py)
+    BIAS_FIRST: bool  # the sums start from the bias (ONNX Gemm), which the epilogue then skips
     packed_w: bool
     parallel: bool
     parallel_pad: bool
@@ -201,9 +204,13 @@ def _rows_per_chunk(source: TapSource, gemm: FloatGemm) -> tuple[int, int]:
     return mc, -(-m // mc)
 
 
-def _plan(source: TapSource, gemm: FloatGemm, packed_w: bool) -> FloatGemmPlan:
+def _plan(
+    source: TapSource, gemm: FloatGemm, order: SumOrder, bias_first: bool, packed_w: bool
+) -> FloatGemmPlan:
     k = gemm.K
-    kb = max(1, -(-k // KC_TARGET))  # K = 0: one empty block, the outputs are +0 (and the epilogue)
+    kc = GROUPED_KC if order.grouped else order.block
+    kc = max(1, min(kc, k))
+    kb = max(1, -(-k // kc))  # K = 0: one empty block, the outputs are +0 (and the epilogue)
     mc, chunks = _rows_per_chunk(source, gemm)
     width = MR if source.PX else NR  # of a block of packed weights
     w_blocks = -(-gemm.COLS // width)
@@ -213,17 +220,18 @@ def _plan(source: TapSource, gemm: FloatGemm, packed_w: bool) -> FloatGemmPlan:
         pb = -(-gemm.M // NR)
         pbc = max(1, -(-pb // PX_TASKS))
         chunks = -(-pb // pbc)
-        slot = -(-k // kb) * NR + (w_blocks * MR * NR if kb > 1 else MR * NR)
+        slot = kc * NR + (w_blocks * MR * NR if kb > 1 else MR * NR)
     parallel = source.N * gemm.G * gemm.M * k * gemm.COLS >= threads.PARALLEL_MACS
     # (+ NR: a depthwise tile's last channel block reads up to NR - 1 floats past the last)
     copy = source.C * source.HP * source.WP + NR if source.copy else 0
     bpack_at = (copy + 15) // 16 * 16
     off_at = bpack_at + (0 if packed_w else gemm.G * w_blocks * k * width)
     return FloatGemmPlan(
-        MR, NR, -(-k // kb), kb, mc, chunks,
+        MR, NR, kc, kb, mc, chunks,
         min(w_blocks, -(-MIN_TASKS // max(1, chunks))) if parallel else 1,
-        w_blocks, gemm.M % MR, packed_w, parallel, copy >= threads.PARALLEL_ELEMENTS,
-        bpack_at, off_at, (off_at + 2 * k + 15) // 16 * 16, slot, pb, pbc,
+        w_blocks, gemm.M % MR, not order.grouped, bias_first, packed_w, parallel,
+        copy >= threads.PARALLEL_ELEMENTS, bpack_at, off_at, (off_at + 2 * k + 15) // 16 * 16,
+        slot, pb, pbc,
     )  # fmt: skip
 
 
@@ -231,7 +239,11 @@ def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContex
     """The float32 conv / dot: weights packed at load when constant, else per call."""
     source, gemm = _dot_parts(op) if isinstance(op, qnn.DotOp) else _conv_parts(op)
     weights = ctx.plan.constant_data(op.weight)
-    plan = _plan(source, gemm, weights is not None)
+    bias_first = op.bias_first is not None
+    assert not (bias_first and source.PX), "a dot's rows are pixels (not PX)"
+    plan = _plan(source, gemm, op.float_sum_order(), bias_first, weights is not None)
+    if bias_first:
+        ep = replace(ep, has_bias=False)
     args = operand_args(ctx, op)
     if weights is not None:
         layout = "dot" if isinstance(op, qnn.DotOp) else op.layout_kind.value

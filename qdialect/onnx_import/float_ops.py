@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr, UnitAttr, f32, f64, i64
-from xdsl.ir import SSAValue
+from xdsl.ir import BlockArgument, SSAValue
 
 from qdialect import qnn
 from qdialect.onnx_import.batched import build_matmul
@@ -59,7 +59,7 @@ def matmul(g: GraphImporter, node) -> None:
     build_matmul(g, node, a, b, lambda shape: tensor_type(shape, f32))
     if len(shape_of(b)) > 2:
         g.mark_decomposed(last, "MatMul")
-    if node.input[1] not in g.initializers:  # ORT prepacks only a constant B (float_sum.py)
+    if computed_at_run_time(b):  # ORT prepacks a constant B (float_sum.py)
         for op in ops_after(g, last):
             if isinstance(op, qnn.DotOp):
                 op.properties["streamed_rhs"] = UnitAttr()
@@ -90,8 +90,23 @@ def gemm(g: GraphImporter, node) -> None:
     (dot,) = (op for op in ops_after(g, last) if isinstance(op, qnn.DotOp))
     if bias:  # ORT's Gemm copies C into Y, then adds the products to it (float_sum.py)
         dot.properties["bias_first"] = UnitAttr()
-    if node.input[1] not in g.initializers:
+    if computed_at_run_time(b):
         dot.properties["streamed_rhs"] = UnitAttr()
+
+
+def computed_at_run_time(value: SSAValue) -> bool:
+    """Whether `value` depends on a graph input (an activation), not on initializers alone
+    (a weight, also through DequantizeLinear, Transpose or Reshape)."""
+    seen: set[SSAValue] = set()
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, BlockArgument):
+            return True
+        if v not in seen:
+            seen.add(v)
+            stack.extend(v.owner.operands)
+    return False
 
 
 def ops_after(g: GraphImporter, last) -> list:
