@@ -28,6 +28,7 @@ outputs can differ from ORT's in the last bits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 MLAS_SGEMM_STRIDEN = 128
 MLAS_SGEMM_STRIDEK = 128
@@ -86,3 +87,46 @@ def dot_sum_order(rows: int, k: int, columns: int, streamed_rhs: bool) -> SumOrd
     if rows == 1:
         return SumOrder(grouped=True, block=k)
     return SumOrder(grouped=False, block=sgemm_stride_k(columns, k))
+
+
+class PoolSum(Enum):
+    """How a float average pool sums its window (MLAS's three pooling kernels, `pooling.cpp`).
+
+    GLOBAL (the window is the whole image, stride 1, no padding): four lanes, lane l summing
+    elements l, l + 4, ... of the row-major image from +0, then `(l0 + l2) + (l1 + l3)`, then
+    the elements left over one by one; divided by the image size.
+    COLUMNS (`MlasPool2DVectorKernel`: stride along the width at most 2, kernel sides at most
+    32, the padded row fits MLAS's buffer, no dilation): each input column's in-image rows of
+    the window summed downward from the first, then the window's columns (padding columns as
+    +0) summed left to right from the first; divided by the count.
+    ROWS (the generic kernel): the in-image taps in row-major order from +0; divided by the
+    count (kh·kw with count_include_pad, else the in-image taps)."""
+
+    GLOBAL = "global"
+    COLUMNS = "columns"
+    ROWS = "rows"
+
+
+MLAS_POOL_ROW = 2048 - 3  # MLAS_POOL_REDUCTION_BUFFER_STACK less its padding: a padded row
+MLAS_POOL_KERNEL = 32  # the vector kernel's largest kernel side
+
+
+def avg_pool_sum(
+    kernel: tuple[int, int],
+    image: tuple[int, int],
+    strides: tuple[int, int],
+    dilations: tuple[int, int],
+    pads: tuple[int, int, int, int],
+) -> PoolSum:
+    """Which of MLAS's kernels ONNX Runtime runs for a float AveragePool (`MlasPool`)."""
+    if kernel == image and strides == (1, 1) and not any(pads):
+        return PoolSum.GLOBAL
+    top, left, bottom, right = pads
+    if (
+        strides[1] <= 2
+        and max(kernel) <= MLAS_POOL_KERNEL
+        and dilations == (1, 1)
+        and max(MLAS_POOL_ROW - left, 0) - right >= image[1]
+    ):
+        return PoolSum.COLUMNS
+    return PoolSum.ROWS

@@ -1,5 +1,6 @@
 """pool.c.j2: max pool on stored values, average pool as ONNX Runtime's
-QLinear(Global)AveragePool (DESIGN §2), float pools."""
+QLinear(Global)AveragePool (DESIGN §2), float average pools summed as MLAS sums them
+(qdialect/float_sum.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.spec import SpecView
 from qdialect import qnn
 from qdialect.arithmetic import average_pool_scales, global_pool_scale
+from qdialect.float_sum import avg_pool_sum
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
@@ -43,6 +45,8 @@ class PoolSpec:
     max_rows: bool = False  # max: the vertical max of a row of 8-bit stored values in AVX2
     max_channels: bool = False  # max: NHWC, the max of each tap's channel vectors in AVX2
     parallel: bool = False  # the (n, c, output row) loop over the threads
+    float_sum: str = "rows"  # avg, float: MLAS's kernel to reproduce (float_sum.PoolSum)
+    PR: int = 0  # avg, float, columns: the right padding (the window may reach past it)
 
 
 MAX_ROW = 4096  # the row buffer of max_rows, on the stack
@@ -65,6 +69,10 @@ def _average(op, elem_x, elem_y, window, quantized: bool) -> dict:
         }
     include_pad = op.count_include_pad.value.data != 0
     fields = {"kind": "avg", "fixed_count": kh * kw if include_pad else 0}
+    if not quantized:
+        strides, dilations = (window.SH, window.SW), (window.DH, window.DW)
+        order = avg_pool_sum((kh, kw), (window.H, window.W), strides, dilations, pads)
+        fields |= {"float_sum": order.value, "PR": pads[3]}
     if quantized:
         off = tuple(op.raw_offsets.get_values())[1] if op.raw_offsets else 0
         with scale_limits():

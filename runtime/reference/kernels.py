@@ -22,7 +22,7 @@ from qdialect.arithmetic import (
     global_pool_scale,
     requant_multiplier,
 )
-from qdialect.float_sum import SumOrder, group_sizes
+from qdialect.float_sum import PoolSum, SumOrder, avg_pool_sum, group_sizes
 from qdialect.qnn.modes import RequantMode, RoundMode
 from qdialect.qparams import Storage
 from qdialect.storage import integer_name
@@ -399,26 +399,71 @@ def avg_pool(
         return to_storage(
             saturate_round(v, np.int64(ty.zero_point), storage_of(ty), RoundMode.HALF_TO_EVEN), ty
         )
-    inside = _windows(np.ones(x.shape, dtype=np.int64), kh, kw, window, 0)
     if types is None:
-        taps = _windows(x.astype(F32), kh, kw, window, F32(0))
-    else:
-        tx, ty = types
-        sx, sy = average_pool_scales(tx.scale, ty.scale)
-        taps = F32(sx) * (
-            _windows(x.astype(np.int64), kh, kw, window, tx.zero_point) - tx.zero_point
-        ).astype(F32)
+        return avg_pool_float(x.astype(F32), kernel, window, count_include_pad)
+    tx, ty = types
+    sx, sy = average_pool_scales(tx.scale, ty.scale)
+    taps = F32(sx) * (
+        _windows(x.astype(np.int64), kh, kw, window, tx.zero_point) - tx.zero_point
+    ).astype(F32)
+    avg = _row_major_average(taps, x.shape, kernel, window, count_include_pad)
+    v = (avg / F32(sy)).astype(F32) + F32(ty.zero_point + output_offset)
+    y = np.clip(np.rint(v.astype(np.float64)), ty.qmin + output_offset, ty.qmax + output_offset)
+    return to_storage(y - output_offset, ty)
+
+
+def _row_major_average(taps, shape, kernel, window: Window, count_include_pad: bool):
+    """The in-image taps of each window summed in row-major order from +0, / the count."""
+    kh, kw = kernel
+    inside = _windows(np.ones(shape, dtype=np.int64), kh, kw, window, 0)
     total = np.zeros(taps.shape[:4], dtype=F32)
     for i in range(kh):
         for j in range(kw):
             total = total + np.where(inside[..., i, j] > 0, taps[..., i, j], F32(0))
     count = np.full(total.shape, kh * kw) if count_include_pad else inside.sum(axis=(4, 5))
-    avg = (total / count.astype(F32)).astype(F32)
-    if types is None:
-        return avg
-    v = (avg / F32(sy)).astype(F32) + F32(ty.zero_point + output_offset)
-    y = np.clip(np.rint(v.astype(np.float64)), ty.qmin + output_offset, ty.qmax + output_offset)
-    return to_storage(y - output_offset, ty)
+    return (total / count.astype(F32)).astype(F32)
+
+
+def avg_pool_float(x: np.ndarray, kernel, window: Window, count_include_pad: bool) -> np.ndarray:
+    """float32 AveragePool as ONNX Runtime's MLAS kernels sum it (qdialect/float_sum.py,
+    `PoolSum`), NCHW."""
+    (kh, kw), (h, w) = kernel, x.shape[2:]
+    order = avg_pool_sum(tuple(kernel), (h, w), window.strides, window.dilations, window.pads)
+    if order is PoolSum.ROWS:
+        taps = _windows(x, kh, kw, window, F32(0))
+        return _row_major_average(taps, x.shape, kernel, window, count_include_pad)
+    if order is PoolSum.GLOBAL:
+        flat = x.reshape(*x.shape[:2], h * w)
+        whole = flat.shape[-1] // 4 * 4
+        lanes = np.zeros((*x.shape[:2], 4), F32)
+        for i in range(0, whole, 4):
+            lanes = lanes + flat[..., i : i + 4]
+        total = (lanes[..., 0] + lanes[..., 2]) + (lanes[..., 1] + lanes[..., 3])
+        for i in range(whole, h * w):
+            total = total + flat[..., i]
+        return (total / F32(h * w))[..., None, None]
+    (sh, sw), (top, left, bottom, right) = window.strides, window.pads
+    oh = (h + top + bottom - kh) // sh + 1
+    ow = (w + left + right - kw) // sw + 1
+    y = np.empty((*x.shape[:2], oh, ow), F32)
+    zeros = np.zeros((*x.shape[:2], left), F32)
+    for i in range(oh):
+        first = i * sh - top
+        r0, r1 = (first if 0 <= first < h else 0), min(first + kh, h)
+        columns = x[:, :, r0]
+        for r in range(r0 + 1, r1):
+            columns = columns + x[:, :, r]
+        padded = np.concatenate([zeros, columns, np.zeros((*x.shape[:2], right + kw), F32)], 2)
+        for j in range(ow):
+            total = padded[:, :, j * sw]
+            for s in range(1, kw):
+                total = total + padded[:, :, j * sw + s]
+            if count_include_pad:
+                count = kh * kw
+            else:
+                count = (min(j * sw + kw, left + w) - max(j * sw, left)) * (r1 - r0)
+            y[:, :, i, j] = total / F32(max(count, 1))
+    return y
 
 
 # ----------------------------------------------------------------------------- observation

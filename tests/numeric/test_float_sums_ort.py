@@ -38,7 +38,9 @@ def ort_float(model, feeds: dict[str, np.ndarray]) -> np.ndarray:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.intra_op_num_threads = 1
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
     return session.run(None, feeds)[0]
 
 
@@ -111,4 +113,36 @@ def test_matmul_of_two_activations(shape) -> None:
     rng = np.random.default_rng(m + k + n)
     a = rng.standard_normal((m, k)).astype(np.float32)
     b = rng.standard_normal((k, n)).astype(np.float32)
-    check(model_of([helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {}), {"a": a, "b": b})
+    check(
+        model_of([helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {}),
+        {"a": a, "b": b},
+    )
+
+
+# (shape, kernel, stride, pad, count_include_pad): MLAS's vector kernel (columns first) with and
+# without padding, stride 2 and include-pad, the generic kernel (stride 3: row-major), a 7 x 7
+# window; and global pools (four lanes, then the elements left over)
+POOLS = [
+    ((1, 4, 12, 12), 2, 2, 0, 0),
+    ((1, 4, 11, 13), 3, 1, 1, 0),
+    ((1, 4, 11, 13), 3, 2, 1, 1),
+    ((1, 2, 9, 9), 3, 3, 0, 0),
+    ((1, 2, 14, 14), 7, 1, 3, 0),
+]
+
+
+@pytest.mark.parametrize("case", POOLS, ids=str)
+def test_average_pool_sums_as_onnxruntime(case) -> None:
+    shape, k, stride, pad, include = case
+    x = (np.random.default_rng(k * 10 + stride).standard_normal(shape) * 10).astype(np.float32)
+    node = helper.make_node(
+        "AveragePool", ["x"], ["y"], kernel_shape=[k, k], strides=[stride] * 2, pads=[pad] * 4,
+        count_include_pad=include,
+    )  # fmt: skip
+    check(model_of([node], {"x": x}, {}), {"x": x})
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 7, 7), (1, 4, 13, 9), (2, 3, 2, 2)], ids=str)
+def test_global_average_pool_sums_as_onnxruntime(shape) -> None:
+    x = (np.random.default_rng(shape[2]).standard_normal(shape) * 10).astype(np.float32)
+    check(model_of([helper.make_node("GlobalAveragePool", ["x"], ["y"])], {"x": x}, {}), {"x": x})
