@@ -13,6 +13,12 @@ model and its session exists; ours times a whole second `calibrate` call (import
 JIT-cache-hit compile included), so the `with setup` column adds ORT's setup to its time for
 the like-for-like end-to-end rate.
 `plain` runs the same compiled model without observation (what observing costs).
+
+    python benchmarks/calibration.py --gaps                   # our ranges against ORT's
+
+`--gaps` calibrates ResNet-18, MobileNetV2 and the BERT FFN of `benchmarks.model_zoo` (minmax,
+4 samples) with ours and with ORT's calibrator, its session on one thread and on its default
+threads, and prints the largest gap between the two tables in float32 ulps.
 """
 
 from __future__ import annotations
@@ -119,6 +125,69 @@ def run_ort(model_path: str, data: str, count: int, method: str = "minmax") -> d
     return {"wall": clock.wall, "cpu": clock.cpu, "samples": count, "setup": setup.wall}
 
 
+def ort_table(model_path: str, samples: np.ndarray, threads: int) -> dict:
+    """ORT's MinMax ranges as `quantize_static` computes them, `threads` intra-op (0: ORT's
+    default)."""
+    import onnxruntime
+    from onnxruntime.quantization.calibrate import CalibrationDataReader, create_calibrator
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.samples = iter(samples)
+
+        def get_next(self):
+            x = next(self.samples, None)
+            return None if x is None else {"x": x}
+
+    with tempfile.TemporaryDirectory() as folder:
+        augmented = str(Path(folder) / "augmented.onnx")
+        calibrator = create_calibrator(model_path, augmented_model_path=augmented)
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+        options.intra_op_num_threads = threads
+        calibrator.infer_session = onnxruntime.InferenceSession(
+            augmented, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        calibrator.collect_data(Reader())
+        return {k: tuple(v.range_value) for k, v in calibrator.compute_data().items()}
+
+
+def ulps(a, b) -> int:
+    """|a - b| in float32 ulps (the distance between their bit patterns, same sign)."""
+    bits = [int(np.asarray(v, np.float32).reshape(()).view(np.int32)) for v in (a, b)]
+    return abs(bits[0] - bits[1])
+
+
+def report_gaps() -> None:
+    import logging
+
+    import onnx
+
+    from benchmarks.model_zoo import MODELS
+    from runtime.quantization import calibrate
+
+    logging.getLogger().setLevel(logging.ERROR)
+    print("model          tensors  largest gap (ulps), ORT 1 thread  ORT default threads")
+    for name, build in MODELS.items():
+        model = build(np.random.default_rng(0))
+        shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+        samples = np.random.default_rng(1).standard_normal((4, *shape)).astype(np.float32)
+        with tempfile.TemporaryDirectory() as folder:
+            path = str(Path(folder) / f"{name}.onnx")
+            onnx.save(model, path)
+            ours = calibrate(path, {"x": samples}, "minmax", progress=False)
+            gaps = []
+            for threads in (1, 0):
+                theirs = ort_table(path, samples, threads)
+                gaps.append(
+                    max(
+                        max(ulps(lo, ours[k].lowest), ulps(hi, ours[k].highest))
+                        for k, (lo, hi) in theirs.items()
+                    )
+                )
+        print(f"{name:14} {len(ours):7d} {gaps[0]:32d} {gaps[1]:20d}", flush=True)
+
+
 def child(tool: str, model_path: str, data: str, count: int, method: str) -> dict:
     """Measure in a fresh process (peak RSS is per process)."""
     code = (
@@ -147,7 +216,11 @@ def main() -> None:
     )
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--gaps", action="store_true", help="our ranges against ORT's, in ulps")
     args = parser.parse_args()
+    if args.gaps:
+        report_gaps()
+        return
     with tempfile.TemporaryDirectory() as folder:
         model_path = str(Path(folder) / "resnet18.onnx")
         from benchmarks.model_zoo import resnet18
