@@ -22,13 +22,16 @@ class Target:
     """AMX-INT8 tile multiplies (`tdpbusd`: 16 × 64 u8 by 64 × 16 s8 into 16 × 16 int32,
     exact), which the compiler targets and the operating system lets this process use."""
 
+    wide_vectors: bool = False
+    """AVX-512F: 512-bit float vectors (32 registers), so a float tile can keep twice the sums."""
+
     @staticmethod
     def from_macros(macros: frozenset[str], tiles_permitted: bool = False) -> Target:
         """The target of a compiler that predefines `macros` (`cc -dM -E`); `tiles_permitted`:
         the OS granted this process the AMX tile state."""
         vnni = "__AVXVNNI__" in macros or {"__AVX512VNNI__", "__AVX512VL__"} <= macros
         amx = {"__AMX_TILE__", "__AMX_INT8__"} <= macros and tiles_permitted
-        return Target(dot_product=vnni, tiles=vnni and amx)
+        return Target(dot_product=vnni, tiles=vnni and amx, wide_vectors="__AVX512F__" in macros)
 
 
 GENERIC = Target()

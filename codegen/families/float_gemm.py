@@ -5,12 +5,13 @@ Runtime's order (qdialect/float_sum.py): blocks of KC taps, each an FMA chain fr
 is stored (the first block) or added to the sum so far, or groups of four taps summed by separate
 multiplies and adds (a depthwise filter, the one-row GEMM); then the bias and the addend. The
 kernel keeps each output's sequence of float32 operations and vectorises across outputs: a
-tile is MR output pixels (GEMM rows) x NR = 16 output channels, one AVX-512 or two AVX vectors
-per row. Taps are read where they lie, in the input or in its zero-padded planar copy (an
-implicit GEMM: no im2col), at a pixel's offset plus a tap's; the weights are packed
-`[group][channel block][k][NR]` (codegen/packing.py), once at load when they are a constant.
-The K blocks are the order's own, so a tile's sums wait in the thread's slot of the scratch
-between them exactly as MLAS keeps them in its output.
+tile is MR output pixels (GEMM rows) x NR output channels: 8 x 32 where the target has AVX-512
+(two vectors a row, sixteen independent FMA chains: more than both FMA pipes' latency needs),
+else 6 x 16 (two AVX vectors a row). Taps are read where they lie, in the input or in its
+zero-padded planar copy (an implicit GEMM: no im2col), at a pixel's offset plus a tap's; the
+weights are packed `[group][channel block][k][NR]` (codegen/packing.py), once at load when
+they are a constant. The K blocks are the order's own, so a tile's sums wait in the thread's
+slot of the scratch between them exactly as MLAS keeps them in its output.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from codegen.spec import SpecView
 from qdialect import qnn
 from qdialect.float_sum import SumOrder
 
-MR = 6  # output pixels (rows) per tile: 12 accumulators, two weight vectors, a tap, a product
-NR = 16  # output channels per tile: two vectors of 8 floats
+MR_AVX512 = 8  # output pixels (rows) per tile: 16 of the 32 zmm registers hold sums
+MR_AVX = 6  # ... 12 of the 16 ymm registers
+NR_AVX512 = 32  # output channels per tile: two vectors of 16 floats
+NR_AVX = 16  # ... or two of 8
 GROUPED_KC = 128  # taps per K block of the grouped order (a multiple of its groups of 4)
 REGION_BYTES = 192 * 1024  # the input a chunk of rows reads stays in L2 while its channels go by
 MAX_MC = 1020  # rows per chunk at most (their offsets live on the stack)
@@ -111,7 +114,7 @@ class FloatGemmPlan:
     PBC: int  # ... per chunk
 
 
-def _conv_parts(op: qnn.Conv2DOp) -> tuple[TapSource, FloatGemm]:
+def _conv_parts(op: qnn.Conv2DOp, nr: int) -> tuple[TapSource, FloatGemm]:
     conv = conv_window(op)
     g: Window = conv.window
     cg = g.C // conv.groups
@@ -132,12 +135,12 @@ def _conv_parts(op: qnn.Conv2DOp) -> tuple[TapSource, FloatGemm]:
     assert 1 in (g.ys[1], g.ys[3]), "channels or pixels adjacent in y (the vector stores)"
     groups = 1 if dw else conv.groups
     # pixels as lanes (NCHW, e.g. a 1x1 stride-1 conv): consecutive output pixels read
-    # consecutive inputs at every tap (rows included) and land side by side, and blocks of NR
+    # consecutive inputs at every tap (rows included) and land side by side, and blocks of nr
     # pixels waste little
     m = g.OH * g.OW
     px = (
         conv.groups == 1 and a_w * g.SW == 1 and a_h * g.SH == g.OW and g.ys[3] == 1
-        and m * PX_WASTE >= -(-m // NR) * NR
+        and m * PX_WASTE >= -(-m // nr) * nr
     )  # fmt: skip
     source = TapSource(
         g.N, g.C, g.H, g.W, max(g.OW, 1), g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.xs,
@@ -190,46 +193,52 @@ def _region_bytes(source: TapSource, gemm: FloatGemm, rows: int) -> int:
     return 4 * channels * lines * source.WP
 
 
-def _rows_per_chunk(source: TapSource, gemm: FloatGemm) -> tuple[int, int]:
+def _rows_per_chunk(source: TapSource, gemm: FloatGemm, mr: int) -> tuple[int, int]:
     """(MC, chunks): near-equal chunks of whole tiles whose input stays in L2."""
     m = gemm.M
-    mc = MR
-    while mc < min(m, MAX_MC) and _region_bytes(source, gemm, mc + MR) <= REGION_BYTES:
-        mc += MR
+    mc = mr
+    while mc < min(m, MAX_MC) and _region_bytes(source, gemm, mc + mr) <= REGION_BYTES:
+        mc += mr
     chunks = -(-m // mc)
     if chunks == 0:  # no output pixels: nothing to do
         return mc, 0
     per_chunk = -(-m // chunks)
-    mc = -(-per_chunk // MR) * MR
+    mc = -(-per_chunk // mr) * mr
     return mc, -(-m // mc)
 
 
 def _plan(
-    source: TapSource, gemm: FloatGemm, order: SumOrder, bias_first: bool, packed_w: bool
+    source: TapSource,
+    gemm: FloatGemm,
+    order: SumOrder,
+    bias_first: bool,
+    packed_w: bool,
+    tile: tuple[int, int],
 ) -> FloatGemmPlan:
+    mr, nr = tile
     k = gemm.K
     kc = GROUPED_KC if order.grouped else order.block
     kc = max(1, min(kc, k))
     kb = max(1, -(-k // kc))  # K = 0: one empty block, the outputs are +0 (and the epilogue)
-    mc, chunks = _rows_per_chunk(source, gemm)
-    width = MR if source.PX else NR  # of a block of packed weights
+    mc, chunks = _rows_per_chunk(source, gemm, mr)
+    width = mr if source.PX else nr  # of a block of packed weights
     w_blocks = -(-gemm.COLS // width)
-    slot = mc * NR
+    slot = mc * nr
     pb = pbc = 0
     if source.PX:  # chunks of pixel blocks; a block's taps, then its channels' partial sums
-        pb = -(-gemm.M // NR)
+        pb = -(-gemm.M // nr)
         pbc = max(1, -(-pb // PX_TASKS))
         chunks = -(-pb // pbc)
-        slot = kc * NR + (w_blocks * MR * NR if kb > 1 else MR * NR)
+        slot = kc * nr + (w_blocks * mr * nr if kb > 1 else mr * nr)
     parallel = source.N * gemm.G * gemm.M * k * gemm.COLS >= threads.PARALLEL_MACS
-    # (+ NR: a depthwise tile's last channel block reads up to NR - 1 floats past the last)
-    copy = source.C * source.HP * source.WP + NR if source.copy else 0
+    # (+ nr: a depthwise tile's last channel block reads up to nr - 1 floats past the last)
+    copy = source.C * source.HP * source.WP + nr if source.copy else 0
     bpack_at = (copy + 15) // 16 * 16
     off_at = bpack_at + (0 if packed_w else gemm.G * w_blocks * k * width)
     return FloatGemmPlan(
-        MR, NR, kc, kb, mc, chunks,
+        mr, nr, kc, kb, mc, chunks,
         min(w_blocks, -(-MIN_TASKS // max(1, chunks))) if parallel else 1,
-        w_blocks, gemm.M % MR, not order.grouped, bias_first, packed_w, parallel,
+        w_blocks, gemm.M % mr, not order.grouped, bias_first, packed_w, parallel,
         copy >= threads.PARALLEL_ELEMENTS, bpack_at, off_at, (off_at + 2 * k + 15) // 16 * 16,
         slot, pb, pbc,
     )  # fmt: skip
@@ -237,17 +246,18 @@ def _plan(
 
 def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContext) -> Kernel:
     """The float32 conv / dot: weights packed at load when constant, else per call."""
-    source, gemm = _dot_parts(op) if isinstance(op, qnn.DotOp) else _conv_parts(op)
+    mr, nr = (MR_AVX512, NR_AVX512) if ctx.target.wide_vectors else (MR_AVX, NR_AVX)
+    source, gemm = _dot_parts(op) if isinstance(op, qnn.DotOp) else _conv_parts(op, nr)
     weights = ctx.plan.constant_data(op.weight)
     bias_first = op.bias_first is not None
     assert not (bias_first and source.PX), "a dot's rows are pixels (not PX)"
-    plan = _plan(source, gemm, op.float_sum_order(), bias_first, weights is not None)
+    plan = _plan(source, gemm, op.float_sum_order(), bias_first, weights is not None, (mr, nr))
     if bias_first:
         ep = replace(ep, has_bias=False)
     args = operand_args(ctx, op)
     if weights is not None:
         layout = "dot" if isinstance(op, qnn.DotOp) else op.layout_kind.value
-        width = MR if source.PX else NR
+        width = mr if source.PX else nr
         panels = packing.float_panels(weights, layout, gemm.G, width)  # depthwise: G = 1
         args[1] = f"((const float *){ctx.plan.add_constant(op.weight, panels)})"
     scratch = plan.slots_at + (threads.SCRATCH_SLOTS if plan.parallel else 1) * plan.SLOT

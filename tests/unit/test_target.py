@@ -18,10 +18,12 @@ AMX = {"__AMX_TILE__", "__AMX_INT8__"}
         (set(), True, GENERIC),
         ({"__AVX2__"}, True, GENERIC),
         ({"__AVX2__", "__AVXVNNI__"}, False, Target(dot_product=True)),
-        ({"__AVX2__", "__AVX512F__", "__AVX512VNNI__"}, False, GENERIC),  # VNNI without VL
-        (AVX512_VNNI, False, Target(dot_product=True)),
-        (AVX512_VNNI | AMX, False, Target(dot_product=True)),  # the OS refused the tiles
-        (AVX512_VNNI | AMX, True, Target(dot_product=True, tiles=True)),
+        # VNNI without VL: 512-bit float vectors only
+        ({"__AVX2__", "__AVX512F__", "__AVX512VNNI__"}, False, Target(wide_vectors=True)),
+        (AVX512_VNNI, False, Target(dot_product=True, wide_vectors=True)),
+        # the OS refused the tiles
+        (AVX512_VNNI | AMX, False, Target(dot_product=True, wide_vectors=True)),
+        (AVX512_VNNI | AMX, True, Target(dot_product=True, tiles=True, wide_vectors=True)),
         ({"__AVX2__"} | AMX, True, GENERIC),  # tiles plans fall back to a vpdpbusd tile
     ],
 )
