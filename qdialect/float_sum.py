@@ -1,4 +1,4 @@
-"""The order in which a float32 conv or dot sums its products: ONNX Runtime's (MLAS's).
+"""The order in which float32 conv, dot and average pool sum: ONNX Runtime's (MLAS's).
 
 DESIGN §2 makes ONNX Runtime's CPU kernels the default arithmetic, and a float conv or dot is
 no exception: calibration runs the float model, and its ranges should be the ones ORT's
@@ -22,7 +22,9 @@ of threads once the batch or the groups number more than one; a single image on 
 threads splits the pixels between them, which changes the block size of small images. A GEMM
 with a single output column (a conv's 1 x 1 output) runs another kernel still
 (`MlasSgemmKernelM1TransposeBAvx`, an eight-lane tree); it is summed by blocks here, so those
-outputs can differ from ORT's in the last bits.
+outputs can differ from ORT's in the last bits. The float32 AveragePool's three MLAS kernels
+are `PoolSum` below. This is ORT's session without graph optimizations (its calibrator's);
+with them, ORT turns float convs into its NCHWc kernels, which sum in yet another order.
 """
 
 from __future__ import annotations
