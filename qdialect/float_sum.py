@@ -3,8 +3,9 @@
 DESIGN §2 makes ONNX Runtime's CPU kernels the default arithmetic, and a float conv or dot is
 no exception: calibration runs the float model, and its ranges should be the ones ORT's
 calibrator sees, bit for bit. ORT's float Conv (`MlasConv`), MatMul and Gemm (`MlasGemm`) on
-x86-64 with FMA sum each output in one of two ways, which this module names and sizes
-(`onnxruntime/core/mlas/lib/convolve.cpp`, `sgemm.cpp`, `x86_64/SgemmKernelM1Avx.S`):
+x86-64 with FMA sum each output in one of three ways, which this module names and sizes
+(`onnxruntime/core/mlas/lib/convolve.cpp`, `sgemm.cpp`, `x86_64/SgemmKernelM1Avx.S`,
+`SgemmKernelM1TransposeBAvx.S`):
 
 - **blocked FMA** (the SGEMM kernels): K is cut into blocks of `block` taps in order; each block
   is a chain `acc = +0; acc = fma(x, w, acc)`; the first block's sum is stored and every later
@@ -13,16 +14,18 @@ x86-64 with FMA sum each output in one of two ways, which this module names and 
 - **grouped** (`MlasSgemmKernelM1Avx`, the kernel of a GEMM with one row: a depthwise conv's
   filter): taps in groups of 4 (then one of 2, then 1, for what is left), each group summed
   without FMA, `t = fl(x0·w0)`, `t = fl(t + fl(x1·w1))`, ...; `c = +0`, then `c = c + t`.
+- **tree** (`MlasSgemmKernelM1TransposeBAvx`, a GEMM with one column: a conv whose output is
+  1 x 1, as in a squeeze-and-excitation block): eight lanes, lane l summing taps l, l + 8, ...
+  from +0 without FMA; then the lanes are added by a tree that depends on the GEMM row's place
+  in MLAS's groups of rows (`tree_sum`): rows go four at a time, then two, then one.
 
 The block size is MLAS's: 256 (`MLAS_SGEMM_PACKED_STRIDEK`) for a dot whose right-hand side is
 a weight (ORT prepacks a constant MatMul/Gemm weight), else `MlasSgemmOperation`'s stride,
 which starts at 128 and doubles as the GEMM's N (output pixels of a conv) shrinks below K.
 These are ORT's sums with one intra-op thread (`intra_op_num_threads=1`), and with any number
 of threads once the batch or the groups number more than one; a single image on several
-threads splits the pixels between them, which changes the block size of small images. A GEMM
-with a single output column (a conv's 1 x 1 output) runs another kernel still
-(`MlasSgemmKernelM1TransposeBAvx`, an eight-lane tree); it is summed by blocks here, so those
-outputs can differ from ORT's in the last bits. The float32 AveragePool's three MLAS kernels
+threads splits the pixels between them, which changes the block size of small images. The
+float32 AveragePool's three MLAS kernels
 are `PoolSum` below. This is ORT's session without graph optimizations (its calibrator's);
 with them, ORT turns float convs into its NCHWc kernels, which sum in yet another order.
 """
@@ -38,26 +41,51 @@ MLAS_SGEMM_PACKED_STRIDEK = 256
 M1_GROUP = 4  # taps per group of the one-row kernel
 
 
+class SumKind(Enum):
+    """Which of MLAS's SGEMM kernels sums an output (see the module docstring)."""
+
+    BLOCKED = "blocked"  # FMA chains in blocks of K taps
+    GROUPED = "grouped"  # the one-row kernel: groups of 4 taps
+    TREE = "tree"  # the one-column kernel: 8 lanes, then a tree
+
+
 @dataclass(frozen=True)
 class SumOrder:
-    """How each output sums its K products (see the module docstring).
+    """How each output sums its K products: `kind`, and for BLOCKED the taps per block."""
 
-    `grouped`: the one-row kernel's groups of 4, without FMA; else blocks of `block` taps, each
-    an FMA chain from +0, added in order."""
-
-    grouped: bool
-    block: int
+    kind: SumKind
+    block: int = 0
 
     def blocks(self, k: int) -> list[range]:
-        """The taps of each block (grouped: one block of all K)."""
-        if self.grouped or k == 0:
-            return [range(k)]
+        """The taps of each FMA block (BLOCKED; K = 0: one empty block)."""
+        if k == 0:
+            return [range(0)]
         return [range(k0, min(k, k0 + self.block)) for k0 in range(0, k, self.block)]
 
 
 def group_sizes(k: int) -> list[int]:
     """The one-row kernel's groups over K taps: fours, then a two and a one as K needs."""
     return [M1_GROUP] * (k // M1_GROUP) + [2] * (k % 4 >= 2) + [1] * (k % 2)
+
+
+TREE_LANES = 8
+
+
+def tree_rows(rows: int) -> list[int]:
+    """The size of the group of rows (4, 2 or 1) each of a one-column GEMM's `rows` rows is
+    reduced in: MLAS takes rows four at a time, then two, then one."""
+    return [size for size in group_sizes(rows) for _ in range(size)]
+
+
+def tree_sum(lanes, group: int):
+    """The one-column kernel's sum of its eight lane sums (float32 arrays, or a list of 8
+    float32 values) for a row in a group of `group` rows: the tree its shuffles build."""
+    a = lanes
+    if group == 4:
+        return (((a[0] + a[1]) + a[2]) + a[3]) + (((a[4] + a[5]) + a[6]) + a[7])
+    if group == 2:
+        return ((a[0] + a[2]) + (a[4] + a[6])) + ((a[1] + a[3]) + (a[5] + a[7]))
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
 
 
 def sgemm_stride_k(n: int, k: int) -> int:
@@ -74,21 +102,27 @@ def sgemm_stride_k(n: int, k: int) -> int:
 
 
 def conv_sum_order(filters_per_group: int, pixels: int, k: int) -> SumOrder:
-    """A float conv's order: a group with one filter is a one-row GEMM (a depthwise conv);
-    otherwise blocks of the SGEMM stride for N = the output pixels of an image."""
+    """A float conv's order: a group with one filter is a one-row GEMM (a depthwise conv), a
+    1 x 1 output a one-column GEMM; otherwise blocks of the SGEMM stride for N = the output
+    pixels of an image."""
     if filters_per_group == 1:
-        return SumOrder(grouped=True, block=k)
-    return SumOrder(grouped=False, block=sgemm_stride_k(pixels, k))
+        return SumOrder(SumKind.GROUPED)
+    if pixels == 1:
+        return SumOrder(SumKind.TREE)
+    return SumOrder(SumKind.BLOCKED, sgemm_stride_k(pixels, k))
 
 
 def dot_sum_order(rows: int, k: int, columns: int, streamed_rhs: bool) -> SumOrder:
     """A float dot's order: a weight is prepacked (blocks of 256, any rows); a product of two
-    activations (`streamed_rhs`) runs `MlasSgemmOperation`, the one-row kernel for one row."""
+    activations (`streamed_rhs`) runs `MlasSgemmOperation`: the one-row kernel for one row,
+    the one-column kernel for one column."""
     if not streamed_rhs:
-        return SumOrder(grouped=False, block=MLAS_SGEMM_PACKED_STRIDEK)
+        return SumOrder(SumKind.BLOCKED, MLAS_SGEMM_PACKED_STRIDEK)
     if rows == 1:
-        return SumOrder(grouped=True, block=k)
-    return SumOrder(grouped=False, block=sgemm_stride_k(columns, k))
+        return SumOrder(SumKind.GROUPED)
+    if columns == 1:
+        return SumOrder(SumKind.TREE)
+    return SumOrder(SumKind.BLOCKED, sgemm_stride_k(columns, k))
 
 
 class PoolSum(Enum):

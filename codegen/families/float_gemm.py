@@ -26,7 +26,7 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from codegen.spec import SpecView
 from qdialect import qnn
-from qdialect.float_sum import SumOrder
+from qdialect.float_sum import SumKind, SumOrder, tree_rows
 
 MR_AVX512 = 8  # output pixels (rows) per tile: 16 of the 32 zmm registers hold sums
 MR_AVX = 6  # ... 12 of the 16 ymm registers
@@ -101,7 +101,11 @@ class FloatGemmPlan:
     NSPLIT: int  # channel-block splits per chunk, when several threads run
     W_BLOCKS: int  # blocks of weights: NR channels (MR with PX)
     TAIL: int  # M % MR
-    FMA: bool  # blocks of FMA chains (else groups of four, float_sum.py)
+    FMA: bool  # blocks of FMA chains (else groups of four, or the tree; float_sum.py)
+    TREE: bool  # one pixel or one column: eight lanes and MLAS's tree (the tiles unused)
+    TREE_BY_PIXEL: bool  # ... whose GEMM rows are the pixels (a dot), else the channels
+    ROWS4: int  # ... the rows reduced four at a time, then two at a time
+    ROWS2: int
     BIAS_FIRST: bool  # the sums start from the bias (ONNX Gemm), which the epilogue then skips
     packed_w: bool
     parallel: bool
@@ -217,7 +221,7 @@ def _plan(
 ) -> FloatGemmPlan:
     mr, nr = tile
     k = gemm.K
-    kc = GROUPED_KC if order.grouped else order.block
+    kc = order.block if order.kind is SumKind.BLOCKED else GROUPED_KC
     kc = max(1, min(kc, k))
     kb = max(1, -(-k // kc))  # K = 0: one empty block, the outputs are +0 (and the epilogue)
     mc, chunks = _rows_per_chunk(source, gemm, mr)
@@ -238,10 +242,20 @@ def _plan(
     return FloatGemmPlan(
         mr, nr, kc, kb, mc, chunks,
         min(w_blocks, -(-MIN_TASKS // max(1, chunks))) if parallel else 1,
-        w_blocks, gemm.M % mr, not order.grouped, bias_first, packed_w, parallel,
+        w_blocks, gemm.M % mr, order.kind is SumKind.BLOCKED, *_tree(gemm, order), bias_first,
+        packed_w, parallel,
         copy >= threads.PARALLEL_ELEMENTS, bpack_at, off_at, (off_at + 2 * k + 15) // 16 * 16,
         slot, pb, pbc,
     )  # fmt: skip
+
+
+def _tree(gemm: FloatGemm, order: SumOrder) -> tuple[bool, bool, int, int]:
+    """TREE, TREE_BY_PIXEL, ROWS4, ROWS2: the one-column kernel's rows, for the TREE order."""
+    if order.kind is not SumKind.TREE:
+        return False, False, 0, 0
+    by_pixel = gemm.COLS == 1 and gemm.M > 1  # a dot's one column: its rows are the pixels
+    groups = tree_rows(gemm.M if by_pixel else gemm.COLS)
+    return True, by_pixel, groups.count(4), groups.count(2)
 
 
 def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContext) -> Kernel:
@@ -249,9 +263,11 @@ def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContex
     mr, nr = (MR_AVX512, NR_AVX512) if ctx.target.wide_vectors else (MR_AVX, NR_AVX)
     source, gemm = _dot_parts(op) if isinstance(op, qnn.DotOp) else _conv_parts(op, nr)
     weights = ctx.plan.constant_data(op.weight)
-    bias_first = op.bias_first is not None
+    order = op.float_sum_order()
+    # the one-column kernel adds C (the bias) after its tree, as the epilogue adds the bias
+    bias_first = op.bias_first is not None and order.kind is not SumKind.TREE
     assert not (bias_first and source.PX), "a dot's rows are pixels (not PX)"
-    plan = _plan(source, gemm, op.float_sum_order(), bias_first, weights is not None, (mr, nr))
+    plan = _plan(source, gemm, order, bias_first, weights is not None, (mr, nr))
     if bias_first:
         ep = replace(ep, has_bias=False)
     args = operand_args(ctx, op)

@@ -7,6 +7,7 @@ operation in the order DESIGN writes it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,16 @@ from qdialect.arithmetic import (
     global_pool_scale,
     requant_multiplier,
 )
-from qdialect.float_sum import PoolSum, SumOrder, avg_pool_sum, group_sizes
+from qdialect.float_sum import (
+    TREE_LANES,
+    PoolSum,
+    SumKind,
+    SumOrder,
+    avg_pool_sum,
+    group_sizes,
+    tree_rows,
+    tree_sum,
+)
 from qdialect.qnn.modes import RequantMode, RoundMode
 from qdialect.qparams import Storage
 from qdialect.storage import integer_name
@@ -261,11 +271,13 @@ def _grouped(taps, weights, groups: int, contract):
     )
 
 
-def sum_in_order(product, k: int, shape, order: SumOrder, start=None) -> np.ndarray:
+def sum_in_order(product, k: int, shape, order: SumOrder, start=None, rows=None) -> np.ndarray:
     """float32 `Σ_k x_k · w_k` in ONNX Runtime's order (qdialect/float_sum.py), `product(k)`
-    giving the pair (x_k, w_k); from `start` (a Gemm's bias) when given, else from nothing."""
-    if order.grouped:
-        c = np.zeros(shape, F32) if start is None else np.broadcast_to(start, shape).astype(F32)
+    giving the pair (x_k, w_k); from `start` (a Gemm's bias) when given, else from nothing.
+    `rows` (TREE): each output's group of GEMM rows, 4, 2 or 1, broadcast to `shape`."""
+    begin = None if start is None else np.broadcast_to(start, shape).astype(F32)
+    if order.kind is SumKind.GROUPED:
+        c = np.zeros(shape, F32) if begin is None else begin
         k0 = 0
         for size in group_sizes(k):
             x, w = product(k0)
@@ -276,7 +288,17 @@ def sum_in_order(product, k: int, shape, order: SumOrder, start=None) -> np.ndar
             c = (c + t).astype(F32)
             k0 += size
         return c
-    c = None if start is None else np.broadcast_to(start, shape).astype(F32)
+    if order.kind is SumKind.TREE:
+        lanes = [np.zeros(shape, F32) for _ in range(TREE_LANES)]
+        for j in range(k):
+            x, w = product(j)
+            lanes[j % TREE_LANES] = (lanes[j % TREE_LANES] + x * w).astype(F32)
+        groups = np.broadcast_to(rows, shape)
+        c = np.zeros(shape, F32)
+        for group in (4, 2, 1):
+            c = np.where(groups == group, tree_sum(lanes, group), c).astype(F32)
+        return c if begin is None else (c + begin).astype(F32)
+    c = begin
     for block in order.blocks(k):
         acc = np.zeros(shape, F32)
         for j in block:
@@ -299,7 +321,8 @@ def conv_float(
             return t[:, c, None, :, :, i, s], k[None, :, c, i, s, None, None]
 
         shape = (t.shape[0], k.shape[0], *t.shape[2:4])
-        return sum_in_order(product, k.shape[1] * kh * kw, shape, order)
+        rows = np.array(tree_rows(k.shape[0])).reshape(1, -1, 1, 1)
+        return sum_in_order(product, k.shape[1] * kh * kw, shape, order, rows=rows)
 
     return _grouped(taps, w.astype(F32), groups, contract)
 
@@ -308,7 +331,8 @@ def dot_float(a: np.ndarray, b: np.ndarray, order: SumOrder, start=None) -> np.n
     """float32 `a @ b` summed over k in ONNX Runtime's `order`, from `start` when given."""
     a, b = a.astype(F32), b.astype(F32)
     shape = (*a.shape[:-1], b.shape[1])
-    return sum_in_order(lambda j: (a[..., j, None], b[j]), a.shape[-1], shape, order, start)
+    rows = np.array(tree_rows(math.prod(a.shape[:-1]))).reshape(*a.shape[:-1], 1)
+    return sum_in_order(lambda j: (a[..., j, None], b[j]), a.shape[-1], shape, order, start, rows)
 
 
 def requantize_accumulator(

@@ -146,3 +146,29 @@ def test_average_pool_sums_as_onnxruntime(case) -> None:
 def test_global_average_pool_sums_as_onnxruntime(shape) -> None:
     x = (np.random.default_rng(shape[2]).standard_normal(shape) * 10).astype(np.float32)
     check(model_of([helper.make_node("GlobalAveragePool", ["x"], ["y"])], {"x": x}, {}), {"x": x})
+
+
+# (filters, channels, size, kernel): a 1 x 1 output, MLAS's one-column kernel, its rows (the
+# filters) reduced four, two and one at a time: a squeeze-and-excitation 1 x 1 conv on a pooled
+# input, and a 3 x 3 conv on a 3 x 3 input
+@pytest.mark.parametrize("case", [(7, 37, 1, 1), (30, 20, 1, 1), (6, 16, 3, 3)], ids=str)
+def test_a_one_pixel_conv_sums_as_onnxruntime(case) -> None:
+    m, c, size, k = case
+    rng = np.random.default_rng(m * c)
+    x = rng.standard_normal((2, c, size, size)).astype(np.float32)
+    w = (rng.standard_normal((m, c, k, k)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    check(
+        model_of([helper.make_node("Conv", ["x", "w", "b"], ["y"])], {"x": x}, {"w": w, "b": b}),
+        {"x": x},
+    )
+
+
+def test_a_one_column_matmul_of_activations_sums_as_onnxruntime() -> None:
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((7, 45)).astype(np.float32)
+    b = rng.standard_normal((45, 1)).astype(np.float32)
+    check(
+        model_of([helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {}),
+        {"a": a, "b": b},
+    )

@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from qdialect import qnn
 from qdialect.float_sum import (
     PoolSum,
+    SumKind,
     SumOrder,
     avg_pool_sum,
     conv_sum_order,
     dot_sum_order,
     group_sizes,
     sgemm_stride_k,
+    tree_rows,
+    tree_sum,
 )
 from qdialect.textio import IRError, parse_module
 
@@ -43,12 +47,23 @@ def test_the_one_row_kernel_groups_taps_by_four(k: int, sizes: list[int]) -> Non
 
 
 def test_orders_by_op() -> None:
-    assert conv_sum_order(1, 196, 9) == SumOrder(grouped=True, block=9)  # depthwise
-    assert conv_sum_order(512, 49, 4608) == SumOrder(grouped=False, block=256)
-    assert dot_sum_order(1, 512, 1000, streamed_rhs=False) == SumOrder(False, 256)  # prepacked
-    assert dot_sum_order(1, 300, 20, streamed_rhs=True) == SumOrder(True, 300)
-    assert dot_sum_order(8, 300, 20, streamed_rhs=True) == SumOrder(False, 512)
-    assert [list(b) for b in SumOrder(False, 4).blocks(10)] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert conv_sum_order(1, 196, 9) == SumOrder(SumKind.GROUPED)  # depthwise
+    assert conv_sum_order(512, 49, 4608) == SumOrder(SumKind.BLOCKED, 256)
+    assert conv_sum_order(64, 1, 256) == SumOrder(SumKind.TREE)  # a 1 x 1 output
+    assert dot_sum_order(1, 512, 1000, streamed_rhs=False) == SumOrder(SumKind.BLOCKED, 256)
+    assert dot_sum_order(1, 300, 20, streamed_rhs=True) == SumOrder(SumKind.GROUPED)
+    assert dot_sum_order(8, 300, 1, streamed_rhs=True) == SumOrder(SumKind.TREE)
+    assert dot_sum_order(8, 300, 20, streamed_rhs=True) == SumOrder(SumKind.BLOCKED, 512)
+    blocks = SumOrder(SumKind.BLOCKED, 4).blocks(10)
+    assert [list(b) for b in blocks] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+def test_the_one_column_kernel_reduces_rows_four_two_one() -> None:
+    assert tree_rows(7) == [4, 4, 4, 4, 2, 2, 1]
+    assert tree_rows(6) == [4, 4, 4, 4, 2, 2]
+    lanes = [np.float32(v) for v in (1e8, 1.0, -1e8, 1.0, 3.0, 5.0, 7.0, 11.0)]
+    # the trees differ: 1e8 + 1 rounds the 1 away unless -1e8 comes first
+    assert (tree_sum(lanes, 4), tree_sum(lanes, 2), tree_sum(lanes, 1)) == (27.0, 28.0, 26.0)
 
 
 @pytest.mark.parametrize(
@@ -80,9 +95,9 @@ def test_dot_properties_select_the_order() -> None:
     (op,) = [
         o for o in parse_module(dot("bias_first, streamed_rhs")).walk() if isinstance(o, qnn.DotOp)
     ]
-    assert op.bias_first is not None and op.float_sum_order() == SumOrder(False, 1024)
+    assert op.bias_first is not None and op.float_sum_order() == SumOrder(SumKind.BLOCKED, 1024)
     (op,) = [o for o in parse_module(dot("")).walk() if isinstance(o, qnn.DotOp)]
-    assert op.float_sum_order() == SumOrder(False, 256)
+    assert op.float_sum_order() == SumOrder(SumKind.BLOCKED, 256)
 
 
 @pytest.mark.parametrize(
