@@ -139,6 +139,19 @@ def depthwise_pairs(packed: np.ndarray, rows: int, pairs: int, c0s: list[int]) -
     return out
 
 
+CACHE_LINE = 64
+
+
+def line_aligned_floats(count: int) -> np.ndarray:
+    """`count` uninitialised float32 values starting on a cache line, as runtime.native hands
+    constants to the C (numpy aligns to 16 bytes only), so a packed constant made in one is
+    handed in without a second copy. (runtime.native.aligned_empty is the runtime's own:
+    codegen cannot import the runtime, and the runtime's load path must not import codegen.)"""
+    raw = np.empty(count + CACHE_LINE // 4, dtype=np.float32)
+    start = (-raw.ctypes.data % CACHE_LINE) // 4
+    return raw[start : start + count]
+
+
 def float_panels(w: np.ndarray, layout: str, groups: int, nr: int) -> np.ndarray:
     """float32 weights as the panels of fgemm.c.j2: `[group][channel block][k][nr]`, the taps k
     in the reference's order (c, kh, kw), channels past the last zero-padded.
@@ -154,6 +167,11 @@ def float_panels(w: np.ndarray, layout: str, groups: int, nr: int) -> np.ndarray
         mats = w.reshape(groups, w.shape[0] // groups, k).transpose(0, 2, 1)  # (G, K, Og)
     g, k, n = mats.shape
     blocks = -(-n // nr)
-    padded = np.zeros((g, k, blocks * nr), dtype=np.float32)
-    padded[:, :, :n] = mats
-    return np.ascontiguousarray(padded.reshape(g, k, blocks, nr).transpose(0, 2, 1, 3)).ravel()
+    panels = line_aligned_floats(g * blocks * k * nr)
+    view = panels.reshape(g, blocks, k, nr)
+    whole = n // nr * nr
+    view[:, : n // nr] = mats[:, :, :whole].reshape(g, k, n // nr, nr).transpose(0, 2, 1, 3)
+    if whole < n:  # the last block: its channels, then zeros
+        view[:, -1, :, : n - whole] = mats[:, :, whole:]
+        view[:, -1, :, n - whole :] = 0.0
+    return panels

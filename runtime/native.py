@@ -86,13 +86,22 @@ def check_arrays(
 CACHE_LINE = 64
 
 
-def cache_line_aligned(array: np.ndarray) -> np.ndarray:
-    """A C-contiguous copy of `array` starting on a cache line. The kernels' packed weight
-    blocks and scratch rows are whole lines apart, so their 32-byte vector loads then never
-    straddle two lines (numpy aligns to 16 bytes only; a split load costs an extra cycle)."""
-    buffer = np.empty(array.nbytes + CACHE_LINE, dtype=np.uint8)
+def aligned_empty(count: int, dtype) -> np.ndarray:
+    """An uninitialised 1-D array of `count` elements starting on a cache line."""
+    dtype = np.dtype(dtype)
+    buffer = np.empty(count * dtype.itemsize + CACHE_LINE, dtype=np.uint8)
     start = -buffer.ctypes.data % CACHE_LINE
-    aligned = buffer[start : start + array.nbytes].view(array.dtype).reshape(array.shape)
+    return buffer[start : start + count * dtype.itemsize].view(dtype)
+
+
+def cache_line_aligned(array: np.ndarray) -> np.ndarray:
+    """`array` C-contiguous and starting on a cache line: itself when it already is (the
+    kernels only read what they are handed), else a copy. The kernels' packed weight blocks
+    and scratch rows are whole lines apart, so their vector loads then never straddle two
+    lines (numpy aligns to 16 bytes only; a split load costs an extra cycle)."""
+    if array.flags.c_contiguous and array.ctypes.data % CACHE_LINE == 0:
+        return array
+    aligned = aligned_empty(array.size, array.dtype).reshape(array.shape)
     aligned[...] = array
     return aligned
 

@@ -167,7 +167,7 @@ def depthwise_kernel(
     wpairs_off = (tap_count + 15) // 16 * 16
     w = op.weight
     weights = ctx.plan.constant_data(w)
-    args = operand_args(ctx, op)
+    weight = None
     if weights is None:
         scratch += wpairs_off + (pairs.PAIR_WEIGHTS_SIZE if pairs else 0)
     else:
@@ -177,7 +177,8 @@ def depthwise_kernel(
             gap = np.zeros(wpairs_off - tap_count, dtype=np.int16)
             packed = np.concatenate([packed.ravel(), gap, wp.ravel()])
         table = ctx.plan.add_constant(w, packed.view(ep.w_ctype.removesuffix("_t")).ravel())
-        args[1] = f"((const int16_t *){table})"
+        weight = f"((const int16_t *){table})"
+    args = operand_args(ctx, op, weight)
     macs = geometry.M * geometry.K * mult * geometry.G * window.N
     plan = DepthwisePlan(
         macs >= threads.PARALLEL_MACS,

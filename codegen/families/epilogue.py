@@ -148,13 +148,15 @@ def epilogue(op: qnn.Conv2DOp | qnn.DotOp) -> EpilogueSpec:
     )
 
 
-def operand_args(ctx: EmitContext, op) -> list[str]:
-    """The C arguments x, w, bias, addend (null when absent), y of a compute kernel."""
+def operand_args(ctx: EmitContext, op, weight: str | None = None) -> list[str]:
+    """The C arguments x, w, bias, addend (null when absent), y of a compute kernel; `weight`:
+    the C expression of the weights as the kernel reads them (a packed copy), so the weights
+    as stored are not handed in at all."""
     null = "(const int32_t *)0"
     plan = ctx.plan
     return [
         plan.expr(op.input),
-        plan.expr(op.weight),
+        plan.expr(op.weight) if weight is None else weight,
         plan.expr(op.bias) if op.bias else null,
         plan.expr(op.addend) if op.addend else null,
         plan.expr(op.result),

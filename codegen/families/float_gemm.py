@@ -270,12 +270,13 @@ def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContex
     plan = _plan(source, gemm, order, bias_first, weights is not None, (mr, nr))
     if bias_first:
         ep = replace(ep, has_bias=False)
-    args = operand_args(ctx, op)
+    packed = None
     if weights is not None:
         layout = "dot" if isinstance(op, qnn.DotOp) else op.layout_kind.value
         width = mr if source.PX else nr
         panels = packing.float_panels(weights, layout, gemm.G, width)  # depthwise: G = 1
-        args[1] = f"((const float *){ctx.plan.add_constant(op.weight, panels)})"
+        packed = f"((const float *){ctx.plan.add_constant(op.weight, panels)})"
+    args = operand_args(ctx, op, packed)
     scratch = plan.slots_at + (threads.SCRATCH_SLOTS if plan.parallel else 1) * plan.SLOT
     args.append(ctx.scratch(4 * scratch))
     return Kernel("fgemm.c.j2", SpecView(ep, source, gemm, plan), args)

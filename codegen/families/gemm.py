@@ -253,15 +253,16 @@ def gemm_kernel(op, ep: EpilogueSpec, window: Window | None, geometry, ctx: Emit
     if gemv is not None:  # streaming the weights bounds it: a second core's bandwidth pays sooner
         parallel = k * n >= threads.PARALLEL_GEMV_MACS
     pad_elements = m * k if window is None else geometry.HP * geometry.WP * window.C
-    args = operand_args(ctx, op)
     scratch = bpack_at
+    weight = None
     if mats is None:
         scratch += groups * col_blocks * kpad * packing.NR
     else:
         dtype = np.int8 if b_ctype == "int8_t" else np.int16
         packed = packing.pack_gemm(_tile_columns(mats, tiles), dtype, depth, kpad)
         table = ctx.plan.add_constant(op.weight, packed.view(ep.w_ctype.removesuffix("_t")).ravel())
-        args[1] = f"((const {b_ctype} *){table})"
+        weight = f"((const {b_ctype} *){table})"
+    args = operand_args(ctx, op, weight)
     plan = GemmPlan(
         parallel,
         pad_elements >= threads.PARALLEL_ELEMENTS,
