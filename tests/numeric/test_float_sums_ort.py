@@ -172,3 +172,24 @@ def test_a_one_column_matmul_of_activations_sums_as_onnxruntime() -> None:
         model_of([helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {}),
         {"a": a, "b": b},
     )
+
+
+# whole float models of benchmarks/model_zoo.py: small ones by default, ImageNet-sized in the
+# slow tier; every logit ORT's to the bit
+WHOLE_MODELS = [
+    ("resnet18", {"size": 64, "width": 16}),
+    ("mobilenet_v2", {"size": 64}),
+    pytest.param("resnet18", {}, marks=pytest.mark.slow),
+    pytest.param("mobilenet_v2", {}, marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize(("name", "options"), WHOLE_MODELS, ids=str)
+def test_whole_float_models_are_onnxruntimes(name: str, options: dict) -> None:
+    from benchmarks.model_zoo import MODELS
+
+    model = MODELS[name](np.random.default_rng(0), **options)
+    model.ir_version = 8
+    shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    check(model, {"x": x})
