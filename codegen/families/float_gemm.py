@@ -2,8 +2,10 @@
 
 Every output sums its taps ((c, kh, kw) for a conv, padded taps included as 0) in ONNX
 Runtime's order (qdialect/float_sum.py): blocks of KC taps, each an FMA chain from +0 whose sum
-is stored (the first block) or added to the sum so far, or groups of four taps summed by separate
-multiplies and adds (a depthwise filter, the one-row GEMM); then the bias and the addend. The
+is stored (the first block) or added to the sum so far; or groups of four taps summed by
+separate multiplies and adds (a depthwise filter: MLAS's one-row GEMM); or, for a GEMM with one
+output pixel or column, eight lanes and MLAS's tree (a plain loop); then the bias and the
+addend. The
 kernel keeps each output's sequence of float32 operations and vectorises across outputs: a
 tile is MR output pixels (GEMM rows) x NR output channels: 8 x 32 where the target has AVX-512
 (two vectors a row, sixteen independent FMA chains: more than both FMA pipes' latency needs),
