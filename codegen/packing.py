@@ -145,8 +145,8 @@ CACHE_LINE = 64
 def line_aligned_floats(count: int) -> np.ndarray:
     """`count` uninitialised float32 values starting on a cache line, as runtime.native hands
     constants to the C (numpy aligns to 16 bytes only), so a packed constant made in one is
-    handed in without a second copy. (runtime.native.aligned_empty is the runtime's own:
-    codegen cannot import the runtime, and the runtime's load path must not import codegen.)"""
+    handed in without a second copy (runtime.native.cache_line_aligned; codegen cannot import
+    the runtime, and the runtime's load path must not import codegen)."""
     raw = np.empty(count + CACHE_LINE // 4, dtype=np.float32)
     start = (-raw.ctypes.data % CACHE_LINE) // 4
     return raw[start : start + count]

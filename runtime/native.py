@@ -86,22 +86,17 @@ def check_arrays(
 CACHE_LINE = 64
 
 
-def aligned_empty(count: int, dtype) -> np.ndarray:
-    """An uninitialised 1-D array of `count` elements starting on a cache line."""
-    dtype = np.dtype(dtype)
-    buffer = np.empty(count * dtype.itemsize + CACHE_LINE, dtype=np.uint8)
-    start = -buffer.ctypes.data % CACHE_LINE
-    return buffer[start : start + count * dtype.itemsize].view(dtype)
-
-
 def cache_line_aligned(array: np.ndarray) -> np.ndarray:
-    """`array` C-contiguous and starting on a cache line: itself when it already is (the
-    kernels only read what they are handed), else a copy. The kernels' packed weight blocks
-    and scratch rows are whole lines apart, so their vector loads then never straddle two
-    lines (numpy aligns to 16 bytes only; a split load costs an extra cycle)."""
+    """`array` C-contiguous and starting on a cache line: itself when it already is (callers
+    hand in arrays they own: constants the kernels only read, a fresh arena), else a copy.
+    The kernels' packed weight blocks and scratch rows are whole lines apart, so their vector
+    loads then never straddle two lines (numpy aligns to 16 bytes only; a split load costs an
+    extra cycle). codegen.packing.line_aligned_floats makes packed weights this way."""
     if array.flags.c_contiguous and array.ctypes.data % CACHE_LINE == 0:
         return array
-    aligned = aligned_empty(array.size, array.dtype).reshape(array.shape)
+    buffer = np.empty(array.nbytes + CACHE_LINE, dtype=np.uint8)
+    start = -buffer.ctypes.data % CACHE_LINE
+    aligned = buffer[start : start + array.nbytes].view(array.dtype).reshape(array.shape)
     aligned[...] = array
     return aligned
 

@@ -35,6 +35,7 @@ MR_AVX = 6  # ... 12 of the 16 ymm registers
 NR_AVX512 = 32  # output channels per tile: two vectors of 16 floats
 NR_AVX = 16  # ... or two of 8
 GROUPED_KC = 128  # taps per K block of the grouped order (a multiple of its groups of 4)
+PREFETCH_BYTES = 1 << 20  # packed weights past this come from memory: prefetch the next block
 REGION_BYTES = 192 * 1024  # the input a chunk of rows reads stays in L2 while its channels go by
 MAX_MC = 1020  # rows per chunk at most (their offsets live on the stack)
 HWC_CHANNELS = 16  # a padded copy keeps channels last up to this many per group
@@ -109,6 +110,7 @@ class FloatGemmPlan:
     ROWS4: int  # ... the rows reduced four at a time, then two at a time
     ROWS2: int
     BIAS_FIRST: bool  # the sums start from the bias (ONNX Gemm), which the epilogue then skips
+    PREFETCH: bool  # the next block of weights is fetched into L2 while a block's tiles run
     packed_w: bool
     parallel: bool
     parallel_pad: bool
@@ -245,7 +247,7 @@ def _plan(
         mr, nr, kc, kb, mc, chunks,
         min(w_blocks, -(-MIN_TASKS // max(1, chunks))) if parallel else 1,
         w_blocks, gemm.M % mr, order.kind is SumKind.BLOCKED, *_tree(gemm, order), bias_first,
-        packed_w, parallel,
+        4 * gemm.G * w_blocks * k * width > PREFETCH_BYTES, packed_w, parallel,
         copy >= threads.PARALLEL_ELEMENTS, bpack_at, off_at, (off_at + 2 * k + 15) // 16 * 16,
         slot, pb, pbc,
     )  # fmt: skip
@@ -255,7 +257,7 @@ def _tree(gemm: FloatGemm, order: SumOrder) -> tuple[bool, bool, int, int]:
     """TREE, TREE_BY_PIXEL, ROWS4, ROWS2: the one-column kernel's rows, for the TREE order."""
     if order.kind is not SumKind.TREE:
         return False, False, 0, 0
-    by_pixel = gemm.COLS == 1 and gemm.M > 1  # a dot's one column: its rows are the pixels
+    by_pixel = gemm.M > 1  # a dot's one column (a conv's TREE has one pixel): rows are pixels
     groups = tree_rows(gemm.M if by_pixel else gemm.COLS)
     return True, by_pixel, groups.count(4), groups.count(2)
 

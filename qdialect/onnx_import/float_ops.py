@@ -60,7 +60,7 @@ def matmul(g: GraphImporter, node) -> None:
     if len(shape_of(b)) > 2:
         g.mark_decomposed(last, "MatMul")
     if computed_at_run_time(b):  # ORT prepacks a constant B (float_sum.py)
-        for op in ops_after(g, last):
+        for op in g.added_since(last):
             if isinstance(op, qnn.DotOp):
                 op.properties["streamed_rhs"] = UnitAttr()
 
@@ -87,7 +87,7 @@ def gemm(g: GraphImporter, node) -> None:
         bias = [reshaped(g, c, (n,)) if shape_of(c) != (n,) else c]
     last = g.block.last_op
     build_dot(g, node, a, b, bias, lambda shape: tensor_type(shape, f32))
-    (dot,) = (op for op in ops_after(g, last) if isinstance(op, qnn.DotOp))
+    (dot,) = (op for op in g.added_since(last) if isinstance(op, qnn.DotOp))
     if bias:  # ORT's Gemm copies C into Y, then adds the products to it (float_sum.py)
         dot.properties["bias_first"] = UnitAttr()
     if computed_at_run_time(b):
@@ -107,16 +107,6 @@ def computed_at_run_time(value: SSAValue) -> bool:
             seen.add(v)
             stack.extend(v.owner.operands)
     return False
-
-
-def ops_after(g: GraphImporter, last) -> list:
-    """The ops added to the block after `last` (None: all of them)."""
-    op = g.block.first_op if last is None else last.next_op
-    ops = []
-    while op is not None:
-        ops.append(op)
-        op = op.next_op
-    return ops
 
 
 @handles("Add", "Mul")

@@ -98,14 +98,21 @@ class GraphImporter:
             record_name(op.results[0], name)
         return op.results[0] if op.results else None
 
+    def added_since(self, since: Operation | None) -> list[Operation]:
+        """The ops added to the block after `since` (None: all of them)."""
+        ops = []
+        op = since.next_op if since is not None else self.block.first_op
+        while op is not None:
+            ops.append(op)
+            op = op.next_op
+        return ops
+
     def mark_decomposed(self, since: Operation | None, op_type: str) -> None:
         """The ops added after `since` (None: all) stand together for one `op_type` node: each
         says so (`qnn.op_type`), and the quantizer treats them as that node (its MOVES and
         WHOLE kinds, rewrites/onnx_nodes.py)."""
-        op = since.next_op if since is not None else self.block.first_op
-        while op is not None:
+        for op in self.added_since(since):
             op.attributes[OP_TYPE_ATTR] = StringAttr(op_type)
-            op = op.next_op
 
     def define(self, name: str, value: SSAValue) -> None:
         self.values[name] = value
