@@ -1,7 +1,7 @@
 """layer_norm.c.j2: `qnn.layer_norm`, the float32 steps of ONNX Runtime's CPU kernel.
 
-Rows are independent (parallel when the tensor is large); within a row the two sums run in
-element order (without -ffast-math GCC keeps that order), the rest is elementwise.
+Rows are independent (parallel when the tensor is large); within a row the sums run in the
+lanes MLAS's kernel uses, written out so that GCC (without -ffast-math) keeps their order.
 """
 
 from __future__ import annotations

@@ -204,10 +204,13 @@ class CastOp(FloatUnaryOp):
 @irdl_op_definition
 class LayerNormOp(IRDLOperation):
     """ONNX LayerNormalization over the dimensions from `axis` on, in the float32 steps of ONNX
-    Runtime's scalar CPU kernel (`layer_norm_impl.cc`, `ComputeJob`): per row, in order,
-    `mean += x`, `mean_square += x·x`; `mean = mean / n`; `d = sqrt(mean_square / n - mean·mean
-    + epsilon)`; `y = (x - mean) / d · scale (+ bias)`, each step one float32 rounding (no FMA).
-    The ONNX Runtime 1.31 wheel sums in another order: its results differ by float32 rounding
+    Runtime 1.31's CPU kernel. Rows of `n ≥ 8` elements follow `MlasLayerNormKernelAvx2`: the
+    mean is `f32(Σx / n)` with the sum in float64; the variance a centred sum of `(x - mean)²`
+    in float32 (FMA chains in 8 lanes, then the tail); `inv = 1 / sqrt(var / n + epsilon)`;
+    `y = fma((x - mean)·inv, scale, bias)`, or `(x - mean)·inv·scale` without a bias. Shorter
+    rows follow `layer_norm_impl.cc`'s scalar loop: Welford's mean and `m2` in float32,
+    `y = (x - mean) / sqrt(m2 / n + epsilon) · scale (+ bias)`. The reference
+    (`runtime/reference/float_math.py`) states the exact order; both agree with ORT to the bit
     (tests/numeric/test_float_math.py). `scale` and `bias` have the normalized dimensions'
     shape.
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from qdialect import qnn
-from qdialect.float32_arrays import batch_norm_affine
+from qdialect.float32_arrays import batch_norm_affine, fmaf
 from qdialect.qnn import FloatBinary, Reduction
 from qdialect.storage import integer_signature, storage_bounds
 from qdialect.tensors import element_type
@@ -87,28 +87,85 @@ def _cast(op, frame: Frame) -> list[np.ndarray]:
     return [cast(frame[op.input], width, signed).astype(dtype)]
 
 
-@handles(qnn.LayerNormOp)
-def _layer_norm(op, frame: Frame) -> list[np.ndarray]:
-    """The float32 steps of qnn.LayerNormOp, the row sums in element order."""
-    x = np.asarray(frame[op.input], F32)
-    axis = op.axis_value
+def _lane_sum(lanes: np.ndarray) -> np.ndarray:
+    """MLAS's horizontal sum of 8 float32 lanes: halves added, then `(r0 + r2) + (r1 + r3)`."""
+    r = (lanes[:, :4] + lanes[:, 4:]).astype(F32)
+    return ((r[:, 0] + r[:, 2]).astype(F32) + (r[:, 1] + r[:, 3]).astype(F32)).astype(F32)
+
+
+def _layer_norm_vector(rows: np.ndarray, epsilon: F32) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and inverse deviation of rows of 8 or more, as `MlasLayerNormKernelAvx2`: the mean
+    a float64 sum in 4 lanes (halves added, then the two lanes, then the rest in order) divided
+    in float64; the centred sum of squares an FMA chain in 8 float32 lanes, reduced by
+    `_lane_sum`, and the tail as GCC compiles that loop: 4 unfused `d·d` added in order, then
+    FMAs; `1 / sqrtf(var / n + epsilon)`."""
+    count, n = rows.shape
+    wide = rows.astype(np.float64)
+    quads = n - n % 4
+    lanes = wide[:, :quads].reshape(count, -1, 4).sum(axis=1) if quads else np.zeros((count, 4))
+    total = (lanes[:, 0] + lanes[:, 2]) + (lanes[:, 1] + lanes[:, 3])
+    for h in range(quads, n):
+        total = total + wide[:, h]
+    mean = (total / n).astype(F32)
+    centred = (rows - mean[:, None]).astype(F32)
+    octets = n - n % 8
+    acc = np.zeros((count, 8), F32)
+    for h in range(0, octets, 8):
+        acc = fmaf(centred[:, h : h + 8], centred[:, h : h + 8], acc)
+    var = _lane_sum(acc)
+    unfused = octets + 4 if n - octets >= 4 else octets
+    for h in range(octets, unfused):
+        var = (var + (centred[:, h] * centred[:, h]).astype(F32)).astype(F32)
+    for h in range(unfused, n):
+        var = fmaf(centred[:, h], centred[:, h], var)
+    inverse = (F32(1) / np.sqrt((var / F32(n)).astype(F32) + epsilon)).astype(F32)
+    return mean, inverse
+
+
+def _layer_norm_scalar(rows: np.ndarray, epsilon: F32) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and deviation of rows shorter than 8, as `layer_norm_impl.cc`'s scalar loop:
+    Welford's update in float32 without FMA, `sqrtf(m2 / n + epsilon)`."""
+    count, n = rows.shape
+    mean = np.zeros(count, F32)
+    m2 = np.zeros(count, F32)
+    for h in range(n):
+        delta = (rows[:, h] - mean).astype(F32)
+        mean = (mean + (delta / F32(h + 1)).astype(F32)).astype(F32)
+        m2 = (m2 + (delta * (rows[:, h] - mean).astype(F32)).astype(F32)).astype(F32)
+    return mean, np.sqrt((m2 / F32(n)).astype(F32) + epsilon).astype(F32)
+
+
+def layer_norm(
+    x: np.ndarray, scale: np.ndarray, bias: np.ndarray | None, axis: int, epsilon: F32
+) -> np.ndarray:
+    """`qnn.layer_norm` on float32 arrays: ONNX Runtime 1.31's CPU kernel, rows of 8 or more
+    in `MlasLayerNormKernelAvx2`'s order, shorter rows in the scalar kernel's."""
+    x = np.asarray(x, F32)
     n = int(np.prod(x.shape[axis:]))
     rows = x.reshape(-1, n)
-    scale = np.asarray(frame[op.scale], F32).reshape(n)
-    mean = np.zeros(rows.shape[0], F32)
-    mean_square = np.zeros(rows.shape[0], F32)
+    scale = np.asarray(scale, F32).reshape(n)
     with np.errstate(all="ignore"):
-        for h in range(n):
-            column = rows[:, h]
-            mean = mean + column
-            mean_square = mean_square + column * column
-        length, epsilon = F32(n), F32(op.epsilon.value.data)
-        mean = mean / length
-        d = np.sqrt(mean_square / length - mean * mean + epsilon)
-        y = (rows - mean[:, None]) / d[:, None] * scale
-        if op.bias is not None:
-            y = y + np.asarray(frame[op.bias], F32).reshape(n)
-    return [y.astype(F32).reshape(x.shape)]
+        if n >= 8:
+            mean, inverse = _layer_norm_vector(rows, epsilon)
+            normed = ((rows - mean[:, None]).astype(F32) * inverse[:, None]).astype(F32)
+            if bias is None:
+                y = normed * scale
+            else:
+                y = fmaf(normed, scale, np.asarray(bias, F32).reshape(n))
+        else:
+            mean, deviation = _layer_norm_scalar(rows, epsilon)
+            normed = ((rows - mean[:, None]).astype(F32) / deviation[:, None]).astype(F32)
+            y = (normed * scale).astype(F32)
+            if bias is not None:
+                y = y + np.asarray(bias, F32).reshape(n)
+    return np.asarray(y, F32).reshape(x.shape)
+
+
+@handles(qnn.LayerNormOp)
+def _layer_norm(op, frame: Frame) -> list[np.ndarray]:
+    bias = frame[op.bias] if op.bias is not None else None
+    epsilon = F32(op.epsilon.value.data)
+    return [layer_norm(frame[op.input], frame[op.scale], bias, op.axis_value, epsilon)]
 
 
 @handles(qnn.BatchNormOp)
