@@ -7,12 +7,18 @@ inner = 1. From opset 13: D = dims[axis], inner = the product of the dims after 
 Runtime transposes the axis last, computes, transposes back; rows are independent, so reading
 them with a stride changes no bit).
 
-Float (MLAS `MlasComputeSoftmax` with the AVX2 kernel `MlasComputeSumExpF32KernelFma3`,
-mlas/lib/x86_64/TransKernelFma3.S): m = max of the row; e_j = MLAS's exp of `x_j + (-m)` (a
-clamp at -88.376, range reduction by fused multiply-adds, a degree-6 polynomial, the exponent
-rebuilt from the rounding-biased integer); the sum accumulates in 8 lanes (element j into lane
-j mod 8, in order), reduced as `vhaddps` twice does: ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7));
-y_j = e_j · fl(1/sum).
+Float (MLAS `MlasComputeSoftmax`): m = max of the row; e_j = MLAS's exp of `x_j + (-m)` (a
+clamp below, range reduction by fused multiply-adds, a degree-6 polynomial, then the scale by
+2^k); the sum accumulates in lanes (element j into lane j mod lanes, in order) and reduces
+pairwise; y_j = e_j · fl(1/sum). MLAS has two sum-exp kernels, and which one runs depends on
+the host (`SumExpKernel`):
+- `fma3` (`MlasComputeSumExpF32KernelFma3`, mlas/lib/x86_64/TransKernelFma3.S; AVX2 hosts): the
+  clamp at -88.376 (`LowerRangeSumExp`), 2^k built from the rounding-biased integer's bits
+  (results below 2^-126 flush to 0), 8 lanes reduced as `vhaddps` twice does:
+  ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)).
+- `avx512f` (`MlasComputeSumExpF32KernelAvx512F`, TransKernelAvx512F.S; AVX-512 hosts): the
+  clamp at -103.97 (`LowerRange`), 2^k by `vscalefps` (one rounding, subnormals kept), 16
+  lanes, folded to 8 (`l_k + l_{k+8}`) and reduced as above.
 
 Quantized (ORT's qlinear_softmax.cc, EXP_OUT_DTYPE = float): a 256-entry float table built
 at compile time in double from the input scale and D: shift = max(0, ln(FLT_MAX / D) − 5) / s,
@@ -31,16 +37,22 @@ import numpy as np
 
 from qdialect.arithmetic import float32_scale
 from qdialect.float32_arrays import F32, fmaf
+from qdialect.qnn.modes import SumExpKernel
 from qdialect.types import UniformQuantizedType
 
 TABLE_SIZE = 256
 FLT_MAX = float(np.finfo(np.float32).max)
 RESERVE = 5.0  # ORT's reserve_bit for a float table
-LANES = 8  # the AVX2 accumulator
 
-# MlasExpConstants (mlas/lib/compute.cpp) as the sum-exp kernel reads them
-EXP_LOWER = F32(-88.3762626647949)
+
+# the clamp below the exp's argument: where each kernel's 2^k still works
+EXP_LOWER = {SumExpKernel.FMA3: F32(-88.3762626647949), SumExpKernel.AVX512F: F32(-103.9720840454)}
+LANES = {SumExpKernel.FMA3: 8, SumExpKernel.AVX512F: 16}
+
+
+# MlasExpConstants (mlas/lib/compute.cpp) as the sum-exp kernels read them
 ROUNDING_BIAS = F32(12582912.0)  # MLAS_ROUNDING_BIAS_MAGIC, 1.5·2^23
+ROUNDING_BIAS_BITS = int(ROUNDING_BIAS.view(np.uint32))  # biased's bits minus these: k
 LOG2_RECIPROCAL = F32(1.44269504088896341)
 LOG2_HIGH = F32(-6.93145752e-1)
 LOG2_LOW = F32(-1.42860677e-6)
@@ -76,9 +88,9 @@ def from_rows(rows: np.ndarray, layout: RowLayout, shape: tuple[int, ...]) -> np
     return np.ascontiguousarray(grouped.transpose(0, 2, 1)).reshape(shape)
 
 
-def mlas_exp(v: np.ndarray) -> np.ndarray:
+def mlas_exp(v: np.ndarray, kernel: SumExpKernel) -> np.ndarray:
     """MLAS's sum-exp kernel's exp of float32 values already reduced by the row maximum."""
-    v = np.maximum(EXP_LOWER, v)
+    v = np.maximum(EXP_LOWER[kernel], v)
     biased = fmaf(v, LOG2_RECIPROCAL, ROUNDING_BIAS)
     m = biased - ROUNDING_BIAS
     v = fmaf(m, LOG2_HIGH, v)
@@ -86,31 +98,36 @@ def mlas_exp(v: np.ndarray) -> np.ndarray:
     p = fmaf(np.full_like(v, POLY[0]), v, POLY[1])
     for c in (*POLY[2:], POLY[5]):
         p = fmaf(p, v, c)
+    if kernel is SumExpKernel.AVX512F:  # vscalefps: p · 2^m rounded once
+        return np.ldexp(p, m.astype(np.int32)).astype(F32)
     bits = (biased.view(np.int32).astype(np.int64) << 23) + ONE_BITS
     scale = (bits & 0xFFFFFFFF).astype(np.uint32).view(F32)
     return (p * scale).astype(F32)
 
 
-def lane_sum(e: np.ndarray) -> np.ndarray:
-    """Row sums of [rows, D] float32 as the AVX2 kernel adds: 8 lanes, then pairwise."""
+def lane_sum(e: np.ndarray, kernel: SumExpKernel) -> np.ndarray:
+    """Row sums of [rows, D] float32 as the kernel adds: its lanes, then pairwise."""
     rows, length = e.shape
-    padded = np.zeros((rows, -(-length // LANES) * LANES), F32)
+    width = LANES[kernel]
+    padded = np.zeros((rows, -(-length // width) * width), F32)
     padded[:, :length] = e
-    lanes = np.zeros((rows, LANES), F32)
-    for start in range(0, padded.shape[1], LANES):
-        lanes = lanes + padded[:, start : start + LANES]
-    pairs = [lanes[:, i] + lanes[:, i + 1] for i in range(0, LANES, 2)]
+    lanes = np.zeros((rows, width), F32)
+    for start in range(0, padded.shape[1], width):
+        lanes = lanes + padded[:, start : start + width]
+    if width == 16:  # vextractf64x4 and an add: lane k + lane k + 8
+        lanes = lanes[:, :8] + lanes[:, 8:]
+    pairs = [lanes[:, i] + lanes[:, i + 1] for i in range(0, 8, 2)]
     return (pairs[0] + pairs[1]) + (pairs[2] + pairs[3])
 
 
-def float_softmax(x: np.ndarray, axis: int, flatten: bool) -> np.ndarray:
+def float_softmax(x: np.ndarray, axis: int, flatten: bool, kernel: SumExpKernel) -> np.ndarray:
     """ONNX Runtime's float32 Softmax (module docstring)."""
     x = np.asarray(x, F32)
     layout = row_layout(x.shape, axis, flatten)
     rows = as_rows(x, layout)
     with np.errstate(over="ignore", invalid="ignore"):
-        e = mlas_exp(rows + (-rows.max(axis=1, keepdims=True)))
-        scale = (F32(1) / lane_sum(e)).astype(F32)
+        e = mlas_exp(rows + (-rows.max(axis=1, keepdims=True)), kernel)
+        scale = (F32(1) / lane_sum(e, kernel)).astype(F32)
         y = (e * scale[:, None]).astype(F32)
     return from_rows(y, layout, x.shape)
 

@@ -1,5 +1,5 @@
-"""softmax.c.j2: `qnn.softmax`, float32 (MLAS's exp and 8-lane sum) or 8-bit (QLinearSoftmax's
-exp table, rendered into the kernel as a constant array).
+"""softmax.c.j2: `qnn.softmax`, float32 (the exp and lane sums of the MLAS kernel the op names)
+or 8-bit (QLinearSoftmax's exp table, rendered into the kernel as a constant array).
 
 Python computes every number (`qdialect.softmax`): the row layout, the 256 table entries, the
 output multiplier and bounds, MLAS's exp constants; the template spells the steps the reference
@@ -15,6 +15,7 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn, softmax
 from qdialect.qnn.common import Kind, kind_of
+from qdialect.qnn.modes import SumExpKernel
 from qdialect.tensors import element_type
 
 
@@ -22,7 +23,8 @@ from qdialect.tensors import element_type
 class SoftmaxSpec:
     """Rows of `length` elements `stride` apart, `outer · stride` of them; `table` empty for
     float32. `exp`: MLAS's (lower clamp, rounding bias, log2 reciprocal, ln2 high, ln2 low,
-    polynomial)."""
+    polynomial); `scalef`: 2^k as `vscalefps` (AVX512F), else from the biased integer's bits;
+    `lanes`: the sum's accumulators (16 are folded to 8 before the pairwise reduction)."""
 
     comment: str
     in_ctype: str
@@ -34,8 +36,10 @@ class SoftmaxSpec:
     qmin: int = 0
     qmax: int = 0
     exp: tuple[float, ...] = ()
-    lanes: int = softmax.LANES
+    lanes: int = 8
+    scalef: bool = False
     one_bits: int = softmax.ONE_BITS
+    bias_bits: int = softmax.ROUNDING_BIAS_BITS
 
 
 def softmax_kernel(op: qnn.SoftmaxOp, ctx: EmitContext) -> Kernel:
@@ -45,8 +49,9 @@ def softmax_kernel(op: qnn.SoftmaxOp, ctx: EmitContext) -> Kernel:
     out_ctype = ctype_of(element_type(op.result.type))
     comment = f"{op.name} axis {op.axis_value}{' (flattened)' if flatten else ''}"
     if kind_of(op.result) is Kind.FLOAT:
+        kernel = op.sum_exp_kernel
         constants = (
-            softmax.EXP_LOWER,
+            softmax.EXP_LOWER[kernel],
             softmax.ROUNDING_BIAS,
             softmax.LOG2_RECIPROCAL,
             softmax.LOG2_HIGH,
@@ -54,7 +59,13 @@ def softmax_kernel(op: qnn.SoftmaxOp, ctx: EmitContext) -> Kernel:
             *softmax.POLY,
         )
         spec = SoftmaxSpec(
-            comment, in_ctype, out_ctype, layout, exp=tuple(float(c) for c in constants)
+            f"{comment}, MLAS's {kernel.value} sum-exp kernel",
+            in_ctype,
+            out_ctype,
+            layout,
+            exp=tuple(float(c) for c in constants),
+            lanes=softmax.LANES[kernel],
+            scalef=kernel is SumExpKernel.AVX512F,
         )
     else:
         in_type, out_type = element_type(op.input.type), element_type(op.result.type)

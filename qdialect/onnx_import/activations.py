@@ -17,11 +17,13 @@ from xdsl.ir import Attribute
 
 from qdialect import qnn
 from qdialect.activations import function_table
+from qdialect.host_cpu import mlas_avx512f
 from qdialect.onnx_import.builders import float_value, rank_of
 from qdialect.onnx_import.common import attrs, optional_input, shape_of, tensor_type
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
+from qdialect.qnn.modes import SumExpKernel
 from qdialect.qnn.table import UnaryFunction
 from qdialect.types import Granularity, UniformQuantizedType
 
@@ -107,7 +109,8 @@ def float_softmax(g: GraphImporter, node) -> None:
     x = float_value(g, node.input[0])
     default = 1 if g.opset < 13 else -1
     axis, flatten = softmax_axis(node, g.opset, rank_of(g, node.input[0]), default, set())
-    op = qnn.SoftmaxOp(x, x.type, axis, flatten)
+    kernel = SumExpKernel.AVX512F if mlas_avx512f() else SumExpKernel.FMA3
+    op = qnn.SoftmaxOp(x, x.type, axis, flatten, kernel)
     g.define(node.output[0], g.add(op, node.output[0]))
 
 

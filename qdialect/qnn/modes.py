@@ -76,3 +76,11 @@ def enum_value(enum: type[E], attr: StringAttr, prop: str) -> E:
     except ValueError:
         choices = ", ".join(repr(m.value) for m in enum)
         raise VerifyException(f"{prop} must be one of {choices}, got {attr.data!r}") from None
+
+
+class SumExpKernel(Enum):
+    """The MLAS sum-exp kernel a float `qnn.softmax` reproduces (`qdialect.softmax`): `fma3`
+    (AVX2 hosts) or `avx512f` (AVX-512 hosts: another exp clamp, 16 lanes)."""
+
+    FMA3 = "fma3"
+    AVX512F = "avx512f"

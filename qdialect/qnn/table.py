@@ -36,7 +36,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from qdialect.qnn.common import Kind, float_value, kind_of, ranked_shape
-from qdialect.qnn.modes import enum_value
+from qdialect.qnn.modes import SumExpKernel, enum_value
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 
@@ -161,9 +161,13 @@ class ActivationOp(IRDLOperation):
 class SoftmaxOp(IRDLOperation):
     """`y = exp(x) / Σ_row exp(x)` over the rows along `axis` (`flatten`: the row is every dim
     from `axis` on, ONNX's Softmax before opset 13), as ONNX Runtime computes it: float32
-    Softmax, or 8-bit QLinearSoftmax with its exp table (`qdialect.softmax`).
+    Softmax, or 8-bit QLinearSoftmax with its exp table (`qdialect.softmax`). A float softmax's
+    `kernel` names the MLAS sum-exp kernel it reproduces, `"fma3"` (AVX2 hosts; the default)
+    or `"avx512f"` (AVX-512 hosts: another exp clamp, 16 lanes); the importer writes the one
+    ONNX Runtime runs on this host.
 
     %y = qnn.softmax %x {axis = 1 : i64} : tensor<2x8x!quant.uniform<u8:f32, 0.1>> -> tensor<2x8x!quant.uniform<u8:f32, 0.00390625>>
+    %p = qnn.softmax %s {axis = 1 : i64, kernel = "avx512f"} : tensor<2x8xf32> -> tensor<2x8xf32>
     """
 
     name = "qnn.softmax"
@@ -171,19 +175,35 @@ class SoftmaxOp(IRDLOperation):
     result = result_def(TensorType)
     axis = prop_def(IntegerAttr)
     flatten = opt_prop_def(UnitAttr)
+    kernel = opt_prop_def(StringAttr)
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
-    def __init__(self, value: SSAValue, result_type: Attribute, axis: int, flatten: bool):
+    def __init__(
+        self,
+        value: SSAValue,
+        result_type: Attribute,
+        axis: int,
+        flatten: bool,
+        kernel: SumExpKernel = SumExpKernel.FMA3,
+    ):
         properties: dict[str, Attribute] = {"axis": IntegerAttr(axis, i64)}
         if flatten:
             properties["flatten"] = UnitAttr()
+        if kernel is not SumExpKernel.FMA3:
+            properties["kernel"] = StringAttr(kernel.value)
         super().__init__(operands=[value], result_types=[result_type], properties=properties)
 
     @property
     def axis_value(self) -> int:
         return self.axis.value.data
+
+    @property
+    def sum_exp_kernel(self) -> SumExpKernel:
+        if self.kernel is None:
+            return SumExpKernel.FMA3
+        return enum_value(SumExpKernel, self.kernel, "kernel")
 
     def verify_(self) -> None:
         shape = ranked_shape(self.input, "input")
@@ -195,7 +215,10 @@ class SoftmaxOp(IRDLOperation):
         if kinds == {Kind.FLOAT}:
             if self.input.type != self.result.type or str(element_type(self.input.type)) != "f32":
                 raise VerifyException("a float softmax maps a float32 tensor to the same type")
+            self.sum_exp_kernel  # noqa: B018 (raises for a name outside SumExpKernel)
             return
+        if self.kernel is not None:
+            raise VerifyException("kernel names a float softmax's exp kernel; this one is 8-bit")
         for value, role in ((self.input, "input"), (self.result, "result")):
             elem = element_type(value.type)
             if not isinstance(elem, UniformQuantizedType):

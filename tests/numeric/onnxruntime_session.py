@@ -37,15 +37,3 @@ def ort_saturates_u8s8() -> bool:
     exact = 255 * 127 * k
     assert np.all(y == y.flat[0]) and y.flat[0] in (exact, 32767 * (k // 2)), y
     return bool(y.flat[0] != exact)
-
-
-@functools.cache
-def mlas_avx512() -> bool:
-    """True if this host's ONNX Runtime dispatches MLAS's AVX512F float kernels (exp, softmax
-    sums in 16 lanes) instead of the FMA3 ones our float softmax reproduces bit for bit: the
-    CPU has AVX512F (`/proc/cpuinfo`, which is what MLAS's platform setup asks of CPUID)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
-            return any(line.startswith("flags") and "avx512f" in line.split() for line in info)
-    except OSError:
-        return False

@@ -9,8 +9,13 @@ import pytest
 from onnx import TensorProto, helper
 
 from qdialect.onnx_import import OnnxImportError, import_onnx
+from qdialect.qnn.modes import SumExpKernel
+from qdialect.softmax import float_softmax
+from qdialect.textio import parse_module
+from runtime.compiled import compile_module
+from runtime.reference import run_function
 
-from .onnxruntime_session import mlas_avx512, run_ort
+from .onnxruntime_session import run_ort
 from .test_tables import ONNX_TYPE, make_model, ours, run_ort_unfused
 
 # (shape, axis attribute or None, opset): rows along the last axis (the default, -1, at every
@@ -86,10 +91,9 @@ def float_rows(shape: tuple[int, ...], rng) -> np.ndarray:
 
 @pytest.mark.parametrize("opset", [pytest.param(11, marks=pytest.mark.slow), 13])
 def test_float_softmax_equals_onnxruntime(opset):
-    """Every layout's shape with every axis, one Softmax node each, bit for bit where ONNX
-    Runtime runs MLAS's FMA3 kernel (the one qdialect.softmax reproduces). On an AVX512F host
-    it runs another (16-lane sums; an exp that keeps the subnormals the FMA3 one flushes to 0):
-    there, within 4 float32 ulps, and 0 where ORT's result is subnormal."""
+    """Every layout's shape with every axis, one Softmax node each, bit for bit: the importer
+    names the MLAS kernel this host's ONNX Runtime runs (FMA3 on AVX2 hosts, AVX512F's 16
+    lanes and subnormal-keeping exp on AVX-512 ones), inputs include the exp clamps' edges."""
     shape = (3, 5, 19)
     nodes = [helper.make_node("Softmax", ["x"], [f"y{axis}"], axis=axis) for axis in (-1, 0, 1, 2)]
     outputs = [(f"y{axis}", TensorProto.FLOAT) for axis in (-1, 0, 1, 2)]
@@ -99,13 +103,32 @@ def test_float_softmax_equals_onnxruntime(opset):
     expected = run_ort(model, {"x": x})
     got = ours(model, {"x": x})
     for e, g in zip(expected, got, strict=True):
-        if not mlas_avx512():
-            assert np.array_equal(g.view(np.int32), e.view(np.int32))
-            continue
-        subnormal = e < np.finfo(np.float32).tiny
-        assert np.all(g[subnormal] == 0)
-        ulps = np.abs(e.view(np.int32).astype(np.int64) - g.view(np.int32))
-        assert ulps[~subnormal].max() <= 4
+        assert np.array_equal(g.view(np.int32), e.view(np.int32))
+
+
+@pytest.mark.parametrize("kernel", list(SumExpKernel))
+def test_both_sum_exp_kernels_compile_as_the_reference_evaluates(kernel) -> None:
+    """Each kernel on any host: compiled equals the reference to the bit, rows long enough for
+    every lane and tail, gaps below both exp clamps (FMA3 flushes to 0, AVX512F keeps the
+    subnormals), and the two kernels differ where they should."""
+    x = float_rows((6, 53), np.random.default_rng(5)) * np.float32(4)
+    gaps = np.array([-87.9, -88.5, -100.0, -103.5, -110.0], np.float32)
+    top = x[:5].max(axis=1, keepdims=True)
+    x[:5, 6:12] = np.concatenate([top, top + gaps], axis=1)
+    text = (
+        "func.func @main(%x: tensor<6x53xf32>) -> tensor<6x53xf32> {\n"
+        f'  %y = qnn.softmax %x {{axis = 1 : i64, kernel = "{kernel.value}"}} '
+        ": tensor<6x53xf32> -> tensor<6x53xf32>\n"
+        "  func.return %y : tensor<6x53xf32>\n}\n"
+    )
+    module = parse_module(text)
+    (compiled,) = compile_module(module)(x)
+    (reference,) = run_function(module, [x])
+    assert np.array_equal(compiled.view(np.int32), reference.view(np.int32))
+    other = next(k for k in SumExpKernel if k is not kernel)
+    assert not np.array_equal(reference, float_softmax(x, 1, False, other))
+    kept = reference[:5, 8:10] > 0  # 100 below the maximum: 2^-144
+    assert np.all(kept) if kernel is SumExpKernel.AVX512F else not np.any(kept)
 
 
 @pytest.mark.parametrize("signed", [False, True])
