@@ -5,7 +5,9 @@ random weights, BatchNorm folded into the convolutions' weights and biases).
 - MobileNetV2 1.0 (inverted residuals (t, c, n, s) as torchvision, ReLU6 as Clip(0, 6), last
   channel 1280),
 - two BERT-base feed-forward blocks (d 768, hidden 3072, 128 tokens: MatMul + bias, Relu,
-  MatMul + bias, residual add).
+  MatMul + bias, residual add),
+- a BERT-base encoder layer (`bert_layer`, 12 heads: attention with Softmax, LayerNormalization,
+  an Erf-GELU feed-forward block; used by `benchmarks/calibration.py --gaps`).
 
 Weights are He-scaled normals so activations keep their size through the depth (trained-looking
 ranges without a training run).
@@ -35,9 +37,9 @@ class GraphBuilder:
         self.count += 1
         return f"{stem}{self.count}"
 
-    def const(self, stem: str, array: np.ndarray) -> str:
+    def const(self, stem: str, array: np.ndarray, dtype=np.float32) -> str:
         name = self.fresh(stem)
-        self.weights[name] = array.astype(np.float32)
+        self.weights[name] = array.astype(dtype)
         return name
 
     def node(self, op: str, inputs: list[str], stem: str, **attrs) -> str:
@@ -148,6 +150,51 @@ def bert_ffn(
         h = g.node("Add", [h, g.const("b", rng.standard_normal(d) * 0.1)], "fc2_bias")
         x = g.node("Add", [h, x], "residual")
     return g.model("bert_ffn", [tokens, d], x, [tokens, d])
+
+
+def bert_layer(
+    rng: np.random.Generator, tokens: int = 128, d: int = 768, heads: int = 12
+) -> onnx.ModelProto:
+    """One encoder layer as torch exports it: Q/K/V projections, heads by Reshape and
+    Transpose, Q·Kᵀ / √(d / heads), Softmax, ·V, the output projection, residual and
+    LayerNormalization, an Erf-GELU feed-forward block, residual and LayerNormalization."""
+    g = GraphBuilder(rng)
+    head = d // heads
+
+    def linear(x: str, n_in: int, n_out: int, stem: str) -> str:
+        w = rng.standard_normal((n_in, n_out)) * np.sqrt(1.0 / n_in)
+        y = g.node("MatMul", [x, g.const("w", w)], stem)
+        return g.node("Add", [y, g.const("b", rng.standard_normal(n_out) * 0.1)], f"{stem}_bias")
+
+    def layer_norm(x: str) -> str:
+        gamma, beta = rng.standard_normal(d) * 0.1 + 1, rng.standard_normal(d) * 0.1
+        return g.node("LayerNormalization", [x, g.const("g", gamma), g.const("be", beta)], "ln")
+
+    split = g.const("heads", np.array([1, tokens, heads, head]), np.int64)
+    q, k, v = (
+        g.node("Transpose", [g.node("Reshape", [linear("x", d, d, n), split], f"{n}_heads")],
+               f"{n}_t", perm=perm)
+        for n, perm in (("q", [0, 2, 1, 3]), ("k", [0, 2, 3, 1]), ("v", [0, 2, 1, 3]))
+    )  # fmt: skip
+    scores = g.node("MatMul", [q, k], "scores")
+    scores = g.node("Div", [scores, g.const("root", np.array(np.sqrt(head)))], "scale")
+    probs = g.node("Softmax", [scores], "softmax", axis=-1)
+    context = g.node(
+        "Transpose", [g.node("MatMul", [probs, v], "context")], "c_t", perm=[0, 2, 1, 3]
+    )
+    merged = g.const("merged", np.array([1, tokens, d]), np.int64)
+    context = g.node("Reshape", [context, merged], "c_merge")
+    n1 = layer_norm(g.node("Add", ["x", linear(context, d, d, "out")], "residual"))
+    h = linear(n1, d, 4 * d, "fc1")  # GELU: h · (1 + erf(h / √2)) · 0.5
+    erf = g.node(
+        "Erf", [g.node("Div", [h, g.const("root2", np.array(np.sqrt(2)))], "gelu_scale")], "erf"
+    )
+    gelu = g.node(
+        "Mul", [h, g.node("Add", [erf, g.const("one", np.array(1.0))], "gelu_one")], "gelu_mul"
+    )
+    gelu = g.node("Mul", [gelu, g.const("half", np.array(0.5))], "gelu_half")
+    y = layer_norm(g.node("Add", [n1, linear(gelu, 4 * d, d, "fc2")], "residual"))
+    return g.model("bert_layer", [1, tokens, d], y, [1, tokens, d])
 
 
 MODELS = {"resnet18": resnet18, "mobilenet_v2": mobilenet_v2, "bert_ffn": bert_ffn}

@@ -244,3 +244,22 @@ def test_an_encoder_layer_calibrates_to_onnxruntimes_ranges_bit_for_bit(tmp_path
         for name, (lo, hi) in theirs.items()
     }
     assert gaps == dict.fromkeys(theirs, 0)
+
+
+@pytest.mark.slow
+def test_a_bert_base_encoder_layer_calibrates_to_onnxruntimes_ranges_bit_for_bit(
+    tmp_path: Path,
+) -> None:
+    """The same at BERT-base size (128 tokens, width 768, 12 heads): rows of 768 and 128 go
+    through MLAS's LayerNorm and Softmax kernels with their tails and lanes."""
+    from benchmarks.model_zoo import bert_layer
+
+    path = tmp_path / "bert_layer.onnx"
+    onnx.save(bert_layer(np.random.default_rng(0)), path)
+    samples = np.random.default_rng(1).standard_normal((2, 1, 128, 768)).astype(np.float32)
+    ours = calibrate(path, {"x": samples}, "minmax", progress=False)
+    theirs = ort_ranges(path, samples, "minmax", {})
+    assert set(ours) == set(theirs)
+    assert {name: (ours[name].lowest, ours[name].highest) for name in theirs} == {
+        name: (np.float32(lo), np.float32(hi)) for name, (lo, hi) in theirs.items()
+    }
