@@ -13,6 +13,7 @@ float Sigmoid/Tanh/LeakyRelu/HardSigmoid/HardSwish in tests/numeric/test_tables.
   the sign copied back; every step a float32 FMA or one rounding.
 - leaky_relu: `x >= 0 ? x : alpha·x`. hard_sigmoid: `max(0, min(1, alpha·x + beta))`, one
   rounding per operation. hard_swish: `x · hard_sigmoid(x)` with alpha = 1/6, beta = 0.5.
+- sqrt: the correctly rounded square root (`sqrtps`, what ORT's Eigen kernel runs).
 
 A table is the function as `fold-qdq` sees it: dequantize each stored input value (float32),
 apply the function, quantize with the output type (DESIGN §2), which is also what ONNX
@@ -134,6 +135,8 @@ def evaluate(function: UnaryFunction, x: np.ndarray, alpha: float, beta: float) 
             return hard_sigmoid(x, alpha, beta)
         if function is UnaryFunction.ERF:
             return erf(x)
+        if function is UnaryFunction.SQRT:
+            return np.sqrt(x)
         return x * hard_sigmoid(x, 1 / 6, 0.5)
 
 

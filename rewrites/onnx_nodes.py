@@ -65,6 +65,7 @@ ACTIVATIONS = {
     qnn.UnaryFunction.HARD_SIGMOID: "HardSigmoid",
     qnn.UnaryFunction.HARD_SWISH: "HardSwish",
     qnn.UnaryFunction.ERF: "Erf",
+    qnn.UnaryFunction.SQRT: "Sqrt",
 }
 
 

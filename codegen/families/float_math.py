@@ -21,7 +21,7 @@ from qdialect.tensors import element_type
 
 @dataclass(frozen=True)
 class FloatMathSpec:
-    """`kind`: binary_<sub|div|min|max>, reduce_<min|max>, round or cast."""
+    """`kind`: binary_<sub|div|min|max>, reduce_<min|max|sum|mean>, round or cast."""
 
     kind: str
     comment: str
@@ -29,7 +29,7 @@ class FloatMathSpec:
     shape: tuple[int, ...] = (1,)  # the visited shape (rank >= 1)
     a_strides: tuple[int, ...] = (0,)  # binary: lhs, rhs; reduce: the result (0 on axes)
     b_strides: tuple[int, ...] = (0,)
-    out_size: int = 0  # reduce
+    out_size: int = 0  # reduce (sum, mean: the rows, of size / out_size elements each)
     out_ctype: str = "float"  # cast
     qmin: int = 0
     qmax: int = 0

@@ -35,6 +35,7 @@ FLOAT_FUNCTIONS: dict[str, tuple[UnaryFunction, dict[str, float]]] = {
     "HardSigmoid": (UnaryFunction.HARD_SIGMOID, {"alpha": 0.2, "beta": 0.5}),
     "HardSwish": (UnaryFunction.HARD_SWISH, {}),
     "Erf": (UnaryFunction.ERF, {}),
+    "Sqrt": (UnaryFunction.SQRT, {}),
 }
 # ORT's contrib table ops -> their function (QLinearLeakyRelu's alpha defaults to 0.01 too)
 TABLE_FUNCTIONS = {"QLinearSigmoid": "Sigmoid", "QLinearLeakyRelu": "LeakyRelu"}

@@ -31,7 +31,12 @@ BINARY = {
     "Min": FloatBinary.MIN,
     "Max": FloatBinary.MAX,
 }
-REDUCE = {"ReduceMin": Reduction.MIN, "ReduceMax": Reduction.MAX}
+REDUCE = {
+    "ReduceMin": Reduction.MIN,
+    "ReduceMax": Reduction.MAX,
+    "ReduceSum": Reduction.SUM,
+    "ReduceMean": Reduction.MEAN,
+}
 # Cast's integer targets: ONNX data type -> (width, signedness) of the result.
 CAST_TARGETS = {
     TensorProto.INT8: (8, Signedness.SIGNLESS),
@@ -58,7 +63,8 @@ def binary(g: GraphImporter, node) -> None:
 
 
 def _reduced_axes(g: GraphImporter, node, rank: int) -> list[int]:
-    """The axes of a ReduceMin/ReduceMax node (attribute before opset 18, input from it)."""
+    """The axes of a Reduce* node (an attribute before opset 18, an input from it; ReduceSum's
+    input from opset 13)."""
     a = attrs(node)
     data = g.optional_constant(1, "axes")
     axes = [int(v) for v in data.ravel()] if data is not None else list(a.get("axes", []))

@@ -117,6 +117,19 @@ def add(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.add(kind(a, b, tensor_type(shape, f32)), node.output[0]))
 
 
+@handles("Pow")
+def power(g: GraphImporter, node) -> None:
+    """Pow by the constant 2 (a decomposed LayerNorm's square): ONNX Runtime squares, one
+    float32 multiply, so it is `x · x`. Other exponents go through powf, not imported."""
+    exponent = g.optional_constant(1, "Y")
+    if exponent is None or exponent.size != 1 or float(exponent.reshape(())) != 2.0:
+        raise NodeError("only Pow by a constant 2 is imported (ONNX Runtime's x * x)")
+    x = float_value(g, node.input[0])
+    last = g.block.last_op
+    g.define(node.output[0], g.add(qnn.MulOp(x, x, x.type), node.output[0]))
+    g.mark_decomposed(last, "Pow")  # a Pow node to the quantizer (ORT's leaves it float)
+
+
 @handles("BatchNormalization")
 def batch_norm(g: GraphImporter, node) -> None:
     """Inference BatchNormalization as `qnn.batch_norm` (ONNX Runtime's float32 steps); its

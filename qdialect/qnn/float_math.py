@@ -54,10 +54,12 @@ class FloatBinary(Enum):
 
 
 class Reduction(Enum):
-    """The kinds of `qnn.reduce` (ONNX ReduceMin, ReduceMax)."""
+    """The kinds of `qnn.reduce` (ONNX ReduceMin, ReduceMax, ReduceSum, ReduceMean)."""
 
     MIN = "min"
     MAX = "max"
+    SUM = "sum"
+    MEAN = "mean"
 
 
 def _check_f32(value: SSAValue, role: str) -> tuple[int, ...]:
@@ -106,12 +108,19 @@ class FloatBinaryOp(IRDLOperation):
 
 @irdl_op_definition
 class ReduceOp(IRDLOperation):
-    """The minimum or maximum over `axes`, folded in row-major order with `qnn.binary`'s
-    min/max; any NaN in the reduced set gives the quiet NaN 0x7fc00000 (numpy's reduction gives
-    that or a NaN operand, by length). The result drops the axes or keeps them as 1 (ONNX
-    `keepdims`): the element order is the same.
+    """The minimum, maximum, sum or mean over `axes`. `min`/`max` fold in row-major order with
+    `qnn.binary`'s min/max; any NaN in the reduced set gives the quiet NaN 0x7fc00000 (numpy's
+    reduction gives that or a NaN operand, by length). `sum`/`mean` reduce trailing axes only,
+    each row of n elements summed as ONNX Runtime's `FastReduceKR` (Eigen's SSE reduction):
+    four float32 lanes from the row's first element on a 16-byte boundary of the tensor (row r
+    starts at element r·n), two packets at a time, then `(l0 + l2) + (l1 + l3)`, then the
+    elements before that boundary and after the last whole packet, in order (a row with no
+    whole packet: in order); `mean` divides by n in float32
+    (`runtime/reference/float_math.py` states it exactly). The result drops the axes or keeps
+    them as 1 (ONNX `keepdims`): the element order is the same.
 
         %y = qnn.reduce %x {kind = "min", axes = array<i64: 0, 1>} : tensor<3x4xf32> -> tensor<f32>
+        %m = qnn.reduce %x {kind = "mean", axes = array<i64: 1>} : tensor<3x4xf32> -> tensor<3x1xf32>
     """
 
     name = "qnn.reduce"
@@ -138,12 +147,18 @@ class ReduceOp(IRDLOperation):
         return tuple(int(a) for a in self.axes.get_values())
 
     def verify_(self) -> None:
-        enum_value(Reduction, self.kind, "kind")
+        kind = enum_value(Reduction, self.kind, "kind")
         shape = _check_f32(self.input, "input")
         axes = self.axis_list
         if any(not 0 <= a < len(shape) for a in axes) or list(axes) != sorted(set(axes)):
             raise VerifyException(
                 f"axes {list(axes)} must be increasing dimensions of the rank-{len(shape)} input"
+            )
+        trailing = list(range(len(shape) - len(axes), len(shape)))
+        if kind in (Reduction.SUM, Reduction.MEAN) and list(axes) != trailing:
+            raise VerifyException(
+                f"a {kind.value} reduces the trailing axes {trailing} (ONNX Runtime's row order), "
+                f"got {list(axes)}"
             )
         kept = tuple(1 if i in axes else d for i, d in enumerate(shape))
         dropped = tuple(d for i, d in enumerate(shape) if i not in axes)

@@ -53,6 +53,7 @@ class UnaryFunction(Enum):
     HARD_SIGMOID = "hard_sigmoid"  # alpha, beta
     HARD_SWISH = "hard_swish"
     ERF = "erf"
+    SQRT = "sqrt"  # correctly rounded: one float32 rounding
 
 
 def storage_width(value: SSAValue, role: str) -> int:

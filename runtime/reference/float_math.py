@@ -42,18 +42,67 @@ def binary(kind: FloatBinary, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def reduce(kind: Reduction, x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     """`qnn.reduce`: a fold over the reduced elements of each result in row-major order from
-    +inf (min) or -inf (max); a NaN anywhere in the set gives `QUIET_NAN`. Result shape: the
-    axes dropped."""
+    +inf (min) or -inf (max), a NaN anywhere in the set giving `QUIET_NAN`; or the rows' sums
+    (`row_sums`), divided by their length for a mean. Result shape: the axes dropped."""
     x = np.asarray(x, F32)
     kept = [d for d in range(x.ndim) if d not in axes]
     out_shape = tuple(x.shape[d] for d in kept)
     columns = x.transpose(kept + list(axes)).reshape(int(np.prod(out_shape)), -1)
+    if kind in (Reduction.SUM, Reduction.MEAN):
+        with np.errstate(all="ignore"):
+            sums = row_sums(columns)
+            n = columns.shape[1]
+            return (sums if kind is Reduction.SUM else (sums / F32(n)).astype(F32)).reshape(out_shape)
     combine = minimum if kind is Reduction.MIN else maximum
     acc = np.full(columns.shape[0], np.inf if kind is Reduction.MIN else -np.inf, F32)
     for column in columns.T:
         acc = combine(acc, column)
     acc = np.where(np.isnan(acc), QUIET_NAN, acc)
     return acc.reshape(out_shape)
+
+
+PACKET = 4  # floats in Eigen's SSE packet, 16 bytes
+
+
+def row_sums(rows: np.ndarray) -> np.ndarray:
+    """Eigen's vectorized sum of each row of a row-major float32 [r, n] tensor whose first
+    element sits on a 16-byte boundary (`redux_impl`, LinearVectorizedTraversal): lanes from
+    the row's first aligned element, two packets in turn, their sum (and one more packet), the
+    lanes paired `(l0 + l2) + (l1 + l3)`, then the leading and the trailing elements in order.
+    Rows with no whole packet after their aligned start sum in order."""
+    count, n = rows.shape
+    out = np.zeros(count, F32)
+    if n == 0:  # an empty sum
+        return out
+    for start in {(-r * n) % PACKET for r in range(min(count, PACKET))}:
+        members = np.arange(count)[(-np.arange(count) * n) % PACKET == start]
+        out[members] = _aligned_sums(rows[members], min(start, n))
+    return out
+
+
+def _aligned_sums(rows: np.ndarray, start: int) -> np.ndarray:
+    """`row_sums` of rows that share their aligned start."""
+    n = rows.shape[1]
+    whole = (n - start) // PACKET * PACKET
+    if whole == 0:
+        acc = rows[:, 0].copy()
+        for h in range(1, n):
+            acc = (acc + rows[:, h]).astype(F32)
+        return acc
+    pairs = (n - start) // (2 * PACKET) * 2 * PACKET
+    lanes = rows[:, start : start + PACKET].copy()
+    if whole > PACKET:
+        second = rows[:, start + PACKET : start + 2 * PACKET].copy()
+        for h in range(start + 2 * PACKET, start + pairs, 2 * PACKET):
+            lanes = (lanes + rows[:, h : h + PACKET]).astype(F32)
+            second = (second + rows[:, h + PACKET : h + 2 * PACKET]).astype(F32)
+        lanes = (lanes + second).astype(F32)
+        if whole > pairs:
+            lanes = (lanes + rows[:, start + pairs : start + pairs + PACKET]).astype(F32)
+    acc = ((lanes[:, 0] + lanes[:, 2]).astype(F32) + (lanes[:, 1] + lanes[:, 3]).astype(F32)).astype(F32)
+    for h in [*range(start), *range(start + whole, n)]:
+        acc = (acc + rows[:, h]).astype(F32)
+    return acc
 
 
 def cast(x: np.ndarray, width: int, signed: bool) -> np.ndarray:

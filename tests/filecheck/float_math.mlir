@@ -3,8 +3,9 @@
 // RUN: qopt %s --print-op-generic | qopt | filecheck %s
 
 // Round trips of the float32 ops (qnn.binary, qnn.reduce, qnn.round, qnn.cast, qnn.layer_norm,
-// qnn.activation erf) and of qnn.runtime_quantize, custom and generic forms: ONNX's expansion
-// of DynamicQuantizeLinear.
+// qnn.activation erf and sqrt) and of qnn.runtime_quantize, custom and generic forms: ONNX's
+// expansion of DynamicQuantizeLinear, and a LayerNormalization decomposed as opset-13 exports
+// write it.
 
 // CHECK-LABEL: func.func @dynamic_quantize_expanded(
 // CHECK-NEXT: %lo = qnn.reduce %x {kind = "min", axes = array<i64: 0, 1>} : tensor<3x4xf32> -> tensor<f32>
@@ -53,4 +54,23 @@ func.func @batch_norm(%x: tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32> {
   %v = arith.constant dense<[1.0, 2.0, 0.5, 3.0]> : tensor<4xf32>
   %y = qnn.batch_norm %x, %g, %b, %m, %v {epsilon = 1.0e-03 : f32} : tensor<1x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32> -> tensor<1x4x3x3xf32>
   func.return %y : tensor<1x4x3x3xf32>
+}
+
+// CHECK-LABEL: func.func @layer_norm_decomposed(
+// CHECK-NEXT: %mu = qnn.reduce %x {kind = "mean", axes = array<i64: 1>} : tensor<4x8xf32> -> tensor<4x1xf32>
+// CHECK-NEXT: %c = qnn.binary %x, %mu {kind = "sub"} : tensor<4x8xf32>, tensor<4x1xf32> -> tensor<4x8xf32>
+// CHECK-NEXT: %sq = qnn.mul %c, %c : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+// CHECK-NEXT: %v = qnn.reduce %sq {kind = "mean", axes = array<i64: 1>} : tensor<4x8xf32> -> tensor<4x1xf32>
+// CHECK-NEXT: %s = qnn.reduce %sq {kind = "sum", axes = array<i64: 0, 1>} : tensor<4x8xf32> -> tensor<f32>
+// CHECK-NEXT: %d = qnn.activation %v {function = "sqrt"} : tensor<4x1xf32> -> tensor<4x1xf32>
+// CHECK-NEXT: %y = qnn.binary %c, %d {kind = "div"} : tensor<4x8xf32>, tensor<4x1xf32> -> tensor<4x8xf32>
+func.func @layer_norm_decomposed(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<f32>) {
+  %mu = qnn.reduce %x {kind = "mean", axes = array<i64: 1>} : tensor<4x8xf32> -> tensor<4x1xf32>
+  %c = qnn.binary %x, %mu {kind = "sub"} : tensor<4x8xf32>, tensor<4x1xf32> -> tensor<4x8xf32>
+  %sq = qnn.mul %c, %c : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+  %v = qnn.reduce %sq {kind = "mean", axes = array<i64: 1>} : tensor<4x8xf32> -> tensor<4x1xf32>
+  %s = qnn.reduce %sq {kind = "sum", axes = array<i64: 0, 1>} : tensor<4x8xf32> -> tensor<f32>
+  %d = qnn.activation %v {function = "sqrt"} : tensor<4x1xf32> -> tensor<4x1xf32>
+  %y = qnn.binary %c, %d {kind = "div"} : tensor<4x8xf32>, tensor<4x1xf32> -> tensor<4x8xf32>
+  func.return %y, %s : tensor<4x8xf32>, tensor<f32>
 }

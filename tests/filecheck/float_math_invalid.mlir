@@ -45,9 +45,17 @@ func.func @reduce_shape(%x: tensor<3x4xf32>) -> tensor<4xf32> {
 // -----
 
 func.func @reduce_kind(%x: tensor<3x4xf32>) -> tensor<3xf32> {
-  // expected-error@+1 {{kind must be one of 'min', 'max', got 'sum'}}
-  %y = qnn.reduce %x {kind = "sum", axes = array<i64: 1>} : tensor<3x4xf32> -> tensor<3xf32>
+  // expected-error@+1 {{kind must be one of 'min', 'max', 'sum', 'mean', got 'prod'}}
+  %y = qnn.reduce %x {kind = "prod", axes = array<i64: 1>} : tensor<3x4xf32> -> tensor<3xf32>
   func.return %y : tensor<3xf32>
+}
+
+// -----
+
+func.func @mean_over_leading_axes(%x: tensor<3x4xf32>) -> tensor<4xf32> {
+  // expected-error@+1 {{a mean reduces the trailing axes [1] (ONNX Runtime's row order), got [0]}}
+  %y = qnn.reduce %x {kind = "mean", axes = array<i64: 0>} : tensor<3x4xf32> -> tensor<4xf32>
+  func.return %y : tensor<4xf32>
 }
 
 // -----

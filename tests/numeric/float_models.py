@@ -180,6 +180,43 @@ def encoder_layer(
     return onnx_model(nodes, [1, tokens, width], [1, tokens, width], weights)
 
 
+def decomposed_encoder_layer(rng: np.random.Generator) -> onnx.ModelProto:
+    """`encoder_layer` as exporters write it before opset 17 (opset 13): each
+    LayerNormalization spelled ReduceMean, Sub, Pow by 2, ReduceMean, Add ε, Sqrt, Div, Mul γ,
+    Add β. ONNX Runtime's quantizer leaves those float."""
+    model = encoder_layer(rng)
+    graph = model.graph
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.array(2.0, np.float32), "two"),
+            numpy_helper.from_array(np.array(1e-5, np.float32), "eps"),
+        ]
+    )
+    nodes = []
+    for n in graph.node:
+        if n.op_type != "LayerNormalization":
+            nodes.append(n)
+            continue
+        (x, gamma, beta), y, p = n.input, n.output[0], n.name
+        steps = [
+            ("ReduceMean", [x], f"{p}_mu", {"axes": [-1]}),
+            ("Sub", [x, f"{p}_mu"], f"{p}_c", {}),
+            ("Pow", [f"{p}_c", "two"], f"{p}_sq", {}),
+            ("ReduceMean", [f"{p}_sq"], f"{p}_var", {"axes": [-1]}),
+            ("Add", [f"{p}_var", "eps"], f"{p}_ve", {}),
+            ("Sqrt", [f"{p}_ve"], f"{p}_sd", {}),
+            ("Div", [f"{p}_c", f"{p}_sd"], f"{p}_n", {}),
+            ("Mul", [f"{p}_n", gamma], f"{p}_s", {}),
+            ("Add", [f"{p}_s", beta], y, {}),
+        ]
+        nodes += [helper.make_node(op, ins, [out], name=f"{p}_{op.lower()}_{out}", **attrs)
+                  for op, ins, out, attrs in steps]  # fmt: skip
+    del graph.node[:]
+    graph.node.extend(nodes)
+    model.opset_import[0].version = 13
+    return model
+
+
 def slicing(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
     """Split, Slice and nearest Resize between convolutions (a UNet's moves), which ORT's QDQ
     quantizer quantizes as data movement sharing the input's parameters (QDQSplit,

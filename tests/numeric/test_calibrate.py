@@ -246,6 +246,23 @@ def test_an_encoder_layer_calibrates_to_onnxruntimes_ranges_bit_for_bit(tmp_path
     assert gaps == dict.fromkeys(theirs, 0)
 
 
+def test_a_decomposed_layer_norm_calibrates_to_onnxruntimes_ranges_bit_for_bit(
+    tmp_path: Path,
+) -> None:
+    """The encoder layer as opset-13 exporters write it (LayerNorm as ReduceMean, Sub, Pow,
+    Sqrt, Div ...): every range, the float ops' outputs included, equals ORT's to the bit."""
+    model = float_models.decomposed_encoder_layer(np.random.default_rng(11))
+    path = tmp_path / "decomposed.onnx"
+    onnx.save(model, path)
+    samples = (np.random.default_rng(12).standard_normal((4, 1, 8, 16)) * 2).astype(np.float32)
+    ours = calibrate(path, {"x": samples}, "minmax", progress=False)
+    theirs = ort_ranges(path, samples, "minmax", {})
+    assert {"ln1_sq", "ln1_sd", "ln2_var"} <= set(theirs) and set(ours) == set(theirs)
+    assert {name: (ours[name].lowest, ours[name].highest) for name in theirs} == {
+        name: (np.float32(lo), np.float32(hi)) for name, (lo, hi) in theirs.items()
+    }
+
+
 @pytest.mark.slow
 def test_a_bert_base_encoder_layer_calibrates_to_onnxruntimes_ranges_bit_for_bit(
     tmp_path: Path,

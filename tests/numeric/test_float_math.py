@@ -239,28 +239,57 @@ def _refused(nodes, opset: int = 13, inputs=(("a", SHAPE),)) -> str:
             (("a", SHAPE), ("b", (5,))),
             "y_scale 'b' must be a scalar of f32",
         ),
+        (
+            helper.make_node("ReduceMean", ["a"], ["y"], axes=[0]),
+            13,
+            (("a", SHAPE),),
+            "'qnn.reduce' does not verify: a mean reduces the trailing axes [1] (ONNX Runtime's "
+            "row order), got [0]",
+        ),
+        (
+            helper.make_node("Pow", ["a", "a"], ["y"]),
+            13,
+            (("a", SHAPE),),
+            "Y 'a' must be a constant initializer",
+        ),
     ],
-    ids=["reduce-float16", "reduce-noop", "cast-float16", "quantize-per-axis-scale"],
+    ids=[
+        "reduce-float16",
+        "reduce-noop",
+        "cast-float16",
+        "quantize-per-axis-scale",
+        "mean-leading-axis",
+        "pow-run-time-exponent",
+    ],  # fmt: skip
 )
 def test_refusals_name_the_reason(node, opset, inputs, reason) -> None:
     assert _refused([node], opset, inputs).endswith(reason)
 
 
-def _single_node_model(node, shape, inits=()) -> onnx.ModelProto:
+_SAME = object()
+
+
+def _single_node_model(node, shape, inits=(), opset=17, output_shape=_SAME) -> onnx.ModelProto:
+    out_shape = list(shape) if output_shape is _SAME else output_shape
     graph = helper.make_graph(
         [node],
         "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
         [numpy_helper.from_array(v, k) for k, v in dict(inits).items()],
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=9)
 
 
-def _ort(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+def _ort(model: onnx.ModelProto, x: np.ndarray, optimize: bool = True) -> np.ndarray:
     import onnxruntime as ort
 
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    if not optimize:  # e.g. no LayerNorm fusion of its decomposed form
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
     return session.run(None, {"x": x})[0]
 
 
@@ -310,6 +339,88 @@ def test_layer_normalization_is_onnxruntimes_bit_for_bit(shape, axis, bias) -> N
     (compiled,) = compile_module(module)(x)
     (reference,) = run_function(module, {"x": x})
     expected = _ort(model, x)
+    assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))
+    assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
+
+
+@pytest.mark.parametrize(
+    ("op_type", "shape", "axes", "opset"),
+    [
+        ("ReduceMean", (64, 13), [-1], 18),  # rows start off the 16-byte grid: lead, packets, tail
+        ("ReduceSum", (7, 768), [1], 13),
+        ("ReduceMean", (2, 3, 4, 5), [2, 3], 13),  # a squeeze-and-excitation's spatial mean
+        ("ReduceMean", (5, 3), [1], 18),  # no whole packet after the aligned start: in order
+        ("ReduceSum", (3, 5), [0, 1], 18),  # everything: one row
+    ],
+)
+def test_sum_and_mean_are_onnxruntimes_bit_for_bit(op_type, shape, axes, opset) -> None:
+    """ReduceSum / ReduceMean over trailing axes sum each row as ORT's Eigen kernel does (see
+    qnn.ReduceOp): compiled, reference and ONNX Runtime agree to the bit."""
+    x = (np.random.default_rng(41).standard_normal(shape) * 3 + 1).astype(np.float32)
+    as_input = opset >= 18 or op_type == "ReduceSum"
+    inits = {"axes": np.array(axes, np.int64)} if as_input else {}
+    extra = {} if as_input else {"axes": axes}
+    node = helper.make_node(op_type, ["x", *inits], ["y"], keepdims=1, **extra)
+    model = _single_node_model(node, shape, inits, opset, output_shape=None)
+    module = import_onnx(model)
+    (compiled,) = compile_module(module)(x)
+    (reference,) = run_function(module, {"x": x})
+    expected = _ort(model, x)
+    assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))
+    assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
+
+
+def test_pow_by_another_exponent_is_refused_by_name() -> None:
+    node = helper.make_node("Pow", ["x", "three"], ["y"])
+    model = _single_node_model(node, (2, 3), {"three": np.array(3.0, np.float32)})
+    with pytest.raises(OnnxImportError, match=r"only Pow by a constant 2 is imported"):
+        import_onnx(model)
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_a_decomposed_layer_norm_is_onnxruntimes_bit_for_bit(opset) -> None:
+    """LayerNormalization as exporters write it before opset 17: ReduceMean, Sub, Pow by 2,
+    ReduceMean, Add, Sqrt, Div, Mul, Add; each op ORT's float32 steps, so the whole agrees with
+    ONNX Runtime (graph optimizations off, as its calibrator runs) to the bit."""
+    rng = np.random.default_rng(43)
+    inits = {
+        "two": np.array(2.0, np.float32),
+        "eps": np.array(1e-5, np.float32),
+        "g": (rng.standard_normal(96) * 0.1 + 1).astype(np.float32),
+        "b": (rng.standard_normal(96) * 0.1).astype(np.float32),
+    }
+    if opset >= 18:
+        inits["ax"] = np.array([-1], np.int64)
+
+    def mean(x: str, y: str):
+        if opset >= 18:
+            return helper.make_node("ReduceMean", [x, "ax"], [y])
+        return helper.make_node("ReduceMean", [x], [y], axes=[-1])
+
+    nodes = [
+        mean("x", "mu"),
+        helper.make_node("Sub", ["x", "mu"], ["c"]),
+        helper.make_node("Pow", ["c", "two"], ["sq"]),
+        mean("sq", "var"),
+        helper.make_node("Add", ["var", "eps"], ["ve"]),
+        helper.make_node("Sqrt", ["ve"], ["sd"]),
+        helper.make_node("Div", ["c", "sd"], ["n"]),
+        helper.make_node("Mul", ["n", "g"], ["s"]),
+        helper.make_node("Add", ["s", "b"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "ln",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 96])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16, 96])],
+        [numpy_helper.from_array(v, k) for k, v in inits.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=9)
+    x = (rng.standard_normal((1, 16, 96)) * 3 + 2).astype(np.float32)
+    module = import_onnx(model)
+    (compiled,) = compile_module(module)(x)
+    (reference,) = run_function(module, {"x": x})
+    expected = _ort(model, x, optimize=False)
     assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))
     assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
 

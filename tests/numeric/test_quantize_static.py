@@ -46,6 +46,7 @@ MODELS = {
     "activations": float_models.activations,
     "slicing": float_models.slicing,
     "encoder_layer": float_models.encoder_layer,
+    "decomposed_encoder_layer": float_models.decomposed_encoder_layer,
 }
 FAST_MODELS = ("resnet_block", "transformer_ffn", "movement", "slicing")
 COMBOS = list(
