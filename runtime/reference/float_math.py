@@ -51,8 +51,9 @@ def reduce(kind: Reduction, x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     if kind in (Reduction.SUM, Reduction.MEAN):
         with np.errstate(all="ignore"):
             sums = row_sums(columns)
-            n = columns.shape[1]
-            return (sums if kind is Reduction.SUM else (sums / F32(n)).astype(F32)).reshape(out_shape)
+            if kind is Reduction.MEAN:
+                sums = (sums / F32(columns.shape[1])).astype(F32)
+            return sums.reshape(out_shape)
     combine = minimum if kind is Reduction.MIN else maximum
     acc = np.full(columns.shape[0], np.inf if kind is Reduction.MIN else -np.inf, F32)
     for column in columns.T:
@@ -99,7 +100,8 @@ def _aligned_sums(rows: np.ndarray, start: int) -> np.ndarray:
         lanes = (lanes + second).astype(F32)
         if whole > pairs:
             lanes = (lanes + rows[:, start + pairs : start + pairs + PACKET]).astype(F32)
-    acc = ((lanes[:, 0] + lanes[:, 2]).astype(F32) + (lanes[:, 1] + lanes[:, 3]).astype(F32)).astype(F32)
+    low, high = (lanes[:, 0] + lanes[:, 2]).astype(F32), (lanes[:, 1] + lanes[:, 3]).astype(F32)
+    acc = (low + high).astype(F32)
     for h in [*range(start), *range(start + whole, n)]:
         acc = (acc + rows[:, h]).astype(F32)
     return acc
