@@ -293,6 +293,16 @@ def _ort(model: onnx.ModelProto, x: np.ndarray, optimize: bool = True) -> np.nda
     return session.run(None, {"x": x})[0]
 
 
+def _assert_onnxruntimes_bits(model: onnx.ModelProto, x: np.ndarray, optimize=True) -> None:
+    """The compiled code, the reference interpreter and ONNX Runtime agree to the bit."""
+    module = import_onnx(model)
+    (compiled,) = compile_module(module)(x)
+    (reference,) = run_function(module, {"x": x})
+    expected = _ort(model, x, optimize)
+    assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))
+    assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
+
+
 def test_erf_is_onnxruntimes_bit_for_bit() -> None:
     """Erf as MLAS's FMA3 kernel computes it (qdialect.activations.erf): every value, NaN, ±inf,
     ±0, subnormals and both sides of the 0.921875 split, in compiled code and the reference."""
@@ -335,12 +345,7 @@ def test_layer_normalization_is_onnxruntimes_bit_for_bit(shape, axis, bias) -> N
     node = helper.make_node("LayerNormalization", ["x", *inits], ["y"], axis=axis, epsilon=1e-5)
     model = _single_node_model(node, shape, inits)
     x = (rng.standard_normal(shape) * 3 + 100).astype(np.float32)
-    module = import_onnx(model)
-    (compiled,) = compile_module(module)(x)
-    (reference,) = run_function(module, {"x": x})
-    expected = _ort(model, x)
-    assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))
-    assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
+    _assert_onnxruntimes_bits(model, x)
 
 
 @pytest.mark.parametrize(
@@ -362,12 +367,7 @@ def test_sum_and_mean_are_onnxruntimes_bit_for_bit(op_type, shape, axes, opset) 
     extra = {} if as_input else {"axes": axes}
     node = helper.make_node(op_type, ["x", *inits], ["y"], keepdims=1, **extra)
     model = _single_node_model(node, shape, inits, opset, output_shape=None)
-    module = import_onnx(model)
-    (compiled,) = compile_module(module)(x)
-    (reference,) = run_function(module, {"x": x})
-    expected = _ort(model, x)
-    assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))
-    assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
+    _assert_onnxruntimes_bits(model, x)
 
 
 def test_pow_by_another_exponent_is_refused_by_name() -> None:
@@ -417,12 +417,7 @@ def test_a_decomposed_layer_norm_is_onnxruntimes_bit_for_bit(opset) -> None:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=9)
     x = (rng.standard_normal((1, 16, 96)) * 3 + 2).astype(np.float32)
-    module = import_onnx(model)
-    (compiled,) = compile_module(module)(x)
-    (reference,) = run_function(module, {"x": x})
-    expected = _ort(model, x, optimize=False)
-    assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))
-    assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
+    _assert_onnxruntimes_bits(model, x, optimize=False)
 
 
 @pytest.mark.parametrize("shape", [(1, 8, 5, 7), (2, 3, 4), (4, 16)])
@@ -441,12 +436,7 @@ def test_batch_normalization_is_onnxruntimes_bit_for_bit(shape) -> None:
     node = helper.make_node("BatchNormalization", ["x", *inits], ["y"], epsilon=1e-3)
     model = _single_node_model(node, shape, inits)
     x = (rng.standard_normal(shape) * 3).astype(np.float32)
-    module = import_onnx(model)
-    (compiled,) = compile_module(module)(x)
-    (reference,) = run_function(module, {"x": x})
-    expected = _ort(model, x)
-    assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))
-    assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
+    _assert_onnxruntimes_bits(model, x)
 
 
 def test_batch_normalization_with_run_time_parameters_is_refused_by_name() -> None:
