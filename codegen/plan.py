@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import TensorType, f32, i64
 from xdsl.ir import Operation, SSAValue
 
 from codegen.c_text import CodegenError, buffer_ctype, c_sizeof, ctype_of
-from qdialect.constants import dense_array, reinterpret_bits
+from qdialect.constants import dense_array, packed_attr, reinterpret_bits
 from qdialect.quant_ops import StorageCastOp
 from qdialect.storage import integer_signature
 from qdialect.tensors import element_type
@@ -64,6 +64,15 @@ class Plan:
         self.constants.append((value, array))
         self.referenced.add(len(self.constants) - 1)
         return f"constants[{len(self.constants) - 1}]"
+
+    def add_data(self, array: np.ndarray) -> str:
+        """Kernel data that no value of the function holds (a histogram's bin edges), as a
+        constant of its own: the C reads it at run time, so the C text, and the compiled
+        object, stay the same when only the data changes. Returns the entry's C expression."""
+        data = np.ascontiguousarray(array)
+        ttype = TensorType(f32 if data.dtype == np.float32 else i64, list(data.shape))
+        holder = arith.ConstantOp(packed_attr(data, ttype), ttype)  # in no block: no op reads it
+        return self.add_constant(holder.result, data)
 
     def expr(self, value: SSAValue) -> str:
         """The C expression of a value's buffer."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
@@ -15,8 +17,10 @@ from qdialect.qnn.observe import HistogramRule, linear_width
 @dataclass(frozen=True)
 class ObservationSpec:
     """One pass over `size` float32 values. `histogram`: `bins` counts by `rule` (`edges`:
-    the B + 1 edges, searched from a linear guess `(v - lo) * guess_scale`; `linear`:
-    torch.histc's formula with `width = fl(hi - lo)`), of |x| with `absolute`."""
+    the B + 1 edges, searched from a linear guess `(v - lo) · B / (hi - lo)`; `linear`:
+    torch.histc's formula over [lo, hi] with `width = fl(hi - lo)`), of |x| with `absolute`.
+    The edges (or lo, hi, width) are a constant the kernel reads, not part of its text: a
+    second calibration on other data finds the same object in the JIT cache."""
 
     comment: str
     size: int
@@ -24,21 +28,16 @@ class ObservationSpec:
     bins: int = 0
     rule: str = ""
     absolute: bool = False
-    edges: tuple[float, ...] = ()
-    lo: float = 0.0
-    hi: float = 0.0
-    width: float = 0.0
-    guess_scale: float = 0.0
 
 
 def observation(op: qnn.ObserveOp | qnn.HistogramOp, ctx: EmitContext) -> Kernel:
     size = math.prod(shape_of(op.input))
-    args = [ctx.plan.expr(op.input), ctx.plan.expr(op.result)]
     if isinstance(op, qnn.ObserveOp):
+        args = [ctx.plan.expr(op.input), ctx.plan.expr(op.result)]
         return Kernel("observe.c.j2", ObservationSpec(op.name, size), args)
     edges = op.edge_values
-    lo, hi = edges[0], edges[-1]
     linear = op.rule_kind is HistogramRule.LINEAR
+    data = [edges[0], edges[-1], linear_width(edges[0], edges[-1])] if linear else edges
     spec = ObservationSpec(
         op.name,
         size,
@@ -46,11 +45,7 @@ def observation(op: qnn.ObserveOp | qnn.HistogramOp, ctx: EmitContext) -> Kernel
         bins=op.bins,
         rule=op.rule_kind.value,
         absolute=op.absolute is not None,
-        edges=() if linear else edges,
-        lo=lo,
-        hi=hi,
-        width=linear_width(lo, hi),
-        # only where the search for a value's bin starts (the edges decide): any finite value
-        guess_scale=op.bins / (hi - lo),
     )
+    edges_arg = ctx.plan.add_data(np.array(data, np.float32))
+    args = [ctx.plan.expr(op.input), f"((const float *){edges_arg})", ctx.plan.expr(op.result)]
     return Kernel("observe.c.j2", spec, args)
