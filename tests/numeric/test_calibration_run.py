@@ -26,6 +26,7 @@ from qdialect.names import tensor_name
 from qdialect.onnx_import import import_onnx
 from qdialect.textio import print_module
 from runtime.calibration_run import collect_statistics
+from runtime.jit import compiler_invocations
 from runtime.reference import run_function
 from runtime.samples import CalibrationDataError
 
@@ -130,6 +131,30 @@ def test_statistics_are_numpys_on_the_reference_tensors(module) -> None:
         everything = np.concatenate(tensors, None)
         counts = np.histogram(everything, 32, range=(edges[0], edges[-1]))[0]
         assert np.array_equal(got.histogram.counts, counts)
+
+
+def test_new_data_reuses_the_histogram_pass_object(module) -> None:
+    """The bin edges are data the kernels read, not C text: a second calibration on other
+    samples (other ranges, other edges) compiles nothing, and still counts numpy's way."""
+    for rule_edges in (value_edges, histc_edges):
+        histogram = (HistogramKind.VALUE if rule_edges is value_edges else HistogramKind.HISTC, 32)
+        collect_statistics(
+            module, make_samples(3, seed=5), histogram=histogram, edges_for=rule_edges
+        )
+        before = compiler_invocations()
+        other = make_samples(3, seed=6)
+        for sample in other:
+            sample[INPUT] *= np.float32(3)
+        stats = collect_statistics(module, other, histogram=histogram, edges_for=rule_edges)
+        assert compiler_invocations() == before
+        runs = [intermediates(module, s) for s in other]
+        name = OBSERVED[-1]
+        edges = rule_edges(histogram[0], 32, stats[name])
+        assert np.array_equal(stats[name].histogram.edges, edges)
+        if rule_edges is value_edges:
+            everything = np.concatenate([run[name] for run in runs], None)
+            counts = np.histogram(everything, 32, range=(edges[0], edges[-1]))[0]
+            assert np.array_equal(stats[name].histogram.counts, counts)
 
 
 def check_extremes(got: TensorStats, tensors: list[np.ndarray]) -> None:
