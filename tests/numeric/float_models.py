@@ -217,6 +217,37 @@ def decomposed_encoder_layer(rng: np.random.Generator) -> onnx.ModelProto:
     return model
 
 
+def squeeze_excitation(rng: np.random.Generator, size: int = 10) -> onnx.ModelProto:
+    """An EfficientNet block: conv and SiLU (Sigmoid, Mul), the squeeze as a ReduceMean over
+    H and W (a float op ORT's quantizer leaves float), two 1x1 convs and a Sigmoid gate that
+    scales the channels (a broadcast Mul), a projecting conv."""
+
+    def w(*shape: int, scale: float = 0.3) -> np.ndarray:
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    weights = {
+        "w1": w(16, 8, 3, 3), "b1": w(16, scale=0.1), "ws1": w(4, 16, 1, 1),
+        "bs1": w(4, scale=0.1), "ws2": w(16, 4, 1, 1), "bs2": w(16, scale=0.1),
+        "w2": w(8, 16, 1, 1), "hw": np.array([2, 3], np.int64),
+    }  # fmt: skip
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+        node("Sigmoid", ["c"], ["cs"], name="silu_gate"),
+        node("Mul", ["c", "cs"], ["a"], name="silu"),
+        node("ReduceMean", ["a", "hw"], ["sq"], keepdims=1, name="squeeze"),
+        node("Conv", ["sq", "ws1", "bs1"], ["e1"], name="reduce"),
+        node("Relu", ["e1"], ["e2"], name="reduce_relu"),
+        node("Conv", ["e2", "ws2", "bs2"], ["e3"], name="expand"),
+        node("Sigmoid", ["e3"], ["gate"], name="gate"),
+        node("Mul", ["a", "gate"], ["scaled"], name="excite"),
+        node("Conv", ["scaled", "w2"], ["y"], name="project"),
+    ]
+    model = onnx_model(nodes, [1, 8, size, size], [1, 8, size, size], weights)
+    model.opset_import[0].version = 18  # ReduceMean's axes as an input
+    return model
+
+
 def slicing(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
     """Split, Slice and nearest Resize between convolutions (a UNet's moves), which ORT's QDQ
     quantizer quantizes as data movement sharing the input's parameters (QDQSplit,

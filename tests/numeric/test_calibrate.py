@@ -85,7 +85,9 @@ def ort_ranges(path: Path, samples: np.ndarray, method: str, extra: dict) -> dic
     }
 
 
-@pytest.fixture(scope="module", params=["movement", "transformer_ffn", "resnet_block"])
+@pytest.fixture(
+    scope="module", params=["movement", "transformer_ffn", "resnet_block", "squeeze_excitation"]
+)
 def float_model(request, tmp_path_factory):
     logging.getLogger().setLevel(logging.ERROR)
     rng = np.random.default_rng(11)

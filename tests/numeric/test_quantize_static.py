@@ -47,6 +47,7 @@ MODELS = {
     "slicing": float_models.slicing,
     "encoder_layer": float_models.encoder_layer,
     "decomposed_encoder_layer": float_models.decomposed_encoder_layer,
+    "squeeze_excitation": float_models.squeeze_excitation,
 }
 FAST_MODELS = ("resnet_block", "transformer_ffn", "movement", "slicing")
 COMBOS = list(
