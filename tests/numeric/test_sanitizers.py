@@ -4,8 +4,9 @@ Runs tests/numeric/test_compiled.py, test_quantize_kernels.py, test_call_api.py 
 inputs), test_observe.py (observation kernels), test_float_kernels.py, test_maddubs.py (the
 vpmaddubsw tile), test_weight_only.py (weight-only GEMV/GEMM, partial blocks) and
 test_fusion_exact.py (fused adds, qnn.add, max pool), test_onnx_import.py (data movement:
-transpose, pad, slice) and test_onnx_batched_matmul.py (grouped convs whose weights are run-time
-tensors) in a child pytest whose kernels are
+transpose, pad, slice), test_onnx_batched_matmul.py (grouped convs whose weights are run-time
+tensors), test_float_math.py (LayerNorm's lanes and tails, row sums and means) and
+test_softmax.py (both sum-exp kernels) in a child pytest whose kernels are
 compiled with `-fsanitize=address,undefined
 -march=native` (QDIALECT_CFLAGS, so the AVX2 paths and their tails are the ones checked) and the
 ASan runtime preloaded: any out-of-bounds access or undefined behaviour in generated C aborts
@@ -41,6 +42,8 @@ SUITES = [
     "test_fusion_exact.py",
     "test_onnx_import.py",
     "test_onnx_batched_matmul.py",
+    "test_float_math.py",
+    "test_softmax.py",
 ]
 
 
