@@ -88,6 +88,12 @@ def tree_sum(lanes, group: int):
     return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))
 
 
+def pair_sum(lanes):
+    """`(l0 + l2) + (l1 + l3)` of four lanes (the last axis): SSE's horizontal sum, `movehl`
+    then the two lanes left, as MLAS's pools and LayerNorm and Eigen's reductions end."""
+    return (lanes[..., 0] + lanes[..., 2]) + (lanes[..., 1] + lanes[..., 3])
+
+
 def sgemm_stride_k(n: int, k: int) -> int:
     """`MlasSgemmOperation`'s (and `MlasConvOperation`'s) K stride for a GEMM with N columns:
     the N stride doubles while K is small, the K stride while N is small."""

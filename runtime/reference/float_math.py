@@ -8,6 +8,7 @@ import numpy as np
 
 from qdialect import qnn
 from qdialect.float32_arrays import batch_norm_affine, fmaf
+from qdialect.float_sum import pair_sum
 from qdialect.qnn import FloatBinary, Reduction
 from qdialect.storage import integer_signature, storage_bounds
 from qdialect.tensors import element_type
@@ -100,8 +101,7 @@ def _aligned_sums(rows: np.ndarray, start: int) -> np.ndarray:
         lanes = (lanes + second).astype(F32)
         if whole > pairs:
             lanes = (lanes + rows[:, start + pairs : start + pairs + PACKET]).astype(F32)
-    low, high = (lanes[:, 0] + lanes[:, 2]).astype(F32), (lanes[:, 1] + lanes[:, 3]).astype(F32)
-    acc = (low + high).astype(F32)
+    acc = pair_sum(lanes)
     for h in [*range(start), *range(start + whole, n)]:
         acc = (acc + rows[:, h]).astype(F32)
     return acc
@@ -138,23 +138,19 @@ def _cast(op, frame: Frame) -> list[np.ndarray]:
     return [cast(frame[op.input], width, signed).astype(dtype)]
 
 
-def _lane_sum(lanes: np.ndarray) -> np.ndarray:
-    """MLAS's horizontal sum of 8 float32 lanes: halves added, then `(r0 + r2) + (r1 + r3)`."""
-    r = (lanes[:, :4] + lanes[:, 4:]).astype(F32)
-    return ((r[:, 0] + r[:, 2]).astype(F32) + (r[:, 1] + r[:, 3]).astype(F32)).astype(F32)
-
-
 def _layer_norm_vector(rows: np.ndarray, epsilon: F32) -> tuple[np.ndarray, np.ndarray]:
     """Mean and inverse deviation of rows of 8 or more, as `MlasLayerNormKernelAvx2`: the mean
     a float64 sum in 4 lanes (halves added, then the two lanes, then the rest in order) divided
-    in float64; the centred sum of squares an FMA chain in 8 float32 lanes, reduced by
-    `_lane_sum`, and the tail as GCC compiles that loop: 4 unfused `d·d` added in order, then
-    FMAs; `1 / sqrtf(var / n + epsilon)`."""
+    in float64; the centred sum of squares an FMA chain in 8 float32 lanes, their halves added
+    and then `pair_sum`, and the tail as GCC compiles that loop: 4 unfused `d·d` added in
+    order, then FMAs; `1 / sqrtf(var / n + epsilon)`."""
     count, n = rows.shape
     wide = rows.astype(np.float64)
     quads = n - n % 4
-    lanes = wide[:, :quads].reshape(count, -1, 4).sum(axis=1) if quads else np.zeros((count, 4))
-    total = (lanes[:, 0] + lanes[:, 2]) + (lanes[:, 1] + lanes[:, 3])
+    lanes = np.zeros((count, 4))
+    for h in range(0, quads, 4):  # in order, as the C adds (numpy's sum may pair them up)
+        lanes = lanes + wide[:, h : h + 4]
+    total = pair_sum(lanes)
     for h in range(quads, n):
         total = total + wide[:, h]
     mean = (total / n).astype(F32)
@@ -163,7 +159,7 @@ def _layer_norm_vector(rows: np.ndarray, epsilon: F32) -> tuple[np.ndarray, np.n
     acc = np.zeros((count, 8), F32)
     for h in range(0, octets, 8):
         acc = fmaf(centred[:, h : h + 8], centred[:, h : h + 8], acc)
-    var = _lane_sum(acc)
+    var = pair_sum(acc[:, :4] + acc[:, 4:])  # the two halves, then SSE's horizontal sum
     unfused = octets + 4 if n - octets >= 4 else octets
     for h in range(octets, unfused):
         var = (var + (centred[:, h] * centred[:, h]).astype(F32)).astype(F32)

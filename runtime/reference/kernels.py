@@ -30,6 +30,7 @@ from qdialect.float_sum import (
     SumOrder,
     avg_pool_sum,
     group_sizes,
+    pair_sum,
     tree_rows,
     tree_sum,
 )
@@ -462,7 +463,7 @@ def avg_pool_float(x: np.ndarray, kernel, window: Window, count_include_pad: boo
         lanes = np.zeros((*x.shape[:2], 4), F32)
         for i in range(0, whole, 4):
             lanes = lanes + flat[..., i : i + 4]
-        total = (lanes[..., 0] + lanes[..., 2]) + (lanes[..., 1] + lanes[..., 3])
+        total = pair_sum(lanes)
         for i in range(whole, h * w):
             total = total + flat[..., i]
         return (total / F32(h * w))[..., None, None]
