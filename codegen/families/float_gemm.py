@@ -111,6 +111,7 @@ class FloatGemmPlan:
     ROWS2: int
     BIAS_FIRST: bool  # the sums start from the bias (ONNX Gemm), which the epilogue then skips
     PREFETCH: bool  # the next block of weights is fetched into L2 while a block's tiles run
+    PF_STEP: int  # ... PF_STEP floats of it at every k step of a tile
     packed_w: bool
     parallel: bool
     parallel_pad: bool
@@ -238,6 +239,8 @@ def _plan(
         pbc = max(1, -(-pb // PX_TASKS))
         chunks = -(-pb // pbc)
         slot = kc * nr + (w_blocks * mr * nr if kb > 1 else mr * nr)
+    # (FMA blocks only: a depthwise filter's weights are few)
+    prefetch = 4 * gemm.G * w_blocks * k * width > PREFETCH_BYTES and order.kind is SumKind.BLOCKED
     parallel = source.N * gemm.G * gemm.M * k * gemm.COLS >= threads.PARALLEL_MACS
     # (+ nr: a depthwise tile's last channel block reads up to nr - 1 floats past the last)
     copy = source.C * source.HP * source.WP + nr if source.copy else 0
@@ -247,7 +250,7 @@ def _plan(
         mr, nr, kc, kb, mc, chunks,
         min(w_blocks, -(-MIN_TASKS // max(1, chunks))) if parallel else 1,
         w_blocks, gemm.M % mr, order.kind is SumKind.BLOCKED, *_tree(gemm, order), bias_first,
-        4 * gemm.G * w_blocks * k * width > PREFETCH_BYTES, packed_w, parallel,
+        prefetch, -(-nr // (mc // mr)), packed_w, parallel,
         copy >= threads.PARALLEL_ELEMENTS, bpack_at, off_at, (off_at + 2 * k + 15) // 16 * 16,
         slot, pb, pbc,
     )  # fmt: skip
