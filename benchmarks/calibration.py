@@ -9,9 +9,10 @@ it. Each measurement runs in a
 fresh process, one thread (our kernels: threads=1; ORT: intra/inter-op threads 1), reads the
 samples from one `.npz` and reports samples/s of the calibration, wall and CPU, and the
 process's peak RSS. ORT's clock starts after `create_calibrator` has written the augmented
-model and its session exists; ours times a whole second `calibrate` call (import, instrument,
-JIT-cache-hit compile included), so the `with setup` column adds ORT's setup to its time for
-the like-for-like end-to-end rate.
+model and its session exists; ours times a whole second `calibrate` call, whose compiled
+passes come from the calibration cache (runtime.calibration_cache: hashing the model file and
+reading the entry included), so the `with setup` column adds ORT's setup to its time for the
+like-for-like end-to-end rate.
 `plain` runs the same compiled model without observation (what observing costs).
 
     python benchmarks/calibration.py --gaps                   # our ranges against ORT's
@@ -57,8 +58,8 @@ class Clock:
 
 def run_ours(model_path: str, data: str, count: int, method: str = "minmax") -> dict:
     """`runtime.quantization.calibrate` on `count` samples, serial. The first call compiles
-    (pass 1, and pass 2 for histogram methods, whose edges depend on the data); the second,
-    timed, finds both in the JIT cache."""
+    (pass 1, and pass 2 for histogram methods, whose edges depend on the data) and stores both
+    passes in the calibration cache; the second, timed, loads them from it."""
     from runtime.quantization import calibrate
     from runtime.samples import NpzSamples
 

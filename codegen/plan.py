@@ -52,6 +52,8 @@ class Plan:
     # Indices of the constant table the C reads (through `expr`/`add_constant`); the others
     # (e.g. weights a kernel reads packed) need not be handed in at all.
     referenced: set[int] = field(default_factory=set)
+    # The entry of each `add_data` array, by the value of the op that reads it.
+    data_slots: dict[SSAValue, int] = field(default_factory=dict)
 
     def constant_data(self, value: SSAValue) -> np.ndarray | None:
         """The stored values of a constant (or of a storage cast of one), else None."""
@@ -65,14 +67,17 @@ class Plan:
         self.referenced.add(len(self.constants) - 1)
         return f"constants[{len(self.constants) - 1}]"
 
-    def add_data(self, array: np.ndarray) -> str:
+    def add_data(self, array: np.ndarray, reader: SSAValue) -> str:
         """Kernel data that no value of the function holds (a histogram's bin edges), as a
         constant of its own: the C reads it at run time, so the C text, and the compiled
-        object, stay the same when only the data changes. Returns the entry's C expression."""
+        object, stay the same when only the data changes (`data_slots[reader]` says which
+        entry to replace). Returns the entry's C expression."""
         data = np.ascontiguousarray(array)
         ttype = TensorType(f32 if data.dtype == np.float32 else i64, list(data.shape))
         holder = arith.ConstantOp(packed_attr(data, ttype), ttype)  # in no block: no op reads it
-        return self.add_constant(holder.result, data)
+        expression = self.add_constant(holder.result, data)
+        self.data_slots[reader] = len(self.constants) - 1
+        return expression
 
     def expr(self, value: SSAValue) -> str:
         """The C expression of a value's buffer."""

@@ -21,6 +21,8 @@ module's text and its samples (arrays, or a path and an index range).
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import os
 import sys
 import threading
@@ -31,11 +33,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
 
+from codegen.families.observe import histogram_data
 from qdialect.calibration.stats import Histogram, HistogramKind, TensorStats
 from qdialect.qnn import HistogramRule
 from qdialect.textio import parse_module, print_module
 from rewrites.instrument import HistogramRequest, histograms, observe
+from runtime.calibration_cache import CachedPass, ModelSource, load_pass, pass_key, store_pass
 from runtime.compiled import CompiledFunction, compile_module
+from runtime.native import NativeFunction
 from runtime.samples import (
     CalibrationDataError,
     Samples,
@@ -43,6 +48,7 @@ from runtime.samples import (
     check_sample,
     input_specs,
     open_samples,
+    signature_specs,
 )
 from runtime.signature import find_function
 
@@ -96,14 +102,14 @@ def _compiled(text: str, entry: str, threads: int | None) -> CompiledFunction:
 
 
 def run_samples(
-    fn: CompiledFunction,
+    fn: NativeFunction,
     samples: Samples | StreamSamples,
     observers: int,
     histogram: bool,
     tick: Tick = lambda n: None,
 ) -> ShardResult:
     """Run `fn` on each sample (checked first) and keep its observations."""
-    specs = input_specs(fn.function)
+    specs = signature_specs(fn.signature)
     rows: list[np.ndarray] = []
     counts: list[np.ndarray] = []
     runs = 0
@@ -173,10 +179,11 @@ def _progress(total: int | None, description: str, progress: bool | None):
 
 @dataclass(frozen=True)
 class _Run:
-    """What both passes share: the float module, its entry, the data and how to run."""
+    """What both passes share: the float module (loaded on first need), its entry, the data
+    and how to run."""
 
-    module: ModuleOp
-    entry: str
+    module: Callable[[], ModuleOp]
+    entry: str | None
     data: Samples | StreamSamples
     executor: Executor | None
     shards: int | None
@@ -184,25 +191,37 @@ class _Run:
     progress: bool | None
 
     def run(
-        self, instrument: Callable[[ModuleOp], list[str]], histogram: bool, label: str
+        self,
+        instrument: Callable[[ModuleOp, str], list[str]],
+        histogram: bool,
+        label: str,
+        cached: CachedPass | None = None,
+        key: str | None = None,
+        edges: Sequence[np.ndarray] = (),
     ) -> tuple[list[str], ShardResult]:
-        """Instrument a copy of the module, run it on every sample: the observed names and
-        the merged statistics."""
-        module = self.module.clone()
-        names = instrument(module)
+        """Run the instrumented module on every sample: the observed names and the merged
+        statistics. The function is `cached` (reading `edges`), else a copy of the module
+        instrumented, compiled and stored under `key`."""
+        serial: NativeFunction | None = None
+        if cached is not None:
+            names, serial = list(cached.names), cached.with_edges(edges, self.threads)
+        else:
+            module = self.module().clone()
+            entry = find_function(module, self.entry).sym_name.data
+            names = instrument(module, entry)
+            if self.executor is None:  # compiled before the bar starts: it times samples only
+                serial = compile_module(module, entry, threads=self.threads)
+                if key is not None:
+                    store_pass(key, serial, names)
         total = None if isinstance(self.data, StreamSamples) else len(self.data)
-        serial = None
-        if self.executor is None:  # compiled before the bar starts: it times samples only
-            serial = compile_module(module, self.entry, threads=self.threads)
         with _progress(total, label, self.progress) as bar:
             tick = bar.update if bar is not None else (lambda n: None)
             if serial is not None:
                 result = run_samples(serial, self.data, len(names), histogram, tick)
             else:
                 template = Shard(
-                    print_module(module), self.entry, self.data, len(names), histogram,
-                    self.threads,
-                )  # fmt: skip
+                    print_module(module), entry, self.data, len(names), histogram, self.threads
+                )
                 result = _sharded(self.executor, template, self.data, self.shards, tick)
         if result.samples == 0:
             raise CalibrationDataError("calibration data is empty: no samples")
@@ -235,7 +254,7 @@ def _request(name: str, kind: HistogramKind, bins: int, edges: np.ndarray) -> Hi
 
 
 def collect_statistics(
-    module: ModuleOp | str,
+    module: ModuleOp | str | Callable[[], ModuleOp],
     samples: str | os.PathLike | Iterable[object],
     *,
     tensors: Sequence[str] | None = None,
@@ -246,6 +265,7 @@ def collect_statistics(
     entry: str | None = None,
     shards: int | None = None,
     threads: int | None = None,
+    source: ModelSource | None = None,
 ) -> dict[str, TensorStats]:
     """Statistics of the observed tensors of `entry` of a float module (a ModuleOp, left
     unchanged, or IR text), keyed by tensor name (qdialect.names.tensor_name).
@@ -257,28 +277,74 @@ def collect_statistics(
     tensor (float32, bins + 1 of them). `executor`: run `shards` contiguous shards (default:
     one per core, at most one per sample) there. `progress`: a tqdm bar on stderr (default:
     when stderr is a terminal). `threads`: the kernels' thread count (compile_module's).
+    `source`: the bytes of the file the module is read from; a serial run then takes its
+    compiled passes from runtime.calibration_cache, and `module` may be a function that
+    loads the module, called only when a pass is not there.
     """
     if histogram is not None and edges_for is None:
         raise ValueError("a histogram needs edges_for, which chooses each tensor's bin edges")
-    base = parse_module(module) if isinstance(module, str) else module
-    function = find_function(base, entry)
-    data = open_samples(samples, input_specs(function))
+    load = _loader(module)
+
+    def key(observes: str) -> str | None:  # a sharded pass compiles from text in the workers
+        cached = source is not None and executor is None
+        return pass_key(source, entry, observes) if cached else None  # type: ignore[arg-type]
+
+    first_key = key(_observes(tensors))
+    first = load_pass(first_key, threads) if first_key is not None else None
+    if first is not None:
+        specs = signature_specs(first.function.signature)
+    else:
+        specs = input_specs(find_function(load(), entry))
+    data = open_samples(samples, specs)
     if isinstance(data, StreamSamples) and (executor is not None or histogram is not None):
         data = data.materialized()  # shards must find their samples; pass 2 reads them again
-    run = _Run(base, function.sym_name.data, data, executor, shards, threads, progress)
+    run = _Run(load, entry, data, executor, shards, threads, progress)
     passes = "1/2" if histogram is not None else "1/1"
-    names, first = run.run(lambda m: observe(m, tensors, run.entry), False, f"calibration {passes}")
-    stats = _stats(names, first.extremes)
+    names, extremes = run.run(
+        lambda m, e: observe(m, tensors, e), False, f"calibration {passes}", first, first_key
+    )
+    stats = _stats(names, extremes.extremes)
     if histogram is None:
         return stats
     kind, bins = histogram
     edges = {n: np.asarray(edges_for(kind, bins, stats[n])) for n in names}  # type: ignore[misc]
     requests = [_request(n, kind, bins, edges[n]) for n in names]
-    _, second = run.run(lambda m: histograms(m, requests, run.entry), True, "calibration 2/2")
+    rule, absolute = RULES[kind]
+    second_key = key(_observes(tensors, (bins, rule.value, absolute)))
+    second = load_pass(second_key, threads) if second_key is not None else None
+    if second is not None and (second.names != tuple(names) or not second.edge_slots):
+        second = None  # not the pass these requests describe: compiled (and stored) again
+    kernel_edges = [histogram_data(r.edges, rule is HistogramRule.LINEAR) for r in requests]
+    _, counted = run.run(
+        lambda m, e: histograms(m, requests, e),
+        True,
+        "calibration 2/2",
+        second,
+        second_key,
+        kernel_edges,
+    )
     return {
         name: replace(
             stats[name],
             histogram=Histogram(kind, counts, edges[name].astype(np.float32)),
         )
-        for name, counts in zip(names, second.counts, strict=True)
+        for name, counts in zip(names, counted.counts, strict=True)
     }
+
+
+def _observes(tensors: Sequence[str] | None, histogram: tuple | None = None) -> str:
+    """What a pass observes, as its cache key spells it: the tensors (None: every float32
+    one) and, for pass 2, the bins, the rule and whether it counts |x|."""
+    return json.dumps(
+        {"tensors": None if tensors is None else list(tensors), "histogram": histogram}
+    )
+
+
+def _loader(module: ModuleOp | str | Callable[[], ModuleOp]) -> Callable[[], ModuleOp]:
+    """The module, parsed or loaded once, on first need."""
+    if isinstance(module, ModuleOp):
+        return lambda: module
+    if isinstance(module, str):
+        text = module
+        return functools.cache(lambda: parse_module(text))
+    return functools.cache(module)

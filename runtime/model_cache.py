@@ -13,7 +13,8 @@ installed xdsl, onnx, numpy and jinja2 (by size and modification stamp). A chang
 them is a miss. A hit needs numpy and the loaded object only (`runtime.native`), never xDSL.
 
 An entry is one file, `_qm_<key>.model`: a magic line, the length of a JSON header, the header
-(the JIT object's name, the signature, each constant's dtype, shape and offset, the arena size)
+(the JIT object's name, the signature, each constant's dtype, shape and offset, the arena size,
+and the caller's notes: runtime.calibration_cache keeps its observed names there)
 and the constant table as raw bytes, each array on a cache line, so the loaded arrays are
 read-only views of the mapped file (the kernels only read them). Its sha256 is in
 `_qm_<key>.sha256`; both are published by rename, as the JIT's objects are, in the same private
@@ -41,9 +42,9 @@ from runtime.cc import CompileError, compiler_command, compiler_identity, effect
 from runtime.jit import CacheDirError, cache_dir, entry_name, load_cached, recipe_identity
 from runtime.native import CACHE_LINE, NativeFunction, Signature, apply_threads
 
-__all__ = ["compile_model", "load", "model_key", "store"]
+__all__ = ["compile_model", "load", "load_entry", "model_key", "store"]
 
-FORMAT = 1
+FORMAT = 2  # 2: the header holds notes
 MAGIC = b"QDMODEL1"
 PACKAGES = ("qdialect", "rewrites", "codegen", "runtime")
 DEPENDENCIES = ("xdsl", "onnx", "numpy", "jinja2")
@@ -152,6 +153,12 @@ def read_entry(paths: EntryPaths) -> np.ndarray | None:
 
 def load(key: str, threads: int | None = None) -> NativeFunction | None:
     """The cached function of `key`, loaded and ready to call, or None (a miss)."""
+    entry = load_entry(key, threads)
+    return entry[0] if entry is not None else None
+
+
+def load_entry(key: str, threads: int | None = None) -> tuple[NativeFunction, dict] | None:
+    """The cached function of `key` and the notes stored with it, or None (a miss)."""
     paths = entry_paths(key)
     buffer = read_entry(paths) if paths is not None else None
     if buffer is None or bytes(buffer[: len(MAGIC)]) != MAGIC:
@@ -167,14 +174,15 @@ def load(key: str, threads: int | None = None) -> NativeFunction | None:
             for dtype, shape, offset, nbytes in header["constants"]
         ]
         signature = signature_from(header["signature"])
+        notes = header["notes"]
     except (ValueError, KeyError, TypeError):
         return None
     library = load_cached(header["library"])
-    if library is None:
+    if library is None or not isinstance(notes, dict):
         return None
     function = NativeFunction(library, signature, constants, header["arena"])
     apply_threads(function, threads)
-    return function
+    return function, notes
 
 
 def signature_from(fields: dict) -> Signature:
@@ -190,7 +198,9 @@ def signature_from(fields: dict) -> Signature:
     )
 
 
-def header_of(key: str, function: NativeFunction, library: str) -> tuple[bytes, list[int]]:
+def header_of(
+    key: str, function: NativeFunction, library: str, notes: dict
+) -> tuple[bytes, list[int]]:
     """The JSON header and the offset of each constant (from the start of the file)."""
     signature = function.signature
     arrays = function.constant_arrays
@@ -214,7 +224,7 @@ def header_of(key: str, function: NativeFunction, library: str) -> tuple[bytes, 
         "outputs": specs(signature.outputs),
     }
     header = {"format": FORMAT, "key": key, "library": library, "signature": fields}
-    header |= {"arena": function.arena_size, "constants": []}
+    header |= {"arena": function.arena_size, "notes": notes, "constants": []}
     # The offsets depend on the header's length, which depends on the offsets' digits: the
     # constants start after a generous estimate of it, fixed before the offsets are written.
     first = len(MAGIC) + 8 + len(json.dumps(header)) + 64 * (len(arrays) + 1)
@@ -228,15 +238,16 @@ def header_of(key: str, function: NativeFunction, library: str) -> tuple[bytes, 
     return text, offsets
 
 
-def store(key: str, function: NativeFunction) -> bool:
-    """Publish `function` (compiled from what `key` describes) under `key`; False if the cache
+def store(key: str, function: NativeFunction, notes: dict | None = None) -> bool:
+    """Publish `function` (compiled from what `key` describes) under `key`, with `notes` (JSON
+    values the caller reads back with `load_entry`); False if the cache
     cannot hold it (no cache directory, the object in the fallback directory, a write error:
     the function runs all the same, and the next run compiles again)."""
     paths = entry_paths(key)
     library = entry_name(function.library)
     if paths is None or library is None:
         return False
-    header, offsets = header_of(key, function, library)
+    header, offsets = header_of(key, function, library, notes or {})
     head = MAGIC + len(header).to_bytes(8, "little") + header
     digest = hashlib.sha256(head)
     try:

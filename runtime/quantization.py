@@ -29,6 +29,7 @@ from qdialect.recipes import SmoothQuantRecipe
 from rewrites.calibrated import annotate_ranges, take_ranges
 from rewrites.quantize_fake import quantize_fake_function
 from rewrites.quantize_static import QuantizeSummary, quantize_function
+from runtime.calibration_cache import ModelSource
 from runtime.signature import defined_functions
 
 if TYPE_CHECKING:
@@ -269,6 +270,19 @@ def calibrated_module(model: Any, table: Any) -> ModuleOp:
     return module
 
 
+def _model_source(model: Any) -> ModelSource | None:
+    """A model file's bytes, which key its compiled calibration passes (None: not a file, or
+    unreadable; load_float_model then says why)."""
+    if not isinstance(model, (str, Path)):
+        return None
+    path = Path(model)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return ModelSource(data, "onnx" if path.suffix == ".onnx" else "mlir")
+
+
 def calibrate(
     model: Any,
     samples: Any,
@@ -286,20 +300,22 @@ def calibrate(
     files holding one sample each, or an iterable of dicts of arrays. `executor` (any
     `concurrent.futures.Executor`, e.g. a dask.distributed client's) runs shards of the samples
     in workers; their statistics merge in shard order, so the table equals the serial one.
+    A model file's compiled passes are cached (runtime.calibration_cache): calibrating it
+    again, on other samples or by another method, neither imports nor compiles it.
     """
     from qdialect.calibration.methods import choose_ranges, histogram_edges, histogram_plan
     from qdialect.calibration.options import CalibrationOptions
     from runtime.calibration_run import collect_statistics
 
-    module = load_float_model(model)
     options = CalibrationOptions.from_extra_options(method, extra_options)
     plan = histogram_plan(options)
     stats = collect_statistics(
-        module,
+        lambda: load_float_model(model),
         samples,
         histogram=plan,
         edges_for=histogram_edges if plan is not None else None,
         executor=executor,
         progress=progress,
+        source=_model_source(model),
     )
     return choose_ranges(stats.values(), options)

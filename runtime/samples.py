@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from xdsl.dialects import func
 
+from runtime.native import Signature
 from runtime.signature import argument_names, expected_array
 
 LOCAL_HEADER = struct.Struct("<4s22xHH")  # zip local file header: signature ... name, extra
@@ -49,6 +50,14 @@ def input_specs(function: func.FuncOp) -> tuple[InputSpec, ...]:
     return tuple(
         InputSpec(name, *expected_array(t))
         for name, t in zip(argument_names(function), types, strict=True)
+    )
+
+
+def signature_specs(signature: Signature) -> tuple[InputSpec, ...]:
+    """input_specs of a compiled function, read off its signature (no IR needed)."""
+    return tuple(
+        InputSpec(name, dtype, shape)
+        for name, (dtype, shape) in zip(signature.arguments, signature.inputs, strict=True)
     )
 
 

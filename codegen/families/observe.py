@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,14 +31,17 @@ class ObservationSpec:
     absolute: bool = False
 
 
+def histogram_data(edges: Sequence[float], linear: bool) -> np.ndarray:
+    """What a histogram kernel reads: the B + 1 edges, or (`linear`) lo, hi and the width."""
+    data = [edges[0], edges[-1], linear_width(edges[0], edges[-1])] if linear else edges
+    return np.array(data, np.float32)
+
+
 def observation(op: qnn.ObserveOp | qnn.HistogramOp, ctx: EmitContext) -> Kernel:
     size = math.prod(shape_of(op.input))
     if isinstance(op, qnn.ObserveOp):
         args = [ctx.plan.expr(op.input), ctx.plan.expr(op.result)]
         return Kernel("observe.c.j2", ObservationSpec(op.name, size), args)
-    edges = op.edge_values
-    linear = op.rule_kind is HistogramRule.LINEAR
-    data = [edges[0], edges[-1], linear_width(edges[0], edges[-1])] if linear else edges
     spec = ObservationSpec(
         op.name,
         size,
@@ -46,6 +50,7 @@ def observation(op: qnn.ObserveOp | qnn.HistogramOp, ctx: EmitContext) -> Kernel
         rule=op.rule_kind.value,
         absolute=op.absolute is not None,
     )
-    edges_arg = ctx.plan.add_data(np.array(data, np.float32))
+    data = histogram_data(op.edge_values, op.rule_kind is HistogramRule.LINEAR)
+    edges_arg = ctx.plan.add_data(data, op.result)
     args = [ctx.plan.expr(op.input), f"((const float *){edges_arg})", ctx.plan.expr(op.result)]
     return Kernel("observe.c.j2", spec, args)

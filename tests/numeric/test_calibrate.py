@@ -24,6 +24,7 @@ ort = pytest.importorskip("onnxruntime")
 from qdialect.calibration.table import CalibrationTable  # noqa: E402
 from qdialect.onnx_import import import_onnx  # noqa: E402
 from runtime.compiled import compile_module  # noqa: E402
+from runtime.jit import compiler_invocations  # noqa: E402
 from runtime.qopt import run  # noqa: E402
 from runtime.quantization import calibrate, quantize  # noqa: E402
 from runtime.reference import run_function  # noqa: E402
@@ -121,6 +122,39 @@ def test_our_table_drives_quantize_static(float_model, tmp_path: Path) -> None:
     (expected,) = run_function(qnn_default(import_onnx(theirs)), {"x": x})
     (got,) = compile_module(ours.module)(x=x)
     assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("method", ["minmax", "percentile", "entropy"])
+def test_a_model_files_second_calibration_neither_imports_nor_compiles(
+    method: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its passes come from runtime.calibration_cache; pass 2 reads the bin edges of the new
+    samples (another range for every tensor), so it counts as a calibration that compiles
+    from a ModelProto (never cached) does."""
+    monkeypatch.setenv("QDIALECT_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(4)
+    model = MODELS["resnet_block"](rng)
+    path = tmp_path / "float.onnx"
+    onnx.save(model, path)
+    first = rng.standard_normal((3, *input_shape(model))).astype(np.float32)
+    other = rng.standard_normal((4, *input_shape(model))).astype(np.float32) * np.float32(3)
+    calibrate(path, {"x": first}, method, progress=False)
+    expected = calibrate(model, {"x": other}, method, progress=False)
+
+    def no_import(model):
+        raise AssertionError(f"the cached calibration loaded {model}")
+
+    monkeypatch.setattr("runtime.quantization.load_float_model", no_import)
+    before = compiler_invocations()
+    got = calibrate(path, {"x": other}, method, progress=False)
+    assert compiler_invocations() == before
+    assert {n: (bits(r.lowest), bits(r.highest)) for n, r in got.items()} == {
+        n: (bits(r.lowest), bits(r.highest)) for n, r in expected.items()
+    }
+    assert {n: (bits(r.lowest), bits(r.highest)) for n, r in got.items()} != {
+        n: (bits(r.lowest), bits(r.highest))
+        for n, r in calibrate(path, {"x": first}, method, progress=False).items()
+    }
 
 
 def test_a_dask_cluster_gives_the_serial_table(tmp_path: Path) -> None:
