@@ -204,7 +204,7 @@ class _Run:
         instrumented, compiled and stored under `key`."""
         serial: NativeFunction | None = None
         if cached is not None:
-            names, serial = list(cached.names), cached.with_edges(edges, self.threads)
+            names, serial = list(cached.names), cached.with_edges(edges)
         else:
             module = self.module().clone()
             entry = find_function(module, self.entry).sym_name.data

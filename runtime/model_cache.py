@@ -100,8 +100,10 @@ def model_key(
     entry: str | None,
     passes: str = "",
     flags: Sequence[str] | None = None,
+    digest: str | None = None,
 ) -> str:
-    """The key of a model compiled from `data` (the input file's bytes) as described.
+    """The key of a model compiled from `data` (the input file's bytes) as described;
+    `digest`: data's sha256 (hex), when the caller keys several passes of one file.
 
     Raises CompileError if there is no C compiler (there is then nothing to key by).
     """
@@ -110,7 +112,7 @@ def model_key(
     native = tuple(flag for flag in effective if flag.endswith("=native"))
     material = [
         FORMAT,
-        hashlib.sha256(data).hexdigest(),
+        digest or hashlib.sha256(data).hexdigest(),
         frontend,
         entry,
         passes,

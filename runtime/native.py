@@ -101,6 +101,15 @@ def cache_line_aligned(array: np.ndarray) -> np.ndarray:
     return aligned
 
 
+def zeroed_cache_line_aligned(nbytes: int) -> np.ndarray:
+    """`nbytes` zero bytes starting on a cache line, without touching them (numpy's zeros are
+    calloc's: pages the kernels never reach are never written; an aligned copy would write
+    every page of a model's tens of megabytes of arena)."""
+    buffer = np.zeros(nbytes + CACHE_LINE, dtype=np.uint8)
+    start = -buffer.ctypes.data % CACHE_LINE
+    return buffer[start : start + nbytes]
+
+
 @dataclass(frozen=True)
 class Signature:
     """What crosses the boundary: the entry's name, its arguments and results by name, and the
@@ -138,7 +147,7 @@ class NativeFunction:
         self._arity = len(self._inputs)
         self._outputs = list(signature.outputs)
         self._constants = list(constants)
-        self._arena = cache_line_aligned(np.zeros(max(arena_size, 1), np.uint8))
+        self._arena = zeroed_cache_line_aligned(max(arena_size, 1))
         # Pointer tables and the entry point are looked up once; a call only fills them in.
         # `ffi.from_buffer` is the cheapest way to a numpy array's address (≈ 0.3 µs, against
         # ≈ 1.5 µs for `__array_interface__` or `.ctypes.data`, which build Python objects).
@@ -179,6 +188,19 @@ class NativeFunction:
     def constant_arrays(self) -> list[np.ndarray]:
         """The constant table as handed to the C (what runtime.model_cache stores)."""
         return list(self._constants)
+
+    def set_constant(self, index: int, array: np.ndarray) -> None:
+        """Hand the kernels `array` (of the entry's dtype and shape, made cache-line aligned)
+        as constant `index` from the next call on: data a kernel reads, such as a histogram's
+        bin edges (runtime.calibration_cache), changes without a new object or arena."""
+        old = self._constants[index]
+        if array.dtype != old.dtype or array.shape != old.shape:
+            raise ValueError(
+                f"constant {index} is {old.dtype}{list(old.shape)}, "
+                f"got {array.dtype}{list(array.shape)}"
+            )
+        self._constants[index] = cache_line_aligned(array)
+        self._constant_ptrs[index] = self.library.ffi.from_buffer(self._constants[index])
 
     def _check(self, inputs: Sequence[object] | Mapping[str, object]) -> list[np.ndarray]:
         return check_arrays(self.signature.arguments, self._inputs, inputs)

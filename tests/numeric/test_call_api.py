@@ -65,3 +65,21 @@ def test_misaligned_inputs_are_copied_before_c_reads_them(two) -> None:
     (y,) = two(a, b)  # the common call still takes the unrolled path
     assert np.array_equal(y, expected) and two._fast((a, b), None) is not None
     assert two._fast((misaligned(a), b), None) is None
+
+
+def test_a_constant_is_replaced_in_place_and_checked() -> None:
+    """set_constant: the next call reads the new array; another dtype or shape is refused."""
+    text = """func.func @main(%a: tensor<4xf32>) -> tensor<4xf32> {
+  %c = arith.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
+  %y = qnn.add %a, %c : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  func.return %y : tensor<4xf32>
+}"""
+    fn = compile_module(text)
+    (index,) = [i for i, c in enumerate(fn.constant_arrays) if c.size == 4]
+    a = np.full(4, 0.5, np.float32)
+    fn.set_constant(index, np.array([10, 20, 30, 40], np.float32))
+    assert fn(a)[0].tolist() == [10.5, 20.5, 30.5, 40.5]
+    with pytest.raises(ValueError, match=r"constant \d+ is float32\[4\], got float64\[4\]"):
+        fn.set_constant(index, np.zeros(4))
+    with pytest.raises(ValueError, match=r"constant \d+ is float32\[4\], got float32\[5\]"):
+        fn.set_constant(index, np.zeros(5, np.float32))
