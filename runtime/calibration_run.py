@@ -239,8 +239,8 @@ def _stats(names: list[str], extremes: np.ndarray) -> dict[str, TensorStats]:
     return stats
 
 
-def _request(name: str, kind: HistogramKind, bins: int, edges: np.ndarray) -> HistogramRequest:
-    """What pass 2 counts for one tensor, from the edges `edges_for` chose (checked)."""
+def _checked_edges(name: str, bins: int, edges: np.ndarray) -> np.ndarray:
+    """The edges `edges_for` chose for one tensor, checked: bins + 1 float32 values."""
     if edges.shape != (bins + 1,):
         raise ValueError(
             f"edges_for gave {list(edges.shape)} edges for '{name}', expected [{bins + 1}] "
@@ -248,6 +248,11 @@ def _request(name: str, kind: HistogramKind, bins: int, edges: np.ndarray) -> Hi
         )
     if not np.array_equal(edges.astype(np.float32), edges, equal_nan=True):
         raise ValueError(f"edges_for gave edges for '{name}' that are not float32 values")
+    return edges.astype(np.float32)
+
+
+def _request(name: str, kind: HistogramKind, bins: int, edges: np.ndarray) -> HistogramRequest:
+    """What pass 2 counts for one tensor (the edges checked)."""
     rule, absolute = RULES[kind]
     values = edges if rule is HistogramRule.EDGES else edges[[0, -1]]
     return HistogramRequest(name, tuple(float(e) for e in values), bins, rule, absolute)
@@ -307,16 +312,18 @@ def collect_statistics(
     if histogram is None:
         return stats
     kind, bins = histogram
-    edges = {n: np.asarray(edges_for(kind, bins, stats[n])) for n in names}  # type: ignore[misc]
-    requests = [_request(n, kind, bins, edges[n]) for n in names]
+    edges = {
+        n: _checked_edges(n, bins, np.asarray(edges_for(kind, bins, stats[n])))  # type: ignore[misc]
+        for n in names
+    }
     rule, absolute = RULES[kind]
     second_key = key(_observes(tensors, (bins, rule.value, absolute)))
     second = load_pass(second_key, threads) if second_key is not None else None
     if second is not None and (second.names != tuple(names) or not second.edge_slots):
         second = None  # not the pass these requests describe: compiled (and stored) again
-    kernel_edges = [histogram_data(r.edges, rule is HistogramRule.LINEAR) for r in requests]
+    kernel_edges = [histogram_data(edges[n], rule is HistogramRule.LINEAR) for n in names]
     _, counted = run.run(
-        lambda m, e: histograms(m, requests, e),
+        lambda m, e: histograms(m, [_request(n, kind, bins, edges[n]) for n in names], e),
         True,
         "calibration 2/2",
         second,
@@ -326,7 +333,7 @@ def collect_statistics(
     return {
         name: replace(
             stats[name],
-            histogram=Histogram(kind, counts, edges[name].astype(np.float32)),
+            histogram=Histogram(kind, counts, edges[name]),
         )
         for name, counts in zip(names, counted.counts, strict=True)
     }

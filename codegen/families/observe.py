@@ -33,8 +33,10 @@ class ObservationSpec:
 
 def histogram_data(edges: Sequence[float], linear: bool) -> np.ndarray:
     """What a histogram kernel reads: the B + 1 edges, or (`linear`) lo, hi and the width."""
-    data = [edges[0], edges[-1], linear_width(edges[0], edges[-1])] if linear else edges
-    return np.array(data, np.float32)
+    if not linear:
+        return np.array(edges, np.float32)
+    lo, hi = float(edges[0]), float(edges[-1])
+    return np.array([lo, hi, linear_width(lo, hi)], np.float32)
 
 
 def observation(op: qnn.ObserveOp | qnn.HistogramOp, ctx: EmitContext) -> Kernel:
