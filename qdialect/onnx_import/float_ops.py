@@ -119,14 +119,19 @@ def add(g: GraphImporter, node) -> None:
 
 @handles("Pow")
 def power(g: GraphImporter, node) -> None:
-    """Pow by the constant 2 (a decomposed LayerNorm's square): ONNX Runtime squares, one
-    float32 multiply, so it is `x · x`. Other exponents go through powf, not imported."""
+    """Pow by a constant 2 (a decomposed LayerNorm's square) or 3 (GPT-2's tanh GELU): ONNX
+    Runtime's kernel takes these two exponents aside and multiplies in float32, `x · x` and
+    `(x · x) · x` (element_wise_ops.cc, PowImpl). Other exponents go through powf, not imported."""
     exponent = g.optional_constant(1, "Y")
-    if exponent is None or exponent.size != 1 or float(exponent.reshape(())) != 2.0:
-        raise NodeError("only Pow by a constant 2 is imported (ONNX Runtime's x * x)")
+    power = float(exponent.reshape(())) if exponent is not None and exponent.size == 1 else None
+    if power not in (2.0, 3.0):
+        raise NodeError("only Pow by a constant 2 or 3 is imported (ONNX Runtime's multiplies)")
     x = float_value(g, node.input[0])
     last = g.block.last_op
-    g.define(node.output[0], g.add(qnn.MulOp(x, x, x.type), node.output[0]))
+    square = g.add(qnn.MulOp(x, x, x.type), None if power == 3.0 else node.output[0])
+    if power == 3.0:
+        square = g.add(qnn.MulOp(square, x, x.type), node.output[0])
+    g.define(node.output[0], square)
     g.mark_decomposed(last, "Pow")  # a Pow node to the quantizer (ORT's leaves it float)
 
 

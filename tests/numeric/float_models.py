@@ -46,6 +46,38 @@ def transformer_ffn(rng: np.random.Generator, tokens: int = 16, width: int = 32)
     return onnx_model(nodes, [tokens, width], [tokens, width], weights)
 
 
+def gpt2_mlp(rng: np.random.Generator, tokens: int = 16, width: int = 32) -> onnx.ModelProto:
+    """GPT-2's MLP as its exporter writes it: c_fc, the tanh GELU (`gelu_new`: Pow by 3,
+    Mul, Add, Mul, Tanh, Add, Mul, Mul), c_proj."""
+    weights = {
+        "w1": (rng.standard_normal((width, 4 * width)) * 0.2).astype(np.float32),
+        "b1": (rng.standard_normal(4 * width) * 0.1).astype(np.float32),
+        "w2": (rng.standard_normal((4 * width, width)) * 0.1).astype(np.float32),
+        "b2": (rng.standard_normal(width) * 0.1).astype(np.float32),
+        "three": np.array(3.0, np.float32),
+        "k": np.array(0.044715, np.float32),
+        "root": np.array(np.sqrt(2 / np.pi), np.float32),
+        "one": np.array(1.0, np.float32),
+        "half": np.array(0.5, np.float32),
+    }
+    steps = [
+        ("MatMul", ["x", "w1"], "h0"),
+        ("Add", ["h0", "b1"], "h"),
+        ("Pow", ["h", "three"], "cube"),
+        ("Mul", ["cube", "k"], "kc"),
+        ("Add", ["h", "kc"], "inner"),
+        ("Mul", ["inner", "root"], "scaled"),
+        ("Tanh", ["scaled"], "t"),
+        ("Add", ["t", "one"], "t1"),
+        ("Mul", ["h", "half"], "hh"),
+        ("Mul", ["hh", "t1"], "g"),
+        ("MatMul", ["g", "w2"], "p0"),
+        ("Add", ["p0", "b2"], "y"),
+    ]
+    nodes = [helper.make_node(op, ins, [out], name=f"n_{out}") for op, ins, out in steps]
+    return onnx_model(nodes, [tokens, width], [tokens, width], weights)
+
+
 def movement(rng: np.random.Generator, size: int = 12) -> onnx.ModelProto:
     weights = {
         "w1": (rng.standard_normal((8, 3, 3, 3)) * 0.3).astype(np.float32),

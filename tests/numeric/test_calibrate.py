@@ -87,7 +87,8 @@ def ort_ranges(path: Path, samples: np.ndarray, method: str, extra: dict) -> dic
 
 
 @pytest.fixture(
-    scope="module", params=["movement", "transformer_ffn", "resnet_block", "squeeze_excitation"]
+    scope="module",
+    params=["movement", "transformer_ffn", "gpt2_mlp", "resnet_block", "squeeze_excitation"],
 )
 def float_model(request, tmp_path_factory):
     logging.getLogger().setLevel(logging.ERROR)

@@ -42,6 +42,7 @@ _spec.loader.exec_module(examples)
 MODELS = {
     **examples.MODELS,
     "transformer_ffn": float_models.transformer_ffn,
+    "gpt2_mlp": float_models.gpt2_mlp,
     "movement": float_models.movement,
     "activations": float_models.activations,
     "slicing": float_models.slicing,
