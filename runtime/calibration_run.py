@@ -4,18 +4,20 @@
     stats = collect_statistics(module, samples, histogram=(HistogramKind.VALUE, 2048),
                                edges_for=edges, executor=ProcessPoolExecutor(4))
 
-Pass 1 instruments the function with `qnn.observe` (rewrites.instrument), compiles it once and
-runs every sample: each run returns three floats per observed tensor, so memory holds
-observers x samples x 3 floats and never an intermediate tensor. Pass 2, when a histogram is
-asked for, instruments with `qnn.histogram` whose edges `edges_for` chooses from pass 1's
-statistics, and adds up int64 counts.
+The function is instrumented once (rewrites.instrument) and compiled once: a `qnn.observe` per
+observed tensor, and with a histogram a `qnn.histogram` per tensor too. Pass 1 runs every
+sample with the histograms off (NaN bin edges: a kernel that counts nothing returns at once)
+and keeps three floats per tensor and sample, so memory holds observers x samples x 3 floats
+and never an intermediate tensor. Pass 2 hands the kernels the bin edges `edges_for` chose
+from pass 1's statistics (edges are data, not code: runtime.native's `set_constant`), runs
+every sample again and adds up int64 counts.
 
 With an `executor` (any `concurrent.futures.Executor`: threads, processes, dask's
 `Client.get_executor()`), the samples split into contiguous shards by index; a worker compiles
 the module (a JIT cache hit after the first) and returns its shard's statistics, and the caller
 merges them in shard order: per-sample extremes concatenated, counts added. The result is the
 serial run's, bit for bit, whatever the shard count. A shard travels as the instrumented
-module's text and its samples (arrays, or a path and an index range).
+module's text, the pass's bin edges and its samples (arrays, or a path and an index range).
 """
 
 from __future__ import annotations
@@ -36,9 +38,17 @@ from xdsl.dialects.builtin import ModuleOp
 from codegen.families.observe import histogram_data
 from qdialect.calibration.stats import Histogram, HistogramKind, TensorStats
 from qdialect.qnn import HistogramRule
+from qdialect.qnn.observe import edges_problem
 from qdialect.textio import parse_module, print_module
-from rewrites.instrument import HistogramRequest, histograms, observe
-from runtime.calibration_cache import CachedPass, ModelSource, load_pass, pass_key, store_pass
+from rewrites.instrument import HistogramRequest, InstrumentError, histograms, observe
+from runtime.calibration_cache import (
+    CachedPass,
+    ModelSource,
+    edge_slots,
+    load_pass,
+    pass_key,
+    store_pass,
+)
 from runtime.compiled import CompiledFunction, compile_module
 from runtime.native import NativeFunction
 from runtime.samples import (
@@ -65,14 +75,18 @@ Tick = Callable[[int], object]  # told how many more samples ran (a progress bar
 
 @dataclass(frozen=True)
 class Shard:
-    """One task: `entry` of the instrumented `module_text` on `samples`; its last `observers`
-    results are observations (counts when `histogram`, else extremes)."""
+    """One task: `entry` of the instrumented `module_text` on `samples`, whose last results
+    are `observers` extremes and, when `counting`, as many counts, which its histograms count
+    between `edges` (their kernel data; none given: off). `histogram`: keep the counts, else
+    the extremes."""
 
     module_text: str
     entry: str
     samples: Samples
     observers: int
     histogram: bool
+    counting: bool
+    edges: tuple[np.ndarray, ...]
     threads: int | None
 
 
@@ -96,9 +110,20 @@ def _compiled(text: str, entry: str, threads: int | None) -> CompiledFunction:
     )
     key = (text, entry, threads)
     if key not in cache:
-        cache.clear()  # a worker holds the module of the current pass only
+        cache.clear()  # a worker holds the module of the current calibration only
         cache[key] = compile_module(text, entry, threads=threads)
     return cache[key]
+
+
+def set_edges(fn: NativeFunction, slots: Sequence[int], edges: Sequence[np.ndarray]) -> None:
+    """Hand histogram j of `fn` (its data in constant `slots[j]`) the kernel data `edges[j]`."""
+    for slot, data in zip(slots, edges, strict=True):
+        fn.set_constant(slot, data)
+
+
+def edges_off(fn: NativeFunction, slots: Sequence[int]) -> tuple[np.ndarray, ...]:
+    """Kernel data that turns each histogram off: NaN edges, so nothing is counted."""
+    return tuple(np.full_like(fn.constant_arrays[slot], np.nan) for slot in slots)
 
 
 def run_samples(
@@ -107,20 +132,24 @@ def run_samples(
     observers: int,
     histogram: bool,
     tick: Tick = lambda n: None,
+    counting: bool = False,
 ) -> ShardResult:
-    """Run `fn` on each sample (checked first) and keep its observations."""
+    """Run `fn` on each sample (checked first) and keep its observations: its last results
+    are `observers` extremes, then (`counting`) as many counts; `histogram` keeps the counts."""
     specs = signature_specs(fn.signature)
     rows: list[np.ndarray] = []
     counts: list[np.ndarray] = []
     runs = 0
+    after = observers if counting else 0  # results past the extremes
     for label, sample in samples.labelled():
         outputs = fn(*check_sample(label, sample, specs))
-        observed = outputs[len(outputs) - observers :]
         if histogram:
+            observed = outputs[len(outputs) - observers :]
             counts = (
                 observed if not counts else [c + o for c, o in zip(counts, observed, strict=True)]
             )
         else:
+            observed = outputs[len(outputs) - after - observers : len(outputs) - after]
             rows.append(np.stack(observed) if observed else np.empty((0, 3), np.float32))
         runs += 1
         tick(1)
@@ -131,7 +160,10 @@ def run_samples(
 def run_shard(shard: Shard) -> ShardResult:
     """The executor's task (a module-level function, so it pickles by name)."""
     fn = _compiled(shard.module_text, shard.entry, shard.threads)
-    return run_samples(fn, shard.samples, shard.observers, shard.histogram)
+    if shard.counting:
+        slots = edge_slots(fn, shard.observers)
+        set_edges(fn, slots, shard.edges or edges_off(fn, slots))
+    return run_samples(fn, shard.samples, shard.observers, shard.histogram, counting=shard.counting)
 
 
 def _merge(results: Sequence[ShardResult], observers: int, histogram: bool) -> ShardResult:
@@ -178,6 +210,20 @@ def _progress(total: int | None, description: str, progress: bool | None):
 
 
 @dataclass(frozen=True)
+class _Instrumented:
+    """The instrumented function of both passes: the observed names; for a serial run the
+    loaded function (`serial`) and its histograms' edge constants (`slots`), else the module's
+    text for the workers; `counting`: it has histograms."""
+
+    names: list[str]
+    entry: str
+    counting: bool
+    serial: NativeFunction | None
+    slots: tuple[int, ...]
+    text: str
+
+
+@dataclass(frozen=True)
 class _Run:
     """What both passes share: the float module (loaded on first need), its entry, the data
     and how to run."""
@@ -190,42 +236,61 @@ class _Run:
     threads: int | None
     progress: bool | None
 
-    def run(
+    def instrument(
         self,
-        instrument: Callable[[ModuleOp, str], list[str]],
-        histogram: bool,
-        label: str,
-        cached: CachedPass | None = None,
-        key: str | None = None,
-        edges: Sequence[np.ndarray] = (),
-    ) -> tuple[list[str], ShardResult]:
-        """Run the instrumented module on every sample: the observed names and the merged
-        statistics. The function is `cached` (reading `edges`), else a copy of the module
-        instrumented, compiled and stored under `key`."""
-        serial: NativeFunction | None = None
+        tensors: Sequence[str] | None,
+        counted: tuple[int, HistogramRule, bool] | None,
+        cached: CachedPass | None,
+        key: str | None,
+    ) -> _Instrumented:
+        """The function observing `tensors` (and counting them: bins, rule, |x|): `cached`,
+        else a copy of the module instrumented, compiled (serial runs) and stored under `key`.
+        The histograms are built with placeholder edges; every pass hands in its own."""
+        counting = counted is not None
         if cached is not None:
-            names, serial = list(cached.names), cached.with_edges(edges)
-        else:
-            module = self.module().clone()
-            entry = find_function(module, self.entry).sym_name.data
-            names = instrument(module, entry)
-            if self.executor is None:  # compiled before the bar starts: it times samples only
-                serial = compile_module(module, entry, threads=self.threads)
-                if key is not None:
-                    store_pass(key, serial, names)
+            fn = cached.function
+            return _Instrumented(
+                list(cached.names), fn.signature.name, counting, fn, cached.edge_slots, ""
+            )
+        module = self.module().clone()
+        entry = find_function(module, self.entry).sym_name.data
+        names = observe(module, tensors, entry)
+        if counted is not None:
+            bins, rule, absolute = counted
+            placeholder = tuple(range(bins + 1)) if rule is HistogramRule.EDGES else (0.0, 1.0)
+            requests = [HistogramRequest(n, placeholder, bins, rule, absolute) for n in names]
+            histograms(module, requests, entry)
+        if self.executor is not None:
+            return _Instrumented(names, entry, counting, None, (), print_module(module))
+        serial = compile_module(module, entry, threads=self.threads)
+        if key is not None:
+            store_pass(key, serial, names)
+        slots = edge_slots(serial, len(names)) if counting else ()
+        return _Instrumented(names, entry, counting, serial, slots, "")
+
+    def run(
+        self, fn: _Instrumented, histogram: bool, label: str, edges: Sequence[np.ndarray] = ()
+    ) -> ShardResult:
+        """Run the instrumented function on every sample, its histograms reading `edges`
+        (none given: off); the merged statistics (counts with `histogram`, else extremes)."""
         total = None if isinstance(self.data, StreamSamples) else len(self.data)
         with _progress(total, label, self.progress) as bar:
             tick = bar.update if bar is not None else (lambda n: None)
-            if serial is not None:
-                result = run_samples(serial, self.data, len(names), histogram, tick)
+            if fn.serial is not None:
+                if fn.counting:
+                    set_edges(fn.serial, fn.slots, edges or edges_off(fn.serial, fn.slots))
+                result = run_samples(
+                    fn.serial, self.data, len(fn.names), histogram, tick, fn.counting
+                )
             else:
                 template = Shard(
-                    print_module(module), entry, self.data, len(names), histogram, self.threads
-                )
+                    fn.text, fn.entry, self.data, len(fn.names), histogram, fn.counting,
+                    tuple(edges), self.threads,
+                )  # fmt: skip
                 result = _sharded(self.executor, template, self.data, self.shards, tick)
         if result.samples == 0:
             raise CalibrationDataError("calibration data is empty: no samples")
-        return names, result
+        return result
 
 
 def _stats(names: list[str], extremes: np.ndarray) -> dict[str, TensorStats]:
@@ -239,8 +304,9 @@ def _stats(names: list[str], extremes: np.ndarray) -> dict[str, TensorStats]:
     return stats
 
 
-def _checked_edges(name: str, bins: int, edges: np.ndarray) -> np.ndarray:
-    """The edges `edges_for` chose for one tensor, checked: bins + 1 float32 values."""
+def _checked_edges(name: str, bins: int, rule: HistogramRule, edges: np.ndarray) -> np.ndarray:
+    """The edges `edges_for` chose for one tensor, checked as a histogram's verifier checks
+    its edges (the kernels get them as data, past the verifier): bins + 1 float32 values."""
     if edges.shape != (bins + 1,):
         raise ValueError(
             f"edges_for gave {list(edges.shape)} edges for '{name}', expected [{bins + 1}] "
@@ -248,14 +314,11 @@ def _checked_edges(name: str, bins: int, edges: np.ndarray) -> np.ndarray:
         )
     if not np.array_equal(edges.astype(np.float32), edges, equal_nan=True):
         raise ValueError(f"edges_for gave edges for '{name}' that are not float32 values")
+    values = edges.tolist() if rule is HistogramRule.EDGES else edges[[0, -1]].tolist()
+    problem = edges_problem(values, bins, rule)
+    if problem is not None:
+        raise InstrumentError(f"histogram of '{name}': {problem}")
     return edges.astype(np.float32)
-
-
-def _request(name: str, kind: HistogramKind, bins: int, edges: np.ndarray) -> HistogramRequest:
-    """What pass 2 counts for one tensor (the edges checked)."""
-    rule, absolute = RULES[kind]
-    values = edges if rule is HistogramRule.EDGES else edges[[0, -1]]
-    return HistogramRequest(name, tuple(float(e) for e in values), bins, rule, absolute)
 
 
 def collect_statistics(
@@ -283,65 +346,56 @@ def collect_statistics(
     one per core, at most one per sample) there. `progress`: a tqdm bar on stderr (default:
     when stderr is a terminal). `threads`: the kernels' thread count (compile_module's).
     `source`: the bytes of the file the module is read from; a serial run then takes its
-    compiled passes from runtime.calibration_cache, and `module` may be a function that
-    loads the module, called only when a pass is not there.
+    instrumented function from runtime.calibration_cache, and `module` may be a function that
+    loads the module, called only when the function is not there.
     """
     if histogram is not None and edges_for is None:
         raise ValueError("a histogram needs edges_for, which chooses each tensor's bin edges")
     load = _loader(module)
-
-    def key(observes: str) -> str | None:  # a sharded pass compiles from text in the workers
-        cached = source is not None and executor is None
-        return pass_key(source, entry, observes) if cached else None  # type: ignore[arg-type]
-
-    first_key = key(_observes(tensors))
-    first = load_pass(first_key, threads) if first_key is not None else None
-    if first is not None:
-        specs = signature_specs(first.function.signature)
+    counted = None
+    if histogram is not None:
+        rule, absolute = RULES[histogram[0]]
+        counted = (histogram[1], rule, absolute)
+    key = None
+    if source is not None and executor is None:  # workers compile from text
+        key = pass_key(source, entry, _observes(tensors, counted))
+    cached = load_pass(key, threads) if key is not None else None
+    if cached is not None and counted is not None and len(cached.edge_slots) != len(cached.names):
+        cached = None  # not the function these passes need: compiled (and stored) again
+    if cached is not None:
+        specs = signature_specs(cached.function.signature)
     else:
         specs = input_specs(find_function(load(), entry))
     data = open_samples(samples, specs)
     if isinstance(data, StreamSamples) and (executor is not None or histogram is not None):
         data = data.materialized()  # shards must find their samples; pass 2 reads them again
     run = _Run(load, entry, data, executor, shards, threads, progress)
+    fn = run.instrument(tensors, counted, cached, key)
+    names = fn.names
     passes = "1/2" if histogram is not None else "1/1"
-    names, extremes = run.run(
-        lambda m, e: observe(m, tensors, e), False, f"calibration {passes}", first, first_key
-    )
-    stats = _stats(names, extremes.extremes)
+    stats = _stats(names, run.run(fn, False, f"calibration {passes}").extremes)
     if histogram is None:
         return stats
     kind, bins = histogram
+    rule = RULES[kind][0]
     edges = {
-        n: _checked_edges(n, bins, np.asarray(edges_for(kind, bins, stats[n])))  # type: ignore[misc]
+        n: _checked_edges(n, bins, rule, np.asarray(edges_for(kind, bins, stats[n])))  # type: ignore[misc]
         for n in names
     }
-    rule, absolute = RULES[kind]
-    second_key = key(_observes(tensors, (bins, rule.value, absolute)))
-    second = load_pass(second_key, threads) if second_key is not None else None
-    if second is not None and (second.names != tuple(names) or not second.edge_slots):
-        second = None  # not the pass these requests describe: compiled (and stored) again
     kernel_edges = [histogram_data(edges[n], rule is HistogramRule.LINEAR) for n in names]
-    _, counted = run.run(
-        lambda m, e: histograms(m, [_request(n, kind, bins, edges[n]) for n in names], e),
-        True,
-        "calibration 2/2",
-        second,
-        second_key,
-        kernel_edges,
-    )
+    counted_result = run.run(fn, True, "calibration 2/2", kernel_edges)
     return {
-        name: replace(
-            stats[name],
-            histogram=Histogram(kind, counts, edges[name]),
-        )
-        for name, counts in zip(names, counted.counts, strict=True)
+        name: replace(stats[name], histogram=Histogram(kind, counts, edges[name]))
+        for name, counts in zip(names, counted_result.counts, strict=True)
     }
 
 
-def _observes(tensors: Sequence[str] | None, histogram: tuple | None = None) -> str:
-    """What a pass observes, as its cache key spells it: the tensors (None: every float32
-    one) and, for pass 2, the bins, the rule and whether it counts |x|."""
+def _observes(
+    tensors: Sequence[str] | None, counted: tuple[int, HistogramRule, bool] | None
+) -> str:
+    """What the instrumented function observes, as its cache key spells it: the tensors
+    (None: every float32 one) and what its histograms count (bins, rule, |x|), if any."""
+    histogram = None if counted is None else (counted[0], counted[1].value, counted[2])
     return json.dumps(
         {"tensors": None if tensors is None else list(tensors), "histogram": histogram}
     )

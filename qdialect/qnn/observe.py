@@ -10,6 +10,8 @@ shards add up exactly (qdialect.calibration.stats).
 from __future__ import annotations
 
 import math
+import operator
+from collections.abc import Sequence
 from enum import Enum
 from fractions import Fraction
 
@@ -54,6 +56,22 @@ class HistogramRule(Enum):
 
     EDGES = "edges"
     LINEAR = "linear"
+
+
+def edges_problem(values: Sequence[float], bins: int, rule: HistogramRule) -> str | None:
+    """What makes edges (of the right count) unusable, or None: a histogram's verifier, and
+    calibration's check of edges it hands a compiled histogram as data."""
+    if not all(map(math.isfinite, values)):
+        return "edges must be finite"
+    if any(map(operator.lt, values[1:], values)):
+        return "edges must be non-decreasing"
+    lo, hi = values[0], values[-1]
+    if not lo < hi:
+        return f"edges must span a range, got [{lo}, {hi}]"
+    width = linear_width(lo, hi)
+    if rule is HistogramRule.LINEAR and not math.isfinite(f32(width * bins)):
+        return "rule 'linear' needs (hi - lo) * bins finite in float32"
+    return None
 
 
 def linear_width(lo: float, hi: float) -> float:
@@ -177,12 +195,6 @@ class HistogramOp(IRDLOperation):
                 f"rule '{rule.value}' with {bins} bins needs {expected} edges, got "
                 f"{self.edges.get_type()}"
             )
-        if not all(math.isfinite(v) for v in values):
-            raise VerifyException("edges must be finite")
-        if any(b < a for a, b in zip(values, values[1:], strict=False)):
-            raise VerifyException("edges must be non-decreasing")
-        if not values[0] < values[-1]:
-            raise VerifyException(f"edges must span a range, got [{values[0]}, {values[-1]}]")
-        width = linear_width(values[0], values[-1])
-        if rule is HistogramRule.LINEAR and not math.isfinite(f32(width * bins)):
-            raise VerifyException("rule 'linear' needs (hi - lo) * bins finite in float32")
+        problem = edges_problem(values, bins, rule)
+        if problem is not None:
+            raise VerifyException(problem)

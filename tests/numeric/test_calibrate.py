@@ -129,9 +129,9 @@ def test_our_table_drives_quantize_static(float_model, tmp_path: Path) -> None:
 def test_a_model_files_second_calibration_neither_imports_nor_compiles(
     method: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Its passes come from runtime.calibration_cache; pass 2 reads the bin edges of the new
-    samples (another range for every tensor), so it counts as a calibration that compiles
-    from a ModelProto (never cached) does."""
+    """Its instrumented function comes from runtime.calibration_cache; pass 2 hands it the bin
+    edges of the new samples (another range for every tensor), so it counts as a calibration
+    that compiles from a ModelProto (never cached) does."""
     monkeypatch.setenv("QDIALECT_CACHE_DIR", str(tmp_path / "cache"))
     rng = np.random.default_rng(4)
     model = MODELS["resnet_block"](rng)

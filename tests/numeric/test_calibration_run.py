@@ -26,6 +26,7 @@ from qdialect.names import tensor_name
 from qdialect.onnx_import import import_onnx
 from qdialect.textio import print_module
 from runtime.calibration_run import collect_statistics
+from runtime.compiled import compile_module
 from runtime.jit import compiler_invocations
 from runtime.reference import run_function
 from runtime.samples import CalibrationDataError
@@ -155,6 +156,28 @@ def test_new_data_reuses_the_histogram_pass_object(module) -> None:
             everything = np.concatenate([run[name] for run in runs], None)
             counts = np.histogram(everything, 32, range=(edges[0], edges[-1]))[0]
             assert np.array_equal(stats[name].histogram.counts, counts)
+
+
+def test_both_passes_run_one_compiled_function(module, monkeypatch) -> None:
+    """Pass 1 runs the histograms off (NaN edges count nothing) and pass 2 hands them their
+    edges: one instrumented function, compiled once, and pass 1's extremes are the observer's."""
+    import runtime.calibration_run as calibration_run
+
+    compiled = []
+
+    def counting(*args, **kwargs):
+        compiled.append(args)
+        return compile_module(*args, **kwargs)
+
+    monkeypatch.setattr(calibration_run, "compile_module", counting)
+    stats = collect_statistics(
+        module, SAMPLES, histogram=(HistogramKind.VALUE, 16), edges_for=value_edges
+    )
+    assert len(compiled) == 1
+    alone = collect_statistics(module, SAMPLES)
+    for name in OBSERVED:
+        assert np.array_equal(stats[name].sample_minima, alone[name].sample_minima)
+        assert np.array_equal(stats[name].sample_maxima, alone[name].sample_maxima)
 
 
 def check_extremes(got: TensorStats, tensors: list[np.ndarray]) -> None:
@@ -372,6 +395,13 @@ def test_histogram_arguments_are_checked(module) -> None:
     with pytest.raises(ValueError) as raised:
         collect_statistics(module, SAMPLES, histogram=(HistogramKind.VALUE, 8), edges_for=doubles)
     assert str(raised.value) == "edges_for gave edges for 'input.1' that are not float32 values"
+
+    def flat(kind, bins, stats):  # checked as the op's verifier checks, though they are data
+        return np.zeros(bins + 1, np.float32)
+
+    with pytest.raises(ValueError) as raised:
+        collect_statistics(module, SAMPLES, histogram=(HistogramKind.VALUE, 8), edges_for=flat)
+    assert str(raised.value) == "histogram of 'input.1': edges must span a range, got [0.0, 0.0]"
 
 
 # ----------------------------------------------------------------------------- progress
