@@ -85,11 +85,10 @@ def edge_slots(function: NativeFunction, observers: int) -> tuple[int, ...]:
     return tuple(plan.data_slots[value] for value in counted)
 
 
-def store_pass(key: str, function: NativeFunction, names: Sequence[str]) -> None:
-    """Store a freshly compiled instrumented function under `key`, with its observed names and
-    (when its last results are counts) each histogram's edge constant; a cache that cannot
+def store_pass(
+    key: str, function: NativeFunction, names: Sequence[str], slots: Sequence[int]
+) -> None:
+    """Store an instrumented function under `key`, with its observed names and its
+    histograms' edge constants (`edge_slots`; none when it only observes); a cache that cannot
     hold it is no error."""
-    plan = function.emitted.plan  # type: ignore[attr-defined]
-    counting = bool(names) and plan.outputs[-1] in plan.data_slots
-    slots = list(edge_slots(function, len(names))) if counting else []
-    model_cache.store(key, function, {"names": list(names), "edge_slots": slots})
+    model_cache.store(key, function, {"names": list(names), "edge_slots": list(slots)})

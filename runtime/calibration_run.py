@@ -257,15 +257,16 @@ class _Run:
         names = observe(module, tensors, entry)
         if counted is not None:
             bins, rule, absolute = counted
-            placeholder = tuple(range(bins + 1)) if rule is HistogramRule.EDGES else (0.0, 1.0)
+            count = bins + 1 if rule is HistogramRule.EDGES else 2
+            placeholder = tuple(float(i) for i in range(count))
             requests = [HistogramRequest(n, placeholder, bins, rule, absolute) for n in names]
             histograms(module, requests, entry)
         if self.executor is not None:
             return _Instrumented(names, entry, counting, None, (), print_module(module))
         serial = compile_module(module, entry, threads=self.threads)
-        if key is not None:
-            store_pass(key, serial, names)
         slots = edge_slots(serial, len(names)) if counting else ()
+        if key is not None:
+            store_pass(key, serial, names, slots)
         return _Instrumented(names, entry, counting, serial, slots, "")
 
     def run(
