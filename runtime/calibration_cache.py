@@ -1,7 +1,7 @@
 """Calibration's instrumented function, cached by the float model file's bytes (model_cache).
 
-    key = pass_key(source, None, observes)      # what the function observes and counts
-    cached = load_pass(key, threads)            # None: instrument and compile, then store_pass
+    key = function_key(source, None, observes)  # what the function observes and counts
+    cached = load_function(key, threads)        # None: instrument, compile, store_function
 
 A calibration compiles its float model once, instrumented with observers (and histograms for
 the histogram methods; runtime.calibration_run runs it twice). Without this cache a second
@@ -23,27 +23,32 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from runtime import model_cache
 from runtime.cc import CompileError
 from runtime.native import NativeFunction
 
+if TYPE_CHECKING:
+    from runtime.compiled import CompiledFunction
+
 
 @dataclass(frozen=True)
 class ModelSource:
-    """A float model as its file's bytes (what keys its passes) and how to read them."""
+    """A float model as its file's bytes (what keys its instrumented function) and how to
+    read them."""
 
     data: bytes
     frontend: str  # "onnx" or "mlir"
 
     @functools.cached_property
     def digest(self) -> str:
-        """sha256 of the bytes, once for both passes (45 MB of ResNet-18 take 25 ms)."""
+        """sha256 of the bytes, computed once (45 MB of ResNet-18 take 25 ms)."""
         return hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass(frozen=True)
-class CachedPass:
+class CachedFunction:
     """An instrumented function loaded from the cache: its observed names, in the order of
     its extra results, and (when it counts) the constant holding each histogram's edges."""
 
@@ -52,7 +57,7 @@ class CachedPass:
     edge_slots: tuple[int, ...]
 
 
-def pass_key(source: ModelSource, entry: str | None, observes: str) -> str | None:
+def function_key(source: ModelSource, entry: str | None, observes: str) -> str | None:
     """The key of `source`'s `entry` instrumented as `observes` describes (what is observed
     and counted); None without a C compiler (compile_module then says so)."""
     try:
@@ -64,7 +69,7 @@ def pass_key(source: ModelSource, entry: str | None, observes: str) -> str | Non
         return None
 
 
-def load_pass(key: str, threads: int | None) -> CachedPass | None:
+def load_function(key: str, threads: int | None) -> CachedFunction | None:
     """The function stored under `key`, or None (a miss)."""
     entry = model_cache.load_entry(key, threads)
     if entry is None:
@@ -73,19 +78,18 @@ def load_pass(key: str, threads: int | None) -> CachedPass | None:
     names, slots = notes.get("names"), notes.get("edge_slots")
     if not isinstance(names, list) or not isinstance(slots, list):
         return None
-    return CachedPass(function, tuple(names), tuple(slots))
+    return CachedFunction(function, tuple(names), tuple(slots))
 
 
-def edge_slots(function: NativeFunction, observers: int) -> tuple[int, ...]:
+def edge_slots(function: CompiledFunction, observers: int) -> tuple[int, ...]:
     """The constant holding each histogram's edges, in observer order, of a freshly compiled
-    function (a runtime.compiled.CompiledFunction, whose plan says where they are) whose last
-    `observers` results are counts."""
-    plan = function.emitted.plan  # type: ignore[attr-defined]
+    function (its plan says where they are) whose last `observers` results are counts."""
+    plan = function.emitted.plan
     counted = plan.outputs[len(plan.outputs) - observers :]
     return tuple(plan.data_slots[value] for value in counted)
 
 
-def store_pass(
+def store_function(
     key: str, function: NativeFunction, names: Sequence[str], slots: Sequence[int]
 ) -> None:
     """Store an instrumented function under `key`, with its observed names and its

@@ -42,12 +42,12 @@ from qdialect.qnn.observe import edges_problem
 from qdialect.textio import parse_module, print_module
 from rewrites.instrument import HistogramRequest, InstrumentError, histograms, observe
 from runtime.calibration_cache import (
-    CachedPass,
+    CachedFunction,
     ModelSource,
     edge_slots,
-    load_pass,
-    pass_key,
-    store_pass,
+    function_key,
+    load_function,
+    store_function,
 )
 from runtime.compiled import CompiledFunction, compile_module
 from runtime.native import NativeFunction
@@ -240,7 +240,7 @@ class _Run:
         self,
         tensors: Sequence[str] | None,
         counted: tuple[int, HistogramRule, bool] | None,
-        cached: CachedPass | None,
+        cached: CachedFunction | None,
         key: str | None,
     ) -> _Instrumented:
         """The function observing `tensors` (and counting them: bins, rule, |x|): `cached`,
@@ -266,7 +266,7 @@ class _Run:
         serial = compile_module(module, entry, threads=self.threads)
         slots = edge_slots(serial, len(names)) if counting else ()
         if key is not None:
-            store_pass(key, serial, names, slots)
+            store_function(key, serial, names, slots)
         return _Instrumented(names, entry, counting, serial, slots, "")
 
     def run(
@@ -359,8 +359,8 @@ def collect_statistics(
         counted = (histogram[1], rule, absolute)
     key = None
     if source is not None and executor is None:  # workers compile from text
-        key = pass_key(source, entry, _observes(tensors, counted))
-    cached = load_pass(key, threads) if key is not None else None
+        key = function_key(source, entry, _observes(tensors, counted))
+    cached = load_function(key, threads) if key is not None else None
     if cached is not None and counted is not None and len(cached.edge_slots) != len(cached.names):
         cached = None  # not the function these passes need: compiled (and stored) again
     if cached is not None:
