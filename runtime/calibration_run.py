@@ -116,14 +116,12 @@ def _compiled(text: str, entry: str, threads: int | None) -> CompiledFunction:
 
 
 def set_edges(fn: NativeFunction, slots: Sequence[int], edges: Sequence[np.ndarray]) -> None:
-    """Hand histogram j of `fn` (its data in constant `slots[j]`) the kernel data `edges[j]`."""
+    """Hand histogram j of `fn` (its data in constant `slots[j]`) the kernel data `edges[j]`;
+    no edges turn every histogram off (NaN edges: nothing is counted)."""
+    if not edges:
+        edges = [np.full_like(fn.constant_arrays[slot], np.nan) for slot in slots]
     for slot, data in zip(slots, edges, strict=True):
         fn.set_constant(slot, data)
-
-
-def edges_off(fn: NativeFunction, slots: Sequence[int]) -> tuple[np.ndarray, ...]:
-    """Kernel data that turns each histogram off: NaN edges, so nothing is counted."""
-    return tuple(np.full_like(fn.constant_arrays[slot], np.nan) for slot in slots)
 
 
 def run_samples(
@@ -161,8 +159,7 @@ def run_shard(shard: Shard) -> ShardResult:
     """The executor's task (a module-level function, so it pickles by name)."""
     fn = _compiled(shard.module_text, shard.entry, shard.threads)
     if shard.counting:
-        slots = edge_slots(fn, shard.observers)
-        set_edges(fn, slots, shard.edges or edges_off(fn, slots))
+        set_edges(fn, edge_slots(fn, shard.observers), shard.edges)
     return run_samples(fn, shard.samples, shard.observers, shard.histogram, counting=shard.counting)
 
 
@@ -279,7 +276,7 @@ class _Run:
             tick = bar.update if bar is not None else (lambda n: None)
             if fn.serial is not None:
                 if fn.counting:
-                    set_edges(fn.serial, fn.slots, edges or edges_off(fn.serial, fn.slots))
+                    set_edges(fn.serial, fn.slots, edges)
                 result = run_samples(
                     fn.serial, self.data, len(fn.names), histogram, tick, fn.counting
                 )
@@ -361,8 +358,6 @@ def collect_statistics(
     if source is not None and executor is None:  # workers compile from text
         key = function_key(source, entry, _observes(tensors, counted))
     cached = load_function(key, threads) if key is not None else None
-    if cached is not None and counted is not None and len(cached.edge_slots) != len(cached.names):
-        cached = None  # not the function these passes need: compiled (and stored) again
     if cached is not None:
         specs = signature_specs(cached.function.signature)
     else:
