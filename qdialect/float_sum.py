@@ -1,4 +1,4 @@
-"""The order in which float32 conv, dot and average pool sum: ONNX Runtime's (MLAS's).
+"""The order in which float32 conv, dot and pools reduce: ONNX Runtime's (MLAS's).
 
 DESIGN §2 makes ONNX Runtime's CPU kernels the default arithmetic, and a float conv or dot is
 no exception: calibration runs the float model, and its ranges should be the ones ORT's
@@ -25,8 +25,8 @@ which starts at 128 and doubles as the GEMM's N (output pixels of a conv) shrink
 These are ORT's sums with one intra-op thread (`intra_op_num_threads=1`), and with any number
 of threads once the batch or the groups number more than one; a single image on several
 threads splits the pixels between them, which changes the block size of small images. The
-float32 AveragePool's three MLAS kernels
-are `PoolSum` below. This is ORT's session without graph optimizations (its calibrator's);
+float32 AveragePool's and MaxPool's three MLAS kernels
+are `PoolKernel` below. This is ORT's session without graph optimizations (its calibrator's);
 with them, ORT turns float convs into its NCHWc kernels, which sum in yet another order.
 """
 
@@ -131,9 +131,10 @@ def dot_sum_order(rows: int, k: int, columns: int, streamed_rhs: bool) -> SumOrd
     return SumOrder(SumKind.BLOCKED, sgemm_stride_k(columns, k))
 
 
-class PoolSum(Enum):
-    """How a float average pool sums its window (MLAS's three pooling kernels, `pooling.cpp`).
+class PoolKernel(Enum):
+    """Which of MLAS's three pooling kernels (`pooling.cpp`) reduces a float pool's windows.
 
+    For an AveragePool, the order of the sums:
     GLOBAL (the window is the whole image, stride 1, no padding): four lanes, lane l summing
     elements l, l + 4, ... of the row-major image from +0, then `(l0 + l2) + (l1 + l3)`, then
     the elements left over one by one; divided by the image size.
@@ -142,7 +143,17 @@ class PoolSum(Enum):
     the window summed downward from the first, then the window's columns (padding columns as
     +0) summed left to right from the first; divided by the count.
     ROWS (the generic kernel): the in-image taps in row-major order from +0; divided by the
-    count (kh·kw with count_include_pad, else the in-image taps)."""
+    count (kh·kw with count_include_pad, else the in-image taps).
+
+    For a MaxPool, the same folds with two maxima that differ only on NaN: `maxps(a, v)`
+    (`_mm_max_ps`: `a > v ? a : v`, so a NaN on either side gives v), and `std::max(a, v)`
+    (`a < v ? v : a`: a NaN on either side gives a). GLOBAL: lanes from the lowest float
+    (-FLT_MAX) by maxps, combined as `maxps(maxps(l0, l2), maxps(l1, l3))`, the leftovers by
+    std::max. COLUMNS: each column's rows by maxps, except the last W mod 4 columns, whose rows
+    go by std::max (MLAS's scalar tail); padding columns hold -FLT_MAX; the window's columns by
+    maxps. ROWS: the in-image taps by std::max from -FLT_MAX; with dilation (ONNX Runtime's own
+    loop, not MLAS) from the first in-image tap instead. All of it was checked against ONNX
+    Runtime 1.31 on NaN, infinities and signed zeros (tests/numeric/test_float_sums_ort.py)."""
 
     GLOBAL = "global"
     COLUMNS = "columns"
@@ -153,16 +164,17 @@ MLAS_POOL_ROW = 2048 - 3  # MLAS_POOL_REDUCTION_BUFFER_STACK less its padding: a
 MLAS_POOL_KERNEL = 32  # the vector kernel's largest kernel side
 
 
-def avg_pool_sum(
+def pool_kernel(
     kernel: tuple[int, int],
     image: tuple[int, int],
     strides: tuple[int, int],
     dilations: tuple[int, int],
     pads: tuple[int, int, int, int],
-) -> PoolSum:
-    """Which of MLAS's kernels ONNX Runtime runs for a float AveragePool (`MlasPool`)."""
+) -> PoolKernel:
+    """Which of MLAS's kernels ONNX Runtime runs for a float AveragePool or MaxPool (`MlasPool`;
+    a dilated MaxPool is ROWS)."""
     if kernel == image and strides == (1, 1) and not any(pads):
-        return PoolSum.GLOBAL
+        return PoolKernel.GLOBAL
     top, left, bottom, right = pads
     if (
         strides[1] <= 2
@@ -170,5 +182,5 @@ def avg_pool_sum(
         and dilations == (1, 1)
         and max(MLAS_POOL_ROW - left, 0) - right >= image[1]
     ):
-        return PoolSum.COLUMNS
-    return PoolSum.ROWS
+        return PoolKernel.COLUMNS
+    return PoolKernel.ROWS

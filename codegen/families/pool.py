@@ -1,5 +1,5 @@
 """pool.c.j2: max pool on stored values, average pool as ONNX Runtime's
-QLinear(Global)AveragePool (DESIGN §2), float average pools summed as MLAS sums them
+QLinear(Global)AveragePool (DESIGN §2), float pools reduced as MLAS reduces them
 (qdialect/float_sum.py)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.spec import SpecView
 from qdialect import qnn
 from qdialect.arithmetic import average_pool_scales, global_pool_scale
-from qdialect.float_sum import avg_pool_sum
+from qdialect.float_sum import pool_kernel
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
@@ -28,7 +28,7 @@ class PoolSpec:
     x_ctype: str
     y_ctype: str
     quantized: bool
-    lowest: float | int = 0  # max: the identity of max in the stored type
+    lowest: int = 0  # max, integers: the identity of max in the stored type
     N_taps: int = 0  # global: window size, the int32 sum's multiplier and zero points
     global_scale: float = 0.0
     zx: int = 0
@@ -45,11 +45,18 @@ class PoolSpec:
     max_rows: bool = False  # max: the vertical max of a row of 8-bit stored values in AVX2
     max_channels: bool = False  # max: NHWC, the max of each tap's channel vectors in AVX2
     parallel: bool = False  # the (n, c, output row) loop over the threads
-    float_sum: str = "rows"  # avg, float: MLAS's kernel to reproduce (float_sum.PoolSum)
-    PR: int = 0  # avg, float, columns: the right padding (the window may reach past it)
+    mlas_kernel: str = "rows"  # float: the MLAS kernel to reproduce (float_sum.PoolKernel)
+    PR: int = 0  # float, columns: the right padding (the window may reach past it)
 
 
 MAX_ROW = 4096  # the row buffer of max_rows, on the stack
+
+
+def _mlas_kernel(window, pads: tuple[int, ...]) -> dict:
+    """A float pool: which MLAS kernel ONNX Runtime runs for it, and the right padding."""
+    strides, dilations = (window.SH, window.SW), (window.DH, window.DW)
+    order = pool_kernel((window.KH, window.KW), (window.H, window.W), strides, dilations, pads)
+    return {"mlas_kernel": order.value, "PR": pads[3]}
 
 
 def _average(op, elem_x, elem_y, window, quantized: bool) -> dict:
@@ -70,9 +77,7 @@ def _average(op, elem_x, elem_y, window, quantized: bool) -> dict:
     include_pad = op.count_include_pad.value.data != 0
     fields = {"kind": "avg", "fixed_count": kh * kw if include_pad else 0}
     if not quantized:
-        strides, dilations = (window.SH, window.SW), (window.DH, window.DW)
-        order = avg_pool_sum((kh, kw), (window.H, window.W), strides, dilations, pads)
-        fields |= {"float_sum": order.value, "PR": pads[3]}
+        fields |= _mlas_kernel(window, pads)
     if quantized:
         off = tuple(op.raw_offsets.get_values())[1] if op.raw_offsets else 0
         with scale_limits():
@@ -111,14 +116,16 @@ def pool(op: qnn.MaxPool2DOp | qnn.AvgPool2DOp, ctx: EmitContext) -> Kernel:
     x_ctype = ctype_of(elem_x)
     quantized = isinstance(elem_y, UniformQuantizedType)
     if isinstance(op, qnn.MaxPool2DOp):
-        lowest = float("-inf") if x_ctype == "float" else int(np.iinfo(x_ctype[:-2]).min)
-        channels = _max_channels(window, x_ctype)
-        fields = {
-            "kind": "max",
-            "lowest": lowest,
-            "max_channels": channels,
-            "max_rows": not channels and _max_rows(window, x_ctype),
-        }
+        if x_ctype == "float":
+            fields = {"kind": "max"} | _mlas_kernel(window, tuple(op.pads.get_values()))
+        else:
+            channels = _max_channels(window, x_ctype)
+            fields = {
+                "kind": "max",
+                "lowest": int(np.iinfo(x_ctype[:-2]).min),
+                "max_channels": channels,
+                "max_rows": not channels and _max_rows(window, x_ctype),
+            }
     else:
         fields = _average(op, elem_x, elem_y, window, quantized)
     taps = window.N * window.C * window.OH * window.OW * window.KH * window.KW

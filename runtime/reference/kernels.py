@@ -25,12 +25,12 @@ from qdialect.arithmetic import (
 )
 from qdialect.float_sum import (
     TREE_LANES,
-    PoolSum,
+    PoolKernel,
     SumKind,
     SumOrder,
-    avg_pool_sum,
     group_sizes,
     pair_sum,
+    pool_kernel,
     tree_rows,
     tree_sum,
 )
@@ -393,10 +393,72 @@ def _wrap32(v):
 
 
 def max_pool(x: np.ndarray, kernel, window: Window) -> np.ndarray:
-    """Window maximum on stored values (NCHW); padding never wins."""
-    fill = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
-    taps = _windows(x, *kernel, window, fill)
+    """Window maximum on stored values (NCHW); padding never wins. Floats reduce as ONNX
+    Runtime's kernels do (`max_pool_float`), which only NaN and the sign of a zero tell apart."""
+    if np.issubdtype(x.dtype, np.floating):
+        return max_pool_float(x.astype(F32), kernel, window)
+    taps = _windows(x, *kernel, window, np.iinfo(x.dtype).min)
     return taps.max(axis=(4, 5)).astype(x.dtype)
+
+
+LOWEST = F32(np.finfo(np.float32).min)  # MLAS's initial maximum: -FLT_MAX, not -inf
+
+
+def _maxps(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """`_mm_max_ps(a, v)`: a where a > v, else v (a NaN on either side gives v)."""
+    return np.where(a > v, a, v)
+
+
+def _std_max(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """`std::max(a, v)`: v where a < v, else a (a NaN on either side gives a)."""
+    return np.where(a < v, v, a)
+
+
+def max_pool_float(x: np.ndarray, kernel, window: Window) -> np.ndarray:
+    """float32 MaxPool as ONNX Runtime reduces it (qdialect/float_sum.py, `PoolKernel`), NCHW."""
+    (kh, kw), (h, w) = kernel, x.shape[2:]
+    order = pool_kernel(tuple(kernel), (h, w), window.strides, window.dilations, window.pads)
+    if order is PoolKernel.GLOBAL:
+        flat = x.reshape(*x.shape[:2], h * w)
+        whole = flat.shape[-1] // 4 * 4
+        lanes = np.full((*x.shape[:2], 4), LOWEST, F32)
+        for i in range(0, whole, 4):
+            lanes = _maxps(lanes, flat[..., i : i + 4])
+        best = _maxps(_maxps(lanes[..., 0], lanes[..., 2]), _maxps(lanes[..., 1], lanes[..., 3]))
+        for i in range(whole, h * w):
+            best = _std_max(best, flat[..., i])
+        return best[..., None, None]
+    if order is PoolKernel.ROWS:
+        taps = _windows(x, kh, kw, window, F32(np.nan))
+        inside = _windows(np.ones((1, 1, h, w), np.int8), kh, kw, window, 0)
+        best = np.full(taps.shape[:4], LOWEST, F32)
+        first = np.full(inside.shape[:4], window.dilations != (1, 1))
+        for i in range(kh):
+            for j in range(kw):
+                tap, here = taps[..., i, j], inside[..., i, j] > 0
+                best = np.where(here & first, tap, _std_max(best, tap))  # a NaN pad: kept best
+                first &= ~here
+        return best
+    (sh, sw), (top, left, bottom, right) = window.strides, window.pads
+    oh = (h + top + bottom - kh) // sh + 1
+    ow = (w + left + right - kw) // sw + 1
+    whole = w // 4 * 4
+    y = np.empty((*x.shape[:2], oh, ow), F32)
+    for i in range(oh):
+        first = i * sh - top
+        r0, r1 = (first if 0 <= first < h else 0), min(first + kh, h)
+        columns = x[:, :, r0].copy()
+        for r in range(r0 + 1, r1):
+            columns[..., :whole] = _maxps(columns[..., :whole], x[:, :, r, :whole])
+            columns[..., whole:] = _std_max(columns[..., whole:], x[:, :, r, whole:])
+        edge = (*x.shape[:2], left), (*x.shape[:2], right + kw)
+        padded = np.concatenate([np.full(edge[0], LOWEST), columns, np.full(edge[1], LOWEST)], 2)
+        for j in range(ow):
+            best = padded[:, :, j * sw]
+            for s in range(1, kw):
+                best = _maxps(best, padded[:, :, j * sw + s])
+            y[:, :, i, j] = best
+    return y
 
 
 def avg_pool(
@@ -451,13 +513,13 @@ def _row_major_average(taps, shape, kernel, window: Window, count_include_pad: b
 
 def avg_pool_float(x: np.ndarray, kernel, window: Window, count_include_pad: bool) -> np.ndarray:
     """float32 AveragePool as ONNX Runtime's MLAS kernels sum it (qdialect/float_sum.py,
-    `PoolSum`), NCHW."""
+    `PoolKernel`), NCHW."""
     (kh, kw), (h, w) = kernel, x.shape[2:]
-    order = avg_pool_sum(tuple(kernel), (h, w), window.strides, window.dilations, window.pads)
-    if order is PoolSum.ROWS:
+    order = pool_kernel(tuple(kernel), (h, w), window.strides, window.dilations, window.pads)
+    if order is PoolKernel.ROWS:
         taps = _windows(x, kh, kw, window, F32(0))
         return _row_major_average(taps, x.shape, kernel, window, count_include_pad)
-    if order is PoolSum.GLOBAL:
+    if order is PoolKernel.GLOBAL:
         flat = x.reshape(*x.shape[:2], h * w)
         whole = flat.shape[-1] // 4 * 4
         lanes = np.zeros((*x.shape[:2], 4), F32)

@@ -1,10 +1,10 @@
-"""Float Conv, MatMul and Gemm sum their products as ONNX Runtime does (qdialect/float_sum.py).
+"""Float Conv, MatMul, Gemm and pools reduce as ONNX Runtime does (qdialect/float_sum.py).
 
 ONNX Runtime runs each float model as its calibrator does (one intra-op thread, no graph
 optimizations, so MLAS's own Conv and GEMM kernels); the reference interpreter and the compiled
 kernel must both give its float32 outputs bit for bit: MLAS's FMA blocks of 128, 256 or more
-taps, the one-row kernel's groups of four for a depthwise filter, and Gemm's sum that starts
-from its bias.
+taps, the one-row kernel's groups of four for a depthwise filter, Gemm's sum that starts
+from its bias, and the two maxima of MaxPool's kernels, which NaN tells apart.
 """
 
 from __future__ import annotations
@@ -146,6 +146,50 @@ def test_average_pool_sums_as_onnxruntime(case) -> None:
 def test_global_average_pool_sums_as_onnxruntime(shape) -> None:
     x = (np.random.default_rng(shape[2]).standard_normal(shape) * 10).astype(np.float32)
     check(model_of([helper.make_node("GlobalAveragePool", ["x"], ["y"])], {"x": x}, {}), {"x": x})
+
+
+SPECIAL = np.array([np.nan, 0.0, -0.0, np.inf, -np.inf], np.float32)
+
+
+def special_values(shape, seed: int) -> np.ndarray:
+    """Normals with a third of them NaN, signed zeros and infinities, where the maxima of
+    MLAS's kernels part ways; the first image's last channel all -inf (MLAS pads with
+    -FLT_MAX, which then wins)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(np.float32)
+    mask = rng.random(shape) < 0.35
+    x[mask] = rng.choice(SPECIAL, int(mask.sum()))
+    x[0, -1] = -np.inf
+    return x
+
+
+# (shape, kernel, stride, pads, dilation): MLAS's vector kernel (columns first; the last W mod 4
+# columns by its scalar tail) at strides 1 and 2 with padding, its generic kernel (stride 3),
+# ONNX Runtime's own dilated loop, and a window as large as the image (MLAS's global kernel)
+MAX_POOLS = [
+    ((2, 3, 13, 14), 3, 2, (1, 1, 1, 1), 1),
+    ((1, 3, 11, 13), 3, 1, (1, 0, 1, 2), 1),
+    ((1, 2, 9, 9), 3, 3, (0, 0, 0, 0), 1),
+    ((1, 2, 9, 10), 2, 1, (1, 0, 0, 1), 2),
+    ((1, 3, 5, 5), 5, 1, (0, 0, 0, 0), 1),
+]
+
+
+@pytest.mark.parametrize("case", MAX_POOLS, ids=str)
+def test_max_pool_reduces_as_onnxruntime(case) -> None:
+    shape, k, stride, pads, dilation = case
+    x = special_values(shape, k * 10 + stride)
+    node = helper.make_node(
+        "MaxPool", ["x"], ["y"], kernel_shape=[k, k], strides=[stride] * 2, pads=list(pads),
+        dilations=[dilation] * 2,
+    )  # fmt: skip
+    check(model_of([node], {"x": x}, {}), {"x": x})
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 7, 7), (2, 2, 3, 5)], ids=str)
+def test_global_max_pool_reduces_as_onnxruntime(shape) -> None:
+    x = special_values(shape, shape[2])
+    check(model_of([helper.make_node("GlobalMaxPool", ["x"], ["y"])], {"x": x}, {}), {"x": x})
 
 
 # (filters, channels, size, kernel): a 1 x 1 output, MLAS's one-column kernel, its rows (the

@@ -8,13 +8,13 @@ import pytest
 
 from qdialect import qnn
 from qdialect.float_sum import (
-    PoolSum,
+    PoolKernel,
     SumKind,
     SumOrder,
-    avg_pool_sum,
     conv_sum_order,
     dot_sum_order,
     group_sizes,
+    pool_kernel,
     sgemm_stride_k,
     tree_rows,
     tree_sum,
@@ -69,18 +69,18 @@ def test_the_one_column_kernel_reduces_rows_four_two_one() -> None:
 @pytest.mark.parametrize(
     ("kernel", "image", "strides", "dilations", "pads", "kind"),
     [
-        ((7, 7), (7, 7), (1, 1), (1, 1), (0, 0, 0, 0), PoolSum.GLOBAL),
-        ((2, 2), (12, 12), (2, 2), (1, 1), (0, 0, 0, 0), PoolSum.COLUMNS),
-        ((3, 3), (11, 13), (1, 1), (1, 1), (1, 1, 1, 1), PoolSum.COLUMNS),
-        ((3, 3), (9, 9), (3, 3), (1, 1), (0, 0, 0, 0), PoolSum.ROWS),  # stride 3
-        ((3, 3), (9, 9), (1, 1), (2, 2), (0, 0, 0, 0), PoolSum.ROWS),  # dilated
-        ((33, 1), (40, 40), (1, 1), (1, 1), (0, 0, 0, 0), PoolSum.ROWS),  # a side over 32
-        ((2, 2), (4, 2046), (1, 1), (1, 1), (0, 0, 0, 0), PoolSum.ROWS),  # row over the buffer
-        ((2, 2), (4, 2045), (1, 1), (1, 1), (0, 0, 0, 0), PoolSum.COLUMNS),
+        ((7, 7), (7, 7), (1, 1), (1, 1), (0, 0, 0, 0), PoolKernel.GLOBAL),
+        ((2, 2), (12, 12), (2, 2), (1, 1), (0, 0, 0, 0), PoolKernel.COLUMNS),
+        ((3, 3), (11, 13), (1, 1), (1, 1), (1, 1, 1, 1), PoolKernel.COLUMNS),
+        ((3, 3), (9, 9), (3, 3), (1, 1), (0, 0, 0, 0), PoolKernel.ROWS),  # stride 3
+        ((3, 3), (9, 9), (1, 1), (2, 2), (0, 0, 0, 0), PoolKernel.ROWS),  # dilated
+        ((33, 1), (40, 40), (1, 1), (1, 1), (0, 0, 0, 0), PoolKernel.ROWS),  # a side over 32
+        ((2, 2), (4, 2046), (1, 1), (1, 1), (0, 0, 0, 0), PoolKernel.ROWS),  # row over the buffer
+        ((2, 2), (4, 2045), (1, 1), (1, 1), (0, 0, 0, 0), PoolKernel.COLUMNS),
     ],
 )
 def test_average_pool_kernel(kernel, image, strides, dilations, pads, kind) -> None:
-    assert avg_pool_sum(kernel, image, strides, dilations, pads) is kind
+    assert pool_kernel(kernel, image, strides, dilations, pads) is kind
 
 
 def dot(attrs: str, weight: str = "tensor<4x3xf32>", bias: bool = True) -> str:
