@@ -124,7 +124,7 @@ def requantize(
 
 def relu(x: np.ndarray, qtype: UniformQuantizedType | None) -> np.ndarray:
     if qtype is None:
-        return np.where(x > 0, x, F32(0)).astype(x.dtype)
+        return np.where(x < 0, F32(0), x).astype(x.dtype)  # ORT's Relu: NaN and -0 pass
     zero = params_of(qtype, x.ndim).zero
     return to_storage(np.maximum(x.astype(np.int64), zero), qtype)
 

@@ -44,13 +44,19 @@ def ort_float(model, feeds: dict[str, np.ndarray]) -> np.ndarray:
     return session.run(None, feeds)[0]
 
 
+def bits(y: np.ndarray) -> list:
+    """y's bit patterns, every NaN as one: a NaN's sign and payload are no part of the result
+    (x86 makes -NaN of inf - inf, numpy +NaN)."""
+    return np.where(np.isnan(y), np.float32(np.nan), y).view(np.int32).tolist()
+
+
 def check(model, feeds: dict[str, np.ndarray]) -> None:
     expected = ort_float(model, feeds)
     module = import_onnx(model)
     (reference,) = run_function(module, feeds)
-    assert reference.view(np.int32).tolist() == expected.view(np.int32).tolist()
+    assert bits(reference) == bits(expected)
     (compiled,) = compile_module(module)(**feeds)
-    assert compiled.view(np.int32).tolist() == expected.view(np.int32).tolist()
+    assert bits(compiled) == bits(expected)
 
 
 # (batch, channels, filters, size, kernel, pad, stride, groups): blocks of 128 (N >= K and
@@ -190,6 +196,18 @@ def test_max_pool_reduces_as_onnxruntime(case) -> None:
 def test_global_max_pool_reduces_as_onnxruntime(shape) -> None:
     x = special_values(shape, shape[2])
     check(model_of([helper.make_node("GlobalMaxPool", ["x"], ["y"])], {"x": x}, {}), {"x": x})
+
+
+@pytest.mark.parametrize("conv", [False, True], ids=["relu", "conv_relu"])
+def test_relu_passes_nan_and_negative_zero_on_as_onnxruntime(conv: bool) -> None:
+    """ORT's Relu is `x < 0 ? 0 : x`: NaN and -0 pass (our conv epilogue fuses it)."""
+    x = special_values((1, 3, 6, 7), 5)
+    w = np.random.default_rng(6).standard_normal((4, 3, 3, 3)).astype(np.float32)
+    w[0] = 0.0  # a filter of zeros: -0 products and sums where x holds -0
+    nodes = [helper.make_node("Relu", ["c" if conv else "x"], ["y"])]
+    if conv:
+        nodes.insert(0, helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]))
+    check(model_of(nodes, {"x": x}, {"w": w} if conv else {}), {"x": x})
 
 
 # (filters, channels, size, kernel): a 1 x 1 output, MLAS's one-column kernel, its rows (the
