@@ -270,6 +270,8 @@ def _read_value(key: str, value: Any) -> Any:
 
 
 def _extra_options(value: Any) -> dict[str, Any]:
+    if value is None:  # quantize_static's own default
+        return {}
     if not isinstance(value, dict):
         raise ConfigError("'extra_options' must be a JSON object")
     valid = QUANTIZER_OPTIONS + tuple(CALIBRATION_EXTRA_OPTIONS)

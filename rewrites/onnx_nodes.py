@@ -130,6 +130,17 @@ def node_inputs(op: Operation) -> list[SSAValue]:
     return inputs
 
 
+def node_ops(op: Operation) -> set[Operation]:
+    """The ops of the ONNX node whose last op is `op`: `op` and the inner ops it reads."""
+    ops = {op}
+    if OP_TYPE_ATTR in op.attributes:
+        for operand in op.operands:
+            inner = operand.owner
+            if isinstance(inner, Operation) and inner_op(inner):
+                ops |= node_ops(inner)
+    return ops
+
+
 # Every node type the importer writes as several ops (`qnn.op_type`) is one of these two.
 # Node types the importer writes as several ops that only move values (a Split's slices, a
 # Resize's reshapes and concats): every one of them may take its input's parameters, as the

@@ -49,6 +49,7 @@ from rewrites.onnx_nodes import (
     is_float_tensor,
     node_inputs,
     node_kind,
+    node_ops,
     weight_source,
 )
 from rewrites.qdq_ir import constant_chain, scheme_qparams, uniform_type
@@ -129,6 +130,12 @@ class StaticQuantizer:
         self.init_params: dict[SSAValue, QParams] = {}
         self.done: dict[SSAValue, QParams] = {}
         self.rule = NodeRule()  # of the node being marked
+        self.node: set[Operation] = set()  # ... its ops
+        self.node_inputs: list[SSAValue] = []  # ... and its inputs
+        # QOperator: the ops of the quantized nodes that read each marked tensor quantized, and
+        # the tensors quantized nodes write (ONNX Runtime's quantized_value_map, as it grows)
+        self.readers: dict[SSAValue, set[Operation]] = {}
+        self.written: set[SSAValue] = set()
         self.summary = QuantizeSummary()
 
     # ---- names and ranges
@@ -176,6 +183,7 @@ class StaticQuantizer:
             if not quantized:
                 continue
             self.rule = self.config.rule(kind, name)
+            self.node, self.node_inputs = node_ops(op), node_inputs(op)
             if self.rule.algorithm is not None:
                 raise QuantizeError(
                     f"{_label(op, kind)}: a per-op calibration 'algorithm' is not supported; "
@@ -216,11 +224,18 @@ class StaticQuantizer:
         return is_float_tensor(value)
 
     def mark(self, value: SSAValue, mark: Mark = Mark()) -> None:
-        """`QDQQuantizer.__quantize_tensor`: a shared mark overwrites, others are kept."""
+        """`QDQQuantizer.__quantize_tensor`: a shared mark overwrites, others are kept. The
+        node being marked reads `value` quantized (an input, or the source it shares), or
+        writes it."""
         if not self.quantizable(value):
             return
         if mark.shared_from is not None or value not in self.marks:
             self.marks[value] = replace(mark, rule=self.rule)
+        read = mark.shared_from if mark.shared_from is not None else value
+        if read in self.node_inputs:
+            self.readers.setdefault(read, set()).update(self.node)
+        if value.owner in self.node:
+            self.written.add(value)
 
     def is_marked(self, value: SSAValue) -> bool:
         """`is_tensor_quantized`."""
@@ -230,6 +245,8 @@ class StaticQuantizer:
         return kind in self.config.option("OpTypesToExcludeOutputQuantization", [])
 
     def mark_node(self, op: Operation, kind: str) -> None:
+        if self.kept_float(op, kind):
+            return
         if kind in ("Conv", "Gemm"):
             self.mark_conv_or_gemm(op, kind)  # type: ignore[arg-type]
         elif kind == "MatMul":
@@ -249,6 +266,17 @@ class StaticQuantizer:
                 self.mark(value)
             if not self.output_excluded(kind):
                 self.mark(op.results[0], self.fixed_output(kind))
+
+    def kept_float(self, op: Operation, kind: str) -> bool:
+        """QOperator's operators that stay float unless their input is quantized already
+        (`QGlobalAveragePool`, `QPad`; the Direct8Bit ops and Relu/Clip check it in their
+        own marking), and its Relu/Clip, float with symmetric activations
+        (`QLinearActivation.QuantizeClipRelu`)."""
+        if self.config.quant_format is not QuantFormat.QOperator:
+            return False
+        if kind in REMOVABLE:
+            return self.config.activation_symmetric
+        return kind in ("GlobalAveragePool", "Pad") and not self.is_marked(op.operands[0])
 
     def fixed_output(self, kind: str) -> Mark:
         """QOperator's QLinearSoftmax quantizes its output with fixed parameters."""
@@ -394,9 +422,12 @@ class StaticQuantizer:
             reduce_range, rule = config.reduce_range, mark.rule
             if mark.weight:
                 qtype = rule.weight_type or config.weight_type
-                symmetric = mark.axis is not None or _either(
-                    rule.weight_symmetric, config.weight_symmetric(qtype)
-                )
+                symmetric = _either(rule.weight_symmetric, config.weight_symmetric(qtype))
+                # QDQ quantizes per-channel weights symmetric whatever WeightSymmetric says
+                # (QLinear ops need one zero point); QOperator's quantize_weight_per_channel
+                # follows it
+                if config.quant_format is QuantFormat.QDQ:
+                    symmetric = symmetric or mark.axis is not None
             else:
                 qtype = rule.activation_type or config.activation_type
                 symmetric = mark.axis is not None or _either(
@@ -484,14 +515,25 @@ class StaticQuantizer:
 
     # ---- IR building (the fake-quantization form overrides the three builders)
     def insert_pair(self, value: SSAValue, params: QParams) -> None:
-        """`_add_qdq_pair_for_activation`: producer -> Q -> DQ -> every consumer."""
+        """`_add_qdq_pair_for_activation`: producer -> Q -> DQ -> every consumer. In QOperator
+        form a tensor that no quantized node writes reaches only the quantized nodes that read
+        it through the pair: ONNX Runtime quantizes it for them (`quantize_activation`) and
+        leaves every float consumer the float tensor itself."""
         ops = self.pair_ops(value, uniform_type(params))
         if isinstance(value, BlockArgument):
             point = InsertPoint.at_start(self.block)
         else:
             point = InsertPoint.after(value.owner)  # type: ignore[arg-type]
         Rewriter.insert_op(ops, point)
-        value.replace_uses_with_if(ops[-1].results[0], lambda use: use.operation is not ops[0])
+        readers = None
+        if self.config.quant_format is QuantFormat.QOperator and value not in self.written:
+            readers = self.readers.get(value, set())
+        value.replace_uses_with_if(
+            ops[-1].results[0],
+            lambda use: (
+                use.operation is not ops[0] and (readers is None or use.operation in readers)
+            ),
+        )
         self.done[value] = params
 
     def pair_ops(self, value: SSAValue, qtype: UniformQuantizedType) -> list[Operation]:

@@ -324,3 +324,26 @@ def slicing(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
         node("Add", ["s3", "s"], ["y"], name="add"),
     ]
     return onnx_model(nodes, [1, 3, size, size], [1, 4, size - 2, size // 2], weights)
+
+
+def mixed_consumers(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
+    """Tensors read by quantized and float nodes alike: a HardSwish (no quantized kernel in
+    ORT's registries, so float) feeds a 1x1 conv, a Sub and a GlobalAveragePool; the input
+    feeds a conv and the Sub too. QOperator hands the float consumers the float tensors and
+    leaves the pool float (its input is not quantized); QDQ gives every reader the pair."""
+
+    def w(*shape: int, scale: float = 0.3) -> np.ndarray:
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    weights = {"w1": w(8, 8, 3, 3), "b1": w(8, scale=0.1), "w2": w(8, 8, 1, 1)}
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        node("HardSwish", ["c1"], ["a"], name="hswish"),
+        node("Conv", ["a", "w2"], ["c2"], name="conv2"),
+        node("Sub", ["a", "c2"], ["d"], name="sub"),
+        node("Sub", ["d", "x"], ["e"], name="sub_input"),
+        node("GlobalAveragePool", ["a"], ["g"], name="gap"),
+        node("Mul", ["e", "g"], ["y"], name="scale"),
+    ]
+    return onnx_model(nodes, [1, 8, size, size], [1, 8, size, size], weights)

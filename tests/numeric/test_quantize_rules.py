@@ -234,6 +234,14 @@ def test_config_errors_name_the_key(config, message) -> None:
     assert message in str(info.value)
 
 
+def test_none_is_quantize_statics_default() -> None:
+    """quantize_static's keyword defaults are None: a config that spells them out is the
+    default config."""
+    spelled = {k: None for k in ("extra_options", "op_types_to_quantize", "nodes_to_quantize")}
+    spelled["nodes_to_exclude"] = None
+    assert QuantizeConfig.from_dict(spelled) == QuantizeConfig.from_dict({})
+
+
 def test_missing_range_names_the_tensor(movement) -> None:
     model, _, _ = movement
     with pytest.raises(ValueError, match="no calibration range for tensor 'x'"):

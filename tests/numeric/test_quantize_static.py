@@ -49,6 +49,7 @@ MODELS = {
     "encoder_layer": float_models.encoder_layer,
     "decomposed_encoder_layer": float_models.decomposed_encoder_layer,
     "squeeze_excitation": float_models.squeeze_excitation,
+    "mixed_consumers": float_models.mixed_consumers,
 }
 FAST_MODELS = ("resnet_block", "transformer_ffn", "movement", "slicing")
 COMBOS = list(
@@ -125,7 +126,8 @@ def case_ids(combo) -> str:
     return f"{fmt}-{'pc' if per_channel else 'pt'}-{act}-{'rr' if reduce_range else 'full'}"
 
 
-def check_model(name: str, combo, compiled: bool) -> None:
+def check_model(name: str, combo, compiled: bool, **options) -> None:
+    """`options`: more of quantize_static's keyword arguments (both quantizers get them)."""
     logging.getLogger().setLevel(logging.ERROR)  # quantize_static's pre-processing advice
     fmt, per_channel, act, reduce_range = combo
     config = {
@@ -134,6 +136,7 @@ def check_model(name: str, combo, compiled: bool) -> None:
         "activation_type": act,
         "weight_type": "QInt8",
         "reduce_range": reduce_range,
+        **options,
     }
     rng = np.random.default_rng(sum(map(ord, name)))
     model = MODELS[name](rng)
@@ -179,6 +182,30 @@ def test_activations_are_quantized_like_quantize_static(combo) -> None:
     a quantized qnn.softmax, or a float softmax between Q/DQ pairs (QDQ). Both formats, both
     activation types, reduce_range on and off; the slow tier runs every combination."""
     check_model("activations", combo, compiled=combo[0] == "QOperator")
+
+
+@pytest.mark.parametrize("combo", COMBOS[::3], ids=case_ids)
+def test_float_consumers_get_what_quantize_static_gives_them(combo) -> None:
+    """QOperator quantizes a tensor a float node writes only for the quantized nodes that read
+    it (its float readers get it as it is) and keeps a GlobalAveragePool of it float; QDQ
+    gives every reader the Q/DQ pair's output."""
+    check_model("mixed_consumers", combo, compiled=True)
+
+
+# (model, combo, options): QOperator's per-channel weights follow WeightSymmetric (QDQ's stay
+# symmetric); QOperator keeps Relu float with symmetric activations, and the pool after it;
+# with only Conv quantized, QOperator's float ops read the float tensors
+OPTIONS = [
+    ("resnet_block", ("QOperator", True, "QUInt8", False), {"extra_options": {"WeightSymmetric": False}}),
+    ("resnet_block", ("QDQ", True, "QUInt8", False), {"extra_options": {"WeightSymmetric": False}}),
+    ("resnet_block", ("QOperator", False, "QInt8", True), {"extra_options": {"ActivationSymmetric": True}}),
+    ("mixed_consumers", ("QOperator", False, "QUInt8", False), {"op_types_to_quantize": ["Conv"]}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "combo", "options"), OPTIONS, ids=lambda v: str(v))
+def test_options_are_quantize_statics(name: str, combo, options: dict) -> None:
+    check_model(name, combo, compiled=True, **options)
 
 
 @pytest.mark.slow
