@@ -5,7 +5,7 @@ longer than it did: the compiled function's arena does not grow), and the op's r
 an extra result of the function, marked `{qnn.observed = "<tensor name>"}`. Tensors are named
 as `qdialect.names.tensor_name` reads them (the ONNX names of an imported model).
 
-- `instrument` (pass 1): `qnn.observe`, a sample's [min, max, min |x|].
+- `instrument` (pass 1): `qnn.observe`, a sample's extremes (`qnn.observe.Extreme`).
   `tensors` lists the names to observe; by default every named float32 function argument and
   op result except those computed from constants alone (weights, their transposes).
 - `instrument-histograms` (pass 2): `qnn.histogram` with the edges pass 1 fixed, one request

@@ -38,7 +38,7 @@ from xdsl.dialects.builtin import ModuleOp
 from codegen.families.observe import histogram_data
 from qdialect.calibration.stats import Histogram, HistogramKind, TensorStats
 from qdialect.qnn import HistogramRule
-from qdialect.qnn.observe import edges_problem
+from qdialect.qnn.observe import EXTREMES, Extreme, edges_problem
 from qdialect.textio import parse_module, print_module
 from rewrites.instrument import HistogramRequest, InstrumentError, histograms, observe
 from runtime.calibration_cache import (
@@ -148,10 +148,10 @@ def run_samples(
             )
         else:
             observed = outputs[len(outputs) - after - observers : len(outputs) - after]
-            rows.append(np.stack(observed) if observed else np.empty((0, 3), np.float32))
+            rows.append(np.stack(observed) if observed else np.empty((0, EXTREMES), np.float32))
         runs += 1
         tick(1)
-    extremes = np.stack(rows) if rows else np.empty((0, observers, 3), np.float32)
+    extremes = np.stack(rows) if rows else np.empty((0, observers, EXTREMES), np.float32)
     return ShardResult(extremes, tuple(counts), runs)
 
 
@@ -294,11 +294,18 @@ class _Run:
 def _stats(names: list[str], extremes: np.ndarray) -> dict[str, TensorStats]:
     stats = {}
     for j, name in enumerate(names):
-        smallest = extremes[:, j, 2]
+        column = extremes[:, j].T.copy()
+        smallest = column[Extreme.ABS_MIN]
         seen = smallest[~np.isnan(smallest)]
         abs_minimum = np.float32(seen.min()) if seen.size else np.float32(np.nan)
-        minima, maxima = extremes[:, j, 0].copy(), extremes[:, j, 1].copy()
-        stats[name] = TensorStats(name, minima, maxima, abs_minimum)
+        stats[name] = TensorStats(
+            name,
+            column[Extreme.MIN],
+            column[Extreme.MAX],
+            abs_minimum,
+            reduce_minima=column[Extreme.REDUCE_MIN],
+            reduce_maxima=column[Extreme.REDUCE_MAX],
+        )
     return stats
 
 

@@ -31,8 +31,7 @@ def minmax_range(stats: TensorStats, options: CalibrationOptions) -> TensorRange
     time n sample outputs are buffered `collect_data` drops them, so a chunk contributes only
     its last `len % n` samples, and ORT raises "No data is collected." if the first has none.
     """
-    minima = np.asarray(stats.sample_minima, dtype=_F32).reshape(-1)
-    maxima = np.asarray(stats.sample_maxima, dtype=_F32).reshape(-1)
+    minima, maxima = (np.asarray(a, dtype=_F32).reshape(-1) for a in stats.reduced)
     count = minima.size
     if count == 0 or maxima.size != count:
         raise ValueError(f"tensor {stats.name!r}: minmax needs per-sample extremes, got none")

@@ -45,10 +45,12 @@ class Histogram:
 class TensorStats:
     """Everything the calibration methods need about one float tensor.
 
-    `sample_minima`/`sample_maxima` are per sample (nan-aware, float32), so ONNX Runtime's
-    moving average (`np.nanmean` over per-batch extremes) is reproducible; `minimum`/`maximum`
-    are `np.nanmin`/`np.nanmax` of them. `abs_minimum` is min |x| over all samples (the lower
-    edge of ONNX Runtime's absolute-value histogram).
+    `sample_minima`/`sample_maxima` are per sample (nan-aware, float32); `minimum`/`maximum`
+    are `np.nanmin`/`np.nanmax` of them (what ONNX Runtime's histogram calibrators take).
+    `reduce_minima`/`reduce_maxima` are ONNX Runtime's ReduceMin/ReduceMax of each sample
+    (its MinMax calibrator's, `qnn.observe`), the same unless a sample holds NaN or zeros of
+    both signs; absent, they are taken to be `sample_minima`/`sample_maxima`. `abs_minimum`
+    is min |x| over all samples (the lower edge of ONNX Runtime's absolute-value histogram).
     """
 
     name: str
@@ -56,6 +58,8 @@ class TensorStats:
     sample_maxima: np.ndarray  # float32, shape [samples]
     abs_minimum: np.float32
     histogram: Histogram | None = None
+    reduce_minima: np.ndarray | None = None  # float32, shape [samples]
+    reduce_maxima: np.ndarray | None = None
 
     @property
     def minimum(self) -> np.float32:
@@ -64,6 +68,13 @@ class TensorStats:
     @property
     def maximum(self) -> np.float32:
         return np.float32(np.nanmax(self.sample_maxima))
+
+    @property
+    def reduced(self) -> tuple[np.ndarray, np.ndarray]:
+        """ONNX Runtime's per-sample ReduceMin and ReduceMax."""
+        lo = self.sample_minima if self.reduce_minima is None else self.reduce_minima
+        hi = self.sample_maxima if self.reduce_maxima is None else self.reduce_maxima
+        return lo, hi
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Sequence
-from enum import Enum
+from enum import Enum, IntEnum
 from fractions import Fraction
 
 from xdsl.dialects.builtin import (
@@ -93,13 +93,30 @@ def _vector_result(value: SSAValue, what: str, element_ok) -> int:
     return shape[0]
 
 
+class Extreme(IntEnum):
+    """What `qnn.observe` gives, by position in its result."""
+
+    MIN = 0  # nanmin(x)
+    MAX = 1  # nanmax(x)
+    ABS_MIN = 2  # nanmin(|x|)
+    REDUCE_MIN = 3  # ONNX Runtime's ReduceMin(x)
+    REDUCE_MAX = 4  # ONNX Runtime's ReduceMax(x)
+
+
+EXTREMES = len(Extreme)
+
+
 @irdl_op_definition
 class ObserveOp(IRDLOperation):
-    """The extremes of one sample: `[nanmin(x), nanmax(x), nanmin(|x|)]`, NaN ignored as
-    numpy's nan-reductions do (all NaN gives NaN), an empty tensor `[0, 0, 0]` (ONNX
-    Runtime's collector); a zero extreme is +0.0 whatever the signs of the zeros seen.
+    """The extremes of one sample (`Extreme`): `nanmin(x)`, `nanmax(x)`, `nanmin(|x|)`, NaN
+    ignored as numpy's nan-reductions do (all NaN gives NaN; a zero extreme is +0.0 whatever
+    the signs of the zeros seen), what ONNX Runtime's histogram calibrators take; then ONNX
+    Runtime's ReduceMin and ReduceMax of x, what its MinMax calibrator takes, which differ
+    from those only where x holds NaN (Eigen's reduction keeps a NaN only where it starts a
+    fold) or zeros of both signs (`runtime.reference.kernels.ort_reduce`). An empty tensor
+    gives zeros (ONNX Runtime's collector).
 
-        %s = qnn.observe %x : tensor<1x16x8x8xf32> -> tensor<3xf32>
+        %s = qnn.observe %x : tensor<1x16x8x8xf32> -> tensor<5xf32>
     """
 
     name = "qnn.observe"
@@ -110,13 +127,14 @@ class ObserveOp(IRDLOperation):
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
     def __init__(self, value: SSAValue):
-        super().__init__(operands=[value], result_types=[TensorType(Float32Type(), [3])])
+        super().__init__(operands=[value], result_types=[TensorType(Float32Type(), [EXTREMES])])
 
     def verify_(self) -> None:
         _float32_input(self.input)
-        length = _vector_result(self.result, "tensor<3xf32>", lambda e: isinstance(e, Float32Type))
-        if length != 3:
-            raise VerifyException(f"result must be tensor<3xf32>, got {self.result.type}")
+        what = f"tensor<{EXTREMES}xf32>"
+        length = _vector_result(self.result, what, lambda e: isinstance(e, Float32Type))
+        if length != EXTREMES:
+            raise VerifyException(f"result must be {what}, got {self.result.type}")
 
 
 def _is_i64(elem) -> bool:

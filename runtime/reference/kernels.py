@@ -8,6 +8,7 @@ operation in the order DESIGN writes it.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,7 @@ from qdialect.float_sum import (
     tree_sum,
 )
 from qdialect.qnn.modes import RequantMode, RoundMode
+from qdialect.qnn.observe import EXTREMES
 from qdialect.qparams import Storage
 from qdialect.storage import integer_name
 from qdialect.types import Granularity, UniformQuantizedType
@@ -557,14 +559,60 @@ def avg_pool_float(x: np.ndarray, kernel, window: Window, count_include_pad: boo
 
 
 def extremes(x: np.ndarray) -> np.ndarray:
-    """`qnn.observe`: [nanmin(x), nanmax(x), nanmin(|x|)] as float32; NaN when every value is
-    NaN, zeros for an empty tensor; a zero extreme is +0.0 (the kernel keeps whichever zero its
-    lanes meet first, so the sign of a zero is not part of the result)."""
+    """`qnn.observe`: [nanmin(x), nanmax(x), nanmin(|x|), ReduceMin(x), ReduceMax(x)] as
+    float32. The first three: NaN when every value is NaN, a zero extreme +0.0 (the kernel
+    keeps whichever zero its lanes meet first, so the sign of a zero is not part of them). The
+    last two are ONNX Runtime's (`ort_reduce`). An empty tensor gives zeros."""
     v = np.asarray(x, dtype=np.float32).ravel()
     if v.size == 0:
-        return np.zeros(3, np.float32)
+        return np.zeros(EXTREMES, np.float32)
+    reduced = [ort_reduce(v, largest=False), ort_reduce(v, largest=True)]
     numbers = v[~np.isnan(v)]
     if numbers.size == 0:
-        return np.full(3, np.nan, np.float32)
-    result = [numbers.min(), numbers.max(), np.abs(numbers).min()]
-    return np.array(result, np.float32) + np.float32(0.0)
+        return np.array([np.nan] * 3 + reduced, np.float32)
+    nan_aware = np.array([numbers.min(), numbers.max(), np.abs(numbers).min()], np.float32)
+    return np.concatenate([nan_aware + np.float32(0.0), np.array(reduced, np.float32)])
+
+
+def _keep(a: np.ndarray, b: np.ndarray, largest: bool) -> np.ndarray:
+    """Eigen's `pmin(a, b)` (`pmax`) and `std::min(a, b)`: b where b is strictly smaller
+    (larger), else a, so a NaN on either side keeps a."""
+    return np.where(b > a if largest else b < a, b, a)
+
+
+def _keep_rows(rows: np.ndarray, largest: bool) -> np.ndarray:
+    """Each column of `rows` folded down by `_keep`: NaN if it starts with NaN, else its
+    first value equal to the best of its numbers (later NaN lose every comparison)."""
+    first = rows[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        best = np.nanmax(rows, axis=0) if largest else np.nanmin(rows, axis=0)
+    hit = rows == best
+    chosen = rows[np.argmax(hit, axis=0), np.arange(rows.shape[1])]
+    return np.where(np.isnan(first) | ~hit.any(axis=0), first, chosen)
+
+
+def ort_reduce(v: np.ndarray, largest: bool) -> np.float32:
+    """ONNX Runtime's ReduceMin (ReduceMax: `largest`) over a whole non-empty float32 tensor,
+    as its calibrator's augmented graph computes it: Eigen's `minCoeff` on SSE packets of 4
+    (`redux_impl`, the data 16-byte aligned). Two packet accumulators start from elements 0-3
+    and 4-7 and fold every 8 elements after; they are combined, the packet at 8k..8k+3 left
+    over is folded in, the four lanes reduce as (l0, l2), (l1, l3), then the pair; then the
+    elements past the last packet one by one (fewer than 4 elements: one by one from the
+    first). Every step is `_keep`, so a NaN is kept only where it starts a fold: the result
+    is NaN when element 0 is, and a NaN elsewhere can hide a lane's values. Checked against
+    ONNX Runtime 1.31 (tests/numeric/test_observe.py)."""
+    v = v.ravel()
+    n, packets = v.size, v.size // 4 * 4
+    if packets == 0:
+        return F32(_keep_rows(v[:, None], largest)[0])
+    lanes = v[:4]
+    if packets > 4:
+        pairs = n // 8 * 8
+        both = _keep_rows(v[:pairs].reshape(-1, 8), largest)
+        lanes = _keep(both[:4], both[4:], largest)
+        if packets > pairs:
+            lanes = _keep(lanes, v[pairs : pairs + 4], largest)
+    halves = _keep(lanes[:2], lanes[2:], largest)
+    result = _keep(halves[0], halves[1], largest)
+    return F32(_keep_rows(np.concatenate([[result], v[packets:]])[:, None], largest)[0])

@@ -241,15 +241,15 @@ func.func @movement(%w: tensor<4x2x!wax0>, %x: tensor<2x3x!u8>, %f: tensor<2x3xf
 // Observation (calibration): extremes, and counts by numpy's edges rule and by torch.histc's
 // linear rule (the default rule is elided).
 // CHECK-LABEL: func.func @observation(
-// CHECK-NEXT: %s = qnn.observe %x : tensor<2x3xf32> -> tensor<3xf32>
+// CHECK-NEXT: %s = qnn.observe %x : tensor<2x3xf32> -> tensor<5xf32>
 // CHECK-NEXT: %h = qnn.histogram %x {edges = dense<[-1.000000e+00, 0.000000e+00, 2.500000e-01, 1.000000e+00]> : tensor<4xf32>} : tensor<2x3xf32> -> tensor<3xi64>
 // CHECK-NEXT: %l = qnn.histogram %x {edges = dense<[0.000000e+00, 2.000000e+00]> : tensor<2xf32>, rule = "linear", absolute} : tensor<2x3xf32> -> tensor<8xi64>
-// CHECK-NEXT: func.return %s, %h, %l : tensor<3xf32>, tensor<3xi64>, tensor<8xi64>
-func.func @observation(%x: tensor<2x3xf32>) -> (tensor<3xf32>, tensor<3xi64>, tensor<8xi64>) {
-  %s = qnn.observe %x : tensor<2x3xf32> -> tensor<3xf32>
+// CHECK-NEXT: func.return %s, %h, %l : tensor<5xf32>, tensor<3xi64>, tensor<8xi64>
+func.func @observation(%x: tensor<2x3xf32>) -> (tensor<5xf32>, tensor<3xi64>, tensor<8xi64>) {
+  %s = qnn.observe %x : tensor<2x3xf32> -> tensor<5xf32>
   %h = qnn.histogram %x {edges = dense<[-1.0, 0.0, 0.25, 1.0]> : tensor<4xf32>, rule = "edges"} : tensor<2x3xf32> -> tensor<3xi64>
   %l = qnn.histogram %x {edges = dense<[0.0, 2.0]> : tensor<2xf32>, rule = "linear", absolute} : tensor<2x3xf32> -> tensor<8xi64>
-  func.return %s, %h, %l : tensor<3xf32>, tensor<3xi64>, tensor<8xi64>
+  func.return %s, %h, %l : tensor<5xf32>, tensor<3xi64>, tensor<8xi64>
 }
 
 // Weight-only dot: a float input, u4 weights in blocks of 2 rows along K.

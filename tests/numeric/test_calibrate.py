@@ -313,3 +313,17 @@ def test_a_bert_base_encoder_layer_calibrates_to_onnxruntimes_ranges_bit_for_bit
     onnx.save(bert_layer(np.random.default_rng(0)), path)
     samples = np.random.default_rng(1).standard_normal((2, 1, 128, 768)).astype(np.float32)
     assert_minmax_ranges_are_onnxruntimes(path, samples)
+
+
+def test_a_nan_in_a_sample_flows_through_the_model_as_in_onnxruntime(float_model) -> None:
+    """A NaN in one sample and an infinity in another reach the tensors downstream as ONNX
+    Runtime's kernels carry them (Relu and MaxPool pass a NaN on as ORT's do), and both
+    calibrators take nan-aware extremes: the same ranges, bit for bit."""
+    _, path, samples = float_model
+    samples = samples.copy()
+    samples[1].flat[5] = np.nan
+    samples[3].flat[17] = np.inf
+    ours = calibrate(path, {"x": samples}, "minmax", progress=False)
+    theirs = ort_ranges(path, samples, "minmax", {})
+    got = {name: (bits(r.lowest), bits(r.highest)) for name, r in ours.items()}
+    assert got == {name: (bits(lo), bits(hi)) for name, (lo, hi) in theirs.items()}

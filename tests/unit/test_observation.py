@@ -31,13 +31,13 @@ EDGES3 = "edges = dense<[0.0, 1.0, 2.0]> : tensor<3xf32>"
 REJECTED = [
     (
         "func.func @f(%x: tensor<4xf16>) {\n"
-        "  %s = qnn.observe %x : tensor<4xf16> -> tensor<3xf32>\n  return\n}",
+        "  %s = qnn.observe %x : tensor<4xf16> -> tensor<5xf32>\n  return\n}",
         "'qnn.observe' op observes float32 tensors, got tensor<4xf16>",
     ),
     (
         "func.func @f(%x: tensor<4xf32>) {\n"
         "  %s = qnn.observe %x : tensor<4xf32> -> tensor<2xf32>\n  return\n}",
-        "'qnn.observe' op result must be tensor<3xf32>, got tensor<2xf32>",
+        "'qnn.observe' op result must be tensor<5xf32>, got tensor<2xf32>",
     ),
     (
         histogram(EDGES3, "tensor<2xi32>"),
