@@ -1,8 +1,10 @@
 """Constant folding of the shape arithmetic exported graphs carry.
 
-PyTorch's exporter writes `Flatten` as Shape → Gather → Unsqueeze → Concat → Reshape; with
-static input shapes every one of those is a constant, so the importer evaluates them with numpy
-and the Reshape sees a constant shape. Such ops on run-time tensors are not imported.
+PyTorch's exporter writes `Flatten` as Shape → Gather → Unsqueeze → Concat → Reshape, and
+`torch.chunk` or attention's head split as Div and Mod of sizes; with static input shapes every
+one of those is a constant, so the importer evaluates them with numpy (ONNX's integer rules:
+Div truncates) and the Reshape sees a constant shape. Such ops on run-time tensors are not
+imported; arithmetic on float constants is left to the model (it is the model's numbers).
 """
 
 from __future__ import annotations
@@ -75,6 +77,28 @@ def _transpose(g, node, inputs) -> np.ndarray:
     return np.transpose(inputs[0], attrs(node).get("perm"))
 
 
+def _div(g, node, inputs) -> np.ndarray:
+    """ONNX integer Div truncates toward zero (ONNX Runtime's C++ `/`), as numpy's // does not."""
+    a, b = (np.asarray(v, np.int64) for v in inputs)
+    if not b.all():
+        raise ValueError("integer division by zero")
+    quotient = np.abs(a) // np.abs(b)
+    return np.where((a < 0) != (b < 0), -quotient, quotient).astype(inputs[0].dtype)
+
+
+def _mod(g, node, inputs) -> np.ndarray:
+    """ONNX Mod: the divisor's sign (Python's %), or C's fmod with `fmod=1`."""
+    a, b = inputs
+    if not np.asarray(b).all():
+        raise ValueError("integer modulo by zero")
+    return np.fmod(a, b) if attrs(node).get("fmod", 0) else np.mod(a, b)
+
+
+def _range(g, node, inputs) -> np.ndarray:
+    start, limit, delta = (v.reshape(()) for v in inputs)
+    return np.arange(start, limit, delta, dtype=inputs[0].dtype)
+
+
 FOLDERS: dict[str, Callable] = {
     "Shape": _shape,
     "Gather": lambda g, n, i: np.take(i[0], i[1], axis=attrs(n).get("axis", 0)),
@@ -90,7 +114,25 @@ FOLDERS: dict[str, Callable] = {
     "Add": lambda g, n, i: i[0] + i[1],
     "Sub": lambda g, n, i: i[0] - i[1],
     "Mul": lambda g, n, i: i[0] * i[1],
+    "Div": _div,
+    "Mod": _mod,
+    "Neg": lambda g, n, i: -i[0],
+    "Abs": lambda g, n, i: np.abs(i[0]),
+    "Min": lambda g, n, i: np.minimum.reduce(i),
+    "Max": lambda g, n, i: np.maximum.reduce(i),
+    "Equal": lambda g, n, i: np.equal(i[0], i[1]),
+    "Less": lambda g, n, i: np.less(i[0], i[1]),
+    "Greater": lambda g, n, i: np.greater(i[0], i[1]),
+    "Not": lambda g, n, i: np.logical_not(i[0]),
+    "And": lambda g, n, i: np.logical_and(i[0], i[1]),
+    "Or": lambda g, n, i: np.logical_or(i[0], i[1]),
+    "Where": lambda g, n, i: np.where(i[0], i[1], i[2]),
+    "Expand": lambda g, n, i: i[0] * np.ones([int(d) for d in i[1].ravel()], i[0].dtype),
+    "Range": _range,
 }
+# integer (and boolean) operands only: on floats they are the model's own arithmetic
+INTEGER_ONLY = {"Add", "Sub", "Mul", "Div", "Mod", "Neg", "Abs", "Min", "Max"}
+INTEGER_ONLY |= {"Equal", "Less", "Greater", "Range"}
 
 
 def fold(g, node) -> bool:
@@ -103,8 +145,8 @@ def fold(g, node) -> bool:
         names = list(node.input)
         if not all(not n or (n in g.initializers and n not in g.values) for n in names):
             return False
-        integer = all(not n or g.initializers[n].dtype.kind in "iu" for n in names)
-        if node.op_type in ("Add", "Sub", "Mul") and not integer:
+        integer = all(not n or g.initializers[n].dtype.kind in "iub" for n in names)
+        if node.op_type in INTEGER_ONLY and not integer:
             return False  # float arithmetic is the model's, not shape bookkeeping
         inputs = [g.initializers[n] if n else None for n in node.input]
     else:
@@ -116,4 +158,5 @@ def fold(g, node) -> bool:
             f"constant shape arithmetic cannot be evaluated: {type(err).__name__}: {err}"
         ) from None
     g.initializers[node.output[0]] = result
+    g.folded.add(node.output[0])
     return True

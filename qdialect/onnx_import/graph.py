@@ -69,7 +69,8 @@ class GraphImporter:
         self.graph = graph
         self.node_names = node_names  # record each op's ONNX node in `qnn.node` (quantizer rules)
         self.handlers = handlers
-        self.initializers: dict[str, np.ndarray] = {}
+        self.initializers: dict[str, np.ndarray] = {}  # and the constants folding computed
+        self.folded: set[str] = set()  # ... which are these
         for t in graph.initializer:
             try:
                 self.initializers[t.name] = numpy_helper.to_array(t)
@@ -152,8 +153,9 @@ class GraphImporter:
         if name in self.initializers:
             data = self.initializers[name]
             if data.dtype not in FLOAT_DTYPES:
+                what = "constant (shape arithmetic)" if name in self.folded else "initializer"
                 raise NodeError(
-                    f"integer initializer '{name}' is used where a float tensor is expected"
+                    f"{data.dtype} {what} '{name}' is used where a float tensor is expected"
                 )
             value = self.float_constant(data, name)
             self.values[name] = value

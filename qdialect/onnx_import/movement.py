@@ -153,7 +153,8 @@ def identity(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.value(node.input[0]))
 
 
-@handles("Shape", "Gather", "ConstantOfShape")
+@handles("Shape", "Gather", "ConstantOfShape", "Range", "Expand", "Where", "Mod")
+@handles("Neg", "Abs", "Equal", "Less", "Greater", "Not", "And", "Or")
 def shape_arithmetic(g: GraphImporter, node) -> None:
     raise NodeError("imported only as constant shape arithmetic (its inputs must be constant)")
 

@@ -250,6 +250,55 @@ def test_exported_shape_arithmetic_is_folded() -> None:
     assert "-> tensor<2x3xf32>" in print_module(import_onnx(model)).split("tensor.reshape")[1]
 
 
+def test_integer_shape_arithmetic_folds_by_onnxs_rules() -> None:
+    """torch.chunk's and attention's size arithmetic: Div truncates toward zero (8 / -3 is
+    -2, not numpy's -3), Mod takes the divisor's sign (fmod=1: the dividend's), and Where,
+    Equal, Expand, Range and Neg fold too; the sizes they compute cut and shape the tensor."""
+    node = helper.make_node
+    nodes = [
+        node("Shape", ["x"], ["shape"]),
+        node("Gather", ["shape", "one"], ["c"], axis=0),  # 8
+        node("Div", ["c", "minus3"], ["q"]),  # -2
+        node("Neg", ["q"], ["two"]),  # 2
+        node("Mod", ["c", "minus3"], ["r"]),  # -1
+        node("Mod", ["c", "minus3"], ["f"], fmod=1),  # 2
+        node("Add", ["two", "f"], ["four"]),  # 4
+        node("Equal", ["r", "minus1"], ["odd"]),
+        node("Where", ["odd", "two", "c"], ["rows"]),  # 2
+        node("Range", ["zero", "rows", "one"], ["steps"]),  # [0, 1]
+        node("Shape", ["steps"], ["count"]),  # [2]
+        node("Unsqueeze", ["four", "zero_axis"], ["end_c"]),
+        node("Concat", ["end_c", "count"], ["ends"], axis=0),
+        node("Slice", ["x", "starts", "ends", "axes"], ["s"]),  # [1, 4, 2, 4]
+        node("Expand", ["one_1", "count"], ["ones"]),  # [1, 1]
+        node("Concat", ["ones", "minus1_1"], ["target"], axis=0),
+        node("Reshape", ["s", "target"], ["y"]),  # [1, 1, 32]
+    ]
+    inits = {
+        "one": np.int64(1), "zero": np.int64(0), "minus3": np.int64(-3), "minus1": np.int64(-1),
+        "zero_axis": np.array([0], np.int64), "starts": np.array([0, 0], np.int64),
+        "axes": np.array([1, 2], np.int64), "one_1": np.array([1], np.int64),
+        "minus1_1": np.array([-1], np.int64),
+    }  # fmt: skip
+    model = make_model(nodes, [("x", F, [1, 8, 4, 4])], [("y", F)], inits)
+    x = np.random.default_rng(5).standard_normal((1, 8, 4, 4)).astype(np.float32)
+    check_against_ort(model, {"x": x})
+    assert "-> tensor<1x1x32xf32>" in print_module(import_onnx(model))
+
+
+def test_a_folded_integer_read_as_a_float_is_named_as_such() -> None:
+    nodes = [
+        helper.make_node("Shape", ["x"], ["shape"]),
+        helper.make_node("Add", ["x", "shape"], ["y"], name="add"),
+    ]
+    model = make_model(nodes, [("x", F, [4])], [("y", F)], {})
+    with pytest.raises(
+        OnnxImportError,
+        match=r"^node 'add' \(Add\): int64 constant \(shape arithmetic\) 'shape' is used where",
+    ):
+        import_onnx(model)
+
+
 def test_run_time_shape_arithmetic_is_refused_by_name() -> None:
     nodes = [helper.make_node("Gather", ["x", "i"], ["y"], name="pick")]
     model = make_model(nodes, [("x", F, [4])], [("y", F)], {"i": np.array([1], np.int64)})
