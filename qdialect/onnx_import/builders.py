@@ -63,18 +63,25 @@ def window_pads(node, spatial, kernel, strides, dilations) -> list[int]:
 
 
 def _out_size(size, k, s, lo, hi, d, ceil_mode: bool) -> int:
+    """Windows along one side: ONNX Runtime's count (with ceil_mode, the last window may
+    reach past the padding, but not start in it)."""
     span = d * (k - 1) + 1
     if size + lo + hi < span:
         raise NodeError(f"window of extent {span} does not fit the padded input ({size + lo + hi})")
     floor = (size + lo + hi - span) // s + 1
-    if ceil_mode and -(-(size + lo + hi - span) // s) + 1 != floor:
-        raise NodeError("ceil_mode=1 with a partial last window is not supported")
-    return floor
+    if not ceil_mode:
+        return floor
+    ceil = -(-(size + lo + hi - span) // s) + 1
+    return ceil - 1 if (ceil - 1) * s >= size + lo else ceil
 
 
-def window(node, x_shape, kernel=None, nhwc: bool = False, fixed_kernel=None) -> dict:
+def window(
+    node, x_shape, kernel=None, nhwc: bool = False, fixed_kernel=None, partial: bool = False
+) -> dict:
     """Kernel, strides, pads, dilations and result spatial size of a conv/pool node (a conv's
-    `kernel_shape`, if given, must be its weight's `fixed_kernel`)."""
+    `kernel_shape`, if given, must be its weight's `fixed_kernel`). A `ceil_mode` window that
+    reaches past the padding gets more end padding where the node's arithmetic allows it
+    (`partial`: a max pool, which padding never wins); elsewhere it is refused."""
     a = attrs(node)
     spatial = x_shape[1:3] if nhwc else x_shape[2:]
     if len(x_shape) != 4:
@@ -101,6 +108,12 @@ def window(node, x_shape, kernel=None, nhwc: bool = False, fixed_kernel=None) ->
         _out_size(spatial[i], kernel[i], strides[i], pads[i], pads[i + 2], dilations[i], ceil)
         for i in range(2)
     ]
+    for i in range(2):
+        span = dilations[i] * (kernel[i] - 1) + 1
+        reach = (out[i] - 1) * strides[i] + span - (spatial[i] + pads[i] + pads[i + 2])
+        if reach > 0 and not partial:
+            raise NodeError("ceil_mode=1 with a partial last window is only imported for MaxPool")
+        pads[i + 2] += max(reach, 0)
     return {"kernel": kernel, "strides": strides, "pads": pads, "dilations": dilations, "out": out}
 
 

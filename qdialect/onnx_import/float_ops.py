@@ -219,7 +219,7 @@ def max_pool(g: GraphImporter, node) -> None:
         raise NodeError("the Indices output and storage_order are not imported")
     x = g.value(node.input[0])
     xs = shape_of(x)
-    win = window(node, xs, kernel=xs[2:])
+    win = window(node, xs, kernel=xs[2:], partial=True)
     if node.op_type == "GlobalMaxPool":
         win |= {"kernel": list(xs[2:]), "strides": [1, 1], "pads": [0, 0, 0, 0], "out": [1, 1]}
     op = qnn.MaxPool2DOp.create(

@@ -416,13 +416,12 @@ class Pool2DOp(IRDLOperation):
         check_window(strides, dilations, pads)
         if any(k <= 0 for k in kernel):
             raise VerifyException(f"kernel must be positive, got {list(kernel)}")
-        if (
-            pads[0] >= kernel[0]
-            or pads[2] >= kernel[0]
-            or pads[1] >= kernel[1]
-            or pads[3] >= kernel[1]
-        ):
-            raise VerifyException("pads must be smaller than the kernel (no all-padding window)")
+        spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilations, strict=True)]
+        if pads[0] >= spans[0] or pads[2] >= spans[0] or pads[1] >= spans[1] or pads[3] >= spans[1]:
+            raise VerifyException(
+                f"pads must be smaller than the window {spans} (dilation·(kernel - 1) + 1: no "
+                "all-padding window)"
+            )
         n, c, h, w = x if layout is Layout.NCHW else (x[0], x[3], x[1], x[2])
         oh = window_output_size(h, kernel[0], strides[0], pads[0], pads[2], dilations[0], "height")
         ow = window_output_size(w, kernel[1], strides[1], pads[1], pads[3], dilations[1], "width")

@@ -768,7 +768,7 @@ func.func @avg_pool_dilation(%x: tensor<1x4x8x8xf32>) {
 // -----
 
 func.func @avg_pool_pad_not_below_kernel(%x: tensor<1x4x8x8xf32>) {
-  // expected-error@+1 {{pads must be smaller than the kernel (no all-padding window)}}
+  // expected-error@+1 {{pads must be smaller than the window [2, 2] (dilation·(kernel - 1) + 1: no all-padding window)}}
   %y = qnn.avg_pool2d %x {kernel = array<i64: 2, 2>, pads = array<i64: 2, 0, 0, 0>} : tensor<1x4x8x8xf32> -> tensor<1x4x9x7xf32>
   return
 }

@@ -192,6 +192,27 @@ def test_max_pool_reduces_as_onnxruntime(case) -> None:
     check(model_of([node], {"x": x}, {}), {"x": x})
 
 
+# (shape, kernel, stride, pads, dilation) with ceil_mode: GoogLeNet's 3x3 stride-2 pools (the
+# last window hangs past the input), a window that would start in the padding (ONNX Runtime
+# drops it), a dilated one past its padding
+CEIL_POOLS = [
+    ((1, 3, 10, 9), 3, 2, (0, 0, 0, 0), 1),
+    ((1, 2, 5, 5), 2, 3, (1, 1, 1, 1), 1),
+    ((1, 2, 4, 6), 2, 2, (1, 0, 1, 1), 2),
+]
+
+
+@pytest.mark.parametrize("case", CEIL_POOLS, ids=str)
+def test_ceil_mode_max_pool_is_onnxruntimes(case) -> None:
+    shape, k, stride, pads, dilation = case
+    x = special_values(shape, k + stride)
+    node = helper.make_node(
+        "MaxPool", ["x"], ["y"], kernel_shape=[k, k], strides=[stride] * 2, pads=list(pads),
+        dilations=[dilation] * 2, ceil_mode=1,
+    )  # fmt: skip
+    check(model_of([node], {"x": x}, {}), {"x": x})
+
+
 @pytest.mark.parametrize("shape", [(1, 3, 7, 7), (2, 2, 3, 5)], ids=str)
 def test_global_max_pool_reduces_as_onnxruntime(shape) -> None:
     x = special_values(shape, shape[2])
