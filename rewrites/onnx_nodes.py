@@ -145,7 +145,7 @@ def node_ops(op: Operation) -> set[Operation]:
 # Node types the importer writes as several ops that only move values (a Split's slices, a
 # Resize's reshapes and concats): every one of them may take its input's parameters, as the
 # node's outputs do, and quantizing their intermediate results that way changes no value.
-MOVES = frozenset({"Split", "Resize"})
+MOVES = frozenset({"Split", "Resize", "Gather"})
 # Node types written as several ops that are quantized as one node: their inputs (`node_inputs`
 # of the last op) and their output; the ops between compute in float (a batched MatMul of two
 # activations, whose Q/DQ pairs fold into the integer grouped conv).

@@ -176,7 +176,7 @@ class StaticQuantizer:
                 continue
             matched.update(self.config.rules.matching(kind, node_name(op)))
             name = node_name(op)
-            quantized = self.config.should_quantize(kind, name)
+            quantized = self.config.should_quantize(kind, name) and not self.kept_float(op, kind)
             listed = self.summary.quantized if quantized else self.summary.left_float
             if (label := _label(op, kind)) not in listed:  # one line per node
                 listed.append(label)
@@ -245,8 +245,6 @@ class StaticQuantizer:
         return kind in self.config.option("OpTypesToExcludeOutputQuantization", [])
 
     def mark_node(self, op: Operation, kind: str) -> None:
-        if self.kept_float(op, kind):
-            return
         if kind in ("Conv", "Gemm"):
             self.mark_conv_or_gemm(op, kind)  # type: ignore[arg-type]
         elif kind == "MatMul":
@@ -259,6 +257,8 @@ class StaticQuantizer:
             self.mark_pad(op)  # type: ignore[arg-type]
         elif kind == "Split":
             self.mark_split(op)
+        elif kind == "Gather":
+            self.mark_gather(op)
         elif kind in NORMALIZATIONS:
             self.mark_normalization(op, kind)
         else:  # QDQOperatorBase: every input and output
@@ -270,12 +270,14 @@ class StaticQuantizer:
     def kept_float(self, op: Operation, kind: str) -> bool:
         """QOperator's operators that stay float unless their input is quantized already
         (`QGlobalAveragePool`, `QPad`; the Direct8Bit ops and Relu/Clip check it in their
-        own marking), and its Relu/Clip, float with symmetric activations
-        (`QLinearActivation.QuantizeClipRelu`)."""
+        own marking), its Relu/Clip, float with symmetric activations
+        (`QLinearActivation.QuantizeClipRelu`), and its Gather of anything but a constant."""
         if self.config.quant_format is not QuantFormat.QOperator:
             return False
         if kind in REMOVABLE:
             return self.config.activation_symmetric
+        if kind == "Gather":  # `GatherQuant.should_quantize`: an initializer's gather only
+            return float_constant(op.operands[0]) is None
         return kind in ("GlobalAveragePool", "Pad") and not self.is_marked(op.operands[0])
 
     def fixed_output(self, kind: str) -> Mark:
@@ -397,6 +399,18 @@ class StaticQuantizer:
         self.mark(op.operands[0])
         if not self.output_excluded("Split"):
             self.mark(op.results[0], Mark(shared_from=op.operands[0]))
+
+    def mark_gather(self, op: Operation) -> None:
+        """One op of a Gather at constant indices (a slice, the concat, the reshape): QDQ's
+        `QDQGather` has its output share the input's parameters when the input is quantized
+        already (ForceQuantizeNoInputCheck quantizes it first)."""
+        source = op.operands[0]
+        if self.config.option("ForceQuantizeNoInputCheck", False):
+            self.mark(source)
+        elif not self.is_marked(source):
+            return
+        if not self.output_excluded("Gather"):
+            self.mark(op.results[0], Mark(shared_from=source))
 
     def mark_pad(self, op: qnn.PadOp) -> None:
         """`QDQPad.quantize`: zero constant padding (or edge/reflect) shares parameters."""

@@ -1,5 +1,5 @@
-"""Data movement (Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Pad, Slice, Split,
-nearest-neighbour Resize), Identity, Constant.
+"""Data movement (Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Pad, Slice, Split, Gather at
+constant indices, nearest-neighbour Resize), Identity, Constant.
 
 They work on float and quantized tensors alike. Shape arithmetic on constants is folded before
 any handler sees it (`folding`); reaching its handler here means an input was not constant.
@@ -153,7 +153,7 @@ def identity(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.value(node.input[0]))
 
 
-@handles("Shape", "Gather", "ConstantOfShape", "Range", "Expand", "Where", "Mod")
+@handles("Shape", "ConstantOfShape", "Range", "Expand", "Where", "Mod")
 @handles("Neg", "Abs", "Equal", "Less", "Greater", "Not", "And", "Or")
 def shape_arithmetic(g: GraphImporter, node) -> None:
     raise NodeError("imported only as constant shape arithmetic (its inputs must be constant)")
@@ -206,6 +206,40 @@ def slice_(g: GraphImporter, node) -> None:
             raise NodeError(f"axis {axis} is sliced twice")
         ranges[axis] = range(*slice(start, end, step).indices(shape_of(x)[axis]))
     g.define(node.output[0], sliced(g, x, ranges, node.output[0]))
+
+
+@handles("Gather")
+def gather(g: GraphImporter, node) -> None:
+    """ONNX Gather of a run-time tensor at constant indices (a class token `t[:, 0]`, chosen
+    heads): a `qnn.slice` per run of consecutive indices, concatenated, reshaped to the
+    indices' shape in place of the axis. Gathering a constant at run-time indices (an
+    embedding) is not imported."""
+    x = g.value(node.input[0])
+    shape = list(shape_of(x))
+    axis = normalize_axis(attrs(node).get("axis", 0), len(shape))
+    indices = np.asarray(g.constant_array(node.input[1], "indices"))
+    size = shape[axis]
+    flat = indices.astype(np.int64).ravel()
+    if indices.dtype.kind not in "iu" or flat.size == 0:
+        raise NodeError(f"indices must be a non-empty integer constant, got {indices.dtype}")
+    if ((flat < -size) | (flat >= size)).any():
+        raise NodeError(f"indices {flat.tolist()} out of range for axis {axis} of size {size}")
+    flat = np.where(flat < 0, flat + size, flat)
+    runs = np.split(flat, np.flatnonzero(np.diff(flat) != 1) + 1)
+    last = g.block.last_op
+    parts = [sliced(g, x, {axis: range(int(r[0]), int(r[-1]) + 1)}) for r in runs]
+    joined = parts[0]
+    if len(parts) > 1:
+        joined_shape = [*shape[:axis], int(flat.size), *shape[axis + 1 :]]
+        concat = qnn.ConcatOp.create(
+            operands=parts,
+            result_types=[tensor_type(joined_shape, element_type(x.type))],
+            properties={"axis": IntegerAttr(axis, i64)},
+        )
+        joined = g.add(concat)
+    out = [*shape[:axis], *indices.shape, *shape[axis + 1 :]]
+    g.define(node.output[0], reshaped(g, joined, out, node.output[0]))
+    g.mark_decomposed(last, "Gather")
 
 
 @handles("Split")

@@ -347,3 +347,30 @@ def mixed_consumers(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
         node("Mul", ["e", "g"], ["y"], name="scale"),
     ]
     return onnx_model(nodes, [1, 8, size, size], [1, 8, size, size], weights)
+
+
+def class_token(rng: np.random.Generator, tokens: int = 5, width: int = 16) -> onnx.ModelProto:
+    """A ViT head: a token projection, the class token taken out with Gather (`t[:, 0]`),
+    two chosen tokens gathered too and flattened, a classifier on each, summed. QDQ leaves a
+    Gather of activations float; QOperator quantizes it (its output shares the input's
+    parameters)."""
+    weights = {
+        "w1": (rng.standard_normal((width, width)) * 0.3).astype(np.float32),
+        "b1": (rng.standard_normal(width) * 0.1).astype(np.float32),
+        "w2": (rng.standard_normal((width, 4)) * 0.3).astype(np.float32),
+        "w3": (rng.standard_normal((2 * width, 4)) * 0.3).astype(np.float32),
+        "first": np.array(0, np.int64),
+        "pair": np.array([3, -1], np.int64),
+    }
+    node = helper.make_node
+    nodes = [
+        node("MatMul", ["x", "w1"], ["p0"], name="proj"),
+        node("Add", ["p0", "b1"], ["p"], name="proj_bias"),
+        node("Gather", ["p", "first"], ["cls"], axis=1, name="cls_token"),
+        node("Gather", ["p", "pair"], ["two"], axis=1, name="pair_tokens"),
+        node("Flatten", ["two"], ["flat"], axis=1, name="flatten"),
+        node("MatMul", ["cls", "w2"], ["y1"], name="head"),
+        node("MatMul", ["flat", "w3"], ["y2"], name="pair_head"),
+        node("Add", ["y1", "y2"], ["y"], name="logits"),
+    ]
+    return onnx_model(nodes, [1, tokens, width], [1, 4], weights)

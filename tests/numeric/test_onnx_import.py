@@ -300,10 +300,35 @@ def test_a_folded_integer_read_as_a_float_is_named_as_such() -> None:
 
 
 def test_run_time_shape_arithmetic_is_refused_by_name() -> None:
-    nodes = [helper.make_node("Gather", ["x", "i"], ["y"], name="pick")]
-    model = make_model(nodes, [("x", F, [4])], [("y", F)], {"i": np.array([1], np.int64)})
+    nodes = [helper.make_node("Expand", ["x", "s"], ["y"], name="widen")]
+    model = make_model(nodes, [("x", F, [4])], [("y", F)], {"s": np.array([2, 4], np.int64)})
     with pytest.raises(
-        OnnxImportError, match=r"^node 'pick' \(Gather\): imported only as constant"
+        OnnxImportError, match=r"^node 'widen' \(Expand\): imported only as constant"
+    ):
+        import_onnx(model)
+
+
+@pytest.mark.parametrize(
+    ("indices", "axis"),
+    [(np.int64(0), 1), (np.array([2, 3, -1, 0], np.int64), 1), (np.array([[1, 2], [0, 0]]), 2)],
+    ids=["class_token", "runs", "matrix"],
+)
+def test_gather_at_constant_indices_matches_onnxruntime(indices, axis) -> None:
+    """A scalar index drops the axis; runs of consecutive indices are one slice each."""
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"]),
+        helper.make_node("Gather", ["r", "i"], ["y"], axis=axis),
+    ]
+    model = make_model(nodes, [("x", F, [2, 5, 4])], [("y", F)], {"i": indices})
+    x = np.random.default_rng(6).standard_normal((2, 5, 4)).astype(np.float32)
+    check_against_ort(model, {"x": x})
+
+
+def test_gather_indices_out_of_range_are_refused() -> None:
+    nodes = [helper.make_node("Gather", ["x", "i"], ["y"], axis=0, name="pick")]
+    model = make_model(nodes, [("x", F, [4])], [("y", F)], {"i": np.array([1, 4], np.int64)})
+    with pytest.raises(
+        OnnxImportError, match=r"indices \[1, 4\] out of range for axis 0 of size 4"
     ):
         import_onnx(model)
 

@@ -50,6 +50,7 @@ MODELS = {
     "decomposed_encoder_layer": float_models.decomposed_encoder_layer,
     "squeeze_excitation": float_models.squeeze_excitation,
     "mixed_consumers": float_models.mixed_consumers,
+    "class_token": float_models.class_token,
 }
 FAST_MODELS = ("resnet_block", "transformer_ffn", "movement", "slicing")
 COMBOS = list(
@@ -200,7 +201,15 @@ OPTIONS = [
     ("resnet_block", ("QDQ", True, "QUInt8", False), {"extra_options": {"WeightSymmetric": False}}),
     ("resnet_block", ("QOperator", False, "QInt8", True), {"extra_options": {"ActivationSymmetric": True}}),
     ("mixed_consumers", ("QOperator", False, "QUInt8", False), {"op_types_to_quantize": ["Conv"]}),
+    ("class_token", ("QDQ", True, "QInt8", False), {"extra_options": {"ForceQuantizeNoInputCheck": True}}),
 ]  # fmt: skip
+
+
+@pytest.mark.parametrize("combo", COMBOS[1::3], ids=case_ids)
+def test_gathers_of_activations_are_quantize_statics(combo) -> None:
+    """Gather at constant indices (a class token, a pair of tokens): float between the pairs
+    in QDQ, a quantized data movement in QOperator."""
+    check_model("class_token", combo, compiled=True)
 
 
 @pytest.mark.parametrize(("name", "combo", "options"), OPTIONS, ids=lambda v: str(v))
