@@ -79,8 +79,9 @@ def verify_quantized_container(
         )
     for index, (want, have) in enumerate(zip(expected, params, strict=True)):
         if want is not None and want != have:
+            # upstream's text, which names the expected size in both places (mlir-opt 22)
             raise VerifyException(
-                f"dimension size {have} of scales tensor at axis {index} should match "
+                f"dimension size {want} of scales tensor at axis {index} should match "
                 f"(tensor dimension at axis / block sizes at axis) = {want}"
             )
 

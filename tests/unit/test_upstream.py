@@ -16,6 +16,7 @@ INVALID_FILES = [
     "parse-any-invalid.mlir",
     "parse-calibrated-invalid.mlir",
     "invalid.mlir",
+    "invalid-subchannel.mlir",
 ]
 CHECK = re.compile(r"// CHECK: (!quant\.[a-z]+<.*>)$", re.MULTILINE)
 ALIAS = re.compile(r"^!qalias = (.*?)\s*$", re.MULTILINE)
