@@ -169,46 +169,30 @@ def special_values(shape, seed: int) -> np.ndarray:
     return x
 
 
-# (shape, kernel, stride, pads, dilation): MLAS's vector kernel (columns first; the last W mod 4
-# columns by its scalar tail) at strides 1 and 2 with padding, its generic kernel (stride 3),
-# ONNX Runtime's own dilated loop, and a window as large as the image (MLAS's global kernel)
+# (shape, kernel, stride, pads, dilation, ceil_mode): MLAS's vector kernel (columns first; the
+# last W mod 4 columns by its scalar tail) at strides 1 and 2 with padding, its generic kernel
+# (stride 3), ONNX Runtime's own dilated loop, a window as large as the image (MLAS's global
+# kernel); with ceil_mode, GoogLeNet's 3x3 stride-2 pools (the last window hangs past the
+# input), a window that would start in the padding (ONNX Runtime drops it), a dilated one
 MAX_POOLS = [
-    ((2, 3, 13, 14), 3, 2, (1, 1, 1, 1), 1),
-    ((1, 3, 11, 13), 3, 1, (1, 0, 1, 2), 1),
-    ((1, 2, 9, 9), 3, 3, (0, 0, 0, 0), 1),
-    ((1, 2, 9, 10), 2, 1, (1, 0, 0, 1), 2),
-    ((1, 3, 5, 5), 5, 1, (0, 0, 0, 0), 1),
+    ((2, 3, 13, 14), 3, 2, (1, 1, 1, 1), 1, 0),
+    ((1, 3, 11, 13), 3, 1, (1, 0, 1, 2), 1, 0),
+    ((1, 2, 9, 9), 3, 3, (0, 0, 0, 0), 1, 0),
+    ((1, 2, 9, 10), 2, 1, (1, 0, 0, 1), 2, 0),
+    ((1, 3, 5, 5), 5, 1, (0, 0, 0, 0), 1, 0),
+    ((1, 3, 10, 9), 3, 2, (0, 0, 0, 0), 1, 1),
+    ((1, 2, 5, 5), 2, 3, (1, 1, 1, 1), 1, 1),
+    ((1, 2, 4, 6), 2, 2, (1, 0, 1, 1), 2, 1),
 ]
 
 
 @pytest.mark.parametrize("case", MAX_POOLS, ids=str)
 def test_max_pool_reduces_as_onnxruntime(case) -> None:
-    shape, k, stride, pads, dilation = case
+    shape, k, stride, pads, dilation, ceil_mode = case
     x = special_values(shape, k * 10 + stride)
     node = helper.make_node(
         "MaxPool", ["x"], ["y"], kernel_shape=[k, k], strides=[stride] * 2, pads=list(pads),
-        dilations=[dilation] * 2,
-    )  # fmt: skip
-    check(model_of([node], {"x": x}, {}), {"x": x})
-
-
-# (shape, kernel, stride, pads, dilation) with ceil_mode: GoogLeNet's 3x3 stride-2 pools (the
-# last window hangs past the input), a window that would start in the padding (ONNX Runtime
-# drops it), a dilated one past its padding
-CEIL_POOLS = [
-    ((1, 3, 10, 9), 3, 2, (0, 0, 0, 0), 1),
-    ((1, 2, 5, 5), 2, 3, (1, 1, 1, 1), 1),
-    ((1, 2, 4, 6), 2, 2, (1, 0, 1, 1), 2),
-]
-
-
-@pytest.mark.parametrize("case", CEIL_POOLS, ids=str)
-def test_ceil_mode_max_pool_is_onnxruntimes(case) -> None:
-    shape, k, stride, pads, dilation = case
-    x = special_values(shape, k + stride)
-    node = helper.make_node(
-        "MaxPool", ["x"], ["y"], kernel_shape=[k, k], strides=[stride] * 2, pads=list(pads),
-        dilations=[dilation] * 2, ceil_mode=1,
+        dilations=[dilation] * 2, ceil_mode=ceil_mode,
     )  # fmt: skip
     check(model_of([node], {"x": x}, {}), {"x": x})
 
