@@ -30,6 +30,7 @@ BINARY = {
     "Div": FloatBinary.DIV,
     "Min": FloatBinary.MIN,
     "Max": FloatBinary.MAX,
+    "PRelu": FloatBinary.PRELU,
 }
 REDUCE = {
     "ReduceMin": Reduction.MIN,
@@ -49,9 +50,9 @@ CAST_TARGETS = {
 
 @handles(*BINARY)
 def binary(g: GraphImporter, node) -> None:
-    """Sub and Div of two tensors; Min and Max of one or more, folded left as ONNX's reference
-    folds them (`np.minimum(np.minimum(a, b), c)`)."""
-    if node.op_type in ("Sub", "Div") and len(node.input) != 2:
+    """Sub, Div and PRelu (x, slope) of two tensors; Min and Max of one or more, folded left as
+    ONNX's reference folds them (`np.minimum(np.minimum(a, b), c)`)."""
+    if node.op_type in ("Sub", "Div", "PRelu") and len(node.input) != 2:
         raise NodeError(f"{node.op_type} takes 2 inputs, got {len(node.input)}")
     result = float_value(g, node.input[0])
     for name in node.input[1:]:

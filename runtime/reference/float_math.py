@@ -37,6 +37,8 @@ def binary(kind: FloatBinary, a: np.ndarray, b: np.ndarray) -> np.ndarray:
             return (a - b).astype(F32)
         if kind is FloatBinary.DIV:
             return (a / b).astype(F32)
+        if kind is FloatBinary.PRELU:
+            return np.where(a < 0, a * b, a).astype(F32)
     a, b = np.broadcast_arrays(a, b)
     return (minimum if kind is FloatBinary.MIN else maximum)(a, b).astype(F32)
 

@@ -215,6 +215,19 @@ def test_relu_passes_nan_and_negative_zero_on_as_onnxruntime(conv: bool) -> None
     check(model_of(nodes, {"x": x}, {"w": w} if conv else {}), {"x": x})
 
 
+@pytest.mark.parametrize("slope_shape", [(1,), (4, 1, 1), (7,)], ids=str)
+def test_prelu_is_onnxruntimes(slope_shape) -> None:
+    """ORT's PRelu is `x < 0 ? x * slope : x` (-0 and NaN pass on), the slope broadcast from
+    the right; slopes negative, NaN and infinite too."""
+    x = special_values((2, 4, 3, 7), 9)
+    slope = np.random.default_rng(10).standard_normal(slope_shape).astype(np.float32)
+    slope.flat[0], slope.flat[-1] = np.float32(-0.5), np.float32(np.nan)
+    if slope.size > 2:
+        slope.flat[1] = np.float32(np.inf)
+    node = helper.make_node("PRelu", ["x", "slope"], ["y"])
+    check(model_of([node], {"x": x}, {"slope": slope}), {"x": x})
+
+
 # (filters, channels, size, kernel): a 1 x 1 output, MLAS's one-column kernel, its rows (the
 # filters) reduced four, two and one at a time: a squeeze-and-excitation 1 x 1 conv on a pooled
 # input, and a 3 x 3 conv on a 3 x 3 input
