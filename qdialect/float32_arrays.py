@@ -1,5 +1,5 @@
-"""float32 arithmetic on numpy arrays: C's `fmaf`, elementwise, `qnn.dequantize` of stored
-constants, and BatchNormalization's per-channel affine map.
+"""float32 arithmetic on numpy arrays: C's `fmaf` and `powf`, elementwise, `qnn.dequantize` of
+stored constants, and BatchNormalization's per-channel affine map.
 
 numpy's float32 operators round once per operation, as C does with -ffp-contract=off; what
 numpy lacks is a fused multiply-add. ONNX Runtime's QLinearAdd and MLAS's FMA3 logistic and
@@ -8,6 +8,10 @@ tanh kernels use one, and both the reference interpreter and the compile-time ta
 """
 
 from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
 
 import numpy as np
 
@@ -79,3 +83,32 @@ def batch_norm_affine(
         s = (inv_std * np.asarray(scale, F32)).astype(F32)
         t = (np.asarray(bias, F32) - np.asarray(mean, F32) * s).astype(F32)
     return s, t
+
+
+@functools.cache
+def _libm_powf():
+    libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+    libm.powf.restype = ctypes.c_float
+    libm.powf.argtypes = [ctypes.c_float, ctypes.c_float]
+    return np.frompyfunc(libm.powf, 2, 1)
+
+
+def powf(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """C's `powf` elementwise with broadcasting: the C library's own (glibc's), which is what
+    ONNX Runtime's float Pow calls (`std::pow` on floats) and what compiled code links; numpy's
+    float32 power rounds differently."""
+    a, b = np.asarray(a, F32), np.asarray(b, F32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        result = np.asarray(_libm_powf()(a, b), dtype=F32)
+    return result.reshape(np.broadcast_shapes(a.shape, b.shape))
+
+
+def onnx_pow(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """ONNX Runtime's float32 Pow (element_wise_ops.cc, PowImpl): a one-element exponent of 2
+    or 3 multiplies, `x · x` and `(x · x) · x`; anything else is `powf`."""
+    x, y = np.asarray(x, F32), np.asarray(y, F32)
+    if y.size == 1 and float(y.reshape(())) in (2.0, 3.0):
+        square = (x * x).astype(F32)
+        result = square if float(y.reshape(())) == 2.0 else (square * x).astype(F32)
+        return result.reshape(np.broadcast_shapes(x.shape, y.shape))
+    return powf(x, y)

@@ -21,7 +21,7 @@ from qdialect.tensors import element_type
 
 @dataclass(frozen=True)
 class FloatMathSpec:
-    """`kind`: binary_<sub|div|min|max|prelu>, reduce_<min|max|sum|mean>, round or cast."""
+    """`kind`: binary_<sub|div|min|max|prelu|pow>, reduce_<min|max|sum|mean>, round or cast."""
 
     kind: str
     comment: str

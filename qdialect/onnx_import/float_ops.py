@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr, UnitAttr, f32, f64, i64
 from xdsl.ir import BlockArgument, SSAValue
 
@@ -119,14 +120,26 @@ def add(g: GraphImporter, node) -> None:
 
 @handles("Pow")
 def power(g: GraphImporter, node) -> None:
-    """Pow by a constant 2 (a decomposed LayerNorm's square) or 3 (GPT-2's tanh GELU): ONNX
-    Runtime's kernel takes these two exponents aside and multiplies in float32, `x · x` and
-    `(x · x) · x` (element_wise_ops.cc, PowImpl). Other exponents go through powf, not imported."""
+    """Pow by a constant exponent as ONNX Runtime computes it (element_wise_ops.cc, PowImpl):
+    a one-element 2 (a decomposed LayerNorm's square) or 3 (GPT-2's tanh GELU) multiplies in
+    float32, `x · x` and `(x · x) · x`; any other float32 exponent is `powf`
+    (`qnn.binary {kind = "pow"}`). ORT raises an integer exponent to it in double: refused."""
     exponent = g.optional_constant(1, "Y")
-    power = float(exponent.reshape(())) if exponent is not None and exponent.size == 1 else None
-    if power not in (2.0, 3.0):
-        raise NodeError("only Pow by a constant 2 or 3 is imported (ONNX Runtime's multiplies)")
+    if exponent is None:
+        raise NodeError("the exponent must be a constant")
+    power = float(exponent.reshape(())) if exponent.size == 1 else None
     x = float_value(g, node.input[0])
+    if power not in (2.0, 3.0):
+        if exponent.dtype != np.float32:
+            raise NodeError(
+                f"Pow by a {exponent.dtype} exponent other than 2 or 3 is not imported (ONNX "
+                "Runtime computes it in double)"
+            )
+        shape = broadcast_shape(shape_of(x), exponent.shape)
+        y = float_value(g, node.input[1])
+        op = qnn.FloatBinaryOp(qnn.FloatBinary.POW, x, y, tensor_type(shape, f32))
+        g.define(node.output[0], g.add(op, node.output[0]))
+        return
     last = g.block.last_op
     square = g.add(qnn.MulOp(x, x, x.type), None if power == 3.0 else node.output[0])
     if power == 3.0:

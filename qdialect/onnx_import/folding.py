@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from qdialect.float32_arrays import onnx_pow
 from qdialect.onnx_import.common import attrs, shape_of
 from qdialect.onnx_import.errors import NodeError
 
@@ -129,10 +130,13 @@ FOLDERS: dict[str, Callable] = {
     "Where": lambda g, n, i: np.where(i[0], i[1], i[2]),
     "Expand": lambda g, n, i: i[0] * np.ones([int(d) for d in i[1].ravel()], i[0].dtype),
     "Range": _range,
+    "Pow": lambda g, n, i: onnx_pow(i[0], i[1]),
 }
 # integer (and boolean) operands only: on floats they are the model's own arithmetic
 INTEGER_ONLY = {"Add", "Sub", "Mul", "Div", "Mod", "Neg", "Abs", "Min", "Max"}
 INTEGER_ONLY |= {"Equal", "Less", "Greater", "Range"}
+# float32 operands only, computed as ONNX Runtime computes them (an attention's 1/sqrt(d))
+FLOAT_ONLY = {"Pow"}
 
 
 def fold(g, node) -> bool:
@@ -148,6 +152,10 @@ def fold(g, node) -> bool:
         integer = all(not n or g.initializers[n].dtype.kind in "iub" for n in names)
         if node.op_type in INTEGER_ONLY and not integer:
             return False  # float arithmetic is the model's, not shape bookkeeping
+        if node.op_type in FLOAT_ONLY and any(
+            n and g.initializers[n].dtype != np.float32 for n in names
+        ):
+            return False
         inputs = [g.initializers[n] if n else None for n in node.input]
     else:
         inputs = []

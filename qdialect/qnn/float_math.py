@@ -45,13 +45,14 @@ from qdialect.tensors import element_type
 
 
 class FloatBinary(Enum):
-    """The kinds of `qnn.binary` (ONNX Sub, Div, Min, Max, PRelu on two float32 tensors)."""
+    """The kinds of `qnn.binary` (ONNX Sub, Div, Min, Max, PRelu, Pow on two float32 tensors)."""
 
     SUB = "sub"
     DIV = "div"
     MIN = "min"
     MAX = "max"
     PRELU = "prelu"  # lhs < 0 ? lhs * rhs : lhs (ONNX Runtime's PRelu: NaN and -0 pass)
+    POW = "pow"  # C's powf (ONNX Runtime's Pow but for the exponents 2 and 3, which multiply)
 
 
 class Reduction(Enum):
@@ -73,7 +74,7 @@ def _check_f32(value: SSAValue, role: str) -> tuple[int, ...]:
 class FloatBinaryOp(IRDLOperation):
     """`y = lhs (kind) rhs` on float32 with numpy broadcasting: `sub` and `div` one rounding,
     `min`/`max` numpy's `np.minimum`/`np.maximum` (module docstring), `prelu` the slope rhs
-    times the negative lhs, `lhs < 0 ? lhs * rhs : lhs`.
+    times the negative lhs, `lhs < 0 ? lhs * rhs : lhs`, `pow` the C library's `powf`.
 
         %y = qnn.binary %a, %b {kind = "div"} : tensor<4xf32>, tensor<f32> -> tensor<4xf32>
     """

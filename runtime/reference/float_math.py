@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from qdialect import qnn
-from qdialect.float32_arrays import batch_norm_affine, fmaf
+from qdialect.float32_arrays import batch_norm_affine, fmaf, powf
 from qdialect.float_sum import pair_sum
 from qdialect.qnn import FloatBinary, Reduction
 from qdialect.storage import integer_signature, storage_bounds
@@ -39,6 +39,8 @@ def binary(kind: FloatBinary, a: np.ndarray, b: np.ndarray) -> np.ndarray:
             return (a / b).astype(F32)
         if kind is FloatBinary.PRELU:
             return np.where(a < 0, a * b, a).astype(F32)
+        if kind is FloatBinary.POW:
+            return powf(a, b)
     a, b = np.broadcast_arrays(a, b)
     return (minimum if kind is FloatBinary.MIN else maximum)(a, b).astype(F32)
 

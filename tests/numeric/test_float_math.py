@@ -18,6 +18,7 @@ from xdsl.dialects.builtin import Float32Type
 from codegen.c_text import CodegenError
 from qdialect.onnx_import import OnnxImportError, import_onnx
 from qdialect.storage import storage_bounds
+from qdialect.textio import print_module
 from qdialect.types import UniformQuantizedType
 from runtime.compiled import compile_module
 from runtime.reference import kernels as K
@@ -383,11 +384,50 @@ def test_pow_by_two_and_three_is_onnxruntimes(exponent: np.ndarray) -> None:
     _assert_onnxruntimes_bits(model, x)
 
 
-def test_pow_by_another_exponent_is_refused_by_name() -> None:
+@pytest.mark.parametrize(
+    "exponent",
+    [np.array(0.5, np.float32), np.array(-0.5, np.float32), np.array(2.5, np.float32),
+     np.linspace(-3, 3, 48, dtype=np.float32)],
+    ids=["sqrt", "rsqrt", "2.5", "per_column"],
+)  # fmt: skip
+def test_pow_by_another_float_exponent_is_powf_as_onnxruntime(exponent: np.ndarray) -> None:
+    """Any other float32 exponent is the C library's powf, as ORT's std::pow on floats (numpy's
+    float32 power rounds otherwise)."""
     node = helper.make_node("Pow", ["x", "e"], ["y"])
-    model = _single_node_model(node, (2, 3), {"e": np.array(0.5, np.float32)})
-    with pytest.raises(OnnxImportError, match=r"only Pow by a constant 2 or 3 is imported"):
+    model = _single_node_model(node, (64, 48), {"e": exponent}, opset=13)
+    x = (np.random.default_rng(9).standard_normal((64, 48)) * 3).astype(np.float32)
+    x.flat[:6] = [np.nan, np.inf, -np.inf, -0.0, 1e-20, 3e13]
+    _assert_onnxruntimes_bits(model, x)
+
+
+def test_pow_by_another_integer_exponent_is_refused_by_name() -> None:
+    node = helper.make_node("Pow", ["x", "e"], ["y"])
+    model = _single_node_model(node, (2, 3), {"e": np.array(4, np.int64)})
+    with pytest.raises(OnnxImportError, match=r"Pow by a int64 exponent other than 2 or 3"):
         import_onnx(model)
+
+
+def test_constant_pow_folds_as_onnxruntime_computes_it() -> None:
+    """An attention's scale, Pow(Constant, Constant) = d ** -0.5, folds with powf: the model's
+    output is ORT's to the bit."""
+    nodes = [
+        helper.make_node(
+            "Constant", [], ["d"], value=numpy_helper.from_array(np.array(24.0, np.float32))
+        ),
+        helper.make_node(
+            "Constant", [], ["e"], value=numpy_helper.from_array(np.array(-0.5, np.float32))
+        ),
+        helper.make_node("Pow", ["d", "e"], ["scale"]),
+        helper.make_node("Mul", ["x", "scale"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    x = np.random.default_rng(10).standard_normal((4, 6)).astype(np.float32)
+    _assert_onnxruntimes_bits(model, x)
+    assert "qnn.binary" not in print_module(import_onnx(model))
 
 
 @pytest.mark.parametrize("opset", [13, 18])
