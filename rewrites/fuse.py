@@ -118,13 +118,16 @@ class FuseAddend(RewritePattern):
 
 
 def _addend_shape_fits(producer: Operation, addend: SSAValue, add: qnn.AddOp) -> bool:
-    """The add broadcasts neither the conv result nor, beyond one value per channel, r."""
+    """The add broadcasts neither the conv result nor, beyond one value per channel on a
+    quantized result (a float one takes a constant per channel as its bias), r."""
     shape = tuple(add.result.type.get_shape())  # type: ignore[union-attr]
     if tuple(producer.results[0].type.get_shape()) != shape:
         return False
     other = tuple(addend.type.get_shape())  # type: ignore[union-attr]
     if other == shape:
         return True
+    if kind_of(add.result) is not Kind.QUANTIZED:
+        return False
     channel_last = not (isinstance(producer, qnn.Conv2DOp) and producer.layout_kind is Layout.NCHW)
     return channel_last and other == shape[-1:]
 
@@ -157,28 +160,37 @@ class FoldDynamicBias(RewritePattern):
 
 
 class FoldFloatBias(RewritePattern):
-    """add(float conv/dot, constant broadcast along the channel) → conv{bias}."""
+    """add(float conv/dot, constant broadcast along the channel) → conv{bias}, the constant on
+    either side (PyTorch writes a Linear's Add(bias, MatMul)): a float add is commutative, so
+    `acc + b` is the add this replaces either way."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: qnn.AddOp, rewriter: PatternRewriter) -> None:
-        producer = _sole_producer(op.lhs)
-        if producer is None or producer.bias is not None or producer.addend is not None:
+        if kind_of(op.result) is not Kind.FLOAT:
             return
-        if kind_of(op.result) is not Kind.FLOAT or op.rhs.type == op.result.type:
+        for conv_value, other in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
+            producer = _sole_producer(conv_value)
+            if producer is None or producer.bias is not None or producer.addend is not None:
+                continue
+            if other.type == op.result.type:
+                continue
+            bias = _bias_constant(op, producer, other)
+            if bias is None:
+                continue
+            fused = _with(producer, operands=(producer.input, producer.weight, bias.result, None))
+            rewriter.insert(bias, InsertPoint.before(producer))
+            rewriter.replace(producer, fused)
+            rewriter.replace(op, [], [fused.results[0]])
             return
-        bias = _bias_constant(op, producer)
-        if bias is None:
-            return
-        fused = _with(producer, operands=(producer.input, producer.weight, bias.result, None))
-        rewriter.insert(bias, InsertPoint.before(producer))
-        rewriter.replace(producer, fused)
-        rewriter.replace(op, [], [fused.results[0]])
 
 
-def _bias_constant(add: qnn.AddOp, producer: Operation) -> Operation | None:
+def _bias_constant(
+    add: qnn.AddOp, producer: Operation, constant: SSAValue | None = None
+) -> Operation | None:
     """The bias operand (a new constant, not yet inserted) equal to what `add` adds to the
-    result of `producer`, if its other operand is a constant vector along the channel."""
-    values = dense_array(add.rhs)
+    result of `producer`, if its other operand (`constant`, by default the right one) is a
+    constant vector along the channel."""
+    values = dense_array(add.rhs if constant is None else constant)
     channels = None if values is None else _channel_vector(producer, values)
     if channels is None:
         return None

@@ -228,6 +228,27 @@ def test_prelu_is_onnxruntimes(slope_shape) -> None:
     check(model_of([node], {"x": x}, {"slope": slope}), {"x": x})
 
 
+@pytest.mark.parametrize("bias_first", [True, False], ids=["add_bias_mm", "add_mm_bias"])
+@pytest.mark.parametrize("op", ["MatMul", "Conv"])
+def test_a_bias_add_on_either_side_is_onnxruntimes(op: str, bias_first: bool) -> None:
+    """PyTorch writes a Linear as MatMul then Add(bias, product): the constant folds into the
+    dot's bias on either side (it once fused as a per-channel addend the float kernels read
+    as a whole tensor, out of bounds)."""
+    rng = np.random.default_rng(12)
+    if op == "MatMul":
+        x = rng.standard_normal((1, 17, 16)).astype(np.float32)
+        w, b = rng.standard_normal((16, 24)), rng.standard_normal(24)
+    else:
+        x = rng.standard_normal((1, 3, 8, 8)).astype(np.float32)
+        w, b = rng.standard_normal((5, 3, 3, 3)), rng.standard_normal((5, 1, 1))
+    weights = {"w": w.astype(np.float32), "b": b.astype(np.float32)}
+    nodes = [
+        helper.make_node(op, ["x", "w"], ["p"]),
+        helper.make_node("Add", ["b", "p"] if bias_first else ["p", "b"], ["y"]),
+    ]
+    check(model_of(nodes, {"x": x}, weights), {"x": x})
+
+
 # (filters, channels, size, kernel): a 1 x 1 output, MLAS's one-column kernel, its rows (the
 # filters) reduced four, two and one at a time: a squeeze-and-excitation 1 x 1 conv on a pooled
 # input, and a 3 x 3 conv on a 3 x 3 input
