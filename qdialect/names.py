@@ -23,6 +23,9 @@ NODE_ATTR = "qnn.node"
 # the ONNX op type of an op that is one of several an ONNX node became (BatchNormalization's
 # multiply and add), so that the quantizer applies that node's rule, not `Mul`'s or `Add`'s
 OP_TYPE_ATTR = "qnn.op_type"
+# a constant that is an ONNX node's output (a Constant node, arithmetic the importer folded),
+# not an initializer: ONNX Runtime's calibrator observes those (`import_onnx(node_constants=)`)
+NODE_OUTPUT_ATTR = "qnn.node_output"
 
 
 def tensor_name(value: SSAValue) -> str | None:

@@ -43,6 +43,8 @@ def annotate_ranges(function: func.FuncOp, ranges: Mapping[str, tuple[float, flo
         if name not in ranges or isinstance(value.owner, DequantizeCastOp):
             continue
         lo, hi = (float(b) for b in ranges[name])
+        if not lo < hi:  # a range of one value, or ORT's inverted one: the same parameters
+            lo, hi = min(lo, 0.0), max(hi, 0.0)
         if not lo < hi:
             continue
         shape = value.type.get_shape()  # type: ignore[union-attr]

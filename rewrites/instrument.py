@@ -35,7 +35,7 @@ from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import VerifyException
 
 from qdialect import qnn
-from qdialect.names import tensor_name
+from qdialect.names import NODE_OUTPUT_ATTR, tensor_name
 from qdialect.qnn import HistogramRule
 from qdialect.tensors import element_type
 
@@ -98,6 +98,11 @@ def _constant_derived(function: func.FuncOp) -> set[SSAValue]:
     return derived
 
 
+def _node_output(value: SSAValue) -> bool:
+    """A constant the importer marked as an ONNX node's output (not an initializer)."""
+    return isinstance(value.owner, Operation) and NODE_OUTPUT_ATTR in value.owner.attributes
+
+
 def _unique(name: str, values: list[SSAValue]) -> SSAValue:
     if len(values) > 1:
         raise InstrumentError(
@@ -125,7 +130,7 @@ def select(
         if tensors is None:
             derived = _constant_derived(function)
             for name, values in named.items():
-                if any(_is_float32(v) and v not in derived for v in values):
+                if any(_is_float32(v) and (v not in derived or _node_output(v)) for v in values):
                     chosen.append((name, _unique(name, values)))
         available |= named
     if tensors is None:

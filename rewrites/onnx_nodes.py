@@ -15,7 +15,7 @@ from xdsl.dialects.builtin import StringAttr, TensorType, f32
 from xdsl.ir import Operation, SSAValue
 
 from qdialect import qnn
-from qdialect.names import OP_TYPE_ATTR, tensor_name
+from qdialect.names import NODE_OUTPUT_ATTR, OP_TYPE_ATTR, tensor_name
 from qdialect.tensors import element_type
 
 
@@ -24,10 +24,12 @@ def is_float_tensor(value: SSAValue) -> bool:
 
 
 def float_constant(value: SSAValue) -> arith.ConstantOp | None:
-    """The `arith.constant` defining `value` if it is a float tensor constant (an initializer)."""
+    """The `arith.constant` defining `value` if it is a float tensor constant (an initializer).
+    A constant an ONNX node computes (`qnn.node_output`: a Constant node, folded arithmetic)
+    is no initializer: ONNX Runtime's quantizer takes it as an activation, with its range."""
     owner = value.owner
     if isinstance(owner, arith.ConstantOp) and is_float_tensor(value):
-        return owner
+        return None if NODE_OUTPUT_ATTR in owner.attributes else owner
     return None
 
 

@@ -53,9 +53,10 @@ class QuantizeResult:
     smoothing: SmoothSummary | None = None  # what the smooth_quant recipe did, if on
 
 
-def load_float_model(model: Any) -> ModuleOp:
+def load_float_model(model: Any, node_constants: bool = False) -> ModuleOp:
     """A fresh float module from a path, an `onnx.ModelProto` or a `ModuleOp` (cloned), with
-    ONNX node names kept for the quantizer's node rules."""
+    ONNX node names kept for the quantizer's node rules (and with `node_constants`, the float
+    constants ONNX nodes compute, for calibration: `import_onnx`)."""
     if isinstance(model, ModuleOp):
         return model.clone()
     if isinstance(model, (str, Path)) and Path(model).suffix != ".onnx":
@@ -69,7 +70,8 @@ def load_float_model(model: Any) -> ModuleOp:
         return parse_module(text, str(path))
     from qdialect.onnx_import import import_onnx
 
-    return import_onnx(str(model) if isinstance(model, Path) else model, node_names=True)
+    source = str(model) if isinstance(model, Path) else model
+    return import_onnx(source, node_names=True, node_constants=node_constants)
 
 
 def read_config(config: Any) -> QuantizeConfig:
@@ -160,9 +162,9 @@ def quantize(
     (`rewrites.quantize_fake`); `fake-to-qdq` turns it into exactly the QDQ form."""
     if form not in FORMS:
         raise ValueError(f"unknown form '{form}': expected one of {', '.join(FORMS)}")
-    module = load_float_model(model)
     settings = read_config(config)
     is_static = isinstance(settings, QuantizeConfig) and settings.mode == "static"
+    module = load_float_model(model, node_constants=is_static)
     if form != "qdq" and not is_static:
         raise ValueError(f"form '{form}' applies to static quantization only")
     if not isinstance(settings, QuantizeConfig):  # mode "weight_only": no ranges needed
@@ -262,7 +264,7 @@ def _fixed(function, nni: NniCalibration) -> FixedParams:
 
 def calibrated_module(model: Any, table: Any) -> ModuleOp:
     """The float model with its ranges written in the IR as calibrated qcast/dcast pairs."""
-    module = load_float_model(model)
+    module = load_float_model(model, node_constants=True)
     ranges = read_ranges(table, module)
     for function in defined_functions(module):
         annotate_ranges(function, ranges)
@@ -310,7 +312,7 @@ def calibrate(
     options = CalibrationOptions.from_extra_options(method, extra_options)
     plan = histogram_plan(options)
     stats = collect_statistics(
-        lambda: load_float_model(model),
+        lambda: load_float_model(model, node_constants=True),
         samples,
         histogram=plan,
         edges_for=histogram_edges if plan is not None else None,

@@ -74,11 +74,16 @@ def check_model(model) -> None:
             ttype.ClearField("shape")
 
 
-def import_onnx(source, function_name: str = "main", node_names: bool = False) -> ModuleOp:
+def import_onnx(
+    source, function_name: str = "main", node_names: bool = False, node_constants: bool = False
+) -> ModuleOp:
     """The model's graph as one `func.func` of quant/qnn/tensor ops (not yet rewritten).
 
     `node_names` records each op's ONNX node name in a `qnn.node` attribute (the quantizer's
-    `nodes_to_quantize`/`nodes_to_exclude` rules read it). Unsupported ops are reported all at
+    `nodes_to_quantize`/`nodes_to_exclude` rules read it). `node_constants` gives every float
+    node output the importer holds as a constant (a Constant node, folded arithmetic) a named
+    constant marked `qnn.node_output`, used or not, for calibration to observe as ONNX
+    Runtime's calibrator does. Unsupported ops are reported all at
     once; a node whose scales or zero points are not constant initializers, or whose attributes
     have no qnn equivalent, is named in the error.
     """
@@ -94,6 +99,7 @@ def import_onnx(source, function_name: str = "main", node_names: bool = False) -
     check_model(model)
     importer = GraphImporter(model.graph, HANDLERS, node_names)
     importer.opset = default_opset(model)
+    importer.node_constants = node_constants
     return importer.run(function_name)
 
 

@@ -166,5 +166,5 @@ def fold(g, node) -> bool:
             f"constant shape arithmetic cannot be evaluated: {type(err).__name__}: {err}"
         ) from None
     g.initializers[node.output[0]] = result
-    g.folded.add(node.output[0])
+    g.folded[node.output[0]] = None
     return True

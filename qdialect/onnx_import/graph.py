@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import (
     ModuleOp,
     StringAttr,
     TensorType,
+    UnitAttr,
     f16,
     f32,
 )
@@ -26,7 +27,14 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from qdialect.constants import packed_attr, reinterpret_bits
-from qdialect.names import NAME_ATTR, NODE_ATTR, OP_TYPE_ATTR, record_name, ssa_name_hint
+from qdialect.names import (
+    NAME_ATTR,
+    NODE_ATTR,
+    NODE_OUTPUT_ATTR,
+    OP_TYPE_ATTR,
+    record_name,
+    ssa_name_hint,
+)
 from qdialect.onnx_import.common import (
     attrs,
     axis_attr,
@@ -69,8 +77,9 @@ class GraphImporter:
         self.graph = graph
         self.node_names = node_names  # record each op's ONNX node in `qnn.node` (quantizer rules)
         self.handlers = handlers
-        self.initializers: dict[str, np.ndarray] = {}  # and the constants folding computed
-        self.folded: set[str] = set()  # ... which are these
+        self.initializers: dict[str, np.ndarray] = {}  # and the node outputs held as constants
+        self.folded: dict[str, None] = {}  # ... which are these (Constant nodes, folding), in order
+        self.node_constants = False  # give the float ones SSA values marked NODE_OUTPUT_ATTR
         for t in graph.initializer:
             try:
                 self.initializers[t.name] = numpy_helper.to_array(t)
@@ -153,7 +162,7 @@ class GraphImporter:
         if name in self.initializers:
             data = self.initializers[name]
             if data.dtype not in FLOAT_DTYPES:
-                what = "constant (shape arithmetic)" if name in self.folded else "initializer"
+                what = "constant node output" if name in self.folded else "initializer"
                 raise NodeError(
                     f"{data.dtype} {what} '{name}' is used where a float tensor is expected"
                 )
@@ -314,6 +323,11 @@ class GraphImporter:
                 self._check_declared_shapes(node, declared)
             except NodeError as err:
                 raise OnnxImportError(f"{self._label(node)}: {err}") from None
+        if self.node_constants:
+            for name in self.folded:
+                if self.initializers[name].dtype == np.float32:
+                    owner = self.value(name).owner
+                    owner.attributes[NODE_OUTPUT_ATTR] = UnitAttr()  # type: ignore[union-attr]
         results = []
         for out in self.graph.output:
             if out.name not in self.values:

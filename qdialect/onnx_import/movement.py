@@ -285,6 +285,7 @@ def constant(g: GraphImporter, node) -> None:
         g.initializers[node.output[0]] = numpy_helper.to_array(a.t)
     except Exception as err:  # data that does not fit its dims or type
         raise NodeError(f"its value cannot be read: {type(err).__name__}: {err}") from None
+    g.folded[node.output[0]] = None
 
 
 def nearest_indices(

@@ -374,3 +374,31 @@ def class_token(rng: np.random.Generator, tokens: int = 5, width: int = 16) -> o
         node("Add", ["y1", "y2"], ["y"], name="logits"),
     ]
     return onnx_model(nodes, [1, tokens, width], [1, 4], weights)
+
+
+def constant_nodes(rng: np.random.Generator, tokens: int = 16, width: int = 32) -> onnx.ModelProto:
+    """Constants written as nodes, as PyTorch exports them: a Constant scalar factor, an
+    attention-style scale Pow(Constant, Constant) = d ** -0.5 the importer folds, and an
+    Expand of a Constant row. ONNX Runtime's calibrator observes every one of those node
+    outputs (they are not initializers)."""
+    weights = {"w": (rng.standard_normal((width, width)) * 0.3).astype(np.float32)}
+    node = helper.make_node
+
+    def const(name: str, value: np.ndarray) -> onnx.NodeProto:
+        return node("Constant", [], [name], value=numpy_helper.from_array(value, name), name=name)
+
+    nodes = [
+        const("half", np.array(0.5, np.float32)),
+        const("d", np.array(float(width), np.float32)),
+        const("minus_half", np.array(-0.5, np.float32)),
+        const("row", (rng.standard_normal((1, width)) * 0.1).astype(np.float32)),
+        const("rows", np.array([tokens, width], np.int64)),
+        node("MatMul", ["x", "w"], ["m"], name="proj"),
+        node("Mul", ["m", "half"], ["h"], name="halve"),
+        node("Pow", ["d", "minus_half"], ["scale"], name="scale"),
+        node("Mul", ["h", "scale"], ["s"], name="scaled"),
+        node("Expand", ["row", "rows"], ["bias"], name="expand"),
+        node("Add", ["s", "bias"], ["a"], name="shift"),
+        node("Relu", ["a"], ["y"], name="act"),
+    ]
+    return onnx_model(nodes, [tokens, width], [tokens, width], weights)

@@ -88,7 +88,14 @@ def ort_ranges(path: Path, samples: np.ndarray, method: str, extra: dict) -> dic
 
 @pytest.fixture(
     scope="module",
-    params=["movement", "transformer_ffn", "gpt2_mlp", "resnet_block", "squeeze_excitation"],
+    params=[
+        "movement",
+        "transformer_ffn",
+        "gpt2_mlp",
+        "resnet_block",
+        "squeeze_excitation",
+        "constant_nodes",
+    ],
 )
 def float_model(request, tmp_path_factory):
     logging.getLogger().setLevel(logging.ERROR)

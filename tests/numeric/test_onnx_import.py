@@ -294,7 +294,7 @@ def test_a_folded_integer_read_as_a_float_is_named_as_such() -> None:
     model = make_model(nodes, [("x", F, [4])], [("y", F)], {})
     with pytest.raises(
         OnnxImportError,
-        match=r"^node 'add' \(Add\): int64 constant \(shape arithmetic\) 'shape' is used where",
+        match=r"^node 'add' \(Add\): int64 constant node output 'shape' is used where",
     ):
         import_onnx(model)
 

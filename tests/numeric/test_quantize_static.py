@@ -51,6 +51,7 @@ MODELS = {
     "squeeze_excitation": float_models.squeeze_excitation,
     "mixed_consumers": float_models.mixed_consumers,
     "class_token": float_models.class_token,
+    "constant_nodes": float_models.constant_nodes,
 }
 FAST_MODELS = ("resnet_block", "transformer_ffn", "movement", "slicing")
 COMBOS = list(

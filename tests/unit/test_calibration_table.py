@@ -236,8 +236,8 @@ def test_table_is_a_typed_read_only_mapping():
         CalibrationTable("minmax", {"x": TensorRange(-1.0, 2.0)})  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="not a number"):
         CalibrationTable("minmax", {"x": TensorRange(F32("nan"), F32(2))})
-    with pytest.raises(ValueError, match="lowest 3.0 > highest 2.0"):
-        CalibrationTable("minmax", {"x": TensorRange(F32(3), F32(2))})
+    inverted = CalibrationTable("percentile", {"x": TensorRange(F32(3), F32(2))})
+    assert inverted["x"] == TensorRange(F32(3), F32(2))  # ORT writes such ranges too
     with pytest.raises(ValueError, match="unknown calibration method 'MinMax'"):
         CalibrationTable("MinMax", {})
 
@@ -323,10 +323,6 @@ def document(data=None, method=METHOD, **extra):
                 }
             ),
             r"'lowest' holds 2 values \(per-channel ranges are not supported\)",
-        ),
-        (
-            document(data={"x": {"lowest": 2.0, "highest": 1.0}}),
-            r"tensor 'x': lowest 2.0 > highest 1.0",
         ),
         (
             document(data={"x": {"lowest": float("nan"), "highest": 1.0}}),
