@@ -41,6 +41,8 @@ from qdialect.onnx_import.registry import handles
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
+FLT_MAX = float(np.finfo(np.float32).max)  # ONNX Clip's missing bound
+
 
 @handles("Conv")
 def conv(g: GraphImporter, node) -> None:
@@ -60,7 +62,8 @@ def matmul(g: GraphImporter, node) -> None:
     build_matmul(g, node, a, b, lambda shape: tensor_type(shape, f32))
     if len(shape_of(b)) > 2:
         g.mark_decomposed(last, "MatMul")
-    if computed_at_run_time(b):  # ORT prepacks a constant B (float_sum.py)
+    # ORT prepacks a constant 2-D B (float_sum.py; GemmPackBFp32 takes no other rank)
+    if computed_at_run_time(b) or len(shape_of(b)) != 2:
         for op in g.added_since(last):
             if isinstance(op, qnn.DotOp):
                 op.properties["streamed_rhs"] = UnitAttr()
@@ -215,12 +218,16 @@ def relu(g: GraphImporter, node) -> None:
 def clip(g: GraphImporter, node) -> None:
     x = g.value(node.input[0])
     a = attrs(node)
+    elem = element_type(x.type)
+    quantized = isinstance(elem, UniformQuantizedType)
+    # a missing bound is ±FLT_MAX (ONNX's numeric_limits default), so ±inf clip to it; on a
+    # quantized tensor no bound at all
+    edge = math.inf if quantized else FLT_MAX
     bounds = []
-    for index, key, default in ((1, "min", -math.inf), (2, "max", math.inf)):
+    for index, key, default in ((1, "min", -edge), (2, "max", edge)):
         data = g.optional_constant(index, key)
         bounds.append(float(data) if data is not None else float(a.get(key, default)))
-    elem = element_type(x.type)
-    if isinstance(elem, UniformQuantizedType):  # bounds are stored values on a quantized tensor
+    if quantized:  # bounds are stored values on a quantized tensor
         bounds = [b if math.isinf(b) else stored_to_real(int(b), elem, "Clip") for b in bounds]
     op = qnn.ClampOp(x, x.type, min=FloatAttr(bounds[0], f64), max=FloatAttr(bounds[1], f64))
     g.define(node.output[0], g.add(op, node.output[0]))

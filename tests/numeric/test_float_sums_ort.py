@@ -249,6 +249,25 @@ def test_a_bias_add_on_either_side_is_onnxruntimes(op: str, bias_first: bool) ->
     check(model_of(nodes, {"x": x}, weights), {"x": x})
 
 
+@pytest.mark.parametrize("b_shape", [(1, 99, 5), (1, 1, 99, 7)], ids=str)
+def test_a_constant_b_of_rank_three_is_not_prepacked(b_shape) -> None:
+    """ORT prepacks only a 2-D constant B (GemmPackBFp32): a [1, K, N] one is summed as a
+    product of activations (MLAS's SGEMM strides, not the prepacked blocks of 256)."""
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((1, 16, 99)).astype(np.float32)
+    b = rng.standard_normal(b_shape).astype(np.float32)
+    check(model_of([helper.make_node("MatMul", ["x", "b"], ["y"])], {"x": x}, {"b": b}), {"x": x})
+
+
+@pytest.mark.parametrize("bounds", [["x", "lo"], ["x", "", "hi"]], ids=["min_only", "max_only"])
+def test_clip_without_a_bound_stops_at_flt_max(bounds) -> None:
+    """ONNX's missing Clip bound is ±FLT_MAX, not ±inf: an infinity clips to it."""
+    x = special_values((2, 3, 4), 14)
+    weights = {"lo": np.array(-1.0, np.float32), "hi": np.array(2.0, np.float32)}
+    node = helper.make_node("Clip", bounds, ["y"])
+    check(model_of([node], {"x": x}, weights), {"x": x})
+
+
 # (filters, channels, size, kernel): a 1 x 1 output, MLAS's one-column kernel, its rows (the
 # filters) reduced four, two and one at a time: a squeeze-and-excitation 1 x 1 conv on a pooled
 # input, and a 3 x 3 conv on a 3 x 3 input
