@@ -82,8 +82,14 @@ def gemm(g: GraphImporter, node) -> None:
         b = transposed(g, b)
     bias: list[SSAValue] = []
     if optional_input(node, 2):
-        c = float_value(g, node.input[2])
         n = shape_of(b)[1]
+        name = node.input[2]
+        data = g.initializers.get(name)
+        if data is not None and name not in g.folded and data.size == 1:
+            # one value for every output: the same sums from C[j] = c (an initializer)
+            c = g.float_constant(np.full(n, data.reshape(()), np.float32), None)
+        else:
+            c = float_value(g, name)
         if shape_of(c) not in ((n,), (1, n)):
             raise NodeError(
                 f"C must have shape [{n}] or [1, {n}] to be a bias, got {list(shape_of(c))}"

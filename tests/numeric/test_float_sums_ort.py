@@ -259,6 +259,18 @@ def test_a_constant_b_of_rank_three_is_not_prepacked(b_shape) -> None:
     check(model_of([helper.make_node("MatMul", ["x", "b"], ["y"])], {"x": x}, {"b": b}), {"x": x})
 
 
+@pytest.mark.parametrize("c_shape", [(), (1,), (1, 1)], ids=str)
+def test_gemm_with_one_c_for_every_output_is_onnxruntimes(c_shape) -> None:
+    """A Gemm's C of one value (an initializer) starts every sum, as ORT copies C into Y."""
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((3, 40)).astype(np.float32)
+    weights = {
+        "w": rng.standard_normal((40, 6)).astype(np.float32),
+        "c": np.full(c_shape, 0.3, np.float32),
+    }
+    check(model_of([helper.make_node("Gemm", ["x", "w", "c"], ["y"])], {"x": x}, weights), {"x": x})
+
+
 @pytest.mark.parametrize("bounds", [["x", "lo"], ["x", "", "hi"]], ids=["min_only", "max_only"])
 def test_clip_without_a_bound_stops_at_flt_max(bounds) -> None:
     """ONNX's missing Clip bound is ±FLT_MAX, not ±inf: an infinity clips to it."""
