@@ -107,10 +107,19 @@ def sgemm_stride_k(n: int, k: int) -> int:
     return stride_k
 
 
-def conv_sum_order(filters_per_group: int, pixels: int, k: int) -> SumOrder:
+def conv_sum_order(
+    filters_per_group: int, pixels: int, k: int, transposed_input: bool = False
+) -> SumOrder:
     """A float conv's order: a group with one filter is a one-row GEMM (a depthwise conv), a
     1 x 1 output a one-column GEMM; otherwise blocks of the SGEMM stride for N = the output
-    pixels of an image."""
+    pixels of an image. `transposed_input`: MLAS reads the input itself as a transposed B
+    (`MlasConvPrepare`'s GemmDirect with CblasTrans: stride 1, no padding, no dilation, one
+    input channel per group, the kernel as wide as the image); then one filter is the
+    one-row transposed-B kernel, eight lanes and the tree over the pixels (their groups of
+    4, 2, 1). Only ungrouped convs are passed it: a grouped (depthwise) one keeps the one-row
+    order, as our depthwise kernels sum, and differs from ORT there."""
+    if filters_per_group == 1 and transposed_input and pixels > 1:
+        return SumOrder(SumKind.TREE)
     if filters_per_group == 1:
         return SumOrder(SumKind.GROUPED)
     if pixels == 1:

@@ -304,9 +304,21 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
     def float_sum_order(self) -> SumOrder:
         """How each float output sums its products (qdialect/float_sum.py)."""
         w = ranked_shape(self.weight, "weight", 4)
+        x = ranked_shape(self.input, "input", 4)
         y = ranked_shape(self.result, "result", 4)
-        pixels = y[2] * y[3] if self.layout_kind is Layout.NCHW else y[1] * y[2]
-        return conv_sum_order(w[0] // self.groups.value.data, pixels, math.prod(w[1:]))
+        nchw = self.layout_kind is Layout.NCHW
+        pixels = y[2] * y[3] if nchw else y[1] * y[2]
+        width, channels, kernel_width = (x[3], w[1], w[3]) if nchw else (x[2], w[3], w[2])
+        # (grouped convs keep the one-row order: the depthwise kernels sum no other way)
+        transposed = (
+            channels == 1
+            and self.groups.value.data == 1
+            and kernel_width == width
+            and set(self.strides.get_values()) == {1}
+            and set(self.dilations.get_values()) == {1}
+            and not any(self.pads.get_values())
+        )
+        return conv_sum_order(w[0] // self.groups.value.data, pixels, math.prod(w[1:]), transposed)
 
 
 @irdl_op_definition

@@ -324,7 +324,11 @@ def conv_float(
             return t[:, c, None, :, :, i, s], k[None, :, c, i, s, None, None]
 
         shape = (t.shape[0], k.shape[0], *t.shape[2:4])
-        rows = np.array(tree_rows(k.shape[0])).reshape(1, -1, 1, 1)
+        pixels = t.shape[2] * t.shape[3]
+        if pixels > 1:  # the one-column tree's rows are the pixels (one filter, float_sum.py)
+            rows = np.array(tree_rows(pixels)).reshape(1, 1, *t.shape[2:4])
+        else:
+            rows = np.array(tree_rows(k.shape[0])).reshape(1, -1, 1, 1)
         return sum_in_order(product, k.shape[1] * kh * kw, shape, order, rows=rows)
 
     return _grouped(taps, w.astype(F32), groups, contract)

@@ -249,6 +249,26 @@ def test_a_bias_add_on_either_side_is_onnxruntimes(op: str, bias_first: bool) ->
     check(model_of(nodes, {"x": x}, weights), {"x": x})
 
 
+# (input, weight): one input channel, the kernel as wide as the image, stride 1, no padding:
+# MLAS reads the input as a transposed B (GemmDirect); one filter then sums in the one-row
+# transposed-B kernel's eight lanes and tree over the pixels, several filters in SGEMM blocks
+WIDE_KERNELS = [
+    ((2, 1, 9, 2), (1, 1, 3, 2)),
+    ((1, 1, 31, 7), (1, 1, 3, 7)),
+    ((1, 1, 31, 7), (3, 1, 3, 7)),
+]
+
+
+@pytest.mark.parametrize("case", WIDE_KERNELS, ids=str)
+def test_a_kernel_as_wide_as_the_image_sums_as_onnxruntime(case) -> None:
+    x_shape, w_shape = case
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    node = helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=list(w_shape[2:]))
+    check(model_of([node], {"x": x}, {"w": w}), {"x": x})
+
+
 @pytest.mark.parametrize("b_shape", [(1, 99, 5), (1, 1, 99, 7)], ids=str)
 def test_a_constant_b_of_rank_three_is_not_prepacked(b_shape) -> None:
     """ORT prepacks only a 2-D constant B (GemmPackBFp32): a [1, K, N] one is summed as a
