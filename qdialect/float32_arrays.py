@@ -103,11 +103,14 @@ def powf(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return result.reshape(np.broadcast_shapes(a.shape, b.shape))
 
 
+MULTIPLIED_EXPONENTS = (2.0, 3.0)  # ORT's Pow multiplies by a one-element exponent of these
+
+
 def onnx_pow(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """ONNX Runtime's float32 Pow (element_wise_ops.cc, PowImpl): a one-element exponent of 2
     or 3 multiplies, `x · x` and `(x · x) · x`; anything else is `powf`."""
     x, y = np.asarray(x, F32), np.asarray(y, F32)
-    if y.size == 1 and float(y.reshape(())) in (2.0, 3.0):
+    if y.size == 1 and float(y.reshape(())) in MULTIPLIED_EXPONENTS:
         square = (x * x).astype(F32)
         result = square if float(y.reshape(())) == 2.0 else (square * x).astype(F32)
         return result.reshape(np.broadcast_shapes(x.shape, y.shape))

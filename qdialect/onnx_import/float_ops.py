@@ -13,6 +13,7 @@ from xdsl.dialects.builtin import FloatAttr, IntegerAttr, UnitAttr, f32, f64, i6
 from xdsl.ir import BlockArgument, SSAValue
 
 from qdialect import qnn
+from qdialect.float32_arrays import MULTIPLIED_EXPONENTS
 from qdialect.onnx_import.batched import build_matmul
 from qdialect.onnx_import.builders import (
     build_avg_pool,
@@ -138,7 +139,7 @@ def power(g: GraphImporter, node) -> None:
         raise NodeError("the exponent must be a constant")
     power = float(exponent.reshape(())) if exponent.size == 1 else None
     x = float_value(g, node.input[0])
-    if power not in (2.0, 3.0):
+    if power not in MULTIPLIED_EXPONENTS:
         if exponent.dtype != np.float32:
             raise NodeError(
                 f"Pow by a {exponent.dtype} exponent other than 2 or 3 is not imported (ONNX "

@@ -415,11 +415,6 @@ def _maxps(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.where(a > v, a, v)
 
 
-def _std_max(a: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """`std::max(a, v)`: v where a < v, else a (a NaN on either side gives a)."""
-    return np.where(a < v, v, a)
-
-
 def max_pool_float(x: np.ndarray, kernel, window: Window) -> np.ndarray:
     """float32 MaxPool as ONNX Runtime reduces it (qdialect/float_sum.py, `PoolKernel`), NCHW."""
     (kh, kw), (h, w) = kernel, x.shape[2:]
@@ -432,7 +427,7 @@ def max_pool_float(x: np.ndarray, kernel, window: Window) -> np.ndarray:
             lanes = _maxps(lanes, flat[..., i : i + 4])
         best = _maxps(_maxps(lanes[..., 0], lanes[..., 2]), _maxps(lanes[..., 1], lanes[..., 3]))
         for i in range(whole, h * w):
-            best = _std_max(best, flat[..., i])
+            best = _keep(best, flat[..., i], largest=True)
         return best[..., None, None]
     if order is PoolKernel.ROWS:
         taps = _windows(x, kh, kw, window, F32(np.nan))
@@ -442,7 +437,9 @@ def max_pool_float(x: np.ndarray, kernel, window: Window) -> np.ndarray:
         for i in range(kh):
             for j in range(kw):
                 tap, here = taps[..., i, j], inside[..., i, j] > 0
-                best = np.where(here & first, tap, _std_max(best, tap))  # a NaN pad: kept best
+                best = np.where(
+                    here & first, tap, _keep(best, tap, largest=True)
+                )  # a NaN pad: kept best
                 first &= ~here
         return best
     (sh, sw), (top, left, bottom, right) = window.strides, window.pads
@@ -456,7 +453,7 @@ def max_pool_float(x: np.ndarray, kernel, window: Window) -> np.ndarray:
         columns = x[:, :, r0].copy()
         for r in range(r0 + 1, r1):
             columns[..., :whole] = _maxps(columns[..., :whole], x[:, :, r, :whole])
-            columns[..., whole:] = _std_max(columns[..., whole:], x[:, :, r, whole:])
+            columns[..., whole:] = _keep(columns[..., whole:], x[:, :, r, whole:], largest=True)
         edge = (*x.shape[:2], left), (*x.shape[:2], right + kw)
         padded = np.concatenate([np.full(edge[0], LOWEST), columns, np.full(edge[1], LOWEST)], 2)
         for j in range(ow):
@@ -579,8 +576,8 @@ def extremes(x: np.ndarray) -> np.ndarray:
 
 
 def _keep(a: np.ndarray, b: np.ndarray, largest: bool) -> np.ndarray:
-    """Eigen's `pmin(a, b)` (`pmax`) and `std::min(a, b)`: b where b is strictly smaller
-    (larger), else a, so a NaN on either side keeps a."""
+    """Eigen's `pmin(a, b)` (`pmax`) and `std::min(a, b)` (`std::max`): b where b is strictly
+    smaller (larger), else a, so a NaN on either side keeps a."""
     return np.where(b > a if largest else b < a, b, a)
 
 

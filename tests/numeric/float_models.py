@@ -12,9 +12,16 @@ activations), Softmax, LayerNormalization and an Erf-GELU.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+
+def normal(rng: np.random.Generator, *shape: int, scale: float = 0.3) -> np.ndarray:
+    """float32 weights: normals of that scale."""
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
 
 
 def onnx_model(nodes, x_shape, y_shape, weights: dict[str, np.ndarray]) -> onnx.ModelProto:
@@ -165,8 +172,7 @@ def encoder_layer(
     LayerNormalization."""
     d = width // heads
 
-    def w(*shape: int, scale: float = 0.3) -> np.ndarray:
-        return (rng.standard_normal(shape) * scale).astype(np.float32)
+    w = functools.partial(normal, rng)
 
     weights = {
         "wq": w(width, width), "wk": w(width, width), "wv": w(width, width),
@@ -254,8 +260,7 @@ def squeeze_excitation(rng: np.random.Generator, size: int = 10) -> onnx.ModelPr
     H and W (a float op ORT's quantizer leaves float), two 1x1 convs and a Sigmoid gate that
     scales the channels (a broadcast Mul), a projecting conv."""
 
-    def w(*shape: int, scale: float = 0.3) -> np.ndarray:
-        return (rng.standard_normal(shape) * scale).astype(np.float32)
+    w = functools.partial(normal, rng)
 
     weights = {
         "w1": w(16, 8, 3, 3), "b1": w(16, scale=0.1), "ws1": w(4, 16, 1, 1),
@@ -332,8 +337,7 @@ def mixed_consumers(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
     feeds a conv and the Sub too. QOperator hands the float consumers the float tensors and
     leaves the pool float (its input is not quantized); QDQ gives every reader the pair."""
 
-    def w(*shape: int, scale: float = 0.3) -> np.ndarray:
-        return (rng.standard_normal(shape) * scale).astype(np.float32)
+    w = functools.partial(normal, rng)
 
     weights = {"w1": w(8, 8, 3, 3), "b1": w(8, scale=0.1), "w2": w(8, 8, 1, 1)}
     node = helper.make_node
