@@ -96,6 +96,7 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.TransposeOp: movement.movement,
     qnn.SliceOp: movement.movement,
     qnn.PadOp: movement.movement,
+    qnn.GatherOp: movement.gather,
     qnn.ObserveOp: observe.observation,
     qnn.HistogramOp: observe.observation,
     qnn.DynamicQuantizeOp: dynamic.dynamic_quantize,
@@ -176,6 +177,8 @@ class EmittedFunction:
     kernel_texts: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
     copies: list[str] = field(default_factory=list)
+    # the message of each nonzero return of the entry point (1, 2, ...), located at its op
+    failures: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -244,6 +247,7 @@ class FunctionEmitter:
         self.kernel_ops: list[Operation] = []
         self.calls: list[str] = []
         self.steps: list[str] = []
+        self.failures: list[str] = []  # what the entry point's return value k > 0 means
         self.fast = False  # an int16-pair kernel needs the SIMD part of the prelude
         self.scratch_bytes = 0  # scratch shared by the fast kernels, after the planned arena
 
@@ -262,7 +266,12 @@ class FunctionEmitter:
         template = TEMPLATES.get_template(kernel.template)
         self.kernels.append(template.render(name=name, spec=kernel.spec))
         self.kernel_ops.append(op)
-        call = f"{name}({', '.join(kernel.args)});"
+        call = f"{name}({', '.join(kernel.args)})"
+        if kernel.failure is None:
+            call += ";"
+        else:  # the entry point returns failure k (1, 2, ...): runtime.native raises its message
+            self.failures.append(str(self.fail(op, kernel.failure)))
+            call = f"if ({call}) return {len(self.failures)};"
         self.steps.append(call)
         self.calls.append(f"    {timed(call, index) if self.profile else call}")
 
@@ -336,6 +345,7 @@ class FunctionEmitter:
             self.kernels,
             self.steps,
             copies,
+            self.failures,
         )
 
 

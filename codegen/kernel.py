@@ -15,11 +15,14 @@ from codegen.target import Target
 @dataclass(frozen=True)
 class Kernel:
     """One kernel of the unit: its template, what the template reads, and the C arguments of
-    its call (buffer expressions)."""
+    its call (buffer expressions). A kernel with a `failure` returns int, nonzero when its
+    inputs are bad at run time (an index out of range): the entry point then returns at once,
+    and the runtime raises `failure`, located at the op."""
 
     template: str
     spec: Any
     args: list[str]
+    failure: str | None = None
 
 
 class EmitContext(Protocol):

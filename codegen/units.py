@@ -35,10 +35,12 @@ class SplitUnits:
 
 
 def step(index: int, call: str) -> str:
-    """The step function that makes kernel call `index` in its kernel's unit."""
+    """The step function that makes kernel call `index` in its kernel's unit; it returns
+    what the entry point would (0, or a kernel's failure: codegen.kernel.Kernel)."""
     return (
-        f"{HIDDEN} void qd_step{index}({STEP_PARAMETERS}) {{\n"
-        f"    (void)inputs; (void)outputs; (void)constants; (void)arena;\n    {call}\n}}\n"
+        f"{HIDDEN} int qd_step{index}({STEP_PARAMETERS}) {{\n"
+        f"    (void)inputs; (void)outputs; (void)constants; (void)arena;\n    {call}\n"
+        "    return 0;\n}\n"
     )
 
 
@@ -64,12 +66,15 @@ def split_units(emitted: EmittedFunction, parts: int) -> SplitUnits:
         steps = "".join(step(i, emitted.steps[i]) for i in group)
         units.append(translation_unit(emitted.fast, texts, steps, exports=False))
     declarations = "".join(
-        f"{HIDDEN} void qd_step{i}({STEP_PARAMETERS});\n" for i in range(len(kernels))
+        f"{HIDDEN} int qd_step{i}({STEP_PARAMETERS});\n" for i in range(len(kernels))
     )
-    calls = [f"qd_step{i}({STEP_ARGUMENTS});" for i in range(len(kernels))]
+    calls = [
+        f"if ((failure = qd_step{i}({STEP_ARGUMENTS}))) return failure;"
+        for i in range(len(kernels))
+    ]
     if emitted.profiled:
         calls = [timed(call, index) for index, call in enumerate(calls)]
-    body = "\n".join([*(f"    {call}" for call in calls), *emitted.copies])
+    body = "\n".join(["    int failure;", *(f"    {call}" for call in calls), *emitted.copies])
     slots = len(kernels) if emitted.profiled else 0
     main = translation_unit(False, declarations, entry_point("qd_entry", body), slots)
     return SplitUnits(main, tuple(units))

@@ -87,7 +87,7 @@ class CompiledFunction(NativeFunction):
         NativeFunction.__init__(
             self,
             self.library,
-            function_signature(self.function),
+            function_signature(self.function, self.emitted.failures),
             constants,
             self.emitted.plan.arena_size,
         )
@@ -133,8 +133,9 @@ def cache_templates() -> None:
         TEMPLATES.bytecode_cache = TemplateCache(str(directory))
 
 
-def function_signature(function: func.FuncOp) -> Signature:
-    """The boundary of a function, read off its types and recorded names."""
+def function_signature(function: func.FuncOp, failures: Sequence[str] = ()) -> Signature:
+    """The boundary of a function, read off its types and recorded names, with the failures
+    its emitted entry point may return (EmittedFunction.failures)."""
     types = function.function_type
     return Signature(
         name=function.sym_name.data,
@@ -142,6 +143,7 @@ def function_signature(function: func.FuncOp) -> Signature:
         inputs=tuple(expected_array(t) for t in types.inputs.data),
         results=tuple(result_names(function)),
         outputs=tuple(expected_array(t) for t in types.outputs.data),
+        failures=tuple(failures),
     )
 
 

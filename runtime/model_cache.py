@@ -197,6 +197,7 @@ def signature_from(fields: dict) -> Signature:
         inputs=specs(fields["inputs"]),
         results=tuple(fields["results"]),
         outputs=specs(fields["outputs"]),
+        failures=tuple(fields.get("failures", ())),
     )
 
 
@@ -224,6 +225,7 @@ def header_of(
         "inputs": specs(signature.inputs),
         "results": list(signature.results),
         "outputs": specs(signature.outputs),
+        "failures": list(signature.failures),
     }
     header = {"format": FORMAT, "key": key, "library": library, "signature": fields}
     header |= {"arena": function.arena_size, "notes": notes, "constants": []}

@@ -113,13 +113,30 @@ def zeroed_cache_line_aligned(nbytes: int) -> np.ndarray:
 @dataclass(frozen=True)
 class Signature:
     """What crosses the boundary: the entry's name, its arguments and results by name, and the
-    numpy dtype and shape of each (runtime.signature reads them off a function's types)."""
+    numpy dtype and shape of each (runtime.signature reads them off a function's types), and
+    the located message of each failure the entry point may return (1, 2, ...: a gather's
+    index out of range; codegen.kernel.Kernel.failure)."""
 
     name: str
     arguments: tuple[str, ...]
     inputs: tuple[ArraySpec, ...]
     results: tuple[str, ...]
     outputs: tuple[ArraySpec, ...]
+    failures: tuple[str, ...] = ()
+
+
+def checked_entry(run: Callable[[], int], failures: Sequence[str]) -> Callable[[], None]:
+    """`run` (the entry point with its tables) raising its failure's message as an
+    ExecutionError; `run` itself when it cannot fail, so a call costs nothing more."""
+    if not failures:
+        return run
+
+    def checked() -> None:
+        failure = run()
+        if failure:
+            raise ExecutionError(failures[failure - 1])
+
+    return checked
 
 
 class NativeFunction:
@@ -157,12 +174,15 @@ class NativeFunction:
         self._out_ptrs = ffi.new("void *[]", max(len(self._outputs), 1))
         self._arena_ptr = ffi.from_buffer(self._arena)
         # the entry point with its tables: a call only fills the tables in, then runs this
-        self._run = functools.partial(
-            library.lib.qd_entry,
-            self._in_ptrs,
-            self._out_ptrs,
-            self._constant_ptrs,
-            self._arena_ptr,
+        self._run = checked_entry(
+            functools.partial(
+                library.lib.qd_entry,
+                self._in_ptrs,
+                self._out_ptrs,
+                self._constant_ptrs,
+                self._arena_ptr,
+            ),
+            signature.failures,
         )
         self._address = ffi.from_buffer
         # Objects built before the entry point existed lack it; threads are then left alone.

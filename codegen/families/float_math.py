@@ -15,13 +15,15 @@ from codegen.geometry import strides_of
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
+from qdialect.float_types import is_float_type
 from qdialect.storage import integer_signature, storage_bounds
 from qdialect.tensors import element_type
 
 
 @dataclass(frozen=True)
 class FloatMathSpec:
-    """`kind`: binary_<sub|div|min|max|prelu|pow>, reduce_<min|max|sum|mean>, round or cast."""
+    """`kind`: binary_<sub|div|min|max|prelu|pow>, reduce_<min|max|sum|mean>, round, cast
+    (float32 to an integer type) or cast_to_float (an integer type to float32)."""
 
     kind: str
     comment: str
@@ -31,6 +33,7 @@ class FloatMathSpec:
     b_strides: tuple[int, ...] = (0,)
     out_size: int = 0  # reduce (sum, mean: the rows, of size / out_size elements each)
     out_ctype: str = "float"  # cast
+    in_ctype: str = "float"  # cast_to_float
     qmin: int = 0
     qmax: int = 0
 
@@ -76,6 +79,9 @@ def unary(op: qnn.RoundOp | qnn.CastOp, ctx: EmitContext) -> Kernel:
     elem = element_type(op.result.type)
     if isinstance(op, qnn.RoundOp):
         spec = FloatMathSpec("round", op.name, size)
+    elif is_float_type(elem):
+        in_ctype = ctype_of(element_type(op.input.type))
+        spec = FloatMathSpec("cast_to_float", op.name, size, in_ctype=in_ctype)
     else:
         qmin, qmax = storage_bounds(*integer_signature(elem))
         spec = FloatMathSpec("cast", op.name, size, out_ctype=ctype_of(elem), qmin=qmin, qmax=qmax)

@@ -1,7 +1,9 @@
-"""movement.c.j2: transpose, slice and pad, index arithmetic only, in the stored type."""
+"""movement.c.j2: transpose, slice and pad, index arithmetic only, in the stored type;
+gather.c.j2: rows copied by run-time index."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from xdsl.dialects.builtin import IntegerType
@@ -12,6 +14,7 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
 from qdialect.arithmetic import quantize_value
+from qdialect.qnn.movement import gather_out_of_range
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
@@ -70,3 +73,32 @@ def movement(op: qnn.TransposeOp | qnn.SliceOp | qnn.PadOp, ctx: EmitContext) ->
         **fields,
     )
     return Kernel("movement.c.j2", spec, [ctx.plan.expr(x), ctx.plan.expr(y)])
+
+
+@dataclass(frozen=True)
+class GatherSpec:
+    comment: str
+    ctype: str
+    index_ctype: str  # int32_t or int64_t
+    outer: int  # elements before the axis, multiplied
+    size: int  # the gathered axis
+    inner: int  # elements after it, multiplied (one row)
+    count: int  # the indices
+
+
+def gather(op: qnn.GatherOp, ctx: EmitContext) -> Kernel:
+    """Rows copied by index; an index out of range makes the entry point return the op's
+    failure (runtime.native raises `gather_out_of_range`)."""
+    data = shape_of(op.data)
+    axis = op.axis_value
+    spec = GatherSpec(
+        op.name,
+        ctype_of(element_type(op.data.type)),
+        ctype_of(element_type(op.indices.type)),
+        outer=math.prod(data[:axis]),
+        size=data[axis],
+        inner=math.prod(data[axis + 1 :]),
+        count=math.prod(shape_of(op.indices)),
+    )
+    args = [ctx.plan.expr(op.data), ctx.plan.expr(op.indices), ctx.plan.expr(op.result)]
+    return Kernel("gather.c.j2", spec, args, failure=gather_out_of_range(data[axis], axis))

@@ -24,6 +24,9 @@ from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
 from qdialect.qnn import FloatBinary, Reduction
+from qdialect.qnn.float_math import INTEGER_SOURCES
+from qdialect.storage import integer_signature
+from qdialect.tensors import element_type
 
 BINARY = {
     "Sub": FloatBinary.SUB,
@@ -94,9 +97,19 @@ def round_half_to_even(g: GraphImporter, node) -> None:
 
 
 def cast(g: GraphImporter, node) -> None:
-    """Cast of a run-time float32 tensor to an integer type (or to float32: nothing)."""
-    x = float_value(g, node.input[0])
+    """Cast of a run-time float32 tensor to an integer type (or to float32: nothing), or of
+    an int32/int64 one (an attention mask) to float32."""
     to = attrs(node).get("to")
+    source = g.values.get(node.input[0])
+    if source is not None and integer_signature(element_type(source.type)) in INTEGER_SOURCES:
+        if to != TensorProto.FLOAT:
+            name = TensorProto.DataType.Name(to) if to in TensorProto.DataType.values() else to
+            raise NodeError(
+                f"Cast of {element_type(source.type)} to {name} is not imported (to FLOAT is)"
+            )
+        op = qnn.CastOp(source, tensor_type(shape_of(source), f32))
+        return g.define(node.output[0], g.add(op, node.output[0]))
+    x = float_value(g, node.input[0])
     if to == TensorProto.FLOAT:
         return g.define(node.output[0], x)
     if to not in CAST_TARGETS:

@@ -100,6 +100,34 @@ def _range(g, node, inputs) -> np.ndarray:
     return np.arange(start, limit, delta, dtype=inputs[0].dtype)
 
 
+def _gather_elements(g, node, inputs) -> np.ndarray:
+    """ONNX GatherElements: numpy's take_along_axis, a negative index counting from the end."""
+    data, indices = inputs
+    axis = attrs(node).get("axis", 0) % data.ndim
+    size = data.shape[axis]
+    if ((indices < -size) | (indices >= size)).any():
+        raise ValueError(f"an index is outside [{-size}, {size - 1}]")
+    return np.take_along_axis(data, np.where(indices < 0, indices + size, indices), axis)
+
+
+def _flatten(g, node, inputs) -> np.ndarray:
+    x = inputs[0]
+    axis = attrs(node).get("axis", 1) % (x.ndim + 1)
+    return x.reshape(int(np.prod(x.shape[:axis])), -1)
+
+
+def _cum_sum(g, node, inputs) -> np.ndarray:
+    """ONNX CumSum along a constant axis, with its `exclusive` and `reverse` attributes."""
+    x, axis = inputs[0], int(np.ravel(inputs[1])[0]) % max(inputs[0].ndim, 1)
+    a = attrs(node)
+    if a.get("reverse", 0):
+        x = np.flip(x, axis)
+    total = np.cumsum(x, axis=axis, dtype=x.dtype)
+    if a.get("exclusive", 0):
+        total = total - x
+    return np.flip(total, axis) if a.get("reverse", 0) else total
+
+
 FOLDERS: dict[str, Callable] = {
     "Shape": _shape,
     "Gather": lambda g, n, i: np.take(i[0], i[1], axis=attrs(n).get("axis", 0)),
@@ -124,17 +152,22 @@ FOLDERS: dict[str, Callable] = {
     "Equal": lambda g, n, i: np.equal(i[0], i[1]),
     "Less": lambda g, n, i: np.less(i[0], i[1]),
     "Greater": lambda g, n, i: np.greater(i[0], i[1]),
+    "LessOrEqual": lambda g, n, i: np.less_equal(i[0], i[1]),
+    "GreaterOrEqual": lambda g, n, i: np.greater_equal(i[0], i[1]),
+    "GatherElements": _gather_elements,
     "Not": lambda g, n, i: np.logical_not(i[0]),
     "And": lambda g, n, i: np.logical_and(i[0], i[1]),
     "Or": lambda g, n, i: np.logical_or(i[0], i[1]),
     "Where": lambda g, n, i: np.where(i[0], i[1], i[2]),
     "Expand": lambda g, n, i: i[0] * np.ones([int(d) for d in i[1].ravel()], i[0].dtype),
     "Range": _range,
+    "CumSum": _cum_sum,
+    "Flatten": _flatten,
     "Pow": lambda g, n, i: onnx_pow(i[0], i[1]),
 }
 # integer (and boolean) operands only: on floats they are the model's own arithmetic
 INTEGER_ONLY = {"Add", "Sub", "Mul", "Div", "Mod", "Neg", "Abs", "Min", "Max"}
-INTEGER_ONLY |= {"Equal", "Less", "Greater", "Range"}
+INTEGER_ONLY |= {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Range", "CumSum"}
 # float32 operands only, computed as ONNX Runtime computes them (an attention's 1/sqrt(d))
 FLOAT_ONLY = {"Pow"}
 

@@ -16,12 +16,14 @@ from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import (
     ArrayAttr,
     DictionaryAttr,
+    IntegerType,
     ModuleOp,
     StringAttr,
     TensorType,
     UnitAttr,
     f16,
     f32,
+    i64,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
@@ -397,6 +399,8 @@ class GraphImporter:
         if ttype.elem_type == tensor_proto.FLOAT16:
             return tensor_type(dims, f16)
         qtype = self._consumer_type(info.name, dims)
+        if qtype is None and ttype.elem_type in INDEX_INPUTS:
+            return tensor_type(dims, INDEX_INPUTS[ttype.elem_type])
         if qtype is None:
             raise OnnxImportError(
                 f"graph input '{info.name}' is neither float nor read by a node that gives "
@@ -443,6 +447,11 @@ class GraphImporter:
             if info.name == name:
                 return np.dtype(helper.tensor_dtype_to_np_dtype(info.type.tensor_type.elem_type))
         return np.dtype(np.uint8)
+
+
+# Integer graph inputs a float model reads as they are (token ids, attention masks): ONNX's
+# INT32 and INT64, as MLIR's signless i32 and i64.
+INDEX_INPUTS = {6: IntegerType(32), 7: i64}  # TensorProto.INT32, TensorProto.INT64 (onnx.proto)
 
 
 def _declared_shapes(graph) -> dict[str, list[int]]:

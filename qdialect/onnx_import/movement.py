@@ -26,6 +26,8 @@ from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
 from qdialect.qnn.common import int_array
+from qdialect.qnn.movement import gathered_shape
+from qdialect.storage import integer_signature
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
@@ -155,6 +157,7 @@ def identity(g: GraphImporter, node) -> None:
 
 @handles("Shape", "ConstantOfShape", "Range", "Expand", "Where", "Mod")
 @handles("Neg", "Abs", "Equal", "Less", "Greater", "Not", "And", "Or")
+@handles("LessOrEqual", "GreaterOrEqual", "GatherElements", "CumSum")
 def shape_arithmetic(g: GraphImporter, node) -> None:
     raise NodeError("imported only as constant shape arithmetic (its inputs must be constant)")
 
@@ -210,13 +213,25 @@ def slice_(g: GraphImporter, node) -> None:
 
 @handles("Gather")
 def gather(g: GraphImporter, node) -> None:
-    """ONNX Gather of a run-time tensor at constant indices (a class token `t[:, 0]`, chosen
-    heads): a `qnn.slice` per run of consecutive indices, concatenated, reshaped to the
-    indices' shape in place of the axis. Gathering a constant at run-time indices (an
-    embedding) is not imported."""
+    """ONNX Gather. At constant indices (a class token `t[:, 0]`, chosen heads): a `qnn.slice`
+    per run of consecutive indices, concatenated, reshaped to the indices' shape in place of
+    the axis. At run-time indices (an embedding's token ids): `qnn.gather`, which checks them
+    when it runs."""
     x = g.value(node.input[0])
     shape = list(shape_of(x))
     axis = normalize_axis(attrs(node).get("axis", 0), len(shape))
+    if node.input[1] not in g.initializers:
+        ids = g.value(node.input[1])
+        if integer_signature(element_type(ids.type)) not in ((32, True), (64, True)):
+            raise NodeError(f"indices must be int32 or int64, got {element_type(ids.type)}")
+        out = gathered_shape(tuple(shape), shape_of(ids), axis)
+        op = qnn.GatherOp.create(
+            operands=[x, ids],
+            result_types=[tensor_type(out, element_type(x.type))],
+            properties={"axis": IntegerAttr(axis, i64)},
+        )
+        g.define(node.output[0], g.add(op, node.output[0]))
+        return
     indices = np.asarray(g.constant_array(node.input[1], "indices"))
     size = shape[axis]
     flat = indices.astype(np.int64).ravel()

@@ -30,7 +30,7 @@ from qdialect.qnn.float_math import (
     RoundOp,
 )
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
-from qdialect.qnn.movement import PadOp, SliceOp, TransposeOp
+from qdialect.qnn.movement import GatherOp, PadOp, SliceOp, TransposeOp
 from qdialect.qnn.observe import HistogramOp, HistogramRule, ObserveOp
 from qdialect.qnn.scaled import (
     ScaledConcatOp,
@@ -64,6 +64,7 @@ QNN = Dialect(
         TransposeOp,
         PadOp,
         SliceOp,
+        GatherOp,
         ObserveOp,
         HistogramOp,
         DynamicQuantizeOp,

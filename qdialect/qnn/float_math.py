@@ -41,6 +41,7 @@ from xdsl.utils.exceptions import VerifyException
 from qdialect.qnn.common import int_array, ranked_shape
 from qdialect.qnn.elementwise import broadcast_shape
 from qdialect.qnn.modes import enum_value
+from qdialect.storage import integer_signature
 from qdialect.tensors import element_type
 
 
@@ -200,19 +201,29 @@ class RoundOp(FloatUnaryOp):
         _check_f32(self.result, "result")
 
 
+INTEGER_SOURCES = ((32, True), (64, True))  # what qnn.cast turns into float32: i32, i64
+
+
 @irdl_op_definition
 class CastOp(FloatUnaryOp):
     """float32 to an integer tensor (ONNX Cast to INT8 ... INT32, UINT8, UINT16): truncation
     toward zero, which ONNX defines for values in range; outside it ONNX leaves the result
     undefined and we saturate to the type's bounds, NaN to 0 (as Cast's `saturate` does for
-    float8, with 0 standing for NaN).
+    float8, with 0 standing for NaN). Or an i32/i64 tensor (an attention mask) to float32:
+    the nearest float, ties to even, as ONNX Runtime's `static_cast<float>`.
 
         %z = qnn.cast %x : tensor<4xf32> -> tensor<4xui8>
+        %m = qnn.cast %mask : tensor<1x16xi64> -> tensor<1x16xf32>
     """
 
     name = "qnn.cast"
 
     def verify_(self) -> None:
+        if integer_signature(element_type(self.input.type)) in INTEGER_SOURCES:
+            if ranked_shape(self.input, "input") != ranked_shape(self.result, "result"):
+                raise VerifyException("result must have the input's shape")
+            _check_f32(self.result, "result")
+            return
         self.verify_shapes()
         elem = element_type(self.result.type)
         if not isinstance(elem, IntegerType) or elem.width.data not in (8, 16, 32):

@@ -1,4 +1,4 @@
-"""Data-movement `qnn` ops: transpose, pad and slice.
+"""Data-movement `qnn` ops: transpose, pad, slice and gather.
 
 They move stored values without arithmetic, so a quantized tensor keeps its type (a per-axis
 type's axis follows the permutation). Reshapes use upstream's `tensor.reshape`, which already
@@ -9,7 +9,14 @@ negative strides, which ONNX Slice has).
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import DenseArrayBase, FloatAttr, StringAttr, TensorType, f64
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    FloatAttr,
+    IntegerAttr,
+    StringAttr,
+    TensorType,
+    f64,
+)
 from xdsl.ir import Attribute
 from xdsl.irdl import (
     IRDLOperation,
@@ -26,6 +33,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from qdialect.qnn.common import Kind, check_per_tensor, kind_of, ranked_shape
 from qdialect.qnn.modes import PadMode, enum_value
+from qdialect.storage import integer_signature
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 
@@ -181,3 +189,75 @@ class SliceOp(IRDLOperation):
             and (starts[elem.axis], steps[elem.axis], y[elem.axis]) != (0, 1, x[elem.axis])
         ):
             raise VerifyException(f"slices the quantized axis {elem.axis} of {elem}")
+
+
+GATHER_INDEX_WIDTHS = (32, 64)  # ONNX Gather's indices: tensor(int32) or tensor(int64)
+
+
+def gathered_shape(data: tuple[int, ...], indices: tuple[int, ...], axis: int) -> tuple[int, ...]:
+    """ONNX Gather's result shape: the indices' shape in place of dimension `axis`."""
+    return (*data[:axis], *indices, *data[axis + 1 :])
+
+
+def gather_out_of_range(size: int, axis: int, index: int | None = None) -> str:
+    """The run-time error of an index outside `[-size, size)`, in ONNX Runtime's words."""
+    which = "an index" if index is None else f"index {index}"
+    return (
+        f"indices element out of data bounds: {which} is outside [{-size}, {size - 1}], "
+        f"the {size} entries of axis {axis}"
+    )
+
+
+@irdl_op_definition
+class GatherOp(IRDLOperation):
+    """ONNX Gather at run-time indices (an embedding lookup): `y[a…, i…, b…] =
+    data[a…, indices[i…], b…]` along `axis`, a negative index counting from the end. An index
+    outside `[-n, n)` (n = `data`'s size along `axis`) is an error at run time, as in ONNX
+    Runtime ("indices element out of data bounds"): the reference raises it and the compiled
+    kernel returns it before writing anything. Gathering at constant indices is imported as
+    slices instead (qdialect/onnx_import/movement.py). Per-tensor quantized data keeps its type.
+
+        %y = qnn.gather %table, %ids {axis = 0 : i64} : tensor<100x16xf32>, tensor<1x8xi64> -> tensor<1x8x16xf32>
+    """
+
+    name = "qnn.gather"
+    data = operand_def(TensorType)
+    indices = operand_def(TensorType)
+    result = result_def(TensorType)
+    axis = prop_def(IntegerAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = (
+        "$data `,` $indices attr-dict `:` type($data) `,` type($indices) `->` type($result)"
+    )
+
+    @property
+    def axis_value(self) -> int:
+        return self.axis.value.data
+
+    def verify_(self) -> None:
+        x = ranked_shape(self.data, "data")
+        indices = ranked_shape(self.indices, "indices")
+        axis = self.axis_value
+        if not 0 <= axis < len(x):
+            raise VerifyException(f"axis {axis} is not a dimension of the rank-{len(x)} data")
+        if x[axis] == 0:
+            raise VerifyException(f"axis {axis} of the data is empty; there is nothing to gather")
+        signature = integer_signature(element_type(self.indices.type))
+        if signature is None or signature[0] not in GATHER_INDEX_WIDTHS or not signature[1]:
+            raise VerifyException(
+                f"indices must be i32 or i64, got {element_type(self.indices.type)}"
+            )
+        expected = gathered_shape(x, indices, axis)
+        y = ranked_shape(self.result, "result")
+        if y != expected:
+            raise VerifyException(f"result shape must be {list(expected)}, got {list(y)}")
+        elem = element_type(self.data.type)
+        _check_movable(elem, kind_of(self.data))
+        if (
+            isinstance(elem, UniformQuantizedType)
+            and elem.granularity is not Granularity.PER_TENSOR
+        ):
+            raise VerifyException(f"gathers per-tensor quantized data only, got {elem}")
+        if element_type(self.result.type) != elem:
+            raise VerifyException("data and result element types must be equal")

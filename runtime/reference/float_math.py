@@ -10,6 +10,7 @@ from qdialect import qnn
 from qdialect.float32_arrays import batch_norm_affine, fmaf, powf
 from qdialect.float_sum import pair_sum
 from qdialect.qnn import FloatBinary, Reduction
+from qdialect.qnn.float_math import INTEGER_SOURCES
 from qdialect.storage import integer_signature, storage_bounds
 from qdialect.tensors import element_type
 from runtime.reference.f32math import F32
@@ -137,6 +138,8 @@ def _round(op, frame: Frame) -> list[np.ndarray]:
 
 @handles(qnn.CastOp)
 def _cast(op, frame: Frame) -> list[np.ndarray]:
+    if integer_signature(element_type(op.input.type)) in INTEGER_SOURCES:
+        return [frame[op.input].astype(F32)]  # nearest, ties to even: C's conversion
     width, signed = integer_signature(element_type(op.result.type))
     dtype = np.dtype(f"{'' if signed else 'u'}int{width}")
     return [cast(frame[op.input], width, signed).astype(dtype)]

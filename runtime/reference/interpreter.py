@@ -23,6 +23,7 @@ from qdialect.constants import dense_array, reinterpret_bits
 from qdialect.qnn import HistogramRule
 from qdialect.qnn.common import Kind, kind_of, raw_offsets
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
+from qdialect.qnn.movement import gather_out_of_range
 from qdialect.qparams import quantize_bias, range_type
 from qdialect.softmax import float_softmax, quantized_parameters, quantized_softmax, row_layout
 from qdialect.storage import integer_signature
@@ -251,6 +252,18 @@ def _slice(op, frame: Frame) -> list[np.ndarray]:
     counts = op.result.type.get_shape()
     index = np.ix_(*(s + t * np.arange(n) for s, t, n in zip(starts, steps, counts, strict=True)))
     return [np.ascontiguousarray(frame[op.input][index])]
+
+
+@handles(qnn.GatherOp)
+def _gather(op, frame: Frame) -> list[np.ndarray]:
+    data, indices, axis = frame[op.data], frame[op.indices], op.axis_value
+    size = data.shape[axis]
+    bad = (indices < -size) | (indices >= size)
+    if bad.any():
+        raise ExecutionError(gather_out_of_range(size, axis, int(indices[bad].flat[0])))
+    return [
+        np.ascontiguousarray(np.take(data, np.where(indices < 0, indices + size, indices), axis))
+    ]
 
 
 @handles(qnn.PadOp)
