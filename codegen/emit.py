@@ -270,7 +270,9 @@ class FunctionEmitter:
         if kernel.failure is None:
             call += ";"
         else:  # the entry point returns failure k (1, 2, ...): runtime.native raises its message
-            self.failures.append(str(self.fail(op, kernel.failure)))
+            located = op_location(op)[0] != "<unknown>"  # an imported model's ops have none
+            message = self.fail(op, kernel.failure) if located else f"'{op.name}': {kernel.failure}"
+            self.failures.append(str(message))
             call = f"if ({call}) return {len(self.failures)};"
         self.steps.append(call)
         self.calls.append(f"    {timed(call, index) if self.profile else call}")

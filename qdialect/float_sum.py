@@ -127,14 +127,18 @@ def conv_sum_order(
     return SumOrder(SumKind.BLOCKED, sgemm_stride_k(pixels, k))
 
 
-def dot_sum_order(rows: int, k: int, columns: int, streamed_rhs: bool) -> SumOrder:
-    """A float dot's order: a weight is prepacked (blocks of 256, any rows); a product of two
-    activations (`streamed_rhs`) runs `MlasSgemmOperation`: the one-row kernel for one row,
-    the one-column kernel for one column."""
+def dot_sum_order(
+    rows: int, k: int, columns: int, streamed_rhs: bool, transposed_rhs: bool = False
+) -> SumOrder:
+    """A float dot's order: a weight is prepacked (blocks of 256, any rows); an rhs that is
+    not (`streamed_rhs`: an activation, or a DequantizeLinear's output) runs
+    `MlasSgemmOperation`: for one row, the one-row kernel, or the one-row transposed-B kernel
+    when the rhs is read transposed (`transposed_rhs`: Gemm's transB), its tree over B's
+    rows (the dot's columns); the one-column kernel for one column."""
     if not streamed_rhs:
         return SumOrder(SumKind.BLOCKED, MLAS_SGEMM_PACKED_STRIDEK)
     if rows == 1:
-        return SumOrder(SumKind.GROUPED)
+        return SumOrder(SumKind.TREE if transposed_rhs else SumKind.GROUPED)
     if columns == 1:
         return SumOrder(SumKind.TREE)
     return SumOrder(SumKind.BLOCKED, sgemm_stride_k(columns, k))

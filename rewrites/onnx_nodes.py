@@ -106,6 +106,7 @@ def node_kind(op: Operation) -> str | None:
         qnn.PadOp: "Pad",
         tensor.ReshapeOp: "Reshape",
         qnn.SliceOp: "Slice",
+        qnn.GatherOp: "Gather",
     }
     return simple.get(type(op))
 

@@ -401,11 +401,15 @@ class StaticQuantizer:
             self.mark(op.results[0], Mark(shared_from=op.operands[0]))
 
     def mark_gather(self, op: Operation) -> None:
-        """One op of a Gather at constant indices (a slice, the concat, the reshape): QDQ's
-        `QDQGather` has its output share the input's parameters when the input is quantized
+        """A Gather at run-time indices (`qnn.gather`), or one op of a Gather at constant
+        indices (a slice, the concat, the reshape): `QDQGather` / `GatherQuant` quantize a
+        constant table (`is_valid_quantize_weight`) as an activation, from its own range,
+        and have the output share the input's parameters, also when the input is quantized
         already (ForceQuantizeNoInputCheck quantizes it first)."""
         source = op.operands[0]
-        if self.config.option("ForceQuantizeNoInputCheck", False):
+        if float_constant(source) is not None or self.config.option(
+            "ForceQuantizeNoInputCheck", False
+        ):
             self.mark(source)
         elif not self.is_marked(source):
             return

@@ -101,4 +101,4 @@ def gather(op: qnn.GatherOp, ctx: EmitContext) -> Kernel:
         count=math.prod(shape_of(op.indices)),
     )
     args = [ctx.plan.expr(op.data), ctx.plan.expr(op.indices), ctx.plan.expr(op.result)]
-    return Kernel("gather.c.j2", spec, args, failure=gather_out_of_range(data[axis], axis))
+    return Kernel("gather.c.j2", spec, args, failure=gather_out_of_range(op))

@@ -39,6 +39,7 @@ from qdialect.onnx_import.common import (
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
+from qdialect.quant_ops import DequantizeCastOp
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
@@ -64,7 +65,7 @@ def matmul(g: GraphImporter, node) -> None:
     if len(shape_of(b)) > 2:
         g.mark_decomposed(last, "MatMul")
     # ORT prepacks a constant 2-D B (float_sum.py; GemmPackBFp32 takes no other rank)
-    if computed_at_run_time(b) or len(shape_of(b)) != 2:
+    if streamed(b) or len(shape_of(b)) != 2:
         for op in g.added_since(last):
             if isinstance(op, qnn.DotOp):
                 op.properties["streamed_rhs"] = UnitAttr()
@@ -101,18 +102,27 @@ def gemm(g: GraphImporter, node) -> None:
     (dot,) = (op for op in g.added_since(last) if isinstance(op, qnn.DotOp))
     if bias:  # ORT's Gemm copies C into Y, then adds the products to it (float_sum.py)
         dot.properties["bias_first"] = UnitAttr()
-    if computed_at_run_time(b):
+    if streamed(b):
         dot.properties["streamed_rhs"] = UnitAttr()
+        if a_attrs.get("transB", 0):
+            dot.properties["transposed_rhs"] = UnitAttr()
 
 
-def computed_at_run_time(value: SSAValue) -> bool:
-    """Whether `value` depends on a graph input (an activation), not on initializers alone
-    (a weight, also through DequantizeLinear, Transpose or Reshape)."""
+# what a DequantizeLinear imports as (qoperator.py; blockwise_qdq.py for block-quantized ones)
+DEQUANTIZE_OPS = (qnn.DequantizeOp, DequantizeCastOp)
+
+
+def streamed(value: SSAValue) -> bool:
+    """Whether ONNX Runtime reads a float MatMul/Gemm operand `value` as it is computed rather
+    than prepacked: prepacking takes constant initializers only, so an activation (anything
+    depending on a graph input) and a DequantizeLinear output (which ORT's constant folding
+    leaves alone, to keep the QDQ pattern) are streamed; a Transpose or Reshape of an
+    initializer is folded into one, and prepacked."""
     seen: set[SSAValue] = set()
     stack = [value]
     while stack:
         v = stack.pop()
-        if isinstance(v, BlockArgument):
+        if isinstance(v, BlockArgument) or isinstance(v.owner, DEQUANTIZE_OPS):
             return True
         if v not in seen:
             seen.add(v)

@@ -398,7 +398,7 @@ class GraphImporter:
             return tensor_type(dims, f32)
         if ttype.elem_type == tensor_proto.FLOAT16:
             return tensor_type(dims, f16)
-        qtype = self._consumer_type(info.name, dims)
+        qtype = self.consumer_type(info.name, dims)
         if qtype is None and ttype.elem_type in INDEX_INPUTS:
             return tensor_type(dims, INDEX_INPUTS[ttype.elem_type])
         if qtype is None:
@@ -408,7 +408,7 @@ class GraphImporter:
             )
         return tensor_type(dims, qtype)
 
-    def _consumer_type(self, name: str, dims: list[int]) -> UniformQuantizedType | None:
+    def consumer_type(self, name: str, dims: list[int]) -> UniformQuantizedType | None:
         """The type the first node reading `name` with quantization parameters gives it."""
         from qdialect.onnx_import.blockwise_types import blocked, blocked_type
 

@@ -211,13 +211,31 @@ def slice_(g: GraphImporter, node) -> None:
     g.define(node.output[0], sliced(g, x, ranges, node.output[0]))
 
 
+def gathered_data(g: GraphImporter, node):
+    """Gather's data: a float or quantized value, or a quantized initializer (ONNX Runtime's
+    QOperator and dynamic models gather an embedding table in its stored integers), whose
+    scale and zero point the reader of the Gather's result gives (QLinearAdd,
+    DequantizeLinear): a gather moves the stored values, so they are the table's."""
+    name = node.input[0]
+    data = g.initializers.get(name)
+    if name in g.values or data is None or data.dtype.kind not in "iu":
+        return g.value(name)
+    qtype = g.consumer_type(node.output[0], list(data.shape))
+    if qtype is None:
+        raise NodeError(
+            f"the {data.dtype} table '{name}' needs a reader of '{node.output[0]}' that gives "
+            "its quantization (DequantizeLinear or a QLinear op)"
+        )
+    return g.quantized(name, qtype)
+
+
 @handles("Gather")
 def gather(g: GraphImporter, node) -> None:
     """ONNX Gather. At constant indices (a class token `t[:, 0]`, chosen heads): a `qnn.slice`
     per run of consecutive indices, concatenated, reshaped to the indices' shape in place of
     the axis. At run-time indices (an embedding's token ids): `qnn.gather`, which checks them
     when it runs."""
-    x = g.value(node.input[0])
+    x = gathered_data(g, node)
     shape = list(shape_of(x))
     axis = normalize_axis(attrs(node).get("axis", 0), len(shape))
     if node.input[1] not in g.initializers:

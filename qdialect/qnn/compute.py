@@ -331,12 +331,15 @@ class DotOp(FusedComputeOp):
     name = "qnn.dot"
     # the rhs is an activation, not a weight ONNX Runtime prepacks: another float sum order
     streamed_rhs = opt_prop_def(UnitAttr)
+    # ... and ONNX Runtime reads it transposed (Gemm's transB): one row sums another way
+    transposed_rhs = opt_prop_def(UnitAttr)
 
     def float_sum_order(self) -> SumOrder:
         """How each float output sums its products (qdialect/float_sum.py)."""
         a = ranked_shape(self.input, "lhs")
         k, n = ranked_shape(self.weight, "rhs", 2)
-        return dot_sum_order(math.prod(a[:-1]), k, n, self.streamed_rhs is not None)
+        streamed, transposed = self.streamed_rhs is not None, self.transposed_rhs is not None
+        return dot_sum_order(math.prod(a[:-1]), k, n, streamed, transposed)
 
     def verify_(self) -> None:
         out_columns = verify_dot_shapes(self)
@@ -348,6 +351,8 @@ class DotOp(FusedComputeOp):
         self.verify_epilogue(out_columns, "output column")
         if self.streamed_rhs is not None and kind_of(self.weight) is not Kind.FLOAT:
             raise VerifyException("streamed_rhs is only meaningful for a float dot")
+        if self.transposed_rhs is not None and self.streamed_rhs is None:
+            raise VerifyException("transposed_rhs is only meaningful with streamed_rhs")
 
 
 def verify_concat_shapes(inputs, result: SSAValue, axis: int) -> None:

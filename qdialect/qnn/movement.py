@@ -31,6 +31,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
+from qdialect.names import tensor_name
 from qdialect.qnn.common import Kind, check_per_tensor, kind_of, ranked_shape
 from qdialect.qnn.modes import PadMode, enum_value
 from qdialect.storage import integer_signature
@@ -199,12 +200,16 @@ def gathered_shape(data: tuple[int, ...], indices: tuple[int, ...], axis: int) -
     return (*data[:axis], *indices, *data[axis + 1 :])
 
 
-def gather_out_of_range(size: int, axis: int, index: int | None = None) -> str:
-    """The run-time error of an index outside `[-size, size)`, in ONNX Runtime's words."""
+def gather_out_of_range(op: GatherOp, index: int | None = None) -> str:
+    """The run-time error of an index outside `[-n, n)`, in ONNX Runtime's words, naming
+    the gathered tensor (an ONNX node's output) when it has a name."""
+    axis = op.axis_value
+    size = ranked_shape(op.data, "data")[axis]
     which = "an index" if index is None else f"index {index}"
+    name = tensor_name(op.result)
     return (
-        f"indices element out of data bounds: {which} is outside [{-size}, {size - 1}], "
-        f"the {size} entries of axis {axis}"
+        f"{f'{name!r}: ' if name else ''}indices element out of data bounds: {which} is "
+        f"outside [{-size}, {size - 1}], the {size} entries of axis {axis}"
     )
 
 

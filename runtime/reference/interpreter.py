@@ -260,7 +260,7 @@ def _gather(op, frame: Frame) -> list[np.ndarray]:
     size = data.shape[axis]
     bad = (indices < -size) | (indices >= size)
     if bad.any():
-        raise ExecutionError(gather_out_of_range(size, axis, int(indices[bad].flat[0])))
+        raise ExecutionError(gather_out_of_range(op, int(indices[bad].flat[0])))
     return [
         np.ascontiguousarray(np.take(data, np.where(indices < 0, indices + size, indices), axis))
     ]

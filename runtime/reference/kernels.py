@@ -338,7 +338,11 @@ def dot_float(a: np.ndarray, b: np.ndarray, order: SumOrder, start=None) -> np.n
     """float32 `a @ b` summed over k in ONNX Runtime's `order`, from `start` when given."""
     a, b = a.astype(F32), b.astype(F32)
     shape = (*a.shape[:-1], b.shape[1])
-    rows = np.array(tree_rows(math.prod(a.shape[:-1]))).reshape(*a.shape[:-1], 1)
+    count = math.prod(a.shape[:-1])
+    if count != 1:  # the one-column kernel's rows: the dot's rows
+        rows = np.array(tree_rows(count)).reshape(*a.shape[:-1], 1)
+    else:  # one row, B read transposed: the kernel's rows are B's columns
+        rows = np.array(tree_rows(b.shape[1])).reshape(*a.shape[:-1], b.shape[1])
     return sum_in_order(lambda j: (a[..., j, None], b[j]), a.shape[-1], shape, order, start, rows)
 
 

@@ -238,6 +238,20 @@ func.func @movement(%w: tensor<4x2x!wax0>, %x: tensor<2x3x!u8>, %f: tensor<2x3xf
   func.return
 }
 
+// Gather at run-time indices (an embedding lookup): the indices' shape replaces the axis; a
+// per-tensor quantized table keeps its type.
+// CHECK-LABEL: func.func @gather(
+// CHECK-NEXT: %ids = arith.constant dense<[[0, -1, 2]]> : tensor<1x3xi64>
+// CHECK-NEXT: %e = qnn.gather %table, %ids {axis = 0 : i64} : tensor<4x2x!quant.uniform<u8:f32, 0.25:128>>, tensor<1x3xi64> -> tensor<1x3x2x!quant.uniform<u8:f32, 0.25:128>>
+// CHECK-NEXT: %c = qnn.gather %f, %ids {axis = 1 : i64} : tensor<2x3xf32>, tensor<1x3xi64> -> tensor<2x1x3xf32>
+// CHECK-NEXT: func.return
+func.func @gather(%table: tensor<4x2x!u8>, %f: tensor<2x3xf32>) {
+  %ids = arith.constant dense<[[0, -1, 2]]> : tensor<1x3xi64>
+  %e = qnn.gather %table, %ids {axis = 0 : i64} : tensor<4x2x!u8>, tensor<1x3xi64> -> tensor<1x3x2x!u8>
+  %c = qnn.gather %f, %ids {axis = 1 : i64} : tensor<2x3xf32>, tensor<1x3xi64> -> tensor<2x1x3xf32>
+  func.return
+}
+
 // Observation (calibration): extremes, and counts by numpy's edges rule and by torch.histc's
 // linear rule (the default rule is elided).
 // CHECK-LABEL: func.func @observation(

@@ -1,0 +1,372 @@
+"""Models that read token ids: int64 graph inputs, embedding Gathers at run-time indices
+(`qnn.gather`), an attention mask cast to float, position ids from folded shape arithmetic.
+
+Checked against ONNX Runtime itself: the float model bit for bit (its calibrator's session),
+ORT's own QDQ, QOperator and dynamic models of it run by us, our calibration and quantizer
+against ORT's calibrator and quantize_static, and an index out of range refused by both.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from qdialect.onnx_import import import_onnx  # noqa: E402
+from qdialect.textio import IRError  # noqa: E402
+from runtime import compiled as compiled_module  # noqa: E402
+from runtime.compiled import compile_module  # noqa: E402
+from runtime.quantization import calibrate, quantize  # noqa: E402
+from runtime.reference import ExecutionError, run_function  # noqa: E402
+
+from .float_models import normal  # noqa: E402
+from .onnxruntime_session import ort_saturates_u8s8  # noqa: E402
+from .test_quantize_static import qnn_default  # noqa: E402
+
+TOKENS, WIDTH, VOCAB = 8, 16, 50
+
+
+def token_encoder(rng: np.random.Generator) -> onnx.ModelProto:
+    """A BERT-style embedding and attention block, written as PyTorch exports it: word and
+    token-type embeddings gathered at the id inputs, position embeddings at ids computed by
+    shape arithmetic (CumSum of ones, LessOrEqual, Where, GatherElements), LayerNorm,
+    self-attention with the extended mask `(1 - mask) · -10000` (Unsqueeze, Cast to float,
+    Sub, Mul), and a projection."""
+    w = {
+        "word": normal(rng, VOCAB, WIDTH, scale=1.0),
+        "types": normal(rng, 2, WIDTH, scale=0.5),
+        "positions": normal(rng, TOKENS, WIDTH, scale=0.5),
+        "gamma": (1 + normal(rng, WIDTH, scale=0.1)).astype(np.float32),
+        "beta": normal(rng, WIDTH, scale=0.1),
+        "wq": normal(rng, WIDTH, WIDTH),
+        "wk": normal(rng, WIDTH, WIDTH),
+        "wo": normal(rng, WIDTH, WIDTH),
+        "bo": normal(rng, WIDTH, scale=0.1),
+        "ones_shape": np.array([1, TOKENS], np.int64),
+        "one": np.array(1, np.int64),
+        "zero": np.array(0, np.int64),
+        "last": np.array(TOKENS - 1, np.int64),
+        "order": np.arange(TOKENS, dtype=np.int64).reshape(1, TOKENS)[:, ::-1].copy(),
+        "axes_12": np.array([1, 2], np.int64),
+        "one_f": np.array(1.0, np.float32),
+        "big": np.array(-10000.0, np.float32),
+        "scale": np.array(0.25, np.float32),
+    }
+    node = helper.make_node
+    nodes = [
+        node("Gather", ["word", "ids"], ["e_word"], name="word_embeddings"),
+        node("Gather", ["types", "types_ids"], ["e_type"], name="token_type_embeddings"),
+        node(
+            "ConstantOfShape", ["ones_shape"], ["ones"], value=helper.make_tensor("v", 7, [1], [1])
+        ),
+        node("CumSum", ["ones", "one"], ["count"], name="cumsum"),
+        node("Sub", ["count", "one"], ["pos0"], name="pos_sub"),
+        node("LessOrEqual", ["pos0", "last"], ["inside"], name="le"),
+        node("GreaterOrEqual", ["pos0", "zero"], ["nonneg"], name="ge"),
+        node("And", ["inside", "nonneg"], ["ok"], name="and"),
+        node("Where", ["ok", "pos0", "zero"], ["pos1"], name="where"),
+        node("GatherElements", ["pos1", "order"], ["pos_rev"], axis=1, name="gather_elements"),
+        node("GatherElements", ["pos_rev", "order"], ["pos"], axis=1, name="gather_back"),
+        node("Gather", ["positions", "pos"], ["e_pos"], name="position_embeddings"),
+        node("Add", ["e_word", "e_type"], ["e1"], name="add_types"),
+        node("Add", ["e1", "e_pos"], ["e2"], name="add_positions"),
+        node("LayerNormalization", ["e2", "gamma", "beta"], ["h"], axis=-1, epsilon=1e-5),
+        node("MatMul", ["h", "wq"], ["q"], name="query"),
+        node("MatMul", ["h", "wk"], ["k"], name="key"),
+        node("Transpose", ["k"], ["ht"], perm=[0, 2, 1], name="keys"),
+        node("MatMul", ["q", "ht"], ["s0"], name="scores"),
+        node("Mul", ["s0", "scale"], ["s1"], name="scale_scores"),
+        node("Unsqueeze", ["mask", "axes_12"], ["m4"], name="unsqueeze"),
+        node("Flatten", ["m4"], ["m2"], axis=1, name="flatten"),
+        node("Cast", ["m2"], ["mf"], to=TensorProto.FLOAT, name="cast"),
+        node("Sub", ["one_f", "mf"], ["inv"], name="invert"),
+        node("Mul", ["inv", "big"], ["bias"], name="mask_bias"),
+        node("Unsqueeze", ["bias", "one"], ["bias3"], name="bias_rows"),
+        node("Add", ["s1", "bias3"], ["s2"], name="masked"),
+        node("Softmax", ["s2"], ["p"], axis=-1, name="softmax"),
+        node("MatMul", ["p", "h"], ["o"], name="context"),
+        node("MatMul", ["o", "wo"], ["o1"], name="out"),
+        node("Add", ["o1", "bo"], ["y"], name="out_bias"),
+    ]
+    ids = [
+        helper.make_tensor_value_info(name, TensorProto.INT64, [1, TOKENS])
+        for name in ("ids", "types_ids", "mask")
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "token_encoder",
+        ids,
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, TOKENS, WIDTH])],
+        [numpy_helper.from_array(v, k) for k, v in w.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+def token_inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    valid = int(rng.integers(3, TOKENS + 1))
+    return {
+        "ids": rng.integers(-VOCAB, VOCAB, (1, TOKENS)).astype(np.int64),  # negatives count back
+        "types_ids": rng.integers(0, 2, (1, TOKENS)).astype(np.int64),
+        "mask": (np.arange(TOKENS) < valid).astype(np.int64).reshape(1, TOKENS),
+    }
+
+
+def session(model: onnx.ModelProto, optimized: bool = False) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    if not optimized:  # the calibrator's session: ORT's own float kernels, unfused
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+
+
+@pytest.fixture(scope="module")
+def model() -> onnx.ModelProto:
+    return token_encoder(np.random.default_rng(5))
+
+
+def test_float_model_is_onnxruntimes_to_the_bit(model) -> None:
+    rng = np.random.default_rng(1)
+    compiled = compile_module(import_onnx(model), threads=1)
+    assert [str(d) for d, _ in compiled.signature.inputs] == ["int64"] * 3
+    for _ in range(3):
+        feeds = token_inputs(rng)
+        (expected,) = session(model).run(None, feeds)
+        (got,) = compiled(**feeds)
+        (interpreted,) = run_function(import_onnx(model), feeds)
+        assert np.array_equal(got.view(np.uint32), expected.view(np.uint32))
+        assert np.array_equal(interpreted.view(np.uint32), expected.view(np.uint32))
+
+
+@pytest.mark.parametrize("bad", [VOCAB, -VOCAB - 1])
+def test_an_id_out_of_range_is_refused_as_onnxruntime_refuses_it(
+    model, bad: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeds = token_inputs(np.random.default_rng(2))
+    feeds["ids"][0, 3] = bad
+    with pytest.raises(Exception, match="out of data bounds"):
+        session(model).run(None, feeds)
+    expected = (
+        "'qnn.gather': 'e_word': indices element out of data bounds: an index is outside "
+        f"[{-VOCAB}, {VOCAB - 1}], the {VOCAB} entries of axis 0"
+    )
+    monkeypatch.setattr(compiled_module, "PART_MIN_CHARS", 10**9)  # one unit
+    compiled = compile_module(import_onnx(model), threads=1)
+    out = np.full((1, TOKENS, WIDTH), 7.0, np.float32)
+    with pytest.raises(ExecutionError, match="^" + re.escape(expected) + "$"):
+        compiled(**feeds, out=[out])
+    assert (out == 7.0).all()  # nothing written: the gather checks before any kernel runs on
+    with pytest.raises(IRError, match=f"'e_word': .* index {bad} is outside"):
+        run_function(import_onnx(model), feeds)
+    # the same error from a function whose kernels are spread over several units
+    monkeypatch.setattr(compiled_module, "PART_MIN_CHARS", 1)
+    compiled_parts = compile_module(import_onnx(model), threads=1)
+    assert compiled_parts.library.path != compiled.library.path
+    compiled_parts(**token_inputs(np.random.default_rng(3)))  # a good call still runs after
+    with pytest.raises(ExecutionError, match="out of data bounds"):
+        compiled_parts(**feeds)
+
+
+def ort_quantized(
+    model: onnx.ModelProto, kind: str, samples, tmp: Path
+) -> tuple[onnx.ModelProto, Path]:
+    """ONNX Runtime's quantized model (`quantize_static` QDQ / QOperator, or
+    `quantize_dynamic`) and the calibration cache quantize_static wrote."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
+
+    source, target, cache = tmp / "float.onnx", tmp / f"{kind}.onnx", tmp / "cache.json"
+    onnx.save(model, source)
+    if kind == "dynamic":
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QUInt8)
+        return onnx.load(target), cache
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.samples = iter(samples)
+
+        def get_next(self):
+            return next(self.samples, None)
+
+    quantize_static(
+        str(source),
+        str(target),
+        Reader(),
+        quant_format=getattr(QuantFormat, kind),
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        calibration_cache_path=str(cache),
+    )
+    return onnx.load(target), cache
+
+
+@pytest.mark.parametrize("kind", ["QDQ", "QOperator", "dynamic"])
+def test_onnxruntimes_quantized_models_run_as_onnxruntime_runs_them(model, kind: str) -> None:
+    """QOperator and dynamic gather the embedding tables in their stored integers (the
+    Gather's reader gives the table's scale); QDQ dequantizes them first."""
+    logging.getLogger().setLevel(logging.ERROR)
+    rng = np.random.default_rng(4)
+    samples = [token_inputs(rng) for _ in range(4)]
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, _ = ort_quantized(model, kind, samples, Path(tmp))
+    tables = {n.input[0] for n in theirs.graph.node if n.op_type == "Gather"}
+    if kind != "QDQ":
+        assert "word_quantized" in tables
+    feeds = token_inputs(rng)
+    module = import_onnx(theirs)
+    (expected,) = run_function(qnn_default(module), feeds)
+    (got,) = compile_module(module, threads=1)(**feeds)
+    assert np.array_equal(got, expected)
+    if kind == "dynamic" and ort_saturates_u8s8():
+        return  # ORT's AVX2 u8 x s8 kernel saturates its pair sums; ours does not
+    (ort_result,) = session(theirs, optimized=True).run(None, feeds)
+    assert np.array_equal(got.view(np.uint32), ort_result.view(np.uint32)), np.abs(
+        got - ort_result
+    ).max()
+
+
+def test_calibration_and_quantizer_are_onnxruntimes(model, tmp_path: Path) -> None:
+    """Our minmax ranges equal quantize_static's cache on every tensor; with that cache our
+    quantizer writes ORT's QDQ and QOperator models (the same integer program)."""
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, create_calibrator
+
+    logging.getLogger().setLevel(logging.ERROR)
+    rng = np.random.default_rng(6)
+    samples = [token_inputs(rng) for _ in range(4)]
+    path = tmp_path / "float.onnx"
+    onnx.save(model, path)
+    stacked = {k: np.stack([s[k] for s in samples]) for k in samples[0]}
+    ours = calibrate(path, stacked, "minmax", progress=False)
+
+    calibrator = create_calibrator(
+        str(path),
+        augmented_model_path=str(tmp_path / "augmented.onnx"),
+        calibrate_method=CalibrationMethod.MinMax,
+    )
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.intra_op_num_threads = 1
+    calibrator.infer_session = ort.InferenceSession(
+        calibrator.augmented_model_path, options, providers=["CPUExecutionProvider"]
+    )
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.samples = iter(samples)
+
+        def get_next(self):
+            return next(self.samples, None)
+
+    calibrator.collect_data(Reader())
+    theirs = {
+        name: tuple(np.float32(np.ravel(v)[0]) for v in data.range_value)
+        for name, data in calibrator.compute_data().items()
+    }
+    assert set(ours) == set(theirs)
+    for name, (lo, hi) in theirs.items():
+        assert (ours[name].lowest, ours[name].highest) == (lo, hi), name
+
+    feeds = token_inputs(rng)
+    for fmt in ("QDQ", "QOperator"):
+        theirs_model, cache = ort_quantized(model, fmt, samples, tmp_path)
+        config = {"quant_format": fmt, "activation_type": "QUInt8", "weight_type": "QInt8"}
+        mine = quantize(path, cache, config)
+        (expected,) = run_function(qnn_default(import_onnx(theirs_model)), feeds)
+        (got,) = compile_module(mine.module, threads=1)(**feeds)
+        assert np.array_equal(got, expected), fmt
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+@pytest.mark.parametrize("columns", [5, 8])
+def test_a_gemm_of_a_dequantized_transposed_weight_sums_as_onnxruntime(rows, columns) -> None:
+    """ORT prepacks only initializers: a DequantizeLinear's output is read as computed, and
+    with one row and transB its one-row transposed-B kernel sums in lanes and a tree."""
+    rng = np.random.default_rng(rows * columns)
+    k = 37
+    weights = {
+        "wq": rng.integers(-127, 128, (columns, k)).astype(np.int8),
+        "ws": np.array(0.013, np.float32),
+        "b": normal(rng, columns),
+    }
+    node = helper.make_node
+    nodes = [
+        node("DequantizeLinear", ["wq", "ws"], ["w"]),
+        node("Gemm", ["x", "w", "b"], ["y"], transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [rows, k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [rows, columns])],
+        [numpy_helper.from_array(v, n) for n, v in weights.items()],
+    )
+    gemm = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    x = (rng.standard_normal((rows, k)) * 3).astype(np.float32)
+    (expected,) = session(gemm).run(None, {"x": x})
+    (got,) = compile_module(import_onnx(gemm), threads=1)(x=x)
+    (interpreted,) = run_function(import_onnx(gemm), {"x": x})
+    assert np.array_equal(got.view(np.uint32), expected.view(np.uint32))
+    assert np.array_equal(interpreted.view(np.uint32), expected.view(np.uint32))
+
+
+GATHER_IR = """func.func @f(%t: tensor<5x3x2x{elem}>, %i: tensor<2x2x{index}>) -> tensor<5x2x2x2x{elem}> {{
+  %y = qnn.gather %t, %i {{axis = 1 : i64}} : tensor<5x3x2x{elem}>, tensor<2x2x{index}> -> tensor<5x2x2x2x{elem}>
+  func.return %y : tensor<5x2x2x2x{elem}>
+}}"""
+
+
+@pytest.mark.parametrize("index", ["i32", "i64"])
+@pytest.mark.parametrize("elem", ["f32", "!quant.uniform<u8:f32, 0.5:3>"])
+def test_gather_kernel_is_the_reference_and_fails_located(index: str, elem: str) -> None:
+    ir = GATHER_IR.format(elem=elem, index=index)
+    compiled = compile_module(ir, name="g.mlir", threads=1)
+    data_dtype = np.float32 if elem == "f32" else np.uint8
+    data = np.arange(30).reshape(5, 3, 2).astype(data_dtype)
+    rows = np.array([[0, -1], [2, -3]], np.int64 if index == "i64" else np.int32)
+    (got,) = compiled(data, rows)
+    assert np.array_equal(got, np.take(data, rows % 3, axis=1))
+    (interpreted,) = run_function(ir, [data, rows])
+    assert np.array_equal(got, interpreted)
+    rows[1, 0] = 3
+    message = (
+        "g.mlir:2:8: error: 'qnn.gather': 'y': indices element out of data bounds: an index "
+        "is outside [-3, 2], the 3 entries of axis 1"
+    )
+    with pytest.raises(ExecutionError) as raised:
+        compiled(data, rows)
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("ir", "message"),
+    [
+        (GATHER_IR.format(elem="f32", index="f32"), "indices must be i32 or i64, got f32"),
+        (GATHER_IR.format(elem="f32", index="i16"), "indices must be i32 or i64, got i16"),
+        (
+            GATHER_IR.format(elem="f32", index="i64").replace("5x2x2x2xf32", "5x2x2xf32"),
+            "result shape must be [5, 2, 2, 2], got [5, 2, 2]",
+        ),
+        (
+            GATHER_IR.format(elem="f32", index="i64").replace("axis = 1", "axis = 3"),
+            "axis 3 is not",
+        ),
+    ],
+)
+def test_gather_verifier_names_the_problem(ir: str, message: str) -> None:
+    with pytest.raises(IRError, match=re.escape(message)):
+        run_function(ir, [])
