@@ -98,9 +98,14 @@ def _constant_derived(function: func.FuncOp) -> set[SSAValue]:
     return derived
 
 
-def _node_output(value: SSAValue) -> bool:
-    """A constant the importer marked as an ONNX node's output (not an initializer)."""
-    return isinstance(value.owner, Operation) and NODE_OUTPUT_ATTR in value.owner.attributes
+def _observed(value: SSAValue) -> bool:
+    """A value derived from constants that ONNX Runtime's calibrator observes all the same:
+    a constant the importer marked as an ONNX node's output (not an initializer), or the
+    gather of a constant table (position embeddings), which the importer keeps as a node."""
+    owner = value.owner
+    if not isinstance(owner, Operation):
+        return False
+    return NODE_OUTPUT_ATTR in owner.attributes or isinstance(owner, qnn.GatherOp)
 
 
 def _unique(name: str, values: list[SSAValue]) -> SSAValue:
@@ -130,7 +135,7 @@ def select(
         if tensors is None:
             derived = _constant_derived(function)
             for name, values in named.items():
-                if any(_is_float32(v) and (v not in derived or _node_output(v)) for v in values):
+                if any(_is_float32(v) and (v not in derived or _observed(v)) for v in values):
                     chosen.append((name, _unique(name, values)))
         available |= named
     if tensors is None:

@@ -1,7 +1,8 @@
 """Dynamic quantization of a float function: ONNX Runtime's `quantize_dynamic`, as a rewrite.
 
 `quantize_dynamic` (onnxruntime 1.31.1, `quantize.py` / `onnx_quantizer.py` in IntegerOps mode)
-quantizes MatMul (with a constant B only: `MatMulConstBOnly`, on by default) and Conv; each
+quantizes MatMul (with a constant B only: `MatMulConstBOnly`, on by default), Conv, and the
+Gather of a constant table (an embedding, `GatherQuant`: the table stored as uint8); each
 float input becomes one shared DynamicQuantizeLinear (activations are always QUInt8), the
 weight is quantized by `quantize_initializer` (per tensor; MatMul per column with
 `per_channel`, Conv never: its `op_level_per_channel` is off), `reduce_range` and
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -22,7 +24,8 @@ from qdialect.constants import dense_array
 from qdialect.names import node_name
 from qdialect.ort_qparams import quantize_array, weight_qparams
 from qdialect.quant_config import QuantizeConfig
-from rewrites.onnx_nodes import float_constant, node_kind
+from qdialect.tensors import element_type
+from rewrites.onnx_nodes import float_constant, inner_op, node_kind, weight_source
 from rewrites.qdq_ir import constant_chain
 from rewrites.quantize_static import QuantizeSummary
 
@@ -31,8 +34,13 @@ QUANTIZED_KINDS = ("MatMul", "Conv")  # of IntegerOpsRegistry, those a float MLP
 
 
 def _weight(rewriter: Rewriter, op: Operation, config: QuantizeConfig, per_column: bool):
-    """The constant weight quantized as `quantize_initializer` does, as a quantized value."""
-    data = dense_array(float_constant(op.weight)).astype(np.float32)  # type: ignore[arg-type]
+    """The constant weight quantized as `quantize_initializer` does, as a quantized value (a
+    Gemm's transposed B as `replace_gemm_with_matmul` writes it: the transposed initializer)."""
+    source = weight_source(op.weight)
+    assert source is not None  # _quantizable checked it
+    data = dense_array(float_constant(source.value)).astype(np.float32)  # type: ignore[arg-type]
+    if source.transposed:
+        data = np.ascontiguousarray(data.T)
     qtype = config.weight_type
     axis = 1 if per_column and config.per_channel else None
     params = weight_qparams(
@@ -50,11 +58,40 @@ def _weight(rewriter: Rewriter, op: Operation, config: QuantizeConfig, per_colum
     return weight
 
 
+def _gather_table(rewriter: Rewriter, op: qnn.GatherOp, config: QuantizeConfig) -> None:
+    """`GatherQuant` of a constant table (`quantize_activation(node, [0])`): the table stored
+    in the activation type (QUInt8) by `quantize_initializer` (symmetric as the weights are
+    when that is the weight type too, else as activations are; never reduced), the gather
+    moving stored values, a DequantizeLinear after it with the table's parameters."""
+    data = dense_array(float_constant(op.data)).astype(np.float32)  # type: ignore[arg-type]
+    qtype = config.activation_type
+    symmetric = (
+        config.weight_symmetric(qtype)
+        if qtype == config.weight_type
+        else config.activation_symmetric
+    )
+    params = weight_qparams(data, qtype, symmetric, False, None, config.min_real_range)
+    dequantize = constant_chain(quantize_array(data, params), params, None, op, None).owner
+    table = dequantize.input  # the quant.scast: the gather reads stored values
+    rewriter.erase_op(dequantize)
+    elem = element_type(table.type)
+    result_type = TensorType(elem, op.result.type.get_shape())
+    gathered = qnn.GatherOp.create(
+        operands=[table, op.indices], result_types=[result_type], properties=dict(op.properties)
+    )
+    gathered.attributes.update(op.attributes)
+    rewriter.replace_op(op, [gathered, qnn.DequantizeOp(gathered.result, op.result.type)])
+
+
 def _quantizable(op: Operation, config: QuantizeConfig) -> str | None:
     kind = node_kind(op)
+    if kind == "Gemm":  # `replace_gemm_with_matmul`: quantize_dynamic's Gemm is a MatMul + Add
+        kind = "MatMul"
     if kind not in QUANTIZED_KINDS or not config.should_quantize(kind, node_name(op)):
         return None
-    if float_constant(op.weight) is None:  # MatMulConstBOnly; a Conv weight must be constant
+    if not isinstance(op, qnn.DotOp | qnn.Conv2DOp):  # a reshape of a batched MatMul's
+        return None
+    if weight_source(op.weight) is None:  # MatMulConstBOnly; a Conv weight must be constant
         return None
     if isinstance(op, qnn.DotOp) and len(op.weight.type.get_shape()) != 2:
         return None
@@ -86,7 +123,17 @@ def quantize_dynamic_function(function: func.FuncOp, config: QuantizeConfig) -> 
     for op in list(function.body.block.ops):
         if isinstance(op, arith.ConstantOp | func.ReturnOp) or node_kind(op) is None:
             continue
+        if inner_op(op):  # one of several ops of a node: the node's last op speaks for it
+            continue
         label = node_name(op) or op.name
+        if (
+            isinstance(op, qnn.GatherOp)
+            and config.should_quantize("Gather", node_name(op))
+            and float_constant(op.data) is not None
+        ):
+            _gather_table(rewriter, op, config)
+            summary.quantized.append(label)
+            continue
         kind = _quantizable(op, config)
         if kind is None:
             summary.left_float.append(label)

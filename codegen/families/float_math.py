@@ -23,7 +23,8 @@ from qdialect.tensors import element_type
 @dataclass(frozen=True)
 class FloatMathSpec:
     """`kind`: binary_<sub|div|min|max|prelu|pow>, reduce_<min|max|sum|mean>, round, cast
-    (float32 to an integer type) or cast_to_float (an integer type to float32)."""
+    (float32 to an integer type), cast_to_float (an integer type to float32) or cast_to_bool
+    (an integer type to i1, held as int8_t: `x != 0`)."""
 
     kind: str
     comment: str
@@ -79,9 +80,10 @@ def unary(op: qnn.RoundOp | qnn.CastOp, ctx: EmitContext) -> Kernel:
     elem = element_type(op.result.type)
     if isinstance(op, qnn.RoundOp):
         spec = FloatMathSpec("round", op.name, size)
-    elif is_float_type(elem):
+    elif is_float_type(elem) or integer_signature(elem) == (1, True):
+        kind = "cast_to_float" if is_float_type(elem) else "cast_to_bool"
         in_ctype = ctype_of(element_type(op.input.type))
-        spec = FloatMathSpec("cast_to_float", op.name, size, in_ctype=in_ctype)
+        spec = FloatMathSpec(kind, op.name, size, out_ctype=ctype_of(elem), in_ctype=in_ctype)
     else:
         qmin, qmax = storage_bounds(*integer_signature(elem))
         spec = FloatMathSpec("cast", op.name, size, out_ctype=ctype_of(elem), qmin=qmin, qmax=qmax)

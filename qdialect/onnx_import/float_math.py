@@ -25,6 +25,7 @@ from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
 from qdialect.qnn import FloatBinary, Reduction
 from qdialect.qnn.float_math import INTEGER_SOURCES
+from qdialect.qnn.logical import BOOL
 from qdialect.storage import integer_signature
 from qdialect.tensors import element_type
 
@@ -98,16 +99,18 @@ def round_half_to_even(g: GraphImporter, node) -> None:
 
 def cast(g: GraphImporter, node) -> None:
     """Cast of a run-time float32 tensor to an integer type (or to float32: nothing), or of
-    an int32/int64 one (an attention mask) to float32."""
+    an int32/int64/boolean one (an attention mask) to float32 or to a boolean."""
     to = attrs(node).get("to")
     source = g.values.get(node.input[0])
     if source is not None and integer_signature(element_type(source.type)) in INTEGER_SOURCES:
-        if to != TensorProto.FLOAT:
+        elem = element_type(source.type)
+        target = {TensorProto.FLOAT: f32, TensorProto.BOOL: BOOL}.get(to)
+        if target is None:
             name = TensorProto.DataType.Name(to) if to in TensorProto.DataType.values() else to
-            raise NodeError(
-                f"Cast of {element_type(source.type)} to {name} is not imported (to FLOAT is)"
-            )
-        op = qnn.CastOp(source, tensor_type(shape_of(source), f32))
+            raise NodeError(f"Cast of {elem} to {name} is not imported (to FLOAT and BOOL are)")
+        if target == elem:
+            return g.define(node.output[0], source)
+        op = qnn.CastOp(source, tensor_type(shape_of(source), target))
         return g.define(node.output[0], g.add(op, node.output[0]))
     x = float_value(g, node.input[0])
     if to == TensorProto.FLOAT:

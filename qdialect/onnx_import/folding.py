@@ -183,6 +183,8 @@ def fold(g, node) -> bool:
         if not all(not n or (n in g.initializers and n not in g.values) for n in names):
             return False
         integer = all(not n or g.initializers[n].dtype.kind in "iub" for n in names)
+        if node.op_type == "Gather" and not integer:
+            return False  # a float table's rows: the model's embedding, which quantizers see
         if node.op_type in INTEGER_ONLY and not integer:
             return False  # float arithmetic is the model's, not shape bookkeeping
         if node.op_type in FLOAT_ONLY and any(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, StringAttr, f64, i64
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, IntegerType, StringAttr, f64, i64
 
 from qdialect import qnn
 from qdialect.onnx_import.builders import reshaped, stored_to_real, transposed
@@ -155,8 +155,8 @@ def identity(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.value(node.input[0]))
 
 
-@handles("Shape", "ConstantOfShape", "Range", "Expand", "Where", "Mod")
-@handles("Neg", "Abs", "Equal", "Less", "Greater", "Not", "And", "Or")
+@handles("Shape", "ConstantOfShape", "Range", "Mod")
+@handles("Neg", "Abs", "Equal", "Less", "Greater")
 @handles("LessOrEqual", "GreaterOrEqual", "GatherElements", "CumSum")
 def shape_arithmetic(g: GraphImporter, node) -> None:
     raise NodeError("imported only as constant shape arithmetic (its inputs must be constant)")
@@ -211,6 +211,30 @@ def slice_(g: GraphImporter, node) -> None:
     g.define(node.output[0], sliced(g, x, ranges, node.output[0]))
 
 
+def float_constant_of(g: GraphImporter, name: str) -> bool:
+    """Whether tensor `name` is a float initializer (a table, which folding leaves alone)."""
+    data = g.initializers.get(name)
+    return name not in g.values and data is not None and data.dtype.kind == "f"
+
+
+def gather_indices(g: GraphImporter, name: str, size: int, axis: int):
+    """Gather's indices for `qnn.gather`: a run-time int32/int64 tensor, or a constant one
+    (checked here against the axis' `size`)."""
+    data = g.initializers.get(name)
+    if name in g.values or data is None:
+        ids = g.value(name)
+        if integer_signature(element_type(ids.type)) not in ((32, True), (64, True)):
+            raise NodeError(f"indices must be int32 or int64, got {element_type(ids.type)}")
+        return ids
+    if data.dtype not in (np.int32, np.int64):
+        raise NodeError(f"indices must be int32 or int64, got {data.dtype}")
+    if ((data < -size) | (data >= size)).any():
+        raise NodeError(
+            f"indices {data.ravel().tolist()} out of range for axis {axis} of size {size}"
+        )
+    return g.integer_constant(data, i64 if data.dtype == np.int64 else IntegerType(32), name)
+
+
 def gathered_data(g: GraphImporter, node):
     """Gather's data: a float or quantized value, or a quantized initializer (ONNX Runtime's
     QOperator and dynamic models gather an embedding table in its stored integers), whose
@@ -233,15 +257,15 @@ def gathered_data(g: GraphImporter, node):
 def gather(g: GraphImporter, node) -> None:
     """ONNX Gather. At constant indices (a class token `t[:, 0]`, chosen heads): a `qnn.slice`
     per run of consecutive indices, concatenated, reshaped to the indices' shape in place of
-    the axis. At run-time indices (an embedding's token ids): `qnn.gather`, which checks them
-    when it runs."""
+    the axis. At run-time indices (an embedding's token ids), or of a constant table (position
+    embeddings, whose quantizers quantize the whole table): `qnn.gather`, which checks
+    run-time indices when it runs."""
+    table = float_constant_of(g, node.input[0])
     x = gathered_data(g, node)
     shape = list(shape_of(x))
     axis = normalize_axis(attrs(node).get("axis", 0), len(shape))
-    if node.input[1] not in g.initializers:
-        ids = g.value(node.input[1])
-        if integer_signature(element_type(ids.type)) not in ((32, True), (64, True)):
-            raise NodeError(f"indices must be int32 or int64, got {element_type(ids.type)}")
+    if node.input[1] not in g.initializers or table:
+        ids = gather_indices(g, node.input[1], shape[axis], axis)
         out = gathered_shape(tuple(shape), shape_of(ids), axis)
         op = qnn.GatherOp.create(
             operands=[x, ids],

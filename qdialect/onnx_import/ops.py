@@ -7,7 +7,8 @@ work on float and quantized tensors alike.
 
 Where the handlers live: `qoperator` (QuantizeLinear, DequantizeLinear, the QOperator ops),
 `float_ops` (the float ops of QDQ graphs), `float_math` (float arithmetic on run-time
-tensors: Sub, Div, Min, Max, ReduceMin/Max, Round, Cast), `movement` (data movement,
+tensors: Sub, Div, Min, Max, ReduceMin/Max, Round, Cast), `logical` (booleans: And, Or,
+Xor, Not, Where, Expand), `movement` (data movement,
 Identity, Constant),
 `activations` (ORT's table ops and the float activation functions); the ops they build come
 from `builders`, the table from `registry`. Importing this module imports them all, so
@@ -21,12 +22,13 @@ from qdialect.onnx_import import (
     dynamic,
     float_math,
     float_ops,
+    logical,
     movement,
     nbits,
     qoperator,
 )
 from qdialect.onnx_import.registry import HANDLERS, UNSUPPORTED_REASONS, unsupported_nodes
 
-HANDLER_MODULES = (qoperator, float_ops, float_math, movement, activations, dynamic, nbits)
+HANDLER_MODULES = (qoperator, float_ops, float_math, logical, movement, activations, dynamic, nbits)
 
 __all__ = ["HANDLERS", "HANDLER_MODULES", "UNSUPPORTED_REASONS", "unsupported_nodes"]

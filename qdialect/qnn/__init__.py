@@ -29,6 +29,7 @@ from qdialect.qnn.float_math import (
     Reduction,
     RoundOp,
 )
+from qdialect.qnn.logical import BroadcastOp, Logical, LogicalOp, SelectOp
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.qnn.movement import GatherOp, PadOp, SliceOp, TransposeOp
 from qdialect.qnn.observe import HistogramOp, HistogramRule, ObserveOp
@@ -65,6 +66,9 @@ QNN = Dialect(
         PadOp,
         SliceOp,
         GatherOp,
+        LogicalOp,
+        SelectOp,
+        BroadcastOp,
         ObserveOp,
         HistogramOp,
         DynamicQuantizeOp,
@@ -93,6 +97,7 @@ __all__ = [op.__name__ for op in QNN.operations] + [
     "FloatBinary",
     "HistogramRule",
     "Layout",
+    "Logical",
     "PadMode",
     "Reduction",
     "RequantMode",

@@ -201,7 +201,8 @@ class RoundOp(FloatUnaryOp):
         _check_f32(self.result, "result")
 
 
-INTEGER_SOURCES = ((32, True), (64, True))  # what qnn.cast turns into float32: i32, i64
+# what qnn.cast turns into float32 or a boolean: i32, i64 and i1 (a boolean) tensors
+INTEGER_SOURCES = ((32, True), (64, True), (1, True))
 
 
 @irdl_op_definition
@@ -209,11 +210,13 @@ class CastOp(FloatUnaryOp):
     """float32 to an integer tensor (ONNX Cast to INT8 ... INT32, UINT8, UINT16): truncation
     toward zero, which ONNX defines for values in range; outside it ONNX leaves the result
     undefined and we saturate to the type's bounds, NaN to 0 (as Cast's `saturate` does for
-    float8, with 0 standing for NaN). Or an i32/i64 tensor (an attention mask) to float32:
-    the nearest float, ties to even, as ONNX Runtime's `static_cast<float>`.
+    float8, with 0 standing for NaN). Or an i32/i64/i1 tensor (an attention mask) to float32,
+    the nearest float, ties to even, as ONNX Runtime's `static_cast<float>`, or to i1,
+    `x != 0`.
 
         %z = qnn.cast %x : tensor<4xf32> -> tensor<4xui8>
         %m = qnn.cast %mask : tensor<1x16xi64> -> tensor<1x16xf32>
+        %b = qnn.cast %mask : tensor<1x16xi64> -> tensor<1x16xi1>
     """
 
     name = "qnn.cast"
@@ -222,7 +225,8 @@ class CastOp(FloatUnaryOp):
         if integer_signature(element_type(self.input.type)) in INTEGER_SOURCES:
             if ranked_shape(self.input, "input") != ranked_shape(self.result, "result"):
                 raise VerifyException("result must have the input's shape")
-            _check_f32(self.result, "result")
+            if integer_signature(element_type(self.result.type)) != (1, True):
+                _check_f32(self.result, "result")
             return
         self.verify_shapes()
         elem = element_type(self.result.type)

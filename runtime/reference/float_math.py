@@ -139,6 +139,8 @@ def _round(op, frame: Frame) -> list[np.ndarray]:
 @handles(qnn.CastOp)
 def _cast(op, frame: Frame) -> list[np.ndarray]:
     if integer_signature(element_type(op.input.type)) in INTEGER_SOURCES:
+        if integer_signature(element_type(op.result.type)) == (1, True):
+            return [(frame[op.input] != 0).astype(np.int8)]  # booleans: one byte, 0 or 1
         return [frame[op.input].astype(F32)]  # nearest, ties to even: C's conversion
     width, signed = integer_signature(element_type(op.result.type))
     dtype = np.dtype(f"{'' if signed else 'u'}int{width}")

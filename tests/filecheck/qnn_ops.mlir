@@ -241,7 +241,7 @@ func.func @movement(%w: tensor<4x2x!wax0>, %x: tensor<2x3x!u8>, %f: tensor<2x3xf
 // Gather at run-time indices (an embedding lookup): the indices' shape replaces the axis; a
 // per-tensor quantized table keeps its type.
 // CHECK-LABEL: func.func @gather(
-// CHECK-NEXT: %ids = arith.constant dense<[[0, -1, 2]]> : tensor<1x3xi64>
+// CHECK-NEXT: %ids = arith.constant dense<{{\[\[0, -1, 2\]\]}}> : tensor<1x3xi64>
 // CHECK-NEXT: %e = qnn.gather %table, %ids {axis = 0 : i64} : tensor<4x2x!quant.uniform<u8:f32, 0.25:128>>, tensor<1x3xi64> -> tensor<1x3x2x!quant.uniform<u8:f32, 0.25:128>>
 // CHECK-NEXT: %c = qnn.gather %f, %ids {axis = 1 : i64} : tensor<2x3xf32>, tensor<1x3xi64> -> tensor<2x1x3xf32>
 // CHECK-NEXT: func.return
@@ -249,6 +249,32 @@ func.func @gather(%table: tensor<4x2x!u8>, %f: tensor<2x3xf32>) {
   %ids = arith.constant dense<[[0, -1, 2]]> : tensor<1x3xi64>
   %e = qnn.gather %table, %ids {axis = 0 : i64} : tensor<4x2x!u8>, tensor<1x3xi64> -> tensor<1x3x2x!u8>
   %c = qnn.gather %f, %ids {axis = 1 : i64} : tensor<2x3xf32>, tensor<1x3xi64> -> tensor<2x1x3xf32>
+  func.return
+}
+
+// Booleans (an attention mask built at run time): i1 from an integer's `x != 0`, And/Or/Xor
+// with broadcasting, Where as qnn.select, Expand as qnn.broadcast.
+// CHECK-LABEL: func.func @booleans(
+// CHECK-NEXT: %b = qnn.cast %m : tensor<1x3xi64> -> tensor<1x3xi1>
+// CHECK-NEXT: %rows = arith.constant dense<{{\[\[true\], \[false\]\]}}> : tensor<2x1xi1>
+// CHECK-NEXT: %a = qnn.logical %b, %rows {kind = "and"} : tensor<1x3xi1>, tensor<2x1xi1> -> tensor<2x3xi1>
+// CHECK-NEXT: %o = qnn.logical %a, %rows {kind = "or"} : tensor<2x3xi1>, tensor<2x1xi1> -> tensor<2x3xi1>
+// CHECK-NEXT: %x = qnn.logical %o, %b {kind = "xor"} : tensor<2x3xi1>, tensor<1x3xi1> -> tensor<2x3xi1>
+// CHECK-NEXT: %low = arith.constant dense<-3.40282347e+38> : tensor<f32>
+// CHECK-NEXT: %s = qnn.select %x, %f, %low : tensor<2x3xi1>, tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
+// CHECK-NEXT: %e = qnn.broadcast %b : tensor<1x3xi1> -> tensor<2x2x3xi1>
+// CHECK-NEXT: %r = qnn.cast %e : tensor<2x2x3xi1> -> tensor<2x2x3xf32>
+// CHECK-NEXT: func.return
+func.func @booleans(%m: tensor<1x3xi64>, %f: tensor<2x3xf32>) {
+  %b = qnn.cast %m : tensor<1x3xi64> -> tensor<1x3xi1>
+  %rows = arith.constant dense<[[true], [false]]> : tensor<2x1xi1>
+  %a = qnn.logical %b, %rows {kind = "and"} : tensor<1x3xi1>, tensor<2x1xi1> -> tensor<2x3xi1>
+  %o = qnn.logical %a, %rows {kind = "or"} : tensor<2x3xi1>, tensor<2x1xi1> -> tensor<2x3xi1>
+  %x = qnn.logical %o, %b {kind = "xor"} : tensor<2x3xi1>, tensor<1x3xi1> -> tensor<2x3xi1>
+  %low = arith.constant dense<-3.40282347E+38> : tensor<f32>
+  %s = qnn.select %x, %f, %low : tensor<2x3xi1>, tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
+  %e = qnn.broadcast %b : tensor<1x3xi1> -> tensor<2x2x3xi1>
+  %r = qnn.cast %e : tensor<2x2x3xi1> -> tensor<2x2x3xf32>
   func.return
 }
 

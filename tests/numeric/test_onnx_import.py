@@ -300,12 +300,19 @@ def test_a_folded_integer_read_as_a_float_is_named_as_such() -> None:
 
 
 def test_run_time_shape_arithmetic_is_refused_by_name() -> None:
+    nodes = [helper.make_node("Mod", ["x", "s"], ["y"], name="wrap", fmod=1)]
+    model = make_model(nodes, [("x", F, [4])], [("y", F)], {"s": np.array([2.0], np.float32)})
+    with pytest.raises(OnnxImportError, match=r"^node 'wrap' \(Mod\): imported only as constant"):
+        import_onnx(model)
+
+
+def test_expand_of_a_run_time_tensor_is_a_broadcast() -> None:
     nodes = [helper.make_node("Expand", ["x", "s"], ["y"], name="widen")]
     model = make_model(nodes, [("x", F, [4])], [("y", F)], {"s": np.array([2, 4], np.int64)})
-    with pytest.raises(
-        OnnxImportError, match=r"^node 'widen' \(Expand\): imported only as constant"
-    ):
-        import_onnx(model)
+    x = np.arange(4, dtype=np.float32)
+    (y,) = compile_module(import_onnx(model))(x)
+    (expected,) = run_ort(model, {"x": x})
+    assert np.array_equal(y, expected) and y.shape == (2, 4)
 
 
 @pytest.mark.parametrize(
