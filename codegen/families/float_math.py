@@ -16,6 +16,7 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
 from qdialect.float_types import is_float_type
+from qdialect.qnn.float_math import INTEGER_SOURCES
 from qdialect.storage import integer_signature, storage_bounds
 from qdialect.tensors import element_type
 
@@ -24,7 +25,7 @@ from qdialect.tensors import element_type
 class FloatMathSpec:
     """`kind`: binary_<sub|div|min|max|prelu|pow>, reduce_<min|max|sum|mean>, round, cast
     (float32 to an integer type), cast_to_float (an integer type to float32) or cast_to_bool
-    (an integer type to i1, held as int8_t: `x != 0`)."""
+    (an integer type to i1, held as int8_t: `x != 0`) or cast_to_integer (wrapping)."""
 
     kind: str
     comment: str
@@ -80,8 +81,9 @@ def unary(op: qnn.RoundOp | qnn.CastOp, ctx: EmitContext) -> Kernel:
     elem = element_type(op.result.type)
     if isinstance(op, qnn.RoundOp):
         spec = FloatMathSpec("round", op.name, size)
-    elif is_float_type(elem) or integer_signature(elem) == (1, True):
-        kind = "cast_to_float" if is_float_type(elem) else "cast_to_bool"
+    elif is_float_type(elem) or integer_signature(element_type(op.input.type)) in INTEGER_SOURCES:
+        kind = {True: "cast_to_float", False: "cast_to_integer"}[is_float_type(elem)]
+        kind = "cast_to_bool" if integer_signature(elem) == (1, True) else kind
         in_ctype = ctype_of(element_type(op.input.type))
         spec = FloatMathSpec(kind, op.name, size, out_ctype=ctype_of(elem), in_ctype=in_ctype)
     else:

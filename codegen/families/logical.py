@@ -1,5 +1,6 @@
-"""logical.c.j2: the boolean ops (qnn.logical, qnn.select) elementwise with broadcasting;
-qnn.broadcast is a movement (movement.c.j2 reading with stride 0 where it repeats)."""
+"""logical.c.j2: the boolean and integer ops (qnn.logical, qnn.select, qnn.compare,
+qnn.integer_binary) elementwise with broadcasting; cumsum.c.j2: qnn.cumsum; qnn.broadcast is
+a movement (movement.c.j2 reading with stride 0 where it repeats)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from qdialect.tensors import element_type
 @dataclass(frozen=True)
 class LogicalSpec:
     comment: str
-    kind: str  # and, or, xor, select
+    kind: str  # and, or, xor, select, a Comparison's or an IntegerArithmetic's value
     size: int
     shape: tuple[int, ...]  # the result's (rank >= 1)
     strides: tuple[tuple[int, ...], ...]  # each operand's, over the result's indices
@@ -26,7 +27,10 @@ class LogicalSpec:
     out_ctype: str
 
 
-def logical(op: qnn.LogicalOp | qnn.SelectOp, ctx: EmitContext) -> Kernel:
+Elementwise = qnn.LogicalOp | qnn.SelectOp | qnn.CompareOp | qnn.IntegerBinaryOp
+
+
+def logical(op: Elementwise, ctx: EmitContext) -> Kernel:
     shape = shape_of(op.result) or (1,)
     operands = list(op.operands)
     kind = "select" if isinstance(op, qnn.SelectOp) else op.kind_value.value
@@ -55,3 +59,32 @@ def broadcast(op: qnn.BroadcastOp, ctx: EmitContext) -> Kernel:
         src_strides=broadcast_strides(op.input, out_shape),
     )
     return Kernel("movement.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result)])
+
+
+@dataclass(frozen=True)
+class CumSumSpec:
+    comment: str
+    ctype: str
+    accumulator: str  # float, or uint64_t: integers wrap around as two's complement
+    outer: int
+    size: int  # the summed axis
+    inner: int
+    exclusive: bool
+    reverse: bool
+
+
+def cumsum(op: qnn.CumSumOp, ctx: EmitContext) -> Kernel:
+    shape = shape_of(op.input)
+    axis = op.axis_value
+    ctype = ctype_of(element_type(op.input.type))
+    spec = CumSumSpec(
+        op.name,
+        ctype,
+        "float" if ctype == "float" else "uint64_t",
+        math.prod(shape[:axis]),
+        shape[axis],
+        math.prod(shape[axis + 1 :]),
+        op.exclusive is not None,
+        op.reverse is not None,
+    )
+    return Kernel("cumsum.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result)])

@@ -9,7 +9,7 @@ with, and what graphs that choose quantization parameters at run time carry. (Ad
 from __future__ import annotations
 
 from onnx import TensorProto
-from xdsl.dialects.builtin import IntegerType, Signedness, f32
+from xdsl.dialects.builtin import IntegerType, Signedness, f32, i64
 
 from qdialect import qnn
 from qdialect.onnx_import.builders import float_value
@@ -22,6 +22,7 @@ from qdialect.onnx_import.common import (
 )
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
+from qdialect.onnx_import.logical import integer_binary, run_time_integer
 from qdialect.onnx_import.registry import handles
 from qdialect.qnn import FloatBinary, Reduction
 from qdialect.qnn.float_math import INTEGER_SOURCES
@@ -58,6 +59,8 @@ def binary(g: GraphImporter, node) -> None:
     ONNX's reference folds them (`np.minimum(np.minimum(a, b), c)`)."""
     if node.op_type in ("Sub", "Div", "PRelu") and len(node.input) != 2:
         raise NodeError(f"{node.op_type} takes 2 inputs, got {len(node.input)}")
+    if node.op_type == "Sub" and run_time_integer(g, node):
+        return integer_binary(g, node)
     result = float_value(g, node.input[0])
     for name in node.input[1:]:
         other = float_value(g, name)
@@ -104,10 +107,14 @@ def cast(g: GraphImporter, node) -> None:
     source = g.values.get(node.input[0])
     if source is not None and integer_signature(element_type(source.type)) in INTEGER_SOURCES:
         elem = element_type(source.type)
-        target = {TensorProto.FLOAT: f32, TensorProto.BOOL: BOOL}.get(to)
+        target = {TensorProto.FLOAT: f32, TensorProto.BOOL: BOOL, TensorProto.INT64: i64}.get(to)
+        if target is None and to in CAST_TARGETS:
+            target = IntegerType(CAST_TARGETS[to][0], CAST_TARGETS[to][1])
         if target is None:
             name = TensorProto.DataType.Name(to) if to in TensorProto.DataType.values() else to
-            raise NodeError(f"Cast of {elem} to {name} is not imported (to FLOAT and BOOL are)")
+            raise NodeError(
+                f"Cast of {elem} to {name} is not imported (to FLOAT, BOOL and integers are)"
+            )
         if target == elem:
             return g.define(node.output[0], source)
         op = qnn.CastOp(source, tensor_type(shape_of(source), target))

@@ -38,6 +38,7 @@ from qdialect.onnx_import.common import (
 )
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
+from qdialect.onnx_import.logical import integer_binary, run_time_integer
 from qdialect.onnx_import.registry import handles
 from qdialect.quant_ops import DequantizeCastOp
 from qdialect.tensors import element_type
@@ -132,6 +133,8 @@ def streamed(value: SSAValue) -> bool:
 
 @handles("Add", "Mul")
 def add(g: GraphImporter, node) -> None:
+    if run_time_integer(g, node):
+        return integer_binary(g, node)
     a, b = float_value(g, node.input[0]), float_value(g, node.input[1])
     shape = broadcast_shape(shape_of(a), shape_of(b))
     kind = qnn.AddOp if node.op_type == "Add" else qnn.MulOp

@@ -6,28 +6,48 @@ arithmetic (folding.py) before they get here."""
 from __future__ import annotations
 
 import numpy as np
+from xdsl.dialects.builtin import IntegerAttr, IntegerType, StringAttr, UnitAttr, i64
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
-from qdialect.onnx_import.common import shape_of, tensor_type
+from qdialect.onnx_import.common import attrs, normalize_axis, shape_of, tensor_type
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
-from qdialect.qnn import Logical
+from qdialect.qnn import Comparison, IntegerArithmetic, Logical
 from qdialect.qnn.elementwise import broadcast_shape
 from qdialect.qnn.logical import BOOL
 from qdialect.tensors import element_type
 
 LOGICAL = {"And": Logical.AND, "Or": Logical.OR, "Xor": Logical.XOR, "Not": Logical.XOR}
+COMPARE = {
+    "Equal": Comparison.EQUAL,
+    "Less": Comparison.LESS,
+    "LessOrEqual": Comparison.LESS_EQUAL,
+    "Greater": Comparison.GREATER,
+    "GreaterOrEqual": Comparison.GREATER_EQUAL,
+}
+INTEGER = {"Add": IntegerArithmetic.ADD, "Sub": IntegerArithmetic.SUB, "Mul": IntegerArithmetic.MUL}
 
 
 def operand(g: GraphImporter, name: str) -> SSAValue:
-    """A run-time value, or a constant: a boolean one as i1 (a byte each), else as `g.value`
-    gives it (float32)."""
+    """A run-time value, or a constant: a boolean one as i1 (a byte each), an integer one as
+    its signless integer type, else as `g.value` gives it (float32)."""
     data = g.initializers.get(name)
     if name not in g.values and data is not None and data.dtype == np.bool_:
         return g.integer_constant(data.astype(np.int8), BOOL, name)
+    if name not in g.values and data is not None and data.dtype.kind in "iu":
+        return g.integer_constant(data, IntegerType(8 * data.dtype.itemsize), name)
     return g.value(name)
+
+
+def run_time_integer(g: GraphImporter, node) -> bool:
+    """Whether one of `node`'s inputs is an integer (or boolean) tensor computed at run time:
+    Add/Sub/Mul of those are `qnn.integer_binary`, not the float ops."""
+    return any(
+        name in g.values and isinstance(element_type(g.values[name].type), IntegerType)
+        for name in node.input
+    )
 
 
 def boolean(g: GraphImporter, name: str) -> SSAValue:
@@ -87,3 +107,69 @@ def expand(g: GraphImporter, node) -> None:
         operands=[x], result_types=[tensor_type(shape, element_type(x.type))]
     )
     g.define(node.output[0], g.add(op, node.output[0]))
+
+
+@handles(*COMPARE)
+def compare(g: GraphImporter, node) -> None:
+    """A comparison of run-time tensors (with constants only, it folded)."""
+    lhs, rhs = operand(g, node.input[0]), operand(g, node.input[1])
+    if element_type(lhs.type) != element_type(rhs.type):
+        raise NodeError(
+            f"A and B must have one element type, got {element_type(lhs.type)} and "
+            f"{element_type(rhs.type)}"
+        )
+    shape = broadcast(lhs, rhs)
+    op = qnn.CompareOp.create(
+        operands=[lhs, rhs],
+        result_types=[tensor_type(shape, BOOL)],
+        properties={"kind": StringAttr(COMPARE[node.op_type].value)},
+    )
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+def integer_binary(g: GraphImporter, node) -> None:
+    """Add, Sub or Mul of integer tensors, one computed at run time (float_ops and float_math
+    hand them here)."""
+    lhs, rhs = operand(g, node.input[0]), operand(g, node.input[1])
+    elem = element_type(lhs.type)
+    if element_type(rhs.type) != elem or elem == BOOL:
+        raise NodeError(
+            f"A and B must have one integer element type, got {elem} and {element_type(rhs.type)}"
+        )
+    op = qnn.IntegerBinaryOp.create(
+        operands=[lhs, rhs],
+        result_types=[tensor_type(broadcast(lhs, rhs), elem)],
+        properties={"kind": StringAttr(INTEGER[node.op_type].value)},
+    )
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+@handles("CumSum")
+def cumsum(g: GraphImporter, node) -> None:
+    """CumSum of a run-time tensor along a constant axis."""
+    x = operand(g, node.input[0])
+    axis = normalize_axis(
+        int(np.ravel(g.constant_array(node.input[1], "axis"))[0]), len(shape_of(x))
+    )
+    a = attrs(node)
+    properties = {"axis": IntegerAttr(axis, i64)}
+    for flag in ("exclusive", "reverse"):
+        if a.get(flag, 0):
+            properties[flag] = UnitAttr()
+    op = qnn.CumSumOp.create(operands=[x], result_types=[x.type], properties=properties)
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+@handles("GatherElements")
+def gather_elements(g: GraphImporter, node) -> None:
+    """GatherElements of a constant whose elements are all one value (a buffer of zero token
+    types read at run-time positions): that value in the indices' shape, a constant (valid
+    indices assumed; with constant indices it folded). Anything else is not imported."""
+    data = g.initializers.get(node.input[0])
+    indices = g.values.get(node.input[1])
+    if data is None or node.input[0] in g.values or indices is None or data.size == 0:
+        raise NodeError("imported only with constant data (and, for run-time indices, one value)")
+    if not (data == data.flat[0]).all():
+        raise NodeError("run-time indices into constant data of several values are not imported")
+    g.initializers[node.output[0]] = np.full(shape_of(indices), data.flat[0], data.dtype)
+    g.folded[node.output[0]] = None

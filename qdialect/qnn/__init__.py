@@ -29,7 +29,17 @@ from qdialect.qnn.float_math import (
     Reduction,
     RoundOp,
 )
-from qdialect.qnn.logical import BroadcastOp, Logical, LogicalOp, SelectOp
+from qdialect.qnn.logical import (
+    BroadcastOp,
+    CompareOp,
+    Comparison,
+    CumSumOp,
+    IntegerArithmetic,
+    IntegerBinaryOp,
+    Logical,
+    LogicalOp,
+    SelectOp,
+)
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.qnn.movement import GatherOp, PadOp, SliceOp, TransposeOp
 from qdialect.qnn.observe import HistogramOp, HistogramRule, ObserveOp
@@ -69,6 +79,9 @@ QNN = Dialect(
         LogicalOp,
         SelectOp,
         BroadcastOp,
+        CompareOp,
+        IntegerBinaryOp,
+        CumSumOp,
         ObserveOp,
         HistogramOp,
         DynamicQuantizeOp,
@@ -97,6 +110,8 @@ __all__ = [op.__name__ for op in QNN.operations] + [
     "FloatBinary",
     "HistogramRule",
     "Layout",
+    "Comparison",
+    "IntegerArithmetic",
     "Logical",
     "PadMode",
     "Reduction",

@@ -211,8 +211,8 @@ class CastOp(FloatUnaryOp):
     toward zero, which ONNX defines for values in range; outside it ONNX leaves the result
     undefined and we saturate to the type's bounds, NaN to 0 (as Cast's `saturate` does for
     float8, with 0 standing for NaN). Or an i32/i64/i1 tensor (an attention mask) to float32,
-    the nearest float, ties to even, as ONNX Runtime's `static_cast<float>`, or to i1,
-    `x != 0`.
+    the nearest float, ties to even, as ONNX Runtime's `static_cast<float>`, to i1, `x != 0`,
+    or to another integer type, wrapping around as `static_cast` does.
 
         %z = qnn.cast %x : tensor<4xf32> -> tensor<4xui8>
         %m = qnn.cast %mask : tensor<1x16xi64> -> tensor<1x16xf32>
@@ -225,8 +225,11 @@ class CastOp(FloatUnaryOp):
         if integer_signature(element_type(self.input.type)) in INTEGER_SOURCES:
             if ranked_shape(self.input, "input") != ranked_shape(self.result, "result"):
                 raise VerifyException("result must have the input's shape")
-            if integer_signature(element_type(self.result.type)) != (1, True):
+            result = integer_signature(element_type(self.result.type))
+            if result is None:
                 _check_f32(self.result, "result")
+            elif result[0] not in (1, 8, 16, 32, 64):
+                raise VerifyException(f"result must be f32 or an integer tensor, got {result}")
             return
         self.verify_shapes()
         elem = element_type(self.result.type)

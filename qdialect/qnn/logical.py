@@ -1,24 +1,34 @@
-"""Boolean `qnn` ops: what an attention mask computed at run time needs (transformers' newer
-exports build it in booleans: Cast to BOOL, And, Expand, then Where picks 0 or the float
-minimum for each score).
+"""Boolean and integer `qnn` ops: what an attention mask or position ids computed at run time
+need (transformers' newer exports build the mask in booleans: Cast to BOOL, And, Expand, then
+Where picks 0 or the float minimum for each score; RoBERTa counts positions from the token
+ids: `cumsum(ids != pad) * (ids != pad) + pad`).
 
 Booleans are MLIR's `i1`, held one per byte (0 or 1) like every integer narrower than a byte
 (qdialect.storage), so a numpy caller sees int8. `qnn.logical` is ONNX's And/Or/Xor with
 numpy broadcasting, `qnn.select` ONNX's Where, `qnn.broadcast` ONNX's Expand of a run-time
-tensor. A boolean comes from `qnn.cast` (an integer's `x != 0`).
+tensor, `qnn.compare` the comparisons, `qnn.integer_binary` integer Add/Sub/Mul, `qnn.cumsum`
+CumSum. A boolean also comes from `qnn.cast` (an integer's `x != 0`).
 """
 
 from __future__ import annotations
 
 from enum import Enum
 
-from xdsl.dialects.builtin import IntegerType, StringAttr, TensorType
+from xdsl.dialects.builtin import (
+    Float32Type,
+    IntegerAttr,
+    IntegerType,
+    StringAttr,
+    TensorType,
+    UnitAttr,
+)
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     ParsePropInAttrDict,
     irdl_op_definition,
     operand_def,
+    opt_prop_def,
     prop_def,
     result_def,
     traits_def,
@@ -156,3 +166,121 @@ class BroadcastOp(IRDLOperation):
             and elem.granularity is not Granularity.PER_TENSOR
         ):
             raise VerifyException(f"broadcasts per-tensor quantized tensors only, got {elem}")
+
+
+class Comparison(Enum):
+    EQUAL = "equal"
+    LESS = "less"
+    LESS_EQUAL = "less_equal"
+    GREATER = "greater"
+    GREATER_EQUAL = "greater_equal"
+
+
+class IntegerArithmetic(Enum):
+    ADD = "add"
+    SUB = "sub"
+    MUL = "mul"
+
+
+@irdl_op_definition
+class CompareOp(IRDLOperation):
+    """`y = lhs (kind) rhs` as an i1 tensor, numpy broadcasting (ONNX Equal, Less, Greater,
+    LessOrEqual, GreaterOrEqual on run-time tensors: RoBERTa's `input_ids != padding_idx`).
+    Operands of one integer or float element type; a NaN compares false, as in C.
+
+        %y = qnn.compare %ids, %pad {kind = "equal"} : tensor<1x8xi64>, tensor<i64> -> tensor<1x8xi1>
+    """
+
+    name = "qnn.compare"
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    result = result_def(TensorType)
+    kind = prop_def(StringAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
+
+    @property
+    def kind_value(self) -> Comparison:
+        return enum_value(Comparison, self.kind, "kind")
+
+    def verify_(self) -> None:
+        enum_value(Comparison, self.kind, "kind")
+        elem = element_type(self.lhs.type)
+        if element_type(self.rhs.type) != elem:
+            raise VerifyException(f"rhs must have the lhs' element type {elem}")
+        if kind_of(self.lhs) not in (Kind.FLOAT, Kind.INTEGER):
+            raise VerifyException(f"compares float or integer tensors, got {elem}")
+        shapes = [ranked_shape(self.lhs, "lhs"), ranked_shape(self.rhs, "rhs")]
+        _check_broadcast(shapes, _check_bool(self.result, "result"))
+
+
+@irdl_op_definition
+class IntegerBinaryOp(IRDLOperation):
+    """`y = lhs (kind) rhs` on one integer element type with numpy broadcasting, wrapping
+    around as two's complement (ONNX Add, Sub, Mul on run-time integer tensors: position ids
+    computed from the token ids).
+
+        %y = qnn.integer_binary %a, %b {kind = "mul"} : tensor<1x8xi32>, tensor<1x8xi32> -> tensor<1x8xi32>
+    """
+
+    name = "qnn.integer_binary"
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    result = result_def(TensorType)
+    kind = prop_def(StringAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
+
+    @property
+    def kind_value(self) -> IntegerArithmetic:
+        return enum_value(IntegerArithmetic, self.kind, "kind")
+
+    def verify_(self) -> None:
+        enum_value(IntegerArithmetic, self.kind, "kind")
+        elem = element_type(self.result.type)
+        if not isinstance(elem, IntegerType) or elem.width.data not in (8, 16, 32, 64):
+            raise VerifyException(f"result must be an 8- to 64-bit integer tensor, got {elem}")
+        for value, role in ((self.lhs, "lhs"), (self.rhs, "rhs")):
+            if element_type(value.type) != elem:
+                raise VerifyException(f"{role} must have the result's element type {elem}")
+        shapes = [ranked_shape(self.lhs, "lhs"), ranked_shape(self.rhs, "rhs")]
+        _check_broadcast(shapes, ranked_shape(self.result, "result"))
+
+
+@irdl_op_definition
+class CumSumOp(IRDLOperation):
+    """Running sums along `axis` (ONNX CumSum on a run-time tensor), each the previous one plus
+    the next element in order (ONNX Runtime's loop; integers wrap around); `exclusive` leaves
+    the element itself out, `reverse` runs from the end.
+
+        %y = qnn.cumsum %x {axis = 1 : i64} : tensor<1x8xi32> -> tensor<1x8xi32>
+    """
+
+    name = "qnn.cumsum"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    axis = prop_def(IntegerAttr)
+    exclusive = opt_prop_def(UnitAttr)
+    reverse = opt_prop_def(UnitAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    @property
+    def axis_value(self) -> int:
+        return self.axis.value.data
+
+    def verify_(self) -> None:
+        x = ranked_shape(self.input, "input")
+        if not 0 <= self.axis_value < len(x):
+            raise VerifyException(f"axis {self.axis_value} is not a dimension of rank {len(x)}")
+        if self.input.type != self.result.type:
+            raise VerifyException("result must have the input's type")
+        elem = element_type(self.input.type)
+        if kind_of(self.input) is Kind.FLOAT:
+            if not isinstance(elem, Float32Type):
+                raise VerifyException(f"sums float32 or integer tensors, got {elem}")
+        elif not isinstance(elem, IntegerType) or elem.width.data not in (8, 16, 32, 64):
+            raise VerifyException(f"sums float32 or 8- to 64-bit integer tensors, got {elem}")

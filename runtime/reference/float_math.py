@@ -15,6 +15,7 @@ from qdialect.storage import integer_signature, storage_bounds
 from qdialect.tensors import element_type
 from runtime.reference.f32math import F32
 from runtime.reference.interpreter import Frame, handles
+from runtime.signature import numpy_dtype
 
 # C's NAN (GCC's __builtin_nanf("")): what a reduction over a set holding a NaN returns.
 QUIET_NAN = np.array(0x7FC00000, np.uint32).view(F32)
@@ -139,8 +140,11 @@ def _round(op, frame: Frame) -> list[np.ndarray]:
 @handles(qnn.CastOp)
 def _cast(op, frame: Frame) -> list[np.ndarray]:
     if integer_signature(element_type(op.input.type)) in INTEGER_SOURCES:
-        if integer_signature(element_type(op.result.type)) == (1, True):
+        result = integer_signature(element_type(op.result.type))
+        if result == (1, True):
             return [(frame[op.input] != 0).astype(np.int8)]  # booleans: one byte, 0 or 1
+        if result is not None:  # wraps around, as C's conversion does
+            return [frame[op.input].astype(numpy_dtype(element_type(op.result.type)))]
         return [frame[op.input].astype(F32)]  # nearest, ties to even: C's conversion
     width, signed = integer_signature(element_type(op.result.type))
     dtype = np.dtype(f"{'' if signed else 'u'}int{width}")

@@ -1,11 +1,12 @@
-"""Reference semantics of the boolean ops (qdialect/qnn/logical.py): booleans are int8 0/1."""
+"""Reference semantics of the boolean and integer ops (qdialect/qnn/logical.py): booleans are
+int8 0/1."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from qdialect import qnn
-from qdialect.qnn import Logical
+from qdialect.qnn import Comparison, IntegerArithmetic, Logical
 from runtime.reference.interpreter import Frame, handles
 
 LOGICAL = {Logical.AND: np.logical_and, Logical.OR: np.logical_or, Logical.XOR: np.logical_xor}
@@ -25,3 +26,50 @@ def _select(op, frame: Frame) -> list[np.ndarray]:
 @handles(qnn.BroadcastOp)
 def _broadcast(op, frame: Frame) -> list[np.ndarray]:
     return [np.ascontiguousarray(np.broadcast_to(frame[op.input], op.result.type.get_shape()))]
+
+
+COMPARE = {
+    Comparison.EQUAL: np.equal,
+    Comparison.LESS: np.less,
+    Comparison.LESS_EQUAL: np.less_equal,
+    Comparison.GREATER: np.greater,
+    Comparison.GREATER_EQUAL: np.greater_equal,
+}
+INTEGER = {
+    IntegerArithmetic.ADD: np.add,
+    IntegerArithmetic.SUB: np.subtract,
+    IntegerArithmetic.MUL: np.multiply,
+}
+
+
+@handles(qnn.CompareOp)
+def _compare(op, frame: Frame) -> list[np.ndarray]:
+    return [COMPARE[op.kind_value](frame[op.lhs], frame[op.rhs]).astype(np.int8)]
+
+
+@handles(qnn.IntegerBinaryOp)
+def _integer_binary(op, frame: Frame) -> list[np.ndarray]:
+    a, b = frame[op.lhs], frame[op.rhs]
+    with np.errstate(over="ignore"):  # two's complement wrap-around, as the C computes
+        return [INTEGER[op.kind_value](a, b, dtype=a.dtype)]
+
+
+@handles(qnn.CumSumOp)
+def _cumsum(op, frame: Frame) -> list[np.ndarray]:
+    """In order along the axis: each sum the previous plus one element (float32 too)."""
+    x = np.moveaxis(frame[op.input], op.axis_value, 0)
+    if op.reverse is not None:
+        x = x[::-1]
+    out = np.empty_like(x)
+    total = np.zeros_like(x[0])
+    with np.errstate(over="ignore"):
+        for i in range(x.shape[0]):
+            if op.exclusive is not None:
+                out[i] = total
+                total = (total + x[i]).astype(x.dtype)
+            else:
+                total = (total + x[i]).astype(x.dtype)
+                out[i] = total
+    if op.reverse is not None:
+        out = out[::-1]
+    return [np.ascontiguousarray(np.moveaxis(out, 0, op.axis_value))]

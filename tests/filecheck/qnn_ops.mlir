@@ -278,6 +278,34 @@ func.func @booleans(%m: tensor<1x3xi64>, %f: tensor<2x3xf32>) {
   func.return
 }
 
+// Integers at run time (RoBERTa's position ids): comparisons give i1, integer arithmetic wraps,
+// running sums along an axis.
+// CHECK-LABEL: func.func @integers(
+// CHECK-NEXT: %pad = arith.constant dense<1> : tensor<i64>
+// CHECK-NEXT: %keep = qnn.compare %ids, %pad {kind = "greater"} : tensor<2x3xi64>, tensor<i64> -> tensor<2x3xi1>
+// CHECK-NEXT: %k = qnn.cast %keep : tensor<2x3xi1> -> tensor<2x3xi32>
+// CHECK-NEXT: %c = qnn.cumsum %k {axis = 1 : i64} : tensor<2x3xi32> -> tensor<2x3xi32>
+// CHECK-NEXT: %r = qnn.cumsum %k {axis = 0 : i64, exclusive, reverse} : tensor<2x3xi32> -> tensor<2x3xi32>
+// CHECK-NEXT: %m = qnn.integer_binary %c, %k {kind = "mul"} : tensor<2x3xi32>, tensor<2x3xi32> -> tensor<2x3xi32>
+// CHECK-NEXT: %w = qnn.cast %m : tensor<2x3xi32> -> tensor<2x3xi64>
+// CHECK-NEXT: %p = qnn.integer_binary %w, %pad {kind = "add"} : tensor<2x3xi64>, tensor<i64> -> tensor<2x3xi64>
+// CHECK-NEXT: %f = qnn.cumsum %x {axis = 1 : i64} : tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %e = qnn.compare %f, %x {kind = "less_equal"} : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xi1>
+// CHECK-NEXT: func.return
+func.func @integers(%ids: tensor<2x3xi64>, %x: tensor<2x3xf32>) {
+  %pad = arith.constant dense<1> : tensor<i64>
+  %keep = qnn.compare %ids, %pad {kind = "greater"} : tensor<2x3xi64>, tensor<i64> -> tensor<2x3xi1>
+  %k = qnn.cast %keep : tensor<2x3xi1> -> tensor<2x3xi32>
+  %c = qnn.cumsum %k {axis = 1 : i64} : tensor<2x3xi32> -> tensor<2x3xi32>
+  %r = qnn.cumsum %k {axis = 0 : i64, exclusive, reverse} : tensor<2x3xi32> -> tensor<2x3xi32>
+  %m = qnn.integer_binary %c, %k {kind = "mul"} : tensor<2x3xi32>, tensor<2x3xi32> -> tensor<2x3xi32>
+  %w = qnn.cast %m : tensor<2x3xi32> -> tensor<2x3xi64>
+  %p = qnn.integer_binary %w, %pad {kind = "add"} : tensor<2x3xi64>, tensor<i64> -> tensor<2x3xi64>
+  %f = qnn.cumsum %x {axis = 1 : i64} : tensor<2x3xf32> -> tensor<2x3xf32>
+  %e = qnn.compare %f, %x {kind = "less_equal"} : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xi1>
+  func.return
+}
+
 // Observation (calibration): extremes, and counts by numpy's edges rule and by torch.histc's
 // linear rule (the default rule is elided).
 // CHECK-LABEL: func.func @observation(

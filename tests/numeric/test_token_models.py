@@ -507,3 +507,117 @@ def test_our_quantize_dynamic_is_onnxruntimes(boolean: bool, weight_type: str) -
     assert np.array_equal(interpreted, expected), np.abs(interpreted - expected).max()
     (got,) = compile_module(ours.module, threads=1)(**feeds)
     assert np.array_equal(got, expected)
+
+
+def roberta_embeddings(rng: np.random.Generator) -> onnx.ModelProto:
+    """RoBERTa's embeddings as transformers exports them: position ids counted from the token
+    ids at run time, `cumsum(ids != pad) * (ids != pad) + pad` (Equal, Not, Cast to INT32,
+    CumSum, Mul, Cast to INT64, Add), gathered from the position table; token types read from
+    a buffer of zeros at those positions (GatherElements); then LayerNorm and a projection."""
+    pad = 1
+    w = {
+        "word": normal(rng, VOCAB, WIDTH, scale=1.0),
+        "positions": normal(rng, TOKENS + pad + 1, WIDTH, scale=0.5),
+        "types": normal(rng, 1, WIDTH, scale=0.5),
+        "type_buffer": np.zeros((1, TOKENS + pad + 1), np.int64),
+        "pad": np.array(pad, np.int64),
+        "axis": np.array(1, np.int32),
+        "gamma": (1 + normal(rng, WIDTH, scale=0.1)).astype(np.float32),
+        "beta": normal(rng, WIDTH, scale=0.1),
+        "wp": normal(rng, WIDTH, WIDTH),
+    }
+    node = helper.make_node
+    nodes = [
+        node("Equal", ["ids", "pad"], ["is_pad"], name="is_pad"),
+        node("Not", ["is_pad"], ["keep"], name="keep"),
+        node("Cast", ["keep"], ["keep32"], to=TensorProto.INT32, name="keep_int"),
+        node("CumSum", ["keep32", "axis"], ["count"], name="count"),
+        node("Mul", ["count", "keep32"], ["kept"], name="kept"),
+        node("Cast", ["kept"], ["kept64"], to=TensorProto.INT64, name="kept_long"),
+        node("Add", ["kept64", "pad"], ["pos"], name="positions_ids"),
+        node("GatherElements", ["type_buffer", "pos"], ["type_ids"], axis=1, name="type_ids"),
+        node("Gather", ["word", "ids"], ["e_word"], name="word_embeddings"),
+        node("Gather", ["positions", "pos"], ["e_pos"], name="position_embeddings"),
+        node("Gather", ["types", "type_ids"], ["e_type"], name="token_type_embeddings"),
+        node("Add", ["e_word", "e_type"], ["e1"], name="add_types"),
+        node("Add", ["e1", "e_pos"], ["e2"], name="add_positions"),
+        node("LayerNormalization", ["e2", "gamma", "beta"], ["h"], axis=-1, epsilon=1e-5),
+        node("MatMul", ["h", "wp"], ["y"], name="projection"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "roberta_embeddings",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, TOKENS])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, TOKENS, WIDTH])],
+        [numpy_helper.from_array(v, k) for k, v in w.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+def roberta_ids(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    ids = rng.integers(2, VOCAB, (1, TOKENS)).astype(np.int64)
+    ids[0, int(rng.integers(3, TOKENS)) :] = 1  # padding at the end
+    return {"ids": ids}
+
+
+def test_position_ids_counted_at_run_time_are_onnxruntimes() -> None:
+    """Float to the bit against ORT; ORT's dynamic and static models run as ORT runs them;
+    our quantize_dynamic and quantize_static write ORT's."""
+    logging.getLogger().setLevel(logging.ERROR)
+    model = roberta_embeddings(np.random.default_rng(9))
+    rng = np.random.default_rng(10)
+    compiled = compile_module(import_onnx(model), threads=1)
+    for _ in range(3):
+        feeds = roberta_ids(rng)
+        (expected,) = session(model).run(None, feeds)
+        (got,) = compiled(**feeds)
+        assert np.array_equal(got.view(np.uint32), expected.view(np.uint32))
+    samples = [roberta_ids(rng) for _ in range(4)]
+    feeds = roberta_ids(rng)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "float.onnx"
+        onnx.save(model, path)
+        for kind in ("dynamic", "QDQ", "QOperator"):
+            theirs, cache = ort_quantized(model, kind, samples, Path(tmp), "QInt8")
+            config = (
+                {"mode": "dynamic"}
+                if kind == "dynamic"
+                else {"quant_format": kind, "activation_type": "QUInt8", "weight_type": "QInt8"}
+            )
+            ours = quantize(path, None if kind == "dynamic" else cache, config)
+            (expected,) = run_function(qnn_default(import_onnx(theirs)), feeds)
+            (got,) = compile_module(ours.module, threads=1)(**feeds)
+            assert np.array_equal(got, expected), kind
+            (theirs_compiled,) = compile_module(import_onnx(theirs), threads=1)(**feeds)
+            assert np.array_equal(theirs_compiled, expected), kind
+
+
+INTEGER_IR = """func.func @f(%ids: tensor<4x5xi64>, %x: tensor<4x5xf32>) -> (tensor<4x5xi64>, tensor<4x5xi32>, tensor<4x5xf32>, tensor<4x5xi1>, tensor<4x5xi16>) {
+  %pad = arith.constant dense<3> : tensor<i64>
+  %keep = qnn.compare %ids, %pad {kind = "greater_equal"} : tensor<4x5xi64>, tensor<i64> -> tensor<4x5xi1>
+  %k = qnn.cast %ids : tensor<4x5xi64> -> tensor<4x5xi32>
+  %c = qnn.cumsum %k {axis = 0 : i64, exclusive, reverse} : tensor<4x5xi32> -> tensor<4x5xi32>
+  %m = qnn.integer_binary %c, %k {kind = "mul"} : tensor<4x5xi32>, tensor<4x5xi32> -> tensor<4x5xi32>
+  %s = qnn.integer_binary %ids, %ids {kind = "sub"} : tensor<4x5xi64>, tensor<4x5xi64> -> tensor<4x5xi64>
+  %p = qnn.integer_binary %ids, %pad {kind = "mul"} : tensor<4x5xi64>, tensor<i64> -> tensor<4x5xi64>
+  %q = qnn.integer_binary %p, %s {kind = "add"} : tensor<4x5xi64>, tensor<4x5xi64> -> tensor<4x5xi64>
+  %f = qnn.cumsum %x {axis = 1 : i64} : tensor<4x5xf32> -> tensor<4x5xf32>
+  %narrow = qnn.cast %keep : tensor<4x5xi1> -> tensor<4x5xi16>
+  func.return %q, %m, %f, %keep, %narrow : tensor<4x5xi64>, tensor<4x5xi32>, tensor<4x5xf32>, tensor<4x5xi1>, tensor<4x5xi16>
+}"""
+
+
+def test_integer_ops_wrap_and_sum_in_order_compiled_as_the_reference() -> None:
+    rng = np.random.default_rng(12)
+    ids = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, (4, 5), dtype=np.int64)
+    ids[0] = [3, 2, 4, -1, 0]
+    x = (rng.standard_normal((4, 5)) * 1e4).astype(np.float32)
+    compiled = compile_module(INTEGER_IR, threads=1)
+    got = compiled(ids, x)
+    expected = run_function(INTEGER_IR, [ids, x])
+    for a, b in zip(got, expected, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert np.array_equal(got[3][0], [1, 0, 1, 0, 0])  # the comparison's booleans
+    assert np.array_equal(got[0][0], ids[0] * 3)
+    with np.errstate(over="ignore"):
+        assert np.array_equal(got[0], ids * np.int64(3))  # wrapped, as numpy wraps
