@@ -9,19 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import Enum
+from typing import ClassVar
 
 from xdsl.dialects.builtin import (
     DenseArrayBase,
     FloatAttr,
     IntegerType,
     Signedness,
+    StringAttr,
     TensorType,
     i64,
 )
 from xdsl.ir import Attribute, SSAValue
+from xdsl.irdl import (
+    IRDLOperation,
+    ParsePropInAttrDict,
+    operand_def,
+    prop_def,
+    result_def,
+    traits_def,
+)
+from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from qdialect.float_types import is_float_type
+from qdialect.qnn.modes import enum_value
 from qdialect.tensors import element_type, is_dynamic
 from qdialect.types import AnyQuantizedType, Granularity, UniformQuantizedType
 
@@ -169,3 +181,33 @@ def check_window(strides: Sequence[int], dilations: Sequence[int], pads: Sequenc
         raise VerifyException(f"dilations must be positive, got {list(dilations)}")
     if any(p < 0 for p in pads):
         raise VerifyException(f"pads must be non-negative, got {list(pads)}")
+
+
+class KindedBinaryOp(IRDLOperation):
+    """Two tensors in (numpy broadcasting), one out, the operation named by `kind` (a value of
+    the subclass's `KINDS` enum): the shape the float, boolean and integer binary ops share."""
+
+    KINDS: ClassVar[type[Enum]]
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    result = result_def(TensorType)
+    kind = prop_def(StringAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
+
+    def __init__(self, kind: Enum, lhs: SSAValue, rhs: SSAValue, result_type: Attribute):
+        super().__init__(
+            operands=[lhs, rhs],
+            result_types=[result_type],
+            properties={"kind": StringAttr(kind.value)},
+        )
+
+    @property
+    def kind_value(self) -> Enum:
+        return enum_value(self.KINDS, self.kind, "kind")
+
+    def broadcast_shapes(self) -> list[tuple[int, ...]]:
+        """The operands' shapes, after checking `kind` names one of `KINDS`."""
+        self.kind_value  # noqa: B018 - raises for an unknown kind
+        return [ranked_shape(self.lhs, "lhs"), ranked_shape(self.rhs, "rhs")]

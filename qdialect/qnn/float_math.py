@@ -14,6 +14,7 @@ operand on ties, so `min(-0.0, 0.0)` is 0.0; a NaN operand's own bits propagate)
 from __future__ import annotations
 
 from enum import Enum
+from typing import ClassVar
 
 from xdsl.dialects.builtin import (
     DenseArrayBase,
@@ -38,7 +39,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.qnn.common import int_array, ranked_shape
+from qdialect.qnn.common import KindedBinaryOp, int_array, ranked_shape
 from qdialect.qnn.elementwise import broadcast_shape
 from qdialect.qnn.modes import enum_value
 from qdialect.storage import integer_signature
@@ -72,7 +73,7 @@ def _check_f32(value: SSAValue, role: str) -> tuple[int, ...]:
 
 
 @irdl_op_definition
-class FloatBinaryOp(IRDLOperation):
+class FloatBinaryOp(KindedBinaryOp):
     """`y = lhs (kind) rhs` on float32 with numpy broadcasting: `sub` and `div` one rounding,
     `min`/`max` numpy's `np.minimum`/`np.maximum` (module docstring), `prelu` the slope rhs
     times the negative lhs, `lhs < 0 ? lhs * rhs : lhs`, `pow` the C library's `powf`.
@@ -81,27 +82,10 @@ class FloatBinaryOp(IRDLOperation):
     """
 
     name = "qnn.binary"
-    lhs = operand_def(TensorType)
-    rhs = operand_def(TensorType)
-    result = result_def(TensorType)
-    kind = prop_def(StringAttr)
-    traits = traits_def(Pure())
-    irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
-
-    def __init__(self, kind: FloatBinary, lhs: SSAValue, rhs: SSAValue, result_type: Attribute):
-        super().__init__(
-            operands=[lhs, rhs],
-            result_types=[result_type],
-            properties={"kind": StringAttr(kind.value)},
-        )
-
-    @property
-    def kind_value(self) -> FloatBinary:
-        return enum_value(FloatBinary, self.kind, "kind")
+    KINDS: ClassVar[type[Enum]] = FloatBinary
 
     def verify_(self) -> None:
-        enum_value(FloatBinary, self.kind, "kind")
+        self.kind_value  # noqa: B018 - raises for an unknown kind
         a, b = _check_f32(self.lhs, "lhs"), _check_f32(self.rhs, "rhs")
         shape = broadcast_shape(a, b)
         if shape is None:

@@ -13,16 +13,16 @@ CumSum. A boolean also comes from `qnn.cast` (an integer's `x != 0`).
 from __future__ import annotations
 
 from enum import Enum
+from typing import ClassVar
 
 from xdsl.dialects.builtin import (
     Float32Type,
     IntegerAttr,
     IntegerType,
-    StringAttr,
     TensorType,
     UnitAttr,
 )
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     ParsePropInAttrDict,
@@ -36,9 +36,8 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.qnn.common import Kind, kind_of, ranked_shape
+from qdialect.qnn.common import Kind, KindedBinaryOp, kind_of, ranked_shape
 from qdialect.qnn.elementwise import broadcast_shape
-from qdialect.qnn.modes import enum_value
 from qdialect.tensors import element_type
 
 BOOL = IntegerType(1)
@@ -67,7 +66,7 @@ def _check_broadcast(shapes: list[tuple[int, ...]], result: tuple[int, ...]) -> 
 
 
 @irdl_op_definition
-class LogicalOp(IRDLOperation):
+class LogicalOp(KindedBinaryOp):
     """`y = lhs (kind) rhs` on i1 tensors with numpy broadcasting (ONNX And, Or, Xor; Not is
     a xor with true).
 
@@ -75,27 +74,10 @@ class LogicalOp(IRDLOperation):
     """
 
     name = "qnn.logical"
-    lhs = operand_def(TensorType)
-    rhs = operand_def(TensorType)
-    result = result_def(TensorType)
-    kind = prop_def(StringAttr)
-    traits = traits_def(Pure())
-    irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
-
-    def __init__(self, kind: Logical, lhs: SSAValue, rhs: SSAValue, result_type: Attribute):
-        super().__init__(
-            operands=[lhs, rhs],
-            result_types=[result_type],
-            properties={"kind": StringAttr(kind.value)},
-        )
-
-    @property
-    def kind_value(self) -> Logical:
-        return enum_value(Logical, self.kind, "kind")
+    KINDS: ClassVar[type[Enum]] = Logical
 
     def verify_(self) -> None:
-        enum_value(Logical, self.kind, "kind")
+        self.broadcast_shapes()
         shapes = [_check_bool(self.lhs, "lhs"), _check_bool(self.rhs, "rhs")]
         _check_broadcast(shapes, _check_bool(self.result, "result"))
 
@@ -183,7 +165,7 @@ class IntegerArithmetic(Enum):
 
 
 @irdl_op_definition
-class CompareOp(IRDLOperation):
+class CompareOp(KindedBinaryOp):
     """`y = lhs (kind) rhs` as an i1 tensor, numpy broadcasting (ONNX Equal, Less, Greater,
     LessOrEqual, GreaterOrEqual on run-time tensors: RoBERTa's `input_ids != padding_idx`).
     Operands of one integer or float element type; a NaN compares false, as in C.
@@ -192,31 +174,20 @@ class CompareOp(IRDLOperation):
     """
 
     name = "qnn.compare"
-    lhs = operand_def(TensorType)
-    rhs = operand_def(TensorType)
-    result = result_def(TensorType)
-    kind = prop_def(StringAttr)
-    traits = traits_def(Pure())
-    irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
-
-    @property
-    def kind_value(self) -> Comparison:
-        return enum_value(Comparison, self.kind, "kind")
+    KINDS: ClassVar[type[Enum]] = Comparison
 
     def verify_(self) -> None:
-        enum_value(Comparison, self.kind, "kind")
+        shapes = self.broadcast_shapes()
         elem = element_type(self.lhs.type)
         if element_type(self.rhs.type) != elem:
             raise VerifyException(f"rhs must have the lhs' element type {elem}")
         if kind_of(self.lhs) not in (Kind.FLOAT, Kind.INTEGER):
             raise VerifyException(f"compares float or integer tensors, got {elem}")
-        shapes = [ranked_shape(self.lhs, "lhs"), ranked_shape(self.rhs, "rhs")]
         _check_broadcast(shapes, _check_bool(self.result, "result"))
 
 
 @irdl_op_definition
-class IntegerBinaryOp(IRDLOperation):
+class IntegerBinaryOp(KindedBinaryOp):
     """`y = lhs (kind) rhs` on one integer element type with numpy broadcasting, wrapping
     around as two's complement (ONNX Add, Sub, Mul on run-time integer tensors: position ids
     computed from the token ids).
@@ -225,27 +196,16 @@ class IntegerBinaryOp(IRDLOperation):
     """
 
     name = "qnn.integer_binary"
-    lhs = operand_def(TensorType)
-    rhs = operand_def(TensorType)
-    result = result_def(TensorType)
-    kind = prop_def(StringAttr)
-    traits = traits_def(Pure())
-    irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
-
-    @property
-    def kind_value(self) -> IntegerArithmetic:
-        return enum_value(IntegerArithmetic, self.kind, "kind")
+    KINDS: ClassVar[type[Enum]] = IntegerArithmetic
 
     def verify_(self) -> None:
-        enum_value(IntegerArithmetic, self.kind, "kind")
+        shapes = self.broadcast_shapes()
         elem = element_type(self.result.type)
         if not isinstance(elem, IntegerType) or elem.width.data not in (8, 16, 32, 64):
             raise VerifyException(f"result must be an 8- to 64-bit integer tensor, got {elem}")
         for value, role in ((self.lhs, "lhs"), (self.rhs, "rhs")):
             if element_type(value.type) != elem:
                 raise VerifyException(f"{role} must have the result's element type {elem}")
-        shapes = [ranked_shape(self.lhs, "lhs"), ranked_shape(self.rhs, "rhs")]
         _check_broadcast(shapes, ranked_shape(self.result, "result"))
 
 

@@ -50,9 +50,10 @@ def bits(value) -> int:
     return int(np.asarray(value, np.float32).reshape(()).view(np.int32))
 
 
-def ort_ranges(path: Path, samples: np.ndarray, method: str, extra: dict) -> dict:
+def ort_ranges(path: Path, samples, method: str, extra: dict) -> dict:
     """ONNX Runtime's ranges as `quantize_static` would calibrate them (its extra_options
-    forwarded to `create_calibrator`, as quantize.py does)."""
+    forwarded to `create_calibrator`, as quantize.py does); `samples` an array of inputs `x`,
+    or a list of feeds."""
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, create_calibrator
 
     options = {ORT_CALIBRATOR_KEYS[k]: v for k, v in extra.items()}
@@ -74,7 +75,7 @@ def ort_ranges(path: Path, samples: np.ndarray, method: str, extra: dict) -> dic
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self.samples = iter({"x": x} for x in samples)
+            self.samples = iter(s if isinstance(s, dict) else {"x": s} for s in samples)
 
         def get_next(self):
             return next(self.samples, None)

@@ -30,6 +30,7 @@ from runtime.reference import ExecutionError, run_function  # noqa: E402
 
 from .float_models import normal  # noqa: E402
 from .onnxruntime_session import ort_saturates_u8s8  # noqa: E402
+from .test_calibrate import ort_ranges  # noqa: E402
 from .test_quantize_static import qnn_default  # noqa: E402
 
 TOKENS, WIDTH, VOCAB = 8, 16, 50
@@ -296,7 +297,6 @@ def test_calibration_and_quantizer_are_onnxruntimes(any_model, tmp_path: Path) -
     our QLinearAdd refuses by name (ORT's model collapses every unmasked score into one step)."""
     model = any_model
     boolean = any(n.op_type == "Where" and n.name == "where_mask" for n in model.graph.node)
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, create_calibrator
 
     logging.getLogger().setLevel(logging.ERROR)
     rng = np.random.default_rng(6)
@@ -306,30 +306,7 @@ def test_calibration_and_quantizer_are_onnxruntimes(any_model, tmp_path: Path) -
     stacked = {k: np.stack([s[k] for s in samples]) for k in samples[0]}
     ours = calibrate(path, stacked, "minmax", progress=False)
 
-    calibrator = create_calibrator(
-        str(path),
-        augmented_model_path=str(tmp_path / "augmented.onnx"),
-        calibrate_method=CalibrationMethod.MinMax,
-    )
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.intra_op_num_threads = 1
-    calibrator.infer_session = ort.InferenceSession(
-        calibrator.augmented_model_path, options, providers=["CPUExecutionProvider"]
-    )
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.samples = iter(samples)
-
-        def get_next(self):
-            return next(self.samples, None)
-
-    calibrator.collect_data(Reader())
-    theirs = {
-        name: tuple(np.float32(np.ravel(v)[0]) for v in data.range_value)
-        for name, data in calibrator.compute_data().items()
-    }
+    theirs = ort_ranges(path, samples, "minmax", {})
     assert set(ours) == set(theirs)
     for name, (lo, hi) in theirs.items():
         assert (ours[name].lowest, ours[name].highest) == (lo, hi), name
