@@ -79,7 +79,11 @@ def _transpose(g, node, inputs) -> np.ndarray:
 
 
 def _div(g, node, inputs) -> np.ndarray:
-    """ONNX integer Div truncates toward zero (ONNX Runtime's C++ `/`), as numpy's // does not."""
+    """ONNX integer Div truncates toward zero (ONNX Runtime's C++ `/`), as numpy's // does not;
+    float32 scalars divide in float32."""
+    if all(v.dtype == np.float32 for v in inputs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.divide(*inputs, dtype=np.float32)
     a, b = (np.asarray(v, np.int64) for v in inputs)
     if not b.all():
         raise ValueError("integer division by zero")
@@ -108,6 +112,21 @@ def _gather_elements(g, node, inputs) -> np.ndarray:
     if ((indices < -size) | (indices >= size)).any():
         raise ValueError(f"an index is outside [{-size}, {size - 1}]")
     return np.take_along_axis(data, np.where(indices < 0, indices + size, indices), axis)
+
+
+def _scatter_nd(g, node, inputs) -> np.ndarray:
+    """ONNX ScatterND (reduction none): `data` with the slices at `indices` replaced by
+    `updates`, in index order (a later index wins, as in ONNX's reference)."""
+    data, indices, updates = inputs
+    if attrs(node).get("reduction", "none") != "none":
+        raise ValueError("only reduction 'none' folds")
+    out = data.copy()
+    places = indices.reshape(-1, indices.shape[-1])
+    for index, update in zip(
+        places, updates.reshape(len(places), *data.shape[indices.shape[-1] :]), strict=True
+    ):
+        out[tuple(index)] = update
+    return out
 
 
 def _flatten(g, node, inputs) -> np.ndarray:
@@ -163,11 +182,19 @@ FOLDERS: dict[str, Callable] = {
     "Range": _range,
     "CumSum": _cum_sum,
     "Flatten": _flatten,
+    "ScatterND": _scatter_nd,
+    "Tile": lambda g, n, i: np.tile(i[0], [int(r) for r in i[1].ravel()]),
+    "Ceil": lambda g, n, i: np.ceil(i[0]),
+    "Floor": lambda g, n, i: np.floor(i[0]),
+    "Sign": lambda g, n, i: np.sign(i[0]),
     "Pow": lambda g, n, i: onnx_pow(i[0], i[1]),
 }
 # integer (and boolean) operands only: on floats they are the model's own arithmetic
 INTEGER_ONLY = {"Add", "Sub", "Mul", "Div", "Mod", "Neg", "Abs", "Min", "Max"}
 INTEGER_ONLY |= {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Range", "CumSum"}
+# ... but float32 scalars (sizes computed in floats, `ceil(h / p) * p`): one correctly rounded
+# operation in numpy's float32, as in ONNX Runtime
+SCALAR_FLOAT = {"Add", "Sub", "Mul", "Div"}
 # float32 operands only, computed as ONNX Runtime computes them (an attention's 1/sqrt(d))
 FLOAT_ONLY = {"Pow"}
 
@@ -185,7 +212,10 @@ def fold(g, node) -> bool:
         integer = all(not n or g.initializers[n].dtype.kind in "iub" for n in names)
         if node.op_type == "Gather" and not integer:
             return False  # a float table's rows: the model's embedding, which quantizers see
-        if node.op_type in INTEGER_ONLY and not integer:
+        scalars = all(not n or g.initializers[n].size == 1 for n in names)
+        if node.op_type in SCALAR_FLOAT and scalars and not integer:
+            pass  # one IEEE float32 operation on scalars: a size computed in floats
+        elif node.op_type in INTEGER_ONLY and not integer:
             return False  # float arithmetic is the model's, not shape bookkeeping
         if node.op_type in FLOAT_ONLY and any(
             n and g.initializers[n].dtype != np.float32 for n in names

@@ -156,6 +156,7 @@ def identity(g: GraphImporter, node) -> None:
 
 
 @handles("Shape", "ConstantOfShape", "Range", "Mod", "Neg", "Abs")
+@handles("ScatterND", "Tile", "Ceil", "Floor", "Sign")
 def shape_arithmetic(g: GraphImporter, node) -> None:
     raise NodeError("imported only as constant shape arithmetic (its inputs must be constant)")
 

@@ -537,3 +537,37 @@ def test_other_resizes_are_refused_by_name(attributes, scales, reason) -> None:
     model = make_model([node], [("x", F, [1, 2, 4, 4])], [("y", F)], inits)
     with pytest.raises(OnnxImportError, match=rf"^node 'up' \(Resize\): {reason}"):
         import_onnx(model)
+
+
+def test_constant_scatters_tiles_and_float_sizes_fold_as_onnxruntime_computes_them() -> None:
+    """A shifted-window mask written with ScatterND into zeros, tiled; a size computed in
+    float32 scalars (`ceil(7 / 2) * 2`, Floor, Sign) cast to int64 for a Reshape: all folded,
+    the model equals ORT's run."""
+    node = helper.make_node
+    nodes = [
+        node("ScatterND", ["zeros", "where", "updates"], ["marked"]),
+        node("Tile", ["marked", "repeats"], ["tiled"]),
+        node("Div", ["seven", "two"], ["half"]),
+        node("Ceil", ["half"], ["up"]),
+        node("Floor", ["half"], ["down"]),
+        node("Sign", ["minus"], ["sign"]),
+        node("Mul", ["up", "two"], ["even"]),
+        node("Sub", ["even", "down"], ["size0"]),
+        node("Add", ["size0", "sign"], ["size"]),
+        node("Cast", ["size"], ["size_int"], to=TensorProto.INT64),
+        node("Concat", ["size_int", "eight"], ["shape"], axis=0),
+        node("Reshape", ["x", "shape"], ["rows"]),
+        node("Add", ["rows", "tiled"], ["y"]),
+    ]
+    inits = {
+        "zeros": np.zeros((4, 4), np.float32),
+        "where": np.array([[1], [3], [1]], np.int64),
+        "updates": np.arange(12, dtype=np.float32).reshape(3, 4) - 5,
+        "repeats": np.array([1, 2], np.int64),
+        "seven": np.array([7.0], np.float32),
+        "two": np.array([2.0], np.float32),
+        "minus": np.array([-3.5], np.float32),
+        "eight": np.array([8], np.int64),
+    }
+    model = make_model(nodes, [("x", F, [32])], [("y", F)], inits)
+    check_against_ort(model, {"x": np.linspace(-1, 1, 32, dtype=np.float32)})
