@@ -98,6 +98,7 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.SliceOp: movement.movement,
     qnn.PadOp: movement.movement,
     qnn.GatherOp: movement.gather,
+    qnn.ResizeBilinearOp: movement.resize,
     qnn.LogicalOp: logical.logical,
     qnn.SelectOp: logical.logical,
     qnn.BroadcastOp: logical.broadcast,

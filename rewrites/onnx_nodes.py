@@ -107,6 +107,7 @@ def node_kind(op: Operation) -> str | None:
         tensor.ReshapeOp: "Reshape",
         qnn.SliceOp: "Slice",
         qnn.GatherOp: "Gather",
+        qnn.ResizeBilinearOp: "Resize",
     }
     return simple.get(type(op))
 

@@ -55,6 +55,7 @@ from rewrites.onnx_nodes import (
 from rewrites.qdq_ir import constant_chain, scheme_qparams, uniform_type
 from rewrites.qlinear_softmax import fuse_softmax
 from rewrites.qlinear_softmax import output_params as softmax_output_params
+from rewrites.qoperator_resize import resize_stored_values
 
 Ranges = Mapping[str, tuple[float, float]]
 
@@ -200,6 +201,7 @@ class StaticQuantizer:
         self.insert_biases()
         if self.config.quant_format is QuantFormat.QOperator:
             fuse_softmax(self.block)
+            resize_stored_values(self.block)
         self.summary.unmatched_rules = [
             key for key in self.config.rules.patterns() if key not in matched
         ]

@@ -1,5 +1,5 @@
 """movement.c.j2: transpose, slice and pad, index arithmetic only, in the stored type;
-gather.c.j2: rows copied by run-time index."""
+gather.c.j2: rows copied by run-time index; resize.c.j2: bilinear Resize (tables of taps)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
 from qdialect.arithmetic import quantize_value
+from qdialect.bilinear import bilinear_taps
 from qdialect.qnn.movement import gather_out_of_range
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
@@ -102,3 +103,48 @@ def gather(op: qnn.GatherOp, ctx: EmitContext) -> Kernel:
     )
     args = [ctx.plan.expr(op.data), ctx.plan.expr(op.indices), ctx.plan.expr(op.result)]
     return Kernel("gather.c.j2", spec, args, failure=gather_out_of_range(op))
+
+
+@dataclass(frozen=True)
+class ResizeSpec:
+    comment: str
+    ctype: str  # float, or the 8-bit storage type
+    planes: int
+    in_h: int
+    in_w: int
+    out_h: int
+    out_w: int
+    row1: tuple[int, ...]
+    row2: tuple[int, ...]
+    dy1: tuple[float, ...]
+    dy2: tuple[float, ...]
+    col1: tuple[int, ...]
+    col2: tuple[int, ...]
+    dx1: tuple[float, ...]
+    dx2: tuple[float, ...]
+
+
+def resize(op: qnn.ResizeBilinearOp, ctx: EmitContext) -> Kernel:
+    """The taps of qdialect/bilinear.py as static tables; the kernel adds them in ORT's order."""
+    n, c, h, w = shape_of(op.input)
+    oh, ow = shape_of(op.result)[2:]
+    rows = bilinear_taps(oh, h, op.scales[0], op.mode.data)
+    cols = bilinear_taps(ow, w, op.scales[1], op.mode.data)
+    spec = ResizeSpec(
+        f"{op.name} {op.mode.data}",
+        ctype_of(element_type(op.input.type)),
+        n * c,
+        h,
+        w,
+        oh,
+        ow,
+        tuple(int(v) for v in rows.first),
+        tuple(int(v) for v in rows.second),
+        tuple(float(v) for v in rows.d1),
+        tuple(float(v) for v in rows.d2),
+        tuple(int(v) for v in cols.first),
+        tuple(int(v) for v in cols.second),
+        tuple(float(v) for v in cols.d1),
+        tuple(float(v) for v in cols.d2),
+    )
+    return Kernel("resize.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result)])

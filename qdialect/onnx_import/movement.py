@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, IntegerType, StringAttr, f64, i64
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, IntegerType, StringAttr, f32, f64, i64
 
 from qdialect import qnn
 from qdialect.onnx_import.builders import reshaped, stored_to_real, transposed
@@ -27,6 +27,7 @@ from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
 from qdialect.qnn.common import int_array
 from qdialect.qnn.movement import gathered_shape
+from qdialect.qnn.resize import MODES as BILINEAR_MODES
 from qdialect.storage import integer_signature
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
@@ -386,24 +387,28 @@ def resize(g: GraphImporter, node) -> None:
     """Nearest-neighbour Resize (opset 11 on) whose every axis repeats each input element a
     whole number of times (2x upsampling as torch exports it, in any coordinate
     mode that maps so): a concat of copies along a new axis, reshaped — moves only, so a
-    quantized tensor keeps its type. Other resizes are refused by name."""
+    quantized tensor keeps its type. Linear Resize of a float32 image (`resize_bilinear`).
+    Other resizes are refused by name."""
     a = attrs(node)
     mode = decode(a.get("mode", "nearest"))
-    if mode != "nearest":
-        raise NodeError(f"mode '{mode}' is not imported (only 'nearest')")
+    if mode not in ("nearest", "linear"):
+        raise NodeError(f"mode '{mode}' is not imported (only 'nearest' and 'linear')")
     x = g.value(node.input[0])
     shape = list(shape_of(x))
     scales = g.optional_constant(2, "scales") if len(node.input) > 2 else None
     sizes = g.optional_constant(3, "sizes") if len(node.input) > 3 else None
     if scales is not None and np.size(scales):
-        factors = [float(s) for s in np.ravel(scales)]
-        out = [math.floor(d * f) for d, f in zip(shape, factors, strict=True)]
+        factors = [float(np.float32(s)) for s in np.ravel(scales)]
+        # ORT: static_cast<int64_t>(scale * input_dim), in float32
+        out = [int(np.float32(f) * np.float32(d)) for d, f in zip(shape, factors, strict=True)]
     elif sizes is not None and np.size(sizes):
         out = [int(s) for s in np.ravel(sizes)]
-        factors = [o / d for o, d in zip(out, shape, strict=True)]
+        factors = [float(np.float32(o) / np.float32(d)) for o, d in zip(out, shape, strict=True)]
     else:
         raise NodeError("needs constant 'scales' or 'sizes'")
     transform = decode(a.get("coordinate_transformation_mode", "half_pixel"))
+    if mode == "linear":
+        return resize_bilinear(g, node, x, out, factors, transform)
     rounding = decode(a.get("nearest_mode", "round_prefer_floor"))
     y, last = x, g.block.last_op
     for axis in reversed(range(len(shape))):
@@ -419,6 +424,35 @@ def resize(g: GraphImporter, node) -> None:
     y = reshaped(g, y, out, node.output[0])
     g.mark_decomposed(last, "Resize")
     g.define(node.output[0], y)
+
+
+def resize_bilinear(
+    g: GraphImporter, node, x, out: list[int], factors: list[float], transform: str
+):
+    """Linear Resize of the last two axes of an NCHW float32 or 8-bit quantized tensor:
+    `qnn.resize_bilinear` (ONNX Runtime's bilinear kernel; its other linear kernels are not
+    imported)."""
+    shape = list(shape_of(x))
+    if len(shape) != 4 or out[:2] != shape[:2]:
+        raise NodeError(
+            f"linear mode is imported for NCHW tensors resized over H and W only, got "
+            f"{list(shape)} -> {out}"
+        )
+    if transform not in BILINEAR_MODES:
+        raise NodeError(
+            f"coordinate_transformation_mode '{transform}' is not imported for linear mode "
+            f"(only {', '.join(BILINEAR_MODES)})"
+        )
+    op = qnn.ResizeBilinearOp.create(
+        operands=[x],
+        result_types=[tensor_type(out, element_type(x.type))],
+        properties={
+            "mode": StringAttr(transform),
+            "scale_h": FloatAttr(factors[2], f32),
+            "scale_w": FloatAttr(factors[3], f32),
+        },
+    )
+    g.define(node.output[0], g.add(op, node.output[0]))
 
 
 def _repeat_each(g: GraphImporter, x, axis: int, repeat: int):

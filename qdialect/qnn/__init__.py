@@ -43,6 +43,7 @@ from qdialect.qnn.logical import (
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.qnn.movement import GatherOp, PadOp, SliceOp, TransposeOp
 from qdialect.qnn.observe import HistogramOp, HistogramRule, ObserveOp
+from qdialect.qnn.resize import ResizeBilinearOp
 from qdialect.qnn.scaled import (
     ScaledConcatOp,
     ScaledConv2DOp,
@@ -82,6 +83,7 @@ QNN = Dialect(
         CompareOp,
         IntegerBinaryOp,
         CumSumOp,
+        ResizeBilinearOp,
         ObserveOp,
         HistogramOp,
         DynamicQuantizeOp,

@@ -18,6 +18,7 @@ from xdsl.ir import Operation, SSAValue
 
 from qdialect import qnn, quant_ops
 from qdialect.activations import evaluate
+from qdialect.bilinear import resize_bilinear
 from qdialect.calibration.histogram import count_edges, count_linear
 from qdialect.constants import dense_array, reinterpret_bits
 from qdialect.qnn import HistogramRule
@@ -264,6 +265,12 @@ def _gather(op, frame: Frame) -> list[np.ndarray]:
     return [
         np.ascontiguousarray(np.take(data, np.where(indices < 0, indices + size, indices), axis))
     ]
+
+
+@handles(qnn.ResizeBilinearOp)
+def _resize_bilinear(op, frame: Frame) -> list[np.ndarray]:
+    out_hw = tuple(op.result.type.get_shape()[2:])
+    return [resize_bilinear(frame[op.input], out_hw, op.scales, op.mode.data)]
 
 
 @handles(qnn.PadOp)

@@ -306,6 +306,17 @@ func.func @integers(%ids: tensor<2x3xi64>, %x: tensor<2x3xf32>) {
   func.return
 }
 
+// Bilinear Resize of NCHW images: float32, or the stored values of an 8-bit quantized tensor.
+// CHECK-LABEL: func.func @resize(
+// CHECK-NEXT: %f = qnn.resize_bilinear %x {mode = "half_pixel", scale_h = 2.500000e+00 : f32, scale_w = 1.500000e+00 : f32} : tensor<1x2x2x4xf32> -> tensor<1x2x5x6xf32>
+// CHECK-NEXT: %q = qnn.resize_bilinear %u {mode = "align_corners", scale_h = 2.000000e+00 : f32, scale_w = 2.000000e+00 : f32} : tensor<1x1x3x3x!quant.uniform<u8:f32, 0.25:128>> -> tensor<1x1x6x6x!quant.uniform<u8:f32, 0.25:128>>
+// CHECK-NEXT: func.return
+func.func @resize(%x: tensor<1x2x2x4xf32>, %u: tensor<1x1x3x3x!u8>) {
+  %f = qnn.resize_bilinear %x {mode = "half_pixel", scale_h = 2.5 : f32, scale_w = 1.5 : f32} : tensor<1x2x2x4xf32> -> tensor<1x2x5x6xf32>
+  %q = qnn.resize_bilinear %u {mode = "align_corners", scale_h = 2.0 : f32, scale_w = 2.0 : f32} : tensor<1x1x3x3x!u8> -> tensor<1x1x6x6x!u8>
+  func.return
+}
+
 // Observation (calibration): extremes, and counts by numpy's edges rule and by torch.histc's
 // linear rule (the default rule is elided).
 // CHECK-LABEL: func.func @observation(

@@ -406,3 +406,26 @@ def constant_nodes(rng: np.random.Generator, tokens: int = 16, width: int = 32) 
         node("Relu", ["a"], ["y"], name="act"),
     ]
     return onnx_model(nodes, [tokens, width], [tokens, width], weights)
+
+
+def bilinear(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
+    """A segmentation head: convolutions around a bilinear Resize to a size that is no whole
+    multiple (half_pixel, from `sizes`), which ORT's QDQ quantizer quantizes as data movement
+    (QDQResize: the output shares the input's parameters) and runs between its Q/DQ pair in
+    float; its QOperator quantizer as QResize, resizing the stored uint8 values."""
+    w = functools.partial(normal, rng)
+    weights = {
+        "w1": w(4, 3, 3, 3),
+        "b1": w(4, scale=0.1),
+        "w2": w(2, 4, 1, 1),
+        "roi": np.array([], np.float32),
+        "sizes": np.array([1, 4, 2 * size + 3, 2 * size - 1], np.int64),
+    }
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        node("Relu", ["c1"], ["r1"], name="relu1"),
+        node("Resize", ["r1", "roi", "", "sizes"], ["up"], mode="linear", name="resize"),
+        node("Conv", ["up", "w2"], ["y"], name="conv2"),
+    ]
+    return onnx_model(nodes, [1, 3, size, size], [1, 2, 2 * size + 3, 2 * size - 1], weights)

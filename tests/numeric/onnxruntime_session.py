@@ -10,9 +10,13 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 
-def run_ort(model: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+def run_ort(
+    model: onnx.ModelProto, feeds: dict[str, np.ndarray], level: str = "ORT_ENABLE_ALL"
+) -> list[np.ndarray]:
+    """`level`: the graph optimization level's name (all of them by default)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
     session = ort.InferenceSession(
         model.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )

@@ -526,7 +526,12 @@ def test_nearest_upsampling_matches_onnxruntime(attributes, scales, sizes) -> No
 @pytest.mark.parametrize(
     ("attributes", "scales", "reason"),
     [
-        ({"mode": "linear"}, [1, 1, 2, 2], r"mode 'linear' is not imported \(only 'nearest'\)"),
+        ({"mode": "cubic"}, [1, 1, 2, 2],
+         r"mode 'cubic' is not imported \(only 'nearest' and 'linear'\)"),
+        ({"mode": "linear"}, [1, 2, 2, 2], r"linear mode is imported for NCHW tensors resized "
+         r"over H and W only, got \[1, 2, 4, 4\] -> \[1, 4, 8, 8\]"),
+        ({"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize"}, [1, 1, 2, 2],
+         r"coordinate_transformation_mode 'tf_crop_and_resize' is not imported for linear mode"),
         ({"mode": "nearest"}, [1, 1, 1.5, 2], r"axis 2 \(4 -> 6, 'half_pixel', "
          r"'round_prefer_floor'\) is not a whole-number nearest upsampling"),
     ],
@@ -571,3 +576,29 @@ def test_constant_scatters_tiles_and_float_sizes_fold_as_onnxruntime_computes_th
     }
     model = make_model(nodes, [("x", F, [32])], [("y", F)], inits)
     check_against_ort(model, {"x": np.linspace(-1, 1, 32, dtype=np.float32)})
+
+
+@pytest.mark.parametrize(
+    "mode", ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"]
+)
+@pytest.mark.parametrize(
+    ("shape", "target"),
+    [((5, 7), ("sizes", (13, 29))), ((8, 8), ("sizes", (3, 5))), ((6, 4), ("scales", (1.5, 2.25)))],
+)
+def test_bilinear_resize_is_onnxruntimes(mode: str, shape, target) -> None:
+    """Linear Resize of an NCHW image, by output sizes or by scales (ORT then divides by the
+    given scale, not by the sizes' ratio): compiled and reference equal ORT to the bit."""
+    kind, (a, b) = target
+    h, w = shape
+    if kind == "sizes":
+        inits = {"roi": np.array([], np.float32), "sizes": np.array([1, 2, a, b], np.int64)}
+        inputs = ["x", "roi", "", "sizes"]
+    else:
+        inits = {"roi": np.array([], np.float32), "scales": np.array([1, 1, a, b], np.float32)}
+        inputs = ["x", "roi", "scales"]
+    node = helper.make_node(
+        "Resize", inputs, ["y"], mode="linear", coordinate_transformation_mode=mode
+    )
+    model = make_model([node], [("x", F, [1, 2, h, w])], [("y", F)], inits, opset=19)
+    x = (np.random.default_rng(h * w).standard_normal((1, 2, h, w)) * 4).astype(np.float32)
+    check_against_ort(model, {"x": x})

@@ -1,0 +1,77 @@
+"""`qnn.resize_bilinear`: ONNX Resize in linear mode over the last two axes of an NCHW float32
+tensor, as ONNX Runtime's bilinear kernel computes it (qdialect/bilinear.py holds the numbers
+both executors read)."""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import FloatAttr, StringAttr, TensorType, f32
+from xdsl.irdl import (
+    IRDLOperation,
+    ParsePropInAttrDict,
+    irdl_op_definition,
+    operand_def,
+    prop_def,
+    result_def,
+    traits_def,
+)
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+
+from qdialect.qnn.common import ranked_shape
+from qdialect.tensors import element_type
+from qdialect.types import Granularity, UniformQuantizedType
+
+# ONNX Resize's coordinate_transformation_mode values ORT's bilinear kernel computes
+MODES = ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric")
+
+
+@irdl_op_definition
+class ResizeBilinearOp(IRDLOperation):
+    """`y[n, c]` = `x[n, c]` resized to the result's H x W: each output reads the two nearest
+    input rows and columns of its `mode`-transformed coordinate (ONNX's
+    coordinate_transformation_mode: half_pixel, pytorch_half_pixel, align_corners or
+    asymmetric, with the `scale_h`/`scale_w` ONNX Runtime divides by: the `scales` input, or
+    output / input size) and weighs them as ORT does. An 8-bit quantized tensor is resized in
+    its stored values, the float result truncated back (ORT's uint8/int8 kernel; one scale
+    and zero point for both).
+
+        %y = qnn.resize_bilinear %x {mode = "half_pixel", scale_h = 4.0 : f32, scale_w = 4.0 : f32} : tensor<1x2x7x5xf32> -> tensor<1x2x28x20xf32>
+    """
+
+    name = "qnn.resize_bilinear"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    mode = prop_def(StringAttr)
+    scale_h = prop_def(FloatAttr)
+    scale_w = prop_def(FloatAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    @property
+    def scales(self) -> tuple[float, float]:
+        return self.scale_h.value.data, self.scale_w.value.data
+
+    def verify_(self) -> None:
+        x = ranked_shape(self.input, "input", 4)
+        y = ranked_shape(self.result, "result", 4)
+        elem = element_type(self.input.type)
+        if element_type(self.result.type) != elem:
+            raise VerifyException("input and result element types must be equal")
+        per_tensor_8bit = (
+            isinstance(elem, UniformQuantizedType)
+            and elem.granularity is Granularity.PER_TENSOR
+            and elem.storage_width == 8
+        )
+        if elem != f32 and not per_tensor_8bit:
+            raise VerifyException(
+                f"resizes float32 or per-tensor 8-bit quantized tensors, got {elem}"
+            )
+        if x[:2] != y[:2]:
+            raise VerifyException(f"batch and channels must stay {list(x[:2])}, got {list(y[:2])}")
+        if min(x[2:] + y[2:]) < 1:
+            raise VerifyException("input and result must have non-empty height and width")
+        if self.mode.data not in MODES:
+            raise VerifyException(f"mode must be one of {', '.join(MODES)}, got '{self.mode.data}'")
+        if min(self.scales) <= 0:
+            raise VerifyException(f"scales must be positive, got {list(self.scales)}")
