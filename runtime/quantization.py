@@ -164,7 +164,9 @@ def quantize(
         raise ValueError(f"unknown form '{form}': expected one of {', '.join(FORMS)}")
     settings = read_config(config)
     is_static = isinstance(settings, QuantizeConfig) and settings.mode == "static"
-    module = load_float_model(model, node_constants=is_static)
+    # ONNX Runtime quantizes initializers only: a node's output (an Identity of a tied weight, a
+    # Constant node) is no weight, whichever the mode
+    module = load_float_model(model, node_constants=True)
     if form != "qdq" and not is_static:
         raise ValueError(f"form '{form}' applies to static quantization only")
     if not isinstance(settings, QuantizeConfig):  # mode "weight_only": no ranges needed

@@ -63,8 +63,24 @@ def conv_net(rng) -> onnx.ModelProto:
     return onnx_model(nodes, [2, 3, 11, 11], [2, 10], w)
 
 
+def tied(rng) -> onnx.ModelProto:
+    """One weight read twice, the second time through an Identity (how torch.onnx.export
+    writes tied weights, ALBERT's shared layers): quantize_dynamic quantizes initializers only
+    (MatMulConstBOnly), so the second MatMul stays float."""
+    w = {"w": (rng.standard_normal((24, 24)) * 0.3).astype(np.float32)}
+    nodes = [  # the Identity first, as the exporter writes it (after the quantized MatMul,
+        # ORT would hand it the dequantized weight instead)
+        helper.make_node("Identity", ["w"], ["w_tied"], name="tie"),
+        helper.make_node("MatMul", ["x", "w"], ["h"], name="first"),
+        helper.make_node("Relu", ["h"], ["r"], name="relu"),
+        helper.make_node("MatMul", ["r", "w_tied"], ["y"], name="second"),
+    ]
+    return onnx_model(nodes, [4, 24], [4, 24], w)
+
+
 MODELS = {
     "mlp": (mlp, (4, 24)),
+    "tied": (tied, (4, 24)),
     "ffn": (transformer_ffn, (16, 32)),
     "conv": (conv_net, (2, 3, 11, 11)),
 }
@@ -106,6 +122,7 @@ FAST = {
     ("mlp", False, "QInt8", False),
     ("ffn", True, "QInt8", True),
     ("conv", False, "QUInt8", False),
+    ("tied", False, "QInt8", False),
 }
 
 
