@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from xdsl.dialects import func
+from xdsl.dialects import func, tensor
 from xdsl.dialects.builtin import TensorType, f32
 from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -316,17 +316,25 @@ class StaticQuantizer:
         else:
             self.mark(weight, Mark(weight=True))
 
-    def mark_conv_or_gemm(self, op: qnn.Conv2DOp | qnn.DotOp, kind: str) -> None:
-        """`QDQConv.quantize` / `QDQGemm.quantize`."""
-        self.mark(op.input)
+    def mark_conv_or_gemm(self, op: Operation, kind: str) -> None:
+        """`QDQConv.quantize` / `QDQGemm.quantize`. A 1-D conv is a `qnn.conv2d` between
+        reshapes (its node's last op the reshape back): the node's input and output are the
+        reshapes' outer ends, its weight and bias the conv's."""
+        compute = op
+        if not isinstance(op, qnn.Conv2DOp | qnn.DotOp):
+            (compute,) = (o for o in node_ops(op) if isinstance(o, qnn.Conv2DOp))
+        x = compute.input
+        if isinstance(x.owner, tensor.ReshapeOp) and x.owner in node_ops(op):
+            x = x.owner.source
+        self.mark(x)
         if not self.output_excluded(kind):
             self.mark(op.results[0])
-        source = weight_source(op.weight) if kind == "Gemm" else None
-        weight = source.value if source is not None else op.weight
+        source = weight_source(compute.weight) if kind == "Gemm" else None
+        weight = source.value if source is not None else compute.weight
         default_axis = 0 if kind == "Conv" or (source is not None and source.transposed) else 1
         self.mark_weight(weight, default_axis, kind)
-        if op.bias is not None and float_constant(op.bias) is not None:
-            self.biases.append(BiasMark(op, op.bias, op.input, weight))
+        if compute.bias is not None and float_constant(compute.bias) is not None:
+            self.biases.append(BiasMark(compute, compute.bias, x, weight))
 
     def mark_matmul(self, op: qnn.DotOp) -> None:
         """`QDQMatMul.quantize`: constant inputs are weights (axis 1), others activations."""

@@ -9,13 +9,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from xdsl.dialects import tensor
+from xdsl.dialects import arith, tensor
 from xdsl.dialects.builtin import BoolAttr, IntegerAttr, StringAttr, f32, i64
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
 from qdialect.arithmetic import quantize_value
+from qdialect.constants import dense_array
 from qdialect.float32 import f32 as to_f32
+from qdialect.names import NAME_ATTR
 from qdialect.onnx_import.common import (
     attrs,
     check_permutation,
@@ -29,6 +31,7 @@ from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.qnn.common import int_array
 from qdialect.qnn.movement import permuted_element
+from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 
@@ -202,8 +205,15 @@ def build_conv(
     g: GraphImporter, node, x: SSAValue, w: SSAValue, bias, result_type, bias_float=None
 ) -> None:
     xs, ws = shape_of(x), shape_of(w)
-    if len(ws) != 4:
-        raise NodeError(f"only 2-D convolutions are imported, weight has rank {len(ws)}")
+    if len(ws) not in (3, 4):
+        raise NodeError(f"only 1-D and 2-D convolutions are imported, weight has rank {len(ws)}")
+    if len(xs) != len(ws):
+        raise NodeError(
+            f"the weight's rank {len(ws)} does not match the input's rank {len(xs)} "
+            f"(weight {list(ws)}, input {list(xs)})"
+        )
+    if len(ws) == 3:
+        return build_conv1d(g, node, x, w, bias, result_type, bias_float)
     groups = attrs(node).get("group", 1)
     if not isinstance(groups, int) or groups < 1:
         raise NodeError(f"attribute 'group' must be a positive integer, got {groups!r}")
@@ -221,6 +231,54 @@ def build_conv(
         properties=conv_props(win, groups),
     )
     g.define(node.output[0], g.add(op, node.output[0]))
+
+
+# a 1-D conv's window attributes as the 2-D conv over a height of 1 reads them
+CONV1D_AS_2D = {
+    "kernel_shape": lambda v: [1, *v],
+    "strides": lambda v: [1, *v],
+    "dilations": lambda v: [1, *v],
+    "pads": lambda v: [0, v[0], 0, v[1]] if len(v) == 2 else list(v),
+}
+
+
+def build_conv1d(
+    g: GraphImporter, node, x: SSAValue, w: SSAValue, bias, result_type, bias_float=None
+) -> None:
+    """A 1-D conv (audio, Whisper's and wav2vec2's feature convs) as the 2-D conv over a
+    height of 1 that it is, between reshapes: [N, C, W] -> [N, C, 1, W] and back; MLAS sums
+    it in the same order (im2col over (c, kw)). The three ops stand for the node."""
+    from onnx import helper
+
+    xs = shape_of(x)
+    converted = {k: CONV1D_AS_2D.get(k, lambda v: v)(v) for k, v in attrs(node).items()}
+    as_2d = helper.make_node(node.op_type, list(node.input), list(node.output), **converted)
+    last = g.block.last_op
+    x4 = reshaped(g, x, [xs[0], xs[1], 1, xs[2]])
+    build_conv(g, as_2d, x4, weight_rows(g, w), bias, result_type, bias_float)
+    conv = g.values[node.output[0]]
+    conv.name_hint = None  # the node's name goes to its last op, the reshape
+    conv.owner.attributes.pop(NAME_ATTR, None)
+    out = shape_of(conv)
+    y = reshaped(g, conv, [out[0], out[1], out[3]], node.output[0])
+    g.mark_decomposed(last, "Conv")
+    g.define(node.output[0], y)
+
+
+def weight_rows(g: GraphImporter, w: SSAValue) -> SSAValue:
+    """A 1-D conv's weight [O, C, K] as [O, C, 1, K]: a constant (per-axis quantized ones
+    too, their axis 0 unmoved) rewritten, else reshaped."""
+    o, c, k = shape_of(w)
+    shape = [o, c, 1, k]
+    owner = w.owner
+    if isinstance(owner, arith.ConstantOp) and element_type(w.type) == f32:
+        return g.float_constant(dense_array(owner).astype(np.float32).reshape(shape))
+    if isinstance(owner, StorageCastOp) and isinstance(owner.input.owner, arith.ConstantOp):
+        stored = owner.input.owner
+        values = dense_array(stored).reshape(shape)
+        storage = g.integer_constant(values, element_type(stored.result.type))
+        return g.add(StorageCastOp(storage, tensor_type(shape, element_type(w.type))))
+    return reshaped(g, w, shape)
 
 
 def build_dot(g: GraphImporter, node, a: SSAValue, b: SSAValue, bias, result_type) -> None:

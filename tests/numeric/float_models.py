@@ -429,3 +429,18 @@ def bilinear(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
         node("Conv", ["up", "w2"], ["y"], name="conv2"),
     ]
     return onnx_model(nodes, [1, 3, size, size], [1, 2, 2 * size + 3, 2 * size - 1], weights)
+
+
+def conv1d(rng: np.random.Generator, length: int = 20) -> onnx.ModelProto:
+    """Audio-style 1-D convolutions (Whisper's and wav2vec2's feature stems): a padded conv
+    with bias and Relu, then a strided grouped one. ORT quantizes them as any Conv
+    (QLinearConv on rank-3 tensors); we run each as a 2-D conv over a height of 1."""
+    w = functools.partial(normal, rng)
+    weights = {"w1": w(8, 4, 3), "b1": w(8, scale=0.1), "w2": w(6, 4, 5), "b2": w(6, scale=0.1)}
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1], name="conv1"),
+        node("Relu", ["c1"], ["r1"], name="relu1"),
+        node("Conv", ["r1", "w2", "b2"], ["y"], strides=[2], pads=[2, 2], group=2, name="conv2"),
+    ]
+    return onnx_model(nodes, [1, 4, length], [1, 6, length // 2], weights)

@@ -96,6 +96,8 @@ def ort_ranges(path: Path, samples, method: str, extra: dict) -> dict:
         "resnet_block",
         "squeeze_excitation",
         "constant_nodes",
+        "conv1d",
+        "bilinear",
     ],
 )
 def float_model(request, tmp_path_factory):

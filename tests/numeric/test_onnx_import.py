@@ -602,3 +602,26 @@ def test_bilinear_resize_is_onnxruntimes(mode: str, shape, target) -> None:
     model = make_model([node], [("x", F, [1, 2, h, w])], [("y", F)], inits, opset=19)
     x = (np.random.default_rng(h * w).standard_normal((1, 2, h, w)) * 4).astype(np.float32)
     check_against_ort(model, {"x": x})
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"pads": [1, 1]},
+        {"strides": [2], "pads": [2, 1], "dilations": [2]},
+        {"group": 2},
+        {"auto_pad": "SAME_UPPER"},
+    ],
+)
+def test_one_dimensional_convs_are_onnxruntimes(attributes) -> None:
+    """A Conv over [N, C, W] runs as the 2-D conv over a height of 1 between reshapes, its
+    taps summed in MLAS's order: compiled and reference equal ORT to the bit."""
+    rng = np.random.default_rng(len(str(attributes)))
+    groups = attributes.get("group", 1)
+    inits = {
+        "w": (rng.standard_normal((6, 4 // groups, 3)) * 0.3).astype(np.float32),
+        "b": rng.standard_normal(6).astype(np.float32),
+    }
+    node = helper.make_node("Conv", ["x", "w", "b"], ["y"], name="conv", **attributes)
+    model = make_model([node], [("x", F, [1, 4, 11])], [("y", F)], inits)
+    check_against_ort(model, {"x": rng.standard_normal((1, 4, 11)).astype(np.float32)})

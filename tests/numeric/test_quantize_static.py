@@ -52,9 +52,10 @@ MODELS = {
     "mixed_consumers": float_models.mixed_consumers,
     "class_token": float_models.class_token,
     "bilinear": float_models.bilinear,
+    "conv1d": float_models.conv1d,
     "constant_nodes": float_models.constant_nodes,
 }
-FAST_MODELS = ("resnet_block", "transformer_ffn", "movement", "slicing", "bilinear")
+FAST_MODELS = ("resnet_block", "transformer_ffn", "movement", "slicing", "bilinear", "conv1d")
 COMBOS = list(
     itertools.product(["QDQ", "QOperator"], [False, True], ["QUInt8", "QInt8"], [False, True])
 )
