@@ -21,7 +21,7 @@ import runtime.model_cache as model_cache
 import runtime.qopt as qopt_driver
 from runtime.compiled import CompiledFunction
 from runtime.model_cache import compile_model
-from runtime.native import NativeFunction
+from runtime.native import ExecutionError, NativeFunction
 from runtime.qopt import run as qopt
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,3 +134,25 @@ def test_a_qopt_hit_does_not_import_the_compiler(model: Path, tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     assert "imported []" in result.stdout
     assert "out0: float32[1, 4, 8, 8]" in result.stdout
+
+
+GATHER = """func.func @lookup(%ids: tensor<4xi64>) -> tensor<4x3xf32> {
+  %table = arith.constant dense<[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]> : tensor<3x3xf32>
+  %rows = qnn.gather %table, %ids {axis = 0 : i64} : tensor<3x3xf32>, tensor<4xi64> -> tensor<4x3xf32>
+  func.return %rows : tensor<4x3xf32>
+}
+"""
+
+
+def test_a_hit_keeps_the_entry_points_run_time_failures(tmp_path: Path) -> None:
+    """A cached function raises a kernel's failure (a gather's index out of range) by the
+    message the compile located, as the compiled function does."""
+    path = tmp_path / "lookup.mlir"
+    path.write_text(GATHER)
+    first, second = compile_model(path), compile_model(path)
+    assert is_hit(second) and second.signature.failures == first.signature.failures
+    ids = np.array([0, -1, 2, 1], np.int64)
+    assert np.array_equal(second(ids)[0], first(ids)[0])
+    for function in (first, second):
+        with pytest.raises(ExecutionError, match=r"lookup.mlir:3:11: error: 'qnn.gather': "):
+            function(np.array([0, 3, 1, 1], np.int64))
