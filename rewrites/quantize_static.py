@@ -64,6 +64,9 @@ DIRECT_8BIT = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Slice
 DIRECT_8BIT |= {"AveragePool", "MaxPool"}  # MaxPool: QDQMaxPool, the same rule from opset 12
 REMOVABLE = {"Relu", "Clip"}
 NORMALIZATIONS = {"LayerNormalization", "BatchNormalization"}
+# node types the importer writes as several float ops that this quantizer leaves float (ORT's
+# QDQ quantizer quantizes an InstanceNormalization's input and output; not reproduced)
+DECOMPOSED_FLOAT = {"InstanceNormalization"}
 
 
 class QuantizeError(ValueError):
@@ -273,7 +276,10 @@ class StaticQuantizer:
         """QOperator's operators that stay float unless their input is quantized already
         (`QGlobalAveragePool`, `QPad`; the Direct8Bit ops and Relu/Clip check it in their
         own marking), its Relu/Clip, float with symmetric activations
-        (`QLinearActivation.QuantizeClipRelu`), and its Gather of anything but a constant."""
+        (`QLinearActivation.QuantizeClipRelu`), and its Gather of anything but a constant; in
+        either form, the decomposed nodes of `DECOMPOSED_FLOAT`."""
+        if kind in DECOMPOSED_FLOAT:
+            return True
         if self.config.quant_format is not QuantFormat.QOperator:
             return False
         if kind in REMOVABLE:

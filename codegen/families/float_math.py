@@ -36,6 +36,7 @@ class FloatMathSpec:
     out_size: int = 0  # reduce (sum, mean: the rows, of size / out_size elements each)
     out_ctype: str = "float"  # cast
     in_ctype: str = "float"  # cast_to_float
+    from_first: bool = False  # reduce_sum/mean: lanes from each row's first element
     qmin: int = 0
     qmax: int = 0
 
@@ -71,6 +72,7 @@ def reduce(op: qnn.ReduceOp, ctx: EmitContext) -> Kernel:
         _at_least_1d(shape),
         out_strides or (0,),
         out_size=math.prod(kept),
+        from_first=op.from_first is not None,
     )
     args = [ctx.plan.expr(op.input), "NULL", ctx.plan.expr(op.result)]
     return Kernel("float_math.c.j2", spec, args)

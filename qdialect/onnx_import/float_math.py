@@ -8,11 +8,14 @@ with, and what graphs that choose quantization parameters at run time carry. (Ad
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 from onnx import TensorProto
-from xdsl.dialects.builtin import IntegerType, Signedness, f32, i64
+from xdsl.dialects.builtin import IntegerType, Signedness, StringAttr, UnitAttr, f32, i64
 
 from qdialect import qnn
-from qdialect.onnx_import.builders import float_value
+from qdialect.onnx_import.builders import float_value, reshaped
 from qdialect.onnx_import.common import (
     attrs,
     broadcast_shape,
@@ -24,7 +27,7 @@ from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.logical import integer_binary, run_time_integer
 from qdialect.onnx_import.registry import handles
-from qdialect.qnn import FloatBinary, Reduction
+from qdialect.qnn import FloatBinary, Reduction, UnaryFunction
 from qdialect.qnn.float_math import INTEGER_SOURCES
 from qdialect.qnn.logical import BOOL
 from qdialect.storage import integer_signature
@@ -129,3 +132,54 @@ def cast(g: GraphImporter, node) -> None:
     elem = IntegerType(*CAST_TARGETS[to])
     op = qnn.CastOp(x, tensor_type(shape_of(x), elem))
     g.define(node.output[0], g.add(op, node.output[0]))
+
+
+@handles("InstanceNormalization")
+def instance_norm(g: GraphImporter, node) -> None:
+    """InstanceNormalization as ONNX Runtime's CPU kernel computes it (instance_norm.cc), in
+    float ops that take the same steps: per (n, c) row of L spatial values, `mean = Σx / L`
+    (Eigen's vectorized sum of the row: `qnn.reduce`'s order), the centred sum of squares
+    `Σ(x - mean)²` (Eigen's sum of an expression: lanes from the row's first element,
+    `from_first`), `inv = 1 / sqrt(ss / L + epsilon)`, `s = inv · scale[c]`,
+    `t = B[c] - mean · s`, `y = x · s + t` (no FMA: ORT's Eigen is built for SSE2). The ops
+    stand for the node."""
+    x = float_value(g, node.input[0])
+    scale, bias = float_value(g, node.input[1]), float_value(g, node.input[2])
+    shape = shape_of(x)
+    if len(shape) < 3 or shape_of(scale) != (shape[1],) or shape_of(bias) != (shape[1],):
+        raise NodeError(
+            f"input must be [N, C, ...] with a scale and a bias of C values, got {list(shape)}, "
+            f"{list(shape_of(scale))} and {list(shape_of(bias))}"
+        )
+    n, c, length = shape[0], shape[1], math.prod(shape[2:])
+    last = g.block.last_op
+    rows = reshaped(g, x, [n, c, length])
+    per_row = tensor_type([n, c, 1], f32)
+
+    def binary(kind: FloatBinary, a, b, result=per_row):
+        return g.add(qnn.FloatBinaryOp(kind, a, b, result))
+
+    def arithmetic(op_class, a, b, result=per_row):
+        return g.add(op_class(a, b, result))
+
+    mean = g.add(qnn.ReduceOp(Reduction.MEAN, rows, [2], per_row))
+    centred = binary(FloatBinary.SUB, rows, mean, rows.type)
+    squares = arithmetic(qnn.MulOp, centred, centred, rows.type)
+    norm = qnn.ReduceOp(Reduction.SUM, squares, [2], per_row)
+    norm.properties["from_first"] = UnitAttr()
+    variance = binary(FloatBinary.DIV, g.add(norm), g.float_constant(np.float32(length)))
+    epsilon = np.float32(attrs(node).get("epsilon", 1e-5))
+    shifted = arithmetic(qnn.AddOp, variance, g.float_constant(epsilon))
+    sqrt = {"function": StringAttr(UnaryFunction.SQRT.value)}
+    root = g.add(
+        qnn.ActivationOp.create(operands=[shifted], result_types=[per_row], properties=sqrt)
+    )
+    inverse = binary(FloatBinary.DIV, g.float_constant(np.float32(1)), root)
+    channel_scale = arithmetic(qnn.MulOp, inverse, reshaped(g, scale, [c, 1]))
+    product = arithmetic(qnn.MulOp, mean, channel_scale)
+    channel_shift = binary(FloatBinary.SUB, reshaped(g, bias, [c, 1]), product)
+    scaled = arithmetic(qnn.MulOp, rows, channel_scale, rows.type)
+    y = arithmetic(qnn.AddOp, scaled, channel_shift, rows.type)
+    y = reshaped(g, y, list(shape), node.output[0])
+    g.mark_decomposed(last, "InstanceNormalization")
+    g.define(node.output[0], y)

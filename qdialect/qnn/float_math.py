@@ -24,6 +24,7 @@ from xdsl.dialects.builtin import (
     IntegerType,
     StringAttr,
     TensorType,
+    UnitAttr,
 )
 from xdsl.ir import Attribute, SSAValue
 from xdsl.irdl import (
@@ -32,6 +33,7 @@ from xdsl.irdl import (
     irdl_op_definition,
     operand_def,
     opt_operand_def,
+    opt_prop_def,
     prop_def,
     result_def,
     traits_def,
@@ -116,6 +118,9 @@ class ReduceOp(IRDLOperation):
     result = result_def(TensorType)
     kind = prop_def(StringAttr)
     axes = prop_def(DenseArrayBase)
+    # sum/mean: each row's lanes from its first element, whatever its alignment (Eigen's sum
+    # of an expression without direct access, as `(x - mean).squaredNorm()`)
+    from_first = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
@@ -136,6 +141,8 @@ class ReduceOp(IRDLOperation):
 
     def verify_(self) -> None:
         kind = enum_value(Reduction, self.kind, "kind")
+        if self.from_first is not None and kind not in (Reduction.SUM, Reduction.MEAN):
+            raise VerifyException("from_first orders the lanes of a sum or a mean only")
         shape = _check_f32(self.input, "input")
         axes = self.axis_list
         if any(not 0 <= a < len(shape) for a in axes) or list(axes) != sorted(set(axes)):

@@ -47,7 +47,9 @@ def binary(kind: FloatBinary, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (minimum if kind is FloatBinary.MIN else maximum)(a, b).astype(F32)
 
 
-def reduce(kind: Reduction, x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+def reduce(
+    kind: Reduction, x: np.ndarray, axes: tuple[int, ...], from_first: bool = False
+) -> np.ndarray:
     """`qnn.reduce`: a fold over the reduced elements of each result in row-major order from
     +inf (min) or -inf (max), a NaN anywhere in the set giving `QUIET_NAN`; or the rows' sums
     (`row_sums`), divided by their length for a mean. Result shape: the axes dropped."""
@@ -57,7 +59,7 @@ def reduce(kind: Reduction, x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     columns = x.transpose(kept + list(axes)).reshape(int(np.prod(out_shape)), -1)
     if kind in (Reduction.SUM, Reduction.MEAN):
         with np.errstate(all="ignore"):
-            sums = row_sums(columns)
+            sums = row_sums(columns, from_first)
             if kind is Reduction.MEAN:
                 sums = (sums / F32(columns.shape[1])).astype(F32)
             return sums.reshape(out_shape)
@@ -72,16 +74,20 @@ def reduce(kind: Reduction, x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 PACKET = 4  # floats in Eigen's SSE packet, 16 bytes
 
 
-def row_sums(rows: np.ndarray) -> np.ndarray:
+def row_sums(rows: np.ndarray, from_first: bool = False) -> np.ndarray:
     """Eigen's vectorized sum of each row of a row-major float32 [r, n] tensor whose first
     element sits on a 16-byte boundary (`redux_impl`, LinearVectorizedTraversal): lanes from
     the row's first aligned element, two packets in turn, their sum (and one more packet), the
     lanes paired `(l0 + l2) + (l1 + l3)`, then the leading and the trailing elements in order.
-    Rows with no whole packet after their aligned start sum in order."""
+    Rows with no whole packet after their aligned start sum in order. `from_first`: every
+    row's lanes start at its first element (Eigen's sum of an expression, which has no address
+    to align to)."""
     count, n = rows.shape
     out = np.zeros(count, F32)
     if n == 0:  # an empty sum
         return out
+    if from_first:
+        return _aligned_sums(rows, 0)
     for start in {(-r * n) % PACKET for r in range(min(count, PACKET))}:
         members = np.arange(count)[(-np.arange(count) * n) % PACKET == start]
         out[members] = _aligned_sums(rows[members], min(start, n))
@@ -128,7 +134,7 @@ def _binary(op, frame: Frame) -> list[np.ndarray]:
 
 @handles(qnn.ReduceOp)
 def _reduce(op, frame: Frame) -> list[np.ndarray]:
-    y = reduce(op.kind_value, frame[op.input], op.axis_list)
+    y = reduce(op.kind_value, frame[op.input], op.axis_list, op.from_first is not None)
     return [y.reshape(op.result.type.get_shape())]
 
 

@@ -62,6 +62,7 @@ func.func @batch_norm(%x: tensor<1x4x3x3xf32>) -> tensor<1x4x3x3xf32> {
 // CHECK-NEXT: %sq = qnn.mul %c, %c : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
 // CHECK-NEXT: %v = qnn.reduce %sq {kind = "mean", axes = array<i64: 1>} : tensor<4x8xf32> -> tensor<4x1xf32>
 // CHECK-NEXT: %s = qnn.reduce %sq {kind = "sum", axes = array<i64: 0, 1>} : tensor<4x8xf32> -> tensor<f32>
+// CHECK-NEXT: %f = qnn.reduce %sq {kind = "sum", axes = array<i64: 1>, from_first} : tensor<4x8xf32> -> tensor<4x1xf32>
 // CHECK-NEXT: %d = qnn.activation %v {function = "sqrt"} : tensor<4x1xf32> -> tensor<4x1xf32>
 // CHECK-NEXT: %y = qnn.binary %c, %d {kind = "div"} : tensor<4x8xf32>, tensor<4x1xf32> -> tensor<4x8xf32>
 func.func @layer_norm_decomposed(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<f32>) {
@@ -70,6 +71,7 @@ func.func @layer_norm_decomposed(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tenso
   %sq = qnn.mul %c, %c : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
   %v = qnn.reduce %sq {kind = "mean", axes = array<i64: 1>} : tensor<4x8xf32> -> tensor<4x1xf32>
   %s = qnn.reduce %sq {kind = "sum", axes = array<i64: 0, 1>} : tensor<4x8xf32> -> tensor<f32>
+  %f = qnn.reduce %sq {kind = "sum", axes = array<i64: 1>, from_first} : tensor<4x8xf32> -> tensor<4x1xf32>
   %d = qnn.activation %v {function = "sqrt"} : tensor<4x1xf32> -> tensor<4x1xf32>
   %y = qnn.binary %c, %d {kind = "div"} : tensor<4x8xf32>, tensor<4x1xf32> -> tensor<4x8xf32>
   func.return %y, %s : tensor<4x8xf32>, tensor<f32>

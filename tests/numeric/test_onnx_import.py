@@ -625,3 +625,20 @@ def test_one_dimensional_convs_are_onnxruntimes(attributes) -> None:
     node = helper.make_node("Conv", ["x", "w", "b"], ["y"], name="conv", **attributes)
     model = make_model([node], [("x", F, [1, 4, 11])], [("y", F)], inits)
     check_against_ort(model, {"x": rng.standard_normal((1, 4, 11)).astype(np.float32)})
+
+
+@pytest.mark.parametrize("shape", [(1, 4, 37), (2, 3, 5, 7), (1, 2, 300), (1, 3, 2)])
+def test_instance_normalization_is_onnxruntimes(shape) -> None:
+    """ORT's kernel in float ops: the mean an Eigen sum of the row, the centred squares an
+    Eigen sum of an expression (lanes from the row's first element, whatever its alignment,
+    which rows of 37 or 35 values tell apart), then the per-channel affine without FMA."""
+    rng = np.random.default_rng(sum(shape))
+    c = shape[1]
+    inits = {
+        "scale": rng.standard_normal(c).astype(np.float32),
+        "bias": rng.standard_normal(c).astype(np.float32),
+    }
+    node = helper.make_node("InstanceNormalization", ["x", "scale", "bias"], ["y"], epsilon=1e-3)
+    model = make_model([node], [("x", F, list(shape))], [("y", F)], inits)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    check_against_ort(model, {"x": x})
