@@ -7,16 +7,19 @@ model gives (a stored-integer `arith.constant`, `quant.scast` to the quantized t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import IntegerType, TensorType, f32
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
 from qdialect.constants import packed_attr
-from qdialect.names import kept_name_hint
+from qdialect.names import carry_node, kept_name_hint
 from qdialect.ort_qparams import QParams, QType
+from qdialect.qnn.common import Kind, kind_of
 from qdialect.qparams import Scheme, Storage, choose_qparams
 from qdialect.quant_ops import StorageCastOp
 from qdialect.types import UniformQuantizedType
@@ -85,3 +88,33 @@ def stored_constant_ops(
         cast.results[0].name_hint = f"{hint}_quantized"
         dequantize.results[0].name_hint = f"{hint}_DequantizeLinear_Output"
     return [constant, cast, dequantize]
+
+
+def fuse_dq_op_q(
+    block: Block,
+    op_class: type[Operation],
+    quantized: Callable[[Operation, SSAValue, Attribute], Operation],
+    same_type: bool = False,
+) -> None:
+    """Every DQ -> float `op_class` op -> Q (its only use) the quantizer wrote becomes the one
+    op `quantized(op, stored input, Q's result type)` builds (QOperator's ops that compute on
+    stored values, which the QDQ form would simulate in float); `same_type`: only where the Q
+    writes the DQ's own type."""
+    for op in list(block.ops):
+        if not isinstance(op, op_class) or kind_of(op.results[0]) is not Kind.FLOAT:
+            continue
+        source, uses = op.operands[0].owner, list(op.results[0].uses)
+        if not isinstance(source, qnn.DequantizeOp) or len(uses) != 1:
+            continue
+        quantize = uses[0].operation
+        if not isinstance(quantize, qnn.QuantizeOp):
+            continue
+        if same_type and quantize.result.type.element_type != source.input.type.element_type:
+            continue
+        fused = quantized(op, source.input, quantize.result.type)
+        carry_node(op, fused)
+        fused.results[0].name_hint = quantize.result.name_hint
+        Rewriter.replace_op(quantize, fused)
+        Rewriter.erase_op(op)
+        if not any(True for _ in source.result.uses):
+            Rewriter.erase_op(source)

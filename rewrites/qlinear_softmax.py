@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 from xdsl.ir import Block
-from xdsl.rewriter import Rewriter
 
 from qdialect import qnn
-from qdialect.names import carry_node
 from qdialect.ort_qparams import QParams, QType
-from qdialect.qnn.common import Kind, kind_of
+from rewrites.qdq_ir import fuse_dq_op_q
 
 OUTPUT_SCALE = 1 / 256.0
 
@@ -29,21 +27,10 @@ def output_params(qtype: QType) -> QParams:
 
 def fuse_softmax(block: Block) -> None:
     """Every DQ -> float `qnn.softmax` -> Q (the only use) becomes one quantized softmax."""
-    for op in list(block.ops):
-        if not isinstance(op, qnn.SoftmaxOp) or kind_of(op.result) is not Kind.FLOAT:
-            continue
-        source, uses = op.input.owner, list(op.result.uses)
-        if not isinstance(source, qnn.DequantizeOp) or len(uses) != 1:
-            continue
-        quantize = uses[0].operation
-        if not isinstance(quantize, qnn.QuantizeOp):
-            continue
-        fused = qnn.SoftmaxOp(
-            source.input, quantize.result.type, op.axis_value, op.flatten is not None
-        )
-        carry_node(op, fused)
-        fused.result.name_hint = quantize.result.name_hint
-        Rewriter.replace_op(quantize, fused)
-        Rewriter.erase_op(op)
-        if not any(True for _ in source.result.uses):
-            Rewriter.erase_op(source)
+    fuse_dq_op_q(
+        block,
+        qnn.SoftmaxOp,
+        lambda op, x, result_type: qnn.SoftmaxOp(
+            x, result_type, op.axis_value, op.flatten is not None
+        ),
+    )

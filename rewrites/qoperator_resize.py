@@ -11,34 +11,17 @@ values.
 from __future__ import annotations
 
 from xdsl.ir import Block
-from xdsl.rewriter import Rewriter
 
 from qdialect import qnn
-from qdialect.names import carry_node
-from qdialect.qnn.common import Kind, kind_of
-from qdialect.tensors import element_type
+from rewrites.qdq_ir import fuse_dq_op_q
 
 
 def resize_stored_values(block: Block) -> None:
-    for op in list(block.ops):
-        if not isinstance(op, qnn.ResizeBilinearOp) or kind_of(op.result) is not Kind.FLOAT:
-            continue
-        source, uses = op.input.owner, list(op.result.uses)
-        if not isinstance(source, qnn.DequantizeOp) or len(uses) != 1:
-            continue
-        quantize = uses[0].operation
-        if not isinstance(quantize, qnn.QuantizeOp) or element_type(
-            quantize.result.type
-        ) != element_type(source.input.type):
-            continue
-        stored = qnn.ResizeBilinearOp.create(
-            operands=[source.input],
-            result_types=[quantize.result.type],
-            properties=dict(op.properties),
-        )
-        carry_node(op, stored)
-        stored.result.name_hint = quantize.result.name_hint
-        Rewriter.replace_op(quantize, stored)
-        Rewriter.erase_op(op)
-        if not any(True for _ in source.result.uses):
-            Rewriter.erase_op(source)
+    fuse_dq_op_q(
+        block,
+        qnn.ResizeBilinearOp,
+        lambda op, x, result_type: qnn.ResizeBilinearOp.create(
+            operands=[x], result_types=[result_type], properties=dict(op.properties)
+        ),
+        same_type=True,
+    )
