@@ -185,8 +185,10 @@ class EmittedFunction:
     kernel_texts: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
     copies: list[str] = field(default_factory=list)
-    # the message of each nonzero return of the entry point (1, 2, ...), located at its op
+    # the message of each nonzero return of the entry point (1, 2, ...), located at its op,
+    # and the kernel (step) that returns it
     failures: list[str] = field(default_factory=list)
+    failing_steps: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -256,6 +258,7 @@ class FunctionEmitter:
         self.calls: list[str] = []
         self.steps: list[str] = []
         self.failures: list[str] = []  # what the entry point's return value k > 0 means
+        self.failing_steps: list[int] = []  # the kernel returning each
         self.fast = False  # an int16-pair kernel needs the SIMD part of the prelude
         self.scratch_bytes = 0  # scratch shared by the fast kernels, after the planned arena
 
@@ -281,6 +284,7 @@ class FunctionEmitter:
             located = op_location(op)[0] != "<unknown>"  # an imported model's ops have none
             message = self.fail(op, kernel.failure) if located else f"'{op.name}': {kernel.failure}"
             self.failures.append(str(message))
+            self.failing_steps.append(index)
             call = f"if ({call}) return {len(self.failures)};"
         self.steps.append(call)
         self.calls.append(f"    {timed(call, index) if self.profile else call}")
@@ -356,6 +360,7 @@ class FunctionEmitter:
             self.steps,
             copies,
             self.failures,
+            self.failing_steps,
         )
 
 

@@ -68,13 +68,16 @@ def split_units(emitted: EmittedFunction, parts: int) -> SplitUnits:
     declarations = "".join(
         f"{HIDDEN} int qd_step{i}({STEP_PARAMETERS});\n" for i in range(len(kernels))
     )
-    calls = [
+    calls = [  # only a step that can fail is tested (codegen.kernel.Kernel.failure)
         f"if ((failure = qd_step{i}({STEP_ARGUMENTS}))) return failure;"
+        if i in emitted.failing_steps
+        else f"qd_step{i}({STEP_ARGUMENTS});"
         for i in range(len(kernels))
     ]
     if emitted.profiled:
         calls = [timed(call, index) for index, call in enumerate(calls)]
-    body = "\n".join(["    int failure;", *(f"    {call}" for call in calls), *emitted.copies])
+    declared = ["    int failure;"] if emitted.failing_steps else []
+    body = "\n".join([*declared, *(f"    {call}" for call in calls), *emitted.copies])
     slots = len(kernels) if emitted.profiled else 0
     main = translation_unit(False, declarations, entry_point("qd_entry", body), slots)
     return SplitUnits(main, tuple(units))

@@ -83,9 +83,13 @@ def unary(op: qnn.RoundOp | qnn.CastOp, ctx: EmitContext) -> Kernel:
     elem = element_type(op.result.type)
     if isinstance(op, qnn.RoundOp):
         spec = FloatMathSpec("round", op.name, size)
-    elif is_float_type(elem) or integer_signature(element_type(op.input.type)) in INTEGER_SOURCES:
-        kind = {True: "cast_to_float", False: "cast_to_integer"}[is_float_type(elem)]
-        kind = "cast_to_bool" if integer_signature(elem) == (1, True) else kind
+    elif integer_signature(element_type(op.input.type)) in INTEGER_SOURCES:
+        if is_float_type(elem):
+            kind = "cast_to_float"
+        elif integer_signature(elem) == (1, True):
+            kind = "cast_to_bool"
+        else:
+            kind = "cast_to_integer"
         in_ctype = ctype_of(element_type(op.input.type))
         spec = FloatMathSpec(kind, op.name, size, out_ctype=ctype_of(elem), in_ctype=in_ctype)
     else:

@@ -26,7 +26,7 @@ from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
 from qdialect.qnn.common import int_array
-from qdialect.qnn.movement import gathered_shape
+from qdialect.qnn.movement import GATHER_INDEX_WIDTHS, gathered_shape
 from qdialect.qnn.resize import MODES as BILINEAR_MODES
 from qdialect.storage import integer_signature
 from qdialect.tensors import element_type
@@ -223,16 +223,21 @@ def gather_indices(g: GraphImporter, name: str, size: int, axis: int):
     data = g.initializers.get(name)
     if name in g.values or data is None:
         ids = g.value(name)
-        if integer_signature(element_type(ids.type)) not in ((32, True), (64, True)):
+        signature = integer_signature(element_type(ids.type))
+        if signature is None or signature[0] not in GATHER_INDEX_WIDTHS or not signature[1]:
             raise NodeError(f"indices must be int32 or int64, got {element_type(ids.type)}")
         return ids
     if data.dtype not in (np.int32, np.int64):
         raise NodeError(f"indices must be int32 or int64, got {data.dtype}")
-    if ((data < -size) | (data >= size)).any():
-        raise NodeError(
-            f"indices {data.ravel().tolist()} out of range for axis {axis} of size {size}"
-        )
-    return g.integer_constant(data, i64 if data.dtype == np.int64 else IntegerType(32), name)
+    check_index_range(data, size, axis)
+    return g.integer_constant(data, IntegerType(8 * data.dtype.itemsize), name)
+
+
+def check_index_range(indices: np.ndarray, size: int, axis: int) -> None:
+    """Constant Gather indices must lie in [-size, size): ONNX's rule, checked at import."""
+    if ((indices < -size) | (indices >= size)).any():
+        listed = indices.ravel().tolist()
+        raise NodeError(f"indices {listed} out of range for axis {axis} of size {size}")
 
 
 def gathered_data(g: GraphImporter, node):
@@ -279,8 +284,7 @@ def gather(g: GraphImporter, node) -> None:
     flat = indices.astype(np.int64).ravel()
     if indices.dtype.kind not in "iu" or flat.size == 0:
         raise NodeError(f"indices must be a non-empty integer constant, got {indices.dtype}")
-    if ((flat < -size) | (flat >= size)).any():
-        raise NodeError(f"indices {flat.tolist()} out of range for axis {axis} of size {size}")
+    check_index_range(flat, size, axis)
     flat = np.where(flat < 0, flat + size, flat)
     runs = np.split(flat, np.flatnonzero(np.diff(flat) != 1) + 1)
     last = g.block.last_op
