@@ -63,10 +63,9 @@ Ranges = Mapping[str, tuple[float, float]]
 DIRECT_8BIT = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Slice", "Resize"}
 DIRECT_8BIT |= {"AveragePool", "MaxPool"}  # MaxPool: QDQMaxPool, the same rule from opset 12
 REMOVABLE = {"Relu", "Clip"}
-NORMALIZATIONS = {"LayerNormalization", "BatchNormalization"}
-# node types the importer writes as several float ops that this quantizer leaves float (ORT's
-# QDQ quantizer quantizes an InstanceNormalization's input and output; not reproduced)
-DECOMPOSED_FLOAT = {"InstanceNormalization"}
+# InstanceNormalization: the importer writes it as several float ops (`qnn.op_type`)
+DECOMPOSED_NORMALIZATIONS = {"InstanceNormalization"}
+NORMALIZATIONS = {"LayerNormalization", "BatchNormalization"} | DECOMPOSED_NORMALIZATIONS
 
 
 class QuantizeError(ValueError):
@@ -88,10 +87,11 @@ class Mark:
 class BiasMark:
     """A bias to quantize to int32 with scale input_scale * weight_scale (`QDQBiasQuantInfo`)."""
 
-    op: Operation  # whose operand 2 is the bias
+    op: Operation  # whose operand `index` is the bias
     bias: SSAValue
     input: SSAValue
     weight: SSAValue
+    index: int = 2
 
 
 @dataclass
@@ -276,10 +276,7 @@ class StaticQuantizer:
         """QOperator's operators that stay float unless their input is quantized already
         (`QGlobalAveragePool`, `QPad`; the Direct8Bit ops and Relu/Clip check it in their
         own marking), its Relu/Clip, float with symmetric activations
-        (`QLinearActivation.QuantizeClipRelu`), and its Gather of anything but a constant; in
-        either form, the decomposed nodes of `DECOMPOSED_FLOAT`."""
-        if kind in DECOMPOSED_FLOAT:
-            return True
+        (`QLinearActivation.QuantizeClipRelu`), and its Gather of anything but a constant."""
         if self.config.quant_format is not QuantFormat.QOperator:
             return False
         if kind in REMOVABLE:
@@ -355,15 +352,19 @@ class StaticQuantizer:
 
     def mark_normalization(self, op: Operation, kind: str) -> None:
         """`QDQNormalization.quantize`: the input, the scale as a weight (an activation when
-        not constant), the bias as an int32 bias, the output."""
-        self.mark(op.operands[0])
-        scale = op.operands[1]
+        not constant), the bias as an int32 bias, the output. An InstanceNormalization is the
+        importer's float ops: its inputs are the values they read from outside, and its bias is
+        quantized where one of them reads it."""
+        x, scale, *bias = node_inputs(op) if kind in DECOMPOSED_NORMALIZATIONS else op.operands
+        self.mark(x)
         if float_constant(scale) is not None:
             self.mark_weight(scale, 1, kind)
         else:
             self.mark(scale)
-        if len(op.operands) > 2 and float_constant(op.operands[2]) is not None:
-            self.biases.append(BiasMark(op, op.operands[2], op.operands[0], scale))
+        if bias and float_constant(bias[0]) is not None:
+            ops = node_ops(op)
+            (use,) = (u for u in bias[0].uses if u.operation in ops)
+            self.biases.append(BiasMark(use.operation, bias[0], x, scale, use.index))
         if not self.output_excluded(kind):
             self.mark(op.results[0])
 
@@ -542,8 +543,8 @@ class StaticQuantizer:
             axis = 0 if scale.size > 1 else None
             scale = scale if axis is not None else scale.reshape(())
             params = QParams(np.zeros(scale.shape, np.int64), scale, QType.QInt8, axis)
-            old = bias.op.operands[2]
-            bias.op.operands[2] = self.bias_value(bias, values, params)
+            old = bias.op.operands[bias.index]
+            bias.op.operands[bias.index] = self.bias_value(bias, values, params)
             if not any(True for _ in old.uses):
                 Rewriter.erase_op(old.owner)  # type: ignore[arg-type]
 

@@ -444,3 +444,26 @@ def conv1d(rng: np.random.Generator, length: int = 20) -> onnx.ModelProto:
         node("Conv", ["r1", "w2", "b2"], ["y"], strides=[2], pads=[2, 2], group=2, name="conv2"),
     ]
     return onnx_model(nodes, [1, 4, length], [1, 6, length // 2], weights)
+
+
+def instance_norm(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
+    """A style-transfer / wav2vec2 GroupNorm block: conv, InstanceNormalization with a
+    learned scale and bias, Relu, conv. ORT's QDQ quantizer quantizes the normalization as
+    `QDQNormalization` (input, scale as a weight, bias as int32, output) and runs it in float
+    between the pairs; its QOperator quantizer leaves it float."""
+    w = functools.partial(normal, rng)
+    weights = {
+        "w1": w(6, 3, 3, 3),
+        "b1": w(6, scale=0.1),
+        "gamma": (1 + w(6, scale=0.2)).astype(np.float32),
+        "beta": w(6, scale=0.2),
+        "w2": w(4, 6, 1, 1),
+    }
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        node("InstanceNormalization", ["c1", "gamma", "beta"], ["n1"], epsilon=1e-5, name="norm"),
+        node("Relu", ["n1"], ["r1"], name="relu"),
+        node("Conv", ["r1", "w2"], ["y"], name="conv2"),
+    ]
+    return onnx_model(nodes, [1, 3, size, size], [1, 4, size, size], weights)

@@ -53,9 +53,18 @@ MODELS = {
     "class_token": float_models.class_token,
     "bilinear": float_models.bilinear,
     "conv1d": float_models.conv1d,
+    "instance_norm": float_models.instance_norm,
     "constant_nodes": float_models.constant_nodes,
 }
-FAST_MODELS = ("resnet_block", "transformer_ffn", "movement", "slicing", "bilinear", "conv1d")
+FAST_MODELS = (
+    "resnet_block",
+    "transformer_ffn",
+    "movement",
+    "slicing",
+    "bilinear",
+    "conv1d",
+    "instance_norm",
+)
 COMBOS = list(
     itertools.product(["QDQ", "QOperator"], [False, True], ["QUInt8", "QInt8"], [False, True])
 )
