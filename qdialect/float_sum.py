@@ -183,9 +183,13 @@ def pool_kernel(
     strides: tuple[int, int],
     dilations: tuple[int, int],
     pads: tuple[int, int, int, int],
+    row_major: bool = False,
 ) -> PoolKernel:
     """Which of MLAS's kernels ONNX Runtime runs for a float AveragePool or MaxPool (`MlasPool`;
-    a dilated MaxPool is ROWS)."""
+    a dilated MaxPool is ROWS). `row_major`: an AveragePool of opset 19 or later, which ORT
+    computes in its own loop (`AveragePoolV19`), the ROWS order."""
+    if row_major:
+        return PoolKernel.ROWS
     if kernel == image and strides == (1, 1) and not any(pads):
         return PoolKernel.GLOBAL
     top, left, bottom, right = pads

@@ -52,10 +52,12 @@ class PoolSpec:
 MAX_ROW = 4096  # the row buffer of max_rows, on the stack
 
 
-def _mlas_kernel(window, pads: tuple[int, ...]) -> dict:
-    """A float pool: which MLAS kernel ONNX Runtime runs for it, and the right padding."""
+def _mlas_kernel(window, pads: tuple[int, ...], row_major: bool = False) -> dict:
+    """A float pool: which MLAS kernel ONNX Runtime runs for it (`row_major`: its opset-19
+    AveragePool loop), and the right padding."""
     strides, dilations = (window.SH, window.SW), (window.DH, window.DW)
-    order = pool_kernel((window.KH, window.KW), (window.H, window.W), strides, dilations, pads)
+    kernel, image = (window.KH, window.KW), (window.H, window.W)
+    order = pool_kernel(kernel, image, strides, dilations, pads, row_major)
     return {"mlas_kernel": order.value, "PR": pads[3]}
 
 
@@ -77,7 +79,7 @@ def _average(op, elem_x, elem_y, window, quantized: bool) -> dict:
     include_pad = op.count_include_pad.value.data != 0
     fields = {"kind": "avg", "fixed_count": kh * kw if include_pad else 0}
     if not quantized:
-        fields |= _mlas_kernel(window, pads)
+        fields |= _mlas_kernel(window, pads, op.row_major is not None)
     if quantized:
         off = tuple(op.raw_offsets.get_values())[1] if op.raw_offsets else 0
         with scale_limits():

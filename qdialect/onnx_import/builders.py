@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 from xdsl.dialects import arith, tensor
-from xdsl.dialects.builtin import BoolAttr, IntegerAttr, StringAttr, f32, i64
+from xdsl.dialects.builtin import BoolAttr, IntegerAttr, StringAttr, UnitAttr, f32, i64
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
@@ -36,6 +36,9 @@ from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 
 # ----------------------------------------------------------------------------- windows
+
+# the opset from which ONNX Runtime's AveragePool runs its own loop (AveragePoolV19), not MLAS
+AVERAGE_POOL_V19 = 19
 
 
 def window_pads(node, spatial, kernel, strides, dilations) -> list[int]:
@@ -314,5 +317,7 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     props = pool_props(win, nhwc) | {
         "count_include_pad": BoolAttr.from_bool(bool(attrs(node).get("count_include_pad", 0)))
     }
+    if node.op_type == "AveragePool" and g.opset >= AVERAGE_POOL_V19:
+        props["row_major"] = UnitAttr()  # ORT's own loop from opset 19, dilations and all
     op = qnn.AvgPool2DOp.create(operands=[x], result_types=[result_type(shape)], properties=props)
     g.define(node.output[0], g.add(op, node.output[0]))

@@ -473,6 +473,8 @@ class AvgPool2DOp(Pool2DOp):
 
     `count_include_pad` divides by kh*kw; otherwise by the number of in-image taps.
     `raw_offsets = array<i64: x, y>` shifts the stored values the rounding sees (`u8-to-i8`).
+    `row_major` (float only): ONNX Runtime's AveragePool from opset 19, its own loop instead of
+    MLAS's kernels: the in-image taps summed in row-major order from +0, dilations allowed.
 
         %y = qnn.avg_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x4x8x8x!quant.uniform<u8:f32, 0.1:128>> -> tensor<1x4x4x4x!quant.uniform<u8:f32, 0.1:128>>
     """
@@ -480,11 +482,15 @@ class AvgPool2DOp(Pool2DOp):
     name = "qnn.avg_pool2d"
     count_include_pad = opt_prop_def(BoolAttr, BoolAttr.from_bool(False))
     raw_offsets = opt_prop_def(DenseArrayBase)
+    row_major = opt_prop_def(UnitAttr)
 
     def verify_(self) -> None:
         self.verify_window()
-        if array_values(self.dilations, "dilations", 2) != (1, 1):
-            raise VerifyException("takes no dilation")
+        row_major = self.row_major is not None
+        if array_values(self.dilations, "dilations", 2) != (1, 1) and not row_major:
+            raise VerifyException("takes dilations only with row_major (ONNX opset 19's loop)")
+        if row_major and kind_of(self.result) is not Kind.FLOAT:
+            raise VerifyException("row_major applies only to float pools")
         raw_offsets(self.raw_offsets, 2)
         kinds = {kind_of(self.input), kind_of(self.result)}
         if kinds == {Kind.FLOAT}:

@@ -300,7 +300,8 @@ def _avg_pool(op, frame: Frame) -> list[np.ndarray]:
     types = None if kind_of(op.result) is Kind.FLOAT else (qtype(op.input), qtype(op.result))
     offset = raw_offsets(op.raw_offsets, 2)[1]
     include_pad = op.count_include_pad.value.data != 0
-    y = K.avg_pool(x, op.kernel.get_values(), window_of(op), include_pad, types, offset)
+    row_major = op.row_major is not None
+    y = K.avg_pool(x, op.kernel.get_values(), window_of(op), include_pad, types, offset, row_major)
     return [from_nchw(y, layout)]
 
 

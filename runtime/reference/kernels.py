@@ -475,11 +475,13 @@ def avg_pool(
     count_include_pad: bool,
     types: tuple[UniformQuantizedType, UniformQuantizedType] | None,
     output_offset: int = 0,
+    row_major: bool = False,
 ) -> np.ndarray:
     """ONNX Runtime's (QLinear)AveragePool arithmetic (DESIGN §2), NCHW.
 
     `output_offset` shifts the result's raw values during the final rounding (`u8-to-i8`);
-    the input side only ever sees `x - zx`, which no shift changes.
+    the input side only ever sees `x - zx`, which no shift changes. `row_major`: a float pool
+    in ORT's opset-19 loop (`pool_kernel`).
     """
     kh, kw = kernel
     h, w = x.shape[2:]
@@ -494,7 +496,7 @@ def avg_pool(
             saturate_round(v, np.int64(ty.zero_point), storage_of(ty), RoundMode.HALF_TO_EVEN), ty
         )
     if types is None:
-        return avg_pool_float(x.astype(F32), kernel, window, count_include_pad)
+        return avg_pool_float(x.astype(F32), kernel, window, count_include_pad, row_major)
     tx, ty = types
     sx, sy = average_pool_scales(tx.scale, ty.scale)
     taps = F32(sx) * (
@@ -518,11 +520,15 @@ def _row_major_average(taps, shape, kernel, window: Window, count_include_pad: b
     return (total / count.astype(F32)).astype(F32)
 
 
-def avg_pool_float(x: np.ndarray, kernel, window: Window, count_include_pad: bool) -> np.ndarray:
-    """float32 AveragePool as ONNX Runtime's MLAS kernels sum it (qdialect/float_sum.py,
+def avg_pool_float(
+    x: np.ndarray, kernel, window: Window, count_include_pad: bool, row_major: bool = False
+) -> np.ndarray:
+    """float32 AveragePool as ONNX Runtime's kernels sum it (qdialect/float_sum.py,
     `PoolKernel`), NCHW."""
     (kh, kw), (h, w) = kernel, x.shape[2:]
-    order = pool_kernel(tuple(kernel), (h, w), window.strides, window.dilations, window.pads)
+    order = pool_kernel(
+        tuple(kernel), (h, w), window.strides, window.dilations, window.pads, row_major
+    )
     if order is PoolKernel.ROWS:
         taps = _windows(x, kh, kw, window, F32(0))
         return _row_major_average(taps, x.shape, kernel, window, count_include_pad)

@@ -760,8 +760,16 @@ func.func @max_pool_wrong_result_shape(%x: tensor<1x8x8x4xf32>) {
 // -----
 
 func.func @avg_pool_dilation(%x: tensor<1x4x8x8xf32>) {
-  // expected-error@+1 {{takes no dilation}}
+  // expected-error@+1 {{takes dilations only with row_major (ONNX opset 19's loop)}}
   %y = qnn.avg_pool2d %x {kernel = array<i64: 2, 2>, dilations = array<i64: 2, 2>} : tensor<1x4x8x8xf32> -> tensor<1x4x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @avg_pool_row_major_quantized(%x: tensor<1x4x8x8x!quant.uniform<u8:f32, 0.25:128>>) {
+  // expected-error@+1 {{row_major applies only to float pools}}
+  %y = qnn.avg_pool2d %x {kernel = array<i64: 2, 2>, row_major} : tensor<1x4x8x8x!quant.uniform<u8:f32, 0.25:128>> -> tensor<1x4x7x7x!quant.uniform<u8:f32, 0.25:128>>
   return
 }
 

@@ -176,6 +176,7 @@ func.func @concat(%a: tensor<1x2xf32>, %b: tensor<1x3xf32>, %qa: tensor<2x4x!a8>
 // CHECK-SAME: : tensor<1x4x8x8x!quant.uniform<u8:f32, 0.25:128>> -> tensor<1x4x4x4x!quant.uniform<u8:f32, 0.25:128>>
 // CHECK-NEXT: %4 = qnn.avg_pool2d %x {kernel = array<i64: 8, 8>} : tensor<1x4x8x8x!quant.uniform<u8:f32, 0.25:128>> -> tensor<1x4x1x1x!quant.uniform<u8:f32, 0.25:128>>
 // CHECK-NEXT: %5 = qnn.avg_pool2d %f {kernel = array<i64: 2, 2>, layout = "nhwc"} : tensor<1x8x8x4xf32> -> tensor<1x7x7x4xf32>
+// CHECK-NEXT: %6 = qnn.avg_pool2d %f {kernel = array<i64: 3, 3>, dilations = array<i64: 2, 2>, layout = "nhwc", row_major} : tensor<1x8x8x4xf32> -> tensor<1x4x4x4xf32>
 // CHECK-NEXT: func.return
 func.func @pool(%x: tensor<1x4x8x8x!u8>, %f: tensor<1x8x8x4xf32>) {
   %0 = qnn.max_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x4x8x8x!u8> -> tensor<1x4x4x4x!u8>
@@ -184,6 +185,7 @@ func.func @pool(%x: tensor<1x4x8x8x!u8>, %f: tensor<1x8x8x4xf32>) {
   %3 = qnn.avg_pool2d %x {kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>} : tensor<1x4x8x8x!u8> -> tensor<1x4x4x4x!u8>
   %4 = qnn.avg_pool2d %x {kernel = array<i64: 8, 8>} : tensor<1x4x8x8x!u8> -> tensor<1x4x1x1x!u8>
   %5 = qnn.avg_pool2d %f {kernel = array<i64: 2, 2>, layout = "nhwc"} : tensor<1x8x8x4xf32> -> tensor<1x7x7x4xf32>
+  %6 = qnn.avg_pool2d %f {kernel = array<i64: 3, 3>, dilations = array<i64: 2, 2>, layout = "nhwc", row_major} : tensor<1x8x8x4xf32> -> tensor<1x4x4x4xf32>
   func.return
 }
 

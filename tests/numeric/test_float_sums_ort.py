@@ -22,7 +22,7 @@ from runtime.compiled import compile_module  # noqa: E402
 from runtime.reference import run_function  # noqa: E402
 
 
-def model_of(nodes, inputs: dict[str, np.ndarray], weights: dict[str, np.ndarray]):
+def model_of(nodes, inputs: dict[str, np.ndarray], weights: dict[str, np.ndarray], opset: int = 13):
     graph = helper.make_graph(
         nodes,
         "g",
@@ -30,7 +30,7 @@ def model_of(nodes, inputs: dict[str, np.ndarray], weights: dict[str, np.ndarray
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
         [numpy_helper.from_array(v, k) for k, v in weights.items()],
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
 
 
 def ort_float(model, feeds: dict[str, np.ndarray]) -> np.ndarray:
@@ -146,6 +146,29 @@ def test_average_pool_sums_as_onnxruntime(case) -> None:
         count_include_pad=include,
     )  # fmt: skip
     check(model_of([node], {"x": x}, {}), {"x": x})
+
+
+# (kernel, strides, dilations, pads, count_include_pad) at opsets 19 and 22, where ORT's
+# AveragePool is its own loop (row-major taps), not MLAS's: the windows MLAS's vector kernel
+# would sum columns first, dilations (new in opset 19), padding with and without the count
+OPSET_19_POOLS = [
+    ([2, 2], [1, 1], [1, 1], [0, 0, 0, 0], 0),
+    ([3, 3], [2, 1], [1, 1], [1, 0, 2, 1], 1),
+    ([3, 3], [2, 2], [2, 2], [0, 0, 0, 0], 0),
+    ([3, 2], [1, 2], [1, 3], [1, 1, 1, 1], 0),
+]
+
+
+@pytest.mark.parametrize("opset", [19, 22])
+@pytest.mark.parametrize("case", OPSET_19_POOLS, ids=str)
+def test_average_pool_of_opset_19_sums_as_onnxruntime(case, opset: int) -> None:
+    kernel, strides, dilations, pads, include = case
+    x = (np.random.default_rng(sum(kernel)).standard_normal((2, 3, 9, 11)) * 10).astype(np.float32)
+    node = helper.make_node(
+        "AveragePool", ["x"], ["y"], kernel_shape=kernel, strides=strides, dilations=dilations,
+        pads=pads, count_include_pad=include,
+    )  # fmt: skip
+    check(model_of([node], {"x": x}, {}, opset), {"x": x})
 
 
 @pytest.mark.parametrize("shape", [(1, 8, 7, 7), (1, 4, 13, 9), (2, 3, 2, 2)], ids=str)
