@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr, TensorType
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr, TensorType, i1
 from xdsl.ir import Attribute, SSAValue
 
 from qdialect.storage import element_name
@@ -27,7 +27,11 @@ NAME_ATTR = "qnn.name"  # argument/result attribute recording an external (e.g. 
 
 
 def numpy_dtype(element: Attribute) -> np.dtype:
-    """The numpy dtype a tensor of `element` crosses the Python boundary as."""
+    """The numpy dtype a tensor of `element` crosses the Python boundary as: an `i1` as numpy's
+    bool (ONNX's BOOL; both a byte of 0 or 1, what the C holds), every other integer in its
+    container."""
+    if element == i1:
+        return np.dtype(np.bool_)
     name = element_name(element)
     if name is None:
         raise ExecutionError(f"no numpy representation for element type {element}")

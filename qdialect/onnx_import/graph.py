@@ -23,6 +23,7 @@ from xdsl.dialects.builtin import (
     UnitAttr,
     f16,
     f32,
+    i1,
     i64,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
@@ -402,9 +403,11 @@ class GraphImporter:
         if qtype is None and ttype.elem_type in INDEX_INPUTS:
             return tensor_type(dims, INDEX_INPUTS[ttype.elem_type])
         if qtype is None:
+            kind = tensor_proto.DataType.Name(ttype.elem_type)
             raise OnnxImportError(
-                f"graph input '{info.name}' is neither float nor read by a node that gives "
-                "its quantization (DequantizeLinear or a QLinear op)"
+                f"graph input '{info.name}' is {kind}: neither FLOAT, FLOAT16, INT32, INT64 or "
+                "BOOL, nor read by a node that gives its quantization (DequantizeLinear or a "
+                "QLinear op)"
             )
         return tensor_type(dims, qtype)
 
@@ -450,8 +453,8 @@ class GraphImporter:
 
 
 # Integer graph inputs a float model reads as they are (token ids, attention masks): ONNX's
-# INT32 and INT64, as MLIR's signless i32 and i64.
-INDEX_INPUTS = {6: IntegerType(32), 7: i64}  # TensorProto.INT32, TensorProto.INT64 (onnx.proto)
+# INT32, INT64 and BOOL, as MLIR's signless i32, i64 and i1.
+INDEX_INPUTS = {6: IntegerType(32), 7: i64, 9: i1}  # TensorProto.INT32, INT64, BOOL (onnx.proto)
 
 
 def _declared_shapes(graph) -> dict[str, list[int]]:

@@ -4,7 +4,8 @@ Where picks 0 or the float minimum for each score; RoBERTa counts positions from
 ids: `cumsum(ids != pad) * (ids != pad) + pad`).
 
 Booleans are MLIR's `i1`, held one per byte (0 or 1) like every integer narrower than a byte
-(qdialect.storage), so a numpy caller sees int8. `qnn.logical` is ONNX's And/Or/Xor with
+(qdialect.storage); a numpy caller gives and gets them as numpy's bool (ONNX's BOOL, also a
+byte of 0 or 1: `runtime.signature.numpy_dtype`). `qnn.logical` is ONNX's And/Or/Xor with
 numpy broadcasting, `qnn.select` ONNX's Where, `qnn.broadcast` ONNX's Expand of a run-time
 tensor, `qnn.compare` the comparisons, `qnn.integer_binary` integer Add/Sub/Mul, `qnn.cumsum`
 CumSum. A boolean also comes from `qnn.cast` (an integer's `x != 0`).

@@ -73,11 +73,14 @@ def run_function(
     if isinstance(module, str):
         module = parse_module(module)
     function = find_function(module, entry)
-    arrays = check_inputs(function, inputs)
+    # booleans cross as numpy's bool and are held as int8 inside, as the C holds them
+    arrays = [a.view(np.int8) if a.dtype == np.bool_ else a for a in check_inputs(function, inputs)]
     frame = Frame(dict(zip(function.body.block.args, arrays, strict=True)))
     for op in function.body.block.ops:
         if isinstance(op, func.ReturnOp):
-            return [frame[v].copy() for v in op.arguments]
+            return [
+                frame[v].astype(numpy_dtype(element_type(v.type)), copy=True) for v in op.arguments
+            ]
         handler = HANDLERS.get(type(op))
         if handler is None:
             file, line, column = op_location(op)

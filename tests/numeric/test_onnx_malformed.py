@@ -265,6 +265,22 @@ def test_graph_input_without_a_shape(tmp_path) -> None:
     )
 
 
+def test_graph_input_of_an_unread_integer_type_names_its_type() -> None:
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.INT8, [4])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.INT8, [4])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    with pytest.raises(OnnxImportError) as err:
+        import_onnx(model)
+    assert str(err.value) == (
+        "graph input 'x' is INT8: neither FLOAT, FLOAT16, INT32, INT64 or BOOL, nor read by a "
+        "node that gives its quantization (DequantizeLinear or a QLinear op)"
+    )
+
+
 def test_onnx_checker_message_is_reported_with_the_file(tmp_path) -> None:
     model = quantized("mlp_qop")
     model.graph.node[0].input.append("nowhere")  # a Transpose of two inputs

@@ -598,3 +598,36 @@ def test_integer_ops_wrap_and_sum_in_order_compiled_as_the_reference() -> None:
     assert np.array_equal(got[0][0], ids[0] * 3)
     with np.errstate(over="ignore"):
         assert np.array_equal(got[0], ids * np.int64(3))  # wrapped, as numpy wraps
+
+
+def test_booleans_cross_the_boundary_as_numpys_bool_as_onnxruntimes() -> None:
+    """A BOOL graph input and output are numpy bool arrays, as ORT takes and gives them (not
+    the int8 bytes both are held in), from the compiled function and the reference alike."""
+    node = helper.make_node
+    graph = helper.make_graph(
+        [
+            node("Greater", ["x", "zero"], ["positive"]),
+            node("And", ["positive", "keep"], ["both"]),
+            node("Where", ["both", "x", "zero"], ["y"]),
+        ],
+        "g",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4]),
+            helper.make_tensor_value_info("keep", TensorProto.BOOL, [3, 4]),
+        ],
+        [
+            helper.make_tensor_value_info("both", TensorProto.BOOL, [3, 4]),
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 4]),
+        ],
+        [numpy_helper.from_array(np.zeros((), np.float32), "zero")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    rng = np.random.default_rng(13)
+    feeds = {"x": rng.standard_normal((3, 4)).astype(np.float32), "keep": rng.random((3, 4)) < 0.5}
+    expected = session(model).run(None, feeds)
+    module = import_onnx(model)
+    for got in (compile_module(module, threads=1)(**feeds), run_function(module, feeds)):
+        for ours, theirs in zip(got, expected, strict=True):
+            assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+    with pytest.raises(ExecutionError, match="keep"):
+        compile_module(module, threads=1)(x=feeds["x"], keep=feeds["keep"].astype(np.int8))
