@@ -7,6 +7,7 @@ MaxPool and Concat work on quantized tensors too.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr, UnitAttr, f32, f64, i64
@@ -119,13 +120,25 @@ def streamed(value: SSAValue) -> bool:
     depending on a graph input) and a DequantizeLinear output (which ORT's constant folding
     leaves alone, to keep the QDQ pattern) are streamed; a Transpose or Reshape of an
     initializer is folded into one, and prepacked."""
+    return _reaches(
+        value, lambda v: isinstance(v, BlockArgument) or isinstance(v.owner, DEQUANTIZE_OPS)
+    )
+
+
+def computed_at_run_time(value: SSAValue) -> bool:
+    """Whether `value` depends on a graph input (not only on initializers)."""
+    return _reaches(value, lambda v: isinstance(v, BlockArgument))
+
+
+def _reaches(value: SSAValue, found: Callable[[SSAValue], bool]) -> bool:
+    """Whether `value` or a value it is computed from is `found`."""
     seen: set[SSAValue] = set()
     stack = [value]
     while stack:
         v = stack.pop()
-        if isinstance(v, BlockArgument) or isinstance(v.owner, DEQUANTIZE_OPS):
+        if found(v):
             return True
-        if v not in seen:
+        if v not in seen and not isinstance(v, BlockArgument):
             seen.add(v)
             stack.extend(v.owner.operands)
     return False
@@ -185,6 +198,11 @@ def batch_norm(g: GraphImporter, node) -> None:
     params = []
     for i, role in enumerate(("scale", "B", "input_mean", "input_var"), 1):
         value = float_value(g, node.input[i])
+        if computed_at_run_time(value):
+            raise NodeError(
+                f"{role} '{node.input[i]}' is computed at run time; only constant parameters "
+                "(initializers, or dequantized from them) are imported"
+            )
         if shape_of(value) != (xs[1],):
             raise NodeError(
                 f"{role} must hold one value per channel ([{xs[1]}]), got {list(shape_of(value))}"

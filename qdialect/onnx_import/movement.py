@@ -151,8 +151,13 @@ def pad(g: GraphImporter, node) -> None:
 
 @handles("Identity", "Dropout")
 def identity(g: GraphImporter, node) -> None:
+    """Identity, and Dropout at inference (its `training_mode` absent or a constant false)."""
     if len([o for o in node.output if o]) > 1:
         raise NodeError("Dropout's mask output is not imported")
+    if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
+        training = g.optional_constant(2, "training_mode")
+        if training is None or np.any(training):
+            raise NodeError("Dropout in training mode is not imported (only inference)")
     g.define(node.output[0], g.value(node.input[0]))
 
 
@@ -386,6 +391,48 @@ def nearest_indices(
     return picks
 
 
+def resize_output(g: GraphImporter, node, shape: list[int]) -> tuple[list[int], list[float]]:
+    """The output shape and each axis's scale of a Resize, as ONNX Runtime computes them
+    (`upsamplebase.h`): from constant `scales` (`int(scale · size)` in float32) or `sizes`
+    (scale `size_out / size` in float32), over the axes `axes` names (opset 18; the others
+    unchanged), with `keep_aspect_ratio_policy` (opset 18): `not_larger` / `not_smaller` give
+    every named axis the smallest / largest of their scales, the size `round(scale · size)`
+    (half away from zero)."""
+    a = attrs(node)
+    rank = len(shape)
+    axes = [normalize_axis(v, rank) for v in a.get("axes", range(rank))]
+    if len(set(axes)) != len(axes):
+        raise NodeError(f"attribute 'axes' {list(a['axes'])} names an axis twice")
+    scales = g.optional_constant(2, "scales") if len(node.input) > 2 else None
+    sizes = g.optional_constant(3, "sizes") if len(node.input) > 3 else None
+    given = scales if scales is not None and np.size(scales) else sizes
+    if given is None or not np.size(given):
+        raise NodeError("needs constant 'scales' or 'sizes'")
+    role = "scales" if given is scales else "sizes"
+    if np.size(given) != len(axes):
+        raise NodeError(f"'{role}' has {np.size(given)} values for {len(axes)} axes")
+    out, factors = list(shape), [1.0] * rank
+    if given is scales:
+        for axis, s in zip(axes, np.ravel(scales), strict=True):
+            factors[axis] = float(np.float32(s))
+            # ORT: static_cast<int64_t>(scale * input_dim), in float32
+            out[axis] = int(np.float32(s) * np.float32(shape[axis]))
+        return out, factors
+    policy = decode(a.get("keep_aspect_ratio_policy", "stretch"))
+    if policy not in ("stretch", "not_larger", "not_smaller"):
+        raise NodeError(
+            f"keep_aspect_ratio_policy '{policy}' is not one of stretch, not_larger, not_smaller"
+        )
+    wanted = [int(s) for s in np.ravel(sizes)]
+    ratios = [np.float32(o) / np.float32(shape[axis]) for axis, o in zip(axes, wanted, strict=True)]
+    for axis, o, ratio in zip(axes, wanted, ratios, strict=True):
+        if policy != "stretch":
+            ratio = min(ratios) if policy == "not_larger" else max(ratios)
+            o = math.floor(float(np.float32(ratio) * np.float32(shape[axis])) + 0.5)  # std::round
+        out[axis], factors[axis] = o, float(np.float32(ratio))
+    return out, factors
+
+
 @handles("Resize")
 def resize(g: GraphImporter, node) -> None:
     """Nearest-neighbour Resize (opset 11 on) whose every axis repeats each input element a
@@ -398,18 +445,10 @@ def resize(g: GraphImporter, node) -> None:
     if mode not in ("nearest", "linear"):
         raise NodeError(f"mode '{mode}' is not imported (only 'nearest' and 'linear')")
     x = g.value(node.input[0])
+    out, factors = resize_output(g, node, list(shape_of(x)))
+    if mode == "linear" and a.get("antialias", 0):
+        raise NodeError("linear mode with antialias=1 is not imported")
     shape = list(shape_of(x))
-    scales = g.optional_constant(2, "scales") if len(node.input) > 2 else None
-    sizes = g.optional_constant(3, "sizes") if len(node.input) > 3 else None
-    if scales is not None and np.size(scales):
-        factors = [float(np.float32(s)) for s in np.ravel(scales)]
-        # ORT: static_cast<int64_t>(scale * input_dim), in float32
-        out = [int(np.float32(f) * np.float32(d)) for d, f in zip(shape, factors, strict=True)]
-    elif sizes is not None and np.size(sizes):
-        out = [int(s) for s in np.ravel(sizes)]
-        factors = [float(np.float32(o) / np.float32(d)) for o, d in zip(out, shape, strict=True)]
-    else:
-        raise NodeError("needs constant 'scales' or 'sizes'")
     transform = decode(a.get("coordinate_transformation_mode", "half_pixel"))
     if mode == "linear":
         return resize_bilinear(g, node, x, out, factors, transform)

@@ -524,6 +524,31 @@ def test_nearest_upsampling_matches_onnxruntime(attributes, scales, sizes) -> No
 
 
 @pytest.mark.parametrize(
+    ("attributes", "scales", "sizes"),
+    [
+        ({"axes": [2, 3]}, None, [8, 10]),
+        ({"axes": [-1, -2]}, [2.0, 3.0], None),
+        ({"keep_aspect_ratio_policy": "not_larger"}, None, [1, 3, 12, 20]),
+        ({"keep_aspect_ratio_policy": "not_smaller"}, None, [1, 3, 12, 12]),
+        ({"axes": [3, 2], "keep_aspect_ratio_policy": "not_smaller", "mode": "linear"}, None,
+         [7, 9]),
+    ],
+)  # fmt: skip
+def test_resize_axes_and_aspect_ratio_policy_are_onnxruntimes(attributes, scales, sizes) -> None:
+    """Opset 18's `axes` (the scales or sizes of some axes, the others kept) and
+    `keep_aspect_ratio_policy` (one scale for the named axes, the smallest or the largest):
+    shapes and values equal ORT's."""
+    attributes = {"mode": "nearest"} | attributes
+    inputs = ["x", "", "scales" if scales else "", *(["sizes"] if sizes else [])]
+    inits = {"scales": np.array(scales, np.float32)} if scales else {}
+    inits |= {"sizes": np.array(sizes, np.int64)} if sizes else {}
+    node = helper.make_node("Resize", inputs, ["y"], **attributes)
+    model = make_model([node], [("x", F, [1, 3, 4, 5])], [("y", F)], inits, opset=19)
+    x = np.random.default_rng(24).standard_normal((1, 3, 4, 5)).astype(np.float32)
+    check_against_ort(model, {"x": x})
+
+
+@pytest.mark.parametrize(
     ("attributes", "scales", "reason"),
     [
         ({"mode": "cubic"}, [1, 1, 2, 2],
@@ -534,12 +559,15 @@ def test_nearest_upsampling_matches_onnxruntime(attributes, scales, sizes) -> No
          r"coordinate_transformation_mode 'tf_crop_and_resize' is not imported for linear mode"),
         ({"mode": "nearest"}, [1, 1, 1.5, 2], r"axis 2 \(4 -> 6, 'half_pixel', "
          r"'round_prefer_floor'\) is not a whole-number nearest upsampling"),
+        ({"mode": "linear", "antialias": 1}, [1, 1, 0.5, 0.5],
+         r"linear mode with antialias=1 is not imported"),
+        ({"axes": [2, 3]}, [1, 1, 2, 2], r"'scales' has 4 values for 2 axes"),
     ],
 )  # fmt: skip
 def test_other_resizes_are_refused_by_name(attributes, scales, reason) -> None:
     node = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="up", **attributes)
     inits = {"scales": np.array(scales, np.float32)}
-    model = make_model([node], [("x", F, [1, 2, 4, 4])], [("y", F)], inits)
+    model = make_model([node], [("x", F, [1, 2, 4, 4])], [("y", F)], inits, opset=19)
     with pytest.raises(OnnxImportError, match=rf"^node 'up' \(Resize\): {reason}"):
         import_onnx(model)
 
@@ -642,3 +670,26 @@ def test_instance_normalization_is_onnxruntimes(shape) -> None:
     model = make_model([node], [("x", F, list(shape))], [("y", F)], inits)
     x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
     check_against_ort(model, {"x": x})
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_dropout_is_an_identity_only_at_inference(training: bool) -> None:
+    node = helper.make_node("Dropout", ["x", "ratio", "training"], ["y"], name="drop")
+    inits = {"ratio": np.array(0.5, np.float32), "training": np.array(training)}
+    model = make_model([node], [("x", F, [2, 3])], [("y", F)], inits)
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    if training:
+        with pytest.raises(OnnxImportError, match=r"^node 'drop' \(Dropout\): Dropout in training"):
+            import_onnx(model)
+    else:
+        check_against_ort(model, {"x": x})
+
+
+def test_batch_norm_parameters_computed_at_run_time_are_refused_at_import() -> None:
+    node = helper.make_node("BatchNormalization", ["x", "s", "b", "mean", "var"], ["y"], name="bn")
+    inits = {"b": np.zeros(3, np.float32), "mean": np.zeros(3, np.float32)}
+    inits |= {"var": np.ones(3, np.float32)}
+    model = make_model([node], [("x", F, [1, 3, 4, 4]), ("s", F, [3])], [("y", F)], inits)
+    with pytest.raises(OnnxImportError, match=r"^node 'bn' \(BatchNormalization\): scale 's' is "
+                       r"computed at run time; only constant parameters"):  # fmt: skip
+        import_onnx(model)
