@@ -10,7 +10,16 @@ import math
 
 import numpy as np
 from xdsl.dialects import arith, tensor
-from xdsl.dialects.builtin import BoolAttr, IntegerAttr, StringAttr, UnitAttr, f32, i64
+from xdsl.dialects.builtin import (
+    BoolAttr,
+    IntegerAttr,
+    IntegerType,
+    Signedness,
+    StringAttr,
+    UnitAttr,
+    f32,
+    i64,
+)
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
@@ -151,10 +160,23 @@ def rank_of(g: GraphImporter, name: str) -> int:
     return g.initializers[name].ndim if name in g.initializers else len(shape_of(g.value(name)))
 
 
+def onnx_type_word(value_type) -> str:
+    """What ONNX calls a tensor of this element type: INT64, BOOL, FLOAT16, or a quantized
+    tensor's storage and type."""
+    elem = element_type(value_type)
+    if isinstance(elem, IntegerType):
+        width = elem.width.data
+        unsigned = elem.signedness.data is Signedness.UNSIGNED
+        return "BOOL" if width == 1 else f"{'U' if unsigned else ''}INT{width}"
+    if isinstance(elem, UniformQuantizedType):
+        return f"a quantized tensor ({elem})"
+    return {"f16": "FLOAT16", "f64": "DOUBLE", "bf16": "BFLOAT16"}.get(str(elem), str(elem))
+
+
 def float_value(g: GraphImporter, name: str) -> SSAValue:
     value = g.value(name)
     if element_type(value.type) != f32:
-        raise NodeError(f"input '{name}' must be float32 here, got {element_type(value.type)}")
+        raise NodeError(f"input '{name}' must be FLOAT here, got {onnx_type_word(value.type)}")
     return value
 
 

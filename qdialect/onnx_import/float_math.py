@@ -89,6 +89,12 @@ def reduce(g: GraphImporter, node) -> None:
     x = float_value(g, node.input[0])
     xs = shape_of(x)
     axes = _reduced_axes(g, node, len(xs))
+    trailing = list(range(len(xs) - len(axes), len(xs)))
+    if REDUCE[node.op_type] in (Reduction.SUM, Reduction.MEAN) and axes != trailing:
+        raise NodeError(
+            f"{node.op_type} over axes {axes} of a rank-{len(xs)} tensor is not imported (only "
+            f"over trailing axes, here {trailing})"
+        )
     if attrs(node).get("keepdims", 1):
         shape = [1 if i in axes else d for i, d in enumerate(xs)]
     else:

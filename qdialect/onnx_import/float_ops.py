@@ -125,11 +125,6 @@ def streamed(value: SSAValue) -> bool:
     )
 
 
-def computed_at_run_time(value: SSAValue) -> bool:
-    """Whether `value` depends on a graph input (not only on initializers)."""
-    return _reaches(value, lambda v: isinstance(v, BlockArgument))
-
-
 def _reaches(value: SSAValue, found: Callable[[SSAValue], bool]) -> bool:
     """Whether `value` or a value it is computed from is `found`."""
     seen: set[SSAValue] = set()
@@ -168,8 +163,8 @@ def power(g: GraphImporter, node) -> None:
     if power not in MULTIPLIED_EXPONENTS:
         if exponent.dtype != np.float32:
             raise NodeError(
-                f"Pow by a {exponent.dtype} exponent other than 2 or 3 is not imported (ONNX "
-                "Runtime computes it in double)"
+                f"Pow by an exponent of type {exponent.dtype} other than 2 or 3 is not imported "
+                "(ONNX Runtime computes it in double)"
             )
         shape = broadcast_shape(shape_of(x), exponent.shape)
         y = float_value(g, node.input[1])
@@ -198,11 +193,6 @@ def batch_norm(g: GraphImporter, node) -> None:
     params = []
     for i, role in enumerate(("scale", "B", "input_mean", "input_var"), 1):
         value = float_value(g, node.input[i])
-        if computed_at_run_time(value):
-            raise NodeError(
-                f"{role} '{node.input[i]}' is computed at run time; only constant parameters "
-                "(initializers, or dequantized from them) are imported"
-            )
         if shape_of(value) != (xs[1],):
             raise NodeError(
                 f"{role} must hold one value per channel ([{xs[1]}]), got {list(shape_of(value))}"
@@ -267,6 +257,8 @@ def clip(g: GraphImporter, node) -> None:
         bounds.append(float(data) if data is not None else float(a.get(key, default)))
     if quantized:  # bounds are stored values on a quantized tensor
         bounds = [b if math.isinf(b) else stored_to_real(int(b), elem, "Clip") for b in bounds]
+    if bounds[0] > bounds[1]:
+        raise NodeError(f"min ({bounds[0]}) above max ({bounds[1]}) is not imported")
     op = qnn.ClampOp(x, x.type, min=FloatAttr(bounds[0], f64), max=FloatAttr(bounds[1], f64))
     g.define(node.output[0], g.add(op, node.output[0]))
 

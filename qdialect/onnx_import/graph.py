@@ -333,6 +333,11 @@ class GraphImporter:
                     owner.attributes[NODE_OUTPUT_ATTR] = UnitAttr()  # type: ignore[union-attr]
         results = []
         for out in self.graph.output:
+            if out.name not in self.values and out.name in self.folded:
+                raise OnnxImportError(
+                    f"graph output '{out.name}' is a constant (its nodes fold to one); a "
+                    "constant output is not imported"
+                )
             if out.name not in self.values:
                 raise OnnxImportError(f"graph output '{out.name}' is not produced by any node")
             results.append(self.values[out.name])

@@ -27,12 +27,15 @@ def handles(*op_types: str):
 
 
 def unsupported_nodes(graph) -> list[str]:
-    """'OpType (node 'name'[: why])' for every node no handler imports."""
+    """'OpType (node 'name'[: why])' for every node no handler imports (an unnamed node by its
+    place in the graph, 'node #i')."""
     found = []
-    for node in graph.node:
+    for index, node in enumerate(graph.node):
         if node.op_type in HANDLERS and node.domain in ("", "ai.onnx", "com.microsoft"):
             continue
-        label = f"{node.op_type} (node '{node.name}'"
+        label = (
+            f"{node.op_type} (node '{node.name}'" if node.name else f"{node.op_type} (node #{index}"
+        )
         reason = UNSUPPORTED_REASONS.get(node.op_type)
         found.append(label + (f": {reason})" if reason else ")"))
     return found
