@@ -33,9 +33,8 @@ def unsupported_nodes(graph) -> list[str]:
     for index, node in enumerate(graph.node):
         if node.op_type in HANDLERS and node.domain in ("", "ai.onnx", "com.microsoft"):
             continue
-        label = (
-            f"{node.op_type} (node '{node.name}'" if node.name else f"{node.op_type} (node #{index}"
-        )
+        where = f"node '{node.name}'" if node.name else f"node #{index}"
+        label = f"{node.op_type} ({where}"
         reason = UNSUPPORTED_REASONS.get(node.op_type)
         found.append(label + (f": {reason})" if reason else ")"))
     return found
