@@ -38,6 +38,7 @@ from codegen.c_text import TEMPLATES, CodegenError, buffer_ctype
 from codegen.families import (
     add,
     batch_norm,
+    col2im,
     compute,
     concat,
     dynamic,
@@ -91,6 +92,7 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.MulOp: add.add,
     qnn.Conv2DOp: compute.conv_or_dot,
     qnn.DotOp: compute.conv_or_dot,
+    qnn.Col2ImOp: col2im.col2im,
     qnn.MaxPool2DOp: pool.pool,
     qnn.AvgPool2DOp: pool.pool,
     qnn.ConcatOp: concat.concat,

@@ -252,6 +252,8 @@ class StaticQuantizer:
     def mark_node(self, op: Operation, kind: str) -> None:
         if kind in ("Conv", "Gemm"):
             self.mark_conv_or_gemm(op, kind)  # type: ignore[arg-type]
+        elif kind == "ConvTranspose":
+            self.mark_conv_transpose(op)
         elif kind == "MatMul":
             self.mark_matmul(op)  # type: ignore[arg-type]
         elif kind in REMOVABLE:
@@ -303,7 +305,7 @@ class StaticQuantizer:
         if not per_channel or float_constant(weight) is None:
             return None
         axis = default_axis
-        if kind not in ("Conv", "Gemm"):  # the op types that pass theirs
+        if kind not in ("Conv", "ConvTranspose", "Gemm"):  # the op types that pass theirs
             axis = self.config.option("QDQOpTypePerChannelSupportToAxis", {}).get(kind, axis)
         rank = len(weight.type.get_shape())  # type: ignore[union-attr]
         if not -rank <= axis < rank:
@@ -338,6 +340,29 @@ class StaticQuantizer:
         self.mark_weight(weight, default_axis, kind)
         if compute.bias is not None and float_constant(compute.bias) is not None:
             self.biases.append(BiasMark(compute, compute.bias, x, weight))
+
+    def mark_conv_transpose(self, op: Operation) -> None:
+        """`QDQConv.quantize` of a ConvTranspose, the importer's ops: the input and the
+        output, the constant weight (per channel along axis 1, its output channels), the bias
+        as int32 where one of the node's ops reads it."""
+        inputs = node_inputs(op)
+        activations = [v for v in inputs if float_constant(v) is None]
+        constants = [v for v in inputs if float_constant(v) is not None]
+        weights = [v for v in constants if len(v.type.get_shape()) > 1]  # type: ignore[union-attr]
+        if len(activations) != 1 or len(weights) != 1:
+            raise QuantizeError(
+                f"ConvTranspose '{self.name(op.results[0])}' needs a constant weight to be "
+                "quantized; keep it float (nodes_to_exclude)"
+            )
+        (x,), (weight,) = activations, weights
+        self.mark(x)
+        if not self.output_excluded("ConvTranspose"):
+            self.mark(op.results[0])
+        self.mark_weight(weight, 1, "ConvTranspose")
+        for bias in (v for v in constants if v is not weight):
+            ops = node_ops(op)
+            (use,) = (u for u in bias.uses if u.operation in ops)
+            self.biases.append(BiasMark(use.operation, bias, x, weight, use.index))
 
     def mark_matmul(self, op: qnn.DotOp) -> None:
         """`QDQMatMul.quantize`: constant inputs are weights (axis 1), others activations."""

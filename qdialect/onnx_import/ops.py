@@ -6,7 +6,7 @@ imported literally — float ops between DequantizeLinear and QuantizeLinear —
 work on float and quantized tensors alike.
 
 Where the handlers live: `qoperator` (QuantizeLinear, DequantizeLinear, the QOperator ops),
-`float_ops` (the float ops of QDQ graphs), `float_math` (float arithmetic on run-time
+`float_ops` (the float ops of QDQ graphs), `conv_transpose`, `float_math` (float arithmetic on run-time
 tensors: Sub, Div, Min, Max, ReduceMin/Max, Round, Cast), `logical` (booleans: And, Or,
 Xor, Not, Where, Expand), `movement` (data movement,
 Identity, Constant),
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from qdialect.onnx_import import (
     activations,
+    conv_transpose,
     dynamic,
     float_math,
     float_ops,
@@ -29,6 +30,16 @@ from qdialect.onnx_import import (
 )
 from qdialect.onnx_import.registry import HANDLERS, UNSUPPORTED_REASONS, unsupported_nodes
 
-HANDLER_MODULES = (qoperator, float_ops, float_math, logical, movement, activations, dynamic, nbits)
+HANDLER_MODULES = (
+    qoperator,
+    float_ops,
+    conv_transpose,
+    float_math,
+    logical,
+    movement,
+    activations,
+    dynamic,
+    nbits,
+)
 
 __all__ = ["HANDLERS", "HANDLER_MODULES", "UNSUPPORTED_REASONS", "unsupported_nodes"]

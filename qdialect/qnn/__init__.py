@@ -2,6 +2,7 @@
 
 from xdsl.ir import Dialect
 
+from qdialect.qnn.col2im import Col2ImOp
 from qdialect.qnn.compute import AvgPool2DOp, ConcatOp, Conv2DOp, DotOp, MaxPool2DOp
 from qdialect.qnn.dynamic import (
     DynamicConv2DOp,
@@ -70,6 +71,7 @@ QNN = Dialect(
         SoftmaxOp,
         Conv2DOp,
         DotOp,
+        Col2ImOp,
         ConcatOp,
         MaxPool2DOp,
         AvgPool2DOp,

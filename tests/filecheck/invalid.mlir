@@ -1059,3 +1059,27 @@ func.func @pad_constant_per_axis(%a: tensor<2x3x!quant.uniform<i8:f32:1, {0.1,0.
   %y = qnn.pad %a {low = array<i64: 1, 0>, high = array<i64: 0, 0>} : tensor<2x3x!quant.uniform<i8:f32:1, {0.1,0.2,0.3}>> -> tensor<3x3x!quant.uniform<i8:f32:1, {0.1,0.2,0.3}>>
   return
 }
+
+// -----
+
+func.func @col2im_channels(%col: tensor<4x3x3x5x5xf32>) {
+  // expected-error@+1 {{input [C, kh, kw, H, W] and result [C, OH, OW] need the same C, got 4 and 2}}
+  %y = qnn.col2im %col : tensor<4x3x3x5x5xf32> -> tensor<2x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @col2im_stride(%col: tensor<4x3x3x5x5xf32>) {
+  // expected-error@+1 {{strides must be positive, got [0, 1]}}
+  %y = qnn.col2im %col {strides = array<i64: 0, 1>} : tensor<4x3x3x5x5xf32> -> tensor<4x7x7xf32>
+  return
+}
+
+// -----
+
+func.func @col2im_float(%col: tensor<4x3x3x5x5xi32>) {
+  // expected-error@+1 {{input must be a float32 tensor}}
+  %y = qnn.col2im %col : tensor<4x3x3x5x5xi32> -> tensor<4x7x7xf32>
+  return
+}

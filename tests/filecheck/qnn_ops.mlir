@@ -340,3 +340,14 @@ func.func @weight_only(%x: tensor<1x4xf32>, %w: tensor<4x2x!quant.uniform<u4:f32
   %y = qnn.weight_only_dot %x, %w bias(%b : tensor<2xf32>) : tensor<1x4xf32>, tensor<4x2x!quant.uniform<u4:f32:{0:2, 1:1}, {{0.5:8, 0.25:7}, {1.0:0, 0.125:15}}>> -> tensor<1x2xf32>
   func.return %y : tensor<1x2xf32>
 }
+
+// ConvTranspose's scatter-add: defaults (strides and dilations 1, no pads) are elided.
+// CHECK-LABEL: func.func @col2im(
+// CHECK-NEXT: %y = qnn.col2im %col {strides = array<i64: 2, 2>, pads_begin = array<i64: 1, 1>} : tensor<4x3x3x5x5xf32> -> tensor<4x9x9xf32>
+// CHECK-NEXT: %z = qnn.col2im %col : tensor<4x3x3x5x5xf32> -> tensor<4x7x7xf32>
+// CHECK-NEXT: func.return %y, %z : tensor<4x9x9xf32>, tensor<4x7x7xf32>
+func.func @col2im(%col: tensor<4x3x3x5x5xf32>) -> (tensor<4x9x9xf32>, tensor<4x7x7xf32>) {
+  %y = qnn.col2im %col {strides = array<i64: 2, 2>, dilations = array<i64: 1, 1>, pads_begin = array<i64: 1, 1>} : tensor<4x3x3x5x5xf32> -> tensor<4x9x9xf32>
+  %z = qnn.col2im %col : tensor<4x3x3x5x5xf32> -> tensor<4x7x7xf32>
+  func.return %y, %z : tensor<4x9x9xf32>, tensor<4x7x7xf32>
+}

@@ -467,3 +467,28 @@ def instance_norm(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
         node("Conv", ["r1", "w2"], ["y"], name="conv2"),
     ]
     return onnx_model(nodes, [1, 3, size, size], [1, 4, size, size], weights)
+
+
+def conv_transpose(rng: np.random.Generator, size: int = 5) -> onnx.ModelProto:
+    """A UNet / segmentation decoder's upsampling: conv, Relu, a stride-2 ConvTranspose with
+    bias and output_padding, Relu, conv. ORT's QDQ quantizer quantizes the ConvTranspose as
+    `QDQConv` (weight per channel along axis 1) and runs it in float between the pairs; its
+    QOperator quantizer leaves it float."""
+    w = functools.partial(normal, rng)
+    weights = {
+        "w1": w(6, 3, 3, 3),
+        "b1": w(6, scale=0.1),
+        "wt": w(6, 4, 3, 3),
+        "bt": w(4, scale=0.1),
+        "w2": w(2, 4, 1, 1),
+    }
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        node("Relu", ["c1"], ["r1"], name="relu1"),
+        node("ConvTranspose", ["r1", "wt", "bt"], ["up"], strides=[2, 2], pads=[1, 1, 1, 1],
+             output_padding=[1, 1], name="up"),  # fmt: skip
+        node("Relu", ["up"], ["r2"], name="relu2"),
+        node("Conv", ["r2", "w2"], ["y"], name="conv2"),
+    ]
+    return onnx_model(nodes, [1, 3, size, size], [1, 2, 2 * size, 2 * size], weights)

@@ -683,3 +683,74 @@ def test_dropout_is_an_identity_only_at_inference(training: bool) -> None:
             import_onnx(model)
     else:
         check_against_ort(model, {"x": x})
+
+
+# (input shape, weight shape, bias, attributes): strides with pads and output_padding,
+# dilations, auto_pad and output_shape (ORT pads more at the end only for SAME_UPPER),
+# a batch, groups, a one-pixel input (DCGAN's first layer: the one-column GEMM), K = 1, K past
+# MLAS's 128-deep blocks, a UNet's 2 x 2 upsampling, and 1-D
+CONV_TRANSPOSES = [
+    ([1, 4, 5, 5], [4, 3, 3, 3], True, {}),
+    ([1, 4, 5, 5], [4, 3, 4, 4], False, {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+    ([1, 4, 5, 6], [4, 3, 3, 3], True, {"strides": [2, 2], "output_padding": [1, 1]}),
+    ([1, 4, 5, 5], [4, 3, 3, 3], True, {"dilations": [2, 2]}),
+    ([1, 4, 5, 5], [4, 3, 3, 3], True, {"strides": [2, 2], "auto_pad": "SAME_UPPER"}),
+    ([1, 4, 5, 5], [4, 3, 3, 3], True, {"strides": [2, 2], "auto_pad": "SAME_LOWER"}),
+    ([1, 4, 5, 5], [4, 3, 3, 3], True, {"strides": [2, 2], "output_shape": [9, 10]}),
+    ([2, 4, 5, 5], [4, 3, 3, 3], True, {"strides": [2, 2]}),
+    ([2, 6, 4, 4], [6, 2, 2, 2], True, {"group": 3, "strides": [2, 2]}),
+    ([1, 200, 1, 1], [200, 16, 4, 4], True, {}),
+    ([1, 1, 6, 6], [1, 4, 3, 3], True, {"strides": [2, 2]}),
+    ([1, 300, 7, 7], [300, 8, 2, 2], True, {"strides": [2, 2]}),
+    ([1, 4, 9], [4, 3, 4], True, {"strides": [2], "pads": [1, 1], "output_padding": [1]}),
+]
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "attributes"), CONV_TRANSPOSES, ids=str)
+def test_conv_transpose_is_onnxruntimes(x_shape, w_shape, bias, attributes) -> None:
+    """ConvTranspose as ORT's kernel computes it: MLAS's GEMM of the transposed filter and the
+    image, Col2im adding each tap's pixels into the output in order, then the bias: compiled
+    and reference equal ORT to the bit."""
+    rng = np.random.default_rng(sum(x_shape) + len(str(attributes)))
+    inits = {"w": (rng.standard_normal(w_shape) * 0.5).astype(np.float32)}
+    if bias:
+        inits["b"] = rng.standard_normal(w_shape[1] * attributes.get("group", 1)).astype(
+            np.float32
+        )
+    inputs = ["x", "w", "b"] if bias else ["x", "w"]
+    node = helper.make_node("ConvTranspose", inputs, ["y"], name="up", **attributes)
+    model = make_model([node], [("x", F, x_shape)], [("y", F)], inits)
+    check_against_ort(model, {"x": rng.standard_normal(x_shape).astype(np.float32)})
+
+
+def test_a_dequantized_conv_transpose_filter_sums_as_onnxruntime_reads_it() -> None:
+    """A QDQ model's filter comes from a DequantizeLinear, which ORT reads transposed rather
+    than prepacked: a one-pixel input then sums in the one-row kernel's groups of four."""
+    rng = np.random.default_rng(31)
+    inits = {
+        "wq": rng.integers(-127, 128, (64, 8, 4, 4)).astype(np.int8),
+        "ws": np.float32(0.01),
+        "wz": np.int8(0),
+        "b": rng.standard_normal(8).astype(np.float32),
+    }
+    nodes = [
+        helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["w"]),
+        helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], name="up"),
+    ]
+    model = make_model(nodes, [("x", F, [1, 64, 1, 1])], [("y", F)], inits)
+    check_against_ort(model, {"x": rng.standard_normal((1, 64, 1, 1)).astype(np.float32)})
+
+
+def test_conv_transposes_outside_onnxruntimes_sums_are_refused_by_name() -> None:
+    rng = np.random.default_rng(32)
+    inits = {"w": rng.standard_normal((4, 1, 1, 1)).astype(np.float32)}
+    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up")
+    model = make_model([node], [("x", F, [1, 4, 6, 6])], [("y", F)], inits)
+    with pytest.raises(OnnxImportError, match=r"^node 'up' \(ConvTranspose\): one output channel"):
+        import_onnx(model)
+    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", strides=[2, 2],
+                            output_padding=[2, 2])  # fmt: skip
+    inits = {"w": rng.standard_normal((4, 2, 3, 3)).astype(np.float32)}
+    model = make_model([node], [("x", F, [1, 4, 6, 6])], [("y", F)], inits)
+    with pytest.raises(OnnxImportError, match=r"output_padding \[2, 2\] not below the strides"):
+        import_onnx(model)

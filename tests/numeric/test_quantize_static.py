@@ -54,6 +54,7 @@ MODELS = {
     "bilinear": float_models.bilinear,
     "conv1d": float_models.conv1d,
     "instance_norm": float_models.instance_norm,
+    "conv_transpose": float_models.conv_transpose,
     "constant_nodes": float_models.constant_nodes,
 }
 FAST_MODELS = (
@@ -64,6 +65,7 @@ FAST_MODELS = (
     "bilinear",
     "conv1d",
     "instance_norm",
+    "conv_transpose",
 )
 COMBOS = list(
     itertools.product(["QDQ", "QOperator"], [False, True], ["QUInt8", "QInt8"], [False, True])

@@ -1,0 +1,200 @@
+"""ConvTranspose (1-D and 2-D, float32) as ONNX Runtime's CPU kernel computes it.
+
+`conv_transpose.cc`, per image and group: the GEMM `col = Wᵀ · x` (MLAS; its rows the group's
+output channels × kernel taps, its columns the input pixels, K the group's input channels),
+then `math::Col2im` adds every column into the output pixel it lands on (`qnn.col2im`), then
+the bias per channel. The GEMM is a float `qnn.dot` whose rhs is streamed (MLAS packs it per
+call), so each output sums as ORT's does (qdialect/float_sum.py). ORT prepacks a constant
+filter transposed (`CblasNoTrans`) unless the GEMM has one row or K is 1; a DequantizeLinear's
+filter (a QDQ model) it reads transposed (`CblasTrans`), which sums a one-pixel input in the
+one-row kernel's groups (`MlasSgemmKernelM1`), not the one-column kernel's tree. The ops stand
+for the node (`qnn.op_type`).
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import IntegerAttr, UnitAttr, f32, i64
+from xdsl.ir import SSAValue
+
+from qdialect import qnn
+from qdialect.onnx_import.builders import float_value, reshaped, transposed, weight_rows
+from qdialect.onnx_import.common import attrs, decode, optional_input, shape_of, tensor_type
+from qdialect.onnx_import.errors import NodeError
+from qdialect.onnx_import.graph import GraphImporter
+from qdialect.onnx_import.movement import sliced
+from qdialect.onnx_import.registry import handles
+from qdialect.qnn.common import int_array
+
+# a 1-D ConvTranspose's attributes as the 2-D one over a height of 1 reads them
+ONE_D_AS_2D = {
+    "kernel_shape": lambda v: [1, *v],
+    "strides": lambda v: [1, *v],
+    "dilations": lambda v: [1, *v],
+    "output_padding": lambda v: [0, *v],
+    "pads": lambda v: [0, v[0], 0, v[1]] if len(v) == 2 else list(v),
+    "output_shape": lambda v: [1, v[-1]],
+}
+
+
+@handles("ConvTranspose")
+def conv_transpose(g: GraphImporter, node) -> None:
+    x, w = float_value(g, node.input[0]), float_value(g, node.input[1])
+    bias = float_value(g, node.input[2]) if optional_input(node, 2) else None
+    xs, ws = shape_of(x), shape_of(w)
+    if len(ws) not in (3, 4) or len(xs) != len(ws):
+        raise NodeError(
+            f"only 1-D and 2-D transposed convolutions are imported, got input {list(xs)} "
+            f"and weight {list(ws)}"
+        )
+    last = g.block.last_op
+    constant = isinstance(w.owner, arith.ConstantOp)  # an initializer, not a DQ's output
+    a = attrs(node)
+    name = node.output[0]
+    if len(ws) == 3:
+        a = {k: ONE_D_AS_2D.get(k, lambda v: v)(v) for k, v in a.items()}
+        x = reshaped(g, x, [xs[0], xs[1], 1, xs[2]])
+        w = weight_rows(g, w)
+        y = _conv_transpose_2d(g, node, a, (x, w, bias), constant, None)
+        ys = shape_of(y)
+        y = reshaped(g, y, [ys[0], ys[1], ys[3]], name)
+    else:
+        y = _conv_transpose_2d(g, node, a, (x, w, bias), constant, name)
+    g.mark_decomposed(last, "ConvTranspose")
+    g.define(name, y)
+
+
+def _conv_transpose_2d(g: GraphImporter, node, a: dict, operands, constant: bool, name):
+    """The 2-D node's ops; the last one gets `name`."""
+    x, w, bias = operands
+    (n, c_in, h, wd), (w_in, c_group, kh, kw) = shape_of(x), shape_of(w)
+    groups = a.get("group", 1)
+    if not isinstance(groups, int) or groups < 1 or c_in % groups or w_in != c_in:
+        raise NodeError(
+            f"attribute 'group' ({groups}) does not fit the input's {c_in} channels and the "
+            f"weight's shape {list(shape_of(w))} (its dim 0 must be the input channels, a "
+            "multiple of group)"
+        )
+    kernel = a.get("kernel_shape", [kh, kw])
+    if list(kernel) != [kh, kw]:
+        raise NodeError(f"attribute 'kernel_shape' must be the weight's {[kh, kw]}, got {kernel}")
+    strides = _pair(a, "strides", 1)
+    dilations = _pair(a, "dilations", 1)
+    extra = _pair(a, "output_padding", 0)
+    if any(e >= s for e, s in zip(extra, strides, strict=True)):
+        raise NodeError(f"output_padding {extra} not below the strides {strides} is not imported")
+    spans = [d * (k - 1) + 1 for d, k in zip(dilations, (kh, kw), strict=True)]
+    full = [
+        (size - 1) * s + e + span
+        for size, s, e, span in zip((h, wd), strides, extra, spans, strict=True)
+    ]
+    pads = _pads(a, (h, wd), full, strides)
+    out = [full[i] - pads[i] - pads[i + 2] for i in range(2)]
+    if min(out) < 1:
+        raise NodeError(f"pads {pads} leave no output (the unpadded output is {full})")
+    k_group, c_out = c_in // groups, c_group * groups
+    rows = c_group * kh * kw  # the GEMM's M
+    window = {
+        "strides": int_array(strides),
+        "dilations": int_array(dilations),
+        "pads_begin": int_array(pads[:2]),
+    }
+    images = []
+    for image in range(n):
+        planes = []
+        for group in range(groups):
+            channels = range(group * k_group, (group + 1) * k_group)
+            xg = (
+                x
+                if (n, groups) == (1, 1)
+                else sliced(g, x, {0: range(image, image + 1), 1: channels})
+            )
+            wg = w if groups == 1 else sliced(g, w, {0: channels})
+            xk = reshaped(g, xg, [k_group, h * wd])
+            col = _gemm(g, xk, reshaped(g, wg, [k_group, rows]), constant)
+            col = reshaped(g, col, [c_group, kh, kw, h, wd])
+            op = qnn.Col2ImOp.create(
+                operands=[col],
+                result_types=[tensor_type([c_group, *out], f32)],
+                properties=dict(window),
+            )
+            planes.append(g.add(op))
+        plane = planes[0] if groups == 1 else _concat(g, planes, 0)
+        image_name = name if bias is None and n == 1 else None
+        images.append(reshaped(g, plane, [1, c_out, *out], image_name))
+    y = images[0] if n == 1 else _concat(g, images, 0, name if bias is None else None)
+    if bias is None:
+        return y
+    if shape_of(bias) != (c_out,):
+        raise NodeError(
+            f"B must hold one value per output channel ([{c_out}]), got {list(shape_of(bias))}"
+        )
+    return g.add(qnn.AddOp(y, reshaped(g, bias, [c_out, 1, 1]), y.type), name)
+
+
+def _pair(a: dict, key: str, least: int) -> list[int]:
+    """A per-axis attribute of the 2-D form (default: `least` on both axes)."""
+    values = list(a.get(key, [least, least]))
+    if len(values) != 2 or min(values) < least:
+        raise NodeError(f"attribute '{key}' must be one integer >= {least} an axis, got {values}")
+    return values
+
+
+def _pads(a: dict, size, full: list[int], strides) -> list[int]:
+    """[top, left, bottom, right]: the `pads` attribute, or what `output_shape` or
+    `auto_pad` SAME_UPPER / SAME_LOWER (an output of size · stride) leave to pad."""
+    auto = decode(a.get("auto_pad", "NOTSET"))
+    if auto not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
+        raise NodeError(f"auto_pad '{auto}' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER")
+    if "output_shape" in a:
+        wanted = list(a["output_shape"])[-2:]
+    elif auto.startswith("SAME"):
+        wanted = [s * z for s, z in zip(strides, size, strict=True)]
+    elif auto == "VALID":
+        return [0, 0, 0, 0]
+    else:
+        pads = list(a.get("pads", [0, 0, 0, 0]))
+        if len(pads) != 4 or min(pads) < 0:
+            raise NodeError(f"attribute 'pads' must be 4 non-negative integers, got {pads}")
+        return pads
+    totals = [f - o for f, o in zip(full, wanted, strict=True)]
+    if min(totals) < 0:
+        raise NodeError(f"output size {wanted} is larger than the unpadded output {full}")
+    more_at_end = auto == "SAME_UPPER"
+    begin = [t // 2 if more_at_end else t - t // 2 for t in totals]
+    return [*begin, *(t - b for t, b in zip(totals, begin, strict=True))]
+
+
+def _gemm(g: GraphImporter, xk: SSAValue, wk: SSAValue, constant: bool) -> SSAValue:
+    """`col [M, HW] = wkᵀ [M, K] · xk [K, HW]`, summed as MLAS sums ORT's GEMM."""
+    k, pixels = shape_of(xk)
+    rows = shape_of(wk)[1]
+    filter_transposed = constant and k > 1 and rows > 1  # ORT's prepacked NoTrans filter
+    if pixels == 1 and not filter_transposed:
+        # CblasTrans with one column: MLAS swaps the operands (the one-row kernel)
+        col = _dot(g, reshaped(g, xk, [1, k]), wk)
+        return reshaped(g, col, [rows, 1])
+    if rows == 1 and k > 1:
+        raise NodeError(
+            "one output channel per group with a 1 x 1 kernel is not imported (MLAS sums "
+            "its one-row GEMM in an order no qnn.dot has)"
+        )
+    return _dot(g, transposed(g, wk), xk)
+
+
+def _dot(g: GraphImporter, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+    shape = [shape_of(lhs)[0], shape_of(rhs)[1]]
+    op = qnn.DotOp.build(operands=[lhs, rhs, [], []], result_types=[tensor_type(shape, f32)])
+    op.properties["streamed_rhs"] = UnitAttr()
+    return g.add(op)
+
+
+def _concat(g: GraphImporter, parts: list[SSAValue], axis: int, name=None) -> SSAValue:
+    shape = list(shape_of(parts[0]))
+    shape[axis] = sum(shape_of(p)[axis] for p in parts)
+    op = qnn.ConcatOp.create(
+        operands=parts,
+        result_types=[tensor_type(shape, f32)],
+        properties={"axis": IntegerAttr(axis, i64)},
+    )
+    return g.add(op, name)
