@@ -169,6 +169,13 @@ class QuantizeConfig:
     def option(self, key: str, default: Any = None) -> Any:
         return self.extra_options.get(key, default)
 
+    @property
+    def writes_opset_21(self) -> bool:
+        """Whether quantize_static raises the model to opset 21 (`update_opset_version`:
+        16-bit activations or weights, which ONNX's QuantizeLinear takes from opset 21)."""
+        sixteen = (QType.QInt16, QType.QUInt16)
+        return self.activation_type in sixteen or self.weight_type in sixteen
+
     def should_quantize(self, op_type: str, node_name: str | None) -> bool:
         """`BaseQuantizer.should_quantize_node`."""
         if self.nodes_to_quantize and node_name not in self.nodes_to_quantize:

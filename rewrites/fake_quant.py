@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
+from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
@@ -38,7 +39,7 @@ from qdialect.constants import dense_array
 from qdialect.names import tensor_name
 from qdialect.types import Granularity, UniformQuantizedType
 from rewrites.common import single_use
-from rewrites.qdq_ir import stored_constant_ops
+from rewrites.qdq_ir import stored_constant_ops, stream_dequantized_weights
 
 
 def quantized_values(values: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
@@ -95,3 +96,6 @@ class FakeToQdqPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         PatternRewriteWalker(FakeQuantToQdq(), apply_recursively=False).rewrite_module(op)
+        for function in op.walk():
+            if isinstance(function, func.FuncOp) and function.body.blocks:
+                stream_dequantized_weights(function.body.block)

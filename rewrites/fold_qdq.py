@@ -38,6 +38,7 @@ from qdialect.arithmetic import quantize_value
 from qdialect.constants import dense_array
 from qdialect.float32 import f32
 from qdialect.names import carry_node
+from qdialect.qnn.compute import FLOAT_SUM_PROPERTIES
 from qdialect.qnn.modes import PadMode, RoundMode
 from qdialect.qnn.movement import permuted_element
 from qdialect.qparams import quantize_bias
@@ -230,7 +231,8 @@ class FuseQdqConvDot(RewritePattern):
             new_ops.append(constant)
             bias = constant.result
         properties = dict(producer.properties)
-        properties.pop("operandSegmentSizes", None)
+        for key in ("operandSegmentSizes", *FLOAT_SUM_PROPERTIES):
+            properties.pop(key, None)
         fused = type(producer).build(
             operands=[x, w, [bias] if bias is not None else [], []],
             result_types=[op.result.type],
@@ -270,10 +272,16 @@ class FuseQdqElementwise(RewritePattern):
             for s in sources
         ):
             return
+        properties = dict(producer.properties)
+        if isinstance(producer, qnn.AvgPool2DOp):
+            # QLinearAveragePool has no dilations, and its own arithmetic whatever the opset
+            if set(producer.dilations.get_values()) != {1}:
+                return
+            properties.pop("row_major", None)
         fused = type(producer).build(
             operands=[sources] if isinstance(producer, qnn.ConcatOp) else sources,
             result_types=[op.result.type],
-            properties=dict(producer.properties),
+            properties=properties,
         )
         fused.location = producer.location
         carry_node(producer, fused)

@@ -8,13 +8,16 @@ Order, and why:
    interpreter refuse it (the folds check the ops they build).
 1. `quant-to-qnn`: upstream qcast/dcast become qnn ops, so the later patterns see one spelling.
 2. `fold-scaled-builders`: ranges become types; scaled ops become core ops that can fuse.
-3. `fold-qdq`: quantize∘dequantize pairs and QDQ-simulated ops become integer ops
+3. `weight-bias-quantization`: ONNX Runtime's session quantizes the float weight and bias of a
+   Conv/ConvTranspose/Gemm left float between a DequantizeLinear and a QuantizeLinear; the
+   fold below then sees the QDQ group ORT's fusion sees.
+4. `fold-qdq`: quantize∘dequantize pairs and QDQ-simulated ops become integer ops
    (ONNX Runtime's interpretation; not bit-preserving, see `rewrites.fold_qdq`).
-4. `fuse-conv-dot`: conv/dot absorb the add/relu/clamp the previous steps exposed.
-5. `fake-to-qdq`: a QAT graph's typed fake_quant ops become quantize/dequantize pairs only
+5. `fuse-conv-dot`: conv/dot absorb the add/relu/clamp the previous steps exposed.
+6. `fake-to-qdq`: a QAT graph's typed fake_quant ops become quantize/dequantize pairs only
    now, after the folds, so the fake graph runs as the float simulation it writes.
-6. `dce`: dequantize ops orphaned by the fusions go.
-7. `nhwc-layout`: integer NCHW convs compute channels-last, the layout the fast kernels take,
+7. `dce`: dequantize ops orphaned by the fusions go.
+8. `nhwc-layout`: integer NCHW convs compute channels-last, the layout the fast kernels take,
    with the transposes between them cancelled (exact: only integers move). Last, so that it
    sees the fused convs and no fold above has to know two layouts.
 """
@@ -36,6 +39,7 @@ from rewrites.fuse import FuseConvDotPass
 from rewrites.nhwc_layout import NhwcLayoutPass
 from rewrites.quant_to_qnn import QuantToQnnPass
 from rewrites.scale_limits import check_module
+from rewrites.weight_bias_quantization import WeightBiasQuantizationPass
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class QnnDefaultPass(ModulePass):
             QuantToQnnPass(),
             FoldScaledBuildersPass(),
             LowerBatchNormPass(),
+            WeightBiasQuantizationPass(),
             FoldQdqPass(),
             FuseConvDotPass(),
             FakeToQdqPass(),

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import IntegerType, TensorType, f32
+from xdsl.dialects.builtin import IntegerType, TensorType, UnitAttr, f32
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -118,3 +118,20 @@ def fuse_dq_op_q(
         Rewriter.erase_op(op)
         if not any(True for _ in source.result.uses):
             Rewriter.erase_op(source)
+
+
+def stream_dequantized_weights(block: Block) -> None:
+    """A float MatMul/Gemm whose weight the quantizer dequantized: ONNX Runtime prepacks only
+    initializers, so it reads a DequantizeLinear's output as it comes (`streamed_rhs`, and
+    `transposed_rhs` through Gemm's transB), which sums in another order
+    (qdialect/float_sum.py), as the importer reads ORT's model."""
+    for op in block.ops:
+        if not isinstance(op, qnn.DotOp) or kind_of(op.results[0]) is not Kind.FLOAT:
+            continue
+        weight = op.weight
+        transposed = isinstance(weight.owner, qnn.TransposeOp)
+        source = weight.owner.input if transposed else weight  # type: ignore[union-attr]
+        if isinstance(source.owner, qnn.DequantizeOp):
+            op.properties["streamed_rhs"] = UnitAttr()
+            if transposed:
+                op.properties["transposed_rhs"] = UnitAttr()

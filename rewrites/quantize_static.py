@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from xdsl.dialects import func, tensor
-from xdsl.dialects.builtin import TensorType, f32
+from xdsl.dialects.builtin import TensorType, UnitAttr, f32
 from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -52,7 +52,12 @@ from rewrites.onnx_nodes import (
     node_ops,
     weight_source,
 )
-from rewrites.qdq_ir import constant_chain, scheme_qparams, uniform_type
+from rewrites.qdq_ir import (
+    constant_chain,
+    scheme_qparams,
+    stream_dequantized_weights,
+    uniform_type,
+)
 from rewrites.qlinear_softmax import fuse_softmax
 from rewrites.qlinear_softmax import output_params as softmax_output_params
 from rewrites.qoperator_resize import resize_stored_values
@@ -172,6 +177,8 @@ class StaticQuantizer:
 
     # ---- phase 1: marking (QDQQuantizer.quantize_model and the per-op quantizers)
     def run(self) -> QuantizeSummary:
+        if self.config.writes_opset_21:
+            opset_19_pools(self.block)
         self.adjust_ranges()
         matched: set[str] = set()
         for op in list(self.block.ops):
@@ -202,6 +209,7 @@ class StaticQuantizer:
         self.insert_normal()
         self.insert_shared()
         self.insert_biases()
+        stream_dequantized_weights(self.block)
         if self.config.quant_format is QuantFormat.QOperator:
             fuse_softmax(self.block)
             resize_stored_values(self.block)
@@ -620,6 +628,15 @@ class StaticQuantizer:
     def bias_value(self, bias: BiasMark, values: np.ndarray, params: QParams) -> SSAValue:
         """The int32 bias `values` as stored integers -> DQ, before the conv/dot."""
         return constant_chain(values, params, "i32", bias.op, self.name(bias.bias))
+
+
+def opset_19_pools(block: Block) -> None:
+    """The float AveragePools of a model quantize_static raises to opset 21: ONNX Runtime then
+    runs them in its opset-19 loop (`qnn.avg_pool2d {row_major}`), as the importer reads them."""
+    for op in block.ops:
+        kind = node_kind(op) if isinstance(op, qnn.AvgPool2DOp) else None
+        if kind == "AveragePool" and is_float_tensor(op.results[0]):
+            op.properties["row_major"] = UnitAttr()
 
 
 def quantize_function(

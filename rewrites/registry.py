@@ -25,6 +25,10 @@ _LOCATIONS = {
     "instrument": ("rewrites.instrument", "InstrumentPass"),
     "normalize-quant-types": ("rewrites.normalize_quant_types", "NormalizeQuantTypesPass"),
     "lower-batch-norm": ("rewrites.batch_norm", "LowerBatchNormPass"),
+    "weight-bias-quantization": (
+        "rewrites.weight_bias_quantization",
+        "WeightBiasQuantizationPass",
+    ),
 }
 
 

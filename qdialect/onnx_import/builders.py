@@ -342,4 +342,7 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     if node.op_type == "AveragePool" and g.opset >= AVERAGE_POOL_V19:
         props["row_major"] = UnitAttr()  # ORT's own loop from opset 19, dilations and all
     op = qnn.AvgPool2DOp.create(operands=[x], result_types=[result_type(shape)], properties=props)
+    last = g.block.last_op
     g.define(node.output[0], g.add(op, node.output[0]))
+    if node.op_type == "AveragePool":  # not a GlobalAveragePool, even with the image's window
+        g.mark_decomposed(last, "AveragePool")

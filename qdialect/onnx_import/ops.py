@@ -6,8 +6,8 @@ imported literally — float ops between DequantizeLinear and QuantizeLinear —
 work on float and quantized tensors alike.
 
 Where the handlers live: `qoperator` (QuantizeLinear, DequantizeLinear, the QOperator ops),
-`float_ops` (the float ops of QDQ graphs), `conv_transpose`, `float_math` (float arithmetic on run-time
-tensors: Sub, Div, Min, Max, ReduceMin/Max, Round, Cast), `logical` (booleans: And, Or,
+`float_ops` (the float ops of QDQ graphs), `conv_transpose`, `float_math` (float arithmetic on
+run-time tensors: Sub, Div, Min, Max, ReduceMin/Max, Round, Cast), `logical` (booleans: And, Or,
 Xor, Not, Where, Expand), `movement` (data movement,
 Identity, Constant),
 `activations` (ORT's table ops and the float activation functions); the ops they build come

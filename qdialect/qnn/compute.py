@@ -162,6 +162,11 @@ def verify_dot_shapes(op: ComputeOp) -> int:
     return b[1]
 
 
+# the properties that say how a float conv/dot sums (qdialect/float_sum.py): an integer op
+# made from one (a QDQ group) has none of them
+FLOAT_SUM_PROPERTIES = ("bias_first", "streamed_rhs", "transposed_rhs")
+
+
 class FusedComputeOp(ComputeOp):
     """conv2d and dot: the fused epilogue of DESIGN §1 on float or quantized tensors."""
 

@@ -486,8 +486,15 @@ def conv_transpose(rng: np.random.Generator, size: int = 5) -> onnx.ModelProto:
     nodes = [
         node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
         node("Relu", ["c1"], ["r1"], name="relu1"),
-        node("ConvTranspose", ["r1", "wt", "bt"], ["up"], strides=[2, 2], pads=[1, 1, 1, 1],
-             output_padding=[1, 1], name="up"),  # fmt: skip
+        node(
+            "ConvTranspose",
+            ["r1", "wt", "bt"],
+            ["up"],
+            strides=[2, 2],
+            pads=[1, 1, 1, 1],
+            output_padding=[1, 1],
+            name="up",
+        ),  # fmt: skip
         node("Relu", ["up"], ["r2"], name="relu2"),
         node("Conv", ["r2", "w2"], ["y"], name="conv2"),
     ]

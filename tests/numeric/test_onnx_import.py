@@ -714,9 +714,7 @@ def test_conv_transpose_is_onnxruntimes(x_shape, w_shape, bias, attributes) -> N
     rng = np.random.default_rng(sum(x_shape) + len(str(attributes)))
     inits = {"w": (rng.standard_normal(w_shape) * 0.5).astype(np.float32)}
     if bias:
-        inits["b"] = rng.standard_normal(w_shape[1] * attributes.get("group", 1)).astype(
-            np.float32
-        )
+        inits["b"] = rng.standard_normal(w_shape[1] * attributes.get("group", 1)).astype(np.float32)
     inputs = ["x", "w", "b"] if bias else ["x", "w"]
     node = helper.make_node("ConvTranspose", inputs, ["y"], name="up", **attributes)
     model = make_model([node], [("x", F, x_shape)], [("y", F)], inits)

@@ -86,8 +86,11 @@ ORT_NHWC_RESIZE = {("bilinear", "QOperator")}
 
 
 def qnn_default(module):
+    """`module` through qnn-default; what comes out verifies (the integer ops fused from QDQ
+    groups keep none of the float ones' properties)."""
     module = module.clone()
     PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), module)
+    module.verify()
     return module
 
 

@@ -6,6 +6,12 @@ that channel holds one outlier of 60: the float model never sees it, but a per-t
 weight scale of 60/127 rounds every other fc2 weight (|w| < 1) to a handful of levels. So
 quantizing fc2 breaks the output while quantizing fc1 or fc3 does not. The score is
 `1 − ‖y − y_ort‖ / ‖y_ort‖` against ONNX Runtime's float outputs on evaluation inputs.
+
+Keeping fc2 float is not enough when ONNX Runtime runs the model: between fc1's quantized
+output and fc3's quantized input, fc2 sits between a DequantizeLinear and a QuantizeLinear, and
+ORT's session quantizes its weight per tensor anyway (WeightBiasQuantization; qnn-default does
+as ORT does, and ours equals ORT's output to the bit). fc3 must go float too, which breaks the
+pattern; the tuner finds that in its third trial.
 """
 
 from __future__ import annotations
@@ -97,34 +103,36 @@ def scripted(scores: list[float], x):
     return score
 
 
-def test_tuning_keeps_exactly_the_broken_layer_float(case, capsys) -> None:
+def test_tuning_keeps_the_broken_layer_float_as_onnxruntime_runs_it(case, capsys) -> None:
     model, _, table, x, reference = case
     score = closeness(x, reference)
     result = tune(model, table, CONFIG, score, tolerance=0.1, backend="reference")
     assert [(t.number, t.float_nodes, t.passed) for t in result.trials] == [
         (1, (), False),
-        (2, ("fc2",), True),
+        (2, ("fc2",), False),
+        (3, ("fc2", "fc3"), True),
     ]
-    assert result.met and result.best == result.trials[1]
-    assert result.config.nodes_to_exclude == frozenset({"fc2"})
-    assert result.summary.left_float == ["Gemm 'fc2'"]
-    assert {"Gemm 'fc1'", "Gemm 'fc3'"} <= set(result.summary.quantized)
+    assert result.met and result.best == result.trials[2]
+    assert result.config.nodes_to_exclude == frozenset({"fc2", "fc3"})
+    assert result.summary.left_float == ["Gemm 'fc2'", "Gemm 'fc3'"]
+    assert "Gemm 'fc1'" in result.summary.quantized
     assert result.base_score == pytest.approx(1.0, abs=1e-6)  # float32 sums in another order
     assert result.target == result.base_score * (1 - 0.1)
     # the module returned is the one scored, and fc2 alone is the culprit
-    assert score(model_runner(result.module, "reference")) == result.trials[1].score
+    assert score(model_runner(result.module, "reference")) == result.trials[2].score
     for other in ("fc1", "fc3"):
         alone = quantize(model, table, {**CONFIG, "nodes_to_exclude": [other]}).module
         assert score(model_runner(alone, "reference")) <= result.target, other
     err = re.sub(r"\(\d+\.\d\d s\)", "(T s)", capsys.readouterr().err)
-    s1, s2 = (f"{t.score:.6g}" for t in result.trials)
+    s1, s2, s3 = (f"{t.score:.6g}" for t in result.trials)
     order = ", ".join(f"{node} ({db:.2f} dB)" for node, db in ranked(model, table, x))
     assert err.splitlines() == [
         "tune: float model: score 1, target > 0.9 (relative loss 0.1)",
         f"tune: trial 1: all quantized: score {s1} fail (T s)",
         f"tune: fallback order, worst local SQNR first: {order}",
-        f"tune: trial 2: float fc2: score {s2} pass (T s)",
-        f"tune: best: trial 2: float fc2: score {s2} pass (T s)",
+        f"tune: trial 2: float fc2: score {s2} fail (T s)",
+        f"tune: trial 3: float fc2, fc3: score {s3} pass (T s)",
+        f"tune: best: trial 3: float fc2, fc3: score {s3} pass (T s)",
     ]
     assert order.startswith("fc2 ")
 
@@ -175,8 +183,12 @@ def test_lower_is_better(case) -> None:
         tolerance_mode="absolute", higher_is_better=False, backend="reference",
     )  # fmt: skip
     assert result.target == result.base_score + 0.1
-    assert [(t.float_nodes, t.passed) for t in result.trials] == [((), False), (("fc2",), True)]
-    assert result.trials[1].score < result.target < result.trials[0].score
+    assert [(t.float_nodes, t.passed) for t in result.trials] == [
+        ((), False),
+        (("fc2",), False),
+        (("fc2", "fc3"), True),
+    ]
+    assert result.trials[2].score < result.target < result.trials[1].score
 
 
 def test_max_trials_and_exhausted_order(case, capsys) -> None:
@@ -229,8 +241,8 @@ def test_samples_are_calibrated_with_the_config_method(case) -> None:
     score = closeness(x, reference)
     from_table = tune(model, table, CONFIG, score, tolerance=0.1, backend="reference")
     from_samples = tune(model, samples, CONFIG, score, tolerance=0.1, backend="reference")
-    assert from_samples.trials[1].score == from_table.trials[1].score
-    assert [t.float_nodes for t in from_samples.trials] == [(), ("fc2",)]
+    assert from_samples.trials[2].score == from_table.trials[2].score
+    assert [t.float_nodes for t in from_samples.trials] == [(), ("fc2",), ("fc2", "fc3")]
 
 
 def blind(scores: list[float]):
@@ -328,21 +340,22 @@ def qopt_files(case, tmp_path: Path) -> list[str]:
 
 def test_qopt_tune_writes_the_best_module(case, tmp_path: Path, capsys) -> None:
     """The README's command (compiled C): the output is the model quantized with exactly fc2
-    kept float, the trial log on stderr."""
+    and fc3 kept float, the trial log on stderr."""
     from qdialect.textio import print_module
 
     model, _, table, _, _ = case
     argv = qopt_files(case, tmp_path) + ["--tune", f"{tmp_path / 'evaluate.py'}:score"]
     out = tmp_path / "out.mlir"
     assert run([*argv, "--tolerance", "0.1", "-o", str(out), "--quiet"]) == 0
-    expected = quantize(model, table, {**CONFIG, "nodes_to_exclude": ["fc2"]}).module
+    expected = quantize(model, table, {**CONFIG, "nodes_to_exclude": ["fc2", "fc3"]}).module
     assert out.read_text() == print_module(expected)
     err = capsys.readouterr().err.splitlines()
     assert [line.split(": ")[1] for line in err if line.startswith("tune: trial")] == [
         "trial 1",
         "trial 2",
+        "trial 3",
     ]
-    assert err[-1] == "qopt: kept float: fc2"
+    assert err[-1] == "qopt: kept float: fc2, fc3"
 
 
 def test_qopt_criterion_flags(case, tmp_path: Path, capsys) -> None:
