@@ -23,6 +23,7 @@ import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import tensor
 from xdsl.dialects.builtin import ModuleOp, i32
+from xdsl.dialects.builtin import f32 as f32_type
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -143,6 +144,18 @@ class FoldConstantTranspose(RewritePattern):
         values = dense_array(op.input)
         if values is not None:
             rewriter.replace(op, dense_constant(values.transpose(perm), op.result.type))
+
+
+class FoldConstantReshape(RewritePattern):
+    """A reshaped float constant is a constant (a ConvTranspose's filter, reshaped for its
+    GEMM and then transposed, is moved once at compile time, not on every call)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: tensor.ReshapeOp, rewriter: PatternRewriter) -> None:
+        values = dense_array(op.source)
+        if values is not None and element_type(op.result.type) == f32_type:
+            shape = op.result.type.get_shape()  # type: ignore[union-attr]
+            rewriter.replace(op, dense_constant(values.reshape(shape), op.result.type))
 
 
 def _represents(q_type: UniformQuantizedType, value: float) -> bool:
@@ -344,6 +357,7 @@ class FoldQdqPass(ModulePass):
                     SinkDequantize(),
                     HoistQuantize(),
                     FoldConstantTranspose(),
+                    FoldConstantReshape(),
                     QuantizeOfDequantize(),
                     FuseQdqConvDot(),
                     FuseQdqElementwise(),
