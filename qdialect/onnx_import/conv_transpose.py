@@ -88,8 +88,7 @@ def _conv_transpose_2d(g: GraphImporter, node, a: dict, operands, constant: bool
         (size - 1) * s + e + span
         for size, s, e, span in zip((h, wd), strides, extra, spans, strict=True)
     ]
-    pads = _pads(a, (h, wd), full, strides)
-    out = [full[i] - pads[i] - pads[i + 2] for i in range(2)]
+    pads, out = _pads(a, (h, wd), full, strides, spans)
     if min(out) < 1:
         raise NodeError(f"pads {pads} leave no output (the unpadded output is {full})")
     k_group, c_out = c_in // groups, c_group * groups
@@ -140,9 +139,11 @@ def _pair(a: dict, key: str, least: int) -> list[int]:
     return values
 
 
-def _pads(a: dict, size, full: list[int], strides) -> list[int]:
-    """[top, left, bottom, right]: the `pads` attribute, or what `output_shape` or
-    `auto_pad` SAME_UPPER / SAME_LOWER (an output of size · stride) leave to pad."""
+def _pads(a: dict, size, full: list[int], strides, spans) -> tuple[list[int], list[int]]:
+    """([top, left, bottom, right], the output's [H, W]): the `pads` attribute, or what
+    `output_shape` or `auto_pad` SAME_UPPER / SAME_LOWER (an output of size · stride) leave
+    to pad (ORT pads more at the end for SAME_UPPER only). An output larger than the taps reach
+    is padded with the bias where ORT's Col2im still sees the input's size in it."""
     auto = decode(a.get("auto_pad", "NOTSET"))
     if auto not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
         raise NodeError(f"auto_pad '{auto}' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER")
@@ -150,19 +151,21 @@ def _pads(a: dict, size, full: list[int], strides) -> list[int]:
         wanted = list(a["output_shape"])[-2:]
     elif auto.startswith("SAME"):
         wanted = [s * z for s, z in zip(strides, size, strict=True)]
-    elif auto == "VALID":
-        return [0, 0, 0, 0]
     else:
-        pads = list(a.get("pads", [0, 0, 0, 0]))
+        pads = [0, 0, 0, 0] if auto == "VALID" else list(a.get("pads", [0, 0, 0, 0]))
         if len(pads) != 4 or min(pads) < 0:
             raise NodeError(f"attribute 'pads' must be 4 non-negative integers, got {pads}")
-        return pads
-    totals = [f - o for f, o in zip(full, wanted, strict=True)]
-    if min(totals) < 0:
-        raise NodeError(f"output size {wanted} is larger than the unpadded output {full}")
+        return pads, [full[i] - pads[i] - pads[i + 2] for i in range(2)]
+    for out, most, span, stride, z in zip(wanted, full, spans, strides, size, strict=True):
+        if out > most and (out - span) // stride + 1 != z:
+            raise NodeError(
+                f"output size {wanted} does not fit an input of {list(size)} (ONNX Runtime "
+                "refuses it)"
+            )
+    totals = [max(f - o, 0) for f, o in zip(full, wanted, strict=True)]
     more_at_end = auto == "SAME_UPPER"
     begin = [t // 2 if more_at_end else t - t // 2 for t in totals]
-    return [*begin, *(t - b for t, b in zip(totals, begin, strict=True))]
+    return [*begin, *(t - b for t, b in zip(totals, begin, strict=True))], wanted
 
 
 def _gemm(g: GraphImporter, xk: SSAValue, wk: SSAValue, constant: bool) -> SSAValue:

@@ -686,7 +686,8 @@ def test_dropout_is_an_identity_only_at_inference(training: bool) -> None:
 
 
 # (input shape, weight shape, bias, attributes): strides with pads and output_padding,
-# dilations, auto_pad and output_shape (ORT pads more at the end only for SAME_UPPER),
+# dilations, auto_pad and output_shape (ORT pads more at the end only for SAME_UPPER; an
+# output past the taps' reach holds the bias),
 # a batch, groups, a one-pixel input (DCGAN's first layer: the one-column GEMM), K = 1, K past
 # MLAS's 128-deep blocks, a UNet's 2 x 2 upsampling, and 1-D
 CONV_TRANSPOSES = [
@@ -697,6 +698,7 @@ CONV_TRANSPOSES = [
     ([1, 4, 5, 5], [4, 3, 3, 3], True, {"strides": [2, 2], "auto_pad": "SAME_UPPER"}),
     ([1, 4, 5, 5], [4, 3, 3, 3], True, {"strides": [2, 2], "auto_pad": "SAME_LOWER"}),
     ([1, 4, 5, 5], [4, 3, 3, 3], True, {"strides": [2, 2], "output_shape": [9, 10]}),
+    ([1, 1, 3, 3], [1, 2, 3, 3], True, {"strides": [3, 2], "output_shape": [10, 8]}),
     ([2, 4, 5, 5], [4, 3, 3, 3], True, {"strides": [2, 2]}),
     ([2, 6, 4, 4], [6, 2, 2, 2], True, {"group": 3, "strides": [2, 2]}),
     ([1, 200, 1, 1], [200, 16, 4, 4], True, {}),
