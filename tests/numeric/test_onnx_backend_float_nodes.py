@@ -1,0 +1,106 @@
+"""ONNX's own backend node tests of the float ops around quantized ones (Conv, ConvTranspose,
+pools, Gemm, MatMul, normalizations, activations, Resize, data movement, comparisons...), with
+their parameters as initializers, as a deployed model holds them: each case either imports and
+computes what ONNX Runtime computes (its calibrator's session: no graph optimizations, one
+thread), bit for bit, from the compiled code and the reference alike, with the case's output
+types and shapes; or the importer refuses it with one line naming the node. Never a crash,
+never a wrong answer. (Cases whose inputs are strings, sequences, optionals or other float
+widths are left out; where ORT cannot load a case, its expected outputs are the check, with
+ONNX's tolerance.)
+
+Generating the cases takes ~5 s, compiling each ~0.5 s: the slow tier runs them, the default
+tier the cases of `MUST_IMPORT`, which must import (each stands for a family the importer
+takes: a refusal there is a failure)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+ort = pytest.importorskip("onnxruntime")
+
+from codegen.c_text import CodegenError  # noqa: E402
+from qdialect.onnx_import import OnnxImportError, import_onnx  # noqa: E402
+from runtime.compiled import compile_module  # noqa: E402
+from runtime.reference import run_function  # noqa: E402
+
+from .onnx_backend_cases import BackendCase, float_op_cases  # noqa: E402
+
+MUST_IMPORT = {
+    "test_convtranspose_output_shape",  # output past the taps' reach
+    "test_convtranspose_1d",
+    "test_convtranspose_group_2",
+    "test_averagepool_2d_dilations",  # opset 19's own loop
+    "test_maxpool_2d_ceil",
+    "test_resize_upsample_scales_nearest_axes_2_3",  # opset 18's axes
+    "test_resize_upsample_sizes_nearest_not_smaller",  # ... and keep_aspect_ratio_policy
+    "test_equal_bcast",  # a BOOL output
+    "test_where_example",  # a BOOL input made a constant
+    "test_gemm_transposeA",
+    "test_instancenorm_example",
+    "test_softmax_axis_0",
+    "test_hardswish",
+}
+
+
+def _param(case: BackendCase):
+    slow = [] if case.name in MUST_IMPORT else [pytest.mark.slow]
+    return pytest.param(case, id=case.name, marks=slow)
+
+
+CASES = [_param(case) for case in float_op_cases()]
+
+
+def test_every_must_import_case_is_generated() -> None:
+    assert {case.name for case in float_op_cases()} >= MUST_IMPORT
+
+
+def ort_outputs(case: BackendCase) -> list[np.ndarray] | None:
+    """ORT's outputs (no graph optimizations, one thread), None where it cannot load the case
+    (an IR version it does not know)."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(
+            case.model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        )
+    except Exception:  # noqa: BLE001 - ORT's load errors have no common type
+        return None
+    return session.run(None, case.inputs)
+
+
+def bits(values: np.ndarray) -> bytes:
+    """The array's bytes, every float NaN as one (a NaN's sign and payload are no part of it)."""
+    if values.dtype.kind == "f":
+        values = np.where(np.isnan(values), np.float32(np.nan).astype(values.dtype), values)
+    return np.ascontiguousarray(values).tobytes()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_float_node_case_is_onnxruntimes_or_refused_by_name(case: BackendCase) -> None:
+    try:
+        module = import_onnx(case.model)
+        compiled = compile_module(module, threads=1)
+    except (OnnxImportError, CodegenError) as err:
+        message = str(err)
+        assert case.name not in MUST_IMPORT, message
+        assert "\n" not in message and "Traceback" not in message
+        assert (
+            message.split(":")[0].startswith(("node ", "graph ")) or "unsupported node" in message
+        )
+        return
+    got = compiled(**case.inputs)
+    reference = run_function(module, case.inputs)
+    theirs = ort_outputs(case)
+    for index, (name, expected) in enumerate(case.outputs.items()):
+        ours = got[index]
+        assert ours.dtype == expected.dtype and ours.shape == expected.shape, name
+        assert bits(reference[index]) == bits(ours), name
+        if theirs is not None:
+            assert bits(ours) == bits(theirs[index]), name
+        elif ours.dtype.kind == "f":
+            np.testing.assert_allclose(ours, expected, rtol=1e-3, atol=1e-7)
+        else:
+            assert np.array_equal(ours, expected), name
