@@ -73,6 +73,15 @@ def binary(g: GraphImporter, node) -> None:
     g.define(node.output[0], result)
 
 
+@handles("Reciprocal")
+def reciprocal(g: GraphImporter, node) -> None:
+    """Reciprocal as ORT computes it (Eigen's `cwiseInverse`): the division 1 / x."""
+    x = float_value(g, node.input[0])
+    one = g.float_constant(np.float32(1))
+    op = qnn.FloatBinaryOp(FloatBinary.DIV, one, x, x.type)
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
 def _reduced_axes(g: GraphImporter, node, rank: int) -> list[int]:
     """The axes of a Reduce* node (an attribute before opset 18, an input from it; ReduceSum's
     input from opset 13)."""

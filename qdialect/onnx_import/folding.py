@@ -9,6 +9,7 @@ imported; arithmetic on float constants is left to the model (it is the model's 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -24,6 +25,11 @@ def _shape(g, node, inputs) -> np.ndarray:
     dims = g.initializers[name].shape if name in g.initializers else shape_of(g.value(name))
     a = attrs(node)
     return np.array(dims[a.get("start", 0) : a.get("end", len(dims))], np.int64)
+
+
+def _size(g, node, inputs) -> np.ndarray:
+    """Size: the element count of the input's static shape (a run-time tensor's too)."""
+    return np.array(math.prod(_shape(g, node, inputs)), np.int64)
 
 
 def _axes(node, inputs) -> list[int] | None:
@@ -149,6 +155,7 @@ def _cum_sum(g, node, inputs) -> np.ndarray:
 
 FOLDERS: dict[str, Callable] = {
     "Shape": _shape,
+    "Size": _size,
     "Gather": lambda g, n, i: np.take(i[0], i[1], axis=attrs(n).get("axis", 0)),
     "Concat": lambda g, n, i: np.concatenate(i, axis=attrs(n)["axis"]),
     "Unsqueeze": _unsqueeze,
@@ -205,7 +212,7 @@ def fold(g, node) -> bool:
     folder = FOLDERS.get(node.op_type)
     if folder is None:
         return False
-    if node.op_type != "Shape":
+    if node.op_type not in ("Shape", "Size"):
         names = list(node.input)
         if not all(not n or (n in g.initializers and n not in g.values) for n in names):
             return False

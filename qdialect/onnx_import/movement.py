@@ -161,7 +161,7 @@ def identity(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.value(node.input[0]))
 
 
-@handles("Shape", "ConstantOfShape", "Range", "Mod", "Neg", "Abs")
+@handles("Shape", "Size", "ConstantOfShape", "Range", "Mod", "Neg", "Abs")
 @handles("ScatterND", "Tile", "Ceil", "Floor", "Sign")
 def shape_arithmetic(g: GraphImporter, node) -> None:
     raise NodeError("imported only as constant shape arithmetic (its inputs must be constant)")

@@ -116,10 +116,11 @@ FLOAT_OP_MODULES = (
     "globalaveragepool", "globalmaxpool", "greater", "greater_or_equal", "hardsigmoid",
     "hardswish", "identity", "instance_normalization", "layernormalization", "leakyrelu",
     "less", "less_or_equal", "log", "matmul", "max", "maxpool", "mean", "min", "mul", "neg",
-    "not_", "or_", "pad", "pow", "prelu", "reducemax", "reducemean", "reducemin", "reducesum",
-    "relu", "reshape", "resize", "round", "sigmoid", "sign", "slice", "softmax",
-    "spacetodepth", "split", "sqrt", "squeeze", "sub", "sum", "tanh", "tile", "transpose",
-    "unsqueeze", "where", "xor",
+    "not_", "or_", "pad", "pow", "prelu", "reciprocal", "reducemax", "reducemean",
+    "reducemin", "reducesum", "relu", "reshape", "resize", "round", "shape", "sigmoid", "sign",
+    "size", "slice", "softmax", "spacetodepth", "split", "sqrt", "squeeze", "sub", "sum",
+    "tanh", "tile", "transpose", "unsqueeze", "where", "xor", "constantofshape", "elu",
+    "selu", "softplus", "mish", "groupnormalization", "meanvariancenormalization", "topk",
 )  # fmt: skip
 # the element types a graph input may have for us to feed it (the rest are left out)
 FEEDABLE = {"float32", "int32", "int64", "bool"}

@@ -40,6 +40,8 @@ MUST_IMPORT = {
     "test_instancenorm_example",
     "test_softmax_axis_0",
     "test_hardswish",
+    "test_reciprocal",
+    "test_size",
 }
 
 

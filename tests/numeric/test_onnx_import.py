@@ -754,3 +754,18 @@ def test_conv_transposes_outside_onnxruntimes_sums_are_refused_by_name() -> None
     model = make_model([node], [("x", F, [1, 4, 6, 6])], [("y", F)], inits)
     with pytest.raises(OnnxImportError, match=r"output_padding \[2, 2\] not below the strides"):
         import_onnx(model)
+
+
+def test_reciprocal_and_size_are_onnxruntimes() -> None:
+    """Reciprocal is the division 1 / x (zeros of both signs, infinity, NaN, a subnormal
+    whose reciprocal overflows); Size folds from the static shape of a run-time tensor."""
+    nodes = [
+        helper.make_node("Reciprocal", ["x"], ["r"]),
+        helper.make_node("Size", ["x"], ["s"]),
+        helper.make_node("Cast", ["s"], ["sf"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["r", "sf"], ["y"]),
+    ]
+    model = make_model(nodes, [("x", F, [3, 5])], [("y", F)])
+    x = np.random.default_rng(33).standard_normal((3, 5)).astype(np.float32)
+    x[0] = [0.0, -0.0, np.inf, 1e-40, -2.0]
+    check_against_ort(model, {"x": x})
