@@ -41,7 +41,6 @@ MUST_IMPORT = {
     "test_softmax_axis_0",
     "test_hardswish",
     "test_reciprocal",
-    "test_size",
 }
 
 
