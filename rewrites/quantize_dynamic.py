@@ -25,7 +25,7 @@ from qdialect.names import node_name
 from qdialect.ort_qparams import quantize_array, weight_qparams
 from qdialect.quant_config import QuantizeConfig
 from qdialect.tensors import element_type
-from rewrites.onnx_nodes import float_constant, inner_op, node_kind, weight_source
+from rewrites.onnx_nodes import float_constant, inner_op, node_kind, node_ops, weight_source
 from rewrites.qdq_ir import constant_chain
 from rewrites.quantize_static import QuantizeSummary
 
@@ -83,19 +83,23 @@ def _gather_table(rewriter: Rewriter, op: qnn.GatherOp, config: QuantizeConfig) 
     rewriter.replace_op(op, [gathered, qnn.DequantizeOp(gathered.result, op.result.type)])
 
 
-def _quantizable(op: Operation, config: QuantizeConfig) -> str | None:
+def _quantizable(op: Operation, config: QuantizeConfig) -> tuple[str, Operation] | None:
+    """The node's kind and the conv/dot to quantize (a 1-D conv's is the conv2d between its
+    reshapes), if quantize_dynamic quantizes the node."""
     kind = node_kind(op)
     if kind == "Gemm":  # `replace_gemm_with_matmul`: quantize_dynamic's Gemm is a MatMul + Add
         kind = "MatMul"
     if kind not in QUANTIZED_KINDS or not config.should_quantize(kind, node_name(op)):
         return None
+    if kind == "Conv" and not isinstance(op, qnn.Conv2DOp):
+        op = next((o for o in node_ops(op) if isinstance(o, qnn.Conv2DOp)), op)
     if not isinstance(op, qnn.DotOp | qnn.Conv2DOp):  # a reshape of a batched MatMul's
         return None
     if weight_source(op.weight) is None:  # MatMulConstBOnly; a Conv weight must be constant
         return None
     if isinstance(op, qnn.DotOp) and len(op.weight.type.get_shape()) != 2:
         return None
-    return kind
+    return kind, op
 
 
 def _shared_quantize(
@@ -134,10 +138,11 @@ def quantize_dynamic_function(function: func.FuncOp, config: QuantizeConfig) -> 
             _gather_table(rewriter, op, config)
             summary.quantized.append(label)
             continue
-        kind = _quantizable(op, config)
-        if kind is None:
+        found = _quantizable(op, config)
+        if found is None:
             summary.left_float.append(label)
             continue
+        kind, op = found
         q = _shared_quantize(rewriter, function, op.input, quantized)
         w = _weight(rewriter, op, config, per_column=kind == "MatMul")
         operands = [*q.results, w] + ([op.bias] if op.bias is not None else [])

@@ -78,7 +78,9 @@ def conv_like_node(op: Operation) -> ConvLikeNode | None:
         )
     compute = op if isinstance(op, qnn.Conv2DOp | qnn.DotOp) else None
     if compute is None:  # a 1-D conv: the conv2d between two reshapes
-        compute = next(o for o in ops if isinstance(o, qnn.Conv2DOp))
+        compute = next((o for o in ops if isinstance(o, qnn.Conv2DOp)), None)
+    if compute is None:  # a dynamically quantized one
+        return None
     if compute.addend is not None or not is_float_tensor(compute.results[0]):
         return None
     x = compute.input

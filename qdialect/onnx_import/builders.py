@@ -273,14 +273,10 @@ def build_conv1d(
     """A 1-D conv (audio, Whisper's and wav2vec2's feature convs) as the 2-D conv over a
     height of 1 that it is, between reshapes: [N, C, W] -> [N, C, 1, W] and back; MLAS sums
     it in the same order (im2col over (c, kw)). The three ops stand for the node."""
-    from onnx import helper
-
     xs = shape_of(x)
-    converted = {k: CONV1D_AS_2D.get(k, lambda v: v)(v) for k, v in attrs(node).items()}
-    as_2d = helper.make_node(node.op_type, list(node.input), list(node.output), **converted)
     last = g.block.last_op
     x4 = reshaped(g, x, [xs[0], xs[1], 1, xs[2]])
-    build_conv(g, as_2d, x4, weight_rows(g, w), bias, result_type, bias_float)
+    build_conv(g, as_2d(node), x4, weight_rows(g, w), bias, result_type, bias_float)
     conv = g.values[node.output[0]]
     conv.name_hint = None  # the node's name goes to its last op, the reshape
     conv.owner.attributes.pop(NAME_ATTR, None)
@@ -288,6 +284,14 @@ def build_conv1d(
     y = reshaped(g, conv, [out[0], out[1], out[3]], node.output[0])
     g.mark_decomposed(last, "Conv")
     g.define(node.output[0], y)
+
+
+def as_2d(node):
+    """A 1-D conv node as the 2-D one over a height of 1 (its window attributes widened)."""
+    from onnx import helper
+
+    converted = {k: CONV1D_AS_2D.get(k, lambda v: v)(v) for k, v in attrs(node).items()}
+    return helper.make_node(node.op_type, list(node.input), list(node.output), **converted)
 
 
 def weight_rows(g: GraphImporter, w: SSAValue) -> SSAValue:

@@ -25,7 +25,14 @@ from qdialect.onnx_import import (  # registered first: handlers wrapped here
     float_ops,
     qoperator,
 )
-from qdialect.onnx_import.builders import conv_props, rank_of, reshaped, window
+from qdialect.onnx_import.builders import (
+    as_2d,
+    conv_props,
+    rank_of,
+    reshaped,
+    weight_rows,
+    window,
+)
 from qdialect.onnx_import.common import attrs, optional_input, shape_of, tensor_type
 from qdialect.onnx_import.element_types import onnx_dtype, storage_of
 from qdialect.onnx_import.errors import NodeError
@@ -176,7 +183,13 @@ def integer_op(g: GraphImporter, node) -> None:
     if node.op_type == "MatMulInteger":
         b = _weight(g, node, 1, chain.w_scale, optional_input(node, 3), 1, 2)
         return _dot(g, node, a, a_scale, a_zp, b, None, out)
-    w = _weight(g, node, 1, chain.w_scale, optional_input(node, 3), 0, 4)
+    w = _weight(g, node, 1, chain.w_scale, optional_input(node, 3), 0, rank_of(g, node.input[1]))
+    one_d = len(shape_of(w)) == 3  # a 1-D conv: the 2-D one over a height of 1 (build_conv1d)
+    last = g.block.last_op
+    if one_d:
+        node = as_2d(node)
+        n, c, length = shape_of(a)
+        a, w = reshaped(g, a, [n, c, 1, length]), weight_rows(g, w)
     ws = shape_of(w)
     win = window(node, shape_of(a), kernel=list(ws[2:]), fixed_kernel=ws[2:])
     shape = (shape_of(a)[0], ws[0], *win["out"])
@@ -185,7 +198,11 @@ def integer_op(g: GraphImporter, node) -> None:
         result_types=[tensor_type(shape, f32)],
         properties=conv_props(win, attrs(node).get("group", 1)),
     )
-    g.define(out, g.add(op, out))
+    if not one_d:
+        return g.define(out, g.add(op, out))
+    y = reshaped(g, g.add(op), [shape[0], shape[1], shape[3]], out)
+    g.mark_decomposed(last, "ConvInteger")
+    g.define(out, y)
 
 
 @handles("Cast", "Mul")

@@ -25,7 +25,7 @@ from qdialect.onnx_import import OnnxImportError, import_onnx
 from runtime.compiled import compile_module
 from runtime.quantization import quantize
 from runtime.reference import run_function
-from tests.numeric.float_models import onnx_model, transformer_ffn
+from tests.numeric.float_models import conv1d, onnx_model, transformer_ffn
 from tests.numeric.onnxruntime_session import ort_saturates_u8s8, run_ort
 
 logging.getLogger().setLevel(logging.ERROR)
@@ -83,6 +83,7 @@ MODELS = {
     "tied": (tied, (4, 24)),
     "ffn": (transformer_ffn, (16, 32)),
     "conv": (conv_net, (2, 3, 11, 11)),
+    "conv1d": (conv1d, (1, 4, 20)),  # Whisper's and wav2vec2's stems: ConvInteger on rank 3
 }
 
 
@@ -123,6 +124,7 @@ FAST = {
     ("ffn", True, "QInt8", True),
     ("conv", False, "QUInt8", False),
     ("tied", False, "QInt8", False),
+    ("conv1d", False, "QUInt8", True),
 }
 
 
