@@ -298,6 +298,8 @@ class FunctionEmitter:
             and all(self.plan.constant_data(r) is not None for r in op.results)
         ):
             return  # in the constant table, handed in at load time
+        if op.results and op.results[0] in self.plan.aliases:
+            return  # a reshape that is its source's buffer: nothing to compute
         family = FAMILIES.get(type(op))
         if family is None:
             raise self.fail(

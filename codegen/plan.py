@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from xdsl.dialects import arith, func
+from xdsl.dialects import arith, func, tensor
 from xdsl.dialects.builtin import TensorType, f32, i64
 from xdsl.ir import Operation, SSAValue
 
@@ -54,6 +54,8 @@ class Plan:
     referenced: set[int] = field(default_factory=set)
     # The entry of each `add_data` array, by the value of the op that reads it.
     data_slots: dict[SSAValue, int] = field(default_factory=dict)
+    # Reshape results that are their source's buffer under a new shape (no copy), by source
+    aliases: dict[SSAValue, SSAValue] = field(default_factory=dict)
 
     def constant_data(self, value: SSAValue) -> np.ndarray | None:
         """The stored values of a constant (or of a storage cast of one), else None."""
@@ -82,6 +84,8 @@ class Plan:
     def expr(self, value: SSAValue) -> str:
         """The C expression of a value's buffer."""
         ctype = buffer_ctype(element_type(value.type))
+        while value in self.aliases:
+            value = self.aliases[value]
         if value in self.inputs:
             return f"(({ctype} *)inputs[{self.inputs.index(value)}])"
         if value in self.direct:
@@ -91,6 +95,22 @@ class Plan:
                 self.referenced.add(index)
                 return f"(({ctype} *)constants[{index}])"
         return f"(({ctype} *)((char *)arena + {self.arena_offsets[value]}))"
+
+
+def _takes_over(op: tensor.ReshapeOp, plan: Plan, last_use: dict, index: int) -> bool:
+    """Whether a reshape can be its source's buffer: the source is an input (which no kernel
+    writes) or an arena intermediate this reshape reads last, and the result is no output of
+    the function (those are written in the caller's buffer)."""
+    source, result = op.source, op.results[0]
+    root = source
+    while root in plan.aliases:
+        root = plan.aliases[root]
+    owned = source in plan.arena_offsets and last_use.get(source) == index
+    return (
+        (root in plan.inputs or owned)
+        and result not in plan.direct
+        and nbytes(result) == nbytes(source)
+    )
 
 
 def constant_table(ops: list[Operation]) -> list[tuple[SSAValue, np.ndarray]]:
@@ -117,7 +137,8 @@ def constant_table(ops: list[Operation]) -> list[tuple[SSAValue, np.ndarray]]:
 def plan_buffers(function: func.FuncOp, ops: list[Operation]) -> Plan:
     """Arena offsets by a linear scan: a buffer is free after its last use. Constants take no
     arena space; a result that is returned is computed in its output buffer instead (the first,
-    if returned twice)."""
+    if returned twice); a reshape of an input, or the last reader of an intermediate, is its
+    source's buffer (`aliases`: the same bytes in the same order, nothing to copy)."""
     block = function.body.block
     plan = Plan(list(block.args), list(block.last_op.operands))  # type: ignore[union-attr]
     plan.constants = constant_table(ops)
@@ -138,6 +159,14 @@ def plan_buffers(function: func.FuncOp, ops: list[Operation]) -> Plan:
             if end < index:
                 live.remove((end, value))
                 free.append((plan.arena_offsets[value], nbytes(value)))
+        if isinstance(op, tensor.ReshapeOp) and _takes_over(op, plan, last_use, index):
+            source, result = op.source, op.results[0]
+            plan.aliases[result] = source
+            if source in plan.arena_offsets:  # the buffer now lives as long as the result
+                plan.arena_offsets[result] = plan.arena_offsets[source]
+                live = [(end, value) for end, value in live if value is not source]
+                live.append((max(last_use.get(result, index), index), result))
+            continue
         for result in op.results:
             if result in plan.direct or result in constants:
                 continue

@@ -226,6 +226,38 @@ def test_results_written_in_place_and_copied_where_needed() -> None:
 
 
 @pins_flags
+def test_reshapes_share_buffers_only_where_nothing_reads_the_source_later() -> None:
+    """A reshape of an argument, or the last reader of an intermediate, is its source's buffer
+    (no copy kernel); one whose source is read again later, or which is returned, copies. The
+    answers equal the reference's either way."""
+    text = """func.func @main(%x: tensor<4x6xf32>) -> (tensor<6x4xf32>, tensor<24xf32>, tensor<3x8xf32>) {
+  %s0 = arith.constant dense<[6, 4]> : tensor<2xi64>
+  %s1 = arith.constant dense<[24]> : tensor<1xi64>
+  %s2 = arith.constant dense<[3, 8]> : tensor<2xi64>
+  %s3 = arith.constant dense<[8, 3]> : tensor<2xi64>
+  %xr = tensor.reshape %x(%s0) : (tensor<4x6xf32>, tensor<2xi64>) -> tensor<6x4xf32>
+  %r = qnn.relu %xr : tensor<6x4xf32> -> tensor<6x4xf32>
+  %flat = tensor.reshape %r(%s1) : (tensor<6x4xf32>, tensor<1xi64>) -> tensor<24xf32>
+  %twice = qnn.add %flat, %flat : tensor<24xf32>, tensor<24xf32> -> tensor<24xf32>
+  %a = tensor.reshape %twice(%s2) : (tensor<24xf32>, tensor<2xi64>) -> tensor<3x8xf32>
+  %b = tensor.reshape %a(%s3) : (tensor<3x8xf32>, tensor<2xi64>) -> tensor<8x3xf32>
+  %c = tensor.reshape %b(%s2) : (tensor<8x3xf32>, tensor<2xi64>) -> tensor<3x8xf32>
+  %sum = qnn.add %c, %c : tensor<3x8xf32>, tensor<3x8xf32> -> tensor<3x8xf32>
+  func.return %r, %flat, %sum : tensor<6x4xf32>, tensor<24xf32>, tensor<3x8xf32>
+}"""
+    fn = compile_module(text, flags=STRICT)
+    x = np.linspace(-3, 3, 24, dtype=np.float32).reshape(4, 6)
+    for got, expected in zip(fn(x), run_function(text, [x]), strict=True):
+        assert np.array_equal(got, expected)
+    body = fn.c_source[fn.c_source.index("qd_entry") :]
+    # kernels: relu (reading the argument: %xr is it), the copy of %flat into its output
+    # buffer (a returned reshape), the two adds (the second reading %twice's buffer: %a, %b
+    # and %c are it); without the shared buffers there would be five reshape copies more
+    assert body.count("qd_kernel") == 4
+    assert "qd_kernel0(((float *)inputs[0])" in body
+
+
+@pins_flags
 def test_out_of_several_results_views_and_read_only_inputs() -> None:
     """The unrolled common call and the general path agree: views (which may overlap and so
     take np.may_share_memory), tuples, read-only inputs and several results."""
