@@ -55,16 +55,16 @@ def conv_transpose(g: GraphImporter, node) -> None:
         a = {k: ONE_D_AS_2D.get(k, lambda v: v)(v) for k, v in a.items()}
         x = reshaped(g, x, [xs[0], xs[1], 1, xs[2]])
         w = weight_rows(g, w)
-        y = _conv_transpose_2d(g, node, a, (x, w, bias), constant, None)
+        y = _conv_transpose_2d(g, a, (x, w, bias), constant, None)
         ys = shape_of(y)
         y = reshaped(g, y, [ys[0], ys[1], ys[3]], name)
     else:
-        y = _conv_transpose_2d(g, node, a, (x, w, bias), constant, name)
+        y = _conv_transpose_2d(g, a, (x, w, bias), constant, name)
     g.mark_decomposed(last, "ConvTranspose")
     g.define(name, y)
 
 
-def _conv_transpose_2d(g: GraphImporter, node, a: dict, operands, constant: bool, name):
+def _conv_transpose_2d(g: GraphImporter, a: dict, operands, constant: bool, name):
     """The 2-D node's ops; the last one gets `name`."""
     x, w, bias = operands
     (n, c_in, h, wd), (w_in, c_group, kh, kw) = shape_of(x), shape_of(w)
