@@ -81,11 +81,16 @@ class Plan:
         self.data_slots[reader] = len(self.constants) - 1
         return expression
 
+    def root(self, value: SSAValue) -> SSAValue:
+        """The value whose buffer `value` is (itself, unless a reshape aliases it)."""
+        while value in self.aliases:
+            value = self.aliases[value]
+        return value
+
     def expr(self, value: SSAValue) -> str:
         """The C expression of a value's buffer."""
         ctype = buffer_ctype(element_type(value.type))
-        while value in self.aliases:
-            value = self.aliases[value]
+        value = self.root(value)
         if value in self.inputs:
             return f"(({ctype} *)inputs[{self.inputs.index(value)}])"
         if value in self.direct:
@@ -102,12 +107,9 @@ def _takes_over(op: tensor.ReshapeOp, plan: Plan, last_use: dict, index: int) ->
     writes) or an arena intermediate this reshape reads last, and the result is no output of
     the function (those are written in the caller's buffer)."""
     source, result = op.source, op.results[0]
-    root = source
-    while root in plan.aliases:
-        root = plan.aliases[root]
     owned = source in plan.arena_offsets and last_use.get(source) == index
     return (
-        (root in plan.inputs or owned)
+        (plan.root(source) in plan.inputs or owned)
         and result not in plan.direct
         and nbytes(result) == nbytes(source)
     )

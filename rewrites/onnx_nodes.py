@@ -134,6 +134,20 @@ def node_inputs(op: Operation) -> list[SSAValue]:
     return inputs
 
 
+def conv_transpose_inputs(op: Operation) -> tuple[SSAValue, SSAValue, SSAValue | None] | None:
+    """A ConvTranspose node's input, constant weight and constant bias, from the importer's
+    ops (which read them in no fixed order: the GEMM reads the filter first); None unless it
+    has one computed input and one constant weight."""
+    inputs = node_inputs(op)
+    computed = [v for v in inputs if float_constant(v) is None]
+    constants = [v for v in inputs if float_constant(v) is not None]
+    weights = [v for v in constants if len(v.type.get_shape()) > 1]  # type: ignore[union-attr]
+    if len(computed) != 1 or len(weights) != 1:
+        return None
+    biases = [v for v in constants if v is not weights[0]]
+    return computed[0], weights[0], biases[0] if biases else None
+
+
 def node_ops(op: Operation) -> set[Operation]:
     """The ops of the ONNX node whose last op is `op`: `op` and the inner ops it reads."""
     ops = {op}

@@ -44,6 +44,7 @@ from qdialect.types import UniformQuantizedType
 from rewrites.nni_params import FixedParams, FixedWeight, special_weight
 from rewrites.onnx_nodes import (
     MOVES,
+    conv_transpose_inputs,
     float_constant,
     inner_op,
     is_float_tensor,
@@ -353,24 +354,19 @@ class StaticQuantizer:
         """`QDQConv.quantize` of a ConvTranspose, the importer's ops: the input and the
         output, the constant weight (per channel along axis 1, its output channels), the bias
         as int32 where one of the node's ops reads it."""
-        inputs = node_inputs(op)
-        activations = [v for v in inputs if float_constant(v) is None]
-        constants = [v for v in inputs if float_constant(v) is not None]
-        weights = [v for v in constants if len(v.type.get_shape()) > 1]  # type: ignore[union-attr]
-        if len(activations) != 1 or len(weights) != 1:
+        found = conv_transpose_inputs(op)
+        if found is None:
             raise QuantizeError(
                 f"ConvTranspose '{self.name(op.results[0])}' needs a constant weight to be "
                 "quantized; keep it float (nodes_to_exclude)"
             )
-        (x,), (weight,) = activations, weights
+        x, weight, bias = found
         self.mark(x)
         if not self.output_excluded("ConvTranspose"):
             self.mark(op.results[0])
         self.mark_weight(weight, 1, "ConvTranspose")
-        for bias in (v for v in constants if v is not weight):
-            ops = node_ops(op)
-            (use,) = (u for u in bias.uses if u.operation in ops)
-            self.biases.append(BiasMark(use.operation, bias, x, weight, use.index))
+        if bias is not None:
+            self.mark_bias_in_node(op, bias, x, weight)
 
     def mark_matmul(self, op: qnn.DotOp) -> None:
         """`QDQMatMul.quantize`: constant inputs are weights (axis 1), others activations."""
@@ -395,11 +391,16 @@ class StaticQuantizer:
         else:
             self.mark(scale)
         if bias and float_constant(bias[0]) is not None:
-            ops = node_ops(op)
-            (use,) = (u for u in bias[0].uses if u.operation in ops)
-            self.biases.append(BiasMark(use.operation, bias[0], x, scale, use.index))
+            self.mark_bias_in_node(op, bias[0], x, scale)
         if not self.output_excluded(kind):
             self.mark(op.results[0])
+
+    def mark_bias_in_node(self, op: Operation, bias: SSAValue, x: SSAValue, weight: SSAValue):
+        """An int32 bias quantized where one of the node's ops reads it (the node's last op
+        `op` reads it itself, or, for one the importer wrote as several ops, an inner op)."""
+        ops = node_ops(op)
+        (use,) = (u for u in bias.uses if u.operation in ops)
+        self.biases.append(BiasMark(use.operation, bias, x, weight, use.index))
 
     def mark_removable(self, op: Operation, kind: str) -> None:
         """`QDQRemovableActivation.quantize`: fold into the producer when ranges allow."""

@@ -38,7 +38,13 @@ from qdialect.ort_qparams import QParams, QType, quantize_array
 from qdialect.storage import INT32_MAX, INT32_MIN
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
-from rewrites.onnx_nodes import inner_op, is_float_tensor, node_inputs, node_kind, node_ops
+from rewrites.onnx_nodes import (
+    conv_transpose_inputs,
+    inner_op,
+    is_float_tensor,
+    node_kind,
+    node_ops,
+)
 from rewrites.qdq_ir import constant_chain
 
 F32 = np.float32
@@ -66,16 +72,11 @@ def conv_like_node(op: Operation) -> ConvLikeNode | None:
         return None
     ops = node_ops(op)
     if kind == "ConvTranspose":
-        inputs = node_inputs(op)
-        computed = [v for v in inputs if not _float_constant(v)]
-        weights = [v for v in inputs if _float_constant(v) and len(_shape(v)) > 1]
-        if len(computed) != 1 or len(weights) != 1:
+        found = conv_transpose_inputs(op)
+        if found is None:
             return None  # a dequantized filter: ORT's axis rule leaves it alone
-        biases = [v for v in inputs if _float_constant(v) and len(_shape(v)) == 1]
-        bias = biases[0] if biases else None
-        return ConvLikeNode(
-            kind, computed[0], weights[0], bias, frozenset(ops), op.results[0], False
-        )
+        x, weight, bias = found
+        return ConvLikeNode(kind, x, weight, bias, frozenset(ops), op.results[0], False)
     compute = op if isinstance(op, qnn.Conv2DOp | qnn.DotOp) else None
     if compute is None:  # a 1-D conv: the conv2d between two reshapes
         compute = next((o for o in ops if isinstance(o, qnn.Conv2DOp)), None)

@@ -311,15 +311,25 @@ def weight_rows(g: GraphImporter, w: SSAValue) -> SSAValue:
 
 
 def build_dot(g: GraphImporter, node, a: SSAValue, b: SSAValue, bias, result_type) -> None:
+    g.define(node.output[0], dot(g, a, b, bias, result_type, node.output[0]))
+
+
+def dot(g: GraphImporter, a: SSAValue, b: SSAValue, bias, result_type, name=None) -> SSAValue:
+    """`qnn.dot` of `a` [..., M, K] and `b` [K, N] (`bias`: [] or [one per column])."""
     sa, sb = shape_of(a), shape_of(b)
     if len(sb) != 2 or len(sa) < 2:
         raise NodeError(f"imported as [..., M, K] x [K, N]; got shapes {list(sa)} and {list(sb)}")
     shape = [*sa[:-1], sb[1]]
     op = qnn.DotOp.build(operands=[a, b, bias, []], result_types=[result_type(shape)])
-    g.define(node.output[0], g.add(op, node.output[0]))
+    return g.add(op, name)
 
 
 def build_concat(g: GraphImporter, node, parts: list[SSAValue], axis: int, result_type) -> None:
+    g.define(node.output[0], concatenated(g, parts, axis, result_type, node.output[0]))
+
+
+def concatenated(g: GraphImporter, parts: list[SSAValue], axis: int, result_type, name=None):
+    """`qnn.concat` of `parts` along `axis` (negative counts from the end)."""
     axis = normalize_axis(axis, len(shape_of(parts[0])))
     shape = list(shape_of(parts[0]))
     shape[axis] = sum(shape_of(p)[axis] for p in parts)
@@ -328,7 +338,7 @@ def build_concat(g: GraphImporter, node, parts: list[SSAValue], axis: int, resul
         result_types=[result_type(shape)],
         properties={"axis": IntegerAttr(axis, i64)},
     )
-    g.define(node.output[0], g.add(op, node.output[0]))
+    return g.add(op, name)
 
 
 def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type) -> None:

@@ -14,17 +14,30 @@ for the node (`qnn.op_type`).
 from __future__ import annotations
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import IntegerAttr, UnitAttr, f32, i64
+from xdsl.dialects.builtin import UnitAttr, f32
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
-from qdialect.onnx_import.builders import float_value, reshaped, transposed, weight_rows
+from qdialect.onnx_import.builders import (
+    concatenated,
+    dot,
+    float_value,
+    reshaped,
+    transposed,
+    weight_rows,
+)
 from qdialect.onnx_import.common import attrs, decode, optional_input, shape_of, tensor_type
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.movement import sliced
 from qdialect.onnx_import.registry import handles
 from qdialect.qnn.common import int_array
+
+
+def float_tensor(shape):
+    """The float32 tensor type of `shape` (every value this node computes is one)."""
+    return tensor_type(shape, f32)
+
 
 # a 1-D ConvTranspose's attributes as the 2-D one over a height of 1 reads them
 ONE_D_AS_2D = {
@@ -98,6 +111,7 @@ def _conv_transpose_2d(g: GraphImporter, a: dict, operands, constant: bool, name
         "dilations": int_array(dilations),
         "pads_begin": int_array(pads[:2]),
     }
+    image_name = name if bias is None else None  # the last op has the node's name
     images = []
     for image in range(n):
         planes = []
@@ -114,14 +128,13 @@ def _conv_transpose_2d(g: GraphImporter, a: dict, operands, constant: bool, name
             col = reshaped(g, col, [c_group, kh, kw, h, wd])
             op = qnn.Col2ImOp.create(
                 operands=[col],
-                result_types=[tensor_type([c_group, *out], f32)],
+                result_types=[float_tensor([c_group, *out])],
                 properties=dict(window),
             )
             planes.append(g.add(op))
-        plane = planes[0] if groups == 1 else _concat(g, planes, 0)
-        image_name = name if bias is None and n == 1 else None
-        images.append(reshaped(g, plane, [1, c_out, *out], image_name))
-    y = images[0] if n == 1 else _concat(g, images, 0, name if bias is None else None)
+        plane = planes[0] if groups == 1 else concatenated(g, planes, 0, float_tensor)
+        images.append(reshaped(g, plane, [1, c_out, *out], image_name if n == 1 else None))
+    y = images[0] if n == 1 else concatenated(g, images, 0, float_tensor, image_name)
     if bias is None:
         return y
     if shape_of(bias) != (c_out,):
@@ -175,29 +188,18 @@ def _gemm(g: GraphImporter, xk: SSAValue, wk: SSAValue, constant: bool) -> SSAVa
     filter_transposed = constant and k > 1 and rows > 1  # ORT's prepacked NoTrans filter
     if pixels == 1 and not filter_transposed:
         # CblasTrans with one column: MLAS swaps the operands (the one-row kernel)
-        col = _dot(g, reshaped(g, xk, [1, k]), wk)
+        col = _streamed_dot(g, reshaped(g, xk, [1, k]), wk)
         return reshaped(g, col, [rows, 1])
     if rows == 1 and k > 1:
         raise NodeError(
             "one output channel per group with a 1 x 1 kernel is not imported (MLAS sums "
             "its one-row GEMM in an order no qnn.dot has)"
         )
-    return _dot(g, transposed(g, wk), xk)
+    return _streamed_dot(g, transposed(g, wk), xk)
 
 
-def _dot(g: GraphImporter, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
-    shape = [shape_of(lhs)[0], shape_of(rhs)[1]]
-    op = qnn.DotOp.build(operands=[lhs, rhs, [], []], result_types=[tensor_type(shape, f32)])
-    op.properties["streamed_rhs"] = UnitAttr()
-    return g.add(op)
-
-
-def _concat(g: GraphImporter, parts: list[SSAValue], axis: int, name=None) -> SSAValue:
-    shape = list(shape_of(parts[0]))
-    shape[axis] = sum(shape_of(p)[axis] for p in parts)
-    op = qnn.ConcatOp.create(
-        operands=parts,
-        result_types=[tensor_type(shape, f32)],
-        properties={"axis": IntegerAttr(axis, i64)},
-    )
-    return g.add(op, name)
+def _streamed_dot(g: GraphImporter, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+    """A float dot whose rhs MLAS packs per call (float_sum.dot_sum_order)."""
+    product = dot(g, lhs, rhs, [], lambda shape: tensor_type(shape, f32))
+    product.owner.properties["streamed_rhs"] = UnitAttr()  # type: ignore[union-attr]
+    return product

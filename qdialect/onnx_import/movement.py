@@ -154,10 +154,8 @@ def identity(g: GraphImporter, node) -> None:
     """Identity, and Dropout at inference (its `training_mode` absent or a constant false)."""
     if len([o for o in node.output if o]) > 1:
         raise NodeError("Dropout's mask output is not imported")
-    if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
-        training = g.optional_constant(2, "training_mode")
-        if training is None or np.any(training):
-            raise NodeError("Dropout in training mode is not imported (only inference)")
+    if node.op_type == "Dropout" and np.any(g.optional_constant(2, "training_mode")):
+        raise NodeError("Dropout in training mode is not imported (only inference)")
     g.define(node.output[0], g.value(node.input[0]))
 
 

@@ -78,8 +78,10 @@ def run_function(
     frame = Frame(dict(zip(function.body.block.args, arrays, strict=True)))
     for op in function.body.block.ops:
         if isinstance(op, func.ReturnOp):
+            # fresh C-ordered arrays in the boundary's dtypes (a frame may hold views)
             return [
-                frame[v].astype(numpy_dtype(element_type(v.type)), copy=True) for v in op.arguments
+                np.array(frame[v], dtype=numpy_dtype(element_type(v.type)), order="C")
+                for v in op.arguments
             ]
         handler = HANDLERS.get(type(op))
         if handler is None:

@@ -477,3 +477,17 @@ def test_qopt_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().err.startswith(
         "qopt: error: @main takes inputs ['arg0']; no --inputs given"
     )
+
+
+def test_results_are_fresh_c_ordered_arrays() -> None:
+    """A result the interpreter holds as a view (an NHWC op computed in NCHW and moved back)
+    comes back as its own C-ordered array, as the compiled function's results do (callers
+    pass them on as `out=`)."""
+    text = """func.func @f(%x: tensor<1x4x4x3xf32>) -> (tensor<1x4x4x3xf32>, tensor<1x4x4x3xf32>) {
+  %p = qnn.max_pool2d %x {kernel = array<i64: 1, 1>, layout = "nhwc"} : tensor<1x4x4x3xf32> -> tensor<1x4x4x3xf32>
+  func.return %p, %x : tensor<1x4x4x3xf32>, tensor<1x4x4x3xf32>
+}"""
+    x = np.arange(48, dtype=np.float32).reshape(1, 4, 4, 3)
+    pooled, same = run_function(text, [x])
+    assert pooled.flags.c_contiguous and np.array_equal(pooled, x)
+    assert same.flags.c_contiguous and not np.shares_memory(same, x)
