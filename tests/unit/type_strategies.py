@@ -57,6 +57,10 @@ def uniform_types(draw):
             qmin=qmin,
             qmax=qmax,
         )
+    if int(spelling.lstrip("isu")) == 1:
+        # MLIR 22 prints a 1-bit sub-channel zero point 1 as `:-1` (its bit sign-extended) and
+        # reads `:-1` back as 0, so its own text does not round-trip there: zero points 0 only
+        zero = st.just(0)  # in range: a 1-bit storage has its whole range, 0..1 or -1..0
     shape = draw(st.lists(st.integers(1, 3), min_size=1, max_size=3))
     blocks = [(axis, draw(st.integers(1, 4))) for axis in range(len(shape)) if draw(st.booleans())]
     count = math.prod(shape)
