@@ -114,6 +114,7 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.DynamicConv2DOp: dynamic.dynamic_compute,
     qnn.WeightOnlyDotOp: weight_only.weight_only_dot,
     qnn.RuntimeQuantizeOp: dynamic.runtime_quantize,
+    qnn.RuntimeDequantizeOp: dynamic.runtime_dequantize,
     qnn.FloatBinaryOp: float_math.binary,
     qnn.LayerNormOp: layer_norm.layer_norm,
     qnn.BatchNormOp: batch_norm.batch_norm,

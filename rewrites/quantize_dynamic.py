@@ -9,6 +9,11 @@ weight is quantized by `quantize_initializer` (per tensor; MatMul per column wit
 `weight_type` as given. Here the float `qnn.dot` / `qnn.conv2d` become `qnn.dynamic_quantize` +
 `qnn.dynamic_dot` / `qnn.dynamic_conv2d` with the weight's numbers from `qdialect.ort_qparams`,
 which is what importing ORT's own output gives (the Conv bias stays an add after the scaling).
+
+A Transpose (`Direct8BitOp`, also in IntegerOpsRegistry) moves the uint8 data when an earlier
+node (in node order) already quantized its input, and keeps the input's run-time scale and zero
+point; a float reader of its output gets a DequantizeLinear with those (`_dequantize_value`):
+`qnn.runtime_dequantize`. A later MatMul / Conv reading the output reuses the moved data.
 """
 
 from __future__ import annotations
@@ -102,28 +107,52 @@ def _quantizable(op: Operation, config: QuantizeConfig) -> tuple[str, Operation]
     return kind, op
 
 
+# a float tensor's quantized form: uint8 data, run-time scale and zero point (ORT's
+# `quantized_value_map` entry)
+Quantized = tuple[SSAValue, SSAValue, SSAValue]
+
+
 def _shared_quantize(
-    rewriter: Rewriter, function: func.FuncOp, x: SSAValue, done: dict[SSAValue, Operation]
-) -> Operation:
+    rewriter: Rewriter, function: func.FuncOp, x: SSAValue, done: dict[SSAValue, Quantized]
+) -> Quantized:
     """One DynamicQuantizeLinear per float tensor, right after its definition (ORT shares it
     among the tensor's consumers too)."""
     if x not in done:
-        done[x] = qnn.DynamicQuantizeOp(x)
+        quantize = qnn.DynamicQuantizeOp(x)
         owner = x.owner
         where = (
             InsertPoint.after(owner)
             if isinstance(owner, Operation)
             else InsertPoint.at_start(function.body.block)
         )
-        rewriter.insert_op(done[x], where)
+        rewriter.insert_op(quantize, where)
+        done[x] = (quantize.data, quantize.scale, quantize.zero_point)
     return done[x]
+
+
+def _transpose_quantized(
+    rewriter: Rewriter, op: qnn.TransposeOp, done: dict[SSAValue, Quantized]
+) -> None:
+    """`Direct8BitOp`: the transpose of the stored data, its readers reading it dequantized
+    with the input's run-time parameters."""
+    data, scale, zero_point = done[op.input]
+    shape = op.result.type.get_shape()
+    moved = qnn.TransposeOp.create(
+        operands=[data],
+        result_types=[TensorType(element_type(data.type), shape)],
+        properties=dict(op.properties),
+    )
+    moved.attributes.update(op.attributes)
+    back = qnn.RuntimeDequantizeOp(moved.result, scale, zero_point)
+    rewriter.replace_op(op, [moved, back])
+    done[back.result] = (moved.result, scale, zero_point)
 
 
 def quantize_dynamic_function(function: func.FuncOp, config: QuantizeConfig) -> QuantizeSummary:
     """Rewrite `function` in place; the summary names the nodes quantized and left float."""
     summary = QuantizeSummary()
     rewriter = Rewriter()
-    quantized: dict[SSAValue, Operation] = {}
+    quantized: dict[SSAValue, Quantized] = {}
     for op in list(function.body.block.ops):
         if isinstance(op, arith.ConstantOp | func.ReturnOp) or node_kind(op) is None:
             continue
@@ -138,6 +167,14 @@ def quantize_dynamic_function(function: func.FuncOp, config: QuantizeConfig) -> 
             _gather_table(rewriter, op, config)
             summary.quantized.append(label)
             continue
+        if (
+            isinstance(op, qnn.TransposeOp)
+            and op.input in quantized
+            and config.should_quantize("Transpose", node_name(op))
+        ):
+            _transpose_quantized(rewriter, op, quantized)
+            summary.quantized.append(label)
+            continue
         found = _quantizable(op, config)
         if found is None:
             summary.left_float.append(label)
@@ -145,7 +182,7 @@ def quantize_dynamic_function(function: func.FuncOp, config: QuantizeConfig) -> 
         kind, op = found
         q = _shared_quantize(rewriter, function, op.input, quantized)
         w = _weight(rewriter, op, config, per_column=kind == "MatMul")
-        operands = [*q.results, w] + ([op.bias] if op.bias is not None else [])
+        operands = [*q, w] + ([op.bias] if op.bias is not None else [])
         kind_op = qnn.DynamicDotOp if isinstance(op, qnn.DotOp) else qnn.DynamicConv2DOp
         props = {k: v for k, v in op.properties.items() if k in CONV_PROPERTIES}
         new = kind_op.create(operands=operands, result_types=[op.result.type], properties=props)

@@ -1,4 +1,5 @@
 """qnn.dynamic_quantize and qnn.runtime_quantize (one quantize loop: _quantize_runtime.c.j2),
+qnn.runtime_dequantize,
 and qnn.dynamic_dot / qnn.dynamic_conv2d on the exact 8-bit kernels.
 
 A dynamic dot or conv is the integer kernel of `families.integer` (gemm.c.j2 / depthwise.c.j2,
@@ -92,6 +93,20 @@ def runtime_quantize(op: qnn.RuntimeQuantizeOp, ctx: EmitContext) -> Kernel:
     spec = RuntimeQuantizeSpec(op.name, math.prod(shape_of(op.input)), ctype, qmin, qmax)
     args = [ctx.plan.expr(v) for v in (op.input, op.scale, op.zero_point, op.result)]
     return Kernel("runtime_quantize.c.j2", spec, args)
+
+
+@dataclass(frozen=True)
+class RuntimeDequantizeSpec:
+    comment: str
+    count: int
+    ctype: str  # the input's and the zero point's
+
+
+def runtime_dequantize(op: qnn.RuntimeDequantizeOp, ctx: EmitContext) -> Kernel:
+    ctype = ctype_of(element_type(op.input.type))
+    spec = RuntimeDequantizeSpec(op.name, math.prod(shape_of(op.input)), ctype)
+    args = [ctx.plan.expr(v) for v in (op.input, op.scale, op.zero_point, op.result)]
+    return Kernel("runtime_dequantize.c.j2", spec, args)
 
 
 def _raw_epilogue(op, wq) -> EpilogueSpec:

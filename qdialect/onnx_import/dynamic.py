@@ -2,7 +2,8 @@
 `quantize_dynamic` builds around MatMulInteger / ConvInteger (`Cast` to float, `Mul` by the
 `Mul` of the two scales), and the contrib ops its optimizer fuses them into
 (`MatMulIntegerToFloat`, `DynamicQuantizeMatMul`), all as qnn.dynamic_* ops; and a
-QuantizeLinear whose scale the graph computes, as `qnn.runtime_quantize`.
+QuantizeLinear / DequantizeLinear whose scale the graph computes, as `qnn.runtime_quantize` /
+`qnn.runtime_dequantize`.
 
 A chain is recognised as a whole before any of its nodes is imported (`Chains`), so the Cast
 and Mul nodes inside it import as nothing and the chain's last Mul names the float result;
@@ -233,6 +234,39 @@ def quantize_linear(g: GraphImporter, node) -> None:
     scale = _parameter(g, node.input[1], "y_scale", f32)
     zp = _zero_point(g, node, a.get("output_dtype", 0))
     op = qnn.RuntimeQuantizeOp(x, _scalar(g, scale), _scalar(g, zp))
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+@handles("DequantizeLinear")
+def dequantize_linear(g: GraphImporter, node) -> None:
+    """With a scale the graph computes (a DynamicQuantizeLinear's, where ONNX Runtime's
+    `quantize_dynamic` ran a Transpose on the uint8 data): `qnn.runtime_dequantize`; with
+    constant parameters, `qoperator`'s."""
+    if node.input[1] in g.initializers and node.input[1] not in g.values:
+        return qoperator.dequantize_linear(g, node)
+    a = attrs(node)
+    if a.get("block_size", 0) or a.get("output_dtype", FLOAT) != FLOAT:
+        raise NodeError("a run-time scale is imported for per-tensor float32 DequantizeLinear only")
+    name = node.input[0]
+    if name in g.initializers and name not in g.values:
+        data = g.initializers[name]
+        x = g.integer_constant(data, _integer_type(data.dtype))
+    else:
+        x = g.value(name)
+    elem = x.type.element_type
+    if not isinstance(elem, IntegerType) or elem.width.data not in (8, 16):
+        raise NodeError(f"input must be 8- or 16-bit integers with a run-time scale, got {elem}")
+    scale = _parameter(g, node.input[1], "x_scale", f32)
+    name = optional_input(node, 2)
+    if name is None:
+        zp = g.integer_constant(np.zeros((), np.int64), elem)
+    else:
+        zp = _parameter(g, name, "x_zero_point", elem)
+        if zp.type.element_type != elem:
+            raise NodeError(
+                f"x_zero_point '{name}' must have the input's type {elem}, got {zp.type}"
+            )
+    op = qnn.RuntimeDequantizeOp(x, _scalar(g, scale), _scalar(g, zp))
     g.define(node.output[0], g.add(op, node.output[0]))
 
 

@@ -8,6 +8,7 @@ from qdialect.qnn.dynamic import (
     DynamicConv2DOp,
     DynamicDotOp,
     DynamicQuantizeOp,
+    RuntimeDequantizeOp,
     RuntimeQuantizeOp,
 )
 from qdialect.qnn.elementwise import (
@@ -92,6 +93,7 @@ QNN = Dialect(
         DynamicDotOp,
         DynamicConv2DOp,
         RuntimeQuantizeOp,
+        RuntimeDequantizeOp,
         FloatBinaryOp,
         LayerNormOp,
         BatchNormOp,

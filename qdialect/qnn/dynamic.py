@@ -148,6 +148,46 @@ class RuntimeQuantizeOp(IRDLOperation):
             raise VerifyException("result must have the input's shape and the zero point's type")
 
 
+@irdl_op_definition
+class RuntimeDequantizeOp(IRDLOperation):
+    """`qnn.dequantize` with its scale and zero point as run-time values (ONNX
+    DequantizeLinear whose parameters a DynamicQuantizeLinear computes, as ONNX Runtime's
+    `quantize_dynamic` writes after a Transpose of the uint8 data):
+    `y = fl(float32(int32(q) - int32(zp)) * s)`, ONNX Runtime's DequantizeLinear.
+
+        %y = qnn.runtime_dequantize %q, %s, %z : tensor<6xui8>, tensor<f32>, tensor<ui8> -> tensor<6xf32>
+    """
+
+    name = "qnn.runtime_dequantize"
+    input = operand_def(TensorType)
+    scale = operand_def(TensorType)
+    zero_point = operand_def(TensorType)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = (
+        "$input `,` $scale `,` $zero_point attr-dict `:` type($input) `,` type($scale) `,` "
+        "type($zero_point) `->` type($result)"
+    )
+
+    def __init__(self, q: SSAValue, scale: SSAValue, zero_point: SSAValue) -> None:
+        result = TensorType(Float32Type(), ranked_shape(q, "input"))
+        super().__init__(operands=[q, scale, zero_point], result_types=[result])
+
+    def verify_(self) -> None:
+        _check_scalar(self.scale, "scale", u8=False)
+        ranked_shape(self.zero_point, "zero point", 0)
+        elem = element_type(self.zero_point.type)
+        if not isinstance(elem, IntegerType) or elem.width.data not in (8, 16):
+            raise VerifyException(f"zero point must be an 8- or 16-bit integer, got {elem}")
+        if element_type(self.input.type) != elem:
+            raise VerifyException(
+                f"input must have the zero point's element type {elem}, got {self.input.type}"
+            )
+        if self.result.type != TensorType(Float32Type(), ranked_shape(self.input, "input")):
+            raise VerifyException("result must be a float32 tensor of the input's shape")
+
+
 class DynamicComputeOp(IRDLOperation):
     """The shared operands of dynamic_dot and dynamic_conv2d: u8 `input` with its run-time
     `input_scale` / `input_zero_point`, a quantized 8-bit `weight`, an optional float32 `bias`

@@ -1,7 +1,7 @@
 """The reference of the dynamic-quantization ops (qdialect/qnn/dynamic.py): the parameters from
 `qdialect.arithmetic.dynamic_qparams`, the quantize with a run-time scale and zero point
-(`quantize_with`, also qnn.runtime_quantize's), exact int64 accumulation, and the float32
-epilogue `fl(fl(float32(acc) * fl(sa * sw[c])) + b[c])`.
+(`quantize_with`, also qnn.runtime_quantize's), qnn.runtime_dequantize, exact int64
+accumulation, and the float32 epilogue `fl(fl(float32(acc) * fl(sa * sw[c])) + b[c])`.
 """
 
 from __future__ import annotations
@@ -72,6 +72,13 @@ def _runtime_quantize(op, frame: Frame) -> list[np.ndarray]:
     width, signed = integer_signature(element_type(op.zero_point.type))
     storage = Storage(*storage_bounds(width, signed), signed)
     return [quantize_with(frame[op.input], frame[op.scale], int(zero), storage).astype(zero.dtype)]
+
+
+@handles(qnn.RuntimeDequantizeOp)
+def _runtime_dequantize(op, frame: Frame) -> list[np.ndarray]:
+    """ONNX Runtime's DequantizeLinear: `float32(int32(q) - zp) * s`, one rounding."""
+    q, zero = frame[op.input].astype(np.int32), np.int32(frame[op.zero_point])
+    return [((q - zero).astype(F32) * F32(frame[op.scale])).astype(F32)]
 
 
 @handles(qnn.DynamicDotOp, qnn.DynamicConv2DOp)

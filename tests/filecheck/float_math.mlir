@@ -3,9 +3,10 @@
 // RUN: qopt %s --print-op-generic | qopt | filecheck %s
 
 // Round trips of the float32 ops (qnn.binary, qnn.reduce, qnn.round, qnn.cast, qnn.layer_norm,
-// qnn.activation erf and sqrt) and of qnn.runtime_quantize, custom and generic forms: ONNX's
-// expansion of DynamicQuantizeLinear, and a LayerNormalization decomposed as opset-13 exports
-// write it.
+// qnn.activation erf and sqrt) and of qnn.runtime_quantize / qnn.runtime_dequantize, custom and
+// generic forms: ONNX's expansion of DynamicQuantizeLinear, a DequantizeLinear of its data after a
+// Transpose (ONNX Runtime's quantize_dynamic), and a LayerNormalization decomposed as opset-13
+// exports write it.
 
 // CHECK-LABEL: func.func @dynamic_quantize_expanded(
 // CHECK-NEXT: %lo = qnn.reduce %x {kind = "min", axes = array<i64: 0, 1>} : tensor<3x4xf32> -> tensor<f32>
@@ -28,6 +29,19 @@ func.func @dynamic_quantize_expanded(%x: tensor<3x4xf32>, %zero: tensor<f32>) ->
   %z = qnn.cast %t : tensor<f32> -> tensor<ui8>
   %q = qnn.runtime_quantize %x, %s, %z : tensor<3x4xf32>, tensor<f32>, tensor<ui8> -> tensor<3x4xui8>
   func.return %q, %r : tensor<3x4xui8>, tensor<3x1xf32>
+}
+
+// CHECK-LABEL: func.func @dequantize_transposed(
+// CHECK-NEXT: %q, %s, %z = qnn.dynamic_quantize %x : tensor<3x4xf32> -> tensor<3x4xui8>, tensor<f32>, tensor<ui8>
+// CHECK-NEXT: %t = qnn.transpose %q {permutation = array<i64: 1, 0>} : tensor<3x4xui8> -> tensor<4x3xui8>
+// CHECK-NEXT: %y = qnn.runtime_dequantize %t, %s, %z : tensor<4x3xui8>, tensor<f32>, tensor<ui8> -> tensor<4x3xf32>
+// CHECK-NEXT: %w = qnn.runtime_dequantize %v, %s, %zi : tensor<5xi16>, tensor<f32>, tensor<i16> -> tensor<5xf32>
+func.func @dequantize_transposed(%x: tensor<3x4xf32>, %v: tensor<5xi16>, %zi: tensor<i16>) -> (tensor<4x3xf32>, tensor<5xf32>) {
+  %q, %s, %z = qnn.dynamic_quantize %x : tensor<3x4xf32> -> tensor<3x4xui8>, tensor<f32>, tensor<ui8>
+  %t = qnn.transpose %q {permutation = array<i64: 1, 0>} : tensor<3x4xui8> -> tensor<4x3xui8>
+  %y = qnn.runtime_dequantize %t, %s, %z : tensor<4x3xui8>, tensor<f32>, tensor<ui8> -> tensor<4x3xf32>
+  %w = qnn.runtime_dequantize %v, %s, %zi : tensor<5xi16>, tensor<f32>, tensor<i16> -> tensor<5xf32>
+  func.return %y, %w : tensor<4x3xf32>, tensor<5xf32>
 }
 
 // LayerNormalization (with and without a bias) and Erf, as a transformer's float part.

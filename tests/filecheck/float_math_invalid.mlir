@@ -129,3 +129,27 @@ func.func @batch_norm_rank(%x: tensor<4xf32>, %g: tensor<4xf32>) {
   %y = qnn.batch_norm %x, %g, %g, %g, %g {epsilon = 1.0e-05 : f32} : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
   return
 }
+
+// -----
+
+func.func @runtime_dequantize_zero_point(%q: tensor<4xui8>, %s: tensor<f32>, %z: tensor<i8>) -> tensor<4xf32> {
+  // expected-error@+1 {{input must have the zero point's element type i8, got tensor<4xui8>}}
+  %y = qnn.runtime_dequantize %q, %s, %z : tensor<4xui8>, tensor<f32>, tensor<i8> -> tensor<4xf32>
+  func.return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @runtime_dequantize_wide(%q: tensor<4xi32>, %s: tensor<f32>, %z: tensor<i32>) -> tensor<4xf32> {
+  // expected-error@+1 {{zero point must be an 8- or 16-bit integer, got i32}}
+  %y = qnn.runtime_dequantize %q, %s, %z : tensor<4xi32>, tensor<f32>, tensor<i32> -> tensor<4xf32>
+  func.return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @runtime_dequantize_result(%q: tensor<4xui8>, %s: tensor<f32>, %z: tensor<ui8>) -> tensor<2x2xf32> {
+  // expected-error@+1 {{result must be a float32 tensor of the input's shape}}
+  %y = qnn.runtime_dequantize %q, %s, %z : tensor<4xui8>, tensor<f32>, tensor<ui8> -> tensor<2x2xf32>
+  func.return %y : tensor<2x2xf32>
+}

@@ -25,7 +25,7 @@ from qdialect.onnx_import import OnnxImportError, import_onnx
 from runtime.compiled import compile_module
 from runtime.quantization import quantize
 from runtime.reference import run_function
-from tests.numeric.float_models import conv1d, onnx_model, transformer_ffn
+from tests.numeric.float_models import conv1d, normal, onnx_model, transformer_ffn
 from tests.numeric.onnxruntime_session import ort_saturates_u8s8, run_ort
 
 logging.getLogger().setLevel(logging.ERROR)
@@ -78,12 +78,36 @@ def tied(rng) -> onnx.ModelProto:
     return onnx_model(nodes, [4, 24], [4, 24], w)
 
 
+def sequence_reduction(rng) -> onnx.ModelProto:
+    """Segformer's attention: one tensor feeds the query MatMul and, transposed and reshaped to
+    an image, the sequence-reduction Conv. quantize_dynamic quantizes it once and runs the
+    Transpose on the uint8 data (Transpose is in its IntegerOpsRegistry), then dequantizes with
+    the DynamicQuantizeLinear's run-time scale and zero point for the Conv's float input."""
+    w = {
+        "wq": normal(rng, 8, 8),
+        "image": np.array([1, 8, 4, 4], np.int64),
+        "wc": normal(rng, 8, 8, 2, 2),
+        "bc": normal(rng, 8),
+        "tokens": np.array([1, 4, 8], np.int64),
+    }
+    nodes = [
+        helper.make_node("MatMul", ["x", "wq"], ["q"], name="query"),
+        helper.make_node("Transpose", ["x"], ["t"], name="to_channels", perm=[0, 2, 1]),
+        helper.make_node("Reshape", ["t", "image"], ["r"], name="to_image"),
+        helper.make_node("Conv", ["r", "wc", "bc"], ["c"], name="sr", strides=[2, 2]),
+        helper.make_node("Reshape", ["c", "tokens"], ["k"], name="to_tokens"),
+        helper.make_node("Concat", ["q", "k"], ["y"], name="queries_and_keys", axis=1),
+    ]
+    return onnx_model(nodes, [1, 16, 8], [1, 20, 8], w)
+
+
 MODELS = {
     "mlp": (mlp, (4, 24)),
     "tied": (tied, (4, 24)),
     "ffn": (transformer_ffn, (16, 32)),
     "conv": (conv_net, (2, 3, 11, 11)),
     "conv1d": (conv1d, (1, 4, 20)),  # Whisper's and wav2vec2's stems: ConvInteger on rank 3
+    "sequence_reduction": (sequence_reduction, (1, 16, 8)),  # a DequantizeLinear's run-time scale
 }
 
 
@@ -99,6 +123,17 @@ def bits(a: np.ndarray) -> np.ndarray:
     return np.asarray(a, np.float32).view(np.int32)
 
 
+def reference_opset(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model` at opset 19 at least: onnx.reference implements DequantizeLinear from 19 on
+    (the same arithmetic as 13's for 8-bit data and a float32 scale)."""
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    for opset in copy.opset_import:
+        if opset.domain in ("", "ai.onnx"):
+            opset.version = max(opset.version, 19)
+    return copy
+
+
 def check_case(name: str, per_channel: bool, weight: str, reduce_range: bool, seed: int) -> None:
     rng = np.random.default_rng(seed)
     build, shape = MODELS[name]
@@ -106,7 +141,7 @@ def check_case(name: str, per_channel: bool, weight: str, reduce_range: bool, se
     options = {"per_channel": per_channel, "reduce_range": reduce_range}
     q = ort_dynamic(model, weight_type=QuantType[weight], **options)
     x = (rng.standard_normal(shape) * 2).astype(np.float32)
-    exact = ReferenceEvaluator(q).run(None, {"x": x})[0]
+    exact = ReferenceEvaluator(reference_opset(q)).run(None, {"x": x})[0]
     module = import_onnx(q)
     ours = run_function(module, {"x": x})[0]
     np.testing.assert_array_equal(bits(ours), bits(exact))
@@ -125,6 +160,7 @@ FAST = {
     ("conv", False, "QUInt8", False),
     ("tied", False, "QInt8", False),
     ("conv1d", False, "QUInt8", True),
+    ("sequence_reduction", True, "QUInt8", False),
 }
 
 
@@ -268,5 +304,28 @@ def test_run_time_zero_point_outside_the_chain_is_refused() -> None:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
     with pytest.raises(
         OnnxImportError, match=r"node 'mm' \(MatMulInteger\): a run-time zero point"
+    ):
+        import_onnx(model)
+
+
+def test_run_time_dequantize_of_wide_data_is_refused() -> None:
+    """A DequantizeLinear with a run-time scale reads 8- or 16-bit data; int32 (a bias's
+    type) is named in the error."""
+    nodes = [
+        helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+        helper.make_node("DequantizeLinear", ["b", "xs"], ["y"], name="dq"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])],
+        [numpy_helper.from_array(np.ones(3, np.int32), "b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    with pytest.raises(
+        OnnxImportError,
+        match=r"node 'dq' \(DequantizeLinear\): input must be 8- or 16-bit integers with a "
+        r"run-time scale, got i32",
     ):
         import_onnx(model)
