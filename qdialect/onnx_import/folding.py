@@ -4,17 +4,27 @@ PyTorch's exporter writes `Flatten` as Shape → Gather → Unsqueeze → Concat
 `torch.chunk` or attention's head split as Div and Mod of sizes; with static input shapes every
 one of those is a constant, so the importer evaluates them with numpy (ONNX's integer rules:
 Div truncates) and the Reshape sees a constant shape. Such ops on run-time tensors are not
-imported; arithmetic on float constants is left to the model (it is the model's numbers).
+imported.
+
+Float constants fold where numpy computes ONNX Runtime's bits: the IEEE operations (Add, Sub,
+Mul, Div, Neg, Abs, comparisons: one correctly rounded step each), Pow and Log as ORT's kernels
+compute them (`qdialect.float32_arrays`). That covers the relative-position buckets T5 and
+DeBERTa compute from constant positions (Cast, Div, Log, Mul, then back to int64), where one
+ulp moves a bucket. Min, Max, Mod, Range and CumSum fold on integers only (NaN and summation
+order are ORT's own there). A folded float value still counts as a node output for calibration
+(`import_onnx(node_constants=)`); ORT's QOperator quantizer would turn a Mul or Add of two such
+constants into a QLinearMul / QLinearAdd, which the folded value does not reproduce.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
 import numpy as np
 
-from qdialect.float32_arrays import onnx_pow
+from qdialect.float32_arrays import onnx_log, onnx_pow
 from qdialect.onnx_import.common import attrs, shape_of
 from qdialect.onnx_import.errors import NodeError
 
@@ -69,7 +79,8 @@ def _reshape(g, node, inputs) -> np.ndarray:
 def _cast(g, node, inputs) -> np.ndarray:
     from onnx import helper
 
-    return inputs[0].astype(helper.tensor_dtype_to_np_dtype(attrs(node)["to"]))
+    with np.errstate(invalid="ignore"):  # T5's log(0) = -inf cast to int64, then not chosen
+        return inputs[0].astype(helper.tensor_dtype_to_np_dtype(attrs(node)["to"]))
 
 
 def _constant_of_shape(g, node, inputs) -> np.ndarray:
@@ -86,10 +97,10 @@ def _transpose(g, node, inputs) -> np.ndarray:
 
 def _div(g, node, inputs) -> np.ndarray:
     """ONNX integer Div truncates toward zero (ONNX Runtime's C++ `/`), as numpy's // does not;
-    float32 scalars divide in float32."""
-    if all(v.dtype == np.float32 for v in inputs):
+    floats divide in their own type, correctly rounded."""
+    if inputs[0].dtype.kind == "f":
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.divide(*inputs, dtype=np.float32)
+            return np.divide(*inputs, dtype=inputs[0].dtype)
     a, b = (np.asarray(v, np.int64) for v in inputs)
     if not b.all():
         raise ValueError("integer division by zero")
@@ -173,8 +184,8 @@ FOLDERS: dict[str, Callable] = {
     "Mod": _mod,
     "Neg": lambda g, n, i: -i[0],
     "Abs": lambda g, n, i: np.abs(i[0]),
-    "Min": lambda g, n, i: np.minimum.reduce(i),
-    "Max": lambda g, n, i: np.maximum.reduce(i),
+    "Min": lambda g, n, i: functools.reduce(np.minimum, i),  # inputs broadcast
+    "Max": lambda g, n, i: functools.reduce(np.maximum, i),
     "Equal": lambda g, n, i: np.equal(i[0], i[1]),
     "Less": lambda g, n, i: np.less(i[0], i[1]),
     "Greater": lambda g, n, i: np.greater(i[0], i[1]),
@@ -195,15 +206,12 @@ FOLDERS: dict[str, Callable] = {
     "Floor": lambda g, n, i: np.floor(i[0]),
     "Sign": lambda g, n, i: np.sign(i[0]),
     "Pow": lambda g, n, i: onnx_pow(i[0], i[1]),
+    "Log": lambda g, n, i: onnx_log(i[0]),
 }
-# integer (and boolean) operands only: on floats they are the model's own arithmetic
-INTEGER_ONLY = {"Add", "Sub", "Mul", "Div", "Mod", "Neg", "Abs", "Min", "Max"}
-INTEGER_ONLY |= {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Range", "CumSum"}
-# ... but float32 scalars (sizes computed in floats, `ceil(h / p) * p`): one correctly rounded
-# operation in numpy's float32, as in ONNX Runtime
-SCALAR_FLOAT = {"Add", "Sub", "Mul", "Div"}
+# integer (and boolean) operands only: on floats ORT's NaN handling or summation order decides
+INTEGER_ONLY = {"Mod", "Min", "Max", "Range", "CumSum"}
 # float32 operands only, computed as ONNX Runtime computes them (an attention's 1/sqrt(d))
-FLOAT_ONLY = {"Pow"}
+FLOAT_ONLY = {"Pow", "Log"}
 
 
 def fold(g, node) -> bool:
@@ -219,11 +227,8 @@ def fold(g, node) -> bool:
         integer = all(not n or g.initializers[n].dtype.kind in "iub" for n in names)
         if node.op_type == "Gather" and not integer:
             return False  # a float table's rows: the model's embedding, which quantizers see
-        scalars = all(not n or g.initializers[n].size == 1 for n in names)
-        if node.op_type in SCALAR_FLOAT and scalars and not integer:
-            pass  # one IEEE float32 operation on scalars: a size computed in floats
-        elif node.op_type in INTEGER_ONLY and not integer:
-            return False  # float arithmetic is the model's, not shape bookkeeping
+        if node.op_type in INTEGER_ONLY and not integer:
+            return False
         if node.op_type in FLOAT_ONLY and any(
             n and g.initializers[n].dtype != np.float32 for n in names
         ):

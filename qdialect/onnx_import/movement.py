@@ -160,9 +160,10 @@ def identity(g: GraphImporter, node) -> None:
 
 
 @handles("Shape", "Size", "ConstantOfShape", "Range", "Mod", "Neg", "Abs")
-@handles("ScatterND", "Tile", "Ceil", "Floor", "Sign")
+@handles("ScatterND", "Tile", "Ceil", "Floor", "Sign", "Log")
 def shape_arithmetic(g: GraphImporter, node) -> None:
-    raise NodeError("imported only as constant shape arithmetic (its inputs must be constant)")
+    """Ops the importer only folds (`folding`): sizes, masks, T5's relative-position buckets."""
+    raise NodeError("imported only as constant arithmetic (its inputs must be constant)")
 
 
 def sliced(g: GraphImporter, x, ranges: dict[int, range], name: str | None = None):
