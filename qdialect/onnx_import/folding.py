@@ -10,10 +10,11 @@ Float constants fold where numpy computes ONNX Runtime's bits: the IEEE operatio
 Mul, Div, Neg, Abs, comparisons: one correctly rounded step each), Pow and Log as ORT's kernels
 compute them (`qdialect.float32_arrays`). That covers the relative-position buckets T5 and
 DeBERTa compute from constant positions (Cast, Div, Log, Mul, then back to int64), where one
-ulp moves a bucket. Min, Max, Mod, Range and CumSum fold on integers only (NaN and summation
-order are ORT's own there). A folded float value still counts as a node output for calibration
-(`import_onnx(node_constants=)`); ORT's QOperator quantizer would turn a Mul or Add of two such
-constants into a QLinearMul / QLinearAdd, which the folded value does not reproduce.
+ulp moves a bucket. Min, Max, Clip, Mod, Range and CumSum fold on integers only (NaN and
+summation order are ORT's own there). A folded float value still counts as a node output for
+calibration (`import_onnx(node_constants=)`); ORT's QOperator quantizer would turn a Mul or Add
+of two such constants into a QLinearMul / QLinearAdd, which the folded value does not
+reproduce.
 """
 
 from __future__ import annotations
@@ -164,6 +165,19 @@ def _cum_sum(g, node, inputs) -> np.ndarray:
     return np.flip(total, axis) if a.get("reverse", 0) else total
 
 
+def _clip(g, node, inputs) -> np.ndarray:
+    """Clip of an integer constant (DeBERTa's `clamp(relative + span, 0, 2 span - 1)`): its
+    bounds as inputs (opset 11) or attributes, min applied first."""
+    x, a = inputs[0], attrs(node)
+    low = inputs[1] if len(inputs) > 1 and inputs[1] is not None else a.get("min")
+    high = inputs[2] if len(inputs) > 2 and inputs[2] is not None else a.get("max")
+    if low is not None:
+        x = np.maximum(x, np.asarray(low, x.dtype))
+    if high is not None:
+        x = np.minimum(x, np.asarray(high, x.dtype))
+    return x
+
+
 FOLDERS: dict[str, Callable] = {
     "Shape": _shape,
     "Size": _size,
@@ -207,9 +221,10 @@ FOLDERS: dict[str, Callable] = {
     "Sign": lambda g, n, i: np.sign(i[0]),
     "Pow": lambda g, n, i: onnx_pow(i[0], i[1]),
     "Log": lambda g, n, i: onnx_log(i[0]),
+    "Clip": _clip,
 }
 # integer (and boolean) operands only: on floats ORT's NaN handling or summation order decides
-INTEGER_ONLY = {"Mod", "Min", "Max", "Range", "CumSum"}
+INTEGER_ONLY = {"Mod", "Min", "Max", "Range", "CumSum", "Clip"}
 # float32 operands only, computed as ONNX Runtime computes them (an attention's 1/sqrt(d))
 FLOAT_ONLY = {"Pow", "Log"}
 

@@ -5,11 +5,14 @@ arithmetic (folding.py) before they get here."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from xdsl.dialects.builtin import IntegerAttr, IntegerType, StringAttr, UnitAttr, i64
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
+from qdialect.onnx_import.builders import reshaped
 from qdialect.onnx_import.common import attrs, normalize_axis, shape_of, tensor_type
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
@@ -162,14 +165,53 @@ def cumsum(g: GraphImporter, node) -> None:
 
 @handles("GatherElements")
 def gather_elements(g: GraphImporter, node) -> None:
-    """GatherElements of a constant whose elements are all one value (a buffer of zero token
-    types read at run-time positions): that value in the indices' shape, a constant (valid
-    indices assumed; with constant indices it folded). Anything else is not imported."""
+    """GatherElements of run-time data at constant indices (DeBERTa's disentangled attention
+    scores): a `qnn.gather` of the flattened data at the flat positions. Of a constant whose
+    elements are all one value (a buffer of zero token types read at run-time positions):
+    that value in the indices' shape, a constant (valid indices assumed; with constant indices
+    it folded). Anything else is not imported."""
     data = g.initializers.get(node.input[0])
     indices = g.values.get(node.input[1])
+    if indices is None and (data is None or node.input[0] in g.values):
+        return _gather_elements_at(g, node)
     if data is None or node.input[0] in g.values or indices is None or data.size == 0:
-        raise NodeError("imported only with constant data (and, for run-time indices, one value)")
+        raise NodeError(
+            "imported with constant indices, or constant data (and, for run-time indices, "
+            "one value)"
+        )
     if not (data == data.flat[0]).all():
         raise NodeError("run-time indices into constant data of several values are not imported")
     g.initializers[node.output[0]] = np.full(shape_of(indices), data.flat[0], data.dtype)
     g.folded[node.output[0]] = None
+
+
+def _gather_elements_at(g: GraphImporter, node) -> None:
+    """Run-time data, constant indices: `out[t] = data[t with t_axis = indices[t]]` is the
+    flattened data at `Σ_d coord_d · stride_d`, one `qnn.gather` along axis 0."""
+    x = g.value(node.input[0])
+    shape = shape_of(x)
+    indices = np.asarray(g.constant_array(node.input[1], "indices"))
+    if indices.dtype.kind not in "iu" or indices.ndim != len(shape):
+        raise NodeError(
+            f"indices must be integers of the data's rank {len(shape)}, got {indices.dtype} "
+            f"of rank {indices.ndim}"
+        )
+    axis = normalize_axis(attrs(node).get("axis", 0), len(shape))
+    size = shape[axis]
+    if ((indices < -size) | (indices >= size)).any():
+        raise NodeError(f"an index is outside [{-size}, {size - 1}] along axis {axis}")
+    if any(t > s for d, (t, s) in enumerate(zip(indices.shape, shape, strict=True)) if d != axis):
+        raise NodeError(f"indices of shape {list(indices.shape)} reach past data {list(shape)}")
+    coords = list(np.indices(indices.shape, np.int64))
+    coords[axis] = np.where(indices < 0, indices + size, indices).astype(np.int64)
+    flat = np.ravel_multi_index(coords, shape)
+    last = g.block.last_op
+    rows = reshaped(g, x, [math.prod(shape)])
+    ids = g.integer_constant(flat, i64)
+    op = qnn.GatherOp.create(
+        operands=[rows, ids],
+        result_types=[tensor_type(list(indices.shape), element_type(x.type))],
+        properties={"axis": IntegerAttr(0, i64)},
+    )
+    g.define(node.output[0], g.add(op, node.output[0]))
+    g.mark_decomposed(last, "GatherElements")

@@ -160,10 +160,35 @@ def identity(g: GraphImporter, node) -> None:
 
 
 @handles("Shape", "Size", "ConstantOfShape", "Range", "Mod", "Neg", "Abs")
-@handles("ScatterND", "Tile", "Ceil", "Floor", "Sign", "Log")
+@handles("ScatterND", "Ceil", "Floor", "Sign", "Log")
 def shape_arithmetic(g: GraphImporter, node) -> None:
     """Ops the importer only folds (`folding`): sizes, masks, T5's relative-position buckets."""
     raise NodeError("imported only as constant arithmetic (its inputs must be constant)")
+
+
+@handles("Tile")
+def tile(g: GraphImporter, node) -> None:
+    """Tile of a run-time tensor by constant repeats: the tensor concatenated with itself
+    `repeats[d]` times along each axis d (DeBERTa repeats its position keys once per batch:
+    an identity)."""
+    x = g.value(node.input[0])
+    repeats = [int(r) for r in np.ravel(g.constant_array(node.input[1], "repeats"))]
+    shape = list(shape_of(x))
+    if len(repeats) != len(shape) or min(repeats, default=1) < 1:
+        raise NodeError(f"repeats {repeats} must be one positive count per axis of {shape}")
+    last = g.block.last_op
+    for axis, count in enumerate(repeats):
+        if count == 1:
+            continue
+        shape[axis] *= count
+        concat = qnn.ConcatOp.create(
+            operands=[x] * count,
+            result_types=[tensor_type(shape, element_type(x.type))],
+            properties={"axis": IntegerAttr(axis, i64)},
+        )
+        x = g.add(concat)
+    g.define(node.output[0], x)
+    g.mark_decomposed(last, "Tile")
 
 
 def sliced(g: GraphImporter, x, ranges: dict[int, range], name: str | None = None):

@@ -664,6 +664,50 @@ def test_constant_float_arithmetic_folds_to_onnxruntimes_bits() -> None:
     check_against_ort(model, {"x": rng.standard_normal((length, length)).astype(np.float32)})
 
 
+def test_disentangled_attention_gathers_and_tiles_like_onnxruntime() -> None:
+    """DeBERTa's relative attention: positions clamped by an integer Clip (folded) index the
+    run-time scores with GatherElements (negative indices too, on axis -1 and on axis 1), and
+    a run-time Tile repeats a tensor (by ones, DeBERTa's, and by two along an axis)."""
+    node = helper.make_node
+    rows, span = 5, 3
+    relative = np.arange(rows)[:, None] - np.arange(rows)[None, :]
+    nodes = [
+        node("Add", ["relative", "span"], ["shifted"]),
+        node("Clip", ["shifted", "zero", "top"], ["positions"]),
+        node("Expand", ["positions", "score_shape"], ["indices"]),
+        node("GatherElements", ["x", "indices"], ["c2p"], axis=-1),
+        node("GatherElements", ["x", "negative"], ["p2c"], axis=1),
+        node("Tile", ["c2p", "ones"], ["same"]),
+        node("Tile", ["p2c", "twice"], ["doubled"]),
+        node("Concat", ["same", "doubled"], ["y"], axis=1),
+    ]
+    inits = {
+        "relative": relative.astype(np.int64),
+        "span": np.array(span, np.int64),
+        "zero": np.array(0, np.int64),
+        "top": np.array(2 * span - 1, np.int64),
+        "score_shape": np.array([2, rows, rows], np.int64),
+        "negative": -np.ones((2, 3, rows), np.int64) * np.arange(1, 4)[None, :, None],
+        "ones": np.array([1, 1, 1], np.int64),
+        "twice": np.array([1, 2, 1], np.int64),
+    }
+    model = make_model(nodes, [("x", F, [2, rows, 2 * span])], [("y", F)], inits)
+    x = np.random.default_rng(8).standard_normal((2, rows, 2 * span)).astype(np.float32)
+    check_against_ort(model, {"x": x})
+
+
+def test_run_time_gather_elements_checks_its_constant_indices() -> None:
+    model = make_model(
+        [helper.make_node("GatherElements", ["x", "i"], ["y"], name="ge", axis=1)],
+        [("x", F, [2, 3])],
+        [("y", F)],
+        {"i": np.array([[0, 3], [1, -4]], np.int64)},
+    )
+    with pytest.raises(OnnxImportError, match=r"node 'ge' \(GatherElements\): an index is "
+                       r"outside \[-3, 2\] along axis 1"):  # fmt: skip
+        import_onnx(model)
+
+
 def test_onnx_log_is_onnxruntimes_log() -> None:
     """`onnx_log` (the folder's Log) equals ORT's kernel bit for bit: Eigen's packets of 4 from
     the first element, `logf` on the last size % 4; zeros, negatives, infinities and NaN as
