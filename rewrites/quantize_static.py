@@ -87,6 +87,9 @@ class Mark:
     shared_from: SSAValue | None = None  # quantize_output_same_as_input
     rule: NodeRule = NodeRule()  # of the node that marked it (per-op rules)
     params: QParams | None = None  # fixed by the node's rule (QOperator Softmax's output)
+    # the storage ORT uses whatever the config says: QLinearConv's per-channel weights are
+    # int8 (`quantize_weight_per_channel(..., TensorProto.INT8, 0)` in operators/conv.py)
+    weight_type: QType | None = None
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,7 @@ class StaticQuantizer:
                 )
             self.mark_node(op, kind)
         self.compute_initializer_params()
-        if self.config.quant_format is QuantFormat.QDQ and not self.config.option(
+        if self.config.quant_format is QuantFormat.QOperator or not self.config.option(
             "QDQDisableWeightAdjustForInt32Bias", False
         ):
             self.adjust_weight_scales()
@@ -326,7 +329,12 @@ class StaticQuantizer:
         if weight in self.fixed.weights:
             axis = self.fixed.weights[weight].params.axis
         if axis is not None:
-            self.marks[weight] = Mark(weight=True, axis=axis, rule=self.rule)
+            forced = (
+                QType.QInt8
+                if kind == "Conv" and self.config.quant_format is QuantFormat.QOperator
+                else None
+            )
+            self.marks[weight] = Mark(weight=True, axis=axis, rule=self.rule, weight_type=forced)
         else:
             self.mark(weight, Mark(weight=True))
 
@@ -490,7 +498,7 @@ class StaticQuantizer:
                 continue
             reduce_range, rule = config.reduce_range, mark.rule
             if mark.weight:
-                qtype = rule.weight_type or config.weight_type
+                qtype = rule.weight_type or mark.weight_type or config.weight_type
                 symmetric = _either(rule.weight_symmetric, config.weight_symmetric(qtype))
                 # QDQ quantizes per-channel weights symmetric whatever WeightSymmetric says
                 # (QLinear ops need one zero point); QOperator's quantize_weight_per_channel
@@ -522,20 +530,32 @@ class StaticQuantizer:
             )
 
     def adjust_weight_scales(self) -> None:
-        """`_adjust_weight_quant_params_for_bias_tensors`."""
+        """QDQ: `_adjust_weight_quant_params_for_bias_tensors` (int8 and int16 weights, per
+        channel when the weight is). QOperator: the same check `quantize_bias_static` makes
+        (the configured weight type int8; per channel when the config is, and then only for a
+        weight with one scale per channel)."""
+        qoperator = self.config.quant_format is QuantFormat.QOperator
         for bias in self.biases:
             if bias.input not in self.marks or not self.has_range(bias.input):
                 continue
             params = self.init_params.get(bias.weight)
             if bias.weight in self.stored:  # given parameters are kept as given
                 continue
-            if params is None or params.qtype not in (QType.QInt8, QType.QInt16):
+            if params is None or params.zero_point.any():
                 continue
-            if params.zero_point.any():
+            if qoperator:
+                if self.config.weight_type is not QType.QInt8:
+                    continue
+                per_channel = self.config.per_channel
+                if per_channel and params.scale.ndim != 1:
+                    continue
+            elif params.qtype in (QType.QInt8, QType.QInt16):
+                per_channel = params.axis is not None
+            else:
                 continue
             input_scale = self.act_params(bias.input).scale
             scale = adjust_weight_scale_for_int32_bias(
-                input_scale, params.scale, dense_array(bias.bias), params.axis is not None
+                input_scale, params.scale, dense_array(bias.bias), per_channel
             )
             self.init_params[bias.weight] = QParams(
                 params.zero_point, scale, params.qtype, params.axis

@@ -499,3 +499,22 @@ def conv_transpose(rng: np.random.Generator, size: int = 5) -> onnx.ModelProto:
         node("Conv", ["r2", "w2"], ["y"], name="conv2"),
     ]
     return onnx_model(nodes, [1, 3, size, size], [1, 2, 2 * size, 2 * size], weights)
+
+
+def tiny_weights(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
+    """ORT's test_qoperator_adjust_int32_bias: a 1x1 conv whose weights (±1e-7) are far
+    smaller than its bias (5, -4.5), then a second conv. With int8 weights (zero point 0) the
+    int32 bias would clip at input_scale · weight_scale; both of ORT's quantizers raise that
+    weight's scale until the bias fits."""
+    signs = np.where(np.arange(8 * 3) % 2 == 0, 1.0, -1.0).reshape(8, 3, 1, 1)
+    weights = {
+        "w1": (signs * 1e-7).astype(np.float32),
+        "b1": np.tile(np.array([5.0, -4.5], np.float32), 4),
+        "w2": normal(rng, 2, 8, 1, 1),
+    }
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c1"], name="conv1"),
+        node("Conv", ["c1", "w2"], ["y"], name="conv2"),
+    ]
+    return onnx_model(nodes, [1, 3, size, size], [1, 2, size, size], weights)

@@ -56,6 +56,7 @@ MODELS = {
     "instance_norm": float_models.instance_norm,
     "conv_transpose": float_models.conv_transpose,
     "constant_nodes": float_models.constant_nodes,
+    "tiny_weights": float_models.tiny_weights,
 }
 FAST_MODELS = (
     "resnet_block",
@@ -226,6 +227,13 @@ OPTIONS = [
     ("resnet_block", ("QOperator", False, "QInt8", True), {"extra_options": {"ActivationSymmetric": True}}),
     ("mixed_consumers", ("QOperator", False, "QUInt8", False), {"op_types_to_quantize": ["Conv"]}),
     ("class_token", ("QDQ", True, "QInt8", False), {"extra_options": {"ForceQuantizeNoInputCheck": True}}),
+    # QLinearConv's per-channel weights are int8 whatever weight_type says (QDQ's follow it)
+    ("resnet_block", ("QOperator", True, "QUInt8", False), {"weight_type": "QUInt8"}),
+    ("resnet_block", ("QDQ", True, "QUInt8", False), {"weight_type": "QUInt8"}),
+    # the int32 bias's weight-scale adjustment: QOperator's too, per channel and per tensor
+    ("tiny_weights", ("QOperator", True, "QUInt8", False), {}),
+    ("tiny_weights", ("QOperator", False, "QInt8", True), {}),
+    ("tiny_weights", ("QDQ", False, "QUInt8", False), {}),
 ]  # fmt: skip
 
 
