@@ -108,6 +108,9 @@ def node_kind(op: Operation) -> str | None:
         qnn.SliceOp: "Slice",
         qnn.GatherOp: "Gather",
         qnn.ResizeBilinearOp: "Resize",
+        qnn.SelectOp: "Where",
+        qnn.CumSumOp: "CumSum",
+        qnn.BroadcastOp: "Expand",
     }
     return simple.get(type(op))
 

@@ -280,6 +280,8 @@ class StaticQuantizer:
             self.mark_gather(op)
         elif kind in NORMALIZATIONS:
             self.mark_normalization(op, kind)
+        elif kind == "Where":
+            self.mark_where(op)
         else:  # QDQOperatorBase: every input and output
             for value in node_inputs(op):
                 self.mark(value)
@@ -297,6 +299,8 @@ class StaticQuantizer:
             return self.config.activation_symmetric
         if kind == "Gather":  # `GatherQuant.should_quantize`: an initializer's gather only
             return float_constant(op.operands[0]) is None
+        if kind == "Where":  # `QLinearWhere.quantize`: only when forced
+            return not self.config.option("ForceQuantizeNoInputCheck", False)
         return kind in ("GlobalAveragePool", "Pad") and not self.is_marked(op.operands[0])
 
     def fixed_output(self, kind: str) -> Mark:
@@ -386,6 +390,20 @@ class StaticQuantizer:
                 self.mark_weight(value, 1, "MatMul")
             else:
                 self.mark(value)
+
+    def mark_where(self, op: Operation) -> None:
+        """`QDQWhere.quantize` / `QLinearWhere.quantize`: with ForceQuantizeNoInputCheck, X, Y
+        and the output, each with its own parameters; without it (QDQ), the output only
+        when X and Y are quantized already."""
+        x, y = op.operands[1], op.operands[2]
+        forced = self.config.option("ForceQuantizeNoInputCheck", False)
+        if forced:
+            self.mark(x)
+            self.mark(y)
+        elif not (self.is_marked(x) and self.is_marked(y)):
+            return
+        if not self.output_excluded("Where"):
+            self.mark(op.results[0])
 
     def mark_normalization(self, op: Operation, kind: str) -> None:
         """`QDQNormalization.quantize`: the input, the scale as a weight (an activation when

@@ -93,6 +93,8 @@ def quant_param_positions(node) -> list[tuple[int, int | None, int | None]]:
         return [(0, 1, 2)]
     if op in ("QLinearSigmoid", "QLinearSoftmax"):
         return [(0, 1, 2)]
+    if op == "QLinearWhere":
+        return [(1, 2, 3), (4, 5, 6)]
     if op == "QLinearConcat":
         return [(i, i + 1, i + 2) for i in range(2, len(node.input), 3)]
     if op in ("ConvInteger", "MatMulInteger"):

@@ -8,10 +8,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from xdsl.dialects.builtin import IntegerAttr, IntegerType, StringAttr, UnitAttr, i64
+from xdsl.dialects.builtin import IntegerAttr, IntegerType, StringAttr, UnitAttr, f32, i64
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
+from qdialect.onnx_import import qoperator
 from qdialect.onnx_import.builders import reshaped
 from qdialect.onnx_import.common import attrs, normalize_axis, shape_of, tensor_type
 from qdialect.onnx_import.errors import NodeError
@@ -94,6 +95,23 @@ def where(g: GraphImporter, node) -> None:
     shape = broadcast(cond, a, b)
     op = qnn.SelectOp.create(operands=[cond, a, b], result_types=[tensor_type(shape, elem)])
     g.define(node.output[0], g.add(op, node.output[0]))
+
+
+@handles("QLinearWhere")
+def qlinear_where(g: GraphImporter, node) -> None:
+    """ONNX Runtime's QLinearWhere (com.microsoft; its QOperator Where under
+    ForceQuantizeNoInputCheck): X and Y move to the output's parameters through lookup tables
+    of quantize(dequantize(q)) (a copy where the parameters are the output's), which is the
+    float select between dequantizes and a quantize."""
+    cond = boolean(g, node.input[0])
+    parts = [qoperator.quantized_operand(g, node, i, i + 1, i + 2) for i in (1, 4)]
+    floats = [g.add(qnn.DequantizeOp(v, tensor_type(shape_of(v), f32))) for v in parts]
+    shape = broadcast(cond, *floats)
+    chosen = g.add(
+        qnn.SelectOp.create(operands=[cond, *floats], result_types=[tensor_type(shape, f32)])
+    )
+    result = qnn.QuantizeOp(chosen, qoperator.quantized_result_type(g, node, 7, 8, shape))
+    g.define(node.output[0], g.add(result, node.output[0]))
 
 
 @handles("Expand")

@@ -116,7 +116,11 @@ def _dequantized_type(g: GraphImporter, node) -> int:
 # ----------------------------------------------------------------------------- QOperator
 
 
-def _operand(g: GraphImporter, node, index: int, scale: int, zp: int, axis: int = 1) -> SSAValue:
+def quantized_operand(
+    g: GraphImporter, node, index: int, scale: int, zp: int, axis: int = 1
+) -> SSAValue:
+    """Input `index` of a QOperator node as its quantized type, from the node's scale and zero
+    point inputs."""
     name = node.input[index]
     rank = rank_of(g, name)
     role = f"input #{index}"
@@ -126,7 +130,7 @@ def _operand(g: GraphImporter, node, index: int, scale: int, zp: int, axis: int 
     return g.quantized(name, qtype)
 
 
-def _result_type(g: GraphImporter, node, scale: int, zp: int, shape) -> object:
+def quantized_result_type(g: GraphImporter, node, scale: int, zp: int, shape) -> object:
     return tensor_type(
         shape, g.quant_type(node.input[scale], optional_input(node, zp), 1, 0, "output")
     )
@@ -145,15 +149,15 @@ def _bias(g: GraphImporter, node, index: int, channels: int) -> list[SSAValue]:
 
 @handles("QLinearConv")
 def qlinear_conv(g: GraphImporter, node) -> None:
-    x = _operand(g, node, 0, 1, 2)
-    w = _operand(g, node, 3, 4, 5, axis=0)
+    x = quantized_operand(g, node, 0, 1, 2)
+    w = quantized_operand(g, node, 3, 4, 5, axis=0)
     build_conv(
         g,
         node,
         x,
         w,
         _bias(g, node, 8, shape_of(w)[0]),
-        lambda shape: _result_type(g, node, 6, 7, shape),
+        lambda shape: quantized_result_type(g, node, 6, 7, shape),
     )
 
 
@@ -166,9 +170,9 @@ def conv_integer(g: GraphImporter, node) -> None:
 
 @handles("QLinearMatMul")
 def qlinear_matmul(g: GraphImporter, node) -> None:
-    a = _operand(g, node, 0, 1, 2)
-    b = _operand(g, node, 3, 4, 5, axis=-1)  # per column
-    build_matmul(g, node, a, b, lambda shape: _result_type(g, node, 6, 7, shape))
+    a = quantized_operand(g, node, 0, 1, 2)
+    b = quantized_operand(g, node, 3, 4, 5, axis=-1)  # per column
+    build_matmul(g, node, a, b, lambda shape: quantized_result_type(g, node, 6, 7, shape))
 
 
 @handles("MatMulInteger")
@@ -196,36 +200,45 @@ def qgemm(g: GraphImporter, node) -> None:
         if b_type.granularity is Granularity.PER_AXIS:
             b_type = permuted_element(b_type, (1, 0))
     b = g.quantized_constant(np.ascontiguousarray(b_data), b_type, b_name)
-    a = _operand(g, node, 0, 1, 2)
+    a = quantized_operand(g, node, 0, 1, 2)
     if len(shape_of(a)) != 2:
         raise NodeError(f"input A must be a 2-D matrix, got shape {list(shape_of(a))}")
     if a_attrs.get("transA", 0):
         a = transposed(g, a)
     build_dot(
-        g, node, a, b, _bias(g, node, 6, shape_of(b)[1]), lambda s: _result_type(g, node, 7, 8, s)
+        g,
+        node,
+        a,
+        b,
+        _bias(g, node, 6, shape_of(b)[1]),
+        lambda s: quantized_result_type(g, node, 7, 8, s),
     )
 
 
 @handles("QLinearAdd", "QLinearMul")
 def qlinear_add(g: GraphImporter, node) -> None:
-    a = _operand(g, node, 0, 1, 2)
-    b = _operand(g, node, 3, 4, 5)
+    a = quantized_operand(g, node, 0, 1, 2)
+    b = quantized_operand(g, node, 3, 4, 5)
     shape = broadcast_shape(shape_of(a), shape_of(b))
     kind = qnn.AddOp if node.op_type == "QLinearAdd" else qnn.MulOp
-    op = kind(a, b, _result_type(g, node, 6, 7, shape))
+    op = kind(a, b, quantized_result_type(g, node, 6, 7, shape))
     g.define(node.output[0], g.add(op, node.output[0]))
 
 
 @handles("QLinearConcat")
 def qlinear_concat(g: GraphImporter, node) -> None:
-    parts = [_operand(g, node, i, i + 1, i + 2) for i in range(2, len(node.input), 3)]
+    parts = [quantized_operand(g, node, i, i + 1, i + 2) for i in range(2, len(node.input), 3)]
     build_concat(
-        g, node, parts, attrs(node).get("axis", 0), lambda s: _result_type(g, node, 0, 1, s)
+        g,
+        node,
+        parts,
+        attrs(node).get("axis", 0),
+        lambda s: quantized_result_type(g, node, 0, 1, s),
     )
 
 
 @handles("QLinearAveragePool", "QLinearGlobalAveragePool")
 def qlinear_avg_pool(g: GraphImporter, node) -> None:
-    x = _operand(g, node, 0, 1, 2)
+    x = quantized_operand(g, node, 0, 1, 2)
     nhwc = bool(attrs(node).get("channels_last", 0))
-    build_avg_pool(g, node, x, nhwc, lambda shape: _result_type(g, node, 3, 4, shape))
+    build_avg_pool(g, node, x, nhwc, lambda shape: quantized_result_type(g, node, 3, 4, shape))

@@ -518,3 +518,34 @@ def tiny_weights(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
         node("Conv", ["c1", "w2"], ["y"], name="conv2"),
     ]
     return onnx_model(nodes, [1, 3, size, size], [1, 2, size, size], weights)
+
+
+def where_select(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
+    """Where choosing, by a run-time comparison, between a conv's output and a float tensor
+    no quantized node reads (x halved), as the graph's output. ORT quantizes the Where only
+    with ForceQuantizeNoInputCheck (QDQ: X, Y and the output each with its own parameters;
+    QOperator: QLinearWhere), and without it (QDQ) its output only when X and Y are quantized
+    already (here they are not)."""
+    weights = {"w1": normal(rng, 3, 3, 3, 3), "zero": np.zeros(1, np.float32)}
+    weights["two"] = np.full(1, 2.0, np.float32)
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        node("Greater", ["c1", "zero"], ["positive"], name="positive"),
+        node("Div", ["x", "two"], ["half"], name="half"),
+        node("Where", ["positive", "c1", "half"], ["y"], name="where"),
+    ]
+    return onnx_model(nodes, [1, 3, size, size], [1, 3, size, size], weights)
+
+
+def cumulative(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
+    """A running sum along the width after a conv, as the graph's output: ORT's QDQ quantizer
+    quantizes CumSum's input and output (`QDQOperatorBase`), each with its own parameters, and
+    ORT runs the sum in float between the pairs; its QOperator quantizer leaves it float."""
+    weights = {"w1": normal(rng, 4, 3, 3, 3), "axis": np.array(3, np.int64)}
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        node("CumSum", ["c1", "axis"], ["y"], name="cumsum"),
+    ]
+    return onnx_model(nodes, [1, 3, size, size], [1, 4, size, size], weights)

@@ -57,6 +57,8 @@ MODELS = {
     "conv_transpose": float_models.conv_transpose,
     "constant_nodes": float_models.constant_nodes,
     "tiny_weights": float_models.tiny_weights,
+    "where_select": float_models.where_select,
+    "cumulative": float_models.cumulative,
 }
 FAST_MODELS = (
     "resnet_block",
@@ -234,6 +236,10 @@ OPTIONS = [
     ("tiny_weights", ("QOperator", True, "QUInt8", False), {}),
     ("tiny_weights", ("QOperator", False, "QInt8", True), {}),
     ("tiny_weights", ("QDQ", False, "QUInt8", False), {}),
+    # Where: QDQ's own pairs and QOperator's QLinearWhere when forced; QDQ's output pair only
+    ("where_select", ("QDQ", True, "QInt8", True), {"extra_options": {"ForceQuantizeNoInputCheck": True}}),
+    ("where_select", ("QOperator", False, "QUInt8", True), {"extra_options": {"ForceQuantizeNoInputCheck": True}}),
+    ("where_select", ("QDQ", False, "QUInt8", True), {}),
 ]  # fmt: skip
 
 
@@ -249,8 +255,17 @@ def test_options_are_quantize_statics(name: str, combo, options: dict) -> None:
     check_model(name, combo, compiled=True, **options)
 
 
+# ORT 1.31's QOperator quantizer writes an invalid model for a Where it does not force: it
+# keeps the node reading the float tensor a QLinearConv no longer writes ("unknown
+# initializers/tensors"); the forced case is in OPTIONS
+ORT_INVALID = {("where_select", "QOperator")}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("combo", COMBOS, ids=case_ids)
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize(
+    ("name", "combo"),
+    [(n, c) for n in sorted(MODELS) for c in COMBOS if (n, c[0]) not in ORT_INVALID],
+    ids=lambda v: v if isinstance(v, str) else case_ids(v),
+)
 def test_quantizer_is_quantize_static_compiled(name: str, combo) -> None:
     check_model(name, combo, compiled=True)
