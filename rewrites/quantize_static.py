@@ -192,6 +192,8 @@ class StaticQuantizer:
             matched.update(self.config.rules.matching(kind, node_name(op)))
             name = node_name(op)
             quantized = self.config.should_quantize(kind, name) and not self.kept_float(op, kind)
+            if kind in REMOVABLE and not self.is_marked(op.operands[0]):
+                quantized = False  # a Relu/Clip of a float tensor stays float (both formats)
             listed = self.summary.quantized if quantized else self.summary.left_float
             if (label := _label(op, kind)) not in listed:  # one line per node
                 listed.append(label)

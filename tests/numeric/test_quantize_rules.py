@@ -144,6 +144,29 @@ def test_summary_lists_each_node_once_as_onnxruntime_quantizes_it(quant_format, 
     assert "MatMul 'context'" in ours.summary.quantized
 
 
+@pytest.mark.parametrize("quant_format", ["QDQ", "QOperator"])
+def test_a_relu_of_a_float_tensor_is_listed_as_float(quant_format) -> None:
+    """A Relu of the graph input (no quantized node wrote it) stays float in both of ORT's
+    quantizers, reading x itself; the summary says so."""
+    rng = np.random.default_rng(9)
+    nodes = [
+        onnx.helper.make_node("Relu", ["x"], ["r"], name="relu"),
+        onnx.helper.make_node("Conv", ["r", "w"], ["y"], name="conv"),
+    ]
+    model = float_models.onnx_model(
+        nodes, [1, 2, 5, 5], [1, 3, 5, 5], {"w": float_models.normal(rng, 3, 2, 1, 1)}
+    )
+    samples = [{"x": rng.standard_normal((1, 2, 5, 5)).astype(np.float32)} for _ in range(2)]
+    config = {**BASE, "quant_format": quant_format}
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, config, Path(tmp))
+        ours = quantize(model, cache, config)
+    (relu,) = [n for n in theirs.graph.node if n.op_type == "Relu"]
+    assert list(relu.input) == ["x"]
+    assert ours.summary.left_float == ["Relu 'relu'"]
+    assert ours.summary.quantized == ["Conv 'conv'"]
+
+
 def test_nni_last_matching_entry_wins(movement) -> None:
     config = {
         "config_list": [
