@@ -107,6 +107,7 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.CompareOp: logical.logical,
     qnn.IntegerBinaryOp: logical.logical,
     qnn.CumSumOp: logical.cumsum,
+    qnn.ArgReduceOp: logical.arg_reduce,
     qnn.ObserveOp: observe.observation,
     qnn.HistogramOp: observe.observation,
     qnn.DynamicQuantizeOp: dynamic.dynamic_quantize,

@@ -1,6 +1,7 @@
 """logical.c.j2: the boolean and integer ops (qnn.logical, qnn.select, qnn.compare,
-qnn.integer_binary) elementwise with broadcasting; cumsum.c.j2: qnn.cumsum; qnn.broadcast is
-a movement (movement.c.j2 reading with stride 0 where it repeats)."""
+qnn.integer_binary) elementwise with broadcasting; cumsum.c.j2: qnn.cumsum; arg_reduce.c.j2:
+qnn.arg_reduce; qnn.broadcast is a movement (movement.c.j2 reading with stride 0 where it
+repeats)."""
 
 from __future__ import annotations
 
@@ -88,3 +89,29 @@ def cumsum(op: qnn.CumSumOp, ctx: EmitContext) -> Kernel:
         op.reverse is not None,
     )
     return Kernel("cumsum.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result)])
+
+
+@dataclass(frozen=True)
+class ArgReduceSpec:
+    comment: str
+    ctype: str  # the compared values' (a quantized tensor's storage)
+    better: str  # the C comparison that replaces the running best: >, >=, <, <=
+    outer: int
+    size: int  # the scanned axis
+    inner: int
+
+
+def arg_reduce(op: qnn.ArgReduceOp, ctx: EmitContext) -> Kernel:
+    shape = shape_of(op.input)
+    axis = op.axis_value
+    larger = op.kind_value is qnn.ArgKind.MAX
+    better = (">" if larger else "<") + ("=" if op.select_last_index is not None else "")
+    spec = ArgReduceSpec(
+        f"{op.name} {op.kind_value.value}",
+        ctype_of(element_type(op.input.type)),
+        better,
+        math.prod(shape[:axis]),
+        shape[axis],
+        math.prod(shape[axis + 1 :]),
+    )
+    return Kernel("arg_reduce.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result)])

@@ -97,6 +97,29 @@ def where(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.add(op, node.output[0]))
 
 
+@handles("ArgMax", "ArgMin")
+def arg_reduce(g: GraphImporter, node) -> None:
+    """ArgMax / ArgMin of a float32, integer or quantized tensor (ORT's QOperator ArgMax reads
+    the stored values): `qnn.arg_reduce`, keepdims and select_last_index as given."""
+    x = operand(g, node.input[0])
+    shape = shape_of(x)
+    if not shape:
+        raise NodeError("input must have rank 1 or more")
+    a = attrs(node)
+    axis = normalize_axis(a.get("axis", 0), len(shape))
+    out = [*shape[:axis], *([1] if a.get("keepdims", 1) else []), *shape[axis + 1 :]]
+    properties = {
+        "kind": StringAttr("max" if node.op_type == "ArgMax" else "min"),
+        "axis": IntegerAttr(axis, i64),
+    }
+    if a.get("select_last_index", 0):
+        properties["select_last_index"] = UnitAttr()
+    op = qnn.ArgReduceOp.create(
+        operands=[x], result_types=[tensor_type(out, i64)], properties=properties
+    )
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
 @handles("QLinearWhere")
 def qlinear_where(g: GraphImporter, node) -> None:
     """ONNX Runtime's QLinearWhere (com.microsoft; its QOperator Where under

@@ -32,6 +32,8 @@ from qdialect.qnn.float_math import (
     RoundOp,
 )
 from qdialect.qnn.logical import (
+    ArgKind,
+    ArgReduceOp,
     BroadcastOp,
     CompareOp,
     Comparison,
@@ -86,6 +88,7 @@ QNN = Dialect(
         CompareOp,
         IntegerBinaryOp,
         CumSumOp,
+        ArgReduceOp,
         ResizeBilinearOp,
         ObserveOp,
         HistogramOp,
@@ -113,6 +116,7 @@ QNN = Dialect(
 __all__ = [op.__name__ for op in QNN.operations] + [
     "QNN",
     "Activation",
+    "ArgKind",
     "FloatBinary",
     "HistogramRule",
     "Layout",

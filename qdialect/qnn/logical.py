@@ -8,7 +8,8 @@ Booleans are MLIR's `i1`, held one per byte (0 or 1) like every integer narrower
 byte of 0 or 1: `runtime.signature.numpy_dtype`). `qnn.logical` is ONNX's And/Or/Xor with
 numpy broadcasting, `qnn.select` ONNX's Where, `qnn.broadcast` ONNX's Expand of a run-time
 tensor, `qnn.compare` the comparisons, `qnn.integer_binary` integer Add/Sub/Mul, `qnn.cumsum`
-CumSum. A boolean also comes from `qnn.cast` (an integer's `x != 0`).
+CumSum, `qnn.arg_reduce` ArgMax/ArgMin (of float, integer or quantized tensors: a class map).
+A boolean also comes from `qnn.cast` (an integer's `x != 0`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from xdsl.dialects.builtin import (
     Float32Type,
     IntegerAttr,
     IntegerType,
+    StringAttr,
     TensorType,
     UnitAttr,
+    i64,
 )
 from xdsl.ir import SSAValue
 from xdsl.irdl import (
@@ -39,6 +42,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from qdialect.qnn.common import Kind, KindedBinaryOp, kind_of, ranked_shape
 from qdialect.qnn.elementwise import broadcast_shape
+from qdialect.qnn.modes import enum_value
 from qdialect.tensors import element_type
 
 BOOL = IntegerType(1)
@@ -245,3 +249,59 @@ class CumSumOp(IRDLOperation):
                 raise VerifyException(f"sums float32 or integer tensors, got {elem}")
         elif not isinstance(elem, IntegerType) or elem.width.data not in (8, 16, 32, 64):
             raise VerifyException(f"sums float32 or 8- to 64-bit integer tensors, got {elem}")
+
+
+class ArgKind(Enum):
+    MAX = "max"
+    MIN = "min"
+
+
+@irdl_op_definition
+class ArgReduceOp(IRDLOperation):
+    """The index (i64) of the largest (`max`) or smallest (`min`) element along `axis` (ONNX
+    ArgMax / ArgMin), as ONNX Runtime scans: the first element, replaced by each later one
+    strictly better, or with `select_last_index` better or equal; so a NaN is never chosen
+    after the first element, and a leading NaN wins. Float32, integer and quantized tensors
+    (the stored values: dequantizing keeps their order). The result keeps the axis as 1 or
+    drops it (`keepdims`).
+
+        %i = qnn.arg_reduce %x {kind = "max", axis = 1 : i64} : tensor<2x10xf32> -> tensor<2x1xi64>
+    """
+
+    name = "qnn.arg_reduce"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    kind = prop_def(StringAttr)
+    axis = prop_def(IntegerAttr)
+    select_last_index = opt_prop_def(UnitAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    @property
+    def kind_value(self) -> ArgKind:
+        return enum_value(ArgKind, self.kind, "kind")
+
+    @property
+    def axis_value(self) -> int:
+        return self.axis.value.data
+
+    def verify_(self) -> None:
+        enum_value(ArgKind, self.kind, "kind")
+        x = ranked_shape(self.input, "input")
+        axis = self.axis_value
+        if not 0 <= axis < len(x):
+            raise VerifyException(f"axis {axis} is not a dimension of rank {len(x)}")
+        elem = element_type(self.input.type)
+        if kind_of(self.input) is Kind.FLOAT and not isinstance(elem, Float32Type):
+            raise VerifyException(f"compares float32, integer or quantized tensors, got {elem}")
+        kept = (*x[:axis], 1, *x[axis + 1 :])
+        dropped = (*x[:axis], *x[axis + 1 :])
+        if element_type(self.result.type) != i64 or ranked_shape(self.result, "result") not in (
+            kept,
+            dropped,
+        ):
+            raise VerifyException(
+                f"result must be i64 of shape {list(kept)} or {list(dropped)}, got "
+                f"{self.result.type}"
+            )

@@ -73,3 +73,22 @@ def _cumsum(op, frame: Frame) -> list[np.ndarray]:
     if op.reverse is not None:
         out = out[::-1]
     return [np.ascontiguousarray(np.moveaxis(out, 0, op.axis_value))]
+
+
+@handles(qnn.ArgReduceOp)
+def _arg_reduce(op, frame: Frame) -> list[np.ndarray]:
+    """ONNX Runtime's scan along the axis: the running best replaced by each element strictly
+    better (or, with `select_last_index`, better or equal); NaN compares false."""
+    x = np.moveaxis(np.asarray(frame[op.input]), op.axis_value, 0)
+    larger = op.kind_value is qnn.ArgKind.MAX
+    last = op.select_last_index is not None
+    best, index = x[0].copy(), np.zeros(x.shape[1:], np.int64)
+    with np.errstate(invalid="ignore"):
+        for i in range(1, x.shape[0]):
+            if larger:
+                better = x[i] >= best if last else x[i] > best
+            else:
+                better = x[i] <= best if last else x[i] < best
+            best = np.where(better, x[i], best)
+            index = np.where(better, i, index)
+    return [np.expand_dims(index, op.axis_value).reshape(op.result.type.get_shape())]

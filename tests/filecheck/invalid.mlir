@@ -1083,3 +1083,27 @@ func.func @col2im_float(%col: tensor<4x3x3x5x5xi32>) {
   %y = qnn.col2im %col : tensor<4x3x3x5x5xi32> -> tensor<4x7x7xf32>
   return
 }
+
+// -----
+
+func.func @arg_reduce_axis(%x: tensor<2x3xf32>) {
+  // expected-error@+1 {{axis 2 is not a dimension of rank 2}}
+  %y = qnn.arg_reduce %x {kind = "max", axis = 2 : i64} : tensor<2x3xf32> -> tensor<2x3xi64>
+  return
+}
+
+// -----
+
+func.func @arg_reduce_result(%x: tensor<2x3xf32>) {
+  // expected-error@+1 {{result must be i64 of shape [2, 1] or [2], got tensor<2x1xi32>}}
+  %y = qnn.arg_reduce %x {kind = "min", axis = 1 : i64} : tensor<2x3xf32> -> tensor<2x1xi32>
+  return
+}
+
+// -----
+
+func.func @arg_reduce_kind(%x: tensor<2x3xf32>) {
+  // expected-error@+1 {{kind must be one of 'max', 'min', got 'mean'}}
+  %y = qnn.arg_reduce %x {kind = "mean", axis = 1 : i64} : tensor<2x3xf32> -> tensor<2xi64>
+  return
+}

@@ -308,6 +308,19 @@ func.func @integers(%ids: tensor<2x3xi64>, %x: tensor<2x3xf32>) {
   func.return
 }
 
+// Class maps: ArgMax / ArgMin of float32, integer and quantized tensors, keeping the axis or not.
+// CHECK-LABEL: func.func @class_maps(
+// CHECK-NEXT: %a = qnn.arg_reduce %x {kind = "max", axis = 1 : i64} : tensor<2x3xf32> -> tensor<2x1xi64>
+// CHECK-NEXT: %b = qnn.arg_reduce %ids {kind = "min", axis = 0 : i64, select_last_index} : tensor<2x3xi64> -> tensor<3xi64>
+// CHECK-NEXT: %c = qnn.arg_reduce %q {kind = "max", axis = 1 : i64} : tensor<1x4x2x2x!quant.uniform<u8:f32, 0.25:128>> -> tensor<1x2x2xi64>
+// CHECK-NEXT: func.return
+func.func @class_maps(%x: tensor<2x3xf32>, %ids: tensor<2x3xi64>, %q: tensor<1x4x2x2x!quant.uniform<u8:f32, 0.25:128>>) {
+  %a = qnn.arg_reduce %x {kind = "max", axis = 1 : i64} : tensor<2x3xf32> -> tensor<2x1xi64>
+  %b = qnn.arg_reduce %ids {kind = "min", axis = 0 : i64, select_last_index} : tensor<2x3xi64> -> tensor<3xi64>
+  %c = qnn.arg_reduce %q {kind = "max", axis = 1 : i64} : tensor<1x4x2x2x!quant.uniform<u8:f32, 0.25:128>> -> tensor<1x2x2xi64>
+  func.return
+}
+
 // Bilinear Resize of NCHW images: float32, or the stored values of an 8-bit quantized tensor.
 // CHECK-LABEL: func.func @resize(
 // CHECK-NEXT: %f = qnn.resize_bilinear %x {mode = "half_pixel", scale_h = 2.500000e+00 : f32, scale_w = 1.500000e+00 : f32} : tensor<1x2x2x4xf32> -> tensor<1x2x5x6xf32>

@@ -167,6 +167,43 @@ def test_runtime_quantize_zero_scale() -> None:
         assert got.tobytes() == ref.tobytes(), storage
 
 
+RUNTIME_DEQUANTIZE = """
+func.func @main(%a: tensor<37xui8>, %b: tensor<37xi8>, %c: tensor<37xui16>, %d: tensor<37xi16>,
+                %s: tensor<f32>, %zu8: tensor<ui8>, %zi8: tensor<i8>, %zu16: tensor<ui16>,
+                %zi16: tensor<i16>) -> (tensor<37xf32>, tensor<37xf32>, tensor<37xf32>, tensor<37xf32>) {
+  %w = qnn.runtime_dequantize %a, %s, %zu8 : tensor<37xui8>, tensor<f32>, tensor<ui8> -> tensor<37xf32>
+  %x = qnn.runtime_dequantize %b, %s, %zi8 : tensor<37xi8>, tensor<f32>, tensor<i8> -> tensor<37xf32>
+  %y = qnn.runtime_dequantize %c, %s, %zu16 : tensor<37xui16>, tensor<f32>, tensor<ui16> -> tensor<37xf32>
+  %z = qnn.runtime_dequantize %d, %s, %zi16 : tensor<37xi16>, tensor<f32>, tensor<i16> -> tensor<37xf32>
+  func.return %w, %x, %y, %z : tensor<37xf32>, tensor<37xf32>, tensor<37xf32>, tensor<37xf32>
+}
+"""
+
+
+@pytest.mark.parametrize("scale", [0.25, 3.0e-3, 7.5])
+def test_runtime_dequantize_is_the_static_dequantize(scale: float) -> None:
+    """qnn.runtime_dequantize gives qnn.dequantize's numbers (`float32(q - zp) * s`) with the
+    scale and zero point as run-time values, every storage's full range included."""
+    rng = np.random.default_rng(int(scale * 1000))
+    s = np.float32(scale)
+    data, zeros = [], []
+    for storage, dtype in STORAGES:
+        lo, hi = storage_bounds(int(storage[1:]), storage[0] == "i")
+        q = np.concatenate([[lo, hi], rng.integers(lo, hi + 1, 35)]).astype(dtype)
+        data.append(q)
+        zeros.append(np.array(rng.integers(lo, hi + 1), dtype))
+    args = [*data, np.array(s), *zeros]
+    reference = run_function(RUNTIME_DEQUANTIZE, args)
+    compiled = compile_module(RUNTIME_DEQUANTIZE)(*args)
+    for (storage, _), q, zp, ref, got in zip(
+        STORAGES, data, zeros, reference, compiled, strict=True
+    ):
+        qtype = UniformQuantizedType.per_tensor(storage, Float32Type(), float(s), int(zp))
+        static = K.dequantize(q.astype(np.int64), qtype)
+        assert ref.dtype == np.float32 and ref.tobytes() == static.tobytes(), storage
+        assert got.tobytes() == ref.tobytes(), storage
+
+
 def test_quantize_linear_with_graph_input_parameters() -> None:
     """QuantizeLinear whose scale (0-d or [1]) is a graph input, with a constant zero point or
     none (uint8, or `output_dtype`), equals ONNX's reference on finite data with ties and

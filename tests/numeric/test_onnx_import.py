@@ -708,6 +708,34 @@ def test_run_time_gather_elements_checks_its_constant_indices() -> None:
         import_onnx(model)
 
 
+@pytest.mark.parametrize("op", ["ArgMax", "ArgMin"])
+@pytest.mark.parametrize(
+    "attributes",
+    [{}, {"axis": 1, "keepdims": 0}, {"axis": -1, "select_last_index": 1}, {"axis": 2}],
+    ids=str,
+)
+def test_arg_max_and_min_are_onnxruntimes(op: str, attributes: dict) -> None:
+    """ArgMax / ArgMin of a float tensor with ties, zeros of both signs and NaN (leading and
+    inner), and of an int32 one: ORT's scan, first or last index."""
+    rng = np.random.default_rng(len(attributes))
+    x = rng.integers(-3, 4, (3, 4, 5)).astype(np.float32)
+    x[0, 0, :] = np.nan
+    x[1, :, 0] = [-0.0, 0.0, np.nan, 0.0]
+    x[2, 1, 1:4] = np.nan
+    q = rng.integers(-2, 3, (3, 4, 5)).astype(np.int32)
+    nodes = [
+        helper.make_node(op, ["x"], ["y"], **attributes),
+        helper.make_node(op, ["q"], ["z"], **attributes),
+    ]
+    model = make_model(
+        nodes,
+        [("x", F, [3, 4, 5]), ("q", TensorProto.INT32, [3, 4, 5])],
+        [("y", TensorProto.INT64), ("z", TensorProto.INT64)],
+        opset=13,
+    )
+    check_against_ort(model, {"x": x, "q": q})
+
+
 def test_onnx_log_is_onnxruntimes_log() -> None:
     """`onnx_log` (the folder's Log) equals ORT's kernel bit for bit: Eigen's packets of 4 from
     the first element, `logf` on the last size % 4; zeros, negatives, infinities and NaN as

@@ -269,3 +269,41 @@ ORT_INVALID = {("where_select", "QOperator")}
 )
 def test_quantizer_is_quantize_static_compiled(name: str, combo) -> None:
     check_model(name, combo, compiled=True)
+
+
+@pytest.mark.parametrize("combo", COMBOS[::3], ids=case_ids)
+def test_class_maps_are_quantize_statics(combo) -> None:
+    """A segmentation head's ArgMax over the classes: ORT's QOperator ArgMax reads the stored
+    values of the QLinearConv before it, its QDQ ArgMax the dequantized ones; ours (which
+    keeps it float) gives the same class map, as does ORT itself."""
+    fmt, per_channel, act, reduce_range = combo
+    config = {
+        "quant_format": fmt,
+        "per_channel": per_channel,
+        "activation_type": act,
+        "weight_type": "QInt8",
+        "reduce_range": reduce_range,
+    }
+    rng = np.random.default_rng(11)
+    nodes = [
+        onnx.helper.make_node("Conv", ["x", "w"], ["logits"], pads=[1, 1, 1, 1], name="head"),
+        onnx.helper.make_node("ArgMax", ["logits"], ["y"], axis=1, keepdims=0, name="classes"),
+    ]
+    model = float_models.onnx_model(
+        nodes, [1, 3, 8, 8], [1, 8, 8], {"w": float_models.normal(rng, 5, 3, 3, 3)}
+    )
+    model.graph.output[0].type.tensor_type.elem_type = onnx.TensorProto.INT64
+    samples = [{"x": rng.standard_normal((1, 3, 8, 8)).astype(np.float32)} for _ in range(4)]
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, config, Path(tmp))
+        ours = quantize(model, cache, config)
+    assert "ArgMax" in [n.op_type for n in theirs.graph.node]
+    x = (rng.standard_normal((1, 3, 8, 8)) * 1.5).astype(np.float32)
+    (expected,) = run_function(qnn_default(import_onnx(theirs)), {"x": x})
+    (literal,) = compile_module(import_onnx(theirs))(x=x)
+    (result,) = compile_module(ours.module)(x=x)
+    assert expected.dtype == np.int64 and len(np.unique(expected)) > 1
+    assert np.array_equal(literal, expected) and np.array_equal(result, expected)
+    if reduce_range:
+        (ort,) = run_ort(theirs, {"x": x})
+        assert np.array_equal(ort, expected)

@@ -4,9 +4,11 @@ Runs tests/numeric/test_compiled.py, test_quantize_kernels.py, test_call_api.py 
 inputs), test_observe.py (observation kernels), test_float_kernels.py, test_maddubs.py (the
 vpmaddubsw tile), test_weight_only.py (weight-only GEMV/GEMM, partial blocks) and
 test_fusion_exact.py (fused adds, qnn.add, max pool), test_onnx_import.py (data movement:
-transpose, pad, slice; ConvTranspose's col2im), test_float_sums_ort.py (MLAS's float sum
+transpose, pad, slice, run-time GatherElements and Tile; ArgMax/ArgMin; ConvTranspose's col2im),
+test_float_sums_ort.py (MLAS's float sum
 orders, the pools' kernels, AveragePool's opset-19 loop with dilations), test_onnx_batched_matmul.py (grouped convs whose weights are run-time
-tensors), test_float_math.py (LayerNorm's lanes and tails, row sums and means) and
+tensors), test_float_math.py (LayerNorm's lanes and tails, row sums and means, the run-time
+quantize and dequantize) and
 test_softmax.py (both sum-exp kernels) in a child pytest whose kernels are
 compiled with `-fsanitize=address,undefined
 -march=native` (QDIALECT_CFLAGS, so the AVX2 paths and their tails are the ones checked) and the
