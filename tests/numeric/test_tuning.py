@@ -114,7 +114,8 @@ def test_tuning_keeps_the_broken_layer_float_as_onnxruntime_runs_it(case, capsys
     ]
     assert result.met and result.best == result.trials[2]
     assert result.config.nodes_to_exclude == frozenset({"fc2", "fc3"})
-    assert result.summary.left_float == ["Gemm 'fc2'", "Gemm 'fc3'"]
+    # the Relu between them reads fc2's float output: ORT keeps it float too
+    assert result.summary.left_float == ["Gemm 'fc2'", "Relu 'relu2'", "Gemm 'fc3'"]
     assert "Gemm 'fc1'" in result.summary.quantized
     assert result.base_score == pytest.approx(1.0, abs=1e-6)  # float32 sums in another order
     assert result.target == result.base_score * (1 - 0.1)
