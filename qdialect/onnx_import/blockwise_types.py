@@ -73,7 +73,7 @@ def blocked_type(g: Constants, node, shape: tuple[int, ...], storage_dtype: str 
             f"scale '{node.input[1]}' must have shape {want} (input {list(shape)} with axis "
             f"{axis} in blocks of {block}), got {list(scale.shape)}"
         )
-    check_scales(scale, f"scale '{node.input[1]}'")
+    check_scales(scale, f"scale '{node.input[1]}'", node.op_type)
     zp_name = optional_input(node, 2)
     zp = g.constant_array(zp_name, "zero point") if zp_name else None
     if zp is not None and zp.shape != scale.shape:

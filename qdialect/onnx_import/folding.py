@@ -237,7 +237,10 @@ def fold(g, node) -> bool:
         return False
     if node.op_type not in ("Shape", "Size"):
         names = list(node.input)
-        if not all(not n or (n in g.initializers and n not in g.values) for n in names):
+        # an Identity of an initializer an earlier node already read (ALBERT's tied weights)
+        # is still a node output of its own: ORT's quantizers take it as an activation
+        again = node.op_type == "Identity"
+        if not all(not n or (n in g.initializers and (again or n not in g.values)) for n in names):
             return False
         integer = all(not n or g.initializers[n].dtype.kind in "iub" for n in names)
         if node.op_type == "Gather" and not integer:

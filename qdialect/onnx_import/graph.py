@@ -216,7 +216,9 @@ class GraphImporter:
             )
         if scale.size == 0:
             raise NodeError(f"{role} scale '{scale_name}' is empty")
-        check_scales(scale, f"{role} scale '{scale_name}'")
+        check_scales(
+            scale, f"{role} scale '{scale_name}'", self.node.op_type if self.node else None
+        )
         scales = [float(np.float32(s)) for s in scale.ravel()]
         zps = [int(z) for z in zp.ravel()]  # the scale's shape, or one value for one scale
         try:
