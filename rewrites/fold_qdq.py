@@ -303,6 +303,7 @@ class FuseQdqElementwise(RewritePattern):
         try:
             check_op(fused)
         except ScaleRangeError:
+            fused.erase()  # never inserted: drop the uses it holds of the sources
             return  # the float simulation computes no product of these scales
         rewriter.replace(op, fused)
         rewriter.erase(producer)
