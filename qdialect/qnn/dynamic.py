@@ -112,16 +112,10 @@ class DynamicQuantizeOp(IRDLOperation):
         _check_scalar(self.zero_point, "zero point", u8=True)
 
 
-@irdl_op_definition
-class RuntimeQuantizeOp(IRDLOperation):
-    """`qnn.quantize` with its scale and zero point as run-time values (ONNX QuantizeLinear
-    whose parameters the graph computes): `q = sat(rint(fl(x / s)) + zp)`, clamped in float
-    first, NaN to qmin (DESIGN §2's quantize), stored as the zero point's integer type.
+class RuntimeParamsOp(IRDLOperation):
+    """An op of one tensor and its run-time per-tensor scale (f32) and zero point (integer),
+    as 0-d tensors: `qnn.runtime_quantize`, `qnn.runtime_dequantize`."""
 
-        %q = qnn.runtime_quantize %x, %s, %z : tensor<6xf32>, tensor<f32>, tensor<ui8> -> tensor<6xui8>
-    """
-
-    name = "qnn.runtime_quantize"
     input = operand_def(TensorType)
     scale = operand_def(TensorType)
     zero_point = operand_def(TensorType)
@@ -132,6 +126,18 @@ class RuntimeQuantizeOp(IRDLOperation):
         "$input `,` $scale `,` $zero_point attr-dict `:` type($input) `,` type($scale) `,` "
         "type($zero_point) `->` type($result)"
     )
+
+
+@irdl_op_definition
+class RuntimeQuantizeOp(RuntimeParamsOp):
+    """`qnn.quantize` with its scale and zero point as run-time values (ONNX QuantizeLinear
+    whose parameters the graph computes): `q = sat(rint(fl(x / s)) + zp)`, clamped in float
+    first, NaN to qmin (DESIGN §2's quantize), stored as the zero point's integer type.
+
+        %q = qnn.runtime_quantize %x, %s, %z : tensor<6xf32>, tensor<f32>, tensor<ui8> -> tensor<6xui8>
+    """
+
+    name = "qnn.runtime_quantize"
 
     def __init__(self, x: SSAValue, scale: SSAValue, zero_point: SSAValue) -> None:
         result = TensorType(element_type(zero_point.type), ranked_shape(x, "input"))
@@ -149,7 +155,7 @@ class RuntimeQuantizeOp(IRDLOperation):
 
 
 @irdl_op_definition
-class RuntimeDequantizeOp(IRDLOperation):
+class RuntimeDequantizeOp(RuntimeParamsOp):
     """`qnn.dequantize` with its scale and zero point as run-time values (ONNX
     DequantizeLinear whose parameters a DynamicQuantizeLinear computes, as ONNX Runtime's
     `quantize_dynamic` writes after a Transpose of the uint8 data):
@@ -159,16 +165,6 @@ class RuntimeDequantizeOp(IRDLOperation):
     """
 
     name = "qnn.runtime_dequantize"
-    input = operand_def(TensorType)
-    scale = operand_def(TensorType)
-    zero_point = operand_def(TensorType)
-    result = result_def(TensorType)
-    traits = traits_def(Pure())
-    irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = (
-        "$input `,` $scale `,` $zero_point attr-dict `:` type($input) `,` type($scale) `,` "
-        "type($zero_point) `->` type($result)"
-    )
 
     def __init__(self, q: SSAValue, scale: SSAValue, zero_point: SSAValue) -> None:
         result = TensorType(Float32Type(), ranked_shape(q, "input"))

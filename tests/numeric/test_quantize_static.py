@@ -153,11 +153,11 @@ def case_ids(combo) -> str:
     return f"{fmt}-{'pc' if per_channel else 'pt'}-{act}-{'rr' if reduce_range else 'full'}"
 
 
-def check_model(name: str, combo, compiled: bool, **options) -> None:
-    """`options`: more of quantize_static's keyword arguments (both quantizers get them)."""
-    logging.getLogger().setLevel(logging.ERROR)  # quantize_static's pre-processing advice
+def static_config(combo, **options) -> dict:
+    """quantize_static's keyword arguments for a (format, per channel, activation type,
+    reduce_range) combination, int8 weights unless `options` say otherwise."""
     fmt, per_channel, act, reduce_range = combo
-    config = {
+    return {
         "quant_format": fmt,
         "per_channel": per_channel,
         "activation_type": act,
@@ -165,6 +165,13 @@ def check_model(name: str, combo, compiled: bool, **options) -> None:
         "reduce_range": reduce_range,
         **options,
     }
+
+
+def check_model(name: str, combo, compiled: bool, **options) -> None:
+    """`options`: more of quantize_static's keyword arguments (both quantizers get them)."""
+    logging.getLogger().setLevel(logging.ERROR)  # quantize_static's pre-processing advice
+    fmt, _, act, reduce_range = combo
+    config = static_config(combo, **options)
     rng = np.random.default_rng(sum(map(ord, name)))
     model = MODELS[name](rng)
     shape = input_shape(model)
@@ -276,14 +283,8 @@ def test_class_maps_are_quantize_statics(combo) -> None:
     """A segmentation head's ArgMax over the classes: ORT's QOperator ArgMax reads the stored
     values of the QLinearConv before it, its QDQ ArgMax the dequantized ones; ours (which
     keeps it float) gives the same class map, as does ORT itself."""
-    fmt, per_channel, act, reduce_range = combo
-    config = {
-        "quant_format": fmt,
-        "per_channel": per_channel,
-        "activation_type": act,
-        "weight_type": "QInt8",
-        "reduce_range": reduce_range,
-    }
+    reduce_range = combo[3]
+    config = static_config(combo)
     rng = np.random.default_rng(11)
     nodes = [
         onnx.helper.make_node("Conv", ["x", "w"], ["logits"], pads=[1, 1, 1, 1], name="head"),
