@@ -22,6 +22,8 @@ x86-64 with FMA sum each output in one of three ways, which this module names an
 The block size is MLAS's: 256 (`MLAS_SGEMM_PACKED_STRIDEK`) for a dot whose right-hand side is
 a weight (ORT prepacks a constant MatMul/Gemm weight), else `MlasSgemmOperation`'s stride,
 which starts at 128 and doubles as the GEMM's N (output pixels of a conv) shrinks below K.
+A batched MatMul of two activations, which the importer writes as a grouped 1×1 conv
+(`batched_matmul`), sums as each batch element's GEMM (`dot_sum_order`, N its columns).
 These are ORT's sums with one intra-op thread (`intra_op_num_threads=1`), and with any number
 of threads once the batch or the groups number more than one; a single image on several
 threads splits the pixels between them, which changes the block size of small images. The

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import Float32Type, TensorType, UnitAttr
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
@@ -23,6 +23,7 @@ from qdialect.onnx_import.builders import build_dot, conv_props, reshaped, trans
 from qdialect.onnx_import.common import broadcast_shape, shape_of
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
+from qdialect.tensors import element_type
 
 ResultType = Callable[[list[int]], TensorType]
 
@@ -77,10 +78,13 @@ def _grouped_conv(
     cols = transposed(g, reshaped(g, b, [count, k, n]), (0, 2, 1))
     w = reshaped(g, cols, [count * n, k, 1, 1])
     window = {"strides": [1, 1], "pads": [0, 0, 0, 0], "dilations": [1, 1]}
+    properties = conv_props(window, count)
+    if isinstance(element_type(x.type), Float32Type):  # MLAS's GEMM per batch element sums
+        properties["batched_matmul"] = UnitAttr()
     conv = qnn.Conv2DOp.build(
         operands=[x, w, [], []],
         result_types=[result_type([1, count * n, m, 1])],
-        properties=conv_props(window, count),
+        properties=properties,
     )
     y = reshaped(g, g.add(conv), [count, n, m])
     return transposed(g, y, (0, 2, 1))

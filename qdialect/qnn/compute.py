@@ -164,7 +164,7 @@ def verify_dot_shapes(op: ComputeOp) -> int:
 
 # the properties that say how a float conv/dot sums (qdialect/float_sum.py): an integer op
 # made from one (a QDQ group) has none of them
-FLOAT_SUM_PROPERTIES = ("bias_first", "streamed_rhs", "transposed_rhs")
+FLOAT_SUM_PROPERTIES = ("bias_first", "streamed_rhs", "transposed_rhs", "batched_matmul")
 
 
 class FusedComputeOp(ComputeOp):
@@ -295,9 +295,18 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
     """
 
     name = "qnn.conv2d"
+    # a float 1x1 grouped conv that is a batched MatMul of run-time tensors (the importer's
+    # form of `[P, M, K] x [P, K, N]`): MLAS sums each batch element's GEMM, M = the pixels,
+    # N = the filters per group, B streamed (float_sum.dot_sum_order)
+    batched_matmul = opt_prop_def(UnitAttr)
 
     def verify_(self) -> None:
         out_channels = self.verify_conv_shapes()
+        if self.batched_matmul is not None and (
+            kind_of(self.input) is not Kind.FLOAT
+            or ranked_shape(self.weight, "weight", 4)[2:] != (1, 1)
+        ):
+            raise VerifyException("batched_matmul marks a float 1x1 conv only")
         wq = quantized_element(self.weight) if kind_of(self.weight) is Kind.QUANTIZED else None
         if wq is not None and wq.granularity is Granularity.PER_AXIS and wq.axis != 0:
             raise VerifyException(
@@ -313,6 +322,9 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
         y = ranked_shape(self.result, "result", 4)
         nchw = self.layout_kind is Layout.NCHW
         pixels = y[2] * y[3] if nchw else y[1] * y[2]
+        if self.batched_matmul is not None:
+            filters = w[0] // self.groups.value.data
+            return dot_sum_order(pixels, math.prod(w[1:]), filters, streamed_rhs=True)
         width, channels, kernel_width = (x[3], w[1], w[3]) if nchw else (x[2], w[3], w[2])
         # (grouped convs keep the one-row order: the depthwise kernels sum no other way)
         transposed = (

@@ -1107,3 +1107,11 @@ func.func @arg_reduce_kind(%x: tensor<2x3xf32>) {
   %y = qnn.arg_reduce %x {kind = "mean", axis = 1 : i64} : tensor<2x3xf32> -> tensor<2xi64>
   return
 }
+
+// -----
+
+func.func @batched_matmul_kernel(%x: tensor<1x4x5x5xf32>, %w: tensor<4x2x3x3xf32>) {
+  // expected-error@+1 {{batched_matmul marks a float 1x1 conv only}}
+  %y = qnn.conv2d %x, %w {groups = 2 : i64, batched_matmul} : tensor<1x4x5x5xf32>, tensor<4x2x3x3xf32> -> tensor<1x4x3x3xf32>
+  return
+}

@@ -125,6 +125,23 @@ def test_matmul_of_two_activations(shape) -> None:
     )
 
 
+# (batch, rows, K, N) of a batched product of two activations (attention's probs x V): each
+# batch element is MLAS's GEMM, its K stride from N (256 for 64 columns against K = 197, a
+# ViT-B/16's sequence), the one-row and one-column kernels for one row or column
+@pytest.mark.parametrize(
+    "shape", [(12, 197, 197, 64), (3, 1, 150, 24), (2, 9, 40, 1), (4, 30, 300, 20)]
+)
+def test_batched_matmul_of_two_activations(shape) -> None:
+    p, m, k, n = shape
+    rng = np.random.default_rng(p + m + k + n)
+    a = rng.random((1, p, m, k)).astype(np.float32)
+    b = rng.standard_normal((1, p, k, n)).astype(np.float32)
+    check(
+        model_of([helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {}),
+        {"a": a, "b": b},
+    )
+
+
 # (shape, kernel, stride, pad, count_include_pad): MLAS's vector kernel (columns first) with and
 # without padding, stride 2 and include-pad, the generic kernel (stride 3: row-major), a 7 x 7
 # window; and global pools (four lanes, then the elements left over)
