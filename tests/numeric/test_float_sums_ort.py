@@ -142,6 +142,20 @@ def test_batched_matmul_of_two_activations(shape) -> None:
     )
 
 
+# (batch, rows, K, N) of `[M, K] x [P, K, N]`: a GEMM of N columns per batch element (the
+# K stride of 24 columns, not of 72; the one-column and one-row kernels)
+@pytest.mark.parametrize("shape", [(3, 5, 150, 24), (2, 4, 40, 1), (4, 1, 33, 7)])
+def test_unbatched_times_batched_matmul_of_two_activations(shape) -> None:
+    p, m, k, n = shape
+    rng = np.random.default_rng(p * m * k * n)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((p, k, n)).astype(np.float32)
+    check(
+        model_of([helper.make_node("MatMul", ["a", "b"], ["y"])], {"a": a, "b": b}, {}),
+        {"a": a, "b": b},
+    )
+
+
 # (shape, kernel, stride, pad, count_include_pad): MLAS's vector kernel (columns first) with and
 # without padding, stride 2 and include-pad, the generic kernel (stride 3: row-major), a 7 x 7
 # window; and global pools (four lanes, then the elements left over)
