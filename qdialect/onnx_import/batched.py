@@ -15,15 +15,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from xdsl.dialects.builtin import Float32Type, IntegerAttr, TensorType, UnitAttr, i64
+from xdsl.dialects.builtin import Float32Type, TensorType, UnitAttr
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
-from qdialect.onnx_import.builders import build_dot, conv_props, reshaped, transposed
+from qdialect.onnx_import.builders import (
+    build_dot,
+    concatenated,
+    conv_props,
+    reshaped,
+    sliced,
+    transposed,
+)
 from qdialect.onnx_import.common import broadcast_shape, shape_of
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
-from qdialect.qnn.common import int_array
 from qdialect.tensors import element_type
 
 ResultType = Callable[[list[int]], TensorType]
@@ -69,21 +75,9 @@ def _side_by_side(
         matrices = reshaped(g, b, [count, k, n])
         parts = []
         for p in range(count):
-            rows = g.add(
-                qnn.SliceOp.create(
-                    operands=[matrices],
-                    result_types=[TensorType(element_type(b.type), [1, k, n])],
-                    properties={"starts": int_array([p, 0, 0]), "steps": int_array([1, 1, 1])},
-                )
-            )
-            product = _dot(g, a, reshaped(g, rows, [k, n]), result_type, [m, n])
-            parts.append(reshaped(g, product, [1, m, n]))
-        concat = qnn.ConcatOp.create(
-            operands=parts,
-            result_types=[result_type([count, m, n])],
-            properties={"axis": IntegerAttr(0, i64)},
-        )
-        return g.add(concat)
+            rhs = reshaped(g, sliced(g, matrices, {0: range(p, p + 1)}), [k, n])
+            parts.append(reshaped(g, _dot(g, a, rhs, result_type, [m, n]), [1, m, n]))
+        return concatenated(g, parts, 0, result_type)
     columns = transposed(g, reshaped(g, b, [count, k, n]), (1, 0, 2))
     y = _dot(g, a, reshaped(g, columns, [k, count * n]), result_type, [m, count * n])
     return transposed(g, reshaped(g, y, [m, count, n]), (1, 0, 2))

@@ -341,6 +341,22 @@ def concatenated(g: GraphImporter, parts: list[SSAValue], axis: int, result_type
     return g.add(op, name)
 
 
+def sliced(g: GraphImporter, x, ranges: dict[int, range], name: str | None = None):
+    """`x` restricted to `ranges[axis]` (indices, any step) along some axes, all of the rest."""
+    shape = shape_of(x)
+    full = {d: range(size) for d, size in enumerate(shape)}
+    picks = [ranges.get(d, full[d]) for d in range(len(shape))]
+    op = qnn.SliceOp.create(
+        operands=[x],
+        result_types=[tensor_type([len(r) for r in picks], element_type(x.type))],
+        properties={
+            "starts": int_array([r.start if len(r) else 0 for r in picks]),
+            "steps": int_array([r.step for r in picks]),
+        },
+    )
+    return g.add(op, name)
+
+
 def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type) -> None:
     xs = shape_of(x)
     if len(xs) != 4:

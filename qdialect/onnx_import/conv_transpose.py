@@ -23,13 +23,13 @@ from qdialect.onnx_import.builders import (
     dot,
     float_value,
     reshaped,
+    sliced,
     transposed,
     weight_rows,
 )
 from qdialect.onnx_import.common import attrs, decode, optional_input, shape_of, tensor_type
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
-from qdialect.onnx_import.movement import sliced
 from qdialect.onnx_import.registry import handles
 from qdialect.qnn.common import int_array
 

@@ -13,7 +13,13 @@ import numpy as np
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr, IntegerType, StringAttr, f32, f64, i64
 
 from qdialect import qnn
-from qdialect.onnx_import.builders import reshaped, stored_to_real, transposed
+from qdialect.onnx_import.builders import (
+    concatenated,
+    reshaped,
+    sliced,
+    stored_to_real,
+    transposed,
+)
 from qdialect.onnx_import.common import (
     attrs,
     check_permutation,
@@ -177,34 +183,12 @@ def tile(g: GraphImporter, node) -> None:
     if len(repeats) != len(shape) or min(repeats, default=1) < 1:
         raise NodeError(f"repeats {repeats} must be one positive count per axis of {shape}")
     last = g.block.last_op
+    elem = element_type(x.type)
     for axis, count in enumerate(repeats):
-        if count == 1:
-            continue
-        shape[axis] *= count
-        concat = qnn.ConcatOp.create(
-            operands=[x] * count,
-            result_types=[tensor_type(shape, element_type(x.type))],
-            properties={"axis": IntegerAttr(axis, i64)},
-        )
-        x = g.add(concat)
+        if count > 1:
+            x = concatenated(g, [x] * count, axis, lambda s: tensor_type(s, elem))
     g.define(node.output[0], x)
     g.mark_decomposed(last, "Tile")
-
-
-def sliced(g: GraphImporter, x, ranges: dict[int, range], name: str | None = None):
-    """`x` restricted to `ranges[axis]` (indices, any step) along some axes, all of the rest."""
-    shape = shape_of(x)
-    full = {d: range(size) for d, size in enumerate(shape)}
-    picks = [ranges.get(d, full[d]) for d in range(len(shape))]
-    op = qnn.SliceOp.create(
-        operands=[x],
-        result_types=[tensor_type([len(r) for r in picks], element_type(x.type))],
-        properties={
-            "starts": int_array([r.start if len(r) else 0 for r in picks]),
-            "steps": int_array([r.step for r in picks]),
-        },
-    )
-    return g.add(op, name)
 
 
 @handles("Slice")
