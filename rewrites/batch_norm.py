@@ -28,13 +28,27 @@ from qdialect import qnn
 from qdialect.constants import dense_array
 from qdialect.float32_arrays import batch_norm_affine, dequantized_values
 from qdialect.names import NAME_ATTR, carry_node
+from qdialect.qnn.modes import RoundMode
+from qdialect.tensors import element_type
 from qdialect.types import Granularity
 from rewrites.common import dense_constant, stored_constant
+from rewrites.fake_quant import quantized_values
 
 
 def constant_reals(value: SSAValue) -> np.ndarray | None:
     """The float32 values of a constant, or of `qnn.dequantize` of a stored constant (per
-    tensor or along axis 0), else None."""
+    tensor or along axis 0), or of a quantize/dequantize pair on such values (a parameter
+    ONNX Runtime's quantizer took as an activation: tied through Identity), else None."""
+    owner = value.owner
+    if isinstance(owner, qnn.DequantizeOp) and isinstance(owner.input.owner, qnn.QuantizeOp):
+        quantize = owner.input.owner
+        reals = constant_reals(quantize.input)
+        qtype = element_type(quantize.result.type)
+        if reals is None or quantize.round_mode_kind is not RoundMode.HALF_TO_EVEN:
+            return None
+        if qtype.granularity is Granularity.PER_AXIS and qtype.axis != 0:
+            return None
+        return dequantized_values(quantized_values(reals, qtype), qtype)
     stored = stored_constant(value)
     if stored is not None:
         ints, qtype = stored

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import tensor
-from xdsl.dialects.builtin import ModuleOp, i32
+from xdsl.dialects.builtin import IntegerType, ModuleOp, TensorType, i32
 from xdsl.dialects.builtin import f32 as f32_type
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
@@ -50,6 +50,7 @@ from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 from rewrites.common import dense_constant, single_use, stored_constant, with_element
 from rewrites.fold_tables import FuseQdqTable, TableStyle
+from rewrites.retype import requantize_constant
 from rewrites.scale_limits import ScaleRangeError, check_op, check_requantization
 
 
@@ -177,6 +178,25 @@ class QuantizeOfDequantize(RewritePattern):
             rewriter.replace(op, qnn.RequantizeOp(source, op.result.type))
 
 
+class FoldRequantizedConstant(RewritePattern):
+    """A requantize of stored constants is stored constants (`retype.requantize_constant`,
+    the reference's steps; a splat stays one): a weight ONNX Runtime's quantizer re-quantized
+    as an activation (ALBERT's tied projections) stays constant for the integer kernels."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.RequantizeOp, rewriter: PatternRewriter) -> None:
+        cast = op.input.owner
+        values = dense_array(cast.input) if isinstance(cast, StorageCastOp) else None
+        source, target = element_type(op.input.type), element_type(op.result.type)
+        per_tensor = source.granularity is target.granularity is Granularity.PER_TENSOR
+        if values is None or not per_tensor:
+            return
+        stored = requantize_constant(values, source, target, declared_bounds=True)
+        shape = values.shape
+        constant = dense_constant(stored, TensorType(IntegerType(target.storage_width), shape))
+        rewriter.replace(op, [constant, StorageCastOp(constant.result, op.result.type)])
+
+
 def _float_producer(op: qnn.QuantizeOp) -> Operation | None:
     """The float op a default-rounding quantize consumes, if the quantize is its only user."""
     producer = op.input.owner
@@ -185,22 +205,46 @@ def _float_producer(op: qnn.QuantizeOp) -> Operation | None:
     return producer if isinstance(producer, Operation) else None
 
 
-def _per_channel_bias(bias: SSAValue, x_type: UniformQuantizedType, w_type) -> list[int] | None:
-    """The i32 bias of the integer kernel: the stored values when the float bias is the
-    dequantized i32 constant ONNX's QDQ format writes (scale x·w), else the constant requantized."""
+# ONNX Runtime 1.31's ConvNodeGroupSelector fuses a QDQ Conv whose int32 bias is dequantized
+# with scales near x_scale * w_scale (|b - x·w| <= 1e-6 + 1e-2·|x·w| per channel, zero points 0;
+# measured against its optimizer, the check of PR #28229) and then uses the stored integers as
+# they are; otherwise the Conv stays the float simulation. Its Gemm selector checks no scale.
+BIAS_SCALE_ATOL, BIAS_SCALE_RTOL = 1e-6, 1e-2
+
+
+def _stored_bias(
+    ints: np.ndarray, b_type: UniformQuantizedType, x_type: UniformQuantizedType, w_type, conv: bool
+) -> list[int] | None:
+    """The i32 bias of the integer kernel from a dequantized integer constant, as ONNX
+    Runtime's fusion takes it (its stored values), or None where ORT leaves the op float."""
+    if b_type.storage_width != 32 or not b_type.signed:
+        return None  # the selectors take an int32 bias only
+    if conv:
+        n = ints.size
+        w_scales = np.array(w_type.scales, np.float32)
+        if (
+            set(b_type.zero_points) != {0}
+            or len(b_type.scales) not in (1, n)
+            or (len(b_type.scales) == 1 and w_scales.size > 1)
+        ):
+            return None
+        b_scales = np.broadcast_to(np.array(b_type.scales, np.float64), n)
+        exact = np.broadcast_to((np.float32(x_type.scale) * w_scales).astype(np.float64), n)
+        if np.any(np.abs(b_scales - exact) > BIAS_SCALE_ATOL + BIAS_SCALE_RTOL * np.abs(exact)):
+            return None
+    return [int(v) for v in ints.ravel()]
+
+
+def _per_channel_bias(
+    bias: SSAValue, x_type: UniformQuantizedType, w_type, conv: bool
+) -> list[int] | None:
+    """The i32 bias of the integer kernel: the stored values when the float bias is a
+    dequantized i32 constant (ONNX's QDQ format writes it with scale x·w), or a float constant
+    quantized as ONNX Runtime's WeightBiasQuantization does; None where ORT leaves the op float."""
     stored = stored_constant(bias)
     if stored is not None:
-        ints, b_type = stored
-        n = ints.size
-        b_scales = np.broadcast_to(np.array(b_type.scales, np.float32), n)
-        w_scales = np.broadcast_to(np.array(w_type.scales, np.float32), n)
-        exact = np.float32(x_type.scale) * w_scales
-        if set(b_type.zero_points) == {0} and np.array_equal(b_scales, exact):
-            return [int(v) for v in ints.ravel()]
-        zeros = np.broadcast_to(np.array(b_type.zero_points), n)
-        values = (ints.ravel() - zeros).astype(np.float32) * b_scales
-    else:
-        values = dense_array(bias)
+        return _stored_bias(*stored, x_type, w_type, conv)
+    values = dense_array(bias)
     if values is None:
         return None
     scales = list(w_type.scales)
@@ -223,7 +267,8 @@ class FuseQdqConvDot(RewritePattern):
         if x is None or w is None:
             return
         x_type, w_type = element_type(x.type), element_type(w.type)
-        weight_axis = 0 if isinstance(producer, qnn.Conv2DOp) else 1
+        conv = isinstance(producer, qnn.Conv2DOp)
+        weight_axis = 0 if conv else 1
         if x_type.granularity is not Granularity.PER_TENSOR or (
             w_type.granularity is Granularity.PER_AXIS and w_type.axis != weight_axis
         ):
@@ -235,7 +280,7 @@ class FuseQdqConvDot(RewritePattern):
         try:  # the multipliers first, as for an integer op; then the bias scale sx*sw
             if out_type.granularity is Granularity.PER_TENSOR:  # else the verifier refuses it
                 check_requantization(x_type, w_type, out_type)
-            ints = None if bias is None else _per_channel_bias(bias, x_type, w_type)
+            ints = None if bias is None else _per_channel_bias(bias, x_type, w_type, conv)
         except ScaleRangeError:
             return  # the float simulation computes no product of these scales
         new_ops: list[Operation] = []
@@ -362,6 +407,7 @@ class FoldQdqPass(ModulePass):
                     FoldConstantTranspose(),
                     FoldConstantReshape(),
                     QuantizeOfDequantize(),
+                    FoldRequantizedConstant(),
                     FuseQdqConvDot(),
                     FuseQdqElementwise(),
                     FuseQdqSoftmax(),

@@ -6,7 +6,10 @@ Order, and why:
    scale with no float32 value) of the ops it is given, before any rewrite moves or fuses
    them: refused located at the op as written, the way the code generator and the reference
    interpreter refuse it (the folds check the ops they build).
-1. `quant-to-qnn`: upstream qcast/dcast become qnn ops, so the later patterns see one spelling.
+1. `quant-to-qnn`: upstream qcast/dcast become qnn ops, so the later patterns see one spelling;
+   `drop-float-casts`: a float32 → float32 Cast kept for the quantizer computes nothing;
+   `remove-double-qdq`: two 8-bit pairs in a row become one, as ONNX Runtime's basic
+   optimizer makes them before it fuses QDQ groups.
 2. `fold-scaled-builders`: ranges become types; scaled ops become core ops that can fuse.
 3. `weight-bias-quantization`: ONNX Runtime's session quantizes the float weight and bias of a
    Conv/ConvTranspose/Gemm left float between a DequantizeLinear and a QuantizeLinear; the
@@ -32,7 +35,9 @@ from xdsl.passes import ModulePass
 from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
 from rewrites.batch_norm import LowerBatchNormPass
+from rewrites.double_qdq import RemoveDoubleQdqPass
 from rewrites.fake_quant import FakeToQdqPass
+from rewrites.float_casts import DropFloatCastsPass
 from rewrites.fold_qdq import FoldQdqPass
 from rewrites.fold_scaled import FoldScaledBuildersPass
 from rewrites.fuse import FuseConvDotPass
@@ -50,6 +55,8 @@ class QnnDefaultPass(ModulePass):
         check_module(op)
         for step in (
             QuantToQnnPass(),
+            DropFloatCastsPass(),
+            RemoveDoubleQdqPass(),
             FoldScaledBuildersPass(),
             LowerBatchNormPass(),
             WeightBiasQuantizationPass(),

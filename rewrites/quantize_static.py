@@ -250,8 +250,12 @@ class StaticQuantizer:
             return
         if mark.shared_from is not None or value not in self.marks:
             self.marks[value] = replace(mark, rule=self.rule)
-        read = mark.shared_from if mark.shared_from is not None else value
-        if read in self.node_inputs:
+        self.note_access(value, mark.shared_from if mark.shared_from is not None else value)
+
+    def note_access(self, value: SSAValue, read: SSAValue) -> None:
+        """The node being marked reads `read` quantized, or writes `value`. (A 1-D conv's
+        reshaped weight is a constant of the node itself, read by its conv.)"""
+        if read in self.node_inputs or any(use.operation in self.node for use in read.uses):
             self.readers.setdefault(read, set()).update(self.node)
         if value.owner in self.node:
             self.written.add(value)
@@ -341,6 +345,7 @@ class StaticQuantizer:
                 else None
             )
             self.marks[weight] = Mark(weight=True, axis=axis, rule=self.rule, weight_type=forced)
+            self.note_access(weight, weight)
         else:
             self.mark(weight, Mark(weight=True))
 
@@ -606,7 +611,11 @@ class StaticQuantizer:
                 self.insert_pair(value, self.done[source])  # type: ignore[index]
 
     def insert_biases(self) -> None:
-        """`_quantize_bias_tensors` / `quantize_bias_static`."""
+        """`_quantize_bias_tensors` / `quantize_bias_static`. A bias two quantized nodes read
+        is quantized for each (ORT duplicates the initializer); any other reader (an Identity
+        tying it to a second conv) gets the first quantized node's, which in ORT's model
+        bears the initializer's name."""
+        first: dict[SSAValue, SSAValue] = {}
         for bias in self.biases:
             if bias.weight not in self.done or bias.input not in self.done:
                 raise QuantizeError(
@@ -619,6 +628,19 @@ class StaticQuantizer:
             params = QParams(np.zeros(scale.shape, np.int64), scale, QType.QInt8, axis)
             old = bias.op.operands[bias.index]
             bias.op.operands[bias.index] = self.bias_value(bias, values, params)
+            first.setdefault(old, bias.op.operands[bias.index])
+        marked = {(b.op, b.index) for b in self.biases}
+        for old, dequantized in first.items():
+            if any((use.operation, use.index) not in marked for use in old.uses):
+                chain = [dequantized.owner]  # constant -> scast -> dequantize, moved up to
+                while chain[0].operands:  # where the float bias was, before its readers
+                    chain.insert(0, chain[0].operands[0].owner)
+                for op in chain:
+                    op.detach()
+                Rewriter.insert_op(chain, InsertPoint.before(old.owner))
+                old.replace_uses_with_if(
+                    dequantized, lambda use: (use.operation, use.index) not in marked
+                )
             if not any(True for _ in old.uses):
                 Rewriter.erase_op(old.owner)  # type: ignore[arg-type]
 
@@ -657,13 +679,29 @@ class StaticQuantizer:
         return [quantize, dequantize]
 
     def quantize_constant(self, value: SSAValue, params: QParams) -> None:
-        """`_add_qdq_nodes_for_initializer`: stored integers -> DQ -> every consumer."""
+        """`_add_qdq_nodes_for_initializer`: stored integers -> DQ -> every consumer. In
+        QOperator form ONNX Runtime writes a new initializer for the quantized nodes that read
+        it and, going through the nodes in order, gives a float reader (an Identity) the
+        DequantizeLinear of it once a quantized node has read it, the float one before."""
         special = self.stored.get(value)
         values = special.stored if special else quantize_array(dense_array(value), params)
         owner = value.owner
         dequantized = constant_chain(values, params, None, owner, self.name(value))  # type: ignore[arg-type]
-        value.replace_all_uses_with(dequantized)
-        Rewriter.erase_op(owner)  # type: ignore[arg-type]
+        if self.config.quant_format is QuantFormat.QOperator:
+            order = {op: i for i, op in enumerate(self.block.ops)}
+            readers = self.readers.get(value, set())
+            first = min((order[op] for op in readers if op in order), default=len(order))
+
+            def reads_quantized(op: Operation) -> bool:  # a Gemm's transB reads for the Gemm
+                if isinstance(op, qnn.TransposeOp):
+                    return any(use.operation in readers for use in op.results[0].uses)
+                return op in readers or order[op] > first
+
+            value.replace_uses_with_if(dequantized, lambda use: reads_quantized(use.operation))
+        else:
+            value.replace_all_uses_with(dequantized)
+        if not any(True for _ in value.uses):
+            Rewriter.erase_op(owner)  # type: ignore[arg-type]
         self.done[value] = params  # biases look their weight up by the float constant
 
     def bias_value(self, bias: BiasMark, values: np.ndarray, params: QParams) -> SSAValue:

@@ -14,6 +14,8 @@ from xdsl.passes import ModulePass
 _LOCATIONS = {
     "fold-scaled-builders": ("rewrites.fold_scaled", "FoldScaledBuildersPass"),
     "quant-to-qnn": ("rewrites.quant_to_qnn", "QuantToQnnPass"),
+    "drop-float-casts": ("rewrites.float_casts", "DropFloatCastsPass"),
+    "remove-double-qdq": ("rewrites.double_qdq", "RemoveDoubleQdqPass"),
     "fold-qdq": ("rewrites.fold_qdq", "FoldQdqPass"),
     "fake-to-qdq": ("rewrites.fake_quant", "FakeToQdqPass"),
     "fuse-conv-dot": ("rewrites.fuse", "FuseConvDotPass"),

@@ -35,11 +35,14 @@ def retyped(container: Attribute, element: Attribute) -> Attribute:
     return element
 
 
-def requantize_constant(values: np.ndarray, source: Attribute, target: Attribute) -> np.ndarray:
+def requantize_constant(
+    values: np.ndarray, source: Attribute, target: Attribute, declared_bounds: bool = False
+) -> np.ndarray:
     """Storage values of `source` re-expressed in `target` (same shape), element by element.
 
     Saturation is to the full storage range, not the declared bounds, so that a constant
-    holding values outside its bounds keeps them (u8→i8 must move every bit pattern).
+    holding values outside its bounds keeps them (u8→i8 must move every bit pattern);
+    `declared_bounds` saturates to target's bounds instead, as `qnn.requantize` does.
     An axis `values` repeats along (stride 0, as in the broadcast view of a splat that
     `dense_array` gives) is requantized once and broadcast back, unless it is the quantized
     axis: a per-tensor splat stays a splat (`dense_constant` builds it back as one) at any
@@ -54,6 +57,11 @@ def requantize_constant(values: np.ndarray, source: Attribute, target: Attribute
         )
     ]
     out = np.empty(distinct.shape, dtype=np.int64)
+    bounds = (
+        (target.qmin, target.qmax)
+        if declared_bounds
+        else storage_bounds(target.storage_width, target.signed)
+    )
     for index, q in np.ndenumerate(distinct):
         c = 0 if axis is None else index[axis]
         stored = wrap_to_storage(int(q), source.storage_width, source.signed)  # scast: same bits
@@ -61,7 +69,7 @@ def requantize_constant(values: np.ndarray, source: Attribute, target: Attribute
             stored,
             (source.scales[c], source.zero_points[c]),
             (target.scales[c], target.zero_points[c]),
-            *storage_bounds(target.storage_width, target.signed),
+            *bounds,
         )
     return out if out.shape == values.shape else np.broadcast_to(out, values.shape)
 

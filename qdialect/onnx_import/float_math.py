@@ -119,7 +119,8 @@ def round_half_to_even(g: GraphImporter, node) -> None:
 
 
 def cast(g: GraphImporter, node) -> None:
-    """Cast of a run-time float32 tensor to an integer type (or to float32: nothing), or of
+    """Cast of a run-time float32 tensor to an integer type (or to float32: a `qnn.cast` that
+    `qnn-default` drops, `rewrites.float_casts`), or of
     an int32/int64/boolean one (an attention mask) to float32 or to a boolean."""
     to = attrs(node).get("to")
     source = g.values.get(node.input[0])
@@ -138,8 +139,8 @@ def cast(g: GraphImporter, node) -> None:
         op = qnn.CastOp(source, tensor_type(shape_of(source), target))
         return g.define(node.output[0], g.add(op, node.output[0]))
     x = float_value(g, node.input[0])
-    if to == TensorProto.FLOAT:
-        return g.define(node.output[0], x)
+    if to == TensorProto.FLOAT:  # kept: ONNX Runtime's quantizer gives this tensor its own range
+        return g.define(node.output[0], g.add(qnn.CastOp(x, x.type), node.output[0]))
     if to not in CAST_TARGETS:
         name = TensorProto.DataType.Name(to) if to in TensorProto.DataType.values() else to
         targets = ", ".join(TensorProto.DataType.Name(t) for t in CAST_TARGETS)

@@ -238,8 +238,12 @@ def fold(g, node) -> bool:
     if node.op_type not in ("Shape", "Size"):
         names = list(node.input)
         # an Identity of an initializer an earlier node already read (ALBERT's tied weights)
-        # is still a node output of its own: ORT's quantizers take it as an activation
+        # is still a node output of its own: ORT's quantizers take it as an activation; for
+        # them (`node_constants`) a float one stays a node (`movement.identity`)
         again = node.op_type == "Identity"
+        source = g.initializers.get(names[0])
+        if again and g.node_constants and source is not None and source.dtype == np.float32:
+            return False
         if not all(not n or (n in g.initializers and (again or n not in g.values)) for n in names):
             return False
         integer = all(not n or g.initializers[n].dtype.kind in "iub" for n in names)

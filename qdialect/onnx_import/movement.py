@@ -10,9 +10,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, IntegerType, StringAttr, f32, f64, i64
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import (
+    FloatAttr,
+    IntegerAttr,
+    IntegerType,
+    StringAttr,
+    UnitAttr,
+    f32,
+    f64,
+    i64,
+)
 
 from qdialect import qnn
+from qdialect.names import NODE_OUTPUT_ATTR
 from qdialect.onnx_import.builders import (
     concatenated,
     reshaped,
@@ -162,7 +173,16 @@ def identity(g: GraphImporter, node) -> None:
         raise NodeError("Dropout's mask output is not imported")
     if node.op_type == "Dropout" and np.any(g.optional_constant(2, "training_mode")):
         raise NodeError("Dropout in training mode is not imported (only inference)")
-    g.define(node.output[0], g.value(node.input[0]))
+    x = g.value(node.input[0])
+    if g.node_constants and isinstance(x.owner, arith.ConstantOp) and element_type(x.type) == f32:
+        # a float parameter read through Identity (tied weights and biases): ONNX Runtime's
+        # quantizer quantizes the initializer for its own readers and the Identity's output
+        # as an activation, so the model for quantizing keeps the node (a cast f32 -> f32
+        # that qnn-default drops), observed in calibration as ORT's calibrator observes it
+        op = qnn.CastOp(x, x.type)
+        op.attributes[NODE_OUTPUT_ATTR] = UnitAttr()
+        x = g.add(op, node.output[0])
+    g.define(node.output[0], x)
 
 
 @handles("Shape", "Size", "ConstantOfShape", "Range", "Mod", "Neg", "Abs")

@@ -203,9 +203,14 @@ class CastOp(FloatUnaryOp):
     undefined and we saturate to the type's bounds, NaN to 0 (as Cast's `saturate` does for
     float8, with 0 standing for NaN). Or an i32/i64/i1 tensor (an attention mask) to float32,
     the nearest float, ties to even, as ONNX Runtime's `static_cast<float>`, to i1, `x != 0`,
-    or to another integer type, wrapping around as `static_cast` does.
+    or to another integer type, wrapping around as `static_cast` does. Or float32 to float32
+    (Cast to FLOAT of a float tensor): the same values, kept only because ONNX Runtime's
+    quantizer gives the Cast's output its own calibrated range when a quantized node reads it
+    (BART's position embeddings, HF attention's probabilities); `qnn-default` drops it
+    (`rewrites.float_casts`).
 
         %z = qnn.cast %x : tensor<4xf32> -> tensor<4xui8>
+        %c = qnn.cast %x : tensor<4xf32> -> tensor<4xf32>
         %m = qnn.cast %mask : tensor<1x16xi64> -> tensor<1x16xf32>
         %b = qnn.cast %mask : tensor<1x16xi64> -> tensor<1x16xi1>
     """
@@ -224,8 +229,12 @@ class CastOp(FloatUnaryOp):
             return
         self.verify_shapes()
         elem = element_type(self.result.type)
+        if isinstance(elem, Float32Type):
+            return
         if not isinstance(elem, IntegerType) or elem.width.data not in (8, 16, 32):
-            raise VerifyException(f"result must be an 8-, 16- or 32-bit integer tensor, got {elem}")
+            raise VerifyException(
+                f"result must be f32 or an 8-, 16- or 32-bit integer tensor, got {elem}"
+            )
 
 
 @irdl_op_definition

@@ -152,6 +152,8 @@ def _cast(op, frame: Frame) -> list[np.ndarray]:
         if result is not None:  # wraps around, as C's conversion does
             return [frame[op.input].astype(numpy_dtype(element_type(op.result.type)))]
         return [frame[op.input].astype(F32)]  # nearest, ties to even: C's conversion
+    if integer_signature(element_type(op.result.type)) is None:
+        return [frame[op.input]]  # float32 to float32: the same values
     width, signed = integer_signature(element_type(op.result.type))
     dtype = np.dtype(f"{'' if signed else 'u'}int{width}")
     return [cast(frame[op.input], width, signed).astype(dtype)]

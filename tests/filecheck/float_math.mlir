@@ -90,3 +90,12 @@ func.func @layer_norm_decomposed(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tenso
   %y = qnn.binary %c, %d {kind = "div"} : tensor<4x8xf32>, tensor<4x1xf32> -> tensor<4x8xf32>
   func.return %y, %s : tensor<4x8xf32>, tensor<f32>
 }
+
+// A Cast(to=FLOAT) of a float tensor, as the importer keeps it for the quantizer.
+// CHECK-LABEL: func.func @float_cast(
+// CHECK-NEXT: %c = qnn.cast %x : tensor<2x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: func.return %c : tensor<2x3xf32>
+func.func @float_cast(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %c = qnn.cast %x : tensor<2x3xf32> -> tensor<2x3xf32>
+  func.return %c : tensor<2x3xf32>
+}

@@ -549,3 +549,65 @@ def cumulative(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
         node("CumSum", ["c1", "axis"], ["y"], name="cumsum"),
     ]
     return onnx_model(nodes, [1, 3, size, size], [1, 4, size, size], weights)
+
+
+def float_casts(rng: np.random.Generator, tokens: int = 6, width: int = 8) -> onnx.ModelProto:
+    """Cast(to=FLOAT) of float tensors, as exporters leave them: BART's position embeddings
+    (Gather of a table -> Cast -> Add) and HF attention's probabilities (Softmax -> Cast ->
+    Cast -> MatMul). ONNX Runtime's quantizer gives a quantized node's input read through a
+    Cast its own Q/DQ pair with the Cast output's range."""
+    weights = {
+        "positions": normal(rng, 4 * tokens, width, scale=1.0),
+        "ids": np.arange(2, 2 + tokens, dtype=np.int64).reshape(1, tokens),
+        "wq": normal(rng, width, tokens),
+        "wv": normal(rng, width, width),
+    }
+    node = helper.make_node
+    nodes = [
+        node("Gather", ["positions", "ids"], ["p"], name="embed_positions"),
+        node("Cast", ["p"], ["pc"], to=TensorProto.FLOAT, name="cast_positions"),
+        node("Add", ["x", "pc"], ["h"], name="add_positions"),
+        node("MatMul", ["h", "wq"], ["scores"], name="scores"),
+        node("Softmax", ["scores"], ["probs"], axis=-1, name="softmax"),
+        node("Cast", ["probs"], ["probs_c"], to=TensorProto.FLOAT, name="cast_probs"),
+        node("Cast", ["probs_c"], ["probs_cc"], to=TensorProto.FLOAT, name="cast_probs_again"),
+        node("MatMul", ["h", "wv"], ["v"], name="value"),
+        node("MatMul", ["probs_cc", "v"], ["y"], name="context"),
+    ]
+    return onnx_model(nodes, [1, tokens, width], [1, tokens, width], weights)
+
+
+def tied_parameters(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
+    """Parameters shared through Identity, as torch.onnx.export writes tied tensors: one
+    BN-folded bias for two convs (the second reads Identity(bias), as in torchvision's
+    ResNets), one set of batch-norm parameters for two BatchNormalizations (DenseNet) and
+    one projection for two MatMuls (ALBERT's shared layers). ONNX Runtime's quantizer
+    quantizes an initializer for its first reader and takes an Identity's output as an
+    activation: the second conv's bias stays float (the DQ of the first conv's int32 bias,
+    so its optimizer leaves that conv float), the second batch norm's parameters and the
+    second MatMul's weight get Q/DQ pairs with their own ranges."""
+    c = 4
+    weights = {
+        "w1": normal(rng, c, 3, 3, 3),
+        "w2": normal(rng, c, c, 3, 3, scale=0.5),
+        "bias": normal(rng, c, scale=0.2),
+        "gamma": (1 + normal(rng, c)).astype(np.float32),
+        "beta": normal(rng, c, scale=0.1),
+        "mean": normal(rng, c, scale=0.1),
+        "var": (1 + np.abs(normal(rng, c))).astype(np.float32),
+        "proj": normal(rng, size, size),
+    }
+    node = helper.make_node
+    tied = ["gamma", "beta", "mean", "var"]
+    nodes = [node("Identity", [t], [t + "_tied"], name="tie_" + t) for t in ["bias", *tied]]
+    nodes += [
+        node("Conv", ["x", "w1", "bias"], ["h"], pads=[1, 1, 1, 1], name="conv1"),
+        node("BatchNormalization", ["h", *tied], ["n1"], name="bn1"),
+        node("Relu", ["n1"], ["r"], name="relu"),
+        node("Conv", ["r", "w2", "bias_tied"], ["c2"], pads=[1, 1, 1, 1], name="conv2"),
+        node("BatchNormalization", ["c2", *(t + "_tied" for t in tied)], ["n2"], name="bn2"),
+        node("MatMul", ["n2", "proj"], ["m1"], name="shared_1"),
+        node("Identity", ["proj"], ["proj_tied"], name="tie_proj"),
+        node("MatMul", ["m1", "proj_tied"], ["y"], name="shared_2"),
+    ]
+    return onnx_model(nodes, [1, 3, size, size], [1, c, size, size], weights)

@@ -59,6 +59,8 @@ MODELS = {
     "tiny_weights": float_models.tiny_weights,
     "where_select": float_models.where_select,
     "cumulative": float_models.cumulative,
+    "float_casts": float_models.float_casts,
+    "tied_parameters": float_models.tied_parameters,
 }
 FAST_MODELS = (
     "resnet_block",
@@ -250,6 +252,21 @@ OPTIONS = [
 ]  # fmt: skip
 
 
+@pytest.mark.parametrize("combo", COMBOS[::3], ids=case_ids)
+def test_float_casts_get_their_own_pairs(combo) -> None:
+    """A Cast(to=FLOAT) between quantized nodes is a tensor of its own to ONNX Runtime's
+    quantizer (its range, its Q/DQ pair); the importer keeps it (`qnn.cast` f32 -> f32)
+    until qnn-default drops it."""
+    check_model("float_casts", combo, compiled=True)
+
+
+@pytest.mark.parametrize("combo", [c for c in COMBOS[1::2] if c[0] == "QDQ"], ids=case_ids)
+def test_parameters_tied_through_identity_are_quantize_statics(combo) -> None:
+    """A bias and a weight read twice, once through Identity: quantized for the first reader,
+    an activation (or, for the bias, float) for the second, as quantize_static does."""
+    check_model("tied_parameters", combo, compiled=True)
+
+
 @pytest.mark.parametrize("combo", COMBOS[1::3], ids=case_ids)
 def test_gathers_of_activations_are_quantize_statics(combo) -> None:
     """Gather at constant indices (a class token, a pair of tokens): float between the pairs
@@ -265,7 +282,7 @@ def test_options_are_quantize_statics(name: str, combo, options: dict) -> None:
 # ORT 1.31's QOperator quantizer writes an invalid model for a Where it does not force: it
 # keeps the node reading the float tensor a QLinearConv no longer writes ("unknown
 # initializers/tensors"); the forced case is in OPTIONS
-ORT_INVALID = {("where_select", "QOperator")}
+ORT_INVALID = {("where_select", "QOperator"), ("tied_parameters", "QOperator")}
 
 
 @pytest.mark.slow

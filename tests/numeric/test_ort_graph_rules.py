@@ -1,0 +1,184 @@
+"""Rules of ONNX Runtime's graph optimizer that qnn-default mirrors, checked against ORT itself.
+
+- DoubleQDQPairsRemover (`rewrites.double_qdq`): Q → DQ → Q → DQ becomes one pair with the
+  intersection of the two ranges; the merged scale and zero point are ORT's, read from the
+  model its optimizer writes.
+- The QDQ Conv's bias-scale check (`rewrites.fold_qdq`): a Conv whose int32 bias is
+  dequantized with scales within 1e-6 + 1% of x_scale · w_scale fuses (the stored integers as
+  they are), any other stays the float simulation; a Gemm fuses whatever its bias scale.
+  Outputs equal ORT's optimized session to the bit (7-bit weights: no u8 × s8 pair sum
+  saturates on any host).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from xdsl.dialects.builtin import f32
+
+from qdialect import qnn
+from qdialect.onnx_import import import_onnx
+from qdialect.tensors import element_type
+from qdialect.types import UniformQuantizedType
+from rewrites.double_qdq import merged_type
+from runtime.reference import run_function
+
+from .onnxruntime_session import run_ort
+from .test_quantize_static import qnn_default
+
+
+def optimized_graph(model: onnx.ModelProto) -> onnx.GraphProto:
+    """The graph ORT's optimizer (all levels, one thread) writes for `model`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.optimized_model_filepath = str(Path(tmp) / "optimized.onnx")
+        ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        return onnx.load(options.optimized_model_filepath).graph
+
+
+def double_pair(signed: bool, s1, z1, s2, z2) -> onnx.ModelProto:
+    dtype = np.int8 if signed else np.uint8
+    params = {"s1": np.float32(s1), "z1": dtype(z1), "s2": np.float32(s2), "z2": dtype(z2)}
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s1", "z1"], ["a"]),
+        helper.make_node("DequantizeLinear", ["a", "s1", "z1"], ["b"]),
+        helper.make_node("QuantizeLinear", ["b", "s2", "z2"], ["c"]),
+        helper.make_node("DequantizeLinear", ["c", "s2", "z2"], ["d"]),
+        helper.make_node("Relu", ["d"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "double_qdq",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [64])],
+        [numpy_helper.from_array(np.array(v), k) for k, v in params.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+@pytest.mark.parametrize("signed", [False, True], ids=["u8", "s8"])
+def test_double_qdq_pairs_merge_as_onnxruntime(signed: bool) -> None:
+    rng = np.random.default_rng(7 + signed)
+    lo, hi = (-128, 127) if signed else (0, 255)
+    spelling = "i8" if signed else "u8"
+    for _ in range(24):
+        s1, s2 = (np.float32(rng.uniform(0.001, 0.1)) for _ in range(2))
+        z1, z2 = (int(rng.integers(lo, hi + 1)) for _ in range(2))
+        model = double_pair(signed, s1, z1, s2, z2)
+        graph = optimized_graph(model)
+        (q,) = [n for n in graph.node if n.op_type == "QuantizeLinear"]
+        init = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+        zero = int(init[q.input[2]])
+        if signed and init[q.input[2]].dtype == np.uint8:  # ORT's QDQS8ToU8 ran after it
+            zero -= 128
+        ours = merged_type(
+            UniformQuantizedType.per_tensor(spelling, f32, float(s1), z1),
+            UniformQuantizedType.per_tensor(spelling, f32, float(s2), z2),
+        )
+        assert ours is not None
+        assert (np.float32(ours.scales[0]), ours.zero_points[0]) == (init[q.input[1]], zero)
+        x = rng.uniform(-3, 3, 64).astype(np.float32)
+        (theirs,) = run_ort(model, {"x": x})
+        (fused,) = run_function(qnn_default(import_onnx(model)), {"x": x})
+        assert np.array_equal(fused, theirs)
+
+
+def test_disjoint_double_qdq_pairs_stay() -> None:
+    """Ranges that meet in one point: ORT would write a zero scale; both pairs stay."""
+    first = UniformQuantizedType.per_tensor("i8", f32, 0.0078125, -128)  # [0, 2]
+    second = UniformQuantizedType.per_tensor("i8", f32, 0.05, 127)  # [-12.75, 0]
+    assert merged_type(first, second) is None
+
+
+def qdq_linear(kind: str, sb, bias_zero: int = 0, per_channel: bool = False) -> onnx.ModelProto:
+    """DQ(x), DQ(w), DQ(int32 bias with scale `sb`) → Conv or Gemm → Q → DQ, u8 activations,
+    7-bit int8 weights (x_scale 0.02, w_scale 0.003, or 0.003..0.006 per channel)."""
+    rng = np.random.default_rng(3)
+    c = 4
+    sw = np.array([0.003, 0.004, 0.005, 0.006] if per_channel else 0.003, np.float32)
+    shape = (c, 3, 3, 3) if kind == "Conv" else (c, 8)
+    params = {
+        "sx": np.float32(0.02),
+        "zx": np.uint8(128),
+        "wq": rng.integers(-63, 64, shape).astype(np.int8),
+        "sw": sw,
+        "zw": np.zeros(sw.shape, np.int8),
+        "bq": rng.integers(-2000, 2000, c).astype(np.int32),
+        "sb": np.array(sb, np.float32),
+        "zb": np.full(np.shape(sb), bias_zero, np.int32),
+        "sy": np.float32(0.05),
+        "zy": np.uint8(128),
+    }
+    axis = {"axis": 0} if per_channel else {}
+    attrs = {"pads": [1, 1, 1, 1]} if kind == "Conv" else {"transB": 1}
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "sx", "zx"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "sx", "zx"], ["xd"]),
+        helper.make_node("DequantizeLinear", ["wq", "sw", "zw"], ["wd"], **axis),
+        helper.make_node("DequantizeLinear", ["bq", "sb", "zb"], ["bd"], **axis),
+        helper.make_node(kind, ["xd", "wd", "bd"], ["c"], **attrs),
+        helper.make_node("QuantizeLinear", ["c", "sy", "zy"], ["yq"]),
+        helper.make_node("DequantizeLinear", ["yq", "sy", "zy"], ["y"]),
+    ]
+    x_shape = [1, 3, 6, 6] if kind == "Conv" else [2, 8]
+    graph = helper.make_graph(
+        nodes,
+        "qdq_bias",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in params.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+def fused_and_matches_ort(model: onnx.ModelProto) -> bool:
+    """Whether ours fuses the group into an integer op, after checking that ORT's optimizer
+    decides the same and that both give the same outputs."""
+    graph = optimized_graph(model)
+    ort_fused = any(n.op_type in ("QLinearConv", "QGemm") for n in graph.node)
+    module = qnn_default(import_onnx(model))
+    linear = [op for op in module.walk() if isinstance(op, qnn.Conv2DOp | qnn.DotOp)]
+    ours_fused = all(
+        isinstance(element_type(op.results[0].type), UniformQuantizedType) for op in linear
+    )
+    assert ours_fused == ort_fused
+    shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    x = np.random.default_rng(5).uniform(-2.5, 2.5, shape).astype(np.float32)
+    (theirs,) = run_ort(model, {"x": x})
+    (fused,) = run_function(module, {"x": x})
+    assert np.array_equal(fused, theirs), np.abs(fused - theirs).max()
+    return ours_fused
+
+
+PRODUCT = float(np.float32(0.02) * np.float32(0.003))  # x_scale · w_scale
+
+
+@pytest.mark.parametrize(
+    ("factor", "fused"),
+    [(1.0, True), (1.009, True), (0.991, True), (1.03, False), (0.97, False), (2.0, False)],
+)
+def test_conv_bias_scale_decides_fusion_as_onnxruntime(factor: float, fused: bool) -> None:
+    """At 6e-5, the tolerance 1e-6 + 1% is 1.6e-6: 2.7% of the product."""
+    assert fused_and_matches_ort(qdq_linear("Conv", PRODUCT * factor)) is fused
+
+
+def test_conv_bias_zero_point_and_per_channel_scales_as_onnxruntime() -> None:
+    assert fused_and_matches_ort(qdq_linear("Conv", PRODUCT, bias_zero=1)) is False
+    per_channel = np.float32(0.02) * np.array([0.003, 0.004, 0.005, 0.006], np.float32)
+    assert fused_and_matches_ort(qdq_linear("Conv", per_channel, per_channel=True)) is True
+    one_off = per_channel * np.array([1, 1, 1.05, 1], np.float32)
+    assert fused_and_matches_ort(qdq_linear("Conv", one_off, per_channel=True)) is False
+    # a per-tensor bias scale with per-channel weights: never fused
+    assert fused_and_matches_ort(qdq_linear("Conv", per_channel[0], per_channel=True)) is False
+
+
+@pytest.mark.parametrize("factor", [1.0, 1.5, 3.0])
+def test_gemm_fuses_whatever_its_bias_scale_as_onnxruntime(factor: float) -> None:
+    assert fused_and_matches_ort(qdq_linear("Gemm", PRODUCT * factor)) is True
