@@ -7,7 +7,8 @@ as `qdialect.names.tensor_name` reads them (the ONNX names of an imported model)
 
 - `instrument` (pass 1): `qnn.observe`, a sample's extremes (`qnn.observe.Extreme`).
   `tensors` lists the names to observe; by default every named float32 function argument and
-  op result except those computed from constants alone (weights, their transposes).
+  op result but a weight's transpose, and the constants the importer marked as node outputs
+  (not the initializers).
 - `instrument-histograms` (pass 2): `qnn.histogram` with the edges pass 1 fixed, one request
   per tensor. Its edges are data, not options, so it is built from Python, not from `-p`.
 
@@ -87,25 +88,18 @@ def named_values(function: func.FuncOp) -> dict[str, list[SSAValue]]:
     return names
 
 
-def _constant_derived(function: func.FuncOp) -> set[SSAValue]:
-    """Values computed from constants alone (whatever the inputs, the same tensor)."""
-    derived: set[SSAValue] = set()
-    for op in function.body.block.ops:
-        if isinstance(op, arith.ConstantOp) or (
-            op.operands and all(v in derived for v in op.operands)
-        ):
-            derived.update(op.results)
-    return derived
-
-
 def _observed(value: SSAValue) -> bool:
-    """A value derived from constants that ONNX Runtime's calibrator observes all the same:
-    a constant the importer marked as an ONNX node's output (not an initializer), or the
-    gather of a constant table (position embeddings), which the importer keeps as a node."""
+    """Whether ONNX Runtime's calibrator observes `value`: it leaves out initializers only, so
+    a function argument or any op's result is observed (the gather of a position table, the
+    Sqrt of a constant, a parameter read through Identity, all computed from constants), and
+    of the constants those the importer marked as an ONNX node's output. A weight's
+    transpose (Gemm's transB, which is no node) is not."""
     owner = value.owner
-    if not isinstance(owner, Operation):
-        return False
-    return NODE_OUTPUT_ATTR in owner.attributes or isinstance(owner, qnn.GatherOp)
+    if isinstance(owner, arith.ConstantOp):
+        return NODE_OUTPUT_ATTR in owner.attributes
+    return not (
+        isinstance(owner, qnn.TransposeOp) and isinstance(owner.input.owner, arith.ConstantOp)
+    )
 
 
 def _unique(name: str, values: list[SSAValue]) -> SSAValue:
@@ -127,15 +121,14 @@ def select(
     module: ModuleOp, tensors: Sequence[str] | None, entry: str | None = None
 ) -> list[tuple[str, SSAValue]]:
     """(name, value) of each tensor to observe: `tensors` in their order, or by default every
-    named float32 argument and op result not derived from constants, in definition order."""
+    named float32 argument and op result and node-output constant, in definition order."""
     chosen: list[tuple[str, SSAValue]] = []
     available: dict[str, list[SSAValue]] = {}
     for function in functions(module, entry):
         named = named_values(function)
         if tensors is None:
-            derived = _constant_derived(function)
             for name, values in named.items():
-                if any(_is_float32(v) and (v not in derived or _observed(v)) for v in values):
+                if any(_is_float32(v) and _observed(v) for v in values):
                     chosen.append((name, _unique(name, values)))
         available |= named
     if tensors is None:

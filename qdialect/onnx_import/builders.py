@@ -26,6 +26,7 @@ from qdialect import qnn
 from qdialect.arithmetic import quantize_value
 from qdialect.constants import dense_array
 from qdialect.float32 import f32 as to_f32
+from qdialect.float32_arrays import dequantized_values
 from qdialect.names import NAME_ATTR
 from qdialect.onnx_import.common import (
     attrs,
@@ -39,6 +40,7 @@ from qdialect.onnx_import.common import (
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.qnn.common import int_array
+from qdialect.qnn.modes import RoundMode
 from qdialect.qnn.movement import permuted_element
 from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
@@ -221,6 +223,32 @@ def stored_to_real(stored: int, elem: UniformQuantizedType, what: str) -> float:
     if quantize_value(real, elem.scale, elem.zero_point, elem.qmin, elem.qmax) != stored:
         raise NodeError(f"{what} value {stored} is outside the tensor's storage range")
     return real
+
+
+def constant_through_qdq(value: SSAValue) -> np.ndarray | None:
+    """The values of a constant read through Q/DQ ops (ONNX Runtime's quantizers give a
+    Constant node's output a pair of its own: MobileBERT's Pad value): reals for a float
+    value, stored integers for a quantized one, in the reference's steps; None for anything
+    the graph computes from its inputs, or a per-axis step."""
+    op = value.owner
+    if isinstance(op, arith.ConstantOp):
+        return dense_array(op)
+    if not isinstance(op, StorageCastOp | qnn.QuantizeOp | qnn.DequantizeOp):
+        return None
+    source = constant_through_qdq(op.operands[0])
+    qtype = element_type(
+        op.result.type if isinstance(op, StorageCastOp | qnn.QuantizeOp) else op.input.type
+    )
+    if source is None or qtype.granularity is not Granularity.PER_TENSOR:
+        return None
+    if isinstance(op, StorageCastOp):
+        return source if qtype.signed else source % (1 << qtype.storage_width)
+    if isinstance(op, qnn.DequantizeOp):
+        return dequantized_values(source, qtype)
+    if op.round_mode_kind is not RoundMode.HALF_TO_EVEN:
+        return None
+    quantize = np.vectorize(quantize_value, otypes=[np.int64])
+    return quantize(source, qtype.scale, qtype.zero_point, qtype.qmin, qtype.qmax)
 
 
 # ----------------------------------------------------------------------------- compute ops

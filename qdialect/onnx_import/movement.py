@@ -26,6 +26,7 @@ from qdialect import qnn
 from qdialect.names import NODE_OUTPUT_ATTR
 from qdialect.onnx_import.builders import (
     concatenated,
+    constant_through_qdq,
     reshaped,
     sliced,
     stored_to_real,
@@ -147,8 +148,20 @@ def pad(g: GraphImporter, node) -> None:
         low[axis], high[axis] = pads[i], pads[i + len(chosen)]
     if any(p < 0 for p in low + high):
         raise NodeError("negative pads (cropping) are not imported")
-    fill = g.optional_constant(2, "constant_value")
-    value = float(fill) if fill is not None else float(a.get("value", 0.0))
+    fill = None
+    if len(node.input) > 2 and node.input[2]:
+        name = node.input[2]
+        fill = g.initializers.get(name)
+        if fill is None and name in g.values:
+            fill = constant_through_qdq(g.values[name])
+        if fill is None:
+            raise NodeError(
+                f"constant_value '{name}' must be a constant (an initializer, or one through "
+                "QuantizeLinear/DequantizeLinear)"
+            )
+    if fill is not None and np.size(fill) != 1:
+        raise NodeError(f"constant_value must be one value, got shape {list(np.shape(fill))}")
+    value = float(np.ravel(fill)[0]) if fill is not None else float(a.get("value", 0.0))
     elem = element_type(x.type)
     if isinstance(elem, UniformQuantizedType) and mode == "constant":
         value = stored_to_real(int(value), elem, "constant Pad")

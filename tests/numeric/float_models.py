@@ -611,3 +611,30 @@ def tied_parameters(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
         node("MatMul", ["m1", "proj_tied"], ["y"], name="shared_2"),
     ]
     return onnx_model(nodes, [1, 3, size, size], [1, c, size, size], weights)
+
+
+def constant_pad_value(
+    rng: np.random.Generator, tokens: int = 4, width: int = 8
+) -> onnx.ModelProto:
+    """A Pad whose constant_value is a Constant node, as MobileBERT's embedding exports it:
+    ONNX Runtime's quantizers quantize that node's output like an activation, so the Pad of
+    its quantized model reads the value through QuantizeLinear (and DequantizeLinear)."""
+    weights = {
+        "w1": normal(rng, width, width),
+        "w2": normal(rng, width, width),
+        "pads": np.array([0, 1, 0, 0, 1, 0], np.int64),
+    }
+    node = helper.make_node
+    nodes = [
+        node("MatMul", ["x", "w1"], ["h"], name="embed"),
+        node(
+            "Constant",
+            [],
+            ["fill"],
+            value=numpy_helper.from_array(np.array(0.0, np.float32)),
+            name="fill",
+        ),
+        node("Pad", ["h", "pads", "fill"], ["p"], name="pad_tokens"),
+        node("MatMul", ["p", "w2"], ["y"], name="project"),
+    ]
+    return onnx_model(nodes, [1, tokens, width], [1, tokens + 2, width], weights)

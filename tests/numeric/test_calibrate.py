@@ -337,3 +337,36 @@ def test_a_nan_in_a_sample_flows_through_the_model_as_in_onnxruntime(float_model
     theirs = ort_ranges(path, samples, "minmax", {})
     got = {name: (bits(r.lowest), bits(r.highest)) for name, r in ours.items()}
     assert got == {name: (bits(lo), bits(hi)) for name, (lo, hi) in theirs.items()}
+
+
+def scaled_by_a_computed_constant(rng: np.random.Generator) -> onnx.ModelProto:
+    """A MatMul divided by Sqrt of an initializer (an attention's computed scale): a node's
+    output computed from constants alone, which ORT's calibrator observes like any other."""
+    nodes = [
+        onnx.helper.make_node("MatMul", ["x", "w"], ["h"], name="proj"),
+        onnx.helper.make_node("Sqrt", ["d"], ["root"], name="root"),
+        onnx.helper.make_node("Div", ["h", "root"], ["y"], name="scale"),
+    ]
+    weights = {"w": float_models.normal(rng, 8, 8), "d": np.full(8, 3.0, np.float32)}
+    return float_models.onnx_model(nodes, [1, 4, 8], [1, 4, 8], weights)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [float_models.float_casts, float_models.tied_parameters, scaled_by_a_computed_constant],
+    ids=lambda f: f.__name__,
+)
+def test_node_outputs_of_constants_and_casts_calibrate_as_onnxruntime(build, tmp_path) -> None:
+    """Every tensor ORT's calibrator observes (a Cast's output, an Identity of a weight, the
+    Sqrt of a constant) is in our table with ORT's range to the bit; ours also has the few
+    tensors it observes beyond them (the Cast of a Cast)."""
+    rng = np.random.default_rng(3)
+    model = build(rng)
+    path = tmp_path / "float.onnx"
+    onnx.save(model, path)
+    samples = rng.standard_normal((4, *input_shape(model))).astype(np.float32)
+    ours = calibrate(path, {"x": samples}, "minmax", progress=False)
+    theirs = ort_ranges(path, samples, "minmax", {})
+    assert set(theirs) <= set(ours)
+    got = {name: (bits(ours[name].lowest), bits(ours[name].highest)) for name in theirs}
+    assert got == {name: (bits(lo), bits(hi)) for name, (lo, hi) in theirs.items()}

@@ -431,3 +431,26 @@ def test_mutated_models_give_clean_errors(tmp_path, block) -> None:
             assert err.startswith(clean), (case, label, err)
         outcomes.append(status)
     assert 1 in outcomes  # the mutants do reach the checks
+
+
+def test_pad_value_computed_from_the_input_is_refused_naming_it() -> None:
+    """A Pad value from Q/DQ of a constant is evaluated (test_quantize_static); one the graph
+    computes from its input is not."""
+    nodes = [
+        helper.make_node("ReduceMax", ["x"], ["m"], keepdims=0),
+        helper.make_node("Pad", ["x", "pads", "m"], ["y"], name="pad"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2, 5])],
+        [numpy_helper.from_array(np.array([0, 1, 0, 1], np.int64), "pads")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9)
+    with pytest.raises(OnnxImportError) as err:
+        import_onnx(model)
+    assert str(err.value) == (
+        "node 'pad' (Pad): constant_value 'm' must be a constant (an initializer, or one "
+        "through QuantizeLinear/DequantizeLinear)"
+    )

@@ -61,6 +61,7 @@ MODELS = {
     "cumulative": float_models.cumulative,
     "float_casts": float_models.float_casts,
     "tied_parameters": float_models.tied_parameters,
+    "constant_pad_value": float_models.constant_pad_value,
 }
 FAST_MODELS = (
     "resnet_block",
@@ -258,6 +259,13 @@ def test_float_casts_get_their_own_pairs(combo) -> None:
     quantizer (its range, its Q/DQ pair); the importer keeps it (`qnn.cast` f32 -> f32)
     until qnn-default drops it."""
     check_model("float_casts", combo, compiled=True)
+
+
+@pytest.mark.parametrize("combo", COMBOS[2::3], ids=case_ids)
+def test_pad_values_from_constant_nodes_import(combo) -> None:
+    """ORT's model reads the Pad's constant_value through its quantization (QDQ: Q and DQ;
+    QOperator: the stored value); the importer evaluates the chain."""
+    check_model("constant_pad_value", combo, compiled=True)
 
 
 @pytest.mark.parametrize("combo", [c for c in COMBOS[1::2] if c[0] == "QDQ"], ids=case_ids)
