@@ -26,7 +26,9 @@ A batched MatMul of two activations, which the importer writes as a grouped 1×1
 (`batched_matmul`), sums as each batch element's GEMM (`dot_sum_order`, N its columns).
 These are ORT's sums with one intra-op thread (`intra_op_num_threads=1`), and with any number
 of threads once the batch or the groups number more than one; a single image on several
-threads splits the pixels between them, which changes the block size of small images. The
+threads splits the pixels between them, each range a GEMM of its own N, which changes the
+block size of small images (`conv_pixel_ranges`, `gemm_column_ranges`;
+`rewrites.mlas_threads` writes those sums). The
 float32 AveragePool's and MaxPool's three MLAS kernels
 are `PoolKernel` below. This is ORT's session without graph optimizations (its calibrator's);
 with them, ORT turns float convs into its NCHWc kernels, which sum in yet another order.
@@ -107,6 +109,63 @@ def sgemm_stride_k(n: int, k: int) -> int:
         while stride_n > 16 and stride_n // 2 >= n:
             stride_n, stride_k = stride_n // 2, stride_k * 2
     return stride_k
+
+
+# MLAS's threading (mlasi.h): a GEMM or conv of this many multiplies per thread takes another
+MLAS_SGEMM_THREAD_COMPLEXITY = 64 * 1024
+MLAS_MAXIMUM_THREAD_COUNT = 16
+MLAS_SGEMM_STRIDEN_THREAD_ALIGN = 16
+
+
+def _partition(index: int, count: int, total: int) -> tuple[int, int]:
+    """`MlasPartitionWork`: (start, count) of work item `index` of `count` over `total`."""
+    per, extra = divmod(total, count)
+    if index < extra:
+        return (per + 1) * index, per + 1
+    return per * index + extra, per
+
+
+def gemm_column_ranges(rows: int, columns: int, k: int, threads: int, batch: int = 1):
+    """The ranges of columns (start, count) the work items of `MlasGemmBatch` take on a pool
+    of `threads`: the threads a GEMM gets from its multiplies, split along N when N > M (in
+    blocks of 16 columns), else along M (every column in one range)."""
+    target = min(rows * columns * k // MLAS_SGEMM_THREAD_COMPLEXITY + 1, threads)
+    per_gemm = -(-target // batch)
+    if columns <= rows or per_gemm <= 1:
+        return [(0, columns)]
+    blocked = -(-columns // MLAS_SGEMM_STRIDEN_THREAD_ALIGN)
+    per_gemm = min(per_gemm, blocked)
+    ranges = []
+    for index in range(per_gemm):
+        start, count = _partition(index, per_gemm, blocked)
+        start *= MLAS_SGEMM_STRIDEN_THREAD_ALIGN
+        count = min(columns - start, count * MLAS_SGEMM_STRIDEN_THREAD_ALIGN)
+        if count > 0:
+            ranges.append((start, count))
+    return ranges
+
+
+def conv_pixel_ranges(filters: int, pixels: int, k: int, threads: int, direct: bool):
+    """The ranges of output pixels (start, count) whose GEMMs MLAS runs apart for one image of
+    an ungrouped conv on a pool of `threads` (`MlasConvPrepare`, `MlasConvTryMultithread`): a
+    conv MLAS runs as one GEMM (`direct`: pointwise and the like; or more filters than pixels)
+    splits as `MlasGemmBatch` does; any other is cut into segments of `ThreadStrideN` pixels,
+    the threads it gets from its multiplies, rounded up to 16."""
+    if direct or filters > pixels:
+        return gemm_column_ranges(filters, pixels, k, threads)
+    complexity = filters * pixels * k
+    if complexity < MLAS_SGEMM_THREAD_COMPLEXITY * MLAS_MAXIMUM_THREAD_COUNT:
+        target = complexity // MLAS_SGEMM_THREAD_COMPLEXITY + 1
+    else:
+        target = MLAS_MAXIMUM_THREAD_COUNT
+    target = min(target, threads)
+    stride = -(-pixels // target)
+    if target > 1:
+        align = MLAS_SGEMM_STRIDEN_THREAD_ALIGN
+        stride = (stride + align - 1) // align * align
+    if stride >= pixels:
+        return [(0, pixels)]
+    return [(start, min(stride, pixels - start)) for start in range(0, pixels, stride)]
 
 
 def conv_sum_order(

@@ -19,3 +19,24 @@ def mlas_avx512f() -> bool:
             return any(line.startswith("flags") and "avx512f" in line.split() for line in info)
     except OSError:
         return False
+
+
+@functools.cache
+def ort_default_threads() -> int:
+    """The intra-op threads of an ONNX Runtime session left at its default (what
+    `quantize_static`'s calibrator runs on): one per physical core this process may run on
+    (`GetDefaultThreadAffinities`: the logical processors grouped by core). Linux's CPU
+    topology files name the cores; without them, every logical processor counts."""
+    import os
+    from pathlib import Path
+
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    cores = set()
+    for cpu in cpus:
+        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+        try:
+            package = (topology / "physical_package_id").read_text().strip()
+            cores.add((package, (topology / "core_id").read_text().strip()))
+        except OSError:
+            cores.add(("cpu", str(cpu)))
+    return max(len(cores), 1) if cores else max(os.cpu_count() or 1, 1)

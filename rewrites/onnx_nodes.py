@@ -74,6 +74,8 @@ ACTIVATIONS = {
 def node_kind(op: Operation) -> str | None:
     """The ONNX op type `op` stands for, or None for ops that are no ONNX node of a float
     graph (constants, transposes of constants, quantized ops)."""
+    if isinstance(op, qnn.ArgReduceOp):  # an index out of a float tensor
+        return None if not is_float_tensor(op.input) else f"Arg{op.kind_value.value.title()}"
     if not op.results or not is_float_tensor(op.results[0]):
         return None
     recorded = op.attributes.get(OP_TYPE_ATTR)

@@ -295,19 +295,26 @@ class StaticQuantizer:
                 self.mark(op.results[0], self.fixed_output(kind))
 
     def kept_float(self, op: Operation, kind: str) -> bool:
-        """QOperator's operators that stay float unless their input is quantized already
-        (`QGlobalAveragePool`, `QPad`; the Direct8Bit ops and Relu/Clip check it in their
-        own marking), its Relu/Clip, float with symmetric activations
-        (`QLinearActivation.QuantizeClipRelu`), and its Gather of anything but a constant."""
+        """Where not forced (above); QOperator's operators that stay float unless their input
+        is quantized already (`QGlobalAveragePool`, `QPad`, `QArgMax`; the Direct8Bit ops and
+        Relu/Clip check it in their own marking), its Relu/Clip, float with symmetric
+        activations (`QLinearActivation.QuantizeClipRelu`), and its Gather of anything but a
+        constant."""
+        if kind == "Where" and not self.config.option("ForceQuantizeNoInputCheck", False):
+            # `QLinearWhere` quantizes only when forced; `QDQWhere` its output when its X and Y
+            # are quantized already (nothing else: it stays float otherwise)
+            if self.config.quant_format is QuantFormat.QOperator:
+                return True
+            return not (self.is_marked(op.operands[1]) and self.is_marked(op.operands[2]))
         if self.config.quant_format is not QuantFormat.QOperator:
             return False
         if kind in REMOVABLE:
             return self.config.activation_symmetric
         if kind == "Gather":  # `GatherQuant.should_quantize`: an initializer's gather only
             return float_constant(op.operands[0]) is None
-        if kind == "Where":  # `QLinearWhere.quantize`: only when forced
-            return not self.config.option("ForceQuantizeNoInputCheck", False)
-        return kind in ("GlobalAveragePool", "Pad") and not self.is_marked(op.operands[0])
+        # `QArgMax` reads a quantized input only where an earlier node quantized it
+        kept = ("GlobalAveragePool", "Pad", "ArgMax", "ArgMin")
+        return kind in kept and not self.is_marked(op.operands[0])
 
     def fixed_output(self, kind: str) -> Mark:
         """QOperator's QLinearSoftmax quantizes its output with fixed parameters."""

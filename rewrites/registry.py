@@ -25,6 +25,7 @@ _LOCATIONS = {
     "qnn-default": ("rewrites.pipeline", "QnnDefaultPass"),
     "nhwc-layout": ("rewrites.nhwc_layout", "NhwcLayoutPass"),
     "instrument": ("rewrites.instrument", "InstrumentPass"),
+    "mlas-threads": ("rewrites.mlas_threads", "MlasThreadsPass"),
     "normalize-quant-types": ("rewrites.normalize_quant_types", "NormalizeQuantTypesPass"),
     "lower-batch-norm": ("rewrites.batch_norm", "LowerBatchNormPass"),
     "weight-bias-quantization": (

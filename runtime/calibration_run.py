@@ -339,6 +339,7 @@ def collect_statistics(
     shards: int | None = None,
     threads: int | None = None,
     source: ModelSource | None = None,
+    variant: str = "",
 ) -> dict[str, TensorStats]:
     """Statistics of the observed tensors of `entry` of a float module (a ModuleOp, left
     unchanged, or IR text), keyed by tensor name (qdialect.names.tensor_name).
@@ -352,7 +353,8 @@ def collect_statistics(
     when stderr is a terminal). `threads`: the kernels' thread count (compile_module's).
     `source`: the bytes of the file the module is read from; a serial run then takes its
     instrumented function from runtime.calibration_cache, and `module` may be a function that
-    loads the module, called only when the function is not there.
+    loads the module, called only when the function is not there; `variant` names what that
+    function does to the file's module before instrumenting it (part of the cache key).
     """
     if histogram is not None and edges_for is None:
         raise ValueError("a histogram needs edges_for, which chooses each tensor's bin edges")
@@ -363,7 +365,7 @@ def collect_statistics(
         counted = (histogram[1], rule, absolute)
     key = None
     if source is not None and executor is None:  # workers compile from text
-        key = function_key(source, entry, _observes(tensors, counted))
+        key = function_key(source, entry, _observes(tensors, counted) + variant)
     cached = load_function(key, threads) if key is not None else None
     if cached is not None:
         specs = signature_specs(cached.function.signature)

@@ -54,6 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="minmax, percentile, entropy, mse, kl-glow (default: the config's "
         "calibrate_method, else minmax)",
     )
+    group.add_argument(
+        "--ort-threads",
+        metavar="N",
+        type=int,
+        help="calibrate with the float sums of an ONNX Runtime session on N intra-op threads "
+        "(default: ORT's default on this host, the session quantize_static calibrates with)",
+    )
     group.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -86,6 +93,7 @@ def _table(module: ModuleOp, args: argparse.Namespace, config):
         _method(args, config),
         extra_options={k: v for k, v in extra.items() if k.startswith("Calib")},
         progress=False if args.quiet else None,
+        ort_threads=args.ort_threads,
     )
     if table_path is not None:
         table.write(table_path)

@@ -295,6 +295,7 @@ def calibrate(
     extra_options: Mapping[str, Any] | None = None,
     executor: Executor | None = None,
     progress: bool | None = None,
+    ort_threads: int | None = None,
 ):
     """Ranges of every float tensor of `model` on `samples` by `method` (`minmax`,
     `percentile`, `entropy`, `mse`, `kl-glow`; ONNX Runtime's names are accepted too), with
@@ -306,20 +307,37 @@ def calibrate(
     in workers; their statistics merge in shard order, so the table equals the serial one.
     A model file's compiled passes are cached (runtime.calibration_cache): calibrating it
     again, on other samples or by another method, neither imports nor compiles it.
+
+    `ort_threads`: the intra-op threads of the ONNX Runtime session whose float sums the
+    ranges reproduce (`rewrites.mlas_threads`: MLAS cuts a small image's GEMMs by thread);
+    by default ORT's default on this host, the session `quantize_static` calibrates with.
     """
     from qdialect.calibration.methods import choose_ranges, histogram_edges, histogram_plan
     from qdialect.calibration.options import CalibrationOptions
+    from qdialect.host_cpu import ort_default_threads
+    from qdialect.textio import make_context
+    from rewrites.mlas_threads import MlasThreadsPass
     from runtime.calibration_run import collect_statistics
 
     options = CalibrationOptions.from_extra_options(method, extra_options)
     plan = histogram_plan(options)
+    threads = ort_default_threads() if ort_threads is None else ort_threads
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"ort_threads must be a positive integer, got {threads!r}")
+
+    def load() -> ModuleOp:
+        module = load_float_model(model, node_constants=True)
+        MlasThreadsPass(threads).apply(make_context(), module)
+        return module
+
     stats = collect_statistics(
-        lambda: load_float_model(model, node_constants=True),
+        load,
         samples,
         histogram=plan,
         edges_for=histogram_edges if plan is not None else None,
         executor=executor,
         progress=progress,
         source=_model_source(model),
+        variant=f"ort_threads={threads}",
     )
     return choose_ranges(stats.values(), options)

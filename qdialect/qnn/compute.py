@@ -38,7 +38,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.float_sum import SumOrder, conv_sum_order, dot_sum_order
+from qdialect.float_sum import SumKind, SumOrder, conv_sum_order, dot_sum_order
 from qdialect.qnn.common import (
     Kind,
     array_values,
@@ -164,7 +164,13 @@ def verify_dot_shapes(op: ComputeOp) -> int:
 
 # the properties that say how a float conv/dot sums (qdialect/float_sum.py): an integer op
 # made from one (a QDQ group) has none of them
-FLOAT_SUM_PROPERTIES = ("bias_first", "streamed_rhs", "transposed_rhs", "batched_matmul")
+FLOAT_SUM_PROPERTIES = (
+    "bias_first",
+    "streamed_rhs",
+    "transposed_rhs",
+    "batched_matmul",
+    "sum_block",
+)
 
 
 class FusedComputeOp(ComputeOp):
@@ -177,7 +183,16 @@ class FusedComputeOp(ComputeOp):
     addend_first = opt_prop_def(UnitAttr)
     # a float sum that starts from the bias (ONNX Gemm's C), not one that ends with it
     bias_first = opt_prop_def(UnitAttr)
+    # the K block of a blocked float sum, where MLAS's threads give it another than its
+    # single-threaded one (rewrites.mlas_threads)
+    sum_block = opt_prop_def(IntegerAttr)
     traits = traits_def(Pure())
+
+    def blocked(self, order: SumOrder) -> SumOrder:
+        """`order` with this op's `sum_block`, if it has one and the order is blocked."""
+        if self.sum_block is None or order.kind is not SumKind.BLOCKED:
+            return order
+        return SumOrder(SumKind.BLOCKED, self.sum_block.value.data)
 
     @property
     def requant_mode_kind(self) -> RequantMode:
@@ -224,6 +239,8 @@ class FusedComputeOp(ComputeOp):
             raise VerifyException("a float op's bias must have the result's element type")
         if self.intermediate is not None:
             raise VerifyException("intermediate applies only to quantized results")
+        if self.sum_block is not None and self.sum_block.value.data < 1:
+            raise VerifyException(f"sum_block must be positive, got {self.sum_block.value.data}")
 
     def _verify_quantized(
         self, activation: Activation, requant: RequantMode, out_channels: int, channel_role: str
@@ -324,7 +341,7 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
         pixels = y[2] * y[3] if nchw else y[1] * y[2]
         if self.batched_matmul is not None:
             filters = w[0] // self.groups.value.data
-            return dot_sum_order(pixels, math.prod(w[1:]), filters, streamed_rhs=True)
+            return self.blocked(dot_sum_order(pixels, math.prod(w[1:]), filters, streamed_rhs=True))
         width, channels, kernel_width = (x[3], w[1], w[3]) if nchw else (x[2], w[3], w[2])
         # (grouped convs keep the one-row order: the depthwise kernels sum no other way)
         transposed = (
@@ -335,7 +352,8 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
             and set(self.dilations.get_values()) == {1}
             and not any(self.pads.get_values())
         )
-        return conv_sum_order(w[0] // self.groups.value.data, pixels, math.prod(w[1:]), transposed)
+        filters = w[0] // self.groups.value.data
+        return self.blocked(conv_sum_order(filters, pixels, math.prod(w[1:]), transposed))
 
 
 @irdl_op_definition
@@ -356,7 +374,7 @@ class DotOp(FusedComputeOp):
         a = ranked_shape(self.input, "lhs")
         k, n = ranked_shape(self.weight, "rhs", 2)
         streamed, transposed = self.streamed_rhs is not None, self.transposed_rhs is not None
-        return dot_sum_order(math.prod(a[:-1]), k, n, streamed, transposed)
+        return self.blocked(dot_sum_order(math.prod(a[:-1]), k, n, streamed, transposed))
 
     def verify_(self) -> None:
         out_columns = verify_dot_shapes(self)

@@ -50,10 +50,10 @@ def bits(value) -> int:
     return int(np.asarray(value, np.float32).reshape(()).view(np.int32))
 
 
-def ort_ranges(path: Path, samples, method: str, extra: dict) -> dict:
+def ort_ranges(path: Path, samples, method: str, extra: dict, threads: int = 0) -> dict:
     """ONNX Runtime's ranges as `quantize_static` would calibrate them (its extra_options
-    forwarded to `create_calibrator`, as quantize.py does); `samples` an array of inputs `x`,
-    or a list of feeds."""
+    forwarded to `create_calibrator`, as quantize.py does; its session on ORT's default
+    threads, or `threads`); `samples` an array of inputs `x`, or a list of feeds."""
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, create_calibrator
 
     options = {ORT_CALIBRATOR_KEYS[k]: v for k, v in extra.items()}
@@ -65,10 +65,10 @@ def ort_ranges(path: Path, samples, method: str, extra: dict) -> dict:
         calibrate_method=getattr(CalibrationMethod, ORT_METHOD[method]),
         extra_options=options,
     )
-    # the calibrator's own session (calibrate.py: no graph optimizations), on one thread
+    # the calibrator's own session (calibrate.py: no graph optimizations)
     session_options = ort.SessionOptions()
     session_options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session_options.intra_op_num_threads = 1
+    session_options.intra_op_num_threads = threads
     calibrator.infer_session = ort.InferenceSession(
         calibrator.augmented_model_path, session_options, providers=["CPUExecutionProvider"]
     )
@@ -244,6 +244,10 @@ def test_qopt_quantizes_our_own_float_ir(tmp_path: Path, capsys) -> None:
         (["--quantize", "{config}"], "qopt: error: unknown config key 'per_chanel'"),
         (["--calibrate", "{missing}"], "cannot read calibration data"),
         (["--calibrate", "{wrong}"], "'x'"),
+        (
+            ["--calibrate", "{wrong}", "--ort-threads", "0"],
+            "qopt: error: ort_threads must be a positive integer, got 0",
+        ),
     ],
 )
 def test_qopt_errors_are_one_line(tmp_path: Path, capsys, args, message) -> None:

@@ -303,13 +303,26 @@ def test_quantizer_is_quantize_static_compiled(name: str, combo) -> None:
     check_model(name, combo, compiled=True)
 
 
-@pytest.mark.parametrize("combo", COMBOS[::3], ids=case_ids)
-def test_class_maps_are_quantize_statics(combo) -> None:
+CLASS_MAP_CASES = [(c, None) for c in COMBOS[::3]] + [
+    # ArgMax alone: QDQ quantizes its input (QDQOperatorBase); QOperator keeps it float
+    (("QDQ", False, "QUInt8", True), ["ArgMax"]),
+    (("QDQ", True, "QInt8", False), ["ArgMax"]),
+    (("QOperator", False, "QUInt8", True), ["ArgMax"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("combo", "op_types"),
+    CLASS_MAP_CASES,
+    ids=lambda v: case_ids(v) if isinstance(v, tuple) else str(v),
+)
+def test_class_maps_are_quantize_statics(combo, op_types) -> None:
     """A segmentation head's ArgMax over the classes: ORT's QOperator ArgMax reads the stored
-    values of the QLinearConv before it, its QDQ ArgMax the dequantized ones; ours (which
-    keeps it float) gives the same class map, as does ORT itself."""
+    values of the QLinearConv before it, its QDQ ArgMax the dequantized ones; ours gives the
+    same class map, as does ORT itself. With only ArgMax to quantize, ORT's QDQ quantizer
+    gives its input a pair of its own (the class map of the quantized logits)."""
     reduce_range = combo[3]
-    config = static_config(combo)
+    config = static_config(combo, op_types_to_quantize=op_types)
     rng = np.random.default_rng(11)
     nodes = [
         onnx.helper.make_node("Conv", ["x", "w"], ["logits"], pads=[1, 1, 1, 1], name="head"),
@@ -330,6 +343,25 @@ def test_class_maps_are_quantize_statics(combo) -> None:
     (result,) = compile_module(ours.module)(x=x)
     assert expected.dtype == np.int64 and len(np.unique(expected)) > 1
     assert np.array_equal(literal, expected) and np.array_equal(result, expected)
+    if op_types is not None:
+        listed = ours.summary.quantized if combo[0] == "QDQ" else ours.summary.left_float
+        assert "ArgMax 'classes'" in listed
     if reduce_range:
         (ort,) = run_ort(theirs, {"x": x})
         assert np.array_equal(ort, expected)
+
+
+@pytest.mark.parametrize("fmt", ["QDQ", "QOperator"])
+def test_an_unforced_where_of_float_tensors_is_listed_float(fmt: str) -> None:
+    """Without ForceQuantizeNoInputCheck ORT quantizes a Where only when its X and Y are
+    quantized already (QDQ) or never (QOperator): here it stays float, and the summary says so."""
+    rng = np.random.default_rng(2)
+    model = float_models.where_select(rng)
+    samples = [{"x": rng.standard_normal((1, 3, 6, 6)).astype(np.float32)} for _ in range(2)]
+    config = static_config((fmt, False, "QUInt8", True))
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, config, Path(tmp))
+        ours = quantize(model, cache, config)
+    assert "Where" in [n.op_type for n in theirs.graph.node]  # float in ORT's model too
+    assert "Where 'where'" in ours.summary.left_float
+    assert "Where 'where'" not in ours.summary.quantized

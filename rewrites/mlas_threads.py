@@ -1,0 +1,155 @@
+"""`mlas-threads{threads=N}`: float convs and dots sum as ONNX Runtime's do on N intra-op threads.
+
+A float sum's order is MLAS's (`qdialect.float_sum`), and with several threads MLAS runs a
+single image's conv (and a GEMM of an activation) as one GEMM per range of output pixels
+(columns): each range picks its own K block from its own N, so in a small image the block can
+differ from the single-threaded one (DenseNet's 7 × 7 convs of 32 filters, GoogLeNet's 1 × 1
+reductions: 512 taps a block on two threads, 256 on one). ONNX Runtime's calibrator runs its
+session on the default threads, so `quantize_static`'s ranges carry those sums.
+
+Such an op becomes one copy per distinct block (`sum_block`), each computing every output,
+and the ranges are sliced out of them and joined (a conv's pixels flattened and back):
+the same sums as ORT's, per output, at the cost of the extra copies on the few ops where the
+blocks differ. An op whose ranges all keep its own block is left alone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects import arith, tensor
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, TensorType, i64
+from xdsl.ir import Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from qdialect import qnn
+from qdialect.constants import dense_attr
+from qdialect.float_sum import (
+    SumKind,
+    conv_pixel_ranges,
+    gemm_column_ranges,
+    sgemm_stride_k,
+)
+from qdialect.qnn.common import Kind, int_array, kind_of
+from qdialect.qnn.modes import Layout
+from qdialect.tensors import element_type
+
+
+def _direct(op: qnn.Conv2DOp) -> bool:
+    """Whether `MlasConvPrepare` runs the conv as one GEMM on the input itself (GemmDirect):
+    stride 1 and no padding, and a 1 × 1 kernel (or one input channel and a kernel as wide,
+    or as tall and one wide, as the image)."""
+    if set(op.strides.get_values()) != {1} or any(op.pads.get_values()):
+        return False
+    _, c, kh, kw = op.weight.type.get_shape()  # type: ignore[union-attr]
+    _, _, h, w = op.input.type.get_shape()  # type: ignore[union-attr]
+    if kh == kw == 1:
+        return True
+    dilated = set(op.dilations.get_values()) != {1}
+    return c == 1 and not dilated and (kw == w or (kh == h and kw == 1))
+
+
+def _ranges(op: Operation, threads: int) -> tuple[int, list[tuple[int, int]]] | None:
+    """(K, ranges of the GEMM's N) for a float op MLAS would split, else None."""
+    if not isinstance(op, qnn.Conv2DOp | qnn.DotOp) or kind_of(op.results[0]) is not Kind.FLOAT:
+        return None
+    if op.float_sum_order().kind is not SumKind.BLOCKED:
+        return None
+    if isinstance(op, qnn.DotOp):
+        if op.streamed_rhs is None:
+            return None  # a prepacked weight: blocks of 256 whatever N
+        rows = math.prod(op.input.type.get_shape()[:-1])  # type: ignore[union-attr]
+        k, columns = op.weight.type.get_shape()  # type: ignore[union-attr]
+        return k, gemm_column_ranges(rows, columns, k, threads)
+    if op.batched_matmul is not None:
+        return None
+    n, o, oh, ow = op.results[0].type.get_shape()  # type: ignore[union-attr]
+    if n != 1 or op.groups.value.data != 1 or op.layout_kind is not Layout.NCHW:
+        return None  # batches and groups: one GEMM per item, every pixel in it
+    k = math.prod(op.weight.type.get_shape()[1:])  # type: ignore[union-attr]
+    return k, conv_pixel_ranges(o, oh * ow, k, threads, _direct(op))
+
+
+def _runs(k: int, ranges: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """(start, count, block) of consecutive ranges sharing a K block, merged."""
+    runs: list[tuple[int, int, int]] = []
+    for start, count in ranges:
+        block = sgemm_stride_k(count, k)
+        if runs and runs[-1][2] == block:
+            runs[-1] = (runs[-1][0], runs[-1][1] + count, block)
+        else:
+            runs.append((start, count, block))
+    return runs
+
+
+def _reshaped(value: SSAValue, shape: list[int], ops: list[Operation]) -> SSAValue:
+    target = arith.ConstantOp(dense_attr(np.array(shape, np.int64), TensorType(i64, [len(shape)])))
+    reshape = tensor.ReshapeOp(value, target.result, TensorType(element_type(value.type), shape))
+    ops += [target, reshape]
+    return reshape.result
+
+
+def _split(op: Operation, runs: list[tuple[int, int, int]]) -> None:
+    """Replace `op` by a copy per block, its runs sliced out and joined along N."""
+    result = op.results[0]
+    shape = list(result.type.get_shape())  # type: ignore[union-attr]
+    flat = shape if isinstance(op, qnn.DotOp) else [*shape[:2], shape[2] * shape[3]]
+    axis = len(flat) - 1
+    ops: list[Operation] = []
+    copies: dict[int, SSAValue] = {}
+    parts = []
+    for start, count, block in runs:
+        if block not in copies:
+            copy = op.clone()
+            copy.properties["sum_block"] = IntegerAttr(block, i64)
+            copy.results[0].name_hint = None
+            ops.append(copy)
+            value = copy.results[0]
+            copies[block] = value if flat == shape else _reshaped(value, flat, ops)
+        starts = [0] * len(flat)
+        starts[axis] = start
+        part_shape = [*flat[:-1], count]
+        piece = qnn.SliceOp.create(
+            operands=[copies[block]],
+            result_types=[TensorType(element_type(result.type), part_shape)],
+            properties={"starts": int_array(starts), "steps": int_array([1] * len(flat))},
+        )
+        ops.append(piece)
+        parts.append(piece.result)
+    joined = qnn.ConcatOp.create(
+        operands=parts,
+        result_types=[TensorType(element_type(result.type), flat)],
+        properties={"axis": IntegerAttr(axis, i64)},
+    )
+    ops.append(joined)
+    value = joined.result if flat == shape else _reshaped(joined.result, shape, ops)
+    value.name_hint = result.name_hint
+    Rewriter.insert_op(ops, InsertPoint.before(op))
+    result.replace_all_uses_with(value)
+    Rewriter.erase_op(op)
+
+
+@dataclass(frozen=True)
+class MlasThreadsPass(ModulePass):
+    """`threads`: ONNX Runtime's intra-op threads whose sums to write (1: nothing changes)."""
+
+    name = "mlas-threads"
+    threads: int = 1
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.threads < 1:
+            raise ValueError(f"threads must be at least 1, got {self.threads}")
+        for inner in list(op.walk()):
+            found = _ranges(inner, self.threads) if self.threads > 1 else None
+            if found is None:
+                continue
+            k, ranges = found
+            runs = _runs(k, ranges)
+            own = inner.float_sum_order().block  # type: ignore[attr-defined]
+            if all(block == own for _, _, block in runs):
+                continue
+            _split(inner, runs)
