@@ -49,6 +49,8 @@ QUANTIZER_OPTIONS = (
     "QDQOpTypePerChannelSupportToAxis",
     "ForceQuantizeNoInputCheck",
     "DedicatedQDQPair",  # one Q/DQ pair per consumer: the same numbers
+    "UseQDQContribOps",  # the pairs in the com.microsoft domain: the same numbers
+    "AddQDQPairToWeight",  # a float weight through Q/DQ, not a stored one
 )
 
 # ONNX Runtime 1.31's quantizer registries (`registry.py`): the node types its QOperator

@@ -38,7 +38,7 @@ from xdsl.pattern_rewriter import (
 
 from qdialect import qnn
 from qdialect.arithmetic import quantize_value
-from qdialect.constants import dense_array
+from qdialect.constants import dense_array, splat_value
 from qdialect.float32 import f32
 from qdialect.names import carry_node
 from qdialect.qnn.compute import FLOAT_SUM_PROPERTIES
@@ -49,6 +49,7 @@ from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 from rewrites.common import dense_constant, single_use, stored_constant, with_element
+from rewrites.fake_quant import quantized_values
 from rewrites.fold_tables import FuseQdqTable, TableStyle
 from rewrites.retype import requantize_constant
 from rewrites.scale_limits import ScaleRangeError, check_op, check_requantization
@@ -176,6 +177,32 @@ class QuantizeOfDequantize(RewritePattern):
             rewriter.replace(op, [], [source])
         else:
             rewriter.replace(op, qnn.RequantizeOp(source, op.result.type))
+
+
+class FoldQuantizedConstant(RewritePattern):
+    """A default-rounding quantize of a float constant is stored constants (the executors'
+    quantize, `fake_quant.quantized_values`; a splat stays one): a weight ONNX Runtime keeps
+    float between a QuantizeLinear and a DequantizeLinear (AddQDQPairToWeight) is packed once,
+    as a stored weight is."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.QuantizeOp, rewriter: PatternRewriter) -> None:
+        values = dense_array(op.input)
+        if values is None or op.round_mode_kind is not RoundMode.HALF_TO_EVEN:
+            return
+        if element_type(op.input.type) != f32_type:
+            return
+        qtype = element_type(op.result.type)
+        if qtype.granularity is Granularity.SUB_CHANNEL:
+            return
+        one = splat_value(values)
+        if one is not None and qtype.granularity is Granularity.PER_TENSOR:
+            stored = np.broadcast_to(quantized_values(np.array([one]), qtype)[0], values.shape)
+        else:
+            stored = quantized_values(np.asarray(values), qtype)
+        storage = TensorType(IntegerType(qtype.storage_width), values.shape)
+        constant = dense_constant(stored, storage)
+        rewriter.replace(op, [constant, StorageCastOp(constant.result, op.result.type)])
 
 
 class FoldRequantizedConstant(RewritePattern):
@@ -407,6 +434,7 @@ class FoldQdqPass(ModulePass):
                     FoldConstantTranspose(),
                     FoldConstantReshape(),
                     QuantizeOfDequantize(),
+                    FoldQuantizedConstant(),
                     FoldRequantizedConstant(),
                     FuseQdqConvDot(),
                     FuseQdqElementwise(),

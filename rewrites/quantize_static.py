@@ -691,8 +691,14 @@ class StaticQuantizer:
         it and, going through the nodes in order, gives a float reader (an Identity) the
         DequantizeLinear of it once a quantized node has read it, the float one before."""
         special = self.stored.get(value)
-        values = special.stored if special else quantize_array(dense_array(value), params)
         owner = value.owner
+        add_pair = self.config.option("AddQDQPairToWeight", False)
+        if special is None and add_pair and self.config.quant_format is QuantFormat.QDQ:
+            # the float weight stays, quantized and dequantized where it is read
+            # (`_add_qdq_pair_for_initializer`); QDQ only, as quantize_static has it
+            self.insert_pair(value, params)
+            return
+        values = special.stored if special else quantize_array(dense_array(value), params)
         dequantized = constant_chain(values, params, None, owner, self.name(value))  # type: ignore[arg-type]
         if self.config.quant_format is QuantFormat.QOperator:
             order = {op: i for i, op in enumerate(self.block.ops)}

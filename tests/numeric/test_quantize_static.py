@@ -250,6 +250,11 @@ OPTIONS = [
     ("where_select", ("QDQ", True, "QInt8", True), {"extra_options": {"ForceQuantizeNoInputCheck": True}}),
     ("where_select", ("QOperator", False, "QUInt8", True), {"extra_options": {"ForceQuantizeNoInputCheck": True}}),
     ("where_select", ("QDQ", False, "QUInt8", True), {}),
+    # float weights through Q/DQ pairs (folded to stored weights: the same numbers); the pairs
+    # in the com.microsoft domain
+    ("resnet_block", ("QDQ", True, "QInt8", False), {"extra_options": {"AddQDQPairToWeight": True}}),
+    ("transformer_ffn", ("QDQ", False, "QUInt8", True), {"extra_options": {"AddQDQPairToWeight": True}}),
+    ("resnet_block", ("QDQ", False, "QUInt8", True), {"extra_options": {"UseQDQContribOps": True}}),
 ]  # fmt: skip
 
 

@@ -387,3 +387,25 @@ func.func @per_axis_quantize_stays(%f: tensor<2x4xf32>) -> tensor<4x2x!p> {
   %q = qnn.quantize %t : tensor<4x2xf32> -> tensor<4x2x!p>
   func.return %q : tensor<4x2x!p>
 }
+
+// -----
+
+// Quantizing a float constant and requantizing stored constants give stored constants
+// (DESIGN §2's quantize: 1 / 0.5 - 3 = -1, -2.25 / 0.5 = -4.5 to even -4, then -3; 100
+// saturates; stored 1 is 2.0, 8 steps of 0.25 above 128 = 136, kept signless as -120).
+// CHECK-LABEL: func.func @constants_quantized(
+// CHECK-NEXT: %[[Q:[^ ,]+]] = arith.constant dense<[-1, -7, -1, 127]> : tensor<4xi8>
+// CHECK-NEXT: %[[QS:[^ ,]+]] = quant.scast %[[Q]] : tensor<4xi8> to tensor<4x!quant.uniform<i8:f32, 0.5:-3>>
+// CHECK-NEXT: %[[R:[^ ,]+]] = arith.constant dense<[-120, -126, -108, -1]> : tensor<4xi8>
+// CHECK-NEXT: %[[RS:[^ ,]+]] = quant.scast %[[R]] : tensor<4xi8> to tensor<4x!quant.uniform<u8:f32, 0.25:128>>
+// CHECK-NEXT: func.return %[[QS]], %[[RS]]
+!s = !quant.uniform<i8:f32, 0.5:-3>
+!u = !quant.uniform<u8:f32, 0.25:128>
+func.func @constants_quantized() -> (tensor<4x!s>, tensor<4x!u>) {
+  %w = arith.constant dense<[1.0, -2.25, 0.75, 100.0]> : tensor<4xf32>
+  %q = qnn.quantize %w : tensor<4xf32> -> tensor<4x!s>
+  %c = arith.constant dense<[1, -2, 7, 127]> : tensor<4xi8>
+  %s = quant.scast %c : tensor<4xi8> to tensor<4x!s>
+  %r = qnn.requantize %s : tensor<4x!s> -> tensor<4x!u>
+  func.return %q, %r : tensor<4x!s>, tensor<4x!u>
+}
