@@ -9,7 +9,8 @@ TOSA multipliers) and `storage` (integer ranges, INT32_MIN/INT32_MAX).
 
 Scale limits: the numbers computed from several scales (products and ratios: the bias scale
 `sx*sw`, the requantization multiplier `sx*sw/sy`, QLinearAdd's `sa/sy` and `sb/sy`, the pools'
-`sx/sy`) are only computed from scales in `SCALE_RANGE`, 2^-40 to 2^40. A product or ratio of
+`sx/sy`) are only computed from scales in `SCALE_RANGE`, 2^-40 to 2^40 (QLinearAdd's also from
+any float32 scales whose ratios are at most 2^40, `add_constants`). A product or ratio of
 three such scales lies in 2^-120 .. 2^120, a normal float32 number, and no value the kernels
 derive from them (`fl(float32(acc) * m)`, `fma(a, ra, fma(b, rb, k))`, the pools' float sums)
 can become NaN. A scale outside it raises `ScaleRangeError` naming the product and the scale,
@@ -160,12 +161,21 @@ def add_constants(
 ) -> AddConstants:
     """`ra = fl(sa/sy)`, `rb = fl(sb/sy)`, `k = fl(zy - fma(ra, za, fl(rb*zb)))` from the
     (scale, zero point) pairs of a, b and y, zero points as the raw stored values see them.
-    Scales outside `SCALE_RANGE` raise `ScaleRangeError`."""
+
+    Scales in `SCALE_RANGE` are taken as for every product. Beyond it the add still computes
+    when both ratios have float32 values of at most 2^40: then `fma(a, ra, fma(b, rb, k))`
+    stays finite for any stored a, b, and a ratio that underflows only drops its operand, as
+    ONNX Runtime's QLinearAdd does (a transformer's attention scores added to a mask quantized
+    with a scale near 1e36). Otherwise `ScaleRangeError` names the first scale out of range."""
     sa, sb, sy = float(a[0]), float(b[0]), float(y[0])
-    check_scales(
-        f"QLinearAdd ratios sa/sy, sb/sy = {_g(sa)}/{_g(sy)}, {_g(sb)}/{_g(sy)}",
-        (("lhs scale sa", sa), ("rhs scale sb", sb), ("output scale sy", sy)),
-    )
+    product = f"QLinearAdd ratios sa/sy, sb/sy = {_g(sa)}/{_g(sy)}, {_g(sb)}/{_g(sy)}"
+    roles = (("lhs scale sa", sa), ("rhs scale sb", sb), ("output scale sy", sy))
+    try:
+        check_scales(product, roles)
+    except ScaleRangeError:
+        with_values = all(0.0 < f32(s) < math.inf for _, s in roles)
+        if not with_values or not all(f32(f32(s) / f32(sy)) <= SCALE_RANGE[1] for s in (sa, sb)):
+            raise
     (sa, za), (sb, zb), (sy, zy) = ((f32(s), f32(z)) for s, z in (a, b, y))
     ra, rb = f32(sa / sy), f32(sb / sy)
     return AddConstants(ra, rb, f32(zy - fmaf(ra, za, f32(rb * zb))))

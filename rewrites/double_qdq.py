@@ -14,7 +14,9 @@ fuses QDQ groups; the graph as written (DISABLE_ALL, the literal reading) requan
 HF attention's probabilities (Softmax → Q/DQ → Cast → Q/DQ → MatMul) and BART's position
 embeddings meet it. Conditions, as ORT checks them: DQ1 and Q2 each have one user and are no
 graph output, Q1 has one user and is no result, the zero points share one 8-bit type; equal
-parameters leave the outer pair as it is.
+parameters leave the outer pair as it is. Not in a function `quantize_static` wrote in QOperator
+form (`QOPERATOR_ATTR`): there the pairs stand for QLinear nodes, which read and write stored
+values, and ORT's QOperator graph has no such back-to-back pairs.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from xdsl.pattern_rewriter import (
 )
 
 from qdialect import qnn
+from qdialect.names import QOPERATOR_ATTR
 from qdialect.qnn.modes import RoundMode
 from qdialect.storage import storage_bounds
 from qdialect.tensors import element_type
@@ -85,6 +88,9 @@ def merged_type(
 class RemoveDoubleQdq(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, dq1: qnn.DequantizeOp, rewriter: PatternRewriter) -> None:
+        function = dq1.parent_op()
+        if isinstance(function, func.FuncOp) and QOPERATOR_ATTR in function.attributes:
+            return  # QLinear nodes between the pairs (a quantized Gather, then a Cast)
         q1 = dq1.input.owner
         q2 = _sole_user(dq1.result)
         if not isinstance(q1, qnn.QuantizeOp) or not isinstance(q2, qnn.QuantizeOp):

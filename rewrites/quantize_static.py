@@ -27,7 +27,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
 from qdialect.constants import dense_array
-from qdialect.names import node_name, tensor_name
+from qdialect.names import QOPERATOR_ATTR, node_name, tensor_name
 from qdialect.ort_qparams import (
     QParams,
     QType,
@@ -738,5 +738,9 @@ def quantize_function(
     fixed: FixedParams | None = None,
 ) -> QuantizeSummary:
     """Quantize `function` in place as `quantize_static` would quantize its ONNX graph;
-    `fixed` parameters (NNI's calibration config) are used as given."""
-    return StaticQuantizer(function, ranges, config, fixed).run()
+    `fixed` parameters (NNI's calibration config) are used as given. A QOperator function is
+    marked as such (`QOPERATOR_ATTR`: `rewrites.double_qdq` leaves its pairs apart)."""
+    summary = StaticQuantizer(function, ranges, config, fixed).run()
+    if config.quant_format is QuantFormat.QOperator:
+        function.attributes[QOPERATOR_ATTR] = UnitAttr()
+    return summary

@@ -10,8 +10,10 @@ from qdialect.onnx_import.errors import NodeError
 
 FLT_MIN, FLT_MAX = float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).max)
 # the nodes whose own arithmetic takes any normal float32 scale (DESIGN §2's single-scale
-# quantize and dequantize); every other node's integer kernel computes products and ratios
+# quantize and dequantize; QLinearAdd, whose ratios `add_constants` checks itself; the
+# softmax's exp table, a single scale); every other node's integer kernel computes products
 QDQ_NODES = ("QuantizeLinear", "DequantizeLinear")
+ANY_SCALE_NODES = (*QDQ_NODES, "QLinearAdd", "QLinearSoftmax")
 
 
 def check_scales(scale: np.ndarray, what: str, op_type: str | None = None) -> None:
@@ -23,12 +25,12 @@ def check_scales(scale: np.ndarray, what: str, op_type: str | None = None) -> No
     the float simulation (a transformer's attention mask quantized with a scale near 1e36, a
     random net's vanishing activations). `what` names the scales in the error."""
     values = np.asarray(scale, np.float64).ravel()
-    low, high = (FLT_MIN, FLT_MAX) if op_type in QDQ_NODES else SCALE_RANGE
+    low, high = (FLT_MIN, FLT_MAX) if op_type in ANY_SCALE_NODES else SCALE_RANGE
     with np.errstate(over="ignore", invalid="ignore"):
         as_f32 = values.astype(np.float32).astype(np.float64)
         bad = ~(np.isfinite(as_f32) & (as_f32 >= low) & (as_f32 <= high))
     if bad.any():
-        bounds = "" if op_type in QDQ_NODES else f" from {SCALE_RANGE_TEXT}"
+        bounds = "" if op_type in ANY_SCALE_NODES else f" from {SCALE_RANGE_TEXT}"
         raise NodeError(
             f"{what} must hold positive normal finite float32 values{bounds}, "
             f"got {float(as_f32[np.argmax(bad)]):.6g}"

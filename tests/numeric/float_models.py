@@ -638,3 +638,27 @@ def constant_pad_value(
         node("MatMul", ["p", "w2"], ["y"], name="project"),
     ]
     return onnx_model(nodes, [1, tokens, width], [1, tokens + 2, width], weights)
+
+
+def masked_scores(rng: np.random.Generator, tokens: int = 8) -> onnx.ModelProto:
+    """Attention scores plus a padding mask of the float minimum, as HF exporters write it
+    (`Where(mask, 0, finfo.min)`), then Softmax and the weighted sum. quantize_static gives
+    the mask a scale near 1.3e36: QLinearAdd's ratios then drop the scores' side."""
+    mask = np.ones((1, 1, tokens), bool)
+    mask[..., -3:] = False  # the last three tokens are padding
+    weights = {
+        "wq": normal(rng, tokens, tokens),
+        "wv": normal(rng, tokens, tokens),
+        "keep": mask,
+        "zero": np.zeros(1, np.float32),
+        "lowest": np.array([np.finfo(np.float32).min], np.float32),
+    }
+    node = helper.make_node
+    nodes = [
+        node("MatMul", ["x", "wq"], ["scores"], name="scores"),
+        node("Where", ["keep", "zero", "lowest"], ["mask"], name="mask"),
+        node("Add", ["scores", "mask"], ["masked"], name="add_mask"),
+        node("Softmax", ["masked"], ["probs"], axis=-1, name="softmax"),
+        node("MatMul", ["probs", "wv"], ["y"], name="context"),
+    ]
+    return onnx_model(nodes, [1, tokens, tokens], [1, tokens, tokens], weights)

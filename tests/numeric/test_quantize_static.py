@@ -62,6 +62,7 @@ MODELS = {
     "float_casts": float_models.float_casts,
     "tied_parameters": float_models.tied_parameters,
     "constant_pad_value": float_models.constant_pad_value,
+    "masked_scores": float_models.masked_scores,
 }
 FAST_MODELS = (
     "resnet_block",
@@ -264,6 +265,16 @@ def test_float_casts_get_their_own_pairs(combo) -> None:
     quantizer (its range, its Q/DQ pair); the importer keeps it (`qnn.cast` f32 -> f32)
     until qnn-default drops it."""
     check_model("float_casts", combo, compiled=True)
+
+
+@pytest.mark.parametrize("combo", COMBOS[::2], ids=case_ids)
+def test_masked_attention_is_quantize_statics(combo) -> None:
+    """Scores plus a mask of the float minimum: quantize_static quantizes the mask with a scale
+    near 1.3e36. QOperator's QLinearAdd computes with the ratios of the scales (the scores'
+    one underflows: ORT drops them) and its QLinearSoftmax with that scale; QDQ runs the
+    groups whose products leave float32 as the float simulation. ORT's model imports and
+    both equal ORT itself."""
+    check_model("masked_scores", combo, compiled=True)
 
 
 @pytest.mark.parametrize("combo", COMBOS[2::3], ids=case_ids)

@@ -64,3 +64,21 @@ func.func @kept(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf3
   %k = qnn.dequantize %h : tensor<4x!quant.uniform<i16:f32, 0.01>> -> tensor<4xf32>
   func.return %e, %d2, %k : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// A function quantize_static wrote in QOperator form: its pairs stand for QLinear nodes (a
+// quantized Gather's stored output, dequantized for a Cast, quantized again for QLinearAdd),
+// and ORT's graph has no back-to-back pairs there: nothing merges.
+// CHECK-LABEL: func.func @qoperator_form(
+// CHECK-NEXT: %b = qnn.quantize %x
+// CHECK-NEXT: %c = qnn.dequantize %b
+// CHECK-NEXT: %q = qnn.quantize %c
+// CHECK-NEXT: %d = qnn.dequantize %q
+func.func @qoperator_form(%x: tensor<4xf32>) -> tensor<4xf32> attributes {qnn.qoperator} {
+  %b = qnn.quantize %x : tensor<4xf32> -> tensor<4x!quant.uniform<u8:f32, 0.02:128>>
+  %c = qnn.dequantize %b : tensor<4x!quant.uniform<u8:f32, 0.02:128>> -> tensor<4xf32>
+  %q = qnn.quantize %c : tensor<4xf32> -> tensor<4x!quant.uniform<u8:f32, 0.01:100>>
+  %d = qnn.dequantize %q : tensor<4x!quant.uniform<u8:f32, 0.01:100>> -> tensor<4xf32>
+  func.return %d : tensor<4xf32>
+}
