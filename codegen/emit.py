@@ -108,6 +108,7 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.IntegerBinaryOp: logical.logical,
     qnn.CumSumOp: logical.cumsum,
     qnn.ArgReduceOp: logical.arg_reduce,
+    qnn.TopKOp: logical.top_k,
     qnn.ObserveOp: observe.observation,
     qnn.HistogramOp: observe.observation,
     qnn.DynamicQuantizeOp: dynamic.dynamic_quantize,

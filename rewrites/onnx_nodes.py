@@ -113,6 +113,7 @@ def node_kind(op: Operation) -> str | None:
         qnn.SelectOp: "Where",
         qnn.CumSumOp: "CumSum",
         qnn.BroadcastOp: "Expand",
+        qnn.TopKOp: "TopK",
     }
     return simple.get(type(op))
 

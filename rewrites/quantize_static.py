@@ -68,6 +68,7 @@ Ranges = Mapping[str, tuple[float, float]]
 # QDQDirect8BitOp's node types (and QDQResize, which is one): the output shares the input's
 DIRECT_8BIT = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Slice", "Resize"}
 DIRECT_8BIT |= {"AveragePool", "MaxPool"}  # MaxPool: QDQMaxPool, the same rule from opset 12
+DIRECT_8BIT |= {"TopK"}  # QDQ's registry: its values share the input's parameters
 REMOVABLE = {"Relu", "Clip"}
 # InstanceNormalization: the importer writes it as several float ops (`qnn.op_type`)
 DECOMPOSED_NORMALIZATIONS = {"InstanceNormalization"}

@@ -115,3 +115,33 @@ def arg_reduce(op: qnn.ArgReduceOp, ctx: EmitContext) -> Kernel:
         math.prod(shape[axis + 1 :]),
     )
     return Kernel("arg_reduce.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result)])
+
+
+@dataclass(frozen=True)
+class TopKSpec:
+    comment: str
+    ctype: str  # the ranked values' (a quantized tensor's storage)
+    better: str  # the C comparison by which a value ranks above a kept one: > or <
+    smallest: bool
+    k: int
+    outer: int
+    size: int  # the ranked axis
+    inner: int
+
+
+def top_k(op: qnn.TopKOp, ctx: EmitContext) -> Kernel:
+    shape = shape_of(op.input)
+    axis = op.axis_value
+    smallest = op.smallest is not None
+    spec = TopKSpec(
+        f"{op.name} k={op.k_value}",
+        ctype_of(element_type(op.input.type)),
+        "<" if smallest else ">",
+        smallest,
+        op.k_value,
+        math.prod(shape[:axis]),
+        shape[axis],
+        math.prod(shape[axis + 1 :]),
+    )
+    args = [ctx.plan.expr(op.input), ctx.plan.expr(op.values), ctx.plan.expr(op.indices)]
+    return Kernel("top_k.c.j2", spec, args)

@@ -12,6 +12,7 @@ from xdsl.dialects.builtin import IntegerAttr, IntegerType, StringAttr, UnitAttr
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
+from qdialect.names import record_name, ssa_name_hint
 from qdialect.onnx_import import qoperator
 from qdialect.onnx_import.builders import reshaped
 from qdialect.onnx_import.common import attrs, normalize_axis, shape_of, tensor_type
@@ -118,6 +119,46 @@ def arg_reduce(g: GraphImporter, node) -> None:
         operands=[x], result_types=[tensor_type(out, i64)], properties=properties
     )
     g.define(node.output[0], g.add(op, node.output[0]))
+
+
+@handles("TopK")
+def top_k(g: GraphImporter, node) -> None:
+    """TopK of a float32, integer or quantized tensor (ORT's fused QDQ TopK ranks the stored
+    values), K a constant (an input from opset 10, the `k` attribute before): `qnn.top_k`,
+    sorted. `sorted=0` leaves the order to the runtime and is refused by name."""
+    x = operand(g, node.input[0])
+    shape = shape_of(x)
+    if not shape:
+        raise NodeError("input must have rank 1 or more")
+    a = attrs(node)
+    if not a.get("sorted", 1):
+        raise NodeError("sorted=0 (an order ONNX leaves open) is not imported; sorted=1 is")
+    if len(node.input) > 1 and node.input[1]:
+        k_data = g.constant_array(node.input[1], "K")
+        if np.size(k_data) != 1:
+            raise NodeError(f"K must hold one value, got shape {list(np.shape(k_data))}")
+        k = int(np.ravel(k_data)[0])
+    else:
+        k = int(a.get("k", 0))
+    axis = normalize_axis(a.get("axis", -1), len(shape))
+    if not 0 <= k <= shape[axis]:
+        raise NodeError(f"K = {k} must lie in 0 .. {shape[axis]}, the size of axis {axis}")
+    out = [*shape[:axis], k, *shape[axis + 1 :]]
+    properties = {"k": IntegerAttr(k, i64), "axis": IntegerAttr(axis, i64)}
+    if not a.get("largest", 1):
+        properties["smallest"] = UnitAttr()
+    op = qnn.TopKOp.create(
+        operands=[x],
+        result_types=[tensor_type(out, element_type(x.type)), tensor_type(out, i64)],
+        properties=properties,
+    )
+    values = g.add(op, node.output[0])
+    g.define(node.output[0], values)
+    if len(node.output) > 1 and node.output[1]:
+        indices = op.results[1]
+        indices.name_hint = ssa_name_hint(node.output[1])
+        record_name(indices, node.output[1])
+        g.define(node.output[1], indices)
 
 
 @handles("QLinearWhere")

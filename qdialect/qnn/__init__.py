@@ -43,6 +43,7 @@ from qdialect.qnn.logical import (
     Logical,
     LogicalOp,
     SelectOp,
+    TopKOp,
 )
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.qnn.movement import GatherOp, PadOp, SliceOp, TransposeOp
@@ -89,6 +90,7 @@ QNN = Dialect(
         IntegerBinaryOp,
         CumSumOp,
         ArgReduceOp,
+        TopKOp,
         ResizeBilinearOp,
         ObserveOp,
         HistogramOp,

@@ -305,3 +305,51 @@ class ArgReduceOp(IRDLOperation):
                 f"result must be i64 of shape {list(kept)} or {list(dropped)}, got "
                 f"{self.result.type}"
             )
+
+
+@irdl_op_definition
+class TopKOp(IRDLOperation):
+    """The `k` largest (or, without `largest`, smallest) elements along `axis` and their
+    indices (ONNX TopK, sorted), in ONNX Runtime's order: better value first, and of equal
+    values the lower index first. Float32, integer and quantized tensors (the stored values:
+    dequantizing keeps their order); a NaN ranks as ORT's comparisons leave it, unspecified.
+
+        %v, %i = qnn.top_k %x {k = 2 : i64, axis = 1 : i64} : tensor<3x5xf32> -> tensor<3x2xf32>, tensor<3x2xi64>
+    """
+
+    name = "qnn.top_k"
+    input = operand_def(TensorType)
+    values = result_def(TensorType)
+    indices = result_def(TensorType)
+    k = prop_def(IntegerAttr)
+    axis = prop_def(IntegerAttr)
+    smallest = opt_prop_def(UnitAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($values) `,` type($indices)"
+
+    @property
+    def axis_value(self) -> int:
+        return self.axis.value.data
+
+    @property
+    def k_value(self) -> int:
+        return self.k.value.data
+
+    def verify_(self) -> None:
+        x = ranked_shape(self.input, "input")
+        axis, k = self.axis_value, self.k_value
+        if not 0 <= axis < len(x):
+            raise VerifyException(f"axis {axis} is not a dimension of rank {len(x)}")
+        if not 0 <= k <= x[axis]:
+            raise VerifyException(f"k = {k} must lie in 0 .. {x[axis]}, the axis' size")
+        elem = element_type(self.input.type)
+        if kind_of(self.input) is Kind.FLOAT and not isinstance(elem, Float32Type):
+            raise VerifyException(f"ranks float32, integer or quantized tensors, got {elem}")
+        shape = (*x[:axis], k, *x[axis + 1 :])
+        if self.values.type != TensorType(elem, shape):
+            raise VerifyException(
+                f"values must be {TensorType(elem, shape)}, got {self.values.type}"
+            )
+        if element_type(self.indices.type) != i64 or ranked_shape(self.indices, "indices") != shape:
+            raise VerifyException(f"indices must be i64 of shape {list(shape)}")

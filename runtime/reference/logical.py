@@ -92,3 +92,18 @@ def _arg_reduce(op, frame: Frame) -> list[np.ndarray]:
             best = np.where(better, x[i], best)
             index = np.where(better, i, index)
     return [np.expand_dims(index, op.axis_value).reshape(op.result.type.get_shape())]
+
+
+@handles(qnn.TopKOp)
+def _top_k(op, frame: Frame) -> list[np.ndarray]:
+    """ONNX Runtime's order: by value (descending, or ascending with `smallest`), equal
+    values by index; a stable sort of the axis gives it (the values as stored)."""
+    x = np.moveaxis(np.asarray(frame[op.input]), op.axis_value, -1)
+    wide = x.astype(np.float64 if x.dtype.kind == "f" else np.int64)  # -x of any stored value
+    keys = wide if op.smallest is not None else -wide
+    order = np.argsort(keys, axis=-1, kind="stable")[..., : op.k_value]
+    values = np.take_along_axis(x, order, axis=-1)
+    return [
+        np.ascontiguousarray(np.moveaxis(values, -1, op.axis_value)),
+        np.ascontiguousarray(np.moveaxis(order.astype(np.int64), -1, op.axis_value)),
+    ]

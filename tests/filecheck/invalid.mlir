@@ -1102,6 +1102,30 @@ func.func @arg_reduce_result(%x: tensor<2x3xf32>) {
 
 // -----
 
+func.func @top_k_k(%x: tensor<2x3xf32>) {
+  // expected-error@+1 {{k = 4 must lie in 0 .. 3, the axis' size}}
+  %v, %i = qnn.top_k %x {k = 4 : i64, axis = 1 : i64} : tensor<2x3xf32> -> tensor<2x4xf32>, tensor<2x4xi64>
+  return
+}
+
+// -----
+
+func.func @top_k_values(%x: tensor<2x3xf32>) {
+  // expected-error@+1 {{values must be tensor<2x2xf32>, got tensor<2x2xi64>}}
+  %v, %i = qnn.top_k %x {k = 2 : i64, axis = 1 : i64} : tensor<2x3xf32> -> tensor<2x2xi64>, tensor<2x2xi64>
+  return
+}
+
+// -----
+
+func.func @top_k_indices(%x: tensor<2x3xf32>) {
+  // expected-error@+1 {{indices must be i64 of shape [2, 2]}}
+  %v, %i = qnn.top_k %x {k = 2 : i64, axis = 1 : i64} : tensor<2x3xf32> -> tensor<2x2xf32>, tensor<2x2xi32>
+  return
+}
+
+// -----
+
 func.func @arg_reduce_kind(%x: tensor<2x3xf32>) {
   // expected-error@+1 {{kind must be one of 'max', 'min', got 'mean'}}
   %y = qnn.arg_reduce %x {kind = "mean", axis = 1 : i64} : tensor<2x3xf32> -> tensor<2xi64>

@@ -321,6 +321,18 @@ func.func @class_maps(%x: tensor<2x3xf32>, %ids: tensor<2x3xi64>, %q: tensor<1x4
   func.return
 }
 
+// TopK: the k best values and their indices, largest or smallest, of float32 and quantized
+// tensors.
+// CHECK-LABEL: func.func @top_k(
+// CHECK-NEXT: %v, %i = qnn.top_k %x {k = 2 : i64, axis = 1 : i64} : tensor<2x3xf32> -> tensor<2x2xf32>, tensor<2x2xi64>
+// CHECK-NEXT: %w, %j = qnn.top_k %q {k = 1 : i64, axis = 0 : i64, smallest} : tensor<4x2x!quant.uniform<u8:f32, 0.25:128>> -> tensor<1x2x!quant.uniform<u8:f32, 0.25:128>>, tensor<1x2xi64>
+// CHECK-NEXT: func.return
+func.func @top_k(%x: tensor<2x3xf32>, %q: tensor<4x2x!quant.uniform<u8:f32, 0.25:128>>) {
+  %v, %i = qnn.top_k %x {k = 2 : i64, axis = 1 : i64} : tensor<2x3xf32> -> tensor<2x2xf32>, tensor<2x2xi64>
+  %w, %j = qnn.top_k %q {k = 1 : i64, axis = 0 : i64, smallest} : tensor<4x2x!quant.uniform<u8:f32, 0.25:128>> -> tensor<1x2x!quant.uniform<u8:f32, 0.25:128>>, tensor<1x2xi64>
+  func.return
+}
+
 // Bilinear Resize of NCHW images: float32, or the stored values of an 8-bit quantized tensor.
 // CHECK-LABEL: func.func @resize(
 // CHECK-NEXT: %f = qnn.resize_bilinear %x {mode = "half_pixel", scale_h = 2.500000e+00 : f32, scale_w = 1.500000e+00 : f32} : tensor<1x2x2x4xf32> -> tensor<1x2x5x6xf32>

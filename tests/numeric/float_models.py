@@ -662,3 +662,16 @@ def masked_scores(rng: np.random.Generator, tokens: int = 8) -> onnx.ModelProto:
         node("MatMul", ["probs", "wv"], ["y"], name="context"),
     ]
     return onnx_model(nodes, [1, tokens, tokens], [1, tokens, tokens], weights)
+
+
+def top_scores(rng: np.random.Generator, tokens: int = 6, width: int = 16) -> onnx.ModelProto:
+    """A projection's three best scores per token (TopK, its values the graph's output), as a
+    classifier's or a detector's head keeps them: ORT's QDQ quantizer gives the values the
+    input's parameters (QDQDirect8BitOp) and its optimizer ranks the stored values."""
+    weights = {"w": normal(rng, width, width), "k": np.array([3], np.int64)}
+    node = helper.make_node
+    nodes = [
+        node("MatMul", ["x", "w"], ["scores"], name="scores"),
+        node("TopK", ["scores", "k"], ["y", "best"], axis=-1, name="top3"),
+    ]
+    return onnx_model(nodes, [1, tokens, width], [1, tokens, 3], weights)

@@ -736,6 +736,44 @@ def test_arg_max_and_min_are_onnxruntimes(op: str, attributes: dict) -> None:
     check_against_ort(model, {"x": x, "q": q})
 
 
+@pytest.mark.parametrize(
+    ("k", "attributes"),
+    [(3, {}), (2, {"axis": 1, "largest": 0}), (5, {"axis": -1}), (0, {}), (1, {"axis": 0})],
+    ids=str,
+)
+def test_top_k_is_onnxruntimes(k: int, attributes: dict) -> None:
+    """TopK of a float tensor with many ties (and -0 against 0) and of an int32 one: ORT's
+    order, better value first and equal values by index, values and indices."""
+    rng = np.random.default_rng(k)
+    x = rng.integers(-3, 4, (3, 4, 5)).astype(np.float32)
+    x[1, :, 0] = [-0.0, 0.0, 0.0, -0.0]
+    q = rng.integers(-2, 3, (3, 4, 5)).astype(np.int32)
+    nodes = [
+        helper.make_node("TopK", ["x", "k"], ["v", "i"], **attributes),
+        helper.make_node("TopK", ["q", "k"], ["w", "j"], **attributes),
+    ]
+    model = make_model(
+        nodes,
+        [("x", F, [3, 4, 5]), ("q", TensorProto.INT32, [3, 4, 5])],
+        [("v", F), ("i", TensorProto.INT64), ("w", TensorProto.INT32), ("j", TensorProto.INT64)],
+        opset=13,
+    )
+    model.graph.initializer.append(numpy_helper.from_array(np.array([k], np.int64), "k"))
+    check_against_ort(model, {"x": x, "q": q})
+
+
+def test_top_k_unsorted_is_refused_by_name() -> None:
+    model = make_model(
+        [helper.make_node("TopK", ["x", "k"], ["v", "i"], sorted=0, name="top")],
+        [("x", F, [2, 4])],
+        [("v", F), ("i", TensorProto.INT64)],
+        opset=13,
+    )
+    model.graph.initializer.append(numpy_helper.from_array(np.array([2], np.int64), "k"))
+    with pytest.raises(OnnxImportError, match=r"node 'top' \(TopK\): sorted=0 \(an order"):
+        import_onnx(model)
+
+
 def test_onnx_log_is_onnxruntimes_log() -> None:
     """`onnx_log` (the folder's Log) equals ORT's kernel bit for bit: Eigen's packets of 4 from
     the first element, `logf` on the last size % 4; zeros, negatives, infinities and NaN as

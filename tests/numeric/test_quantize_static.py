@@ -63,6 +63,7 @@ MODELS = {
     "tied_parameters": float_models.tied_parameters,
     "constant_pad_value": float_models.constant_pad_value,
     "masked_scores": float_models.masked_scores,
+    "top_scores": float_models.top_scores,
 }
 FAST_MODELS = (
     "resnet_block",
@@ -265,6 +266,13 @@ def test_float_casts_get_their_own_pairs(combo) -> None:
     quantizer (its range, its Q/DQ pair); the importer keeps it (`qnn.cast` f32 -> f32)
     until qnn-default drops it."""
     check_model("float_casts", combo, compiled=True)
+
+
+@pytest.mark.parametrize("combo", COMBOS[1::3], ids=case_ids)
+def test_top_k_is_quantize_statics(combo) -> None:
+    """TopK's values share the input's parameters in QDQ (a data movement of stored values);
+    QOperator leaves it float. Ties among the stored values rank by index, as ORT's do."""
+    check_model("top_scores", combo, compiled=True)
 
 
 @pytest.mark.parametrize("combo", COMBOS[::2], ids=case_ids)

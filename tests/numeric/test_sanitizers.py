@@ -4,7 +4,8 @@ Runs tests/numeric/test_compiled.py, test_quantize_kernels.py, test_call_api.py 
 inputs), test_observe.py (observation kernels), test_float_kernels.py, test_maddubs.py (the
 vpmaddubsw tile), test_weight_only.py (weight-only GEMV/GEMM, partial blocks) and
 test_fusion_exact.py (fused adds, qnn.add, max pool), test_onnx_import.py (data movement:
-transpose, pad, slice, run-time GatherElements and Tile; ArgMax/ArgMin; ConvTranspose's col2im),
+transpose, pad, slice, run-time GatherElements and Tile; ArgMax/ArgMin, TopK; ConvTranspose's col2im),
+test_mlas_threads.py (convs and GEMMs split by MLAS's thread ranges),
 test_float_sums_ort.py (MLAS's float sum
 orders, the pools' kernels, AveragePool's opset-19 loop with dilations), test_onnx_batched_matmul.py (grouped convs whose weights are run-time
 tensors), test_float_math.py (LayerNorm's lanes and tails, row sums and means, the run-time
@@ -48,6 +49,7 @@ SUITES = [
     "test_onnx_batched_matmul.py",
     "test_float_math.py",
     "test_softmax.py",
+    "test_mlas_threads.py",
 ]
 
 
