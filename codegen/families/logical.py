@@ -62,6 +62,11 @@ def broadcast(op: qnn.BroadcastOp, ctx: EmitContext) -> Kernel:
     return Kernel("movement.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result)])
 
 
+def axis_rows(shape, axis: int) -> tuple[int, int, int]:
+    """(outer, size, inner): the rows an op along `axis` walks, the axis, the stride of it."""
+    return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :])
+
+
 @dataclass(frozen=True)
 class CumSumSpec:
     comment: str
@@ -82,9 +87,7 @@ def cumsum(op: qnn.CumSumOp, ctx: EmitContext) -> Kernel:
         op.name,
         ctype,
         "float" if ctype == "float" else "uint64_t",
-        math.prod(shape[:axis]),
-        shape[axis],
-        math.prod(shape[axis + 1 :]),
+        *axis_rows(shape, axis),
         op.exclusive is not None,
         op.reverse is not None,
     )
@@ -110,9 +113,7 @@ def arg_reduce(op: qnn.ArgReduceOp, ctx: EmitContext) -> Kernel:
         f"{op.name} {op.kind_value.value}",
         ctype_of(element_type(op.input.type)),
         better,
-        math.prod(shape[:axis]),
-        shape[axis],
-        math.prod(shape[axis + 1 :]),
+        *axis_rows(shape, axis),
     )
     return Kernel("arg_reduce.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result)])
 
@@ -122,7 +123,6 @@ class TopKSpec:
     comment: str
     ctype: str  # the ranked values' (a quantized tensor's storage)
     better: str  # the C comparison by which a value ranks above a kept one: > or <
-    smallest: bool
     k: int
     outer: int
     size: int  # the ranked axis
@@ -130,18 +130,12 @@ class TopKSpec:
 
 
 def top_k(op: qnn.TopKOp, ctx: EmitContext) -> Kernel:
-    shape = shape_of(op.input)
-    axis = op.axis_value
-    smallest = op.smallest is not None
     spec = TopKSpec(
         f"{op.name} k={op.k_value}",
         ctype_of(element_type(op.input.type)),
-        "<" if smallest else ">",
-        smallest,
+        "<" if op.smallest is not None else ">",
         op.k_value,
-        math.prod(shape[:axis]),
-        shape[axis],
-        math.prod(shape[axis + 1 :]),
+        *axis_rows(shape_of(op.input), op.axis_value),
     )
     args = [ctx.plan.expr(op.input), ctx.plan.expr(op.values), ctx.plan.expr(op.indices)]
     return Kernel("top_k.c.j2", spec, args)
