@@ -152,6 +152,7 @@ class QuantizedSoftmax:
     zero: int
     qmin: int
     qmax: int
+    signed: bool = False
 
 
 def quantized_parameters(
@@ -160,7 +161,7 @@ def quantized_parameters(
     """The numbers for rows of `length` from `in_type` to `out_type` (per-tensor types)."""
     table = exp_table(float32_scale(in_type.scale), length)
     multiplier = float(np.floor(F32(1) / F32(float32_scale(out_type.scale))))
-    out = (out_type.zero_point, out_type.qmin, out_type.qmax)
+    out = (out_type.zero_point, out_type.qmin, out_type.qmax, out_type.signed)
     return QuantizedSoftmax(tuple(float(t) for t in table), multiplier, *out)
 
 
@@ -177,6 +178,27 @@ def quantized_softmax(
     total = np.zeros(rows.shape[0], F32)
     for j in range(rows.shape[1]):  # float32, in order
         total = (total + t[:, j]).astype(F32)
-    v = ((t * multiplier).astype(F32) / total[:, None]).astype(F32)
-    y = np.rint(np.clip(v, F32(qmin - zero), F32(qmax - zero))).astype(np.int64) + zero
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = ((t * multiplier).astype(F32) / total[:, None]).astype(F32)
+    y = np.clip(qlinear_store(v, zero, params.signed), qmin, qmax)
     return from_rows(y, layout, x.shape)
+
+
+def qlinear_store(v: np.ndarray, zero: int, signed: bool) -> np.ndarray:
+    """The stored values ORT's QLinearSoftmax writes for `v = t·m / sum` (float32, >= 0),
+    overflow included: `nearbyintf(v)` converted to an integer as x86-64 converts (uint8
+    output: through int64, where inf and 2^63 or more give INT64_MIN; int8: through int32,
+    INT32_MIN likewise), the zero point added with wrap-around, then `vq > 255 ? 255 : vq`
+    (uint8) or the int8 range (int8). So where a tiny output scale's products overflow
+    float32, uint8 writes the zero point and int8 the end the wrapped sum lands on, as ORT
+    does (measured against it: tests/numeric/test_softmax.py)."""
+    r = np.rint(v).astype(np.float64)
+    if signed:
+        ok = np.isfinite(r) & (r >= -(2.0**31)) & (r < 2.0**31)
+        q = np.where(ok, np.where(ok, r, 0.0).astype(np.int64), -(2**31))
+        vq = (q + zero + 2**31) % 2**32 - 2**31  # int32 addition, wrapping
+        return np.clip(vq, -128, 127)
+    ok = np.isfinite(r) & (np.abs(r) < 2.0**63)
+    q = np.where(ok, np.where(ok, r, 0.0).astype(np.int64), -(2**63))
+    vq = (q % 2**32 + zero) % 2**32  # uint32 addition, wrapping
+    return np.where(vq > 255, 255, vq)

@@ -35,6 +35,7 @@ class SoftmaxSpec:
     zero: int = 0
     qmin: int = 0
     qmax: int = 0
+    signed: bool = False
     exp: tuple[float, ...] = ()
     lanes: int = 8
     scalef: bool = False
@@ -71,7 +72,16 @@ def softmax_kernel(op: qnn.SoftmaxOp, ctx: EmitContext) -> Kernel:
         in_type, out_type = element_type(op.input.type), element_type(op.result.type)
         p = softmax.quantized_parameters(in_type, out_type, layout.length)  # type: ignore[arg-type]
         spec = SoftmaxSpec(
-            comment, in_ctype, out_ctype, layout, p.table, p.multiplier, p.zero, p.qmin, p.qmax
+            comment,
+            in_ctype,
+            out_ctype,
+            layout,
+            p.table,
+            p.multiplier,
+            p.zero,
+            p.qmin,
+            p.qmax,
+            p.signed,
         )
     args = [ctx.plan.expr(op.input), ctx.plan.expr(op.result)]
     return Kernel("softmax.c.j2", spec, args)
