@@ -53,6 +53,7 @@ CAST_TARGETS = {
     TensorProto.INT16: (16, Signedness.SIGNLESS),
     TensorProto.UINT16: (16, Signedness.UNSIGNED),
     TensorProto.INT32: (32, Signedness.SIGNLESS),
+    TensorProto.INT64: (64, Signedness.SIGNLESS),
 }
 
 

@@ -198,7 +198,7 @@ INTEGER_SOURCES = ((32, True), (64, True), (1, True))
 
 @irdl_op_definition
 class CastOp(FloatUnaryOp):
-    """float32 to an integer tensor (ONNX Cast to INT8 ... INT32, UINT8, UINT16): truncation
+    """float32 to an integer tensor (ONNX Cast to INT8 ... INT64, UINT8, UINT16): truncation
     toward zero, which ONNX defines for values in range; outside it ONNX leaves the result
     undefined and we saturate to the type's bounds, NaN to 0 (as Cast's `saturate` does for
     float8, with 0 standing for NaN). Or an i32/i64/i1 tensor (an attention mask) to float32,
@@ -231,9 +231,9 @@ class CastOp(FloatUnaryOp):
         elem = element_type(self.result.type)
         if isinstance(elem, Float32Type):
             return
-        if not isinstance(elem, IntegerType) or elem.width.data not in (8, 16, 32):
+        if not isinstance(elem, IntegerType) or elem.width.data not in (8, 16, 32, 64):
             raise VerifyException(
-                f"result must be f32 or an 8-, 16- or 32-bit integer tensor, got {elem}"
+                f"result must be f32 or an 8-, 16-, 32- or 64-bit integer tensor, got {elem}"
             )
 
 

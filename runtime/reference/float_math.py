@@ -122,9 +122,10 @@ def _aligned_sums(rows: np.ndarray, start: int) -> np.ndarray:
 def cast(x: np.ndarray, width: int, signed: bool) -> np.ndarray:
     """`qnn.cast`: truncated toward zero, saturated to the integer range, NaN to 0 (int64)."""
     qmin, qmax = storage_bounds(width, signed)
-    x64 = np.asarray(x, np.float64)
-    clipped = np.clip(np.trunc(np.nan_to_num(x64, nan=0.0)), qmin, qmax)
-    return clipped.astype(np.int64)
+    t = np.trunc(np.nan_to_num(np.asarray(x, np.float64), nan=0.0))
+    high, low = t >= float(qmax), t <= float(qmin)  # int64's bounds are 2^63 as a float
+    inside = np.where(high | low, 0.0, t).astype(np.int64)
+    return np.where(high, qmax, np.where(low, qmin, inside)).astype(np.int64)
 
 
 @handles(qnn.FloatBinaryOp)

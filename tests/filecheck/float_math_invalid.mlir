@@ -69,7 +69,7 @@ func.func @round_shape(%x: tensor<4xf32>) -> tensor<5xf32> {
 // -----
 
 func.func @cast_to_float(%x: tensor<4xf32>) -> tensor<4xf16> {
-  // expected-error@+1 {{result must be f32 or an 8-, 16- or 32-bit integer tensor, got f16}}
+  // expected-error@+1 {{result must be f32 or an 8-, 16-, 32- or 64-bit integer tensor, got f16}}
   %y = qnn.cast %x : tensor<4xf32> -> tensor<4xf16>
   func.return %y : tensor<4xf16>
 }
