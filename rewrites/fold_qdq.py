@@ -15,6 +15,13 @@
   (`rewrites.scale_limits`: a product or ratio of scales outside 2^-40 .. 2^40) stays the float
   simulation, which computes no such product: the attention mask of a quantized transformer
   (the float minimum, a scale near 1e36) runs so, as ONNX Runtime's own reading does.
+- Outside a function written in QOperator form, a group fuses only where ONNX Runtime's QDQ
+  selectors (`qdq_selectors.cc`) fuse it: equal storage types in and out (QLinearAdd, Mul,
+  Concat, the pools: every input too), and, unless `int8_allowed` (ORT's
+  `session.qdqisint8allowed`, off on x86), no int8 activation into a Conv or MatMul, whose
+  fast kernels are u8×s8 (a Gemm takes one). With `s8-to-u8` before it, this is ORT's x86
+  session on an int8-activation model: a tensor read twice stays int8 and the groups around it
+  run as float simulation.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects import tensor
+from xdsl.dialects import func, tensor
 from xdsl.dialects.builtin import IntegerType, ModuleOp, TensorType, i32
 from xdsl.dialects.builtin import f32 as f32_type
 from xdsl.ir import Operation, SSAValue
@@ -40,7 +47,7 @@ from qdialect import qnn
 from qdialect.arithmetic import quantize_value
 from qdialect.constants import dense_array, splat_value
 from qdialect.float32 import f32
-from qdialect.names import carry_node
+from qdialect.names import QOPERATOR_ATTR, carry_node
 from qdialect.qnn.compute import FLOAT_SUM_PROPERTIES
 from qdialect.qnn.modes import PadMode, RoundMode
 from qdialect.qnn.movement import permuted_element
@@ -283,7 +290,45 @@ def _per_channel_bias(
     ]
 
 
+def _qoperator_form(op: Operation) -> bool:
+    """Whether `op` lies in a function `quantize_static` wrote in QOperator form, whose pairs
+    stand for QLinear nodes (ORT's QDQ selectors do not see them)."""
+    parent = op.parent_op()
+    while parent is not None and not isinstance(parent, func.FuncOp):
+        parent = parent.parent_op()
+    return parent is not None and QOPERATOR_ATTR in parent.attributes
+
+
+def _storage(value_type) -> tuple[int, bool]:
+    """The ONNX element type a quantized value is stored as: (bits, signed)."""
+    elem = element_type(value_type)
+    return elem.storage_width, elem.signed
+
+
+def _is_gemm(dot: qnn.DotOp) -> bool:
+    """A dot ONNX's Gemm wrote (its bias, C, comes first); a Gemm without C reads as MatMul."""
+    return dot.bias is not None or "bias_first" in dot.properties
+
+
+def _selector_fuses_conv_dot(
+    producer: qnn.Conv2DOp | qnn.DotOp, x: SSAValue, w: SSAValue, y: SSAValue, int8_allowed: bool
+) -> bool:
+    """ORT's ConvNodeGroupSelector / MatMulNodeGroupSelector / GemmNodeGroupSelector."""
+    if _qoperator_form(producer):
+        return True
+    x_type, w_type = _storage(x.type), _storage(w.type)
+    if x_type != _storage(y.type):
+        return False
+    if x_type != (8, True):
+        return True
+    gemm = isinstance(producer, qnn.DotOp) and _is_gemm(producer)
+    return w_type == x_type and (gemm or int8_allowed)
+
+
 class FuseQdqConvDot(RewritePattern):
+    def __init__(self, int8_allowed: bool = True):
+        self.int8_allowed = int8_allowed
+
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: qnn.QuantizeOp, rewriter: PatternRewriter) -> None:
         producer = _float_producer(op)
@@ -293,6 +338,8 @@ class FuseQdqConvDot(RewritePattern):
         w = _dequantized(producer.weight)
         if x is None or w is None:
             return
+        if not _selector_fuses_conv_dot(producer, x, w, op.result, self.int8_allowed):
+            return  # ORT runs the float simulation
         x_type, w_type = element_type(x.type), element_type(w.type)
         conv = isinstance(producer, qnn.Conv2DOp)
         weight_axis = 0 if conv else 1
@@ -351,6 +398,10 @@ class FuseQdqElementwise(RewritePattern):
         sources = [_dequantized(v) for v in producer.operands]
         if any(s is None for s in sources):
             return
+        if not _qoperator_form(producer) and any(
+            _storage(s.type) != _storage(op.result.type) for s in sources
+        ):
+            return  # ORT's Binary/Variadic/Unary selectors need one type; else float simulation
         same_type = isinstance(producer, qnn.ReluOp | qnn.ClampOp | qnn.MaxPool2DOp)
         if same_type and element_type(sources[0].type) != element_type(op.result.type):
             return  # these ops keep their input's quantization
@@ -414,10 +465,14 @@ class FuseQdqSoftmax(RewritePattern):
 
 @dataclass(frozen=True)
 class FoldQdqPass(ModulePass):
-    """`tables`: `exact` (default) or `glow` (rewrites.fold_tables)."""
+    """`tables`: `exact` (default) or `glow` (rewrites.fold_tables). `int8_allowed` (on by
+    default): fuse a QDQ Conv or MatMul on int8 activations, as ORT's session does with
+    `session.qdqisint8allowed` (its ARM default); `qnn-default` runs it off, after `s8-to-u8`,
+    as ORT's x86 session does."""
 
     name = "fold-qdq"
     tables: str = TableStyle.EXACT.value
+    int8_allowed: bool = True
 
     def __post_init__(self) -> None:
         choices = [s.value for s in TableStyle]
@@ -436,7 +491,7 @@ class FoldQdqPass(ModulePass):
                     QuantizeOfDequantize(),
                     FoldQuantizedConstant(),
                     FoldRequantizedConstant(),
-                    FuseQdqConvDot(),
+                    FuseQdqConvDot(self.int8_allowed),
                     FuseQdqElementwise(),
                     FuseQdqSoftmax(),
                     FuseQdqTable(style),

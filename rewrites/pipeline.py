@@ -9,7 +9,9 @@ Order, and why:
 1. `quant-to-qnn`: upstream qcast/dcast become qnn ops, so the later patterns see one spelling;
    `drop-float-casts`: a float32 → float32 Cast kept for the quantizer computes nothing;
    `remove-double-qdq`: two 8-bit pairs in a row become one, as ONNX Runtime's basic
-   optimizer makes them before it fuses QDQ groups.
+   optimizer makes them before it fuses QDQ groups; `s8-to-u8`: the int8 pairs ORT's x86
+   session turns into uint8 before it fuses (none with `int8_allowed`, ORT's
+   `session.qdqisint8allowed`).
 2. `fold-scaled-builders`: ranges become types; scaled ops become core ops that can fuse.
 3. `weight-bias-quantization`: ONNX Runtime's session quantizes the float weight and bias of a
    Conv/ConvTranspose/Gemm left float between a DequantizeLinear and a QuantizeLinear; the
@@ -43,24 +45,31 @@ from rewrites.fold_scaled import FoldScaledBuildersPass
 from rewrites.fuse import FuseConvDotPass
 from rewrites.nhwc_layout import NhwcLayoutPass
 from rewrites.quant_to_qnn import QuantToQnnPass
+from rewrites.s8_to_u8 import S8ToU8Pass
 from rewrites.scale_limits import check_module
 from rewrites.weight_bias_quantization import WeightBiasQuantizationPass
 
 
 @dataclass(frozen=True)
 class QnnDefaultPass(ModulePass):
+    """`int8_allowed`: fuse QDQ Conv/MatMul groups on int8 activations as ORT's session does
+    with `session.qdqisint8allowed` (its ARM default); off, ORT's x86 session."""
+
     name = "qnn-default"
+    int8_allowed: bool = False
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         check_module(op)
+        retype = () if self.int8_allowed else (S8ToU8Pass(),)
         for step in (
             QuantToQnnPass(),
             DropFloatCastsPass(),
             RemoveDoubleQdqPass(),
+            *retype,
             FoldScaledBuildersPass(),
             LowerBatchNormPass(),
             WeightBiasQuantizationPass(),
-            FoldQdqPass(),
+            FoldQdqPass(int8_allowed=self.int8_allowed),
             FuseConvDotPass(),
             FakeToQdqPass(),
             DeadCodeElimination(),

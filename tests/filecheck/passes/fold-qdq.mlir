@@ -80,20 +80,49 @@ func.func @qdq_conv_bias(%xq: tensor<1x2x4x4x!x>, %wq: tensor<3x2x3x3x!w>) -> te
 
 // QDQ dot with per-axis rhs, no bias.
 // CHECK-LABEL: func.func @qdq_dot(
-// CHECK-SAME: %aq: tensor<2x16x!quant.uniform<i8:f32, 0.05:-10>>, %wq: tensor<16x3x!quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.04}>>) -> tensor<2x3x!quant.uniform<u8:f32, 0.2:120>> {
-// CHECK-NEXT: %[[Y:[^ ,]+]] = qnn.dot %aq, %wq : tensor<2x16x!quant.uniform<i8:f32, 0.05:-10>>, tensor<16x3x!quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.04}>> -> tensor<2x3x!quant.uniform<u8:f32, 0.2:120>>
-// CHECK-NEXT: func.return %[[Y]] : tensor<2x3x!quant.uniform<u8:f32, 0.2:120>>
+// CHECK-SAME: %aq: tensor<2x16x!quant.uniform<i8:f32, 0.05:-10>>, %wq: tensor<16x3x!quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.04}>>) -> tensor<2x3x!quant.uniform<i8:f32, 0.2:-8>> {
+// CHECK-NEXT: %[[Y:[^ ,]+]] = qnn.dot %aq, %wq : tensor<2x16x!quant.uniform<i8:f32, 0.05:-10>>, tensor<16x3x!quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.04}>> -> tensor<2x3x!quant.uniform<i8:f32, 0.2:-8>>
+// CHECK-NEXT: func.return %[[Y]] : tensor<2x3x!quant.uniform<i8:f32, 0.2:-8>>
 // CHECK-NOT: qnn.dequantize
 // CHECK-NOT: qnn.quantize
 !x = !quant.uniform<i8:f32, 0.05:-10>
 !w = !quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.04}>
-!y = !quant.uniform<u8:f32, 0.2:120>
+!y = !quant.uniform<i8:f32, 0.2:-8>
 func.func @qdq_dot(%aq: tensor<2x16x!x>, %wq: tensor<16x3x!w>) -> tensor<2x3x!y> {
   %a = qnn.dequantize %aq : tensor<2x16x!x> -> tensor<2x16xf32>
   %w = qnn.dequantize %wq : tensor<16x3x!w> -> tensor<16x3xf32>
   %d = qnn.dot %a, %w : tensor<2x16xf32>, tensor<16x3xf32> -> tensor<2x3xf32>
   %y = qnn.quantize %d : tensor<2x3xf32> -> tensor<2x3x!y>
   func.return %y : tensor<2x3x!y>
+}
+
+// -----
+
+// ONNX Runtime's selectors fuse a group only on one storage type in and out: an i8 dot
+// quantized to u8 stays the float simulation (MatMulNodeGroupSelector), as does an add of an
+// i8 and a u8 tensor (BinaryNodeGroupSelector).
+// CHECK-LABEL: func.func @qdq_mixed_types_kept(
+// CHECK-NEXT: %[[A:[^ ,]+]] = qnn.dequantize %aq
+// CHECK-NEXT: %[[W:[^ ,]+]] = qnn.dequantize %wq
+// CHECK-NEXT: %[[D:[^ ,]+]] = qnn.dot %[[A]], %[[W]] : tensor<2x16xf32>, tensor<16x3xf32> -> tensor<2x3xf32>
+// CHECK-NEXT: %[[Y:[^ ,]+]] = qnn.quantize %[[D]] : tensor<2x3xf32> -> tensor<2x3x!quant.uniform<u8:f32, 0.2:120>>
+// CHECK-NEXT: %[[B:[^ ,]+]] = qnn.dequantize %bq
+// CHECK-NEXT: %[[E:[^ ,]+]] = qnn.dequantize %cq
+// CHECK-NEXT: %[[S:[^ ,]+]] = qnn.add %[[B]], %[[E]] : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+// CHECK-NEXT: %[[Z:[^ ,]+]] = qnn.quantize %[[S]] : tensor<4xf32> -> tensor<4x!quant.uniform<u8:f32, 0.2:120>>
+!x = !quant.uniform<i8:f32, 0.05:-10>
+!w = !quant.uniform<i8<-127:127>:f32:1, {0.01,0.02,0.04}>
+!y = !quant.uniform<u8:f32, 0.2:120>
+func.func @qdq_mixed_types_kept(%aq: tensor<2x16x!x>, %wq: tensor<16x3x!w>, %bq: tensor<4x!x>, %cq: tensor<4x!y>) -> (tensor<2x3x!y>, tensor<4x!y>) {
+  %a = qnn.dequantize %aq : tensor<2x16x!x> -> tensor<2x16xf32>
+  %w = qnn.dequantize %wq : tensor<16x3x!w> -> tensor<16x3xf32>
+  %d = qnn.dot %a, %w : tensor<2x16xf32>, tensor<16x3xf32> -> tensor<2x3xf32>
+  %y = qnn.quantize %d : tensor<2x3xf32> -> tensor<2x3x!y>
+  %b = qnn.dequantize %bq : tensor<4x!x> -> tensor<4xf32>
+  %c = qnn.dequantize %cq : tensor<4x!y> -> tensor<4xf32>
+  %s = qnn.add %b, %c : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  %z = qnn.quantize %s : tensor<4xf32> -> tensor<4x!y>
+  func.return %y, %z : tensor<2x3x!y>, tensor<4x!y>
 }
 
 // -----

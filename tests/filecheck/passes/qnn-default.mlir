@@ -8,13 +8,14 @@
 // qcast/dcast around the input, a QDQ conv with a float constant bias, a QDQ relu and a
 // scaled quantize/dequantize pair: one quantize, one conv with the relu fused (bias quantized
 // per channel), the scaled quantize of the dequantized conv result becomes a requantize to
-// asymmetric u8 [0, 6], and the final dequantize.
+// asymmetric u8 [0, 6], and the final dequantize. Each int8 pair has one reader, so it is
+// uint8 first, zero point + 128 (`s8-to-u8`, as ONNX Runtime's x86 session retypes it).
 // CHECK-LABEL: func.func @mixed(
 // CHECK-SAME: %in: tensor<1x2x4x4xf32>, %wq: tensor<3x2x3x3x!quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>>) -> tensor<1x3x2x2xf32> {
-// CHECK-NEXT: %[[Q:[^ ,]+]] = qnn.quantize %in : tensor<1x2x4x4xf32> -> tensor<1x2x4x4x!quant.uniform<i8:f32, 0.05:-10>>
+// CHECK-NEXT: %[[Q:[^ ,]+]] = qnn.quantize %in : tensor<1x2x4x4xf32> -> tensor<1x2x4x4x!quant.uniform<u8:f32, 0.05:118>>
 // CHECK-NEXT: %[[CQ:[^ ,]+]] = arith.constant dense<[1000, -250, 500]> : tensor<3xi32>
-// CHECK-NEXT: %[[CQ_1:[^ ,]+]] = qnn.conv2d %[[Q]], %wq bias(%[[CQ]] : tensor<3xi32>) {activation = "relu"} : tensor<1x2x4x4x!quant.uniform<i8:f32, 0.05:-10>>, tensor<3x2x3x3x!quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>> -> tensor<1x3x2x2x!quant.uniform<i8:f32, 0.1:-128>>
-// CHECK-NEXT: %[[S:[^ ,]+]] = qnn.requantize %[[CQ_1]] : tensor<1x3x2x2x!quant.uniform<i8:f32, 0.1:-128>> -> tensor<1x3x2x2x!quant.uniform<u8:f32, 0.0235294122248888>>
+// CHECK-NEXT: %[[CQ_1:[^ ,]+]] = qnn.conv2d %[[Q]], %wq bias(%[[CQ]] : tensor<3xi32>) {activation = "relu"} : tensor<1x2x4x4x!quant.uniform<u8:f32, 0.05:118>>, tensor<3x2x3x3x!quant.uniform<i8<-127:127>:f32:0, {0.01,0.02,0.04}>> -> tensor<1x3x2x2x!quant.uniform<u8:f32, 0.1>>
+// CHECK-NEXT: %[[S:[^ ,]+]] = qnn.requantize %[[CQ_1]] : tensor<1x3x2x2x!quant.uniform<u8:f32, 0.1>> -> tensor<1x3x2x2x!quant.uniform<u8:f32, 0.0235294122248888>>
 // CHECK-NEXT: %[[O:[^ ,]+]] = qnn.dequantize %[[S]] : tensor<1x3x2x2x!quant.uniform<u8:f32, 0.0235294122248888>> -> tensor<1x3x2x2xf32>
 // CHECK-NEXT: func.return %[[O]] : tensor<1x3x2x2xf32>
 // CHECK-NOT: quant.qcast
