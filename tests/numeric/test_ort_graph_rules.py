@@ -8,10 +8,15 @@
   they are), any other stays the float simulation; a Gemm fuses whatever its bias scale.
   Outputs equal ORT's optimized session to the bit (7-bit weights: no u8 × s8 pair sum
   saturates on any host).
+- Int8 activations on x86 (`rewrites.s8_to_u8`, `rewrites.fold_qdq`): ORT retypes an int8
+  Q → DQ pair to uint8 only where the DQ has one reader, then its selectors fuse a group only
+  on one storage type and never a Conv or MatMul on int8; which groups it fuses is read from
+  the graph its optimizer writes, for each op and each of an input and an output read twice.
 """
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from pathlib import Path
 
@@ -182,3 +187,109 @@ def test_conv_bias_zero_point_and_per_channel_scales_as_onnxruntime() -> None:
 @pytest.mark.parametrize("factor", [1.0, 1.5, 3.0])
 def test_gemm_fuses_whatever_its_bias_scale_as_onnxruntime(factor: float) -> None:
     assert fused_and_matches_ort(qdq_linear("Gemm", PRODUCT * factor)) is True
+
+
+# an op type, the float op qnn-default leaves where it does not fuse the group, and its inputs
+SELECTED = {
+    "Conv": (qnn.Conv2DOp, [1, 4, 6, 6]),
+    "MatMul": (qnn.DotOp, [8, 8]),
+    "Gemm": (qnn.DotOp, [8, 8]),
+    "Add": (qnn.AddOp, [1, 4, 6, 6]),
+    "Mul": (qnn.MulOp, [1, 4, 6, 6]),
+    "Concat": (qnn.ConcatOp, [1, 4, 6, 6]),
+    "AveragePool": (qnn.AvgPool2DOp, [1, 4, 6, 6]),
+    "GlobalAveragePool": (qnn.AvgPool2DOp, [1, 4, 6, 6]),
+    "Softmax": (qnn.SoftmaxOp, [1, 4, 6, 6]),
+}
+
+
+def int8_group(op_type: str, input_read_twice: bool, output_read_twice: bool) -> onnx.ModelProto:
+    """Q → DQ → `op_type` → Q → DQ on int8 activations (7-bit int8 weights, an int32 bias for
+    Conv and Gemm); a Relu reading the input's or the output's DQ as well makes that tensor read
+    twice."""
+    rng = np.random.default_rng(11)
+    shape = SELECTED[op_type][1]
+    params = {
+        "sx": np.float32(0.02),
+        "zx": np.int8(3),
+        "sy": np.float32(0.03),
+        "zy": np.int8(-5),
+    }
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "sx", "zx"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "sx", "zx"], ["xd"]),
+    ]
+    inputs, attrs = ["xd"], {}
+    if op_type in ("Conv", "MatMul", "Gemm"):
+        wshape = (4, 4, 3, 3) if op_type == "Conv" else (8, 8)
+        params |= {
+            "wq": rng.integers(-63, 64, wshape).astype(np.int8),
+            "sw": np.float32(0.003),
+            "zw": np.int8(0),
+            "bq": rng.integers(-2000, 2000, wshape[0]).astype(np.int32),
+            "sb": np.float32(0.02) * np.float32(0.003),
+            "zb": np.int32(0),
+        }
+        nodes.append(helper.make_node("DequantizeLinear", ["wq", "sw", "zw"], ["wd"]))
+        inputs.append("wd")
+        if op_type != "MatMul":
+            nodes.append(helper.make_node("DequantizeLinear", ["bq", "sb", "zb"], ["bd"]))
+            inputs.append("bd")
+        attrs = {"pads": [1, 1, 1, 1]} if op_type == "Conv" else {}
+    elif op_type in ("Add", "Mul", "Concat"):
+        nodes += [
+            helper.make_node("QuantizeLinear", ["x2", "sx", "zx"], ["x2q"]),
+            helper.make_node("DequantizeLinear", ["x2q", "sx", "zx"], ["x2d"]),
+        ]
+        inputs.append("x2d")
+        attrs = {"axis": 1} if op_type == "Concat" else {}
+    elif op_type == "AveragePool":
+        attrs = {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}
+    elif op_type == "Softmax":
+        attrs = {"axis": -1}
+    nodes += [
+        helper.make_node(op_type, inputs, ["z"], **attrs),
+        helper.make_node("QuantizeLinear", ["z", "sy", "zy"], ["zq"]),
+        helper.make_node("DequantizeLinear", ["zq", "sy", "zy"], ["y"]),
+    ]
+    outputs = ["y"]
+    if input_read_twice:
+        nodes.append(helper.make_node("Relu", ["xd"], ["r"]))
+        outputs.append("r")
+    if output_read_twice:
+        nodes.append(helper.make_node("Relu", ["y"], ["r2"]))
+        outputs.append("r2")
+    graph_inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)]
+    if "x2d" in inputs:
+        graph_inputs.append(helper.make_tensor_value_info("x2", TensorProto.FLOAT, shape))
+    graph = helper.make_graph(
+        nodes,
+        "int8_group",
+        graph_inputs,
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in params.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+@pytest.mark.parametrize(
+    ("input_read_twice", "output_read_twice"), itertools.product([0, 1], [0, 1])
+)
+@pytest.mark.parametrize("op_type", SELECTED)
+def test_int8_groups_fuse_as_onnxruntimes_x86_session(
+    op_type: str, input_read_twice: int, output_read_twice: int
+) -> None:
+    model = int8_group(op_type, bool(input_read_twice), bool(output_read_twice))
+    ort_fused = all(n.op_type != op_type for n in optimized_graph(model).node)
+    module = qnn_default(import_onnx(model))
+    float_op, shape = SELECTED[op_type]
+    ours_fused = not any(
+        isinstance(op, float_op) and element_type(op.results[0].type) == f32 for op in module.walk()
+    )
+    assert ours_fused == ort_fused
+    rng = np.random.default_rng(5)
+    feeds = {i.name: rng.uniform(-2.5, 2.5, shape).astype(np.float32) for i in model.graph.input}
+    theirs = run_ort(model, feeds)
+    ours = run_function(module, feeds)
+    for got, want in zip(ours, theirs, strict=True):
+        assert np.array_equal(got, want), np.abs(got - want).max()
