@@ -2,10 +2,12 @@
 
     python -m benchmarks.models                                   # all models, 1 and 2 threads
     python -m benchmarks.models --models bert_ffn --threads 1 --formats qdq --no-full-range
+    python -m benchmarks.models --activation-type QInt8 --formats qdq   # quantize_static's default
 
 Each float model of `benchmarks.model_zoo` is quantized by ONNX Runtime itself
 (`quant_pre_process`, then `quantize_static`: MinMax on 16 standard-normal samples, u8
-activations, per-channel s8 weights, QDQ and QOperator, reduce_range on and off). Then, per
+activations (`--activation-type QInt8`: int8, which ORT's x86 session and `qnn-default` run
+partly as float simulation), per-channel s8 weights, QDQ and QOperator, reduce_range on and off). Then, per
 quantized model: our first compile (cold cache, in a process that compiled a small model
 before: `warm_up`) and cache hit, a check that our compiled output
 equals our reference interpreter bit for bit, how many outputs ONNX Runtime's differ from ours
@@ -39,10 +41,12 @@ class Variant:
     model: str
     fmt: str  # "qdq" | "qoperator"
     reduce_range: bool
+    activation_type: str = "QUInt8"  # quantize_static's spelling
 
     @property
     def label(self) -> str:
-        return f"{self.model} {self.fmt} {'7-bit' if self.reduce_range else 'full'}"
+        acts = "" if self.activation_type == "QUInt8" else " s8-act"
+        return f"{self.model} {self.fmt}{acts} {'7-bit' if self.reduce_range else 'full'}"
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def quantize_with_ort(float_path: Path, variant: Variant, shape: list[int], fold
         quant_format=QuantFormat.QDQ if variant.fmt == "qdq" else QuantFormat.QOperator,
         per_channel=True,
         reduce_range=variant.reduce_range,
-        activation_type=QuantType.QUInt8,
+        activation_type=getattr(QuantType, variant.activation_type),
         weight_type=QuantType.QInt8,
     )
     return target
@@ -238,6 +242,7 @@ def main() -> None:
     )
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--no-full-range", action="store_true", help="reduce_range models only")
+    parser.add_argument("--activation-type", choices=["QUInt8", "QInt8"], default="QUInt8")
     args = parser.parse_args()
     ranges = [True] if args.no_full_range else [True, False]
     warm_up()
@@ -246,7 +251,8 @@ def main() -> None:
         for name in args.models:
             for fmt in args.formats:
                 for reduce_range in ranges:
-                    row = measure(Variant(name, fmt, reduce_range), Path(folder), args.threads)
+                    variant = Variant(name, fmt, reduce_range, args.activation_type)
+                    row = measure(variant, Path(folder), args.threads)
                     print(f"measured {row.variant.label}", flush=True)
                     rows.append(row)
     print_table(rows, args.threads)
