@@ -48,7 +48,7 @@ QUANTIZER_OPTIONS = (
     "OpTypesToExcludeOutputQuantization",
     "QDQOpTypePerChannelSupportToAxis",
     "ForceQuantizeNoInputCheck",
-    "DedicatedQDQPair",  # one Q/DQ pair per consumer: the same numbers
+    "DedicatedQDQPair",  # one Q/DQ pair per consumer (int8 ones then retype: s8-to-u8)
     "UseQDQContribOps",  # the pairs in the com.microsoft domain: the same numbers
     "AddQDQPairToWeight",  # a float weight through Q/DQ, not a stored one
 )

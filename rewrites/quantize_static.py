@@ -658,11 +658,14 @@ class StaticQuantizer:
         form a tensor that no quantized node writes reaches only the quantized nodes that read
         it through the pair: ONNX Runtime quantizes it for them (`quantize_activation`) and
         leaves every float consumer the float tensor itself."""
-        ops = self.pair_ops(value, uniform_type(params))
         if isinstance(value, BlockArgument):
             point = InsertPoint.at_start(self.block)
         else:
             point = InsertPoint.after(value.owner)  # type: ignore[arg-type]
+        if self.dedicated_pairs(value):
+            self.done[value] = params
+            return self.insert_dedicated_pairs(value, uniform_type(params), point)
+        ops = self.pair_ops(value, uniform_type(params))
         Rewriter.insert_op(ops, point)
         readers = None
         if self.config.quant_format is QuantFormat.QOperator and value not in self.written:
@@ -674,6 +677,31 @@ class StaticQuantizer:
             ),
         )
         self.done[value] = params
+
+    def dedicated_pairs(self, value: SSAValue) -> bool:
+        """`DedicatedQDQPair` (QDQ form): a tensor two or more nodes read gets a pair each."""
+        readers = {u.operation for u in value.uses if not isinstance(u.operation, func.ReturnOp)}
+        return (
+            self.config.quant_format is QuantFormat.QDQ
+            and bool(self.config.option("DedicatedQDQPair", False))
+            and len(readers) > 1
+        )
+
+    def insert_dedicated_pairs(
+        self, value: SSAValue, qtype: UniformQuantizedType, point: InsertPoint
+    ) -> None:
+        """One Q -> DQ per reading node, in order; a function result keeps the float tensor,
+        as ORT's dedicated pairs replace node inputs only."""
+        readers: list[Operation] = []
+        for use in value.uses:
+            if not isinstance(use.operation, func.ReturnOp) and use.operation not in readers:
+                readers.append(use.operation)
+        order = {op: i for i, op in enumerate(self.block.ops)}
+        for reader in sorted(readers, key=lambda op: order.get(op, len(order))):
+            ops = self.pair_ops(value, qtype)
+            Rewriter.insert_op(ops, point)
+            point = InsertPoint.after(ops[-1])
+            value.replace_uses_with_if(ops[-1].results[0], lambda use, r=reader: use.operation is r)
 
     def pair_ops(self, value: SSAValue, qtype: UniformQuantizedType) -> list[Operation]:
         """The quantize and dequantize an activation goes through."""

@@ -14,6 +14,7 @@ import importlib.util
 import itertools
 import logging
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +25,11 @@ pytest.importorskip("onnxruntime")
 
 from xdsl.passes import PassPipeline  # noqa: E402
 
+from qdialect import qnn  # noqa: E402
 from qdialect.onnx_import import import_onnx  # noqa: E402
+from qdialect.tensors import element_type  # noqa: E402
 from qdialect.textio import make_context  # noqa: E402
+from qdialect.types import UniformQuantizedType  # noqa: E402
 from rewrites.registry import PASSES  # noqa: E402
 from runtime.compiled import compile_module  # noqa: E402
 from runtime.quantization import quantize  # noqa: E402
@@ -99,6 +103,19 @@ def qnn_default(module):
     return module
 
 
+GROUP_OPS = (qnn.Conv2DOp, qnn.DotOp, qnn.AddOp, qnn.MulOp, qnn.ConcatOp, qnn.AvgPool2DOp)
+
+
+def group_kinds(module) -> Counter:
+    """How many ops of each kind QDQ groups can fuse into run in float and how many integer:
+    both quantizers' models must leave the same groups to the float simulation."""
+    return Counter(
+        (op.name, isinstance(element_type(op.results[0].type), UniformQuantizedType))
+        for op in module.walk()
+        if isinstance(op, GROUP_OPS)
+    )
+
+
 def output_scale(model) -> float | None:
     """The scale of the DequantizeLinear that produces the float output `y` (None: a float op
     produces it)."""
@@ -169,8 +186,9 @@ def static_config(combo, **options) -> dict:
     }
 
 
-def check_model(name: str, combo, compiled: bool, **options) -> None:
-    """`options`: more of quantize_static's keyword arguments (both quantizers get them)."""
+def check_model(name: str, combo, compiled: bool, *, same_groups: bool = False, **options) -> None:
+    """`options`: more of quantize_static's keyword arguments (both quantizers get them);
+    `same_groups`: qnn-default must also leave the same QDQ groups float on both models."""
     logging.getLogger().setLevel(logging.ERROR)  # quantize_static's pre-processing advice
     fmt, _, _, reduce_range = combo
     config = static_config(combo, **options)
@@ -186,8 +204,11 @@ def check_model(name: str, combo, compiled: bool, **options) -> None:
     (literal,) = run_function(import_onnx(theirs), {"x": x})
     (interpreted,) = run_function(ours.module, {"x": x})
     assert np.array_equal(interpreted, literal), np.abs(interpreted - literal).max()
-    (expected,) = run_function(qnn_default(import_onnx(theirs)), {"x": x})
-    (fused,) = run_function(qnn_default(ours.module), {"x": x})
+    theirs_fused, ours_fused = qnn_default(import_onnx(theirs)), qnn_default(ours.module)
+    if same_groups:
+        assert group_kinds(ours_fused) == group_kinds(theirs_fused)
+    (expected,) = run_function(theirs_fused, {"x": x})
+    (fused,) = run_function(ours_fused, {"x": x})
     assert np.array_equal(fused, expected), np.abs(fused - expected).max()
     if compiled:
         (result,) = compile_module(ours.module)(x=x)
@@ -305,6 +326,20 @@ def test_gathers_of_activations_are_quantize_statics(combo) -> None:
 @pytest.mark.parametrize(("name", "combo", "options"), OPTIONS, ids=lambda v: str(v))
 def test_options_are_quantize_statics(name: str, combo, options: dict) -> None:
     check_model(name, combo, compiled=True, **options)
+
+
+@pytest.mark.parametrize(
+    ("name", "combo"),
+    [("resnet_block", ("QDQ", True, "QInt8", True)), ("small_cnn", ("QDQ", False, "QInt8", True))],
+    ids=lambda v: v if isinstance(v, str) else case_ids(v),
+)
+def test_dedicated_pairs_fuse_what_onnxruntime_fuses(name: str, combo) -> None:
+    """DedicatedQDQPair: a pair per reading node. With int8 activations ORT's x86 session then
+    retypes every pair and fuses the residual block it otherwise runs as float simulation;
+    our model must leave the same groups float (none), not only give the same numbers."""
+    check_model(
+        name, combo, compiled=True, same_groups=True, extra_options={"DedicatedQDQPair": True}
+    )
 
 
 # ORT 1.31's QOperator quantizer writes an invalid model for a Where it does not force: it
