@@ -4,7 +4,9 @@
   types are equal. DESIGN §2 defines requantize this way, so this part is exact.
 - `dequantize` sinks below data movement (`tensor.reshape`, `qnn.transpose`, `qnn.slice`,
   `qnn.pad`), which then moves the stored values instead: exact, because these ops only copy
-  values (a constant pad value sinks only when the quantized type represents it exactly). A
+  values (a constant pad value sinks only when the quantized type represents it exactly; a
+  per-axis type through a reshape only when that inserts or drops unit dimensions after its
+  axis). A
   per-tensor `quantize` rises above a reshape, transpose or slice the same way.
 - `dequantize → float conv2d/dot/add/relu/max_pool2d/avg_pool2d/concat/softmax → quantize`, the
   pattern ONNX's QDQ format uses to *simulate* an integer kernel, becomes that integer kernel,
@@ -50,7 +52,7 @@ from qdialect.float32 import f32
 from qdialect.names import QOPERATOR_ATTR, carry_node
 from qdialect.qnn.compute import FLOAT_SUM_PROPERTIES
 from qdialect.qnn.modes import PadMode, RoundMode
-from qdialect.qnn.movement import permuted_element
+from qdialect.qnn.movement import permuted_element, reshaped_axis
 from qdialect.qparams import quantize_bias
 from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
@@ -84,7 +86,18 @@ class SinkDequantize(RewritePattern):
         per_tensor = q_type.granularity is Granularity.PER_TENSOR
         if isinstance(op, qnn.TransposeOp):
             moved_elem = permuted_element(q_type, tuple(op.permutation.get_values()))
-        elif isinstance(op, tensor.ReshapeOp | qnn.SliceOp) and not per_tensor:
+        elif isinstance(op, tensor.ReshapeOp) and not per_tensor:
+            # the quantized axis keeps its place only through unit dimensions after it (a 1-D
+            # conv's weight read as 2-D, whose QDQ group ORT fuses into QLinearConv); a
+            # reshape keeps its element type
+            axis = None
+            if q_type.granularity is Granularity.PER_AXIS:
+                old = source.type.get_shape()  # type: ignore[union-attr]
+                axis = reshaped_axis(old, op.result.type.get_shape(), q_type.axis)
+            if axis is None or axis != q_type.axis:
+                return
+            moved_elem = q_type
+        elif isinstance(op, qnn.SliceOp) and not per_tensor:
             return  # the quantized axis has no place in the new shape in general
         elif (
             isinstance(op, qnn.PadOp)

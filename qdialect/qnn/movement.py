@@ -9,6 +9,8 @@ negative strides, which ONNX Slice has).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from xdsl.dialects.builtin import (
     DenseArrayBase,
     FloatAttr,
@@ -39,19 +41,36 @@ from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 
 
+def with_axis(elem: UniformQuantizedType, axis: int) -> UniformQuantizedType:
+    """A per-axis type's parameters along another dimension."""
+    return UniformQuantizedType.per_axis(
+        f"{'i' if elem.signed else 'u'}{elem.storage_width}",
+        elem.expressed_type,
+        axis,
+        elem.scales,
+        elem.zero_points,
+        qmin=elem.qmin,
+        qmax=elem.qmax,
+    )
+
+
 def permuted_element(elem: Attribute, permutation: tuple[int, ...]) -> Attribute:
     """`elem` after a transpose: a per-axis type's axis moves with its dimension."""
     if isinstance(elem, UniformQuantizedType) and elem.granularity is Granularity.PER_AXIS:
-        return UniformQuantizedType.per_axis(
-            f"{'i' if elem.signed else 'u'}{elem.storage_width}",
-            elem.expressed_type,
-            permutation.index(elem.axis),
-            elem.scales,
-            elem.zero_points,
-            qmin=elem.qmin,
-            qmax=elem.qmax,
-        )
+        return with_axis(elem, permutation.index(elem.axis))
     return elem
+
+
+def reshaped_axis(old: Sequence[int], new: Sequence[int], axis: int) -> int | None:
+    """Where dimension `axis` of shape `old` lies in shape `new`, when the reshape only
+    inserts or drops dimensions of size 1 (a 1-D conv's weight read as 2-D); else None."""
+    if old[axis] == 1:
+        return None
+    kept = [i for i, d in enumerate(old) if d != 1]
+    placed = [i for i, d in enumerate(new) if d != 1]
+    if [old[i] for i in kept] != [new[i] for i in placed]:
+        return None
+    return placed[kept.index(axis)]
 
 
 def _check_movable(elem: Attribute, value_kind: Kind) -> None:

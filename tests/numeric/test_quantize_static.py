@@ -342,6 +342,14 @@ def test_dedicated_pairs_fuse_what_onnxruntime_fuses(name: str, combo) -> None:
     )
 
 
+@pytest.mark.parametrize("act", ["QUInt8", "QInt8"])
+def test_per_channel_conv1d_groups_fuse_in_both_models(act: str) -> None:
+    """ORT's QDQ model dequantizes a 1-D conv's per-channel weight before the importer's
+    reshape to 2-D: the dequantize sinks through it (unit dimensions only), so the group
+    fuses as in our quantizer's model and as ORT fuses it (QLinearConv)."""
+    check_model("conv1d", ("QDQ", True, act, True), compiled=True, same_groups=True)
+
+
 # ORT 1.31's QOperator quantizer writes an invalid model for a Where it does not force: it
 # keeps the node reading the float tensor a QLinearConv no longer writes ("unknown
 # initializers/tensors"); the forced case is in OPTIONS

@@ -438,3 +438,26 @@ func.func @constants_quantized() -> (tensor<4x!s>, tensor<4x!u>) {
   %r = qnn.requantize %s : tensor<4x!s> -> tensor<4x!u>
   func.return %q, %r : tensor<4x!s>, tensor<4x!u>
 }
+
+// -----
+
+// A per-axis dequantize sinks through a reshape that only inserts or drops unit dimensions
+// after its axis (a 1-D conv's weight read as 2-D); not through one that moves the axis (a
+// reshape keeps its element type) or merges dimensions.
+// CHECK-LABEL: func.func @per_axis_through_unit_reshape(
+// CHECK: %r = tensor.reshape %wq(%s) : (tensor<4x2x3x!quant.uniform<i8:f32:0, {0.01,0.02,0.04,0.08}>>, tensor<4xi64>) -> tensor<4x2x1x3x!quant.uniform<i8:f32:0, {0.01,0.02,0.04,0.08}>>
+// CHECK: %u = tensor.reshape %d(%v) : (tensor<1x4x3xf32>, tensor<2xi64>) -> tensor<4x3xf32>
+// CHECK: %m = tensor.reshape %w(%t) : (tensor<4x2x3xf32>, tensor<2xi64>) -> tensor<8x3xf32>
+!w0 = !quant.uniform<i8:f32:0, {0.01,0.02,0.04,0.08}>
+!w1 = !quant.uniform<i8:f32:1, {0.01,0.02,0.04,0.08}>
+func.func @per_axis_through_unit_reshape(%wq: tensor<4x2x3x!w0>, %vq: tensor<1x4x3x!w1>) -> (tensor<4x2x1x3xf32>, tensor<4x3xf32>, tensor<8x3xf32>) {
+  %s = arith.constant dense<[4, 2, 1, 3]> : tensor<4xi64>
+  %w = qnn.dequantize %wq : tensor<4x2x3x!w0> -> tensor<4x2x3xf32>
+  %r = tensor.reshape %w(%s) : (tensor<4x2x3xf32>, tensor<4xi64>) -> tensor<4x2x1x3xf32>
+  %v = arith.constant dense<[4, 3]> : tensor<2xi64>
+  %d = qnn.dequantize %vq : tensor<1x4x3x!w1> -> tensor<1x4x3xf32>
+  %u = tensor.reshape %d(%v) : (tensor<1x4x3xf32>, tensor<2xi64>) -> tensor<4x3xf32>
+  %t = arith.constant dense<[8, 3]> : tensor<2xi64>
+  %m = tensor.reshape %w(%t) : (tensor<4x2x3xf32>, tensor<2xi64>) -> tensor<8x3xf32>
+  func.return %r, %u, %m : tensor<4x2x1x3xf32>, tensor<4x3xf32>, tensor<8x3xf32>
+}
