@@ -21,6 +21,21 @@ def mlas_avx512f() -> bool:
         return False
 
 
+def nchwc_block_size() -> int:
+    """MLAS's NCHWc block (`MlasNchwcGetBlockSize`): 16 channels with AVX512F, else 8 (AVX2,
+    which every host we compile for has). ORT's optimized session (`NchwcTransformer`) runs a
+    float pool whose channels fill whole blocks in that layout, with its own arithmetic."""
+    return 16 if mlas_avx512f() else 8
+
+
+def nchwc_pool(channels: int, nhwc: bool, dilations) -> bool:
+    """Whether ORT's optimized session runs a float AveragePool as its NCHWc pool here: NCHW,
+    no dilation, the channels filling whole blocks. That kernel sums the in-image taps in
+    row-major order from +0 and divides (`qnn.avg_pool2d {row_major}`). (A GlobalAveragePool
+    moves to NCHWc only behind another NCHWc node, which a quantized model's DQ is not.)"""
+    return not nhwc and list(dilations) == [1, 1] and channels % nchwc_block_size() == 0
+
+
 @functools.cache
 def ort_default_threads() -> int:
     """The intra-op threads of an ONNX Runtime session left at its default (what

@@ -21,12 +21,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from xdsl.dialects import func, tensor
-from xdsl.dialects.builtin import TensorType, UnitAttr, f32
+from xdsl.dialects.builtin import StringAttr, TensorType, UnitAttr, f32
 from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
 from qdialect.constants import dense_array
+from qdialect.host_cpu import nchwc_pool
 from qdialect.names import QOPERATOR_ATTR, node_name, tensor_name
 from qdialect.ort_qparams import (
     QParams,
@@ -184,6 +185,7 @@ class StaticQuantizer:
     def run(self) -> QuantizeSummary:
         if self.config.writes_opset_21:
             opset_19_pools(self.block)
+        nchwc_pools(self.block)
         self.adjust_ranges()
         matched: set[str] = set()
         for op in list(self.block.ops):
@@ -757,6 +759,21 @@ def opset_19_pools(block: Block) -> None:
     for op in block.ops:
         kind = node_kind(op) if isinstance(op, qnn.AvgPool2DOp) else None
         if kind == "AveragePool" and is_float_tensor(op.results[0]):
+            op.properties["row_major"] = UnitAttr()
+
+
+def nchwc_pools(block: Block) -> None:
+    """The float AveragePools ONNX Runtime's optimized session (what runs the quantized model)
+    computes as NCHWc pools here (`host_cpu.nchwc_pool`), as the importer reads them in a
+    quantized model; a pool that fuses drops the mark."""
+    for op in block.ops:
+        kind = node_kind(op) if isinstance(op, qnn.AvgPool2DOp) else None
+        if kind != "AveragePool" or not is_float_tensor(op.results[0]):
+            continue
+        layout = op.properties.get("layout")
+        nhwc = isinstance(layout, StringAttr) and layout.data == "nhwc"
+        channels = op.input.type.get_shape()[3 if nhwc else 1]  # type: ignore[union-attr]
+        if nchwc_pool(channels, nhwc, op.dilations.get_values()):
             op.properties["row_major"] = UnitAttr()
 
 

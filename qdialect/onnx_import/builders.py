@@ -27,6 +27,7 @@ from qdialect.arithmetic import quantize_value
 from qdialect.constants import dense_array
 from qdialect.float32 import f32 as to_f32
 from qdialect.float32_arrays import dequantized_values
+from qdialect.host_cpu import nchwc_pool
 from qdialect.names import NAME_ATTR
 from qdialect.onnx_import.common import (
     attrs,
@@ -399,6 +400,14 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     }
     if node.op_type == "AveragePool" and g.opset >= AVERAGE_POOL_V19:
         props["row_major"] = UnitAttr()  # ORT's own loop from opset 19, dilations and all
+    elif (
+        node.op_type == "AveragePool"
+        and g.quantized_model
+        and nchwc_pool(xs[1], nhwc, win["dilations"])
+    ):
+        # a quantized model runs in ORT's optimized session (NCHWc pools), a float one in its
+        # calibrator's unoptimized session (MLAS's pool kernels); fused pools drop the mark
+        props["row_major"] = UnitAttr()
     op = qnn.AvgPool2DOp.create(operands=[x], result_types=[result_type(shape)], properties=props)
     last = g.block.last_op
     g.define(node.output[0], g.add(op, node.output[0]))

@@ -61,6 +61,10 @@ from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.float64))
+# nodes that make a model a quantized one (with the QLinear* family)
+QUANTIZED_MODEL_NODES = frozenset(
+    {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "QGemm", "MatMulInteger"}
+)
 
 
 def storage_view(values: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
@@ -94,6 +98,12 @@ class GraphImporter:
         self.block = Block()
         self.node = None
         self.opset = 13  # the default domain's version (import_onnx sets the model's)
+        # a quantized model runs in ORT's optimized session, a float one in its calibrator's
+        # unoptimized one (`builders.nchwc_pool`)
+        self.quantized_model = any(
+            n.op_type in QUANTIZED_MODEL_NODES or n.op_type.startswith("QLinear")
+            for n in graph.node
+        )
 
     # ---- building
     def add(self, op: Operation, name: str | None = None) -> SSAValue | None:

@@ -12,6 +12,8 @@
   Q → DQ pair to uint8 only where the DQ has one reader, then its selectors fuse a group only
   on one storage type and never a Conv or MatMul on int8; which groups it fuses is read from
   the graph its optimizer writes, for each op and each of an input and an output read twice.
+- NCHWc pools (`qdialect.host_cpu.nchwc_pool`): a quantized model's float AveragePool whose
+  channels fill NCHWc blocks is ORT's NCHWc pool, to the bit.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from qdialect.onnx_import import import_onnx
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 from rewrites.double_qdq import merged_type
+from runtime.compiled import compile_module
 from runtime.reference import run_function
 
 from .onnxruntime_session import run_ort
@@ -293,3 +296,50 @@ def test_int8_groups_fuse_as_onnxruntimes_x86_session(
     ours = run_function(module, feeds)
     for got, want in zip(ours, theirs, strict=True):
         assert np.array_equal(got, want), np.abs(got - want).max()
+
+
+def dequantized_pool(op_type: str, channels: int, attrs: dict) -> onnx.ModelProto:
+    """Q → DQ → a float AveragePool / GlobalAveragePool (opset 17): a quantized model, run by
+    ORT's optimized session, whose pool no QuantizeLinear follows."""
+    params = {"s": np.float32(0.03), "z": np.uint8(120)}
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["xd"]),
+        helper.make_node(op_type, ["xd"], ["y"], **attrs),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "dequantized_pool",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, 14, 14])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in params.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+POOLS = [
+    ("AveragePool", {"kernel_shape": [2, 2], "strides": [2, 2]}),
+    ("AveragePool", {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}),
+    ("AveragePool", {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "count_include_pad": 1}),
+    # not moved to NCHWc behind a DequantizeLinear: MLAS's global pool, as in a float model
+    ("GlobalAveragePool", {}),
+]
+
+
+@pytest.mark.parametrize("channels", [8, 12, 16, 32, 48])
+@pytest.mark.parametrize(("op_type", "attrs"), POOLS, ids=lambda v: str(v))
+def test_float_pools_of_quantized_models_are_onnxruntimes_nchwc_pools(
+    op_type: str, attrs: dict, channels: int
+) -> None:
+    """ORT's optimized session runs a float AveragePool whose channels fill whole NCHWc blocks
+    (16 with AVX512F, else 8) as its NCHWc pool, which sums in row-major order, not MLAS's pool
+    kernels; the importer marks those pools of a quantized model so (`host_cpu.nchwc_pool`)."""
+    model = dequantized_pool(op_type, channels, attrs)
+    x = np.random.default_rng(channels).uniform(-3.5, 3.5, (1, channels, 14, 14))
+    feeds = {"x": x.astype(np.float32)}
+    (theirs,) = run_ort(model, feeds)
+    module = qnn_default(import_onnx(model))
+    (ours,) = run_function(module, feeds)
+    assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
+    (compiled,) = compile_module(module)(**feeds)
+    assert np.array_equal(compiled, theirs)
