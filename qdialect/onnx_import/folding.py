@@ -11,10 +11,15 @@ Mul, Div, Neg, Abs, comparisons: one correctly rounded step each), Pow and Log a
 compute them (`qdialect.float32_arrays`). That covers the relative-position buckets T5 and
 DeBERTa compute from constant positions (Cast, Div, Log, Mul, then back to int64), where one
 ulp moves a bucket. Min, Max, Clip, Mod, Range and CumSum fold on integers only (NaN and
-summation order are ORT's own there). A folded float value still counts as a node output for
-calibration (`import_onnx(node_constants=)`); ORT's QOperator quantizer would turn a Mul or Add
-of two such constants into a QLinearMul / QLinearAdd, which the folded value does not
-reproduce.
+summation order are ORT's own there). QuantizeLinear and DequantizeLinear fold (DESIGN §2's
+steps, per tensor) where ORT's quantizer put a pair on shape arithmetic (MobileViT's patch
+count: Ceil → Q/DQ → Mul → Q/DQ → Cast to INT64): a QuantizeLinear of a folded value, and a
+DequantizeLinear of one whose every reader folds too, so a pair an activation's op reads stays
+for the fusion. The Mul between such pairs (QLinearMul in QOperator form) folds as the float
+product of the dequantized values: exact on the integers shapes carry. A folded
+float value still counts as a node output for calibration (`import_onnx(node_constants=)`);
+ORT's QOperator quantizer would turn a Mul or Add of two such constants into a QLinearMul /
+QLinearAdd, which the folded value does not reproduce.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from qdialect.arithmetic import quantize_value
 from qdialect.float32_arrays import onnx_log, onnx_pow
 from qdialect.onnx_import.common import attrs, shape_of
 from qdialect.onnx_import.errors import NodeError
@@ -165,6 +171,37 @@ def _cum_sum(g, node, inputs) -> np.ndarray:
     return np.flip(total, axis) if a.get("reverse", 0) else total
 
 
+def _zero_point(inputs) -> np.ndarray:
+    return inputs[2] if len(inputs) > 2 and inputs[2] is not None else np.uint8(0)
+
+
+def _quantize_linear(g, node, inputs) -> np.ndarray:
+    x, scale, zero = inputs[0], float(inputs[1].reshape(())), _zero_point(inputs)
+    info = np.iinfo(zero.dtype)
+    z = int(zero.reshape(()))
+    stored = [quantize_value(float(v), scale, z, int(info.min), int(info.max)) for v in x.ravel()]
+    return np.array(stored, zero.dtype).reshape(x.shape)
+
+
+def _dequantize_linear(g, node, inputs) -> np.ndarray:
+    x, scale, zero = inputs[0], inputs[1].reshape(()), _zero_point(inputs)
+    shifted = (x.astype(np.int64) - np.int64(zero.reshape(()))).astype(np.float32)
+    return (shifted * np.float32(scale)).astype(np.float32)
+
+
+def _qlinear_binary(operation: Callable) -> Callable:
+    """QLinearAdd / QLinearMul of folded values: dequantized, the float operation, quantized
+    (ORT's kernel computes in float too; on the integers shapes carry they agree)."""
+
+    def folder(g, node, inputs) -> np.ndarray:
+        a = _dequantize_linear(g, node, inputs[0:3])
+        b = _dequantize_linear(g, node, inputs[3:6])
+        result = operation(a, b).astype(np.float32)
+        return _quantize_linear(g, node, [result, inputs[6], _zero_point(inputs[5:8])])
+
+    return folder
+
+
 def _clip(g, node, inputs) -> np.ndarray:
     """Clip of an integer constant (DeBERTa's `clamp(relative + span, 0, 2 span - 1)`): its
     bounds as inputs (opset 11) or attributes, min applied first."""
@@ -222,11 +259,53 @@ FOLDERS: dict[str, Callable] = {
     "Pow": lambda g, n, i: onnx_pow(i[0], i[1]),
     "Log": lambda g, n, i: onnx_log(i[0]),
     "Clip": _clip,
+    "QuantizeLinear": _quantize_linear,
+    "DequantizeLinear": _dequantize_linear,
+    "QLinearAdd": _qlinear_binary(np.add),
+    "QLinearMul": _qlinear_binary(np.multiply),
 }
+# quantized nodes that fold only as shape arithmetic (`_folds_as_shape_arithmetic`)
+QDQ = {"QuantizeLinear", "DequantizeLinear", "QLinearAdd", "QLinearMul"}
 # integer (and boolean) operands only: on floats ORT's NaN handling or summation order decides
 INTEGER_ONLY = {"Mod", "Min", "Max", "Range", "CumSum", "Clip"}
 # float32 operands only, computed as ONNX Runtime computes them (an attention's 1/sqrt(d))
 FLOAT_ONLY = {"Pow", "Log"}
+
+
+def _constant(g, name: str, depth: int = 0) -> bool:
+    """Whether tensor `name` is a constant or shape arithmetic on constants (Q/DQ pairs too)."""
+    if not name or name in g.initializers:
+        return True
+    node = g.producer(name)
+    if node is None or depth > 16:
+        return False
+    if node.op_type in ("Constant", "Shape", "Size"):
+        return True
+    return node.op_type in FOLDERS and all(_constant(g, i, depth + 1) for i in node.input)
+
+
+def _folds_as_shape_arithmetic(g, node) -> bool:
+    """A per-tensor Q/DQ that folds: a QuantizeLinear of a folded float value, or a
+    DequantizeLinear of a folded one whose readers all fold (else its pair stays for the
+    fusion of the op reading it)."""
+    names = [n for n in node.input if n]
+    if not all(n in g.initializers for n in names) or names[0] not in g.folded:
+        return False
+    if node.op_type.startswith("QLinear"):
+        data = [names[0], names[3]]
+        return (
+            len(names) == 8
+            and data[1] in g.folded
+            and all(g.initializers[n].size == 1 for n in names if n not in data)
+        )
+    if any(g.initializers[n].size != 1 for n in names[1:]):
+        return False
+    if node.op_type == "QuantizeLinear":
+        return g.initializers[names[0]].dtype == np.float32
+    readers = g.readers(node.output[0])
+    return bool(readers) and all(
+        r.op_type in FOLDERS and all(_constant(g, i) for i in r.input) for r in readers
+    )
 
 
 def fold(g, node) -> bool:
@@ -234,6 +313,8 @@ def fold(g, node) -> bool:
     `GraphImporter`, which calls this for every node before its handler)."""
     folder = FOLDERS.get(node.op_type)
     if folder is None:
+        return False
+    if node.op_type in QDQ and not _folds_as_shape_arithmetic(g, node):
         return False
     if node.op_type not in ("Shape", "Size"):
         names = list(node.input)

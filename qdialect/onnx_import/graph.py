@@ -9,6 +9,7 @@ ops, which is what ONNX means.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -104,6 +105,27 @@ class GraphImporter:
             n.op_type in QUANTIZED_MODEL_NODES or n.op_type.startswith("QLinear")
             for n in graph.node
         )
+
+    # ---- the graph's edges (shape-arithmetic folding looks around a node)
+    @functools.cached_property
+    def _producers(self) -> dict[str, object]:
+        return {out: node for node in self.graph.node for out in node.output}
+
+    @functools.cached_property
+    def _readers(self) -> dict[str, list]:
+        readers: dict[str, list] = {}
+        for node in self.graph.node:
+            for name in dict.fromkeys(node.input):
+                readers.setdefault(name, []).append(node)
+        return readers
+
+    def producer(self, name: str):
+        """The node that writes tensor `name`, None for a graph input or initializer."""
+        return self._producers.get(name)
+
+    def readers(self, name: str) -> list:
+        """The nodes that read tensor `name` (a graph output is no reader)."""
+        return self._readers.get(name, [])
 
     # ---- building
     def add(self, op: Operation, name: str | None = None) -> SSAValue | None:

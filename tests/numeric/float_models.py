@@ -408,6 +408,39 @@ def constant_nodes(rng: np.random.Generator, tokens: int = 16, width: int = 32) 
     return onnx_model(nodes, [tokens, width], [tokens, width], weights)
 
 
+def shape_from_constants(rng: np.random.Generator, tokens: int = 16, width: int = 32):
+    """A reshape whose shape is float arithmetic on Constant nodes (MobileViT's patch count:
+    Ceil(4.0) * 2.0, then Cast to INT64 and Div): ORT's quantizer puts Q/DQ pairs on those
+    float node outputs (a QLinearMul in QOperator form), which the importer folds as shape
+    arithmetic."""
+    weights = {"w": (rng.standard_normal((width, width)) * 0.3).astype(np.float32)}
+    node = helper.make_node
+
+    def const(name: str, value: np.ndarray) -> onnx.NodeProto:
+        return node("Constant", [], [name], value=numpy_helper.from_array(value, name), name=name)
+
+    nodes = [
+        const("four", np.array(4.0, np.float32)),
+        const("two", np.array(2.0, np.float32)),
+        const("half", np.array(2, np.int64)),
+        const("head", np.array([1], np.int64)),
+        const("axis0", np.array([0], np.int64)),
+        const("rest", np.array([-1], np.int64)),
+        node("Ceil", ["four"], ["ceil"], name="ceil"),
+        node("Mul", ["ceil", "two"], ["patches"], name="patches"),
+        node("Cast", ["patches"], ["count"], to=TensorProto.INT64, name="count"),
+        node("Div", ["count", "half"], ["groups"], name="groups"),
+        node("Unsqueeze", ["groups", "axis0"], ["dims"], name="dims"),
+        node("Concat", ["head", "dims", "rest"], ["shape"], axis=0, name="shape"),
+        node("MatMul", ["x", "w"], ["m"], name="proj"),
+        node("Reshape", ["m", "shape"], ["r"], name="split"),
+        node("Softmax", ["r"], ["s"], axis=-1, name="softmax"),
+        node("Reshape", ["s", "back"], ["y"], name="merge"),
+    ]
+    weights["back"] = np.array([tokens, width], np.int64)
+    return onnx_model(nodes, [tokens, width], [tokens, width], weights)
+
+
 def bilinear(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
     """A segmentation head: convolutions around a bilinear Resize to a size that is no whole
     multiple (half_pixel, from `sizes`), which ORT's QDQ quantizer quantizes as data movement

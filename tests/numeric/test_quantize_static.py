@@ -68,6 +68,7 @@ MODELS = {
     "constant_pad_value": float_models.constant_pad_value,
     "masked_scores": float_models.masked_scores,
     "top_scores": float_models.top_scores,
+    "shape_from_constants": float_models.shape_from_constants,
 }
 FAST_MODELS = (
     "resnet_block",
@@ -348,6 +349,13 @@ def test_per_channel_conv1d_groups_fuse_in_both_models(act: str) -> None:
     reshape to 2-D: the dequantize sinks through it (unit dimensions only), so the group
     fuses as in our quantizer's model and as ORT fuses it (QLinearConv)."""
     check_model("conv1d", ("QDQ", True, act, True), compiled=True, same_groups=True)
+
+
+@pytest.mark.parametrize("combo", COMBOS[1::2], ids=case_ids)
+def test_quantized_shape_arithmetic_folds(combo) -> None:
+    """ORT's quantizer puts Q/DQ pairs (QLinearMul) on float shape arithmetic of Constant
+    nodes; the importer folds them (qdialect/onnx_import/folding.py), so its model imports."""
+    check_model("shape_from_constants", combo, compiled=True)
 
 
 # ORT 1.31's QOperator quantizer writes an invalid model for a Where it does not force: it
