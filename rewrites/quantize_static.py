@@ -197,6 +197,8 @@ class StaticQuantizer:
             quantized = self.config.should_quantize(kind, name) and not self.kept_float(op, kind)
             if kind in REMOVABLE and not self.is_marked(op.operands[0]):
                 quantized = False  # a Relu/Clip of a float tensor stays float (both formats)
+            if self.unforced_direct(op, kind):
+                quantized = False  # `QDQDirect8BitOp`: nothing unless its input is quantized
             listed = self.summary.quantized if quantized else self.summary.left_float
             if (label := _label(op, kind)) not in listed:  # one line per node
                 listed.append(label)
@@ -476,6 +478,16 @@ class StaticQuantizer:
         Rewriter.erase_op(op)
         self.marks.pop(source, None)
         return True
+
+    def unforced_direct(self, op: Operation, kind: str) -> bool:
+        """A data-movement op (`DIRECT_8BIT`) of a float tensor without ForceQuantizeNoInputCheck:
+        `mark_direct` quantizes nothing, so it stays float."""
+        return (
+            kind in DIRECT_8BIT
+            and not self.own_output_params(kind)
+            and not self.config.option("ForceQuantizeNoInputCheck", False)
+            and not self.is_marked(op.operands[0])
+        )
 
     def mark_direct(self, op: Operation, kind: str) -> None:
         """`QDQDirect8BitOp.quantize`: the output shares the input's parameters."""

@@ -436,3 +436,30 @@ def test_an_unforced_where_of_float_tensors_is_listed_float(fmt: str) -> None:
     assert "Where" in [n.op_type for n in theirs.graph.node]  # float in ORT's model too
     assert "Where 'where'" in ours.summary.left_float
     assert "Where 'where'" not in ours.summary.quantized
+
+
+@pytest.mark.parametrize("fmt", ["QDQ", "QOperator"])
+def test_an_unforced_data_movement_of_a_float_tensor_is_listed_float(fmt: str) -> None:
+    """Without ForceQuantizeNoInputCheck ORT's QDQDirect8BitOp / QDirect8BitOp quantize a
+    Transpose (TopK, Reshape, ...) only when its input is quantized already: the graph input's
+    Transpose stays float (the MatMul after it quantizes its output), and the summary says so."""
+    rng = np.random.default_rng(4)
+    nodes = [
+        onnx.helper.make_node("Transpose", ["x"], ["t"], perm=[1, 0], name="turn"),
+        onnx.helper.make_node("MatMul", ["t", "w"], ["y"], name="proj"),
+    ]
+    weights = {"w": (rng.standard_normal((8, 8)) * 0.3).astype(np.float32)}
+    model = float_models.onnx_model(nodes, [8, 8], [8, 8], weights)
+    samples = [{"x": rng.standard_normal((8, 8)).astype(np.float32)} for _ in range(2)]
+    config = static_config((fmt, False, "QUInt8", True))
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, config, Path(tmp))
+        ours = quantize(model, cache, config)
+    (transpose,) = [n for n in theirs.graph.node if n.op_type == "Transpose"]
+    assert transpose.input == ["x"]  # float in ORT's model: it reads the graph input itself
+    assert "Transpose 'turn'" in ours.summary.left_float
+    assert "Transpose 'turn'" not in ours.summary.quantized
+    x = rng.standard_normal((8, 8)).astype(np.float32)
+    (expected,) = run_function(qnn_default(import_onnx(theirs)), {"x": x})
+    (result,) = compile_module(ours.module)(x=x)
+    assert np.array_equal(result, expected)
