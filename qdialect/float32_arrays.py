@@ -106,6 +106,12 @@ def _libm_logf():
     return np.frompyfunc(libm.logf, 1, 1)
 
 
+def logf(x: float) -> float:
+    """C's `logf` of one float32 value (glibc's, what ONNX Runtime's C++ calls when `log` is
+    handed a float)."""
+    return float(_libm_logf()(F32(x)))
+
+
 def powf(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """C's `powf` elementwise with broadcasting: the C library's own (glibc's), which is what
     ONNX Runtime's float Pow calls (`std::pow` on floats) and what compiled code links; numpy's

@@ -84,6 +84,29 @@ def test_qlinear_softmax_equals_onnxruntime(dtype, shape, axis, opset):
         assert g.dtype == e.dtype and np.array_equal(g, e), np.argwhere(g != e)
 
 
+# one row of swin_t's last attention block (uint8 scores, x scale 0.012069246, zero point 124,
+# y scale 1/256): with the table's shift from a double log (not C++'s `log(float)`), three of
+# its outputs, 4 in ORT's, come out 5 (t·c/sum lands on 4.500001 instead of 4.5)
+SWIN_ROW = [133, 128, 122, 109, 112, 131, 131, 109, 141, 131, 120, 118, 148, 131, 117, 156, 122]
+SWIN_ROW += [88, 128, 105, 163, 103, 119, 126, 148, 98, 125, 146, 131, 111, 118, 157, 121, 90]
+SWIN_ROW += [102, 114, 113, 112, 112, 138, 149, 127, 102, 68, 108, 127, 118, 109, 154]
+
+
+def test_qlinear_softmax_table_shift_is_onnxruntimes():
+    names = ["x", "xs", "xz", "ys", "yz"]
+    node = helper.make_node("QLinearSoftmax", names, ["y"], domain="com.microsoft", opset=17)
+    inits = {"xs": np.float32(0.012069246), "xz": np.uint8(124)}
+    inits |= {"ys": np.float32(1 / 256), "yz": np.uint8(0)}
+    model = make_model(
+        [node], [("x", TensorProto.UINT8, [1, 49])], [("y", TensorProto.UINT8)], inits
+    )
+    x = np.array([SWIN_ROW], np.uint8)
+    (expected,) = run_ort(model, {"x": x})
+    (got,) = ours(model, {"x": x})
+    assert np.array_equal(got, expected), np.argwhere(got != expected)
+    assert list(expected[0, x[0] == 112]) == [4, 4, 4]
+
+
 def float_rows(shape: tuple[int, ...], rng) -> np.ndarray:
     x = (rng.standard_normal(shape) * np.float32(8)).astype(np.float32)
     flat = x.reshape(-1)
