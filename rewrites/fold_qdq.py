@@ -19,7 +19,8 @@
   (the float minimum, a scale near 1e36) runs so, as ONNX Runtime's own reading does.
 - Outside a function written in QOperator form, a group fuses only where ONNX Runtime's QDQ
   selectors (`qdq_selectors.cc`) fuse it: equal storage types in and out (QLinearAdd, Mul,
-  Concat, the pools: every input too), and, unless `int8_allowed` (ORT's
+  Concat, the pools: every input too), none of them 16-bit (its CPU kernels have no 16-bit
+  form: `allow_16bit` is off), and, unless `int8_allowed` (ORT's
   `session.qdqisint8allowed`, off on x86), no int8 activation into a Conv or MatMul, whose
   fast kernels are u8×s8 (a Gemm takes one). With `s8-to-u8` before it, this is ORT's x86
   session on an int8-activation model: a tensor read twice stays int8 and the groups around it
@@ -330,8 +331,8 @@ def _selector_fuses_conv_dot(
     if _qoperator_form(producer):
         return True
     x_type, w_type = _storage(x.type), _storage(w.type)
-    if x_type != _storage(y.type):
-        return False
+    if x_type != _storage(y.type) or 16 in (x_type[0], w_type[0]):
+        return False  # one type in and out; no 16-bit kernel (`allow_16bit` is off)
     if x_type != (8, True):
         return True
     gemm = isinstance(producer, qnn.DotOp) and _is_gemm(producer)
@@ -411,10 +412,11 @@ class FuseQdqElementwise(RewritePattern):
         sources = [_dequantized(v) for v in producer.operands]
         if any(s is None for s in sources):
             return
-        if not _qoperator_form(producer) and any(
-            _storage(s.type) != _storage(op.result.type) for s in sources
+        if not _qoperator_form(producer) and (
+            any(_storage(s.type) != _storage(op.result.type) for s in sources)
+            or _storage(op.result.type)[0] == 16
         ):
-            return  # ORT's Binary/Variadic/Unary selectors need one type; else float simulation
+            return  # ORT's Binary/Variadic/Unary selectors: one 8-bit type; else float simulation
         same_type = isinstance(producer, qnn.ReluOp | qnn.ClampOp | qnn.MaxPool2DOp)
         if same_type and element_type(sources[0].type) != element_type(op.result.type):
             return  # these ops keep their input's quantization

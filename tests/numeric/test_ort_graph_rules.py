@@ -206,17 +206,20 @@ SELECTED = {
 }
 
 
-def int8_group(op_type: str, input_read_twice: bool, output_read_twice: bool) -> onnx.ModelProto:
-    """Q → DQ → `op_type` → Q → DQ on int8 activations (7-bit int8 weights, an int32 bias for
-    Conv and Gemm); a Relu reading the input's or the output's DQ as well makes that tensor read
-    twice."""
+def int8_group(
+    op_type: str, input_read_twice: bool, output_read_twice: bool, dtype=np.int8
+) -> onnx.ModelProto:
+    """Q → DQ → `op_type` → Q → DQ on int8 activations (or `dtype`'s; 7-bit int8 weights, an
+    int32 bias for Conv and Gemm); a Relu reading the input's or the output's DQ as well makes
+    that tensor read twice."""
     rng = np.random.default_rng(11)
     shape = SELECTED[op_type][1]
+    offset = 0 if np.iinfo(dtype).min < 0 else np.iinfo(dtype).max // 2
     params = {
         "sx": np.float32(0.02),
-        "zx": np.int8(3),
+        "zx": dtype(3 + offset),
         "sy": np.float32(0.03),
-        "zy": np.int8(-5),
+        "zy": dtype(-5 + offset),
     }
     nodes = [
         helper.make_node("QuantizeLinear", ["x", "sx", "zx"], ["xq"]),
@@ -272,17 +275,12 @@ def int8_group(op_type: str, input_read_twice: bool, output_read_twice: bool) ->
         [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
         [numpy_helper.from_array(np.asarray(v), k) for k, v in params.items()],
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    opset = 17 if np.dtype(dtype).itemsize == 1 else 21  # 16-bit Q/DQ from opset 21
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=10)
 
 
-@pytest.mark.parametrize(
-    ("input_read_twice", "output_read_twice"), itertools.product([0, 1], [0, 1])
-)
-@pytest.mark.parametrize("op_type", SELECTED)
-def test_int8_groups_fuse_as_onnxruntimes_x86_session(
-    op_type: str, input_read_twice: int, output_read_twice: int
-) -> None:
-    model = int8_group(op_type, bool(input_read_twice), bool(output_read_twice))
+def fuses_as_onnxruntime(model: onnx.ModelProto, op_type: str) -> None:
+    """Ours leaves the group float exactly where ORT's optimizer does, with equal outputs."""
     ort_fused = all(n.op_type != op_type for n in optimized_graph(model).node)
     module = qnn_default(import_onnx(model))
     float_op, shape = SELECTED[op_type]
@@ -296,6 +294,25 @@ def test_int8_groups_fuse_as_onnxruntimes_x86_session(
     ours = run_function(module, feeds)
     for got, want in zip(ours, theirs, strict=True):
         assert np.array_equal(got, want), np.abs(got - want).max()
+
+
+@pytest.mark.parametrize(
+    ("input_read_twice", "output_read_twice"), itertools.product([0, 1], [0, 1])
+)
+@pytest.mark.parametrize("op_type", SELECTED)
+def test_int8_groups_fuse_as_onnxruntimes_x86_session(
+    op_type: str, input_read_twice: int, output_read_twice: int
+) -> None:
+    model = int8_group(op_type, bool(input_read_twice), bool(output_read_twice))
+    fuses_as_onnxruntime(model, op_type)
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int16], ids=["u16", "s16"])
+@pytest.mark.parametrize("op_type", SELECTED)
+def test_16bit_groups_stay_float_as_onnxruntime_runs_them(op_type: str, dtype) -> None:
+    """ORT's CPU selectors take no 16-bit activation (`allow_16bit` off): every group is the
+    float simulation in its optimized session, and in ours."""
+    fuses_as_onnxruntime(int8_group(op_type, False, False, dtype), op_type)
 
 
 def dequantized_pool(op_type: str, channels: int, attrs: dict) -> onnx.ModelProto:
