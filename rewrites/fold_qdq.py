@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func, tensor
-from xdsl.dialects.builtin import IntegerType, ModuleOp, TensorType, i32
+from xdsl.dialects.builtin import IntegerType, ModuleOp, StringAttr, TensorType, i32
 from xdsl.dialects.builtin import f32 as f32_type
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
@@ -50,7 +50,7 @@ from qdialect import qnn
 from qdialect.arithmetic import quantize_value
 from qdialect.constants import dense_array, splat_value
 from qdialect.float32 import f32
-from qdialect.names import QOPERATOR_ATTR, carry_node
+from qdialect.names import OP_TYPE_ATTR, QOPERATOR_ATTR, carry_node
 from qdialect.qnn.compute import FLOAT_SUM_PROPERTIES
 from qdialect.qnn.modes import PadMode, RoundMode
 from qdialect.qnn.movement import permuted_element, reshaped_axis
@@ -320,8 +320,11 @@ def _storage(value_type) -> tuple[int, bool]:
 
 
 def _is_gemm(dot: qnn.DotOp) -> bool:
-    """A dot ONNX's Gemm wrote (its bias, C, comes first); a Gemm without C reads as MatMul."""
-    return dot.bias is not None or "bias_first" in dot.properties
+    """A dot ONNX's Gemm wrote: its bias, C, comes first, or the importer says so (`qnn.op_type`
+    on a Gemm without C)."""
+    kind = dot.attributes.get(OP_TYPE_ATTR)
+    gemm = isinstance(kind, StringAttr) and kind.data == "Gemm"
+    return gemm or dot.bias is not None or "bias_first" in dot.properties
 
 
 def _selector_fuses_conv_dot(

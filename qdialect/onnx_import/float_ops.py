@@ -10,11 +10,12 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, UnitAttr, f32, f64, i64
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, StringAttr, UnitAttr, f32, f64, i64
 from xdsl.ir import BlockArgument, SSAValue
 
 from qdialect import qnn
 from qdialect.float32_arrays import MULTIPLIED_EXPONENTS
+from qdialect.names import OP_TYPE_ATTR
 from qdialect.onnx_import.batched import build_matmul
 from qdialect.onnx_import.builders import (
     build_avg_pool,
@@ -104,6 +105,8 @@ def gemm(g: GraphImporter, node) -> None:
     (dot,) = (op for op in g.added_since(last) if isinstance(op, qnn.DotOp))
     if bias:  # ORT's Gemm copies C into Y, then adds the products to it (float_sum.py)
         dot.properties["bias_first"] = UnitAttr()
+    else:  # a Gemm still (ORT's QDQ selector and quantizer treat it so), not a MatMul
+        dot.attributes[OP_TYPE_ATTR] = StringAttr("Gemm")
     if streamed(b):
         dot.properties["streamed_rhs"] = UnitAttr()
         if a_attrs.get("transB", 0):

@@ -197,6 +197,7 @@ SELECTED = {
     "Conv": (qnn.Conv2DOp, [1, 4, 6, 6]),
     "MatMul": (qnn.DotOp, [8, 8]),
     "Gemm": (qnn.DotOp, [8, 8]),
+    "GemmWithoutC": (qnn.DotOp, [8, 8]),  # a Gemm still: QGemm takes an int8 input
     "Add": (qnn.AddOp, [1, 4, 6, 6]),
     "Mul": (qnn.MulOp, [1, 4, 6, 6]),
     "Concat": (qnn.ConcatOp, [1, 4, 6, 6]),
@@ -226,7 +227,7 @@ def int8_group(
         helper.make_node("DequantizeLinear", ["xq", "sx", "zx"], ["xd"]),
     ]
     inputs, attrs = ["xd"], {}
-    if op_type in ("Conv", "MatMul", "Gemm"):
+    if op_type in ("Conv", "MatMul", "Gemm", "GemmWithoutC"):
         wshape = (4, 4, 3, 3) if op_type == "Conv" else (8, 8)
         params |= {
             "wq": rng.integers(-63, 64, wshape).astype(np.int8),
@@ -238,10 +239,12 @@ def int8_group(
         }
         nodes.append(helper.make_node("DequantizeLinear", ["wq", "sw", "zw"], ["wd"]))
         inputs.append("wd")
-        if op_type != "MatMul":
+        if op_type in ("Conv", "Gemm"):
             nodes.append(helper.make_node("DequantizeLinear", ["bq", "sb", "zb"], ["bd"]))
             inputs.append("bd")
         attrs = {"pads": [1, 1, 1, 1]} if op_type == "Conv" else {}
+        if op_type == "GemmWithoutC":
+            op_type, attrs = "Gemm", {"transB": 1}
     elif op_type in ("Add", "Mul", "Concat"):
         nodes += [
             helper.make_node("QuantizeLinear", ["x2", "sx", "zx"], ["x2q"]),
@@ -281,7 +284,8 @@ def int8_group(
 
 def fuses_as_onnxruntime(model: onnx.ModelProto, op_type: str) -> None:
     """Ours leaves the group float exactly where ORT's optimizer does, with equal outputs."""
-    ort_fused = all(n.op_type != op_type for n in optimized_graph(model).node)
+    onnx_type = "Gemm" if op_type == "GemmWithoutC" else op_type
+    ort_fused = all(n.op_type != onnx_type for n in optimized_graph(model).node)
     module = qnn_default(import_onnx(model))
     float_op, shape = SELECTED[op_type]
     ours_fused = not any(
