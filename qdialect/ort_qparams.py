@@ -114,16 +114,50 @@ def compute_scale_zp(
     return int(zero_point), np.float32(scale)
 
 
+def snap_zero_point_to_uint8(
+    rmin: np.float32, rmax: np.float32, qmin: int, qmax: int, min_real_range: float | None
+) -> tuple[int, np.float32]:
+    """`quant_utils.snap_zero_point_to_uint8` (ORT's `ActivationRestrictedAsymmetric`): the
+    zero point is qmin for a range without negatives, else the middle (qmin + qmax + 1) // 2,
+    and the scale the smallest that reaches both ends from there. Python floats (float64)
+    throughout, the minimum real range added in float64, the scale cast to float32 last; an
+    empty range keeps a scale of |range| / steps (1 / steps at zero), not compute_scale_zp's 1.0.
+    """
+    mid = (qmin + qmax + 1) // 2
+    lo, hi = min(float(rmin), 0.0), max(float(rmax), 0.0)
+    if min_real_range is not None and min_real_range > 0:
+        hi = max(hi, lo + float(min_real_range))
+    floor = None if min_real_range is None else min_real_range / (qmax - qmin)
+    if hi <= lo:  # the floor applies before the cast here, after it below
+        zero_point = qmin if lo >= 0.0 else mid
+        absmax = max(abs(lo), abs(hi)) or 1.0
+        steps = qmax - qmin if zero_point == qmin else max(1, (qmax - qmin) // 2)
+        degenerate = absmax / max(1, steps)
+        return zero_point, np.float32(degenerate if floor is None else max(degenerate, floor))
+    if lo >= 0.0:
+        zero_point, scale = qmin, np.float32(hi / (qmax - qmin))
+    else:
+        zero_point, scale = mid, np.float32(max(-lo / (mid - qmin), hi / (qmax - mid)))
+    if floor is not None and float(scale) < floor:
+        scale = np.float32(floor)
+    return zero_point, scale
+
+
 def activation_qparams(
     rmin: np.float32,
     rmax: np.float32,
     qtype: QType,
     symmetric: bool,
     min_real_range: float | None = None,
+    restricted_asymmetric: bool = False,
 ) -> QParams:
-    """`QDQQuantizer.calc_quant_params`: activations never use the reduced range."""
+    """`QDQQuantizer.calc_quant_params`: activations never use the reduced range;
+    `restricted_asymmetric` (uint8, asymmetric only) snaps the zero point."""
     qmin, qmax = qrange(qtype, reduce_range=False, symmetric=symmetric)
-    zp, scale = compute_scale_zp(rmin, rmax, qmin, qmax, symmetric, min_real_range)
+    if restricted_asymmetric and qtype is QType.QUInt8 and not symmetric:
+        zp, scale = snap_zero_point_to_uint8(rmin, rmax, qmin, qmax, min_real_range)
+    else:
+        zp, scale = compute_scale_zp(rmin, rmax, qmin, qmax, symmetric, min_real_range)
     return QParams(np.array(zp, np.int64), np.array(scale, np.float32), qtype)
 
 

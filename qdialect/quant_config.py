@@ -51,6 +51,9 @@ QUANTIZER_OPTIONS = (
     "DedicatedQDQPair",  # one Q/DQ pair per consumer (int8 ones then retype: s8-to-u8)
     "UseQDQContribOps",  # the pairs in the com.microsoft domain: the same numbers
     "AddQDQPairToWeight",  # a float weight through Q/DQ, not a stored one
+    "ActivationRestrictedAsymmetric",  # uint8 activations: zero point 0 or 128
+    "QuantizeBias",  # QDQ: False leaves biases float
+    "MatMulConstBOnly",  # QOperator: a MatMul of two activations stays float
 )
 
 # ONNX Runtime 1.31's quantizer registries (`registry.py`): the node types its QOperator
@@ -163,6 +166,10 @@ class QuantizeConfig:
         if given is not None:
             return bool(given)
         return qtype in (QType.QInt4, QType.QInt8, QType.QInt16)
+
+    @property
+    def activation_restricted_asymmetric(self) -> bool:
+        return bool(self.extra_options.get("ActivationRestrictedAsymmetric", False))
 
     @property
     def min_real_range(self) -> float | None:

@@ -178,7 +178,12 @@ class StaticQuantizer:
             return scheme_qparams([(lo, hi)], qtype, scheme, False, None)
         symmetric = _either(rule.activation_symmetric, self.config.activation_symmetric)
         return activation_qparams(
-            np.float32(lo), np.float32(hi), qtype, symmetric, self.config.min_real_range
+            np.float32(lo),
+            np.float32(hi),
+            qtype,
+            symmetric,
+            self.config.min_real_range,
+            self.config.activation_restricted_asymmetric,
         )
 
     # ---- phase 1: marking (QDQQuantizer.quantize_model and the per-op quantizers)
@@ -219,7 +224,10 @@ class StaticQuantizer:
             self.adjust_weight_scales()
         self.insert_normal()
         self.insert_shared()
-        self.insert_biases()
+        if self.config.quant_format is QuantFormat.QOperator or self.config.option(
+            "QuantizeBias", True
+        ):
+            self.insert_biases()  # QDQ's QuantizeBias=False: float biases (weights adjusted)
         stream_dequantized_weights(self.block)
         if self.config.quant_format is QuantFormat.QOperator:
             fuse_softmax(self.block)
@@ -303,8 +311,8 @@ class StaticQuantizer:
         """Where not forced (above); QOperator's operators that stay float unless their input
         is quantized already (`QGlobalAveragePool`, `QPad`, `QArgMax`; the Direct8Bit ops and
         Relu/Clip check it in their own marking), its Relu/Clip, float with symmetric
-        activations (`QLinearActivation.QuantizeClipRelu`), and its Gather of anything but a
-        constant."""
+        activations (`QLinearActivation.QuantizeClipRelu`), its Gather of anything but a
+        constant, and with MatMulConstBOnly its MatMul of two activations."""
         if kind == "Where" and not self.config.option("ForceQuantizeNoInputCheck", False):
             # `QLinearWhere` quantizes only when forced; `QDQWhere` its output when its X and Y
             # are quantized already (nothing else: it stays float otherwise)
@@ -317,6 +325,8 @@ class StaticQuantizer:
             return self.config.activation_symmetric
         if kind == "Gather":  # `GatherQuant.should_quantize`: an initializer's gather only
             return float_constant(op.operands[0]) is None
+        if kind == "MatMul" and self.config.option("MatMulConstBOnly", False):
+            return float_constant(node_inputs(op)[1]) is None  # `QOpMatMul.should_quantize`
         # `QArgMax` reads a quantized input only where an earlier node quantized it
         kept = ("GlobalAveragePool", "Pad", "ArgMax", "ArgMin")
         return kind in kept and not self.is_marked(op.operands[0])

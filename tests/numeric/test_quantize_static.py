@@ -275,6 +275,15 @@ OPTIONS = [
     ("resnet_block", ("QDQ", True, "QInt8", False), {"extra_options": {"AddQDQPairToWeight": True}}),
     ("transformer_ffn", ("QDQ", False, "QUInt8", True), {"extra_options": {"AddQDQPairToWeight": True}}),
     ("resnet_block", ("QDQ", False, "QUInt8", True), {"extra_options": {"UseQDQContribOps": True}}),
+    # uint8 activations with their zero points snapped to 0 or 128
+    ("resnet_block", ("QDQ", False, "QUInt8", True), {"extra_options": {"ActivationRestrictedAsymmetric": True}}),
+    ("encoder_layer", ("QOperator", True, "QUInt8", True), {"extra_options": {"ActivationRestrictedAsymmetric": True}}),
+    # float biases beside adjusted weight scales (QDQ); the attention's MatMuls of two
+    # activations float (QOperator only)
+    ("resnet_block", ("QDQ", True, "QInt8", True), {"extra_options": {"QuantizeBias": False}}),
+    ("resnet_block", ("QDQ", False, "QUInt8", True), {"extra_options": {"QuantizeBias": False}}),
+    ("encoder_layer", ("QOperator", False, "QUInt8", True), {"extra_options": {"MatMulConstBOnly": True}}),
+    ("encoder_layer", ("QDQ", False, "QUInt8", True), {"extra_options": {"MatMulConstBOnly": True}}),
 ]  # fmt: skip
 
 
@@ -326,7 +335,7 @@ def test_gathers_of_activations_are_quantize_statics(combo) -> None:
 
 @pytest.mark.parametrize(("name", "combo", "options"), OPTIONS, ids=lambda v: str(v))
 def test_options_are_quantize_statics(name: str, combo, options: dict) -> None:
-    check_model(name, combo, compiled=True, **options)
+    check_model(name, combo, compiled=True, same_groups=True, **options)
 
 
 @pytest.mark.parametrize(
