@@ -203,7 +203,7 @@ class QuantizeConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"a quantization config is a JSON object, got {type(data).__name__}")
         fields = set(QuantizeConfig.__dataclass_fields__) - {"rules", "smooth_quant"}
-        valid = fields | set(OUR_KEYS)
+        valid = fields | set(OUR_KEYS) | set(NO_EFFECT_KEYS)
         unknown = sorted(set(data) - valid)
         if unknown:
             raise ConfigError(
@@ -217,7 +217,9 @@ class QuantizeConfig:
         if mode == "dynamic":  # quantize_dynamic's defaults
             kwargs |= {"activation_type": QType.QUInt8, "op_types_to_quantize": DYNAMIC_OP_TYPES}
         for key, value in data.items():
-            if key not in OUR_KEYS:
+            if key in NO_EFFECT_KEYS:
+                _check_no_effect(key, value)
+            elif key not in OUR_KEYS:
                 kwargs[key] = _read_value(key, value)
         try:
             kwargs["rules"] = RuleSet.read(
@@ -236,6 +238,23 @@ DYNAMIC_OP_TYPES = frozenset(
 )
 # our keys beyond quantize_static's (rules are read into `rules`)
 OUR_KEYS = ("mode", "op_type_dict", "op_name_dict", "config_list", "recipes")
+# quantize_static's keyword arguments that change nothing here: we write IR, not an ONNX file
+# (external data), and calibrate as ORT's CPU execution provider computes (`calibrate`)
+NO_EFFECT_KEYS = ("use_external_data_format", "calibration_providers")
+CPU_PROVIDER = "CPUExecutionProvider"
+
+
+def _check_no_effect(key: str, value: Any) -> None:
+    """Accept `quantize_static`'s values of a key without effect; refuse what would need one."""
+    if key == "use_external_data_format" and not isinstance(value, bool):
+        raise ConfigError(f"'{key}' must be true or false, got {value!r}")
+    if key == "calibration_providers" and value not in (None, [], [CPU_PROVIDER]):
+        raise ConfigError(
+            f"'{key}': calibration computes what ONNX Runtime's {CPU_PROVIDER} computes; "
+            f"got {value!r}"
+        )
+
+
 # Glow's schemas by name; the framework names of the seed's table are the other presets
 PRESET_SCHEMES = ("asymmetric", "symmetric", "symmetric_uint8", "symmetric_power2")
 PRESETS = PRESET_SCHEMES + tuple(sorted({fw for fw, _ in FRAMEWORK_SCHEMES}))

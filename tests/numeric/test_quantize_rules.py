@@ -224,7 +224,15 @@ def test_calibrated_ir_round_trips_into_the_same_quantized_module(movement) -> N
     [
         (
             {"per_chanel": True},
-            "unknown config key 'per_chanel' (valid: activation_type, calibrate_method, config_list, extra_options, mode, nodes_to_exclude, nodes_to_quantize, op_name_dict, op_type_dict, op_types_to_quantize, per_channel, preset, quant_format, recipes, reduce_range, weight_type)",
+            "unknown config key 'per_chanel' (valid: activation_type, calibrate_method, calibration_providers, config_list, extra_options, mode, nodes_to_exclude, nodes_to_quantize, op_name_dict, op_type_dict, op_types_to_quantize, per_channel, preset, quant_format, recipes, reduce_range, use_external_data_format, weight_type)",
+        ),
+        (
+            {"calibration_providers": ["CUDAExecutionProvider"]},
+            "'calibration_providers': calibration computes what ONNX Runtime's CPUExecutionProvider computes; got ['CUDAExecutionProvider']",
+        ),
+        (
+            {"use_external_data_format": "yes"},
+            "'use_external_data_format' must be true or false, got 'yes'",
         ),
         ({"quant_format": "QDQQ"}, "'quant_format' must be \"QDQ\" or \"QOperator\", got 'QDQQ'"),
         (
@@ -262,6 +270,9 @@ def test_none_is_quantize_statics_default() -> None:
     default config."""
     spelled = {k: None for k in ("extra_options", "op_types_to_quantize", "nodes_to_quantize")}
     spelled["nodes_to_exclude"] = None
+    assert QuantizeConfig.from_dict(spelled) == QuantizeConfig.from_dict({})
+    # its keyword arguments that change no number here are accepted at their CPU values
+    spelled |= {"use_external_data_format": True, "calibration_providers": ["CPUExecutionProvider"]}
     assert QuantizeConfig.from_dict(spelled) == QuantizeConfig.from_dict({})
 
 
