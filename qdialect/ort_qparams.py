@@ -167,13 +167,16 @@ def data_qparams(
     symmetric: bool,
     reduce_range: bool,
     min_real_range: float | None = None,
+    rmin: np.float32 | None = None,
+    rmax: np.float32 | None = None,
 ) -> tuple[int, np.float32]:
-    """`quant_utils.compute_data_quant_params` of one tensor or one channel (float32 data)."""
+    """`quant_utils.compute_data_quant_params` of one tensor or one channel (float32 data);
+    `rmin`/`rmax` replace the data's extremes (`rmin_override`, `rmax_override`)."""
     flat = np.asarray(data, np.float32).ravel()
-    if not flat.size:
-        return 0, np.float32(1.0)
+    lo = (flat.min() if flat.size else 0.0) if rmin is None else rmin
+    hi = (flat.max() if flat.size else 0.0) if rmax is None else rmax
     qmin, qmax = qrange(qtype, reduce_range, symmetric)
-    return compute_scale_zp(flat.min(), flat.max(), qmin, qmax, symmetric, min_real_range)
+    return compute_scale_zp(np.float32(lo), np.float32(hi), qmin, qmax, symmetric, min_real_range)
 
 
 def weight_qparams(

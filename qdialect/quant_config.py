@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 from qdialect.calibration.options import (
@@ -24,6 +25,7 @@ from qdialect.ort_qparams import QType
 from qdialect.qparams import FRAMEWORK_SCHEMES, Scheme
 from qdialect.quant_rules import NodeRule, RuleError, RuleSet
 from qdialect.recipes import RecipeError, SmoothQuantRecipe, read_recipes
+from qdialect.tensor_overrides import OverrideError, TensorOverrides
 
 
 class QuantFormat(Enum):
@@ -54,6 +56,7 @@ QUANTIZER_OPTIONS = (
     "ActivationRestrictedAsymmetric",  # uint8 activations: zero point 0 or 128
     "QuantizeBias",  # QDQ: False leaves biases float
     "MatMulConstBOnly",  # QOperator: a MatMul of two activations stays float
+    "TensorQuantOverrides",  # per-tensor types, ranges and parameters (not 'convert')
 )
 
 # ONNX Runtime 1.31's quantizer registries (`registry.py`): the node types its QOperator
@@ -171,6 +174,14 @@ class QuantizeConfig:
     def activation_restricted_asymmetric(self) -> bool:
         return bool(self.extra_options.get("ActivationRestrictedAsymmetric", False))
 
+    @cached_property
+    def tensor_overrides(self) -> TensorOverrides:
+        """`TensorQuantOverrides`, read (`from_dict` reads it once to check it)."""
+        try:
+            return TensorOverrides.read(self.extra_options.get("TensorQuantOverrides"))
+        except OverrideError as err:
+            raise ConfigError(str(err)) from None
+
     @property
     def min_real_range(self) -> float | None:
         return self.extra_options.get("MinimumRealRange")
@@ -228,7 +239,9 @@ class QuantizeConfig:
             kwargs["smooth_quant"] = read_recipes(data.get("recipes", {}))
         except (RuleError, RecipeError) as err:
             raise ConfigError(str(err)) from None
-        return QuantizeConfig(**kwargs)
+        config = QuantizeConfig(**kwargs)
+        _ = config.tensor_overrides  # a malformed override is a config error
+        return config
 
 
 MODES = ("static", "dynamic")

@@ -32,12 +32,10 @@ from qdialect.names import QOPERATOR_ATTR, node_name, tensor_name
 from qdialect.ort_qparams import (
     QParams,
     QType,
-    activation_qparams,
     adjust_weight_scale_for_int32_bias,
     bias_qparams,
     quantize_array,
     quantize_bias,
-    weight_qparams,
 )
 from qdialect.quant_config import QuantFormat, QuantizeConfig
 from qdialect.quant_rules import NodeRule
@@ -54,6 +52,7 @@ from rewrites.onnx_nodes import (
     node_ops,
     weight_source,
 )
+from rewrites.override_params import activation_params, constant_params
 from rewrites.qdq_ir import (
     constant_chain,
     scheme_qparams,
@@ -177,7 +176,9 @@ class StaticQuantizer:
         if scheme is not None:
             return scheme_qparams([(lo, hi)], qtype, scheme, False, None)
         symmetric = _either(rule.activation_symmetric, self.config.activation_symmetric)
-        return activation_qparams(
+        return activation_params(
+            self.config.tensor_overrides.per_tensor(name),
+            name,
             np.float32(lo),
             np.float32(hi),
             qtype,
@@ -187,7 +188,53 @@ class StaticQuantizer:
         )
 
     # ---- phase 1: marking (QDQQuantizer.quantize_model and the per-op quantizers)
+    def check_overrides(self) -> None:
+        """`TensorQuantOverridesHelper.is_valid`'s checks against the model: the tensor exists,
+        a reduced range is an initializer's, per-channel overrides are an initializer's and fit
+        its shape. (Without the model: `QuantizeConfig.tensor_overrides`.)"""
+        overrides = self.config.tensor_overrides
+        if overrides.by_name and self.config.preset is not None:
+            raise QuantizeError(
+                "TensorQuantOverrides change ONNX Runtime's arithmetic; a preset replaces it"
+            )
+        values: dict[str, SSAValue] = {}
+        for value in self.block.args:
+            values.setdefault(tensor_name(value) or "", value)
+        for op in self.function.body.walk():
+            for value in op.results:
+                values.setdefault(tensor_name(value) or "", value)
+        for name, dicts in overrides.by_name.items():
+            value = values.get(name)
+            if value is None and name not in self.ranges:
+                raise QuantizeError(
+                    f"Tensor '{name}' in TensorQuantOverrides is not present in the model"
+                )
+            initializer = value is not None and float_constant(value) is not None
+            if dicts[0].axis is None:
+                if dicts[0].reduce_range is not None and not initializer:
+                    raise QuantizeError(
+                        f"Option 'reduce_range' is only supported for initializers, not for "
+                        f"activation {name}"
+                    )
+                continue
+            if not initializer:
+                raise QuantizeError(
+                    f"Tensor '{name}' has per-channel overrides, but is not an initializer"
+                )
+            shape = value.type.get_shape()  # type: ignore[union-attr]
+            axis = dicts[0].axis
+            if not -len(shape) <= axis < len(shape):
+                raise QuantizeError(
+                    f"Axis override value is out-of-bounds for tensor {name} (rank {len(shape)})"
+                )
+            if len(dicts) > 1 and len(dicts) != shape[axis]:
+                raise QuantizeError(
+                    f"Incorrect number of channel overrides for tensor {name} (axis {axis}), "
+                    f"expected {shape[axis]}, but found {len(dicts)}."
+                )
+
     def run(self) -> QuantizeSummary:
+        self.check_overrides()
         if self.config.writes_opset_21:
             opset_19_pools(self.block)
         nchwc_pools(self.block)
@@ -344,13 +391,22 @@ class StaticQuantizer:
         return kind == "AveragePool" and self.config.quant_format is QuantFormat.QOperator
 
     def per_channel_axis(self, weight: SSAValue, default_axis: int, kind: str) -> int | None:
-        """`QDQQuantizer.is_tensor_per_channel` (no tensor overrides)."""
+        """`QDQQuantizer.is_tensor_per_channel`: QDQ's tensor overrides decide where given
+        (per tensor; per channel along their axis); QOperator's ops follow the config."""
         per_channel = _either(self.rule.per_channel, self.config.per_channel)
-        if not per_channel or float_constant(weight) is None:
+        if float_constant(weight) is None:
+            return None
+        overrides, name = self.config.tensor_overrides, self.name(weight)
+        channels = overrides.per_channel(name)
+        if self.config.quant_format is QuantFormat.QDQ and name in overrides:
+            per_channel = channels is not None
+        if not per_channel:
             return None
         axis = default_axis
         if kind not in ("Conv", "ConvTranspose", "Gemm"):  # the op types that pass theirs
             axis = self.config.option("QDQOpTypePerChannelSupportToAxis", {}).get(kind, axis)
+        if channels is not None and self.config.quant_format is QuantFormat.QDQ:
+            axis = channels[0].axis  # type: ignore[assignment]
         rank = len(weight.type.get_shape())  # type: ignore[union-attr]
         if not -rank <= axis < rank:
             return None
@@ -389,7 +445,18 @@ class StaticQuantizer:
         default_axis = 0 if kind == "Conv" or (source is not None and source.transposed) else 1
         self.mark_weight(weight, default_axis, kind)
         if compute.bias is not None and float_constant(compute.bias) is not None:
-            self.biases.append(BiasMark(compute, compute.bias, x, weight))
+            if self.quantized_as_weight(compute.bias):
+                self.mark_weight(compute.bias, 0, kind)
+            else:
+                self.biases.append(BiasMark(compute, compute.bias, x, weight))
+
+    def quantized_as_weight(self, bias: SSAValue) -> bool:
+        """QDQ's `quantize_bias_tensor`: a bias with tensor overrides is quantized as a weight
+        (the weight type, its own range; no int32, no weight-scale adjustment)."""
+        return (
+            self.config.quant_format is QuantFormat.QDQ
+            and self.name(bias) in self.config.tensor_overrides
+        )
 
     def mark_conv_transpose(self, op: Operation) -> None:
         """`QDQConv.quantize` of a ConvTranspose, the importer's ops: the input and the
@@ -554,17 +621,28 @@ class StaticQuantizer:
                 self.init_params[value] = special.params
                 continue
             reduce_range, rule = config.reduce_range, mark.rule
+            data, name = dense_array(value), self.name(value) or ""
+            qdq = config.quant_format is QuantFormat.QDQ
+            overrides = config.tensor_overrides
+            given = overrides.by_name.get(name)
+            given_type = given[0].quant_type if given else None
+            axis = mark.axis
+            if qdq and (channels := overrides.per_channel(name)) is not None:
+                axis = channels[0].axis % data.ndim  # type: ignore[operator]
             if mark.weight:
-                qtype = rule.weight_type or mark.weight_type or config.weight_type
+                qtype = given_type or rule.weight_type or mark.weight_type or config.weight_type
                 symmetric = _either(rule.weight_symmetric, config.weight_symmetric(qtype))
                 # QDQ quantizes per-channel weights symmetric whatever WeightSymmetric says
                 # (QLinear ops need one zero point); QOperator's quantize_weight_per_channel
-                # follows it
-                if config.quant_format is QuantFormat.QDQ:
-                    symmetric = symmetric or mark.axis is not None
+                # follows it, and its per-tensor weights of another type than weight_type
+                # (an override's) follow ActivationSymmetric (`quantize_initializer_impl`)
+                if qdq:
+                    symmetric = symmetric or axis is not None
+                elif given_type not in (None, config.weight_type) and axis is None:
+                    symmetric = config.activation_symmetric
             else:
-                qtype = rule.activation_type or config.activation_type
-                symmetric = mark.axis is not None or _either(
+                qtype = given_type or rule.activation_type or config.activation_type
+                symmetric = axis is not None or _either(
                     rule.activation_symmetric, config.activation_symmetric
                 )
                 if config.quant_format is QuantFormat.QOperator:
@@ -573,18 +651,18 @@ class StaticQuantizer:
                     reduce_range = False
                     if qtype is config.weight_type:
                         symmetric = config.weight_symmetric(qtype)
-            data = dense_array(value)
             scheme = config.scheme(qtype)
             if scheme is not None:
-                slices = [data] if mark.axis is None else list(np.moveaxis(data, mark.axis, 0))
+                slices = [data] if axis is None else list(np.moveaxis(data, axis, 0))
                 extremes = [(s.min(), s.max()) for s in slices]
                 self.init_params[value] = scheme_qparams(
-                    extremes, qtype, scheme, reduce_range, mark.axis
+                    extremes, qtype, scheme, reduce_range, axis
                 )
                 continue
-            self.init_params[value] = weight_qparams(
-                data, qtype, symmetric, reduce_range, mark.axis, config.min_real_range
-            )
+            self.init_params[value] = constant_params(
+                overrides, name, data, qtype, symmetric, reduce_range, axis,
+                config.min_real_range, qdq,
+            )  # fmt: skip
 
     def adjust_weight_scales(self) -> None:
         """QDQ: `_adjust_weight_quant_params_for_bias_tensors` (int8 and int16 weights, per

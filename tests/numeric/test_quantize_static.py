@@ -472,3 +472,83 @@ def test_an_unforced_data_movement_of_a_float_tensor_is_listed_float(fmt: str) -
     (expected,) = run_function(qnn_default(import_onnx(theirs)), {"x": x})
     (result,) = compile_module(ours.module)(x=x)
     assert np.array_equal(result, expected)
+
+
+def _f32(value: float) -> np.ndarray:
+    """A float32 scalar: ORT's arithmetic on overrides needs numpy's (JSON numbers read as
+    float32 in ours)."""
+    return np.array(value, np.float32)
+
+
+# (label, model, combo, TensorQuantOverrides) in the values ORT's own callers pass; ours reads
+# the same dict. Each fails without the overrides applied (checked by hand).
+_QT = pytest.importorskip("onnxruntime.quantization").QuantType
+OVERRIDES = [
+    ("activation-range", "resnet_block", ("QDQ", False, "QUInt8", True), {"r1": [{"rmin": _f32(0), "rmax": _f32(2.5)}]}),
+    ("activation-given", "resnet_block", ("QDQ", True, "QInt8", True), {"c2": [{"scale": _f32(0.03), "zero_point": np.array(-3, np.int8)}]}),
+    ("activation-symmetric", "resnet_block", ("QOperator", False, "QUInt8", True), {"x": [{"symmetric": True}]}),
+    ("activation-u16", "resnet_block", ("QDQ", False, "QUInt8", True), {"r1": [{"quant_type": _QT.QUInt16}]}),
+    ("weight-range", "resnet_block", ("QDQ", False, "QInt8", True), {"c1_w": [{"rmin": _f32(-0.5), "rmax": _f32(0.5)}]}),
+    ("weight-per-tensor-in-per-channel", "resnet_block", ("QDQ", True, "QUInt8", True), {"c2_w": [{"symmetric": True}]}),
+    ("weight-per-channel-in-per-tensor", "resnet_block", ("QDQ", False, "QUInt8", True), {"c2_w": [{"axis": 0}]}),
+    ("weight-channel-ranges", "resnet_block", ("QDQ", True, "QUInt8", True), {"c1_w": [{"axis": 0, "rmin": _f32(-0.3), "rmax": _f32(0.3)}] + [{"rmin": _f32(-0.2 * i), "rmax": _f32(0.1)} for i in range(2, 17)]}),
+    # one dict with an axis: channel 0's range in QDQ, every channel's in QOperator
+    ("weight-one-channel-dict", "resnet_block", ("QDQ", True, "QInt8", True), {"c1_w": [{"axis": 0, "rmin": _f32(-0.3), "rmax": _f32(0.3)}]}),
+    ("weight-one-channel-dict", "resnet_block", ("QOperator", True, "QInt8", True), {"c1_w": [{"axis": 0, "rmin": _f32(-0.3), "rmax": _f32(0.3)}]}),
+    ("weight-given", "resnet_block", ("QOperator", False, "QUInt8", True), {"c1_w": [{"scale": _f32(0.004), "zero_point": np.array(0, np.int8)}]}),
+    ("weight-reduce-range", "resnet_block", ("QDQ", False, "QUInt8", False), {"c1_w": [{"reduce_range": True}]}),
+    # another weight type: QOperator's per-tensor weight then follows ActivationSymmetric
+    ("weight-u8", "resnet_block", ("QOperator", False, "QUInt8", True), {"c2_w": [{"quant_type": _QT.QUInt8}]}),
+    ("weight-u8", "resnet_block", ("QDQ", False, "QUInt8", True), {"c2_w": [{"quant_type": _QT.QUInt8}]}),
+    ("weight-asymmetric-channels", "resnet_block", ("QDQ", True, "QUInt8", True), {"c1_w": [{"axis": 0, "symmetric": False}]}),
+    # a bias with overrides is quantized as a weight (int8, no int32)
+    ("bias-as-weight", "resnet_block", ("QDQ", False, "QUInt8", True), {"c1_b": [{"symmetric": True}]}),
+    ("matmul-weight-channels", "encoder_layer", ("QOperator", True, "QUInt8", True), {"w1": [{"axis": 1, "rmin": _f32(-0.2), "rmax": _f32(0.2)}]}),
+    ("constant-addend", "encoder_layer", ("QDQ", False, "QUInt8", True), {"b1": [{"rmin": _f32(-1), "rmax": _f32(1)}]}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("label", "name", "combo", "overrides"),
+    OVERRIDES,
+    ids=[f"{label}-{case_ids(combo)}" for label, _, combo, _ in OVERRIDES],
+)
+def test_tensor_overrides_are_quantize_statics(label, name, combo, overrides) -> None:
+    check_model(
+        name, combo, compiled=True, same_groups=True,
+        extra_options={"TensorQuantOverrides": overrides},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"nowhere": [{"symmetric": True}]}, "Tensor 'nowhere' in TensorQuantOverrides is not present in the model"),
+        ({"r1": [{"reduce_range": True}]}, "Option 'reduce_range' is only supported for initializers, not for activation r1"),
+        ({"r1": [{"axis": 0}]}, "Tensor 'r1' has per-channel overrides, but is not an initializer"),
+        ({"c1_w": [{"axis": 4}]}, "Axis override value is out-of-bounds for tensor c1_w (rank 4)"),
+        ({"c1_w": [{"axis": 0}, {}, {}]}, "Incorrect number of channel overrides for tensor c1_w (axis 0), expected 16, but found 3."),
+        ({"c2": [{"scale": 0.1, "zero_point": 300}]}, "TensorQuantOverrides for 'c2': zero_point 300 is outside QUInt8 [0, 255]"),
+        ({"s": [{"scale": 0.1}]}, "Must provide both 'scale' and 'zero_point' if one of the overrides is provided"),
+        ({"s": [{"convert": {"quant_type": "QUInt16"}}]}, "TensorQuantOverrides for 's': 'convert' (a second quantization type for some consumers) is not supported"),
+        ({"s": [{"rmax": "big"}]}, "TensorQuantOverrides for 's': expected a number, got 'big'"),
+    ],
+)  # fmt: skip
+def test_tensor_override_errors_name_the_tensor(resnet_cache, overrides, message) -> None:
+    """ORT's own messages where ORT checks the same (`TensorQuantOverridesHelper.is_valid`)."""
+    model, cache = resnet_cache
+    config = static_config(("QDQ", False, "QUInt8", False))
+    config["extra_options"] = {"TensorQuantOverrides": overrides}
+    with pytest.raises(ValueError) as info:
+        quantize(model, cache, config)
+    assert str(info.value) == message
+
+
+@pytest.fixture(scope="module")
+def resnet_cache(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    model = MODELS["resnet_block"](rng)
+    samples = [{"x": rng.standard_normal(input_shape(model)).astype(np.float32)}]
+    tmp = tmp_path_factory.mktemp("resnet")
+    _, cache = ort_quantized(model, samples, static_config(("QDQ", False, "QUInt8", False)), tmp)
+    return model, cache

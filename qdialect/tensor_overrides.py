@@ -1,0 +1,185 @@
+"""ONNX Runtime's `TensorQuantOverrides` (an `extra_options` key of `quantize_static`), read.
+
+The value maps a tensor name to a list of dicts: one dict for a per-tensor override, one per
+channel (or one for all, with `axis`) for a per-channel weight. A dict's keys are ORT's:
+`quant_type`, `scale` with `zero_point`, `symmetric`, `reduce_range` (initializers only),
+`rmin` with `rmax`, and `axis`. The checks are `TensorQuantOverridesHelper.is_valid`'s (in
+`onnxruntime/quantization/tensor_quant_overrides.py`), with its messages; ORT's mixed
+precision `convert` is refused by name. JSON numbers stand for the float32 values ORT's
+arithmetic needs there (`compute_scale_zp` reads a numpy scalar's dtype): `rmin`, `rmax` and
+`scale` are read as float32.
+
+How each override changes a tensor's parameters lives with the quantizer
+(`rewrites.quantize_static`), which knows the tensors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from qdialect.ort_qparams import QType
+
+KEYS = ("quant_type", "scale", "zero_point", "symmetric", "reduce_range", "rmin", "rmax", "axis")
+# the keys that choose a range or a rounding, which given parameters leave nothing to do
+WITHOUT_SCALE = ("symmetric", "reduce_range", "rmax", "rmin")
+
+
+class OverrideError(ValueError):
+    """An override ONNX Runtime refuses (or we do not reproduce); the message names it."""
+
+
+@dataclass(frozen=True)
+class TensorOverride:
+    """One dict of a tensor's override list; None: not overridden."""
+
+    quant_type: QType | None = None
+    scale: np.float32 | None = None
+    zero_point: int | None = None
+    symmetric: bool | None = None
+    reduce_range: bool | None = None
+    rmin: np.float32 | None = None
+    rmax: np.float32 | None = None
+    axis: int | None = None
+
+    @property
+    def given(self) -> bool:
+        """Scale and zero point are given: nothing is computed."""
+        return self.scale is not None
+
+
+@dataclass(frozen=True)
+class TensorOverrides:
+    """Every tensor's overrides by name; a per-channel list keeps ORT's order of channels."""
+
+    by_name: dict[str, tuple[TensorOverride, ...]] = field(default_factory=dict)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.by_name
+
+    def per_channel(self, name: str | None) -> tuple[TensorOverride, ...] | None:
+        """`get_per_channel_overrides`: a weight's channel list (first dict has the axis)."""
+        found = self.by_name.get(name or "")
+        return found if found and found[0].axis is not None else None
+
+    def per_tensor(self, name: str | None) -> TensorOverride:
+        """`get_per_tensor_overrides(name, default_val={})`, refusing a per-channel list."""
+        found = self.by_name.get(name or "")
+        if not found:
+            return TensorOverride()
+        if found[0].axis is not None:
+            raise OverrideError(
+                f"Expected tensor '{name}' to use per-tensor quantization overrides, "
+                "but found per-channel overrides."
+            )
+        return found[0]
+
+    @staticmethod
+    def read(value: Any) -> TensorOverrides:
+        """The JSON value of `TensorQuantOverrides`, checked as ORT checks it."""
+        if value is None:
+            return TensorOverrides()
+        if not isinstance(value, dict):
+            raise OverrideError("'TensorQuantOverrides' must map tensor names to lists of dicts")
+        by_name: dict[str, tuple[TensorOverride, ...]] = {}
+        for name, dicts in value.items():
+            if not isinstance(dicts, list):
+                raise OverrideError(f"Tensor quantization overrides for '{name}' are not in a list")
+            for index, raw in enumerate(dicts):
+                if not isinstance(raw, dict):
+                    raise OverrideError(
+                        f"Tensor quantization overrides at index {index} for '{name}' are "
+                        "not in a dict"
+                    )
+            if dicts and dicts[0]:
+                by_name[name] = tuple(_read_dict(name, raw) for raw in dicts)
+                _check(name, by_name[name])
+        return TensorOverrides(by_name)
+
+
+def _read_dict(name: str, raw: dict[str, Any]) -> TensorOverride:
+    if "convert" in raw:
+        raise OverrideError(
+            f"TensorQuantOverrides for '{name}': 'convert' (a second quantization type for "
+            "some consumers) is not supported"
+        )
+    unknown = sorted(set(raw) - set(KEYS))
+    if unknown:
+        raise OverrideError(
+            f"TensorQuantOverrides for '{name}': unknown key '{unknown[0]}' "
+            f"(valid: {', '.join(KEYS)})"
+        )
+    if ("scale" in raw) != ("zero_point" in raw):
+        raise OverrideError(
+            "Must provide both 'scale' and 'zero_point' if one of the overrides is provided"
+        )
+    if "scale" in raw and (keys := [k for k in WITHOUT_SCALE if k in raw]):
+        raise OverrideError(
+            f"Tensor override option(s) [{', '.join(keys)}] are invalid with 'scale' and "
+            "'zero_point'"
+        )
+    try:
+        return TensorOverride(
+            quant_type=_optional(raw, "quant_type", lambda v: QType.parse(str(v))),
+            scale=_optional(raw, "scale", _float32),
+            zero_point=_optional(raw, "zero_point", _integer),
+            symmetric=_optional(raw, "symmetric", _boolean),
+            reduce_range=_optional(raw, "reduce_range", _boolean),
+            rmin=_optional(raw, "rmin", _float32),
+            rmax=_optional(raw, "rmax", _float32),
+            axis=_optional(raw, "axis", _integer),
+        )
+    except (TypeError, ValueError) as err:
+        raise OverrideError(f"TensorQuantOverrides for '{name}': {err}") from None
+
+
+def _check(name: str, dicts: tuple[TensorOverride, ...]) -> None:
+    """The per-channel list's consistency (`_is_valid_per_channel`, model-free part)."""
+    first = dicts[0]
+    if len(dicts) > 1 and first.axis is None:
+        raise OverrideError(
+            f"Per-channel overrides for tensor {name} is missing an 'axis' value in the first "
+            "channel dictionary."
+        )
+    if first.axis is not None and (first.rmin is None) != (first.rmax is None):
+        raise OverrideError("Must provide both 'rmin' and 'rmax' if one is provided")
+    for index, channel in enumerate(dicts[1:]):
+        for key in ("quant_type", "symmetric", "reduce_range"):
+            given = getattr(channel, key)
+            if given is not None and given != getattr(first, key):
+                raise OverrideError(
+                    f"Channel {key} for tensor '{name}' does not match at index {index}."
+                )
+
+
+def _optional(raw: dict[str, Any], key: str, read: Any) -> Any:
+    return read(raw[key]) if key in raw else None
+
+
+def _float32(value: Any) -> np.float32:
+    """A JSON number, or the numpy scalar (or 0-d array) ORT's own callers pass."""
+    if _scalar_kind(value) not in ("i", "u", "f"):
+        raise TypeError(f"expected a number, got {value!r}")
+    return np.float32(value)
+
+
+def _integer(value: Any) -> int:
+    if _scalar_kind(value) not in ("i", "u"):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return int(value)
+
+
+def _scalar_kind(value: Any) -> str | None:
+    """numpy's dtype kind of a number (a bool is none)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.generic | np.ndarray):
+        return None
+    array = np.asarray(value)
+    return array.dtype.kind if array.ndim == 0 else None
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"expected true or false, got {value!r}")
+    return bool(value)
