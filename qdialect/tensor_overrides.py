@@ -57,7 +57,8 @@ class TensorOverrides:
     by_name: dict[str, tuple[TensorOverride, ...]] = field(default_factory=dict)
 
     def __contains__(self, name: object) -> bool:
-        return name in self.by_name
+        """Whether `name` has overrides: ORT's truthiness of its list (`[{}]` has, `[]` not)."""
+        return bool(self.by_name.get(name))  # type: ignore[call-overload]
 
     def per_channel(self, name: str | None) -> tuple[TensorOverride, ...] | None:
         """`get_per_channel_overrides`: a weight's channel list (first dict has the axis)."""
@@ -93,8 +94,8 @@ class TensorOverrides:
                         f"Tensor quantization overrides at index {index} for '{name}' are "
                         "not in a dict"
                     )
-            if dicts and dicts[0]:
-                by_name[name] = tuple(_read_dict(name, raw) for raw in dicts)
+            by_name[name] = tuple(_read_dict(name, raw) for raw in dicts)
+            if dicts and dicts[0]:  # `is_valid` skips `[]` and `[{}]`
                 _check(name, by_name[name])
         return TensorOverrides(by_name)
 

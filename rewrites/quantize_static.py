@@ -210,6 +210,8 @@ class StaticQuantizer:
                     f"Tensor '{name}' in TensorQuantOverrides is not present in the model"
                 )
             initializer = value is not None and float_constant(value) is not None
+            if not dicts:
+                continue
             if dicts[0].axis is None:
                 if dicts[0].reduce_range is not None and not initializer:
                     raise QuantizeError(

@@ -246,9 +246,9 @@ def _replayable(samples: Any) -> Any:
     """Samples that can be read twice (smoothing, then calibration): an iterator is listed."""
     if samples is None or isinstance(samples, (str, Path, Mapping, Sequence)):
         return samples
-    from runtime.samples import ArraySamples, FileSamples, NpzSamples
+    from runtime.samples import ArraySamples, FileSamples, NpzSamples, TensorProtoSamples
 
-    if isinstance(samples, (ArraySamples, FileSamples, NpzSamples)):
+    if isinstance(samples, (ArraySamples, FileSamples, NpzSamples, TensorProtoSamples)):
         return samples
     return list(samples)
 

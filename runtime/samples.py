@@ -9,7 +9,10 @@ on disk:
 - `NpzSamples`: one `.npz` whose arrays, keyed by input name, carry a leading axis of samples
   (members stored uncompressed, as `np.savez` writes them, are memory-mapped: a shard reads
   its own samples only);
-- `FileSamples`: a directory of `.npz` files holding one sample each, in file-name order.
+- `FileSamples`: a directory of `.npz` files holding one sample each, in file-name order;
+- `TensorProtoSamples`: ONNX's test-data layout, a directory of `test_data_set_<n>`
+  directories holding `input_<i>.pb` (a serialized TensorProto for the model's i-th input),
+  which the ONNX model zoo ships and ONNX Runtime's `static_quantize_runner` calibrates from.
 
 Every problem is a `CalibrationDataError` whose one line names the sample and the input.
 """
@@ -133,6 +136,62 @@ class FileSamples:
 
 
 @dataclass(frozen=True)
+class TensorProtoSamples:
+    """One `test_data_set_<n>` directory a sample; `input_<i>.pb` feeds input `names[i]`."""
+
+    directories: tuple[str, ...]
+    names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.directories)
+
+    def shard(self, start: int, stop: int) -> TensorProtoSamples:
+        return TensorProtoSamples(self.directories[start:stop], self.names)
+
+    def labelled(self) -> Iterator[tuple[str, object]]:
+        for directory in self.directories:
+            yield f"sample '{directory}'", _read_test_data_set(directory, self.names)
+
+
+def _read_test_data_set(directory: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    try:
+        from onnx import TensorProto, numpy_helper
+    except ImportError:
+        raise CalibrationDataError(
+            f"reading ONNX test data ('{directory}') needs the onnx package "
+            "(pip install 'qdialect[onnx]')"
+        ) from None
+    sample = {}
+    for index, name in enumerate(names):
+        path = Path(directory) / f"input_{index}.pb"
+        tensor = TensorProto()
+        try:
+            tensor.ParseFromString(path.read_bytes())
+            sample[name] = numpy_helper.to_array(tensor)
+        except OSError as err:
+            raise CalibrationDataError(
+                f"sample '{directory}': cannot read '{path.name}' for input '{name}': "
+                f"{err.strerror}"
+            ) from None
+        except Exception as err:  # protobuf's DecodeError, or a tensor numpy cannot hold
+            raise CalibrationDataError(
+                f"sample '{directory}': '{path.name}' is not a TensorProto: {err}"
+            ) from None
+    return sample
+
+
+def _test_data_sets(path: Path) -> tuple[str, ...]:
+    """The `test_data_set_<n>` directories under `path`, in the order of n."""
+    found = [p for p in path.glob("test_data_set_*") if p.is_dir()]
+
+    def number(p: Path) -> tuple[int, str]:
+        tail = p.name.removeprefix("test_data_set_")
+        return (int(tail) if tail.isdigit() else -1, p.name)
+
+    return tuple(str(p) for p in sorted(found, key=number))
+
+
+@dataclass(frozen=True)
 class NpzSamples:
     """Samples `start` to `stop` along the leading axis of every array of one `.npz`."""
 
@@ -173,7 +232,7 @@ class StreamSamples:
         return samples
 
 
-Samples = ArraySamples | FileSamples | NpzSamples
+Samples = ArraySamples | FileSamples | NpzSamples | TensorProtoSamples
 
 
 def _mapped(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray | None:
@@ -263,17 +322,30 @@ def _stacked_samples(arrays: Mapping) -> ArraySamples:
 def open_samples(
     source: str | os.PathLike | Iterable[object], specs: tuple[InputSpec, ...]
 ) -> Samples | StreamSamples:
-    """The samples of a path (an `.npz`, or a directory of `.npz` files), a dict of arrays with a
-    leading axis of samples, a sequence of dicts of arrays, or any other iterable of them (a
-    `StreamSamples`)."""
+    """The samples of a path (an `.npz`, a directory of `.npz` files, or a directory of ONNX
+    `test_data_set_<n>` directories), a dict of arrays with a leading axis of samples, a
+    sequence of dicts of arrays, or any other iterable of them (a `StreamSamples`)."""
     if isinstance(source, ArraySamples | FileSamples | NpzSamples | StreamSamples):
         return source  # already opened (e.g. a slice of an .npz: NpzSamples(path, 0, count))
+    if isinstance(source, TensorProtoSamples):
+        return source
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if path.is_dir():
             files = tuple(str(p) for p in sorted(path.glob("*.npz")))
+            data_sets = _test_data_sets(path)
+            if data_sets and files:
+                raise CalibrationDataError(
+                    f"calibration data '{path}' holds both .npz files and ONNX "
+                    "test_data_set_<n> directories: which are the samples?"
+                )
+            if data_sets:
+                return TensorProtoSamples(data_sets, tuple(spec.name for spec in specs))
             if not files:
-                raise CalibrationDataError(f"calibration data '{path}' holds no .npz files")
+                raise CalibrationDataError(
+                    f"calibration data '{path}' holds no .npz files (nor ONNX "
+                    "test_data_set_<n> directories)"
+                )
             return FileSamples(files)
         if not path.exists():
             raise CalibrationDataError(f"cannot read calibration data '{path}': no such file")

@@ -216,6 +216,62 @@ def test_qopt_calibrate_then_quantize_and_run(tmp_path: Path, capsys) -> None:
         assert np.array_equal(result["y"], expected(x=samples[0])[0])
 
 
+def write_test_data_sets(folder: Path, samples: list[dict[str, np.ndarray]]) -> None:
+    """ONNX's test-data layout: `test_data_set_<n>/input_<i>.pb`, a TensorProto each."""
+    for n, sample in enumerate(samples):
+        data_set = folder / f"test_data_set_{n}"
+        data_set.mkdir()
+        for i, (name, array) in enumerate(sample.items()):
+            tensor = onnx.numpy_helper.from_array(array, name)
+            (data_set / f"input_{i}.pb").write_bytes(tensor.SerializeToString())
+
+
+def test_qopt_calibrates_from_onnx_test_data_as_onnxruntimes_runner(tmp_path, capsys) -> None:
+    """ONNX Runtime's `static_quantize_runner` calibrates from the model's `test_data_set_<n>`
+    directories; `--calibration-data` reads the same layout, and with the runner's defaults
+    (minmax, QDQ, MinimumRealRange 0.0001) our quantized model computes what the runner's
+    does."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(11)
+    model = MODELS["resnet_block"](rng)
+    shape = input_shape(model)
+    path = tmp_path / "model.onnx"
+    onnx.save(model, path)
+    write_test_data_sets(
+        tmp_path, [{"x": rng.standard_normal(shape).astype(np.float32)} for _ in range(11)]
+    )
+    theirs = tmp_path / "theirs.onnx"
+    subprocess.run(
+        [sys.executable, "-m", "onnxruntime.quantization.static_quantize_runner",
+         "-i", str(path), "-o", str(theirs)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"activation_type": "QUInt8",
+                                  "extra_options": {"MinimumRealRange": 0.0001}}))  # fmt: skip
+    x = (rng.standard_normal(shape) * 1.5).astype(np.float32)
+    inputs, y = tmp_path / "io", tmp_path / "io" / "y.npz"
+    inputs.mkdir()
+    np.savez(inputs / "x.npz", x=x)
+    status, _, err = qopt(capsys, str(path), "--quantize", str(config), "--calibration-data",
+                          str(tmp_path), "--run", "--inputs", str(inputs / "x.npz"),
+                          "--outputs", str(y))  # fmt: skip
+    assert status == 0, err
+    np.savez(tmp_path / "stray.npz", x=x)  # which are the samples? (one line, no traceback)
+    status, _, err = qopt(capsys, str(path), "--quantize", str(config), "--calibration-data",
+                          str(tmp_path))  # fmt: skip
+    assert status == 1
+    assert err == (
+        f"qopt: error: calibration data '{tmp_path}' holds both .npz files and ONNX "
+        "test_data_set_<n> directories: which are the samples?\n"
+    )
+    (expected,) = run_function(qnn_default(import_onnx(onnx.load(theirs))), {"x": x})
+    with np.load(y) as result:
+        assert np.array_equal(result["y"], expected)
+
+
 def test_qopt_quantizes_our_own_float_ir(tmp_path: Path, capsys) -> None:
     rng = np.random.default_rng(6)
     path, ir, calib = tmp_path / "ffn.onnx", tmp_path / "ffn.mlir", tmp_path / "calib.npz"

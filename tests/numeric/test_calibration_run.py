@@ -361,11 +361,37 @@ def test_bad_files(module, tmp_path: Path) -> None:
     )
     folder = tmp_path / "calib"
     folder.mkdir()
-    assert error(folder) == f"calibration data '{folder}' holds no .npz files"
+    assert error(folder) == (
+        f"calibration data '{folder}' holds no .npz files (nor ONNX test_data_set_<n> directories)"
+    )
     np.savez(folder / "000.npz", **{INPUT: X})
     np.savez(folder / "001.npz", **{INPUT: X[0]})
     assert error(folder) == (
         f"sample '{folder}/001.npz': input 'input.1' has shape [3, 8, 8], expected [1, 3, 8, 8]"
+    )
+
+
+def test_onnx_test_data_sets_are_samples(module, tmp_path: Path) -> None:
+    """ONNX's `test_data_set_<n>/input_<i>.pb` layout, one sample a directory, and its broken
+    files named."""
+    for n, sample in enumerate(SAMPLES):
+        (tmp_path / f"test_data_set_{n}").mkdir()
+        tensor = numpy_helper.from_array(sample[INPUT])
+        (tmp_path / f"test_data_set_{n}" / "input_0.pb").write_bytes(tensor.SerializeToString())
+    got = collect_statistics(module, tmp_path, tensors=["logits"])
+    assert same_stats(got, collect_statistics(module, SAMPLES, tensors=["logits"]))
+    (tmp_path / "test_data_set_7").mkdir()
+    with pytest.raises(CalibrationDataError) as raised:
+        collect_statistics(module, tmp_path)
+    assert str(raised.value) == (
+        f"sample '{tmp_path}/test_data_set_7': cannot read 'input_0.pb' for input 'input.1': "
+        "No such file or directory"
+    )
+    (tmp_path / "test_data_set_7" / "input_0.pb").write_bytes(b"\xff\xff")
+    with pytest.raises(CalibrationDataError) as raised:
+        collect_statistics(module, tmp_path)
+    assert str(raised.value).startswith(
+        f"sample '{tmp_path}/test_data_set_7': 'input_0.pb' is not a TensorProto: "
     )
 
 

@@ -490,6 +490,7 @@ OVERRIDES = [
     ("activation-u16", "resnet_block", ("QDQ", False, "QUInt8", True), {"r1": [{"quant_type": _QT.QUInt16}]}),
     ("weight-range", "resnet_block", ("QDQ", False, "QInt8", True), {"c1_w": [{"rmin": _f32(-0.5), "rmax": _f32(0.5)}]}),
     ("weight-per-tensor-in-per-channel", "resnet_block", ("QDQ", True, "QUInt8", True), {"c2_w": [{"symmetric": True}]}),
+    ("weight-empty-dict", "resnet_block", ("QDQ", True, "QInt8", True), {"c1_w": [{}]}),  # per tensor
     ("weight-per-channel-in-per-tensor", "resnet_block", ("QDQ", False, "QUInt8", True), {"c2_w": [{"axis": 0}]}),
     ("weight-channel-ranges", "resnet_block", ("QDQ", True, "QUInt8", True), {"c1_w": [{"axis": 0, "rmin": _f32(-0.3), "rmax": _f32(0.3)}] + [{"rmin": _f32(-0.2 * i), "rmax": _f32(0.1)} for i in range(2, 17)]}),
     # one dict with an axis: channel 0's range in QDQ, every channel's in QOperator
