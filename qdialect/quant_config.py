@@ -323,13 +323,32 @@ def _extra_options(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError("'extra_options' must be a JSON object")
     valid = QUANTIZER_OPTIONS + tuple(CALIBRATION_EXTRA_OPTIONS)
-    for key in value:
+    smoothing = bool(value.get("SmoothQuant", False))
+    for key, given in value.items():
+        if _no_effect(key, given, smoothing):
+            continue
         if key in QUANTIZER_EXTRA_OPTIONS and key not in valid:
             raise ConfigError(
                 f"extra_options key '{key}' (ONNX Runtime's) is not supported by this quantizer"
+                + (f" (only its default, {OFF_BY_DEFAULT[key]!r})" if key in OFF_BY_DEFAULT else "")
             )
         if key not in valid:
             raise ConfigError(
                 f"unknown extra_options key '{key}' (valid: {', '.join(sorted(valid))})"
             )
     return dict(value)
+
+
+# ONNX Runtime's extra_options this quantizer does not implement, at the values that leave
+# them off (ORT's static_quantize_runner writes them all out); SmoothQuant's settings matter
+# only with SmoothQuant (ours is the config's INC `recipes`), DefaultTensorType only for a
+# tensor of unknown type, which an imported model does not have
+OFF_BY_DEFAULT = {"EnableSubgraph": False, "SmoothQuant": False, "BlockSize": 0}
+
+
+def _no_effect(key: str, value: Any, smoothing: bool) -> bool:
+    if key in OFF_BY_DEFAULT:
+        return value == OFF_BY_DEFAULT[key] and type(value) is type(OFF_BY_DEFAULT[key])
+    if key in ("SmoothQuantAlpha", "SmoothQuantFolding"):
+        return not smoothing
+    return key == "DefaultTensorType"

@@ -398,3 +398,26 @@ def test_options_on_nodes_written_as_several_ops(name: str, options: dict) -> No
     (expected,) = run_function(import_onnx(theirs), x)
     (got,) = run_function(ours.module, x)
     assert np.array_equal(got, expected), np.abs(got - expected).max()
+
+
+def test_the_extra_options_onnxruntimes_runner_writes_are_accepted(monkeypatch) -> None:
+    """ORT's `static_quantize_runner` spells out every extra option at its default, those this
+    quantizer does not implement included (EnableSubgraph False, ...): a config holding them
+    reads, as the same options. The dict is taken from the runner itself."""
+    from onnxruntime.quantization import static_quantize_runner as runner
+
+    captured = {}
+    monkeypatch.setattr(runner, "OnnxModelCalibrationDataReader", lambda model_path: None)
+    monkeypatch.setattr(runner, "quantize", lambda **kw: captured.update(kw))
+    monkeypatch.setattr("sys.argv", ["runner", "-i", "in.onnx", "-o", "out.onnx"])
+    runner.main()
+    extra = captured["quant_config"].extra_options
+    assert {"EnableSubgraph", "MatMulConstBOnly", "QuantizeBias"} <= set(extra)
+    config = QuantizeConfig.from_dict({"extra_options": extra})
+    assert config.min_real_range == 0.0001 and config.option("QuantizeBias") is True
+    with pytest.raises(ConfigError) as info:
+        QuantizeConfig.from_dict({"extra_options": {**extra, "EnableSubgraph": True}})
+    assert str(info.value) == (
+        "extra_options key 'EnableSubgraph' (ONNX Runtime's) is not supported by this "
+        "quantizer (only its default, False)"
+    )
