@@ -240,7 +240,13 @@ class QuantizeConfig:
         except (RuleError, RecipeError) as err:
             raise ConfigError(str(err)) from None
         config = QuantizeConfig(**kwargs)
-        _ = config.tensor_overrides  # a malformed override is a config error
+        if config.tensor_overrides.by_name and mode == "dynamic":
+            raise ConfigError("'TensorQuantOverrides' is supported in static mode only")
+        if mode == "dynamic" and config.option("MatMulConstBOnly", True) is not True:
+            raise ConfigError(
+                "'MatMulConstBOnly' false (a MatMul of two activations, dynamically quantized) "
+                "is not supported"
+            )
         return config
 
 

@@ -245,6 +245,14 @@ def test_calibrated_ir_round_trips_into_the_same_quantized_module(movement) -> N
         ),
         ({"mode": "qat"}, "'mode' must be one of static, dynamic, weight_only, got 'qat'"),
         (
+            {"mode": "dynamic", "extra_options": {"TensorQuantOverrides": {"w": [{}]}}},
+            "'TensorQuantOverrides' is supported in static mode only",
+        ),
+        (
+            {"mode": "dynamic", "extra_options": {"MatMulConstBOnly": False}},
+            "'MatMulConstBOnly' false (a MatMul of two activations, dynamically quantized) is not supported",
+        ),
+        (
             {"preset": "caffe"},
             "'preset' must be one of asymmetric, symmetric, symmetric_uint8, symmetric_power2, ipex, mxnet, onnxruntime, pytorch, pytorch_asymmetric, tensorflow, got 'caffe'",
         ),
