@@ -327,7 +327,11 @@ class StaticQuantizer:
         return value in self.marks or any(b.bias is value for b in self.biases)
 
     def output_excluded(self, kind: str) -> bool:
-        return kind in self.config.option("OpTypesToExcludeOutputQuantization", [])
+        """`OpTypesToExcludeOutputQuantization`, an option of the QDQ quantizer only
+        (`QDQOperatorBase.disable_qdq_for_node_output`)."""
+        return self.config.quant_format is QuantFormat.QDQ and kind in self.config.option(
+            "OpTypesToExcludeOutputQuantization", []
+        )
 
     def mark_node(self, op: Operation, kind: str) -> None:
         if kind in ("Conv", "Gemm"):
@@ -527,9 +531,18 @@ class StaticQuantizer:
         self.biases.append(BiasMark(use.operation, bias, x, weight, use.index))
 
     def mark_removable(self, op: Operation, kind: str) -> None:
-        """`QDQRemovableActivation.quantize`: fold into the producer when ranges allow."""
+        """`QDQRemovableActivation.quantize`: fold into the producer when ranges allow.
+        QOperator's `QuantizeClipRelu` drops the activation whenever its input is quantized
+        already: every reader of the output reads the input's quantized value (the clip is
+        gone, even where the input's range was not narrowed to the output's)."""
         source, result = op.operands[0], op.results[0]
         if not self.is_marked(source):
+            return
+        if self.config.quant_format is QuantFormat.QOperator:
+            readers = self.readers.setdefault(source, set())
+            readers.update(use.operation for use in result.uses)
+            result.replace_all_uses_with(source)
+            Rewriter.erase_op(op)
             return
         if (
             not self.config.activation_symmetric

@@ -353,6 +353,28 @@ def mixed_consumers(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
     return onnx_model(nodes, [1, 8, size, size], [1, 8, size, size], weights)
 
 
+def shared_activation_input(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
+    """A conv output read by a Relu, a Clip and the residual Add: its range is not narrowed to
+    theirs (it has three readers). QDQ keeps both activations; ORT's QOperator quantizer drops
+    them anyway (`QuantizeClipRelu`: the readers take the conv's quantized output), so its
+    model computes no clip; a Relu of the graph input, before anything quantizes it, stays."""
+    w = functools.partial(normal, rng)
+    weights = {"w1": w(8, 8, 3, 3), "b1": w(8, scale=0.1), "w2": w(8, 8, 1, 1), "w3": w(8, 8, 1, 1)}
+    weights |= {"lo": np.array(-0.5, np.float32), "hi": np.array(0.75, np.float32)}
+    node = helper.make_node
+    nodes = [
+        node("Relu", ["x"], ["rx"], name="relu_input"),
+        node("Conv", ["rx", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        node("Relu", ["c1"], ["r"], name="relu"),
+        node("Clip", ["c1", "lo", "hi"], ["k"], name="clip"),
+        node("Conv", ["r", "w2"], ["c2"], name="conv2"),
+        node("Conv", ["k", "w3"], ["c3"], name="conv3"),
+        node("Add", ["c2", "c3"], ["s"], name="add"),
+        node("Add", ["s", "c1"], ["y"], name="residual"),
+    ]
+    return onnx_model(nodes, [1, 8, size, size], [1, 8, size, size], weights)
+
+
 def class_token(rng: np.random.Generator, tokens: int = 5, width: int = 16) -> onnx.ModelProto:
     """A ViT head: a token projection, the class token taken out with Gather (`t[:, 0]`),
     two chosen tokens gathered too and flattened, a classifier on each, summed. QDQ leaves a

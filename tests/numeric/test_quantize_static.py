@@ -54,6 +54,7 @@ MODELS = {
     "decomposed_encoder_layer": float_models.decomposed_encoder_layer,
     "squeeze_excitation": float_models.squeeze_excitation,
     "mixed_consumers": float_models.mixed_consumers,
+    "shared_activation_input": float_models.shared_activation_input,
     "class_token": float_models.class_token,
     "bilinear": float_models.bilinear,
     "conv1d": float_models.conv1d,
@@ -275,6 +276,8 @@ OPTIONS = [
     ("resnet_block", ("QDQ", True, "QInt8", False), {"extra_options": {"AddQDQPairToWeight": True}}),
     ("transformer_ffn", ("QDQ", False, "QUInt8", True), {"extra_options": {"AddQDQPairToWeight": True}}),
     ("resnet_block", ("QDQ", False, "QUInt8", True), {"extra_options": {"UseQDQContribOps": True}}),
+    # a QDQ option: QOperator's QLinearConv writes its quantized output all the same
+    ("resnet_block", ("QOperator", False, "QInt8", True), {"extra_options": {"OpTypesToExcludeOutputQuantization": ["Conv"]}}),
     # uint8 activations with their zero points snapped to 0 or 128
     ("resnet_block", ("QDQ", False, "QUInt8", True), {"extra_options": {"ActivationRestrictedAsymmetric": True}}),
     ("encoder_layer", ("QOperator", True, "QUInt8", True), {"extra_options": {"ActivationRestrictedAsymmetric": True}}),
@@ -285,6 +288,12 @@ OPTIONS = [
     ("encoder_layer", ("QOperator", False, "QUInt8", True), {"extra_options": {"MatMulConstBOnly": True}}),
     ("encoder_layer", ("QDQ", False, "QUInt8", True), {"extra_options": {"MatMulConstBOnly": True}}),
 ]  # fmt: skip
+
+
+@pytest.mark.parametrize("combo", COMBOS[::3], ids=case_ids)
+def test_activations_of_a_shared_tensor_are_quantize_statics(combo) -> None:
+    """Relu and Clip of a tensor with other readers: kept in QDQ, dropped by QOperator."""
+    check_model("shared_activation_input", combo, compiled=True, same_groups=True)
 
 
 @pytest.mark.parametrize("combo", COMBOS[::3], ids=case_ids)
