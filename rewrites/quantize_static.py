@@ -69,6 +69,8 @@ Ranges = Mapping[str, tuple[float, float]]
 DIRECT_8BIT = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Slice", "Resize"}
 DIRECT_8BIT |= {"AveragePool", "MaxPool"}  # MaxPool: QDQMaxPool, the same rule from opset 12
 DIRECT_8BIT |= {"TopK"}  # QDQ's registry: its values share the input's parameters
+# QOperator's `Direct8BitOp` node types (QLinearOpsRegistry; QMaxPool and QResize are ones)
+QOPERATOR_DIRECT = {"Reshape", "Squeeze", "Unsqueeze", "Flatten", "Transpose", "MaxPool", "Resize"}
 REMOVABLE = {"Relu", "Clip"}
 # InstanceNormalization: the importer writes it as several float ops (`qnn.op_type`)
 DECOMPOSED_NORMALIZATIONS = {"InstanceNormalization"}
@@ -151,6 +153,8 @@ class StaticQuantizer:
         self.readers: dict[SSAValue, set[Operation]] = {}
         self.written: set[SSAValue] = set()
         self.summary = QuantizeSummary()
+        # the nodes to quantize that read each tensor (DedicatedQDQPair's pairs), node order
+        self.receivers: dict[SSAValue, list[frozenset[Operation]]] = {}
 
     # ---- names and ranges
     def name(self, value: SSAValue) -> str | None:
@@ -253,6 +257,8 @@ class StaticQuantizer:
                 quantized = False  # a Relu/Clip of a float tensor stays float (both formats)
             if self.unforced_direct(op, kind):
                 quantized = False  # `QDQDirect8BitOp`: nothing unless its input is quantized
+            if self.config.should_quantize(kind, name):
+                self.note_receiver(op)
             listed = self.summary.quantized if quantized else self.summary.left_float
             if (label := _label(op, kind)) not in listed:  # one line per node
                 listed.append(label)
@@ -285,6 +291,15 @@ class StaticQuantizer:
             key for key in self.config.rules.patterns() if key not in matched
         ]
         return self.summary
+
+    def note_receiver(self, op: Operation) -> None:
+        """`quantize_model`: every input of a node to quantize lists the node as a receiver,
+        before its quantizer runs and whatever it marks."""
+        ops = frozenset(node_ops(op))
+        for value in node_inputs(op):
+            nodes = self.receivers.setdefault(value, [])
+            if ops not in nodes:
+                nodes.append(ops)
 
     def adjust_ranges(self) -> None:
         """`BaseQuantizer.adjust_tensor_ranges`: a Relu/Clip's single-use input takes the
@@ -365,7 +380,9 @@ class StaticQuantizer:
         is quantized already (`QGlobalAveragePool`, `QPad`, `QArgMax`; the Direct8Bit ops and
         Relu/Clip check it in their own marking), its Relu/Clip, float with symmetric
         activations (`QLinearActivation.QuantizeClipRelu`), its Gather of anything but a
-        constant, and with MatMulConstBOnly its MatMul of two activations."""
+        constant, and with MatMulConstBOnly its MatMul of two activations. With
+        ForceQuantizeNoInputCheck its data-movement ops quantize an initializer only: those of
+        activations stay float, even of a quantized one (`Direct8BitOp.quantize`)."""
         if kind == "Where" and not self.config.option("ForceQuantizeNoInputCheck", False):
             # `QLinearWhere` quantizes only when forced; `QDQWhere` its output when its X and Y
             # are quantized already (nothing else: it stays float otherwise)
@@ -377,6 +394,9 @@ class StaticQuantizer:
         if kind in REMOVABLE:
             return self.config.activation_symmetric
         if kind == "Gather":  # `GatherQuant.should_quantize`: an initializer's gather only
+            return float_constant(op.operands[0]) is None
+        if kind in QOPERATOR_DIRECT and self.config.option("ForceQuantizeNoInputCheck", False):
+            # `Direct8BitOp` forced: only a float initializer's (`is_valid_quantize_weight`)
             return float_constant(op.operands[0]) is None
         if kind == "MatMul" and self.config.option("MatMulConstBOnly", False):
             return float_constant(node_inputs(op)[1]) is None  # `QOpMatMul.should_quantize`
@@ -795,30 +815,35 @@ class StaticQuantizer:
         )
         self.done[value] = params
 
+    def receiving_nodes(self, value: SSAValue) -> list[frozenset[Operation]]:
+        """ORT's `tensor_to_its_receiving_nodes`: the nodes to quantize (whatever their
+        quantizer then marked) that still read `value`, in node order."""
+        return [
+            ops
+            for ops in self.receivers.get(value, [])
+            if any(use.operation in ops for use in value.uses)
+        ]
+
     def dedicated_pairs(self, value: SSAValue) -> bool:
-        """`DedicatedQDQPair` (QDQ form): a tensor two or more nodes read gets a pair each."""
-        readers = {u.operation for u in value.uses if not isinstance(u.operation, func.ReturnOp)}
+        """`DedicatedQDQPair` (QDQ form): a tensor two or more nodes to quantize read gets a
+        pair each."""
         return (
             self.config.quant_format is QuantFormat.QDQ
             and bool(self.config.option("DedicatedQDQPair", False))
-            and len(readers) > 1
+            and len(self.receiving_nodes(value)) > 1
         )
 
     def insert_dedicated_pairs(
         self, value: SSAValue, qtype: UniformQuantizedType, point: InsertPoint
     ) -> None:
-        """One Q -> DQ per reading node, in order; a function result keeps the float tensor,
-        as ORT's dedicated pairs replace node inputs only."""
-        readers: list[Operation] = []
-        for use in value.uses:
-            if not isinstance(use.operation, func.ReturnOp) and use.operation not in readers:
-                readers.append(use.operation)
-        order = {op: i for i, op in enumerate(self.block.ops)}
-        for reader in sorted(readers, key=lambda op: order.get(op, len(order))):
+        """One Q -> DQ per receiving node (a Split's slices share theirs), in order; float
+        readers and a function result keep the float tensor, as ORT's dedicated pairs
+        replace the inputs of the receiving nodes only."""
+        for node in self.receiving_nodes(value):
             ops = self.pair_ops(value, qtype)
             Rewriter.insert_op(ops, point)
             point = InsertPoint.after(ops[-1])
-            value.replace_uses_with_if(ops[-1].results[0], lambda use, r=reader: use.operation is r)
+            value.replace_uses_with_if(ops[-1].results[0], lambda use, n=node: use.operation in n)
 
     def pair_ops(self, value: SSAValue, qtype: UniformQuantizedType) -> list[Operation]:
         """The quantize and dequantize an activation goes through."""

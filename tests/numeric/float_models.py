@@ -375,6 +375,31 @@ def shared_activation_input(rng: np.random.Generator, size: int = 8) -> onnx.Mod
     return onnx_model(nodes, [1, 8, size, size], [1, 8, size, size], weights)
 
 
+def split_readers(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
+    """A tensor read by a Split (one node, two slices here), a Reshape and a Sub (not an op
+    type quantize_static quantizes): DedicatedQDQPair gives the Split one pair and the Reshape
+    one; the Sub reads the float tensor."""
+    w = functools.partial(normal, rng)
+    weights = {"w1": w(8, 8, 3, 3), "b1": w(8, scale=0.1), "w2": w(4, 4, 1, 1), "w3": w(8, 8, 1, 1)}
+    weights |= {"half": np.array([4, 4], np.int64), "flat": np.array([1, 8, size * size, 1]),
+                "back": np.array([1, 8, size, size]), "off": w(1, 8, 1, 1)}  # fmt: skip
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+        node("LeakyRelu", ["c"], ["t"], name="leaky"),
+        node("Split", ["t", "half"], ["a", "b"], axis=1, name="split"),
+        node("Reshape", ["t", "flat"], ["f"], name="flatten"),
+        node("Reshape", ["f", "back"], ["u"], name="unflatten"),
+        node("Sub", ["t", "off"], ["d"], name="shift"),
+        node("Conv", ["a", "w2"], ["ca"], name="conv_a"),
+        node("Concat", ["ca", "b"], ["cat"], axis=1, name="concat"),
+        node("Conv", ["u", "w3"], ["cu"], name="conv_u"),
+        node("Add", ["cat", "cu"], ["s"], name="add"),
+        node("Mul", ["s", "d"], ["y"], name="gate"),
+    ]
+    return onnx_model(nodes, [1, 8, size, size], [1, 8, size, size], weights)
+
+
 def class_token(rng: np.random.Generator, tokens: int = 5, width: int = 16) -> onnx.ModelProto:
     """A ViT head: a token projection, the class token taken out with Gather (`t[:, 0]`),
     two chosen tokens gathered too and flattened, a classifier on each, summed. QDQ leaves a

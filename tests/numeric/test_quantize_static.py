@@ -55,6 +55,7 @@ MODELS = {
     "squeeze_excitation": float_models.squeeze_excitation,
     "mixed_consumers": float_models.mixed_consumers,
     "shared_activation_input": float_models.shared_activation_input,
+    "split_readers": float_models.split_readers,
     "class_token": float_models.class_token,
     "bilinear": float_models.bilinear,
     "conv1d": float_models.conv1d,
@@ -276,6 +277,12 @@ OPTIONS = [
     ("resnet_block", ("QDQ", True, "QInt8", False), {"extra_options": {"AddQDQPairToWeight": True}}),
     ("transformer_ffn", ("QDQ", False, "QUInt8", True), {"extra_options": {"AddQDQPairToWeight": True}}),
     ("resnet_block", ("QDQ", False, "QUInt8", True), {"extra_options": {"UseQDQContribOps": True}}),
+    # QOperator's forced data movement quantizes initializers only: of activations, float
+    ("movement", ("QOperator", False, "QUInt8", True), {"extra_options": {"ForceQuantizeNoInputCheck": True}}),
+    ("movement", ("QOperator", True, "QInt8", True), {"extra_options": {"ForceQuantizeNoInputCheck": True}}),
+    # dedicated pairs for the nodes to quantize only (a Split one), a float Sub reads float
+    ("split_readers", ("QDQ", False, "QUInt8", True), {"extra_options": {"DedicatedQDQPair": True}}),
+    ("split_readers", ("QDQ", True, "QInt8", True), {"extra_options": {"DedicatedQDQPair": True}}),
     # a QDQ option: QOperator's QLinearConv writes its quantized output all the same
     ("resnet_block", ("QOperator", False, "QInt8", True), {"extra_options": {"OpTypesToExcludeOutputQuantization": ["Conv"]}}),
     # uint8 activations with their zero points snapped to 0 or 128
