@@ -17,6 +17,8 @@
   (`rewrites.scale_limits`: a product or ratio of scales outside 2^-40 .. 2^40) stays the float
   simulation, which computes no such product: the attention mask of a quantized transformer
   (the float minimum, a scale near 1e36) runs so, as ONNX Runtime's own reading does.
+- A MatMul or Gemm between DQs that no quantize reads becomes ONNX Runtime's
+  MatMulIntegerToFloat / QGemm with a float output: the int32 sum scaled by sx · sw in float32.
 - Outside a function written in QOperator form, a group fuses only where ONNX Runtime's QDQ
   selectors (`qdq_selectors.cc`) fuse it: equal storage types in and out (QLinearAdd, Mul,
   Concat, the pools: every input too), none of them 16-bit (its CPU kernels have no 16-bit
@@ -47,12 +49,12 @@ from xdsl.pattern_rewriter import (
 )
 
 from qdialect import qnn
-from qdialect.arithmetic import quantize_value
+from qdialect.arithmetic import float32_scale, quantize_value
 from qdialect.constants import dense_array, splat_value
 from qdialect.float32 import f32
 from qdialect.names import OP_TYPE_ATTR, QOPERATOR_ATTR, carry_node
 from qdialect.qnn.compute import FLOAT_SUM_PROPERTIES
-from qdialect.qnn.modes import PadMode, RoundMode
+from qdialect.qnn.modes import Activation, PadMode, RoundMode
 from qdialect.qnn.movement import permuted_element, reshaped_axis
 from qdialect.qparams import quantize_bias
 from qdialect.quant_ops import StorageCastOp
@@ -395,6 +397,74 @@ class FuseQdqConvDot(RewritePattern):
         rewriter.erase(producer)
 
 
+class FuseQdqMatMulToFloat(RewritePattern):
+    """DQ(x) x DQ(constant w) into a float MatMul or Gemm that no quantize reads, as ONNX
+    Runtime's selectors take it with no Q node (its CPU EP allows that): a MatMul becomes
+    MatMulIntegerToFloat, a Gemm (with no C, or an int32 C through a DQ) QGemm with a float
+    output. Both sum Σ (x - zx)(w - zw) (+ C) in int32 and scale each column by the float32
+    product sx · sw, in float32: `qnn.dot` to i32, then that scale's dequantize."""
+
+    def __init__(self, int8_allowed: bool = True):
+        self.int8_allowed = int8_allowed
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.DotOp, rewriter: PatternRewriter) -> None:
+        if _qoperator_form(op) or op.addend is not None:
+            return
+        if op.activation_kind is not Activation.NONE or element_type(op.result.type) != f32_type:
+            return
+        x, w = _dequantized(op.input), _dequantized(op.weight)
+        if x is None or w is None or stored_constant(op.weight) is None:
+            return
+        if any(isinstance(use.operation, qnn.QuantizeOp) for use in op.result.uses):
+            return  # QLinearMatMul's or QGemm's group, or none
+        bias = None
+        if _is_gemm(op) and op.bias is not None:
+            stored = stored_constant(op.bias)
+            if stored is None or stored[1].storage_width != 32:
+                return  # a C not dequantized from int32: the Gemm stays float
+            bias = dense_constant(stored[0].astype(np.int64), TensorType(i32, [stored[0].size]))
+        elif op.bias is not None:
+            return
+        (x_bits, x_signed), w_storage = _storage(x.type), _storage(w.type)
+        if x_bits != 8 or w_storage[0] != 8:
+            return  # no 16-bit or 4-bit kernel (`allow_16bit`, `allow_4bit` off)
+        if x_signed and (w_storage != (8, True) or not (self.int8_allowed or _is_gemm(op))):
+            return
+        x_type, w_type = element_type(x.type), element_type(w.type)
+        shape = op.result.type.get_shape()
+        if x_type.granularity is not Granularity.PER_TENSOR or (
+            w_type.granularity is Granularity.PER_AXIS and w_type.axis != 1
+        ):
+            return
+        scales = np.float32(x_type.scale) * np.asarray(w_type.scales, np.float32)
+        try:
+            for scale in scales:
+                float32_scale(float(scale))
+        except ScaleRangeError:
+            return  # a product of scales out of range: the float simulation computes none
+        if w_type.granularity is Granularity.PER_TENSOR:
+            scaled = UniformQuantizedType.per_tensor("i32", f32_type, float(scales[0]), 0)
+        else:
+            scaled = UniformQuantizedType.per_axis(
+                "i32", f32_type, len(shape) - 1, [float(v) for v in scales], [0] * scales.size
+            )
+        properties = {k: v for k, v in op.properties.items() if k not in FLOAT_SUM_PROPERTIES}
+        properties.pop("operandSegmentSizes", None)
+        properties.pop("bias_first", None)
+        product = qnn.DotOp.build(
+            operands=[x, w, [bias.result] if bias is not None else [], []],
+            result_types=[TensorType(i32, shape)],
+            properties=properties,
+        )
+        product.location = op.location
+        carry_node(op, product)
+        cast = StorageCastOp(product.results[0], TensorType(scaled, shape))
+        scaled_product = qnn.DequantizeOp(cast.results[0], op.result.type)
+        constants = [bias] if bias is not None else []
+        rewriter.replace(op, [*constants, product, cast, scaled_product])
+
+
 class FuseQdqElementwise(RewritePattern):
     """add / mul / relu / max_pool2d / avg_pool2d / concat between dequantize and quantize."""
 
@@ -510,6 +580,7 @@ class FoldQdqPass(ModulePass):
                     FoldQuantizedConstant(),
                     FoldRequantizedConstant(),
                     FuseQdqConvDot(self.int8_allowed),
+                    FuseQdqMatMulToFloat(self.int8_allowed),
                     FuseQdqElementwise(),
                     FuseQdqSoftmax(),
                     FuseQdqTable(style),

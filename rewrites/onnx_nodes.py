@@ -124,6 +124,19 @@ def inner_op(op: Operation) -> bool:
     return OP_TYPE_ATTR in op.attributes and tensor_name(op.results[0]) is None
 
 
+def node_of(op: Operation) -> Operation:
+    """The last op of the ONNX node `op` belongs to (`op` itself unless it is an inner op:
+    the node's ops read each other's results up to the last, through the Q/DQ pairs our
+    quantizer puts between a data movement's ops)."""
+    start = op
+    while inner_op(op) or (op is not start and isinstance(op, qnn.QuantizeOp | qnn.DequantizeOp)):
+        users = [use.operation for use in op.results[0].uses]
+        if not users:
+            break
+        op = users[0]
+    return op
+
+
 def node_inputs(op: Operation) -> list[SSAValue]:
     """ONNX's `node.input` of `op`: its float tensor operands, in order (a weight read through
     a Gemm transpose is the constant itself; for the last op of a node written as several,

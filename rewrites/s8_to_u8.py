@@ -12,8 +12,9 @@ output) keeps its int8 pair. The fusion selectors then need equal types (`fold-q
 A retyped pair stands for the same reals (DESIGN §2) but stores other raw values, which
 QLinearAdd's and QLinearAveragePool's rounding sees: that is why the pair is retyped here rather
 than only marked. Conditions, as `qdq_s8_to_u8.cc` checks them: a per-tensor 8-bit signed
-QuantizeLinear (default rounding) whose one user is a DequantizeLinear with at most one user of
-its own (a function result counts as one). Not in a function `quantize_static` wrote in
+QuantizeLinear (default rounding) whose one user is a DequantizeLinear with at most one output
+edge: one node input (a function result counts as one; the ops the importer writes for one
+node input, a Gather's slices, count once). Not in a function `quantize_static` wrote in
 QOperator form (`QOPERATOR_ATTR`): its pairs stand for QLinear nodes, which ORT runs in int8.
 """
 
@@ -33,6 +34,7 @@ from qdialect.qnn.modes import RoundMode
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 from rewrites.common import with_element
+from rewrites.onnx_nodes import inner_op, node_of
 
 SHIFT = 128
 
@@ -55,7 +57,13 @@ def _retyped_pair(quantize: qnn.QuantizeOp) -> qnn.DequantizeOp | None:
     if len(uses) != 1 or not isinstance(uses[0].operation, qnn.DequantizeOp):
         return None
     dequantize = uses[0].operation
-    return dequantize if len(list(dequantize.result.uses)) <= 1 else None
+    # ORT's DQ has an output edge per node input it feeds: an op reading it twice counts
+    # twice, the inner ops the importer writes for one node input (a Gather's slices) once
+    edges = {
+        node_of(use.operation) if inner_op(use.operation) else (use.operation, use.index)
+        for use in dequantize.result.uses
+    }
+    return dequantize if len(edges) <= 1 else None
 
 
 def retype_function(function: func.FuncOp) -> None:

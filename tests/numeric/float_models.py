@@ -400,6 +400,24 @@ def split_readers(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
     return onnx_model(nodes, [1, 8, size, size], [1, 8, size, size], weights)
 
 
+def projection_head(rng: np.random.Generator, tokens: int = 8, width: int = 32) -> onnx.ModelProto:
+    """Tokens through a MatMul and a GELU-like gate to a last MatMul whose float result is the
+    output: with MatMul outputs excluded from quantization ORT's session computes the last one
+    as MatMulIntegerToFloat (an int32 sum scaled in float), not as the float simulation."""
+    weights = {
+        "w1": (rng.standard_normal((width, 2 * width)) * 0.2).astype(np.float32),
+        "w2": (rng.standard_normal((2 * width, 10)) * 0.2).astype(np.float32),
+    }
+    node = helper.make_node
+    nodes = [
+        node("MatMul", ["x", "w1"], ["h"], name="fc1"),
+        node("Sigmoid", ["h"], ["g"], name="gate"),
+        node("Mul", ["h", "g"], ["a"], name="swish"),
+        node("MatMul", ["a", "w2"], ["y"], name="fc2"),
+    ]
+    return onnx_model(nodes, [1, tokens, width], [1, tokens, 10], weights)
+
+
 def class_token(rng: np.random.Generator, tokens: int = 5, width: int = 16) -> onnx.ModelProto:
     """A ViT head: a token projection, the class token taken out with Gather (`t[:, 0]`),
     two chosen tokens gathered too and flattened, a classifier on each, summed. QDQ leaves a

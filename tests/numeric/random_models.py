@@ -117,8 +117,9 @@ def _cnn_step(g: Graph) -> None:
         scales = g.const(np.array([1, 1, 2, 2]))
         mode = str(g.rng.choice(["nearest", "linear"]))
         g.node(op, [x, "", scales], (1, c, 2 * h, 2 * w), mode=mode)
-    elif op == "Reshape":
+    elif op == "Reshape":  # flattened and back (the flat tensor is no one else's input)
         flat = g.node(op, [x, g.const(np.array([1, c, h * w, 1]), np.int64)], (1, c, h * w, 1))
+        g.tensors.pop()
         g.node(op, [flat, g.const(np.array(shape), np.int64)], shape)
     elif op == "Softmax":
         g.node(op, [x], shape, axis=1)

@@ -56,6 +56,7 @@ MODELS = {
     "mixed_consumers": float_models.mixed_consumers,
     "shared_activation_input": float_models.shared_activation_input,
     "split_readers": float_models.split_readers,
+    "projection_head": float_models.projection_head,
     "class_token": float_models.class_token,
     "bilinear": float_models.bilinear,
     "conv1d": float_models.conv1d,
@@ -283,6 +284,14 @@ OPTIONS = [
     # dedicated pairs for the nodes to quantize only (a Split one), a float Sub reads float
     ("split_readers", ("QDQ", False, "QUInt8", True), {"extra_options": {"DedicatedQDQPair": True}}),
     ("split_readers", ("QDQ", True, "QInt8", True), {"extra_options": {"DedicatedQDQPair": True}}),
+    # a MatMul no quantize reads: ORT's session runs it as MatMulIntegerToFloat (uint8 input)
+    ("projection_head", ("QDQ", True, "QUInt8", True), {"extra_options": {"OpTypesToExcludeOutputQuantization": ["MatMul"]}}),
+    ("projection_head", ("QDQ", False, "QUInt8", False), {"extra_options": {"OpTypesToExcludeOutputQuantization": ["MatMul"]}}),
+    ("projection_head", ("QDQ", False, "QInt8", True), {"extra_options": {"OpTypesToExcludeOutputQuantization": ["MatMul"]}}),
+    ("encoder_layer", ("QDQ", False, "QUInt8", True), {"extra_options": {"OpTypesToExcludeOutputQuantization": ["MatMul"]}}),
+    # ... and a Gemm as QGemm with a float output (its int32 C summed with the products)
+    ("mlp", ("QDQ", False, "QUInt8", True), {"extra_options": {"OpTypesToExcludeOutputQuantization": ["Gemm"]}}),
+    ("small_cnn", ("QDQ", True, "QInt8", True), {"extra_options": {"OpTypesToExcludeOutputQuantization": ["Gemm"]}}),
     # a QDQ option: QOperator's QLinearConv writes its quantized output all the same
     ("resnet_block", ("QOperator", False, "QInt8", True), {"extra_options": {"OpTypesToExcludeOutputQuantization": ["Conv"]}}),
     # uint8 activations with their zero points snapped to 0 or 128

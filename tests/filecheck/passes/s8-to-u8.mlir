@@ -44,3 +44,19 @@ func.func @kept(%x: tensor<4xf32>, %y: tensor<2x2xf32>) -> (tensor<4xf32>, tenso
   %d5 = qnn.dequantize %q5 : tensor<4x!a> -> tensor<4xf32>
   func.return %s, %d2, %q3, %r2, %d4, %d5 : tensor<4xf32>, tensor<4xf32>, tensor<4x!a>, tensor<4xf32>, tensor<2x2xf32>, tensor<4xf32>
 }
+
+// -----
+
+// One node input read by several ops of one node (the importer's slices and concat of a Gather
+// at constant indices): one output edge of ORT's DQ, so the pair becomes uint8.
+// CHECK-LABEL: func.func @gathered(
+// CHECK-NEXT: %q = qnn.quantize %x : tensor<4x3xf32> -> tensor<4x3x!quant.uniform<u8:f32, 0.05:125>>
+// CHECK-NEXT: %d = qnn.dequantize %q : tensor<4x3x!quant.uniform<u8:f32, 0.05:125>> -> tensor<4x3xf32>
+func.func @gathered(%x: tensor<4x3xf32>) -> tensor<2x3xf32> {
+  %q = qnn.quantize %x : tensor<4x3xf32> -> tensor<4x3x!quant.uniform<i8:f32, 0.05:-3>>
+  %d = qnn.dequantize %q : tensor<4x3x!quant.uniform<i8:f32, 0.05:-3>> -> tensor<4x3xf32>
+  %0 = qnn.slice %d {qnn.op_type = "Gather", starts = array<i64: 0, 0>, steps = array<i64: 1, 1>} : tensor<4x3xf32> -> tensor<1x3xf32>
+  %1 = qnn.slice %d {qnn.op_type = "Gather", starts = array<i64: 3, 0>, steps = array<i64: 1, 1>} : tensor<4x3xf32> -> tensor<1x3xf32>
+  %y = qnn.concat %0, %1 {qnn.op_type = "Gather", qnn.name = "y", axis = 0 : i64} : (tensor<1x3xf32>, tensor<1x3xf32>) -> tensor<2x3xf32>
+  func.return %y : tensor<2x3xf32>
+}
