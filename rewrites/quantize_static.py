@@ -49,6 +49,7 @@ from rewrites.onnx_nodes import (
     is_float_tensor,
     node_inputs,
     node_kind,
+    node_of,
     node_ops,
     weight_source,
 )
@@ -294,8 +295,9 @@ class StaticQuantizer:
 
     def note_receiver(self, op: Operation) -> None:
         """`quantize_model`: every input of a node to quantize lists the node as a receiver,
-        before its quantizer runs and whatever it marks."""
-        ops = frozenset(node_ops(op))
+        before its quantizer runs and whatever it marks. The ops of a data movement the
+        importer writes as several (each marked as a node of its own) are one node here."""
+        ops = frozenset(node_ops(node_of(op)))
         for value in node_inputs(op):
             nodes = self.receivers.setdefault(value, [])
             if ops not in nodes:

@@ -418,6 +418,22 @@ def projection_head(rng: np.random.Generator, tokens: int = 8, width: int = 32) 
     return onnx_model(nodes, [1, tokens, width], [1, tokens, 10], weights)
 
 
+def gathered_scores(rng: np.random.Generator, tokens: int = 8, width: int = 6) -> onnx.ModelProto:
+    """Softmax scores of which a Gather at constant indices keeps two rows: one node reads
+    the scores, however many ops the importer writes for it (ORT then fuses the Softmax)."""
+    weights = {
+        "w": (rng.standard_normal((width, width)) * 0.5).astype(np.float32),
+        "rows": np.array([0, tokens - 1], np.int64),
+    }
+    node = helper.make_node
+    nodes = [
+        node("MatMul", ["x", "w"], ["s"], name="scores"),
+        node("Softmax", ["s"], ["p"], axis=-1, name="softmax"),
+        node("Gather", ["p", "rows"], ["y"], axis=1, name="pick"),
+    ]
+    return onnx_model(nodes, [1, tokens, width], [1, 2, width], weights)
+
+
 def class_token(rng: np.random.Generator, tokens: int = 5, width: int = 16) -> onnx.ModelProto:
     """A ViT head: a token projection, the class token taken out with Gather (`t[:, 0]`),
     two chosen tokens gathered too and flattened, a classifier on each, summed. QDQ leaves a

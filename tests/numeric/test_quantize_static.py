@@ -57,6 +57,7 @@ MODELS = {
     "shared_activation_input": float_models.shared_activation_input,
     "split_readers": float_models.split_readers,
     "projection_head": float_models.projection_head,
+    "gathered_scores": float_models.gathered_scores,
     "class_token": float_models.class_token,
     "bilinear": float_models.bilinear,
     "conv1d": float_models.conv1d,
@@ -284,6 +285,9 @@ OPTIONS = [
     # dedicated pairs for the nodes to quantize only (a Split one), a float Sub reads float
     ("split_readers", ("QDQ", False, "QUInt8", True), {"extra_options": {"DedicatedQDQPair": True}}),
     ("split_readers", ("QDQ", True, "QInt8", True), {"extra_options": {"DedicatedQDQPair": True}}),
+    # a Gather at constant indices (several ops here) is one receiving node
+    ("gathered_scores", ("QDQ", False, "QInt8", True), {"extra_options": {"DedicatedQDQPair": True}}),
+    ("gathered_scores", ("QDQ", True, "QUInt8", True), {"extra_options": {"DedicatedQDQPair": True}}),
     # a MatMul no quantize reads: ORT's session runs it as MatMulIntegerToFloat (uint8 input)
     ("projection_head", ("QDQ", True, "QUInt8", True), {"extra_options": {"OpTypesToExcludeOutputQuantization": ["MatMul"]}}),
     ("projection_head", ("QDQ", False, "QUInt8", False), {"extra_options": {"OpTypesToExcludeOutputQuantization": ["MatMul"]}}),
