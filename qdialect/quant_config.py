@@ -240,6 +240,8 @@ class QuantizeConfig:
         except (RuleError, RecipeError) as err:
             raise ConfigError(str(err)) from None
         config = QuantizeConfig(**kwargs)
+        if mode == "static":
+            _check_static_types(config)
         if config.tensor_overrides.by_name and mode == "dynamic":
             raise ConfigError("'TensorQuantOverrides' is supported in static mode only")
         if mode == "dynamic" and config.option("MatMulConstBOnly", True) is not True:
@@ -248,6 +250,20 @@ class QuantizeConfig:
                 "is not supported"
             )
         return config
+
+
+def _check_static_types(config: QuantizeConfig) -> None:
+    """`check_static_quant_arguments`: the type pairs `quantize_static` refuses, in its words."""
+    if config.activation_type is QType.QInt8 and config.weight_type is QType.QUInt8:
+        raise ConfigError(
+            "ONNXRuntime quantization doesn't support data format:"
+            "activation_type=QuantType.QInt8, weight_type=QuantType.QUInt8"
+        )
+    sixteen = (QType.QInt16, QType.QUInt16)
+    if config.quant_format is not QuantFormat.QDQ and (
+        config.activation_type in sixteen or config.weight_type in sixteen
+    ):
+        raise ConfigError("Only QuantFormat.QDQ supports 16-bit quantization types.")
 
 
 MODES = ("static", "dynamic")

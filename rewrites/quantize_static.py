@@ -28,7 +28,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from qdialect import qnn
 from qdialect.constants import dense_array
 from qdialect.host_cpu import nchwc_pool
-from qdialect.names import QOPERATOR_ATTR, node_name, tensor_name
+from qdialect.names import OP_TYPE_ATTR, QOPERATOR_ATTR, node_name, tensor_name
 from qdialect.ort_qparams import (
     QParams,
     QType,
@@ -298,10 +298,11 @@ class StaticQuantizer:
         before its quantizer runs and whatever it marks. The ops of a data movement the
         importer writes as several (each marked as a node of its own) are one node here."""
         ops = frozenset(node_ops(node_of(op)))
-        for value in node_inputs(op):
+        one_op = OP_TYPE_ATTR not in op.attributes
+        for value in node_inputs(op):  # a node reading a tensor twice is listed twice
+            slots = sum(operand is value for operand in op.operands) if one_op else 1
             nodes = self.receivers.setdefault(value, [])
-            if ops not in nodes:
-                nodes.append(ops)
+            nodes += [ops] * (slots - nodes.count(ops))
 
     def adjust_ranges(self) -> None:
         """`BaseQuantizer.adjust_tensor_ranges`: a Relu/Clip's single-use input takes the
@@ -842,6 +843,8 @@ class StaticQuantizer:
         readers and a function result keep the float tensor, as ORT's dedicated pairs
         replace the inputs of the receiving nodes only."""
         for node in self.receiving_nodes(value):
+            if not any(use.operation in node for use in value.uses):
+                continue  # a node listed twice: its first pair feeds both its inputs
             ops = self.pair_ops(value, qtype)
             Rewriter.insert_op(ops, point)
             point = InsertPoint.after(ops[-1])

@@ -418,6 +418,27 @@ def projection_head(rng: np.random.Generator, tokens: int = 8, width: int = 32) 
     return onnx_model(nodes, [1, tokens, width], [1, tokens, 10], weights)
 
 
+def doubled_input(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
+    """A Concat reading one tensor twice and a Sub (a type quantize_static leaves float)
+    reading it too: with DedicatedQDQPair ORT lists the Concat as two receivers, so it takes
+    the dedicated path: the Concat gets a pair, the Sub the float tensor."""
+    w = functools.partial(normal, rng)
+    weights = {
+        "w1": w(8, 8, 1, 1),
+        "b1": w(8, scale=0.1),
+        "w2": w(8, 16, 1, 1),
+        "b2": w(8, scale=0.1),
+    }
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["t"], name="conv1"),
+        node("Concat", ["t", "t"], ["c"], axis=1, name="twice"),
+        node("Conv", ["c", "w2", "b2"], ["u"], name="conv2"),
+        node("Sub", ["u", "t"], ["y"], name="difference"),
+    ]
+    return onnx_model(nodes, [1, 8, size, size], [1, 8, size, size], weights)
+
+
 def gathered_scores(rng: np.random.Generator, tokens: int = 8, width: int = 6) -> onnx.ModelProto:
     """Softmax scores of which a Gather at constant indices keeps two rows: one node reads
     the scores, however many ops the importer writes for it (ORT then fuses the Softmax)."""

@@ -244,6 +244,15 @@ def test_calibrated_ir_round_trips_into_the_same_quantized_module(movement) -> N
             "unknown extra_options key 'ActivationSymetric'",
         ),
         ({"mode": "qat"}, "'mode' must be one of static, dynamic, weight_only, got 'qat'"),
+        # quantize_static's own refusals (check_static_quant_arguments), in its words
+        (
+            {"activation_type": "QInt8", "weight_type": "QUInt8"},
+            "ONNXRuntime quantization doesn't support data format:activation_type=QuantType.QInt8, weight_type=QuantType.QUInt8",
+        ),
+        (
+            {"quant_format": "QOperator", "activation_type": "QUInt16"},
+            "Only QuantFormat.QDQ supports 16-bit quantization types.",
+        ),
         (
             {"mode": "dynamic", "extra_options": {"TensorQuantOverrides": {"w": [{}]}}},
             "'TensorQuantOverrides' is supported in static mode only",

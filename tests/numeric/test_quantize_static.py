@@ -58,6 +58,7 @@ MODELS = {
     "split_readers": float_models.split_readers,
     "projection_head": float_models.projection_head,
     "gathered_scores": float_models.gathered_scores,
+    "doubled_input": float_models.doubled_input,
     "class_token": float_models.class_token,
     "bilinear": float_models.bilinear,
     "conv1d": float_models.conv1d,
@@ -288,6 +289,8 @@ OPTIONS = [
     # a Gather at constant indices (several ops here) is one receiving node
     ("gathered_scores", ("QDQ", False, "QInt8", True), {"extra_options": {"DedicatedQDQPair": True}}),
     ("gathered_scores", ("QDQ", True, "QUInt8", True), {"extra_options": {"DedicatedQDQPair": True}}),
+    # a node reading a tensor twice is two receivers
+    ("doubled_input", ("QDQ", False, "QUInt8", True), {"extra_options": {"DedicatedQDQPair": True}}),
     # a MatMul no quantize reads: ORT's session runs it as MatMulIntegerToFloat (uint8 input)
     ("projection_head", ("QDQ", True, "QUInt8", True), {"extra_options": {"OpTypesToExcludeOutputQuantization": ["MatMul"]}}),
     ("projection_head", ("QDQ", False, "QUInt8", False), {"extra_options": {"OpTypesToExcludeOutputQuantization": ["MatMul"]}}),
