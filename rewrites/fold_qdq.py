@@ -398,7 +398,7 @@ class FuseQdqConvDot(RewritePattern):
 
 
 class FuseQdqMatMulToFloat(RewritePattern):
-    """DQ(x) x DQ(constant w) into a float MatMul or Gemm that no quantize reads, as ONNX
+    """DQ(x) x DQ(w) into a float MatMul or Gemm that no quantize reads, as ONNX
     Runtime's selectors take it with no Q node (its CPU EP allows that): a MatMul becomes
     MatMulIntegerToFloat, a Gemm (with no C, or an int32 C through a DQ) QGemm with a float
     output. Both sum Σ (x - zx)(w - zw) (+ C) in int32 and scale each column by the float32
@@ -414,7 +414,7 @@ class FuseQdqMatMulToFloat(RewritePattern):
         if op.activation_kind is not Activation.NONE or element_type(op.result.type) != f32_type:
             return
         x, w = _dequantized(op.input), _dequantized(op.weight)
-        if x is None or w is None or stored_constant(op.weight) is None:
+        if x is None or w is None:
             return
         if any(isinstance(use.operation, qnn.QuantizeOp) for use in op.result.uses):
             return  # QLinearMatMul's or QGemm's group, or none
