@@ -63,6 +63,7 @@ from qdialect.types import Granularity, UniformQuantizedType
 from rewrites.common import dense_constant, single_use, stored_constant, with_element
 from rewrites.fake_quant import quantized_values
 from rewrites.fold_tables import FuseQdqTable, TableStyle
+from rewrites.onnx_nodes import node_of
 from rewrites.retype import requantize_constant
 from rewrites.scale_limits import ScaleRangeError, check_op, check_requantization
 
@@ -416,7 +417,8 @@ class FuseQdqMatMulToFloat(RewritePattern):
         x, w = _dequantized(op.input), _dequantized(op.weight)
         if x is None or w is None:
             return
-        if any(isinstance(use.operation, qnn.QuantizeOp) for use in op.result.uses):
+        node_output = node_of(op).results[0]  # a batched MatMul's dot feeds its reshapes
+        if any(isinstance(use.operation, qnn.QuantizeOp) for use in node_output.uses):
             return  # QLinearMatMul's or QGemm's group, or none
         bias = None
         if _is_gemm(op) and op.bias is not None:

@@ -386,10 +386,11 @@ func.func @qdq_per_axis_not_tabulated(%x: tensor<2x3x!p>) -> tensor<2x3x!y> {
 // -----
 
 // A per-tensor quantize rises above a transpose (and a reshape) to the float op computing its
-// input, here a QDQ dot, which then folds: a batched MatMul's result reaches its quantize that way.
+// input, here a QDQ dot, which then folds: the result of a batched MatMul (a dot, then the
+// movement the importer writes for the same node: `qnn.op_type`) reaches its quantize that way.
 // CHECK-LABEL: func.func @quantize_rises_above_movement(
 // CHECK-NEXT: %[[D:[^ ,]+]] = qnn.dot %x, %w : tensor<2x3x!quant.uniform<u8:f32, 0.5:128>>, tensor<3x4x!quant.uniform<u8:f32, 0.25:128>> -> tensor<2x4x!quant.uniform<u8:f32, 2.0:100>>
-// CHECK-NEXT: %[[T:[^ ,]+]] = qnn.transpose %[[D]] {permutation = array<i64: 1, 0>} : tensor<2x4x!quant.uniform<u8:f32, 2.0:100>> -> tensor<4x2x!quant.uniform<u8:f32, 2.0:100>>
+// CHECK-NEXT: %[[T:[^ ,]+]] = qnn.transpose %[[D]] {qnn.op_type = "MatMul", permutation = array<i64: 1, 0>} : tensor<2x4x!quant.uniform<u8:f32, 2.0:100>> -> tensor<4x2x!quant.uniform<u8:f32, 2.0:100>>
 // CHECK-NEXT: func.return %[[T]]
 // CHECK-NOT: qnn.quantize
 !x = !quant.uniform<u8:f32, 0.5:128>
@@ -398,10 +399,28 @@ func.func @qdq_per_axis_not_tabulated(%x: tensor<2x3x!p>) -> tensor<2x3x!y> {
 func.func @quantize_rises_above_movement(%x: tensor<2x3x!x>, %w: tensor<3x4x!w>) -> tensor<4x2x!y> {
   %xf = qnn.dequantize %x : tensor<2x3x!x> -> tensor<2x3xf32>
   %wf = qnn.dequantize %w : tensor<3x4x!w> -> tensor<3x4xf32>
-  %d = qnn.dot %xf, %wf : tensor<2x3xf32>, tensor<3x4xf32> -> tensor<2x4xf32>
-  %t = qnn.transpose %d {permutation = array<i64: 1, 0>} : tensor<2x4xf32> -> tensor<4x2xf32>
+  %0 = qnn.dot %xf, %wf {qnn.op_type = "MatMul"} : tensor<2x3xf32>, tensor<3x4xf32> -> tensor<2x4xf32>
+  %t = qnn.transpose %0 {qnn.op_type = "MatMul", permutation = array<i64: 1, 0>} : tensor<2x4xf32> -> tensor<4x2xf32>
   %q = qnn.quantize %t : tensor<4x2xf32> -> tensor<4x2x!y>
   func.return %q : tensor<4x2x!y>
+}
+
+// -----
+
+// A MatMul no quantize reads (here its output is the result) is ONNX Runtime's
+// MatMulIntegerToFloat: the int32 sum, scaled per column by the float32 product of the scales.
+// CHECK-LABEL: func.func @matmul_integer_to_float(
+// CHECK-NEXT: %[[D:[^ ,]+]] = qnn.dot %x, %w : tensor<2x3x!quant.uniform<u8:f32, 0.5:128>>, tensor<3x2x!quant.uniform<i8:f32:1, {0.25,0.125}>> -> tensor<2x2xi32>
+// CHECK-NEXT: %[[S:[^ ,]+]] = quant.scast %[[D]] : tensor<2x2xi32> to tensor<2x2x!quant.uniform<i32:f32:1, {0.125,0.0625}>>
+// CHECK-NEXT: %[[Y:[^ ,]+]] = qnn.dequantize %[[S]]
+// CHECK-NEXT: func.return %[[Y]]
+!x = !quant.uniform<u8:f32, 0.5:128>
+!w = !quant.uniform<i8:f32:1, {0.25, 0.125}>
+func.func @matmul_integer_to_float(%x: tensor<2x3x!x>, %w: tensor<3x2x!w>) -> tensor<2x2xf32> {
+  %xf = qnn.dequantize %x : tensor<2x3x!x> -> tensor<2x3xf32>
+  %wf = qnn.dequantize %w : tensor<3x2x!w> -> tensor<3x2xf32>
+  %y = qnn.dot %xf, %wf : tensor<2x3xf32>, tensor<3x2xf32> -> tensor<2x2xf32>
+  func.return %y : tensor<2x2xf32>
 }
 
 // -----
