@@ -386,6 +386,13 @@ def sliced(g: GraphImporter, x, ranges: dict[int, range], name: str | None = Non
     return g.add(op, name)
 
 
+def _reads_nchwc_pool(x: SSAValue) -> bool:
+    """Whether `x` is an average pool ORT's NchwcTransformer converted (`row_major` before
+    opset 19's own loop): the global pool reading it then stays in NCHWc blocks too."""
+    producer = x.owner
+    return isinstance(producer, qnn.AvgPool2DOp) and "row_major" in producer.properties
+
+
 def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type) -> None:
     xs = shape_of(x)
     if len(xs) != 4:
@@ -408,6 +415,10 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
         # a quantized model runs in ORT's optimized session (NCHWc pools), a float one in its
         # calibrator's unoptimized session (MLAS's pool kernels); fused pools drop the mark
         props["row_major"] = UnitAttr()
+    elif (
+        node.op_type == "GlobalAveragePool" and g.opset < AVERAGE_POOL_V19 and _reads_nchwc_pool(x)
+    ):
+        props["row_major"] = UnitAttr()  # ORT's NCHWc chain goes on to the global pool
     op = qnn.AvgPool2DOp.create(operands=[x], result_types=[result_type(shape)], properties=props)
     last = g.block.last_op
     g.define(node.output[0], g.add(op, node.output[0]))

@@ -364,3 +364,31 @@ def test_float_pools_of_quantized_models_are_onnxruntimes_nchwc_pools(
     assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
     (compiled,) = compile_module(module)(**feeds)
     assert np.array_equal(compiled, theirs)
+
+
+@pytest.mark.parametrize("channels", [8, 16, 32])
+def test_a_global_pool_after_an_nchwc_pool_stays_nchwc(channels: int) -> None:
+    """A GlobalAveragePool reading an AveragePool ORT moved to NCHWc blocks stays in them (ORT
+    converts it with its producer) and sums as the NCHWc pool does; read from a DequantizeLinear
+    it stays MLAS's global pool (above)."""
+    params = {"s": np.float32(0.03), "z": np.uint8(120)}
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["xd"]),
+        helper.make_node("AveragePool", ["xd"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("GlobalAveragePool", ["p"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "pool_chain",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, 14, 14])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in params.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    rng = np.random.default_rng(channels)
+    for _ in range(8):
+        feeds = {"x": rng.uniform(-3.5, 3.5, (1, channels, 14, 14)).astype(np.float32)}
+        (theirs,) = run_ort(model, feeds)
+        (ours,) = compile_module(qnn_default(import_onnx(model)))(**feeds)
+        assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
