@@ -32,7 +32,7 @@ from qdialect.quant_config import QuantizeConfig
 from qdialect.tensors import element_type
 from rewrites.onnx_nodes import float_constant, inner_op, node_kind, node_ops, weight_source
 from rewrites.qdq_ir import constant_chain
-from rewrites.quantize_static import QuantizeSummary
+from rewrites.quantize_static import QuantizeSummary, nchwc_pools
 
 CONV_PROPERTIES = ("strides", "pads", "dilations", "groups", "layout")
 QUANTIZED_KINDS = ("MatMul", "Conv")  # of IntegerOpsRegistry, those a float MLP / CNN has
@@ -149,7 +149,9 @@ def _transpose_quantized(
 
 
 def quantize_dynamic_function(function: func.FuncOp, config: QuantizeConfig) -> QuantizeSummary:
-    """Rewrite `function` in place; the summary names the nodes quantized and left float."""
+    """Rewrite `function` in place; the summary names the nodes quantized and left float.
+    Once anything is quantized, its float pools become what ORT's optimized session, which
+    runs the quantized model, computes (`nchwc_pools`), as the importer reads ORT's model."""
     summary = QuantizeSummary()
     rewriter = Rewriter()
     quantized: dict[SSAValue, Quantized] = {}
@@ -189,4 +191,6 @@ def quantize_dynamic_function(function: func.FuncOp, config: QuantizeConfig) -> 
         new.attributes.update(op.attributes)
         rewriter.replace_op(op, new)
         summary.quantized.append(label)
+    if summary.quantized:
+        nchwc_pools(function.body.block)
     return summary

@@ -910,16 +910,23 @@ def opset_19_pools(block: Block) -> None:
 def nchwc_pools(block: Block) -> None:
     """The float AveragePools ONNX Runtime's optimized session (what runs the quantized model)
     computes as NCHWc pools here (`host_cpu.nchwc_pool`), as the importer reads them in a
-    quantized model; a pool that fuses drops the mark."""
+    quantized model; a pool that fuses drops the mark. A GlobalAveragePool reading such a pool
+    stays in the NCHWc chain; an opset-19 pool (marked already: ORT's own loop) starts none."""
+    converted: set[Operation] = set()
     for op in block.ops:
         kind = node_kind(op) if isinstance(op, qnn.AvgPool2DOp) else None
-        if kind != "AveragePool" or not is_float_tensor(op.results[0]):
+        if kind is None or not is_float_tensor(op.results[0]) or "row_major" in op.properties:
+            continue
+        if kind == "GlobalAveragePool" and op.input.owner in converted:
+            op.properties["row_major"] = UnitAttr()
+        if kind != "AveragePool":
             continue
         layout = op.properties.get("layout")
         nhwc = isinstance(layout, StringAttr) and layout.data == "nhwc"
         channels = op.input.type.get_shape()[3 if nhwc else 1]  # type: ignore[union-attr]
         if nchwc_pool(channels, nhwc, op.dilations.get_values()):
             op.properties["row_major"] = UnitAttr()
+            converted.add(op)
 
 
 def quantize_function(

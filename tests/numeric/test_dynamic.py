@@ -329,3 +329,29 @@ def test_run_time_dequantize_of_wide_data_is_refused() -> None:
         r"run-time scale, got i32",
     ):
         import_onnx(model)
+
+
+def test_float_pools_of_a_dynamic_model_run_as_onnxruntimes_session() -> None:
+    """A float AveragePool (channels filling NCHWc blocks) and the GlobalAveragePool after it,
+    in a model `quantize_dynamic` quantizes: ORT's optimized session runs both as NCHWc pools
+    (row-major sums), and so do our quantizer's module and the import of ORT's."""
+    rng = np.random.default_rng(3)
+    weights = {"w": normal(rng, 16, 10), "shape": np.array([1, 16], np.int64)}
+    nodes = [
+        helper.make_node("Sigmoid", ["x"], ["s"]),
+        helper.make_node("AveragePool", ["s"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("GlobalAveragePool", ["p"], ["g"]),
+        helper.make_node("Reshape", ["g", "shape"], ["f"]),
+        helper.make_node("MatMul", ["f", "w"], ["y"]),
+    ]
+    model = onnx_model(nodes, [1, 16, 8, 8], [1, 10], weights)
+    theirs = ort_dynamic(model, weight_type=QuantType.QUInt8)
+    ours = compile_module(
+        quantize(model, None, {"mode": "dynamic", "weight_type": "QUInt8"}).module
+    )
+    imported = compile_module(import_onnx(theirs))
+    for _ in range(20):
+        x = (rng.standard_normal((1, 16, 8, 8)) * 3).astype(np.float32)
+        (expected,) = run_ort(theirs, {"x": x})
+        assert np.array_equal(bits(ours(x=x)[0]), bits(expected))
+        assert np.array_equal(bits(imported(x=x)[0]), bits(expected))

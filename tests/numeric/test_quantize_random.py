@@ -116,3 +116,54 @@ def test_random_graphs_quantize_as_quantize_static(kind: str) -> None:
 @pytest.mark.parametrize("kind", sorted(BUILDERS))
 def test_more_random_graphs_quantize_as_quantize_static(kind: str, start: int) -> None:
     check_chunk(kind, start, CHUNK)
+
+
+def skip_layer_norm_fused(model) -> bool:
+    """Whether ORT's optimized session fuses an Add into the LayerNormalization it feeds
+    (SkipLayerNormalization, whose float sums we do not reproduce: README)."""
+    producers = {out: node for node in model.graph.node for out in node.output}
+    return any(
+        node.op_type == "LayerNormalization"
+        and getattr(producers.get(node.input[0]), "op_type", None) == "Add"
+        for node in model.graph.node
+    )
+
+
+def check_dynamic_seed(kind: str, seed: int) -> None:
+    """`quantize_dynamic` on a random graph: ours computes what ORT's model computes, imported,
+    compiled, and run by ORT's session."""
+    from onnxruntime.quantization import QuantType
+
+    from .test_dynamic import ort_dynamic
+
+    logging.getLogger().setLevel(logging.ERROR)
+    model = BUILDERS[kind](seed)
+    rng = np.random.default_rng(seed + 2_000_000)
+    options = {"per_channel": bool(rng.random() < 0.5), "reduce_range": bool(rng.random() < 0.5)}
+    weight = str(rng.choice(["QInt8", "QUInt8"]))
+    shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    x = (rng.standard_normal(shape) * 1.5).astype(np.float32)
+    theirs = ort_dynamic(model, weight_type=QuantType[weight], **options)
+    label = f"{kind} seed {seed}, {weight}, {options}"
+    (expected,) = compile_module(import_onnx(theirs))(x=x)
+    ours = quantize(model, None, {"mode": "dynamic", "weight_type": weight, **options}).module
+    (compiled,) = compile_module(ours)(x=x)
+    assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32)), label
+    exact = options["reduce_range"] or weight == "QUInt8" or not ort_saturates_u8s8()
+    if exact and not skip_layer_norm_fused(model):
+        (ort,) = run_ort(theirs, {"x": x})
+        assert np.array_equal(ort.view(np.uint32), expected.view(np.uint32)), label
+
+
+@pytest.mark.parametrize("kind", sorted(BUILDERS))
+def test_random_graphs_quantize_as_quantize_dynamic(kind: str) -> None:
+    for seed in range(4):
+        check_dynamic_seed(kind, seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("start", range(CHUNK, 6 * CHUNK, CHUNK))
+@pytest.mark.parametrize("kind", sorted(BUILDERS))
+def test_more_random_graphs_quantize_as_quantize_dynamic(kind: str, start: int) -> None:
+    for seed in range(start, start + CHUNK):
+        check_dynamic_seed(kind, seed)
