@@ -38,10 +38,12 @@ from qdialect.ort_qparams import QParams, QType, quantize_array
 from qdialect.storage import INT32_MAX, INT32_MIN
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
+from rewrites.common import stored_constant
 from rewrites.onnx_nodes import (
     conv_transpose_inputs,
     inner_op,
     is_float_tensor,
+    node_inputs,
     node_kind,
     node_ops,
 )
@@ -72,9 +74,9 @@ def conv_like_node(op: Operation) -> ConvLikeNode | None:
         return None
     ops = node_ops(op)
     if kind == "ConvTranspose":
-        found = conv_transpose_inputs(op)
+        found = conv_transpose_inputs(op) or _dequantized_filter_inputs(op)
         if found is None:
-            return None  # a dequantized filter: ORT's axis rule leaves it alone
+            return None
         x, weight, bias = found
         return ConvLikeNode(kind, x, weight, bias, frozenset(ops), op.results[0], False)
     compute = op if isinstance(op, qnn.Conv2DOp | qnn.DotOp) else None
@@ -92,6 +94,24 @@ def conv_like_node(op: Operation) -> ConvLikeNode | None:
         weight, transposed = weight.owner.input, True
         ops = ops | {compute.weight.owner}
     return ConvLikeNode(kind, x, weight, compute.bias, frozenset(ops), op.results[0], transposed)
+
+
+def _dequantized_filter_inputs(op: Operation) -> tuple[SSAValue, SSAValue, SSAValue | None] | None:
+    """A ConvTranspose's input, dequantized filter (a DequantizeLinear of a stored constant)
+    and constant bias; `_quantize` then takes the filter's scales as ORT does (one, or one per
+    output channel along axis 1)."""
+    inputs = node_inputs(op)
+    filters = [
+        v
+        for v in inputs
+        if isinstance(v.owner, qnn.DequantizeOp) and len(_shape(v)) > 1 and stored_constant(v)
+    ]
+    others = [v for v in inputs if v not in filters]
+    computed = [v for v in others if not _float_constant(v)]
+    biases = [v for v in others if _float_constant(v)]
+    if len(filters) != 1 or len(computed) != 1 or len(biases) > 1:
+        return None
+    return computed[0], filters[0], biases[0] if biases else None
 
 
 def quantize_weights_and_biases(function: func.FuncOp) -> None:
@@ -173,14 +193,17 @@ def int8_weight_params(data: np.ndarray) -> QParams:
 
 def _dequantized_scale(weight_dq: qnn.DequantizeOp, node: ConvLikeNode, bias_size: int):
     """A dequantized weight's scales, if ORT takes them: one, or one per output channel on
-    the axis it expects (0, Gemm's 1 unless transB)."""
+    the axis it expects."""
     qtype = element_type(weight_dq.input.type)
     if not isinstance(qtype, UniformQuantizedType):
         return None
     scales = np.asarray(qtype.scales, F32)
     if qtype.granularity is Granularity.PER_TENSOR:
         return scales.reshape(-1)
-    expected = 1 if node.kind == "Gemm" and not node.transposed_weight else 0
+    # the output channels: a ConvTranspose filter's axis 1 (ORT 1.31 takes it so, as its own
+    # quantizer writes it), a Gemm's 1 unless transB, a Conv's 0
+    gemm_n = node.kind == "Gemm" and not node.transposed_weight
+    expected = 1 if node.kind == "ConvTranspose" or gemm_n else 0
     if qtype.granularity is not Granularity.PER_AXIS or qtype.axis != expected:
         return None
     return scales if scales.size == bias_size else None

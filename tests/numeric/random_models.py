@@ -123,6 +123,23 @@ def _cnn_step(g: Graph) -> None:
         g.node(op, [flat, g.const(np.array(shape), np.int64)], shape)
     elif op == "Softmax":
         g.node(op, [x], shape, axis=1)
+    elif op == "SqueezeExcite":  # GAP -> 1x1 conv -> Sigmoid -> Mul (MobileNetV3, EfficientNet)
+        pooled = g.node("GlobalAveragePool", [x], (1, c, 1, 1))
+        weight = g.const(g.rng.standard_normal((c, c, 1, 1)) * 0.5)
+        gate = g.node("Sigmoid", [g.node("Conv", [pooled, weight], (1, c, 1, 1))], (1, c, 1, 1))
+        g.node("Mul", [x, gate], shape)
+    elif op == "ConvTranspose" and h <= 8:
+        co = int(g.rng.integers(2, 9))
+        weight = g.const(g.rng.standard_normal((c, co, 2, 2)) * np.sqrt(1 / c))
+        inputs = [x, weight] + (
+            [g.const(g.rng.standard_normal(co) * 0.1)] if g.rng.random() < 0.5 else []
+        )
+        g.node(op, inputs, (1, co, 2 * h, 2 * w), strides=[2, 2])
+    elif op == "InstanceNormalization":
+        scale, bias = 1 + 0.1 * g.rng.standard_normal(c), 0.1 * g.rng.standard_normal(c)
+        g.node(op, [x, g.const(scale), g.const(bias)], shape, epsilon=1e-5)
+    elif op == "HardSigmoid":
+        g.node(op, [x], shape)
     elif op == "Split" and c >= 2:
         halves = g.const(np.array([c // 2, c - c // 2]), np.int64)
         a, b = g.fresh("t"), g.fresh("t")
@@ -132,7 +149,8 @@ def _cnn_step(g: Graph) -> None:
 
 CNN_OPS = ["Conv"] * 3 + ["Relu", "Clip", "Add", "Mul", "Sub", "MaxPool", "AveragePool"]
 CNN_OPS += ["Concat", "Sigmoid", "LeakyRelu", "Transpose", "Pad", "Resize", "Reshape"]
-CNN_OPS += ["Softmax", "Split"]
+CNN_OPS += ["Softmax", "Split", "SqueezeExcite", "ConvTranspose", "InstanceNormalization"]
+CNN_OPS += ["HardSigmoid"]
 
 
 def random_cnn(seed: int) -> onnx.ModelProto:
@@ -201,11 +219,26 @@ def _sequence_step(g: Graph) -> None:
         g.node("Squeeze", [g.node(op, [x, axis], (1, 1, t, d)), axis], shape)
     elif op == "ReduceMean":
         g.node(op, [x, g.const(np.array([-1]), np.int64)], (1, t, 1), keepdims=1)
+    elif op == "Split" and d >= 4:
+        halves = g.const(np.array([d // 2, d - d // 2]), np.int64)
+        a, b = g.fresh("t"), g.fresh("t")
+        g.nodes.append(helper.make_node(op, [x, halves], [a, b], name=g.fresh("split"), axis=2))
+        g.tensors += [(a, (1, t, d // 2)), (b, (1, t, d - d // 2))]
+    elif op == "LeakyRelu":
+        g.node(op, [x], shape, alpha=0.1)
+    elif op == "Gemm":  # a Gemm on the flattened tokens
+        flat = g.node("Reshape", [x, g.const(np.array([t, d]), np.int64)], (t, d))
+        g.tensors.pop()
+        n = int(g.rng.choice([8, 16]))
+        weight = g.const(g.rng.standard_normal((n, d)) / np.sqrt(d))
+        y = g.node(op, [flat, weight, g.const(g.rng.standard_normal(n) * 0.1)], (t, n), transB=1)
+        g.tensors.pop()
+        g.node("Reshape", [y, g.const(np.array([1, t, n]), np.int64)], (1, t, n))
 
 
 SEQUENCE_OPS = ["MatMul"] * 3 + ["Relu", "Add", "Mul", "LayerNormalization", "Softmax"]
 SEQUENCE_OPS += ["Attention", "Sigmoid", "Gather", "Slice", "Concat", "Transpose", "Where"]
-SEQUENCE_OPS += ["Erf", "Unsqueeze", "ReduceMean", "Tanh", "Div"]
+SEQUENCE_OPS += ["Erf", "Unsqueeze", "ReduceMean", "Tanh", "Div", "Split", "LeakyRelu", "Gemm"]
 
 
 def random_sequence(seed: int) -> onnx.ModelProto:

@@ -308,6 +308,7 @@ OPTIONS = [
     # activations float (QOperator only)
     ("resnet_block", ("QDQ", True, "QInt8", True), {"extra_options": {"QuantizeBias": False}}),
     ("resnet_block", ("QDQ", False, "QUInt8", True), {"extra_options": {"QuantizeBias": False}}),
+
     ("encoder_layer", ("QOperator", False, "QUInt8", True), {"extra_options": {"MatMulConstBOnly": True}}),
     ("encoder_layer", ("QDQ", False, "QUInt8", True), {"extra_options": {"MatMulConstBOnly": True}}),
 ]  # fmt: skip
