@@ -156,6 +156,7 @@ class StaticQuantizer:
         self.summary = QuantizeSummary()
         # the nodes to quantize that read each tensor (DedicatedQDQPair's pairs), node order
         self.receivers: dict[SSAValue, list[frozenset[Operation]]] = {}
+        self.named_nodes: dict[str, frozenset[Operation]] = {}  # a multi-op node's ops, by name
 
     # ---- names and ranges
     def name(self, value: SSAValue) -> str | None:
@@ -296,8 +297,19 @@ class StaticQuantizer:
     def note_receiver(self, op: Operation) -> None:
         """`quantize_model`: every input of a node to quantize lists the node as a receiver,
         before its quantizer runs and whatever it marks. The ops of a data movement the
-        importer writes as several (each marked as a node of its own) are one node here."""
-        ops = frozenset(node_ops(node_of(op)))
+        importer writes as several (each marked as a node of its own; a Split's slices, one
+        an output) are one node here."""
+        name = node_name(op)
+        if name is not None and OP_TYPE_ATTR in op.attributes:
+            if not self.named_nodes:  # the block's multi-op nodes, by name, once
+                grouped: dict[str, set[Operation]] = {}
+                for other in self.block.ops:
+                    if (other_name := node_name(other)) is not None:
+                        grouped.setdefault(other_name, set()).add(other)
+                self.named_nodes = {k: frozenset(v) for k, v in grouped.items()}
+            ops = self.named_nodes[name]
+        else:
+            ops = frozenset(node_ops(node_of(op)))
         one_op = OP_TYPE_ATTR not in op.attributes
         for value in node_inputs(op):  # a node reading a tensor twice is listed twice
             slots = sum(operand is value for operand in op.operands) if one_op else 1

@@ -112,6 +112,7 @@ def _cnn_step(g: Graph) -> None:
     elif op == "Pad":
         pads = g.const(np.array([0, 0, 1, 1, 0, 0, 1, 1]), np.int64)
         mode = str(g.rng.choice(["constant", "reflect", "edge"]))
+        mode = mode if min(h, w) >= 2 else "constant"  # reflecting needs two values
         g.node(op, [x, pads], (1, c, h + 2, w + 2), mode=mode)
     elif op == "Resize" and h <= 8:
         scales = g.const(np.array([1, 1, 2, 2]))

@@ -115,6 +115,7 @@ def test_random_graphs_quantize_as_quantize_static(kind: str) -> None:
 FOUND_STATIC = [
     ("sequence", 57),  # MatMulIntegerToFloat of two activations (an excluded MatMul output)
     ("cnn", 121),  # a ConvTranspose's float bias, quantized with its filter's per-channel scales
+    ("cnn", 1080),  # DedicatedQDQPair: a Split (one slice per output) is one receiving node
 ]
 FOUND_DYNAMIC = [("cnn", 33)]  # NCHWc pools in a quantize_dynamic model
 
