@@ -31,6 +31,12 @@ def given_params(ov: TensorOverride, qtype: QType, name: str) -> tuple[int, np.f
     return ov.zero_point, np.float32(ov.scale)
 
 
+def per_tensor_given(ov: TensorOverride, qtype: QType, name: str) -> QParams:
+    """The parameters a per-tensor override gives (nothing computed)."""
+    zp, scale = given_params(ov, qtype, name)
+    return QParams(np.array(zp, np.int64), np.array(scale, np.float32), qtype)
+
+
 def activation_params(
     ov: TensorOverride,
     name: str,
@@ -44,8 +50,7 @@ def activation_params(
     """`calc_quant_params` with the tensor's per-tensor overrides."""
     qtype = ov.quant_type or qtype
     if ov.given:
-        zp, scale = given_params(ov, qtype, name)
-        return QParams(np.array(zp, np.int64), np.array(scale, np.float32), qtype)
+        return per_tensor_given(ov, qtype, name)
     lo = lo if ov.rmin is None else ov.rmin
     hi = hi if ov.rmax is None else ov.rmax
     symmetric = symmetric if ov.symmetric is None else ov.symmetric
@@ -70,8 +75,7 @@ def constant_params(
         ov = overrides.per_tensor(name)
         qtype = ov.quant_type or qtype
         if ov.given:
-            zp, scale = given_params(ov, qtype, name)
-            return QParams(np.array(zp, np.int64), np.array(scale, np.float32), qtype)
+            return per_tensor_given(ov, qtype, name)
         symmetric = symmetric if ov.symmetric is None else ov.symmetric
         reduce_range = reduce_range if ov.reduce_range is None else ov.reduce_range
         zp, scale = data_qparams(
