@@ -151,19 +151,17 @@ def session_level(model) -> str:
 
 def float_ops_rewritten(model) -> bool:
     """Whether ORT's optimized session rewrites float ops in a way we do not reproduce
-    (README): an Add fused into the LayerNormalization it feeds (SkipLayerNormalization), or
-    a Transpose its transpose optimizer may push below a ReduceMean (another sum order)."""
+    (README): an Add fused into the LayerNormalization it feeds (SkipLayerNormalization), a
+    Pad folded into the MaxPool it feeds, or a Transpose its transpose optimizer may push
+    below a ReduceMean (another sum order)."""
     producers = {out: node for node in model.graph.node for out in node.output}
+    fused = {("Add", "LayerNormalization"), ("Pad", "MaxPool")}
+    pairs = {
+        (getattr(producers.get(node.input[0]), "op_type", None), node.op_type)
+        for node in model.graph.node
+    }
     types = {node.op_type for node in model.graph.node}
-    return (
-        "Transpose" in types
-        and "ReduceMean" in types
-        or any(
-            node.op_type == "LayerNormalization"
-            and getattr(producers.get(node.input[0]), "op_type", None) == "Add"
-            for node in model.graph.node
-        )
-    )
+    return bool(pairs & fused) or {"Transpose", "ReduceMean"} <= types
 
 
 def check_dynamic_seed(kind: str, seed: int) -> None:
