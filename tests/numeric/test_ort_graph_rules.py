@@ -319,15 +319,21 @@ def test_16bit_groups_stay_float_as_onnxruntime_runs_them(op_type: str, dtype) -
     fuses_as_onnxruntime(int8_group(op_type, False, False, dtype), op_type)
 
 
-def dequantized_pool(op_type: str, channels: int, attrs: dict) -> onnx.ModelProto:
-    """Q → DQ → a float AveragePool / GlobalAveragePool (opset 17): a quantized model, run by
-    ORT's optimized session, whose pool no QuantizeLinear follows."""
+def dequantized_pool(
+    op_type: str, channels: int, attrs: dict, then: str | None = None
+) -> onnx.ModelProto:
+    """Q → DQ → a float AveragePool / GlobalAveragePool (opset 17), and optionally `then`
+    reading the pool: a quantized model, run by ORT's optimized session, whose pools no
+    QuantizeLinear follows."""
     params = {"s": np.float32(0.03), "z": np.uint8(120)}
+    pooled = "p" if then else "y"
     nodes = [
         helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
         helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["xd"]),
-        helper.make_node(op_type, ["xd"], ["y"], **attrs),
+        helper.make_node(op_type, ["xd"], [pooled], **attrs),
     ]
+    if then:
+        nodes.append(helper.make_node(then, [pooled], ["y"]))
     graph = helper.make_graph(
         nodes,
         "dequantized_pool",
@@ -371,21 +377,8 @@ def test_a_global_pool_after_an_nchwc_pool_stays_nchwc(channels: int) -> None:
     """A GlobalAveragePool reading an AveragePool ORT moved to NCHWc blocks stays in them (ORT
     converts it with its producer) and sums as the NCHWc pool does; read from a DequantizeLinear
     it stays MLAS's global pool (above)."""
-    params = {"s": np.float32(0.03), "z": np.uint8(120)}
-    nodes = [
-        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
-        helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["xd"]),
-        helper.make_node("AveragePool", ["xd"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
-        helper.make_node("GlobalAveragePool", ["p"], ["y"]),
-    ]
-    graph = helper.make_graph(
-        nodes,
-        "pool_chain",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, 14, 14])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        [numpy_helper.from_array(np.asarray(v), k) for k, v in params.items()],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    pool = {"kernel_shape": [2, 2], "strides": [2, 2]}
+    model = dequantized_pool("AveragePool", channels, pool, then="GlobalAveragePool")
     rng = np.random.default_rng(channels)
     for _ in range(8):
         feeds = {"x": rng.uniform(-3.5, 3.5, (1, channels, 14, 14)).astype(np.float32)}
