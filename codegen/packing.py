@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from qdialect.float_sum import SumOrder
+
 MR = 6  # rows of the micro-kernel (output pixels / GEMM rows)
 NR = 16  # columns of the micro-kernel (output channels): two AVX2 vectors of int32
 INT32_MAX = 2**31 - 1
@@ -152,9 +154,11 @@ def line_aligned_floats(count: int) -> np.ndarray:
     return raw[start : start + count]
 
 
-def float_panels(w: np.ndarray, layout: str, groups: int, nr: int) -> np.ndarray:
+def float_panels(
+    w: np.ndarray, layout: str, groups: int, nr: int, order: SumOrder | None = None
+) -> np.ndarray:
     """float32 weights as the panels of fgemm.c.j2: `[group][channel block][k][nr]`, the taps k
-    in the reference's order (c, kh, kw), channels past the last zero-padded.
+    in the reference's order (a conv's `order.tap`), channels past the last zero-padded.
 
     `layout` is "dot" (w is K×O), "nchw" (O×C×KH×KW) or "nhwc" (O×KH×KW×C)."""
     w = np.asarray(w, dtype=np.float32)
@@ -163,8 +167,12 @@ def float_panels(w: np.ndarray, layout: str, groups: int, nr: int) -> np.ndarray
     else:
         if layout == "nhwc":
             w = w.transpose(0, 3, 1, 2)
-        k = int(np.prod(w.shape[1:]))
+        _, c, kh, kw = w.shape
+        k = c * kh * kw
         mats = w.reshape(groups, w.shape[0] // groups, k).transpose(0, 2, 1)  # (G, K, Og)
+        if order is not None and order.channels:
+            taps = order.tap(np.arange(k), c, kh, kw)
+            mats = mats[:, (taps[0] * kh + taps[1]) * kw + taps[2]]
     g, k, n = mats.shape
     blocks = -(-n // nr)
     panels = line_aligned_floats(g * blocks * k * nr)

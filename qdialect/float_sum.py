@@ -30,8 +30,15 @@ threads splits the pixels between them, each range a GEMM of its own N, which ch
 block size of small images (`conv_pixel_ranges`, `gemm_column_ranges`;
 `rewrites.mlas_threads` writes those sums). The
 float32 AveragePool's and MaxPool's three MLAS kernels
-are `PoolKernel` below. This is ORT's session without graph optimizations (its calibrator's);
-with them, ORT turns float convs into its NCHWc kernels, which sum in yet another order.
+are `PoolKernel` below. This is ORT's session without graph optimizations (its calibrator's).
+
+With them (the optimized session, which runs a quantized model), ORT's `NchwcTransformer`
+turns a float conv with constant weights into one of MLAS's NCHWc convs (`snchwc.cpp`,
+`SconvKernelCommon.h`; which ones: `host_cpu.nchwc_conv_channels`). Those sum **blocked FMA**
+too, with other blocks and another tap order (`SumOrder.channels`): each block is a chunk of
+input channels (one NCHWc block of 8 or 16 for the general kernel, 128 for the pointwise one,
+one channel for the NCHW-input and depthwise kernels), its taps in (kh, kw, c) order; padded
+taps are skipped, which sums as a 0 does. Any number of threads sums so.
 """
 
 from __future__ import annotations
@@ -55,10 +62,27 @@ class SumKind(Enum):
 
 @dataclass(frozen=True)
 class SumOrder:
-    """How each output sums its K products: `kind`, and for BLOCKED the taps per block."""
+    """How each output sums its K products: `kind`, and for BLOCKED the taps per block; a
+    conv's taps in (c, kh, kw) order, or with `channels` (an NCHWc conv: blocks of that many
+    input channels) each block's in (kh, kw, c) order."""
 
     kind: SumKind
     block: int = 0
+    channels: int = 0
+
+    def tap(self, k, channels: int, kh: int, kw: int):
+        """(c, r, s): the input channel and kernel row and column of tap k (an int or an
+        integer array) of a conv with `channels` input channels (per group) and a kh x kw
+        kernel. The last block of an NCHWc conv may hold fewer channels (MLAS pads the rest
+        with zeros, which add nothing)."""
+        if not self.channels:
+            return k // (kh * kw), k // kw % kh, k % kw
+        chunk = self.channels * kh * kw
+        first = k // chunk * self.channels
+        left = channels - first  # (the min of it and `self.channels`, on arrays too)
+        width = left + (self.channels - left) * (left > self.channels)
+        rest = k % chunk
+        return first + rest % width, rest // (kw * width), rest // width % kw
 
     def blocks(self, k: int) -> list[range]:
         """The taps of each FMA block (BLOCKED; K = 0: one empty block)."""

@@ -36,6 +36,38 @@ def nchwc_pool(channels: int, nhwc: bool, dilations) -> bool:
     return not nhwc and list(dilations) == [1, 1] and channels % nchwc_block_size() == 0
 
 
+# MLAS's pointwise NCHWc conv sums this many input channels per block (MaximumInputChannelBatch)
+NCHWC_POINTWISE_CHANNELS = 128
+# ORT's NchwcTransformer pads channel counts that are a multiple of this up to whole blocks
+NCHWC_CHANNEL_ALIGNMENT = 4
+
+
+def nchwc_conv_channels(
+    in_channels: int, out_channels: int, groups: int, kernel: tuple[int, int], padded: bool
+) -> int:
+    """The input channels per block of the NCHWc conv ORT's optimized session runs a float 2-D
+    conv with constant weights as here (`NchwcTransformerImpl::TransformConv`'s conditions,
+    then `MlasNchwcConv`'s choice of algorithm; float_sum.py), or 0 when it leaves the conv
+    alone. NCHW input (fewer input channels than a block, ungrouped) and depthwise convs sum a
+    channel at a time, pointwise ones 128 channels, the others a block. Channel counts that
+    are a multiple of 4 but not of a block are padded with zeros (ORT 1.31, checked against
+    its session: 20 and 24 channels are converted, 17 are not)."""
+    block = nchwc_block_size()
+    per_group = in_channels // groups
+    if groups > 1:
+        depthwise = per_group == 1 and out_channels == groups
+        blocked = per_group % block == 0 and out_channels // groups % block == 0
+        if out_channels % NCHWC_CHANNEL_ALIGNMENT or not (depthwise or blocked):
+            return 0
+    elif per_group >= block and per_group % NCHWC_CHANNEL_ALIGNMENT:
+        return 0
+    if per_group < block:
+        return 1
+    if kernel == (1, 1) and not padded:
+        return NCHWC_POINTWISE_CHANNELS
+    return block
+
+
 @functools.cache
 def ort_default_threads() -> int:
     """The intra-op threads of an ONNX Runtime session left at its default (what

@@ -65,8 +65,8 @@ def _ranges(op: Operation, threads: int) -> tuple[int, list[tuple[int, int]]] | 
         rows = math.prod(op.input.type.get_shape()[:-1])  # type: ignore[union-attr]
         k, columns = op.weight.type.get_shape()  # type: ignore[union-attr]
         return k, gemm_column_ranges(rows, columns, k, threads)
-    if op.batched_matmul is not None:
-        return None
+    if op.batched_matmul is not None or op.nchwc_channels is not None:
+        return None  # (an NCHWc conv sums so on any number of threads)
     n, o, oh, ow = op.results[0].type.get_shape()  # type: ignore[union-attr]
     if n != 1 or op.groups.value.data != 1 or op.layout_kind is not Layout.NCHW:
         return None  # batches and groups: one GEMM per item, every pixel in it

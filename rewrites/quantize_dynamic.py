@@ -32,7 +32,7 @@ from qdialect.quant_config import QuantizeConfig
 from qdialect.tensors import element_type
 from rewrites.onnx_nodes import float_constant, inner_op, node_kind, node_ops, weight_source
 from rewrites.qdq_ir import constant_chain
-from rewrites.quantize_static import QuantizeSummary, nchwc_pools
+from rewrites.quantize_static import QuantizeSummary, nchwc_convs, nchwc_pools
 
 CONV_PROPERTIES = ("strides", "pads", "dilations", "groups", "layout")
 QUANTIZED_KINDS = ("MatMul", "Conv")  # of IntegerOpsRegistry, those a float MLP / CNN has
@@ -193,4 +193,5 @@ def quantize_dynamic_function(function: func.FuncOp, config: QuantizeConfig) -> 
         summary.quantized.append(label)
     if summary.quantized:
         nchwc_pools(function.body.block)
+        nchwc_convs(function.body.block)
     return summary

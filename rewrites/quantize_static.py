@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from xdsl.dialects import func, tensor
+from xdsl.dialects import arith, func, tensor
 from xdsl.dialects.builtin import StringAttr, TensorType, UnitAttr, f32
 from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -289,6 +289,8 @@ class StaticQuantizer:
         if self.config.quant_format is QuantFormat.QOperator:
             fuse_softmax(self.block)
             resize_stored_values(self.block)
+        if self.summary.quantized:
+            nchwc_convs(self.block)
         self.summary.unmatched_rules = [
             key for key in self.config.rules.patterns() if key not in matched
         ]
@@ -939,6 +941,22 @@ def nchwc_pools(block: Block) -> None:
         if nchwc_pool(channels, nhwc, op.dilations.get_values()):
             op.properties["row_major"] = UnitAttr()
             converted.add(op)
+
+
+def nchwc_convs(block: Block) -> None:
+    """The float convs left in a quantized module (excluded nodes, op types not quantized)
+    that ONNX Runtime's optimized session runs as NCHWc convs (`Conv2DOp.mark_nchwc`), as the
+    importer reads them in a quantized model: a 2-D conv node whose weights and bias are
+    constants (a DequantizeLinear's output is not one)."""
+    for op in block.ops:
+        if (
+            isinstance(op, qnn.Conv2DOp)
+            and is_float_tensor(op.result)
+            and OP_TYPE_ATTR not in op.attributes  # one of several ops of a node (a 1-D conv)
+            and op.addend is None
+            and all(isinstance(v.owner, arith.ConstantOp) for v in (op.weight, op.bias) if v)
+        ):
+            op.mark_nchwc()
 
 
 def quantize_function(

@@ -74,6 +74,7 @@ class TapSource:
     A_G: int
     dw: bool  # depthwise: the lanes are channels, each reading its own (HWC copy)
     PX: bool  # NCHW, pixels reading consecutive inputs: the lanes are pixels, the rows channels
+    CH: int = 0  # an NCHWc conv's channels per K block, taps (r, s, c) within one (SumOrder.tap)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class FloatGemmPlan:
     PBC: int  # ... per chunk
 
 
-def _conv_parts(op: qnn.Conv2DOp, nr: int) -> tuple[TapSource, FloatGemm]:
+def _conv_parts(op: qnn.Conv2DOp, nr: int, order: SumOrder) -> tuple[TapSource, FloatGemm]:
     conv = conv_window(op)
     g: Window = conv.window
     cg = g.C // conv.groups
@@ -153,7 +154,7 @@ def _conv_parts(op: qnn.Conv2DOp, nr: int) -> tuple[TapSource, FloatGemm]:
     )  # fmt: skip
     source = TapSource(
         g.N, g.C, g.H, g.W, max(g.OW, 1), g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.xs,
-        copy, hp, wp, a_c, a_h, a_w, 0 if dw else cg * a_c, dw, px,
+        copy, hp, wp, a_c, a_h, a_w, 0 if dw else cg * a_c, dw, px, order.channels,
     )  # fmt: skip
     gemm = FloatGemm(
         g.OH * g.OW, cg * g.KH * g.KW, g.O // groups, groups, g.ys[0], g.ys[3], g.ys[1], conv.ws
@@ -268,9 +269,9 @@ def _tree(gemm: FloatGemm, order: SumOrder) -> tuple[bool, bool, int, int]:
 def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContext) -> Kernel:
     """The float32 conv / dot: weights packed at load when constant, else per call."""
     mr, nr = (MR_AVX512, NR_AVX512) if ctx.target.wide_vectors else (MR_AVX, NR_AVX)
-    source, gemm = _dot_parts(op) if isinstance(op, qnn.DotOp) else _conv_parts(op, nr)
-    weights = ctx.plan.constant_data(op.weight)
     order = op.float_sum_order()
+    source, gemm = _dot_parts(op) if isinstance(op, qnn.DotOp) else _conv_parts(op, nr, order)
+    weights = ctx.plan.constant_data(op.weight)
     # the one-column kernel adds C (the bias) after its tree, as the epilogue adds the bias
     bias_first = op.bias_first is not None and order.kind is not SumKind.TREE
     assert not (bias_first and source.PX), "a dot's rows are pixels (not PX)"
@@ -281,7 +282,7 @@ def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContex
     if weights is not None:
         layout = "dot" if isinstance(op, qnn.DotOp) else op.layout_kind.value
         width = mr if source.PX else nr
-        panels = packing.float_panels(weights, layout, gemm.G, width)  # depthwise: G = 1
+        panels = packing.float_panels(weights, layout, gemm.G, width, order)  # depthwise: G = 1
         packed = f"((const float *){ctx.plan.add_constant(op.weight, panels)})"
     args = operand_args(ctx, op, packed)
     scratch = plan.slots_at + (threads.SCRATCH_SLOTS if plan.parallel else 1) * plan.SLOT

@@ -9,6 +9,7 @@ one base, `ComputeOp`, so every member's operands are `input`, `weight`, `bias`,
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from xdsl.dialects.builtin import (
     BoolAttr,
@@ -39,6 +40,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from qdialect.float_sum import SumKind, SumOrder, conv_sum_order, dot_sum_order
+from qdialect.host_cpu import nchwc_conv_channels
 from qdialect.qnn.common import (
     Kind,
     array_values,
@@ -170,6 +172,7 @@ FLOAT_SUM_PROPERTIES = (
     "transposed_rhs",
     "batched_matmul",
     "sum_block",
+    "nchwc_channels",
 )
 
 
@@ -192,7 +195,7 @@ class FusedComputeOp(ComputeOp):
         """`order` with this op's `sum_block`, if it has one and the order is blocked."""
         if self.sum_block is None or order.kind is not SumKind.BLOCKED:
             return order
-        return SumOrder(SumKind.BLOCKED, self.sum_block.value.data)
+        return replace(order, block=self.sum_block.value.data)
 
     @property
     def requant_mode_kind(self) -> RequantMode:
@@ -316,9 +319,21 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
     # form of `[P, M, K] x [P, K, N]`): MLAS sums each batch element's GEMM, M = the pixels,
     # N = the filters per group, B streamed (float_sum.dot_sum_order)
     batched_matmul = opt_prop_def(UnitAttr)
+    # a float conv ORT's optimized session runs as an NCHWc conv: blocks of this many input
+    # channels, their taps in (kh, kw, c) order (float_sum.py, `host_cpu.nchwc_conv_channels`)
+    nchwc_channels = opt_prop_def(IntegerAttr)
 
     def verify_(self) -> None:
         out_channels = self.verify_conv_shapes()
+        if self.nchwc_channels is not None and (
+            kind_of(self.input) is not Kind.FLOAT
+            or self.layout_kind is not Layout.NCHW
+            or self.batched_matmul is not None
+            or self.nchwc_channels.value.data < 1
+        ):
+            raise VerifyException(
+                "nchwc_channels marks a float NCHW conv only, with a positive channel count"
+            )
         if self.batched_matmul is not None and (
             kind_of(self.input) is not Kind.FLOAT
             or ranked_shape(self.weight, "weight", 4)[2:] != (1, 1)
@@ -332,6 +347,20 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
             )
         self.verify_epilogue(out_channels, "output channel")
 
+    def mark_nchwc(self) -> None:
+        """Sum as the NCHWc conv ORT's optimized session would run this float conv as (it has
+        constant weights and bias), where this host's MLAS has one (`nchwc_conv_channels`)."""
+        w = ranked_shape(self.weight, "weight", 4)
+        channels = nchwc_conv_channels(
+            ranked_shape(self.input, "input", 4)[1],
+            w[0],
+            self.groups.value.data,
+            (w[2], w[3]),
+            any(self.pads.get_values()),
+        )
+        if channels and self.layout_kind is Layout.NCHW and self.batched_matmul is None:
+            self.properties["nchwc_channels"] = IntegerAttr(channels, i64)
+
     def float_sum_order(self) -> SumOrder:
         """How each float output sums its products (qdialect/float_sum.py)."""
         w = ranked_shape(self.weight, "weight", 4)
@@ -342,6 +371,9 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
         if self.batched_matmul is not None:
             filters = w[0] // self.groups.value.data
             return self.blocked(dot_sum_order(pixels, math.prod(w[1:]), filters, streamed_rhs=True))
+        if self.nchwc_channels is not None:
+            channels = self.nchwc_channels.value.data
+            return SumOrder(SumKind.BLOCKED, channels * w[2] * w[3], channels)
         width, channels, kernel_width = (x[3], w[1], w[3]) if nchw else (x[2], w[3], w[2])
         # (grouped convs keep the one-row order: the depthwise kernels sum no other way)
         transposed = (

@@ -313,14 +313,14 @@ def sum_in_order(product, k: int, shape, order: SumOrder, start=None, rows=None)
 def conv_float(
     x: np.ndarray, w: np.ndarray, groups: int, window: Window, order: SumOrder
 ) -> np.ndarray:
-    """float32 conv, its taps in (c, kh, kw) order (padded taps included as 0) summed in
-    ONNX Runtime's `order`."""
+    """float32 conv, its taps in the order's (`SumOrder.tap`; padded taps included as 0)
+    summed in ONNX Runtime's `order`."""
     kh, kw = w.shape[2:]
     taps = _windows(x.astype(F32), kh, kw, window, F32(0))
 
     def contract(t, k):
         def product(j):
-            c, i, s = j // (kh * kw), j // kw % kh, j % kw
+            c, i, s = order.tap(j, w.shape[1], kh, kw)
             return t[:, c, None, :, :, i, s], k[None, :, c, i, s, None, None]
 
         shape = (t.shape[0], k.shape[0], *t.shape[2:4])
