@@ -32,7 +32,7 @@ from qdialect.quant_config import QuantizeConfig
 from qdialect.tensors import element_type
 from rewrites.onnx_nodes import float_constant, inner_op, node_kind, node_ops, weight_source
 from rewrites.qdq_ir import constant_chain
-from rewrites.quantize_static import QuantizeSummary, nchwc_convs, nchwc_pools
+from rewrites.quantize_static import QuantizeSummary, nchwc_layout
 
 CONV_PROPERTIES = ("strides", "pads", "dilations", "groups", "layout")
 QUANTIZED_KINDS = ("MatMul", "Conv")  # of IntegerOpsRegistry, those a float MLP / CNN has
@@ -151,7 +151,7 @@ def _transpose_quantized(
 def quantize_dynamic_function(function: func.FuncOp, config: QuantizeConfig) -> QuantizeSummary:
     """Rewrite `function` in place; the summary names the nodes quantized and left float.
     Once anything is quantized, its float pools become what ORT's optimized session, which
-    runs the quantized model, computes (`nchwc_pools`), as the importer reads ORT's model."""
+    runs the quantized model, computes (`nchwc_layout`), as the importer reads ORT's model."""
     summary = QuantizeSummary()
     rewriter = Rewriter()
     quantized: dict[SSAValue, Quantized] = {}
@@ -192,6 +192,5 @@ def quantize_dynamic_function(function: func.FuncOp, config: QuantizeConfig) -> 
         rewriter.replace_op(op, new)
         summary.quantized.append(label)
     if summary.quantized:
-        nchwc_pools(function.body.block)
-        nchwc_convs(function.body.block)
+        nchwc_layout(function.body.block)
     return summary

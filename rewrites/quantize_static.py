@@ -29,6 +29,7 @@ from qdialect import qnn
 from qdialect.constants import dense_array
 from qdialect.host_cpu import nchwc_pool
 from qdialect.names import OP_TYPE_ATTR, QOPERATOR_ATTR, node_name, tensor_name
+from qdialect.nchwc import nchwc_value
 from qdialect.ort_qparams import (
     QParams,
     QType,
@@ -245,7 +246,6 @@ class StaticQuantizer:
         self.check_overrides()
         if self.config.writes_opset_21:
             opset_19_pools(self.block)
-        nchwc_pools(self.block)
         self.adjust_ranges()
         matched: set[str] = set()
         for op in list(self.block.ops):
@@ -290,7 +290,7 @@ class StaticQuantizer:
             fuse_softmax(self.block)
             resize_stored_values(self.block)
         if self.summary.quantized:
-            nchwc_convs(self.block)
+            nchwc_layout(self.block)
         self.summary.unmatched_rules = [
             key for key in self.config.rules.patterns() if key not in matched
         ]
@@ -921,33 +921,14 @@ def opset_19_pools(block: Block) -> None:
             op.properties["row_major"] = UnitAttr()
 
 
-def nchwc_pools(block: Block) -> None:
-    """The float AveragePools ONNX Runtime's optimized session (what runs the quantized model)
-    computes as NCHWc pools here (`host_cpu.nchwc_pool`), as the importer reads them in a
-    quantized model; a pool that fuses drops the mark. A GlobalAveragePool reading such a pool
-    stays in the NCHWc chain; an opset-19 pool (marked already: ORT's own loop) starts none."""
+def nchwc_layout(block: Block) -> None:
+    """What ONNX Runtime's optimized session (which runs the quantized model) computes in its
+    NCHWc layout (qdialect/nchwc.py), as the importer reads ORT's model: float convs with
+    constant weights and bias (`Conv2DOp.mark_nchwc`; a DequantizeLinear's output is no
+    constant), AveragePools whose channels fill whole blocks (`host_cpu.nchwc_pool`) and
+    GlobalAveragePools reading an NCHWc tensor. An opset-19 pool (marked already: ORT's own
+    loop) is none. Run after quantizing: a pool that fuses into an integer op drops its mark."""
     converted: set[Operation] = set()
-    for op in block.ops:
-        kind = node_kind(op) if isinstance(op, qnn.AvgPool2DOp) else None
-        if kind is None or not is_float_tensor(op.results[0]) or "row_major" in op.properties:
-            continue
-        if kind == "GlobalAveragePool" and op.input.owner in converted:
-            op.properties["row_major"] = UnitAttr()
-        if kind != "AveragePool":
-            continue
-        layout = op.properties.get("layout")
-        nhwc = isinstance(layout, StringAttr) and layout.data == "nhwc"
-        channels = op.input.type.get_shape()[3 if nhwc else 1]  # type: ignore[union-attr]
-        if nchwc_pool(channels, nhwc, op.dilations.get_values()):
-            op.properties["row_major"] = UnitAttr()
-            converted.add(op)
-
-
-def nchwc_convs(block: Block) -> None:
-    """The float convs left in a quantized module (excluded nodes, op types not quantized)
-    that ONNX Runtime's optimized session runs as NCHWc convs (`Conv2DOp.mark_nchwc`), as the
-    importer reads them in a quantized model: a 2-D conv node whose weights and bias are
-    constants (a DequantizeLinear's output is not one)."""
     for op in block.ops:
         if (
             isinstance(op, qnn.Conv2DOp)
@@ -957,6 +938,20 @@ def nchwc_convs(block: Block) -> None:
             and all(isinstance(v.owner, arith.ConstantOp) for v in (op.weight, op.bias) if v)
         ):
             op.mark_nchwc()
+        kind = node_kind(op) if isinstance(op, qnn.AvgPool2DOp) else None
+        if kind is None or not is_float_tensor(op.results[0]) or "row_major" in op.properties:
+            continue
+        if kind == "GlobalAveragePool" and nchwc_value(op.input, converted.__contains__):
+            op.properties["row_major"] = UnitAttr()
+            converted.add(op)
+        if kind != "AveragePool":
+            continue
+        layout = op.properties.get("layout")
+        nhwc = isinstance(layout, StringAttr) and layout.data == "nhwc"
+        channels = op.input.type.get_shape()[3 if nhwc else 1]  # type: ignore[union-attr]
+        if nchwc_pool(channels, nhwc, op.dilations.get_values()):
+            op.properties["row_major"] = UnitAttr()
+            converted.add(op)
 
 
 def quantize_function(

@@ -29,6 +29,7 @@ from qdialect.float32 import f32 as to_f32
 from qdialect.float32_arrays import dequantized_values
 from qdialect.host_cpu import nchwc_pool
 from qdialect.names import NAME_ATTR
+from qdialect.nchwc import nchwc_value
 from qdialect.onnx_import.common import (
     attrs,
     check_permutation,
@@ -386,13 +387,6 @@ def sliced(g: GraphImporter, x, ranges: dict[int, range], name: str | None = Non
     return g.add(op, name)
 
 
-def _reads_nchwc_pool(x: SSAValue) -> bool:
-    """Whether `x` is an average pool ORT's NchwcTransformer converted (`row_major` before
-    opset 19's own loop): the global pool reading it then stays in NCHWc blocks too."""
-    producer = x.owner
-    return isinstance(producer, qnn.AvgPool2DOp) and "row_major" in producer.properties
-
-
 def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type) -> None:
     xs = shape_of(x)
     if len(xs) != 4:
@@ -415,8 +409,8 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
         # a quantized model runs in ORT's optimized session (NCHWc pools), a float one in its
         # calibrator's unoptimized session (MLAS's pool kernels); fused pools drop the mark
         props["row_major"] = UnitAttr()
-    elif (
-        node.op_type == "GlobalAveragePool" and g.opset < AVERAGE_POOL_V19 and _reads_nchwc_pool(x)
+    elif node.op_type == "GlobalAveragePool" and nchwc_value(
+        x, lambda _: g.opset < AVERAGE_POOL_V19
     ):
         props["row_major"] = UnitAttr()  # ORT's NCHWc chain goes on to the global pool
     op = qnn.AvgPool2DOp.create(operands=[x], result_types=[result_type(shape)], properties=props)

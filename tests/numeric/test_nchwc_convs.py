@@ -175,3 +175,41 @@ def test_our_quantizer_leaves_excluded_convs_nchwc_as_onnxruntime_runs_them(
     assert np.array_equal(compiled, expected), np.abs(compiled - expected).max()
     (imported,) = compile_module(import_onnx(theirs))(x=x)
     assert np.array_equal(imported, expected)
+
+
+# what reads the conv before a GlobalAveragePool: ORT keeps a Relu's, Sigmoid's or MaxPool's
+# output in NCHWc (the global pool then sums in row-major order), and a Clip's it fuses into the
+# conv (ConvActivationFusion), not one after a Relu (the conv has its activation already)
+CHAINS = {
+    "conv": [],
+    "relu": [("Relu", {})],
+    "sigmoid-maxpool": [("Sigmoid", {}), ("MaxPool", {"kernel_shape": [2, 2], "strides": [2, 2]})],
+    "clip": [("Clip", {})],
+    "relu-clip": [("Relu", {}), ("Clip", {})],
+    "leaky-relu": [("LeakyRelu", {"alpha": 0.1})],
+    "leaky-relu-relu": [("LeakyRelu", {"alpha": 0.1}), ("Relu", {})],
+}
+
+
+@pytest.mark.parametrize("chain", sorted(CHAINS))
+def test_a_global_pool_reading_an_nchwc_tensor_sums_as_onnxruntime(chain: str) -> None:
+    rng = np.random.default_rng(len(chain))
+    spec = CONVS["blocked-3x3"]
+    model = dequantized_conv(spec, rng)
+    graph = model.graph
+    graph.node[-1].output[0] = "t0"
+    graph.initializer.extend(
+        [numpy_helper.from_array(np.float32(v), name) for name, v in (("lo", 0), ("hi", 6))]
+    )
+    for i, (op_type, attrs) in enumerate(CHAINS[chain]):
+        bounds = ["lo", "hi"] if op_type == "Clip" else []
+        graph.node.append(helper.make_node(op_type, [f"t{i}", *bounds], [f"t{i + 1}"], **attrs))
+    last = f"t{len(CHAINS[chain])}"
+    graph.node.append(helper.make_node("GlobalAveragePool", [last], ["y"]))
+    feeds = {"x": rng.uniform(-3.5, 3.5, (1, spec[0], 13, 13)).astype(np.float32)}
+    (theirs,) = run_ort(model, feeds)
+    module = qnn_default(import_onnx(model))
+    (ours,) = run_function(module, feeds)
+    assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
+    (compiled,) = compile_module(module)(**feeds)
+    assert np.array_equal(compiled, theirs)

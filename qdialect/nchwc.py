@@ -1,0 +1,84 @@
+"""Which float tensors ONNX Runtime's optimized session keeps in its NCHWc layout.
+
+ORT runs a quantized model in its optimized session, whose `NchwcTransformer` moves float
+NCHW tensors into blocks of 16 (AVX-512) or 8 channels: it converts a float conv with
+constant weights (`host_cpu.nchwc_conv_channels`), and a MaxPool, or an AveragePool before
+opset 19, whose channels fill whole blocks (`host_cpu.nchwc_pool`); then, only while their
+inputs are NCHWc already, a Relu, Sigmoid or Tanh, a GlobalAveragePool or GlobalMaxPool, and a
+channel Concat of block-aligned inputs (`nchwc_transformer.cc`). An activation fused into the
+conv it reads stays NCHWc too (ConvActivationFusion: a Relu, Clip, Sigmoid, Tanh, LeakyRelu
+or HardSigmoid reading a conv nothing else reads; a Clip after such a Relu, which
+ReluClipFusion makes one Clip). Most compute the same values in either layout. Those that do
+not: the conv (`qnn.conv2d {nchwc_channels}`), the AveragePool, and a GlobalAveragePool
+reading an NCHWc tensor (both sum their windows in row-major order: `{row_major}`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xdsl.dialects.builtin import StringAttr, f32
+from xdsl.ir import SSAValue
+
+from qdialect import qnn
+from qdialect.host_cpu import nchwc_block_size
+from qdialect.qnn.table import UnaryFunction
+from qdialect.tensors import element_type
+
+# the activations ORT's NchwcTransformer carries over an NCHWc input (and Relu)
+NCHWC_ACTIVATIONS = {UnaryFunction.SIGMOID.value, UnaryFunction.TANH.value}
+# ... and those its ConvActivationFusion fuses into the conv they read first (and Relu, Clip)
+FUSED_ACTIVATIONS = NCHWC_ACTIVATIONS | {
+    UnaryFunction.LEAKY_RELU.value,
+    UnaryFunction.HARD_SIGMOID.value,
+}
+
+
+def _nchw_float(value: SSAValue) -> bool:
+    """A float32 4-D tensor its op computes in NCHW (not channels last)."""
+    layout = value.owner.properties.get("layout")  # type: ignore[union-attr]
+    nhwc = isinstance(layout, StringAttr) and layout.data == "nhwc"
+    shape = value.type.get_shape()  # type: ignore[attr-defined]
+    return element_type(value.type) == f32 and len(shape) == 4 and not nhwc
+
+
+def _one_use(value: SSAValue) -> bool:
+    return len(list(value.uses)) == 1
+
+
+def nchwc_value(value: SSAValue, nchwc_average_pool: Callable[[qnn.AvgPool2DOp], bool]) -> bool:
+    """Whether ORT's optimized session holds `value` in NCHWc blocks. `nchwc_average_pool`
+    says which row-major AveragePools are NCHWc ones (from opset 19 ORT's own loop computes
+    them in NCHW)."""
+    op = value.owner
+    kinds = (
+        qnn.Conv2DOp | qnn.MaxPool2DOp | qnn.AvgPool2DOp | qnn.ReluOp | qnn.ClampOp
+        | qnn.ActivationOp | qnn.ConcatOp
+    )  # fmt: skip
+    if not isinstance(op, kinds) or not _nchw_float(value):
+        return False
+    block = nchwc_block_size()
+    if isinstance(op, qnn.Conv2DOp):
+        return op.nchwc_channels is not None
+    if isinstance(op, qnn.MaxPool2DOp):
+        return value.type.get_shape()[1] % block == 0  # type: ignore[attr-defined]
+    if isinstance(op, qnn.AvgPool2DOp):
+        return op.row_major is not None and nchwc_average_pool(op)
+    if isinstance(op, qnn.ReluOp | qnn.ClampOp | qnn.ActivationOp):
+        function = op.function.data if isinstance(op, qnn.ActivationOp) else None
+        read = op.input
+        if isinstance(op, qnn.ClampOp) and isinstance(read.owner, qnn.ReluOp) and _one_use(read):
+            read = read.owner.input  # ReluClipFusion: the Relu joins the Clip first
+        source = read.owner
+        fused = (
+            isinstance(source, qnn.Conv2DOp)
+            and source.nchwc_channels is not None
+            and _one_use(read)
+            and function in FUSED_ACTIVATIONS | {None}
+        )
+        carried = not isinstance(op, qnn.ClampOp) and function in NCHWC_ACTIVATIONS | {None}
+        return fused or carried and nchwc_value(op.input, nchwc_average_pool)
+    return op.axis.value.data == 1 and all(
+        v.type.get_shape()[1] % block == 0 and nchwc_value(v, nchwc_average_pool)  # type: ignore[union-attr]
+        for v in op.inputs
+    )
