@@ -4,8 +4,9 @@ ORT runs a quantized model in its optimized session, whose `NchwcTransformer` mo
 NCHW tensors into blocks of 16 (AVX-512) or 8 channels: it converts a float conv with
 constant weights (`host_cpu.nchwc_conv_channels`), and a MaxPool, or an AveragePool before
 opset 19, whose channels fill whole blocks (`host_cpu.nchwc_pool`); then, only while their
-inputs are NCHWc already, a Relu, Sigmoid or Tanh, a GlobalAveragePool or GlobalMaxPool, and a
-channel Concat of block-aligned inputs (`nchwc_transformer.cc`). An activation fused into the
+inputs are NCHWc already, a Relu, Sigmoid or Tanh, a GlobalAveragePool or GlobalMaxPool (or
+one reading a graph input), a channel Concat of block-aligned inputs, and an Add or Mul of two
+of one shape (`nchwc_transformer.cc`). An activation fused into the
 conv it reads stays NCHWc too (ConvActivationFusion: a Relu, Clip, Sigmoid, Tanh, LeakyRelu
 or HardSigmoid reading a conv nothing else reads; a Clip after such a Relu, which
 ReluClipFusion makes one Clip). Most compute the same values in either layout. Those that do
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from xdsl.dialects.builtin import StringAttr, f32
-from xdsl.ir import SSAValue
+from xdsl.ir import BlockArgument, SSAValue
 
 from qdialect import qnn
 from qdialect.host_cpu import nchwc_block_size
@@ -53,7 +54,7 @@ def nchwc_value(value: SSAValue, nchwc_average_pool: Callable[[qnn.AvgPool2DOp],
     op = value.owner
     kinds = (
         qnn.Conv2DOp | qnn.MaxPool2DOp | qnn.AvgPool2DOp | qnn.ReluOp | qnn.ClampOp
-        | qnn.ActivationOp | qnn.ConcatOp
+        | qnn.ActivationOp | qnn.ConcatOp | qnn.AddOp | qnn.MulOp
     )  # fmt: skip
     if not isinstance(op, kinds) or not _nchw_float(value):
         return False
@@ -78,7 +79,21 @@ def nchwc_value(value: SSAValue, nchwc_average_pool: Callable[[qnn.AvgPool2DOp],
         )
         carried = not isinstance(op, qnn.ClampOp) and function in NCHWC_ACTIVATIONS | {None}
         return fused or carried and nchwc_value(op.input, nchwc_average_pool)
+    if isinstance(op, qnn.AddOp | qnn.MulOp):  # elementwise on two NCHWc tensors of one shape
+        return op.lhs.type == op.rhs.type and all(
+            nchwc_value(v, nchwc_average_pool) for v in (op.lhs, op.rhs)
+        )
     return op.axis.value.data == 1 and all(
         v.type.get_shape()[1] % block == 0 and nchwc_value(v, nchwc_average_pool)  # type: ignore[union-attr]
         for v in op.inputs
     )
+
+
+def nchwc_global_pool(x: SSAValue, nchwc_average_pool: Callable[[qnn.AvgPool2DOp], bool]) -> bool:
+    """Whether ORT converts a GlobalAveragePool reading `x` (its `TransformPool`): its
+    channels fill whole blocks, and `x` is NCHWc or a graph input (a node no edge enters is
+    converted whatever its input, reordered first)."""
+    channels = x.type.get_shape()[1]  # type: ignore[attr-defined]
+    if channels % nchwc_block_size():
+        return False
+    return isinstance(x, BlockArgument) or nchwc_value(x, nchwc_average_pool)

@@ -29,7 +29,7 @@ from qdialect import qnn
 from qdialect.constants import dense_array
 from qdialect.host_cpu import nchwc_pool
 from qdialect.names import OP_TYPE_ATTR, QOPERATOR_ATTR, node_name, tensor_name
-from qdialect.nchwc import nchwc_value
+from qdialect.nchwc import nchwc_global_pool
 from qdialect.ort_qparams import (
     QParams,
     QType,
@@ -941,7 +941,7 @@ def nchwc_layout(block: Block) -> None:
         kind = node_kind(op) if isinstance(op, qnn.AvgPool2DOp) else None
         if kind is None or not is_float_tensor(op.results[0]) or "row_major" in op.properties:
             continue
-        if kind == "GlobalAveragePool" and nchwc_value(op.input, converted.__contains__):
+        if kind == "GlobalAveragePool" and nchwc_global_pool(op.input, converted.__contains__):
             op.properties["row_major"] = UnitAttr()
             converted.add(op)
         if kind != "AveragePool":

@@ -29,7 +29,7 @@ from qdialect.float32 import f32 as to_f32
 from qdialect.float32_arrays import dequantized_values
 from qdialect.host_cpu import nchwc_pool
 from qdialect.names import NAME_ATTR
-from qdialect.nchwc import nchwc_value
+from qdialect.nchwc import nchwc_global_pool
 from qdialect.onnx_import.common import (
     attrs,
     check_permutation,
@@ -409,8 +409,10 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
         # a quantized model runs in ORT's optimized session (NCHWc pools), a float one in its
         # calibrator's unoptimized session (MLAS's pool kernels); fused pools drop the mark
         props["row_major"] = UnitAttr()
-    elif node.op_type == "GlobalAveragePool" and nchwc_value(
-        x, lambda _: g.opset < AVERAGE_POOL_V19
+    elif (
+        node.op_type == "GlobalAveragePool"
+        and g.quantized_model
+        and nchwc_global_pool(x, lambda _: g.opset < AVERAGE_POOL_V19)
     ):
         props["row_major"] = UnitAttr()  # ORT's NCHWc chain goes on to the global pool
     op = qnn.AvgPool2DOp.create(operands=[x], result_types=[result_type(shape)], properties=props)

@@ -25,6 +25,7 @@ class Graph:
     weights: dict[str, np.ndarray] = field(default_factory=dict)
     tensors: list[tuple[str, Shape]] = field(default_factory=list)
     count: int = 0
+    wide: bool = False  # channels that fill ORT's NCHWc blocks (random_wide_cnn)
 
     def fresh(self, stem: str) -> str:
         self.count += 1
@@ -74,6 +75,8 @@ class Graph:
 def _conv(g: Graph, x: str, shape: Shape) -> None:
     _, c, h, _ = shape
     k, co = int(g.rng.choice([1, 3])), int(g.rng.integers(2, 9))
+    if g.wide:
+        co = int(g.rng.choice([8, 16, 20, 32]))
     groups = c if k == 3 and g.rng.random() < 0.25 else 1
     co = c if groups > 1 else co
     fan_in = c // groups * k * k
@@ -154,12 +157,14 @@ CNN_OPS += ["Softmax", "Split", "SqueezeExcite", "ConvTranspose", "InstanceNorma
 CNN_OPS += ["HardSigmoid"]
 
 
-def random_cnn(seed: int) -> onnx.ModelProto:
+def random_cnn(seed: int, wide: bool = False) -> onnx.ModelProto:
     """Convolutions, activations, pools, elementwise ops and data movement on an NCHW image,
     sometimes ending in GlobalAveragePool, Flatten and a Gemm classifier."""
     rng = np.random.default_rng(seed)
     c, h = int(rng.integers(3, 9)), int(rng.choice([6, 8, 9]))
-    g = Graph(rng, tensors=[("x", (1, c, h, h))])
+    if wide:
+        c = int(rng.choice([3, 16, 20, 32]))
+    g = Graph(rng, tensors=[("x", (1, c, h, h))], wide=wide)
     for _ in range(int(rng.integers(3, 10))):
         _cnn_step(g)
     x, shape = g.tensors[-1]
@@ -254,7 +259,14 @@ def random_sequence(seed: int) -> onnx.ModelProto:
     return g.model(x, shape, opset=18)
 
 
+def random_wide_cnn(seed: int) -> onnx.ModelProto:
+    """`random_cnn` with 16 to 32 channels: the float convs ORT's optimized session runs as
+    NCHWc convs when quantization leaves them out (`test_quantize_random` excludes nodes)."""
+    return random_cnn(seed, wide=True)
+
+
 BUILDERS: dict[str, Callable[[int], onnx.ModelProto]] = {
     "cnn": random_cnn,
     "sequence": random_sequence,
+    "wide_cnn": random_wide_cnn,
 }
