@@ -26,6 +26,9 @@ OP_TYPE_ATTR = "qnn.op_type"
 # a constant that is an ONNX node's output (a Constant node, arithmetic the importer folded),
 # not an initializer: ONNX Runtime's calibrator observes those (`import_onnx(node_constants=)`)
 NODE_OUTPUT_ATTR = "qnn.node_output"
+# a reshape the importer wrote for a Flatten (ONNX Runtime's QDQ propagation passes Reshape,
+# Squeeze and Unsqueeze, not Flatten)
+FLATTEN_ATTR = "qnn.flatten"
 # a function quantize_static wrote in QOperator form: its Q/DQ pairs stand for QLinear nodes
 # reading and writing stored values, so no two of them are ONNX Runtime's back-to-back pairs
 QOPERATOR_ATTR = "qnn.qoperator"

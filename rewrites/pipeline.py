@@ -9,7 +9,10 @@ Order, and why:
 1. `quant-to-qnn`: upstream qcast/dcast become qnn ops, so the later patterns see one spelling;
    `drop-float-casts`: a float32 → float32 Cast kept for the quantizer computes nothing;
    `remove-double-qdq`: two 8-bit pairs in a row become one, as ONNX Runtime's basic
-   optimizer makes them before it fuses QDQ groups; `s8-to-u8`: the int8 pairs ORT's x86
+   optimizer makes them before it fuses QDQ groups; `qdq-propagation`: ORT's basic optimizer
+   moves Q/DQ pairs across data movement ops (a float Conv left out of quantization then
+   meets a QuantizeLinear, and `weight-bias-quantization` its weights); `s8-to-u8`: the int8
+   pairs ORT's x86
    session turns into uint8 before it fuses (none with `int8_allowed`, ORT's
    `session.qdqisint8allowed`).
 2. `fold-scaled-builders`: ranges become types; scaled ops become core ops that can fuse.
@@ -44,6 +47,7 @@ from rewrites.fold_qdq import FoldQdqPass
 from rewrites.fold_scaled import FoldScaledBuildersPass
 from rewrites.fuse import FuseConvDotPass
 from rewrites.nhwc_layout import NhwcLayoutPass
+from rewrites.qdq_propagation import QdqPropagationPass
 from rewrites.quant_to_qnn import QuantToQnnPass
 from rewrites.s8_to_u8 import S8ToU8Pass
 from rewrites.scale_limits import check_module
@@ -65,6 +69,7 @@ class QnnDefaultPass(ModulePass):
             QuantToQnnPass(),
             DropFloatCastsPass(),
             RemoveDoubleQdqPass(),
+            QdqPropagationPass(),
             *retype,
             FoldScaledBuildersPass(),
             LowerBatchNormPass(),

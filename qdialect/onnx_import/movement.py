@@ -23,7 +23,7 @@ from xdsl.dialects.builtin import (
 )
 
 from qdialect import qnn
-from qdialect.names import NODE_OUTPUT_ATTR
+from qdialect.names import FLATTEN_ATTR, NODE_OUTPUT_ATTR
 from qdialect.onnx_import.builders import (
     concatenated,
     constant_through_qdq,
@@ -72,7 +72,9 @@ def flatten(g: GraphImporter, node) -> None:
     axis = attrs(node).get("axis", 1)
     axis = axis + len(xs) if axis < 0 else axis
     shape = [math.prod(xs[:axis]), math.prod(xs[axis:])]
-    g.define(node.output[0], reshaped(g, x, shape, node.output[0]))
+    y = reshaped(g, x, shape, node.output[0])
+    y.owner.attributes[FLATTEN_ATTR] = UnitAttr()  # type: ignore[union-attr]
+    g.define(node.output[0], y)
 
 
 def _axes(g: GraphImporter, node) -> list[int] | None:

@@ -385,3 +385,92 @@ def test_a_global_pool_after_an_nchwc_pool_stays_nchwc(channels: int) -> None:
         (theirs,) = run_ort(model, feeds)
         (ours,) = compile_module(qnn_default(import_onnx(model)))(**feeds)
         assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
+
+
+# a float Gemm (float initializers: a node left out of quantization) between quantized tensors,
+# with data movement on the far side of the QuantizeLinear or of the DequantizeLinear
+MOVES_AROUND = {
+    "q-backward-reshape": (["Reshape"], []),
+    "q-backward-transpose-unsqueeze": (["Transpose", "Unsqueeze"], []),
+    "dq-forward-transpose": ([], ["Transpose"]),
+    "dq-forward-slice-squeeze": ([], ["Slice", "Squeeze"]),
+    "flatten-stops-it": (["Flatten"], []),
+    "second-reader-stops-it": (["Reshape*"], []),
+}
+
+
+def gemm_between_moves(after: list[str], before: list[str]) -> onnx.ModelProto:
+    """Q → DQ → `before` moves → float Gemm → `after` moves → Q → DQ (opset 17). `Reshape*`:
+    the Gemm's output is a graph output too, so the Q has no single-reader path back."""
+    rng = np.random.default_rng(3)
+    inits = {
+        "sx": np.float32(0.02), "zx": np.uint8(128), "sy": np.float32(0.05), "zy": np.uint8(120),
+        "w": (rng.standard_normal((8, 6)) * 0.3).astype(np.float32),
+        "b": (rng.standard_normal(6) * 0.1).astype(np.float32),
+        "flat": np.array([1, 48], np.int64), "back": np.array([8, 6], np.int64),
+        "axes0": np.array([0], np.int64), "axes1": np.array([1], np.int64),
+        "start": np.array([0], np.int64), "end": np.array([8], np.int64),
+    }  # fmt: skip
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "sx", "zx"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "sx", "zx"], ["t0"]),
+    ]
+    shape, t = [8, 8], 0
+    for op in before:
+        inputs, attrs = [f"t{t}"], {}
+        if op == "Transpose":
+            attrs = {"perm": [1, 0]}
+        elif op == "Slice":
+            nodes.append(helper.make_node("Unsqueeze", [f"t{t}", "axes0"], [f"u{t}"]))
+            inputs = [f"u{t}", "start", "end", "axes1"]
+        elif op == "Squeeze":
+            inputs.append("axes0")
+        nodes.append(helper.make_node(op, inputs, [f"t{t + 1}"], **attrs))
+        t += 1
+    nodes.append(helper.make_node("Gemm", [f"t{t}", "w", "b"], ["g0"]))
+    outputs, g = [], 0
+    for op in after:
+        inputs, attrs = [f"g{g}"], {}
+        if op.startswith("Reshape"):
+            inputs.append("flat")
+            if op.endswith("*"):
+                outputs.append(f"g{g}")
+        elif op == "Transpose":
+            attrs = {"perm": [1, 0]}
+        elif op == "Unsqueeze":
+            inputs.append("axes0")
+        nodes.append(helper.make_node(op.rstrip("*"), inputs, [f"g{g + 1}"], **attrs))
+        g += 1
+    nodes += [
+        helper.make_node("QuantizeLinear", [f"g{g}", "sy", "zy"], ["yq"]),
+        helper.make_node("DequantizeLinear", ["yq", "sy", "zy"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "moves",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in ["y", *outputs]],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+@pytest.mark.parametrize("case", sorted(MOVES_AROUND))
+def test_qdq_pairs_propagate_across_data_movement_as_onnxruntime(case: str) -> None:
+    """ORT's QDQPropagationTransformer moves a QuantizeLinear up across Reshape, Transpose,
+    Squeeze/Unsqueeze, Slice and MaxPool (not Flatten), and a DequantizeLinear down: the float
+    Gemm then sits between a DQ and a Q, so ORT quantizes its weights (WeightBiasQuantization)
+    and fuses it (QGemm); `qnn-default` does the same (`qdq-propagation`)."""
+    model = gemm_between_moves(*MOVES_AROUND[case])
+    ort_fused = all(n.op_type != "Gemm" for n in optimized_graph(model).node)
+    assert ort_fused == (case not in ("flatten-stops-it", "second-reader-stops-it"))
+    module = qnn_default(import_onnx(model))
+    float_dots = [
+        op
+        for op in module.walk()
+        if isinstance(op, qnn.DotOp) and element_type(op.result.type) == f32
+    ]
+    assert (not float_dots) == ort_fused
+    feeds = {"x": np.random.default_rng(1).uniform(-2.5, 2.5, (8, 8)).astype(np.float32)}
+    for got, want in zip(run_function(module, feeds), run_ort(model, feeds), strict=True):
+        assert np.array_equal(got, want), np.abs(got - want).max()
