@@ -30,6 +30,7 @@ from qdialect.constants import dense_array
 from qdialect.host_cpu import nchwc_pool
 from qdialect.names import OP_TYPE_ATTR, QOPERATOR_ATTR, node_name, tensor_name
 from qdialect.nchwc import nchwc_global_pool
+from qdialect.ort_fusions import fuse_matmul_add
 from qdialect.ort_qparams import (
     QParams,
     QType,
@@ -289,7 +290,8 @@ class StaticQuantizer:
         if self.config.quant_format is QuantFormat.QOperator:
             fuse_softmax(self.block)
             resize_stored_values(self.block)
-        if self.summary.quantized:
+        if self.summary.quantized:  # what ORT's optimized session runs (nchwc_layout)
+            fuse_matmul_add(self.block)
             nchwc_layout(self.block)
         self.summary.unmatched_rules = [
             key for key in self.config.rules.patterns() if key not in matched

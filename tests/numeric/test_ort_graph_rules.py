@@ -474,3 +474,50 @@ def test_qdq_pairs_propagate_across_data_movement_as_onnxruntime(case: str) -> N
     feeds = {"x": np.random.default_rng(1).uniform(-2.5, 2.5, (8, 8)).astype(np.float32)}
     for got, want in zip(run_function(module, feeds), run_ort(model, feeds), strict=True):
         assert np.array_equal(got, want), np.abs(got - want).max()
+
+
+MATMUL_ADDS = {
+    "2d": ((6, 16), (24,), False),
+    "2d-row-bias": ((6, 16), (1, 24), False),
+    "3d": ((1, 5, 16), (24,), False),
+    "output-read-too": ((1, 5, 16), (24,), True),  # the MatMul's output is a graph output too
+}
+
+
+@pytest.mark.parametrize("case", sorted(MATMUL_ADDS))
+def test_float_matmul_add_of_a_quantized_model_is_onnxruntimes_gemm(case: str) -> None:
+    """ORT's MatMulAddFusion turns a float MatMul whose output only an Add reads into a Gemm
+    (3-D inputs reshaped to 2-D), which starts its sums from the bias; a quantized model runs in
+    that session, so the importer fuses them too (qdialect/ort_fusions.py)."""
+    a_shape, bias_shape, output_too = MATMUL_ADDS[case]
+    rng = np.random.default_rng(len(case))
+    inits = {
+        "s": np.float32(0.03), "z": np.uint8(128),
+        "w": (rng.standard_normal((16, 24)) * 0.3).astype(np.float32),
+        "b": rng.standard_normal(bias_shape).astype(np.float32),
+    }  # fmt: skip
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["xd"]),
+        helper.make_node("MatMul", ["xd", "w"], ["m"]),
+        helper.make_node("Add", ["m", "b"], ["y"]),
+    ]
+    outputs = ["y", "m"] if output_too else ["y"]
+    graph = helper.make_graph(
+        nodes,
+        "matmul_add",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, a_shape)],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    ort_gemm = any(n.op_type == "Gemm" for n in optimized_graph(model).node)
+    assert ort_gemm == (not output_too)
+    module = import_onnx(model)
+    dots = [op for op in module.walk() if isinstance(op, qnn.DotOp)]
+    assert [op.bias_first is not None for op in dots] == [ort_gemm]
+    feeds = {"x": rng.uniform(-3.5, 3.5, a_shape).astype(np.float32)}
+    theirs = run_ort(model, feeds)
+    compiled = compile_module(qnn_default(module))(**feeds)
+    for got, want in zip(compiled, theirs, strict=True):
+        assert np.array_equal(got, want), np.abs(got - want).max()
