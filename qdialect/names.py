@@ -29,6 +29,9 @@ NODE_OUTPUT_ATTR = "qnn.node_output"
 # a reshape the importer wrote for a Flatten (ONNX Runtime's QDQ propagation passes Reshape,
 # Squeeze and Unsqueeze, not Flatten)
 FLATTEN_ATTR = "qnn.flatten"
+# a Q or DQ ONNX Runtime's QDQ propagation inserted (`rewrites.qdq_propagation`): a QDQ node of
+# ORT's, even in a function written in QOperator form, whose other pairs stand for QLinear nodes
+PROPAGATED_ATTR = "qnn.propagated"
 # a function quantize_static wrote in QOperator form: its Q/DQ pairs stand for QLinear nodes
 # reading and writing stored values, so no two of them are ONNX Runtime's back-to-back pairs
 QOPERATOR_ATTR = "qnn.qoperator"

@@ -52,7 +52,7 @@ from qdialect import qnn
 from qdialect.arithmetic import float32_scale, quantize_value
 from qdialect.constants import dense_array, splat_value
 from qdialect.float32 import f32
-from qdialect.names import OP_TYPE_ATTR, QOPERATOR_ATTR, carry_node
+from qdialect.names import OP_TYPE_ATTR, PROPAGATED_ATTR, QOPERATOR_ATTR, carry_node
 from qdialect.qnn.compute import FLOAT_SUM_PROPERTIES
 from qdialect.qnn.modes import Activation, PadMode, RoundMode
 from qdialect.qnn.movement import permuted_element, reshaped_axis
@@ -307,13 +307,18 @@ def _per_channel_bias(
     ]
 
 
-def _qoperator_form(op: Operation) -> bool:
+def _qoperator_form(op: Operation, quantize: Operation | None = None) -> bool:
     """Whether `op` lies in a function `quantize_static` wrote in QOperator form, whose pairs
-    stand for QLinear nodes (ORT's QDQ selectors do not see them)."""
+    stand for QLinear nodes (ORT's QDQ selectors do not see them); not when its group's
+    `quantize` or a DequantizeLinear it reads is one ORT's QDQ propagation inserted (an ORT
+    QDQ node: `rewrites.qdq_propagation`)."""
     parent = op.parent_op()
     while parent is not None and not isinstance(parent, func.FuncOp):
         parent = parent.parent_op()
-    return parent is not None and QOPERATOR_ATTR in parent.attributes
+    if parent is None or QOPERATOR_ATTR not in parent.attributes:
+        return False
+    group = [quantize, *(v.owner for v in op.operands)]
+    return not any(isinstance(o, Operation) and PROPAGATED_ATTR in o.attributes for o in group)
 
 
 def _storage(value_type) -> tuple[int, bool]:
@@ -334,7 +339,7 @@ def _selector_fuses_conv_dot(
     producer: qnn.Conv2DOp | qnn.DotOp, x: SSAValue, w: SSAValue, y: SSAValue, int8_allowed: bool
 ) -> bool:
     """ORT's ConvNodeGroupSelector / MatMulNodeGroupSelector / GemmNodeGroupSelector."""
-    if _qoperator_form(producer):
+    if _qoperator_form(producer, y.owner if isinstance(y.owner, Operation) else None):
         return True
     x_type, w_type = _storage(x.type), _storage(w.type)
     if x_type != _storage(y.type) or 16 in (x_type[0], w_type[0]):
@@ -410,7 +415,9 @@ class FuseQdqMatMulToFloat(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: qnn.DotOp, rewriter: PatternRewriter) -> None:
-        if _qoperator_form(op) or op.addend is not None:
+        # (in a QOperator-form function too: a dot with no Q is no QLinear node, its DQs are
+        # DequantizeLinear nodes of ORT's model)
+        if op.addend is not None:
             return
         if op.activation_kind is not Activation.NONE or element_type(op.result.type) != f32_type:
             return
@@ -487,7 +494,7 @@ class FuseQdqElementwise(RewritePattern):
         sources = [_dequantized(v) for v in producer.operands]
         if any(s is None for s in sources):
             return
-        if not _qoperator_form(producer) and (
+        if not _qoperator_form(producer, op) and (
             any(_storage(s.type) != _storage(op.result.type) for s in sources)
             or _storage(op.result.type)[0] == 16
         ):

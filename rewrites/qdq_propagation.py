@@ -13,7 +13,9 @@ The values those pairs quantize are the ones their Q or DQ already stood for, so
 by itself; what changes is what ORT's later rewrites then see: a float Conv or Gemm left out of
 quantization with a DequantizeLinear before it and a QuantizeLinear after it
 (`weight-bias-quantization`), and the QDQ groups ORT fuses (`fold-qdq`). `qnn-default` runs this
-before both, as ORT does.
+before both, as ORT does. The pairs are marked (`qnn.propagated`): in a function written in
+QOperator form they are ORT's QDQ nodes all the same (`s8-to-u8` retypes them, `fold-qdq`
+judges their groups by ORT's QDQ selectors).
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.dialects.builtin import ModuleOp, TensorType, UnitAttr
 from xdsl.ir import Block, BlockArgument, Operation, SSAValue, Use
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
-from qdialect.names import FLATTEN_ATTR, OP_TYPE_ATTR, tensor_name
+from qdialect.names import FLATTEN_ATTR, OP_TYPE_ATTR, PROPAGATED_ATTR, tensor_name
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 from rewrites.onnx_nodes import node_kind
@@ -63,6 +65,7 @@ def _insert_pair(value: SSAValue, uses: list[Use], qtype: UniformQuantizedType) 
     them (`InsertQDQPairs`)."""
     shape = value.type.get_shape()  # type: ignore[attr-defined]
     quantize = qnn.QuantizeOp(value, TensorType(qtype, shape))
+    quantize.attributes[PROPAGATED_ATTR] = UnitAttr()
     owner = value.owner
     point = (
         InsertPoint.at_start(owner) if isinstance(owner, Block) else InsertPoint.after(owner)  # type: ignore[arg-type]
@@ -70,6 +73,7 @@ def _insert_pair(value: SSAValue, uses: list[Use], qtype: UniformQuantizedType) 
     Rewriter.insert_op(quantize, point)
     for use in uses:
         dequantize = qnn.DequantizeOp(quantize.result, value.type)
+        dequantize.attributes[PROPAGATED_ATTR] = UnitAttr()
         Rewriter.insert_op(dequantize, InsertPoint.after(quantize))
         use.operation.operands[use.index] = dequantize.result
 

@@ -14,8 +14,9 @@ QLinearAdd's and QLinearAveragePool's rounding sees: that is why the pair is ret
 than only marked. Conditions, as `qdq_s8_to_u8.cc` checks them: a per-tensor 8-bit signed
 QuantizeLinear (default rounding) whose one user is a DequantizeLinear with at most one output
 edge: one node input (a function result counts as one; the ops the importer writes for one
-node input, a Gather's slices, count once). Not in a function `quantize_static` wrote in
-QOperator form (`QOPERATOR_ATTR`): its pairs stand for QLinear nodes, which ORT runs in int8.
+node input, a Gather's slices, count once). In a function `quantize_static` wrote in
+QOperator form (`QOPERATOR_ATTR`) only the pairs ORT's QDQ propagation inserted: the others stand
+for QLinear nodes, which ORT runs in int8.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
-from qdialect.names import QOPERATOR_ATTR
+from qdialect.names import PROPAGATED_ATTR, QOPERATOR_ATTR
 from qdialect.qnn.modes import RoundMode
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
@@ -67,7 +68,10 @@ def _retyped_pair(quantize: qnn.QuantizeOp) -> qnn.DequantizeOp | None:
 
 
 def retype_function(function: func.FuncOp) -> None:
+    qoperator = QOPERATOR_ATTR in function.attributes
     for quantize in [op for op in function.walk() if isinstance(op, qnn.QuantizeOp)]:
+        if qoperator and PROPAGATED_ATTR not in quantize.attributes:
+            continue  # a QLinear node's output, which ORT runs in int8
         dequantize = _retyped_pair(quantize)
         if dequantize is None:
             continue
@@ -93,5 +97,5 @@ class S8ToU8Pass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for function in op.ops:
-            if isinstance(function, func.FuncOp) and QOPERATOR_ATTR not in function.attributes:
+            if isinstance(function, func.FuncOp):
                 retype_function(function)

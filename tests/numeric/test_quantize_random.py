@@ -7,8 +7,9 @@ that cache. After `qnn-default` both modules must compute the same integers, our
 too, and so must ONNX Runtime's session where its kernels are exact. This comparison found
 quantize_static's rules we had missed (QOperator's dropped Relu/Clip, its forced data
 movement, DedicatedQDQPair's receivers, OpTypesToExcludeOutputQuantization being QDQ's) and
-rules of ORT's session (its NCHWc layout, QDQ propagation). `wide_cnn` graphs leave a third
-of their nodes out of quantization (`nodes_to_exclude`).
+rules of ORT's session (its NCHWc layout, QDQ propagation, MatMulAddFusion). `wide_cnn` and
+`sequence_excluded` graphs leave a third of their nodes out of quantization
+(`nodes_to_exclude`).
 
 A seed whose graph ONNX Runtime itself cannot quantize (it refuses some of them with "Invalid
 model with unknown initializers/tensors") checks nothing; each chunk must check most of its
@@ -34,7 +35,7 @@ from runtime.quantization import quantize  # noqa: E402
 from runtime.reference import run_function  # noqa: E402
 
 from .onnxruntime_session import ort_saturates_u8s8, run_ort  # noqa: E402
-from .random_models import BUILDERS  # noqa: E402
+from .random_models import BUILDERS, EXCLUDING  # noqa: E402
 from .test_quantize_static import ort_quantized, qnn_default  # noqa: E402
 
 EXTRAS = [
@@ -84,7 +85,7 @@ def check_seed(kind: str, seed: int) -> bool:
     model = BUILDERS[kind](seed)
     rng = np.random.default_rng(seed + 1_000_000)
     config = random_config(rng)
-    if kind == "wide_cnn":  # nodes left float: convs ORT's session runs in NCHWc
+    if kind in EXCLUDING:  # float nodes in a quantized model: ORT's session rewrites them
         config["nodes_to_exclude"] = excluded_nodes(model, seed)
     shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
     samples = [{"x": rng.standard_normal(shape).astype(np.float32)} for _ in range(3)]
@@ -129,6 +130,9 @@ FOUND_STATIC = [
     ("cnn", 1080),  # DedicatedQDQPair: a Split (one slice per output) is one receiving node
     ("wide_cnn", 154),  # QDQ propagation: an excluded Conv's Transpose, then a Q (its weights)
     ("wide_cnn", 367),  # a global pool after an NCHWc conv of 8 channels stays NCHW
+    ("sequence_excluded", 49),  # QOperator: an excluded MatMul of DQs is MatMulIntegerToFloat
+    ("sequence_excluded", 59),  # MatMulAddFusion: MatMul (no output Q) + excluded Add
+    ("sequence_excluded", 104),  # QOperator: QDQ propagation's pairs are ORT's (s8-to-u8)
 ]
 FOUND_DYNAMIC = [
     ("cnn", 33),  # NCHWc pools in a quantize_dynamic model
