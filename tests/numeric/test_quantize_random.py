@@ -51,6 +51,7 @@ EXTRAS = [
     {"MinimumRealRange": 0.0001},
 ]
 CHUNK = 20
+ORT_REFUSALS = ("computation range", "does not match y_zero_point type")
 
 
 def random_config(rng: np.random.Generator) -> dict:
@@ -106,8 +107,11 @@ def check_seed(kind: str, seed: int) -> bool:
     if (config["reduce_range"] or not ort_saturates_u8s8()) and not float_ops_rewritten(model):
         try:
             (ort,) = run_ort(theirs, {"x": x}, session_level(theirs))
-        except Exception as err:  # e.g. QLinearGlobalAveragePool's "out of computation range"
-            assert "computation range" in str(err), err
+        except Exception as err:  # ORT's session refuses its own model: nothing to compare
+            # QLinearGlobalAveragePool's "out of computation range"; a Q its QDQ propagation
+            # copies from an opset-21 DequantizeLinear, whose output_dtype contradicts its zero
+            # point ("output_dtype INT8 does not match y_zero_point type UINT8")
+            assert any(s in str(err) for s in ORT_REFUSALS), err
             return True
         assert np.array_equal(ort, expected), label
     return True
@@ -209,7 +213,11 @@ def check_dynamic_seed(kind: str, seed: int) -> None:
         assert np.array_equal(ort.view(np.uint32), expected.view(np.uint32)), label
 
 
-@pytest.mark.parametrize("kind", sorted(BUILDERS))
+# (quantize_dynamic takes no nodes_to_exclude here: `sequence_excluded` is `sequence` to it)
+DYNAMIC_KINDS = sorted(set(BUILDERS) - {"sequence_excluded"})
+
+
+@pytest.mark.parametrize("kind", DYNAMIC_KINDS)
 def test_random_graphs_quantize_as_quantize_dynamic(kind: str) -> None:
     for seed in range(4):
         check_dynamic_seed(kind, seed)
@@ -217,7 +225,7 @@ def test_random_graphs_quantize_as_quantize_dynamic(kind: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("start", range(CHUNK, 6 * CHUNK, CHUNK))
-@pytest.mark.parametrize("kind", sorted(BUILDERS))
+@pytest.mark.parametrize("kind", DYNAMIC_KINDS)
 def test_more_random_graphs_quantize_as_quantize_dynamic(kind: str, start: int) -> None:
     for seed in range(start, start + CHUNK):
         check_dynamic_seed(kind, seed)
