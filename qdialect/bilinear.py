@@ -4,6 +4,12 @@ weights each output row (column) reads (`SetupUpsampleBilinear`, upsample.h/.cc 
 index, their distances; 0.5 and 0.5 where both indices are the last). The reference interpreter
 and the C kernel both read these tables and combine the four taps in ORT's order
 (`UpsampleBilinear`): `((dx2·dy2)·x11 + (dx1·dy2)·x21) + (dx2·dy1)·x12 + (dx1·dy1)·x22`.
+
+ORT's NCHWc Upsample (`NchwcUpsample`, `MlasNchwcUpsampleLinear`; its optimized session
+behind an NCHWc tensor, whole-number scales) takes other taps (`nchwc_taps`: the coordinate
+unclamped above, the next index clamped, weights `f` and `1 - f` of its fraction, even where
+both indices are the last) and adds them in pairs:
+`((dy2·dx2)·x11 + (dy2·dx1)·x21) + ((dy1·dx2)·x12 + (dy1·dx1)·x22)`.
 """
 
 from __future__ import annotations
@@ -53,19 +59,50 @@ def bilinear_taps(out_len: int, in_len: int, scale: float, mode: str) -> Taps:
     return Taps(first, second, d1, d2)
 
 
+def nchwc_taps(out_len: int, in_len: int, scale: float, mode: str) -> Taps:
+    """`NchwcUpsample::ComputeInterpolation` and `MlasNchwcExtractInterpolation` along one
+    axis: whole-number `scale`, coordinates in float32 (half_pixel's held at 0 or above)."""
+    o = np.arange(out_len, dtype=F32)
+    if scale == 1:
+        c = o
+    elif mode == "align_corners":
+        c = (o * F32(in_len - 1) / F32(out_len - 1)).astype(F32)
+    elif mode == "half_pixel":
+        c = np.maximum(F32(0), (o + F32(0.5)) / F32(scale) - F32(0.5)).astype(F32)
+    else:  # asymmetric
+        c = (o / F32(scale)).astype(F32)
+    first = c.astype(np.int64)
+    second = np.minimum(first + 1, in_len - 1)
+    d1 = (c - first.astype(F32)).astype(F32)
+    return Taps(first, second, d1, (F32(1) - d1).astype(F32))
+
+
+def axis_taps(out_len: int, in_len: int, scale: float, mode: str, nchwc: bool) -> Taps:
+    return (nchwc_taps if nchwc else bilinear_taps)(out_len, in_len, scale, mode)
+
+
 def resize_bilinear(
-    x: np.ndarray, out_hw: tuple[int, int], scales: tuple[float, float], mode: str
+    x: np.ndarray,
+    out_hw: tuple[int, int],
+    scales: tuple[float, float],
+    mode: str,
+    nchwc: bool = False,
 ) -> np.ndarray:
-    """`x` [..., H, W] resized to `out_hw` as ORT's kernel computes it: in float32, and for
-    8-bit (stored) values `static_cast` back, which truncates toward zero."""
+    """`x` [..., H, W] resized to `out_hw` as ORT's kernel computes it (`nchwc`: its NCHWc
+    Upsample): in float32, and for 8-bit (stored) values `static_cast` back, which truncates
+    toward zero."""
     h, w = x.shape[-2:]
-    ty = bilinear_taps(out_hw[0], h, scales[0], mode)
-    tx = bilinear_taps(out_hw[1], w, scales[1], mode)
+    ty = axis_taps(out_hw[0], h, scales[0], mode, nchwc)
+    tx = axis_taps(out_hw[1], w, scales[1], mode, nchwc)
     y1, y2 = ty.first[:, None], ty.second[:, None]
     x1, x2 = tx.first[None, :], tx.second[None, :]
     dx1, dx2, dy1, dy2 = tx.d1[None, :], tx.d2[None, :], ty.d1[:, None], ty.d2[:, None]
     dtype = x.dtype
     x = x.astype(F32)
+    if nchwc:
+        top = ((dy2 * dx2) * x[..., y1, x1] + (dy2 * dx1) * x[..., y1, x2]).astype(F32)
+        bottom = ((dy1 * dx2) * x[..., y2, x1] + (dy1 * dx1) * x[..., y2, x2]).astype(F32)
+        return (top + bottom).astype(F32)
     out = (dx2 * dy2) * x[..., y1, x1] + (dx1 * dy2) * x[..., y1, x2]
     out = out + (dx2 * dy1) * x[..., y2, x1]
     out = (out + (dx1 * dy1) * x[..., y2, x2]).astype(F32)

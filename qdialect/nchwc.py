@@ -5,13 +5,14 @@ NCHW tensors into blocks of 16 (AVX-512) or 8 channels: it converts a float conv
 constant weights (`host_cpu.nchwc_conv_channels`), and a MaxPool, or an AveragePool before
 opset 19, whose channels fill whole blocks (`host_cpu.nchwc_pool`); then, only while their
 inputs are NCHWc already, a Relu, Sigmoid or Tanh, a GlobalAveragePool or GlobalMaxPool (or
-one reading a graph input), a channel Concat of block-aligned inputs, and an Add or Mul of two
-of one shape (`nchwc_transformer.cc`). An activation fused into the
-conv it reads stays NCHWc too (ConvActivationFusion: a Relu, Clip, Sigmoid, Tanh, LeakyRelu
-or HardSigmoid reading a conv nothing else reads; a Clip after such a Relu, which
-ReluClipFusion makes one Clip). Most compute the same values in either layout. Those that do
-not: the conv (`qnn.conv2d {nchwc_channels}`), the AveragePool, and a GlobalAveragePool
-reading an NCHWc tensor (both sum their windows in row-major order: `{row_major}`).
+one reading a graph input), a channel Concat of block-aligned inputs, an Add or Mul of two of
+one shape, and a linear Resize by whole-number scales (`nchwc_transformer.cc`). An activation
+fused into the conv it reads stays NCHWc too (ConvActivationFusion: a Relu, Clip, Sigmoid,
+Tanh, LeakyRelu or HardSigmoid reading a conv nothing else reads; a Clip after such a Relu,
+which ReluClipFusion makes one Clip). Most compute the same values in either layout. Those that do
+not: the conv (`qnn.conv2d {nchwc_channels}`), the AveragePool, a GlobalAveragePool
+reading an NCHWc tensor (both sum their windows in row-major order: `{row_major}`), and the
+linear Resize (`qnn.resize_bilinear {nchwc}`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from xdsl.ir import BlockArgument, SSAValue
 
 from qdialect import qnn
 from qdialect.host_cpu import nchwc_block_size
+from qdialect.qnn.resize import NCHWC_MODES
 from qdialect.qnn.table import UnaryFunction
 from qdialect.tensors import element_type
 
@@ -54,13 +56,15 @@ def nchwc_value(value: SSAValue, nchwc_average_pool: Callable[[qnn.AvgPool2DOp],
     op = value.owner
     kinds = (
         qnn.Conv2DOp | qnn.MaxPool2DOp | qnn.AvgPool2DOp | qnn.ReluOp | qnn.ClampOp
-        | qnn.ActivationOp | qnn.ConcatOp | qnn.AddOp | qnn.MulOp
+        | qnn.ActivationOp | qnn.ConcatOp | qnn.AddOp | qnn.MulOp | qnn.ResizeBilinearOp
     )  # fmt: skip
     if not isinstance(op, kinds) or not _nchw_float(value):
         return False
     block = nchwc_block_size()
     if isinstance(op, qnn.Conv2DOp):
         return op.nchwc_channels is not None
+    if isinstance(op, qnn.ResizeBilinearOp):
+        return op.nchwc is not None
     if isinstance(op, qnn.MaxPool2DOp):
         return value.type.get_shape()[1] % block == 0  # type: ignore[attr-defined]
     if isinstance(op, qnn.AvgPool2DOp):
@@ -97,3 +101,14 @@ def nchwc_global_pool(x: SSAValue, nchwc_average_pool: Callable[[qnn.AvgPool2DOp
     if channels % nchwc_block_size():
         return False
     return isinstance(x, BlockArgument) or nchwc_value(x, nchwc_average_pool)
+
+
+def nchwc_resize(
+    op: qnn.ResizeBilinearOp, nchwc_average_pool: Callable[[qnn.AvgPool2DOp], bool]
+) -> bool:
+    """Whether ORT turns a float linear Resize into its NCHWc Upsample (`TransformResize`, as
+    ORT 1.31 does it: checked against its session): the input NCHWc, whole-number factors
+    (from `scales` or `sizes`), a coordinate mode the Upsample computes."""
+    sizes = zip(op.input.type.get_shape()[2:], op.result.type.get_shape()[2:], strict=True)  # type: ignore[attr-defined]
+    whole = all(s == int(s) and b == a * s for s, (a, b) in zip(op.scales, sizes, strict=True))
+    return whole and op.mode.data in NCHWC_MODES and nchwc_value(op.input, nchwc_average_pool)

@@ -29,7 +29,7 @@ from qdialect import qnn
 from qdialect.constants import dense_array
 from qdialect.host_cpu import nchwc_pool
 from qdialect.names import OP_TYPE_ATTR, QOPERATOR_ATTR, node_name, tensor_name
-from qdialect.nchwc import nchwc_global_pool
+from qdialect.nchwc import nchwc_global_pool, nchwc_resize
 from qdialect.ort_fusions import fuse_matmul_add
 from qdialect.ort_qparams import (
     QParams,
@@ -927,9 +927,10 @@ def nchwc_layout(block: Block) -> None:
     """What ONNX Runtime's optimized session (which runs the quantized model) computes in its
     NCHWc layout (qdialect/nchwc.py), as the importer reads ORT's model: float convs with
     constant weights and bias (`Conv2DOp.mark_nchwc`; a DequantizeLinear's output is no
-    constant), AveragePools whose channels fill whole blocks (`host_cpu.nchwc_pool`) and
-    GlobalAveragePools reading an NCHWc tensor. An opset-19 pool (marked already: ORT's own
-    loop) is none. Run after quantizing: a pool that fuses into an integer op drops its mark."""
+    constant), AveragePools whose channels fill whole blocks (`host_cpu.nchwc_pool`),
+    GlobalAveragePools reading an NCHWc tensor and linear Resizes of one (`nchwc_resize`). An
+    opset-19 pool (marked already: ORT's own loop) is none. Run after quantizing: a pool that
+    fuses into an integer op drops its mark."""
     converted: set[Operation] = set()
     for op in block.ops:
         if (
@@ -940,6 +941,12 @@ def nchwc_layout(block: Block) -> None:
             and all(isinstance(v.owner, arith.ConstantOp) for v in (op.weight, op.bias) if v)
         ):
             op.mark_nchwc()
+        if (
+            isinstance(op, qnn.ResizeBilinearOp)
+            and is_float_tensor(op.result)
+            and nchwc_resize(op, converted.__contains__)
+        ):
+            op.properties["nchwc"] = UnitAttr()
         kind = node_kind(op) if isinstance(op, qnn.AvgPool2DOp) else None
         if kind is None or not is_float_tensor(op.results[0]) or "row_major" in op.properties:
             continue

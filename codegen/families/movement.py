@@ -14,7 +14,7 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
 from qdialect.arithmetic import quantize_value
-from qdialect.bilinear import bilinear_taps
+from qdialect.bilinear import axis_taps
 from qdialect.qnn.movement import gather_out_of_range
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
@@ -122,16 +122,18 @@ class ResizeSpec:
     col2: tuple[int, ...]
     dx1: tuple[float, ...]
     dx2: tuple[float, ...]
+    nchwc: bool  # ORT's NCHWc Upsample: the four taps added in pairs (qdialect/bilinear.py)
 
 
 def resize(op: qnn.ResizeBilinearOp, ctx: EmitContext) -> Kernel:
     """The taps of qdialect/bilinear.py as static tables; the kernel adds them in ORT's order."""
     n, c, h, w = shape_of(op.input)
     oh, ow = shape_of(op.result)[2:]
-    rows = bilinear_taps(oh, h, op.scales[0], op.mode.data)
-    cols = bilinear_taps(ow, w, op.scales[1], op.mode.data)
+    nchwc = op.nchwc is not None
+    rows = axis_taps(oh, h, op.scales[0], op.mode.data, nchwc)
+    cols = axis_taps(ow, w, op.scales[1], op.mode.data, nchwc)
     spec = ResizeSpec(
-        f"{op.name} {op.mode.data}",
+        f"{op.name} {op.mode.data}{' nchwc' if nchwc else ''}",
         ctype_of(element_type(op.input.type)),
         n * c,
         h,
@@ -146,5 +148,6 @@ def resize(op: qnn.ResizeBilinearOp, ctx: EmitContext) -> Kernel:
         tuple(int(v) for v in cols.second),
         tuple(float(v) for v in cols.d1),
         tuple(float(v) for v in cols.d2),
+        nchwc,
     )
     return Kernel("resize.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result)])

@@ -24,6 +24,7 @@ from xdsl.dialects.builtin import (
 
 from qdialect import qnn
 from qdialect.names import FLATTEN_ATTR, NODE_OUTPUT_ATTR
+from qdialect.nchwc import nchwc_resize
 from qdialect.onnx_import.builders import (
     concatenated,
     constant_through_qdq,
@@ -538,6 +539,8 @@ def resize_bilinear(
             "scale_w": FloatAttr(factors[3], f32),
         },
     )
+    if g.quantized_model and nchwc_resize(op, lambda _: g.opset < 19):  # (AveragePool-19)
+        op.properties["nchwc"] = UnitAttr()  # ORT's optimized session runs its NCHWc Upsample
     g.define(node.output[0], g.add(op, node.output[0]))
 
 

@@ -4,12 +4,13 @@ both executors read)."""
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import FloatAttr, StringAttr, TensorType, f32
+from xdsl.dialects.builtin import FloatAttr, StringAttr, TensorType, UnitAttr, f32
 from xdsl.irdl import (
     IRDLOperation,
     ParsePropInAttrDict,
     irdl_op_definition,
     operand_def,
+    opt_prop_def,
     prop_def,
     result_def,
     traits_def,
@@ -23,6 +24,8 @@ from qdialect.types import Granularity, UniformQuantizedType
 
 # ONNX Resize's coordinate_transformation_mode values ORT's bilinear kernel computes
 MODES = ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric")
+# ... and those its NCHWc Upsample computes (`NchwcUpsample::ComputeInterpolation`)
+NCHWC_MODES = ("half_pixel", "align_corners", "asymmetric")
 
 
 @irdl_op_definition
@@ -33,7 +36,9 @@ class ResizeBilinearOp(IRDLOperation):
     asymmetric, with the `scale_h`/`scale_w` ONNX Runtime divides by: the `scales` input, or
     output / input size) and weighs them as ORT does. An 8-bit quantized tensor is resized in
     its stored values, the float result truncated back (ORT's uint8/int8 kernel; one scale
-    and zero point for both).
+    and zero point for both). `nchwc` (float, whole-number scales): ORT's NCHWc Upsample, which
+    its optimized session runs behind an NCHWc tensor (qdialect/nchwc.py), with its own taps
+    and order (qdialect/bilinear.py).
 
         %y = qnn.resize_bilinear %x {mode = "half_pixel", scale_h = 4.0 : f32, scale_w = 4.0 : f32} : tensor<1x2x7x5xf32> -> tensor<1x2x28x20xf32>
     """
@@ -44,6 +49,7 @@ class ResizeBilinearOp(IRDLOperation):
     mode = prop_def(StringAttr)
     scale_h = prop_def(FloatAttr)
     scale_w = prop_def(FloatAttr)
+    nchwc = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
@@ -75,3 +81,14 @@ class ResizeBilinearOp(IRDLOperation):
             raise VerifyException(f"mode must be one of {', '.join(MODES)}, got '{self.mode.data}'")
         if min(self.scales) <= 0:
             raise VerifyException(f"scales must be positive, got {list(self.scales)}")
+        if self.nchwc is not None and (
+            elem != f32
+            or self.mode.data not in NCHWC_MODES
+            or any(
+                s != int(s) or b != a * s for s, a, b in zip(self.scales, x[2:], y[2:], strict=True)
+            )
+        ):
+            raise VerifyException(
+                "nchwc takes a float32 resize by whole-number scales in mode "
+                f"{', '.join(NCHWC_MODES)}"
+            )

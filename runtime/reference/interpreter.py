@@ -275,7 +275,8 @@ def _gather(op, frame: Frame) -> list[np.ndarray]:
 @handles(qnn.ResizeBilinearOp)
 def _resize_bilinear(op, frame: Frame) -> list[np.ndarray]:
     out_hw = tuple(op.result.type.get_shape()[2:])
-    return [resize_bilinear(frame[op.input], out_hw, op.scales, op.mode.data)]
+    nchwc = op.nchwc is not None
+    return [resize_bilinear(frame[op.input], out_hw, op.scales, op.mode.data, nchwc)]
 
 
 @handles(qnn.PadOp)

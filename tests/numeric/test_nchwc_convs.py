@@ -213,3 +213,43 @@ def test_a_global_pool_reading_an_nchwc_tensor_sums_as_onnxruntime(chain: str) -
     assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
     (compiled,) = compile_module(module)(**feeds)
     assert np.array_equal(compiled, theirs)
+
+
+# a linear Resize of an NCHWc conv's output: ORT's NCHWc Upsample for whole-number factors (from
+# scales or sizes) in half_pixel, asymmetric or align_corners mode; its bilinear Resize otherwise
+RESIZES = {
+    "half-pixel-x2": ("half_pixel", [2.0, 2.0], None),
+    "asymmetric-x3-x1": ("asymmetric", [3.0, 1.0], None),
+    "align-corners-x2": ("align_corners", [2.0, 2.0], None),
+    "pytorch-half-pixel": ("pytorch_half_pixel", [2.0, 2.0], None),
+    "fractional": ("half_pixel", [1.5, 2.0], None),
+    "sizes": ("half_pixel", None, [26, 39]),
+    "fractional-sizes": ("half_pixel", None, [20, 26]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RESIZES))
+def test_a_linear_resize_after_an_nchwc_conv_is_onnxruntimes(case: str) -> None:
+    mode, scales, sizes = RESIZES[case]
+    rng = np.random.default_rng(len(case))
+    model = dequantized_conv(CONVS["padded-channels"], rng)
+    graph = model.graph
+    graph.node[-1].output[0] = "c"
+    inputs = ["c", ""]
+    if scales is not None:
+        graph.initializer.append(
+            numpy_helper.from_array(np.array([1, 1, *scales], np.float32), "k")
+        )
+        inputs.append("k")
+    else:
+        graph.initializer.append(numpy_helper.from_array(np.array([1, 16, *sizes], np.int64), "k"))
+        inputs += ["", "k"]
+    attrs = {"mode": "linear", "coordinate_transformation_mode": mode}
+    graph.node.append(helper.make_node("Resize", inputs, ["y"], **attrs))
+    feeds = {"x": rng.uniform(-3.5, 3.5, (1, 20, 13, 13)).astype(np.float32)}
+    (theirs,) = run_ort(model, feeds)
+    module = qnn_default(import_onnx(model))
+    (ours,) = run_function(module, feeds)
+    assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
+    (compiled,) = compile_module(module)(**feeds)
+    assert np.array_equal(compiled, theirs)

@@ -80,13 +80,15 @@ def excluded_nodes(model, seed: int) -> list[str]:
     return [node.name for node in model.graph.node if rng.random() < 0.3]
 
 
-def check_seed(kind: str, seed: int) -> bool:
-    """False when ONNX Runtime cannot quantize the graph (nothing to compare with)."""
+def check_seed(kind: str, seed: int, exclude: bool | None = None) -> bool:
+    """False when ONNX Runtime cannot quantize the graph (nothing to compare with). `exclude`:
+    leave nodes out of quantization (by default for the kinds in `EXCLUDING`)."""
     logging.getLogger().setLevel(logging.ERROR)  # quantize_static's pre-processing advice
     model = BUILDERS[kind](seed)
     rng = np.random.default_rng(seed + 1_000_000)
     config = random_config(rng)
-    if kind in EXCLUDING:  # float nodes in a quantized model: ORT's session rewrites them
+    if kind in EXCLUDING if exclude is None else exclude:
+        # float nodes in a quantized model: ORT's optimized session rewrites them
         config["nodes_to_exclude"] = excluded_nodes(model, seed)
     shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
     samples = [{"x": rng.standard_normal(shape).astype(np.float32)} for _ in range(3)]
@@ -138,6 +140,7 @@ FOUND_STATIC = [
     ("sequence_excluded", 59),  # MatMulAddFusion: MatMul (no output Q) + excluded Add
     ("sequence_excluded", 104),  # QOperator: QDQ propagation's pairs are ORT's (s8-to-u8)
 ]
+FOUND_EXCLUDED_CNN = [444]  # a linear Resize after an excluded conv: ORT's NCHWc Upsample
 FOUND_DYNAMIC = [
     ("cnn", 33),  # NCHWc pools in a quantize_dynamic model
     ("wide_cnn", 4),  # a global pool reading the graph input, and one after NCHWc Mul, Concat
@@ -147,6 +150,12 @@ FOUND_DYNAMIC = [
 @pytest.mark.parametrize(("kind", "seed"), FOUND_STATIC)
 def test_static_seeds_that_found_onnxruntime_rules(kind: str, seed: int) -> None:
     assert check_seed(kind, seed)
+
+
+@pytest.mark.parametrize("seed", FOUND_EXCLUDED_CNN)
+def test_cnn_seeds_with_excluded_nodes_that_found_onnxruntime_rules(seed: int) -> None:
+    """`cnn` graphs with `nodes_to_exclude`, as `wide_cnn`'s configs have them."""
+    assert check_seed("cnn", seed, exclude=True)
 
 
 @pytest.mark.parametrize(("kind", "seed"), FOUND_DYNAMIC)
