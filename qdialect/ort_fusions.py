@@ -13,18 +13,30 @@ output is no graph output, C has shape [N] (or [1, N] for a 2-D input; ORT's [M,
 have no `qnn.dot` form and stay apart), and the pair is not one of an attention block's
 (ORT's AttentionFusion takes those: the input a LayerNormalization read by three MatMuls and
 one Add, that Add's other input an Add).
+
+`ConvMulFusion`, `ConvAddFusion`, `ConvBNFusion` (`conv_mul_fusion.cc`, `conv_add_fusion.cc`,
+`conv_bn_fusion.cc`): a float Conv with constant weights (and bias) whose output only a Mul,
+an Add (by a constant second input) or a BatchNormalization (constant parameters) reads takes
+that node into its weights and bias, computed in float32 as ORT's `Initializer` does: Mul by a
+scalar or per output channel ([C, 1, 1] or [1, C, 1, 1]) scales the weights and the bias; Add
+per output channel adds to the bias (or is the bias); BatchNormalization scales by
+`scale / sqrt(var + epsilon)` and the bias becomes `(b - mean) · s + B` (no bias: `B - mean · s`).
 """
 
 from __future__ import annotations
 
+import numpy as np
 from xdsl.dialects import arith, tensor
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType, UnitAttr, f32, i64
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
-from qdialect.names import OP_TYPE_ATTR, tensor_name
+from qdialect.constants import dense_array, dense_attr
+from qdialect.names import NAME_ATTR, OP_TYPE_ATTR, tensor_name
 from qdialect.tensors import element_type
+
+F32 = np.float32
 
 
 def _shape(value: SSAValue) -> tuple[int, ...]:
@@ -106,3 +118,109 @@ def _reshaped(value: SSAValue, shape: tuple[int, ...], before: Operation) -> SSA
     reshape = tensor.ReshapeOp(value, target.result, TensorType(f32, list(shape)))
     Rewriter.insert_op([target, reshape], InsertPoint.before(before))
     return reshape.result
+
+
+def _constant(value: SSAValue | None) -> np.ndarray | None:
+    """A float32 constant's values (an initializer, or what the importer folded to one)."""
+    if value is None or not isinstance(value.owner, arith.ConstantOp):
+        return None
+    if element_type(value.type) != f32:
+        return None
+    return dense_array(value.owner)
+
+
+def _new_constant(values: np.ndarray, before: Operation) -> SSAValue:
+    values = np.ascontiguousarray(values, dtype=F32)
+    ttype = TensorType(f32, list(values.shape))
+    op = arith.ConstantOp(dense_attr(values, ttype), ttype)
+    Rewriter.insert_op(op, InsertPoint.before(before))
+    return op.result
+
+
+def _channel_values(b: np.ndarray, channels: int, allow_scalar: bool) -> np.ndarray | None:
+    """A Mul/Add constant as one value per output channel (`[C, 1, 1]`, `[1, C, 1, 1]`; a
+    scalar for Mul), else None."""
+    if b.ndim == 0:
+        return np.full(channels, b, F32) if allow_scalar else None
+    axis = {3: 0, 4: 1}.get(b.ndim)
+    if axis is None or b.shape[axis] != channels:
+        return None
+    if any(d != 1 for i, d in enumerate(b.shape) if i != axis):
+        return None
+    return b.reshape(channels).astype(F32)
+
+
+def _folded(conv: qnn.Conv2DOp, follower: Operation):
+    """(weights, bias or None) of `conv` with `follower` taken in, or None (not ORT's case)."""
+    weights, channels = _constant(conv.weight), _shape(conv.weight)[0]
+    bias = _constant(conv.bias) if conv.bias is not None else None
+    if weights is None or (conv.bias is not None and bias is None):
+        return None
+    if isinstance(follower, qnn.MulOp | qnn.AddOp):
+        if follower.lhs is not conv.result or follower.rhs is conv.result:
+            return None  # ORT takes the constant as the second input only
+        b = _constant(follower.rhs)
+        per = None if b is None else _channel_values(b, channels, isinstance(follower, qnn.MulOp))
+        if per is None:
+            return None
+        if isinstance(follower, qnn.MulOp):
+            scaled = weights * per.reshape(-1, 1, 1, 1)
+            return scaled.astype(F32), None if bias is None else (bias * per).astype(F32)
+        return weights, per if bias is None else (bias + per).astype(F32)
+    params = [_constant(v) for v in (follower.scale, follower.bias, follower.mean, follower.var)]
+    if any(p is None or p.shape != (channels,) for p in params):
+        return None
+    scale, beta, mean, var = params
+    epsilon = F32(follower.epsilon.value.data)
+    s = (scale / np.sqrt((var + epsilon).astype(F32))).astype(F32)
+    weights = (weights * s.reshape(-1, 1, 1, 1)).astype(F32)
+    if bias is None:
+        return weights, (beta - (mean * s).astype(F32)).astype(F32)
+    return weights, ((((bias - mean).astype(F32)) * s).astype(F32) + beta).astype(F32)
+
+
+def fuse_conv_constants(block: Block) -> None:
+    """ORT's ConvMulFusion, ConvAddFusion and ConvBNFusion (module docstring) over a quantized
+    model's function body: 2-D float convs of constant weights whose one reader is such a node,
+    again while the fused conv has one."""
+    pending = [op for op in block.ops if isinstance(op, qnn.Conv2DOp)]
+    while pending:
+        conv = pending.pop(0)
+        if element_type(conv.result.type) != f32 or conv.addend is not None:
+            continue
+        if OP_TYPE_ATTR in conv.attributes or conv.batched_matmul is not None:
+            continue  # a 1-D conv's, a batched MatMul's
+        readers = _readers(conv.result)
+        follower = readers[0] if len(readers) == 1 else None
+        if not isinstance(follower, qnn.MulOp | qnn.AddOp | qnn.BatchNormOp):
+            continue
+        if element_type(follower.results[0].type) != f32:
+            continue
+        folded = _folded(conv, follower)
+        if folded is not None:
+            pending.append(_rebuilt(conv, follower, *folded))
+
+
+def _rebuilt(
+    conv: qnn.Conv2DOp, follower: Operation, weights: np.ndarray, bias: np.ndarray | None
+) -> qnn.Conv2DOp:
+    """`conv` with new constants, writing `follower`'s output in its place."""
+    w = _new_constant(weights, conv)
+    b = [_new_constant(bias, conv)] if bias is not None else []
+    properties = dict(conv.properties)
+    properties.pop("operandSegmentSizes", None)
+    fused = qnn.Conv2DOp.build(
+        operands=[conv.input, w, b, []],
+        result_types=[follower.results[0].type],
+        properties=properties,
+    )
+    fused.attributes.update(conv.attributes)
+    fused.attributes.pop(NAME_ATTR, None)
+    if NAME_ATTR in follower.attributes:
+        fused.attributes[NAME_ATTR] = follower.attributes[NAME_ATTR]
+    Rewriter.insert_op(fused, InsertPoint.before(conv))
+    fused.result.name_hint = follower.results[0].name_hint
+    follower.results[0].replace_all_uses_with(fused.result)
+    Rewriter.erase_op(follower)
+    Rewriter.erase_op(conv)
+    return fused

@@ -30,7 +30,7 @@ from qdialect.constants import dense_array
 from qdialect.host_cpu import nchwc_pool
 from qdialect.names import OP_TYPE_ATTR, QOPERATOR_ATTR, node_name, tensor_name
 from qdialect.nchwc import nchwc_global_pool, nchwc_resize
-from qdialect.ort_fusions import fuse_matmul_add
+from qdialect.ort_fusions import fuse_conv_constants, fuse_matmul_add
 from qdialect.ort_qparams import (
     QParams,
     QType,
@@ -292,6 +292,7 @@ class StaticQuantizer:
             resize_stored_values(self.block)
         if self.summary.quantized:  # what ORT's optimized session runs (nchwc_layout)
             fuse_matmul_add(self.block)
+            fuse_conv_constants(self.block)
             nchwc_layout(self.block)
         self.summary.unmatched_rules = [
             key for key in self.config.rules.patterns() if key not in matched

@@ -57,7 +57,7 @@ from qdialect.onnx_import.element_types import (
 from qdialect.onnx_import.errors import NodeError, OnnxImportError
 from qdialect.onnx_import.folding import fold
 from qdialect.onnx_import.scales import check_scales
-from qdialect.ort_fusions import fuse_matmul_add
+from qdialect.ort_fusions import fuse_conv_constants, fuse_matmul_add
 from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
@@ -379,6 +379,7 @@ class GraphImporter:
         self.block.add_op(func.ReturnOp(*results))
         if self.quantized_model:  # run by ORT's optimized session (qdialect/ort_fusions.py)
             fuse_matmul_add(self.block)
+            fuse_conv_constants(self.block)
         function = func.FuncOp(
             function_name,
             ([a.type for a in self.block.args], [r.type for r in results]),

@@ -253,3 +253,48 @@ def test_a_linear_resize_after_an_nchwc_conv_is_onnxruntimes(case: str) -> None:
     assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
     (compiled,) = compile_module(module)(**feeds)
     assert np.array_equal(compiled, theirs)
+
+
+# what follows the float conv: ORT's ConvMulFusion, ConvAddFusion and ConvBNFusion take a Mul
+# by a scalar or per-channel constant, an Add of a per-channel constant or a BatchNormalization
+# into its weights and bias (not a constant first input, nor a conv read twice)
+FOLLOWERS = {
+    "mul-scalar": ("Mul", (), False),
+    "mul-c11": ("Mul", (32, 1, 1), False),
+    "mul-1c11": ("Mul", (1, 32, 1, 1), False),
+    "add-1c11": ("Add", (1, 32, 1, 1), False),
+    "add-c11-no-bias": ("Add", (32, 1, 1), False),
+    "batch-norm": ("BatchNormalization", (32,), False),
+    "mul-constant-first": ("Mul", (32, 1, 1), True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FOLLOWERS))
+def test_a_float_conv_takes_in_what_onnxruntime_fuses_into_it(case: str) -> None:
+    op_type, shape, constant_first = FOLLOWERS[case]
+    rng = np.random.default_rng(len(case))
+    spec = CONVS["blocked-3x3"][:-1] + (case != "add-c11-no-bias",)
+    model = dequantized_conv(spec, rng)
+    graph = model.graph
+    graph.node[-1].output[0] = "c"
+    if op_type == "BatchNormalization":
+        params = [rng.uniform(0.5, 2, 32), rng.standard_normal(32), rng.standard_normal(32),
+                  rng.uniform(0.2, 3, 32)]  # fmt: skip
+        names = ["g", "b", "m", "v"]
+        graph.initializer.extend(
+            numpy_helper.from_array(p.astype(np.float32), n)
+            for p, n in zip(params, names, strict=True)
+        )
+        graph.node.append(helper.make_node(op_type, ["c", *names], ["y"], epsilon=1e-3))
+    else:
+        k = (rng.standard_normal(shape) + (1.0 if op_type == "Mul" else 0.0)).astype(np.float32)
+        graph.initializer.append(numpy_helper.from_array(k, "k"))
+        inputs = ["k", "c"] if constant_first else ["c", "k"]
+        graph.node.append(helper.make_node(op_type, inputs, ["y"]))
+    feeds = {"x": rng.uniform(-3.5, 3.5, (1, 32, 13, 13)).astype(np.float32)}
+    (theirs,) = run_ort(model, feeds)
+    module = qnn_default(import_onnx(model))
+    (ours,) = run_function(module, feeds)
+    assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
+    (compiled,) = compile_module(module)(**feeds)
+    assert np.array_equal(compiled, theirs)
