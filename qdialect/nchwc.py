@@ -10,7 +10,8 @@ one shape, and a linear Resize by whole-number scales (`nchwc_transformer.cc`). 
 fused into the conv it reads stays NCHWc too (ConvActivationFusion: a Relu, Clip, Sigmoid,
 Tanh, LeakyRelu or HardSigmoid reading a conv nothing else reads; a Clip after such a Relu,
 which ReluClipFusion makes one Clip). Most compute the same values in either layout. Those that do
-not: the conv (`qnn.conv2d {nchwc_channels}`), the AveragePool, a GlobalAveragePool
+not: the conv (`qnn.conv2d {nchwc_channels}`), an Add it takes in (`fuse_nchwc_sums`), the
+AveragePool, a GlobalAveragePool
 reading an NCHWc tensor (both sum their windows in row-major order: `{row_major}`), and the
 linear Resize (`qnn.resize_bilinear {nchwc}`).
 """
@@ -19,11 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from xdsl.dialects.builtin import StringAttr, f32
-from xdsl.ir import BlockArgument, SSAValue
+from xdsl.dialects.builtin import StringAttr, UnitAttr, f32
+from xdsl.ir import Block, BlockArgument, SSAValue
+from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
 from qdialect.host_cpu import nchwc_block_size
+from qdialect.qnn.modes import Activation
 from qdialect.qnn.resize import NCHWC_MODES
 from qdialect.qnn.table import UnaryFunction
 from qdialect.tensors import element_type
@@ -112,3 +115,44 @@ def nchwc_resize(
     sizes = zip(op.input.type.get_shape()[2:], op.result.type.get_shape()[2:], strict=True)  # type: ignore[attr-defined]
     whole = all(s == int(s) and b == a * s for s, (a, b) in zip(op.scales, sizes, strict=True))
     return whole and op.mode.data in NCHWC_MODES and nchwc_value(op.input, nchwc_average_pool)
+
+
+def fuse_nchwc_sums(block: Block, nchwc_average_pool: Callable[[qnn.AvgPool2DOp], bool]) -> None:
+    """ORT's NCHWc Conv/Sum fusion (`TransformBinary` of an Add): an Add of two NCHWc tensors
+    of one shape, one of them (the first, else the second) an NCHWc conv's that nothing else
+    reads and no activation follows inside it, becomes that conv summing from the other
+    (`qnn.conv2d {sum_from_addend}`: its blocks added to the other tensor, then the bias)."""
+    for add in [op for op in block.ops if isinstance(op, qnn.AddOp)]:
+        if add.lhs.type != add.rhs.type or not _nchw_float(add.result):
+            continue
+        if not all(nchwc_value(v, nchwc_average_pool) for v in (add.lhs, add.rhs)):
+            continue
+        for value, other in ((add.lhs, add.rhs), (add.rhs, add.lhs)):
+            conv = value.owner
+            if (
+                isinstance(conv, qnn.Conv2DOp)
+                and conv.nchwc_channels is not None
+                and conv.addend is None
+                and conv.activation_kind is Activation.NONE
+                and _one_use(value)
+                and value is not other
+            ):
+                _sum_into(conv, other, add)
+                break
+
+
+def _sum_into(conv: qnn.Conv2DOp, other: SSAValue, add: qnn.AddOp) -> None:
+    properties = dict(conv.properties) | {"sum_from_addend": UnitAttr()}
+    properties.pop("operandSegmentSizes", None)
+    bias = [conv.bias] if conv.bias is not None else []
+    fused = qnn.Conv2DOp.build(
+        operands=[conv.input, conv.weight, bias, [other]],
+        result_types=[add.result.type],
+        properties=properties,
+    )
+    fused.attributes.update(add.attributes)
+    Rewriter.insert_op(fused, InsertPoint.before(add))
+    fused.result.name_hint = add.result.name_hint
+    add.result.replace_all_uses_with(fused.result)
+    Rewriter.erase_op(add)
+    Rewriter.erase_op(conv)

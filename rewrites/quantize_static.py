@@ -29,7 +29,7 @@ from qdialect import qnn
 from qdialect.constants import dense_array
 from qdialect.host_cpu import nchwc_pool
 from qdialect.names import OP_TYPE_ATTR, QOPERATOR_ATTR, node_name, tensor_name
-from qdialect.nchwc import nchwc_global_pool, nchwc_resize
+from qdialect.nchwc import fuse_nchwc_sums, nchwc_global_pool, nchwc_resize
 from qdialect.ort_fusions import fuse_conv_constants, fuse_matmul_add
 from qdialect.ort_qparams import (
     QParams,
@@ -962,6 +962,7 @@ def nchwc_layout(block: Block) -> None:
         if nchwc_pool(channels, nhwc, op.dilations.get_values()):
             op.properties["row_major"] = UnitAttr()
             converted.add(op)
+    fuse_nchwc_sums(block, converted.__contains__)
 
 
 def quantize_function(

@@ -111,6 +111,7 @@ class FloatGemmPlan:
     ROWS4: int  # ... the rows reduced four at a time, then two at a time
     ROWS2: int
     BIAS_FIRST: bool  # the sums start from the bias (ONNX Gemm), which the epilogue then skips
+    ADDEND_FIRST: bool  # ... from the addend (ORT's NCHWc Conv/Sum), which the epilogue skips
     PREFETCH: bool  # the next block of weights is fetched into L2 while a block's tiles run
     PF_STEP: int  # ... PF_STEP floats of it at every k step of a tile
     packed_w: bool
@@ -224,6 +225,7 @@ def _plan(
     bias_first: bool,
     packed_w: bool,
     tile: tuple[int, int],
+    addend_first: bool = False,
 ) -> FloatGemmPlan:
     mr, nr = tile
     k = gemm.K
@@ -251,7 +253,7 @@ def _plan(
         mr, nr, kc, kb, mc, chunks,
         min(w_blocks, -(-MIN_TASKS // max(1, chunks))) if parallel else 1,
         w_blocks, gemm.M % mr, order.kind is SumKind.BLOCKED, *_tree(gemm, order), bias_first,
-        prefetch, -(-nr // (mc // mr)), packed_w, parallel,
+        addend_first, prefetch, -(-nr // (mc // mr)), packed_w, parallel,
         copy >= threads.PARALLEL_ELEMENTS, bpack_at, off_at, (off_at + 2 * k + 15) // 16 * 16,
         slot, pb, pbc,
     )  # fmt: skip
@@ -275,7 +277,10 @@ def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContex
     # the one-column kernel adds C (the bias) after its tree, as the epilogue adds the bias
     bias_first = op.bias_first is not None and order.kind is not SumKind.TREE
     assert not (bias_first and source.PX), "a dot's rows are pixels (not PX)"
-    plan = _plan(source, gemm, order, bias_first, weights is not None, (mr, nr))
+    addend_first = getattr(op, "sum_from_addend", None) is not None
+    if addend_first:  # (an NCHWc conv sums in FMA blocks: never the tree)
+        source = replace(source, PX=False)  # the tiles' rows are pixels, the sums start in them
+    plan = _plan(source, gemm, order, bias_first, weights is not None, (mr, nr), addend_first)
     if bias_first:
         ep = replace(ep, has_bias=False)
     packed = None
@@ -285,6 +290,8 @@ def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContex
         panels = packing.float_panels(weights, layout, gemm.G, width, order)  # depthwise: G = 1
         packed = f"((const float *){ctx.plan.add_constant(op.weight, panels)})"
     args = operand_args(ctx, op, packed)
+    if addend_first:
+        ep = replace(ep, has_addend=False)  # added first, not in the epilogue
     scratch = plan.slots_at + (threads.SCRATCH_SLOTS if plan.parallel else 1) * plan.SLOT
     args.append(ctx.scratch(4 * scratch))
     return Kernel("fgemm.c.j2", SpecView(ep, source, gemm, plan), args)

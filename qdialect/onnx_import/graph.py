@@ -39,6 +39,7 @@ from qdialect.names import (
     record_name,
     ssa_name_hint,
 )
+from qdialect.nchwc import fuse_nchwc_sums
 from qdialect.onnx_import.common import (
     attrs,
     axis_attr,
@@ -380,6 +381,7 @@ class GraphImporter:
         if self.quantized_model:  # run by ORT's optimized session (qdialect/ort_fusions.py)
             fuse_matmul_add(self.block)
             fuse_conv_constants(self.block)
+            fuse_nchwc_sums(self.block, lambda _: self.opset < 19)  # (AveragePool-19)
         function = func.FuncOp(
             function_name,
             ([a.type for a in self.block.args], [r.type for r in results]),

@@ -173,6 +173,7 @@ FLOAT_SUM_PROPERTIES = (
     "batched_matmul",
     "sum_block",
     "nchwc_channels",
+    "sum_from_addend",
 )
 
 
@@ -322,9 +323,21 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
     # a float conv ORT's optimized session runs as an NCHWc conv: blocks of this many input
     # channels, their taps in (kh, kw, c) order (float_sum.py, `host_cpu.nchwc_conv_channels`)
     nchwc_channels = opt_prop_def(IntegerAttr)
+    # ... whose sums start from the addend, the bias added after them (ORT's NCHWc Conv/Sum
+    # fusion of an Add: qdialect/nchwc.py)
+    sum_from_addend = opt_prop_def(UnitAttr)
 
     def verify_(self) -> None:
         out_channels = self.verify_conv_shapes()
+        if self.sum_from_addend is not None and (
+            self.nchwc_channels is None
+            or self.addend is None
+            or self.addend.type != self.result.type
+        ):
+            raise VerifyException(
+                "sum_from_addend marks an NCHWc conv (nchwc_channels) with an addend of its "
+                "result's type"
+            )
         if self.nchwc_channels is not None and (
             kind_of(self.input) is not Kind.FLOAT
             or self.layout_kind is not Layout.NCHW

@@ -428,6 +428,9 @@ def run_conv(op, frame: Frame, x, w, bias, addend, ep: Epilogue) -> np.ndarray:
     if addend is not None and addend.ndim > 1:
         addend = nchw(addend, layout)
     if ep.x_type is None:
+        if op.sum_from_addend is not None:  # ORT's NCHWc Conv/Sum fusion: the sums start there
+            acc = K.conv_float(x, w, groups, window, op.float_sum_order(), addend)
+            return from_nchw(finish(acc, bias, None, ep, 1, quantized=False), layout)
         acc = K.conv_float(x, w, groups, window, op.float_sum_order())
         return from_nchw(finish(acc, bias, addend, ep, 1, quantized=False), layout)
     w_zero = np.array(ep.w_type.zero_points, dtype=np.int64)

@@ -311,14 +311,19 @@ def sum_in_order(product, k: int, shape, order: SumOrder, start=None, rows=None)
 
 
 def conv_float(
-    x: np.ndarray, w: np.ndarray, groups: int, window: Window, order: SumOrder
+    x: np.ndarray, w: np.ndarray, groups: int, window: Window, order: SumOrder, start=None
 ) -> np.ndarray:
     """float32 conv, its taps in the order's (`SumOrder.tap`; padded taps included as 0)
-    summed in ONNX Runtime's `order`."""
+    summed in ONNX Runtime's `order`, from `start` (NCHW, an NCHWc conv's Sum) when given."""
     kh, kw = w.shape[2:]
     taps = _windows(x.astype(F32), kh, kw, window, F32(0))
+    per_group = w.shape[0] // groups
+    group = iter(range(groups))
 
     def contract(t, k):
+        g = next(group)  # (`_grouped` contracts the groups in order)
+        begin = None if start is None else start[:, g * per_group : (g + 1) * per_group]
+
         def product(j):
             c, i, s = order.tap(j, w.shape[1], kh, kw)
             return t[:, c, None, :, :, i, s], k[None, :, c, i, s, None, None]
@@ -329,7 +334,7 @@ def conv_float(
             rows = np.array(tree_rows(pixels)).reshape(1, 1, *t.shape[2:4])
         else:
             rows = np.array(tree_rows(k.shape[0])).reshape(1, -1, 1, 1)
-        return sum_in_order(product, k.shape[1] * kh * kw, shape, order, rows=rows)
+        return sum_in_order(product, k.shape[1] * kh * kw, shape, order, begin, rows)
 
     return _grouped(taps, w.astype(F32), groups, contract)
 

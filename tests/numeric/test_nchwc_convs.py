@@ -298,3 +298,36 @@ def test_a_float_conv_takes_in_what_onnxruntime_fuses_into_it(case: str) -> None
     assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
     (compiled,) = compile_module(module)(**feeds)
     assert np.array_equal(compiled, theirs)
+
+
+# Adds of NCHWc tensors: ORT fuses the Add into the first of its inputs that an NCHWc conv
+# alone reads (the conv's sums start from the other input, the bias comes after them)
+SUMS = {
+    "second-input": (["c1", "c2"], False),  # c1 is read twice (a Relu too): c2 takes the sum
+    "first-input": (["c2", "c1"], False),
+    "then-relu": (["c2", "c1"], True),
+    "with-the-input": (["c2", "xd"], False),  # xd is no NCHWc tensor: a plain Add
+}
+
+
+@pytest.mark.parametrize("case", sorted(SUMS))
+def test_an_add_of_nchwc_convs_sums_as_onnxruntime(case: str) -> None:
+    operands, relu = SUMS[case]
+    rng = np.random.default_rng(len(case))
+    spec = CONVS["blocked-3x3"]
+    model = dequantized_conv(spec, rng)
+    graph = model.graph
+    graph.node[-1].output[0] = "c1"
+    second, inits = conv_node("conv2", "r", "c2", spec, rng)
+    graph.initializer.extend(inits)
+    graph.node.extend([helper.make_node("Relu", ["c1"], ["r"]), second])
+    graph.node.append(helper.make_node("Add", operands, ["sum" if relu else "y"]))
+    if relu:
+        graph.node.append(helper.make_node("Relu", ["sum"], ["y"]))
+    feeds = {"x": rng.uniform(-3.5, 3.5, (1, 32, 13, 13)).astype(np.float32)}
+    (theirs,) = run_ort(model, feeds)
+    module = qnn_default(import_onnx(model))
+    (ours,) = run_function(module, feeds)
+    assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
+    (compiled,) = compile_module(module)(**feeds)
+    assert np.array_equal(compiled, theirs), np.abs(compiled - theirs).max()
