@@ -22,10 +22,10 @@ from collections.abc import Callable
 
 from xdsl.dialects.builtin import StringAttr, UnitAttr, f32
 from xdsl.ir import Block, BlockArgument, SSAValue
-from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
 from qdialect.host_cpu import nchwc_block_size
+from qdialect.ort_fusions import fused_in_place
 from qdialect.qnn.modes import Activation
 from qdialect.qnn.resize import NCHWC_MODES
 from qdialect.qnn.table import UnaryFunction
@@ -137,22 +137,6 @@ def fuse_nchwc_sums(block: Block, nchwc_average_pool: Callable[[qnn.AvgPool2DOp]
                 and _one_use(value)
                 and value is not other
             ):
-                _sum_into(conv, other, add)
+                operands = [conv.input, conv.weight, [conv.bias] if conv.bias else [], [other]]
+                fused_in_place(conv, add, operands, {"sum_from_addend": UnitAttr()})
                 break
-
-
-def _sum_into(conv: qnn.Conv2DOp, other: SSAValue, add: qnn.AddOp) -> None:
-    properties = dict(conv.properties) | {"sum_from_addend": UnitAttr()}
-    properties.pop("operandSegmentSizes", None)
-    bias = [conv.bias] if conv.bias is not None else []
-    fused = qnn.Conv2DOp.build(
-        operands=[conv.input, conv.weight, bias, [other]],
-        result_types=[add.result.type],
-        properties=properties,
-    )
-    fused.attributes.update(add.attributes)
-    Rewriter.insert_op(fused, InsertPoint.before(add))
-    fused.result.name_hint = add.result.name_hint
-    add.result.replace_all_uses_with(fused.result)
-    Rewriter.erase_op(add)
-    Rewriter.erase_op(conv)

@@ -95,19 +95,7 @@ def fuse_matmul_add(block: Block) -> None:
             continue
         if _shape(bias) != (n,):
             bias = _reshaped(bias, (n,), add)
-        properties = dict(dot.properties) | {"bias_first": UnitAttr()}
-        properties.pop("operandSegmentSizes", None)
-        gemm = qnn.DotOp.build(
-            operands=[dot.input, dot.weight, [bias], []],
-            result_types=[add.result.type],
-            properties=properties,
-        )
-        gemm.attributes.update(add.attributes)
-        Rewriter.insert_op(gemm, InsertPoint.before(add))
-        gemm.result.name_hint = add.result.name_hint
-        add.result.replace_all_uses_with(gemm.result)
-        Rewriter.erase_op(add)
-        Rewriter.erase_op(dot)
+        fused_in_place(dot, add, [dot.input, dot.weight, [bias], []], {"bias_first": UnitAttr()})
 
 
 def _reshaped(value: SSAValue, shape: tuple[int, ...], before: Operation) -> SSAValue:
@@ -207,20 +195,27 @@ def _rebuilt(
     """`conv` with new constants, writing `follower`'s output in its place."""
     w = _new_constant(weights, conv)
     b = [_new_constant(bias, conv)] if bias is not None else []
-    properties = dict(conv.properties)
-    properties.pop("operandSegmentSizes", None)
-    fused = qnn.Conv2DOp.build(
-        operands=[conv.input, w, b, []],
-        result_types=[follower.results[0].type],
-        properties=properties,
+    return fused_in_place(conv, follower, [conv.input, w, b, []], {})
+
+
+def fused_in_place(
+    op: qnn.Conv2DOp | qnn.DotOp, follower: Operation, operands: list, properties: dict
+) -> qnn.Conv2DOp | qnn.DotOp:
+    """A conv or dot like `op` (its properties and `properties`) of `operands` that writes
+    `follower`'s output, named as that output; `op` and `follower` go. ORT's fusions move the
+    second node's output to the fused one (`FinalizeNodeFusion`)."""
+    merged = dict(op.properties) | properties
+    merged.pop("operandSegmentSizes", None)
+    fused = type(op).build(
+        operands=operands, result_types=[follower.results[0].type], properties=merged
     )
-    fused.attributes.update(conv.attributes)
+    fused.attributes.update(op.attributes)
     fused.attributes.pop(NAME_ATTR, None)
-    if NAME_ATTR in follower.attributes:
-        fused.attributes[NAME_ATTR] = follower.attributes[NAME_ATTR]
-    Rewriter.insert_op(fused, InsertPoint.before(conv))
-    fused.result.name_hint = follower.results[0].name_hint
-    follower.results[0].replace_all_uses_with(fused.result)
+    fused.attributes.update(follower.attributes)
+    fused.attributes.pop(OP_TYPE_ATTR, None)
+    Rewriter.insert_op(fused, InsertPoint.before(follower))
+    fused.results[0].name_hint = follower.results[0].name_hint
+    follower.results[0].replace_all_uses_with(fused.results[0])
     Rewriter.erase_op(follower)
-    Rewriter.erase_op(conv)
+    Rewriter.erase_op(op)
     return fused

@@ -98,17 +98,23 @@ def dequantized_conv(spec, rng) -> onnx.ModelProto:
     return model_of(nodes, params + inits, spec[0])
 
 
-@pytest.mark.parametrize("case", sorted(CONVS))
-def test_float_convs_of_quantized_models_sum_as_onnxruntimes_nchwc_convs(case: str) -> None:
-    rng = np.random.default_rng(len(case))
-    model = dequantized_conv(CONVS[case], rng)
-    feeds = {"x": rng.uniform(-3.5, 3.5, (1, CONVS[case][0], 13, 13)).astype(np.float32)}
+def runs_as_onnxruntime(model: onnx.ModelProto, feeds: dict) -> None:
+    """The imported model, through `qnn-default`, interpreted and compiled, equals ORT's
+    optimized session on `feeds`, bit for bit."""
     (theirs,) = run_ort(model, feeds)
     module = qnn_default(import_onnx(model))
     (ours,) = run_function(module, feeds)
     assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
     (compiled,) = compile_module(module)(**feeds)
-    assert np.array_equal(compiled, theirs)
+    assert np.array_equal(compiled, theirs), np.abs(compiled - theirs).max()
+
+
+@pytest.mark.parametrize("case", sorted(CONVS))
+def test_float_convs_of_quantized_models_sum_as_onnxruntimes_nchwc_convs(case: str) -> None:
+    rng = np.random.default_rng(len(case))
+    model = dequantized_conv(CONVS[case], rng)
+    feeds = {"x": rng.uniform(-3.5, 3.5, (1, CONVS[case][0], 13, 13)).astype(np.float32)}
+    runs_as_onnxruntime(model, feeds)
 
 
 def conv_of(module) -> qnn.Conv2DOp:
@@ -207,12 +213,7 @@ def test_a_global_pool_reading_an_nchwc_tensor_sums_as_onnxruntime(chain: str) -
     last = f"t{len(CHAINS[chain])}"
     graph.node.append(helper.make_node("GlobalAveragePool", [last], ["y"]))
     feeds = {"x": rng.uniform(-3.5, 3.5, (1, spec[0], 13, 13)).astype(np.float32)}
-    (theirs,) = run_ort(model, feeds)
-    module = qnn_default(import_onnx(model))
-    (ours,) = run_function(module, feeds)
-    assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
-    (compiled,) = compile_module(module)(**feeds)
-    assert np.array_equal(compiled, theirs)
+    runs_as_onnxruntime(model, feeds)
 
 
 # a linear Resize of an NCHWc conv's output: ORT's NCHWc Upsample for whole-number factors (from
@@ -247,12 +248,7 @@ def test_a_linear_resize_after_an_nchwc_conv_is_onnxruntimes(case: str) -> None:
     attrs = {"mode": "linear", "coordinate_transformation_mode": mode}
     graph.node.append(helper.make_node("Resize", inputs, ["y"], **attrs))
     feeds = {"x": rng.uniform(-3.5, 3.5, (1, 20, 13, 13)).astype(np.float32)}
-    (theirs,) = run_ort(model, feeds)
-    module = qnn_default(import_onnx(model))
-    (ours,) = run_function(module, feeds)
-    assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
-    (compiled,) = compile_module(module)(**feeds)
-    assert np.array_equal(compiled, theirs)
+    runs_as_onnxruntime(model, feeds)
 
 
 # what follows the float conv: ORT's ConvMulFusion, ConvAddFusion and ConvBNFusion take a Mul
@@ -292,12 +288,7 @@ def test_a_float_conv_takes_in_what_onnxruntime_fuses_into_it(case: str) -> None
         inputs = ["k", "c"] if constant_first else ["c", "k"]
         graph.node.append(helper.make_node(op_type, inputs, ["y"]))
     feeds = {"x": rng.uniform(-3.5, 3.5, (1, 32, 13, 13)).astype(np.float32)}
-    (theirs,) = run_ort(model, feeds)
-    module = qnn_default(import_onnx(model))
-    (ours,) = run_function(module, feeds)
-    assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
-    (compiled,) = compile_module(module)(**feeds)
-    assert np.array_equal(compiled, theirs)
+    runs_as_onnxruntime(model, feeds)
 
 
 # Adds of NCHWc tensors: ORT fuses the Add into the first of its inputs that an NCHWc conv
@@ -325,9 +316,4 @@ def test_an_add_of_nchwc_convs_sums_as_onnxruntime(case: str) -> None:
     if relu:
         graph.node.append(helper.make_node("Relu", ["sum"], ["y"]))
     feeds = {"x": rng.uniform(-3.5, 3.5, (1, 32, 13, 13)).astype(np.float32)}
-    (theirs,) = run_ort(model, feeds)
-    module = qnn_default(import_onnx(model))
-    (ours,) = run_function(module, feeds)
-    assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
-    (compiled,) = compile_module(module)(**feeds)
-    assert np.array_equal(compiled, theirs), np.abs(compiled - theirs).max()
+    runs_as_onnxruntime(model, feeds)
