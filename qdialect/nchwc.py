@@ -56,6 +56,21 @@ def nchwc_value(value: SSAValue, nchwc_average_pool: Callable[[qnn.AvgPool2DOp],
     """Whether ORT's optimized session holds `value` in NCHWc blocks. `nchwc_average_pool`
     says which row-major AveragePools are NCHWc ones (from opset 19 ORT's own loop computes
     them in NCHW)."""
+    memo: dict[SSAValue, bool] = {}
+
+    def held(v: SSAValue) -> bool:  # each value once: residual and dense graphs share inputs
+        if v not in memo:
+            memo[v] = _nchwc_value(v, nchwc_average_pool, held)
+        return memo[v]
+
+    return held(value)
+
+
+def _nchwc_value(
+    value: SSAValue,
+    nchwc_average_pool: Callable[[qnn.AvgPool2DOp], bool],
+    held: Callable[[SSAValue], bool],
+) -> bool:
     op = value.owner
     kinds = (
         qnn.Conv2DOp | qnn.MaxPool2DOp | qnn.AvgPool2DOp | qnn.ReluOp | qnn.ClampOp
@@ -85,13 +100,11 @@ def nchwc_value(value: SSAValue, nchwc_average_pool: Callable[[qnn.AvgPool2DOp],
             and function in FUSED_ACTIVATIONS | {None}
         )
         carried = not isinstance(op, qnn.ClampOp) and function in NCHWC_ACTIVATIONS | {None}
-        return fused or carried and nchwc_value(op.input, nchwc_average_pool)
+        return fused or carried and held(op.input)
     if isinstance(op, qnn.AddOp | qnn.MulOp):  # elementwise on two NCHWc tensors of one shape
-        return op.lhs.type == op.rhs.type and all(
-            nchwc_value(v, nchwc_average_pool) for v in (op.lhs, op.rhs)
-        )
+        return op.lhs.type == op.rhs.type and all(held(v) for v in (op.lhs, op.rhs))
     return op.axis.value.data == 1 and all(
-        v.type.get_shape()[1] % block == 0 and nchwc_value(v, nchwc_average_pool)  # type: ignore[union-attr]
+        v.type.get_shape()[1] % block == 0 and held(v)  # type: ignore[union-attr]
         for v in op.inputs
     )
 
