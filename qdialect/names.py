@@ -26,9 +26,9 @@ OP_TYPE_ATTR = "qnn.op_type"
 # a constant that is an ONNX node's output (a Constant node, arithmetic the importer folded),
 # not an initializer: ONNX Runtime's calibrator observes those (`import_onnx(node_constants=)`)
 NODE_OUTPUT_ATTR = "qnn.node_output"
-# a reshape the importer wrote for a Flatten (ONNX Runtime's QDQ propagation passes Reshape,
-# Squeeze and Unsqueeze, not Flatten)
-FLATTEN_ATTR = "qnn.flatten"
+# the ONNX node a reshape stands for when it is not a Reshape: Flatten, Squeeze or Unsqueeze
+# (quantizer rules name them; ONNX Runtime's QDQ propagation passes all but Flatten)
+RESHAPE_OF_ATTR = "qnn.reshape_of"
 # a Q or DQ ONNX Runtime's QDQ propagation inserted (`rewrites.qdq_propagation`): a QDQ node of
 # ORT's, even in a function written in QOperator form, whose other pairs stand for QLinear nodes
 PROPAGATED_ATTR = "qnn.propagated"

@@ -15,7 +15,7 @@ from xdsl.dialects.builtin import StringAttr, TensorType, f32
 from xdsl.ir import Operation, SSAValue
 
 from qdialect import qnn
-from qdialect.names import NODE_OUTPUT_ATTR, OP_TYPE_ATTR, tensor_name
+from qdialect.names import NODE_OUTPUT_ATTR, OP_TYPE_ATTR, RESHAPE_OF_ATTR, tensor_name
 from qdialect.tensors import element_type
 
 
@@ -78,7 +78,7 @@ def node_kind(op: Operation) -> str | None:
         return None if not is_float_tensor(op.input) else f"Arg{op.kind_value.value.title()}"
     if not op.results or not is_float_tensor(op.results[0]):
         return None
-    recorded = op.attributes.get(OP_TYPE_ATTR)
+    recorded = op.attributes.get(OP_TYPE_ATTR) or op.attributes.get(RESHAPE_OF_ATTR)
     if isinstance(recorded, StringAttr):
         return recorded.data
     if isinstance(op, qnn.Conv2DOp):

@@ -30,19 +30,19 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
-from qdialect.names import FLATTEN_ATTR, OP_TYPE_ATTR, PROPAGATED_ATTR, tensor_name
+from qdialect.names import OP_TYPE_ATTR, PROPAGATED_ATTR, tensor_name
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 from rewrites.onnx_nodes import node_kind
 
-# `CanNodePropagate`: Squeeze and Unsqueeze are reshapes here, a Flatten's is marked
-PROPAGATING = frozenset({"MaxPool", "Reshape", "Transpose", "Slice"})
+# `CanNodePropagate` (a Flatten does not)
+PROPAGATING = frozenset({"MaxPool", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Slice"})
 
 
 def _propagates(op: Operation | None) -> bool:
     """An op ORT's propagation passes: a whole data movement node on a float tensor (it writes
     a tensor of the graph: not a Gemm's transB transpose, say)."""
-    if op is None or OP_TYPE_ATTR in op.attributes or FLATTEN_ATTR in op.attributes:
+    if op is None or OP_TYPE_ATTR in op.attributes:
         return False
     return node_kind(op) in PROPAGATING and tensor_name(op.results[0]) is not None
 

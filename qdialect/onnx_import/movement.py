@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from xdsl.dialects import arith
+from xdsl.dialects import arith, tensor
 from xdsl.dialects.builtin import (
     FloatAttr,
     IntegerAttr,
@@ -23,7 +23,7 @@ from xdsl.dialects.builtin import (
 )
 
 from qdialect import qnn
-from qdialect.names import FLATTEN_ATTR, NODE_OUTPUT_ATTR
+from qdialect.names import NODE_OUTPUT_ATTR, RESHAPE_OF_ATTR
 from qdialect.nchwc import nchwc_resize
 from qdialect.onnx_import.builders import (
     concatenated,
@@ -73,9 +73,7 @@ def flatten(g: GraphImporter, node) -> None:
     axis = attrs(node).get("axis", 1)
     axis = axis + len(xs) if axis < 0 else axis
     shape = [math.prod(xs[:axis]), math.prod(xs[axis:])]
-    y = reshaped(g, x, shape, node.output[0])
-    y.owner.attributes[FLATTEN_ATTR] = UnitAttr()  # type: ignore[union-attr]
-    g.define(node.output[0], y)
+    g.define(node.output[0], reshaped_as(g, node, x, shape))
 
 
 def _axes(g: GraphImporter, node) -> list[int] | None:
@@ -99,7 +97,7 @@ def squeeze(g: GraphImporter, node) -> None:
     if any(xs[a] != 1 for a in drop):
         raise NodeError(f"cannot squeeze axes {sorted(drop)} of shape {list(xs)}")
     shape = [d for i, d in enumerate(xs) if i not in drop]
-    g.define(node.output[0], reshaped(g, x, shape, node.output[0]))
+    g.define(node.output[0], reshaped_as(g, node, x, shape))
 
 
 @handles("Unsqueeze")
@@ -115,7 +113,15 @@ def unsqueeze(g: GraphImporter, node) -> None:
     it = iter(xs)
     for i in range(rank):
         shape.append(1 if i in inserted else next(it))
-    g.define(node.output[0], reshaped(g, x, shape, node.output[0]))
+    g.define(node.output[0], reshaped_as(g, node, x, shape))
+
+
+def reshaped_as(g: GraphImporter, node, x, shape: list[int]):
+    """`x` reshaped for a Flatten, Squeeze or Unsqueeze node, which the reshape records."""
+    y = reshaped(g, x, shape, node.output[0])
+    if isinstance(y.owner, tensor.ReshapeOp):  # (not a constant the importer folded)
+        y.owner.attributes[RESHAPE_OF_ATTR] = StringAttr(node.op_type)
+    return y
 
 
 @handles("Transpose")

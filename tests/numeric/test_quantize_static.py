@@ -23,6 +23,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from xdsl.passes import PassPipeline  # noqa: E402
 
 from qdialect import qnn  # noqa: E402
@@ -586,3 +587,46 @@ def resnet_cache(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("resnet")
     _, cache = ort_quantized(model, samples, static_config(("QDQ", False, "QUInt8", False)), tmp)
     return model, cache
+
+
+@pytest.mark.parametrize("op_type", ["Reshape", "Flatten", "Squeeze", "Unsqueeze"])
+def test_reshaping_nodes_are_told_apart_as_quantize_static_tells_them(op_type: str) -> None:
+    """Flatten, Squeeze and Unsqueeze import as reshapes, but `op_types_to_quantize` names
+    them apart (a Flatten is no Reshape): only the named one is quantized, as ORT does."""
+    logging.getLogger().setLevel(logging.ERROR)
+    rng = np.random.default_rng(2)
+    inits = {
+        "shape": np.array([1, 36], np.int64), "axes": np.array([0], np.int64),
+        "w": (rng.standard_normal((36, 5)) * 0.3).astype(np.float32),
+    }  # fmt: skip
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"], name="relu"),
+        helper.make_node("Reshape", ["r", "shape"], ["a"], name="reshape"),
+        helper.make_node("Unsqueeze", ["a", "axes"], ["b"], name="unsqueeze"),
+        helper.make_node("Squeeze", ["b", "axes"], ["c"], name="squeeze"),
+        helper.make_node("Flatten", ["c"], ["d"], name="flatten"),
+        helper.make_node("MatMul", ["d", "w"], ["y"], name="matmul"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "reshapes",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 3, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(v, k) for k, v in inits.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    config = {
+        "quant_format": "QDQ", "per_channel": False, "activation_type": "QUInt8",
+        "reduce_range": True, "op_types_to_quantize": [op_type],
+        "extra_options": {"ForceQuantizeNoInputCheck": True},
+    }  # fmt: skip
+    samples = [{"x": rng.standard_normal((1, 4, 3, 3)).astype(np.float32)} for _ in range(3)]
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, config, Path(tmp))
+        ours = quantize(model, cache, config)
+    quantized_by_ort = {n.name for n in theirs.graph.node if n.op_type == "DequantizeLinear"}
+    assert ours.summary.quantized == [f"{op_type} '{op_type.lower()}'"] and quantized_by_ort
+    x = {"x": rng.standard_normal((1, 4, 3, 3)).astype(np.float32)}
+    (expected,) = run_function(qnn_default(import_onnx(theirs)), x)
+    (got,) = run_function(qnn_default(ours.module), x)
+    assert np.array_equal(got, expected)
