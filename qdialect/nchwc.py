@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from xdsl.dialects import arith
 from xdsl.dialects.builtin import StringAttr, UnitAttr, f32
 from xdsl.ir import Block, BlockArgument, SSAValue
 
 from qdialect import qnn
 from qdialect.host_cpu import nchwc_block_size
+from qdialect.names import OP_TYPE_ATTR
 from qdialect.ort_fusions import fused_in_place
 from qdialect.qnn.modes import Activation
 from qdialect.qnn.resize import NCHWC_MODES
@@ -38,6 +40,20 @@ FUSED_ACTIVATIONS = NCHWC_ACTIVATIONS | {
     UnaryFunction.LEAKY_RELU.value,
     UnaryFunction.HARD_SIGMOID.value,
 }
+
+
+def mark_nchwc_conv(op) -> None:
+    """Mark `op` if it is a conv ORT's NchwcTransformer takes (`Conv2DOp.mark_nchwc`): a float
+    2-D conv node (not one of a 1-D conv's ops) whose weights and bias are constants (an
+    initializer, or folded to one; a DequantizeLinear's output is none)."""
+    if (
+        isinstance(op, qnn.Conv2DOp)
+        and element_type(op.result.type) == f32
+        and OP_TYPE_ATTR not in op.attributes
+        and op.addend is None
+        and all(isinstance(v.owner, arith.ConstantOp) for v in (op.weight, op.bias) if v)
+    ):
+        op.mark_nchwc()
 
 
 def _nchw_float(value: SSAValue) -> bool:

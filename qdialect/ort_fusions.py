@@ -219,3 +219,9 @@ def fused_in_place(
     Rewriter.erase_op(follower)
     Rewriter.erase_op(op)
     return fused
+
+
+def fuse_float_nodes(block: Block) -> None:
+    """All of the above on a quantized model's function body, as ORT's basic level runs them."""
+    fuse_matmul_add(block)
+    fuse_conv_constants(block)

@@ -27,7 +27,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from qdialect import qnn
 from qdialect.constants import dense_array
 from qdialect.names import node_name
-from qdialect.ort_fusions import fuse_conv_constants, fuse_matmul_add
+from qdialect.ort_fusions import fuse_float_nodes
 from qdialect.ort_qparams import quantize_array, weight_qparams
 from qdialect.quant_config import QuantizeConfig
 from qdialect.tensors import element_type
@@ -193,7 +193,6 @@ def quantize_dynamic_function(function: func.FuncOp, config: QuantizeConfig) -> 
         rewriter.replace_op(op, new)
         summary.quantized.append(label)
     if summary.quantized:
-        fuse_matmul_add(function.body.block)
-        fuse_conv_constants(function.body.block)
+        fuse_float_nodes(function.body.block)
         nchwc_layout(function.body.block)
     return summary

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from xdsl.dialects import arith, func, tensor
+from xdsl.dialects import func, tensor
 from xdsl.dialects.builtin import StringAttr, TensorType, UnitAttr, f32
 from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -29,8 +29,8 @@ from qdialect import qnn
 from qdialect.constants import dense_array
 from qdialect.host_cpu import nchwc_pool
 from qdialect.names import OP_TYPE_ATTR, QOPERATOR_ATTR, node_name, tensor_name
-from qdialect.nchwc import fuse_nchwc_sums, nchwc_global_pool, nchwc_resize
-from qdialect.ort_fusions import fuse_conv_constants, fuse_matmul_add
+from qdialect.nchwc import fuse_nchwc_sums, mark_nchwc_conv, nchwc_global_pool, nchwc_resize
+from qdialect.ort_fusions import fuse_float_nodes
 from qdialect.ort_qparams import (
     QParams,
     QType,
@@ -291,8 +291,7 @@ class StaticQuantizer:
             fuse_softmax(self.block)
             resize_stored_values(self.block)
         if self.summary.quantized:  # what ORT's optimized session runs (nchwc_layout)
-            fuse_matmul_add(self.block)
-            fuse_conv_constants(self.block)
+            fuse_float_nodes(self.block)
             nchwc_layout(self.block)
         self.summary.unmatched_rules = [
             key for key in self.config.rules.patterns() if key not in matched
@@ -934,14 +933,7 @@ def nchwc_layout(block: Block) -> None:
     fuses into an integer op drops its mark."""
     converted: set[Operation] = set()
     for op in block.ops:
-        if (
-            isinstance(op, qnn.Conv2DOp)
-            and is_float_tensor(op.result)
-            and OP_TYPE_ATTR not in op.attributes  # one of several ops of a node (a 1-D conv)
-            and op.addend is None
-            and all(isinstance(v.owner, arith.ConstantOp) for v in (op.weight, op.bias) if v)
-        ):
-            op.mark_nchwc()
+        mark_nchwc_conv(op)
         if (
             isinstance(op, qnn.ResizeBilinearOp)
             and is_float_tensor(op.result)

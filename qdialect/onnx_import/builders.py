@@ -40,7 +40,7 @@ from qdialect.onnx_import.common import (
     tensor_type,
 )
 from qdialect.onnx_import.errors import NodeError
-from qdialect.onnx_import.graph import GraphImporter
+from qdialect.onnx_import.graph import AVERAGE_POOL_V19, GraphImporter
 from qdialect.qnn.common import int_array
 from qdialect.qnn.modes import RoundMode
 from qdialect.qnn.movement import permuted_element
@@ -49,9 +49,6 @@ from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 
 # ----------------------------------------------------------------------------- windows
-
-# the opset from which ONNX Runtime's AveragePool runs its own loop (AveragePoolV19), not MLAS
-AVERAGE_POOL_V19 = 19
 
 
 def window_pads(node, spatial, kernel, strides, dilations) -> list[int]:
@@ -412,7 +409,7 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     elif (
         node.op_type == "GlobalAveragePool"
         and g.quantized_model
-        and nchwc_global_pool(x, lambda _: g.opset < AVERAGE_POOL_V19)
+        and nchwc_global_pool(x, g.nchwc_average_pool)
     ):
         props["row_major"] = UnitAttr()  # ORT's NCHWc chain goes on to the global pool
     op = qnn.AvgPool2DOp.create(operands=[x], result_types=[result_type(shape)], properties=props)

@@ -16,6 +16,7 @@ from xdsl.ir import BlockArgument, SSAValue
 from qdialect import qnn
 from qdialect.float32_arrays import MULTIPLIED_EXPONENTS
 from qdialect.names import OP_TYPE_ATTR
+from qdialect.nchwc import mark_nchwc_conv
 from qdialect.onnx_import.batched import build_matmul
 from qdialect.onnx_import.builders import (
     build_avg_pool,
@@ -54,16 +55,8 @@ def conv(g: GraphImporter, node) -> None:
     x, w = float_value(g, node.input[0]), float_value(g, node.input[1])
     bias = [float_value(g, node.input[2])] if optional_input(node, 2) else []
     build_conv(g, node, x, w, bias, lambda shape: tensor_type(shape, f32))
-    # a quantized model runs in ORT's optimized session, whose NchwcTransformer takes a 2-D
-    # conv with float initializers (after its constant folding) as weights and bias
-    constant = [g.initializers.get(name) for name in node.input[1:3] if name]
-    conv = g.values[node.output[0]].owner
-    if (
-        g.quantized_model
-        and isinstance(conv, qnn.Conv2DOp)
-        and all(c is not None and c.dtype == np.float32 for c in constant)
-    ):
-        conv.mark_nchwc()
+    if g.quantized_model:  # run by ORT's optimized session: its NCHWc convs
+        mark_nchwc_conv(g.values[node.output[0]].owner)
 
 
 @handles("MatMul")

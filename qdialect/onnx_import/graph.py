@@ -58,7 +58,7 @@ from qdialect.onnx_import.element_types import (
 from qdialect.onnx_import.errors import NodeError, OnnxImportError
 from qdialect.onnx_import.folding import fold
 from qdialect.onnx_import.scales import check_scales
-from qdialect.ort_fusions import fuse_conv_constants, fuse_matmul_add
+from qdialect.ort_fusions import fuse_float_nodes
 from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
@@ -76,6 +76,10 @@ def storage_view(values: np.ndarray, qtype: UniformQuantizedType) -> np.ndarray:
     width = qtype.storage_width
     container = next(bits for bits in (8, 16, 32, 64) if bits >= width)
     return reinterpret_bits(np.asarray(values), width, True, np.dtype(f"i{container // 8}"))
+
+
+# the opset from which ONNX Runtime's AveragePool runs its own loop (AveragePoolV19), not MLAS
+AVERAGE_POOL_V19 = 19
 
 
 class GraphImporter:
@@ -120,6 +124,11 @@ class GraphImporter:
             for name in dict.fromkeys(node.input):
                 readers.setdefault(name, []).append(node)
         return readers
+
+    def nchwc_average_pool(self, pool) -> bool:
+        """Whether a row-major AveragePool of this model is an NCHWc one (qdialect/nchwc.py):
+        before opset 19; from it, ORT's own loop computes AveragePool in NCHW."""
+        return self.opset < AVERAGE_POOL_V19
 
     def producer(self, name: str):
         """The node that writes tensor `name`, None for a graph input or initializer."""
@@ -379,9 +388,8 @@ class GraphImporter:
             results.append(self.values[out.name])
         self.block.add_op(func.ReturnOp(*results))
         if self.quantized_model:  # run by ORT's optimized session (qdialect/ort_fusions.py)
-            fuse_matmul_add(self.block)
-            fuse_conv_constants(self.block)
-            fuse_nchwc_sums(self.block, lambda _: self.opset < 19)  # (AveragePool-19)
+            fuse_float_nodes(self.block)
+            fuse_nchwc_sums(self.block, self.nchwc_average_pool)
         function = func.FuncOp(
             function_name,
             ([a.type for a in self.block.args], [r.type for r in results]),

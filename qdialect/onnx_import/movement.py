@@ -545,7 +545,7 @@ def resize_bilinear(
             "scale_w": FloatAttr(factors[3], f32),
         },
     )
-    if g.quantized_model and nchwc_resize(op, lambda _: g.opset < 19):  # (AveragePool-19)
+    if g.quantized_model and nchwc_resize(op, g.nchwc_average_pool):
         op.properties["nchwc"] = UnitAttr()  # ORT's optimized session runs its NCHWc Upsample
     g.define(node.output[0], g.add(op, node.output[0]))
 
