@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from xdsl.dialects import func
-from xdsl.dialects.builtin import StringAttr
+from xdsl.dialects.builtin import ArrayAttr, StringAttr
 from xdsl.ir import BlockArgument, Operation, OpResult, SSAValue
 
 NAME_ATTR = "qnn.name"
@@ -50,6 +50,16 @@ def tensor_name(value: SSAValue) -> str | None:
     if isinstance(recorded, StringAttr):
         return recorded.data
     return value.name_hint
+
+
+def recorded_names(attrs: ArrayAttr | None, count: int) -> list[str | None]:
+    """The names `arg_attrs` or `res_attrs` record for a function's `count` arguments or
+    results (None where none is)."""
+    names: list[str | None] = []
+    for index in range(count):
+        recorded = attrs.data[index].data.get(NAME_ATTR) if attrs and index < len(attrs) else None
+        names.append(recorded.data if isinstance(recorded, StringAttr) else None)
+    return names
 
 
 def ssa_name_hint(name: str) -> str | None:

@@ -192,9 +192,17 @@ class QuantizeConfig:
     @property
     def writes_opset_21(self) -> bool:
         """Whether quantize_static raises the model to opset 21 (`update_opset_version`:
-        16-bit activations or weights, which ONNX's QuantizeLinear takes from opset 21)."""
+        16-bit activations or weights, which ONNX's QuantizeLinear takes from opset 21,
+        including a 16-bit `quant_type` of TensorQuantOverrides or of their `convert`, which
+        the QOperator form otherwise ignores)."""
         sixteen = (QType.QInt16, QType.QUInt16)
-        return self.activation_type in sixteen or self.weight_type in sixteen
+        types = {self.activation_type, self.weight_type} | {
+            qtype
+            for dicts in self.tensor_overrides.by_name.values()
+            for ov in dicts
+            for qtype in (ov.quant_type, ov.convert.quant_type if ov.convert else None)
+        }
+        return any(qtype in sixteen for qtype in types)
 
     def should_quantize(self, op_type: str, node_name: str | None) -> bool:
         """`BaseQuantizer.should_quantize_node`."""

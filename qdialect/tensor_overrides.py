@@ -3,9 +3,12 @@
 The value maps a tensor name to a list of dicts: one dict for a per-tensor override, one per
 channel (or one for all, with `axis`) for a per-channel weight. A dict's keys are ORT's:
 `quant_type`, `scale` with `zero_point`, `symmetric`, `reduce_range` (initializers only),
-`rmin` with `rmax`, and `axis`. The checks are `TensorQuantOverridesHelper.is_valid`'s (in
-`onnxruntime/quantization/tensor_quant_overrides.py`), with its messages; ORT's mixed
-precision `convert` is refused by name. JSON numbers stand for the float32 values ORT's
+`rmin` with `rmax`, `axis`, and `convert` (mixed precision: an activation quantized a second
+time, to another type, for all its quantized readers or the nodes `recv_nodes` names; its dict
+takes `quant_type`, which it must have, `scale` with `zero_point`, `symmetric`, `rmin`,
+`rmax`). The checks are `TensorQuantOverridesHelper.is_valid`'s (in
+`onnxruntime/quantization/tensor_quant_overrides.py`), with its messages; the checks that need
+the model or the config are the quantizer's. JSON numbers stand for the float32 values ORT's
 arithmetic needs there (`compute_scale_zp` reads a numpy scalar's dtype): `rmin`, `rmax` and
 `scale` are read as float32.
 
@@ -22,7 +25,11 @@ import numpy as np
 
 from qdialect.ort_qparams import QType
 
-KEYS = ("quant_type", "scale", "zero_point", "symmetric", "reduce_range", "rmin", "rmax", "axis")
+KEYS = (
+    "quant_type", "scale", "zero_point", "symmetric", "reduce_range", "rmin", "rmax", "axis",
+    "convert",
+)  # fmt: skip
+CONVERT_KEYS = ("quant_type", "scale", "zero_point", "symmetric", "rmin", "rmax", "recv_nodes")
 # the keys that choose a range or a rounding, which given parameters leave nothing to do
 WITHOUT_SCALE = ("symmetric", "reduce_range", "rmax", "rmin")
 
@@ -43,6 +50,10 @@ class TensorOverride:
     rmin: np.float32 | None = None
     rmax: np.float32 | None = None
     axis: int | None = None
+    # mixed precision: the second quantization (`quant_type` always set; no `reduce_range`,
+    # `axis` or `convert` of its own) and the nodes that read it (None: every quantized reader)
+    convert: TensorOverride | None = None
+    recv_nodes: frozenset[str] | None = None
 
     @property
     def given(self) -> bool:
@@ -101,11 +112,6 @@ class TensorOverrides:
 
 
 def _read_dict(name: str, raw: dict[str, Any]) -> TensorOverride:
-    if "convert" in raw:
-        raise OverrideError(
-            f"TensorQuantOverrides for '{name}': 'convert' (a second quantization type for "
-            "some consumers) is not supported"
-        )
     unknown = sorted(set(raw) - set(KEYS))
     if unknown:
         raise OverrideError(
@@ -121,9 +127,10 @@ def _read_dict(name: str, raw: dict[str, Any]) -> TensorOverride:
             f"Tensor override option(s) [{', '.join(keys)}] are invalid with 'scale' and "
             "'zero_point'"
         )
+    convert = _read_convert(name, raw["convert"]) if "convert" in raw else None
     try:
         return TensorOverride(
-            quant_type=_optional(raw, "quant_type", lambda v: QType.parse(str(v))),
+            quant_type=_optional(raw, "quant_type", _qtype),
             scale=_optional(raw, "scale", _float32),
             zero_point=_optional(raw, "zero_point", _integer),
             symmetric=_optional(raw, "symmetric", _boolean),
@@ -131,9 +138,50 @@ def _read_dict(name: str, raw: dict[str, Any]) -> TensorOverride:
             rmin=_optional(raw, "rmin", _float32),
             rmax=_optional(raw, "rmax", _float32),
             axis=_optional(raw, "axis", _integer),
+            convert=convert,
         )
     except (TypeError, ValueError) as err:
         raise OverrideError(f"TensorQuantOverrides for '{name}': {err}") from None
+
+
+def _read_convert(name: str, raw: Any) -> TensorOverride:
+    """A `convert` dict, checked as `_is_valid_per_tensor` checks it (the model-free part)."""
+    if not isinstance(raw, dict):
+        raise OverrideError(f"TensorQuantOverrides for '{name}': 'convert' must be a dict")
+    if "quant_type" not in raw:
+        raise OverrideError(f"'convert' options (tensor '{name}') must specify a 'quant_type'")
+    if "reduce_range" in raw:
+        raise OverrideError(
+            f"Option 'reduce_range' is only supported for initializers, not for activation {name}"
+        )
+    unknown = sorted(set(raw) - set(CONVERT_KEYS))
+    if unknown:
+        raise OverrideError(
+            f"TensorQuantOverrides for '{name}': unknown 'convert' key '{unknown[0]}' "
+            f"(valid: {', '.join(CONVERT_KEYS)})"
+        )
+    if ("scale" in raw) != ("zero_point" in raw):
+        raise OverrideError(
+            "Must provide both 'scale' and 'zero_point' if one of the overrides is provided "
+            f"(tensor '{name}')"
+        )
+    if "scale" in raw and (keys := [k for k in WITHOUT_SCALE if k in raw]):
+        raise OverrideError(
+            f"Tensor override option(s) [{', '.join(keys)}] are invalid with 'scale' and "
+            f"'zero_point' (tensor '{name}')"
+        )
+    try:
+        return TensorOverride(
+            quant_type=_qtype(raw["quant_type"]),
+            scale=_optional(raw, "scale", _float32),
+            zero_point=_optional(raw, "zero_point", _integer),
+            symmetric=_optional(raw, "symmetric", _boolean),
+            rmin=_optional(raw, "rmin", _float32),
+            rmax=_optional(raw, "rmax", _float32),
+            recv_nodes=_optional(raw, "recv_nodes", _node_names),
+        )
+    except (TypeError, ValueError) as err:
+        raise OverrideError(f"TensorQuantOverrides for '{name}': 'convert': {err}") from None
 
 
 def _check(name: str, dicts: tuple[TensorOverride, ...]) -> None:
@@ -153,6 +201,20 @@ def _check(name: str, dicts: tuple[TensorOverride, ...]) -> None:
                 raise OverrideError(
                     f"Channel {key} for tensor '{name}' does not match at index {index}."
                 )
+
+
+def _qtype(value: Any) -> QType:
+    """A `QuantType` (its name from JSON, or ORT's enum, whose str is its name)."""
+    return QType.parse(str(value))
+
+
+def _node_names(value: Any) -> frozenset[str]:
+    """`recv_nodes`: node names (a JSON list; ORT's callers pass a set)."""
+    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+        raise TypeError(f"'recv_nodes' must be a list of node names, got {value!r}")
+    if not all(isinstance(item, str) for item in value):
+        raise TypeError(f"'recv_nodes' must be a list of node names, got {value!r}")
+    return frozenset(value)
 
 
 def _optional(raw: dict[str, Any], key: str, read: Any) -> Any:

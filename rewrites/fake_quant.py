@@ -77,6 +77,8 @@ class FakeQuantToQdq(RewritePattern):
         dequantize = qnn.DequantizeOp(quantize.result, op.result.type)
         quantize.location = dequantize.location = op.location
         hint = op.input.name_hint
+        if op.result.name_hint and op.result.name_hint.endswith("_fake"):
+            hint = op.result.name_hint.removesuffix("_fake")  # the quantizer's fake form
         if hint:
             quantize.result.name_hint = f"{hint}_QuantizeLinear_Output"
             dequantize.result.name_hint = f"{hint}_DequantizeLinear_Output"

@@ -51,11 +51,18 @@ from rewrites.quantize_static import (
 class FakeQuantizer(StaticQuantizer):
     """`StaticQuantizer` writing typed `qnn.fake_quant` ops instead of QDQ pairs."""
 
-    def pair_ops(self, value: SSAValue, qtype: UniformQuantizedType) -> list[Operation]:
+    def pair_ops(
+        self, value: SSAValue, qtype: UniformQuantizedType, hint: str | None = None
+    ) -> list[Operation]:
         fake = qnn.FakeQuantOp(value, qtype)
-        if value.name_hint:
-            fake.result.name_hint = f"{value.name_hint}_fake"
+        if hint or value.name_hint:
+            fake.result.name_hint = f"{hint or value.name_hint}_fake"
         return [fake]
+
+    def dequantize_again(self, first: list[Operation]) -> list[Operation]:
+        """None: a converted tensor's second fake_quant reads the first one's result (the
+        same values the QDQ form's second DQ of Q1 gives its Q2)."""
+        return []
 
     def quantize_constant(self, value: SSAValue, params: QParams) -> None:
         qtype = uniform_type(params)

@@ -41,6 +41,7 @@ from qdialect.ort_qparams import (
 )
 from qdialect.quant_config import QuantFormat, QuantizeConfig
 from qdialect.quant_rules import NodeRule
+from qdialect.tensor_overrides import TensorOverride
 from qdialect.types import UniformQuantizedType
 from rewrites.nni_params import FixedParams, FixedWeight, special_weight
 from rewrites.onnx_nodes import (
@@ -118,6 +119,24 @@ class QuantizeSummary:
     unmatched_rules: list[str] = field(default_factory=list)  # per-op rules that matched no node
 
 
+@dataclass(frozen=True)
+class Conversion:
+    """A tensor's second quantization (`QDQTensorQuantParams.converted`) and the names of the
+    nodes that read it (`converted_recv_nodes`; None: every quantized reader)."""
+
+    params: QParams
+    recv_nodes: frozenset[str] | None
+
+    def reads_converted(self, node: str | None) -> bool:
+        """`get_for_consumer`'s choice for the node named `node`."""
+        return self.recv_nodes is None or node in self.recv_nodes
+
+
+def _node_name(ops: frozenset[Operation]) -> str | None:
+    """The ONNX name of the node made of `ops`."""
+    return next((name for op in ops if (name := node_name(op)) is not None), None)
+
+
 def _either(rule_value: bool | None, default: bool) -> bool:
     return default if rule_value is None else rule_value
 
@@ -167,8 +186,9 @@ class StaticQuantizer:
     def has_range(self, value: SSAValue) -> bool:
         return self.name(value) in self.ranges
 
-    def act_params(self, value: SSAValue) -> QParams:
-        """`calc_quant_params` of a calibrated tensor."""
+    def act_params(self, value: SSAValue, override: TensorOverride | None = None) -> QParams:
+        """`calc_quant_params` of a calibrated tensor, with its per-tensor overrides or, for
+        the second quantization of a converted tensor, its `convert` dict (`override`)."""
         name = self.name(value)
         if name not in self.ranges:
             raise QuantizeError(
@@ -184,8 +204,10 @@ class StaticQuantizer:
         if scheme is not None:
             return scheme_qparams([(lo, hi)], qtype, scheme, False, None)
         symmetric = _either(rule.activation_symmetric, self.config.activation_symmetric)
+        if override is None:
+            override = self.config.tensor_overrides.per_tensor(name)
         return activation_params(
-            self.config.tensor_overrides.per_tensor(name),
+            override,
             name,
             np.float32(lo),
             np.float32(hi),
@@ -194,6 +216,24 @@ class StaticQuantizer:
             self.config.min_real_range,
             self.config.activation_restricted_asymmetric,
         )
+
+    def conversion(self, value: SSAValue) -> Conversion | None:
+        """A calibrated tensor's `convert` override, computed (`calc_graph_quant_params`). The
+        QDQ form only: QOperator's quantizer ignores the key."""
+        if self.config.quant_format is not QuantFormat.QDQ or not self.has_range(value):
+            return None
+        convert = self.config.tensor_overrides.per_tensor(self.name(value)).convert
+        if convert is None:
+            return None
+        return Conversion(self.act_params(value, convert), convert.recv_nodes)
+
+    def reader_params(self, value: SSAValue, params: QParams, reader: Operation) -> QParams:
+        """`get_for_consumer`: the parameters the node of op `reader` reads `value` with,
+        `params` unless the node reads the tensor's converted type."""
+        conversion = self.conversion(value)
+        if conversion is not None and conversion.reads_converted(node_name(node_of(reader))):
+            return conversion.params
+        return params
 
     # ---- phase 1: marking (QDQQuantizer.quantize_model and the per-op quantizers)
     def check_overrides(self) -> None:
@@ -226,6 +266,14 @@ class StaticQuantizer:
                         f"Option 'reduce_range' is only supported for initializers, not for "
                         f"activation {name}"
                     )
+                if (convert := dicts[0].convert) is not None:
+                    if initializer:
+                        raise QuantizeError("Cannot use 'convert' override for initializers")
+                    if convert.quant_type == (dicts[0].quant_type or self.config.activation_type):
+                        raise QuantizeError(
+                            f"'convert' quant_type must differ from original quant_type "
+                            f"(tensor '{name}')"
+                        )
                 continue
             if not initializer:
                 raise QuantizeError(
@@ -241,6 +289,10 @@ class StaticQuantizer:
                 raise QuantizeError(
                     f"Incorrect number of channel overrides for tensor {name} (axis {axis}), "
                     f"expected {shape[axis]}, but found {len(dicts)}."
+                )
+            if any(channel.convert is not None for channel in dicts):
+                raise QuantizeError(
+                    f"Cannot use 'convert' override for initializers, such as {name}."
                 )
 
     def run(self) -> QuantizeSummary:
@@ -602,6 +654,8 @@ class StaticQuantizer:
             return False
         if len(list(source.uses)) != 1 or isinstance(source, BlockArgument):
             return False
+        if self.conversion(result) is not None or self.conversion(source) is not None:
+            return False
         if any(isinstance(use.operation, func.ReturnOp) for use in source.uses):
             return False
         self.names[source] = self.name(result) or ""
@@ -742,7 +796,7 @@ class StaticQuantizer:
                 per_channel = params.axis is not None
             else:
                 continue
-            input_scale = self.act_params(bias.input).scale
+            input_scale = self.reader_params(bias.input, self.act_params(bias.input), bias.op).scale
             scale = adjust_weight_scale_for_int32_bias(
                 input_scale, params.scale, dense_array(bias.bias), per_channel
             )
@@ -772,7 +826,8 @@ class StaticQuantizer:
                 raise QuantizeError(f"tensors {names} share parameters of unquantized tensors")
             for value in ready:
                 source = pending.pop(value).shared_from
-                self.insert_pair(value, self.done[source])  # type: ignore[index]
+                assert source is not None and isinstance(value.owner, Operation)
+                self.insert_pair(value, self.reader_params(source, self.done[source], value.owner))
 
     def insert_biases(self) -> None:
         """`_quantize_bias_tensors` / `quantize_bias_static`. A bias two quantized nodes read
@@ -785,7 +840,8 @@ class StaticQuantizer:
                 raise QuantizeError(
                     f"bias '{self.name(bias.bias)}' needs quantized input and weight scales"
                 )
-            scale = bias_qparams(self.done[bias.input].scale, self.done[bias.weight].scale)
+            input_params = self.reader_params(bias.input, self.done[bias.input], bias.op)
+            scale = bias_qparams(input_params.scale, self.done[bias.weight].scale)
             values = quantize_bias(dense_array(bias.bias), scale)
             axis = 0 if scale.size > 1 else None
             scale = scale if axis is not None else scale.reshape(())
@@ -818,9 +874,18 @@ class StaticQuantizer:
             point = InsertPoint.at_start(self.block)
         else:
             point = InsertPoint.after(value.owner)  # type: ignore[arg-type]
+        conversion = self.conversion(value)
         if self.dedicated_pairs(value):
+            if conversion is not None:
+                raise QuantizeError(
+                    "Do not currently support converted quant_types in TensorQuantOverrides "
+                    "when the `dedicated_qdq_pair` extra_option is enabled"
+                )
             self.done[value] = params
             return self.insert_dedicated_pairs(value, uniform_type(params), point)
+        if conversion is not None:
+            self.done[value] = params
+            return self.insert_converted(value, params, conversion, point)
         ops = self.pair_ops(value, uniform_type(params))
         Rewriter.insert_op(ops, point)
         readers = None
@@ -833,6 +898,54 @@ class StaticQuantizer:
             ),
         )
         self.done[value] = params
+
+    def insert_converted(
+        self, value: SSAValue, params: QParams, conversion: Conversion, point: InsertPoint
+    ) -> None:
+        """`_add_qdq_ops_for_converted_activation`: producer -> Q1 -> DQ1 for the readers of
+        the original type, and DQ1 -> Q2 -> DQ2 for the nodes that read the converted type
+        (`recv_nodes`, or every quantized reader); when some quantized readers keep the
+        original type, Q2 reads a second DQ of Q1's result. ORT replaces the inputs of nodes
+        by name, so a float node `recv_nodes` names reads DQ2 too, and "every reader takes
+        the converted type" is its count of names. Other float readers keep the float tensor,
+        unless the tensor is a function result: then the DQ that takes over the tensor's name
+        (DQ2 when every reader is converted, else DQ1) feeds them and the result."""
+        names = {name for node in self.receiving_nodes(value) if (name := _node_name(node))}
+        recv = conversion.recv_nodes
+        converted_names = names if recv is None else recv
+        original_names = set() if recv is None else names - recv
+        all_converted = len(converted_names) == len(names)
+        hint = value.name_hint
+        first = self.pair_ops(value, uniform_type(params))
+        again = [] if all_converted else self.dequantize_again(first)
+        source = (again or first)[-1].results[0]
+        second = self.pair_ops(
+            source, uniform_type(conversion.params), f"{hint}_convert" if hint else None
+        )
+        ops = [*first, *again, *second]
+        Rewriter.insert_op(ops, point)
+        original, converted = first[-1].results[0], second[-1].results[0]
+        named = original if not all_converted else converted
+        is_result = any(isinstance(use.operation, func.ReturnOp) for use in value.uses)
+        for use in list(value.uses):
+            if use.operation in ops:
+                continue
+            reader = node_name(node_of(use.operation))
+            if reader in converted_names:
+                use.operation.operands[use.index] = converted
+            elif reader in original_names:
+                use.operation.operands[use.index] = original
+            elif is_result:
+                use.operation.operands[use.index] = named
+
+    def dequantize_again(self, first: list[Operation]) -> list[Operation]:
+        """A second DQ of the quantized value of the pair `first` (ORT's DQ clone, which
+        keeps Q2's input apart from the readers of the original type)."""
+        quantize, dequantize = first
+        again = qnn.DequantizeOp(quantize.results[0], dequantize.results[0].type)
+        if dequantize.results[0].name_hint:
+            again.results[0].name_hint = f"{dequantize.results[0].name_hint}_clone"
+        return [again]
 
     def receiving_nodes(self, value: SSAValue) -> list[frozenset[Operation]]:
         """ORT's `tensor_to_its_receiving_nodes`: the nodes to quantize (whatever their
@@ -866,12 +979,15 @@ class StaticQuantizer:
             point = InsertPoint.after(ops[-1])
             value.replace_uses_with_if(ops[-1].results[0], lambda use, n=node: use.operation in n)
 
-    def pair_ops(self, value: SSAValue, qtype: UniformQuantizedType) -> list[Operation]:
-        """The quantize and dequantize an activation goes through."""
+    def pair_ops(
+        self, value: SSAValue, qtype: UniformQuantizedType, hint: str | None = None
+    ) -> list[Operation]:
+        """The quantize and dequantize an activation goes through (`hint`: the name their
+        results' hints start from, the value's own by default)."""
         shape = value.type.get_shape()  # type: ignore[union-attr]
         quantize = qnn.QuantizeOp(value, TensorType(qtype, shape))
         dequantize = qnn.DequantizeOp(quantize.results[0], TensorType(f32, shape))
-        hint = value.name_hint
+        hint = hint or value.name_hint
         if hint:
             quantize.results[0].name_hint = f"{hint}_QuantizeLinear_Output"
             dequantize.results[0].name_hint = f"{hint}_DequantizeLinear_Output"

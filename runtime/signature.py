@@ -15,15 +15,14 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr, TensorType, i1
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, TensorType, i1
 from xdsl.ir import Attribute, SSAValue
 
+from qdialect.names import recorded_names
 from qdialect.storage import element_name
 from runtime.native import ExecutionError, bind_by_name, check_arrays
 
 __all__ = ["ExecutionError"]  # defined with the checks in runtime.native, imported from here too
-
-NAME_ATTR = "qnn.name"  # argument/result attribute recording an external (e.g. ONNX) name
 
 
 def numpy_dtype(element: Attribute) -> np.dtype:
@@ -47,24 +46,17 @@ def expected_array(value_type: Attribute) -> tuple[np.dtype, tuple[int, ...]]:
     return numpy_dtype(value_type.element_type), shape
 
 
-def _names(function: func.FuncOp, attrs, prefix: str, count: int) -> list[str]:
-    names = []
-    for index in range(count):
-        name = f"{prefix}{index}"
-        if attrs is not None and index < len(attrs.data):
-            recorded = attrs.data[index].data.get(NAME_ATTR)
-            if isinstance(recorded, StringAttr):
-                name = recorded.data
-        names.append(name)
-    return names
+def _names(attrs: ArrayAttr | None, prefix: str, count: int) -> list[str]:
+    """Recorded names, `<prefix><index>` where none is."""
+    return [name or f"{prefix}{i}" for i, name in enumerate(recorded_names(attrs, count))]
 
 
 def argument_names(function: func.FuncOp) -> list[str]:
-    return _names(function, function.arg_attrs, "arg", len(function.function_type.inputs))
+    return _names(function.arg_attrs, "arg", len(function.function_type.inputs))
 
 
 def result_names(function: func.FuncOp) -> list[str]:
-    return _names(function, function.res_attrs, "out", len(function.function_type.outputs))
+    return _names(function.res_attrs, "out", len(function.function_type.outputs))
 
 
 def defined_functions(module: ModuleOp) -> list[func.FuncOp]:

@@ -353,6 +353,27 @@ def mixed_consumers(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
     return onnx_model(nodes, [1, 8, size, size], [1, 8, size, size], weights)
 
 
+def mixed_precision(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
+    """Tensors with several readers for TensorQuantOverrides' `convert`: a Relu's output read
+    by a conv and a Transpose (which shares the parameters it reads), and an AveragePool (its
+    output shares its input's parameters) that a test may leave float: opset 21, which a 16-bit
+    type brings, changes how ORT sums it."""
+    w = functools.partial(normal, rng)
+    weights = {"w1": w(8, 8, 3, 3), "b1": w(8, scale=0.1), "w2": w(8, 8, 1, 1)}
+    weights["b2"] = w(8, scale=0.1)
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        node("Relu", ["c1"], ["r1"], name="relu1"),
+        node("Conv", ["r1", "w2", "b2"], ["c2"], name="conv2"),
+        node("Transpose", ["r1"], ["t"], perm=[0, 1, 3, 2], name="transpose"),
+        node("Add", ["c2", "t"], ["s"], name="add"),
+        node("Sigmoid", ["s"], ["g"], name="sigmoid"),
+        node("AveragePool", ["g"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], name="pool"),
+    ]
+    return onnx_model(nodes, [1, 8, size, size], [1, 8, size, size], weights)
+
+
 def shared_activation_input(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
     """A conv output read by a Relu, a Clip and the residual Add: its range is not narrowed to
     theirs (it has three readers). QDQ keeps both activations; ORT's QOperator quantizer drops

@@ -30,6 +30,7 @@ from runtime.compiled import compile_module
 from runtime.quantization import calibrate, quantize
 from runtime.reference import run_function
 
+from . import float_models
 from .onnxruntime_session import run_ort
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -127,6 +128,31 @@ def test_fake_form_converts_back_to_the_qdq_form(name: str, config: dict) -> Non
     assert "qnn.quantize" not in text and text.count("qnn.fake_quant") >= 4
     assert str(passes(fake, "fake-to-qdq")) == str(qdq)
     assert str(parse_module(text, "fake.mlir")) == text
+
+
+@pytest.mark.parametrize("recv_nodes", [None, ["conv2"]], ids=["all-readers", "some-readers"])
+def test_fake_form_of_a_converted_tensor(recv_nodes) -> None:
+    """TensorQuantOverrides' `convert`: the fake graph computes what the QDQ module computes,
+    and converts back to it exactly when every reader takes the converted type (a partly
+    converted tensor's second fake_quant reads the first, where the QDQ form dequantizes Q1's
+    result a second time)."""
+    rng = np.random.default_rng(3)
+    model = float_models.mixed_precision(rng)
+    data = [{"x": rng.standard_normal((1, 8, 8, 8)).astype(np.float32)} for _ in range(4)]
+    table = calibrate(model, data, progress=False)
+    convert = {"quant_type": "QUInt16"} | ({"recv_nodes": recv_nodes} if recv_nodes else {})
+    config = {"extra_options": {"TensorQuantOverrides": {"r1": [{"convert": convert}]}}}
+    fake = quantize(model, table, config, form="fake").module
+    qdq = quantize(model, table, config).module
+    assert "u16" in str(fake)
+    if recv_nodes is None:
+        assert str(passes(fake, "fake-to-qdq")) == str(qdq)
+    x = (rng.standard_normal((1, 8, 8, 8)) * 1.5).astype(np.float32)
+    (expected,) = run_function(qdq, {"x": x})
+    (result,) = run_function(fake, {"x": x})
+    (compiled,) = compile_module(fake)(x=x)
+    assert np.array_equal(bits(result), bits(expected))
+    assert np.array_equal(bits(compiled), bits(expected))
 
 
 def output_scale(qdq) -> float:

@@ -80,9 +80,45 @@ def excluded_nodes(model, seed: int) -> list[str]:
     return [node.name for node in model.graph.node if rng.random() < 0.3]
 
 
-def check_seed(kind: str, seed: int, exclude: bool | None = None) -> bool:
+CONVERT_TYPES = ["QUInt8", "QInt8", "QUInt16", "QInt16"]
+
+
+def random_converts(model, config: dict, seed: int) -> dict:
+    """TensorQuantOverrides' `convert` (mixed precision) for one to three activations: another
+    type for all their quantized readers or for some readers by name, sometimes symmetric.
+    `recv_nodes` is a set and the type ORT's QuantType, as ORT's own callers pass them (ORT
+    subtracts the names from a set); ours reads the same dict."""
+    from onnxruntime.quantization import QuantType
+
+    rng = np.random.default_rng(seed + 4_000_000)
+    readers: dict[str, list[str]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            if node.name not in readers.setdefault(name, []):
+                readers[name].append(node.name)
+    constants = {i.name for i in model.graph.initializer}
+    constants |= {out for n in model.graph.node if n.op_type == "Constant" for out in n.output}
+    outputs = [out for node in model.graph.node for out in node.output]
+    candidates = sorted({"x", *outputs} - constants)
+    overrides = {}
+    count = min(len(candidates), int(rng.integers(1, 4)))
+    for name in rng.choice(candidates, size=count, replace=False):
+        qtype = str(rng.choice([t for t in CONVERT_TYPES if t != config["activation_type"]]))
+        convert: dict = {"quant_type": QuantType[qtype]}
+        if readers.get(name) and rng.random() < 0.5:
+            chosen = rng.choice(readers[name], size=int(rng.integers(1, len(readers[name]) + 1)))
+            convert["recv_nodes"] = {str(n) for n in chosen}
+        if rng.random() < 0.3:
+            convert["symmetric"] = True
+        overrides[str(name)] = [{"convert": convert}]
+    return overrides
+
+
+def check_seed(kind: str, seed: int, exclude: bool | None = None, converts: bool = False) -> bool:
     """False when ONNX Runtime cannot quantize the graph (nothing to compare with). `exclude`:
-    leave nodes out of quantization (by default for the kinds in `EXCLUDING`)."""
+    leave nodes out of quantization (by default for the kinds in `EXCLUDING`); `converts`:
+    give some activations a second type (`random_converts`; not with DedicatedQDQPair, which
+    ORT refuses with it)."""
     logging.getLogger().setLevel(logging.ERROR)  # quantize_static's pre-processing advice
     model = BUILDERS[kind](seed)
     rng = np.random.default_rng(seed + 1_000_000)
@@ -90,6 +126,9 @@ def check_seed(kind: str, seed: int, exclude: bool | None = None) -> bool:
     if kind in EXCLUDING if exclude is None else exclude:
         # float nodes in a quantized model: ORT's optimized session rewrites them
         config["nodes_to_exclude"] = excluded_nodes(model, seed)
+    if converts and "DedicatedQDQPair" not in config["extra_options"]:
+        overrides = random_converts(model, config, seed)
+        config["extra_options"] = {**config["extra_options"], "TensorQuantOverrides": overrides}
     shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
     samples = [{"x": rng.standard_normal(shape).astype(np.float32)} for _ in range(3)]
     x = (rng.standard_normal(shape) * 1.3).astype(np.float32)
@@ -119,14 +158,20 @@ def check_seed(kind: str, seed: int, exclude: bool | None = None) -> bool:
     return True
 
 
-def check_chunk(kind: str, start: int, count: int) -> None:
-    checked = sum(check_seed(kind, seed) for seed in range(start, start + count))
+def check_chunk(kind: str, start: int, count: int, converts: bool = False) -> None:
+    checked = sum(check_seed(kind, seed, converts=converts) for seed in range(start, start + count))
     assert checked >= 0.8 * count, f"ONNX Runtime quantized only {checked} of {count} graphs"
 
 
 @pytest.mark.parametrize("kind", sorted(BUILDERS))
 def test_random_graphs_quantize_as_quantize_static(kind: str) -> None:
     check_chunk(kind, 0, 6)
+
+
+@pytest.mark.parametrize("kind", ["cnn", "sequence"])
+def test_random_mixed_precision_quantizes_as_quantize_static(kind: str) -> None:
+    """TensorQuantOverrides' `convert` on random activations of random graphs."""
+    check_chunk(kind, 0, 5, converts=True)
 
 
 # seeds that found a rule of ORT's session we had missed, kept in the default tier
@@ -168,6 +213,13 @@ def test_dynamic_seeds_that_found_onnxruntime_rules(kind: str, seed: int) -> Non
 @pytest.mark.parametrize("kind", sorted(BUILDERS))
 def test_more_random_graphs_quantize_as_quantize_static(kind: str, start: int) -> None:
     check_chunk(kind, start, CHUNK)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("start", range(CHUNK, 6 * CHUNK, CHUNK))
+@pytest.mark.parametrize("kind", sorted(BUILDERS))
+def test_more_random_mixed_precision_quantizes_as_quantize_static(kind: str, start: int) -> None:
+    check_chunk(kind, start, CHUNK, converts=True)
 
 
 def session_level(model) -> str:

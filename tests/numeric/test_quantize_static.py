@@ -56,6 +56,7 @@ MODELS = {
     "squeeze_excitation": float_models.squeeze_excitation,
     "mixed_consumers": float_models.mixed_consumers,
     "shared_activation_input": float_models.shared_activation_input,
+    "mixed_precision": float_models.mixed_precision,
     "split_readers": float_models.split_readers,
     "projection_head": float_models.projection_head,
     "gathered_scores": float_models.gathered_scores,
@@ -193,9 +194,29 @@ def static_config(combo, **options) -> dict:
     }
 
 
-def check_model(name: str, combo, compiled: bool, *, same_groups: bool = False, **options) -> None:
+def quantized_types(module) -> Counter:
+    """How many results of each quantized type (storage, scale, zero point) a module has."""
+    return Counter(
+        str(element_type(result.type))
+        for op in module.walk()
+        for result in op.results
+        if isinstance(element_type(result.type), UniformQuantizedType)
+    )
+
+
+def check_model(
+    name: str,
+    combo,
+    compiled: bool,
+    *,
+    same_groups: bool = False,
+    same_types: bool = False,
+    **options,
+) -> None:
     """`options`: more of quantize_static's keyword arguments (both quantizers get them);
-    `same_groups`: qnn-default must also leave the same QDQ groups float on both models."""
+    `same_groups`: qnn-default must also leave the same QDQ groups float on both models;
+    `same_types`: both modules, as written, must hold the same quantized types (a bias's
+    scale, a pair a folded Relu would have removed)."""
     logging.getLogger().setLevel(logging.ERROR)  # quantize_static's pre-processing advice
     fmt, _, _, reduce_range = combo
     config = static_config(combo, **options)
@@ -208,6 +229,8 @@ def check_model(name: str, combo, compiled: bool, *, same_groups: bool = False, 
         ours = quantize(model, cache, config)
     x = (rng.standard_normal(shape) * 1.5).astype(np.float32)
     # the QDQ modules as written (float simulation), then both fused by qnn-default
+    if same_types:
+        assert quantized_types(ours.module) == quantized_types(import_onnx(theirs))
     (literal,) = run_function(import_onnx(theirs), {"x": x})
     (interpreted,) = run_function(ours.module, {"x": x})
     assert np.array_equal(interpreted, literal), np.abs(interpreted - literal).max()
@@ -555,6 +578,51 @@ def test_tensor_overrides_are_quantize_statics(label, name, combo, overrides) ->
     )  # fmt: skip
 
 
+# TensorQuantOverrides' `convert` (mixed precision) on `mixed_precision`: (label, combo, overrides,
+# more of quantize_static's arguments). r1 is read by conv2 and a Transpose (which shares the
+# parameters it reads), g by an AveragePool whose output y shares them; each case fails without
+# its rule (checked by hand: the converted bias scale, the shared parameters, the unfolded Relu,
+# the float reader `recv_nodes` names, the opset a 16-bit type brings).
+CONVERTS = [
+    ("some-readers-u16", ("QDQ", False, "QUInt8", True), {"r1": [{"convert": {"quant_type": _QT.QUInt16, "recv_nodes": {"conv2"}}}]}, {}),
+    ("all-readers-u16", ("QDQ", True, "QUInt8", True), {"r1": [{"convert": {"quant_type": _QT.QUInt16}}]}, {}),
+    ("shared-symmetric-s8", ("QDQ", False, "QUInt8", True), {"r1": [{"convert": {"quant_type": _QT.QInt8, "symmetric": True, "recv_nodes": {"transpose"}}}]}, {}),
+    ("given", ("QDQ", False, "QUInt8", True), {"c2": [{"convert": {"quant_type": _QT.QInt8, "scale": _f32(0.05), "zero_point": np.array(3, np.int8)}}]}, {}),
+    ("shared-output", ("QDQ", False, "QUInt8", True), {"y": [{"convert": {"quant_type": _QT.QUInt16, "symmetric": True}}]}, {}),
+    ("float-reader", ("QDQ", False, "QUInt8", True), {"g": [{"convert": {"quant_type": _QT.QUInt16, "recv_nodes": {"pool"}}}]}, {"nodes_to_exclude": ["pool"]}),
+    ("int8-to-uint8", ("QDQ", True, "QInt8", True), {"r1": [{"convert": {"quant_type": _QT.QUInt8, "rmin": _f32(0), "rmax": _f32(3)}}]}, {}),
+    ("overridden-type", ("QDQ", False, "QUInt8", True), {"r1": [{"quant_type": _QT.QInt8, "convert": {"quant_type": _QT.QUInt8, "recv_nodes": {"conv2"}}}]}, {}),
+    ("opset-21", ("QDQ", False, "QUInt8", True), {"r1": [{"convert": {"quant_type": _QT.QUInt16}}]}, {"nodes_to_exclude": ["pool"]}),
+    ("opset-21-ignored", ("QOperator", False, "QUInt8", True), {"r1": [{"convert": {"quant_type": _QT.QUInt16}}]}, {"nodes_to_exclude": ["pool"]}),
+    ("opset-21-quant-type", ("QDQ", False, "QUInt8", True), {"g": [{"quant_type": _QT.QUInt16}]}, {"nodes_to_exclude": ["pool"]}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("label", "combo", "overrides", "options"),
+    CONVERTS,
+    ids=[f"{label}-{case_ids(combo)}" for label, combo, _, _ in CONVERTS],
+)
+def test_converted_tensors_are_quantize_statics(label, combo, overrides, options) -> None:
+    check_model(
+        "mixed_precision", combo, compiled=True, same_groups=True,
+        same_types=combo[0] == "QDQ", extra_options={"TensorQuantOverrides": overrides},
+        **options,
+    )  # fmt: skip
+
+
+def test_converted_tensors_refuse_dedicated_pairs(resnet_cache) -> None:
+    """ORT's own refusal: `convert` on a tensor two nodes read, with DedicatedQDQPair."""
+    model, cache = resnet_cache
+    config = static_config(("QDQ", False, "QUInt8", False))
+    config["extra_options"] = {
+        "DedicatedQDQPair": True,
+        "TensorQuantOverrides": {"x": [{"convert": {"quant_type": "QUInt16"}}]},
+    }
+    with pytest.raises(ValueError, match="when the `dedicated_qdq_pair` extra_option is enabled"):
+        quantize(model, cache, config)
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -565,7 +633,15 @@ def test_tensor_overrides_are_quantize_statics(label, name, combo, overrides) ->
         ({"c1_w": [{"axis": 0}, {}, {}]}, "Incorrect number of channel overrides for tensor c1_w (axis 0), expected 16, but found 3."),
         ({"c2": [{"scale": 0.1, "zero_point": 300}]}, "TensorQuantOverrides for 'c2': zero_point 300 is outside QUInt8 [0, 255]"),
         ({"s": [{"scale": 0.1}]}, "Must provide both 'scale' and 'zero_point' if one of the overrides is provided"),
-        ({"s": [{"convert": {"quant_type": "QUInt16"}}]}, "TensorQuantOverrides for 's': 'convert' (a second quantization type for some consumers) is not supported"),
+        ({"c1_w": [{"convert": {"quant_type": "QUInt16"}}]}, "Cannot use 'convert' override for initializers"),
+        ({"c1_w": [{"axis": 0, "convert": {"quant_type": "QUInt16"}}]}, "Cannot use 'convert' override for initializers, such as c1_w."),
+        ({"s": [{"convert": {"quant_type": "QUInt8"}}]}, "'convert' quant_type must differ from original quant_type (tensor 's')"),
+        ({"s": [{"convert": {"symmetric": True}}]}, "'convert' options (tensor 's') must specify a 'quant_type'"),
+        ({"s": [{"convert": {"quant_type": "QUInt16", "reduce_range": True}}]}, "Option 'reduce_range' is only supported for initializers, not for activation s"),
+        ({"s": [{"convert": {"quant_type": "QUInt16", "scale": 0.1}}]}, "Must provide both 'scale' and 'zero_point' if one of the overrides is provided (tensor 's')"),
+        ({"s": [{"convert": {"quant_type": "QUInt16", "scale": 0.1, "zero_point": 0, "rmin": 0.0}}]}, "Tensor override option(s) [rmin] are invalid with 'scale' and 'zero_point' (tensor 's')"),
+        ({"s": [{"convert": {"quant_type": "QUInt16", "axis": 1}}]}, "TensorQuantOverrides for 's': unknown 'convert' key 'axis' (valid: quant_type, scale, zero_point, symmetric, rmin, rmax, recv_nodes)"),
+        ({"s": [{"convert": {"quant_type": "QUInt16", "recv_nodes": "add"}}]}, "TensorQuantOverrides for 's': 'convert': 'recv_nodes' must be a list of node names, got 'add'"),
         ({"s": [{"rmax": "big"}]}, "TensorQuantOverrides for 's': expected a number, got 'big'"),
     ],
 )  # fmt: skip
