@@ -132,7 +132,7 @@ def _read_dict(name: str, raw: dict[str, Any]) -> TensorOverride:
         return TensorOverride(
             quant_type=_optional(raw, "quant_type", _qtype),
             scale=_optional(raw, "scale", _float32),
-            zero_point=_optional(raw, "zero_point", _integer),
+            zero_point=_optional(raw, "zero_point", _zero_point),
             symmetric=_optional(raw, "symmetric", _boolean),
             reduce_range=_optional(raw, "reduce_range", _boolean),
             rmin=_optional(raw, "rmin", _float32),
@@ -174,7 +174,7 @@ def _read_convert(name: str, raw: Any) -> TensorOverride:
         return TensorOverride(
             quant_type=_qtype(raw["quant_type"]),
             scale=_optional(raw, "scale", _float32),
-            zero_point=_optional(raw, "zero_point", _integer),
+            zero_point=_optional(raw, "zero_point", _zero_point),
             symmetric=_optional(raw, "symmetric", _boolean),
             rmin=_optional(raw, "rmin", _float32),
             rmax=_optional(raw, "rmax", _float32),
@@ -232,6 +232,16 @@ def _integer(value: Any) -> int:
     if _scalar_kind(value) not in ("i", "u"):
         raise TypeError(f"expected an integer, got {value!r}")
     return int(value)
+
+
+def _zero_point(value: Any) -> int:
+    """An integer, or a float holding one (ORT's own tests pass float32 zero points, which it
+    stores as the integer type's value)."""
+    if _scalar_kind(value) == "f" and float(value).is_integer():
+        return int(value)
+    if _scalar_kind(value) == "f":
+        raise TypeError(f"zero_point must be a whole number, got {value!r}")
+    return _integer(value)
 
 
 def _scalar_kind(value: Any) -> str | None:

@@ -374,6 +374,24 @@ def mixed_precision(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
     return onnx_model(nodes, [1, 8, size, size], [1, 8, size, size], weights)
 
 
+def identity_between(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
+    """An Identity between a conv and the Relu before another conv, and one before the graph
+    output: ORT's quantizers see each Identity's output as another tensor, so the Relu reads a
+    float tensor (QOperator keeps it, and quantizes its output for the conv)."""
+    w = functools.partial(normal, rng)
+    weights = {"w1": w(8, 8, 3, 3), "b1": w(8, scale=0.1), "w2": w(8, 8, 1, 1)}
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        node("Identity", ["c1"], ["c1b"], name="identity"),
+        node("Relu", ["c1b"], ["r"], name="relu"),
+        node("Conv", ["r", "w2"], ["c2"], name="conv2"),
+        node("Add", ["c2", "c1"], ["s"], name="add"),
+        node("Identity", ["s"], ["y"], name="output"),
+    ]
+    return onnx_model(nodes, [1, 8, size, size], [1, 8, size, size], weights)
+
+
 def shared_activation_input(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
     """A conv output read by a Relu, a Clip and the residual Add: its range is not narrowed to
     theirs (it has three readers). QDQ keeps both activations; ORT's QOperator quantizer drops

@@ -57,6 +57,7 @@ MODELS = {
     "mixed_consumers": float_models.mixed_consumers,
     "shared_activation_input": float_models.shared_activation_input,
     "mixed_precision": float_models.mixed_precision,
+    "identity_between": float_models.identity_between,
     "split_readers": float_models.split_readers,
     "projection_head": float_models.projection_head,
     "gathered_scores": float_models.gathered_scores,
@@ -554,6 +555,8 @@ OVERRIDES = [
     ("weight-one-channel-dict", "resnet_block", ("QDQ", True, "QInt8", True), {"c1_w": [{"axis": 0, "rmin": _f32(-0.3), "rmax": _f32(0.3)}]}),
     ("weight-one-channel-dict", "resnet_block", ("QOperator", True, "QInt8", True), {"c1_w": [{"axis": 0, "rmin": _f32(-0.3), "rmax": _f32(0.3)}]}),
     ("weight-given", "resnet_block", ("QOperator", False, "QUInt8", True), {"c1_w": [{"scale": _f32(0.004), "zero_point": np.array(0, np.int8)}]}),
+    # ORT's own tests give zero points as float32 arrays
+    ("weight-float-zero-point", "resnet_block", ("QDQ", False, "QUInt8", True), {"c1_w": [{"scale": _f32(0.02), "zero_point": np.array(4, np.float32)}]}),
     ("weight-reduce-range", "resnet_block", ("QDQ", False, "QUInt8", False), {"c1_w": [{"reduce_range": True}]}),
     # another weight type: QOperator's per-tensor weight then follows ActivationSymmetric
     ("weight-u8", "resnet_block", ("QOperator", False, "QUInt8", True), {"c2_w": [{"quant_type": _QT.QUInt8}]}),
@@ -575,6 +578,16 @@ def test_tensor_overrides_are_quantize_statics(label, name, combo, overrides) ->
     check_model(
         name, combo, compiled=True, same_groups=True,
         extra_options={"TensorQuantOverrides": overrides},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=case_ids)
+def test_identity_outputs_are_tensors_of_their_own(combo) -> None:
+    """The quantizer's import keeps a float Identity (ORT's quantizers see its output as
+    another tensor); QOperator dropped the Relu after one before that."""
+    check_model(
+        "identity_between", combo, compiled=combo in COMBOS[::4], same_groups=True,
+        same_types=combo[0] == "QDQ",
     )  # fmt: skip
 
 
@@ -643,6 +656,7 @@ def test_converted_tensors_refuse_dedicated_pairs(resnet_cache) -> None:
         ({"s": [{"convert": {"quant_type": "QUInt16", "axis": 1}}]}, "TensorQuantOverrides for 's': unknown 'convert' key 'axis' (valid: quant_type, scale, zero_point, symmetric, rmin, rmax, recv_nodes)"),
         ({"s": [{"convert": {"quant_type": "QUInt16", "recv_nodes": "add"}}]}, "TensorQuantOverrides for 's': 'convert': 'recv_nodes' must be a list of node names, got 'add'"),
         ({"s": [{"rmax": "big"}]}, "TensorQuantOverrides for 's': expected a number, got 'big'"),
+        ({"s": [{"scale": 0.1, "zero_point": 2.5}]}, "TensorQuantOverrides for 's': zero_point must be a whole number, got 2.5"),
     ],
 )  # fmt: skip
 def test_tensor_override_errors_name_the_tensor(resnet_cache, overrides, message) -> None:
