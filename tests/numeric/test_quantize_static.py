@@ -624,6 +624,40 @@ def test_converted_tensors_are_quantize_statics(label, combo, overrides, options
     )  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("activation_type", "init_overrides"),
+    [("QUInt8", {"r1": "QUInt16"}), ("QUInt16", {"s": "QUInt8", "t": "QUInt8"})],
+    ids=["u16-region", "u8-region"],
+)
+def test_mixed_precision_configs_of_get_qnn_qdq_config_are_quantize_statics(
+    tmp_path, activation_type: str, init_overrides: dict
+) -> None:
+    """ORT's own mixed-precision flow: `get_qnn_qdq_config` with `init_overrides` writes the
+    converts at the region's borders (`MixedPrecisionTensorQuantOverridesFixer`); its
+    config, passed as it is (QuantType values, sets of node names), is ours too."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantType
+    from onnxruntime.quantization.execution_providers.qnn import get_qnn_qdq_config
+
+    class NoSamples(CalibrationDataReader):
+        def get_next(self):
+            return None
+
+    model = MODELS["mixed_precision"](np.random.default_rng(sum(map(ord, "mixed_precision"))))
+    onnx.save(model, tmp_path / "float.onnx")
+    qnn = get_qnn_qdq_config(
+        str(tmp_path / "float.onnx"), NoSamples(), activation_type=QuantType[activation_type],
+        weight_type=QuantType.QUInt8,
+        init_overrides={k: [{"quant_type": QuantType[v]}] for k, v in init_overrides.items()},
+    )  # fmt: skip
+    overrides = qnn.extra_options["TensorQuantOverrides"]
+    assert any("convert" in dicts[0] for dicts in overrides.values())
+    check_model(
+        "mixed_precision", ("QDQ", False, activation_type, False), compiled=True,
+        same_groups=True, same_types=True, weight_type="QUInt8",
+        extra_options=qnn.extra_options, op_types_to_quantize=qnn.op_types_to_quantize,
+    )  # fmt: skip
+
+
 def test_converted_tensors_refuse_dedicated_pairs(resnet_cache) -> None:
     """ORT's own refusal: `convert` on a tensor two nodes read, with DedicatedQDQPair."""
     model, cache = resnet_cache
