@@ -7,6 +7,8 @@ Order, and why:
    them: refused located at the op as written, the way the code generator and the reference
    interpreter refuse it (the folds check the ops they build).
 1. `quant-to-qnn`: upstream qcast/dcast become qnn ops, so the later patterns see one spelling;
+   quantize/dequantize ops nobody reads stay until step 7, as ONNX Runtime keeps such nodes
+   and counts them as consumers (`rewrites.unread_pairs`);
    `drop-float-casts`: a float32 → float32 Cast kept for the quantizer computes nothing;
    `remove-double-qdq`: two 8-bit pairs in a row become one, as ONNX Runtime's basic
    optimizer makes them before it fuses QDQ groups; `qdq-propagation`: ORT's basic optimizer
@@ -51,6 +53,7 @@ from rewrites.qdq_propagation import QdqPropagationPass
 from rewrites.quant_to_qnn import QuantToQnnPass
 from rewrites.s8_to_u8 import S8ToU8Pass
 from rewrites.scale_limits import check_module
+from rewrites.unread_pairs import keep_unread, release
 from rewrites.weight_bias_quantization import WeightBiasQuantizationPass
 
 
@@ -65,6 +68,7 @@ class QnnDefaultPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         check_module(op)
         retype = () if self.int8_allowed else (S8ToU8Pass(),)
+        kept = keep_unread(op)
         for step in (
             QuantToQnnPass(),
             DropFloatCastsPass(),
@@ -77,7 +81,8 @@ class QnnDefaultPass(ModulePass):
             FoldQdqPass(int8_allowed=self.int8_allowed),
             FuseConvDotPass(),
             FakeToQdqPass(),
-            DeadCodeElimination(),
-            NhwcLayoutPass(),
         ):
+            step.apply(ctx, op)
+        release(kept)
+        for step in (DeadCodeElimination(), NhwcLayoutPass()):
             step.apply(ctx, op)

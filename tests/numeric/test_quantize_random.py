@@ -186,6 +186,11 @@ FOUND_STATIC = [
     ("sequence_excluded", 104),  # QOperator: QDQ propagation's pairs are ORT's (s8-to-u8)
 ]
 FOUND_EXCLUDED_CNN = [444]  # a linear Resize after an excluded conv: ORT's NCHWc Upsample
+# random mixed-precision configs that found a rule of ORT's session (`rewrites.unread_pairs`)
+FOUND_CONVERTS = [
+    ("cnn", 156),  # a converted tensor's unread DQ keeps ORT's DoubleQDQPairsRemover off
+    ("sequence_excluded", 167),  # an unread converted pair is a MatMul's Q consumer
+]
 FOUND_DYNAMIC = [
     ("cnn", 33),  # NCHWc pools in a quantize_dynamic model
     ("wide_cnn", 4),  # a global pool reading the graph input, and one after NCHWc Mul, Concat
@@ -201,6 +206,11 @@ def test_static_seeds_that_found_onnxruntime_rules(kind: str, seed: int) -> None
 def test_cnn_seeds_with_excluded_nodes_that_found_onnxruntime_rules(seed: int) -> None:
     """`cnn` graphs with `nodes_to_exclude`, as `wide_cnn`'s configs have them."""
     assert check_seed("cnn", seed, exclude=True)
+
+
+@pytest.mark.parametrize(("kind", "seed"), FOUND_CONVERTS)
+def test_mixed_precision_seeds_that_found_onnxruntime_rules(kind: str, seed: int) -> None:
+    assert check_seed(kind, seed, converts=True)
 
 
 @pytest.mark.parametrize(("kind", "seed"), FOUND_DYNAMIC)
