@@ -3,7 +3,8 @@
 ORT runs a quantized model in its optimized session, whose `NchwcTransformer` moves float
 NCHW tensors into blocks of 16 (AVX-512) or 8 channels: it converts a float conv with
 constant weights (`host_cpu.nchwc_conv_channels`), and a MaxPool, or an AveragePool before
-opset 19, whose channels fill whole blocks (`host_cpu.nchwc_pool`); then, only while their
+opset 19, whose channels fill whole blocks (`host_cpu.nchwc_pool`; not a MaxPool of a
+DequantizeLinear's output, which QDQ propagation has made an integer pool by then); then, only while their
 inputs are NCHWc already, a Relu, Sigmoid or Tanh, a GlobalAveragePool or GlobalMaxPool (or
 one reading a graph input), a channel Concat of block-aligned inputs, an Add or Mul of two of
 one shape, and a linear Resize by whole-number scales (`nchwc_transformer.cc`). An activation
@@ -32,6 +33,7 @@ from qdialect.qnn.modes import Activation
 from qdialect.qnn.resize import NCHWC_MODES
 from qdialect.qnn.table import UnaryFunction
 from qdialect.tensors import element_type
+from qdialect.types import Granularity, UniformQuantizedType
 
 # the activations ORT's NchwcTransformer carries over an NCHWc input (and Relu)
 NCHWC_ACTIVATIONS = {UnaryFunction.SIGMOID.value, UnaryFunction.TANH.value}
@@ -100,7 +102,7 @@ def _nchwc_value(
     if isinstance(op, qnn.ResizeBilinearOp):
         return op.nchwc is not None
     if isinstance(op, qnn.MaxPool2DOp):
-        return value.type.get_shape()[1] % block == 0  # type: ignore[attr-defined]
+        return value.type.get_shape()[1] % block == 0 and not _pools_integers(op)  # type: ignore[attr-defined]
     if isinstance(op, qnn.AvgPool2DOp):
         return op.row_major is not None and nchwc_average_pool(op)
     if isinstance(op, qnn.ReluOp | qnn.ClampOp | qnn.ActivationOp):
@@ -123,6 +125,17 @@ def _nchwc_value(
         v.type.get_shape()[1] % block == 0 and held(v)  # type: ignore[union-attr]
         for v in op.inputs
     )
+
+
+def _pools_integers(op: qnn.MaxPool2DOp) -> bool:
+    """A float MaxPool that only reads a per-tensor DequantizeLinear's output: ORT's QDQ
+    propagation (its basic level, before NchwcTransformer) moves the DequantizeLinear behind
+    it (`rewrites.qdq_propagation`), so it pools the integers and its output is NCHW."""
+    source = op.input.owner
+    if not isinstance(source, qnn.DequantizeOp) or not _one_use(op.input):
+        return False
+    qtype = element_type(source.input.type)
+    return isinstance(qtype, UniformQuantizedType) and qtype.granularity is Granularity.PER_TENSOR
 
 
 def nchwc_global_pool(x: SSAValue, nchwc_average_pool: Callable[[qnn.AvgPool2DOp], bool]) -> bool:

@@ -184,6 +184,7 @@ FOUND_STATIC = [
     ("sequence_excluded", 49),  # QOperator: an excluded MatMul of DQs is MatMulIntegerToFloat
     ("sequence_excluded", 59),  # MatMulAddFusion: MatMul (no output Q) + excluded Add
     ("sequence_excluded", 104),  # QOperator: QDQ propagation's pairs are ORT's (s8-to-u8)
+    ("wide_cnn", 324),  # a MaxPool QDQ propagation makes integer: the Resize after it is NCHW
 ]
 FOUND_EXCLUDED_CNN = [444]  # a linear Resize after an excluded conv: ORT's NCHWc Upsample
 # random mixed-precision configs that found a rule of ORT's session (`rewrites.unread_pairs`)
