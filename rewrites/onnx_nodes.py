@@ -15,7 +15,7 @@ from xdsl.dialects.builtin import StringAttr, TensorType, f32
 from xdsl.ir import Operation, SSAValue
 
 from qdialect import qnn
-from qdialect.names import NODE_OUTPUT_ATTR, OP_TYPE_ATTR, RESHAPE_OF_ATTR, tensor_name
+from qdialect.names import NODE_OUTPUT_ATTR, OP_TYPE_ATTR, RESHAPE_OF_ATTR, node_name, tensor_name
 from qdialect.tensors import element_type
 
 
@@ -135,6 +135,29 @@ def node_of(op: Operation) -> Operation:
             break
         op = users[0]
     return op
+
+
+def split_node(op: Operation) -> Operation | None:
+    """For a slice the importer wrote for a Split node, the node's first slice (it writes a
+    Split as consecutive slices of one input, each one of the node's outputs, which the
+    quantizer may give their Q/DQ pairs in between); else None."""
+    if not _split_slice(op):
+        return None
+    first, before = op, op.prev_op
+    while before is not None:
+        if isinstance(before, qnn.QuantizeOp | qnn.DequantizeOp):
+            before = before.prev_op
+            continue
+        same = _split_slice(before) and before.operands[0] is op.operands[0]
+        if not same or node_name(before) != node_name(op):
+            break
+        first, before = before, before.prev_op
+    return first
+
+
+def _split_slice(op: Operation | None) -> bool:
+    kind = op.attributes.get(OP_TYPE_ATTR) if op is not None else None
+    return isinstance(op, qnn.SliceOp) and isinstance(kind, StringAttr) and kind.data == "Split"
 
 
 def node_inputs(op: Operation) -> list[SSAValue]:

@@ -14,7 +14,7 @@ QLinearAdd's and QLinearAveragePool's rounding sees: that is why the pair is ret
 than only marked. Conditions, as `qdq_s8_to_u8.cc` checks them: a per-tensor 8-bit signed
 QuantizeLinear (default rounding) whose one user is a DequantizeLinear with at most one output
 edge: one node input (a function result counts as one; the ops the importer writes for one
-node input, a Gather's slices, count once). In a function `quantize_static` wrote in
+node input, a Gather's or a Split's slices, count once). In a function `quantize_static` wrote in
 QOperator form (`QOPERATOR_ATTR`) only the pairs ORT's QDQ propagation inserted: the others stand
 for QLinear nodes, which ORT runs in int8.
 """
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -35,7 +36,7 @@ from qdialect.qnn.modes import RoundMode
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
 from rewrites.common import with_element
-from rewrites.onnx_nodes import inner_op, node_of
+from rewrites.onnx_nodes import inner_op, node_of, split_node
 
 SHIFT = 128
 
@@ -59,12 +60,17 @@ def _retyped_pair(quantize: qnn.QuantizeOp) -> qnn.DequantizeOp | None:
         return None
     dequantize = uses[0].operation
     # ORT's DQ has an output edge per node input it feeds: an op reading it twice counts
-    # twice, the inner ops the importer writes for one node input (a Gather's slices) once
-    edges = {
-        node_of(use.operation) if inner_op(use.operation) else (use.operation, use.index)
-        for use in dequantize.result.uses
-    }
+    # twice, the ops the importer writes for one node input (a Gather's inner slices, a
+    # Split's slices) once
+    edges = {_edge(use.operation, use.index) for use in dequantize.result.uses}
     return dequantize if len(edges) <= 1 else None
+
+
+def _edge(op: Operation, index: int) -> object:
+    """The ONNX node input an operand of `op` stands for."""
+    if inner_op(op):
+        return node_of(op)
+    return split_node(op) or (op, index)
 
 
 def retype_function(function: func.FuncOp) -> None:
