@@ -197,4 +197,9 @@ def bert_layer(
     return g.model("bert_layer", [1, tokens, d], y, [1, tokens, d])
 
 
-MODELS = {"resnet18": resnet18, "mobilenet_v2": mobilenet_v2, "bert_ffn": bert_ffn}
+MODELS = {
+    "resnet18": resnet18,
+    "mobilenet_v2": mobilenet_v2,
+    "bert_ffn": bert_ffn,
+    "bert_layer": bert_layer,
+}

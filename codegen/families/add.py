@@ -68,8 +68,8 @@ class AddSpec:
 @dataclass(frozen=True)
 class AddLoops:
     """The loop nest: rows of the collapsed shape's last axis, each in chunks (the parallel
-    tasks), eight lanes at a time where `vector` (an 8-bit QLinearAdd whose operands run
-    along the row with stride 0 or 1)."""
+    tasks), eight lanes at a time where `vector` (an 8-bit QLinearAdd or QLinearMul whose
+    operands run along the row with stride 0 or 1)."""
 
     outer: tuple[int, ...]  # the collapsed shape without its last axis
     outer_a: tuple[int, ...]  # element strides along `outer`
@@ -105,14 +105,8 @@ def add_loops(spec: AddSpec) -> AddLoops:
     parallel = spec.size >= threads.PARALLEL_ELEMENTS
     chunk = min(row, threads.CONVERT_CHUNK) if parallel else row
     eight_bit = all(c in INT8_RANGES for c in (spec.a_ctype, spec.b_ctype, spec.out_ctype))
-    vector = (
-        spec.quantized
-        and not spec.mul
-        and eight_bit
-        and row_a in (0, 1)
-        and row_b in (0, 1)
-        and _lanes_stay_finite(spec.constants)
-    )
+    finite = math.isfinite(spec.multiplier) if spec.mul else _lanes_stay_finite(spec.constants)
+    vector = spec.quantized and eight_bit and row_a in (0, 1) and row_b in (0, 1) and finite
     return AddLoops(
         shape[:-1], a[:-1], b[:-1], row, row_a, row_b, chunk, -(-row // chunk), parallel, vector
     )

@@ -124,10 +124,12 @@ ADDS = [  # (a shape, b shape, a type, b type, result type)
 ]
 
 
+@pytest.mark.parametrize("op", ["qnn.add", "qnn.mul"])
 @pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("case", range(len(ADDS)))
-def test_vector_qlinear_add_is_the_reference(case: int, parallel: bool, monkeypatch) -> None:
-    """Tails of the AVX2 loop, rows broadcast along and across, chunks split over threads."""
+def test_vector_qlinear_add_is_the_reference(op: str, case: int, parallel: bool, monkeypatch):
+    """Tails of the AVX2 loop (QLinearAdd's and QLinearMul's), rows broadcast along and
+    across, chunks split over threads."""
     from codegen import threads
 
     if parallel:  # every add above 16 elements parallel, in chunks of 8 (one vector) or less
@@ -137,7 +139,7 @@ def test_vector_qlinear_add_is_the_reference(case: int, parallel: bool, monkeypa
     y_shape = list(np.broadcast_shapes(a_shape, b_shape))
     ta, tb, ty = _ty(a_shape, at), _ty(b_shape, bt), _ty(y_shape, yt)
     text = f"""func.func @main(%a: {ta}, %b: {tb}) -> {ty} {{
-  %y = qnn.add %a, %b : {ta}, {tb} -> {ty}
+  %y = {op} %a, %b : {ta}, {tb} -> {ty}
   func.return %y : {ty}
 }}
 """
