@@ -1,7 +1,8 @@
 """float_math.c.j2: the float32 ops of qdialect/qnn/float_math.py (binary, reduce, round, cast).
 
 Scalar loops over the elements in row-major order; a multi-index steps through the input
-(reduce) or the result (binary) so that broadcast and reduced dimensions are strides of 0.
+(reduce) so that reduced dimensions are strides of 0; a binary op runs along the rows of its
+collapsed shape (broadcast dimensions are strides of 0), which the compiler vectorizes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from codegen.c_text import ctype_of
-from codegen.families.add import broadcast_strides
+from codegen.families.add import broadcast_strides, collapse
 from codegen.geometry import strides_of
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
@@ -46,14 +47,14 @@ def _at_least_1d(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def binary(op: qnn.FloatBinaryOp, ctx: EmitContext) -> Kernel:
+    """Over the collapsed shape (`add.collapse`), whose last axis the loop runs along."""
     shape = shape_of(op.result)
-    strides = [broadcast_strides(v, shape) or (0,) for v in (op.lhs, op.rhs)]
+    collapsed = collapse(shape, *(broadcast_strides(v, shape) for v in (op.lhs, op.rhs)))
     spec = FloatMathSpec(
         f"binary_{op.kind_value.value}",
         f"{op.name} {op.kind_value.value}",
         math.prod(shape),
-        _at_least_1d(shape),
-        *strides,
+        *collapsed,
     )
     args = [ctx.plan.expr(v) for v in (op.lhs, op.rhs, op.result)]
     return Kernel("float_math.c.j2", spec, args)
