@@ -98,8 +98,8 @@ class SwapBatchedMatmulRoles(RewritePattern):
             attributes=dict(op.attributes),
         )
         y_ops = _reshape_ops(conv.result, [p, m, n])
-        rewriter.insert_op([*x_ops, *w_ops, conv, *y_ops], InsertPoint.before(op))
-        rewriter.replace_op(last, [], [y_ops[-1].results[0]])
+        rewriter.insert([*x_ops, *w_ops, conv, *y_ops], InsertPoint.before(op))
+        rewriter.replace(last, [], [y_ops[-1].results[0]])
 
 
 @dataclass(frozen=True)

@@ -142,8 +142,11 @@ def test_qdq_attention_scores_match_onnxruntime() -> None:
     assert np.array_equal(got, expected)
     module = import_onnx(qmodel)
     apply_qnn_default(module)
-    convs = [line for line in print_module(module).splitlines() if "qnn.conv2d" in line]
+    text = print_module(module)
+    convs = [line for line in text.splitlines() if "qnn.conv2d" in line]
     assert convs and not any(line.rstrip().endswith("xf32>") for line in convs)  # integer
+    # batched-matmul-roles: the integer conv reads the operands as they are, no transposes
+    assert '{qnn.op_type = "MatMul", permutation' not in text
 
 
 @pytest.mark.parametrize("quant_format", ["QDQ", "QOperator"])
@@ -163,6 +166,7 @@ def test_quantized_encoder_layer_runs_as_onnxruntime(quant_format: str) -> None:
     x = rng.standard_normal((1, 8, 16)).astype(np.float32)
     module = import_onnx(qmodel)
     apply_qnn_default(module)
+    assert '{qnn.op_type = "MatMul", permutation' not in print_module(module)  # roles swapped
     (reference,) = run_function(module, {"x": x})
     (got,) = compile_module(module)(x)
     assert np.array_equal(got, reference)
