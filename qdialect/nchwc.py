@@ -1,21 +1,19 @@
 """Which float tensors ONNX Runtime's optimized session keeps in its NCHWc layout.
 
-ORT runs a quantized model in its optimized session, whose `NchwcTransformer` moves float
-NCHW tensors into blocks of 16 (AVX-512) or 8 channels: it converts a float conv with
-constant weights (`host_cpu.nchwc_conv_channels`), and a MaxPool, or an AveragePool before
-opset 19, whose channels fill whole blocks (`host_cpu.nchwc_pool`; not a MaxPool of a
-DequantizeLinear's output, which QDQ propagation has made an integer pool by then); then, only while their
-inputs are NCHWc already, a Relu, Sigmoid or Tanh, a GlobalAveragePool or GlobalMaxPool (or
-one reading a graph input), a channel Concat of block-aligned inputs, an Add or Mul of two of
-one shape, and a linear Resize by whole-number scales (`nchwc_transformer.cc`). An activation
-fused into the conv it reads stays NCHWc too (ConvActivationFusion: a Relu, Clip, Sigmoid,
-Tanh, LeakyRelu or HardSigmoid reading a conv nothing else reads; a Clip after such a Relu,
-which ReluClipFusion makes one Clip). Most compute the same values in either layout. Those that do
+ORT runs a quantized model in its optimized session, whose `NchwcTransformer` moves float NCHW
+tensors into blocks of 16 (AVX-512) or 8 channels: it converts a float conv with constant
+weights (`host_cpu.nchwc_conv_channels`), and a MaxPool, or an AveragePool before opset 19,
+whose channels fill whole blocks (`host_cpu.nchwc_pool`; not a MaxPool of a DequantizeLinear's
+output, which QDQ propagation has made an integer pool by then); then, only while their inputs
+are NCHWc already, a Relu, Sigmoid or Tanh, a GlobalAveragePool or GlobalMaxPool (or one
+reading a graph input), a channel Concat of block-aligned inputs, an Add or Mul of two of one
+shape, and a linear Resize by whole-number scales (`nchwc_transformer.cc`). An activation fused
+into the conv it reads stays NCHWc too (ConvActivationFusion: a Relu, Clip, Sigmoid, Tanh,
+LeakyRelu or HardSigmoid reading a conv nothing else reads; a Clip after such a Relu, which
+ReluClipFusion makes one Clip). Most compute the same values in either layout. Those that do
 not: the conv (`qnn.conv2d {nchwc_channels}`), an Add it takes in (`fuse_nchwc_sums`), the
-AveragePool, a GlobalAveragePool
-reading an NCHWc tensor (both sum their windows in row-major order: `{row_major}`), and the
-linear Resize (`qnn.resize_bilinear {nchwc}`).
-"""
+AveragePool, a GlobalAveragePool reading an NCHWc tensor (both sum their windows in row-major
+order: `{row_major}`), and the linear Resize (`qnn.resize_bilinear {nchwc}`)."""
 
 from __future__ import annotations
 

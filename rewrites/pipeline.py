@@ -23,9 +23,9 @@ Order, and why:
    fold below then sees the QDQ group ORT's fusion sees.
 4. `fold-qdq`: quantize∘dequantize pairs and QDQ-simulated ops become integer ops
    (ONNX Runtime's interpretation; not bit-preserving, see `rewrites.fold_qdq`).
-5. `batched-matmul-roles`: an integer batched MatMul (a grouped 1×1 conv between transposes)
-   takes its operands as they are, the transposes gone; `fuse-conv-dot`: conv/dot absorb the
-   add/relu/clamp the previous steps exposed.
+5. `batched-matmul-dots`: an integer batched MatMul (a grouped 1×1 conv between transposes)
+   runs as one dot per batch element, the transposes gone; `fuse-conv-dot`: conv/dot absorb
+   the add/relu/clamp the previous steps exposed.
 6. `fake-to-qdq`: a QAT graph's typed fake_quant ops become quantize/dequantize pairs only
    now, after the folds, so the fake graph runs as the float simulation it writes.
 7. `dce`: dequantize ops orphaned by the fusions go.
@@ -44,7 +44,7 @@ from xdsl.passes import ModulePass
 from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
 from rewrites.batch_norm import LowerBatchNormPass
-from rewrites.batched_matmul import BatchedMatmulRolesPass
+from rewrites.batched_matmul import BatchedMatmulDotsPass
 from rewrites.double_qdq import RemoveDoubleQdqPass
 from rewrites.fake_quant import FakeToQdqPass
 from rewrites.float_casts import DropFloatCastsPass
@@ -82,7 +82,7 @@ class QnnDefaultPass(ModulePass):
             LowerBatchNormPass(),
             WeightBiasQuantizationPass(),
             FoldQdqPass(int8_allowed=self.int8_allowed),
-            BatchedMatmulRolesPass(),
+            BatchedMatmulDotsPass(),
             FuseConvDotPass(),
             FakeToQdqPass(),
         ):

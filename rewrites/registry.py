@@ -21,7 +21,7 @@ _LOCATIONS = {
     "fold-qdq": ("rewrites.fold_qdq", "FoldQdqPass"),
     "fake-to-qdq": ("rewrites.fake_quant", "FakeToQdqPass"),
     "fuse-conv-dot": ("rewrites.fuse", "FuseConvDotPass"),
-    "batched-matmul-roles": ("rewrites.batched_matmul", "BatchedMatmulRolesPass"),
+    "batched-matmul-dots": ("rewrites.batched_matmul", "BatchedMatmulDotsPass"),
     "lower-requant-fixed-point": ("rewrites.fixed_point", "LowerRequantFixedPointPass"),
     "u8-to-i8": ("rewrites.u8_to_i8", "U8ToI8Pass"),
     "symmetric-schema": ("rewrites.symmetric", "SymmetricSchemaPass"),

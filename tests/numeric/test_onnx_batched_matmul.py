@@ -124,7 +124,8 @@ def test_float_matmul_of_two_activations() -> None:
 
 def test_qdq_attention_scores_match_onnxruntime() -> None:
     """The same graph quantized by `quantize_static` (QDQ): DQ -> batched MatMul -> Q folds
-    into the integer grouped conv, ONNX Runtime's QLinearMatMul bit for bit."""
+    into the integer grouped conv, then one integer dot per batch element, ONNX Runtime's
+    QLinearMatMul bit for bit."""
     rng = np.random.default_rng(13)
     model = _attention_scores(rng)
     samples = [{"x": rng.standard_normal((1, 6, 8)).astype(np.float32)} for _ in range(4)]
@@ -143,10 +144,10 @@ def test_qdq_attention_scores_match_onnxruntime() -> None:
     module = import_onnx(qmodel)
     apply_qnn_default(module)
     text = print_module(module)
-    convs = [line for line in text.splitlines() if "qnn.conv2d" in line]
-    assert convs and not any(line.rstrip().endswith("xf32>") for line in convs)  # integer
-    # batched-matmul-roles: the integer conv reads the operands as they are, no transposes
-    assert '{qnn.op_type = "MatMul", permutation' not in text
+    # batched-matmul-dots: one integer dot per batch element, no transposes, no conv
+    dots = [line for line in text.splitlines() if "qnn.dot" in line]
+    assert dots and not any(line.rstrip().endswith("xf32>") for line in dots)  # integer
+    assert "qnn.conv2d" not in text and '{qnn.op_type = "MatMul", permutation' not in text
 
 
 @pytest.mark.parametrize("quant_format", ["QDQ", "QOperator"])
@@ -166,7 +167,7 @@ def test_quantized_encoder_layer_runs_as_onnxruntime(quant_format: str) -> None:
     x = rng.standard_normal((1, 8, 16)).astype(np.float32)
     module = import_onnx(qmodel)
     apply_qnn_default(module)
-    assert '{qnn.op_type = "MatMul", permutation' not in print_module(module)  # roles swapped
+    assert '{qnn.op_type = "MatMul", permutation' not in print_module(module)  # dots, no transposes
     (reference,) = run_function(module, {"x": x})
     (got,) = compile_module(module)(x)
     assert np.array_equal(got, reference)
