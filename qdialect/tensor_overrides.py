@@ -18,7 +18,8 @@ How each override changes a tensor's parameters lives with the quantizer
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -112,36 +113,10 @@ class TensorOverrides:
 
 
 def _read_dict(name: str, raw: dict[str, Any]) -> TensorOverride:
-    unknown = sorted(set(raw) - set(KEYS))
-    if unknown:
-        raise OverrideError(
-            f"TensorQuantOverrides for '{name}': unknown key '{unknown[0]}' "
-            f"(valid: {', '.join(KEYS)})"
-        )
-    if ("scale" in raw) != ("zero_point" in raw):
-        raise OverrideError(
-            "Must provide both 'scale' and 'zero_point' if one of the overrides is provided"
-        )
-    if "scale" in raw and (keys := [k for k in WITHOUT_SCALE if k in raw]):
-        raise OverrideError(
-            f"Tensor override option(s) [{', '.join(keys)}] are invalid with 'scale' and "
-            "'zero_point'"
-        )
-    convert = _read_convert(name, raw["convert"]) if "convert" in raw else None
-    try:
-        return TensorOverride(
-            quant_type=_optional(raw, "quant_type", _qtype),
-            scale=_optional(raw, "scale", _float32),
-            zero_point=_optional(raw, "zero_point", _zero_point),
-            symmetric=_optional(raw, "symmetric", _boolean),
-            reduce_range=_optional(raw, "reduce_range", _boolean),
-            rmin=_optional(raw, "rmin", _float32),
-            rmax=_optional(raw, "rmax", _float32),
-            axis=_optional(raw, "axis", _integer),
-            convert=convert,
-        )
-    except (TypeError, ValueError) as err:
-        raise OverrideError(f"TensorQuantOverrides for '{name}': {err}") from None
+    override = _parsed(name, {k: v for k, v in raw.items() if k != "convert"}, KEYS, "", "")
+    if "convert" not in raw:
+        return override
+    return replace(override, convert=_read_convert(name, raw["convert"]))
 
 
 def _read_convert(name: str, raw: Any) -> TensorOverride:
@@ -154,34 +129,36 @@ def _read_convert(name: str, raw: Any) -> TensorOverride:
         raise OverrideError(
             f"Option 'reduce_range' is only supported for initializers, not for activation {name}"
         )
-    unknown = sorted(set(raw) - set(CONVERT_KEYS))
+    return _parsed(name, raw, CONVERT_KEYS, "'convert'", f" (tensor '{name}')")
+
+
+def _parsed(
+    name: str, raw: dict[str, Any], valid: tuple[str, ...], where: str, suffix: str
+) -> TensorOverride:
+    """One dict's keys checked and read: only `valid` ones, `scale` with `zero_point` and
+    neither with a range or rounding key. `where` names a nested dict in our messages;
+    `suffix` ends ORT's (its `convert` messages name the tensor)."""
+    unknown = sorted(set(raw) - set(valid))
     if unknown:
         raise OverrideError(
-            f"TensorQuantOverrides for '{name}': unknown 'convert' key '{unknown[0]}' "
-            f"(valid: {', '.join(CONVERT_KEYS)})"
+            f"TensorQuantOverrides for '{name}': unknown {where + ' ' if where else ''}key "
+            f"'{unknown[0]}' (valid: {', '.join(valid)})"
         )
     if ("scale" in raw) != ("zero_point" in raw):
         raise OverrideError(
-            "Must provide both 'scale' and 'zero_point' if one of the overrides is provided "
-            f"(tensor '{name}')"
+            f"Must provide both 'scale' and 'zero_point' if one of the overrides is provided"
+            f"{suffix}"
         )
     if "scale" in raw and (keys := [k for k in WITHOUT_SCALE if k in raw]):
         raise OverrideError(
             f"Tensor override option(s) [{', '.join(keys)}] are invalid with 'scale' and "
-            f"'zero_point' (tensor '{name}')"
+            f"'zero_point'{suffix}"
         )
     try:
-        return TensorOverride(
-            quant_type=_qtype(raw["quant_type"]),
-            scale=_optional(raw, "scale", _float32),
-            zero_point=_optional(raw, "zero_point", _zero_point),
-            symmetric=_optional(raw, "symmetric", _boolean),
-            rmin=_optional(raw, "rmin", _float32),
-            rmax=_optional(raw, "rmax", _float32),
-            recv_nodes=_optional(raw, "recv_nodes", _node_names),
-        )
+        return TensorOverride(**{key: READERS[key](value) for key, value in raw.items()})
     except (TypeError, ValueError) as err:
-        raise OverrideError(f"TensorQuantOverrides for '{name}': 'convert': {err}") from None
+        prefix = f"{where}: " if where else ""
+        raise OverrideError(f"TensorQuantOverrides for '{name}': {prefix}{err}") from None
 
 
 def _check(name: str, dicts: tuple[TensorOverride, ...]) -> None:
@@ -215,10 +192,6 @@ def _node_names(value: Any) -> frozenset[str]:
     if not all(isinstance(item, str) for item in value):
         raise TypeError(f"'recv_nodes' must be a list of node names, got {value!r}")
     return frozenset(value)
-
-
-def _optional(raw: dict[str, Any], key: str, read: Any) -> Any:
-    return read(raw[key]) if key in raw else None
 
 
 def _float32(value: Any) -> np.float32:
@@ -256,3 +229,17 @@ def _boolean(value: Any) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"expected true or false, got {value!r}")
     return bool(value)
+
+
+# each key's reader (`_parsed` reads the dicts with them)
+READERS: dict[str, Callable[[Any], Any]] = {
+    "quant_type": _qtype,
+    "scale": _float32,
+    "zero_point": _zero_point,
+    "symmetric": _boolean,
+    "reduce_range": _boolean,
+    "rmin": _float32,
+    "rmax": _float32,
+    "axis": _integer,
+    "recv_nodes": _node_names,
+}
