@@ -74,7 +74,7 @@ class QnnDefaultPass(ModulePass):
         kept = keep_unread(op)
         for step in (
             QuantToQnnPass(),
-            DropFloatCastsPass(),
+            DropFloatCastsPass(keep_graph_outputs=True),
             RemoveDoubleQdqPass(),
             QdqPropagationPass(),
             *retype,
@@ -85,6 +85,7 @@ class QnnDefaultPass(ModulePass):
             BatchedMatmulDotsPass(),
             FuseConvDotPass(),
             FakeToQdqPass(),
+            DropFloatCastsPass(),
         ):
             step.apply(ctx, op)
         release(kept)

@@ -196,14 +196,16 @@ def identity(g: GraphImporter, node) -> None:
     if node.op_type == "Dropout" and np.any(g.optional_constant(2, "training_mode")):
         raise NodeError("Dropout in training mode is not imported (only inference)")
     x = g.value(node.input[0])
-    if g.node_constants and element_type(x.type) == f32:
+    graph_output = node.output[0] in {o.name for o in g.graph.output}
+    if (g.node_constants or graph_output) and element_type(x.type) == f32:
         # ONNX Runtime's quantizer sees a float node of its own (in no registry: never
         # quantized) whose output is another tensor: a Relu reading it reads a float tensor,
         # the output has its own range and its own pair for quantized readers, and a tied
         # parameter (weights, biases) is quantized for its own readers while the Identity's
         # output is an activation. So the model for quantizing keeps the node (a cast
         # f32 -> f32 that qnn-default drops), observed in calibration as ORT's calibrator
-        # observes it.
+        # observes it. One giving a graph output stays in any model: ORT's optimizer keeps
+        # it where its input has other readers (`rewrites.float_casts`).
         op = qnn.CastOp(x, x.type)
         if isinstance(x.owner, arith.ConstantOp):
             op.attributes[NODE_OUTPUT_ATTR] = UnitAttr()

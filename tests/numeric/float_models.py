@@ -392,6 +392,23 @@ def identity_between(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto
     return onnx_model(nodes, [1, 8, size, size], [1, 8, size, size], weights)
 
 
+def conv_output_node(op_type: str):
+    """A conv whose output a last Identity or Cast (to FLOAT) gives the graph: ORT's optimizer
+    keeps that node where the conv's output has another reader (a converted pair)."""
+
+    def build(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
+        w = functools.partial(normal, rng)
+        weights = {"w1": w(8, 8, 3, 3), "b1": w(8, scale=0.1)}
+        last = {"to": TensorProto.FLOAT} if op_type == "Cast" else {}
+        nodes = [
+            helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+            helper.make_node(op_type, ["c1"], ["y"], name="output", **last),
+        ]
+        return onnx_model(nodes, [1, 8, size, size], [1, 8, size, size], weights)
+
+    return build
+
+
 def shared_activation_input(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
     """A conv output read by a Relu, a Clip and the residual Add: its range is not narrowed to
     theirs (it has three readers). QDQ keeps both activations; ORT's QOperator quantizer drops

@@ -192,6 +192,8 @@ FOUND_EXCLUDED_CNN = [444]  # a linear Resize after an excluded conv: ORT's NCHW
 FOUND_CONVERTS = [
     ("cnn", 156),  # a converted tensor's unread DQ keeps ORT's DoubleQDQPairsRemover off
     ("sequence_excluded", 167),  # an unread converted pair is a MatMul's Q consumer
+    ("cnn", 676),  # a graph output's Identity stays a reader: no WeightBiasQuantization
+    ("wide_cnn", 647),  # the same, with a converted conv input
 ]
 FOUND_DYNAMIC = [
     ("cnn", 33),  # NCHWc pools in a quantize_dynamic model

@@ -58,6 +58,8 @@ MODELS = {
     "shared_activation_input": float_models.shared_activation_input,
     "mixed_precision": float_models.mixed_precision,
     "identity_between": float_models.identity_between,
+    "identity_output": float_models.conv_output_node("Identity"),
+    "cast_output": float_models.conv_output_node("Cast"),
     "split_readers": float_models.split_readers,
     "projection_head": float_models.projection_head,
     "gathered_scores": float_models.gathered_scores,
@@ -655,6 +657,21 @@ def test_mixed_precision_configs_of_get_qnn_qdq_config_are_quantize_statics(
         "mixed_precision", ("QDQ", False, activation_type, False), compiled=True,
         same_groups=True, same_types=True, weight_type="QUInt8",
         extra_options=qnn.extra_options, op_types_to_quantize=qnn.op_types_to_quantize,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("activation_type", ["QUInt8", "QUInt16"])
+@pytest.mark.parametrize("name", ["identity_output", "cast_output"])
+def test_graph_output_nodes_stay_readers_as_in_onnxruntime(name: str, activation_type: str):
+    """A converted conv output (no quantized reader: its second pair is read by nothing) that
+    a last Identity or Cast gives the graph: ORT keeps that node (EliminateIdentity, as the
+    input has another reader), so WeightBiasQuantization leaves the conv's float bias float."""
+    check_model(
+        name, ("QDQ", False, activation_type, True), compiled=True,
+        extra_options={
+            "QuantizeBias": False,
+            "TensorQuantOverrides": {"c1": [{"convert": {"quant_type": _QT.QInt8}}]},
+        },
     )  # fmt: skip
 
 
