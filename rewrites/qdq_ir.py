@@ -94,14 +94,18 @@ def fuse_dq_op_q(
     block: Block,
     op_class: type[Operation],
     quantized: Callable[[Operation, SSAValue, Attribute], Operation],
+    chosen: Callable[[Operation], bool],
     same_type: bool = False,
 ) -> None:
-    """Every DQ -> float `op_class` op -> Q (its only use) the quantizer wrote becomes the one
-    op `quantized(op, stored input, Q's result type)` builds (QOperator's ops that compute on
-    stored values, which the QDQ form would simulate in float); `same_type`: only where the Q
-    writes the DQ's own type."""
+    """Every DQ -> float `op_class` op -> Q (its only use) of a node the quantizer quantized
+    (`chosen`; a node it left float keeps its float op between the pairs its readers got)
+    becomes the one op `quantized(op, stored input, Q's result type)` builds (QOperator's ops
+    that compute on stored values, which the QDQ form would simulate in float); `same_type`:
+    only where the Q writes the DQ's own type."""
     for op in list(block.ops):
         if not isinstance(op, op_class) or kind_of(op.results[0]) is not Kind.FLOAT:
+            continue
+        if not chosen(op):
             continue
         source, uses = op.operands[0].owner, list(op.results[0].uses)
         if not isinstance(source, qnn.DequantizeOp) or len(uses) != 1:

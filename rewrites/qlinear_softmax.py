@@ -9,8 +9,10 @@ DQ -> float softmax -> Q it wrote into one quantized `qnn.softmax`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-from xdsl.ir import Block
+from xdsl.ir import Block, Operation
 
 from qdialect import qnn
 from qdialect.ort_qparams import QParams, QType
@@ -25,12 +27,14 @@ def output_params(qtype: QType) -> QParams:
     return QParams(np.array(zero, np.int64), np.array(OUTPUT_SCALE, np.float32), qtype)
 
 
-def fuse_softmax(block: Block) -> None:
-    """Every DQ -> float `qnn.softmax` -> Q (the only use) becomes one quantized softmax."""
+def fuse_softmax(block: Block, chosen: Callable[[Operation], bool]) -> None:
+    """Every DQ -> float `qnn.softmax` -> Q (the only use) of a quantized node (`chosen`)
+    becomes one quantized softmax."""
     fuse_dq_op_q(
         block,
         qnn.SoftmaxOp,
         lambda op, x, result_type: qnn.SoftmaxOp(
             x, result_type, op.axis_value, op.flatten is not None
         ),
+        chosen,
     )

@@ -10,18 +10,23 @@ values.
 
 from __future__ import annotations
 
-from xdsl.ir import Block
+from collections.abc import Callable
+
+from xdsl.ir import Block, Operation
 
 from qdialect import qnn
 from rewrites.qdq_ir import fuse_dq_op_q
 
 
-def resize_stored_values(block: Block) -> None:
+def resize_stored_values(block: Block, chosen: Callable[[Operation], bool]) -> None:
+    """`chosen`: the resizes of nodes the quantizer quantized (one it left float stays a
+    float resize between the pairs its readers got, as in ORT's model)."""
     fuse_dq_op_q(
         block,
         qnn.ResizeBilinearOp,
         lambda op, x, result_type: qnn.ResizeBilinearOp.create(
             operands=[x], result_types=[result_type], properties=dict(op.properties)
         ),
+        chosen,
         same_type=True,
     )

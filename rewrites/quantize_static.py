@@ -178,6 +178,7 @@ class StaticQuantizer:
         # the nodes to quantize that read each tensor (DedicatedQDQPair's pairs), node order
         self.receivers: dict[SSAValue, list[frozenset[Operation]]] = {}
         self.named_nodes: dict[str, frozenset[Operation]] = {}  # a multi-op node's ops, by name
+        self.quantized_ops: set[Operation] = set()  # the ops of the nodes it quantizes
 
     # ---- names and ranges
     def name(self, value: SSAValue) -> str | None:
@@ -321,6 +322,7 @@ class StaticQuantizer:
                 continue
             self.rule = self.config.rule(kind, name)
             self.node, self.node_inputs = node_ops(op), node_inputs(op)
+            self.quantized_ops |= self.node
             if self.rule.algorithm is not None:
                 raise QuantizeError(
                     f"{_label(op, kind)}: a per-op calibration 'algorithm' is not supported; "
@@ -340,8 +342,8 @@ class StaticQuantizer:
             self.insert_biases()  # QDQ's QuantizeBias=False: float biases (weights adjusted)
         stream_dequantized_weights(self.block)
         if self.config.quant_format is QuantFormat.QOperator:
-            fuse_softmax(self.block)
-            resize_stored_values(self.block)
+            fuse_softmax(self.block, self.quantized_ops.__contains__)
+            resize_stored_values(self.block, self.quantized_ops.__contains__)
         if self.summary.quantized:  # what ORT's optimized session runs (nchwc_layout)
             fuse_float_nodes(self.block)
             nchwc_layout(self.block)

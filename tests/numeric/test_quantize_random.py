@@ -186,6 +186,7 @@ FOUND_STATIC = [
     ("sequence_excluded", 104),  # QOperator: QDQ propagation's pairs are ORT's (s8-to-u8)
     ("wide_cnn", 324),  # a MaxPool QDQ propagation makes integer: the Resize after it is NCHW
     ("sequence", 494),  # s8-to-u8: a DQ that a Split (two slices) reads has one output edge
+    ("wide_cnn", 725),  # QOperator: an excluded Resize between a DQ and a Q stays float
 ]
 FOUND_EXCLUDED_CNN = [444]  # a linear Resize after an excluded conv: ORT's NCHWc Upsample
 # random mixed-precision configs that found a rule of ORT's session (`rewrites.unread_pairs`)
