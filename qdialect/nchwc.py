@@ -30,8 +30,7 @@ from qdialect.ort_fusions import fused_in_place
 from qdialect.qnn.modes import Activation
 from qdialect.qnn.resize import NCHWC_MODES
 from qdialect.qnn.table import UnaryFunction
-from qdialect.tensors import element_type
-from qdialect.types import Granularity, UniformQuantizedType
+from qdialect.tensors import element_type, per_tensor_type
 
 # the activations ORT's NchwcTransformer carries over an NCHWc input (and Relu)
 NCHWC_ACTIVATIONS = {UnaryFunction.SIGMOID.value, UnaryFunction.TANH.value}
@@ -130,10 +129,11 @@ def _pools_integers(op: qnn.MaxPool2DOp) -> bool:
     propagation (its basic level, before NchwcTransformer) moves the DequantizeLinear behind
     it (`rewrites.qdq_propagation`), so it pools the integers and its output is NCHW."""
     source = op.input.owner
-    if not isinstance(source, qnn.DequantizeOp) or not _one_use(op.input):
-        return False
-    qtype = element_type(source.input.type)
-    return isinstance(qtype, UniformQuantizedType) and qtype.granularity is Granularity.PER_TENSOR
+    return (
+        isinstance(source, qnn.DequantizeOp)
+        and _one_use(op.input)
+        and per_tensor_type(source.input) is not None
+    )
 
 
 def nchwc_global_pool(x: SSAValue, nchwc_average_pool: Callable[[qnn.AvgPool2DOp], bool]) -> bool:

@@ -26,15 +26,15 @@ per output channel adds to the bias (or is the bias); BatchNormalization scales 
 from __future__ import annotations
 
 import numpy as np
-from xdsl.dialects import arith, tensor
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType, UnitAttr, f32, i64
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import TensorType, UnitAttr, f32
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
 from qdialect.constants import dense_array, dense_attr
 from qdialect.names import NAME_ATTR, OP_TYPE_ATTR, tensor_name
-from qdialect.tensors import element_type
+from qdialect.tensors import element_type, reshape_ops
 
 F32 = np.float32
 
@@ -100,12 +100,9 @@ def fuse_matmul_add(block: Block) -> None:
 
 def _reshaped(value: SSAValue, shape: tuple[int, ...], before: Operation) -> SSAValue:
     """`value` reshaped to `shape`, inserted before `before`."""
-    target = arith.ConstantOp(
-        DenseIntOrFPElementsAttr.from_list(TensorType(i64, [len(shape)]), list(shape))
-    )
-    reshape = tensor.ReshapeOp(value, target.result, TensorType(f32, list(shape)))
-    Rewriter.insert_op([target, reshape], InsertPoint.before(before))
-    return reshape.result
+    ops = reshape_ops(value, shape)
+    Rewriter.insert_op(ops, InsertPoint.before(before))
+    return ops[-1].results[0]
 
 
 def _constant(value: SSAValue | None) -> np.ndarray | None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import tensor
 from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, ModuleOp, TensorType, i64
@@ -32,9 +31,8 @@ from xdsl.pattern_rewriter import (
 from xdsl.rewriter import InsertPoint
 
 from qdialect import qnn
-from qdialect.tensors import element_type
-from qdialect.types import Granularity, UniformQuantizedType
-from rewrites.common import dense_constant, single_use
+from qdialect.tensors import element_type, per_tensor_type, reshape_ops
+from rewrites.common import single_use
 
 # a plain grouped conv: the properties the importer's batched MatMul and `fold-qdq` give it
 PLAIN_CONV = {
@@ -61,11 +59,6 @@ def _reshaped_from(value: SSAValue) -> SSAValue | None:
     return owner.source if isinstance(owner, tensor.ReshapeOp) else None
 
 
-def _per_tensor(value: SSAValue) -> bool:
-    elem = element_type(value.type)
-    return isinstance(elem, UniformQuantizedType) and elem.granularity is Granularity.PER_TENSOR
-
-
 def _plain_batched_conv(op: qnn.Conv2DOp) -> bool:
     """A 1×1 grouped NCHW conv over `[1, C, H, 1]`, nothing fused, per-tensor result."""
     if set(op.properties) - PLAIN_CONV or op.bias is not None or op.addend is not None:
@@ -85,14 +78,8 @@ def _plain_batched_conv(op: qnn.Conv2DOp) -> bool:
         and x_shape[0] == 1
         and x_shape[3] == 1
         and list(w_shape[2:]) == [1, 1]
-        and _per_tensor(op.result)
+        and per_tensor_type(op.result) is not None
     )
-
-
-def _reshape(value: SSAValue, shape: list[int]) -> list[Operation]:
-    target = dense_constant(np.array(shape, np.int64), TensorType(i64, [len(shape)]))
-    elem = element_type(value.type)
-    return [target, tensor.ReshapeOp(value, target.result, TensorType(elem, shape))]
 
 
 def _matrix(value: SSAValue, index: int) -> list[Operation]:
@@ -106,7 +93,7 @@ def _matrix(value: SSAValue, index: int) -> list[Operation]:
             "steps": DenseArrayBase.from_list(i64, [1, 1, 1]),
         },
     )
-    return [piece, *_reshape(piece.result, [rows, cols])]
+    return [piece, *reshape_ops(piece.result, [rows, cols])]
 
 
 class BatchedMatmulDots(RewritePattern):
@@ -117,7 +104,7 @@ class BatchedMatmulDots(RewritePattern):
         x3, w3 = _reshaped_from(op.input), _reshaped_from(op.weight)
         a = _swapped_last_two(x3.owner) if x3 is not None else None
         b = _swapped_last_two(w3.owner) if w3 is not None else None
-        if a is None or b is None or not (_per_tensor(a) and _per_tensor(b)):
+        if a is None or b is None or per_tensor_type(a) is None or per_tensor_type(b) is None:
             return
         (p, m, k), (pb, kb, n) = a.type.get_shape(), b.type.get_shape()
         if p != op.groups.value.data or (pb, kb) != (p, k):
@@ -141,7 +128,7 @@ class BatchedMatmulDots(RewritePattern):
             )
             if op.requant_mode is not None:
                 dot.properties["requant_mode"] = op.requant_mode
-            row = _reshape(dot.result, [1, m, n])
+            row = reshape_ops(dot.result, [1, m, n])
             ops += [*lhs, *rhs, dot, *row]
             parts.append(row[-1].results[0])
         joined = qnn.ConcatOp.create(

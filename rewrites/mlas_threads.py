@@ -18,16 +18,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 from xdsl.context import Context
-from xdsl.dialects import arith, tensor
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, TensorType, i64
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
-from qdialect.constants import dense_attr
 from qdialect.float_sum import (
     SumKind,
     conv_pixel_ranges,
@@ -36,7 +33,7 @@ from qdialect.float_sum import (
 )
 from qdialect.qnn.common import Kind, int_array, kind_of
 from qdialect.qnn.modes import Layout
-from qdialect.tensors import element_type
+from qdialect.tensors import element_type, reshape_ops
 
 
 def _direct(op: qnn.Conv2DOp) -> bool:
@@ -87,10 +84,8 @@ def _runs(k: int, ranges: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
 
 
 def _reshaped(value: SSAValue, shape: list[int], ops: list[Operation]) -> SSAValue:
-    target = arith.ConstantOp(dense_attr(np.array(shape, np.int64), TensorType(i64, [len(shape)])))
-    reshape = tensor.ReshapeOp(value, target.result, TensorType(element_type(value.type), shape))
-    ops += [target, reshape]
-    return reshape.result
+    ops += reshape_ops(value, shape)
+    return ops[-1].results[0]
 
 
 def _split(op: Operation, runs: list[tuple[int, int, int]]) -> None:

@@ -31,8 +31,8 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
 from qdialect.names import OP_TYPE_ATTR, PROPAGATED_ATTR, tensor_name
-from qdialect.tensors import element_type
-from qdialect.types import Granularity, UniformQuantizedType
+from qdialect.tensors import per_tensor_type
+from qdialect.types import UniformQuantizedType
 from rewrites.onnx_nodes import node_kind
 
 # `CanNodePropagate` (a Flatten does not)
@@ -45,13 +45,6 @@ def _propagates(op: Operation | None) -> bool:
     if op is None or OP_TYPE_ATTR in op.attributes:
         return False
     return node_kind(op) in PROPAGATING and tensor_name(op.results[0]) is not None
-
-
-def _per_tensor(value: SSAValue) -> UniformQuantizedType | None:
-    qtype = element_type(value.type)
-    if isinstance(qtype, UniformQuantizedType) and qtype.granularity is Granularity.PER_TENSOR:
-        return qtype
-    return None
 
 
 def _sole_use(value: SSAValue) -> Use | None:
@@ -81,7 +74,7 @@ def _insert_pair(value: SSAValue, uses: list[Use], qtype: UniformQuantizedType) 
 def propagate_q_backward(quantizes: list[qnn.QuantizeOp]) -> None:
     """`PropagateQBackward` from each of `quantizes` (the function's, in order)."""
     for q in quantizes:
-        qtype = _per_tensor(q.result)
+        qtype = per_tensor_type(q.result)
         use = _sole_use(q.input)
         if qtype is None or use is None or use.operation is not q:
             continue
@@ -102,7 +95,7 @@ def propagate_q_backward(quantizes: list[qnn.QuantizeOp]) -> None:
 def propagate_dq_forward(dequantizes: list[qnn.DequantizeOp]) -> None:
     """`PropagateDQForward` from each of `dequantizes` (the function's before either step)."""
     for dq in dequantizes:
-        qtype = _per_tensor(dq.input)
+        qtype = per_tensor_type(dq.input)
         use = _sole_use(dq.result)
         if qtype is None or use is None:
             continue
