@@ -14,6 +14,11 @@ float Sigmoid/Tanh/LeakyRelu/HardSigmoid/HardSwish in tests/numeric/test_tables.
 - leaky_relu: `x >= 0 ? x : alpha·x`. hard_sigmoid: `max(0, min(1, alpha·x + beta))`, one
   rounding per operation. hard_swish: `x · hard_sigmoid(x)` with alpha = 1/6, beta = 0.5.
 - sqrt: the correctly rounded square root (`sqrtps`, what ORT's Eigen kernel runs).
+- neg, abs: the sign flipped or cleared (exact; NaN stays NaN).
+- gelu: ORT's Gelu kernel (`gelu.cc`): `0.5·x·(erf(x·(1/√2)) + 1)` with MLAS's erf above;
+  gelu_tanh (approximate = "tanh"): `0.5·x·(tanh(x·(C·x·x + B)) + 1)` with MLAS's tanh,
+  B = √(2/π), C = 0.044715·√(2/π) in float32 (`GELU_TANH`); one rounding per operation,
+  in the kernel's order.
 
 A table is the function as `fold-qdq` sees it: dequantize each stored input value (float32),
 apply the function, quantize with the output type (DESIGN §2), which is also what ONNX
@@ -68,6 +73,11 @@ ERF = {
     "exp": (1.38319808e-3, 8.37550033e-3, 4.16689515e-2, 1.66664466e-1, 4.99999851e-1, 1.0, 1.0),
     "round": 1.25829120e7,
 }  # fmt: skip
+
+
+# ORT's Gelu kernel's tanh approximation constants (gelu.cc): B = sqrt(2 / pi), C = 0.044715 B
+GELU_TANH = {"B": 0.7978845608028654, "C": 0.035677408136300125}
+SQRT1_2 = 0.7071067811865476  # M_SQRT1_2, the erf form's factor
 
 
 def _poly(value: np.ndarray, coefficients, x: np.ndarray) -> np.ndarray:
@@ -137,6 +147,15 @@ def evaluate(function: UnaryFunction, x: np.ndarray, alpha: float, beta: float) 
             return erf(x)
         if function is UnaryFunction.SQRT:
             return np.sqrt(x)
+        if function is UnaryFunction.NEG:
+            return np.negative(x)
+        if function is UnaryFunction.ABS:
+            return np.abs(x)
+        if function is UnaryFunction.GELU:
+            return F32(0.5) * x * (erf(x * F32(SQRT1_2)) + F32(1))
+        if function is UnaryFunction.GELU_TANH:
+            inner = x * (F32(GELU_TANH["C"]) * x * x + F32(GELU_TANH["B"]))
+            return F32(0.5) * x * (rational(inner, TANH) + F32(1))
         return x * hard_sigmoid(x, 1 / 6, 0.5)
 
 

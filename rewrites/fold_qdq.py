@@ -474,6 +474,11 @@ class FuseQdqMatMulToFloat(RewritePattern):
         rewriter.replace(op, [*constants, product, cast, scaled_product])
 
 
+# nodes the importer writes as qnn.add / qnn.mul (`qnn.op_type`) that ONNX Runtime's
+# optimizer has no QDQ selector for: between DQ and Q they stay the float simulation
+UNSELECTED_NODES = frozenset({"Sum", "Pow"})
+
+
 class FuseQdqElementwise(RewritePattern):
     """add / mul / relu / max_pool2d / avg_pool2d / concat between dequantize and quantize."""
 
@@ -490,6 +495,9 @@ class FuseQdqElementwise(RewritePattern):
             | qnn.AvgPool2DOp
             | qnn.ConcatOp,
         ):
+            return
+        recorded = producer.attributes.get(OP_TYPE_ATTR)
+        if isinstance(recorded, StringAttr) and recorded.data in UNSELECTED_NODES:
             return
         sources = [_dequantized(v) for v in producer.operands]
         if any(s is None for s in sources):

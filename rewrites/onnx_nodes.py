@@ -68,6 +68,10 @@ ACTIVATIONS = {
     qnn.UnaryFunction.HARD_SWISH: "HardSwish",
     qnn.UnaryFunction.ERF: "Erf",
     qnn.UnaryFunction.SQRT: "Sqrt",
+    qnn.UnaryFunction.NEG: "Neg",
+    qnn.UnaryFunction.ABS: "Abs",
+    qnn.UnaryFunction.GELU: "Gelu",
+    qnn.UnaryFunction.GELU_TANH: "Gelu",
 }
 
 

@@ -54,7 +54,12 @@ def table(op: qnn.TableOp, ctx: EmitContext) -> Kernel:
     return Kernel("table.c.j2", spec, args)
 
 
-RATIONAL = {UnaryFunction.SIGMOID: activations.LOGISTIC, UnaryFunction.TANH: activations.TANH}
+ERF_USERS = {UnaryFunction.ERF, UnaryFunction.GELU}
+RATIONAL = {
+    UnaryFunction.SIGMOID: activations.LOGISTIC,
+    UnaryFunction.TANH: activations.TANH,
+    UnaryFunction.GELU_TANH: activations.TANH,
+}
 
 
 def activation(op: qnn.ActivationOp, ctx: EmitContext) -> Kernel:
@@ -62,6 +67,10 @@ def activation(op: qnn.ActivationOp, ctx: EmitContext) -> Kernel:
     alpha, beta = op.parameters()
     if function is UnaryFunction.HARD_SWISH:
         alpha, beta = 1 / 6, 0.5
+    if function is UnaryFunction.GELU:  # the erf argument's factor 1/√2
+        alpha = activations.SQRT1_2
+    if function is UnaryFunction.GELU_TANH:  # the tanh argument's C and B
+        alpha, beta = activations.GELU_TANH["C"], activations.GELU_TANH["B"]
     bound, numerator, denominator = RATIONAL.get(function, (0.0, (), ()))
     spec = TableSpec(
         function.value,
@@ -74,7 +83,7 @@ def activation(op: qnn.ActivationOp, ctx: EmitContext) -> Kernel:
         bound=bound,
         numerator=numerator,
         denominator=denominator,
-        erf=tuple(activations.ERF.items()) if function is UnaryFunction.ERF else (),
+        erf=tuple(activations.ERF.items()) if function in ERF_USERS else (),
     )
     args = [ctx.plan.expr(op.input), "NULL", ctx.plan.expr(op.result)]
     return Kernel("table.c.j2", spec, args)

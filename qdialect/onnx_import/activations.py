@@ -3,11 +3,12 @@
 QLinearSigmoid and QLinearLeakyRelu (domain com.microsoft) become a `qnn.table` whose 256
 entries are the table ORT builds (`qdialect.activations`): dequantize in float32, MLAS's
 logistic or `v >= 0 ? v : alpha·v`, quantize. Float Sigmoid, Tanh, LeakyRelu, HardSigmoid and
-HardSwish become `qnn.activation`; between DequantizeLinear and QuantizeLinear, `fold-qdq`
-turns them into tables. Softmax and QLinearSoftmax become `qnn.softmax` (float32 or 8-bit, ONNX
-Runtime's arithmetic, `qdialect.softmax`); before opset 13 (the model's, or QLinearSoftmax's
-`opset` attribute) the row is every dim from the axis on, and Softmax's axis defaults to 1
-(QLinearSoftmax's to -1 at every opset, its schema's default).
+HardSwish (and Erf, Sqrt, Neg, Abs, Gelu) become `qnn.activation`; between DequantizeLinear
+and QuantizeLinear, `fold-qdq` turns them into tables. Softmax and QLinearSoftmax become
+`qnn.softmax` (float32 or 8-bit, ONNX Runtime's arithmetic, `qdialect.softmax`); before opset
+13 (the model's, or QLinearSoftmax's `opset` attribute) the row is every dim from the axis on,
+and Softmax's axis defaults to 1 (QLinearSoftmax's to -1 at every opset, its schema's
+default).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ FLOAT_FUNCTIONS: dict[str, tuple[UnaryFunction, dict[str, float]]] = {
     "HardSwish": (UnaryFunction.HARD_SWISH, {}),
     "Erf": (UnaryFunction.ERF, {}),
     "Sqrt": (UnaryFunction.SQRT, {}),
+    "Neg": (UnaryFunction.NEG, {}),
+    "Abs": (UnaryFunction.ABS, {}),
 }
 # ORT's contrib table ops -> their function (QLinearLeakyRelu's alpha defaults to 0.01 too)
 TABLE_FUNCTIONS = {"QLinearSigmoid": "Sigmoid", "QLinearLeakyRelu": "LeakyRelu"}
@@ -64,6 +67,24 @@ def float_function(g: GraphImporter, node) -> None:
     for key, value in function_attributes(node, defaults).items():
         properties[key] = FloatAttr(value, f32)
     op = qnn.ActivationOp.create(operands=[x], result_types=[x.type], properties=properties)
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+@handles("Gelu")
+def gelu(g: GraphImporter, node) -> None:
+    """ONNX Gelu (opset 20), `approximate` "none" or "tanh", as ORT's Gelu kernel computes it
+    (`qdialect.activations`)."""
+    approximate = attrs(node).get("approximate", "none")
+    approximate = approximate.decode() if isinstance(approximate, bytes) else approximate
+    functions = {"none": UnaryFunction.GELU, "tanh": UnaryFunction.GELU_TANH}
+    if approximate not in functions:
+        raise NodeError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+    x = float_value(g, node.input[0])
+    op = qnn.ActivationOp.create(
+        operands=[x],
+        result_types=[x.type],
+        properties={"function": StringAttr(functions[approximate].value)},
+    )
     g.define(node.output[0], g.add(op, node.output[0]))
 
 

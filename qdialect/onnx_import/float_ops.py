@@ -155,6 +155,23 @@ def add(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.add(kind(a, b, tensor_type(shape, f32)), node.output[0]))
 
 
+@handles("Sum")
+def sum_(g: GraphImporter, node) -> None:
+    """Sum of float tensors added left to right, ((a + b) + c), as ORT's Sum kernel adds each
+    input to its running output; one node to the quantizer (ORT's leaves it float)."""
+    if len(node.input) < 2:
+        raise NodeError(f"Sum of {len(node.input)} input(s) is not imported (at least 2)")
+    last = g.block.last_op
+    result = float_value(g, node.input[0])
+    for i, name in enumerate(node.input[1:], 2):
+        other = float_value(g, name)
+        shape = broadcast_shape(shape_of(result), shape_of(other))
+        named = node.output[0] if i == len(node.input) else None
+        result = g.add(qnn.AddOp(result, other, tensor_type(shape, f32)), named)
+    g.define(node.output[0], result)
+    g.mark_decomposed(last, "Sum")
+
+
 @handles("Pow")
 def power(g: GraphImporter, node) -> None:
     """Pow by a constant exponent as ONNX Runtime computes it (element_wise_ops.cc, PowImpl):

@@ -213,7 +213,7 @@ def identity(g: GraphImporter, node) -> None:
     g.define(node.output[0], x)
 
 
-@handles("Shape", "Size", "ConstantOfShape", "Range", "Mod", "Neg", "Abs")
+@handles("Shape", "Size", "ConstantOfShape", "Range", "Mod")
 @handles("ScatterND", "Ceil", "Floor", "Sign", "Log")
 def shape_arithmetic(g: GraphImporter, node) -> None:
     """Ops the importer only folds (`folding`): sizes, masks, T5's relative-position buckets."""
@@ -237,6 +237,41 @@ def tile(g: GraphImporter, node) -> None:
             x = concatenated(g, [x] * count, axis, lambda s: tensor_type(s, elem))
     g.define(node.output[0], x)
     g.mark_decomposed(last, "Tile")
+
+
+@handles("DepthToSpace", "SpaceToDepth")
+def depth_space(g: GraphImporter, node) -> None:
+    """DepthToSpace and SpaceToDepth (DCR or CRD) as ONNX defines them: a reshape to 6-D, a
+    transpose and a reshape back (data movement; ORT's quantizer leaves both nodes float)."""
+    x = g.value(node.input[0])
+    a = attrs(node)
+    if len(shape_of(x)) != 4:
+        raise NodeError(f"the input must be 4-D [N, C, H, W], got {list(shape_of(x))}")
+    n, c, h, w = shape_of(x)
+    b = int(a.get("blocksize", 0))
+    if b < 1:
+        raise NodeError(f"blocksize must be a positive integer, got {b}")
+    mode = decode(a.get("mode", "DCR"))
+    if mode not in ("DCR", "CRD"):
+        raise NodeError(f"mode must be 'DCR' or 'CRD', got {mode!r}")
+    if node.op_type == "SpaceToDepth":  # (its mode from opset 25)
+        if h % b or w % b:
+            raise NodeError(f"H and W ({h}, {w}) must be multiples of blocksize {b}")
+        inner = (n, c, h // b, b, w // b, b)
+        perm = (0, 3, 5, 1, 2, 4) if mode == "DCR" else (0, 1, 3, 5, 2, 4)
+        out = (n, c * b * b, h // b, w // b)
+    else:
+        if c % (b * b):
+            raise NodeError(f"C ({c}) must be a multiple of blocksize² ({b * b})")
+        if mode == "DCR":
+            inner, perm = (n, b, b, c // (b * b), h, w), (0, 3, 4, 1, 5, 2)
+        else:
+            inner, perm = (n, c // (b * b), b, b, h, w), (0, 1, 4, 2, 5, 3)
+        out = (n, c // (b * b), h * b, w * b)
+    last = g.block.last_op
+    moved = transposed(g, reshaped(g, x, inner), perm)
+    g.define(node.output[0], reshaped(g, moved, out, node.output[0]))
+    g.mark_decomposed(last, node.op_type)
 
 
 @handles("Slice")
@@ -415,19 +450,24 @@ def nearest_indices(
 ) -> list[int] | None:
     """The input index each output index of one axis reads in ONNX Resize's nearest mode
     (its coordinate transformation and rounding formulas, clamped to the axis), or None for
-    a transformation this importer does not know."""
+    a transformation this importer does not know. The coordinate is ORT's float32
+    arithmetic (`upsamplebase.h`), which decides the ties the rounding modes tell apart."""
+    f = np.float32
+    half, s = f(0.5), f(scale)
 
     def original(i: int) -> float | None:
-        if transform == "asymmetric":
-            return i / scale
-        if transform == "half_pixel":
-            return (i + 0.5) / scale - 0.5
-        if transform == "pytorch_half_pixel":
-            return (i + 0.5) / scale - 0.5 if out > 1 else 0.0
-        if transform == "tf_half_pixel_for_nn":
-            return (i + 0.5) / scale
-        if transform == "align_corners":
-            return i * (size - 1) / (out - 1) if out > 1 else 0.0
+        x = f(i)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if transform == "asymmetric":
+                return float(x / s)
+            if transform == "half_pixel":
+                return float((x + half) / s - half)
+            if transform == "pytorch_half_pixel":
+                return float((x + half) / s - half) if out > 1 else 0.0
+            if transform == "tf_half_pixel_for_nn":
+                return float((x + half) / s)
+            if transform == "align_corners":
+                return float(x * f(size - 1) / f(out - 1)) if out > 1 else 0.0
         return None
 
     picks = []
@@ -491,10 +531,11 @@ def resize_output(g: GraphImporter, node, shape: list[int]) -> tuple[list[int], 
 
 @handles("Resize")
 def resize(g: GraphImporter, node) -> None:
-    """Nearest-neighbour Resize (opset 11 on) whose every axis repeats each input element a
-    whole number of times (2x upsampling as torch exports it, in any coordinate
-    mode that maps so): a concat of copies along a new axis, reshaped — moves only, so a
-    quantized tensor keeps its type. Linear Resize of a float32 image (`resize_bilinear`).
+    """Nearest-neighbour Resize (opset 11 on), moves only, so a quantized tensor keeps its
+    type: an axis that repeats each input element a whole number of times (2x upsampling as
+    torch exports it, in any coordinate mode that maps so) as a concat of copies along a new
+    axis, reshaped; any other axis as a gather of the input elements ORT's coordinate
+    arithmetic picks (`nearest_indices`). Linear Resize of a float32 image (`resize_bilinear`).
     Other resizes are refused by name."""
     a = attrs(node)
     mode = decode(a.get("mode", "nearest"))
@@ -512,14 +553,16 @@ def resize(g: GraphImporter, node) -> None:
     y, last = x, g.block.last_op
     for axis in reversed(range(len(shape))):
         picks = nearest_indices(shape[axis], out[axis], factors[axis], transform, rounding)
-        repeat = out[axis] // shape[axis] if shape[axis] else 0
-        if picks != [i // max(repeat, 1) for i in range(out[axis])] or repeat < 1:
+        if picks is None:
             raise NodeError(
-                f"axis {axis} ({shape[axis]} -> {out[axis]}, '{transform}', '{rounding}') is not "
-                "a whole-number nearest upsampling; only those are imported"
+                f"coordinate_transformation_mode '{transform}' is not imported for nearest mode"
             )
-        if repeat > 1:
-            y = _repeat_each(g, y, axis, repeat)
+        repeat = out[axis] // shape[axis] if shape[axis] else 0
+        if repeat >= 1 and picks == [i // repeat for i in range(out[axis])]:
+            if repeat > 1:
+                y = _repeat_each(g, y, axis, repeat)
+        else:  # any other pattern (downsampling, half_pixel with floor...): the picked rows
+            y = _gathered(g, y, axis, picks)
     y = reshaped(g, y, out, node.output[0])
     g.mark_decomposed(last, "Resize")
     g.define(node.output[0], y)
@@ -554,6 +597,19 @@ def resize_bilinear(
     if g.quantized_model and nchwc_resize(op, g.nchwc_average_pool):
         op.properties["nchwc"] = UnitAttr()  # ORT's optimized session runs its NCHWc Upsample
     g.define(node.output[0], g.add(op, node.output[0]))
+
+
+def _gathered(g: GraphImporter, x, axis: int, picks: list[int]):
+    """`x` with the elements `picks` along `axis`, in that order (`qnn.gather` at constant
+    indices)."""
+    shape = list(shape_of(x))
+    shape[axis] = len(picks)
+    op = qnn.GatherOp.create(
+        operands=[x, g.integer_constant(np.array(picks, np.int64), i64)],
+        result_types=[tensor_type(shape, element_type(x.type))],
+        properties={"axis": IntegerAttr(axis, i64)},
+    )
+    return g.add(op)
 
 
 def _repeat_each(g: GraphImporter, x, axis: int, repeat: int):

@@ -136,15 +136,17 @@ def quantized_result_type(g: GraphImporter, node, scale: int, zp: int, shape) ->
     )
 
 
-def _bias(g: GraphImporter, node, index: int, channels: int) -> list[SSAValue]:
+def _bias(g: GraphImporter, node, index: int, channels: int, row: bool = False) -> list[SSAValue]:
+    """The int32 bias input [channels]; `row`: also [1, channels] (QGemm's C, which ORT's
+    quantizer writes in the float Gemm's C shape)."""
     data = g.optional_constant(index, "bias")
     if data is None:
         return []
-    if data.shape != (channels,) or data.dtype != np.int32:
-        raise NodeError(
-            f"bias must be int32 of shape [{channels}], got {data.dtype}{list(data.shape)}"
-        )
-    return [g.integer_constant(data, i32)]
+    shapes = [(channels,), (1, channels)] if row else [(channels,)]
+    if data.shape not in shapes or data.dtype != np.int32:
+        wanted = " or ".join(str(list(shape)) for shape in shapes)
+        raise NodeError(f"bias must be int32 of shape {wanted}, got {data.dtype}{list(data.shape)}")
+    return [g.integer_constant(data.reshape(channels), i32)]
 
 
 @handles("QLinearConv")
@@ -210,7 +212,7 @@ def qgemm(g: GraphImporter, node) -> None:
         node,
         a,
         b,
-        _bias(g, node, 6, shape_of(b)[1]),
+        _bias(g, node, 6, shape_of(b)[1], row=True),
         lambda s: quantized_result_type(g, node, 7, 8, s),
     )
 

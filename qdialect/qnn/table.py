@@ -54,6 +54,10 @@ class UnaryFunction(Enum):
     HARD_SWISH = "hard_swish"
     ERF = "erf"
     SQRT = "sqrt"  # correctly rounded: one float32 rounding
+    NEG = "neg"  # exact: the sign flipped
+    ABS = "abs"  # exact: the sign cleared
+    GELU = "gelu"  # ONNX Gelu (opset 20): ORT's kernel over MLAS's erf
+    GELU_TANH = "gelu_tanh"  # ... with approximate = "tanh": over MLAS's tanh
 
 
 def storage_width(value: SSAValue, role: str) -> int:

@@ -265,11 +265,295 @@ def random_wide_cnn(seed: int) -> onnx.ModelProto:
     return random_cnn(seed, wide=True)
 
 
+def _pool_size(size: int, k: int, stride: int, pad: int, ceil: bool) -> int:
+    span = size + 2 * pad - k
+    return (-(-span // stride) if ceil else span // stride) + 1
+
+
+def _varied_conv(g: Graph, x: str, shape: Shape) -> None:
+    """Kernels, dilations, asymmetric pads, groups and Gemm-like 1x1s the ResNet/MobileNet/
+    EfficientNet exports have, which `_conv` does not draw."""
+    _, c, h, w = shape
+    k = int(g.rng.choice([1, 2, 3, 5]))
+    dilation = 2 if k == 3 and min(h, w) >= 6 and g.rng.random() < 0.3 else 1
+    stride = int(g.rng.choice([1, 2])) if min(h, w) > 4 else 1
+    span = dilation * (k - 1)
+    begin, end = span // 2, span - span // 2
+    groups = 1
+    if c % 2 == 0 and g.rng.random() < 0.3:
+        groups = int(g.rng.choice([2, c]))
+    co = int(g.rng.integers(2, 9)) * groups if groups < c else c
+    if g.rng.random() < 0.2:
+        co = c * 2 if groups == c else co  # depthwise with a channel multiplier
+    fan_in = c // groups * k * k
+    weight = g.rng.standard_normal((co, c // groups, k, k)) * np.sqrt(2 / fan_in)
+    inputs = [x, g.const(weight)]
+    if g.rng.random() < 0.7:
+        inputs.append(g.const(g.rng.standard_normal(co) * 0.1))
+    out = [(size + begin + end - span - 1) // stride + 1 for size in (h, w)]
+    g.node("Conv", inputs, (1, co, *out), pads=[begin, begin, end, end], strides=[stride] * 2,
+           dilations=[dilation] * 2, group=groups)  # fmt: skip
+
+
+def _varied_cnn_step(g: Graph) -> None:
+    x, shape = g.pick()
+    if len(shape) != 4:
+        return
+    _, c, h, w = shape
+    op = str(g.rng.choice(VARIED_CNN_OPS))
+    if op == "Conv":
+        _varied_conv(g, x, shape)
+    elif op == "ConvBatchNorm":
+        _varied_conv(g, x, shape)
+        y, (_, co, oh, ow) = g.tensors[-1]
+        mean, var = 0.1 * g.rng.standard_normal(co), 0.5 + g.rng.random(co)
+        scale, bias = 1 + 0.2 * g.rng.standard_normal(co), 0.1 * g.rng.standard_normal(co)
+        params = [g.const(v) for v in (scale, bias, mean, var)]
+        g.node("BatchNormalization", [y, *params], (1, co, oh, ow), epsilon=1e-5)
+    elif op in ("MaxPool", "AveragePool") and min(h, w) >= 3:
+        k, stride = int(g.rng.choice([2, 3])), int(g.rng.choice([1, 2]))
+        pad = int(g.rng.integers(0, k // 2 + 1))
+        ceil = pad == 0 and bool(g.rng.random() < 0.4)  # (no window starting in the pad)
+        attrs = {"kernel_shape": [k, k], "strides": [stride] * 2, "pads": [pad] * 4}
+        if ceil:
+            attrs["ceil_mode"] = 1
+        if op == "AveragePool" and g.rng.random() < 0.5:
+            attrs["count_include_pad"] = 1
+        g.node(op, [x], (1, c, *(_pool_size(size, k, stride, pad, ceil) for size in (h, w))),
+               **attrs)  # fmt: skip
+    elif op in ("GlobalMaxPool", "GlobalAveragePool"):
+        g.node(op, [x], (1, c, 1, 1))
+    elif op in ("Relu", "Sigmoid", "Tanh", "HardSwish", "Neg", "Abs"):
+        g.node(op, [x], shape)
+    elif op == "Clip":
+        low, high = [(0.0, 6.0), (-1.0, 1.0), (0.0, None), (None, 0.5)][int(g.rng.integers(4))]
+        bounds = [g.const(np.array(low)) if low is not None else ""]
+        bounds += [g.const(np.array(high))] if high is not None else []
+        g.node(op, [x, *bounds], shape)
+    elif op in ("Add", "Mul", "Sub", "Div", "Max", "Min"):
+        kind = g.rng.random()
+        if op in ("Div",) or kind < 0.3:
+            other = g.const(np.array(0.5 + g.rng.random()))  # a scalar constant
+        elif kind < 0.6:
+            other = g.same_shape(shape)
+        else:
+            other = g.const(g.rng.standard_normal((c, 1, 1)) * 0.5 + (1.0 if op == "Mul" else 0.0))
+        g.node(op, [x, other] if g.rng.random() < 0.8 else [other, x], shape)
+    elif op == "Sum":
+        g.node(op, [x, g.same_shape(shape), g.same_shape(shape)], shape)
+    elif op == "Concat":
+        axis = int(g.rng.choice([1, 1, 2, 3, -1]))
+        dim = axis % 4
+
+        def fits(other: Shape) -> bool:  # equal to `shape` but along the axis
+            return len(other) == 4 and all(
+                a == b for i, (a, b) in enumerate(zip(other, shape, strict=True)) if i != dim
+            )
+
+        matching = [t for t in g.tensors if fits(t[1])]
+        name, other = matching[int(g.rng.integers(len(matching)))]
+        out = list(shape)
+        out[dim] += other[dim]
+        g.node(op, [x, name], tuple(out), axis=axis)
+    elif op == "Transpose":
+        g.node(op, [x], (1, h, w, c), perm=[0, 2, 3, 1])  # to NHWC, as TF exports are
+        if g.rng.random() < 0.7:
+            y = g.tensors[-1][0]
+            g.tensors.pop()
+            g.node(op, [y], shape, perm=[0, 3, 1, 2])
+    elif op == "Pad":
+        pads = g.const(np.array([0, 0, 0, 1, 0, 0, 1, 2]), np.int64)
+        value = [g.const(np.array(float(g.rng.choice([0.0, -1.0, 0.5]))))]
+        g.node(op, [x, pads, *value], (1, c, h + 1, w + 3), mode="constant")
+    elif op == "Resize" and max(h, w) <= 8:
+        mode = str(g.rng.choice(["nearest", "linear"]))
+        transform = str(g.rng.choice(["half_pixel", "asymmetric", "align_corners",
+                                      "pytorch_half_pixel"]))  # fmt: skip
+        attrs = {"mode": mode, "coordinate_transformation_mode": transform}
+        if mode == "nearest":
+            attrs["nearest_mode"] = str(g.rng.choice(["round_prefer_floor", "floor"]))
+        if g.rng.random() < 0.5:
+            sizes = g.const(np.array([1, c, 2 * h, 2 * w]), np.int64)
+            g.node(op, [x, "", "", sizes], (1, c, 2 * h, 2 * w), **attrs)
+        else:
+            g.node(op, [x, "", g.const(np.array([1, 1, 2, 2]))], (1, c, 2 * h, 2 * w), **attrs)
+    elif op == "Flatten":  # flattened, then back to the image with Reshape
+        flat = g.node(op, [x], (1, c * h * w))
+        g.tensors.pop()
+        g.node("Reshape", [flat, g.const(np.array([1, c, h, w]), np.int64)], shape)
+    elif op == "Squeeze":
+        axes = g.const(np.array([0]), np.int64)
+        squeezed = g.node(op, [x, axes], (c, h, w))
+        g.tensors.pop()
+        g.node("Unsqueeze", [squeezed, axes], shape)
+    elif op == "DepthToSpace" and c % 4 == 0:
+        g.node(op, [x], (1, c // 4, 2 * h, 2 * w), blocksize=2, mode="DCR")
+    elif op == "SpaceToDepth" and h % 2 == 0 and w % 2 == 0:
+        g.node(op, [x], (1, 4 * c, h // 2, w // 2), blocksize=2)
+    elif op == "Slice" and w >= 3:  # every second column from the second
+        bounds = [g.const(np.array(v), np.int64) for v in ([0, 1], [h, w], [2, 3], [1, 2])]
+        g.node(op, [x, *bounds], (1, c, h, w // 2))
+    elif op == "Gather" and c >= 2:
+        indices = g.const(g.rng.permutation(c)[: max(1, c // 2)], np.int64)
+        g.node(op, [x, indices], (1, max(1, c // 2), h, w), axis=1)
+    elif op == "MatMul":  # along the last axis, as a 1x1 conv in NHWC would be
+        n = int(g.rng.choice([4, 8]))
+        weight = g.const(g.rng.standard_normal((w, n)) / np.sqrt(w))
+        g.node(op, [x, weight], (1, c, h, n))
+    elif op == "Split" and c >= 3:
+        parts = g.const(np.array([1, 1, c - 2]), np.int64)
+        names = [g.fresh("t") for _ in range(3)]
+        g.nodes.append(helper.make_node(op, [x, parts], names, name=g.fresh("split"), axis=1))
+        g.tensors += [
+            (names[0], (1, 1, h, w)),
+            (names[1], (1, 1, h, w)),
+            (names[2], (1, c - 2, h, w)),
+        ]
+    elif op == "Gemm":  # a mid-graph classifier head, its bias [1, n] or [n]
+        flat = g.node("Flatten", [x], (1, c * h * w))
+        n = int(g.rng.integers(3, 10))
+        weight = g.rng.standard_normal((c * h * w, n)) / np.sqrt(c * h * w)
+        bias = g.const(g.rng.standard_normal((1, n) if g.rng.random() < 0.5 else n) * 0.1)
+        g.node(op, [flat, g.const(weight), bias], (1, n))
+        y = g.tensors[-1][0]
+        g.tensors.pop()
+        g.node("Reshape", [y, g.const(np.array([1, n, 1, 1]), np.int64)], (1, n, 1, 1))
+
+
+VARIED_CNN_OPS = ["Conv"] * 4 + ["ConvBatchNorm"] * 2 + ["MaxPool", "AveragePool", "Relu", "Clip"]
+VARIED_CNN_OPS += ["GlobalMaxPool", "GlobalAveragePool", "Sigmoid", "Tanh", "HardSwish", "Neg"]
+VARIED_CNN_OPS += ["Abs", "Add", "Add", "Mul", "Sub", "Div", "Max", "Min", "Sum", "Concat"]
+VARIED_CNN_OPS += ["Transpose", "Pad", "Resize", "Flatten", "Squeeze", "DepthToSpace"]
+VARIED_CNN_OPS += ["SpaceToDepth", "Slice", "Gather", "MatMul", "Split", "Gemm"]
+
+
+def random_varied_cnn(seed: int) -> onnx.ModelProto:
+    """Image graphs drawn from other ops and attributes than `random_cnn`'s: dilated, strided,
+    grouped and asymmetric-pad convs, Conv + BatchNormalization, padded and ceil-mode pools,
+    global max pools, scalar operands, NHWC transposes, Resize's modes, depth/space moves,
+    Sum, Neg, Abs."""
+    rng = np.random.default_rng(seed)
+    c, h = int(rng.integers(2, 9)), int(rng.choice([5, 6, 8, 9]))
+    g = Graph(rng, tensors=[("x", (1, c, h, h))])
+    for _ in range(int(rng.integers(3, 11))):
+        _varied_cnn_step(g)
+    x, shape = g.tensors[-1]
+    return g.model(x, shape, opset=int(rng.choice([17, 19])))
+
+
+def _varied_sequence_step(g: Graph) -> None:
+    x, shape = g.pick()
+    if len(shape) != 3:
+        return
+    _, t, d = shape
+    op = str(g.rng.choice(VARIED_SEQUENCE_OPS))
+    if op == "MatMul":  # a projection by a transposed weight ([n, d] stored, as torch exports)
+        n = int(g.rng.choice([8, 12, 16]))
+        stored = g.const(g.rng.standard_normal((n, d)) / np.sqrt(d))
+        weight = stored
+        if g.rng.random() < 0.5:
+            weight = g.node("Transpose", [stored], (d, n), perm=[1, 0])
+            g.tensors.pop()
+        else:
+            g.weights[stored] = np.ascontiguousarray(g.weights[stored].T)
+        g.node(op, [x, weight], (1, t, n))
+    elif op == "RMSNorm":  # x / sqrt(mean(x²) + eps) · gain, as Llama exports it
+        square = g.node("Pow", [x, g.const(np.array(2.0))], shape)
+        g.tensors.pop()
+        mean = g.node("ReduceMean", [square, g.const(np.array([-1]), np.int64)], (1, t, 1))
+        g.tensors.pop()
+        root = g.node("Sqrt", [g.node("Add", [mean, g.const(np.array(1e-5))], (1, t, 1))],
+                      (1, t, 1))  # fmt: skip
+        g.tensors.pop()
+        g.tensors.pop()
+        normed = g.node("Div", [x, root], shape)
+        g.node("Mul", [normed, g.const(1 + 0.1 * g.rng.standard_normal(d))], shape)
+    elif op == "Rotate" and d % 2 == 0:  # rotary embedding's rotate_half: cat(-x2, x1)
+        bounds = [g.const(np.array([v]), np.int64) for v in (d // 2, d, 0, d // 2, 2)]
+        second = g.node("Slice", [x, bounds[0], bounds[1], g.const(np.array([2]), np.int64)],
+                        (1, t, d // 2))  # fmt: skip
+        first = g.node("Slice", [x, bounds[2], bounds[3], bounds[4]], (1, t, d // 2))
+        g.node("Concat", [g.node("Neg", [second], (1, t, d // 2)), first], shape, axis=-1)
+    elif op == "Gelu":
+        g.node(op, [x], shape, approximate=str(g.rng.choice(["none", "tanh"])))
+    elif op == "Softmax":
+        g.node(op, [x], shape, axis=int(g.rng.choice([1, -1])))
+    elif op == "TopK" and d >= 4:
+        values, indices = g.fresh("t"), g.fresh("t")
+        k = g.const(np.array([d // 2]), np.int64)
+        g.nodes.append(helper.make_node(op, [x, k], [values, indices], name=g.fresh("topk")))
+        g.tensors.append((values, (1, t, d // 2)))
+    elif op == "CumSum":
+        g.node(op, [x, g.const(np.array(1), np.int64)], shape)
+    elif op == "ArgMaxGather":  # the best token's row, by ArgMax indices
+        best = g.node("ArgMax", [x], (1, 1, d), axis=1, keepdims=1)
+        g.tensors.pop()
+        g.node("GatherElements", [x, best], (1, 1, d), axis=1)
+    elif op == "Expand":
+        row = g.node("ReduceMax", [x, g.const(np.array([1]), np.int64)], (1, 1, d), keepdims=1)
+        g.node(op, [row, g.const(np.array([1, t, d]), np.int64)], shape)
+    elif op == "Where":  # a computed mask: x > 0
+        mask = g.node("Greater", [x, g.const(np.array(0.0))], shape)
+        g.tensors.pop()
+        g.node(op, [mask, x, g.const(np.array(-0.5))], shape)
+    elif op in ("Max", "Min", "Sum", "Sub", "Mul"):
+        g.node(op, [x, g.same_shape(shape)], shape)
+    elif op == "Scale":  # attention's 1/sqrt(d) by a scalar
+        g.node(str(g.rng.choice(["Mul", "Div"])), [x, g.const(np.array(np.sqrt(d)))], shape)
+    elif op == "Gemm":  # on the flattened tokens, the weight [d, n] (transB = 0)
+        flat = g.node("Flatten", [x], (t, d), axis=2)
+        g.tensors.pop()
+        n = int(g.rng.choice([8, 16]))
+        weight = g.const(g.rng.standard_normal((d, n)) / np.sqrt(d))
+        y = g.node(op, [flat, weight, g.const(g.rng.standard_normal(n) * 0.1)], (t, n))
+        g.tensors.pop()
+        g.node("Unsqueeze", [y, g.const(np.array([0]), np.int64)], (1, t, n))
+    elif op in ("Identity", "Dropout"):
+        g.node(op, [x], shape)
+    elif op == "HeadSplit" and d % 4 == 0:  # [1, t, d] -> [1, 4, t, d/4] -> back
+        heads = g.node("Reshape", [x, g.const(np.array([1, t, 4, d // 4]), np.int64)],
+                       (1, t, 4, d // 4))  # fmt: skip
+        g.tensors.pop()
+        moved = g.node("Transpose", [heads], (1, 4, t, d // 4), perm=[0, 2, 1, 3])
+        g.tensors.pop()
+        scores = g.node("MatMul", [moved, g.node("Transpose", [moved], (1, 4, d // 4, t),
+                                                 perm=[0, 1, 3, 2])], (1, 4, t, t))  # fmt: skip
+        g.tensors.pop()
+        g.tensors.pop()
+        mixed = g.node("MatMul", [g.node("Softmax", [scores], (1, 4, t, t), axis=-1), moved],
+                       (1, 4, t, d // 4))  # fmt: skip
+        g.tensors.pop()
+        g.tensors.pop()
+        back = g.node("Transpose", [mixed], (1, t, 4, d // 4), perm=[0, 2, 1, 3])
+        g.tensors.pop()
+        g.node("Reshape", [back, g.const(np.array([1, t, d]), np.int64)], shape)
+
+
+VARIED_SEQUENCE_OPS = ["MatMul"] * 3 + ["RMSNorm", "Rotate", "Gelu", "Softmax", "TopK"]
+VARIED_SEQUENCE_OPS += ["CumSum", "ArgMaxGather", "Expand", "Where", "Max", "Min", "Sum", "Sub"]
+VARIED_SEQUENCE_OPS += ["Mul", "Scale", "Gemm", "Identity", "Dropout", "HeadSplit"]
+
+
+def random_varied_sequence(seed: int) -> onnx.ModelProto:
+    """Token graphs drawn from other ops than `random_sequence`'s: transposed projections,
+    RMSNorm, rotary's rotate_half, Gelu, TopK, CumSum, ArgMax + GatherElements, Expand,
+    computed masks, multi-head attention with head reshapes, Gemm without transB."""
+    rng = np.random.default_rng(seed)
+    t, d = int(rng.choice([4, 6, 8])), int(rng.choice([8, 12, 16]))
+    g = Graph(rng, tensors=[("x", (1, t, d))])
+    for _ in range(int(rng.integers(3, 10))):
+        _varied_sequence_step(g)
+    x, shape = g.tensors[-1]
+    return g.model(x, shape, opset=20)
+
+
 BUILDERS: dict[str, Callable[[int], onnx.ModelProto]] = {
     "cnn": random_cnn,
     "sequence": random_sequence,
     "wide_cnn": random_wide_cnn,
     "sequence_excluded": random_sequence,
+    "varied_cnn": random_varied_cnn,
+    "varied_sequence": random_varied_sequence,
 }
 # kinds whose configs leave a third of the nodes out of quantization (`nodes_to_exclude`)
 EXCLUDING = frozenset({"wide_cnn", "sequence_excluded"})

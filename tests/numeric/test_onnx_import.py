@@ -506,6 +506,14 @@ def test_qdq_batch_normalization_runs_as_onnxruntime_within_one_step() -> None:
         ({"coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}, [1, 1, 2, 3],
          None),  # torch's nearest upsampling
         ({"coordinate_transformation_mode": "pytorch_half_pixel"}, None, [2, 3, 8, 5]),
+        # not whole-number repeats: the picked rows and columns, gathered
+        ({"nearest_mode": "floor"}, [1, 1, 2, 2], None),  # half_pixel: 0 0 0 1 1 2 ...
+        ({}, [1, 1, 1.5, 1.7], None),
+        ({"nearest_mode": "round_prefer_ceil"}, None, [2, 3, 6, 7]),
+        ({"coordinate_transformation_mode": "align_corners"}, None, [2, 3, 7, 9]),
+        ({"coordinate_transformation_mode": "asymmetric", "nearest_mode": "ceil"}, None,
+         [2, 3, 3, 4]),  # downsampling
+        ({"coordinate_transformation_mode": "tf_half_pixel_for_nn"}, [1, 1, 0.5, 0.6], None),
     ],
 )  # fmt: skip
 def test_nearest_upsampling_matches_onnxruntime(attributes, scales, sizes) -> None:
@@ -558,8 +566,9 @@ def test_resize_axes_and_aspect_ratio_policy_are_onnxruntimes(attributes, scales
          r"over H and W only, got \[1, 2, 4, 4\] -> \[1, 4, 8, 8\]"),
         ({"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize"}, [1, 1, 2, 2],
          r"coordinate_transformation_mode 'tf_crop_and_resize' is not imported for linear mode"),
-        ({"mode": "nearest"}, [1, 1, 1.5, 2], r"axis 2 \(4 -> 6, 'half_pixel', "
-         r"'round_prefer_floor'\) is not a whole-number nearest upsampling"),
+        ({"mode": "nearest", "coordinate_transformation_mode": "tf_crop_and_resize"},
+         [1, 1, 2, 2], r"coordinate_transformation_mode 'tf_crop_and_resize' is not imported for "
+         r"nearest mode"),
         ({"mode": "linear", "antialias": 1}, [1, 1, 0.5, 0.5],
          r"linear mode with antialias=1 is not imported"),
         ({"axes": [2, 3]}, [1, 1, 2, 2], r"'scales' has 4 values for 2 axes"),

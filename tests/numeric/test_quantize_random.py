@@ -138,6 +138,10 @@ def check_seed(kind: str, seed: int, exclude: bool | None = None, converts: bool
         except RuntimeError as err:
             assert "unknown initializers/tensors" in str(err), err
             return False
+        except ValueError as err:  # its int32-bias weight-scale adjustment on a per-channel
+            # Gemm whose C is [1, N] compares an array with a float
+            assert "truth value of an array" in str(err), err
+            return False
         ours = quantize(model, cache, config)
     label = f"{kind} seed {seed}, {config}"
     (expected,) = run_function(qnn_default(import_onnx(theirs)), {"x": x})

@@ -46,8 +46,9 @@ def make_model(nodes, inputs, outputs, inits) -> onnx.ModelProto:
         [helper.make_tensor_value_info(n, t, None) for n, t in outputs],
         [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()],
     )
-    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
-    return helper.make_model(graph, opset_imports=opsets, ir_version=8)
+    gelu = any(node.op_type == "Gelu" for node in nodes)  # (from opset 20)
+    opsets = [helper.make_opsetid("", 20 if gelu else 17), helper.make_opsetid("com.microsoft", 1)]
+    return helper.make_model(graph, opset_imports=opsets, ir_version=9 if gelu else 8)
 
 
 def qlinear_model(op: str, dtype, x_params, y_params, **attributes) -> onnx.ModelProto:
@@ -147,6 +148,11 @@ FLOAT_OPS = [
     ("HardSigmoid", {"alpha": 0.3, "beta": 0.4}),
     ("HardSigmoid", {}),
     ("HardSwish", {}),
+    ("Erf", {}),
+    ("Neg", {}),
+    ("Abs", {}),
+    ("Gelu", {}),
+    ("Gelu", {"approximate": "tanh"}),
 ]
 
 
@@ -160,7 +166,8 @@ def float_inputs() -> np.ndarray:
 @pytest.mark.parametrize(("op", "attributes"), FLOAT_OPS)
 def test_float_activations_equal_onnxruntime(op, attributes):
     """qnn.activation reproduces ORT's float32 kernels bit for bit (MLAS's rational sigmoid and
-    tanh with fused multiply-adds, HardSigmoid with one rounding per operation)."""
+    tanh with fused multiply-adds, HardSigmoid with one rounding per operation, Gelu's two
+    forms around MLAS's erf and tanh)."""
     node = helper.make_node(op, ["x"], ["y"], **attributes)
     x = float_inputs()
     model = make_model([node], [("x", TensorProto.FLOAT, [x.size])], [("y", 1)], {})
