@@ -7,7 +7,9 @@ whose channels fill whole blocks (`host_cpu.nchwc_pool`; not a MaxPool of a Dequ
 output, which QDQ propagation has made an integer pool by then); then, only while their inputs
 are NCHWc already, a Relu, Sigmoid or Tanh, a GlobalAveragePool or GlobalMaxPool (or one
 reading a graph input), a channel Concat of block-aligned inputs, an Add or Mul of two of one
-shape, and a linear Resize by whole-number scales (`nchwc_transformer.cc`). An activation fused
+shape, a linear Resize by whole-number scales, and a BatchNormalization of constant [C]
+parameters, which becomes a depthwise 1x1 NCHWc conv (`nchwc_batch_norms`;
+`nchwc_transformer.cc`). An activation fused
 into the conv it reads stays NCHWc too (ConvActivationFusion: a Relu, Clip, Sigmoid, Tanh,
 LeakyRelu or HardSigmoid reading a conv nothing else reads; a Clip after such a Relu, which
 ReluClipFusion makes one Clip). Most compute the same values in either layout. Those that do
@@ -19,14 +21,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import StringAttr, UnitAttr, f32
+from xdsl.dialects.builtin import IntegerAttr, StringAttr, UnitAttr, f32, i64
 from xdsl.ir import Block, BlockArgument, SSAValue
+from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
+from qdialect.constants import dense_array
 from qdialect.host_cpu import nchwc_block_size
 from qdialect.names import OP_TYPE_ATTR
-from qdialect.ort_fusions import fused_in_place
+from qdialect.ort_fusions import fused_in_place, new_constant
+from qdialect.qnn.common import int_array
 from qdialect.qnn.modes import Activation
 from qdialect.qnn.resize import NCHWC_MODES
 from qdialect.qnn.table import UnaryFunction
@@ -180,3 +186,75 @@ def fuse_nchwc_sums(block: Block, nchwc_average_pool: Callable[[qnn.AvgPool2DOp]
                 operands = [conv.input, conv.weight, [conv.bias] if conv.bias else [], [other]]
                 fused_in_place(conv, add, operands, {"sum_from_addend": UnitAttr()})
                 break
+
+
+def nchwc_batch_norms(
+    block: Block,
+    nchwc_average_pool: Callable[[qnn.AvgPool2DOp], bool],
+    mark_pool: Callable[[qnn.AvgPool2DOp], None] = lambda pool: None,
+) -> None:
+    """`NchwcTransformerImpl::TransformBatchNormalization` over a function body: a float
+    BatchNormalization whose input is NCHWc and whose parameters are constants of shape [C]
+    becomes a depthwise 1x1 NCHWc conv (`_nchwc_batch_norm`). Run after the basic-level
+    fusions (a BatchNormalization a conv alone reads is ConvBNFusion's) and after marking the
+    convs; the GlobalAveragePools and linear Resizes after a converted one are decided again
+    (they may read an NCHWc tensor now; `mark_pool` hears of each pool made row-major)."""
+    converted = False
+    for op in list(block.ops):
+        if isinstance(op, qnn.BatchNormOp):
+            converted |= _nchwc_batch_norm(op, nchwc_average_pool)
+        elif not converted or not op.results or element_type(op.results[0].type) != f32:
+            continue
+        elif isinstance(op, qnn.AvgPool2DOp) and op.row_major is None and op.is_global():
+            if nchwc_global_pool(op.input, nchwc_average_pool):
+                op.properties["row_major"] = UnitAttr()
+                mark_pool(op)
+        elif (
+            isinstance(op, qnn.ResizeBilinearOp)
+            and op.nchwc is None
+            and nchwc_resize(op, nchwc_average_pool)
+        ):
+            op.properties["nchwc"] = UnitAttr()
+
+
+def _nchwc_batch_norm(
+    op: qnn.BatchNormOp, nchwc_average_pool: Callable[[qnn.AvgPool2DOp], bool]
+) -> bool:
+    """`op` as ORT's depthwise 1x1 NCHWc conv, if ORT converts it: weight
+    `scale / sqrt(var + epsilon)`, bias `B - mean · weight`, each step in float32 as ORT's
+    `Initializer` computes it; the conv sums `fma(x, w, 0) + bias`."""
+    params = [op.scale, op.bias, op.mean, op.var]
+    channels = op.input.type.get_shape()[1]  # type: ignore[attr-defined]
+    if (
+        element_type(op.result.type) != f32
+        or not all(isinstance(v.owner, arith.ConstantOp) for v in params)
+        or any(v.type.get_shape() != (channels,) for v in params)  # type: ignore[attr-defined]
+        or not nchwc_value(op.input, nchwc_average_pool)
+    ):
+        return False
+    scale, beta, mean, var = (dense_array(v).astype(np.float32) for v in params)
+    weight = scale / np.sqrt(var + np.float32(op.epsilon.value.data))
+    bias = beta - mean * weight
+    conv = qnn.Conv2DOp.build(
+        operands=[
+            op.input,
+            new_constant(weight.reshape(-1, 1, 1, 1), op),
+            [new_constant(bias, op)],
+            [],
+        ],
+        result_types=[op.result.type],
+        properties={
+            "strides": int_array((1, 1)),
+            "pads": int_array((0, 0, 0, 0)),
+            "dilations": int_array((1, 1)),
+            "groups": IntegerAttr(channels, i64),
+            "layout": StringAttr("nchw"),
+        },
+    )
+    conv.attributes.update(op.attributes)
+    conv.mark_nchwc()
+    Rewriter.insert_op(conv, InsertPoint.before(op))
+    conv.results[0].name_hint = op.results[0].name_hint
+    op.results[0].replace_all_uses_with(conv.results[0])
+    Rewriter.erase_op(op)
+    return True

@@ -114,7 +114,7 @@ def _constant(value: SSAValue | None) -> np.ndarray | None:
     return dense_array(value.owner)
 
 
-def _new_constant(values: np.ndarray, before: Operation) -> SSAValue:
+def new_constant(values: np.ndarray, before: Operation) -> SSAValue:
     values = np.ascontiguousarray(values, dtype=F32)
     ttype = TensorType(f32, list(values.shape))
     op = arith.ConstantOp(dense_attr(values, ttype), ttype)
@@ -190,8 +190,8 @@ def _rebuilt(
     conv: qnn.Conv2DOp, follower: Operation, weights: np.ndarray, bias: np.ndarray | None
 ) -> qnn.Conv2DOp:
     """`conv` with new constants, writing `follower`'s output in its place."""
-    w = _new_constant(weights, conv)
-    b = [_new_constant(bias, conv)] if bias is not None else []
+    w = new_constant(weights, conv)
+    b = [new_constant(bias, conv)] if bias is not None else []
     return fused_in_place(conv, follower, [conv.input, w, b, []], {})
 
 

@@ -51,15 +51,6 @@ def weight_source(value: SSAValue) -> WeightSource | None:
     return None
 
 
-def _is_global(op: qnn.MaxPool2DOp | qnn.AvgPool2DOp) -> bool:
-    in_shape = op.input.type.get_shape()  # type: ignore[union-attr]
-    out_shape = op.results[0].type.get_shape()  # type: ignore[union-attr]
-    kernel = tuple(op.properties["kernel"].get_values())  # type: ignore[union-attr]
-    pads = op.properties.get("pads")
-    no_pads = pads is None or not any(pads.get_values())  # type: ignore[union-attr]
-    return out_shape[2:] == (1, 1) and kernel == tuple(in_shape[2:]) and no_pads
-
-
 ACTIVATIONS = {
     qnn.UnaryFunction.SIGMOID: "Sigmoid",
     qnn.UnaryFunction.TANH: "Tanh",
@@ -95,9 +86,9 @@ def node_kind(op: Operation) -> str | None:
     if isinstance(op, qnn.TransposeOp):
         return None if float_constant(op.input) is not None else "Transpose"
     if isinstance(op, qnn.MaxPool2DOp):
-        return "GlobalMaxPool" if _is_global(op) else "MaxPool"
+        return "GlobalMaxPool" if op.is_global() else "MaxPool"
     if isinstance(op, qnn.AvgPool2DOp):
-        return "GlobalAveragePool" if _is_global(op) else "AveragePool"
+        return "GlobalAveragePool" if op.is_global() else "AveragePool"
     if isinstance(op, qnn.ActivationOp):
         return ACTIVATIONS[op.function_kind]
     simple = {

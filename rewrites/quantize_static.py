@@ -29,7 +29,13 @@ from qdialect import qnn
 from qdialect.constants import dense_array
 from qdialect.host_cpu import nchwc_pool
 from qdialect.names import OP_TYPE_ATTR, QOPERATOR_ATTR, node_name, tensor_name
-from qdialect.nchwc import fuse_nchwc_sums, mark_nchwc_conv, nchwc_global_pool, nchwc_resize
+from qdialect.nchwc import (
+    fuse_nchwc_sums,
+    mark_nchwc_conv,
+    nchwc_batch_norms,
+    nchwc_global_pool,
+    nchwc_resize,
+)
 from qdialect.ort_fusions import fuse_float_nodes
 from qdialect.ort_qparams import (
     QParams,
@@ -42,6 +48,7 @@ from qdialect.ort_qparams import (
 from qdialect.quant_config import QuantFormat, QuantizeConfig
 from qdialect.quant_rules import NodeRule
 from qdialect.tensor_overrides import TensorOverride
+from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 from rewrites.nni_params import FixedParams, FixedWeight, special_weight
 from rewrites.onnx_nodes import (
@@ -344,7 +351,7 @@ class StaticQuantizer:
         if self.config.quant_format is QuantFormat.QOperator:
             fuse_softmax(self.block, self.quantized_ops.__contains__)
             resize_stored_values(self.block, self.quantized_ops.__contains__)
-        if self.summary.quantized:  # what ORT's optimized session runs (nchwc_layout)
+        if writes_quantized_values(self.block):  # ORT's optimized session runs the model
             fuse_float_nodes(self.block)
             nchwc_layout(self.block)
         self.summary.unmatched_rules = [
@@ -543,11 +550,14 @@ class StaticQuantizer:
         weight = source.value if source is not None else compute.weight
         default_axis = 0 if kind == "Conv" or (source is not None and source.transposed) else 1
         self.mark_weight(weight, default_axis, kind)
-        if compute.bias is not None and float_constant(compute.bias) is not None:
-            if self.quantized_as_weight(compute.bias):
-                self.mark_weight(compute.bias, 0, kind)
+        reader, bias, index = compute, compute.bias, 2
+        if bias is not None and isinstance(bias.owner, tensor.ReshapeOp) and inner_op(bias.owner):
+            reader, bias, index = bias.owner, bias.owner.source, 0  # a Gemm's C [1, N]
+        if bias is not None and float_constant(bias) is not None:
+            if self.quantized_as_weight(bias):
+                self.mark_weight(bias, 0, kind)
             else:
-                self.biases.append(BiasMark(compute, compute.bias, x, weight))
+                self.biases.append(BiasMark(reader, bias, x, weight, index))
 
     def quantized_as_weight(self, bias: SSAValue) -> bool:
         """QDQ's `quantize_bias_tensor`: a bias with tensor overrides is quantized as a weight
@@ -845,7 +855,9 @@ class StaticQuantizer:
             input_params = self.reader_params(bias.input, self.done[bias.input], bias.op)
             scale = bias_qparams(input_params.scale, self.done[bias.weight].scale)
             values = quantize_bias(dense_array(bias.bias), scale)
-            axis = 0 if scale.size > 1 else None
+            # per channel along the last axis: a Gemm's C [1, N] too (ORT's quantizer writes
+            # axis 0 there, which its own DequantizeLinear then refuses)
+            axis = values.ndim - 1 if scale.size > 1 else None
             scale = scale if axis is not None else scale.reshape(())
             params = QParams(np.zeros(scale.shape, np.int64), scale, QType.QInt8, axis)
             old = bias.op.operands[bias.index]
@@ -1041,6 +1053,19 @@ def opset_19_pools(block: Block) -> None:
             op.properties["row_major"] = UnitAttr()
 
 
+def writes_quantized_values(block: Block) -> bool:
+    """Whether the quantized model holds a quantized tensor: ORT's quantizer then wrote
+    QuantizeLinear/DequantizeLinear (or QLinear) nodes, and the model runs in ORT's optimized
+    session; with none (every node left float: excluded, or data movement of unquantized
+    tensors) it is a float model, which the importer reads as ORT's unoptimized session."""
+    return any(
+        isinstance(element_type(result.type), UniformQuantizedType)
+        for op in block.walk()
+        for result in op.results
+        if isinstance(result.type, TensorType)
+    )
+
+
 def nchwc_layout(block: Block) -> None:
     """What ONNX Runtime's optimized session (which runs the quantized model) computes in its
     NCHWc layout (qdialect/nchwc.py), as the importer reads ORT's model: float convs with
@@ -1072,6 +1097,7 @@ def nchwc_layout(block: Block) -> None:
         if nchwc_pool(channels, nhwc, op.dilations.get_values()):
             op.properties["row_major"] = UnitAttr()
             converted.add(op)
+    nchwc_batch_norms(block, converted.__contains__, converted.add)
     fuse_nchwc_sums(block, converted.__contains__)
 
 

@@ -102,7 +102,11 @@ def gemm(g: GraphImporter, node) -> None:
             raise NodeError(
                 f"C must have shape [{n}] or [1, {n}] to be a bias, got {list(shape_of(c))}"
             )
-        bias = [reshaped(g, c, (n,)) if shape_of(c) != (n,) else c]
+        if shape_of(c) != (n,):  # C [1, N]: the reshape is the Gemm's own (an inner op)
+            last = g.block.last_op
+            c = reshaped(g, c, (n,))
+            g.mark_decomposed(last, "Gemm")
+        bias = [c]
     last = g.block.last_op
     build_dot(g, node, a, b, bias, lambda shape: tensor_type(shape, f32))
     (dot,) = (op for op in g.added_since(last) if isinstance(op, qnn.DotOp))

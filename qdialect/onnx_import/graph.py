@@ -39,7 +39,7 @@ from qdialect.names import (
     record_name,
     ssa_name_hint,
 )
-from qdialect.nchwc import fuse_nchwc_sums
+from qdialect.nchwc import fuse_nchwc_sums, nchwc_batch_norms
 from qdialect.onnx_import.common import (
     attrs,
     axis_attr,
@@ -389,6 +389,7 @@ class GraphImporter:
         self.block.add_op(func.ReturnOp(*results))
         if self.quantized_model:  # run by ORT's optimized session (qdialect/ort_fusions.py)
             fuse_float_nodes(self.block)
+            nchwc_batch_norms(self.block, self.nchwc_average_pool)
             fuse_nchwc_sums(self.block, self.nchwc_average_pool)
         function = func.FuncOp(
             function_name,

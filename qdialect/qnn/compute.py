@@ -502,6 +502,17 @@ class Pool2DOp(IRDLOperation):
     def layout_kind(self) -> Layout:
         return enum_value(Layout, self.layout, "layout")
 
+    def is_global(self) -> bool:
+        """Whether this pool is a GlobalMaxPool / GlobalAveragePool: an NCHW window over the
+        whole image, unpadded, to 1 x 1."""
+        in_shape = self.input.type.get_shape()  # type: ignore[attr-defined]
+        out_shape = self.result.type.get_shape()  # type: ignore[attr-defined]
+        return (
+            out_shape[2:] == (1, 1)
+            and tuple(self.kernel.get_values()) == tuple(in_shape[2:])
+            and not any(self.pads.get_values())
+        )
+
     def verify_window(self) -> None:
         layout = self.layout_kind
         x = ranked_shape(self.input, "input", 4)

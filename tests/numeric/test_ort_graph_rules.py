@@ -521,3 +521,66 @@ def test_float_matmul_add_of_a_quantized_model_is_onnxruntimes_gemm(case: str) -
     compiled = compile_module(qnn_default(module))(**feeds)
     for got, want in zip(compiled, theirs, strict=True):
         assert np.array_equal(got, want), np.abs(got - want).max()
+
+
+def batch_norm_after(producer: str, channels: int, then: str | None) -> onnx.ModelProto:
+    """Q → DQ → a float node ORT holds in NCHWc blocks (a conv whose output a Relu reads too,
+    which keeps ConvBNFusion away; an AveragePool) → a float BatchNormalization of constant
+    parameters → optionally `then`: a quantized model (ORT's optimized session)."""
+    rng = np.random.default_rng(channels)
+    inits = {
+        "s": np.float32(0.03), "z": np.uint8(120),
+        "w": (rng.standard_normal((channels, channels, 3, 3)) * 0.2).astype(np.float32),
+        "gamma": (1 + 0.3 * rng.standard_normal(channels)).astype(np.float32),
+        "beta": (0.2 * rng.standard_normal(channels)).astype(np.float32),
+        "mean": (0.1 * rng.standard_normal(channels)).astype(np.float32),
+        "var": (0.5 + rng.random(channels)).astype(np.float32),
+    }  # fmt: skip
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["xd"]),
+    ]
+    if producer == "Conv":
+        nodes.append(helper.make_node("Conv", ["xd", "w"], ["p"], pads=[1, 1, 1, 1]))
+        nodes.append(helper.make_node("Relu", ["p"], ["side"]))
+    else:
+        nodes.append(helper.make_node("AveragePool", ["xd"], ["p"], kernel_shape=[2, 2]))
+    bn = "y" if then is None else "n"
+    nodes.append(helper.make_node("BatchNormalization", ["p", "gamma", "beta", "mean", "var"],
+                                  [bn], epsilon=1e-3))  # fmt: skip
+    if then is not None:
+        nodes.append(helper.make_node(then, ["n"], ["y"]))
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
+    if producer == "Conv":
+        outputs.append(helper.make_tensor_value_info("side", TensorProto.FLOAT, None))
+    graph = helper.make_graph(
+        nodes,
+        "batch_norm_after",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, 10, 10])],
+        outputs,
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+@pytest.mark.parametrize("then", [None, "GlobalAveragePool", "Relu"])
+@pytest.mark.parametrize("producer", ["Conv", "AveragePool"])
+@pytest.mark.parametrize("channels", [16, 32])
+def test_float_batch_norm_on_an_nchwc_tensor_is_onnxruntimes_depthwise_conv(
+    producer: str, then: str | None, channels: int
+) -> None:
+    """ORT's NchwcTransformer makes a float BatchNormalization of an NCHWc tensor a depthwise
+    1x1 NCHWc conv (weight scale / sqrt(var + eps), bias B - mean · weight), which rounds
+    otherwise than the BatchNormalization kernel; a GlobalAveragePool after it then reads an
+    NCHWc tensor. The importer converts it so; the optimized graph says ORT did."""
+    model = batch_norm_after(producer, channels, then)
+    assert any(n.name.endswith("_bn_nchwc") for n in optimized_graph(model).node)
+    module = qnn_default(import_onnx(model))
+    assert not any(isinstance(op, qnn.BatchNormOp) for op in module.walk())
+    rng = np.random.default_rng(channels + 1)
+    for _ in range(4):
+        feeds = {"x": rng.uniform(-3.5, 3.5, (1, channels, 10, 10)).astype(np.float32)}
+        theirs = run_ort(model, feeds)
+        ours = compile_module(module)(**feeds)
+        for a, b in zip(ours, theirs, strict=True):
+            assert np.array_equal(a, b), np.abs(a - b).max()
