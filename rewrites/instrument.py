@@ -39,6 +39,7 @@ from qdialect import qnn
 from qdialect.names import NODE_OUTPUT_ATTR, tensor_name
 from qdialect.qnn import HistogramRule
 from qdialect.tensors import element_type
+from rewrites.onnx_nodes import transb_transpose
 
 OBSERVED_ATTR = "qnn.observed"  # result attribute: the name of the tensor a result observes
 LISTED = 8  # names an error lists before "and N more"
@@ -97,9 +98,7 @@ def _observed(value: SSAValue) -> bool:
     owner = value.owner
     if isinstance(owner, arith.ConstantOp):
         return NODE_OUTPUT_ATTR in owner.attributes
-    return not (
-        isinstance(owner, qnn.TransposeOp) and isinstance(owner.input.owner, arith.ConstantOp)
-    )
+    return not transb_transpose(value)
 
 
 def _unique(name: str, values: list[SSAValue]) -> SSAValue:

@@ -42,12 +42,23 @@ class WeightSource:
     transposed: bool
 
 
+def transb_transpose(value: SSAValue) -> bool:
+    """Whether `value` is a transpose of an initializer that is no ONNX node: a Gemm's
+    `transB` (the importer's), a weight's layout. The importer marks a Transpose node of an
+    initializer as one (`qnn.op_type`)."""
+    owner = value.owner
+    return (
+        isinstance(owner, qnn.TransposeOp)
+        and float_constant(owner.input) is not None
+        and OP_TYPE_ATTR not in owner.attributes
+    )
+
+
 def weight_source(value: SSAValue) -> WeightSource | None:
     if float_constant(value) is not None:
         return WeightSource(value, False)
-    owner = value.owner
-    if isinstance(owner, qnn.TransposeOp) and float_constant(owner.input) is not None:
-        return WeightSource(owner.input, True)
+    if transb_transpose(value):
+        return WeightSource(value.owner.input, True)  # type: ignore[union-attr]
     return None
 
 
@@ -81,10 +92,9 @@ def node_kind(op: Operation) -> str | None:
     if isinstance(op, qnn.DotOp):
         if op.addend is not None:
             return None
-        transposed = isinstance(op.weight.owner, qnn.TransposeOp)
-        return "Gemm" if op.bias is not None or transposed else "MatMul"
+        return "Gemm" if op.bias is not None or transb_transpose(op.weight) else "MatMul"
     if isinstance(op, qnn.TransposeOp):
-        return None if float_constant(op.input) is not None else "Transpose"
+        return None if transb_transpose(op.result) else "Transpose"
     if isinstance(op, qnn.MaxPool2DOp):
         return "GlobalMaxPool" if op.is_global() else "MaxPool"
     if isinstance(op, qnn.AvgPool2DOp):

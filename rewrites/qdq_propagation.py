@@ -30,7 +30,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
-from qdialect.names import OP_TYPE_ATTR, PROPAGATED_ATTR, tensor_name
+from qdialect.names import PROPAGATED_ATTR, tensor_name
 from qdialect.tensors import per_tensor_type
 from qdialect.types import UniformQuantizedType
 from rewrites.onnx_nodes import node_kind
@@ -41,8 +41,9 @@ PROPAGATING = frozenset({"MaxPool", "Reshape", "Transpose", "Squeeze", "Unsqueez
 
 def _propagates(op: Operation | None) -> bool:
     """An op ORT's propagation passes: a whole data movement node on a float tensor (it writes
-    a tensor of the graph: not a Gemm's transB transpose, say)."""
-    if op is None or OP_TYPE_ATTR in op.attributes:
+    a tensor of the graph: not a Gemm's transB transpose, say; an op of a node the importer
+    wrote as several is that node's kind, `qnn.op_type`)."""
+    if op is None:
         return False
     return node_kind(op) in PROPAGATING and tensor_name(op.results[0]) is not None
 

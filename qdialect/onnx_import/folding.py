@@ -264,6 +264,9 @@ FOLDERS: dict[str, Callable] = {
     "QLinearAdd": _qlinear_binary(np.add),
     "QLinearMul": _qlinear_binary(np.multiply),
 }
+# data movement ONNX Runtime's quantizers quantize (QDQ and QOperator registries) that the
+# importer folds on constants, except for quantizing (`node_constants`) on float data
+QUANTIZED_MOVES = {"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Slice", "Concat"}
 # quantized nodes that fold only as shape arithmetic (`_folds_as_shape_arithmetic`)
 QDQ = {"QuantizeLinear", "DequantizeLinear", "QLinearAdd", "QLinearMul"}
 # integer (and boolean) operands only: on floats ORT's NaN handling or summation order decides
@@ -324,6 +327,12 @@ def fold(g, node) -> bool:
         again = node.op_type == "Identity"
         source = g.initializers.get(names[0])
         if again and g.node_constants and source is not None and source.dtype == np.float32:
+            return False
+        # a data movement of a float initializer is a node to them too: with
+        # ForceQuantizeNoInputCheck it quantizes the initializer (its parameters from the data,
+        # reduce_range and all) and its output shares them
+        float_data = source is not None and source.dtype == np.float32
+        if g.node_constants and node.op_type in QUANTIZED_MOVES and float_data:
             return False
         if not all(not n or (n in g.initializers and (again or n not in g.values)) for n in names):
             return False

@@ -187,6 +187,12 @@ def expand(g: GraphImporter, node) -> None:
     if shape is None:
         raise NodeError(f"input shape {list(shape_of(x))} does not broadcast to {list(target)}")
     if shape == shape_of(x):
+        if g.node_constants and element_type(x.type) == f32:
+            # an Expand to its input's shape is still a node to ORT's quantizers, its output
+            # a tensor of its own (as an Identity's: `movement.identity`)
+            last = g.block.last_op
+            g.define(node.output[0], g.add(qnn.CastOp(x, x.type), node.output[0]))
+            return g.mark_decomposed(last, "Expand")
         return g.define(node.output[0], x)
     op = qnn.BroadcastOp.create(
         operands=[x], result_types=[tensor_type(shape, element_type(x.type))]

@@ -130,7 +130,10 @@ def transpose(g: GraphImporter, node) -> None:
     perm = check_permutation(
         attrs(node).get("perm", range(len(shape_of(x)))[::-1]), len(shape_of(x))
     )
+    last = g.block.last_op
     g.define(node.output[0], transposed(g, x, perm, node.output[0]))
+    if isinstance(x.owner, arith.ConstantOp):  # a node all the same (not a weight's layout)
+        g.mark_decomposed(last, "Transpose")
 
 
 @handles("Pad")

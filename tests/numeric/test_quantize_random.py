@@ -142,6 +142,10 @@ def check_seed(kind: str, seed: int, exclude: bool | None = None, converts: bool
             # Gemm whose C is [1, N] compares an array with a float
             assert "truth value of an array" in str(err), err
             return False
+        except AssertionError as err:  # compute_scale_zp's own check, on a range whose
+            # float64 width overflows to inf (a mixed-precision convert of a huge range)
+            assert "scale issue" in str(err), err
+            return False
         ours = quantize(model, cache, config)
     label = f"{kind} seed {seed}, {config}"
     try:
