@@ -866,3 +866,90 @@ def top_scores(rng: np.random.Generator, tokens: int = 6, width: int = 16) -> on
         node("TopK", ["scores", "k"], ["y", "best"], axis=-1, name="top3"),
     ]
     return onnx_model(nodes, [1, tokens, width], [1, tokens, 3], weights)
+
+
+def row_bias_head(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
+    """A classifier head whose Gemm C is [1, N] (as Keras converters write it): quantize_static
+    quantizes it as the int32 bias all the same."""
+    w = functools.partial(normal, rng)
+    weights = {"w1": w(8, 4, 3, 3), "w2": w(8, 5), "c": w(1, 5, scale=0.1)}
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1], name="conv"),
+        node("Relu", ["c1"], ["r"], name="relu"),
+        node("GlobalAveragePool", ["r"], ["p"], name="pool"),
+        node("Flatten", ["p"], ["f"], name="flatten"),
+        node("Gemm", ["f", "w2", "c"], ["y"], name="head"),
+    ]
+    return onnx_model(nodes, [1, 4, size, size], [1, 5], weights)
+
+
+def transposed_initializer(rng: np.random.Generator, tokens: int = 6, width: int = 8):
+    """A projection by a Transpose node of an initializer (a weight stored [out, in]) and an
+    Expand to its input's own shape: both nodes to ORT's quantizers (the Transpose quantizes
+    its initializer with ForceQuantizeNoInputCheck: 7-bit with reduce_range, its output
+    sharing the parameters)."""
+    weights = {
+        "w": normal(rng, 12, width),
+        "b": normal(rng, 12, scale=0.1),
+        "axes": np.array([1], np.int64),
+        "shape": np.array([1, 1, 12], np.int64),
+    }
+    node = helper.make_node
+    nodes = [
+        node("Transpose", ["w"], ["wt"], perm=[1, 0], name="transpose"),
+        node("MatMul", ["x", "wt"], ["h"], name="proj"),
+        node("Add", ["h", "b"], ["hb"], name="bias"),
+        node("ReduceMax", ["hb", "axes"], ["m"], keepdims=1, name="max"),
+        node("Expand", ["m", "shape"], ["e"], name="expand"),
+        node("Relu", ["e"], ["y"], name="relu"),
+    ]
+    model = onnx_model(nodes, [1, tokens, width], [1, 1, 12], weights)
+    model.opset_import[0].version = 18  # ReduceMax's axes as an input
+    return model
+
+
+def newer_float_ops(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
+    """Float ops quantize_static leaves float between quantized convs: Neg, Abs, Sum,
+    DepthToSpace / SpaceToDepth, Gelu (opset 20, both forms), a nearest Resize that is no
+    whole-number repeat (half_pixel with floor)."""
+    w = functools.partial(normal, rng)
+    weights = {"w1": w(8, 4, 3, 3), "w2": w(8, 8, 1, 1), "w3": w(4, 4, 3, 3),
+               "scales": np.array([1, 1, 2, 2], np.float32)}  # fmt: skip
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        node("Neg", ["c1"], ["n"], name="neg"),
+        node("Abs", ["c1"], ["a"], name="abs"),
+        node("Sum", ["n", "a", "c1"], ["s"], name="sum"),
+        node("Gelu", ["s"], ["g"], name="gelu"),
+        node("Conv", ["g", "w2"], ["c2"], name="conv2"),
+        node("Gelu", ["c2"], ["gt"], approximate="tanh", name="gelu_tanh"),
+        node("DepthToSpace", ["gt"], ["d"], blocksize=2, mode="CRD", name="d2s"),
+        node(
+            "Resize",
+            ["d", "", "scales"],
+            ["u"],
+            mode="nearest",
+            nearest_mode="floor",
+            name="resize",
+        ),  # fmt: skip
+        node("SpaceToDepth", ["u"], ["sd"], blocksize=2, name="s2d"),
+        node("Conv", ["sd", "w3"], ["y"], pads=[1, 1, 1, 1], group=2, name="conv3"),
+    ]
+    model = onnx_model(nodes, [1, 4, size, size], [1, 4, 2 * size, 2 * size], weights)
+    model.opset_import[0].version = 20
+    return model
+
+
+def wide_float_conv(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
+    """Transposes and a 16-channel conv, every node left out of quantization: quantize_static
+    writes a float model (no QuantizeLinear), which ORT runs unoptimized (no NCHWc conv)."""
+    weights = {"w": normal(rng, 16, 16, 3, 3), "b": normal(rng, 16, scale=0.1)}
+    node = helper.make_node
+    nodes = [
+        node("Transpose", ["x"], ["t1"], perm=[0, 1, 3, 2], name="t1"),
+        node("Transpose", ["t1"], ["t2"], perm=[0, 1, 3, 2], name="t2"),
+        node("Conv", ["t2", "w", "b"], ["y"], pads=[1, 1, 1, 1], name="conv"),
+    ]
+    return onnx_model(nodes, [1, 16, size, size], [1, 16, size, size], weights)

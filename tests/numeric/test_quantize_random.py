@@ -29,14 +29,13 @@ onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 from qdialect.onnx_import import OnnxImportError, import_onnx  # noqa: E402
-from qdialect.onnx_import.graph import QUANTIZED_MODEL_NODES  # noqa: E402
 from runtime.compiled import compile_module  # noqa: E402
 from runtime.quantization import quantize  # noqa: E402
 from runtime.reference import run_function  # noqa: E402
 
 from .onnxruntime_session import ort_saturates_u8s8, run_ort  # noqa: E402
 from .random_models import BUILDERS, EXCLUDING  # noqa: E402
-from .test_quantize_static import ort_quantized, qnn_default  # noqa: E402
+from .test_quantize_static import ort_quantized, qnn_default, session_level  # noqa: E402
 
 EXTRAS = [
     {},
@@ -252,17 +251,6 @@ def test_more_random_graphs_quantize_as_quantize_static(kind: str, start: int) -
 @pytest.mark.parametrize("kind", sorted(BUILDERS))
 def test_more_random_mixed_precision_quantizes_as_quantize_static(kind: str, start: int) -> None:
     check_chunk(kind, start, CHUNK, converts=True)
-
-
-def session_level(model) -> str:
-    """The ORT session our import of `model` reproduces: the optimized one for a quantized
-    model, the unoptimized one (its calibrator's) for a model with nothing quantized, whose
-    float pools and convolutions we sum as that session does (README)."""
-    quantized = any(
-        node.op_type in QUANTIZED_MODEL_NODES or node.op_type.startswith("QLinear")
-        for node in model.graph.node
-    )
-    return "ORT_ENABLE_ALL" if quantized else "ORT_DISABLE_ALL"
 
 
 def float_ops_rewritten(model) -> bool:

@@ -28,6 +28,7 @@ from xdsl.passes import PassPipeline  # noqa: E402
 
 from qdialect import qnn  # noqa: E402
 from qdialect.onnx_import import import_onnx  # noqa: E402
+from qdialect.onnx_import.graph import QUANTIZED_MODEL_NODES  # noqa: E402
 from qdialect.tensors import element_type  # noqa: E402
 from qdialect.textio import make_context  # noqa: E402
 from qdialect.types import UniformQuantizedType  # noqa: E402
@@ -79,6 +80,10 @@ MODELS = {
     "masked_scores": float_models.masked_scores,
     "top_scores": float_models.top_scores,
     "shape_from_constants": float_models.shape_from_constants,
+    "row_bias_head": float_models.row_bias_head,
+    "transposed_initializer": float_models.transposed_initializer,
+    "newer_float_ops": float_models.newer_float_ops,
+    "wide_float_conv": float_models.wide_float_conv,
 }
 FAST_MODELS = (
     "resnet_block",
@@ -178,6 +183,17 @@ def ort_quantized(model, samples, config: dict, tmp: Path, cache: Path | None = 
     return onnx.load(target), cache
 
 
+def session_level(model) -> str:
+    """The ORT session our import of `model` reproduces: the optimized one for a quantized
+    model, the unoptimized one (its calibrator's) for a model with nothing quantized, whose
+    float pools and convolutions we sum as that session does (README)."""
+    quantized = any(
+        node.op_type in QUANTIZED_MODEL_NODES or node.op_type.startswith("QLinear")
+        for node in model.graph.node
+    )
+    return "ORT_ENABLE_ALL" if quantized else "ORT_DISABLE_ALL"
+
+
 def case_ids(combo) -> str:
     fmt, per_channel, act, reduce_range = combo
     return f"{fmt}-{'pc' if per_channel else 'pt'}-{act}-{'rr' if reduce_range else 'full'}"
@@ -247,7 +263,7 @@ def check_model(
         (result,) = compile_module(ours.module)(x=x)
         assert np.array_equal(result, expected), np.abs(result - expected).max()
     if reduce_range:  # 7-bit weights: ONNX Runtime's u8xs8 kernels do not saturate
-        level = "ORT_ENABLE_EXTENDED" if (name, fmt) in ORT_NHWC_RESIZE else "ORT_ENABLE_ALL"
+        level = "ORT_ENABLE_EXTENDED" if (name, fmt) in ORT_NHWC_RESIZE else session_level(theirs)
         (ort,) = run_ort(theirs, {"x": x}, level)
         scale = output_scale(theirs)
         if scale is None:  # QOperator's float LayerNormalization: ORT's float32 steps
@@ -771,3 +787,58 @@ def test_reshaping_nodes_are_told_apart_as_quantize_static_tells_them(op_type: s
     (expected,) = run_function(qnn_default(import_onnx(theirs)), x)
     (got,) = run_function(qnn_default(ours.module), x)
     assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("combo", [c for c in COMBOS if not c[1]], ids=case_ids)
+def test_a_gemm_bias_of_one_row_is_quantize_statics(combo) -> None:
+    """A Gemm's C [1, N] is its int32 bias (before, ours quantized it as an 8-bit constant)."""
+    check_model("row_bias_head", combo, compiled=combo in COMBOS[::5], same_types=combo[0] == "QDQ")
+
+
+def test_a_per_channel_gemm_bias_of_one_row_is_quantized_along_its_row() -> None:
+    """Per channel, ORT's QDQ quantizer gives that [1, N] bias an axis-0 DequantizeLinear of N
+    scales, which its own unoptimized session refuses; ours quantizes it along axis 1, and the
+    model runs (within a few output steps of the float model)."""
+    rng = np.random.default_rng(5)
+    model = float_models.row_bias_head(rng)
+    samples = [{"x": rng.standard_normal((1, 4, 6, 6)).astype(np.float32)} for _ in range(4)]
+    config = static_config(("QDQ", True, "QUInt8", False), weight_type="QUInt8")
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, config, Path(tmp))
+        ours = quantize(model, cache, config)
+    with pytest.raises(Exception, match="For per axis quantization"):
+        run_ort(theirs, samples[0], "ORT_DISABLE_ALL")
+    (bias,) = (
+        element_type(op.input.type)
+        for op in ours.module.walk()
+        if isinstance(op, qnn.DequantizeOp) and element_type(op.input.type).storage_width == 32
+    )
+    assert bias.axis == 1 and len(bias.scales) == 5
+    (got,) = compile_module(ours.module)(**samples[0])
+    (want,) = run_ort(model, samples[0], "ORT_DISABLE_ALL")
+    assert np.abs(got - want).max() < 0.1, np.abs(got - want).max()
+
+
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("combo", COMBOS[::3], ids=case_ids)
+def test_a_transpose_node_of_an_initializer_is_quantize_statics(combo, force: bool) -> None:
+    """The Transpose node stays a node (with ForceQuantizeNoInputCheck it quantizes its
+    initializer as one: reduce_range and all), and so does an Expand to its own shape."""
+    options = {"extra_options": {"ForceQuantizeNoInputCheck": True}} if force else {}
+    # (QOperator: the importer folds the Transpose of ORT's quantized initializer, one type less)
+    same_types = combo[0] == "QDQ"
+    check_model("transposed_initializer", combo, compiled=force, same_types=same_types, **options)
+
+
+@pytest.mark.parametrize("combo", COMBOS[::2], ids=case_ids)
+def test_newer_float_ops_between_quantized_convs_are_quantize_statics(combo) -> None:
+    check_model("newer_float_ops", combo, compiled=combo in COMBOS[::4], same_groups=True)
+
+
+@pytest.mark.parametrize("fmt", ["QDQ", "QOperator"])
+def test_a_model_left_all_float_runs_as_onnxruntimes_float_model(fmt: str) -> None:
+    """Every node excluded: quantize_static writes no QuantizeLinear, and ORT runs the model
+    as a float one (its plain convs, not the NCHWc ones of its optimized session)."""
+    nodes = ["t1", "t2", "conv"]
+    check_model("wide_float_conv", (fmt, False, "QUInt8", True), compiled=True,
+                nodes_to_exclude=nodes)  # fmt: skip
