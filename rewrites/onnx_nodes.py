@@ -101,6 +101,8 @@ def node_kind(op: Operation) -> str | None:
         return "GlobalAveragePool" if op.is_global() else "AveragePool"
     if isinstance(op, qnn.ActivationOp):
         return ACTIVATIONS[op.function_kind]
+    if isinstance(op, qnn.LayerNormOp) and op.simplified is not None:
+        return "SimplifiedLayerNormalization"
     simple = {
         qnn.AddOp: "Add",
         qnn.MulOp: "Mul",

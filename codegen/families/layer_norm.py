@@ -13,6 +13,7 @@ from codegen import threads
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
+from qdialect.qnn.float_math import SIMPLIFIED_KERNEL_LENGTH
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class LayerNormSpec:
     epsilon: float
     has_bias: bool
     parallel: bool
+    simplified: bool  # RMSNorm (ORT's SimplifiedLayerNormalization)
+    kernel_length: int  # ... whose rows this long or longer take MLAS's kernel
 
 
 def layer_norm(op: qnn.LayerNormOp, ctx: EmitContext) -> Kernel:
@@ -36,6 +39,8 @@ def layer_norm(op: qnn.LayerNormOp, ctx: EmitContext) -> Kernel:
         float(op.epsilon.value.data),
         op.bias is not None,
         rows > 1 and rows * length >= threads.PARALLEL_ELEMENTS,
+        op.simplified is not None,
+        SIMPLIFIED_KERNEL_LENGTH,
     )
     bias = ctx.plan.expr(op.bias) if op.bias is not None else "NULL"
     args = [ctx.plan.expr(op.input), ctx.plan.expr(op.scale), bias, ctx.plan.expr(op.result)]

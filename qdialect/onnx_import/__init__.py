@@ -40,6 +40,10 @@ def load_model(source) -> object:
         raise OnnxImportError(f"not an ONNX model: {type(err).__name__}: {err}") from None
 
 
+# ops ONNX Runtime registers in the default ONNX domain that ONNX itself does not define
+ORT_OPS = frozenset({"SimplifiedLayerNormalization"})
+
+
 def check_model(model) -> None:
     """`onnx.checker.check_model`, after a check of the graph inputs with a clearer message."""
     import onnx
@@ -64,6 +68,14 @@ def check_model(model) -> None:
     ]
     for ttype in shapeless:
         ttype.shape.SetInParent()
+    # ONNX Runtime's own ops in the default domain (its optimized models hold them), which
+    # ONNX's schemas do not know: checked as the contrib ops they are
+    own = [n for n in model.graph.node if n.domain in ("", "ai.onnx") and n.op_type in ORT_OPS]
+    contrib = not any(o.domain == "com.microsoft" for o in model.opset_import)
+    for node in own:
+        node.domain = "com.microsoft"
+    if own and contrib:
+        model.opset_import.add(domain="com.microsoft", version=1)
     try:
         onnx.checker.check_model(model)
     except Exception as err:  # ValidationError, and protobuf errors on a malformed model
@@ -72,6 +84,10 @@ def check_model(model) -> None:
     finally:
         for ttype in shapeless:
             ttype.ClearField("shape")
+        for node in own:
+            node.domain = ""
+        if own and contrib:
+            del model.opset_import[-1]
 
 
 def import_onnx(

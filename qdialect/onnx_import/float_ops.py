@@ -233,16 +233,21 @@ def batch_norm(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.add(op, node.output[0]))
 
 
-@handles("LayerNormalization")
+@handles("LayerNormalization", "SimplifiedLayerNormalization")
 def layer_norm(g: GraphImporter, node) -> None:
     """LayerNormalization (opset 17) as `qnn.layer_norm` (the float32 steps of ONNX Runtime's
-    scalar kernel); the Mean and InvStdDev outputs (training) are not imported."""
+    kernel); ORT's SimplifiedLayerNormalization (RMSNorm, what its optimizer fuses Llama's
+    Pow/ReduceMean/Add/Sqrt/Div/Mul into) as `qnn.layer_norm {simplified}`. The Mean and
+    InvStdDev outputs (training) are not imported."""
     if len([o for o in node.output if o]) > 1:
         raise NodeError("the Mean and InvStdDev outputs are not imported")
     a = attrs(node)
     x = float_value(g, node.input[0])
     axis = normalize_axis(a.get("axis", -1), len(shape_of(x)))
     scale = float_value(g, node.input[1])
+    simplified = node.op_type == "SimplifiedLayerNormalization"
+    if simplified and optional_input(node, 2):
+        raise NodeError("SimplifiedLayerNormalization takes no bias")
     bias = [float_value(g, node.input[2])] if optional_input(node, 2) else []
     normalized = list(shape_of(x)[axis:])
     for role, value in (("Scale", scale), *(("B", b) for b in bias)):
@@ -258,6 +263,7 @@ def layer_norm(g: GraphImporter, node) -> None:
         properties={
             "axis": IntegerAttr(axis, i64),
             "epsilon": FloatAttr(float(a.get("epsilon", 1e-5)), f32),
+            **({"simplified": UnitAttr()} if simplified else {}),
         },
     )
     g.define(node.output[0], g.add(op, node.output[0]))

@@ -237,6 +237,11 @@ class CastOp(FloatUnaryOp):
             )
 
 
+# ORT 1.31 runs SimplifiedLayerNormalization rows this long or longer in MLAS's AVX2 kernel
+# (measured against its session: 15 elements take the scalar loop, 16 the kernel)
+SIMPLIFIED_KERNEL_LENGTH = 16
+
+
 @irdl_op_definition
 class LayerNormOp(IRDLOperation):
     """ONNX LayerNormalization over the dimensions from `axis` on, in the float32 steps of ONNX
@@ -248,7 +253,9 @@ class LayerNormOp(IRDLOperation):
     `y = (x - mean) / sqrt(m2 / n + epsilon) · scale (+ bias)`. The reference
     (`runtime/reference/float_math.py`) states the exact order; both agree with ORT to the bit
     (tests/numeric/test_float_math.py). `scale` and `bias` have the normalized dimensions'
-    shape.
+    shape. `simplified` (ORT's SimplifiedLayerNormalization, RMSNorm; no bias): rows of 16 or
+    more take the kernel's FMA chain of `x²` in 8 lanes and `y = x·inv·scale`, shorter rows
+    the scalar loop's `Σ x·x` in order and `y = x / sqrt(Σ/n + epsilon) · scale`.
 
         %y = qnn.layer_norm %x, %g, %b {axis = 1 : i64, epsilon = 1.0e-05 : f32} : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32> -> tensor<4x8xf32>
     """
@@ -260,6 +267,7 @@ class LayerNormOp(IRDLOperation):
     result = result_def(TensorType)
     axis = prop_def(IntegerAttr)
     epsilon = prop_def(FloatAttr)
+    simplified = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = (
@@ -282,6 +290,8 @@ class LayerNormOp(IRDLOperation):
                 raise VerifyException(f"{role} must have the normalized shape {list(normalized)}")
         if _check_f32(self.result, "result") != shape:
             raise VerifyException("result must have the input's shape")
+        if self.simplified is not None and self.bias is not None:
+            raise VerifyException("a simplified (RMS) layer norm takes no bias")
 
 
 @irdl_op_definition

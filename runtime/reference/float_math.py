@@ -10,7 +10,7 @@ from qdialect import qnn
 from qdialect.float32_arrays import batch_norm_affine, fmaf, powf
 from qdialect.float_sum import pair_sum
 from qdialect.qnn import FloatBinary, Reduction
-from qdialect.qnn.float_math import INTEGER_SOURCES
+from qdialect.qnn.float_math import INTEGER_SOURCES, SIMPLIFIED_KERNEL_LENGTH
 from qdialect.storage import integer_signature, storage_bounds
 from qdialect.tensors import element_type
 from runtime.reference.f32math import F32
@@ -176,17 +176,7 @@ def _layer_norm_vector(rows: np.ndarray, epsilon: F32) -> tuple[np.ndarray, np.n
     for h in range(quads, n):
         total = total + wide[:, h]
     mean = (total / n).astype(F32)
-    centred = (rows - mean[:, None]).astype(F32)
-    octets = n - n % 8
-    acc = np.zeros((count, 8), F32)
-    for h in range(0, octets, 8):
-        acc = fmaf(centred[:, h : h + 8], centred[:, h : h + 8], acc)
-    var = pair_sum(acc[:, :4] + acc[:, 4:])  # the two halves, then SSE's horizontal sum
-    unfused = octets + 4 if n - octets >= 4 else octets
-    for h in range(octets, unfused):
-        var = (var + (centred[:, h] * centred[:, h]).astype(F32)).astype(F32)
-    for h in range(unfused, n):
-        var = fmaf(centred[:, h], centred[:, h], var)
+    var = _sum_of_squares_vector((rows - mean[:, None]).astype(F32))
     inverse = (F32(1) / np.sqrt((var / F32(n)).astype(F32) + epsilon)).astype(F32)
     return mean, inverse
 
@@ -204,17 +194,58 @@ def _layer_norm_scalar(rows: np.ndarray, epsilon: F32) -> tuple[np.ndarray, np.n
     return mean, np.sqrt((m2 / F32(n)).astype(F32) + epsilon).astype(F32)
 
 
+def _sum_of_squares_vector(rows: np.ndarray) -> np.ndarray:
+    """`_layer_norm_vector`'s FMA chain of squares (8 lanes, the halves, `pair_sum`, then the
+    tail: 4 unfused products, then FMAs) on `rows` as they are."""
+    n = rows.shape[1]
+    octets = n - n % 8
+    acc = np.zeros((rows.shape[0], 8), F32)
+    for h in range(0, octets, 8):
+        acc = fmaf(rows[:, h : h + 8], rows[:, h : h + 8], acc)
+    total = pair_sum(acc[:, :4] + acc[:, 4:])
+    unfused = octets + 4 if n - octets >= 4 else octets
+    for h in range(octets, unfused):
+        total = (total + (rows[:, h] * rows[:, h]).astype(F32)).astype(F32)
+    for h in range(unfused, n):
+        total = fmaf(rows[:, h], rows[:, h], total)
+    return total
+
+
+def rms_norm(rows: np.ndarray, scale: np.ndarray, epsilon: F32) -> np.ndarray:
+    """A simplified (RMS) layer norm of float32 rows: from `SIMPLIFIED_KERNEL_LENGTH` on,
+    `inv = 1 / sqrt(Σx² / n + epsilon)` with the kernel's sum and `y = x·inv·scale`; shorter
+    rows the scalar loop, `Σ x·x` in order and `y = x / sqrt(Σ/n + epsilon) · scale`."""
+    n = rows.shape[1]
+    if n >= SIMPLIFIED_KERNEL_LENGTH:
+        mean_square = (_sum_of_squares_vector(rows) / F32(n)).astype(F32)
+        inverse = (F32(1) / np.sqrt(mean_square + epsilon)).astype(F32)
+        return ((rows * inverse[:, None]).astype(F32) * scale).astype(F32)
+    total = np.zeros(rows.shape[0], F32)
+    for h in range(n):
+        total = (total + (rows[:, h] * rows[:, h]).astype(F32)).astype(F32)
+    deviation = np.sqrt((total / F32(n)).astype(F32) + epsilon).astype(F32)
+    return ((rows / deviation[:, None]).astype(F32) * scale).astype(F32)
+
+
 def layer_norm(
-    x: np.ndarray, scale: np.ndarray, bias: np.ndarray | None, axis: int, epsilon: F32
+    x: np.ndarray,
+    scale: np.ndarray,
+    bias: np.ndarray | None,
+    axis: int,
+    epsilon: F32,
+    simplified: bool = False,
 ) -> np.ndarray:
     """`qnn.layer_norm` on float32 arrays: ONNX Runtime 1.31's CPU kernel, rows of 8 or more
-    in `MlasLayerNormKernelAvx2`'s order, shorter rows in the scalar kernel's."""
+    in `MlasLayerNormKernelAvx2`'s order, shorter rows in the scalar kernel's; `simplified`:
+    `rms_norm`."""
     x = np.asarray(x, F32)
     n = int(np.prod(x.shape[axis:]))
     rows = x.reshape(-1, n)
     scale = np.asarray(scale, F32).reshape(n)
     with np.errstate(all="ignore"):
-        if n >= 8:
+        if simplified:
+            y = rms_norm(rows, scale, epsilon)
+        elif n >= 8:
             mean, inverse = _layer_norm_vector(rows, epsilon)
             normed = ((rows - mean[:, None]).astype(F32) * inverse[:, None]).astype(F32)
             if bias is None:
@@ -234,7 +265,8 @@ def layer_norm(
 def _layer_norm(op, frame: Frame) -> list[np.ndarray]:
     bias = frame[op.bias] if op.bias is not None else None
     epsilon = F32(op.epsilon.value.data)
-    return [layer_norm(frame[op.input], frame[op.scale], bias, op.axis_value, epsilon)]
+    x, scale, simplified = frame[op.input], frame[op.scale], op.simplified is not None
+    return [layer_norm(x, scale, bias, op.axis_value, epsilon, simplified)]
 
 
 @handles(qnn.BatchNormOp)

@@ -389,6 +389,31 @@ def test_layer_normalization_is_onnxruntimes_bit_for_bit(shape, axis, bias) -> N
 
 
 @pytest.mark.parametrize(
+    ("shape", "axis"),
+    [
+        ((2, 8, 768), -1),  # MLAS's kernel, no tail
+        ((16, 16), 1),  # the shortest row the kernel takes
+        ((64, 29), 1),  # a tail of 5: 4 unfused products, then an FMA
+        ((64, 43), 1),  # a tail of 3: FMAs only
+        ((64, 15), 1),  # shorter: the scalar loop
+        ((9, 3), 1),
+        ((3, 4, 5, 6), 1),  # 120 normalized together over three axes
+    ],
+)
+def test_simplified_layer_normalization_is_onnxruntimes_bit_for_bit(shape, axis) -> None:
+    """ORT's SimplifiedLayerNormalization (RMSNorm, what its optimizer fuses Llama's RMSNorm
+    into): rows of 16 or more in MLAS's kernel, shorter ones in the scalar loop."""
+    rng = np.random.default_rng(32)
+    inits = {"g": rng.standard_normal(shape[axis:]).astype(np.float32)}
+    node = helper.make_node(
+        "SimplifiedLayerNormalization", ["x", "g"], ["y"], axis=axis, epsilon=1e-6
+    )
+    model = _single_node_model(node, shape, inits)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    _assert_onnxruntimes_bits(model, x)
+
+
+@pytest.mark.parametrize(
     ("op_type", "shape", "axes", "opset"),
     [
         ("ReduceMean", (64, 13), [-1], 18),  # rows start off the 16-byte grid: lead, packets, tail
