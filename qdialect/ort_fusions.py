@@ -219,6 +219,10 @@ def fused_in_place(
 
 
 def fuse_float_nodes(block: Block) -> None:
-    """All of the above on a quantized model's function body, as ORT's basic level runs them."""
+    """All of the above on a quantized model's function body, as ORT's basic level runs them,
+    then its fusions of whole float subgraphs (`qdialect.ort_subgraph_fusions`)."""
+    from qdialect.ort_subgraph_fusions import fuse_subgraphs
+
     fuse_matmul_add(block)
     fuse_conv_constants(block)
+    fuse_subgraphs(block)

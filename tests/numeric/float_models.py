@@ -953,3 +953,36 @@ def wide_float_conv(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
         node("Conv", ["t2", "w", "b"], ["y"], pads=[1, 1, 1, 1], name="conv"),
     ]
     return onnx_model(nodes, [1, 16, size, size], [1, 16, size, size], weights)
+
+
+def erf_gelu_mlp(rng: np.random.Generator, tokens: int = 8, width: int = 16) -> onnx.ModelProto:
+    """Two projections around an Erf-GELU spelled out (BERT's, before opset 20) and an RMSNorm
+    spelled out (Llama's): float between the MatMuls quantize_dynamic quantizes, so ORT's
+    session fuses them into its Gelu and SimplifiedLayerNormalization kernels."""
+    weights = {
+        "w1": normal(rng, width, 2 * width), "b1": normal(rng, 2 * width, scale=0.1),
+        "w2": normal(rng, 2 * width, width), "g": normal(rng, width, scale=0.2) + 1,
+        "root2": np.array(np.sqrt(2), np.float32), "one": np.array(1, np.float32),
+        "half": np.array(0.5, np.float32), "two": np.array(2, np.float32),
+        "eps": np.array(1e-6, np.float32), "last": np.array([-1], np.int64),
+    }  # fmt: skip
+    node = helper.make_node
+    nodes = [
+        node("MatMul", ["x", "w1"], ["h0"], name="fc1"),
+        node("Add", ["h0", "b1"], ["h1"], name="fc1_bias"),
+        node("Div", ["h1", "root2"], ["e0"], name="gelu_scale"),
+        node("Erf", ["e0"], ["e1"], name="erf"),
+        node("Add", ["e1", "one"], ["e2"], name="gelu_one"),
+        node("Mul", ["h1", "e2"], ["e3"], name="gelu_mul"),
+        node("Mul", ["e3", "half"], ["h2"], name="gelu_half"),
+        node("MatMul", ["h2", "w2"], ["h3"], name="fc2"),
+        node("Pow", ["h3", "two"], ["s0"], name="square"),
+        node("ReduceMean", ["s0", "last"], ["s1"], name="mean_square"),
+        node("Add", ["s1", "eps"], ["s2"], name="epsilon"),
+        node("Sqrt", ["s2"], ["s3"], name="rms"),
+        node("Div", ["h3", "s3"], ["s4"], name="normalize"),
+        node("Mul", ["s4", "g"], ["y"], name="gain"),
+    ]
+    model = onnx_model(nodes, [1, tokens, width], [1, tokens, width], weights)
+    model.opset_import[0].version = 18  # ReduceMean's axes as an input
+    return model

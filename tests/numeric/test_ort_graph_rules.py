@@ -31,6 +31,7 @@ from xdsl.dialects.builtin import f32
 
 from qdialect import qnn
 from qdialect.onnx_import import import_onnx
+from qdialect.qnn.table import UnaryFunction
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 from rewrites.double_qdq import merged_type
@@ -584,3 +585,99 @@ def test_float_batch_norm_on_an_nchwc_tensor_is_onnxruntimes_depthwise_conv(
         ours = compile_module(module)(**feeds)
         for a, b in zip(ours, theirs, strict=True):
             assert np.array_equal(a, b), np.abs(a - b).max()
+
+
+def _projected(pattern: list, weights: dict, width: int = 16, opset: int = 18) -> onnx.ModelProto:
+    """x → MatMul (quantize_dynamic's) → `pattern` (nodes reading "h", writing "y"), float."""
+    rng = np.random.default_rng(7)
+    inits = {
+        "w": (rng.standard_normal((width, width)) * 0.3).astype(np.float32),
+        "g": (1 + 0.2 * rng.standard_normal(width)).astype(np.float32),
+        "b": (0.1 * rng.standard_normal(width)).astype(np.float32),
+        "two": np.float32(2), "three": np.float32(3), "eps": np.float32(1e-6),
+        "root2": np.float32(np.sqrt(2)), "one": np.float32(1), "half": np.float32(0.5),
+        "last": np.array([-1], np.int64), **weights,
+    }  # fmt: skip
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"])]
+    nodes += [helper.make_node(op, ins, outs, **attrs) for op, ins, outs, attrs in pattern]
+    graph = helper.make_graph(
+        nodes,
+        "projected",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, width])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=9)
+
+
+RMS = [
+    ("Pow", ["h", "two"], ["s0"], {}),
+    ("ReduceMean", ["s0", "last"], ["s1"], {}),
+    ("Add", ["eps", "s1"], ["s2"], {}),  # epsilon first: read all the same
+    ("Sqrt", ["s2"], ["s3"], {}),
+    ("Div", ["h", "s3"], ["s4"], {}),
+    ("Mul", ["g", "s4"], ["y"], {}),
+]
+LAYER_NORM = [
+    ("ReduceMean", ["h", "last"], ["m"], {}),
+    ("Sub", ["h", "m"], ["d"], {}),
+    ("Pow", ["d", "two"], ["s0"], {}),
+    ("ReduceMean", ["s0", "last"], ["s1"], {}),
+    ("Add", ["s1", "eps"], ["s2"], {}),
+    ("Sqrt", ["s2"], ["s3"], {}),
+    ("Div", ["d", "s3"], ["s4"], {}),
+    ("Mul", ["s4", "g"], ["s5"], {}),
+    ("Add", ["s5", "b"], ["y"], {}),
+]
+GELU = [
+    ("Div", ["h", "root2"], ["e0"], {}),
+    ("Erf", ["e0"], ["e1"], {}),
+    ("Add", ["one", "e1"], ["e2"], {}),
+]
+SUBGRAPHS = {
+    "rms-norm": RMS,
+    "rms-norm-cubed": [("Pow", ["h", "three"], ["s0"], {}), *RMS[1:]],  # not 2: stays apart
+    "layer-norm": LAYER_NORM,
+    "layer-norm-opset-13": LAYER_NORM,
+    "layer-norm-epsilon-first": [*LAYER_NORM[:4], ("Add", ["eps", "s1"], ["s2"], {}),
+                                 *LAYER_NORM[5:]],  # ε then 1e-5, fused all the same
+    "layer-norm-reversed-sub": [LAYER_NORM[0], ("Sub", ["m", "h"], ["d"], {}), *LAYER_NORM[2:]],
+    "layer-norm-read-twice": [*LAYER_NORM[:-1], ("Add", ["s5", "b"], ["y0"], {}),
+                              ("Add", ["y0", "d"], ["y"], {})],  # the Sub's third reader
+    "gelu": [*GELU, ("Mul", ["h", "e2"], ["e3"], {}), ("Mul", ["e3", "half"], ["y"], {})],
+    "gelu-half-first": [*GELU, ("Mul", ["half", "h"], ["e3"], {}),
+                        ("Mul", ["e2", "e3"], ["y"], {})],  # fmt: skip
+    "gelu-read-twice": [*GELU, ("Mul", ["h", "e2"], ["e3"], {}), ("Mul", ["e3", "half"], ["y0"], {}),
+                        ("Add", ["y0", "e1"], ["y"], {})],  # the Erf's second reader
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(SUBGRAPHS))
+def test_float_subgraphs_fuse_as_onnxruntimes_session_fuses_them(name: str) -> None:
+    """ORT's LayerNormFusion, SimplifiedLayerNormFusion and GeluFusion in a quantize_dynamic
+    model (the float nodes between its MatMuls): the importer fuses what ORT's optimizer
+    fuses (its optimized graph says which) and computes what ORT's session computes."""
+    from onnxruntime.quantization import QuantType
+
+    from .test_dynamic import ort_dynamic
+
+    model = _projected(SUBGRAPHS[name], {}, opset=13 if name.endswith("13") else 18)
+    if name.endswith("13"):  # axes as an attribute before opset 18
+        for node in model.graph.node:
+            if node.op_type == "ReduceMean":
+                del node.input[1:]
+                node.attribute.append(helper.make_attribute("axes", [-1]))
+    theirs = ort_dynamic(model, weight_type=QuantType.QUInt8, reduce_range=True)
+    fused_ops = {"LayerNormalization", "SimplifiedLayerNormalization", "Gelu"}
+    ort_fused = {n.op_type for n in optimized_graph(theirs).node} & fused_ops
+    module = import_onnx(theirs)
+    ours_fused = any(
+        isinstance(op, qnn.LayerNormOp)
+        or (isinstance(op, qnn.ActivationOp) and op.function_kind is UnaryFunction.GELU)
+        for op in module.walk()
+    )
+    assert ours_fused == bool(ort_fused), (name, ort_fused)
+    x = np.random.default_rng(8).standard_normal((1, 8, 16)).astype(np.float32)
+    (theirs_out,) = run_ort(theirs, {"x": x})
+    (got,) = compile_module(module)(x=x)
+    assert np.array_equal(got.view(np.uint32), theirs_out.view(np.uint32)), name

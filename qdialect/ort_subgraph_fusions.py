@@ -1,0 +1,264 @@
+"""ONNX Runtime's fusions of float subgraphs into one kernel, in the session that runs a
+quantized model: where exporters spell a LayerNormalization, an RMSNorm or an Erf-GELU out node
+by node, ORT computes them with its own kernels, whose roundings differ from the nodes'.
+
+`LayerNormFusion` (`layer_norm_fusion.cc`): ReduceMean(X) → Sub → Pow → ReduceMean → Add(ε) →
+Sqrt → Div → Mul(γ) → Add(β) becomes a LayerNormalization of X (`qnn.layer_norm`). ORT matches
+by edges, not by roles: the Sub may be `mean - X` and the Div `std / d`, and the Pow's exponent
+is not looked at; ε is Add's second input when it is a one-element constant, else 1e-5; γ and
+β are the Mul's and the Add's rank-1 operands, of the normalized length. One axis, the last.
+Every node before the last Add has one reader (the Sub two: the Pow and the Div) and no graph
+output; so does the ReduceMean of X, two Subs (an older exporter's duplicate) or one.
+
+`SimplifiedLayerNormFusion`: Pow(X, 2.0) → ReduceMean → Add(ε, either input) → Sqrt →
+Div(X, ·) → Mul(γ) becomes ORT's SimplifiedLayerNormalization (`qnn.layer_norm {simplified}`),
+the same one-reader rule up to the Div.
+
+`GeluFusion` (`gelu_fusion.cc`): Div(X, √2) → Erf → Add(1) → Mul by X → Mul by 0.5 (or the Erf
+branch times `X · 0.5`) becomes ORT's Gelu kernel (`qnn.activation {function = "gelu"}`); the
+constants compare as ORT's `IsInitializerWithExpectedValue` does (atol 1e-8, rtol 1e-5).
+
+Checked against ORT 1.31's optimized session on the patterns and their variants
+(tests/numeric/test_ort_graph_rules.py); the rules were read from ORT's source and confirmed
+there. In a quantized model these run only where nothing was quantized between the nodes
+(a QuantizeLinear between them breaks the chain, as in ORT's graph).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, StringAttr, UnitAttr, f32, i64
+from xdsl.ir import Block, Operation, SSAValue
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from qdialect import qnn
+from qdialect.constants import dense_array
+from qdialect.names import NAME_ATTR, OP_TYPE_ATTR
+from qdialect.qnn import FloatBinary, Reduction, UnaryFunction
+from qdialect.tensors import element_type
+
+DEFAULT_EPSILON = 1e-5  # ORT's DEFAULT_LAYERNORM_EPSILON
+
+
+def _users(value: SSAValue) -> list[Operation]:
+    """The ops reading `value`, each once (the importer's `x · x` is one Pow's one edge)."""
+    return list(dict.fromkeys(use.operation for use in value.uses))
+
+
+def _sole_user(value: SSAValue) -> Operation | None:
+    """The one op reading `value`, if exactly one does and it is no graph output."""
+    users = _users(value)
+    if len(users) != 1 or isinstance(users[0], func.ReturnOp):
+        return None
+    return users[0]
+
+
+def _float(op: Operation | None) -> bool:
+    return op is not None and bool(op.results) and element_type(op.results[0].type) == f32
+
+
+def _binary(op: Operation | None, kind: FloatBinary) -> bool:
+    return isinstance(op, qnn.FloatBinaryOp) and op.kind_value is kind and _float(op)
+
+
+def _function(op: Operation | None, function: UnaryFunction) -> bool:
+    return isinstance(op, qnn.ActivationOp) and op.function_kind is function
+
+
+def _last_axis_mean(op: Operation | None) -> bool:
+    """A ReduceMean over the last axis alone (ORT's inference build fuses one axis only)."""
+    if not isinstance(op, qnn.ReduceOp) or op.kind_value is not Reduction.MEAN:
+        return False
+    rank = len(op.input.type.get_shape())  # type: ignore[attr-defined]
+    return tuple(op.axes.get_values()) == (rank - 1,)
+
+
+def _scalar(value: SSAValue) -> float | None:
+    """The value of a one-element float constant."""
+    owner = value.owner
+    if not isinstance(owner, arith.ConstantOp) or element_type(value.type) != f32:
+        return None
+    data = dense_array(owner)
+    return float(data.reshape(())) if data.size == 1 else None
+
+
+def _is_constant(value: SSAValue, expected: float) -> bool:
+    """ORT's `IsInitializerWithExpectedValue` on a float: |v - e| <= 1e-8 + 1e-5·|e|."""
+    actual = _scalar(value)
+    return actual is not None and abs(actual - expected) <= 1e-8 + 1e-5 * abs(expected)
+
+
+def _other(op: Operation, value: SSAValue) -> SSAValue:
+    """The operand of a binary op that is not `value`."""
+    lhs, rhs = op.operands
+    return rhs if lhs is value else lhs
+
+
+def _rank1_operand(op: Operation, length: int) -> SSAValue | None:
+    """The last rank-1 operand of `op` (ORT's scale and bias pick), if it is `length` long."""
+    found = [v for v in op.operands if len(v.type.get_shape()) == 1]  # type: ignore[attr-defined]
+    if not found or found[-1].type.get_shape() != (length,):  # type: ignore[attr-defined]
+        return None
+    return found[-1]
+
+
+def _squared(op: Operation | None) -> SSAValue | None:
+    """The base of a Pow node by exactly 2 (`x · x`, marked Pow)."""
+    recorded = op.attributes.get(OP_TYPE_ATTR) if op is not None else None
+    if isinstance(op, qnn.MulOp) and recorded == StringAttr("Pow") and op.lhs is op.rhs:
+        return op.lhs
+    return None
+
+
+def _replace(chain: list[Operation], last: Operation, fused: Operation) -> None:
+    """`fused` in place of `last` (its output name and readers), the ops of `chain` gone."""
+    Rewriter.insert_op(fused, InsertPoint.before(last))
+    fused.results[0].name_hint = last.results[0].name_hint
+    if NAME_ATTR in last.attributes:
+        fused.attributes[NAME_ATTR] = last.attributes[NAME_ATTR]
+    last.results[0].replace_all_uses_with(fused.results[0])
+    for op in reversed(chain):
+        Rewriter.erase_op(op)
+
+
+def _layer_norm(
+    x: SSAValue, scale: SSAValue, bias: SSAValue | None, epsilon: float, simplified: bool
+) -> qnn.LayerNormOp:
+    rank = len(x.type.get_shape())  # type: ignore[attr-defined]
+    properties: dict = {
+        "axis": IntegerAttr(rank - 1, i64),
+        "epsilon": FloatAttr(epsilon, f32),
+    }
+    if simplified:
+        properties["simplified"] = UnitAttr()
+    return qnn.LayerNormOp.build(
+        operands=[x, scale, [bias] if bias is not None else []],
+        result_types=[x.type],
+        properties=properties,
+    )
+
+
+def _fuse_layer_norm(mean1: qnn.ReduceOp) -> bool:
+    """`LayerNormFusion` from its first ReduceMean (module docstring)."""
+    x = mean1.input
+    subs = _users(mean1.result)
+    if not _last_axis_mean(mean1) or not 1 <= len(subs) <= 2:
+        return False
+    if not all(_binary(s, FloatBinary.SUB) and x in s.operands for s in subs):
+        return False
+    if any(isinstance(u, func.ReturnOp) for u in subs):
+        return False
+    sub = subs[0]
+    if len(subs) == 1 and len(_users(sub.results[0])) != 2:
+        return False
+    if len(subs) == 2 and _sole_user(sub.results[0]) is None:
+        return False
+    readers = [u for s in subs for u in _users(s.results[0])]
+    divs = [u for u in readers if _binary(u, FloatBinary.DIV)]
+    # (ORT does not look at the exponent: the importer's Pow by 2, or any other)
+    pows = [u for u in readers if _squared(u) is not None or _binary(u, FloatBinary.POW)]
+    if not divs or not pows:
+        return False
+    div, power = divs[0], pows[0]
+    mean2 = _sole_user(power.results[0])
+    add = _sole_user(mean2.results[0]) if isinstance(mean2, qnn.ReduceOp) else None
+    sqrt = _sole_user(add.results[0]) if isinstance(add, qnn.AddOp) else None
+    if not (
+        _last_axis_mean(mean2)
+        and isinstance(add, qnn.AddOp)
+        and _float(add)
+        and _function(sqrt, UnaryFunction.SQRT)
+        and _sole_user(sqrt.results[0]) is div  # type: ignore[union-attr]
+    ):
+        return False
+    mul = _sole_user(div.results[0])
+    last = _sole_user(mul.results[0]) if isinstance(mul, qnn.MulOp) else None
+    if not isinstance(mul, qnn.MulOp) or not isinstance(last, qnn.AddOp) or not _float(last):
+        return False
+    length = x.type.get_shape()[-1]  # type: ignore[attr-defined]
+    scale, bias = _rank1_operand(mul, length), _rank1_operand(last, length)
+    if scale is None or bias is None:
+        return False
+    epsilon = _scalar(add.rhs)
+    epsilon = DEFAULT_EPSILON if epsilon is None else epsilon
+    chain = [mean1, *subs, power, mean2, add, sqrt, div, mul, last]
+    _replace(chain, last, _layer_norm(x, scale, bias, epsilon, False))  # type: ignore[arg-type]
+    return True
+
+
+def _fuse_simplified(power: qnn.MulOp) -> bool:
+    """`SimplifiedLayerNormFusion` from its Pow (module docstring)."""
+    x = _squared(power)
+    mean = _sole_user(power.result)
+    add = _sole_user(mean.results[0]) if isinstance(mean, qnn.ReduceOp) else None
+    sqrt = _sole_user(add.results[0]) if isinstance(add, qnn.AddOp) else None
+    div = _sole_user(sqrt.results[0]) if _function(sqrt, UnaryFunction.SQRT) else None
+    if x is None or not _last_axis_mean(mean) or not _binary(div, FloatBinary.DIV):
+        return False
+    if not isinstance(add, qnn.AddOp) or div.operands[0] is not x:  # type: ignore[union-attr]
+        return False
+    mul = _sole_user(div.results[0])  # type: ignore[union-attr]
+    length = x.type.get_shape()[-1]  # type: ignore[attr-defined]
+    if not isinstance(mul, qnn.MulOp) or not _float(mul):
+        return False
+    scale = _rank1_operand(mul, length)
+    if scale is None:
+        return False
+    epsilon = next((e for e in map(_scalar, add.operands) if e is not None), DEFAULT_EPSILON)
+    chain = [power, mean, add, sqrt, div, mul]  # type: ignore[list-item]
+    _replace(chain, mul, _layer_norm(x, scale, None, epsilon, True))
+    return True
+
+
+def _fuse_gelu(div: qnn.FloatBinaryOp) -> bool:
+    """`GeluFusion` from its Div (module docstring)."""
+    x = div.lhs
+    if not _binary(div, FloatBinary.DIV) or not _is_constant(div.rhs, float(np.sqrt(2))):
+        return False
+    erf = _sole_user(div.result)
+    add = _sole_user(erf.results[0]) if _function(erf, UnaryFunction.ERF) else None
+    if not isinstance(add, qnn.AddOp) or not _is_constant(_other(add, erf.results[0]), 1.0):  # type: ignore[union-attr]
+        return False
+    mul = _sole_user(add.result)
+    if not isinstance(mul, qnn.MulOp):
+        return False
+    other = _other(mul, add.result)
+    half = other.owner
+    if isinstance(half, qnn.MulOp) and _sole_user(other) is mul and x in half.operands:
+        # the Erf branch times `X · 0.5`
+        if not _is_constant(_other(half, x), 0.5):
+            return False
+        _replace([div, erf, add, half, mul], mul, _gelu(x))  # type: ignore[list-item]
+        return True
+    last = _sole_user(mul.result)  # (X times the Erf branch, then by 0.5)
+    if other is not x or not isinstance(last, qnn.MulOp):
+        return False
+    if not _is_constant(_other(last, mul.result), 0.5):
+        return False
+    _replace([div, erf, add, mul, last], last, _gelu(x))  # type: ignore[list-item]
+    return True
+
+
+def _gelu(x: SSAValue) -> qnn.ActivationOp:
+    return qnn.ActivationOp.create(
+        operands=[x], result_types=[x.type], properties={"function": StringAttr("gelu")}
+    )
+
+
+FUSIONS: list[tuple[type[Operation], Callable[..., bool]]] = [
+    (qnn.FloatBinaryOp, _fuse_gelu),
+    (qnn.ReduceOp, _fuse_layer_norm),
+    (qnn.MulOp, _fuse_simplified),
+]
+
+
+def fuse_subgraphs(block: Block) -> None:
+    """GeluFusion, LayerNormFusion, then SimplifiedLayerNormFusion over a quantized model's
+    function body, each from the first node of its pattern, in program order."""
+    for kind, fuse in FUSIONS:
+        for op in list(block.ops):
+            if op.parent is block and isinstance(op, kind):
+                fuse(op)
