@@ -470,6 +470,22 @@ def _varied_sequence_step(g: Graph) -> None:
         g.tensors.pop()
         normed = g.node("Div", [x, root], shape)
         g.node("Mul", [normed, g.const(1 + 0.1 * g.rng.standard_normal(d))], shape)
+    elif op == "SpelledLayerNorm":  # LayerNormalization as exporters before opset 17 write it
+        last = g.const(np.array([-1]), np.int64)
+        mean = g.node("ReduceMean", [x, last], (1, t, 1))
+        centred = g.node("Sub", [x, mean], shape)
+        square = g.node("Pow", [centred, g.const(np.array(2.0))], shape)
+        var = g.node("ReduceMean", [square, last], (1, t, 1))
+        root = g.node("Sqrt", [g.node("Add", [var, g.const(np.array(1e-5))], (1, t, 1))], (1, t, 1))
+        normed = g.node("Div", [centred, root], shape)
+        scaled = g.node("Mul", [normed, g.const(1 + 0.1 * g.rng.standard_normal(d))], shape)
+        g.node("Add", [scaled, g.const(0.1 * g.rng.standard_normal(d))], shape)
+        del g.tensors[-9:-1]  # (the steps are no one else's inputs)
+    elif op == "ErfGelu":  # BERT's GELU before opset 20
+        e = g.node("Erf", [g.node("Div", [x, g.const(np.array(np.sqrt(2)))], shape)], shape)
+        product = g.node("Mul", [x, g.node("Add", [e, g.const(np.array(1.0))], shape)], shape)
+        g.node("Mul", [product, g.const(np.array(0.5))], shape)
+        del g.tensors[-5:-1]
     elif op == "Rotate" and d % 2 == 0:  # rotary embedding's rotate_half: cat(-x2, x1)
         bounds = [g.const(np.array([v]), np.int64) for v in (d // 2, d, 0, d // 2, 2)]
         second = g.node("Slice", [x, bounds[0], bounds[1], g.const(np.array([2]), np.int64)],
@@ -530,11 +546,12 @@ def _varied_sequence_step(g: Graph) -> None:
 VARIED_SEQUENCE_OPS = ["MatMul"] * 3 + ["RMSNorm", "Rotate", "Gelu", "Softmax", "TopK"]
 VARIED_SEQUENCE_OPS += ["CumSum", "Expand", "Where", "Max", "Min", "Sum", "Sub"]
 VARIED_SEQUENCE_OPS += ["Mul", "Scale", "Gemm", "Identity", "Dropout", "HeadSplit"]
+VARIED_SEQUENCE_OPS += ["SpelledLayerNorm", "ErfGelu"]
 
 
 def random_varied_sequence(seed: int) -> onnx.ModelProto:
     """Token graphs drawn from other ops than `random_sequence`'s: transposed projections,
-    RMSNorm, rotary's rotate_half, Gelu, TopK, CumSum, Expand,
+    RMSNorm, LayerNorm and Erf-GELU spelled out, rotary's rotate_half, Gelu, TopK, CumSum, Expand,
     computed masks, multi-head attention with head reshapes, Gemm without transB."""
     rng = np.random.default_rng(seed)
     t, d = int(rng.choice([4, 6, 8])), int(rng.choice([8, 12, 16]))
