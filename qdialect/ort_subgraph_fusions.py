@@ -14,6 +14,12 @@ output; so does the ReduceMean of X, two Subs (an older exporter's duplicate) or
 Div(X, ·) → Mul(γ) becomes ORT's SimplifiedLayerNormalization (`qnn.layer_norm {simplified}`),
 the same one-reader rule up to the Div.
 
+`SkipLayerNormFusion` (`skip_layer_norm_fusion.cc`): an Add of two 3-D tensors of one shape,
+read only by a LayerNormalization, becomes ORT's SkipLayerNormalization, whose kernel is the
+scalar loop at every length (`qnn.layer_norm {welford}`; measured against ORT 1.31.1: Welford's
+mean and m2 in float32, no MLAS). Where one of the Add's inputs is itself an Add of a 1-D
+constant (a bias, read once), ORT adds the bias last: `(input + skip) + bias`.
+
 `GeluFusion` (`gelu_fusion.cc`): Div(X, √2) → Erf → Add(1) → Mul by X → Mul by 0.5 (or the Erf
 branch times `X · 0.5`) becomes ORT's Gelu kernel (`qnn.activation {function = "gelu"}`); the
 constants compare as ORT's `IsInitializerWithExpectedValue` does (atol 1e-8, rtol 1e-5).
@@ -242,6 +248,49 @@ def _fuse_gelu(div: qnn.FloatBinaryOp) -> bool:
     return True
 
 
+def _three_d(value: SSAValue) -> bool:
+    return len(value.type.get_shape()) == 3  # type: ignore[attr-defined]
+
+
+def _bias_add(value: SSAValue) -> qnn.AddOp | None:
+    """`CheckSecondAdd`: the Add writing `value`, of a 3-D input and a 1-D constant of its last
+    dim (its second input), read once and no graph output."""
+    add = value.owner
+    if not isinstance(add, qnn.AddOp) or not _float(add) or _sole_user(add.result) is None:
+        return None
+    if isinstance(add.lhs.owner, qnn.DynamicDotOp):
+        return None  # ORT's DynamicQuantizeMatMul takes that bias in first
+    bias = add.rhs
+    length = add.lhs.type.get_shape()[-1] if _three_d(add.lhs) else None  # type: ignore[attr-defined]
+    if not isinstance(bias.owner, arith.ConstantOp) or bias.type.get_shape() != (length,):  # type: ignore[attr-defined]
+        return None
+    return add
+
+
+def _fuse_skip_layer_norm(norm: qnn.LayerNormOp) -> bool:
+    """`SkipLayerNormFusion` from the LayerNormalization (module docstring)."""
+    add = norm.input.owner
+    if norm.simplified is not None or not isinstance(add, qnn.AddOp) or not _float(add):
+        return False
+    if _sole_user(add.result) is not norm or not (_three_d(add.lhs) and _three_d(add.rhs)):
+        return False
+    if add.lhs.type.get_shape() != add.rhs.type.get_shape():  # type: ignore[attr-defined]
+        return False
+    first, second = _bias_add(add.lhs), _bias_add(add.rhs)
+    if first is not None or second is not None:  # formats 1 and 2: (input + skip) + bias
+        inner = first if first is not None else second
+        assert inner is not None
+        pair = (inner.lhs, add.rhs) if first is not None else (add.lhs, inner.lhs)
+        total = qnn.AddOp(*pair, add.result.type)
+        biased = qnn.AddOp(total.result, inner.rhs, add.result.type)
+        Rewriter.insert_op([total, biased], InsertPoint.before(norm))
+        norm.operands[0] = biased.result
+        Rewriter.erase_op(add)
+        Rewriter.erase_op(inner)
+    norm.properties["welford"] = UnitAttr()
+    return True
+
+
 def _gelu(x: SSAValue) -> qnn.ActivationOp:
     return qnn.ActivationOp.create(
         operands=[x], result_types=[x.type], properties={"function": StringAttr("gelu")}
@@ -252,12 +301,13 @@ FUSIONS: list[tuple[type[Operation], Callable[..., bool]]] = [
     (qnn.FloatBinaryOp, _fuse_gelu),
     (qnn.ReduceOp, _fuse_layer_norm),
     (qnn.MulOp, _fuse_simplified),
+    (qnn.LayerNormOp, _fuse_skip_layer_norm),
 ]
 
 
 def fuse_subgraphs(block: Block) -> None:
-    """GeluFusion, LayerNormFusion, then SimplifiedLayerNormFusion over a quantized model's
-    function body, each from the first node of its pattern, in program order."""
+    """GeluFusion, LayerNormFusion, SimplifiedLayerNormFusion, then SkipLayerNormFusion over a
+    quantized model's function body, each from one node of its pattern, in program order."""
     for kind, fuse in FUSIONS:
         for op in list(block.ops):
             if op.parent is block and isinstance(op, kind):

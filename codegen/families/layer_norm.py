@@ -25,6 +25,7 @@ class LayerNormSpec:
     has_bias: bool
     parallel: bool
     simplified: bool  # RMSNorm (ORT's SimplifiedLayerNormalization)
+    welford: bool  # the scalar loop at any length (ORT's SkipLayerNormalization)
     kernel_length: int  # ... whose rows this long or longer take MLAS's kernel
 
 
@@ -40,6 +41,7 @@ def layer_norm(op: qnn.LayerNormOp, ctx: EmitContext) -> Kernel:
         op.bias is not None,
         rows > 1 and rows * length >= threads.PARALLEL_ELEMENTS,
         op.simplified is not None,
+        op.welford is not None,
         SIMPLIFIED_KERNEL_LENGTH,
     )
     bias = ctx.plan.expr(op.bias) if op.bias is not None else "NULL"

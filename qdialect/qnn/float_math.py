@@ -255,7 +255,9 @@ class LayerNormOp(IRDLOperation):
     (tests/numeric/test_float_math.py). `scale` and `bias` have the normalized dimensions'
     shape. `simplified` (ORT's SimplifiedLayerNormalization, RMSNorm; no bias): rows of 16 or
     more take the kernel's FMA chain of `x²` in 8 lanes and `y = x·inv·scale`, shorter rows
-    the scalar loop's `Σ x·x` in order and `y = x / sqrt(Σ/n + epsilon) · scale`.
+    the scalar loop's `Σ x·x` in order and `y = x / sqrt(Σ/n + epsilon) · scale`. `welford`:
+    the scalar loop at every length, as ORT's SkipLayerNormalization computes (what its
+    SkipLayerNormFusion makes of an Add and the LayerNormalization reading it).
 
         %y = qnn.layer_norm %x, %g, %b {axis = 1 : i64, epsilon = 1.0e-05 : f32} : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32> -> tensor<4x8xf32>
     """
@@ -268,6 +270,7 @@ class LayerNormOp(IRDLOperation):
     axis = prop_def(IntegerAttr)
     epsilon = prop_def(FloatAttr)
     simplified = opt_prop_def(UnitAttr)
+    welford = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = (
@@ -292,6 +295,8 @@ class LayerNormOp(IRDLOperation):
             raise VerifyException("result must have the input's shape")
         if self.simplified is not None and self.bias is not None:
             raise VerifyException("a simplified (RMS) layer norm takes no bias")
+        if self.simplified is not None and self.welford is not None:
+            raise VerifyException("'welford' is the plain layer norm's scalar loop, not RMSNorm's")
 
 
 @irdl_op_definition

@@ -234,10 +234,11 @@ def layer_norm(
     axis: int,
     epsilon: F32,
     simplified: bool = False,
+    welford: bool = False,
 ) -> np.ndarray:
     """`qnn.layer_norm` on float32 arrays: ONNX Runtime 1.31's CPU kernel, rows of 8 or more
-    in `MlasLayerNormKernelAvx2`'s order, shorter rows in the scalar kernel's; `simplified`:
-    `rms_norm`."""
+    in `MlasLayerNormKernelAvx2`'s order, shorter rows (every row: `welford`) in the scalar
+    kernel's; `simplified`: `rms_norm`."""
     x = np.asarray(x, F32)
     n = int(np.prod(x.shape[axis:]))
     rows = x.reshape(-1, n)
@@ -245,7 +246,7 @@ def layer_norm(
     with np.errstate(all="ignore"):
         if simplified:
             y = rms_norm(rows, scale, epsilon)
-        elif n >= 8:
+        elif n >= 8 and not welford:
             mean, inverse = _layer_norm_vector(rows, epsilon)
             normed = ((rows - mean[:, None]).astype(F32) * inverse[:, None]).astype(F32)
             if bias is None:
@@ -266,7 +267,7 @@ def _layer_norm(op, frame: Frame) -> list[np.ndarray]:
     bias = frame[op.bias] if op.bias is not None else None
     epsilon = F32(op.epsilon.value.data)
     x, scale, simplified = frame[op.input], frame[op.scale], op.simplified is not None
-    return [layer_norm(x, scale, bias, op.axis_value, epsilon, simplified)]
+    return [layer_norm(x, scale, bias, op.axis_value, epsilon, simplified, op.welford is not None)]
 
 
 @handles(qnn.BatchNormOp)

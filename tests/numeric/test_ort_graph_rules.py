@@ -647,16 +647,55 @@ SUBGRAPHS = {
     "gelu": [*GELU, ("Mul", ["h", "e2"], ["e3"], {}), ("Mul", ["e3", "half"], ["y"], {})],
     "gelu-half-first": [*GELU, ("Mul", ["half", "h"], ["e3"], {}),
                         ("Mul", ["e2", "e3"], ["y"], {})],  # fmt: skip
+    "skip-layer-norm": [("Add", ["h", "x"], ["r"], {}),
+                        ("LayerNormalization", ["r", "g", "b"], ["y"], {"epsilon": 1e-6})],
+    "skip-layer-norm-bias-first": [("Add", ["h", "b"], ["hb"], {}), ("Add", ["hb", "x"], ["r"], {}),
+                                   ("LayerNormalization", ["r", "g", "b"], ["y"], {})],
+    "skip-layer-norm-input-bias-first": [("Add", ["x", "b"], ["xb"], {}),
+                                         ("Add", ["xb", "h"], ["r"], {}),
+                                         ("LayerNormalization", ["r", "g", "b"], ["y"], {})],
+    "skip-layer-norm-bias-second": [("Add", ["x", "b"], ["xb"], {}), ("Add", ["h", "xb"], ["r"], {}),
+                                    ("LayerNormalization", ["r", "g"], ["y"], {})],
+    "skip-layer-norm-read-twice": [("Add", ["h", "x"], ["r"], {}),
+                                   ("LayerNormalization", ["r", "g", "b"], ["n"], {}),
+                                   ("Add", ["n", "r"], ["y"], {})],  # the Add's second reader
+    "skip-spelled-layer-norm": [("Add", ["x", "h"], ["r"], {}),
+                                *[(op, ["r" if i == "h" else i for i in ins], outs, attrs)
+                                  for op, ins, outs, attrs in LAYER_NORM]],
     "gelu-read-twice": [*GELU, ("Mul", ["h", "e2"], ["e3"], {}), ("Mul", ["e3", "half"], ["y0"], {}),
                         ("Add", ["y0", "e1"], ["y"], {})],  # the Erf's second reader
 }  # fmt: skip
 
 
+FUSED_KINDS = {
+    "LayerNormalization",
+    "SimplifiedLayerNormalization",
+    "SkipLayerNormalization",
+    "Gelu",
+}
+
+
+def _fused_kinds(module) -> set[str]:
+    """The ORT kernels of FUSED_KINDS the module's ops stand for."""
+    kinds = set()
+    for op in module.walk():
+        if isinstance(op, qnn.LayerNormOp):
+            kinds.add(
+                "SimplifiedLayerNormalization" if op.simplified is not None
+                else "SkipLayerNormalization" if op.welford is not None
+                else "LayerNormalization"
+            )  # fmt: skip
+        if isinstance(op, qnn.ActivationOp) and op.function_kind is UnaryFunction.GELU:
+            kinds.add("Gelu")
+    return kinds
+
+
 @pytest.mark.parametrize("name", sorted(SUBGRAPHS))
 def test_float_subgraphs_fuse_as_onnxruntimes_session_fuses_them(name: str) -> None:
-    """ORT's LayerNormFusion, SimplifiedLayerNormFusion and GeluFusion in a quantize_dynamic
-    model (the float nodes between its MatMuls): the importer fuses what ORT's optimizer
-    fuses (its optimized graph says which) and computes what ORT's session computes."""
+    """ORT's LayerNormFusion, SimplifiedLayerNormFusion, SkipLayerNormFusion and GeluFusion in
+    a quantize_dynamic model (the float nodes between its MatMuls): the importer fuses what
+    ORT's optimizer fuses (its optimized graph says which) and computes what ORT's session
+    computes."""
     from onnxruntime.quantization import QuantType
 
     from .test_dynamic import ort_dynamic
@@ -668,15 +707,9 @@ def test_float_subgraphs_fuse_as_onnxruntimes_session_fuses_them(name: str) -> N
                 del node.input[1:]
                 node.attribute.append(helper.make_attribute("axes", [-1]))
     theirs = ort_dynamic(model, weight_type=QuantType.QUInt8, reduce_range=True)
-    fused_ops = {"LayerNormalization", "SimplifiedLayerNormalization", "Gelu"}
-    ort_fused = {n.op_type for n in optimized_graph(theirs).node} & fused_ops
     module = import_onnx(theirs)
-    ours_fused = any(
-        isinstance(op, qnn.LayerNormOp)
-        or (isinstance(op, qnn.ActivationOp) and op.function_kind is UnaryFunction.GELU)
-        for op in module.walk()
-    )
-    assert ours_fused == bool(ort_fused), (name, ort_fused)
+    ort_kinds = {n.op_type for n in optimized_graph(theirs).node} & FUSED_KINDS
+    assert _fused_kinds(module) == ort_kinds, name
     x = np.random.default_rng(8).standard_normal((1, 8, 16)).astype(np.float32)
     (theirs_out,) = run_ort(theirs, {"x": x})
     (got,) = compile_module(module)(x=x)
