@@ -720,11 +720,14 @@ class StaticQuantizer:
             self.mark(op.results[0], Mark(shared_from=source))
 
     def mark_pad(self, op: qnn.PadOp) -> None:
-        """`QDQPad.quantize`: zero constant padding (or edge/reflect) shares parameters."""
+        """`QDQPad.quantize`: zero constant padding (or edge/reflect) shares parameters.
+        QOperator's `QPad` shares them whatever the value, which it quantizes with them
+        (saturating: as the float pad's output quantized with the shared parameters)."""
         self.mark(op.input)
         if self.output_excluded("Pad"):
             return
-        shares = op.mode_kind.value != "constant" or op.value.value.data == 0.0
+        qoperator = self.config.quant_format is QuantFormat.QOperator
+        shares = qoperator or op.mode_kind.value != "constant" or op.value.value.data == 0.0
         self.mark(op.results[0], Mark(shared_from=op.input) if shares else Mark())
 
     # ---- phase 2: parameters

@@ -310,7 +310,10 @@ def max_pool(g: GraphImporter, node) -> None:
         result_types=[tensor_type([xs[0], xs[1], *win["out"]], element_type(x.type))],
         properties=pool_props(win, False),
     )
+    last = g.block.last_op
     g.define(node.output[0], g.add(op, node.output[0]))
+    if node.op_type == "MaxPool" and op.is_global():  # (a MaxPool all the same to quantizers)
+        g.mark_decomposed(last, "MaxPool")
 
 
 @handles("AveragePool", "GlobalAveragePool")

@@ -203,6 +203,8 @@ FOUND_STATIC = [
     ("wide_cnn", 324),  # a MaxPool QDQ propagation makes integer: the Resize after it is NCHW
     ("sequence", 494),  # s8-to-u8: a DQ that a Split (two slices) reads has one output edge
     ("wide_cnn", 725),  # QOperator: an excluded Resize between a DQ and a Q stays float
+    ("varied_cnn", 616),  # QOperator's Pad shares its input's parameters whatever its value
+    ("varied_cnn", 658),  # a MaxPool whose window is the whole image is no GlobalMaxPool
 ]
 FOUND_EXCLUDED_CNN = [444]  # a linear Resize after an excluded conv: ORT's NCHWc Upsample
 # random mixed-precision configs that found a rule of ORT's session (`rewrites.unread_pairs`)
