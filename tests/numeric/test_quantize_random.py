@@ -257,11 +257,10 @@ def test_more_random_mixed_precision_quantizes_as_quantize_static(kind: str, sta
 
 def float_ops_rewritten(model) -> bool:
     """Whether ORT's optimized session rewrites float ops in a way we do not reproduce
-    (README): an Add fused into the LayerNormalization it feeds (SkipLayerNormalization), a
-    Pad folded into the MaxPool it feeds, a Transpose its transpose optimizer may push
-    below a ReduceMean (another sum order), a scalar Mul/Div folded into a MatMul."""
+    (README): a Pad folded into the MaxPool it feeds, a Transpose its transpose optimizer may
+    push below a ReduceMean (another sum order), a scalar Mul/Div folded into a MatMul."""
     producers = {out: node for node in model.graph.node for out in node.output}
-    fused = {("Add", "LayerNormalization"), ("Pad", "MaxPool")}
+    fused = {("Pad", "MaxPool")}
     pairs = {
         (getattr(producers.get(node.input[0]), "op_type", None), node.op_type)
         for node in model.graph.node
