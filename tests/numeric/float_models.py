@@ -163,6 +163,22 @@ def activations(rng: np.random.Generator, tokens: int = 6, width: int = 16) -> o
     return onnx_model(nodes, [tokens, width], [tokens, 10], weights)
 
 
+def erf_gelu_ffn(x: str) -> list[onnx.NodeProto]:
+    """A feed-forward block as BERT exports it, from `x` to "h3": MatMul by w1, Add b1, the
+    Erf-GELU spelled out (÷ root2, Erf, + one, × the input, × half), MatMul by w2."""
+    node = helper.make_node
+    return [
+        node("MatMul", [x, "w1"], ["h0"], name="fc1"),
+        node("Add", ["h0", "b1"], ["h1"], name="fc1_bias"),
+        node("Div", ["h1", "root2"], ["e0"], name="gelu_scale"),
+        node("Erf", ["e0"], ["e1"], name="erf"),
+        node("Add", ["e1", "one"], ["e2"], name="gelu_one"),
+        node("Mul", ["h1", "e2"], ["e3"], name="gelu_mul"),
+        node("Mul", ["e3", "half"], ["h2"], name="gelu_half"),
+        node("MatMul", ["h2", "w2"], ["h3"], name="fc2"),
+    ]
+
+
 def encoder_layer(
     rng: np.random.Generator, tokens: int = 8, width: int = 16, heads: int = 2
 ) -> onnx.ModelProto:
@@ -204,14 +220,7 @@ def encoder_layer(
         node("MatMul", ["c2", "wo"], ["o"], name="out"),
         node("Add", ["x", "o"], ["r1"], name="residual1"),
         node("LayerNormalization", ["r1", "g1", "be1"], ["n1"], axis=-1, name="ln1"),
-        node("MatMul", ["n1", "w1"], ["h0"], name="fc1"),
-        node("Add", ["h0", "b1"], ["h1"], name="fc1_bias"),
-        node("Div", ["h1", "root2"], ["e0"], name="gelu_scale"),
-        node("Erf", ["e0"], ["e1"], name="erf"),
-        node("Add", ["e1", "one"], ["e2"], name="gelu_one"),
-        node("Mul", ["h1", "e2"], ["e3"], name="gelu_mul"),
-        node("Mul", ["e3", "half"], ["h2"], name="gelu_half"),
-        node("MatMul", ["h2", "w2"], ["h3"], name="fc2"),
+        *erf_gelu_ffn("n1"),
         node("Add", ["n1", "h3"], ["r2"], name="residual2"),
         node("LayerNormalization", ["r2", "g2", "be2"], ["y"], axis=-1, name="ln2"),
     ]
@@ -968,14 +977,7 @@ def erf_gelu_mlp(rng: np.random.Generator, tokens: int = 8, width: int = 16) -> 
     }  # fmt: skip
     node = helper.make_node
     nodes = [
-        node("MatMul", ["x", "w1"], ["h0"], name="fc1"),
-        node("Add", ["h0", "b1"], ["h1"], name="fc1_bias"),
-        node("Div", ["h1", "root2"], ["e0"], name="gelu_scale"),
-        node("Erf", ["e0"], ["e1"], name="erf"),
-        node("Add", ["e1", "one"], ["e2"], name="gelu_one"),
-        node("Mul", ["h1", "e2"], ["e3"], name="gelu_mul"),
-        node("Mul", ["e3", "half"], ["h2"], name="gelu_half"),
-        node("MatMul", ["h2", "w2"], ["h3"], name="fc2"),
+        *erf_gelu_ffn("x"),
         node("Pow", ["h3", "two"], ["s0"], name="square"),
         node("ReduceMean", ["s0", "last"], ["s1"], name="mean_square"),
         node("Add", ["s1", "eps"], ["s2"], name="epsilon"),
