@@ -213,18 +213,24 @@ def conv_sum_order(
 
 
 def dot_sum_order(
-    rows: int, k: int, columns: int, streamed_rhs: bool, transposed_rhs: bool = False
+    rows: int,
+    k: int,
+    columns: int,
+    streamed_rhs: bool,
+    transposed_rhs: bool = False,
+    scaled: bool = False,
 ) -> SumOrder:
     """A float dot's order: a weight is prepacked (blocks of 256, any rows); an rhs that is
     not (`streamed_rhs`: an activation, or a DequantizeLinear's output) runs
     `MlasSgemmOperation`: for one row, the one-row kernel, or the one-row transposed-B kernel
     when the rhs is read transposed (`transposed_rhs`: Gemm's transB), its tree over B's
-    rows (the dot's columns); the one-column kernel for one column."""
+    rows (the dot's columns); the one-column kernel for one column. A FusedMatMul's alpha
+    other than 1 (`scaled`) keeps MLAS off those two kernels: blocked at any shape."""
     if not streamed_rhs:
         return SumOrder(SumKind.BLOCKED, MLAS_SGEMM_PACKED_STRIDEK)
-    if rows == 1:
+    if rows == 1 and not scaled:
         return SumOrder(SumKind.TREE if transposed_rhs else SumKind.GROUPED)
-    if columns == 1:
+    if columns == 1 and not scaled:
         return SumOrder(SumKind.TREE)
     return SumOrder(SumKind.BLOCKED, sgemm_stride_k(columns, k))
 

@@ -26,14 +26,16 @@ per output channel adds to the bias (or is the bias); BatchNormalization scales 
 from __future__ import annotations
 
 import numpy as np
-from xdsl.dialects import arith
-from xdsl.dialects.builtin import TensorType, UnitAttr, f32
+from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import FloatAttr, TensorType, UnitAttr, f32
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
 from qdialect.constants import dense_array, dense_attr
 from qdialect.names import NAME_ATTR, OP_TYPE_ATTR, tensor_name
+from qdialect.qnn import FloatBinary
+from qdialect.quant_ops import DequantizeCastOp
 from qdialect.tensors import element_type, reshape_ops
 
 F32 = np.float32
@@ -218,6 +220,83 @@ def fused_in_place(
     return fused
 
 
+# what a DequantizeLinear imports as (onnx_import's qoperator.py; blockwise_qdq.py for
+# block-quantized ones)
+DEQUANTIZE_OPS = (qnn.DequantizeOp, DequantizeCastOp)
+
+
+def _scale(op: Operation | None, value: SSAValue) -> float | None:
+    """`GetScaleFromNode`: the float32 scale of a float Mul (either input) or Div (its divisor;
+    the scale `1.0f / c`) of `value` by a one-element constant of no higher rank."""
+    if isinstance(op, qnn.MulOp) and element_type(op.result.type) == f32:
+        others = [v for v in op.operands if v is not value]
+    elif isinstance(op, qnn.FloatBinaryOp) and op.kind_value is FloatBinary.DIV and op.lhs is value:
+        others = [op.rhs]
+    else:
+        return None
+    if len(others) != 1 or not _shape(value):
+        return None
+    data = _constant(others[0])
+    if data is None or data.size != 1 or data.ndim > len(_shape(value)):
+        return None
+    c = F32(data.reshape(()))
+    return float(F32(1) / c) if isinstance(op, qnn.FloatBinaryOp) else float(c)
+
+
+def _scaled_input(operand: SSAValue) -> tuple[SSAValue, float] | None:
+    """(the unscaled value, the scale) when a Mul/Div by a scalar writes `operand`."""
+    op = operand.owner
+    if not isinstance(op, Operation):
+        return None
+    for value in op.operands:
+        if not isinstance(value.owner, arith.ConstantOp):
+            scale = _scale(op, value)
+            if scale is not None:
+                return value, scale
+    return None
+
+
+def fuse_matmul_scale(block: Block) -> None:
+    """ORT's MatMulScaleFusion (level 2, `matmul_scale_fusion.cc`): a float MatMul whose
+    inputs a Mul/Div by a scalar constant writes, or whose one reader is one, becomes a
+    FusedMatMul of the unscaled values with `alpha` the float32 product of the scales
+    (`qnn.dot {alpha}`: each K block's sum times alpha, as MLAS applies it). A scale node
+    other nodes still read stays for them."""
+    for dot in [op for op in block.ops if _float_matmul(op)]:
+        if all(isinstance(v.owner, DEQUANTIZE_OPS) for v in dot.operands[:2]):
+            continue  # ORT's QDQ fusions take it first (QLinearMatMul, MatMulIntegerToFloat)
+        operands, alpha, merged = list(dot.operands[:2]), F32(1), []
+        for i, operand in enumerate(operands):
+            found = _scaled_input(operand)
+            if found is not None:
+                operands[i], scale = found
+                alpha = F32(alpha * F32(scale))
+                merged.append(operand.owner)
+        readers = _readers(dot.result)
+        last = readers[0] if len(readers) == 1 else None
+        scale = _scale(last, dot.result) if not isinstance(last, func.ReturnOp) else None
+        if scale is not None:
+            alpha = F32(alpha * F32(scale))
+        if not merged and scale is None:
+            continue
+        properties = dict(dot.properties) | {"alpha": FloatAttr(float(alpha), f32)}
+        properties.pop("operandSegmentSizes", None)
+        out = last if scale is not None else dot
+        fused = qnn.DotOp.build(
+            operands=[*operands, [], []], result_types=[out.results[0].type], properties=properties
+        )
+        fused.attributes.update(dot.attributes)
+        Rewriter.insert_op(fused, InsertPoint.before(out))
+        fused.results[0].name_hint = out.results[0].name_hint
+        out.results[0].replace_all_uses_with(fused.results[0])
+        Rewriter.erase_op(out)
+        if out is not dot:
+            Rewriter.erase_op(dot)
+        for op in merged:
+            if not any(True for _ in op.results[0].uses):
+                Rewriter.erase_op(op)
+
+
 def fuse_float_nodes(block: Block) -> None:
     """All of the above on a quantized model's function body, as ORT's basic level runs them,
     then its fusions of whole float subgraphs (`qdialect.ort_subgraph_fusions`)."""
@@ -226,3 +305,4 @@ def fuse_float_nodes(block: Block) -> None:
     fuse_matmul_add(block)
     fuse_conv_constants(block)
     fuse_subgraphs(block)
+    fuse_matmul_scale(block)

@@ -359,6 +359,8 @@ class FuseQdqConvDot(RewritePattern):
         producer = _float_producer(op)
         if not isinstance(producer, qnn.Conv2DOp | qnn.DotOp) or producer.addend is not None:
             return
+        if isinstance(producer, qnn.DotOp) and producer.alpha is not None:
+            return  # ORT's FusedMatMul: no QDQ selector takes it
         x = _dequantized(producer.input)
         w = _dequantized(producer.weight)
         if x is None or w is None:
@@ -417,7 +419,7 @@ class FuseQdqMatMulToFloat(RewritePattern):
     def match_and_rewrite(self, op: qnn.DotOp, rewriter: PatternRewriter) -> None:
         # (in a QOperator-form function too: a dot with no Q is no QLinear node, its DQs are
         # DequantizeLinear nodes of ORT's model)
-        if op.addend is not None:
+        if op.addend is not None or op.alpha is not None:  # (alpha: ORT's FusedMatMul)
             return
         if op.activation_kind is not Activation.NONE or element_type(op.result.type) != f32_type:
             return

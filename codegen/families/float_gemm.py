@@ -123,6 +123,7 @@ class FloatGemmPlan:
     SLOT: int  # ... floats each
     PB: int  # PX: blocks of NR pixels
     PBC: int  # ... per chunk
+    ALPHA: float | None = None  # a FusedMatMul's: each FMA block's sum scaled (qnn.dot alpha)
 
 
 def _conv_parts(op: qnn.Conv2DOp, nr: int, order: SumOrder) -> tuple[TapSource, FloatGemm]:
@@ -281,6 +282,8 @@ def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContex
     if addend_first:  # (an NCHWc conv sums in FMA blocks: never the tree)
         source = replace(source, PX=False)  # the tiles' rows are pixels, the sums start in them
     plan = _plan(source, gemm, order, bias_first, weights is not None, (mr, nr), addend_first)
+    if isinstance(op, qnn.DotOp) and op.alpha is not None:
+        plan = replace(plan, ALPHA=float(op.alpha.value.data))
     if bias_first:
         ep = replace(ep, has_bias=False)
     packed = None

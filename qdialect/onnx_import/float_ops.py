@@ -43,7 +43,7 @@ from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.logical import integer_binary, run_time_integer
 from qdialect.onnx_import.registry import handles
-from qdialect.quant_ops import DequantizeCastOp
+from qdialect.ort_fusions import DEQUANTIZE_OPS
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
@@ -118,10 +118,6 @@ def gemm(g: GraphImporter, node) -> None:
         dot.properties["streamed_rhs"] = UnitAttr()
         if a_attrs.get("transB", 0):
             dot.properties["transposed_rhs"] = UnitAttr()
-
-
-# what a DequantizeLinear imports as (qoperator.py; blockwise_qdq.py for block-quantized ones)
-DEQUANTIZE_OPS = (qnn.DequantizeOp, DequantizeCastOp)
 
 
 def streamed(value: SSAValue) -> bool:

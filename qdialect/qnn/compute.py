@@ -413,13 +413,17 @@ class DotOp(FusedComputeOp):
     streamed_rhs = opt_prop_def(UnitAttr)
     # ... and ONNX Runtime reads it transposed (Gemm's transB): one row sums another way
     transposed_rhs = opt_prop_def(UnitAttr)
+    # ORT's FusedMatMul (its MatMulScaleFusion of a scalar Mul/Div): each K block's sum times
+    # alpha, `c = acc·alpha` for the first, `c = fma(acc, alpha, c)` after (float only)
+    alpha = opt_prop_def(FloatAttr)
 
     def float_sum_order(self) -> SumOrder:
         """How each float output sums its products (qdialect/float_sum.py)."""
         a = ranked_shape(self.input, "lhs")
         k, n = ranked_shape(self.weight, "rhs", 2)
         streamed, transposed = self.streamed_rhs is not None, self.transposed_rhs is not None
-        return self.blocked(dot_sum_order(math.prod(a[:-1]), k, n, streamed, transposed))
+        scaled = self.alpha is not None
+        return self.blocked(dot_sum_order(math.prod(a[:-1]), k, n, streamed, transposed, scaled))
 
     def verify_(self) -> None:
         out_columns = verify_dot_shapes(self)
@@ -433,6 +437,12 @@ class DotOp(FusedComputeOp):
             raise VerifyException("streamed_rhs is only meaningful for a float dot")
         if self.transposed_rhs is not None and self.streamed_rhs is None:
             raise VerifyException("transposed_rhs is only meaningful with streamed_rhs")
+        if self.alpha is not None and (
+            kind_of(self.weight) is not Kind.FLOAT
+            or self.bias is not None
+            or self.addend is not None
+        ):
+            raise VerifyException("alpha scales a float dot without bias or addend")
 
 
 def verify_concat_shapes(inputs, result: SSAValue, axis: int) -> None:

@@ -274,10 +274,14 @@ def _grouped(taps, weights, groups: int, contract):
     )
 
 
-def sum_in_order(product, k: int, shape, order: SumOrder, start=None, rows=None) -> np.ndarray:
+def sum_in_order(
+    product, k: int, shape, order: SumOrder, start=None, rows=None, alpha=None
+) -> np.ndarray:
     """float32 `Σ_k x_k · w_k` in ONNX Runtime's order (qdialect/float_sum.py), `product(k)`
     giving the pair (x_k, w_k); from `start` (a Gemm's bias) when given, else from nothing.
-    `rows` (TREE): each output's group of GEMM rows, 4, 2 or 1, broadcast to `shape`."""
+    `rows` (TREE): each output's group of GEMM rows, 4, 2 or 1, broadcast to `shape`.
+    `alpha` (BLOCKED, no start: a FusedMatMul's): each block's sum times it, the first
+    `acc·alpha`, the later ones `fma(acc, alpha, c)`."""
     begin = None if start is None else np.broadcast_to(start, shape).astype(F32)
     if order.kind is SumKind.GROUPED:
         c = np.zeros(shape, F32) if begin is None else begin
@@ -306,7 +310,10 @@ def sum_in_order(product, k: int, shape, order: SumOrder, start=None, rows=None)
         acc = np.zeros(shape, F32)
         for j in block:
             acc = fmaf(*product(j), acc)
-        c = acc if c is None else (c + acc).astype(F32)
+        if alpha is not None:
+            c = (acc * F32(alpha)).astype(F32) if c is None else fmaf(acc, F32(alpha), c)
+        else:
+            c = acc if c is None else (c + acc).astype(F32)
     return c
 
 
@@ -339,8 +346,9 @@ def conv_float(
     return _grouped(taps, w.astype(F32), groups, contract)
 
 
-def dot_float(a: np.ndarray, b: np.ndarray, order: SumOrder, start=None) -> np.ndarray:
-    """float32 `a @ b` summed over k in ONNX Runtime's `order`, from `start` when given."""
+def dot_float(a: np.ndarray, b: np.ndarray, order: SumOrder, start=None, alpha=None) -> np.ndarray:
+    """float32 `a @ b` summed over k in ONNX Runtime's `order`, from `start` when given;
+    `alpha`: each block's sum scaled (`sum_in_order`)."""
     a, b = a.astype(F32), b.astype(F32)
     shape = (*a.shape[:-1], b.shape[1])
     count = math.prod(a.shape[:-1])
@@ -348,7 +356,8 @@ def dot_float(a: np.ndarray, b: np.ndarray, order: SumOrder, start=None) -> np.n
         rows = np.array(tree_rows(count)).reshape(*a.shape[:-1], 1)
     else:  # one row, B read transposed: the kernel's rows are B's columns
         rows = np.array(tree_rows(b.shape[1])).reshape(*a.shape[:-1], b.shape[1])
-    return sum_in_order(lambda j: (a[..., j, None], b[j]), a.shape[-1], shape, order, start, rows)
+    product = lambda j: (a[..., j, None], b[j])  # noqa: E731
+    return sum_in_order(product, a.shape[-1], shape, order, start, rows, alpha)
 
 
 def requantize_accumulator(

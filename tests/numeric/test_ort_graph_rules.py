@@ -714,3 +714,72 @@ def test_float_subgraphs_fuse_as_onnxruntimes_session_fuses_them(name: str) -> N
     (theirs_out,) = run_ort(theirs, {"x": x})
     (got,) = compile_module(module)(x=x)
     assert np.array_equal(got.view(np.uint32), theirs_out.view(np.uint32)), name
+
+
+def scaled_matmul(case: str, m: int, k: int) -> onnx.ModelProto:
+    """Q → DQ → a float MatMul by a float weight (prepacked) or a float graph input (streamed),
+    with a scalar Mul or Div on an input or on the output: a quantized model whose MatMul ORT's
+    MatMulScaleFusion makes a FusedMatMul."""
+    rng = np.random.default_rng(k + m)
+    inits = {
+        "s": np.float32(0.03), "z": np.uint8(120),
+        "w": (rng.standard_normal((k, 24)) * 0.2).astype(np.float32),
+        "root": np.float32(np.sqrt(8)), "tenth": np.float32(0.1), "three": np.float32(3),
+    }  # fmt: skip
+    node = helper.make_node
+    nodes = [
+        node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
+        node("DequantizeLinear", ["xq", "s", "z"], ["xd"]),
+    ]
+    weight = "v" if "streamed" in case else "w"  # a float graph input (not a DQ: that pair
+    # ORT's QDQ fusion makes a MatMulIntegerToFloat first)
+    a = "xd"
+    if "input" in case:
+        nodes.append(node("Mul", ["tenth", "xd"], ["xs"]))
+        a = "xs"
+    outputs = ["y"]
+    if "output" in case:
+        nodes += [node("MatMul", [a, weight], ["mm"]), node("Div", ["mm", "root"], ["y"])]
+    else:
+        nodes.append(node("MatMul", [a, weight], ["y"]))
+    if "shared" in case:  # the scaled input has another reader: the Mul stays for it
+        nodes.append(node("Mul", ["xs", "three"], ["y2"]))
+        outputs.append("y2")
+    graph = helper.make_graph(
+        nodes,
+        "scaled_matmul",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])]
+        + (
+            [helper.make_tensor_value_info("v", TensorProto.FLOAT, [k, 24])]
+            if weight == "v"
+            else []
+        ),
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
+        [numpy_helper.from_array(np.asarray(v), n) for n, v in inits.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+@pytest.mark.parametrize("shape", [(4, 300), (1, 64), (1, 600), (7, 40)], ids=str)
+@pytest.mark.parametrize(
+    "case", ["output", "input", "input-output", "streamed-output", "streamed-input-shared"]
+)
+def test_a_scaled_float_matmul_is_onnxruntimes_fused_matmul(case: str, shape) -> None:
+    """ORT's MatMulScaleFusion: alpha (1/√8, 0.1, both) times each K block's sum, the first
+    `acc·α`, the later `fma(acc, α, c)`; and no one-row or one-column kernel with alpha."""
+    m, k = shape
+    model = scaled_matmul(case, m, k)
+    assert "FusedMatMul" in {n.op_type for n in optimized_graph(model).node}
+    module = qnn_default(import_onnx(model))
+    assert any(isinstance(op, qnn.DotOp) and op.alpha is not None for op in module.walk())
+    rng = np.random.default_rng(m * k)
+    for _ in range(3):
+        feeds = {"x": rng.uniform(-3.5, 3.5, (m, k)).astype(np.float32)}
+        if "streamed" in case:
+            feeds["v"] = rng.standard_normal((k, 24)).astype(np.float32)
+        theirs = run_ort(model, feeds)
+        ours = compile_module(module)(**feeds)
+        for a, b in zip(ours, theirs, strict=True):
+            assert np.array_equal(a.view(np.uint32), b.view(np.uint32)), case
+        (reference,) = run_function(module, feeds)[:1]
+        assert np.array_equal(reference.view(np.uint32), ours[0].view(np.uint32))

@@ -257,8 +257,8 @@ def test_more_random_mixed_precision_quantizes_as_quantize_static(kind: str, sta
 
 def float_ops_rewritten(model) -> bool:
     """Whether ORT's optimized session rewrites float ops in a way we do not reproduce
-    (README): a Pad folded into the MaxPool it feeds, a Transpose its transpose optimizer may
-    push below a ReduceMean (another sum order), a scalar Mul/Div folded into a MatMul."""
+    (README): a Pad folded into the MaxPool it feeds, or a Transpose its transpose optimizer
+    may push below a ReduceMean (another sum order)."""
     producers = {out: node for node in model.graph.node for out in node.output}
     fused = {("Pad", "MaxPool")}
     pairs = {
@@ -266,21 +266,7 @@ def float_ops_rewritten(model) -> bool:
         for node in model.graph.node
     }
     types = {node.op_type for node in model.graph.node}
-    return bool(pairs & fused) or {"Transpose", "ReduceMean"} <= types or scaled_matmul(model)
-
-
-def scaled_matmul(model) -> bool:
-    """Whether a Mul or Div by a one-element constant reads a MatMul's output or gives a
-    MatMul's input: ORT's MatMulScaleFusion makes a float pair a FusedMatMul (README)."""
-    constants = {i.name for i in model.graph.initializer if np.prod(i.dims) == 1}
-    producers = {out: node for node in model.graph.node for out in node.output}
-    matmul_inputs = {i for n in model.graph.node if n.op_type == "MatMul" for i in n.input}
-    for node in model.graph.node:
-        if node.op_type in ("Mul", "Div") and any(i in constants for i in node.input):
-            source = producers.get(node.input[0])
-            if getattr(source, "op_type", None) == "MatMul" or node.output[0] in matmul_inputs:
-                return True
-    return False
+    return bool(pairs & fused) or {"Transpose", "ReduceMean"} <= types
 
 
 def check_dynamic_seed(kind: str, seed: int) -> None:
