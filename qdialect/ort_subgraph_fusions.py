@@ -22,7 +22,11 @@ constant (a bias, read once), ORT adds the bias last: `(input + skip) + bias`.
 
 `GeluFusion` (`gelu_fusion.cc`): Div(X, √2) → Erf → Add(1) → Mul by X → Mul by 0.5 (or the Erf
 branch times `X · 0.5`) becomes ORT's Gelu kernel (`qnn.activation {function = "gelu"}`); the
-constants compare as ORT's `IsInitializerWithExpectedValue` does (atol 1e-8, rtol 1e-5).
+constants compare as ORT's `IsInitializerWithExpectedValue` does (atol 1e-8, rtol 1e-5). ORT
+looks for the `X · 0.5` Mul among the last Mul's inputs first, so an X a Mul node writes is no
+GELU to it (measured). Not reproduced: from opset 20 ORT fuses at its basic level, before its
+DynamicQuantizeMatMul fusion, so there an X a `quantize_dynamic` MatMul writes directly (its
+Mul by the scales) blocks the fusion too; we fuse it (as ORT does below opset 20).
 
 Checked against ORT 1.31's optimized session on the patterns and their variants
 (tests/numeric/test_ort_graph_rules.py); the rules were read from ORT's source and confirmed
@@ -242,10 +246,17 @@ def _fuse_gelu(div: qnn.FloatBinaryOp) -> bool:
     last = _sole_user(mul.result)  # (X times the Erf branch, then by 0.5)
     if other is not x or not isinstance(last, qnn.MulOp):
         return False
+    if _mul_node(x.owner):  # ORT takes X's Mul for the `X · 0.5` form, which it is not
+        return False
     if not _is_constant(_other(last, mul.result), 0.5):
         return False
     _replace([div, erf, add, mul, last], last, _gelu(x))  # type: ignore[list-item]
     return True
+
+
+def _add_node(op: Operation | None) -> bool:
+    """A float Add node (not a Sum's add: ORT matches op types)."""
+    return isinstance(op, qnn.AddOp) and _float(op) and OP_TYPE_ATTR not in op.attributes
 
 
 def _three_d(value: SSAValue) -> bool:
@@ -256,7 +267,7 @@ def _bias_add(value: SSAValue) -> qnn.AddOp | None:
     """`CheckSecondAdd`: the Add writing `value`, of a 3-D input and a 1-D constant of its last
     dim (its second input), read once and no graph output."""
     add = value.owner
-    if not isinstance(add, qnn.AddOp) or not _float(add) or _sole_user(add.result) is None:
+    if not _add_node(add) or _sole_user(add.result) is None:  # type: ignore[union-attr]
         return None
     if isinstance(add.lhs.owner, qnn.DynamicDotOp):
         return None  # ORT's DynamicQuantizeMatMul takes that bias in first
@@ -270,7 +281,7 @@ def _bias_add(value: SSAValue) -> qnn.AddOp | None:
 def _fuse_skip_layer_norm(norm: qnn.LayerNormOp) -> bool:
     """`SkipLayerNormFusion` from the LayerNormalization (module docstring)."""
     add = norm.input.owner
-    if norm.simplified is not None or not isinstance(add, qnn.AddOp) or not _float(add):
+    if norm.simplified is not None or not _add_node(add):
         return False
     if _sole_user(add.result) is not norm or not (_three_d(add.lhs) and _three_d(add.rhs)):
         return False
@@ -289,6 +300,11 @@ def _fuse_skip_layer_norm(norm: qnn.LayerNormOp) -> bool:
         Rewriter.erase_op(inner)
     norm.properties["welford"] = UnitAttr()
     return True
+
+
+def _mul_node(op: Operation | None) -> bool:
+    """A Mul node of the model (not a Pow the importer wrote as a product)."""
+    return isinstance(op, qnn.MulOp) and OP_TYPE_ATTR not in op.attributes
 
 
 def _gelu(x: SSAValue) -> qnn.ActivationOp:

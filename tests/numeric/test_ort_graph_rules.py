@@ -662,6 +662,9 @@ SUBGRAPHS = {
     "skip-spelled-layer-norm": [("Add", ["x", "h"], ["r"], {}),
                                 *[(op, ["r" if i == "h" else i for i in ins], outs, attrs)
                                   for op, ins, outs, attrs in LAYER_NORM]],
+    "gelu-of-a-mul-node": [("Mul", ["h", "three"], ["h3"], {}),  # ORT takes it for `X · 0.5`
+                           ("Div", ["h3", "root2"], ["e0"], {}), *GELU[1:],
+                           ("Mul", ["h3", "e2"], ["e3"], {}), ("Mul", ["e3", "half"], ["y"], {})],
     "gelu-read-twice": [*GELU, ("Mul", ["h", "e2"], ["e3"], {}), ("Mul", ["e3", "half"], ["y0"], {}),
                         ("Add", ["y0", "e1"], ["y"], {})],  # the Erf's second reader
 }  # fmt: skip
