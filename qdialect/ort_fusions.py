@@ -14,6 +14,11 @@ have no `qnn.dot` form and stay apart), and the pair is not one of an attention 
 (ORT's AttentionFusion takes those: the input a LayerNormalization read by three MatMuls and
 one Add, that Add's other input an Add).
 
+`MatMulScaleFusion` (`matmul_scale_fusion.cc`, its extended level): a Mul or Div by a scalar
+constant on a float MatMul's input, or on its output (its one reader), becomes a FusedMatMul
+with alpha the float32 product of the scales (a Div's `1.0f / c`): `qnn.dot {alpha}`. Not a
+MatMul of two DequantizeLinear outputs, which ORT's QDQ fusion makes an integer MatMul first.
+
 `ConvMulFusion`, `ConvAddFusion`, `ConvBNFusion` (`conv_mul_fusion.cc`, `conv_add_fusion.cc`,
 `conv_bn_fusion.cc`): a float Conv with constant weights (and bias) whose output only a Mul,
 an Add (by a constant second input) or a BatchNormalization (constant parameters) reads takes
@@ -34,6 +39,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from qdialect import qnn
 from qdialect.constants import dense_array, dense_attr
 from qdialect.names import NAME_ATTR, OP_TYPE_ATTR, tensor_name
+from qdialect.ort_subgraph_fusions import fuse_subgraphs
 from qdialect.qnn import FloatBinary
 from qdialect.quant_ops import DequantizeCastOp
 from qdialect.tensors import element_type, reshape_ops
@@ -299,9 +305,8 @@ def fuse_matmul_scale(block: Block) -> None:
 
 def fuse_float_nodes(block: Block) -> None:
     """All of the above on a quantized model's function body, as ORT's basic level runs them,
-    then its fusions of whole float subgraphs (`qdialect.ort_subgraph_fusions`)."""
-    from qdialect.ort_subgraph_fusions import fuse_subgraphs
-
+    then its fusions of whole float subgraphs (`qdialect.ort_subgraph_fusions`) and, at its
+    extended level, MatMulScaleFusion."""
     fuse_matmul_add(block)
     fuse_conv_constants(block)
     fuse_subgraphs(block)
