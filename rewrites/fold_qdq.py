@@ -410,17 +410,21 @@ class FuseQdqMatMulToFloat(RewritePattern):
     Runtime's selectors take it with no Q node (its CPU EP allows that): a MatMul becomes
     MatMulIntegerToFloat, a Gemm (with no C, or an int32 C through a DQ) QGemm with a float
     output. Both sum Σ (x - zx)(w - zw) (+ C) in int32 and scale each column by the float32
-    product sx · sw, in float32: `qnn.dot` to i32, then that scale's dequantize."""
+    product sx · sw, in float32: `qnn.dot` to i32, then that scale's dequantize. A batched
+    MatMul (the importer's grouped 1x1 conv, `onnx_import.batched`) likewise, as a conv."""
 
     def __init__(self, int8_allowed: bool = True):
         self.int8_allowed = int8_allowed
 
     @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: qnn.DotOp, rewriter: PatternRewriter) -> None:
+    def match_and_rewrite(self, op: qnn.DotOp | qnn.Conv2DOp, rewriter: PatternRewriter) -> None:
         # (in a QOperator-form function too: a dot with no Q is no QLinear node, its DQs are
         # DequantizeLinear nodes of ORT's model)
-        if op.addend is not None or op.alpha is not None:  # (alpha: ORT's FusedMatMul)
-            return
+        batched = isinstance(op, qnn.Conv2DOp)
+        if batched and op.batched_matmul is None:
+            return  # a Conv with no Q stays float (ORT has no ConvIntegerToFloat)
+        if op.addend is not None or (not batched and op.alpha is not None):
+            return  # (alpha: ORT's FusedMatMul)
         if op.activation_kind is not Activation.NONE or element_type(op.result.type) != f32_type:
             return
         x, w = _dequantized(op.input), _dequantized(op.weight)
@@ -430,7 +434,7 @@ class FuseQdqMatMulToFloat(RewritePattern):
         if any(isinstance(use.operation, qnn.QuantizeOp) for use in node_output.uses):
             return  # QLinearMatMul's or QGemm's group, or none
         bias = None
-        if _is_gemm(op) and op.bias is not None:
+        if not batched and _is_gemm(op) and op.bias is not None:
             stored = stored_constant(op.bias)
             if stored is None or stored[1].storage_width != 32:
                 return  # a C not dequantized from int32: the Gemm stays float
@@ -440,12 +444,13 @@ class FuseQdqMatMulToFloat(RewritePattern):
         (x_bits, x_signed), w_storage = _storage(x.type), _storage(w.type)
         if x_bits != 8 or w_storage[0] != 8:
             return  # no 16-bit or 4-bit kernel (`allow_16bit`, `allow_4bit` off)
-        if x_signed and (w_storage != (8, True) or not (self.int8_allowed or _is_gemm(op))):
+        gemm = not batched and _is_gemm(op)
+        if x_signed and (w_storage != (8, True) or not (self.int8_allowed or gemm)):
             return
         x_type, w_type = element_type(x.type), element_type(w.type)
         shape = op.result.type.get_shape()
         if x_type.granularity is not Granularity.PER_TENSOR or (
-            w_type.granularity is Granularity.PER_AXIS and w_type.axis != 1
+            w_type.granularity is Granularity.PER_AXIS and (batched or w_type.axis != 1)
         ):
             return
         scales = np.float32(x_type.scale) * np.asarray(w_type.scales, np.float32)
@@ -463,7 +468,7 @@ class FuseQdqMatMulToFloat(RewritePattern):
         properties = {k: v for k, v in op.properties.items() if k not in FLOAT_SUM_PROPERTIES}
         properties.pop("operandSegmentSizes", None)
         properties.pop("bias_first", None)
-        product = qnn.DotOp.build(
+        product = type(op).build(
             operands=[x, w, [bias.result] if bias is not None else [], []],
             result_types=[TensorType(i32, shape)],
             properties=properties,

@@ -205,6 +205,7 @@ FOUND_STATIC = [
     ("wide_cnn", 725),  # QOperator: an excluded Resize between a DQ and a Q stays float
     ("varied_cnn", 616),  # QOperator's Pad shares its input's parameters whatever its value
     ("varied_cnn", 658),  # a MaxPool whose window is the whole image is no GlobalMaxPool
+    ("varied_sequence", 731),  # a batched MatMul of two DQs and no Q: MatMulIntegerToFloat
 ]
 FOUND_EXCLUDED_CNN = [444]  # a linear Resize after an excluded conv: ORT's NCHWc Upsample
 # random mixed-precision configs that found a rule of ORT's session (`rewrites.unread_pairs`)
