@@ -119,11 +119,12 @@ def round_half_to_even(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.add(qnn.RoundOp(x, x.type), node.output[0]))
 
 
-def cast(g: GraphImporter, node) -> None:
+def cast(g: GraphImporter, node, to: int | None = None) -> None:
     """Cast of a run-time float32 tensor to an integer type (or to float32: a `qnn.cast` that
     `qnn-default` drops, `rewrites.float_casts`), or of
-    an int32/int64/boolean one (an attention mask) to float32 or to a boolean."""
-    to = attrs(node).get("to")
+    an int32/int64/boolean one (an attention mask) to float32 or to a boolean. `to`: the
+    ONNX type (a CastLike's target's), else the node's attribute."""
+    to = attrs(node).get("to") if to is None else to
     source = g.values.get(node.input[0])
     if source is not None and integer_signature(element_type(source.type)) in INTEGER_SOURCES:
         elem = element_type(source.type)
@@ -149,6 +150,26 @@ def cast(g: GraphImporter, node) -> None:
     elem = IntegerType(*CAST_TARGETS[to])
     op = qnn.CastOp(x, tensor_type(shape_of(x), elem))
     g.define(node.output[0], g.add(op, node.output[0]))
+
+
+def onnx_type_of(g: GraphImporter, name: str) -> int:
+    """The ONNX element type (`TensorProto.DataType`) of tensor `name`, constant or not."""
+    if name in g.initializers and name not in g.values:
+        from onnx import helper
+
+        return helper.np_dtype_to_tensor_dtype(g.initializers[name].dtype)
+    elem = element_type(g.value(name).type)
+    known = {f32: TensorProto.FLOAT, BOOL: TensorProto.BOOL, i64: TensorProto.INT64}
+    known.update({IntegerType(*signature): to for to, signature in CAST_TARGETS.items()})
+    if elem not in known:
+        raise NodeError(f"input '{name}' has type {elem}, which CastLike is not imported to")
+    return known[elem]
+
+
+@handles("CastLike")
+def cast_like(g: GraphImporter, node) -> None:
+    """CastLike: the Cast to its second input's type (which only its type is read of)."""
+    cast(g, node, onnx_type_of(g, node.input[1]))
 
 
 @handles("InstanceNormalization")

@@ -90,6 +90,17 @@ def _cast(g, node, inputs) -> np.ndarray:
         return inputs[0].astype(helper.tensor_dtype_to_np_dtype(attrs(node)["to"]))
 
 
+def _cast_like(g, node, inputs) -> np.ndarray:
+    """CastLike of a constant (ONNX's function expansions cast their literals so) to its
+    second input's type, which may be a run-time tensor's."""
+    from onnx import helper
+
+    from qdialect.onnx_import.float_math import onnx_type_of
+
+    with np.errstate(invalid="ignore"):
+        return inputs[0].astype(helper.tensor_dtype_to_np_dtype(onnx_type_of(g, node.input[1])))
+
+
 def _constant_of_shape(g, node, inputs) -> np.ndarray:
     from onnx import numpy_helper
 
@@ -225,6 +236,7 @@ FOLDERS: dict[str, Callable] = {
     "Slice": _slice,
     "Reshape": _reshape,
     "Cast": _cast,
+    "CastLike": _cast_like,
     "ConstantOfShape": _constant_of_shape,
     "Transpose": _transpose,
     "Identity": lambda g, n, i: i[0],
@@ -284,7 +296,12 @@ def _constant(g, name: str, depth: int = 0) -> bool:
         return False
     if node.op_type in ("Constant", "Shape", "Size"):
         return True
-    return node.op_type in FOLDERS and all(_constant(g, i, depth + 1) for i in node.input)
+    return node.op_type in FOLDERS and all(_constant(g, i, depth + 1) for i in _data(node))
+
+
+def _data(node) -> list[str]:
+    """The inputs whose values a fold reads (a CastLike reads only its second one's type)."""
+    return list(node.input[:1] if node.op_type == "CastLike" else node.input)
 
 
 def _folds_as_shape_arithmetic(g, node) -> bool:
@@ -320,7 +337,7 @@ def fold(g, node) -> bool:
     if node.op_type in QDQ and not _folds_as_shape_arithmetic(g, node):
         return False
     if node.op_type not in ("Shape", "Size"):
-        names = list(node.input)
+        names = _data(node)
         # an Identity of an initializer an earlier node already read (ALBERT's tied weights)
         # is still a node output of its own: ORT's quantizers take it as an activation; for
         # them (`node_constants`) a float one stays a node (`movement.identity`)
@@ -345,7 +362,7 @@ def fold(g, node) -> bool:
             n and g.initializers[n].dtype != np.float32 for n in names
         ):
             return False
-        inputs = [g.initializers[n] if n else None for n in node.input]
+        inputs = [g.initializers[n] if n else None for n in names]
     else:
         inputs = []
     try:

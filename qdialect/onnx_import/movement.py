@@ -432,17 +432,31 @@ def split(g: GraphImporter, node) -> None:
     g.mark_decomposed(last, "Split")
 
 
+# a Constant's literal attributes: their numpy type and the AttributeProto field holding them
+CONSTANT_LITERALS = {
+    "value_float": (np.float32, "f"),
+    "value_floats": (np.float32, "floats"),
+    "value_int": (np.int64, "i"),
+    "value_ints": (np.int64, "ints"),
+}
+
+
 @handles("Constant")
 def constant(g: GraphImporter, node) -> None:
     from onnx import numpy_helper
 
     if len(node.attribute) != 1:
-        raise NodeError("a Constant must have exactly one attribute ('value')")
+        raise NodeError("a Constant must have exactly one attribute (its value)")
     a = node.attribute[0]
-    if a.name != "value":
+    if a.name not in CONSTANT_LITERALS and a.name != "value":
         raise NodeError(f"Constant with '{a.name}' is not imported")
     try:
-        g.initializers[node.output[0]] = numpy_helper.to_array(a.t)
+        if a.name == "value":
+            value = numpy_helper.to_array(a.t)
+        else:  # opset 12's literals: value_float(s), value_int(s)
+            dtype, field = CONSTANT_LITERALS[a.name]
+            value = np.array(getattr(a, field), dtype)
+        g.initializers[node.output[0]] = value
     except Exception as err:  # data that does not fit its dims or type
         raise NodeError(f"its value cannot be read: {type(err).__name__}: {err}") from None
     g.folded[node.output[0]] = None

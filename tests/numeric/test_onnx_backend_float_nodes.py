@@ -48,6 +48,8 @@ MUST_IMPORT = {
     "test_spacetodepth_crd_mode_example",
     "test_gelu_default_2",  # ORT's Gelu kernel (opset 20)
     "test_gelu_tanh_2",
+    "test_gelu_tanh_1_expanded",  # CastLike of literals, to a run-time tensor's type
+    "test_leakyrelu_expanded",  # a Constant's value_float
 }
 
 
