@@ -38,6 +38,8 @@ class FloatMathSpec:
     out_ctype: str = "float"  # cast
     in_ctype: str = "float"  # cast_to_float
     from_first: bool = False  # reduce_sum/mean: lanes from each row's first element
+    in_order: bool = False  # reduce_sum/mean: row-major order from +0.0, any axes
+    ones_gemm: tuple[int, int, int] | None = None  # reduce_sum/mean: [K0, R, K1], MLAS's order
     qmin: int = 0
     qmax: int = 0
 
@@ -74,9 +76,17 @@ def reduce(op: qnn.ReduceOp, ctx: EmitContext) -> Kernel:
         out_strides or (0,),
         out_size=math.prod(kept),
         from_first=op.from_first is not None,
+        in_order=op.in_order is not None,
+        ones_gemm=_runs(shape, axes) if op.ones_gemm is not None else None,
     )
     args = [ctx.plan.expr(op.input), "NULL", ctx.plan.expr(op.result)]
     return Kernel("float_math.c.j2", spec, args)
+
+
+def _runs(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, int, int]:
+    """[K0, R, K1]: the sizes before, of and after one run of reduced axes."""
+    first, last = axes[0], axes[-1] + 1
+    return math.prod(shape[:first]), math.prod(shape[first:last]), math.prod(shape[last:])
 
 
 def unary(op: qnn.RoundOp | qnn.CastOp, ctx: EmitContext) -> Kernel:

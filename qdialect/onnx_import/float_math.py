@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 from onnx import TensorProto
-from xdsl.dialects.builtin import IntegerType, Signedness, StringAttr, UnitAttr, f32, i64
+from xdsl.dialects.builtin import IntegerType, StringAttr, UnitAttr, f32, i64
 
 from qdialect import qnn
 from qdialect.onnx_import.builders import float_value, reshaped
@@ -27,6 +27,7 @@ from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.logical import integer_binary, run_time_integer
 from qdialect.onnx_import.registry import handles
+from qdialect.onnx_import.tensor_types import CAST_TARGETS, onnx_type_of
 from qdialect.qnn import FloatBinary, Reduction, UnaryFunction
 from qdialect.qnn.float_math import INTEGER_SOURCES
 from qdialect.qnn.logical import BOOL
@@ -47,14 +48,6 @@ REDUCE = {
     "ReduceMean": Reduction.MEAN,
 }
 # Cast's integer targets: ONNX data type -> (width, signedness) of the result.
-CAST_TARGETS = {
-    TensorProto.INT8: (8, Signedness.SIGNLESS),
-    TensorProto.UINT8: (8, Signedness.UNSIGNED),
-    TensorProto.INT16: (16, Signedness.SIGNLESS),
-    TensorProto.UINT16: (16, Signedness.UNSIGNED),
-    TensorProto.INT32: (32, Signedness.SIGNLESS),
-    TensorProto.INT64: (64, Signedness.SIGNLESS),
-}
 
 
 @handles(*BINARY)
@@ -94,23 +87,78 @@ def _reduced_axes(g: GraphImporter, node, rank: int) -> list[int]:
     return sorted({normalize_axis(v, rank) for v in axes}) if axes else list(range(rank))
 
 
+def merged_reduce_shape(shape: tuple[int, ...], axes: list[int]) -> list[tuple[int, bool]]:
+    """ORT's `fast_shape` of a reduction: runs of adjacent axes that are all reduced or all
+    kept, merged into one (size, reduced) each (size-1 axes are not dropped)."""
+    runs: list[tuple[int, bool]] = []
+    for axis, size in enumerate(shape):
+        reduced = axis in axes
+        if runs and runs[-1][1] == reduced:
+            runs[-1] = (runs[-1][0] * size, reduced)
+        else:
+            runs.append((size, reduced))
+    return runs
+
+
+def _sum_path(node, shape: tuple[int, ...], axes: list[int]) -> str:
+    """Which of ONNX Runtime's ReduceSum/ReduceMean loops (reduction_ops.cc, one thread) sums
+    over `axes`: "rows" (`FastReduceKR`: Eigen's sum of each row of the trailing axes, or of
+    the whole tensor), "blocks" (`FastReduceRKR`: Eigen's sum of each contiguous block of the
+    trailing axes, those added in order), "ones_gemm" (`FastReduceKRK` over [K0 ≥ 2, R, K1]:
+    MLAS's product by ones) or "in_order" (the generic loop). Its copy of the first row for a
+    large [R, K] (`FastReduceRK`) is refused."""
+    runs = merged_reduce_shape(shape, axes)
+    kinds = tuple(reduced for _, reduced in runs)
+    if kinds in ((True,), (False, True)):
+        return "rows"
+    if kinds == (True, False, True) and runs[1][0] >= 2:
+        return "blocks"
+    if kinds == (False, True, False) and runs[0][0] >= 2:
+        return "ones_gemm"
+    if kinds == (True, False) and runs[0][0] > 16 and max(runs[0][0], runs[1][0]) > 256:
+        raise NodeError(
+            f"{node.op_type} over axes {axes} of {list(shape)} is not imported (ORT's "
+            "FastReduceRK starts from the first row)"
+        )
+    return "in_order"
+
+
 @handles(*REDUCE)
 def reduce(g: GraphImporter, node) -> None:
     x = float_value(g, node.input[0])
     xs = shape_of(x)
     axes = _reduced_axes(g, node, len(xs))
-    trailing = list(range(len(xs) - len(axes), len(xs)))
-    if REDUCE[node.op_type] in (Reduction.SUM, Reduction.MEAN) and axes != trailing:
-        raise NodeError(
-            f"{node.op_type} over axes {axes} of a rank-{len(xs)} tensor is not imported (only "
-            f"over trailing axes, here {trailing})"
-        )
+    kind = REDUCE[node.op_type]
     if attrs(node).get("keepdims", 1):
         shape = [1 if i in axes else d for i, d in enumerate(xs)]
     else:
         shape = [d for i, d in enumerate(xs) if i not in axes]
-    op = qnn.ReduceOp(REDUCE[node.op_type], x, axes, tensor_type(shape, f32))
+    path = "rows"
+    if kind in (Reduction.SUM, Reduction.MEAN) and math.prod(xs):
+        path = _sum_path(node, xs, axes)
+    if path == "blocks":
+        return _block_sums(g, node, x, axes, shape)
+    op = qnn.ReduceOp(kind, x, axes, tensor_type(shape, f32))
+    if path in ("in_order", "ones_gemm"):
+        op.properties[path] = UnitAttr()
     g.define(node.output[0], g.add(op, node.output[0]))
+
+
+def _block_sums(g: GraphImporter, node, x, axes: list[int], shape: list[int]) -> None:
+    """`FastReduceRKR` over [A, B, C] (A and C reduced): per b, from +0.0, the Eigen sums of
+    the A blocks x[a, b, :] in order of a; a mean divides that by A·C."""
+    (a, _), (b, _), (c, _) = merged_reduce_shape(shape_of(x), axes)
+    last = g.block.last_op
+    blocks = reshaped(g, x, [a * b, c])
+    rows = g.add(qnn.ReduceOp(Reduction.SUM, blocks, [1], tensor_type([a * b], f32)))
+    in_order = qnn.ReduceOp(Reduction.SUM, reshaped(g, rows, [a, b]), [0], tensor_type([b], f32))
+    in_order.properties["in_order"] = UnitAttr()
+    sums = g.add(in_order)
+    if REDUCE[node.op_type] is Reduction.MEAN:
+        count = g.float_constant(np.float32(a * c))
+        sums = g.add(qnn.FloatBinaryOp(FloatBinary.DIV, sums, count, sums.type))
+    g.define(node.output[0], reshaped(g, sums, shape, node.output[0]))
+    g.mark_decomposed(last, node.op_type)
 
 
 @handles("Round")
@@ -150,20 +198,6 @@ def cast(g: GraphImporter, node, to: int | None = None) -> None:
     elem = IntegerType(*CAST_TARGETS[to])
     op = qnn.CastOp(x, tensor_type(shape_of(x), elem))
     g.define(node.output[0], g.add(op, node.output[0]))
-
-
-def onnx_type_of(g: GraphImporter, name: str) -> int:
-    """The ONNX element type (`TensorProto.DataType`) of tensor `name`, constant or not."""
-    if name in g.initializers and name not in g.values:
-        from onnx import helper
-
-        return helper.np_dtype_to_tensor_dtype(g.initializers[name].dtype)
-    elem = element_type(g.value(name).type)
-    known = {f32: TensorProto.FLOAT, BOOL: TensorProto.BOOL, i64: TensorProto.INT64}
-    known.update({IntegerType(*signature): to for to, signature in CAST_TARGETS.items()})
-    if elem not in known:
-        raise NodeError(f"input '{name}' has type {elem}, which CastLike is not imported to")
-    return known[elem]
 
 
 @handles("CastLike")

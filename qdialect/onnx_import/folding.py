@@ -34,6 +34,7 @@ from qdialect.arithmetic import quantize_value
 from qdialect.float32_arrays import onnx_log, onnx_pow
 from qdialect.onnx_import.common import attrs, shape_of
 from qdialect.onnx_import.errors import NodeError
+from qdialect.onnx_import.tensor_types import onnx_type_of
 
 
 def _shape(g, node, inputs) -> np.ndarray:
@@ -94,8 +95,6 @@ def _cast_like(g, node, inputs) -> np.ndarray:
     """CastLike of a constant (ONNX's function expansions cast their literals so) to its
     second input's type, which may be a run-time tensor's."""
     from onnx import helper
-
-    from qdialect.onnx_import.float_math import onnx_type_of
 
     with np.errstate(invalid="ignore"):
         return inputs[0].astype(helper.tensor_dtype_to_np_dtype(onnx_type_of(g, node.input[1])))

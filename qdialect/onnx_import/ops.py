@@ -10,7 +10,8 @@ Where the handlers live: `qoperator` (QuantizeLinear, DequantizeLinear, the QOpe
 run-time tensors: Sub, Div, Min, Max, ReduceMin/Max, Round, Cast), `logical` (booleans: And, Or,
 Xor, Not, Where, Expand), `movement` (data movement,
 Identity, Constant),
-`activations` (ORT's table ops and the float activation functions); the ops they build come
+`activations` (ORT's table ops and the float activation functions), `functions` (the ops ORT
+runs as their ONNX function bodies); the ops they build come
 from `builders`, the table from `registry`. Importing this module imports them all, so
 `HANDLERS` is complete.
 """
@@ -23,6 +24,7 @@ from qdialect.onnx_import import (
     dynamic,
     float_math,
     float_ops,
+    functions,
     logical,
     movement,
     nbits,
@@ -38,6 +40,7 @@ HANDLER_MODULES = (
     logical,
     movement,
     activations,
+    functions,
     dynamic,
     nbits,
 )

@@ -96,6 +96,10 @@ class FloatBinaryOp(KindedBinaryOp):
             raise VerifyException(f"result shape must be the broadcast shape {list(shape)}")
 
 
+# a sum's or a mean's orders other than Eigen's row sums (`ReduceOp`)
+ORDERS = ("from_first", "in_order", "ones_gemm")
+
+
 @irdl_op_definition
 class ReduceOp(IRDLOperation):
     """The minimum, maximum, sum or mean over `axes`. `min`/`max` fold in row-major order with
@@ -106,8 +110,14 @@ class ReduceOp(IRDLOperation):
     starts at element r·n), two packets at a time, then `(l0 + l2) + (l1 + l3)`, then the
     elements before that boundary and after the last whole packet, in order (a row with no
     whole packet: in order); `mean` divides by n in float32
-    (`runtime/reference/float_math.py` states it exactly). The result drops the axes or keeps
-    them as 1 (ONNX `keepdims`): the element order is the same.
+    (`runtime/reference/float_math.py` states it exactly). `in_order` sums (over any axes)
+    add each result's elements in row-major order to +0.0, as ORT's generic loop
+    (`NoTransposeReduce1Loop`) does where no fast path takes the axes; `ones_gemm` sums (over
+    one run of axes between kept ones, [K0, R, K1]) are ORT's `FastReduceKRK`, the MLAS product
+    of a ones row by each [R, K1] matrix: from +0.0, blocks of four reduced elements
+    `((x0 + x1) + x2) + x3` each added to the sum so far, then a block of two and one of one
+    (`MlasSgemmKernelM1`; measured for R up to 3000). The result drops the
+    axes or keeps them as 1 (ONNX `keepdims`): the element order is the same.
 
         %y = qnn.reduce %x {kind = "min", axes = array<i64: 0, 1>} : tensor<3x4xf32> -> tensor<f32>
         %m = qnn.reduce %x {kind = "mean", axes = array<i64: 1>} : tensor<3x4xf32> -> tensor<3x1xf32>
@@ -121,6 +131,10 @@ class ReduceOp(IRDLOperation):
     # sum/mean: each row's lanes from its first element, whatever its alignment (Eigen's sum
     # of an expression without direct access, as `(x - mean).squaredNorm()`)
     from_first = opt_prop_def(UnitAttr)
+    # sum/mean: in row-major order from +0.0 (any axes)
+    in_order = opt_prop_def(UnitAttr)
+    # sum/mean over one run of middle axes: ORT's MLAS product by ones
+    ones_gemm = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
@@ -141,8 +155,11 @@ class ReduceOp(IRDLOperation):
 
     def verify_(self) -> None:
         kind = enum_value(Reduction, self.kind, "kind")
-        if self.from_first is not None and kind not in (Reduction.SUM, Reduction.MEAN):
-            raise VerifyException("from_first orders the lanes of a sum or a mean only")
+        orders = [o for o in ORDERS if getattr(self, o) is not None]
+        if orders and kind not in (Reduction.SUM, Reduction.MEAN):
+            raise VerifyException(f"{orders[0]} orders a sum or a mean only")
+        if len(orders) > 1:
+            raise VerifyException(f"{' and '.join(orders)} exclude each other")
         shape = _check_f32(self.input, "input")
         axes = self.axis_list
         if any(not 0 <= a < len(shape) for a in axes) or list(axes) != sorted(set(axes)):
@@ -150,7 +167,12 @@ class ReduceOp(IRDLOperation):
                 f"axes {list(axes)} must be increasing dimensions of the rank-{len(shape)} input"
             )
         trailing = list(range(len(shape) - len(axes), len(shape)))
-        if kind in (Reduction.SUM, Reduction.MEAN) and list(axes) != trailing:
+        if self.ones_gemm is not None and (
+            not axes or list(axes) != list(range(axes[0], axes[-1] + 1))
+        ):
+            raise VerifyException(f"ones_gemm sums one run of axes, got {list(axes)}")
+        free = self.in_order is not None or self.ones_gemm is not None
+        if kind in (Reduction.SUM, Reduction.MEAN) and not free and list(axes) != trailing:
             raise VerifyException(
                 f"a {kind.value} reduces the trailing axes {trailing} (ONNX Runtime's row order), "
                 f"got {list(axes)}"

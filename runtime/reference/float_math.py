@@ -48,18 +48,31 @@ def binary(kind: FloatBinary, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def reduce(
-    kind: Reduction, x: np.ndarray, axes: tuple[int, ...], from_first: bool = False
+    kind: Reduction,
+    x: np.ndarray,
+    axes: tuple[int, ...],
+    from_first: bool = False,
+    in_order: bool = False,
+    ones_gemm: bool = False,
 ) -> np.ndarray:
     """`qnn.reduce`: a fold over the reduced elements of each result in row-major order from
     +inf (min) or -inf (max), a NaN anywhere in the set giving `QUIET_NAN`; or the rows' sums
-    (`row_sums`), divided by their length for a mean. Result shape: the axes dropped."""
+    (`row_sums`; `in_order`: from +0.0 in row-major order; `ones_gemm`: `ones_gemm_sums`),
+    divided by their length for a mean. Result shape: the axes dropped."""
     x = np.asarray(x, F32)
     kept = [d for d in range(x.ndim) if d not in axes]
     out_shape = tuple(x.shape[d] for d in kept)
     columns = x.transpose(kept + list(axes)).reshape(int(np.prod(out_shape)), -1)
     if kind in (Reduction.SUM, Reduction.MEAN):
         with np.errstate(all="ignore"):
-            sums = row_sums(columns, from_first)
+            if ones_gemm:
+                sums = ones_gemm_sums(columns)
+            elif in_order:  # a sequential cumsum, then + 0.0 (an all -0.0 row sums to +0.0)
+                sums = np.zeros(columns.shape[0], F32)
+                if columns.shape[1]:
+                    sums = (np.cumsum(columns, axis=1, dtype=F32)[:, -1] + F32(0)).astype(F32)
+            else:
+                sums = row_sums(columns, from_first)
             if kind is Reduction.MEAN:
                 sums = (sums / F32(columns.shape[1])).astype(F32)
             return sums.reshape(out_shape)
@@ -72,6 +85,24 @@ def reduce(
 
 
 PACKET = 4  # floats in Eigen's SSE packet, 16 bytes
+
+
+def ones_gemm_sums(rows: np.ndarray) -> np.ndarray:
+    """MLAS's product of a ones row by a [n, m] matrix (`MlasSgemmKernelM1`), for each row of
+    `rows` [m, n]: from +0.0, each block of four `((x0 + x1) + x2) + x3` added to the sum so far
+    (block + sum), then a block of two, then one of one."""
+    acc = np.zeros(rows.shape[0], F32)
+    n, k = rows.shape[1], 0
+    while n - k >= 4:
+        block = ((rows[:, k] + rows[:, k + 1]).astype(F32) + rows[:, k + 2]).astype(F32)
+        acc = ((block + rows[:, k + 3]).astype(F32) + acc).astype(F32)
+        k += 4
+    if (n - k) & 2:
+        acc = ((rows[:, k] + rows[:, k + 1]).astype(F32) + acc).astype(F32)
+        k += 2
+    if (n - k) & 1:
+        acc = (rows[:, k] + acc).astype(F32)
+    return acc
 
 
 def row_sums(rows: np.ndarray, from_first: bool = False) -> np.ndarray:
@@ -135,7 +166,14 @@ def _binary(op, frame: Frame) -> list[np.ndarray]:
 
 @handles(qnn.ReduceOp)
 def _reduce(op, frame: Frame) -> list[np.ndarray]:
-    y = reduce(op.kind_value, frame[op.input], op.axis_list, op.from_first is not None)
+    y = reduce(
+        op.kind_value,
+        frame[op.input],
+        op.axis_list,
+        op.from_first is not None,
+        op.in_order is not None,
+        op.ones_gemm is not None,
+    )
     return [y.reshape(op.result.type.get_shape())]
 
 

@@ -282,9 +282,9 @@ def _refused(nodes, opset: int = 13, inputs=(("a", SHAPE),)) -> str:
         (
             helper.make_node("ReduceMean", ["a"], ["y"], axes=[0]),
             13,
-            (("a", SHAPE),),
-            "ReduceMean over axes [0] of a rank-2 tensor is not imported (only over trailing "
-            "axes, here [1])",
+            (("a", (17, 260)),),
+            "ReduceMean over axes [0] of [17, 260] is not imported (ORT's FastReduceRK starts "
+            "from the first row)",
         ),
         (
             helper.make_node("Pow", ["a", "a"], ["y"]),
@@ -298,7 +298,7 @@ def _refused(nodes, opset: int = 13, inputs=(("a", SHAPE),)) -> str:
         "reduce-noop",
         "cast-float16",
         "quantize-per-axis-scale",
-        "mean-leading-axis",
+        "mean-large-leading-axis",
         "pow-run-time-exponent",
     ],  # fmt: skip
 )
@@ -421,11 +421,21 @@ def test_simplified_layer_normalization_is_onnxruntimes_bit_for_bit(shape, axis)
         ("ReduceMean", (2, 3, 4, 5), [2, 3], 13),  # a squeeze-and-excitation's spatial mean
         ("ReduceMean", (5, 3), [1], 18),  # no whole packet after the aligned start: in order
         ("ReduceSum", (3, 5), [0, 1], 18),  # everything: one row
+        ("ReduceMean", (1, 16, 7, 7), [1], 18),  # a channel mean: ORT's generic loop, in order
+        ("ReduceMean", (1, 50, 64), [1], 13),  # a mean over tokens
+        ("ReduceSum", (2, 6, 3, 5), [0, 2], 18),  # four alternating runs: in order
+        ("ReduceSum", (16, 40), [0], 18),  # [R, K] below FastReduceRK's sizes: in order
+        ("ReduceSum", (3, 4, 10), [0, 2], 18),  # FastReduceRKR: Eigen's block sums, in order
+        ("ReduceMean", (2, 8, 5, 5), [0, 2, 3], 18),
+        ("ReduceSum", (3, 2, 2), [1], 18),  # FastReduceKRK: MLAS's product by ones (ONNX's case)
+        ("ReduceMean", (2, 11, 3, 5), [1], 13),  # blocks of 4, then of 2 and of 1
+        ("ReduceSum", (2, 300, 7), [1], 18),  # past MLAS's K stride of 256
     ],
 )
 def test_sum_and_mean_are_onnxruntimes_bit_for_bit(op_type, shape, axes, opset) -> None:
-    """ReduceSum / ReduceMean over trailing axes sum each row as ORT's Eigen kernel does (see
-    qnn.ReduceOp): compiled, reference and ONNX Runtime agree to the bit."""
+    """ReduceSum / ReduceMean sum as the loop ORT picks for the axes does (see
+    `float_math._sum_path`, qnn.ReduceOp): compiled, reference and ONNX Runtime agree to the
+    bit."""
     x = (np.random.default_rng(41).standard_normal(shape) * 3 + 1).astype(np.float32)
     as_input = opset >= 18 or op_type == "ReduceSum"
     inits = {"axes": np.array(axes, np.int64)} if as_input else {}
