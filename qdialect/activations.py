@@ -33,9 +33,11 @@ from collections.abc import Callable
 import numpy as np
 
 from qdialect.arithmetic import float32_scale, quantize_value
-from qdialect.float32_arrays import F32, fmaf
+from qdialect.float32_arrays import F32, fmaf, onnx_elu, onnx_log, onnx_selu, onnx_softplus
+from qdialect.qnn.modes import SumExpKernel
 from qdialect.qnn.table import TABLE_SIZE, UnaryFunction
 from qdialect.qparams import choose_qparams
+from qdialect.softmax import mlas_exp
 from qdialect.types import Granularity, UniformQuantizedType
 
 # MLAS's MlasLogisticConstants and MlasTanhConstants (onnxruntime/core/mlas/lib/logistic.cpp,
@@ -156,6 +158,16 @@ def evaluate(function: UnaryFunction, x: np.ndarray, alpha: float, beta: float) 
         if function is UnaryFunction.GELU_TANH:
             inner = x * (F32(GELU_TANH["C"]) * x * x + F32(GELU_TANH["B"]))
             return F32(0.5) * x * (rational(inner, TANH) + F32(1))
+        if function is UnaryFunction.EXP:  # MlasComputeExp's AVX-512F kernel (no upper clamp)
+            return np.where(x == np.inf, x, mlas_exp(x, SumExpKernel.AVX512F))
+        if function is UnaryFunction.LOG:
+            return onnx_log(x)
+        if function is UnaryFunction.SOFTPLUS:
+            return onnx_softplus(x)
+        if function is UnaryFunction.ELU:
+            return onnx_elu(x, alpha)
+        if function is UnaryFunction.SELU:
+            return onnx_selu(x, alpha, beta)
         return x * hard_sigmoid(x, 1 / 6, 0.5)
 
 

@@ -171,10 +171,113 @@ def onnx_log(x: np.ndarray) -> np.ndarray:
     aligned buffer): Eigen's rational `plog` on packets of 4 from the first element, the last
     `size % 4` through the C library's `logf` (glibc's, which ORT links). Checked against ORT
     on 2^20 values and every size up to 19; numpy's float32 log differs on about 17 %."""
+    return _packets_then_tail(x, _eigen_plog, _c("logf"))
+
+
+@functools.cache
+def _libm_unary(name: str):
+    function = getattr(_libm(), name)
+    function.restype = ctypes.c_float
+    function.argtypes = [ctypes.c_float]
+    return np.frompyfunc(function, 1, 1)
+
+
+def _eigen_floor(a: np.ndarray) -> np.ndarray:
+    """Eigen's `generic_floor` (no SSE4.1): rint by adding and taking 2^23, then down."""
+    big = F32(8388608.0)
+    r = np.copysign((np.abs(a) + big) - big, a).astype(F32)
+    r = np.where(a < r, r - F32(1), r).astype(F32)
+    return np.where(np.abs(a) < big, r, a)
+
+
+def _bits_float(bits: np.ndarray) -> np.ndarray:
+    return (np.asarray(bits, np.int64) & 0xFFFFFFFF).astype(np.uint32).view(F32)
+
+
+def _eigen_pexp(x_in: np.ndarray) -> np.ndarray:
+    """Eigen's `pexp_float` (SSE, no FMA) lane by lane: `pldexp_fast` where |x| <= 87, the
+    generic `pldexp` (and 0 below -104) elsewhere (the two agree wherever both apply, so the
+    packet-wide choice Eigen makes is no matter)."""
+    x = np.where(x_in > F32(88.723), F32(88.723), x_in)  # minps(88.723, x): NaN stays
+    m = _eigen_floor(x * F32(1.44269504088896341) + F32(0.5))
+    r = m * F32(-0.693359375) + x
+    r = m * F32(2.12194440e-4) + r
+    r2 = r * r
+    even = r2 * F32(1.37449637986719608306884765625e-3) + F32(4.166965186595916748046875e-2)
+    odd = r2 * F32(8.36894474923610687255859375e-3) + F32(0.16666518151760101318359375)
+    even = r2 * even + F32(0.49999988079071044921875)
+    y = r2 * (r * odd + even) + (r + F32(1))
+    t = np.minimum(F32(255), np.maximum(F32(0), m + F32(127)))
+    fast = y * _bits_float(np.where(np.isnan(t), -(2**31), t.astype(np.int64)) << 23)
+    c = np.minimum(F32(278), np.maximum(F32(-278), m))
+    e = np.where(np.isnan(c), -(2**31), np.nan_to_num(c).astype(np.int64))
+    b = e >> 2
+    f = _bits_float((b + 127) << 23)
+    slow = ((y * f) * f) * f * _bits_float((e - 3 * b + 127) << 23)
+    slow = np.where(x_in < F32(-104), F32(0), np.where(x_in > slow, x_in, slow))
+    fast = np.where(x_in > fast, x_in, fast)  # maxps(x, ldexp): NaN gives the ldexp's
+    return np.where(np.abs(x) > F32(87), slow, fast).astype(F32)
+
+
+def _eigen_plog1p(x: np.ndarray) -> np.ndarray:
+    """Eigen's `generic_log1p`: Kahan's `x · log(u) / (u - 1)` with u = 1 + x."""
+    u = (x + F32(1)).astype(F32)
+    log_u = _eigen_plog(u)
+    q = np.where(np.isnan(log_u), log_u, log_u / (u - F32(1)))
+    large = np.where(np.isnan(q), q, x * q)
+    return np.where((u == F32(1)) | (u == log_u), x, large).astype(F32)
+
+
+def _packets_then_tail(x: np.ndarray, packet, tail) -> np.ndarray:
+    """An Eigen array expression over an aligned buffer: `packet` (numpy, the SSE lanes) on
+    the first `size - size % 4` elements, `tail` (the C library's scalar functions) on the
+    rest, as ONNX Runtime's one-thread kernels run them over the whole tensor."""
     x = np.asarray(x, F32)
     flat = x.reshape(-1)
     packed = flat.size // _PACKET * _PACKET
     with np.errstate(all="ignore"):
-        head = _eigen_plog(flat[:packed])
-        tail = np.asarray(_libm_logf()(flat[packed:]), dtype=F32)
-    return np.concatenate([head, tail]).reshape(x.shape)
+        head = np.asarray(packet(flat[:packed]), F32)
+        rest = np.asarray(tail(flat[packed:]), F32) if packed < flat.size else flat[:0]
+    return np.concatenate([head, rest]).reshape(x.shape)
+
+
+def _c(name: str):
+    return lambda v: np.asarray(_libm_unary(name)(v), dtype=F32)
+
+
+def onnx_softplus(x: np.ndarray) -> np.ndarray:
+    """ONNX Runtime 1.31's Softplus (activations.h): `x > 0 ? x + log1p(exp(-x)) :
+    log1p(exp(x))`, both sides computed."""
+
+    def formula(v, exp, log1p):
+        return np.where(v > 0, v + log1p(exp(-v)), log1p(exp(v)))
+
+    return _packets_then_tail(
+        x,
+        lambda v: formula(v, _eigen_pexp, _eigen_plog1p),
+        lambda v: formula(v, _c("expf"), _c("log1pf")),
+    )
+
+
+def onnx_elu(x: np.ndarray, alpha: float) -> np.ndarray:
+    """ONNX Runtime's Elu: `x >= 0 ? x : alpha · (exp(x) - 1)`."""
+
+    def formula(v, exp):
+        return np.where(v >= 0, v, F32(alpha) * (exp(v) - F32(1)))
+
+    return _packets_then_tail(
+        x, lambda v: formula(v, _eigen_pexp), lambda v: formula(v, _c("expf"))
+    )
+
+
+def onnx_selu(x: np.ndarray, alpha: float, gamma: float) -> np.ndarray:
+    """ONNX Runtime's Selu: `x > 0 ? gamma · x : (gamma · alpha) · (exp(x) - 1)`, the product
+    of the parameters rounded first."""
+    scale = F32(gamma) * F32(alpha)
+
+    def formula(v, exp):
+        return np.where(v > 0, F32(gamma) * v, scale * (exp(v) - F32(1)))
+
+    return _packets_then_tail(
+        x, lambda v: formula(v, _eigen_pexp), lambda v: formula(v, _c("expf"))
+    )

@@ -100,7 +100,8 @@ def mlas_exp(v: np.ndarray, kernel: SumExpKernel) -> np.ndarray:
     for c in (*POLY[2:], POLY[5]):
         p = fmaf(p, v, c)
     if kernel is SumExpKernel.AVX512F:  # vscalefps: p · 2^m rounded once
-        return np.ldexp(p, m.astype(np.int32)).astype(F32)
+        exponent = np.nan_to_num(np.clip(m, -400, 400)).astype(np.int32)  # (past any overflow)
+        return np.ldexp(p, exponent).astype(F32)
     bits = (biased.view(np.int32).astype(np.int64) << 23) + ONE_BITS
     scale = (bits & 0xFFFFFFFF).astype(np.uint32).view(F32)
     return (p * scale).astype(F32)

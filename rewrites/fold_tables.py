@@ -56,6 +56,7 @@ class FuseQdqTable(RewritePattern):
             or op.round_mode_kind is not RoundMode.HALF_TO_EVEN
             or not single_use(op.input)
             or not isinstance(producer.input.owner, qnn.DequantizeOp)
+            or producer.function_kind.positional
         ):
             return
         source = producer.input.owner.input

@@ -74,6 +74,11 @@ ACTIVATIONS = {
     qnn.UnaryFunction.ABS: "Abs",
     qnn.UnaryFunction.GELU: "Gelu",
     qnn.UnaryFunction.GELU_TANH: "Gelu",
+    qnn.UnaryFunction.EXP: "Exp",
+    qnn.UnaryFunction.LOG: "Log",
+    qnn.UnaryFunction.SOFTPLUS: "Softplus",
+    qnn.UnaryFunction.ELU: "Elu",
+    qnn.UnaryFunction.SELU: "Selu",
 }
 
 

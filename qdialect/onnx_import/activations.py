@@ -39,7 +39,16 @@ FLOAT_FUNCTIONS: dict[str, tuple[UnaryFunction, dict[str, float]]] = {
     "Sqrt": (UnaryFunction.SQRT, {}),
     "Neg": (UnaryFunction.NEG, {}),
     "Abs": (UnaryFunction.ABS, {}),
+    "Exp": (UnaryFunction.EXP, {}),
+    "Log": (UnaryFunction.LOG, {}),
+    "Softplus": (UnaryFunction.SOFTPLUS, {}),
+    "Elu": (UnaryFunction.ELU, {"alpha": 1.0}),
+    "Selu": (
+        UnaryFunction.SELU,
+        {"alpha": 1.67326319217681884765625, "gamma": 1.05070102214813232421875},
+    ),
 }
+PROPERTY_OF = {"gamma": "beta"}  # Selu's gamma is the op's beta
 # ORT's contrib table ops -> their function (QLinearLeakyRelu's alpha defaults to 0.01 too)
 TABLE_FUNCTIONS = {"QLinearSigmoid": "Sigmoid", "QLinearLeakyRelu": "LeakyRelu"}
 
@@ -62,10 +71,12 @@ def function_attributes(node, defaults: dict[str, float]) -> dict[str, float]:
 @handles(*FLOAT_FUNCTIONS)
 def float_function(g: GraphImporter, node) -> None:
     function, defaults = FLOAT_FUNCTIONS[node.op_type]
+    if function is UnaryFunction.EXP and not mlas_avx512f():
+        raise NodeError("Exp is imported where ONNX Runtime runs MLAS's AVX-512F exp kernel")
     x = float_value(g, node.input[0])
     properties: dict[str, Attribute] = {"function": StringAttr(function.value)}
     for key, value in function_attributes(node, defaults).items():
-        properties[key] = FloatAttr(value, f32)
+        properties[PROPERTY_OF.get(key, key)] = FloatAttr(value, f32)
     op = qnn.ActivationOp.create(operands=[x], result_types=[x.type], properties=properties)
     g.define(node.output[0], g.add(op, node.output[0]))
 

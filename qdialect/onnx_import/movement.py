@@ -217,7 +217,7 @@ def identity(g: GraphImporter, node) -> None:
 
 
 @handles("Shape", "Size", "ConstantOfShape", "Range", "Mod")
-@handles("ScatterND", "Ceil", "Floor", "Sign", "Log")
+@handles("ScatterND", "Ceil", "Floor", "Sign")
 def shape_arithmetic(g: GraphImporter, node) -> None:
     """Ops the importer only folds (`folding`): sizes, masks, T5's relative-position buckets."""
     raise NodeError("imported only as constant arithmetic (its inputs must be constant)")

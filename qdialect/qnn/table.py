@@ -58,6 +58,23 @@ class UnaryFunction(Enum):
     ABS = "abs"  # exact: the sign cleared
     GELU = "gelu"  # ONNX Gelu (opset 20): ORT's kernel over MLAS's erf
     GELU_TANH = "gelu_tanh"  # ... with approximate = "tanh": over MLAS's tanh
+    EXP = "exp"  # MLAS's exp kernel of AVX-512 hosts (vscalefps)
+    LOG = "log"  # Eigen's SSE plog, the C library's logf on the last size % 4 elements
+    SOFTPLUS = "softplus"  # ... Eigen's exp and log1p, expf and log1pf
+    ELU = "elu"  # alpha; Eigen's exp, expf
+    SELU = "selu"  # alpha, beta (ONNX's gamma); Eigen's exp, expf
+
+    @property
+    def positional(self) -> bool:
+        """Whether an element's value depends on its place in the tensor (ORT's Eigen
+        kernels take the tensor's last size % 4 elements through the C library): no table
+        holds such a function."""
+        return self in POSITIONAL
+
+
+POSITIONAL = frozenset(
+    {UnaryFunction.LOG, UnaryFunction.SOFTPLUS, UnaryFunction.ELU, UnaryFunction.SELU}
+)
 
 
 def storage_width(value: SSAValue, role: str) -> int:
@@ -124,7 +141,9 @@ class TableOp(IRDLOperation):
 @irdl_op_definition
 class ActivationOp(IRDLOperation):
     """`y = f(x)` on float32, f one of `UnaryFunction` with ONNX's `alpha`/`beta` where the
-    function has them (leaky_relu: alpha; hard_sigmoid: alpha, beta).
+    function has them (leaky_relu, elu: alpha; hard_sigmoid: alpha, beta; selu: alpha and
+    gamma as beta). A positional function (`UnaryFunction.positional`) reads the element's
+    flat index too.
 
     %y = qnn.activation %x {function = "leaky_relu", alpha = 0.1 : f32} : tensor<4xf32> -> tensor<4xf32>
     """
@@ -155,6 +174,8 @@ class ActivationOp(IRDLOperation):
         wanted = {
             UnaryFunction.LEAKY_RELU: {"alpha"},
             UnaryFunction.HARD_SIGMOID: {"alpha", "beta"},
+            UnaryFunction.ELU: {"alpha"},
+            UnaryFunction.SELU: {"alpha", "beta"},
         }.get(function, set())
         given = {name for name in ("alpha", "beta") if getattr(self, name) is not None}
         if given != wanted:

@@ -591,3 +591,33 @@ def test_batch_normalization_with_run_time_parameters_is_refused_by_name() -> No
     np.testing.assert_allclose(reference, expected, rtol=1e-6, atol=1e-6)
     with pytest.raises(CodegenError, match=r"'qnn.batch_norm': scale, B, mean and var must be"):
         compile_module(module)
+
+
+EIGEN_FUNCTIONS = [
+    ("Exp", {}),
+    ("Log", {}),
+    ("Softplus", {}),
+    ("Elu", {}),
+    ("Elu", {"alpha": 0.3}),
+    ("Selu", {}),
+    ("Selu", {"alpha": 1.5, "gamma": 2.0}),
+    ("Mish", {}),  # ORT runs ONNX's function body: Softplus, Tanh, Mul
+]
+
+
+@pytest.mark.parametrize(("op_type", "attributes"), EIGEN_FUNCTIONS)
+@pytest.mark.parametrize("shape", [(1,), (3,), (6,), (2, 7), (1, 8, 7, 5)])
+def test_exp_log_and_their_activations_are_onnxruntimes(op_type, attributes, shape) -> None:
+    """Exp (MLAS's AVX-512F kernel), and Log, Softplus, Elu, Selu (Eigen's SSE packets on all
+    but the last size % 4 elements, glibc on those: every length 1..7 of the tail rule), with
+    overflow, underflow, ±0, ±inf and NaN: compiled, reference and ORT agree to the bit."""
+    x = (np.random.default_rng(len(shape)).standard_normal(shape) * 5).astype(np.float32)
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 88.8, -87.5, -104.5, 1e-40, 200.0, -200.0]
+    count = min(x.size, len(special))
+    x.flat[:count] = special[:count]
+    if op_type == "Log":
+        x = np.abs(x) * np.float32(1e-30 if len(shape) == 2 else 1.0)
+    if op_type == "Mish":  # NaN · NaN keeps either payload (the compiler orders the operands)
+        x[np.isnan(x)] = 1.0
+    node = helper.make_node(op_type, ["x"], ["y"], **attributes)
+    _assert_onnxruntimes_bits(_single_node_model(node, shape, opset=18), x, optimize=False)
