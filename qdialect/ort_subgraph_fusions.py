@@ -28,6 +28,11 @@ GELU to it (measured). Not reproduced: from opset 20 ORT fuses at its basic leve
 DynamicQuantizeMatMul fusion, so there an X a `quantize_dynamic` MatMul writes directly (its
 Mul by the scales) blocks the fusion too; we fuse it (as ORT does below opset 20).
 
+`FastGeluFusion` (`fast_gelu_fusion.cc`): GPT-2's tanh GELU, `X · 0.5 · (1 + tanh(√(2/π) ·
+(X + 0.044715 · Pow(X, 3))))`, or `(X · 0.044715 · X + 1) · (X · √(2/π))` as the tanh's
+argument, becomes ORT's FastGelu, whose kernel is Gelu's tanh form (`gelu_tanh`). Every node
+but the `X · 0.5` one and the last has one reader; the last is no graph output.
+
 Checked against ORT 1.31's optimized session on the patterns and their variants
 (tests/numeric/test_ort_graph_rules.py); the rules were read from ORT's source and confirmed
 there. In a quantized model these run only where nothing was quantized between the nodes
@@ -254,6 +259,84 @@ def _fuse_gelu(div: qnn.FloatBinaryOp) -> bool:
     return True
 
 
+def _constant_operand(op: Operation, expected: float) -> SSAValue | None:
+    """The operand of binary `op` other than its constant `expected` (either side)."""
+    for index, value in enumerate(op.operands):
+        if _is_constant(value, expected):
+            return op.operands[1 - index]
+    return None
+
+
+def _cubed(op: Operation | None) -> SSAValue | None:
+    """The base of a Pow node by exactly 3 (`(x · x) · x`, both products marked Pow)."""
+    if not isinstance(op, qnn.MulOp) or op.attributes.get(OP_TYPE_ATTR) != StringAttr("Pow"):
+        return None
+    square = op.lhs.owner
+    return op.rhs if isinstance(square, qnn.MulOp) and _squared(square) is op.rhs else None
+
+
+def _fast_gelu_tanh_input(op: Operation) -> tuple[SSAValue, list[Operation]] | None:
+    """FastGeluFusion's two formulas up to the Tanh's input: X and the nodes, from the
+    formula's first node (`op`: the Pow, or the Mul by 0.044715)."""
+    x = _cubed(op)
+    if x is not None:  # Pow(X, 3) · 0.044715 + X, times √(2/π)
+        square = op.lhs.owner
+        mul1 = _sole_user(op.results[0])
+        add1 = _sole_user(mul1.results[0]) if _mul_node(mul1) else None
+        if add1 is None or _constant_operand(mul1, 0.044714998453855515) is None:
+            return None
+        if not _add_node(add1) or _other(add1, mul1.results[0]) is not x:
+            return None
+        mul2 = _sole_user(add1.results[0])
+        if not _mul_node(mul2) or _constant_operand(mul2, 0.7978845834732056) is None:
+            return None
+        return x, [square, op, mul1, add1, mul2]  # type: ignore[list-item]
+    x = _constant_operand(op, 0.044715) if _mul_node(op) else None
+    if x is None:  # (X · 0.044715 · X + 1) times X · √(2/π)
+        return None
+    mul2 = _sole_user(op.results[0])
+    add1 = _sole_user(mul2.results[0]) if _mul_node(mul2) else None
+    if add1 is None or _other(mul2, op.results[0]) is not x or not _add_node(add1):
+        return None
+    if _constant_operand(add1, 1.0) is not mul2.results[0]:
+        return None
+    mul3 = _sole_user(add1.results[0])
+    if not _mul_node(mul3):
+        return None
+    mul4 = _other(mul3, add1.results[0]).owner
+    if not _mul_node(mul4) or _sole_user(mul4.results[0]) is not mul3:
+        return None
+    if _constant_operand(mul4, 0.7978845834732056) is not x:
+        return None
+    return x, [op, mul2, add1, mul4, mul3]  # type: ignore[list-item]
+
+
+def _fuse_fast_gelu(op: qnn.MulOp) -> bool:
+    """`FastGeluFusion` (fast_gelu_fusion.cc) from the formula's first node: ... → Tanh → Add
+    1 → Mul by `X · 0.5` becomes ORT's FastGelu, the kernel of Gelu's tanh form."""
+    found = _fast_gelu_tanh_input(op)
+    if found is None:
+        return False
+    x, chain = found
+    tanh = _sole_user(chain[-1].results[0])
+    add2 = _sole_user(tanh.results[0]) if _function(tanh, UnaryFunction.TANH) else None
+    if not _add_node(add2) or _constant_operand(add2, 1.0) is not tanh.results[0]:  # type: ignore[union-attr]
+        return False
+    mul5 = _sole_user(add2.results[0])  # type: ignore[union-attr]
+    if not _mul_node(mul5) or any(isinstance(u, func.ReturnOp) for u in _users(mul5.results[0])):
+        return False
+    mul6 = _other(mul5, add2.results[0]).owner  # type: ignore[union-attr]
+    if not _mul_node(mul6) or _sole_user(mul6.results[0]) is not mul5:
+        return False
+    if _constant_operand(mul6, 0.5) is not x:
+        return False
+    fused = qnn.ActivationOp.create(
+        operands=[x], result_types=[x.type], properties={"function": StringAttr("gelu_tanh")}
+    )
+    _replace([*chain, tanh, add2, mul6, mul5], mul5, fused)  # type: ignore[list-item]
+    return True
+
+
 def _add_node(op: Operation | None) -> bool:
     """A float Add node (not a Sum's add: ORT matches op types)."""
     return isinstance(op, qnn.AddOp) and _float(op) and OP_TYPE_ATTR not in op.attributes
@@ -318,12 +401,14 @@ FUSIONS: list[tuple[type[Operation], Callable[..., bool]]] = [
     (qnn.ReduceOp, _fuse_layer_norm),
     (qnn.MulOp, _fuse_simplified),
     (qnn.LayerNormOp, _fuse_skip_layer_norm),
+    (qnn.MulOp, _fuse_fast_gelu),
 ]
 
 
 def fuse_subgraphs(block: Block) -> None:
-    """GeluFusion, LayerNormFusion, SimplifiedLayerNormFusion, then SkipLayerNormFusion over a
-    quantized model's function body, each from one node of its pattern, in program order."""
+    """GeluFusion, LayerNormFusion, SimplifiedLayerNormFusion, SkipLayerNormFusion, then
+    FastGeluFusion over a quantized model's function body, each from one node of its pattern,
+    in program order."""
     for kind, fuse in FUSIONS:
         for op in list(block.ops):
             if op.parent is block and isinstance(op, kind):

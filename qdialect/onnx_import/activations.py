@@ -71,8 +71,6 @@ def function_attributes(node, defaults: dict[str, float]) -> dict[str, float]:
 @handles(*FLOAT_FUNCTIONS)
 def float_function(g: GraphImporter, node) -> None:
     function, defaults = FLOAT_FUNCTIONS[node.op_type]
-    if function is UnaryFunction.EXP and not mlas_avx512f():
-        raise NodeError("Exp is imported where ONNX Runtime runs MLAS's AVX-512F exp kernel")
     x = float_value(g, node.input[0])
     properties: dict[str, Attribute] = {"function": StringAttr(function.value)}
     for key, value in function_attributes(node, defaults).items():

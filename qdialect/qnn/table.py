@@ -58,7 +58,7 @@ class UnaryFunction(Enum):
     ABS = "abs"  # exact: the sign cleared
     GELU = "gelu"  # ONNX Gelu (opset 20): ORT's kernel over MLAS's erf
     GELU_TANH = "gelu_tanh"  # ... with approximate = "tanh": over MLAS's tanh
-    EXP = "exp"  # MLAS's exp kernel of AVX-512 hosts (vscalefps)
+    EXP = "exp"  # MLAS's exp kernels (AVX-512F's and FMA3's agree on every float32 input)
     LOG = "log"  # Eigen's SSE plog, the C library's logf on the last size % 4 elements
     SOFTPLUS = "softplus"  # ... Eigen's exp and log1p, expf and log1pf
     ELU = "elu"  # alpha; Eigen's exp, expf

@@ -596,7 +596,8 @@ def _projected(pattern: list, weights: dict, width: int = 16, opset: int = 18) -
         "b": (0.1 * rng.standard_normal(width)).astype(np.float32),
         "two": np.float32(2), "three": np.float32(3), "eps": np.float32(1e-6),
         "root2": np.float32(np.sqrt(2)), "one": np.float32(1), "half": np.float32(0.5),
-        "last": np.array([-1], np.int64), **weights,
+        "last": np.array([-1], np.int64), "c": np.float32(0.044715),
+        "root2pi": np.float32(np.sqrt(2 / np.pi)), **weights,
     }  # fmt: skip
     nodes = [helper.make_node("MatMul", ["x", "w"], ["h"])]
     nodes += [helper.make_node(op, ins, outs, **attrs) for op, ins, outs, attrs in pattern]
@@ -634,7 +635,25 @@ GELU = [
     ("Erf", ["e0"], ["e1"], {}),
     ("Add", ["one", "e1"], ["e2"], {}),
 ]
+FAST_GELU = [  # GPT-2's NewGELU as torch exports it
+    ("Pow", ["h", "three"], ["f0"], {}),
+    ("Mul", ["f0", "c"], ["f1"], {}),
+    ("Add", ["h", "f1"], ["f2"], {}),
+    ("Mul", ["f2", "root2pi"], ["f3"], {}),
+    ("Tanh", ["f3"], ["f4"], {}),
+    ("Add", ["f4", "one"], ["f5"], {}),
+    ("Mul", ["half", "h"], ["f6"], {}),
+    ("Mul", ["f6", "f5"], ["f7"], {}),
+    ("Add", ["f7", "b"], ["y"], {}),  # (a GELU giving a graph output is not fused)
+]
 SUBGRAPHS = {
+    "fast-gelu": FAST_GELU,
+    "fast-gelu-first-formula": [("Mul", ["h", "c"], ["g0"], {}), ("Mul", ["g0", "h"], ["g1"], {}),
+                                ("Add", ["g1", "one"], ["g2"], {}),
+                                ("Mul", ["root2pi", "h"], ["g3"], {}),
+                                ("Mul", ["g2", "g3"], ["f3"], {}), *FAST_GELU[4:]],
+    "fast-gelu-tanh-read-twice": [*FAST_GELU[:-1], ("Add", ["f7", "f4"], ["y"], {})],
+    "fast-gelu-graph-output": FAST_GELU[:-2] + [("Mul", ["f6", "f5"], ["y"], {})],
     "rms-norm": RMS,
     "rms-norm-cubed": [("Pow", ["h", "three"], ["s0"], {}), *RMS[1:]],  # not 2: stays apart
     "layer-norm": LAYER_NORM,
@@ -675,6 +694,7 @@ FUSED_KINDS = {
     "SimplifiedLayerNormalization",
     "SkipLayerNormalization",
     "Gelu",
+    "FastGelu",
 }
 
 
@@ -690,12 +710,15 @@ def _fused_kinds(module) -> set[str]:
             )  # fmt: skip
         if isinstance(op, qnn.ActivationOp) and op.function_kind is UnaryFunction.GELU:
             kinds.add("Gelu")
+        if isinstance(op, qnn.ActivationOp) and op.function_kind is UnaryFunction.GELU_TANH:
+            kinds.add("FastGelu")
     return kinds
 
 
 @pytest.mark.parametrize("name", sorted(SUBGRAPHS))
 def test_float_subgraphs_fuse_as_onnxruntimes_session_fuses_them(name: str) -> None:
-    """ORT's LayerNormFusion, SimplifiedLayerNormFusion, SkipLayerNormFusion and GeluFusion in
+    """ORT's LayerNormFusion, SimplifiedLayerNormFusion, SkipLayerNormFusion, GeluFusion and
+    FastGeluFusion in
     a quantize_dynamic model (the float nodes between its MatMuls): the importer fuses what
     ORT's optimizer fuses (its optimized graph says which) and computes what ORT's session
     computes."""
