@@ -25,10 +25,11 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
+from qdialect.arithmetic import dynamic_qparams
 from qdialect.constants import dense_array
 from qdialect.names import node_name
 from qdialect.ort_fusions import fuse_float_nodes
-from qdialect.ort_qparams import quantize_array, weight_qparams
+from qdialect.ort_qparams import QParams, QType, quantize_array, weight_qparams
 from qdialect.quant_config import QuantizeConfig
 from qdialect.tensors import element_type
 from rewrites.onnx_nodes import float_constant, inner_op, node_kind, node_ops, weight_source
@@ -43,7 +44,10 @@ def _weight(rewriter: Rewriter, op: Operation, config: QuantizeConfig, per_colum
     """The constant weight quantized as `quantize_initializer` does, as a quantized value (a
     Gemm's transposed B as `replace_gemm_with_matmul` writes it: the transposed initializer)."""
     source = weight_source(op.weight)
-    assert source is not None  # _quantizable checked it
+    tied = _tied_weight(op.weight)
+    if source is None:  # a Conv's weight through an Identity: no initializer to ORT
+        assert tied is not None  # _quantizable checked it
+        return _dynamic_weight(dense_array(tied).astype(np.float32), op)
     data = dense_array(float_constant(source.value)).astype(np.float32)  # type: ignore[arg-type]
     if source.transposed:
         data = np.ascontiguousarray(data.T)
@@ -61,6 +65,28 @@ def _weight(rewriter: Rewriter, op: Operation, config: QuantizeConfig, per_colum
     dequantize = dequantized.owner
     weight = dequantize.input  # the quant.scast: the dynamic op reads stored values
     rewriter.erase_op(dequantize)
+    return weight
+
+
+def _tied_weight(value: SSAValue) -> arith.ConstantOp | None:
+    """The float constant an Identity node (a kept `qnn.cast`) hands a Conv as its weight,
+    which torch's exporter writes for tied weights; None for any other weight."""
+    owner = value.owner
+    if not isinstance(owner, qnn.CastOp) or owner.input.type != value.type:
+        return None
+    return float_constant(owner.input)
+
+
+def _dynamic_weight(data: np.ndarray, op: Operation) -> SSAValue:
+    """A weight that is no initializer to ORT: its ConvInteger quantizer gives it a
+    DynamicQuantizeLinear of its own (uint8, DESIGN §2's dynamic parameters), which ORT's
+    constant folding computes once; the stored values as `_weight` returns them."""
+    finite = data[~np.isnan(data)]
+    scale, zero = dynamic_qparams(*((finite.min(), finite.max()) if finite.size else (0, 0)))
+    params = QParams(np.array(zero, np.int64), np.array(scale, np.float32), QType.QUInt8)
+    dequantized = constant_chain(quantize_array(data, params), params, None, op, None)
+    weight = dequantized.owner.input  # type: ignore[union-attr]
+    Rewriter.erase_op(dequantized.owner)  # type: ignore[arg-type]
     return weight
 
 
@@ -101,8 +127,8 @@ def _quantizable(op: Operation, config: QuantizeConfig) -> tuple[str, Operation]
         op = next((o for o in node_ops(op) if isinstance(o, qnn.Conv2DOp)), op)
     if not isinstance(op, qnn.DotOp | qnn.Conv2DOp):  # a reshape of a batched MatMul's
         return None
-    if weight_source(op.weight) is None:  # MatMulConstBOnly; a Conv weight must be constant
-        return None
+    if weight_source(op.weight) is None and (kind != "Conv" or _tied_weight(op.weight) is None):
+        return None  # MatMulConstBOnly; a Conv's weight a constant, or one through an Identity
     if isinstance(op, qnn.DotOp) and len(op.weight.type.get_shape()) != 2:
         return None
     return kind, op

@@ -37,6 +37,7 @@ from qdialect.onnx_import.builders import (
 from qdialect.onnx_import.common import attrs, optional_input, shape_of, tensor_type
 from qdialect.onnx_import.element_types import onnx_dtype, storage_of
 from qdialect.onnx_import.errors import NodeError
+from qdialect.onnx_import.folding import is_constant
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
 
@@ -97,7 +98,7 @@ class Chains:
         if scales is None or scales.op_type != "Mul" or dql.output[1] not in scales.input:
             return None
         w_scale = scales.input[1] if scales.input[0] == dql.output[1] else scales.input[0]
-        if w_scale not in g.initializers:
+        if not is_constant(g, w_scale):  # (a DynamicQuantizeLinear of a constant weight folds)
             return None
         return Chain(dql, n, cast, mul, scales, w_scale)
 

@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from qdialect.arithmetic import quantize_value
+from qdialect.arithmetic import dynamic_qparams, quantize_value
 from qdialect.float32_arrays import onnx_log, onnx_pow
 from qdialect.onnx_import.common import attrs, shape_of
 from qdialect.onnx_import.errors import NodeError
@@ -98,6 +98,19 @@ def _cast_like(g, node, inputs) -> np.ndarray:
 
     with np.errstate(invalid="ignore"):
         return inputs[0].astype(helper.tensor_dtype_to_np_dtype(onnx_type_of(g, node.input[1])))
+
+
+def _dynamic_quantize_linear(g, node, inputs) -> tuple[np.ndarray, ...]:
+    """DynamicQuantizeLinear of a constant (`quantize_dynamic`'s ConvInteger weight when it is
+    no initializer: a tied weight through an Identity): DESIGN §2's dynamic quantize, as ORT's
+    constant folding computes it; three outputs."""
+    x = np.asarray(inputs[0], np.float32)
+    finite = x[~np.isnan(x)]
+    scale, zero = dynamic_qparams(*((finite.min(), finite.max()) if finite.size else (0, 0)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.rint(np.clip(x / np.float32(scale), -zero, 255 - zero))
+    data = np.where(np.isnan(v), 0, v + zero).astype(np.uint8)
+    return data, np.array(scale, np.float32), np.array(zero, np.uint8)
 
 
 def _constant_of_shape(g, node, inputs) -> np.ndarray:
@@ -237,6 +250,7 @@ FOLDERS: dict[str, Callable] = {
     "Cast": _cast,
     "CastLike": _cast_like,
     "ConstantOfShape": _constant_of_shape,
+    "DynamicQuantizeLinear": _dynamic_quantize_linear,
     "Transpose": _transpose,
     "Identity": lambda g, n, i: i[0],
     "Add": lambda g, n, i: i[0] + i[1],
@@ -283,10 +297,10 @@ QDQ = {"QuantizeLinear", "DequantizeLinear", "QLinearAdd", "QLinearMul"}
 # integer (and boolean) operands only: on floats ORT's NaN handling or summation order decides
 INTEGER_ONLY = {"Mod", "Min", "Max", "Range", "CumSum", "Clip"}
 # float32 operands only, computed as ONNX Runtime computes them (an attention's 1/sqrt(d))
-FLOAT_ONLY = {"Pow", "Log"}
+FLOAT_ONLY = {"Pow", "Log", "DynamicQuantizeLinear"}
 
 
-def _constant(g, name: str, depth: int = 0) -> bool:
+def is_constant(g, name: str, depth: int = 0) -> bool:
     """Whether tensor `name` is a constant or shape arithmetic on constants (Q/DQ pairs too)."""
     if not name or name in g.initializers:
         return True
@@ -295,7 +309,7 @@ def _constant(g, name: str, depth: int = 0) -> bool:
         return False
     if node.op_type in ("Constant", "Shape", "Size"):
         return True
-    return node.op_type in FOLDERS and all(_constant(g, i, depth + 1) for i in _data(node))
+    return node.op_type in FOLDERS and all(is_constant(g, i, depth + 1) for i in _data(node))
 
 
 def _data(node) -> list[str]:
@@ -323,7 +337,7 @@ def _folds_as_shape_arithmetic(g, node) -> bool:
         return g.initializers[names[0]].dtype == np.float32
     readers = g.readers(node.output[0])
     return bool(readers) and all(
-        r.op_type in FOLDERS and all(_constant(g, i) for i in r.input) for r in readers
+        r.op_type in FOLDERS and all(is_constant(g, i) for i in r.input) for r in readers
     )
 
 
@@ -365,11 +379,14 @@ def fold(g, node) -> bool:
     else:
         inputs = []
     try:
-        result = np.asarray(folder(g, node, inputs))
+        results = folder(g, node, inputs)
     except (ValueError, IndexError, TypeError, KeyError, AttributeError) as err:
         raise NodeError(
             f"constant shape arithmetic cannot be evaluated: {type(err).__name__}: {err}"
         ) from None
-    g.initializers[node.output[0]] = result
-    g.folded[node.output[0]] = None
+    outputs = results if isinstance(results, tuple) else (results,)
+    for name, result in zip(node.output, outputs, strict=False):
+        if name:
+            g.initializers[name] = np.asarray(result)
+            g.folded[name] = None
     return True

@@ -78,6 +78,21 @@ def tied(rng) -> onnx.ModelProto:
     return onnx_model(nodes, [4, 24], [4, 24], w)
 
 
+def tied_conv(rng) -> onnx.ModelProto:
+    """A conv weight shared through an Identity (YOLOv8's DFL heads as torch exports them):
+    quantize_dynamic's ConvInteger quantizes a weight that is no initializer with a
+    DynamicQuantizeLinear of its own (uint8, the data's own range), which ORT folds."""
+    w = {"w": normal(rng, 6, 3, 3, 3), "w2": normal(rng, 6, 6, 1, 1)}
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c1"], name="first", pads=[1, 1, 1, 1]),
+        helper.make_node("Identity", ["w2"], ["w2_tied"], name="tie"),
+        helper.make_node("Conv", ["c1", "w2"], ["c2"], name="second"),
+        helper.make_node("Relu", ["c2"], ["r"], name="relu"),
+        helper.make_node("Conv", ["r", "w2_tied"], ["y"], name="third"),
+    ]
+    return onnx_model(nodes, [1, 3, 7, 7], [1, 6, 7, 7], w)
+
+
 def sequence_reduction(rng) -> onnx.ModelProto:
     """Segformer's attention: one tensor feeds the query MatMul and, transposed and reshaped to
     an image, the sequence-reduction Conv. quantize_dynamic quantizes it once and runs the
@@ -104,6 +119,7 @@ def sequence_reduction(rng) -> onnx.ModelProto:
 MODELS = {
     "mlp": (mlp, (4, 24)),
     "tied": (tied, (4, 24)),
+    "tied_conv": (tied_conv, (1, 3, 7, 7)),
     "ffn": (transformer_ffn, (16, 32)),
     "conv": (conv_net, (2, 3, 11, 11)),
     "conv1d": (conv1d, (1, 4, 20)),  # Whisper's and wav2vec2's stems: ConvInteger on rank 3
@@ -159,6 +175,7 @@ FAST = {
     ("ffn", True, "QInt8", True),
     ("conv", False, "QUInt8", False),
     ("tied", False, "QInt8", False),
+    ("tied_conv", False, "QInt8", True),
     ("conv1d", False, "QUInt8", True),
     ("sequence_reduction", True, "QUInt8", False),
 }
