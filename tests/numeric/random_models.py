@@ -562,6 +562,56 @@ def random_varied_sequence(seed: int) -> onnx.ModelProto:
     return g.model(x, shape, opset=20)
 
 
+def _function_cnn_step(g: Graph) -> None:
+    x, shape = g.pick()
+    _, c, h, w = shape
+    op = str(g.rng.choice(FUNCTION_CNN_OPS))
+    if op == "Conv":
+        _conv(g, x, shape)
+    elif op in ("Exp", "Softplus", "Elu", "Selu", "Mish"):
+        if op == "Exp":  # (a bounded argument: the quantizers' ranges stay finite)
+            x = g.node("Tanh", [x], shape)
+        attrs = {"alpha": float(g.rng.choice([0.5, 1.0, 1.5]))} if op == "Elu" else {}
+        g.node(op, [x], shape, **attrs)
+    elif op == "Log":  # of a positive tensor
+        g.node("Log", [g.node("Softplus", [x], shape)], shape)
+    elif op == "SiLU":
+        g.node("Mul", [x, g.node("Sigmoid", [x], shape)], shape)
+    elif op in ("ReduceMean", "ReduceSum"):  # a channel mean (CBAM), or the batch and rows
+        axes = [[1], [0, 2], [1, 3]][int(g.rng.integers(3))]
+        reduced = tuple(1 if i in axes else d for i, d in enumerate(shape))
+        mean = g.node(op, [x, g.const(np.array(axes), np.int64)], reduced, keepdims=1)
+        g.tensors.pop()  # (scaling x back to its own shape: the convs take square images)
+        g.node("Mul", [x, mean], shape)
+    elif op in ("Add", "Concat"):
+        other = g.same_shape(shape)
+        if op == "Add":
+            g.node("Add", [x, other], shape)
+        else:
+            g.node("Concat", [x, other], (1, 2 * c, h, w), axis=1)
+    else:
+        g.node(op, [x], shape)
+
+
+FUNCTION_CNN_OPS = ["Conv"] * 4 + ["Exp", "Softplus", "Elu", "Selu", "Mish", "Log", "SiLU"]
+FUNCTION_CNN_OPS += ["ReduceMean", "ReduceSum", "Add", "Concat", "Relu"]
+
+
+def random_function_cnn(seed: int) -> onnx.ModelProto:
+    """Image graphs of the ops ORT computes with Eigen's or MLAS's transcendental kernels (Exp,
+    Log, Softplus, Elu, Selu), runs as an ONNX function body (Mish), or reduces in the order of
+    its generic loop (ReduceMean and ReduceSum over a channel or over leading axes), between
+    convs. (Not GroupNormalization: ONNX's shape inference gives its output no type, so ORT's
+    quantizers leave every tensor after it unquantized, unlike ours.)"""
+    rng = np.random.default_rng(seed)
+    c, h = int(rng.integers(2, 9)), int(rng.choice([5, 6, 8]))
+    g = Graph(rng, tensors=[("x", (1, c, h, h))])
+    for _ in range(int(rng.integers(3, 10))):
+        _function_cnn_step(g)
+    x, shape = g.tensors[-1]
+    return g.model(x, shape, opset=21)
+
+
 BUILDERS: dict[str, Callable[[int], onnx.ModelProto]] = {
     "cnn": random_cnn,
     "sequence": random_sequence,
@@ -569,6 +619,7 @@ BUILDERS: dict[str, Callable[[int], onnx.ModelProto]] = {
     "sequence_excluded": random_sequence,
     "varied_cnn": random_varied_cnn,
     "varied_sequence": random_varied_sequence,
+    "function_cnn": random_function_cnn,
 }
 # kinds whose configs leave a third of the nodes out of quantization (`nodes_to_exclude`)
 EXCLUDING = frozenset({"wide_cnn", "sequence_excluded"})
