@@ -1,6 +1,7 @@
 """Ops ONNX Runtime runs as their ONNX function bodies: it has no CPU kernel for them and
 inlines each node's body when the session starts (measured on 1.31.1: GroupNormalization of
-opsets 18 and 21, Mish, Swish; HardSwish too, which `float_ops` imports as the same two ops).
+opset 21 (18's, deprecated, fails onnx.checker here), Mish, Swish; HardSwish too, which
+`activations` imports as the same two ops).
 
 The importer imports the same body, node by node through the same handlers, so the result is
 ORT's bit for bit. The body is ONNX's own: the schema's function for the model's opset, or its
@@ -70,6 +71,7 @@ def _with_attributes(inner, node):
 
 @handles(*INLINED)
 def inlined(g: GraphImporter, node) -> None:
+    """The node's function body, node by node, as one node's ops."""
     body = function_body(g, node)
     names = dict(zip(body.input, node.input, strict=False))
     names.update(zip(body.output, node.output, strict=False))
