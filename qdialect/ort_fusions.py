@@ -39,7 +39,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from qdialect import qnn
 from qdialect.constants import dense_array, dense_attr
 from qdialect.names import NAME_ATTR, OP_TYPE_ATTR, tensor_name
-from qdialect.ort_subgraph_fusions import fuse_subgraphs
+from qdialect.ort_subgraph_fusions import fuse_div_mul, fuse_subgraphs
 from qdialect.qnn import FloatBinary
 from qdialect.quant_ops import DequantizeCastOp
 from qdialect.tensors import element_type, reshape_ops
@@ -307,6 +307,7 @@ def fuse_float_nodes(block: Block) -> None:
     """All of the above on a quantized model's function body, as ORT's basic level runs them,
     then its fusions of whole float subgraphs (`qdialect.ort_subgraph_fusions`) and, at its
     extended level, MatMulScaleFusion."""
+    fuse_div_mul(block)
     fuse_matmul_add(block)
     fuse_conv_constants(block)
     fuse_subgraphs(block)

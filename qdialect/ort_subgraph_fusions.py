@@ -28,6 +28,8 @@ GELU to it (measured). Not reproduced: from opset 20 ORT fuses at its basic leve
 DynamicQuantizeMatMul fusion, so there an X a `quantize_dynamic` MatMul writes directly (its
 Mul by the scales) blocks the fusion too; we fuse it (as ORT does below opset 20).
 
+`fuse_div_mul` runs ORT's DivMulFusion before them all.
+
 `FastGeluFusion` (`fast_gelu_fusion.cc`): GPT-2's tanh GELU, `X · 0.5 · (1 + tanh(√(2/π) ·
 (X + 0.044715 · Pow(X, 3))))`, or `(X · 0.044715 · X + 1) · (X · √(2/π))` as the tanh's
 argument, becomes ORT's FastGelu, whose kernel is Gelu's tanh form (`gelu_tanh`). Every node
@@ -403,6 +405,24 @@ FUSIONS: list[tuple[type[Operation], Callable[..., bool]]] = [
     (qnn.LayerNormOp, _fuse_skip_layer_norm),
     (qnn.MulOp, _fuse_fast_gelu),
 ]
+
+
+def fuse_div_mul(block: Block) -> None:
+    """`DivMulFusion` (div_mul_fusion.cc, ORT's basic level): `Mul(A, Div(1, B))`, the Div's
+    one reader and no graph output, its 1 a one-element constant of exactly 1.0, becomes
+    `Div(A, B)`: T5's RMSNorm (`x · (1 / √(v + ε))`) is then the `x / √(v + ε)` that
+    SimplifiedLayerNormFusion takes."""
+    for div in list(block.ops):
+        if div.parent is not block or not _binary(div, FloatBinary.DIV):
+            continue
+        one = _scalar(div.lhs)
+        mul = _sole_user(div.result)
+        if one != 1.0 or not _mul_node(mul) or len(_users(div.result)) != 1:
+            continue
+        fused = qnn.FloatBinaryOp(
+            FloatBinary.DIV, _other(mul, div.result), div.rhs, mul.result.type
+        )
+        _replace([div, mul], mul, fused)
 
 
 def fuse_subgraphs(block: Block) -> None:

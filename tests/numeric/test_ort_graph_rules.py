@@ -655,6 +655,11 @@ SUBGRAPHS = {
     "fast-gelu-tanh-read-twice": [*FAST_GELU[:-1], ("Add", ["f7", "f4"], ["y"], {})],
     "fast-gelu-graph-output": FAST_GELU[:-2] + [("Mul", ["f6", "f5"], ["y"], {})],
     "rms-norm": RMS,
+    # T5 as torch's TorchScript exporter writes it: DivMulFusion, then SimplifiedLayerNormFusion
+    "rms-norm-reciprocal": [*RMS[:4], ("Div", ["one", "s3"], ["s4"], {}),
+                            ("Mul", ["h", "s4"], ["s5"], {}), ("Mul", ["g", "s5"], ["y"], {})],
+    "div-one-mul": [*RMS[:4], ("Div", ["one", "s3"], ["s4"], {}), ("Mul", ["s4", "h"], ["y"], {})],
+    "div-two-mul": [*RMS[:4], ("Div", ["two", "s3"], ["s4"], {}), ("Mul", ["s4", "h"], ["y"], {})],
     "rms-norm-cubed": [("Pow", ["h", "three"], ["s0"], {}), *RMS[1:]],  # not 2: stays apart
     "layer-norm": LAYER_NORM,
     "layer-norm-opset-13": LAYER_NORM,
