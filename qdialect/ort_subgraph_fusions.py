@@ -415,6 +415,8 @@ def fuse_div_mul(block: Block) -> None:
     for div in list(block.ops):
         if div.parent is not block or not _binary(div, FloatBinary.DIV):
             continue
+        if OP_TYPE_ATTR in div.attributes:
+            continue  # a Reciprocal node
         one = _scalar(div.lhs)
         mul = _sole_user(div.result)
         if one != 1.0 or not _mul_node(mul) or len(_users(div.result)) != 1:

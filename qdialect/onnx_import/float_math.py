@@ -69,11 +69,14 @@ def binary(g: GraphImporter, node) -> None:
 
 @handles("Reciprocal")
 def reciprocal(g: GraphImporter, node) -> None:
-    """Reciprocal as ORT computes it (Eigen's `cwiseInverse`): the division 1 / x."""
+    """Reciprocal as ORT computes it (Eigen's `cwiseInverse`): the division 1 / x (marked
+    Reciprocal: no Div node to ORT's DivMulFusion)."""
     x = float_value(g, node.input[0])
+    last = g.block.last_op
     one = g.float_constant(np.float32(1))
     op = qnn.FloatBinaryOp(FloatBinary.DIV, one, x, x.type)
     g.define(node.output[0], g.add(op, node.output[0]))
+    g.mark_decomposed(last, "Reciprocal")
 
 
 def _reduced_axes(g: GraphImporter, node, rank: int) -> list[int]:

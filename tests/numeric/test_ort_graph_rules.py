@@ -659,6 +659,8 @@ SUBGRAPHS = {
     "rms-norm-reciprocal": [*RMS[:4], ("Div", ["one", "s3"], ["s4"], {}),
                             ("Mul", ["h", "s4"], ["s5"], {}), ("Mul", ["g", "s5"], ["y"], {})],
     "div-one-mul": [*RMS[:4], ("Div", ["one", "s3"], ["s4"], {}), ("Mul", ["s4", "h"], ["y"], {})],
+    "reciprocal-mul": [*RMS[:4], ("Reciprocal", ["s3"], ["s4"], {}),  # no Div node: not fused
+                       ("Mul", ["h", "s4"], ["s5"], {}), ("Mul", ["g", "s5"], ["y"], {})],
     "div-two-mul": [*RMS[:4], ("Div", ["two", "s3"], ["s4"], {}), ("Mul", ["s4", "h"], ["y"], {})],
     "rms-norm-cubed": [("Pow", ["h", "three"], ["s0"], {}), *RMS[1:]],  # not 2: stays apart
     "layer-norm": LAYER_NORM,
