@@ -483,7 +483,7 @@ class FuseQdqMatMulToFloat(RewritePattern):
 
 # nodes the importer writes as qnn.add / qnn.mul (`qnn.op_type`) that ONNX Runtime's
 # optimizer has no QDQ selector for: between DQ and Q they stay the float simulation
-UNSELECTED_NODES = frozenset({"Sum", "Pow"})
+UNSELECTED_NODES = frozenset({"Sum", "Mean", "Pow"})
 
 
 class FuseQdqElementwise(RewritePattern):

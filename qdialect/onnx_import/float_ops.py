@@ -155,21 +155,28 @@ def add(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.add(kind(a, b, tensor_type(shape, f32)), node.output[0]))
 
 
-@handles("Sum")
+@handles("Sum", "Mean")
 def sum_(g: GraphImporter, node) -> None:
     """Sum of float tensors added left to right, ((a + b) + c), as ORT's Sum kernel adds each
-    input to its running output; one node to the quantizer (ORT's leaves it float)."""
+    input to its running output; Mean that sum times the float32 `1 / n` (ORT's Mean_8, which
+    multiplies by the reciprocal: not a division by n). One node to the quantizer (ORT's leaves
+    it float)."""
     if len(node.input) < 2:
-        raise NodeError(f"Sum of {len(node.input)} input(s) is not imported (at least 2)")
+        raise NodeError(
+            f"{node.op_type} of {len(node.input)} input(s) is not imported (at least 2)"
+        )
     last = g.block.last_op
     result = float_value(g, node.input[0])
     for i, name in enumerate(node.input[1:], 2):
         other = float_value(g, name)
         shape = broadcast_shape(shape_of(result), shape_of(other))
-        named = node.output[0] if i == len(node.input) else None
+        named = node.output[0] if i == len(node.input) and node.op_type == "Sum" else None
         result = g.add(qnn.AddOp(result, other, tensor_type(shape, f32)), named)
+    if node.op_type == "Mean":
+        reciprocal = g.float_constant(np.float32(1) / np.float32(len(node.input)))
+        result = g.add(qnn.MulOp(result, reciprocal, result.type), node.output[0])
     g.define(node.output[0], result)
-    g.mark_decomposed(last, "Sum")
+    g.mark_decomposed(last, node.op_type)
 
 
 @handles("Pow")

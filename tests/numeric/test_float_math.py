@@ -621,3 +621,15 @@ def test_exp_log_and_their_activations_are_onnxruntimes(op_type, attributes, sha
         x[np.isnan(x)] = 1.0
     node = helper.make_node(op_type, ["x"], ["y"], **attributes)
     _assert_onnxruntimes_bits(_single_node_model(node, shape, opset=18), x, optimize=False)
+
+
+@pytest.mark.parametrize("count", [2, 3, 5])
+def test_mean_is_the_sum_times_the_reciprocal_as_onnxruntime(count: int) -> None:
+    """Mean: the inputs added left to right (one broadcast), times fl(1/n); a division by n
+    would round otherwise on about a third of the values."""
+    rng = np.random.default_rng(count)
+    shapes = [(4, 9)] + [(4, 9) if k % 2 else (9,) for k in range(1, count)]
+    inits = {f"m{k}": (rng.standard_normal(s) * 3).astype(np.float32) for k, s in enumerate(shapes)}
+    node = helper.make_node("Mean", ["x", *list(inits)[1:]], ["y"])
+    model = _single_node_model(node, (4, 9), dict(list(inits.items())[1:]))
+    _assert_onnxruntimes_bits(model, (rng.standard_normal((4, 9)) * 3).astype(np.float32))
