@@ -15,6 +15,8 @@ import functools
 
 import numpy as np
 
+from qdialect.arithmetic import dynamic_qparams
+
 F32 = np.float32
 
 
@@ -60,6 +62,13 @@ def _fmaf_exact(a64: np.ndarray, b64: np.ndarray, c64: np.ndarray) -> np.ndarray
     # At a midpoint r is the even neighbour; move to `other` iff err points past the midpoint.
     move = on_mid & (np.sign(err) == np.sign(other.astype(np.float64) - r64))
     return np.where(move, other, r).astype(F32)
+
+
+def dynamic_qparams_of(x: np.ndarray) -> tuple[float, int]:
+    """`dynamic_qparams` of an array's extremes, NaN left out (0 and 0 when nothing is left):
+    ONNX Runtime's DynamicQuantizeLinear's scale and zero point for `x`."""
+    finite = np.asarray(x, F32)[~np.isnan(x)]
+    return dynamic_qparams(*((float(finite.min()), float(finite.max())) if finite.size else (0, 0)))
 
 
 def dequantized_values(values: np.ndarray, qtype) -> np.ndarray:

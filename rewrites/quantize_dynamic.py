@@ -25,8 +25,8 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
-from qdialect.arithmetic import dynamic_qparams
 from qdialect.constants import dense_array
+from qdialect.float32_arrays import dynamic_qparams_of
 from qdialect.names import node_name
 from qdialect.ort_fusions import fuse_float_nodes
 from qdialect.ort_qparams import QParams, QType, quantize_array, weight_qparams
@@ -81,8 +81,7 @@ def _dynamic_weight(data: np.ndarray, op: Operation) -> SSAValue:
     """A weight that is no initializer to ORT: its ConvInteger quantizer gives it a
     DynamicQuantizeLinear of its own (uint8, DESIGN §2's dynamic parameters), which ORT's
     constant folding computes once; the stored values as `_weight` returns them."""
-    finite = data[~np.isnan(data)]
-    scale, zero = dynamic_qparams(*((finite.min(), finite.max()) if finite.size else (0, 0)))
+    scale, zero = dynamic_qparams_of(data)
     params = QParams(np.array(zero, np.int64), np.array(scale, np.float32), QType.QUInt8)
     dequantized = constant_chain(quantize_array(data, params), params, None, op, None)
     weight = dequantized.owner.input  # type: ignore[union-attr]

@@ -47,7 +47,6 @@ REDUCE = {
     "ReduceSum": Reduction.SUM,
     "ReduceMean": Reduction.MEAN,
 }
-# Cast's integer targets: ONNX data type -> (width, signedness) of the result.
 
 
 @handles(*BINARY)

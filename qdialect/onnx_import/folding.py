@@ -30,8 +30,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from qdialect.arithmetic import dynamic_qparams, quantize_value
-from qdialect.float32_arrays import onnx_log, onnx_pow
+from qdialect.arithmetic import quantize_value
+from qdialect.float32_arrays import dynamic_qparams_of, onnx_log, onnx_pow
 from qdialect.onnx_import.common import attrs, shape_of
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.tensor_types import onnx_type_of
@@ -105,8 +105,7 @@ def _dynamic_quantize_linear(g, node, inputs) -> tuple[np.ndarray, ...]:
     no initializer: a tied weight through an Identity): DESIGN §2's dynamic quantize, as ORT's
     constant folding computes it; three outputs."""
     x = np.asarray(inputs[0], np.float32)
-    finite = x[~np.isnan(x)]
-    scale, zero = dynamic_qparams(*((finite.min(), finite.max()) if finite.size else (0, 0)))
+    scale, zero = dynamic_qparams_of(x)
     with np.errstate(divide="ignore", invalid="ignore"):
         v = np.rint(np.clip(x / np.float32(scale), -zero, 255 - zero))
     data = np.where(np.isnan(v), 0, v + zero).astype(np.uint8)

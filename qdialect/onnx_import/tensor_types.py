@@ -11,6 +11,7 @@ from qdialect.onnx_import.errors import NodeError
 from qdialect.qnn.logical import BOOL
 from qdialect.tensors import element_type
 
+# Cast's integer targets: ONNX data type -> (width, signedness) of the result
 CAST_TARGETS = {
     TensorProto.INT8: (8, Signedness.SIGNLESS),
     TensorProto.UINT8: (8, Signedness.UNSIGNED),

@@ -1,5 +1,5 @@
 """The reference of the dynamic-quantization ops (qdialect/qnn/dynamic.py): the parameters from
-`qdialect.arithmetic.dynamic_qparams`, the quantize with a run-time scale and zero point
+`qdialect.float32_arrays.dynamic_qparams_of`, the quantize with a run-time scale and zero point
 (`quantize_with`, also qnn.runtime_quantize's), qnn.runtime_dequantize, exact int64
 accumulation, and the float32 epilogue `fl(fl(float32(acc) * fl(sa * sw[c])) + b[c])`.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from qdialect import qnn
-from qdialect.arithmetic import dynamic_qparams
+from qdialect.float32_arrays import dynamic_qparams_of
 from qdialect.qnn.modes import RoundMode
 from qdialect.qparams import Storage
 from qdialect.storage import integer_signature, storage_bounds
@@ -21,18 +21,10 @@ from runtime.reference.interpreter import Frame, from_nchw, handles, nchw, qtype
 U8 = Storage.parse("u8")
 
 
-def extremes(x: np.ndarray) -> tuple[float, float]:
-    """min and max of the data with NaN left out (0, 0 when nothing is left)."""
-    finite = x[~np.isnan(x)]
-    if not finite.size:
-        return 0.0, 0.0
-    return float(finite.min()), float(finite.max())
-
-
 def dynamic_quantize(x: np.ndarray) -> tuple[np.ndarray, np.float32, np.uint8]:
     """DESIGN §2's dynamic quantize of a float32 array: (u8 data, scale, zero point)."""
     x = np.asarray(x, dtype=F32)
-    scale, zero = dynamic_qparams(*extremes(x))
+    scale, zero = dynamic_qparams_of(x)
     return quantize_with(x, scale, zero, U8).astype(np.uint8), F32(scale), np.uint8(zero)
 
 
