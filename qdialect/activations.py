@@ -153,6 +153,13 @@ def evaluate(function: UnaryFunction, x: np.ndarray, alpha: float, beta: float) 
             return np.negative(x)
         if function is UnaryFunction.ABS:
             return np.abs(x)
+        if function is UnaryFunction.FLOOR:
+            return np.floor(x)
+        if function is UnaryFunction.CEIL:
+            return np.ceil(x)
+        if function is UnaryFunction.SIGN:
+            signs = np.where(x > 0, F32(1), np.where(x < 0, F32(-1), F32(0)))
+            return np.where(np.isnan(x), x, signs)
         if function is UnaryFunction.GELU:
             return F32(0.5) * x * (erf(x * F32(SQRT1_2)) + F32(1))
         if function is UnaryFunction.GELU_TANH:

@@ -683,12 +683,13 @@ class StaticQuantizer:
             kind in DIRECT_8BIT
             and not self.own_output_params(kind)
             and not self.config.option("ForceQuantizeNoInputCheck", False)
-            and not self.is_marked(op.operands[0])
+            and not self.is_marked(node_inputs(op)[0])
         )
 
     def mark_direct(self, op: Operation, kind: str) -> None:
-        """`QDQDirect8BitOp.quantize`: the output shares the input's parameters."""
-        source = op.operands[0]
+        """`QDQDirect8BitOp.quantize`: the output shares the input's parameters (the node's
+        input: a 1-D pool's last op is a reshape of the 2-D pool's result)."""
+        source = node_inputs(op)[0]
         if self.config.option("ForceQuantizeNoInputCheck", False):
             self.mark(source)
             if not self.output_excluded(kind):

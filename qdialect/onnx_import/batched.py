@@ -27,7 +27,7 @@ from qdialect.onnx_import.builders import (
     sliced,
     transposed,
 )
-from qdialect.onnx_import.common import broadcast_shape, shape_of
+from qdialect.onnx_import.common import broadcast_shape, shape_of, tensor_type
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.tensors import element_type
@@ -36,29 +36,50 @@ ResultType = Callable[[list[int]], TensorType]
 
 
 def build_matmul(g: GraphImporter, node, a: SSAValue, b: SSAValue, result_type: ResultType) -> None:
-    """`node`'s output: `a @ b` with ONNX MatMul broadcasting over the batch dimensions."""
+    """`node`'s output: `a @ b` with ONNX MatMul broadcasting over the batch dimensions. A 1-D
+    operand is a matrix of one row (`a`) or one column (`b`) whose axis the result drops, as
+    ORT's `MatMulComputeHelper` multiplies it."""
     sa, sb = shape_of(a), shape_of(b)
-    if len(sa) < 2 or len(sb) < 2:
-        raise NodeError(f"imported for operands of rank >= 2; got shapes {list(sa)}, {list(sb)}")
-    if len(sb) == 2:
+    if not sa or not sb:
+        raise NodeError(f"operands must have rank >= 1; got shapes {list(sa)}, {list(sb)}")
+    if sa[-1] != sb[-2 if len(sb) > 1 else 0]:
+        raise NodeError(f"contraction sizes differ: {list(sa)} x {list(sb)}")
+    rows = [sa[-2]] if len(sa) > 1 else []
+    columns = [sb[-1]] if len(sb) > 1 else []
+    shape = [*broadcast_shape(sa[:-2], sb[:-2]), *rows, *columns]
+    if len(sa) == 1:
+        a = reshaped(g, a, [1, sa[0]])
+    if len(sb) == 1:
+        b = reshaped(g, b, [sb[0], 1])
+    if len(sa) > 1 and len(sb) == 2:
         build_dot(g, node, a, b, [], result_type)
         return
-    if sa[-1] != sb[-2]:
-        raise NodeError(f"contraction sizes differ: {list(sa)} x {list(sb)}")
+    g.define(node.output[0], reshaped(g, _product(g, a, b, result_type), shape, node.output[0]))
+
+
+def _product(g: GraphImporter, a: SSAValue, b: SSAValue, result_type: ResultType) -> SSAValue:
+    """`a @ b` of operands of rank >= 2 as `[*batch, M, N]`. Batch dimensions that broadcast
+    both ways are expanded first: ORT multiplies each pair of matrices on its own, as it does
+    equal batches."""
+    sa, sb = shape_of(a), shape_of(b)
+    if len(sb) == 2:
+        return _dot(g, a, b, result_type, [*sa[:-1], sb[-1]])
     batch = list(broadcast_shape(sa[:-2], sb[:-2]))
     (m, k), n, count = sa[-2:], sb[-1], math.prod(batch)
     if math.prod(sb[:-2]) == 1:
-        y = _dot(g, a, reshaped(g, b, [k, n]), result_type, [*sa[:-1], n])
-    elif math.prod(sa[:-2]) == 1:
-        y = _side_by_side(g, reshaped(g, a, [m, k]), b, result_type, count)
-    elif list(sa[:-2]) == list(sb[:-2]):
-        y = _grouped_conv(g, a, b, result_type, count)
-    else:
-        raise NodeError(
-            f"batch dimensions {list(sa[:-2])} and {list(sb[:-2])} are imported when equal or "
-            "when one side has none (or only ones)"
-        )
-    g.define(node.output[0], reshaped(g, y, [*batch, m, n], node.output[0]))
+        return _dot(g, a, reshaped(g, b, [k, n]), result_type, [*sa[:-1], n])
+    if math.prod(sa[:-2]) == 1:
+        return _side_by_side(g, reshaped(g, a, [m, k]), b, result_type, count)
+    if list(sa[:-2]) != batch:
+        a = _expanded(g, reshaped(g, a, [*[1] * (len(batch) + 2 - len(sa)), *sa]), [*batch, m, k])
+    if list(sb[:-2]) != batch:
+        b = _expanded(g, reshaped(g, b, [*[1] * (len(batch) + 2 - len(sb)), *sb]), [*batch, k, n])
+    return _grouped_conv(g, a, b, result_type, count)
+
+
+def _expanded(g: GraphImporter, value: SSAValue, shape: list[int]) -> SSAValue:
+    elem = element_type(value.type)
+    return g.add(qnn.BroadcastOp.create(operands=[value], result_types=[tensor_type(shape, elem)]))
 
 
 def _dot(g: GraphImporter, a: SSAValue, b: SSAValue, result_type: ResultType, shape) -> SSAValue:

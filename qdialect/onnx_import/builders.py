@@ -7,6 +7,8 @@ so each builder takes the result type as a function of the result shape.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from xdsl.dialects import arith, tensor
@@ -298,23 +300,38 @@ def build_conv1d(
     g: GraphImporter, node, x: SSAValue, w: SSAValue, bias, result_type, bias_float=None
 ) -> None:
     """A 1-D conv (audio, Whisper's and wav2vec2's feature convs) as the 2-D conv over a
-    height of 1 that it is, between reshapes: [N, C, W] -> [N, C, 1, W] and back; MLAS sums
-    it in the same order (im2col over (c, kw)). The three ops stand for the node."""
+    height of 1 that it is; MLAS sums it in the same order (im2col over (c, kw))."""
+
+    def build(g: GraphImporter, node2d, x4: SSAValue) -> None:
+        build_conv(g, node2d, x4, weight_rows(g, w), bias, result_type, bias_float)
+
+    over_one_row(g, node, x, build, "Conv")
+
+
+def over_one_row(
+    g: GraphImporter,
+    node,
+    x: SSAValue,
+    build: Callable[[GraphImporter, Any, SSAValue], None],
+    op_type: str | None = None,
+) -> None:
+    """A 1-D window node (conv, pool) as the 2-D one over a height of 1 that it is (`build`
+    given the node with widened attributes, `as_2d`, and the input [N, C, 1, W]), between
+    reshapes: [N, C, W] -> [N, C, 1, W] and back. The three ops stand for the node
+    (`op_type`, else the node's own)."""
     xs = shape_of(x)
     last = g.block.last_op
-    x4 = reshaped(g, x, [xs[0], xs[1], 1, xs[2]])
-    build_conv(g, as_2d(node), x4, weight_rows(g, w), bias, result_type, bias_float)
-    conv = g.values[node.output[0]]
-    conv.name_hint = None  # the node's name goes to its last op, the reshape
-    conv.owner.attributes.pop(NAME_ATTR, None)
-    out = shape_of(conv)
-    y = reshaped(g, conv, [out[0], out[1], out[3]], node.output[0])
-    g.mark_decomposed(last, "Conv")
-    g.define(node.output[0], y)
+    build(g, as_2d(node), reshaped(g, x, [xs[0], xs[1], 1, xs[2]]))
+    inner = g.values[node.output[0]]
+    inner.name_hint = None  # the node's name goes to its last op, the reshape
+    inner.owner.attributes.pop(NAME_ATTR, None)  # type: ignore[union-attr]
+    out = shape_of(inner)
+    g.define(node.output[0], reshaped(g, inner, [out[0], out[1], out[3]], node.output[0]))
+    g.mark_decomposed(last, op_type or node.op_type)
 
 
 def as_2d(node):
-    """A 1-D conv node as the 2-D one over a height of 1 (its window attributes widened)."""
+    """A 1-D window node as the 2-D one over a height of 1 (its window attributes widened)."""
     from onnx import helper
 
     converted = {k: CONV1D_AS_2D.get(k, lambda v: v)(v) for k, v in attrs(node).items()}

@@ -26,6 +26,7 @@ from qdialect.onnx_import.common import (
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.logical import integer_binary, run_time_integer
+from qdialect.onnx_import.movement import identity
 from qdialect.onnx_import.registry import handles
 from qdialect.onnx_import.tensor_types import CAST_TARGETS, onnx_type_of
 from qdialect.qnn import FloatBinary, Reduction, UnaryFunction
@@ -55,7 +56,7 @@ def binary(g: GraphImporter, node) -> None:
     ONNX's reference folds them (`np.minimum(np.minimum(a, b), c)`)."""
     if node.op_type in ("Sub", "Div", "PRelu") and len(node.input) != 2:
         raise NodeError(f"{node.op_type} takes 2 inputs, got {len(node.input)}")
-    if node.op_type == "Sub" and run_time_integer(g, node):
+    if node.op_type != "PRelu" and run_time_integer(g, node):
         return integer_binary(g, node)
     result = float_value(g, node.input[0])
     for name in node.input[1:]:
@@ -78,14 +79,14 @@ def reciprocal(g: GraphImporter, node) -> None:
     g.mark_decomposed(last, "Reciprocal")
 
 
-def _reduced_axes(g: GraphImporter, node, rank: int) -> list[int]:
+def _reduced_axes(g: GraphImporter, node, rank: int) -> list[int] | None:
     """The axes of a Reduce* node (an attribute before opset 18, an input from it; ReduceSum's
-    input from opset 13)."""
+    input from opset 13); None for none with `noop_with_empty_axes` (ORT copies the input)."""
     a = attrs(node)
     data = g.optional_constant(1, "axes")
     axes = [int(v) for v in data.ravel()] if data is not None else list(a.get("axes", []))
     if not axes and a.get("noop_with_empty_axes", 0):
-        raise NodeError("noop_with_empty_axes = 1 without axes (an identity) is not imported")
+        return None
     return sorted({normalize_axis(v, rank) for v in axes}) if axes else list(range(rank))
 
 
@@ -130,6 +131,8 @@ def reduce(g: GraphImporter, node) -> None:
     x = float_value(g, node.input[0])
     xs = shape_of(x)
     axes = _reduced_axes(g, node, len(xs))
+    if axes is None:
+        return identity(g, node)
     kind = REDUCE[node.op_type]
     if attrs(node).get("keepdims", 1):
         shape = [1 if i in axes else d for i, d in enumerate(xs)]

@@ -25,6 +25,7 @@ from qdialect.onnx_import.builders import (
     build_dot,
     check_matrices,
     float_value,
+    over_one_row,
     pool_props,
     reshaped,
     stored_to_real,
@@ -42,6 +43,7 @@ from qdialect.onnx_import.common import (
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.logical import integer_binary, run_time_integer
+from qdialect.onnx_import.movement import identity
 from qdialect.onnx_import.registry import handles
 from qdialect.ort_fusions import DEQUANTIZE_OPS
 from qdialect.tensors import element_type
@@ -160,11 +162,9 @@ def sum_(g: GraphImporter, node) -> None:
     """Sum of float tensors added left to right, ((a + b) + c), as ORT's Sum kernel adds each
     input to its running output; Mean that sum times the float32 `1 / n` (ORT's Mean_8, which
     multiplies by the reciprocal: not a division by n). One node to the quantizer (ORT's leaves
-    it float)."""
-    if len(node.input) < 2:
-        raise NodeError(
-            f"{node.op_type} of {len(node.input)} input(s) is not imported (at least 2)"
-        )
+    it float). Of one input, ORT copies it (its Mean then times 1.0): an Identity."""
+    if len(node.input) == 1:
+        return identity(g, node)
     last = g.block.last_op
     result = float_value(g, node.input[0])
     for i, name in enumerate(node.input[1:], 2):
@@ -304,6 +304,12 @@ def max_pool(g: GraphImporter, node) -> None:
     if len([o for o in node.output if o]) > 1 or attrs(node).get("storage_order", 0):
         raise NodeError("the Indices output and storage_order are not imported")
     x = g.value(node.input[0])
+    if len(shape_of(x)) == 3:
+        return over_one_row(g, node, x, build_max_pool)
+    build_max_pool(g, node, x)
+
+
+def build_max_pool(g: GraphImporter, node, x: SSAValue) -> None:
     xs = shape_of(x)
     win = window(node, xs, kernel=xs[2:], partial=True)
     if node.op_type == "GlobalMaxPool":
@@ -322,7 +328,19 @@ def max_pool(g: GraphImporter, node) -> None:
 @handles("AveragePool", "GlobalAveragePool")
 def avg_pool(g: GraphImporter, node) -> None:
     x = float_value(g, node.input[0])
+    if len(shape_of(x)) == 3:
+        return over_one_row(g, node, x, build_avg_pool_1d)
     build_avg_pool(g, node, x, False, lambda shape: tensor_type(shape, f32))
+
+
+def build_avg_pool_1d(g: GraphImporter, node, x: SSAValue) -> None:
+    """The 2-D pool of a 1-D one: MLAS vectorizes only 2-D windows, so a window of one row
+    that is not the whole image sums in the generic loop's order (`row_major`, ROWS)."""
+    build_avg_pool(g, node, x, False, lambda shape: tensor_type(shape, f32))
+    op = g.values[node.output[0]].owner
+    assert isinstance(op, qnn.AvgPool2DOp)
+    if not (op.is_global() and set(op.strides.get_values()) == {1}):
+        op.properties["row_major"] = UnitAttr()
 
 
 @handles("Concat")

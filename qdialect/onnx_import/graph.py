@@ -59,6 +59,7 @@ from qdialect.onnx_import.errors import NodeError, OnnxImportError
 from qdialect.onnx_import.folding import fold
 from qdialect.onnx_import.scales import check_scales
 from qdialect.ort_fusions import fuse_float_nodes
+from qdialect.qnn.logical import BOOL
 from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
@@ -216,6 +217,16 @@ class GraphImporter:
             self.values[name] = value
             return value
         raise NodeError(f"tensor '{name}' is not produced by any earlier node")
+
+    def operand(self, name: str) -> SSAValue:
+        """A run-time value, or a constant: a boolean one as i1 (a byte each), an integer one
+        as its signless integer type, else as `value` gives it (float32)."""
+        data = self.initializers.get(name)
+        if name not in self.values and data is not None and data.dtype == np.bool_:
+            return self.integer_constant(data.astype(np.int8), BOOL, name)
+        if name not in self.values and data is not None and data.dtype.kind in "iu":
+            return self.integer_constant(data, IntegerType(8 * data.dtype.itemsize), name)
+        return self.value(name)
 
     def quant_type(
         self,
@@ -379,10 +390,8 @@ class GraphImporter:
         results = []
         for out in self.graph.output:
             if out.name not in self.values and out.name in self.folded:
-                raise OnnxImportError(
-                    f"graph output '{out.name}' is a constant (its nodes fold to one); a "
-                    "constant output is not imported"
-                )
+                # a constant output (a Shape of fixed dimensions)
+                self.define(out.name, self.operand(out.name))
             if out.name not in self.values:
                 raise OnnxImportError(f"graph output '{out.name}' is not produced by any node")
             results.append(self.values[out.name])

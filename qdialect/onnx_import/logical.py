@@ -32,18 +32,17 @@ COMPARE = {
     "Greater": Comparison.GREATER,
     "GreaterOrEqual": Comparison.GREATER_EQUAL,
 }
-INTEGER = {"Add": IntegerArithmetic.ADD, "Sub": IntegerArithmetic.SUB, "Mul": IntegerArithmetic.MUL}
-
-
-def operand(g: GraphImporter, name: str) -> SSAValue:
-    """A run-time value, or a constant: a boolean one as i1 (a byte each), an integer one as
-    its signless integer type, else as `g.value` gives it (float32)."""
-    data = g.initializers.get(name)
-    if name not in g.values and data is not None and data.dtype == np.bool_:
-        return g.integer_constant(data.astype(np.int8), BOOL, name)
-    if name not in g.values and data is not None and data.dtype.kind in "iu":
-        return g.integer_constant(data, IntegerType(8 * data.dtype.itemsize), name)
-    return g.value(name)
+INTEGER = {
+    "Add": IntegerArithmetic.ADD,
+    "Sub": IntegerArithmetic.SUB,
+    "Mul": IntegerArithmetic.MUL,
+    "Div": IntegerArithmetic.DIV,
+    "Min": IntegerArithmetic.MIN,
+    "Max": IntegerArithmetic.MAX,
+}
+# the kinds whose result depends on signedness: an unsigned constant (a signless integer
+# type here, read as signed) is refused
+SIGNED_ONLY = frozenset({IntegerArithmetic.DIV, IntegerArithmetic.MIN, IntegerArithmetic.MAX})
 
 
 def run_time_integer(g: GraphImporter, node) -> bool:
@@ -56,7 +55,7 @@ def run_time_integer(g: GraphImporter, node) -> bool:
 
 
 def boolean(g: GraphImporter, name: str) -> SSAValue:
-    value = operand(g, name)
+    value = g.operand(name)
     if element_type(value.type) != BOOL:
         raise NodeError(f"input '{name}' must be a boolean tensor, got {element_type(value.type)}")
     return value
@@ -87,7 +86,7 @@ def logical(g: GraphImporter, node) -> None:
 @handles("Where")
 def where(g: GraphImporter, node) -> None:
     cond = boolean(g, node.input[0])
-    a, b = operand(g, node.input[1]), operand(g, node.input[2])
+    a, b = g.operand(node.input[1]), g.operand(node.input[2])
     elem = element_type(a.type)
     if element_type(b.type) != elem:
         raise NodeError(
@@ -102,7 +101,7 @@ def where(g: GraphImporter, node) -> None:
 def arg_reduce(g: GraphImporter, node) -> None:
     """ArgMax / ArgMin of a float32, integer or quantized tensor (ORT's QOperator ArgMax reads
     the stored values): `qnn.arg_reduce`, keepdims and select_last_index as given."""
-    x = operand(g, node.input[0])
+    x = g.operand(node.input[0])
     shape = shape_of(x)
     if not shape:
         raise NodeError("input must have rank 1 or more")
@@ -126,7 +125,7 @@ def top_k(g: GraphImporter, node) -> None:
     """TopK of a float32, integer or quantized tensor (ORT's fused QDQ TopK ranks the stored
     values), K a constant (an input from opset 10, the `k` attribute before): `qnn.top_k`,
     sorted. `sorted=0` leaves the order to the runtime and is refused by name."""
-    x = operand(g, node.input[0])
+    x = g.operand(node.input[0])
     shape = shape_of(x)
     if not shape:
         raise NodeError("input must have rank 1 or more")
@@ -181,7 +180,7 @@ def qlinear_where(g: GraphImporter, node) -> None:
 @handles("Expand")
 def expand(g: GraphImporter, node) -> None:
     """Expand of a run-time tensor to a constant shape (ONNX's two-way broadcast)."""
-    x = operand(g, node.input[0])
+    x = g.operand(node.input[0])
     target = tuple(int(d) for d in np.ravel(g.constant_array(node.input[1], "shape")))
     shape = broadcast_shape(shape_of(x), target)
     if shape is None:
@@ -203,7 +202,7 @@ def expand(g: GraphImporter, node) -> None:
 @handles(*COMPARE)
 def compare(g: GraphImporter, node) -> None:
     """A comparison of run-time tensors (with constants only, it folded)."""
-    lhs, rhs = operand(g, node.input[0]), operand(g, node.input[1])
+    lhs, rhs = g.operand(node.input[0]), g.operand(node.input[1])
     if element_type(lhs.type) != element_type(rhs.type):
         raise NodeError(
             f"A and B must have one element type, got {element_type(lhs.type)} and "
@@ -219,26 +218,35 @@ def compare(g: GraphImporter, node) -> None:
 
 
 def integer_binary(g: GraphImporter, node) -> None:
-    """Add, Sub or Mul of integer tensors, one computed at run time (float_ops and float_math
-    hand them here)."""
-    lhs, rhs = operand(g, node.input[0]), operand(g, node.input[1])
-    elem = element_type(lhs.type)
-    if element_type(rhs.type) != elem or elem == BOOL:
-        raise NodeError(
-            f"A and B must have one integer element type, got {elem} and {element_type(rhs.type)}"
+    """Add, Sub, Mul or Div of integer tensors, or Min or Max of two or more (folded left),
+    one computed at run time (float_ops and float_math hand them here)."""
+    kind = INTEGER[node.op_type]
+    constants = [n for n in node.input if n in g.initializers]
+    unsigned = [n for n in constants if g.initializers[n].dtype.kind == "u"]
+    if kind in SIGNED_ONLY and unsigned:
+        raise NodeError(f"{node.op_type} of the unsigned constant '{unsigned[0]}' is not imported")
+    result = g.operand(node.input[0])
+    elem = element_type(result.type)
+    for name in node.input[1:]:
+        rhs = g.operand(name)
+        if element_type(rhs.type) != elem or elem == BOOL:
+            raise NodeError(
+                f"inputs must have one integer element type, got {elem} and "
+                f"{element_type(rhs.type)}"
+            )
+        op = qnn.IntegerBinaryOp.create(
+            operands=[result, rhs],
+            result_types=[tensor_type(broadcast(result, rhs), elem)],
+            properties={"kind": StringAttr(kind.value)},
         )
-    op = qnn.IntegerBinaryOp.create(
-        operands=[lhs, rhs],
-        result_types=[tensor_type(broadcast(lhs, rhs), elem)],
-        properties={"kind": StringAttr(INTEGER[node.op_type].value)},
-    )
-    g.define(node.output[0], g.add(op, node.output[0]))
+        result = g.add(op, node.output[0])
+    g.define(node.output[0], result)
 
 
 @handles("CumSum")
 def cumsum(g: GraphImporter, node) -> None:
     """CumSum of a run-time tensor along a constant axis."""
-    x = operand(g, node.input[0])
+    x = g.operand(node.input[0])
     axis = normalize_axis(
         int(np.ravel(g.constant_array(node.input[1], "axis"))[0]), len(shape_of(x))
     )

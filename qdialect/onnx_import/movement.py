@@ -45,6 +45,7 @@ from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
 from qdialect.qnn.common import int_array
+from qdialect.qnn.logical import BOOL
 from qdialect.qnn.movement import GATHER_INDEX_WIDTHS, gathered_shape
 from qdialect.qnn.resize import MODES as BILINEAR_MODES
 from qdialect.storage import integer_signature
@@ -193,12 +194,14 @@ def pad(g: GraphImporter, node) -> None:
 
 @handles("Identity", "Dropout")
 def identity(g: GraphImporter, node) -> None:
-    """Identity, and Dropout at inference (its `training_mode` absent or a constant false)."""
-    if len([o for o in node.output if o]) > 1:
-        raise NodeError("Dropout's mask output is not imported")
+    """Identity, and Dropout at inference (its `training_mode` absent or a constant false;
+    its mask, if asked for, all true)."""
     if node.op_type == "Dropout" and np.any(g.optional_constant(2, "training_mode")):
         raise NodeError("Dropout in training mode is not imported (only inference)")
     x = g.value(node.input[0])
+    if len(node.output) > 1 and node.output[1]:
+        mask = np.ones(shape_of(x), np.int8)
+        g.define(node.output[1], g.integer_constant(mask, BOOL, node.output[1]))
     graph_output = node.output[0] in {o.name for o in g.graph.output}
     if (g.node_constants or graph_output) and element_type(x.type) == f32:
         # ONNX Runtime's quantizer sees a float node of its own (in no registry: never
@@ -216,8 +219,7 @@ def identity(g: GraphImporter, node) -> None:
     g.define(node.output[0], x)
 
 
-@handles("Shape", "Size", "ConstantOfShape", "Range", "Mod")
-@handles("ScatterND", "Ceil", "Floor", "Sign")
+@handles("Shape", "Size", "ConstantOfShape", "Range", "Mod", "ScatterND")
 def shape_arithmetic(g: GraphImporter, node) -> None:
     """Ops the importer only folds (`folding`): sizes, masks, T5's relative-position buckets."""
     raise NodeError("imported only as constant arithmetic (its inputs must be constant)")

@@ -22,6 +22,7 @@ from qdialect.onnx_import.builders import (
     build_concat,
     build_conv,
     build_dot,
+    over_one_row,
     rank_of,
     transposed,
 )
@@ -243,4 +244,10 @@ def qlinear_concat(g: GraphImporter, node) -> None:
 def qlinear_avg_pool(g: GraphImporter, node) -> None:
     x = quantized_operand(g, node, 0, 1, 2)
     nhwc = bool(attrs(node).get("channels_last", 0))
-    build_avg_pool(g, node, x, nhwc, lambda shape: quantized_result_type(g, node, 3, 4, shape))
+
+    def build(g: GraphImporter, node, x: SSAValue) -> None:
+        build_avg_pool(g, node, x, nhwc, lambda shape: quantized_result_type(g, node, 3, 4, shape))
+
+    if len(shape_of(x)) == 3 and not nhwc:  # ORT's 1-D task: the 2-D one's sums, a row
+        return over_one_row(g, node, x, build)
+    build(g, node, x)

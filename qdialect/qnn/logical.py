@@ -167,6 +167,9 @@ class IntegerArithmetic(Enum):
     ADD = "add"
     SUB = "sub"
     MUL = "mul"
+    DIV = "div"  # truncated toward zero, as C divides; by zero 0, MIN / -1 wraps to MIN
+    MIN = "min"
+    MAX = "max"
 
 
 @irdl_op_definition
@@ -194,8 +197,9 @@ class CompareOp(KindedBinaryOp):
 @irdl_op_definition
 class IntegerBinaryOp(KindedBinaryOp):
     """`y = lhs (kind) rhs` on one integer element type with numpy broadcasting, wrapping
-    around as two's complement (ONNX Add, Sub, Mul on run-time integer tensors: position ids
-    computed from the token ids).
+    around as two's complement (ONNX Add, Sub, Mul, Div, Min, Max on run-time integer
+    tensors: position ids computed from the token ids). A division by zero gives 0 (ORT's
+    kernel traps), and the one quotient out of range, MIN / -1, wraps to MIN.
 
         %y = qnn.integer_binary %a, %b {kind = "mul"} : tensor<1x8xi32>, tensor<1x8xi32> -> tensor<1x8xi32>
     """

@@ -56,6 +56,9 @@ class UnaryFunction(Enum):
     SQRT = "sqrt"  # correctly rounded: one float32 rounding
     NEG = "neg"  # exact: the sign flipped
     ABS = "abs"  # exact: the sign cleared
+    FLOOR = "floor"  # exact: rounded down to an integer (±0, ±inf and NaN kept)
+    CEIL = "ceil"  # exact: rounded up
+    SIGN = "sign"  # -1, +0 or 1; NaN kept (Eigen's `cwiseSign`)
     GELU = "gelu"  # ONNX Gelu (opset 20): ORT's kernel over MLAS's erf
     GELU_TANH = "gelu_tanh"  # ... with approximate = "tanh": over MLAS's tanh
     EXP = "exp"  # MLAS's exp kernels (AVX-512F's and FMA3's agree on every float32 input)

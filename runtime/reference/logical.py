@@ -35,10 +35,25 @@ COMPARE = {
     Comparison.GREATER: np.greater,
     Comparison.GREATER_EQUAL: np.greater_equal,
 }
+
+
+def truncating_divide(a: np.ndarray, b: np.ndarray, dtype) -> np.ndarray:
+    """C's integer division (toward zero) without its traps: by zero 0, MIN / -1 MIN."""
+    safe = np.where(b == 0, 1, b).astype(dtype)
+    with np.errstate(all="ignore"):  # MIN // -1 is MIN in numpy, as in the C
+        floor = np.floor_divide(a, safe, dtype=dtype)
+        rest = (a - floor * safe).astype(dtype)
+    inexact_negative = (rest != 0) & ((a < 0) != (safe < 0))
+    return np.where(b == 0, 0, floor + inexact_negative).astype(dtype)
+
+
 INTEGER = {
     IntegerArithmetic.ADD: np.add,
     IntegerArithmetic.SUB: np.subtract,
     IntegerArithmetic.MUL: np.multiply,
+    IntegerArithmetic.DIV: truncating_divide,
+    IntegerArithmetic.MIN: np.minimum,
+    IntegerArithmetic.MAX: np.maximum,
 }
 
 

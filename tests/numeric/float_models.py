@@ -646,6 +646,26 @@ def conv1d(rng: np.random.Generator, length: int = 20) -> onnx.ModelProto:
     return onnx_model(nodes, [1, 4, length], [1, 6, length // 2], weights)
 
 
+def pools_1d(rng: np.random.Generator, length: int = 24) -> onnx.ModelProto:
+    """A 1-D CNN (text and audio classifiers): 1-D convs between a MaxPool, a padded
+    AveragePool and a GlobalAveragePool over rank-3 tensors. ORT quantizes the pools as any
+    pool (MaxPool sharing its input's parameters, QLinearAveragePool, QLinearGlobalAveragePool);
+    we run each as the 2-D pool over a height of 1."""
+    w = functools.partial(normal, rng)
+    weights = {"w1": w(8, 4, 3), "b1": w(8, scale=0.1), "w2": w(6, 8, 3), "w3": w(5, 6, 1)}
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1], name="conv1"),
+        node("Relu", ["c1"], ["r1"], name="relu1"),
+        node("MaxPool", ["r1"], ["p1"], kernel_shape=[2], strides=[2], name="max"),
+        node("Conv", ["p1", "w2"], ["c2"], pads=[1, 1], name="conv2"),
+        node("AveragePool", ["c2"], ["p2"], kernel_shape=[3], pads=[1, 1], name="avg"),
+        node("GlobalAveragePool", ["p2"], ["g"], name="global"),
+        node("Conv", ["g", "w3"], ["y"], name="conv3"),
+    ]
+    return onnx_model(nodes, [1, 4, length], [1, 5, 1], weights)
+
+
 def instance_norm(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
     """A style-transfer / wav2vec2 GroupNorm block: conv, InstanceNormalization with a
     learned scale and bias, Relu, conv. ORT's QDQ quantizer quantizes the normalization as

@@ -261,12 +261,6 @@ def _refused(nodes, opset: int = 13, inputs=(("a", SHAPE),)) -> str:
             "input 'a' must be FLOAT here, got FLOAT16",
         ),
         (
-            helper.make_node("ReduceMax", ["a"], ["y"], noop_with_empty_axes=1),
-            18,
-            (("a", SHAPE),),
-            "noop_with_empty_axes = 1 without axes (an identity) is not imported",
-        ),
-        (
             helper.make_node("Cast", ["a"], ["y"], to=TensorProto.FLOAT16),
             13,
             (("a", SHAPE),),
@@ -295,7 +289,6 @@ def _refused(nodes, opset: int = 13, inputs=(("a", SHAPE),)) -> str:
     ],
     ids=[
         "reduce-float16",
-        "reduce-noop",
         "cast-float16",
         "quantize-per-axis-scale",
         "mean-large-leading-axis",
@@ -621,6 +614,16 @@ def test_exp_log_and_their_activations_are_onnxruntimes(op_type, attributes, sha
         x[np.isnan(x)] = 1.0
     node = helper.make_node(op_type, ["x"], ["y"], **attributes)
     _assert_onnxruntimes_bits(_single_node_model(node, shape, opset=18), x, optimize=False)
+
+
+@pytest.mark.parametrize("op_type", ["Floor", "Ceil", "Sign"])
+def test_floor_ceil_and_sign_of_run_time_tensors_are_onnxruntimes(op_type: str) -> None:
+    """Exact functions, ±0, ±inf, NaN and subnormals included (Sign: +0 for ±0, NaN kept)."""
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1e-45, -1e-45, -0.5, 0.5, 2.5]
+    x = (np.random.default_rng(3).standard_normal(64) * 1e4).astype(np.float32)
+    x[: len(special)] = special
+    node = helper.make_node(op_type, ["x"], ["y"])
+    _assert_onnxruntimes_bits(_single_node_model(node, x.shape, opset=13), x, optimize=False)
 
 
 @pytest.mark.parametrize("count", [2, 3, 5])

@@ -12,7 +12,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from qdialect.onnx_import import OnnxImportError, import_onnx
+from qdialect.onnx_import import import_onnx
 from qdialect.textio import print_module
 from runtime.compiled import compile_module
 from runtime.qopt_run import apply_qnn_default
@@ -56,6 +56,8 @@ def _qlinear(a_shape, b_shape) -> tuple:
         # no lhs batch: matrices side by side; rhs batch of ones: one matrix
         pytest.param([5, 7], [3, 7, 4], "qnn.dot", marks=pytest.mark.slow),
         pytest.param([2, 1, 5, 7], [1, 7, 4], "qnn.dot", marks=pytest.mark.slow),
+        # batches broadcast both ways: both expanded to [2, 3], then the grouped conv
+        ([2, 1, 5, 7], [1, 3, 7, 4], "qnn.conv2d"),
     ],
 )
 def test_batched_qlinear_matmul_matches_onnxruntime(a_shape, b_shape, lowered_to) -> None:
@@ -79,16 +81,6 @@ def test_batched_matmul_integer_matches_onnxruntime() -> None:
     (expected,) = run_ort(model, feeds)
     (got,) = run_both(model, feeds)
     assert got.dtype == np.int32 and np.array_equal(got, expected)
-
-
-def test_partially_broadcast_batches_are_refused_by_name() -> None:
-    model, _ = _qlinear([2, 1, 5, 7], [1, 3, 7, 4])
-    with pytest.raises(
-        OnnxImportError,
-        match=r"^node 'mm' \(QLinearMatMul\): batch dimensions \[2, 1\] and \[1, 3\] are "
-        r"imported when equal or when one side has none \(or only ones\)$",
-    ):
-        import_onnx(model)
 
 
 def _attention_scores(rng: np.random.Generator) -> onnx.ModelProto:

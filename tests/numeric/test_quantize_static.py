@@ -68,6 +68,7 @@ MODELS = {
     "class_token": float_models.class_token,
     "bilinear": float_models.bilinear,
     "conv1d": float_models.conv1d,
+    "pools_1d": float_models.pools_1d,
     "instance_norm": float_models.instance_norm,
     "conv_transpose": float_models.conv_transpose,
     "constant_nodes": float_models.constant_nodes,
@@ -92,6 +93,7 @@ FAST_MODELS = (
     "slicing",
     "bilinear",
     "conv1d",
+    "pools_1d",
     "instance_norm",
     "conv_transpose",
 )

@@ -29,7 +29,7 @@ from runtime.quantization import calibrate, quantize  # noqa: E402
 from runtime.reference import ExecutionError, run_function  # noqa: E402
 
 from .float_models import normal  # noqa: E402
-from .onnxruntime_session import ort_saturates_u8s8  # noqa: E402
+from .onnxruntime_session import ort_saturates_u8s8, run_ort  # noqa: E402
 from .test_calibrate import ort_ranges  # noqa: E402
 from .test_quantize_static import qnn_default  # noqa: E402
 
@@ -600,6 +600,45 @@ def test_integer_ops_wrap_and_sum_in_order_compiled_as_the_reference() -> None:
     assert np.array_equal(got[0][0], ids[0] * 3)
     with np.errstate(over="ignore"):
         assert np.array_equal(got[0], ids * np.int64(3))  # wrapped, as numpy wraps
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("op_type", ["Div", "Min", "Max"])
+def test_integer_div_min_max_are_onnxruntimes(op_type: str, dtype) -> None:
+    """Div truncates toward zero (-7 / 2 = -3), as ORT's kernel divides: compiled, reference
+    and ORT agree; where ORT's kernel traps (by zero, MIN / -1), ours gives 0 and MIN."""
+    rng = np.random.default_rng(5)
+    info = np.iinfo(dtype)
+    a = rng.integers(info.min, info.max, (3, 8), dtype=dtype)
+    b = rng.integers(-9, 10, (1, 8), dtype=dtype)
+    a[0, :4], b[0, :4] = [-7, 7, -7, 7], [2, -2, -2, 2]
+    b[b == 0] = 5
+    node = helper.make_node(op_type, ["a", "b"], ["y"])
+    kind = TensorProto.INT32 if dtype == np.int32 else TensorProto.INT64
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [
+            helper.make_tensor_value_info("a", kind, [3, 8]),
+            helper.make_tensor_value_info("b", kind, [1, 8]),
+        ],
+        [helper.make_tensor_value_info("y", kind, [3, 8])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    feeds = {"a": a, "b": b}
+    (expected,) = run_ort(model, feeds)
+    module = import_onnx(model)
+    (got,) = compile_module(module, threads=1)(**feeds)
+    (reference,) = run_function(module, feeds)
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
+    assert np.array_equal(reference, expected)
+    if op_type == "Div":
+        assert list(got[0, :4]) == [-3, -3, 3, 3]
+        edge = {"a": np.array([[info.min, 5, -5, 0, 0, 0, 0, 0]], dtype).repeat(3, 0), "b": b * 0}
+        edge["b"][0, 0] = -1
+        (got,) = compile_module(module, threads=1)(**edge)
+        (reference,) = run_function(module, edge)
+        assert list(got[0, :3]) == [info.min, 0, 0] and np.array_equal(got, reference)
 
 
 def test_booleans_cross_the_boundary_as_numpys_bool_as_onnxruntimes() -> None:
