@@ -70,7 +70,7 @@ def matmul(g: GraphImporter, node) -> None:
     # QLinearMatMul's: a float conv sums its taps in order, as the float dot does
     last = g.block.last_op
     build_matmul(g, node, a, b, lambda shape: tensor_type(shape, f32))
-    if len(shape_of(b)) > 2:
+    if len(shape_of(b)) != 2 or len(shape_of(a)) < 2:  # written as several ops
         g.mark_decomposed(last, "MatMul")
     # ORT prepacks a constant 2-D B (float_sum.py; GemmPackBFp32 takes no other rank)
     if streamed(b) or len(shape_of(b)) != 2:

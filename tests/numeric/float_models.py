@@ -666,6 +666,22 @@ def pools_1d(rng: np.random.Generator, length: int = 24) -> onnx.ModelProto:
     return onnx_model(nodes, [1, 4, length], [1, 5, 1], weights)
 
 
+def matmul_shapes(rng: np.random.Generator) -> onnx.ModelProto:
+    """MatMuls of vectors, as ONNX multiplies them: a 1-D input (a matrix of one row whose axis
+    the result drops) and a 1-D weight (one column)."""
+    weights = {"w1": normal(rng, 16, 8), "w2": normal(rng, 8)}
+    node = helper.make_node
+    nodes = [
+        node("Flatten", ["x"], ["f"], axis=0, name="flatten"),
+        node("Reshape", ["f", "row"], ["v"], name="row"),
+        node("MatMul", ["v", "w1"], ["m1"], name="vector_input"),
+        node("Relu", ["m1"], ["r1"], name="relu"),
+        node("MatMul", ["r1", "w2"], ["y"], name="vector_weight"),
+    ]
+    weights["row"] = np.array([16], np.int64)
+    return onnx_model(nodes, [1, 16], [], weights)
+
+
 def instance_norm(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
     """A style-transfer / wav2vec2 GroupNorm block: conv, InstanceNormalization with a
     learned scale and bias, Relu, conv. ORT's QDQ quantizer quantizes the normalization as
