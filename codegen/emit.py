@@ -119,6 +119,7 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.RuntimeDequantizeOp: dynamic.runtime_dequantize,
     qnn.FloatBinaryOp: float_math.binary,
     qnn.LayerNormOp: layer_norm.layer_norm,
+    qnn.LayerNormStatsOp: layer_norm.layer_norm_stats,
     qnn.BatchNormOp: batch_norm.batch_norm,
     qnn.ReduceOp: float_math.reduce,
     qnn.RoundOp: float_math.unary,

@@ -32,6 +32,10 @@ RESHAPE_OF_ATTR = "qnn.reshape_of"
 # a Q or DQ ONNX Runtime's QDQ propagation inserted (`rewrites.qdq_propagation`): a QDQ node of
 # ORT's, even in a function written in QOperator form, whose other pairs stand for QLinear nodes
 PROPAGATED_ATTR = "qnn.propagated"
+# an op whose result ONNX's shape inference gives no type (what a contrib op such as
+# com.microsoft Gelu, or a GroupNormalization-21, writes, and all that follows it without a
+# value_info): ONNX Runtime's quantizers neither calibrate nor quantize such a tensor
+UNTYPED_ATTR = "qnn.untyped"
 # a function quantize_static wrote in QOperator form: its Q/DQ pairs stand for QLinear nodes
 # reading and writing stored values, so no two of them are ONNX Runtime's back-to-back pairs
 QOPERATOR_ATTR = "qnn.qoperator"

@@ -39,7 +39,7 @@ from qdialect import qnn
 from qdialect.names import NODE_OUTPUT_ATTR, tensor_name
 from qdialect.qnn import HistogramRule
 from qdialect.tensors import element_type
-from rewrites.onnx_nodes import transb_transpose
+from rewrites.onnx_nodes import is_untyped, transb_transpose
 
 OBSERVED_ATTR = "qnn.observed"  # result attribute: the name of the tensor a result observes
 LISTED = 8  # names an error lists before "and N more"
@@ -94,11 +94,12 @@ def _observed(value: SSAValue) -> bool:
     a function argument or any op's result is observed (the gather of a position table, the
     Sqrt of a constant, a parameter read through Identity, all computed from constants), and
     of the constants those the importer marked as an ONNX node's output. A weight's
-    transpose (Gemm's transB, which is no node) is not."""
+    transpose (Gemm's transB, which is no node) is not, nor a tensor ONNX's shape inference
+    gives no type (`select_tensors_to_calibrate` finds no value_info for it)."""
     owner = value.owner
     if isinstance(owner, arith.ConstantOp):
         return NODE_OUTPUT_ATTR in owner.attributes
-    return not transb_transpose(value)
+    return not transb_transpose(value) and not is_untyped(value)
 
 
 def _unique(name: str, values: list[SSAValue]) -> SSAValue:

@@ -15,12 +15,25 @@ from xdsl.dialects.builtin import StringAttr, TensorType, f32
 from xdsl.ir import Operation, SSAValue
 
 from qdialect import qnn
-from qdialect.names import NODE_OUTPUT_ATTR, OP_TYPE_ATTR, RESHAPE_OF_ATTR, node_name, tensor_name
+from qdialect.names import (
+    NODE_OUTPUT_ATTR,
+    OP_TYPE_ATTR,
+    RESHAPE_OF_ATTR,
+    UNTYPED_ATTR,
+    node_name,
+    tensor_name,
+)
 from qdialect.tensors import element_type
 
 
 def is_float_tensor(value: SSAValue) -> bool:
     return isinstance(value.type, TensorType) and element_type(value.type) == f32
+
+
+def is_untyped(value: SSAValue) -> bool:
+    """Whether ONNX's shape inference gives the tensor no type (`UNTYPED_ATTR`, set by
+    `import_onnx(node_constants=True)`)."""
+    return isinstance(value.owner, Operation) and UNTYPED_ATTR in value.owner.attributes
 
 
 def float_constant(value: SSAValue) -> arith.ConstantOp | None:

@@ -27,14 +27,22 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from qdialect import qnn
 from qdialect.constants import dense_array
 from qdialect.float32_arrays import dynamic_qparams_of
-from qdialect.names import node_name
+from qdialect.names import node_name, tensor_name
 from qdialect.ort_fusions import fuse_float_nodes
 from qdialect.ort_qparams import QParams, QType, quantize_array, weight_qparams
 from qdialect.quant_config import QuantizeConfig
 from qdialect.tensors import element_type
-from rewrites.onnx_nodes import float_constant, inner_op, node_kind, node_ops, weight_source
+from rewrites.onnx_nodes import (
+    float_constant,
+    inner_op,
+    is_untyped,
+    node_inputs,
+    node_kind,
+    node_ops,
+    weight_source,
+)
 from rewrites.qdq_ir import constant_chain
-from rewrites.quantize_static import QuantizeSummary, nchwc_layout
+from rewrites.quantize_static import QuantizeError, QuantizeSummary, nchwc_layout
 
 CONV_PROPERTIES = ("strides", "pads", "dilations", "groups", "layout")
 QUANTIZED_KINDS = ("MatMul", "Conv")  # of IntegerOpsRegistry, those a float MLP / CNN has
@@ -122,6 +130,15 @@ def _quantizable(op: Operation, config: QuantizeConfig) -> tuple[str, Operation]
         kind = "MatMul"
     if kind not in QUANTIZED_KINDS or not config.should_quantize(kind, node_name(op)):
         return None
+    if kind == "Conv" and is_untyped(node_inputs(op)[0]):
+        return None  # `QuantOperatorBase.should_quantize`: its input is no float tensor
+    if kind == "MatMul" and is_untyped(op.results[0]):
+        raise QuantizeError(
+            f"MatMul '{node_name(op)}': ONNX's shape inference gives its output "
+            f"'{tensor_name(op.results[0])}' no type, where ONNX Runtime's quantize_dynamic "
+            'stops too ("Unable to find data type"): give the tensor a value_info, or '
+            "exclude the node (nodes_to_exclude)"
+        )
     if kind == "Conv" and not isinstance(op, qnn.Conv2DOp):
         op = next((o for o in node_ops(op) if isinstance(o, qnn.Conv2DOp)), op)
     if not isinstance(op, qnn.DotOp | qnn.Conv2DOp):  # a reshape of a batched MatMul's

@@ -57,6 +57,7 @@ from rewrites.onnx_nodes import (
     float_constant,
     inner_op,
     is_float_tensor,
+    is_untyped,
     node_inputs,
     node_kind,
     node_of,
@@ -397,7 +398,9 @@ class StaticQuantizer:
                 self.ranges[self.name(source)] = self.ranges[self.name(op.results[0])]
 
     def quantizable(self, value: SSAValue) -> bool:
-        return is_float_tensor(value)
+        """`_is_tensor_quantizable` / `is_float_tensor`: a float tensor that ONNX's shape
+        inference gives a type (ORT's quantizers skip the others, "failed to infer the type")."""
+        return is_float_tensor(value) and not is_untyped(value)
 
     def mark(self, value: SSAValue, mark: Mark = Mark()) -> None:
         """`QDQQuantizer.__quantize_tensor`: a shared mark overwrites, others are kept. The
@@ -471,6 +474,9 @@ class StaticQuantizer:
             return not (self.is_marked(op.operands[1]) and self.is_marked(op.operands[2]))
         if self.config.quant_format is not QuantFormat.QOperator:
             return False
+        inputs = node_inputs(op)
+        if kind not in ("MatMul", "Gather") and inputs and not self.quantizable(inputs[0]):
+            return True  # `QuantOperatorBase.should_quantize`: its first input is no float
         if kind in REMOVABLE:
             return self.config.activation_symmetric
         if kind == "Gather":  # `GatherQuant.should_quantize`: an initializer's gather only
@@ -852,6 +858,13 @@ class StaticQuantizer:
         bears the initializer's name."""
         first: dict[SSAValue, SSAValue] = {}
         for bias in self.biases:
+            if bias.input not in self.done and is_untyped(bias.input):
+                raise QuantizeError(  # (ORT: "Unable to get valid quantization scale")
+                    f"bias '{self.name(bias.bias)}' needs a quantized input, and ONNX's shape "
+                    f"inference gives its input '{self.name(bias.input)}' no type (as ONNX "
+                    "Runtime's quantizer, ours leaves such a tensor float): give it a "
+                    "value_info, or exclude the node (nodes_to_exclude)"
+                )
             if bias.weight not in self.done or bias.input not in self.done:
                 raise QuantizeError(
                     f"bias '{self.name(bias.bias)}' needs quantized input and weight scales"

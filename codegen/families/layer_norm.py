@@ -27,6 +27,7 @@ class LayerNormSpec:
     simplified: bool  # RMSNorm (ORT's SimplifiedLayerNormalization)
     welford: bool  # the scalar loop at any length (ORT's SkipLayerNormalization)
     kernel_length: int  # ... whose rows this long or longer take MLAS's kernel
+    stats: bool = False  # qnn.layer_norm_stats: each row's mean and inverse deviation only
 
 
 def layer_norm(op: qnn.LayerNormOp, ctx: EmitContext) -> Kernel:
@@ -46,4 +47,23 @@ def layer_norm(op: qnn.LayerNormOp, ctx: EmitContext) -> Kernel:
     )
     bias = ctx.plan.expr(op.bias) if op.bias is not None else "NULL"
     args = [ctx.plan.expr(op.input), ctx.plan.expr(op.scale), bias, ctx.plan.expr(op.result)]
+    return Kernel("layer_norm.c.j2", spec, args)
+
+
+def layer_norm_stats(op: qnn.LayerNormStatsOp, ctx: EmitContext) -> Kernel:
+    shape = shape_of(op.input)
+    axis = op.axis_value
+    spec = LayerNormSpec(
+        f"{op.name} over the last {len(shape) - axis} dimension(s)",
+        math.prod(shape[:axis]),
+        math.prod(shape[axis:]),
+        float(op.epsilon.value.data),
+        has_bias=False,
+        parallel=False,
+        simplified=False,
+        welford=False,
+        kernel_length=SIMPLIFIED_KERNEL_LENGTH,
+        stats=True,
+    )
+    args = [ctx.plan.expr(v) for v in (op.input, op.mean, op.inv_std_dev)]
     return Kernel("layer_norm.c.j2", spec, args)

@@ -105,6 +105,7 @@ def import_onnx(
     """
     from qdialect.onnx_import.graph import GraphImporter
     from qdialect.onnx_import.ops import HANDLERS, unsupported_nodes
+    from qdialect.onnx_import.tensor_types import untyped_tensors
 
     model = load_model(source)
     if not model.HasField("graph"):
@@ -116,6 +117,8 @@ def import_onnx(
     importer = GraphImporter(model.graph, HANDLERS, node_names)
     importer.opset = default_opset(model)
     importer.node_constants = node_constants
+    if node_constants:  # for ORT's quantizers, which treat untyped tensors as not float
+        importer.untyped = untyped_tensors(model)
     return importer.run(function_name)
 
 

@@ -15,7 +15,7 @@ from xdsl.ir import BlockArgument, SSAValue
 
 from qdialect import qnn
 from qdialect.float32_arrays import MULTIPLIED_EXPONENTS
-from qdialect.names import OP_TYPE_ATTR
+from qdialect.names import OP_TYPE_ATTR, ssa_name_hint
 from qdialect.nchwc import mark_nchwc_conv
 from qdialect.onnx_import.batched import build_matmul
 from qdialect.onnx_import.builders import (
@@ -241,9 +241,7 @@ def layer_norm(g: GraphImporter, node) -> None:
     """LayerNormalization (opset 17) as `qnn.layer_norm` (the float32 steps of ONNX Runtime's
     kernel); ORT's SimplifiedLayerNormalization (RMSNorm, what its optimizer fuses Llama's
     Pow/ReduceMean/Add/Sqrt/Div/Mul into) as `qnn.layer_norm {simplified}`. The Mean and
-    InvStdDev outputs (training) are not imported."""
-    if len([o for o in node.output if o]) > 1:
-        raise NodeError("the Mean and InvStdDev outputs are not imported")
+    InvStdDev outputs (training) as `qnn.layer_norm_stats` (the same kernel's numbers)."""
     a = attrs(node)
     x = float_value(g, node.input[0])
     axis = normalize_axis(a.get("axis", -1), len(shape_of(x)))
@@ -270,6 +268,22 @@ def layer_norm(g: GraphImporter, node) -> None:
         },
     )
     g.define(node.output[0], g.add(op, node.output[0]))
+    stats = [name for name in node.output[1:3] if name]
+    if stats and simplified:
+        raise NodeError("the InvStdDev output of SimplifiedLayerNormalization is not imported")
+    if stats:
+        stats_shape = [*shape_of(x)[:axis], *[1] * (len(shape_of(x)) - axis)]
+        computed = qnn.LayerNormStatsOp.build(
+            operands=[x],
+            result_types=[tensor_type(stats_shape, f32)] * 2,
+            properties={"axis": IntegerAttr(axis, i64), "epsilon": op.epsilon},
+        )
+        g.add(computed, node.output[1] or None)
+        if len(node.output) > 2 and node.output[2]:  # (a second result: its SSA name only)
+            computed.inv_std_dev.name_hint = ssa_name_hint(node.output[2])
+        for name, value in zip(node.output[1:3], computed.results, strict=False):
+            if name:
+                g.define(name, value)
 
 
 @handles("Relu")

@@ -94,6 +94,8 @@ def inlined(g: GraphImporter, node) -> None:
                 g.handlers[step.op_type](g, step)
         finally:
             g.node = node
+    for name in [n for n in g.folded if n.startswith(prefix)]:
+        del g.folded[name]  # the body's own constants: no node output ORT's calibrator sees
     outputs = {g.values[name].owner for name in node.output if name in g.values}
     for op in g.added_since(since):
         if op not in outputs and op.results:  # inner ops are unnamed (`onnx_nodes.inner_op`)

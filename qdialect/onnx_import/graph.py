@@ -27,7 +27,7 @@ from xdsl.dialects.builtin import (
     i1,
     i64,
 )
-from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.ir import Attribute, Block, Operation, OpResult, Region, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from qdialect.constants import packed_attr, reinterpret_bits
@@ -36,8 +36,10 @@ from qdialect.names import (
     NODE_ATTR,
     NODE_OUTPUT_ATTR,
     OP_TYPE_ATTR,
+    UNTYPED_ATTR,
     record_name,
     ssa_name_hint,
+    tensor_name,
 )
 from qdialect.nchwc import fuse_nchwc_sums, nchwc_batch_norms
 from qdialect.onnx_import.common import (
@@ -95,6 +97,7 @@ class GraphImporter:
         self.initializers: dict[str, np.ndarray] = {}  # and the node outputs held as constants
         self.folded: dict[str, None] = {}  # ... which are these (Constant nodes, folding), in order
         self.node_constants = False  # give the float ones SSA values marked NODE_OUTPUT_ATTR
+        self.untyped: frozenset[str] = frozenset()  # (with node_constants) UNTYPED_ATTR's
         for t in graph.initializer:
             try:
                 self.initializers[t.name] = numpy_helper.to_array(t)
@@ -383,6 +386,7 @@ class GraphImporter:
             except NodeError as err:
                 raise OnnxImportError(f"{self._label(node)}: {err}") from None
         if self.node_constants:
+            self._mark_untyped()
             for name in self.folded:
                 if self.initializers[name].dtype == np.float32:
                     owner = self.value(name).owner
@@ -408,6 +412,13 @@ class GraphImporter:
             res_attrs=_name_attrs(o.name for o in self.graph.output),
         )
         return ModuleOp([function])
+
+    def _mark_untyped(self) -> None:
+        """Mark the ops whose named result is one of `untyped` (`UNTYPED_ATTR`)."""
+        for name in self.untyped:
+            value = self.values.get(name)
+            if isinstance(value, OpResult) and tensor_name(value) == name:
+                value.owner.attributes[UNTYPED_ATTR] = UnitAttr()
 
     def _check_declared_shapes(self, node, declared: dict[str, list[int]]) -> None:
         """The shapes computed for `node`'s outputs must be those the graph declares for them

@@ -22,6 +22,23 @@ CAST_TARGETS = {
 }
 
 
+def untyped_tensors(model) -> frozenset[str]:
+    """The node outputs ONNX's shape inference gives no type: what ONNX Runtime's quantizers
+    find no value_info for after `load_model_with_shape_infer` (its calibrator skips them, its
+    quantizers leave them float: "failed to infer the type of tensor"). The model's own
+    value_infos count, as inference keeps them."""
+    from onnx import shape_inference
+
+    try:
+        inferred = shape_inference.infer_shapes(model).graph
+    except (ValueError, shape_inference.InferenceError):  # (a model over 2 GB): all typed
+        return frozenset()
+    typed = {v.name for v in (*inferred.value_info, *inferred.input, *inferred.output)}
+    typed |= {t.name for t in inferred.initializer}
+    outputs = (name for node in inferred.node for name in node.output if name)
+    return frozenset(name for name in outputs if name not in typed)
+
+
 def onnx_type_of(g, name: str) -> int:
     """The ONNX element type (`TensorProto.DataType`) of tensor `name` of the importer `g`."""
     if name in g.initializers and name not in g.values:

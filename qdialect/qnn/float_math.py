@@ -322,6 +322,41 @@ class LayerNormOp(IRDLOperation):
 
 
 @irdl_op_definition
+class LayerNormStatsOp(IRDLOperation):
+    """The Mean and InvStdDev outputs of ONNX LayerNormalization, per row of the dimensions
+    from `axis` on, as `qnn.layer_norm` computes them (its `mean`, and `inv` for rows of 8 or
+    more; `1 / sqrt(m2 / n + epsilon)` for shorter rows): ONNX Runtime's values to the bit.
+    Both results keep the leading dimensions and have size 1 from `axis` on.
+
+        %m, %i = qnn.layer_norm_stats %x {axis = 1 : i64, epsilon = 1.0e-05 : f32} : tensor<4x8xf32> -> tensor<4x1xf32>, tensor<4x1xf32>
+    """
+
+    name = "qnn.layer_norm_stats"
+    input = operand_def(TensorType)
+    mean = result_def(TensorType)
+    inv_std_dev = result_def(TensorType)
+    axis = prop_def(IntegerAttr)
+    epsilon = prop_def(FloatAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($mean) `,` type($inv_std_dev)"
+
+    @property
+    def axis_value(self) -> int:
+        return self.axis.value.data
+
+    def verify_(self) -> None:
+        shape = _check_f32(self.input, "input")
+        axis = self.axis_value
+        if not 0 <= axis < len(shape):
+            raise VerifyException(f"axis {axis} is not a dimension of the rank-{len(shape)} input")
+        stats = (*shape[:axis], *[1] * (len(shape) - axis))
+        for role, value in (("mean", self.mean), ("inv_std_dev", self.inv_std_dev)):
+            if _check_f32(value, role) != stats:
+                raise VerifyException(f"{role} must have shape {list(stats)}")
+
+
+@irdl_op_definition
 class BatchNormOp(IRDLOperation):
     """ONNX BatchNormalization (inference) over axis 1: per channel `x · s + t` with `s`, `t`
     from `scale`, `bias`, `mean` and `var` in the float32 steps of ONNX Runtime's CPU kernel

@@ -308,6 +308,27 @@ def _layer_norm(op, frame: Frame) -> list[np.ndarray]:
     return [layer_norm(x, scale, bias, op.axis_value, epsilon, simplified, op.welford is not None)]
 
 
+def layer_norm_stats(x: np.ndarray, axis: int, epsilon: F32) -> tuple[np.ndarray, np.ndarray]:
+    """`qnn.layer_norm_stats`: each row's mean and inverse deviation, as `layer_norm` computes
+    them (rows of 8 or more `_layer_norm_vector`'s, shorter ones `1 / _layer_norm_scalar`'s)."""
+    x = np.asarray(x, F32)
+    n = int(np.prod(x.shape[axis:]))
+    rows = x.reshape(-1, n)
+    with np.errstate(all="ignore"):
+        if n >= 8:
+            mean, inverse = _layer_norm_vector(rows, epsilon)
+        else:
+            mean, deviation = _layer_norm_scalar(rows, epsilon)
+            inverse = (F32(1) / deviation).astype(F32)
+    shape = (*x.shape[:axis], *[1] * (x.ndim - axis))
+    return mean.reshape(shape), inverse.reshape(shape)
+
+
+@handles(qnn.LayerNormStatsOp)
+def _layer_norm_stats(op, frame: Frame) -> list[np.ndarray]:
+    return list(layer_norm_stats(frame[op.input], op.axis_value, F32(op.epsilon.value.data)))
+
+
 @handles(qnn.BatchNormOp)
 def _batch_norm(op, frame: Frame) -> list[np.ndarray]:
     """`x · s + t` per channel (axis 1), two float32 roundings."""

@@ -2,7 +2,7 @@
 // RUN: qopt %s | qopt | filecheck %s
 // RUN: qopt %s --print-op-generic | qopt | filecheck %s
 
-// Round trips of the float32 ops (qnn.binary, qnn.reduce, qnn.round, qnn.cast, qnn.layer_norm,
+// Round trips of the float32 ops (qnn.binary, qnn.reduce, qnn.round, qnn.cast, qnn.layer_norm(_stats),
 // qnn.activation erf and sqrt) and of qnn.runtime_quantize / qnn.runtime_dequantize, custom and
 // generic forms: ONNX's expansion of DynamicQuantizeLinear, a DequantizeLinear of its data after a
 // Transpose (ONNX Runtime's quantize_dynamic), and a LayerNormalization decomposed as opset-13
@@ -55,6 +55,15 @@ func.func @encoder_float_part(%x: tensor<4x8xf32>, %g: tensor<8xf32>, %b: tensor
   %s = qnn.layer_norm %n, %g {axis = 1 : i64, epsilon = 1.0e-12 : f32} : tensor<4x8xf32>, tensor<8xf32> -> tensor<4x8xf32>
   %e = qnn.activation %s {function = "erf"} : tensor<4x8xf32> -> tensor<4x8xf32>
   func.return %e : tensor<4x8xf32>
+}
+
+// LayerNormalization's Mean and InvStdDev outputs: leading dimensions kept, ones from axis on.
+// CHECK-LABEL: func.func @layer_norm_stats(
+// CHECK-NEXT: %m, %i = qnn.layer_norm_stats %x {axis = 1 : i64, epsilon = 1.000000e-05 : f32} : tensor<2x4x8xf32> -> tensor<2x1x1xf32>, tensor<2x1x1xf32>
+// CHECK-NEXT: func.return %m, %i : tensor<2x1x1xf32>, tensor<2x1x1xf32>
+func.func @layer_norm_stats(%x: tensor<2x4x8xf32>) -> (tensor<2x1x1xf32>, tensor<2x1x1xf32>) {
+  %m, %i = qnn.layer_norm_stats %x {axis = 1 : i64, epsilon = 1.0e-05 : f32} : tensor<2x4x8xf32> -> tensor<2x1x1xf32>, tensor<2x1x1xf32>
+  func.return %m, %i : tensor<2x1x1xf32>, tensor<2x1x1xf32>
 }
 
 // BatchNormalization (inference), one parameter per channel (constant, so it compiles).

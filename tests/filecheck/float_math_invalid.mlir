@@ -116,6 +116,14 @@ func.func @layer_norm_axis(%x: tensor<4x8xf32>, %g: tensor<8xf32>) {
 
 // -----
 
+func.func @layer_norm_stats_shape(%x: tensor<4x8xf32>) {
+  // expected-error@+1 {{inv_std_dev must have shape [4, 1]}}
+  %m, %i = qnn.layer_norm_stats %x {axis = 1 : i64, epsilon = 1.0e-05 : f32} : tensor<4x8xf32> -> tensor<4x1xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
 func.func @batch_norm_parameter_shape(%x: tensor<1x4x3x3xf32>, %g: tensor<4xf32>, %m: tensor<3xf32>) {
   // expected-error@+1 {{mean must have one value per channel ([4])}}
   %y = qnn.batch_norm %x, %g, %g, %m, %g {epsilon = 1.0e-05 : f32} : tensor<1x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<3xf32>, tensor<4xf32> -> tensor<1x4x3x3xf32>

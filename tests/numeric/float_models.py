@@ -682,6 +682,52 @@ def matmul_shapes(rng: np.random.Generator) -> onnx.ModelProto:
     return onnx_model(nodes, [1, 16], [], weights)
 
 
+def untyped_gelu(rng: np.random.Generator) -> onnx.ModelProto:
+    """An MLP with ORT's contrib Gelu (com.microsoft, as its optimizer writes it): ONNX's
+    shape inference gives its output, and so everything after it, no type. ORT's calibrator
+    skips those tensors and its QDQ quantizer leaves them float ("failed to infer the type"):
+    the second MatMul reads a float input and a dequantized weight."""
+    weights = {"w1": normal(rng, 8, 16), "w2": normal(rng, 16, 4)}
+    node = helper.make_node
+    nodes = [
+        node("MatMul", ["x", "w1"], ["m1"], name="mm1"),
+        node("Gelu", ["m1"], ["g"], name="gelu", domain="com.microsoft"),
+        node("MatMul", ["g", "w2"], ["m2"], name="mm2"),
+        node("Relu", ["m2"], ["y"], name="relu"),
+    ]
+    model = onnx_model(nodes, [3, 8], [3, 4], weights)
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return model
+
+
+def untyped_group_norm(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
+    """A diffusion-style block, conv, GroupNormalization (opset 21, whose output ONNX's shape
+    inference leaves untyped), conv, Relu, conv: ORT's QDQ quantizer quantizes only the first
+    conv, the later convs' weights and the typed graph output; its QOperator quantizer the
+    first conv alone."""
+    w = functools.partial(normal, rng)
+    weights = {
+        "w1": w(4, 3, 3, 3),
+        "b1": w(4, scale=0.1),
+        "gamma": (1 + w(4, scale=0.2)).astype(np.float32),
+        "beta": w(4, scale=0.2),
+        "w2": w(4, 4, 3, 3),
+        "w3": w(2, 4, 1, 1),
+    }
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        node("GroupNormalization", ["c1", "gamma", "beta"], ["n"], num_groups=2, name="norm"),
+        node("Conv", ["n", "w2"], ["c2"], pads=[1, 1, 1, 1], name="conv2"),
+        node("Relu", ["c2"], ["r"], name="relu"),
+        node("Conv", ["r", "w3"], ["y"], name="conv3"),
+    ]
+    model = onnx_model(nodes, [1, 3, size, size], [1, 2, size, size], weights)
+    model.opset_import[0].version = 21
+    model.ir_version = 10
+    return model
+
+
 def instance_norm(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
     """A style-transfer / wav2vec2 GroupNorm block: conv, InstanceNormalization with a
     learned scale and bias, Relu, conv. ORT's QDQ quantizer quantizes the normalization as

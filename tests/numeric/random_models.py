@@ -602,7 +602,8 @@ def random_function_cnn(seed: int) -> onnx.ModelProto:
     Log, Softplus, Elu, Selu), runs as an ONNX function body (Mish), or reduces in the order of
     its generic loop (ReduceMean and ReduceSum over a channel or over leading axes), between
     convs. (Not GroupNormalization: ONNX's shape inference gives its output no type, so ORT's
-    quantizers leave every tensor after it unquantized, unlike ours.)"""
+    quantizers leave every tensor after it float, and its QDQ quantizer stops at the bias of
+    a conv reading one; `float_models.untyped_group_norm` is that case, ours and ORT's.)"""
     rng = np.random.default_rng(seed)
     c, h = int(rng.integers(2, 9)), int(rng.choice([5, 6, 8]))
     g = Graph(rng, tensors=[("x", (1, c, h, h))])

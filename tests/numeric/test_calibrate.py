@@ -430,3 +430,20 @@ def test_node_outputs_of_constants_and_casts_calibrate_as_onnxruntime(build, tmp
     assert set(theirs) <= set(ours)
     got = {name: (bits(ours[name].lowest), bits(ours[name].highest)) for name in theirs}
     assert got == {name: (bits(lo), bits(hi)) for name, (lo, hi) in theirs.items()}
+
+
+@pytest.mark.parametrize(
+    ("build", "untyped"),
+    [(float_models.untyped_gelu, {"g", "m2"}), (float_models.untyped_group_norm, {"n", "c2", "r"})],
+    ids=["contrib-gelu", "group-norm-21"],
+)
+def test_tensors_onnx_cannot_type_are_left_out_as_by_onnxruntime(build, untyped, tmp_path) -> None:
+    """What ONNX's shape inference gives no type (after a contrib op, a GroupNormalization-21)
+    ORT's calibrator does not observe; neither do we. The rest equals its ranges to the bit."""
+    rng = np.random.default_rng(4)
+    model = build(rng)
+    path = tmp_path / "float.onnx"
+    onnx.save(model, path)
+    samples = rng.standard_normal((4, *input_shape(model))).astype(np.float32)
+    names = assert_minmax_ranges_are_onnxruntimes(path, samples)
+    assert not names & untyped and "y" in names

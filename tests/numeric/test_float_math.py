@@ -382,6 +382,49 @@ def test_layer_normalization_is_onnxruntimes_bit_for_bit(shape, axis, bias) -> N
 
 
 @pytest.mark.parametrize(
+    ("shape", "axis", "outputs"),
+    [
+        ((2, 16, 128), -1, ["y", "mean", "inv"]),  # MLAS's kernel
+        ((64, 13), 1, ["y", "mean", "inv"]),  # ... with a tail
+        ((3, 4, 5, 6), 0, ["y", "mean", "inv"]),  # one row of everything
+        ((64, 7), 1, ["y", "mean", "inv"]),  # the scalar Welford loop: 1 / its deviation
+        ((5, 3), -1, ["y", "mean"]),  # no InvStdDev
+        ((6, 9), 1, ["y", "", "inv"]),  # InvStdDev without Mean
+    ],
+)
+def test_layer_normalization_mean_and_inv_std_dev_are_onnxruntimes(shape, axis, outputs) -> None:
+    """LayerNormalization's Mean and InvStdDev outputs (`qnn.layer_norm_stats`): the numbers
+    of ORT's kernel, compiled and reference, with the leading dimensions and ones after."""
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(32)
+    inits = {"g": rng.standard_normal(shape[axis:]).astype(np.float32)}
+    node = helper.make_node("LayerNormalization", ["x", "g"], outputs, axis=axis, epsilon=1e-3)
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in outputs if name],
+        [numpy_helper.from_array(v, k) for k, v in inits.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    x = (rng.standard_normal(shape) * 3 + 100).astype(np.float32)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(model.SerializeToString(), options)
+    expected = session.run(None, {"x": x})
+    module = import_onnx(model)
+    compiled = compile_module(module)(x)
+    reference = run_function(module, {"x": x})
+    ranked = axis % len(shape)
+    assert expected[-1].shape == (*shape[:ranked], *[1] * (len(shape) - ranked))
+    for want, got, ref in zip(expected, compiled, reference, strict=True):
+        assert got.shape == want.shape
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+        assert np.array_equal(ref.view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize(
     ("shape", "axis"),
     [
         ((2, 8, 768), -1),  # MLAS's kernel, no tail

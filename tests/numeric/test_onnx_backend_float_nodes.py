@@ -74,6 +74,8 @@ MUST_IMPORT = {
     "test_dropout_default_mask",  # ... an all-true mask
     "test_averagepool_1d_default",  # the 2-D pool over a height of 1
     "test_maxpool_1d_default",
+    "test_layer_normalization_4d_axis1",  # its Mean and InvStdDev too
+    "test_layer_normalization_2d_axis0",
 }
 
 
