@@ -5,7 +5,10 @@ in the ops we already run, so no kernel learns a new shape.
 - batch of ones: that one matrix (`dot`);
 - left-hand side without a batch: one `dot` against the matrices side by side, `[K, P·N]`;
 - equal batches: a grouped 1×1 `conv2d`, one group per batch element — input `[1, P·K, M, 1]`,
-  weight `[P·N, K, 1, 1]`, `groups = P` — whose sums are exactly the per-batch products.
+  weight `[P·N, K, 1, 1]`, `groups = P` — whose sums are exactly the per-batch products;
+- batches that broadcast both ways (`[2, 1] x [3]`): both expanded (`qnn.broadcast`) to equal
+  batches first.
+A 1-D operand is reshaped to one row (lhs) or one column (rhs) and that axis dropped after.
 Every sum is the same exact int32 `Σ (a - za)(b - zb)` and the requantization is per tensor,
 so each form gives the bits `dot` would. Moving data costs transposes and reshapes only.
 """
