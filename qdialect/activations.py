@@ -33,7 +33,14 @@ from collections.abc import Callable
 import numpy as np
 
 from qdialect.arithmetic import float32_scale, quantize_value
-from qdialect.float32_arrays import F32, fmaf, onnx_elu, onnx_log, onnx_selu, onnx_softplus
+from qdialect.float32_arrays import (
+    F32,
+    fmaf,
+    onnx_elu,
+    onnx_log,
+    onnx_selu,
+    onnx_softplus,
+)
 from qdialect.qnn.modes import SumExpKernel
 from qdialect.qnn.table import TABLE_SIZE, UnaryFunction
 from qdialect.qparams import choose_qparams

@@ -134,10 +134,20 @@ def powf(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 MULTIPLIED_EXPONENTS = (2.0, 3.0)  # ORT's Pow multiplies by a one-element exponent of these
 
 
+def pow_in_double(x: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+    """float32 `x` to integer powers as ORT raises them: C's pow in double, rounded."""
+    with np.errstate(all="ignore"):
+        return np.power(np.asarray(x, np.float64), np.asarray(exponent, np.float64)).astype(F32)
+
+
 def onnx_pow(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """ONNX Runtime's float32 Pow (element_wise_ops.cc, PowImpl): a one-element exponent of 2
-    or 3 multiplies, `x · x` and `(x · x) · x`; anything else is `powf`."""
+    or 3 multiplies, `x · x` and `(x · x) · x`; another integer one is `pow_in_double`;
+    anything else is `powf`."""
+    integer = np.asarray(y).dtype.kind in "iu"
     x, y = np.asarray(x, F32), np.asarray(y, F32)
+    if integer and not (y.size == 1 and float(y.reshape(())) in MULTIPLIED_EXPONENTS):
+        return pow_in_double(x, y)
     if y.size == 1 and float(y.reshape(())) in MULTIPLIED_EXPONENTS:
         square = (x * x).astype(F32)
         result = square if float(y.reshape(())) == 2.0 else (square * x).astype(F32)

@@ -184,21 +184,26 @@ def power(g: GraphImporter, node) -> None:
     """Pow by a constant exponent as ONNX Runtime computes it (element_wise_ops.cc, PowImpl):
     a one-element 2 (a decomposed LayerNorm's square) or 3 (GPT-2's tanh GELU) multiplies in
     float32, `x · x` and `(x · x) · x`; any other float32 exponent is `powf`
-    (`qnn.binary {kind = "pow"}`). ORT raises an integer exponent to it in double: refused."""
+    (`qnn.binary {kind = "pow"}`); other integer exponents C's pow in double, rounded to
+    float32, as ORT raises to them (`kind = "pow_double"`)."""
     exponent = g.optional_constant(1, "Y")
     if exponent is None:
         raise NodeError("the exponent must be a constant")
     power = float(exponent.reshape(())) if exponent.size == 1 else None
     x = float_value(g, node.input[0])
     if power not in MULTIPLIED_EXPONENTS:
-        if exponent.dtype != np.float32:
-            raise NodeError(
-                f"Pow by an exponent of type {exponent.dtype} other than 2 or 3 is not imported "
-                "(ONNX Runtime computes it in double)"
-            )
+        kind = qnn.FloatBinary.POW
+        if exponent.dtype.kind in "iu":
+            if np.any(np.abs(exponent.astype(np.float64)) > 2**24):
+                raise NodeError("integer exponents beyond 2^24 are not imported")
+            kind = qnn.FloatBinary.POW_DOUBLE  # exactly representable as float32 operands
+            y = g.float_constant(exponent.astype(np.float32))
+        elif exponent.dtype == np.float32:
+            y = float_value(g, node.input[1])
+        else:
+            raise NodeError(f"Pow by an exponent of type {exponent.dtype} is not imported")
         shape = broadcast_shape(shape_of(x), exponent.shape)
-        y = float_value(g, node.input[1])
-        op = qnn.FloatBinaryOp(qnn.FloatBinary.POW, x, y, tensor_type(shape, f32))
+        op = qnn.FloatBinaryOp(kind, x, y, tensor_type(shape, f32))
         g.define(node.output[0], g.add(op, node.output[0]))
         return
     last = g.block.last_op

@@ -57,6 +57,7 @@ class FloatBinary(Enum):
     MAX = "max"
     PRELU = "prelu"  # lhs < 0 ? lhs * rhs : lhs (ONNX Runtime's PRelu: NaN and -0 pass)
     POW = "pow"  # C's powf (ONNX Runtime's Pow but for the exponents 2 and 3, which multiply)
+    POW_DOUBLE = "pow_double"  # C's pow in double, rounded (ORT's Pow by integer exponents)
 
 
 class Reduction(Enum):

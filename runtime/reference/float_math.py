@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from qdialect import qnn
-from qdialect.float32_arrays import batch_norm_affine, fmaf, powf
+from qdialect.float32_arrays import batch_norm_affine, fmaf, pow_in_double, powf
 from qdialect.float_sum import pair_sum
 from qdialect.qnn import FloatBinary, Reduction
 from qdialect.qnn.float_math import INTEGER_SOURCES, SIMPLIFIED_KERNEL_LENGTH
@@ -43,6 +43,8 @@ def binary(kind: FloatBinary, a: np.ndarray, b: np.ndarray) -> np.ndarray:
             return np.where(a < 0, a * b, a).astype(F32)
         if kind is FloatBinary.POW:
             return powf(a, b)
+        if kind is FloatBinary.POW_DOUBLE:
+            return pow_in_double(a, b)
     a, b = np.broadcast_arrays(a, b)
     return (minimum if kind is FloatBinary.MIN else maximum)(a, b).astype(F32)
 
