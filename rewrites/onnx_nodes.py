@@ -142,6 +142,7 @@ def node_kind(op: Operation) -> str | None:
         qnn.CumSumOp: "CumSum",
         qnn.BroadcastOp: "Expand",
         qnn.TopKOp: "TopK",
+        qnn.LrnOp: "LRN",
     }
     return simple.get(type(op))
 

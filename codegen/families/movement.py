@@ -29,7 +29,7 @@ class MovementSpec:
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...]
     src_strides: tuple[int, ...]  # the source stride of each result dimension
-    mode: str = ""  # pad: constant, edge or reflect
+    mode: str = ""  # pad: constant, edge, reflect or wrap
     low: tuple[int, ...] = ()  # pad: elements added before each dimension
     fill: float | int = 0  # pad, constant: the stored value of the padding
     offset: int = 0  # transpose: the source index of the first element

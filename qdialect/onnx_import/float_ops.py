@@ -291,6 +291,28 @@ def layer_norm(g: GraphImporter, node) -> None:
                 g.define(name, value)
 
 
+@handles("LRN")
+def lrn(g: GraphImporter, node) -> None:
+    """LRN (AlexNet, GoogLeNet, CaffeNet) as `qnn.lrn`, ONNX Runtime's float32 steps."""
+    x = float_value(g, node.input[0])
+    if len(shape_of(x)) != 4:
+        raise NodeError(f"only NCHW (rank-4) input is imported, got rank {len(shape_of(x))}")
+    a = attrs(node)
+    if "size" not in a:
+        raise NodeError("attribute 'size' is required")
+    op = qnn.LrnOp.create(
+        operands=[x],
+        result_types=[x.type],
+        properties={
+            "size": IntegerAttr(int(a["size"]), i64),
+            "alpha": FloatAttr(float(a.get("alpha", 1e-4)), f32),
+            "beta": FloatAttr(float(a.get("beta", 0.75)), f32),
+            "bias": FloatAttr(float(a.get("bias", 1.0)), f32),
+        },
+    )
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
 @handles("Relu")
 def relu(g: GraphImporter, node) -> None:
     x = g.value(node.input[0])

@@ -143,8 +143,8 @@ def pad(g: GraphImporter, node) -> None:
     xs = shape_of(x)
     a = attrs(node)
     mode = decode(a.get("mode", "constant"))
-    if mode not in ("constant", "edge", "reflect"):
-        raise NodeError(f"mode '{mode}' is not imported (constant, edge, reflect are)")
+    if mode not in ("constant", "edge", "reflect", "wrap"):
+        raise NodeError(f"mode '{mode}' is not imported (constant, edge, reflect, wrap are)")
     pads_data = g.optional_constant(1, "pads")
     pads = [int(p) for p in pads_data.ravel()] if pads_data is not None else list(a.get("pads", []))
     axes = g.optional_constant(3, "axes")

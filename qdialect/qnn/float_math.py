@@ -41,7 +41,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.qnn.common import KindedBinaryOp, int_array, ranked_shape
+from qdialect.qnn.common import KindedBinaryOp, float_value, int_array, ranked_shape
 from qdialect.qnn.elementwise import broadcast_shape
 from qdialect.qnn.modes import enum_value
 from qdialect.storage import integer_signature
@@ -355,6 +355,40 @@ class LayerNormStatsOp(IRDLOperation):
         for role, value in (("mean", self.mean), ("inv_std_dev", self.inv_std_dev)):
             if _check_f32(value, role) != stats:
                 raise VerifyException(f"{role} must have shape {list(stats)}")
+
+
+@irdl_op_definition
+class LrnOp(IRDLOperation):
+    """ONNX LRN across the channels of an NCHW tensor in ONNX Runtime's float32 steps
+    (`qdialect.lrn`: Caffe's running sum of `(alpha / size) · x²` from `bias` over each
+    channel's window of `size`, then `x · scale^(-beta)` by Eigen's packet pow and, for the
+    last `size % 4` elements, `powf`). ORT takes an odd `size` and positive `alpha` and `beta`.
+
+        %y = qnn.lrn %x {size = 5 : i64, alpha = 1.0e-04 : f32, beta = 7.5e-01 : f32, bias = 1.0 : f32} : tensor<1x8x4x4xf32> -> tensor<1x8x4x4xf32>
+    """
+
+    name = "qnn.lrn"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    size = prop_def(IntegerAttr)
+    alpha = prop_def(FloatAttr)
+    beta = prop_def(FloatAttr)
+    bias = prop_def(FloatAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    def verify_(self) -> None:
+        if len(_check_f32(self.input, "input")) != 4:
+            raise VerifyException("takes an NCHW (rank-4) tensor")
+        if self.result.type != self.input.type:
+            raise VerifyException("input and result types must be equal")
+        size = self.size.value.data
+        if size < 1 or size % 2 == 0:
+            raise VerifyException(f"size must be odd and positive, got {size}")
+        for name in ("alpha", "beta"):
+            if not float_value(getattr(self, name)) > 0:  # type: ignore[operator]
+                raise VerifyException(f"{name} must be positive")
 
 
 @irdl_op_definition

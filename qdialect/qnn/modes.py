@@ -59,11 +59,13 @@ class Layout(Enum):
 
 
 class PadMode(Enum):
-    """How `qnn.pad` fills: a constant, the border element, or a mirror without the border."""
+    """How `qnn.pad` fills: a constant, the border element, a mirror without the border, or
+    the tensor repeated (a torus: the elements from the other end)."""
 
     CONSTANT = "constant"
     EDGE = "edge"
     REFLECT = "reflect"
+    WRAP = "wrap"
 
 
 E = TypeVar("E", bound=Enum)

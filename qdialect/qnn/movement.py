@@ -118,7 +118,8 @@ class PadOp(IRDLOperation):
     """Pad each dimension by `low[d]` before and `high[d]` after (ONNX Pad, non-negative pads).
 
     `constant` fills with the real `value` (quantized per DESIGN §2 for a quantized tensor);
-    `edge` repeats the border element; `reflect` mirrors without repeating it.
+    `edge` repeats the border element; `reflect` mirrors without repeating it; `wrap` takes the
+    elements from the other end (index modulo the size).
 
         %y = qnn.pad %x {low = array<i64: 0, 0, 1, 1>, high = array<i64: 0, 0, 1, 1>} : tensor<1x2x3x3xf32> -> tensor<1x2x5x5xf32>
     """

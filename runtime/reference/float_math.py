@@ -9,12 +9,13 @@ import numpy as np
 from qdialect import qnn
 from qdialect.float32_arrays import batch_norm_affine, fmaf, pow_in_double, powf
 from qdialect.float_sum import pair_sum
+from qdialect.lrn import lrn
 from qdialect.qnn import FloatBinary, Reduction
 from qdialect.qnn.float_math import INTEGER_SOURCES, SIMPLIFIED_KERNEL_LENGTH
 from qdialect.storage import integer_signature, storage_bounds
 from qdialect.tensors import element_type
 from runtime.reference.f32math import F32
-from runtime.reference.interpreter import Frame, handles
+from runtime.reference.interpreter import Frame, attr_float, handles
 from runtime.signature import numpy_dtype
 
 # C's NAN (GCC's __builtin_nanf("")): what a reduction over a set holding a NaN returns.
@@ -329,6 +330,12 @@ def layer_norm_stats(x: np.ndarray, axis: int, epsilon: F32) -> tuple[np.ndarray
 @handles(qnn.LayerNormStatsOp)
 def _layer_norm_stats(op, frame: Frame) -> list[np.ndarray]:
     return list(layer_norm_stats(frame[op.input], op.axis_value, F32(op.epsilon.value.data)))
+
+
+@handles(qnn.LrnOp)
+def _lrn(op, frame: Frame) -> list[np.ndarray]:
+    values = (attr_float(v) for v in (op.alpha, op.beta, op.bias))
+    return [lrn(frame[op.input], op.size.value.data, *values)]
 
 
 @handles(qnn.BatchNormOp)

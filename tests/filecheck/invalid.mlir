@@ -1039,8 +1039,8 @@ func.func @pad_reflect_too_wide(%a: tensor<2x3xf32>) {
 // -----
 
 func.func @pad_mode(%a: tensor<2x3xf32>) {
-  // expected-error@+1 {{mode must be one of 'constant', 'edge', 'reflect', got 'wrap'}}
-  %y = qnn.pad %a {low = array<i64: 0, 0>, high = array<i64: 0, 0>, mode = "wrap"} : tensor<2x3xf32> -> tensor<2x3xf32>
+  // expected-error@+1 {{mode must be one of 'constant', 'edge', 'reflect', 'wrap', got 'mirror'}}
+  %y = qnn.pad %a {low = array<i64: 0, 0>, high = array<i64: 0, 0>, mode = "mirror"} : tensor<2x3xf32> -> tensor<2x3xf32>
   return
 }
 

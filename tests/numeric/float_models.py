@@ -728,6 +728,22 @@ def untyped_group_norm(rng: np.random.Generator, size: int = 6) -> onnx.ModelPro
     return model
 
 
+def lrn_stem(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
+    """GoogLeNet's and AlexNet's stem: conv, Relu, MaxPool, LRN, conv. ORT's quantizers leave
+    LRN float (in no registry): the QDQ model dequantizes before it and quantizes after."""
+    w = functools.partial(normal, rng)
+    weights = {"w1": w(8, 3, 3, 3), "b1": w(8, scale=0.1), "w2": w(4, 8, 1, 1)}
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        node("Relu", ["c1"], ["r1"], name="relu1"),
+        node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2], name="pool1"),
+        node("LRN", ["p1"], ["n1"], size=5, alpha=1e-4, beta=0.75, bias=1.0, name="norm1"),
+        node("Conv", ["n1", "w2"], ["y"], name="conv2"),
+    ]
+    return onnx_model(nodes, [1, 3, size, size], [1, 4, size // 2, size // 2], weights)
+
+
 def instance_norm(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
     """A style-transfer / wav2vec2 GroupNorm block: conv, InstanceNormalization with a
     learned scale and bias, Relu, conv. ORT's QDQ quantizer quantizes the normalization as

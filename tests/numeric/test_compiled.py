@@ -416,7 +416,7 @@ def test_transpose_pad_reshape_bit_exact(seed: int) -> None:
     rank = int(rng.integers(1, 5))
     shape = [int(d) for d in rng.integers(1, 5, rank)]
     perm = [int(p) for p in rng.permutation(rank)]
-    mode = ["constant", "edge", "reflect"][seed % 3]
+    mode = ["constant", "edge", "reflect", "wrap"][seed % 4]
     limit = [d - 1 if mode == "reflect" else 3 for d in shape]
     low = [int(rng.integers(0, m + 1)) for m in limit]
     high = [int(rng.integers(0, m + 1)) for m in limit]

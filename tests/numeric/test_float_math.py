@@ -24,6 +24,8 @@ from runtime.compiled import compile_module
 from runtime.reference import kernels as K
 from runtime.reference import run_function
 
+from .onnxruntime_session import run_ort
+
 SHAPE = (5, 9)
 CASTS = {"u8": TensorProto.UINT8, "i8": TensorProto.INT8, "i16": TensorProto.INT16}
 CASTS["i64"] = TensorProto.INT64  # shape arithmetic on run-time tensors (MobileViT)
@@ -681,6 +683,38 @@ def test_floor_ceil_and_sign_of_run_time_tensors_are_onnxruntimes(op_type: str) 
     x[: len(special)] = special
     node = helper.make_node(op_type, ["x"], ["y"])
     _assert_onnxruntimes_bits(_single_node_model(node, x.shape, opset=13), x, optimize=False)
+
+
+LRN_CASES = [
+    ((1, 8, 5, 5), {"size": 5}),  # AlexNet's and GoogLeNet's: beta 0.75, Eigen's double-word pow
+    ((2, 3, 4, 3), {"size": 5, "alpha": 0.5, "beta": 1.0, "bias": 2.0}),  # C < size; 1/scale
+    ((1, 6, 3, 3), {"size": 3, "alpha": 0.5, "beta": 2.0, "bias": 0.5}),  # squared
+    ((1, 7, 2, 3), {"size": 1, "beta": 4.0}),  # Eigen's generic_pow at an integer exponent
+    ((3, 20, 13, 1), {"size": 7, "alpha": 0.01, "beta": 5.5, "bias": 1.0}),  # 1560 % 4 == 0
+    ((1, 5, 3, 1), {"size": 3, "beta": 0.3}),  # 15 values: the last 3 through powf
+]
+
+
+@pytest.mark.parametrize(("shape", "attributes"), LRN_CASES)
+def test_lrn_is_onnxruntimes_bit_for_bit(shape, attributes) -> None:
+    """LRN (`qdialect.lrn`): the running sum of squares, then Eigen's packet pow and glibc's
+    powf at the tail, with ±0, ±inf, NaN, squares that overflow and scales that go negative:
+    compiled, reference and ORT agree to the bit."""
+    rng = np.random.default_rng(sum(shape))
+    x = (rng.standard_normal(shape) * 10.0 ** rng.uniform(-3, 3, (1, shape[1], 1, 1))).astype(
+        np.float32
+    )
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e19, -2e19, 3e38, 1e-40]
+    at = np.arange(0, x.size, max(1, x.size // len(special)))[: len(special)]
+    x.flat[at] = special[: len(at)]
+    node = helper.make_node("LRN", ["x"], ["y"], **attributes)
+    model = _single_node_model(node, shape, opset=13)
+    module = import_onnx(model)
+    (compiled,) = compile_module(module)(x)
+    (reference,) = run_function(module, {"x": x})
+    (expected,) = run_ort(model, {"x": x}, "ORT_DISABLE_ALL")  # one thread: ORT's last loop
+    assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))  # unsplit
+    assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
 
 
 @pytest.mark.parametrize("count", [2, 3, 5])

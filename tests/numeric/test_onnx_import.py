@@ -99,7 +99,7 @@ MOVEMENT_INITS = {
 }
 
 
-@pytest.mark.parametrize("mode", ["constant", "edge", "reflect"])
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "wrap"])
 def test_data_movement_on_quantized_tensors_matches_onnxruntime(mode: str) -> None:
     nodes = [
         helper.make_node("QuantizeLinear", ["x", "s", "z"], ["a"]),
@@ -112,7 +112,7 @@ def test_data_movement_on_quantized_tensors_matches_onnxruntime(mode: str) -> No
     check_against_ort(model, {"x": x})
 
 
-@pytest.mark.parametrize("mode", ["constant", "edge", "reflect"])
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "wrap"])
 def test_data_movement_on_float_tensors_matches_onnxruntime(mode: str) -> None:
     nodes = [helper.make_node("Identity", ["x"], ["a"]), *_movement_nodes(mode)]
     inits = MOVEMENT_INITS | {"zq": np.float32(-2.5)}

@@ -73,6 +73,7 @@ MODELS = {
     "matmul_shapes": float_models.matmul_shapes,
     "untyped_gelu": float_models.untyped_gelu,
     "untyped_group_norm": float_models.untyped_group_norm,
+    "lrn_stem": float_models.lrn_stem,
     "instance_norm": float_models.instance_norm,
     "conv_transpose": float_models.conv_transpose,
     "constant_nodes": float_models.constant_nodes,

@@ -198,10 +198,10 @@ UNKNOWN = [
         "got 'gemmlowp'",
     ),
     (
-        pad("wrap"),
+        pad("mirror"),
         qnn.PadOp,
         "mode_kind",
-        "mode must be one of 'constant', 'edge', 'reflect', got 'wrap'",
+        "mode must be one of 'constant', 'edge', 'reflect', 'wrap', got 'mirror'",
     ),
 ]
 
