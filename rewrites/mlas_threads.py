@@ -7,6 +7,9 @@ differ from the single-threaded one (DenseNet's 7 × 7 convs of 32 filters, Goog
 reductions: 512 taps a block on two threads, 256 on one). ONNX Runtime's calibrator runs its
 session on the default threads, so `quantize_static`'s ranges carry those sums.
 
+An LRN takes the thread count itself (`qnn.lrn {threads}`): ORT cuts its last loop into blocks
+whose unaligned edges take `powf` instead of Eigen's packet pow (`qdialect.lrn.ort_blocks`).
+
 Such an op becomes one copy per distinct block (`sum_block`), each computing every output,
 and the ranges are sliced out of them and joined (a conv's pixels flattened and back):
 the same sums as ORT's, per output, at the cost of the extra copies on the few ops where the
@@ -139,6 +142,8 @@ class MlasThreadsPass(ModulePass):
         if self.threads < 1:
             raise ValueError(f"threads must be at least 1, got {self.threads}")
         for inner in list(op.walk()):
+            if isinstance(inner, qnn.LrnOp) and self.threads > 1:  # its last loop's blocks
+                inner.properties["threads"] = IntegerAttr(self.threads, i64)
             found = _ranges(inner, self.threads) if self.threads > 1 else None
             if found is None:
                 continue

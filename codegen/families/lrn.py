@@ -1,6 +1,6 @@
 """lrn.c.j2: `qnn.lrn`, ONNX Runtime's LRN (`qdialect.lrn`; its C helpers, `qd_lrn_*`, are in
-the prelude, `_common.c.j2`). One thread: ORT's last loop is one Eigen assignment only there,
-and which elements take Eigen's packet pow depends on where ORT splits it."""
+the prelude, `_common.c.j2`). The blocks ORT's threads cut its last loop into are computed
+here (which elements take Eigen's packet pow depends on them) and run in order."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
+from qdialect.lrn import ort_blocks
 from qdialect.qnn.common import float_value
 
 
@@ -23,11 +24,14 @@ class LrnSpec:
     alpha: float
     beta: float
     bias: float
+    threads: int  # ORT's intra-op threads (`qnn.lrn {threads}`)
+    blocks: tuple[tuple[int, int], ...]  # ... and the blocks of its last loop on them
 
 
 def lrn(op: qnn.LrnOp, ctx: EmitContext) -> Kernel:
     n, c, h, w = shape_of(op.input)
     alpha, beta, bias = (float_value(v) for v in (op.alpha, op.beta, op.bias))
+    threads = op.threads_value
     spec = LrnSpec(
         f"{op.name} of size {op.size.value.data}",
         n,
@@ -37,6 +41,8 @@ def lrn(op: qnn.LrnOp, ctx: EmitContext) -> Kernel:
         alpha,  # type: ignore[arg-type]
         beta,  # type: ignore[arg-type]
         bias,  # type: ignore[arg-type]
+        threads,
+        tuple(ort_blocks(n * c * h * w, threads)),
     )
     scratch = ctx.scratch(4 * math.prod((n, c, h, w)))
     return Kernel("lrn.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result), scratch])

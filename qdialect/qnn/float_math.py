@@ -363,6 +363,8 @@ class LrnOp(IRDLOperation):
     (`qdialect.lrn`: Caffe's running sum of `(alpha / size) · x²` from `bias` over each
     channel's window of `size`, then `x · scale^(-beta)` by Eigen's packet pow and, for the
     last `size % 4` elements, `powf`). ORT takes an odd `size` and positive `alpha` and `beta`.
+    `threads`: ORT's intra-op threads whose blocks the last step follows (default 1;
+    `mlas-threads` sets it for calibration).
 
         %y = qnn.lrn %x {size = 5 : i64, alpha = 1.0e-04 : f32, beta = 7.5e-01 : f32, bias = 1.0 : f32} : tensor<1x8x4x4xf32> -> tensor<1x8x4x4xf32>
     """
@@ -374,11 +376,18 @@ class LrnOp(IRDLOperation):
     alpha = prop_def(FloatAttr)
     beta = prop_def(FloatAttr)
     bias = prop_def(FloatAttr)
+    threads = opt_prop_def(IntegerAttr)
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
 
+    @property
+    def threads_value(self) -> int:
+        return 1 if self.threads is None else self.threads.value.data
+
     def verify_(self) -> None:
+        if self.threads_value < 1:
+            raise VerifyException(f"threads must be at least 1, got {self.threads_value}")
         if len(_check_f32(self.input, "input")) != 4:
             raise VerifyException("takes an NCHW (rank-4) tensor")
         if self.result.type != self.input.type:

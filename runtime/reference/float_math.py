@@ -335,7 +335,7 @@ def _layer_norm_stats(op, frame: Frame) -> list[np.ndarray]:
 @handles(qnn.LrnOp)
 def _lrn(op, frame: Frame) -> list[np.ndarray]:
     values = (attr_float(v) for v in (op.alpha, op.beta, op.bias))
-    return [lrn(frame[op.input], op.size.value.data, *values)]
+    return [lrn(frame[op.input], op.size.value.data, *values, threads=op.threads_value)]
 
 
 @handles(qnn.BatchNormOp)

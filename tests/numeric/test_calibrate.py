@@ -447,3 +447,14 @@ def test_tensors_onnx_cannot_type_are_left_out_as_by_onnxruntime(build, untyped,
     samples = rng.standard_normal((4, *input_shape(model))).astype(np.float32)
     names = assert_minmax_ranges_are_onnxruntimes(path, samples)
     assert not names & untyped and "y" in names
+
+
+def test_an_lrn_stem_calibrates_to_onnxruntimes_ranges_bit_for_bit(tmp_path: Path) -> None:
+    """GoogLeNet's stem (conv, Relu, MaxPool, LRN, conv) on 800 values a sample: ORT's
+    calibrator runs LRN on its default threads, which cut the last loop into blocks whose
+    edges take powf; `calibrate` writes the same blocks, so every range is ORT's to the bit."""
+    rng = np.random.default_rng(6)
+    path = tmp_path / "lrn.onnx"
+    onnx.save(float_models.lrn_stem(rng, size=20), path)
+    samples = (rng.standard_normal((4, 1, 3, 20, 20)) * 4).astype(np.float32)
+    assert "n1" in assert_minmax_ranges_are_onnxruntimes(path, samples)

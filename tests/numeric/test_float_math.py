@@ -18,8 +18,9 @@ from xdsl.dialects.builtin import Float32Type
 from codegen.c_text import CodegenError
 from qdialect.onnx_import import OnnxImportError, import_onnx
 from qdialect.storage import storage_bounds
-from qdialect.textio import print_module
+from qdialect.textio import make_context, print_module
 from qdialect.types import UniformQuantizedType
+from rewrites.mlas_threads import MlasThreadsPass
 from runtime.compiled import compile_module
 from runtime.reference import kernels as K
 from runtime.reference import run_function
@@ -715,6 +716,33 @@ def test_lrn_is_onnxruntimes_bit_for_bit(shape, attributes) -> None:
     (expected,) = run_ort(model, {"x": x}, "ORT_DISABLE_ALL")  # one thread: ORT's last loop
     assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))  # unsplit
     assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
+
+
+@pytest.mark.parametrize(
+    ("threads", "shape"),
+    [(2, (1, 16, 9, 9)), (3, (1, 15, 9, 7))],  # blocks (from 654 values on) of 162 and 158
+)
+def test_lrn_on_several_threads_is_onnxruntimes(threads: int, shape) -> None:
+    """On several intra-op threads ORT cuts LRN's last loop into blocks whose unaligned edges
+    take powf (`qdialect.lrn.ort_blocks`); `mlas-threads` writes them (what calibration runs),
+    and the module equals ORT's session on as many threads, not its one-thread result."""
+    import onnxruntime as ort
+
+    x = np.random.default_rng(threads).standard_normal(shape).astype(np.float32) * 3
+    model = _single_node_model(helper.make_node("LRN", ["x"], ["y"], size=5), shape, opset=13)
+    module = import_onnx(model)
+    MlasThreadsPass(threads).apply(make_context(), module)
+    assert f"threads = {threads} : i64" in print_module(module)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.intra_op_num_threads = threads
+    (expected,) = ort.InferenceSession(model.SerializeToString(), options).run(None, {"x": x})
+    (single,) = run_ort(model, {"x": x}, "ORT_DISABLE_ALL")
+    assert not np.array_equal(expected.view(np.uint32), single.view(np.uint32))
+    (compiled,) = compile_module(module)(x)
+    (reference,) = run_function(module, {"x": x})
+    assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
+    assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))
 
 
 @pytest.mark.parametrize("count", [2, 3, 5])
