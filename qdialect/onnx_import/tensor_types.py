@@ -33,7 +33,8 @@ def untyped_tensors(model) -> frozenset[str]:
         inferred = shape_inference.infer_shapes(model).graph
     except (ValueError, shape_inference.InferenceError):  # (a model over 2 GB): all typed
         return frozenset()
-    typed = {v.name for v in (*inferred.value_info, *inferred.input, *inferred.output)}
+    infos = (*inferred.value_info, *inferred.input, *inferred.output)
+    typed = {v.name for v in infos if v.type.tensor_type.elem_type}  # (0: no tensor type)
     typed |= {t.name for t in inferred.initializer}
     outputs = (name for node in inferred.node for name in node.output if name)
     return frozenset(name for name in outputs if name not in typed)

@@ -66,6 +66,16 @@ func.func @layer_norm_stats(%x: tensor<2x4x8xf32>) -> (tensor<2x1x1xf32>, tensor
   func.return %m, %i : tensor<2x1x1xf32>, tensor<2x1x1xf32>
 }
 
+// LRN across channels, in ONNX Runtime's steps; `threads` its last loop's blocks (calibration).
+// CHECK-LABEL: func.func @lrn(
+// CHECK-NEXT: %y = qnn.lrn %x {size = 5 : i64, alpha = 1.000000e-04 : f32, beta = 7.500000e-01 : f32, bias = 1.000000e+00 : f32} : tensor<1x8x4x4xf32> -> tensor<1x8x4x4xf32>
+// CHECK-NEXT: %z = qnn.lrn %y {size = 3 : i64, alpha = 5.000000e-01 : f32, beta = 2.000000e+00 : f32, bias = 2.000000e+00 : f32, threads = 2 : i64} : tensor<1x8x4x4xf32> -> tensor<1x8x4x4xf32>
+func.func @lrn(%x: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
+  %y = qnn.lrn %x {size = 5 : i64, alpha = 1.0e-04 : f32, beta = 0.75 : f32, bias = 1.0 : f32} : tensor<1x8x4x4xf32> -> tensor<1x8x4x4xf32>
+  %z = qnn.lrn %y {size = 3 : i64, alpha = 0.5 : f32, beta = 2.0 : f32, bias = 2.0 : f32, threads = 2 : i64} : tensor<1x8x4x4xf32> -> tensor<1x8x4x4xf32>
+  func.return %z : tensor<1x8x4x4xf32>
+}
+
 // BatchNormalization (inference), one parameter per channel (constant, so it compiles).
 // CHECK-LABEL: func.func @batch_norm(
 // CHECK:      %y = qnn.batch_norm %x, %g, %b, %m, %v {epsilon = 1.000000e-03 : f32} : tensor<1x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32> -> tensor<1x4x3x3xf32>

@@ -124,6 +124,14 @@ func.func @layer_norm_stats_shape(%x: tensor<4x8xf32>) {
 
 // -----
 
+func.func @lrn_even_size(%x: tensor<1x8x4x4xf32>) {
+  // expected-error@+1 {{size must be odd and positive, got 4}}
+  %y = qnn.lrn %x {size = 4 : i64, alpha = 1.0e-04 : f32, beta = 0.75 : f32, bias = 1.0 : f32} : tensor<1x8x4x4xf32> -> tensor<1x8x4x4xf32>
+  return
+}
+
+// -----
+
 func.func @batch_norm_parameter_shape(%x: tensor<1x4x3x3xf32>, %g: tensor<4xf32>, %m: tensor<3xf32>) {
   // expected-error@+1 {{mean must have one value per channel ([4])}}
   %y = qnn.batch_norm %x, %g, %g, %m, %g {epsilon = 1.0e-05 : f32} : tensor<1x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<3xf32>, tensor<4xf32> -> tensor<1x4x3x3xf32>
