@@ -102,6 +102,7 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.PadOp: movement.movement,
     qnn.GatherOp: movement.gather,
     qnn.ResizeBilinearOp: movement.resize,
+    qnn.ResizeCubicOp: movement.resize_cubic,
     qnn.LogicalOp: logical.logical,
     qnn.SelectOp: logical.logical,
     qnn.BroadcastOp: logical.broadcast,

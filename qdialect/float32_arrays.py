@@ -134,6 +134,29 @@ def powf(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 MULTIPLIED_EXPONENTS = (2.0, 3.0)  # ORT's Pow multiplies by a one-element exponent of these
 
 
+def x86_quiet(a: np.ndarray) -> np.ndarray:
+    """A NaN quieted (bit 22 set), as x86 propagates a signalling operand."""
+    return (np.asarray(a, F32).view(np.uint32) | np.uint32(0x00400000)).view(F32)
+
+
+def _nan_first(a, b, r: np.ndarray) -> np.ndarray:
+    """x86 SSE's NaN for `a op b`: a's if a is NaN, else b's (quieted), else the result's own
+    (numpy's loops pick either operand's)."""
+    a, b = np.broadcast_to(a, r.shape), np.broadcast_to(b, r.shape)
+    r = np.where(np.isnan(b), x86_quiet(b), r)
+    return np.where(np.isnan(a), x86_quiet(a), r).astype(F32)
+
+
+def x86_mul(a, b) -> np.ndarray:
+    """float32 `a * b` with x86's NaN: the first NaN operand's (C's `qd_x86_mul`)."""
+    return _nan_first(a, b, np.asarray(np.multiply(a, b), F32))
+
+
+def x86_add(a, b) -> np.ndarray:
+    """float32 `a + b` with x86's NaN: the first NaN operand's (C's `qd_x86_add`)."""
+    return _nan_first(a, b, np.asarray(np.add(a, b), F32))
+
+
 def pow_in_double(x: np.ndarray, exponent: np.ndarray) -> np.ndarray:
     """float32 `x` to integer powers as ORT raises them: C's pow in double, rounded."""
     with np.errstate(all="ignore"):

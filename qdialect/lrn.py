@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qdialect.float32_arrays import powf
+from qdialect.float32_arrays import powf, x86_add, x86_mul, x86_quiet
 
 F32 = np.float32
 U32 = np.uint32
@@ -28,26 +28,6 @@ U32 = np.uint32
 
 def _from_bits(bits) -> np.ndarray:
     return np.asarray(bits, dtype=U32).view(F32)
-
-
-def _quiet(a: np.ndarray) -> np.ndarray:
-    """A NaN quieted (bit 22 set), as x86 propagates a signalling operand."""
-    return (a.view(U32) | U32(0x00400000)).view(F32)
-
-
-def _nan_first(a: np.ndarray, b: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """x86 SSE's NaN for `a op b`: a's if a is NaN, else b's, else the result's own."""
-    a, b = np.broadcast_to(a, r.shape), np.broadcast_to(b, r.shape)
-    r = np.where(np.isnan(b), _quiet(b), r)
-    return np.where(np.isnan(a), _quiet(a), r).astype(F32)
-
-
-def _mul(a, b) -> np.ndarray:
-    return _nan_first(a, b, np.asarray(np.multiply(a, b), F32))
-
-
-def _add(a, b) -> np.ndarray:
-    return _nan_first(a, b, np.asarray(np.add(a, b), F32))
 
 
 # ---- Eigen's float pow on SSE packets (Eigen 1d8b82b07, GenericPacketMathFunctions.h), no FMA
@@ -233,7 +213,7 @@ def packet_pow(s: np.ndarray, y: float) -> np.ndarray:
             return (result * r).astype(F32)
         return _integer_pow(s, y, any_lane)
     p = _non_integer_errors(s, _pow_positive(s, y, any_lane), y)
-    return np.where(np.isnan(s), _quiet(s), p).astype(F32)
+    return np.where(np.isnan(s), x86_quiet(s), p).astype(F32)
 
 
 def lrn_scale(x: np.ndarray, size: int, alpha: float, bias: float) -> np.ndarray:
@@ -242,15 +222,15 @@ def lrn_scale(x: np.ndarray, size: int, alpha: float, bias: float) -> np.ndarray
     a = F32(F32(alpha) / F32(size))
     pre = (size - 1) // 2
     squares = np.zeros((n, c + size - 1, h, w), F32)
-    squares[:, pre : pre + c] = _mul(x, x)
+    squares[:, pre : pre + c] = x86_mul(x, x)
     scale = np.empty_like(x)
     running = np.full((n, h, w), F32(bias), F32)
     for k in range(size):
-        running = _add(_mul(squares[:, k], a), running)
+        running = x86_add(x86_mul(squares[:, k], a), running)
     scale[:, 0] = running
     for k in range(1, c):
-        running = _add(_mul(squares[:, k + size - 1], a), running)  # the window's new head
-        running = _add(_mul(squares[:, k - 1], -a), running)  # ... less its old tail
+        running = x86_add(x86_mul(squares[:, k + size - 1], a), running)  # the window's new head
+        running = x86_add(x86_mul(squares[:, k - 1], -a), running)  # ... less its old tail
         scale[:, k] = running
     return scale
 
@@ -313,8 +293,8 @@ def lrn(
         for first, last in ort_blocks(flat.size, threads):
             start = min(last, _divide_up(first, 4) * 4)  # the output buffer is 16-byte aligned
             end = start + (last - start) // 4 * 4
-            out[start:end] = _mul(flat[start:end], packet_pow(scale[start:end], exponent))
+            out[start:end] = x86_mul(flat[start:end], packet_pow(scale[start:end], exponent))
             for lo, hi in ((first, start), (end, last)):
                 tail = powf(scale[lo:hi], np.full(hi - lo, exponent, F32))
-                out[lo:hi] = _mul(tail, flat[lo:hi])
+                out[lo:hi] = x86_mul(tail, flat[lo:hi])
     return out.reshape(x.shape)

@@ -138,6 +138,7 @@ def node_kind(op: Operation) -> str | None:
         qnn.SliceOp: "Slice",
         qnn.GatherOp: "Gather",
         qnn.ResizeBilinearOp: "Resize",
+        qnn.ResizeCubicOp: "Resize",
         qnn.SelectOp: "Where",
         qnn.CumSumOp: "CumSum",
         qnn.BroadcastOp: "Expand",

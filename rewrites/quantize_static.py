@@ -328,6 +328,14 @@ class StaticQuantizer:
                 listed.append(label)
             if not quantized:
                 continue
+            if isinstance(op, qnn.ResizeCubicOp) and (
+                self.config.quant_format is QuantFormat.QOperator
+            ):
+                raise QuantizeError(
+                    f"{_label(op, kind)}: QOperator resizes the stored 8-bit values (QResize), "
+                    "which a cubic Resize's import does not reproduce: quantize in QDQ form, "
+                    "or exclude the node (nodes_to_exclude)"
+                )
             self.rule = self.config.rule(kind, name)
             self.node, self.node_inputs = node_ops(op), node_inputs(op)
             self.quantized_ops |= self.node

@@ -14,6 +14,7 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
 from qdialect.arithmetic import quantize_value
+from qdialect.bicubic import column_weights
 from qdialect.bilinear import axis_taps
 from qdialect.qnn.movement import gather_out_of_range
 from qdialect.tensors import element_type
@@ -151,3 +152,43 @@ def resize(op: qnn.ResizeBilinearOp, ctx: EmitContext) -> Kernel:
         nchwc,
     )
     return Kernel("resize.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result)])
+
+
+@dataclass(frozen=True)
+class CubicSpec:
+    comment: str
+    planes: int
+    in_h: int
+    in_w: int
+    out_h: int
+    out_w: int
+    rows: tuple[tuple[int, ...], ...]  # per output row, its 4 input rows
+    row_weights: tuple[tuple[float, ...], ...]  # ... their coefficients
+    row_sums: tuple[float, ...]  # ... and the coefficients' sum (1 without exclude_outside)
+    columns: tuple[tuple[int, ...], ...]  # per output column, its 4 input columns
+    column_weights: tuple[tuple[float, ...], ...]  # ... their coefficients over their sum
+
+
+def resize_cubic(op: qnn.ResizeCubicOp, ctx: EmitContext) -> Kernel:
+    """The taps of qdialect/bicubic.py as static tables; the kernel sums them in ORT's order."""
+    n, c, h, w = shape_of(op.input)
+    oh, ow = shape_of(op.result)[2:]
+    rows, columns = op.taps()
+
+    def table(values) -> tuple[tuple, ...]:
+        return tuple(tuple(v.tolist()) for v in values)
+
+    spec = CubicSpec(
+        f"{op.name} {op.mode.data}",
+        n * c,
+        h,
+        w,
+        oh,
+        ow,
+        table(rows.indices),
+        table(rows.coefficients),
+        tuple(rows.sums.tolist()),
+        table(columns.indices),
+        table(column_weights(columns)),
+    )
+    return Kernel("resize_cubic.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result)])

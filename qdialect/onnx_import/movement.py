@@ -554,20 +554,22 @@ def resize(g: GraphImporter, node) -> None:
     type: an axis that repeats each input element a whole number of times (2x upsampling as
     torch exports it, in any coordinate mode that maps so) as a concat of copies along a new
     axis, reshaped; any other axis as a gather of the input elements ORT's coordinate
-    arithmetic picks (`nearest_indices`). Linear Resize of a float32 image (`resize_bilinear`).
-    Other resizes are refused by name."""
+    arithmetic picks (`nearest_indices`). Linear and cubic Resize of a float32 image
+    (`resize_bilinear`, `resize_cubic`). Other resizes are refused by name."""
     a = attrs(node)
     mode = decode(a.get("mode", "nearest"))
-    if mode not in ("nearest", "linear"):
-        raise NodeError(f"mode '{mode}' is not imported (only 'nearest' and 'linear')")
+    if mode not in ("nearest", "linear", "cubic"):
+        raise NodeError(f"mode '{mode}' is not imported (only 'nearest', 'linear' and 'cubic')")
     x = g.value(node.input[0])
     out, factors = resize_output(g, node, list(shape_of(x)))
-    if mode == "linear" and a.get("antialias", 0):
-        raise NodeError("linear mode with antialias=1 is not imported")
+    if mode != "nearest" and a.get("antialias", 0):
+        raise NodeError(f"{mode} mode with antialias=1 is not imported")
     shape = list(shape_of(x))
     transform = decode(a.get("coordinate_transformation_mode", "half_pixel"))
     if mode == "linear":
         return resize_bilinear(g, node, x, out, factors, transform)
+    if mode == "cubic":
+        return resize_cubic(g, node, x, out, factors, transform)
     rounding = decode(a.get("nearest_mode", "round_prefer_floor"))
     y, last = x, g.block.last_op
     for axis in reversed(range(len(shape))):
@@ -615,6 +617,41 @@ def resize_bilinear(
     )
     if g.quantized_model and nchwc_resize(op, g.nchwc_average_pool):
         op.properties["nchwc"] = UnitAttr()  # ORT's optimized session runs its NCHWc Upsample
+    g.define(node.output[0], g.add(op, node.output[0]))
+
+
+def resize_cubic(
+    g: GraphImporter, node, x, out: list[int], factors: list[float], transform: str
+) -> None:
+    """Cubic Resize of the last two axes of an NCHW float32 tensor: `qnn.resize_cubic` (ONNX
+    Runtime's ResizeBiCubic); to the input's own size, the input (ORT copies it)."""
+    shape = list(shape_of(x))
+    if element_type(x.type) != f32:  # ORT's uint8/int8 kernel (QOperator's QResize)
+        raise NodeError("cubic mode is imported for float32 tensors only (not stored values)")
+    if len(shape) != 4 or out[:2] != shape[:2]:
+        raise NodeError(
+            f"cubic mode is imported for NCHW tensors resized over H and W only, got "
+            f"{list(shape)} -> {out}"
+        )
+    if transform not in BILINEAR_MODES:
+        raise NodeError(
+            f"coordinate_transformation_mode '{transform}' is not imported for cubic mode "
+            f"(only {', '.join(BILINEAR_MODES)})"
+        )
+    if out == shape:
+        return identity(g, node)
+    a = attrs(node)
+    properties = {
+        "mode": StringAttr(transform),
+        "scale_h": FloatAttr(factors[2], f32),
+        "scale_w": FloatAttr(factors[3], f32),
+        "cubic_coeff_a": FloatAttr(float(a.get("cubic_coeff_a", -0.75)), f32),
+    }
+    if a.get("exclude_outside", 0):
+        properties["exclude_outside"] = UnitAttr()
+    op = qnn.ResizeCubicOp.create(
+        operands=[x], result_types=[tensor_type(out, f32)], properties=properties
+    )
     g.define(node.output[0], g.add(op, node.output[0]))
 
 

@@ -50,7 +50,7 @@ from qdialect.qnn.logical import (
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.qnn.movement import GatherOp, PadOp, SliceOp, TransposeOp
 from qdialect.qnn.observe import HistogramOp, HistogramRule, ObserveOp
-from qdialect.qnn.resize import ResizeBilinearOp
+from qdialect.qnn.resize import ResizeBilinearOp, ResizeCubicOp
 from qdialect.qnn.scaled import (
     ScaledConcatOp,
     ScaledConv2DOp,
@@ -94,6 +94,7 @@ QNN = Dialect(
         ArgReduceOp,
         TopKOp,
         ResizeBilinearOp,
+        ResizeCubicOp,
         ObserveOp,
         HistogramOp,
         DynamicQuantizeOp,

@@ -1,6 +1,6 @@
-"""`qnn.resize_bilinear`: ONNX Resize in linear mode over the last two axes of an NCHW float32
-tensor, as ONNX Runtime's bilinear kernel computes it (qdialect/bilinear.py holds the numbers
-both executors read)."""
+"""`qnn.resize_bilinear` and `qnn.resize_cubic`: ONNX Resize in linear and cubic mode over the
+last two axes of an NCHW tensor, as ONNX Runtime's kernels compute them (qdialect/bilinear.py
+and qdialect/bicubic.py hold the numbers both executors read)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
+from qdialect.bicubic import CubicTaps, cubic_taps
 from qdialect.qnn.common import ranked_shape
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
@@ -92,3 +93,54 @@ class ResizeBilinearOp(IRDLOperation):
                 "nchwc takes a float32 resize by whole-number scales in mode "
                 f"{', '.join(NCHWC_MODES)}"
             )
+
+
+@irdl_op_definition
+class ResizeCubicOp(IRDLOperation):
+    """`y[n, c]` = `x[n, c]` resized to the result's H x W by Keys' cubic (ONNX Resize, mode
+    cubic, `cubic_coeff_a`, `exclude_outside`) as ONNX Runtime's `ResizeBiCubic` computes it:
+    four rows and columns per output, their coefficients and order in qdialect/bicubic.py;
+    `mode` and `scale_h`/`scale_w` as `qnn.resize_bilinear`'s. float32 only.
+
+        %y = qnn.resize_cubic %x {mode = "half_pixel", scale_h = 2.0 : f32, scale_w = 2.0 : f32, cubic_coeff_a = -7.5e-01 : f32} : tensor<1x2x4x4xf32> -> tensor<1x2x8x8xf32>
+    """
+
+    name = "qnn.resize_cubic"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    mode = prop_def(StringAttr)
+    scale_h = prop_def(FloatAttr)
+    scale_w = prop_def(FloatAttr)
+    cubic_coeff_a = prop_def(FloatAttr)
+    exclude_outside = opt_prop_def(UnitAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
+
+    @property
+    def scales(self) -> tuple[float, float]:
+        return self.scale_h.value.data, self.scale_w.value.data
+
+    def taps(self) -> tuple[CubicTaps, CubicTaps]:
+        """The rows' and the columns' taps (qdialect/bicubic.py), which both executors read."""
+        _, _, h, w = self.input.type.get_shape()  # type: ignore[attr-defined]
+        out_h, out_w = self.result.type.get_shape()[2:]  # type: ignore[attr-defined]
+        a, exclude = self.cubic_coeff_a.value.data, self.exclude_outside is not None
+        return (
+            cubic_taps(out_h, h, self.scales[0], self.mode.data, a, exclude),
+            cubic_taps(out_w, w, self.scales[1], self.mode.data, a, exclude),
+        )
+
+    def verify_(self) -> None:
+        x = ranked_shape(self.input, "input", 4)
+        y = ranked_shape(self.result, "result", 4)
+        if element_type(self.input.type) != f32 or element_type(self.result.type) != f32:
+            raise VerifyException("resizes float32 tensors")
+        if x[:2] != y[:2]:
+            raise VerifyException(f"batch and channels must stay {list(x[:2])}, got {list(y[:2])}")
+        if min(x[2:] + y[2:]) < 1:
+            raise VerifyException("input and result must have non-empty height and width")
+        if self.mode.data not in MODES:
+            raise VerifyException(f"mode must be one of {', '.join(MODES)}, got '{self.mode.data}'")
+        if min(self.scales) <= 0:
+            raise VerifyException(f"scales must be positive, got {list(self.scales)}")

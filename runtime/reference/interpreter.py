@@ -18,6 +18,7 @@ from xdsl.ir import Operation, SSAValue
 
 from qdialect import qnn, quant_ops
 from qdialect.activations import evaluate
+from qdialect.bicubic import resize_cubic
 from qdialect.bilinear import resize_bilinear
 from qdialect.calibration.histogram import count_edges, count_linear
 from qdialect.constants import dense_array, reinterpret_bits
@@ -277,6 +278,11 @@ def _resize_bilinear(op, frame: Frame) -> list[np.ndarray]:
     out_hw = tuple(op.result.type.get_shape()[2:])
     nchwc = op.nchwc is not None
     return [resize_bilinear(frame[op.input], out_hw, op.scales, op.mode.data, nchwc)]
+
+
+@handles(qnn.ResizeCubicOp)
+def _resize_cubic(op, frame: Frame) -> list[np.ndarray]:
+    return [resize_cubic(frame[op.input], *op.taps())]
 
 
 @handles(qnn.PadOp)

@@ -333,14 +333,17 @@ func.func @top_k(%x: tensor<2x3xf32>, %q: tensor<4x2x!quant.uniform<u8:f32, 0.25
   func.return
 }
 
-// Bilinear Resize of NCHW images: float32, or the stored values of an 8-bit quantized tensor.
+// Bilinear Resize of NCHW images: float32, or the stored values of an 8-bit quantized tensor;
+// cubic Resize of float32 ones.
 // CHECK-LABEL: func.func @resize(
 // CHECK-NEXT: %f = qnn.resize_bilinear %x {mode = "half_pixel", scale_h = 2.500000e+00 : f32, scale_w = 1.500000e+00 : f32} : tensor<1x2x2x4xf32> -> tensor<1x2x5x6xf32>
 // CHECK-NEXT: %q = qnn.resize_bilinear %u {mode = "align_corners", scale_h = 2.000000e+00 : f32, scale_w = 2.000000e+00 : f32} : tensor<1x1x3x3x!quant.uniform<u8:f32, 0.25:128>> -> tensor<1x1x6x6x!quant.uniform<u8:f32, 0.25:128>>
+// CHECK-NEXT: %c = qnn.resize_cubic %x {mode = "asymmetric", scale_h = 2.000000e+00 : f32, scale_w = 7.500000e-01 : f32, cubic_coeff_a = -5.000000e-01 : f32, exclude_outside} : tensor<1x2x2x4xf32> -> tensor<1x2x4x3xf32>
 // CHECK-NEXT: func.return
 func.func @resize(%x: tensor<1x2x2x4xf32>, %u: tensor<1x1x3x3x!u8>) {
   %f = qnn.resize_bilinear %x {mode = "half_pixel", scale_h = 2.5 : f32, scale_w = 1.5 : f32} : tensor<1x2x2x4xf32> -> tensor<1x2x5x6xf32>
   %q = qnn.resize_bilinear %u {mode = "align_corners", scale_h = 2.0 : f32, scale_w = 2.0 : f32} : tensor<1x1x3x3x!u8> -> tensor<1x1x6x6x!u8>
+  %c = qnn.resize_cubic %x {mode = "asymmetric", scale_h = 2.0 : f32, scale_w = 0.75 : f32, cubic_coeff_a = -0.5 : f32, exclude_outside} : tensor<1x2x2x4xf32> -> tensor<1x2x4x3xf32>
   func.return
 }
 

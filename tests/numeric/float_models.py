@@ -608,6 +608,22 @@ def shape_from_constants(rng: np.random.Generator, tokens: int = 16, width: int 
     return onnx_model(nodes, [tokens, width], [tokens, width], weights)
 
 
+def bicubic(rng: np.random.Generator) -> onnx.ModelProto:
+    """`bilinear` with a cubic Resize (Keys' a = -0.5, exclude_outside): ORT's quantizers treat
+    it as any Resize (its output shares its input's parameters)."""
+    model = bilinear(rng)
+    resize = next(node for node in model.graph.node if node.op_type == "Resize")
+    del resize.attribute[:]
+    resize.attribute.extend(
+        [
+            helper.make_attribute("mode", "cubic"),
+            helper.make_attribute("cubic_coeff_a", -0.5),
+            helper.make_attribute("exclude_outside", 1),
+        ]
+    )
+    return model
+
+
 def bilinear(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
     """A segmentation head: convolutions around a bilinear Resize to a size that is no whole
     multiple (half_pixel, from `sizes`), which ORT's QDQ quantizer quantizes as data movement

@@ -745,6 +745,47 @@ def test_lrn_on_several_threads_is_onnxruntimes(threads: int, shape) -> None:
     assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))
 
 
+CUBIC_CASES = [
+    ("half_pixel", -0.75, 0, None, [1, 2, 5, 7], [1, 2, 12, 10]),  # sizes: ORT's float ratio
+    ("pytorch_half_pixel", -0.75, 1, [1.0, 1.0, 1.7, 0.6], None, [1, 1, 6, 9]),
+    ("align_corners", -0.5, 0, [1.0, 1.0, 0.8, 2.0], None, [2, 1, 5, 4]),
+    ("asymmetric", -0.5, 1, None, [1, 3, 3, 1], [1, 3, 7, 4]),
+    ("half_pixel", -0.75, 1, None, [1, 1, 1, 9], [1, 1, 4, 2]),  # one row: every tap clamped
+]
+
+
+@pytest.mark.parametrize(("mode", "a", "exclude", "scales", "sizes", "shape"), CUBIC_CASES)
+def test_cubic_resize_is_onnxruntimes_bit_for_bit(mode, a, exclude, scales, sizes, shape) -> None:
+    """Resize in cubic mode (`qdialect.bicubic`): Keys' coefficients in ORT's float32 steps,
+    the columns' divided by their sum first, the rows' after, NaN and ±inf carried as ORT
+    carries them: compiled, reference and ORT agree to the bit."""
+    rng = np.random.default_rng(len(mode) + int(exclude))
+    x = (rng.standard_normal(shape) * 10).astype(np.float32)
+    x.flat[[0, x.size // 2, x.size - 1]] = [np.nan, np.inf, -np.inf]
+    inits = {"roi": np.array([], np.float32)}
+    if scales:
+        inputs, inits["scales"] = ["x", "roi", "scales"], np.array(scales, np.float32)
+    else:
+        inputs, inits["sizes"] = ["x", "roi", "", "sizes"], np.array(sizes, np.int64)
+    node = helper.make_node(
+        "Resize",
+        inputs,
+        ["y"],
+        mode="cubic",
+        coordinate_transformation_mode=mode,
+        cubic_coeff_a=a,
+        exclude_outside=exclude,
+    )
+    model = _single_node_model(node, shape, inits, opset=13, output_shape=None)
+    module = import_onnx(model)
+    (compiled,) = compile_module(module)(x)
+    (reference,) = run_function(module, {"x": x})
+    (expected,) = run_ort(model, {"x": x}, "ORT_DISABLE_ALL")
+    assert "qnn.resize_cubic" in print_module(module)
+    assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))
+    assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
+
+
 @pytest.mark.parametrize("count", [2, 3, 5])
 def test_mean_is_the_sum_times_the_reciprocal_as_onnxruntime(count: int) -> None:
     """Mean: the inputs added left to right (one broadcast), times fl(1/n); a division by n

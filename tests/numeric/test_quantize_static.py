@@ -27,7 +27,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from xdsl.passes import PassPipeline  # noqa: E402
 
 from qdialect import qnn  # noqa: E402
-from qdialect.onnx_import import import_onnx  # noqa: E402
+from qdialect.onnx_import import OnnxImportError, import_onnx  # noqa: E402
 from qdialect.onnx_import.graph import QUANTIZED_MODEL_NODES  # noqa: E402
 from qdialect.tensors import element_type  # noqa: E402
 from qdialect.textio import make_context  # noqa: E402
@@ -74,6 +74,7 @@ MODELS = {
     "untyped_gelu": float_models.untyped_gelu,
     "untyped_group_norm": float_models.untyped_group_norm,
     "lrn_stem": float_models.lrn_stem,
+    "bicubic": float_models.bicubic,
     "instance_norm": float_models.instance_norm,
     "conv_transpose": float_models.conv_transpose,
     "constant_nodes": float_models.constant_nodes,
@@ -462,6 +463,9 @@ ORT_INVALID = {("where_select", "QOperator"), ("tied_parameters", "QOperator")}
 # ... and its QOperator quantizer fails on a MatMul reading an untyped tensor (QOpMatMul
 # quantizes the node, then gets no quantized input: "'NoneType' object has no attribute")
 ORT_INVALID |= {("untyped_gelu", "QOperator")}
+# ... and a cubic Resize of stored 8-bit values (QOperator's QResize), which our importer
+# refuses by name (a test of its own below)
+ORT_INVALID |= {("bicubic", "QOperator")}
 # ... and per channel, for a Gemm's C [1, N] it fails (int8 weights) or writes a bias
 # DequantizeLinear its own session refuses (a test of its own below)
 ORT_INVALID_PER_CHANNEL = {("row_bias_head", "QDQ"), ("row_bias_head", "QOperator")}
@@ -503,6 +507,24 @@ def test_a_bias_after_an_untyped_tensor_is_refused_as_by_quantize_static(tmp_pat
         r"shape inference gives its input 'n' no type",
     ):
         quantize(model, {"x": (-3.0, 3.0), "c1": (-2.0, 2.0), "y": (-1.0, 1.0)}, config)
+
+
+def test_a_qoperator_cubic_resize_is_refused_by_name(tmp_path: Path) -> None:
+    """ORT's QOperator model resizes the stored values (QResize) by cubic, which neither our
+    import nor our quantizer reproduce: both say so by name (the QDQ form runs, above)."""
+    logging.getLogger().setLevel(logging.ERROR)
+    rng = np.random.default_rng(4)
+    model = float_models.bicubic(rng)
+    samples = [{"x": rng.standard_normal((1, 3, 6, 6)).astype(np.float32)} for _ in range(2)]
+    config = static_config(("QOperator", False, "QUInt8", True))
+    theirs, _ = ort_quantized(model, samples, config, tmp_path)
+    with pytest.raises(
+        OnnxImportError,
+        match=r"^node 'resize' \(Resize\): cubic mode is imported for float32 tensors only",
+    ):
+        import_onnx(theirs)
+    with pytest.raises(QuantizeError, match=r"^Resize 'resize': QOperator resizes the stored"):
+        quantize(model, {"x": (-3.0, 3.0), "r1": (0.0, 2.0), "up": (0.0, 2.0)}, config)
 
 
 CLASS_MAP_CASES = [(c, None) for c in COMBOS[::3]] + [
