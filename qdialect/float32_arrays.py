@@ -236,7 +236,7 @@ def _bits_float(bits: np.ndarray) -> np.ndarray:
     return (np.asarray(bits, np.int64) & 0xFFFFFFFF).astype(np.uint32).view(F32)
 
 
-def _eigen_pexp(x_in: np.ndarray) -> np.ndarray:
+def eigen_pexp(x_in: np.ndarray) -> np.ndarray:
     """Eigen's `pexp_float` (SSE, no FMA) lane by lane: `pldexp_fast` where |x| <= 87, the
     generic `pldexp` (and 0 below -104) elsewhere (the two agree wherever both apply, so the
     packet-wide choice Eigen makes is no matter)."""
@@ -296,7 +296,7 @@ def onnx_softplus(x: np.ndarray) -> np.ndarray:
 
     return _packets_then_tail(
         x,
-        lambda v: formula(v, _eigen_pexp, _eigen_plog1p),
+        lambda v: formula(v, eigen_pexp, _eigen_plog1p),
         lambda v: formula(v, _c("expf"), _c("log1pf")),
     )
 
@@ -307,9 +307,7 @@ def onnx_elu(x: np.ndarray, alpha: float) -> np.ndarray:
     def formula(v, exp):
         return np.where(v >= 0, v, F32(alpha) * (exp(v) - F32(1)))
 
-    return _packets_then_tail(
-        x, lambda v: formula(v, _eigen_pexp), lambda v: formula(v, _c("expf"))
-    )
+    return _packets_then_tail(x, lambda v: formula(v, eigen_pexp), lambda v: formula(v, _c("expf")))
 
 
 def onnx_selu(x: np.ndarray, alpha: float, gamma: float) -> np.ndarray:
@@ -320,6 +318,4 @@ def onnx_selu(x: np.ndarray, alpha: float, gamma: float) -> np.ndarray:
     def formula(v, exp):
         return np.where(v > 0, F32(gamma) * v, scale * (exp(v) - F32(1)))
 
-    return _packets_then_tail(
-        x, lambda v: formula(v, _eigen_pexp), lambda v: formula(v, _c("expf"))
-    )
+    return _packets_then_tail(x, lambda v: formula(v, eigen_pexp), lambda v: formula(v, _c("expf")))

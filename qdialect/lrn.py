@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qdialect.float32_arrays import powf, x86_add, x86_mul, x86_quiet
+from qdialect.float32_arrays import eigen_pexp, powf, x86_add, x86_mul, x86_quiet
 
 F32 = np.float32
 U32 = np.uint32
@@ -130,26 +130,12 @@ def _ldexp_generic(a, e):
     return out * _from_bits((ei - 3 * b + 127).astype(U32) << U32(23))
 
 
-def _exp(x0, any_lane):
-    """Eigen's `pexp_float` (Cephes' polynomial)."""
-    x = np.minimum(x0, F32(88.723))
-    m = np.floor(x * F32(1.44269504088896341) + F32(0.5))
-    r = m * F32(-0.693359375) + x
-    r = m * F32(2.12194440e-4) + r
-    r2 = r * r
-    even = r2 * F32(1.37449637986719608306884765625e-3) + F32(4.166965186595916748046875e-2)
-    odd = r2 * F32(8.36894474923610687255859375e-3) + F32(0.16666518151760101318359375)
-    even = r2 * even + F32(0.49999988079071044921875)
-    y = r2 * (r * odd + even) + (r + F32(1))
-    fast = np.maximum(_ldexp_fast(y, m), x0)
-    slow = np.where(x0 < F32(-104.0), F32(0), np.maximum(_ldexp_generic(y, m), x0))
-    return np.where(any_lane(np.abs(x) > F32(87.0)), slow, fast).astype(F32)
-
-
-def _exp2(x0, any_lane):
+def _exp2(x0):
+    """Eigen's `generic_exp2`: exp of the double-word product by ln 2 (its argument, a
+    fraction of one, keeps `pexp_float` on its fast path)."""
     x = np.maximum(np.minimum(x0, F32(129)), F32(-151))
     hi, lo = _twoprod(np.full_like(x, F32(0.6931471805599453)), x)
-    return _exp(hi, any_lane) * (F32(1) + lo)
+    return eigen_pexp(hi) * (F32(1) + lo)
 
 
 def _pow_positive(x, y: F32, any_lane):
@@ -166,7 +152,7 @@ def _pow_positive(x, y: F32, any_lane):
     r = (fh - n) + fl
     n_r = _round_away(r)
     r, n = r - n_r, n + n_r
-    e_r = _exp2(r, any_lane)
+    e_r = _exp2(r)
     scaled = np.where(any_lane(np.abs(n) > F32(125.0)), _ldexp_generic(e_r, n), _ldexp_fast(e_r, n))
     return scaled.astype(F32)
 
