@@ -11,7 +11,6 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
 from qdialect.lrn import ort_blocks
-from qdialect.qnn.common import float_value
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class LrnSpec:
 
 def lrn(op: qnn.LrnOp, ctx: EmitContext) -> Kernel:
     n, c, h, w = shape_of(op.input)
-    alpha, beta, bias = (float_value(v) for v in (op.alpha, op.beta, op.bias))
+    alpha, beta, bias = (v.value.data for v in (op.alpha, op.beta, op.bias))
     threads = op.threads_value
     spec = LrnSpec(
         f"{op.name} of size {op.size.value.data}",
@@ -38,9 +37,9 @@ def lrn(op: qnn.LrnOp, ctx: EmitContext) -> Kernel:
         c,
         h * w,
         op.size.value.data,
-        alpha,  # type: ignore[arg-type]
-        beta,  # type: ignore[arg-type]
-        bias,  # type: ignore[arg-type]
+        alpha,
+        beta,
+        bias,
         threads,
         tuple(ort_blocks(n * c * h * w, threads)),
     )

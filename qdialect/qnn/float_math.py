@@ -41,7 +41,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.qnn.common import KindedBinaryOp, float_value, int_array, ranked_shape
+from qdialect.qnn.common import KindedBinaryOp, int_array, ranked_shape
 from qdialect.qnn.elementwise import broadcast_shape
 from qdialect.qnn.modes import enum_value
 from qdialect.storage import integer_signature
@@ -395,8 +395,8 @@ class LrnOp(IRDLOperation):
         size = self.size.value.data
         if size < 1 or size % 2 == 0:
             raise VerifyException(f"size must be odd and positive, got {size}")
-        for name in ("alpha", "beta"):
-            if not float_value(getattr(self, name)) > 0:  # type: ignore[operator]
+        for name, value in (("alpha", self.alpha), ("beta", self.beta)):
+            if not value.value.data > 0:
                 raise VerifyException(f"{name} must be positive")
 
 

@@ -4,6 +4,8 @@ and qdialect/bicubic.py hold the numbers both executors read)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from xdsl.dialects.builtin import FloatAttr, StringAttr, TensorType, UnitAttr, f32
 from xdsl.irdl import (
     IRDLOperation,
@@ -18,10 +20,12 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from qdialect.bicubic import CubicTaps, cubic_taps
 from qdialect.qnn.common import ranked_shape
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
+
+if TYPE_CHECKING:
+    from qdialect.bicubic import CubicTaps
 
 # ONNX Resize's coordinate_transformation_mode values ORT's bilinear kernel computes
 MODES = ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric")
@@ -122,7 +126,10 @@ class ResizeCubicOp(IRDLOperation):
         return self.scale_h.value.data, self.scale_w.value.data
 
     def taps(self) -> tuple[CubicTaps, CubicTaps]:
-        """The rows' and the columns' taps (qdialect/bicubic.py), which both executors read."""
+        """The rows' and the columns' taps (qdialect/bicubic.py), which both executors read
+        (numpy's: imported here, so that printing IR does not import it)."""
+        from qdialect.bicubic import cubic_taps
+
         _, _, h, w = self.input.type.get_shape()  # type: ignore[attr-defined]
         out_h, out_w = self.result.type.get_shape()[2:]  # type: ignore[attr-defined]
         a, exclude = self.cubic_coeff_a.value.data, self.exclude_outside is not None

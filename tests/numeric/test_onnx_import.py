@@ -560,8 +560,8 @@ def test_resize_axes_and_aspect_ratio_policy_are_onnxruntimes(attributes, scales
 @pytest.mark.parametrize(
     ("attributes", "scales", "reason"),
     [
-        ({"mode": "cubic"}, [1, 1, 2, 2],
-         r"mode 'cubic' is not imported \(only 'nearest' and 'linear'\)"),
+        ({"mode": "lanczos"}, [1, 1, 2, 2],
+         r"mode 'lanczos' is not imported \(only 'nearest', 'linear' and 'cubic'\)"),
         ({"mode": "linear"}, [1, 2, 2, 2], r"linear mode is imported for NCHW tensors resized "
          r"over H and W only, got \[1, 2, 4, 4\] -> \[1, 4, 8, 8\]"),
         ({"mode": "linear", "coordinate_transformation_mode": "tf_crop_and_resize"}, [1, 1, 2, 2],
