@@ -306,10 +306,7 @@ class LayerNormOp(IRDLOperation):
         return self.axis.value.data
 
     def verify_(self) -> None:
-        shape = _check_f32(self.input, "input")
-        axis = self.axis_value
-        if not 0 <= axis < len(shape):
-            raise VerifyException(f"axis {axis} is not a dimension of the rank-{len(shape)} input")
+        shape, axis = _checked_rows(self)
         normalized = shape[axis:]
         for role, value in (("scale", self.scale), ("bias", self.bias)):
             if value is not None and _check_f32(value, role) != normalized:
@@ -320,6 +317,15 @@ class LayerNormOp(IRDLOperation):
             raise VerifyException("a simplified (RMS) layer norm takes no bias")
         if self.simplified is not None and self.welford is not None:
             raise VerifyException("'welford' is the plain layer norm's scalar loop, not RMSNorm's")
+
+
+def _checked_rows(op: LayerNormOp | LayerNormStatsOp) -> tuple[tuple[int, ...], int]:
+    """A layer norm's float32 input shape and its `axis`, which must be one of its dimensions."""
+    shape = _check_f32(op.input, "input")
+    axis = op.axis_value
+    if not 0 <= axis < len(shape):
+        raise VerifyException(f"axis {axis} is not a dimension of the rank-{len(shape)} input")
+    return shape, axis
 
 
 @irdl_op_definition
@@ -347,10 +353,7 @@ class LayerNormStatsOp(IRDLOperation):
         return self.axis.value.data
 
     def verify_(self) -> None:
-        shape = _check_f32(self.input, "input")
-        axis = self.axis_value
-        if not 0 <= axis < len(shape):
-            raise VerifyException(f"axis {axis} is not a dimension of the rank-{len(shape)} input")
+        shape, axis = _checked_rows(self)
         stats = (*shape[:axis], *[1] * (len(shape) - axis))
         for role, value in (("mean", self.mean), ("inv_std_dev", self.inv_std_dev)):
             if _check_f32(value, role) != stats:

@@ -78,14 +78,7 @@ class ResizeBilinearOp(IRDLOperation):
             raise VerifyException(
                 f"resizes float32 or per-tensor 8-bit quantized tensors, got {elem}"
             )
-        if x[:2] != y[:2]:
-            raise VerifyException(f"batch and channels must stay {list(x[:2])}, got {list(y[:2])}")
-        if min(x[2:] + y[2:]) < 1:
-            raise VerifyException("input and result must have non-empty height and width")
-        if self.mode.data not in MODES:
-            raise VerifyException(f"mode must be one of {', '.join(MODES)}, got '{self.mode.data}'")
-        if min(self.scales) <= 0:
-            raise VerifyException(f"scales must be positive, got {list(self.scales)}")
+        _verify_resize(x, y, self.mode.data, self.scales)
         if self.nchwc is not None and (
             elem != f32
             or self.mode.data not in NCHWC_MODES
@@ -143,11 +136,16 @@ class ResizeCubicOp(IRDLOperation):
         y = ranked_shape(self.result, "result", 4)
         if element_type(self.input.type) != f32 or element_type(self.result.type) != f32:
             raise VerifyException("resizes float32 tensors")
-        if x[:2] != y[:2]:
-            raise VerifyException(f"batch and channels must stay {list(x[:2])}, got {list(y[:2])}")
-        if min(x[2:] + y[2:]) < 1:
-            raise VerifyException("input and result must have non-empty height and width")
-        if self.mode.data not in MODES:
-            raise VerifyException(f"mode must be one of {', '.join(MODES)}, got '{self.mode.data}'")
-        if min(self.scales) <= 0:
-            raise VerifyException(f"scales must be positive, got {list(self.scales)}")
+        _verify_resize(x, y, self.mode.data, self.scales)
+
+
+def _verify_resize(x: tuple[int, ...], y: tuple[int, ...], mode: str, scales) -> None:
+    """What both resizes require of their shapes, mode and scales."""
+    if x[:2] != y[:2]:
+        raise VerifyException(f"batch and channels must stay {list(x[:2])}, got {list(y[:2])}")
+    if min(x[2:] + y[2:]) < 1:
+        raise VerifyException("input and result must have non-empty height and width")
+    if mode not in MODES:
+        raise VerifyException(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
+    if min(scales) <= 0:
+        raise VerifyException(f"scales must be positive, got {list(scales)}")
