@@ -121,6 +121,11 @@ def logf(x: float) -> float:
     return float(_libm_logf()(F32(x)))
 
 
+def logf_of(values: np.ndarray) -> np.ndarray:
+    """`logf` elementwise (float32 in, float32 out)."""
+    return np.asarray(_libm_logf()(np.asarray(values, F32)), F32)
+
+
 def powf(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """C's `powf` elementwise with broadcasting: the C library's own (glibc's), which is what
     ONNX Runtime's float Pow calls (`std::pow` on floats) and what compiled code links; numpy's

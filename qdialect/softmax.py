@@ -10,7 +10,9 @@ them with a stride changes no bit).
 Float (MLAS `MlasComputeSoftmax`): m = max of the row; e_j = MLAS's exp of `x_j + (-m)` (a
 clamp below, range reduction by fused multiply-adds, a degree-6 polynomial, then the scale by
 2^k); the sum accumulates in lanes (element j into lane j mod lanes, in order) and reduces
-pairwise; y_j = e_j · fl(1/sum). MLAS has two sum-exp kernels, and which one runs depends on
+pairwise; y_j = e_j · fl(1/sum). LogSoftmax (`MlasComputeLogSoftmaxOutputF32Kernel`):
+y_j = fl(fl(x_j + (-m)) − logf(sum)), the sum the same and glibc's `logf` (`std::log` of a
+float). MLAS has two sum-exp kernels, and which one runs depends on
 the host (`SumExpKernel`):
 - `fma3` (`MlasComputeSumExpF32KernelFma3`, mlas/lib/x86_64/TransKernelFma3.S; AVX2 hosts): the
   clamp at -88.376 (`LowerRangeSumExp`), 2^k built from the rounding-biased integer's bits
@@ -37,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qdialect.arithmetic import float32_scale
-from qdialect.float32_arrays import F32, fmaf, logf
+from qdialect.float32_arrays import F32, fmaf, logf, logf_of
 from qdialect.qnn.modes import SumExpKernel
 from qdialect.types import UniformQuantizedType
 
@@ -122,15 +124,22 @@ def lane_sum(e: np.ndarray, kernel: SumExpKernel) -> np.ndarray:
     return (pairs[0] + pairs[1]) + (pairs[2] + pairs[3])
 
 
-def float_softmax(x: np.ndarray, axis: int, flatten: bool, kernel: SumExpKernel) -> np.ndarray:
-    """ONNX Runtime's float32 Softmax (module docstring)."""
+def float_softmax(
+    x: np.ndarray, axis: int, flatten: bool, kernel: SumExpKernel, log: bool = False
+) -> np.ndarray:
+    """ONNX Runtime's float32 Softmax, or LogSoftmax (`log`; module docstring)."""
     x = np.asarray(x, F32)
     layout = row_layout(x.shape, axis, flatten)
     rows = as_rows(x, layout)
-    with np.errstate(over="ignore", invalid="ignore"):
-        e = mlas_exp(rows + (-rows.max(axis=1, keepdims=True)), kernel)
-        scale = (F32(1) / lane_sum(e, kernel)).astype(F32)
-        y = (e * scale[:, None]).astype(F32)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        shifted = rows + (-rows.max(axis=1, keepdims=True))
+        total = lane_sum(mlas_exp(shifted, kernel), kernel)
+        if log:
+            logarithm = logf_of(total)
+            y = (shifted - logarithm[:, None]).astype(F32)
+        else:
+            scale = (F32(1) / total).astype(F32)
+            y = (mlas_exp(shifted, kernel) * scale[:, None]).astype(F32)
     return from_rows(y, layout, x.shape)
 
 

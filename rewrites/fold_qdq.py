@@ -552,7 +552,7 @@ class FuseQdqSoftmax(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: qnn.QuantizeOp, rewriter: PatternRewriter) -> None:
         producer = _float_producer(op)
-        if not isinstance(producer, qnn.SoftmaxOp):
+        if not isinstance(producer, qnn.SoftmaxOp) or producer.log is not None:
             return
         source = _dequantized(producer.input)
         if source is None:

@@ -122,6 +122,8 @@ def node_kind(op: Operation) -> str | None:
         return "GlobalAveragePool" if op.is_global() else "AveragePool"
     if isinstance(op, qnn.ActivationOp):
         return ACTIVATIONS[op.function_kind]
+    if isinstance(op, qnn.SoftmaxOp) and op.log is not None:
+        return "LogSoftmax"
     if isinstance(op, qnn.LayerNormOp) and op.simplified is not None:
         return "SimplifiedLayerNormalization"
     simple = {

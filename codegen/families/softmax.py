@@ -39,6 +39,7 @@ class SoftmaxSpec:
     exp: tuple[float, ...] = ()
     lanes: int = 8
     scalef: bool = False
+    log: bool = False  # LogSoftmax: (x - max) - logf(sum)
     one_bits: int = softmax.ONE_BITS
     bias_bits: int = softmax.ROUNDING_BIAS_BITS
 
@@ -48,7 +49,8 @@ def softmax_kernel(op: qnn.SoftmaxOp, ctx: EmitContext) -> Kernel:
     layout = softmax.row_layout(tuple(shape_of(op.input)), op.axis_value, flatten)
     in_ctype = ctype_of(element_type(op.input.type))
     out_ctype = ctype_of(element_type(op.result.type))
-    comment = f"{op.name} axis {op.axis_value}{' (flattened)' if flatten else ''}"
+    comment = f"{op.name}{' (log)' if op.log is not None else ''} axis {op.axis_value}"
+    comment += " (flattened)" if flatten else ""
     if kind_of(op.result) is Kind.FLOAT:
         kernel = op.sum_exp_kernel
         constants = (
@@ -67,6 +69,7 @@ def softmax_kernel(op: qnn.SoftmaxOp, ctx: EmitContext) -> Kernel:
             exp=tuple(float(c) for c in constants),
             lanes=softmax.LANES[kernel],
             scalef=kernel is SumExpKernel.AVX512F,
+            log=op.log is not None,
         )
     else:
         in_type, out_type = element_type(op.input.type), element_type(op.result.type)

@@ -138,13 +138,13 @@ def softmax_axis(node, opset: int, rank: int, default: int, allowed: set[str]):
     return axis % rank, opset < 13
 
 
-@handles("Softmax")
+@handles("Softmax", "LogSoftmax")
 def float_softmax(g: GraphImporter, node) -> None:
     x = float_value(g, node.input[0])
     default = 1 if g.opset < 13 else -1
     axis, flatten = softmax_axis(node, g.opset, rank_of(g, node.input[0]), default, set())
     kernel = SumExpKernel.AVX512F if mlas_avx512f() else SumExpKernel.FMA3
-    op = qnn.SoftmaxOp(x, x.type, axis, flatten, kernel)
+    op = qnn.SoftmaxOp(x, x.type, axis, flatten, kernel, node.op_type == "LogSoftmax")
     g.define(node.output[0], g.add(op, node.output[0]))
 
 

@@ -120,6 +120,20 @@ def _constant_of_shape(g, node, inputs) -> np.ndarray:
     return np.full([int(d) for d in inputs[0].ravel()], fill[0], fill.dtype)
 
 
+def _eye_like(g, node, inputs) -> np.ndarray:
+    """EyeLike of a run-time tensor: ones on the k-th diagonal of its static 2-D shape, in the
+    `dtype` attribute's type or the input's."""
+    from onnx import helper
+
+    del inputs
+    rows, columns = _shape(g, node, [])
+    a = attrs(node)
+    dtype = helper.tensor_dtype_to_np_dtype(a.get("dtype", onnx_type_of(g, node.input[0])))
+    if dtype.kind == "f" and dtype != np.float32:
+        raise NodeError(f"EyeLike to {dtype} is not imported (float32, integers, bool)")
+    return np.eye(rows, columns, a.get("k", 0), dtype=dtype)
+
+
 def _transpose(g, node, inputs) -> np.ndarray:
     return np.transpose(inputs[0], attrs(node).get("perm"))
 
@@ -240,6 +254,7 @@ def _clip(g, node, inputs) -> np.ndarray:
 FOLDERS: dict[str, Callable] = {
     "Shape": _shape,
     "Size": _size,
+    "EyeLike": _eye_like,
     "Gather": lambda g, n, i: np.take(i[0], i[1], axis=attrs(n).get("axis", 0)),
     "Concat": lambda g, n, i: np.concatenate(i, axis=attrs(n)["axis"]),
     "Unsqueeze": _unsqueeze,
@@ -293,6 +308,8 @@ FOLDERS: dict[str, Callable] = {
 QUANTIZED_MOVES = {"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Slice", "Concat"}
 # quantized nodes that fold only as shape arithmetic (`_folds_as_shape_arithmetic`)
 QDQ = {"QuantizeLinear", "DequantizeLinear", "QLinearAdd", "QLinearMul"}
+# ops that read only their input's static shape (a run-time tensor's too)
+SHAPE_ONLY = {"Shape", "Size", "EyeLike"}
 # integer (and boolean) operands only: on floats ORT's NaN handling or summation order decides
 INTEGER_ONLY = {"Mod", "Min", "Max", "Range", "CumSum", "Clip"}
 # float32 operands only, computed as ONNX Runtime computes them (an attention's 1/sqrt(d))
@@ -306,7 +323,7 @@ def is_constant(g, name: str, depth: int = 0) -> bool:
     node = g.producer(name)
     if node is None or depth > 16:
         return False
-    if node.op_type in ("Constant", "Shape", "Size"):
+    if node.op_type == "Constant" or node.op_type in SHAPE_ONLY:
         return True
     return node.op_type in FOLDERS and all(is_constant(g, i, depth + 1) for i in _data(node))
 
@@ -348,7 +365,7 @@ def fold(g, node) -> bool:
         return False
     if node.op_type in QDQ and not _folds_as_shape_arithmetic(g, node):
         return False
-    if node.op_type not in ("Shape", "Size"):
+    if node.op_type not in SHAPE_ONLY:
         names = _data(node)
         # an Identity of an initializer an earlier node already read (ALBERT's tied weights)
         # is still a node output of its own: ORT's quantizers take it as an activation; for

@@ -21,7 +21,10 @@ from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
 from qdialect.onnx_import.tensor_types import onnx_type_of
 
-INLINED = ("GroupNormalization", "Mish", "Swish")
+INLINED = (
+    "GroupNormalization", "Mish", "Swish", "CenterCropPad", "NegativeLogLikelihoodLoss",
+    "SoftmaxCrossEntropyLoss",
+)  # fmt: skip
 
 
 def _input_type(g: GraphImporter, name: str):
@@ -75,19 +78,35 @@ def inlined(g: GraphImporter, node) -> None:
     body = function_body(g, node)
     names = dict(zip(body.input, node.input, strict=False))
     names.update(zip(body.output, node.output, strict=False))
-    prefix = f"{node.output[0]}/{node.op_type}/"
+    prefix = inner_prefix(node)
 
     def renamed(name: str) -> str:
         return names.get(name, prefix + name) if name else ""
 
-    since = g.block.last_op
+    steps = []
     for inner in body.node:
         step = _with_attributes(inner, node)
         step.input[:] = [renamed(n) for n in inner.input]
         step.output[:] = [renamed(n) for n in inner.output]
+        steps.append(step)
+    import_steps(g, node, steps, "its function body's")
+
+
+def inner_prefix(node) -> str:
+    """The prefix of the names of the tensors inside `node`'s body (unique: a node output's)."""
+    return f"{node.output[0]}/{node.op_type}/"
+
+
+def import_steps(g: GraphImporter, node, steps: list, what: str) -> None:
+    """Import `steps` (standard ONNX nodes reading `node`'s inputs and writing its outputs,
+    their own tensors named under `inner_prefix(node)`) through the same handlers, as the ops of
+    the one node `node`: its own constants are no node output, its inner ops unnamed."""
+    prefix = inner_prefix(node)
+    since = g.block.last_op
+    for step in steps:
         step.name = node.name  # (the quantizer's rules name the node)
         if step.op_type not in g.handlers:
-            raise NodeError(f"its function body's {step.op_type} is not imported")
+            raise NodeError(f"{what} {step.op_type} is not imported")
         g.node = step  # handlers read their node's inputs through the importer
         try:
             if not fold(g, step):

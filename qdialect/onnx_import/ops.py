@@ -11,7 +11,8 @@ run-time tensors: Sub, Div, Min, Max, ReduceMin/Max, Round, Cast), `logical` (bo
 Xor, Not, Where, Expand), `movement` (data movement,
 Identity, Constant),
 `activations` (ORT's table ops and the float activation functions), `functions` (the ops ORT
-runs as their ONNX function bodies); the ops they build come
+runs as their ONNX function bodies), `compositions` (ops imported as a few exact standard
+nodes); the ops they build come
 from `builders`, the table from `registry`. Importing this module imports them all, so
 `HANDLERS` is complete.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from qdialect.onnx_import import (
     activations,
+    compositions,
     conv_transpose,
     dynamic,
     float_math,
@@ -41,6 +43,7 @@ HANDLER_MODULES = (
     movement,
     activations,
     functions,
+    compositions,
     dynamic,
     nbits,
 )

@@ -197,6 +197,11 @@ class SoftmaxOp(IRDLOperation):
 
     %y = qnn.softmax %x {axis = 1 : i64} : tensor<2x8x!quant.uniform<u8:f32, 0.1>> -> tensor<2x8x!quant.uniform<u8:f32, 0.00390625>>
     %p = qnn.softmax %s {axis = 1 : i64, kernel = "avx512f"} : tensor<2x8xf32> -> tensor<2x8xf32>
+
+    `log` (float only) makes it ONNX's LogSoftmax as MLAS computes it: `(x - max) - logf(sum)`
+    with the same sum.
+
+    %l = qnn.softmax %s {axis = 1 : i64, log} : tensor<2x8xf32> -> tensor<2x8xf32>
     """
 
     name = "qnn.softmax"
@@ -205,6 +210,7 @@ class SoftmaxOp(IRDLOperation):
     axis = prop_def(IntegerAttr)
     flatten = opt_prop_def(UnitAttr)
     kernel = opt_prop_def(StringAttr)
+    log = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"
@@ -216,10 +222,13 @@ class SoftmaxOp(IRDLOperation):
         axis: int,
         flatten: bool,
         kernel: SumExpKernel = SumExpKernel.FMA3,
+        log: bool = False,
     ):
         properties: dict[str, Attribute] = {"axis": IntegerAttr(axis, i64)}
         if flatten:
             properties["flatten"] = UnitAttr()
+        if log:
+            properties["log"] = UnitAttr()
         if kernel is not SumExpKernel.FMA3:
             properties["kernel"] = StringAttr(kernel.value)
         super().__init__(operands=[value], result_types=[result_type], properties=properties)
@@ -246,8 +255,11 @@ class SoftmaxOp(IRDLOperation):
                 raise VerifyException("a float softmax maps a float32 tensor to the same type")
             self.sum_exp_kernel  # noqa: B018 (raises for a name outside SumExpKernel)
             return
-        if self.kernel is not None:
-            raise VerifyException("kernel names a float softmax's exp kernel; this one is 8-bit")
+        if self.kernel is not None or self.log is not None:
+            raise VerifyException(
+                "kernel and log are a float softmax's (its exp kernel, LogSoftmax); this one is "
+                "8-bit"
+            )
         for value, role in ((self.input, "input"), (self.result, "result")):
             elem = element_type(value.type)
             if not isinstance(elem, UniformQuantizedType):

@@ -213,7 +213,7 @@ def _activation(op, frame: Frame) -> list[np.ndarray]:
 def _softmax(op, frame: Frame) -> list[np.ndarray]:
     x, axis, flatten = frame[op.input], op.axis_value, op.flatten is not None
     if kind_of(op.result) is Kind.FLOAT:
-        return [float_softmax(x, axis, flatten, op.sum_exp_kernel)]
+        return [float_softmax(x, axis, flatten, op.sum_exp_kernel, op.log is not None)]
     length = row_layout(x.shape, axis, flatten).length
     params = quantized_parameters(qtype(op.input), qtype(op.result), length)
     return [K.to_storage(quantized_softmax(x, params, axis, flatten), qtype(op.result))]

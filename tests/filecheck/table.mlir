@@ -47,14 +47,17 @@ func.func @mul(%a: tensor<4x!quant.uniform<i8:f32, 0.5>>, %b: tensor<4x!quant.un
 }
 
 // qnn.softmax: float32 or 8-bit (QLinearSoftmax), rows along `axis` or flattened from it; a
-// float one names MLAS's AVX512F sum-exp kernel when it reproduces that one.
+// float one names MLAS's AVX512F sum-exp kernel when it reproduces that one, and `log` makes
+// it LogSoftmax.
 // CHECK-LABEL: func.func @softmax(
 // CHECK-NEXT: %q = qnn.softmax %x {axis = 1 : i64} : tensor<2x3x!quant.uniform<i8:f32, 0.1:-3>> -> tensor<2x3x!quant.uniform<u8:f32, 0.00390625>>
 // CHECK-NEXT: %f = qnn.softmax %g {axis = 0 : i64, flatten} : tensor<4x5xf32> -> tensor<4x5xf32>
 // CHECK-NEXT: %w = qnn.softmax %g {axis = 1 : i64, kernel = "avx512f"} : tensor<4x5xf32> -> tensor<4x5xf32>
-func.func @softmax(%x: tensor<2x3x!x>, %g: tensor<4x5xf32>) -> (tensor<2x3x!y>, tensor<4x5xf32>, tensor<4x5xf32>) {
+// CHECK-NEXT: %l = qnn.softmax %g {axis = 1 : i64, log} : tensor<4x5xf32> -> tensor<4x5xf32>
+func.func @softmax(%x: tensor<2x3x!x>, %g: tensor<4x5xf32>) -> (tensor<2x3x!y>, tensor<4x5xf32>, tensor<4x5xf32>, tensor<4x5xf32>) {
   %q = qnn.softmax %x {axis = 1 : i64} : tensor<2x3x!x> -> tensor<2x3x!y>
   %f = qnn.softmax %g {axis = 0 : i64, flatten} : tensor<4x5xf32> -> tensor<4x5xf32>
   %w = qnn.softmax %g {axis = 1 : i64, kernel = "avx512f"} : tensor<4x5xf32> -> tensor<4x5xf32>
-  func.return %q, %f, %w : tensor<2x3x!y>, tensor<4x5xf32>, tensor<4x5xf32>
+  %l = qnn.softmax %g {axis = 1 : i64, log} : tensor<4x5xf32> -> tensor<4x5xf32>
+  func.return %q, %f, %w, %l : tensor<2x3x!y>, tensor<4x5xf32>, tensor<4x5xf32>, tensor<4x5xf32>
 }

@@ -117,6 +117,14 @@ func.func @softmax_float_to_quantized(%x: tensor<4xf32>) -> tensor<4x!quant.unif
 
 // -----
 
+func.func @softmax_quantized_log(%x: tensor<4x!quant.uniform<u8:f32, 0.1>>) -> tensor<4x!quant.uniform<u8:f32, 0.00390625>> {
+  // expected-error@+1 {{kernel and log are a float softmax's (its exp kernel, LogSoftmax); this one is 8-bit}}
+  %y = qnn.softmax %x {axis = 0 : i64, log} : tensor<4x!quant.uniform<u8:f32, 0.1>> -> tensor<4x!quant.uniform<u8:f32, 0.00390625>>
+  func.return %y : tensor<4x!quant.uniform<u8:f32, 0.00390625>>
+}
+
+// -----
+
 func.func @softmax_unknown_kernel(%x: tensor<4xf32>) -> tensor<4xf32> {
   // expected-error@+1 {{kernel must be one of 'fma3', 'avx512f', got 'avx512'}}
   %y = qnn.softmax %x {axis = 0 : i64, kernel = "avx512"} : tensor<4xf32> -> tensor<4xf32>
@@ -126,7 +134,7 @@ func.func @softmax_unknown_kernel(%x: tensor<4xf32>) -> tensor<4xf32> {
 // -----
 
 func.func @softmax_kernel_on_8_bit(%x: tensor<4x!quant.uniform<u8:f32, 0.1>>) -> tensor<4x!quant.uniform<u8:f32, 0.00390625>> {
-  // expected-error@+1 {{kernel names a float softmax's exp kernel; this one is 8-bit}}
+  // expected-error@+1 {{kernel and log are a float softmax's (its exp kernel, LogSoftmax); this one is 8-bit}}
   %y = qnn.softmax %x {axis = 0 : i64, kernel = "fma3"} : tensor<4x!quant.uniform<u8:f32, 0.1>> -> tensor<4x!quant.uniform<u8:f32, 0.00390625>>
   func.return %y : tensor<4x!quant.uniform<u8:f32, 0.00390625>>
 }

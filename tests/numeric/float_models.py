@@ -760,6 +760,29 @@ def lrn_stem(rng: np.random.Generator, size: int = 8) -> onnx.ModelProto:
     return onnx_model(nodes, [1, 3, size, size], [1, 4, size // 2, size // 2], weights)
 
 
+def composed_head(rng: np.random.Generator, tokens: int = 6, width: int = 16) -> onnx.ModelProto:
+    """A causal scorer and a classifier: Softsign, a MatMul of two activations, Trilu's lower
+    triangle, ThresholdedRelu, MatMul, LogSoftmax. ORT's quantizers leave the four ops the
+    importer writes as several exact ones (`compositions`) or as a log softmax float; the
+    MatMuls around them quantize."""
+    w = functools.partial(normal, rng)
+    weights = {"w1": w(width, width), "b1": w(width, scale=0.1), "w2": w(width, 10)}
+    node = helper.make_node
+    nodes = [
+        node("MatMul", ["x", "w1"], ["h0"], name="fc1"),
+        node("Add", ["h0", "b1"], ["h1"], name="fc1_bias"),
+        node("Softsign", ["h1"], ["s"], name="softsign"),
+        node("Transpose", ["s"], ["st"], perm=[1, 0], name="keys"),
+        node("MatMul", ["s", "st"], ["scores"], name="scores"),
+        node("Trilu", ["scores"], ["causal"], upper=0, name="causal"),
+        node("ThresholdedRelu", ["causal"], ["kept"], alpha=0.05, name="threshold"),
+        node("MatMul", ["kept", "s"], ["mixed"], name="mix"),
+        node("MatMul", ["mixed", "w2"], ["logits"], name="fc2"),
+        node("LogSoftmax", ["logits"], ["y"], axis=-1, name="log_probs"),
+    ]
+    return onnx_model(nodes, [tokens, width], [tokens, 10], weights)
+
+
 def instance_norm(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
     """A style-transfer / wav2vec2 GroupNorm block: conv, InstanceNormalization with a
     learned scale and bias, Relu, conv. ORT's QDQ quantizer quantizes the normalization as

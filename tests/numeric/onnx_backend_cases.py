@@ -121,7 +121,9 @@ FLOAT_OP_MODULES = (
     "size", "slice", "softmax", "spacetodepth", "split", "sqrt", "squeeze", "sub", "sum",
     "tanh", "tile", "transpose", "unsqueeze", "where", "xor", "constantofshape", "elu",
     "selu", "softplus", "mish", "groupnormalization", "meanvariancenormalization", "topk",
-    "lrn",
+    "lrn", "trilu", "thresholdedrelu", "shrink", "softsign", "isnan", "isinf", "hardmax",
+    "onehot", "eyelike", "center_crop_pad", "negativeloglikelihoodloss",
+    "softmax_cross_entropy_loss", "logsoftmax",
 )  # fmt: skip
 # the element types a graph input may have for us to feed it (the rest are left out)
 FEEDABLE = {"float32", "int32", "int64", "bool"}

@@ -74,6 +74,7 @@ MODELS = {
     "untyped_gelu": float_models.untyped_gelu,
     "untyped_group_norm": float_models.untyped_group_norm,
     "lrn_stem": float_models.lrn_stem,
+    "composed_head": float_models.composed_head,
     "bicubic": float_models.bicubic,
     "instance_norm": float_models.instance_norm,
     "conv_transpose": float_models.conv_transpose,

@@ -115,13 +115,15 @@ def float_rows(shape: tuple[int, ...], rng) -> np.ndarray:
     return x
 
 
+@pytest.mark.parametrize("op_type", ["Softmax", "LogSoftmax"])
 @pytest.mark.parametrize("opset", [pytest.param(11, marks=pytest.mark.slow), 13])
-def test_float_softmax_equals_onnxruntime(opset):
-    """Every layout's shape with every axis, one Softmax node each, bit for bit: the importer
-    names the MLAS kernel this host's ONNX Runtime runs (FMA3 on AVX2 hosts, AVX512F's 16
-    lanes and subnormal-keeping exp on AVX-512 ones), inputs include the exp clamps' edges."""
+def test_float_softmax_equals_onnxruntime(opset, op_type):
+    """Every layout's shape with every axis, one Softmax (LogSoftmax) node each, bit for bit:
+    the importer names the MLAS kernel this host's ONNX Runtime runs (FMA3 on AVX2 hosts,
+    AVX512F's 16 lanes and subnormal-keeping exp on AVX-512 ones), inputs include the exp
+    clamps' edges; LogSoftmax subtracts glibc's logf of the same sum."""
     shape = (3, 5, 19)
-    nodes = [helper.make_node("Softmax", ["x"], [f"y{axis}"], axis=axis) for axis in (-1, 0, 1, 2)]
+    nodes = [helper.make_node(op_type, ["x"], [f"y{axis}"], axis=axis) for axis in (-1, 0, 1, 2)]
     outputs = [(f"y{axis}", TensorProto.FLOAT) for axis in (-1, 0, 1, 2)]
     model = make_model(nodes, [("x", TensorProto.FLOAT, list(shape))], outputs, {})
     model.opset_import[0].version = opset
@@ -132,8 +134,9 @@ def test_float_softmax_equals_onnxruntime(opset):
         assert np.array_equal(g.view(np.int32), e.view(np.int32))
 
 
+@pytest.mark.parametrize("log", [False, True])
 @pytest.mark.parametrize("kernel", list(SumExpKernel))
-def test_both_sum_exp_kernels_compile_as_the_reference_evaluates(kernel) -> None:
+def test_both_sum_exp_kernels_compile_as_the_reference_evaluates(kernel, log) -> None:
     """Each kernel on any host: compiled equals the reference to the bit, rows long enough for
     every lane and tail, gaps below both exp clamps (FMA3 flushes to 0, AVX512F keeps the
     subnormals), and the two kernels differ where they should."""
@@ -143,7 +146,7 @@ def test_both_sum_exp_kernels_compile_as_the_reference_evaluates(kernel) -> None
     x[:5, 6:12] = np.concatenate([top, top + gaps], axis=1)
     text = (
         "func.func @main(%x: tensor<6x53xf32>) -> tensor<6x53xf32> {\n"
-        f'  %y = qnn.softmax %x {{axis = 1 : i64, kernel = "{kernel.value}"}} '
+        f'  %y = qnn.softmax %x {{axis = 1 : i64, kernel = "{kernel.value}"{", log" if log else ""}}} '
         ": tensor<6x53xf32> -> tensor<6x53xf32>\n"
         "  func.return %y : tensor<6x53xf32>\n}\n"
     )
@@ -151,6 +154,8 @@ def test_both_sum_exp_kernels_compile_as_the_reference_evaluates(kernel) -> None
     (compiled,) = compile_module(module)(x)
     (reference,) = run_function(module, [x])
     assert np.array_equal(compiled.view(np.int32), reference.view(np.int32))
+    if log:  # the kernels' sums agree here: their differences are below a rounding of the log
+        return
     other = next(k for k in SumExpKernel if k is not kernel)
     assert not np.array_equal(reference, float_softmax(x, 1, False, other))
     kept = reference[:5, 8:10] > 0  # 100 below the maximum: 2^-144

@@ -1,0 +1,217 @@
+"""Ops imported as a few standard nodes that compute ONNX Runtime's bits: every step is exact
+(a comparison, a select, one correctly rounded IEEE operation, an ArgMax) and in the order
+ORT's kernel takes, measured on 1.31.1 (Softsign multiplies by the reciprocal of 1 + |x|, as
+Eigen's `inverse() * x` does, not a division). The steps import through the ordinary
+handlers (`functions.import_steps`), so they stand for the one node, which ORT's quantizers
+leave float.
+
+- Trilu: `Where(mask, x, 0)`, the mask of the last two dimensions a constant (k constant).
+- ThresholdedRelu: `Where(x > alpha, x, 0)`; Shrink: `x < -lambd ? x + bias : x > lambd ?
+  x - bias : 0`.
+- IsNaN: `Not(x == x)`; IsInf: `x == inf`, `x == -inf` or both (neither: `x < -inf`).
+- Hardmax: ArgMax (the first maximum) compared with the positions along the axis (opset < 13:
+  over the input flattened to 2-D at the axis). A row holding NaN: ORT's Eigen row maximum
+  decides which (if any) is set; this sets ArgMax's.
+- OneHot: the indices (a float index truncated, a negative one plus depth) compared with the
+  positions 0..depth-1 along the new axis, then `values[1]` or `values[0]`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from qdialect.onnx_import.builders import float_value
+from qdialect.onnx_import.common import attrs, normalize_axis
+from qdialect.onnx_import.errors import NodeError
+from qdialect.onnx_import.functions import import_steps, inner_prefix
+from qdialect.onnx_import.graph import GraphImporter
+from qdialect.onnx_import.registry import handles
+from qdialect.onnx_import.tensor_types import onnx_type_of
+
+
+class Steps:
+    """The standard nodes of one composition, built in order, then imported as `node`."""
+
+    def __init__(self, g: GraphImporter, node) -> None:
+        self.g, self.node = g, node
+        self.prefix = inner_prefix(node)
+        self.nodes: list = []
+        self.count = 0
+
+    def _fresh(self) -> str:
+        self.count += 1
+        return f"{self.prefix}{self.count}"
+
+    def constant(self, values) -> str:
+        name = self._fresh()
+        self.g.initializers[name] = np.asarray(values)
+        return name
+
+    def add(self, op_type: str, inputs: list[str], output: str | None = None, **attributes) -> str:
+        from onnx import helper
+
+        name = output or self._fresh()
+        self.nodes.append(helper.make_node(op_type, inputs, [name], **attributes))
+        return name
+
+    def run(self) -> None:
+        import_steps(self.g, self.node, self.nodes, "its composition's")
+
+
+def _float_input(g: GraphImporter, node) -> str:
+    float_value(g, node.input[0])  # (raises for any other type)
+    return node.input[0]
+
+
+def _dtype(g: GraphImporter, name: str) -> np.dtype:
+    from onnx import helper
+
+    return np.dtype(helper.tensor_dtype_to_np_dtype(onnx_type_of(g, name)))
+
+
+@handles("Trilu")
+def trilu(g: GraphImporter, node) -> None:
+    x = node.input[0]
+    shape = g.shape_of_input(x)
+    if len(shape) < 2:
+        raise NodeError(f"input must have rank 2 or more, got shape {list(shape)}")
+    k = 0
+    if len(node.input) > 1 and node.input[1]:
+        k = int(g.constant_array(node.input[1], "k").reshape(-1)[0])
+    rows, columns = np.arange(shape[-2])[:, None], np.arange(shape[-1])[None, :]
+    diagonal = columns - rows
+    keep = diagonal >= k if attrs(node).get("upper", 1) else diagonal <= k
+    s = Steps(g, node)
+    zero = s.constant(np.zeros((), _dtype(g, x)))
+    s.add("Where", [s.constant(keep), x, zero], node.output[0])
+    s.run()
+
+
+@handles("ThresholdedRelu")
+def thresholded_relu(g: GraphImporter, node) -> None:
+    x = _float_input(g, node)
+    s = Steps(g, node)
+    above = s.add("Greater", [x, s.constant(np.float32(attrs(node).get("alpha", 1.0)))])
+    s.add("Where", [above, x, s.constant(np.float32(0))], node.output[0])
+    s.run()
+
+
+@handles("Shrink")
+def shrink(g: GraphImporter, node) -> None:
+    x = _float_input(g, node)
+    a = attrs(node)
+    lambd, bias = np.float32(a.get("lambd", 0.5)), np.float32(a.get("bias", 0.0))
+    s = Steps(g, node)
+    below = s.add("Less", [x, s.constant(-lambd)])
+    above = s.add("Greater", [x, s.constant(lambd)])
+    raised = s.add("Add", [x, s.constant(bias)])
+    lowered = s.add("Sub", [x, s.constant(bias)])
+    upper = s.add("Where", [above, lowered, s.constant(np.float32(0))])
+    s.add("Where", [below, raised, upper], node.output[0])
+    s.run()
+
+
+@handles("Softsign")
+def softsign(g: GraphImporter, node) -> None:
+    x = _float_input(g, node)
+    s = Steps(g, node)
+    magnitude = s.add("Abs", [x])
+    denominator = s.add("Add", [magnitude, s.constant(np.float32(1))])
+    s.add("Mul", [s.add("Reciprocal", [denominator]), x], node.output[0])
+    s.run()
+
+
+@handles("IsNaN")
+def is_nan(g: GraphImporter, node) -> None:
+    x = _float_input(g, node)
+    s = Steps(g, node)
+    s.add("Not", [s.add("Equal", [x, x])], node.output[0])
+    s.run()
+
+
+@handles("IsInf")
+def is_inf(g: GraphImporter, node) -> None:
+    x = _float_input(g, node)
+    a = attrs(node)
+    s = Steps(g, node)
+    tests = []
+    if a.get("detect_positive", 1):
+        tests.append(s.add("Equal", [x, s.constant(np.float32(np.inf))]))
+    if a.get("detect_negative", 1):
+        tests.append(s.add("Equal", [x, s.constant(np.float32(-np.inf))]))
+    if not tests:  # nothing is detected
+        s.add("Less", [x, s.constant(np.float32(-np.inf))], node.output[0])
+    elif len(tests) == 1:
+        s.add("Identity", tests, node.output[0])
+    else:
+        s.add("Or", tests, node.output[0])
+    s.run()
+
+
+@handles("Hardmax")
+def hardmax(g: GraphImporter, node) -> None:
+    x = _float_input(g, node)
+    shape = g.shape_of_input(x)
+    if not shape:
+        raise NodeError("input must have rank 1 or more")
+    legacy = g.opset < 13
+    axis = normalize_axis(attrs(node).get("axis", 1 if legacy else -1), len(shape))
+    s = Steps(g, node)
+    rows = x
+    if legacy:  # opset < 13: the rows are the input flattened to 2-D at the axis
+        flat = [math.prod(shape[:axis]), math.prod(shape[axis:])]
+        rows = s.add("Reshape", [x, s.constant(np.array(flat, np.int64))])
+        row_shape, axis = flat, 1
+    else:
+        row_shape = list(shape)
+    first = s.add("ArgMax", [rows], axis=axis, keepdims=1)
+    positions = np.arange(row_shape[axis], dtype=np.int64).reshape(
+        [row_shape[axis] if d == axis else 1 for d in range(len(row_shape))]
+    )
+    chosen = s.add("Equal", [first, s.constant(positions)])
+    one, zero = s.constant(np.float32(1)), s.constant(np.float32(0))
+    if legacy:
+        hard = s.add("Where", [chosen, one, zero])
+        s.add("Reshape", [hard, s.constant(np.array(shape, np.int64))], node.output[0])
+    else:
+        s.add("Where", [chosen, one, zero], node.output[0])
+    s.run()
+
+
+@handles("OneHot")
+def one_hot(g: GraphImporter, node) -> None:
+    indices = node.input[0]
+    shape = g.shape_of_input(indices)
+    depth_values = g.constant_array(node.input[1], "depth").reshape(-1)
+    values = g.constant_array(node.input[2], "values").reshape(-1)
+    if depth_values.size != 1 or values.size != 2:
+        raise NodeError(
+            f"depth must hold one value and values two, got {depth_values.size} and {values.size}"
+        )
+    depth = int(depth_values[0])
+    axis = normalize_axis(attrs(node).get("axis", -1), len(shape) + 1)
+    s = Steps(g, node)
+    index = indices
+    dtype = _dtype(g, indices)
+    kind = dtype.kind
+    if kind == "f":  # ORT casts a float index to int64 (truncating)
+        from onnx import TensorProto
+
+        index = s.add("Cast", [indices], to=TensorProto.INT64)
+    elif kind not in "iu":
+        raise NodeError(f"indices must be numbers, got {dtype}")
+    integer = np.int64 if kind == "f" else dtype.type
+    negative = s.add("Less", [index, s.constant(integer(0))])
+    wrapped = s.add("Add", [index, s.constant(integer(depth))])
+    index = s.add("Where", [negative, wrapped, index])
+    out_shape = [*shape[:axis], 1, *shape[axis:]]
+    index = s.add("Reshape", [index, s.constant(np.array(out_shape, np.int64))])
+    positions = np.arange(depth, dtype=integer).reshape(
+        [depth if d == axis else 1 for d in range(len(out_shape))]
+    )
+    hot = s.add("Equal", [index, s.constant(positions)])
+    on, off = s.constant(values[1:2].reshape(())), s.constant(values[0:1].reshape(()))
+    s.add("Where", [hot, on, off], node.output[0])
+    s.run()
