@@ -14,6 +14,9 @@ leave float.
   decides which (if any) is set; this sets ArgMax's.
 - OneHot: the indices (a float index truncated, a negative one plus depth) compared with the
   positions 0..depth-1 along the new axis, then `values[1]` or `values[0]`.
+- GatherND, ScatterND, ScatterElements (Scatter) of run-time data at constant indices: a
+  `Gather` of the flattened data (and updates) at the positions the indices name; a scatter's
+  reduction combines each position with its updates in order, one `Where` round per update.
 """
 
 from __future__ import annotations
@@ -215,3 +218,137 @@ def one_hot(g: GraphImporter, node) -> None:
     on, off = s.constant(values[1:2].reshape(())), s.constant(values[0:1].reshape(()))
     s.add("Where", [hot, on, off], node.output[0])
     s.run()
+
+
+def _positions(shape: tuple[int, ...]) -> np.ndarray:
+    """Each element's flat position, in the tensor's shape."""
+    return np.arange(math.prod(shape), dtype=np.int64).reshape(shape)
+
+
+def _wrapped(indices: np.ndarray, sizes, what: str) -> np.ndarray:
+    """Indices with a negative one counting from the end; out of range is an error."""
+    sizes = np.asarray(sizes, np.int64)
+    if ((indices < -sizes) | (indices >= sizes)).any():
+        raise NodeError(f"an index of {what} is outside its dimension")
+    return np.where(indices < 0, indices + sizes, indices).astype(np.int64)
+
+
+def _constant_indices(g: GraphImporter, name: str) -> np.ndarray:
+    indices = np.asarray(g.constant_array(name, "indices"))
+    if indices.dtype.kind not in "iu":
+        raise NodeError(f"indices must be integers, got {indices.dtype}")
+    return indices.astype(np.int64)
+
+
+def _gathered(s: Steps, source: str, size: int, positions: np.ndarray, output: str | None = None):
+    """`source` flattened (`size` elements), read at `positions` (in their shape)."""
+    flat = s.add("Reshape", [source, s.constant(np.array([size], np.int64))])
+    picked = s.add("Gather", [flat, s.constant(positions.reshape(-1))], axis=0)
+    shape = s.constant(np.array(positions.shape, np.int64))
+    return s.add("Reshape", [picked, shape], output)
+
+
+@handles("GatherND")
+def gather_nd(g: GraphImporter, node) -> None:
+    """GatherND of run-time data at constant indices: the flat positions it reads, gathered."""
+    shape = g.shape_of_input(node.input[0])
+    indices = _constant_indices(g, node.input[1])
+    batch = attrs(node).get("batch_dims", 0)
+    depth = indices.shape[-1] if indices.ndim else 0
+    if indices.ndim < 1 or batch + depth > len(shape) or indices.shape[:batch] != shape[:batch]:
+        raise NodeError(
+            f"indices of shape {list(indices.shape)} do not index data {list(shape)} after "
+            f"{batch} batch dimensions"
+        )
+    positions = _positions(shape)
+    found = []
+    for b in np.ndindex(*shape[:batch]):
+        index = _wrapped(indices[b], shape[batch : batch + depth], "GatherND")
+        found.append(positions[b][tuple(np.moveaxis(index, -1, 0))])
+    read = np.stack(found).reshape(*indices.shape[:-1], *shape[batch + depth :])
+    s = Steps(g, node)
+    _gathered(s, node.input[0], positions.size, read, node.output[0])
+    s.run()
+
+
+# a reduction's combining op (ScatterND / ScatterElements from opsets 16 and 18)
+COMBINE = {"add": "Add", "mul": "Mul", "max": "Max", "min": "Min"}
+
+
+def _scatter(g: GraphImporter, node, shape: tuple[int, ...], targets: np.ndarray) -> None:
+    """The data with update j (row-major) written to flat position `targets[j]`, in order:
+    with no reduction the last write wins, a gather of data and updates concatenated; with one,
+    round r combines each position with its r-th update (`Where` keeps the positions with
+    fewer)."""
+    reduction = attrs(node).get("reduction", "none")
+    if isinstance(reduction, bytes):
+        reduction = reduction.decode()
+    if reduction != "none" and reduction not in COMBINE:
+        raise NodeError(f"reduction '{reduction}' is not imported")
+    size, count = math.prod(shape), targets.size
+    targets = targets.reshape(-1)
+    s = Steps(g, node)
+    if reduction == "none":
+        source = np.arange(size, dtype=np.int64)
+        source[targets] = size + np.arange(count)  # (numpy's last assignment wins, as ORT's)
+        both = s.add(
+            "Concat",
+            [
+                s.add("Reshape", [node.input[0], s.constant(np.array([size], np.int64))]),
+                s.add("Reshape", [node.input[2], s.constant(np.array([count], np.int64))]),
+            ],
+            axis=0,
+        )
+        _gathered(s, both, size + count, source.reshape(shape), node.output[0])
+        s.run()
+        return
+    current = s.add("Reshape", [node.input[0], s.constant(np.array([size], np.int64))])
+    updates = s.add("Reshape", [node.input[2], s.constant(np.array([count], np.int64))])
+    rounds: list[dict[int, int]] = []
+    seen: dict[int, int] = {}
+    for j, target in enumerate(targets.tolist()):
+        r = seen.get(target, 0)
+        seen[target] = r + 1
+        if r == len(rounds):
+            rounds.append({})
+        rounds[r][target] = j
+    for r, writes in enumerate(rounds):
+        picks = np.zeros(size, np.int64)
+        mask = np.zeros(size, np.bool_)
+        picks[list(writes)] = list(writes.values())
+        mask[list(writes)] = True
+        update = s.add("Gather", [updates, s.constant(picks)], axis=0)
+        combined = s.add(COMBINE[reduction], [current, update])
+        last = r == len(rounds) - 1
+        current = s.add("Where", [s.constant(mask), combined, current])
+        if last:
+            s.add("Reshape", [current, s.constant(np.array(shape, np.int64))], node.output[0])
+    if not rounds:
+        s.add("Identity", [node.input[0]], node.output[0])
+    s.run()
+
+
+@handles("ScatterND")
+def scatter_nd(g: GraphImporter, node) -> None:
+    """ScatterND of run-time data at constant indices (`_scatter`); all constant, it folds."""
+    shape = g.shape_of_input(node.input[0])
+    indices = _constant_indices(g, node.input[1])
+    depth = indices.shape[-1] if indices.ndim else 0
+    if indices.ndim < 1 or depth > len(shape):
+        raise NodeError(f"indices of shape {list(indices.shape)} do not index data {list(shape)}")
+    index = _wrapped(indices, shape[:depth], "ScatterND")
+    _scatter(g, node, shape, _positions(shape)[tuple(np.moveaxis(index, -1, 0))])
+
+
+@handles("ScatterElements", "Scatter")
+def scatter_elements(g: GraphImporter, node) -> None:
+    """ScatterElements (Scatter before opset 11) of run-time data at constant indices: update
+    t goes to t with its axis coordinate replaced by `indices[t]` (`_scatter`)."""
+    shape = g.shape_of_input(node.input[0])
+    indices = _constant_indices(g, node.input[1])
+    if indices.ndim != len(shape) or any(i > d for i, d in zip(indices.shape, shape, strict=True)):
+        raise NodeError(f"indices of shape {list(indices.shape)} do not fit data {list(shape)}")
+    axis = normalize_axis(attrs(node).get("axis", 0), len(shape))
+    coords = list(np.indices(indices.shape, np.int64))
+    coords[axis] = _wrapped(indices, shape[axis], "ScatterElements")
+    _scatter(g, node, shape, np.ravel_multi_index(coords, shape))

@@ -97,6 +97,10 @@ MUST_IMPORT = {
     "test_onehot_negative_indices",
     "test_onehot_with_axis",  # float indices, truncated
     "test_eyelike_populate_off_main_diagonal",  # a constant of the input's static shape
+    "test_scatternd_add",  # a gather of data and updates at constant positions, then rounds
+    "test_scatter_elements_with_duplicate_indices",
+    "test_scatter_elements_with_reduction_max",
+    "test_gathernd_example_int32_batch_dim1",
 }
 
 
