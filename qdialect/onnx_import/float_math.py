@@ -31,7 +31,7 @@ from qdialect.onnx_import.registry import handles
 from qdialect.onnx_import.tensor_types import CAST_TARGETS, onnx_type_of
 from qdialect.qnn import FloatBinary, Reduction, UnaryFunction
 from qdialect.qnn.float_math import INTEGER_SOURCES
-from qdialect.qnn.logical import BOOL
+from qdialect.qnn.logical import BOOL, IntegerArithmetic
 from qdialect.storage import integer_signature
 from qdialect.tensors import element_type
 
@@ -65,6 +65,23 @@ def binary(g: GraphImporter, node) -> None:
         op = qnn.FloatBinaryOp(BINARY[node.op_type], result, other, tensor_type(shape, f32))
         result = g.add(op, node.output[0])
     g.define(node.output[0], result)
+
+
+@handles("Mod")
+def mod(g: GraphImporter, node) -> None:
+    """Mod of run-time tensors (of constants it folds), the remainder with the divisor's sign
+    (`fmod` 0) or the dividend's (1): integers as C's % (adjusted for 0); floats by C's
+    `fmodf` (ORT's `std::fmod`, exact), for 0 as numpy's `mod` (ONNX's reference; ORT 1.31
+    requires `fmod` 1 of floats)."""
+    fmod = attrs(node).get("fmod", 0)
+    if run_time_integer(g, node):
+        kind = IntegerArithmetic.FMOD if fmod else IntegerArithmetic.MOD
+        return integer_binary(g, node, kind)
+    a, b = float_value(g, node.input[0]), float_value(g, node.input[1])
+    shape = broadcast_shape(shape_of(a), shape_of(b))
+    float_kind = FloatBinary.FMOD if fmod else FloatBinary.MOD
+    op = qnn.FloatBinaryOp(float_kind, a, b, tensor_type(shape, f32))
+    g.define(node.output[0], g.add(op, node.output[0]))
 
 
 @handles("Reciprocal")

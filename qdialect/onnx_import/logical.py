@@ -42,7 +42,15 @@ INTEGER = {
 }
 # the kinds whose result depends on signedness: an unsigned constant (a signless integer
 # type here, read as signed) is refused
-SIGNED_ONLY = frozenset({IntegerArithmetic.DIV, IntegerArithmetic.MIN, IntegerArithmetic.MAX})
+SIGNED_ONLY = frozenset(
+    {
+        IntegerArithmetic.DIV,
+        IntegerArithmetic.MOD,
+        IntegerArithmetic.FMOD,
+        IntegerArithmetic.MIN,
+        IntegerArithmetic.MAX,
+    }
+)
 
 
 def run_time_integer(g: GraphImporter, node) -> bool:
@@ -217,10 +225,10 @@ def compare(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.add(op, node.output[0]))
 
 
-def integer_binary(g: GraphImporter, node) -> None:
-    """Add, Sub, Mul or Div of integer tensors, or Min or Max of two or more (folded left),
-    one computed at run time (float_ops and float_math hand them here)."""
-    kind = INTEGER[node.op_type]
+def integer_binary(g: GraphImporter, node, kind: IntegerArithmetic | None = None) -> None:
+    """Add, Sub, Mul, Div or Mod (`kind`) of integer tensors, or Min or Max of two or more
+    (folded left), one computed at run time (float_ops and float_math hand them here)."""
+    kind = kind or INTEGER[node.op_type]
     constants = [n for n in node.input if n in g.initializers]
     unsigned = [n for n in constants if g.initializers[n].dtype.kind == "u"]
     if kind in SIGNED_ONLY and unsigned:

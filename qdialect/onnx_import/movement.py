@@ -219,7 +219,7 @@ def identity(g: GraphImporter, node) -> None:
     g.define(node.output[0], x)
 
 
-@handles("Shape", "Size", "EyeLike", "ConstantOfShape", "Range", "Mod")
+@handles("Shape", "Size", "EyeLike", "ConstantOfShape", "Range")
 def shape_arithmetic(g: GraphImporter, node) -> None:
     """Ops the importer only folds (`folding`): sizes, masks, T5's relative-position buckets."""
     raise NodeError("imported only as constant arithmetic (its inputs must be constant)")

@@ -49,7 +49,8 @@ from qdialect.tensors import element_type
 
 
 class FloatBinary(Enum):
-    """The kinds of `qnn.binary` (ONNX Sub, Div, Min, Max, PRelu, Pow on two float32 tensors)."""
+    """The kinds of `qnn.binary` (ONNX Sub, Div, Min, Max, PRelu, Pow, Mod on two float32
+    tensors)."""
 
     SUB = "sub"
     DIV = "div"
@@ -58,6 +59,8 @@ class FloatBinary(Enum):
     PRELU = "prelu"  # lhs < 0 ? lhs * rhs : lhs (ONNX Runtime's PRelu: NaN and -0 pass)
     POW = "pow"  # C's powf (ONNX Runtime's Pow but for the exponents 2 and 3, which multiply)
     POW_DOUBLE = "pow_double"  # C's pow in double, rounded (ORT's Pow by integer exponents)
+    FMOD = "fmod"  # C's fmodf (ONNX Mod with fmod 1): exact
+    MOD = "mod"  # the remainder with the divisor's sign, as numpy's (ONNX Mod with fmod 0)
 
 
 class Reduction(Enum):

@@ -168,6 +168,8 @@ class IntegerArithmetic(Enum):
     SUB = "sub"
     MUL = "mul"
     DIV = "div"  # truncated toward zero, as C divides; by zero 0, MIN / -1 wraps to MIN
+    MOD = "mod"  # the remainder with the divisor's sign (ONNX Mod, fmod 0); by zero 0
+    FMOD = "fmod"  # the remainder with the dividend's sign (C's %, ONNX Mod fmod 1); by zero 0
     MIN = "min"
     MAX = "max"
 
@@ -197,7 +199,7 @@ class CompareOp(KindedBinaryOp):
 @irdl_op_definition
 class IntegerBinaryOp(KindedBinaryOp):
     """`y = lhs (kind) rhs` on one integer element type with numpy broadcasting, wrapping
-    around as two's complement (ONNX Add, Sub, Mul, Div, Min, Max on run-time integer
+    around as two's complement (ONNX Add, Sub, Mul, Div, Mod, Min, Max on run-time integer
     tensors: position ids computed from the token ids). A division by zero gives 0 (ORT's
     kernel traps), and the one quotient out of range, MIN / -1, wraps to MIN.
 

@@ -46,6 +46,10 @@ def binary(kind: FloatBinary, a: np.ndarray, b: np.ndarray) -> np.ndarray:
             return powf(a, b)
         if kind is FloatBinary.POW_DOUBLE:
             return pow_in_double(a, b)
+        if kind is FloatBinary.FMOD:
+            return np.fmod(a, b).astype(F32)
+        if kind is FloatBinary.MOD:
+            return np.mod(a, b).astype(F32)
     a, b = np.broadcast_arrays(a, b)
     return (minimum if kind is FloatBinary.MIN else maximum)(a, b).astype(F32)
 

@@ -47,11 +47,22 @@ def truncating_divide(a: np.ndarray, b: np.ndarray, dtype) -> np.ndarray:
     return np.where(b == 0, 0, floor + inexact_negative).astype(dtype)
 
 
+def remainder(a: np.ndarray, b: np.ndarray, dtype, divisor_sign: bool) -> np.ndarray:
+    """The integer remainder with the divisor's sign (numpy's mod) or the dividend's (C's %),
+    without C's traps: by zero 0, MIN % -1 0."""
+    safe = np.where(b == 0, 1, b).astype(dtype)
+    with np.errstate(all="ignore"):
+        rest = (np.mod if divisor_sign else np.fmod)(a, safe, dtype=dtype)
+    return np.where(b == 0, 0, rest).astype(dtype)
+
+
 INTEGER = {
     IntegerArithmetic.ADD: np.add,
     IntegerArithmetic.SUB: np.subtract,
     IntegerArithmetic.MUL: np.multiply,
     IntegerArithmetic.DIV: truncating_divide,
+    IntegerArithmetic.MOD: lambda a, b, dtype: remainder(a, b, dtype, True),
+    IntegerArithmetic.FMOD: lambda a, b, dtype: remainder(a, b, dtype, False),
     IntegerArithmetic.MIN: np.minimum,
     IntegerArithmetic.MAX: np.maximum,
 }
