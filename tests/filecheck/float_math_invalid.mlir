@@ -5,7 +5,7 @@
 // result for cast, a scalar scale and integer zero point typing the result.
 
 func.func @binary_kind(%a: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error@+1 {{kind must be one of 'sub', 'div', 'min', 'max', 'prelu', 'pow', 'pow_double', got 'pow2'}}
+  // expected-error@+1 {{kind must be one of 'sub', 'div', 'min', 'max', 'prelu', 'pow', 'pow_double', 'fmod', 'mod', got 'pow2'}}
   %y = qnn.binary %a, %a {kind = "pow2"} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
   func.return %y : tensor<4xf32>
 }
