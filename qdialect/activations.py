@@ -36,6 +36,7 @@ from qdialect.arithmetic import float32_scale, quantize_value
 from qdialect.float32_arrays import (
     F32,
     fmaf,
+    logf_of,
     onnx_elu,
     onnx_log,
     onnx_selu,
@@ -176,6 +177,8 @@ def evaluate(function: UnaryFunction, x: np.ndarray, alpha: float, beta: float) 
             return np.where(x == np.inf, x, mlas_exp(x, SumExpKernel.AVX512F))
         if function is UnaryFunction.LOG:
             return onnx_log(x)
+        if function is UnaryFunction.LOGF:
+            return logf_of(x)
         if function is UnaryFunction.SOFTPLUS:
             return onnx_softplus(x)
         if function is UnaryFunction.ELU:

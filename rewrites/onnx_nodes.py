@@ -92,6 +92,7 @@ ACTIVATIONS = {
     qnn.UnaryFunction.GELU_TANH: "Gelu",
     qnn.UnaryFunction.EXP: "Exp",
     qnn.UnaryFunction.LOG: "Log",
+    qnn.UnaryFunction.LOGF: "Log",
     qnn.UnaryFunction.SOFTPLUS: "Softplus",
     qnn.UnaryFunction.ELU: "Elu",
     qnn.UnaryFunction.SELU: "Selu",

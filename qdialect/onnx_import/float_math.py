@@ -29,7 +29,7 @@ from qdialect.onnx_import.logical import integer_binary, run_time_integer
 from qdialect.onnx_import.movement import identity
 from qdialect.onnx_import.registry import handles
 from qdialect.onnx_import.tensor_types import CAST_TARGETS, onnx_type_of
-from qdialect.qnn import FloatBinary, Reduction, UnaryFunction
+from qdialect.qnn import Comparison, FloatBinary, Reduction, UnaryFunction
 from qdialect.qnn.float_math import INTEGER_SOURCES
 from qdialect.qnn.logical import BOOL, IntegerArithmetic
 from qdialect.storage import integer_signature
@@ -164,6 +164,71 @@ def reduce(g: GraphImporter, node) -> None:
     if path in ("in_order", "ones_gemm"):
         op.properties[path] = UnitAttr()
     g.define(node.output[0], g.add(op, node.output[0]))
+
+
+# ReduceL1, ReduceL2, ReduceSumSquare, ReduceLogSum: the step before the sum (|x|, x·x) and the
+# one after it (sqrtss, glibc's logf), each as ORT's aggregator computes it
+NORMS = {
+    "ReduceL1": (UnaryFunction.ABS, None),  # (or `x > 0 ? x : -x`: `reduce_norm`)
+    "ReduceL2": ("square", UnaryFunction.SQRT),
+    "ReduceSumSquare": ("square", None),
+    "ReduceLogSum": (None, UnaryFunction.LOGF),
+}
+
+
+@handles(*NORMS)
+def reduce_norm(g: GraphImporter, node) -> None:
+    """ReduceL1, ReduceL2, ReduceSumSquare and ReduceLogSum as ONNX Runtime's aggregators
+    compute them (reduction_ops.h; none has a fast path): over every axis, one Eigen sum of the
+    whole buffer (`aggall`, SSE packets from its first element); over any other axes, each
+    result's elements in row-major order from +0.0 (`NoTransposeReduce1Loop`). With
+    `noop_with_empty_axes` and no axes, each element alone: `0 + |x|`, ...)."""
+    x = float_value(g, node.input[0])
+    xs = shape_of(x)
+    if not math.prod(xs):
+        raise NodeError(f"{node.op_type} of an empty tensor ({list(xs)}) is not imported")
+    axes = _reduced_axes(g, node, len(xs))
+    before, after = NORMS[node.op_type]
+    last = g.block.last_op
+
+    def unary(function: UnaryFunction, value, result_type):
+        properties = {"function": StringAttr(function.value)}
+        op = qnn.ActivationOp.create(
+            operands=[value], result_types=[result_type], properties=properties
+        )
+        return g.add(op)
+
+    every_axis = axes is not None and len(axes) == len(xs)
+    terms = x
+    if before == "square":
+        terms = g.add(qnn.MulOp(x, x, x.type))
+    elif before is not None and every_axis:  # Eigen's cwiseAbs: the sign cleared
+        terms = unary(before, x, x.type)
+    elif before is not None:  # the aggregator's `x > 0 ? x : -x` (a NaN's sign flips)
+        zero = g.float_constant(np.float32(0))
+        positive = g.add(
+            qnn.CompareOp.create(
+                operands=[x, zero],
+                result_types=[tensor_type(xs, BOOL)],
+                properties={"kind": StringAttr(Comparison.GREATER.value)},
+            )
+        )
+        negated = unary(UnaryFunction.NEG, x, x.type)
+        terms = g.add(qnn.SelectOp.create(operands=[positive, x, negated], result_types=[x.type]))
+    if axes is None:  # the aggregator's start, +0.0, added (-0.0 becomes +0.0)
+        y = g.add(qnn.AddOp(terms, g.float_constant(np.float32(0)), x.type))
+    else:
+        keep = attrs(node).get("keepdims", 1)
+        shape = [1 if i in axes else d for i, d in enumerate(xs) if keep or i not in axes]
+        op = qnn.ReduceOp(Reduction.SUM, terms, axes, tensor_type(shape, f32))
+        if not every_axis:
+            op.properties["in_order"] = UnitAttr()
+        y = g.add(op)
+    if after is not None:
+        y = unary(after, y, y.type)
+    y.name_hint = None
+    g.define(node.output[0], reshaped(g, y, list(shape_of(y)), node.output[0]))
+    g.mark_decomposed(last, node.op_type)
 
 
 def _block_sums(g: GraphImporter, node, x, axes: list[int], shape: list[int]) -> None:

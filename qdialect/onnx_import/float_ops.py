@@ -241,21 +241,23 @@ def batch_norm(g: GraphImporter, node) -> None:
     g.define(node.output[0], g.add(op, node.output[0]))
 
 
-@handles("LayerNormalization", "SimplifiedLayerNormalization")
+@handles("LayerNormalization", "SimplifiedLayerNormalization", "RMSNormalization")
 def layer_norm(g: GraphImporter, node) -> None:
     """LayerNormalization (opset 17) as `qnn.layer_norm` (the float32 steps of ONNX Runtime's
     kernel); ORT's SimplifiedLayerNormalization (RMSNorm, what its optimizer fuses Llama's
-    Pow/ReduceMean/Add/Sqrt/Div/Mul into) as `qnn.layer_norm {simplified}`. The Mean and
+    Pow/ReduceMean/Add/Sqrt/Div/Mul into) and ONNX's RMSNormalization (opset 23: ORT runs the
+    same kernel, measured bit for bit) as `qnn.layer_norm {simplified}`; a scale that only
+    broadcasts to the normalized shape takes another path in ORT, not reproduced. The Mean and
     InvStdDev outputs (training) as `qnn.layer_norm_stats` (the same kernel's numbers)."""
     a = attrs(node)
     x = float_value(g, node.input[0])
     axis = normalize_axis(a.get("axis", -1), len(shape_of(x)))
-    scale = float_value(g, node.input[1])
-    simplified = node.op_type == "SimplifiedLayerNormalization"
-    if simplified and optional_input(node, 2):
-        raise NodeError("SimplifiedLayerNormalization takes no bias")
-    bias = [float_value(g, node.input[2])] if optional_input(node, 2) else []
     normalized = list(shape_of(x)[axis:])
+    simplified = node.op_type in ("SimplifiedLayerNormalization", "RMSNormalization")
+    if simplified and optional_input(node, 2):
+        raise NodeError(f"{node.op_type} takes no bias")
+    scale = float_value(g, node.input[1])
+    bias = [float_value(g, node.input[2])] if optional_input(node, 2) else []
     for role, value in (("Scale", scale), *(("B", b) for b in bias)):
         if math.prod(shape_of(value)) != math.prod(normalized):
             raise NodeError(

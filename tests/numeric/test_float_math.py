@@ -484,6 +484,64 @@ def test_sum_and_mean_are_onnxruntimes_bit_for_bit(op_type, shape, axes, opset) 
     _assert_onnxruntimes_bits(model, x)
 
 
+NORM_REDUCTIONS = ["ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum"]
+
+
+@pytest.mark.parametrize("op_type", NORM_REDUCTIONS)
+@pytest.mark.parametrize(
+    ("shape", "axes"),
+    [
+        ((3, 37), None),  # every axis: Eigen's sum of the whole buffer
+        ((2, 3, 50), [0, 1, 2]),
+        ((4, 37), [1]),  # trailing: in order (none of these aggregators has a fast path)
+        ((5, 6, 7), [0]),  # leading
+        ((3, 4, 5, 6), [1, 3]),  # alternating
+        ((2, 9, 11), [-2]),
+        ((6, 5), []),  # noop_with_empty_axes: each element alone
+    ],
+)
+def test_norm_reductions_are_onnxruntimes_bit_for_bit(op_type, shape, axes) -> None:
+    """ReduceL1, ReduceL2, ReduceSumSquare, ReduceLogSum (opset 18, axes as an input) with
+    ±0, inf and NaN among the values: compiled, reference and ONNX Runtime agree to the bit."""
+    rng = np.random.default_rng(43)
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    if op_type == "ReduceLogSum":
+        x = np.abs(x)  # (a negative sum's log is a NaN)
+    flat = x.reshape(-1)
+    flat[:3] = (0.0, -0.0, 1e-30)
+    if flat.size > 40:
+        flat[-2:] = (np.inf, np.nan)
+    inits = {"axes": np.array(axes, np.int64)} if axes is not None else {}
+    noop = {"noop_with_empty_axes": 1} if axes == [] else {}
+    node = helper.make_node(op_type, ["x", *inits], ["y"], keepdims=0, **noop)
+    model = _single_node_model(node, shape, inits, 18, output_shape=None)
+    _assert_onnxruntimes_bits(model, x, optimize=False)
+
+
+@pytest.mark.parametrize(
+    ("shape", "axis", "scale_shape"),
+    [((2, 8, 64), -1, (64,)), ((4, 6, 5), 1, (6, 5)), ((3, 20), -1, (20,)), ((5, 9), 1, (9,))],
+)
+def test_rms_normalization_is_onnxruntimes_bit_for_bit(shape, axis, scale_shape) -> None:
+    """ONNX's RMSNormalization (opset 23) is ORT's SimplifiedLayerNormalization kernel: rows of
+    16 or more in MLAS's kernel, shorter ones in the scalar loop."""
+    rng = np.random.default_rng(44)
+    inits = {"g": rng.standard_normal(scale_shape).astype(np.float32)}
+    node = helper.make_node("RMSNormalization", ["x", "g"], ["y"], axis=axis, epsilon=1e-5)
+    model = _single_node_model(node, shape, inits, 23)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    _assert_onnxruntimes_bits(model, x, optimize=False)
+
+
+def test_a_broadcast_rms_normalization_scale_is_refused_by_name() -> None:
+    inits = {"g": np.ones((5,), np.float32)}
+    node = helper.make_node("RMSNormalization", ["x", "g"], ["y"], axis=1)
+    with pytest.raises(
+        OnnxImportError, match=r"Scale has shape \[5\], not the normalized \[6, 5\]"
+    ):
+        import_onnx(_single_node_model(node, (4, 6, 5), inits, 23))
+
+
 @pytest.mark.parametrize(
     "exponent", [np.array(2.0, np.float32), np.array(3.0, np.float32), np.array([3], np.int64)]
 )

@@ -190,7 +190,7 @@ def test_integer_and_qlinear_contrib_ops_match_onnxruntime() -> None:
 
 def test_unsupported_ops_are_listed_together() -> None:
     nodes = [
-        helper.make_node("Hardmax", ["x"], ["a"], name="hard"),
+        helper.make_node("MaxRoiPool", ["x"], ["a"], name="roi"),
         helper.make_node("LpNormalization", ["a"], ["b"], name="norm"),
         helper.make_node("LSTM", ["b"], ["y"]),
     ]
@@ -198,7 +198,7 @@ def test_unsupported_ops_are_listed_together() -> None:
     with pytest.raises(OnnxImportError) as err:
         import_onnx(model)
     assert str(err.value) == (
-        "3 unsupported node(s): Hardmax (node 'hard'); LpNormalization (node 'norm'); "
+        "3 unsupported node(s): MaxRoiPool (node 'roi'); LpNormalization (node 'norm'); "
         "LSTM (node #2)"
     )
 
@@ -301,10 +301,27 @@ def test_a_folded_integer_read_as_a_float_is_named_as_such() -> None:
 
 
 def test_run_time_shape_arithmetic_is_refused_by_name() -> None:
-    nodes = [helper.make_node("Mod", ["x", "s"], ["y"], name="wrap", fmod=1)]
-    model = make_model(nodes, [("x", F, [4])], [("y", F)], {"s": np.array([2.0], np.float32)})
-    with pytest.raises(OnnxImportError, match=r"^node 'wrap' \(Mod\): imported only as constant"):
+    nodes = [helper.make_node("ConstantOfShape", ["x"], ["y"], name="fill")]
+    model = make_model(nodes, [("x", TensorProto.INT64, [2])], [("y", F)], {})
+    with pytest.raises(OnnxImportError, match=r"^node 'fill' \(ConstantOfShape\): imported only"):
         import_onnx(model)
+
+
+@pytest.mark.parametrize(
+    ("elem", "fmod"), [(TensorProto.FLOAT, 1), (TensorProto.INT64, 0), (TensorProto.INT32, 1)]
+)
+def test_mod_of_run_time_tensors_is_onnxruntimes(elem: int, fmod: int) -> None:
+    """Mod of a run-time tensor: fmodf of floats, the remainder with the divisor's sign (fmod 0)
+    or the dividend's (1) of integers, both signs on both sides."""
+    dtype = helper.tensor_dtype_to_np_dtype(elem)
+    divisors = np.array([3, -3, 7, -2, 5, 4], dtype)
+    nodes = [helper.make_node("Mod", ["x", "s"], ["y"], fmod=fmod)]
+    model = make_model(nodes, [("x", elem, [4, 6])], [("y", elem)], {"s": divisors})
+    rng = np.random.default_rng(45)
+    x = (rng.standard_normal((4, 6)) * 20).astype(dtype)
+    (ours,) = compile_module(import_onnx(model))(x)
+    (expected,) = run_ort(model, {"x": x})
+    assert ours.dtype == expected.dtype and np.array_equal(ours.view(dtype), expected)
 
 
 def test_expand_of_a_run_time_tensor_is_a_broadcast() -> None:
