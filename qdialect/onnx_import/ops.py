@@ -12,7 +12,7 @@ Xor, Not, Where, Expand), `movement` (data movement,
 Identity, Constant),
 `activations` (ORT's table ops and the float activation functions), `functions` (the ops ORT
 runs as their ONNX function bodies), `compositions` (ops imported as a few exact standard
-nodes); the ops they build come
+nodes), `attention` (ONNX's Attention as such steps); the ops they build come
 from `builders`, the table from `registry`. Importing this module imports them all, so
 `HANDLERS` is complete.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from qdialect.onnx_import import (
     activations,
+    attention,
     compositions,
     conv_transpose,
     dynamic,
@@ -44,6 +45,7 @@ HANDLER_MODULES = (
     activations,
     functions,
     compositions,
+    attention,
     dynamic,
     nbits,
 )

@@ -124,7 +124,7 @@ FLOAT_OP_MODULES = (
     "lrn", "trilu", "thresholdedrelu", "shrink", "softsign", "isnan", "isinf", "hardmax",
     "onehot", "eyelike", "center_crop_pad", "negativeloglikelihoodloss",
     "softmax_cross_entropy_loss", "logsoftmax", "scatternd", "scatterelements", "scatter",
-    "gathernd", "mod", "reducel1", "reducel2", "reducesumsquare",
+    "gathernd", "mod", "attention", "reducel1", "reducel2", "reducesumsquare",
     "reduce_log_sum", "rmsnormalization",
 )  # fmt: skip
 # the element types a graph input may have for us to feed it (the rest are left out)

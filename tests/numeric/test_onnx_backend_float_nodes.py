@@ -110,6 +110,11 @@ MUST_IMPORT = {
     "test_reduce_sum_square_negative_axes_keepdims_random",
     "test_reduce_log_sum_asc_axes",  # glibc's logf of the sum
     "test_rms_normalization_3d_axis1_epsilon",  # ORT's SimplifiedLayerNormalization kernel
+    "test_attention_4d_gqa_with_past_and_present",  # ORT's kernel as standard steps
+    "test_attention_3d_attn_mask",  # a float mask: the fused multiply-add steps
+    "test_attention_4d_attn_mask_bool_4d",
+    "test_attention_4d_causal_nonpad_batch_prefill",  # opset 24's lengths
+    "test_attention_4d_with_qk_matmul_softmax",
 }
 
 
