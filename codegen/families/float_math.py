@@ -24,7 +24,7 @@ from qdialect.tensors import element_type
 
 @dataclass(frozen=True)
 class FloatMathSpec:
-    """`kind`: binary_<sub|div|min|max|prelu|pow>, reduce_<min|max|sum|mean>, round, cast
+    """`kind`: binary_<sub|div|min|max|prelu|pow>, reduce_<min|max|sum|mean|prod>, round, cast
     (float32 to an integer type), cast_to_float (an integer type to float32) or cast_to_bool
     (an integer type to i1, held as int8_t: `x != 0`) or cast_to_integer (wrapping)."""
 
@@ -37,8 +37,8 @@ class FloatMathSpec:
     out_size: int = 0  # reduce (sum, mean: the rows, of size / out_size elements each)
     out_ctype: str = "float"  # cast
     in_ctype: str = "float"  # cast_to_float
-    from_first: bool = False  # reduce_sum/mean: lanes from each row's first element
-    in_order: bool = False  # reduce_sum/mean: row-major order from +0.0, any axes
+    from_first: bool = False  # reduce_sum/mean/prod: lanes from each row's first element
+    in_order: bool = False  # reduce_sum/mean/prod: row-major order, any axes
     ones_gemm: tuple[int, int, int] | None = None  # reduce_sum/mean: [K0, R, K1], MLAS's order
     qmin: int = 0
     qmax: int = 0

@@ -47,6 +47,7 @@ REDUCE = {
     "ReduceMax": Reduction.MAX,
     "ReduceSum": Reduction.SUM,
     "ReduceMean": Reduction.MEAN,
+    "ReduceProd": Reduction.PROD,
 }
 
 
@@ -158,6 +159,8 @@ def reduce(g: GraphImporter, node) -> None:
     path = "rows"
     if kind in (Reduction.SUM, Reduction.MEAN) and math.prod(xs):
         path = _sum_path(node, xs, axes)
+    elif kind is Reduction.PROD and len(axes) < len(xs):  # no fast path (ORT's aggregator)
+        path = "in_order"
     if path == "blocks":
         return _block_sums(g, node, x, axes, shape)
     op = qnn.ReduceOp(kind, x, axes, tensor_type(shape, f32))

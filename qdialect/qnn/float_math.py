@@ -64,12 +64,17 @@ class FloatBinary(Enum):
 
 
 class Reduction(Enum):
-    """The kinds of `qnn.reduce` (ONNX ReduceMin, ReduceMax, ReduceSum, ReduceMean)."""
+    """The kinds of `qnn.reduce` (ONNX ReduceMin, ReduceMax, ReduceSum, ReduceMean, ReduceProd)."""
 
     MIN = "min"
     MAX = "max"
     SUM = "sum"
     MEAN = "mean"
+    PROD = "prod"  # the sum's orders with products, from 1.0 (ORT's ReduceProd aggregator)
+
+
+# the kinds that fold the reduced elements in one of the summation orders
+ORDERED = (Reduction.SUM, Reduction.MEAN, Reduction.PROD)
 
 
 def _check_f32(value: SSAValue, role: str) -> tuple[int, ...]:
@@ -160,8 +165,10 @@ class ReduceOp(IRDLOperation):
     def verify_(self) -> None:
         kind = enum_value(Reduction, self.kind, "kind")
         orders = [o for o in ORDERS if getattr(self, o) is not None]
-        if orders and kind not in (Reduction.SUM, Reduction.MEAN):
-            raise VerifyException(f"{orders[0]} orders a sum or a mean only")
+        if orders and kind not in ORDERED:
+            raise VerifyException(f"{orders[0]} orders a sum, mean or product only")
+        if self.ones_gemm is not None and kind is Reduction.PROD:
+            raise VerifyException("ones_gemm orders a sum or a mean only")
         if len(orders) > 1:
             raise VerifyException(f"{' and '.join(orders)} exclude each other")
         shape = _check_f32(self.input, "input")
@@ -176,7 +183,7 @@ class ReduceOp(IRDLOperation):
         ):
             raise VerifyException(f"ones_gemm sums one run of axes, got {list(axes)}")
         free = self.in_order is not None or self.ones_gemm is not None
-        if kind in (Reduction.SUM, Reduction.MEAN) and not free and list(axes) != trailing:
+        if kind in ORDERED and not free and list(axes) != trailing:
             raise VerifyException(
                 f"a {kind.value} reduces the trailing axes {trailing} (ONNX Runtime's row order), "
                 f"got {list(axes)}"

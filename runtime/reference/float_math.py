@@ -70,6 +70,15 @@ def reduce(
     kept = [d for d in range(x.ndim) if d not in axes]
     out_shape = tuple(x.shape[d] for d in kept)
     columns = x.transpose(kept + list(axes)).reshape(int(np.prod(out_shape)), -1)
+    if kind is Reduction.PROD:
+        with np.errstate(all="ignore"):
+            if in_order or columns.shape[1] == 0:
+                products = np.ones(columns.shape[0], F32)
+                for column in columns.T:
+                    products = (products * column).astype(F32)
+            else:
+                products = row_sums(columns, from_first, np.multiply)
+            return products.reshape(out_shape)
     if kind in (Reduction.SUM, Reduction.MEAN):
         with np.errstate(all="ignore"):
             if ones_gemm:
@@ -112,48 +121,48 @@ def ones_gemm_sums(rows: np.ndarray) -> np.ndarray:
     return acc
 
 
-def row_sums(rows: np.ndarray, from_first: bool = False) -> np.ndarray:
+def row_sums(rows: np.ndarray, from_first: bool = False, combine=np.add) -> np.ndarray:
     """Eigen's vectorized sum of each row of a row-major float32 [r, n] tensor whose first
     element sits on a 16-byte boundary (`redux_impl`, LinearVectorizedTraversal): lanes from
     the row's first aligned element, two packets in turn, their sum (and one more packet), the
     lanes paired `(l0 + l2) + (l1 + l3)`, then the leading and the trailing elements in order.
     Rows with no whole packet after their aligned start sum in order. `from_first`: every
     row's lanes start at its first element (Eigen's sum of an expression, which has no address
-    to align to)."""
+    to align to). `combine`: `np.multiply` for Eigen's product (`prod()`), the same order."""
     count, n = rows.shape
     out = np.zeros(count, F32)
     if n == 0:  # an empty sum
         return out
     if from_first:
-        return _aligned_sums(rows, 0)
+        return _aligned_sums(rows, 0, combine)
     for start in {(-r * n) % PACKET for r in range(min(count, PACKET))}:
         members = np.arange(count)[(-np.arange(count) * n) % PACKET == start]
-        out[members] = _aligned_sums(rows[members], min(start, n))
+        out[members] = _aligned_sums(rows[members], min(start, n), combine)
     return out
 
 
-def _aligned_sums(rows: np.ndarray, start: int) -> np.ndarray:
+def _aligned_sums(rows: np.ndarray, start: int, combine=np.add) -> np.ndarray:
     """`row_sums` of rows that share their aligned start."""
     n = rows.shape[1]
     whole = (n - start) // PACKET * PACKET
     if whole == 0:
         acc = rows[:, 0].copy()
         for h in range(1, n):
-            acc = (acc + rows[:, h]).astype(F32)
+            acc = combine(acc, rows[:, h]).astype(F32)
         return acc
     pairs = (n - start) // (2 * PACKET) * 2 * PACKET
     lanes = rows[:, start : start + PACKET].copy()
     if whole > PACKET:
         second = rows[:, start + PACKET : start + 2 * PACKET].copy()
         for h in range(start + 2 * PACKET, start + pairs, 2 * PACKET):
-            lanes = (lanes + rows[:, h : h + PACKET]).astype(F32)
-            second = (second + rows[:, h + PACKET : h + 2 * PACKET]).astype(F32)
-        lanes = (lanes + second).astype(F32)
+            lanes = combine(lanes, rows[:, h : h + PACKET]).astype(F32)
+            second = combine(second, rows[:, h + PACKET : h + 2 * PACKET]).astype(F32)
+        lanes = combine(lanes, second).astype(F32)
         if whole > pairs:
-            lanes = (lanes + rows[:, start + pairs : start + pairs + PACKET]).astype(F32)
-    acc = pair_sum(lanes)
+            lanes = combine(lanes, rows[:, start + pairs : start + pairs + PACKET]).astype(F32)
+    acc = combine(combine(lanes[:, 0], lanes[:, 2]), combine(lanes[:, 1], lanes[:, 3]))
     for h in [*range(start), *range(start + whole, n)]:
-        acc = (acc + rows[:, h]).astype(F32)
+        acc = combine(acc, rows[:, h]).astype(F32)
     return acc
 
 

@@ -45,9 +45,17 @@ func.func @reduce_shape(%x: tensor<3x4xf32>) -> tensor<4xf32> {
 // -----
 
 func.func @reduce_kind(%x: tensor<3x4xf32>) -> tensor<3xf32> {
-  // expected-error@+1 {{kind must be one of 'min', 'max', 'sum', 'mean', got 'prod'}}
-  %y = qnn.reduce %x {kind = "prod", axes = array<i64: 1>} : tensor<3x4xf32> -> tensor<3xf32>
+  // expected-error@+1 {{kind must be one of 'min', 'max', 'sum', 'mean', 'prod', got 'l2'}}
+  %y = qnn.reduce %x {kind = "l2", axes = array<i64: 1>} : tensor<3x4xf32> -> tensor<3xf32>
   func.return %y : tensor<3xf32>
+}
+
+// -----
+
+func.func @prod_by_ones(%x: tensor<3x4x5xf32>) -> tensor<3x5xf32> {
+  // expected-error@+1 {{ones_gemm orders a sum or a mean only}}
+  %y = qnn.reduce %x {kind = "prod", axes = array<i64: 1>, ones_gemm} : tensor<3x4x5xf32> -> tensor<3x5xf32>
+  func.return %y : tensor<3x5xf32>
 }
 
 // -----

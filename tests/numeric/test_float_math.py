@@ -484,7 +484,7 @@ def test_sum_and_mean_are_onnxruntimes_bit_for_bit(op_type, shape, axes, opset) 
     _assert_onnxruntimes_bits(model, x)
 
 
-NORM_REDUCTIONS = ["ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum"]
+NORM_REDUCTIONS = ["ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceProd"]
 
 
 @pytest.mark.parametrize("op_type", NORM_REDUCTIONS)
@@ -501,10 +501,13 @@ NORM_REDUCTIONS = ["ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum"]
     ],
 )
 def test_norm_reductions_are_onnxruntimes_bit_for_bit(op_type, shape, axes) -> None:
-    """ReduceL1, ReduceL2, ReduceSumSquare, ReduceLogSum (opset 18, axes as an input) with
-    ±0, inf and NaN among the values: compiled, reference and ONNX Runtime agree to the bit."""
+    """ReduceL1, ReduceL2, ReduceSumSquare, ReduceLogSum, ReduceProd (opset 18, axes as an
+    input) with ±0, inf and NaN among the values: compiled, reference and ONNX Runtime agree to
+    the bit."""
     rng = np.random.default_rng(43)
     x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    if op_type == "ReduceProd":  # products of ~1 (no overflow to inf)
+        x = (1 + rng.standard_normal(shape) * 0.2).astype(np.float32)
     if op_type == "ReduceLogSum":
         x = np.abs(x)  # (a negative sum's log is a NaN)
     flat = x.reshape(-1)

@@ -109,6 +109,7 @@ MUST_IMPORT = {
     "test_reduce_l2_default_axes_keepdims_random",  # every axis: Eigen's sum of the buffer
     "test_reduce_sum_square_negative_axes_keepdims_random",
     "test_reduce_log_sum_asc_axes",  # glibc's logf of the sum
+    "test_reduce_prod_default_axes_keepdims_random",  # Eigen's product: the sum's order
     "test_rms_normalization_3d_axis1_epsilon",  # ORT's SimplifiedLayerNormalization kernel
     "test_attention_4d_gqa_with_past_and_present",  # ORT's kernel as standard steps
     "test_attention_3d_attn_mask",  # a float mask: the fused multiply-add steps
