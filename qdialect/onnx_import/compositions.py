@@ -43,24 +43,27 @@ class Steps:
         self.nodes: list = []
         self.count = 0
 
-    def _fresh(self) -> str:
+    def fresh(self) -> str:
+        """A new name inside the node (for a value defined between runs)."""
         self.count += 1
         return f"{self.prefix}{self.count}"
 
     def constant(self, values) -> str:
-        name = self._fresh()
+        name = self.fresh()
         self.g.initializers[name] = np.asarray(values)
         return name
 
     def add(self, op_type: str, inputs: list[str], output: str | None = None, **attributes) -> str:
         from onnx import helper
 
-        name = output or self._fresh()
+        name = output or self.fresh()
         self.nodes.append(helper.make_node(op_type, inputs, [name], **attributes))
         return name
 
     def run(self) -> None:
+        """Import the steps added so far (more may follow, reading theirs)."""
         import_steps(self.g, self.node, self.nodes, "its composition's")
+        self.nodes = []
 
 
 def _float_input(g: GraphImporter, node) -> str:

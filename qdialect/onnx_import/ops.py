@@ -32,6 +32,7 @@ from qdialect.onnx_import import (
     movement,
     nbits,
     qoperator,
+    rotary,
 )
 from qdialect.onnx_import.registry import HANDLERS, UNSUPPORTED_REASONS, unsupported_nodes
 
@@ -48,6 +49,7 @@ HANDLER_MODULES = (
     attention,
     dynamic,
     nbits,
+    rotary,
 )
 
 __all__ = ["HANDLERS", "HANDLER_MODULES", "UNSUPPORTED_REASONS", "unsupported_nodes"]

@@ -31,6 +31,7 @@ from qdialect.qnn.float_math import (
     LrnOp,
     ReduceOp,
     Reduction,
+    RotaryOp,
     RoundOp,
 )
 from qdialect.qnn.logical import (
@@ -106,6 +107,7 @@ QNN = Dialect(
         LayerNormOp,
         LayerNormStatsOp,
         LrnOp,
+        RotaryOp,
         BatchNormOp,
         ReduceOp,
         RoundOp,

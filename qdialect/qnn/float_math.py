@@ -414,6 +414,47 @@ class LrnOp(IRDLOperation):
 
 
 @irdl_op_definition
+class RotaryOp(IRDLOperation):
+    """ONNX RotaryEmbedding of [B, H, S, D] head vectors by the `cos` and `sin` rows of their
+    tokens, [B, S, half]: the first 2·half elements of each vector rotate in pairs (halves, or
+    neighbours when `interleaved`), the rest are copied; ONNX Runtime's float32 steps, fused
+    multiply-adds where its kernel fuses (`qdialect.rotary`).
+
+        %y = qnn.rotary %x, %c, %s : tensor<1x2x3x8xf32>, tensor<1x3x4xf32>, tensor<1x3x4xf32> -> tensor<1x2x3x8xf32>
+    """
+
+    name = "qnn.rotary"
+    input = operand_def(TensorType)
+    cos = operand_def(TensorType)
+    sin = operand_def(TensorType)
+    result = result_def(TensorType)
+    interleaved = opt_prop_def(UnitAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = (
+        "$input `,` $cos `,` $sin attr-dict `:` type($input) `,` type($cos) `,` type($sin) "
+        "`->` type($result)"
+    )
+
+    def verify_(self) -> None:
+        shape = _check_f32(self.input, "input")
+        if len(shape) != 4:
+            raise VerifyException(f"input must be [B, H, S, D], got rank {len(shape)}")
+        if self.result.type != self.input.type:
+            raise VerifyException("input and result types must be equal")
+        batch, _, length, size = shape
+        for role, value in (("cos", self.cos), ("sin", self.sin)):
+            table = _check_f32(value, role)
+            if len(table) != 3 or table[:2] != (batch, length) or not 0 < 2 * table[2] <= size:
+                raise VerifyException(
+                    f"{role} must be [{batch}, {length}, half] with 0 < 2·half <= {size}, got "
+                    f"{list(table)}"
+                )
+        if self.cos.type != self.sin.type:
+            raise VerifyException("cos and sin must have one type")
+
+
+@irdl_op_definition
 class BatchNormOp(IRDLOperation):
     """ONNX BatchNormalization (inference) over axis 1: per channel `x · s + t` with `s`, `t`
     from `scale`, `bias`, `mean` and `var` in the float32 steps of ONNX Runtime's CPU kernel

@@ -12,6 +12,7 @@ from qdialect.float_sum import pair_sum
 from qdialect.lrn import lrn
 from qdialect.qnn import FloatBinary, Reduction
 from qdialect.qnn.float_math import INTEGER_SOURCES, SIMPLIFIED_KERNEL_LENGTH
+from qdialect.rotary import rotary
 from qdialect.storage import integer_signature, storage_bounds
 from qdialect.tensors import element_type
 from runtime.reference.f32math import F32
@@ -343,6 +344,12 @@ def layer_norm_stats(x: np.ndarray, axis: int, epsilon: F32) -> tuple[np.ndarray
 @handles(qnn.LayerNormStatsOp)
 def _layer_norm_stats(op, frame: Frame) -> list[np.ndarray]:
     return list(layer_norm_stats(frame[op.input], op.axis_value, F32(op.epsilon.value.data)))
+
+
+@handles(qnn.RotaryOp)
+def _rotary(op, frame: Frame) -> list[np.ndarray]:
+    cos, sin = frame[op.cos], frame[op.sin]
+    return [rotary(frame[op.input], cos, sin, op.interleaved is not None)]
 
 
 @handles(qnn.LrnOp)

@@ -76,6 +76,17 @@ func.func @lrn(%x: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
   func.return %z : tensor<1x8x4x4xf32>
 }
 
+// RotaryEmbedding of [B, H, S, D] by each token's cos and sin rows; `interleaved` pairs
+// neighbours, and a head size past 2·half keeps its tail.
+// CHECK-LABEL: func.func @rotary(
+// CHECK-NEXT: %y = qnn.rotary %x, %c, %s : tensor<1x2x3x8xf32>, tensor<1x3x4xf32>, tensor<1x3x4xf32> -> tensor<1x2x3x8xf32>
+// CHECK-NEXT: %z = qnn.rotary %y, %d, %d {interleaved} : tensor<1x2x3x8xf32>, tensor<1x3x2xf32>, tensor<1x3x2xf32> -> tensor<1x2x3x8xf32>
+func.func @rotary(%x: tensor<1x2x3x8xf32>, %c: tensor<1x3x4xf32>, %s: tensor<1x3x4xf32>, %d: tensor<1x3x2xf32>) -> tensor<1x2x3x8xf32> {
+  %y = qnn.rotary %x, %c, %s : tensor<1x2x3x8xf32>, tensor<1x3x4xf32>, tensor<1x3x4xf32> -> tensor<1x2x3x8xf32>
+  %z = qnn.rotary %y, %d, %d {interleaved} : tensor<1x2x3x8xf32>, tensor<1x3x2xf32>, tensor<1x3x2xf32> -> tensor<1x2x3x8xf32>
+  func.return %z : tensor<1x2x3x8xf32>
+}
+
 // BatchNormalization (inference), one parameter per channel (constant, so it compiles).
 // CHECK-LABEL: func.func @batch_norm(
 // CHECK:      %y = qnn.batch_norm %x, %g, %b, %m, %v {epsilon = 1.000000e-03 : f32} : tensor<1x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32> -> tensor<1x4x3x3xf32>

@@ -140,6 +140,14 @@ func.func @lrn_even_size(%x: tensor<1x8x4x4xf32>) {
 
 // -----
 
+func.func @rotary_wide_table(%x: tensor<1x2x3x8xf32>, %c: tensor<1x3x5xf32>) {
+  // expected-error@+1 {{cos must be [1, 3, half] with 0 < 2·half <= 8, got [1, 3, 5]}}
+  %y = qnn.rotary %x, %c, %c : tensor<1x2x3x8xf32>, tensor<1x3x5xf32>, tensor<1x3x5xf32> -> tensor<1x2x3x8xf32>
+  return
+}
+
+// -----
+
 func.func @batch_norm_parameter_shape(%x: tensor<1x4x3x3xf32>, %g: tensor<4xf32>, %m: tensor<3xf32>) {
   // expected-error@+1 {{mean must have one value per channel ([4])}}
   %y = qnn.batch_norm %x, %g, %g, %m, %g {epsilon = 1.0e-05 : f32} : tensor<1x4x3x3xf32>, tensor<4xf32>, tensor<4xf32>, tensor<3xf32>, tensor<4xf32> -> tensor<1x4x3x3xf32>

@@ -857,3 +857,38 @@ def test_mean_is_the_sum_times_the_reciprocal_as_onnxruntime(count: int) -> None
     node = helper.make_node("Mean", ["x", *list(inits)[1:]], ["y"])
     model = _single_node_model(node, (4, 9), dict(list(inits.items())[1:]))
     _assert_onnxruntimes_bits(model, (rng.standard_normal((4, 9)) * 3).astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    ("shape", "heads", "rotated", "interleaved", "positions"),
+    [
+        ((1, 4, 37, 64), 0, 0, 0, True),  # 4-D, whole heads: every pair fused
+        ((2, 19, 256), 4, 0, 1, True),  # 3-D, interleaved blocks of 8 pairs
+        ((1, 2, 9, 40), 0, 36, 1, True),  # 18 pairs: 16 in blocks, one fused, one not; a tail
+        ((1, 2, 5, 24), 0, 20, 0, False),  # caches per token (no position_ids), partial
+    ],
+)
+def test_rotary_embedding_is_onnxruntimes_bit_for_bit(
+    shape, heads, rotated, interleaved, positions
+) -> None:
+    """RotaryEmbedding (opset 23) as ORT's MLAS kernel: fused multiply-adds, the interleaved
+    scalar tail unfused, the unrotated part copied."""
+    rng = np.random.default_rng(46)
+    length = shape[2] if len(shape) == 4 else shape[1]
+    size = shape[3] if len(shape) == 4 else shape[2] // heads
+    half = (rotated or size) // 2
+    angles = (
+        rng.uniform(-4, 4, (64, half))
+        if positions
+        else rng.uniform(-4, 4, (shape[0], length, half))
+    )
+    inits = {"cos": np.cos(angles).astype(np.float32), "sin": np.sin(angles).astype(np.float32)}
+    names = ["x", "cos", "sin"]
+    if positions:
+        inits["ids"] = rng.integers(0, 64, (shape[0], length)).astype(np.int64)
+        names.append("ids")
+    attributes = {"interleaved": interleaved, "num_heads": heads, "rotary_embedding_dim": rotated}
+    node = helper.make_node("RotaryEmbedding", names, ["y"], **attributes)
+    model = _single_node_model(node, shape, inits, 23)
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    _assert_onnxruntimes_bits(model, x, optimize=False)
