@@ -203,3 +203,45 @@ def _streamed_dot(g: GraphImporter, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
     product = dot(g, lhs, rhs, [], lambda shape: tensor_type(shape, f32))
     product.owner.properties["streamed_rhs"] = UnitAttr()  # type: ignore[union-attr]
     return product
+
+
+@handles("Col2Im")
+def col2im(g: GraphImporter, node) -> None:
+    """ONNX Col2Im of 2-D images: ORT runs ConvTranspose's `math::Col2im`, so it is
+    `qnn.col2im` over [N·C, kh, kw, blocks high, blocks wide] (images and channels add
+    independently), reshaped to [N, C, H, W]. Other ranks are not imported."""
+    x = float_value(g, node.input[0])
+    image = [int(v) for v in g.constant_array(node.input[1], "image_shape").ravel()]
+    block = [int(v) for v in g.constant_array(node.input[2], "block_shape").ravel()]
+    if len(image) != 2 or len(block) != 2:
+        raise NodeError(f"only 2-D images are imported, got image_shape {image}")
+    a = attrs(node)
+    strides = list(a.get("strides", [1, 1]))
+    dilations = list(a.get("dilations", [1, 1]))
+    pads = list(a.get("pads", [0, 0, 0, 0]))
+    n, rows, length = shape_of(x)
+    kh, kw = block
+    spans = [d * (k - 1) + 1 for d, k in zip(dilations, block, strict=True)]
+    blocks = [
+        (size + pads[i] + pads[i + 2] - span) // stride + 1
+        for i, (size, span, stride) in enumerate(zip(image, spans, strides, strict=True))
+    ]
+    if rows % (kh * kw) or blocks[0] * blocks[1] != length or min(blocks) < 1:
+        raise NodeError(
+            f"input [{n}, {rows}, {length}] does not hold blocks {block} of image {image}"
+        )
+    channels = rows // (kh * kw)
+    last = g.block.last_op
+    col = reshaped(g, x, [n * channels, kh, kw, *blocks])
+    op = qnn.Col2ImOp.create(
+        operands=[col],
+        result_types=[float_tensor([n * channels, *image])],
+        properties={
+            "strides": int_array(strides),
+            "dilations": int_array(dilations),
+            "pads_begin": int_array(pads[:2]),
+        },
+    )
+    y = reshaped(g, g.add(op), [n, channels, *image], node.output[0])
+    g.mark_decomposed(last, "Col2Im")
+    g.define(node.output[0], y)

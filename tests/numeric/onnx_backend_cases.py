@@ -125,7 +125,7 @@ FLOAT_OP_MODULES = (
     "onehot", "eyelike", "center_crop_pad", "negativeloglikelihoodloss",
     "softmax_cross_entropy_loss", "logsoftmax", "scatternd", "scatterelements", "scatter",
     "gathernd", "mod", "attention", "reducel1", "reducel2", "reducesumsquare",
-    "reduce_log_sum", "rmsnormalization", "reduceprod", "rotaryembedding",
+    "reduce_log_sum", "rmsnormalization", "reduceprod", "rotaryembedding", "col2im",
 )  # fmt: skip
 # the element types a graph input may have for us to feed it (the rest are left out)
 FEEDABLE = {"float32", "int32", "int64", "bool"}

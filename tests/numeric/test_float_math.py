@@ -892,3 +892,19 @@ def test_rotary_embedding_is_onnxruntimes_bit_for_bit(
     model = _single_node_model(node, shape, inits, 23)
     x = (rng.standard_normal(shape) * 3).astype(np.float32)
     _assert_onnxruntimes_bits(model, x, optimize=False)
+
+
+def test_col2im_is_onnxruntimes_bit_for_bit() -> None:
+    """Col2Im of two images of three channels, strides, dilations and pads: ConvTranspose's
+    scatter-add, each image and channel on its own."""
+    image, block, strides, dilations, pads = [9, 10], [3, 2], [2, 1], [1, 2], [1, 0, 2, 1]
+    spans = [d * (k - 1) + 1 for d, k in zip(dilations, block, strict=True)]
+    blocks = [(image[i] + pads[i] + pads[i + 2] - spans[i]) // strides[i] + 1 for i in range(2)]
+    shape = (2, 3 * block[0] * block[1], blocks[0] * blocks[1])
+    inits = {"image": np.array(image, np.int64), "block": np.array(block, np.int64)}
+    node = helper.make_node(
+        "Col2Im", ["x", "image", "block"], ["y"], strides=strides, dilations=dilations, pads=pads
+    )
+    model = _single_node_model(node, shape, inits, 18, output_shape=None)
+    x = (np.random.default_rng(47).standard_normal(shape) * 3).astype(np.float32)
+    _assert_onnxruntimes_bits(model, x, optimize=False)

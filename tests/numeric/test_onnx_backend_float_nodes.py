@@ -119,6 +119,7 @@ MUST_IMPORT = {
     "test_rotary_embedding_with_interleaved_rotary_dim",  # qnn.rotary: MLAS's fused steps
     "test_rotary_embedding_3d_input",
     "test_rotary_embedding_no_position_ids",
+    "test_col2im_dilations",  # ConvTranspose's qnn.col2im
 }
 
 
