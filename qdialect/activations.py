@@ -41,6 +41,7 @@ from qdialect.float32_arrays import (
     onnx_log,
     onnx_selu,
     onnx_softplus,
+    tanhf_of,
 )
 from qdialect.qnn.modes import SumExpKernel
 from qdialect.qnn.table import TABLE_SIZE, UnaryFunction
@@ -179,6 +180,8 @@ def evaluate(function: UnaryFunction, x: np.ndarray, alpha: float, beta: float) 
             return onnx_log(x)
         if function is UnaryFunction.LOGF:
             return logf_of(x)
+        if function is UnaryFunction.TANHF:
+            return tanhf_of(x)
         if function is UnaryFunction.SOFTPLUS:
             return onnx_softplus(x)
         if function is UnaryFunction.ELU:

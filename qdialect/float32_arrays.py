@@ -115,6 +115,20 @@ def _libm_logf():
     return np.frompyfunc(libm.logf, 1, 1)
 
 
+@functools.cache
+def _libm_tanhf():
+    libm = _libm()
+    libm.tanhf.restype = ctypes.c_float
+    libm.tanhf.argtypes = [ctypes.c_float]
+    return np.frompyfunc(libm.tanhf, 1, 1)
+
+
+def tanhf_of(values: np.ndarray) -> np.ndarray:
+    """C's `tanhf` elementwise (glibc's: ORT's `std::tanh` of a float, as its Attention's
+    softcap calls it; float32 in, float32 out)."""
+    return np.asarray(_libm_tanhf()(np.asarray(values, F32)), F32)
+
+
 def logf(x: float) -> float:
     """C's `logf` of one float32 value (glibc's, what ONNX Runtime's C++ calls when `log` is
     handed a float)."""

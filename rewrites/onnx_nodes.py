@@ -93,6 +93,7 @@ ACTIVATIONS = {
     qnn.UnaryFunction.EXP: "Exp",
     qnn.UnaryFunction.LOG: "Log",
     qnn.UnaryFunction.LOGF: "Log",
+    qnn.UnaryFunction.TANHF: "Tanh",
     qnn.UnaryFunction.SOFTPLUS: "Softplus",
     qnn.UnaryFunction.ELU: "Elu",
     qnn.UnaryFunction.SELU: "Selu",

@@ -9,7 +9,8 @@ ORT, per batch and query head h (grouped-query: key/value head h·Hkv/Hq):
    single query token after a past;
 3. scores = MLAS's SGEMM Q_h·K_hᵀ with the scale as alpha: with a mask (and no qk output of
    modes 0 or 1) the mask is preloaded, so each score is fma(acc, scale, mask), one rounding;
-   else fl(acc · scale), then the mask added;
+   else fl(acc · scale), then `softcap`'s cap · tanhf(x / cap) (glibc's tanhf, `qnn.activation
+   tanhf`), then the mask added;
 4. `nonpad_kv_seqlen` (opset 24): keys at or past a batch's length, and with `is_causal` past
    the diagonal aligned to that length, to FLT_LOWEST;
 5. the Softmax op's MLAS softmax over the rows; a row with every score at or below FLT_LOWEST
@@ -23,8 +24,7 @@ the fused multiply-add by exact two-product and two-sum steps (`_fused_multiply_
 mask is a float one (0 / FLT_LOWEST add exactly); the Softmax op; dead rows found by a MatMul of
 the live flags by ones; the value heads expanded for grouped-query attention.
 
-Refused by name: `softcap` (ORT's glibc `tanhf`, which no imported op computes), float16 and
-bfloat16, a single query token with scale 1 (ORT's one-row transposed kernel sums in an order no
+Refused by name: float16 and bfloat16, a single query token with scale 1 (ORT's one-row transposed kernel sums in an order no
 MatMul takes), a head size past MLAS's K block with a scale other than 1 (ORT adds the blocks as
 fused multiply-adds), opset 25's windows.
 """
@@ -36,7 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from onnx import TensorProto
+from xdsl.dialects.builtin import StringAttr
 
+from qdialect import qnn
 from qdialect.float_sum import MLAS_SGEMM_STRIDEK, MLAS_SGEMM_STRIDEN
 from qdialect.onnx_import.common import attrs
 from qdialect.onnx_import.compositions import Steps
@@ -44,6 +46,7 @@ from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
 from qdialect.onnx_import.tensor_types import onnx_type_of
+from qdialect.qnn import FloatBinary, UnaryFunction
 
 LOWEST = np.float32(np.finfo(np.float32).min)
 KNOWN = {
@@ -200,8 +203,6 @@ def attention(g: GraphImporter, node) -> None:
     unknown = sorted(set(a) - KNOWN)
     if unknown:
         raise NodeError(f"attribute '{unknown[0]}' is not imported")
-    if a.get("softcap", 0.0) > 0:
-        raise NodeError("softcap is not imported (ORT's glibc tanhf is no imported op)")
     inputs = [*node.input, *[""] * (7 - len(node.input))]
     outputs = [*node.output, *[""] * (4 - len(node.output))]
     mask, past_key, nonpad = inputs[3], inputs[4], inputs[6]
@@ -234,10 +235,13 @@ def attention(g: GraphImporter, node) -> None:
     mode = a.get("qk_matmul_output_mode", 0)
     if outputs[3] and mode not in (0, 1, 2, 3):
         raise NodeError(f"qk_matmul_output_mode {mode} is not imported")
-    _steps(g, node, shape, scale, bool(a.get("is_causal", 0)), mode, inputs, outputs)
+    softcap = max(float(a.get("softcap", 0.0)), 0.0)  # (ORT: 0 or less is none)
+    _steps(g, node, shape, scale, softcap, bool(a.get("is_causal", 0)), mode, inputs, outputs)
 
 
-def _steps(g, node, shape: Geometry, scale, is_causal: bool, mode: int, inputs, outputs) -> None:
+def _steps(
+    g, node, shape: Geometry, scale, softcap: float, is_causal: bool, mode: int, inputs, outputs
+) -> None:
     """The steps (module docstring) for the checked node."""
     q, k, v, mask, past_key, past_value, nonpad = inputs[:7]
     b, hq, hkv = shape.batch, shape.q_heads, shape.kv_heads
@@ -295,14 +299,18 @@ def _steps(g, node, shape: Geometry, scale, is_causal: bool, mode: int, inputs, 
     elif hidden is not None:
         additive = s.constant(np.where(hidden, LOWEST, np.float32(0)).astype(np.float32))
     raw_output = outputs[3] and mode in (0, 1)
-    if additive is not None and not raw_output:  # ORT preloads the mask: one rounding
+    if additive is not None and not raw_output and not softcap:  # the mask preloaded
         if float_mask:
             x = _fused_multiply_add(s, scores, scale, additive)
         else:  # 0 or lowest: the scaled score's rounding is the only one
             x = s.add("Add", [_scaled(s, scores, scale), additive])
     else:
         x = _scaled(s, scores, scale)
-        if raw_output:
+        if outputs[3] and mode == 0:
+            x = s.add("Reshape", [x, dims(b, hq, s_len, total)], outputs[3])
+        if softcap:
+            x = _softcapped(g, s, x, softcap)
+        if outputs[3] and mode == 1:
             x = s.add("Reshape", [x, dims(b, hq, s_len, total)], outputs[3])
         if additive is not None:
             x = s.add("Add", [x, additive])
@@ -336,6 +344,25 @@ def _steps(g, node, shape: Geometry, scale, is_causal: bool, mode: int, inputs, 
         y = s.add("Transpose", [s.add("MatMul", [probabilities, values])], perm=[0, 2, 1, 3])
         s.add("Reshape", [y, dims(b, s_len, hq * shape.v_head)], outputs[0])
     s.run()
+
+
+def _softcapped(g: GraphImporter, s: Steps, x: str, cap: float) -> str:
+    """`cap · tanhf(x / cap)`: ORT's softcap calls glibc's tanhf (`qnn.activation tanhf`; the
+    Tanh op is MLAS's), between the steps imported so far and the rest."""
+    s.run()
+    value = g.value(x)
+    limit = g.float_constant(np.float32(cap))
+    ratio = g.add(qnn.FloatBinaryOp(FloatBinary.DIV, value, limit, value.type))
+    tanh = g.add(
+        qnn.ActivationOp.create(
+            operands=[ratio],
+            result_types=[value.type],
+            properties={"function": StringAttr(UnaryFunction.TANHF.value)},
+        )
+    )
+    name = s.fresh()
+    g.define(name, g.add(qnn.MulOp(tanh, limit, value.type)))
+    return name
 
 
 def _scaled(s: Steps, scores: str, scale: np.float32) -> str:

@@ -64,6 +64,7 @@ class UnaryFunction(Enum):
     EXP = "exp"  # MLAS's exp kernels (AVX-512F's and FMA3's agree on every float32 input)
     LOG = "log"  # Eigen's SSE plog, the C library's logf on the last size % 4 elements
     LOGF = "logf"  # the C library's logf on every element (ORT's ReduceLogSum)
+    TANHF = "tanhf"  # the C library's tanhf on every element (ORT's Attention softcap)
     SOFTPLUS = "softplus"  # ... Eigen's exp and log1p, expf and log1pf
     ELU = "elu"  # alpha; Eigen's exp, expf
     SELU = "selu"  # alpha, beta (ONNX's gamma); Eigen's exp, expf

@@ -1,7 +1,7 @@
 """ONNX's Attention (opsets 23, 24) against ONNX Runtime's CPU kernel, bit for bit, at sizes
 past the backend cases': grouped-query heads, causal masks over a past, boolean and float masks
 of every rank (the float one through the fused multiply-add steps), 3-D inputs, the qk output
-modes, nonpad lengths (`qdialect/onnx_import/attention.py`)."""
+modes, softcap (glibc's tanhf) (`qdialect/onnx_import/attention.py`)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ CASES = {
     "one_token_after_past": (1, 4, 2, 1, 1, 12, 32, {"mask": None}, {"is_causal": 1}),
     "three_d": (2, 4, 2, 10, 10, 0, 16, {"mask": None, "rank": 3}, {}),
     "qk_output_mode_2": (1, 2, 2, 8, 8, 0, 32, {"mask": "float2", "qk": 2}, {}),
+    "softcap_gqa_mask": (2, 4, 2, 6, 6, 3, 32, {"mask": "bool4", "qk": 1}, {"softcap": 5.0}),
 }
 
 
@@ -92,9 +93,9 @@ def test_attention_is_onnxruntimes_bit_for_bit(name: str) -> None:
         assert np.array_equal(ref.view(np.uint32), theirs.view(np.uint32))
 
 
-def test_attention_softcap_is_refused_by_name() -> None:
+def test_attention_in_float16_is_refused_by_name() -> None:
     rng = np.random.default_rng(0)
     q, k, v = (normal(rng, 1, 2, 4, 8) for _ in range(3))
-    model = attention_model(q, k, v, {}, {"softcap": 30.0})
-    with pytest.raises(OnnxImportError, match=r"\(Attention\): softcap is not imported"):
+    model = attention_model(q, k.astype(np.float16), v, {}, {})
+    with pytest.raises(OnnxImportError, match=r"\(Attention\): input 'k' must be float32"):
         import_onnx(model)

@@ -116,6 +116,7 @@ MUST_IMPORT = {
     "test_attention_4d_attn_mask_bool_4d",
     "test_attention_4d_causal_nonpad_batch_prefill",  # opset 24's lengths
     "test_attention_4d_with_qk_matmul_softmax",
+    "test_attention_4d_softcap_neginf_mask",  # cap · tanhf(x / cap), glibc's tanhf
     "test_rotary_embedding_with_interleaved_rotary_dim",  # qnn.rotary: MLAS's fused steps
     "test_rotary_embedding_3d_input",
     "test_rotary_embedding_no_position_ids",
