@@ -24,9 +24,9 @@ the fused multiply-add by exact two-product and two-sum steps (`_fused_multiply_
 mask is a float one (0 / FLT_LOWEST add exactly); the Softmax op; dead rows found by a MatMul of
 the live flags by ones; the value heads expanded for grouped-query attention.
 
-Refused by name: float16 and bfloat16, a single query token with scale 1 (ORT's one-row transposed kernel sums in an order no
-MatMul takes), a head size past MLAS's K block with a scale other than 1 (ORT adds the blocks as
-fused multiply-adds), opset 25's windows.
+Refused by name: float16 and bfloat16, a single query token with scale 1 (ORT's one-row
+transposed kernel sums in an order no MatMul takes), a head size past MLAS's K block with a
+scale other than 1 (ORT adds the blocks as fused multiply-adds), opset 25's windows.
 """
 
 from __future__ import annotations
