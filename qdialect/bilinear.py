@@ -40,6 +40,12 @@ def original_coordinates(out_len: int, in_len: int, scale: float, mode: str) -> 
         return x
     if mode == "half_pixel" or (mode == "pytorch_half_pixel" and out_len > 1):
         return ((x + F32(0.5)) / scale32 - F32(0.5)).astype(F32)
+    if mode == "half_pixel_symmetric":  # half_pixel shifted to keep the output centred
+        adjustment = F32(out_len) / (scale32 * F32(in_len))
+        offset = (F32(in_len) / F32(2)) * (F32(1) - adjustment)
+        # ORT's literals 0.5 are doubles: the shift's sum is in double, rounded once
+        shifted = float(offset) + (x.astype(np.float64) + 0.5) / float(scale32) - 0.5
+        return shifted.astype(F32)
     if mode == "pytorch_half_pixel" or (mode == "align_corners" and out_len == 1):
         return np.zeros(out_len, F32)
     if mode == "align_corners":

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from qdialect.bicubic import CubicTaps
 
 # ONNX Resize's coordinate_transformation_mode values ORT's bilinear kernel computes
-MODES = ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric")
+MODES = (
+    "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "half_pixel_symmetric",
+)  # fmt: skip
 # ... and those its NCHWc Upsample computes (`NchwcUpsample::ComputeInterpolation`)
 NCHWC_MODES = ("half_pixel", "align_corners", "asymmetric")
 
@@ -37,8 +39,8 @@ NCHWC_MODES = ("half_pixel", "align_corners", "asymmetric")
 class ResizeBilinearOp(IRDLOperation):
     """`y[n, c]` = `x[n, c]` resized to the result's H x W: each output reads the two nearest
     input rows and columns of its `mode`-transformed coordinate (ONNX's
-    coordinate_transformation_mode: half_pixel, pytorch_half_pixel, align_corners or
-    asymmetric, with the `scale_h`/`scale_w` ONNX Runtime divides by: the `scales` input, or
+    coordinate_transformation_mode: half_pixel, pytorch_half_pixel, align_corners, asymmetric
+    or half_pixel_symmetric, with the `scale_h`/`scale_w` ONNX Runtime divides by: the `scales` input, or
     output / input size) and weighs them as ORT does. An 8-bit quantized tensor is resized in
     its stored values, the float result truncated back (ORT's uint8/int8 kernel; one scale
     and zero point for both). `nchwc` (float, whole-number scales): ORT's NCHWc Upsample, which

@@ -812,6 +812,7 @@ CUBIC_CASES = [
     ("align_corners", -0.5, 0, [1.0, 1.0, 0.8, 2.0], None, [2, 1, 5, 4]),
     ("asymmetric", -0.5, 1, None, [1, 3, 3, 1], [1, 3, 7, 4]),
     ("half_pixel", -0.75, 1, None, [1, 1, 1, 9], [1, 1, 4, 2]),  # one row: every tap clamped
+    ("half_pixel_symmetric", -0.75, 0, [1.0, 1.0, 1.3, 0.7], None, [1, 2, 9, 11]),  # in double
 ]
 
 

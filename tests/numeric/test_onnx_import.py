@@ -819,7 +819,8 @@ def test_onnx_log_is_onnxruntimes_log() -> None:
 
 
 @pytest.mark.parametrize(
-    "mode", ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"]
+    "mode",
+    ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "half_pixel_symmetric"],
 )
 @pytest.mark.parametrize(
     ("shape", "target"),
