@@ -1,6 +1,8 @@
-"""RotaryEmbedding (opset 23) as `qnn.rotary` (ONNX Runtime's kernel, `qdialect.rotary`): a 3-D
-input split into heads and moved to [B, H, S, D] (and back), the cos and sin rows of each token
-gathered by `position_ids` (a Gather of the caches), around the one op."""
+"""RotaryEmbedding (opset 23, and com.microsoft's, which ORT's optimizer writes for LLMs: the
+same MLAS kernel) as `qnn.rotary` (`qdialect.rotary`): a 3-D input split into heads and moved to
+[B, H, S, D] (and back), the cos and sin rows of each token gathered by `position_ids` (a Gather
+of the caches), around the one op. com.microsoft's takes (input, position_ids, cos_cache,
+sin_cache), and a position_ids of one element is the first token's position."""
 
 from __future__ import annotations
 
@@ -19,11 +21,14 @@ from qdialect.onnx_import.tensor_types import onnx_type_of
 
 @handles("RotaryEmbedding")
 def rotary_embedding(g: GraphImporter, node) -> None:
-    if node.domain not in ("", "ai.onnx"):
-        raise NodeError("com.microsoft's RotaryEmbedding is not imported (ONNX's, opset 23, is)")
     a = attrs(node)
-    x, cos, sin = node.input[:3]
-    positions = node.input[3] if len(node.input) > 3 and node.input[3] else None
+    if node.domain == "com.microsoft":
+        if a.get("is_packed_batching", 0):
+            raise NodeError("is_packed_batching is not imported")
+        x, positions, cos, sin = node.input[:4]
+    else:
+        x, cos, sin = node.input[:3]
+        positions = node.input[3] if len(node.input) > 3 and node.input[3] else None
     for name in (x, cos, sin):
         if onnx_type_of(g, name) != TensorProto.FLOAT:
             raise NodeError(f"input '{name}' must be float32 (float16 is not imported)")
@@ -43,7 +48,8 @@ def rotary_embedding(g: GraphImporter, node) -> None:
         raise NodeError(f"rotary_embedding_dim {rotated} must be even and at most {size}")
     table = tuple(g.shape_of_input(cos))
     rows = (batch, length) if positions is None else tuple(g.shape_of_input(positions))
-    if positions is not None and (len(table) != 2 or rows != (batch, length)):
+    offset = positions is not None and node.domain == "com.microsoft" and rows == (1,)
+    if positions is not None and (len(table) != 2 or (rows != (batch, length) and not offset)):
         raise NodeError(
             f"with position_ids [{batch}, {length}] the caches must be 2-D, got {list(table)}"
         )
@@ -64,6 +70,11 @@ def rotary_embedding(g: GraphImporter, node) -> None:
     if len(shape) == 3:
         split = s.add("Reshape", [x, dims(batch, length, heads, size)])
         heads_first = s.add("Transpose", [split], perm=[0, 2, 1, 3])
+    if offset:  # the first token's position: the sequence's are that plus 0, 1, ...
+        steps = s.constant(np.arange(length, dtype=np.int64))
+        first = s.add("Cast", [positions], to=TensorProto.INT64)
+        row = s.add("Reshape", [s.add("Add", [first, steps]), dims(1, length)])
+        positions = s.add("Expand", [row, dims(batch, length)])
     if positions is not None:
         cos, sin = (s.add("Gather", [cache, positions], axis=0) for cache in (cos, sin))
     s.run()

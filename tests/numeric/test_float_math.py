@@ -909,3 +909,29 @@ def test_col2im_is_onnxruntimes_bit_for_bit() -> None:
     model = _single_node_model(node, shape, inits, 18, output_shape=None)
     x = (np.random.default_rng(47).standard_normal(shape) * 3).astype(np.float32)
     _assert_onnxruntimes_bits(model, x, optimize=False)
+
+
+@pytest.mark.parametrize("positions", ["per_token", "offset"])
+def test_contrib_rotary_embedding_is_onnxruntimes_bit_for_bit(positions: str) -> None:
+    """com.microsoft's RotaryEmbedding (what ORT's optimizer writes for LLMs): the same kernel,
+    inputs (x, position_ids, cos, sin); one position id is the first token's position."""
+    rng = np.random.default_rng(48)
+    batch, length, heads, size = 2, 7, 4, 64
+    angles = rng.uniform(-4, 4, (32, size // 2))
+    inits = {"cos": np.cos(angles).astype(np.float32), "sin": np.sin(angles).astype(np.float32)}
+    if positions == "offset":
+        inits["ids"] = np.array([5], np.int64)
+    else:
+        inits["ids"] = rng.integers(0, 32, (batch, length)).astype(np.int64)
+    node = helper.make_node(
+        "RotaryEmbedding",
+        ["x", "ids", "cos", "sin"],
+        ["y"],
+        domain="com.microsoft",
+        num_heads=heads,
+    )
+    shape = (batch, length, heads * size)
+    model = _single_node_model(node, shape, inits)
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    _assert_onnxruntimes_bits(model, x, optimize=False)
