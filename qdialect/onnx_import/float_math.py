@@ -195,11 +195,7 @@ def reduce_norm(g: GraphImporter, node) -> None:
     last = g.block.last_op
 
     def unary(function: UnaryFunction, value, result_type):
-        properties = {"function": StringAttr(function.value)}
-        op = qnn.ActivationOp.create(
-            operands=[value], result_types=[result_type], properties=properties
-        )
-        return g.add(op)
+        return g.add(_unary(function, value))
 
     every_axis = axes is not None and len(axes) == len(xs)
     terms = x
@@ -232,6 +228,51 @@ def reduce_norm(g: GraphImporter, node) -> None:
     y.name_hint = None
     g.define(node.output[0], reshaped(g, y, list(shape_of(y)), node.output[0]))
     g.mark_decomposed(last, node.op_type)
+
+
+@handles("LpNormalization")
+def lp_normalization(g: GraphImporter, node) -> None:
+    """LpNormalization (p 1 or 2) as ORT 1.31's kernel: each vector along the axis divided by
+    its norm, the |x| or x·x summed in order (Eigen's sum of a strided vector) and, for p = 2,
+    its sqrt; a vector whose norm is 0 gives zeros."""
+    x = float_value(g, node.input[0])
+    xs = shape_of(x)
+    a = attrs(node)
+    p = a.get("p", 2)
+    if p not in (1, 2):
+        raise NodeError(f"p must be 1 or 2, got {p}")
+    axis = normalize_axis(a.get("axis", -1), len(xs))
+    last = g.block.last_op
+    if p == 1:
+        terms = g.add(_unary(UnaryFunction.ABS, x))
+    else:
+        terms = g.add(qnn.MulOp(x, x, x.type))
+    shape = [1 if i == axis else d for i, d in enumerate(xs)]
+    norm = qnn.ReduceOp(Reduction.SUM, terms, [axis], tensor_type(shape, f32))
+    norm.properties["in_order"] = UnitAttr()
+    norm = g.add(norm)
+    if p == 2:
+        norm = g.add(_unary(UnaryFunction.SQRT, norm))
+    quotient = g.add(qnn.FloatBinaryOp(FloatBinary.DIV, x, norm, x.type))
+    zero = g.float_constant(np.float32(0))
+    empty = qnn.CompareOp.create(
+        operands=[norm, zero],
+        result_types=[tensor_type(shape, BOOL)],
+        properties={"kind": StringAttr(Comparison.EQUAL.value)},
+    )
+    select = qnn.SelectOp.create(operands=[g.add(empty), zero, quotient], result_types=[x.type])
+    y = g.add(select, node.output[0])
+    g.mark_decomposed(last, "LpNormalization")
+    g.define(node.output[0], y)
+
+
+def _unary(function: UnaryFunction, value) -> qnn.ActivationOp:
+    """`qnn.activation` of `function` (no parameters)."""
+    return qnn.ActivationOp.create(
+        operands=[value],
+        result_types=[value.type],
+        properties={"function": StringAttr(function.value)},
+    )
 
 
 def _block_sums(g: GraphImporter, node, x, axes: list[int], shape: list[int]) -> None:

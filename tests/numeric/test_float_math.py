@@ -935,3 +935,14 @@ def test_contrib_rotary_embedding_is_onnxruntimes_bit_for_bit(positions: str) ->
     model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     x = (rng.standard_normal(shape) * 3).astype(np.float32)
     _assert_onnxruntimes_bits(model, x, optimize=False)
+
+
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize(("shape", "axis"), [((3, 4, 37), -1), ((5, 9, 3), 0), ((2, 6, 7), 1)])
+def test_lp_normalization_is_onnxruntimes_bit_for_bit(p: int, shape, axis: int) -> None:
+    """LpNormalization: each vector over its norm summed in order; a zero vector stays 0."""
+    rng = np.random.default_rng(49)
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    np.moveaxis(x, axis, -1)[0, 0] = 0.0  # one vector of zeros
+    node = helper.make_node("LpNormalization", ["x"], ["y"], axis=axis, p=p)
+    _assert_onnxruntimes_bits(_single_node_model(node, shape, {}, 22), x, optimize=False)
