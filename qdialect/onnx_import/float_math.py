@@ -243,10 +243,7 @@ def lp_normalization(g: GraphImporter, node) -> None:
         raise NodeError(f"p must be 1 or 2, got {p}")
     axis = normalize_axis(a.get("axis", -1), len(xs))
     last = g.block.last_op
-    if p == 1:
-        terms = g.add(_unary(UnaryFunction.ABS, x))
-    else:
-        terms = g.add(qnn.MulOp(x, x, x.type))
+    terms = g.add(_unary(UnaryFunction.ABS, x) if p == 1 else qnn.MulOp(x, x, x.type))
     shape = [1 if i == axis else d for i, d in enumerate(xs)]
     norm = qnn.ReduceOp(Reduction.SUM, terms, [axis], tensor_type(shape, f32))
     norm.properties["in_order"] = UnitAttr()
