@@ -77,6 +77,7 @@ class CumSumSpec:
     inner: int
     exclusive: bool
     reverse: bool
+    product: bool = False  # running products from 1
 
 
 def cumsum(op: qnn.CumSumOp, ctx: EmitContext) -> Kernel:
@@ -90,6 +91,7 @@ def cumsum(op: qnn.CumSumOp, ctx: EmitContext) -> Kernel:
         *axis_rows(shape, axis),
         op.exclusive is not None,
         op.reverse is not None,
+        op.product is not None,
     )
     return Kernel("cumsum.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result)])
 

@@ -251,9 +251,9 @@ def integer_binary(g: GraphImporter, node, kind: IntegerArithmetic | None = None
     g.define(node.output[0], result)
 
 
-@handles("CumSum")
+@handles("CumSum", "CumProd")
 def cumsum(g: GraphImporter, node) -> None:
-    """CumSum of a run-time tensor along a constant axis."""
+    """CumSum or CumProd of a run-time tensor along a constant axis."""
     x = g.operand(node.input[0])
     axis = normalize_axis(
         int(np.ravel(g.constant_array(node.input[1], "axis"))[0]), len(shape_of(x))
@@ -263,6 +263,8 @@ def cumsum(g: GraphImporter, node) -> None:
     for flag in ("exclusive", "reverse"):
         if a.get(flag, 0):
             properties[flag] = UnitAttr()
+    if node.op_type == "CumProd":
+        properties["product"] = UnitAttr()
     op = qnn.CumSumOp.create(operands=[x], result_types=[x.type], properties=properties)
     g.define(node.output[0], g.add(op, node.output[0]))
 

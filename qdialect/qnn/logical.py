@@ -224,9 +224,11 @@ class IntegerBinaryOp(KindedBinaryOp):
 class CumSumOp(IRDLOperation):
     """Running sums along `axis` (ONNX CumSum on a run-time tensor), each the previous one plus
     the next element in order (ONNX Runtime's loop; integers wrap around); `exclusive` leaves
-    the element itself out, `reverse` runs from the end.
+    the element itself out, `reverse` runs from the end; `product`: running products from 1
+    (ONNX CumProd), the same loop.
 
         %y = qnn.cumsum %x {axis = 1 : i64} : tensor<1x8xi32> -> tensor<1x8xi32>
+        %p = qnn.cumsum %f {axis = 0 : i64, product} : tensor<4xf32> -> tensor<4xf32>
     """
 
     name = "qnn.cumsum"
@@ -235,6 +237,7 @@ class CumSumOp(IRDLOperation):
     axis = prop_def(IntegerAttr)
     exclusive = opt_prop_def(UnitAttr)
     reverse = opt_prop_def(UnitAttr)
+    product = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = "$input attr-dict `:` type($input) `->` type($result)"

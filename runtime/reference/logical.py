@@ -82,19 +82,22 @@ def _integer_binary(op, frame: Frame) -> list[np.ndarray]:
 
 @handles(qnn.CumSumOp)
 def _cumsum(op, frame: Frame) -> list[np.ndarray]:
-    """In order along the axis: each sum the previous plus one element (float32 too)."""
+    """In order along the axis: each sum the previous plus one element (float32 too); each
+    product the previous times one."""
     x = np.moveaxis(frame[op.input], op.axis_value, 0)
     if op.reverse is not None:
         x = x[::-1]
     out = np.empty_like(x)
-    total = np.zeros_like(x[0])
-    with np.errstate(over="ignore"):
+    product = op.product is not None
+    total = np.ones_like(x[0]) if product else np.zeros_like(x[0])
+    combine = np.multiply if product else np.add
+    with np.errstate(over="ignore", invalid="ignore"):
         for i in range(x.shape[0]):
             if op.exclusive is not None:
                 out[i] = total
-                total = (total + x[i]).astype(x.dtype)
+                total = combine(total, x[i]).astype(x.dtype)
             else:
-                total = (total + x[i]).astype(x.dtype)
+                total = combine(total, x[i]).astype(x.dtype)
                 out[i] = total
     if op.reverse is not None:
         out = out[::-1]

@@ -946,3 +946,15 @@ def test_lp_normalization_is_onnxruntimes_bit_for_bit(p: int, shape, axis: int) 
     np.moveaxis(x, axis, -1)[0, 0] = 0.0  # one vector of zeros
     node = helper.make_node("LpNormalization", ["x"], ["y"], axis=axis, p=p)
     _assert_onnxruntimes_bits(_single_node_model(node, shape, {}, 22), x, optimize=False)
+
+
+@pytest.mark.parametrize(("exclusive", "reverse"), [(0, 0), (1, 1)])
+def test_cumprod_is_onnxruntimes_bit_for_bit(exclusive: int, reverse: int) -> None:
+    """CumProd (opset 26): running products in order along the axis, from 1."""
+    rng = np.random.default_rng(50)
+    shape = (3, 17, 4)
+    x = (1 + rng.standard_normal(shape) * 0.3).astype(np.float32)
+    inits = {"axis": np.array(1, np.int64)}
+    node = helper.make_node("CumProd", ["x", "axis"], ["y"], exclusive=exclusive, reverse=reverse)
+    model = _single_node_model(node, shape, inits, 26)
+    _assert_onnxruntimes_bits(model, x, optimize=False)
