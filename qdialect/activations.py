@@ -36,15 +36,14 @@ from qdialect.arithmetic import float32_scale, quantize_value
 from qdialect.float32_arrays import (
     F32,
     fmaf,
-    logf_of,
+    libm_of,
     onnx_elu,
     onnx_log,
     onnx_selu,
     onnx_softplus,
-    tanhf_of,
 )
 from qdialect.qnn.modes import SumExpKernel
-from qdialect.qnn.table import TABLE_SIZE, UnaryFunction
+from qdialect.qnn.table import LIBM, TABLE_SIZE, UnaryFunction
 from qdialect.qparams import choose_qparams
 from qdialect.softmax import mlas_exp
 from qdialect.types import Granularity, UniformQuantizedType
@@ -178,10 +177,8 @@ def evaluate(function: UnaryFunction, x: np.ndarray, alpha: float, beta: float) 
             return np.where(x == np.inf, x, mlas_exp(x, SumExpKernel.AVX512F))
         if function is UnaryFunction.LOG:
             return onnx_log(x)
-        if function is UnaryFunction.LOGF:
-            return logf_of(x)
-        if function is UnaryFunction.TANHF:
-            return tanhf_of(x)
+        if function in LIBM:
+            return libm_of(LIBM[function], x)
         if function is UnaryFunction.SOFTPLUS:
             return onnx_softplus(x)
         if function is UnaryFunction.ELU:

@@ -108,36 +108,24 @@ def _libm_powf():
 
 
 @functools.cache
-def _libm_logf():
-    libm = _libm()
-    libm.logf.restype = ctypes.c_float
-    libm.logf.argtypes = [ctypes.c_float]
-    return np.frompyfunc(libm.logf, 1, 1)
+def _c_function(name: str):
+    """The C library's float function `name` (one float32 argument), elementwise."""
+    function = getattr(_libm(), name)
+    function.restype = ctypes.c_float
+    function.argtypes = [ctypes.c_float]
+    return np.frompyfunc(function, 1, 1)
 
 
-@functools.cache
-def _libm_tanhf():
-    libm = _libm()
-    libm.tanhf.restype = ctypes.c_float
-    libm.tanhf.argtypes = [ctypes.c_float]
-    return np.frompyfunc(libm.tanhf, 1, 1)
-
-
-def tanhf_of(values: np.ndarray) -> np.ndarray:
-    """C's `tanhf` elementwise (glibc's: ORT's `std::tanh` of a float, as its Attention's
-    softcap calls it; float32 in, float32 out)."""
-    return np.asarray(_libm_tanhf()(np.asarray(values, F32)), F32)
+def libm_of(name: str, values: np.ndarray) -> np.ndarray:
+    """C's float function `name` (`logf`, `tanhf`, `sinhf`...: glibc's, what ONNX Runtime's
+    C++ calls when `std::log` and the others are handed a float) elementwise, float32 in and
+    out."""
+    return np.asarray(_c_function(name)(np.asarray(values, F32)), F32)
 
 
 def logf(x: float) -> float:
-    """C's `logf` of one float32 value (glibc's, what ONNX Runtime's C++ calls when `log` is
-    handed a float)."""
-    return float(_libm_logf()(F32(x)))
-
-
-def logf_of(values: np.ndarray) -> np.ndarray:
-    """`logf` elementwise (float32 in, float32 out)."""
-    return np.asarray(_libm_logf()(np.asarray(values, F32)), F32)
+    """C's `logf` of one float32 value."""
+    return float(libm_of("logf", F32(x)))
 
 
 def powf(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qdialect.arithmetic import float32_scale
-from qdialect.float32_arrays import F32, fmaf, logf, logf_of
+from qdialect.float32_arrays import F32, fmaf, libm_of, logf
 from qdialect.qnn.modes import SumExpKernel
 from qdialect.types import UniformQuantizedType
 
@@ -135,7 +135,7 @@ def float_softmax(
         shifted = rows + (-rows.max(axis=1, keepdims=True))
         total = lane_sum(mlas_exp(shifted, kernel), kernel)
         if log:
-            logarithm = logf_of(total)
+            logarithm = libm_of("logf", total)
             y = (shifted - logarithm[:, None]).astype(F32)
         else:
             scale = (F32(1) / total).astype(F32)

@@ -16,7 +16,7 @@ from codegen.c_text import ctype_of
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import activations, qnn
-from qdialect.qnn.table import UnaryFunction
+from qdialect.qnn.table import LIBM, UnaryFunction
 from qdialect.tensors import element_type
 
 
@@ -38,6 +38,7 @@ class TableSpec:
     numerator: tuple[float, ...] = ()
     denominator: tuple[float, ...] = ()
     erf: tuple[tuple[str, float | tuple[float, ...]], ...] = ()  # activations.ERF's items
+    libm: str = ""  # the C library's function computing every element (`qnn.table.LIBM`)
 
 
 def table(op: qnn.TableOp, ctx: EmitContext) -> Kernel:
@@ -84,6 +85,7 @@ def activation(op: qnn.ActivationOp, ctx: EmitContext) -> Kernel:
         numerator=numerator,
         denominator=denominator,
         erf=tuple(activations.ERF.items()) if function in ERF_USERS else (),
+        libm=LIBM.get(function, ""),
     )
     args = [ctx.plan.expr(op.input), "NULL", ctx.plan.expr(op.result)]
     return Kernel("table.c.j2", spec, args)

@@ -44,6 +44,12 @@ FLOAT_FUNCTIONS: dict[str, tuple[UnaryFunction, dict[str, float]]] = {
     "Sign": (UnaryFunction.SIGN, {}),
     "Exp": (UnaryFunction.EXP, {}),
     "Log": (UnaryFunction.LOG, {}),
+    "Tan": (UnaryFunction.TAN, {}),
+    "Sinh": (UnaryFunction.SINH, {}),
+    "Cosh": (UnaryFunction.COSH, {}),
+    "Asinh": (UnaryFunction.ASINH, {}),
+    "Acosh": (UnaryFunction.ACOSH, {}),
+    "Atanh": (UnaryFunction.ATANH, {}),
     "Softplus": (UnaryFunction.SOFTPLUS, {}),
     "Elu": (UnaryFunction.ELU, {"alpha": 1.0}),
     "Selu": (

@@ -63,8 +63,15 @@ class UnaryFunction(Enum):
     GELU_TANH = "gelu_tanh"  # ... with approximate = "tanh": over MLAS's tanh
     EXP = "exp"  # MLAS's exp kernels (AVX-512F's and FMA3's agree on every float32 input)
     LOG = "log"  # Eigen's SSE plog, the C library's logf on the last size % 4 elements
-    LOGF = "logf"  # the C library's logf on every element (ORT's ReduceLogSum)
-    TANHF = "tanhf"  # the C library's tanhf on every element (ORT's Attention softcap)
+    # the C library's float function on every element (`LIBM`)
+    LOGF = "logf"  # ORT's ReduceLogSum
+    TANHF = "tanhf"  # ORT's Attention softcap
+    TAN = "tan"
+    SINH = "sinh"
+    COSH = "cosh"
+    ASINH = "asinh"
+    ACOSH = "acosh"
+    ATANH = "atanh"
     SOFTPLUS = "softplus"  # ... Eigen's exp and log1p, expf and log1pf
     ELU = "elu"  # alpha; Eigen's exp, expf
     SELU = "selu"  # alpha, beta (ONNX's gamma); Eigen's exp, expf
@@ -76,6 +83,19 @@ class UnaryFunction(Enum):
         holds such a function."""
         return self in POSITIONAL
 
+
+# the functions ORT computes with the C library's float function of this name on every
+# element (measured on 1.31.1: its Tan, Sinh, Cosh, Asinh, Acosh and Atanh kernels call glibc)
+LIBM = {
+    UnaryFunction.LOGF: "logf",
+    UnaryFunction.TANHF: "tanhf",
+    UnaryFunction.TAN: "tanf",
+    UnaryFunction.SINH: "sinhf",
+    UnaryFunction.COSH: "coshf",
+    UnaryFunction.ASINH: "asinhf",
+    UnaryFunction.ACOSH: "acoshf",
+    UnaryFunction.ATANH: "atanhf",
+}
 
 POSITIONAL = frozenset(
     {UnaryFunction.LOG, UnaryFunction.SOFTPLUS, UnaryFunction.ELU, UnaryFunction.SELU}

@@ -737,6 +737,17 @@ def test_exp_log_and_their_activations_are_onnxruntimes(op_type, attributes, sha
     _assert_onnxruntimes_bits(_single_node_model(node, shape, opset=18), x, optimize=False)
 
 
+@pytest.mark.parametrize("op_type", ["Tan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh"])
+def test_glibc_functions_are_onnxruntimes(op_type: str) -> None:
+    """ORT's Tan, Sinh, Cosh, Asinh, Acosh and Atanh call glibc on every element: 20000 values
+    across each function's domain and past it, ±0, ±inf, NaN."""
+    rng = np.random.default_rng(51)
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 1e-40, 90.0, -90.0]
+    x = np.concatenate([special, rng.uniform(-12, 12, 20000)]).astype(np.float32)
+    node = helper.make_node(op_type, ["x"], ["y"])
+    _assert_onnxruntimes_bits(_single_node_model(node, x.shape, opset=18), x, optimize=False)
+
+
 @pytest.mark.parametrize("op_type", ["Floor", "Ceil", "Sign"])
 def test_floor_ceil_and_sign_of_run_time_tensors_are_onnxruntimes(op_type: str) -> None:
     """Exact functions, ±0, ±inf, NaN and subnormals included (Sign: +0 for ±0, NaN kept)."""
