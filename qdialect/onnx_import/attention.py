@@ -197,6 +197,8 @@ def _check_types(g: GraphImporter, inputs: list[str]) -> None:
 @handles("Attention")
 def attention(g: GraphImporter, node) -> None:
     """ONNX's Attention as ORT computes it (module docstring)."""
+    if node.domain == "com.microsoft":  # BERT's fused attention: other inputs, other semantics
+        raise NodeError("com.microsoft's Attention is not imported (ONNX's, opsets 23-24, is)")
     if g.opset not in (23, 24):
         raise NodeError(f"Attention of opset {g.opset} is not imported (23 and 24 are)")
     a = attrs(node)
