@@ -103,6 +103,7 @@ FAMILIES: dict[type[Operation], Family] = {
     qnn.PadOp: movement.movement,
     qnn.GatherOp: movement.gather,
     qnn.ResizeBilinearOp: movement.resize,
+    qnn.GridSampleOp: movement.grid_sample,
     qnn.ResizeCubicOp: movement.resize_cubic,
     qnn.LogicalOp: logical.logical,
     qnn.SelectOp: logical.logical,

@@ -192,3 +192,42 @@ def resize_cubic(op: qnn.ResizeCubicOp, ctx: EmitContext) -> Kernel:
         table(column_weights(columns)),
     )
     return Kernel("resize_cubic.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result)])
+
+
+@dataclass(frozen=True)
+class GridSampleSpec:
+    comment: str
+    n: int
+    c: int
+    h: int
+    w: int
+    oh: int
+    ow: int
+    mode: str
+    padding: str
+    align_corners: bool
+    cubic: tuple[float, ...]  # a, 5a, 8a, 4a, a + 2, a + 3 (qdialect.grid_sample)
+
+
+def grid_sample(op: qnn.GridSampleOp, ctx: EmitContext) -> Kernel:
+    """ORT's GridSample per output pixel and channel (qdialect/grid_sample.py)."""
+    from qdialect.grid_sample import CUBIC_A
+
+    n, c, h, w = shape_of(op.input)
+    oh, ow = shape_of(op.grid)[1:3]
+    a = float(CUBIC_A)
+    spec = GridSampleSpec(
+        f"{op.name} {op.mode.data} {op.padding_mode.data}",
+        n,
+        c,
+        h,
+        w,
+        oh,
+        ow,
+        op.mode.data,
+        op.padding_mode.data,
+        op.align_corners is not None,
+        (a, 5 * a, 8 * a, 4 * a, a + 2, a + 3),
+    )
+    args = [ctx.plan.expr(v) for v in (op.input, op.grid, op.result)]
+    return Kernel("grid_sample.c.j2", spec, args)

@@ -28,6 +28,7 @@ from qdialect.nchwc import nchwc_resize
 from qdialect.onnx_import.builders import (
     concatenated,
     constant_through_qdq,
+    float_value,
     reshaped,
     sliced,
     stored_to_real,
@@ -679,3 +680,27 @@ def _repeat_each(g: GraphImporter, x, axis: int, repeat: int):
         properties={"axis": IntegerAttr(axis + 1, i64)},
     )
     return reshaped(g, g.add(op), [*shape[:axis], shape[axis] * repeat, *shape[axis + 1 :]])
+
+
+@handles("GridSample")
+def grid_sample(g: GraphImporter, node) -> None:
+    """GridSample of an NCHW float32 image (opset 16's bilinear and bicubic are 20's linear
+    and cubic) as `qnn.grid_sample`; 5-D volumes are not imported."""
+    x, grid = float_value(g, node.input[0]), float_value(g, node.input[1])
+    if len(shape_of(x)) != 4:
+        raise NodeError(f"only 4-D images are imported, got rank {len(shape_of(x))}")
+    a = attrs(node)
+    mode = decode(a.get("mode", "bilinear" if g.opset < 20 else "linear"))
+    mode = {"bilinear": "linear", "bicubic": "cubic"}.get(mode, mode)
+    n, c = shape_of(x)[:2]
+    out = [n, c, *shape_of(grid)[1:3]]
+    properties = {
+        "mode": StringAttr(mode),
+        "padding_mode": StringAttr(decode(a.get("padding_mode", "zeros"))),
+    }
+    if a.get("align_corners", 0):
+        properties["align_corners"] = UnitAttr()
+    op = qnn.GridSampleOp.create(
+        operands=[x, grid], result_types=[tensor_type(out, f32)], properties=properties
+    )
+    g.define(node.output[0], g.add(op, node.output[0]))

@@ -51,7 +51,7 @@ from qdialect.qnn.logical import (
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.qnn.movement import GatherOp, PadOp, SliceOp, TransposeOp
 from qdialect.qnn.observe import HistogramOp, HistogramRule, ObserveOp
-from qdialect.qnn.resize import ResizeBilinearOp, ResizeCubicOp
+from qdialect.qnn.resize import GridSampleOp, ResizeBilinearOp, ResizeCubicOp
 from qdialect.qnn.scaled import (
     ScaledConcatOp,
     ScaledConv2DOp,
@@ -96,6 +96,7 @@ QNN = Dialect(
         TopKOp,
         ResizeBilinearOp,
         ResizeCubicOp,
+        GridSampleOp,
         ObserveOp,
         HistogramOp,
         DynamicQuantizeOp,

@@ -1,6 +1,7 @@
 """`qnn.resize_bilinear` and `qnn.resize_cubic`: ONNX Resize in linear and cubic mode over the
 last two axes of an NCHW tensor, as ONNX Runtime's kernels compute them (qdialect/bilinear.py
-and qdialect/bicubic.py hold the numbers both executors read)."""
+and qdialect/bicubic.py hold the numbers both executors read); `qnn.grid_sample`: ONNX
+GridSample of an NCHW tensor (qdialect/grid_sample.py)."""
 
 from __future__ import annotations
 
@@ -151,3 +152,47 @@ def _verify_resize(x: tuple[int, ...], y: tuple[int, ...], mode: str, scales) ->
         raise VerifyException(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
     if min(scales) <= 0:
         raise VerifyException(f"scales must be positive, got {list(scales)}")
+
+
+@irdl_op_definition
+class GridSampleOp(IRDLOperation):
+    """ONNX GridSample of an NCHW float32 image at the [N, Ho, Wo, 2] grid's normalized (x, y)
+    points: `mode` linear, nearest or cubic, `padding_mode` zeros, border or reflection,
+    `align_corners`; ONNX Runtime's float32 steps (qdialect/grid_sample.py).
+
+        %y = qnn.grid_sample %x, %g {mode = "linear", padding_mode = "zeros"} : tensor<1x2x4x5xf32>, tensor<1x3x3x2xf32> -> tensor<1x2x3x3xf32>
+    """
+
+    name = "qnn.grid_sample"
+    input = operand_def(TensorType)
+    grid = operand_def(TensorType)
+    result = result_def(TensorType)
+    mode = prop_def(StringAttr)
+    padding_mode = prop_def(StringAttr)
+    align_corners = opt_prop_def(UnitAttr)
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = (
+        "$input `,` $grid attr-dict `:` type($input) `,` type($grid) `->` type($result)"
+    )
+
+    def verify_(self) -> None:
+        from qdialect.grid_sample import MODES, PADDINGS
+
+        x = ranked_shape(self.input, "input", 4)
+        grid = ranked_shape(self.grid, "grid", 4)
+        y = ranked_shape(self.result, "result", 4)
+        for value, role in ((self.input, "input"), (self.grid, "grid"), (self.result, "result")):
+            if element_type(value.type) != f32:
+                raise VerifyException(f"{role} must be a float32 tensor")
+        if grid[0] != x[0] or grid[3] != 2 or y != (x[0], x[1], grid[1], grid[2]):
+            raise VerifyException(
+                f"input {list(x)} and grid {list(grid)} ([N, Ho, Wo, 2]) give "
+                f"[{x[0]}, {x[1]}, {grid[1]}, {grid[2]}], not {list(y)}"
+            )
+        if self.mode.data not in MODES:
+            raise VerifyException(f"mode must be one of {', '.join(MODES)}, got '{self.mode.data}'")
+        if self.padding_mode.data not in PADDINGS:
+            raise VerifyException(
+                f"padding_mode must be one of {', '.join(PADDINGS)}, got '{self.padding_mode.data}'"
+            )

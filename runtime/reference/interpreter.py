@@ -280,6 +280,15 @@ def _resize_bilinear(op, frame: Frame) -> list[np.ndarray]:
     return [resize_bilinear(frame[op.input], out_hw, op.scales, op.mode.data, nchwc)]
 
 
+@handles(qnn.GridSampleOp)
+def _grid_sample(op, frame: Frame) -> list[np.ndarray]:
+    from qdialect.grid_sample import grid_sample
+
+    corners = op.align_corners is not None
+    x, grid = frame[op.input], frame[op.grid]
+    return [grid_sample(x, grid, op.mode.data, op.padding_mode.data, corners)]
+
+
 @handles(qnn.ResizeCubicOp)
 def _resize_cubic(op, frame: Frame) -> list[np.ndarray]:
     return [resize_cubic(frame[op.input], *op.taps())]

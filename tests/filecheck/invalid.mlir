@@ -1139,3 +1139,19 @@ func.func @batched_matmul_kernel(%x: tensor<1x4x5x5xf32>, %w: tensor<4x2x3x3xf32
   %y = qnn.conv2d %x, %w {groups = 2 : i64, batched_matmul} : tensor<1x4x5x5xf32>, tensor<4x2x3x3xf32> -> tensor<1x4x3x3xf32>
   return
 }
+
+// -----
+
+func.func @grid_sample_padding(%x: tensor<1x2x4x5xf32>, %g: tensor<1x3x3x2xf32>) {
+  // expected-error@+1 {{padding_mode must be one of zeros, border, reflection, got 'wrap'}}
+  %y = qnn.grid_sample %x, %g {mode = "linear", padding_mode = "wrap"} : tensor<1x2x4x5xf32>, tensor<1x3x3x2xf32> -> tensor<1x2x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @grid_sample_shape(%x: tensor<1x2x4x5xf32>, %g: tensor<1x3x3x2xf32>) {
+  // expected-error@+1 {{input [1, 2, 4, 5] and grid [1, 3, 3, 2] ([N, Ho, Wo, 2]) give [1, 2, 3, 3], not [1, 2, 3, 4]}}
+  %y = qnn.grid_sample %x, %g {mode = "linear", padding_mode = "zeros"} : tensor<1x2x4x5xf32>, tensor<1x3x3x2xf32> -> tensor<1x2x3x4xf32>
+  return
+}

@@ -347,6 +347,14 @@ func.func @resize(%x: tensor<1x2x2x4xf32>, %u: tensor<1x1x3x3x!u8>) {
   func.return
 }
 
+// GridSample of an NCHW float32 image at an [N, Ho, Wo, 2] grid.
+// CHECK-LABEL: func.func @grid_sample(
+// CHECK-NEXT: %y = qnn.grid_sample %x, %g {mode = "cubic", padding_mode = "reflection", align_corners} : tensor<1x2x4x5xf32>, tensor<1x3x3x2xf32> -> tensor<1x2x3x3xf32>
+func.func @grid_sample(%x: tensor<1x2x4x5xf32>, %g: tensor<1x3x3x2xf32>) -> tensor<1x2x3x3xf32> {
+  %y = qnn.grid_sample %x, %g {mode = "cubic", padding_mode = "reflection", align_corners} : tensor<1x2x4x5xf32>, tensor<1x3x3x2xf32> -> tensor<1x2x3x3xf32>
+  func.return %y : tensor<1x2x3x3xf32>
+}
+
 // Observation (calibration): extremes, and counts by numpy's edges rule and by torch.histc's
 // linear rule (the default rule is elided).
 // CHECK-LABEL: func.func @observation(

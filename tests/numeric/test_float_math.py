@@ -969,3 +969,37 @@ def test_cumprod_is_onnxruntimes_bit_for_bit(exclusive: int, reverse: int) -> No
     node = helper.make_node("CumProd", ["x", "axis"], ["y"], exclusive=exclusive, reverse=reverse)
     model = _single_node_model(node, shape, inits, 26)
     _assert_onnxruntimes_bits(model, x, optimize=False)
+
+
+@pytest.mark.parametrize("align_corners", [0, 1])
+@pytest.mark.parametrize("padding", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("mode", ["linear", "nearest", "cubic"])
+def test_grid_sample_is_onnxruntimes_bit_for_bit(mode: str, padding: str, align_corners) -> None:
+    """GridSample (opset 20) of a run-time image at a run-time grid: points inside, on the
+    edges, at pixel centres and beyond them; a one-pixel-wide image too (reflection's span 0)."""
+    rng = np.random.default_rng(52)
+    for shape, out in (((2, 3, 7, 9), (5, 6)), ((1, 2, 4, 1), (3, 4))):
+        x = (rng.standard_normal(shape) * 3).astype(np.float32)
+        grid = rng.uniform(-1.4, 1.4, (shape[0], *out, 2)).astype(np.float32)
+        grid.flat[::5] = rng.choice([-1.0, 0.0, 1.0, 0.5, -0.25], grid.flat[::5].shape)
+        node = helper.make_node(
+            "GridSample", ["x", "grid"], ["y"], mode=mode, padding_mode=padding,
+            align_corners=align_corners,
+        )  # fmt: skip
+        graph = helper.make_graph(
+            [node],
+            "g",
+            [
+                helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape)),
+                helper.make_tensor_value_info("grid", TensorProto.FLOAT, list(grid.shape)),
+            ],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)], ir_version=9)
+        module = import_onnx(model)
+        feeds = {"x": x, "grid": grid}
+        (compiled,) = compile_module(module)(**feeds)
+        (reference,) = run_function(module, feeds)
+        (expected,) = run_ort(model, feeds, "ORT_DISABLE_ALL")
+        assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
+        assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))
