@@ -195,10 +195,12 @@ def pad(g: GraphImporter, node) -> None:
 
 @handles("Identity", "Dropout")
 def identity(g: GraphImporter, node) -> None:
-    """Identity, and Dropout at inference (its `training_mode` absent or a constant false;
-    its mask, if asked for, all true)."""
+    """Identity, and Dropout at inference (its `training_mode` absent or a constant false, or
+    a constant ratio of 0, which ORT copies; its mask, if asked for, all true)."""
     if node.op_type == "Dropout" and np.any(g.optional_constant(2, "training_mode")):
-        raise NodeError("Dropout in training mode is not imported (only inference)")
+        ratio = g.optional_constant(1, "ratio")
+        if ratio is None or np.any(ratio != 0):
+            raise NodeError("Dropout in training mode is not imported (only inference, or ratio 0)")
     x = g.value(node.input[0])
     if len(node.output) > 1 and node.output[1]:
         mask = np.ones(shape_of(x), np.int8)
@@ -405,6 +407,29 @@ def gather(g: GraphImporter, node) -> None:
     g.mark_decomposed(last, "Gather")
 
 
+def _as_resize_11(g: GraphImporter, node):
+    """An opset-11 Resize node computing what a Resize-10 or Upsample `node` computes."""
+    from onnx import helper
+
+    a = attrs(node)
+    scales = node.input[1] if len(node.input) > 1 else ""
+    if not scales:  # Upsample before opset 9: an attribute
+        if "scales" not in a:
+            raise NodeError("needs its scales")
+        scales = f"{node.output[0]}/{node.op_type}/scales"
+        g.initializers[scales] = np.asarray(a["scales"], np.float32)
+    resize = helper.make_node(
+        "Resize",
+        [node.input[0], "", scales],
+        list(node.output),
+        name=node.name,
+        mode=decode(a.get("mode", "nearest")),
+        coordinate_transformation_mode="asymmetric",
+        nearest_mode="simple",
+    )
+    return resize
+
+
 @handles("Split")
 def split(g: GraphImporter, node) -> None:
     """ONNX Split of a run-time tensor: one `qnn.slice` per output, sizes from the `split`
@@ -495,7 +520,9 @@ def nearest_indices(
         x = original(i)
         if x is None:
             return None
-        if rounding == "floor":
+        if rounding == "simple":  # Resize-10 and Upsample: ceil downsampling, else truncated
+            j = math.ceil(x) if scale < 1 else int(x)
+        elif rounding == "floor":
             j = math.floor(x)
         elif rounding == "ceil":
             j = math.ceil(x)
@@ -549,14 +576,22 @@ def resize_output(g: GraphImporter, node, shape: list[int]) -> tuple[list[int], 
     return out, factors
 
 
-@handles("Resize")
+@handles("Resize", "Upsample")
 def resize(g: GraphImporter, node) -> None:
-    """Nearest-neighbour Resize (opset 11 on), moves only, so a quantized tensor keeps its
-    type: an axis that repeats each input element a whole number of times (2x upsampling as
-    torch exports it, in any coordinate mode that maps so) as a concat of copies along a new
-    axis, reshaped; any other axis as a gather of the input elements ORT's coordinate
-    arithmetic picks (`nearest_indices`). Linear and cubic Resize of a float32 image
-    (`resize_bilinear`, `resize_cubic`). Other resizes are refused by name."""
+    """Nearest-neighbour Resize, moves only, so a quantized tensor keeps its type: an axis
+    that repeats each input element a whole number of times (2x upsampling as torch exports
+    it, in any coordinate mode that maps so) as a concat of copies along a new axis,
+    reshaped; any other axis as a gather of the input elements ORT's coordinate arithmetic
+    picks (`nearest_indices`). Linear and cubic Resize of a float32 image (`resize_bilinear`,
+    `resize_cubic`). Resize before opset 11 (X, scales) and Upsample (its scales an input, or
+    before opset 9 an attribute) are opset 11's asymmetric Resize with ORT's "simple" nearest
+    rounding. Other resizes are refused by name."""
+    if node.op_type == "Upsample" or len(node.input) == 2:  # (X, scales): Resize-10
+        original, g.node = node, _as_resize_11(g, node)
+        try:  # (constant inputs are read through the importer's current node)
+            return resize(g, g.node)
+        finally:
+            g.node = original
     a = attrs(node)
     mode = decode(a.get("mode", "nearest"))
     if mode not in ("nearest", "linear", "cubic"):

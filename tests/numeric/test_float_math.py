@@ -1003,3 +1003,23 @@ def test_grid_sample_is_onnxruntimes_bit_for_bit(mode: str, padding: str, align_
         (expected,) = run_ort(model, feeds, "ORT_DISABLE_ALL")
         assert np.array_equal(compiled.view(np.uint32), expected.view(np.uint32))
         assert np.array_equal(reference.view(np.uint32), expected.view(np.uint32))
+
+
+@pytest.mark.parametrize(
+    ("op_type", "opset", "scales", "mode"),
+    [
+        ("Upsample", 9, [1.0, 1.0, 2.0, 3.0], "nearest"),
+        ("Upsample", 9, [1.0, 1.0, 1.5, 2.0], "linear"),
+        ("Resize", 10, [1.0, 1.0, 0.6, 1.7], "nearest"),  # ceil downsampling, else truncated
+        ("Resize", 10, [1.0, 1.0, 2.0, 0.5], "linear"),
+    ],
+)
+def test_upsample_and_resize_10_are_onnxruntimes(op_type, opset, scales, mode) -> None:
+    """Upsample and opset 10's Resize (X, scales): asymmetric coordinates and ORT's "simple"
+    nearest rounding."""
+    shape = (1, 2, 5, 4)
+    inits = {"scales": np.array(scales, np.float32)}
+    node = helper.make_node(op_type, ["x", "scales"], ["y"], mode=mode)
+    model = _single_node_model(node, shape, inits, opset, output_shape=None)
+    x = (np.random.default_rng(53).standard_normal(shape) * 3).astype(np.float32)
+    _assert_onnxruntimes_bits(model, x, optimize=False)
