@@ -43,7 +43,7 @@ from qdialect.float32_arrays import (
     onnx_softplus,
 )
 from qdialect.qnn.modes import SumExpKernel
-from qdialect.qnn.table import LIBM, TABLE_SIZE, UnaryFunction
+from qdialect.qnn.table import EIGEN_TRIG, LIBM, TABLE_SIZE, UnaryFunction
 from qdialect.qparams import choose_qparams
 from qdialect.softmax import mlas_exp
 from qdialect.types import Granularity, UniformQuantizedType
@@ -179,6 +179,10 @@ def evaluate(function: UnaryFunction, x: np.ndarray, alpha: float, beta: float) 
             return onnx_log(x)
         if function in LIBM:
             return libm_of(LIBM[function], x)
+        if function in EIGEN_TRIG:
+            from qdialect import eigen_trig
+
+            return getattr(eigen_trig, f"onnx_{function.value}")(x)
         if function is UnaryFunction.SOFTPLUS:
             return onnx_softplus(x)
         if function is UnaryFunction.ELU:

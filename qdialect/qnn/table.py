@@ -75,6 +75,11 @@ class UnaryFunction(Enum):
     SOFTPLUS = "softplus"  # ... Eigen's exp and log1p, expf and log1pf
     ELU = "elu"  # alpha; Eigen's exp, expf
     SELU = "selu"  # alpha, beta (ONNX's gamma); Eigen's exp, expf
+    SIN = "sin"  # Eigen's SSE psin, the C library's sinf on the last size % 4 elements
+    COS = "cos"  # ... pcos, cosf
+    ASIN = "asin"  # ... pasin, asinf
+    ACOS = "acos"  # ... pacos, acosf
+    ATAN = "atan"  # ... patan, atanf
 
     @property
     def positional(self) -> bool:
@@ -97,8 +102,18 @@ LIBM = {
     UnaryFunction.ATANH: "atanhf",
 }
 
+# the Eigen packet functions of `qdialect.eigen_trig` (C: `qd_eigen_<name>`, the tail `<name>f`)
+EIGEN_TRIG = frozenset(
+    {
+        UnaryFunction.SIN,
+        UnaryFunction.COS,
+        UnaryFunction.ASIN,
+        UnaryFunction.ACOS,
+        UnaryFunction.ATAN,
+    }
+)
 POSITIONAL = frozenset(
-    {UnaryFunction.LOG, UnaryFunction.SOFTPLUS, UnaryFunction.ELU, UnaryFunction.SELU}
+    {UnaryFunction.LOG, UnaryFunction.SOFTPLUS, UnaryFunction.ELU, UnaryFunction.SELU} | EIGEN_TRIG
 )
 
 

@@ -737,6 +737,19 @@ def test_exp_log_and_their_activations_are_onnxruntimes(op_type, attributes, sha
     _assert_onnxruntimes_bits(_single_node_model(node, shape, opset=18), x, optimize=False)
 
 
+@pytest.mark.parametrize("op_type", ["Sin", "Cos", "Asin", "Acos", "Atan"])
+@pytest.mark.parametrize("size", [1, 3, 7, 20003])
+def test_eigen_trig_functions_are_onnxruntimes(op_type: str, size: int) -> None:
+    """Sin, Cos, Asin, Acos, Atan: Eigen's SSE packets (huge arguments by Payne-Hanek) and
+    glibc on the last size % 4 elements, NaN payloads, ±0, ±inf and |x| past 1 included."""
+    rng = np.random.default_rng(54)
+    scale = 1.3 if op_type in ("Asin", "Acos") else 3e4
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1.0, -1.0, 0.5, 1e-40, 3e38]
+    x = np.concatenate([special, rng.uniform(-scale, scale, size)]).astype(np.float32)[:size]
+    node = helper.make_node(op_type, ["x"], ["y"])
+    _assert_onnxruntimes_bits(_single_node_model(node, x.shape, opset=18), x, optimize=False)
+
+
 @pytest.mark.parametrize("op_type", ["Tan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh"])
 def test_glibc_functions_are_onnxruntimes(op_type: str) -> None:
     """ORT's Tan, Sinh, Cosh, Asinh, Acosh and Atanh call glibc on every element: 20000 values
