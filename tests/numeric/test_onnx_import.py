@@ -191,14 +191,14 @@ def test_integer_and_qlinear_contrib_ops_match_onnxruntime() -> None:
 def test_unsupported_ops_are_listed_together() -> None:
     nodes = [
         helper.make_node("MaxRoiPool", ["x"], ["a"], name="roi"),
-        helper.make_node("LpNormalization", ["a"], ["b"], name="norm"),
+        helper.make_node("LpPool", ["a"], ["b"], name="pool", kernel_shape=[1, 1]),
         helper.make_node("LSTM", ["b"], ["y"]),
     ]
     model = make_model(nodes, [("x", F, [2, 2])], [("y", F)], SCALES)
     with pytest.raises(OnnxImportError) as err:
         import_onnx(model)
     assert str(err.value) == (
-        "3 unsupported node(s): MaxRoiPool (node 'roi'); LpNormalization (node 'norm'); "
+        "3 unsupported node(s): MaxRoiPool (node 'roi'); LpPool (node 'pool'); "
         "LSTM (node #2)"
     )
 
