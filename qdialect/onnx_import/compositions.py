@@ -17,6 +17,7 @@ leave float.
 - GatherND, ScatterND, ScatterElements (Scatter) of run-time data at constant indices: a
   `Gather` of the flattened data (and updates) at the positions the indices name; a scatter's
   reduction combines each position with its updates in order, one `Where` round per update.
+  ReverseSequence (constant lengths) and MaxUnpool (constant indices) likewise.
 """
 
 from __future__ import annotations
@@ -293,7 +294,7 @@ def _scatter(g: GraphImporter, node, shape: tuple[int, ...], targets: np.ndarray
     s = Steps(g, node)
     if reduction == "none":
         source = np.arange(size, dtype=np.int64)
-        source[targets] = size + np.arange(count)  # (numpy's last assignment wins, as ORT's)
+        np.maximum.at(source, targets, size + np.arange(count))  # the last write wins, as ORT's
         both = s.add(
             "Concat",
             [
@@ -355,3 +356,66 @@ def scatter_elements(g: GraphImporter, node) -> None:
     coords = list(np.indices(indices.shape, np.int64))
     coords[axis] = _wrapped(indices, shape[axis], "ScatterElements")
     _scatter(g, node, shape, np.ravel_multi_index(coords, shape))
+
+
+@handles("ReverseSequence")
+def reverse_sequence(g: GraphImporter, node) -> None:
+    """ReverseSequence of a run-time tensor by constant lengths: each batch row's first
+    `sequence_lens[b]` steps along the time axis reversed, a gather of the flat positions."""
+    shape = tuple(g.shape_of_input(node.input[0]))
+    lengths = _constant_indices(g, node.input[1]).reshape(-1)
+    a = attrs(node)
+    batch = normalize_axis(a.get("batch_axis", 1), len(shape))
+    time = normalize_axis(a.get("time_axis", 0), len(shape))
+    if {batch, time} != {0, 1} or lengths.size != shape[batch]:
+        raise NodeError(
+            f"batch_axis and time_axis must be 0 and 1 with one length per batch row, got "
+            f"{batch}, {time} and {lengths.size} lengths for shape {list(shape)}"
+        )
+    if ((lengths < 0) | (lengths > shape[time])).any():
+        raise NodeError(f"a sequence length is outside [0, {shape[time]}]")
+    steps = np.arange(shape[time])[:, None]
+    reversed_steps = np.where(steps < lengths[None, :], lengths[None, :] - 1 - steps, steps)
+    if batch == 0:
+        reversed_steps = reversed_steps.T
+    index = [np.arange(d).reshape([-1 if i == k else 1 for i in range(len(shape))])
+             for k, d in enumerate(shape)]  # fmt: skip
+    index[time] = reversed_steps.reshape(*reversed_steps.shape, *[1] * (len(shape) - 2))
+    read = np.ravel_multi_index(np.broadcast_arrays(*index), shape)
+    s = Steps(g, node)
+    _gathered(s, node.input[0], math.prod(shape), read, node.output[0])
+    s.run()
+
+
+@handles("MaxUnpool")
+def max_unpool(g: GraphImporter, node) -> None:
+    """MaxUnpool of run-time values at constant indices: zeros with each value written at its
+    flat index (in order, the last write winning), a gather of zero and the values."""
+    shape = tuple(g.shape_of_input(node.input[0]))
+    indices = _constant_indices(g, node.input[1])
+    if indices.shape != shape or len(shape) != 4:
+        raise NodeError(f"indices must have the NCHW values' shape {list(shape)}")
+    a = attrs(node)
+    kernel = list(a.get("kernel_shape", []))
+    strides = list(a.get("strides", [1] * len(kernel)))
+    pads = list(a.get("pads", [0] * 2 * len(kernel)))
+    if len(node.input) > 2 and node.input[2]:
+        out = [int(v) for v in g.constant_array(node.input[2], "output_shape").ravel()]
+    else:
+        spatial = [
+            (size - 1) * stride + k - pads[i] - pads[i + len(kernel)]
+            for i, (size, stride, k) in enumerate(zip(shape[2:], strides, kernel, strict=True))
+        ]
+        out = [*shape[:2], *spatial]
+    size = math.prod(out)
+    targets = indices.reshape(-1)  # flat indices into the whole output (MaxPool's Indices)
+    if ((targets < 0) | (targets >= size)).any():
+        raise NodeError(f"an index is outside the output's {size} elements")
+    source = np.zeros(size, np.int64)
+    np.maximum.at(source, targets, 1 + np.arange(targets.size))  # the last write wins
+    s = Steps(g, node)
+    values = s.add("Reshape", [node.input[0], s.constant(np.array([targets.size], np.int64))])
+    zero = s.constant(np.zeros(1, np.float32))
+    both = s.add("Concat", [zero, values], axis=0)
+    _gathered(s, both, targets.size + 1, source.reshape(out), node.output[0])
+    s.run()

@@ -1036,3 +1036,26 @@ def test_upsample_and_resize_10_are_onnxruntimes(op_type, opset, scales, mode) -
     model = _single_node_model(node, shape, inits, opset, output_shape=None)
     x = (np.random.default_rng(53).standard_normal(shape) * 3).astype(np.float32)
     _assert_onnxruntimes_bits(model, x, optimize=False)
+
+
+@pytest.mark.parametrize(("batch_axis", "time_axis"), [(1, 0), (0, 1)])
+def test_reverse_sequence_is_onnxruntimes(batch_axis: int, time_axis: int) -> None:
+    shape = (5, 4, 3) if batch_axis == 1 else (4, 5, 3)
+    inits = {"lens": np.array([5, 1, 0, 3], np.int64)}
+    node = helper.make_node(
+        "ReverseSequence", ["x", "lens"], ["y"], batch_axis=batch_axis, time_axis=time_axis
+    )
+    x = np.random.default_rng(55).standard_normal(shape).astype(np.float32)
+    _assert_onnxruntimes_bits(_single_node_model(node, shape, inits, 17), x, optimize=False)
+
+
+def test_max_unpool_is_onnxruntimes() -> None:
+    """Values written at their flat indices into the whole output (as MaxPool's Indices count),
+    a repeated index taking the last value."""
+    shape = (2, 3, 3, 3)
+    rng = np.random.default_rng(56)
+    inits = {"i": rng.integers(0, 2 * 3 * 36, shape).astype(np.int64)}
+    node = helper.make_node("MaxUnpool", ["x", "i"], ["y"], kernel_shape=[2, 2], strides=[2, 2])
+    x = rng.standard_normal(shape).astype(np.float32)
+    model = _single_node_model(node, shape, inits, 11, output_shape=None)
+    _assert_onnxruntimes_bits(model, x, optimize=False)

@@ -198,8 +198,7 @@ def test_unsupported_ops_are_listed_together() -> None:
     with pytest.raises(OnnxImportError) as err:
         import_onnx(model)
     assert str(err.value) == (
-        "3 unsupported node(s): MaxRoiPool (node 'roi'); LpPool (node 'pool'); "
-        "LSTM (node #2)"
+        "3 unsupported node(s): MaxRoiPool (node 'roi'); LpPool (node 'pool'); LSTM (node #2)"
     )
 
 
