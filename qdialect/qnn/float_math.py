@@ -290,7 +290,8 @@ class LayerNormOp(IRDLOperation):
     more take the kernel's FMA chain of `x²` in 8 lanes and `y = x·inv·scale`, shorter rows
     the scalar loop's `Σ x·x` in order and `y = x / sqrt(Σ/n + epsilon) · scale`. `welford`:
     the scalar loop at every length, as ORT's SkipLayerNormalization computes (what its
-    SkipLayerNormFusion makes of an Add and the LayerNormalization reading it).
+    SkipLayerNormFusion makes of an Add and the LayerNormalization reading it), and, with
+    `simplified`, its SkipSimplifiedLayerNormalization.
 
         %y = qnn.layer_norm %x, %g, %b {axis = 1 : i64, epsilon = 1.0e-05 : f32} : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32> -> tensor<4x8xf32>
     """
@@ -325,8 +326,6 @@ class LayerNormOp(IRDLOperation):
             raise VerifyException("result must have the input's shape")
         if self.simplified is not None and self.bias is not None:
             raise VerifyException("a simplified (RMS) layer norm takes no bias")
-        if self.simplified is not None and self.welford is not None:
-            raise VerifyException("'welford' is the plain layer norm's scalar loop, not RMSNorm's")
 
 
 def _checked_rows(op: LayerNormOp | LayerNormStatsOp) -> tuple[tuple[int, ...], int]:

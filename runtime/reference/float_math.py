@@ -266,12 +266,13 @@ def _sum_of_squares_vector(rows: np.ndarray) -> np.ndarray:
     return total
 
 
-def rms_norm(rows: np.ndarray, scale: np.ndarray, epsilon: F32) -> np.ndarray:
+def rms_norm(rows: np.ndarray, scale: np.ndarray, epsilon: F32, scalar: bool = False) -> np.ndarray:
     """A simplified (RMS) layer norm of float32 rows: from `SIMPLIFIED_KERNEL_LENGTH` on,
     `inv = 1 / sqrt(Σx² / n + epsilon)` with the kernel's sum and `y = x·inv·scale`; shorter
-    rows the scalar loop, `Σ x·x` in order and `y = x / sqrt(Σ/n + epsilon) · scale`."""
+    rows (every row: `scalar`) the scalar loop, `Σ x·x` in order and
+    `y = x / sqrt(Σ/n + epsilon) · scale`."""
     n = rows.shape[1]
-    if n >= SIMPLIFIED_KERNEL_LENGTH:
+    if n >= SIMPLIFIED_KERNEL_LENGTH and not scalar:
         mean_square = (_sum_of_squares_vector(rows) / F32(n)).astype(F32)
         inverse = (F32(1) / np.sqrt(mean_square + epsilon)).astype(F32)
         return ((rows * inverse[:, None]).astype(F32) * scale).astype(F32)
@@ -293,14 +294,14 @@ def layer_norm(
 ) -> np.ndarray:
     """`qnn.layer_norm` on float32 arrays: ONNX Runtime 1.31's CPU kernel, rows of 8 or more
     in `MlasLayerNormKernelAvx2`'s order, shorter rows (every row: `welford`) in the scalar
-    kernel's; `simplified`: `rms_norm`."""
+    kernel's; `simplified`: `rms_norm` (its scalar loop at every length with `welford`)."""
     x = np.asarray(x, F32)
     n = int(np.prod(x.shape[axis:]))
     rows = x.reshape(-1, n)
     scale = np.asarray(scale, F32).reshape(n)
     with np.errstate(all="ignore"):
         if simplified:
-            y = rms_norm(rows, scale, epsilon)
+            y = rms_norm(rows, scale, epsilon, welford)
         elif n >= 8 and not welford:
             mean, inverse = _layer_norm_vector(rows, epsilon)
             normed = ((rows - mean[:, None]).astype(F32) * inverse[:, None]).astype(F32)

@@ -783,6 +783,33 @@ def composed_head(rng: np.random.Generator, tokens: int = 6, width: int = 16) ->
     return onnx_model(nodes, [tokens, width], [tokens, 10], weights)
 
 
+def optimized_ffn(rng: np.random.Generator, tokens: int = 8, width: int = 32) -> onnx.ModelProto:
+    """A BERT feed-forward block as ORT's transformer optimizer writes it: MatMul, FastGelu
+    with its bias, MatMul, SkipLayerNormalization (the residual, the bias, the norm). ORT's
+    quantizers quantize the MatMuls and leave the two contrib ops float; ONNX's shape
+    inference gives FastGelu's output no type, so the second MatMul reads an untyped tensor
+    (as `untyped_gelu`'s)."""
+    w = functools.partial(normal, rng)
+    weights = {
+        "w1": w(width, 2 * width),
+        "b1": w(2 * width, scale=0.1),
+        "w2": w(2 * width, width),
+        "b2": w(width, scale=0.1),
+        "gamma": (1 + w(width, scale=0.2)).astype(np.float32),
+        "beta": w(width, scale=0.2),
+    }
+    node = functools.partial(helper.make_node, domain="com.microsoft")
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["h0"], name="fc1"),
+        node("FastGelu", ["h0", "b1"], ["h1"], name="gelu"),
+        helper.make_node("MatMul", ["h1", "w2"], ["h2"], name="fc2"),
+        node("SkipLayerNormalization", ["h2", "x", "gamma", "beta", "b2"], ["y"], name="norm"),
+    ]
+    model = onnx_model(nodes, [tokens, width], [tokens, width], weights)
+    model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return model
+
+
 def instance_norm(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
     """A style-transfer / wav2vec2 GroupNorm block: conv, InstanceNormalization with a
     learned scale and bias, Relu, conv. ORT's QDQ quantizer quantizes the normalization as

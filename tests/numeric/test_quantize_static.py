@@ -75,6 +75,7 @@ MODELS = {
     "untyped_group_norm": float_models.untyped_group_norm,
     "lrn_stem": float_models.lrn_stem,
     "composed_head": float_models.composed_head,
+    "optimized_ffn": float_models.optimized_ffn,
     "bicubic": float_models.bicubic,
     "instance_norm": float_models.instance_norm,
     "conv_transpose": float_models.conv_transpose,
@@ -120,7 +121,7 @@ ORT_NHWC_RESIZE = {("bilinear", "QOperator")}
 # A MatMul of a float activation and a dequantized constant weight, ORT's extended level fuses
 # into MatMulNBits (8 bits, accuracy_level 4: the activation quantized to int8 by blocks of
 # 32), which we do not reproduce: checked against ORT at ENABLE_BASIC.
-ORT_MATMUL_NBITS = {("untyped_gelu", "QDQ")}
+ORT_MATMUL_NBITS = {("untyped_gelu", "QDQ"), ("optimized_ffn", "QDQ")}
 
 
 def qnn_default(module):
@@ -463,7 +464,7 @@ def test_quantized_shape_arithmetic_folds(combo) -> None:
 ORT_INVALID = {("where_select", "QOperator"), ("tied_parameters", "QOperator")}
 # ... and its QOperator quantizer fails on a MatMul reading an untyped tensor (QOpMatMul
 # quantizes the node, then gets no quantized input: "'NoneType' object has no attribute")
-ORT_INVALID |= {("untyped_gelu", "QOperator")}
+ORT_INVALID |= {("untyped_gelu", "QOperator"), ("optimized_ffn", "QOperator")}
 # ... and a cubic Resize of stored 8-bit values (QOperator's QResize), which our importer
 # refuses by name (a test of its own below)
 ORT_INVALID |= {("bicubic", "QOperator")}
