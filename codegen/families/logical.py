@@ -20,7 +20,7 @@ from qdialect.tensors import element_type
 @dataclass(frozen=True)
 class LogicalSpec:
     comment: str
-    kind: str  # and, or, xor, select, a Comparison's or an IntegerArithmetic's value
+    kind: str  # and, or, xor, select(_merged), a Comparison's or an IntegerArithmetic's value
     size: int
     shape: tuple[int, ...]  # the result's (rank >= 1)
     strides: tuple[tuple[int, ...], ...]  # each operand's, over the result's indices
@@ -34,7 +34,10 @@ Elementwise = qnn.LogicalOp | qnn.SelectOp | qnn.CompareOp | qnn.IntegerBinaryOp
 def logical(op: Elementwise, ctx: EmitContext) -> Kernel:
     shape = shape_of(op.result) or (1,)
     operands = list(op.operands)
-    kind = "select" if isinstance(op, qnn.SelectOp) else op.kind_value.value
+    if isinstance(op, qnn.SelectOp):
+        kind = "select_merged" if op.merged is not None else "select"
+    else:
+        kind = op.kind_value.value
     spec = LogicalSpec(
         f"{op.name} {kind}",
         kind,

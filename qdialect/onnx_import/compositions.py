@@ -31,8 +31,11 @@ from qdialect.onnx_import.common import attrs, normalize_axis
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.functions import import_steps, inner_prefix
 from qdialect.onnx_import.graph import GraphImporter
+from qdialect.onnx_import.logical import select
 from qdialect.onnx_import.registry import handles
 from qdialect.onnx_import.tensor_types import onnx_type_of
+
+SELECT = "qdialect.select"  # a step type no model can name (`Steps.select`)
 
 
 class Steps:
@@ -61,9 +64,14 @@ class Steps:
         self.nodes.append(helper.make_node(op_type, inputs, [name], **attributes))
         return name
 
+    def select(self, cond: str, a: str, b: str, output: str | None = None) -> str:
+        """`cond ? a : b`, a plain copy of the chosen value (ORT's Where would make a chosen
+        -0.0 of `a` +0.0; Trilu, ScatterND and the others copy)."""
+        return self.add(SELECT, [cond, a, b], output)
+
     def run(self) -> None:
         """Import the steps added so far (more may follow, reading theirs)."""
-        import_steps(self.g, self.node, self.nodes, "its composition's")
+        import_steps(self.g, self.node, self.nodes, "its composition's", {SELECT: select})
         self.nodes = []
 
 
@@ -92,7 +100,7 @@ def trilu(g: GraphImporter, node) -> None:
     keep = diagonal >= k if attrs(node).get("upper", 1) else diagonal <= k
     s = Steps(g, node)
     zero = s.constant(np.zeros((), _dtype(g, x)))
-    s.add("Where", [s.constant(keep), x, zero], node.output[0])
+    s.select(s.constant(keep), x, zero, node.output[0])
     s.run()
 
 
@@ -101,7 +109,7 @@ def thresholded_relu(g: GraphImporter, node) -> None:
     x = _float_input(g, node)
     s = Steps(g, node)
     above = s.add("Greater", [x, s.constant(np.float32(attrs(node).get("alpha", 1.0)))])
-    s.add("Where", [above, x, s.constant(np.float32(0))], node.output[0])
+    s.select(above, x, s.constant(np.float32(0)), node.output[0])
     s.run()
 
 
@@ -115,8 +123,8 @@ def shrink(g: GraphImporter, node) -> None:
     above = s.add("Greater", [x, s.constant(lambd)])
     raised = s.add("Add", [x, s.constant(bias)])
     lowered = s.add("Sub", [x, s.constant(bias)])
-    upper = s.add("Where", [above, lowered, s.constant(np.float32(0))])
-    s.add("Where", [below, raised, upper], node.output[0])
+    upper = s.select(above, lowered, s.constant(np.float32(0)))
+    s.select(below, raised, upper, node.output[0])
     s.run()
 
 
@@ -180,10 +188,10 @@ def hardmax(g: GraphImporter, node) -> None:
     chosen = s.add("Equal", [first, s.constant(positions)])
     one, zero = s.constant(np.float32(1)), s.constant(np.float32(0))
     if legacy:
-        hard = s.add("Where", [chosen, one, zero])
+        hard = s.select(chosen, one, zero)
         s.add("Reshape", [hard, s.constant(np.array(shape, np.int64))], node.output[0])
     else:
-        s.add("Where", [chosen, one, zero], node.output[0])
+        s.select(chosen, one, zero, node.output[0])
     s.run()
 
 
@@ -212,7 +220,7 @@ def one_hot(g: GraphImporter, node) -> None:
     integer = np.int64 if kind == "f" else dtype.type
     negative = s.add("Less", [index, s.constant(integer(0))])
     wrapped = s.add("Add", [index, s.constant(integer(depth))])
-    index = s.add("Where", [negative, wrapped, index])
+    index = s.select(negative, wrapped, index)
     out_shape = [*shape[:axis], 1, *shape[axis:]]
     index = s.add("Reshape", [index, s.constant(np.array(out_shape, np.int64))])
     positions = np.arange(depth, dtype=integer).reshape(
@@ -220,7 +228,7 @@ def one_hot(g: GraphImporter, node) -> None:
     )
     hot = s.add("Equal", [index, s.constant(positions)])
     on, off = s.constant(values[1:2].reshape(())), s.constant(values[0:1].reshape(()))
-    s.add("Where", [hot, on, off], node.output[0])
+    s.select(hot, on, off, node.output[0])
     s.run()
 
 
@@ -324,7 +332,7 @@ def _scatter(g: GraphImporter, node, shape: tuple[int, ...], targets: np.ndarray
         update = s.add("Gather", [updates, s.constant(picks)], axis=0)
         combined = s.add(COMBINE[reduction], [current, update])
         last = r == len(rounds) - 1
-        current = s.add("Where", [s.constant(mask), combined, current])
+        current = s.select(s.constant(mask), combined, current)
         if last:
             s.add("Reshape", [current, s.constant(np.array(shape, np.int64))], node.output[0])
     if not rounds:

@@ -97,20 +97,23 @@ def inner_prefix(node) -> str:
     return f"{node.output[0]}/{node.op_type}/"
 
 
-def import_steps(g: GraphImporter, node, steps: list, what: str) -> None:
+def import_steps(g: GraphImporter, node, steps: list, what: str, internal=None) -> None:
     """Import `steps` (standard ONNX nodes reading `node`'s inputs and writing its outputs,
     their own tensors named under `inner_prefix(node)`) through the same handlers, as the ops of
-    the one node `node`: its own constants are no node output, its inner ops unnamed."""
+    the one node `node`: its own constants are no node output, its inner ops unnamed.
+    `internal`: handlers of step types no model can name (a composition's plain select)."""
+    internal = internal or {}
     prefix = inner_prefix(node)
     since = g.block.last_op
     for step in steps:
         step.name = node.name  # (the quantizer's rules name the node)
-        if step.op_type not in g.handlers:
+        handler = internal.get(step.op_type) or g.handlers.get(step.op_type)
+        if handler is None:
             raise NodeError(f"{what} {step.op_type} is not imported")
         g.node = step  # handlers read their node's inputs through the importer
         try:
-            if not fold(g, step):
-                g.handlers[step.op_type](g, step)
+            if step.op_type in internal or not fold(g, step):
+                handler(g, step)
         finally:
             g.node = node
     for name in [n for n in g.folded if n.startswith(prefix)]:

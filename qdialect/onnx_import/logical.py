@@ -93,6 +93,14 @@ def logical(g: GraphImporter, node) -> None:
 
 @handles("Where")
 def where(g: GraphImporter, node) -> None:
+    """Where as ORT's kernel merges its two selections (`qnn.select {merged}`: a selected X of
+    -0.0 comes out +0.0)."""
+    select(g, node, merged=True)
+
+
+def select(g: GraphImporter, node, merged: bool = False) -> None:
+    """`qnn.select` of a Where-shaped node (cond, X, Y); `merged`: ORT's Where's merge, for
+    floats (a plain select copies, as ORT's Trilu or ScatterND do)."""
     cond = boolean(g, node.input[0])
     a, b = g.operand(node.input[1]), g.operand(node.input[2])
     elem = element_type(a.type)
@@ -101,7 +109,10 @@ def where(g: GraphImporter, node) -> None:
             f"X and Y must have one element type, got {elem} and {element_type(b.type)}"
         )
     shape = broadcast(cond, a, b)
-    op = qnn.SelectOp.create(operands=[cond, a, b], result_types=[tensor_type(shape, elem)])
+    properties = {"merged": UnitAttr()} if merged and elem == f32 else {}
+    op = qnn.SelectOp.create(
+        operands=[cond, a, b], result_types=[tensor_type(shape, elem)], properties=properties
+    )
     g.define(node.output[0], g.add(op, node.output[0]))
 
 

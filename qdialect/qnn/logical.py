@@ -90,7 +90,9 @@ class LogicalOp(KindedBinaryOp):
 @irdl_op_definition
 class SelectOp(IRDLOperation):
     """`y = cond ? a : b` elementwise with numpy broadcasting of all three (ONNX Where): `cond`
-    is i1, `a`, `b` and the result one float or integer element type.
+    is i1, `a`, `b` and the result one float or integer element type. `merged`: ONNX Runtime's
+    Where, which selects `a` where `cond` (else 0) and `b` where not (else 0) and merges them as
+    `a_sel != 0 ? a_sel : b_sel`, so a selected `a` of -0.0 comes out +0.0.
 
         %y = qnn.select %m, %zero, %low : tensor<1x1x4x4xi1>, tensor<f32>, tensor<f32> -> tensor<1x1x4x4xf32>
     """
@@ -100,6 +102,7 @@ class SelectOp(IRDLOperation):
     true_value = operand_def(TensorType)
     false_value = operand_def(TensorType)
     result = result_def(TensorType)
+    merged = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = (

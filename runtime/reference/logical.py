@@ -19,7 +19,10 @@ def _logical(op, frame: Frame) -> list[np.ndarray]:
 
 @handles(qnn.SelectOp)
 def _select(op, frame: Frame) -> list[np.ndarray]:
-    picked = np.where(frame[op.cond] != 0, frame[op.true_value], frame[op.false_value])
+    chosen = frame[op.true_value]
+    if op.merged is not None:  # ORT's merge: a zero (-0 too) of the true value is its +0
+        chosen = np.where(chosen != 0, chosen, np.zeros((), chosen.dtype))
+    picked = np.where(frame[op.cond] != 0, chosen, frame[op.false_value])
     return [np.ascontiguousarray(picked)]
 
 

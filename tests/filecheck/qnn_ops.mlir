@@ -255,7 +255,8 @@ func.func @gather(%table: tensor<4x2x!u8>, %f: tensor<2x3xf32>) {
 }
 
 // Booleans (an attention mask built at run time): i1 from an integer's `x != 0`, And/Or/Xor
-// with broadcasting, Where as qnn.select, Expand as qnn.broadcast.
+// with broadcasting, Where as qnn.select (`merged`: ORT's Where, a chosen -0 becomes +0),
+// Expand as qnn.broadcast.
 // CHECK-LABEL: func.func @booleans(
 // CHECK-NEXT: %b = qnn.cast %m : tensor<1x3xi64> -> tensor<1x3xi1>
 // CHECK-NEXT: %rows = arith.constant dense<{{\[\[true\], \[false\]\]}}> : tensor<2x1xi1>
@@ -264,6 +265,7 @@ func.func @gather(%table: tensor<4x2x!u8>, %f: tensor<2x3xf32>) {
 // CHECK-NEXT: %x = qnn.logical %o, %b {kind = "xor"} : tensor<2x3xi1>, tensor<1x3xi1> -> tensor<2x3xi1>
 // CHECK-NEXT: %low = arith.constant dense<-3.40282347e+38> : tensor<f32>
 // CHECK-NEXT: %s = qnn.select %x, %f, %low : tensor<2x3xi1>, tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
+// CHECK-NEXT: %w = qnn.select %x, %f, %low {merged} : tensor<2x3xi1>, tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
 // CHECK-NEXT: %e = qnn.broadcast %b : tensor<1x3xi1> -> tensor<2x2x3xi1>
 // CHECK-NEXT: %r = qnn.cast %e : tensor<2x2x3xi1> -> tensor<2x2x3xf32>
 // CHECK-NEXT: func.return
@@ -275,6 +277,7 @@ func.func @booleans(%m: tensor<1x3xi64>, %f: tensor<2x3xf32>) {
   %x = qnn.logical %o, %b {kind = "xor"} : tensor<2x3xi1>, tensor<1x3xi1> -> tensor<2x3xi1>
   %low = arith.constant dense<-3.40282347E+38> : tensor<f32>
   %s = qnn.select %x, %f, %low : tensor<2x3xi1>, tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
+  %w = qnn.select %x, %f, %low {merged} : tensor<2x3xi1>, tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
   %e = qnn.broadcast %b : tensor<1x3xi1> -> tensor<2x2x3xi1>
   %r = qnn.cast %e : tensor<2x2x3xi1> -> tensor<2x2x3xf32>
   func.return

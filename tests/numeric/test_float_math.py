@@ -1059,3 +1059,15 @@ def test_max_unpool_is_onnxruntimes() -> None:
     x = rng.standard_normal(shape).astype(np.float32)
     model = _single_node_model(node, shape, inits, 11, output_shape=None)
     _assert_onnxruntimes_bits(model, x, optimize=False)
+
+
+def test_where_merges_as_onnxruntime_and_trilu_copies() -> None:
+    """ORT's Where merges `cond ? x : 0` with `cond ? 0 : y` by `x_sel != 0`: a chosen x of -0
+    comes out +0, a chosen y of -0 stays -0 (`qnn.select {merged}`); its Trilu copies, so the
+    Trilu the importer writes as a select keeps -0."""
+    x = np.array([[-0.0, 1.0, -0.0], [-0.0, np.nan, 2.0], [3.0, -0.0, -0.0]], np.float32)
+    inits = {"c": np.array([True, False, True]), "z": np.array([-0.0, -0.0, 5.0], np.float32)}
+    where = helper.make_node("Where", ["c", "x", "z"], ["y"])
+    _assert_onnxruntimes_bits(_single_node_model(where, x.shape, inits), x, optimize=False)
+    trilu = helper.make_node("Trilu", ["x"], ["y"], upper=1)
+    _assert_onnxruntimes_bits(_single_node_model(trilu, x.shape, {}, 14), x, optimize=False)
