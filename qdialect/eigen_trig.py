@@ -43,6 +43,14 @@ def _madd(a, b, c):
     return ((a * b).astype(F32) + c).astype(F32)
 
 
+def _horner(coefficients: tuple[F32, ...], x: np.ndarray) -> np.ndarray:
+    """Eigen's `ppolevl`: Horner's steps with `pmadd` (unfused), highest power first."""
+    p = np.full_like(x, coefficients[0])
+    for c in coefficients[1:]:
+        p = _madd(p, x, c)
+    return p
+
+
 def _nmadd(a, b, c):
     """Eigen's pnmadd on SSE without FMA: psub(c, pmul(a, b))."""
     return (c - (a * b).astype(F32)).astype(F32)
@@ -153,13 +161,8 @@ def _eigen_psincos(x_in: np.ndarray, sine: bool) -> np.ndarray:
     sign = ((_bits(x_in) if sine else U32(0)) ^ quadrant_sign) & _SIGN
     use_first = (y_int & U32(1)) == 0
     x2 = (x * x).astype(F32)
-    y1 = np.full_like(x2, _COS_POLY[0])
-    for c in _COS_POLY[1:]:
-        y1 = _madd(y1, x2, c)
-    y2 = np.full_like(x2, _SIN_POLY[0])
-    for c in _SIN_POLY[1:]:
-        y2 = _madd(y2, x2, c)
-    y2 = (y2 * x2).astype(F32)
+    y1 = _horner(_COS_POLY, x2)
+    y2 = (_horner(_SIN_POLY, x2) * x2).astype(F32)
     y2 = _madd(y2, x, x)
     r = np.where(use_first, y2, y1) if sine else np.where(use_first, y1, y2)
     return _float(_bits(r) ^ sign)
@@ -239,10 +242,7 @@ def eigen_pasin(x_in):
         large = F32(0.5) < abs_x
         x = np.where(large, x_large, abs_x).astype(F32)
         x2 = (x * x).astype(F32)
-        p = np.full_like(x2, _ASIN_ALPHA[0])
-        for c in _ASIN_ALPHA[1:]:
-            p = _madd(p, x2, c)
-        p = (p * x).astype(F32)
+        p = (_horner(_ASIN_ALPHA, x2) * x).astype(F32)
         p = np.where(large, _nmadd(F32(2), p, _PI_2), p).astype(F32)
         p = _bits(p) ^ sign
         return _float(np.where(invalid, _ALL_ONES, p))
@@ -274,12 +274,7 @@ def eigen_patan(x_in):
         large = F32(1) < abs_x
         x = np.where(large, (F32(1) / abs_x).astype(F32), abs_x).astype(F32)
         x2 = (x * x).astype(F32)
-        p = np.full_like(x2, _ATAN_ALPHA[0])
-        for c in _ATAN_ALPHA[1:]:
-            p = _madd(p, x2, c)
-        q = np.full_like(x2, _ATAN_BETA[0])
-        for c in _ATAN_BETA[1:]:
-            q = _madd(q, x2, c)
+        p, q = _horner(_ATAN_ALPHA, x2), _horner(_ATAN_BETA, x2)
         p = (x * (p / q).astype(F32)).astype(F32)
         r = np.where(large, (_PI_2 - p).astype(F32), p).astype(F32)
         return _float(_bits(r) ^ sign)

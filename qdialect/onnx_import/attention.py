@@ -39,7 +39,7 @@ from onnx import TensorProto
 from xdsl.dialects.builtin import StringAttr
 
 from qdialect import qnn
-from qdialect.float_sum import MLAS_SGEMM_STRIDEK, MLAS_SGEMM_STRIDEN
+from qdialect.float_sum import sgemm_stride_k
 from qdialect.onnx_import.common import attrs
 from qdialect.onnx_import.compositions import Steps
 from qdialect.onnx_import.errors import NodeError
@@ -76,18 +76,6 @@ class Geometry:
     @property
     def group(self) -> int:
         return self.q_heads // self.kv_heads
-
-
-def _stride_k(n: int, k: int) -> int:
-    """The K block of `MlasSgemmOperation` (no packing) for a GEMM of N columns and depth K."""
-    stride_n, stride_k = MLAS_SGEMM_STRIDEN, MLAS_SGEMM_STRIDEK
-    if n >= k:
-        while stride_k // 2 >= k:
-            stride_n, stride_k = stride_n * 2, stride_k // 2
-    else:
-        while stride_n > 16 and stride_n // 2 >= n:
-            stride_n, stride_k = stride_n // 2, stride_k * 2
-    return stride_k
 
 
 def _geometry(g: GraphImporter, a: dict, inputs: list[str]) -> Geometry:
@@ -232,7 +220,7 @@ def attention(g: GraphImporter, node) -> None:
         scale = np.float32(1.0 / math.sqrt(shape.head))
     if shape.q_length == 1 and scale == 1:
         raise NodeError("one query token with scale 1 is not imported (ORT's one-row kernel)")
-    if scale != 1 and shape.head > _stride_k(shape.total, shape.head):
+    if scale != 1 and shape.head > sgemm_stride_k(shape.total, shape.head):
         raise NodeError(f"head size {shape.head} past MLAS's K block with a scale is not imported")
     mode = a.get("qk_matmul_output_mode", 0)
     if outputs[3] and mode not in (0, 1, 2, 3):
