@@ -3,10 +3,11 @@
 ORT's kernel takes, measured on 1.31.1 (Softsign multiplies by the reciprocal of 1 + |x|, as
 Eigen's `inverse() * x` does, not a division). The steps import through the ordinary
 handlers (`functions.import_steps`), so they stand for the one node, which ORT's quantizers
-leave float.
+leave float. Their selects copy the chosen value (`Steps.select`), as these kernels do; ONNX's
+Where is ORT's merge, which would make a chosen -0.0 +0.0.
 
-- Trilu: `Where(mask, x, 0)`, the mask of the last two dimensions a constant (k constant).
-- ThresholdedRelu: `Where(x > alpha, x, 0)`; Shrink: `x < -lambd ? x + bias : x > lambd ?
+- Trilu: `mask ? x : 0`, the mask of the last two dimensions a constant (k constant).
+- ThresholdedRelu: `x > alpha ? x : 0`; Shrink: `x < -lambd ? x + bias : x > lambd ?
   x - bias : 0`.
 - IsNaN: `Not(x == x)`; IsInf: `x == inf`, `x == -inf` or both (neither: `x < -inf`).
 - Hardmax: ArgMax (the first maximum) compared with the positions along the axis (opset < 13:
@@ -16,7 +17,7 @@ leave float.
   positions 0..depth-1 along the new axis, then `values[1]` or `values[0]`.
 - GatherND, ScatterND, ScatterElements (Scatter) of run-time data at constant indices: a
   `Gather` of the flattened data (and updates) at the positions the indices name; a scatter's
-  reduction combines each position with its updates in order, one `Where` round per update.
+  reduction combines each position with its updates in order, one select round per update.
   ReverseSequence (constant lengths) and MaxUnpool (constant indices) likewise.
 """
 
