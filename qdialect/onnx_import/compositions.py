@@ -325,19 +325,15 @@ def _scatter(g: GraphImporter, node, shape: tuple[int, ...], targets: np.ndarray
         if r == len(rounds):
             rounds.append({})
         rounds[r][target] = j
-    for r, writes in enumerate(rounds):
+    for writes in rounds:
         picks = np.zeros(size, np.int64)
         mask = np.zeros(size, np.bool_)
         picks[list(writes)] = list(writes.values())
         mask[list(writes)] = True
         update = s.add("Gather", [updates, s.constant(picks)], axis=0)
         combined = s.add(COMBINE[reduction], [current, update])
-        last = r == len(rounds) - 1
         current = s.select(s.constant(mask), combined, current)
-        if last:
-            s.add("Reshape", [current, s.constant(np.array(shape, np.int64))], node.output[0])
-    if not rounds:
-        s.add("Identity", [node.input[0]], node.output[0])
+    s.add("Reshape", [current, s.constant(np.array(shape, np.int64))], node.output[0])
     s.run()
 
 

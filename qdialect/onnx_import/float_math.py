@@ -194,15 +194,12 @@ def reduce_norm(g: GraphImporter, node) -> None:
     before, after = NORMS[node.op_type]
     last = g.block.last_op
 
-    def unary(function: UnaryFunction, value, result_type):
-        return g.add(_unary(function, value))
-
     every_axis = axes is not None and len(axes) == len(xs)
     terms = x
     if before == "square":
         terms = g.add(qnn.MulOp(x, x, x.type))
     elif before is not None and every_axis:  # Eigen's cwiseAbs: the sign cleared
-        terms = unary(before, x, x.type)
+        terms = g.add(_unary(before, x))
     elif before is not None:  # the aggregator's `x > 0 ? x : -x` (a NaN's sign flips)
         zero = g.float_constant(np.float32(0))
         positive = g.add(
@@ -212,7 +209,7 @@ def reduce_norm(g: GraphImporter, node) -> None:
                 properties={"kind": StringAttr(Comparison.GREATER.value)},
             )
         )
-        negated = unary(UnaryFunction.NEG, x, x.type)
+        negated = g.add(_unary(UnaryFunction.NEG, x))
         terms = g.add(qnn.SelectOp.create(operands=[positive, x, negated], result_types=[x.type]))
     if axes is None:  # the aggregator's start, +0.0, added (-0.0 becomes +0.0)
         y = g.add(qnn.AddOp(terms, g.float_constant(np.float32(0)), x.type))
@@ -224,7 +221,7 @@ def reduce_norm(g: GraphImporter, node) -> None:
             op.properties["in_order"] = UnitAttr()
         y = g.add(op)
     if after is not None:
-        y = unary(after, y, y.type)
+        y = g.add(_unary(after, y))
     y.name_hint = None
     g.define(node.output[0], reshaped(g, y, list(shape_of(y)), node.output[0]))
     g.mark_decomposed(last, node.op_type)
