@@ -84,14 +84,16 @@ class Match:
     qtype: UniformQuantizedType
 
 
-def load_model(model: Any, role: str) -> ModuleOp:
-    """A fresh module from a path, an `onnx.ModelProto` or a `ModuleOp`, node names kept."""
-    from runtime.quantization import load_float_model
+def load_model(model: Any, role: str, feeds: Mapping[str, np.ndarray]) -> ModuleOp:
+    """A fresh module from a path, an `onnx.ModelProto` or a `ModuleOp`, node names kept; an
+    ONNX model's dynamic input dimensions take the shapes of the arrays it will be `feeds`."""
+    from runtime.quantization import InputDims, load_float_model
 
     if isinstance(model, (str, Path)) and not Path(model).is_file():
         raise AccuracyError(f"no such file: '{model}' ({role} model)")
     try:
-        return load_float_model(model)
+        dims = InputDims(input_shapes={k: v.shape for k, v in feeds.items()})
+        return load_float_model(model, dims=dims)
     except Exception as err:  # the importer's and parser's errors, one line each
         raise AccuracyError(f"cannot read the {role} model: {err}".splitlines()[0]) from None
 
@@ -356,7 +358,9 @@ def read_inputs(inputs: Any) -> dict[str, np.ndarray]:
 
 def compare(quantized: Any, float_model: Any, inputs: Any) -> Report:
     """The per-tensor report of `quantized` against `float_model` on `inputs` (module docs)."""
-    qmodule, fmodule = load_model(quantized, "quantized"), load_model(float_model, "float")
+    feeds = read_inputs(inputs)
+    qmodule = load_model(quantized, "quantized", feeds)
+    fmodule = load_model(float_model, "float", feeds)
     qfn, ffn = main_function(qmodule), main_function(fmodule)
     matches = match_tensors(qfn, ffn)
     if not matches:
@@ -364,7 +368,6 @@ def compare(quantized: Any, float_model: Any, inputs: Any) -> Report:
             "the models share no quantized tensor name: is the first a quantized (QDQ) form "
             "of the second?"
         )
-    feeds = read_inputs(inputs)
     floats = float_tensors(fmodule, sorted({m.reference for m in matches}), feeds)
     raw = quantized_tensors(qmodule, feeds)
     local = local_tensors(qmodule, matches, floats, feeds)

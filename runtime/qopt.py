@@ -104,19 +104,56 @@ def report(err: QoptError) -> None:
     print(message if LOCATED.match(message) else f"qopt: error: {message}", file=sys.stderr)
 
 
-def _import_onnx(data: bytes, name: str, node_names: bool = False):
-    """The `.onnx` frontend: a model file to a module (the `onnx` package is loaded only here)."""
+def _import_onnx(data: bytes, name: str, node_names: bool = False, dims=None):
+    """The `.onnx` frontend: a model file to a module (the `onnx` package is loaded only here);
+    `dims` (runtime.quantization.InputDims) sizes its dynamic input dimensions."""
     from qdialect.onnx_import import OnnxImportError, import_onnx
     from qdialect.textio import IRError
 
     try:
-        return import_onnx(data, node_names=node_names)
+        if dims is None:
+            return import_onnx(data, node_names=node_names)
+        return import_onnx(
+            data,
+            node_names=node_names,
+            free_dimensions=dims.free_dimensions,
+            input_shapes=dims.input_shapes,
+        )
     except OnnxImportError as err:
         raise IRError(name, 1, 1, str(err)) from None
 
 
 # Frontends for binary inputs, by file extension; text (`mlir`) goes through the parser.
 AVAILABLE_FRONTENDS = {"onnx": _import_onnx}
+
+
+def free_dimension(text: str) -> tuple[str, int]:
+    """`NAME:SIZE` (or `NAME=SIZE`) of --free-dimension-override."""
+    name, sep, size = text.replace("=", ":").rpartition(":")
+    if not sep or not name or not size.isdigit() or int(size) < 1:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not NAME:SIZE with a positive SIZE (e.g. batch:1)"
+        )
+    return name, int(size)
+
+
+def input_dims(args: argparse.Namespace):
+    """What sizes an ONNX model's dynamic input dimensions (runtime.quantization.InputDims):
+    --free-dimension-override by name, then the shapes of --inputs' arrays, else of the first
+    sample of the calibration data."""
+    from runtime.quantization import InputDims
+    from runtime.samples import npz_shapes, peek_shapes
+
+    shapes = {}
+    calibration = args.calibrate or args.calibration_data
+    try:
+        if args.inputs:
+            shapes = npz_shapes(args.inputs)
+        elif calibration:
+            shapes = peek_shapes(calibration)[0]
+    except ValueError:  # runtime.samples.CalibrationDataError
+        pass  # unreadable: the step that reads the file reports it in its own words
+    return InputDims(dict(args.free_dimension_override), shapes)
 
 
 def build_arg_parser() -> argparse.ArgumentParser:
@@ -144,6 +181,16 @@ def build_arg_parser() -> argparse.ArgumentParser:
         "--allow-unregistered-dialect", action="store_true", help="accept unknown ops"
     )
     parser.add_argument("--list-passes", action="store_true", help="print pass names and exit")
+    parser.add_argument(
+        "--free-dimension-override",
+        action="append",
+        type=free_dimension,
+        default=[],
+        metavar="NAME:SIZE",
+        help="size of an ONNX model's dynamic input dimension NAME, as onnxruntime_perf_test's "
+        "-f (repeatable); open dimensions left take the shapes of --inputs' arrays, else of "
+        "the first calibration sample",
+    )
     qopt_run.add_arguments(parser)
     qopt_quantize.add_arguments(parser)
     qopt_fake.add_arguments(parser)
@@ -342,7 +389,7 @@ def _process(
             or qopt_compare.requested(args)
             or bool(args.profile or args.profile_json)  # ops named by ONNX node in the table
         )
-        module = AVAILABLE_FRONTENDS[frontend](data, name, names)
+        module = AVAILABLE_FRONTENDS[frontend](data, name, names, input_dims(args))
         return process_module(module, make_context(), args, pipeline), None
     except IRError as err:
         return None, err

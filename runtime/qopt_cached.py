@@ -54,7 +54,7 @@ def attempt(parser: argparse.ArgumentParser, args: argparse.Namespace, frontend:
         args.model_key = key
         return None
     inputs = read_inputs(args.inputs, function.argument_names)
-    if inputs is None:
+    if inputs is None or not _fit(inputs, function.signature):
         return None
     return run_loaded(function, inputs, args)
 
@@ -71,6 +71,15 @@ def read_inputs(path: str | None, names: list[str]) -> dict | None:
     except (OSError, ValueError):
         return None
     return inputs if sorted(inputs) == sorted(names) else None
+
+
+def _fit(inputs: dict, signature) -> bool:
+    """Whether the arrays have the dtypes and shapes the function was compiled for (a model
+    with dynamic dimensions is compiled for the shapes of the inputs it first ran on)."""
+    return all(
+        inputs[name].dtype == dtype and inputs[name].shape == tuple(shape)
+        for name, (dtype, shape) in zip(signature.arguments, signature.inputs, strict=True)
+    )
 
 
 def run_loaded(function, inputs: dict, args: argparse.Namespace) -> str:

@@ -53,10 +53,13 @@ class QuantizeResult:
     smoothing: SmoothSummary | None = None  # what the smooth_quant recipe did, if on
 
 
-def load_float_model(model: Any, node_constants: bool = False) -> ModuleOp:
+def load_float_model(
+    model: Any, node_constants: bool = False, dims: InputDims | None = None
+) -> ModuleOp:
     """A fresh float module from a path, an `onnx.ModelProto` or a `ModuleOp` (cloned), with
     ONNX node names kept for the quantizer's node rules (and with `node_constants`, the float
-    constants ONNX nodes compute, for calibration: `import_onnx`)."""
+    constants ONNX nodes compute, for calibration: `import_onnx`); an ONNX model's dynamic
+    input dimensions take their sizes from `dims`."""
     if isinstance(model, ModuleOp):
         return model.clone()
     if isinstance(model, (str, Path)) and Path(model).suffix != ".onnx":
@@ -71,7 +74,45 @@ def load_float_model(model: Any, node_constants: bool = False) -> ModuleOp:
     from qdialect.onnx_import import import_onnx
 
     source = str(model) if isinstance(model, Path) else model
-    return import_onnx(source, node_names=True, node_constants=node_constants)
+    dims = dims or InputDims()
+    return import_onnx(
+        source,
+        node_names=True,
+        node_constants=node_constants,
+        free_dimensions=dims.free_dimensions,
+        input_shapes=dims.input_shapes,
+    )
+
+
+@dataclass(frozen=True)
+class InputDims:
+    """What fixes an ONNX model's dynamic input dimensions (qdialect.onnx_import.input_dims):
+    sizes by dimension name, and the shapes of the arrays to be fed, by input name."""
+
+    free_dimensions: Mapping[str, int] | None = None
+    input_shapes: Mapping[str, tuple[int, ...]] | None = None
+
+    def key(self) -> str:
+        """How a compiled function's cache key spells them ("" when there are none)."""
+        if not self.free_dimensions and not self.input_shapes:
+            return ""
+        return json.dumps(
+            {
+                "free_dimensions": dict(sorted((self.free_dimensions or {}).items())),
+                "input_shapes": {k: list(v) for k, v in sorted((self.input_shapes or {}).items())},
+            }
+        )
+
+
+def dims_from_samples(
+    samples: Any, free_dimensions: Mapping[str, int] | None
+) -> tuple[InputDims, Any]:
+    """The InputDims of `free_dimensions` and the first sample's shapes, and the samples to
+    read after that peek (runtime.samples.peek_shapes)."""
+    from runtime.samples import peek_shapes
+
+    shapes, samples = peek_shapes(samples)
+    return InputDims(free_dimensions, shapes), samples
 
 
 def read_config(config: Any) -> QuantizeConfig:
@@ -144,6 +185,7 @@ def quantize(
     *,
     samples: Any = None,
     form: str = "qdq",
+    free_dimensions: Mapping[str, int] | None = None,
 ) -> QuantizeResult:
     """`quantize_static` on our IR: the float model's QDQ form under `config`, with ranges
     from `table` and from calibrated pairs already in the IR (the table wins). With NNI's
@@ -159,14 +201,21 @@ def quantize(
 
     `form="fake"` writes the same (static) quantization as a float QAT graph instead: a typed
     `qnn.fake_quant` wherever the QDQ form has a quantize/dequantize pair
-    (`rewrites.quantize_fake`); `fake-to-qdq` turns it into exactly the QDQ form."""
+    (`rewrites.quantize_fake`); `fake-to-qdq` turns it into exactly the QDQ form.
+
+    An ONNX model's dynamic input dimensions take their sizes from `free_dimensions` (by
+    name, as ONNX Runtime's `add_free_dimension_override_by_name`) and from the first of
+    `samples`."""
     if form not in FORMS:
         raise ValueError(f"unknown form '{form}': expected one of {', '.join(FORMS)}")
     settings = read_config(config)
     is_static = isinstance(settings, QuantizeConfig) and settings.mode == "static"
     # ONNX Runtime quantizes initializers only: a node's output (an Identity of a tied weight, a
     # Constant node) is no weight, whichever the mode
-    module = load_float_model(model, node_constants=True)
+    dims = InputDims(free_dimensions)
+    if samples is not None:
+        dims, samples = dims_from_samples(samples, free_dimensions)
+    module = load_float_model(model, node_constants=True, dims=dims)
     if form != "qdq" and not is_static:
         raise ValueError(f"form '{form}' applies to static quantization only")
     if not isinstance(settings, QuantizeConfig):  # mode "weight_only": no ranges needed
@@ -296,6 +345,7 @@ def calibrate(
     executor: Executor | None = None,
     progress: bool | None = None,
     ort_threads: int | None = None,
+    free_dimensions: Mapping[str, int] | None = None,
 ):
     """Ranges of every float tensor of `model` on `samples` by `method` (`minmax`,
     `percentile`, `entropy`, `mse`, `kl-glow`; ONNX Runtime's names are accepted too), with
@@ -311,6 +361,9 @@ def calibrate(
     `ort_threads`: the intra-op threads of the ONNX Runtime session whose float sums the
     ranges reproduce (`rewrites.mlas_threads`: MLAS cuts a small image's GEMMs by thread);
     by default ORT's default on this host, the session `quantize_static` calibrates with.
+
+    An ONNX model's dynamic input dimensions take their sizes from `free_dimensions` (by
+    name, as ONNX Runtime's `add_free_dimension_override_by_name`) and from the first sample.
     """
     from qdialect.calibration.methods import choose_ranges, histogram_edges, histogram_plan
     from qdialect.calibration.options import CalibrationOptions
@@ -325,8 +378,10 @@ def calibrate(
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"ort_threads must be a positive integer, got {threads!r}")
 
+    dims, samples = dims_from_samples(samples, free_dimensions)
+
     def load() -> ModuleOp:
-        module = load_float_model(model, node_constants=True)
+        module = load_float_model(model, node_constants=True, dims=dims)
         MlasThreadsPass(threads).apply(make_context(), module)
         return module
 
@@ -338,6 +393,6 @@ def calibrate(
         executor=executor,
         progress=progress,
         source=_model_source(model),
-        variant=f"ort_threads={threads}",
+        variant=f"ort_threads={threads}{dims.key()}",
     )
     return choose_ranges(stats.values(), options)

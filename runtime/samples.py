@@ -19,6 +19,7 @@ Every problem is a `CalibrationDataError` whose one line names the sample and th
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 import zipfile
@@ -357,3 +358,57 @@ def open_samples(
     if not source:
         raise CalibrationDataError("calibration data is empty: no samples")
     return ArraySamples(tuple(source))
+
+
+def peek_shapes(
+    source: str | os.PathLike | Iterable[object],
+) -> tuple[dict[str, tuple[int, ...]], str | os.PathLike | Iterable[object]]:
+    """The shapes of the first sample's arrays by input name (what fixes a model's dynamic
+    input dimensions: qdialect.onnx_import.input_dims), and the source to read the samples
+    from after the peek (an iterator is read one sample ahead, so it comes back chained).
+    Sources whose first sample is not at hand cheaply (ONNX test-data sets, opened samples)
+    give no shapes; unreadable ones none either, for open_samples to report."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    first: object = None
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        try:
+            if path.is_file():
+                shapes = {k: v[1:] for k, v in npz_shapes(path).items()}
+            elif path.is_dir():
+                files = sorted(path.glob("*.npz"))
+                shapes = npz_shapes(files[0]) if files else {}
+        except CalibrationDataError:
+            return {}, source
+    elif isinstance(source, Mapping):
+        shapes = {k: tuple(np.shape(v)[1:]) for k, v in source.items()}
+    elif isinstance(source, Sequence) and not isinstance(source, Samples | StreamSamples):
+        first = source[0] if source else None
+    elif not isinstance(source, Samples | StreamSamples):
+        stream = iter(source)
+        try:
+            first = next(stream)
+        except StopIteration:
+            return {}, ()
+        source = itertools.chain([first], stream)
+    if isinstance(first, Mapping):
+        shapes = {k: tuple(np.shape(v)) for k, v in first.items()}
+    return shapes, source
+
+
+def npz_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
+    """The shapes of an `.npz`'s arrays by name, from their headers (no data is read)."""
+    shapes = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    reader = np.lib.format.read_array_header_1_0
+                    if version != (1, 0):
+                        reader = np.lib.format.read_array_header_2_0  # 2.0 and 3.0 headers
+                    shapes[info.filename.removesuffix(".npy")] = tuple(reader(member)[0])
+    except (OSError, zipfile.BadZipFile, ValueError) as err:
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else err
+        raise CalibrationDataError(f"cannot read '{path}': {reason}") from None
+    return shapes

@@ -11,6 +11,7 @@ and `qopt --run --inputs x.npz` use the ONNX names as keys.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
@@ -91,7 +92,13 @@ def check_model(model) -> None:
 
 
 def import_onnx(
-    source, function_name: str = "main", node_names: bool = False, node_constants: bool = False
+    source,
+    function_name: str = "main",
+    node_names: bool = False,
+    node_constants: bool = False,
+    *,
+    free_dimensions: Mapping[str, int] | None = None,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
 ) -> ModuleOp:
     """The model's graph as one `func.func` of quant/qnn/tensor ops (not yet rewritten).
 
@@ -99,17 +106,23 @@ def import_onnx(
     `nodes_to_quantize`/`nodes_to_exclude` rules read it). `node_constants` gives every float
     node output the importer holds as a constant (a Constant node, folded arithmetic) a named
     constant marked `qnn.node_output`, used or not, for calibration to observe as ONNX
-    Runtime's calibrator does. Unsupported ops are reported all at
+    Runtime's calibrator does.
+
+    Dynamic input dimensions ("batch") need sizes: `free_dimensions` by name, as ONNX
+    Runtime's `add_free_dimension_override_by_name`, or `input_shapes`, the shapes of the
+    arrays to be fed (`qdialect.onnx_import.input_dims`). Unsupported ops are reported all at
     once; a node whose scales or zero points are not constant initializers, or whose attributes
     have no qnn equivalent, is named in the error.
     """
     from qdialect.onnx_import.graph import GraphImporter
+    from qdialect.onnx_import.input_dims import bind_input_dims
     from qdialect.onnx_import.ops import HANDLERS, unsupported_nodes
     from qdialect.onnx_import.tensor_types import untyped_tensors
 
     model = load_model(source)
     if not model.HasField("graph"):
         raise OnnxImportError("not an ONNX model: it has no graph")
+    model = bind_input_dims(model, free_dimensions, input_shapes)
     unsupported = unsupported_nodes(model.graph)
     if unsupported:
         raise OnnxImportError(f"{len(unsupported)} unsupported node(s): " + "; ".join(unsupported))

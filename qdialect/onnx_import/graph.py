@@ -464,9 +464,16 @@ class GraphImporter:
         for d in ttype.shape.dim:
             if not d.HasField("dim_value") or d.dim_value <= 0:
                 label = d.dim_param or "?"
+                by_name = (
+                    f"free_dimensions={{'{label}': 1}} or qopt --free-dimension-override "
+                    f"{label}:1, or "
+                    if d.dim_param
+                    else ""
+                )
                 raise OnnxImportError(
-                    f"graph input '{info.name}' has a dynamic dimension '{label}'; "
-                    "give it a fixed size (e.g. onnx.tools.update_model_dims) before importing"
+                    f"graph input '{info.name}' has a dynamic dimension '{label}': give it a "
+                    f"size ({by_name}arrays whose shapes fix it: input_shapes=, qopt --inputs, "
+                    "calibration data)"
                 )
             dims.append(d.dim_value)
         if ttype.elem_type == tensor_proto.FLOAT:
