@@ -244,6 +244,29 @@ def test_the_host_target_decides_the_tile() -> None:
     _check(_program(x, 255, w, [0], None), [x], DPBUSD if target_of().dot_product else EXACT)
 
 
+# The host's compiler without AVX-512: a wide plan then runs the 256-bit tile, or the scalar
+# loop where the compiler has no vpdpbusd of any width.
+NO_AVX512 = ["-O2", "-march=native", "-mno-avx512f", "-ffp-contract=off"]
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [None, pytest.param(NO_AVX512, marks=pins_flags), pytest.param(STRICT, marks=pins_flags)],
+)
+def test_a_wide_plan_is_exact_with_or_without_avx512(flags, monkeypatch) -> None:
+    """A 512-bit vpdpbusd plan (Target.wide_vectors) tiles M by the 12 to 16 rows that waste
+    the fewest (49 rows: 13, 4 tiles), full-range weights exact each way, u8 and i8
+    activations, a tail tile, NHWC and NCHW convs."""
+    _target(monkeypatch, Target(dot_product=True, wide_vectors=True))
+    rng = np.random.default_rng(13)
+    for m, rows, storage, x_zp in ((49, 13, "u8", 3), (128, 16, "i8", -5), (5, 12, "u8", 255)):
+        x, w = _activations(rng, (m, 40), storage), _full_range(rng, (40, 21))
+        _check(_program(x, x_zp, w, [0], None), [x], f"512-bit vpdpbusd {rows}-row tile", flags)
+    for index, (xs, ws, attrs) in enumerate(CONVS[:2]):
+        xc, wc = _activations(rng, xs, "i8" if index else "u8"), _full_range(rng, ws)
+        _check(_program(xc, 3, wc, [0], attrs), [xc], "512-bit vpdpbusd", flags)
+
+
 def test_the_proof_checks_exactly_the_pairs_the_kernel_forms() -> None:
     """Pairs are k = 2p, 2p + 1 (an odd K pads with zero); every value must be int8."""
     assert packing.MADDUBS_PAIR_BOUND * 255 <= 2**15 - 1 < (packing.MADDUBS_PAIR_BOUND + 1) * 255
