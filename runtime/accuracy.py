@@ -84,7 +84,7 @@ class Match:
     qtype: UniformQuantizedType
 
 
-def load_model(model: Any, role: str, feeds: Mapping[str, np.ndarray]) -> ModuleOp:
+def load_model(model: Any, role: str, feeds: Mapping[str, np.ndarray] | None = None) -> ModuleOp:
     """A fresh module from a path, an `onnx.ModelProto` or a `ModuleOp`, node names kept; an
     ONNX model's dynamic input dimensions take the shapes of the arrays it will be `feeds`."""
     from runtime.quantization import InputDims, load_float_model
@@ -92,7 +92,7 @@ def load_model(model: Any, role: str, feeds: Mapping[str, np.ndarray]) -> Module
     if isinstance(model, (str, Path)) and not Path(model).is_file():
         raise AccuracyError(f"no such file: '{model}' ({role} model)")
     try:
-        dims = InputDims(input_shapes={k: v.shape for k, v in feeds.items()})
+        dims = InputDims(input_shapes={k: v.shape for k, v in (feeds or {}).items()})
         return load_float_model(model, dims=dims)
     except Exception as err:  # the importer's and parser's errors, one line each
         raise AccuracyError(f"cannot read the {role} model: {err}".splitlines()[0]) from None
