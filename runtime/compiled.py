@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -182,13 +182,20 @@ def compile_module(
     return compiled
 
 
-def import_model(data: bytes, name: str, frontend: str, passes: str = "") -> ModuleOp:
-    """The module of a model's bytes (`frontend` "onnx" or "mlir" text) after the `passes`
-    pipeline: what runtime.model_cache compiles on a miss (qopt reads models its own way)."""
+def import_model(
+    data: bytes,
+    name: str,
+    frontend: str,
+    passes: str = "",
+    free_dimensions: Mapping[str, int] | None = None,
+) -> ModuleOp:
+    """The module of a model's bytes (`frontend` "onnx" or "mlir" text, an ONNX model's
+    dynamic input dimensions sized by `free_dimensions`) after the `passes` pipeline: what
+    runtime.model_cache compiles on a miss (qopt reads models its own way)."""
     if frontend == "onnx":
         from qdialect.onnx_import import import_onnx
 
-        module = import_onnx(data)
+        module = import_onnx(data, free_dimensions=free_dimensions)
     else:
         module = parse_module(data.decode("utf-8"), name)
     if passes:

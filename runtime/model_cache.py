@@ -31,7 +31,7 @@ import json
 import mmap
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,9 +101,11 @@ def model_key(
     passes: str = "",
     flags: Sequence[str] | None = None,
     digest: str | None = None,
+    free_dimensions: Mapping[str, int] | None = None,
 ) -> str:
     """The key of a model compiled from `data` (the input file's bytes) as described;
-    `digest`: data's sha256 (hex), when the caller keys several passes of one file.
+    `digest`: data's sha256 (hex), when the caller keys several passes of one file;
+    `free_dimensions`: the sizes its dynamic input dimensions were given by name.
 
     Raises CompileError if there is no C compiler (there is then nothing to key by).
     """
@@ -116,6 +118,7 @@ def model_key(
         frontend,
         entry,
         passes,
+        sorted((free_dimensions or {}).items()),
         list(effective),
         list(compiler),
         compiler_identity(compiler, native, "the model cache key"),
@@ -302,21 +305,31 @@ def compile_model(
     flags: Sequence[str] | None = None,
     threads: int | None = None,
     frontend: str | None = None,
+    free_dimensions: Mapping[str, int] | None = None,
 ) -> NativeFunction:
     """`model` (an .mlir or .onnx path, or the bytes of one with `frontend`), after the `passes`
     pipeline and qnn-default, compiled and loaded: from the model cache when this model was
     compiled so before (no import, rewrite, emission or compiler run), else as
-    `runtime.compiled.compile_module` compiles it, and stored for the next time."""
+    `runtime.compiled.compile_module` compiles it, and stored for the next time. An ONNX
+    model's dynamic input dimensions take their sizes from `free_dimensions` (by name, as
+    ONNX Runtime's `add_free_dimension_override_by_name`)."""
     data, name, frontend = read_model(model, frontend)
     try:
-        key = model_key(data, frontend=frontend, entry=entry, passes=passes, flags=flags)
+        key = model_key(
+            data,
+            frontend=frontend,
+            entry=entry,
+            passes=passes,
+            flags=flags,
+            free_dimensions=free_dimensions,
+        )
     except CompileError:
         key = None  # no compiler: compile_module below says so, with the model's name
     if key is not None and (hit := load(key, threads)) is not None:
         return hit
     from runtime.compiled import compile_module, import_model
 
-    module = import_model(data, name, frontend, passes)
+    module = import_model(data, name, frontend, passes, free_dimensions)
     compiled = compile_module(module, entry, flags=flags, name=name, threads=threads)
     if key is not None:
         store(key, compiled)

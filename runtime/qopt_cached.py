@@ -2,7 +2,8 @@
 running the compiled function, without importing the compiler.
 
 Only a plain run qualifies: every option at its default except those below, which either take
-part in the key (the input's bytes, `--frontend`, `-p`, `--entry`) or act after the function is
+part in the key (the input's bytes, `--frontend`, `-p`, `--entry`, `--free-dimension-override`;
+a model sized by the `--inputs` arrays is checked against them) or act after the function is
 loaded (`--inputs`, `--outputs`, `--bench`, `--threads`, `-o`). Anything else, and any doubt
 (no such entry, inputs that do not match the signature), goes the full way, which also stores
 the entry for the next run and reports any error in its own words.
@@ -16,7 +17,7 @@ from runtime.qopt_errors import QoptError
 
 KEYED_OR_AFTER_LOAD = frozenset(
     {"input_file", "frontend", "passes", "entry", "run", "inputs", "outputs", "bench", "threads"}
-    | {"output"}
+    | {"output", "free_dimension_override"}
 )
 
 
@@ -46,7 +47,13 @@ def attempt(parser: argparse.ArgumentParser, args: argparse.Namespace, frontend:
     try:
         with open(args.input_file, "rb") as handle:
             data = handle.read()
-        key = model_key(data, frontend=frontend, entry=args.entry, passes=args.passes)
+        key = model_key(
+            data,
+            frontend=frontend,
+            entry=args.entry,
+            passes=args.passes,
+            free_dimensions=dict(args.free_dimension_override),
+        )
     except (OSError, CompileError):
         return None  # the full way reports a missing file or compiler
     function = load(key, args.threads)

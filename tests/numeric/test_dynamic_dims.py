@@ -237,3 +237,37 @@ def test_qopt_names_a_bad_free_dimension(flag: str, message: str, tmp_path: Path
     status, _, err = qopt(capsys, str(tmp_path / "model.onnx"), "--free-dimension-override", flag)
     assert status != 0
     assert message in err
+
+
+def test_compile_model_sizes_by_name_and_keys_the_sizes(tmp_path: Path, monkeypatch) -> None:
+    """The model cache keeps one entry per set of sizes: batch 1 and batch 2 of one file are
+    two functions, each loaded again on a hit."""
+    from runtime.model_cache import compile_model
+
+    monkeypatch.setenv("QDIALECT_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "model.onnx"
+    model = reshaping_model()
+    onnx.save(model, path)
+    rng = np.random.default_rng(13)
+    for batch in (1, 2, 1):
+        fn = compile_model(path, free_dimensions={"batch": batch, "seq": 3})
+        x = rng.standard_normal((batch, 3, 64)).astype(np.float32)
+        (ort,) = run_ort(model, {"x": x})
+        assert np.array_equal(fn(x)[0], ort)
+
+
+def test_qopt_cached_runs_key_the_free_dimensions(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("QDIALECT_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "model.onnx"
+    model = reshaping_model()
+    onnx.save(model, path)
+    x = np.random.default_rng(17).standard_normal((2, 3, 64)).astype(np.float32)
+    np.savez(tmp_path / "x.npz", x=x)
+    (ort,) = run_ort(model, {"x": x})
+    for _ in range(2):  # a miss, then a hit
+        status, _, err = qopt(capsys, str(path), "--free-dimension-override", "seq:3", "--run",
+                              "--inputs", str(tmp_path / "x.npz"), "--outputs",
+                              str(tmp_path / "y.npz"))  # fmt: skip
+        assert status == 0, err
+        with np.load(tmp_path / "y.npz") as outputs:
+            assert np.array_equal(outputs["z"], ort)
