@@ -2,6 +2,7 @@
 random weights, BatchNorm folded into the convolutions' weights and biases).
 
 - ResNet-18 (width 64; basic blocks [2, 2, 2, 2]; 1×1 stride-2 downsample convolutions),
+- ResNet-50 (bottleneck blocks [3, 4, 6, 3], 25.6 M weights, 4.1 GMAC),
 - MobileNetV2 1.0 (inverted residuals (t, c, n, s) as torchvision, ReLU6 as Clip(0, 6), last
   channel 1280),
 - two BERT-base feed-forward blocks (d 768, hidden 3072, 128 tokens: MatMul + bias, Relu,
@@ -113,6 +114,25 @@ def resnet18(
     return g.model("resnet18", [1, 3, size, size], g.head(x, cin, classes), [1, classes])
 
 
+def resnet50(rng: np.random.Generator, size: int = 224, classes: int = 1000) -> onnx.ModelProto:
+    """torchvision's ResNet-50: bottleneck blocks [3, 4, 6, 3] (1×1, 3×3 with the stride, 1×1
+    to 4× the width), 1×1 projection shortcuts."""
+    g = GraphBuilder(rng)
+    x = g.conv("x", 3, 64, 7, stride=2, act="relu")
+    x = g.node("MaxPool", [x], "maxpool", kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4)
+    cin = 64
+    for width, blocks, stride in [(64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)]:
+        for block in range(blocks):
+            s = stride if block == 0 else 1
+            y = g.conv(x, cin, width, 1, act="relu")
+            y = g.conv(y, width, width, 3, stride=s, act="relu")
+            y = g.conv(y, width, 4 * width, 1)
+            shortcut = g.conv(x, cin, 4 * width, 1, stride=s) if block == 0 else x
+            x = g.node("Relu", [g.node("Add", [y, shortcut], "add")], "relu")
+            cin = 4 * width
+    return g.model("resnet50", [1, 3, size, size], g.head(x, cin, classes), [1, classes])
+
+
 # torchvision's MobileNetV2 inverted-residual settings: expansion t, channels c, repeats n, stride s
 MOBILENET_V2 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1)]
 MOBILENET_V2 += [(6, 160, 3, 2), (6, 320, 1, 1)]
@@ -199,6 +219,7 @@ def bert_layer(
 
 MODELS = {
     "resnet18": resnet18,
+    "resnet50": resnet50,
     "mobilenet_v2": mobilenet_v2,
     "bert_ffn": bert_ffn,
     "bert_layer": bert_layer,
