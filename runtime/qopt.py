@@ -110,15 +110,9 @@ def _import_onnx(data: bytes, name: str, node_names: bool = False, dims=None):
     from qdialect.onnx_import import OnnxImportError, import_onnx
     from qdialect.textio import IRError
 
+    free, shapes = (dims.free_dimensions, dims.input_shapes) if dims else (None, None)
     try:
-        if dims is None:
-            return import_onnx(data, node_names=node_names)
-        return import_onnx(
-            data,
-            node_names=node_names,
-            free_dimensions=dims.free_dimensions,
-            input_shapes=dims.input_shapes,
-        )
+        return import_onnx(data, node_names=node_names, free_dimensions=free, input_shapes=shapes)
     except OnnxImportError as err:
         raise IRError(name, 1, 1, str(err)) from None
 

@@ -10,9 +10,8 @@ usually leave the batch (and sequence) dimensions of their inputs open, as `dim_
   likely a typo);
 - `input_shapes`, the shapes of the arrays that will be fed (`qopt --inputs`, the first
   calibration sample): each still-open dimension takes the array's size there, and an input
-  with no shape at all takes the array's. Only open
-  dimensions are taken; a fixed dimension the array does not match is left for the call-time
-  check to report in its own words.
+  with no shape at all takes the array's. Only open dimensions are taken; a fixed dimension
+  the array does not match is left for the call-time check to report in its own words.
 
 The model is copied, never changed in place.
 """
