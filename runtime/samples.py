@@ -236,16 +236,24 @@ class StreamSamples:
 Samples = ArraySamples | FileSamples | NpzSamples | TensorProtoSamples
 
 
+def _array_header(member) -> tuple | None:
+    """(shape, fortran order, dtype) from the `.npy` header at the start of `member` (None: a
+    format version other than 1.0 and 2.0, numpy.savez's)."""
+    version = np.lib.format.read_magic(member)
+    if version not in ((1, 0), (2, 0)):
+        return None
+    return getattr(np.lib.format, f"read_array_header_{version[0]}_0")(member)
+
+
 def _mapped(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray | None:
     """A stored member's array mapped from the file (None: compressed, or not mappable)."""
     if info.compress_type != zipfile.ZIP_STORED:
         return None
     with archive.open(info) as member:
-        version = np.lib.format.read_magic(member)
-        if version not in ((1, 0), (2, 0)):
+        read = _array_header(member)
+        if read is None:
             return None
-        reader = getattr(np.lib.format, f"read_array_header_{version[0]}_0")
-        shape, fortran, dtype = reader(member)
+        shape, fortran, dtype = read
         header = member.tell()
     if dtype.hasobject:
         return None
@@ -274,8 +282,13 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
                 arrays[name] = array
             return arrays
     except (OSError, zipfile.BadZipFile, ValueError) as err:
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else err
+        reason = _reason(err)
         raise CalibrationDataError(f"cannot read calibration data '{path}': {reason}") from None
+
+
+def _reason(err: Exception) -> object:
+    """What to say of a file that could not be read: the OS's words when it has some."""
+    return err.strerror if isinstance(err, OSError) and err.strerror else err
 
 
 def _npz_samples(path: str, specs: tuple[InputSpec, ...]) -> NpzSamples:
@@ -403,12 +416,9 @@ def npz_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 with archive.open(info) as member:
-                    version = np.lib.format.read_magic(member)
-                    reader = np.lib.format.read_array_header_1_0
-                    if version != (1, 0):
-                        reader = np.lib.format.read_array_header_2_0  # 2.0 and 3.0 headers
-                    shapes[info.filename.removesuffix(".npy")] = tuple(reader(member)[0])
+                    read = _array_header(member)
+                if read is not None:  # else no shape: the dimension stays open and is named
+                    shapes[info.filename.removesuffix(".npy")] = tuple(read[0])
     except (OSError, zipfile.BadZipFile, ValueError) as err:
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else err
-        raise CalibrationDataError(f"cannot read '{path}': {reason}") from None
+        raise CalibrationDataError(f"cannot read '{path}': {_reason(err)}") from None
     return shapes
