@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from xdsl.passes import PassPipeline
 
 from qdialect.textio import make_context, parse_module
 from rewrites.registry import PASSES
 from runtime.compiled import compile_module
 from runtime.reference import run_function
+
+from .test_compiled import pins_flags
+from .test_maddubs import NO_AVX512
 
 U8 = "!quant.uniform<u8:f32, {s}:{z}>"
 I8 = "!quant.uniform<i8:f32, {s}:{z}>"
@@ -21,12 +25,21 @@ def _ty(shape: list[int], elem: str) -> str:
     return "tensor<" + "x".join(map(str, shape)) + f"x{elem}>"
 
 
-def _program(kind: str, layout: str, addend: str, first: bool, addend_elem: str) -> str:
-    """conv/dot (per-axis weights, bias) then add(conv, r) or add(r, conv), then relu.
-    addend: "full" (the result's shape) or "channel" (one value per output channel)."""
+def _program(
+    kind: str,
+    layout: str,
+    addend: str,
+    first: bool,
+    addend_elem: str,
+    yt: str = U8.format(s=0.4, z=120),
+    activation: str = "qnn.relu %s",
+) -> str:
+    """conv/dot (per-axis weights, bias) then add(conv, r) or add(r, conv), then the
+    activation (relu unless given). addend: "full" (the result's shape) or "channel" (one value
+    per output channel)."""
     o = 21
     xt, wt = U8.format(s=0.05, z=3), "!quant.uniform<i8:f32:{axis}, {{{pairs}}}>"
-    ct, yt = U8.format(s=0.3, z=131), U8.format(s=0.4, z=120)
+    ct = U8.format(s=0.3, z=131)
     if kind == "dot":
         x_shape, w_shape, y_shape, axis, attrs = [13, 17], [17, o], [13, o], 1, ""
     else:
@@ -46,7 +59,7 @@ def _program(kind: str, layout: str, addend: str, first: bool, addend_elem: str)
     return f"""func.func @main(%x: {xy}, %w: {_ty(w_shape, wt)}, %b: tensor<{o}xi32>, %r: {rt}) -> {yy} {{
   %c = {op} %x, %w bias(%b : tensor<{o}xi32>){attrs} : {xy}, {_ty(w_shape, wt)} -> {cy}
   %s = qnn.add {names} : {types} -> {yy}
-  %y = qnn.relu %s : {yy} -> {yy}
+  %y = {activation} : {yy} -> {yy}
   func.return %y : {yy}
 }}
 """
@@ -72,13 +85,12 @@ def _inputs(text: str, seed: int) -> list[np.ndarray]:
 
 
 def _fused_ops(text: str) -> list[str]:
-    from xdsl.passes import PassPipeline
-
     module = parse_module(text)
     PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), module)
     return [op.name for op in module.body.block.first_op.body.block.ops]
 
 
+CLAMP = "qnn.clamp %s {min = -2.5 : f32, max = 9.0 : f32}"
 CASES = [
     ("dot", "", "channel", False, U8.format(s=0.002, z=41)),
     ("dot", "", "channel", False, I8.format(s=0.002, z=-7)),
@@ -87,16 +99,30 @@ CASES = [
     ("conv", "nhwc", "full", True, I8.format(s=0.1, z=-100)),
     ("conv", "nchw", "full", True, U8.format(s=0.1, z=200)),
     ("conv", "nchw", "full", False, U8.format(s=0.1, z=0)),
+    # int8 results: the add's raw offsets, and a clamp whose bounds are inside the type's range
+    ("conv", "nhwc", "full", False, U8.format(s=0.1, z=200), I8.format(s=0.2, z=-9), CLAMP),
+    ("dot", "", "full", True, I8.format(s=0.1, z=17), I8.format(s=0.3, z=5), CLAMP),
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=["-".join(map(str, c[:4])) for c in CASES])
-def test_fused_add_is_the_unfused_add_bit_for_bit(case) -> None:
+@pytest.mark.parametrize("flags", [None, pytest.param(NO_AVX512, marks=pins_flags)])
+@pytest.mark.parametrize("retyped", [False, True])
+@pytest.mark.parametrize(
+    "case", CASES, ids=[f"{i}-" + "-".join(map(str, c[:4])) for i, c in enumerate(CASES)]
+)
+def test_fused_add_is_the_unfused_add_bit_for_bit(case, retyped, flags) -> None:
+    """`retyped`: the fused module after `u8-to-i8`, whose fused adds round raw values shifted
+    by 128 (raw_offsets). Without AVX-512 (NO_AVX512) 16 of the 21 channels run through the
+    AVX2 loop instead of the 512-bit one."""
     text = _program(*case)
     assert _fused_ops(text) == [{"dot": "qnn.dot", "conv": "qnn.conv2d"}[case[0]], "func.return"]
     inputs = _inputs(text, seed=len(text))
-    (expected,) = run_function(text, inputs)  # the module as written: conv, add, relu
-    compiled = compile_module(text, threads=1)
+    (expected,) = run_function(text, inputs)  # the module as written: conv, add, activation
+    if retyped:
+        module = parse_module(text)
+        PassPipeline.parse_spec(PASSES, "qnn-default,u8-to-i8").apply(make_context(), module)
+        text = str(module)
+    compiled = compile_module(text, threads=1, flags=flags)
     (one,) = compiled(*inputs)
     compiled.set_threads(2)
     (two,) = compiled(*inputs)
