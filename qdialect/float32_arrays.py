@@ -1,5 +1,6 @@
 """float32 arithmetic on numpy arrays: C's `fmaf` and `powf`, elementwise, ONNX Runtime's Pow and
-Log, `qnn.dequantize` of stored constants, and BatchNormalization's per-channel affine map.
+Log, `qnn.dequantize` of stored constants, BatchNormalization's per-channel affine map, and
+`qnn.binary` (which the reference interpreter runs and `fold-qdq` tabulates).
 
 numpy's float32 operators round once per operation, as C does with -ffp-contract=off; what
 numpy lacks is a fused multiply-add. ONNX Runtime's QLinearAdd and MLAS's FMA3 logistic and
@@ -16,6 +17,7 @@ import functools
 import numpy as np
 
 from qdialect.arithmetic import dynamic_qparams
+from qdialect.qnn.float_math import FloatBinary
 
 F32 = np.float32
 
@@ -320,3 +322,35 @@ def onnx_selu(x: np.ndarray, alpha: float, gamma: float) -> np.ndarray:
         return np.where(v > 0, F32(gamma) * v, scale * (exp(v) - F32(1)))
 
     return packets_then_tail(x, lambda v: formula(v, eigen_pexp), lambda v: formula(v, _c("expf")))
+
+
+def minimum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`np.minimum` bit for bit: `a < b || isnan(a) ? a : b`."""
+    return np.where((a < b) | np.isnan(a), a, b)
+
+
+def maximum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`np.maximum` bit for bit: `a > b || isnan(a) ? a : b`."""
+    return np.where((a > b) | np.isnan(a), a, b)
+
+
+def binary(kind: FloatBinary, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`qnn.binary` on float32 arrays (numpy broadcasting)."""
+    a, b = np.asarray(a, F32), np.asarray(b, F32)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if kind is FloatBinary.SUB:
+            return (a - b).astype(F32)
+        if kind is FloatBinary.DIV:
+            return (a / b).astype(F32)
+        if kind is FloatBinary.PRELU:
+            return np.where(a < 0, a * b, a).astype(F32)
+        if kind is FloatBinary.POW:
+            return powf(a, b)
+        if kind is FloatBinary.POW_DOUBLE:
+            return pow_in_double(a, b)
+        if kind is FloatBinary.FMOD:
+            return np.fmod(a, b).astype(F32)
+        if kind is FloatBinary.MOD:
+            return np.mod(a, b).astype(F32)
+    a, b = np.broadcast_arrays(a, b)
+    return (minimum if kind is FloatBinary.MIN else maximum)(a, b).astype(F32)

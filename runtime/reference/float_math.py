@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 
 from qdialect import qnn
-from qdialect.float32_arrays import batch_norm_affine, fmaf, pow_in_double, powf
+from qdialect.float32_arrays import batch_norm_affine, binary, fmaf, maximum, minimum
 from qdialect.float_sum import pair_sum
 from qdialect.lrn import lrn
-from qdialect.qnn import FloatBinary, Reduction
+from qdialect.qnn import Reduction
 from qdialect.qnn.float_math import INTEGER_SOURCES, SIMPLIFIED_KERNEL_LENGTH
 from qdialect.rotary import rotary
 from qdialect.storage import integer_signature, storage_bounds
@@ -21,38 +21,6 @@ from runtime.signature import numpy_dtype
 
 # C's NAN (GCC's __builtin_nanf("")): what a reduction over a set holding a NaN returns.
 QUIET_NAN = np.array(0x7FC00000, np.uint32).view(F32)
-
-
-def minimum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """`np.minimum` bit for bit: `a < b || isnan(a) ? a : b`."""
-    return np.where((a < b) | np.isnan(a), a, b)
-
-
-def maximum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """`np.maximum` bit for bit: `a > b || isnan(a) ? a : b`."""
-    return np.where((a > b) | np.isnan(a), a, b)
-
-
-def binary(kind: FloatBinary, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """`qnn.binary` on float32 arrays (numpy broadcasting)."""
-    a, b = np.asarray(a, F32), np.asarray(b, F32)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if kind is FloatBinary.SUB:
-            return (a - b).astype(F32)
-        if kind is FloatBinary.DIV:
-            return (a / b).astype(F32)
-        if kind is FloatBinary.PRELU:
-            return np.where(a < 0, a * b, a).astype(F32)
-        if kind is FloatBinary.POW:
-            return powf(a, b)
-        if kind is FloatBinary.POW_DOUBLE:
-            return pow_in_double(a, b)
-        if kind is FloatBinary.FMOD:
-            return np.fmod(a, b).astype(F32)
-        if kind is FloatBinary.MOD:
-            return np.mod(a, b).astype(F32)
-    a, b = np.broadcast_arrays(a, b)
-    return (minimum if kind is FloatBinary.MIN else maximum)(a, b).astype(F32)
 
 
 def reduce(

@@ -28,6 +28,7 @@ from runtime.compiled import compile_module
 from runtime.reference import run_function
 
 from .onnxruntime_session import run_ort
+from .test_compiled import pins_flags
 
 
 def run_pipeline(module, spec: str) -> None:
@@ -218,6 +219,62 @@ def test_qdq_activation_is_a_table_equal_to_onnxruntime(op, attributes, dtype):
         assert np.array_equal(got, expected), np.flatnonzero(got != expected)
 
 
+# DQ -> steps -> Q: (op, the constant's name or None, which input the chain's value is)
+CHAINS = {
+    "gelu_erf": [("Div", "sqrt2", 0), ("Erf", None, 0)],  # ORT's QDQ BERT: Div by √2, then Erf
+    "scaled_sigmoid": [("Mul", "c", 1), ("Sigmoid", None, 0), ("Add", "c2", 0)],
+    "reversed_sub": [("Sub", "c", 1), ("Tanh", None, 0), ("Max", "c2", 0)],  # c - x
+}
+CHAIN_CONSTANTS = {
+    "sqrt2": np.float32(1.4142135),
+    "c": np.full([256], 0.75, np.float32),  # a splat written out in full
+    "c2": np.float32(-0.125),
+}
+
+
+def chain_model(steps, dtype, constants=CHAIN_CONSTANTS) -> onnx.ModelProto:
+    x_scale, x_zero = signed((0.05, 128), dtype)
+    y_scale, y_zero = signed((1 / 64, 128), dtype)
+    inits = {"xs": np.float32(x_scale), "xz": dtype(x_zero), "ys": np.float32(y_scale)}
+    inits |= {"yz": dtype(y_zero)} | constants
+    nodes, value = [helper.make_node("DequantizeLinear", ["x", "xs", "xz"], ["d"])], "d"
+    for index, (op, constant, position) in enumerate(steps):
+        inputs = [value] if constant is None else [constant, value][:: -1 if position == 0 else 1]
+        nodes.append(helper.make_node(op, inputs, [f"f{index}"]))
+        value = f"f{index}"
+    nodes.append(helper.make_node("QuantizeLinear", [value, "ys", "yz"], ["y"]))
+    return make_model(nodes, [("x", ONNX_TYPE[dtype], [256])], [("y", ONNX_TYPE[dtype])], inits)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+@pytest.mark.parametrize("chain", sorted(CHAINS))
+def test_qdq_chain_of_float_steps_is_one_table_equal_to_onnxruntime(chain, dtype):
+    """DQ -> elementwise float steps (with constant scalars on either side) -> Q folds into one
+    qnn.table whose 256 entries equal ORT's unfused session and the unfused module's."""
+    model = chain_model(CHAINS[chain], dtype)
+    module = import_onnx(model)
+    run_pipeline(module, "qnn-default")
+    names = [o.name for o in module.walk()]
+    assert names.count("qnn.table") == 1 and "qnn.dequantize" not in names, names
+    feeds = {"x": ALL[dtype]}
+    (got,) = ours(model, feeds)
+    assert np.array_equal(got, run_function(import_onnx(model), feeds)[0])
+    (expected,) = run_ort_unfused(model, feeds)
+    assert np.array_equal(got, expected), np.flatnonzero(got != expected)
+
+
+def test_a_step_with_a_varying_constant_stays_float():
+    """A Div by a tensor of different values is not a function of one element: no table."""
+    varying = CHAIN_CONSTANTS | {"c": np.linspace(0.5, 2, 256, dtype=np.float32)}
+    model = chain_model([("Mul", "c", 1), ("Erf", None, 0)], np.uint8, varying)
+    module = import_onnx(model)
+    run_pipeline(module, "qnn-default")
+    names = [o.name for o in module.walk()]
+    assert "qnn.table" not in names and "qnn.activation" in names
+    feeds = {"x": ALL[np.uint8]}
+    assert np.array_equal(ours(model, feeds)[0], run_ort_unfused(model, feeds)[0])
+
+
 def glow_chain(function: UnaryFunction, x: np.ndarray, in_type, out_type) -> np.ndarray:
     """Glow's three steps written out as IR (requantize, DQ -> f -> Q, requantize), run by the
     reference interpreter with fold-qdq kept away."""
@@ -269,14 +326,27 @@ def test_u8_to_i8_keeps_table_results():
     assert np.array_equal(compile_module(module)(x=ALL[np.uint8])[0], before)
 
 
-def test_table_kernel_on_random_tensor_matches_reference():
-    """A larger, odd-sized tensor through the compiled lookup (threads split the loop)."""
+# the host's compiler without AVX-512 VBMI: the lookup runs its scalar loop only
+NO_VBMI = ["-O2", "-march=native", "-mno-avx512vbmi", "-ffp-contract=off"]
+
+
+@pytest.mark.parametrize("flags", [None, pytest.param(NO_VBMI, marks=pins_flags)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_table_kernel_on_random_tensor_matches_reference(dtype, flags):
+    """A larger, odd-sized tensor through the compiled lookup: 156 blocks of 64 (vpermi2b
+    under AVX-512 VBMI, the index's top bit choosing the half) and a tail of 23, with 1 and 2
+    threads splitting the blocks; every output equals ORT's."""
     rng = np.random.default_rng(11)
-    model = qlinear_model("QLinearSigmoid", np.int8, (0.1, 0), (1 / 256, -128))
+    x_params, y_params = signed((0.1, 128), dtype), signed((1 / 256, 0), dtype)
+    model = qlinear_model("QLinearSigmoid", dtype, x_params, y_params)
     model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 10007
-    x = rng.integers(-128, 128, 10007, np.int8)
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, info.max, 10007, dtype, endpoint=True)
     (expected,) = run_ort(model, {"x": x})
-    assert np.array_equal(ours(model, {"x": x})[0], expected)
+    compiled = compile_module(import_onnx(model), threads=1, flags=flags)
+    assert np.array_equal(compiled(x=x)[0], expected)
+    compiled.set_threads(2)
+    assert np.array_equal(compiled(x=x)[0], expected)
 
 
 def test_sixteen_bit_table_op_is_refused_by_name():
