@@ -137,13 +137,13 @@ class FuseQdqTable(RewritePattern):
         in_type, out_type = _tabulable(source), _tabulable(op.result)
         if in_type is None or out_type is None:
             return
-        (first,) = ops if len(ops) == 1 else (None,)
+        lone = ops[0] if len(ops) == 1 else None
         if (
             self.style is TableStyle.GLOW
-            and isinstance(first, qnn.ActivationOp)
-            and first.function_kind in GLOW_RANGES
+            and isinstance(lone, qnn.ActivationOp)
+            and lone.function_kind in GLOW_RANGES
         ):
-            entries = glow_table(first.function_kind, in_type, out_type)
+            entries = glow_table(lone.function_kind, in_type, out_type)
         else:
             entries = lookup_table(_composed(steps), in_type, out_type)
         signless = entries.astype(np.uint8).view(np.int8)  # u8 200 is i8 -56, as scast reads

@@ -93,8 +93,9 @@ def inlined(g: GraphImporter, node) -> None:
 
 
 def inner_prefix(node) -> str:
-    """The prefix of the names of the tensors inside `node`'s body (unique: a node output's)."""
-    return f"{node.output[0]}/{node.op_type}/"
+    """The prefix of the names of the tensors inside `node`'s body (unique: a node output's,
+    the first one the node writes, as an LSTM may leave out Y)."""
+    return f"{next((o for o in node.output if o), node.name)}/{node.op_type}/"
 
 
 def import_steps(g: GraphImporter, node, steps: list, what: str, internal=None) -> None:

@@ -12,9 +12,9 @@ Xor, Not, Where, Expand), `movement` (data movement,
 Identity, Constant),
 `activations` (ORT's table ops and the float activation functions), `functions` (the ops ORT
 runs as their ONNX function bodies), `compositions` (ops imported as a few exact standard
-nodes), `attention` (ONNX's Attention as such steps); the ops they build come
-from `builders`, the table from `registry`. Importing this module imports them all, so
-`HANDLERS` is complete.
+nodes), `attention` (ONNX's Attention as such steps), `recurrent` (LSTM, GRU and RNN unrolled
+over the sequence); the ops they build come from `builders`, the table from `registry`.
+Importing this module imports them all, so `HANDLERS` is complete.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from qdialect.onnx_import import (
     movement,
     nbits,
     qoperator,
+    recurrent,
     rotary,
 )
 from qdialect.onnx_import.registry import HANDLERS, UNSUPPORTED_REASONS, unsupported_nodes
@@ -52,6 +53,7 @@ HANDLER_MODULES = (
     dynamic,
     nbits,
     rotary,
+    recurrent,
 )
 
 __all__ = ["HANDLERS", "HANDLER_MODULES", "UNSUPPORTED_REASONS", "unsupported_nodes"]

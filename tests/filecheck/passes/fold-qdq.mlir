@@ -371,6 +371,51 @@ func.func @qdq_sigmoid_table(%x: tensor<2x3x!x>) -> tensor<2x3x!y> {
 
 // -----
 
+// A chain of elementwise float steps (float ops with a constant splat on either side) between
+// dequantize and quantize is one table too: ORT's QDQ GELU divides by sqrt(2) before its Erf.
+// CHECK-LABEL: func.func @qdq_chain_table(
+// CHECK-NEXT: %{{.*}} = arith.constant dense<"0x{{[0-9A-F]*}}"> : tensor<256xi8>
+// CHECK-NEXT: %[[T:.*]] = quant.scast %{{.*}} : tensor<256xi8> to tensor<256x!quant.uniform<i8:f32, 0.0078125>>
+// CHECK-NEXT: %[[Y:.*]] = qnn.table %x, %[[T]] : tensor<2x3x!quant.uniform<u8:f32, 0.05:128>>, tensor<256x!quant.uniform<i8:f32, 0.0078125>> -> tensor<2x3x!quant.uniform<i8:f32, 0.0078125>>
+// CHECK-NEXT: func.return %[[Y]]
+!x = !quant.uniform<u8:f32, 0.05:128>
+!y = !quant.uniform<i8:f32, 0.0078125>
+func.func @qdq_chain_table(%x: tensor<2x3x!x>) -> tensor<2x3x!y> {
+  %root2 = arith.constant dense<1.41421354> : tensor<f32>
+  %c = arith.constant dense<0.5> : tensor<2x3xf32>
+  %d = qnn.dequantize %x : tensor<2x3x!x> -> tensor<2x3xf32>
+  %s = qnn.binary %d, %root2 {kind = "div"} : tensor<2x3xf32>, tensor<f32> -> tensor<2x3xf32>
+  %e = qnn.activation %s {function = "erf"} : tensor<2x3xf32> -> tensor<2x3xf32>
+  %m = qnn.binary %c, %e {kind = "sub"} : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+  %q = qnn.quantize %m : tensor<2x3xf32> -> tensor<2x3x!y>
+  func.return %q : tensor<2x3x!y>
+}
+
+// -----
+
+// A step whose other operand varies along the tensor, or whose result another op also reads,
+// is not a function of one stored value: the chain stays.
+// CHECK-LABEL: func.func @qdq_chain_not_tabulated(
+// CHECK-NOT: qnn.table
+// CHECK: qnn.activation
+// CHECK: qnn.activation
+!x = !quant.uniform<u8:f32, 0.05:128>
+!y = !quant.uniform<i8:f32, 0.0078125>
+func.func @qdq_chain_not_tabulated(%x: tensor<2x3x!x>) -> (tensor<2x3x!y>, tensor<2x3xf32>) {
+  %c = arith.constant dense<[[0.5, 1.0, 2.0], [0.5, 1.0, 2.0]]> : tensor<2x3xf32>
+  %d = qnn.dequantize %x : tensor<2x3x!x> -> tensor<2x3xf32>
+  %s = qnn.binary %d, %c {kind = "div"} : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+  %e = qnn.activation %s {function = "erf"} : tensor<2x3xf32> -> tensor<2x3xf32>
+  %q = qnn.quantize %e : tensor<2x3xf32> -> tensor<2x3x!y>
+  %t = qnn.activation %d {function = "tanh"} : tensor<2x3xf32> -> tensor<2x3xf32>
+  %u = qnn.quantize %t : tensor<2x3xf32> -> tensor<2x3x!y>
+  %v = qnn.dequantize %u : tensor<2x3x!y> -> tensor<2x3xf32>
+  %w = qnn.binary %t, %v {kind = "sub"} : tensor<2x3xf32>, tensor<2x3xf32> -> tensor<2x3xf32>
+  func.return %q, %w : tensor<2x3x!y>, tensor<2x3xf32>
+}
+
+// -----
+
 // Per-axis types have no single table: the ops stay.
 // CHECK-LABEL: func.func @qdq_per_axis_not_tabulated(
 // CHECK: qnn.activation

@@ -1,0 +1,287 @@
+"""LSTM and GRU, unrolled over the sequence into standard nodes that compute ONNX Runtime's bits.
+
+Each time step of each direction becomes the MatMuls, adds and activations of ORT's DeepCPU
+kernels, in their order: gates = (X·Wᵀ + H·Rᵀ) + (Wb + Rb); the LSTM's peepholes added to
+the gate, its cell `C·f + i·g`, its gates through MLAS's logistic and tanh (`Sigmoid`, `Tanh`);
+the GRU's update gate through MLAS's logistic, but its reset gate and its output through the
+scalar rational function ORT's `gru_reset_gate_sigmoid` and `gru_output_gate_tanh` spell out
+(clamped to ±20 and ±10, one rounding per operation: `_rational_tanh`), with
+`linear_before_reset` either way. `direction` forward, reverse or bidirectional; `layout` 1
+(batch-major, which ORT refuses) by transposes. Refused by name: activations other than the
+defaults, `clip`, `input_forget`, `sequence_lens` shorter than the sequence (ragged batches),
+and RNN (ORT's kernel takes tanh as 2·sigmoid(2x) − 1 through the C library's expf).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qdialect.float_sum import MLAS_SGEMM_PACKED_STRIDEK
+from qdialect.onnx_import.builders import float_value
+from qdialect.onnx_import.common import attrs, decode
+from qdialect.onnx_import.compositions import Steps
+from qdialect.onnx_import.errors import NodeError
+from qdialect.onnx_import.graph import GraphImporter
+from qdialect.onnx_import.registry import UNSUPPORTED_REASONS, handles
+
+GATES = {"LSTM": 4, "GRU": 3}
+ACTIVATIONS = {"LSTM": ("sigmoid", "tanh", "tanh"), "GRU": ("sigmoid", "tanh")}
+# deepcpu's rational approximation of tanh (rnn_activation_functions.cc): p(x) / q(x)
+TANH_NUMERATOR = (  # alpha_13, alpha_11, ..., alpha_1
+    -2.76076847742355e-16,
+    2.00018790482477e-13,
+    -8.60467152213735e-11,
+    5.12229709037114e-08,
+    1.48572235717979e-05,
+    6.37261928875436e-04,
+    4.89352455891786e-03,
+)
+TANH_DENOMINATOR = (
+    1.19825839466702e-06,
+    1.18534705686654e-04,
+    2.26843463243900e-03,
+    4.89352518554385e-03,
+)  # beta_6 ... beta_0
+SIGMOID_BOUND, TANH_BOUND = 20.0, 10.0
+UNSUPPORTED_REASONS["RNN"] = (
+    "ONNX Runtime's kernel takes tanh as 2·sigmoid(2x) − 1 through the C library's expf, "
+    "which is not reproduced"
+)
+# the node's inputs past X, W, R, B, sequence_lens
+INITIAL_H, INITIAL_C, PEEPHOLES = 5, 6, 7
+
+
+class Recurrence:
+    """The steps of one recurrent node: its attributes read once, then a direction at a time."""
+
+    def __init__(self, g: GraphImporter, node) -> None:
+        self.s, self.node, self.kind = Steps(g, node), node, node.op_type
+        a = attrs(node)
+        for key in ("activation_alpha", "activation_beta", "clip"):
+            if key in a:
+                raise NodeError(f"attribute '{key}' is not imported")
+        if a.get("input_forget", 0):
+            raise NodeError("input_forget = 1 (coupled input and forget gates) is not imported")
+        self.direction = decode(a.get("direction", b"forward"))
+        if self.direction not in ("forward", "reverse", "bidirectional"):
+            raise NodeError(
+                f"direction must be forward, reverse or bidirectional, got {self.direction!r}"
+            )
+        self.dirs = 2 if self.direction == "bidirectional" else 1
+        self.layout = a.get("layout", 0)
+        if self.layout not in (0, 1):
+            raise NodeError(f"layout must be 0 or 1, got {self.layout}")
+        self.linear_before_reset = bool(a.get("linear_before_reset", 0))
+        names = [decode(f).lower() for f in a.get("activations", [])]
+        default = ACTIVATIONS[self.kind]
+        if names and names not in (list(default), list(default) * self.dirs):
+            raise NodeError(
+                f"activations other than {', '.join(default)} (the defaults) are not imported"
+            )
+        float_value(g, node.input[0])  # (raises for any other type)
+        x_shape = g.shape_of_input(node.input[0])
+        if len(x_shape) != 3:
+            raise NodeError(f"X must have rank 3, got shape {list(x_shape)}")
+        self.steps, self.batch = (x_shape[1], x_shape[0]) if self.layout else x_shape[:2]
+        r_shape = g.shape_of_input(node.input[2])
+        self.hidden = a.get("hidden_size", r_shape[-1] if len(r_shape) == 3 else 0)
+        gates = GATES[self.kind] * self.hidden
+        if list(r_shape) != [self.dirs, gates, self.hidden]:
+            raise NodeError(
+                f"R must have shape {[self.dirs, gates, self.hidden]}, got {list(r_shape)}"
+            )
+        inputs = node.input
+        if len(inputs) > 4 and inputs[4]:
+            lengths = np.asarray(g.constant_array(inputs[4], "sequence_lens")).reshape(-1)
+            if lengths.size != self.batch or (lengths != self.steps).any():
+                raise NodeError(
+                    f"sequence_lens other than the whole sequence ({self.steps} steps for each "
+                    f"of {self.batch} batch rows) are not imported"
+                )
+
+    def _input(self, index: int) -> str | None:
+        inputs = self.node.input
+        return inputs[index] if index < len(inputs) and inputs[index] else None
+
+    def _constant(self, value: float) -> str:
+        return self.s.constant(np.float32(value))
+
+    def _of_direction(self, name: str, d: int, batch_major: bool = False) -> str:
+        """`name`'s slice for direction d (its axis 0, or 1 when batch-major)."""
+        index = self.s.constant(np.int64(d))
+        return self.s.add("Gather", [name, index], axis=1 if batch_major else 0)
+
+    def _slice(self, value: str, start: int, size: int, axis: int) -> str:
+        s = self.s
+        bounds = [s.constant(np.array([v], np.int64)) for v in (start, start + size, axis)]
+        return s.add("Slice", [value, *bounds])
+
+    def _rows(self, matrix: str, first: int, count: int) -> str:
+        """Gates first .. first + count - 1 of a weight matrix (rows), transposed."""
+        rows = self._slice(matrix, first * self.hidden, count * self.hidden, axis=0)
+        return self.s.add("Transpose", [rows], perm=[1, 0])
+
+    def _bias(self, vector: str, first: int, count: int) -> str:
+        """Gates first .. first + count - 1 of a bias (or peephole) vector."""
+        return self._slice(vector, first * self.hidden, count * self.hidden, axis=0)
+
+    def _gate(self, value: str, k: int) -> str:
+        return self._slice(value, k * self.hidden, self.hidden, axis=-1)
+
+    def _unsqueezed(self, value: str, axes: list[int]) -> str:
+        return self.s.add("Unsqueeze", [value, self.s.constant(np.array(axes, np.int64))])
+
+    def _joined(self, values: list[str], axis: int) -> str:
+        return self.s.add("Concat", values, axis=axis) if len(values) > 1 else values[0]
+
+    def _gemm_into(self, c: str, a: str, b_t: str) -> str:
+        """c + a·b_t as ORT's accumulating GEMM (beta = 1) sums it: its packed weights' K blocks
+        of 256, each block's sum added to c in turn."""
+        s, k = self.s, self.hidden
+        if k <= MLAS_SGEMM_PACKED_STRIDEK:
+            return s.add("Add", [c, s.add("MatMul", [a, b_t])])
+        for k0 in range(0, k, MLAS_SGEMM_PACKED_STRIDEK):
+            size = min(MLAS_SGEMM_PACKED_STRIDEK, k - k0)
+            block = [self._slice(a, k0, size, axis=1), self._slice(b_t, k0, size, axis=0)]
+            c = s.add("Add", [c, s.add("MatMul", block)])
+        return c
+
+    def _rational_tanh(self, x: str, bound: float) -> str:
+        """deepcpu's p(x) / q(x) of x clamped to ±bound, each step rounded (no FMA)."""
+        s = self.s
+        x = s.add("Max", [s.add("Min", [x, self._constant(bound)]), self._constant(-bound)])
+        if bound == SIGMOID_BOUND:  # the sigmoid's tanh(x / 2)
+            x = s.add("Mul", [self._constant(0.5), x])
+        x2 = s.add("Mul", [x, x])
+        p = s.add("Add", [s.add("Mul", [x2, self._constant(TANH_NUMERATOR[0])]),
+                          self._constant(TANH_NUMERATOR[1])])  # fmt: skip
+        for c in TANH_NUMERATOR[2:]:
+            p = s.add("Add", [s.add("Mul", [x2, p]), self._constant(c)])
+        q = s.add("Add", [s.add("Mul", [x2, self._constant(TANH_DENOMINATOR[0])]),
+                          self._constant(TANH_DENOMINATOR[1])])  # fmt: skip
+        for c in TANH_DENOMINATOR[2:]:
+            q = s.add("Add", [s.add("Mul", [x2, q]), self._constant(c)])
+        return s.add("Div", [s.add("Mul", [x, p]), q])
+
+    def run(self) -> None:
+        s, node = self.s, self.node
+        x = node.input[0]
+        if self.layout:
+            x = s.add("Transpose", [x], perm=[1, 0, 2])
+        xs = [s.add("Gather", [x, s.constant(np.int64(t))], axis=0) for t in range(self.steps)]
+        ys, lasts, cells = [], [], []
+        for d in range(self.dirs):
+            order = range(self.steps)
+            if self.direction == "reverse" or d == 1:
+                order = reversed(order)
+            hs, last, cell = self._direction(d, [(t, xs[t]) for t in order])
+            times = [self._unsqueezed(hs[t], [0, 1]) for t in range(self.steps)]
+            ys.append(s.add("Concat", times, axis=0))  # (steps, 1, batch, hidden)
+            lasts.append(self._unsqueezed(last, [0]))
+            if cell is not None:
+                cells.append(self._unsqueezed(cell, [0]))
+        outputs = list(node.output) + [""] * 3
+        self._output(self._joined(ys, 1), outputs[0], [2, 0, 1, 3])
+        self._output(self._joined(lasts, 0), outputs[1], [1, 0, 2])
+        if cells:
+            self._output(self._joined(cells, 0), outputs[2], [1, 0, 2])
+        s.run()
+
+    def _output(self, value: str, name: str, batch_major: list[int]) -> None:
+        if not name:
+            return
+        if self.layout:
+            self.s.add("Transpose", [value], name, perm=batch_major)
+        else:
+            self.s.add("Identity", [value], name)
+
+    def _initial(self, index: int, d: int) -> str:
+        name = self._input(index)
+        if name is None:
+            return self.s.constant(np.zeros((self.batch, self.hidden), np.float32))
+        return self._of_direction(name, d, batch_major=bool(self.layout))
+
+    def _direction(self, d: int, order: list[tuple[int, str]]):
+        """{t: H_t}, and the last H (and C) of direction d, its steps taken in `order`."""
+        node = self.node
+        w, r = self._of_direction(node.input[1], d), self._of_direction(node.input[2], d)
+        b = self._input(3)
+        bias = None if b is None else self._of_direction(b, d)
+        h = self._initial(INITIAL_H, d)
+        if self.kind == "GRU":
+            return self._gru(w, r, bias, h, order)
+        return self._lstm(w, r, bias, h, self._initial(INITIAL_C, d), d, order)
+
+    def _lstm(self, w, r, bias, h, cell, d, order):
+        s = self.s
+        w_t, r_t = self._rows(w, 0, 4), self._rows(r, 0, 4)
+        if bias is not None:  # Wb + Rb of each gate i, o, f, c
+            bias = [
+                s.add("Add", [self._bias(bias, k, 1), self._bias(bias, 4 + k, 1)]) for k in range(4)
+            ]
+        peep = self._input(PEEPHOLES)
+        if peep is not None:
+            p = self._of_direction(peep, d)
+            p_i, p_o, p_f = (self._bias(p, k, 1) for k in range(3))
+        hs = {}
+        for t, x in order:
+            gates = self._gemm_into(s.add("MatMul", [x, w_t]), h, r_t)
+            i, o, forget, c = (self._gate(gates, k) for k in range(4))
+            if peep is not None:  # the peephole first, then the bias (GateComputations)
+                i = s.add("Add", [i, s.add("Mul", [cell, p_i])])
+                forget = s.add("Add", [forget, s.add("Mul", [cell, p_f])])
+            if bias is not None:
+                b_i, b_o, b_f, b_c = bias
+                i, forget, c = (
+                    s.add("Add", [v, b]) for v, b in ((i, b_i), (forget, b_f), (c, b_c))
+                )
+            i, forget, c = s.add("Sigmoid", [i]), s.add("Sigmoid", [forget]), s.add("Tanh", [c])
+            cell = s.add("Add", [s.add("Mul", [cell, forget]), s.add("Mul", [i, c])])
+            if peep is not None:  # with the new cell
+                o = s.add("Add", [o, s.add("Mul", [cell, p_o])])
+            if bias is not None:
+                o = s.add("Add", [o, b_o])
+            h = s.add("Mul", [s.add("Tanh", [cell]), s.add("Sigmoid", [o])])
+            hs[t] = h
+        return hs, h, cell
+
+    def _gru(self, w, r, bias, h, order):
+        s = self.s
+        w_zr, w_h = self._rows(w, 0, 2), self._rows(w, 2, 1)
+        r_zr, r_h = self._rows(r, 0, 2), self._rows(r, 2, 1)
+        if bias is not None:  # Wb z r h, then Rb z r h
+            b_zr = s.add("Add", [self._bias(bias, 0, 2), self._bias(bias, 3, 2)])
+            w_bh, r_bh = self._bias(bias, 2, 1), self._bias(bias, 5, 1)
+            b_h = w_bh if self.linear_before_reset else s.add("Add", [w_bh, r_bh])
+        half, one = self._constant(0.5), self._constant(1)
+        hs = {}
+        for t, x in order:
+            gates = self._gemm_into(s.add("MatMul", [x, w_zr]), h, r_zr)
+            if bias is not None:
+                gates = s.add("Add", [gates, b_zr])
+            z = s.add("Sigmoid", [self._gate(gates, 0)])
+            # gru_reset_gate_sigmoid: v * 0.5 * (1 + tanh(pre_r / 2)), v what the reset scales
+            reset = s.add("Add", [one, self._rational_tanh(self._gate(gates, 1), SIGMOID_BOUND)])
+            xh = s.add("MatMul", [x, w_h])
+            if self.linear_before_reset:
+                if bias is None:  # beta = 0
+                    linear = s.add("MatMul", [h, r_h])
+                else:  # Rbh, then the blocks
+                    linear = self._gemm_into(r_bh, h, r_h)
+                pre = s.add("Add", [xh, s.add("Mul", [s.add("Mul", [linear, half]), reset])])
+            else:
+                scaled = s.add("Mul", [s.add("Mul", [h, half]), reset])
+                pre = self._gemm_into(xh, scaled, r_h)
+            if bias is not None:
+                pre = s.add("Add", [pre, b_h])
+            # gru_output_gate_tanh: (1 - z) * tanh(pre) + z * H
+            candidate = self._rational_tanh(pre, TANH_BOUND)
+            kept = s.add("Mul", [s.add("Sub", [one, z]), candidate])
+            h = s.add("Add", [kept, s.add("Mul", [z, h])])
+            hs[t] = h
+        return hs, h, None
+
+
+@handles("LSTM", "GRU")
+def recurrent(g: GraphImporter, node) -> None:
+    Recurrence(g, node).run()

@@ -1,0 +1,127 @@
+"""LSTM and GRU (`qdialect/onnx_import/recurrent.py`): unrolled, compiled, equal to ONNX
+Runtime's DeepCPU kernels bit for bit (one thread, no graph optimizations): peepholes, biases,
+initial states, both directions, the GRU's `linear_before_reset` either way, a hidden size
+past MLAS's K block of 256 (the recurrent GEMM accumulates block by block), batch 1 and 3;
+layout 1, which ORT refuses, against ONNX's reference; what is not imported, refused by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
+
+from qdialect.onnx_import import OnnxImportError, import_onnx
+from runtime.compiled import compile_module
+from runtime.reference import run_function
+
+from .onnx_backend_cases import BackendCase
+from .test_onnx_backend_float_nodes import bits, ort_outputs
+
+GATES = {"LSTM": 4, "GRU": 3}
+
+
+def recurrent_model(op: str, seq: int, batch: int, size: int, hidden: int, **attributes):
+    """One node with every optional input (sequence_lens left out) and output, weights as
+    initializers; X is (seq, batch, size), or (batch, seq, size) with layout 1."""
+    rng = np.random.default_rng(hidden + batch)
+    dirs = 2 if attributes.get("direction") == "bidirectional" else 1
+    gates = GATES[op] * hidden
+    batch_major = attributes.get("layout", 0) == 1
+    state = (batch, dirs, hidden) if batch_major else (dirs, batch, hidden)
+    arrays = {
+        "W": rng.standard_normal((dirs, gates, size)) * 0.3,
+        "R": rng.standard_normal((dirs, gates, hidden)) * 0.3,
+        "B": rng.standard_normal((dirs, 2 * gates)) * 0.3,
+        "h0": rng.standard_normal(state),
+    }
+    inputs, outputs = ["x", "W", "R", "B", "", "h0"], ["y", "y_h"]
+    if op == "LSTM":
+        arrays |= {"c0": rng.standard_normal(state), "P": rng.standard_normal((dirs, 3 * hidden))}
+        inputs, outputs = [*inputs, "c0", "P"], [*outputs, "y_c"]
+    node = helper.make_node(op, inputs, outputs, hidden_size=hidden, **attributes)
+    x_shape = [batch, seq, size] if batch_major else [seq, batch, size]
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
+        [numpy_helper.from_array(a.astype(np.float32), n) for n, a in arrays.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)], ir_version=8)
+    x = np.random.default_rng(1).standard_normal(x_shape).astype(np.float32)
+    return model, {"x": x}
+
+
+def ours(model: onnx.ModelProto, feeds: dict) -> list[np.ndarray]:
+    """Compiled outputs, checked equal to the reference interpreter's."""
+    module = import_onnx(model)
+    got = compile_module(module, threads=1)(**feeds)
+    for a, b in zip(got, run_function(module, feeds), strict=True):
+        assert bits(a) == bits(b)
+    return got
+
+
+CASES = [
+    ("LSTM", 5, 3, 40, 32, {}),
+    ("LSTM", 4, 1, 20, 16, {"direction": "bidirectional"}),
+    ("LSTM", 3, 2, 300, 300, {"direction": "reverse"}),
+    ("GRU", 5, 3, 40, 32, {}),
+    ("GRU", 5, 3, 40, 32, {"linear_before_reset": 1}),
+    ("GRU", 4, 1, 20, 16, {"direction": "bidirectional", "linear_before_reset": 1}),
+    ("GRU", 3, 2, 300, 300, {}),
+    ("GRU", 3, 2, 300, 300, {"linear_before_reset": 1}),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-h{c[4]}-b{c[2]}-{c[5]}")
+def test_recurrent_node_is_onnxruntimes_bit_for_bit(case) -> None:
+    op, seq, batch, size, hidden, attributes = case
+    model, feeds = recurrent_model(op, seq, batch, size, hidden, **attributes)
+    theirs = ort_outputs(BackendCase(op, model, feeds, {}))
+    got = ours(model, feeds)
+    assert len(got) == len(theirs)
+    for a, b in zip(got, theirs, strict=True):
+        assert a.shape == b.shape and bits(a) == bits(b)
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU"])
+def test_batch_major_layout_is_onnxs_reference(op: str) -> None:
+    """layout 1 (ORT's kernels refuse it): the same steps between transposes, against ONNX's
+    reference implementation with its backend tests' tolerance."""
+    model, feeds = recurrent_model(op, 4, 3, 12, 8, layout=1, direction="bidirectional")
+    expected = ReferenceEvaluator(model).run(None, feeds)
+    for a, b in zip(ours(model, feeds), expected, strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("op", "attributes", "message"),
+    [
+        ("LSTM", {"clip": 3.0}, "attribute 'clip' is not imported"),
+        ("LSTM", {"input_forget": 1}, "input_forget = 1 (coupled input and forget gates)"),
+        (
+            "GRU",
+            {"activations": ["Relu", "Tanh"]},
+            "activations other than sigmoid, tanh (the defaults) are not imported",
+        ),
+        ("GRU", {"direction": "sideways"}, "direction must be forward, reverse or bidirectional"),
+    ],
+)
+def test_what_is_not_imported_is_refused_by_name(op, attributes, message) -> None:
+    model, _ = recurrent_model(op, 2, 1, 4, 3, **attributes)
+    model.graph.node[0].name = "rnn"
+    with pytest.raises(OnnxImportError) as err:
+        import_onnx(model)
+    assert str(err.value).startswith(f"node 'rnn' ({op}): ") and message in str(err.value)
+
+
+def test_ragged_sequence_lengths_are_refused() -> None:
+    model, _ = recurrent_model("LSTM", 3, 2, 4, 3)
+    lengths = numpy_helper.from_array(np.array([3, 2], np.int32), "lens")
+    model.graph.initializer.append(lengths)
+    model.graph.node[0].input[4] = "lens"
+    with pytest.raises(OnnxImportError, match="sequence_lens other than the whole sequence"):
+        import_onnx(model)
