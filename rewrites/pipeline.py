@@ -28,7 +28,9 @@ Order, and why:
    the add/relu/clamp the previous steps exposed.
 6. `fake-to-qdq`: a QAT graph's typed fake_quant ops become quantize/dequantize pairs only
    now, after the folds, so the fake graph runs as the float simulation it writes.
-7. `dce`: dequantize ops orphaned by the fusions go.
+7. `fold-dequantized-filters`: a float conv's filter dequantized from constants (the float
+   simulation of an int8-activation conv) is a float constant, packed once at compile time;
+   `dce`: dequantize ops orphaned by the fusions go.
 8. `nhwc-layout`: integer NCHW convs compute channels-last, the layout the fast kernels take,
    with the transposes between them cancelled (exact: only integers move). Last, so that it
    sees the fused convs and no fold above has to know two layouts.
@@ -45,6 +47,7 @@ from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
 from rewrites.batch_norm import LowerBatchNormPass
 from rewrites.batched_matmul import BatchedMatmulDotsPass
+from rewrites.dequantized_filters import FoldDequantizedFiltersPass
 from rewrites.double_qdq import RemoveDoubleQdqPass
 from rewrites.fake_quant import FakeToQdqPass
 from rewrites.float_casts import DropFloatCastsPass
@@ -89,5 +92,5 @@ class QnnDefaultPass(ModulePass):
         ):
             step.apply(ctx, op)
         release(kept)
-        for step in (DeadCodeElimination(), NhwcLayoutPass()):
+        for step in (FoldDequantizedFiltersPass(), DeadCodeElimination(), NhwcLayoutPass()):
             step.apply(ctx, op)

@@ -27,6 +27,7 @@ _LOCATIONS = {
     "symmetric-schema": ("rewrites.symmetric", "SymmetricSchemaPass"),
     "qnn-default": ("rewrites.pipeline", "QnnDefaultPass"),
     "nhwc-layout": ("rewrites.nhwc_layout", "NhwcLayoutPass"),
+    "fold-dequantized-filters": ("rewrites.dequantized_filters", "FoldDequantizedFiltersPass"),
     "instrument": ("rewrites.instrument", "InstrumentPass"),
     "mlas-threads": ("rewrites.mlas_threads", "MlasThreadsPass"),
     "normalize-quant-types": ("rewrites.normalize_quant_types", "NormalizeQuantTypesPass"),
