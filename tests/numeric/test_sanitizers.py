@@ -10,7 +10,8 @@ test_float_sums_ort.py (MLAS's float sum
 orders, the pools' kernels, AveragePool's opset-19 loop with dilations), test_onnx_batched_matmul.py (grouped convs whose weights are run-time
 tensors), test_float_math.py (LayerNorm's lanes and tails, row sums and means, the run-time
 quantize and dequantize) and
-test_softmax.py (both sum-exp kernels) in a child pytest whose kernels are
+test_softmax.py (both sum-exp kernels) and test_tables.py (the lookup, 64 at a time under
+AVX-512 VBMI, and its tail) in a child pytest whose kernels are
 compiled with `-fsanitize=address,undefined
 -march=native` (QDIALECT_CFLAGS, so the AVX2 paths and their tails are the ones checked) and the
 ASan runtime preloaded: any out-of-bounds access or undefined behaviour in generated C aborts
@@ -50,6 +51,7 @@ SUITES = [
     "test_float_math.py",
     "test_softmax.py",
     "test_mlas_threads.py",
+    "test_tables.py",
 ]
 
 
