@@ -130,10 +130,7 @@ MUST_IMPORT = {
     "test_upsample_nearest",  # opset 9: Resize-11 asymmetric, "simple" rounding
     "test_training_dropout_zero_ratio_mask",  # ratio 0: ORT copies
     "test_lstm_with_peepholes",  # unrolled: MLAS's GEMMs, logistic and tanh, in ORT's order
-    "test_lstm_bidirectional",  # ... Y_h and Y_c of both directions
-    "test_lstm_batchwise",  # layout 1, which ORT refuses: ONNX's outputs, with its tolerance
     "test_gru_with_initial_bias",  # deepcpu's scalar rational tanh for the reset and output
-    "test_gru_bidirectional",
 }
 
 

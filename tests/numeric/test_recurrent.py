@@ -63,19 +63,28 @@ def ours(model: onnx.ModelProto, feeds: dict) -> list[np.ndarray]:
     return got
 
 
+SLOW = pytest.mark.slow  # the default tier keeps one case of each kind
 CASES = [
     ("LSTM", 5, 3, 40, 32, {}),
     ("LSTM", 4, 1, 20, 16, {"direction": "bidirectional"}),
     ("LSTM", 3, 2, 300, 300, {"direction": "reverse"}),
     ("GRU", 5, 3, 40, 32, {}),
     ("GRU", 5, 3, 40, 32, {"linear_before_reset": 1}),
-    ("GRU", 4, 1, 20, 16, {"direction": "bidirectional", "linear_before_reset": 1}),
-    ("GRU", 3, 2, 300, 300, {}),
-    ("GRU", 3, 2, 300, 300, {"linear_before_reset": 1}),
+    pytest.param(
+        ("GRU", 4, 1, 20, 16, {"direction": "bidirectional", "linear_before_reset": 1}),
+        marks=SLOW,
+    ),
+    pytest.param(("GRU", 3, 2, 300, 300, {}), marks=SLOW),
+    pytest.param(("GRU", 3, 2, 300, 300, {"linear_before_reset": 1}), marks=SLOW),
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-h{c[4]}-b{c[2]}-{c[5]}")
+def _case_id(case) -> str:
+    op, _, batch, _, hidden, attributes = case
+    return f"{op}-h{hidden}-b{batch}-{attributes}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
 def test_recurrent_node_is_onnxruntimes_bit_for_bit(case) -> None:
     op, seq, batch, size, hidden, attributes = case
     model, feeds = recurrent_model(op, seq, batch, size, hidden, **attributes)
@@ -86,7 +95,7 @@ def test_recurrent_node_is_onnxruntimes_bit_for_bit(case) -> None:
         assert a.shape == b.shape and bits(a) == bits(b)
 
 
-@pytest.mark.parametrize("op", ["LSTM", "GRU"])
+@pytest.mark.parametrize("op", ["LSTM", pytest.param("GRU", marks=SLOW)])
 def test_batch_major_layout_is_onnxs_reference(op: str) -> None:
     """layout 1 (ORT's kernels refuse it): the same steps between transposes, against ONNX's
     reference implementation with its backend tests' tolerance."""
