@@ -66,7 +66,7 @@ def ours(model: onnx.ModelProto, feeds: dict) -> list[np.ndarray]:
 SLOW = pytest.mark.slow  # the default tier keeps one case of each kind
 CASES = [
     ("LSTM", 5, 3, 40, 32, {}),
-    ("LSTM", 4, 1, 20, 16, {"direction": "bidirectional"}),
+    pytest.param(("LSTM", 4, 1, 20, 16, {"direction": "bidirectional"}), marks=SLOW),
     ("LSTM", 3, 2, 300, 300, {"direction": "reverse"}),
     ("GRU", 5, 3, 40, 32, {}),
     ("GRU", 5, 3, 40, 32, {"linear_before_reset": 1}),
@@ -95,7 +95,8 @@ def test_recurrent_node_is_onnxruntimes_bit_for_bit(case) -> None:
         assert a.shape == b.shape and bits(a) == bits(b)
 
 
-@pytest.mark.parametrize("op", ["LSTM", pytest.param("GRU", marks=SLOW)])
+@pytest.mark.slow
+@pytest.mark.parametrize("op", ["LSTM", "GRU"])
 def test_batch_major_layout_is_onnxs_reference(op: str) -> None:
     """layout 1 (ORT's kernels refuse it): the same steps between transposes, against ONNX's
     reference implementation with its backend tests' tolerance."""

@@ -246,8 +246,13 @@ def chain_model(steps, dtype, constants=CHAIN_CONSTANTS) -> onnx.ModelProto:
     return make_model(nodes, [("x", ONNX_TYPE[dtype], [256])], [("y", ONNX_TYPE[dtype])], inits)
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
-@pytest.mark.parametrize("chain", sorted(CHAINS))
+@pytest.mark.parametrize(
+    ("chain", "dtype"),
+    [
+        *((name, np.uint8) for name in sorted(CHAINS)),
+        *(pytest.param(name, np.int8, marks=pytest.mark.slow) for name in sorted(CHAINS)),
+    ],
+)
 def test_qdq_chain_of_float_steps_is_one_table_equal_to_onnxruntime(chain, dtype):
     """DQ -> elementwise float steps (with constant scalars on either side) -> Q folds into one
     qnn.table whose 256 entries equal ORT's unfused session and the unfused module's."""
