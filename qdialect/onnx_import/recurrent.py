@@ -1,15 +1,16 @@
 """LSTM and GRU, unrolled over the sequence into standard nodes that compute ONNX Runtime's bits.
 
 Each time step of each direction becomes the MatMuls, adds and activations of ORT's DeepCPU
-kernels, in their order: gates = (X·Wᵀ + H·Rᵀ) + (Wb + Rb); the LSTM's peepholes added to
-the gate, its cell `C·f + i·g`, its gates through MLAS's logistic and tanh (`Sigmoid`, `Tanh`);
-the GRU's update gate through MLAS's logistic, but its reset gate and its output through the
-scalar rational function ORT's `gru_reset_gate_sigmoid` and `gru_output_gate_tanh` spell out
-(clamped to ±20 and ±10, one rounding per operation: `_rational_tanh`), with
+kernels, in their order: X·Wᵀ, then H·Rᵀ accumulated into it in MLAS's K blocks
+(`_gemm_into`); for the LSTM the peephole terms, then the biases Wb + Rb, its cell
+`C·f + i·g`, its gates through MLAS's logistic and tanh (`Sigmoid`, `Tanh`); for the GRU the
+biases, its update gate through MLAS's logistic, but its reset gate and its output through
+the scalar rational function ORT's `gru_reset_gate_sigmoid` and `gru_output_gate_tanh` spell
+out (clamped to ±20 and ±10, one rounding per operation: `_rational_tanh`), with
 `linear_before_reset` either way. `direction` forward, reverse or bidirectional; `layout` 1
 (batch-major, which ORT refuses) by transposes. Refused by name: activations other than the
 defaults, `clip`, `input_forget`, `sequence_lens` shorter than the sequence (ragged batches),
-and RNN (ORT's kernel takes tanh as 2·sigmoid(2x) − 1 through the C library's expf).
+and RNN (ORT's kernel takes tanh as 2·sigmoid(2x) − 1 through the C library's exp).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ TANH_DENOMINATOR = (
 )  # beta_6 ... beta_0
 SIGMOID_BOUND, TANH_BOUND = 20.0, 10.0
 UNSUPPORTED_REASONS["RNN"] = (
-    "ONNX Runtime's kernel takes tanh as 2·sigmoid(2x) − 1 through the C library's expf, "
+    "ONNX Runtime's kernel takes tanh as 2·sigmoid(2x) − 1 through the C library's exp, "
     "which is not reproduced"
 )
 # the node's inputs past X, W, R, B, sequence_lens

@@ -199,7 +199,7 @@ def test_unsupported_ops_are_listed_together() -> None:
         import_onnx(model)
     assert str(err.value) == (
         "3 unsupported node(s): MaxRoiPool (node 'roi'); LpPool (node 'pool'); RNN (node #2: "
-        "ONNX Runtime's kernel takes tanh as 2·sigmoid(2x) − 1 through the C library's expf, "
+        "ONNX Runtime's kernel takes tanh as 2·sigmoid(2x) − 1 through the C library's exp, "
         "which is not reproduced)"
     )
 
