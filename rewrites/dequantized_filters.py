@@ -39,7 +39,7 @@ def _float_conv_filter(use) -> bool:
     return (
         isinstance(op, qnn.Conv2DOp)
         and op.weight is op.operands[use.index]
-        and (kind_of(op.result) is Kind.FLOAT)
+        and kind_of(op.result) is Kind.FLOAT
     )
 
 
