@@ -94,6 +94,7 @@ ACTIVATIONS = {
     qnn.UnaryFunction.LOG: "Log",
     qnn.UnaryFunction.LOGF: "Log",
     qnn.UnaryFunction.TANHF: "Tanh",
+    qnn.UnaryFunction.EXPF: "Exp",
     qnn.UnaryFunction.SIN: "Sin",
     qnn.UnaryFunction.COS: "Cos",
     qnn.UnaryFunction.ASIN: "Asin",

@@ -36,10 +36,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from onnx import TensorProto
-from xdsl.dialects.builtin import StringAttr
 
 from qdialect import qnn
 from qdialect.float_sum import sgemm_stride_k
+from qdialect.onnx_import.builders import unary_activation
 from qdialect.onnx_import.common import attrs
 from qdialect.onnx_import.compositions import Steps
 from qdialect.onnx_import.errors import NodeError
@@ -343,13 +343,7 @@ def _softcapped(g: GraphImporter, s: Steps, x: str, cap: float) -> str:
     value = g.value(x)
     limit = g.float_constant(np.float32(cap))
     ratio = g.add(qnn.FloatBinaryOp(FloatBinary.DIV, value, limit, value.type))
-    tanh = g.add(
-        qnn.ActivationOp.create(
-            operands=[ratio],
-            result_types=[value.type],
-            properties={"function": StringAttr(UnaryFunction.TANHF.value)},
-        )
-    )
+    tanh = g.add(unary_activation(UnaryFunction.TANHF, ratio))
     name = s.fresh()
     g.define(name, g.add(qnn.MulOp(tanh, limit, value.type)))
     return name

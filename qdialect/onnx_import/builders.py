@@ -46,6 +46,7 @@ from qdialect.onnx_import.graph import AVERAGE_POOL_V19, GraphImporter
 from qdialect.qnn.common import int_array
 from qdialect.qnn.modes import RoundMode
 from qdialect.qnn.movement import permuted_element
+from qdialect.qnn.table import UnaryFunction
 from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
@@ -434,3 +435,12 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     g.define(node.output[0], g.add(op, node.output[0]))
     if node.op_type == "AveragePool":  # not a GlobalAveragePool, even with the image's window
         g.mark_decomposed(last, "AveragePool")
+
+
+def unary_activation(function: UnaryFunction, value: SSAValue) -> qnn.ActivationOp:
+    """`qnn.activation` of `function` (no parameters) on `value`."""
+    return qnn.ActivationOp.create(
+        operands=[value],
+        result_types=[value.type],
+        properties={"function": StringAttr(function.value)},
+    )

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from qdialect.onnx_import.builders import float_value
+from qdialect.onnx_import.builders import float_value, unary_activation
 from qdialect.onnx_import.common import attrs, normalize_axis
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.functions import import_steps, inner_prefix
@@ -35,6 +35,7 @@ from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.logical import select
 from qdialect.onnx_import.registry import handles
 from qdialect.onnx_import.tensor_types import onnx_type_of
+from qdialect.qnn.table import UnaryFunction
 
 SELECT = "qdialect.select"  # a step type no model can name (`Steps.select`)
 
@@ -74,6 +75,14 @@ class Steps:
         """Import the steps added so far (more may follow, reading theirs)."""
         import_steps(self.g, self.node, self.nodes, "its composition's", {SELECT: select})
         self.nodes = []
+
+    def unary(self, function: UnaryFunction, x: str) -> str:
+        """`function` of `x` as a `qnn.activation`, after the steps added so far: for the
+        functions no standard node computes as ORT's kernel does (the C library's `expf`)."""
+        self.run()
+        name = self.fresh()
+        self.g.define(name, self.g.add(unary_activation(function, self.g.value(x))))
+        return name
 
 
 def _float_input(g: GraphImporter, node) -> str:

@@ -15,7 +15,7 @@ from onnx import TensorProto
 from xdsl.dialects.builtin import IntegerType, StringAttr, UnitAttr, f32, i64
 
 from qdialect import qnn
-from qdialect.onnx_import.builders import float_value, reshaped
+from qdialect.onnx_import.builders import float_value, reshaped, unary_activation
 from qdialect.onnx_import.common import (
     attrs,
     broadcast_shape,
@@ -199,7 +199,7 @@ def reduce_norm(g: GraphImporter, node) -> None:
     if before == "square":
         terms = g.add(qnn.MulOp(x, x, x.type))
     elif before is not None and every_axis:  # Eigen's cwiseAbs: the sign cleared
-        terms = g.add(_unary(before, x))
+        terms = g.add(unary_activation(before, x))
     elif before is not None:  # the aggregator's `x > 0 ? x : -x` (a NaN's sign flips)
         zero = g.float_constant(np.float32(0))
         positive = g.add(
@@ -209,7 +209,7 @@ def reduce_norm(g: GraphImporter, node) -> None:
                 properties={"kind": StringAttr(Comparison.GREATER.value)},
             )
         )
-        negated = g.add(_unary(UnaryFunction.NEG, x))
+        negated = g.add(unary_activation(UnaryFunction.NEG, x))
         terms = g.add(qnn.SelectOp.create(operands=[positive, x, negated], result_types=[x.type]))
     if axes is None:  # the aggregator's start, +0.0, added (-0.0 becomes +0.0)
         y = g.add(qnn.AddOp(terms, g.float_constant(np.float32(0)), x.type))
@@ -221,7 +221,7 @@ def reduce_norm(g: GraphImporter, node) -> None:
             op.properties["in_order"] = UnitAttr()
         y = g.add(op)
     if after is not None:
-        y = g.add(_unary(after, y))
+        y = g.add(unary_activation(after, y))
     y.name_hint = None
     g.define(node.output[0], reshaped(g, y, list(shape_of(y)), node.output[0]))
     g.mark_decomposed(last, node.op_type)
@@ -240,13 +240,13 @@ def lp_normalization(g: GraphImporter, node) -> None:
         raise NodeError(f"p must be 1 or 2, got {p}")
     axis = normalize_axis(a.get("axis", -1), len(xs))
     last = g.block.last_op
-    terms = g.add(_unary(UnaryFunction.ABS, x) if p == 1 else qnn.MulOp(x, x, x.type))
+    terms = g.add(unary_activation(UnaryFunction.ABS, x) if p == 1 else qnn.MulOp(x, x, x.type))
     shape = [1 if i == axis else d for i, d in enumerate(xs)]
     norm = qnn.ReduceOp(Reduction.SUM, terms, [axis], tensor_type(shape, f32))
     norm.properties["in_order"] = UnitAttr()
     norm = g.add(norm)
     if p == 2:
-        norm = g.add(_unary(UnaryFunction.SQRT, norm))
+        norm = g.add(unary_activation(UnaryFunction.SQRT, norm))
     quotient = g.add(qnn.FloatBinaryOp(FloatBinary.DIV, x, norm, x.type))
     zero = g.float_constant(np.float32(0))
     empty = qnn.CompareOp.create(
@@ -258,15 +258,6 @@ def lp_normalization(g: GraphImporter, node) -> None:
     y = g.add(select, node.output[0])
     g.mark_decomposed(last, "LpNormalization")
     g.define(node.output[0], y)
-
-
-def _unary(function: UnaryFunction, value) -> qnn.ActivationOp:
-    """`qnn.activation` of `function` (no parameters)."""
-    return qnn.ActivationOp.create(
-        operands=[value],
-        result_types=[value.type],
-        properties={"function": StringAttr(function.value)},
-    )
 
 
 def _block_sums(g: GraphImporter, node, x, axes: list[int], shape: list[int]) -> None:

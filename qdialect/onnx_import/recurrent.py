@@ -8,25 +8,37 @@ biases, its update gate through MLAS's logistic, but its reset gate and its outp
 the scalar rational function ORT's `gru_reset_gate_sigmoid` and `gru_output_gate_tanh` spell
 out (clamped to ±20 and ±10, one rounding per operation: `_rational_tanh`), with
 `linear_before_reset` either way. `direction` forward, reverse or bidirectional; `layout` 1
-(batch-major, which ORT refuses) by transposes. Refused by name: activations other than the
-defaults, `clip`, `input_forget`, `sequence_lens` shorter than the sequence (ragged batches),
-and RNN (ORT's kernel takes tanh as 2·sigmoid(2x) − 1 through the C library's exp).
+(batch-major, which ORT refuses) by transposes.
+
+RNN as ORT's `rnn.cc`: X·Wᵀ for the whole sequence as one GEMM from the biases Wb + Rb (beta
+= 1), then each step's H·Rᵀ plus its rows; both GEMMs MLAS's unpacked ones with B transposed
+(`streamed_rhs`, `transposed_rhs`). Its activations are `rnn_activation_functors.h`'s scalar
+ones: Tanh is `2·σ(2x) − 1` with σ(x) = `1 / (1 + expf(-x))` for x ≥ 0 and
+`expf(x) / (1 + expf(x))` below, through the C library's `expf` (`qnn.activation expf`), all
+in float32; Sigmoid is that σ; Relu is `std::max(0.0f, x)` (NaN gives 0).
+
+Refused by name: activations other than these (LSTM and GRU: other than their defaults),
+`clip`, `input_forget`, `sequence_lens` shorter than the sequence (ragged batches).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from xdsl.dialects.builtin import UnitAttr
 
+from qdialect import qnn
 from qdialect.float_sum import MLAS_SGEMM_PACKED_STRIDEK
 from qdialect.onnx_import.builders import float_value
 from qdialect.onnx_import.common import attrs, decode
 from qdialect.onnx_import.compositions import Steps
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
-from qdialect.onnx_import.registry import UNSUPPORTED_REASONS, handles
+from qdialect.onnx_import.registry import handles
+from qdialect.qnn.table import UnaryFunction
 
-GATES = {"LSTM": 4, "GRU": 3}
+GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 ACTIVATIONS = {"LSTM": ("sigmoid", "tanh", "tanh"), "GRU": ("sigmoid", "tanh")}
+RNN_ACTIVATIONS = ("Tanh", "Sigmoid", "Relu")  # ORT's names (it looks them up case by case)
 # deepcpu's rational approximation of tanh (rnn_activation_functions.cc): p(x) / q(x)
 TANH_NUMERATOR = (  # alpha_13, alpha_11, ..., alpha_1
     -2.76076847742355e-16,
@@ -44,10 +56,6 @@ TANH_DENOMINATOR = (
     4.89352518554385e-03,
 )  # beta_6 ... beta_0
 SIGMOID_BOUND, TANH_BOUND = 20.0, 10.0
-UNSUPPORTED_REASONS["RNN"] = (
-    "ONNX Runtime's kernel takes tanh as 2·sigmoid(2x) − 1 through the C library's exp, "
-    "which is not reproduced"
-)
 # the node's inputs past X, W, R, B, sequence_lens
 INITIAL_H, INITIAL_C, PEEPHOLES = 5, 6, 7
 
@@ -73,17 +81,22 @@ class Recurrence:
         if self.layout not in (0, 1):
             raise NodeError(f"layout must be 0 or 1, got {self.layout}")
         self.linear_before_reset = bool(a.get("linear_before_reset", 0))
-        names = [decode(f).lower() for f in a.get("activations", [])]
-        default = ACTIVATIONS[self.kind]
-        if names and names not in (list(default), list(default) * self.dirs):
-            raise NodeError(
-                f"activations other than {', '.join(default)} (the defaults) are not imported"
-            )
+        names = [decode(f) for f in a.get("activations", [])]
+        if self.kind == "RNN":
+            self.activations = self._rnn_activations(names)
+        else:
+            default, lowered = ACTIVATIONS[self.kind], [n.lower() for n in names]
+            if names and lowered not in (list(default), list(default) * self.dirs):
+                raise NodeError(
+                    f"activations other than {', '.join(default)} (the defaults) are not imported"
+                )
         float_value(g, node.input[0])  # (raises for any other type)
         x_shape = g.shape_of_input(node.input[0])
         if len(x_shape) != 3:
             raise NodeError(f"X must have rank 3, got shape {list(x_shape)}")
         self.steps, self.batch = (x_shape[1], x_shape[0]) if self.layout else x_shape[:2]
+        self.inputs = x_shape[2]
+        self.since = g.block.last_op
         r_shape = g.shape_of_input(node.input[2])
         self.hidden = a.get("hidden_size", r_shape[-1] if len(r_shape) == 3 else 0)
         gates = GATES[self.kind] * self.hidden
@@ -99,6 +112,22 @@ class Recurrence:
                     f"sequence_lens other than the whole sequence ({self.steps} steps for each "
                     f"of {self.batch} batch rows) are not imported"
                 )
+
+    def _rnn_activations(self, names: list[str]) -> list[str]:
+        """Each direction's activation; two for one direction is ORT's default pair, of which
+        it takes the first."""
+        if not names:
+            names = ["Tanh"] * self.dirs
+        if len(names) == 2 and self.dirs == 1:
+            names = names[:1]
+        if len(names) != self.dirs:
+            raise NodeError(f"activations must name {self.dirs}, got {len(names)}")
+        for name in names:
+            if name not in RNN_ACTIVATIONS:
+                raise NodeError(
+                    f"activation {name!r} is not imported ({', '.join(RNN_ACTIVATIONS)} are)"
+                )
+        return names
 
     def _input(self, index: int) -> str | None:
         inputs = self.node.input
@@ -169,13 +198,17 @@ class Recurrence:
         x = node.input[0]
         if self.layout:
             x = s.add("Transpose", [x], perm=[1, 0, 2])
-        xs = [s.add("Gather", [x, s.constant(np.int64(t))], axis=0) for t in range(self.steps)]
+        self.x = x
+        xs = {}  # each step's rows (an RNN takes them all at once)
+        if self.kind != "RNN":
+            for t in range(self.steps):
+                xs[t] = s.add("Gather", [x, s.constant(np.int64(t))], axis=0)
         ys, lasts, cells = [], [], []
         for d in range(self.dirs):
             order = range(self.steps)
             if self.direction == "reverse" or d == 1:
                 order = reversed(order)
-            hs, last, cell = self._direction(d, [(t, xs[t]) for t in order])
+            hs, last, cell = self._direction(d, [(t, xs.get(t)) for t in order])
             times = [self._unsqueezed(hs[t], [0, 1]) for t in range(self.steps)]
             ys.append(s.add("Concat", times, axis=0))  # (steps, 1, batch, hidden)
             lasts.append(self._unsqueezed(last, [0]))
@@ -209,6 +242,8 @@ class Recurrence:
         b = self._input(3)
         bias = None if b is None else self._of_direction(b, d)
         h = self._initial(INITIAL_H, d)
+        if self.kind == "RNN":
+            return self._rnn(w, r, bias, d, order)
         if self.kind == "GRU":
             return self._gru(w, r, bias, h, order)
         return self._lstm(w, r, bias, h, self._initial(INITIAL_C, d), d, order)
@@ -282,7 +317,50 @@ class Recurrence:
             hs[t] = h
         return hs, h, None
 
+    def _rnn(self, w, r, bias, d, order):
+        s = self.s
+        rows = s.add("Reshape", [self.x, s.constant(np.array([-1, self.inputs], np.int64))])
+        if bias is None:  # (ORT adds to zeros: the same but for -0.0, which no activation sees)
+            products = s.add("Gemm", [rows, w], transB=1)
+        else:
+            biases = s.add("Add", [self._bias(bias, 0, 1), self._bias(bias, 1, 1)])
+            products = s.add("Gemm", [rows, w, biases], transB=1)
+        shape = s.constant(np.array([self.steps, self.batch, self.hidden], np.int64))
+        products = s.add("Reshape", [products, shape])
+        h = None if self._input(INITIAL_H) is None else self._initial(INITIAL_H, d)
+        hs = {}
+        for t, _ in order:
+            pre = s.add("Gather", [products, s.constant(np.int64(t))], axis=0)
+            if h is not None:  # (ORT's first step without initial_h: zeros plus the rows)
+                pre = s.add("Add", [s.add("Gemm", [h, r], transB=1), pre])
+            h = hs[t] = self._rnn_activation(self.activations[d], pre)
+        s.run()
+        for op in s.g.added_since(self.since):  # math::Gemm: MlasGemm, B transposed, unpacked
+            if isinstance(op, qnn.DotOp):
+                op.properties["streamed_rhs"] = op.properties["transposed_rhs"] = UnitAttr()
+        return hs, h, None
 
-@handles("LSTM", "GRU")
+    def _rnn_activation(self, name: str, x: str) -> str:
+        s = self.s
+        if name == "Relu":  # std::max(0.0f, x): 0 < x ? x : 0
+            zero = self._constant(0)
+            return s.select(s.add("Less", [zero, x]), x, zero)
+        if name == "Sigmoid":
+            return self._rnn_sigmoid(x)
+        two, one = self._constant(2), self._constant(1)
+        doubled = self._rnn_sigmoid(s.add("Mul", [two, x]))
+        return s.add("Sub", [s.add("Mul", [two, doubled]), one])
+
+    def _rnn_sigmoid(self, x: str) -> str:
+        """`x >= 0 ? 1 / (1 + expf(-x)) : expf(x) / (1 + expf(x))`, in float32."""
+        s, one = self.s, self._constant(1)
+        decaying = s.unary(UnaryFunction.EXPF, s.add("Neg", [x]))
+        growing = s.unary(UnaryFunction.EXPF, x)
+        upper = s.add("Div", [one, s.add("Add", [one, decaying])])
+        lower = s.add("Div", [growing, s.add("Add", [one, growing])])
+        return s.select(s.add("GreaterOrEqual", [x, self._constant(0)]), upper, lower)
+
+
+@handles("LSTM", "GRU", "RNN")
 def recurrent(g: GraphImporter, node) -> None:
     Recurrence(g, node).run()

@@ -66,6 +66,7 @@ class UnaryFunction(Enum):
     # the C library's float function on every element (`LIBM`)
     LOGF = "logf"  # ORT's ReduceLogSum
     TANHF = "tanhf"  # ORT's Attention softcap
+    EXPF = "expf"  # ORT's RNN activations (`rnn_activation_functors.h`)
     TAN = "tan"
     SINH = "sinh"
     COSH = "cosh"
@@ -94,6 +95,7 @@ class UnaryFunction(Enum):
 LIBM = {
     UnaryFunction.LOGF: "logf",
     UnaryFunction.TANHF: "tanhf",
+    UnaryFunction.EXPF: "expf",
     UnaryFunction.TAN: "tanf",
     UnaryFunction.SINH: "sinhf",
     UnaryFunction.COSH: "coshf",

@@ -1,8 +1,9 @@
-"""LSTM and GRU (`qdialect/onnx_import/recurrent.py`): unrolled, compiled, equal to ONNX
-Runtime's DeepCPU kernels bit for bit (one thread, no graph optimizations): peepholes, biases,
-initial states, both directions, the GRU's `linear_before_reset` either way, a hidden size
-past MLAS's K block of 256 (the recurrent GEMM accumulates block by block), batch 1 and 3;
-layout 1, which ORT refuses, against ONNX's reference; what is not imported, refused by name."""
+"""LSTM, GRU and RNN (`qdialect/onnx_import/recurrent.py`): unrolled, compiled, equal to ONNX
+Runtime's kernels bit for bit (DeepCPU's LSTM and GRU, `rnn.cc`'s RNN; one thread, no graph
+optimizations): peepholes, biases, initial states, both directions, the GRU's
+`linear_before_reset` either way, the RNN's three activations, a hidden size past MLAS's K
+block of 256 (the recurrent GEMM accumulates block by block), batch 1 and 3; layout 1, which
+ORT refuses, against ONNX's reference; what is not imported, refused by name."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from runtime.reference import run_function
 from .onnx_backend_cases import BackendCase
 from .test_onnx_backend_float_nodes import bits, ort_outputs
 
-GATES = {"LSTM": 4, "GRU": 3}
+GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
 
 def recurrent_model(op: str, seq: int, batch: int, size: int, hidden: int, **attributes):
@@ -76,6 +77,12 @@ CASES = [
     ),
     pytest.param(("GRU", 3, 2, 300, 300, {}), marks=SLOW),
     pytest.param(("GRU", 3, 2, 300, 300, {"linear_before_reset": 1}), marks=SLOW),
+    ("RNN", 5, 3, 40, 32, {}),
+    # one row a step: MLAS's one-row transposed-B kernel; K past its blocks of 128 and 256
+    ("RNN", 4, 1, 200, 300, {"direction": "bidirectional"}),
+    ("RNN", 1, 1, 20, 16, {"activations": ["Sigmoid"]}),
+    ("RNN", 3, 2, 20, 16, {"direction": "bidirectional", "activations": ["Relu", "Sigmoid"]}),
+    pytest.param(("RNN", 6, 2, 130, 140, {"direction": "reverse"}), marks=SLOW),
 ]
 
 
@@ -96,7 +103,7 @@ def test_recurrent_node_is_onnxruntimes_bit_for_bit(case) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("op", ["LSTM", "GRU"])
+@pytest.mark.parametrize("op", ["LSTM", "GRU", "RNN"])
 def test_batch_major_layout_is_onnxs_reference(op: str) -> None:
     """layout 1 (ORT's kernels refuse it): the same steps between transposes, against ONNX's
     reference implementation with its backend tests' tolerance."""
@@ -118,6 +125,9 @@ def test_batch_major_layout_is_onnxs_reference(op: str) -> None:
             "activations other than sigmoid, tanh (the defaults) are not imported",
         ),
         ("GRU", {"direction": "sideways"}, "direction must be forward, reverse or bidirectional"),
+        ("RNN", {"activations": ["Softsign"]}, "activation 'Softsign' is not imported (Tanh,"),
+        ("RNN", {"activations": ["Tanh"] * 3}, "activations must name 1, got 3"),
+        ("RNN", {"clip": 1.0}, "attribute 'clip' is not imported"),
     ],
 )
 def test_what_is_not_imported_is_refused_by_name(op, attributes, message) -> None:
@@ -135,3 +145,25 @@ def test_ragged_sequence_lengths_are_refused() -> None:
     model.graph.node[0].input[4] = "lens"
     with pytest.raises(OnnxImportError, match="sequence_lens other than the whole sequence"):
         import_onnx(model)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "case", [("RNN", 6, 8, 300, 300, {}), ("LSTM", 3, 4, 300, 300, {})], ids=_case_id
+)
+def test_recurrent_node_on_two_threads_is_onnxruntimes(case) -> None:
+    """MLAS splits each GEMM's columns between two threads, its blocks' K stride with them
+    (`rewrites.mlas_threads`): the same bits as ORT's session on two threads."""
+    import onnxruntime as ort
+
+    op, seq, batch, size, hidden, attributes = case
+    model, feeds = recurrent_model(op, seq, batch, size, hidden, **attributes)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+    got = compile_module(import_onnx(model), threads=2)(**feeds)
+    for a, b in zip(got, session.run(None, feeds), strict=True):
+        assert bits(a) == bits(b)
