@@ -26,7 +26,11 @@ the live flags by ones; the value heads expanded for grouped-query attention.
 
 Refused by name: float16 and bfloat16, a single query token with scale 1 (ORT's one-row
 transposed kernel sums in an order no MatMul takes), a head size past MLAS's K block with a
-scale other than 1 (ORT adds the blocks as fused multiply-adds), opset 25's windows.
+scale other than 1 (ORT adds the blocks as fused multiply-adds).
+
+Opset 25 (sliding windows: `left_window_size`, `right_window_size`) has no ORT kernel: 1.31.1
+refuses the node, and runs its ONNX function body when the model spells that out. The importer
+imports that body (`functions.inlined`), so the node computes what ORT computes for its body.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from qdialect.onnx_import.builders import unary_activation
 from qdialect.onnx_import.common import attrs
 from qdialect.onnx_import.compositions import Steps
 from qdialect.onnx_import.errors import NodeError
+from qdialect.onnx_import.functions import inlined
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
 from qdialect.onnx_import.tensor_types import onnx_type_of
@@ -187,8 +192,11 @@ def attention(g: GraphImporter, node) -> None:
     """ONNX's Attention as ORT computes it (module docstring)."""
     if node.domain == "com.microsoft":  # BERT's fused attention: other inputs, other semantics
         raise NodeError("com.microsoft's Attention is not imported (ONNX's, opsets 23-24, is)")
+    if g.opset >= 25:  # no ORT kernel (1.31.1 refuses the node): ONNX's own body
+        inlined(g, node)
+        return
     if g.opset not in (23, 24):
-        raise NodeError(f"Attention of opset {g.opset} is not imported (23 and 24 are)")
+        raise NodeError(f"Attention of opset {g.opset} is not imported (23 and up are)")
     a = attrs(node)
     unknown = sorted(set(a) - KNOWN)
     if unknown:

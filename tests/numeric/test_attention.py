@@ -1,7 +1,8 @@
 """ONNX's Attention (opsets 23, 24) against ONNX Runtime's CPU kernel, bit for bit, at sizes
 past the backend cases': grouped-query heads, causal masks over a past, boolean and float masks
 of every rank (the float one through the fused multiply-add steps), 3-D inputs, the qk output
-modes, softcap (glibc's tanhf) (`qdialect/onnx_import/attention.py`)."""
+modes, softcap (glibc's tanhf) (`qdialect/onnx_import/attention.py`); opset 25's windows as
+ORT runs the node's function body."""
 
 from __future__ import annotations
 
@@ -124,3 +125,48 @@ def test_com_microsofts_attention_is_refused_by_name() -> None:
     )
     with pytest.raises(OnnxImportError, match=r"com.microsoft's Attention is not imported"):
         import_onnx(model)
+
+
+WINDOWS = {
+    # name: (q heads, kv heads, past, attributes, mask)
+    "local_gqa_past": (8, 2, 5, {"left_window_size": 3, "right_window_size": 0}, None),
+    "bidirectional_bool_mask": (4, 4, 0, {"left_window_size": 2, "right_window_size": 2}, "bool"),
+    "local_causal_float_mask": (4, 2, 0, {"left_window_size": 4, "is_causal": 1}, "float"),
+}
+
+
+@pytest.mark.parametrize("name", list(WINDOWS))
+def test_windowed_attention_of_opset_25_is_its_function_body(name: str) -> None:
+    """ORT 1.31.1 has no kernel for opset 25's Attention (it refuses the node) but runs the
+    node's ONNX function body: the importer takes that body, and matches ORT running it (the
+    node expanded as ONNX's backend tests expand it) bit for bit."""
+    from onnx.backend.test.case.node import function_testcase_helper
+
+    hq, hkv, past, attributes, mask = WINDOWS[name]
+    rng = np.random.default_rng(len(name))
+    batch, length, head = 2, 12, 32
+    q = normal(rng, batch, hq, length, head)
+    k, v = (normal(rng, batch, hkv, length, head) for _ in range(2))
+    extras: dict[str, np.ndarray] = {}
+    if mask == "bool":
+        extras["attn_mask"] = rng.random((length, past + length)) > 0.2
+    elif mask == "float":
+        extras["attn_mask"] = normal(rng, batch, 1, length, past + length)
+    if past:
+        extras["past_key"] = normal(rng, batch, hkv, past, head)
+        extras["past_value"] = normal(rng, batch, hkv, past, head)
+    outputs = 3 if past else 1
+    model = attention_model(q, k, v, extras, attributes, outputs, opset=25)
+    node, graph = model.graph.node[0], model.graph
+    types = [helper.make_tensor_type_proto(F, list(q.shape))] + [
+        helper.make_tensor_type_proto(init.data_type, list(init.dims)) for init in graph.initializer
+    ]
+    (expanded, _), *_ = function_testcase_helper(node, types, "t", model.opset_import)[0]
+    del graph.node[:]
+    graph.node.extend(expanded)
+    windowed = attention_model(q, k, v, extras, attributes, outputs, opset=25)
+    got = compile_module(import_onnx(windowed), threads=1)
+    expected = run_ort(model, {"q": q}, "ORT_DISABLE_ALL")
+    for ours, theirs in zip(got(q), expected, strict=True):
+        assert ours.shape == theirs.shape
+        assert np.array_equal(ours.view(np.uint32), theirs.view(np.uint32))
