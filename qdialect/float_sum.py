@@ -30,7 +30,7 @@ threads splits the pixels between them, each range a GEMM of its own N, which ch
 block size of small images (`conv_pixel_ranges`, `gemm_column_ranges`;
 `rewrites.mlas_threads` writes those sums). The
 float32 AveragePool's and MaxPool's three MLAS kernels
-are `PoolKernel` below. This is ORT's session without graph optimizations (its calibrator's).
+are `PoolKernel` below; a 3-D window's paths are `Pool3DKernel` (`qdialect.pool3d`). This is ORT's session without graph optimizations (its calibrator's).
 
 With them (the optimized session, which runs a quantized model), ORT's `NchwcTransformer`
 turns a float conv with constant weights into one of MLAS's NCHWc convs (`snchwc.cpp`,
@@ -292,3 +292,55 @@ def pool_kernel(
     ):
         return PoolKernel.COLUMNS
     return PoolKernel.ROWS
+
+
+# the reduction buffer's floats past the right padding (MLAS's over-read); a ceil_mode window
+# reaches less than its stride (at most 2 here) past the padding, so it stays inside them
+VECTOR_PADDING = 3
+
+
+class Pool3DKernel(Enum):
+    LOOP = "loop"
+    VECTOR = "vector"
+    GENERIC = "generic"
+
+
+@dataclass(frozen=True)
+class Window3D:
+    """A 3-D window: `pads` are the three begins, then the three ends, as the node declares
+    them (a ceil_mode window may reach past the end ones)."""
+
+    kernel: tuple[int, int, int]
+    strides: tuple[int, int, int]
+    dilations: tuple[int, int, int]
+    pads: tuple[int, int, int, int, int, int]
+
+    def reach(self, image: tuple[int, ...], out: tuple[int, ...]) -> tuple[int, int, int]:
+        """How far each side's last window reaches past the end padding (ceil_mode)."""
+        return tuple(  # type: ignore[return-value]
+            max(0, (o - 1) * s + d * (k - 1) + 1 - (n + b + e))
+            for o, s, d, k, n, b, e in zip(
+                out,
+                self.strides,
+                self.dilations,
+                self.kernel,
+                image,
+                self.pads[:3],
+                self.pads[3:],
+                strict=True,
+            )
+        )
+
+
+def pool3d_kernel(window: Window3D, image: tuple[int, ...], loop: bool) -> Pool3DKernel:
+    """Which of ORT's paths computes a non-global 3-D pool (`loop`: ORT's own loop)."""
+    if loop:
+        return Pool3DKernel.LOOP
+    left, right = window.pads[2], window.pads[5]
+    if (
+        window.strides[2] <= 2
+        and max(window.kernel) <= MLAS_POOL_KERNEL
+        and max(MLAS_POOL_ROW - left, 0) - right >= image[2]
+    ):
+        return Pool3DKernel.VECTOR
+    return Pool3DKernel.GENERIC

@@ -134,6 +134,8 @@ def node_kind(op: Operation) -> str | None:
         return "GlobalMaxPool" if op.is_global() else "MaxPool"
     if isinstance(op, qnn.AvgPool2DOp):
         return "GlobalAveragePool" if op.is_global() else "AveragePool"
+    if isinstance(op, qnn.Pool3DOp):
+        return "MaxPool" if op.maximum else "AveragePool"
     if isinstance(op, qnn.ActivationOp):
         return ACTIVATIONS[op.function_kind]
     if isinstance(op, qnn.SoftmaxOp) and op.log is not None:

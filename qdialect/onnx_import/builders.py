@@ -55,8 +55,10 @@ from qdialect.types import Granularity, UniformQuantizedType
 
 
 def window_pads(node, spatial, kernel, strides, dilations) -> list[int]:
-    """[top, left, bottom, right] from `pads` or `auto_pad` (SAME_UPPER/LOWER, VALID)."""
+    """The begins, then the ends, of each spatial side ([top, left, bottom, right] in 2-D)
+    from `pads` or `auto_pad` (SAME_UPPER/LOWER, VALID)."""
     a = attrs(node)
+    none = [0] * 2 * len(spatial)
     auto = decode(a.get("auto_pad", "NOTSET"))
     if auto not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
         raise NodeError(
@@ -65,11 +67,14 @@ def window_pads(node, spatial, kernel, strides, dilations) -> list[int]:
     if auto != "NOTSET" and "pads" in a:
         raise NodeError(f"attribute 'pads' must not be given with auto_pad={auto}")
     if auto in ("NOTSET", "VALID"):
-        pads = list(a.get("pads", [0, 0, 0, 0])) if auto == "NOTSET" else [0, 0, 0, 0]
-        if len(pads) != 4:
-            raise NodeError(f"pads {pads} are not 2-D [top, left, bottom, right]")
+        pads = list(a.get("pads", none)) if auto == "NOTSET" else none
+        if len(pads) != len(none):
+            form = "2-D [top, left, bottom, right]" if len(none) == 4 else f"{len(spatial)}-D"
+            raise NodeError(f"pads {pads} are not {form}")
         if any(p < 0 for p in pads):
-            raise NodeError(f"attribute 'pads' must be 4 non-negative integers, got {pads}")
+            raise NodeError(
+                f"attribute 'pads' must be {len(none)} non-negative integers, got {pads}"
+            )
         return pads
     begin, end = [], []
     for size, k, s, d in zip(spatial, kernel, strides, dilations, strict=True):
@@ -78,10 +83,10 @@ def window_pads(node, spatial, kernel, strides, dilations) -> list[int]:
         small, large = total // 2, total - total // 2
         begin.append(small if auto == "SAME_UPPER" else large)
         end.append(large if auto == "SAME_UPPER" else small)
-    return [begin[0], begin[1], end[0], end[1]]
+    return begin + end
 
 
-def _out_size(size, k, s, lo, hi, d, ceil_mode: bool) -> int:
+def window_count(size, k, s, lo, hi, d, ceil_mode: bool) -> int:
     """Windows along one side: ONNX Runtime's count (with ceil_mode, the last window may
     reach past the padding, but not start in it)."""
     span = d * (k - 1) + 1
@@ -124,7 +129,7 @@ def window(
     pads = window_pads(node, spatial, kernel, strides, dilations)
     ceil = bool(a.get("ceil_mode", 0))
     out = [
-        _out_size(spatial[i], kernel[i], strides[i], pads[i], pads[i + 2], dilations[i], ceil)
+        window_count(spatial[i], kernel[i], strides[i], pads[i], pads[i + 2], dilations[i], ceil)
         for i in range(2)
     ]
     for i in range(2):

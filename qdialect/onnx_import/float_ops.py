@@ -44,6 +44,7 @@ from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.logical import integer_binary, run_time_integer
 from qdialect.onnx_import.movement import identity
+from qdialect.onnx_import.pool3d import build_pool3d
 from qdialect.onnx_import.registry import handles
 from qdialect.ort_fusions import DEQUANTIZE_OPS
 from qdialect.tensors import element_type
@@ -349,6 +350,8 @@ def max_pool(g: GraphImporter, node) -> None:
     x = g.value(node.input[0])
     if len(shape_of(x)) == 3:
         return over_one_row(g, node, x, build_max_pool)
+    if len(shape_of(x)) == 5:
+        return build_pool3d(g, node, float_value(g, node.input[0]))
     build_max_pool(g, node, x)
 
 
@@ -373,6 +376,8 @@ def avg_pool(g: GraphImporter, node) -> None:
     x = float_value(g, node.input[0])
     if len(shape_of(x)) == 3:
         return over_one_row(g, node, x, build_avg_pool_1d)
+    if len(shape_of(x)) == 5:
+        return build_pool3d(g, node, x)
     build_avg_pool(g, node, x, False, lambda shape: tensor_type(shape, f32))
 
 

@@ -36,7 +36,7 @@ from qdialect.onnx_import import (
     recurrent,
     rotary,
 )
-from qdialect.onnx_import.registry import HANDLERS, UNSUPPORTED_REASONS, unsupported_nodes
+from qdialect.onnx_import.registry import HANDLERS, unsupported_nodes
 
 HANDLER_MODULES = (
     qoperator,
@@ -56,4 +56,4 @@ HANDLER_MODULES = (
     recurrent,
 )
 
-__all__ = ["HANDLERS", "HANDLER_MODULES", "UNSUPPORTED_REASONS", "unsupported_nodes"]
+__all__ = ["HANDLERS", "HANDLER_MODULES", "unsupported_nodes"]

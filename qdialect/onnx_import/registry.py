@@ -13,9 +13,6 @@ from qdialect.onnx_import.graph import GraphImporter
 Handler = Callable[[GraphImporter, object], None]
 HANDLERS: dict[str, Handler] = {}
 
-# Ops with a reason they are not imported (named in the one error listing all of them).
-UNSUPPORTED_REASONS: dict[str, str] = {}
-
 
 def handles(*op_types: str):
     def register(fn: Handler) -> Handler:
@@ -27,14 +24,12 @@ def handles(*op_types: str):
 
 
 def unsupported_nodes(graph) -> list[str]:
-    """'OpType (node 'name'[: why])' for every node no handler imports (an unnamed node by its
-    place in the graph, 'node #i')."""
+    """'OpType (node 'name')' for every node no handler imports (an unnamed node by its place
+    in the graph, 'node #i')."""
     found = []
     for index, node in enumerate(graph.node):
         if node.op_type in HANDLERS and node.domain in ("", "ai.onnx", "com.microsoft"):
             continue
         where = f"node '{node.name}'" if node.name else f"node #{index}"
-        label = f"{node.op_type} ({where}"
-        reason = UNSUPPORTED_REASONS.get(node.op_type)
-        found.append(label + (f": {reason})" if reason else ")"))
+        found.append(f"{node.op_type} ({where})")
     return found

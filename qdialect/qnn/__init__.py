@@ -51,6 +51,7 @@ from qdialect.qnn.logical import (
 from qdialect.qnn.modes import Activation, Layout, PadMode, RequantMode, RoundMode
 from qdialect.qnn.movement import GatherOp, PadOp, SliceOp, TransposeOp
 from qdialect.qnn.observe import HistogramOp, HistogramRule, ObserveOp
+from qdialect.qnn.pool3d import Pool3DOp
 from qdialect.qnn.resize import GridSampleOp, ResizeBilinearOp, ResizeCubicOp
 from qdialect.qnn.scaled import (
     ScaledConcatOp,
@@ -108,6 +109,7 @@ QNN = Dialect(
         LayerNormOp,
         LayerNormStatsOp,
         LrnOp,
+        Pool3DOp,
         RotaryOp,
         BatchNormOp,
         ReduceOp,

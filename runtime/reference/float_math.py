@@ -10,6 +10,7 @@ from qdialect import qnn
 from qdialect.float32_arrays import batch_norm_affine, binary, fmaf, maximum, minimum
 from qdialect.float_sum import pair_sum
 from qdialect.lrn import lrn
+from qdialect.pool3d import pool3d
 from qdialect.qnn import Reduction
 from qdialect.qnn.float_math import INTEGER_SOURCES, SIMPLIFIED_KERNEL_LENGTH
 from qdialect.rotary import rotary
@@ -325,6 +326,12 @@ def _rotary(op, frame: Frame) -> list[np.ndarray]:
 def _lrn(op, frame: Frame) -> list[np.ndarray]:
     values = (attr_float(v) for v in (op.alpha, op.beta, op.bias))
     return [lrn(frame[op.input], op.size.value.data, *values, threads=op.threads_value)]
+
+
+@handles(qnn.Pool3DOp)
+def _pool3d(op, frame: Frame) -> list[np.ndarray]:
+    include_pad, loop = op.count_include_pad is not None, op.loop is not None
+    return [pool3d(frame[op.input], op.window(), op.out_shape(), op.maximum, include_pad, loop)]
 
 
 @handles(qnn.BatchNormOp)

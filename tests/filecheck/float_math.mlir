@@ -76,6 +76,17 @@ func.func @lrn(%x: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
   func.return %z : tensor<1x8x4x4xf32>
 }
 
+// 3-D pools (NCDHW): MLAS's kernels, or ORT's own loop (`loop`: dilations, opset-19 averages),
+// a ceil_mode result one window longer than the padded image holds.
+// CHECK-LABEL: func.func @pool3d(
+// CHECK-NEXT: %m = qnn.pool3d %x {kind = "max", kernel = array<i64: 2, 2, 2>, strides = array<i64: 2, 2, 2>, pads = array<i64: 0, 0, 0, 0, 0, 0>, dilations = array<i64: 1, 1, 1>} : tensor<1x2x4x4x5xf32> -> tensor<1x2x2x2x3xf32>
+// CHECK-NEXT: %a = qnn.pool3d %x {kind = "avg", kernel = array<i64: 2, 2, 2>, strides = array<i64: 1, 1, 1>, pads = array<i64: 1, 0, 0, 0, 0, 1>, dilations = array<i64: 2, 1, 1>, count_include_pad, loop} : tensor<1x2x4x4x5xf32> -> tensor<1x2x3x3x5xf32>
+func.func @pool3d(%x: tensor<1x2x4x4x5xf32>) -> (tensor<1x2x2x2x3xf32>, tensor<1x2x3x3x5xf32>) {
+  %m = qnn.pool3d %x {kind = "max", kernel = array<i64: 2, 2, 2>, strides = array<i64: 2, 2, 2>, pads = array<i64: 0, 0, 0, 0, 0, 0>, dilations = array<i64: 1, 1, 1>} : tensor<1x2x4x4x5xf32> -> tensor<1x2x2x2x3xf32>
+  %a = qnn.pool3d %x {kind = "avg", kernel = array<i64: 2, 2, 2>, strides = array<i64: 1, 1, 1>, pads = array<i64: 1, 0, 0, 0, 0, 1>, dilations = array<i64: 2, 1, 1>, count_include_pad, loop} : tensor<1x2x4x4x5xf32> -> tensor<1x2x3x3x5xf32>
+  func.return %m, %a : tensor<1x2x2x2x3xf32>, tensor<1x2x3x3x5xf32>
+}
+
 // RotaryEmbedding of [B, H, S, D] by each token's cos and sin rows; `interleaved` pairs
 // neighbours, and a head size past 2·half keeps its tail.
 // CHECK-LABEL: func.func @rotary(

@@ -140,6 +140,30 @@ func.func @lrn_even_size(%x: tensor<1x8x4x4xf32>) {
 
 // -----
 
+func.func @pool3d_dilated_mlas(%x: tensor<1x2x4x4x4xf32>) {
+  // expected-error@+1 {{takes dilations only with loop (ONNX Runtime's own loop)}}
+  %y = qnn.pool3d %x {kind = "max", kernel = array<i64: 2, 2, 2>, strides = array<i64: 1, 1, 1>, pads = array<i64: 0, 0, 0, 0, 0, 0>, dilations = array<i64: 2, 2, 2>} : tensor<1x2x4x4x4xf32> -> tensor<1x2x2x2x2xf32>
+  return
+}
+
+// -----
+
+func.func @pool3d_result_side(%x: tensor<1x2x4x4x4xf32>) {
+  // expected-error@+1 {{result side 2 must be 2 windows (or 3 with ceil_mode), got 4}}
+  %y = qnn.pool3d %x {kind = "avg", kernel = array<i64: 2, 2, 2>, strides = array<i64: 2, 2, 2>, pads = array<i64: 0, 0, 0, 0, 0, 0>, dilations = array<i64: 1, 1, 1>} : tensor<1x2x4x4x4xf32> -> tensor<1x2x2x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @pool3d_kind(%x: tensor<1x2x4x4x4xf32>) {
+  // expected-error@+1 {{kind must be one of max, avg, got 'lp'}}
+  %y = qnn.pool3d %x {kind = "lp", kernel = array<i64: 2, 2, 2>, strides = array<i64: 2, 2, 2>, pads = array<i64: 0, 0, 0, 0, 0, 0>, dilations = array<i64: 1, 1, 1>} : tensor<1x2x4x4x4xf32> -> tensor<1x2x2x2x2xf32>
+  return
+}
+
+// -----
+
 func.func @rotary_wide_table(%x: tensor<1x2x3x8xf32>, %c: tensor<1x3x5xf32>) {
   // expected-error@+1 {{cos must be [1, 3, half] with 0 < 2·half <= 8, got [1, 3, 5]}}
   %y = qnn.rotary %x, %c, %c : tensor<1x2x3x8xf32>, tensor<1x3x5xf32>, tensor<1x3x5xf32> -> tensor<1x2x3x8xf32>

@@ -132,6 +132,9 @@ MUST_IMPORT = {
     "test_lstm_with_peepholes",  # unrolled: MLAS's GEMMs, logistic and tanh, in ORT's order
     "test_gru_with_initial_bias",  # deepcpu's scalar rational tanh for the reset and output
     "test_attention_local_window_with_past",  # opset 25: ONNX's function body
+    "test_maxpool_3d_dilations",  # qnn.pool3d: ORT's own loop
+    "test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_True",
+    "test_maxpool_3d_default",  # ... MLAS's vector kernel
     "test_rnn_seq_length",  # 2·σ(2x) − 1, σ through glibc's expf; MLAS's unpacked GEMMs
 }
 

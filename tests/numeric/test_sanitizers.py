@@ -52,6 +52,7 @@ SUITES = [
     "test_softmax.py",
     "test_mlas_threads.py",
     "test_tables.py",
+    "test_pool3d.py",
 ]
 
 

@@ -1,0 +1,119 @@
+"""3-D MaxPool and AveragePool (`qnn.pool3d`, `qdialect/pool3d.py`) against ONNX Runtime, bit for
+bit, NaN, infinities and signed zeros included: random windows (kernels, strides, pads,
+dilations, ceil_mode, count_include_pad, opsets 18 and 22) land on each of ORT's three paths
+(its own loop, MLAS's vector and generic kernels) and the global one; the compiled code and the
+reference interpreter agree with ORT on every output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+
+from qdialect.float_sum import Pool3DKernel
+from qdialect.onnx_import import OnnxImportError, import_onnx
+from runtime.compiled import compile_module
+from runtime.reference import run_function
+
+from .onnxruntime_session import run_ort
+from .test_onnx_backend_float_nodes import bits
+
+SPECIALS = np.array([np.nan, -np.inf, np.inf, -0.0, 0.0], np.float32)
+
+
+def pool_model(op: str, shape: list[int], opset: int, **attributes):
+    node = helper.make_node(op, ["x"], ["y"], **attributes)
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
+
+
+def image(rng: np.random.Generator, shape: list[int]) -> np.ndarray:
+    """Normal values with a sixth of them NaN, ±inf or ±0."""
+    x = rng.standard_normal(shape).astype(np.float32)
+    special = rng.random(shape) < 1 / 6
+    x[special] = rng.choice(SPECIALS, size=int(special.sum()))
+    return x
+
+
+def random_case(rng: np.random.Generator):
+    shape = [int(rng.integers(1, 3)), int(rng.integers(1, 3))] + [
+        int(v) for v in rng.integers(3, 12, 3)
+    ]
+    kernel = [int(v) for v in rng.integers(1, 4, 3)]
+    attributes = {
+        "kernel_shape": kernel,
+        "strides": [int(v) for v in rng.integers(1, 4, 3)],
+        "pads": [int(rng.integers(0, kernel[i % 3])) for i in range(6)],
+        "ceil_mode": int(rng.random() < 0.4),
+    }
+    op = "MaxPool" if rng.random() < 0.5 else "AveragePool"
+    opset = 22 if rng.random() < 0.5 else 18
+    if rng.random() < 0.4 and (op == "MaxPool" or opset >= 19):
+        attributes["dilations"] = [int(v) for v in rng.integers(1, 3, 3)]
+    if op == "AveragePool":
+        attributes["count_include_pad"] = int(rng.random() < 0.5)
+    return op, shape, opset, attributes
+
+
+def check(model, x: np.ndarray) -> bool:
+    """Our outputs against ORT's; False where ORT refuses the case (windows it cannot fit)."""
+    try:
+        (theirs,) = run_ort(model, {"x": x}, "ORT_DISABLE_ALL")
+    except Exception:  # noqa: BLE001 - ORT's errors have no common type
+        return False
+    module = import_onnx(model)
+    (ours,) = compile_module(module, threads=1)(x)
+    (reference,) = run_function(module, [x])
+    assert ours.shape == theirs.shape
+    assert bits(ours) == bits(theirs) and bits(reference) == bits(theirs)
+    return True
+
+
+def _sweep(seed: int, count: int) -> set[str]:
+    rng = np.random.default_rng(seed)
+    paths, checked = set(), 0
+    while checked < count:
+        op, shape, opset, attributes = random_case(rng)
+        model = pool_model(op, shape, opset, **attributes)
+        try:
+            module = import_onnx(model)
+        except OnnxImportError as err:  # a window wider than the padded image
+            assert "does not fit the padded input" in str(err)
+            continue
+        if check(model, image(rng, shape)):
+            checked += 1
+            for op_ in module.walk():
+                if op_.name == "qnn.pool3d":
+                    paths.add(op_.path().value)  # type: ignore[attr-defined]
+    return paths
+
+
+def test_random_3d_pools_are_onnxruntimes_on_every_path() -> None:
+    assert _sweep(0, 40) == {k.value for k in Pool3DKernel}
+
+
+@pytest.mark.slow
+def test_more_random_3d_pools_are_onnxruntimes() -> None:
+    assert _sweep(1, 400) == {k.value for k in Pool3DKernel}
+
+
+@pytest.mark.parametrize(
+    ("op", "attributes"),
+    [
+        ("GlobalMaxPool", {}),
+        ("GlobalAveragePool", {}),
+        ("MaxPool", {"kernel_shape": [4, 5, 6]}),  # the image's window: MLAS's global kernel
+        ("AveragePool", {"kernel_shape": [4, 5, 6]}),
+        ("MaxPool", {"kernel_shape": [2, 2, 33], "pads": [0, 0, 16, 0, 0, 16]}),  # generic
+        ("AveragePool", {"kernel_shape": [2, 3, 3], "strides": [1, 1, 3]}),
+    ],
+)
+def test_3d_pool_forms_are_onnxruntimes(op: str, attributes: dict) -> None:
+    shape = [2, 3, 4, 5, 6]
+    model = pool_model(op, shape, 18, **attributes)
+    assert check(model, image(np.random.default_rng(3), shape))
