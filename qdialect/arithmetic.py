@@ -40,6 +40,7 @@ __all__ = [
     "AddConstants",
     "ScaleRangeError",
     "add_constants",
+    "qlinear_add_swaps",
     "average_pool_scales",
     "bias_scale",
     "check_scales",
@@ -179,6 +180,22 @@ def add_constants(
     (sa, za), (sb, zb), (sy, zy) = ((f32(s), f32(z)) for s, z in (a, b, y))
     ra, rb = f32(sa / sy), f32(sb / sy)
     return AddConstants(ra, rb, f32(zy - fmaf(ra, za, f32(rb * zb))))
+
+
+def qlinear_add_swaps(lhs: tuple[int, ...], rhs: tuple[int, ...]) -> bool:
+    """Whether ONNX Runtime's QLinearAdd exchanges its operands' roles for these shapes: its
+    broadcaster hands MLAS one lhs value for a span of rhs values when the innermost axis the
+    result keeps (of size above 1) broadcasts lhs and not rhs, and the kernel's "scalar B" form
+    then takes rhs as its A (`qlinear_binary_op.cc`). `fma(a, ra, fma(b, rb, k))` rounds
+    differently with the roles exchanged, so the reference and the C code exchange the
+    operands too (a constant's `1 + tanh(·)` in a GELU, a per-row bias on the left)."""
+    rank = max(len(lhs), len(rhs))
+    a = (1,) * (rank - len(lhs)) + tuple(lhs)
+    b = (1,) * (rank - len(rhs)) + tuple(rhs)
+    for x, y in zip(reversed(a), reversed(b), strict=True):
+        if max(x, y) != 1:
+            return x == 1 and y != 1
+    return False
 
 
 def fixed_point_multipliers(

@@ -28,9 +28,9 @@ These are ORT's sums with one intra-op thread (`intra_op_num_threads=1`), and wi
 of threads once the batch or the groups number more than one; a single image on several
 threads splits the pixels between them, each range a GEMM of its own N, which changes the
 block size of small images (`conv_pixel_ranges`, `gemm_column_ranges`;
-`rewrites.mlas_threads` writes those sums). The
-float32 AveragePool's and MaxPool's three MLAS kernels
-are `PoolKernel` below; a 3-D window's paths are `Pool3DKernel` (`qdialect.pool3d`). This is ORT's session without graph optimizations (its calibrator's).
+`rewrites.mlas_threads` writes those sums). The float32 AveragePool's and MaxPool's three
+MLAS kernels are `PoolKernel` below; a 3-D window's paths are `Pool3DKernel`
+(`qdialect.pool3d`). This is ORT's session without graph optimizations (its calibrator's).
 
 With them (the optimized session, which runs a quantized model), ORT's `NchwcTransformer`
 turns a float conv with constant weights into one of MLAS's NCHWc convs (`snchwc.cpp`,

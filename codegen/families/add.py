@@ -16,7 +16,12 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from codegen.spec import SpecView
 from qdialect import qnn
-from qdialect.arithmetic import AddConstants, add_constants, requant_multiplier
+from qdialect.arithmetic import (
+    AddConstants,
+    add_constants,
+    qlinear_add_swaps,
+    requant_multiplier,
+)
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
@@ -138,7 +143,10 @@ def add(op: qnn.AddOp | qnn.MulOp, ctx: EmitContext) -> Kernel:
     quantized = isinstance(out, UniformQuantizedType)
     offsets = raw_offsets(op)
     constants, mul = None, isinstance(op, qnn.MulOp)
-    types = [element_type(v.type) for v in (op.lhs, op.rhs)]
+    lhs, rhs = op.lhs, op.rhs
+    if quantized and not mul and qlinear_add_swaps(shape_of(lhs), shape_of(rhs)):
+        lhs, rhs, offsets = rhs, lhs, (offsets[1], offsets[0], offsets[2])
+    types = [element_type(v.type) for v in (lhs, rhs)]
     if quantized and not mul:
         constants = qlinear_add(*types, out, offsets)
     multiplier = 0.0
@@ -149,10 +157,10 @@ def add(op: qnn.AddOp | qnn.MulOp, ctx: EmitContext) -> Kernel:
         op.name,
         out_shape,
         math.prod(out_shape),
-        broadcast_strides(op.lhs, out_shape),
-        broadcast_strides(op.rhs, out_shape),
-        ctype_of(element_type(op.lhs.type)),
-        ctype_of(element_type(op.rhs.type)),
+        broadcast_strides(lhs, out_shape),
+        broadcast_strides(rhs, out_shape),
+        ctype_of(types[0]),
+        ctype_of(types[1]),
         ctype_of(out),
         quantized,
         constants,
@@ -164,5 +172,5 @@ def add(op: qnn.AddOp | qnn.MulOp, ctx: EmitContext) -> Kernel:
         out.zero_point + offsets[2] if quantized else 0,
         *((t.zero_point for t in types) if quantized else (0, 0)),
     )
-    args = [ctx.plan.expr(op.lhs), ctx.plan.expr(op.rhs), ctx.plan.expr(op.result)]
+    args = [ctx.plan.expr(lhs), ctx.plan.expr(rhs), ctx.plan.expr(op.result)]
     return Kernel("add.c.j2", SpecView(spec, add_loops(spec)), args)

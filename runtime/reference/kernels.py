@@ -22,6 +22,7 @@ from qdialect.arithmetic import (
     fixed_point_multipliers,
     float32_scale,
     global_pool_scale,
+    qlinear_add_swaps,
     requant_multiplier,
 )
 from qdialect.float_sum import (
@@ -176,6 +177,8 @@ def add(
         return (a + b).astype(a.dtype)
     ta, tb, ty = types
     oa, ob, oy = offsets
+    if qlinear_add_swaps(np.shape(a), np.shape(b)):
+        a, b, ta, tb, oa, ob = b, a, tb, ta, ob, oa
     c = add_constants(
         (ta.scale, ta.zero_point + oa),
         (tb.scale, tb.zero_point + ob),

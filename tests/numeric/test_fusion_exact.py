@@ -303,3 +303,53 @@ def test_vector_max_pool_is_the_reference(case: int, parallel: bool, monkeypatch
     assert "_mm256_max_ep" in compiled.c_source
     assert np.array_equal(one, expected), compiled.c_source
     assert np.array_equal(two, expected)
+
+
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape"),
+    [
+        ([], [4, 64]),  # a constant on the left: GELU's `1 + tanh(·)`
+        ([4, 1], [4, 64]),  # one lhs value per row
+        ([1, 1, 1], [2, 4, 64]),
+        ([4, 64], [4, 1]),  # one rhs value per row: no exchange
+        ([1, 64], [4, 64]),  # rows broadcast, not the innermost axis: no exchange
+        ([4, 1], [4, 1]),
+    ],
+)
+def test_qlinear_add_exchanges_operands_as_onnxruntime_does(a_shape, b_shape) -> None:
+    """ORT's QLinearAdd hands MLAS a span of rhs values against one lhs value as its "scalar
+    B" form with the operands' roles exchanged (`arithmetic.qlinear_add_swaps`); with scales
+    whose ratios nearly tie, the two orders of `fma(a, ra, fma(b, rb, k))` round apart. Every
+    stored value on both sides, against ORT's kernel."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from qdialect.onnx_import import import_onnx
+    from tests.numeric.onnxruntime_session import run_ort
+
+    scales = {"sa": 0.003921569, "sb": 0.007843137, "sy": 0.007843138}
+    inits = [numpy_helper.from_array(np.array(v, np.float32), k) for k, v in scales.items()]
+    inits += [
+        numpy_helper.from_array(np.array(z, np.uint8), k)
+        for k, z in (("za", 0), ("zb", 127), ("zy", 0))
+    ]
+    node = helper.make_node(
+        "QLinearAdd", ["a", "sa", "za", "b", "sb", "zb", "sy", "zy"], ["y"], domain="com.microsoft"
+    )
+    u8 = TensorProto.UINT8
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info(n, u8, s) for n, s in (("a", a_shape), ("b", b_shape))],
+        [helper.make_tensor_value_info("y", u8, None)],
+        inits,
+    )
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    model = helper.make_model(graph, opset_imports=opsets, ir_version=8)
+    rng = np.random.default_rng(len(a_shape) + len(b_shape))
+    a = rng.integers(0, 256, a_shape, dtype=np.uint8)
+    b = (np.arange(int(np.prod(b_shape))) % 256).astype(np.uint8).reshape(b_shape)
+    (theirs,) = run_ort(model, {"a": a, "b": b})
+    module = import_onnx(model)
+    (ours,) = compile_module(module, threads=1)(a, b)
+    (reference,) = run_function(module, [a, b])
+    assert np.array_equal(ours, theirs) and np.array_equal(reference, theirs)
