@@ -105,7 +105,8 @@ def window(
     """Kernel, strides, pads, dilations and result spatial size of a conv/pool node (a conv's
     `kernel_shape`, if given, must be its weight's `fixed_kernel`). A `ceil_mode` window that
     reaches past the padding gets more end padding where the node's arithmetic allows it
-    (`partial`: a max pool, which padding never wins); elsewhere it is refused."""
+    (`partial`: a max pool, which padding never wins; a float average of the taps it counts),
+    and `declared` keeps the node's own pads; elsewhere it is refused."""
     a = attrs(node)
     spatial = x_shape[1:3] if nhwc else x_shape[2:]
     if len(x_shape) != 4:
@@ -126,7 +127,8 @@ def window(
     dilations = int_list_attr(
         node, "dilations", [1, 1], length=2, minimum=1, form="2 positive integers [dh, dw]"
     )
-    pads = window_pads(node, spatial, kernel, strides, dilations)
+    declared = window_pads(node, spatial, kernel, strides, dilations)
+    pads = list(declared)
     ceil = bool(a.get("ceil_mode", 0))
     out = [
         window_count(spatial[i], kernel[i], strides[i], pads[i], pads[i + 2], dilations[i], ceil)
@@ -136,9 +138,19 @@ def window(
         span = dilations[i] * (kernel[i] - 1) + 1
         reach = (out[i] - 1) * strides[i] + span - (spatial[i] + pads[i] + pads[i + 2])
         if reach > 0 and not partial:
-            raise NodeError("ceil_mode=1 with a partial last window is only imported for MaxPool")
+            raise NodeError(
+                "ceil_mode=1 with a partial last window is only imported for MaxPool and float "
+                "AveragePool"
+            )
         pads[i + 2] += max(reach, 0)
-    return {"kernel": kernel, "strides": strides, "pads": pads, "dilations": dilations, "out": out}
+    return {
+        "kernel": kernel,
+        "strides": strides,
+        "pads": pads,
+        "dilations": dilations,
+        "out": out,
+        "declared": declared,
+    }
 
 
 def conv_props(w: dict, groups: int, layout: str = "nchw") -> dict:
@@ -412,15 +424,26 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     if len(xs) != 4:
         raise NodeError(f"only 2-D pooling (rank-4 tensors) is imported, got rank {len(xs)}")
     spatial = list(xs[1:3] if nhwc else xs[2:])
-    win = window(node, xs, kernel=spatial, nhwc=nhwc)
+    # a float model's pool, as ORT's calibrator session runs it (a quantized model's float pool
+    # may become one of ORT's NCHWc pools instead)
+    calibrated = element_type(x.type) == f32 and not nhwc and not g.quantized_model
+    win = window(node, xs, kernel=spatial, nhwc=nhwc, partial=calibrated)
     if "GlobalAveragePool" in node.op_type:
         win |= {"kernel": spatial, "strides": [1, 1], "pads": [0, 0, 0, 0], "out": [1, 1]}
+    a = attrs(node)
+    include_pad = bool(a.get("count_include_pad", 0))
+    # ORT's own loop: from opset 19, and before it for a ceil_mode pool counting its padding
+    own_loop = node.op_type == "AveragePool" and (
+        g.opset >= AVERAGE_POOL_V19 or (calibrated and bool(a.get("ceil_mode", 0)) and include_pad)
+    )
+    if include_pad and win["pads"] != win["declared"]:  # it counts the declared padding only
+        from qdialect.onnx_import.pool3d import build_pool2d_as_3d  # (which imports this module)
+
+        return build_pool2d_as_3d(g, node, x, win)
     shape = [xs[0], *win["out"], xs[3]] if nhwc else [xs[0], xs[1], *win["out"]]
-    props = pool_props(win, nhwc) | {
-        "count_include_pad": BoolAttr.from_bool(bool(attrs(node).get("count_include_pad", 0)))
-    }
-    if node.op_type == "AveragePool" and g.opset >= AVERAGE_POOL_V19:
-        props["row_major"] = UnitAttr()  # ORT's own loop from opset 19, dilations and all
+    props = pool_props(win, nhwc) | {"count_include_pad": BoolAttr.from_bool(include_pad)}
+    if own_loop:
+        props["row_major"] = UnitAttr()  # dilations and all
     elif (
         node.op_type == "AveragePool"
         and g.quantized_model

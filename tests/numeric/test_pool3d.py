@@ -1,8 +1,8 @@
-"""3-D MaxPool and AveragePool (`qnn.pool3d`, `qdialect/pool3d.py`) against ONNX Runtime, bit for
-bit, NaN, infinities and signed zeros included: random windows (kernels, strides, pads,
-dilations, ceil_mode, count_include_pad, opsets 18 and 22) land on each of ORT's three paths
-(its own loop, MLAS's vector and generic kernels) and the global one; the compiled code and the
-reference interpreter agree with ORT on every output."""
+"""3-D MaxPool and AveragePool (`qnn.pool3d`, `qdialect/pool3d.py`), and 2-D ones with
+ceil_mode, against ONNX Runtime, bit for bit, NaN, infinities and signed zeros included: random
+windows (kernels, strides, pads, dilations, ceil_mode, count_include_pad, opsets 18 and 22) land
+on each of ORT's three paths (its own loop, MLAS's vector and generic kernels) and the global
+one; the compiled code and the reference interpreter agree with ORT on every output."""
 
 from __future__ import annotations
 
@@ -117,3 +117,37 @@ def test_3d_pool_forms_are_onnxruntimes(op: str, attributes: dict) -> None:
     shape = [2, 3, 4, 5, 6]
     model = pool_model(op, shape, 18, **attributes)
     assert check(model, image(np.random.default_rng(3), shape))
+
+
+def test_2d_average_pools_with_ceil_mode_are_onnxruntimes() -> None:
+    """2-D float AveragePool with ceil_mode: ORT's own loop from opset 19 and, before it, for a
+    pool that counts its padding (a last window past the padding counts only the declared
+    padding: `qnn.pool3d` over a depth of 1); MLAS's kernels for the rest."""
+    rng = np.random.default_rng(4)
+    checked = 0
+    while checked < 40:
+        shape = [1, 2, int(rng.integers(3, 12)), int(rng.integers(3, 12))]
+        kernel = [int(v) for v in rng.integers(1, 4, 2)]
+        attributes = {
+            "kernel_shape": kernel,
+            "strides": [int(v) for v in rng.integers(1, 4, 2)],
+            "pads": [int(rng.integers(0, kernel[i % 2])) for i in range(4)],
+            "ceil_mode": 1,
+            "count_include_pad": int(rng.random() < 0.5),
+        }
+        model = pool_model("AveragePool", shape, 22 if rng.random() < 0.5 else 18, **attributes)
+        try:
+            import_onnx(model)
+        except OnnxImportError as err:
+            assert "does not fit the padded input" in str(err)
+            continue
+        checked += check(model, image(rng, shape))
+
+
+@pytest.mark.parametrize("op", ["AveragePool", "MaxPool"])
+def test_2d_generic_window_loop_is_onnxruntimes(op: str) -> None:
+    """Two outputs a row, the last window past the image: GCC 12 vectorized this loop across
+    the two in AVX-512VL masks and read the next row's pixels (`QD_SCALAR_LOOPS`)."""
+    attributes = {"kernel_shape": [3, 2], "strides": [1, 3], "pads": [1, 1, 0, 1]}
+    model = pool_model(op, [1, 2, 7, 3], 18, **attributes)
+    assert check(model, np.arange(42, dtype=np.float32).reshape(1, 2, 7, 3))
