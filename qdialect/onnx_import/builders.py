@@ -437,8 +437,6 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
         g.opset >= AVERAGE_POOL_V19 or (calibrated and bool(a.get("ceil_mode", 0)) and include_pad)
     )
     if include_pad and win["pads"] != win["declared"]:  # it counts the declared padding only
-        from qdialect.onnx_import.pool3d import build_pool2d_as_3d  # (which imports this module)
-
         return build_pool2d_as_3d(g, node, x, win)
     shape = [xs[0], *win["out"], xs[3]] if nhwc else [xs[0], xs[1], *win["out"]]
     props = pool_props(win, nhwc) | {"count_include_pad": BoolAttr.from_bool(include_pad)}
@@ -463,6 +461,34 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     g.define(node.output[0], g.add(op, node.output[0]))
     if node.op_type == "AveragePool":  # not a GlobalAveragePool, even with the image's window
         g.mark_decomposed(last, "AveragePool")
+
+
+def build_pool2d_as_3d(g: GraphImporter, node, x: SSAValue, win: dict) -> None:
+    """The 2-D AveragePool `node` of NCHW `x` (its window `win`) as ORT's own loop over
+    [N, C, 1, H, W]: `qnn.pool3d` counts the taps inside the declared padding only, as that
+    loop does for a ceil_mode window reaching past it."""
+    n, c, height, width = x.type.get_shape()  # type: ignore[attr-defined]
+    top, left, bottom, right = win["declared"]
+    properties = {
+        "kind": StringAttr("avg"),
+        "kernel": int_array([1, *win["kernel"]]),
+        "strides": int_array([1, *win["strides"]]),
+        "pads": int_array([0, top, left, 0, bottom, right]),
+        "dilations": int_array([1, *win["dilations"]]),
+        "count_include_pad": UnitAttr(),
+        "loop": UnitAttr(),
+    }
+    last = g.block.last_op
+    deep = reshaped(g, x, (n, c, 1, height, width))
+    pooled = g.add(
+        qnn.Pool3DOp.create(
+            operands=[deep],
+            result_types=[tensor_type([n, c, 1, *win["out"]], f32)],
+            properties=properties,
+        )
+    )
+    g.define(node.output[0], reshaped(g, pooled, (n, c, *win["out"]), node.output[0]))
+    g.mark_decomposed(last, node.op_type)
 
 
 def unary_activation(function: UnaryFunction, value: SSAValue) -> qnn.ActivationOp:

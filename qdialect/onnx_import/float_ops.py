@@ -187,9 +187,9 @@ def power(g: GraphImporter, node) -> None:
     float32, `x · x` and `(x · x) · x`; any other float32 exponent is `powf`
     (`qnn.binary {kind = "pow"}`); other integer exponents C's pow in double, rounded to
     float32, as ORT raises to them (`kind = "pow_double"`)."""
-    exponent = g.optional_constant(1, "Y")
-    if exponent is None:
+    if len(node.input) < 2 or not node.input[1]:
         raise NodeError("the exponent must be a constant")
+    exponent = _pow_exponent(g, node.input[1])
     power = float(exponent.reshape(())) if exponent.size == 1 else None
     x = float_value(g, node.input[0])
     if power not in MULTIPLIED_EXPONENTS:
@@ -200,7 +200,7 @@ def power(g: GraphImporter, node) -> None:
             kind = qnn.FloatBinary.POW_DOUBLE  # exactly representable as float32 operands
             y = g.float_constant(exponent.astype(np.float32))
         elif exponent.dtype == np.float32:
-            y = float_value(g, node.input[1])
+            y = g.float_constant(exponent)
         else:
             raise NodeError(f"Pow by an exponent of type {exponent.dtype} is not imported")
         shape = broadcast_shape(shape_of(x), exponent.shape)
@@ -213,6 +213,20 @@ def power(g: GraphImporter, node) -> None:
         square = g.add(qnn.MulOp(square, x, x.type), node.output[0])
     g.define(node.output[0], square)
     g.mark_decomposed(last, "Pow")  # a Pow node to the quantizer (ORT's leaves it float)
+
+
+def _pow_exponent(g: GraphImporter, name: str) -> np.ndarray:
+    """Pow's exponent: a constant, or the DequantizeLinear of one. ORT's quantizers quantize a
+    constant a Mul shares with the Pow (GELU's 2, a YOLO's squares); ORT dequantizes it at run
+    time, `(q - zero point) · scale` in float32, and raises to that value."""
+    node = g.producer(name)
+    if name not in g.initializers and node is not None and node.op_type == "DequantizeLinear":
+        arrays = [g.initializers.get(n) for n in node.input if n]
+        if all(a is not None for a in arrays) and all(a.size == 1 for a in arrays[1:]):
+            zero = int(arrays[2].reshape(())) if len(arrays) > 2 else 0
+            stored = (arrays[0].astype(np.int64) - zero).astype(np.float32)
+            return stored * np.float32(arrays[1].reshape(()))
+    return g.constant_array(name, "Y")
 
 
 @handles("BatchNormalization")

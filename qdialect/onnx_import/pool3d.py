@@ -1,9 +1,7 @@
 """MaxPool and AveragePool of NCDHW tensors (3-D windows; video and volumetric models), float32
 as ONNX Runtime computes them: `qnn.pool3d` on ORT's path for the node (`qdialect.pool3d`), or,
 for a window the size of the image (MLAS's global kernel, which reads the image as one flat
-row), the 2-D global pool of the image with its depth and height merged. A 2-D float
-AveragePool whose ceil_mode window counts padding it passes is `qnn.pool3d`'s loop over a depth
-of 1 (ORT's loop counts the taps inside the declared padding only)."""
+row), the 2-D global pool of the image with its depth and height merged."""
 
 from __future__ import annotations
 
@@ -84,30 +82,3 @@ def _global(g: GraphImporter, x: SSAValue, maximum: bool, shape, name: str) -> S
         )
     )
     return reshaped(g, pooled, (n, c, 1, 1, 1), name)
-
-
-def build_pool2d_as_3d(g: GraphImporter, node, x: SSAValue, win: dict) -> None:
-    """The 2-D AveragePool `node` of NCHW `x` (its window `win`) as ORT's own loop over
-    [N, C, 1, H, W]."""
-    n, c, height, width = x.type.get_shape()  # type: ignore[attr-defined]
-    top, left, bottom, right = win["declared"]
-    properties = {
-        "kind": StringAttr("avg"),
-        "kernel": int_array([1, *win["kernel"]]),
-        "strides": int_array([1, *win["strides"]]),
-        "pads": int_array([0, top, left, 0, bottom, right]),
-        "dilations": int_array([1, *win["dilations"]]),
-        "count_include_pad": UnitAttr(),
-        "loop": UnitAttr(),
-    }
-    last = g.block.last_op
-    deep = reshaped(g, x, (n, c, 1, height, width))
-    pooled = g.add(
-        qnn.Pool3DOp.create(
-            operands=[deep],
-            result_types=[tensor_type([n, c, 1, *win["out"]], f32)],
-            properties=properties,
-        )
-    )
-    g.define(node.output[0], reshaped(g, pooled, (n, c, *win["out"]), node.output[0]))
-    g.mark_decomposed(last, node.op_type)

@@ -591,6 +591,32 @@ def test_pow_by_integer_exponents_is_onnxruntimes(exponent) -> None:
     _assert_onnxruntimes_bits(model, x, optimize=False)
 
 
+@pytest.mark.parametrize(("stored", "scale"), [(255, 2 / 255), (127, 2 / 127)])
+def test_pow_by_a_dequantized_constant_is_onnxruntimes(stored: int, scale: float) -> None:
+    """ORT's quantizers quantize a constant exponent a Mul shares (a QDQ model's DequantizeLinear
+    of it feeds the Pow); ORT dequantizes it at run time: 2.0000002 is powf, an exact 2 the
+    square."""
+    nodes = [
+        helper.make_node("DequantizeLinear", ["q", "s", "z"], ["e"]),
+        helper.make_node("Pow", ["x", "e"], ["y"]),
+    ]
+    inits = {
+        "q": np.array(stored, np.uint8),
+        "s": np.array(scale, np.float32),
+        "z": np.array(0, np.uint8),
+    }
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [64, 48])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(v, k) for k, v in inits.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    x = (np.random.default_rng(10).standard_normal((64, 48)) * 3).astype(np.float32)
+    _assert_onnxruntimes_bits(model, x)
+
+
 def test_pow_by_a_float64_exponent_is_refused_by_name() -> None:
     node = helper.make_node("Pow", ["x", "e"], ["y"])
     model = _single_node_model(node, (2, 3), {"e": np.array([4.0, 5.0, 6.0])})
