@@ -51,7 +51,7 @@ from qdialect.qnn.movement import GATHER_INDEX_WIDTHS, gathered_shape
 from qdialect.qnn.resize import MODES as BILINEAR_MODES
 from qdialect.storage import integer_signature
 from qdialect.tensors import element_type
-from qdialect.types import UniformQuantizedType
+from qdialect.types import Granularity, UniformQuantizedType
 
 
 @handles("Reshape")
@@ -353,13 +353,32 @@ def gathered_data(g: GraphImporter, node):
     data = g.initializers.get(name)
     if name in g.values or data is None or data.dtype.kind not in "iu":
         return g.value(name)
-    qtype = g.consumer_type(node.output[0], list(data.shape))
+    qtype = _reader_type(g, node.output[0], list(data.shape))
     if qtype is None:
         raise NodeError(
             f"the {data.dtype} table '{name}' needs a reader of '{node.output[0]}' that gives "
             "its quantization (DequantizeLinear or a QLinear op)"
         )
     return g.quantized(name, qtype)
+
+
+# the data movements between a QOperator model's gathered table and the node that dequantizes
+# it (ORT's quantizer leaves an LSTM's input float: Gather, Transpose, DequantizeLinear)
+STORED_MOVES = {"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Flatten"}
+
+
+def _reader_type(g: GraphImporter, name: str, dims: list[int], depth: int = 0):
+    """The quantization a reader of `name` gives it, looking past data movements to theirs (a
+    per-tensor one only: a movement keeps its scale and zero point, not an axis)."""
+    qtype = g.consumer_type(name, dims)
+    if qtype is not None or depth > 8:
+        return qtype
+    for reader in g.readers(name):
+        if reader.op_type in STORED_MOVES and reader.input[0] == name:
+            moved = _reader_type(g, reader.output[0], dims, depth + 1)
+            if moved is not None and moved.granularity is Granularity.PER_TENSOR:
+                return moved
+    return None
 
 
 @handles("Gather")

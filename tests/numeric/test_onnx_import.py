@@ -981,3 +981,21 @@ def test_reciprocal_and_size_are_onnxruntimes() -> None:
     x = np.random.default_rng(33).standard_normal((3, 5)).astype(np.float32)
     x[0] = [0.0, -0.0, np.inf, 1e-40, -2.0]
     check_against_ort(model, {"x": x})
+
+
+def test_a_gathered_table_dequantized_after_a_transpose_is_onnxruntimes() -> None:
+    """A QOperator model's embedding for a float LSTM: Gather of the uint8 table, Transpose,
+    then DequantizeLinear, whose scale and zero point the table takes (`_reader_type`)."""
+    rng = np.random.default_rng(5)
+    nodes = [
+        helper.make_node("Gather", ["table", "ids"], ["rows"]),
+        helper.make_node("Transpose", ["rows"], ["moved"], perm=[1, 0, 2]),
+        helper.make_node("DequantizeLinear", ["moved", "s", "z"], ["y"]),
+    ]
+    inits = {
+        "table": rng.integers(0, 256, (30, 8), dtype=np.uint8),
+        "s": np.array(0.05, np.float32),
+        "z": np.array(131, np.uint8),
+    }
+    model = make_model(nodes, [("ids", TensorProto.INT64, [2, 6])], [("y", F)], inits)
+    check_against_ort(model, {"ids": rng.integers(0, 30, (2, 6), dtype=np.int64)})
