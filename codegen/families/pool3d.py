@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
+from qdialect.float_sum import VECTOR_PADDING
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Pool3DSpec:
     strides: tuple[int, int, int]
     dilations: tuple[int, int, int]
     pads: tuple[int, int, int, int, int, int]
+    buffer: int  # vector: MLAS's row buffer, the padded row and its over-read floats
 
 
 def pool3d(op: qnn.Pool3DOp, ctx: EmitContext) -> Kernel:
@@ -40,5 +42,6 @@ def pool3d(op: qnn.Pool3DOp, ctx: EmitContext) -> Kernel:
         window.strides,
         window.dilations,
         window.pads,
+        window.pads[2] + image[2] + window.pads[5] + VECTOR_PADDING,
     )
     return Kernel("pool3d.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result)])

@@ -241,9 +241,9 @@ class Recurrence:
         w, r = self._of_direction(node.input[1], d), self._of_direction(node.input[2], d)
         b = self._input(3)
         bias = None if b is None else self._of_direction(b, d)
-        h = self._initial(INITIAL_H, d)
         if self.kind == "RNN":
             return self._rnn(w, r, bias, d, order)
+        h = self._initial(INITIAL_H, d)
         if self.kind == "GRU":
             return self._gru(w, r, bias, h, order)
         return self._lstm(w, r, bias, h, self._initial(INITIAL_C, d), d, order)
@@ -348,8 +348,8 @@ class Recurrence:
         if name == "Sigmoid":
             return self._rnn_sigmoid(x)
         two, one = self._constant(2), self._constant(1)
-        doubled = self._rnn_sigmoid(s.add("Mul", [two, x]))
-        return s.add("Sub", [s.add("Mul", [two, doubled]), one])
+        sigma = self._rnn_sigmoid(s.add("Mul", [two, x]))  # σ(2x)
+        return s.add("Sub", [s.add("Mul", [two, sigma]), one])
 
     def _rnn_sigmoid(self, x: str) -> str:
         """`x >= 0 ? 1 / (1 + expf(-x)) : expf(x) / (1 + expf(x))`, in float32."""
