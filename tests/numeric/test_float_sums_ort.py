@@ -381,8 +381,7 @@ def test_a_one_column_matmul_of_activations_sums_as_onnxruntime() -> None:
 
 
 # whole float models of benchmarks/model_zoo.py: a small ResNet-18 by default, a small MobileNetV2
-# and the ImageNet-sized ones in the
-# slow tier; every logit ORT's to the bit
+# and the ImageNet-sized ones in the slow tier; every logit ORT's to the bit
 WHOLE_MODELS = [
     ("resnet18", {"size": 64, "width": 16}),
     pytest.param("mobilenet_v2", {"size": 64}, marks=pytest.mark.slow),
