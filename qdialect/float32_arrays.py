@@ -73,6 +73,19 @@ def dynamic_qparams_of(x: np.ndarray) -> tuple[float, int]:
     return dynamic_qparams(*((float(finite.min()), float(finite.max())) if finite.size else (0, 0)))
 
 
+LOWEST = F32(np.finfo(np.float32).min)  # -FLT_MAX: MLAS's identity of max (not -inf)
+
+
+def maxps(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """`_mm_max_ps(a, v)`: a where a > v, else v (a NaN on either side gives v)."""
+    return np.where(a > v, a, v)
+
+
+def std_max(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """`std::max(a, v)`: v where a < v, else a (a NaN on either side gives a)."""
+    return np.where(a < v, v, a)
+
+
 def dequantized_values(values: np.ndarray, qtype) -> np.ndarray:
     """`qnn.dequantize` of stored integers through a per-tensor or axis-0 `qtype`
     (`UniformQuantizedType`): `float32(q - zp) * s` in float32."""

@@ -26,18 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from qdialect.float32_arrays import F32, LOWEST, maxps, std_max
 from qdialect.float_sum import VECTOR_PADDING, Pool3DKernel, Window3D, pool3d_kernel
-
-F32 = np.float32
-LOWEST = F32(np.finfo(np.float32).min)  # MLAS's identity of max: -FLT_MAX, not -inf
-
-
-def _maxps(a: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return np.where(a > v, a, v)
-
-
-def _std_max(a: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return np.where(a < v, v, a)
 
 
 def _taps(x: np.ndarray, window: Window3D, out: tuple[int, int, int]):
@@ -89,7 +79,7 @@ def pool3d(
     if kind is Pool3DKernel.GENERIC:
         best = np.full(taps.shape[:-1], LOWEST, F32)
         for t in range(taps.shape[-1]):
-            best = np.where(inside[..., t], _std_max(best, taps[..., t]), best)
+            best = np.where(inside[..., t], std_max(best, taps[..., t]), best)
         return best
     best = np.zeros(taps.shape[:-1], F32)
     first = np.ones(best.shape, bool)
@@ -129,8 +119,8 @@ def _vector(x: np.ndarray, window: Window3D, out, maximum: bool, count_include_p
                 for h in rows:
                     v = x[:, :, d, h]
                     if maximum:
-                        columns[..., :lanes] = _maxps(columns[..., :lanes], v[..., :lanes])
-                        columns[..., lanes:] = _std_max(columns[..., lanes:], v[..., lanes:])
+                        columns[..., :lanes] = maxps(columns[..., :lanes], v[..., :lanes])
+                        columns[..., lanes:] = std_max(columns[..., lanes:], v[..., lanes:])
                     else:
                         columns = columns + v
             edges = [np.full((n, c, p), identity, F32) for p in (left, right + VECTOR_PADDING)]
@@ -139,7 +129,7 @@ def _vector(x: np.ndarray, window: Window3D, out, maximum: bool, count_include_p
             acc = buffer[..., starts]
             for s in range(1, kw):
                 acc = (
-                    _maxps(acc, buffer[..., starts + s])
+                    maxps(acc, buffer[..., starts + s])
                     if maximum
                     else acc + buffer[..., starts + s]
                 )

@@ -42,6 +42,7 @@ import numpy as np
 from onnx import TensorProto
 
 from qdialect import qnn
+from qdialect.float32_arrays import LOWEST
 from qdialect.float_sum import sgemm_stride_k
 from qdialect.onnx_import.builders import unary_activation
 from qdialect.onnx_import.common import attrs
@@ -53,7 +54,6 @@ from qdialect.onnx_import.registry import handles
 from qdialect.onnx_import.tensor_types import onnx_type_of
 from qdialect.qnn import FloatBinary, UnaryFunction
 
-LOWEST = np.float32(np.finfo(np.float32).min)
 KNOWN = {
     "is_causal", "kv_num_heads", "q_num_heads", "qk_matmul_output_mode", "scale", "softcap",
     "softmax_precision",

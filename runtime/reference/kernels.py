@@ -25,6 +25,7 @@ from qdialect.arithmetic import (
     qlinear_add_swaps,
     requant_multiplier,
 )
+from qdialect.float32_arrays import LOWEST, maxps
 from qdialect.float_sum import (
     TREE_LANES,
     PoolKernel,
@@ -428,14 +429,6 @@ def max_pool(x: np.ndarray, kernel, window: Window) -> np.ndarray:
     return taps.max(axis=(4, 5)).astype(x.dtype)
 
 
-LOWEST = F32(np.finfo(np.float32).min)  # MLAS's initial maximum: -FLT_MAX, not -inf
-
-
-def _maxps(a: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """`_mm_max_ps(a, v)`: a where a > v, else v (a NaN on either side gives v)."""
-    return np.where(a > v, a, v)
-
-
 def max_pool_float(x: np.ndarray, kernel, window: Window) -> np.ndarray:
     """float32 MaxPool as ONNX Runtime reduces it (qdialect/float_sum.py, `PoolKernel`), NCHW."""
     (kh, kw), (h, w) = kernel, x.shape[2:]
@@ -445,8 +438,8 @@ def max_pool_float(x: np.ndarray, kernel, window: Window) -> np.ndarray:
         whole = flat.shape[-1] // 4 * 4
         lanes = np.full((*x.shape[:2], 4), LOWEST, F32)
         for i in range(0, whole, 4):
-            lanes = _maxps(lanes, flat[..., i : i + 4])
-        best = _maxps(_maxps(lanes[..., 0], lanes[..., 2]), _maxps(lanes[..., 1], lanes[..., 3]))
+            lanes = maxps(lanes, flat[..., i : i + 4])
+        best = maxps(maxps(lanes[..., 0], lanes[..., 2]), maxps(lanes[..., 1], lanes[..., 3]))
         for i in range(whole, h * w):
             best = _keep(best, flat[..., i], largest=True)
         return best[..., None, None]
@@ -473,14 +466,14 @@ def max_pool_float(x: np.ndarray, kernel, window: Window) -> np.ndarray:
         r0, r1 = (first if 0 <= first < h else 0), min(first + kh, h)
         columns = x[:, :, r0].copy()
         for r in range(r0 + 1, r1):
-            columns[..., :whole] = _maxps(columns[..., :whole], x[:, :, r, :whole])
+            columns[..., :whole] = maxps(columns[..., :whole], x[:, :, r, :whole])
             columns[..., whole:] = _keep(columns[..., whole:], x[:, :, r, whole:], largest=True)
         edge = (*x.shape[:2], left), (*x.shape[:2], right + kw)
         padded = np.concatenate([np.full(edge[0], LOWEST), columns, np.full(edge[1], LOWEST)], 2)
         for j in range(ow):
             best = padded[:, :, j * sw]
             for s in range(1, kw):
-                best = _maxps(best, padded[:, :, j * sw + s])
+                best = maxps(best, padded[:, :, j * sw + s])
             y[:, :, i, j] = best
     return y
 
