@@ -11,7 +11,7 @@ from codegen.families.quant_params import scale_limits
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
-from qdialect.arithmetic import float32_scale
+from qdialect.arithmetic import float32_scale, requantize_value
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
 
@@ -24,6 +24,8 @@ class ConcatPart:
     requantize: bool
     scale_in: float = 1.0
     zp_in: int = 0
+    table: tuple[int, ...] = ()  # an 8-bit input: the requantized value of each stored one
+    table_offset: int = 0  # minus the input's storage minimum (128 for i8)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,19 @@ def concat(op: qnn.ConcatOp, ctx: EmitContext) -> Kernel:
             with scale_limits():
                 scale_in, _ = float32_scale(elem.scale), float32_scale(out_elem.scale)
             params = {"scale_in": scale_in, "zp_in": elem.zero_point}
+            if elem.storage_width == 8:  # a lookup: a requantize per stored value, not per element
+                low = -128 if elem.signed else 0
+                params["table_offset"] = -low
+                params["table"] = tuple(
+                    requantize_value(
+                        v,
+                        (scale_in, elem.zero_point),
+                        (out_elem.scale, out_elem.zero_point),
+                        out_elem.qmin,
+                        out_elem.qmax,
+                    )
+                    for v in range(low, low + 256)
+                )
         parts.append(ConcatPart(offset, slab, ctype_of(elem), requantize, **params))
         offset += slab
     quantization = (

@@ -35,6 +35,63 @@ class MovementSpec:
     fill: float | int = 0  # pad, constant: the stored value of the padding
     offset: int = 0  # transpose: the source index of the first element
 
+    @property
+    def tiling(self) -> Tiling | None:
+        """The tiled form of a strided copy whose source runs contiguously along another
+        dimension than the result's last (NCHW <-> NHWC): copied row by row, every read of
+        the last dimension would touch another cache line, and at a stride that is a multiple
+        of 4 KiB all of those lines fall into one L1 set."""
+        if self.kind != "transpose":
+            return None
+        return tiling_of(self.out_shape, self.src_strides, self.ctype in ("uint8_t", "int8_t"))
+
+
+TILE = 32  # elements of a square tile: 32 lines of the source, read while they stay in L1
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """A strided copy with its dimensions merged where they run on together in both tensors:
+    `shape` and `src_strides` of the merged result dimensions, `dst_strides` their strides in
+    the result, and `inner` the one whose source stride is 1 (tiled with the last)."""
+
+    shape: tuple[int, ...]
+    src_strides: tuple[int, ...]
+    dst_strides: tuple[int, ...]
+    inner: int
+    bytes: bool  # one-byte elements: copied in 16x16 blocks (qd_transpose16_u8)
+    tile: int = TILE
+
+    @property
+    def reads_inner(self) -> bool:
+        """Whether the innermost loop walks the source contiguously (and writes at a stride)
+        rather than the result: the side with the smaller stride takes the strided accesses,
+        since a tile's lines at a stride of 4 KiB share one L1 set and evict each other."""
+        return self.dst_strides[self.inner] <= self.src_strides[-1]
+
+
+def tiling_of(
+    out_shape: tuple[int, ...], src_strides: tuple[int, ...], one_byte: bool
+) -> Tiling | None:
+    """The Tiling of a copy reading result element `o` at `sum(o[d] * src_strides[d])`, or
+    None when its last dimension already reads contiguously (or a broadcast repeats it)."""
+    shape: list[int] = []
+    strides: list[int] = []
+    for size, stride in zip(out_shape, src_strides, strict=True):
+        if size == 1:
+            continue
+        if shape and strides[-1] == stride * size:
+            shape[-1] *= size
+            strides[-1] = stride
+        else:
+            shape.append(size)
+            strides.append(stride)
+    if len(shape) < 2 or strides[-1] <= 1 or 1 not in strides[:-1] or shape[-1] < TILE // 2:
+        return None
+    return Tiling(
+        tuple(shape), tuple(strides), tuple(strides_of(tuple(shape))), strides.index(1), one_byte
+    )
+
 
 def movement(op: qnn.TransposeOp | qnn.SliceOp | qnn.PadOp, ctx: EmitContext) -> Kernel:
     x, y = op.input, op.result

@@ -436,6 +436,62 @@ def test_transpose_pad_reshape_bit_exact(seed: int) -> None:
     check(text, seed, flags=STRICT)
 
 
+# layout changes of image-sized tensors: 16x16 byte blocks with rows and columns left over,
+# a source stride of 4 KiB (NCHW -> NHWC of 64x64 images), batches, other element types
+BLOCKED_TRANSPOSES = [
+    ((1, 48, 64, 64), (0, 2, 3, 1), "!quant.uniform<u8:f32, 0.5:7>"),
+    ((1, 64, 64, 48), (0, 3, 1, 2), "!quant.uniform<u8:f32, 0.5:7>"),
+    ((2, 37, 19, 23), (0, 2, 3, 1), "!quant.uniform<i8:f32, 0.25:-3>"),
+    ((2, 19, 23, 37), (0, 3, 1, 2), "i8"),
+    ((3, 17, 33), (0, 2, 1), "f32"),
+    ((5, 40, 18), (2, 0, 1), "i16"),
+    ((16, 3, 5, 16), (3, 1, 2, 0), "!quant.uniform<u8:f32, 0.5:7>"),  # a loop outside the blocks
+]
+
+
+@pins_flags
+@pytest.mark.parametrize(("shape", "perm", "elem"), BLOCKED_TRANSPOSES)
+def test_blocked_transposes_bit_exact(shape, perm, elem) -> None:
+    t = lambda dims: "tensor<" + "".join(f"{d}x" for d in dims) + f"{elem}>"  # noqa: E731
+    moved = [shape[p] for p in perm]
+    text = f"""func.func @main(%x: {t(shape)}) -> {t(moved)} {{
+  %t = qnn.transpose %x {{permutation = array<i64: {", ".join(map(str, perm))}>}} : {t(shape)} -> {t(moved)}
+  func.return %t : {t(moved)}
+}}
+"""
+    source = compile_module(text).c_source
+    assert "/* tiled: " in source
+    assert ("qd_transpose16_u8(xs" in source) == ("8" in elem)
+    check(text, len(shape), flags=STRICT)
+
+
+@pins_flags
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        ("u8:f32, 0.037:131", "u8:f32, 0.05:7"),
+        ("i8:f32, 0.11:-5", "u8:f32, 0.3:128"),
+        ("u8:f32, 0.02:0", "i8:f32, 0.013:3"),
+        ("i8<-127:127>:f32, 0.5:0", "i8:f32, 0.5:1"),
+    ],
+)
+def test_concat_requantizes_every_stored_value(source: str, target: str) -> None:
+    """A concat input of another 8-bit type goes through a table of its 256 stored values."""
+    a, b = f"!quant.uniform<{source}>", f"!quant.uniform<{target}>"
+    text = f"""func.func @main(%x: tensor<2x256x{a}>, %y: tensor<2x3x{b}>) -> tensor<2x259x{b}> {{
+  %c = qnn.concat %x, %y {{axis = 1 : i64}} : (tensor<2x256x{a}>, tensor<2x3x{b}>) -> tensor<2x259x{b}>
+  func.return %c : tensor<2x259x{b}>
+}}
+"""
+    compiled = compile_module(text, flags=STRICT)
+    assert "static const" in compiled.c_source and "table[256]" in compiled.c_source
+    dtype = np.int8 if source.startswith("i8") else np.uint8
+    x = np.tile(np.arange(256) + np.iinfo(dtype).min, (2, 1)).astype(dtype)
+    x[1] = x[1, ::-1]
+    y = np.zeros((2, 3), np.int8 if target.startswith("i8") else np.uint8)
+    assert np.array_equal(compiled(x, y)[0], run_function(text, [x, y])[0])
+
+
 # ------------------------------------------------------------- fast integer kernels
 # Shapes that hit every edge of gemm.c.j2 / depthwise.c.j2: M, N, K off the 6 × 16 × 2 blocks,
 # K = 1, groups, depthwise with a channel multiplier, strides, dilations, asymmetric pads, batch.
