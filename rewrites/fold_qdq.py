@@ -175,14 +175,25 @@ class FoldConstantTranspose(RewritePattern):
 
 
 class FoldConstantReshape(RewritePattern):
-    """A reshaped float constant is a constant (a ConvTranspose's filter, reshaped for its
-    GEMM and then transposed, is moved once at compile time, not on every call)."""
+    """A reshaped constant is a constant (a ConvTranspose's filter, reshaped for its GEMM and
+    then transposed, is moved once at compile time, not on every call; a 1-D conv's stored
+    weights, reshaped to 2-D, are constant weights the NHWC layout packs)."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: tensor.ReshapeOp, rewriter: PatternRewriter) -> None:
+        shape = op.result.type.get_shape()  # type: ignore[union-attr]
+        cast = op.source.owner
+        if isinstance(cast, StorageCastOp):
+            values = dense_array(cast.input)
+            if values is None:
+                return
+            ints = dense_constant(
+                values.reshape(shape), with_element(op.result.type, element_type(cast.input.type))
+            )
+            rewriter.replace(op, [ints, StorageCastOp(ints.result, op.result.type)])
+            return
         values = dense_array(op.source)
         if values is not None and element_type(op.result.type) == f32_type:
-            shape = op.result.type.get_shape()  # type: ignore[union-attr]
             rewriter.replace(op, dense_constant(values.reshape(shape), op.result.type))
 
 

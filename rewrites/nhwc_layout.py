@@ -44,7 +44,7 @@ from qdialect.qnn.modes import Layout
 from qdialect.qnn.movement import permuted_element
 from qdialect.quant_ops import StorageCastOp
 from qdialect.tensors import element_type
-from rewrites.fold_qdq import FoldConstantTranspose
+from rewrites.fold_qdq import FoldConstantReshape, FoldConstantTranspose
 
 TO_NHWC = (0, 2, 3, 1)
 TO_NCHW = (0, 3, 1, 2)
@@ -235,6 +235,7 @@ class NhwcLayoutPass(ModulePass):
                     SinkThroughPool(),
                     ComposeTransposes(),
                     FoldConstantTranspose(),
+                    FoldConstantReshape(),
                 ]
             )
         ).rewrite_module(op)

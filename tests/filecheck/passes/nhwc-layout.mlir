@@ -117,3 +117,26 @@ func.func @pad(%x: tensor<1x2x3x3x!x>) -> tensor<1x2x7x5x!y> {
   %b = qnn.conv2d %p, %w : tensor<1x2x7x5x!y>, tensor<2x2x1x1x!w> -> tensor<1x2x7x5x!y>
   func.return %b : tensor<1x2x7x5x!y>
 }
+
+// -----
+
+// A 1-D conv as ONNX imports it: its stored weights reshaped to 2-D. The reshape of the
+// constant folds, so the weights are constant and the conv computes NHWC.
+// CHECK-LABEL: func.func @conv1d(
+// CHECK-NEXT: %[[X:[^ ]+]] = qnn.transpose %x {permutation = array<i64: 0, 2, 3, 1>}
+// CHECK-NEXT: %[[WI:[^ ]+]] = arith.constant dense<{{\[\[\[\[}}1], [2], [3]]], {{\[\[\[}}4], [5], [6]]]]> : tensor<2x1x3x1xi8>
+// CHECK-NEXT: %[[W:[^ ]+]] = quant.scast %[[WI]] : tensor<2x1x3x1xi8> to tensor<2x1x3x1x!quant.uniform<i8:f32:0, {0.01,0.02}>>
+// CHECK-NEXT: %[[C:[^ ]+]] = qnn.conv2d %[[X]], %[[W]] {layout = "nhwc"}
+// CHECK-NEXT: %[[Y:[^ ]+]] = qnn.transpose %[[C]] {permutation = array<i64: 0, 3, 1, 2>}
+// CHECK-NEXT: func.return %[[Y]]
+!x = !quant.uniform<u8:f32, 0.05:3>
+!w = !quant.uniform<i8:f32:0, {0.01,0.02}>
+!y = !quant.uniform<u8:f32, 0.1:5>
+func.func @conv1d(%x: tensor<1x1x1x8x!x>) -> tensor<1x2x1x6x!y> {
+  %wi = arith.constant dense<[[[1, 2, 3]], [[4, 5, 6]]]> : tensor<2x1x3xi8>
+  %w3 = quant.scast %wi : tensor<2x1x3xi8> to tensor<2x1x3x!w>
+  %s = arith.constant dense<[2, 1, 1, 3]> : tensor<4xi64>
+  %w = tensor.reshape %w3(%s) : (tensor<2x1x3x!w>, tensor<4xi64>) -> tensor<2x1x1x3x!w>
+  %c = qnn.conv2d %x, %w : tensor<1x1x1x8x!x>, tensor<2x1x1x3x!w> -> tensor<1x2x1x6x!y>
+  func.return %c : tensor<1x2x1x6x!y>
+}
