@@ -15,4 +15,7 @@ SCRATCH_SLOTS = 8
 PARALLEL_MACS = 1 << 18
 PARALLEL_GEMV_MACS = 1 << 18  # streaming the weights bounds a GEMV: a second core pays sooner
 PARALLEL_ELEMENTS = 1 << 15
+# a float function (sigmoid, tanh, erf, a libm call) costs tens of operations an element; an
+# LSTM step's gates (a few hundred elements) paid a fork each, 0.3 us even on one thread
+PARALLEL_FUNCTION_ELEMENTS = 1 << 12
 CONVERT_CHUNK = 1 << 15  # elements per task of a parallel quantize / dequantize

@@ -197,6 +197,49 @@ class FoldConstantReshape(RewritePattern):
             rewriter.replace(op, dense_constant(values.reshape(shape), op.result.type))
 
 
+def _fold_stored(op: Operation, source: SSAValue, move, rewriter: PatternRewriter) -> None:
+    """Replace a data movement `op` of a constant `source` (floats or integers, or stored
+    integers behind a `quant.scast`) by the constant `move(values)`."""
+    cast = source.owner
+    if isinstance(cast, StorageCastOp):
+        values = dense_array(cast.input)
+        if values is not None:
+            result_type = op.results[0].type
+            ints = dense_constant(
+                move(values), with_element(result_type, element_type(cast.input.type))
+            )
+            rewriter.replace(op, [ints, StorageCastOp(ints.result, result_type)])
+        return
+    values = dense_array(source)
+    if values is not None:
+        rewriter.replace(op, dense_constant(move(values), op.results[0].type))
+
+
+class FoldConstantSlice(RewritePattern):
+    """A slice of a constant is a constant (an LSTM's weights of one direction)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.SliceOp, rewriter: PatternRewriter) -> None:
+        shape = op.result.type.get_shape()
+        starts, steps = op.starts.get_values(), op.steps.get_values()
+        strided = tuple(slice(a, None, b) for a, b in zip(starts, steps, strict=True))
+        window = tuple(slice(0, n) for n in shape)
+        _fold_stored(op, op.input, lambda v: np.ascontiguousarray(v[strided][window]), rewriter)
+
+
+class FoldConstantGather(RewritePattern):
+    """A gather of a constant by constant indices in range is a constant."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.GatherOp, rewriter: PatternRewriter) -> None:
+        indices = dense_array(op.indices)
+        size = op.data.type.get_shape()[op.axis_value]
+        if indices is None or ((indices < -size) | (indices >= size)).any():
+            return  # out of range: the kernel's run-time error stays
+        axis = op.axis_value
+        _fold_stored(op, op.data, lambda v: np.take(v, indices % size, axis=axis), rewriter)
+
+
 def _represents(q_type: UniformQuantizedType, value: float) -> bool:
     stored = quantize_value(value, q_type.scale, q_type.zero_point, q_type.qmin, q_type.qmax)
     return f32(f32(stored - q_type.zero_point) * f32(q_type.scale)) == f32(value)
@@ -611,6 +654,8 @@ class FoldQdqPass(ModulePass):
                     HoistQuantize(),
                     FoldConstantTranspose(),
                     FoldConstantReshape(),
+                    FoldConstantSlice(),
+                    FoldConstantGather(),
                     QuantizeOfDequantize(),
                     FoldQuantizedConstant(),
                     FoldRequantizedConstant(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from codegen import threads
 from codegen.c_text import ctype_of
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
@@ -31,6 +32,7 @@ class TableSpec:
     size: int
     in_ctype: str
     out_ctype: str
+    parallel: bool  # the loop split between the threads (codegen.threads)
     offset: int = 0
     alpha: float = 0.0
     beta: float = 0.0
@@ -49,6 +51,7 @@ def table(op: qnn.TableOp, ctx: EmitContext) -> Kernel:
         math.prod(shape_of(op.input)),
         in_ctype,
         ctype_of(element_type(op.result.type)),
+        math.prod(shape_of(op.input)) >= threads.PARALLEL_ELEMENTS,
         offset=128 if in_ctype == "int8_t" else 0,
     )
     args = [ctx.plan.expr(v) for v in (op.input, op.table, op.result)]
@@ -73,12 +76,14 @@ def activation(op: qnn.ActivationOp, ctx: EmitContext) -> Kernel:
     if function is UnaryFunction.GELU_TANH:  # the tanh argument's C and B
         alpha, beta = activations.GELU_TANH["C"], activations.GELU_TANH["B"]
     bound, numerator, denominator = RATIONAL.get(function, (0.0, (), ()))
+    size = math.prod(shape_of(op.input))
     spec = TableSpec(
         function.value,
         f"{op.name} {function.value}",
-        math.prod(shape_of(op.input)),
+        size,
         "float",
         "float",
+        size >= threads.PARALLEL_FUNCTION_ELEMENTS,
         alpha=alpha,
         beta=beta,
         bound=bound,

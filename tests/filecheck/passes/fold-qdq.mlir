@@ -525,3 +525,29 @@ func.func @per_axis_through_unit_reshape(%wq: tensor<4x2x3x!w0>, %vq: tensor<1x4
   %m = tensor.reshape %w(%t) : (tensor<4x2x3xf32>, tensor<2xi64>) -> tensor<8x3xf32>
   func.return %r, %u, %m : tensor<4x2x1x3xf32>, tensor<4x3xf32>, tensor<8x3xf32>
 }
+
+// -----
+
+// Slices and gathers of constants are constants (an LSTM's weights of one direction, a
+// gate's rows); a per-axis type's stored values move with their scales. An index out of range
+// is left to the kernel, whose run-time error names it.
+// CHECK-LABEL: func.func @constant_movement(
+// CHECK-NEXT: %[[S:[^ ]+]] = arith.constant dense<{{\[\[}}2, 1], [4, 3], [6, 5]]> : tensor<3x2xi8>
+// CHECK-NEXT: %[[SQ:[^ ]+]] = quant.scast %[[S]] : tensor<3x2xi8> to tensor<3x2x!quant.uniform<i8:f32:0, {0.5,0.25,0.125}>>
+// CHECK-NEXT: %f = arith.constant
+// CHECK-NEXT: %[[G:[^ ]+]] = arith.constant dense<{{\[\[}}5.000000e+00, 6.000000e+00], [1.000000e+00, 2.000000e+00]]> : tensor<2x2xf32>
+// CHECK-NEXT: %bad = arith.constant
+// CHECK-NEXT: %[[B:[^ ]+]] = qnn.gather %f, %bad
+// CHECK-NEXT: func.return %[[SQ]], %[[G]], %[[B]]
+!w = !quant.uniform<i8:f32:0, {0.5,0.25,0.125}>
+func.func @constant_movement() -> (tensor<3x2x!w>, tensor<2x2xf32>, tensor<1x2xf32>) {
+  %wi = arith.constant dense<[[1, 2, 0], [3, 4, 0], [5, 6, 0]]> : tensor<3x3xi8>
+  %w = quant.scast %wi : tensor<3x3xi8> to tensor<3x3x!w>
+  %s = qnn.slice %w {starts = array<i64: 0, 1>, steps = array<i64: 1, -1>} : tensor<3x3x!w> -> tensor<3x2x!w>
+  %f = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>
+  %ids = arith.constant dense<[-1, 0]> : tensor<2xi64>
+  %g = qnn.gather %f, %ids {axis = 0 : i64} : tensor<3x2xf32>, tensor<2xi64> -> tensor<2x2xf32>
+  %bad = arith.constant dense<[3]> : tensor<1xi64>
+  %b = qnn.gather %f, %bad {axis = 0 : i64} : tensor<3x2xf32>, tensor<1xi64> -> tensor<1x2xf32>
+  func.return %s, %g, %b : tensor<3x2x!w>, tensor<2x2xf32>, tensor<1x2xf32>
+}
