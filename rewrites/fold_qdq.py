@@ -31,6 +31,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,52 +153,12 @@ class HoistQuantize(RewritePattern):
         rewriter.erase(move)
 
 
-class FoldConstantTranspose(RewritePattern):
-    """A transposed constant (stored integers behind a `quant.scast`, or floats) is a constant:
-    Gemm's `transB` weights are packed once at compile time, not moved on every call."""
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: qnn.TransposeOp, rewriter: PatternRewriter) -> None:
-        perm = tuple(op.permutation.get_values())
-        cast = op.input.owner
-        if isinstance(cast, StorageCastOp):
-            values = dense_array(cast.input)
-            if values is None:
-                return
-            ints = dense_constant(  # a transposed view: a splat stays one
-                values.transpose(perm), with_element(op.result.type, element_type(cast.input.type))
-            )
-            rewriter.replace(op, [ints, StorageCastOp(ints.result, op.result.type)])
-            return
-        values = dense_array(op.input)
-        if values is not None:
-            rewriter.replace(op, dense_constant(values.transpose(perm), op.result.type))
-
-
-class FoldConstantReshape(RewritePattern):
-    """A reshaped constant is a constant (a ConvTranspose's filter, reshaped for its GEMM and
-    then transposed, is moved once at compile time, not on every call; a 1-D conv's stored
-    weights, reshaped to 2-D, are constant weights the NHWC layout packs)."""
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, op: tensor.ReshapeOp, rewriter: PatternRewriter) -> None:
-        shape = op.result.type.get_shape()  # type: ignore[union-attr]
-        cast = op.source.owner
-        if isinstance(cast, StorageCastOp):
-            values = dense_array(cast.input)
-            if values is None:
-                return
-            ints = dense_constant(
-                values.reshape(shape), with_element(op.result.type, element_type(cast.input.type))
-            )
-            rewriter.replace(op, [ints, StorageCastOp(ints.result, op.result.type)])
-            return
-        values = dense_array(op.source)
-        if values is not None and element_type(op.result.type) == f32_type:
-            rewriter.replace(op, dense_constant(values.reshape(shape), op.result.type))
-
-
-def _fold_stored(op: Operation, source: SSAValue, move, rewriter: PatternRewriter) -> None:
+def _fold_stored(
+    op: Operation,
+    source: SSAValue,
+    move: Callable[[np.ndarray], np.ndarray],
+    rewriter: PatternRewriter,
+) -> None:
     """Replace a data movement `op` of a constant `source` (floats or integers, or stored
     integers behind a `quant.scast`) by the constant `move(values)`."""
     cast = source.owner
@@ -213,6 +174,29 @@ def _fold_stored(op: Operation, source: SSAValue, move, rewriter: PatternRewrite
     values = dense_array(source)
     if values is not None:
         rewriter.replace(op, dense_constant(move(values), op.results[0].type))
+
+
+class FoldConstantTranspose(RewritePattern):
+    """A transposed constant (stored integers behind a `quant.scast`, or floats) is a constant:
+    Gemm's `transB` weights are packed once at compile time, not moved on every call."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.TransposeOp, rewriter: PatternRewriter) -> None:
+        perm = tuple(op.permutation.get_values())
+        _fold_stored(op, op.input, lambda v: v.transpose(perm), rewriter)  # a splat stays one
+
+
+class FoldConstantReshape(RewritePattern):
+    """A reshaped constant is a constant (a ConvTranspose's filter, reshaped for its GEMM and
+    then transposed, is moved once at compile time, not on every call; a 1-D conv's stored
+    weights, reshaped to 2-D, are constant weights the NHWC layout packs). Integer constants
+    that are not stored values (shapes, indices) keep their reshape."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: tensor.ReshapeOp, rewriter: PatternRewriter) -> None:
+        if isinstance(op.source.owner, StorageCastOp) or element_type(op.result.type) == f32_type:
+            shape = op.result.type.get_shape()  # type: ignore[union-attr]
+            _fold_stored(op, op.source, lambda v: v.reshape(shape), rewriter)
 
 
 class FoldConstantSlice(RewritePattern):

@@ -59,7 +59,7 @@ class Tiling:
     src_strides: tuple[int, ...]
     dst_strides: tuple[int, ...]
     inner: int
-    bytes: bool  # one-byte elements: copied in 16x16 blocks (qd_transpose16_u8)
+    one_byte: bool  # one-byte elements: copied in 16x16 blocks (qd_transpose16_u8)
     tile: int = TILE
 
     @property
