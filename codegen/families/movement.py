@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from xdsl.dialects.builtin import IntegerType
 
+from codegen import threads
 from codegen.c_text import ctype_of
 from codegen.geometry import strides_of
 from codegen.kernel import EmitContext, Kernel
@@ -181,6 +182,7 @@ class ResizeSpec:
     dx1: tuple[float, ...]
     dx2: tuple[float, ...]
     nchwc: bool  # ORT's NCHWc Upsample: the four taps added in pairs (qdialect/bilinear.py)
+    parallel: bool  # planes split between the threads (codegen.threads)
 
 
 def resize(op: qnn.ResizeBilinearOp, ctx: EmitContext) -> Kernel:
@@ -207,6 +209,7 @@ def resize(op: qnn.ResizeBilinearOp, ctx: EmitContext) -> Kernel:
         tuple(float(v) for v in cols.d1),
         tuple(float(v) for v in cols.d2),
         nchwc,
+        n * c * oh * ow >= threads.PARALLEL_ELEMENTS,
     )
     return Kernel("resize.c.j2", spec, [ctx.plan.expr(op.input), ctx.plan.expr(op.result)])
 

@@ -492,6 +492,34 @@ def test_concat_requantizes_every_stored_value(source: str, target: str) -> None
     assert np.array_equal(compiled(x, y)[0], run_function(text, [x, y])[0])
 
 
+@pins_flags
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(
+    ("shape", "out", "mode", "elem"),
+    [
+        ((1, 32, 32, 32), (64, 64), "half_pixel", "f32"),  # planes split between the threads
+        ((2, 3, 7, 5), (17, 13), "align_corners", "f32"),  # rows read by 2 or 3 output rows
+        ((1, 2, 9, 12), (4, 5), "asymmetric", "f32"),  # down: output rows skip input rows
+        ((1, 4, 6, 6), (15, 9), "pytorch_half_pixel", "!quant.uniform<u8:f32, 0.25:128>"),
+        ((1, 64, 24, 24), (48, 48), "half_pixel", "!quant.uniform<u8:f32, 0.25:128>"),
+    ],
+)
+def test_bilinear_resize_bit_exact(shape, out, mode, elem, threads) -> None:
+    """Each input row is gathered once into the two rows a kernel holds: upsampling, odd
+    ratios, downsampling, 8-bit data and planes split between threads equal the reference."""
+    t = lambda dims: "tensor<" + "".join(f"{d}x" for d in dims) + f"{elem}>"  # noqa: E731
+    moved = [*shape[:2], *out]
+    sh, sw = out[0] / shape[2], out[1] / shape[3]
+    text = f"""func.func @main(%x: {t(shape)}) -> {t(moved)} {{
+  %r = qnn.resize_bilinear %x {{mode = "{mode}", scale_h = {sh} : f32, scale_w = {sw} : f32}} : {t(shape)} -> {t(moved)}
+  func.return %r : {t(moved)}
+}}
+"""
+    compiled = compile_module(text, flags=STRICT, threads=threads)
+    x = random_inputs(compiled.function, threads)
+    assert np.array_equal(compiled(*x)[0], run_function(text, x)[0])
+
+
 # ------------------------------------------------------------- fast integer kernels
 # Shapes that hit every edge of gemm.c.j2 / depthwise.c.j2: M, N, K off the 6 × 16 × 2 blocks,
 # K = 1, groups, depthwise with a channel multiplier, strides, dilations, asymmetric pads, batch.
