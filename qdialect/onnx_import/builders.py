@@ -427,7 +427,17 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     # a float model's pool, as ORT's calibrator session runs it (a quantized model's float pool
     # may become one of ORT's NCHWc pools instead)
     calibrated = element_type(x.type) == f32 and not nhwc and not g.quantized_model
-    win = window(node, xs, kernel=spatial, nhwc=nhwc, partial=calibrated)
+    # QLinearAveragePool, or DequantizeLinear -> AveragePool -> QuantizeLinear, which ORT runs
+    # as one: it clips a ceil_mode window to the image and, counting padding, divides by the
+    # whole kernel
+    qlinear = node.op_type == "QLinearAveragePool" or (
+        g.quantized_model
+        and node.op_type == "AveragePool"
+        and isinstance(x.owner, qnn.DequantizeOp)
+        and bool(g.readers(node.output[0]))
+        and all(r.op_type == "QuantizeLinear" for r in g.readers(node.output[0]))
+    )
+    win = window(node, xs, kernel=spatial, nhwc=nhwc, partial=calibrated or qlinear)
     if "GlobalAveragePool" in node.op_type:
         win |= {"kernel": spatial, "strides": [1, 1], "pads": [0, 0, 0, 0], "out": [1, 1]}
     a = attrs(node)
@@ -436,7 +446,8 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     own_loop = node.op_type == "AveragePool" and (
         g.opset >= AVERAGE_POOL_V19 or (calibrated and bool(a.get("ceil_mode", 0)) and include_pad)
     )
-    if include_pad and win["pads"] != win["declared"]:  # it counts the declared padding only
+    if include_pad and win["pads"] != win["declared"] and not qlinear:  # ORT's own loop counts
+        # the declared padding only
         return build_pool2d_as_3d(g, node, x, win)
     shape = [xs[0], *win["out"], xs[3]] if nhwc else [xs[0], xs[1], *win["out"]]
     props = pool_props(win, nhwc) | {"count_include_pad": BoolAttr.from_bool(include_pad)}

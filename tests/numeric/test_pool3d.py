@@ -151,3 +151,72 @@ def test_2d_generic_window_loop_is_onnxruntimes(op: str) -> None:
     attributes = {"kernel_shape": [3, 2], "strides": [1, 3], "pads": [1, 1, 0, 1]}
     model = pool_model(op, [1, 2, 7, 3], 18, **attributes)
     assert check(model, np.arange(42, dtype=np.float32).reshape(1, 2, 7, 3))
+
+
+def quantized_pool_model(shape: list[int], signed: bool, qoperator: bool, opset: int, **attributes):
+    """DequantizeLinear -> AveragePool -> QuantizeLinear, or its QLinearAveragePool."""
+    storage = TensorProto.INT8 if signed else TensorProto.UINT8
+    if qoperator:
+        nodes = [
+            helper.make_node(
+                "QLinearAveragePool", ["x", "s", "z", "t", "z"], ["y"], domain="com.microsoft",
+                **attributes,
+            )
+        ]  # fmt: skip
+    else:
+        nodes = [
+            helper.make_node("DequantizeLinear", ["x", "s", "z"], ["xf"]),
+            helper.make_node("AveragePool", ["xf"], ["yf"], **attributes),
+            helper.make_node("QuantizeLinear", ["yf", "t", "z"], ["y"]),
+        ]
+    initializers = [
+        helper.make_tensor("s", TensorProto.FLOAT, [], [0.05]),
+        helper.make_tensor("t", TensorProto.FLOAT, [], [0.03]),
+        helper.make_tensor("z", storage, [], [-3 if signed else 131]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "pool",
+        [helper.make_tensor_value_info("x", storage, shape)],
+        [helper.make_tensor_value_info("y", storage, None)],
+        initializers,
+    )
+    opsets = [helper.make_opsetid("", opset), helper.make_opsetid("com.microsoft", 1)]
+    return helper.make_model(graph, opset_imports=opsets, ir_version=8)
+
+
+def test_quantized_average_pools_with_partial_ceil_windows_are_onnxruntimes() -> None:
+    """ORT runs DequantizeLinear -> AveragePool -> QuantizeLinear as QLinearAveragePool: a
+    ceil_mode window past the padding is clipped to the image and, counting padding, divided
+    by the whole kernel (unlike the float pool's loop, which counts the declared padding)."""
+    rng = np.random.default_rng(5)
+    partial = 0
+    for case in range(24):
+        shape = [int(rng.integers(1, 3)), 3, int(rng.integers(4, 12)), int(rng.integers(4, 12))]
+        kernel = [int(v) for v in rng.integers(2, 4, 2)]
+        strides = [int(v) for v in rng.integers(2, 4, 2)]
+        attributes = {
+            "kernel_shape": kernel,
+            "strides": strides,
+            "pads": [int(rng.integers(0, kernel[i % 2])) for i in range(4)],
+            "ceil_mode": 1,
+            "count_include_pad": case % 2,
+        }
+        signed, qoperator = bool(case % 3 == 1), bool(case % 4 >= 2)
+        model = quantized_pool_model(
+            shape, signed, qoperator, 19 if case % 5 == 0 else 13, **attributes
+        )
+        info = np.iinfo(np.int8 if signed else np.uint8)
+        x = rng.integers(info.min, info.max, shape, endpoint=True).astype(info.dtype)
+        (expected,) = run_ort(model, {"x": x})
+        got = compile_module(import_onnx(model), threads=1)(x)[0]
+        assert np.array_equal(got, expected), (case, attributes)
+        spans = [
+            (o - 1) * s + k for o, s, k in zip(expected.shape[2:], strides, kernel, strict=True)
+        ]
+        heights = [
+            shape[2] + sum(attributes["pads"][0::2]),
+            shape[3] + sum(attributes["pads"][1::2]),
+        ]
+        partial += any(span > h for span, h in zip(spans, heights, strict=True))
+    assert partial >= 8  # most cases have a window past the padding
