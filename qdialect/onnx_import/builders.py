@@ -427,16 +427,7 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     # a float model's pool, as ORT's calibrator session runs it (a quantized model's float pool
     # may become one of ORT's NCHWc pools instead)
     calibrated = element_type(x.type) == f32 and not nhwc and not g.quantized_model
-    # QLinearAveragePool, or DequantizeLinear -> AveragePool -> QuantizeLinear, which ORT runs
-    # as one: it clips a ceil_mode window to the image and, counting padding, divides by the
-    # whole kernel
-    qlinear = node.op_type == "QLinearAveragePool" or (
-        g.quantized_model
-        and node.op_type == "AveragePool"
-        and isinstance(x.owner, qnn.DequantizeOp)
-        and bool(g.readers(node.output[0]))
-        and all(r.op_type == "QuantizeLinear" for r in g.readers(node.output[0]))
-    )
+    qlinear = node.op_type == "QLinearAveragePool" or _qdq_pool_group(g, node, x) is not None
     win = window(node, xs, kernel=spatial, nhwc=nhwc, partial=calibrated or qlinear)
     if "GlobalAveragePool" in node.op_type:
         win |= {"kernel": spatial, "strides": [1, 1], "pads": [0, 0, 0, 0], "out": [1, 1]}
@@ -446,9 +437,17 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     own_loop = node.op_type == "AveragePool" and (
         g.opset >= AVERAGE_POOL_V19 or (calibrated and bool(a.get("ceil_mode", 0)) and include_pad)
     )
-    if include_pad and win["pads"] != win["declared"] and not qlinear:  # ORT's own loop counts
-        # the declared padding only
-        return build_pool2d_as_3d(g, node, x, win)
+    if include_pad and win["pads"] != win["declared"]:
+        if not qlinear:  # ORT's own loop counts the declared padding only
+            return build_pool2d_as_3d(g, node, x, win)
+        if _qdq_pool_group(g, node, x) is False:
+            raise NodeError(
+                "ceil_mode=1 with a window past the padding, counting padding, between an int8 "
+                "DequantizeLinear and QuantizeLinear is not imported: ORT runs it as "
+                "QLinearAveragePool (dividing by the whole kernel) or, where its QDQS8ToU8 "
+                "retypes the pair in front, as a float AveragePool (counting the declared "
+                "padding only)"
+            )
     shape = [xs[0], *win["out"], xs[3]] if nhwc else [xs[0], xs[1], *win["out"]]
     props = pool_props(win, nhwc) | {"count_include_pad": BoolAttr.from_bool(include_pad)}
     if own_loop:
@@ -472,6 +471,25 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     g.define(node.output[0], g.add(op, node.output[0]))
     if node.op_type == "AveragePool":  # not a GlobalAveragePool, even with the image's window
         g.mark_decomposed(last, "AveragePool")
+
+
+def _qdq_pool_group(g: GraphImporter, node, x: SSAValue) -> bool | None:
+    """For an AveragePool between a DequantizeLinear and QuantizeLinears (of a quantized
+    model), which ORT runs as one QLinearAveragePool (it clips a ceil_mode window to the image
+    and, counting padding, divides by the whole kernel): True for uint8 data, which it always
+    fuses; False for int8, which it fuses unless its QDQS8ToU8 turned the Q -> DQ pair in front
+    into uint8 (then the pool stays float); None for any other pool."""
+    readers = g.readers(node.output[0])
+    if not (
+        g.quantized_model
+        and node.op_type == "AveragePool"
+        and isinstance(x.owner, qnn.DequantizeOp)
+        and readers
+        and all(r.op_type == "QuantizeLinear" for r in readers)
+    ):
+        return None
+    stored = element_type(x.owner.input.type)
+    return isinstance(stored, UniformQuantizedType) and not stored.signed
 
 
 def build_pool2d_as_3d(g: GraphImporter, node, x: SSAValue, win: dict) -> None:

@@ -188,9 +188,11 @@ def quantized_pool_model(shape: list[int], signed: bool, qoperator: bool, opset:
 def test_quantized_average_pools_with_partial_ceil_windows_are_onnxruntimes() -> None:
     """ORT runs DequantizeLinear -> AveragePool -> QuantizeLinear as QLinearAveragePool: a
     ceil_mode window past the padding is clipped to the image and, counting padding, divided
-    by the whole kernel (unlike the float pool's loop, which counts the declared padding)."""
+    by the whole kernel (unlike the float pool's loop, which counts the declared padding). On
+    int8 data counting padding the importer refuses: ORT keeps the pool float where its
+    QDQS8ToU8 retyped the pair in front (a U-Net's pool after a Conv), and fuses it elsewhere."""
     rng = np.random.default_rng(5)
-    partial = 0
+    partial = refused = 0
     for case in range(24):
         shape = [int(rng.integers(1, 3)), 3, int(rng.integers(4, 12)), int(rng.integers(4, 12))]
         kernel = [int(v) for v in rng.integers(2, 4, 2)]
@@ -208,8 +210,15 @@ def test_quantized_average_pools_with_partial_ceil_windows_are_onnxruntimes() ->
         )
         info = np.iinfo(np.int8 if signed else np.uint8)
         x = rng.integers(info.min, info.max, shape, endpoint=True).astype(info.dtype)
+        try:
+            module = import_onnx(model)
+        except OnnxImportError as err:  # ORT's choice depends on the graph around the pair
+            assert signed and not qoperator and attributes["count_include_pad"], err
+            assert "QDQS8ToU8 retypes the pair in front" in str(err)
+            refused += 1
+            continue
         (expected,) = run_ort(model, {"x": x})
-        got = compile_module(import_onnx(model), threads=1)(x)[0]
+        got = compile_module(module, threads=1)(x)[0]
         assert np.array_equal(got, expected), (case, attributes)
         spans = [
             (o - 1) * s + k for o, s, k in zip(expected.shape[2:], strides, kernel, strict=True)
@@ -219,4 +228,4 @@ def test_quantized_average_pools_with_partial_ceil_windows_are_onnxruntimes() ->
             shape[3] + sum(attributes["pads"][1::2]),
         ]
         partial += any(span > h for span, h in zip(spans, heights, strict=True))
-    assert partial >= 8  # most cases have a window past the padding
+    assert partial >= 8 and refused >= 1  # most cases have a window past the padding
