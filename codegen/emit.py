@@ -181,6 +181,12 @@ def boundary_problem(value_type: Attribute) -> str | None:
     return None
 
 
+def _empty(value: SSAValue) -> bool:
+    """A statically shaped tensor without elements."""
+    shape = value.type.get_shape() if isinstance(value.type, TensorType) else ()
+    return 0 in shape
+
+
 @dataclass
 class EmittedFunction:
     """One function's C: `source` is its own unit (entry point `qd_entry`); `kernels` and
@@ -312,6 +318,8 @@ class FunctionEmitter:
             return  # in the constant table, handed in at load time
         if op.results and op.results[0] in self.plan.aliases:
             return  # a reshape that is its source's buffer: nothing to compute
+        if op.results and all(_empty(r) for r in op.results):
+            return  # no element to write (a Slice of 0:0, as torch exports roll(x, 0))
         family = FAMILIES.get(type(op))
         if family is None:
             raise self.fail(

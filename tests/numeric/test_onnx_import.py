@@ -999,3 +999,30 @@ def test_a_gathered_table_dequantized_after_a_transpose_is_onnxruntimes() -> Non
     }
     model = make_model(nodes, [("ids", TensorProto.INT64, [2, 6])], [("y", F)], inits)
     check_against_ort(model, {"ids": rng.integers(0, 30, (2, 6), dtype=np.int64)})
+
+
+@pytest.mark.parametrize(("storage", "zero", "scale"), [(np.int8, -1, 0.05), (np.uint8, 127, 0.03)])
+def test_empty_slices_compile_as_onnxruntime_runs_them(storage, zero, scale) -> None:
+    """torch exports roll(x, 0) as a Slice of 0:0 and a Concat: the empty tensor between its
+    own QuantizeLinear and DequantizeLinear (requantized: another scale) has no kernel."""
+    node = helper.make_node
+    nodes = [
+        node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
+        node("DequantizeLinear", ["xq", "s", "z"], ["xd"]),
+        node("Slice", ["xd", "zero", "zero", "one"], ["e"]),
+        node("QuantizeLinear", ["e", "t", "z"], ["eq"]),
+        node("DequantizeLinear", ["eq", "t", "z"], ["ed"]),
+        node("Concat", ["xd", "ed"], ["c"], axis=1),
+        node("QuantizeLinear", ["c", "s", "z"], ["cq"]),
+        node("DequantizeLinear", ["cq", "s", "z"], ["y"]),
+    ]
+    inits = {
+        "s": np.float32(0.03),
+        "t": np.float32(scale),
+        "z": storage(zero),
+        "zero": np.array([0], np.int64),
+        "one": np.array([1], np.int64),
+    }
+    model = make_model(nodes, [("x", F, [1, 4, 8])], [("y", F)], inits)
+    x = np.random.default_rng(0).standard_normal((1, 4, 8)).astype(np.float32)
+    check_against_ort(model, {"x": x})
