@@ -17,7 +17,7 @@ from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
 from qdialect import qnn
 from qdialect.float_types import is_float_type
-from qdialect.qnn.float_math import INTEGER_SOURCES
+from qdialect.qnn.float_math import INTEGER_SOURCES, Reduction
 from qdialect.storage import integer_signature, storage_bounds
 from qdialect.tensors import element_type
 
@@ -40,6 +40,8 @@ class FloatMathSpec:
     from_first: bool = False  # reduce_sum/mean/prod: lanes from each row's first element
     in_order: bool = False  # reduce_sum/mean/prod: row-major order, any axes
     ones_gemm: tuple[int, int, int] | None = None  # reduce_sum/mean: [K0, R, K1], MLAS's order
+    trailing: bool = False  # reduce_min/max over the last axes: each result one contiguous row
+    columns: tuple[int, int, int] | None = None  # reduce_min/max over a run of axes: [K0, R, K1]
     qmin: int = 0
     qmax: int = 0
 
@@ -68,6 +70,7 @@ def reduce(op: qnn.ReduceOp, ctx: EmitContext) -> Kernel:
     kept = tuple(d for i, d in enumerate(shape) if i not in axes)
     own = iter(strides_of(kept))
     out_strides = tuple(0 if i in axes else next(own) for i in range(len(shape)))
+    extreme = op.kind_value in (Reduction.MIN, Reduction.MAX)
     spec = FloatMathSpec(
         f"reduce_{op.kind_value.value}",
         f"{op.name} {op.kind_value.value} over axes {list(axes)}",
@@ -78,6 +81,13 @@ def reduce(op: qnn.ReduceOp, ctx: EmitContext) -> Kernel:
         from_first=op.from_first is not None,
         in_order=op.in_order is not None,
         ones_gemm=_runs(shape, axes) if op.ones_gemm is not None else None,
+        trailing=extreme
+        and tuple(axes) == tuple(range(len(shape) - len(axes), len(shape)))
+        and math.prod(kept) > 0
+        and math.prod(shape) >= 8 * math.prod(kept),
+        columns=_runs(shape, axes)
+        if extreme and axes and tuple(axes) == tuple(range(axes[0], axes[-1] + 1))
+        else None,
     )
     args = [ctx.plan.expr(op.input), "NULL", ctx.plan.expr(op.result)]
     return Kernel("float_math.c.j2", spec, args)

@@ -1098,3 +1098,44 @@ def test_where_merges_as_onnxruntime_and_trilu_copies() -> None:
     _assert_onnxruntimes_bits(_single_node_model(where, x.shape, inits), x, optimize=False)
     trilu = helper.make_node("Trilu", ["x"], ["y"], upper=1)
     _assert_onnxruntimes_bits(_single_node_model(trilu, x.shape, {}, 14), x, optimize=False)
+
+
+@pytest.mark.parametrize("op_type", ["ReduceMax", "ReduceMin"])
+@pytest.mark.parametrize(
+    ("shape", "axes", "path"),
+    [
+        ((3, 4, 37), [2], "8 lanes"),  # a row each: AVX2 lanes, a tail of 5
+        ((2, 64), [-1], "8 lanes"),
+        ((3, 6, 5, 8), [2, 3], "8 lanes"),  # two trailing axes: one row of 40
+        ((2, 33, 7), [1], "a row of 7 results"),  # a middle axis: results side by side
+        ((9, 16), [0], "a row of 16 results"),
+    ],
+)
+def test_min_max_reductions_keep_the_folds_zero_and_nan(op_type, shape, axes, path) -> None:
+    """The fold's value (a NaN anywhere: the quiet NaN; an extreme of 0: the sign of the
+    row's last zero, as the sequential fold ends) from the vectorized paths: compiled equals
+    the reference bit for bit on rows of ±0 only, rows with NaN or ±inf, and random ones."""
+    rng = np.random.default_rng(len(shape) + sum(axes))
+    x = rng.standard_normal(shape).astype(np.float32)
+    flat = x.reshape(-1)
+    flat[::3] = 0.0
+    flat[1::5] = -0.0
+    flat[::29] = np.inf
+    flat[7::31] = -np.inf
+    flat[11::97] = NAN_PAYLOAD
+    x[0] = np.where(rng.random(x[0].shape) < 0.5, -0.0, 0.0)  # folds over zeros only
+    node = helper.make_node(op_type, ["x", "axes"], ["y"], keepdims=0)
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.array(axes, np.int64), "axes")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
+    module = import_onnx(model)
+    compiled = compile_module(module)
+    assert path in compiled.c_source
+    (want,) = run_function(module, [x])
+    got = compiled(x)[0]
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
