@@ -232,7 +232,7 @@ def entry_point(c_name: str, body: str) -> str:
     return (
         f"int {c_name}(const void *const *inputs, void *const *outputs,\n"
         f"{indent}const void *const *constants, void *arena) {{\n"
-        "    (void)inputs; (void)constants; (void)arena;\n"
+        "    (void)inputs; (void)outputs; (void)constants; (void)arena;\n"
         f"{body}\n    return 0;\n}}\n"
     )
 
