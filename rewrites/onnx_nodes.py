@@ -232,6 +232,14 @@ def conv_transpose_inputs(op: Operation) -> tuple[SSAValue, SSAValue, SSAValue |
     computed = [v for v in inputs if float_constant(v) is None]
     constants = [v for v in inputs if float_constant(v) is not None]
     weights = [v for v in constants if len(v.type.get_shape()) > 1]  # type: ignore[union-attr]
+    if not weights:  # a 1-D ConvTranspose: its filter as [C, O, 1, K], the importer's constant
+        weights = [
+            inner.results[0]
+            for inner in node_ops(op)
+            if isinstance(inner, arith.ConstantOp)
+            and float_constant(inner.results[0]) is not None
+            and len(inner.results[0].type.get_shape()) == 4  # type: ignore[union-attr]
+        ]
     if len(computed) != 1 or len(weights) != 1:
         return None
     biases = [v for v in constants if v is not weights[0]]

@@ -865,6 +865,28 @@ def conv_transpose(rng: np.random.Generator, size: int = 5) -> onnx.ModelProto:
     return onnx_model(nodes, [1, 3, size, size], [1, 2, 2 * size, 2 * size], weights)
 
 
+def conv_transpose_1d(rng: np.random.Generator, length: int = 9) -> onnx.ModelProto:
+    """A vocoder's upsampler (HiFi-GAN): conv, LeakyRelu, a stride-4 1-D ConvTranspose with
+    bias, then a conv. Between a QOperator model's pairs the ConvTranspose stays float, and
+    ORT's session quantizes its weight and bias (WeightBiasQuantization) as for 2-D ones."""
+    w = functools.partial(normal, rng)
+    weights = {
+        "w1": w(8, 3, 3),
+        "b1": w(8, scale=0.1),
+        "wt": w(8, 4, 8),
+        "bt": w(4, scale=0.1),
+        "w2": w(2, 4, 1),
+    }
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1], name="conv1"),
+        node("LeakyRelu", ["c1"], ["r1"], alpha=0.1, name="leaky1"),
+        node("ConvTranspose", ["r1", "wt", "bt"], ["up"], strides=[4], pads=[2, 2], name="up"),
+        node("Conv", ["up", "w2"], ["y"], name="conv2"),
+    ]
+    return onnx_model(nodes, [1, 3, length], [1, 2, 4 * length], weights)
+
+
 def tiny_weights(rng: np.random.Generator, size: int = 6) -> onnx.ModelProto:
     """ORT's test_qoperator_adjust_int32_bias: a 1x1 conv whose weights (±1e-7) are far
     smaller than its bias (5, -4.5), then a second conv. With int8 weights (zero point 0) the

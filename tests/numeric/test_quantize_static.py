@@ -79,6 +79,7 @@ MODELS = {
     "bicubic": float_models.bicubic,
     "instance_norm": float_models.instance_norm,
     "conv_transpose": float_models.conv_transpose,
+    "conv_transpose_1d": float_models.conv_transpose_1d,
     "constant_nodes": float_models.constant_nodes,
     "tiny_weights": float_models.tiny_weights,
     "where_select": float_models.where_select,
@@ -104,6 +105,7 @@ FAST_MODELS = (
     "pools_1d",
     "instance_norm",
     "conv_transpose",
+    "conv_transpose_1d",
 )
 COMBOS = list(
     itertools.product(["QDQ", "QOperator"], [False, True], ["QUInt8", "QInt8"], [False, True])
