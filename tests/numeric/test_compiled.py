@@ -449,7 +449,6 @@ BLOCKED_TRANSPOSES = [
 ]
 
 
-@pins_flags
 @pytest.mark.parametrize(("shape", "perm", "elem"), BLOCKED_TRANSPOSES)
 def test_blocked_transposes_bit_exact(shape, perm, elem) -> None:
     t = lambda dims: "tensor<" + "".join(f"{d}x" for d in dims) + f"{elem}>"  # noqa: E731
@@ -462,10 +461,9 @@ def test_blocked_transposes_bit_exact(shape, perm, elem) -> None:
     source = compile_module(text).c_source
     assert "/* tiled: " in source
     assert ("qd_transpose16_u8(xs" in source) == ("8" in elem)
-    check(text, len(shape), flags=STRICT)
+    check(text, len(shape))
 
 
-@pins_flags
 @pytest.mark.parametrize(
     ("source", "target"),
     [
@@ -483,7 +481,7 @@ def test_concat_requantizes_every_stored_value(source: str, target: str) -> None
   func.return %c : tensor<2x259x{b}>
 }}
 """
-    compiled = compile_module(text, flags=STRICT)
+    compiled = compile_module(text)
     assert "static const" in compiled.c_source and "table0[256] = {" in compiled.c_source
     dtype = np.int8 if source.startswith("i8") else np.uint8
     x = np.tile(np.arange(256) + np.iinfo(dtype).min, (2, 1)).astype(dtype)
@@ -492,7 +490,6 @@ def test_concat_requantizes_every_stored_value(source: str, target: str) -> None
     assert np.array_equal(compiled(x, y)[0], run_function(text, [x, y])[0])
 
 
-@pins_flags
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize(
     ("shape", "out", "mode", "elem"),
@@ -515,7 +512,7 @@ def test_bilinear_resize_bit_exact(shape, out, mode, elem, threads) -> None:
   func.return %r : {t(moved)}
 }}
 """
-    compiled = compile_module(text, flags=STRICT, threads=threads)
+    compiled = compile_module(text, threads=threads)
     x = random_inputs(compiled.function, threads)
     assert np.array_equal(compiled(*x)[0], run_function(text, x)[0])
 

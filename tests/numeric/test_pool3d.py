@@ -192,8 +192,8 @@ def test_quantized_average_pools_with_partial_ceil_windows_are_onnxruntimes() ->
     int8 data counting padding the importer refuses: ORT keeps the pool float where its
     QDQS8ToU8 retyped the pair in front (a U-Net's pool after a Conv), and fuses it elsewhere."""
     rng = np.random.default_rng(5)
-    partial = refused = 0
-    for case in range(24):
+    partial = 0
+    for case in range(40):
         shape = [int(rng.integers(1, 3)), 3, int(rng.integers(4, 12)), int(rng.integers(4, 12))]
         kernel = [int(v) for v in rng.integers(2, 4, 2)]
         strides = [int(v) for v in rng.integers(2, 4, 2)]
@@ -204,6 +204,13 @@ def test_quantized_average_pools_with_partial_ceil_windows_are_onnxruntimes() ->
             "ceil_mode": 1,
             "count_include_pad": case % 2,
         }
+        pads = attributes["pads"]
+        if any(
+            (-(-(size + pads[i] + pads[i + 2] - kernel[i]) // strides[i])) * strides[i]
+            >= size + pads[i]
+            for i, size in enumerate(shape[2:])
+        ):  # a last window starting past the image: ORT's shape and ONNX's inferred one differ,
+            continue  # and ORT throws (and catches) while merging them, which ASan cannot take
         signed, qoperator = bool(case % 3 == 1), bool(case % 4 >= 2)
         model = quantized_pool_model(
             shape, signed, qoperator, 19 if case % 5 == 0 else 13, **attributes
@@ -215,7 +222,6 @@ def test_quantized_average_pools_with_partial_ceil_windows_are_onnxruntimes() ->
         except OnnxImportError as err:  # ORT's choice depends on the graph around the pair
             assert signed and not qoperator and attributes["count_include_pad"], err
             assert "QDQS8ToU8 retypes the pair in front" in str(err)
-            refused += 1
             continue
         (expected,) = run_ort(model, {"x": x})
         got = compile_module(module, threads=1)(x)[0]
@@ -228,4 +234,7 @@ def test_quantized_average_pools_with_partial_ceil_windows_are_onnxruntimes() ->
             shape[3] + sum(attributes["pads"][1::2]),
         ]
         partial += any(span > h for span, h in zip(spans, heights, strict=True))
-    assert partial >= 8 and refused >= 1  # most cases have a window past the padding
+    assert partial >= 8  # most cases have a window past the padding
+    attributes = {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1, "count_include_pad": 1}
+    with pytest.raises(OnnxImportError, match="QDQS8ToU8 retypes the pair in front"):
+        import_onnx(quantized_pool_model([1, 3, 8, 8], True, False, 13, **attributes))
