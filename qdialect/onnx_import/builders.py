@@ -427,7 +427,8 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     # a float model's pool, as ORT's calibrator session runs it (a quantized model's float pool
     # may become one of ORT's NCHWc pools instead)
     calibrated = element_type(x.type) == f32 and not nhwc and not g.quantized_model
-    qlinear = node.op_type == "QLinearAveragePool" or _qdq_pool_group(g, node, x) is not None
+    group = _qdq_pool_group(g, node, x)
+    qlinear = node.op_type == "QLinearAveragePool" or group is not None
     win = window(node, xs, kernel=spatial, nhwc=nhwc, partial=calibrated or qlinear)
     if "GlobalAveragePool" in node.op_type:
         win |= {"kernel": spatial, "strides": [1, 1], "pads": [0, 0, 0, 0], "out": [1, 1]}
@@ -440,7 +441,7 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     if include_pad and win["pads"] != win["declared"]:
         if not qlinear:  # ORT's own loop counts the declared padding only
             return build_pool2d_as_3d(g, node, x, win)
-        if _qdq_pool_group(g, node, x) is False:
+        if group is False:
             raise NodeError(
                 "ceil_mode=1 with a window past the padding, counting padding, between an int8 "
                 "DequantizeLinear and QuantizeLinear is not imported: ORT runs it as "
