@@ -41,6 +41,7 @@ MAX_MC = 1020  # rows per chunk at most (their offsets live on the stack)
 HWC_CHANNELS = 16  # a padded copy keeps channels last up to this many per group
 PX_TASKS = 32  # chunks of pixel blocks (PX)
 PX_WASTE = 1.1  # PX when the pixel blocks hold at most 10% more lanes than pixels
+ROW_PX_GAIN = 1.25  # ... of one output row each, when they fill this many times more lanes
 MIN_TASKS = 8  # with several threads, split the channel blocks until there are this many tasks
 
 
@@ -75,6 +76,7 @@ class TapSource:
     dw: bool  # depthwise: the lanes are channels, each reading its own (HWC copy)
     PX: bool  # NCHW, pixels reading consecutive inputs: the lanes are pixels, the rows channels
     CH: int = 0  # an NCHWc conv's channels per K block, taps (r, s, c) within one (SumOrder.tap)
+    PXW: int = 0  # PX: pixels per run of pixel blocks (all M, or one output row's OW)
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,10 @@ class FloatGemmPlan:
     ALPHA: float | None = None  # a FusedMatMul's: each FMA block's sum scaled (qnn.dot alpha)
 
 
-def _conv_parts(op: qnn.Conv2DOp, nr: int, order: SumOrder) -> tuple[TapSource, FloatGemm]:
+def _conv_parts(
+    op: qnn.Conv2DOp, tile: tuple[int, int], order: SumOrder
+) -> tuple[TapSource, FloatGemm]:
+    mr, nr = tile
     conv = conv_window(op)
     g: Window = conv.window
     cg = g.C // conv.groups
@@ -136,32 +141,48 @@ def _conv_parts(op: qnn.Conv2DOp, nr: int, order: SumOrder) -> tuple[TapSource, 
     hp = max(g.H + g.PT, (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1)
     wp = max(g.W + g.PL, (g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1)
     copy = dw or (hp, wp) != (g.H, g.W) or g.PT > 0 or g.PL > 0
+    m = g.OH * g.OW
+    # pixels as lanes (NCHW): consecutive output pixels of a row read consecutive inputs at
+    # every tap and land side by side. Blocks of nr pixels run through the whole image when its
+    # rows follow each other in the input too (e.g. a 1x1 stride-1 conv) and waste little;
+    # else through each output row, when that fills more lanes than tiles of channels would
+    # (few output channels: the channel lanes would go mostly unused)
+    lanes_planar = conv.groups == 1 and g.SW == 1 and g.ys[3] == 1 and (copy or g.xs[3] == 1)
+    row_px = lanes_planar and _row_lanes_pay(g.O, g.OH, g.OW, tile)
     # the copy's layout: taps (c, r, s) in order step along s, so planes (CHW) keep a pixel's
     # taps of one kernel row adjacent; channels last (HWC) when the channels are few, or the
-    # kernel is 1x1
-    hwc = dw or g.KH * g.KW == 1 or cg <= HWC_CHANNELS
+    # kernel is 1x1, unless the lanes are a row's pixels
+    hwc = dw or (g.KH * g.KW == 1 or cg <= HWC_CHANNELS) and not row_px
     a_c, a_h, a_w = (g.xs[1], g.xs[2], g.xs[3])
     if copy:
         a_c, a_h, a_w = (1, wp * g.C, g.C) if hwc else (hp * wp, wp, 1)
     assert g.ys[2] == g.OW * g.ys[3], "output pixels are row-major in either layout"
     assert 1 in (g.ys[1], g.ys[3]), "channels or pixels adjacent in y (the vector stores)"
     groups = 1 if dw else conv.groups
-    # pixels as lanes (NCHW, e.g. a 1x1 stride-1 conv): consecutive output pixels read
-    # consecutive inputs at every tap (rows included) and land side by side, and blocks of nr
-    # pixels waste little
-    m = g.OH * g.OW
-    px = (
+    flat_px = (
         conv.groups == 1 and a_w * g.SW == 1 and a_h * g.SH == g.OW and g.ys[3] == 1
         and m * PX_WASTE >= -(-m // nr) * nr
     )  # fmt: skip
     source = TapSource(
         g.N, g.C, g.H, g.W, max(g.OW, 1), g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.xs,
-        copy, hp, wp, a_c, a_h, a_w, 0 if dw else cg * a_c, dw, px, order.channels,
+        copy, hp, wp, a_c, a_h, a_w, 0 if dw else cg * a_c, dw, flat_px or row_px,
+        order.channels, m if flat_px else g.OW,
     )  # fmt: skip
     gemm = FloatGemm(
         g.OH * g.OW, cg * g.KH * g.KW, g.O // groups, groups, g.ys[0], g.ys[3], g.ys[1], conv.ws
     )
     return source, gemm
+
+
+def _row_lanes_pay(channels: int, oh: int, ow: int, tile: tuple[int, int]) -> bool:
+    """Whether tiles of mr channels x nr pixels of one output row fill their lanes better, by
+    ROW_PX_GAIN (their taps are packed first), than tiles of mr pixels x nr channels."""
+    mr, nr = tile
+    if oh * ow == 0 or channels == 0:
+        return False
+    by_channel = channels / (-(-channels // nr) * nr)
+    by_row = ow / (-(-ow // nr) * nr) * channels / (-(-channels // mr) * mr)
+    return by_row > ROW_PX_GAIN * by_channel
 
 
 def _dot_parts(op: qnn.DotOp) -> tuple[TapSource, FloatGemm]:
@@ -239,7 +260,7 @@ def _plan(
     slot = mc * nr
     pb = pbc = 0
     if source.PX:  # chunks of pixel blocks; a block's taps, then its channels' partial sums
-        pb = -(-gemm.M // nr)
+        pb = gemm.M // max(source.PXW, 1) * -(-source.PXW // nr)
         pbc = max(1, -(-pb // PX_TASKS))
         chunks = -(-pb // pbc)
         slot = kc * nr + (w_blocks * mr * nr if kb > 1 else mr * nr)
@@ -273,7 +294,7 @@ def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContex
     """The float32 conv / dot: weights packed at load when constant, else per call."""
     mr, nr = (MR_AVX512, NR_AVX512) if ctx.target.wide_vectors else (MR_AVX, NR_AVX)
     order = op.float_sum_order()
-    source, gemm = _dot_parts(op) if isinstance(op, qnn.DotOp) else _conv_parts(op, nr, order)
+    source, gemm = _dot_parts(op) if isinstance(op, qnn.DotOp) else _conv_parts(op, (mr, nr), order)
     weights = ctx.plan.constant_data(op.weight)
     # the one-column kernel adds C (the bias) after its tree, as the epilogue adds the bias
     bias_first = op.bias_first is not None and order.kind is not SumKind.TREE

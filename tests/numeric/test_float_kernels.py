@@ -2,7 +2,8 @@
 
 Every output must be the reference's float32 sum, step by step: the shapes below reach every
 path of the kernel (M, K, N off the 6 x 128 x 16 blocks and K blocks, K = 1, GEMV, layouts,
-direct reads, the planar and the channels-last padded copy, pixels as lanes, strides,
+direct reads, the planar and the channels-last padded copy, pixels as lanes (in runs of the
+whole image or of an output row), strides,
 dilations, asymmetric and cut-off pads, groups, depthwise with and without a channel
 multiplier, batch, weights as an argument, empty tensors), with the epilogues (bias, addend, relu, clamp), and on data with NaN, infinities,
 signed zeros, subnormals and overflowing products, so padded taps (0 x inf is NaN) and the
@@ -45,6 +46,10 @@ SHAPES = [
     ("conv", "nhwc", (1, 64, 36, 30), 17, (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),  # row chunks
     ("conv", "nchw", (1, 1, 5, 5), 1, (2, 2), (1, 1), (1, 1), (0, 0, 0, 0), 1),  # K = 4, N = 1
     ("conv", "nchw", (1, 300, 4, 8), 7, (1, 1), (1, 1), (1, 1), (0, 0, 0, 0), 1),  # PX, K blocks
+    # few channels: pixels of one output row as lanes, a row's last block partly filled
+    ("conv", "nchw", (1, 6, 9, 37), 5, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),  # planar copy
+    ("conv", "nchw", (2, 40, 5, 12), 3, (3, 3), (2, 1), (1, 2), (0, 2, 1, 2), 1),  # K blocks
+    ("conv", "nchw", (1, 4, 6, 19), 2, (2, 3), (1, 1), (1, 1), (0, 0, 0, 0), 1),  # x itself
     ("dot", "-", (1, 300), 40, None, None, None, None, 1),  # GEMV, 3 K blocks, channel tail
     ("dot", "-", (13, 7), 16, None, None, None, None, 1),
     ("dot", "-", (2, 5, 33), 17, None, None, None, None, 1),  # batch dimensions
