@@ -41,6 +41,7 @@ MAX_MC = 1020  # rows per chunk at most (their offsets live on the stack)
 HWC_CHANNELS = 16  # a padded copy keeps channels last up to this many per group
 PX_TASKS = 32  # chunks of pixel blocks (PX)
 PX_WASTE = 1.1  # PX when the pixel blocks hold at most 10% more lanes than pixels
+PX_STRIDE = 2  # ... of a conv whose stride along rows is at most this
 ROW_PX_GAIN = 1.25  # ... of one output row each, when they fill this many times more lanes
 MIN_TASKS = 8  # with several threads, split the channel blocks until there are this many tasks
 
@@ -147,7 +148,7 @@ def _conv_parts(
     # rows follow each other in the input too (e.g. a 1x1 stride-1 conv) and waste little;
     # else through each output row, when that fills more lanes than tiles of channels would
     # (few output channels: the channel lanes would go mostly unused)
-    lanes_planar = conv.groups == 1 and g.SW == 1 and g.ys[3] == 1 and (copy or g.xs[3] == 1)
+    lanes_planar = conv.groups == 1 and g.SW <= PX_STRIDE and g.ys[3] == 1 and (copy or g.xs[3] == 1)
     row_px = lanes_planar and _row_lanes_pay(g.O, g.OH, g.OW, tile)
     # the copy's layout: taps (c, r, s) in order step along s, so planes (CHW) keep a pixel's
     # taps of one kernel row adjacent; channels last (HWC) when the channels are few, or the

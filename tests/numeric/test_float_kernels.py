@@ -50,6 +50,7 @@ SHAPES = [
     ("conv", "nchw", (1, 6, 9, 37), 5, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1),  # planar copy
     ("conv", "nchw", (2, 40, 5, 12), 3, (3, 3), (2, 1), (1, 2), (0, 2, 1, 2), 1),  # K blocks
     ("conv", "nchw", (1, 4, 6, 19), 2, (2, 3), (1, 1), (1, 1), (0, 0, 0, 0), 1),  # x itself
+    ("conv", "nchw", (1, 3, 11, 40), 6, (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 1),  # stride 2
     ("dot", "-", (1, 300), 40, None, None, None, None, 1),  # GEMV, 3 K blocks, channel tail
     ("dot", "-", (13, 7), 16, None, None, None, None, 1),
     ("dot", "-", (2, 5, 33), 17, None, None, None, None, 1),  # batch dimensions
