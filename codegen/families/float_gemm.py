@@ -143,12 +143,13 @@ def _conv_parts(
     wp = max(g.W + g.PL, (g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1)
     copy = dw or (hp, wp) != (g.H, g.W) or g.PT > 0 or g.PL > 0
     m = g.OH * g.OW
-    # pixels as lanes (NCHW): consecutive output pixels of a row read consecutive inputs at
-    # every tap and land side by side. Blocks of nr pixels run through the whole image when its
+    # pixels as lanes (NCHW): consecutive output pixels of a row read inputs SW apart at every
+    # tap and land side by side. Blocks of nr pixels run through the whole image when its
     # rows follow each other in the input too (e.g. a 1x1 stride-1 conv) and waste little;
     # else through each output row, when that fills more lanes than tiles of channels would
     # (few output channels: the channel lanes would go mostly unused)
-    lanes_planar = conv.groups == 1 and g.SW <= PX_STRIDE and g.ys[3] == 1 and (copy or g.xs[3] == 1)
+    planar = copy or g.xs[3] == 1
+    lanes_planar = conv.groups == 1 and g.SW <= PX_STRIDE and g.ys[3] == 1 and planar
     row_px = lanes_planar and _row_lanes_pay(g.O, g.OH, g.OW, tile)
     # the copy's layout: taps (c, r, s) in order step along s, so planes (CHW) keep a pixel's
     # taps of one kernel row adjacent; channels last (HWC) when the channels are few, or the
