@@ -13,6 +13,8 @@ float Sigmoid/Tanh/LeakyRelu/HardSigmoid/HardSwish in tests/numeric/test_tables.
   the sign copied back; every step a float32 FMA or one rounding.
 - leaky_relu: `x >= 0 ? x : alpha·x`. hard_sigmoid: `max(0, min(1, alpha·x + beta))`, one
   rounding per operation. hard_swish: `x · hard_sigmoid(x)` with alpha = 1/6, beta = 0.5.
+- silu: `x · sigmoid(x)`, the sigmoid above rounded to float32, then the product (ORT's
+  QuickGelu with alpha 1, which its QuickGeluFusion makes of the same Mul).
 - sqrt: the correctly rounded square root (`sqrtps`, what ORT's Eigen kernel runs).
 - neg, abs: the sign flipped or cleared (exact; NaN stays NaN).
 - gelu: ORT's Gelu kernel (`gelu.cc`): `0.5·x·(erf(x·(1/√2)) + 1)` with MLAS's erf above;
@@ -147,6 +149,8 @@ def evaluate(function: UnaryFunction, x: np.ndarray, alpha: float, beta: float) 
     with np.errstate(over="ignore", invalid="ignore"):
         if function is UnaryFunction.SIGMOID:
             return np.maximum(F32(0), rational(x, LOGISTIC) + F32(0.5))
+        if function is UnaryFunction.SILU:
+            return x * evaluate(UnaryFunction.SIGMOID, x, alpha, beta)
         if function is UnaryFunction.TANH:
             return rational(x, TANH)
         if function is UnaryFunction.LEAKY_RELU:

@@ -5,7 +5,8 @@ Each pattern fires only when the conv/dot result has a single user, and each fus
 exact by DESIGN §1: a fused addend means add(conv result requantized to `intermediate`,
 addend); a fused relu/clamp is the same clamp on the same stored values. A float bias added
 after a float conv, or after a dynamic dot / conv without one, folds into its bias operand
-(the kernel adds it after the sum, too).
+(the kernel adds it after the sum, too). A float `x · sigmoid(x)` becomes one `silu` activation
+(`FuseSiluGate`), as ONNX Runtime's QuickGeluFusion makes one QuickGelu of it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from qdialect.constants import dense_array, splat_value
 from qdialect.names import carry_node
 from qdialect.qnn.common import Kind, kind_of
 from qdialect.qnn.modes import Activation, Layout
+from qdialect.qnn.table import UnaryFunction
 from qdialect.tensors import element_type
 from rewrites.common import dense_constant, single_use
 
@@ -216,6 +218,35 @@ def _channel_vector(producer: Operation, values: np.ndarray) -> np.ndarray | Non
     return moved[0]
 
 
+class FuseSiluGate(RewritePattern):
+    """mul(x, sigmoid(x)), in either order, becomes activation{silu}(x) when nothing else reads
+    the sigmoid: the same two float32 roundings (the logistic, then the product) in one pass
+    over x instead of three (EfficientNet's and YOLO's SiLU)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.MulOp, rewriter: PatternRewriter) -> None:
+        if kind_of(op.result) is not Kind.FLOAT:
+            return
+        for x, gate in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
+            sigmoid = gate.owner
+            if (
+                isinstance(sigmoid, qnn.ActivationOp)
+                and sigmoid.function_kind is UnaryFunction.SIGMOID
+                and sigmoid.input == x
+                and x.type == op.result.type
+                and single_use(gate)
+            ):
+                silu = qnn.ActivationOp.create(
+                    operands=[x],
+                    result_types=[x.type],
+                    properties={"function": StringAttr(UnaryFunction.SILU.value)},
+                )
+                carry_node(op, silu)
+                rewriter.replace(op, silu)
+                rewriter.erase(sigmoid)
+                return
+
+
 @dataclass(frozen=True)
 class FuseConvDotPass(ModulePass):
     name = "fuse-conv-dot"
@@ -223,6 +254,12 @@ class FuseConvDotPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         PatternRewriteWalker(
             GreedyRewritePatternApplier(
-                [FoldFloatBias(), FoldDynamicBias(), FuseAddend(), FuseActivation()]
+                [
+                    FoldFloatBias(),
+                    FoldDynamicBias(),
+                    FuseAddend(),
+                    FuseActivation(),
+                    FuseSiluGate(),
+                ]
             )
         ).rewrite_module(op)

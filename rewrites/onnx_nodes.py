@@ -81,6 +81,7 @@ ACTIVATIONS = {
     qnn.UnaryFunction.LEAKY_RELU: "LeakyRelu",
     qnn.UnaryFunction.HARD_SIGMOID: "HardSigmoid",
     qnn.UnaryFunction.HARD_SWISH: "HardSwish",
+    qnn.UnaryFunction.SILU: "QuickGelu",
     qnn.UnaryFunction.ERF: "Erf",
     qnn.UnaryFunction.SQRT: "Sqrt",
     qnn.UnaryFunction.NEG: "Neg",

@@ -61,6 +61,7 @@ def table(op: qnn.TableOp, ctx: EmitContext) -> Kernel:
 ERF_USERS = {UnaryFunction.ERF, UnaryFunction.GELU}
 RATIONAL = {
     UnaryFunction.SIGMOID: activations.LOGISTIC,
+    UnaryFunction.SILU: activations.LOGISTIC,
     UnaryFunction.TANH: activations.TANH,
     UnaryFunction.GELU_TANH: activations.TANH,
 }

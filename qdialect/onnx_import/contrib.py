@@ -48,8 +48,9 @@ def bias_gelu(g: GraphImporter, node) -> None:
 def quick_gelu(g: GraphImporter, node) -> None:
     x = node.input[0]
     s = Steps(g, node)
-    alpha = s.constant(np.float32(attrs(node).get("alpha", QUICK_GELU_ALPHA)))
-    gate = s.add("Sigmoid", [s.add("Mul", [x, alpha])])
+    alpha = np.float32(attrs(node).get("alpha", QUICK_GELU_ALPHA))
+    # (x · 1 is x, and x · sigmoid(x) then one `silu` activation: fuse-conv-dot)
+    gate = s.add("Sigmoid", [x if alpha == 1 else s.add("Mul", [x, s.constant(alpha)])])
     s.add("Mul", [x, gate], node.output[0])
     s.run()
 

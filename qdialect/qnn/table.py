@@ -52,6 +52,7 @@ class UnaryFunction(Enum):
     LEAKY_RELU = "leaky_relu"  # alpha
     HARD_SIGMOID = "hard_sigmoid"  # alpha, beta
     HARD_SWISH = "hard_swish"
+    SILU = "silu"  # x · sigmoid(x): fuse-conv-dot's fusion of that float Mul (two roundings)
     ERF = "erf"
     SQRT = "sqrt"  # correctly rounded: one float32 rounding
     NEG = "neg"  # exact: the sign flipped

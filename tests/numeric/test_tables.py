@@ -8,6 +8,7 @@ interpreted code, so each compares all 256 table entries.
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import onnx
@@ -173,6 +174,40 @@ def test_float_activations_equal_onnxruntime(op, attributes):
     x = float_inputs()
     model = make_model([node], [("x", TensorProto.FLOAT, [x.size])], [("y", 1)], {})
     (expected,) = run_ort(model, {"x": x})
+    (got,) = ours(model, {"x": x})
+    assert np.array_equal(got.view(np.int32), expected.view(np.int32))
+
+
+SILU_GRAPHS = {
+    "x*sigmoid(x)": [("Sigmoid", ["x"], "s"), ("Mul", ["x", "s"], "y")],
+    "sigmoid(x)*x": [("Sigmoid", ["x"], "s"), ("Mul", ["s", "x"], "y")],
+    "QuickGelu(alpha=1)": [("QuickGelu", ["x"], "y")],
+}
+
+
+@pytest.mark.parametrize("graph", list(SILU_GRAPHS))
+@pytest.mark.parametrize("level", ["ORT_DISABLE_ALL", "ORT_ENABLE_ALL"])
+def test_silu_is_one_activation_equal_to_onnxruntime(graph, level):
+    """x·sigmoid(x) runs as one `silu` activation with ORT's two roundings: equal to the
+    Sigmoid and Mul of ORT's plain session and to the QuickGelu its optimizer fuses them into."""
+    nodes = [
+        helper.make_node(
+            op,
+            inputs,
+            [out],
+            **({"domain": "com.microsoft", "alpha": 1.0} if op == "QuickGelu" else {}),
+        )
+        for op, inputs, out in SILU_GRAPHS[graph]
+    ]
+    x = float_inputs()
+    model = make_model(nodes, [("x", TensorProto.FLOAT, [x.size])], [("y", 1)], {})
+    options = ort.SessionOptions()
+    options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
+    session = ort.InferenceSession(model.SerializeToString(), options, ["CPUExecutionProvider"])
+    (expected,) = session.run(None, {"x": x})
+    compiled = compile_module(import_onnx(model))
+    kernels = re.findall(r"^/\* (qnn\.\w+[^*]*)\*/", compiled.c_source, re.MULTILINE)
+    assert kernels == ["qnn.activation silu "], kernels
     (got,) = ours(model, {"x": x})
     assert np.array_equal(got.view(np.int32), expected.view(np.int32))
 

@@ -310,3 +310,25 @@ func.func @dynamic_dot_bias(%q: tensor<3x4xui8>, %s: tensor<f32>, %z: tensor<ui8
   %u = qnn.add %t, %c : tensor<3x2xf32>, tensor<2xf32> -> tensor<3x2xf32>
   func.return %u : tensor<3x2xf32>
 }
+
+// -----
+
+// x * sigmoid(x), the sigmoid on either side: one silu activation; the second multiply, whose
+// sigmoid is read twice, and a multiply by another tensor's sigmoid stay.
+// CHECK-LABEL: func.func @silu(
+// CHECK-NEXT: %[[A:[^ ,]+]] = qnn.activation %x {function = "silu"} : tensor<2x8xf32> -> tensor<2x8xf32>
+// CHECK-NEXT: %[[B:[^ ,]+]] = qnn.activation %a {function = "silu"} : tensor<2x8xf32> -> tensor<2x8xf32>
+// CHECK-NEXT: %[[G:[^ ,]+]] = qnn.activation %b {function = "sigmoid"} : tensor<2x8xf32> -> tensor<2x8xf32>
+// CHECK-NEXT: %[[C:[^ ,]+]] = qnn.mul %b, %[[G]] : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<2x8xf32>
+// CHECK-NEXT: %[[D:[^ ,]+]] = qnn.mul %x, %[[G]] : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<2x8xf32>
+// CHECK-NEXT: func.return %[[A]], %[[B]], %[[C]], %[[D]]
+func.func @silu(%x: tensor<2x8xf32>, %a: tensor<2x8xf32>, %b: tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>) {
+  %s = qnn.activation %x {function = "sigmoid"} : tensor<2x8xf32> -> tensor<2x8xf32>
+  %y = qnn.mul %x, %s : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<2x8xf32>
+  %t = qnn.activation %a {function = "sigmoid"} : tensor<2x8xf32> -> tensor<2x8xf32>
+  %z = qnn.mul %t, %a : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<2x8xf32>
+  %g = qnn.activation %b {function = "sigmoid"} : tensor<2x8xf32> -> tensor<2x8xf32>
+  %u = qnn.mul %b, %g : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<2x8xf32>
+  %v = qnn.mul %x, %g : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<2x8xf32>
+  func.return %y, %z, %u, %v : tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>
+}
