@@ -162,6 +162,36 @@ def test_both_sum_exp_kernels_compile_as_the_reference_evaluates(kernel, log) ->
     assert np.all(kept) if kernel is SumExpKernel.AVX512F else not np.any(kept)
 
 
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("kernel", list(SumExpKernel))
+def test_float_softmax_special_rows_compile_as_the_reference_evaluates(kernel, log) -> None:
+    """The vector maximum leaves NaN rows and rows whose maximum is 0 (its sign the first
+    zero's) to the scalar fold: rows with a NaN in the vector part and in the tail, ±0 maxima
+    either way round, infinities, all -inf; 37 elements: whole groups of 8 and 16, and tails."""
+    x = np.full((8, 37), -3.0, np.float32)
+    x[0, 5] = np.nan
+    x[1, 35] = np.nan
+    x[2, [3, 20]] = (-0.0, 0.0)
+    x[3, [3, 20]] = (0.0, -0.0)
+    x[4, :] = -0.0
+    x[5, 9] = np.inf
+    x[6, :] = -np.inf
+    x[7, 30] = -0.0
+    text = (
+        "func.func @main(%x: tensor<8x37xf32>) -> tensor<8x37xf32> {\n"
+        f'  %y = qnn.softmax %x {{axis = 1 : i64, kernel = "{kernel.value}"{", log" if log else ""}}} '
+        ": tensor<8x37xf32> -> tensor<8x37xf32>\n"
+        "  func.return %y : tensor<8x37xf32>\n}\n"
+    )
+    module = parse_module(text)
+    (compiled,) = compile_module(module)(x)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        (reference,) = run_function(module, [x])
+    nan = np.isnan(reference)
+    assert np.array_equal(np.isnan(compiled), nan)
+    assert np.array_equal(compiled.view(np.int32)[~nan], reference.view(np.int32)[~nan])
+
+
 @pytest.mark.parametrize("signed", [False, True])
 def test_qdq_softmax_folds_as_onnxruntime_fuses_it(signed: bool) -> None:
     """DQ -> Softmax -> Q folds into the 8-bit softmax, as ONNX Runtime's optimized session
