@@ -14,6 +14,12 @@ zero-padded planar copy (an implicit GEMM: no im2col), at a pixel's offset plus 
 weights are packed `[group][channel block][k][NR]` (codegen/packing.py), once at load when
 they are a constant. The K blocks are the order's own, so a tile's sums wait in the thread's
 slot of the scratch between them exactly as MLAS keeps them in its output.
+
+With few output channels the roles turn (PX): a tile is MR channels x NR pixels of an output
+row (or of the whole image), the pixels' taps packed once per block. A depthwise conv whose
+rows fill the lanes better than its channels would (DWR) reads each channel's own zero-padded
+plane: a tile is MR output rows x NR pixels of one channel, every input row segment loaded
+once for all the output rows that read it.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ PX_TASKS = 32  # chunks of pixel blocks (PX)
 PX_WASTE = 1.1  # PX when the pixel blocks hold at most 10% more lanes than pixels
 PX_STRIDE = 2  # ... of a conv whose stride along rows is at most this
 ROW_PX_GAIN = 1.25  # ... of one output row each, when they fill this many times more lanes
+NR_DW_ROWS = 16  # a depthwise conv's pixels per tile along an output row (DWR)
+DW_ROWS_GAIN = 0.8  # DWR when its lanes are this full relative to the channel lanes' (no transposes)
 MIN_TASKS = 8  # with several threads, split the channel blocks until there are this many tasks
 
 
@@ -78,6 +86,7 @@ class TapSource:
     PX: bool  # NCHW, pixels reading consecutive inputs: the lanes are pixels, the rows channels
     CH: int = 0  # an NCHWc conv's channels per K block, taps (r, s, c) within one (SumOrder.tap)
     PXW: int = 0  # PX: pixels per run of pixel blocks (all M, or one output row's OW)
+    DWR: bool = False  # depthwise, planar: a tile is MR output rows x NR pixels of one channel
 
 
 @dataclass(frozen=True)
@@ -151,10 +160,15 @@ def _conv_parts(
     planar = copy or g.xs[3] == 1
     lanes_planar = conv.groups == 1 and g.SW <= PX_STRIDE and g.ys[3] == 1 and planar
     row_px = lanes_planar and _row_lanes_pay(g.O, g.OH, g.OW, tile)
+    # a depthwise conv reads each channel's own plane: its lanes can be a row's pixels too
+    dw_rows = (
+        dw and g.SW == 1 and g.ys[3] == 1 and m > 1 and getattr(op, "sum_from_addend", None) is None
+        and g.OW / (-(-g.OW // NR_DW_ROWS) * NR_DW_ROWS) >= DW_ROWS_GAIN * g.O / (-(-g.O // nr) * nr)
+    )  # fmt: skip
     # the copy's layout: taps (c, r, s) in order step along s, so planes (CHW) keep a pixel's
     # taps of one kernel row adjacent; channels last (HWC) when the channels are few, or the
-    # kernel is 1x1, unless the lanes are a row's pixels
-    hwc = dw or (g.KH * g.KW == 1 or cg <= HWC_CHANNELS) and not row_px
+    # kernel is 1x1 (always for a depthwise conv), unless the lanes are a row's pixels
+    hwc = not dw_rows and (dw or (g.KH * g.KW == 1 or cg <= HWC_CHANNELS) and not row_px)
     a_c, a_h, a_w = (g.xs[1], g.xs[2], g.xs[3])
     if copy:
         a_c, a_h, a_w = (1, wp * g.C, g.C) if hwc else (hp * wp, wp, 1)
@@ -168,7 +182,7 @@ def _conv_parts(
     source = TapSource(
         g.N, g.C, g.H, g.W, max(g.OW, 1), g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.xs,
         copy, hp, wp, a_c, a_h, a_w, 0 if dw else cg * a_c, dw, flat_px or row_px,
-        order.channels, m if flat_px else g.OW,
+        order.channels, m if flat_px else g.OW, dw_rows,
     )  # fmt: skip
     gemm = FloatGemm(
         g.OH * g.OW, cg * g.KH * g.KW, g.O // groups, groups, g.ys[0], g.ys[3], g.ys[1], conv.ws
@@ -257,9 +271,11 @@ def _plan(
     kc = max(1, min(kc, k))
     kb = max(1, -(-k // kc))  # K = 0: one empty block, the outputs are +0 (and the epilogue)
     mc, chunks = _rows_per_chunk(source, gemm, mr)
-    width = mr if source.PX else nr  # of a block of packed weights
+    width = mr if source.PX else 1 if source.DWR else nr  # of a block of packed weights
     w_blocks = -(-gemm.COLS // width)
     slot = mc * nr
+    if source.DWR:  # a task is a channel, its tiles one after the other
+        mc, chunks, slot = -(-gemm.M // source.OW), gemm.COLS, mr * nr
     pb = pbc = 0
     if source.PX:  # chunks of pixel blocks; a block's taps, then its channels' partial sums
         pb = gemm.M // max(source.PXW, 1) * -(-source.PXW // nr)
@@ -276,8 +292,8 @@ def _plan(
     return FloatGemmPlan(
         mr, nr, kc, kb, mc, chunks,
         min(w_blocks, -(-MIN_TASKS // max(1, chunks))) if parallel else 1,
-        w_blocks, gemm.M % mr, order.kind is SumKind.BLOCKED, *_tree(gemm, order), bias_first,
-        addend_first, prefetch, -(-nr // (mc // mr)), packed_w, parallel,
+        w_blocks, (mc if source.DWR else gemm.M) % mr, order.kind is SumKind.BLOCKED, *_tree(gemm, order), bias_first,
+        addend_first, prefetch, -(-nr // max(1, mc // mr)), packed_w, parallel,
         copy >= threads.PARALLEL_ELEMENTS, bpack_at, off_at, (off_at + 2 * k + 15) // 16 * 16,
         slot, pb, pbc,
     )  # fmt: skip
@@ -304,6 +320,8 @@ def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContex
     addend_first = getattr(op, "sum_from_addend", None) is not None
     if addend_first:  # (an NCHWc conv sums in FMA blocks: never the tree)
         source = replace(source, PX=False)  # the tiles' rows are pixels, the sums start in them
+    if source.DWR:
+        nr = NR_DW_ROWS
     plan = _plan(source, gemm, order, bias_first, weights is not None, (mr, nr), addend_first)
     if isinstance(op, qnn.DotOp) and op.alpha is not None:
         plan = replace(plan, ALPHA=float(op.alpha.value.data))
@@ -312,7 +330,7 @@ def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContex
     packed = None
     if weights is not None:
         layout = "dot" if isinstance(op, qnn.DotOp) else op.layout_kind.value
-        width = mr if source.PX else nr
+        width = mr if source.PX else 1 if source.DWR else nr
         panels = packing.float_panels(weights, layout, gemm.G, width, order)  # depthwise: G = 1
         packed = f"((const float *){ctx.plan.add_constant(op.weight, panels)})"
     args = operand_args(ctx, op, packed)
