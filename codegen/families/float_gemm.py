@@ -50,7 +50,7 @@ PX_WASTE = 1.1  # PX when the pixel blocks hold at most 10% more lanes than pixe
 PX_STRIDE = 2  # ... of a conv whose stride along rows is at most this
 ROW_PX_GAIN = 1.25  # ... of one output row each, when they fill this many times more lanes
 NR_DW_ROWS = 16  # a depthwise conv's pixels per tile along an output row (DWR)
-DW_ROWS_GAIN = 0.8  # DWR when its lanes are this full relative to the channel lanes' (no transposes)
+DW_ROWS_GAIN = 0.8  # DWR when its lanes are this full next to the channel lanes' (no transposes)
 MIN_TASKS = 8  # with several threads, split the channel blocks until there are this many tasks
 
 
@@ -163,7 +163,7 @@ def _conv_parts(
     # a depthwise conv reads each channel's own plane: its lanes can be a row's pixels too
     dw_rows = (
         dw and g.SW == 1 and g.ys[3] == 1 and m > 1 and getattr(op, "sum_from_addend", None) is None
-        and g.OW / (-(-g.OW // NR_DW_ROWS) * NR_DW_ROWS) >= DW_ROWS_GAIN * g.O / (-(-g.O // nr) * nr)
+        and _filled(g.OW, NR_DW_ROWS) >= DW_ROWS_GAIN * _filled(g.O, nr)
     )  # fmt: skip
     # the copy's layout: taps (c, r, s) in order step along s, so planes (CHW) keep a pixel's
     # taps of one kernel row adjacent; channels last (HWC) when the channels are few, or the
@@ -196,9 +196,12 @@ def _row_lanes_pay(channels: int, oh: int, ow: int, tile: tuple[int, int]) -> bo
     mr, nr = tile
     if oh * ow == 0 or channels == 0:
         return False
-    by_channel = channels / (-(-channels // nr) * nr)
-    by_row = ow / (-(-ow // nr) * nr) * channels / (-(-channels // mr) * mr)
-    return by_row > ROW_PX_GAIN * by_channel
+    return _filled(ow, nr) * _filled(channels, mr) > ROW_PX_GAIN * _filled(channels, nr)
+
+
+def _filled(n: int, width: int) -> float:
+    """The share of the lanes n values fill in blocks of `width`."""
+    return n / (-(-n // width) * width)
 
 
 def _dot_parts(op: qnn.DotOp) -> tuple[TapSource, FloatGemm]:
@@ -292,7 +295,8 @@ def _plan(
     return FloatGemmPlan(
         mr, nr, kc, kb, mc, chunks,
         min(w_blocks, -(-MIN_TASKS // max(1, chunks))) if parallel else 1,
-        w_blocks, (mc if source.DWR else gemm.M) % mr, order.kind is SumKind.BLOCKED, *_tree(gemm, order), bias_first,
+        w_blocks, (mc if source.DWR else gemm.M) % mr, order.kind is SumKind.BLOCKED,
+        *_tree(gemm, order), bias_first,
         addend_first, prefetch, -(-nr // max(1, mc // mr)), packed_w, parallel,
         copy >= threads.PARALLEL_ELEMENTS, bpack_at, off_at, (off_at + 2 * k + 15) // 16 * 16,
         slot, pb, pbc,
