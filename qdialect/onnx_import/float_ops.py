@@ -82,17 +82,24 @@ def matmul(g: GraphImporter, node) -> None:
 
 @handles("Gemm")
 def gemm(g: GraphImporter, node) -> None:
+    """`alpha·A·B + beta·C` as ONNX Runtime's Gemm kernel computes it (`gemm.cc`, MLAS's
+    `MlasSgemmOperation`): Y starts as C (broadcast) times beta, one float multiply (none for
+    beta 1; no C for beta 0), and each K block's sum goes into it as `fma(acc, alpha, Y)`
+    (`acc·alpha` when Y starts empty): the dot's `alpha`, which also keeps MLAS off its
+    one-row and one-column kernels, as alpha or beta other than 1 does. With K = 0, Y is C
+    unscaled, as ORT leaves it."""
     a_attrs = attrs(node)
-    if a_attrs.get("alpha", 1.0) != 1.0 or a_attrs.get("beta", 1.0) != 1.0:
-        raise NodeError("alpha or beta other than 1 is not imported")
+    alpha, beta = (np.float32(a_attrs.get(key, 1.0)) for key in ("alpha", "beta"))
     a, b = float_value(g, node.input[0]), float_value(g, node.input[1])
     check_matrices(a, b)
+    if (alpha != 1 or beta != 1) and any(isinstance(v.owner, DEQUANTIZE_OPS) for v in (a, b)):
+        raise NodeError("alpha or beta other than 1 on dequantized operands is not imported")
     if a_attrs.get("transA", 0):
         a = transposed(g, a)
     if a_attrs.get("transB", 0):
         b = transposed(g, b)
     bias: list[SSAValue] = []
-    if optional_input(node, 2):
+    if optional_input(node, 2) and beta != 0:
         n = shape_of(b)[1]
         name = node.input[2]
         data = g.initializers.get(name)
@@ -105,10 +112,13 @@ def gemm(g: GraphImporter, node) -> None:
             raise NodeError(
                 f"C must have shape [{n}] or [1, {n}] to be a bias, got {list(shape_of(c))}"
             )
+        factor = g.float_constant(beta) if beta != 1 and shape_of(a)[1] > 0 else None
+        last = g.block.last_op
         if shape_of(c) != (n,):  # C [1, N]: the reshape is the Gemm's own (an inner op)
-            last = g.block.last_op
             c = reshaped(g, c, (n,))
-            g.mark_decomposed(last, "Gemm")
+        if factor is not None:  # MlasSgemmMultiplyBeta, the Gemm's own too
+            c = g.add(qnn.MulOp(c, factor, c.type))
+        g.mark_decomposed(last, "Gemm")
         bias = [c]
     last = g.block.last_op
     build_dot(g, node, a, b, bias, lambda shape: tensor_type(shape, f32))
@@ -117,6 +127,8 @@ def gemm(g: GraphImporter, node) -> None:
         dot.properties["bias_first"] = UnitAttr()
     else:  # a Gemm still (ORT's QDQ selector and quantizer treat it so), not a MatMul
         dot.attributes[OP_TYPE_ATTR] = StringAttr("Gemm")
+    if alpha != 1 or bias and beta != 1:
+        dot.properties["alpha"] = FloatAttr(float(alpha), f32)
     if streamed(b):
         dot.properties["streamed_rhs"] = UnitAttr()
         if a_attrs.get("transB", 0):

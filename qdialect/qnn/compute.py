@@ -413,8 +413,9 @@ class DotOp(FusedComputeOp):
     streamed_rhs = opt_prop_def(UnitAttr)
     # ... and ONNX Runtime reads it transposed (Gemm's transB): one row sums another way
     transposed_rhs = opt_prop_def(UnitAttr)
-    # ORT's FusedMatMul (its MatMulScaleFusion of a scalar Mul/Div): each K block's sum times
-    # alpha, `c = acc·alpha` for the first, `c = fma(acc, alpha, c)` after (float only)
+    # ORT's FusedMatMul (its MatMulScaleFusion of a scalar Mul/Div) and Gemm's alpha: each K
+    # block's sum times alpha, `c = acc·alpha` for the first, `c = fma(acc, alpha, c)` after
+    # (from the bias, with bias_first: a Gemm's beta·C); float only
     alpha = opt_prop_def(FloatAttr)
 
     def float_sum_order(self) -> SumOrder:
@@ -439,10 +440,12 @@ class DotOp(FusedComputeOp):
             raise VerifyException("transposed_rhs is only meaningful with streamed_rhs")
         if self.alpha is not None and (
             kind_of(self.weight) is not Kind.FLOAT
-            or self.bias is not None
+            or (self.bias is not None and self.bias_first is None)
             or self.addend is not None
         ):
-            raise VerifyException("alpha scales a float dot without bias or addend")
+            raise VerifyException(
+                "alpha scales a float dot without addend, from its bias (bias_first) if any"
+            )
 
 
 def verify_concat_shapes(inputs, result: SSAValue, axis: int) -> None:

@@ -456,9 +456,10 @@ def run_conv(op, frame: Frame, x, w, bias, addend, ep: Epilogue) -> np.ndarray:
 def run_dot(op, x, w, bias, addend, ep: Epilogue) -> np.ndarray:
     if ep.x_type is None:
         order = op.float_sum_order()
-        if op.bias_first is not None:  # ONNX Gemm: the sum starts from the bias
-            return finish(K.dot_float(x, w, order, bias), None, addend, ep, -1, quantized=False)
         alpha = None if op.alpha is None else op.alpha.value.data
+        if op.bias_first is not None:  # ONNX Gemm: the sum starts from the bias
+            acc = K.dot_float(x, w, order, bias, alpha=alpha)
+            return finish(acc, None, addend, ep, -1, quantized=False)
         return finish(K.dot_float(x, w, order, alpha=alpha), bias, addend, ep, -1, quantized=False)
     w_zero = np.array(ep.w_type.zero_points, dtype=np.int64)
     acc = (x.astype(np.int64) - ep.x_type.zero_point) @ (w.astype(np.int64) - w_zero)

@@ -284,8 +284,8 @@ def sum_in_order(
     """float32 `Σ_k x_k · w_k` in ONNX Runtime's order (qdialect/float_sum.py), `product(k)`
     giving the pair (x_k, w_k); from `start` (a Gemm's bias) when given, else from nothing.
     `rows` (TREE): each output's group of GEMM rows, 4, 2 or 1, broadcast to `shape`.
-    `alpha` (BLOCKED, no start: a FusedMatMul's): each block's sum times it, the first
-    `acc·alpha`, the later ones `fma(acc, alpha, c)`."""
+    `alpha` (BLOCKED: a FusedMatMul's, a Gemm's): each block's sum times it, the first
+    `acc·alpha` (from no start), the others `fma(acc, alpha, c)`."""
     begin = None if start is None else np.broadcast_to(start, shape).astype(F32)
     if order.kind is SumKind.GROUPED:
         c = np.zeros(shape, F32) if begin is None else begin

@@ -111,6 +111,37 @@ def test_gemm_starts_from_its_bias(rows: int, trans_b: int, bias: bool) -> None:
     check(model_of([node], {"x": x}, weights), {"x": x})
 
 
+# (rows, K, alpha, beta, C, B an activation): the first block scaled or fused into beta·C,
+# both K blocks of a weight, the one-row and one-column kernels left (alpha or beta other than
+# 1), C dropped (beta 0), a C of [1, N] and of one value, K = 0 (C unscaled, as ORT leaves it)
+GEMM_SCALES = [
+    (4, 600, 2.0, 0.5, (30,), False),
+    (1, 600, 1.0, 0.25, (30,), False),
+    (1, 300, 0.5, 1.0, (1, 30), True),
+    (5, 300, 1.0, 3.0, (30,), True),
+    (3, 70, -1.5, 0.0, (30,), False),
+    (2, 70, 0.75, 2.0, (), False),
+    (3, 0, 2.0, 0.5, (30,), False),
+]
+
+
+@pytest.mark.parametrize("case", GEMM_SCALES, ids=str)
+def test_gemm_alpha_and_beta_are_onnxruntimes(case) -> None:
+    """Y = C·beta (one multiply), then each K block's sum fma(acc, alpha, Y), as MLAS's
+    MlasSgemmOperation computes with ORT's Gemm kernel."""
+    rows, k, alpha, beta, c_shape, activation_b = case
+    rng = np.random.default_rng(rows + k)
+    x = rng.standard_normal((rows, k)).astype(np.float32)
+    w = (rng.standard_normal((30, k)) * 0.1).astype(np.float32)
+    c = rng.standard_normal(c_shape).astype(np.float32)
+    node = helper.make_node("Gemm", ["x", "w", "c"], ["y"], transB=1, alpha=alpha, beta=beta)
+    inputs = {"x": x, "w": w} if activation_b else {"x": x}
+    if k == 0:  # (no graph input has an empty dimension: C is the input)
+        inputs = {"c": c}
+    weights = {k: v for k, v in {"x": x, "w": w, "c": c}.items() if k not in inputs}
+    check(model_of([node], inputs, weights), inputs)
+
+
 # (rows, K, N) of a product of two activations: MlasSgemmOperation's stride for N (512 for 20
 # columns against K = 300), the one-row kernel for one row
 @pytest.mark.parametrize("shape", [(8, 300, 20), (1, 150, 24), (40, 130, 200)])
