@@ -45,7 +45,7 @@ from qdialect.onnx_import.common import (
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.registry import handles
-from qdialect.qnn.common import int_array
+from qdialect.qnn.common import Kind, int_array, kind_of
 from qdialect.qnn.logical import BOOL
 from qdialect.qnn.movement import GATHER_INDEX_WIDTHS, gathered_shape
 from qdialect.qnn.resize import MODES as BILINEAR_MODES
@@ -392,7 +392,8 @@ def gather(g: GraphImporter, node) -> None:
     x = gathered_data(g, node)
     shape = list(shape_of(x))
     axis = normalize_axis(attrs(node).get("axis", 0), len(shape))
-    if node.input[1] not in g.initializers or table:
+    # (a plain integer tensor, e.g. a shape or a token id, has no qnn.concat: one gather)
+    if node.input[1] not in g.initializers or table or kind_of(x) is Kind.INTEGER:
         ids = gather_indices(g, node.input[1], shape[axis], axis)
         out = gathered_shape(tuple(shape), shape_of(ids), axis)
         op = qnn.GatherOp.create(

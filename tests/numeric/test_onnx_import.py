@@ -348,6 +348,20 @@ def test_gather_at_constant_indices_matches_onnxruntime(indices, axis) -> None:
     check_against_ort(model, {"x": x})
 
 
+@pytest.mark.parametrize("elem", [TensorProto.INT32, TensorProto.INT64])
+def test_gather_of_run_time_integers_at_constant_indices_matches_onnxruntime(elem: int) -> None:
+    """Integers (token ids, a shape computed at run time) have no concat of slices: one gather
+    (GatherND's flat positions too, as ONNX's own backend case test_gathernd_example_int32)."""
+    nodes = [
+        helper.make_node("Gather", ["x", "i"], ["y"], axis=1),
+        helper.make_node("GatherND", ["x", "n"], ["z"]),
+    ]
+    inits = {"i": np.array([[0, 4], [-1, 2]], np.int64), "n": np.array([[0, 0], [2, 3]], np.int64)}
+    model = make_model(nodes, [("x", elem, [3, 5])], [("y", elem), ("z", elem)], inits)
+    dtype = np.int32 if elem == TensorProto.INT32 else np.int64
+    check_against_ort(model, {"x": (np.arange(15, dtype=dtype).reshape(3, 5) * 7 - 40)})
+
+
 def test_gather_indices_out_of_range_are_refused() -> None:
     nodes = [helper.make_node("Gather", ["x", "i"], ["y"], axis=0, name="pick")]
     model = make_model(nodes, [("x", F, [4])], [("y", F)], {"i": np.array([1, 4], np.int64)})
