@@ -49,8 +49,8 @@ def tensor_name(value: SSAValue) -> str | None:
         attrs = function.arg_attrs if isinstance(function, func.FuncOp) else None
         if attrs is not None and value.index < len(attrs.data):
             recorded = attrs.data[value.index].data.get(NAME_ATTR)
-    elif isinstance(value, OpResult) and value.index == 0:
-        recorded = value.op.attributes.get(NAME_ATTR)
+    elif isinstance(value, OpResult):
+        recorded = value.op.attributes.get(_result_name_attr(value.index))
     if isinstance(recorded, StringAttr):
         return recorded.data
     return value.name_hint
@@ -87,12 +87,17 @@ def kept_name_hint(name: str) -> str | None:
 
 
 def record_name(value: SSAValue, name: str) -> None:
-    """Name `value` (the first result of an op) `name`: the attribute is added only when the
-    name hint the value can carry is not the name itself, so most printed IR is unchanged."""
+    """Name `value` (a result of an op) `name`: the attribute is added only when the name hint
+    the value can carry is not the name itself, so most printed IR is unchanged."""
     if value.name_hint == name:
         return
-    assert isinstance(value, OpResult) and value.index == 0, "names the first result of an op"
-    value.op.attributes[NAME_ATTR] = StringAttr(name)
+    assert isinstance(value, OpResult), "names a result of an op"
+    value.op.attributes[_result_name_attr(value.index)] = StringAttr(name)
+
+
+def _result_name_attr(index: int) -> str:
+    """`qnn.name` for an op's first result, `qnn.name.1`, ... for the others (TopK's indices)."""
+    return NAME_ATTR if index == 0 else f"{NAME_ATTR}.{index}"
 
 
 def node_name(op: Operation) -> str | None:

@@ -801,6 +801,27 @@ def test_top_k_is_onnxruntimes(k: int, attributes: dict) -> None:
     check_against_ort(model, {"x": x, "q": q})
 
 
+def test_top_k_keeps_torch_style_names_of_both_outputs() -> None:
+    """Names an SSA hint cannot spell (torch's `/TopK_output_1`) are recorded for each result,
+    the indices too, and survive printing and parsing."""
+    from qdialect.names import tensor_name
+    from qdialect.textio import parse_module
+
+    outputs = ["/TopK_output_0", "/TopK_output_1"]
+    model = make_model(
+        [helper.make_node("TopK", ["x", "k"], outputs)],
+        [("x", F, [2, 6])],
+        [(outputs[0], F), (outputs[1], TensorProto.INT64)],
+        opset=13,
+    )
+    model.graph.initializer.append(numpy_helper.from_array(np.array([3], np.int64), "k"))
+    module = parse_module(print_module(import_onnx(model)))
+    (top,) = [op for op in module.walk() if op.name == "qnn.top_k"]
+    assert [tensor_name(r) for r in top.results] == outputs
+    x = np.random.default_rng(2).standard_normal((2, 6)).astype(np.float32)
+    check_against_ort(model, {"x": x})
+
+
 def test_top_k_unsorted_is_refused_by_name() -> None:
     model = make_model(
         [helper.make_node("TopK", ["x", "k"], ["v", "i"], sorted=0, name="top")],
