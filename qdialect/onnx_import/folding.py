@@ -10,7 +10,8 @@ Float constants fold where numpy computes ONNX Runtime's bits: the IEEE operatio
 Mul, Div, Neg, Abs, comparisons: one correctly rounded step each), Pow and Log as ORT's kernels
 compute them (`qdialect.float32_arrays`). That covers the relative-position buckets T5 and
 DeBERTa compute from constant positions (Cast, Div, Log, Mul, then back to int64), where one
-ulp moves a bucket. Min, Max, Clip, Mod, Range and CumSum fold on integers only (NaN and
+ulp moves a bucket. Min, Max, Clip, Mod, Range, CumSum and the Sum, Prod, Max and Min
+reductions fold on integers only (NaN and
 summation order are ORT's own there). QuantizeLinear and DequantizeLinear fold (DESIGN §2's
 steps, per tensor) where ORT's quantizer put a pair on shape arithmetic (MobileViT's patch
 count: Ceil → Q/DQ → Mul → Q/DQ → Cast to INT64): a QuantizeLinear of a folded value, and a
@@ -251,6 +252,24 @@ def _clip(g, node, inputs) -> np.ndarray:
     return x
 
 
+def _reduction(function: Callable) -> Callable:
+    """ReduceSum/Prod/Max/Min of an integer constant (torch's `var()` divides by the product of
+    some of a shape's sizes): axes from the input or the attribute, none meaning all (or none
+    with `noop_with_empty_axes`), `keepdims`; integer arithmetic wraps as in C++."""
+
+    def folder(g, node, inputs) -> np.ndarray:
+        x, a = inputs[0], attrs(node)
+        axes = _axes(node, inputs)
+        if not axes:
+            if a.get("noop_with_empty_axes", 0):
+                return x
+            axes = list(range(x.ndim))
+        picked = tuple(axis % max(x.ndim, 1) for axis in axes)
+        return function(x, axis=picked, keepdims=bool(a.get("keepdims", 1))).astype(x.dtype)
+
+    return folder
+
+
 FOLDERS: dict[str, Callable] = {
     "Shape": _shape,
     "Size": _size,
@@ -298,6 +317,10 @@ FOLDERS: dict[str, Callable] = {
     "Pow": lambda g, n, i: onnx_pow(i[0], i[1]),
     "Log": lambda g, n, i: onnx_log(i[0]),
     "Clip": _clip,
+    "ReduceSum": _reduction(np.sum),
+    "ReduceProd": _reduction(np.prod),
+    "ReduceMax": _reduction(np.max),
+    "ReduceMin": _reduction(np.min),
     "QuantizeLinear": _quantize_linear,
     "DequantizeLinear": _dequantize_linear,
     "QLinearAdd": _qlinear_binary(np.add),
@@ -311,7 +334,12 @@ QDQ = {"QuantizeLinear", "DequantizeLinear", "QLinearAdd", "QLinearMul"}
 # ops that read only their input's static shape (a run-time tensor's too)
 SHAPE_ONLY = {"Shape", "Size", "EyeLike"}
 # integer (and boolean) operands only: on floats ORT's NaN handling or summation order decides
-INTEGER_ONLY = {"Mod", "Min", "Max", "Range", "CumSum", "Clip"}
+INTEGER_ONLY = {"Mod", "Min", "Max", "Range", "CumSum", "Clip"} | {
+    "ReduceSum",
+    "ReduceProd",
+    "ReduceMax",
+    "ReduceMin",
+}
 # float32 operands only, computed as ONNX Runtime computes them (an attention's 1/sqrt(d))
 FLOAT_ONLY = {"Pow", "Log", "DynamicQuantizeLinear"}
 

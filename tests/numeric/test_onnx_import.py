@@ -286,6 +286,31 @@ def test_integer_shape_arithmetic_folds_by_onnxs_rules() -> None:
     assert "-> tensor<1x1x32xf32>" in print_module(import_onnx(model))
 
 
+def test_integer_reductions_of_shapes_fold() -> None:
+    """torch's `var()` divides by the product of the reduced sizes (ReduceProd of a gathered
+    shape, then Cast); ReduceSum with axes as an input (opset 13), ReduceMax/Min keeping their
+    axis: all integer constants, so the division sees a constant."""
+    node = helper.make_node
+    nodes = [
+        node("Shape", ["x"], ["shape"]),
+        node("Gather", ["shape", "hw"], ["sizes"], axis=0),  # [4, 6]
+        node("ReduceProd", ["sizes"], ["n"], keepdims=0),  # 24
+        node("ReduceSum", ["sizes", "axis0"], ["sum"], keepdims=0),  # 10
+        node("ReduceMax", ["sizes"], ["top"], keepdims=1),  # [6]
+        node("ReduceMin", ["sizes"], ["low"], keepdims=1),  # [4]
+        node("Sub", ["top", "low"], ["gap"]),  # [2]
+        node("Mul", ["n", "sum"], ["n10"]),
+        node("Mul", ["n10", "gap"], ["d"]),  # [480]
+        node("Cast", ["d"], ["df"], to=TensorProto.FLOAT),
+        node("Div", ["x", "df"], ["y"]),
+    ]
+    inits = {"hw": np.array([2, 3], np.int64), "axis0": np.array([0], np.int64)}
+    model = make_model(nodes, [("x", F, [1, 2, 4, 6])], [("y", F)], inits, opset=13)
+    x = np.random.default_rng(4).standard_normal((1, 2, 4, 6)).astype(np.float32)
+    check_against_ort(model, {"x": x})
+    assert "dense<4.800000e+02>" in print_module(import_onnx(model))
+
+
 def test_a_folded_integer_read_as_a_float_is_named_as_such() -> None:
     nodes = [
         helper.make_node("Shape", ["x"], ["shape"]),
