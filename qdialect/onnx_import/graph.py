@@ -393,8 +393,10 @@ class GraphImporter:
                     owner.attributes[NODE_OUTPUT_ATTR] = UnitAttr()  # type: ignore[union-attr]
         results = []
         for out in self.graph.output:
-            if out.name not in self.values and out.name in self.folded:
-                # a constant output (a Shape of fixed dimensions)
+            if out.name not in self.values and (
+                out.name in self.folded or out.name in self.initializers
+            ):
+                # a constant output (a Shape of fixed dimensions, an initializer)
                 self.define(out.name, self.operand(out.name))
             if out.name not in self.values:
                 raise OnnxImportError(f"graph output '{out.name}' is not produced by any node")

@@ -140,6 +140,8 @@ def transpose(g: GraphImporter, node) -> None:
 
 @handles("Pad")
 def pad(g: GraphImporter, node) -> None:
+    """ONNX Pad; a negative pad crops: the input is sliced first and the rest padded onto the
+    slice, as ONNX Runtime's Pad kernel does (its edge, reflect and wrap read the slice)."""
     x = g.value(node.input[0])
     xs = shape_of(x)
     a = attrs(node)
@@ -161,7 +163,16 @@ def pad(g: GraphImporter, node) -> None:
     for i, axis in enumerate(chosen):
         low[axis], high[axis] = pads[i], pads[i + len(chosen)]
     if any(p < 0 for p in low + high):
-        raise NodeError("negative pads (cropping) are not imported")
+        if any(-lo - hi > size for lo, hi, size in zip(low, high, xs, strict=True)):
+            raise NodeError(f"pads {pads} crop more than the input {list(xs)} holds")
+        crops = {
+            axis: range(-min(lo, 0), size + min(hi, 0))
+            for axis, (lo, hi, size) in enumerate(zip(low, high, xs, strict=True))
+            if min(lo, hi) < 0
+        }
+        x = sliced(g, x, crops)
+        xs = shape_of(x)
+        low, high = [max(p, 0) for p in low], [max(p, 0) for p in high]
     fill = None
     if len(node.input) > 2 and node.input[2]:
         name = node.input[2]

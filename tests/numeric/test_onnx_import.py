@@ -387,6 +387,33 @@ def test_gather_of_run_time_integers_at_constant_indices_matches_onnxruntime(ele
     check_against_ort(model, {"x": (np.arange(15, dtype=dtype).reshape(3, 5) * 7 - 40)})
 
 
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "wrap"])
+def test_negative_pads_crop_as_onnxruntime(mode: str) -> None:
+    """A negative pad crops: the slice first, then the other pads onto it (edge, reflect and
+    wrap read the slice, as ORT's kernel does); a crop and a pad on one axis, and on two."""
+    nodes = [
+        helper.make_node("Pad", ["x", "p"], ["y"], mode=mode),
+        helper.make_node("Pad", ["x", "q"], ["z"], mode=mode),
+    ]
+    inits = {
+        "p": np.array([0, 0, 1, -1, 0, 0, -2, 1], np.int64),
+        "q": np.array([0, -1, -1, 2, 0, 0, 1, -3], np.int64),
+    }
+    model = make_model(nodes, [("x", F, [1, 2, 5, 6])], [("y", F), ("z", F)], inits, opset=19)
+    x = np.random.default_rng(3).standard_normal((1, 2, 5, 6)).astype(np.float32)
+    check_against_ort(model, {"x": x})
+
+
+def test_an_initializer_may_be_a_graph_output() -> None:
+    model = make_model(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        [("x", F, [2, 3])],
+        [("y", F), ("w", F)],
+        {"w": np.array([0.5, -2.0], np.float32)},
+    )
+    check_against_ort(model, {"x": np.ones((2, 3), np.float32)})
+
+
 def test_gather_indices_out_of_range_are_refused() -> None:
     nodes = [helper.make_node("Gather", ["x", "i"], ["y"], axis=0, name="pick")]
     model = make_model(nodes, [("x", F, [4])], [("y", F)], {"i": np.array([1, 4], np.int64)})
