@@ -88,20 +88,20 @@ class AddLoops:
     vector: bool
 
 
-def collapse(
-    shape: tuple[int, ...], a: tuple[int, ...], b: tuple[int, ...]
-) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    """Merge each axis into the next where both operands step through it contiguously, so a
-    same-shape add is one row and a bias broadcast along rows keeps rows of full length."""
-    dims = [[n, sa, sb] for n, sa, sb in zip(shape, a, b, strict=True) if n != 1] or [[1, 0, 0]]
+def collapse(shape: tuple[int, ...], *strides: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """(shape, *strides) with each axis merged into the next where every operand steps through
+    it contiguously, so a same-shape add is one row and a bias broadcast along rows keeps rows
+    of full length."""
+    columns = list(zip(shape, *strides, strict=True))
+    dims = [list(d) for d in columns if d[0] != 1] or [[1] + [0] * len(strides)]
     merged = [dims[-1]]
-    for n, sa, sb in reversed(dims[:-1]):
+    for n, *steps in reversed(dims[:-1]):
         inner = merged[0]
-        if sa == inner[1] * inner[0] and sb == inner[2] * inner[0]:
+        if all(s == t * inner[0] for s, t in zip(steps, inner[1:], strict=True)):
             inner[0] *= n
         else:
-            merged.insert(0, [n, sa, sb])
-    return tuple(tuple(d[i] for d in merged) for i in range(3))  # type: ignore[return-value]
+            merged.insert(0, [n, *steps])
+    return tuple(tuple(d[i] for d in merged) for i in range(1 + len(strides)))
 
 
 def add_loops(spec: AddSpec) -> AddLoops:

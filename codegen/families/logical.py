@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 
 from codegen.c_text import ctype_of
-from codegen.families.add import broadcast_strides
+from codegen.families.add import broadcast_strides, collapse
 from codegen.families.movement import MovementSpec
 from codegen.kernel import EmitContext, Kernel
 from codegen.plan import shape_of
@@ -22,8 +22,8 @@ class LogicalSpec:
     comment: str
     kind: str  # and, or, xor, select(_merged), a Comparison's or an IntegerArithmetic's value
     size: int
-    shape: tuple[int, ...]  # the result's (rank >= 1)
-    strides: tuple[tuple[int, ...], ...]  # each operand's, over the result's indices
+    shape: tuple[int, ...]  # the result's, axes merged where no operand needs them apart
+    strides: tuple[tuple[int, ...], ...]  # each operand's, over those axes
     ctypes: tuple[str, ...]  # each operand's
     out_ctype: str
 
@@ -38,12 +38,14 @@ def logical(op: Elementwise, ctx: EmitContext) -> Kernel:
         kind = "select_merged" if op.merged is not None else "select"
     else:
         kind = op.kind_value.value
+    strides = (broadcast_strides(v, shape) if shape_of(v) else (0,) * len(shape) for v in operands)
+    merged, *merged_strides = collapse(shape, *strides)
     spec = LogicalSpec(
         f"{op.name} {kind}",
         kind,
         math.prod(shape),
-        shape,
-        tuple(broadcast_strides(v, shape) if shape_of(v) else (0,) * len(shape) for v in operands),
+        merged,
+        tuple(merged_strides),
         tuple(ctype_of(element_type(v.type)) for v in operands),
         ctype_of(element_type(op.result.type)),
     )
