@@ -87,6 +87,7 @@ class TapSource:
     CH: int = 0  # an NCHWc conv's channels per K block, taps (r, s, c) within one (SumOrder.tap)
     PXW: int = 0  # PX: pixels per run of pixel blocks (all M, or one output row's OW)
     DWR: bool = False  # depthwise, planar: a tile is MR output rows x NR pixels of one channel
+    MULT: int = 1  # DWR: output channels per input channel (a depthwise channel multiplier)
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,17 @@ def _conv_parts(
     dw = conv.groups > 1 and cg == 1 and conv.groups == g.O
     hp = max(g.H + g.PT, (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1)
     wp = max(g.W + g.PL, (g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1)
-    copy = dw or (hp, wp) != (g.H, g.W) or g.PT > 0 or g.PL > 0
     m = g.OH * g.OW
+    # a depthwise conv reads each channel's own plane: its lanes can be a row's pixels too,
+    # with a channel multiplier too (each input channel read by MULT output channels)
+    mult = g.O // conv.groups if cg == 1 and conv.groups == g.C > 1 else 0
+    dw_rows = (
+        mult > 0 and g.SW == 1 and g.ys[3] == 1 and m > 1
+        and getattr(op, "sum_from_addend", None) is None
+        and _filled(g.OW, NR_DW_ROWS) >= DW_ROWS_GAIN * _filled(g.O, nr)
+    )  # fmt: skip
+    # (a depthwise conv reads a copy: its tiles read on past a row's end)
+    copy = dw or dw_rows or (hp, wp) != (g.H, g.W) or g.PT > 0 or g.PL > 0
     # pixels as lanes (NCHW): consecutive output pixels of a row read inputs SW apart at every
     # tap and land side by side. Blocks of nr pixels run through the whole image when its
     # rows follow each other in the input too (e.g. a 1x1 stride-1 conv) and waste little;
@@ -160,11 +170,6 @@ def _conv_parts(
     planar = copy or g.xs[3] == 1
     lanes_planar = conv.groups == 1 and g.SW <= PX_STRIDE and g.ys[3] == 1 and planar
     row_px = lanes_planar and _row_lanes_pay(g.O, g.OH, g.OW, tile)
-    # a depthwise conv reads each channel's own plane: its lanes can be a row's pixels too
-    dw_rows = (
-        dw and g.SW == 1 and g.ys[3] == 1 and m > 1 and getattr(op, "sum_from_addend", None) is None
-        and _filled(g.OW, NR_DW_ROWS) >= DW_ROWS_GAIN * _filled(g.O, nr)
-    )  # fmt: skip
     # the copy's layout: taps (c, r, s) in order step along s, so planes (CHW) keep a pixel's
     # taps of one kernel row adjacent; channels last (HWC) when the channels are few, or the
     # kernel is 1x1 (always for a depthwise conv), unless the lanes are a row's pixels
@@ -174,15 +179,15 @@ def _conv_parts(
         a_c, a_h, a_w = (1, wp * g.C, g.C) if hwc else (hp * wp, wp, 1)
     assert g.ys[2] == g.OW * g.ys[3], "output pixels are row-major in either layout"
     assert 1 in (g.ys[1], g.ys[3]), "channels or pixels adjacent in y (the vector stores)"
-    groups = 1 if dw else conv.groups
+    groups = 1 if dw or dw_rows else conv.groups
     flat_px = (
         conv.groups == 1 and a_w * g.SW == 1 and a_h * g.SH == g.OW and g.ys[3] == 1
         and m * PX_WASTE >= -(-m // nr) * nr
     )  # fmt: skip
     source = TapSource(
         g.N, g.C, g.H, g.W, max(g.OW, 1), g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL, g.xs,
-        copy, hp, wp, a_c, a_h, a_w, 0 if dw else cg * a_c, dw, flat_px or row_px,
-        order.channels, m if flat_px else g.OW, dw_rows,
+        copy, hp, wp, a_c, a_h, a_w, 0 if dw or dw_rows else cg * a_c, dw or dw_rows,
+        flat_px or row_px, order.channels, m if flat_px else g.OW, dw_rows, max(mult, 1),
     )  # fmt: skip
     gemm = FloatGemm(
         g.OH * g.OW, cg * g.KH * g.KW, g.O // groups, groups, g.ys[0], g.ys[3], g.ys[1], conv.ws
@@ -286,7 +291,11 @@ def _plan(
         chunks = -(-pb // pbc)
         slot = kc * nr + (w_blocks * mr * nr if kb > 1 else mr * nr)
     # (FMA blocks only: a depthwise filter's weights are few)
-    prefetch = 4 * gemm.G * w_blocks * k * width > PREFETCH_BYTES and order.kind is SumKind.BLOCKED
+    prefetch = (
+        4 * gemm.G * w_blocks * k * width > PREFETCH_BYTES
+        and order.kind is SumKind.BLOCKED
+        and not source.DWR  # (a channel's few weights)
+    )
     parallel = source.N * gemm.G * gemm.M * k * gemm.COLS >= threads.PARALLEL_MACS
     # (+ nr: a depthwise tile's last channel block reads up to nr - 1 floats past the last)
     copy = source.C * source.HP * source.WP + nr if source.copy else 0

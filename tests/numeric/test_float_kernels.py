@@ -52,10 +52,11 @@ SHAPES = [
     ("conv", "nchw", (1, 4, 6, 19), 2, (2, 3), (1, 1), (1, 1), (0, 0, 0, 0), 1),  # x itself
     ("conv", "nchw", (1, 3, 11, 40), 6, (3, 3), (2, 2), (1, 1), (1, 1, 1, 1), 1),  # stride 2
     # depthwise, lanes the pixels of an output row (a channel's plane): a tail of rows, strides
-    # and dilations, and K blocks
+    # and dilations, K blocks, a channel multiplier
     ("conv", "nchw", (1, 12, 9, 30), 12, (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 12),
     ("conv", "nchw", (2, 5, 11, 21), 5, (3, 5), (2, 1), (2, 2), (2, 4, 1, 3), 5),
     ("conv", "nchw", (1, 3, 14, 20), 3, (13, 13), (1, 1), (1, 1), (6, 6, 6, 6), 3),
+    ("conv", "nchw", (2, 4, 9, 20), 12, (3, 3), (2, 1), (1, 1), (1, 1, 1, 1), 4),  # multiplier 3
     ("dot", "-", (1, 300), 40, None, None, None, None, 1),  # GEMV, 3 K blocks, channel tail
     ("dot", "-", (13, 7), 16, None, None, None, None, 1),
     ("dot", "-", (2, 5, 33), 17, None, None, None, None, 1),  # batch dimensions
