@@ -82,7 +82,7 @@ class TapSource:
     A_H: int
     A_W: int
     A_G: int
-    dw: bool  # depthwise: the lanes are channels, each reading its own (HWC copy)
+    dw: bool  # depthwise: each lane reads its own input (channels of an HWC copy; DWR: pixels)
     PX: bool  # NCHW, pixels reading consecutive inputs: the lanes are pixels, the rows channels
     CH: int = 0  # an NCHWc conv's channels per K block, taps (r, s, c) within one (SumOrder.tap)
     PXW: int = 0  # PX: pixels per run of pixel blocks (all M, or one output row's OW)
@@ -300,7 +300,8 @@ def _plan(
     # (+ nr: a depthwise tile's last channel block reads up to nr - 1 floats past the last)
     copy = source.C * source.HP * source.WP + nr if source.copy else 0
     bpack_at = (copy + 15) // 16 * 16
-    off_at = bpack_at + (0 if packed_w else gemm.G * w_blocks * k * width)
+    # (the offsets are int64: aligned, whatever the weights' count)
+    off_at = bpack_at + (0 if packed_w else (gemm.G * w_blocks * k * width + 15) // 16 * 16)
     return FloatGemmPlan(
         mr, nr, kc, kb, mc, chunks,
         min(w_blocks, -(-MIN_TASKS // max(1, chunks))) if parallel else 1,
