@@ -169,7 +169,7 @@ def _conv_parts(
     # (few output channels: the channel lanes would go mostly unused)
     planar = copy or g.xs[3] == 1
     lanes_planar = conv.groups == 1 and g.SW <= PX_STRIDE and g.ys[3] == 1 and planar
-    row_px = lanes_planar and _row_lanes_pay(g.O, g.OH, g.OW, tile)
+    row_px = lanes_planar and _row_lanes_pay(g.O, g.OW, tile)
     # the copy's layout: taps (c, r, s) in order step along s, so planes (CHW) keep a pixel's
     # taps of one kernel row adjacent; channels last (HWC) when the channels are few, or the
     # kernel is 1x1 (always for a depthwise conv), unless the lanes are a row's pixels
@@ -195,18 +195,16 @@ def _conv_parts(
     return source, gemm
 
 
-def _row_lanes_pay(channels: int, oh: int, ow: int, tile: tuple[int, int]) -> bool:
+def _row_lanes_pay(channels: int, ow: int, tile: tuple[int, int]) -> bool:
     """Whether tiles of mr channels x nr pixels of one output row fill their lanes better, by
     ROW_PX_GAIN (their taps are packed first), than tiles of mr pixels x nr channels."""
     mr, nr = tile
-    if oh * ow == 0 or channels == 0:
-        return False
     return _filled(ow, nr) * _filled(channels, mr) > ROW_PX_GAIN * _filled(channels, nr)
 
 
 def _filled(n: int, width: int) -> float:
-    """The share of the lanes n values fill in blocks of `width`."""
-    return n / (-(-n // width) * width)
+    """The share of the lanes n values fill in blocks of `width` (none when n is 0)."""
+    return n / (-(-n // width) * width) if n else 0.0
 
 
 def _dot_parts(op: qnn.DotOp) -> tuple[TapSource, FloatGemm]:
