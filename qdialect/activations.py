@@ -39,6 +39,7 @@ from qdialect.float32_arrays import (
     F32,
     fmaf,
     libm_of,
+    onnx_celu,
     onnx_elu,
     onnx_log,
     onnx_selu,
@@ -193,6 +194,8 @@ def evaluate(function: UnaryFunction, x: np.ndarray, alpha: float, beta: float) 
             return onnx_elu(x, alpha)
         if function is UnaryFunction.SELU:
             return onnx_selu(x, alpha, beta)
+        if function is UnaryFunction.CELU:
+            return onnx_celu(x, alpha)
         return x * hard_sigmoid(x, 1 / 6, 0.5)
 
 

@@ -337,6 +337,19 @@ def onnx_selu(x: np.ndarray, alpha: float, gamma: float) -> np.ndarray:
     return packets_then_tail(x, lambda v: formula(v, eigen_pexp), lambda v: formula(v, _c("expf")))
 
 
+def onnx_celu(x: np.ndarray, alpha: float) -> np.ndarray:
+    """ONNX Runtime's Celu (`activations.h`): `max(x, 0) + min(alpha · (exp(x / alpha) - 1), 0)`
+    with Eigen's `cwiseMax`/`cwiseMin` (std::max/min: a NaN first operand is kept, and
+    max(-0, 0) is -0)."""
+    a = F32(alpha)
+
+    def formula(v, exp):
+        negative = a * (exp(v / a) - F32(1))
+        return np.where(v < 0, F32(0), v) + np.where(F32(0) < negative, F32(0), negative)
+
+    return packets_then_tail(x, lambda v: formula(v, eigen_pexp), lambda v: formula(v, _c("expf")))
+
+
 def minimum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """`np.minimum` bit for bit: `a < b || isnan(a) ? a : b`."""
     return np.where((a < b) | np.isnan(a), a, b)

@@ -110,6 +110,7 @@ ACTIVATIONS = {
     qnn.UnaryFunction.SOFTPLUS: "Softplus",
     qnn.UnaryFunction.ELU: "Elu",
     qnn.UnaryFunction.SELU: "Selu",
+    qnn.UnaryFunction.CELU: "Celu",
 }
 
 

@@ -57,6 +57,7 @@ FLOAT_FUNCTIONS: dict[str, tuple[UnaryFunction, dict[str, float]]] = {
     "Atanh": (UnaryFunction.ATANH, {}),
     "Softplus": (UnaryFunction.SOFTPLUS, {}),
     "Elu": (UnaryFunction.ELU, {"alpha": 1.0}),
+    "Celu": (UnaryFunction.CELU, {"alpha": 1.0}),
     "Selu": (
         UnaryFunction.SELU,
         {"alpha": 1.67326319217681884765625, "gamma": 1.05070102214813232421875},

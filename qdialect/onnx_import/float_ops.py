@@ -364,7 +364,10 @@ def clip(g: GraphImporter, node) -> None:
     if quantized:  # bounds are stored values on a quantized tensor
         bounds = [b if math.isinf(b) else stored_to_real(int(b), elem, "Clip") for b in bounds]
     if bounds[0] > bounds[1]:
-        raise NodeError(f"min ({bounds[0]}) above max ({bounds[1]}) is not imported")
+        if quantized:
+            raise NodeError(f"min ({bounds[0]}) above max ({bounds[1]}) is not imported")
+        # ORT's `cwiseMax(min).cwiseMin(max)` gives max for every number (NaN stays NaN)
+        bounds[0] = bounds[1]
     op = qnn.ClampOp(x, x.type, min=FloatAttr(bounds[0], f64), max=FloatAttr(bounds[1], f64))
     g.define(node.output[0], g.add(op, node.output[0]))
 

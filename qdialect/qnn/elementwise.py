@@ -135,6 +135,8 @@ class ReluOp(UnaryOp):
 @irdl_op_definition
 class ClampOp(UnaryOp):
     """`y = min(max(x, min), max)` with real-valued bounds; quantized bounds are `quantize(min)`.
+    On float tensors min may equal max (every number becomes max; ONNX's Clip with min above
+    max computes that too).
 
     %y = qnn.clamp %x {min = 0.0 : f32, max = 6.0 : f32} : tensor<4xf32> -> tensor<4xf32>
     """
@@ -145,10 +147,11 @@ class ClampOp(UnaryOp):
 
     def verify_(self) -> None:
         _verify_same_type_unary(self)
-        if not float_value(self.min) < float_value(self.max):  # type: ignore[operator]
-            raise VerifyException(
-                f"min ({float_value(self.min)}) must be less than max ({float_value(self.max)})"
-            )
+        low, high = float_value(self.min), float_value(self.max)
+        if kind_of(self.input) is Kind.QUANTIZED and not low < high:  # type: ignore[operator]
+            raise VerifyException(f"min ({low}) must be less than max ({high}) on quantized data")
+        if low > high:  # type: ignore[operator]
+            raise VerifyException(f"min ({low}) must not be above max ({high})")
 
 
 def _verify_same_type_unary(op: UnaryOp) -> None:

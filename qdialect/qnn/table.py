@@ -77,6 +77,7 @@ class UnaryFunction(Enum):
     SOFTPLUS = "softplus"  # ... Eigen's exp and log1p, expf and log1pf
     ELU = "elu"  # alpha; Eigen's exp, expf
     SELU = "selu"  # alpha, beta (ONNX's gamma); Eigen's exp, expf
+    CELU = "celu"  # alpha; max(x, 0) + min(alpha·(exp(x / alpha) - 1), 0), ... expf
     SIN = "sin"  # Eigen's SSE psin, the C library's sinf on the last size % 4 elements
     COS = "cos"  # ... pcos, cosf
     ASIN = "asin"  # ... pasin, asinf
@@ -116,7 +117,14 @@ EIGEN_TRIG = frozenset(
     }
 )
 POSITIONAL = frozenset(
-    {UnaryFunction.LOG, UnaryFunction.SOFTPLUS, UnaryFunction.ELU, UnaryFunction.SELU} | EIGEN_TRIG
+    {
+        UnaryFunction.LOG,
+        UnaryFunction.SOFTPLUS,
+        UnaryFunction.ELU,
+        UnaryFunction.SELU,
+        UnaryFunction.CELU,
+    }
+    | EIGEN_TRIG
 )
 
 
@@ -184,7 +192,7 @@ class TableOp(IRDLOperation):
 @irdl_op_definition
 class ActivationOp(IRDLOperation):
     """`y = f(x)` on float32, f one of `UnaryFunction` with ONNX's `alpha`/`beta` where the
-    function has them (leaky_relu, elu: alpha; hard_sigmoid: alpha, beta; selu: alpha and
+    function has them (leaky_relu, elu, celu: alpha; hard_sigmoid: alpha, beta; selu: alpha and
     gamma as beta). A positional function (`UnaryFunction.positional`) reads the element's
     flat index too.
 
@@ -218,6 +226,7 @@ class ActivationOp(IRDLOperation):
             UnaryFunction.LEAKY_RELU: {"alpha"},
             UnaryFunction.HARD_SIGMOID: {"alpha", "beta"},
             UnaryFunction.ELU: {"alpha"},
+            UnaryFunction.CELU: {"alpha"},
             UnaryFunction.SELU: {"alpha", "beta"},
         }.get(function, set())
         given = {name for name in ("alpha", "beta") if getattr(self, name) is not None}

@@ -278,9 +278,17 @@ func.func @relu_integer(%i: tensor<4xi32>) {
 
 // -----
 
-func.func @clamp_min_not_below_max(%x: tensor<4xf32>) {
-  // expected-error@+1 {{min (6.0) must be less than max (6.0)}}
-  %y = qnn.clamp %x {min = 6.0 : f32, max = 6.0 : f32} : tensor<4xf32> -> tensor<4xf32>
+func.func @clamp_min_above_max(%x: tensor<4xf32>) {
+  // expected-error@+1 {{min (7.0) must not be above max (6.0)}}
+  %y = qnn.clamp %x {min = 7.0 : f32, max = 6.0 : f32} : tensor<4xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @clamp_quantized_min_not_below_max(%x: tensor<4x!quant.uniform<i8:f32, 0.5>>) {
+  // expected-error@+1 {{min (3.0) must be less than max (3.0) on quantized data}}
+  %y = qnn.clamp %x {min = 3.0 : f32, max = 3.0 : f32} : tensor<4x!quant.uniform<i8:f32, 0.5>> -> tensor<4x!quant.uniform<i8:f32, 0.5>>
   return
 }
 

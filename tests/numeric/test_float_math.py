@@ -742,6 +742,8 @@ EIGEN_FUNCTIONS = [
     ("Elu", {"alpha": 0.3}),
     ("Selu", {}),
     ("Selu", {"alpha": 1.5, "gamma": 2.0}),
+    ("Celu", {}),
+    ("Celu", {"alpha": 0.7}),
     ("Mish", {}),  # ORT runs ONNX's function body: Softplus, Tanh, Mul
 ]
 
@@ -749,7 +751,7 @@ EIGEN_FUNCTIONS = [
 @pytest.mark.parametrize(("op_type", "attributes"), EIGEN_FUNCTIONS)
 @pytest.mark.parametrize("shape", [(1,), (3,), (6,), (2, 7), (1, 8, 7, 5)])
 def test_exp_log_and_their_activations_are_onnxruntimes(op_type, attributes, shape) -> None:
-    """Exp (MLAS's kernel), and Log, Softplus, Elu, Selu (Eigen's SSE packets on all
+    """Exp (MLAS's kernel), and Log, Softplus, Elu, Selu, Celu (Eigen's SSE packets on all
     but the last size % 4 elements, glibc on those: every length 1..7 of the tail rule), with
     overflow, underflow, ±0, ±inf and NaN: compiled, reference and ORT agree to the bit."""
     x = (np.random.default_rng(len(shape)).standard_normal(shape) * 5).astype(np.float32)
