@@ -33,6 +33,7 @@ import numpy as np
 
 from qdialect.arithmetic import quantize_value
 from qdialect.float32_arrays import dynamic_qparams_of, onnx_log, onnx_pow
+from qdialect.integer_arrays import bit_shift
 from qdialect.onnx_import.common import attrs, shape_of
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.tensor_types import onnx_type_of
@@ -302,6 +303,13 @@ FOLDERS: dict[str, Callable] = {
     "GreaterOrEqual": lambda g, n, i: np.greater_equal(i[0], i[1]),
     "GatherElements": _gather_elements,
     "Not": lambda g, n, i: np.logical_not(i[0]),
+    "BitwiseNot": lambda g, n, i: np.invert(i[0]),
+    "BitwiseAnd": lambda g, n, i: np.bitwise_and(i[0], i[1]),
+    "BitwiseOr": lambda g, n, i: np.bitwise_or(i[0], i[1]),
+    "BitwiseXor": lambda g, n, i: np.bitwise_xor(i[0], i[1]),
+    "BitShift": lambda g, n, i: bit_shift(
+        *np.broadcast_arrays(i[0], i[1]), attrs(n)["direction"] in (b"LEFT", "LEFT")
+    ),
     "And": lambda g, n, i: np.logical_and(i[0], i[1]),
     "Or": lambda g, n, i: np.logical_or(i[0], i[1]),
     "Where": lambda g, n, i: np.where(i[0], i[1], i[2]),

@@ -49,6 +49,7 @@ SIGNED_ONLY = frozenset(
         IntegerArithmetic.FMOD,
         IntegerArithmetic.MIN,
         IntegerArithmetic.MAX,
+        IntegerArithmetic.SHIFT_RIGHT,
     }
 )
 
@@ -89,6 +90,39 @@ def logical(g: GraphImporter, node) -> None:
     shape = broadcast(lhs, rhs)
     op = qnn.LogicalOp(LOGICAL[node.op_type], lhs, rhs, tensor_type(shape, BOOL))
     g.define(node.output[0], g.add(op, node.output[0]))
+
+
+BITWISE = {
+    "BitwiseAnd": IntegerArithmetic.BIT_AND,
+    "BitwiseOr": IntegerArithmetic.BIT_OR,
+    "BitwiseXor": IntegerArithmetic.BIT_XOR,
+}
+SHIFTS = {"LEFT": IntegerArithmetic.SHIFT_LEFT, "RIGHT": IntegerArithmetic.SHIFT_RIGHT}
+
+
+@handles(*BITWISE, "BitwiseNot", "BitShift")
+def bitwise(g: GraphImporter, node) -> None:
+    """Bitwise And/Or/Xor and BitShift of run-time integers (constants fold); BitwiseNot is a
+    xor with all ones."""
+    if node.op_type == "BitwiseNot":
+        x = g.operand(node.input[0])
+        elem = element_type(x.type)
+        if not isinstance(elem, IntegerType) or elem == BOOL:
+            raise NodeError(f"input must be an integer tensor, got {elem}")
+        ones = g.integer_constant(np.array(-1, f"i{elem.width.data // 8}"), elem)
+        op = qnn.IntegerBinaryOp.create(
+            operands=[x, ones],
+            result_types=[x.type],
+            properties={"kind": StringAttr(IntegerArithmetic.BIT_XOR.value)},
+        )
+        return g.define(node.output[0], g.add(op, node.output[0]))
+    if node.op_type in BITWISE:
+        return integer_binary(g, node, BITWISE[node.op_type])
+    direction = attrs(node).get("direction", b"")
+    direction = direction.decode() if isinstance(direction, bytes) else direction
+    if direction not in SHIFTS:
+        raise NodeError(f"direction must be 'LEFT' or 'RIGHT', got {direction!r}")
+    integer_binary(g, node, SHIFTS[direction])
 
 
 @handles("Where")

@@ -175,6 +175,13 @@ class IntegerArithmetic(Enum):
     FMOD = "fmod"  # the remainder with the dividend's sign (C's %, ONNX Mod fmod 1); by zero 0
     MIN = "min"
     MAX = "max"
+    BIT_AND = "bit_and"
+    BIT_OR = "bit_or"
+    BIT_XOR = "bit_xor"
+    # ONNX BitShift: a count below 0 or at least the width shifts every bit out (0, or -1 for
+    # a negative value shifted right); a right shift is arithmetic (`integer_arrays.bit_shift`)
+    SHIFT_LEFT = "shift_left"
+    SHIFT_RIGHT = "shift_right"
 
 
 @irdl_op_definition
@@ -203,7 +210,7 @@ class CompareOp(KindedBinaryOp):
 class IntegerBinaryOp(KindedBinaryOp):
     """`y = lhs (kind) rhs` on one integer element type with numpy broadcasting, wrapping
     around as two's complement (ONNX Add, Sub, Mul, Div, Mod, Min, Max on run-time integer
-    tensors: position ids computed from the token ids). A division by zero gives 0 (ORT's
+    tensors: position ids computed from the token ids; BitwiseAnd/Or/Xor/Not and BitShift). A division by zero gives 0 (ORT's
     kernel traps), and the one quotient out of range, MIN / -1, wraps to MIN.
 
         %y = qnn.integer_binary %a, %b {kind = "mul"} : tensor<1x8xi32>, tensor<1x8xi32> -> tensor<1x8xi32>

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from qdialect import qnn
+from qdialect.integer_arrays import bit_shift
 from qdialect.qnn import Comparison, IntegerArithmetic, Logical
 from runtime.reference.interpreter import Frame, handles
 
@@ -68,6 +69,11 @@ INTEGER = {
     IntegerArithmetic.FMOD: lambda a, b, dtype: remainder(a, b, dtype, False),
     IntegerArithmetic.MIN: np.minimum,
     IntegerArithmetic.MAX: np.maximum,
+    IntegerArithmetic.BIT_AND: np.bitwise_and,
+    IntegerArithmetic.BIT_OR: np.bitwise_or,
+    IntegerArithmetic.BIT_XOR: np.bitwise_xor,
+    IntegerArithmetic.SHIFT_LEFT: lambda a, b, dtype: bit_shift(a, b, left=True),
+    IntegerArithmetic.SHIFT_RIGHT: lambda a, b, dtype: bit_shift(a, b, left=False),
 }
 
 

@@ -139,7 +139,10 @@ MUST_IMPORT = {
     "test_maxpool_3d_default",  # ... MLAS's vector kernel
     "test_rnn_seq_length",
     "test_celu",  # Eigen's SSE packets of max(x, 0) + min(alpha·(exp(x / alpha) - 1), 0)
-    "test_clip_min_greater_than_max",  # every number max, as ORT's cwiseMax().cwiseMin()  # 2·σ(2x) − 1, σ through glibc's expf; MLAS's unpacked GEMMs
+    "test_clip_min_greater_than_max",
+    "test_bitshift_right_int32_shift_ge_width",  # ONNX's rule: every bit out, the sign fills
+    "test_bitshift_left_int32_overflow",  # wraps around
+    "test_bitwise_not_2d",  # a xor with all ones  # every number max, as ORT's cwiseMax().cwiseMin()  # 2·σ(2x) − 1, σ through glibc's expf; MLAS's unpacked GEMMs
 }
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
 
 from qdialect.float32_arrays import onnx_log
 from qdialect.onnx_import import OnnxImportError, import_onnx
@@ -346,6 +347,39 @@ def test_mod_of_run_time_tensors_is_onnxruntimes(elem: int, fmod: int) -> None:
     (ours,) = compile_module(import_onnx(model))(x)
     (expected,) = run_ort(model, {"x": x})
     assert ours.dtype == expected.dtype and np.array_equal(ours.view(dtype), expected)
+
+
+@pytest.mark.parametrize("elem", [TensorProto.INT32, TensorProto.INT64])
+def test_bit_shifts_and_bitwise_ops_follow_onnxs_reference(elem: int) -> None:
+    """BitShift of run-time integers by counts in and out of [0, width) (0 past it, or -1 for
+    a negative value shifted right; a left shift wraps), with broadcasting, counts computed
+    by folding a shift of constants; BitwiseAnd/Or/Xor/Not: ONNX's reference evaluator's
+    values (ORT has no signed BitShift kernel)."""
+    dtype = helper.tensor_dtype_to_np_dtype(elem)
+    width = dtype.itemsize * 8
+    counts = np.array([[0], [1], [width - 1], [width], [width + 5], [-1], [-width]], dtype)
+    nodes = [
+        helper.make_node("BitShift", ["one", "c"], ["c2"], direction="LEFT"),  # folds: 2c
+        helper.make_node("BitShift", ["x", "c"], ["l"], direction="LEFT"),
+        helper.make_node("BitShift", ["x", "c2"], ["r"], direction="RIGHT"),
+        helper.make_node("BitwiseAnd", ["l", "r"], ["a"]),
+        helper.make_node("BitwiseOr", ["a", "x"], ["o"]),
+        helper.make_node("BitwiseXor", ["o", "l"], ["e"]),
+        helper.make_node("BitwiseNot", ["e"], ["y"]),
+    ]
+    model = make_model(
+        nodes,
+        [("x", elem, [1, 6])],
+        [("l", elem), ("r", elem), ("y", elem)],
+        {"c": counts, "one": np.array(1, dtype)},
+        opset=18,
+    )
+    x = np.array([[5, -7, 1, -1, np.iinfo(dtype).min, np.iinfo(dtype).max]], dtype)
+    expected = ReferenceEvaluator(model).run(None, {"x": x})
+    module = import_onnx(model)
+    for ours in (compile_module(module)(x), run_function(module, {"x": x})):
+        for got, want in zip(ours, expected, strict=True):
+            assert got.dtype == want.dtype and np.array_equal(got, want)
 
 
 def test_expand_of_a_run_time_tensor_is_a_broadcast() -> None:
