@@ -19,6 +19,8 @@ Where is ORT's merge, which would make a chosen -0.0 +0.0.
   `Gather` of the flattened data (and updates) at the positions the indices name; a scatter's
   reduction combines each position with its updates in order, one select round per update.
   ReverseSequence (constant lengths) and MaxUnpool (constant indices) likewise.
+- Compress with a constant condition: a Gather of the positions it keeps (of the flattened
+  input when there is no axis).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import math
 import numpy as np
 
 from qdialect.onnx_import.builders import float_value, unary_activation
-from qdialect.onnx_import.common import attrs, normalize_axis
+from qdialect.onnx_import.common import attrs, normalize_axis, shape_of
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.functions import import_steps, inner_prefix
 from qdialect.onnx_import.graph import GraphImporter
@@ -94,6 +96,24 @@ def _dtype(g: GraphImporter, name: str) -> np.dtype:
     from onnx import helper
 
     return np.dtype(helper.tensor_dtype_to_np_dtype(onnx_type_of(g, name)))
+
+
+@handles("Compress")
+def compress(g: GraphImporter, node) -> None:
+    condition = g.initializers.get(node.input[1]) if len(node.input) > 1 else None
+    if condition is None:
+        raise NodeError("condition must be a constant (the result's shape depends on it)")
+    kept = np.flatnonzero(np.asarray(condition).ravel())
+    s = Steps(g, node)
+    x, axis = node.input[0], attrs(node).get("axis")
+    shape = shape_of(g.operand(x))
+    extent = math.prod(shape) if axis is None else shape[normalize_axis(axis, len(shape))]
+    if kept.size and kept[-1] >= extent:
+        raise NodeError(f"condition keeps position {kept[-1]}, past the axis' {extent}")
+    if axis is None:
+        x, axis = s.add("Reshape", [x, s.constant(np.array([-1], np.int64))]), 0
+    s.add("Gather", [x, s.constant(kept.astype(np.int64))], node.output[0], axis=axis)
+    s.run()
 
 
 @handles("Trilu")

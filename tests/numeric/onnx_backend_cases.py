@@ -129,6 +129,7 @@ FLOAT_OP_MODULES = (
     "lpnormalization", "cumprod", "tan", "sinh", "cosh", "asinh", "acosh", "atanh", "gridsample",
     "upsample", "sin", "cos", "asin", "acos", "atan", "reversesequence", "maxunpool", "lstm",
     "gru", "rnn", "celu", "bitshift", "bitwiseand", "bitwiseor", "bitwisexor", "bitwisenot",
+    "compress",
 )  # fmt: skip
 # the element types a graph input may have for us to feed it (the rest are left out)
 FEEDABLE = {"float32", "int32", "int64", "bool"}

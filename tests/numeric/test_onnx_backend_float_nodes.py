@@ -142,7 +142,8 @@ MUST_IMPORT = {
     "test_clip_min_greater_than_max",
     "test_bitshift_right_int32_shift_ge_width",  # ONNX's rule: every bit out, the sign fills
     "test_bitshift_left_int32_overflow",  # wraps around
-    "test_bitwise_not_2d",  # a xor with all ones  # every number max, as ORT's cwiseMax().cwiseMin()  # 2·σ(2x) − 1, σ through glibc's expf; MLAS's unpacked GEMMs
+    "test_bitwise_not_2d",  # a xor with all ones
+    "test_compress_default_axis",  # a constant condition: a gather of the flattened input  # every number max, as ORT's cwiseMax().cwiseMin()  # 2·σ(2x) − 1, σ through glibc's expf; MLAS's unpacked GEMMs
 }
 
 
