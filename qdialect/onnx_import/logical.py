@@ -316,53 +316,92 @@ def cumsum(g: GraphImporter, node) -> None:
 
 @handles("GatherElements")
 def gather_elements(g: GraphImporter, node) -> None:
-    """GatherElements of run-time data at constant indices (DeBERTa's disentangled attention
-    scores): a `qnn.gather` of the flattened data at the flat positions. Of a constant whose
-    elements are all one value (a buffer of zero token types read at run-time positions):
-    that value in the indices' shape, a constant (valid indices assumed; with constant indices
-    it folded). Anything else is not imported."""
+    """GatherElements of run-time data or indices (DeBERTa's disentangled attention scores,
+    TopK's indices gathering their rows): a `qnn.gather` of the flattened data at the flat
+    positions. Of a constant whose elements are all one value (a buffer of zero token types
+    read at run-time positions): that value in the indices' shape, a constant (valid indices
+    assumed; with constant indices it folded)."""
     data = g.initializers.get(node.input[0])
     indices = g.values.get(node.input[1])
-    if indices is None and (data is None or node.input[0] in g.values):
-        return _gather_elements_at(g, node)
-    if data is None or node.input[0] in g.values or indices is None or data.size == 0:
-        raise NodeError(
-            "imported with constant indices, or constant data (and, for run-time indices, "
-            "one value)"
-        )
+    if indices is None or data is None or node.input[0] in g.values or data.size == 0:
+        return _gather_elements_at(g, node, indices)
     if not (data == data.flat[0]).all():
-        raise NodeError("run-time indices into constant data of several values are not imported")
+        return _gather_elements_at(g, node, indices)
     g.initializers[node.output[0]] = np.full(shape_of(indices), data.flat[0], data.dtype)
     g.folded[node.output[0]] = None
 
 
-def _gather_elements_at(g: GraphImporter, node) -> None:
-    """Run-time data, constant indices: `out[t] = data[t with t_axis = indices[t]]` is the
-    flattened data at `Σ_d coord_d · stride_d`, one `qnn.gather` along axis 0."""
+def _gather_elements_at(g: GraphImporter, node, run_time: SSAValue | None) -> None:
+    """`out[t] = data[t with t_axis = indices[t]]` is the flattened data at
+    `Σ_d coord_d · stride_d`, one `qnn.gather` along axis 0. Constant indices give those
+    positions as a constant; `run_time` indices first gather from `0..n-1` along the axis (which
+    counts a negative index from the end and stops at one out of range, as ORT's kernel does),
+    then times the axis' stride plus the other coordinates' constant part."""
     x = g.value(node.input[0])
     shape = shape_of(x)
-    indices = np.asarray(g.constant_array(node.input[1], "indices"))
-    if indices.dtype.kind not in "iu" or indices.ndim != len(shape):
+    if run_time is None:
+        indices = np.asarray(g.constant_array(node.input[1], "indices"))
+        kind, index_shape = indices.dtype.kind, indices.shape
+    else:
+        elem = element_type(run_time.type)
+        kind = "i" if isinstance(elem, IntegerType) and elem != BOOL else "f"
+        index_shape = shape_of(run_time)
+    if kind not in "iu" or len(index_shape) != len(shape):
         raise NodeError(
-            f"indices must be integers of the data's rank {len(shape)}, got {indices.dtype} "
-            f"of rank {indices.ndim}"
+            f"indices must be integers of the data's rank {len(shape)}, got "
+            f"{indices.dtype if run_time is None else element_type(run_time.type)} of rank "
+            f"{len(index_shape)}"
         )
     axis = normalize_axis(attrs(node).get("axis", 0), len(shape))
     size = shape[axis]
-    if ((indices < -size) | (indices >= size)).any():
-        raise NodeError(f"an index is outside [{-size}, {size - 1}] along axis {axis}")
-    if any(t > s for d, (t, s) in enumerate(zip(indices.shape, shape, strict=True)) if d != axis):
-        raise NodeError(f"indices of shape {list(indices.shape)} reach past data {list(shape)}")
-    coords = list(np.indices(indices.shape, np.int64))
-    coords[axis] = np.where(indices < 0, indices + size, indices).astype(np.int64)
-    flat = np.ravel_multi_index(coords, shape)
+    if any(t > s for d, (t, s) in enumerate(zip(index_shape, shape, strict=True)) if d != axis):
+        raise NodeError(f"indices of shape {list(index_shape)} reach past data {list(shape)}")
+    coords = list(np.indices(index_shape, np.int64))
     last = g.block.last_op
+    if run_time is None:
+        if ((indices < -size) | (indices >= size)).any():
+            raise NodeError(f"an index is outside [{-size}, {size - 1}] along axis {axis}")
+        coords[axis] = np.where(indices < 0, indices + size, indices).astype(np.int64)
+        ids = g.integer_constant(np.ravel_multi_index(coords, shape), i64)
+    else:
+        ids = _flat_positions(g, run_time, coords, shape, axis)
     rows = reshaped(g, x, [math.prod(shape)])
-    ids = g.integer_constant(flat, i64)
     op = qnn.GatherOp.create(
         operands=[rows, ids],
-        result_types=[tensor_type(list(indices.shape), element_type(x.type))],
+        result_types=[tensor_type(list(index_shape), element_type(x.type))],
         properties={"axis": IntegerAttr(0, i64)},
     )
     g.define(node.output[0], g.add(op, node.output[0]))
     g.mark_decomposed(last, "GatherElements")
+
+
+def _flat_positions(g: GraphImporter, indices: SSAValue, coords, shape, axis: int) -> SSAValue:
+    """The flat positions in data of `shape` that run-time `indices` along `axis` name."""
+    elem = element_type(indices.type)
+    dtype = np.dtype(f"i{elem.width.data // 8}")  # type: ignore[attr-defined]
+    if math.prod(shape) > np.iinfo(dtype).max:
+        raise NodeError(f"{dtype} indices cannot address the {math.prod(shape)} data elements")
+    positions = g.integer_constant(np.arange(shape[axis], dtype=dtype), elem)
+    index_type = tensor_type(list(coords[0].shape), elem)
+
+    def binary(kind: IntegerArithmetic, lhs: SSAValue, constant: np.ndarray) -> SSAValue:
+        rhs = g.integer_constant(constant.astype(dtype), elem)
+        op = qnn.IntegerBinaryOp.create(
+            operands=[lhs, rhs],
+            result_types=[index_type],
+            properties={"kind": StringAttr(kind.value)},
+        )
+        return g.add(op)
+
+    along = g.add(
+        qnn.GatherOp.create(
+            operands=[positions, indices],
+            result_types=[index_type],
+            properties={"axis": IntegerAttr(0, i64)},
+        )
+    )
+    stride = math.prod(shape[axis + 1 :])
+    if stride != 1:
+        along = binary(IntegerArithmetic.MUL, along, np.array(stride))
+    coords[axis] = np.zeros_like(coords[axis])
+    return binary(IntegerArithmetic.ADD, along, np.ravel_multi_index(coords, shape))

@@ -17,6 +17,7 @@ from qdialect.onnx_import import OnnxImportError, import_onnx
 from qdialect.textio import print_module
 from runtime.compiled import compile_module
 from runtime.reference import run_function
+from runtime.signature import ExecutionError
 
 from .onnxruntime_session import run_ort
 
@@ -831,6 +832,35 @@ def test_run_time_gather_elements_checks_its_constant_indices() -> None:
     with pytest.raises(OnnxImportError, match=r"node 'ge' \(GatherElements\): an index is "
                        r"outside \[-3, 2\] along axis 1"):  # fmt: skip
         import_onnx(model)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_gather_elements_at_run_time_indices_is_onnxruntimes(axis: int) -> None:
+    """TopK's indices gathering the rows they name (a shape smaller than the data off the
+    axis too), and int32 indices from the caller, negative ones counted from the end; an
+    index out of range stops the call with ORT's message, nothing written."""
+    nodes = [
+        helper.make_node("TopK", ["x", "k"], ["v", "top"], axis=axis),
+        helper.make_node("GatherElements", ["x", "top"], ["y"], axis=axis),
+        helper.make_node("Slice", ["x", "zero", "two", "last"], ["part"]),
+        helper.make_node("GatherElements", ["part", "i"], ["z"], axis=axis),
+    ]
+    model = make_model(
+        nodes,
+        [("x", F, [3, 5, 4]), ("i", TensorProto.INT32, [3, 5, 2])],
+        [("y", F), ("z", F)],
+        {k: np.array([v], np.int64) for k, v in (("k", 2), ("zero", 0), ("two", 2), ("last", -1))},
+    )
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 5, 4)).astype(np.float32)
+    extent = (3, 5, 2)[axis]
+    i = rng.integers(-extent, extent, (3, 5, 2)).astype(np.int32)
+    if axis != -1:  # the indices may be shorter along the axis, not past it off the axis
+        i = i[:, :, :2]
+    check_against_ort(model, {"x": x, "i": i})
+    i.flat[7] = extent
+    with pytest.raises(ExecutionError, match=r"indices element out of data bounds"):
+        compile_module(import_onnx(model))(x, i)
 
 
 @pytest.mark.parametrize("op", ["ArgMax", "ArgMin"])
