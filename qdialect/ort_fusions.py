@@ -16,8 +16,10 @@ one Add, that Add's other input an Add).
 
 `MatMulScaleFusion` (`matmul_scale_fusion.cc`, its extended level): a Mul or Div by a scalar
 constant on a float MatMul's input, or on its output (its one reader), becomes a FusedMatMul
-with alpha the float32 product of the scales (a Div's `1.0f / c`): `qnn.dot {alpha}`. Not a
-MatMul of two DequantizeLinear outputs, which ORT's QDQ fusion makes an integer MatMul first.
+with alpha the float32 product of the scales (a Div's `1.0f / c`): `qnn.dot {alpha}`, or for a
+batched MatMul (attention's scores, `Q·Kᵀ / √d`) the importer's grouped conv
+`{batched_matmul, alpha}`, its scales found past its own reshapes and transposes. Not a MatMul
+of two DequantizeLinear outputs, which ORT's QDQ fusion makes an integer MatMul first.
 
 `ConvMulFusion`, `ConvAddFusion`, `ConvBNFusion` (`conv_mul_fusion.cc`, `conv_add_fusion.cc`,
 `conv_bn_fusion.cc`): a float Conv with constant weights (and bias) whose output only a Mul,
@@ -31,7 +33,7 @@ per output channel adds to the bias (or is the bias); BatchNormalization scales 
 from __future__ import annotations
 
 import numpy as np
-from xdsl.dialects import arith, func
+from xdsl.dialects import arith, func, tensor
 from xdsl.dialects.builtin import FloatAttr, TensorType, UnitAttr, f32
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -303,6 +305,64 @@ def fuse_matmul_scale(block: Block) -> None:
                 Rewriter.erase_op(op)
 
 
+def _matmul_own(op: Operation | None) -> bool:
+    """Whether `op` is one of the reshapes and transposes the importer writes around a batched
+    MatMul's conv (`onnx_import/batched.py`)."""
+    own = isinstance(op, tensor.ReshapeOp | qnn.TransposeOp)
+    return own and getattr(op.attributes.get(OP_TYPE_ATTR), "data", None) == "MatMul"  # type: ignore[union-attr]
+
+
+def _batched_input(value: SSAValue) -> tuple[Operation | None, SSAValue]:
+    """(the batched MatMul's own op reading its input, that input) for an operand of its conv."""
+    first = None
+    while _matmul_own(value.owner):  # type: ignore[arg-type]
+        first = value.owner
+        value = first.operands[0]  # type: ignore[union-attr]
+    return first, value
+
+
+def _batched_output(value: SSAValue) -> SSAValue:
+    """The batched MatMul's output: its conv's result past the MatMul's own ops."""
+    while len(readers := _readers(value)) == 1 and _matmul_own(readers[0]):
+        value = readers[0].results[0]
+    return value
+
+
+def fuse_batched_matmul_scale(block: Block) -> None:
+    """MatMulScaleFusion of a batched MatMul (module docstring): the conv's `alpha`, each
+    scaled input's own first op reading the unscaled value, the scale on the output dropped."""
+    convs = [op for op in block.ops if isinstance(op, qnn.Conv2DOp) and op.batched_matmul]
+    for conv in convs:
+        starts = [_batched_input(v) for v in (conv.input, conv.weight)]
+        if any(first is None for first, _ in starts) or all(
+            isinstance(v.owner, DEQUANTIZE_OPS) for _, v in starts
+        ):
+            continue
+        alpha, merged = F32(1), []
+        for first, value in starts:
+            found = _scaled_input(value)
+            if found is not None:
+                unscaled, scale = found
+                first.operands = (unscaled, *first.operands[1:])  # type: ignore[union-attr]
+                alpha = F32(alpha * F32(scale))
+                merged.append(value.owner)
+        out = _batched_output(conv.result)
+        readers = _readers(out)
+        last = readers[0] if len(readers) == 1 else None
+        scale = _scale(last, out) if not isinstance(last, func.ReturnOp) else None
+        if scale is not None:
+            alpha = F32(alpha * F32(scale))
+            out.name_hint = last.results[0].name_hint  # type: ignore[union-attr]
+            last.results[0].replace_all_uses_with(out)  # type: ignore[union-attr]
+            Rewriter.erase_op(last)  # type: ignore[arg-type]
+        if not merged and scale is None:
+            continue
+        conv.properties["alpha"] = FloatAttr(float(alpha), f32)
+        for op in merged:
+            if not any(True for _ in op.results[0].uses):
+                Rewriter.erase_op(op)
+
+
 def fuse_float_nodes(block: Block) -> None:
     """All of the above on a quantized model's function body, as ORT's basic level runs them,
     then its fusions of whole float subgraphs (`qdialect.ort_subgraph_fusions`) and, at its
@@ -312,3 +372,4 @@ def fuse_float_nodes(block: Block) -> None:
     fuse_conv_constants(block)
     fuse_subgraphs(block)
     fuse_matmul_scale(block)
+    fuse_batched_matmul_scale(block)

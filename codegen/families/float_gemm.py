@@ -335,7 +335,7 @@ def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContex
     if source.DWR:
         nr = NR_DW_ROWS
     plan = _plan(source, gemm, order, bias_first, weights is not None, (mr, nr), addend_first)
-    if isinstance(op, qnn.DotOp) and op.alpha is not None:
+    if op.alpha is not None:  # a FusedMatMul's (a dot, or a batched MatMul's conv)
         plan = replace(plan, ALPHA=float(op.alpha.value.data))
     if bias_first:
         ep = replace(ep, has_bias=False)

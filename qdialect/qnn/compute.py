@@ -320,6 +320,8 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
     # form of `[P, M, K] x [P, K, N]`): MLAS sums each batch element's GEMM, M = the pixels,
     # N = the filters per group, B streamed (float_sum.dot_sum_order)
     batched_matmul = opt_prop_def(UnitAttr)
+    # ... scaled as a FusedMatMul (ORT's MatMulScaleFusion): as a `qnn.dot`'s alpha
+    alpha = opt_prop_def(FloatAttr)
     # a float conv ORT's optimized session runs as an NCHWc conv: blocks of this many input
     # channels, their taps in (kh, kw, c) order (float_sum.py, `host_cpu.nchwc_conv_channels`)
     nchwc_channels = opt_prop_def(IntegerAttr)
@@ -352,6 +354,10 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
             or ranked_shape(self.weight, "weight", 4)[2:] != (1, 1)
         ):
             raise VerifyException("batched_matmul marks a float 1x1 conv only")
+        if self.alpha is not None and (
+            self.batched_matmul is None or self.bias is not None or self.addend is not None
+        ):
+            raise VerifyException("alpha scales a batched_matmul conv without bias or addend")
         wq = quantized_element(self.weight) if kind_of(self.weight) is Kind.QUANTIZED else None
         if wq is not None and wq.granularity is Granularity.PER_AXIS and wq.axis != 0:
             raise VerifyException(
@@ -383,7 +389,9 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
         pixels = y[2] * y[3] if nchw else y[1] * y[2]
         if self.batched_matmul is not None:
             filters = w[0] // self.groups.value.data
-            return self.blocked(dot_sum_order(pixels, math.prod(w[1:]), filters, streamed_rhs=True))
+            scaled = self.alpha is not None
+            order = dot_sum_order(pixels, math.prod(w[1:]), filters, True, False, scaled)
+            return self.blocked(order)
         if self.nchwc_channels is not None:
             channels = self.nchwc_channels.value.data
             return SumOrder(SumKind.BLOCKED, channels * w[2] * w[3], channels)

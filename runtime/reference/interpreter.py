@@ -446,7 +446,8 @@ def run_conv(op, frame: Frame, x, w, bias, addend, ep: Epilogue) -> np.ndarray:
         if op.sum_from_addend is not None:  # ORT's NCHWc Conv/Sum fusion: the sums start there
             acc = K.conv_float(x, w, groups, window, op.float_sum_order(), addend)
             return from_nchw(finish(acc, bias, None, ep, 1, quantized=False), layout)
-        acc = K.conv_float(x, w, groups, window, op.float_sum_order())
+        alpha = None if op.alpha is None else op.alpha.value.data
+        acc = K.conv_float(x, w, groups, window, op.float_sum_order(), alpha=alpha)
         return from_nchw(finish(acc, bias, addend, ep, 1, quantized=False), layout)
     w_zero = np.array(ep.w_type.zero_points, dtype=np.int64)
     acc = K.conv_accumulate(x, w, groups, window, ep.x_type.zero_point, w_zero)

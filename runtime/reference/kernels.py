@@ -322,10 +322,17 @@ def sum_in_order(
 
 
 def conv_float(
-    x: np.ndarray, w: np.ndarray, groups: int, window: Window, order: SumOrder, start=None
+    x: np.ndarray,
+    w: np.ndarray,
+    groups: int,
+    window: Window,
+    order: SumOrder,
+    start=None,
+    alpha=None,
 ) -> np.ndarray:
     """float32 conv, its taps in the order's (`SumOrder.tap`; padded taps included as 0)
-    summed in ONNX Runtime's `order`, from `start` (NCHW, an NCHWc conv's Sum) when given."""
+    summed in ONNX Runtime's `order`, from `start` (NCHW, an NCHWc conv's Sum) when given;
+    `alpha`: each block's sum scaled (a batched MatMul's FusedMatMul, `sum_in_order`)."""
     kh, kw = w.shape[2:]
     taps = _windows(x.astype(F32), kh, kw, window, F32(0))
     per_group = w.shape[0] // groups
@@ -345,7 +352,7 @@ def conv_float(
             rows = np.array(tree_rows(pixels)).reshape(1, 1, *t.shape[2:4])
         else:
             rows = np.array(tree_rows(k.shape[0])).reshape(1, -1, 1, 1)
-        return sum_in_order(product, k.shape[1] * kh * kw, shape, order, begin, rows)
+        return sum_in_order(product, k.shape[1] * kh * kw, shape, order, begin, rows, alpha)
 
     return _grouped(taps, w.astype(F32), groups, contract)
 

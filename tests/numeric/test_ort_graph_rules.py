@@ -816,3 +816,59 @@ def test_a_scaled_float_matmul_is_onnxruntimes_fused_matmul(case: str, shape) ->
             assert np.array_equal(a.view(np.uint32), b.view(np.uint32)), case
         (reference,) = run_function(module, feeds)[:1]
         assert np.array_equal(reference.view(np.uint32), ours[0].view(np.uint32))
+
+
+def scaled_attention_scores(case: str, seq: int, depth: int) -> onnx.ModelProto:
+    """Attention's float scores `Q·Kᵀ` of 4 heads (a batched MatMul, B 4-D), Q scaled by a
+    scalar Mul (`input`), the scores divided by √8 (`output`), in a model ORT runs optimized
+    (a Q/DQ pair on a second output): ORT's MatMulScaleFusion makes it a FusedMatMul."""
+    heads = 4
+    inits = {
+        "s": np.float32(0.03), "z": np.uint8(120), "root": np.float32(np.sqrt(8)),
+        "tenth": np.float32(0.1), "shape": np.array([1, seq, heads, depth], np.int64),
+    }  # fmt: skip
+    node = helper.make_node
+    nodes = [
+        node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
+        node("DequantizeLinear", ["xq", "s", "z"], ["x2"]),
+        node("Reshape", ["x", "shape"], ["r"]),
+        node("Transpose", ["r"], ["q"], perm=[0, 2, 1, 3]),
+        node("Transpose", ["r"], ["k"], perm=[0, 2, 3, 1]),
+    ]
+    q = "q"
+    if "input" in case:
+        nodes.append(node("Mul", ["q", "tenth"], ["qs"]))
+        q = "qs"
+    if "output" in case:
+        nodes += [node("MatMul", [q, "k"], ["mm"]), node("Div", ["mm", "root"], ["y"])]
+    else:
+        nodes.append(node("MatMul", [q, "k"], ["y"]))
+    graph = helper.make_graph(
+        nodes,
+        "scaled_attention_scores",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, seq, heads * depth])],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in ("y", "x2")],
+        [numpy_helper.from_array(np.asarray(v), n) for n, v in inits.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+@pytest.mark.parametrize("shape", [(17, 12), (9, 300), (1, 64)], ids=str)
+@pytest.mark.parametrize("case", ["output", "input", "input-output"])
+def test_scaled_float_attention_scores_are_onnxruntimes_fused_matmul(case: str, shape) -> None:
+    """A float batched MatMul (B 4-D, through the importer's grouped conv) takes ORT's
+    MatMulScaleFusion too: alpha times each batch element's K blocks, as the 2-D dot does."""
+    seq, depth = shape
+    model = scaled_attention_scores(case, seq, depth)
+    assert "FusedMatMul" in {n.op_type for n in optimized_graph(model).node}
+    module = qnn_default(import_onnx(model))
+    assert any(isinstance(op, qnn.Conv2DOp) and op.alpha is not None for op in module.walk())
+    rng = np.random.default_rng(seq * depth)
+    for _ in range(3):
+        feeds = {"x": rng.uniform(-3.5, 3.5, (1, seq, 4 * depth)).astype(np.float32)}
+        theirs = run_ort(model, feeds)
+        ours = compile_module(module)(**feeds)
+        for a, b in zip(ours, theirs, strict=True):
+            assert np.array_equal(a.view(np.uint32), b.view(np.uint32)), case
+        (reference,) = run_function(module, feeds)[:1]
+        assert np.array_equal(reference.view(np.uint32), ours[0].view(np.uint32))
