@@ -4,24 +4,27 @@
     {"mode": "weight_only", "bits": 8, "per_channel": true}       # int8, one scale per column
 
 Every float MatMul with a constant 2-D weight (what ORT's default `op_types_to_quantize`
-("MatMul",) takes) becomes `qnn.weight_only_dot` over the weight quantized by
+("MatMul",) takes; an input of more dimensions, a transformer's [B, T, D], is read as the 2-D
+[B·T, D], as `MatMulNBits` reads it) becomes `qnn.weight_only_dot` over the weight quantized by
 `qdialect.blockwise.quantize_blockwise` (the same bytes as ORT's quantizer), stored as a
 sub-channel `!quant.uniform` constant with positive scales (`blockwise.positive_scales`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from xdsl.dialects.builtin import ModuleOp, f32
+from xdsl.dialects.builtin import ModuleOp, TensorType, f32
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
 from qdialect.blockwise import positive_scales, quantize_blockwise
 from qdialect.constants import dense_array
 from qdialect.quant_config import ConfigError
+from qdialect.tensors import reshape_ops
 from qdialect.types import UniformQuantizedType
 from rewrites.onnx_nodes import float_constant, node_kind
 
@@ -43,6 +46,9 @@ class WeightOnlyConfig:
         unknown = sorted(set(data) - set(KEYS))
         if unknown:
             raise ConfigError(f"unknown weight_only key '{unknown[0]}' (valid: {', '.join(KEYS)})")
+        for key in ("is_symmetric", "per_channel"):
+            if not isinstance(data.get(key, False), bool):
+                raise ConfigError(f"'{key}' must be true or false, got {data[key]!r}")
         bits = data.get("bits", 4)
         if bits not in (4, 8):
             raise ConfigError(f"'bits' must be 4 or 8, got {bits!r}")
@@ -88,15 +94,28 @@ def quantize_weight_only(module: ModuleOp, config: WeightOnlyConfig) -> tuple[li
         if node_kind(op) != "MatMul" or const is None or name in config.nodes_to_exclude:
             continue
         w = np.asarray(dense_array(const), dtype=np.float32)
-        if w.ndim != 2 or len(op.input.type.get_shape()) != 2:
-            left.append(f"{name} (input and weight must be 2-D)")
+        shape = tuple(op.input.type.get_shape())
+        if w.ndim != 2 or len(shape) < 2:
+            left.append(f"{name} (the weight must be 2-D, the input at least 2-D)")
             continue
         q, qtype = weight_type(w, config)
         builder = _Builder(op)
         wv = weight_constant(builder, q, qtype)
-        new = qnn.WeightOnlyDotOp(op.input, wv, op.result.type)
+        x, out_type = op.input, op.result.type
+        if len(shape) > 2:  # rows of every leading dimension, and back
+            rows = math.prod(shape[:-1])
+            x = builder.add_all(reshape_ops(x, (rows, shape[-1])))
+            out_type = TensorType(f32, [rows, w.shape[1]])
+        new = qnn.WeightOnlyDotOp(x, wv, out_type)
         new.attributes.update(op.attributes)
-        Rewriter.replace_op(op, new)
+        if len(shape) > 2:
+            Rewriter.insert_op(new, InsertPoint.before(op))
+            back = builder.add_all(reshape_ops(new.result, op.result.type.get_shape()))
+            back.name_hint = op.result.name_hint
+            op.result.replace_all_uses_with(back)
+            Rewriter.erase_op(op)
+        else:
+            Rewriter.replace_op(op, new)
         if not const.result.uses:
             Rewriter.erase_op(const)
         done.append(name)
@@ -112,3 +131,8 @@ class _Builder:
     def add(self, new, name=None):
         Rewriter.insert_op(new, InsertPoint.before(self.op))
         return new.results[0]
+
+    def add_all(self, ops):
+        """Insert `ops` before `op`; the last one's result."""
+        Rewriter.insert_op(ops, InsertPoint.before(self.op))
+        return ops[-1].results[0]

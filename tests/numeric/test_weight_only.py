@@ -25,9 +25,12 @@ from onnxruntime.quantization.matmul_nbits_quantizer import (  # noqa: E402
 from benchmarks.woq import matmul_model  # noqa: E402
 from qdialect.blockwise import from_matmul_nbits, quantize_blockwise, to_matmul_nbits  # noqa: E402
 from qdialect.onnx_import import import_onnx  # noqa: E402
+from qdialect.quant_config import ConfigError  # noqa: E402
 from runtime.compiled import compile_module  # noqa: E402
 from runtime.reference import run_function  # noqa: E402
 from runtime.weight_only import WeightOnlyConfig, quantize_weight_only  # noqa: E402
+
+from .onnxruntime_session import run_ort  # noqa: E402
 
 U = 2.0**-24
 
@@ -184,6 +187,32 @@ def test_weight_only_quantizer_matches_ort(bits, per_channel, k):
     assert ours.tobytes() == theirs.tobytes()  # the same weights, scales and zero points
     (compiled,) = compile_module(module)(x)
     assert compiled.tobytes() == ours.tobytes()
+
+
+def test_weight_only_quantizer_takes_a_transformers_3d_input():
+    """A MatMul of [B, T, K] (torch's nn.Linear on a sequence), which ORT's quantizer makes a
+    MatMulNBits too: ours runs it as the rows [B·T, K] and gives the shape back, equal to the
+    reference on ORT's model and to ORT itself."""
+    rng = np.random.default_rng(3)
+    k, n = 96, 24
+    w = weights(rng, k, n)
+    model = matmul_model(w, 5)
+    for info in (*model.graph.input, *model.graph.output):  # [5, d] -> [1, 5, d]
+        info.type.tensor_type.shape.dim.insert(0, onnx.TensorShapeProto.Dimension(dim_value=1))
+    module = import_onnx(model, node_names=True)
+    assert quantize_weight_only(module, WeightOnlyConfig(block_size=32)) == (["mm"], [])
+    theirs = ort_quantized(model, 32, False)
+    x = rng.standard_normal((1, 5, k)).astype(np.float32)
+    (reference,) = run_function(import_onnx(theirs), [x])
+    (compiled,) = compile_module(module)(x)
+    assert compiled.shape == (1, 5, n) and compiled.tobytes() == reference.tobytes()
+    (ort_out,) = run_ort(theirs, {"x": x})  # (its kernel sums in another order)
+    np.testing.assert_allclose(compiled, ort_out, rtol=1e-5, atol=1e-4)
+
+
+def test_weight_only_config_refuses_a_string_for_a_flag():
+    with pytest.raises(ConfigError, match=r"'is_symmetric' must be true or false, got 'false'"):
+        WeightOnlyConfig.from_dict({"mode": "weight_only", "is_symmetric": "false"})
 
 
 def test_matmul_nbits_refusals():
