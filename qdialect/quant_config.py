@@ -366,7 +366,41 @@ def _extra_options(value: Any) -> dict[str, Any]:
             raise ConfigError(
                 f"unknown extra_options key '{key}' (valid: {', '.join(sorted(valid))})"
             )
+        _check_option_value(key, given)
     return dict(value)
+
+
+# the quantizer's extra_options whose value is a flag (WeightSymmetric may also be null: the
+# default for the weight type)
+FLAG_OPTIONS = frozenset(QUANTIZER_OPTIONS) - {
+    "MinimumRealRange",
+    "OpTypesToExcludeOutputQuantization",
+    "QDQOpTypePerChannelSupportToAxis",
+    "TensorQuantOverrides",
+}
+
+
+def _check_option_value(key: str, value: Any) -> None:
+    """The quantizer's options must have values of their kind (ORT reads any value's truth)."""
+    if key in FLAG_OPTIONS and not (
+        isinstance(value, bool) or (value is None and key == "WeightSymmetric")
+    ):
+        raise ConfigError(f"extra_options '{key}' must be true or false, got {value!r}")
+    if (
+        key == "MinimumRealRange"
+        and value is not None
+        and (isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0)
+    ):
+        raise ConfigError(f"extra_options '{key}' must be a number >= 0 or null, got {value!r}")
+    if key == "QDQOpTypePerChannelSupportToAxis" and not (
+        isinstance(value, dict)
+        and all(isinstance(axis, int) and not isinstance(axis, bool) for axis in value.values())
+    ):
+        raise ConfigError(f"extra_options '{key}' must map op types to integer axes, got {value!r}")
+    if key == "OpTypesToExcludeOutputQuantization" and not (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    ):
+        raise ConfigError(f"extra_options '{key}' must be a list of op types, got {value!r}")
 
 
 # ONNX Runtime's extra_options this quantizer does not implement, at the values that leave

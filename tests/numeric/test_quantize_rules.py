@@ -243,6 +243,19 @@ def test_calibrated_ir_round_trips_into_the_same_quantized_module(movement) -> N
             {"extra_options": {"ActivationSymetric": True}},
             "unknown extra_options key 'ActivationSymetric'",
         ),
+        (
+            {"extra_options": {"WeightSymmetric": 0}},
+            "extra_options 'WeightSymmetric' must be true or false, got 0",
+        ),
+        (
+            {"extra_options": {"MinimumRealRange": -1}},
+            "extra_options 'MinimumRealRange' must be a number >= 0 or null, got -1",
+        ),
+        (
+            {"extra_options": {"QDQOpTypePerChannelSupportToAxis": {"MatMul": "1"}}},
+            "extra_options 'QDQOpTypePerChannelSupportToAxis' must map op types to integer "
+            "axes, got {'MatMul': '1'}",
+        ),
         ({"mode": "qat"}, "'mode' must be one of static, dynamic, weight_only, got 'qat'"),
         # quantize_static's own refusals (check_static_quant_arguments), in its words
         (
