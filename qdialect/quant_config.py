@@ -235,6 +235,12 @@ class QuantizeConfig:
         kwargs: dict[str, Any] = {"mode": mode}
         if mode == "dynamic":  # quantize_dynamic's defaults
             kwargs |= {"activation_type": QType.QUInt8, "op_types_to_quantize": DYNAMIC_OP_TYPES}
+            static_only = sorted(set(data) & STATIC_ONLY_KEYS)
+            if static_only:
+                raise ConfigError(
+                    f"'{static_only[0]}' is no quantize_dynamic argument (dynamic mode "
+                    "quantizes activations to uint8 at run time, from no calibration)"
+                )
         for key, value in data.items():
             if key in NO_EFFECT_KEYS:
                 _check_no_effect(key, value)
@@ -250,6 +256,11 @@ class QuantizeConfig:
         config = QuantizeConfig(**kwargs)
         if mode == "static":
             _check_static_types(config)
+        if mode == "dynamic" and config.weight_type not in (QType.QInt8, QType.QUInt8):
+            raise ConfigError(
+                f"'weight_type' must be QInt8 or QUInt8 in dynamic mode (quantize_dynamic's "
+                f"integer kernels take 8-bit weights), got {config.weight_type.name}"
+            )
         if config.tensor_overrides.by_name and mode == "dynamic":
             raise ConfigError("'TensorQuantOverrides' is supported in static mode only")
         if mode == "dynamic" and config.option("MatMulConstBOnly", True) is not True:
@@ -275,6 +286,10 @@ def _check_static_types(config: QuantizeConfig) -> None:
 
 
 MODES = ("static", "dynamic")
+# quantize_static's keyword arguments quantize_dynamic does not take
+STATIC_ONLY_KEYS = frozenset(
+    {"activation_type", "quant_format", "calibrate_method", "calibration_providers"}
+)
 # quantize_dynamic's default `op_types_to_quantize` (IntegerOpsRegistry)
 DYNAMIC_OP_TYPES = frozenset(
     ["Conv", "MatMul", "Attention", "LSTM", "Gather", "Transpose", "EmbedLayerNormalization"]

@@ -24,9 +24,16 @@ from typing import TYPE_CHECKING, Any
 
 from xdsl.dialects.builtin import ModuleOp
 
-from qdialect.quant_config import ConfigError, QuantizeConfig
+from qdialect.names import node_name
+from qdialect.quant_config import (
+    DEFAULT_OP_TYPES,
+    DYNAMIC_OP_TYPES,
+    ConfigError,
+    QuantizeConfig,
+)
 from qdialect.recipes import SmoothQuantRecipe
 from rewrites.calibrated import annotate_ranges, take_ranges
+from rewrites.onnx_nodes import node_kind
 from rewrites.quantize_fake import quantize_fake_function
 from rewrites.quantize_static import QuantizeSummary, quantize_function
 from runtime.calibration_cache import ModelSource
@@ -218,6 +225,8 @@ def quantize(
     module = load_float_model(model, node_constants=True, dims=dims)
     if form != "qdq" and not is_static:
         raise ValueError(f"form '{form}' applies to static quantization only")
+    unmatched = unmatched_selections(module, settings)
+    smoothing = None
     if not isinstance(settings, QuantizeConfig):  # mode "weight_only": no ranges needed
         from runtime.weight_only import quantize_weight_only
 
@@ -226,7 +235,6 @@ def quantize(
     elif settings.mode == "dynamic":  # quantize_dynamic: no ranges either
         summary = quantize_dynamic_module(module, settings)
     else:
-        smoothing = None
         if settings.smooth_quant is not None:
             samples = _replayable(samples)
             smoothing = smooth(module, samples, settings.smooth_quant)
@@ -234,10 +242,29 @@ def quantize(
                 options = calibration_options(settings)
                 table = calibrate(module, samples, settings.calibrate_method, extra_options=options)
         summary = quantize_static_module(module, read_table(table), settings, form)
-        module.verify()
-        return QuantizeResult(module, summary, smoothing)
+    summary.unmatched_rules[:0] = unmatched
+    for key in dict.fromkeys(summary.unmatched_rules):
+        warnings.warn(f"rule {key} matches no node", QuantizeWarning, stacklevel=2)
     module.verify()
-    return QuantizeResult(module, summary)
+    return QuantizeResult(module, summary, smoothing)
+
+
+def unmatched_selections(module: ModuleOp, settings: Any) -> list[str]:
+    """The names in `nodes_to_exclude` / `nodes_to_quantize` that name no node of `module`, and
+    the types in a given `op_types_to_quantize` no node has (ORT ignores them silently: a typo
+    there quantizes other nodes than meant), as rule keys for the warning."""
+    names = {node_name(op) for op in module.walk()} - {None}
+    kinds = {node_kind(op) for op in module.walk()} - {None}
+    keys = [
+        f"{key}['{name}']"
+        for key in ("nodes_to_quantize", "nodes_to_exclude")
+        for name in sorted(getattr(settings, key, ()))
+        if name not in names
+    ]
+    given = getattr(settings, "op_types_to_quantize", DEFAULT_OP_TYPES)
+    if given not in (DEFAULT_OP_TYPES, DYNAMIC_OP_TYPES):
+        keys += [f"op_types_to_quantize['{kind}']" for kind in sorted(given - kinds)]
+    return keys
 
 
 def quantize_dynamic_module(module: ModuleOp, settings: QuantizeConfig) -> QuantizeSummary:
@@ -274,8 +301,6 @@ def quantize_static_module(
     missing = [name for name in nni or {} if name not in found]
     if missing:
         raise ValueError(f"{nni.source}: layer {missing[0]!r} is no node of the model")  # type: ignore[union-attr]
-    for key in dict.fromkeys(summary.unmatched_rules):
-        warnings.warn(f"rule {key} matches no node", QuantizeWarning, stacklevel=3)
     return summary
 
 

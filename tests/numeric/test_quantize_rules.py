@@ -267,6 +267,16 @@ def test_calibrated_ir_round_trips_into_the_same_quantized_module(movement) -> N
             "Only QuantFormat.QDQ supports 16-bit quantization types.",
         ),
         (
+            {"mode": "dynamic", "weight_type": "QInt4"},
+            "'weight_type' must be QInt8 or QUInt8 in dynamic mode (quantize_dynamic's integer "
+            "kernels take 8-bit weights), got QInt4",
+        ),
+        (
+            {"mode": "dynamic", "activation_type": "QInt8"},
+            "'activation_type' is no quantize_dynamic argument (dynamic mode quantizes "
+            "activations to uint8 at run time, from no calibration)",
+        ),
+        (
             {"mode": "dynamic", "extra_options": {"TensorQuantOverrides": {"w": [{}]}}},
             "'TensorQuantOverrides' is supported in static mode only",
         ),
@@ -356,6 +366,23 @@ def test_a_rule_matching_no_node_is_a_warning(movement) -> None:
         with pytest.warns(QuantizeWarning, match=r"rule op_name_dict\['conv9'\] matches no node"):
             result = quantize(model, cache, config)
     assert result.summary.unmatched_rules == ["op_name_dict['conv9']"]
+
+
+@pytest.mark.parametrize("mode", ["static", "dynamic", "weight_only"])
+def test_a_selection_naming_no_node_is_a_warning(movement, mode: str) -> None:
+    """A typo in nodes_to_exclude / nodes_to_quantize / op_types_to_quantize (which ORT
+    ignores silently) is named in a warning, in every mode that reads it."""
+    model, samples, _ = movement
+    config = {"mode": mode, "nodes_to_exclude": ["conv9"]}
+    expected = ["nodes_to_exclude['conv9']"]
+    if mode != "weight_only":
+        config |= {"op_types_to_quantize": ["Conv", "Convv"]}
+        expected.append("op_types_to_quantize['Convv']")
+    with tempfile.TemporaryDirectory() as tmp:
+        table = ort_quantized(model, samples, BASE, Path(tmp))[1] if mode == "static" else None
+        with pytest.warns(QuantizeWarning, match=r"rule nodes_to_exclude\['conv9'\] matches"):
+            result = quantize(model, table, config)
+    assert result.summary.unmatched_rules == expected
 
 
 def test_torch_style_tensor_names_become_valid_ssa_names() -> None:
