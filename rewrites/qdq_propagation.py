@@ -8,7 +8,9 @@ Transpose, Squeeze, Unsqueeze, Slice; not Flatten), ORT moves quantization to th
   graph output, until a DequantizeLinear's output (a graph input or constant ends it too);
 - **DQ forward**: a per-tensor DequantizeLinear with one reader that is such an op puts a pair
   of its own behind it, one DequantizeLinear per reader, and on down the chain; never in front
-  of a QuantizeLinear.
+  of a QuantizeLinear. A DequantizeLinear several nodes read (or a graph output too) has one
+  per reader first: ORT's EnsureUniqueDQForNodeUnit gives each its own at the same level, and
+  the level repeats, so each reader that is such an op propagates as a sole reader would.
 The values those pairs quantize are the ones their Q or DQ already stood for, so nothing changes
 by itself; what changes is what ORT's later rewrites then see: a float Conv or Gemm left out of
 quantization with a DequantizeLinear before it and a QuantizeLinear after it
@@ -97,10 +99,9 @@ def propagate_dq_forward(dequantizes: list[qnn.DequantizeOp]) -> None:
     """`PropagateDQForward` from each of `dequantizes` (the function's before either step)."""
     for dq in dequantizes:
         qtype = per_tensor_type(dq.input)
-        use = _sole_use(dq.result)
-        if qtype is None or use is None:
+        if qtype is None:
             continue
-        pending = [use.operation]
+        pending = [use.operation for use in dq.result.uses]
         while pending:
             node = pending.pop(0)
             if not _propagates(node):

@@ -395,6 +395,10 @@ MOVES_AROUND = {
     "q-backward-transpose-unsqueeze": (["Transpose", "Unsqueeze"], []),
     "dq-forward-transpose": ([], ["Transpose"]),
     "dq-forward-slice-squeeze": ([], ["Slice", "Squeeze"]),
+    # the DequantizeLinear's output a graph output too, or read by a Relu too: ORT's
+    # EnsureUniqueDQForNodeUnit gives each reader its own first
+    "dq-forward-shared-output": ([], ["Transpose*"]),
+    "dq-forward-shared-reader": ([], ["Transpose&"]),
     "flatten-stops-it": (["Flatten"], []),
     "second-reader-stops-it": (["Reshape*"], []),
 }
@@ -402,7 +406,8 @@ MOVES_AROUND = {
 
 def gemm_between_moves(after: list[str], before: list[str]) -> onnx.ModelProto:
     """Q → DQ → `before` moves → float Gemm → `after` moves → Q → DQ (opset 17). `Reshape*`:
-    the Gemm's output is a graph output too, so the Q has no single-reader path back."""
+    the Gemm's output is a graph output too, so the Q has no single-reader path back;
+    `Transpose*`: the move's input is a graph output too, `Transpose&`: a Relu reads it too."""
     rng = np.random.default_rng(3)
     inits = {
         "sx": np.float32(0.02), "zx": np.uint8(128), "sy": np.float32(0.05), "zy": np.uint8(120),
@@ -416,9 +421,15 @@ def gemm_between_moves(after: list[str], before: list[str]) -> onnx.ModelProto:
         helper.make_node("QuantizeLinear", ["x", "sx", "zx"], ["xq"]),
         helper.make_node("DequantizeLinear", ["xq", "sx", "zx"], ["t0"]),
     ]
-    shape, t = [8, 8], 0
+    shape, t, outputs = [8, 8], 0, []
     for op in before:
         inputs, attrs = [f"t{t}"], {}
+        if op.endswith("*"):
+            outputs.append(f"t{t}")
+        elif op.endswith("&"):
+            nodes.append(helper.make_node("Relu", [f"t{t}"], ["relu"]))
+            outputs.append("relu")
+        op = op.rstrip("*&")
         if op == "Transpose":
             attrs = {"perm": [1, 0]}
         elif op == "Slice":
@@ -429,7 +440,7 @@ def gemm_between_moves(after: list[str], before: list[str]) -> onnx.ModelProto:
         nodes.append(helper.make_node(op, inputs, [f"t{t + 1}"], **attrs))
         t += 1
     nodes.append(helper.make_node("Gemm", [f"t{t}", "w", "b"], ["g0"]))
-    outputs, g = [], 0
+    g = 0
     for op in after:
         inputs, attrs = [f"g{g}"], {}
         if op.startswith("Reshape"):
