@@ -13,7 +13,9 @@ Order, and why:
    `remove-double-qdq`: two 8-bit pairs in a row become one, as ONNX Runtime's basic
    optimizer makes them before it fuses QDQ groups; `qdq-propagation`: ORT's basic optimizer
    moves Q/DQ pairs across data movement ops (a float Conv left out of quantization then
-   meets a QuantizeLinear, and `weight-bias-quantization` its weights); `s8-to-u8`: the int8
+   meets a QuantizeLinear, and `weight-bias-quantization` its weights);
+   `activation-quant-fusion`: a float Relu or Clip before a QuantizeLinear whose saturation
+   does its work goes, as ORT's basic rules remove it; `s8-to-u8`: the int8
    pairs ORT's x86
    session turns into uint8 before it fuses (none with `int8_allowed`, ORT's
    `session.qdqisint8allowed`).
@@ -45,6 +47,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
+from rewrites.activation_quant_fusion import ActivationQuantFusionPass
 from rewrites.batch_norm import LowerBatchNormPass
 from rewrites.batched_matmul import BatchedMatmulDotsPass
 from rewrites.dequantized_filters import FoldDequantizedFiltersPass
@@ -80,6 +83,7 @@ class QnnDefaultPass(ModulePass):
             DropFloatCastsPass(keep_graph_outputs=True),
             RemoveDoubleQdqPass(),
             QdqPropagationPass(),
+            ActivationQuantFusionPass(),
             *retype,
             FoldScaledBuildersPass(),
             LowerBatchNormPass(),

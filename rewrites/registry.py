@@ -17,6 +17,7 @@ _LOCATIONS = {
     "drop-float-casts": ("rewrites.float_casts", "DropFloatCastsPass"),
     "remove-double-qdq": ("rewrites.double_qdq", "RemoveDoubleQdqPass"),
     "qdq-propagation": ("rewrites.qdq_propagation", "QdqPropagationPass"),
+    "activation-quant-fusion": ("rewrites.activation_quant_fusion", "ActivationQuantFusionPass"),
     "s8-to-u8": ("rewrites.s8_to_u8", "S8ToU8Pass"),
     "fold-qdq": ("rewrites.fold_qdq", "FoldQdqPass"),
     "fake-to-qdq": ("rewrites.fake_quant", "FakeToQdqPass"),

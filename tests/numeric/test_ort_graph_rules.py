@@ -883,3 +883,60 @@ def test_scaled_float_attention_scores_are_onnxruntimes_fused_matmul(case: str, 
             assert np.array_equal(a.view(np.uint32), b.view(np.uint32)), case
         (reference,) = run_function(module, feeds)[:1]
         assert np.array_equal(reference.view(np.uint32), ours[0].view(np.uint32))
+
+
+# (activation node, its attributes or Clip bounds, the QuantizeLinear's scale and zero point)
+ACTIVATION_BEFORE_Q = {
+    "relu-u8-zp0": ("Relu", (), 0.01, np.uint8(0)),  # removed: QLinearConv
+    "relu-u8-zp128": ("Relu", (), 0.01, np.uint8(128)),  # kept: the float FusedConv
+    "relu-s8-min": ("Relu", (), 0.01, np.int8(-128)),
+    "clip6-inside": ("Clip", (0.0, 6.0), 6.0 / 255, np.uint8(0)),  # the Q range lies within
+    "clip6-wider": ("Clip", (0.0, 6.0), 0.03, np.uint8(0)),  # 255 steps reach past 6: kept
+}
+
+
+@pytest.mark.parametrize("case", sorted(ACTIVATION_BEFORE_Q))
+def test_a_relu_or_clip_before_a_quantize_goes_as_in_onnxruntime(case: str) -> None:
+    """ORT's ReluQuantFusion / ClipQuantFusion: a float Conv left out of quantization, then a
+    Relu or Clip, then a QuantizeLinear whose own saturation does the activation's work loses
+    the activation, and the conv becomes one QLinearConv (weights quantized by
+    WeightBiasQuantization); otherwise it stays a float conv. Ours takes the same form and
+    computes ORT's outputs."""
+    op_type, bounds, scale, zero = ACTIVATION_BEFORE_Q[case]
+    rng = np.random.default_rng(7)
+    inits = {
+        "sx": np.float32(0.02), "zx": np.uint8(128), "sy": np.float32(scale), "zy": zero,
+        "w": (rng.standard_normal((8, 8, 3, 3)) * 0.1).astype(np.float32),
+        "b": (rng.standard_normal(8) * 0.1).astype(np.float32),
+        **{k: np.float32(v) for k, v in zip(("low", "high"), bounds, strict=False)},
+    }  # fmt: skip
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "sx", "zx"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "sx", "zx"], ["xd"]),
+        helper.make_node("Conv", ["xd", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node(op_type, ["c", *(["low", "high"] if bounds else [])], ["a"]),
+        helper.make_node("QuantizeLinear", ["a", "sy", "zy"], ["yq"]),
+        helper.make_node("DequantizeLinear", ["yq", "sy", "zy"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "activation_before_q",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 6, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    ort_fused = "QLinearConv" in {n.op_type for n in optimized_graph(model).node}
+    assert ort_fused == (case in ("relu-u8-zp0", "relu-s8-min", "clip6-inside"))
+    module = qnn_default(import_onnx(model))
+    float_convs = [
+        op
+        for op in module.walk()
+        if isinstance(op, qnn.Conv2DOp) and element_type(op.result.type) == f32
+    ]
+    assert (not float_convs) == ort_fused
+    for seed in range(4):
+        x = np.random.default_rng(seed).uniform(-2.5, 2.5, (1, 8, 6, 6)).astype(np.float32)
+        (ours,) = compile_module(module)(x=x)
+        (theirs,) = run_ort(model, {"x": x})
+        assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
