@@ -122,8 +122,6 @@ QDQ_OP_TYPES = frozenset(
 )
 # quantize_static's default `op_types_to_quantize`: the union of the two
 DEFAULT_OP_TYPES = QLINEAR_OP_TYPES | QDQ_OP_TYPES
-# QDQ-only types: the QOperator quantizer leaves them float
-QDQ_ONLY_OP_TYPES = QDQ_OP_TYPES - QLINEAR_OP_TYPES
 
 
 @dataclass(frozen=True)
@@ -210,8 +208,8 @@ class QuantizeConfig:
             return False
         if op_type not in self.op_types_to_quantize:
             return False
-        if self.quant_format is QuantFormat.QOperator and op_type in QDQ_ONLY_OP_TYPES:
-            return False
+        if self.quant_format is QuantFormat.QOperator and op_type not in QLINEAR_OP_TYPES:
+            return False  # QDQ-only types, and any other (`QuantOperatorBase`: left float)
         if node_name is not None and node_name in self.nodes_to_exclude:
             return False
         return self.rule(op_type, node_name).quantize

@@ -114,6 +114,20 @@ ACTIVATIONS = {
 }
 
 
+# the ONNX node a `qnn.binary` of each kind stands for
+FLOAT_BINARY_NODES = {
+    qnn.FloatBinary.SUB: "Sub",
+    qnn.FloatBinary.DIV: "Div",
+    qnn.FloatBinary.MIN: "Min",
+    qnn.FloatBinary.MAX: "Max",
+    qnn.FloatBinary.PRELU: "PRelu",
+    qnn.FloatBinary.POW: "Pow",
+    qnn.FloatBinary.POW_DOUBLE: "Pow",
+    qnn.FloatBinary.FMOD: "Mod",
+    qnn.FloatBinary.MOD: "Mod",
+}
+
+
 def node_kind(op: Operation) -> str | None:
     """The ONNX op type `op` stands for, or None for ops that are no ONNX node of a float
     graph (constants, transposes of constants, quantized ops)."""
@@ -144,6 +158,8 @@ def node_kind(op: Operation) -> str | None:
         return "LogSoftmax"
     if isinstance(op, qnn.LayerNormOp) and op.simplified is not None:
         return "SimplifiedLayerNormalization"
+    if isinstance(op, qnn.FloatBinaryOp):  # (a node written as several ops recorded its type)
+        return FLOAT_BINARY_NODES[op.kind_value]
     simple = {
         qnn.AddOp: "Add",
         qnn.MulOp: "Mul",

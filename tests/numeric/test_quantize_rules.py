@@ -124,14 +124,24 @@ def test_summary_names_the_nodes_left_float(movement) -> None:
 @pytest.mark.parametrize(
     ("quant_format", "left_float"),
     [
-        ("QDQ", ["Erf 'erf'"]),
-        ("QOperator", ["LayerNormalization 'ln1'", "Erf 'erf'", "LayerNormalization 'ln2'"]),
+        ("QDQ", ["Div 'scale'", "Div 'gelu_scale'", "Erf 'erf'"]),
+        (
+            "QOperator",
+            [
+                "Div 'scale'",
+                "LayerNormalization 'ln1'",
+                "Div 'gelu_scale'",
+                "Erf 'erf'",
+                "LayerNormalization 'ln2'",
+            ],
+        ),
     ],
 )
 def test_summary_lists_each_node_once_as_onnxruntime_quantizes_it(quant_format, left_float):
     """Nodes the importer wrote as several ops (the attention MatMuls, Split, Resize) are one
     line each; LayerNormalization is quantized in QDQ form only (QDQNormalization has no
-    QOperator counterpart), Erf in neither, as ONNX Runtime does."""
+    QOperator counterpart), Erf and the Divs (not in the default op types) in neither, as
+    ONNX Runtime does."""
     rng = np.random.default_rng(5)
     model = float_models.encoder_layer(rng)
     samples = [{"x": rng.standard_normal((1, 8, 16)).astype(np.float32)} for _ in range(2)]

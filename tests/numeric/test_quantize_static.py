@@ -938,3 +938,35 @@ def test_a_model_left_all_float_runs_as_onnxruntimes_float_model(fmt: str) -> No
     nodes = ["t1", "t2", "conv"]
     check_model("wide_float_conv", (fmt, False, "QUInt8", True), compiled=True,
                 nodes_to_exclude=nodes)  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["QDQ", "QOperator"])
+def test_listed_op_types_of_no_quantizer_class_are_quantize_statics(fmt: str) -> None:
+    """Sub, Div and Erf named in op_types_to_quantize: ORT's QDQ quantizer gives any listed
+    type its generic class (`QDQOperatorBase`: every float input, a constant divisor too, and
+    the output get pairs); its QOperator quantizer, with no QLinear op for them, leaves them
+    float (`QuantOperatorBase`). Ours quantizes the same tensors: the same outputs."""
+    config = static_config((fmt, False, "QUInt8", True), op_types_to_quantize=None)
+    config["op_types_to_quantize"] = ["MatMul", "Sub", "Div", "Erf"]
+    rng = np.random.default_rng(13)
+    nodes = [
+        onnx.helper.make_node("MatMul", ["x", "w"], ["m"], name="mm"),
+        onnx.helper.make_node("Sub", ["m", "half"], ["s"], name="sub"),
+        onnx.helper.make_node("Div", ["s", "three"], ["d"], name="div"),
+        onnx.helper.make_node("Erf", ["d"], ["y"], name="erf"),
+    ]
+    inits = {"w": float_models.normal(rng, 16, 12), "half": np.float32(0.5)}
+    inits["three"] = np.float32(3.0)
+    model = float_models.onnx_model(nodes, [4, 16], [4, 12], inits)
+    samples = [{"x": rng.standard_normal((4, 16)).astype(np.float32)} for _ in range(4)]
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, config, Path(tmp))
+        ours = quantize(model, cache, config)
+    kinds = {n.op_type for n in theirs.graph.node}
+    assert ("Sub" in kinds and "Div" in kinds) and (("QLinearMatMul" in kinds) == (fmt != "QDQ"))
+    listed = ours.summary.quantized if fmt == "QDQ" else ours.summary.left_float
+    assert {"Sub 'sub'", "Div 'div'", "Erf 'erf'"} <= set(listed)
+    x = (rng.standard_normal((4, 16)) * 1.5).astype(np.float32)
+    (expected,) = run_function(qnn_default(import_onnx(theirs)), {"x": x})
+    (result,) = compile_module(ours.module)(x=x)
+    assert np.array_equal(result.view(np.uint32), expected.view(np.uint32))
