@@ -174,6 +174,12 @@ def integer_op(g: GraphImporter, node) -> None:
         )
         return handler(g, node)
     chain = chains(g).by_node.get(id(node))
+    if chain is None and node.op_type == "MatMulInteger" and node.input[1] in g.values:
+        raise NodeError(
+            "a MatMulInteger of two run-time tensors (quantize_dynamic with MatMulConstBOnly "
+            "false: attention's Q·Kᵀ and P·V) is not imported; quantize with MatMulConstBOnly "
+            "true, quantize_dynamic's default"
+        )
     if chain is None:
         raise NodeError(
             "a run-time zero point is imported only in quantize_dynamic's chain "

@@ -394,3 +394,28 @@ def test_float_pools_of_a_dynamic_model_run_as_onnxruntimes_session() -> None:
         (expected,) = run_ort(theirs, {"x": x})
         assert np.array_equal(bits(ours(x=x)[0]), bits(expected))
         assert np.array_equal(bits(imported(x=x)[0]), bits(expected))
+
+
+def test_a_dynamic_matmul_of_two_activations_is_refused_by_name() -> None:
+    """quantize_dynamic with MatMulConstBOnly false quantizes a MatMul of two activations
+    (attention's Q·Kᵀ) into a MatMulInteger whose B and its zero point come at run time: not
+    imported, and the message says which MatMul and why (not that the chain is missing)."""
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
+        helper.make_node("MatMul", ["x", "xt"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 6, 6])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    theirs = ort_dynamic(
+        model, weight_type=QuantType.QInt8, extra_options={"MatMulConstBOnly": False}
+    )
+    assert "MatMulInteger" in {n.op_type for n in theirs.graph.node}
+    with pytest.raises(
+        OnnxImportError, match=r"\(MatMulInteger\): a MatMulInteger of two run-time"
+    ):
+        import_onnx(theirs)
