@@ -321,6 +321,18 @@ def _batched_input(value: SSAValue) -> tuple[Operation | None, SSAValue]:
     return first, value
 
 
+def _dequantized_through_moves(value: SSAValue) -> bool:
+    """Whether a DequantizeLinear writes `value`, past data movement (the MatMul's own ops,
+    and the Reshape/Squeeze/Unsqueeze/Transpose/Slice nodes ORT's QDQ propagation moves a DQ
+    across before its QDQ fusion sees the MatMul)."""
+    while not isinstance(value.owner, DEQUANTIZE_OPS):
+        owner = value.owner
+        if not isinstance(owner, tensor.ReshapeOp | qnn.TransposeOp | qnn.SliceOp):
+            return False
+        value = owner.operands[0]
+    return True
+
+
 def _batched_output(value: SSAValue) -> SSAValue:
     """The batched MatMul's output: its conv's result past the MatMul's own ops."""
     while len(readers := _readers(value)) == 1 and _matmul_own(readers[0]):
@@ -335,9 +347,9 @@ def fuse_batched_matmul_scale(block: Block) -> None:
     for conv in convs:
         starts = [_batched_input(v) for v in (conv.input, conv.weight)]
         if any(first is None for first, _ in starts) or all(
-            isinstance(v.owner, DEQUANTIZE_OPS) for _, v in starts
+            _dequantized_through_moves(v) for _, v in starts
         ):
-            continue
+            continue  # ORT's QDQ fusion makes it an integer MatMul first
         alpha, merged = F32(1), []
         for first, value in starts:
             found = _scaled_input(value)

@@ -59,7 +59,7 @@ def _domain(qtype: UniformQuantizedType) -> tuple[F32, F32]:
 
     def bound(biased: int, toward: float) -> F32:
         before = F32(biased) + F32(toward)
-        if biased % 2 == 1:  # C++'s %: never for a negative odd value
+        if biased > 0 and biased % 2 == 1:  # C++'s `biased % 2 == 1`: -1 for a negative odd
             before = np.nextafter(before, F32(biased), dtype=F32)
         return F32(before * scale)
 

@@ -461,8 +461,8 @@ class FuseQdqMatMulToFloat(RewritePattern):
         batched = isinstance(op, qnn.Conv2DOp)
         if batched and op.batched_matmul is None:
             return  # a Conv with no Q stays float (ORT has no ConvIntegerToFloat)
-        if op.addend is not None or (not batched and op.alpha is not None):
-            return  # (alpha: ORT's FusedMatMul)
+        if op.addend is not None or op.alpha is not None:
+            return  # (alpha: ORT's FusedMatMul, which stays float)
         if op.activation_kind is not Activation.NONE or element_type(op.result.type) != f32_type:
             return
         x, w = _dequantized(op.input), _dequantized(op.weight)

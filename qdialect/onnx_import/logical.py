@@ -323,11 +323,10 @@ def gather_elements(g: GraphImporter, node) -> None:
     assumed; with constant indices it folded)."""
     data = g.initializers.get(node.input[0])
     indices = g.values.get(node.input[1])
-    if indices is None or data is None or node.input[0] in g.values or data.size == 0:
+    one_value = data is not None and data.size > 0 and (data == data.flat[0]).all()
+    if indices is None or node.input[0] in g.values or not one_value:
         return _gather_elements_at(g, node, indices)
-    if not (data == data.flat[0]).all():
-        return _gather_elements_at(g, node, indices)
-    g.initializers[node.output[0]] = np.full(shape_of(indices), data.flat[0], data.dtype)
+    g.initializers[node.output[0]] = np.full(shape_of(indices), data.flat[0], data.dtype)  # type: ignore[union-attr]
     g.folded[node.output[0]] = None
 
 

@@ -210,8 +210,9 @@ class CompareOp(KindedBinaryOp):
 class IntegerBinaryOp(KindedBinaryOp):
     """`y = lhs (kind) rhs` on one integer element type with numpy broadcasting, wrapping
     around as two's complement (ONNX Add, Sub, Mul, Div, Mod, Min, Max on run-time integer
-    tensors: position ids computed from the token ids; BitwiseAnd/Or/Xor/Not and BitShift). A division by zero gives 0 (ORT's
-    kernel traps), and the one quotient out of range, MIN / -1, wraps to MIN.
+    tensors: position ids computed from the token ids; BitwiseAnd/Or/Xor/Not, BitShift). A
+    division by zero gives 0 (ORT's kernel traps), and the one quotient out of range,
+    MIN / -1, wraps to MIN.
 
         %y = qnn.integer_binary %a, %b {kind = "mul"} : tensor<1x8xi32>, tensor<1x8xi32> -> tensor<1x8xi32>
     """

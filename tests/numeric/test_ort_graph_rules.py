@@ -832,7 +832,9 @@ def test_a_scaled_float_matmul_is_onnxruntimes_fused_matmul(case: str, shape) ->
 def scaled_attention_scores(case: str, seq: int, depth: int) -> onnx.ModelProto:
     """Attention's float scores `Q·Kᵀ` of 4 heads (a batched MatMul, B 4-D), Q scaled by a
     scalar Mul (`input`), the scores divided by √8 (`output`), in a model ORT runs optimized
-    (a Q/DQ pair on a second output): ORT's MatMulScaleFusion makes it a FusedMatMul."""
+    (a Q/DQ pair on a second output): ORT's MatMulScaleFusion makes it a FusedMatMul. With
+    `dequantized`, Q and K are moves of the DequantizeLinear's output: ORT's QDQ fusion makes
+    the MatMul a MatMulIntegerToFloat first, and the Div stays apart."""
     heads = 4
     inits = {
         "s": np.float32(0.03), "z": np.uint8(120), "root": np.float32(np.sqrt(8)),
@@ -842,7 +844,7 @@ def scaled_attention_scores(case: str, seq: int, depth: int) -> onnx.ModelProto:
     nodes = [
         node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
         node("DequantizeLinear", ["xq", "s", "z"], ["x2"]),
-        node("Reshape", ["x", "shape"], ["r"]),
+        node("Reshape", ["x2" if "dequantized" in case else "x", "shape"], ["r"]),
         node("Transpose", ["r"], ["q"], perm=[0, 2, 1, 3]),
         node("Transpose", ["r"], ["k"], perm=[0, 2, 3, 1]),
     ]
@@ -865,15 +867,18 @@ def scaled_attention_scores(case: str, seq: int, depth: int) -> onnx.ModelProto:
 
 
 @pytest.mark.parametrize("shape", [(17, 12), (9, 300), (1, 64)], ids=str)
-@pytest.mark.parametrize("case", ["output", "input", "input-output"])
+@pytest.mark.parametrize("case", ["output", "input", "input-output", "dequantized-output"])
 def test_scaled_float_attention_scores_are_onnxruntimes_fused_matmul(case: str, shape) -> None:
     """A float batched MatMul (B 4-D, through the importer's grouped conv) takes ORT's
-    MatMulScaleFusion too: alpha times each batch element's K blocks, as the 2-D dot does."""
+    MatMulScaleFusion too: alpha times each batch element's K blocks, as the 2-D dot does; of
+    two dequantized tensors it is the integer MatMul, then the Div."""
     seq, depth = shape
     model = scaled_attention_scores(case, seq, depth)
-    assert "FusedMatMul" in {n.op_type for n in optimized_graph(model).node}
+    fused = "dequantized" not in case
+    assert ("FusedMatMul" in {n.op_type for n in optimized_graph(model).node}) == fused
     module = qnn_default(import_onnx(model))
-    assert any(isinstance(op, qnn.Conv2DOp) and op.alpha is not None for op in module.walk())
+    scaled = [op for op in module.walk() if isinstance(op, qnn.Conv2DOp) and op.alpha is not None]
+    assert bool(scaled) == fused
     rng = np.random.default_rng(seq * depth)
     for _ in range(3):
         feeds = {"x": rng.uniform(-3.5, 3.5, (1, seq, 4 * depth)).astype(np.float32)}
