@@ -821,12 +821,18 @@ def test_a_scaled_float_matmul_is_onnxruntimes_fused_matmul(case: str, shape) ->
         feeds = {"x": rng.uniform(-3.5, 3.5, (m, k)).astype(np.float32)}
         if "streamed" in case:
             feeds["v"] = rng.standard_normal((k, 24)).astype(np.float32)
-        theirs = run_ort(model, feeds)
-        ours = compile_module(module)(**feeds)
-        for a, b in zip(ours, theirs, strict=True):
-            assert np.array_equal(a.view(np.uint32), b.view(np.uint32)), case
-        (reference,) = run_function(module, feeds)[:1]
-        assert np.array_equal(reference.view(np.uint32), ours[0].view(np.uint32))
+        assert_float_bits_are_onnxruntimes(model, module, feeds)
+
+
+def assert_float_bits_are_onnxruntimes(model: onnx.ModelProto, module, feeds: dict) -> None:
+    """Compiled `module` gives ORT's (optimized) outputs bit for bit, and its reference the
+    compiled first output."""
+    theirs = run_ort(model, feeds)
+    ours = compile_module(module)(**feeds)
+    for a, b in zip(ours, theirs, strict=True):
+        assert np.array_equal(a.view(np.uint32), b.view(np.uint32))
+    (reference,) = run_function(module, feeds)[:1]
+    assert np.array_equal(reference.view(np.uint32), ours[0].view(np.uint32))
 
 
 def scaled_attention_scores(case: str, seq: int, depth: int) -> onnx.ModelProto:
@@ -882,12 +888,7 @@ def test_scaled_float_attention_scores_are_onnxruntimes_fused_matmul(case: str, 
     rng = np.random.default_rng(seq * depth)
     for _ in range(3):
         feeds = {"x": rng.uniform(-3.5, 3.5, (1, seq, 4 * depth)).astype(np.float32)}
-        theirs = run_ort(model, feeds)
-        ours = compile_module(module)(**feeds)
-        for a, b in zip(ours, theirs, strict=True):
-            assert np.array_equal(a.view(np.uint32), b.view(np.uint32)), case
-        (reference,) = run_function(module, feeds)[:1]
-        assert np.array_equal(reference.view(np.uint32), ours[0].view(np.uint32))
+        assert_float_bits_are_onnxruntimes(model, module, feeds)
 
 
 # (activation node, its attributes or Clip bounds, the QuantizeLinear's scale and zero point)
