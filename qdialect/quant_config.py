@@ -281,16 +281,6 @@ def _check_static_types(config: QuantizeConfig) -> None:
         config.activation_type in sixteen or config.weight_type in sixteen
     ):
         raise ConfigError("Only QuantFormat.QDQ supports 16-bit quantization types.")
-    four = (QType.QInt4, QType.QUInt4)
-    if config.quant_format is not QuantFormat.QDQ and (
-        config.activation_type in four or config.weight_type in four
-    ):
-        # ORT's QOperator quantizer fails later, packing the first weight: "Quantized weights
-        # for <name> must be 8-bit before packing as 4-bit values"
-        raise ConfigError(
-            "QuantFormat.QOperator takes no 4-bit types (quantize_static fails packing them: "
-            "quantized weights must be 8-bit before packing as 4-bit values); use QDQ"
-        )
 
 
 MODES = ("static", "dynamic")

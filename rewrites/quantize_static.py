@@ -776,6 +776,11 @@ class StaticQuantizer:
                 # (an override's) follow ActivationSymmetric (`quantize_initializer_impl`)
                 if qdq:
                     symmetric = symmetric or axis is not None
+                elif qtype.bits == 4:  # (QLinearConv's per-channel weights are int8: no such)
+                    raise QuantizeError(  # ORT's QOperator quantizer, packing it
+                        f"Quantized weights for {name}_quantized must be 8-bit before packing "
+                        "as 4-bit values (QOperator form takes no 4-bit weights; use QDQ)"
+                    )
                 elif given_type not in (None, config.weight_type) and axis is None:
                     symmetric = config.activation_symmetric
             else:

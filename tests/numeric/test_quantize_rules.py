@@ -277,11 +277,6 @@ def test_calibrated_ir_round_trips_into_the_same_quantized_module(movement) -> N
             "Only QuantFormat.QDQ supports 16-bit quantization types.",
         ),
         (
-            {"quant_format": "QOperator", "weight_type": "QInt4"},
-            "QuantFormat.QOperator takes no 4-bit types (quantize_static fails packing them: "
-            "quantized weights must be 8-bit before packing as 4-bit values); use QDQ",
-        ),
-        (
             {"mode": "dynamic", "weight_type": "QInt4"},
             "'weight_type' must be QInt8 or QUInt8 in dynamic mode (quantize_dynamic's integer "
             "kernels take 8-bit weights), got QInt4",

@@ -970,3 +970,32 @@ def test_listed_op_types_of_no_quantizer_class_are_quantize_statics(fmt: str) ->
     (expected,) = run_function(qnn_default(import_onnx(theirs)), {"x": x})
     (result,) = compile_module(ours.module)(x=x)
     assert np.array_equal(result.view(np.uint32), expected.view(np.uint32))
+
+
+def test_qoperator_4bit_weights_are_quantize_statics() -> None:
+    """QOperator with a 4-bit weight type: ORT's QLinearConv takes its per-channel weights as
+    int8 whatever the type (a conv net quantizes, as ours does, to the same model), and ORT's
+    quantizer fails on a weight it would pack as 4 bits (a per-tensor Gemm's): ours names it."""
+    rng = np.random.default_rng(17)
+    config = static_config(("QOperator", True, "QUInt8", True), weight_type="QUInt4")
+    conv = [onnx.helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1], name="conv")]
+    model = float_models.onnx_model(
+        conv, [1, 3, 6, 6], [1, 4, 6, 6], {"w": float_models.normal(rng, 4, 3, 3, 3)}
+    )
+    samples = [{"x": rng.standard_normal((1, 3, 6, 6)).astype(np.float32)} for _ in range(3)]
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, config, Path(tmp))
+        ours = quantize(model, cache, config)
+    x = rng.standard_normal((1, 3, 6, 6)).astype(np.float32)
+    (expected,) = run_function(qnn_default(import_onnx(theirs)), {"x": x})
+    (result,) = compile_module(ours.module)(x=x)
+    assert np.array_equal(result, expected)
+    gemm = [onnx.helper.make_node("Gemm", ["x", "w"], ["y"], name="fc")]
+    model = float_models.onnx_model(gemm, [2, 8], [2, 4], {"w": float_models.normal(rng, 8, 4)})
+    config = static_config(("QOperator", False, "QUInt8", True), weight_type="QInt4")
+    samples = [{"x": rng.standard_normal((2, 8)).astype(np.float32)} for _ in range(3)]
+    ort_refusal = pytest.raises(RuntimeError, match=r"w_quantized must be 8-bit before packing")
+    with tempfile.TemporaryDirectory() as tmp, ort_refusal:
+        ort_quantized(model, samples, config, Path(tmp))
+    with pytest.raises(QuantizeError, match=r"^Quantized weights for w_quantized must be 8-bit"):
+        quantize(model, {"x": (-3.0, 3.0), "y": (-5.0, 5.0)}, config)
