@@ -29,6 +29,7 @@ from qdialect.qnn.common import float_value
 from qdialect.storage import storage_bounds
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
+from rewrites.common import sole_user
 from rewrites.onnx_nodes import is_float_tensor
 
 F32 = np.float32
@@ -36,10 +37,7 @@ F32 = np.float32
 
 def _quantize_reader(op: Operation) -> UniformQuantizedType | None:
     """The per-tensor 8- or 16-bit type of the QuantizeLinear that alone reads `op`."""
-    uses = list(op.results[0].uses)
-    if len(uses) != 1 or isinstance(uses[0].operation, func.ReturnOp):
-        return None
-    reader = uses[0].operation
+    reader = sole_user(op.results[0])
     if not isinstance(reader, qnn.QuantizeOp):
         return None
     qtype = element_type(reader.result.type)

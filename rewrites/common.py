@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from xdsl.dialects import arith
+from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import TensorType
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
 from qdialect import qnn
@@ -33,6 +33,14 @@ def stored_constant(value: SSAValue) -> tuple[np.ndarray, UniformQuantizedType] 
 
 def single_use(value: SSAValue) -> bool:
     return sum(1 for _ in value.uses) == 1
+
+
+def sole_user(value: SSAValue) -> Operation | None:
+    """The one op using `value`, or None (several users, or a function result)."""
+    uses = list(value.uses)
+    if len(uses) != 1 or isinstance(uses[0].operation, func.ReturnOp):
+        return None
+    return uses[0].operation
 
 
 def with_element(container: Attribute, element: Attribute) -> TensorType:

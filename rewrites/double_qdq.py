@@ -28,7 +28,6 @@ import numpy as np
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, TensorType
-from xdsl.ir import SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -43,14 +42,7 @@ from qdialect.qnn.modes import RoundMode
 from qdialect.storage import storage_bounds
 from qdialect.tensors import element_type
 from qdialect.types import Granularity, UniformQuantizedType
-
-
-def _sole_user(value: SSAValue):
-    """The one op using `value`, or None (several users, or a function result)."""
-    uses = list(value.uses)
-    if len(uses) != 1 or isinstance(uses[0].operation, func.ReturnOp):
-        return None
-    return uses[0].operation
+from rewrites.common import sole_user
 
 
 def _eight_bit(qtype) -> bool:
@@ -92,11 +84,11 @@ class RemoveDoubleQdq(RewritePattern):
         if isinstance(function, func.FuncOp) and QOPERATOR_ATTR in function.attributes:
             return  # QLinear nodes between the pairs (a quantized Gather, then a Cast)
         q1 = dq1.input.owner
-        q2 = _sole_user(dq1.result)
+        q2 = sole_user(dq1.result)
         if not isinstance(q1, qnn.QuantizeOp) or not isinstance(q2, qnn.QuantizeOp):
             return
-        dq2 = _sole_user(q2.result)
-        if not isinstance(dq2, qnn.DequantizeOp) or _sole_user(q1.result) is not dq1:
+        dq2 = sole_user(q2.result)
+        if not isinstance(dq2, qnn.DequantizeOp) or sole_user(q1.result) is not dq1:
             return
         first, second = element_type(q1.result.type), element_type(q2.result.type)
         if not (_eight_bit(first) and _eight_bit(second)) or first.signed != second.signed:

@@ -307,9 +307,7 @@ FOLDERS: dict[str, Callable] = {
     "BitwiseAnd": lambda g, n, i: np.bitwise_and(i[0], i[1]),
     "BitwiseOr": lambda g, n, i: np.bitwise_or(i[0], i[1]),
     "BitwiseXor": lambda g, n, i: np.bitwise_xor(i[0], i[1]),
-    "BitShift": lambda g, n, i: bit_shift(
-        *np.broadcast_arrays(i[0], i[1]), attrs(n)["direction"] in (b"LEFT", "LEFT")
-    ),
+    "BitShift": lambda g, n, i: bit_shift(i[0], i[1], attrs(n)["direction"] in (b"LEFT", "LEFT")),
     "And": lambda g, n, i: np.logical_and(i[0], i[1]),
     "Or": lambda g, n, i: np.logical_or(i[0], i[1]),
     "Where": lambda g, n, i: np.where(i[0], i[1], i[2]),
