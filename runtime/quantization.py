@@ -69,7 +69,7 @@ def load_float_model(
     input dimensions take their sizes from `dims`."""
     if isinstance(model, ModuleOp):
         return model.clone()
-    if isinstance(model, (str, Path)) and Path(model).suffix != ".onnx":
+    if not is_onnx_source(model):
         from qdialect.textio import parse_module
 
         path = Path(model)
@@ -89,6 +89,13 @@ def load_float_model(
         free_dimensions=dims.free_dimensions,
         input_shapes=dims.input_shapes,
     )
+
+
+def is_onnx_source(model: Any) -> bool:
+    """Whether `load_float_model` reads `model` as ONNX (not our IR's text, not a module)."""
+    if isinstance(model, ModuleOp):
+        return False
+    return not isinstance(model, (str, Path)) or Path(model).suffix == ".onnx"
 
 
 @dataclass(frozen=True)
@@ -222,6 +229,13 @@ def quantize(
     dims = InputDims(free_dimensions)
     if samples is not None:
         dims, samples = dims_from_samples(samples, free_dimensions)
+    lstms: list[str] = []  # replaced by quantize_dynamic's DynamicQuantizeLSTM
+    is_dynamic = isinstance(settings, QuantizeConfig) and settings.mode == "dynamic"
+    if is_dynamic and is_onnx_source(model):
+        from qdialect.onnx_import import load_model
+        from runtime.dynamic_lstm import quantize_lstm_nodes
+
+        model, lstms = quantize_lstm_nodes(load_model(model), settings)
     module = load_float_model(model, node_constants=True, dims=dims)
     if form != "qdq" and not is_static:
         raise ValueError(f"form '{form}' applies to static quantization only")
@@ -234,6 +248,8 @@ def quantize(
         summary.quantized[:], summary.left_float[:] = quantize_weight_only(module, settings)
     elif settings.mode == "dynamic":  # quantize_dynamic: no ranges either
         summary = quantize_dynamic_module(module, settings)
+        summary.left_float[:] = [name for name in summary.left_float if name not in lstms]
+        summary.quantized[:0] = lstms
     else:
         if settings.smooth_quant is not None:
             samples = _replayable(samples)

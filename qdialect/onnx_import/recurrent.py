@@ -17,11 +17,25 @@ ones: Tanh is `2·σ(2x) − 1` with σ(x) = `1 / (1 + expf(-x))` for x ≥ 0 an
 `expf(x) / (1 + expf(x))` below, through the C library's `expf` (`qnn.activation expf`), all
 in float32; Sigmoid is that σ; Relu is `std::max(0.0f, x)` (NaN gives 0).
 
+ONNX Runtime's `DynamicQuantizeLSTM` (what `quantize_dynamic` makes of an LSTM) as its
+kernel runs at one intra-op thread (`rnn_helpers.cc`'s quantized `ComputeGemm`): X·W for the
+whole sequence as one `DynamicQuantizeMatMul` (X's rows of every step quantized together to
+uint8, then `float(acc) · (sa · sw[c])`), then each step's H quantized on its own and
+`float(acc) · (sh · sr[c])` added to that step's rows (MLAS's accumulate mode: a product, then
+a sum); the gates as the float LSTM's. W and R come transposed, [directions, K, 4·hidden], int8
+or uint8, their scales and zero points one per direction or one per direction and column; the
+kernel reads one zero point per direction (the first), which must be 0 for int8 and the same
+everywhere for uint8 (its `ZeroPointCheck`). On several threads ORT cuts a batch of more than 4
+rows (of 2 or more when hidden ≤ 256) into one block of rows per thread and quantizes each H
+block on its own: compare such batches with a one-thread session.
+
 Refused by name: activations other than these (LSTM and GRU: other than their defaults),
 `clip`, `input_forget`, `sequence_lens` shorter than the sequence (ragged batches).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from xdsl.dialects.builtin import UnitAttr
@@ -37,6 +51,7 @@ from qdialect.onnx_import.registry import handles
 from qdialect.qnn.table import UnaryFunction
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+QUANTIZED_LSTM = "DynamicQuantizeLSTM"
 ACTIVATIONS = {"LSTM": ("sigmoid", "tanh", "tanh"), "GRU": ("sigmoid", "tanh")}
 RNN_ACTIVATIONS = ("Tanh", "Sigmoid", "Relu")  # ORT's names (it looks them up case by case)
 # deepcpu's rational approximation of tanh (rnn_activation_functions.cc): p(x) / q(x)
@@ -58,13 +73,27 @@ TANH_DENOMINATOR = (
 SIGMOID_BOUND, TANH_BOUND = 20.0, 10.0
 # the node's inputs past X, W, R, B, sequence_lens
 INITIAL_H, INITIAL_C, PEEPHOLES = 5, 6, 7
+# DynamicQuantizeLSTM's scale and zero point of W (input 1) and of R (input 2)
+QUANTIZATION_INPUTS = {1: (8, 9), 2: (10, 11)}
+
+
+@dataclass(frozen=True)
+class QuantizedWeight:
+    """One direction of DynamicQuantizeLSTM's W or R, as constants: the [K, 4·hidden] matrix,
+    its scale (one, or one per column) and the zero point the kernel reads (as many)."""
+
+    matrix: str
+    scale: str
+    zero_point: str
 
 
 class Recurrence:
     """The steps of one recurrent node: its attributes read once, then a direction at a time."""
 
     def __init__(self, g: GraphImporter, node) -> None:
-        self.s, self.node, self.kind = Steps(g, node), node, node.op_type
+        self.s, self.node = Steps(g, node), node
+        self.quantized = node.op_type == QUANTIZED_LSTM
+        self.kind = "LSTM" if self.quantized else node.op_type
         a = attrs(node)
         for key in ("activation_alpha", "activation_beta", "clip"):
             if key in a:
@@ -98,9 +127,18 @@ class Recurrence:
         self.inputs = x_shape[2]
         self.since = g.block.last_op
         r_shape = g.shape_of_input(node.input[2])
-        self.hidden = a.get("hidden_size", r_shape[-1] if len(r_shape) == 3 else 0)
+        hidden_axis = 1 if self.quantized else -1
+        self.hidden = a.get("hidden_size", r_shape[hidden_axis] if len(r_shape) == 3 else 0)
         gates = GATES[self.kind] * self.hidden
-        if list(r_shape) != [self.dirs, gates, self.hidden]:
+        if self.quantized:  # transposed: [directions, K, 4·hidden]
+            for index, k in ((1, self.inputs), (2, self.hidden)):
+                shape = g.shape_of_input(node.input[index])
+                if list(shape) != [self.dirs, k, gates]:
+                    role = "WR"[index - 1]
+                    raise NodeError(
+                        f"{role} must have shape {[self.dirs, k, gates]}, got {list(shape)}"
+                    )
+        elif list(r_shape) != [self.dirs, gates, self.hidden]:
             raise NodeError(
                 f"R must have shape {[self.dirs, gates, self.hidden]}, got {list(r_shape)}"
             )
@@ -199,8 +237,8 @@ class Recurrence:
         if self.layout:
             x = s.add("Transpose", [x], perm=[1, 0, 2])
         self.x = x
-        xs = {}  # each step's rows (an RNN takes them all at once)
-        if self.kind != "RNN":
+        xs = {}  # each step's rows (an RNN and a quantized LSTM take them all at once)
+        if self.kind != "RNN" and not self.quantized:
             for t in range(self.steps):
                 xs[t] = s.add("Gather", [x, s.constant(np.int64(t))], axis=0)
         ys, lasts, cells = [], [], []
@@ -237,20 +275,93 @@ class Recurrence:
 
     def _direction(self, d: int, order: list[tuple[int, str]]):
         """{t: H_t}, and the last H (and C) of direction d, its steps taken in `order`."""
-        node = self.node
-        w, r = self._of_direction(node.input[1], d), self._of_direction(node.input[2], d)
+        node, s = self.node, self.s
         b = self._input(3)
         bias = None if b is None else self._of_direction(b, d)
+        h = self._initial(INITIAL_H, d)
+        if self.quantized:
+            products, r = self._quantized_products(d), self._quantized_weight(2, d)
+            return self._lstm(
+                lambda t, _: s.add("Gather", [products, s.constant(np.int64(t))], axis=0),
+                lambda c, h: s.add("Add", [c, self._dynamic_matmul(h, r)]),
+                bias, h, self._initial(INITIAL_C, d), d, order,
+            )  # fmt: skip
+        w, r = self._of_direction(node.input[1], d), self._of_direction(node.input[2], d)
         if self.kind == "RNN":
             return self._rnn(w, r, bias, d, order)
-        h = self._initial(INITIAL_H, d)
         if self.kind == "GRU":
             return self._gru(w, r, bias, h, order)
-        return self._lstm(w, r, bias, h, self._initial(INITIAL_C, d), d, order)
-
-    def _lstm(self, w, r, bias, h, cell, d, order):
-        s = self.s
         w_t, r_t = self._rows(w, 0, 4), self._rows(r, 0, 4)
+        return self._lstm(
+            lambda _, x: s.add("MatMul", [x, w_t]),
+            lambda c, h: self._gemm_into(c, h, r_t),
+            bias, h, self._initial(INITIAL_C, d), d, order,
+        )  # fmt: skip
+
+    def _quantized_weight(self, index: int, d: int) -> QuantizedWeight:
+        """Direction d of DynamicQuantizeLSTM's W (index 1) or R (2) as its kernel reads it."""
+        g, node, role = self.s.g, self.node, "WR"[index - 1]
+        data = g.constant_array(node.input[index], role)
+        if data.dtype not in (np.int8, np.uint8):
+            raise NodeError(f"{role} must be int8 or uint8, got {data.dtype}")
+        gates = GATES[self.kind] * self.hidden
+        scale, zero_point = (
+            self._quantization_input(i, f"{role}_{what}", gates)
+            for i, what in zip(QUANTIZATION_INPUTS[index], ("scale", "zero_point"), strict=True)
+        )
+        if scale.dtype != np.float32:
+            raise NodeError(f"{role}_scale must be float32, got {scale.dtype}")
+        if zero_point.dtype.itemsize != 1:
+            raise NodeError(f"{role}_zero_point must be 8-bit, got {zero_point.dtype}")
+        raw = zero_point.view(np.uint8)
+        if raw.ndim == 2 and data.dtype == np.int8 and raw.any():  # ORT's ZeroPointCheck
+            raise NodeError(f"{role}_zero_point must be zero for int8 {role}")
+        if raw.ndim == 2 and data.dtype == np.uint8 and (raw != raw.flat[0]).any():
+            raise NodeError(f"{role}_zero_point must be one value for uint8 {role}")
+        first = raw[d] if raw.ndim == 1 else raw[d, 0]  # the one the kernel reads
+        s = self.s
+        return QuantizedWeight(
+            s.constant(data[d]),
+            s.constant(scale[d]),
+            s.constant(np.full(scale[d].shape, first, np.uint8).view(data.dtype)),
+        )
+
+    def _quantization_input(self, index: int, role: str, gates: int) -> np.ndarray:
+        """A scale or zero point: one per direction or one per direction and column."""
+        name = self._input(index)
+        if name is None:
+            raise NodeError(f"input {role} is missing")
+        data = np.asarray(self.s.g.constant_array(name, role))
+        if (
+            data.ndim not in (1, 2)
+            or data.shape[0] != self.dirs
+            or data.shape[1:]
+            not in (
+                (),
+                (gates,),
+            )
+        ):
+            raise NodeError(
+                f"{role} must have shape [{self.dirs}] (per direction) or [{self.dirs}, {gates}] "
+                f"(per column), got {list(data.shape)}"
+            )
+        return data
+
+    def _dynamic_matmul(self, x: str, w: QuantizedWeight) -> str:
+        return self.s.add("DynamicQuantizeMatMul", [x, w.matrix, w.scale, w.zero_point])
+
+    def _quantized_products(self, d: int) -> str:
+        """X·W of every step for direction d, [steps, batch, 4·hidden]: one GEMM of all the
+        rows, quantized together (ORT's first `ComputeGemm`)."""
+        s = self.s
+        rows = s.add("Reshape", [self.x, s.constant(np.array([-1, self.inputs], np.int64))])
+        products = self._dynamic_matmul(rows, self._quantized_weight(1, d))
+        shape = np.array([self.steps, self.batch, GATES[self.kind] * self.hidden], np.int64)
+        return s.add("Reshape", [products, s.constant(shape)])
+
+    def _lstm(self, inputs, recurrent, bias, h, cell, d, order):
+        """`inputs(t, X_t)` gives step t's X·W, `recurrent(c, H)` gives c + H·R."""
+        s = self.s
         if bias is not None:  # Wb + Rb of each gate i, o, f, c
             bias = [
                 s.add("Add", [self._bias(bias, k, 1), self._bias(bias, 4 + k, 1)]) for k in range(4)
@@ -261,7 +372,7 @@ class Recurrence:
             p_i, p_o, p_f = (self._bias(p, k, 1) for k in range(3))
         hs = {}
         for t, x in order:
-            gates = self._gemm_into(s.add("MatMul", [x, w_t]), h, r_t)
+            gates = recurrent(inputs(t, x), h)
             i, o, forget, c = (self._gate(gates, k) for k in range(4))
             if peep is not None:  # the peephole first, then the bias (GateComputations)
                 i = s.add("Add", [i, s.add("Mul", [cell, p_i])])
@@ -361,6 +472,6 @@ class Recurrence:
         return s.select(s.add("GreaterOrEqual", [x, self._constant(0)]), upper, lower)
 
 
-@handles("LSTM", "GRU", "RNN")
+@handles("LSTM", "GRU", "RNN", QUANTIZED_LSTM)
 def recurrent(g: GraphImporter, node) -> None:
     Recurrence(g, node).run()

@@ -3,7 +3,8 @@ net: our import of ORT's model, interpreted and compiled, equals onnx's own nump
 (`onnx.reference.ReferenceEvaluator`: exact int32 MatMulInteger/ConvInteger, float32 Cast/Mul)
 bit for bit; ORT equals it where its kernels are exact, i.e. except u8 x s8 full-range weights
 (no reduce_range) whose int16 pair sums saturate in ORT's AVX2 kernel (checked against the
-int16 hazard below); our `mode: dynamic` quantizer builds the same function as the import.
+int16 hazard below); our `mode: dynamic` quantizer builds the same function as the import,
+an LSTM text model's DynamicQuantizeLSTM included.
 """
 
 from __future__ import annotations
@@ -419,3 +420,76 @@ def test_a_dynamic_matmul_of_two_activations_is_refused_by_name() -> None:
         OnnxImportError, match=r"\(MatMulInteger\): a MatMulInteger of two run-time"
     ):
         import_onnx(theirs)
+
+
+def lstm_classifier(rng) -> onnx.ModelProto:
+    """Embedding (Gather) → bidirectional LSTM → last hidden states → MatMul + Add: the text
+    model whose LSTM `quantize_dynamic` turns into DynamicQuantizeLSTM."""
+    vocab, width, hidden, steps = 50, 12, 8, 6
+    arrays = {
+        "table": rng.standard_normal((vocab, width)),
+        "W": rng.standard_normal((2, 4 * hidden, width)) * 0.3,
+        "R": rng.standard_normal((2, 4 * hidden, hidden)) * 0.3,
+        "B": rng.standard_normal((2, 8 * hidden)) * 0.2,
+        "w": rng.standard_normal((2 * hidden, 5)) * 0.3,
+        "b": rng.standard_normal(5) * 0.1,
+    }
+    nodes = [
+        helper.make_node("Gather", ["table", "tokens"], ["e"]),
+        helper.make_node("Transpose", ["e"], ["seq"], perm=[1, 0, 2]),
+        helper.make_node(
+            "LSTM",
+            ["seq", "W", "R", "B"],
+            ["y", "y_h"],
+            name="lstm",
+            hidden_size=hidden,
+            direction="bidirectional",
+        ),  # fmt: skip
+        helper.make_node("Transpose", ["y_h"], ["h"], perm=[1, 0, 2]),
+        helper.make_node("Reshape", ["h", "flat"], ["hf"]),
+        helper.make_node("MatMul", ["hf", "w"], ["z"], name="head"),
+        helper.make_node("Add", ["z", "b"], ["logits"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("tokens", TensorProto.INT64, [2, steps])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [2, 5])],
+        [numpy_helper.from_array(a.astype(np.float32), n) for n, a in arrays.items()]
+        + [numpy_helper.from_array(np.array([2, -1], np.int64), "flat")],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+@pytest.mark.parametrize(
+    ("config", "quantized"),
+    [
+        ({}, ["table", "lstm", "head"]),
+        ({"per_channel": True, "reduce_range": True}, ["table", "lstm", "head"]),
+        ({"extra_options": {"WeightSymmetric": False}}, ["table", "lstm", "head"]),
+        ({"op_types_to_quantize": ["MatMul"]}, ["head"]),
+        ({"nodes_to_exclude": ["lstm"]}, ["table", "head"]),
+    ],
+    ids=["default", "per-channel-7-bit", "asymmetric", "no-lstm", "lstm-excluded"],
+)
+def test_quantize_dynamic_of_an_lstm_is_onnxruntimes(config, quantized) -> None:
+    """`mode: dynamic` quantizes an LSTM as `quantize_dynamic` does (a DynamicQuantizeLSTM:
+    int8 W and R per direction or per gate row, whatever `weight_type`), or leaves it float
+    when the config does: the same bits as our import of ORT's model, and as ORT's session
+    where its u8 × s8 sums are exact."""
+    model = lstm_classifier(np.random.default_rng(3))
+    model.graph.node[0].name = "table"
+    theirs = ort_dynamic(model, **config)
+    lstm_types = {n.op_type for n in theirs.graph.node} & {"LSTM", "DynamicQuantizeLSTM"}
+    assert lstm_types == {"DynamicQuantizeLSTM" if "lstm" in quantized else "LSTM"}
+    result = quantize(model, None, {"mode": "dynamic", **config})
+    assert sorted(result.summary.quantized) == sorted(quantized)
+    assert ("lstm" in result.summary.left_float) == ("lstm" not in quantized)
+    fn, imported = compile_module(result.module), compile_module(import_onnx(theirs))
+    exact_in_ort = config.get("reduce_range") or not ort_saturates_u8s8()
+    for seed in range(3):
+        tokens = np.random.default_rng(seed).integers(0, 50, (2, 6)).astype(np.int64)
+        (ours,), (want,) = fn(tokens=tokens), imported(tokens=tokens)
+        np.testing.assert_array_equal(bits(ours), bits(want))
+        if exact_in_ort:
+            np.testing.assert_array_equal(bits(ours), bits(run_ort(theirs, {"tokens": tokens})[0]))

@@ -3,7 +3,8 @@ Runtime's kernels bit for bit (DeepCPU's LSTM and GRU, `rnn.cc`'s RNN; one threa
 optimizations): peepholes, biases, initial states, both directions, the GRU's
 `linear_before_reset` either way, the RNN's three activations, a hidden size past MLAS's K
 block of 256 (the recurrent GEMM accumulates block by block), batch 1 and 3; layout 1, which
-ORT refuses, against ONNX's reference; what is not imported, refused by name."""
+ORT refuses, against ONNX's reference; what is not imported, refused by name; ORT's
+DynamicQuantizeLSTM (`quantize_dynamic`'s LSTM) against ORT's kernel at one thread."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from runtime.compiled import compile_module
 from runtime.reference import run_function
 
 from .onnx_backend_cases import BackendCase
+from .onnxruntime_session import ort_saturates_u8s8
 from .test_onnx_backend_float_nodes import bits, ort_outputs
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
@@ -167,3 +169,113 @@ def test_recurrent_node_on_two_threads_is_onnxruntimes(case) -> None:
     got = compile_module(import_onnx(model), threads=2)(**feeds)
     for a, b in zip(got, session.run(None, feeds), strict=True):
         assert bits(a) == bits(b)
+
+
+def ort_dynamic_lstm(tmp_path, direction: str, batch: int, **options) -> onnx.ModelProto:
+    """`quantize_dynamic` of an LSTM (every optional input): one DynamicQuantizeLSTM node."""
+    from onnxruntime.quantization import quantize_dynamic
+
+    model, _ = recurrent_model("LSTM", 5, batch, 12, 8, direction=direction)
+    model.graph.node[0].name = "lstm"
+    source, target = tmp_path / "lstm.onnx", tmp_path / "lstm_dynamic.onnx"
+    onnx.save(model, source)
+    quantize_dynamic(source, target, **options)
+    quantized = onnx.load(target)
+    assert [n.op_type for n in quantized.graph.node] == ["DynamicQuantizeLSTM"]
+    return quantized
+
+
+def lstm_feeds(model: onnx.ModelProto, scale: float) -> dict[str, np.ndarray]:
+    (x,) = model.graph.input
+    shape = [d.dim_value for d in x.type.tensor_type.shape.dim]
+    return {"x": (np.random.default_rng(7).standard_normal(shape) * scale).astype(np.float32)}
+
+
+def as_uint8_weights(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The same LSTM with W and R stored as uint8 (+128, zero points 128): ORT's u8×u8 GEMM.
+    (`quantize_dynamic` writes int8 whatever its `weight_type`.)"""
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    node = model.graph.node[0]
+    for index in (1, 2, 9, 11):
+        tensor = _initializer(model, node.input[index])
+        data = numpy_helper.to_array(tensor).astype(np.int16) + 128
+        tensor.CopyFrom(numpy_helper.from_array(data.astype(np.uint8), tensor.name))
+    return model
+
+
+def _initializer(model: onnx.ModelProto, name: str) -> onnx.TensorProto:
+    return next(t for t in model.graph.initializer if t.name == name)
+
+
+DYNAMIC_LSTM_CASES = [
+    ("forward", 3, {}),
+    ("reverse", 1, {"per_channel": True}),
+    ("bidirectional", 3, {"per_channel": True, "reduce_range": True}),
+    ("bidirectional", 2, {"uint8": True}),
+] + [
+    pytest.param((direction, batch, options), marks=SLOW)
+    for direction in ("forward", "reverse", "bidirectional")
+    for batch in (1, 4)
+    for options in (
+        {"per_channel": True, "uint8": True},
+        {"reduce_range": True, "uint8": True},
+        {"per_channel": True, "reduce_range": True},
+    )
+]
+
+
+@pytest.mark.parametrize(
+    "case", DYNAMIC_LSTM_CASES, ids=lambda c: f"{c[0]}-b{c[1]}-{'-'.join(map(str, c[2]))}"
+)
+def test_dynamic_quantize_lstm_is_onnxruntimes_bit_for_bit(case, tmp_path) -> None:
+    """ORT's DynamicQuantizeLSTM at one thread (its batch rows quantized together): X·W of all
+    steps on one dynamic scale, each step's H on its own, per direction or per column, int8
+    or uint8 weights; inputs at 1, 4 and 0.02 times the weights' scale. (Full-range int8
+    weights only where this host's ORT sums u8 × s8 exactly: `ort_saturates_u8s8`.)"""
+    import onnxruntime as ort
+
+    direction, batch, options = case
+    uint8 = options.pop("uint8", False)
+    exact_in_ort = uint8 or options.get("reduce_range") or not ort_saturates_u8s8()
+    model = ort_dynamic_lstm(tmp_path, direction, batch, **options)
+    if uint8:
+        model = as_uint8_weights(model)
+    session_options = ort.SessionOptions()
+    session_options.intra_op_num_threads = 1
+    session = ort.InferenceSession(
+        model.SerializeToString(), session_options, providers=["CPUExecutionProvider"]
+    )
+    module = import_onnx(model)
+    fn = compile_module(module)
+    for scale in (1.0, 4.0, 0.02):
+        feeds = lstm_feeds(model, scale)
+        got = fn(**feeds)
+        theirs = session.run(None, feeds)
+        for a, b, c in zip(got, run_function(module, feeds), theirs, strict=True):
+            assert bits(a) == bits(b) and (bits(a) == bits(c) or not exact_in_ort)
+
+
+def _varied(zp: np.ndarray) -> np.ndarray:
+    return zp + (np.arange(zp.size) % 2).astype(zp.dtype).reshape(zp.shape)
+
+
+@pytest.mark.parametrize(
+    ("uint8", "input_index", "values", "message"),
+    [
+        (False, 9, lambda zp: zp + 1, "W_zero_point must be zero for int8 W"),
+        (True, 11, _varied, "R_zero_point must be one value for uint8 R"),
+        (False, 10, lambda s: s[:, :5], "R_scale must have shape [1] (per direction) or [1, 32]"),
+    ],
+)
+def test_dynamic_quantize_lstm_parameters_are_checked_as_onnxruntime_does(
+    uint8, input_index, values, message, tmp_path
+) -> None:
+    model = ort_dynamic_lstm(tmp_path, "forward", 1, per_channel=True)
+    if uint8:
+        model = as_uint8_weights(model)
+    tensor = _initializer(model, model.graph.node[0].input[input_index])
+    tensor.CopyFrom(numpy_helper.from_array(values(numpy_helper.to_array(tensor)), tensor.name))
+    with pytest.raises(OnnxImportError) as err:
+        import_onnx(model)
+    assert str(err.value).startswith("node 'lstm_quant' (DynamicQuantizeLSTM): ")
+    assert message in str(err.value)
