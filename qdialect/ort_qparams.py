@@ -82,6 +82,11 @@ class QParams:
     axis: int | None = None
 
 
+class NonFiniteRange(ValueError):
+    """A range with an infinite or NaN end: no scale exists (ONNX Runtime's compute_scale_zp
+    writes an infinite scale and a NaN zero point)."""
+
+
 def compute_scale_zp(
     rmin: np.float32,
     rmax: np.float32,
@@ -92,7 +97,8 @@ def compute_scale_zp(
 ) -> tuple[int, np.float32]:
     """`quant_utils.compute_scale_zp`: (zero point, scale) of a float32 range.
 
-    The range is widened to contain 0 (and to `min_real_range`), made symmetric if asked;
+    The range is widened to contain 0 (and to `min_real_range`), made symmetric if asked (an
+    infinite or NaN end: `NonFiniteRange`);
     scale = (f64(rmax) - f64(rmin)) / (qmax - qmin) in float64; a scale below float32's tiny
     gives (0, 1.0); the zero point is np.round (half to even) of qmin - rmin/scale with the
     float64 scale, or of (qmin + qmax)/2 when symmetric; the scale is cast to float32 last.
@@ -105,6 +111,8 @@ def compute_scale_zp(
         absmax = np.maximum(np.abs(rmin), np.abs(rmax))
         rmin, rmax = -absmax, +absmax
     scale = (np.float64(rmax) - np.float64(rmin)) / (np.float64(qmax) - np.float64(qmin))
+    if not np.isfinite(scale):
+        raise NonFiniteRange(f"range [{rmin}, {rmax}] is not finite")
     if scale < np.finfo(np.float32).tiny:
         return 0, np.float32(1.0)
     if symmetric:

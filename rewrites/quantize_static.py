@@ -38,6 +38,7 @@ from qdialect.nchwc import (
 )
 from qdialect.ort_fusions import fuse_float_nodes
 from qdialect.ort_qparams import (
+    NonFiniteRange,
     QParams,
     QType,
     adjust_weight_scale_for_int32_bias,
@@ -215,16 +216,23 @@ class StaticQuantizer:
         symmetric = _either(rule.activation_symmetric, self.config.activation_symmetric)
         if override is None:
             override = self.config.tensor_overrides.per_tensor(name)
-        return activation_params(
-            override,
-            name,
-            np.float32(lo),
-            np.float32(hi),
-            qtype,
-            symmetric,
-            self.config.min_real_range,
-            self.config.activation_restricted_asymmetric,
-        )
+        try:
+            return activation_params(
+                override,
+                name,
+                np.float32(lo),
+                np.float32(hi),
+                qtype,
+                symmetric,
+                self.config.min_real_range,
+                self.config.activation_restricted_asymmetric,
+            )
+        except NonFiniteRange as err:
+            raise QuantizeError(
+                f"tensor '{name}': its {err} (a -inf mask?), so no scale fits it (ONNX "
+                "Runtime's quantize_static writes an infinite scale): keep its nodes float "
+                "(nodes_to_exclude) or give it a range (TensorQuantOverrides rmin/rmax)"
+            ) from None
 
     def conversion(self, value: SSAValue) -> Conversion | None:
         """A calibrated tensor's `convert` override, computed (`calc_graph_quant_params`). The

@@ -332,6 +332,41 @@ def test_missing_range_names_the_tensor(movement) -> None:
         quantize(model, {}, BASE)
 
 
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_an_infinite_range_names_the_tensor(symmetric) -> None:
+    """A causal mask's -inf reaches a tensor's range: no scale fits it (ORT's quantize_static
+    writes an infinite scale). The error names the tensor and the ways out."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [
+        helper.make_node("Where", ["mask", "x", "ninf"], ["masked"], name="where"),
+        helper.make_node("Softmax", ["masked"], ["y"], name="softmax"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 4])],
+        [
+            numpy_helper.from_array(np.tril(np.ones((4, 4), bool)), "mask"),
+            numpy_helper.from_array(np.array(-np.inf, np.float32), "ninf"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    table = {"x": (-1.0, 1.0), "masked": (-np.inf, 1.0), "y": (0.0, 1.0)}
+    config = {
+        "op_types_to_quantize": ["Where", "Softmax"],
+        "extra_options": {"ActivationSymmetric": symmetric},
+    }
+    with pytest.raises(ValueError) as info:
+        quantize(model, table, config)
+    assert str(info.value).startswith("tensor 'masked': its range [")
+    assert "is not finite (a -inf mask?), so no scale fits it" in str(info.value)
+    assert "(nodes_to_exclude) or give it a range (TensorQuantOverrides rmin/rmax)" in str(
+        info.value
+    )
+
+
 @pytest.mark.parametrize(
     ("activation_type", "weight_type"), [("QInt16", "QInt8"), ("QUInt16", "QInt16")]
 )
