@@ -161,6 +161,12 @@ class QuantizeConfig:
     def activation_symmetric(self) -> bool:
         return bool(self.extra_options.get("ActivationSymmetric", False))
 
+    @property
+    def untyped_are_float(self) -> bool:
+        """`DefaultTensorType` 1 (FLOAT): `quantize_dynamic` takes a tensor ONNX's shape
+        inference leaves untyped (past a contrib node) as float."""
+        return self.extra_options.get("DefaultTensorType") == 1
+
     def weight_symmetric(self, qtype: QType) -> bool:
         """`BaseQuantizer.is_weight_symmetric`: as set, else signed types are symmetric."""
         given = self.extra_options.get("WeightSymmetric")
@@ -418,8 +424,8 @@ def _check_option_value(key: str, value: Any) -> None:
 
 # ONNX Runtime's extra_options this quantizer does not implement, at the values that leave
 # them off (ORT's static_quantize_runner writes them all out); SmoothQuant's settings matter
-# only with SmoothQuant (ours is the config's INC `recipes`), DefaultTensorType only for a
-# tensor of unknown type, which an imported model does not have
+# only with SmoothQuant (ours is the config's INC `recipes`); DefaultTensorType is read by
+# dynamic mode (`untyped_are_float`) and changes nothing in static mode
 OFF_BY_DEFAULT = {"EnableSubgraph": False, "SmoothQuant": False, "BlockSize": 0}
 
 

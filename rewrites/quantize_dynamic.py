@@ -132,12 +132,13 @@ def _quantizable(op: Operation, config: QuantizeConfig) -> tuple[str, Operation]
         return None
     if kind == "Conv" and is_untyped(node_inputs(op)[0]):
         return None  # `QuantOperatorBase.should_quantize`: its input is no float tensor
-    if kind == "MatMul" and is_untyped(op.results[0]):
+    if kind == "MatMul" and is_untyped(op.results[0]) and not config.untyped_are_float:
         raise QuantizeError(
             f"MatMul '{node_name(op)}': ONNX's shape inference gives its output "
             f"'{tensor_name(op.results[0])}' no type, where ONNX Runtime's quantize_dynamic "
-            'stops too ("Unable to find data type"): give the tensor a value_info, or '
-            "exclude the node (nodes_to_exclude)"
+            'stops too ("Unable to find data type"): give the tensor a value_info, set '
+            'extra_options "DefaultTensorType" to 1 (FLOAT), or exclude the node '
+            "(nodes_to_exclude)"
         )
     if kind == "Conv" and not isinstance(op, qnn.Conv2DOp):
         op = next((o for o in node_ops(op) if isinstance(o, qnn.Conv2DOp)), op)

@@ -229,13 +229,13 @@ def quantize(
     dims = InputDims(free_dimensions)
     if samples is not None:
         dims, samples = dims_from_samples(samples, free_dimensions)
-    lstms: list[str] = []  # replaced by quantize_dynamic's DynamicQuantizeLSTM
+    whole: list[str] = []  # nodes quantize_dynamic replaces whole (runtime.dynamic_nodes)
     is_dynamic = isinstance(settings, QuantizeConfig) and settings.mode == "dynamic"
     if is_dynamic and is_onnx_source(model):
         from qdialect.onnx_import import load_model
-        from runtime.dynamic_lstm import quantize_lstm_nodes
+        from runtime.dynamic_nodes import quantize_whole_nodes
 
-        model, lstms = quantize_lstm_nodes(load_model(model), settings)
+        model, whole = quantize_whole_nodes(load_model(model), settings)
     module = load_float_model(model, node_constants=True, dims=dims)
     if form != "qdq" and not is_static:
         raise ValueError(f"form '{form}' applies to static quantization only")
@@ -248,8 +248,8 @@ def quantize(
         summary.quantized[:], summary.left_float[:] = quantize_weight_only(module, settings)
     elif settings.mode == "dynamic":  # quantize_dynamic: no ranges either
         summary = quantize_dynamic_module(module, settings)
-        summary.left_float[:] = [name for name in summary.left_float if name not in lstms]
-        summary.quantized[:0] = lstms
+        summary.left_float[:] = [name for name in summary.left_float if name not in whole]
+        summary.quantized[:0] = whole
     else:
         if settings.smooth_quant is not None:
             samples = _replayable(samples)

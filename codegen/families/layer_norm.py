@@ -27,6 +27,7 @@ class LayerNormSpec:
     simplified: bool  # RMSNorm (ORT's SimplifiedLayerNormalization)
     welford: bool  # the scalar loop at any length (ORT's SkipLayerNormalization)
     kernel_length: int  # ... whose rows this long or longer take MLAS's kernel
+    two_pass: bool = False  # float32 sums in order (ORT's EmbedLayerNormalization)
     stats: bool = False  # qnn.layer_norm_stats: each row's mean and inverse deviation only
 
 
@@ -44,6 +45,7 @@ def layer_norm(op: qnn.LayerNormOp, ctx: EmitContext) -> Kernel:
         op.simplified is not None,
         op.welford is not None,
         SIMPLIFIED_KERNEL_LENGTH,
+        op.two_pass is not None,
     )
     bias = ctx.plan.expr(op.bias) if op.bias is not None else "NULL"
     args = [ctx.plan.expr(op.input), ctx.plan.expr(op.scale), bias, ctx.plan.expr(op.result)]

@@ -189,9 +189,7 @@ def _check_types(g: GraphImporter, inputs: list[str]) -> None:
 
 @handles("Attention")
 def attention(g: GraphImporter, node) -> None:
-    """ONNX's Attention as ORT computes it (module docstring)."""
-    if node.domain == "com.microsoft":  # BERT's fused attention: other inputs, other semantics
-        raise NodeError("com.microsoft's Attention is not imported (ONNX's, opsets 23-24, is)")
+    """ONNX's Attention as ORT computes it (module docstring; com.microsoft's is `bert`'s)."""
     if g.opset >= 25:  # no ORT kernel (1.31.1 refuses the node): ONNX's own body
         inlined(g, node)
         return
@@ -238,9 +236,19 @@ def attention(g: GraphImporter, node) -> None:
 
 
 def _steps(
-    g, node, shape: Geometry, scale, softcap: float, is_causal: bool, mode: int, inputs, outputs
+    g,
+    node,
+    shape: Geometry,
+    scale,
+    softcap: float,
+    is_causal: bool,
+    mode: int,
+    inputs,
+    outputs,
+    zero_dead_rows: bool = True,
 ) -> None:
-    """The steps (module docstring) for the checked node."""
+    """The steps (module docstring) for the checked node; `zero_dead_rows` false leaves the
+    softmax of a row whose every score is hidden as it is (com.microsoft's Attention)."""
     q, k, v, mask, past_key, past_value, nonpad = inputs[:7]
     b, hq, hkv = shape.batch, shape.q_heads, shape.kv_heads
     s_len, total = shape.q_length, shape.total
@@ -323,7 +331,7 @@ def _steps(
     if outputs[3] and mode == 2:
         x = s.add("Reshape", [x, dims(b, hq, s_len, total)], outputs[3])
     probabilities = s.add("Softmax", [x], axis=-1)
-    if additive is not None or nonpad:  # rows with every score at or below lowest: zeros
+    if zero_dead_rows and (additive is not None or nonpad):  # every score hidden: zeros
         low = s.constant(LOWEST)
         hidden_scores = s.add("Or", [s.add("Equal", [x, low]), s.add("Less", [x, low])])
         live = s.add("Cast", [s.add("Not", [hidden_scores])], to=TensorProto.FLOAT)

@@ -12,8 +12,9 @@ Xor, Not, Where, Expand), `movement` (data movement,
 Identity, Constant),
 `activations` (ORT's table ops and the float activation functions), `functions` (the ops ORT
 runs as their ONNX function bodies), `compositions` (ops imported as a few exact standard
-nodes), `attention` (ONNX's Attention as such steps), `recurrent` (LSTM, GRU and RNN unrolled
-over the sequence); the ops they build come from `builders`, the table from `registry`.
+nodes), `attention` (ONNX's Attention as such steps), `bert` (com.microsoft's Attention,
+QAttention, EmbedLayerNormalization and its quantized form), `recurrent` (LSTM, GRU and RNN
+unrolled over the sequence); the ops they build come from `builders`, the table from `registry`.
 Importing this module imports them all, so `HANDLERS` is complete.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 from qdialect.onnx_import import (
     activations,
     attention,
+    bert,
     compositions,
     contrib,
     conv_transpose,
@@ -49,6 +51,7 @@ HANDLER_MODULES = (
     functions,
     compositions,
     attention,
+    bert,
     contrib,
     dynamic,
     nbits,

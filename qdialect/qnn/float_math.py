@@ -291,7 +291,9 @@ class LayerNormOp(IRDLOperation):
     the scalar loop's `Σ x·x` in order and `y = x / sqrt(Σ/n + epsilon) · scale`. `welford`:
     the scalar loop at every length, as ORT's SkipLayerNormalization computes (what its
     SkipLayerNormFusion makes of an Add and the LayerNormalization reading it), and, with
-    `simplified`, its SkipSimplifiedLayerNormalization.
+    `simplified`, its SkipSimplifiedLayerNormalization. `two_pass`: com.microsoft's
+    EmbedLayerNormalization, float32 sums in order: `mean = Σx / n`, `var = Σ (x - mean)² / n`
+    (each square rounded), `y = (x - mean) / sqrtf(var + epsilon) · scale + bias`.
 
         %y = qnn.layer_norm %x, %g, %b {axis = 1 : i64, epsilon = 1.0e-05 : f32} : tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32> -> tensor<4x8xf32>
     """
@@ -305,6 +307,7 @@ class LayerNormOp(IRDLOperation):
     epsilon = prop_def(FloatAttr)
     simplified = opt_prop_def(UnitAttr)
     welford = opt_prop_def(UnitAttr)
+    two_pass = opt_prop_def(UnitAttr)
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
     assembly_format = (
@@ -326,6 +329,9 @@ class LayerNormOp(IRDLOperation):
             raise VerifyException("result must have the input's shape")
         if self.simplified is not None and self.bias is not None:
             raise VerifyException("a simplified (RMS) layer norm takes no bias")
+        modes = [m for m in ("simplified", "welford", "two_pass") if getattr(self, m) is not None]
+        if self.two_pass is not None and len(modes) > 1:
+            raise VerifyException(f"two_pass excludes {modes[0]}")
 
 
 def _checked_rows(op: LayerNormOp | LayerNormStatsOp) -> tuple[tuple[int, ...], int]:

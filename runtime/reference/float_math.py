@@ -235,6 +235,22 @@ def _sum_of_squares_vector(rows: np.ndarray) -> np.ndarray:
     return total
 
 
+def _layer_norm_two_pass(rows: np.ndarray, epsilon: F32) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and deviation as EmbedLayerNormalization's kernel: float32 sums in order, the mean
+    `Σx / n`, then `sqrtf(Σ (x - mean)² / n + epsilon)`, each square rounded (no FMA)."""
+    count, n = rows.shape
+    total = np.zeros(count, F32)
+    for h in range(n):
+        total = (total + rows[:, h]).astype(F32)
+    mean = (total / F32(n)).astype(F32)
+    centred = (rows - mean[:, None]).astype(F32)
+    squares = (centred * centred).astype(F32)
+    total = np.zeros(count, F32)
+    for h in range(n):
+        total = (total + squares[:, h]).astype(F32)
+    return mean, np.sqrt((total / F32(n)).astype(F32) + epsilon).astype(F32)
+
+
 def rms_norm(rows: np.ndarray, scale: np.ndarray, epsilon: F32, scalar: bool = False) -> np.ndarray:
     """A simplified (RMS) layer norm of float32 rows: from `SIMPLIFIED_KERNEL_LENGTH` on,
     `inv = 1 / sqrt(Σx² / n + epsilon)` with the kernel's sum and `y = x·inv·scale`; shorter
@@ -260,10 +276,12 @@ def layer_norm(
     epsilon: F32,
     simplified: bool = False,
     welford: bool = False,
+    two_pass: bool = False,
 ) -> np.ndarray:
     """`qnn.layer_norm` on float32 arrays: ONNX Runtime 1.31's CPU kernel, rows of 8 or more
     in `MlasLayerNormKernelAvx2`'s order, shorter rows (every row: `welford`) in the scalar
-    kernel's; `simplified`: `rms_norm` (its scalar loop at every length with `welford`)."""
+    kernel's; `simplified`: `rms_norm` (its scalar loop at every length with `welford`);
+    `two_pass`: EmbedLayerNormalization's sums in order (`_layer_norm_two_pass`)."""
     x = np.asarray(x, F32)
     n = int(np.prod(x.shape[axis:]))
     rows = x.reshape(-1, n)
@@ -271,7 +289,7 @@ def layer_norm(
     with np.errstate(all="ignore"):
         if simplified:
             y = rms_norm(rows, scale, epsilon, welford)
-        elif n >= 8 and not welford:
+        elif n >= 8 and not welford and not two_pass:
             mean, inverse = _layer_norm_vector(rows, epsilon)
             normed = ((rows - mean[:, None]).astype(F32) * inverse[:, None]).astype(F32)
             if bias is None:
@@ -279,7 +297,8 @@ def layer_norm(
             else:
                 y = fmaf(normed, scale, np.asarray(bias, F32).reshape(n))
         else:
-            mean, deviation = _layer_norm_scalar(rows, epsilon)
+            stats = _layer_norm_two_pass if two_pass else _layer_norm_scalar
+            mean, deviation = stats(rows, epsilon)
             normed = ((rows - mean[:, None]).astype(F32) / deviation[:, None]).astype(F32)
             y = (normed * scale).astype(F32)
             if bias is not None:
@@ -292,7 +311,8 @@ def _layer_norm(op, frame: Frame) -> list[np.ndarray]:
     bias = frame[op.bias] if op.bias is not None else None
     epsilon = F32(op.epsilon.value.data)
     x, scale, simplified = frame[op.input], frame[op.scale], op.simplified is not None
-    return [layer_norm(x, scale, bias, op.axis_value, epsilon, simplified, op.welford is not None)]
+    modes = (op.welford is not None, op.two_pass is not None)
+    return [layer_norm(x, scale, bias, op.axis_value, epsilon, simplified, *modes)]
 
 
 def layer_norm_stats(x: np.ndarray, axis: int, epsilon: F32) -> tuple[np.ndarray, np.ndarray]:

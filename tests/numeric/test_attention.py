@@ -102,31 +102,6 @@ def test_attention_in_float16_is_refused_by_name() -> None:
         import_onnx(model)
 
 
-def test_com_microsofts_attention_is_refused_by_name() -> None:
-    """BERT's fused Attention (com.microsoft: input, weights, bias, mask) is another op."""
-    rng = np.random.default_rng(0)
-    node = helper.make_node(
-        "Attention", ["q", "w", "b"], ["y"], domain="com.microsoft", num_heads=2
-    )
-    graph = helper.make_graph(
-        [node],
-        "g",
-        [helper.make_tensor_value_info("q", F, [1, 4, 8])],
-        [helper.make_tensor_value_info("y", F, None)],
-        [
-            numpy_helper.from_array(normal(rng, 8, 24), "w"),
-            numpy_helper.from_array(normal(rng, 24), "b"),
-        ],
-    )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)],
-        ir_version=8,
-    )
-    with pytest.raises(OnnxImportError, match=r"com.microsoft's Attention is not imported"):
-        import_onnx(model)
-
-
 WINDOWS = {
     # name: (q heads, kv heads, past, attributes, mask)
     "local_gqa_past": (8, 2, 5, {"left_window_size": 3, "right_window_size": 0}, None),
