@@ -92,9 +92,11 @@ def attention_model(
     return model_of([node], inputs, outputs, arrays), feeds
 
 
-def check(model: onnx.ModelProto, feeds: dict[str, np.ndarray], exact_in_ort: bool = True):
+def check(
+    model: onnx.ModelProto, feeds: dict[str, np.ndarray], exact_in_ort: bool = True, dims=None
+):
     """Compiled == reference, and == ORT's session at one thread where it is exact."""
-    module = import_onnx(model)
+    module = import_onnx(model, free_dimensions=dims)
     got = compile_module(module)(**feeds)
     theirs = run_ort(model, feeds)
     for a, b, c in zip(got, run_function(module, feeds), theirs, strict=True):
@@ -263,3 +265,85 @@ def test_what_attention_does_not_import_is_refused_by_name(change, message) -> N
         import_onnx(model)
     assert str(err.value).startswith("node 'attention' (Attention): ")
     assert message in str(err.value)
+
+
+DIMS = {"batch": 1, "length": 8}
+
+
+def optimized_bert(folder: str) -> onnx.ModelProto:
+    """A one-layer BERT encoder in torch (hidden 32, 2 heads, an erf GELU, the additive
+    `(1 - mask) · -10000` mask), exported, then fused by ORT's transformer optimizer into
+    EmbedLayerNormalization, Attention, SkipLayerNormalization and BiasGelu."""
+    import torch
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    hidden, heads, vocab, length = 32, 2, 40, 8
+    torch.manual_seed(0)
+
+    class Encoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.word = torch.nn.Embedding(vocab, hidden)
+            self.position = torch.nn.Embedding(16, hidden)
+            self.segment = torch.nn.Embedding(2, hidden)
+            self.norms = torch.nn.ModuleList(torch.nn.LayerNorm(hidden, eps=1e-12) for _ in "abc")
+            self.qkv = torch.nn.ModuleList(torch.nn.Linear(hidden, hidden) for _ in "qkvo")
+            self.up, self.down = torch.nn.Linear(hidden, 64), torch.nn.Linear(64, hidden)
+            self.register_buffer("positions", torch.arange(16).unsqueeze(0))
+
+        def forward(self, ids, mask, segments):
+            positions = self.positions[:, : ids.size(1)]
+            x = self.word(ids) + self.segment(segments) + self.position(positions)
+            x = self.norms[0](x)
+            extended = (1.0 - mask.unsqueeze(1).unsqueeze(2).to(torch.float32)) * -10000.0
+            q, k, v = (
+                f(x).view(1, length, heads, hidden // heads).permute(0, 2, 1, 3)
+                for f in self.qkv[:3]
+            )
+            scores = torch.matmul(q, k.transpose(-1, -2)) / (hidden // heads) ** 0.5
+            context = torch.matmul(torch.softmax(scores + extended, dim=-1), v)
+            context = context.permute(0, 2, 1, 3).contiguous().view(1, length, hidden)
+            a = self.norms[1](self.qkv[3](context) + x)
+            return self.norms[2](self.down(torch.nn.functional.gelu(self.up(a))) + a)
+
+    ids = torch.randint(0, vocab, (1, length))
+    path = os.path.join(folder, "bert.onnx")
+    torch.onnx.export(
+        Encoder().eval(),
+        (ids, torch.ones(1, length, dtype=torch.int64), torch.zeros(1, length, dtype=torch.int64)),
+        path,
+        dynamo=False,
+        opset_version=17,
+        input_names=["ids", "mask", "segments"],
+        output_names=["y"],
+        dynamic_axes={name: {0: "batch", 1: "length"} for name in ("ids", "mask", "segments", "y")},
+    )  # (dynamic: the optimizer's EmbedLayerNormalization fusion reads the positions' Shape)
+    optimized = optimize_model(
+        path, model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=0
+    )
+    optimized.save_model_to_file(path)  # (which adds the com.microsoft opset)
+    return onnx.load(path)
+
+
+def test_an_optimized_bert_and_its_dynamic_quantization_are_onnxruntimes(tmp_path) -> None:
+    """The transformer optimizer's BERT runs as ORT runs it; `quantize_dynamic` of it
+    (QEmbedLayerNormalization, QAttention, MatMulInteger chains) too; and `mode: dynamic`
+    makes that same model of the float one, bit for bit."""
+    model = optimized_bert(str(tmp_path))
+    kinds = {n.op_type for n in model.graph.node}
+    assert {"EmbedLayerNormalization", "Attention", "SkipLayerNormalization"} <= kinds
+    rng = np.random.default_rng(1)
+    feeds = {
+        "ids": rng.integers(0, 40, (1, 8)).astype(np.int64),
+        "mask": np.array([[1] * 6 + [0] * 2], np.int64),
+        "segments": np.array([[0] * 4 + [1] * 4], np.int64),
+    }
+    check(model, feeds, dims=DIMS)
+    for options in ("s8-7-bit", "u8-per-column-7-bit"):
+        theirs = ort_dynamic(model, **DYNAMIC_OPTIONS[options])
+        assert {"QAttention", "QEmbedLayerNormalization"} <= {n.op_type for n in theirs.graph.node}
+        got = check(theirs, feeds, dims=DIMS)
+        config = {"mode": "dynamic", "extra_options": UNTYPED_AS_FLOAT, **DYNAMIC_OPTIONS[options]}
+        mine = quantize(model, None, config, free_dimensions=DIMS).module
+        for a, b in zip(compile_module(mine)(**feeds), got, strict=True):
+            assert bits(a) == bits(b)
