@@ -67,10 +67,43 @@ def _fmaf_exact(a64: np.ndarray, b64: np.ndarray, c64: np.ndarray) -> np.ndarray
 
 
 def dynamic_qparams_of(x: np.ndarray) -> tuple[float, int]:
-    """`dynamic_qparams` of an array's extremes, NaN left out (0 and 0 when nothing is left):
-    ONNX Runtime's DynamicQuantizeLinear's scale and zero point for `x`."""
-    finite = np.asarray(x, F32)[~np.isnan(x)]
-    return dynamic_qparams(*((float(finite.min()), float(finite.max())) if finite.size else (0, 0)))
+    """`dynamic_qparams` of an array's extremes as MLAS finds them (`mlas_min_max`):
+    ONNX Runtime's DynamicQuantizeLinear's scale and zero point for `x` (one thread)."""
+    return dynamic_qparams(*(float(v) for v in mlas_min_max(np.asarray(x, F32).ravel())))
+
+
+def mlas_min_max(x: np.ndarray) -> tuple[F32, F32]:
+    """`MlasReduceMinimumMaximumF32KernelAvx` (min_max_elements.cpp) on a float32 vector: from
+    32 elements on, four 8-lane running extremes (`_mm256_min_ps(acc, x)`: a NaN element
+    takes its lane, the next element there replaces it), joined 0|1, 2|3, then the two;
+    8-element blocks into the first; the 8 lanes halved and reduced 4 → 1 (lanes 0|2 and 1|3,
+    then those); then the last `n % 8` by `std::min` / `std::max` (a NaN element is skipped,
+    a NaN extreme stays). Without NaN: the extremes."""
+    n, lo, hi = x.size, F32(np.finfo(F32).max), LOWEST
+    i = 0
+    if n >= 8:
+        lows, highs = [np.full(8, lo, F32)], [np.full(8, hi, F32)]
+        if n >= 32:
+            lows, highs = lows * 4, highs * 4
+            while n - i >= 32:
+                blocks = [x[i + 8 * k : i + 8 * k + 8] for k in range(4)]
+                highs = [maxps(h, b) for h, b in zip(highs, blocks, strict=True)]
+                lows = [minps(lo4, b) for lo4, b in zip(lows, blocks, strict=True)]
+                i += 32
+            highs = [maxps(maxps(highs[0], highs[1]), maxps(highs[2], highs[3]))]
+            lows = [minps(minps(lows[0], lows[1]), minps(lows[2], lows[3]))]
+        high, low = highs[0], lows[0]
+        while n - i >= 8:
+            high, low = maxps(high, x[i : i + 8]), minps(low, x[i : i + 8])
+            i += 8
+        high, low = maxps(high[:4], high[4:]), minps(low[:4], low[4:])
+        high = maxps(maxps(high[0], high[2]), maxps(high[1], high[3]))
+        low = minps(minps(low[0], low[2]), minps(low[1], low[3]))
+        hi, lo = F32(high), F32(low)
+    for v in x[i:]:
+        hi = v if hi < v else hi  # std::max(hi, v)
+        lo = v if v < lo else lo  # std::min(lo, v)
+    return lo, hi
 
 
 LOWEST = F32(np.finfo(np.float32).min)  # -FLT_MAX: MLAS's identity of max (not -inf)
@@ -79,6 +112,11 @@ LOWEST = F32(np.finfo(np.float32).min)  # -FLT_MAX: MLAS's identity of max (not 
 def maxps(a: np.ndarray, v: np.ndarray) -> np.ndarray:
     """`_mm_max_ps(a, v)`: a where a > v, else v (a NaN on either side gives v)."""
     return np.where(a > v, a, v)
+
+
+def minps(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """`_mm_min_ps(a, v)`: a where a < v, else v (a NaN on either side gives v)."""
+    return np.where(a < v, a, v)
 
 
 def std_max(a: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -244,8 +244,34 @@ def test_ort_saturates_without_reduce_range() -> None:
 )
 def test_dynamic_quantize_linear_like_ort(x) -> None:
     """DynamicQuantizeLinear alone: data, scale and zero point equal ORT's, compiled too."""
+    check_dynamic_quantize_linear(np.array(x, np.float32))
+
+
+def nan_rows() -> list[np.ndarray]:
+    """Rows of 7, 16, 40 and 100 normals with a NaN (two, for 100) at each place in turn:
+    the places MLAS's lanes, their joins and its scalar tail treat apart."""
+    rng = np.random.default_rng(4)
+    rows = []
+    for n in (7, 16, 40, 100):
+        for place in range(n):
+            row = rng.standard_normal(n).astype(np.float32)
+            row[[place, (place * 7 + 3) % n] if n == 100 else place] = np.nan
+            rows.append(row)
+    return rows
+
+
+def test_dynamic_quantize_linear_with_a_nan_like_ort() -> None:
+    """A NaN in the data: MLAS's min/max kernel lets it take its lane until the next element
+    there, and its scalar tail skips it, so the scale is NaN (zero point 255) or comes from
+    part of the data, by place: ORT's bits everywhere (`mlas_min_max`)."""
+    for row in nan_rows():
+        check_dynamic_quantize_linear(row)
+
+
+def check_dynamic_quantize_linear(data: np.ndarray) -> None:
+    """DynamicQuantizeLinear of the 1-D `data`: reference and compiled equal ORT's bits."""
     node = helper.make_node("DynamicQuantizeLinear", ["x"], ["y", "s", "z"])
-    n = len(x)
+    n = len(data)
     graph = helper.make_graph(
         [node],
         "g",
@@ -257,7 +283,6 @@ def test_dynamic_quantize_linear_like_ort(x) -> None:
         ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
-    data = np.array(x, np.float32)
     expected = run_ort(model, {"x": data})
     module = import_onnx(model)
     for got in (run_function(module, {"x": data}), compile_module(module)(x=data)):
