@@ -278,17 +278,17 @@ class Recurrence:
         node, s = self.node, self.s
         b = self._input(3)
         bias = None if b is None else self._of_direction(b, d)
-        h = self._initial(INITIAL_H, d)
         if self.quantized:
             products, r = self._quantized_products(d), self._quantized_weight(2, d)
             return self._lstm(
                 lambda t, _: s.add("Gather", [products, s.constant(np.int64(t))], axis=0),
                 lambda c, h: s.add("Add", [c, self._dynamic_matmul(h, r)]),
-                bias, h, self._initial(INITIAL_C, d), d, order,
+                bias, self._initial(INITIAL_H, d), self._initial(INITIAL_C, d), d, order,
             )  # fmt: skip
         w, r = self._of_direction(node.input[1], d), self._of_direction(node.input[2], d)
         if self.kind == "RNN":
             return self._rnn(w, r, bias, d, order)
+        h = self._initial(INITIAL_H, d)
         if self.kind == "GRU":
             return self._gru(w, r, bias, h, order)
         w_t, r_t = self._rows(w, 0, 4), self._rows(r, 0, 4)
@@ -332,15 +332,7 @@ class Recurrence:
         if name is None:
             raise NodeError(f"input {role} is missing")
         data = np.asarray(self.s.g.constant_array(name, role))
-        if (
-            data.ndim not in (1, 2)
-            or data.shape[0] != self.dirs
-            or data.shape[1:]
-            not in (
-                (),
-                (gates,),
-            )
-        ):
+        if data.shape not in ((self.dirs,), (self.dirs, gates)):
             raise NodeError(
                 f"{role} must have shape [{self.dirs}] (per direction) or [{self.dirs}, {gates}] "
                 f"(per column), got {list(data.shape)}"
