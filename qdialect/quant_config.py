@@ -425,7 +425,7 @@ def _check_option_value(key: str, value: Any) -> None:
 # ONNX Runtime's extra_options this quantizer does not implement, at the values that leave
 # them off (ORT's static_quantize_runner writes them all out); SmoothQuant's settings matter
 # only with SmoothQuant (ours is the config's INC `recipes`); DefaultTensorType is read by
-# dynamic mode (`untyped_are_float`) and changes nothing in static mode
+# dynamic mode (`untyped_are_float`), not by static mode
 OFF_BY_DEFAULT = {"EnableSubgraph": False, "SmoothQuant": False, "BlockSize": 0}
 
 

@@ -56,21 +56,18 @@ class NodeQuantizer:
     """One graph's replacements; each initializer is quantized once."""
 
     def __init__(self, model, config: QuantizeConfig) -> None:
-        self.model, self.config = model, config
-        self.graph = model.graph
+        self.config, self.graph = config, model.graph
         self.initializers = {t.name: t for t in self.graph.initializer}
         self.done: dict[str, Quantized] = {}
         self.names: list[str] = []
         self.quantized_inputs: set[str] = set()
 
     def run(self) -> None:
+        methods = (self.lstm, self.attention, self.embed_layer_norm)
+        replacers = dict(zip(WHOLE_NODES, methods, strict=True))
         nodes = []
         for index, node in enumerate(self.graph.node):
-            replace = {
-                "LSTM": self.lstm,
-                "Attention": self.attention,
-                "EmbedLayerNormalization": self.embed_layer_norm,
-            }.get(node.op_type)
+            replace = replacers.get(node.op_type)
             selected = replace is not None and self.config.should_quantize(
                 node.op_type, node.name or None
             )
