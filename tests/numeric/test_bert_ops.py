@@ -347,3 +347,16 @@ def test_an_optimized_bert_and_its_dynamic_quantization_are_onnxruntimes(tmp_pat
         mine = quantize(model, None, config, free_dimensions=DIMS).module
         for a, b in zip(compile_module(mine)(**feeds), got, strict=True):
             assert bits(a) == bits(b)
+
+
+def test_qattention_with_a_past_is_onnxruntimes() -> None:
+    """GPT-2's causal attention with a past and its present, quantized by `quantize_dynamic`."""
+    model, feeds = attention_model(past=3, unidirectional=1, mask="keys")
+    theirs = ort_dynamic(model, reduce_range=True)
+    assert "QAttention" in {n.op_type for n in theirs.graph.node}
+    got = check(theirs, feeds)
+    config = {"mode": "dynamic", "reduce_range": True, "extra_options": UNTYPED_AS_FLOAT}
+    for a, b in zip(
+        compile_module(quantize(model, None, config).module)(**feeds), got, strict=True
+    ):
+        assert bits(a) == bits(b)
