@@ -34,6 +34,7 @@ from qdialect.float_sum import (
     gemm_column_ranges,
     sgemm_stride_k,
 )
+from qdialect.names import NAME_ATTR, record_name, tensor_name
 from qdialect.qnn.common import Kind, int_array, kind_of
 from qdialect.qnn.modes import Layout
 from qdialect.tensors import element_type, reshape_ops
@@ -105,6 +106,7 @@ def _split(op: Operation, runs: list[tuple[int, int, int]]) -> None:
             copy = op.clone()
             copy.properties["sum_block"] = IntegerAttr(block, i64)
             copy.results[0].name_hint = None
+            copy.attributes.pop(NAME_ATTR, None)  # the joined value bears the tensor's name
             ops.append(copy)
             value = copy.results[0]
             copies[block] = value if flat == shape else _reshaped(value, flat, ops)
@@ -126,6 +128,9 @@ def _split(op: Operation, runs: list[tuple[int, int, int]]) -> None:
     ops.append(joined)
     value = joined.result if flat == shape else _reshaped(joined.result, shape, ops)
     value.name_hint = result.name_hint
+    name = tensor_name(result)
+    if name is not None:
+        record_name(value, name)
     Rewriter.insert_op(ops, InsertPoint.before(op))
     result.replace_all_uses_with(value)
     Rewriter.erase_op(op)

@@ -180,3 +180,36 @@ def test_calibration_ranges_are_onnxruntimes_on_its_threads(tmp_path: Path, thre
     assert set(theirs) <= set(ours)
     got = {n: (bits(ours[n].lowest), bits(ours[n].highest)) for n in theirs}
     assert got == {n: (bits(lo), bits(hi)) for n, (lo, hi) in theirs.items()}
+
+
+def test_a_split_conv_keeps_its_torch_style_name(tmp_path: Path) -> None:
+    """A conv MLAS splits on two threads (32 → 32, 1 × 5 on 6 × 6) whose output bears a name
+    no SSA name hint can carry (torch's `/c3/Conv_output_0`, recorded as an attribute): the
+    pass's per-block copies leave the name to the joined value, so calibration observes it
+    once, and the ranges are ORT's on two threads."""
+    rng = np.random.default_rng(2)
+    name = "/c3/Conv_output_0"
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["x", "w"], [name], pads=[0, 2, 0, 2], name="conv"),
+            helper.make_node("Relu", [name], ["y"], name="relu"),
+        ],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, 6, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [
+            numpy_helper.from_array(
+                (rng.standard_normal((32, 32, 1, 5)) * 0.3).astype(np.float32), "w"
+            )
+        ],
+    )
+    path = tmp_path / "split.onnx"
+    onnx.save(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9), path
+    )
+    samples = rng.standard_normal((4, 1, 32, 6, 6)).astype(np.float32)
+    ours = calibrate(path, {"x": samples}, "minmax", progress=False, ort_threads=2)
+    theirs = ort_ranges(path, samples, "minmax", {}, threads=2)
+    assert name in theirs and set(theirs) <= set(ours)
+    got = {n: (bits(ours[n].lowest), bits(ours[n].highest)) for n in theirs}
+    assert got == {n: (bits(lo), bits(hi)) for n, (lo, hi) in theirs.items()}
