@@ -608,12 +608,16 @@ class StaticQuantizer:
             self.mark_bias_in_node(op, bias, x, weight)
 
     def mark_matmul(self, op: qnn.DotOp) -> None:
-        """`QDQMatMul.quantize`: constant inputs are weights (axis 1), others activations."""
+        """`QDQMatMul.quantize`: constant inputs are weights (axis 1), others activations.
+        QOperator's `QLinearMatMul.quantize` takes input A by `quantize_activation`, so a
+        constant A (a graph convolution's adjacency, `torch.matmul(buffer, x)`) is quantized
+        as a constant activation (the activation type, per tensor, never reduced)."""
         values = node_inputs(op)
         if not self.output_excluded("MatMul"):
             values.append(op.results[0])
-        for value in values:
-            if float_constant(value) is not None:
+        qdq = self.config.quant_format is QuantFormat.QDQ
+        for index, value in enumerate(values):
+            if float_constant(value) is not None and (qdq or index == 1):
                 self.mark_weight(value, 1, "MatMul")
             else:
                 self.mark(value)

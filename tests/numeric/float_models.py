@@ -1174,3 +1174,19 @@ def erf_gelu_mlp(rng: np.random.Generator, tokens: int = 8, width: int = 16) -> 
     model = onnx_model(nodes, [1, tokens, width], [1, tokens, width], weights)
     model.opset_import[0].version = 18  # ReduceMean's axes as an input
     return model
+
+
+def graph_convolution(rng: np.random.Generator, nodes: int = 10, width: int = 24):
+    """A graph convolution: a constant adjacency times the node features (a MatMul whose
+    constant is its first input), then a weight and a Relu."""
+    adjacency = (rng.random((nodes, nodes)) < 0.4).astype(np.float32) / 3
+    weights = {
+        "adjacency": adjacency + np.eye(nodes, dtype=np.float32),
+        "w": (rng.standard_normal((width, 8)) * 0.3).astype(np.float32),
+    }
+    graph_nodes = [
+        helper.make_node("MatMul", ["adjacency", "x"], ["mixed"], name="aggregate"),
+        helper.make_node("MatMul", ["mixed", "w"], ["h"], name="transform"),
+        helper.make_node("Relu", ["h"], ["y"], name="relu"),
+    ]
+    return onnx_model(graph_nodes, [nodes, width], [nodes, 8], weights)

@@ -94,6 +94,7 @@ MODELS = {
     "transposed_initializer": float_models.transposed_initializer,
     "newer_float_ops": float_models.newer_float_ops,
     "wide_float_conv": float_models.wide_float_conv,
+    "graph_convolution": float_models.graph_convolution,
 }
 FAST_MODELS = (
     "resnet_block",
@@ -431,6 +432,14 @@ def test_parameters_tied_through_identity_are_quantize_statics(combo) -> None:
     """A bias and a weight read twice, once through Identity: quantized for the first reader,
     an activation (or, for the bias, float) for the second, as quantize_static does."""
     check_model("tied_parameters", combo, compiled=True)
+
+
+@pytest.mark.parametrize("combo", COMBOS[::2], ids=case_ids)
+def test_a_constant_first_matmul_input_is_quantize_statics(combo) -> None:
+    """A graph convolution's constant adjacency times the features: QDQ quantizes it as a
+    weight, QOperator's QLinearMatMul as a constant activation (the activation type, per
+    tensor, never reduced), as quantize_static does."""
+    check_model("graph_convolution", combo, compiled=True, same_types=True)
 
 
 @pytest.mark.parametrize("combo", COMBOS[1::3], ids=case_ids)
