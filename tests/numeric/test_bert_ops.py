@@ -14,7 +14,7 @@ import tempfile
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 from qdialect.onnx_import import OnnxImportError, import_onnx
 from runtime.compiled import compile_module
@@ -23,21 +23,10 @@ from runtime.reference import run_function
 
 from .onnxruntime_session import ort_saturates_u8s8, run_ort
 from .test_onnx_backend_float_nodes import bits
+from .test_tables import make_model  # (opset 17 and com.microsoft's)
 
-OPSETS = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
 # quantize_dynamic cannot type the tensors past a contrib node without it
 UNTYPED_AS_FLOAT = {"DefaultTensorType": TensorProto.FLOAT}
-
-
-def model_of(nodes, inputs, outputs, arrays) -> onnx.ModelProto:
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs],
-        [helper.make_tensor_value_info(n, t, None) for n, t in outputs],
-        [numpy_helper.from_array(a, n) for n, a in arrays.items()],
-    )
-    return helper.make_model(graph, opset_imports=OPSETS, ir_version=8)
 
 
 def attention_model(
@@ -89,7 +78,7 @@ def attention_model(
         "Attention", names, [o for o, _ in outputs], "attention", domain="com.microsoft",
         num_heads=heads, **attributes,
     )  # fmt: skip
-    return model_of([node], inputs, outputs, arrays), feeds
+    return make_model([node], inputs, outputs, arrays), feeds
 
 
 def check(
@@ -205,7 +194,7 @@ def embed_model(
     outs = [(o, kinds.get(o, TensorProto.FLOAT)) for o in outputs]
     if not segments:
         arrays.pop("segment")
-    return model_of([node], inputs, outs, arrays), feeds
+    return make_model([node], inputs, outs, arrays), feeds
 
 
 EMBED_CASES = {
