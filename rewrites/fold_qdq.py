@@ -53,6 +53,7 @@ from qdialect import qnn
 from qdialect.arithmetic import float32_scale, quantize_value
 from qdialect.constants import dense_array, splat_value
 from qdialect.float32 import f32
+from qdialect.gemm_alpha import alpha_scaled
 from qdialect.names import OP_TYPE_ATTR, PROPAGATED_ATTR, QOPERATOR_ATTR, carry_node
 from qdialect.qnn.compute import FLOAT_SUM_PROPERTIES
 from qdialect.qnn.modes import Activation, PadMode, RoundMode
@@ -388,6 +389,19 @@ def _selector_fuses_conv_dot(
     return w_type == x_type and (gemm or int8_allowed)
 
 
+def _qgemm_alpha(dot: qnn.DotOp, quantize: Operation) -> float | None | bool:
+    """A dot's alpha as an integer kernel takes it: None when it has none; its value on a
+    QGemm node of a QOperator-form function (alpha > 0); False where the float op stays:
+    ORT's FusedMatMul, and a QDQ Gemm with alpha, which ORT 1.31's optimizer leaves float
+    (measured: its Gemm selector fuses only alpha 1)."""
+    if dot.alpha is None:
+        return None
+    alpha = float(dot.alpha.value.data)
+    if _is_gemm(dot) and _qoperator_form(dot, quantize) and alpha > 0:
+        return alpha
+    return False
+
+
 class FuseQdqConvDot(RewritePattern):
     def __init__(self, int8_allowed: bool = True):
         self.int8_allowed = int8_allowed
@@ -397,11 +411,12 @@ class FuseQdqConvDot(RewritePattern):
         producer = _float_producer(op)
         if not isinstance(producer, qnn.Conv2DOp | qnn.DotOp) or producer.addend is not None:
             return
-        if isinstance(producer, qnn.DotOp) and producer.alpha is not None:
-            return  # ORT's FusedMatMul: no QDQ selector takes it
         x = _dequantized(producer.input)
         w = _dequantized(producer.weight)
         if x is None or w is None:
+            return
+        alpha = _qgemm_alpha(producer, op) if isinstance(producer, qnn.DotOp) else None
+        if alpha is False:
             return
         if not _selector_fuses_conv_dot(producer, x, w, op.result, self.int8_allowed):
             return  # ORT runs the float simulation
@@ -429,8 +444,11 @@ class FuseQdqConvDot(RewritePattern):
             constant = dense_constant(np.array(ints), with_element(producer.bias.type, i32))
             new_ops.append(constant)
             bias = constant.result
+        if alpha is not None:
+            new_ops.extend(alpha_scaled(x, alpha))
+            x = new_ops[-1].results[0]
         properties = dict(producer.properties)
-        for key in ("operandSegmentSizes", *FLOAT_SUM_PROPERTIES):
+        for key in ("operandSegmentSizes", "alpha", *FLOAT_SUM_PROPERTIES):
             properties.pop(key, None)
         fused = type(producer).build(
             operands=[x, w, [bias] if bias is not None else [], []],
@@ -461,13 +479,15 @@ class FuseQdqMatMulToFloat(RewritePattern):
         batched = isinstance(op, qnn.Conv2DOp)
         if batched and op.batched_matmul is None:
             return  # a Conv with no Q stays float (ORT has no ConvIntegerToFloat)
-        if op.addend is not None or op.alpha is not None:
-            return  # (alpha: ORT's FusedMatMul, which stays float)
-        if op.activation_kind is not Activation.NONE or element_type(op.result.type) != f32_type:
+        if op.addend is not None or op.activation_kind is not Activation.NONE:
+            return
+        if element_type(op.result.type) != f32_type:
             return
         x, w = _dequantized(op.input), _dequantized(op.weight)
         if x is None or w is None:
             return
+        if op.alpha is not None:
+            return  # ORT's FusedMatMul and a QDQ Gemm with alpha stay float
         node_output = node_of(op).results[0]  # a batched MatMul's dot feeds its reshapes
         if any(isinstance(use.operation, qnn.QuantizeOp) for use in node_output.uses):
             return  # QLinearMatMul's or QGemm's group, or none
@@ -505,7 +525,7 @@ class FuseQdqMatMulToFloat(RewritePattern):
             )
         properties = {k: v for k, v in op.properties.items() if k not in FLOAT_SUM_PROPERTIES}
         properties.pop("operandSegmentSizes", None)
-        properties.pop("bias_first", None)
+        properties.pop("alpha", None)
         product = type(op).build(
             operands=[x, w, [bias.result] if bias is not None else [], []],
             result_types=[TensorType(i32, shape)],

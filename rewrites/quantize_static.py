@@ -26,7 +26,7 @@ from xdsl.ir import Block, BlockArgument, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
-from qdialect.constants import dense_array
+from qdialect.constants import dense_array, splat_value
 from qdialect.host_cpu import nchwc_pool
 from qdialect.names import OP_TYPE_ATTR, QOPERATOR_ATTR, node_name, tensor_name
 from qdialect.nchwc import (
@@ -117,6 +117,9 @@ class BiasMark:
     input: SSAValue
     weight: SSAValue
     index: int = 2
+    gemm: qnn.DotOp | None = None  # the dot of a Gemm
+    # its `beta·C` (the importer's qnn.mul): ORT folds beta into the bias scale
+    beta: qnn.MulOp | None = None
 
 
 @dataclass
@@ -573,13 +576,18 @@ class StaticQuantizer:
         default_axis = 0 if kind == "Conv" or (source is not None and source.transposed) else 1
         self.mark_weight(weight, default_axis, kind)
         reader, bias, index = compute, compute.bias, 2
+        beta = gemm_beta(bias)
+        if beta is not None:
+            bias = beta.lhs
         if bias is not None and isinstance(bias.owner, tensor.ReshapeOp) and inner_op(bias.owner):
             reader, bias, index = bias.owner, bias.owner.source, 0  # a Gemm's C [1, N]
         if bias is not None and float_constant(bias) is not None:
             if self.quantized_as_weight(bias):
-                self.mark_weight(bias, 0, kind)
+                if beta is None:
+                    self.mark_weight(bias, 0, kind)
             else:
-                self.biases.append(BiasMark(reader, bias, x, weight, index))
+                gemm = compute if kind == "Gemm" and isinstance(compute, qnn.DotOp) else None
+                self.biases.append(BiasMark(reader, bias, x, weight, index, gemm, beta))
 
     def quantized_as_weight(self, bias: SSAValue) -> bool:
         """QDQ's `quantize_bias_tensor`: a bias with tensor overrides is quantized as a weight
@@ -895,8 +903,16 @@ class StaticQuantizer:
                     f"bias '{self.name(bias.bias)}' needs quantized input and weight scales"
                 )
             input_params = self.reader_params(bias.input, self.done[bias.input], bias.op)
-            scale = bias_qparams(input_params.scale, self.done[bias.weight].scale)
+            beta = 1.0 if bias.beta is None else splat_value(dense_array(bias.beta.rhs))
+            weight_scale = self.done[bias.weight].scale
+            scale = bias_qparams(input_params.scale, weight_scale, beta)
             values = quantize_bias(dense_array(bias.bias), scale)
+            alpha = None if bias.gemm is None or bias.gemm.alpha is None else bias.gemm.alpha
+            if self.config.quant_format is QuantFormat.QOperator and alpha is not None:
+                # QGemm adds C to the sums before its output scale fl(fl(alpha·sx)·sw): what
+                # the dot's float simulation adds is C at that scale
+                alpha_scale = np.float32(alpha.value.data) * np.float32(input_params.scale)
+                scale = bias_qparams(alpha_scale, weight_scale)
             # per channel along the last axis: a Gemm's C [1, N] too (ORT's quantizer writes
             # axis 0 there, which its own DequantizeLinear then refuses)
             axis = values.ndim - 1 if scale.size > 1 else None
@@ -905,6 +921,8 @@ class StaticQuantizer:
             old = bias.op.operands[bias.index]
             bias.op.operands[bias.index] = self.bias_value(bias, values, params)
             first.setdefault(old, bias.op.operands[bias.index])
+            if bias.beta is not None:
+                drop_beta(bias.beta, bias.gemm)
         marked = {(b.op, b.index) for b in self.biases}
         for old, dequantized in first.items():
             if any((use.operation, use.index) not in marked for use in old.uses):
@@ -1084,6 +1102,24 @@ class StaticQuantizer:
     def bias_value(self, bias: BiasMark, values: np.ndarray, params: QParams) -> SSAValue:
         """The int32 bias `values` as stored integers -> DQ, before the conv/dot."""
         return constant_chain(values, params, "i32", bias.op, self.name(bias.bias))
+
+
+def gemm_beta(bias: SSAValue | None) -> qnn.MulOp | None:
+    """The importer's `beta·C` of a Gemm (an inner qnn.mul by a constant), if `bias` is one."""
+    mul = None if bias is None else bias.owner
+    if not (isinstance(mul, qnn.MulOp) and inner_op(mul) and node_kind(mul) == "Gemm"):
+        return None
+    factor = dense_array(mul.rhs)
+    return mul if factor is not None and splat_value(factor) is not None else None
+
+
+def drop_beta(mul: qnn.MulOp, dot: qnn.DotOp) -> None:
+    """`set_default_beta`: ORT's quantizer leaves the Gemm beta 1 once the bias scale holds
+    beta, so the dot adds the quantized C itself, and only alpha (if not 1) scales its sums."""
+    mul.result.replace_all_uses_with(mul.lhs)
+    Rewriter.erase_op(mul)
+    if dot.alpha is not None and dot.alpha.value.data == 1.0:
+        del dot.properties["alpha"]
 
 
 def opset_19_pools(block: Block) -> None:

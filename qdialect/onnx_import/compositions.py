@@ -73,9 +73,11 @@ class Steps:
         -0.0 of `a` +0.0; Trilu, ScatterND and the others copy)."""
         return self.add(SELECT, [cond, a, b], output)
 
-    def run(self) -> None:
-        """Import the steps added so far (more may follow, reading theirs)."""
-        import_steps(self.g, self.node, self.nodes, "its composition's", {SELECT: select})
+    def run(self, internal: dict | None = None) -> None:
+        """Import the steps added so far (more may follow, reading theirs); `internal`: more
+        handlers of step types no model can name."""
+        handlers = {SELECT: select, **(internal or {})}
+        import_steps(self.g, self.node, self.nodes, "its composition's", handlers)
         self.nodes = []
 
     def unary(self, function: UnaryFunction, x: str) -> str:

@@ -92,8 +92,6 @@ def gemm(g: GraphImporter, node) -> None:
     alpha, beta = (np.float32(a_attrs.get(key, 1.0)) for key in ("alpha", "beta"))
     a, b = float_value(g, node.input[0]), float_value(g, node.input[1])
     check_matrices(a, b)
-    if (alpha != 1 or beta != 1) and any(isinstance(v.owner, DEQUANTIZE_OPS) for v in (a, b)):
-        raise NodeError("alpha or beta other than 1 on dequantized operands is not imported")
     if a_attrs.get("transA", 0):
         a = transposed(g, a)
     if a_attrs.get("transB", 0):

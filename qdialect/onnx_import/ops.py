@@ -13,7 +13,8 @@ Identity, Constant),
 `activations` (ORT's table ops and the float activation functions), `functions` (the ops ORT
 runs as their ONNX function bodies), `compositions` (ops imported as a few exact standard
 nodes), `attention` (ONNX's Attention as such steps), `bert` (com.microsoft's Attention,
-QAttention, EmbedLayerNormalization and its quantized form), `recurrent` (LSTM, GRU and RNN
+QAttention, EmbedLayerNormalization and its quantized form), `einsum` (Einsum as ORT's
+ReduceSum and MatMul steps), `recurrent` (LSTM, GRU and RNN
 unrolled over the sequence); the ops they build come from `builders`, the table from `registry`.
 Importing this module imports them all, so `HANDLERS` is complete.
 """
@@ -28,6 +29,7 @@ from qdialect.onnx_import import (
     contrib,
     conv_transpose,
     dynamic,
+    einsum,
     float_math,
     float_ops,
     functions,
@@ -54,6 +56,7 @@ HANDLER_MODULES = (
     bert,
     contrib,
     dynamic,
+    einsum,
     nbits,
     rotary,
     recurrent,

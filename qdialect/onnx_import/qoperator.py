@@ -14,6 +14,7 @@ from xdsl.dialects.builtin import f16, f32, i32
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
+from qdialect.gemm_alpha import alpha_scaled
 from qdialect.onnx_import import blockwise_qdq
 from qdialect.onnx_import.batched import build_matmul
 from qdialect.onnx_import.blockwise_types import blocked
@@ -188,8 +189,9 @@ def matmul_integer(g: GraphImporter, node) -> None:
 @handles("QGemm")
 def qgemm(g: GraphImporter, node) -> None:
     a_attrs = attrs(node)
-    if a_attrs.get("alpha", 1.0) != 1.0:
-        raise NodeError("alpha other than 1 is not imported")
+    alpha = float(a_attrs.get("alpha", 1.0))
+    if not alpha > 0:
+        raise NodeError(f"alpha {alpha:g} is not imported (only alpha > 0)")
     if len(node.input) < 8 or not node.input[7]:
         raise NodeError("QGemm with a float output (no y_scale) is not imported")
     b_name = node.input[3]
@@ -208,6 +210,9 @@ def qgemm(g: GraphImporter, node) -> None:
         raise NodeError(f"input A must be a 2-D matrix, got shape {list(shape_of(a))}")
     if a_attrs.get("transA", 0):
         a = transposed(g, a)
+    if alpha != 1:  # the output scale fl(fl(alpha * sa) * sb) of ORT's QGemm
+        for op in alpha_scaled(a, alpha):
+            a = g.add(op)
     build_dot(
         g,
         node,

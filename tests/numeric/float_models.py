@@ -1190,3 +1190,41 @@ def graph_convolution(rng: np.random.Generator, nodes: int = 10, width: int = 24
         helper.make_node("Relu", ["h"], ["y"], name="relu"),
     ]
     return onnx_model(graph_nodes, [nodes, width], [nodes, 8], weights)
+
+
+def scaled_gemms(rng: np.random.Generator, rows: int = 6, width: int = 16):
+    """Gemms with alpha and beta other than 1 (a TensorFlow-style export): beta·C, alpha on
+    the products, and both on a transposed B."""
+    weights = {
+        "w1": normal(rng, width, 12),
+        "c1": normal(rng, 12, scale=0.1),
+        "w2": normal(rng, 10, 12),
+        "c2": normal(rng, 10, scale=0.1),
+        "w3": normal(rng, 10, 8),
+        "c3": normal(rng, 8, scale=0.1),
+    }
+    graph_nodes = [
+        helper.make_node("Gemm", ["x", "w1", "c1"], ["h1"], name="beta", beta=1.3),
+        helper.make_node("Relu", ["h1"], ["r1"], name="relu"),
+        helper.make_node("Gemm", ["r1", "w2", "c2"], ["h2"], "both", alpha=0.7, beta=0.4, transB=1),
+        helper.make_node("Gemm", ["h2", "w3", "c3"], ["y"], name="alpha", alpha=1.6),
+    ]
+    return onnx_model(graph_nodes, [rows, width], [rows, 8], weights)
+
+
+def einsum_mixer(rng: np.random.Generator, tokens: int = 8, width: int = 16):
+    """Einsums between quantized MatMuls (which quantize_static leaves float): a projection by
+    a constant, a product of two activations, a sum over tokens."""
+    weights = {
+        "w1": normal(rng, width, 24),
+        "w2": normal(rng, 12, 24),
+        "w3": normal(rng, 12, 8),
+    }
+    graph_nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["h"], name="in"),
+        helper.make_node("Einsum", ["h", "w2"], ["e"], name="project", equation="td,ed->te"),
+        helper.make_node("Einsum", ["e", "e"], ["g"], name="gram", equation="te,tf->ef"),
+        helper.make_node("Einsum", ["e", "g"], ["m"], name="mix", equation="te,ef->tf"),
+        helper.make_node("MatMul", ["m", "w3"], ["y"], name="out"),
+    ]
+    return onnx_model(graph_nodes, [tokens, width], [tokens, 8], weights)

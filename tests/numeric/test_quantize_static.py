@@ -95,6 +95,8 @@ MODELS = {
     "newer_float_ops": float_models.newer_float_ops,
     "wide_float_conv": float_models.wide_float_conv,
     "graph_convolution": float_models.graph_convolution,
+    "scaled_gemms": float_models.scaled_gemms,
+    "einsum_mixer": float_models.einsum_mixer,
 }
 FAST_MODELS = (
     "resnet_block",
@@ -440,6 +442,21 @@ def test_a_constant_first_matmul_input_is_quantize_statics(combo) -> None:
     weight, QOperator's QLinearMatMul as a constant activation (the activation type, per
     tensor, never reduced), as quantize_static does."""
     check_model("graph_convolution", combo, compiled=True, same_types=True)
+
+
+@pytest.mark.parametrize("combo", COMBOS[::2], ids=case_ids)
+def test_gemm_alpha_and_beta_are_quantize_statics(combo) -> None:
+    """Gemms with alpha and beta other than 1: quantize_static folds beta into the int32 bias
+    scale (sx·sw·beta, C divided by it) and leaves the node's beta 1; a QGemm keeps alpha in
+    its output scale, a QDQ Gemm with alpha stays float in ORT's optimized session."""
+    check_model("scaled_gemms", combo, compiled=True, same_types=combo[0] == "QDQ")
+
+
+@pytest.mark.parametrize("combo", COMBOS[1::4], ids=case_ids)
+def test_einsums_stay_float_as_in_quantize_static(combo) -> None:
+    """Einsums between quantized MatMuls: quantize_static has no rule for them, so they stay
+    float (ORT's kernel's sums, `onnx_import.einsum`) between the pairs."""
+    check_model("einsum_mixer", combo, compiled=True, same_types=True)
 
 
 @pytest.mark.parametrize("combo", COMBOS[1::3], ids=case_ids)
