@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
+from xdsl.dialects import tensor
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr, TensorType, i64
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
@@ -43,9 +44,12 @@ from qdialect.qnn.common import Kind, int_array, kind_of
 from qdialect.qnn.modes import Layout
 from qdialect.qnn.movement import permuted_element
 from qdialect.quant_ops import StorageCastOp
-from qdialect.tensors import element_type
+from qdialect.tensors import element_type, reshape_ops
+from qdialect.types import Granularity, UniformQuantizedType
+from rewrites.common import single_use
 from rewrites.fold_qdq import FoldConstantReshape, FoldConstantTranspose
 
+PER_TENSOR = Granularity.PER_TENSOR
 TO_NHWC = (0, 2, 3, 1)
 TO_NCHW = (0, 3, 1, 2)
 # elementwise ops with one operand whose only layout-dependent part is a per-axis type's axis,
@@ -219,6 +223,54 @@ class ComposeTransposes(RewritePattern):
             rewriter.replace(op, transpose(inner.input, composed))
 
 
+class ComposeTransposesThroughReshape(RewritePattern):
+    """transpose(reshape(transpose(x, p)), q), the reshape only adding or dropping dimensions
+    of size 1 (attention's heads moved first, then a batch of one dropped, then Kᵀ): one
+    transpose of x's other dimensions, between reshapes (which move no data). A reshape to
+    its own type goes. Float and per-tensor types only (a per-axis type's axis would move)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: tensor.ReshapeOp | qnn.TransposeOp, rewriter) -> None:
+        if isinstance(op, tensor.ReshapeOp):
+            if op.source.type == op.result.type:
+                rewriter.replace(op, [], [op.source])
+            return
+        reshape = op.input.owner
+        if not isinstance(reshape, tensor.ReshapeOp) or not single_use(op.input):
+            return
+        inner = reshape.source.owner
+        if not isinstance(inner, qnn.TransposeOp) or not single_use(reshape.source):
+            return
+        x = inner.input
+        elem = element_type(x.type)
+        if (
+            isinstance(elem, UniformQuantizedType)
+            and elem.granularity is not Granularity.PER_TENSOR
+        ):
+            return
+        moved, reshaped, result = (v.type.get_shape() for v in (inner.result, op.input, op.result))
+        if [d for d in moved if d != 1] != [d for d in reshaped if d != 1]:
+            return
+        sources = iter(p for p, d in zip(_permutation(inner), moved, strict=True) if d != 1)
+        axis_of = [next(sources) if d != 1 else None for d in reshaped]
+        order = [axis_of[p] for p, d in zip(_permutation(op), result, strict=True) if d != 1]
+        kept = sorted(order)  # x's dimensions of size above 1, in x's order
+        shape = x.type.get_shape()
+        new_ops: list[Operation] = []
+        value = x
+        if len(kept) != len(shape):
+            new_ops += reshape_ops(value, [shape[a] for a in kept])
+            value = new_ops[-1].results[0]
+        perm = tuple(kept.index(a) for a in order)
+        if perm != tuple(range(len(perm))):
+            new_ops.append(transpose(value, perm))
+            value = new_ops[-1].results[0]
+        if tuple(value.type.get_shape()) != tuple(result):
+            new_ops += reshape_ops(value, list(result))
+            value = new_ops[-1].results[0]
+        rewriter.replace(op, new_ops, [value])
+
+
 @dataclass(frozen=True)
 class NhwcLayoutPass(ModulePass):
     name = "nhwc-layout"
@@ -234,6 +286,7 @@ class NhwcLayoutPass(ModulePass):
                     SinkThroughPad(),
                     SinkThroughPool(),
                     ComposeTransposes(),
+                    ComposeTransposesThroughReshape(),
                     FoldConstantTranspose(),
                     FoldConstantReshape(),
                 ]

@@ -44,10 +44,13 @@ class MovementSpec:
         of 4 KiB all of those lines fall into one L1 set."""
         if self.kind != "transpose":
             return None
-        return tiling_of(self.out_shape, self.src_strides, self.ctype in ("uint8_t", "int8_t"))
+        return tiling_of(self.out_shape, self.src_strides, BLOCKS.get(self.ctype, 0))
 
 
 TILE = 32  # elements of a square tile: 32 lines of the source, read while they stay in L1
+# the element types copied in square blocks of registers, by the block's side:
+# qd_transpose16_u8 (one-byte elements), qd_transpose8_b32 (four-byte: float, int32)
+BLOCKS = {"uint8_t": 16, "int8_t": 16, "float": 8, "int32_t": 8, "uint32_t": 8}
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class Tiling:
     src_strides: tuple[int, ...]
     dst_strides: tuple[int, ...]
     inner: int
-    one_byte: bool  # one-byte elements: copied in 16x16 blocks (qd_transpose16_u8)
+    block: int  # copied in blocks of block x block elements (BLOCKS), 0: one by one
     tile: int = TILE
 
     @property
@@ -72,7 +75,7 @@ class Tiling:
 
 
 def tiling_of(
-    out_shape: tuple[int, ...], src_strides: tuple[int, ...], one_byte: bool
+    out_shape: tuple[int, ...], src_strides: tuple[int, ...], block: int
 ) -> Tiling | None:
     """The Tiling of a copy reading result element `o` at `sum(o[d] * src_strides[d])`, or
     None when its last dimension already reads contiguously (or a broadcast repeats it)."""
@@ -90,7 +93,7 @@ def tiling_of(
     if len(shape) < 2 or strides[-1] <= 1 or 1 not in strides[:-1] or shape[-1] < TILE // 2:
         return None
     return Tiling(
-        tuple(shape), tuple(strides), tuple(strides_of(tuple(shape))), strides.index(1), one_byte
+        tuple(shape), tuple(strides), tuple(strides_of(tuple(shape))), strides.index(1), block
     )
 
 

@@ -436,8 +436,9 @@ def test_transpose_pad_reshape_bit_exact(seed: int) -> None:
     check(text, seed, flags=STRICT)
 
 
-# layout changes of image-sized tensors: 16x16 byte blocks with rows and columns left over,
-# a source stride of 4 KiB (NCHW -> NHWC of 64x64 images), batches, other element types
+# layout changes of image-sized tensors: 16x16 byte blocks and 8x8 four-byte blocks with rows
+# and columns left over, a source stride of 4 KiB (NCHW -> NHWC of 64x64 images), batches,
+# other element types, attention's heads moved (the planes of a [12, 128, 64] transposed)
 BLOCKED_TRANSPOSES = [
     ((1, 48, 64, 64), (0, 2, 3, 1), "!quant.uniform<u8:f32, 0.5:7>"),
     ((1, 64, 64, 48), (0, 3, 1, 2), "!quant.uniform<u8:f32, 0.5:7>"),
@@ -445,6 +446,9 @@ BLOCKED_TRANSPOSES = [
     ((2, 19, 23, 37), (0, 3, 1, 2), "i8"),
     ((3, 17, 33), (0, 2, 1), "f32"),
     ((5, 40, 18), (2, 0, 1), "i16"),
+    ((12, 128, 64), (0, 2, 1), "f32"),
+    ((1, 128, 12, 64), (0, 2, 3, 1), "f32"),
+    ((3, 21, 45), (0, 2, 1), "i32"),
     ((16, 3, 5, 16), (3, 1, 2, 0), "!quant.uniform<u8:f32, 0.5:7>"),  # a loop outside the blocks
 ]
 
@@ -461,6 +465,7 @@ def test_blocked_transposes_bit_exact(shape, perm, elem) -> None:
     source = compile_module(text).c_source
     assert "/* tiled: " in source
     assert ("qd_transpose16_u8(xs" in source) == ("8" in elem)
+    assert ("qd_transpose8_b32(xs" in source) == (elem in ("f32", "i32"))
     check(text, len(shape))
 
 

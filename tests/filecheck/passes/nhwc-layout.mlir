@@ -140,3 +140,30 @@ func.func @conv1d(%x: tensor<1x1x1x8x!x>) -> tensor<1x2x1x6x!y> {
   %c = qnn.conv2d %x, %w : tensor<1x1x1x8x!x>, tensor<2x1x1x3x!w> -> tensor<1x2x1x6x!y>
   func.return %c : tensor<1x2x1x6x!y>
 }
+
+// -----
+
+// Attention's heads: [1, T, H, D] heads first, the batch of one dropped, then Kᵀ: one
+// transpose of the dimensions above 1 between reshapes; a reshape to its own type goes; a
+// transpose whose input has another reader stays.
+// CHECK-LABEL: func.func @heads(
+// CHECK-NEXT: %[[S:[^ ]+]] = arith.constant dense<[3, 8, 4]> : tensor<3xi64>
+// CHECK-NEXT: %[[S1:[^ ]+]] = arith.constant dense<[8, 3, 4]> : tensor<3xi64>
+// CHECK-NEXT: %[[R1:[^ ]+]] = tensor.reshape %k(%[[S1]]) : (tensor<1x8x3x4xf32>, tensor<3xi64>) -> tensor<8x3x4xf32>
+// CHECK-NEXT: %[[T:[^ ]+]] = qnn.transpose %[[R1]] {permutation = array<i64: 1, 2, 0>} : tensor<8x3x4xf32> -> tensor<3x4x8xf32>
+// CHECK-NEXT: %[[Q:[^ ]+]] = qnn.transpose %q {permutation = array<i64: 0, 2, 1, 3>} : tensor<1x8x3x4xf32> -> tensor<1x3x8x4xf32>
+// CHECK-NEXT: %[[R2:[^ ]+]] = tensor.reshape %[[Q]](%[[S]]) : (tensor<1x3x8x4xf32>, tensor<3xi64>) -> tensor<3x8x4xf32>
+// CHECK-NEXT: %[[QT:[^ ]+]] = qnn.transpose %[[R2]] {permutation = array<i64: 0, 2, 1>} : tensor<3x8x4xf32> -> tensor<3x4x8xf32>
+// CHECK-NEXT: func.return %[[T]], %[[QT]], %[[Q]]
+func.func @heads(%k: tensor<1x8x3x4xf32>, %q: tensor<1x8x3x4xf32>) -> (tensor<3x4x8xf32>, tensor<3x4x8xf32>, tensor<1x3x8x4xf32>) {
+  %kt = qnn.transpose %k {permutation = array<i64: 0, 2, 1, 3>} : tensor<1x8x3x4xf32> -> tensor<1x3x8x4xf32>
+  %s0 = arith.constant dense<[1, 3, 8, 4]> : tensor<4xi64>
+  %same = tensor.reshape %kt(%s0) : (tensor<1x3x8x4xf32>, tensor<4xi64>) -> tensor<1x3x8x4xf32>
+  %s1 = arith.constant dense<[3, 8, 4]> : tensor<3xi64>
+  %k3 = tensor.reshape %same(%s1) : (tensor<1x3x8x4xf32>, tensor<3xi64>) -> tensor<3x8x4xf32>
+  %kT = qnn.transpose %k3 {permutation = array<i64: 0, 2, 1>} : tensor<3x8x4xf32> -> tensor<3x4x8xf32>
+  %qt = qnn.transpose %q {permutation = array<i64: 0, 2, 1, 3>} : tensor<1x8x3x4xf32> -> tensor<1x3x8x4xf32>
+  %q3 = tensor.reshape %qt(%s1) : (tensor<1x3x8x4xf32>, tensor<3xi64>) -> tensor<3x8x4xf32>
+  %qT = qnn.transpose %q3 {permutation = array<i64: 0, 2, 1>} : tensor<3x8x4xf32> -> tensor<3x4x8xf32>
+  func.return %kT, %qT, %qt : tensor<3x4x8xf32>, tensor<3x4x8xf32>, tensor<1x3x8x4xf32>
+}
