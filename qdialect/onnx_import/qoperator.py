@@ -194,17 +194,7 @@ def qgemm(g: GraphImporter, node) -> None:
         raise NodeError(f"alpha {alpha:g} is not imported (only alpha > 0)")
     if len(node.input) < 8 or not node.input[7]:
         raise NodeError("QGemm with a float output (no y_scale) is not imported")
-    b_name = node.input[3]
-    b_data = g.constant_array(b_name, "B")
-    if b_data.ndim != 2:
-        raise NodeError(f"input B '{b_name}' must be a 2-D matrix, got shape {list(b_data.shape)}")
-    trans_b = a_attrs.get("transB", 0)
-    b_type = g.quant_type(node.input[4], optional_input(node, 5), 0 if trans_b else 1, 2, "B")
-    if trans_b:
-        b_data = b_data.T
-        if b_type.granularity is Granularity.PER_AXIS:
-            b_type = permuted_element(b_type, (1, 0))
-    b = g.quantized_constant(np.ascontiguousarray(b_data), b_type, b_name)
+    b = _qgemm_b(g, node, bool(a_attrs.get("transB", 0)))
     a = quantized_operand(g, node, 0, 1, 2)
     if len(shape_of(a)) != 2:
         raise NodeError(f"input A must be a 2-D matrix, got shape {list(shape_of(a))}")
@@ -221,6 +211,26 @@ def qgemm(g: GraphImporter, node) -> None:
         _bias(g, node, 6, shape_of(b)[1], row=True),
         lambda s: quantized_result_type(g, node, 7, 8, s),
     )
+
+
+def _qgemm_b(g: GraphImporter, node, trans_b: bool) -> SSAValue:
+    """QGemm's B as [K, N]: a constant (per column, packed once) or, as ORT's quantizer
+    writes a Gemm of two activations, a run-time tensor (per tensor; ORT does not pack it)."""
+    b_name = node.input[3]
+    if b_name not in g.initializers:
+        b = quantized_operand(g, node, 3, 4, 5)
+        if len(shape_of(b)) != 2:
+            raise NodeError(f"input B '{b_name}' must be a 2-D matrix, got {list(shape_of(b))}")
+        return transposed(g, b) if trans_b else b
+    b_data = g.constant_array(b_name, "B")
+    if b_data.ndim != 2:
+        raise NodeError(f"input B '{b_name}' must be a 2-D matrix, got shape {list(b_data.shape)}")
+    b_type = g.quant_type(node.input[4], optional_input(node, 5), 0 if trans_b else 1, 2, "B")
+    if trans_b:
+        b_data = b_data.T
+        if b_type.granularity is Granularity.PER_AXIS:
+            b_type = permuted_element(b_type, (1, 0))
+    return g.quantized_constant(np.ascontiguousarray(b_data), b_type, b_name)
 
 
 @handles("QLinearAdd", "QLinearMul")

@@ -1228,3 +1228,15 @@ def einsum_mixer(rng: np.random.Generator, tokens: int = 8, width: int = 16):
         helper.make_node("MatMul", ["m", "w3"], ["y"], name="out"),
     ]
     return onnx_model(graph_nodes, [tokens, width], [tokens, 8], weights)
+
+
+def gemm_of_activations(rng: np.random.Generator, rows: int = 6, width: int = 16):
+    """A Gemm whose B is an activation (transposed): QOperator writes a QGemm with a run-time
+    B, which ONNX Runtime does not pack."""
+    weights = {"w1": normal(rng, width, 8), "w2": normal(rng, width, 8), "c": normal(rng, rows)}
+    graph_nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["h"], name="left"),
+        helper.make_node("MatMul", ["x", "w2"], ["k"], name="right"),
+        helper.make_node("Gemm", ["h", "k", "c"], ["y"], name="scores", transB=1),
+    ]
+    return onnx_model(graph_nodes, [rows, width], [rows, rows], weights)

@@ -97,6 +97,7 @@ MODELS = {
     "graph_convolution": float_models.graph_convolution,
     "scaled_gemms": float_models.scaled_gemms,
     "einsum_mixer": float_models.einsum_mixer,
+    "gemm_of_activations": float_models.gemm_of_activations,
 }
 FAST_MODELS = (
     "resnet_block",
@@ -450,6 +451,13 @@ def test_gemm_alpha_and_beta_are_quantize_statics(combo) -> None:
     scale (sx·sw·beta, C divided by it) and leaves the node's beta 1; a QGemm keeps alpha in
     its output scale, a QDQ Gemm with alpha stays float in ORT's optimized session."""
     check_model("scaled_gemms", combo, compiled=True, same_types=combo[0] == "QDQ")
+
+
+@pytest.mark.parametrize("combo", COMBOS[::3], ids=case_ids)
+def test_a_gemm_of_two_activations_is_quantize_statics(combo) -> None:
+    """A Gemm whose B is an activation: QOperator's QGemm reads a run-time B (imported as
+    such, ORT's model too), QDQ's Gemm stays a float simulation, as quantize_static writes."""
+    check_model("gemm_of_activations", combo, compiled=True)
 
 
 @pytest.mark.parametrize("combo", COMBOS[1::4], ids=case_ids)
