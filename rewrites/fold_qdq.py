@@ -22,7 +22,8 @@
 - Outside a function written in QOperator form, a group fuses only where ONNX Runtime's QDQ
   selectors (`qdq_selectors.cc`) fuse it: equal storage types in and out (QLinearAdd, Mul,
   Concat, the pools: every input too), none of them 16-bit (its CPU kernels have no 16-bit
-  form: `allow_16bit` is off), and, unless `int8_allowed` (ORT's
+  form: `allow_16bit` is off), 8-bit weights (no 4-bit Conv, MatMul or Gemm kernel:
+  `allow_4bit` is off; measured on 1.31.1), and, unless `int8_allowed` (ORT's
   `session.qdqisint8allowed`, off on x86), no int8 activation into a Conv or MatMul, whose
   fast kernels are u8×s8 (a Gemm takes one). With `s8-to-u8` before it, this is ORT's x86
   session on an int8-activation model: a tensor read twice stays int8 and the groups around it
@@ -383,6 +384,8 @@ def _selector_fuses_conv_dot(
     x_type, w_type = _storage(x.type), _storage(w.type)
     if x_type != _storage(y.type) or 16 in (x_type[0], w_type[0]):
         return False  # one type in and out; no 16-bit kernel (`allow_16bit` is off)
+    if w_type[0] != 8:
+        return False  # no 4-bit kernel either (`allow_4bit` is off): a Conv, MatMul or Gemm
     if x_type != (8, True):
         return True
     gemm = isinstance(producer, qnn.DotOp) and _is_gemm(producer)

@@ -209,11 +209,15 @@ SELECTED = {
 
 
 def int8_group(
-    op_type: str, input_read_twice: bool, output_read_twice: bool, dtype=np.int8
+    op_type: str,
+    input_read_twice: bool,
+    output_read_twice: bool,
+    dtype=np.int8,
+    weight_bits: int = 8,
 ) -> onnx.ModelProto:
-    """Q → DQ → `op_type` → Q → DQ on int8 activations (or `dtype`'s; 7-bit int8 weights, an
-    int32 bias for Conv and Gemm); a Relu reading the input's or the output's DQ as well makes
-    that tensor read twice."""
+    """Q → DQ → `op_type` → Q → DQ on int8 activations (or `dtype`'s; 7-bit int8 weights, or
+    int4 ones with `weight_bits` 4; an int32 bias for Conv and Gemm); a Relu reading the
+    input's or the output's DQ as well makes that tensor read twice."""
     rng = np.random.default_rng(11)
     shape = SELECTED[op_type][1]
     offset = 0 if np.iinfo(dtype).min < 0 else np.iinfo(dtype).max // 2
@@ -257,6 +261,14 @@ def int8_group(
         attrs = {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}
     elif op_type == "Softmax":
         attrs = {"axis": -1}
+    initializers = [numpy_helper.from_array(np.asarray(v), k) for k, v in params.items()]
+    if weight_bits == 4:  # (opset 21's int4 DequantizeLinear)
+        (i,) = (i for i, t in enumerate(initializers) if t.name == "wq")
+        values = np.clip(params["wq"], -8, 7)
+        initializers[i] = helper.make_tensor("wq", TensorProto.INT4, values.shape, values.ravel())
+        initializers[[t.name for t in initializers].index("zw")] = helper.make_tensor(
+            "zw", TensorProto.INT4, [], [0]
+        )
     nodes += [
         helper.make_node(op_type, inputs, ["z"], **attrs),
         helper.make_node("QuantizeLinear", ["z", "sy", "zy"], ["zq"]),
@@ -277,9 +289,9 @@ def int8_group(
         "int8_group",
         graph_inputs,
         [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs],
-        [numpy_helper.from_array(np.asarray(v), k) for k, v in params.items()],
+        initializers,
     )
-    opset = 17 if np.dtype(dtype).itemsize == 1 else 21  # 16-bit Q/DQ from opset 21
+    opset = 17 if np.dtype(dtype).itemsize == 1 and weight_bits == 8 else 21  # (16 and 4 bits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=10)
 
 
@@ -318,6 +330,14 @@ def test_16bit_groups_stay_float_as_onnxruntime_runs_them(op_type: str, dtype) -
     """ORT's CPU selectors take no 16-bit activation (`allow_16bit` off): every group is the
     float simulation in its optimized session, and in ours."""
     fuses_as_onnxruntime(int8_group(op_type, False, False, dtype), op_type)
+
+
+@pytest.mark.parametrize("op_type", ["Conv", "MatMul", "Gemm", "GemmWithoutC"])
+def test_4bit_weight_groups_stay_float_as_onnxruntime_runs_them(op_type: str) -> None:
+    """ORT's CPU selectors take no 4-bit weight (`allow_4bit` off, measured on 1.31.1: a
+    Conv, MatMul or Gemm whose weight quantize_static made int4 runs as the float
+    simulation): ours too, so a value within float rounding of a .5 step rounds as ORT's."""
+    fuses_as_onnxruntime(int8_group(op_type, False, False, np.uint8, weight_bits=4), op_type)
 
 
 def dequantized_pool(
