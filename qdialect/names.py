@@ -29,6 +29,9 @@ NODE_OUTPUT_ATTR = "qnn.node_output"
 # the ONNX node a reshape stands for when it is not a Reshape: Flatten, Squeeze or Unsqueeze
 # (quantizer rules name them; ONNX Runtime's QDQ propagation passes all but Flatten)
 RESHAPE_OF_ATTR = "qnn.reshape_of"
+# a constant the importer rewrote from an initializer (a 1-D conv's weight as [O, C, 1, K]):
+# the initializer's name, by which the quantizer's tensor overrides know it
+INITIALIZER_ATTR = "qnn.initializer"
 # a Q or DQ ONNX Runtime's QDQ propagation inserted (`rewrites.qdq_propagation`): a QDQ node of
 # ORT's, even in a function written in QOperator form, whose other pairs stand for QLinear nodes
 PROPAGATED_ATTR = "qnn.propagated"

@@ -22,13 +22,19 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from xdsl.dialects import func, tensor
 from xdsl.dialects.builtin import StringAttr, TensorType, UnitAttr, f32
-from xdsl.ir import Block, BlockArgument, Operation, SSAValue
+from xdsl.ir import Block, BlockArgument, Operation, OpResult, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
 from qdialect.constants import dense_array, splat_value
 from qdialect.host_cpu import nchwc_pool
-from qdialect.names import OP_TYPE_ATTR, QOPERATOR_ATTR, node_name, tensor_name
+from qdialect.names import (
+    INITIALIZER_ATTR,
+    OP_TYPE_ATTR,
+    QOPERATOR_ATTR,
+    node_name,
+    tensor_name,
+)
 from qdialect.nchwc import (
     fuse_nchwc_sums,
     mark_nchwc_conv,
@@ -194,7 +200,12 @@ class StaticQuantizer:
 
     # ---- names and ranges
     def name(self, value: SSAValue) -> str | None:
-        return self.names.get(value) or tensor_name(value)
+        """The ONNX tensor `value` is (an initializer the importer rewrote: its own name)."""
+        found = self.names.get(value) or tensor_name(value)
+        if found or not isinstance(value, OpResult):
+            return found
+        source = value.owner.attributes.get(INITIALIZER_ATTR)
+        return source.data if isinstance(source, StringAttr) else None
 
     def has_range(self, value: SSAValue) -> bool:
         return self.name(value) in self.ranges

@@ -715,6 +715,9 @@ OVERRIDES = [
     ("bias-as-weight", "resnet_block", ("QDQ", False, "QUInt8", True), {"c1_b": [{"symmetric": True}]}),
     ("matmul-weight-channels", "encoder_layer", ("QOperator", True, "QUInt8", True), {"w1": [{"axis": 1, "rmin": _f32(-0.2), "rmax": _f32(0.2)}]}),
     ("constant-addend", "encoder_layer", ("QDQ", False, "QUInt8", True), {"b1": [{"rmin": _f32(-1), "rmax": _f32(1)}]}),
+    # a 1-D conv's weight, which the importer rewrites as [O, C, 1, K], known by its name
+    ("conv1d-weight-per-tensor", "conv1d", ("QDQ", True, "QUInt8", True), {"w1": [{"symmetric": True}]}),
+    ("conv1d-weight-u8", "conv1d", ("QDQ", True, "QUInt8", False), {"w2": [{"quant_type": _QT.QUInt8}]}),
 ]  # fmt: skip
 
 
