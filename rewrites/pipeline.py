@@ -10,6 +10,8 @@ Order, and why:
    quantize/dequantize ops nobody reads stay until step 7, as ONNX Runtime keeps such nodes
    and counts them as consumers (`rewrites.unread_pairs`);
    `drop-float-casts`: a float32 → float32 Cast kept for the quantizer computes nothing;
+   `merge-equal-quantizes`: two quantizes of one value into one type are one (ORT's
+   CommonSubexpressionElimination: DedicatedQDQPair's twins);
    `remove-double-qdq`: two 8-bit pairs in a row become one, as ONNX Runtime's basic
    optimizer makes them before it fuses QDQ groups; `qdq-propagation`: ORT's basic optimizer
    moves Q/DQ pairs across data movement ops (a float Conv left out of quantization then
@@ -52,6 +54,7 @@ from rewrites.batch_norm import LowerBatchNormPass
 from rewrites.batched_matmul import BatchedMatmulDotsPass
 from rewrites.dequantized_filters import FoldDequantizedFiltersPass
 from rewrites.double_qdq import RemoveDoubleQdqPass
+from rewrites.equal_quantizes import MergeEqualQuantizesPass
 from rewrites.fake_quant import FakeToQdqPass
 from rewrites.float_casts import DropFloatCastsPass
 from rewrites.fold_qdq import FoldQdqPass
@@ -81,6 +84,7 @@ class QnnDefaultPass(ModulePass):
         for step in (
             QuantToQnnPass(),
             DropFloatCastsPass(keep_graph_outputs=True),
+            MergeEqualQuantizesPass(),
             RemoveDoubleQdqPass(),
             QdqPropagationPass(),
             ActivationQuantFusionPass(),

@@ -16,6 +16,7 @@ _LOCATIONS = {
     "quant-to-qnn": ("rewrites.quant_to_qnn", "QuantToQnnPass"),
     "drop-float-casts": ("rewrites.float_casts", "DropFloatCastsPass"),
     "remove-double-qdq": ("rewrites.double_qdq", "RemoveDoubleQdqPass"),
+    "merge-equal-quantizes": ("rewrites.equal_quantizes", "MergeEqualQuantizesPass"),
     "qdq-propagation": ("rewrites.qdq_propagation", "QdqPropagationPass"),
     "activation-quant-fusion": ("rewrites.activation_quant_fusion", "ActivationQuantFusionPass"),
     "s8-to-u8": ("rewrites.s8_to_u8", "S8ToU8Pass"),

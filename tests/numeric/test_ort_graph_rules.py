@@ -966,3 +966,56 @@ def test_a_relu_or_clip_before_a_quantize_goes_as_in_onnxruntime(case: str) -> N
         (ours,) = compile_module(module)(x=x)
         (theirs,) = run_ort(model, {"x": x})
         assert np.array_equal(ours, theirs), np.abs(ours - theirs).max()
+
+
+def twin_quantizes(returned: bool) -> onnx.ModelProto:
+    """DedicatedQDQPair's form: a Conv's output quantized twice into one type, one pair for
+    its Concat reader and one for its MaxPool reader (`returned`: the second Q's output is
+    also a graph output, which no merge may take away)."""
+    rng = np.random.default_rng(3)
+    params = {
+        "sx": np.float32(0.02), "zx": np.uint8(120), "sy": np.float32(0.05), "zy": np.uint8(110),
+        "wq": rng.integers(-60, 60, (4, 4, 3, 3)).astype(np.int8), "sw": np.float32(0.004),
+        "zw": np.int8(0),
+    }  # fmt: skip
+    node = helper.make_node
+    nodes = [
+        node("QuantizeLinear", ["x", "sx", "zx"], ["xq"]),
+        node("DequantizeLinear", ["xq", "sx", "zx"], ["xd"]),
+        node("DequantizeLinear", ["wq", "sw", "zw"], ["wd"]),
+        node("Conv", ["xd", "wd"], ["c"], pads=[1, 1, 1, 1]),
+        node("QuantizeLinear", ["c", "sy", "zy"], ["c1"]),
+        node("DequantizeLinear", ["c1", "sy", "zy"], ["d1"]),
+        node("QuantizeLinear", ["c", "sy", "zy"], ["c2"]),
+        node("DequantizeLinear", ["c2", "sy", "zy"], ["d2"]),
+        node("Concat", ["d1", "xd"], ["y1"], axis=1),
+        node("MaxPool", ["d2"], ["y2"], kernel_shape=[2, 2], strides=[2, 2]),
+    ]
+    outputs = ["y1", "y2"] + (["c2"] if returned else [])
+    graph = helper.make_graph(
+        nodes,
+        "twins",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs[:2]]
+        + [helper.make_tensor_value_info(o, TensorProto.UINT8, None) for o in outputs[2:]],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in params.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+@pytest.mark.parametrize("returned", [False, True], ids=["inner", "returned"])
+def test_twin_quantizes_merge_as_onnxruntimes_cse_merges_them(returned: bool) -> None:
+    """ORT's CommonSubexpressionElimination makes DedicatedQDQPair's two QuantizeLinear nodes
+    of one tensor one, before its QDQ fusion: the Conv then has one Q and runs as QLinearConv,
+    not as the float simulation; ours too (`merge-equal-quantizes`), with equal outputs."""
+    model = twin_quantizes(returned)
+    ort_fused = all(n.op_type != "Conv" for n in optimized_graph(model).node)
+    module = qnn_default(import_onnx(model))
+    ours_fused = not any(
+        isinstance(op, qnn.Conv2DOp) and element_type(op.results[0].type) == f32
+        for op in module.walk()
+    )
+    assert ours_fused == ort_fused
+    feeds = {"x": np.random.default_rng(6).uniform(-2.5, 2.5, (1, 4, 8, 8)).astype(np.float32)}
+    for got, want in zip(run_function(module, feeds), run_ort(model, feeds), strict=True):
+        assert np.array_equal(got, want), np.abs(got - want).max()
