@@ -73,9 +73,14 @@ def einsum_model(equation: str, shapes, constants: bool) -> tuple[onnx.ModelProt
     return model, fed
 
 
+# the default tier runs every equation on fed operands, the slow tier on constant ones too
 PARAMS = [
     pytest.param(
-        equation, shapes, constants, id=f"{equation}-{'constants' if constants else 'fed'}"
+        equation,
+        shapes,
+        constants,
+        id=f"{equation}-{'constants' if constants else 'fed'}",
+        marks=[pytest.mark.slow] if constants else [],
     )
     for equation, shapes in CASES
     for constants in ([False, True] if len(shapes) > 1 else [False])
