@@ -15,9 +15,8 @@ from qdialect.types import UniformQuantizedType
 
 
 def alpha_scaled(x: SSAValue, alpha: float) -> list[Operation]:
-    """`x` read with the scale `fl(alpha · sx)`: the same stored values (two storage casts).
-    QGemm's output scale is `fl(fl(alpha · sx) · sw[i])`, then over sy (`qgemm.cc`
-    ComputeOutputScale): an integer dot of these operands computes exactly that."""
+    """`x` read with the scale `fl(alpha · sx)`: the same stored values, through two storage
+    casts (to its storage integers and back, retyped)."""
     x_type = element_type(x.type)
     shape = x.type.get_shape()
     scaled = UniformQuantizedType.per_tensor(

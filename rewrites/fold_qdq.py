@@ -482,15 +482,13 @@ class FuseQdqMatMulToFloat(RewritePattern):
         batched = isinstance(op, qnn.Conv2DOp)
         if batched and op.batched_matmul is None:
             return  # a Conv with no Q stays float (ORT has no ConvIntegerToFloat)
-        if op.addend is not None or op.activation_kind is not Activation.NONE:
-            return
-        if element_type(op.result.type) != f32_type:
+        if op.addend is not None or op.alpha is not None:
+            return  # (alpha: ORT's FusedMatMul, and a QDQ Gemm's, which stay float)
+        if op.activation_kind is not Activation.NONE or element_type(op.result.type) != f32_type:
             return
         x, w = _dequantized(op.input), _dequantized(op.weight)
         if x is None or w is None:
             return
-        if op.alpha is not None:
-            return  # ORT's FusedMatMul and a QDQ Gemm with alpha stay float
         node_output = node_of(op).results[0]  # a batched MatMul's dot feeds its reshapes
         if any(isinstance(use.operation, qnn.QuantizeOp) for use in node_output.uses):
             return  # QLinearMatMul's or QGemm's group, or none
@@ -528,7 +526,7 @@ class FuseQdqMatMulToFloat(RewritePattern):
             )
         properties = {k: v for k, v in op.properties.items() if k not in FLOAT_SUM_PROPERTIES}
         properties.pop("operandSegmentSizes", None)
-        properties.pop("alpha", None)
+        properties.pop("bias_first", None)
         product = type(op).build(
             operands=[x, w, [bias.result] if bias is not None else [], []],
             result_types=[TensorType(i32, shape)],
