@@ -30,7 +30,7 @@ from qdialect.constants import dense_array
 from qdialect.float32 import f32 as to_f32
 from qdialect.float32_arrays import dequantized_values
 from qdialect.host_cpu import nchwc_pool
-from qdialect.names import INITIALIZER_ATTR, NAME_ATTR
+from qdialect.names import INITIALIZER_ATTR, NAME_ATTR, tensor_name
 from qdialect.nchwc import nchwc_global_pool
 from qdialect.onnx_import.common import (
     attrs,
@@ -364,8 +364,9 @@ def weight_rows(g: GraphImporter, w: SSAValue) -> SSAValue:
     owner = w.owner
     if isinstance(owner, arith.ConstantOp) and element_type(w.type) == f32:
         rows = g.float_constant(dense_array(owner).astype(np.float32).reshape(shape))
-        if w.name_hint and isinstance(rows.owner, arith.ConstantOp):
-            rows.owner.attributes[INITIALIZER_ATTR] = StringAttr(w.name_hint)
+        name = tensor_name(w)  # (torch's "c1.weight": a qnn.name, not the SSA name hint)
+        if name and isinstance(rows.owner, arith.ConstantOp):
+            rows.owner.attributes[INITIALIZER_ATTR] = StringAttr(name)
         return rows
     if isinstance(owner, StorageCastOp) and isinstance(owner.input.owner, arith.ConstantOp):
         stored = owner.input.owner

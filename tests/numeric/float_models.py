@@ -1240,3 +1240,14 @@ def gemm_of_activations(rng: np.random.Generator, rows: int = 6, width: int = 16
         helper.make_node("Gemm", ["h", "k", "c"], ["y"], name="scores", transB=1),
     ]
     return onnx_model(graph_nodes, [rows, width], [rows, rows], weights)
+
+
+def dotted_conv1d(rng: np.random.Generator) -> onnx.ModelProto:
+    """`conv1d` with torch's tensor names ("conv1.weight": not an SSA name as it is)."""
+    model = conv1d(rng)
+    renamed = {"w1": "conv1.weight", "w2": "conv2.weight"}
+    for tensor in model.graph.initializer:
+        tensor.name = renamed.get(tensor.name, tensor.name)
+    for node in model.graph.node:
+        node.input[:] = [renamed.get(name, name) for name in node.input]
+    return model

@@ -98,6 +98,7 @@ MODELS = {
     "scaled_gemms": float_models.scaled_gemms,
     "einsum_mixer": float_models.einsum_mixer,
     "gemm_of_activations": float_models.gemm_of_activations,
+    "dotted_conv1d": float_models.dotted_conv1d,
 }
 FAST_MODELS = (
     "resnet_block",
@@ -718,6 +719,8 @@ OVERRIDES = [
     # a 1-D conv's weight, which the importer rewrites as [O, C, 1, K], known by its name
     ("conv1d-weight-per-tensor", "conv1d", ("QDQ", True, "QUInt8", True), {"w1": [{"symmetric": True}]}),
     ("conv1d-weight-u8", "conv1d", ("QDQ", True, "QUInt8", False), {"w2": [{"quant_type": _QT.QUInt8}]}),
+    ("conv1d-dotted-weight-u8", "dotted_conv1d", ("QDQ", False, "QUInt8", True), {"conv1.weight": [{"quant_type": _QT.QUInt8}]}),
+    ("conv1d-dotted-weight-per-tensor", "dotted_conv1d", ("QDQ", True, "QUInt8", True), {"conv2.weight": [{"symmetric": True}]}),
 ]  # fmt: skip
 
 
