@@ -579,13 +579,24 @@ class StaticQuantizer:
         x = compute.input
         if isinstance(x.owner, tensor.ReshapeOp) and x.owner in node_ops(op):
             x = x.owner.source
-        self.mark(x)
-        if not self.output_excluded(kind):
-            self.mark(op.results[0])
         source = weight_source(compute.weight) if kind == "Gemm" else None
         weight = source.value if source is not None else compute.weight
         default_axis = 0 if kind == "Conv" or (source is not None and source.transposed) else 1
         self.mark_weight(weight, default_axis, kind)
+        qoperator = self.config.quant_format is QuantFormat.QOperator
+        if (
+            kind == "Gemm"
+            and qoperator
+            and compute.bias is not None
+            and float_constant(gemm_c(compute)) is None  # type: ignore[arg-type]
+        ):
+            # `QLinearGemm.quantize`: a C that is no initializer (an Identity of one, as torch
+            # writes MultiheadAttention's out_proj bias) makes it fall back to the float Gemm
+            # once it has quantized the weight: the Gemm reads that dequantized
+            return
+        self.mark(x)
+        if not self.output_excluded(kind):
+            self.mark(op.results[0])
         reader, bias, index = compute, compute.bias, 2
         beta = gemm_beta(bias)
         if beta is not None:
@@ -1122,6 +1133,19 @@ def gemm_beta(bias: SSAValue | None) -> qnn.MulOp | None:
         return None
     factor = dense_array(mul.rhs)
     return mul if factor is not None and splat_value(factor) is not None else None
+
+
+def gemm_c(dot: qnn.DotOp) -> SSAValue:
+    """The C a Gemm's dot adds, as the node reads it: before the importer's `beta·C` and its
+    reshape of a C [1, N]."""
+    c = dot.bias
+    assert c is not None
+    beta = gemm_beta(c)
+    if beta is not None:
+        c = beta.lhs
+    if isinstance(c.owner, tensor.ReshapeOp) and inner_op(c.owner):
+        c = c.owner.source
+    return c
 
 
 def drop_beta(mul: qnn.MulOp, dot: qnn.DotOp) -> None:

@@ -1251,3 +1251,15 @@ def dotted_conv1d(rng: np.random.Generator) -> onnx.ModelProto:
     for node in model.graph.node:
         node.input[:] = [renamed.get(name, name) for name in node.input]
     return model
+
+
+def identity_bias_gemm(rng: np.random.Generator, rows: int = 4, width: int = 8):
+    """A Gemm whose C is an Identity of an initializer (torch's MultiheadAttention out_proj):
+    QOperator's QLinearGemm then falls back to the float Gemm of the dequantized weight."""
+    weights = {"w0": normal(rng, width, width), "w": normal(rng, 16, width), "b": normal(rng, 16)}
+    graph_nodes = [
+        helper.make_node("MatMul", ["x", "w0"], ["h"], name="in"),
+        helper.make_node("Identity", ["b"], ["bi"], name="bias"),
+        helper.make_node("Gemm", ["h", "w", "bi"], ["y"], name="out_proj", transB=1),
+    ]
+    return onnx_model(graph_nodes, [rows, width], [rows, 16], weights)

@@ -99,6 +99,7 @@ MODELS = {
     "einsum_mixer": float_models.einsum_mixer,
     "gemm_of_activations": float_models.gemm_of_activations,
     "dotted_conv1d": float_models.dotted_conv1d,
+    "identity_bias_gemm": float_models.identity_bias_gemm,
 }
 FAST_MODELS = (
     "resnet_block",
@@ -459,6 +460,13 @@ def test_a_gemm_of_two_activations_is_quantize_statics(combo) -> None:
     """A Gemm whose B is an activation: QOperator's QGemm reads a run-time B (imported as
     such, ORT's model too), QDQ's Gemm stays a float simulation, as quantize_static writes."""
     check_model("gemm_of_activations", combo, compiled=True)
+
+
+@pytest.mark.parametrize("combo", COMBOS[::3], ids=case_ids)
+def test_a_gemm_whose_c_is_no_initializer_is_quantize_statics(combo) -> None:
+    """C an Identity of an initializer: QDQ quantizes the Gemm but not C; QOperator's
+    QLinearGemm quantizes the weight, then falls back to a float Gemm reading it dequantized."""
+    check_model("identity_bias_gemm", combo, compiled=True)
 
 
 @pytest.mark.parametrize("combo", COMBOS[1::4], ids=case_ids)
