@@ -11,7 +11,8 @@ Order, and why:
    and counts them as consumers (`rewrites.unread_pairs`);
    `drop-float-casts`: a float32 → float32 Cast kept for the quantizer computes nothing;
    `merge-equal-quantizes`: two quantizes of one value into one type are one (ORT's
-   CommonSubexpressionElimination: DedicatedQDQPair's twins);
+   CommonSubexpressionElimination: DedicatedQDQPair's twins; again after step 2, whose
+   builders can write twins, as ORT repeats its basic level until nothing changes);
    `remove-double-qdq`: two 8-bit pairs in a row become one, as ONNX Runtime's basic
    optimizer makes them before it fuses QDQ groups; `qdq-propagation`: ORT's basic optimizer
    moves Q/DQ pairs across data movement ops (a float Conv left out of quantization then
@@ -90,6 +91,7 @@ class QnnDefaultPass(ModulePass):
             ActivationQuantFusionPass(),
             *retype,
             FoldScaledBuildersPass(),
+            MergeEqualQuantizesPass(),  # (again: ORT's level repeats; the builders' twins)
             LowerBatchNormPass(),
             WeightBiasQuantizationPass(),
             FoldQdqPass(int8_allowed=self.int8_allowed),
