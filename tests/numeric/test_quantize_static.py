@@ -221,6 +221,15 @@ def case_ids(combo) -> str:
     return f"{fmt}-{'pc' if per_channel else 'pt'}-{act}-{'rr' if reduce_range else 'full'}"
 
 
+def first_two_fast(combos: list[tuple]) -> list:
+    """pytest params of `combos`: the first two in the default tier, the rest in the slow one
+    (one QDQ and one QOperator combination where the list alternates them)."""
+    return [
+        pytest.param(combo, id=case_ids(combo), marks=() if index < 2 else pytest.mark.slow)
+        for index, combo in enumerate(combos)
+    ]
+
+
 def static_config(combo, **options) -> dict:
     """quantize_static's keyword arguments for a (format, per channel, activation type,
     reduce_range) combination, int8 weights unless `options` say otherwise."""
@@ -447,7 +456,7 @@ def test_a_constant_first_matmul_input_is_quantize_statics(combo) -> None:
     check_model("graph_convolution", combo, compiled=True, same_types=True)
 
 
-@pytest.mark.parametrize("combo", COMBOS[::2], ids=case_ids)
+@pytest.mark.parametrize("combo", first_two_fast(COMBOS[::2]))
 def test_gemm_alpha_and_beta_are_quantize_statics(combo) -> None:
     """Gemms with alpha and beta other than 1: quantize_static folds beta into the int32 bias
     scale (sx·sw·beta, C divided by it) and leaves the node's beta 1; a QGemm keeps alpha in
@@ -455,21 +464,21 @@ def test_gemm_alpha_and_beta_are_quantize_statics(combo) -> None:
     check_model("scaled_gemms", combo, compiled=True, same_types=combo[0] == "QDQ")
 
 
-@pytest.mark.parametrize("combo", COMBOS[::3], ids=case_ids)
+@pytest.mark.parametrize("combo", first_two_fast(COMBOS[::3]))
 def test_a_gemm_of_two_activations_is_quantize_statics(combo) -> None:
     """A Gemm whose B is an activation: QOperator's QGemm reads a run-time B (imported as
     such, ORT's model too), QDQ's Gemm stays a float simulation, as quantize_static writes."""
     check_model("gemm_of_activations", combo, compiled=True)
 
 
-@pytest.mark.parametrize("combo", COMBOS[::3], ids=case_ids)
+@pytest.mark.parametrize("combo", first_two_fast(COMBOS[::3]))
 def test_a_gemm_whose_c_is_no_initializer_is_quantize_statics(combo) -> None:
     """C an Identity of an initializer: QDQ quantizes the Gemm but not C; QOperator's
     QLinearGemm quantizes the weight, then falls back to a float Gemm reading it dequantized."""
     check_model("identity_bias_gemm", combo, compiled=True)
 
 
-@pytest.mark.parametrize("combo", COMBOS[1::4], ids=case_ids)
+@pytest.mark.parametrize("combo", first_two_fast(COMBOS[1::4]))
 def test_einsums_stay_float_as_in_quantize_static(combo) -> None:
     """Einsums between quantized MatMuls: quantize_static has no rule for them, so they stay
     float (ORT's kernel's sums, `onnx_import.einsum`) between the pairs."""
