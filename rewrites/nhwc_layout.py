@@ -44,12 +44,11 @@ from qdialect.qnn.common import Kind, int_array, kind_of
 from qdialect.qnn.modes import Layout
 from qdialect.qnn.movement import permuted_element
 from qdialect.quant_ops import StorageCastOp
-from qdialect.tensors import element_type, reshape_ops
-from qdialect.types import Granularity, UniformQuantizedType
+from qdialect.tensors import element_type, per_tensor_type, reshape_ops
+from qdialect.types import UniformQuantizedType
 from rewrites.common import single_use
 from rewrites.fold_qdq import FoldConstantReshape, FoldConstantTranspose
 
-PER_TENSOR = Granularity.PER_TENSOR
 TO_NHWC = (0, 2, 3, 1)
 TO_NCHW = (0, 3, 1, 2)
 # elementwise ops with one operand whose only layout-dependent part is a per-axis type's axis,
@@ -242,11 +241,7 @@ class ComposeTransposesThroughReshape(RewritePattern):
         if not isinstance(inner, qnn.TransposeOp) or not single_use(reshape.source):
             return
         x = inner.input
-        elem = element_type(x.type)
-        if (
-            isinstance(elem, UniformQuantizedType)
-            and elem.granularity is not Granularity.PER_TENSOR
-        ):
+        if isinstance(element_type(x.type), UniformQuantizedType) and per_tensor_type(x) is None:
             return
         moved, reshaped, result = (v.type.get_shape() for v in (inner.result, op.input, op.result))
         if [d for d in moved if d != 1] != [d for d in reshaped if d != 1]:
