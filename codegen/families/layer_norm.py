@@ -30,6 +30,16 @@ class LayerNormSpec:
     two_pass: bool = False  # float32 sums in order (ORT's EmbedLayerNormalization)
     stats: bool = False  # qnn.layer_norm_stats: each row's mean and inverse deviation only
 
+    @property
+    def row_lanes(self) -> bool:
+        """Whether the scalar loop (Welford's, the two-pass sums, RMSNorm's) runs 16 rows at
+        once, one per vector lane: its sums are one serial chain per row (Welford's through a
+        division per element, ~17 cycles each). 16 rows or more, whose 8-row gather offsets
+        fit int32."""
+        scalar = self.simplified and (self.welford or self.length < self.kernel_length)
+        scalar |= not self.simplified and (self.welford or self.length < 8 or self.two_pass)
+        return scalar and not self.stats and self.rows >= 16 and 7 * self.length < 2**31
+
 
 def layer_norm(op: qnn.LayerNormOp, ctx: EmitContext) -> Kernel:
     shape = shape_of(op.input)

@@ -162,7 +162,7 @@ def embed_model(
 ):
     """One EmbedLayerNormalization; `positions`: "", "row" ([1, S]) or "batch" ([B, S])."""
     rng = np.random.default_rng(5)
-    batch, length, hidden, vocab = 2, 7, 40, 30
+    batch, length, hidden, vocab = 2, 9, 40, 30  # 18 rows: 16 normalized at once, 2 alone
     arrays = {
         "word": rng.standard_normal((vocab, hidden)).astype(np.float32),
         "position": rng.standard_normal((16, hidden)).astype(np.float32),

@@ -54,9 +54,9 @@ def test_quick_gelu_is_onnxruntimes() -> None:
 
 @pytest.mark.parametrize("hidden", [7, 16, 37, 768])
 def test_skip_layer_normalization_is_onnxruntimes(hidden: int) -> None:
-    """Welford's scalar loop at every length (not LayerNormalization's MLAS kernel); the
-    fourth output is input + skip + bias."""
-    shape = (2, 5, hidden)
+    """Welford's scalar loop at every length (not LayerNormalization's MLAS kernel; 21 rows:
+    16 at once, then 5 alone); the fourth output is input + skip + bias."""
+    shape = (3, 7, hidden)
     inits = {
         "s": weights(*shape),
         "g": weights(hidden),
@@ -72,9 +72,10 @@ def test_skip_layer_normalization_is_onnxruntimes(hidden: int) -> None:
 
 @pytest.mark.parametrize("hidden", [7, 16, 768])
 def test_skip_simplified_layer_normalization_is_onnxruntimes(hidden: int) -> None:
-    """RMSNorm's scalar loop at every length; a skip of [S, H] broadcasts over the batch."""
-    shape = (2, 5, hidden)
-    inits = {"s": weights(5, hidden), "g": weights(hidden), "b": weights(hidden)}
+    """RMSNorm's scalar loop at every length (21 rows: 16 at once, then 5 alone); a skip of
+    [S, H] broadcasts over the batch."""
+    shape = (3, 7, hidden)
+    inits = {"s": weights(7, hidden), "g": weights(hidden), "b": weights(hidden)}
     node = helper.make_node(
         "SkipSimplifiedLayerNormalization", ["x", "s", "g", "b"], ["y"],
         domain="com.microsoft", epsilon=1e-6,

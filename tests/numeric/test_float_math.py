@@ -364,8 +364,9 @@ def test_erf_is_onnxruntimes_bit_for_bit() -> None:
         ((5, 768), 1, False),  # without a bias: no FMA in the output
         ((64, 13), 1, True),  # a tail of 5: 4 unfused products, then an FMA
         ((64, 43), 1, False),  # a tail of 3: FMAs only
-        ((64, 7), 1, True),  # shorter than 8: the scalar Welford kernel
+        ((64, 7), 1, True),  # shorter than 8: the scalar Welford kernel (16 rows at once)
         ((16, 3), 1, False),
+        ((37, 5), 1, True),  # ... two groups of 16 rows, then 5 alone
         ((9, 1), 1, True),  # one element: 0 · inv + bias
     ],
 )
@@ -434,8 +435,9 @@ def test_layer_normalization_mean_and_inv_std_dev_are_onnxruntimes(shape, axis, 
         ((16, 16), 1),  # the shortest row the kernel takes
         ((64, 29), 1),  # a tail of 5: 4 unfused products, then an FMA
         ((64, 43), 1),  # a tail of 3: FMAs only
-        ((64, 15), 1),  # shorter: the scalar loop
+        ((64, 15), 1),  # shorter: the scalar loop (16 rows at once)
         ((9, 3), 1),
+        ((21, 9), 1),  # ... 16 rows at once, then 5 alone
         ((3, 4, 5, 6), 1),  # 120 normalized together over three axes
     ],
 )
