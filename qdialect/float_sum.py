@@ -224,14 +224,15 @@ def dot_sum_order(
     not (`streamed_rhs`: an activation, or a DequantizeLinear's output) runs
     `MlasSgemmOperation`: for one row, the one-row kernel, or the one-row transposed-B kernel
     when the rhs is read transposed (`transposed_rhs`: Gemm's transB), its tree over B's
-    rows (the dot's columns); the one-column kernel for one column. A FusedMatMul's alpha
+    rows (the dot's columns); the one-column kernel for one column, unless B is read transposed
+    (its ldb is then K, and MLAS takes that kernel for ldb 1 only). A FusedMatMul's alpha
     other than 1 (`scaled`) keeps MLAS off those two kernels: blocked at any shape."""
     if not streamed_rhs:
         return SumOrder(SumKind.BLOCKED, MLAS_SGEMM_PACKED_STRIDEK)
     if rows == 1 and not scaled:
         return SumOrder(SumKind.TREE if transposed_rhs else SumKind.GROUPED)
-    if columns == 1 and not scaled:
-        return SumOrder(SumKind.TREE)
+    if columns == 1 and not scaled and (not transposed_rhs or k == 1):
+        return SumOrder(SumKind.TREE)  # (B's column contiguous, ldb 1: transposed only for K 1)
     return SumOrder(SumKind.BLOCKED, sgemm_stride_k(columns, k))
 
 

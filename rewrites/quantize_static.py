@@ -603,6 +603,14 @@ class StaticQuantizer:
             bias = beta.lhs
         if bias is not None and isinstance(bias.owner, tensor.ReshapeOp) and inner_op(bias.owner):
             reader, bias, index = bias.owner, bias.owner.source, 0  # a Gemm's C [1, N]
+        if bias is not None and reader is compute and len(bias.type.get_shape()) == 2:
+            # ORT quantizes it into QGemm's int32 C broadcast over rows: an integer epilogue
+            # qnn.dot does not have (a C of [M, 1], [M, N] or one value)
+            shape = list(gemm_c(compute).type.get_shape())
+            raise QuantizeError(
+                f"Gemm '{node_name(compute) or self.name(compute.result)}': a C of shape "
+                f"{shape} is not quantized (only one of [N] or [1, N] is, a bias)"
+            )
         if bias is not None and float_constant(bias) is not None:
             if self.quantized_as_weight(bias):
                 if beta is None:
@@ -1145,6 +1153,8 @@ def gemm_c(dot: qnn.DotOp) -> SSAValue:
         c = beta.lhs
     if isinstance(c.owner, tensor.ReshapeOp) and inner_op(c.owner):
         c = c.owner.source
+    if isinstance(c.owner, qnn.BroadcastOp) and inner_op(c.owner):  # a C [M, 1]
+        c = c.owner.input
     return c
 
 

@@ -137,6 +137,7 @@ class FloatGemmPlan:
     PB: int  # PX: blocks of NR pixels
     PBC: int  # ... per chunk
     ALPHA: float | None = None  # a FusedMatMul's: each FMA block's sum scaled (qnn.dot alpha)
+    BIAS_ROWS: bool = False  # ... from a bias of the result's shape (a Gemm's C of [M, N])
 
 
 def _conv_parts(
@@ -339,6 +340,7 @@ def float_kernel(op: qnn.Conv2DOp | qnn.DotOp, ep: EpilogueSpec, ctx: EmitContex
         plan = replace(plan, ALPHA=float(op.alpha.value.data))
     if bias_first:
         ep = replace(ep, has_bias=False)
+        plan = replace(plan, BIAS_ROWS=len(shape_of(op.bias)) > 1)
     packed = None
     if weights is not None:
         layout = "dot" if isinstance(op, qnn.DotOp) else op.layout_kind.value

@@ -15,6 +15,7 @@ from xdsl.ir import BlockArgument, SSAValue
 
 from qdialect import qnn
 from qdialect.float32_arrays import MULTIPLIED_EXPONENTS
+from qdialect.float_sum import SumKind, dot_sum_order
 from qdialect.names import OP_TYPE_ATTR, ssa_name_hint
 from qdialect.nchwc import mark_nchwc_conv
 from qdialect.onnx_import.batched import build_matmul
@@ -22,8 +23,8 @@ from qdialect.onnx_import.builders import (
     build_avg_pool,
     build_concat,
     build_conv,
-    build_dot,
     check_matrices,
+    dot,
     float_value,
     over_one_row,
     pool_props,
@@ -97,8 +98,8 @@ def gemm(g: GraphImporter, node) -> None:
     if a_attrs.get("transB", 0):
         b = transposed(g, b)
     bias: list[SSAValue] = []
+    m, n = shape_of(a)[0], shape_of(b)[1]
     if optional_input(node, 2) and beta != 0:
-        n = shape_of(b)[1]
         name = node.input[2]
         data = g.initializers.get(name)
         if data is not None and name not in g.folded and data.size == 1:
@@ -106,31 +107,66 @@ def gemm(g: GraphImporter, node) -> None:
             c = g.float_constant(np.full(n, data.reshape(()), np.float32), None)
         else:
             c = float_value(g, name)
-        if shape_of(c) not in ((n,), (1, n)):
+        if shape_of(c) not in ((n,), (1, n)) and not _broadcasts(shape_of(c), (m, n)):
             raise NodeError(
-                f"C must have shape [{n}] or [1, {n}] to be a bias, got {list(shape_of(c))}"
+                f"C must broadcast to the result's shape [{m}, {n}], got {list(shape_of(c))}"
+            )
+        if shape_of(c) not in ((n,), (1, n)) and m > 1 and isinstance(c.owner, DEQUANTIZE_OPS):
+            # (QGemm's int32 C broadcast over rows: an integer epilogue we do not have)
+            raise NodeError(
+                f"a quantized C of shape {list(shape_of(c))} is not imported (only [{n}] or "
+                f"[1, {n}] is, a bias)"
             )
         factor = g.float_constant(beta) if beta != 1 and shape_of(a)[1] > 0 else None
         last = g.block.last_op
-        if shape_of(c) != (n,):  # C [1, N]: the reshape is the Gemm's own (an inner op)
+        if shape_of(c) == (1, n):  # a row for every row: the Gemm's own reshape (inner)
             c = reshaped(g, c, (n,))
+        elif shape_of(c) != (n,):  # GemmBroadcastBias copies C [M, 1] (or one value) into Y
+            if shape_of(c) != (m, n):
+                broadcast = qnn.BroadcastOp.create(
+                    operands=[c], result_types=[tensor_type((m, n), f32)]
+                )
+                c = g.add(broadcast)
+            if m == 1:
+                c = reshaped(g, c, (n,))
         if factor is not None:  # MlasSgemmMultiplyBeta, the Gemm's own too
             c = g.add(qnn.MulOp(c, factor, c.type))
         g.mark_decomposed(last, "Gemm")
         bias = [c]
-    last = g.block.last_op
-    build_dot(g, node, a, b, bias, lambda shape: tensor_type(shape, f32))
-    (dot,) = (op for op in g.added_since(last) if isinstance(op, qnn.DotOp))
-    if bias:  # ORT's Gemm copies C into Y, then adds the products to it (float_sum.py)
-        dot.properties["bias_first"] = UnitAttr()
-    else:  # a Gemm still (ORT's QDQ selector and quantizer treat it so), not a MatMul
-        dot.attributes[OP_TYPE_ATTR] = StringAttr("Gemm")
-    if alpha != 1 or bias and beta != 1:
-        dot.properties["alpha"] = FloatAttr(float(alpha), f32)
+    rows_of_c = bias and len(shape_of(bias[0])) == 2
+    scaled = alpha != 1 or bias and beta != 1
+    k, read_transposed = shape_of(a)[1], bool(a_attrs.get("transB", 0))
+    order = dot_sum_order(m, k, n, streamed(b), read_transposed, bool(scaled))
+    if rows_of_c and order.kind is SumKind.TREE:
+        # MLAS's one-column kernel adds C after its tree, one rounding: a dot, then an add
+        last = g.block.last_op
+        product = dot(g, a, b, [], lambda shape: tensor_type(shape, f32))
+        product.owner.properties["streamed_rhs"] = UnitAttr()
+        if read_transposed:
+            product.owner.properties["transposed_rhs"] = UnitAttr()
+        g.define(node.output[0], g.add(qnn.AddOp(product, bias[0], product.type), node.output[0]))
+        return g.mark_decomposed(last, "Gemm")
+    # ORT's Gemm copies C into Y, then adds the products to it (float_sum.py)
+    properties = {"bias_first": UnitAttr()} if bias else {}
+    dot_op = qnn.DotOp.build(
+        operands=[a, b, bias, []],
+        result_types=[tensor_type((m, n), f32)],
+        properties=properties,
+    )
+    g.define(node.output[0], g.add(dot_op, node.output[0]))
+    if not bias:  # a Gemm still (ORT's QDQ selector and quantizer treat it so), not a MatMul
+        dot_op.attributes[OP_TYPE_ATTR] = StringAttr("Gemm")
+    if scaled:
+        dot_op.properties["alpha"] = FloatAttr(float(alpha), f32)
     if streamed(b):
-        dot.properties["streamed_rhs"] = UnitAttr()
+        dot_op.properties["streamed_rhs"] = UnitAttr()
         if a_attrs.get("transB", 0):
-            dot.properties["transposed_rhs"] = UnitAttr()
+            dot_op.properties["transposed_rhs"] = UnitAttr()
+
+
+def _broadcasts(shape: tuple[int, ...], to: tuple[int, int]) -> bool:
+    """Whether a C of `shape` broadcasts unidirectionally to Y's `to` (ONNX Gemm's rule)."""
+    return len(shape) <= 2 and all(s in (1, t) for s, t in zip(shape[::-1], to[::-1], strict=False))
 
 
 def streamed(value: SSAValue) -> bool:

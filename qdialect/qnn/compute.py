@@ -215,7 +215,9 @@ class FusedComputeOp(ComputeOp):
         else:
             raise VerifyException("input and weight must be both float or both quantized")
         bias = self.bias
-        if bias is not None and ranked_shape(bias, "bias") != (out_channels,):
+        # (a Gemm's C of [M, N], which the sums start from, has the result's type)
+        matrix = self.bias_first is not None and bias is not None and bias.type == self.result.type
+        if bias is not None and ranked_shape(bias, "bias") != (out_channels,) and not matrix:
             raise VerifyException(
                 f"bias must have shape [{out_channels}] (the {channel_role}), got {bias.type}"
             )

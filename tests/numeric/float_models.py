@@ -1212,6 +1212,26 @@ def scaled_gemms(rng: np.random.Generator, rows: int = 6, width: int = 16):
     return onnx_model(graph_nodes, [rows, width], [rows, 8], weights)
 
 
+def matrix_c_gemms(rng: np.random.Generator, rows: int = 6, width: int = 16):
+    """Gemms whose C is no row of biases: one of every output ([M, N], beta 0.5), one per row
+    ([M, 1]) and a scalar ([1]); ORT's Gemm copies C into Y, broadcast, before the products."""
+    weights = {
+        "w1": normal(rng, width, 12),
+        "c1": normal(rng, rows, 12, scale=0.1),
+        "w2": normal(rng, 12, 10),
+        "c2": normal(rng, rows, 1, scale=0.1),
+        "w3": normal(rng, 10, 8),
+        "c3": normal(rng, 1, scale=0.1),
+    }
+    graph_nodes = [
+        helper.make_node("Gemm", ["x", "w1", "c1"], ["h1"], name="every", beta=0.5),
+        helper.make_node("Relu", ["h1"], ["r1"], name="relu"),
+        helper.make_node("Gemm", ["r1", "w2", "c2"], ["h2"], name="per_row"),
+        helper.make_node("Gemm", ["h2", "w3", "c3"], ["y"], name="scalar", alpha=1.5),
+    ]
+    return onnx_model(graph_nodes, [rows, width], [rows, 8], weights)
+
+
 def einsum_mixer(rng: np.random.Generator, tokens: int = 8, width: int = 16):
     """Einsums between quantized MatMuls (which quantize_static leaves float): a projection by
     a constant, a product of two activations, a sum over tokens."""

@@ -376,6 +376,36 @@ def test_gemm_with_one_c_for_every_output_is_onnxruntimes(c_shape) -> None:
     check(model_of([helper.make_node("Gemm", ["x", "w", "c"], ["y"])], {"x": x}, weights), {"x": x})
 
 
+# (rows, K, N, C, alpha, beta, transB, C and B fed): a C of every output and of every row,
+# constant or fed, blocked (K over two strides of the prepacked weight) or scaled; one column
+# from a fed B (MLAS's one-column kernel adds C [M, 1] after its tree), read transposed (ldb is
+# K: no one-column kernel, C starts the blocks) over more than one K stride; one row
+MATRIX_C_GEMMS = [
+    (6, 600, 24, (6, 24), 1.0, 1.0, 0, False),
+    (6, 600, 24, (6, 1), 0.5, 2.0, 0, False),
+    (5, 300, 12, (5, 12), 1.0, 1.0, 1, True),
+    (7, 600, 1, (7, 1), 1.0, 1.0, 0, True),
+    (7, 3000, 1, (7, 1), 1.0, 1.0, 1, True),
+    (7, 3000, 1, (1,), 1.0, 1.0, 1, True),
+    (1, 40, 9, (1, 1), 0.5, 2.0, 0, True),
+]
+
+
+@pytest.mark.parametrize("case", MATRIX_C_GEMMS, ids=str)
+def test_gemm_with_c_of_every_row_is_onnxruntimes(case) -> None:
+    """ORT's Gemm copies C, broadcast to [M, N] (GemmBroadcastBias), into Y, then adds the
+    products to it: a dot whose sums start from C of the result's shape."""
+    rows, k, n, c_shape, alpha, beta, trans_b, fed = case
+    rng = np.random.default_rng(rows + k + n)
+    x = rng.standard_normal((rows, k)).astype(np.float32)
+    w = (rng.standard_normal((n, k) if trans_b else (k, n)) * 0.1).astype(np.float32)
+    c = rng.standard_normal(c_shape).astype(np.float32)
+    node = helper.make_node("Gemm", ["x", "w", "c"], ["y"], transB=trans_b, alpha=alpha, beta=beta)
+    inputs = {"x": x, "w": w, "c": c} if fed else {"x": x}
+    weights = {} if fed else {"w": w, "c": c}
+    check(model_of([node], inputs, weights), inputs)
+
+
 @pytest.mark.parametrize("bounds", [["x", "lo"], ["x", "", "hi"]], ids=["min_only", "max_only"])
 def test_clip_without_a_bound_stops_at_flt_max(bounds) -> None:
     """ONNX's missing Clip bound is ±FLT_MAX, not ±inf: an infinity clips to it."""

@@ -38,6 +38,7 @@ MUST_IMPORT = {
     "test_where_example",  # a BOOL input made a constant
     "test_gemm_transposeA",
     "test_gemm_all_attributes",  # alpha and beta: MLAS's scaled blocks from beta·C
+    "test_gemm_default_matrix_bias",  # C [M, N]: the sums start from it
     "test_gathernd_example_int32",  # run-time integers: one gather
     "test_instancenorm_example",
     "test_softmax_axis_0",

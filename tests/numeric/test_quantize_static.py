@@ -464,6 +464,32 @@ def test_gemm_alpha_and_beta_are_quantize_statics(combo) -> None:
     check_model("scaled_gemms", combo, compiled=True, same_types=combo[0] == "QDQ")
 
 
+@pytest.mark.parametrize("fmt", ["QDQ", "QOperator"])
+def test_a_quantized_gemm_c_of_every_output_is_refused_by_name(fmt: str) -> None:
+    """A Gemm whose C is [M, N] (or [M, 1], or one value): quantize_static quantizes it into
+    QGemm's int32 C broadcast over the rows, an epilogue qnn.dot does not have. Our quantizer
+    and the importer of ORT's model say so, naming the node (the float model imports)."""
+    logging.getLogger().setLevel(logging.ERROR)
+    combo = (fmt, False, "QUInt8", True)
+    rng = np.random.default_rng(3)
+    model = float_models.matrix_c_gemms(rng)
+    samples = [{"x": rng.standard_normal((6, 16)).astype(np.float32)} for _ in range(2)]
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, static_config(combo), Path(tmp))
+        with pytest.raises(QuantizeError) as ours:
+            quantize(model, cache, static_config(combo))
+    assert str(ours.value) == (
+        "Gemm 'every': a C of shape [6, 12] is not quantized (only one of [N] or [1, N] is, a bias)"
+    )
+    with pytest.raises(OnnxImportError) as imported:
+        import_onnx(theirs)
+    assert str(imported.value).endswith(
+        "a quantized C of shape [6, 12] is not imported (only [12] or [1, 12] is, a bias)"
+        if fmt == "QDQ"
+        else "bias must be int32 of shape [12] or [1, 12], got int32[6, 12]"
+    )
+
+
 @pytest.mark.parametrize("combo", first_two_fast(COMBOS[::3]))
 def test_a_gemm_of_two_activations_is_quantize_statics(combo) -> None:
     """A Gemm whose B is an activation: QOperator's QGemm reads a run-time B (imported as
