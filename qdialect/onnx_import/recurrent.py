@@ -29,8 +29,12 @@ everywhere for uint8 (its `ZeroPointCheck`). On several threads ORT cuts a batch
 rows (of 2 or more when hidden ≤ 256) into one block of rows per thread and quantizes each H
 block on its own: compare such batches with a one-thread session.
 
+Every gate's pre-activation is clipped as deepcpu clips it (`_clipped`): with a bias B,
+`std::max(-clip, std::min(clip, v))`, which turns a NaN (from a NaN or infinite input) into
++clip (FLT_MAX without the `clip` attribute), so ORT's outputs stay finite; without B, NaN stays.
+
 Refused by name: activations other than these (LSTM and GRU: other than their defaults),
-`clip`, `input_forget`, `sequence_lens` shorter than the sequence (ragged batches).
+RNN's `clip`, `input_forget`, `sequence_lens` shorter than the sequence (ragged batches).
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ TANH_DENOMINATOR = (
     4.89352518554385e-03,
 )  # beta_6 ... beta_0
 SIGMOID_BOUND, TANH_BOUND = 20.0, 10.0
+FLT_MAX = float(np.finfo(np.float32).max)  # ONNX's default clip
 # the node's inputs past X, W, R, B, sequence_lens
 INITIAL_H, INITIAL_C, PEEPHOLES = 5, 6, 7
 # DynamicQuantizeLSTM's scale and zero point of W (input 1) and of R (input 2)
@@ -95,9 +100,10 @@ class Recurrence:
         self.quantized = node.op_type == QUANTIZED_LSTM
         self.kind = "LSTM" if self.quantized else node.op_type
         a = attrs(node)
-        for key in ("activation_alpha", "activation_beta", "clip"):
+        for key in ("activation_alpha", "activation_beta", *(["clip"] * (self.kind == "RNN"))):
             if key in a:
                 raise NodeError(f"attribute '{key}' is not imported")
+        self.clip = float(a.get("clip", FLT_MAX))
         if a.get("input_forget", 0):
             raise NodeError("input_forget = 1 (coupled input and forget gates) is not imported")
         self.direction = decode(a.get("direction", b"forward"))
@@ -173,6 +179,19 @@ class Recurrence:
 
     def _constant(self, value: float) -> str:
         return self.s.constant(np.float32(value))
+
+    def _clipped(self, v: str, biased: bool) -> str:
+        """A gate's pre-activation as deepcpu clips it: with a bias, `clip_add_bias`'s
+        `std::max(-c, std::min(c, v))` (`v < c ? v : c`, so NaN becomes +c; ONNX's clip c is
+        FLT_MAX by default); without, `clip_ignore_bias`'s comparisons, which keep NaN and
+        change only ±inf at the default (which no activation here tells from ±FLT_MAX)."""
+        s, c, low = self.s, self._constant(self.clip), self._constant(-self.clip)
+        if biased:
+            below = s.select(s.add("Less", [v, c]), v, c)
+            return s.select(s.add("Less", [low, below]), below, low)
+        if self.clip == FLT_MAX:
+            return v
+        return s.select(s.add("Greater", [v, c]), c, s.select(s.add("Less", [v, low]), low, v))
 
     def _of_direction(self, name: str, d: int, batch_major: bool = False) -> str:
         """`name`'s slice for direction d (its axis 0, or 1 when batch-major)."""
@@ -374,12 +393,14 @@ class Recurrence:
                 i, forget, c = (
                     s.add("Add", [v, b]) for v, b in ((i, b_i), (forget, b_f), (c, b_c))
                 )
+            i, forget, c = (self._clipped(v, bias is not None) for v in (i, forget, c))
             i, forget, c = s.add("Sigmoid", [i]), s.add("Sigmoid", [forget]), s.add("Tanh", [c])
             cell = s.add("Add", [s.add("Mul", [cell, forget]), s.add("Mul", [i, c])])
             if peep is not None:  # with the new cell
                 o = s.add("Add", [o, s.add("Mul", [cell, p_o])])
             if bias is not None:
                 o = s.add("Add", [o, b_o])
+            o = self._clipped(o, bias is not None)  # (the cell is never clipped)
             h = s.add("Mul", [s.add("Tanh", [cell]), s.add("Sigmoid", [o])])
             hs[t] = h
         return hs, h, cell
@@ -398,6 +419,7 @@ class Recurrence:
             gates = self._gemm_into(s.add("MatMul", [x, w_zr]), h, r_zr)
             if bias is not None:
                 gates = s.add("Add", [gates, b_zr])
+            gates = self._clipped(gates, bias is not None)
             z = s.add("Sigmoid", [self._gate(gates, 0)])
             # gru_reset_gate_sigmoid: v * 0.5 * (1 + tanh(pre_r / 2)), v what the reset scales
             reset = s.add("Add", [one, self._rational_tanh(self._gate(gates, 1), SIGMOID_BOUND)])
@@ -413,6 +435,7 @@ class Recurrence:
                 pre = self._gemm_into(xh, scaled, r_h)
             if bias is not None:
                 pre = s.add("Add", [pre, b_h])
+            pre = self._clipped(pre, bias is not None)
             # gru_output_gate_tanh: (1 - z) * tanh(pre) + z * H
             candidate = self._rational_tanh(pre, TANH_BOUND)
             kept = s.add("Mul", [s.add("Sub", [one, z]), candidate])
