@@ -8,6 +8,7 @@ is computed straight into the caller's output buffer.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 
@@ -56,6 +57,10 @@ class Plan:
     data_slots: dict[SSAValue, int] = field(default_factory=dict)
     # Reshape results that are their source's buffer under a new shape (no copy), by source
     aliases: dict[SSAValue, SSAValue] = field(default_factory=dict)
+    # Each `add_constant` entry by its element type and contents: kernels that pack one weight
+    # alike (an unrolled LSTM's 2 x steps products of W and R, or of equal slices of R) share
+    # one copy, which stays in cache
+    packed: dict[tuple[str, str, tuple[int, ...], bytes], int] = field(default_factory=dict)
 
     def constant_data(self, value: SSAValue) -> np.ndarray | None:
         """The stored values of a constant (or of a storage cast of one), else None."""
@@ -64,10 +69,16 @@ class Plan:
     def add_constant(self, value: SSAValue, array: np.ndarray) -> str:
         """One more entry of the constant table, e.g. weights packed for a kernel, under the
         value it derives from; `array` must already have that value's storage dtype (the
-        runtime converts each constant to it). Returns the entry's C expression."""
-        self.constants.append((value, array))
-        self.referenced.add(len(self.constants) - 1)
-        return f"constants[{len(self.constants) - 1}]"
+        runtime converts each constant to it); an equal entry of the same element type is
+        reused. Returns the entry's C expression."""
+        digest = hashlib.blake2b(np.ascontiguousarray(array).tobytes()).digest()
+        key = (str(element_type(value.type)), array.dtype.str, array.shape, digest)
+        if key not in self.packed:
+            self.constants.append((value, array))
+            self.packed[key] = len(self.constants) - 1
+        index = self.packed[key]
+        self.referenced.add(index)
+        return f"constants[{index}]"
 
     def add_data(self, array: np.ndarray, reader: SSAValue) -> str:
         """Kernel data that no value of the function holds (a histogram's bin edges), as a
@@ -77,9 +88,10 @@ class Plan:
         data = np.ascontiguousarray(array)
         ttype = TensorType(f32 if data.dtype == np.float32 else i64, list(data.shape))
         holder = arith.ConstantOp(packed_attr(data, ttype), ttype)  # in no block: no op reads it
-        expression = self.add_constant(holder.result, data)
-        self.data_slots[reader] = len(self.constants) - 1
-        return expression
+        self.constants.append((holder.result, data))  # (its own entry, shared with none)
+        index = self.data_slots[reader] = len(self.constants) - 1
+        self.referenced.add(index)
+        return f"constants[{index}]"
 
     def root(self, value: SSAValue) -> SSAValue:
         """The value whose buffer `value` is (itself, unless a reshape aliases it)."""
