@@ -49,6 +49,7 @@ __all__ = [
     "fixed_point_multipliers",
     "float32_scale",
     "global_pool_scale",
+    "mul_multiplier",
     "quantize_value",
     "requant_multiplier",
     "requantize_value",
@@ -146,6 +147,25 @@ def requant_multiplier(
     if alpha is not None:
         sx = f32(f32(alpha) * sx)
     return f32(f32(sx * sw) / sy)
+
+
+def mul_multiplier(lhs_scale: float, rhs_scale: float, output_scale: float) -> float:
+    """QLinearMul's `m = fl(fl(sa * sb) / sy)` (MLAS's `ScaleRatio`). Scales in `SCALE_RANGE`
+    are taken as for every product. Beyond it the multiply still computes when every scale
+    has a float32 value and m lies in (0, 2^40]: the exact product (a - za)(b - zb), at most
+    2^16, times m stays finite, as ONNX Runtime's QLinearMul computes it (a transformer's
+    `(1 - mask) * finfo.min`, the constant quantized with a scale near 1e36). Otherwise
+    `ScaleRangeError` names the first scale out of range."""
+    try:
+        return requant_multiplier(lhs_scale, rhs_scale, output_scale)
+    except ScaleRangeError:
+        scales = [f32(s) for s in (lhs_scale, rhs_scale, output_scale)]
+        if not all(0.0 < s < math.inf for s in scales):
+            raise
+        m = f32(f32(scales[0] * scales[1]) / scales[2])
+        if not 0.0 < m <= SCALE_RANGE[1]:
+            raise
+        return m
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,11 @@
   to the float simulation: the quantized op rounds once where the simulation rounds the float
   result; it reproduces what ONNX Runtime's QLinear kernels compute instead. The integer op
   takes the float op's location. A group whose kernel could not compute with its scales
-  (`rewrites.scale_limits`: a product or ratio of scales outside 2^-40 .. 2^40) stays the float
-  simulation, which computes no such product: the attention mask of a quantized transformer
-  (the float minimum, a scale near 1e36) runs so, as ONNX Runtime's own reading does.
+  (`rewrites.scale_limits`: a product or ratio of scales outside 2^-40 .. 2^40, where the
+  add's ratios or the mul's multiplier are not themselves in range) stays the float
+  simulation, which computes no such product. An attention mask of a quantized transformer
+  (the float minimum, a scale near 1e36) fuses as ORT fuses it: `(1 - mask) * min` into the
+  integer multiply, the masked scores' add with its ratios.
 - A MatMul or Gemm between DQs that no quantize reads becomes ONNX Runtime's
   MatMulIntegerToFloat / QGemm with a float output: the int32 sum scaled by sx · sw in float32.
 - Outside a function written in QOperator form, a group fuses only where ONNX Runtime's QDQ

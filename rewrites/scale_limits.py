@@ -23,6 +23,7 @@ from qdialect.arithmetic import (
     fixed_point_multipliers,
     float32_scale,
     global_pool_scale,
+    mul_multiplier,
     requant_multiplier,
 )
 from qdialect.qnn.common import raw_offsets
@@ -97,7 +98,7 @@ def check_op(op: Operation) -> None:
     elif isinstance(op, qnn.MulOp):  # QLinearMul's multiplier fl(fl(sa*sb)/sy)
         types = [_uniform(v.type) for v in (op.lhs, op.rhs, op.result)]
         if all(t is not None for t in types):
-            check_requantization(*types)
+            mul_multiplier(*(t.scale for t in types))  # type: ignore[union-attr]
     elif isinstance(op, qnn.AvgPool2DOp):
         x_type, y_type = _uniform(op.input.type), _uniform(op.result.type)
         if x_type is None or y_type is None:

@@ -19,8 +19,8 @@ from qdialect import qnn
 from qdialect.arithmetic import (
     AddConstants,
     add_constants,
+    mul_multiplier,
     qlinear_add_swaps,
-    requant_multiplier,
 )
 from qdialect.tensors import element_type
 from qdialect.types import UniformQuantizedType
@@ -152,7 +152,7 @@ def add(op: qnn.AddOp | qnn.MulOp, ctx: EmitContext) -> Kernel:
     multiplier = 0.0
     if quantized and mul:
         with scale_limits():
-            multiplier = requant_multiplier(types[0].scale, types[1].scale, out.scale)
+            multiplier = mul_multiplier(types[0].scale, types[1].scale, out.scale)
     spec = AddSpec(
         op.name,
         out_shape,

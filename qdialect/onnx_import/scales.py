@@ -10,10 +10,11 @@ from qdialect.onnx_import.errors import NodeError
 
 FLT_MIN, FLT_MAX = float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).max)
 # the nodes whose own arithmetic takes any normal float32 scale (DESIGN §2's single-scale
-# quantize and dequantize; QLinearAdd, whose ratios `add_constants` checks itself; the
-# softmax's exp table, a single scale); every other node's integer kernel computes products
+# quantize and dequantize; QLinearAdd and QLinearMul, whose ratio and multiplier
+# `add_constants` and `mul_multiplier` check themselves; the softmax's exp table, a single
+# scale); every other node's integer kernel computes products
 QDQ_NODES = ("QuantizeLinear", "DequantizeLinear")
-ANY_SCALE_NODES = (*QDQ_NODES, "QLinearAdd", "QLinearSoftmax")
+ANY_SCALE_NODES = (*QDQ_NODES, "QLinearAdd", "QLinearMul", "QLinearSoftmax")
 
 
 def check_scales(scale: np.ndarray, what: str, op_type: str | None = None) -> None:
@@ -22,8 +23,8 @@ def check_scales(scale: np.ndarray, what: str, op_type: str | None = None) -> No
     `qdialect.arithmetic` computes products and ratios of scales from, so a .mlir module with
     other scales is refused there with the same range). A Q/DQ pair takes any normal scale:
     `fold-qdq` fuses a group only where its kernel's products are in range and otherwise runs
-    the float simulation (a transformer's attention mask quantized with a scale near 1e36, a
-    random net's vanishing activations). `what` names the scales in the error."""
+    the float simulation (a random net's vanishing activations). `what` names the scales in
+    the error."""
     values = np.asarray(scale, np.float64).ravel()
     low, high = (FLT_MIN, FLT_MAX) if op_type in ANY_SCALE_NODES else SCALE_RANGE
     with np.errstate(over="ignore", invalid="ignore"):

@@ -22,6 +22,7 @@ from qdialect.arithmetic import (
     fixed_point_multipliers,
     float32_scale,
     global_pool_scale,
+    mul_multiplier,
     qlinear_add_swaps,
     requant_multiplier,
 )
@@ -207,7 +208,7 @@ def mul(
     if types is None:
         return (a * b).astype(a.dtype)
     ta, tb, ty = types
-    m = F32(requant_multiplier(ta.scale, tb.scale, ty.scale))
+    m = F32(mul_multiplier(ta.scale, tb.scale, ty.scale))
     product = (a.astype(np.int64) - ta.zero_point) * (b.astype(np.int64) - tb.zero_point)
     r = product.astype(F32) * m + F32(ty.zero_point + offsets[2])
     y = np.clip(np.rint(r.astype(np.float64)), ty.qmin + offsets[2], ty.qmax + offsets[2])

@@ -1050,6 +1050,29 @@ def masked_scores(rng: np.random.Generator, tokens: int = 8) -> onnx.ModelProto:
     return onnx_model(nodes, [1, tokens, tokens], [1, tokens, tokens], weights)
 
 
+def multiplied_mask(rng: np.random.Generator, tokens: int = 8) -> onnx.ModelProto:
+    """The additive mask as HF's BERT family writes it, `(1 - mask) * finfo.min` (the mask
+    here from the scores' sign, a graph input in a real model), added to the scores, then
+    Softmax: quantize_static quantizes the float minimum as a weight with a scale near 1e36,
+    whose dequantized value overflows float32; ORT's QLinearMul never dequantizes it."""
+    weights = {
+        "wq": normal(rng, tokens, tokens),
+        "one": np.array(1.0, np.float32),
+        "lowest": np.array(np.finfo(np.float32).min, np.float32),
+    }
+    node = helper.make_node
+    nodes = [
+        node("MatMul", ["x", "wq"], ["scores"], name="scores"),
+        node("Greater", ["x", "one"], ["keep"], name="keep"),
+        node("Cast", ["keep"], ["kept"], to=onnx.TensorProto.FLOAT, name="kept"),
+        node("Sub", ["one", "kept"], ["dropped"], name="dropped"),
+        node("Mul", ["dropped", "lowest"], ["mask"], name="mask"),
+        node("Add", ["scores", "mask"], ["masked"], name="add_mask"),
+        node("Softmax", ["masked"], ["y"], axis=-1, name="softmax"),
+    ]
+    return onnx_model(nodes, [1, tokens, tokens], [1, tokens, tokens], weights)
+
+
 def top_scores(rng: np.random.Generator, tokens: int = 6, width: int = 16) -> onnx.ModelProto:
     """A projection's three best scores per token (TopK, its values the graph's output), as a
     classifier's or a detector's head keeps them: ORT's QDQ quantizer gives the values the
