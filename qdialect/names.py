@@ -42,6 +42,9 @@ UNTYPED_ATTR = "qnn.untyped"
 # a function quantize_static wrote in QOperator form: its Q/DQ pairs stand for QLinear nodes
 # reading and writing stored values, so no two of them are ONNX Runtime's back-to-back pairs
 QOPERATOR_ATTR = "qnn.qoperator"
+# a float constant `fold-dequantized-filters` made of a DequantizeLinear's output: no initializer
+# to ONNX Runtime, so its WeightBiasQuantization never quantizes it (qnn-default run again)
+DEQUANTIZED_ATTR = "qnn.dequantized"
 
 
 def tensor_name(value: SSAValue) -> str | None:

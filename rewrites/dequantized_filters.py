@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, TensorType, f32
+from xdsl.dialects.builtin import ModuleOp, TensorType, UnitAttr, f32
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -28,6 +28,7 @@ from xdsl.pattern_rewriter import (
 
 from qdialect import qnn
 from qdialect.float32_arrays import dequantized_values
+from qdialect.names import DEQUANTIZED_ATTR
 from qdialect.qnn.common import Kind, kind_of
 from qdialect.tensors import element_type
 from qdialect.types import Granularity
@@ -58,7 +59,9 @@ class FoldDequantizedFilter(RewritePattern):
         if not per_tensor and not (qtype.granularity is Granularity.PER_AXIS and qtype.axis == 0):
             return  # (dequantized_values reads scales along axis 0)
         assert isinstance(op.result.type, TensorType)
-        rewriter.replace(op, [dense_constant(dequantized_values(values, qtype), op.result.type)])
+        constant = dense_constant(dequantized_values(values, qtype), op.result.type)
+        constant.attributes[DEQUANTIZED_ATTR] = UnitAttr()
+        rewriter.replace(op, [constant])
 
 
 @dataclass(frozen=True)

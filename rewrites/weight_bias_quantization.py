@@ -33,7 +33,7 @@ from xdsl.passes import ModulePass
 from qdialect import qnn
 from qdialect.arithmetic import SCALE_RANGE
 from qdialect.constants import dense_array
-from qdialect.names import tensor_name
+from qdialect.names import DEQUANTIZED_ATTR, tensor_name
 from qdialect.ort_qparams import QParams, QType, quantize_array
 from qdialect.storage import INT32_MAX, INT32_MIN
 from qdialect.tensors import element_type
@@ -225,8 +225,14 @@ def _reaches_quantize(value: SSAValue) -> bool:
 
 
 def _float_constant(value: SSAValue) -> bool:
-    """An initializer (ORT counts a Constant node's output as one too)."""
-    return isinstance(value.owner, arith.ConstantOp) and is_float_tensor(value)
+    """An initializer (ORT counts a Constant node's output as one too; a filter we folded
+    from a DequantizeLinear is none)."""
+    owner = value.owner
+    return (
+        isinstance(owner, arith.ConstantOp)
+        and DEQUANTIZED_ATTR not in owner.attributes
+        and is_float_tensor(value)
+    )
 
 
 def _shape(value: SSAValue) -> tuple[int, ...]:

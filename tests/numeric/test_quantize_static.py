@@ -479,6 +479,41 @@ def test_gemm_alpha_and_beta_are_quantize_statics(combo) -> None:
     check_model("scaled_gemms", combo, compiled=True, same_types=combo[0] == "QDQ")
 
 
+def test_a_float_conv_between_int8_pairs_compiles_again_to_the_same_program() -> None:
+    """A Conv on int8 activations whose output two Concats read stays the float simulation
+    (ORT's x86 session); fold-dequantized-filters then makes its filter a float constant,
+    which a second qnn-default must not quantize again as an initializer (ORT's
+    WeightBiasQuantization never sees it), and compile_module leaves its argument as written,
+    so compiling the quantizer's module twice gives ORT's numbers twice (sweep 7's F2)."""
+    logging.getLogger().setLevel(logging.ERROR)
+    rng = np.random.default_rng(7)
+    channels, size = 8, 6
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"]),
+        helper.make_node("Conv", ["r", "w"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Concat", ["x", "c"], ["y1"], axis=1),
+        helper.make_node("Concat", ["c", "x"], ["y"], axis=1),
+    ]
+    weights = {"w": float_models.normal(rng, 4, channels, 3, 3)}
+    model = float_models.onnx_model(nodes, [1, channels, size, size], None, weights)
+    model.graph.output.insert(0, helper.make_tensor_value_info("y1", TensorProto.FLOAT, None))
+    shape = [1, channels, size, size]
+    samples = [{"x": rng.standard_normal(shape).astype(np.float32)} for _ in range(4)]
+    combo = ("QDQ", True, "QInt8", False)
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, cache = ort_quantized(model, samples, static_config(combo), Path(tmp))
+        ours = quantize(model, cache, static_config(combo))
+    once = qnn_default(ours.module)
+    assert str(qnn_default(once)) == str(once)
+    written = str(ours.module)
+    x = rng.standard_normal(shape).astype(np.float32)
+    (_, expected) = run_ort(theirs, {"x": x}, "ORT_ENABLE_ALL")
+    for _ in range(2):
+        (_, got) = compile_module(ours.module)(x=x)
+        assert np.array_equal(got, expected)
+    assert str(ours.module) == written
+
+
 @pytest.mark.parametrize("fmt", ["QDQ", "QOperator"])
 def test_a_quantized_gemm_c_of_every_output_is_refused_by_name(fmt: str) -> None:
     """A Gemm whose C is [M, N] (or [M, 1], or one value): quantize_static quantizes it into
