@@ -44,7 +44,7 @@ UNTYPED_ATTR = "qnn.untyped"
 QOPERATOR_ATTR = "qnn.qoperator"
 # a float constant `fold-dequantized-filters` made of a DequantizeLinear's output: no initializer
 # to ONNX Runtime, so its WeightBiasQuantization never quantizes it (qnn-default run again)
-DEQUANTIZED_ATTR = "qnn.dequantized"
+DEQUANTIZED_ATTR = "qnn.folded_filter"
 
 
 def tensor_name(value: SSAValue) -> str | None:

@@ -55,9 +55,18 @@ from qdialect import qnn
 from qdialect.constants import dense_array
 from qdialect.names import NAME_ATTR, OP_TYPE_ATTR
 from qdialect.qnn import FloatBinary, Reduction, UnaryFunction
+from qdialect.quant_ops import DequantizeCastOp
 from qdialect.tensors import element_type
 
 DEFAULT_EPSILON = 1e-5  # ORT's DEFAULT_LAYERNORM_EPSILON
+
+
+def _one_tensor_to_ort(x: SSAValue) -> bool:
+    """Whether ORT's fusions see `x` as one tensor in all its readers: a DequantizeLinear's
+    output read by several nodes is not (EnsureUniqueDQForNodeUnit, before the fusions, gives
+    each reader its own DQ; measured on an RMSNorm reading a `quantize_dynamic` embedding).
+    Every pattern here reads X twice."""
+    return not (isinstance(x.owner, qnn.DequantizeOp | DequantizeCastOp) and len(list(x.uses)) > 1)
 
 
 def _users(value: SSAValue) -> list[Operation]:
@@ -162,7 +171,7 @@ def _fuse_layer_norm(mean1: qnn.ReduceOp) -> bool:
     """`LayerNormFusion` from its first ReduceMean (module docstring)."""
     x = mean1.input
     subs = _users(mean1.result)
-    if not _last_axis_mean(mean1) or not 1 <= len(subs) <= 2:
+    if not _last_axis_mean(mean1) or not 1 <= len(subs) <= 2 or not _one_tensor_to_ort(x):
         return False
     if not all(_binary(s, FloatBinary.SUB) and x in s.operands for s in subs):
         return False
@@ -215,6 +224,8 @@ def _fuse_simplified(power: qnn.MulOp) -> bool:
     div = _sole_user(sqrt.results[0]) if _function(sqrt, UnaryFunction.SQRT) else None
     if x is None or not _last_axis_mean(mean) or not _binary(div, FloatBinary.DIV):
         return False
+    if not _one_tensor_to_ort(x):
+        return False
     if not isinstance(add, qnn.AddOp) or div.operands[0] is not x:  # type: ignore[union-attr]
         return False
     mul = _sole_user(div.results[0])  # type: ignore[union-attr]
@@ -234,6 +245,8 @@ def _fuse_gelu(div: qnn.FloatBinaryOp) -> bool:
     """`GeluFusion` from its Div (module docstring)."""
     x = div.lhs
     if not _binary(div, FloatBinary.DIV) or not _is_constant(div.rhs, float(np.sqrt(2))):
+        return False
+    if not _one_tensor_to_ort(x):
         return False
     erf = _sole_user(div.result)
     add = _sole_user(erf.results[0]) if _function(erf, UnaryFunction.ERF) else None
@@ -320,6 +333,8 @@ def _fuse_fast_gelu(op: qnn.MulOp) -> bool:
     if found is None:
         return False
     x, chain = found
+    if not _one_tensor_to_ort(x):
+        return False
     tanh = _sole_user(chain[-1].results[0])
     add2 = _sole_user(tanh.results[0]) if _function(tanh, UnaryFunction.TANH) else None
     if not _add_node(add2) or _constant_operand(add2, 1.0) is not tanh.results[0]:  # type: ignore[union-attr]

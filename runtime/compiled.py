@@ -156,16 +156,17 @@ def compile_module(
     threads: int | None = None,
     profile: bool = False,
 ) -> CompiledFunction:
-    """Rewrite (a copy of) `module` with qnn-default, emit C for `entry`, compile (cached)
-    and load it. The caller's module is left as it was: qnn-default is for modules as written
-    (a second run would, e.g., quantize again a float conv's dequantized weights).
+    """Rewrite `module` with qnn-default in place (the reference interpreter then runs what
+    was compiled; qnn-default leaves a rewritten module as it is, so compiling it again gives
+    the same function), emit C for `entry`, compile (cached) and load it.
 
     `threads` sets the kernels' thread count (see CompiledFunction.set_threads); None takes
     $QDIALECT_NUM_THREADS, and without it OpenMP's default (OMP_NUM_THREADS, else all cores).
     `profile` times every kernel call in C (`runtime.profile` reads the times); a separate
     object, so the unprofiled one stays free of timing.
     """
-    module = parse_module(module, name) if isinstance(module, str) else module.clone()
+    if isinstance(module, str):
+        module = parse_module(module, name)
     cache_templates()
     PassPipeline.parse_spec(PASSES, "qnn-default").apply(make_context(), module)
     function = find_function(module, entry)

@@ -780,6 +780,35 @@ def test_float_subgraphs_fuse_as_onnxruntimes_session_fuses_them(name: str) -> N
     assert np.array_equal(got.view(np.uint32), theirs_out.view(np.uint32)), name
 
 
+@pytest.mark.parametrize("name", ["rms", "layer_norm"])
+def test_a_norm_reading_a_dequantized_embedding_stays_unfused_as_in_onnxruntime(name) -> None:
+    """quantize_dynamic stores the embedding as 8-bit and dequantizes the Gather's rows: that
+    DequantizeLinear's output, read by the norm's first node and its Div or Sub, is two
+    tensors to ORT's fusions (EnsureUniqueDQForNodeUnit gives each reader its own DQ first),
+    so ORT does not fuse the norm from X (an RMSNorm stays nodes; a LayerNorm's centred part
+    still fuses as an RMSNorm of X - mean); so do we."""
+    from .test_dynamic import ort_dynamic
+
+    pattern = RMS if name == "rms" else LAYER_NORM
+    model = _projected(pattern, {"table": np.random.default_rng(9).standard_normal((40, 16))})
+    model.graph.node[0].CopyFrom(helper.make_node("Gather", ["table", "ids"], ["h"]))
+    model.graph.input[0].CopyFrom(helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 8]))
+    for init in model.graph.initializer:
+        if init.name == "table":
+            init.CopyFrom(
+                numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float32), "table")
+            )
+    theirs = ort_dynamic(model)
+    ort_kinds = {n.op_type for n in optimized_graph(theirs).node} & FUSED_KINDS
+    assert ort_kinds == (set() if name == "rms" else {"SimplifiedLayerNormalization"})
+    module = import_onnx(theirs)
+    assert _fused_kinds(qnn_default(module)) == ort_kinds
+    ids = np.random.default_rng(10).integers(0, 40, (1, 8))
+    (theirs_out,) = run_ort(theirs, {"ids": ids})
+    (got,) = compile_module(module)(ids=ids)
+    assert np.array_equal(got.view(np.uint32), theirs_out.view(np.uint32))
+
+
 def scaled_matmul(case: str, m: int, k: int) -> onnx.ModelProto:
     """Q → DQ → a float MatMul by a float weight (prepacked) or a float graph input (streamed),
     with a scalar Mul or Div on an input or on the output: a quantized model whose MatMul ORT's

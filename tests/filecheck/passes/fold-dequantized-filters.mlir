@@ -6,7 +6,7 @@
 // (The stored constant stays until DCE.)
 // CHECK-LABEL: func.func @per_channel_filter(
 // CHECK-NOT: qnn.dequantize
-// CHECK: %[[W:.*]] = arith.constant dense<{{\[\[\[\[}}-1.000000e+00]], {{\[\[}}2.000000e+00]]], {{\[\[\[}}7.500000e-01]], {{\[\[}}-5.000000e-01]]]]> : tensor<2x2x1x1xf32>
+// CHECK: %[[W:.*]] = arith.constant {qnn.folded_filter} dense<{{\[\[\[\[}}-1.000000e+00]], {{\[\[}}2.000000e+00]]], {{\[\[\[}}7.500000e-01]], {{\[\[}}-5.000000e-01]]]]> : tensor<2x2x1x1xf32>
 // CHECK-NEXT: %[[Y:.*]] = qnn.conv2d %x, %[[W]] : tensor<1x2x3x3xf32>, tensor<2x2x1x1xf32> -> tensor<1x2x3x3xf32>
 // CHECK-NEXT: func.return %[[Y]]
 !w = !quant.uniform<i8:f32:0, {0.5:2,0.25:-1}>
