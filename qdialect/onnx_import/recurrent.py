@@ -39,6 +39,7 @@ RNN's `clip`, `input_forget`, `sequence_lens` shorter than the sequence (ragged 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -256,8 +257,8 @@ class Recurrence:
         if self.layout:
             x = s.add("Transpose", [x], perm=[1, 0, 2])
         self.x = x
-        xs = {}  # each step's rows (an RNN and a quantized LSTM take them all at once)
-        if self.kind != "RNN" and not self.quantized:
+        xs = {}  # each step's rows (an RNN and an LSTM take them all at once)
+        if self.kind == "GRU":
             for t in range(self.steps):
                 xs[t] = s.add("Gather", [x, s.constant(np.int64(t))], axis=0)
         ys, lasts, cells = [], [], []
@@ -298,7 +299,9 @@ class Recurrence:
         b = self._input(3)
         bias = None if b is None else self._of_direction(b, d)
         if self.quantized:
-            products, r = self._quantized_products(d), self._quantized_weight(2, d)
+            w = self._quantized_weight(1, d)
+            products = self._sequence_products(lambda rows: self._dynamic_matmul(rows, w))
+            r = self._quantized_weight(2, d)
             return self._lstm(
                 lambda t, _: s.add("Gather", [products, s.constant(np.int64(t))], axis=0),
                 lambda c, h: s.add("Add", [c, self._dynamic_matmul(h, r)]),
@@ -311,8 +314,9 @@ class Recurrence:
         if self.kind == "GRU":
             return self._gru(w, r, bias, h, order)
         w_t, r_t = self._rows(w, 0, 4), self._rows(r, 0, 4)
+        products = self._sequence_products(lambda rows: s.add("MatMul", [rows, w_t]))
         return self._lstm(
-            lambda _, x: s.add("MatMul", [x, w_t]),
+            lambda t, _: s.add("Gather", [products, s.constant(np.int64(t))], axis=0),
             lambda c, h: self._gemm_into(c, h, r_t),
             bias, h, self._initial(INITIAL_C, d), d, order,
         )  # fmt: skip
@@ -361,14 +365,15 @@ class Recurrence:
     def _dynamic_matmul(self, x: str, w: QuantizedWeight) -> str:
         return self.s.add("DynamicQuantizeMatMul", [x, w.matrix, w.scale, w.zero_point])
 
-    def _quantized_products(self, d: int) -> str:
-        """X·W of every step for direction d, [steps, batch, 4·hidden]: one GEMM of all the
-        rows, quantized together (ORT's first `ComputeGemm`)."""
+    def _sequence_products(self, product: Callable[[str], str]) -> str:
+        """X·W of every step, [steps, batch, 4·hidden]: one GEMM of all the rows (ORT's first
+        `ComputeGemm`), `product` of [steps·batch, inputs]. A float W is prepacked, so its K
+        blocks, not the rows, decide each sum: the bits of a product per step, read once; a
+        quantized LSTM's rows are quantized together."""
         s = self.s
         rows = s.add("Reshape", [self.x, s.constant(np.array([-1, self.inputs], np.int64))])
-        products = self._dynamic_matmul(rows, self._quantized_weight(1, d))
         shape = np.array([self.steps, self.batch, GATES[self.kind] * self.hidden], np.int64)
-        return s.add("Reshape", [products, s.constant(shape)])
+        return s.add("Reshape", [product(rows), s.constant(shape)])
 
     def _lstm(self, inputs, recurrent, bias, h, cell, d, order):
         """`inputs(t, X_t)` gives step t's X·W, `recurrent(c, H)` gives c + H·R."""
