@@ -70,7 +70,7 @@ SLOW = pytest.mark.slow  # the default tier keeps one case of each kind
 CASES = [
     ("LSTM", 5, 3, 40, 32, {}),
     pytest.param(("LSTM", 4, 1, 20, 16, {"direction": "bidirectional"}), marks=SLOW),
-    ("LSTM", 3, 2, 300, 300, {"direction": "reverse"}),
+    pytest.param(("LSTM", 3, 2, 300, 300, {"direction": "reverse"}), marks=SLOW),
     ("GRU", 5, 3, 40, 32, {}),
     ("GRU", 5, 3, 40, 32, {"linear_before_reset": 1}),
     pytest.param(
@@ -81,7 +81,7 @@ CASES = [
     pytest.param(("GRU", 3, 2, 300, 300, {"linear_before_reset": 1}), marks=SLOW),
     ("RNN", 5, 3, 40, 32, {}),
     # one row a step: MLAS's one-row transposed-B kernel; K past its blocks of 128 and 256
-    ("RNN", 4, 1, 200, 300, {"direction": "bidirectional"}),
+    pytest.param(("RNN", 4, 1, 200, 300, {"direction": "bidirectional"}), marks=SLOW),
     ("RNN", 1, 1, 20, 16, {"activations": ["Sigmoid"]}),
     ("RNN", 3, 2, 20, 16, {"direction": "bidirectional", "activations": ["Relu", "Sigmoid"]}),
     pytest.param(("RNN", 6, 2, 130, 140, {"direction": "reverse"}), marks=SLOW),
