@@ -160,7 +160,7 @@ def gemm(g: GraphImporter, node) -> None:
         dot_op.properties["alpha"] = FloatAttr(float(alpha), f32)
     if streamed(b):
         dot_op.properties["streamed_rhs"] = UnitAttr()
-        if a_attrs.get("transB", 0):
+        if read_transposed:
             dot_op.properties["transposed_rhs"] = UnitAttr()
 
 
