@@ -257,16 +257,12 @@ class Recurrence:
         if self.layout:
             x = s.add("Transpose", [x], perm=[1, 0, 2])
         self.x = x
-        xs = {}  # each step's rows (an RNN and an LSTM take them all at once)
-        if self.kind == "GRU":
-            for t in range(self.steps):
-                xs[t] = s.add("Gather", [x, s.constant(np.int64(t))], axis=0)
         ys, lasts, cells = [], [], []
         for d in range(self.dirs):
             order = range(self.steps)
             if self.direction == "reverse" or d == 1:
                 order = reversed(order)
-            hs, last, cell = self._direction(d, [(t, xs.get(t)) for t in order])
+            hs, last, cell = self._direction(d, list(order))
             times = [self._unsqueezed(hs[t], [0, 1]) for t in range(self.steps)]
             ys.append(s.add("Concat", times, axis=0))  # (steps, 1, batch, hidden)
             lasts.append(self._unsqueezed(last, [0]))
@@ -293,7 +289,7 @@ class Recurrence:
             return self.s.constant(np.zeros((self.batch, self.hidden), np.float32))
         return self._of_direction(name, d, batch_major=bool(self.layout))
 
-    def _direction(self, d: int, order: list[tuple[int, str]]):
+    def _direction(self, d: int, order: list[int]):
         """{t: H_t}, and the last H (and C) of direction d, its steps taken in `order`."""
         node, s = self.node, self.s
         b = self._input(3)
@@ -303,7 +299,7 @@ class Recurrence:
             products = self._sequence_products(lambda rows: self._dynamic_matmul(rows, w))
             r = self._quantized_weight(2, d)
             return self._lstm(
-                lambda t, _: s.add("Gather", [products, s.constant(np.int64(t))], axis=0),
+                products,
                 lambda c, h: s.add("Add", [c, self._dynamic_matmul(h, r)]),
                 bias, self._initial(INITIAL_H, d), self._initial(INITIAL_C, d), d, order,
             )  # fmt: skip
@@ -311,12 +307,13 @@ class Recurrence:
         if self.kind == "RNN":
             return self._rnn(w, r, bias, d, order)
         h = self._initial(INITIAL_H, d)
-        if self.kind == "GRU":
-            return self._gru(w, r, bias, h, order)
-        w_t, r_t = self._rows(w, 0, 4), self._rows(r, 0, 4)
+        w_t = self._rows(w, 0, GATES[self.kind])
         products = self._sequence_products(lambda rows: s.add("MatMul", [rows, w_t]))
+        if self.kind == "GRU":
+            return self._gru(products, r, bias, h, order)
+        r_t = self._rows(r, 0, 4)
         return self._lstm(
-            lambda t, _: s.add("Gather", [products, s.constant(np.int64(t))], axis=0),
+            products,
             lambda c, h: self._gemm_into(c, h, r_t),
             bias, h, self._initial(INITIAL_C, d), d, order,
         )  # fmt: skip
@@ -365,8 +362,12 @@ class Recurrence:
     def _dynamic_matmul(self, x: str, w: QuantizedWeight) -> str:
         return self.s.add("DynamicQuantizeMatMul", [x, w.matrix, w.scale, w.zero_point])
 
+    def _step(self, products: str, t: int) -> str:
+        """Step t's X·W from `_sequence_products`."""
+        return self.s.add("Gather", [products, self.s.constant(np.int64(t))], axis=0)
+
     def _sequence_products(self, product: Callable[[str], str]) -> str:
-        """X·W of every step, [steps, batch, 4·hidden]: one GEMM of all the rows (ORT's first
+        """X·W of every step, [steps, batch, gates·hidden]: one GEMM of all the rows (ORT's first
         `ComputeGemm`), `product` of [steps·batch, inputs]. A float W is prepacked, so its K
         blocks, not the rows, decide each sum: the bits of a product per step, read once; a
         quantized LSTM's rows are quantized together."""
@@ -375,8 +376,8 @@ class Recurrence:
         shape = np.array([self.steps, self.batch, GATES[self.kind] * self.hidden], np.int64)
         return s.add("Reshape", [product(rows), s.constant(shape)])
 
-    def _lstm(self, inputs, recurrent, bias, h, cell, d, order):
-        """`inputs(t, X_t)` gives step t's X·W, `recurrent(c, H)` gives c + H·R."""
+    def _lstm(self, products, recurrent, bias, h, cell, d, order):
+        """`products` holds every step's X·W, `recurrent(c, H)` gives c + H·R."""
         s = self.s
         if bias is not None:  # Wb + Rb of each gate i, o, f, c
             bias = [
@@ -387,8 +388,8 @@ class Recurrence:
             p = self._of_direction(peep, d)
             p_i, p_o, p_f = (self._bias(p, k, 1) for k in range(3))
         hs = {}
-        for t, x in order:
-            gates = recurrent(inputs(t, x), h)
+        for t in order:
+            gates = recurrent(self._step(products, t), h)
             i, o, forget, c = (self._gate(gates, k) for k in range(4))
             if peep is not None:  # the peephole first, then the bias (GateComputations)
                 i = s.add("Add", [i, s.add("Mul", [cell, p_i])])
@@ -410,9 +411,9 @@ class Recurrence:
             hs[t] = h
         return hs, h, cell
 
-    def _gru(self, w, r, bias, h, order):
+    def _gru(self, products, r, bias, h, order):
+        """`products` holds every step's X·W of the gates z, r and h."""
         s = self.s
-        w_zr, w_h = self._rows(w, 0, 2), self._rows(w, 2, 1)
         r_zr, r_h = self._rows(r, 0, 2), self._rows(r, 2, 1)
         if bias is not None:  # Wb z r h, then Rb z r h
             b_zr = s.add("Add", [self._bias(bias, 0, 2), self._bias(bias, 3, 2)])
@@ -420,15 +421,16 @@ class Recurrence:
             b_h = w_bh if self.linear_before_reset else s.add("Add", [w_bh, r_bh])
         half, one = self._constant(0.5), self._constant(1)
         hs = {}
-        for t, x in order:
-            gates = self._gemm_into(s.add("MatMul", [x, w_zr]), h, r_zr)
+        for t in order:
+            x_w = self._step(products, t)
+            gates = self._gemm_into(self._slice(x_w, 0, 2 * self.hidden, axis=-1), h, r_zr)
             if bias is not None:
                 gates = s.add("Add", [gates, b_zr])
             gates = self._clipped(gates, bias is not None)
             z = s.add("Sigmoid", [self._gate(gates, 0)])
             # gru_reset_gate_sigmoid: v * 0.5 * (1 + tanh(pre_r / 2)), v what the reset scales
             reset = s.add("Add", [one, self._rational_tanh(self._gate(gates, 1), SIGMOID_BOUND)])
-            xh = s.add("MatMul", [x, w_h])
+            xh = self._gate(x_w, 2)
             if self.linear_before_reset:
                 if bias is None:  # beta = 0
                     linear = s.add("MatMul", [h, r_h])
@@ -460,8 +462,8 @@ class Recurrence:
         products = s.add("Reshape", [products, shape])
         h = None if self._input(INITIAL_H) is None else self._initial(INITIAL_H, d)
         hs = {}
-        for t, _ in order:
-            pre = s.add("Gather", [products, s.constant(np.int64(t))], axis=0)
+        for t in order:
+            pre = self._step(products, t)
             if h is not None:  # (ORT's first step without initial_h: zeros plus the rows)
                 pre = s.add("Add", [s.add("Gemm", [h, r], transB=1), pre])
             h = hs[t] = self._rnn_activation(self.activations[d], pre)
