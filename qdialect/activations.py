@@ -140,6 +140,23 @@ def rational(x: np.ndarray, constants) -> np.ndarray:
     return (x * horner(x2, numerator)) / horner(x2, denominator)
 
 
+def deepcpu_tanh(x: np.ndarray, bound: float, factor: float) -> np.ndarray:
+    """ORT DeepCPU's rational tanh (`rnn_activation_functions.cc`, the GRU's gates): x clamped
+    to ±bound by `np.minimum`/`np.maximum` (NaN stays), times `factor`, then x·p(x²)/q(x²)
+    with MLAS's coefficients (`TANH`), each multiply and add rounded (no FMA)."""
+    _, numerator, denominator = TANH
+    x = F32(factor) * np.maximum(np.minimum(x, F32(bound)), F32(-bound))
+    x2 = x * x
+
+    def plain_horner(coefficients: tuple[float, ...]) -> np.ndarray:
+        value = x2 * F32(coefficients[0]) + F32(coefficients[1])
+        for c in coefficients[2:]:
+            value = x2 * value + F32(c)
+        return value
+
+    return (x * plain_horner(numerator)) / plain_horner(denominator)
+
+
 def hard_sigmoid(x: np.ndarray, alpha: float, beta: float) -> np.ndarray:
     return np.maximum(F32(0), np.minimum(F32(1), F32(alpha) * x + F32(beta)))
 
@@ -154,6 +171,8 @@ def evaluate(function: UnaryFunction, x: np.ndarray, alpha: float, beta: float) 
             return x * evaluate(UnaryFunction.SIGMOID, x, alpha, beta)
         if function is UnaryFunction.TANH:
             return rational(x, TANH)
+        if function is UnaryFunction.DEEPCPU_TANH:
+            return deepcpu_tanh(x, alpha, beta)
         if function is UnaryFunction.LEAKY_RELU:
             return np.where(x >= 0, x, F32(alpha) * x)
         if function is UnaryFunction.HARD_SIGMOID:

@@ -91,6 +91,7 @@ ACTIVATIONS = {
     qnn.UnaryFunction.SIGN: "Sign",
     qnn.UnaryFunction.GELU: "Gelu",
     qnn.UnaryFunction.GELU_TANH: "Gelu",
+    qnn.UnaryFunction.DEEPCPU_TANH: "Tanh",  # (inside a GRU)
     qnn.UnaryFunction.EXP: "Exp",
     qnn.UnaryFunction.LOG: "Log",
     qnn.UnaryFunction.LOGF: "Log",

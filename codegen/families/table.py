@@ -64,6 +64,7 @@ RATIONAL = {
     UnaryFunction.SILU: activations.LOGISTIC,
     UnaryFunction.TANH: activations.TANH,
     UnaryFunction.GELU_TANH: activations.TANH,
+    UnaryFunction.DEEPCPU_TANH: activations.TANH,  # (its bound is alpha)
 }
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from xdsl.dialects import arith, tensor
 from xdsl.dialects.builtin import (
     BoolAttr,
+    FloatAttr,
     IntegerAttr,
     IntegerType,
     Signedness,
@@ -22,7 +23,7 @@ from xdsl.dialects.builtin import (
     f32,
     i64,
 )
-from xdsl.ir import SSAValue
+from xdsl.ir import Attribute, SSAValue
 
 from qdialect import qnn
 from qdialect.arithmetic import quantize_value
@@ -525,10 +526,12 @@ def build_pool2d_as_3d(g: GraphImporter, node, x: SSAValue, win: dict) -> None:
     g.mark_decomposed(last, node.op_type)
 
 
-def unary_activation(function: UnaryFunction, value: SSAValue) -> qnn.ActivationOp:
-    """`qnn.activation` of `function` (no parameters) on `value`."""
+def unary_activation(
+    function: UnaryFunction, value: SSAValue, **parameters: float
+) -> qnn.ActivationOp:
+    """`qnn.activation` of `function` on `value`, with its `alpha`/`beta` if it has them."""
+    properties: dict[str, Attribute] = {"function": StringAttr(function.value)}
+    properties |= {key: FloatAttr(v, f32) for key, v in parameters.items()}
     return qnn.ActivationOp.create(
-        operands=[value],
-        result_types=[value.type],
-        properties={"function": StringAttr(function.value)},
+        operands=[value], result_types=[value.type], properties=properties
     )

@@ -80,12 +80,13 @@ class Steps:
         import_steps(self.g, self.node, self.nodes, "its composition's", handlers)
         self.nodes = []
 
-    def unary(self, function: UnaryFunction, x: str) -> str:
+    def unary(self, function: UnaryFunction, x: str, **parameters: float) -> str:
         """`function` of `x` as a `qnn.activation`, after the steps added so far: for the
         functions no standard node computes as ORT's kernel does (the C library's `expf`)."""
         self.run()
         name = self.fresh()
-        self.g.define(name, self.g.add(unary_activation(function, self.g.value(x))))
+        op = unary_activation(function, self.g.value(x), **parameters)
+        self.g.define(name, self.g.add(op))
         return name
 
 

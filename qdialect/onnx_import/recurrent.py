@@ -6,7 +6,7 @@ kernels, in their order: X·Wᵀ, then H·Rᵀ accumulated into it in MLAS's K b
 `C·f + i·g`, its gates through MLAS's logistic and tanh (`Sigmoid`, `Tanh`); for the GRU the
 biases, its update gate through MLAS's logistic, but its reset gate and its output through
 the scalar rational function ORT's `gru_reset_gate_sigmoid` and `gru_output_gate_tanh` spell
-out (clamped to ±20 and ±10, one rounding per operation: `_rational_tanh`), with
+out (clamped to ±20 and ±10, one rounding per operation: `activations.deepcpu_tanh`), with
 `linear_before_reset` either way. `direction` forward, reverse or bidirectional; `layout` 1
 (batch-major, which ORT refuses) by transposes.
 
@@ -59,22 +59,7 @@ GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 QUANTIZED_LSTM = "DynamicQuantizeLSTM"
 ACTIVATIONS = {"LSTM": ("sigmoid", "tanh", "tanh"), "GRU": ("sigmoid", "tanh")}
 RNN_ACTIVATIONS = ("Tanh", "Sigmoid", "Relu")  # ORT's names (it looks them up case by case)
-# deepcpu's rational approximation of tanh (rnn_activation_functions.cc): p(x) / q(x)
-TANH_NUMERATOR = (  # alpha_13, alpha_11, ..., alpha_1
-    -2.76076847742355e-16,
-    2.00018790482477e-13,
-    -8.60467152213735e-11,
-    5.12229709037114e-08,
-    1.48572235717979e-05,
-    6.37261928875436e-04,
-    4.89352455891786e-03,
-)
-TANH_DENOMINATOR = (
-    1.19825839466702e-06,
-    1.18534705686654e-04,
-    2.26843463243900e-03,
-    4.89352518554385e-03,
-)  # beta_6 ... beta_0
+# deepcpu's clamp bounds of its rational tanh (`activations.deepcpu_tanh`): sigmoid, tanh
 SIGMOID_BOUND, TANH_BOUND = 20.0, 10.0
 FLT_MAX = float(np.finfo(np.float32).max)  # ONNX's default clip
 # the node's inputs past X, W, R, B, sequence_lens
@@ -234,22 +219,11 @@ class Recurrence:
             c = s.add("Add", [c, s.add("MatMul", block)])
         return c
 
-    def _rational_tanh(self, x: str, bound: float) -> str:
-        """deepcpu's p(x) / q(x) of x clamped to ±bound, each step rounded (no FMA)."""
-        s = self.s
-        x = s.add("Max", [s.add("Min", [x, self._constant(bound)]), self._constant(-bound)])
-        if bound == SIGMOID_BOUND:  # the sigmoid's tanh(x / 2)
-            x = s.add("Mul", [self._constant(0.5), x])
-        x2 = s.add("Mul", [x, x])
-        p = s.add("Add", [s.add("Mul", [x2, self._constant(TANH_NUMERATOR[0])]),
-                          self._constant(TANH_NUMERATOR[1])])  # fmt: skip
-        for c in TANH_NUMERATOR[2:]:
-            p = s.add("Add", [s.add("Mul", [x2, p]), self._constant(c)])
-        q = s.add("Add", [s.add("Mul", [x2, self._constant(TANH_DENOMINATOR[0])]),
-                          self._constant(TANH_DENOMINATOR[1])])  # fmt: skip
-        for c in TANH_DENOMINATOR[2:]:
-            q = s.add("Add", [s.add("Mul", [x2, q]), self._constant(c)])
-        return s.add("Div", [s.add("Mul", [x, p]), q])
+    def _deepcpu_tanh(self, x: str, bound: float) -> str:
+        """deepcpu's p(x) / q(x) of x clamped to ±bound, each step rounded (no FMA); of x / 2
+        for the sigmoid's tanh(x / 2)."""
+        factor = 0.5 if bound == SIGMOID_BOUND else 1.0
+        return self.s.unary(UnaryFunction.DEEPCPU_TANH, x, alpha=bound, beta=factor)
 
     def run(self) -> None:
         s, node = self.s, self.node
@@ -429,7 +403,7 @@ class Recurrence:
             gates = self._clipped(gates, bias is not None)
             z = s.add("Sigmoid", [self._gate(gates, 0)])
             # gru_reset_gate_sigmoid: v * 0.5 * (1 + tanh(pre_r / 2)), v what the reset scales
-            reset = s.add("Add", [one, self._rational_tanh(self._gate(gates, 1), SIGMOID_BOUND)])
+            reset = s.add("Add", [one, self._deepcpu_tanh(self._gate(gates, 1), SIGMOID_BOUND)])
             xh = self._gate(x_w, 2)
             if self.linear_before_reset:
                 if bias is None:  # beta = 0
@@ -444,7 +418,7 @@ class Recurrence:
                 pre = s.add("Add", [pre, b_h])
             pre = self._clipped(pre, bias is not None)
             # gru_output_gate_tanh: (1 - z) * tanh(pre) + z * H
-            candidate = self._rational_tanh(pre, TANH_BOUND)
+            candidate = self._deepcpu_tanh(pre, TANH_BOUND)
             kept = s.add("Mul", [s.add("Sub", [one, z]), candidate])
             h = s.add("Add", [kept, s.add("Mul", [z, h])])
             hs[t] = h

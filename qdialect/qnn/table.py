@@ -62,6 +62,9 @@ class UnaryFunction(Enum):
     SIGN = "sign"  # -1, +0 or 1; NaN kept (Eigen's `cwiseSign`)
     GELU = "gelu"  # ONNX Gelu (opset 20): ORT's kernel over MLAS's erf
     GELU_TANH = "gelu_tanh"  # ... with approximate = "tanh": over MLAS's tanh
+    # ORT DeepCPU GRU's tanh: alpha the clamp bound, beta the factor of the clamped argument
+    # (0.5: the reset gate's sigmoid), MLAS's coefficients without FMA (`deepcpu_tanh`)
+    DEEPCPU_TANH = "deepcpu_tanh"
     EXP = "exp"  # MLAS's exp kernels (AVX-512F's and FMA3's agree on every float32 input)
     LOG = "log"  # Eigen's SSE plog, the C library's logf on the last size % 4 elements
     # the C library's float function on every element (`LIBM`)
@@ -228,6 +231,7 @@ class ActivationOp(IRDLOperation):
             UnaryFunction.ELU: {"alpha"},
             UnaryFunction.CELU: {"alpha"},
             UnaryFunction.SELU: {"alpha", "beta"},
+            UnaryFunction.DEEPCPU_TANH: {"alpha", "beta"},
         }.get(function, set())
         given = {name for name in ("alpha", "beta") if getattr(self, name) is not None}
         if given != wanted:

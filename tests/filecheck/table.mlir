@@ -27,13 +27,15 @@ func.func @table(%x: tensor<2x3x!x>, %r: tensor<5xi8>) -> (tensor<2x3x!y>, tenso
 // CHECK-NEXT: %l = qnn.activation %t {function = "leaky_relu", alpha = 1.000000e-01 : f32} : tensor<4xf32> -> tensor<4xf32>
 // CHECK-NEXT: %h = qnn.activation %l {function = "hard_sigmoid", alpha = 2.000000e-01 : f32, beta = 5.000000e-01 : f32} : tensor<4xf32> -> tensor<4xf32>
 // CHECK-NEXT: %w = qnn.activation %h {function = "hard_swish"} : tensor<4xf32> -> tensor<4xf32>
+// CHECK-NEXT: %g = qnn.activation %w {function = "deepcpu_tanh", alpha = 2.000000e+01 : f32, beta = 5.000000e-01 : f32} : tensor<4xf32> -> tensor<4xf32>
 func.func @activation(%f: tensor<4xf32>) -> tensor<4xf32> {
   %s = qnn.activation %f {function = "sigmoid"} : tensor<4xf32> -> tensor<4xf32>
   %t = qnn.activation %s {function = "tanh"} : tensor<4xf32> -> tensor<4xf32>
   %l = qnn.activation %t {function = "leaky_relu", alpha = 0.1 : f32} : tensor<4xf32> -> tensor<4xf32>
   %h = qnn.activation %l {function = "hard_sigmoid", alpha = 0.2 : f32, beta = 0.5 : f32} : tensor<4xf32> -> tensor<4xf32>
   %w = qnn.activation %h {function = "hard_swish"} : tensor<4xf32> -> tensor<4xf32>
-  func.return %w : tensor<4xf32>
+  %g = qnn.activation %w {function = "deepcpu_tanh", alpha = 20.0 : f32, beta = 0.5 : f32} : tensor<4xf32> -> tensor<4xf32>
+  func.return %g : tensor<4xf32>
 }
 
 // qnn.mul: ONNX Runtime's QLinearMul (quantized) and a float Mul.

@@ -62,7 +62,7 @@ func.func @table_shape(%x: tensor<4xi8>) -> tensor<2x2xi8> {
 // -----
 
 func.func @activation_unknown(%x: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error@+1 {{function must be one of 'sigmoid', 'tanh', 'leaky_relu', 'hard_sigmoid', 'hard_swish', 'silu', 'erf', 'sqrt', 'neg', 'abs', 'floor', 'ceil', 'sign', 'gelu', 'gelu_tanh', 'exp', 'log', 'logf', 'tanhf', 'expf', 'tan', 'sinh', 'cosh', 'asinh', 'acosh', 'atanh', 'softplus', 'elu', 'selu', 'celu', 'sin', 'cos', 'asin', 'acos', 'atan', got 'mish'}}
+  // expected-error@+1 {{function must be one of 'sigmoid', 'tanh', 'leaky_relu', 'hard_sigmoid', 'hard_swish', 'silu', 'erf', 'sqrt', 'neg', 'abs', 'floor', 'ceil', 'sign', 'gelu', 'gelu_tanh', 'deepcpu_tanh', 'exp', 'log', 'logf', 'tanhf', 'expf', 'tan', 'sinh', 'cosh', 'asinh', 'acosh', 'atanh', 'softplus', 'elu', 'selu', 'celu', 'sin', 'cos', 'asin', 'acos', 'atan', got 'mish'}}
   %y = qnn.activation %x {function = "mish"} : tensor<4xf32> -> tensor<4xf32>
   func.return %y : tensor<4xf32>
 }
@@ -72,6 +72,14 @@ func.func @activation_unknown(%x: tensor<4xf32>) -> tensor<4xf32> {
 func.func @activation_missing_alpha(%x: tensor<4xf32>) -> tensor<4xf32> {
   // expected-error@+1 {{function 'leaky_relu' takes alpha}}
   %y = qnn.activation %x {function = "leaky_relu"} : tensor<4xf32> -> tensor<4xf32>
+  func.return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @activation_deepcpu_tanh_without_factor(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error@+1 {{function 'deepcpu_tanh' takes alpha, beta}}
+  %y = qnn.activation %x {function = "deepcpu_tanh", alpha = 10.0 : f32} : tensor<4xf32> -> tensor<4xf32>
   func.return %y : tensor<4xf32>
 }
 

@@ -18,7 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 from xdsl.dialects.builtin import f32
 from xdsl.passes import PassPipeline
 
-from qdialect.activations import GLOW_RANGES, evaluate, glow_table
+from qdialect.activations import GLOW_RANGES, TANH, evaluate, glow_table
 from qdialect.onnx_import import OnnxImportError, import_onnx
 from qdialect.qnn.table import UnaryFunction
 from qdialect.qparams import choose_qparams
@@ -176,6 +176,54 @@ def test_float_activations_equal_onnxruntime(op, attributes):
     (expected,) = run_ort(model, {"x": x})
     (got,) = ours(model, {"x": x})
     assert np.array_equal(got.view(np.int32), expected.view(np.int32))
+
+
+def deepcpu_tanh_nodes(bound: float, factor: float) -> tuple[list, dict]:
+    """DeepCPU's tanh as ORT's own Min, Max, Mul, Add and Div nodes (each correctly rounded
+    per element, as `rnn_activation_functions.cc` spells it out in scalar C++)."""
+    _, numerator, denominator = TANH
+    inits = {"bound": np.float32(bound), "low": np.float32(-bound), "factor": np.float32(factor)}
+    nodes = [
+        helper.make_node("Min", ["x", "bound"], ["lo"]),
+        helper.make_node("Max", ["lo", "low"], ["clamped"]),
+        helper.make_node("Mul", ["factor", "clamped"], ["c"]),
+        helper.make_node("Mul", ["c", "c"], ["x2"]),
+    ]
+
+    def horner(name: str, coefficients: tuple[float, ...]) -> str:
+        """x2·c0 + c1, then (x2·value) + c per coefficient: each step one node."""
+        inits.update({f"{name}{k}": np.float32(c) for k, c in enumerate(coefficients)})
+        nodes.append(helper.make_node("Mul", ["x2", f"{name}0"], [f"{name}_0"]))
+        value = f"{name}_0"
+        for k in range(1, len(coefficients)):
+            if k > 1:
+                nodes.append(helper.make_node("Mul", ["x2", value], [f"{name}_x{k}"]))
+                value = f"{name}_x{k}"
+            nodes.append(helper.make_node("Add", [value, f"{name}{k}"], [f"{name}_{k}"]))
+            value = f"{name}_{k}"
+        return value
+
+    p, q = horner("p", numerator), horner("q", denominator)
+    nodes += [helper.make_node("Mul", ["c", p], ["cp"]), helper.make_node("Div", ["cp", q], ["y"])]
+    return nodes, inits
+
+
+@pytest.mark.parametrize(("bound", "factor"), [(20.0, 0.5), (10.0, 1.0)])
+def test_deepcpu_tanh_is_its_plain_float_steps(bound, factor):
+    """The GRU's `deepcpu_tanh` activation (reset gate: ±20 and x / 2; output: ±10), compiled
+    and interpreted, equals ORT running its steps as separate float nodes."""
+    x = float_inputs()
+    nodes, inits = deepcpu_tanh_nodes(bound, factor)
+    model = make_model(nodes, [("x", TensorProto.FLOAT, [x.size])], [("y", 1)], inits)
+    (expected,) = run_ort(model, {"x": x})
+    text = f"""func.func @main(%x: tensor<{x.size}xf32>) -> tensor<{x.size}xf32> {{
+      %y = qnn.activation %x {{function = "deepcpu_tanh", alpha = {bound} : f32, beta = {factor} : f32}} : tensor<{x.size}xf32> -> tensor<{x.size}xf32>
+      func.return %y : tensor<{x.size}xf32>
+    }}"""  # noqa: E501
+    (got,) = compile_module(parse_module(text))(x)
+    (interpreted,) = run_function(text, [x])
+    assert np.array_equal(got.view(np.int32), expected.view(np.int32))
+    assert np.array_equal(interpreted.view(np.int32), expected.view(np.int32))
 
 
 SILU_GRAPHS = {
