@@ -157,6 +157,13 @@ def deepcpu_tanh(x: np.ndarray, bound: float, factor: float) -> np.ndarray:
     return (x * plain_horner(numerator)) / plain_horner(denominator)
 
 
+def deepcpu_clip(x: np.ndarray, clip: float) -> np.ndarray:
+    """DeepCPU's `clip_add_bias` after its add: `std::max(-c, std::min(c, x))`, whose
+    comparisons (`x < c ? x : c`, then `-c < m ? m : -c`) turn NaN into +c."""
+    below = np.where(x < F32(clip), x, F32(clip))
+    return np.where(F32(-clip) < below, below, F32(-clip))
+
+
 def hard_sigmoid(x: np.ndarray, alpha: float, beta: float) -> np.ndarray:
     return np.maximum(F32(0), np.minimum(F32(1), F32(alpha) * x + F32(beta)))
 
@@ -173,6 +180,8 @@ def evaluate(function: UnaryFunction, x: np.ndarray, alpha: float, beta: float) 
             return rational(x, TANH)
         if function is UnaryFunction.DEEPCPU_TANH:
             return deepcpu_tanh(x, alpha, beta)
+        if function is UnaryFunction.DEEPCPU_CLIP:
+            return deepcpu_clip(x, alpha)
         if function is UnaryFunction.LEAKY_RELU:
             return np.where(x >= 0, x, F32(alpha) * x)
         if function is UnaryFunction.HARD_SIGMOID:

@@ -92,6 +92,7 @@ ACTIVATIONS = {
     qnn.UnaryFunction.GELU: "Gelu",
     qnn.UnaryFunction.GELU_TANH: "Gelu",
     qnn.UnaryFunction.DEEPCPU_TANH: "Tanh",  # (inside a GRU)
+    qnn.UnaryFunction.DEEPCPU_CLIP: "Clip",  # (inside an LSTM or a GRU)
     qnn.UnaryFunction.EXP: "Exp",
     qnn.UnaryFunction.LOG: "Log",
     qnn.UnaryFunction.LOGF: "Log",

@@ -171,10 +171,9 @@ class Recurrence:
         `std::max(-c, std::min(c, v))` (`v < c ? v : c`, so NaN becomes +c; ONNX's clip c is
         FLT_MAX by default); without, `clip_ignore_bias`'s comparisons, which keep NaN and
         change only ±inf at the default (which no activation here tells from ±FLT_MAX)."""
-        s, c, low = self.s, self._constant(self.clip), self._constant(-self.clip)
         if biased:
-            below = s.select(s.add("Less", [v, c]), v, c)
-            return s.select(s.add("Less", [low, below]), below, low)
+            return self.s.unary(UnaryFunction.DEEPCPU_CLIP, v, alpha=self.clip)
+        s, c, low = self.s, self._constant(self.clip), self._constant(-self.clip)
         if self.clip == FLT_MAX:
             return v
         return s.select(s.add("Greater", [v, c]), c, s.select(s.add("Less", [v, low]), low, v))
@@ -353,6 +352,8 @@ class Recurrence:
     def _lstm(self, products, recurrent, bias, h, cell, d, order):
         """`products` holds every step's X·W, `recurrent(c, H)` gives c + H·R."""
         s = self.s
+        if self._input(PEEPHOLES) is None:
+            return self._lstm_without_peepholes(products, recurrent, bias, h, cell, order)
         if bias is not None:  # Wb + Rb of each gate i, o, f, c
             bias = [
                 s.add("Add", [self._bias(bias, k, 1), self._bias(bias, 4 + k, 1)]) for k in range(4)
@@ -383,6 +384,25 @@ class Recurrence:
             o = self._clipped(o, bias is not None)  # (the cell is never clipped)
             h = s.add("Mul", [s.add("Tanh", [cell]), s.add("Sigmoid", [o])])
             hs[t] = h
+        return hs, h, cell
+
+    def _lstm_without_peepholes(self, products, recurrent, bias, h, cell, order):
+        """`_lstm` with no gate reading the cell: each step's bias, clip and logistic over the
+        gates at once (the same operations on each element; i, o, f lie side by side)."""
+        s = self.s
+        if bias is not None:  # Wb + Rb
+            bias = s.add("Add", [self._bias(bias, 0, 4), self._bias(bias, 4, 4)])
+        hs = {}
+        for t in order:
+            gates = recurrent(self._step(products, t), h)
+            if bias is not None:
+                gates = s.add("Add", [gates, bias])
+            gates = self._clipped(gates, bias is not None)
+            logistic = s.add("Sigmoid", [self._slice(gates, 0, 3 * self.hidden, axis=-1)])
+            i, o, forget = (self._gate(logistic, k) for k in range(3))
+            c = s.add("Tanh", [self._gate(gates, 3)])
+            cell = s.add("Add", [s.add("Mul", [cell, forget]), s.add("Mul", [i, c])])
+            h = hs[t] = s.add("Mul", [s.add("Tanh", [cell]), o])
         return hs, h, cell
 
     def _gru(self, products, r, bias, h, order):

@@ -65,6 +65,8 @@ class UnaryFunction(Enum):
     # ORT DeepCPU GRU's tanh: alpha the clamp bound, beta the factor of the clamped argument
     # (0.5: the reset gate's sigmoid), MLAS's coefficients without FMA (`deepcpu_tanh`)
     DEEPCPU_TANH = "deepcpu_tanh"
+    # ... and its gates' clip to ±alpha, `std::max(-c, std::min(c, x))`: NaN becomes +alpha
+    DEEPCPU_CLIP = "deepcpu_clip"
     EXP = "exp"  # MLAS's exp kernels (AVX-512F's and FMA3's agree on every float32 input)
     LOG = "log"  # Eigen's SSE plog, the C library's logf on the last size % 4 elements
     # the C library's float function on every element (`LIBM`)
@@ -232,6 +234,7 @@ class ActivationOp(IRDLOperation):
             UnaryFunction.CELU: {"alpha"},
             UnaryFunction.SELU: {"alpha", "beta"},
             UnaryFunction.DEEPCPU_TANH: {"alpha", "beta"},
+            UnaryFunction.DEEPCPU_CLIP: {"alpha"},
         }.get(function, set())
         given = {name for name in ("alpha", "beta") if getattr(self, name) is not None}
         if given != wanted:

@@ -130,17 +130,43 @@ NON_FINITE = [
 ]
 
 
+def without_input(model: onnx.ModelProto, name: str) -> onnx.ModelProto:
+    """`model` with its node's optional input `name` (B, P) left out."""
+    node = model.graph.node[0]
+    node.input[list(node.input).index(name)] = ""
+    model.graph.initializer.remove(_initializer(model, name))
+    return model
+
+
+def non_finite(x: np.ndarray) -> np.ndarray:
+    x = x * 3
+    x[0, 0, 3], x[1, 1, 0], x[2, 0, 5] = np.nan, np.inf, -np.inf
+    return x
+
+
 @pytest.mark.parametrize("case", NON_FINITE, ids=str)
 def test_non_finite_inputs_and_clip_are_onnxruntimes(case) -> None:
     op, attributes, with_bias = case
     model, feeds = recurrent_model(op, 4, 2, 8, 6, **attributes)
     if not with_bias:
-        model.graph.node[0].input[3] = ""
-        (b,) = (i for i in model.graph.initializer if i.name == "B")
-        model.graph.initializer.remove(b)
-    x = feeds["x"] * 3
-    x[0, 0, 3], x[1, 1, 0], x[2, 0, 5] = np.nan, np.inf, -np.inf
-    _check_against_onnxruntime(model, {"x": x})
+        model = without_input(model, "B")
+    _check_against_onnxruntime(model, {"x": non_finite(feeds["x"])})
+
+
+@pytest.mark.parametrize(
+    ("attributes", "with_bias"),
+    [({}, True), ({"clip": 0.5, "direction": "bidirectional"}, True), ({"clip": 2.0}, False)],
+    ids=str,
+)
+def test_an_lstm_without_peepholes_is_onnxruntimes(attributes, with_bias) -> None:
+    """Without peepholes the importer takes each step's bias, clip and logistic over all the
+    gates at once: the same bits, NaN and ±inf in X too."""
+    model, feeds = recurrent_model("LSTM", 5, 3, 40, 32, **attributes)
+    model = without_input(model, "P")
+    if not with_bias:
+        model = without_input(model, "B")
+    _check_against_onnxruntime(model, feeds)
+    _check_against_onnxruntime(model, {"x": non_finite(feeds["x"])})
 
 
 @pytest.mark.slow
@@ -209,11 +235,16 @@ def test_recurrent_node_on_two_threads_is_onnxruntimes(case) -> None:
         assert bits(a) == bits(b)
 
 
-def ort_dynamic_lstm(tmp_path, direction: str, batch: int, **options) -> onnx.ModelProto:
-    """`quantize_dynamic` of an LSTM (every optional input): one DynamicQuantizeLSTM node."""
+def ort_dynamic_lstm(
+    tmp_path, direction: str, batch: int, peepholes: bool = True, **options
+) -> onnx.ModelProto:
+    """`quantize_dynamic` of an LSTM (every optional input, P unless not `peepholes`): one
+    DynamicQuantizeLSTM node."""
     from onnxruntime.quantization import quantize_dynamic
 
     model, _ = recurrent_model("LSTM", 5, batch, 12, 8, direction=direction)
+    if not peepholes:
+        model = without_input(model, "P")
     model.graph.node[0].name = "lstm"
     source, target = tmp_path / "lstm.onnx", tmp_path / "lstm_dynamic.onnx"
     onnx.save(model, source)
@@ -250,6 +281,7 @@ DYNAMIC_LSTM_CASES = [
     ("reverse", 1, {"per_channel": True}),
     ("bidirectional", 3, {"per_channel": True, "reduce_range": True}),
     ("bidirectional", 2, {"uint8": True}),
+    ("forward", 3, {"peepholes": False}),
 ] + [
     pytest.param((direction, batch, options), marks=SLOW)
     for direction in ("forward", "reverse", "bidirectional")

@@ -226,6 +226,18 @@ def test_deepcpu_tanh_is_its_plain_float_steps(bound, factor):
     assert np.array_equal(interpreted.view(np.int32), expected.view(np.int32))
 
 
+def test_deepcpu_clip_turns_nan_into_its_upper_bound():
+    """`deepcpu_clip` is `std::max(-c, std::min(c, x))`: NaN becomes +c, -0.0 passes."""
+    x = np.array([np.nan, np.inf, -np.inf, 0.75, -0.75, -0.0, 0.25], np.float32)
+    text = """func.func @main(%x: tensor<7xf32>) -> tensor<7xf32> {
+      %y = qnn.activation %x {function = "deepcpu_clip", alpha = 0.5 : f32} : tensor<7xf32> -> tensor<7xf32>
+      func.return %y : tensor<7xf32>
+    }"""  # noqa: E501
+    expected = np.array([0.5, 0.5, -0.5, 0.5, -0.5, -0.0, 0.25], np.float32)
+    for (got,) in (compile_module(parse_module(text))(x), run_function(text, [x])):
+        assert np.array_equal(got.view(np.int32), expected.view(np.int32))
+
+
 SILU_GRAPHS = {
     "x*sigmoid(x)": [("Sigmoid", ["x"], "s"), ("Mul", ["x", "s"], "y")],
     "sigmoid(x)*x": [("Sigmoid", ["x"], "s"), ("Mul", ["s", "x"], "y")],
