@@ -7,8 +7,11 @@ kernels, in their order: X·Wᵀ, then H·Rᵀ accumulated into it in MLAS's K b
 biases, its update gate through MLAS's logistic, but its reset gate and its output through
 the scalar rational function ORT's `gru_reset_gate_sigmoid` and `gru_output_gate_tanh` spell
 out (clamped to ±20 and ±10, one rounding per operation: `activations.deepcpu_tanh`), with
-`linear_before_reset` either way. `direction` forward, reverse or bidirectional; `layout` 1
-(batch-major, which ORT refuses) by transposes.
+`linear_before_reset` either way. With a bias B every gate is clipped as deepcpu's
+`clip_add_bias` (`qnn.activation deepcpu_clip`). An LSTM without peepholes takes its bias,
+clip and logistic over all the gates at once (the same operations on each element).
+`direction` forward, reverse or bidirectional; `layout` 1 (batch-major, which ORT refuses) by
+transposes.
 
 RNN as ORT's `rnn.cc`: X·Wᵀ for the whole sequence as one GEMM from the biases Wb + Rb (beta
 = 1), then each step's H·Rᵀ plus its rows; both GEMMs MLAS's unpacked ones with B transposed
