@@ -375,13 +375,14 @@ def fuse_batched_matmul_scale(block: Block) -> None:
                 Rewriter.erase_op(op)
 
 
-def fuse_float_nodes(block: Block) -> None:
+def fuse_float_nodes(block: Block, skip_norms: frozenset[str] | None = None) -> None:
     """All of the above on a quantized model's function body, as ORT's basic level runs them,
-    then its fusions of whole float subgraphs (`qdialect.ort_subgraph_fusions`) and, at its
-    extended level, MatMulScaleFusion."""
+    then its fusions of whole float subgraphs (`qdialect.ort_subgraph_fusions`; `skip_norms`:
+    the LayerNorm outputs ORT's session fuses with their Add, where its shapes are symbolic)
+    and, at its extended level, MatMulScaleFusion."""
     fuse_div_mul(block)
     fuse_matmul_add(block)
     fuse_conv_constants(block)
-    fuse_subgraphs(block)
+    fuse_subgraphs(block, skip_norms)
     fuse_matmul_scale(block)
     fuse_batched_matmul_scale(block)

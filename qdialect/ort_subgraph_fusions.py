@@ -53,7 +53,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from qdialect import qnn
 from qdialect.constants import dense_array
-from qdialect.names import NAME_ATTR, OP_TYPE_ATTR
+from qdialect.names import NAME_ATTR, OP_TYPE_ATTR, tensor_name
 from qdialect.qnn import FloatBinary, Reduction, UnaryFunction
 from qdialect.quant_ops import DequantizeCastOp
 from qdialect.tensors import element_type
@@ -378,10 +378,13 @@ def _bias_add(value: SSAValue) -> qnn.AddOp | None:
     return add
 
 
-def _fuse_skip_layer_norm(norm: qnn.LayerNormOp) -> bool:
-    """`SkipLayerNormFusion` from the LayerNormalization (module docstring)."""
+def _fuse_skip_layer_norm(norm: qnn.LayerNormOp, skip_norms: frozenset[str] | None) -> bool:
+    """`SkipLayerNormFusion` from the LayerNormalization (module docstring); where ORT's
+    shapes are symbolic, only the norms `skip_norms` names (ORT's own decision)."""
     add = norm.input.owner
     if norm.simplified is not None or not _add_node(add):
+        return False
+    if skip_norms is not None and tensor_name(norm.results[0]) not in skip_norms:
         return False
     if _sole_user(add.result) is not norm or not (_three_d(add.lhs) and _three_d(add.rhs)):
         return False
@@ -442,11 +445,14 @@ def fuse_div_mul(block: Block) -> None:
         _replace([div, mul], mul, fused)
 
 
-def fuse_subgraphs(block: Block) -> None:
-    """GeluFusion, LayerNormFusion, SimplifiedLayerNormFusion, SkipLayerNormFusion, then
-    FastGeluFusion over a quantized model's function body, each from one node of its pattern,
-    in program order."""
+def fuse_subgraphs(block: Block, skip_norms: frozenset[str] | None = None) -> None:
+    """GeluFusion, LayerNormFusion, SimplifiedLayerNormFusion, SkipLayerNormFusion (`skip_norms`:
+    `_fuse_skip_layer_norm`), then FastGeluFusion over a quantized model's function body, each
+    from one node of its pattern, in program order."""
     for kind, fuse in FUSIONS:
         for op in list(block.ops):
             if op.parent is block and isinstance(op, kind):
-                fuse(op)
+                if fuse is _fuse_skip_layer_norm:
+                    fuse(op, skip_norms)
+                else:
+                    fuse(op)

@@ -110,19 +110,25 @@ def import_onnx(
 
     Dynamic input dimensions ("batch") need sizes: `free_dimensions` by name, as ONNX
     Runtime's `add_free_dimension_override_by_name`, or `input_shapes`, the shapes of the
-    arrays to be fed (`qdialect.onnx_import.input_dims`). Unsupported ops are reported all at
+    arrays to be fed (`qdialect.onnx_import.input_dims`). A quantized model's fusions then
+    follow ORT's session with the same overrides: dimensions left to `input_shapes` are
+    symbolic there, and which Add + LayerNormalization pairs ORT fuses is ORT's own decision
+    (`ort_session_view`, when onnxruntime is installed). Unsupported ops are reported all at
     once; a node whose scales or zero points are not constant initializers, or whose attributes
     have no qnn equivalent, is named in the error.
     """
     from qdialect.onnx_import.graph import GraphImporter
-    from qdialect.onnx_import.input_dims import bind_input_dims
+    from qdialect.onnx_import.input_dims import bind_input_dims, open_dimensions
     from qdialect.onnx_import.ops import HANDLERS, unsupported_nodes
+    from qdialect.onnx_import.ort_session_view import ort_skip_layer_norms
     from qdialect.onnx_import.tensor_types import untyped_tensors
 
     model = load_model(source)
     if not model.HasField("graph"):
         raise OnnxImportError("not an ONNX model: it has no graph")
-    model = bind_input_dims(model, free_dimensions, input_shapes)
+    overridden = bind_input_dims(model, free_dimensions)
+    symbolic = bool(open_dimensions(overridden))  # as an ORT session fed arrays sees them
+    model = bind_input_dims(overridden, None, input_shapes)
     unsupported = unsupported_nodes(model.graph)
     if unsupported:
         raise OnnxImportError(f"{len(unsupported)} unsupported node(s): " + "; ".join(unsupported))
@@ -130,6 +136,8 @@ def import_onnx(
     importer = GraphImporter(model.graph, HANDLERS, node_names)
     importer.opset = default_opset(model)
     importer.node_constants = node_constants
+    if symbolic and importer.quantized_model:  # ORT's fusions, on the shapes ORT holds
+        importer.skip_norms = ort_skip_layer_norms(overridden)
     if node_constants:  # for ORT's quantizers, which treat untyped tensors as not float
         importer.untyped = untyped_tensors(model)
     return importer.run(function_name)

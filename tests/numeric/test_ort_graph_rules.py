@@ -809,6 +809,66 @@ def test_a_norm_reading_a_dequantized_embedding_stays_unfused_as_in_onnxruntime(
     assert np.array_equal(got.view(np.uint32), theirs_out.view(np.uint32))
 
 
+def residual_norms(width: int = 16) -> onnx.ModelProto:
+    """x → MatMul → h; LayerNorm(h + a) → y1 and LayerNorm(h + b) → y2, where x and a are
+    [batch, seq, width] and b is [batch, len, width]: symbolic, ORT's SkipLayerNormFusion can
+    tell h and a apart from h and b only by their dimensions' names."""
+    rng = np.random.default_rng(11)
+    inits = {
+        "w": (rng.standard_normal((width, width)) * 0.3).astype(np.float32),
+        "g": (1 + 0.2 * rng.standard_normal(width)).astype(np.float32),
+        "beta": (0.1 * rng.standard_normal(width)).astype(np.float32),
+    }
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["h"]),
+        *(
+            node
+            for skip, out in (("a", "y1"), ("b", "y2"))
+            for node in (
+                helper.make_node("Add", ["h", skip], [f"{out}_sum"]),
+                helper.make_node("LayerNormalization", [f"{out}_sum", "g", "beta"], [out], axis=-1),
+            )
+        ),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "residual_norms",
+        [
+            helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", seq, width])
+            for name, seq in (("x", "seq"), ("a", "seq"), ("b", "len"))
+        ],
+        [helper.make_tensor_value_info(y, TensorProto.FLOAT, None) for y in ("y1", "y2")],
+        [numpy_helper.from_array(v, k) for k, v in inits.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+
+
+@pytest.mark.parametrize("overridden", [False, True])
+def test_skip_layer_norms_on_symbolic_shapes_are_onnxruntimes(overridden: bool) -> None:
+    """A session fed arrays keeps the dimensions symbolic, and ORT fuses h + a (the same
+    names) but not h + b into SkipLayerNormalization: so do we, given `input_shapes`. With
+    every dimension overridden (our `free_dimensions`) both fuse, in ORT and in ours."""
+    from .test_dynamic import ort_dynamic
+
+    theirs = ort_dynamic(residual_norms())
+    rng = np.random.default_rng(12)
+    feeds = {k: rng.standard_normal((2, 8, 16)).astype(np.float32) for k in ("x", "a", "b")}
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    if overridden:
+        for name, size in (("batch", 2), ("seq", 8), ("len", 8)):
+            options.add_free_dimension_override_by_name(name, size)
+        module = import_onnx(theirs, free_dimensions={"batch": 2, "seq": 8, "len": 8})
+    else:
+        module = import_onnx(theirs, input_shapes={k: v.shape for k, v in feeds.items()})
+    session = ort.InferenceSession(theirs.SerializeToString(), options, ["CPUExecutionProvider"])
+    norms = [op for op in module.walk() if isinstance(op, qnn.LayerNormOp)]
+    assert [op.welford is not None for op in norms] == [True, overridden]
+    got = compile_module(module)(**feeds)
+    for a, b in zip(got, session.run(None, feeds), strict=True):
+        assert np.array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
 def scaled_matmul(case: str, m: int, k: int) -> onnx.ModelProto:
     """Q → DQ → a float MatMul by a float weight (prepacked) or a float graph input (streamed),
     with a scalar Mul or Div on an input or on the output: a quantized model whose MatMul ORT's
