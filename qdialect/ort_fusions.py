@@ -41,6 +41,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from qdialect import qnn
 from qdialect.constants import dense_array, dense_attr
 from qdialect.names import NAME_ATTR, OP_TYPE_ATTR, tensor_name
+from qdialect.ort_session_view import SessionFusions
 from qdialect.ort_subgraph_fusions import fuse_div_mul, fuse_subgraphs
 from qdialect.qnn import FloatBinary
 from qdialect.quant_ops import DequantizeCastOp
@@ -88,8 +89,9 @@ def _attention_adds(block: Block) -> set[Operation]:
     return found
 
 
-def fuse_matmul_add(block: Block) -> None:
-    """ORT's MatMulAddFusion over a quantized model's function body (module docstring)."""
+def fuse_matmul_add(block: Block, session_adds: frozenset[str] | None = None) -> None:
+    """ORT's MatMulAddFusion over a quantized model's function body (module docstring); where
+    ORT's shapes are symbolic, only the Adds `session_adds` names (ORT's own decision)."""
     attention = _attention_adds(block)
     for dot in [op for op in block.ops if _float_matmul(op)]:
         readers = _readers(dot.result)
@@ -98,6 +100,8 @@ def fuse_matmul_add(block: Block) -> None:
             continue
         bias = add.rhs if add.lhs is dot.result else add.lhs
         if bias is dot.result or add in attention:
+            continue
+        if session_adds is not None and tensor_name(add.result) not in session_adds:
             continue
         n = _shape(dot.weight)[1]
         flat = len(_shape(dot.input)) == 2
@@ -375,14 +379,14 @@ def fuse_batched_matmul_scale(block: Block) -> None:
                 Rewriter.erase_op(op)
 
 
-def fuse_float_nodes(block: Block, skip_norms: frozenset[str] | None = None) -> None:
+def fuse_float_nodes(block: Block, session: SessionFusions | None = None) -> None:
     """All of the above on a quantized model's function body, as ORT's basic level runs them,
-    then its fusions of whole float subgraphs (`qdialect.ort_subgraph_fusions`; `skip_norms`:
-    the LayerNorm outputs ORT's session fuses with their Add, where its shapes are symbolic)
-    and, at its extended level, MatMulScaleFusion."""
+    then its fusions of whole float subgraphs (`qdialect.ort_subgraph_fusions`) and, at its
+    extended level, MatMulScaleFusion. `session`: the shape-dependent fusions ORT's session
+    made, where its shapes are symbolic (`ort_session_view`)."""
     fuse_div_mul(block)
-    fuse_matmul_add(block)
+    fuse_matmul_add(block, session.matmul_adds if session else None)
     fuse_conv_constants(block)
-    fuse_subgraphs(block, skip_norms)
+    fuse_subgraphs(block, session.skip_norms if session else None)
     fuse_matmul_scale(block)
     fuse_batched_matmul_scale(block)

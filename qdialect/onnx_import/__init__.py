@@ -112,16 +112,16 @@ def import_onnx(
     Runtime's `add_free_dimension_override_by_name`, or `input_shapes`, the shapes of the
     arrays to be fed (`qdialect.onnx_import.input_dims`). A quantized model's fusions then
     follow ORT's session with the same overrides: dimensions left to `input_shapes` are
-    symbolic there, and which Add + LayerNormalization pairs ORT fuses is ORT's own decision
-    (`ort_session_view`, when onnxruntime is installed). Unsupported ops are reported all at
-    once; a node whose scales or zero points are not constant initializers, or whose attributes
-    have no qnn equivalent, is named in the error.
+    symbolic there, and which Add + LayerNormalization and MatMul + Add pairs ORT fuses is
+    ORT's own decision (`qdialect.ort_session_view`, when onnxruntime is installed).
+    Unsupported ops are reported all at once; a node whose scales or zero points are not
+    constant initializers, or whose attributes have no qnn equivalent, is named in the error.
     """
     from qdialect.onnx_import.graph import GraphImporter
     from qdialect.onnx_import.input_dims import bind_input_dims, open_dimensions
     from qdialect.onnx_import.ops import HANDLERS, unsupported_nodes
-    from qdialect.onnx_import.ort_session_view import ort_skip_layer_norms
     from qdialect.onnx_import.tensor_types import untyped_tensors
+    from qdialect.ort_session_view import ort_session_fusions
 
     model = load_model(source)
     if not model.HasField("graph"):
@@ -137,7 +137,7 @@ def import_onnx(
     importer.opset = default_opset(model)
     importer.node_constants = node_constants
     if symbolic and importer.quantized_model:  # ORT's fusions, on the shapes ORT holds
-        importer.skip_norms = ort_skip_layer_norms(overridden)
+        importer.session_fusions = ort_session_fusions(overridden)
     if node_constants:  # for ORT's quantizers, which treat untyped tensors as not float
         importer.untyped = untyped_tensors(model)
     return importer.run(function_name)

@@ -61,6 +61,7 @@ from qdialect.onnx_import.errors import NodeError, OnnxImportError
 from qdialect.onnx_import.folding import fold
 from qdialect.onnx_import.scales import check_scales
 from qdialect.ort_fusions import fuse_float_nodes
+from qdialect.ort_session_view import SessionFusions
 from qdialect.qnn.logical import BOOL
 from qdialect.quant_ops import StorageCastOp, reinterpret
 from qdialect.tensors import element_type
@@ -111,9 +112,9 @@ class GraphImporter:
         self.opset = 13  # the default domain's version (import_onnx sets the model's)
         # a quantized model runs in ORT's optimized session, a float one in its calibrator's
         # unoptimized one (`builders.nchwc_pool`)
-        # the LayerNorm outputs ORT's session fuses with their Add, where its shapes are
-        # symbolic (`ort_session_view`); None: decided from our static shapes
-        self.skip_norms: frozenset[str] | None = None
+        # the fusions ORT's session makes where its shapes are symbolic (`ort_session_view`);
+        # None: decided from our static shapes
+        self.session_fusions: SessionFusions | None = None
         self.quantized_model = any(
             n.op_type in QUANTIZED_MODEL_NODES or n.op_type.startswith("QLinear")
             for n in graph.node
@@ -406,7 +407,7 @@ class GraphImporter:
             results.append(self.values[out.name])
         self.block.add_op(func.ReturnOp(*results))
         if self.quantized_model:  # run by ORT's optimized session (qdialect/ort_fusions.py)
-            fuse_float_nodes(self.block, self.skip_norms)
+            fuse_float_nodes(self.block, self.session_fusions)
             nchwc_batch_norms(self.block, self.nchwc_average_pool)
             fuse_nchwc_sums(self.block, self.nchwc_average_pool)
         function = func.FuncOp(

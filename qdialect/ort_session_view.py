@@ -10,20 +10,33 @@ depends on its own shape inference and on its level-1 rewrites (a Reshape whose 
 computed becomes a constant one; `Shape` of a symbolic tensor is not carried through Expand):
 ONNX's shape inference predicts it for only some models (measured: 44 of 48 LayerNorms of
 exported models, and wrongly for a `quantize_dynamic` BERT). So ORT is asked: a session on the
-model with only the overridden dimensions fixed, its optimized graph saved and read.
+model with only the overridden dimensions fixed, its optimized graph saved and read. Likewise
+`MatMulAddFusion` reshapes a 3-D MatMul input to 2-D only when its shape is wholly known.
 """
 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 
-def ort_skip_layer_norms(model) -> frozenset[str] | None:
-    """The LayerNormalization outputs that ORT's optimized session (its extended level, one
-    thread, the CPU provider) computes as SkipLayerNormalization outputs; None when
-    onnxruntime is not installed or cannot load `model` (the importer then decides from its
-    static shapes, as a session with every dimension overridden)."""
+@dataclass(frozen=True)
+class SessionFusions:
+    """The shape-dependent fusions ORT's session made, by the tensors the fused nodes wrote:
+    `skip_norms`, LayerNormalization outputs SkipLayerNormalization now computes
+    (`SkipLayerNormFusion`: both Add inputs of one known rank-3 shape); `matmul_adds`, Add
+    outputs a Gemm now computes (`MatMulAddFusion`, which reshapes a 3-D input to 2-D only
+    when its shape is wholly known)."""
+
+    skip_norms: frozenset[str]
+    matmul_adds: frozenset[str]
+
+
+def ort_session_fusions(model) -> SessionFusions | None:
+    """What ORT's optimized session (its extended level, one thread, the CPU provider) fused
+    in `model`; None when onnxruntime is not installed or cannot load `model` (the importer
+    then decides from its static shapes, as a session with every dimension overridden)."""
     try:
         import onnx
         import onnxruntime as ort
@@ -38,11 +51,17 @@ def ort_skip_layer_norms(model) -> frozenset[str] | None:
         options.optimized_model_filepath = path
         try:
             ort.InferenceSession(model.SerializeToString(), options, ["CPUExecutionProvider"])
-            optimized = onnx.load(path)
+            graph = onnx.load(path).graph
         except Exception:  # noqa: BLE001 - ORT's load errors have no common type
             return None
-    return frozenset(
-        node.output[0]
-        for node in optimized.graph.node
-        if node.op_type == "SkipLayerNormalization" and node.output
+    writer = {out: node for node in graph.node for out in node.output}
+
+    def from_gemm(node) -> bool:  # a Gemm, or the Reshape of a Gemm's 2-D result
+        if node.op_type == "Reshape" and node.input[0] in writer:
+            node = writer[node.input[0]]
+        return node.op_type == "Gemm"
+
+    return SessionFusions(
+        frozenset(n.output[0] for n in graph.node if n.op_type == "SkipLayerNormalization"),
+        frozenset(n.output[0] for n in graph.node if n.output and from_gemm(n)),
     )
