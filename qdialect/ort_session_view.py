@@ -20,6 +20,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, StringAttr
+
+# a float function's SessionFusions, from its import to the quantizer that fuses like ORT
+SESSION_FUSIONS_ATTR = "qnn.ort_session_fusions"
+
 
 @dataclass(frozen=True)
 class SessionFusions:
@@ -31,6 +37,27 @@ class SessionFusions:
 
     skip_norms: frozenset[str]
     matmul_adds: frozenset[str]
+
+    def attach(self, function: func.FuncOp) -> None:
+        """Record these on `function` (`SESSION_FUSIONS_ATTR`) for its quantizer."""
+        function.attributes[SESSION_FUSIONS_ATTR] = DictionaryAttr(
+            {
+                field: ArrayAttr([StringAttr(n) for n in sorted(getattr(self, field))])
+                for field in ("skip_norms", "matmul_adds")
+            }
+        )
+
+    @staticmethod
+    def take(function: func.FuncOp) -> SessionFusions | None:
+        """The SessionFusions `attach` recorded on `function`, removed from it; None if none."""
+        recorded = function.attributes.pop(SESSION_FUSIONS_ATTR, None)
+        if not isinstance(recorded, DictionaryAttr):
+            return None
+        names = {
+            field: frozenset(s.data for s in recorded.data[field].data)  # type: ignore[attr-defined]
+            for field in ("skip_norms", "matmul_adds")
+        }
+        return SessionFusions(**names)
 
 
 def ort_session_fusions(model) -> SessionFusions | None:
@@ -65,3 +92,18 @@ def ort_session_fusions(model) -> SessionFusions | None:
         frozenset(n.output[0] for n in graph.node if n.op_type == "SkipLayerNormalization"),
         frozenset(n.output[0] for n in graph.node if n.output and from_gemm(n)),
     )
+
+
+def quantized_session_fusions(model) -> SessionFusions | None:
+    """`ort_session_fusions` of the model ORT's quantizers would write from the float `model`:
+    they store ONNX's inferred shapes in it (`load_model_with_shape_infer`: `unk__N` names for
+    the dimensions inference merges), and ORT's session compares those names. The float model
+    with those shapes stored gives the same decisions (measured on a `quantize_dynamic` BERT:
+    the same two of five norms; the float model without them, none)."""
+    from onnx import shape_inference
+
+    try:
+        inferred = shape_inference.infer_shapes(model)
+    except Exception:  # noqa: BLE001 - onnx's inference errors have no common type
+        return None
+    return ort_session_fusions(inferred)

@@ -30,6 +30,7 @@ from qdialect.float32_arrays import dynamic_qparams_of
 from qdialect.names import node_name, tensor_name
 from qdialect.ort_fusions import fuse_float_nodes
 from qdialect.ort_qparams import QParams, QType, quantize_array, weight_qparams
+from qdialect.ort_session_view import SessionFusions
 from qdialect.quant_config import QuantizeConfig
 from qdialect.tensors import element_type
 from rewrites.onnx_nodes import (
@@ -235,7 +236,8 @@ def quantize_dynamic_function(function: func.FuncOp, config: QuantizeConfig) -> 
         new.attributes.update(op.attributes)
         rewriter.replace_op(op, new)
         summary.quantized.append(label)
+    session = SessionFusions.take(function)
     if summary.quantized:
-        fuse_float_nodes(function.body.block)
+        fuse_float_nodes(function.body.block, session)
         nchwc_layout(function.body.block)
     return summary

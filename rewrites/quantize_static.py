@@ -52,6 +52,7 @@ from qdialect.ort_qparams import (
     quantize_array,
     quantize_bias,
 )
+from qdialect.ort_session_view import SessionFusions
 from qdialect.quant_config import QuantFormat, QuantizeConfig
 from qdialect.quant_rules import NodeRule
 from qdialect.tensor_overrides import TensorOverride
@@ -382,8 +383,9 @@ class StaticQuantizer:
         if self.config.quant_format is QuantFormat.QOperator:
             fuse_softmax(self.block, self.quantized_ops.__contains__)
             resize_stored_values(self.block, self.quantized_ops.__contains__)
+        session = SessionFusions.take(self.function)
         if writes_quantized_values(self.block):  # ORT's optimized session runs the model
-            fuse_float_nodes(self.block)
+            fuse_float_nodes(self.block, session)
             nchwc_layout(self.block)
         self.summary.unmatched_rules = [
             key for key in self.config.rules.patterns() if key not in matched

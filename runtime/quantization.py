@@ -237,6 +237,8 @@ def quantize(
 
         model, whole = quantize_whole_nodes(load_model(model), settings)
     module = load_float_model(model, node_constants=True, dims=dims)
+    if isinstance(settings, QuantizeConfig) and is_onnx_source(model):
+        _attach_session_fusions(module, model, dims)
     if form != "qdq" and not is_static:
         raise ValueError(f"form '{form}' applies to static quantization only")
     unmatched = unmatched_selections(module, settings)
@@ -281,6 +283,23 @@ def unmatched_selections(module: ModuleOp, settings: Any) -> list[str]:
     if given not in (DEFAULT_OP_TYPES, DYNAMIC_OP_TYPES):
         keys += [f"op_types_to_quantize['{kind}']" for kind in sorted(given - kinds)]
     return keys
+
+
+def _attach_session_fusions(module: ModuleOp, model: Any, dims: InputDims) -> None:
+    """Where dimensions stay symbolic to ORT's session (given by samples, not overridden by
+    name), its shape-dependent fusions of the quantized model, recorded on each function for
+    the quantizer (`qdialect.ort_session_view`)."""
+    from qdialect.onnx_import import load_model
+    from qdialect.onnx_import.input_dims import bind_input_dims, open_dimensions
+    from qdialect.ort_session_view import quantized_session_fusions
+
+    overridden = bind_input_dims(load_model(model), dims.free_dimensions)
+    if not open_dimensions(overridden):
+        return
+    session = quantized_session_fusions(overridden)
+    if session is not None:
+        for function in defined_functions(module):
+            session.attach(function)
 
 
 def quantize_dynamic_module(module: ModuleOp, settings: QuantizeConfig) -> QuantizeSummary:

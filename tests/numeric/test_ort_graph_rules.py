@@ -874,6 +874,26 @@ def test_skip_layer_norms_on_symbolic_shapes_are_onnxruntimes(overridden: bool) 
         assert np.array_equal(a.view(np.uint32), b.view(np.uint32))
 
 
+def test_our_quantize_dynamic_on_symbolic_shapes_fuses_as_onnxruntimes_session() -> None:
+    """Our `quantize_dynamic` of the same float model, its dimensions given by the samples:
+    the norms fuse as in ORT's plain session running ORT's quantized model (which stores
+    ONNX's inferred shapes: `ort_session_view.quantized_session_fusions`)."""
+    from runtime.quantization import quantize
+
+    from .test_dynamic import ort_dynamic
+
+    model = residual_norms()
+    rng = np.random.default_rng(13)
+    feeds = {k: rng.standard_normal((2, 8, 16)).astype(np.float32) for k in ("x", "a", "b")}
+    module = quantize(model, None, {"mode": "dynamic"}, samples=[feeds]).module
+    norms = [op for op in module.walk() if isinstance(op, qnn.LayerNormOp)]
+    assert [op.welford is not None for op in norms] == [True, False]
+    assert "qnn.ort_session_fusions" not in str(module)  # taken by the quantizer
+    got = compile_module(module)(**feeds)
+    for a, b in zip(got, run_ort(ort_dynamic(model), feeds), strict=True):
+        assert np.array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
 def scaled_matmul(case: str, m: int, k: int) -> onnx.ModelProto:
     """Q → DQ → a float MatMul by a float weight (prepacked) or a float graph input (streamed),
     with a scalar Mul or Div on an input or on the output: a quantized model whose MatMul ORT's
