@@ -138,6 +138,17 @@ class GraphImporter:
         before opset 19; from it, ORT's own loop computes AveragePool in NCHW."""
         return self.opset < AVERAGE_POOL_V19
 
+    def _unproduced_output(self, name: str) -> str:
+        """Why graph output `name` has no value: no node writes it, or the import fused the
+        node that does into its neighbours (a `quantize_dynamic` MatMul's Cast/Mul chain)."""
+        node = self.producer(name)
+        if node is None:
+            return f"graph output '{name}' is not produced by any node"
+        return (
+            f"graph output '{name}' is an intermediate of node '{node.name}' ({node.op_type}), "
+            "which the import fused with its neighbours into one op: it cannot be an output"
+        )
+
     def producer(self, name: str):
         """The node that writes tensor `name`, None for a graph input or initializer."""
         return self._producers.get(name)
@@ -403,7 +414,7 @@ class GraphImporter:
                 # a constant output (a Shape of fixed dimensions, an initializer)
                 self.define(out.name, self.operand(out.name))
             if out.name not in self.values:
-                raise OnnxImportError(f"graph output '{out.name}' is not produced by any node")
+                raise OnnxImportError(self._unproduced_output(out.name))
             results.append(self.values[out.name])
         self.block.add_op(func.ReturnOp(*results))
         if self.quantized_model:  # run by ORT's optimized session (qdialect/ort_fusions.py)

@@ -213,6 +213,20 @@ def test_a_matmul_writing_an_untyped_tensor_is_refused_as_by_quantize_dynamic() 
         quantize(model, None, {"mode": "dynamic"})
 
 
+def test_an_output_inside_a_fused_matmul_chain_is_refused_by_name() -> None:
+    """The Mul of a MatMulInteger's scales, made a graph output: the import computes the
+    chain as one op, and says so (ORT would run it)."""
+    model = ort_dynamic(mlp(np.random.default_rng(5)))
+    mul = next(n for n in model.graph.node if n.op_type == "Mul")
+    model.graph.output.append(helper.make_tensor_value_info(mul.output[0], TensorProto.FLOAT, None))
+    with pytest.raises(OnnxImportError) as err:
+        import_onnx(model)
+    assert str(err.value) == (
+        f"graph output '{mul.output[0]}' is an intermediate of node '{mul.name}' (Mul), which "
+        "the import fused with its neighbours into one op: it cannot be an output"
+    )
+
+
 def test_ort_saturates_without_reduce_range() -> None:
     """ORT's u8 x s8 AVX2 kernel adds pairs of products in int16 with saturation: on data
     spanning the full u8 range against full-range s8 weights its output leaves the exact
