@@ -84,9 +84,10 @@ class Steps:
         """`function` of `x` as a `qnn.activation`, after the steps added so far: for the
         functions no standard node computes as ORT's kernel does (the C library's `expf`)."""
         self.run()
-        name = self.fresh()
+        name, since = self.fresh(), self.g.block.last_op
         op = unary_activation(function, self.g.value(x), **parameters)
         self.g.define(name, self.g.add(op))
+        self.g.mark_decomposed(since, self.node.op_type)  # one of the node's inner ops
         return name
 
 

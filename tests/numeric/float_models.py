@@ -1273,6 +1273,36 @@ def einsum_mixer(rng: np.random.Generator, tokens: int = 8, width: int = 16):
     return onnx_model(graph_nodes, [tokens, width], [tokens, 8], weights)
 
 
+def recurrent_mixer(rng: np.random.Generator, steps: int = 6, width: int = 8):
+    """An LSTM (with its bias: every gate clipped as deepcpu clips) and a GRU between
+    quantized MatMuls (quantize_static leaves both float), over [steps, 1, width]."""
+    hidden = 8
+    weights = {
+        "w_in": normal(rng, width, width),
+        "lstm_w": normal(rng, 1, 4 * hidden, width),
+        "lstm_r": normal(rng, 1, 4 * hidden, hidden),
+        "lstm_b": normal(rng, 1, 8 * hidden),
+        "gru_w": normal(rng, 1, 3 * hidden, hidden),
+        "gru_r": normal(rng, 1, 3 * hidden, hidden),
+        "gru_b": normal(rng, 1, 6 * hidden),
+        "w_out": normal(rng, hidden, 4),
+    }
+    graph_nodes = [
+        helper.make_node("MatMul", ["x", "w_in"], ["h"], name="in"),
+        helper.make_node(
+            "LSTM", ["h", "lstm_w", "lstm_r", "lstm_b"], ["l"], name="lstm", hidden_size=hidden
+        ),
+        helper.make_node("Squeeze", ["l", "one"], ["ls"], name="squeeze_l"),
+        helper.make_node(
+            "GRU", ["ls", "gru_w", "gru_r", "gru_b"], ["g"], name="gru", hidden_size=hidden
+        ),
+        helper.make_node("Squeeze", ["g", "one"], ["gs"], name="squeeze_g"),
+        helper.make_node("MatMul", ["gs", "w_out"], ["y"], name="out"),
+    ]
+    weights["one"] = np.array([1], np.int64)
+    return onnx_model(graph_nodes, [steps, 1, width], [steps, 1, 4], weights)
+
+
 def gemm_of_activations(rng: np.random.Generator, rows: int = 6, width: int = 16):
     """A Gemm whose B is an activation (transposed): QOperator writes a QGemm with a run-time
     B, which ONNX Runtime does not pack."""

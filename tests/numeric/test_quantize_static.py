@@ -98,6 +98,7 @@ MODELS = {
     "scaled_gemms": float_models.scaled_gemms,
     "multiplied_mask": float_models.multiplied_mask,
     "einsum_mixer": float_models.einsum_mixer,
+    "recurrent_mixer": float_models.recurrent_mixer,
     "gemm_of_activations": float_models.gemm_of_activations,
     "dotted_conv1d": float_models.dotted_conv1d,
     "identity_bias_gemm": float_models.identity_bias_gemm,
@@ -557,6 +558,26 @@ def test_einsums_stay_float_as_in_quantize_static(combo) -> None:
     """Einsums between quantized MatMuls: quantize_static has no rule for them, so they stay
     float (ORT's kernel's sums, `onnx_import.einsum`) between the pairs."""
     check_model("einsum_mixer", combo, compiled=True, same_types=True)
+
+
+@pytest.mark.parametrize("combo", first_two_fast(COMBOS[::4]))
+def test_recurrent_nodes_stay_float_as_in_quantize_static(combo) -> None:
+    """An LSTM and a GRU between quantized MatMuls stay float, whole (their inner ops, the
+    gates' clips among them, are no nodes of the quantizer's)."""
+    check_model("recurrent_mixer", combo, compiled=True, same_types=True)
+
+
+def test_the_gate_clips_of_recurrent_nodes_are_no_clip_nodes() -> None:
+    """`op_types_to_quantize` naming Clip on a model whose only clips are an LSTM's and a
+    GRU's gates': no node of that type, so the listed type is warned about."""
+    from runtime.quantization import QuantizeWarning, calibrate
+
+    rng = np.random.default_rng(3)
+    model = float_models.recurrent_mixer(rng)
+    samples = [{"x": rng.standard_normal((6, 1, 8)).astype(np.float32)} for _ in range(2)]
+    table = calibrate(model, samples)
+    with pytest.warns(QuantizeWarning, match=r"^rule op_types_to_quantize\['Clip'\] matches no"):
+        quantize(model, table, {"op_types_to_quantize": ["MatMul", "Clip"]})
 
 
 @pytest.mark.parametrize("combo", COMBOS[1::3], ids=case_ids)
