@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 import tempfile
 from pathlib import Path
 
@@ -872,6 +873,18 @@ def test_skip_layer_norms_on_symbolic_shapes_are_onnxruntimes(overridden: bool) 
     got = compile_module(module)(**feeds)
     for a, b in zip(got, session.run(None, feeds), strict=True):
         assert np.array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+def test_without_onnxruntime_symbolic_shapes_fuse_as_overridden_ones(monkeypatch) -> None:
+    """With no onnxruntime to ask, the importer decides from its static shapes: as ORT's
+    session with every dimension overridden (both norms fuse)."""
+    from .test_dynamic import ort_dynamic
+
+    theirs = ort_dynamic(residual_norms())
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` fails
+    module = import_onnx(theirs, input_shapes={k: (2, 8, 16) for k in ("x", "a", "b")})
+    norms = [op for op in module.walk() if isinstance(op, qnn.LayerNormOp)]
+    assert [op.welford is not None for op in norms] == [True, True]
 
 
 def test_our_quantize_dynamic_on_symbolic_shapes_fuses_as_onnxruntimes_session() -> None:
