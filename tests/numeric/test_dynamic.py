@@ -504,12 +504,17 @@ def lstm_classifier(rng) -> onnx.ModelProto:
     ("config", "quantized"),
     [
         ({}, ["table", "lstm", "head"]),
-        ({"per_channel": True, "reduce_range": True}, ["table", "lstm", "head"]),
-        ({"extra_options": {"WeightSymmetric": False}}, ["table", "lstm", "head"]),
-        ({"op_types_to_quantize": ["MatMul"]}, ["head"]),
         ({"nodes_to_exclude": ["lstm"]}, ["table", "head"]),
+        *(  # the default tier keeps the two above
+            pytest.param(*case, marks=pytest.mark.slow)
+            for case in [
+                ({"per_channel": True, "reduce_range": True}, ["table", "lstm", "head"]),
+                ({"extra_options": {"WeightSymmetric": False}}, ["table", "lstm", "head"]),
+                ({"op_types_to_quantize": ["MatMul"]}, ["head"]),
+            ]
+        ),
     ],
-    ids=["default", "per-channel-7-bit", "asymmetric", "no-lstm", "lstm-excluded"],
+    ids=["default", "lstm-excluded", "per-channel-7-bit", "asymmetric", "no-lstm"],
 )
 def test_quantize_dynamic_of_an_lstm_is_onnxruntimes(config, quantized) -> None:
     """`mode: dynamic` quantizes an LSTM as `quantize_dynamic` does (a DynamicQuantizeLSTM:
