@@ -112,13 +112,13 @@ class GraphImporter:
         self.opset = 13  # the default domain's version (import_onnx sets the model's)
         # a quantized model runs in ORT's optimized session, a float one in its calibrator's
         # unoptimized one (`builders.nchwc_pool`)
-        # the fusions ORT's session makes where its shapes are symbolic (`ort_session_view`);
-        # None: decided from our static shapes
-        self.session_fusions: SessionFusions | None = None
         self.quantized_model = any(
             n.op_type in QUANTIZED_MODEL_NODES or n.op_type.startswith("QLinear")
             for n in graph.node
         )
+        # the fusions ORT's session makes where its shapes are symbolic (`ort_session_view`);
+        # None: decided from our static shapes
+        self.session_fusions: SessionFusions | None = None
 
     # ---- the graph's edges (shape-arithmetic folding looks around a node)
     @functools.cached_property

@@ -22,6 +22,9 @@ THINNED = {
     "test_ort_graph_rules.py::test_a_scaled_float_matmul_is_onnxruntimes_fused_matmul": 2,
     "test_ort_graph_rules.py::test_float_pools_of_quantized_models_are_onnxruntimes_nchwc_pools": 2,
     "test_quantize_random.py::test_static_seeds_that_found_onnxruntime_rules": 2,
+    "test_onnxruntime_conformance.py::test_qlinearconv_edges": 2,
+    "test_onnxruntime_conformance.py::test_convinteger_edges": 2,
+    "test_ort_graph_rules.py::test_int8_groups_fuse_as_onnxruntimes_x86_session": 2,
 }
 
 
