@@ -25,6 +25,10 @@ THINNED = {
     "test_onnxruntime_conformance.py::test_qlinearconv_edges": 2,
     "test_onnxruntime_conformance.py::test_convinteger_edges": 2,
     "test_ort_graph_rules.py::test_int8_groups_fuse_as_onnxruntimes_x86_session": 2,
+    "test_onnxruntime_conformance.py::test_qlinearmatmul_edges": 2,
+    "test_onnxruntime_conformance.py::test_matmulinteger_edges": 2,
+    "test_compiled.py::test_quantize_round_modes_and_storage": 2,
+    "test_float_math.py::test_exp_log_and_their_activations_are_onnxruntimes": 2,
 }
 
 
