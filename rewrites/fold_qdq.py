@@ -68,7 +68,7 @@ from qdialect.types import Granularity, UniformQuantizedType
 from rewrites.common import dense_constant, single_use, stored_constant, with_element
 from rewrites.fake_quant import quantized_values
 from rewrites.fold_tables import FuseQdqTable, TableStyle
-from rewrites.onnx_nodes import node_of
+from rewrites.onnx_nodes import inner_op, node_of
 from rewrites.retype import requantize_constant
 from rewrites.scale_limits import ScaleRangeError, check_op, check_requantization
 
@@ -120,6 +120,34 @@ class SinkDequantize(RewritePattern):
         new = type(op).create(
             operands=[source, *op.operands[1:]],
             result_types=[moved_type],
+            properties=dict(op.properties),
+            attributes=dict(op.attributes),
+        )
+        rewriter.replace(op, [new, qnn.DequantizeOp(new.results[0], op.result.type)])
+
+
+class SinkDequantizeInnerConcat(RewritePattern):
+    """`concat(dequantize(x_i))` is `dequantize(concat(x_i))` when every `x_i` has one
+    per-tensor type, for the concats the importer writes inside a node (a 3-D conv's depth
+    taps, `onnx_import.conv3d`): exact, as a concat copies values. An ONNX Concat node is left
+    to `FuseQdqElementwise`, as ONNX Runtime's QDQ rules see it."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: qnn.ConcatOp, rewriter: PatternRewriter) -> None:
+        if not inner_op(op):
+            return
+        sources = [_dequantized(operand) for operand in op.operands]
+        if any(source is None for source in sources):
+            return
+        q_type = element_type(sources[0].type)  # type: ignore[union-attr]
+        if q_type.granularity is not Granularity.PER_TENSOR or any(
+            element_type(source.type) != q_type  # type: ignore[union-attr]
+            for source in sources
+        ):
+            return
+        new = qnn.ConcatOp.create(
+            operands=sources,
+            result_types=[with_element(op.result.type, q_type)],
             properties=dict(op.properties),
             attributes=dict(op.attributes),
         )
@@ -658,6 +686,7 @@ class FoldQdqPass(ModulePass):
             GreedyRewritePatternApplier(
                 [
                     SinkDequantize(),
+                    SinkDequantizeInnerConcat(),
                     HoistQuantize(),
                     FoldConstantTranspose(),
                     FoldConstantReshape(),

@@ -21,8 +21,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from xdsl.context import Context
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp, TensorType, i64
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, TensorType, i1, i64
 from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -38,6 +39,7 @@ from qdialect.names import NAME_ATTR, record_name, tensor_name
 from qdialect.qnn.common import Kind, int_array, kind_of
 from qdialect.qnn.modes import Layout
 from qdialect.tensors import element_type, reshape_ops
+from rewrites.common import dense_constant
 
 
 def _direct(op: qnn.Conv2DOp) -> bool:
@@ -69,9 +71,14 @@ def _ranges(op: Operation, threads: int) -> tuple[int, list[tuple[int, int]]] | 
     if op.batched_matmul is not None or op.nchwc_channels is not None:
         return None  # (an NCHWc conv sums so on any number of threads)
     n, o, oh, ow = op.results[0].type.get_shape()  # type: ignore[union-attr]
+    k = math.prod(op.weight.type.get_shape()[1:])  # type: ignore[union-attr]
+    if op.gemm_pixels is not None:  # a 3-D conv's depths in the batch: one volume is one image
+        pixels = op.gemm_pixels.value.data
+        if n != pixels // (oh * ow) or op.groups.value.data != 1:
+            return None
+        return k, conv_pixel_ranges(o, pixels, k, threads, False)  # (its GemmDirect: 2-D)
     if n != 1 or op.groups.value.data != 1 or op.layout_kind is not Layout.NCHW:
         return None  # batches and groups: one GEMM per item, every pixel in it
-    k = math.prod(op.weight.type.get_shape()[1:])  # type: ignore[union-attr]
     return k, conv_pixel_ranges(o, oh * ow, k, threads, _direct(op))
 
 
@@ -136,6 +143,40 @@ def _split(op: Operation, runs: list[tuple[int, int, int]]) -> None:
     Rewriter.erase_op(op)
 
 
+def _select_volume(op: qnn.Conv2DOp, runs: list[tuple[int, int, int]]) -> None:
+    """`_split` of a 3-D conv folded to 2-D (`gemm_pixels`): its result [OD, O, OH, OW] holds
+    the volume's pixels off the last axis, so each pixel takes its block's copy by a select
+    on a constant mask [OD, 1, OH, OW] (one block: the op itself takes it)."""
+    blocks = list(dict.fromkeys(block for _, _, block in runs))
+    if len(blocks) == 1:
+        op.properties["sum_block"] = IntegerAttr(blocks[0], i64)
+        return
+    depth, _, height, width = op.result.type.get_shape()
+    pixel_block = [block for _, count, block in runs for _ in range(count)]
+    ops: list[Operation] = []
+    copies = {}
+    for block in blocks:
+        copy = op.clone()
+        copy.properties["sum_block"] = IntegerAttr(block, i64)
+        copy.results[0].name_hint = None
+        copy.attributes.pop(NAME_ATTR, None)
+        ops.append(copy)
+        copies[block] = copy.results[0]
+    value = copies[blocks[0]]
+    mask_type = TensorType(i1, [depth, 1, height, width])
+    for block in blocks[1:]:
+        mask = np.array([b == block for b in pixel_block]).reshape(depth, 1, height, width)
+        ops.append(constant := dense_constant(mask, mask_type))
+        select = qnn.SelectOp.create(
+            operands=[constant.result, copies[block], value], result_types=[op.result.type]
+        )
+        ops.append(select)
+        value = select.result
+    Rewriter.insert_op(ops, InsertPoint.before(op))
+    op.result.replace_all_uses_with(value)
+    Rewriter.erase_op(op)
+
+
 @dataclass(frozen=True)
 class MlasThreadsPass(ModulePass):
     """`threads`: ONNX Runtime's intra-op threads whose sums to write (1: nothing changes)."""
@@ -157,4 +198,7 @@ class MlasThreadsPass(ModulePass):
             own = inner.float_sum_order().block  # type: ignore[attr-defined]
             if all(block == own for _, _, block in runs):
                 continue
-            _split(inner, runs)
+            if isinstance(inner, qnn.Conv2DOp) and inner.gemm_pixels is not None:
+                _select_volume(inner, runs)
+            else:
+                _split(inner, runs)

@@ -520,7 +520,7 @@ class StaticQuantizer:
             return float_constant(node_inputs(op)[1]) is None  # `QOpMatMul.should_quantize`
         # `QArgMax` reads a quantized input only where an earlier node quantized it
         kept = ("GlobalAveragePool", "Pad", "ArgMax", "ArgMin")
-        return kind in kept and not self.is_marked(op.operands[0])
+        return kind in kept and not self.is_marked(inputs[0])  # (a volume's: its reshape's)
 
     def fixed_output(self, kind: str) -> Mark:
         """QOperator's QLinearSoftmax quantizes its output with fixed parameters."""
@@ -572,15 +572,17 @@ class StaticQuantizer:
             self.mark(weight, Mark(weight=True))
 
     def mark_conv_or_gemm(self, op: Operation, kind: str) -> None:
-        """`QDQConv.quantize` / `QDQGemm.quantize`. A 1-D conv is a `qnn.conv2d` between
-        reshapes (its node's last op the reshape back): the node's input and output are the
-        reshapes' outer ends, its weight and bias the conv's."""
+        """`QDQConv.quantize` / `QDQGemm.quantize`. A 1-D or 3-D conv is a `qnn.conv2d` between
+        data movement (its node's last op moves the result back): the node's input and output
+        are the outer ends of those moves, its weight and bias the conv's."""
         compute = op
+        ops = node_ops(op)
         if not isinstance(op, qnn.Conv2DOp | qnn.DotOp):
-            (compute,) = (o for o in node_ops(op) if isinstance(o, qnn.Conv2DOp))
+            (compute,) = (o for o in ops if isinstance(o, qnn.Conv2DOp))
         x = compute.input
-        if isinstance(x.owner, tensor.ReshapeOp) and x.owner in node_ops(op):
-            x = x.owner.source
+        movement = tensor.ReshapeOp | qnn.TransposeOp | qnn.ConcatOp | qnn.SliceOp | qnn.PadOp
+        while x.owner in ops and isinstance(x.owner, movement):
+            x = x.owner.operands[0]  # (a 3-D conv's concat of depth taps: all slices of x)
         source = weight_source(compute.weight) if kind == "Gemm" else None
         weight = source.value if source is not None else compute.weight
         default_axis = 0 if kind == "Conv" or (source is not None and source.transposed) else 1

@@ -278,24 +278,18 @@ def build_conv(
     g: GraphImporter, node, x: SSAValue, w: SSAValue, bias, result_type, bias_float=None
 ) -> None:
     xs, ws = shape_of(x), shape_of(w)
-    if len(ws) not in (3, 4):
-        raise NodeError(f"only 1-D and 2-D convolutions are imported, weight has rank {len(ws)}")
     if len(xs) != len(ws):
         raise NodeError(
             f"the weight's rank {len(ws)} does not match the input's rank {len(xs)} "
             f"(weight {list(ws)}, input {list(xs)})"
         )
+    if len(ws) not in (3, 4):  # (3-D: `convolution.build_conv`)
+        raise NodeError(
+            f"only 1-D, 2-D and 3-D convolutions are imported, weight has rank {len(ws)}"
+        )
     if len(ws) == 3:
         return build_conv1d(g, node, x, w, bias, result_type, bias_float)
-    groups = attrs(node).get("group", 1)
-    if not isinstance(groups, int) or groups < 1:
-        raise NodeError(f"attribute 'group' must be a positive integer, got {groups!r}")
-    if len(xs) == 4 and (xs[1] % groups or xs[1] // groups != ws[1] or ws[0] % groups):
-        raise NodeError(
-            f"attribute 'group' ({groups}) does not fit the input's {xs[1]} channels and the "
-            f"weight's shape {list(ws)} (input channels / group must be the weight's dim 1, "
-            "output channels a multiple of group)"
-        )
+    groups = conv_groups(node, xs, ws)
     win = window(node, xs, kernel=ws[2:], fixed_kernel=ws[2:])
     shape = [xs[0], ws[0], *win["out"]]
     op = qnn.Conv2DOp.build(
@@ -304,6 +298,20 @@ def build_conv(
         properties=conv_props(win, groups),
     )
     g.define(node.output[0], g.add(op, node.output[0]))
+
+
+def conv_groups(node, xs, ws) -> int:
+    """The conv's `group`, checked against its input and weight shapes."""
+    groups = attrs(node).get("group", 1)
+    if not isinstance(groups, int) or groups < 1:
+        raise NodeError(f"attribute 'group' must be a positive integer, got {groups!r}")
+    if xs[1] % groups or xs[1] // groups != ws[1] or ws[0] % groups:
+        raise NodeError(
+            f"attribute 'group' ({groups}) does not fit the input's {xs[1]} channels and the "
+            f"weight's shape {list(ws)} (input channels / group must be the weight's dim 1, "
+            "output channels a multiple of group)"
+        )
+    return groups
 
 
 # a 1-D conv's window attributes as the 2-D conv over a height of 1 reads them
@@ -339,13 +347,28 @@ def over_one_row(
     reshapes: [N, C, W] -> [N, C, 1, W] and back. The three ops stand for the node
     (`op_type`, else the node's own)."""
     xs = shape_of(x)
+    image = [xs[0], xs[1], 1, xs[2]]
+    between_reshapes(g, as_2d(node), x, image, build, lambda y: [y[0], y[1], y[3]], op_type)
+
+
+def between_reshapes(
+    g: GraphImporter,
+    node,
+    x: SSAValue,
+    image: list[int],
+    build: Callable[[GraphImporter, Any, SSAValue], None],
+    back: Callable[[list[int]], list[int]],
+    op_type: str | None = None,
+) -> None:
+    """`build(g, node, x reshaped to the 4-D image shape)`, its result reshaped to
+    `back(its shape)`: a 1-D window over a height of 1, a global pool over a volume's D·H
+    rows. The ops stand for the node (`op_type`, else its own)."""
     last = g.block.last_op
-    build(g, as_2d(node), reshaped(g, x, [xs[0], xs[1], 1, xs[2]]))
+    build(g, node, reshaped(g, x, image))
     inner = g.values[node.output[0]]
     inner.name_hint = None  # the node's name goes to its last op, the reshape
     inner.owner.attributes.pop(NAME_ATTR, None)  # type: ignore[union-attr]
-    out = shape_of(inner)
-    g.define(node.output[0], reshaped(g, inner, [out[0], out[1], out[3]], node.output[0]))
+    g.define(node.output[0], reshaped(g, inner, back(list(shape_of(inner))), node.output[0]))
     g.mark_decomposed(last, op_type or node.op_type)
 
 
@@ -358,23 +381,37 @@ def as_2d(node):
 
 
 def weight_rows(g: GraphImporter, w: SSAValue) -> SSAValue:
-    """A 1-D conv's weight [O, C, K] as [O, C, 1, K]: a constant (per-axis quantized ones
-    too, their axis 0 unmoved) rewritten, else reshaped."""
+    """A 1-D conv's weight [O, C, K] as [O, C, 1, K]."""
     o, c, k = shape_of(w)
-    shape = [o, c, 1, k]
+    return reshaped_weight(g, w, [o, c, 1, k])
+
+
+def reshaped_weight(g: GraphImporter, w: SSAValue, shape: list[int]) -> SSAValue:
+    """A conv's weight in another shape that keeps its output channels first: a constant
+    (per-axis quantized ones too, their axis 0 unmoved; a QDQ model's DequantizeLinear of
+    one) rewritten, else reshaped."""
     owner = w.owner
+    if isinstance(owner, qnn.DequantizeOp) and is_stored_constant(owner.input):
+        stored = reshaped_weight(g, owner.input, shape)
+        return g.add(qnn.DequantizeOp(stored, tensor_type(shape, f32)))
     if isinstance(owner, arith.ConstantOp) and element_type(w.type) == f32:
         rows = g.float_constant(dense_array(owner).astype(np.float32).reshape(shape))
         name = tensor_name(w)  # (torch's "c1.weight": a qnn.name, not the SSA name hint)
         if name and isinstance(rows.owner, arith.ConstantOp):
             rows.owner.attributes[INITIALIZER_ATTR] = StringAttr(name)
         return rows
-    if isinstance(owner, StorageCastOp) and isinstance(owner.input.owner, arith.ConstantOp):
+    if is_stored_constant(w):
         stored = owner.input.owner
         values = dense_array(stored).reshape(shape)
         storage = g.integer_constant(values, element_type(stored.result.type))
         return g.add(StorageCastOp(storage, tensor_type(shape, element_type(w.type))))
     return reshaped(g, w, shape)
+
+
+def is_stored_constant(value: SSAValue) -> bool:
+    """Whether `value` is a quantized constant: the storage cast of an integer one."""
+    owner = value.owner
+    return isinstance(owner, StorageCastOp) and isinstance(owner.input.owner, arith.ConstantOp)
 
 
 def build_dot(g: GraphImporter, node, a: SSAValue, b: SSAValue, bias, result_type) -> None:

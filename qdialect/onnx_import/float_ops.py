@@ -22,7 +22,6 @@ from qdialect.onnx_import.batched import build_matmul
 from qdialect.onnx_import.builders import (
     build_avg_pool,
     build_concat,
-    build_conv,
     check_matrices,
     dot,
     float_value,
@@ -41,11 +40,12 @@ from qdialect.onnx_import.common import (
     shape_of,
     tensor_type,
 )
+from qdialect.onnx_import.convolution import build_conv
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.logical import integer_binary, run_time_integer
 from qdialect.onnx_import.movement import identity
-from qdialect.onnx_import.pool3d import build_pool3d
+from qdialect.onnx_import.pool3d import build_pool3d, build_quantized_max_pool3d
 from qdialect.onnx_import.registry import handles
 from qdialect.ort_fusions import DEQUANTIZE_OPS
 from qdialect.tensors import element_type
@@ -413,6 +413,8 @@ def max_pool(g: GraphImporter, node) -> None:
     x = g.value(node.input[0])
     if len(shape_of(x)) == 3:
         return over_one_row(g, node, x, build_max_pool)
+    if len(shape_of(x)) == 5 and isinstance(element_type(x.type), UniformQuantizedType):
+        return build_quantized_max_pool3d(g, node, x)
     if len(shape_of(x)) == 5:
         return build_pool3d(g, node, float_value(g, node.input[0]))
     build_max_pool(g, node, x)

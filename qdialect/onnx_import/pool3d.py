@@ -9,11 +9,31 @@ from xdsl.dialects.builtin import BoolAttr, StringAttr, UnitAttr, f32
 from xdsl.ir import SSAValue
 
 from qdialect import qnn
+from qdialect.names import NAME_ATTR
 from qdialect.onnx_import.builders import reshaped, window_count, window_pads
 from qdialect.onnx_import.common import attrs, int_list_attr, tensor_type
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import AVERAGE_POOL_V19, GraphImporter
 from qdialect.qnn.common import int_array
+from qdialect.tensors import element_type
+from qdialect.types import Granularity
+
+
+def build_quantized_max_pool3d(g: GraphImporter, node, x: SSAValue) -> None:
+    """A MaxPool of a quantized volume (ORT's QOperator models keep its 8-bit MaxPool) as the
+    float pool of its reals, quantized back to its type: the same stored values, since
+    dequantizing is increasing and each 8-bit value comes back from its real."""
+    elem = element_type(x.type)
+    if elem.granularity is not Granularity.PER_TENSOR:
+        raise NodeError("a MaxPool of a per-axis quantized tensor is not imported")
+    last = g.block.last_op
+    build_pool3d(g, node, g.add(qnn.DequantizeOp(x, tensor_type(x.type.get_shape(), f32))))
+    pooled = g.values[node.output[0]]
+    pooled.name_hint = None  # the node's name goes to its last op, the quantize
+    pooled.owner.attributes.pop(NAME_ATTR, None)  # type: ignore[union-attr]
+    result = qnn.QuantizeOp(pooled, tensor_type(pooled.type.get_shape(), elem))
+    g.define(node.output[0], g.add(result, node.output[0]))
+    g.mark_decomposed(last, node.op_type)
 
 
 def build_pool3d(g: GraphImporter, node, x: SSAValue) -> None:

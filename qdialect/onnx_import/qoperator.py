@@ -19,9 +19,9 @@ from qdialect.onnx_import import blockwise_qdq
 from qdialect.onnx_import.batched import build_matmul
 from qdialect.onnx_import.blockwise_types import blocked
 from qdialect.onnx_import.builders import (
+    between_reshapes,
     build_avg_pool,
     build_concat,
-    build_conv,
     build_dot,
     over_one_row,
     rank_of,
@@ -34,6 +34,7 @@ from qdialect.onnx_import.common import (
     shape_of,
     tensor_type,
 )
+from qdialect.onnx_import.convolution import build_conv
 from qdialect.onnx_import.element_types import onnx_dtype
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
@@ -265,4 +266,8 @@ def qlinear_avg_pool(g: GraphImporter, node) -> None:
 
     if len(shape_of(x)) == 3 and not nhwc:  # ORT's 1-D task: the 2-D one's sums, a row
         return over_one_row(g, node, x, build)
+    if len(shape_of(x)) == 5 and node.op_type == "QLinearGlobalAveragePool" and not nhwc:
+        n, c, depth, height, width = shape_of(x)  # ORT's sum of the D·H·W values, as 2-D's
+        image = [n, c, depth * height, width]
+        return between_reshapes(g, node, x, image, build, lambda y: [*y[:2], 1, 1, 1])
     build(g, node, x)

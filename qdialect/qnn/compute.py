@@ -174,6 +174,7 @@ FLOAT_SUM_PROPERTIES = (
     "sum_block",
     "nchwc_channels",
     "sum_from_addend",
+    "gemm_pixels",
 )
 
 
@@ -330,9 +331,28 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
     # ... whose sums start from the addend, the bias added after them (ORT's NCHWc Conv/Sum
     # fusion of an Add: qdialect/nchwc.py)
     sum_from_addend = opt_prop_def(UnitAttr)
+    # a float 3-D conv, its depth folded into the batch (`onnx_import.conv3d`): the pixels of
+    # each of MLAS's GEMMs, the volume's OD·OH·OW, which set its sum order (float_sum.py)
+    gemm_pixels = opt_prop_def(IntegerAttr)
 
     def verify_(self) -> None:
         out_channels = self.verify_conv_shapes()
+        if self.gemm_pixels is not None:
+            n, _, oh, ow = ranked_shape(self.result, "result", 4)
+            pixels = self.gemm_pixels.value.data
+            if (
+                kind_of(self.input) is not Kind.FLOAT
+                or self.layout_kind is not Layout.NCHW
+                or self.nchwc_channels is not None
+                or self.batched_matmul is not None
+                or pixels < 1
+                or pixels % (oh * ow)
+                or n % (pixels // (oh * ow))
+            ):
+                raise VerifyException(
+                    "gemm_pixels marks a float NCHW conv whose batch holds whole volumes: a "
+                    "multiple of its OH·OW pixels that divides into the batch"
+                )
         if self.sum_from_addend is not None and (
             self.nchwc_channels is None
             or self.addend is None
@@ -389,6 +409,8 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
         y = ranked_shape(self.result, "result", 4)
         nchw = self.layout_kind is Layout.NCHW
         pixels = y[2] * y[3] if nchw else y[1] * y[2]
+        if self.gemm_pixels is not None:
+            pixels = self.gemm_pixels.value.data
         if self.batched_matmul is not None:
             filters = w[0] // self.groups.value.data
             scaled = self.alpha is not None
@@ -401,6 +423,7 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
         # (grouped convs keep the one-row order: the depthwise kernels sum no other way)
         transposed = (
             channels == 1
+            and self.gemm_pixels is None  # (MLAS reads a 2-D image only so)
             and self.groups.value.data == 1
             and kernel_width == width
             and set(self.strides.get_values()) == {1}

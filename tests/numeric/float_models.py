@@ -1336,3 +1336,38 @@ def identity_bias_gemm(rng: np.random.Generator, rows: int = 4, width: int = 8):
         helper.make_node("Gemm", ["h", "w", "bi"], ["y"], name="out_proj", transB=1),
     ]
     return onnx_model(graph_nodes, [rows, width], [rows, 16], weights)
+
+
+def video_block(rng: np.random.Generator, frames: int = 4, size: int = 12) -> onnx.ModelProto:
+    """A video (or volumetric) net of 3-D convs (R(2+1)D's and X3D's kinds): a strided stem, a
+    3-D max pool, a residual block of a 3×3×3 and a temporal 3×1×1 conv, a depthwise conv
+    strided in time, a pointwise one and a global pool. ORT quantizes each as any Conv
+    (QLinearConv on rank-5 tensors); we fold each conv's depth into the batch of a 2-D conv."""
+    w = functools.partial(normal, rng)
+    weights = {
+        "w1": w(8, 3, 3, 5, 5),
+        "b1": w(8, scale=0.1),
+        "w2": w(8, 8, 3, 3, 3),
+        "w3": w(8, 8, 3, 1, 1),
+        "b3": w(8, scale=0.1),
+        "wd": w(8, 1, 3, 3, 3),
+        "wp": w(12, 8, 1, 1, 1),
+        "bp": w(12, scale=0.1),
+    }
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 2, 2, 1, 2, 2], strides=[1, 2, 2]),
+        node("Relu", ["c1"], ["r1"]),
+        node(
+            "MaxPool", ["r1"], ["p1"], kernel_shape=[1, 3, 3], strides=[1, 2, 2], pads=[0, 1, 1] * 2
+        ),
+        node("Conv", ["p1", "w2"], ["c2"], pads=[1] * 6),
+        node("Relu", ["c2"], ["r2"]),
+        node("Conv", ["r2", "w3", "b3"], ["c3"], pads=[1, 0, 0, 1, 0, 0]),
+        node("Add", ["c3", "p1"], ["s"]),
+        node("Relu", ["s"], ["r3"]),
+        node("Conv", ["r3", "wd"], ["d"], group=8, strides=[2, 1, 1], pads=[1] * 6),
+        node("Conv", ["d", "wp", "bp"], ["c4"]),
+        node("GlobalAveragePool", ["c4"], ["y"]),
+    ]
+    return onnx_model(nodes, [1, 3, frames, size, size], [1, 12, 1, 1, 1], weights)

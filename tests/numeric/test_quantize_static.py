@@ -102,6 +102,7 @@ MODELS = {
     "gemm_of_activations": float_models.gemm_of_activations,
     "dotted_conv1d": float_models.dotted_conv1d,
     "identity_bias_gemm": float_models.identity_bias_gemm,
+    "video_block": float_models.video_block,
 }
 FAST_MODELS = (
     "resnet_block",
