@@ -19,6 +19,7 @@ from xdsl.dialects import func
 
 from codegen.emit import CodegenError
 from qdialect.textio import parse_module, print_module
+from runtime.cc import effective_flags, target_of
 from runtime.compiled import compile_module
 from runtime.reference import run_function
 from runtime.signature import expected_array
@@ -726,8 +727,11 @@ def test_vnni_is_selected_from_the_compiler_target(isa: list[str], tmp_path: Pat
 
 GEMV_SIZES = [(1, 1), (63, 33), (301, 50), (2048, 16), (130, 70)]
 GEMV_INPUTS = [("u8", 0), ("u8", 255), ("i8", -128), ("i8", 77)]
-# int8 weights with -128 take the nibble kernel; symmetric ones (|w| <= 127) the sign-magnitude one
-GEMV_WEIGHTS = {"nibble": -128, "sign-magnitude": -127}
+# without vpdpbusd, int8 weights with -128 take the nibble kernel and symmetric ones (|w| <= 127)
+# the sign-magnitude one; with it (AVX-VNNI, AVX512-VNNI), any int8 weights take the
+# dot-product kernel. The vpmaddubsw kernels run here with VNNI turned off (NO_DOT_PRODUCT).
+GEMV_WEIGHTS = {"nibble": -128, "sign-magnitude": -127, "dot-product": -128}
+NO_DOT_PRODUCT = ("-mno-avxvnni", "-mno-avx512vnni")
 GEMV_CASES = [
     (k, n, x, zp, kind) for k, n in GEMV_SIZES for x, zp in GEMV_INPUTS for kind in GEMV_WEIGHTS
 ]
@@ -751,10 +755,11 @@ def _gemv_default_tier(index: int, flags_id: str) -> bool:
 def test_gemv_kernel_bit_exact(
     x_storage: str, x_zp: int, k: int, n: int, kernel: str, flags, monkeypatch
 ) -> None:
-    """One row against constant int8 weights takes a vpmaddubsw GEMV: the nibble kernel with
-    full-range weights (every -128 and 127), the sign-magnitude one with symmetric weights
-    (every -127 and 127); full-range activations, per-axis scales, bias and relu, exactly; also
-    through the portable C path, and split across threads (any size, on odd N)."""
+    """One row against constant int8 weights takes a GEMV: vpdpbusd where the target has it,
+    else vpmaddubsw, the nibble kernel with full-range weights (every -128 and 127), the
+    sign-magnitude one with symmetric weights (every -127 and 127); full-range activations,
+    per-axis scales, bias and relu, exactly; also through the portable C path, and split
+    across threads (any size, on odd N)."""
     monkeypatch.setattr("codegen.threads.PARALLEL_GEMV_MACS", 0 if n % 2 else 1 << 40)
     rng = np.random.default_rng(k * n)
     info = np.iinfo(np.uint8 if x_storage == "u8" else np.int8)
@@ -777,8 +782,15 @@ def test_gemv_kernel_bit_exact(
   func.return %y : {yt}
 }}"""
     expected = run_function(text, [x, b])[0]
+    if kernel != "dot-product" and flags is None:  # (the sanitizers' flags too)
+        flags = (*effective_flags(None), *NO_DOT_PRODUCT)
     compiled = compile_module(text, flags=flags)
-    assert f"exact vpmaddubsw {kernel} GEMV" in compiled.c_source
+    if kernel != "dot-product":
+        assert f"exact vpmaddubsw {kernel} GEMV" in compiled.c_source
+    elif target_of(flags).dot_product:
+        assert "exact vpdpbusd GEMV" in compiled.c_source
+    else:  # (a host without VNNI, or STRICT's portable C)
+        assert "exact vpmaddubsw nibble GEMV" in compiled.c_source
     assert np.array_equal(compiled(x, b)[0], expected)
 
 
