@@ -239,14 +239,25 @@ class NativeFunction:
     ) -> list[np.ndarray]:
         """Run on `inputs` (positional, or keyed by argument name); results are new arrays, or
         the arrays of `out` (C-contiguous, of the results' dtypes and shapes) filled in place."""
-        if not named and len(inputs) == self._arity:
+        ordered = self._all_named(inputs, named) if named else inputs
+        if ordered is not None and len(ordered) == self._arity:
             try:
-                results = self._fast(inputs, out)
+                results = self._fast(ordered, out)
             except (AttributeError, TypeError, ValueError):
                 results = None  # not arrays, not contiguous, out= of the wrong length: below
             if results is not None:
                 return results
         return self._checked_call(inputs, out, named)
+
+    def _all_named(self, inputs: Sequence[np.ndarray], named: dict) -> tuple | None:
+        """The inputs in argument order when every one is given by name, once (the fast path
+        of `fn(x=x)`); else None: the checked call binds them and names what is wrong."""
+        if inputs or len(named) != self._arity:
+            return None
+        try:
+            return tuple(named[name] for name in self.signature.arguments)
+        except KeyError:
+            return None
 
     def _checked_call(
         self, inputs: Sequence[np.ndarray], out: Sequence[np.ndarray] | None, named: dict
