@@ -8,7 +8,9 @@ random weights, BatchNorm folded into the convolutions' weights and biases).
 - two BERT-base feed-forward blocks (d 768, hidden 3072, 128 tokens: MatMul + bias, Relu,
   MatMul + bias, residual add),
 - a BERT-base encoder layer (`bert_layer`, 12 heads: attention with Softmax, LayerNormalization,
-  an Erf-GELU feed-forward block; used by `benchmarks/calibration.py --gaps`).
+  an Erf-GELU feed-forward block; used by `benchmarks/calibration.py --gaps`),
+- R3D-18 (torchvision's video ResNet: 3-D convs, a (3, 7, 7) stem, basic blocks [2, 2, 2, 2]
+  of 3×3×3 convs, 1×1×1 stride-2 downsample convolutions; 8 frames of 112×112, 400 classes).
 
 Weights are He-scaled normals so activations keep their size through the depth (trained-looking
 ranges without a training run).
@@ -72,6 +74,22 @@ class GraphBuilder:
             hi = self.const("hi", np.array(6.0))
             return self.node("Clip", [y, lo, hi], "relu6")
         return y
+
+    def conv3d(self, x: str, cin: int, cout: int, kernel, stride, act=None) -> str:
+        """A 3-D Conv (BatchNorm folded: a bias), padded to keep size at stride 1, then Relu
+        or nothing."""
+        fan_in = cin * int(np.prod(kernel))
+        w = self.rng.standard_normal((cout, cin, *kernel)) * np.sqrt(2.0 / fan_in)
+        b = self.rng.standard_normal(cout) * 0.1
+        y = self.node(
+            "Conv",
+            [x, self.const("w", w), self.const("b", b)],
+            "conv",
+            kernel_shape=list(kernel),
+            strides=list(stride),
+            pads=[k // 2 for k in kernel] * 2,
+        )
+        return self.node("Relu", [y], "relu") if act == "relu" else y
 
     def head(self, x: str, channels: int, classes: int = 1000) -> str:
         pooled = self.node("GlobalAveragePool", [x], "gap")
@@ -217,10 +235,30 @@ def bert_layer(
     return g.model("bert_layer", [1, tokens, d], y, [1, tokens, d])
 
 
+def r3d_18(
+    rng: np.random.Generator, frames: int = 8, size: int = 112, classes: int = 400
+) -> onnx.ModelProto:
+    g = GraphBuilder(rng)
+    x = g.conv3d("x", 3, 64, (3, 7, 7), (1, 2, 2), act="relu")
+    cin = 64
+    for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+        for block in range(2):
+            s = (stride,) * 3 if block == 0 else (1, 1, 1)
+            y = g.conv3d(x, cin, cout, (3, 3, 3), s, act="relu")
+            y = g.conv3d(y, cout, cout, (3, 3, 3), (1, 1, 1))
+            downsample = s != (1, 1, 1) or cin != cout
+            shortcut = g.conv3d(x, cin, cout, (1, 1, 1), s) if downsample else x
+            x = g.node("Relu", [g.node("Add", [y, shortcut], "add")], "relu")
+            cin = cout
+    shape = [1, 3, frames, size, size]
+    return g.model("r3d_18", shape, g.head(x, cin, classes), [1, classes])
+
+
 MODELS = {
     "resnet18": resnet18,
     "resnet50": resnet50,
     "mobilenet_v2": mobilenet_v2,
     "bert_ffn": bert_ffn,
     "bert_layer": bert_layer,
+    "r3d_18": r3d_18,
 }
