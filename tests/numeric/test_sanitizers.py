@@ -11,7 +11,8 @@ orders, the pools' kernels, AveragePool's opset-19 loop with dilations), test_on
 tensors), test_float_math.py (LayerNorm's lanes and tails, row sums and means, the run-time
 quantize and dequantize) and
 test_softmax.py (both sum-exp kernels) and test_tables.py (the lookup, 64 at a time under
-AVX-512 VBMI, and its tail) in a child pytest whose kernels are
+AVX-512 VBMI, and its tail), test_pool3d.py and test_conv3d.py (3-D pools; 3-D convs' depth
+taps and thread-split sums) in a child pytest whose kernels are
 compiled with `-fsanitize=address,undefined
 -march=native` (QDIALECT_CFLAGS, so the AVX2 paths and their tails are the ones checked) and the
 ASan runtime preloaded: any out-of-bounds access or undefined behaviour in generated C aborts
@@ -53,6 +54,7 @@ SUITES = [
     "test_mlas_threads.py",
     "test_tables.py",
     "test_pool3d.py",
+    "test_conv3d.py",
 ]
 
 
