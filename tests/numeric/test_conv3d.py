@@ -78,8 +78,21 @@ def ort_float(model: onnx.ModelProto, x: np.ndarray, threads: int) -> np.ndarray
     return session.run(None, {"x": x})[0]
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("name", list(CONVS))
+# the default tier: every case on one thread, the cases whose sums threads change on two
+TWO_THREADS_DEFAULT = {"two_blocks", "cube"}
+FLOAT_CASES = [
+    pytest.param(
+        name,
+        threads,
+        id=f"{name}-{threads}",
+        marks=() if threads == 1 or name in TWO_THREADS_DEFAULT else pytest.mark.slow,
+    )
+    for name in CONVS
+    for threads in (1, 2)
+]
+
+
+@pytest.mark.parametrize(("name", "threads"), FLOAT_CASES)
 def test_a_float_3d_conv_sums_as_onnxruntimes(name: str, threads: int) -> None:
     x_shape, w_shape, attributes = CONVS[name]
     rng = np.random.default_rng(len(name))
@@ -105,7 +118,11 @@ def test_the_two_block_case_sums_otherwise_on_two_threads() -> None:
 
 
 @pytest.mark.parametrize(
-    "combo", [("QDQ", True, "QUInt8", True), ("QOperator", False, "QInt8", True)]
+    "combo",
+    [
+        ("QDQ", True, "QUInt8", True),
+        pytest.param(("QOperator", False, "QInt8", True), marks=pytest.mark.slow),
+    ],
 )
 def test_onnxruntimes_quantized_video_net_runs_as_onnxruntime(combo) -> None:
     """ORT's own quantized model (7-bit weights: ORT's kernels are exact), compiled and
@@ -133,7 +150,11 @@ def ort_float_optimized(model: onnx.ModelProto, x: np.ndarray) -> list[np.ndarra
 
 
 @pytest.mark.parametrize(
-    "combo", [("QDQ", True, "QInt8", False), ("QOperator", True, "QUInt8", True)]
+    "combo",
+    [
+        pytest.param(("QDQ", True, "QInt8", False), marks=pytest.mark.slow),
+        ("QOperator", True, "QUInt8", True),
+    ],
 )
 def test_our_quantizer_on_a_video_net_is_quantize_statics(combo) -> None:
     """The rest of the combinations: test_quantize_static's slow tier (`video_block`)."""
