@@ -79,9 +79,11 @@ from rewrites.qdq_ir import (
     stream_dequantized_weights,
     uniform_type,
 )
+from rewrites.qlinear_ceil_pools import qlinear_ceil_pools
 from rewrites.qlinear_softmax import fuse_softmax
 from rewrites.qlinear_softmax import output_params as softmax_output_params
 from rewrites.qoperator_resize import resize_stored_values
+from rewrites.quantize_error import QuantizeError
 
 Ranges = Mapping[str, tuple[float, float]]
 
@@ -95,10 +97,6 @@ REMOVABLE = {"Relu", "Clip"}
 # InstanceNormalization: the importer writes it as several float ops (`qnn.op_type`)
 DECOMPOSED_NORMALIZATIONS = {"InstanceNormalization"}
 NORMALIZATIONS = {"LayerNormalization", "BatchNormalization"} | DECOMPOSED_NORMALIZATIONS
-
-
-class QuantizeError(ValueError):
-    """The quantizer cannot proceed; the message names the tensor or node."""
 
 
 @dataclass(frozen=True)
@@ -380,6 +378,8 @@ class StaticQuantizer:
         ):
             self.insert_biases()  # QDQ's QuantizeBias=False: float biases (weights adjusted)
         stream_dequantized_weights(self.block)
+        qoperator = self.config.quant_format is QuantFormat.QOperator
+        qlinear_ceil_pools(self.block, qdq_int8_refused=not qoperator)
         if self.config.quant_format is QuantFormat.QOperator:
             fuse_softmax(self.block, self.quantized_ops.__contains__)
             resize_stored_values(self.block, self.quantized_ops.__contains__)

@@ -391,6 +391,20 @@ def _folds_as_shape_arithmetic(g, node) -> bool:
     )
 
 
+def _whole_float_range(node, g, names) -> bool:
+    """A float32 Range of whole numbers within ±2^24 (torch's `arange(T).float()` positions):
+    every value is exact, so ORT's running sum `val += delta` and numpy's `start + i·delta`
+    give the same floats."""
+    if node.op_type != "Range" or not all(n in g.initializers for n in names):
+        return False
+    start, limit, delta = (g.initializers[n] for n in names)
+    if any(v.dtype != np.float32 or v.size != 1 for v in (start, limit, delta)):
+        return False
+    start, limit, delta = (float(v.reshape(())) for v in (start, limit, delta))
+    whole = start.is_integer() and delta.is_integer() and delta != 0
+    return whole and max(abs(start), abs(limit) + abs(delta)) <= 2**24
+
+
 def fold(g, node) -> bool:
     """Evaluate `node` if it is shape arithmetic on constants; True if it was (`g` is the
     `GraphImporter`, which calls this for every node before its handler)."""
@@ -419,7 +433,7 @@ def fold(g, node) -> bool:
         integer = all(not n or g.initializers[n].dtype.kind in "iub" for n in names)
         if node.op_type == "Gather" and not integer:
             return False  # a float table's rows: the model's embedding, which quantizers see
-        if node.op_type in INTEGER_ONLY and not integer:
+        if node.op_type in INTEGER_ONLY and not integer and not _whole_float_range(node, g, names):
             return False
         if node.op_type in FLOAT_ONLY and any(
             n and g.initializers[n].dtype != np.float32 for n in names

@@ -271,3 +271,39 @@ def test_qopt_cached_runs_key_the_free_dimensions(tmp_path: Path, capsys, monkey
         assert status == 0, err
         with np.load(tmp_path / "y.npz") as outputs:
             assert np.array_equal(outputs["z"], ort)
+
+
+@pytest.mark.parametrize("cast_to", [TensorProto.FLOAT, TensorProto.INT64])
+def test_a_range_over_a_sized_dimension_folds(cast_to: int) -> None:
+    """torch's `arange(seq).float()` (RoPE's positions): Shape, Gather, Cast to float, Range.
+    With the dimension sized, the float Range of whole numbers folds as the integer one does
+    (its values exact either way); it was refused before (sweep 9)."""
+    float_range = cast_to == TensorProto.FLOAT
+    kind = TensorProto.FLOAT if float_range else TensorProto.INT64
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "one"], ["t"], axis=0),
+        helper.make_node("Cast", ["t"], ["tc"], to=cast_to),
+        helper.make_node("Range", ["zero", "tc", "step"], ["r"]),
+        helper.make_node("Cast", ["r"], ["rf"], to=TensorProto.FLOAT),
+        helper.make_node("Unsqueeze", ["rf", "axis"], ["ru"]),
+        helper.make_node("Add", ["x", "ru"], ["y"]),
+    ]
+    initializers = [
+        numpy_helper.from_array(np.array(1, np.int64), "one"),
+        numpy_helper.from_array(np.array([0], np.int64), "axis"),
+        helper.make_tensor("zero", kind, [], [0]),
+        helper.make_tensor("step", kind, [], [1]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq"])],
+        initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    x = np.random.default_rng(0).standard_normal((2, 7)).astype(np.float32)
+    (expected,) = run_ort(model, {"x": x})
+    (got,) = compile_module(import_onnx(model, input_shapes={"x": [2, 7]}), threads=1)(x)
+    assert np.array_equal(got, expected)

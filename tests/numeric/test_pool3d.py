@@ -144,6 +144,17 @@ def test_2d_average_pools_with_ceil_mode_are_onnxruntimes() -> None:
         checked += check(model, image(rng, shape))
 
 
+@pytest.mark.parametrize(("length", "include_pad"), [(33, 1), (33, 0), (32, 1)])
+def test_1d_average_pools_with_ceil_mode_are_onnxruntimes(length: int, include_pad: int) -> None:
+    """A 1-D one (torch's `avg_pool1d(x, 2, ceil_mode=True)`): counting padding with a last
+    window past it, ORT's own loop (its import once failed an assertion: sweep 9)."""
+    attributes = {"kernel_shape": [2], "strides": [2], "ceil_mode": 1}
+    model = pool_model(
+        "AveragePool", [1, 4, length], 17, count_include_pad=include_pad, **attributes
+    )
+    assert check(model, image(np.random.default_rng(length), [1, 4, length]))
+
+
 @pytest.mark.parametrize("op", ["AveragePool", "MaxPool"])
 def test_2d_generic_window_loop_is_onnxruntimes(op: str) -> None:
     """Two outputs a row, the last window past the image: GCC 12 vectorized this loop across
