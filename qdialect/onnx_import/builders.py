@@ -466,11 +466,17 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     if len(xs) != 4:
         raise NodeError(f"only 2-D pooling (rank-4 tensors) is imported, got rank {len(xs)}")
     spatial = list(xs[1:3] if nhwc else xs[2:])
-    # a float model's pool, as ORT's calibrator session runs it (a quantized model's float pool
-    # may become one of ORT's NCHWc pools instead)
-    calibrated = element_type(x.type) == f32 and not nhwc and not g.quantized_model
     group = _qdq_pool_group(g, node, x)
     qlinear = node.op_type == "QLinearAveragePool" or group is not None
+    # a float pool as ORT's calibrator session runs it: a float model's, or a quantized model's
+    # that ORT's optimized session neither fuses (QLinearAveragePool) nor makes an NCHWc pool
+    dilations = attrs(node).get("dilations", [1, 1])
+    calibrated = (
+        element_type(x.type) == f32
+        and not nhwc
+        and not qlinear
+        and not (g.quantized_model and nchwc_pool(xs[1], nhwc, dilations))
+    )
     win = window(node, xs, kernel=spatial, nhwc=nhwc, partial=calibrated or qlinear)
     if "GlobalAveragePool" in node.op_type:
         win |= {"kernel": spatial, "strides": [1, 1], "pads": [0, 0, 0, 0], "out": [1, 1]}

@@ -1373,13 +1373,13 @@ def video_block(rng: np.random.Generator, frames: int = 4, size: int = 12) -> on
     return onnx_model(nodes, [1, 3, frames, size, size], [1, 12, 1, 1, 1], weights)
 
 
-def ceil_pool(rng: np.random.Generator, size: int = 9) -> onnx.ModelProto:
+def ceil_pool(rng: np.random.Generator, size: int = 9, channels: int = 8) -> onnx.ModelProto:
     """An AveragePool (2×2, stride 2, ceil_mode, counting padding) whose last window reaches
     past the image (torch's `avg_pool2d(x, 2, ceil_mode=True)` of an odd size) between convs:
     ORT's calibrator runs it in its own loop, its quantized session as QLinearAveragePool (the
     window clipped, divided by the whole kernel)."""
     w = functools.partial(normal, rng)
-    weights = {"w1": w(8, 3, 3, 3), "b1": w(8, scale=0.1), "w2": w(4, 8, 3, 3)}
+    weights = {"w1": w(channels, 3, 3, 3), "b1": w(channels, scale=0.1), "w2": w(4, channels, 3, 3)}
     node = helper.make_node
     nodes = [
         node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1] * 4, name="conv1"),

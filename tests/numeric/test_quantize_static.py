@@ -1179,3 +1179,21 @@ def test_a_ceil_mode_pool_counting_padding_between_int8_qdq_pairs_is_refused_by_
     config = static_config(("QDQ", False, "QInt8", False))
     with pytest.raises(QuantizeError, match=r"AveragePool 'pool': ceil_mode=1 with a window past"):
         quantize(model, table, config)
+
+
+def test_a_float_ceil_mode_pool_of_a_quantized_model_is_onnxruntimes() -> None:
+    """Left float (only Conv quantized), ORT's optimized session runs it in its own loop where
+    it makes no NCHWc pool of it (12 channels fill no block): as its calibrator does, which the
+    importer reproduces (it refused it before: sweep 9)."""
+    logging.getLogger().setLevel(logging.ERROR)
+    rng = np.random.default_rng(5)
+    model = float_models.ceil_pool(rng, channels=12)
+    samples = [{"x": rng.standard_normal([1, 3, 9, 9]).astype(np.float32)} for _ in range(2)]
+    config = static_config(("QDQ", False, "QUInt8", True), op_types_to_quantize=["Conv"])
+    with tempfile.TemporaryDirectory() as tmp:
+        theirs, _ = ort_quantized(model, samples, config, Path(tmp))
+    assert {"AveragePool", "QuantizeLinear"} <= {node.op_type for node in theirs.graph.node}
+    x = rng.standard_normal([1, 3, 9, 9]).astype(np.float32)
+    (expected,) = run_ort(theirs, {"x": x})
+    (got,) = compile_module(import_onnx(theirs), threads=1)(x)
+    assert np.array_equal(got, expected)
