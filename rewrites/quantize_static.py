@@ -79,7 +79,7 @@ from rewrites.qdq_ir import (
     stream_dequantized_weights,
     uniform_type,
 )
-from rewrites.qlinear_ceil_pools import qlinear_ceil_pools
+from rewrites.qlinear_pools import qlinear_average_pools
 from rewrites.qlinear_softmax import fuse_softmax
 from rewrites.qlinear_softmax import output_params as softmax_output_params
 from rewrites.qoperator_resize import resize_stored_values
@@ -379,7 +379,7 @@ class StaticQuantizer:
             self.insert_biases()  # QDQ's QuantizeBias=False: float biases (weights adjusted)
         stream_dequantized_weights(self.block)
         qoperator = self.config.quant_format is QuantFormat.QOperator
-        qlinear_ceil_pools(self.block, qdq_int8_refused=not qoperator)
+        qlinear_average_pools(self.block, qdq_int8_refused=not qoperator)
         if self.config.quant_format is QuantFormat.QOperator:
             fuse_softmax(self.block, self.quantized_ops.__contains__)
             resize_stored_values(self.block, self.quantized_ops.__contains__)

@@ -466,7 +466,7 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
     if len(xs) != 4:
         raise NodeError(f"only 2-D pooling (rank-4 tensors) is imported, got rank {len(xs)}")
     spatial = list(xs[1:3] if nhwc else xs[2:])
-    group = _qdq_pool_group(g, node, x)
+    group = qdq_pool_group(g, node, x)
     qlinear = node.op_type == "QLinearAveragePool" or group is not None
     # a float pool as ORT's calibrator session runs it: a float model's, or a quantized model's
     # that ORT's optimized session neither fuses (QLinearAveragePool) nor makes an NCHWc pool
@@ -522,7 +522,7 @@ def build_avg_pool(g: GraphImporter, node, x: SSAValue, nhwc: bool, result_type)
         g.mark_decomposed(last, "AveragePool")
 
 
-def _qdq_pool_group(g: GraphImporter, node, x: SSAValue) -> bool | None:
+def qdq_pool_group(g: GraphImporter, node, x: SSAValue) -> bool | None:
     """For an AveragePool between a DequantizeLinear and QuantizeLinears (of a quantized
     model), which ORT runs as one QLinearAveragePool (it clips a ceil_mode window to the image
     and, counting padding, divides by the whole kernel): True for uint8 data, which it always

@@ -27,6 +27,7 @@ from qdialect.onnx_import.builders import (
     float_value,
     over_one_row,
     pool_props,
+    qdq_pool_group,
     reshaped,
     stored_to_real,
     transposed,
@@ -45,7 +46,14 @@ from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
 from qdialect.onnx_import.logical import integer_binary, run_time_integer
 from qdialect.onnx_import.movement import identity
-from qdialect.onnx_import.pool3d import build_pool3d, build_quantized_max_pool3d
+from qdialect.onnx_import.pool3d import (
+    build_global_pool3d,
+    build_pool3d,
+    build_qlinear_avg_pool3d,
+    build_quantized_max_pool3d,
+    global_window,
+    qlinear_group_type,
+)
 from qdialect.onnx_import.registry import handles
 from qdialect.ort_fusions import DEQUANTIZE_OPS
 from qdialect.tensors import element_type
@@ -442,8 +450,29 @@ def avg_pool(g: GraphImporter, node) -> None:
     if len(shape_of(x)) == 3:
         return over_one_row(g, node, x, build_avg_pool_1d)
     if len(shape_of(x)) == 5:
-        return build_pool3d(g, node, x)
+        return avg_pool3d(g, node, x)
     build_avg_pool(g, node, x, False, lambda shape: tensor_type(shape, f32))
+
+
+def avg_pool3d(g: GraphImporter, node, x: SSAValue) -> None:
+    """A 3-D AveragePool: between a DequantizeLinear and QuantizeLinears, the QLinearAveragePool
+    ORT's session runs (a window the size of the image: the global pool, as in 2-D); else the
+    float pool."""
+    group = qdq_pool_group(g, node, x)
+    if group is None:
+        return build_pool3d(g, node, x)
+    if global_window(node, shape_of(x)):
+        return build_global_pool3d(g, node, x)
+    if group is False:
+        raise NodeError(
+            "a 3-D AveragePool between int8 DequantizeLinear and QuantizeLinear is not "
+            "imported: ORT runs it as QLinearAveragePool or, where its QDQS8ToU8 retypes the "
+            "pair in front, as a float AveragePool"
+        )
+    last = g.block.last_op
+    reals = build_qlinear_avg_pool3d(g, node, x, qlinear_group_type(g, node), node.output[0])
+    g.define(node.output[0], reals)
+    g.mark_decomposed(last, node.op_type)
 
 
 def build_avg_pool_1d(g: GraphImporter, node, x: SSAValue) -> None:

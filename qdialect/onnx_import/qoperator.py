@@ -38,6 +38,7 @@ from qdialect.onnx_import.convolution import build_conv
 from qdialect.onnx_import.element_types import onnx_dtype
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
+from qdialect.onnx_import.pool3d import build_qlinear_avg_pool3d
 from qdialect.onnx_import.registry import handles
 from qdialect.qnn.movement import permuted_element
 from qdialect.tensors import element_type
@@ -266,6 +267,13 @@ def qlinear_avg_pool(g: GraphImporter, node) -> None:
 
     if len(shape_of(x)) == 3 and not nhwc:  # ORT's 1-D task: the 2-D one's sums, a row
         return over_one_row(g, node, x, build)
+    if len(shape_of(x)) == 5 and node.op_type == "QLinearAveragePool" and not nhwc:
+        y_type = element_type(quantized_result_type(g, node, 3, 4, [1]))
+        last = g.block.last_op
+        reals = build_qlinear_avg_pool3d(g, node, x, y_type)
+        y = g.add(qnn.QuantizeOp(reals, tensor_type(shape_of(reals), y_type)), node.output[0])
+        g.mark_decomposed(last, node.op_type)
+        return g.define(node.output[0], y)
     if len(shape_of(x)) == 5 and node.op_type == "QLinearGlobalAveragePool" and not nhwc:
         n, c, depth, height, width = shape_of(x)  # ORT's sum of the D·H·W values, as 2-D's
         image = [n, c, depth * height, width]

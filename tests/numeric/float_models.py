@@ -1398,3 +1398,31 @@ def ceil_pool(rng: np.random.Generator, size: int = 9, channels: int = 8) -> onn
     ]
     half = -(-size // 2)
     return onnx_model(nodes, [1, 3, size, size], [1, 4, half, half], weights)
+
+
+def video_pool(rng: np.random.Generator, frames: int = 5, size: int = 9) -> onnx.ModelProto:
+    """3-D AveragePools between 3-D convs (I3D's and SlowFast's kinds): a strided one with a
+    ceil_mode window past the image, counting padding, and a padded one that does not count it.
+    ORT's quantized session runs them as QLinearAveragePool."""
+    w = functools.partial(normal, rng)
+    weights = {"w1": w(6, 3, 3, 3, 3), "b1": w(6, scale=0.1), "w2": w(4, 6, 1, 1, 1)}
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1] * 6, name="conv1"),
+        node("Relu", ["c1"], ["r1"], name="relu1"),
+        node(
+            "AveragePool",
+            ["r1"],
+            ["p1"],
+            kernel_shape=[2, 2, 2],
+            strides=[2, 2, 2],
+            ceil_mode=1,
+            count_include_pad=1,
+            name="pool1",
+        ),
+        node(
+            "AveragePool", ["p1"], ["p2"], kernel_shape=[1, 3, 3], pads=[0, 1, 1] * 2, name="pool2"
+        ),
+        node("Conv", ["p2", "w2"], ["y"], name="conv2"),
+    ]
+    return onnx_model(nodes, [1, 3, frames, size, size], [1, 4, 3, 5, 5], weights)
