@@ -137,18 +137,19 @@ def global_window(node, shape) -> bool:
     )
 
 
-def build_global_pool3d(g: GraphImporter, node, x: SSAValue) -> None:
+def build_global_pool3d(g: GraphImporter, node, x: SSAValue, result_elem=f32) -> None:
     """A pool whose window is the whole image as MLAS's global kernel (`_global`); between a
     DequantizeLinear and QuantizeLinears, `fold-qdq` makes it the quantized global pool, as a
-    2-D one's."""
+    2-D one's, which a QLinearAveragePool's window of the whole image is too (`result_elem`:
+    its output type)."""
     last = g.block.last_op
     maximum = "MaxPool" in node.op_type
     shape = x.type.get_shape()  # type: ignore[attr-defined]
-    g.define(node.output[0], _global(g, x, maximum, shape, node.output[0]))
+    g.define(node.output[0], _global(g, x, maximum, shape, node.output[0], result_elem))
     g.mark_decomposed(last, node.op_type)
 
 
-def _global(g: GraphImporter, x: SSAValue, maximum: bool, shape, name: str) -> SSAValue:
+def _global(g: GraphImporter, x, maximum: bool, shape, name: str, elem=f32) -> SSAValue:
     """MLAS's global kernel over the flat image, as the 2-D pool of [N, C, D·H, W]."""
     n, c, depth, height, width = shape
     flat = reshaped(g, x, (n, c, depth * height, width))
@@ -163,7 +164,7 @@ def _global(g: GraphImporter, x: SSAValue, maximum: bool, shape, name: str) -> S
         window["count_include_pad"] = BoolAttr.from_bool(False)
     pooled = g.add(
         op_type.create(
-            operands=[flat], result_types=[tensor_type([n, c, 1, 1], f32)], properties=window
+            operands=[flat], result_types=[tensor_type([n, c, 1, 1], elem)], properties=window
         )
     )
     return reshaped(g, pooled, (n, c, 1, 1, 1), name)

@@ -38,7 +38,11 @@ from qdialect.onnx_import.convolution import build_conv
 from qdialect.onnx_import.element_types import onnx_dtype
 from qdialect.onnx_import.errors import NodeError
 from qdialect.onnx_import.graph import GraphImporter
-from qdialect.onnx_import.pool3d import build_qlinear_avg_pool3d
+from qdialect.onnx_import.pool3d import (
+    build_global_pool3d,
+    build_qlinear_avg_pool3d,
+    global_window,
+)
 from qdialect.onnx_import.registry import handles
 from qdialect.qnn.movement import permuted_element
 from qdialect.tensors import element_type
@@ -269,6 +273,8 @@ def qlinear_avg_pool(g: GraphImporter, node) -> None:
         return over_one_row(g, node, x, build)
     if len(shape_of(x)) == 5 and node.op_type == "QLinearAveragePool" and not nhwc:
         y_type = element_type(quantized_result_type(g, node, 3, 4, [1]))
+        if global_window(node, shape_of(x)):  # (as a 2-D one: the global pool's arithmetic)
+            return build_global_pool3d(g, node, x, y_type)
         last = g.block.last_op
         reals = build_qlinear_avg_pool3d(g, node, x, y_type)
         y = g.add(qnn.QuantizeOp(reals, tensor_type(shape_of(reals), y_type)), node.output[0])

@@ -1402,8 +1402,8 @@ def ceil_pool(rng: np.random.Generator, size: int = 9, channels: int = 8) -> onn
 
 def video_pool(rng: np.random.Generator, frames: int = 5, size: int = 9) -> onnx.ModelProto:
     """3-D AveragePools between 3-D convs (I3D's and SlowFast's kinds): a strided one with a
-    ceil_mode window past the image, counting padding, and a padded one that does not count it.
-    ORT's quantized session runs them as QLinearAveragePool."""
+    ceil_mode window past the image, counting padding, a padded one that does not count it, and
+    one of the whole image. ORT's quantized session runs them as QLinearAveragePool."""
     w = functools.partial(normal, rng)
     weights = {"w1": w(6, 3, 3, 3, 3), "b1": w(6, scale=0.1), "w2": w(4, 6, 1, 1, 1)}
     node = helper.make_node
@@ -1423,6 +1423,7 @@ def video_pool(rng: np.random.Generator, frames: int = 5, size: int = 9) -> onnx
         node(
             "AveragePool", ["p1"], ["p2"], kernel_shape=[1, 3, 3], pads=[0, 1, 1] * 2, name="pool2"
         ),
-        node("Conv", ["p2", "w2"], ["y"], name="conv2"),
+        node("Conv", ["p2", "w2"], ["c2"], name="conv2"),
+        node("AveragePool", ["c2"], ["y"], kernel_shape=[3, 5, 5], name="pool3"),
     ]
-    return onnx_model(nodes, [1, 3, frames, size, size], [1, 4, 3, 5, 5], weights)
+    return onnx_model(nodes, [1, 3, frames, size, size], [1, 4, 1, 1, 1], weights)
