@@ -129,7 +129,7 @@ class SinkDequantize(RewritePattern):
 class SinkDequantizeInnerConcat(RewritePattern):
     """`concat(dequantize(x_i))` is `dequantize(concat(x_i))` when every `x_i` has one
     per-tensor type, for the concats the importer writes inside a node (a 3-D conv's depth
-    taps, `onnx_import.conv3d`): exact, as a concat copies values. An ONNX Concat node is left
+    taps, `onnx_import.convolution`): exact, as a concat copies values. An ONNX Concat node is left
     to `FuseQdqElementwise`, as ONNX Runtime's QDQ rules see it."""
 
     @op_type_rewrite_pattern

@@ -13,7 +13,9 @@ whose unaligned edges take `powf` instead of Eigen's packet pow (`qdialect.lrn.o
 Such an op becomes one copy per distinct block (`sum_block`), each computing every output,
 and the ranges are sliced out of them and joined (a conv's pixels flattened and back):
 the same sums as ORT's, per output, at the cost of the extra copies on the few ops where the
-blocks differ. An op whose ranges all keep its own block is left alone.
+blocks differ. An op whose ranges all keep its own block is left alone. A 3-D conv (its depth
+folded into the batch, `gemm_pixels`) splits its volume's pixels: one block is set on the op,
+several are picked per pixel from the copies by a select.
 """
 
 from __future__ import annotations

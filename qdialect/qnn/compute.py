@@ -331,7 +331,7 @@ class Conv2DOp(FusedComputeOp, ConvProperties):
     # ... whose sums start from the addend, the bias added after them (ORT's NCHWc Conv/Sum
     # fusion of an Add: qdialect/nchwc.py)
     sum_from_addend = opt_prop_def(UnitAttr)
-    # a float 3-D conv, its depth folded into the batch (`onnx_import.conv3d`): the pixels of
+    # a float 3-D conv, its depth folded into the batch (`onnx_import.convolution`): the pixels of
     # each of MLAS's GEMMs, the volume's OD·OH·OW, which set its sum order (float_sum.py)
     gemm_pixels = opt_prop_def(IntegerAttr)
 
