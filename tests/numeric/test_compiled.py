@@ -732,18 +732,20 @@ GEMV_INPUTS = [("u8", 0), ("u8", 255), ("i8", -128), ("i8", 77)]
 # dot-product kernel. The vpmaddubsw kernels run here with VNNI turned off (NO_DOT_PRODUCT).
 GEMV_WEIGHTS = {"nibble": -128, "sign-magnitude": -127, "dot-product": -128}
 NO_DOT_PRODUCT = ("-mno-avxvnni", "-mno-avx512vnni")
+GEMV_WEIGHTS_KINDS = list(GEMV_WEIGHTS)
 GEMV_CASES = [
     (k, n, x, zp, kind) for k, n in GEMV_SIZES for x, zp in GEMV_INPUTS for kind in GEMV_WEIGHTS
 ]
 
 
 def _gemv_default_tier(index: int, flags_id: str) -> bool:
-    """Each size and kernel with a u8 and an i8 input under the default flags and a third input
-    under STRICT, the long K = 2048 with one input under the default flags; the rest is slow."""
+    """Each size and vpmaddubsw kernel with a u8 and an i8 input under the default flags and a
+    third input under STRICT; the dot-product kernel (which STRICT's portable C never takes) and
+    the long K = 2048 with one input under the default flags; the rest is slow."""
     size, rest = divmod(index, len(GEMV_INPUTS) * len(GEMV_WEIGHTS))
     inputs, kind = divmod(rest, len(GEMV_WEIGHTS))
     offsets = (0, 2) if flags_id == "default-flags" else (1,)
-    if GEMV_SIZES[size][0] == 2048:
+    if GEMV_SIZES[size][0] == 2048 or GEMV_WEIGHTS_KINDS[kind] == "dot-product":
         offsets = (0,) if flags_id == "default-flags" else ()
     return any(inputs == (size + kind + k) % len(GEMV_INPUTS) for k in offsets)
 

@@ -78,14 +78,16 @@ def ort_float(model: onnx.ModelProto, x: np.ndarray, threads: int) -> np.ndarray
     return session.run(None, {"x": x})[0]
 
 
-# the default tier: every case on one thread, the cases whose sums threads change on two
-TWO_THREADS_DEFAULT = {"two_blocks", "cube"}
+# the default tier: the cases whose sums the volume's pixels or threads change, a depthwise
+# and a grouped one; the slow tier all of them on one and two threads
+DEFAULT_CASES = {("cube", 1), ("two_blocks", 1), ("two_blocks", 2), ("depthwise", 1)}
+DEFAULT_CASES |= {("grouped_dilated_strided", 1), ("stem", 1)}
 FLOAT_CASES = [
     pytest.param(
         name,
         threads,
         id=f"{name}-{threads}",
-        marks=() if threads == 1 or name in TWO_THREADS_DEFAULT else pytest.mark.slow,
+        marks=() if (name, threads) in DEFAULT_CASES else pytest.mark.slow,
     )
     for name in CONVS
     for threads in (1, 2)
@@ -120,7 +122,7 @@ def test_the_two_block_case_sums_otherwise_on_two_threads() -> None:
 @pytest.mark.parametrize(
     "combo",
     [
-        ("QDQ", True, "QUInt8", True),
+        pytest.param(("QDQ", True, "QUInt8", True), marks=pytest.mark.slow),
         pytest.param(("QOperator", False, "QInt8", True), marks=pytest.mark.slow),
     ],
 )

@@ -1162,7 +1162,13 @@ def test_qoperator_4bit_weights_are_quantize_statics() -> None:
 
 
 @pytest.mark.parametrize(
-    "combo", [("QDQ", False, "QUInt8", True), ("QOperator", True, "QInt8", True)], ids=case_ids
+    "combo",
+    [
+        pytest.param(("QDQ", False, "QUInt8", True), id="QDQ-pt-QUInt8-rr"),
+        pytest.param(
+            ("QOperator", True, "QInt8", True), id="QOp-pc-QInt8-rr", marks=pytest.mark.slow
+        ),
+    ],
 )
 def test_a_ceil_mode_pool_counting_padding_is_quantize_statics(combo) -> None:
     """ORT's session runs it as QLinearAveragePool, not as the float loop our import of the
@@ -1201,7 +1207,11 @@ def test_a_float_ceil_mode_pool_of_a_quantized_model_is_onnxruntimes() -> None:
 
 
 @pytest.mark.parametrize(
-    "combo", [("QDQ", True, "QUInt8", True), ("QOperator", False, "QInt8", True)], ids=case_ids
+    "combo",
+    [
+        pytest.param(("QDQ", True, "QUInt8", True), id="QDQ-pc-QUInt8-rr", marks=pytest.mark.slow),
+        pytest.param(("QOperator", False, "QInt8", True), id="QOp-pt-QInt8-rr"),
+    ],
 )
 def test_3d_average_pools_are_quantize_statics(combo) -> None:
     """ORT's session runs them as QLinearAveragePool (sweep 9's follow-up: the float pool
