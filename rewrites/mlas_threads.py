@@ -101,6 +101,17 @@ def _reshaped(value: SSAValue, shape: list[int], ops: list[Operation]) -> SSAVal
     return ops[-1].results[0]
 
 
+def _block_copy(op: Operation, block: int, ops: list[Operation]) -> SSAValue:
+    """A copy of `op` summing in K blocks of `block`, appended to `ops`; unnamed (the joined
+    value bears the tensor's name)."""
+    copy = op.clone()
+    copy.properties["sum_block"] = IntegerAttr(block, i64)
+    copy.results[0].name_hint = None
+    copy.attributes.pop(NAME_ATTR, None)
+    ops.append(copy)
+    return copy.results[0]
+
+
 def _split(op: Operation, runs: list[tuple[int, int, int]]) -> None:
     """Replace `op` by a copy per block, its runs sliced out and joined along N."""
     result = op.results[0]
@@ -112,12 +123,7 @@ def _split(op: Operation, runs: list[tuple[int, int, int]]) -> None:
     parts = []
     for start, count, block in runs:
         if block not in copies:
-            copy = op.clone()
-            copy.properties["sum_block"] = IntegerAttr(block, i64)
-            copy.results[0].name_hint = None
-            copy.attributes.pop(NAME_ATTR, None)  # the joined value bears the tensor's name
-            ops.append(copy)
-            value = copy.results[0]
+            value = _block_copy(op, block, ops)
             copies[block] = value if flat == shape else _reshaped(value, flat, ops)
         starts = [0] * len(flat)
         starts[axis] = start
@@ -156,14 +162,9 @@ def _select_volume(op: qnn.Conv2DOp, runs: list[tuple[int, int, int]]) -> None:
     depth, _, height, width = op.result.type.get_shape()
     pixel_block = [block for _, count, block in runs for _ in range(count)]
     ops: list[Operation] = []
-    copies = {}
+    copies: dict[int, SSAValue] = {}
     for block in blocks:
-        copy = op.clone()
-        copy.properties["sum_block"] = IntegerAttr(block, i64)
-        copy.results[0].name_hint = None
-        copy.attributes.pop(NAME_ATTR, None)
-        ops.append(copy)
-        copies[block] = copy.results[0]
+        copies[block] = _block_copy(op, block, ops)
     value = copies[blocks[0]]
     mask_type = TensorType(i1, [depth, 1, height, width])
     for block in blocks[1:]:
